@@ -1,0 +1,111 @@
+/**
+ * The contract every sector adapter implements (after Airbyte's spec/check/read and Singer's taps).
+ * Adapters differ only behind it: transport, the zod contract of the native format, and a simulator
+ * live in the adapter's folder; what the data means lives in `mappings/`.
+ *
+ * R12 (no dragnet): `pull` reads one enrolled citizen. `changes` reports change notices; the sync
+ * engine reads records only for notices about enrolled citizens and discards the rest unread.
+ * CPR numbers travel in request bodies or headers only, never in URLs, logs or error messages.
+ */
+import type { SourceSystem } from '../src/model';
+
+export interface AdapterDescription {
+  id: SourceSystem;
+  name: string;
+  sector: 'employment' | 'education' | 'social' | 'health';
+  /** Wire format, e.g. "SOAP 1.1 / XML" or "FHIR R4 JSON". */
+  format: string;
+  recordTypes: readonly string[];
+  /** Operations `push` accepts (record types it can write). */
+  pushOperations: readonly string[];
+}
+
+export interface CheckResult {
+  ok: boolean;
+  latencyMs: number;
+  detail?: string;
+}
+
+/** Whom to pull for. The CPR is needed to ask the sector system and is held in memory only. */
+export interface PullSubject {
+  citizenId: string;
+  cpr: string;
+}
+
+/** One record of the native format, already checked against the adapter's zod contract. */
+export interface SourceRecord<T = unknown> {
+  recordType: string;
+  recordId: string;
+  /** The source's own version (DFDG version id, FHIR meta.versionId …); orders edits (F4). */
+  version: string;
+  updatedAt: string;
+  payload: T;
+}
+
+/** A record that failed the contract: kept with a readable reason, never dropped silently. */
+export interface QuarantinedRecord {
+  recordType: string;
+  recordId: string | null;
+  reason: string;
+  /** The offending payload, truncated; may hold personal data, so it is stored like a payload. */
+  raw: string;
+}
+
+export interface PullResult {
+  records: SourceRecord[];
+  quarantined: QuarantinedRecord[];
+}
+
+export interface ChangeNotice {
+  cpr: string;
+  recordType: string;
+  recordId: string;
+  version: string;
+  updatedAt: string;
+}
+
+export interface ChangesPage {
+  changes: ChangeNotice[];
+  /** Opaque; pass back as `since` to continue. Encodes the position and a tie-breaker. */
+  cursor: string | null;
+  hasMore: boolean;
+}
+
+export interface PushOperation {
+  /** One of `describe().pushOperations`, e.g. "activity.upsert". */
+  operation: string;
+  cpr: string;
+  /** The native payload made by the reverse mapping. */
+  payload: unknown;
+  /** For updates of FHIR resources: the version we last saw (sent as If-Match). */
+  expectedVersion?: string;
+}
+
+export interface PushReceipt {
+  /** The target's id of what it now holds. */
+  targetId: string;
+  /** True when the target already had this operation (idempotent replay). */
+  duplicate: boolean;
+  version?: string;
+}
+
+/** Why a call failed, in words IT staff can act on; `permanent` failures go to the dead letters. */
+export class AdapterError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly code: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'AdapterError';
+  }
+}
+
+export interface SourceAdapter {
+  describe(): AdapterDescription;
+  check(): Promise<CheckResult>;
+  pull(subject: PullSubject, cursor?: string | null): Promise<PullResult>;
+  changes(since: string | null, limit?: number): Promise<ChangesPage>;
+  push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt>;
+}

@@ -1,0 +1,111 @@
+/**
+ * The mapping contract. A mapping is data-shaped code IT staff can see: an id, a semantic version,
+ * the source schema, field rules, code lists (JSON files beside it) and golden fixtures. Running
+ * one reports records in/out, failures per rule, codes it did not know and source fields it ignored.
+ */
+import type { z } from 'zod';
+import type { Fragment, SourceSystem } from '../src/model';
+
+export interface FieldRule {
+  /** Stable id used in failure counts, e.g. "activity.period". */
+  id: string;
+  source: string;
+  target: string;
+  description: string;
+}
+
+export interface CodeListRef {
+  id: string;
+  system: string;
+  /** Where the list came from (public source, or "modelled" where the real list is not public). */
+  origin: string;
+  size: number;
+}
+
+export interface MappingContext {
+  /** When the mapping runs; used for nothing that changes the output of a golden fixture. */
+  now: string;
+  ruleVersion: string;
+}
+
+/** What a mapping noticed about one record besides its output. */
+export interface MappingNotes {
+  unknownCodes: { system: string; code: string }[];
+  ignoredFields: string[];
+}
+
+export type MappingResult =
+  | ({ ok: true; fragments: Fragment[] } & MappingNotes)
+  | ({ ok: false; ruleId: string; reason: string } & MappingNotes);
+
+export interface Mapping<Input = unknown> {
+  id: string;
+  version: string;
+  adapter: SourceSystem;
+  recordType: string;
+  description: string;
+  sourceSchema: z.ZodType<Input>;
+  rules: readonly FieldRule[];
+  codeLists: readonly CodeListRef[];
+  map(input: Input, context: MappingContext): MappingResult;
+}
+
+/** Model → source: what the push side sends for a registration. */
+export interface ReverseMapping<ModelInput = unknown, Native = unknown> {
+  id: string;
+  version: string;
+  adapter: SourceSystem;
+  /** The adapter push operation it produces, e.g. "activity.upsert". */
+  operation: string;
+  map(input: ModelInput): { ok: true; payload: Native } | { ok: false; reason: string };
+}
+
+/** Per-run statistics of one mapping, kept by `runMapping` and shown to IT staff. */
+export interface MappingStats {
+  mappingId: string;
+  mappingVersion: string;
+  recordsIn: number;
+  recordsOut: number;
+  fragmentsOut: number;
+  failuresByRule: Record<string, number>;
+  unknownCodes: Record<string, number>;
+  ignoredFields: Record<string, number>;
+}
+
+export function emptyStats(mapping: Pick<Mapping, 'id' | 'version'>): MappingStats {
+  return { mappingId: mapping.id, mappingVersion: mapping.version, recordsIn: 0, recordsOut: 0, fragmentsOut: 0, failuresByRule: {}, unknownCodes: {}, ignoredFields: {} };
+}
+
+const bump = (counts: Record<string, number>, key: string) => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
+
+/**
+ * Validate against the source schema, then map. Never throws for bad input: a failure comes back
+ * as `{ ok: false }` with the rule and a readable reason, for the caller to quarantine.
+ */
+export function runMapping<Input>(mapping: Mapping<Input>, input: unknown, context: MappingContext, stats?: MappingStats): MappingResult {
+  if (stats) stats.recordsIn++;
+  const parsed = mapping.sourceSchema.safeParse(input);
+  let result: MappingResult;
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join('.') : 'record';
+    result = { ok: false, ruleId: 'contract', reason: `${where}: ${issue?.message ?? 'does not match the source contract'}`, unknownCodes: [], ignoredFields: [] };
+  } else {
+    try {
+      result = mapping.map(parsed.data, context);
+    } catch (error) {
+      result = { ok: false, ruleId: 'mapping', reason: error instanceof Error ? error.message : String(error), unknownCodes: [], ignoredFields: [] };
+    }
+  }
+  if (stats) {
+    if (result.ok) {
+      stats.recordsOut++;
+      stats.fragmentsOut += result.fragments.length;
+    } else bump(stats.failuresByRule, result.ruleId);
+    for (const c of result.unknownCodes) bump(stats.unknownCodes, `${c.system}|${c.code}`);
+    for (const f of result.ignoredFields) bump(stats.ignoredFields, f);
+  }
+  return result;
+}

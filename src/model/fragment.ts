@@ -1,0 +1,39 @@
+/**
+ * A model fragment: what a mapping makes of one source record — one plan element's content with
+ * a stable element id and the data category the consent gate judges it by. The sync engine adds
+ * the member, provenance and rule version when it merges the fragment into a plan.
+ */
+import { z } from 'zod';
+import { Agreement, CitizenView, Coordinator, FollowUp, Goal, Intervention, Situation } from './plan';
+import { DataCategory } from './consent';
+
+const elementContent = {
+  goal: Goal.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
+  intervention: Intervention.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
+  agreement: Agreement.omit({ id: true, provenance: true, memberId: true }),
+  followUp: FollowUp.omit({ id: true, provenance: true }),
+  citizenView: CitizenView.omit({ id: true, provenance: true, memberId: true }),
+  situation: Situation,
+  coordinator: Coordinator,
+} as const;
+
+const fragmentOf = <K extends keyof typeof elementContent>(kind: K) =>
+  z.object({
+    kind: z.literal(kind),
+    /** Deterministic from the source record, e.g. `dfdg:activity:<ActivityIdentifier>`, so re-pulls merge in place. */
+    elementId: z.string().min(1),
+    category: DataCategory,
+    content: elementContent[kind],
+  });
+
+export const Fragment = z.discriminatedUnion('kind', [
+  fragmentOf('goal'),
+  fragmentOf('intervention'),
+  fragmentOf('agreement'),
+  fragmentOf('followUp'),
+  fragmentOf('citizenView'),
+  fragmentOf('situation'),
+  fragmentOf('coordinator'),
+]);
+export type Fragment = z.infer<typeof Fragment>;
+export type FragmentKind = Fragment['kind'];

@@ -1,0 +1,251 @@
+/**
+ * The Én plan (helhedsorienteret plan): one coordinated plan for a citizen or a family (R1–R8).
+ * Schemas first; types are inferred.
+ */
+import { z } from 'zod';
+import { Coding, Contact, Id, IsoDate, IsoDateTime, LegalBasis, MunicipalityCode, Period, Sector, Topic } from './common';
+import { Provenances, RuleVersion } from './provenance';
+import { PlanStatus, StatusChange } from './lifecycle';
+
+export const FamilyRole = z.enum(['adult', 'parent', 'custody-holder', 'child', 'young-person']);
+
+/** A member of the plan's subject. `citizenId` points at the protected citizen record, never at a CPR. */
+export const Member = z.object({
+  memberId: Id,
+  citizenId: Id,
+  role: FamilyRole,
+  birthDate: IsoDate,
+  /** A member who left the family plan keeps their history here but gets their own plan (R4). */
+  leftAt: IsoDateTime.optional(),
+  ownPlanId: Id.optional(),
+});
+export type Member = z.infer<typeof Member>;
+
+export const Subject = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('citizen'), member: Member }),
+  z.object({ kind: z.literal('family'), name: z.string().min(1).optional(), members: z.array(Member).min(2, 'a family plan has at least two members') }),
+]);
+export type Subject = z.infer<typeof Subject>;
+
+export const Situation = z.object({
+  summary: z.string().min(1),
+  barriers: z.array(z.string().min(1)).default([]),
+  resources: z.array(z.string().min(1)).default([]),
+});
+
+/** The citizen's own views and wishes, in their own words and language (R1, R4 child's voice). */
+export const CitizenView = z.object({
+  id: Id,
+  memberId: Id,
+  text: z.string().min(1),
+  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]+)*$/, 'a BCP 47 language tag such as "da"'),
+  recordedAt: IsoDateTime,
+  recordedBy: z.string().min(1),
+  provenance: Provenances,
+});
+
+export const GoalLevel = z.enum(['overall', 'sub', 'progression']);
+export const GoalStatus = z.enum(['proposed', 'active', 'achieved', 'abandoned']);
+
+export const Goal = z.object({
+  id: Id,
+  level: GoalLevel,
+  parentGoalId: Id.optional(),
+  title: z.string().min(1),
+  description: z.string().optional(),
+  sector: Sector,
+  status: GoalStatus,
+  targetDate: IsoDate.optional(),
+  /** The member the goal is for; absent on a goal for the whole family. */
+  memberId: Id.optional(),
+  topics: z.array(Topic).default([]),
+  ruleVersion: RuleVersion,
+  provenance: Provenances,
+});
+export type Goal = z.infer<typeof Goal>;
+
+export const InterventionStatus = z.enum(['planned', 'active', 'ended', 'cancelled']);
+
+/** Anonymous treatment (SEL §101 a) must never become visible to other members (R4). */
+export const Confidentiality = z.enum(['normal', 'anonymous-treatment']);
+
+export const Intervention = z.object({
+  id: Id,
+  sector: Sector,
+  legalBasis: LegalBasis,
+  type: Coding,
+  title: z.string().min(1),
+  responsibleUnit: z.string().min(1),
+  contact: Contact,
+  period: Period,
+  order: z.number().int().nonnegative(),
+  dependsOn: z.array(Id).default([]),
+  status: InterventionStatus,
+  /** Every intervention is attributable to exactly one member (R4). */
+  memberId: Id,
+  goalIds: z.array(Id).default([]),
+  /** The external provider (leverandør) performing it; that provider sees only its part (R14). */
+  providerId: z.string().min(1).optional(),
+  hoursPerWeek: z.number().nonnegative().max(80).optional(),
+  confidentiality: Confidentiality.default('normal'),
+  topics: z.array(Topic).default([]),
+  ruleVersion: RuleVersion,
+  provenance: Provenances,
+});
+export type Intervention = z.infer<typeof Intervention>;
+
+export const Agreement = z.object({
+  id: Id,
+  text: z.string().min(1),
+  sector: Sector.optional(),
+  agreedAt: IsoDate,
+  parties: z.array(z.string().min(1)).min(1),
+  memberId: Id.optional(),
+  topics: z.array(Topic).default([]),
+  provenance: Provenances,
+});
+export type Agreement = z.infer<typeof Agreement>;
+
+export const FollowUp = z.object({
+  id: Id,
+  due: IsoDate,
+  text: z.string().min(1),
+  /** The goal or intervention followed up; absent for the plan as a whole. */
+  elementId: Id.optional(),
+  done: z.boolean().default(false),
+  doneAt: IsoDateTime.optional(),
+  provenance: Provenances,
+});
+export type FollowUp = z.infer<typeof FollowUp>;
+
+/** Exactly one responsible coordinator: a named caseworker or a named small team (R5). */
+export const Coordinator = z.object({
+  kind: z.enum(['caseworker', 'team']),
+  name: z.string().min(1),
+  sector: Sector,
+  unit: z.string().min(1),
+  phone: z.string().optional(),
+  email: z.email().optional(),
+  teamMembers: z.array(z.string().min(1)).default([]),
+  since: IsoDateTime,
+});
+export type Coordinator = z.infer<typeof Coordinator>;
+
+export const CoordinatorHandOver = z.object({
+  from: z.string().min(1).optional(),
+  to: z.string().min(1),
+  fromSector: Sector.optional(),
+  toSector: Sector,
+  at: IsoDateTime,
+  reason: z.string().optional(),
+  recordedBy: z.string().min(1),
+});
+
+/** A municipality involved in the plan (R8); sharing with a second one needs an explicit link. */
+export const InvolvedMunicipality = z.object({
+  code: MunicipalityCode,
+  role: z.enum(['acting', 'residence', 'former', 'other']),
+  responsibility: z.string().optional(),
+  /** Which parts the other municipality may see; only with the citizen's consent (R8). */
+  link: z
+    .object({ consentRef: Id, parts: z.array(z.enum(['goals', 'interventions', 'agreements', 'followUps', 'coordinator'])).min(1), linkedAt: IsoDateTime })
+    .optional(),
+});
+
+/** The sector plan types an Én plan can replace or frame (see `rules/`). */
+export const SectorPlanType = z.enum([
+  'employment-plan',
+  'rehabilitation-action-part',
+  'sel-141-plan',
+  'children-plan',
+  'youth-plan',
+  'parents-plan',
+  'integration-contract',
+  'education-plan',
+  'sickness-benefit-agreement',
+]);
+export type SectorPlanType = z.infer<typeof SectorPlanType>;
+
+export const ReplacedPlan = z.object({
+  planType: SectorPlanType,
+  relation: z.enum(['replaces', 'frames']),
+  memberId: Id.optional(),
+});
+
+/** Same element edited in two systems since the last sync: flagged for a person, never overwritten. */
+export const Conflict = z.object({
+  id: Id,
+  elementId: Id,
+  field: z.string(),
+  values: z.array(z.object({ value: z.unknown(), provenance: Provenances })).min(2),
+  detectedAt: IsoDateTime,
+  resolvedAt: IsoDateTime.optional(),
+});
+
+export const PlanOrigin = z.enum(['offered', 'requested']);
+
+export const Plan = z
+  .object({
+    id: Id,
+    tenant: MunicipalityCode,
+    origin: PlanOrigin,
+    status: PlanStatus,
+    statusHistory: z.array(StatusChange).default([]),
+    subject: Subject,
+    purpose: z.string().min(1).optional(),
+    situation: Situation.optional(),
+    citizenViews: z.array(CitizenView).default([]),
+    goals: z.array(Goal).default([]),
+    interventions: z.array(Intervention).default([]),
+    agreements: z.array(Agreement).default([]),
+    followUps: z.array(FollowUp).default([]),
+    coordinator: Coordinator.optional(),
+    coordinatorHistory: z.array(CoordinatorHandOver).default([]),
+    municipalities: z.array(InvolvedMunicipality).default([]),
+    replaces: z.array(ReplacedPlan).default([]),
+    timeFrame: Period.optional(),
+    conflicts: z.array(Conflict).default([]),
+    ruleVersion: RuleVersion,
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+    version: z.number().int().positive(),
+  })
+  .superRefine((plan, ctx) => {
+    const members = plan.subject.kind === 'citizen' ? [plan.subject.member] : plan.subject.members;
+    const memberIds = new Set(members.map((m) => m.memberId));
+    const goalIds = new Set(plan.goals.map((g) => g.id));
+    const interventionIds = new Set(plan.interventions.map((i) => i.id));
+    plan.interventions.forEach((intervention, index) => {
+      if (!memberIds.has(intervention.memberId))
+        ctx.addIssue({ code: 'custom', path: ['interventions', index, 'memberId'], message: 'the intervention must belong to a member of the plan' });
+      intervention.goalIds.forEach((goalId) => {
+        if (!goalIds.has(goalId)) ctx.addIssue({ code: 'custom', path: ['interventions', index, 'goalIds'], message: `unknown goal ${goalId}` });
+      });
+      intervention.dependsOn.forEach((id) => {
+        if (!interventionIds.has(id) || id === intervention.id)
+          ctx.addIssue({ code: 'custom', path: ['interventions', index, 'dependsOn'], message: `unknown intervention ${id}` });
+      });
+    });
+    plan.goals.forEach((goal, index) => {
+      if (goal.memberId && !memberIds.has(goal.memberId))
+        ctx.addIssue({ code: 'custom', path: ['goals', index, 'memberId'], message: 'the goal must belong to a member of the plan' });
+      if (goal.level === 'overall' && goal.parentGoalId)
+        ctx.addIssue({ code: 'custom', path: ['goals', index, 'parentGoalId'], message: 'an overall goal has no parent goal' });
+      if (goal.level !== 'overall' && goal.parentGoalId && !goalIds.has(goal.parentGoalId))
+        ctx.addIssue({ code: 'custom', path: ['goals', index, 'parentGoalId'], message: `unknown parent goal ${goal.parentGoalId}` });
+    });
+    plan.citizenViews.forEach((view, index) => {
+      if (!memberIds.has(view.memberId))
+        ctx.addIssue({ code: 'custom', path: ['citizenViews', index, 'memberId'], message: 'the view must be a member’s own' });
+    });
+    if (plan.status === 'declined') {
+      const last = plan.statusHistory.at(-1);
+      if (!last || last.to !== 'declined' || !last.reason)
+        ctx.addIssue({ code: 'custom', path: ['statusHistory'], message: 'a declined plan records why and who recorded it' });
+    }
+  });
+export type Plan = z.infer<typeof Plan>;
+
+export function membersOf(plan: Pick<Plan, 'subject'>): Member[] {
+  return plan.subject.kind === 'citizen' ? [plan.subject.member] : plan.subject.members;
+}

@@ -1,0 +1,31 @@
+/** Where a plan element came from: a source record through a mapping, or a registration by an actor. */
+import { z } from 'zod';
+import { Id, IsoDateTime, SourceSystem } from './common';
+
+export const SourceProvenance = z.object({
+  kind: z.literal('source'),
+  system: SourceSystem,
+  recordId: z.string().min(1),
+  recordVersion: z.string().min(1),
+  mappingId: z.string().min(1),
+  mappingVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'a semantic version'),
+  at: IsoDateTime,
+  /** The consent grant (or legal-basis record) the data flowed on; revoking it removes the element (R10). */
+  consentRef: Id.optional(),
+});
+
+export const RegistrationProvenance = z.object({
+  kind: z.literal('registration'),
+  registrationId: Id,
+  actor: z.string().min(1),
+  at: IsoDateTime,
+});
+
+export const Provenance = z.discriminatedUnion('kind', [SourceProvenance, RegistrationProvenance]);
+export type Provenance = z.infer<typeof Provenance>;
+
+/** Every element carries at least one provenance; the same fact from two systems carries two. */
+export const Provenances = z.array(Provenance).min(1, 'every plan element needs its provenance');
+
+/** The rule-set version that applied when the element was made (R25). */
+export const RuleVersion = z.string().min(1);
