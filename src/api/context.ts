@@ -1,0 +1,37 @@
+/** What every route can reach: the ports the app was composed from, and the caller. */
+import type { Config } from '../config';
+import type { Logger } from '../monitoring/log';
+import type { CprVault, Principal } from '../security';
+import type { Store } from '../store';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface AppDeps {
+  store: Store;
+  vault: CprVault;
+  clock: Clock;
+  config: Config;
+  logger: Logger;
+  verifyToken(token: string): Promise<Principal>;
+}
+
+export interface AppEnv {
+  Variables: {
+    deps: AppDeps;
+    principal: Principal;
+    requestId: string;
+  };
+}
+
+/** A failure the API answers with a problem document instead of a 500. */
+export class ProblemError extends Error {
+  constructor(
+    readonly problemType: import('./problem').ProblemType,
+    readonly detail?: string,
+  ) {
+    super(detail ?? problemType);
+    this.name = 'ProblemError';
+  }
+}

@@ -1,0 +1,103 @@
+/** `/v1/plans`: create, read, look up by CPR (in the body), change status, sector completeness. */
+import { z } from '@hono/zod-openapi';
+import { IsoDate, Cpr, Plan, StatusChangeRequest } from '../model';
+import { CreatePlanRequest, planService } from '../plans/service';
+import { ProblemError } from './context';
+import { problemResponses } from './problem';
+import { newRouter } from './router';
+import { securedRoute } from './security';
+
+const notFound = () => new ProblemError('not-found', 'no such plan in your municipality');
+const PlanIdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
+const PlanResponse = Plan.openapi('Plan');
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+
+const CompletenessResponse = z
+  .object({
+    planId: z.string(),
+    onDate: IsoDate,
+    reports: z.array(
+      z.object({
+        planType: z.string(),
+        relation: z.enum(['replaces', 'frames']),
+        ruleVersion: z.string().nullable(),
+        legalReference: z.string().nullable(),
+        ruleInForce: z.boolean(),
+        replaceable: z.boolean(),
+        complete: z.boolean(),
+        missing: z.array(z.object({ id: z.string(), label: z.string(), legalReference: z.string() })),
+      }),
+    ),
+  })
+  .openapi('CompletenessReport');
+
+export const planRoutes = newRouter()
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/plans',
+      summary: 'Offer or register a request for an Én plan for a citizen or a family',
+      request: jsonBody(CreatePlanRequest.openapi('CreatePlanRequest')),
+      responses: { 201: json(PlanResponse, 'The new plan'), ...problemResponses(409) },
+    }),
+    async (c) => {
+      const plan = await planService(c.get('deps')).create(c.get('principal'), c.req.valid('json'));
+      return c.json(plan, 201, { location: `/v1/plans/${plan.id}` });
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/plans/lookup',
+      summary: 'Find a citizen’s plans by CPR number (sent in the body, never in the URL)',
+      request: jsonBody(z.object({ cpr: Cpr }).openapi('PlanLookupRequest')),
+      responses: { 200: json(z.object({ plans: z.array(PlanResponse) }), 'The citizen’s plans in your municipality (possibly none)') },
+    }),
+    async (c) => {
+      const plans = await planService(c.get('deps')).lookup(c.get('principal'), c.req.valid('json').cpr);
+      return c.json({ plans }, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'get',
+      path: '/v1/plans/{id}',
+      summary: 'Read a plan',
+      request: { params: PlanIdParam },
+      responses: { 200: json(PlanResponse, 'The plan') },
+    }),
+    async (c) => {
+      const plan = await planService(c.get('deps')).read(c.get('principal'), c.req.valid('param').id);
+      if (!plan) throw notFound();
+      return c.json(plan, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/plans/{id}/status',
+      summary: 'Move a plan through its lifecycle (accept, decline with a reason, activate, close)',
+      request: { params: PlanIdParam, ...jsonBody(StatusChangeRequest.openapi('StatusChangeRequest')) },
+      responses: { 200: json(PlanResponse, 'The plan in its new status'), ...problemResponses(409) },
+    }),
+    async (c) => {
+      const plan = await planService(c.get('deps')).changeStatus(c.get('principal'), c.req.valid('param').id, c.req.valid('json'));
+      if (!plan) throw notFound();
+      return c.json(plan, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker', 'it-staff'], {
+      method: 'get',
+      path: '/v1/plans/{id}/completeness',
+      summary: 'What the plan still lacks for each sector plan it replaces or frames (R2)',
+      request: { params: PlanIdParam, query: z.object({ date: IsoDate.optional() }) },
+      responses: { 200: json(CompletenessResponse, 'One report per replaced or framed plan type') },
+    }),
+    async (c) => {
+      const report = await planService(c.get('deps')).completeness(c.get('principal'), c.req.valid('param').id, c.req.valid('query').date);
+      if (!report) throw notFound();
+      return c.json(report, 200);
+    },
+  );

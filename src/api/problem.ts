@@ -1,0 +1,57 @@
+/**
+ * RFC 9457 problem details. Every error the API returns is `application/problem+json` with a
+ * stable `type`; the types are relative URIs this service documents at `/problems/<slug>`.
+ */
+import { z } from '@hono/zod-openapi';
+
+export const problemTypes = {
+  'validation-failed': { status: 400, title: 'The request is not valid' },
+  'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
+  unauthenticated: { status: 401, title: 'A valid bearer token is required' },
+  forbidden: { status: 403, title: 'Your role does not allow this' },
+  'not-found': { status: 404, title: 'Not found' },
+  'invalid-transition': { status: 409, title: 'The plan cannot move to that status' },
+  'version-conflict': { status: 409, title: 'The resource changed while you were working on it' },
+  'idempotency-key-reused': { status: 409, title: 'The Idempotency-Key was used with another request' },
+  'duplicate-plan': { status: 409, title: 'The citizen already has an open plan' },
+  'consent-required': { status: 403, title: 'The citizen has not consented to this flow' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
+  'internal-error': { status: 500, title: 'Something went wrong on our side' },
+} as const;
+export type ProblemType = keyof typeof problemTypes;
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: '/problems/validation-failed' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+export type Problem = z.infer<typeof ProblemSchema>;
+
+export function problem(type: ProblemType, detail?: string, extra: Partial<Problem> = {}): Problem {
+  const { status, title } = problemTypes[type];
+  return { type: `/problems/${type}`, title, status, ...(detail ? { detail } : {}), ...extra };
+}
+
+export function problemResponse(type: ProblemType, detail?: string, extra: Partial<Problem> = {}): Response {
+  const body = problem(type, detail, extra);
+  return new Response(JSON.stringify(body), { status: body.status, headers: { 'content-type': 'application/problem+json' } });
+}
+
+/** Zod issues as a readable list; never echoes the rejected value (it may be a CPR). */
+export function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }) {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+}
+
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: Object.values(problemTypes).find((p) => p.status === status)?.title ?? 'Problem', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  );

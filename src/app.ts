@@ -1,0 +1,70 @@
+/**
+ * Composes the Hono app from its ports: store, CPR vault, clock, config, logger, token verifier.
+ * Only Web-standard Request/Response here, so the same app runs on Node and on Workers.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { AppDeps, AppEnv } from './api/context';
+import { ProblemError } from './api/context';
+import { DocsPage } from './api/docs';
+import { healthRoutes } from './api/health';
+import { planRoutes } from './api/plans';
+import { problemResponse, problemTypes } from './api/problem';
+import { authenticate } from './api/security';
+
+export const apiInfo = {
+  title: 'Én plan integration layer',
+  version: '0.1.0',
+  description: 'Pulls sector plans, maps them into one shared Én plan, and pushes single registrations back — under the citizen’s consent.',
+};
+
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    const requestId = c.req.header('x-request-id')?.slice(0, 64) || crypto.randomUUID();
+    c.set('deps', deps);
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    // The path only, never the query: a careless client could put personal data there.
+    deps.logger.info('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
+  });
+  app.use('/v1/*', bodyLimit({ maxSize: deps.config.bodyLimitBytes, onError: () => problemResponse('payload-too-large', `the limit is ${deps.config.bodyLimitBytes} bytes`) }));
+  app.use('/v1/*', async (c, next) => {
+    const type = c.req.header('content-type');
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && type && !/^application\/([\w.+-]*\+)?json\b/i.test(type))
+      return problemResponse('unsupported-media-type', `got ${type.slice(0, 80)}`);
+    await next();
+  });
+  app.use('/v1/*', authenticate);
+
+  app.route('/', healthRoutes);
+  app.route('/', planRoutes);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  const openApiDocument = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: apiInfo });
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  app.get('/docs', (c) => c.html(DocsPage({ doc: openApiDocument() as never }) as never));
+  app.get('/problems', (c) => c.json(Object.entries(problemTypes).map(([slug, p]) => ({ type: `/problems/${slug}`, ...p }))));
+  app.get('/problems/:slug', (c) => {
+    const entry = problemTypes[c.req.param('slug') as keyof typeof problemTypes];
+    return entry ? c.json({ type: `/problems/${c.req.param('slug')}`, ...entry }) : problemResponse('not-found');
+  });
+
+  app.notFound(() => problemResponse('not-found', 'no such route'));
+  app.onError((error, c) => {
+    if (error instanceof ProblemError) return problemResponse(error.problemType, error.detail);
+    if (error instanceof HTTPException) {
+      if (error.status === 400) return problemResponse('malformed-json', error.message);
+      if (error.status === 413) return problemResponse('payload-too-large');
+      if (error.status === 401) return problemResponse('unauthenticated');
+    }
+    deps.logger.error('unhandled error', { requestId: c.get('requestId'), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    return problemResponse('internal-error', `quote request id ${c.get('requestId')} when you report this`);
+  });
+  return app;
+}
+export type App = ReturnType<typeof createApp>;

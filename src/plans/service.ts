@@ -1,0 +1,165 @@
+/**
+ * Plan operations behind the API: create (with the citizen or family), read, look up by CPR,
+ * change status, report sector completeness. Every read and write of personal data is audited.
+ */
+import { z } from 'zod';
+import type { AppDeps } from '../api/context';
+import { ProblemError } from '../api/context';
+import {
+  birthDateFromCpr,
+  canTransition,
+  Coordinator,
+  Cpr,
+  FamilyRole,
+  InvolvedMunicipality,
+  Period,
+  Plan,
+  PlanOrigin,
+  ReplacedPlan,
+  Situation,
+  type Member,
+  type StatusChangeRequest,
+} from '../model';
+import { completenessOf, ruleSetVersion } from '../rules';
+import { actorOf, type Principal } from '../security';
+
+export const CreatePlanRequest = z
+  .object({
+    cpr: Cpr,
+    origin: PlanOrigin,
+    role: FamilyRole.default('adult'),
+    family: z
+      .object({
+        name: z.string().min(1).max(200).optional(),
+        members: z.array(z.object({ cpr: Cpr, role: FamilyRole })).min(1).max(20),
+      })
+      .optional(),
+    purpose: z.string().min(1).max(4000).optional(),
+    situation: Situation.optional(),
+    coordinator: Coordinator.omit({ since: true }).optional(),
+    replaces: z.array(ReplacedPlan.omit({ memberId: true })).max(20).default([]),
+    timeFrame: Period.optional(),
+    municipalities: z.array(InvolvedMunicipality.omit({ link: true })).max(5).default([]),
+  })
+  .refine((r) => !r.family || new Set([r.cpr, ...r.family.members.map((m) => m.cpr)]).size === r.family.members.length + 1, {
+    message: 'a family member is listed twice',
+    path: ['family', 'members'],
+  });
+export type CreatePlanRequest = z.infer<typeof CreatePlanRequest>;
+
+/** Statuses after which a citizen may get a new plan. */
+const finishedStatuses = new Set(['closed', 'declined']);
+
+export function planService(deps: AppDeps) {
+  const { store, vault, clock } = deps;
+  const nowIso = () => clock.now().toISOString();
+
+  async function audit(principal: Principal, action: string, plan: Pick<Plan, 'id'>, citizenId: string | null, detail: Record<string, unknown> = {}) {
+    await store.audit.append(principal.tenant, { at: nowIso(), actor: actorOf(principal), action, targetType: 'plan', targetId: plan.id, citizenId, detail });
+  }
+
+  async function citizenFor(tenant: string, cpr: string) {
+    return store.citizens.upsert({
+      id: crypto.randomUUID(),
+      tenant,
+      cprHash: await vault.hash(tenant, cpr),
+      cprCipher: await vault.encrypt(cpr),
+      birthDate: birthDateFromCpr(cpr)!,
+      createdAt: nowIso(),
+    });
+  }
+
+  async function openPlanOf(tenant: string, citizenId: string): Promise<Plan | null> {
+    for (const planId of await store.plans.idsForCitizen(tenant, citizenId)) {
+      const plan = await store.plans.get(tenant, planId);
+      if (plan && !finishedStatuses.has(plan.status)) return plan;
+    }
+    return null;
+  }
+
+  const primaryCitizenId = (plan: Plan) => (plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : plan.subject.members[0]!.citizenId);
+
+  return {
+    async create(principal: Principal, request: CreatePlanRequest): Promise<Plan> {
+      const tenant = principal.tenant;
+      const people = [{ cpr: request.cpr, role: request.role }, ...(request.family?.members ?? [])];
+      const members: Member[] = [];
+      for (const person of people) {
+        const citizen = await citizenFor(tenant, person.cpr);
+        if (await openPlanOf(tenant, citizen.id)) throw new ProblemError('duplicate-plan', 'a listed citizen already has an open Én plan; update that plan instead');
+        members.push({ memberId: crypto.randomUUID(), citizenId: citizen.id, role: person.role, birthDate: citizen.birthDate });
+      }
+      const at = nowIso();
+      const plan = Plan.parse({
+        id: crypto.randomUUID(),
+        tenant,
+        origin: request.origin,
+        status: request.origin,
+        statusHistory: [{ to: request.origin, at, recordedBy: actorOf(principal) }],
+        subject: request.family ? { kind: 'family', name: request.family.name, members } : { kind: 'citizen', member: members[0] },
+        purpose: request.purpose,
+        situation: request.situation,
+        coordinator: request.coordinator ? { ...request.coordinator, since: at } : undefined,
+        coordinatorHistory: request.coordinator
+          ? [{ to: request.coordinator.name, toSector: request.coordinator.sector, at, recordedBy: actorOf(principal), reason: 'plan created' }]
+          : [],
+        municipalities: request.municipalities,
+        replaces: request.replaces,
+        timeFrame: request.timeFrame,
+        ruleVersion: ruleSetVersion,
+        createdAt: at,
+        updatedAt: at,
+        version: 1,
+      });
+      await store.plans.insert(plan);
+      await audit(principal, 'plan.created', plan, members[0]!.citizenId, { members: members.length, origin: plan.origin });
+      return plan;
+    },
+
+    /** The plan, or null when it does not exist in the caller's tenant (answered as 404). */
+    async read(principal: Principal, id: string): Promise<Plan | null> {
+      const plan = await store.plans.get(principal.tenant, id);
+      if (plan) await audit(principal, 'plan.read', plan, primaryCitizenId(plan));
+      return plan;
+    },
+
+    async lookup(principal: Principal, cpr: string): Promise<Plan[]> {
+      const citizen = await store.citizens.findByCprHash(principal.tenant, await vault.hash(principal.tenant, cpr));
+      if (!citizen) return [];
+      const plans: Plan[] = [];
+      for (const planId of await store.plans.idsForCitizen(principal.tenant, citizen.id, false)) {
+        const plan = await store.plans.get(principal.tenant, planId);
+        if (plan) plans.push(plan);
+      }
+      for (const plan of plans) await audit(principal, 'plan.looked-up', plan, citizen.id);
+      return plans;
+    },
+
+    async changeStatus(principal: Principal, id: string, request: StatusChangeRequest): Promise<Plan | null> {
+      const plan = await store.plans.get(principal.tenant, id);
+      if (!plan) return null;
+      if (!canTransition(plan.status, request.status))
+        throw new ProblemError('invalid-transition', `a plan that is ${plan.status} cannot become ${request.status}`);
+      const at = nowIso();
+      const next = Plan.parse({
+        ...plan,
+        status: request.status,
+        statusHistory: [...plan.statusHistory, { from: plan.status, to: request.status, at, recordedBy: actorOf(principal), reason: request.reason }],
+        updatedAt: at,
+        version: plan.version + 1,
+      });
+      if (!(await store.plans.update(next, plan.version))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
+      await audit(principal, 'plan.status-changed', next, primaryCitizenId(next), { from: plan.status, to: next.status });
+      return next;
+    },
+
+    async completeness(principal: Principal, id: string, onDate?: string) {
+      const plan = await store.plans.get(principal.tenant, id);
+      if (!plan) return null;
+      const date = onDate ?? nowIso().slice(0, 10);
+      await audit(principal, 'plan.completeness-read', plan, primaryCitizenId(plan));
+      return { planId: plan.id, onDate: date, reports: completenessOf(plan, date) };
+    },
+  };
+}
+export type PlanService = ReturnType<typeof planService>;

@@ -1,0 +1,20 @@
+/** Builds the app's ports from configuration and a database; shared by Node, Workers and tests. */
+import type { AppDeps, Clock } from '../api/context';
+import type { Config } from '../config';
+import type { Logger } from '../monitoring/log';
+import { createCprVault, createTokenVerifier } from '../security';
+import { createStore } from '../store';
+import type { Database } from '../store/db';
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export async function composeDeps(options: { database: Database; config: Config; logger: Logger; clock?: Clock }): Promise<AppDeps> {
+  return {
+    store: createStore(options.database),
+    vault: await createCprVault(options.config.cprKey),
+    clock: options.clock ?? systemClock,
+    config: options.config,
+    logger: options.logger,
+    verifyToken: createTokenVerifier(options.config.auth),
+  };
+}

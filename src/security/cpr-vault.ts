@@ -1,0 +1,57 @@
+/**
+ * CPR protection: AES-256-GCM encryption at rest and an HMAC-SHA-256 keyed hash to find a citizen
+ * without decrypting. Both keys come from configuration; WebCrypto runs on Node and on Workers.
+ */
+
+const encoder = new TextEncoder();
+
+function base64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+async function deriveKeyBytes(secret: string, purpose: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest('SHA-256', encoder.encode(`${purpose}:${secret}`));
+}
+
+export interface CprVault {
+  /** Keyed hash, scoped to the tenant so the same person is not linkable across municipalities. */
+  hash(tenant: string, cpr: string): Promise<string>;
+  encrypt(cpr: string): Promise<string>;
+  decrypt(cipher: string): Promise<string>;
+}
+
+/** `secret` is the configured CPR key material; distinct sub-keys are derived for each purpose. */
+export async function createCprVault(secret: string): Promise<CprVault> {
+  if (secret.length < 16) throw new Error('the CPR key must be at least 16 characters');
+  const aesKey = await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'cpr-encryption'), 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const hmacKey = await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'cpr-lookup'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return {
+    async hash(tenant, cpr) {
+      const mac = await crypto.subtle.sign('HMAC', hmacKey, encoder.encode(`${tenant}:${cpr}`));
+      return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    },
+    async encrypt(cpr) {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, aesKey, encoder.encode(cpr)));
+      const out = new Uint8Array(iv.length + cipher.length);
+      out.set(iv);
+      out.set(cipher, iv.length);
+      return `v1:${base64(out)}`;
+    },
+    async decrypt(stored) {
+      if (!stored.startsWith('v1:')) throw new Error('unknown CPR cipher version');
+      const bytes = fromBase64(stored.slice(3));
+      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12) }, aesKey, bytes.slice(12));
+      return new TextDecoder().decode(plain);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The audit log: append-only and hash-chained per tenant. Each row's hash covers its content and
+ * the previous row's hash, so editing or deleting any row breaks the chain from there on (S5).
+ * Rows hold references (ids, categories, legal basis) and never content or CPR numbers.
+ */
+import { and, asc, desc, eq, gt } from 'drizzle-orm';
+import type { Database } from './db';
+import { auditLog } from './schema';
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  citizenId?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditRow extends Required<Omit<AuditEntry, 'detail'>> {
+  tenant: string;
+  seq: number;
+  detail: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function chainHash(row: Omit<AuditRow, 'hash'>): Promise<string> {
+  // A fixed field order makes the hash independent of how the row was built.
+  return sha256Hex(
+    JSON.stringify([row.tenant, row.seq, row.at, row.actor, row.action, row.targetType, row.targetId, row.citizenId ?? null, row.detail, row.prevHash]),
+  );
+}
+
+const isUniqueViolation = (error: unknown) => /UNIQUE|PRIMARY KEY|constraint/i.test(String((error as { message?: string })?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ''));
+
+export function auditRepository({ db }: Database) {
+  // Appends within one process are serialised per tenant; across processes the (tenant, seq)
+  // key makes a lost race fail, and we retry on the new head.
+  const queues = new Map<string, Promise<unknown>>();
+
+  async function appendNow(tenant: string, entry: AuditEntry): Promise<AuditRow> {
+    for (let attempt = 0; ; attempt++) {
+      const head = await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.tenant, tenant)).orderBy(desc(auditLog.seq)).limit(1);
+      const unhashed = {
+        tenant,
+        seq: (head[0]?.seq ?? 0) + 1,
+        at: entry.at,
+        actor: entry.actor,
+        action: entry.action,
+        targetType: entry.targetType,
+        targetId: entry.targetId,
+        citizenId: entry.citizenId ?? null,
+        detail: entry.detail ?? {},
+        prevHash: head[0]?.hash ?? GENESIS_HASH,
+      };
+      const row: AuditRow = { ...unhashed, hash: await chainHash(unhashed) };
+      try {
+        await db.insert(auditLog).values({ ...row, detail: JSON.stringify(row.detail) });
+        return row;
+      } catch (error) {
+        if (attempt < 20 && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  const toRow = (r: typeof auditLog.$inferSelect): AuditRow => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> });
+
+  return {
+    append(tenant: string, entry: AuditEntry): Promise<AuditRow> {
+      const previous = queues.get(tenant) ?? Promise.resolve();
+      const next = previous.catch(() => undefined).then(() => appendNow(tenant, entry));
+      queues.set(tenant, next);
+      void next.finally(() => {
+        if (queues.get(tenant) === next) queues.delete(tenant);
+      });
+      return next;
+    },
+    async list(tenant: string, options: { citizenId?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRow[]> {
+      const rows = await db
+        .select()
+        .from(auditLog)
+        .where(
+          and(
+            eq(auditLog.tenant, tenant),
+            options.citizenId ? eq(auditLog.citizenId, options.citizenId) : undefined,
+            options.afterSeq !== undefined ? gt(auditLog.seq, options.afterSeq) : undefined,
+          ),
+        )
+        .orderBy(asc(auditLog.seq))
+        .limit(options.limit ?? 1000);
+      return rows.map(toRow);
+    },
+    async tenants(): Promise<string[]> {
+      const rows = await db.selectDistinct({ tenant: auditLog.tenant }).from(auditLog);
+      return rows.map((r) => r.tenant);
+    },
+    /** Walks the chain in pages; names the first row whose hash or link does not hold. */
+    async verify(tenant: string): Promise<{ ok: true; rows: number } | { ok: false; rows: number; brokenAtSeq: number; reason: string }> {
+      let prevHash = GENESIS_HASH;
+      let expectedSeq = 1;
+      let checked = 0;
+      for (;;) {
+        const page = await this.list(tenant, { afterSeq: expectedSeq - 1, limit: 1000 });
+        if (page.length === 0) return { ok: true, rows: checked };
+        for (const row of page) {
+          if (row.seq !== expectedSeq) return { ok: false, rows: checked, brokenAtSeq: expectedSeq, reason: `row ${expectedSeq} is missing` };
+          if (row.prevHash !== prevHash) return { ok: false, rows: checked, brokenAtSeq: row.seq, reason: 'it does not link to the row before it' };
+          const { hash, ...rest } = row;
+          if ((await chainHash(rest)) !== hash) return { ok: false, rows: checked, brokenAtSeq: row.seq, reason: 'its content does not match its hash' };
+          prevHash = hash;
+          expectedSeq++;
+          checked++;
+        }
+      }
+    },
+  };
+}
+export type AuditRepository = ReturnType<typeof auditRepository>;

@@ -1,0 +1,38 @@
+/** The Node driver: an embedded SQLite file through libSQL, migrated on open. */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@libsql/client';
+import { drizzle } from 'drizzle-orm/libsql';
+import { migrate } from 'drizzle-orm/libsql/migrator';
+import * as schema from './schema';
+import type { Database, SqliteDb, Statement } from './db';
+
+export const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** `url` is a libSQL URL: `file:./data/enplan.db`, or `:memory:` for tests. */
+export async function openLibsqlDatabase(url: string): Promise<Database> {
+  if (url.startsWith('file:')) mkdirSync(dirname(resolve(url.slice('file:'.length))), { recursive: true });
+  const client = createClient({ url });
+  // WAL lets readers run beside the writer; busy_timeout waits out a concurrent writer instead of failing.
+  if (url !== ':memory:') {
+    await client.execute('PRAGMA journal_mode = WAL');
+    await client.execute('PRAGMA busy_timeout = 5000');
+  }
+  const db = drizzle(client, { schema });
+  await migrate(db, { migrationsFolder });
+  return {
+    db: db as unknown as SqliteDb,
+    async batch(statements: Statement[]) {
+      if (statements.length === 0) return;
+      await db.batch(statements as [Statement, ...Statement[]]);
+    },
+    async close() {
+      client.close();
+    },
+  };
+}
+
+export function databaseUrlFor(dataDir: string): string {
+  return `file:${join(dataDir, 'enplan.db')}`;
+}

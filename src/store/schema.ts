@@ -1,0 +1,214 @@
+/**
+ * The drizzle schema (SQLite dialect; libSQL on Node, D1 on Workers). Every table that holds
+ * tenant data has a `tenant` column (kommunekode) and every repository filters on it.
+ * Plans are stored as validated JSON documents: the plan is read and written whole, and
+ * reads are the hot path (B5). CPR numbers exist only as ciphertext plus a keyed hash.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const citizens = sqliteTable(
+  'citizens',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    cprHash: text('cpr_hash').notNull(),
+    cprCipher: text('cpr_cipher').notNull(),
+    birthDate: text('birth_date').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('citizens_tenant_cpr_hash').on(t.tenant, t.cprHash)],
+);
+
+export const plans = sqliteTable(
+  'plans',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    status: text('status').notNull(),
+    document: text('document').notNull(),
+    version: integer('version').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('plans_tenant_status').on(t.tenant, t.status)],
+);
+
+/** Which citizens a plan is about (one, or a family's members): the enrolment index (R12). */
+export const planMembers = sqliteTable(
+  'plan_members',
+  {
+    tenant: text('tenant').notNull(),
+    planId: text('plan_id').notNull(),
+    citizenId: text('citizen_id').notNull(),
+    active: integer('active', { mode: 'boolean' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.citizenId] }), index('plan_members_tenant_citizen').on(t.tenant, t.citizenId)],
+);
+
+/** Consent grants and non-consent legal-basis records (R9–R11), as validated JSON documents. */
+export const consents = sqliteTable(
+  'consents',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    citizenId: text('citizen_id').notNull(),
+    kind: text('kind', { enum: ['grant', 'legal-basis'] }).notNull(),
+    document: text('document').notNull(),
+    revokedAt: text('revoked_at'),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('consents_tenant_citizen').on(t.tenant, t.citizenId)],
+);
+
+/** Append-only, hash-chained per tenant. Holds who/what/when and references — never content or CPR. */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    tenant: text('tenant').notNull(),
+    seq: integer('seq').notNull(),
+    at: text('at').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    citizenId: text('citizen_id'),
+    detail: text('detail').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.seq] }), index('audit_tenant_citizen').on(t.tenant, t.citizenId)],
+);
+
+export const registrations = sqliteTable(
+  'registrations',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    planId: text('plan_id').notNull(),
+    kind: text('kind').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    bodyHash: text('body_hash').notNull(),
+    document: text('document').notNull(),
+    response: text('response').notNull(),
+    actor: text('actor').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('registrations_tenant_key').on(t.tenant, t.idempotencyKey), index('registrations_tenant_plan').on(t.tenant, t.planId)],
+);
+
+/** One row per registration × target system, written in the same batch as the registration. */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    registrationId: text('registration_id').notNull(),
+    citizenId: text('citizen_id').notNull(),
+    target: text('target').notNull(),
+    operation: text('operation').notNull(),
+    payload: text('payload'),
+    status: text('status', { enum: ['pending', 'retrying', 'delivered', 'dead', 'cancelled'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: text('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    receipt: text('receipt'),
+    consentRef: text('consent_ref'),
+    /** Monotonic per tenant: deliveries for one citizen go in this order. */
+    sequence: integer('sequence').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    index('outbox_due').on(t.status, t.nextAttemptAt),
+    index('outbox_tenant_registration').on(t.tenant, t.registrationId),
+    index('outbox_tenant_citizen').on(t.tenant, t.citizenId, t.sequence),
+  ],
+);
+
+export const syncCursors = sqliteTable(
+  'sync_cursors',
+  {
+    tenant: text('tenant').notNull(),
+    adapter: text('adapter').notNull(),
+    cursor: text('cursor'),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.adapter] })],
+);
+
+export const syncRuns = sqliteTable(
+  'sync_runs',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    adapter: text('adapter').notNull(),
+    trigger: text('trigger').notNull(),
+    status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull(),
+    startedAt: text('started_at').notNull(),
+    endedAt: text('ended_at'),
+    stats: text('stats').notNull(),
+    error: text('error'),
+  },
+  (t) => [index('sync_runs_tenant_started').on(t.tenant, t.startedAt)],
+);
+
+/** Records that failed their contract or mapping: kept with a readable reason for IT staff. */
+export const quarantine = sqliteTable(
+  'quarantine',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    adapter: text('adapter').notNull(),
+    recordType: text('record_type').notNull(),
+    recordId: text('record_id'),
+    mappingId: text('mapping_id'),
+    reason: text('reason').notNull(),
+    raw: text('raw'),
+    runId: text('run_id'),
+    createdAt: text('created_at').notNull(),
+    resolvedAt: text('resolved_at'),
+  },
+  (t) => [index('quarantine_tenant_created').on(t.tenant, t.createdAt)],
+);
+
+/** Source record versions already merged: makes the merge idempotent across crashes (F1). */
+export const appliedRecords = sqliteTable(
+  'applied_records',
+  {
+    tenant: text('tenant').notNull(),
+    source: text('source').notNull(),
+    recordId: text('record_id').notNull(),
+    recordVersion: text('record_version').notNull(),
+    planId: text('plan_id').notNull(),
+    appliedAt: text('applied_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.source, t.recordId, t.recordVersion] })],
+);
+
+/** Inbound webhook events by id: one effect per event however often it arrives (F4). */
+export const inboundEvents = sqliteTable(
+  'inbound_events',
+  {
+    tenant: text('tenant').notNull(),
+    source: text('source').notNull(),
+    eventId: text('event_id').notNull(),
+    receivedAt: text('received_at').notNull(),
+    payload: text('payload'),
+    processedAt: text('processed_at'),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.source, t.eventId] })],
+);
+
+export const subscriptions = sqliteTable(
+  'subscriptions',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    url: text('url').notNull(),
+    secret: text('secret').notNull(),
+    eventTypes: text('event_types').notNull(),
+    active: integer('active', { mode: 'boolean' }).notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [index('subscriptions_tenant').on(t.tenant)],
+);

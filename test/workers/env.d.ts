@@ -1,0 +1,12 @@
+import type { D1Migration } from '@cloudflare/vitest-pool-workers';
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      DB: D1Database;
+      TEST_MIGRATIONS: D1Migration[];
+      JWT_SECRET: string;
+    }
+  }
+}
+export {};

@@ -1,0 +1,17 @@
+/** The same plan API suite, inside workerd, against the real worker entry on D1. */
+import { SELF } from 'cloudflare:test';
+import { sign } from 'hono/jwt';
+import { definePlanApiSuite } from '../api/plans-suite';
+import type { ApiHarness } from '../support/harness';
+import { TEST_JWT_SECRET } from '../support/harness';
+import { testCpr } from '../support/cpr';
+
+const harness: ApiHarness = {
+  request: (path, init) => SELF.fetch(`https://enplan.test${path}`, init as never) as unknown as Promise<Response>,
+  token: async (claims, ttl = 3600) => {
+    const now = Math.floor(Date.now() / 1000);
+    return sign({ sub: claims.sub ?? `test-${claims.roles.join('-')}`, ...claims, iat: now, exp: now + ttl }, TEST_JWT_SECRET, 'HS256');
+  },
+};
+
+definePlanApiSuite({ harness: () => harness, cpr: testCpr });

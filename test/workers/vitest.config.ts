@@ -1,0 +1,33 @@
+/** The workerd project: the real worker entry on D1, with the committed migrations applied. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { defineProject } from 'vitest/config';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export default defineProject(async () => {
+  const migrations = await readD1Migrations(path.join(root, 'src/store/migrations'));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: path.join(root, 'wrangler.toml') },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            NODE_ENV: 'test',
+            JWT_SECRET: 'test-secret-for-the-enplan-suite',
+            CPR_KEY: 'test-cpr-key-for-the-enplan-suite',
+            LOG_LEVEL: 'warn',
+          },
+        },
+      }),
+    ],
+    test: {
+      name: 'workers',
+      root,
+      include: ['test/workers/**/*.test.ts'],
+      setupFiles: ['test/workers/apply-migrations.ts'],
+    },
+  };
+});
