@@ -9,7 +9,8 @@ import { securedRoute } from './security';
 
 const notFound = () => new ProblemError('not-found', 'no such plan in your municipality');
 const PlanIdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
-const PlanResponse = Plan.openapi('Plan');
+// Model schemas are used as they are: they may be built before @hono/zod-openapi extends zod.
+const PlanResponse = Plan;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
@@ -38,7 +39,7 @@ export const planRoutes = newRouter()
       method: 'post',
       path: '/v1/plans',
       summary: 'Offer or register a request for an Én plan for a citizen or a family',
-      request: jsonBody(CreatePlanRequest.openapi('CreatePlanRequest')),
+      request: jsonBody(CreatePlanRequest),
       responses: { 201: json(PlanResponse, 'The new plan'), ...problemResponses(409) },
     }),
     async (c) => {
@@ -78,7 +79,7 @@ export const planRoutes = newRouter()
       method: 'post',
       path: '/v1/plans/{id}/status',
       summary: 'Move a plan through its lifecycle (accept, decline with a reason, activate, close)',
-      request: { params: PlanIdParam, ...jsonBody(StatusChangeRequest.openapi('StatusChangeRequest')) },
+      request: { params: PlanIdParam, ...jsonBody(StatusChangeRequest) },
       responses: { 200: json(PlanResponse, 'The plan in its new status'), ...problemResponses(409) },
     }),
     async (c) => {

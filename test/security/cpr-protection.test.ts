@@ -1,0 +1,73 @@
+/** CPR numbers: encrypted at rest, found by keyed hash, never in a URL, a log line or a response. */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createCprVault } from '../../src/security';
+import { citizens } from '../../src/store/schema';
+import { testCpr } from '../support/cpr';
+import { startTestApp } from '../support/node-app';
+
+describe('CPR protection', () => {
+  it('encrypts with a fresh IV each time and decrypts back', async () => {
+    const vault = await createCprVault('a-test-key-of-enough-length');
+    const cpr = testCpr();
+    const first = await vault.encrypt(cpr);
+    const second = await vault.encrypt(cpr);
+    expect(first).not.toBe(second);
+    expect(first).not.toContain(cpr);
+    expect(await vault.decrypt(first)).toBe(cpr);
+    const other = await createCprVault('another-key-of-enough-length');
+    await expect(other.decrypt(first)).rejects.toThrow();
+  });
+
+  it('hashes per tenant and per key', async () => {
+    const vault = await createCprVault('a-test-key-of-enough-length');
+    const cpr = testCpr();
+    expect(await vault.hash('101', cpr)).toBe(await vault.hash('101', cpr));
+    expect(await vault.hash('101', cpr)).not.toBe(await vault.hash('751', cpr));
+    expect(await vault.hash('101', cpr)).not.toBe(await (await createCprVault('another-key-of-enough-length')).hash('101', cpr));
+  });
+
+  it('never writes a CPR in plain text to the database file, the log or a response', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enplan-cpr-'));
+    try {
+      const app = await startTestApp({ url: `file:${join(dir, 'enplan.db')}` });
+      const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const cprs = [testCpr(), testCpr('2011-05-06')];
+      const responses: string[] = [];
+      const create = await app.harness.request('/v1/plans', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ cpr: cprs[0], origin: 'offered', role: 'parent', family: { members: [{ cpr: cprs[1], role: 'child' }] } }),
+      });
+      responses.push(await create.text());
+      const lookup = await app.harness.request('/v1/plans/lookup', { method: 'POST', headers, body: JSON.stringify({ cpr: cprs[0] }) });
+      responses.push(await lookup.text());
+      // A careless client putting a CPR in the query string: the log keeps only the path.
+      await app.harness.request(`/v1/plans/nothing?cpr=${cprs[0]}`, { headers });
+      const rows = await app.database.db.select().from(citizens);
+      expect(rows).toHaveLength(2);
+      await app.close();
+      const files = readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString('latin1'));
+      for (const cpr of cprs) {
+        for (const content of files) expect(content.includes(cpr)).toBe(false);
+        for (const line of app.logger.lines) expect(line.includes(cpr)).toBe(false);
+        for (const body of responses) expect(body.includes(cpr)).toBe(false);
+      }
+      expect(app.logger.lines.length).toBeGreaterThan(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the logger masks a CPR that reaches it anyway', async () => {
+    const app = await startTestApp();
+    const cpr = testCpr();
+    app.deps.logger.warn('something mentioned a number', { note: `borger ${cpr.slice(0, 6)}-${cpr.slice(6)}` });
+    expect(app.logger.lines.at(-1)).toContain('[cpr]');
+    expect(app.logger.lines.at(-1)).not.toContain(cpr.slice(6));
+    await app.close();
+  });
+});
