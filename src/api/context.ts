@@ -1,4 +1,6 @@
 /** What every route can reach: the ports the app was composed from, and the caller. */
+import type { SourceAdapter } from '../../adapters/adapter';
+import type { SourceSystem } from '../model';
 import type { Config } from '../config';
 import type { Logger } from '../monitoring/log';
 import type { CprVault, Principal } from '../security';
@@ -15,6 +17,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   verifyToken(token: string): Promise<Principal>;
+  /** The sector adapters this deployment talks to (the simulators locally); absent ones are skipped. */
+  adapters: Partial<Record<SourceSystem, SourceAdapter>>;
 }
 
 export interface AppEnv {

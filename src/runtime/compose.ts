@@ -1,5 +1,7 @@
 /** Builds the app's ports from configuration and a database; shared by Node, Workers and tests. */
+import type { SourceAdapter } from '../../adapters/adapter';
 import type { AppDeps, Clock } from '../api/context';
+import type { SourceSystem } from '../model';
 import type { Config } from '../config';
 import type { Logger } from '../monitoring/log';
 import { createCprVault, createTokenVerifier } from '../security';
@@ -8,7 +10,7 @@ import type { Database } from '../store/db';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export async function composeDeps(options: { database: Database; config: Config; logger: Logger; clock?: Clock }): Promise<AppDeps> {
+export async function composeDeps(options: { database: Database; config: Config; logger: Logger; clock?: Clock; adapters?: Partial<Record<SourceSystem, SourceAdapter>> }): Promise<AppDeps> {
   return {
     store: createStore(options.database),
     vault: await createCprVault(options.config.cprKey),
@@ -16,5 +18,6 @@ export async function composeDeps(options: { database: Database; config: Config;
     config: options.config,
     logger: options.logger,
     verifyToken: createTokenVerifier(options.config.auth),
+    adapters: options.adapters ?? {},
   };
 }

@@ -1,6 +1,6 @@
 /** An in-process app on a fresh in-memory database, with a memory logger to inspect. */
 import { createApp } from '../../src/app';
-import type { Clock } from '../../src/api/context';
+import type { AppDeps, Clock } from '../../src/api/context';
 import { loadConfig } from '../../src/config';
 import { createMemoryLogger } from '../../src/monitoring/log';
 import { composeDeps } from '../../src/runtime/compose';
@@ -8,11 +8,11 @@ import { signDevToken } from '../../src/security';
 import { openLibsqlDatabase } from '../../src/store/libsql';
 import { TEST_CPR_KEY, TEST_JWT_SECRET, type ApiHarness } from './harness';
 
-export async function startTestApp(options: { url?: string; clock?: Clock } = {}) {
+export async function startTestApp(options: { url?: string; clock?: Clock; adapters?: AppDeps['adapters'] } = {}) {
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'debug' });
   const logger = createMemoryLogger();
   const database = await openLibsqlDatabase(options.url ?? ':memory:');
-  const deps = await composeDeps({ database, config, logger, clock: options.clock });
+  const deps = await composeDeps({ database, config, logger, clock: options.clock, adapters: options.adapters });
   const app = createApp(deps);
   const harness: ApiHarness = {
     request: async (path, init) => app.request(path, init),

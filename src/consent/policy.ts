@@ -1,0 +1,58 @@
+/**
+ * The one consent policy (R9–R11): may this category of data flow from this source to this
+ * recipient for this citizen now? Pure and synchronous, so the sync engine, the registration
+ * router and the delivery relay all ask the same question the same way, and tests can cover the
+ * whole matrix.
+ */
+import type { ConsentGrant, ConsentSource, DataCategory, LegalBasisRecord, Recipient } from '../model';
+import { ageOn } from '../model';
+import { capacityRuleFor } from './rules';
+
+export interface FlowQuestion {
+  citizenId: string;
+  /** The citizen's birth date, for whose consent counts (R4). */
+  birthDate: string;
+  source: ConsentSource;
+  recipient: Recipient;
+  category: DataCategory;
+  at: Date;
+}
+
+export type FlowDecision =
+  | { allowed: true; basis: 'consent'; grantIds: string[] }
+  | { allowed: true; basis: 'legal-basis'; recordId: string; legalBasis: string; informCitizen: boolean }
+  | { allowed: false; reason: string };
+
+function activeOn(validFrom: string | undefined, validTo: string | undefined, revokedAt: string | undefined, at: Date): boolean {
+  const day = at.toISOString().slice(0, 10);
+  if (validFrom && day < validFrom) return false;
+  if (validTo && day > validTo) return false;
+  if (revokedAt && new Date(revokedAt) <= at) return false;
+  return true;
+}
+
+function covers(entry: { citizenId: string; source: ConsentSource; recipient: Recipient; categories: DataCategory[] }, q: FlowQuestion) {
+  return entry.citizenId === q.citizenId && entry.source === q.source && entry.recipient === q.recipient && entry.categories.includes(q.category);
+}
+
+export function decideFlow(question: FlowQuestion, grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[] = []): FlowDecision {
+  const day = question.at.toISOString().slice(0, 10);
+  const matching = grants.filter(
+    (g) => covers(g, question) && activeOn(g.validFrom, g.validTo, g.revokedAt, question.at) && (question.category !== 'health' || g.explicitHealth),
+  );
+  const rule = capacityRuleFor(ageOn(question.birthDate, day), day);
+  if (rule && matching.length > 0) {
+    const missing = rule.requires.filter((capacity) => !matching.some((g) => (capacity === 'self' ? g.grantedBy.capacity === 'self' : g.grantedBy.capacity !== 'self')));
+    if (missing.length === 0) return { allowed: true, basis: 'consent', grantIds: matching.map((g) => g.id) };
+  }
+  const basis = legalBases.find((b) => covers(b, question) && activeOn(undefined, b.validTo, undefined, question.at));
+  if (basis) return { allowed: true, basis: 'legal-basis', recordId: basis.id, legalBasis: basis.basis, informCitizen: !basis.citizenInformed };
+  if (question.category === 'health' && grants.some((g) => covers(g, question) && !g.explicitHealth))
+    return { allowed: false, reason: 'health data needs explicit consent (Sundhedsloven §43)' };
+  if (matching.length > 0 && rule)
+    return { allowed: false, reason: `consent is also needed from: ${rule.requires.join(' and ')} (${rule.legalReference})` };
+  const anyCovering = grants.filter((g) => covers(g, question));
+  if (anyCovering.some((g) => g.revokedAt && new Date(g.revokedAt) <= question.at)) return { allowed: false, reason: 'the consent was revoked' };
+  if (anyCovering.length > 0) return { allowed: false, reason: 'the consent is not valid at this time' };
+  return { allowed: false, reason: `no consent covers ${question.category} data from ${question.source} to ${question.recipient}` };
+}
