@@ -1,6 +1,7 @@
 /** Where a plan element came from: a source record through a mapping, or a registration by an actor. */
 import { z } from 'zod';
 import { Id, IsoDateTime, SourceSystem } from './common';
+import { DataCategory } from './consent';
 
 export const SourceProvenance = z.object({
   kind: z.literal('source'),
@@ -12,6 +13,8 @@ export const SourceProvenance = z.object({
   at: IsoDateTime,
   /** The consent grant (or legal-basis record) the data flowed on; revoking it removes the element (R10). */
   consentRef: Id.optional(),
+  /** The data category it flowed as; needed to re-decide the flow when a grant is revoked. */
+  category: DataCategory.optional(),
 });
 
 export const RegistrationProvenance = z.object({

@@ -212,3 +212,27 @@ export const subscriptions = sqliteTable(
   },
   (t) => [index('subscriptions_tenant').on(t.tenant)],
 );
+
+/** Which enrolled citizens have had their first full pull from an adapter; later runs follow the change feed. */
+export const pulledCitizens = sqliteTable(
+  'pulled_citizens',
+  {
+    tenant: text('tenant').notNull(),
+    adapter: text('adapter').notNull(),
+    citizenId: text('citizen_id').notNull(),
+    pulledAt: text('pulled_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.adapter, t.citizenId] })],
+);
+
+/** An explicit link that lets a second municipality see named parts of a plan (R8). */
+export const planLinks = sqliteTable(
+  'plan_links',
+  {
+    planId: text('plan_id').notNull(),
+    ownerTenant: text('owner_tenant').notNull(),
+    linkedTenant: text('linked_tenant').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.linkedTenant, t.planId] })],
+);
