@@ -41,7 +41,7 @@ export function chainHash(row: Omit<AuditRow, 'hash'>): Promise<string> {
 
 const isUniqueViolation = (error: unknown) => /UNIQUE|PRIMARY KEY|constraint/i.test(String((error as { message?: string })?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ''));
 
-export function auditRepository({ db }: Database) {
+export function auditRepository({ db, batch }: Database) {
   // Appends within one process are serialised per tenant; across processes the (tenant, seq)
   // key makes a lost race fail, and we retry on the new head.
   const queues = new Map<string, Promise<unknown>>();
@@ -72,17 +72,50 @@ export function auditRepository({ db }: Database) {
     }
   }
 
+  /** Appends several entries as one atomic batch (D1 allows 100 bound parameters a statement, so 9 rows each). */
+  async function appendManyNow(tenant: string, entries: AuditEntry[]): Promise<AuditRow[]> {
+    for (let attempt = 0; ; attempt++) {
+      const head = await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.tenant, tenant)).orderBy(desc(auditLog.seq)).limit(1);
+      let seq = head[0]?.seq ?? 0;
+      let prevHash = head[0]?.hash ?? GENESIS_HASH;
+      const rows: AuditRow[] = [];
+      for (const entry of entries) {
+        const unhashed = { tenant, seq: ++seq, at: entry.at, actor: entry.actor, action: entry.action, targetType: entry.targetType, targetId: entry.targetId, citizenId: entry.citizenId ?? null, detail: entry.detail ?? {}, prevHash };
+        const row: AuditRow = { ...unhashed, hash: await chainHash(unhashed) };
+        rows.push(row);
+        prevHash = row.hash;
+      }
+      const statements = [];
+      for (let i = 0; i < rows.length; i += 9) statements.push(db.insert(auditLog).values(rows.slice(i, i + 9).map((r) => ({ ...r, detail: JSON.stringify(r.detail) }))));
+      try {
+        await batch(statements);
+        return rows;
+      } catch (error) {
+        if (attempt < 20 && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  function enqueue<T>(tenant: string, work: () => Promise<T>): Promise<T> {
+    const previous = queues.get(tenant) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    queues.set(tenant, next);
+    void next.finally(() => {
+      if (queues.get(tenant) === next) queues.delete(tenant);
+    }).catch(() => undefined);
+    return next;
+  }
+
   const toRow = (r: typeof auditLog.$inferSelect): AuditRow => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> });
 
   return {
     append(tenant: string, entry: AuditEntry): Promise<AuditRow> {
-      const previous = queues.get(tenant) ?? Promise.resolve();
-      const next = previous.catch(() => undefined).then(() => appendNow(tenant, entry));
-      queues.set(tenant, next);
-      void next.finally(() => {
-        if (queues.get(tenant) === next) queues.delete(tenant);
-      });
-      return next;
+      return enqueue(tenant, () => appendNow(tenant, entry));
+    },
+    appendMany(tenant: string, entries: AuditEntry[]): Promise<AuditRow[]> {
+      if (entries.length === 0) return Promise.resolve([]);
+      return enqueue(tenant, () => appendManyNow(tenant, entries));
     },
     async list(tenant: string, options: { citizenId?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRow[]> {
       const rows = await db

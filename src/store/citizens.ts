@@ -14,6 +14,11 @@ export interface CitizenRow {
 
 export function citizenRepository({ db }: Database) {
   return {
+    async findManyByCprHash(tenant: string, hashes: string[]): Promise<CitizenRow[]> {
+      const rows: CitizenRow[] = [];
+      for (let i = 0; i < hashes.length; i += 90) rows.push(...(await db.select().from(citizens).where(and(eq(citizens.tenant, tenant), inArray(citizens.cprHash, hashes.slice(i, i + 90))))));
+      return rows;
+    },
     async findByCprHash(tenant: string, cprHash: string): Promise<CitizenRow | null> {
       const rows = await db.select().from(citizens).where(and(eq(citizens.tenant, tenant), eq(citizens.cprHash, cprHash))).limit(1);
       return rows[0] ?? null;
@@ -23,8 +28,10 @@ export function citizenRepository({ db }: Database) {
       return rows[0] ?? null;
     },
     async getMany(tenant: string, ids: string[]): Promise<CitizenRow[]> {
-      if (ids.length === 0) return [];
-      return db.select().from(citizens).where(and(eq(citizens.tenant, tenant), inArray(citizens.id, ids)));
+      const rows: CitizenRow[] = [];
+      // D1 allows 100 bound parameters a statement.
+      for (let i = 0; i < ids.length; i += 90) rows.push(...(await db.select().from(citizens).where(and(eq(citizens.tenant, tenant), inArray(citizens.id, ids.slice(i, i + 90))))));
+      return rows;
     },
     /** Inserts unless the tenant already has the CPR; returns the stored row either way. */
     async upsert(row: CitizenRow): Promise<CitizenRow> {

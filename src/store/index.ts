@@ -6,15 +6,23 @@ import type { Database } from './db';
 import { auditRepository } from './audit';
 import { citizenRepository } from './citizens';
 import { consentRepository } from './consents';
+import { outboxRepository } from './outbox';
 import { planRepository } from './plans';
+import { registrationRepository } from './registrations';
+import { syncRepository } from './sync';
 
 export function createStore(database: Database) {
+  const plans = planRepository(database);
+  const outbox = outboxRepository(database);
   return {
     database,
     citizens: citizenRepository(database),
-    plans: planRepository(database),
+    plans,
+    outbox,
+    registrations: registrationRepository(database, { plans, outbox }),
     consents: consentRepository(database),
     audit: auditRepository(database),
+    sync: syncRepository(database),
     batch: database.batch,
     close: () => database.close(),
   };
@@ -24,3 +32,6 @@ export type { Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { ConsentDocument } from './consents';
+export type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox';
+export type { AcceptOutcome, RegistrationRow } from './registrations';
+export type { QuarantineRow, SyncRunRow } from './sync';

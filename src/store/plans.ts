@@ -36,13 +36,19 @@ export function planRepository({ db, batch }: Database) {
      * and check `updated` with `get` when a lost race matters; `update` does that for you.
      */
     updateStatements(plan: Plan, expectedVersion: number): Statement[] {
+      // The member rows change only if the plan update itself won (same version and update time).
+      const written = sql`EXISTS (SELECT 1 FROM plans WHERE tenant = ${plan.tenant} AND id = ${plan.id} AND version = ${plan.version} AND updated_at = ${plan.updatedAt})`;
       return [
         db
           .update(plans)
           .set({ status: plan.status, document: JSON.stringify(plan), version: plan.version, updatedAt: plan.updatedAt })
           .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion))),
-        db.delete(planMembers).where(and(eq(planMembers.tenant, plan.tenant), eq(planMembers.planId, plan.id))),
-        ...memberRows(plan).map((row) => db.insert(planMembers).values(row)),
+        db.delete(planMembers).where(and(eq(planMembers.tenant, plan.tenant), eq(planMembers.planId, plan.id), written)),
+        ...memberRows(plan).map(
+          (row) =>
+            db.run(sql`INSERT OR IGNORE INTO plan_members (tenant, plan_id, citizen_id, active)
+              SELECT ${row.tenant}, ${row.planId}, ${row.citizenId}, ${row.active ? 1 : 0} WHERE ${written}`) as unknown as Statement,
+        ),
       ];
     },
     /** Optimistic update: false when someone else changed the plan first. */

@@ -1,0 +1,150 @@
+/**
+ * The transactional outbox: one row per registration × target system, written in the same batch
+ * as the registration (see `registrations.ts`). The relay claims due rows with a lease (an
+ * optimistic update of `next_attempt_at`), so two relays never deliver the same row at once and a
+ * crashed relay's rows come due again when the lease runs out.
+ *
+ * Per-citizen ordering: `sequence` grows per (tenant, citizen); a row is due only when no earlier
+ * live (pending or retrying) row of the same citizen to the same target exists. Dead and cancelled
+ * rows do not block later ones.
+ */
+import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
+import type { Database, Statement } from './db';
+import { outbox } from './schema';
+
+export type OutboxStatus = 'pending' | 'retrying' | 'delivered' | 'dead' | 'cancelled';
+export const liveStatuses: readonly OutboxStatus[] = ['pending', 'retrying'];
+
+export interface OutboxRow {
+  id: string;
+  tenant: string;
+  registrationId: string;
+  citizenId: string;
+  target: string;
+  operation: string;
+  payload: string | null;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  receipt: string | null;
+  consentRef: string | null;
+  sequence: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewOutboxRow = Omit<OutboxRow, 'sequence' | 'attempts' | 'status' | 'lastError' | 'receipt' | 'updatedAt'>;
+
+export function outboxRepository({ db }: Database) {
+  const scoped = (tenant: string, id: string) => and(eq(outbox.tenant, tenant), eq(outbox.id, id));
+  const live = inArray(outbox.status, [...liveStatuses]);
+
+  return {
+    /** The insert for one new row; `sequence` is the citizen's next number, computed inside the batch. */
+    insertStatement(row: NewOutboxRow): Statement {
+      return db.insert(outbox).values({
+        ...row,
+        status: 'pending',
+        attempts: 0,
+        lastError: null,
+        receipt: null,
+        updatedAt: row.createdAt,
+        sequence: sql`(select coalesce(max(${outbox.sequence}), 0) + 1 from ${outbox} where ${outbox.tenant} = ${row.tenant} and ${outbox.citizenId} = ${row.citizenId})`,
+      });
+    },
+    async get(tenant: string, id: string): Promise<OutboxRow | null> {
+      const rows = await db.select().from(outbox).where(scoped(tenant, id)).limit(1);
+      return (rows[0] as OutboxRow | undefined) ?? null;
+    },
+    async forRegistration(tenant: string, registrationId: string): Promise<OutboxRow[]> {
+      return (await db
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.tenant, tenant), eq(outbox.registrationId, registrationId)))
+        .orderBy(asc(outbox.sequence))) as OutboxRow[];
+    },
+    async list(tenant: string, options: { status?: OutboxStatus; target?: string; limit?: number; offset?: number } = {}): Promise<OutboxRow[]> {
+      return (await db
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.tenant, tenant), options.status ? eq(outbox.status, options.status) : undefined, options.target ? eq(outbox.target, options.target) : undefined))
+        .orderBy(desc(outbox.createdAt), asc(outbox.id))
+        .limit(options.limit ?? 100)
+        .offset(options.offset ?? 0)) as OutboxRow[];
+    },
+    async countByStatus(tenant: string): Promise<Record<string, number>> {
+      const rows = await db.select({ status: outbox.status, n: sql<number>`count(*)` }).from(outbox).where(eq(outbox.tenant, tenant)).groupBy(outbox.status);
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    },
+    /** Tenants that have rows due now: the one cross-tenant question, and it returns tenant codes only. */
+    async tenantsWithDue(now: string): Promise<string[]> {
+      const rows = await db.selectDistinct({ tenant: outbox.tenant }).from(outbox).where(and(live, lte(outbox.nextAttemptAt, now)));
+      return rows.map((r) => r.tenant);
+    },
+    /** Due rows that head their citizen's queue to their target, oldest first. */
+    async due(tenant: string, now: string, limit: number, onlyId?: string): Promise<OutboxRow[]> {
+      const earlier = alias(outbox, 'earlier');
+      return (await db
+        .select()
+        .from(outbox)
+        .where(
+          and(
+            eq(outbox.tenant, tenant),
+            onlyId ? eq(outbox.id, onlyId) : undefined,
+            live,
+            lte(outbox.nextAttemptAt, now),
+            sql`not exists (select 1 from ${earlier} where ${earlier.tenant} = ${outbox.tenant} and ${earlier.citizenId} = ${outbox.citizenId} and ${earlier.target} = ${outbox.target} and ${earlier.sequence} < ${outbox.sequence} and ${earlier.status} in ('pending', 'retrying'))`,
+          ),
+        )
+        .orderBy(asc(outbox.nextAttemptAt), asc(outbox.sequence))
+        .limit(limit)) as OutboxRow[];
+    },
+    /** True when this caller won the row: it is leased until `leaseUntil` and its attempt counted. */
+    async claim(tenant: string, row: Pick<OutboxRow, 'id' | 'nextAttemptAt' | 'status'>, leaseUntil: string, now: string): Promise<boolean> {
+      const won = await db
+        .update(outbox)
+        .set({ nextAttemptAt: leaseUntil, attempts: sql`${outbox.attempts} + 1`, updatedAt: now })
+        .where(and(scoped(tenant, row.id), eq(outbox.status, row.status), eq(outbox.nextAttemptAt, row.nextAttemptAt)))
+        .returning({ id: outbox.id });
+      return won.length === 1;
+    },
+    /** The target has it. Recorded even if the row was cancelled meanwhile: the flow did happen. */
+    async markDelivered(tenant: string, id: string, receipt: unknown, now: string): Promise<void> {
+      await db
+        .update(outbox)
+        .set({ status: 'delivered', receipt: JSON.stringify(receipt), lastError: null, updatedAt: now })
+        .where(and(scoped(tenant, id), sql`${outbox.status} <> 'delivered'`));
+    },
+    async markRetrying(tenant: string, id: string, nextAttemptAt: string, error: string, now: string): Promise<boolean> {
+      const rows = await db.update(outbox).set({ status: 'retrying', nextAttemptAt, lastError: error, updatedAt: now }).where(and(scoped(tenant, id), live)).returning({ id: outbox.id });
+      return rows.length === 1;
+    },
+    async markDead(tenant: string, id: string, reason: string, now: string): Promise<boolean> {
+      const rows = await db.update(outbox).set({ status: 'dead', lastError: reason, updatedAt: now }).where(and(scoped(tenant, id), live)).returning({ id: outbox.id });
+      return rows.length === 1;
+    },
+    async markCancelled(tenant: string, id: string, reason: string, now: string): Promise<boolean> {
+      const rows = await db.update(outbox).set({ status: 'cancelled', lastError: reason, updatedAt: now }).where(and(scoped(tenant, id), live)).returning({ id: outbox.id });
+      return rows.length === 1;
+    },
+    /** Makes a dead or retrying row due now (IT staff's retry). The attempt count is kept. */
+    async requeue(tenant: string, id: string, now: string): Promise<boolean> {
+      const rows = await db
+        .update(outbox)
+        .set({ status: 'retrying', nextAttemptAt: now, updatedAt: now })
+        .where(and(scoped(tenant, id), inArray(outbox.status, ['dead', 'retrying', 'pending'])))
+        .returning({ id: outbox.id });
+      return rows.length === 1;
+    },
+    async liveForCitizen(tenant: string, citizenId: string): Promise<OutboxRow[]> {
+      return (await db
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.tenant, tenant), eq(outbox.citizenId, citizenId), live))
+        .orderBy(asc(outbox.sequence))) as OutboxRow[];
+    },
+  };
+}
+export type OutboxRepository = ReturnType<typeof outboxRepository>;

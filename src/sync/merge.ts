@@ -1,0 +1,190 @@
+/**
+ * The merge: folds model fragments into a plan with provenance (issue 4, F4).
+ *
+ * - An element is identified by its element id; the same fact reported by two systems under one
+ *   id becomes one element with two provenances.
+ * - Ordering is by source version, not arrival: a version at or below the one already merged
+ *   from that record is ignored.
+ * - The last provenance entry of an element is the writer of its current content. When a system
+ *   reports a change to an element whose content another origin wrote since this system's last
+ *   merged version, both changed it since the last sync: the change is recorded as a conflict for
+ *   a person to resolve, and the current content is kept. Nothing is silently overwritten.
+ */
+import type { Agreement, CitizenView, DataCategory, FollowUp, Fragment, Goal, Intervention, Plan, Provenance } from '../model';
+import { Plan as PlanSchema } from '../model';
+
+export interface FragmentOrigin {
+  system: 'dfdg' | 'education' | 'social' | 'health';
+  recordId: string;
+  recordVersion: string;
+  mappingId: string;
+  mappingVersion: string;
+  consentRef?: string;
+  category: DataCategory;
+}
+
+export interface MergeInput {
+  fragment: Fragment;
+  origin: FragmentOrigin;
+  /** The plan member the record is about. */
+  memberId: string;
+}
+
+export interface MergeOutcome {
+  plan: Plan;
+  added: number;
+  updated: number;
+  unchanged: number;
+  stale: number;
+  conflicts: number;
+}
+
+type SourceProvenance = Extract<Provenance, { kind: 'source' }>;
+type ListKey = 'goals' | 'interventions' | 'agreements' | 'followUps' | 'citizenViews';
+type Element = Goal | Intervention | Agreement | FollowUp | CitizenView;
+
+const listFor: Partial<Record<Fragment['kind'], ListKey>> = {
+  goal: 'goals',
+  intervention: 'interventions',
+  agreement: 'agreements',
+  followUp: 'followUps',
+  citizenView: 'citizenViews',
+};
+
+/** Numeric versions compare as numbers; others (ISO timestamps, opaque ids) as strings. */
+export function compareVersions(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b) || a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const isSame = (p: Provenance, o: FragmentOrigin) => p.kind === 'source' && p.system === o.system && p.recordId === o.recordId;
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+/** The element's content: everything but identity, provenance and bookkeeping. */
+function contentOf(element: Record<string, unknown>): Record<string, unknown> {
+  const { id: _id, provenance: _p, ruleVersion: _r, memberId: _m, ...content } = element;
+  return content;
+}
+
+function changedFields(current: Record<string, unknown>, incoming: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(current), ...Object.keys(incoming)]);
+  return [...keys].filter((k) => stableStringify(current[k]) !== stableStringify(incoming[k])).sort();
+}
+
+export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], context: { at: string; ruleVersion: string }): MergeOutcome {
+  const next: Plan = structuredClone(plan);
+  const outcome = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0 };
+  let provenanceChanged = false;
+
+  for (const { fragment, origin, memberId } of inputs) {
+    const provenance: SourceProvenance = {
+      kind: 'source',
+      system: origin.system,
+      recordId: origin.recordId,
+      recordVersion: origin.recordVersion,
+      mappingId: origin.mappingId,
+      mappingVersion: origin.mappingVersion,
+      at: context.at,
+      ...(origin.consentRef ? { consentRef: origin.consentRef } : {}),
+      category: origin.category,
+    };
+
+    if (fragment.kind === 'situation') {
+      // The situation is one per plan; sources add barriers and resources, the summary is kept.
+      const current = next.situation ?? { summary: fragment.content.summary, barriers: [], resources: [] };
+      const merged = {
+        summary: current.summary,
+        barriers: [...new Set([...current.barriers, ...fragment.content.barriers])],
+        resources: [...new Set([...current.resources, ...fragment.content.resources])],
+      };
+      if (stableStringify(merged) === stableStringify(next.situation)) outcome.unchanged++;
+      else {
+        next.situation = merged;
+        outcome.updated++;
+      }
+      continue;
+    }
+    if (fragment.kind === 'coordinator') {
+      // The coordinator is appointed by the municipality (R5); a source's care team only fills a gap.
+      if (!next.coordinator) {
+        next.coordinator = fragment.content;
+        outcome.added++;
+      } else outcome.unchanged++;
+      continue;
+    }
+
+    const key = listFor[fragment.kind]!;
+    const list = next[key] as Element[];
+    const index = list.findIndex((e) => e.id === fragment.elementId);
+    const incoming = { ...fragment.content } as Record<string, unknown>;
+    const withIdentity = (content: Record<string, unknown>, prov: Provenance[]) =>
+      ({
+        ...content,
+        id: fragment.elementId,
+        ...(fragment.kind === 'followUp' ? {} : { memberId }),
+        ...(fragment.kind === 'goal' || fragment.kind === 'intervention' ? { ruleVersion: context.ruleVersion } : {}),
+        provenance: prov,
+      }) as unknown as Element;
+
+    if (index < 0) {
+      list.push(withIdentity(incoming, [provenance]));
+      outcome.added++;
+      continue;
+    }
+
+    const element = list[index]!;
+    const previous = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
+    if (previous && compareVersions(origin.recordVersion, previous.recordVersion) <= 0) {
+      outcome.stale++;
+      continue;
+    }
+    const others = element.provenance.filter((p) => !isSame(p, origin));
+    const current = contentOf(element as unknown as Record<string, unknown>);
+    const fields = changedFields(current, incoming);
+    if (fields.length === 0) {
+      // Same content: only the provenance moves on (a second system, or a newer version). The
+      // writer of the content stays last, and a confirmation keeps the time it first arrived.
+      const confirmed = element.provenance.map((p) => (isSame(p, origin) ? { ...provenance, at: p.at } : p));
+      if (!previous) confirmed.splice(confirmed.length - 1, 0, provenance);
+      list[index] = { ...element, provenance: confirmed } as Element;
+      outcome.unchanged++;
+      provenanceChanged = true;
+      continue;
+    }
+    const lastWriter = element.provenance.at(-1)!;
+    const writtenByThisRecord = isSame(lastWriter, origin);
+    const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
+    if (otherChangedSince) {
+      next.conflicts.push({
+        id: `${fragment.elementId}@${origin.system}:${origin.recordVersion}`,
+        elementId: fragment.elementId,
+        field: fields.join(','),
+        values: [
+          { value: Object.fromEntries(fields.map((f) => [f, current[f]])), provenance: [lastWriter] },
+          { value: Object.fromEntries(fields.map((f) => [f, incoming[f]])), provenance: [provenance] },
+        ],
+        detectedAt: context.at,
+      });
+      // Keep the current writer last: the content is still theirs.
+      list[index] = { ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] } as Element;
+      outcome.conflicts++;
+      continue;
+    }
+    list[index] = withIdentity(incoming, [...others, provenance]);
+    outcome.updated++;
+  }
+
+  const changed = provenanceChanged || outcome.added + outcome.updated + outcome.conflicts > 0;
+  const merged = changed ? { ...next, updatedAt: context.at, version: plan.version + 1 } : plan;
+  return { plan: changed ? PlanSchema.parse(merged) : plan, ...outcome };
+}

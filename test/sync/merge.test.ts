@@ -1,0 +1,94 @@
+/** F4: one effect per record version, ordering by source version, conflicts flagged. */
+import { describe, expect, it } from 'vitest';
+import { Plan, type Fragment } from '../../src/model';
+import { compareVersions, mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
+import { validPlan } from '../support/plans';
+
+const base = () => Plan.parse(validPlan({ goals: [], interventions: [], agreements: [], followUps: [], citizenViews: [] }));
+const ctx = (at: string) => ({ at, ruleVersion: 'rules-2026.11' });
+const goal = (title: string, elementId = 'shared:goal:1'): Fragment => ({
+  kind: 'goal',
+  elementId,
+  category: 'goals',
+  content: { level: 'overall', title, sector: 'employment', status: 'active', topics: ['job-goal'] },
+});
+const origin = (system: FragmentOrigin['system'], recordVersion: string, recordId = 'rec-1'): FragmentOrigin => ({
+  system,
+  recordId,
+  recordVersion,
+  mappingId: `${system}.goal`,
+  mappingVersion: '1.0.0',
+  category: 'goals',
+  consentRef: 'grant-1',
+});
+
+describe('merge', () => {
+  it('adds a fragment as an element with its provenance and the member', () => {
+    const out = mergeFragments(base(), [{ fragment: goal('Job som tømrer'), origin: origin('dfdg', '1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'));
+    expect(out.added).toBe(1);
+    expect(out.plan.version).toBe(2);
+    expect(out.plan.goals[0]).toMatchObject({ id: 'shared:goal:1', title: 'Job som tømrer', memberId: 'm1' });
+    expect(out.plan.goals[0]!.provenance).toEqual([
+      expect.objectContaining({ kind: 'source', system: 'dfdg', recordId: 'rec-1', recordVersion: '1', mappingId: 'dfdg.goal', consentRef: 'grant-1', category: 'goals' }),
+    ]);
+  });
+
+  it('applies the same record version once, however often it arrives', () => {
+    let plan = base();
+    for (let i = 0; i < 5; i++) plan = mergeFragments(plan, [{ fragment: goal('Job'), origin: origin('dfdg', '3'), memberId: 'm1' }], ctx(`2026-11-23T10:0${i}:00.000Z`)).plan;
+    expect(plan.goals).toHaveLength(1);
+    expect(plan.goals[0]!.provenance).toHaveLength(1);
+    expect(plan.version).toBe(2);
+  });
+
+  it('orders by source version, not arrival', () => {
+    let plan = base();
+    plan = mergeFragments(plan, [{ fragment: goal('v5'), origin: origin('dfdg', '5'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z')).plan;
+    const late = mergeFragments(plan, [{ fragment: goal('v4'), origin: origin('dfdg', '4'), memberId: 'm1' }], ctx('2026-11-23T10:01:00.000Z'));
+    expect(late.stale).toBe(1);
+    expect(late.plan.goals[0]!.title).toBe('v5');
+    const newer = mergeFragments(plan, [{ fragment: goal('v10'), origin: origin('dfdg', '10'), memberId: 'm1' }], ctx('2026-11-23T10:02:00.000Z'));
+    expect(newer.updated).toBe(1);
+    expect(newer.plan.goals[0]!.title).toBe('v10');
+  });
+
+  it('makes the same fact from two systems one element with two provenances', () => {
+    let plan = base();
+    plan = mergeFragments(plan, [{ fragment: goal('Job'), origin: origin('dfdg', '1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z')).plan;
+    const out = mergeFragments(plan, [{ fragment: goal('Job'), origin: origin('education', '7', 'edu-9'), memberId: 'm1' }], ctx('2026-11-23T10:01:00.000Z'));
+    expect(out.plan.goals).toHaveLength(1);
+    // The system that wrote the content stays last; the confirming one is added before it.
+    expect(out.plan.goals[0]!.provenance.map((p) => (p.kind === 'source' ? p.system : p.kind))).toEqual(['education', 'dfdg']);
+    expect(out.conflicts).toBe(0);
+  });
+
+  it('flags two systems editing the same goal as a conflict and keeps the current content', () => {
+    let plan = base();
+    plan = mergeFragments(plan, [{ fragment: goal('Job'), origin: origin('dfdg', '1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z')).plan;
+    plan = mergeFragments(plan, [{ fragment: goal('Job'), origin: origin('education', '1', 'edu-9'), memberId: 'm1' }], ctx('2026-11-23T10:01:00.000Z')).plan;
+    // Both change it before the next sync: DFDG first, then education.
+    plan = mergeFragments(plan, [{ fragment: goal('Job som tømrer'), origin: origin('dfdg', '2'), memberId: 'm1' }], ctx('2026-11-23T11:00:00.000Z')).plan;
+    const out = mergeFragments(plan, [{ fragment: goal('Uddannelse som tømrer'), origin: origin('education', '2', 'edu-9'), memberId: 'm1' }], ctx('2026-11-23T11:01:00.000Z'));
+    expect(out.conflicts).toBe(1);
+    expect(out.plan.goals[0]!.title).toBe('Job som tømrer');
+    expect(out.plan.conflicts).toHaveLength(1);
+    expect(out.plan.conflicts[0]).toMatchObject({ elementId: 'shared:goal:1', field: 'title' });
+    expect(out.plan.conflicts[0]!.values.map((v) => v.value)).toEqual([{ title: 'Job som tømrer' }, { title: 'Uddannelse som tømrer' }]);
+    // The same conflicting version again is not flagged twice.
+    expect(mergeFragments(out.plan, [{ fragment: goal('Uddannelse som tømrer'), origin: origin('education', '2', 'edu-9'), memberId: 'm1' }], ctx('2026-11-23T11:02:00.000Z')).stale).toBe(1);
+  });
+
+  it('lets the system that wrote the content change it again without a conflict', () => {
+    let plan = base();
+    plan = mergeFragments(plan, [{ fragment: goal('A'), origin: origin('dfdg', '1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z')).plan;
+    const out = mergeFragments(plan, [{ fragment: goal('B'), origin: origin('dfdg', '2'), memberId: 'm1' }], ctx('2026-11-23T10:01:00.000Z'));
+    expect(out).toMatchObject({ updated: 1, conflicts: 0 });
+    expect(out.plan.goals[0]!.title).toBe('B');
+  });
+
+  it('compares numeric versions as numbers and others as text', () => {
+    expect(compareVersions('10', '9')).toBeGreaterThan(0);
+    expect(compareVersions('2026-11-23T10:00:00Z', '2026-11-22T23:00:00Z')).toBeGreaterThan(0);
+    expect(compareVersions('7', '7')).toBe(0);
+  });
+});
