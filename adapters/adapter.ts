@@ -109,3 +109,9 @@ export interface SourceAdapter {
   changes(since: string | null, limit?: number): Promise<ChangesPage>;
   push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt>;
 }
+
+/**
+ * Error codes by which a source says it holds nothing for this person (STAR-style 1010 "unknown
+ * CPR"). For a pull that means "no records here", not a failure.
+ */
+export const unknownSubjectCodes: ReadonlySet<string> = new Set(['1010', 'unknown-subject']);

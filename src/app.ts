@@ -9,9 +9,16 @@ import type { AppDeps, AppEnv } from './api/context';
 import { ProblemError } from './api/context';
 import { DocsPage } from './api/docs';
 import { healthRoutes } from './api/health';
+import { outboxRoutes } from './api/outbox';
 import { planRoutes } from './api/plans';
 import { problemResponse, problemTypes } from './api/problem';
+import { registrationRoutes } from './api/registrations';
 import { authenticate } from './api/security';
+import { citizenRoutes } from './api/citizen';
+import { consentRoutes } from './api/consents';
+import { planSharingRoutes } from './api/plan-sharing';
+import { syncRoutes } from './api/sync';
+import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
 
 export const apiInfo = {
   title: 'Én plan integration layer',
@@ -43,6 +50,14 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes);
   app.route('/', planRoutes);
+  app.route('/', planSharingRoutes);
+  app.route('/', consentRoutes);
+  app.route('/', citizenRoutes);
+  app.route('/', registrationRoutes);
+  app.route('/', outboxRoutes);
+  app.route('/', syncRoutes);
+  app.route('/', monitoringApiRoutes);
+  app.route('/', monitoringPageRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   const openApiDocument = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: apiInfo });

@@ -16,6 +16,20 @@ export const Config = z
     CPR_KEY: z.string().min(16).optional(),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_000_000),
+    /** Sector system endpoints; an adapter without a URL is not configured. */
+    DFDG_URL: z.url().optional(),
+    EDUCATION_URL: z.url().optional(),
+    SOCIAL_FHIR_URL: z.url().optional(),
+    HEALTH_FHIR_URL: z.url().optional(),
+    /** The municipality's organisation as sent to STAR (ActiveOrganisation). */
+    STAR_ORGANISATION_TYPE: z.string().default('kommune'),
+    STAR_ORGANISATION_CODE: z.string().default('101'),
+    ADAPTER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    SYNC_CRON: z.string().default('*/5 * * * *'),
+    RELAY_INTERVAL: z.string().default('10s'),
+    RETENTION_CRON: z.string().default('30 2 * * *'),
+    RETENTION_CLOSED_PLAN_DAYS: z.coerce.number().int().positive().default(5 * 365),
+    RETENTION_PAYLOAD_DAYS: z.coerce.number().int().positive().default(30),
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -30,6 +44,16 @@ export const Config = z
       usesDevSecrets: !env.JWKS_URL && !env.JWT_SECRET,
       logLevel: env.LOG_LEVEL,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      adapters: {
+        dfdg: env.DFDG_URL,
+        education: env.EDUCATION_URL,
+        social: env.SOCIAL_FHIR_URL,
+        health: env.HEALTH_FHIR_URL,
+        timeoutMs: env.ADAPTER_TIMEOUT_MS,
+        starOrganisation: { typeIdentifier: env.STAR_ORGANISATION_TYPE, code: env.STAR_ORGANISATION_CODE },
+      },
+      schedule: { syncCron: env.SYNC_CRON, relayInterval: env.RELAY_INTERVAL, retentionCron: env.RETENTION_CRON },
+      retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS },
     };
   });
 export type Config = z.output<typeof Config>;

@@ -2,6 +2,7 @@
 import type { SourceAdapter } from '../../adapters/adapter';
 import type { SourceSystem } from '../model';
 import type { Config } from '../config';
+import type { MappingRegistry } from '../sync/registry';
 import type { Logger } from '../monitoring/log';
 import type { CprVault, Principal } from '../security';
 import type { Store } from '../store';
@@ -19,6 +20,8 @@ export interface AppDeps {
   verifyToken(token: string): Promise<Principal>;
   /** The sector adapters this deployment talks to (the simulators locally); absent ones are skipped. */
   adapters: Partial<Record<SourceSystem, SourceAdapter>>;
+  /** The versioned mappings, by adapter and record type. */
+  mappings: MappingRegistry;
 }
 
 export interface AppEnv {

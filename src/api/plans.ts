@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { IsoDate, Cpr, Plan, StatusChangeRequest } from '../model';
 import { CreatePlanRequest, planService } from '../plans/service';
+import { planViewService, PlanView } from '../views';
 import { ProblemError } from './context';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
@@ -61,17 +62,17 @@ export const planRoutes = newRouter()
     },
   )
   .openapi(
-    securedRoute(['caseworker'], {
+    securedRoute(['caseworker', 'citizen', 'provider'], {
       method: 'get',
       path: '/v1/plans/{id}',
-      summary: 'Read a plan',
+      summary: 'Read a plan as you may see it: whole for its caseworkers; a member citizen, a provider or a linked municipality sees only their part (see views/)',
       request: { params: PlanIdParam },
-      responses: { 200: json(PlanResponse, 'The plan') },
+      responses: { 200: json(PlanView, 'The plan, or the part of it you may see (`view` says which)') },
     }),
     async (c) => {
-      const plan = await planService(c.get('deps')).read(c.get('principal'), c.req.valid('param').id);
-      if (!plan) throw notFound();
-      return c.json(plan, 200);
+      const view = await planViewService(c.get('deps')).read(c.get('principal'), c.req.valid('param').id);
+      if (!view) throw notFound();
+      return c.json(view, 200);
     },
   )
   .openapi(

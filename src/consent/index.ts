@@ -1,3 +1,4 @@
-/** Consent: one policy function and the dated rules of whose consent counts. */
+/** Consent: one policy function, the dated rules of whose consent counts, and what a revocation removes. */
 export * from './policy';
 export * from './rules';
+export * from './revocation';

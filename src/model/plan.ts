@@ -44,6 +44,8 @@ export const CitizenView = z.object({
   provenance: Provenances,
 });
 
+export type CitizenView = z.infer<typeof CitizenView>;
+
 export const GoalLevel = z.enum(['overall', 'sub', 'progression']);
 export const GoalStatus = z.enum(['proposed', 'active', 'achieved', 'abandoned']);
 

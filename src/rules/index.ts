@@ -2,3 +2,4 @@
 export * from './schema';
 export * from './sector-plans';
 export * from './completeness';
+export * from './routing';

@@ -2,6 +2,7 @@
 import type { SourceAdapter } from '../../adapters/adapter';
 import type { AppDeps, Clock } from '../api/context';
 import type { SourceSystem } from '../model';
+import { createMappingRegistry, type MappingRegistry } from '../sync/registry';
 import type { Config } from '../config';
 import type { Logger } from '../monitoring/log';
 import { createCprVault, createTokenVerifier } from '../security';
@@ -10,7 +11,7 @@ import type { Database } from '../store/db';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export async function composeDeps(options: { database: Database; config: Config; logger: Logger; clock?: Clock; adapters?: Partial<Record<SourceSystem, SourceAdapter>> }): Promise<AppDeps> {
+export async function composeDeps(options: { database: Database; config: Config; logger: Logger; clock?: Clock; adapters?: Partial<Record<SourceSystem, SourceAdapter>>; mappings?: MappingRegistry }): Promise<AppDeps> {
   return {
     store: createStore(options.database),
     vault: await createCprVault(options.config.cprKey),
@@ -19,5 +20,6 @@ export async function composeDeps(options: { database: Database; config: Config;
     logger: options.logger,
     verifyToken: createTokenVerifier(options.config.auth),
     adapters: options.adapters ?? {},
+    mappings: options.mappings ?? createMappingRegistry([]),
   };
 }

@@ -1,43 +1,69 @@
 /**
  * The Node runtime: the embedded default. An SQLite file under DATA_DIR, the HTTP server on PORT,
- * and a development token printed so a newcomer can call the API at once.
+ * bree for scheduled jobs, and — unless sector system URLs are configured or DEMO=off — the four
+ * built-in simulators seeded with synthetic citizens, so everything works at once.
  */
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
-import { loadConfig } from '../config';
-import { createLogger } from '../monitoring/log';
 import { signDevToken } from '../security';
-import { databaseUrlFor, openLibsqlDatabase } from '../store/libsql';
-import { composeDeps } from './compose';
+import { DEMO_TENANT, firstSync, seedDemo, startDemoSimulators, type DemoSimulators } from './demo';
+import { openNodeDeps } from './node-deps';
+import { startScheduler } from './scheduler';
 
-export async function startNodeService(env: Record<string, string | undefined> = process.env) {
-  const config = loadConfig(env);
-  const logger = createLogger({ level: config.logLevel });
-  const database = await openLibsqlDatabase(databaseUrlFor(config.dataDir));
-  const deps = await composeDeps({ database, config, logger });
+export async function startNodeService(baseEnv: Record<string, string | undefined> = process.env, options: { scheduler?: boolean } = {}) {
+  const env = { ...baseEnv };
+  const configured = ['DFDG_URL', 'EDUCATION_URL', 'SOCIAL_FHIR_URL', 'HEALTH_FHIR_URL'].some((k) => env[k]);
+  let demo: DemoSimulators | undefined;
+  if (!configured && env.DEMO !== 'off') {
+    demo = await startDemoSimulators(Number(env.DEMO_CITIZENS ?? 300));
+    Object.assign(env, demo.urls);
+    // Bree's job threads read the same environment.
+    Object.assign(process.env, demo.urls);
+  }
+  const { deps, config, close } = await openNodeDeps(env);
+  let demoSummary: Record<string, unknown> | undefined;
+  if (demo) {
+    const seeded = await seedDemo(deps, demo.population);
+    demoSummary = { ...seeded, firstSync: await firstSync(deps) };
+  }
   const app = createApp(deps);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => resolve(s));
   });
+  const scheduler = options.scheduler === false ? undefined : await startScheduler(config, deps.logger);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {
     url: `http://127.0.0.1:${port}`,
     deps,
     config,
+    demoSummary,
     async close() {
+      await scheduler?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await database.close();
+      await demo?.close();
+      await close();
     },
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const service = await startNodeService();
-  const lines = [`Én plan integration layer listening on ${service.url}`, `  API reference: ${service.url}/docs`, `  OpenAPI:       ${service.url}/openapi.json`];
+  const lines = [
+    `Én plan integration layer listening on ${service.url}`,
+    `  Dashboard (IT staff): ${service.url}/dashboard`,
+    `  API reference:        ${service.url}/docs`,
+    `  OpenAPI:              ${service.url}/openapi.json`,
+  ];
+  if (service.demoSummary) lines.push('', `Demo: built-in sector simulators, municipality ${DEMO_TENANT}: ${JSON.stringify(service.demoSummary)}`);
   if (service.config.usesDevSecrets && service.config.auth.secret) {
-    const token = await signDevToken(service.config.auth.secret, { tenant: '101', roles: ['caseworker'] });
-    lines.push('', 'Development token (caseworker, tenant 101; `npm run token -- --tenant 101 --role it-staff` makes others):', token);
+    const secret = service.config.auth.secret;
+    lines.push(
+      '',
+      'Development tokens (`npm run token -- --tenant 101 --role <role>` makes others):',
+      `  IT staff (paste into the dashboard): ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['it-staff'] })}`,
+      `  caseworker:                          ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['caseworker'] })}`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   const stop = async () => {

@@ -7,6 +7,7 @@ import { auditRepository } from './audit';
 import { citizenRepository } from './citizens';
 import { consentRepository } from './consents';
 import { outboxRepository } from './outbox';
+import { planLinkRepository } from './plan-links';
 import { planRepository } from './plans';
 import { registrationRepository } from './registrations';
 import { syncRepository } from './sync';
@@ -21,6 +22,7 @@ export function createStore(database: Database) {
     outbox,
     registrations: registrationRepository(database, { plans, outbox }),
     consents: consentRepository(database),
+    planLinks: planLinkRepository(database),
     audit: auditRepository(database),
     sync: syncRepository(database),
     batch: database.batch,
@@ -32,6 +34,7 @@ export type { Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { ConsentDocument } from './consents';
+export type { PlanLinkRow } from './plan-links';
 export type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox';
 export type { AcceptOutcome, RegistrationRow } from './registrations';
 export type { QuarantineRow, SyncRunRow } from './sync';

@@ -9,7 +9,6 @@
  * rows do not block later ones.
  */
 import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/sqlite-core';
 import type { Database, Statement } from './db';
 import { outbox } from './schema';
 
@@ -34,6 +33,9 @@ export interface OutboxRow {
   createdAt: string;
   updatedAt: string;
 }
+
+/** Ids per statement: D1 allows at most 100 bound parameters. */
+const CHUNK = 80;
 
 export type NewOutboxRow = Omit<OutboxRow, 'sequence' | 'attempts' | 'status' | 'lastError' | 'receipt' | 'updatedAt'>;
 
@@ -85,7 +87,6 @@ export function outboxRepository({ db }: Database) {
     },
     /** Due rows that head their citizen's queue to their target, oldest first. */
     async due(tenant: string, now: string, limit: number, onlyId?: string): Promise<OutboxRow[]> {
-      const earlier = alias(outbox, 'earlier');
       return (await db
         .select()
         .from(outbox)
@@ -95,27 +96,39 @@ export function outboxRepository({ db }: Database) {
             onlyId ? eq(outbox.id, onlyId) : undefined,
             live,
             lte(outbox.nextAttemptAt, now),
-            sql`not exists (select 1 from ${earlier} where ${earlier.tenant} = ${outbox.tenant} and ${earlier.citizenId} = ${outbox.citizenId} and ${earlier.target} = ${outbox.target} and ${earlier.sequence} < ${outbox.sequence} and ${earlier.status} in ('pending', 'retrying'))`,
+            sql`not exists (select 1 from "outbox" as "earlier" where "earlier"."tenant" = ${outbox.tenant} and "earlier"."citizen_id" = ${outbox.citizenId} and "earlier"."target" = ${outbox.target} and "earlier"."sequence" < ${outbox.sequence} and "earlier"."status" in ('pending', 'retrying'))`,
           ),
         )
         .orderBy(asc(outbox.nextAttemptAt), asc(outbox.sequence))
         .limit(limit)) as OutboxRow[];
     },
-    /** True when this caller won the row: it is leased until `leaseUntil` and its attempt counted. */
-    async claim(tenant: string, row: Pick<OutboxRow, 'id' | 'nextAttemptAt' | 'status'>, leaseUntil: string, now: string): Promise<boolean> {
-      const won = await db
-        .update(outbox)
-        .set({ nextAttemptAt: leaseUntil, attempts: sql`${outbox.attempts} + 1`, updatedAt: now })
-        .where(and(scoped(tenant, row.id), eq(outbox.status, row.status), eq(outbox.nextAttemptAt, row.nextAttemptAt)))
-        .returning({ id: outbox.id });
-      return won.length === 1;
+    /**
+     * Claims many due rows in one write: each row still live and due is leased until `leaseUntil`
+     * and its attempt counted. Returns the rows this caller won (another relay may have won some).
+     */
+    async claimMany(tenant: string, ids: string[], leaseUntil: string, now: string): Promise<OutboxRow[]> {
+      const won: OutboxRow[] = [];
+      // D1 allows at most 100 bound parameters per statement.
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        won.push(
+          ...((await db
+            .update(outbox)
+            .set({ nextAttemptAt: leaseUntil, attempts: sql`${outbox.attempts} + 1`, updatedAt: now })
+            .where(and(eq(outbox.tenant, tenant), inArray(outbox.id, ids.slice(i, i + CHUNK)), live, lte(outbox.nextAttemptAt, now)))
+            .returning()) as OutboxRow[]),
+        );
+      }
+      return won;
     },
     /** The target has it. Recorded even if the row was cancelled meanwhile: the flow did happen. */
-    async markDelivered(tenant: string, id: string, receipt: unknown, now: string): Promise<void> {
-      await db
+    markDeliveredStatement(tenant: string, id: string, receipt: unknown, now: string): Statement {
+      return db
         .update(outbox)
         .set({ status: 'delivered', receipt: JSON.stringify(receipt), lastError: null, updatedAt: now })
         .where(and(scoped(tenant, id), sql`${outbox.status} <> 'delivered'`));
+    },
+    async markDelivered(tenant: string, id: string, receipt: unknown, now: string): Promise<void> {
+      await this.markDeliveredStatement(tenant, id, receipt, now);
     },
     async markRetrying(tenant: string, id: string, nextAttemptAt: string, error: string, now: string): Promise<boolean> {
       const rows = await db.update(outbox).set({ status: 'retrying', nextAttemptAt, lastError: error, updatedAt: now }).where(and(scoped(tenant, id), live)).returning({ id: outbox.id });
@@ -137,6 +150,15 @@ export function outboxRepository({ db }: Database) {
         .where(and(scoped(tenant, id), inArray(outbox.status, ['dead', 'retrying', 'pending'])))
         .returning({ id: outbox.id });
       return rows.length === 1;
+    },
+    /** The citizen's rows to a target delivered before `sequence`, newest first (to address updates). */
+    async deliveredBefore(tenant: string, citizenId: string, target: string, sequence: number, limit = 200): Promise<OutboxRow[]> {
+      return (await db
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.tenant, tenant), eq(outbox.citizenId, citizenId), eq(outbox.target, target), eq(outbox.status, 'delivered'), sql`${outbox.sequence} < ${sequence}`))
+        .orderBy(desc(outbox.sequence))
+        .limit(limit)) as OutboxRow[];
     },
     async liveForCitizen(tenant: string, citizenId: string): Promise<OutboxRow[]> {
       return (await db

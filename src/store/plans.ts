@@ -1,9 +1,9 @@
 /** Plans as whole, validated documents with an optimistic version; members indexed for enrolment. */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, exists, inArray, lt, sql } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import type { Database, Statement } from './db';
-import { planMembers, plans } from './schema';
+import { appliedRecords, planLinks, planMembers, plans } from './schema';
 
 export function planRepository({ db, batch }: Database) {
   const memberRows = (plan: Plan) =>
@@ -37,17 +37,29 @@ export function planRepository({ db, batch }: Database) {
      */
     updateStatements(plan: Plan, expectedVersion: number): Statement[] {
       // The member rows change only if the plan update itself won (same version and update time).
-      const written = sql`EXISTS (SELECT 1 FROM plans WHERE tenant = ${plan.tenant} AND id = ${plan.id} AND version = ${plan.version} AND updated_at = ${plan.updatedAt})`;
+      // Written with the query builder (not raw SQL) because D1's batch binds only built queries.
+      const thisWrite = and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt));
       return [
         db
           .update(plans)
           .set({ status: plan.status, document: JSON.stringify(plan), version: plan.version, updatedAt: plan.updatedAt })
           .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion))),
-        db.delete(planMembers).where(and(eq(planMembers.tenant, plan.tenant), eq(planMembers.planId, plan.id), written)),
-        ...memberRows(plan).map(
-          (row) =>
-            db.run(sql`INSERT OR IGNORE INTO plan_members (tenant, plan_id, citizen_id, active)
-              SELECT ${row.tenant}, ${row.planId}, ${row.citizenId}, ${row.active ? 1 : 0} WHERE ${written}`) as unknown as Statement,
+        db.delete(planMembers).where(and(eq(planMembers.tenant, plan.tenant), eq(planMembers.planId, plan.id), exists(db.select({ one: sql`1` }).from(plans).where(thisWrite)))),
+        ...memberRows(plan).map((row) =>
+          db
+            .insert(planMembers)
+            .select(
+              db
+                .select({
+                  tenant: sql<string>`${row.tenant}`.as('tenant'),
+                  planId: sql<string>`${row.planId}`.as('plan_id'),
+                  citizenId: sql<string>`${row.citizenId}`.as('citizen_id'),
+                  active: sql<boolean>`${row.active ? 1 : 0}`.as('active'),
+                })
+                .from(plans)
+                .where(thisWrite),
+            )
+            .onConflictDoNothing(),
         ),
       ];
     },
@@ -77,6 +89,26 @@ export function planRepository({ db, batch }: Database) {
         .from(planMembers)
         .innerJoin(plans, eq(plans.id, planMembers.planId))
         .where(and(eq(planMembers.tenant, tenant), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses])));
+    },
+    async tenantsWithEnrolled(): Promise<string[]> {
+      const rows = await db.selectDistinct({ tenant: plans.tenant }).from(plans).where(inArray(plans.status, [...enrolledStatuses]));
+      return rows.map((r) => r.tenant);
+    },
+    async tenants(): Promise<string[]> {
+      return (await db.selectDistinct({ tenant: plans.tenant }).from(plans)).map((r) => r.tenant);
+    },
+    async closedBefore(tenant: string, before: string): Promise<string[]> {
+      const rows = await db.select({ id: plans.id }).from(plans).where(and(eq(plans.tenant, tenant), eq(plans.status, 'closed'), lt(plans.updatedAt, before)));
+      return rows.map((r) => r.id);
+    },
+    /** Deletes a plan and what hangs on it; the audit rows (no content) stay. */
+    async purge(tenant: string, id: string): Promise<void> {
+      await batch([
+        db.delete(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id))),
+        db.delete(planLinks).where(and(eq(planLinks.ownerTenant, tenant), eq(planLinks.planId, id))),
+        db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.planId, id))),
+        db.delete(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))),
+      ]);
     },
     async listIds(tenant: string, limit = 100, offset = 0): Promise<{ id: string; status: string; updatedAt: string }[]> {
       return db

@@ -1,7 +1,7 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
 import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
-import { appliedRecords, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
+import { appliedRecords, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
 
 export interface QuarantineRow {
   id: string;
@@ -62,6 +62,26 @@ export function syncRepository({ db }: Database) {
       const rows = await db.select().from(syncRuns).where(and(eq(syncRuns.tenant, tenant), eq(syncRuns.id, id))).limit(1);
       return rows[0] ? { ...rows[0], stats: JSON.parse(rows[0].stats) as Record<string, unknown> } : null;
     },
+    async quarantineCounts(tenant: string): Promise<Record<string, number>> {
+      const rows = await db
+        .select({ adapter: quarantine.adapter, n: sql<number>`count(*)` })
+        .from(quarantine)
+        .where(and(eq(quarantine.tenant, tenant), isNull(quarantine.resolvedAt)))
+        .groupBy(quarantine.adapter);
+      return Object.fromEntries(rows.map((r) => [r.adapter, Number(r.n)]));
+    },
+    /** The newest run per adapter. */
+    async latestRuns(tenant: string): Promise<SyncRunRow[]> {
+      const rows = await db
+        .select()
+        .from(syncRuns)
+        .where(and(eq(syncRuns.tenant, tenant), sql`${syncRuns.startedAt} = (select max(r2.started_at) from sync_runs r2 where r2.tenant = ${syncRuns.tenant} and r2.adapter = ${syncRuns.adapter})`));
+      return rows.map((r) => ({ ...r, stats: JSON.parse(r.stats) as Record<string, unknown> }));
+    },
+    async runCounts(tenant: string): Promise<{ adapter: string; status: string; n: number }[]> {
+      const rows = await db.select({ adapter: syncRuns.adapter, status: syncRuns.status, n: sql<number>`count(*)` }).from(syncRuns).where(eq(syncRuns.tenant, tenant)).groupBy(syncRuns.adapter, syncRuns.status);
+      return rows.map((r) => ({ ...r, n: Number(r.n) }));
+    },
     quarantineStatement(row: QuarantineRow): Statement {
       return db.insert(quarantine).values(row);
     },
@@ -115,9 +135,22 @@ export function syncRepository({ db }: Database) {
       row: { tenant: string; source: string; recordId: string; recordVersion: string; planId: string; appliedAt: string },
       plan: { version: number; updatedAt: string },
     ): Statement {
-      return db.run(sql`INSERT OR IGNORE INTO applied_records (tenant, source, record_id, record_version, plan_id, applied_at)
-        SELECT ${row.tenant}, ${row.source}, ${row.recordId}, ${row.recordVersion}, ${row.planId}, ${row.appliedAt}
-        WHERE EXISTS (SELECT 1 FROM plans WHERE tenant = ${row.tenant} AND id = ${row.planId} AND version = ${plan.version} AND updated_at = ${plan.updatedAt})`) as unknown as Statement;
+      return db
+        .insert(appliedRecords)
+        .select(
+          db
+            .select({
+              tenant: sql<string>`${row.tenant}`.as('tenant'),
+              source: sql<string>`${row.source}`.as('source'),
+              recordId: sql<string>`${row.recordId}`.as('record_id'),
+              recordVersion: sql<string>`${row.recordVersion}`.as('record_version'),
+              planId: sql<string>`${row.planId}`.as('plan_id'),
+              appliedAt: sql<string>`${row.appliedAt}`.as('applied_at'),
+            })
+            .from(plans)
+            .where(and(eq(plans.tenant, row.tenant), eq(plans.id, row.planId), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt))),
+        )
+        .onConflictDoNothing();
     },
     async pulledCitizenIds(tenant: string, adapter: string): Promise<Set<string>> {
       const rows = await db.select({ citizenId: pulledCitizens.citizenId }).from(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter)));

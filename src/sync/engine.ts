@@ -12,7 +12,7 @@
  *     version from being applied twice.
  * Every consent decision is audited (`data.flowed` / `data.refused`), before the data is merged.
  */
-import type { PullResult, SourceAdapter, SourceRecord } from '../../adapters/adapter';
+import { AdapterError, unknownSubjectCodes, type PullResult, type SourceAdapter, type SourceRecord } from '../../adapters/adapter';
 import { emptyStats, runMapping, type MappingStats } from '../../mappings/mapping';
 import type { AppDeps } from '../api/context';
 import { decideFlow } from '../consent/policy';
@@ -27,6 +27,7 @@ import type { MappingRegistry } from './registry';
 export interface SyncStats {
   mode: 'catch-up+feed';
   citizensPulled: number;
+  citizensUnknownAtSource: number;
   changeNotices: number;
   noticesNotEnrolled: number;
   noticesAlreadyMerged: number;
@@ -87,6 +88,7 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
   const stats: SyncStats = {
     mode: 'catch-up+feed',
     citizensPulled: 0,
+    citizensUnknownAtSource: 0,
     changeNotices: 0,
     noticesNotEnrolled: 0,
     noticesAlreadyMerged: 0,
@@ -122,6 +124,12 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
       try {
         pulled = await adapter!.pull({ citizenId: citizen.citizenId, cpr: await vault.decrypt(row.cprCipher) });
       } catch (error) {
+        if (error instanceof AdapterError && unknownSubjectCodes.has(error.code)) {
+          // The source holds nothing for this citizen: a complete (empty) pull.
+          stats.citizensUnknownAtSource++;
+          await store.batch([store.sync.pulledStatement(tenant, adapterId, citizen.citizenId, now())]);
+          return;
+        }
         stats.pullErrors++;
         deps.logger.warn('pull failed', { tenant, adapter: adapterId, citizenId: citizen.citizenId, error: error instanceof Error ? error.message : String(error) });
         return;

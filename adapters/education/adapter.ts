@@ -1,0 +1,191 @@
+/**
+ * The Ungedatabasen / KUI adapter (education) behind the SourceAdapter contract: SOAP 1.1 with a
+ * `Kaldskontekst` header (municipality, calling system, transaction id), per-citizen reads with
+ * `CPRNr` in the body, a change list with opaque cursors, and idempotent writes of education-plan
+ * changes and education events, their transaction ids (and new course ids) derived from the
+ * idempotency key.
+ */
+import type { z } from 'zod';
+import { AdapterError, type ChangesPage, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
+import { Cpr } from '../../src/model/cpr';
+import { decodeCursor, deterministicUuid, encodeCursor } from '../soap/identifiers';
+import { createRecordDocumentReader, decodeRecordElements, describeIssues, type DecodedRecord } from '../soap/records';
+import { createSoapTransport } from '../soap/transport';
+import type { XmlWritableObject } from '../soap/xml';
+import {
+  EDUCATION_NAMESPACE,
+  EducationEventPayload,
+  EducationPlanUpdatePayload,
+  EducationPushOperation,
+  EducationRecordType,
+  HentAendringerResponse,
+  Kvittering,
+  educationArrayElements,
+  educationOperations,
+  educationRecordTypes,
+} from './contract';
+
+export interface EducationAdapterOptions {
+  /** The Ungedatabasen SOAP endpoint (for the simulator: its handle's `url`). */
+  baseUrl: string;
+  timeoutMs?: number;
+  /** The calling municipality (kommunekode), sent in `Kaldskontekst`. */
+  municipalityCode: string;
+  /** `Kaldskontekst/SystemNavn`; default "enplan-integration". */
+  systemName?: string;
+  pageSize?: number;
+  maxResponseBytes?: number;
+  fetch?: typeof fetch;
+  /** undici Dispatcher for mutual TLS with the function certificate (FOCES). */
+  dispatcher?: unknown;
+}
+
+export interface EducationAdapter extends SourceAdapter {
+  /** Read one standalone Ungedatabasen record document; never throws. */
+  readRecordXml(xml: string): DecodedRecord;
+}
+
+/** Namespace of the name-based UUIDs this adapter derives (fixed: changing it changes every id). */
+export const EDUCATION_ID_NAMESPACE = 'a4c7e1b2-3d5f-4e68-8b9a-0c1d2e3f4a5b';
+
+const recordTypeList = Object.values(educationRecordTypes);
+const recordDocuments = createRecordDocumentReader(recordTypeList, educationArrayElements);
+
+export const readEducationRecordXml = (xml: string): DecodedRecord => recordDocuments.read(xml);
+export const parseEducationRecordXml = (xml: string) => recordDocuments.parse(xml);
+
+function cprOf(subjectCpr: string): string {
+  const parsed = Cpr.safeParse(subjectCpr);
+  if (!parsed.success) throw new AdapterError('the CPR number of the subject is not valid', true, 'invalid-cpr');
+  return parsed.data;
+}
+
+export function createEducationAdapter(options: EducationAdapterOptions): EducationAdapter {
+  const transport = createSoapTransport({
+    baseUrl: options.baseUrl,
+    namespace: EDUCATION_NAMESPACE,
+    serviceName: 'Ungedatabasen',
+    arrayElements: educationArrayElements,
+    timeoutMs: options.timeoutMs,
+    maxResponseBytes: options.maxResponseBytes,
+    fetch: options.fetch,
+    dispatcher: options.dispatcher,
+  });
+  const pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 500));
+
+  const header = (transactionId?: string): XmlWritableObject => ({
+    Kaldskontekst: { KommuneKode: options.municipalityCode, SystemNavn: options.systemName ?? 'enplan-integration', TransaktionsId: transactionId },
+  });
+  const changedAfter = (cursor: string | null | undefined) => {
+    const position = decodeCursor(cursor);
+    return position ? { SenestAendret: new Date(position.updatedAtMs).toISOString(), PostId: position.recordId } : undefined;
+  };
+  const invalidPayload = (operation: string, error: z.ZodError) =>
+    new AdapterError(`the ${operation} payload does not match the Ungedatabasen contract: ${describeIssues(error)}`, true, 'invalid-payload');
+
+  async function write(operation: 'updatePlan' | 'registerEvent', transactionId: string, content: XmlWritableObject): Promise<PushReceipt> {
+    const reply = await transport.call({
+      operation: educationOperations[operation].request,
+      responseOperation: educationOperations[operation].response,
+      header: header(transactionId),
+      content,
+    });
+    const parsed = Kvittering.safeParse(reply.content);
+    if (!parsed.success) throw new AdapterError(`Ungedatabasen answered a write with an unexpected reply: ${describeIssues(parsed.error)}`, true, 'unexpected-response');
+    return { targetId: parsed.data.PostId, duplicate: parsed.data.Dublet, version: String(parsed.data.Version) };
+  }
+
+  return {
+    describe: () => ({
+      id: 'education',
+      name: 'Ungedatabasen / KUI (STIL)',
+      sector: 'education',
+      format: 'SOAP 1.1 / XML',
+      recordTypes: EducationRecordType.options,
+      pushOperations: EducationPushOperation.options,
+    }),
+
+    async check() {
+      const started = performance.now();
+      try {
+        await transport.call({ operation: educationOperations.status.request, responseOperation: educationOperations.status.response, header: header(), content: {} });
+        return { ok: true, latencyMs: performance.now() - started };
+      } catch (error) {
+        return { ok: false, latencyMs: performance.now() - started, detail: error instanceof Error ? error.message : String(error) };
+      }
+    },
+
+    /** One citizen's records; with a cursor from `changes`, only those changed after it. */
+    async pull(subject: PullSubject, cursor?: string | null): Promise<PullResult> {
+      const cpr = cprOf(subject.cpr);
+      const reply = await transport.call({
+        operation: educationOperations.read.request,
+        responseOperation: educationOperations.read.response,
+        header: header(),
+        content: { CPRNr: cpr, AendretEfter: changedAfter(cursor) },
+      });
+      return decodeRecordElements(reply.content, recordTypeList, cpr);
+    },
+
+    async changes(since: string | null, limit?: number): Promise<ChangesPage> {
+      const maximum = Math.min(1000, Math.max(1, Math.floor(limit ?? pageSize)));
+      const reply = await transport.call({
+        operation: educationOperations.changes.request,
+        responseOperation: educationOperations.changes.response,
+        header: header(),
+        content: { AendretEfter: changedAfter(since), MaksAntal: maximum },
+      });
+      const parsed = HentAendringerResponse.safeParse(reply.content);
+      if (!parsed.success) throw new AdapterError(`the Ungedatabasen change list does not match the contract: ${describeIssues(parsed.error)}`, true, 'invalid-change-list');
+      const items = parsed.data.Aendring;
+      const last = items.at(-1);
+      return {
+        changes: items.map((item) => ({ cpr: item.CPRNr, recordType: item.PostType, recordId: item.PostId, version: String(item.Version), updatedAt: item.SenestAendret })),
+        cursor: last ? encodeCursor({ updatedAtMs: Date.parse(last.SenestAendret), recordId: last.PostId }) : (since ?? null),
+        hasMore: parsed.data.FlereIndikator,
+      };
+    },
+
+    async push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt> {
+      if (!idempotencyKey) throw new AdapterError('a push needs an idempotency key', true, 'missing-idempotency-key');
+      const kind = EducationPushOperation.safeParse(operation.operation);
+      if (!kind.success) throw new AdapterError(`Ungedatabasen does not accept the operation ${String(operation.operation).slice(0, 60)}`, true, 'unsupported-operation');
+      const cpr = cprOf(operation.cpr);
+      const transactionId = await deterministicUuid(EDUCATION_ID_NAMESPACE, `transaction:${kind.data}:${idempotencyKey}`);
+
+      if (kind.data === 'education-event.register') {
+        const payload = EducationEventPayload.safeParse(operation.payload);
+        if (!payload.success) throw invalidPayload(kind.data, payload.error);
+        const { UddannelsesforloebId, ...event } = payload.data;
+        return write('registerEvent', transactionId, {
+          CPRNr: cpr,
+          HaendelseKode: event.HaendelseKode,
+          HaendelseDato: event.HaendelseDato,
+          // A first event (e.g. admission) opens a course; its id comes from the key, so a replay opens none.
+          UddannelsesforloebId: UddannelsesforloebId ?? (await deterministicUuid(EDUCATION_ID_NAMESPACE, `course:${idempotencyKey}`)),
+          UddannelseKode: event.UddannelseKode,
+          ForloebStartDato: event.ForloebStartDato,
+          Institution: event.Institution,
+        });
+      }
+
+      const payload = EducationPlanUpdatePayload.safeParse(operation.payload);
+      if (!payload.success) throw invalidPayload(kind.data, payload.error);
+      const plan = payload.data;
+      return write('updatePlan', transactionId, {
+        CPRNr: cpr,
+        Uddannelsesmaal: plan.Uddannelsesmaal,
+        PlanlagtAktivitet: await Promise.all(
+          plan.PlanlagtAktivitet.map(async ({ AktivitetId, ...activity }, i) => ({
+            AktivitetId: AktivitetId ?? (await deterministicUuid(EDUCATION_ID_NAMESPACE, `plan-activity:${idempotencyKey}:${i}`)),
+            ...activity,
+          })),
+        ),
+        Vejleder: plan.Vejleder,
+        NaesteOpfoelgning: plan.NaesteOpfoelgning,
+      });
+    },
+
+    readRecordXml: readEducationRecordXml,
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * A `SourceAdapter` over a FHIR R4 server, shared by the social and health adapters, which differ
+ * only in the record types they read, the resources they write, and their description.
+ *
+ * - pull: finds the Patient with `POST Patient/_search` (`identifier=urn:oid:1.2.208.176.1.2|<cpr>`
+ *   in the form body — a CPR never goes in a URL), then reads each record type by patient
+ *   reference, following `Bundle.link` next. Every record is checked against the zod contract;
+ *   failures are quarantined with a reason, never thrown and never dropped — a page whose JSON does
+ *   not parse is quarantined whole.
+ * - changes: one search across the record types sorted by `_lastUpdated`, resumed from an opaque
+ *   cursor holding (lastUpdated, "Type/id") of the last record consumed; records at the same instant
+ *   are ordered and skipped by that key, so a page boundary inside a tie neither repeats nor skips.
+ *   The citizen's CPR for each notice is looked up by Patient id (batched `POST _search`, cached).
+ * - push: creates with `If-None-Exist: identifier=<operation system>|<idempotency key>` (replaying the
+ *   key returns the first result, `duplicate: true`); updates with `If-Match`. A stale version is a
+ *   permanent `VersionConflictError` unless the current version already carries this operation.
+ */
+import { z } from 'zod';
+import {
+  AdapterError,
+  type AdapterDescription,
+  type ChangeNotice,
+  type ChangesPage,
+  type CheckResult,
+  type PullResult,
+  type PullSubject,
+  type PushOperation,
+  type PushReceipt,
+  type QuarantinedRecord,
+  type SourceAdapter,
+  type SourceRecord,
+} from '../adapter';
+import { FhirClient, MalformedResponseError, VersionConflictError, type FhirConnection, type FhirResult } from './client';
+import { CapabilityStatement, Patient, withServerMeta, type Bundle } from './contract';
+import { CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM, ENPLAN_OPERATION_TAG_SYSTEM } from './systems';
+
+/** A record type read from the server, found by a reference search parameter to the Patient. */
+export interface FhirRecordType {
+  type: string;
+  patientParam: 'subject' | 'patient';
+  contract: z.ZodObject<z.ZodRawShape>;
+}
+
+/** A push operation and the resource it writes. */
+export interface FhirPushTarget {
+  resourceType: 'Goal' | 'CarePlan' | 'ServiceRequest';
+  contract: z.ZodObject<z.ZodRawShape>;
+}
+
+export interface FhirAdapterDefinition {
+  description: AdapterDescription;
+  recordTypes: readonly FhirRecordType[];
+  pushTargets: Readonly<Record<string, FhirPushTarget>>;
+}
+
+export interface FhirAdapterOptions extends FhirConnection {
+  /** `_count` per page when reading (default 100, at most 1000). */
+  pageSize?: number;
+}
+
+const RAW_LIMIT = 4000;
+const DEFAULT_CHANGES_LIMIT = 500;
+const PATIENT_BATCH = 100;
+
+const ChangesCursor = z.object({ v: z.literal(1), t: z.iso.datetime({ offset: true }), k: z.string().regex(/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/) });
+type Position = { ms: number; key: string };
+
+export function encodeChangesCursor(position: { lastUpdated: string; key: string }): string {
+  return Buffer.from(JSON.stringify({ v: 1, t: position.lastUpdated, k: position.key }), 'utf8').toString('base64url');
+}
+
+export function decodeChangesCursor(cursor: string): { lastUpdated: string; key: string } {
+  try {
+    const parsed = ChangesCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { lastUpdated: parsed.t, key: parsed.k };
+  } catch {
+    throw new AdapterError('the cursor is not one this adapter issued', true, 'invalid-cursor');
+  }
+}
+
+/** The record comes after the position in (lastUpdated, key) order. */
+const isAfter = (position: Position | undefined, ms: number, key: string) => !position || ms > position.ms || (ms === position.ms && key > position.key);
+
+export function createFhirSourceAdapter(definition: FhirAdapterDefinition, options: FhirAdapterOptions): SourceAdapter {
+  const client = new FhirClient(options);
+  const pageSize = String(Math.max(1, Math.min(options.pageSize ?? 100, 1000)));
+  const serverContracts = new Map(definition.recordTypes.map((rt) => [rt.type, withServerMeta(rt.contract)]));
+  const ServerPatient = withServerMeta(Patient);
+  /** Patient id → CPR, learnt from Patients we read; held in memory only. */
+  const cprByPatientId = new Map<string, string>();
+
+  const positionOf = (cursor: string | null | undefined): Position | undefined => {
+    if (!cursor) return undefined;
+    const { lastUpdated, key } = decodeChangesCursor(cursor);
+    return { ms: Date.parse(lastUpdated), key };
+  };
+
+  /** The citizen's Patient, found by CPR in a POST body; undefined when the system does not know them. */
+  async function findPatient(cpr: string): Promise<{ id: string } | undefined> {
+    const { body } = await client.searchByPost('Patient', { identifier: `${CPR_SYSTEM}|${cpr}`, _count: '2' });
+    const patients = (body.entry ?? []).map((e) => e.resource).filter((r) => (r as { resourceType?: string })?.resourceType === 'Patient');
+    if (patients.length > 1) throw new AdapterError('more than one Patient carries this citizen’s CPR number', true, 'ambiguous-patient');
+    if (!patients.length) return undefined;
+    const patient = ServerPatient.safeParse(patients[0]);
+    if (!patient.success) throw new AdapterError(`the citizen’s Patient does not match the contract: ${issueText(patient.error)}`, true, 'invalid-patient');
+    // A server that ignored the identifier parameter would hand back someone else: check.
+    if (!patient.data.identifier?.some((i) => i.system === CPR_SYSTEM && i.value === cpr)) {
+      throw new AdapterError('the server answered the CPR search with a Patient that does not carry that CPR number', true, 'patient-mismatch');
+    }
+    cprByPatientId.set(patient.data.id, cpr);
+    return { id: patient.data.id };
+  }
+
+  async function* pages(first: () => Promise<FhirResult<Bundle>>, what: string): AsyncGenerator<Bundle> {
+    let page: FhirResult<Bundle> | undefined = await first();
+    while (page) {
+      yield page.body;
+      page = await client.nextPage(page.body, what);
+    }
+  }
+
+  async function pull(subject: PullSubject, cursor?: string | null): Promise<PullResult> {
+    const since = positionOf(cursor);
+    const patient = await findPatient(subject.cpr);
+    const records: SourceRecord[] = [];
+    const quarantined: QuarantinedRecord[] = [];
+    if (!patient) return { records, quarantined };
+    const patientRef = `Patient/${patient.id}`;
+
+    for (const recordType of definition.recordTypes) {
+      const params: Record<string, string> = { [recordType.patientParam]: patientRef, _count: pageSize };
+      if (since) params._lastUpdated = `ge${new Date(since.ms).toISOString()}`;
+      try {
+        for await (const bundle of pages(() => client.search(recordType.type, params), `${recordType.type} of the citizen`)) {
+          for (const entry of bundle.entry ?? []) {
+            const outcome = checkRecord(entry.resource, recordType, patientRef);
+            if ('reason' in outcome) quarantined.push(outcome);
+            else if (isAfter(since, Date.parse(outcome.updatedAt), `${outcome.recordType}/${outcome.recordId}`)) records.push(outcome);
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof MalformedResponseError)) throw error;
+        quarantined.push({ recordType: recordType.type, recordId: null, reason: error.message, raw: error.raw });
+      }
+    }
+    return { records, quarantined };
+  }
+
+  function checkRecord(raw: unknown, recordType: FhirRecordType, patientRef: string): SourceRecord | QuarantinedRecord {
+    const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
+    const quarantine = (reason: string): QuarantinedRecord => ({ recordType: recordType.type, recordId: id, reason, raw: JSON.stringify(raw ?? null).slice(0, RAW_LIMIT) });
+    const parsed = serverContracts.get(recordType.type)!.safeParse(raw);
+    if (!parsed.success) return quarantine(`does not match the ${recordType.type} contract: ${issueText(parsed.error)}`);
+    const record = parsed.data as { id: string; meta: { versionId: string; lastUpdated: string }; subject?: { reference?: string }; patient?: { reference?: string } };
+    const owner = record[recordType.patientParam]?.reference;
+    if (owner !== patientRef) return quarantine(`belongs to another patient than the one asked for (${recordType.patientParam} ≠ the citizen’s Patient)`);
+    return { recordType: recordType.type, recordId: record.id, version: record.meta.versionId, updatedAt: record.meta.lastUpdated, payload: parsed.data };
+  }
+
+  async function changes(since: string | null, limit = DEFAULT_CHANGES_LIMIT): Promise<ChangesPage> {
+    const position = positionOf(since);
+    const max = Math.max(1, Math.min(Math.floor(limit), 1000));
+    const params: Record<string, string> = {
+      _type: definition.recordTypes.map((rt) => rt.type).join(','),
+      _sort: '_lastUpdated',
+      _count: String(max),
+    };
+    if (position) params._lastUpdated = `ge${new Date(position.ms).toISOString()}`;
+
+    const consumed: { notice: Omit<ChangeNotice, 'cpr'>; patientId: string | undefined; ms: number; key: string }[] = [];
+    let hasMore = false;
+    let last: { lastUpdated: string; key: string } | undefined;
+    outer: for await (const bundle of pages(() => client.searchSystem(params), 'changes')) {
+      const entries = bundle.entry ?? [];
+      for (let i = 0; i < entries.length; i++) {
+        const resource = entries[i]!.resource as { resourceType?: string; id?: string; meta?: { versionId?: string; lastUpdated?: string }; subject?: { reference?: string }; patient?: { reference?: string } };
+        const lastUpdated = resource?.meta?.lastUpdated;
+        const ms = Date.parse(lastUpdated ?? '');
+        // Without type, id, version and time a record cannot be ordered or asked for again.
+        if (!resource?.resourceType || !resource.id || !resource.meta?.versionId || !lastUpdated || Number.isNaN(ms)) continue;
+        const key = `${resource.resourceType}/${resource.id}`;
+        if (!isAfter(position, ms, key)) continue;
+        if (consumed.length === max) {
+          hasMore = true;
+          break outer;
+        }
+        const recordType = definition.recordTypes.find((rt) => rt.type === resource.resourceType);
+        const reference = recordType ? resource[recordType.patientParam]?.reference : undefined;
+        consumed.push({
+          notice: { recordType: resource.resourceType, recordId: resource.id, version: resource.meta.versionId, updatedAt: lastUpdated },
+          patientId: reference?.startsWith('Patient/') ? reference.slice('Patient/'.length) : undefined,
+          ms,
+          key,
+        });
+        last = { lastUpdated, key };
+      }
+      if (consumed.length === max) {
+        hasMore = !!bundle.link?.some((l) => l.relation === 'next');
+        break;
+      }
+    }
+
+    await learnCprs(consumed.map((c) => c.patientId).filter((id): id is string => !!id));
+    const notices: ChangeNotice[] = [];
+    for (const item of consumed) {
+      const cpr = item.patientId ? cprByPatientId.get(item.patientId) : undefined;
+      // A record whose Patient has no CPR cannot belong to an enrolled citizen: skip it.
+      if (cpr) notices.push({ cpr, ...item.notice });
+    }
+    return { changes: notices, cursor: last ? encodeChangesCursor(last) : since, hasMore };
+  }
+
+  /** CPR numbers of the Patients we have not seen yet, read in batches by id (ids in a POST body). */
+  async function learnCprs(patientIds: readonly string[]): Promise<void> {
+    const unknown = [...new Set(patientIds)].filter((id) => !cprByPatientId.has(id));
+    for (let i = 0; i < unknown.length; i += PATIENT_BATCH) {
+      const batch = unknown.slice(i, i + PATIENT_BATCH);
+      for await (const bundle of pages(() => client.searchByPost('Patient', { _id: batch.join(','), _count: String(PATIENT_BATCH) }), 'Patients')) {
+        for (const entry of bundle.entry ?? []) {
+          const patient = ServerPatient.safeParse(entry.resource);
+          const cpr = patient.success ? patient.data.identifier?.find((id) => id.system === CPR_SYSTEM)?.value : undefined;
+          if (patient.success && cpr) cprByPatientId.set(patient.data.id, cpr);
+        }
+      }
+    }
+  }
+
+  async function push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt> {
+    const target = definition.pushTargets[operation.operation];
+    if (!target) throw new AdapterError(`${definition.description.id} does not accept the operation "${operation.operation}"`, true, 'unsupported-operation');
+    if (!idempotencyKey || idempotencyKey.length > 200) throw new AdapterError('an idempotency key of 1–200 characters is required', true, 'invalid-idempotency-key');
+    const payload = operation.payload as { resourceType?: string; id?: string } | null;
+    if (!payload || typeof payload !== 'object' || payload.resourceType !== target.resourceType) {
+      throw new AdapterError(`the payload of "${operation.operation}" must be a ${target.resourceType}`, true, 'invalid-payload');
+    }
+    const patient = await findPatient(operation.cpr);
+    if (!patient) throw new AdapterError(`the ${definition.description.name} does not know the citizen`, true, 'unknown-citizen');
+    const resource = { ...payload, subject: { reference: `Patient/${patient.id}` } };
+    const checked = target.contract.safeParse(resource);
+    if (!checked.success) throw new AdapterError(`the ${target.resourceType} does not match the contract: ${issueText(checked.error)}`, true, 'invalid-payload');
+
+    if (payload.id) {
+      if (!operation.expectedVersion) throw new AdapterError('an update needs the version last seen (expectedVersion) for If-Match', true, 'missing-expected-version');
+      const tagged = withOperationTag(checked.data, idempotencyKey);
+      try {
+        const result = await client.updateIfMatch(target.resourceType, payload.id, tagged, operation.expectedVersion);
+        return { targetId: payload.id, duplicate: false, ...versionOf(result) };
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        // Our own earlier attempt may have landed (the answer was lost): then this is a replay.
+        const current = await client.read(target.resourceType, payload.id);
+        const meta = (current.body as { meta?: { versionId?: string; tag?: { system?: string; code?: string }[] } }).meta;
+        if (meta?.tag?.some((t) => t.system === ENPLAN_OPERATION_TAG_SYSTEM && t.code === idempotencyKey)) {
+          return { targetId: payload.id, duplicate: true, ...(meta.versionId ? { version: meta.versionId } : {}) };
+        }
+        throw new VersionConflictError(`${error.message}; re-read the ${target.resourceType} and merge before writing again`, meta?.versionId);
+      }
+    }
+    const withKey = {
+      ...checked.data,
+      identifier: [...((checked.data as { identifier?: unknown[] }).identifier ?? []), { system: ENPLAN_OPERATION_SYSTEM, value: idempotencyKey }],
+    };
+    const result = await client.createIfNoneExist(target.resourceType, withKey, `identifier=${encodeURIComponent(`${ENPLAN_OPERATION_SYSTEM}|${idempotencyKey}`)}`);
+    const id = (result.body as { id?: string }).id;
+    if (!id) throw new MalformedResponseError(`the answer to the ${target.resourceType} create has no id`, JSON.stringify(result.body).slice(0, RAW_LIMIT));
+    return { targetId: id, duplicate: result.status === 200, ...versionOf(result) };
+  }
+
+  async function check(): Promise<CheckResult> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    try {
+      const { body } = await client.capabilities();
+      const statement = CapabilityStatement.safeParse(body);
+      if (!statement.success) return { ok: false, latencyMs: latency(), detail: 'the metadata endpoint did not answer with a CapabilityStatement' };
+      if (!statement.data.fhirVersion.startsWith('4.0')) return { ok: false, latencyMs: latency(), detail: `the server speaks FHIR ${statement.data.fhirVersion}, not R4 (4.0.x)` };
+      const offered = new Set(statement.data.rest?.flatMap((r) => r.resource?.map((res) => res.type) ?? []) ?? []);
+      const needed = ['Patient', ...definition.recordTypes.map((rt) => rt.type), ...Object.values(definition.pushTargets).map((t) => t.resourceType)];
+      const missing = [...new Set(needed)].filter((type) => !offered.has(type));
+      if (missing.length) return { ok: false, latencyMs: latency(), detail: `the server does not offer ${missing.join(', ')}` };
+      return { ok: true, latencyMs: latency(), detail: `${statement.data.software?.name ?? 'FHIR server'} (FHIR ${statement.data.fhirVersion})` };
+    } catch (error) {
+      return { ok: false, latencyMs: latency(), detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  return { describe: () => definition.description, check, pull, changes, push };
+}
+
+function withOperationTag<T extends object>(resource: T, idempotencyKey: string): T {
+  const meta = (resource as { meta?: { tag?: { system?: string; code?: string }[] } }).meta ?? {};
+  // The latest operation replaces the earlier operation tag: the tag marks who wrote this version.
+  const tags = (meta.tag ?? []).filter((t) => t.system !== ENPLAN_OPERATION_TAG_SYSTEM);
+  return { ...resource, meta: { ...meta, tag: [...tags, { system: ENPLAN_OPERATION_TAG_SYSTEM, code: idempotencyKey }] } };
+}
+
+function versionOf(result: FhirResult<unknown>): { version?: string } {
+  const version = result.etagVersion ?? (result.body as { meta?: { versionId?: string } }).meta?.versionId;
+  return version ? { version } : {};
+}
+
+function issueText(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : 'record'}: ${issue.message}`)
+    .join('; ');
+}

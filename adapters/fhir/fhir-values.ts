@@ -1,0 +1,95 @@
+/**
+ * Small readers of FHIR values shared by the FHIR adapters and their mappings: Danish calendar dates
+ * from FHIR dateTimes, codings by system, references, and which source fields a mapping left unused.
+ */
+import type { CodeableConcept, Coding, Extension, Reference } from './contract';
+
+const danishDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Copenhagen', year: 'numeric', month: '2-digit', day: '2-digit' });
+const danishOffset = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Copenhagen', timeZoneName: 'longOffset' });
+
+/**
+ * The Danish calendar date (YYYY-MM-DD) of a FHIR date or dateTime. A timestamp is read in
+ * Europe/Copenhagen, so 2021-05-29T23:30:00Z is the 30th. A partial date (YYYY or YYYY-MM) becomes
+ * the first day of its period; anything unreadable gives undefined.
+ */
+export function danishDate(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  if (/^\d{4}-\d{2}$/.test(value)) return `${value}-01`;
+  if (/^\d{4}$/.test(value)) return `${value}-01-01`;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return undefined;
+  return danishDay.format(new Date(ms));
+}
+
+/** A FHIR date or dateTime as an ISO timestamp with offset; a bare date is midnight, Danish time. */
+export function danishDateTime(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const date = danishDate(value);
+  if (!date) return undefined;
+  if (value.includes('T')) return Number.isNaN(Date.parse(value)) ? undefined : value;
+  const noonUtc = new Date(`${date}T12:00:00Z`);
+  const name = danishOffset.formatToParts(noonUtc).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT+01:00';
+  const offset = name === 'GMT' ? '+00:00' : name.replace('GMT', '');
+  return `${date}T00:00:00${offset}`;
+}
+
+function asList(concepts: CodeableConcept | readonly CodeableConcept[] | undefined): readonly CodeableConcept[] {
+  if (!concepts) return [];
+  return isList(concepts) ? concepts : [concepts];
+}
+const isList = (value: CodeableConcept | readonly CodeableConcept[]): value is readonly CodeableConcept[] => Array.isArray(value);
+
+/** The first coding of a concept (or of several concepts) in the given system. */
+export function codingIn(concepts: CodeableConcept | readonly CodeableConcept[] | undefined, system: string): Coding | undefined {
+  for (const concept of asList(concepts)) {
+    const coding = concept.coding?.find((c) => c.system === system && c.code);
+    if (coding) return coding;
+  }
+  return undefined;
+}
+
+/** The first coding with both system and code, in any system. */
+export function firstCoding(concepts: CodeableConcept | readonly CodeableConcept[] | undefined): Coding | undefined {
+  for (const concept of asList(concepts)) {
+    const coding = concept.coding?.find((c) => c.system && c.code);
+    if (coding) return coding;
+  }
+  return undefined;
+}
+
+/** The id part of a relative reference of the given type ("Goal/abc" → "abc"). */
+export function referencedId(reference: Reference | undefined, type: string): string | undefined {
+  const ref = reference?.reference;
+  if (!ref) return undefined;
+  const parts = ref.split('/');
+  const at = parts.lastIndexOf(type);
+  if (at < 0 || at + 1 >= parts.length) return undefined;
+  return parts[at + 1] || undefined;
+}
+
+/** The value of an extension (string) found by url, searching one level of nesting too. */
+export function extensionString(extensions: readonly Extension[] | undefined, url: string): string | undefined {
+  for (const ext of extensions ?? []) {
+    if (ext.url === url && typeof ext.valueString === 'string') return ext.valueString;
+  }
+  return undefined;
+}
+
+/**
+ * Which top-level fields of a source record a mapping did not carry into the model, as
+ * "<prefix>.<field>", so IT staff can see what is dropped. Bookkeeping fields are not reported.
+ */
+export function ignoredFields(record: object, used: readonly string[], prefix: string): string[] {
+  const bookkeeping = new Set(['resourceType', 'id', 'meta', 'text']);
+  const usedSet = new Set(used);
+  return Object.keys(record)
+    .filter((key) => !bookkeeping.has(key) && !usedSet.has(key))
+    .sort()
+    .map((key) => `${prefix}.${key}`);
+}
+
+/** Replaces anything shaped like a CPR number, so a server's error text can be logged safely. */
+export function scrubCpr(text: string): string {
+  return text.replace(/(?<!\d)\d{6}-?\d{4}(?!\d)/g, '[cpr]');
+}

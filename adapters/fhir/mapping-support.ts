@@ -1,0 +1,117 @@
+/**
+ * Building blocks shared by the FHIR mappings (mappings/social, mappings/health): FHIR status codes
+ * in the model's words, a collector of mapping notes, and the final check of every fragment against
+ * the model, so a mapping hands back valid fragments or a readable failure — never a throw.
+ */
+import { Fragment, type FragmentKind } from '../../src/model';
+import type { MappingResult } from '../../mappings/mapping';
+import type { CarePlan, CarePlanActivity, Goal } from './contract';
+
+/** Text used where the source leaves out something the model requires (unit, contact). */
+export const NOT_STATED = 'Ikke oplyst i kilden';
+
+/** Collects unknown codes and ignored fields while a mapping runs. */
+export class MappingNotesCollector {
+  readonly unknownCodes: { system: string; code: string }[] = [];
+  private readonly ignored = new Set<string>();
+
+  unknown(system: string | undefined, code: string | undefined): void {
+    if (!code) return;
+    const s = system ?? '(no system)';
+    if (!this.unknownCodes.some((c) => c.system === s && c.code === code)) this.unknownCodes.push({ system: s, code });
+  }
+
+  ignore(...fields: string[]): void {
+    for (const field of fields) this.ignored.add(field);
+  }
+
+  absorb(result: { unknownCodes: readonly { system: string; code: string }[]; ignoredFields: readonly string[] }): void {
+    for (const code of result.unknownCodes) this.unknown(code.system, code.code);
+    this.ignore(...result.ignoredFields);
+  }
+
+  get ignoredFields(): string[] {
+    return [...this.ignored].sort();
+  }
+
+  ok(fragments: unknown[]): MappingResult {
+    const checked: Fragment[] = [];
+    for (const fragment of fragments) {
+      const parsed = Fragment.safeParse(fragment);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const where = issue?.path.length ? issue.path.join('.') : 'fragment';
+        return this.fail('model', `${(fragment as { elementId?: string }).elementId ?? 'fragment'} ${where}: ${issue?.message ?? 'is not a valid model fragment'}`);
+      }
+      checked.push(parsed.data);
+    }
+    return { ok: true, fragments: checked, unknownCodes: this.unknownCodes, ignoredFields: this.ignoredFields };
+  }
+
+  fail(ruleId: string, reason: string): MappingResult {
+    return { ok: false, ruleId, reason, unknownCodes: this.unknownCodes, ignoredFields: this.ignoredFields };
+  }
+}
+
+/** A fragment before the model check: kind, deterministic element id, data category, content. */
+export function fragment(kind: FragmentKind, elementId: string, category: Fragment['category'], content: Record<string, unknown>) {
+  return { kind, elementId, category, content };
+}
+
+type ActivityStatus = NonNullable<CarePlanActivity['detail']>['status'];
+
+/** CarePlan activity status → intervention status; the plan's own status overrides when final. */
+export function interventionStatus(activity: ActivityStatus, plan: CarePlan['status']): 'planned' | 'active' | 'ended' | 'cancelled' {
+  if (plan === 'revoked' || plan === 'entered-in-error') return 'cancelled';
+  switch (activity) {
+    case 'not-started':
+    case 'scheduled':
+      return plan === 'completed' ? 'ended' : 'planned';
+    case 'in-progress':
+    case 'on-hold':
+      return plan === 'completed' ? 'ended' : 'active';
+    case 'completed':
+    case 'stopped':
+      return 'ended';
+    case 'cancelled':
+    case 'entered-in-error':
+      return 'cancelled';
+    default:
+      return plan === 'completed' ? 'ended' : plan === 'active' ? 'active' : 'planned';
+  }
+}
+
+/** Goal lifecycle (and achievement) → goal status. */
+export function goalStatus(goal: Pick<Goal, 'lifecycleStatus' | 'achievementStatus'>): 'proposed' | 'active' | 'achieved' | 'abandoned' {
+  if (goal.achievementStatus?.coding?.some((c) => c.code === 'achieved')) return 'achieved';
+  switch (goal.lifecycleStatus) {
+    case 'proposed':
+    case 'planned':
+      return 'proposed';
+    case 'accepted':
+    case 'active':
+    case 'on-hold':
+      return 'active';
+    case 'completed':
+      return 'achieved';
+    default:
+      return 'abandoned';
+  }
+}
+
+/** A real calendar date (YYYY-MM-DD), not just the right shape. */
+export function isCalendarDate(value: string | undefined): value is string {
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+}
+
+/** An e-mail address the model's contact and coordinator schemas accept. */
+export function isEmail(value: string | undefined): value is string {
+  return !!value && /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/.test(value);
+}
+
+/** A topic tag as the model wants it (lower-case letters, digits, hyphens). */
+export function topicsOf(...lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat())].filter((t) => /^[a-z0-9-]+$/.test(t));
+}

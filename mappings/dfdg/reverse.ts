@@ -1,0 +1,117 @@
+/**
+ * Reverse mappings, model → DFDG: what the push side sends when a caseworker registers an
+ * employment intervention, a job goal, a job-search agreement or a follow-up once (R17).
+ *
+ * An element that came from DFDG (`dfdg:activity:<guid>`, `dfdg:job-goal:<guid>` …) keeps its
+ * DFDG identifier, so the write updates it; a new element goes without one and the adapter
+ * derives it from the idempotency key. Every payload is checked against the DFDG contract here,
+ * so a registration DFDG would refuse fails before it is queued.
+ */
+import type { ReverseMapping } from '../mapping';
+import type { Agreement, FollowUp, Goal, Intervention } from '../../src/model';
+import { ActivityUpsertPayload, EmploymentPlanUpdatePayload } from '../../adapters/dfdg/contract';
+import { checkedPayload, sourceIdOf } from '../../adapters/soap/mapping-support';
+import { activationTypes, activityStatuses } from './code-lists';
+import { MAPPING_VERSION } from './common';
+import { occupationDescription } from './employment-plan';
+
+/** The jobcentre that registers: its kommunekode and, optionally, its name. */
+export interface DfdgAuthority {
+  authorityCode: string;
+  authorityName?: string;
+}
+
+export type ActivityReverseInput = {
+  intervention: Pick<Intervention, 'id' | 'sector' | 'type' | 'title' | 'period' | 'status' | 'contact'> & Partial<Pick<Intervention, 'hoursPerWeek' | 'providerId'>>;
+} & DfdgAuthority;
+export type JobGoalReverseInput = { goal: Pick<Goal, 'id' | 'title' | 'topics'> & Partial<Pick<Goal, 'description' | 'targetDate'>> };
+export type JobSearchAgreementReverseInput = { agreement: Pick<Agreement, 'id' | 'text' | 'agreedAt' | 'topics'> };
+export type FollowUpReverseInput = { followUp: Pick<FollowUp, 'id' | 'due' | 'text'> & Partial<Pick<FollowUp, 'done' | 'doneAt'>> };
+
+
+const statusCode = new Map(activityStatuses.codes.map((c) => [c.status, c.code]));
+
+export const activityReverseMapping: ReverseMapping<ActivityReverseInput, ActivityUpsertPayload> = {
+  id: 'dfdg.activity.reverse',
+  version: MAPPING_VERSION,
+  adapter: 'dfdg',
+  operation: 'activity.upsert',
+  map({ intervention, authorityCode, authorityName }) {
+    if (intervention.sector !== 'employment' && intervention.sector !== 'integration')
+      return { ok: false, reason: `DFDG holds employment and integration activities, not ${intervention.sector}` };
+    if (intervention.type.system !== activationTypes.system || !activationTypes.has(intervention.type.code))
+      return { ok: false, reason: 'DFDG only accepts its own activation types (ActivationTypeIdentifier)' };
+    const status = statusCode.get(intervention.status);
+    if (!status) return { ok: false, reason: `no DFDG activity status for ${intervention.status}` };
+    return checkedPayload(ActivityUpsertPayload, {
+      ActivityIdentifier: sourceIdOf(intervention.id, 'dfdg:activity:'),
+      ActivationTypeIdentifier: intervention.type.code,
+      ActivityStatusIdentifier: status,
+      ActivityName: intervention.title.slice(0, 200),
+      StartDate: intervention.period.start,
+      EndDate: intervention.period.end,
+      HoursPerWeek: intervention.hoursPerWeek,
+      ResponsibleAuthority: { AuthorityCode: authorityCode, AuthorityName: authorityName },
+      ProviderIdentifier: intervention.providerId,
+      CaseworkerName: intervention.contact.name,
+      CaseworkerPhone: intervention.contact.phone,
+    }, 'DFDG');
+  },
+};
+
+const OCCUPATION = new RegExp(`^${occupationDescription('(\\d{4,6})')}$`);
+
+export const jobGoalReverseMapping: ReverseMapping<JobGoalReverseInput, EmploymentPlanUpdatePayload> = {
+  id: 'dfdg.job-goal.reverse',
+  version: MAPPING_VERSION,
+  adapter: 'dfdg',
+  operation: 'employment-plan.update',
+  map({ goal }) {
+    if (!goal.topics.includes('job-goal')) return { ok: false, reason: 'only job goals (topic job-goal) belong in Min Plan' };
+    return checkedPayload(EmploymentPlanUpdatePayload, {
+      JobGoal: [
+        {
+          JobGoalIdentifier: sourceIdOf(goal.id, 'dfdg:job-goal:'),
+          JobGoalText: goal.title.slice(0, 300),
+          OccupationCode: goal.description ? OCCUPATION.exec(goal.description)?.[1] : undefined,
+          TargetDate: goal.targetDate,
+        },
+      ],
+    }, 'DFDG');
+  },
+};
+
+export const jobSearchAgreementReverseMapping: ReverseMapping<JobSearchAgreementReverseInput, EmploymentPlanUpdatePayload> = {
+  id: 'dfdg.job-search-agreement.reverse',
+  version: MAPPING_VERSION,
+  adapter: 'dfdg',
+  operation: 'employment-plan.update',
+  map({ agreement }) {
+    if (!agreement.topics.includes('job-search')) return { ok: false, reason: 'only job-search agreements (topic job-search) belong in Min Plan' };
+    return checkedPayload(EmploymentPlanUpdatePayload, {
+      JobSearchAgreement: [
+        { JobSearchAgreementIdentifier: sourceIdOf(agreement.id, 'dfdg:job-search-agreement:'), AgreementText: agreement.text.slice(0, 1000), AgreedDate: agreement.agreedAt },
+      ],
+    }, 'DFDG');
+  },
+};
+
+export const followUpReverseMapping: ReverseMapping<FollowUpReverseInput, EmploymentPlanUpdatePayload> = {
+  id: 'dfdg.follow-up.reverse',
+  version: MAPPING_VERSION,
+  adapter: 'dfdg',
+  operation: 'employment-plan.update',
+  map({ followUp }) {
+    return checkedPayload(EmploymentPlanUpdatePayload, {
+      FollowUp: [
+        {
+          FollowUpIdentifier: sourceIdOf(followUp.id, 'dfdg:follow-up:'),
+          FollowUpDate: followUp.due,
+          FollowUpText: followUp.text.slice(0, 1000),
+          FollowUpCompletedIndicator: followUp.done ?? false,
+          FollowUpCompletedDateTime: followUp.done ? followUp.doneAt : undefined,
+        },
+      ],
+    }, 'DFDG');
+  },
+};

@@ -1,0 +1,118 @@
+/**
+ * health.careplan — a regional plan (psychiatric treatment plan, discharge agreement, coordination
+ * plan, rehabilitation plan, dual-diagnosis plan) becomes interventions in sector `health` and data
+ * category `health`: one per coded activity, or one for the plan itself when it lists none. Health
+ * data flows only on explicit consent (Sundhedsloven §43); the category is what the gate checks.
+ */
+import { CarePlan } from '../../adapters/fhir/contract';
+import { codingIn, danishDate, extensionString, firstCoding, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
+import { fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED } from '../../adapters/fhir/mapping-support';
+import { LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
+import type { Mapping } from '../mapping';
+import { activityFor, healthCodeListRefs, planTypeFor } from './codes';
+
+export const healthCarePlanElementId = (carePlanId: string, activityIndex?: number) =>
+  activityIndex === undefined ? `health:careplan:${carePlanId}` : `health:careplan:${carePlanId}:activity:${activityIndex}`;
+export const healthGoalElementId = (goalId: string) => `health:goal:${goalId}`;
+
+export const healthCarePlanMapping: Mapping<CarePlan> = {
+  id: 'health.careplan',
+  version: '1.0.0',
+  adapter: 'health',
+  recordType: 'CarePlan',
+  description: 'A regional plan: its activities (or the plan itself) as health interventions, in data category health.',
+  sourceSchema: CarePlan,
+  rules: [
+    { id: 'careplan.id', source: 'CarePlan.id', target: 'intervention element id', description: 'health:careplan:<id>[:activity:<n>]; a CarePlan without id fails.' },
+    { id: 'careplan.type', source: 'CarePlan.category (regional plan type)', target: 'legal basis, topics', description: 'The plan type gives the legal basis (PsykL §13 a/b, SUL §84 …) and topics (mental-health, discharge …).' },
+    { id: 'activity.type', source: 'activity.detail.code (regional activity)', target: 'intervention.type, title', description: 'The activity code with the list’s display text; unlisted codes are reported and keep the source display.' },
+    { id: 'activity.legalBasis', source: 'activity.detail.extension[legal-basis] | plan type', target: 'intervention.legalBasis', description: 'Stated by the source, else the plan type’s, else Sundhedsloven.' },
+    { id: 'activity.period', source: 'activity.detail.scheduledPeriod | CarePlan.period | created', target: 'intervention.period', description: 'Danish calendar dates; a period without start fails.' },
+    { id: 'activity.status', source: 'activity.detail.status, CarePlan.status', target: 'intervention.status', description: 'As for social plans; a revoked plan cancels all.' },
+    { id: 'activity.responsible', source: 'CarePlan.author, activity.detail.performer', target: 'intervention.responsibleUnit, contact', description: 'The treating unit and the named clinician.' },
+    { id: 'careplan.category', source: '—', target: 'data category', description: 'Always health, sector health.' },
+  ],
+  codeLists: [healthCodeListRefs.planTypes, healthCodeListRefs.activities],
+  map(plan) {
+    const notes = new MappingNotesCollector();
+    if (!plan.id) return notes.fail('careplan.id', 'the CarePlan has no id');
+    notes.ignore(...ignoredFields(plan, ['status', 'category', 'title', 'subject', 'period', 'created', 'author', 'activity'], 'CarePlan'));
+
+    const typeCoding = codingIn(plan.category, REGIONAL_PLAN_TYPE_SYSTEM) ?? firstCoding(plan.category);
+    const planType = planTypeFor(typeCoding?.system, typeCoding?.code);
+    if (typeCoding && !planType) notes.unknown(typeCoding.system, typeCoding.code);
+    const unit = plan.author?.display?.trim() || NOT_STATED;
+    const planStart = danishDate(plan.period?.start) ?? danishDate(plan.created);
+    const planEnd = danishDate(plan.period?.end);
+
+    const base = (title: string, start: string | undefined, end: string | undefined, performer: string | undefined) => {
+      if (!isCalendarDate(start)) return undefined;
+      return {
+        sector: 'health',
+        title,
+        responsibleUnit: unit,
+        contact: { name: performer?.trim() || unit, ...(unit !== NOT_STATED ? { unit } : {}) },
+        period: isCalendarDate(end) && end >= start ? { start, end } : { start },
+        dependsOn: [],
+        confidentiality: 'normal',
+        topics: planType?.topics ?? [],
+      };
+    };
+
+    const fragments = [];
+    let order = 0;
+    for (const [index, activity] of (plan.activity ?? []).entries()) {
+      if (activity.outcomeReference) notes.ignore('CarePlan.activity.outcomeReference');
+      if (activity.reference) notes.ignore('CarePlan.activity.reference');
+      const detail = activity.detail;
+      if (!detail) continue;
+      notes.ignore(...ignoredFields(detail, ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'], 'CarePlan.activity.detail'));
+      const coding = firstCoding(detail.code);
+      if (!coding?.code || !coding.system) {
+        notes.ignore('CarePlan.activity.detail (an activity without a code)');
+        continue;
+      }
+      const listed = activityFor(coding.system, coding.code);
+      if (!listed) notes.unknown(coding.system, coding.code);
+      const display = listed?.display ?? coding.display ?? detail.code?.text ?? coding.code;
+      const content = base(
+        detail.description?.trim() || display,
+        danishDate(detail.scheduledPeriod?.start) ?? planStart,
+        danishDate(detail.scheduledPeriod?.end) ?? planEnd,
+        detail.performer?.[0]?.display,
+      );
+      if (!content) return notes.fail('activity.period', `activity ${index} has no start date, and neither has the plan`);
+      fragments.push(
+        fragment('intervention', healthCarePlanElementId(plan.id, index), 'health', {
+          ...content,
+          legalBasis: (extensionString(detail.extension, LEGAL_BASIS_EXTENSION) ?? planType?.legalBasis ?? 'Sundhedsloven').trim(),
+          type: { system: coding.system, code: coding.code, display },
+          order: order++,
+          status: interventionStatus(detail.status, plan.status),
+          goalIds: (detail.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(healthGoalElementId),
+        }),
+      );
+    }
+
+    if (!fragments.length) {
+      // A plan without coded activities is itself the intervention: "Udskrivningsaftale" from <unit>.
+      if (!typeCoding?.code || !typeCoding.system) return notes.ok([]);
+      const display = planType?.display ?? typeCoding.display ?? plan.title ?? typeCoding.code;
+      const content = base(plan.title?.trim() || display, planStart, planEnd, undefined);
+      if (!content) return notes.fail('activity.period', 'the plan has no start date');
+      const planStatus = plan.status === 'completed' ? 'ended' : plan.status === 'revoked' || plan.status === 'entered-in-error' ? 'cancelled' : plan.status === 'active' ? 'active' : 'planned';
+      fragments.push(
+        fragment('intervention', healthCarePlanElementId(plan.id), 'health', {
+          ...content,
+          legalBasis: planType?.legalBasis ?? 'Sundhedsloven',
+          type: { system: typeCoding.system, code: typeCoding.code, display },
+          order: 0,
+          status: planStatus,
+          goalIds: (plan.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(healthGoalElementId),
+        }),
+      );
+    } else if (plan.goal?.length) notes.ignore('CarePlan.goal');
+
+    return notes.ok(fragments);
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * The region's own Consent records. They are evidence for the consent gate — has the citizen let
+ * the region share with the municipality, for coordination of care, now? — not plan content, so
+ * `health.consent` yields no fragments and `readRegionalConsent` gives the gate what it needs.
+ */
+import { Consent } from '../../adapters/fhir/contract';
+import { danishDate, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { isCalendarDate, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
+import { ACT_REASON_SYSTEM, PARTICIPATION_TYPE_SYSTEM } from '../../adapters/fhir/systems';
+import type { Mapping } from '../mapping';
+
+export interface RegionalConsent {
+  consentId: string | undefined;
+  /** Active, a permit, and inside its period on the given date. */
+  inForce: boolean;
+  status: Consent['status'];
+  validFrom?: string;
+  validTo?: string;
+  /** Who may receive the data, as the region names them (provision.actor with role IRCP). */
+  recipients: string[];
+  /** HL7 ActReason purposes, e.g. COC (coordination of care). */
+  purposes: string[];
+}
+
+/** What a regional Consent says, for the consent gate; `onDate` is a YYYY-MM-DD date. */
+export function readRegionalConsent(consent: Consent, onDate: string): RegionalConsent {
+  const validFrom = danishDate(consent.provision?.period?.start);
+  const validTo = danishDate(consent.provision?.period?.end);
+  const inPeriod = (!isCalendarDate(validFrom) || validFrom <= onDate) && (!isCalendarDate(validTo) || onDate <= validTo);
+  return {
+    consentId: consent.id,
+    inForce: consent.status === 'active' && consent.provision?.type !== 'deny' && inPeriod,
+    status: consent.status,
+    ...(isCalendarDate(validFrom) ? { validFrom } : {}),
+    ...(isCalendarDate(validTo) ? { validTo } : {}),
+    recipients: (consent.provision?.actor ?? [])
+      .filter((a) => a.role.coding?.some((c) => c.system === PARTICIPATION_TYPE_SYSTEM && c.code === 'IRCP'))
+      .map((a) => a.reference.display ?? a.reference.reference ?? '')
+      .filter(Boolean),
+    purposes: (consent.provision?.purpose ?? []).filter((p) => p.system === ACT_REASON_SYSTEM && p.code).map((p) => p.code!),
+  };
+}
+
+export const healthConsentMapping: Mapping<Consent> = {
+  id: 'health.consent',
+  version: '1.0.0',
+  adapter: 'health',
+  recordType: 'Consent',
+  description: 'The region’s consent to share: read by the consent gate (readRegionalConsent), never merged into the plan.',
+  sourceSchema: Consent,
+  rules: [{ id: 'consent.evidence', source: 'Consent', target: '— (consent gate)', description: 'Status, period, recipients and purposes go to the gate; no fragment is made.' }],
+  codeLists: [],
+  map(consent) {
+    const notes = new MappingNotesCollector();
+    notes.ignore(...ignoredFields(consent, [], 'Consent'));
+    return notes.ok([]);
+  },
+};

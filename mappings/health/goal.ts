@@ -1,0 +1,57 @@
+/**
+ * health.goal — a regional treatment goal becomes an Én plan goal in sector `health`, data category
+ * `health`, with topics from its HL7 goal category.
+ */
+import { Goal } from '../../adapters/fhir/contract';
+import { danishDate, firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
+import type { Mapping } from '../mapping';
+import { goalCategoryFor, healthCodeListRefs, knownHealthSystems } from './codes';
+import { healthGoalElementId } from './careplan';
+
+export const healthGoalMapping: Mapping<Goal> = {
+  id: 'health.goal',
+  version: '1.0.0',
+  adapter: 'health',
+  recordType: 'Goal',
+  description: 'A regional treatment goal: a health goal with status, target date and topics.',
+  sourceSchema: Goal,
+  rules: [
+    { id: 'goal.id', source: 'Goal.id', target: 'goal element id', description: 'health:goal:<id>; a Goal without id fails.' },
+    { id: 'goal.title', source: 'Goal.description', target: 'goal.title', description: 'The goal text, else its code display.' },
+    { id: 'goal.status', source: 'Goal.lifecycleStatus, achievementStatus', target: 'goal.status', description: 'As for social goals.' },
+    { id: 'goal.targetDate', source: 'Goal.target.dueDate', target: 'goal.targetDate', description: 'The earliest due date.' },
+    { id: 'goal.topics', source: 'Goal.category (HL7 goal-category)', target: 'goal.topics', description: 'behavioral → mental-health, physiotherapy → rehabilitation …; always also "health".' },
+    { id: 'goal.category', source: '—', target: 'data category', description: 'Always health, sector health, level sub.' },
+  ],
+  codeLists: [healthCodeListRefs.goalCategories],
+  map(goal) {
+    const notes = new MappingNotesCollector();
+    if (!goal.id) return notes.fail('goal.id', 'the Goal has no id');
+    notes.ignore(...ignoredFields(goal, ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target'], 'Goal'));
+    const topics: string[][] = [['health']];
+    for (const category of goal.category ?? []) {
+      for (const coding of category.coding ?? []) {
+        const entry = goalCategoryFor(coding.system, coding.code);
+        if (entry) topics.push(entry.topics);
+        else if (coding.code) notes.unknown(coding.system, coding.code);
+      }
+    }
+    const coding = firstCoding(goal.description);
+    if (coding && !knownHealthSystems.has(coding.system ?? '')) notes.unknown(coding.system, coding.code);
+    const title = goal.description.text?.trim() || coding?.display?.trim();
+    if (!title) return notes.fail('goal.title', 'the Goal has neither text nor a code with a display');
+    const dueDates = (goal.target ?? []).map((t) => danishDate(t.dueDate)).filter(isCalendarDate).sort();
+    if (goal.target?.some((t) => t.measure || t.detailCodeableConcept || t.detailString)) notes.ignore('Goal.target (measures)');
+    return notes.ok([
+      fragment('goal', healthGoalElementId(goal.id), 'health', {
+        level: 'sub',
+        title,
+        sector: 'health',
+        status: goalStatus(goal),
+        ...(dueDates[0] ? { targetDate: dueDates[0] } : {}),
+        topics: topicsOf(...topics),
+      }),
+    ]);
+  },
+};

@@ -1,0 +1,91 @@
+/**
+ * social.careplan — a care-social / FFB CarePlan (or a KL Gateway planned intervention) becomes one
+ * Én plan intervention per coded activity: the FFB or FSIII code with KL's display text, the sector
+ * and legal basis the code sits under, period, status, provider and the goals it serves.
+ */
+import { CarePlan } from '../../adapters/fhir/contract';
+import { danishDate, extensionString, firstCoding, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
+import { fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED } from '../../adapters/fhir/mapping-support';
+import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
+import type { Mapping } from '../mapping';
+import { lookupCode, socialCodeListRefs } from './codes';
+
+/** Used when neither the activity nor the code list states a section: the act itself. */
+const FALLBACK_LEGAL_BASIS = { social: 'Serviceloven', health: 'Sundhedsloven' } as const;
+
+export const careplanElementId = (carePlanId: string, activityIndex: number) => `social:careplan:${carePlanId}:activity:${activityIndex}`;
+export const goalElementId = (goalId: string) => `social:goal:${goalId}`;
+
+export const socialCarePlanMapping: Mapping<CarePlan> = {
+  id: 'social.careplan',
+  version: '1.0.0',
+  adapter: 'social',
+  recordType: 'CarePlan',
+  description: 'A care-social / FFB CarePlan: each coded activity becomes an intervention with its FFB or FSIII code, legal basis, period and status.',
+  sourceSchema: CarePlan,
+  rules: [
+    { id: 'careplan.id', source: 'CarePlan.id', target: 'intervention element id', description: 'social:careplan:<id>:activity:<n>; a CarePlan without id cannot be merged in place, so it fails.' },
+    { id: 'activity.type', source: 'activity.detail.code', target: 'intervention.type', description: 'The FFB or FSIII coding, display text from KL’s code list; unlisted codes are reported and keep the source display.' },
+    { id: 'activity.sector', source: 'activity.detail.code', target: 'intervention.sector', description: 'health for FSIII Sundhedsloven groups (nursing, rehabilitation after hospital, health promotion), else social; health goes in data category health.' },
+    { id: 'activity.legalBasis', source: 'activity.detail.extension[legal-basis] | code list', target: 'intervention.legalBasis', description: 'Stated by the source, else the section the code sits under (FSIII) or the modelled FFB table, else the act (Serviceloven / Sundhedsloven).' },
+    { id: 'activity.confidentiality', source: 'legal basis', target: 'intervention.confidentiality', description: 'SEL §101 a (anonymous treatment) is never shown to other members.' },
+    { id: 'activity.title', source: 'activity.detail.description | code display', target: 'intervention.title', description: 'The activity’s own description, else the code’s display text.' },
+    { id: 'activity.period', source: 'activity.detail.scheduledPeriod | CarePlan.period | CarePlan.created', target: 'intervention.period', description: 'Danish calendar dates; a period without a start fails.' },
+    { id: 'activity.status', source: 'activity.detail.status, CarePlan.status', target: 'intervention.status', description: 'not-started/scheduled → planned, in-progress/on-hold → active, completed/stopped → ended, cancelled → cancelled; a revoked plan cancels all.' },
+    { id: 'activity.provider', source: 'activity.detail.performer', target: 'intervention.responsibleUnit, contact, providerId', description: 'The performing provider; "Ikke oplyst i kilden" when absent.' },
+    { id: 'activity.goals', source: 'activity.detail.goal', target: 'intervention.goalIds', description: 'Referenced Goals as social:goal:<id>.' },
+  ],
+  codeLists: [socialCodeListRefs.ffb, socialCodeListRefs.fsiii],
+  map(plan) {
+    const notes = new MappingNotesCollector();
+    if (!plan.id) return notes.fail('careplan.id', 'the CarePlan has no id');
+    notes.ignore(...ignoredFields(plan, ['status', 'subject', 'period', 'created', 'activity'], 'CarePlan'));
+
+    const fragments = [];
+    let order = 0;
+    for (const [index, activity] of (plan.activity ?? []).entries()) {
+      if (activity.outcomeReference) notes.ignore('CarePlan.activity.outcomeReference');
+      if (activity.reference) notes.ignore('CarePlan.activity.reference');
+      const detail = activity.detail;
+      if (!detail) continue;
+      notes.ignore(...ignoredFields(detail, ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'], 'CarePlan.activity.detail'));
+      const coding = firstCoding(detail.code);
+      if (!coding?.code || !coding.system) {
+        notes.ignore('CarePlan.activity.detail (an activity without a code)');
+        continue;
+      }
+      const listed = lookupCode(coding.system, coding.code);
+      if (!listed) notes.unknown(coding.system, coding.code);
+      const sector = listed?.sector ?? 'social';
+      const display = listed?.display ?? coding.display ?? detail.code?.text ?? coding.code;
+      const legalBasis = (extensionString(detail.extension, LEGAL_BASIS_EXTENSION) ?? listed?.legalBasis ?? FALLBACK_LEGAL_BASIS[sector]).trim();
+
+      const start = danishDate(detail.scheduledPeriod?.start) ?? danishDate(plan.period?.start) ?? danishDate(plan.created);
+      const end = danishDate(detail.scheduledPeriod?.end) ?? danishDate(plan.period?.end);
+      if (!isCalendarDate(start)) return notes.fail('activity.period', `activity ${index} has no start date, and neither has the plan`);
+      const period = isCalendarDate(end) && end >= start ? { start, end } : { start };
+
+      const performer = detail.performer?.[0];
+      const providerId = referencedId(performer, 'Organization');
+      fragments.push(
+        fragment('intervention', careplanElementId(plan.id!, index), sector === 'health' ? 'health' : 'interventions', {
+          sector,
+          legalBasis,
+          type: { system: coding.system, code: coding.code, display },
+          title: detail.description?.trim() || display,
+          responsibleUnit: performer?.display ?? NOT_STATED,
+          contact: { name: performer?.display ?? NOT_STATED },
+          period,
+          order: order++,
+          dependsOn: [],
+          status: interventionStatus(detail.status, plan.status),
+          goalIds: (detail.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(goalElementId),
+          ...(providerId && /^[A-Za-z0-9._-]+$/.test(providerId) ? { providerId } : {}),
+          confidentiality: /^SEL\s*§\s*101\s*a\b/i.test(legalBasis) ? 'anonymous-treatment' : 'normal',
+          topics: [],
+        }),
+      );
+    }
+    return notes.ok(fragments);
+  },
+};

@@ -1,0 +1,62 @@
+/**
+ * social.condition — an FFB or FSIII Condition (a state with its functioning level, or an FFB
+ * target group such as "Hjemløshed") becomes a barrier in the summary of the citizen's situation,
+ * in KL's words. It is social data (data category `social`), or health data when the code sits in
+ * an FSIII Sundhedsloven group.
+ */
+import { Condition } from '../../adapters/fhir/contract';
+import { firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
+import { FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import type { Mapping } from '../mapping';
+import { knownSystems, lookupCode, socialCodeListRefs } from './codes';
+
+export const conditionElementId = (conditionId: string) => `social:condition:${conditionId}`;
+
+/** The condition in words, e.g. "Personlig pleje (funktionsevneniveau 3)" or "Købe ind (Moderat nedsat funktionsevne)". */
+export function conditionText(condition: Condition, notes?: MappingNotesCollector): { text: string; sector: 'social' | 'health' } {
+  const coding = firstCoding(condition.code);
+  const entry = lookupCode(coding?.system, coding?.code);
+  if (coding && !entry) notes?.unknown(coding.system, coding.code);
+  const name = entry?.display ?? coding?.display ?? condition.code.text ?? (coding?.code ? `Ukendt tilstand (${coding.code})` : 'Ukendt tilstand');
+  const severity = firstCoding(condition.severity);
+  const severityEntry = lookupCode(severity?.system, severity?.code);
+  if (severity && !severityEntry && knownSystems.has(severity.system ?? '')) notes?.unknown(severity.system, severity.code);
+  const level = severityEntry?.display ?? severity?.display;
+  // FSIII scores functioning 0–4 (display "3"); FFB names the level in words.
+  const levelText = level ? (severity?.system === FSIII_SYSTEM && /^\d$/.test(level) ? `funktionsevneniveau ${level}` : level) : undefined;
+  return { text: levelText ? `${name} (${levelText})` : name, sector: entry?.sector ?? 'social' };
+}
+
+export const socialConditionMapping: Mapping<Condition> = {
+  id: 'social.condition',
+  version: '1.0.0',
+  adapter: 'social',
+  recordType: 'Condition',
+  description: 'An FFB / FSIII Condition: a barrier in the situation summary, with its functioning level.',
+  sourceSchema: Condition,
+  rules: [
+    { id: 'condition.id', source: 'Condition.id', target: 'situation element id', description: 'social:condition:<id>; a Condition without id fails.' },
+    { id: 'condition.text', source: 'Condition.code, Condition.severity', target: 'situation.summary, situation.barriers', description: 'KL’s display text of the code, with the functioning level (FSIII 0–4 or FFB in words).' },
+    { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situation.barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing.' },
+    { id: 'condition.category', source: 'code', target: 'data category', description: 'social, or health for FSIII Sundhedsloven groups.' },
+  ],
+  codeLists: [socialCodeListRefs.ffb, socialCodeListRefs.fsiii],
+  map(condition) {
+    const notes = new MappingNotesCollector();
+    if (!condition.id) return notes.fail('condition.id', 'the Condition has no id');
+    notes.ignore(...ignoredFields(condition, ['clinicalStatus', 'verificationStatus', 'severity', 'code', 'subject'], 'Condition'));
+    const verification = firstCoding(condition.verificationStatus)?.code;
+    if (verification === 'refuted' || verification === 'entered-in-error') return notes.ok([]);
+    const { text, sector } = conditionText(condition, notes);
+    const clinical = firstCoding(condition.clinicalStatus)?.code;
+    const current = !clinical || clinical === 'active' || clinical === 'recurrence' || clinical === 'relapse';
+    return notes.ok([
+      fragment('situation', conditionElementId(condition.id), sector === 'health' ? 'health' : 'social', {
+        summary: current ? text : `${text} — ikke længere aktuel`,
+        barriers: current ? [text] : [],
+        resources: [],
+      }),
+    ]);
+  },
+};

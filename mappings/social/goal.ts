@@ -1,0 +1,97 @@
+/**
+ * social.goal — an FFB or FSIII Goal becomes an Én plan goal: level from KL's goal category (the
+ * citizen's own goals are overall goals), title from the goal text or its code, the targets
+ * (goal type, functioning level) in words, status, target date and topic tags.
+ */
+import { Goal } from '../../adapters/fhir/contract';
+import { danishDate, firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
+import type { Mapping } from '../mapping';
+import { goalCategoryRule, knownSystems, lookupCode, socialCodeListRefs, topicsForGoalType } from './codes';
+import { goalElementId } from './careplan';
+
+export const socialGoalMapping: Mapping<Goal> = {
+  id: 'social.goal',
+  version: '1.0.0',
+  adapter: 'social',
+  recordType: 'Goal',
+  description: 'An FFB / FSIII Goal: level, title, targets in words, status, target date and topics.',
+  sourceSchema: Goal,
+  rules: [
+    { id: 'goal.id', source: 'Goal.id', target: 'goal element id', description: 'social:goal:<id>; a Goal without id fails.' },
+    { id: 'goal.level', source: 'Goal.category (CareSocialCodes Mål/formål)', target: 'goal.level', description: '"FFB borgers mål og ønsker" / "Borgers ønsker og mål" → overall; other goal categories → sub.' },
+    { id: 'goal.title', source: 'Goal.description | target goal type', target: 'goal.title', description: 'The goal text, else the display text of its code from KL’s list, else the goal type ("Udvikle funktionsevne").' },
+    { id: 'goal.targets', source: 'Goal.target (measure, detailCodeableConcept)', target: 'goal.description', description: 'Each target as "<measure>: <value>" with KL’s display texts.' },
+    { id: 'goal.status', source: 'Goal.lifecycleStatus, achievementStatus', target: 'goal.status', description: 'proposed/planned → proposed; accepted/active/on-hold → active; completed or achieved → achieved; else abandoned.' },
+    { id: 'goal.targetDate', source: 'Goal.target.dueDate', target: 'goal.targetDate', description: 'The earliest due date.' },
+    { id: 'goal.topics', source: 'Goal.category, target goal type', target: 'goal.topics', description: 'Modelled topic tags per goal category and goal type (goal-topics.modelled.json).' },
+    { id: 'goal.sector', source: 'codes', target: 'goal.sector, data category', description: 'health when the goal’s code sits in an FSIII Sundhedsloven group, else social.' },
+  ],
+  codeLists: [socialCodeListRefs.careSocialCodes, socialCodeListRefs.ffb, socialCodeListRefs.fsiii, socialCodeListRefs.goalTopics],
+  map(goal) {
+    const notes = new MappingNotesCollector();
+    if (!goal.id) return notes.fail('goal.id', 'the Goal has no id');
+    notes.ignore(...ignoredFields(goal, ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target'], 'Goal'));
+
+    const check = (system: string | undefined, code: string | undefined) => {
+      const entry = lookupCode(system, code);
+      if (!entry && system && knownSystems.has(system)) notes.unknown(system, code);
+      return entry;
+    };
+
+    let level: 'overall' | 'sub' = 'sub';
+    const topics: string[][] = [];
+    for (const category of goal.category ?? []) {
+      for (const coding of category.coding ?? []) {
+        check(coding.system, coding.code);
+        const rule = goalCategoryRule(coding.system, coding.code);
+        if (rule) {
+          if (rule.level === 'overall') level = 'overall';
+          topics.push(rule.topics);
+        }
+      }
+    }
+
+    const descriptionCoding = firstCoding(goal.description);
+    const described = descriptionCoding ? check(descriptionCoding.system, descriptionCoding.code) : undefined;
+    if (descriptionCoding && !described && !knownSystems.has(descriptionCoding.system ?? '')) notes.unknown(descriptionCoding.system, descriptionCoding.code);
+    const targetTexts: string[] = [];
+    let goalTypeText: string | undefined;
+    const dueDates: string[] = [];
+    let health = described?.sector === 'health';
+    for (const target of goal.target ?? []) {
+      const measure = firstCoding(target.measure);
+      const value = firstCoding(target.detailCodeableConcept);
+      const measureEntry = measure ? check(measure.system, measure.code) : undefined;
+      const valueEntry = value ? check(value.system, value.code) : undefined;
+      if (valueEntry?.sector === 'health') health = true;
+      if (value) {
+        const goalTypeTopics = topicsForGoalType(value.system, value.code);
+        topics.push([...goalTypeTopics]);
+        if (goalTypeTopics.length) goalTypeText ??= valueEntry?.display ?? value.display;
+      }
+      const measureText = measureEntry?.display ?? measure?.display ?? target.measure?.text;
+      const valueText = valueEntry?.display ?? value?.display ?? target.detailCodeableConcept?.text ?? target.detailString;
+      if (valueText) targetTexts.push(measureText ? `${measureText}: ${valueText}` : valueText);
+      const due = danishDate(target.dueDate);
+      if (isCalendarDate(due)) dueDates.push(due);
+    }
+    dueDates.sort();
+    const sector = health ? 'health' : 'social';
+    // Coded goals (FFB's indsatsmål) may carry no text: the goal type is then the best title.
+    const title = goal.description.text?.trim() || described?.display || descriptionCoding?.display || goalTypeText;
+    if (!title) return notes.fail('goal.title', 'the Goal has no text, no listed code and no goal type');
+
+    return notes.ok([
+      fragment('goal', goalElementId(goal.id), health ? 'health' : 'goals', {
+        level,
+        title,
+        ...(targetTexts.length ? { description: targetTexts.join('; ') } : {}),
+        sector,
+        status: goalStatus(goal),
+        ...(dueDates[0] ? { targetDate: dueDates[0] } : {}),
+        topics: topicsOf(...topics),
+      }),
+    ]);
+  },
+};

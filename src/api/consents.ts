@@ -1,0 +1,121 @@
+/**
+ * `/v1/consents`: record a grant (R9, R15) or a non-consent legal basis (R11) for a plan member,
+ * record that the citizen was told, read, list a plan's consents, and revoke a grant (R10, S3).
+ */
+import { z } from '@hono/zod-openapi';
+import { ConsentGrant, LegalBasisRecord } from '../model';
+import { consentService, GrantConsentRequest, RecordLegalBasisRequest } from '../consent/service';
+import { ProblemError } from './context';
+import { problemResponses } from './problem';
+import { newRouter } from './router';
+import { securedRoute } from './security';
+
+const IdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+const noSuchConsent = () => new ProblemError('not-found', 'no such consent in your municipality');
+
+const GrantStatus = z.enum(['active', 'not-yet-valid', 'expired', 'revoked']);
+const ListedGrant = ConsentGrant.safeExtend({ memberId: z.string(), grantedByMemberId: z.string().nullable(), status: GrantStatus });
+const ListedLegalBasis = LegalBasisRecord.extend({ memberId: z.string() });
+const ConsentDocumentResponse = z.union([
+  ConsentGrant.safeExtend({ kind: z.literal('grant') }),
+  LegalBasisRecord.extend({ kind: z.literal('legal-basis') }),
+]);
+const RevocationResponse = z.object({
+  grant: ConsentGrant,
+  plans: z.array(
+    z.object({
+      planId: z.string(),
+      removedElements: z.array(z.object({ list: z.string(), id: z.string() })),
+      repointed: z.number().int(),
+      dropped: z.number().int(),
+      detachedFollowUps: z.array(z.string()),
+    }),
+  ),
+  deliveries: z.object({ cancelled: z.number().int(), kept: z.number().int() }),
+});
+
+export const consentRoutes = newRouter()
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/consents',
+      summary: 'Record a consent grant for a plan member: per source, recipient and data category, with the text version and language signed (R9, R15)',
+      request: jsonBody(GrantConsentRequest),
+      responses: { 201: json(ConsentGrant, 'The recorded grant'), ...problemResponses(403) },
+    }),
+    async (c) => {
+      const grant = await consentService(c.get('deps')).grant(c.get('principal'), c.req.valid('json'));
+      return c.json(grant, 201, { location: `/v1/consents/${grant.id}` });
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/consents/legal-basis',
+      summary: 'Record a flow on a legal basis other than consent; the citizen is to be informed (R11)',
+      request: jsonBody(RecordLegalBasisRequest),
+      responses: { 201: json(LegalBasisRecord, 'The recorded legal basis, citizenInformed false until informed') },
+    }),
+    async (c) => {
+      const record = await consentService(c.get('deps')).recordLegalBasis(c.get('principal'), c.req.valid('json'));
+      return c.json(record, 201, { location: `/v1/consents/${record.id}` });
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/consents/legal-basis/{id}/informed',
+      summary: 'Record that the citizen was informed of a legal-basis record (R11)',
+      request: { params: IdParam },
+      responses: { 200: json(LegalBasisRecord, 'The record, marked as informed') },
+    }),
+    async (c) => {
+      const record = await consentService(c.get('deps')).markInformed(c.get('principal'), c.req.valid('param').id);
+      if (!record) throw new ProblemError('not-found', 'no such legal-basis record in your municipality');
+      return c.json(record, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'get',
+      path: '/v1/consents/{id}',
+      summary: 'Read one consent grant or legal-basis record',
+      request: { params: IdParam },
+      responses: { 200: json(ConsentDocumentResponse, 'The grant or record') },
+    }),
+    async (c) => {
+      const document = await consentService(c.get('deps')).get(c.get('principal'), c.req.valid('param').id);
+      if (!document) throw noSuchConsent();
+      return c.json(document, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker', 'citizen'], {
+      method: 'post',
+      path: '/v1/consents/{id}/revoke',
+      summary: 'Revoke a consent grant: nothing more flows on it, queued deliveries on it are cancelled, and data merged on it is removed from the plans (R10, S3)',
+      request: { params: IdParam },
+      responses: { 200: json(RevocationResponse, 'The revoked grant and what was removed') },
+    }),
+    async (c) => {
+      const report = await consentService(c.get('deps')).revoke(c.get('principal'), c.req.valid('param').id);
+      if (!report) throw new ProblemError('not-found', 'no such consent grant');
+      return c.json(report, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'get',
+      path: '/v1/plans/{id}/consents',
+      summary: 'The consent grants and legal-basis records of the plan’s members, with their status now',
+      request: { params: IdParam },
+      responses: { 200: json(z.object({ planId: z.string(), grants: z.array(ListedGrant), legalBases: z.array(ListedLegalBasis) }), 'Grants and legal-basis records') },
+    }),
+    async (c) => {
+      const listing = await consentService(c.get('deps')).listForPlan(c.get('principal'), c.req.valid('param').id);
+      if (!listing) throw new ProblemError('not-found', 'no such plan in your municipality');
+      return c.json(listing, 200);
+    },
+  );

@@ -1,0 +1,113 @@
+/**
+ * Monitoring for IT staff: `/v1/monitoring/overview` (JSON), `/metrics` (Prometheus, bearer
+ * token) and `/dashboard` (HTML; the token is kept in an HttpOnly, SameSite=Strict cookie so a
+ * browser can use it). Everything is scoped to the caller's tenant.
+ */
+import { z } from '@hono/zod-openapi';
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { csrf } from 'hono/csrf';
+import { retryDelivery } from '../delivery';
+import { SourceSystem } from '../model';
+import { Dashboard, SignIn } from '../monitoring/dashboard';
+import { monitoringOverview, toPrometheus } from '../monitoring/overview';
+import { AuthenticationError, hasAnyRole, type Principal } from '../security';
+import { runSync } from '../sync/engine';
+import type { AppEnv } from './context';
+import { problemResponse } from './problem';
+import { newRouter } from './router';
+import { securedRoute } from './security';
+
+const SESSION_COOKIE = 'enplan_session';
+
+export const monitoringApiRoutes = newRouter().openapi(
+  securedRoute(['it-staff'], {
+    method: 'get',
+    path: '/v1/monitoring/overview',
+    summary: 'Adapters, sync runs, mapping health, quarantine, delivery queues and plan counts',
+    responses: { 200: { content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } }, description: 'The overview for your municipality' } },
+  }),
+  async (c) => c.json((await monitoringOverview(c.get('deps'), c.get('principal').tenant)) as unknown as Record<string, unknown>, 200),
+);
+
+async function principalFrom(c: Context<AppEnv>, token: string | undefined): Promise<Principal | null> {
+  if (!token) return null;
+  try {
+    return await c.get('deps').verifyToken(token);
+  } catch (error) {
+    if (error instanceof AuthenticationError) return null;
+    throw error;
+  }
+}
+
+export const monitoringPageRoutes = new Hono<AppEnv>();
+
+monitoringPageRoutes.get('/metrics', async (c) => {
+  const principal = await principalFrom(c, /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]);
+  if (!principal) return problemResponse('unauthenticated', 'send `Authorization: Bearer <token>` (role it-staff)');
+  if (!hasAnyRole(principal, ['it-staff'])) return problemResponse('forbidden', 'this needs the role it-staff');
+  return c.text(toPrometheus(await monitoringOverview(c.get('deps'), principal.tenant)), 200, { 'content-type': 'text/plain; version=0.0.4' });
+});
+
+monitoringPageRoutes.use('/dashboard/*', csrf());
+
+async function renderDashboard(c: Context<AppEnv>, principal: Principal, notice?: string) {
+  const deps = c.get('deps');
+  const [overview, dead, quarantine] = await Promise.all([
+    monitoringOverview(deps, principal.tenant),
+    deps.store.outbox.list(principal.tenant, { status: 'dead', limit: 20 }),
+    deps.store.sync.quarantined(principal.tenant, { limit: 20 }),
+  ]);
+  return c.html(
+    Dashboard({
+      overview,
+      notice,
+      deadLetters: dead.map((d) => ({ id: d.id, target: d.target, operation: d.operation, lastError: d.lastError, attempts: d.attempts, updatedAt: d.updatedAt })),
+      quarantine: quarantine.map((q) => ({ id: q.id, adapter: q.adapter, recordType: q.recordType, reason: q.reason, createdAt: q.createdAt })),
+    }) as never,
+  );
+}
+
+async function dashboardPrincipal(c: Context<AppEnv>) {
+  const principal = await principalFrom(c, getCookie(c, SESSION_COOKIE));
+  return principal && hasAnyRole(principal, ['it-staff']) ? principal : null;
+}
+
+monitoringPageRoutes.get('/dashboard', async (c) => {
+  const principal = await dashboardPrincipal(c);
+  if (!principal) return c.html(SignIn({}) as never, 200);
+  return renderDashboard(c, principal, c.req.query('notice'));
+});
+
+monitoringPageRoutes.post('/dashboard/session', async (c) => {
+  const form = await c.req.parseBody();
+  const token = typeof form.token === 'string' ? form.token.trim() : '';
+  const principal = await principalFrom(c, token);
+  if (!principal) return c.html(SignIn({ error: 'That token is not valid or has expired.' }) as never, 401);
+  if (!hasAnyRole(principal, ['it-staff'])) return c.html(SignIn({ error: 'The dashboard needs a token with the role it-staff.' }) as never, 403);
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:' });
+  return c.redirect('/dashboard', 303);
+});
+
+monitoringPageRoutes.post('/dashboard/logout', (c) => {
+  deleteCookie(c, SESSION_COOKIE, { path: '/' });
+  return c.redirect('/dashboard', 303);
+});
+
+monitoringPageRoutes.post('/dashboard/sync/:adapter', async (c) => {
+  const principal = await dashboardPrincipal(c);
+  if (!principal) return c.redirect('/dashboard', 303);
+  const adapter = SourceSystem.safeParse(c.req.param('adapter'));
+  const deps = c.get('deps');
+  if (!adapter.success || !deps.adapters[adapter.data]) return problemResponse('not-found', 'no such adapter');
+  const result = await runSync(deps, { tenant: principal.tenant, adapter: adapter.data, trigger: `dashboard:${principal.sub}`, mappings: deps.mappings });
+  return c.redirect(`/dashboard?notice=${encodeURIComponent(`Sync of ${adapter.data}: ${result.status}`)}`, 303);
+});
+
+monitoringPageRoutes.post('/dashboard/outbox/:id/retry', async (c) => {
+  const principal = await dashboardPrincipal(c);
+  if (!principal) return c.redirect('/dashboard', 303);
+  const result = await retryDelivery(c.get('deps'), principal, c.req.param('id')).catch((error: Error) => ({ error: error.message }));
+  const notice = result === null ? 'No such delivery.' : 'error' in result ? `Retry refused: ${result.error}` : `Retry: ${result.row.status}`;
+  return c.redirect(`/dashboard?notice=${encodeURIComponent(notice)}`, 303);
+});

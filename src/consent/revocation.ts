@@ -1,0 +1,119 @@
+/**
+ * What a revoked consent grant takes with it from a plan (R10, S3). Pure document logic; the
+ * consent service loads the plans and grants, calls this, and writes the result.
+ *
+ * For every source provenance entry whose `consentRef` is the revoked grant, the flow is decided
+ * again with `decideFlow` on what remains (the citizen's other grants and legal-basis records,
+ * with the data category the entry flowed as, its source system, and the Én plan as recipient):
+ * - still allowed → the entry is re-pointed to the grant (or legal-basis record) that now carries it;
+ * - not allowed, or the entry does not say which category it flowed as → the entry is dropped.
+ * An element left without provenance is removed from the plan (the source system keeps its own
+ * record). References to removed elements are dropped so the plan stays valid; conflicts are
+ * treated the same way (a conflicting value whose provenance is gone is no longer a value).
+ */
+import type { ConsentGrant, LegalBasisRecord, Plan, Provenance } from '../model';
+import { dropDanglingReferences, elementIdsOf, elementLists, type ElementList } from '../plans/references';
+import { decideFlow } from './policy';
+
+export interface RevocationContext {
+  /** The revoked grant. */
+  grantId: string;
+  /** Whose data the grant was about, and their birth date (whose consent counts depends on age). */
+  citizenId: string;
+  birthDate: string;
+  at: Date;
+  /** The citizen's grants (the revoked one may be among them; `decideFlow` ignores it once revoked). */
+  grants: readonly ConsentGrant[];
+  legalBases: readonly LegalBasisRecord[];
+}
+
+export interface RevocationOutcome {
+  plan: Plan;
+  changed: boolean;
+  removed: { list: ElementList; id: string }[];
+  /** Provenance entries now resting on another grant or a legal-basis record. */
+  repointed: number;
+  /** Provenance entries dropped because nothing else allows the flow. */
+  dropped: number;
+  detachedFollowUps: string[];
+  droppedConflicts: string[];
+}
+
+export function removeRevokedData(plan: Plan, context: RevocationContext): RevocationOutcome {
+  const grants = context.grants.filter((g) => g.id !== context.grantId);
+  let repointed = 0;
+  let dropped = 0;
+
+  function reconsider(provenance: readonly Provenance[]): Provenance[] {
+    const kept: Provenance[] = [];
+    for (const entry of provenance) {
+      if (entry.kind !== 'source' || entry.consentRef !== context.grantId) {
+        kept.push(entry);
+        continue;
+      }
+      if (!entry.category) {
+        dropped++;
+        continue;
+      }
+      const decision = decideFlow(
+        { citizenId: context.citizenId, birthDate: context.birthDate, source: entry.system, recipient: 'enplan', category: entry.category, at: context.at },
+        grants,
+        context.legalBases,
+      );
+      if (!decision.allowed) {
+        dropped++;
+        continue;
+      }
+      repointed++;
+      kept.push({ ...entry, consentRef: decision.basis === 'consent' ? decision.grantIds[0]! : decision.recordId });
+    }
+    return kept;
+  }
+
+  const removed: { list: ElementList; id: string }[] = [];
+  const next = { ...plan } as Plan;
+  for (const list of elementLists) {
+    const elements: { id: string; provenance: Provenance[] }[] = [];
+    for (const element of plan[list] as { id: string; provenance: Provenance[] }[]) {
+      if (!element.provenance.some((p) => p.kind === 'source' && p.consentRef === context.grantId)) {
+        elements.push(element);
+        continue;
+      }
+      const provenance = reconsider(element.provenance);
+      if (provenance.length === 0) removed.push({ list, id: element.id });
+      else elements.push({ ...element, provenance });
+    }
+    (next as Record<ElementList, unknown>)[list] = elements;
+  }
+  next.conflicts = plan.conflicts.flatMap((conflict) => {
+    if (!conflict.values.some((v) => v.provenance.some((p) => p.kind === 'source' && p.consentRef === context.grantId))) return [conflict];
+    const values = conflict.values.flatMap((value) => {
+      const provenance = reconsider(value.provenance);
+      return provenance.length > 0 ? [{ ...value, provenance }] : [];
+    });
+    // A conflict needs two values; with one left there is nothing to resolve any more.
+    return values.length >= 2 ? [{ ...conflict, values }] : [];
+  });
+  const conflictsDropped = plan.conflicts.filter((c) => !next.conflicts.some((n) => n.id === c.id)).map((c) => c.id);
+
+  const repaired = dropDanglingReferences(next, elementIdsOf(plan));
+  const changed = repointed > 0 || dropped > 0;
+  return {
+    plan: changed ? repaired.plan : plan,
+    changed,
+    removed,
+    repointed,
+    dropped,
+    detachedFollowUps: repaired.detachedFollowUps,
+    droppedConflicts: [...conflictsDropped, ...repaired.droppedConflicts],
+  };
+}
+
+/** Whether a plan holds anything that flowed on the grant. */
+export function carriesGrant(plan: Plan, grantId: string): boolean {
+  const refers = (provenance: readonly Provenance[]) => provenance.some((p) => p.kind === 'source' && p.consentRef === grantId);
+  return (
+    elementLists.some((list) => (plan[list] as { provenance: Provenance[] }[]).some((e) => refers(e.provenance))) ||
+    plan.conflicts.some((c) => c.values.some((v) => refers(v.provenance)))
+  );
+}

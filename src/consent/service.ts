@@ -1,0 +1,358 @@
+/**
+ * Consent operations behind the API (R9–R11, R15): record a grant for a plan member, record a
+ * non-consent legal basis and that the citizen was told about it, list a plan's consents, and
+ * revoke a grant (R10, S3) — which stops every further flow on it (the policy honours
+ * `revokedAt`), cancels queued deliveries resting on it, and removes the data merged on it from
+ * every plan of the citizen. Every grant, revocation and legal-basis record is audited.
+ */
+import { z } from 'zod';
+import type { AppDeps } from '../api/context';
+import { ProblemError } from '../api/context';
+import { cancelDeliveriesForRevokedConsent } from '../delivery';
+import {
+  ConsentGrant,
+  ConsentSource,
+  DataCategory,
+  Id,
+  IsoDate,
+  LegalBasisRecord,
+  membersOf,
+  Plan,
+  Recipient,
+  Signature,
+  type Member,
+} from '../model';
+import { actorOf, type Principal } from '../security';
+import type { ConsentDocument } from '../store';
+import { carriesGrant, removeRevokedData } from './revocation';
+
+/** The citizen is named by plan and member, never by CPR; unknown fields (a `cpr`, say) are refused. */
+export const GrantConsentRequest = z.strictObject({
+  planId: Id,
+  memberId: Id,
+  source: ConsentSource,
+  recipient: Recipient,
+  categories: z.array(DataCategory).min(1).max(DataCategory.options.length),
+  explicitHealth: z.boolean().default(false),
+  purpose: z.string().trim().min(1).max(2000),
+  validFrom: IsoDate,
+  validTo: IsoDate.optional(),
+  signed: Signature,
+  grantedBy: z.strictObject({ memberId: Id, capacity: z.enum(['self', 'custody-holder', 'guardian']) }),
+});
+export type GrantConsentRequest = z.infer<typeof GrantConsentRequest>;
+
+export const RecordLegalBasisRequest = z.strictObject({
+  planId: Id,
+  memberId: Id,
+  source: ConsentSource,
+  recipient: Recipient,
+  categories: z.array(DataCategory).min(1).max(DataCategory.options.length),
+  /** The legal basis used instead of consent, e.g. "SEL § 49 b" or "Barnets lov § 133". */
+  basis: z.string().trim().min(2).max(200),
+  validTo: IsoDate.optional(),
+});
+export type RecordLegalBasisRequest = z.infer<typeof RecordLegalBasisRequest>;
+
+export type GrantStatus = 'active' | 'not-yet-valid' | 'expired' | 'revoked';
+
+export function grantStatus(grant: ConsentGrant, at: Date): GrantStatus {
+  const day = at.toISOString().slice(0, 10);
+  if (grant.revokedAt && new Date(grant.revokedAt) <= at) return 'revoked';
+  if (day < grant.validFrom) return 'not-yet-valid';
+  if (grant.validTo && day > grant.validTo) return 'expired';
+  return 'active';
+}
+
+export interface PlanRevocationReport {
+  planId: string;
+  removedElements: { list: string; id: string }[];
+  repointed: number;
+  dropped: number;
+  detachedFollowUps: string[];
+}
+
+export interface RevocationReport {
+  grant: ConsentGrant;
+  plans: PlanRevocationReport[];
+  deliveries: { cancelled: number; kept: number };
+}
+
+const asGrant = (document: ConsentDocument | null): ConsentGrant | null => {
+  if (!document || document.kind !== 'grant') return null;
+  const { kind: _kind, ...grant } = document;
+  return grant;
+};
+const asLegalBasis = (document: ConsentDocument | null): LegalBasisRecord | null => {
+  if (!document || document.kind !== 'legal-basis') return null;
+  const { kind: _kind, ...record } = document;
+  return record;
+};
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Removes what flowed on a grant that no longer allows anything (revoked; also usable for an
+ * expired grant) from every plan of its citizen. Idempotent: running it again changes nothing,
+ * and running it after an interrupted revocation finishes the job. Each plan is updated
+ * optimistically and re-read on a lost race. The sync engine may call this too.
+ */
+export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: string, actor: string): Promise<PlanRevocationReport[]> {
+  const { store, clock } = deps;
+  const grant = asGrant(await store.consents.get(tenant, grantId));
+  if (!grant) return [];
+  const citizen = await store.citizens.get(tenant, grant.citizenId);
+  const documents = await store.consents.forCitizens(tenant, [grant.citizenId]);
+  const grants = documents.map(asGrant).filter((g): g is ConsentGrant => !!g);
+  const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r);
+  const reports: PlanRevocationReport[] = [];
+
+  for (const planId of await store.plans.idsForCitizen(tenant, grant.citizenId, false)) {
+    for (let attempt = 1; ; attempt++) {
+      const plan = await store.plans.get(tenant, planId);
+      if (!plan || !carriesGrant(plan, grantId)) break;
+      const birthDate = citizen?.birthDate ?? membersOf(plan).find((m) => m.citizenId === grant.citizenId)?.birthDate;
+      if (!birthDate) throw new Error(`no birth date known for the citizen of grant ${grantId}`);
+      const at = clock.now();
+      const outcome = removeRevokedData(plan, { grantId, citizenId: grant.citizenId, birthDate, at, grants, legalBases });
+      if (!outcome.changed) break;
+      const next = Plan.parse({ ...outcome.plan, updatedAt: at.toISOString(), version: plan.version + 1 });
+      if (await store.plans.update(next, plan.version)) {
+        const report = {
+          planId,
+          removedElements: outcome.removed,
+          repointed: outcome.repointed,
+          dropped: outcome.dropped,
+          detachedFollowUps: outcome.detachedFollowUps,
+        };
+        reports.push(report);
+        await store.audit.append(tenant, {
+          at: at.toISOString(),
+          actor,
+          action: 'plan.consent-data-removed',
+          targetType: 'plan',
+          targetId: planId,
+          citizenId: grant.citizenId,
+          detail: {
+            grantId,
+            removedElements: outcome.removed.map((r) => r.id),
+            provenanceRepointed: outcome.repointed,
+            provenanceDropped: outcome.dropped,
+            detachedFollowUps: outcome.detachedFollowUps,
+            droppedConflicts: outcome.droppedConflicts,
+            version: next.version,
+          },
+        });
+        break;
+      }
+      if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while the revoked data was removed; revoke again to finish`);
+    }
+  }
+  return reports;
+}
+
+export function consentService(deps: AppDeps) {
+  const { store, clock } = deps;
+  const nowIso = () => clock.now().toISOString();
+
+  async function planAndMember(principal: Principal, planId: string, memberId: string): Promise<{ plan: Plan; member: Member }> {
+    const plan = await store.plans.get(principal.tenant, planId);
+    if (!plan) throw new ProblemError('not-found', 'no such plan in your municipality');
+    const member = membersOf(plan).find((m) => m.memberId === memberId);
+    if (!member) throw new ProblemError('validation-failed', 'memberId is not a member of the plan');
+    return { plan, member };
+  }
+
+  function invalid(error: z.ZodError): never {
+    throw new ProblemError('validation-failed', error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  }
+
+  return {
+    async grant(principal: Principal, request: GrantConsentRequest): Promise<ConsentGrant> {
+      const { plan, member } = await planAndMember(principal, request.planId, request.memberId);
+      const grantor = membersOf(plan).find((m) => m.memberId === request.grantedBy.memberId);
+      if (!grantor) throw new ProblemError('validation-failed', 'grantedBy.memberId is not a member of the plan');
+      const capacity = request.grantedBy.capacity;
+      if (capacity === 'self' && grantor.memberId !== member.memberId)
+        throw new ProblemError('validation-failed', 'a grant in capacity "self" is given by the member it is about');
+      if (capacity !== 'self' && grantor.memberId === member.memberId)
+        throw new ProblemError('validation-failed', `a grant in capacity "${capacity}" is given by someone other than the member it is about`);
+      if (capacity === 'custody-holder' && !['parent', 'custody-holder'].includes(grantor.role))
+        throw new ProblemError('validation-failed', 'only a parent or custody holder of the plan can consent as custody holder');
+      const parsed = ConsentGrant.safeParse({
+        id: crypto.randomUUID(),
+        tenant: principal.tenant,
+        citizenId: member.citizenId,
+        grantedBy: { citizenId: grantor.citizenId, capacity },
+        source: request.source,
+        recipient: request.recipient,
+        categories: [...new Set(request.categories)],
+        explicitHealth: request.explicitHealth,
+        purpose: request.purpose,
+        validFrom: request.validFrom,
+        validTo: request.validTo,
+        signed: request.signed,
+        createdAt: nowIso(),
+      });
+      if (!parsed.success) invalid(parsed.error);
+      const grant = parsed.data;
+      await store.consents.insert({ kind: 'grant', ...grant });
+      await store.audit.append(principal.tenant, {
+        at: grant.createdAt,
+        actor: actorOf(principal),
+        action: 'consent.granted',
+        targetType: 'consent',
+        targetId: grant.id,
+        citizenId: grant.citizenId,
+        detail: {
+          planId: plan.id,
+          source: grant.source,
+          recipient: grant.recipient,
+          categories: grant.categories,
+          explicitHealth: grant.explicitHealth,
+          validFrom: grant.validFrom,
+          validTo: grant.validTo ?? null,
+          capacity,
+          grantedBy: grant.grantedBy.citizenId,
+          signedMethod: grant.signed.method,
+          textVersion: grant.signed.textVersion,
+          language: grant.signed.language,
+        },
+      });
+      return grant;
+    },
+
+    async recordLegalBasis(principal: Principal, request: RecordLegalBasisRequest): Promise<LegalBasisRecord> {
+      const { plan, member } = await planAndMember(principal, request.planId, request.memberId);
+      const parsed = LegalBasisRecord.safeParse({
+        id: crypto.randomUUID(),
+        tenant: principal.tenant,
+        citizenId: member.citizenId,
+        source: request.source,
+        recipient: request.recipient,
+        categories: [...new Set(request.categories)],
+        basis: request.basis,
+        recordedBy: actorOf(principal),
+        recordedAt: nowIso(),
+        validTo: request.validTo,
+        citizenInformed: false,
+      });
+      if (!parsed.success) invalid(parsed.error);
+      const record = parsed.data;
+      await store.consents.insert({ kind: 'legal-basis', ...record });
+      await store.audit.append(principal.tenant, {
+        at: record.recordedAt,
+        actor: record.recordedBy,
+        action: 'consent.legal-basis-recorded',
+        targetType: 'consent',
+        targetId: record.id,
+        citizenId: record.citizenId,
+        detail: { planId: plan.id, source: record.source, recipient: record.recipient, categories: record.categories, legalBasis: record.basis, validTo: record.validTo ?? null },
+      });
+      return record;
+    },
+
+    /** The caseworker's recorded act of telling the citizen (R11). Repeating it changes nothing. */
+    async markInformed(principal: Principal, id: string): Promise<LegalBasisRecord | null> {
+      const record = asLegalBasis(await store.consents.get(principal.tenant, id));
+      if (!record) return null;
+      if (record.citizenInformed) return record;
+      const informed = LegalBasisRecord.parse({ ...record, citizenInformed: true, informedAt: nowIso() });
+      await store.consents.replace({ kind: 'legal-basis', ...informed });
+      await store.audit.append(principal.tenant, {
+        at: informed.informedAt!,
+        actor: actorOf(principal),
+        action: 'consent.citizen-informed',
+        targetType: 'consent',
+        targetId: informed.id,
+        citizenId: informed.citizenId,
+        detail: { legalBasis: informed.basis },
+      });
+      return informed;
+    },
+
+    async get(principal: Principal, id: string): Promise<ConsentDocument | null> {
+      const document = await store.consents.get(principal.tenant, id);
+      if (document)
+        await store.audit.append(principal.tenant, {
+          at: nowIso(),
+          actor: actorOf(principal),
+          action: 'consent.read',
+          targetType: 'consent',
+          targetId: id,
+          citizenId: document.citizenId,
+        });
+      return document;
+    },
+
+    /** Grants and legal-basis records of the plan's members, each with the member it is about and its status now. */
+    async listForPlan(principal: Principal, planId: string) {
+      const plan = await store.plans.get(principal.tenant, planId);
+      if (!plan) return null;
+      const members = membersOf(plan);
+      const memberOf = new Map(members.map((m) => [m.citizenId, m.memberId]));
+      const documents = await store.consents.forCitizens(principal.tenant, [...memberOf.keys()]);
+      const at = clock.now();
+      const byCreated = (a: { createdAt: string }, b: { createdAt: string }) => a.createdAt.localeCompare(b.createdAt);
+      const grants = documents
+        .map(asGrant)
+        .filter((g): g is ConsentGrant => !!g)
+        .map((g) => ({
+          ...g,
+          memberId: memberOf.get(g.citizenId)!,
+          grantedByMemberId: memberOf.get(g.grantedBy.citizenId) ?? null,
+          status: grantStatus(g, at),
+        }))
+        .sort(byCreated);
+      const legalBases = documents
+        .map(asLegalBasis)
+        .filter((r): r is LegalBasisRecord => !!r)
+        .map((r) => ({ ...r, memberId: memberOf.get(r.citizenId)! }))
+        .sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
+      await store.audit.append(principal.tenant, {
+        at: at.toISOString(),
+        actor: actorOf(principal),
+        action: 'plan.consents-read',
+        targetType: 'plan',
+        targetId: plan.id,
+        citizenId: members[0]!.citizenId,
+        detail: { grants: grants.length, legalBases: legalBases.length },
+      });
+      return { planId: plan.id, grants, legalBases };
+    },
+
+    /**
+     * Revokes a grant (R10). A caseworker may revoke any grant of the tenant; a citizen only a
+     * grant about them or one they gave (as custody holder) — anything else is 404 to them.
+     * Repeating a revocation keeps the first time and finishes any clean-up left undone.
+     */
+    async revoke(principal: Principal, id: string): Promise<RevocationReport | null> {
+      const grant = asGrant(await store.consents.get(principal.tenant, id));
+      if (!grant) return null;
+      const isCaseworker = principal.roles.includes('caseworker');
+      const isOwn = !!principal.citizenId && (grant.citizenId === principal.citizenId || grant.grantedBy.citizenId === principal.citizenId);
+      if (!isCaseworker && !isOwn) return null;
+      const actor = actorOf(principal);
+      let revoked = grant;
+      if (!grant.revokedAt) {
+        const at = nowIso();
+        revoked = ConsentGrant.parse({ ...grant, revokedAt: at, revokedBy: actor });
+        await store.consents.replace({ kind: 'grant', ...revoked });
+        await store.audit.append(principal.tenant, {
+          at,
+          actor,
+          action: 'consent.revoked',
+          targetType: 'consent',
+          targetId: grant.id,
+          citizenId: grant.citizenId,
+          detail: { source: grant.source, recipient: grant.recipient, categories: grant.categories, byCitizen: !isCaseworker },
+        });
+      }
+      // Queued and retrying deliveries first: nothing more may leave on this grant (S3).
+      const deliveries = await cancelDeliveriesForRevokedConsent(deps, principal.tenant, grant.id, actor);
+      const plans = await removeDataOfGrant(deps, principal.tenant, grant.id, actor);
+      return { grant: revoked, plans, deliveries };
+    },
+  };
+}
+export type ConsentService = ReturnType<typeof consentService>;

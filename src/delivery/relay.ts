@@ -1,0 +1,263 @@
+/**
+ * The outbox relay. One run: for each tenant with due rows, take the rows that head their
+ * citizen's queue to their target, claim each with a lease, and deliver:
+ *
+ *   consent re-checked now (decideFlow) ─ no  → cancelled, with the policy's reason (S3, R10)
+ *   reverse mapping found and succeeds  ─ no  → dead, saying which mapping and why
+ *   adapter.push(op, idempotency key)   ─ ok  → delivered, with the target's receipt
+ *                                       ─ permanent AdapterError → dead, with the target's reason
+ *                                       ─ anything else → retrying, backoff with full jitter,
+ *                                         never sooner than Retry-After; dead after maxAttempts
+ *
+ * The idempotency key is the outbox row's id: fixed when the registration is accepted, the same
+ * on every retry and after every crash, so the target applies each row at most once. A crash
+ * between the target's effect and our bookkeeping only means the row comes due again when its
+ * lease runs out and is replayed under the same key. Final outcomes are audited.
+ */
+import { AdapterError, type PushReceipt } from '../../adapters/adapter';
+import type { AppDeps } from '../api/context';
+import type { SourceSystem } from '../model';
+import type { OutboundOperation } from '../registrations/apply';
+import { consentFor } from '../registrations/routing';
+import type { OutboxPayload } from '../registrations/service';
+import { redactCpr } from '../security/redact';
+import type { CitizenRow, OutboxRow } from '../store';
+import type { Statement } from '../store/db';
+import { defaultBackoff, retryDelayMs, type BackoffPolicy } from './backoff';
+import { defaultReverseMappings } from './default-mappings';
+import { runReverse, type ReverseMappingRegistry } from './reverse-mappings';
+
+export interface RelayOptions {
+  /** Rows per tenant per run. Default 100. */
+  limit?: number;
+  /** Only this tenant (default: every tenant with due rows). */
+  tenant?: string;
+  /** Pushes in flight at once. Default 16. */
+  concurrency?: number;
+  /** How long a claimed row is ours; must exceed `pushTimeoutMs`. Default 60 s. */
+  leaseMs?: number;
+  /** A push that takes longer counts as a transient failure. Default 30 s. */
+  pushTimeoutMs?: number;
+  backoff?: Partial<BackoffPolicy>;
+  random?: () => number;
+  reverseMappings?: ReverseMappingRegistry;
+}
+
+export interface RelayResult {
+  delivered: number;
+  retried: number;
+  dead: number;
+  cancelled: number;
+}
+
+export type DeliveryOutcome = keyof RelayResult | 'lost';
+
+export const RELAY_ACTOR = 'system:outbox-relay';
+
+class PushTimeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PushTimeout(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(runners);
+}
+
+const describeError = (error: unknown) => redactCpr(error instanceof Error ? error.message : String(error)).slice(0, 500);
+
+/**
+ * Deployment-wide relay settings may ride on the deps as `delivery` (tests, benchmarks, and a
+ * deployment that wants other timings); per-call options win. Until `AppDeps` declares the field
+ * it is read through this type.
+ */
+export type DeliveryDeps = AppDeps & { delivery?: RelayOptions };
+
+export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
+  const options: RelayOptions = { ...(deps as DeliveryDeps).delivery, ...callOptions };
+  const { store, clock, vault, logger } = deps;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const pushTimeoutMs = options.pushTimeoutMs ?? 30_000;
+  const backoff: BackoffPolicy = { ...defaultBackoff, ...options.backoff };
+  const random = options.random ?? Math.random;
+  const registry = options.reverseMappings ?? defaultReverseMappings;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  async function audit(row: OutboxRow, action: string, detail: Record<string, unknown>) {
+    await store.audit.append(row.tenant, {
+      at: clock.now().toISOString(),
+      actor: RELAY_ACTOR,
+      action,
+      targetType: 'outbox',
+      targetId: row.id,
+      citizenId: row.citizenId,
+      detail: { registrationId: row.registrationId, target: row.target, operation: row.operation, attempts: row.attempts, ...detail },
+    });
+  }
+
+  async function dead(row: OutboxRow, reason: string): Promise<DeliveryOutcome> {
+    if (!(await store.outbox.markDead(row.tenant, row.id, reason, clock.now().toISOString()))) return 'lost';
+    await audit(row, 'delivery.dead', { reason });
+    logger.warn('delivery dead-lettered', { outboxId: row.id, target: row.target, reason });
+    return 'dead';
+  }
+
+  async function retry(row: OutboxRow, error: string, retryAfterSeconds?: number): Promise<DeliveryOutcome> {
+    if (row.attempts >= backoff.maxAttempts) return dead(row, `gave up after ${row.attempts} attempts; last error: ${error}`);
+    const now = clock.now().getTime();
+    const nextAt = iso(now + retryDelayMs(row.attempts, backoff, random, retryAfterSeconds));
+    return (await store.outbox.markRetrying(row.tenant, row.id, nextAt, error, iso(now))) ? 'retried' : 'lost';
+  }
+
+  /** Delivers one claimed row (its `attempts` already counts this try). */
+  /** What the target answered for the latest earlier delivery of the same element (ordering makes it final). */
+  async function earlierReceipt(row: OutboxRow, elementId: string): Promise<{ targetId: string; version?: string } | null> {
+    for (const earlier of await store.outbox.deliveredBefore(row.tenant, row.citizenId, row.target, row.sequence)) {
+      try {
+        const payload = JSON.parse(earlier.payload ?? 'null') as OutboxPayload | null;
+        if (payload?.outbound.elementId !== elementId || !earlier.receipt) continue;
+        const receipt = JSON.parse(earlier.receipt) as { targetId?: string; version?: string };
+        if (receipt.targetId) return { targetId: receipt.targetId, ...(receipt.version ? { version: receipt.version } : {}) };
+      } catch {
+        continue;
+      }
+    }
+    return null;
+  }
+
+  type Delivered = { row: OutboxRow; statement: Statement; detail: Record<string, unknown> };
+
+  async function deliver(row: OutboxRow, citizen: CitizenRow | undefined, delivered: Delivered[]): Promise<DeliveryOutcome> {
+    let payload: OutboxPayload;
+    try {
+      payload = JSON.parse(row.payload ?? 'null') as OutboxPayload;
+      if (!payload?.outbound || !payload.route) throw new Error('incomplete');
+    } catch {
+      return dead(row, 'the outbox row’s payload is unreadable');
+    }
+    const { outbound, route } = payload;
+    if (!citizen) return dead(row, 'the citizen record no longer exists');
+
+    // Read fresh for every row, just before the push: a revocation a moment ago must count (S3).
+    const consents = await store.consents.forCitizens(row.tenant, [row.citizenId]);
+    const flow = consentFor({ citizenId: row.citizenId, birthDate: citizen.birthDate }, route, consents, clock.now());
+    if (!flow.allowed) {
+      const reason = `consent no longer allows ${route.category} data to flow to ${route.recipient}: ${flow.reason}`;
+      if (!(await store.outbox.markCancelled(row.tenant, row.id, reason, clock.now().toISOString()))) return 'lost';
+      await audit(row, 'delivery.cancelled', { reason, recipient: route.recipient, category: route.category });
+      return 'cancelled';
+    }
+
+    const target = row.target as SourceSystem;
+    const adapter = deps.adapters[target];
+    if (!adapter) return retry(row, `no adapter for ${target} is configured in this deployment`);
+    const reverse = registry.find(target, row.operation as OutboundOperation);
+    if (!reverse) return dead(row, `no reverse mapping turns ${row.operation} into a ${target} operation; deploy one, then retry`);
+    const mapped = runReverse(reverse, outbound);
+    if (!mapped.ok) return dead(row, `reverse mapping ${reverse.mapping.id}@${reverse.mapping.version} cannot express it for ${target}: ${redactCpr(mapped.reason).slice(0, 400)}`);
+
+    let pushPayload = mapped.payload;
+    let expectedVersion: string | undefined;
+    if (reverse.addressBy === 'receipt' && outbound.elementId) {
+      const earlier = await earlierReceipt(row, outbound.elementId);
+      if (earlier) {
+        pushPayload = { ...(mapped.payload as object), id: earlier.targetId };
+        expectedVersion = earlier.version;
+      }
+    }
+
+    let receipt: PushReceipt;
+    try {
+      const cpr = await vault.decrypt(citizen.cprCipher);
+      const operation = { operation: reverse.mapping.operation, cpr, payload: pushPayload, ...(expectedVersion !== undefined ? { expectedVersion } : {}) };
+      receipt = await withTimeout(adapter.push(operation, row.id), pushTimeoutMs);
+    } catch (error) {
+      if (error instanceof AdapterError && error.permanent) return dead(row, `${target} refused it (${error.code}): ${describeError(error)}`);
+      const code = error instanceof AdapterError ? ` (${error.code})` : error instanceof PushTimeout ? ' (timeout)' : '';
+      return retry(row, `${target}${code}: ${describeError(error)}`, error instanceof AdapterError ? error.retryAfterSeconds : undefined);
+    }
+
+    const stored = { targetId: receipt.targetId, duplicate: receipt.duplicate, ...(receipt.version !== undefined ? { version: receipt.version } : {}), mapping: `${reverse.mapping.id}@${reverse.mapping.version}` };
+    // Bookkept by the caller in one batch with the run's other deliveries; a crash before that only
+    // means the row is pushed again under the same key, which the target answers as a duplicate.
+    delivered.push({
+      row,
+      statement: store.outbox.markDeliveredStatement(row.tenant, row.id, stored, clock.now().toISOString()),
+      // The citizen's data-flow log (R13) reads these fields: see src/views/data-flows.ts.
+      detail: {
+        recipient: route.recipient,
+        categories: [route.category],
+        basis: flow.basis,
+        consentRefs: flow.basis === 'consent' ? flow.grantIds : [flow.recordId],
+        ...(flow.basis === 'legal-basis' ? { legalBasis: flow.legalBasis } : {}),
+        targetId: receipt.targetId,
+        duplicate: receipt.duplicate,
+      },
+    });
+    return 'delivered';
+  }
+
+  /** Claims the given due rows (one write) and delivers the ones this caller won. */
+  async function claimAndDeliver(tenant: string, due: OutboxRow[], result: RelayResult & { lost: number }) {
+    const now = clock.now().getTime();
+    const claimed = await store.outbox.claimMany(tenant, due.map((r) => r.id), iso(now + leaseMs), iso(now));
+    result.lost += due.length - claimed.length;
+    if (claimed.length === 0) return;
+    const citizenIds = [...new Set(claimed.map((r) => r.citizenId))];
+    const citizens = [];
+    for (let i = 0; i < citizenIds.length; i += 80) citizens.push(...(await store.citizens.getMany(tenant, citizenIds.slice(i, i + 80))));
+    const citizenById = new Map(citizens.map((c) => [c.id, c]));
+    const delivered: Delivered[] = [];
+    await pool(claimed, options.concurrency ?? 16, async (row) => {
+      let outcome: DeliveryOutcome;
+      try {
+        outcome = await deliver(row, citizenById.get(row.citizenId), delivered);
+      } catch (error) {
+        // Our own bookkeeping failed (e.g. the database): the lease runs out and the row comes due again.
+        logger.error('delivery bookkeeping failed', { outboxId: row.id, error: describeError(error) });
+        outcome = 'lost';
+      }
+      if (outcome === 'lost') result.lost++;
+      else if (outcome !== 'delivered') result[outcome]++;
+    });
+    if (delivered.length === 0) return;
+    await store.batch(delivered.map((d) => d.statement));
+    result.delivered += delivered.length;
+    for (const d of delivered) await audit(d.row, 'delivery.delivered', d.detail);
+  }
+
+  return {
+    async runOnce(): Promise<RelayResult> {
+      const result = { delivered: 0, retried: 0, dead: 0, cancelled: 0, lost: 0 };
+      const now = clock.now().toISOString();
+      const tenants = options.tenant ? [options.tenant] : await store.outbox.tenantsWithDue(now);
+      for (const tenant of tenants) await claimAndDeliver(tenant, await store.outbox.due(tenant, now, options.limit ?? 100), result);
+      const { lost: _lost, ...counts } = result;
+      return counts;
+    },
+    /** Delivers one row now if it is due and heads its queue; answers what happened. */
+    async deliverOne(tenant: string, id: string): Promise<DeliveryOutcome | 'not-due'> {
+      const due = await store.outbox.due(tenant, clock.now().toISOString(), 1, id);
+      if (due.length === 0) return 'not-due';
+      const result = { delivered: 0, retried: 0, dead: 0, cancelled: 0, lost: 0 };
+      await claimAndDeliver(tenant, due, result);
+      return (Object.keys(result) as (keyof typeof result)[]).find((k) => result[k] > 0) ?? 'lost';
+    },
+  };
+}
+
+/**
+ * One relay run over every tenant with due rows: what the bree job (Node) and the Cron Trigger or
+ * Queue consumer (Workers) call. Safe to run concurrently: rows are claimed with a lease.
+ */
+export function runRelayOnce(deps: AppDeps, options: RelayOptions = {}): Promise<RelayResult> {
+  return createRelay(deps, options).runOnce();
+}

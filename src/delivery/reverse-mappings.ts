@@ -1,0 +1,63 @@
+/**
+ * Which reverse mapping (model → native, `mappings/<adapter>/`) turns an outbound element into a
+ * target's push operation. The registry is keyed by target and model-side operation
+ * (`intervention.upsert` …); an entry may adapt the `Outbound` into the mapping's own input.
+ * A missing entry is a configuration gap: the row becomes a dead letter saying so, and IT staff
+ * retry it once the mapping is deployed.
+ */
+import type { ReverseMapping } from '../../mappings/mapping';
+import type { SourceSystem } from '../model';
+import type { Outbound, OutboundOperation } from '../registrations/apply';
+
+export interface ReverseRoute {
+  mapping: ReverseMapping<never, unknown>;
+  /** Makes the mapping's input from the outbound element; by default the `Outbound` itself. */
+  toInput?: (outbound: Outbound) => unknown;
+  /**
+   * `receipt`: the target names what it holds itself (FHIR server ids). A later change of the same
+   * element is sent as an update of the resource the earlier delivery created — its id from that
+   * delivery's receipt, and the version seen then as `expectedVersion` (If-Match).
+   */
+  addressBy?: 'receipt';
+}
+
+export interface ReverseMappingRegistry {
+  find(target: SourceSystem, operation: OutboundOperation): ReverseRoute | undefined;
+  /** What is registered, for IT staff and tests. */
+  entries(): { target: SourceSystem; operation: OutboundOperation; mappingId: string; mappingVersion: string; pushOperation: string }[];
+}
+
+export interface ReverseEntry<I = never> {
+  target: SourceSystem;
+  operations: readonly OutboundOperation[];
+  mapping: ReverseMapping<I, unknown>;
+  toInput?: (outbound: Outbound) => I;
+  addressBy?: 'receipt';
+}
+
+export function reverseMappingRegistry(entries: readonly ReverseEntry<any>[]): ReverseMappingRegistry {
+  const table = new Map<string, ReverseRoute>();
+  const listed: ReturnType<ReverseMappingRegistry['entries']> = [];
+  for (const entry of entries) {
+    for (const operation of entry.operations) {
+      const key = `${entry.target}|${operation}`;
+      if (table.has(key)) throw new Error(`two reverse mappings for ${operation} to ${entry.target}`);
+      table.set(key, { mapping: entry.mapping as ReverseMapping<never, unknown>, toInput: entry.toInput, addressBy: entry.addressBy });
+      listed.push({ target: entry.target, operation, mappingId: entry.mapping.id, mappingVersion: entry.mapping.version, pushOperation: entry.mapping.operation });
+    }
+  }
+  return {
+    find: (target, operation) => table.get(`${target}|${operation}`),
+    entries: () => listed.map((e) => ({ ...e })),
+  };
+}
+
+/** Runs a route's mapping on an outbound element; never throws. */
+export function runReverse(route: ReverseRoute, outbound: Outbound): { ok: true; payload: unknown } | { ok: false; reason: string } {
+  try {
+    const input = route.toInput ? route.toInput(outbound) : outbound;
+    return (route.mapping as ReverseMapping<unknown, unknown>).map(input);
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+}

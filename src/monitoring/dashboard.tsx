@@ -1,0 +1,166 @@
+/** The IT staff dashboard (hono/jsx): one server-rendered page, no scripts, no external assets. */
+import type { FC } from 'hono/jsx';
+import type { MonitoringOverview } from './overview';
+
+const style = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f7f9}
+header{background:#12355b;color:#fff;padding:.8rem 1.5rem;display:flex;justify-content:space-between;align-items:center}
+main{padding:1rem 1.5rem;display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(26rem,1fr))}
+section{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:.8rem 1rem;overflow-x:auto}
+section.wide{grid-column:1/-1}form{margin:0}
+h1{font-size:1.15rem;margin:0}h2{font-size:1rem;margin:.1rem 0 .6rem}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eef0f3;vertical-align:top}
+.ok{color:#1b7f3b}.bad{color:#b3261e}.muted{color:#6b7280}.num{text-align:right;font-variant-numeric:tabular-nums}
+button{font:inherit;padding:.15rem .6rem;border:1px solid #12355b;background:#fff;color:#12355b;border-radius:4px;cursor:pointer}`;
+
+const sum = (values: Record<string, number> | undefined) => Object.values(values ?? {}).reduce((a, b) => a + b, 0);
+
+export interface DeadLetter {
+  id: string;
+  target: string;
+  operation: string;
+  lastError: string | null;
+  attempts: number;
+  updatedAt: string;
+}
+
+export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLetter[]; quarantine: { id: string; adapter: string; recordType: string; reason: string; createdAt: string }[]; notice?: string }> = ({
+  overview: o,
+  deadLetters,
+  quarantine,
+  notice,
+}) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <title>Én plan — integration dashboard</title>
+      <style>{style}</style>
+    </head>
+    <body>
+      <header>
+        <h1>Én plan integration — municipality {o.tenant}</h1>
+        <form method="post" action="/dashboard/logout">
+          <button type="submit" style="color:#fff;border-color:#fff;background:transparent">Sign out</button>
+        </form>
+      </header>
+      {notice ? <p style="margin:1rem 1.5rem 0" id="notice">{notice}</p> : null}
+      <main>
+        <section id="adapters" class="wide">
+          <h2>Sector systems</h2>
+          <table>
+            <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th></th></tr>
+            {o.adapters.map((a) => {
+              const run = o.latestRuns.find((r) => r.adapter === a.id);
+              const s = (run?.stats ?? {}) as Record<string, number>;
+              return (
+                <tr data-adapter={a.id}>
+                  <td>{a.description?.name ?? a.id}</td>
+                  <td class="muted">{a.configured ? a.description?.format : 'not configured'}</td>
+                  <td class={run?.status === 'failed' ? 'bad' : run ? 'ok' : 'muted'}>{run ? `${run.status} ${run.startedAt.slice(0, 16).replace('T', ' ')}` : '—'}</td>
+                  <td class="num">{s.recordsRead ?? 0}</td>
+                  <td class="num">{s.recordsMerged ?? 0}</td>
+                  <td class="num">{s.quarantined ?? 0}</td>
+                  <td class="num">{s.refusedByConsent ?? 0}</td>
+                  <td>
+                    {a.configured ? (
+                      <form method="post" action={`/dashboard/sync/${a.id}`}>
+                        <button type="submit">Sync now</button>
+                      </form>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+          </table>
+        </section>
+        <section id="mappings" class="wide">
+          <h2>Mapping health (latest run)</h2>
+          <table>
+            <tr><th>Mapping</th><th>Version</th><th class="num">In</th><th class="num">Out</th><th class="num">Failures</th><th class="num">Unknown codes</th><th>Ignored fields</th></tr>
+            {o.mappings.map((m) => (
+              <tr data-mapping={m.id}>
+                <td title={m.description}>{m.id}</td>
+                <td>{m.version}</td>
+                <td class="num">{m.lastRun?.recordsIn ?? '—'}</td>
+                <td class="num">{m.lastRun?.recordsOut ?? '—'}</td>
+                <td class={`num ${sum(m.lastRun?.failuresByRule) > 0 ? 'bad' : ''}`} title={JSON.stringify(m.lastRun?.failuresByRule ?? {})}>{m.lastRun ? sum(m.lastRun.failuresByRule) : '—'}</td>
+                <td class="num" title={Object.keys(m.lastRun?.unknownCodes ?? {}).join(', ')}>{m.lastRun ? sum(m.lastRun.unknownCodes) : '—'}</td>
+                <td class="muted">{Object.keys(m.lastRun?.ignoredFields ?? {}).slice(0, 4).join(', ')}</td>
+              </tr>
+            ))}
+          </table>
+        </section>
+        <section id="plans">
+          <h2>Plans</h2>
+          <table>
+            {Object.entries(o.plansByStatus).map(([status, n]) => (
+              <tr><td>{status}</td><td class="num">{n}</td></tr>
+            ))}
+          </table>
+        </section>
+        <section id="outbox">
+          <h2>Deliveries</h2>
+          <table>
+            {Object.entries(o.outboxByStatus).map(([status, n]) => (
+              <tr><td>{status}</td><td class={`num ${status === 'dead' && n > 0 ? 'bad' : ''}`}>{n}</td></tr>
+            ))}
+          </table>
+          <h2 style="margin-top:.8rem">Dead letters</h2>
+          {deadLetters.length === 0 ? <p class="muted">None.</p> : null}
+          <table>
+            {deadLetters.map((d) => (
+              <tr data-dead={d.id}>
+                <td>{d.target}</td>
+                <td>{d.operation}</td>
+                <td class="bad">{d.lastError}</td>
+                <td>
+                  <form method="post" action={`/dashboard/outbox/${d.id}/retry`}>
+                    <button type="submit">Retry</button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </table>
+        </section>
+        <section id="quarantine">
+          <h2>Quarantined records</h2>
+          {quarantine.length === 0 ? <p class="muted">None.</p> : null}
+          <table>
+            {quarantine.map((q) => (
+              <tr>
+                <td>{q.adapter}</td>
+                <td>{q.recordType}</td>
+                <td>{q.reason}</td>
+                <td class="muted">{q.createdAt.slice(0, 16).replace('T', ' ')}</td>
+              </tr>
+            ))}
+          </table>
+        </section>
+      </main>
+    </body>
+  </html>
+);
+
+export const SignIn: FC<{ error?: string }> = ({ error }) => (
+  <html lang="en">
+    <head>
+      <meta charset="utf-8" />
+      <title>Én plan — sign in</title>
+      <style>{style}</style>
+    </head>
+    <body>
+      <header><h1>Én plan integration dashboard</h1></header>
+      <main style="display:block;max-width:40rem">
+        <section>
+          <h2>Sign in with an IT staff token</h2>
+          {error ? <p class="bad" id="error">{error}</p> : null}
+          <form method="post" action="/dashboard/session">
+            <p><label for="token">Bearer token (role it-staff)</label></p>
+            <p><textarea id="token" name="token" rows={5} style="width:100%" required></textarea></p>
+            <button type="submit">Sign in</button>
+          </form>
+        </section>
+      </main>
+    </body>
+  </html>
+);

@@ -1,0 +1,70 @@
+/**
+ * What IT staff watch (R24): adapters, sync runs, mapping health, quarantine, delivery queues and
+ * plan counts — for one tenant, with no personal data. Feeds the dashboard, the JSON API and
+ * /metrics alike, so the three never disagree.
+ */
+import type { AppDeps } from '../api/context';
+import type { MappingStats } from '../../mappings/mapping';
+
+export interface MappingHealth {
+  id: string;
+  version: string;
+  adapter: string;
+  recordType: string;
+  description: string;
+  /** From the newest run of the mapping's adapter. */
+  lastRun: Pick<MappingStats, 'recordsIn' | 'recordsOut' | 'fragmentsOut' | 'failuresByRule' | 'unknownCodes' | 'ignoredFields'> | null;
+}
+
+export async function monitoringOverview(deps: AppDeps, tenant: string) {
+  const latest = await deps.store.sync.latestRuns(tenant);
+  const latestByAdapter = new Map(latest.map((r) => [r.adapter, r]));
+  const mappings: MappingHealth[] = deps.mappings.all().map((m) => {
+    const stats = (latestByAdapter.get(m.adapter)?.stats.mappings as Record<string, MappingStats> | undefined)?.[m.id];
+    return {
+      id: m.id,
+      version: m.version,
+      adapter: m.adapter,
+      recordType: m.recordType,
+      description: m.description,
+      lastRun: stats
+        ? { recordsIn: stats.recordsIn, recordsOut: stats.recordsOut, fragmentsOut: stats.fragmentsOut, failuresByRule: stats.failuresByRule, unknownCodes: stats.unknownCodes, ignoredFields: stats.ignoredFields }
+        : null,
+    };
+  });
+  const outbox = (deps.store as { outbox?: { countByStatus(tenant: string): Promise<Record<string, number>> } }).outbox;
+  return {
+    tenant,
+    generatedAt: deps.clock.now().toISOString(),
+    adapters: (['dfdg', 'education', 'social', 'health'] as const).map((id) => ({ id, configured: !!deps.adapters[id], description: deps.adapters[id]?.describe() ?? null })),
+    plansByStatus: await deps.store.plans.countByStatus(tenant),
+    latestRuns: latest.map(({ tenant: _t, ...run }) => run),
+    runCounts: await deps.store.sync.runCounts(tenant),
+    quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
+    outboxByStatus: outbox ? await outbox.countByStatus(tenant) : {},
+    mappings,
+  };
+}
+export type MonitoringOverview = Awaited<ReturnType<typeof monitoringOverview>>;
+
+const label = (value: string) => value.replace(/["\\\n]/g, '_');
+
+/** Prometheus text exposition. Labels are ids and statuses only — never personal data (S4). */
+export function toPrometheus(o: MonitoringOverview): string {
+  const lines: string[] = [];
+  const metric = (name: string, help: string, type: 'gauge' | 'counter', samples: [Record<string, string>, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const text = Object.entries({ tenant: o.tenant, ...labels }).map(([k, v]) => `${k}="${label(v)}"`).join(',');
+      lines.push(`${name}{${text}} ${value}`);
+    }
+  };
+  metric('enplan_plans', 'Én plans by status', 'gauge', Object.entries(o.plansByStatus).map(([status, n]) => [{ status }, n]));
+  metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));
+  metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));
+  metric('enplan_outbox_rows', 'Outbox rows by status', 'gauge', Object.entries(o.outboxByStatus).map(([status, n]) => [{ status }, n]));
+  metric('enplan_mapping_records_in', 'Records into each mapping in its adapter’s latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, m.lastRun!.recordsIn]));
+  metric('enplan_mapping_failures', 'Mapping failures in the latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));
+  metric('enplan_mapping_unknown_codes', 'Unknown codes met in the latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, Object.values(m.lastRun!.unknownCodes).reduce((a, b) => a + b, 0)]));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,57 @@
+/**
+ * `POST /v1/plans/{id}/members/{memberId}/leave` behind the API (R4): the member's own new plan
+ * and the family plan without the member's elements are written in one batch (the family plan
+ * optimistically, at the version read), then both are audited.
+ */
+import type { AppDeps } from '../api/context';
+import { ProblemError } from '../api/context';
+import { Plan } from '../model';
+import { ruleSetVersion } from '../rules';
+import { actorOf, type Principal } from '../security';
+import { leaveFamilyPlan, LeaveError } from './leave';
+
+export function membershipService(deps: AppDeps) {
+  const { store, clock } = deps;
+  return {
+    /** Null when the plan or member does not exist in the caller's municipality (answered as 404). */
+    async leave(principal: Principal, planId: string, memberId: string) {
+      const plan = await store.plans.get(principal.tenant, planId);
+      if (!plan) return null;
+      if (plan.subject.kind === 'family' && !plan.subject.members.some((m) => m.memberId === memberId)) return null;
+      const at = clock.now().toISOString();
+      const actor = actorOf(principal);
+      let outcome;
+      try {
+        outcome = leaveFamilyPlan(plan, memberId, { newPlanId: crypto.randomUUID(), at, actor, ruleVersion: ruleSetVersion });
+      } catch (error) {
+        if (error instanceof LeaveError) throw new ProblemError('invalid-transition', error.message);
+        throw error;
+      }
+      const familyPlan = Plan.parse(outcome.familyPlan);
+      const ownPlan = Plan.parse(outcome.ownPlan);
+      if (!(await store.plans.update(familyPlan, plan.version, store.plans.insertStatements(ownPlan))))
+        throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
+      const citizenId = outcome.member.citizenId;
+      await store.audit.append(principal.tenant, {
+        at,
+        actor,
+        action: 'plan.member-left',
+        targetType: 'plan',
+        targetId: familyPlan.id,
+        citizenId,
+        detail: { memberId, ownPlanId: ownPlan.id, movedElements: outcome.moved.map((m) => m.id) },
+      });
+      await store.audit.append(principal.tenant, {
+        at,
+        actor,
+        action: 'plan.created',
+        targetType: 'plan',
+        targetId: ownPlan.id,
+        citizenId,
+        detail: { members: 1, origin: ownPlan.origin, fromFamilyPlan: familyPlan.id },
+      });
+      return { familyPlan, ownPlan };
+    },
+  };
+}
+export type MembershipService = ReturnType<typeof membershipService>;

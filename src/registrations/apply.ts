@@ -1,0 +1,280 @@
+/**
+ * Applying a registration to a plan: pure. Validates against the plan (ids exist, the transition
+ * is allowed) and the model (`Plan.parse`), stamps provenance `{ kind: 'registration',
+ * registrationId, actor, at }`, and describes what goes out: the element as it now stands
+ * (`Outbound`), which the relay reverse-maps per target.
+ */
+import {
+  canTransition,
+  membersOf,
+  Plan,
+  type Agreement,
+  type Coordinator,
+  type FollowUp,
+  type Goal,
+  type Intervention,
+  type Member,
+  type PlanStatus,
+  type Provenance,
+  type Sector,
+} from '../model';
+import type { RegistrationKind } from '../rules';
+import type { RegistrationRequest } from './kinds';
+
+/** The model-side operation a target is asked to perform; reverse mappings are found by it. */
+export type OutboundOperation = 'goal.upsert' | 'intervention.upsert' | 'intervention.end' | 'followup.upsert' | 'agreement.upsert' | 'coordinator.set' | 'plan.status';
+
+export const operationOf: Record<RegistrationKind, OutboundOperation> = {
+  'goal.added': 'goal.upsert',
+  'goal.changed': 'goal.upsert',
+  'intervention.added': 'intervention.upsert',
+  'intervention.changed': 'intervention.upsert',
+  'intervention.ended': 'intervention.end',
+  'followup.scheduled': 'followup.upsert',
+  'followup.done': 'followup.upsert',
+  'agreement.added': 'agreement.upsert',
+  'coordinator.changed': 'coordinator.set',
+  'plan.status-changed': 'plan.status',
+};
+
+export type OutboundElement =
+  | { type: 'goal'; goal: Goal }
+  | { type: 'intervention'; intervention: Intervention }
+  | { type: 'followUp'; followUp: FollowUp }
+  | { type: 'agreement'; agreement: Agreement }
+  | { type: 'coordinator'; coordinator: Coordinator; previous?: string; reason?: string }
+  | { type: 'planStatus'; status: PlanStatus; previous: PlanStatus; reason?: string };
+
+/** What a registration sends to the sector systems: the element as it now stands, with context. */
+export interface Outbound {
+  operation: OutboundOperation;
+  kind: RegistrationKind;
+  registrationId: string;
+  tenant: string;
+  planId: string;
+  at: string;
+  actor: string;
+  /** The element concerned (goal, intervention, follow-up or agreement id); absent for plan-wide ones. */
+  elementId?: string;
+  /** The member the data is about; the consent question is asked for this member's citizen. */
+  memberId: string;
+  citizenId: string;
+  birthDate: string;
+  sector?: Sector;
+  legalBasis?: string;
+  confidentiality?: string;
+  planTypes: string[];
+  /** The sector plan types the Én plan replaces or frames (for the targets' own plan references). */
+  element: OutboundElement;
+}
+
+export interface ApplyContext {
+  registrationId: string;
+  actor: string;
+  at: string;
+  ruleVersion: string;
+  newId: () => string;
+}
+
+/** A registration that does not fit the plan: answered 400 with these issues; nothing is stored. */
+export class RegistrationInvalid extends Error {
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    this.name = 'RegistrationInvalid';
+  }
+}
+
+/** The plan cannot take this registration in its state (closed, declined, or a forbidden transition). */
+export class RegistrationConflict extends Error {
+  constructor(
+    readonly problem: 'plan-not-open' | 'invalid-transition',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RegistrationConflict';
+  }
+}
+
+const openStatuses: readonly PlanStatus[] = ['requested', 'offered', 'accepted', 'active'];
+
+function invalid(path: string, message: string): never {
+  throw new RegistrationInvalid([{ path, message }]);
+}
+
+export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx: ApplyContext): { plan: Plan; outbound: Outbound } {
+  if (request.kind !== 'plan.status-changed' && !openStatuses.includes(plan.status))
+    throw new RegistrationConflict('plan-not-open', `the plan is ${plan.status}; registrations need a plan that is requested, offered, accepted or active`);
+
+  const provenance: Provenance = { kind: 'registration', registrationId: ctx.registrationId, actor: ctx.actor, at: ctx.at };
+  const members = membersOf(plan);
+  const primary = members.find((m) => !m.leftAt) ?? members[0]!;
+  const memberById = (id: string | undefined, path: string): Member => {
+    if (id === undefined) return primary;
+    const member = members.find((m) => m.memberId === id);
+    if (!member) invalid(path, `no member ${id} in the plan`);
+    if (member.leftAt) invalid(path, `member ${id} has left the family plan`);
+    return member;
+  };
+  const next: Record<string, unknown> = { ...plan, updatedAt: ctx.at, version: plan.version + 1 };
+  const planTypes = [...new Set(plan.replaces.map((r) => r.planType))];
+  const common = { operation: operationOf[request.kind], kind: request.kind, registrationId: ctx.registrationId, tenant: plan.tenant, planId: plan.id, at: ctx.at, actor: ctx.actor, planTypes };
+  const about = (member: Member) => ({ memberId: member.memberId, citizenId: member.citizenId, birthDate: member.birthDate });
+  const unique = (id: string, taken: { id: string }[], path: string) => {
+    if (taken.some((e) => e.id === id)) invalid(path, `the plan already has an element with id ${id}`);
+    return id;
+  };
+  let outbound: Outbound;
+
+  switch (request.kind) {
+    case 'goal.added': {
+      const { id, ...rest } = request.goal;
+      const member = memberById(rest.memberId, 'goal.memberId');
+      const goal = { ...rest, id: unique(id ?? ctx.newId(), plan.goals, 'goal.id'), ruleVersion: ctx.ruleVersion, provenance: [provenance] } as Goal;
+      next.goals = [...plan.goals, goal];
+      outbound = { ...common, ...about(member), elementId: goal.id, sector: goal.sector, element: { type: 'goal', goal } };
+      break;
+    }
+    case 'goal.changed': {
+      const current = plan.goals.find((g) => g.id === request.goalId) ?? invalid('goalId', `no goal ${request.goalId} in the plan`);
+      const goal = { ...current, ...stripUndefined(request.changes), provenance: [...current.provenance, provenance] } as Goal;
+      next.goals = plan.goals.map((g) => (g.id === goal.id ? goal : g));
+      outbound = { ...common, ...about(memberById(goal.memberId, 'goalId')), elementId: goal.id, sector: goal.sector, element: { type: 'goal', goal } };
+      break;
+    }
+    case 'intervention.added': {
+      const { id, ...rest } = request.intervention;
+      const member = memberById(rest.memberId, 'intervention.memberId');
+      const intervention = {
+        ...rest,
+        id: unique(id ?? ctx.newId(), plan.interventions, 'intervention.id'),
+        order: rest.order ?? plan.interventions.length + 1,
+        ruleVersion: ctx.ruleVersion,
+        provenance: [provenance],
+      } as Intervention;
+      next.interventions = [...plan.interventions, intervention];
+      outbound = interventionOutbound(common, about(member), intervention);
+      break;
+    }
+    case 'intervention.changed': {
+      const current = plan.interventions.find((i) => i.id === request.interventionId) ?? invalid('interventionId', `no intervention ${request.interventionId} in the plan`);
+      if (current.status === 'ended' || current.status === 'cancelled') invalid('interventionId', `the intervention is ${current.status}; register a new one instead`);
+      const intervention = { ...current, ...stripUndefined(request.changes), provenance: [...current.provenance, provenance] } as Intervention;
+      next.interventions = plan.interventions.map((i) => (i.id === intervention.id ? intervention : i));
+      outbound = interventionOutbound(common, about(memberById(intervention.memberId, 'interventionId')), intervention);
+      break;
+    }
+    case 'intervention.ended': {
+      const current = plan.interventions.find((i) => i.id === request.interventionId) ?? invalid('interventionId', `no intervention ${request.interventionId} in the plan`);
+      if (current.status === 'ended' || current.status === 'cancelled') invalid('interventionId', `the intervention is already ${current.status}`);
+      if (request.endDate < current.period.start) invalid('endDate', `an intervention cannot end before it starts (${current.period.start})`);
+      const intervention = { ...current, status: 'ended', period: { ...current.period, end: request.endDate }, provenance: [...current.provenance, provenance] } as Intervention;
+      next.interventions = plan.interventions.map((i) => (i.id === intervention.id ? intervention : i));
+      outbound = interventionOutbound(common, about(memberById(intervention.memberId, 'interventionId')), intervention);
+      break;
+    }
+    case 'followup.scheduled': {
+      const { id, ...rest } = request.followUp;
+      const followUp = { ...rest, id: unique(id ?? ctx.newId(), plan.followUps, 'followUp.id'), done: false, provenance: [provenance] } as FollowUp;
+      next.followUps = [...plan.followUps, followUp];
+      outbound = followUpOutbound(plan, common, followUp, memberById);
+      break;
+    }
+    case 'followup.done': {
+      const current = plan.followUps.find((f) => f.id === request.followUpId) ?? invalid('followUpId', `no follow-up ${request.followUpId} in the plan`);
+      if (current.done) invalid('followUpId', 'the follow-up is already done');
+      const followUp = { ...current, done: true, doneAt: request.doneAt ?? ctx.at, provenance: [...current.provenance, provenance] } as FollowUp;
+      next.followUps = plan.followUps.map((f) => (f.id === followUp.id ? followUp : f));
+      outbound = followUpOutbound(plan, common, followUp, memberById);
+      break;
+    }
+    case 'agreement.added': {
+      const { id, ...rest } = request.agreement;
+      const member = memberById(rest.memberId, 'agreement.memberId');
+      const agreement = { ...rest, id: unique(id ?? ctx.newId(), plan.agreements, 'agreement.id'), provenance: [provenance] } as Agreement;
+      next.agreements = [...plan.agreements, agreement];
+      outbound = agreement.sector
+        ? { ...common, ...about(member), elementId: agreement.id, sector: agreement.sector, element: { type: 'agreement', agreement } }
+        : { ...common, ...about(member), elementId: agreement.id, element: { type: 'agreement', agreement } };
+      break;
+    }
+    case 'coordinator.changed': {
+      const coordinator = { ...request.coordinator, since: ctx.at } as Coordinator;
+      next.coordinator = coordinator;
+      next.coordinatorHistory = [
+        ...plan.coordinatorHistory,
+        { from: plan.coordinator?.name, to: coordinator.name, fromSector: plan.coordinator?.sector, toSector: coordinator.sector, at: ctx.at, reason: request.reason, recordedBy: ctx.actor },
+      ];
+      outbound = { ...common, ...about(primary), element: { type: 'coordinator', coordinator, previous: plan.coordinator?.name, reason: request.reason } };
+      break;
+    }
+    case 'plan.status-changed': {
+      if (!canTransition(plan.status, request.status)) throw new RegistrationConflict('invalid-transition', `a plan that is ${plan.status} cannot become ${request.status}`);
+      next.status = request.status;
+      next.statusHistory = [...plan.statusHistory, { from: plan.status, to: request.status, at: ctx.at, recordedBy: ctx.actor, reason: request.reason }];
+      outbound = { ...common, ...about(primary), element: { type: 'planStatus', status: request.status, previous: plan.status, reason: request.reason } };
+      break;
+    }
+  }
+
+  const parsed = Plan.safeParse(next);
+  if (!parsed.success)
+    throw new RegistrationInvalid(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(plan)', message: i.message })));
+  return { plan: parsed.data, outbound: outbound! };
+}
+
+function interventionOutbound(common: Omit<Outbound, 'memberId' | 'citizenId' | 'birthDate' | 'element'>, member: Pick<Outbound, 'memberId' | 'citizenId' | 'birthDate'>, intervention: Intervention): Outbound {
+  return {
+    ...common,
+    ...member,
+    elementId: intervention.id,
+    sector: intervention.sector,
+    legalBasis: intervention.legalBasis,
+    confidentiality: intervention.confidentiality,
+    element: { type: 'intervention', intervention },
+  };
+}
+
+/** A follow-up of a goal or intervention belongs to that element's sector and member; else it is plan-wide. */
+function followUpOutbound(
+  plan: Plan,
+  common: Omit<Outbound, 'memberId' | 'citizenId' | 'birthDate' | 'element'>,
+  followUp: FollowUp,
+  memberById: (id: string | undefined, path: string) => Member,
+): Outbound {
+  const element = { type: 'followUp' as const, followUp };
+  if (!followUp.elementId) {
+    const member = memberById(undefined, 'followUp');
+    return { ...common, memberId: member.memberId, citizenId: member.citizenId, birthDate: member.birthDate, elementId: followUp.id, element };
+  }
+  const goal = plan.goals.find((g) => g.id === followUp.elementId);
+  const intervention = plan.interventions.find((i) => i.id === followUp.elementId);
+  if (!goal && !intervention) invalid('followUp.elementId', `no goal or intervention ${followUp.elementId} in the plan`);
+  const member = memberById(intervention?.memberId ?? goal?.memberId, 'followUp.elementId');
+  return {
+    ...common,
+    memberId: member.memberId,
+    citizenId: member.citizenId,
+    birthDate: member.birthDate,
+    elementId: followUp.id,
+    sector: (intervention ?? goal)!.sector,
+    legalBasis: intervention?.legalBasis,
+    confidentiality: intervention?.confidentiality,
+    element,
+  };
+}
+
+function stripUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The facts the routing table looks at. */
+export function routingSubjectOf(outbound: Outbound) {
+  return {
+    kind: outbound.kind,
+    scope: outbound.sector ? ('element' as const) : ('plan' as const),
+    sector: outbound.sector,
+    legalBasis: outbound.legalBasis,
+    confidentiality: outbound.confidentiality,
+    planTypes: outbound.planTypes,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The body of `POST /v1/registrations`: `{ planId, kind: '<noun>.<past-tense verb>', …kind fields }`.
+ * One schema per kind, one discriminated union over them. Content schemas are the model's, minus
+ * what the layer fills in itself (ids when not given, provenance, rule version, `since`).
+ */
+import { z } from 'zod';
+import { Agreement, Coordinator, FollowUp, Goal, Id, IsoDate, IsoDateTime, Intervention, PlanStatus, Topic } from '../model';
+
+const PlanId = Id;
+
+export const GoalInput = Goal.omit({ id: true, provenance: true, ruleVersion: true, status: true }).extend({
+  id: Id.optional(),
+  status: Goal.shape.status.default('active'),
+});
+
+// Fields with a default in the model are re-declared without it: zod applies a default even inside
+// `.partial()`, and a change must never reset a field it does not name.
+export const GoalChanges = Goal.pick({ title: true, description: true, status: true, targetDate: true, parentGoalId: true })
+  .extend({ topics: z.array(Topic) })
+  .partial()
+  .refine((c) => Object.keys(c).length > 0, { message: 'name at least one field to change' });
+
+export const InterventionInput = Intervention.omit({ id: true, provenance: true, ruleVersion: true, status: true, order: true }).extend({
+  id: Id.optional(),
+  status: z.enum(['planned', 'active']).default('planned'),
+  order: Intervention.shape.order.optional(),
+});
+
+/** Sector and member are fixed once registered (R3, R4): moving an intervention is ending it and adding a new one. */
+export const InterventionChanges = Intervention.pick({
+  legalBasis: true,
+  type: true,
+  title: true,
+  responsibleUnit: true,
+  contact: true,
+  period: true,
+  order: true,
+  providerId: true,
+  hoursPerWeek: true,
+})
+  .extend({ status: z.enum(['planned', 'active']), dependsOn: z.array(Id), goalIds: z.array(Id), topics: z.array(Topic) })
+  .partial()
+  .refine((c) => Object.keys(c).length > 0, { message: 'name at least one field to change' });
+
+export const FollowUpInput = FollowUp.omit({ id: true, provenance: true, done: true, doneAt: true }).extend({ id: Id.optional() });
+export const AgreementInput = Agreement.omit({ id: true, provenance: true }).extend({ id: Id.optional() });
+export const CoordinatorInput = Coordinator.omit({ since: true });
+
+const base = { planId: PlanId };
+
+export const GoalAdded = z.object({ ...base, kind: z.literal('goal.added'), goal: GoalInput });
+export const GoalChanged = z.object({ ...base, kind: z.literal('goal.changed'), goalId: Id, changes: GoalChanges });
+export const InterventionAdded = z.object({ ...base, kind: z.literal('intervention.added'), intervention: InterventionInput });
+export const InterventionChanged = z.object({ ...base, kind: z.literal('intervention.changed'), interventionId: Id, changes: InterventionChanges });
+export const InterventionEnded = z.object({
+  ...base,
+  kind: z.literal('intervention.ended'),
+  interventionId: Id,
+  endDate: IsoDate,
+  reason: z.string().trim().min(1).max(2000).optional(),
+});
+export const FollowUpScheduled = z.object({ ...base, kind: z.literal('followup.scheduled'), followUp: FollowUpInput });
+export const FollowUpDone = z.object({ ...base, kind: z.literal('followup.done'), followUpId: Id, doneAt: IsoDateTime.optional() });
+export const AgreementAdded = z.object({ ...base, kind: z.literal('agreement.added'), agreement: AgreementInput });
+/** A hand-over between coordinators (R5); recorded in the plan's coordinator history. */
+export const CoordinatorChanged = z.object({ ...base, kind: z.literal('coordinator.changed'), coordinator: CoordinatorInput, reason: z.string().trim().min(1).max(2000).optional() });
+export const PlanStatusChanged = z
+  .object({ ...base, kind: z.literal('plan.status-changed'), status: PlanStatus, reason: z.string().trim().min(1).max(2000).optional() })
+  .refine((r) => r.status !== 'declined' || !!r.reason, { message: 'a decline must state the reason', path: ['reason'] });
+
+export const RegistrationRequest = z.discriminatedUnion('kind', [
+  GoalAdded,
+  GoalChanged,
+  InterventionAdded,
+  InterventionChanged,
+  InterventionEnded,
+  FollowUpScheduled,
+  FollowUpDone,
+  AgreementAdded,
+  CoordinatorChanged,
+  PlanStatusChanged,
+]);
+export type RegistrationRequest = z.infer<typeof RegistrationRequest>;

@@ -1,0 +1,100 @@
+/**
+ * Routing a registration: the dated routing table (`src/rules/routing.ts`) says which targets
+ * should hold it; the one consent policy (`decideFlow`) says, per target, whether it may flow
+ * there now. A target without consent gets no outbox row, and the answer says why.
+ */
+import { decideFlow, type FlowDecision } from '../consent';
+import type { ConsentGrant, DataCategory, LegalBasisRecord, Recipient, SourceSystem } from '../model';
+import { runReverse, type ReverseMappingRegistry } from '../delivery/reverse-mappings';
+import { routeFor, routingRules, type RoutingRule } from '../rules';
+import type { ConsentDocument } from '../store';
+import { routingSubjectOf, type Outbound } from './apply';
+
+export interface RoutedTarget {
+  target: SourceSystem;
+  recipient: Recipient;
+  category: DataCategory;
+  ruleIds: string[];
+  legalReferences: string[];
+}
+
+export interface PlannedDelivery extends RoutedTarget {
+  basis: 'consent' | 'legal-basis';
+  /** The grant ids, or the legal-basis record id, the flow rests on. */
+  consentRef: string;
+}
+
+export interface NotRouted extends RoutedTarget {
+  /** `consent`: the citizen's consent does not allow it; `target`: the target system has no place for it. */
+  cause: 'consent' | 'target';
+  reason: string;
+}
+
+export interface RoutingDecision {
+  deliveries: PlannedDelivery[];
+  notRouted: NotRouted[];
+  /** Set when an exclusion rule stopped all routing (e.g. anonymous treatment). */
+  excluded: { ruleId: string; legalReference: string } | null;
+}
+
+export function splitConsents(documents: readonly ConsentDocument[]): { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] } {
+  const grants: ConsentGrant[] = [];
+  const legalBases: LegalBasisRecord[] = [];
+  for (const { kind, ...rest } of documents) {
+    if (kind === 'grant') grants.push(rest as ConsentGrant);
+    else legalBases.push(rest as LegalBasisRecord);
+  }
+  return { grants, legalBases };
+}
+
+/** The consent question for one target, asked the same way at routing and at delivery. */
+export function consentFor(
+  outbound: Pick<Outbound, 'citizenId' | 'birthDate'>,
+  route: Pick<RoutedTarget, 'recipient' | 'category'>,
+  consents: readonly ConsentDocument[],
+  at: Date,
+): FlowDecision {
+  const { grants, legalBases } = splitConsents(consents);
+  return decideFlow({ citizenId: outbound.citizenId, birthDate: outbound.birthDate, source: 'enplan', recipient: route.recipient, category: route.category, at }, grants, legalBases);
+}
+
+export function consentRefOf(decision: Extract<FlowDecision, { allowed: true }>): string {
+  return decision.basis === 'consent' ? decision.grantIds.join(',') : decision.recordId;
+}
+
+/**
+ * Where the registration goes: the routing table's targets, each under the consent policy, and —
+ * when a reverse-mapping registry is given — only where the target can hold it (its reverse
+ * mapping exists and accepts the element, i.e. the target's own validation rules, R17). What the
+ * target cannot hold is reported, not queued to fail.
+ */
+export function routeRegistration(
+  outbound: Outbound,
+  consents: readonly ConsentDocument[],
+  at: Date,
+  options: { rules?: readonly RoutingRule[]; reverseMappings?: ReverseMappingRegistry } = {},
+): RoutingDecision {
+  const route = routeFor(routingSubjectOf(outbound), at.toISOString().slice(0, 10), options.rules ?? routingRules);
+  const decision: RoutingDecision = { deliveries: [], notRouted: [], excluded: route.excluded };
+  for (const target of route.targets) {
+    const flow = consentFor(outbound, target, consents, at);
+    if (!flow.allowed) {
+      decision.notRouted.push({ ...target, cause: 'consent', reason: flow.reason });
+      continue;
+    }
+    if (options.reverseMappings) {
+      const reverse = options.reverseMappings.find(target.target, outbound.operation);
+      if (!reverse) {
+        decision.notRouted.push({ ...target, cause: 'target', reason: `${target.target} has no place for ${outbound.operation} (no reverse mapping)` });
+        continue;
+      }
+      const mapped = runReverse(reverse, outbound);
+      if (!mapped.ok) {
+        decision.notRouted.push({ ...target, cause: 'target', reason: `${target.target} cannot take it: ${mapped.reason}` });
+        continue;
+      }
+    }
+    decision.deliveries.push({ ...target, basis: flow.basis, consentRef: consentRefOf(flow) });
+  }
+  return decision;
+}

@@ -1,0 +1,24 @@
+/**
+ * Retention (R16): closed plans are purged after the configured period; stored payload bodies of
+ * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
+ * after N days. Audit rows stay: they hold references, not content.
+ */
+import type { AppDeps } from '../api/context';
+
+export async function runRetention(deps: AppDeps) {
+  const now = deps.clock.now();
+  const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+  const summary = { plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0 };
+  const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants())]);
+  for (const tenant of tenants) {
+    for (const planId of await deps.store.plans.closedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
+      await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after closing ended' } });
+      await deps.store.plans.purge(tenant, planId);
+      summary.plansPurged++;
+    }
+    summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
+    const outbox = (deps.store as { outbox?: { prunePayloads?: (tenant: string, before: string) => Promise<number> } }).outbox;
+    if (outbox?.prunePayloads) summary.deliveryPayloadsPruned += await outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
+  }
+  return summary;
+}

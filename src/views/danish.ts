@@ -1,0 +1,112 @@
+/**
+ * Plain Danish for the citizen (R13, R15): dates in Danish time, and the names of systems,
+ * parties and data categories as a citizen would say them. Pure; no Intl time-zone data needed,
+ * so it reads the same on Node and Workers.
+ */
+import type { DataCategory } from '../model';
+
+const MONTHS = ['januar', 'februar', 'marts', 'april', 'maj', 'juni', 'juli', 'august', 'september', 'oktober', 'november', 'december'];
+
+/** The last Sunday of a month (UTC date number). */
+function lastSunday(year: number, month: number): number {
+  const last = new Date(Date.UTC(year, month + 1, 0));
+  return last.getUTCDate() - last.getUTCDay();
+}
+
+/**
+ * Danish local time: CET (UTC+1), and CEST (UTC+2) from 01:00 UTC on the last Sunday of March to
+ * 01:00 UTC on the last Sunday of October (the EU rule).
+ */
+export function copenhagenTime(at: Date): Date {
+  const year = at.getUTCFullYear();
+  const summerStart = Date.UTC(year, 2, lastSunday(year, 2), 1);
+  const summerEnd = Date.UTC(year, 9, lastSunday(year, 9), 1);
+  const offsetHours = at.getTime() >= summerStart && at.getTime() < summerEnd ? 2 : 1;
+  return new Date(at.getTime() + offsetHours * 3_600_000);
+}
+
+/** "23. november 2026" for an ISO date or date-time (date-times in Danish time). */
+export function danishDate(value: string): string {
+  const local = value.length === 10 ? new Date(`${value}T00:00:00Z`) : copenhagenTime(new Date(value));
+  return `${local.getUTCDate()}. ${MONTHS[local.getUTCMonth()]} ${local.getUTCFullYear()}`;
+}
+
+/** "23. november 2026 kl. 10.04" in Danish time. */
+export function danishDateTime(value: string): string {
+  const local = copenhagenTime(new Date(value));
+  const hh = String(local.getUTCHours()).padStart(2, '0');
+  const mm = String(local.getUTCMinutes()).padStart(2, '0');
+  return `${danishDate(value)} kl. ${hh}.${mm}`;
+}
+
+/** "a", "a og b", "a, b og c". */
+export function danishList(items: readonly string[]): string {
+  if (items.length <= 1) return items[0] ?? '';
+  return `${items.slice(0, -1).join(', ')} og ${items.at(-1)}`;
+}
+
+const categoryNames: Record<DataCategory, string> = {
+  'plan-core': 'planens grundoplysninger',
+  goals: 'mål',
+  interventions: 'indsatser',
+  employment: 'beskæftigelse',
+  education: 'uddannelse',
+  social: 'sociale forhold',
+  health: 'helbred',
+  family: 'familieforhold',
+};
+
+export function categoriesInDanish(categories: readonly string[]): string {
+  return danishList(categories.map((c) => categoryNames[c as DataCategory] ?? c));
+}
+
+/** Sector systems (sources and delivery targets). */
+const systemNames: Record<string, string> = {
+  dfdg: 'Jobcentret (DFDG)',
+  education: 'Ungedatabasen (uddannelse)',
+  social: 'socialforvaltningens fagsystem',
+  health: 'regionens sundhedssystem',
+  enplan: 'din Én plan',
+};
+
+const partyNames: Record<string, string> = {
+  enplan: 'din Én plan',
+  employment: 'Jobcentret',
+  education: 'uddannelsesvejledningen',
+  social: 'socialforvaltningen',
+  children: 'børne- og familieafdelingen',
+  health: 'sundhedsområdet',
+  integration: 'integrationsafdelingen',
+};
+
+const municipalityNames: Record<string, string> = {
+  '101': 'Københavns Kommune',
+  '147': 'Frederiksberg Kommune',
+  '461': 'Odense Kommune',
+  '751': 'Aarhus Kommune',
+  '851': 'Aalborg Kommune',
+};
+
+export function municipalityName(code: string): string {
+  return municipalityNames[code] ?? `kommune ${code}`;
+}
+
+export function systemName(system: string): string {
+  return systemNames[system] ?? system;
+}
+
+export function partyName(recipient: string): string {
+  if (recipient.startsWith('provider:')) return `leverandøren ${recipient.slice('provider:'.length)}`;
+  if (recipient.startsWith('municipality:')) return municipalityName(recipient.slice('municipality:'.length));
+  return partyNames[recipient] ?? recipient;
+}
+
+/** A refusal reason of the consent policy, said plainly. */
+export function refusalInDanish(reason: string): string {
+  if (/revoked/i.test(reason)) return 'du har trukket dit samtykke tilbage';
+  if (/explicit consent/i.test(reason)) return 'helbredsoplysninger kræver dit udtrykkelige samtykke';
+  if (/also needed from/i.test(reason)) return 'der mangler samtykke fra både dig og forældremyndighedsindehaveren';
+  if (/not valid at this time/i.test(reason)) return 'samtykket ikke gjaldt på det tidspunkt';
+  if (/no consent covers/i.test(reason)) return 'der ikke er givet samtykke til det';
+  return 'der ikke var grundlag for det';
+}

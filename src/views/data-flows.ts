@@ -1,0 +1,217 @@
+/**
+ * The citizen's log of where their data went (R13): every flow recorded in the audit log — from
+ * which system, to which party, when, which categories, on which consent or legal basis — with a
+ * plain Danish sentence each, plus their consents and the legal bases used without consent (R11).
+ * Pure: the service reads the rows and consents and hands them here.
+ *
+ * Audit convention read here (written by the sync engine, the delivery relay and the views):
+ * - `data.flowed`        { source, recipient, categories, basis: 'consent'|'legal-basis', consentRefs?, legalBasis?, elements? }
+ * - `data.refused`       { source, recipient, categories, reason }
+ * - `delivery.delivered` { target, operation, categories, basis, consentRefs?, legalBasis? }
+ *   (a single `category` / `consentRef`, as the relay writes them today, is read too)
+ * - `plan.read` with `recipient: 'provider:<id>'` — a provider looked at its part of the plan.
+ */
+import type { ConsentGrant, LegalBasisRecord } from '../model';
+import type { AuditRow } from '../store';
+import { categoriesInDanish, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
+
+export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed';
+
+export interface DataFlowEntry {
+  at: string;
+  kind: FlowKind;
+  /** The system the data came from (`enplan` for data leaving the Én plan). */
+  source: string;
+  /** The party that received (or, when refused, would have received) it. */
+  recipient: string;
+  categories: string[];
+  basis: 'consent' | 'legal-basis' | null;
+  consentRefs: string[];
+  legalBasis: string | null;
+  text: string;
+}
+
+export interface ConsentEntry {
+  id: string;
+  source: string;
+  recipient: string;
+  categories: string[];
+  explicitHealth: boolean;
+  purpose: string;
+  validFrom: string;
+  validTo: string | null;
+  grantedAt: string;
+  grantedBy: 'self' | 'custody-holder' | 'guardian';
+  textVersion: string;
+  language: string;
+  revokedAt: string | null;
+  text: string;
+}
+
+export interface LegalBasisEntry {
+  id: string;
+  source: string;
+  recipient: string;
+  categories: string[];
+  basis: string;
+  recordedAt: string;
+  validTo: string | null;
+  citizenInformed: boolean;
+  informedAt: string | null;
+  text: string;
+}
+
+export interface CitizenDataFlows {
+  flows: DataFlowEntry[];
+  consents: ConsentEntry[];
+  legalBases: LegalBasisEntry[];
+}
+
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[]): CitizenDataFlows {
+  const grantById = new Map(grants.map((g) => [g.id, g]));
+  const recordById = new Map(legalBases.map((r) => [r.id, r]));
+
+  const grantPhrase = (grant: ConsentGrant) => {
+    const date = danishDate(grant.createdAt);
+    if (grant.grantedBy.capacity === 'self' && grant.grantedBy.citizenId === citizenId) return `dit samtykke af ${date}`;
+    if (grant.grantedBy.capacity === 'guardian') return `samtykke fra din værge af ${date}`;
+    return `samtykke fra forældremyndighedsindehaveren af ${date}`;
+  };
+  const recordPhrase = (record: LegalBasisRecord) =>
+    `${record.basis} (uden samtykke; ${record.citizenInformed && record.informedAt ? `kommunen orienterede dig den ${danishDate(record.informedAt)}` : 'kommunen skal orientere dig'})`;
+
+  function basisPhrase(basis: string, refs: string[], legalBasis: string): string {
+    const phrases = refs.map((ref) => {
+      const grant = grantById.get(ref);
+      if (grant) return grantPhrase(grant);
+      const record = recordById.get(ref);
+      return record ? recordPhrase(record) : null;
+    });
+    const known = phrases.filter((p): p is string => !!p);
+    if (known.length > 0) return danishList(known);
+    if (basis === 'legal-basis') return legalBasis ? `${legalBasis} (uden samtykke)` : 'et lovgrundlag uden samtykke';
+    return 'dit samtykke';
+  }
+
+  const flows: DataFlowEntry[] = [];
+  for (const row of rows) {
+    if (row.citizenId !== citizenId) continue;
+    const d = row.detail;
+    const categories = [...new Set([...strings(d.categories), ...strings([d.category])])];
+    const cats = categoriesInDanish(categories);
+    const when = danishDateTime(row.at);
+    // `consentRefs` per the convention; a single `consentRef` is read too.
+    const consentRefs = [...new Set([...strings(d.consentRefs), ...strings([d.consentRef])])];
+    const legalBasis = text(d.legalBasis);
+    const basis = d.basis === 'consent' || d.basis === 'legal-basis' ? d.basis : null;
+    if (row.action === 'data.flowed') {
+      const source = text(d.source);
+      const recipient = text(d.recipient);
+      flows.push({
+        at: row.at,
+        kind: 'flowed',
+        source,
+        recipient,
+        categories,
+        basis,
+        consentRefs,
+        legalBasis: legalBasis || null,
+        text: `Den ${when} sendte ${systemName(source)} oplysninger om ${cats} til ${partyName(recipient)}. Grundlag: ${basisPhrase(basis ?? '', consentRefs, legalBasis)}.`,
+      });
+    } else if (row.action === 'data.refused') {
+      const source = text(d.source);
+      const recipient = text(d.recipient);
+      flows.push({
+        at: row.at,
+        kind: 'refused',
+        source,
+        recipient,
+        categories,
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text: `Den ${when} blev oplysninger om ${cats} fra ${systemName(source)} ikke sendt til ${partyName(recipient)}, fordi ${refusalInDanish(text(d.reason))}.`,
+      });
+    } else if (row.action === 'delivery.delivered') {
+      const target = text(d.target);
+      flows.push({
+        at: row.at,
+        kind: 'delivered',
+        source: 'enplan',
+        recipient: target,
+        categories,
+        basis,
+        consentRefs,
+        legalBasis: legalBasis || null,
+        text: `Den ${when} sendte din Én plan oplysninger om ${cats} til ${systemName(target)}. Grundlag: ${basisPhrase(basis ?? '', consentRefs, legalBasis)}.`,
+      });
+    } else if (row.action === 'plan.read' && text(d.recipient).startsWith('provider:')) {
+      const recipient = text(d.recipient);
+      flows.push({
+        at: row.at,
+        kind: 'viewed',
+        source: 'enplan',
+        recipient,
+        categories,
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text: `Den ${when} så ${partyName(recipient)} oplysninger om ${cats} i din Én plan. Leverandøren ser kun de indsatser, den selv udfører for kommunen, og de mål, de hører til.`,
+      });
+    }
+  }
+  flows.sort((a, b) => b.at.localeCompare(a.at));
+
+  const consents: ConsentEntry[] = grants
+    .filter((g) => g.citizenId === citizenId)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+    .map((g) => {
+      const who = g.grantedBy.capacity === 'self' ? 'du' : g.grantedBy.capacity === 'guardian' ? 'din værge' : 'forældremyndighedsindehaveren';
+      const validity = `Samtykket gælder fra ${danishDate(g.validFrom)}${g.validTo ? ` til og med ${danishDate(g.validTo)}` : ', indtil det trækkes tilbage'}.`;
+      const revoked = g.revokedAt
+        ? ` Samtykket blev trukket tilbage den ${danishDateTime(g.revokedAt)}. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, er fjernet fra din plan.`
+        : ' Du kan til enhver tid trække det tilbage.';
+      return {
+        id: g.id,
+        source: g.source,
+        recipient: g.recipient,
+        categories: g.categories,
+        explicitHealth: g.explicitHealth,
+        purpose: g.purpose,
+        validFrom: g.validFrom,
+        validTo: g.validTo ?? null,
+        grantedAt: g.createdAt,
+        grantedBy: g.grantedBy.capacity,
+        textVersion: g.signed.textVersion,
+        language: g.signed.language,
+        revokedAt: g.revokedAt ?? null,
+        text:
+          `Den ${danishDate(g.createdAt)} gav ${who} samtykke til, at ${systemName(g.source)} må sende oplysninger om ${categoriesInDanish(g.categories)} til ${partyName(g.recipient)}. ` +
+          `Formål: ${g.purpose.replace(/[.\s]+$/, '')}. ${validity}${revoked}`,
+      };
+    });
+
+  const legal: LegalBasisEntry[] = legalBases
+    .filter((r) => r.citizenId === citizenId)
+    .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt))
+    .map((r) => ({
+      id: r.id,
+      source: r.source,
+      recipient: r.recipient,
+      categories: r.categories,
+      basis: r.basis,
+      recordedAt: r.recordedAt,
+      validTo: r.validTo ?? null,
+      citizenInformed: r.citizenInformed,
+      informedAt: r.informedAt ?? null,
+      text:
+        `${capitalise(`den ${danishDate(r.recordedAt)}`)} registrerede kommunen, at ${systemName(r.source)} sender oplysninger om ${categoriesInDanish(r.categories)} til ${partyName(r.recipient)} uden dit samtykke. ` +
+        `Grundlag: ${r.basis}. ${r.citizenInformed && r.informedAt ? `Kommunen orienterede dig om det den ${danishDate(r.informedAt)}.` : 'Kommunen skal orientere dig om det.'}`,
+    }));
+
+  return { flows, consents, legalBases: legal };
+}

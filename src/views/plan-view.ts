@@ -1,0 +1,346 @@
+/**
+ * Who sees what of a plan (R4, R5, R8, R13, R14). One pure function, `viewOf(plan, viewer)`,
+ * decides it for every party; `GET /v1/plans/{id}` and `GET /v1/citizen/plan` apply it. It
+ * answers null when the viewer may not see the plan at all (the API then says 404, so the
+ * plan's existence is not revealed either).
+ *
+ * - **caseworker** of the owning municipality: the whole plan. Elements under SEL § 101 a
+ *   (anonymous addiction treatment) are shown, and listed in `view.protectedElementIds`, to
+ *   caseworkers only: the coordinating caseworker must be able to avoid planning against a
+ *   treatment the citizen is in, and the caseworker is bound by confidentiality anyway. No other
+ *   party ever gets them (decision recorded in docs/decisions).
+ * - **citizen** (an active member): plan-level fields, the coordinator's contact (R5), their own
+ *   elements and the family-wide ones (no `memberId`); a parent or custody holder also sees the
+ *   children's elements. Never another adult member's elements (separated parents, R4), never a
+ *   § 101 a element of another member — not even a child's to a parent — and nothing that would
+ *   reveal one (a goal served only by such a treatment, a follow-up on it). Other members appear
+ *   only with member id and role (children in full to their parents).
+ * - **provider**: the interventions it performs and the goals they serve, plus the plan's id,
+ *   status and coordinator contact (R14); 404 when it performs nothing in the plan. § 101 a
+ *   interventions are never shown to a provider, even the one performing them (it holds its own
+ *   records; the plan is not the channel for them).
+ * - **another municipality**: only through an explicit link on the plan (R8) naming parts, and
+ *   only the named parts the citizen's consent (recipient `municipality:<code>`, source
+ *   `enplan`) allows now, decided by `decideFlow`. Each member's elements need that member's
+ *   consent; health-sector elements also need explicit health consent; § 101 a never goes.
+ *
+ * Provenance (which system a fact came from) is shown to caseworkers and citizens (R13), not to
+ * providers or other municipalities (data minimisation, R16).
+ */
+import { z } from 'zod';
+import { decideFlow } from '../consent/policy';
+import {
+  Agreement,
+  CitizenView,
+  Conflict,
+  Coordinator,
+  CoordinatorHandOver,
+  FollowUp,
+  Goal,
+  Id,
+  InvolvedMunicipality,
+  IsoDateTime,
+  Intervention,
+  Member,
+  MunicipalityCode,
+  Period,
+  PlanOrigin,
+  PlanStatus,
+  Provenances,
+  ReplacedPlan,
+  Situation,
+  StatusChange,
+  membersOf,
+  type ConsentGrant,
+  type DataCategory,
+  type Plan,
+} from '../model';
+
+export const LinkPart = z.enum(['goals', 'interventions', 'agreements', 'followUps', 'coordinator']);
+export type LinkPart = z.infer<typeof LinkPart>;
+
+/** The data category a linked part flows as; the citizen's consent is asked per category. */
+export const linkPartCategory: Readonly<Record<LinkPart, DataCategory>> = {
+  goals: 'goals',
+  interventions: 'interventions',
+  agreements: 'plan-core',
+  followUps: 'plan-core',
+  coordinator: 'plan-core',
+};
+
+const optionalProvenance = { provenance: Provenances.optional() };
+const MemberView = Member.partial({ citizenId: true, birthDate: true });
+
+export const ViewInfo = z.object({
+  as: z.enum(['caseworker', 'citizen', 'provider', 'municipality']),
+  /** Citizen view: the member the viewer is. */
+  memberId: Id.optional(),
+  /** Provider view: the provider. */
+  providerId: z.string().optional(),
+  /** Municipality view: the viewing municipality, the parts it sees and the grants that allow it. */
+  municipality: MunicipalityCode.optional(),
+  parts: z.array(LinkPart).optional(),
+  consentRefs: z.array(Id).optional(),
+  /** Caseworker view only: elements under SEL § 101 a (anonymous treatment) or revealing one. */
+  protectedElementIds: z.array(Id).optional(),
+});
+export type ViewInfo = z.infer<typeof ViewInfo>;
+
+/** A plan as one party sees it: the plan's fields, each present only where the party may see it. */
+export const PlanView = z.object({
+  id: Id,
+  tenant: MunicipalityCode,
+  status: PlanStatus,
+  origin: PlanOrigin.optional(),
+  statusHistory: z.array(StatusChange).optional(),
+  subject: z
+    .discriminatedUnion('kind', [
+      z.object({ kind: z.literal('citizen'), member: MemberView }),
+      z.object({ kind: z.literal('family'), name: z.string().optional(), members: z.array(MemberView) }),
+    ])
+    .optional(),
+  purpose: z.string().optional(),
+  situation: Situation.optional(),
+  citizenViews: z.array(CitizenView.extend(optionalProvenance)).optional(),
+  goals: z.array(Goal.extend(optionalProvenance)).optional(),
+  interventions: z.array(Intervention.extend(optionalProvenance)).optional(),
+  agreements: z.array(Agreement.extend(optionalProvenance)).optional(),
+  followUps: z.array(FollowUp.extend(optionalProvenance)).optional(),
+  coordinator: Coordinator.optional(),
+  coordinatorHistory: z.array(CoordinatorHandOver).optional(),
+  municipalities: z.array(InvolvedMunicipality).optional(),
+  replaces: z.array(ReplacedPlan).optional(),
+  timeFrame: Period.optional(),
+  conflicts: z.array(Conflict).optional(),
+  ruleVersion: z.string().optional(),
+  createdAt: IsoDateTime.optional(),
+  updatedAt: IsoDateTime.optional(),
+  version: z.number().int().optional(),
+  view: ViewInfo,
+});
+export type PlanView = z.infer<typeof PlanView>;
+
+export type Viewer =
+  | { kind: 'caseworker' }
+  | { kind: 'citizen'; citizenId: string }
+  | { kind: 'provider'; providerId: string }
+  /** `grants`: the consent grants of the plan's members; `at`: when the flow happens. */
+  | { kind: 'municipality'; code: string; grants: readonly ConsentGrant[]; at: Date };
+
+/** What a view discloses to a party outside the owning municipality, per citizen, for the audit log. */
+export interface Disclosure {
+  citizenId: string;
+  recipient: string;
+  categories: DataCategory[];
+  consentRefs: string[];
+  elements: number;
+}
+
+export interface ExplainedView {
+  view: PlanView | null;
+  disclosures: Disclosure[];
+}
+
+const childRoles = new Set(['child', 'young-person']);
+const parentRoles = new Set(['parent', 'custody-holder']);
+
+/**
+ * Elements under SEL § 101 a, with the member they belong to: the anonymous-treatment
+ * interventions themselves, goals served only by such interventions, and follow-ups on either.
+ */
+export function protectedElements(plan: Plan): Map<string, string | undefined> {
+  const protectedIds = new Map<string, string | undefined>();
+  for (const intervention of plan.interventions)
+    if (intervention.confidentiality === 'anonymous-treatment') protectedIds.set(intervention.id, intervention.memberId);
+  for (const goal of plan.goals) {
+    const serving = plan.interventions.filter((i) => i.goalIds.includes(goal.id));
+    if (serving.length > 0 && serving.every((i) => protectedIds.has(i.id))) protectedIds.set(goal.id, goal.memberId ?? serving[0]!.memberId);
+  }
+  for (const followUp of plan.followUps)
+    if (followUp.elementId && protectedIds.has(followUp.elementId)) protectedIds.set(followUp.id, protectedIds.get(followUp.elementId));
+  return protectedIds;
+}
+
+const stripProvenance = <T extends { provenance?: unknown }>(element: T): Omit<T, 'provenance'> => {
+  const { provenance: _p, ...rest } = element;
+  return rest;
+};
+
+/** Keeps only references to elements the viewer sees. */
+function trimReferences(view: Pick<PlanView, 'goals' | 'interventions'>): void {
+  const goalIds = new Set((view.goals ?? []).map((g) => g.id));
+  const interventionIds = new Set((view.interventions ?? []).map((i) => i.id));
+  view.goals = view.goals?.map((g) => (g.parentGoalId && !goalIds.has(g.parentGoalId) ? { ...g, parentGoalId: undefined } : g));
+  view.interventions = view.interventions?.map((i) => ({ ...i, goalIds: i.goalIds.filter((id) => goalIds.has(id)), dependsOn: i.dependsOn.filter((id) => interventionIds.has(id)) }));
+}
+
+function caseworkerView(plan: Plan): PlanView {
+  return { ...plan, view: { as: 'caseworker', protectedElementIds: [...protectedElements(plan).keys()] } };
+}
+
+function citizenView(plan: Plan, citizenId: string): PlanView | null {
+  const members = membersOf(plan);
+  const me = members.find((m) => m.citizenId === citizenId && !m.leftAt);
+  if (!me) return null;
+  const roleOf = new Map(members.map((m) => [m.memberId, m.role]));
+  const isParent = parentRoles.has(me.role);
+  const sees = (memberId: string | undefined) =>
+    memberId === undefined || memberId === me.memberId || (isParent && childRoles.has(roleOf.get(memberId) ?? 'adult'));
+  const shielded = protectedElements(plan);
+  const visible = (element: { id: string; memberId?: string }) => {
+    if (shielded.has(element.id)) return shielded.get(element.id) === me.memberId;
+    return sees(element.memberId);
+  };
+
+  const goals = plan.goals.filter(visible);
+  const interventions = plan.interventions.filter(visible);
+  const shownIds = new Set([...goals, ...interventions].map((e) => e.id));
+  const followUps = plan.followUps.filter((f) => (shielded.has(f.id) ? shielded.get(f.id) === me.memberId : !f.elementId || shownIds.has(f.elementId)));
+  const memberView = (m: Member) => (m.memberId === me.memberId || (isParent && childRoles.has(m.role)) ? m : { memberId: m.memberId, role: m.role, ...(m.leftAt ? { leftAt: m.leftAt } : {}) });
+
+  const view: PlanView = {
+    id: plan.id,
+    tenant: plan.tenant,
+    status: plan.status,
+    origin: plan.origin,
+    statusHistory: plan.statusHistory,
+    subject: plan.subject.kind === 'citizen' ? { kind: 'citizen', member: memberView(plan.subject.member) } : { kind: 'family', name: plan.subject.name, members: plan.subject.members.map(memberView) },
+    purpose: plan.purpose,
+    situation: plan.situation,
+    citizenViews: plan.citizenViews.filter((v) => sees(v.memberId)),
+    goals,
+    interventions,
+    agreements: plan.agreements.filter((a) => sees(a.memberId)),
+    followUps,
+    coordinator: plan.coordinator,
+    coordinatorHistory: plan.coordinatorHistory,
+    municipalities: plan.municipalities.map(({ link: _link, ...m }) => m),
+    replaces: plan.replaces.filter((r) => sees(r.memberId)),
+    timeFrame: plan.timeFrame,
+    ruleVersion: plan.ruleVersion,
+    createdAt: plan.createdAt,
+    updatedAt: plan.updatedAt,
+    version: plan.version,
+    view: { as: 'citizen', memberId: me.memberId },
+  };
+  trimReferences(view);
+  return view;
+}
+
+function providerView(plan: Plan, providerId: string): ExplainedView {
+  const interventions = plan.interventions.filter((i) => i.providerId === providerId && i.confidentiality !== 'anonymous-treatment');
+  if (interventions.length === 0) return { view: null, disclosures: [] };
+  const goalIds = new Set(interventions.flatMap((i) => i.goalIds));
+  const goals = plan.goals.filter((g) => goalIds.has(g.id));
+  const view: PlanView = {
+    id: plan.id,
+    tenant: plan.tenant,
+    status: plan.status,
+    coordinator: plan.coordinator,
+    goals: goals.map(stripProvenance),
+    interventions: interventions.map(stripProvenance),
+    view: { as: 'provider', providerId },
+  };
+  trimReferences(view);
+  const citizenOf = new Map(membersOf(plan).map((m) => [m.memberId, m.citizenId]));
+  const perCitizen = new Map<string, { elements: number; servesGoals: boolean }>();
+  for (const i of interventions) {
+    const citizenId = citizenOf.get(i.memberId)!;
+    const entry = perCitizen.get(citizenId) ?? { elements: 0, servesGoals: false };
+    perCitizen.set(citizenId, { elements: entry.elements + 1, servesGoals: entry.servesGoals || goals.some((g) => i.goalIds.includes(g.id)) });
+  }
+  const disclosures = [...perCitizen].map(([citizenId, entry]) => ({
+    citizenId,
+    recipient: `provider:${providerId}`,
+    categories: (entry.servesGoals ? ['interventions', 'goals'] : ['interventions']) as DataCategory[],
+    consentRefs: [],
+    elements: entry.elements,
+  }));
+  return { view, disclosures };
+}
+
+function municipalityView(plan: Plan, viewer: Extract<Viewer, { kind: 'municipality' }>): ExplainedView {
+  const none = { view: null, disclosures: [] };
+  const entry = plan.municipalities.find((m) => m.code === viewer.code && m.link);
+  if (!entry?.link || viewer.code === plan.tenant) return none;
+  const members = membersOf(plan);
+  const primary = members[0]!;
+  const memberById = new Map(members.map((m) => [m.memberId, m]));
+  const recipient = `municipality:${viewer.code}`;
+  const decide = (member: Member, category: DataCategory) =>
+    decideFlow({ citizenId: member.citizenId, birthDate: member.birthDate, source: 'enplan', recipient, category, at: viewer.at }, viewer.grants);
+
+  const parts = entry.link.parts.filter((part) => decide(primary, linkPartCategory[part]).allowed);
+  if (parts.length === 0) return none;
+
+  const shielded = protectedElements(plan);
+  const disclosed = new Map<string, { categories: Set<DataCategory>; consentRefs: Set<string>; elements: number }>();
+  const note = (member: Member, categories: DataCategory[], refs: string[], elements: number) => {
+    const d = disclosed.get(member.citizenId) ?? { categories: new Set(), consentRefs: new Set(), elements: 0 };
+    categories.forEach((c) => d.categories.add(c));
+    refs.forEach((r) => d.consentRefs.add(r));
+    d.elements += elements;
+    disclosed.set(member.citizenId, d);
+  };
+  /** May this element of this part go: its member's consent for the part's category (and health, for health-sector elements). */
+  const mayShow = (part: LinkPart, element: { id: string; memberId?: string; sector?: string }): boolean => {
+    if (shielded.has(element.id)) return false;
+    const member = element.memberId ? memberById.get(element.memberId) : primary;
+    if (!member || member.leftAt) return false;
+    const categories: DataCategory[] = element.sector === 'health' ? [linkPartCategory[part], 'health'] : [linkPartCategory[part]];
+    const decisions = categories.map((c) => decide(member, c));
+    if (!decisions.every((d) => d.allowed)) return false;
+    note(member, categories, decisions.flatMap((d) => (d.allowed && d.basis === 'consent' ? d.grantIds : [])), 1);
+    return true;
+  };
+
+  const view: PlanView = {
+    id: plan.id,
+    tenant: plan.tenant,
+    status: plan.status,
+    municipalities: [entry],
+    view: { as: 'municipality', municipality: viewer.code, parts, consentRefs: [] },
+  };
+  if (parts.includes('goals')) view.goals = plan.goals.filter((g) => mayShow('goals', g)).map(stripProvenance);
+  if (parts.includes('interventions')) view.interventions = plan.interventions.filter((i) => mayShow('interventions', i)).map(stripProvenance);
+  if (parts.includes('agreements')) view.agreements = plan.agreements.filter((a) => mayShow('agreements', a)).map(stripProvenance);
+  if (parts.includes('followUps')) {
+    const shown = new Set([...(view.goals ?? []), ...(view.interventions ?? [])].map((e) => e.id));
+    view.followUps = plan.followUps
+      .filter((f) => (f.elementId ? shown.has(f.elementId) : true) && mayShow('followUps', { id: f.id }))
+      .map(stripProvenance);
+  }
+  if (parts.includes('coordinator')) {
+    view.coordinator = plan.coordinator;
+    const decision = decide(primary, 'plan-core');
+    note(primary, ['plan-core'], decision.allowed && decision.basis === 'consent' ? decision.grantIds : [], 0);
+  }
+  trimReferences(view);
+  const primaryRefs = parts.flatMap((part) => {
+    const d = decide(primary, linkPartCategory[part]);
+    return d.allowed && d.basis === 'consent' ? d.grantIds : [];
+  });
+  view.view.consentRefs = [...new Set(primaryRefs)];
+  if (!disclosed.has(primary.citizenId)) note(primary, parts.map((p) => linkPartCategory[p]), primaryRefs, 0);
+  const disclosures = [...disclosed].map(([citizenId, d]) => ({ citizenId, recipient, categories: [...d.categories], consentRefs: [...d.consentRefs], elements: d.elements }));
+  return { view, disclosures };
+}
+
+/** The plan as `viewer` sees it, and what that discloses to parties outside the owning municipality. */
+export function explainView(plan: Plan, viewer: Viewer): ExplainedView {
+  switch (viewer.kind) {
+    case 'caseworker':
+      return { view: caseworkerView(plan), disclosures: [] };
+    case 'citizen':
+      return { view: citizenView(plan, viewer.citizenId), disclosures: [] };
+    case 'provider':
+      return providerView(plan, viewer.providerId);
+    case 'municipality':
+      return municipalityView(plan, viewer);
+  }
+}
+
+/** The plan as `viewer` sees it, or null when they may not see it at all (answered as 404). */
+export function viewOf(plan: Plan, viewer: Viewer): PlanView | null {
+  return explainView(plan, viewer).view;
+}

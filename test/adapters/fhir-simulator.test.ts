@@ -1,0 +1,414 @@
+/**
+ * The FHIR simulator over real HTTP on 127.0.0.1: the REST semantics the adapters rely on (media
+ * type, ETag/Last-Modified/Location, paging links, `_lastUpdated`, POST `_search`, If-Match → 412,
+ * If-None-Exist), faults, mutation, the lazy seeding path, R4 validity of what it serves, and the
+ * record generators. CPR numbers are never put in test names.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Resource } from '@medplum/fhirtypes';
+import { generatePopulation } from '../../adapters/shared/population';
+import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
+import { CARE_SOCIAL_SYSTEM, CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM, GOAL_CATEGORY_SYSTEM, REGIONAL_ACTIVITY_SYSTEM, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
+import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import { startHealthSimulator } from '../../adapters/health/simulator';
+import { socialRecordStream, generateSocialRecords } from '../../adapters/social/records';
+import { generateHealthRecords, healthRecordStream } from '../../adapters/health/records';
+import { lookupCode } from '../../mappings/social/codes';
+import { activityFor, goalCategoryFor, planTypeFor } from '../../mappings/health/codes';
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: () => any;
+}
+
+async function call(url: string, init: RequestInit = {}): Promise<Answer> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
+}
+
+const fhirJson = { 'content-type': 'application/fhir+json' };
+const postForm = (params: Record<string, string>): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(params),
+});
+
+/** Every resource of a search, following `next` links. */
+async function searchAll(first: string, init?: RequestInit): Promise<Resource[]> {
+  const found: Resource[] = [];
+  let answer = await call(first, init);
+  for (;;) {
+    expect(answer.status).toBe(200);
+    const bundle = answer.json();
+    found.push(...(bundle.entry ?? []).map((e: { resource: Resource }) => e.resource));
+    const next = bundle.link?.find((l: { relation: string }) => l.relation === 'next')?.url;
+    if (!next) return found;
+    answer = await call(next);
+  }
+}
+
+const keyOf = (r: Resource) => `${r.resourceType}/${r.id}`;
+const patientOf = async (sim: SectorSimulator, ordinal: number) => {
+  const bundle = (await call(`${sim.baseUrl}/Patient/_search`, postForm({ identifier: `${CPR_SYSTEM}|${sim.citizens[ordinal]!.cpr}` }))).json();
+  return bundle.entry[0].resource as Resource & { id: string };
+};
+
+describe('FHIR simulator (social, eager medplum repository)', () => {
+  let sim: SectorSimulator;
+
+  beforeAll(async () => {
+    sim = await startSocialSimulator({ size: 60, seeding: 'eager' });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it('serves a FHIR R4 CapabilityStatement as application/fhir+json', async () => {
+    const answer = await call(`${sim.baseUrl}/metadata`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    const statement = answer.json();
+    expect(statement.resourceType).toBe('CapabilityStatement');
+    expect(statement.fhirVersion).toBe('4.0.1');
+    expect(statement.rest[0].resource.map((r: { type: string }) => r.type)).toEqual(expect.arrayContaining(['Patient', 'CarePlan', 'Goal', 'Condition', 'CareTeam']));
+  });
+
+  it('reads a resource with its ETag, Last-Modified and the FHIR media type', async () => {
+    const patient = await patientOf(sim, 0);
+    const answer = await call(`${sim.baseUrl}/Patient/${patient.id}`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    expect(answer.headers.get('etag')).toBe('W/"1"');
+    expect(new Date(answer.headers.get('last-modified')!).getTime()).toBe(Math.floor(Date.parse(answer.json().meta.lastUpdated) / 1000) * 1000);
+  });
+
+  it('answers 404 with an OperationOutcome for an unknown id', async () => {
+    const answer = await call(`${sim.baseUrl}/Goal/00000000-0000-4000-8000-000000000000`);
+    expect(answer.status).toBe(404);
+    expect(answer.json().resourceType).toBe('OperationOutcome');
+  });
+
+  it('creates with 201, a server-assigned id, version 1 and a Location with the version', async () => {
+    const patient = await patientOf(sim, 1);
+    const answer = await call(`${sim.baseUrl}/Goal`, {
+      method: 'POST',
+      headers: fhirJson,
+      body: JSON.stringify({ resourceType: 'Goal', id: 'client-chosen', lifecycleStatus: 'proposed', description: { text: 'Egen bolig' }, subject: { reference: `Patient/${patient.id}` } }),
+    });
+    expect(answer.status).toBe(201);
+    const created = answer.json();
+    expect(created.id).not.toBe('client-chosen');
+    expect(created.meta.versionId).toBe('1');
+    expect(answer.headers.get('location')).toBe(`${sim.baseUrl}/Goal/${created.id}/_history/1`);
+    expect(answer.headers.get('etag')).toBe('W/"1"');
+  });
+
+  it('conditional create returns the existing resource with 200 and never makes a second one', async () => {
+    const patient = await patientOf(sim, 2);
+    const key = 'sim-conditional-1';
+    const create = () =>
+      call(`${sim.baseUrl}/Goal`, {
+        method: 'POST',
+        headers: { ...fhirJson, 'if-none-exist': `identifier=${encodeURIComponent(`${ENPLAN_OPERATION_SYSTEM}|${key}`)}` },
+        body: JSON.stringify({
+          resourceType: 'Goal',
+          identifier: [{ system: ENPLAN_OPERATION_SYSTEM, value: key }],
+          lifecycleStatus: 'active',
+          description: { text: 'Møder i værkstedet' },
+          subject: { reference: `Patient/${patient.id}` },
+        }),
+      });
+    const first = await create();
+    const second = await create();
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.json().id).toBe(first.json().id);
+    const matches = await searchAll(`${sim.baseUrl}/Goal?identifier=${encodeURIComponent(`${ENPLAN_OPERATION_SYSTEM}|${key}`)}`);
+    expect(matches).toHaveLength(1);
+    expect(sim.effects(key)).toBe(1);
+  });
+
+  it('conditional creates racing with the same identifier make exactly one resource', async () => {
+    const patient = await patientOf(sim, 3);
+    const key = 'sim-conditional-race';
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        call(`${sim.baseUrl}/Goal`, {
+          method: 'POST',
+          headers: { ...fhirJson, 'if-none-exist': `identifier=${encodeURIComponent(`${ENPLAN_OPERATION_SYSTEM}|${key}`)}` },
+          body: JSON.stringify({ resourceType: 'Goal', identifier: [{ system: ENPLAN_OPERATION_SYSTEM, value: key }], lifecycleStatus: 'active', description: { text: 'x' }, subject: { reference: `Patient/${patient.id}` } }),
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(answers.map((a) => a.json().id)).size).toBe(1);
+    expect(sim.effects(key)).toBe(1);
+  });
+
+  it('updates on the current If-Match, answers 412 on a stale one, and refuses an If-Match that is not an ETag', async () => {
+    const patient = await patientOf(sim, 4);
+    const goals = await searchAll(`${sim.baseUrl}/Goal?subject=Patient/${patient.id}`);
+    const goal = goals[0]!;
+    const put = (ifMatch: string, status: string) =>
+      call(`${sim.baseUrl}/Goal/${goal.id}`, { method: 'PUT', headers: { ...fhirJson, 'if-match': ifMatch }, body: JSON.stringify({ ...goal, lifecycleStatus: status }) });
+    const updated = await put('W/"1"', 'on-hold');
+    expect(updated.status).toBe(200);
+    expect(updated.headers.get('etag')).toBe('W/"2"');
+    expect(updated.json().meta.versionId).toBe('2');
+    const stale = await put('W/"1"', 'cancelled');
+    expect(stale.status).toBe(412);
+    expect(stale.json().resourceType).toBe('OperationOutcome');
+    expect((await put('2', 'cancelled')).status).toBe(400);
+    const history = (await call(`${sim.baseUrl}/Goal/${goal.id}/_history`)).json();
+    expect(history.entry.map((e: { resource: Resource }) => e.resource.meta!.versionId)).toEqual(['2', '1']);
+    expect((await call(`${sim.baseUrl}/Goal/${goal.id}/_history/1`)).json().lifecycleStatus).toBe((goal as { lifecycleStatus: string }).lifecycleStatus);
+  });
+
+  it('pages a search with _count through Bundle.link next, each resource exactly once', async () => {
+    const all = await searchAll(`${sim.baseUrl}/Condition?_count=1000`);
+    const first = (await call(`${sim.baseUrl}/Condition?_count=7&_total=accurate`)).json();
+    expect(first.entry).toHaveLength(7);
+    expect(first.total).toBe(all.length);
+    expect(first.link.find((l: { relation: string }) => l.relation === 'next').url).toContain('_offset=7');
+    const paged = await searchAll(`${sim.baseUrl}/Condition?_count=7`);
+    expect(paged.map(keyOf)).toEqual(all.map(keyOf));
+    expect(new Set(paged.map(keyOf)).size).toBe(all.length);
+  });
+
+  it('answers _lastUpdated=gt with exactly the records changed after the instant', async () => {
+    const all = await searchAll(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_count=1000`);
+    const instants = all.map((r) => r.meta!.lastUpdated!).sort();
+    const middle = instants[Math.floor(instants.length / 2)]!;
+    const expected = all.filter((r) => r.meta!.lastUpdated! > middle).map(keyOf).sort();
+    const found = await searchAll(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_lastUpdated=gt${middle}&_sort=_lastUpdated&_count=50`);
+    expect(found.map(keyOf).sort()).toEqual(expected);
+    const ordered = found.map((r) => r.meta!.lastUpdated!);
+    expect(ordered).toEqual([...ordered].sort());
+  });
+
+  it('pages by keyset when sorted by _lastUpdated, so records changed mid-way are not skipped', async () => {
+    const before = new Set((await searchAll(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_count=1000`)).map(keyOf));
+    let answer = await call(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_sort=_lastUpdated&_count=10`);
+    const seen = new Set<string>();
+    let mutated = false;
+    for (;;) {
+      const bundle = answer.json();
+      for (const entry of bundle.entry ?? []) seen.add(keyOf(entry.resource));
+      const next = bundle.link.find((l: { relation: string }) => l.relation === 'next')?.url;
+      if (!next) break;
+      expect(next).toContain('_cursor=');
+      if (!mutated) {
+        // A third of the records move to the end of the order while we page.
+        await sim.mutate(0.3);
+        mutated = true;
+      }
+      answer = await call(next);
+    }
+    for (const key of before) expect(seen.has(key), key).toBe(true);
+  });
+
+  it('keeps POST _search parameters out of every link URL, and lets a paged search expire', async () => {
+    const cpr = sim.citizens[5]!.cpr;
+    const bundle = (await call(`${sim.baseUrl}/Patient/_search`, postForm({ identifier: `${CPR_SYSTEM}|${cpr}` }))).json();
+    expect(bundle.entry).toHaveLength(1);
+    expect(JSON.stringify(bundle.link)).not.toContain(cpr);
+    const ids = (await searchAll(`${sim.baseUrl}/Goal?_count=1000`)).map((g) => g.id).slice(0, 12);
+    const first = (await call(`${sim.baseUrl}/Goal/_search`, postForm({ _id: ids.join(','), _count: '5' }))).json();
+    const next = first.link.find((l: { relation: string }) => l.relation === 'next').url as string;
+    expect(next).toMatch(/\?_getpages=[0-9a-f-]+&/);
+    for (const id of ids) expect(next).not.toContain(id!);
+    const pages = await searchAll(`${sim.baseUrl}/Goal/_search`, postForm({ _id: ids.join(','), _count: '5' }));
+    expect(pages.map((g) => g.id).sort()).toEqual([...ids].sort());
+    expect((await call(`${sim.baseUrl}?_getpages=no-such-search`)).status).toBe(410);
+  });
+
+  it('refuses an unknown search parameter with 400', async () => {
+    const answer = await call(`${sim.baseUrl}/Goal?no-such-parameter=1`);
+    expect(answer.status).toBe(400);
+    expect(answer.json().resourceType).toBe('OperationOutcome');
+  });
+
+  it('searches by a parameter without an index through medplum’s matching', async () => {
+    const all = await searchAll(`${sim.baseUrl}/Goal?_count=1000`);
+    const active = await searchAll(`${sim.baseUrl}/Goal?lifecycle-status=active&_count=1000`);
+    expect(active.map(keyOf).sort()).toEqual(all.filter((g) => (g as { lifecycleStatus: string }).lifecycleStatus === 'active').map(keyOf).sort());
+  });
+
+  it('switches faults on and off at run time: 503, a cut-off body, an answer that never comes', async () => {
+    const url = `${sim.baseUrl}/Goal?_count=1`;
+    sim.setFaults({ errorRate: 1 });
+    const failed = await call(url);
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('retry-after')).toBe('1');
+    sim.setFaults({ errorRate: 0, malformedRate: 1 });
+    const cut = await call(url);
+    expect(cut.status).toBe(200);
+    expect(() => cut.json()).toThrow();
+    sim.setFaults({ malformedRate: 0, timeoutRate: 1 });
+    await expect(fetch(url, { signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    sim.setFaults({ timeoutRate: 0, errorRate: 1, scope: { method: 'GET', resourceType: 'Condition' } });
+    expect((await call(`${sim.baseUrl}/Condition?_count=1`)).status).toBe(503);
+    expect((await call(url)).status).toBe(200);
+    sim.setFaults({ errorRate: 0, scope: undefined });
+    expect((await call(`${sim.baseUrl}/Condition?_count=1`)).status).toBe(200);
+  });
+
+  it('mutate(fraction) gives that share of the records a new version', async () => {
+    const live = (await searchAll(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_count=1000`)).length;
+    const changed = await sim.mutate(0.1);
+    expect(changed.length).toBe(Math.round(0.1 * live));
+    expect(new Set(changed.map((c) => `${c.resourceType}/${c.id}`)).size).toBe(changed.length);
+    for (const record of changed.slice(0, 5)) {
+      const current = (await call(`${sim.baseUrl}/${record.resourceType}/${record.id}`)).json();
+      expect(current.meta.versionId).toBe(record.version);
+      expect(Number(record.version)).toBeGreaterThan(1);
+      const history = (await call(`${sim.baseUrl}/${record.resourceType}/${record.id}/_history`)).json();
+      expect(history.entry).toHaveLength(Number(record.version));
+    }
+  });
+});
+
+describe('lazy seeding serves exactly what eager seeding serves', () => {
+  let eager: SectorSimulator;
+  let lazy: SectorSimulator;
+  const population = generatePopulation(50, 99);
+
+  beforeAll(async () => {
+    eager = await startSocialSimulator({ population, seed: 99, seeding: 'eager' });
+    lazy = await startSocialSimulator({ population, seed: 99, seeding: 'lazy' });
+  });
+  afterAll(async () => {
+    await eager.close();
+    await lazy.close();
+  });
+
+  const normalised = (sim: SectorSimulator, answer: Answer) => {
+    const body = answer.text.split(sim.baseUrl).join('BASE').replace(/_getpages=[0-9a-f-]+/g, '_getpages=TOKEN');
+    const parsed = JSON.parse(body);
+    if (parsed.resourceType === 'Bundle') delete parsed.id;
+    return { status: answer.status, etag: answer.headers.get('etag'), body: parsed };
+  };
+
+  it('gives the same answers to the same requests, before and after writes', async () => {
+    const requests = async (sim: SectorSimulator) => {
+      const out = [];
+      for (const ordinal of [0, 7, 21]) {
+        const search = await call(`${sim.baseUrl}/Patient/_search`, postForm({ identifier: `${CPR_SYSTEM}|${sim.citizens[ordinal]!.cpr}` }));
+        out.push(normalised(sim, search));
+        const patientId = search.json().entry[0].resource.id;
+        for (const type of ['CarePlan', 'Goal', 'Condition', 'CareTeam']) out.push(normalised(sim, await call(`${sim.baseUrl}/${type}?subject=Patient/${patientId}&_count=2`)));
+        out.push(normalised(sim, await call(`${sim.baseUrl}/Patient/${patientId}/_history`)));
+      }
+      out.push(normalised(sim, await call(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_sort=_lastUpdated&_count=25`)));
+      out.push(normalised(sim, await call(`${sim.baseUrl}/Goal?_count=1000`)));
+      return out;
+    };
+    expect(await requests(lazy)).toEqual(await requests(eager));
+    // The same seeded choice of records to change, and the same edits, in both.
+    const changedEager = await eager.mutate(0.2);
+    const changedLazy = await lazy.mutate(0.2);
+    expect(changedLazy.map((c) => [c.resourceType, c.id, c.version])).toEqual(changedEager.map((c) => [c.resourceType, c.id, c.version]));
+    const afterWrites = async (sim: SectorSimulator) =>
+      Promise.all(changedEager.slice(0, 6).map(async (c) => {
+        const current = normalised(sim, await call(`${sim.baseUrl}/${c.resourceType}/${c.id}`));
+        delete current.body.meta.lastUpdated;
+        const history = (await call(`${sim.baseUrl}/${c.resourceType}/${c.id}/_history`)).json().entry.map((e: { resource: Resource }) => e.resource.meta!.versionId);
+        return { current, history };
+      }));
+    expect(await afterWrites(lazy)).toEqual(await afterWrites(eager));
+  });
+});
+
+describe('what the simulators serve is valid FHIR R4 with listed codes', () => {
+  let social: SectorSimulator;
+  let health: SectorSimulator;
+  const population = generatePopulation(80, 7);
+
+  beforeAll(async () => {
+    loadProfiles();
+    social = await startSocialSimulator({ population, seed: 7 });
+    health = await startHealthSimulator({ population, seed: 7 });
+  });
+  afterAll(async () => {
+    await social.close();
+    await health.close();
+  });
+
+  const codings = (value: unknown, found: { system?: string; code?: string; display?: string }[] = []) => {
+    if (Array.isArray(value)) for (const item of value) codings(item, found);
+    else if (value && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      if (typeof record.code === 'string' && typeof record.system === 'string') found.push(record as { system: string; code: string; display?: string });
+      for (const child of Object.values(record)) codings(child, found);
+    }
+    return found;
+  };
+
+  it('passes medplum’s R4 validation for every social resource, Bundle and the CapabilityStatement', async () => {
+    const resources = await searchAll(`${social.baseUrl}?_type=Patient,CarePlan,Goal,Condition,CareTeam&_count=1000`);
+    expect(resources.length).toBeGreaterThan(300);
+    for (const resource of resources) expect(fhirValidationErrors(resource), keyOf(resource)).toEqual([]);
+    expect(fhirValidationErrors((await call(`${social.baseUrl}/Goal?_count=3`)).json())).toEqual([]);
+    expect(fhirValidationErrors((await call(`${social.baseUrl}/metadata`)).json())).toEqual([]);
+  });
+
+  it('passes medplum’s R4 validation for every health resource', async () => {
+    const resources = await searchAll(`${health.baseUrl}?_type=Patient,CarePlan,Goal,CareTeam,Consent&_count=1000`);
+    expect(resources.length).toBeGreaterThan(150);
+    for (const resource of resources) expect(fhirValidationErrors(resource), keyOf(resource)).toEqual([]);
+  });
+
+  it('uses only FFB, FSIII and CareSocialCodes codes that KL lists, with KL’s display text', async () => {
+    const resources = await searchAll(`${social.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_count=1000`);
+    const kl = codings(resources).filter((c) => c.system === FFB_SYSTEM || c.system === FSIII_SYSTEM || c.system === CARE_SOCIAL_SYSTEM);
+    expect(kl.length).toBeGreaterThan(500);
+    // The generator's one deliberate local code stands for what real fagsystemer send.
+    for (const coding of kl.filter((c) => c.code !== 'lokal-vaerested-4711')) {
+      const listed = lookupCode(coding.system, coding.code);
+      expect(listed, `${coding.system}|${coding.code}`).toBeDefined();
+      expect(coding.display).toBe(listed!.display);
+    }
+  });
+
+  it('uses only listed regional plan types, activities and goal categories', async () => {
+    const resources = await searchAll(`${health.baseUrl}?_type=CarePlan,Goal&_count=1000`);
+    const all = codings(resources);
+    const check = (system: string, find: (s: string, c: string) => { display: string } | undefined) => {
+      const used = all.filter((c) => c.system === system);
+      expect(used.length).toBeGreaterThan(10);
+      for (const coding of used) expect(coding.display).toBe(find(coding.system!, coding.code!)?.display);
+    };
+    check(REGIONAL_PLAN_TYPE_SYSTEM, planTypeFor);
+    check(REGIONAL_ACTIVITY_SYSTEM, activityFor);
+    check(GOAL_CATEGORY_SYSTEM, goalCategoryFor);
+  });
+});
+
+describe('record generators', () => {
+  it('stream 100,000 social and 100,000 health records, deterministic for the seed', () => {
+    for (const stream of [socialRecordStream, healthRecordStream]) {
+      const ids = new Set<string>();
+      let count = 0;
+      for (const { recordType, resource } of stream(100_000, 11)) {
+        expect(recordType).toBe(resource.resourceType);
+        ids.add(`${recordType}/${resource.id}`);
+        count++;
+      }
+      expect(count).toBe(100_000);
+      expect(ids.size).toBe(100_000);
+    }
+    expect(generateSocialRecords(50, 3)).toEqual(generateSocialRecords(50, 3));
+    expect(generateHealthRecords(50, 3)).toEqual(generateHealthRecords(50, 3));
+    expect(generateSocialRecords(50, 3)).not.toEqual(generateSocialRecords(50, 4));
+  });
+
+  it('make records that pass R4 validation', () => {
+    loadProfiles();
+    for (const { resource } of [...generateSocialRecords(300, 5), ...generateHealthRecords(300, 5)]) {
+      expect(fhirValidationErrors(resource as Resource), `${resource.resourceType}/${resource.id}`).toEqual([]);
+    }
+  });
+});

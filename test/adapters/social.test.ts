@@ -1,0 +1,436 @@
+/**
+ * The social adapter against the running social simulator over real HTTP on 127.0.0.1: pull,
+ * changes since a cursor (with ties), paging through Bundle.link, If-Match → 412, conditional create
+ * idempotency (also after a lost answer), timeouts and 5xx as transient errors, quarantine of
+ * contract failures and malformed pages, unknown codes — and no CPR in any URL.
+ * Citizens are named by their place in the population, never by CPR.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdapterError, type SourceAdapter } from '../../adapters/adapter';
+import { FhirClient, MalformedResponseError, VersionConflictError } from '../../adapters/fhir/client';
+import { fhirValidationErrors } from '../../adapters/fhir/definitions';
+import { ENPLAN_OPERATION_SYSTEM } from '../../adapters/fhir/systems';
+import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import { createSocialAdapter } from '../../adapters/social/adapter';
+import { socialRecordsFor } from '../../adapters/social/records';
+import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import { runMapping } from '../../mappings/mapping';
+import { socialCarePlanMapping, socialGoalReverse, socialInterventionReverse, socialMappingsByRecordType, socialServiceRequestReverse } from '../../mappings/social';
+import type { Goal, Intervention } from '../../src/model';
+
+const SEED = 2026;
+const context = { now: '2026-03-01T12:00:00+01:00', ruleVersion: 'rules-2026.11' };
+
+let sim: SectorSimulator;
+let adapter: SourceAdapter;
+const population = generatePopulation(120, SEED);
+
+const subjectOf = (ordinal: number) => ({ citizenId: `citizen-${ordinal}`, cpr: sim.citizens[ordinal]!.cpr });
+const seededRecords = (ordinal: number) => socialRecordsFor(sim.citizens[ordinal]!, ordinal, SEED).filter((r) => r.resourceType !== 'Patient');
+
+async function expectAdapterError(promise: Promise<unknown>, expected: { code: string | RegExp; permanent: boolean }): Promise<AdapterError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AdapterError);
+  const adapterError = error as AdapterError;
+  if (typeof expected.code === 'string') expect(adapterError.code).toBe(expected.code);
+  else expect(adapterError.code).toMatch(expected.code);
+  expect(adapterError.permanent).toBe(expected.permanent);
+  return adapterError;
+}
+
+const modelGoal = (id: string): Goal => ({
+  id,
+  level: 'sub',
+  title: 'Kan selv handle ind en gang om ugen',
+  description: 'Aftalt på netværksmødet',
+  sector: 'social',
+  status: 'active',
+  targetDate: '2026-09-01',
+  topics: [],
+  ruleVersion: 'rules-2026.11',
+  provenance: [{ kind: 'registration', registrationId: 'reg-1', actor: 'caseworker-7', at: '2026-03-01T10:00:00+01:00' }],
+});
+
+const modelIntervention = (id: string): Intervention => ({
+  id,
+  sector: 'social',
+  legalBasis: 'SEL §85',
+  type: { system: 'urn:oid:1.2.208.176.2.22', code: '638f44df-6bf2-47f8-9935-b8fdc83e5bf5', display: 'Støtte til daglige opgaver i hjemmet' },
+  title: 'Bostøtte to gange om ugen',
+  responsibleUnit: 'Bostøtten Nord',
+  contact: { name: 'Mette Holm' },
+  period: { start: '2026-03-15', end: '2026-09-15' },
+  order: 0,
+  dependsOn: [],
+  status: 'planned',
+  memberId: 'member-1',
+  goalIds: [],
+  confidentiality: 'normal',
+  topics: [],
+  ruleVersion: 'rules-2026.11',
+  provenance: [{ kind: 'registration', registrationId: 'reg-2', actor: 'caseworker-7', at: '2026-03-01T10:00:00+01:00' }],
+});
+
+beforeAll(async () => {
+  sim = await startSocialSimulator({ population, seed: SEED });
+  adapter = createSocialAdapter({ baseUrl: sim.baseUrl, timeoutMs: 5_000 });
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('social adapter: describe and check', () => {
+  it('describes itself as the FHIR social source with its record types and push operations', () => {
+    const description = adapter.describe();
+    expect(description).toMatchObject({ id: 'social', sector: 'social', recordTypes: ['CarePlan', 'Goal', 'Condition', 'CareTeam'] });
+    expect(description.format).toMatch(/FHIR R4/);
+    expect(description.pushOperations).toEqual(['goal.upsert', 'intervention.upsert', 'service-request.create']);
+  });
+
+  it('checks the connection with the CapabilityStatement', async () => {
+    const result = await adapter.check();
+    expect(result.ok).toBe(true);
+    expect(result.detail).toMatch(/FHIR 4\.0\.1/);
+    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports a server it cannot reach as not ok, with the reason', async () => {
+    const other = await startSocialSimulator({ size: 5 });
+    const baseUrl = other.baseUrl;
+    await other.close();
+    const result = await createSocialAdapter({ baseUrl, timeoutMs: 2_000 }).check();
+    expect(result.ok).toBe(false);
+    expect(result.detail).toMatch(/could not reach/);
+  });
+
+  it('sends every request through the configured fetch dispatcher', async () => {
+    await fetch(`${sim.baseUrl}/metadata`);
+    const global = (globalThis as Record<symbol, { dispatch: (...args: unknown[]) => boolean }>)[Symbol.for('undici.globalDispatcher.1')]!;
+    let dispatched = 0;
+    const dispatcher = { dispatch: (...args: unknown[]) => (dispatched++, global.dispatch(...args)) };
+    const withDispatcher = createSocialAdapter({ baseUrl: sim.baseUrl, dispatcher });
+    await withDispatcher.pull(subjectOf(0));
+    expect(dispatched).toBe(5);
+  });
+});
+
+describe('social adapter: pull', () => {
+  it('reads the citizen’s CarePlans, Goals, Conditions and CareTeam, each checked and versioned', async () => {
+    const result = await adapter.pull(subjectOf(3));
+    expect(result.quarantined).toEqual([]);
+    const expected = seededRecords(3);
+    expect(result.records.map((r) => `${r.recordType}/${r.recordId}`).sort()).toEqual(expected.map((r) => `${r.resourceType}/${r.id}`).sort());
+    for (const record of result.records) {
+      expect(record.version).toBe('1');
+      expect(record.updatedAt).toBe((expected.find((r) => r.id === record.recordId)!.meta!.lastUpdated));
+      expect((record.payload as { subject: { reference: string } }).subject.reference).toMatch(/^Patient\//);
+    }
+  });
+
+  it('follows Bundle.link next page by page and reads the same records', async () => {
+    const small = createSocialAdapter({ baseUrl: sim.baseUrl, pageSize: 1 });
+    const before = sim.requests().length;
+    const paged = await small.pull(subjectOf(4));
+    const whole = await adapter.pull(subjectOf(4));
+    expect(paged.records).toEqual(whole.records);
+    const pageRequests = sim.requests().slice(before).filter((r) => r.url.includes('_offset='));
+    expect(pageRequests.length).toBe(whole.records.length - 4);
+  });
+
+  it('finds the Patient with POST _search, so the CPR stays in the request body', async () => {
+    const before = sim.requests().length;
+    await adapter.pull(subjectOf(5));
+    const requests = sim.requests().slice(before);
+    expect(requests[0]).toMatchObject({ method: 'POST', url: '/fhir/Patient/_search', status: 200 });
+    expect(requests.slice(1).every((r) => r.method === 'GET' && /subject=Patient%2F/.test(r.url))).toBe(true);
+  });
+
+  it('returns nothing for a citizen the system does not know', async () => {
+    const stranger = generatePopulation(1, 555)[0]!;
+    expect(population.some((c) => c.cpr === stranger.cpr)).toBe(false);
+    expect(await adapter.pull({ citizenId: 'stranger', cpr: stranger.cpr })).toEqual({ records: [], quarantined: [] });
+  });
+
+  it('quarantines a record that fails the contract, with a reason, and keeps the rest', async () => {
+    const ordinal = 6;
+    const goal = seededRecords(ordinal).find((r) => r.resourceType === 'Goal')!;
+    await sim.repository.putRaw({ ...goal, id: goal.id!, lifecycleStatus: 'somewhere-in-between' } as never);
+    const result = await adapter.pull(subjectOf(ordinal));
+    expect(result.quarantined).toHaveLength(1);
+    expect(result.quarantined[0]).toMatchObject({ recordType: 'Goal', recordId: goal.id });
+    expect(result.quarantined[0]!.reason).toMatch(/lifecycleStatus/);
+    expect(result.quarantined[0]!.raw).toContain('somewhere-in-between');
+    expect(result.records.map((r) => r.recordId)).not.toContain(goal.id);
+    expect(result.records.length).toBe(seededRecords(ordinal).length - 1);
+  });
+
+  it('quarantines a page whose JSON is cut off, and still reads the other record types', async () => {
+    sim.setFaults({ malformedRate: 1, scope: { method: 'GET', resourceType: 'Condition' } });
+    try {
+      const result = await adapter.pull(subjectOf(7));
+      expect(result.quarantined).toHaveLength(1);
+      expect(result.quarantined[0]).toMatchObject({ recordType: 'Condition', recordId: null });
+      expect(result.quarantined[0]!.reason).toMatch(/not valid JSON/);
+      expect(result.quarantined[0]!.raw.length).toBeGreaterThan(0);
+      expect(new Set(result.records.map((r) => r.recordType))).toEqual(new Set(['CarePlan', 'Goal', 'CareTeam']));
+    } finally {
+      sim.setFaults({ malformedRate: 0, scope: undefined });
+    }
+  });
+
+  it('reports a 5xx as a transient error with the server’s Retry-After', async () => {
+    sim.setFaults({ errorRate: 1 });
+    try {
+      const error = await expectAdapterError(adapter.pull(subjectOf(8)), { code: 'http-503', permanent: false });
+      expect(error.retryAfterSeconds).toBe(1);
+    } finally {
+      sim.setFaults({ errorRate: 0 });
+    }
+  });
+
+  it('reports a server that does not answer in time as a transient timeout', async () => {
+    const impatient = createSocialAdapter({ baseUrl: sim.baseUrl, timeoutMs: 250 });
+    sim.setFaults({ timeoutRate: 1 });
+    try {
+      await expectAdapterError(impatient.pull(subjectOf(9)), { code: 'timeout', permanent: false });
+    } finally {
+      sim.setFaults({ timeoutRate: 0 });
+    }
+  });
+
+  it('reports a refused request (4xx) as permanent', async () => {
+    const client = new FhirClient({ baseUrl: sim.baseUrl });
+    await expectAdapterError(client.read('Goal', '00000000-0000-4000-8000-000000000000'), { code: 'http-404', permanent: true });
+    await expectAdapterError(client.search('Goal', { 'no-such-parameter': 'x' }), { code: 'http-400', permanent: true });
+  });
+
+  it('hands the mapping codes it does not know, reported as unknown codes', async () => {
+    const ordinal = sim.citizens.findIndex((_, o) =>
+      seededRecords(o).some((r) => r.resourceType === 'CarePlan' && JSON.stringify(r).includes('lokal-vaerested-4711')),
+    );
+    expect(ordinal).toBeGreaterThanOrEqual(0);
+    const plan = (await adapter.pull(subjectOf(ordinal))).records.find((r) => r.recordType === 'CarePlan')!;
+    const result = runMapping(socialCarePlanMapping, plan.payload, context);
+    expect(result.ok).toBe(true);
+    expect(result.unknownCodes).toContainEqual({ system: 'urn:oid:1.2.208.176.2.22', code: 'lokal-vaerested-4711' });
+  });
+
+  it('maps every pulled record of every citizen without a failure', async () => {
+    for (let ordinal = 10; ordinal < 30; ordinal++) {
+      for (const record of (await adapter.pull(subjectOf(ordinal))).records) {
+        const result = runMapping(socialMappingsByRecordType[record.recordType]!, record.payload, context);
+        expect(result.ok, `${record.recordType} of citizen ${ordinal}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('social adapter: changes', () => {
+  it('walks every record once through an opaque cursor, then reports nothing new', async () => {
+    const seen = new Map<string, string>();
+    let cursor: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const page = await adapter.changes(cursor, 37);
+      pages++;
+      for (const change of page.changes) {
+        const key = `${change.recordType}/${change.recordId}`;
+        expect(seen.has(key), key).toBe(false);
+        seen.set(key, change.cpr);
+      }
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    const live = sim.citizens.flatMap((citizen, ordinal) => seededRecords(ordinal).map((r) => [`${r.resourceType}/${r.id}`, citizen.cpr] as const));
+    // Records written by earlier tests (putRaw) are live too; every seeded record must be there with its owner.
+    for (const [key, cpr] of live) expect(seen.get(key) === cpr, key).toBe(true);
+    expect(pages).toBeGreaterThan(live.length / 37 - 1);
+    const again = await adapter.changes(cursor, 37);
+    expect(again).toEqual({ changes: [], cursor, hasMore: false });
+  });
+
+  it('reports exactly the records changed since a cursor, with their new versions and owners', async () => {
+    let cursor: string | null = null;
+    for (let page = await adapter.changes(null, 1000); ; page = await adapter.changes(cursor, 1000)) {
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    const changed = await sim.mutate(0.1);
+    const found = [];
+    for (let page = await adapter.changes(cursor, 25); ; page = await adapter.changes(page.cursor, 25)) {
+      found.push(...page.changes);
+      if (!page.hasMore) break;
+    }
+    expect(found.map((c) => `${c.recordType}/${c.recordId}@${c.version}`).sort()).toEqual(changed.map((c) => `${c.resourceType}/${c.id}@${c.version}`).sort());
+    for (const change of found) {
+      const owner = sim.citizens.findIndex((_, o) => seededRecords(o).some((r) => r.id === change.recordId));
+      if (owner >= 0) expect(change.cpr === sim.citizens[owner]!.cpr).toBe(true);
+    }
+  });
+
+  it('pages through records with the same lastUpdated without repeating or skipping one', async () => {
+    const frozen = Date.parse('2026-06-01T08:00:00.000Z');
+    const tied = await startSocialSimulator({ size: 40, writeTimestamps: 'clock', clock: () => frozen });
+    try {
+      const tiedAdapter = createSocialAdapter({ baseUrl: tied.baseUrl });
+      let cursor: string | null = null;
+      for (let page = await tiedAdapter.changes(null, 1000); ; page = await tiedAdapter.changes(cursor, 1000)) {
+        cursor = page.cursor;
+        if (!page.hasMore) break;
+      }
+      const changed = await tied.mutate(0.25);
+      expect(new Set(changed.map((c) => c.lastUpdated))).toEqual(new Set(['2026-06-01T08:00:00.000Z']));
+      const keys: string[] = [];
+      let pages = 0;
+      for (let page = await tiedAdapter.changes(cursor, 7); ; page = await tiedAdapter.changes(page.cursor, 7)) {
+        keys.push(...page.changes.map((c) => `${c.recordType}/${c.recordId}`));
+        pages++;
+        if (!page.hasMore) break;
+      }
+      expect(keys.length).toBe(changed.length);
+      expect(new Set(keys)).toEqual(new Set(changed.map((c) => `${c.resourceType}/${c.id}`)));
+      expect(pages).toBeGreaterThanOrEqual(Math.ceil(changed.length / 7));
+    } finally {
+      await tied.close();
+    }
+  });
+
+  it('pulls only what changed after a cursor', async () => {
+    let cursor: string | null = null;
+    for (let page = await adapter.changes(null, 1000); ; page = await adapter.changes(cursor, 1000)) {
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    const ordinal = 12;
+    const patient = (await adapter.pull(subjectOf(ordinal))).records;
+    const goal = patient.find((r) => r.recordType === 'Goal')!;
+    const current = await new FhirClient({ baseUrl: sim.baseUrl }).read('Goal', goal.recordId);
+    await adapter.push({ operation: 'goal.upsert', cpr: subjectOf(ordinal).cpr, payload: { ...(current.body as object), lifecycleStatus: 'on-hold' }, expectedVersion: goal.version }, 'pull-since-cursor');
+    const since = await adapter.pull(subjectOf(ordinal), cursor);
+    expect(since.records.map((r) => r.recordId)).toEqual([goal.recordId]);
+    expect(since.records[0]!.version).toBe(String(Number(goal.version) + 1));
+  });
+
+  it('refuses a cursor it did not issue, permanently', async () => {
+    await expectAdapterError(adapter.changes('bm90IGEgY3Vyc29y'), { code: 'invalid-cursor', permanent: true });
+    await expectAdapterError(adapter.pull(subjectOf(0), 'garbage'), { code: 'invalid-cursor', permanent: true });
+  });
+});
+
+describe('social adapter: push', () => {
+  const goalPayload = () => {
+    const mapped = socialGoalReverse.map(modelGoal('goal-element-1'));
+    if (!mapped.ok) throw new Error(mapped.reason);
+    return mapped.payload;
+  };
+
+  it('creates once per idempotency key: the same key twice gives one resource and one effect', async () => {
+    const key = 'registration-1:social:goal';
+    const first = await adapter.push({ operation: 'goal.upsert', cpr: subjectOf(20).cpr, payload: goalPayload() }, key);
+    const second = await adapter.push({ operation: 'goal.upsert', cpr: subjectOf(20).cpr, payload: goalPayload() }, key);
+    expect(first).toMatchObject({ duplicate: false, version: '1' });
+    expect(second).toEqual({ ...first, duplicate: true });
+    expect(sim.effects(key)).toBe(1);
+    const stored = await new FhirClient({ baseUrl: sim.baseUrl }).search('Goal', { identifier: `${ENPLAN_OPERATION_SYSTEM}|${key}` });
+    expect(stored.body.entry).toHaveLength(1);
+    expect(fhirValidationErrors(stored.body.entry![0]!.resource as never)).toEqual([]);
+  });
+
+  it('stays exactly-once when concurrent pushes race with one key', async () => {
+    const key = 'registration-2:social:goal';
+    const receipts = await Promise.all(Array.from({ length: 6 }, () => adapter.push({ operation: 'goal.upsert', cpr: subjectOf(21).cpr, payload: goalPayload() }, key)));
+    expect(new Set(receipts.map((r) => r.targetId)).size).toBe(1);
+    expect(receipts.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(sim.effects(key)).toBe(1);
+  });
+
+  it('stays exactly-once when the answer to a create is lost or cut off and the push is retried', async () => {
+    const impatient = createSocialAdapter({ baseUrl: sim.baseUrl, timeoutMs: 300 });
+    const lost = 'registration-3:social:goal';
+    sim.setFaults({ timeoutRate: 1, scope: { method: 'POST', resourceType: 'Goal' } });
+    try {
+      await expectAdapterError(impatient.push({ operation: 'goal.upsert', cpr: subjectOf(22).cpr, payload: goalPayload() }, lost), { code: 'timeout', permanent: false });
+    } finally {
+      sim.setFaults({ timeoutRate: 0, scope: undefined });
+    }
+    expect(await impatient.push({ operation: 'goal.upsert', cpr: subjectOf(22).cpr, payload: goalPayload() }, lost)).toMatchObject({ duplicate: true });
+    expect(sim.effects(lost)).toBe(1);
+
+    const cut = 'registration-4:social:goal';
+    sim.setFaults({ malformedRate: 1, scope: { method: 'POST', resourceType: 'Goal' } });
+    try {
+      const error = await expectAdapterError(adapter.push({ operation: 'goal.upsert', cpr: subjectOf(22).cpr, payload: goalPayload() }, cut), { code: 'malformed-response', permanent: false });
+      expect(error).toBeInstanceOf(MalformedResponseError);
+    } finally {
+      sim.setFaults({ malformedRate: 0, scope: undefined });
+    }
+    expect(await adapter.push({ operation: 'goal.upsert', cpr: subjectOf(22).cpr, payload: goalPayload() }, cut)).toMatchObject({ duplicate: true });
+    expect(sim.effects(cut)).toBe(1);
+  });
+
+  it('updates with If-Match; a stale version is a permanent version conflict, a replay is a duplicate', async () => {
+    const cpr = subjectOf(23).cpr;
+    const created = await adapter.push({ operation: 'goal.upsert', cpr, payload: goalPayload() }, 'registration-5:create');
+    const update = { operation: 'goal.upsert', cpr, payload: { ...goalPayload(), id: created.targetId, lifecycleStatus: 'completed' }, expectedVersion: '1' };
+    const updated = await adapter.push(update, 'registration-5:update');
+    expect(updated).toEqual({ targetId: created.targetId, duplicate: false, version: '2' });
+    expect(await adapter.push(update, 'registration-5:update')).toEqual({ targetId: created.targetId, duplicate: true, version: '2' });
+    expect(sim.effects('registration-5:update')).toBe(1);
+    const conflict = await expectAdapterError(
+      adapter.push({ ...update, payload: { ...update.payload, lifecycleStatus: 'cancelled' } }, 'registration-6:update'),
+      { code: 'version-conflict', permanent: true },
+    );
+    expect(conflict).toBeInstanceOf(VersionConflictError);
+    expect((conflict as VersionConflictError).currentVersion).toBe('2');
+    expect(conflict.message).not.toContain(cpr);
+  });
+
+  it('writes an intervention as a CarePlan the social mapping reads back to the same intervention', async () => {
+    const mapped = socialInterventionReverse.map(modelIntervention('intervention-element-1'));
+    expect(mapped.ok).toBe(true);
+    if (!mapped.ok) return;
+    const receipt = await adapter.push({ operation: 'intervention.upsert', cpr: subjectOf(24).cpr, payload: mapped.payload }, 'registration-7:careplan');
+    const stored = (await new FhirClient({ baseUrl: sim.baseUrl }).read('CarePlan', receipt.targetId)).body;
+    expect(fhirValidationErrors(stored as never)).toEqual([]);
+    const back = runMapping(socialCarePlanMapping, stored, context);
+    expect(back.ok).toBe(true);
+    if (!back.ok) return;
+    expect(back.fragments[0]).toMatchObject({
+      kind: 'intervention',
+      category: 'interventions',
+      content: { legalBasis: 'SEL §85', type: modelIntervention('x').type, title: 'Bostøtte to gange om ugen', period: { start: '2026-03-15', end: '2026-09-15' }, status: 'planned', responsibleUnit: 'Bostøtten Nord' },
+    });
+  });
+
+  it('sends a service request as a ServiceRequest', async () => {
+    const mapped = socialServiceRequestReverse.map(modelIntervention('intervention-element-2'));
+    if (!mapped.ok) throw new Error(mapped.reason);
+    const receipt = await adapter.push({ operation: 'service-request.create', cpr: subjectOf(25).cpr, payload: mapped.payload }, 'registration-8:request');
+    const stored = (await new FhirClient({ baseUrl: sim.baseUrl }).read('ServiceRequest', receipt.targetId)).body as { subject: { reference: string } };
+    expect(stored.subject.reference).toMatch(/^Patient\//);
+    expect(fhirValidationErrors(stored as never)).toEqual([]);
+  });
+
+  it('refuses permanently what can never succeed', async () => {
+    const cpr = subjectOf(26).cpr;
+    const stranger = generatePopulation(1, 556)[0] as SyntheticCitizen;
+    await expectAdapterError(adapter.push({ operation: 'goal.upsert', cpr: stranger.cpr, payload: goalPayload() }, 'k1'), { code: 'unknown-citizen', permanent: true });
+    await expectAdapterError(adapter.push({ operation: 'plan.delete', cpr, payload: goalPayload() }, 'k2'), { code: 'unsupported-operation', permanent: true });
+    await expectAdapterError(adapter.push({ operation: 'goal.upsert', cpr, payload: { resourceType: 'Goal', description: { text: 'no status' } } }, 'k3'), { code: 'invalid-payload', permanent: true });
+    await expectAdapterError(adapter.push({ operation: 'goal.upsert', cpr, payload: { ...goalPayload(), id: 'abc' } }, 'k4'), { code: 'missing-expected-version', permanent: true });
+    expect(sim.effects('k1') + sim.effects('k2') + sim.effects('k3') + sim.effects('k4')).toBe(0);
+  });
+});
+
+describe('social adapter: CPR protection', () => {
+  it('never put a CPR number in any URL it requested', () => {
+    const urls = sim.requests().map((r) => r.url);
+    expect(urls.length).toBeGreaterThan(100);
+    const cprs = population.map((c) => c.cpr);
+    const leaked = urls.filter((url) => cprs.some((cpr) => url.includes(cpr)));
+    expect(leaked).toEqual([]);
+  });
+});

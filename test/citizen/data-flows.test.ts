@@ -1,0 +1,139 @@
+/** The citizen's log of where their data went, in plain Danish (R13, R11): pure parts. */
+import { describe, expect, it } from 'vitest';
+import type { ConsentGrant, LegalBasisRecord } from '../../src/model';
+import type { AuditRow } from '../../src/store';
+import { danishDateTime, describeDataFlows } from '../../src/views';
+
+const me = 'c-me';
+let seq = 0;
+const row = (action: string, at: string, detail: Record<string, unknown>, citizenId: string | null = me): AuditRow => ({
+  tenant: '101',
+  seq: ++seq,
+  at,
+  actor: 'system:sync',
+  action,
+  targetType: 'plan',
+  targetId: 'plan-1',
+  citizenId,
+  detail,
+  prevHash: 'x',
+  hash: 'y',
+});
+
+const grant: ConsentGrant = {
+  id: 'g-1',
+  tenant: '101',
+  citizenId: me,
+  grantedBy: { citizenId: me, capacity: 'self' },
+  source: 'dfdg',
+  recipient: 'enplan',
+  categories: ['employment', 'interventions'],
+  explicitHealth: false,
+  purpose: 'At samle dine planer i én plan.',
+  validFrom: '2026-11-01',
+  validTo: '2027-10-31',
+  signed: { method: 'mitid', documentRef: 'doc-1', textVersion: 'samtykke-v3', language: 'ar' },
+  createdAt: '2026-11-01T09:00:00.000Z',
+};
+const custodyGrant: ConsentGrant = { ...grant, id: 'g-2', grantedBy: { citizenId: 'c-mother', capacity: 'custody-holder' }, createdAt: '2026-11-02T09:00:00.000Z' };
+const record: LegalBasisRecord = {
+  id: 'lb-1',
+  tenant: '101',
+  citizenId: me,
+  source: 'social',
+  recipient: 'enplan',
+  categories: ['social'],
+  basis: 'SEL § 49 b',
+  recordedBy: 'caseworker:anna',
+  recordedAt: '2026-11-05T13:00:00.000Z',
+  citizenInformed: false,
+};
+
+describe('Danish time', () => {
+  it('is CET in winter and CEST in summer, switching at 01:00 UTC on the last Sundays of March and October', () => {
+    expect(danishDateTime('2026-11-23T09:04:00.000Z')).toBe('23. november 2026 kl. 10.04');
+    expect(danishDateTime('2026-06-10T08:30:00.000Z')).toBe('10. juni 2026 kl. 10.30');
+    expect(danishDateTime('2026-03-29T00:59:00.000Z')).toBe('29. marts 2026 kl. 01.59');
+    expect(danishDateTime('2026-03-29T01:00:00.000Z')).toBe('29. marts 2026 kl. 03.00');
+    expect(danishDateTime('2026-10-25T00:59:00.000Z')).toBe('25. oktober 2026 kl. 02.59');
+    expect(danishDateTime('2026-10-25T01:00:00.000Z')).toBe('25. oktober 2026 kl. 02.00');
+    expect(danishDateTime('2026-12-31T23:30:00.000Z')).toBe('1. januar 2027 kl. 00.30');
+  });
+});
+
+describe('describeDataFlows', () => {
+  const rows = [
+    row('data.flowed', '2026-11-23T09:04:00.000Z', { source: 'dfdg', recipient: 'enplan', categories: ['employment', 'interventions'], basis: 'consent', consentRefs: ['g-1'], elements: 3 }),
+    row('data.flowed', '2026-11-24T07:00:00.000Z', { source: 'social', recipient: 'enplan', categories: ['social'], basis: 'legal-basis', legalBasis: 'SEL § 49 b', consentRefs: ['lb-1'] }),
+    row('data.refused', '2026-11-24T08:00:00.000Z', { source: 'health', recipient: 'enplan', categories: ['health'], reason: 'health data needs explicit consent (Sundhedsloven §43)' }),
+    row('delivery.delivered', '2026-11-25T10:15:00.000Z', { target: 'dfdg', operation: 'upsert-activity', categories: ['interventions'], basis: 'consent', consentRefs: ['g-1', 'g-2'] }),
+    row('data.flowed', '2026-11-26T10:00:00.000Z', { source: 'enplan', recipient: 'municipality:751', categories: ['goals'], basis: 'consent', consentRefs: ['g-1'] }),
+    row('plan.read', '2026-11-27T10:00:00.000Z', { view: 'provider', recipient: 'provider:bo-tilbud', categories: ['interventions', 'goals'], elements: 1 }),
+    // Not flows: a caseworker's read, someone else's flow.
+    row('plan.read', '2026-11-27T11:00:00.000Z', { view: 'caseworker' }),
+    row('data.flowed', '2026-11-27T12:00:00.000Z', { source: 'dfdg', recipient: 'enplan', categories: ['employment'], basis: 'consent', consentRefs: ['g-x'] }, 'c-someone-else'),
+  ];
+  const result = describeDataFlows(me, rows, [grant, custodyGrant], [record]);
+
+  it('tells each flow in one plain Danish sentence: when, from which system, to whom, what, on which basis', () => {
+    const sentence = result.flows.find((f) => f.at === '2026-11-23T09:04:00.000Z')!;
+    expect(sentence).toMatchObject({ kind: 'flowed', source: 'dfdg', recipient: 'enplan', categories: ['employment', 'interventions'], basis: 'consent', consentRefs: ['g-1'] });
+    expect(sentence.text).toBe(
+      'Den 23. november 2026 kl. 10.04 sendte Jobcentret (DFDG) oplysninger om beskæftigelse og indsatser til din Én plan. Grundlag: dit samtykke af 1. november 2026.',
+    );
+  });
+
+  it('names a legal basis used without consent, and whether the citizen has been told', () => {
+    const flow = result.flows.find((f) => f.source === 'social')!;
+    expect(flow.basis).toBe('legal-basis');
+    expect(flow.text).toBe(
+      'Den 24. november 2026 kl. 08.00 sendte socialforvaltningens fagsystem oplysninger om sociale forhold til din Én plan. Grundlag: SEL § 49 b (uden samtykke; kommunen skal orientere dig).',
+    );
+  });
+
+  it('says what was not sent, and why', () => {
+    expect(result.flows.find((f) => f.kind === 'refused')!.text).toBe(
+      'Den 24. november 2026 kl. 09.00 blev oplysninger om helbred fra regionens sundhedssystem ikke sendt til din Én plan, fordi helbredsoplysninger kræver dit udtrykkelige samtykke.',
+    );
+  });
+
+  it('tells deliveries to sector systems, other municipalities and what a provider saw', () => {
+    expect(result.flows.find((f) => f.kind === 'delivered')!.text).toBe(
+      'Den 25. november 2026 kl. 11.15 sendte din Én plan oplysninger om indsatser til Jobcentret (DFDG). Grundlag: dit samtykke af 1. november 2026 og samtykke fra forældremyndighedsindehaveren af 2. november 2026.',
+    );
+    expect(result.flows.find((f) => f.recipient === 'municipality:751')!.text).toBe(
+      'Den 26. november 2026 kl. 11.00 sendte din Én plan oplysninger om mål til Aarhus Kommune. Grundlag: dit samtykke af 1. november 2026.',
+    );
+    expect(result.flows.find((f) => f.kind === 'viewed')!.text).toMatch(/^Den 27\. november 2026 kl\. 11\.00 så leverandøren bo-tilbud oplysninger om indsatser og mål i din Én plan\./);
+  });
+
+  it('reads a delivery recorded with a single category and consentRef too', () => {
+    const single = describeDataFlows(me, [row('delivery.delivered', '2026-11-25T10:15:00.000Z', { target: 'education', category: 'goals', basis: 'consent', consentRef: 'g-1' })], [grant], []);
+    expect(single.flows[0]).toMatchObject({ categories: ['goals'], consentRefs: ['g-1'] });
+    expect(single.flows[0]!.text).toBe('Den 25. november 2026 kl. 11.15 sendte din Én plan oplysninger om mål til Ungedatabasen (uddannelse). Grundlag: dit samtykke af 1. november 2026.');
+  });
+
+  it('lists only this citizen’s flows, newest first', () => {
+    expect(result.flows).toHaveLength(6);
+    expect(result.flows.map((f) => f.at)).toEqual([...result.flows.map((f) => f.at)].sort().reverse());
+  });
+
+  it('shows the consents with purpose, validity, the text version and language signed', () => {
+    const own = result.consents.find((c) => c.id === 'g-1')!;
+    expect(own).toMatchObject({ grantedBy: 'self', textVersion: 'samtykke-v3', language: 'ar', revokedAt: null });
+    expect(own.text).toBe(
+      'Den 1. november 2026 gav du samtykke til, at Jobcentret (DFDG) må sende oplysninger om beskæftigelse og indsatser til din Én plan. Formål: At samle dine planer i én plan. Samtykket gælder fra 1. november 2026 til og med 31. oktober 2027. Du kan til enhver tid trække det tilbage.',
+    );
+    const revoked = describeDataFlows(me, [], [{ ...grant, revokedAt: '2026-12-01T12:00:00.000Z' }], []).consents[0]!;
+    expect(revoked.text).toContain('Samtykket blev trukket tilbage den 1. december 2026 kl. 13.00.');
+    expect(result.consents.find((c) => c.id === 'g-2')!.text).toMatch(/gav forældremyndighedsindehaveren samtykke/);
+  });
+
+  it('shows legal-basis records with the basis and whether the citizen was told', () => {
+    expect(result.legalBases[0]!.text).toBe(
+      'Den 5. november 2026 registrerede kommunen, at socialforvaltningens fagsystem sender oplysninger om sociale forhold til din Én plan uden dit samtykke. Grundlag: SEL § 49 b. Kommunen skal orientere dig om det.',
+    );
+    const told = describeDataFlows(me, [], [], [{ ...record, citizenInformed: true, informedAt: '2026-11-06T09:00:00.000Z' }]).legalBases[0]!;
+    expect(told.text).toMatch(/Kommunen orienterede dig om det den 6\. november 2026\.$/);
+  });
+});

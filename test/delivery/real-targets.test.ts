@@ -1,0 +1,218 @@
+/**
+ * The push side against the REAL simulators over HTTP — DFDG and Ungedatabasen (SOAP), the social
+ * system and the regional health system (FHIR on medplum) — with the real adapters and the real
+ * reverse mappings (`defaultReverseMappings`). Exactly-once is read from the simulators' own
+ * effect counters: per record id for the SOAP ones, per idempotency key for the FHIR ones.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createEducationAdapter, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
+import { FFB_SYSTEM } from '../../adapters/fhir/systems';
+import { createHealthAdapter } from '../../adapters/health/adapter';
+import { startHealthSimulator } from '../../adapters/health/simulator';
+import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import { createSocialAdapter } from '../../adapters/social/adapter';
+import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import { activationTypes } from '../../mappings/dfdg';
+import { planActivityTypes } from '../../mappings/education';
+import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
+import type { DataCategory, Recipient } from '../../src/model';
+import { startTestApp } from '../support/node-app';
+import { TestClock } from '../registrations/fixture';
+import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
+
+let dfdg: DfdgSimulator;
+let education: EducationSimulator;
+let social: SectorSimulator;
+let health: SectorSimulator;
+let app: Awaited<ReturnType<typeof startTestApp>>;
+const clock = new TestClock();
+const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
+let population: SyntheticCitizen[];
+
+beforeAll(async () => {
+  population = generatePopulation(400, 2026);
+  [dfdg, education, social, health] = await Promise.all([
+    startDfdgSimulator({ population, hangMs: 1_500 }),
+    startEducationSimulator({ population, hangMs: 1_500 }),
+    startSocialSimulator({ population }),
+    startHealthSimulator({ population }),
+  ]);
+  app = await startTestApp({
+    clock,
+    adapters: {
+      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 500 }),
+      education: createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: 500 }),
+      social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 500 }),
+      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 500 }),
+    },
+  });
+  (app.deps as DeliveryDeps).delivery = relayOptions;
+}, 60_000);
+afterAll(async () => {
+  await app?.close();
+  await Promise.all([dfdg?.close(), education?.close(), social?.close(), health?.close()]);
+});
+
+async function call(method: string, path: string, body?: unknown, key?: string) {
+  const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (key) headers['idempotency-key'] = key;
+  const response = await app.harness.request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+const used = new Set<string>();
+/** A citizen the named systems know, not used by another test; a plan and every consent for them. */
+async function enrol(needs: ('dfdg' | 'education' | 'social' | 'health')[]) {
+  const known = {
+    dfdg: new Set(dfdg.knownCitizens().map((c) => c.cpr)),
+    education: new Set(education.knownCitizens().map((c) => c.cpr)),
+    social: new Set(social.citizens.map((c) => c.cpr)),
+    health: new Set(health.citizens.map((c) => c.cpr)),
+  };
+  const citizen = population.find((c) => !used.has(c.cpr) && needs.every((n) => known[n].has(c.cpr)));
+  if (!citizen) throw new Error(`no unused citizen known to ${needs.join(', ')}`);
+  used.add(citizen.cpr);
+  const plan = (await call('POST', '/v1/plans', { cpr: citizen.cpr, origin: 'offered' })).body;
+  const citizenId = plan.subject.member.citizenId as string;
+  const grants: [Recipient, DataCategory[]][] = [['employment', ['goals', 'interventions', 'plan-core']], ['education', ['goals', 'interventions', 'plan-core']], ['social', ['goals', 'interventions', 'plan-core']], ['health', ['health']]];
+  for (const [recipient, categories] of grants)
+    await app.deps.store.consents.insert({
+      kind: 'grant',
+      id: crypto.randomUUID(),
+      tenant: '101',
+      citizenId,
+      grantedBy: { citizenId, capacity: 'self' },
+      source: 'enplan',
+      recipient,
+      categories,
+      explicitHealth: recipient === 'health',
+      purpose: 'test',
+      validFrom: '2020-01-01',
+      signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' },
+      createdAt: clock.now().toISOString(),
+    });
+  return { planId: plan.id as string, memberId: plan.subject.member.memberId as string };
+}
+
+const register = async (body: Record<string, unknown>) => {
+  const answer = await call('POST', '/v1/registrations', body, `real-${crypto.randomUUID()}`);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+  return answer.body as { id: string; elementId: string; deliveries: { target: string; outboxId: string }[]; notRouted: { target: string; cause: string; reason: string }[] };
+};
+
+async function drain(rounds = 100) {
+  for (let i = 0; i < rounds; i++) {
+    await createRelay(app.deps, relayOptions).runOnce();
+    const counts = await app.deps.store.outbox.countByStatus('101');
+    if ((counts.pending ?? 0) + (counts.retrying ?? 0) === 0) return counts;
+    clock.advance(60 * 60_000);
+  }
+  return app.deps.store.outbox.countByStatus('101');
+}
+
+const employment = (memberId: string, extra: Record<string, unknown> = {}) => ({
+  sector: 'employment',
+  legalBasis: 'LAB § 32',
+  type: { system: activationTypes.system, code: activationTypes.codes[0]!.code },
+  title: 'Virksomhedspraktik',
+  responsibleUnit: 'Jobcenter København',
+  contact: { name: 'Karin Kontakt' },
+  period: { start: '2026-12-01', end: '2027-03-01' },
+  memberId,
+  ...extra,
+});
+const socialIntervention = (memberId: string) => ({
+  ...employment(memberId),
+  sector: 'social',
+  legalBasis: 'SEL § 85',
+  type: { system: FFB_SYSTEM, code: ffb.concepts[0]!.code },
+  title: 'Socialpædagogisk støtte',
+});
+const status = async (id: string) => (await call('GET', `/v1/registrations/${id}`)).body;
+
+describe('delivery to the real simulators', () => {
+  it('writes each target’s own format once, and a change updates the same record', async () => {
+    const c = await enrol(['dfdg', 'social', 'health']);
+    const activity = await register({ planId: c.planId, kind: 'intervention.added', intervention: employment(c.memberId) });
+    const care = await register({ planId: c.planId, kind: 'intervention.added', intervention: socialIntervention(c.memberId) });
+    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Stabil medicinering', sector: 'health', status: 'proposed' } });
+    expect([activity, care, goal].map((r) => r.deliveries.map((d) => d.target))).toEqual([['dfdg'], ['social'], ['health']]);
+    expect(await drain()).toEqual({ delivered: 3 });
+
+    // DFDG holds one activity, identified by the element's own id; FHIR applied each key once.
+    expect(dfdg.effectCounts()[activity.elementId]).toBe(1);
+    expect(social.effects(care.deliveries[0]!.outboxId)).toBe(1);
+    expect(health.effects(goal.deliveries[0]!.outboxId)).toBe(1);
+    const goalReceipt = (await status(goal.id)).targets[0].receipt;
+    expect(goalReceipt).toMatchObject({ targetId: expect.any(String), duplicate: false, mapping: 'health.goal.reverse@1.0.0' });
+
+    // Changes: DFDG updates the same activity; the region's Goal is updated in place with If-Match.
+    const changed = await register({ planId: c.planId, kind: 'intervention.changed', interventionId: activity.elementId, changes: { hoursPerWeek: 20 } });
+    const goalChanged = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'active' } });
+    expect(await drain()).toEqual({ delivered: 5 });
+    expect(dfdg.effectCounts()[activity.elementId]).toBe(2);
+    expect(Object.keys(dfdg.effectCounts()).filter((k) => k === activity.elementId)).toHaveLength(1);
+    const updated = (await status(goalChanged.id)).targets[0];
+    expect(updated.receipt.targetId).toBe(goalReceipt.targetId);
+    expect(Number(updated.receipt.version)).toBeGreaterThan(Number(goalReceipt.version));
+    expect(health.effects(goalChanged.deliveries[0]!.outboxId)).toBe(1);
+    expect(changed.deliveries.map((d) => d.target)).toEqual(['dfdg']);
+  });
+
+  it('reports a target that has no place for the element instead of queueing a delivery that must fail', async () => {
+    const c = await enrol(['education', 'dfdg']);
+    const answer = await register({
+      planId: c.planId,
+      kind: 'intervention.added',
+      intervention: { ...employment(c.memberId), sector: 'education', legalBasis: 'KUI § 2 a', type: { system: planActivityTypes.system, code: planActivityTypes.codes[0]!.code }, title: 'Uddannelsesvejledning' },
+    });
+    expect(answer.deliveries.map((d) => d.target)).toEqual(['education']);
+    // R20 routes it to DFDG too, but DFDG's reverse mapping holds employment and integration activities only.
+    expect(answer.notRouted).toEqual([expect.objectContaining({ target: 'dfdg', cause: 'target', reason: expect.stringContaining('DFDG holds employment and integration activities') })]);
+    const coordinator = await register({ planId: c.planId, kind: 'coordinator.changed', coordinator: { kind: 'caseworker', name: 'Ny', sector: 'employment', unit: 'Jobcenter' } });
+    expect(coordinator.deliveries).toEqual([]);
+    const before = Object.values(education.effectCounts()).reduce((a, b) => a + b, 0);
+    expect(await drain()).toMatchObject({ delivered: expect.any(Number) });
+    expect((await status(answer.id)).targets[0]).toMatchObject({ target: 'education', status: 'delivered' });
+    expect(Object.values(education.effectCounts()).reduce((a, b) => a + b, 0)).toBe(before + 1);
+  });
+
+  it('F2 on the real simulators: 30 % 5xx, 10 % timeouts, 5 % malformed — all delivered, each once in effect', { timeout: 120_000 }, async () => {
+    const faults = { errorRate: 0.3, timeoutRate: 0.1, malformedRate: 0.05 };
+    dfdg.setFaults(faults);
+    social.setFaults(faults);
+    health.setFaults(faults);
+    try {
+      const made: { target: string; outboxId: string; elementId: string }[] = [];
+      for (let i = 0; i < 4; i++) {
+        const c = await enrol(['dfdg', 'social', 'health']);
+        for (const body of [
+          { kind: 'intervention.added', intervention: employment(c.memberId) },
+          { kind: 'intervention.added', intervention: socialIntervention(c.memberId) },
+          { kind: 'goal.added', goal: { level: 'sub', title: `Mål ${i}`, sector: 'health' } },
+          { kind: 'intervention.added', intervention: employment(c.memberId, { title: 'Anden praktik' }) },
+        ]) {
+          const answer = await register({ planId: c.planId, ...body });
+          for (const d of answer.deliveries) made.push({ ...d, elementId: answer.elementId });
+        }
+      }
+      const counts = await drain(200);
+      expect(counts.dead ?? 0).toBe(0);
+      expect((counts.pending ?? 0) + (counts.retrying ?? 0)).toBe(0);
+      for (const m of made) {
+        expect((await app.deps.store.outbox.get('101', m.outboxId))!.status).toBe('delivered');
+        if (m.target === 'dfdg') expect(dfdg.effectCounts()[m.elementId]).toBe(1);
+        else expect((m.target === 'social' ? social : health).effects(m.outboxId)).toBe(1);
+      }
+      expect(made.length).toBe(16);
+    } finally {
+      const none = { errorRate: 0, timeoutRate: 0, malformedRate: 0 };
+      dfdg.setFaults(none);
+      social.setFaults(none);
+      health.setFaults(none);
+    }
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * The outbox relay against push targets over real HTTP: delivery with a deterministic key, consent
+ * re-checked at delivery (S3), per-citizen ordering, backoff and Retry-After, dead letters with a
+ * readable reason and their retry from the API, leases, and the outbox API's roles and tenants.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cancelDeliveriesForRevokedConsent, createRelay, reverseMappingRegistry } from '../../src/delivery';
+import { employmentIntervention, startPushFixture, TARGETS, type PushFixture } from '../registrations/fixture';
+
+let f: PushFixture;
+beforeAll(async () => {
+  f = await startPushFixture();
+});
+afterAll(() => f.close());
+beforeEach(async () => {
+  // Leave nothing due from an earlier test, and start each with healthy, empty targets.
+  await f.drain();
+  for (const t of TARGETS) {
+    f.targets[t].setFaults({ errorRate: 0, timeoutRate: 0, malformedRate: 0, refuseWith: null, retryAfterSeconds: null });
+    f.targets[t].reset();
+  }
+});
+
+async function employmentCase() {
+  const plan = await f.createPlan();
+  const grants = await f.grantAll(plan.citizenId, { health: true });
+  return { plan, grants };
+}
+
+const addIntervention = (planId: string, memberId: string, title = 'Virksomhedspraktik') =>
+  f.register({ planId, kind: 'intervention.added', intervention: employmentIntervention(memberId, { title }) });
+
+describe('delivery', () => {
+  it('delivers each outbox row once, keyed by the row id, and shows the receipt', async () => {
+    const { plan } = await employmentCase();
+    const education = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title: 'Uddannelse', sector: 'education' } });
+    const health = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'sub', title: 'Behandling', sector: 'health' } });
+    expect(education.body.deliveries).toHaveLength(2);
+    expect(health.body.deliveries).toHaveLength(1);
+    const result = await f.relay();
+    expect(result).toEqual({ delivered: 3, retried: 0, dead: 0, cancelled: 0 });
+    for (const delivery of [...education.body.deliveries, ...health.body.deliveries])
+      expect(f.targets[delivery.target as 'dfdg'].effectCounts()).toMatchObject({ [delivery.outboxId]: 1 });
+    const status = await f.call('GET', `/v1/registrations/${education.body.id}`);
+    expect(status.body.targets).toEqual(
+      expect.arrayContaining([expect.objectContaining({ target: 'education', status: 'delivered', attempts: 1, receipt: expect.objectContaining({ targetId: expect.stringMatching(/^education-/) }) })]),
+    );
+    expect(await f.relay()).toEqual({ delivered: 0, retried: 0, dead: 0, cancelled: 0 });
+    const audit = await f.deps.store.audit.list('101', { citizenId: plan.citizenId });
+    const delivered = audit.filter((a) => a.action === 'delivery.delivered');
+    expect(delivered).toHaveLength(3);
+    expect(delivered[0]!.detail).toMatchObject({ basis: 'consent', recipient: expect.any(String), categories: [expect.any(String)], consentRefs: [expect.any(String)], target: expect.any(String) });
+  });
+
+  it('cancels a queued delivery when the consent is revoked before it goes (S3): nothing reaches the target', async () => {
+    const { plan, grants } = await employmentCase();
+    const answer = await addIntervention(plan.id, plan.memberId);
+    expect(answer.body.deliveries.map((d: { target: string }) => d.target)).toEqual(['dfdg']);
+    await f.revoke(grants[0]!); // the employment grant
+    expect(await f.relay()).toEqual({ delivered: 0, retried: 0, dead: 0, cancelled: 1 });
+    expect(f.targets.dfdg.requests()).toBe(0);
+    const status = await f.call('GET', `/v1/registrations/${answer.body.id}`);
+    expect(status.body.targets[0]).toMatchObject({ status: 'cancelled', reason: expect.stringContaining('the consent was revoked') });
+    const audit = await f.deps.store.audit.list('101', { citizenId: plan.citizenId });
+    expect(audit.some((a) => a.action === 'delivery.cancelled' && a.targetId === answer.body.deliveries[0].outboxId)).toBe(true);
+  });
+
+  it('cancels retrying deliveries at once through cancelDeliveriesForRevokedConsent, keeping what other consent covers', async () => {
+    const { plan, grants } = await employmentCase();
+    f.targets.dfdg.setFaults({ errorRate: 1 });
+    f.targets.education.setFaults({ errorRate: 1 });
+    const answer = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title: 'Uddannelse', sector: 'education' } });
+    expect(await f.relay()).toMatchObject({ retried: 2 });
+    const requestsBefore = f.targets.dfdg.requests();
+    await f.revoke(grants[0]!); // employment only: the education delivery stays
+    expect(await cancelDeliveriesForRevokedConsent(f.deps, '101', grants[0]!)).toEqual({ cancelled: 1, kept: 1 });
+    f.targets.dfdg.setFaults({ errorRate: 0 });
+    f.targets.education.setFaults({ errorRate: 0 });
+    await f.drain();
+    expect(f.targets.dfdg.requests()).toBe(requestsBefore);
+    expect(Object.keys(f.targets.dfdg.effectCounts())).toEqual([]);
+    const status = await f.call('GET', `/v1/registrations/${answer.body.id}`);
+    const byTarget = Object.fromEntries(status.body.targets.map((t: { target: string }) => [t.target, t]));
+    expect(byTarget.dfdg).toMatchObject({ status: 'cancelled', reason: expect.stringContaining(`consent ${grants[0]} was revoked`) });
+    expect(byTarget.education).toMatchObject({ status: 'delivered' });
+    // Another tenant cannot cancel by naming the grant.
+    expect(await cancelDeliveriesForRevokedConsent(f.deps, '202', grants[1]!)).toEqual({ cancelled: 0, kept: 0 });
+  });
+
+  it('keeps per-citizen order: a later row waits for an earlier undelivered one to the same target', async () => {
+    const a = await employmentCase();
+    const b = await employmentCase();
+    f.targets.dfdg.setFaults({ errorRate: 1 });
+    const first = await addIntervention(a.plan.id, a.plan.memberId, 'Først');
+    expect(await f.relay()).toMatchObject({ retried: 1 });
+    f.targets.dfdg.setFaults({ errorRate: 0 });
+    const second = await addIntervention(a.plan.id, a.plan.memberId, 'Derefter');
+    const other = await addIntervention(b.plan.id, b.plan.memberId, 'Anden borger');
+    // The first row waits for its backoff; the second must not overtake it; the other citizen is not held up.
+    const now = await f.relay();
+    expect(now).toMatchObject({ delivered: 1 });
+    expect(f.targets.dfdg.effects().map((e) => e.registrationId)).toEqual([other.body.id]);
+    await f.drain();
+    const order = f.targets.dfdg.effects().map((e) => e.registrationId);
+    expect(order.indexOf(first.body.id)).toBeLessThan(order.indexOf(second.body.id));
+    expect(order).toHaveLength(3);
+  });
+
+  it('backs off with jitter on transient failures and shows attempts, next try and last error', async () => {
+    const { plan } = await employmentCase();
+    f.targets.dfdg.setFaults({ errorRate: 1 });
+    const answer = await addIntervention(plan.id, plan.memberId);
+    const t0 = f.clock.now().getTime();
+    await f.relay();
+    await f.relay(); // not due yet: nothing happens
+    let status = (await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0];
+    expect(status).toMatchObject({ status: 'retrying', attempts: 1, lastError: expect.stringContaining('dfdg (http-503)') });
+    // Full jitter with random() = 0.5 and base 2 s: 1 s after the first failure.
+    expect(Date.parse(status.nextAttemptAt) - t0).toBe(1_000);
+    f.clock.advance(1_000);
+    await f.relay();
+    status = (await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0];
+    expect(status.attempts).toBe(2);
+    expect(Date.parse(status.nextAttemptAt) - f.clock.now().getTime()).toBe(2_000);
+    f.targets.dfdg.setFaults({ errorRate: 0 });
+    await f.drain();
+    expect((await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0]).toMatchObject({ status: 'delivered', attempts: 3 });
+  });
+
+  it('honours Retry-After', async () => {
+    const { plan } = await employmentCase();
+    f.targets.dfdg.setFaults({ retryAfterSeconds: 120 });
+    const answer = await addIntervention(plan.id, plan.memberId);
+    await f.relay();
+    const status = (await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0];
+    expect(Date.parse(status.nextAttemptAt) - f.clock.now().getTime()).toBe(120_000);
+  });
+
+  it('dead-letters after the attempt limit, saying why', async () => {
+    const { plan } = await employmentCase();
+    f.targets.dfdg.setFaults({ errorRate: 1 });
+    const answer = await addIntervention(plan.id, plan.memberId);
+    const totals = await f.drain(20, { backoff: { maxAttempts: 3 } });
+    expect(totals).toMatchObject({ retried: 2, dead: 1 });
+    const status = (await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0];
+    expect(status).toMatchObject({ status: 'dead', attempts: 3, reason: expect.stringMatching(/^gave up after 3 attempts; last error: dfdg \(http-503\)/) });
+  });
+
+  it('dead-letters a permanent refusal with a readable reason; the API retry delivers it exactly once after the fix', async () => {
+    const { plan } = await employmentCase();
+    f.targets.dfdg.setFaults({ refuseWith: 'ActivationTypeIdentifier VJT is not allowed for this citizen' });
+    const answer = await addIntervention(plan.id, plan.memberId);
+    expect(await f.relay()).toMatchObject({ dead: 1 });
+    const outboxId = answer.body.deliveries[0].outboxId;
+    const dead = await f.call('GET', '/v1/outbox?status=dead', { role: 'it-staff' });
+    expect(dead.status).toBe(200);
+    const item = dead.body.items.find((i: { outboxId: string }) => i.outboxId === outboxId);
+    expect(item).toMatchObject({ status: 'dead', reason: 'dfdg refused it (http-422): dfdg refused the operation: ActivationTypeIdentifier VJT is not allowed for this citizen' });
+    expect(dead.body.counts.dead).toBeGreaterThanOrEqual(1);
+
+    // Still broken: the retry answers with the new dead letter.
+    const stillBroken = await f.call('POST', `/v1/outbox/${outboxId}/retry`, { role: 'it-staff' });
+    expect(stillBroken.status).toBe(200);
+    expect(stillBroken.body).toMatchObject({ attempt: 'dead', item: { status: 'dead', attempts: 2 } });
+
+    f.targets.dfdg.setFaults({ refuseWith: null });
+    const retried = await f.call('POST', `/v1/outbox/${outboxId}/retry`, { role: 'it-staff' });
+    expect(retried.body).toMatchObject({ attempt: 'delivered', item: { status: 'delivered', attempts: 3 } });
+    await f.drain();
+    expect(f.targets.dfdg.effectCounts()).toEqual({ [outboxId]: 1 });
+    const again = await f.call('POST', `/v1/outbox/${outboxId}/retry`, { role: 'it-staff' });
+    expect(again.status).toBe(409);
+    expect(again.body.type).toBe('/problems/outbox-not-retryable');
+    const audit = await f.deps.store.audit.list('101', { citizenId: plan.citizenId });
+    expect(audit.filter((a) => a.action === 'delivery.retry-requested')).toHaveLength(2);
+  });
+
+  it('dead-letters a row no reverse mapping can express, naming the gap', async () => {
+    const { plan } = await employmentCase();
+    const answer = await addIntervention(plan.id, plan.memberId);
+    const none = reverseMappingRegistry([]);
+    expect(await createRelay(f.deps, f.relayOptions({ reverseMappings: none })).runOnce()).toMatchObject({ dead: 1 });
+    const status = (await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0];
+    expect(status.reason).toBe('no reverse mapping turns intervention.upsert into a dfdg operation; deploy one, then retry');
+    const refusing = reverseMappingRegistry([{ target: 'dfdg', operations: ['goal.upsert'], mapping: { id: 'm', version: '1.0.0', adapter: 'dfdg', operation: 'x', map: () => ({ ok: false, reason: 'DFDG has no field for it' }) } }]);
+    const goal = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title: 'Job', sector: 'employment' } });
+    await createRelay(f.deps, f.relayOptions({ reverseMappings: refusing })).runOnce();
+    expect((await f.call('GET', `/v1/registrations/${goal.body.id}`)).body.targets[0].reason).toBe('reverse mapping m@1.0.0 cannot express it for dfdg: DFDG has no field for it');
+    expect(f.targets.dfdg.requests()).toBe(0);
+  });
+
+  it('lets only one of two concurrent relays deliver a row (lease), so each row is pushed once', async () => {
+    const cases = await Promise.all(Array.from({ length: 6 }, () => employmentCase()));
+    for (const c of cases) await addIntervention(c.plan.id, c.plan.memberId);
+    const [r1, r2] = await Promise.all([f.relay(), f.relay()]);
+    expect(r1.delivered + r2.delivered).toBe(6);
+    expect(f.targets.dfdg.requests()).toBe(6);
+  });
+
+  it('re-delivers under the same key after a lost reply; the target applies it once', async () => {
+    const { plan } = await employmentCase();
+    f.targets.dfdg.setFaults({ malformedRate: 1 });
+    const answer = await addIntervention(plan.id, plan.memberId);
+    await f.relay();
+    f.targets.dfdg.setFaults({ malformedRate: 0 });
+    await f.drain();
+    const outboxId = answer.body.deliveries[0].outboxId;
+    expect(f.targets.dfdg.requests()).toBe(2);
+    expect(f.targets.dfdg.effectCounts()).toEqual({ [outboxId]: 1 });
+    expect((await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0]).toMatchObject({ status: 'delivered', receipt: { duplicate: true } });
+  });
+});
+
+describe('outbox API roles and tenants', () => {
+  it('is for it-staff only and scoped to the municipality', async () => {
+    const { plan } = await employmentCase();
+    f.targets.dfdg.setFaults({ refuseWith: 'nej' });
+    const answer = await addIntervention(plan.id, plan.memberId);
+    await f.relay();
+    const outboxId = answer.body.deliveries[0].outboxId;
+    for (const role of ['caseworker', 'vendor', 'sync-job', 'citizen'] as const) {
+      expect((await f.call('GET', '/v1/outbox', { role })).status).toBe(role === 'citizen' ? 401 : 403);
+      expect((await f.call('POST', `/v1/outbox/${outboxId}/retry`, { role })).status).toBe(role === 'citizen' ? 401 : 403);
+    }
+    const foreign = await f.call('POST', `/v1/outbox/${outboxId}/retry`, { role: 'it-staff', tenant: '202' });
+    expect(foreign.status).toBe(404);
+    const foreignList = await f.call('GET', '/v1/outbox', { role: 'it-staff', tenant: '202' });
+    expect(foreignList.body.items.some((i: { outboxId: string }) => i.outboxId === outboxId)).toBe(false);
+    expect((await f.deps.store.outbox.get('101', outboxId))!.status).toBe('dead');
+    expect((await f.call('GET', '/v1/outbox?status=bogus', { role: 'it-staff' })).status).toBe(400);
+  });
+});

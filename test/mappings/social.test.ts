@@ -1,0 +1,312 @@
+/**
+ * The social mappings: every golden fixture (including KL's real delivery report and the
+ * kl-ffb-reporting examples) deep-compared with its expected result, the FSIII codes of the real
+ * report mapped with KL's display texts and legal bases, the code lists and their origin, the
+ * reverse mappings validated as FHIR R4, and property tests that no mapping ever throws.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Resource } from '@medplum/fhirtypes';
+import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
+import { CARE_SOCIAL_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import { generateSocialRecords } from '../../adapters/social/records';
+import { Fragment, type Goal, type Intervention } from '../../src/model';
+import { legalBasisFromDisplay } from '../../mappings/build-code-lists';
+import { runMapping, type Mapping } from '../../mappings/mapping';
+import {
+  lookupCode,
+  socialCarePlanMapping,
+  socialCodeListRefs,
+  socialDeliveryReportMapping,
+  socialGoalReverse,
+  socialInterventionReverse,
+  socialMappings,
+  socialMappingsByRecordType,
+  socialReverseMappings,
+  socialServiceRequestReverse,
+} from '../../mappings/social';
+import { careSocialCodes, ffb, fsiii } from '../../mappings/social/codes';
+
+const context = { now: '2026-01-01T00:00:00+01:00', ruleVersion: 'rules-2026.11' };
+const fixtures = join(import.meta.dirname, '..', 'fixtures', 'social');
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+const goldenCases = readdirSync(fixtures, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .flatMap((d) =>
+    readdirSync(join(fixtures, d.name))
+      .filter((f) => f.endsWith('.input.json'))
+      .map((f) => ({ folder: d.name, name: f.replace('.input.json', ''), input: join(fixtures, d.name, f), expected: join(fixtures, d.name, f.replace('.input.json', '.expected.json')) })),
+  );
+
+describe('social golden fixtures', () => {
+  it('has a fixture for every social mapping and an expected result for every input', () => {
+    expect(new Set(goldenCases.map((c) => `social.${c.folder}`))).toEqual(new Set(socialMappings.map((m) => m.id)));
+    for (const folder of new Set(goldenCases.map((c) => c.folder))) {
+      const files = readdirSync(join(fixtures, folder));
+      expect(files.filter((f) => f.endsWith('.expected.json')).length, folder).toBe(files.filter((f) => f.endsWith('.input.json')).length);
+    }
+  });
+
+  it.each(goldenCases)('$folder/$name maps to exactly its expected result', ({ folder, input, expected }) => {
+    const mapping = socialMappings.find((m) => m.id === `social.${folder}`)!;
+    expect(runMapping(mapping, readJson(input), context)).toEqual(readJson(expected));
+  });
+
+  it.each(goldenCases)('$folder/$name yields fragments that are valid model fragments', ({ folder, input }) => {
+    const mapping = socialMappings.find((m) => m.id === `social.${folder}`)!;
+    const result = runMapping(mapping, readJson(input), context);
+    if (result.ok) for (const fragment of result.fragments) expect(Fragment.safeParse(fragment).success).toBe(true);
+  });
+});
+
+describe('the real KL Gateway delivery report', () => {
+  const report = readJson(join(fixtures, 'delivery-report', 'derived-klgateway-DeliveryReport-JensHansen-new-1.input.json'));
+  const result = runMapping(socialDeliveryReportMapping, report, context);
+  const fragments = result.ok ? result.fragments : [];
+
+  it('maps without failures or unknown codes', () => {
+    expect(result.ok).toBe(true);
+    expect(result.unknownCodes).toEqual([]);
+    expect(fragments.map((f) => f.kind)).toEqual([...Array(4).fill('situation'), ...Array(4).fill('goal'), ...Array(5).fill('intervention'), 'followUp']);
+  });
+
+  it('maps its FSIII interventions to the model with KL’s display text and the section of Serviceloven', () => {
+    const interventions = fragments.filter((f) => f.kind === 'intervention').map((f) => [f.content.type, f.content.legalBasis, f.content.sector, f.category]);
+    expect(interventions).toEqual([
+      [{ system: FSIII_SYSTEM, code: '17312894-b23f-43d9-9723-b725ac25d872', display: 'Personlig hygiejne' }, 'SEL §83, stk. 1, nr. 1', 'social', 'interventions'],
+      [{ system: FSIII_SYSTEM, code: '1ae7906b-5f16-4ba4-9077-7f59067cbedb', display: 'Hverdagens aktiviteter' }, 'SEL §83, stk. 1, nr. 1', 'social', 'interventions'],
+      [{ system: FSIII_SYSTEM, code: '9aad7654-b9f9-40a3-84d9-2ae1dec4228a', display: 'Madservice' }, 'SEL §83, stk. 1, nr. 3', 'social', 'interventions'],
+      [{ system: FSIII_SYSTEM, code: '43608562-e356-4990-8b96-e35128bbdc4f', display: 'Rengøring' }, 'SEL §83, stk. 1, nr. 2', 'social', 'interventions'],
+      [{ system: FSIII_SYSTEM, code: 'ef8ee035-00d2-48b9-b366-27753ccd5504', display: 'Mobilitet' }, 'SEL §83, stk. 1, nr. 1', 'social', 'interventions'],
+    ]);
+  });
+
+  it('maps its FSIII conditions to barriers with KL’s display text and the functioning level', () => {
+    expect(fragments.filter((f) => f.kind === 'situation').map((f) => f.content.barriers)).toEqual([
+      ['Personlig pleje (funktionsevneniveau 3)'],
+      ['Lave mad (funktionsevneniveau 3)'],
+      ['Lave husligt arbejde (funktionsevneniveau 3)'],
+      ['Mobilitet og bevægelse (funktionsevneniveau 2)'],
+    ]);
+  });
+
+  it('maps its FSIII condition goals with the goal type as title and the target level in words', () => {
+    const goals = fragments.filter((f) => f.kind === 'goal').map((f) => f.content);
+    expect(new Set(goals.map((g) => g.title))).toEqual(new Set(['Tilstand forsvinder, mindskes eller forbliver uændret']));
+    expect(goals.map((g) => g.description)).toEqual(['funktionsevneniveau: 2', 'funktionsevneniveau: 2', 'funktionsevneniveau: 2', 'funktionsevneniveau: 1']);
+    expect(goals.every((g) => g.status === 'proposed' && g.level === 'sub' && g.topics.includes('condition-goal'))).toBe(true);
+  });
+
+  it('turns the planned follow-up into a follow-up of the intervention that treats its condition', () => {
+    expect(fragments.at(-1)).toEqual({
+      kind: 'followUp',
+      elementId: 'social:encounter:c0f62d4d-91e5-4d28-a107-526e0a2fc20b',
+      category: 'plan-core',
+      content: { due: '2021-02-15', text: 'Opfølgning: Personlig pleje (funktionsevneniveau 3)', elementId: 'social:careplan:0aff84ce-2b70-4677-bfa8-78c599d0eaf9:activity:0', done: false },
+    });
+  });
+
+  it('lets nothing of the citizen’s identity into the fragments', () => {
+    expect(JSON.stringify(fragments)).not.toContain('0101410001');
+    expect(JSON.stringify(fragments)).not.toContain('0533e773');
+    expect(result.ignoredFields).toContain('Bundle.entry.Patient');
+  });
+
+  it('fails the whole report, with the entry named, when one entry breaks its contract', () => {
+    const broken = structuredClone(report);
+    broken.entry[5].resource.lifecycleStatus = 'sometime';
+    const failed = runMapping(socialDeliveryReportMapping, broken, context);
+    expect(failed).toMatchObject({ ok: false, ruleId: 'entry' });
+    expect(!failed.ok && failed.reason).toMatch(/entry 5 \(Goal\/82a5cd17.*lifecycleStatus/);
+  });
+});
+
+describe('social mapping registry and code lists', () => {
+  it('gives every mapping an id, a semantic version, field rules and code lists of the right size', () => {
+    expect(new Set(socialMappings.map((m) => m.id)).size).toBe(socialMappings.length);
+    for (const mapping of socialMappings) {
+      expect(mapping.id).toMatch(/^social\.[a-z-]+$/);
+      expect(mapping.version).toBe('1.0.0');
+      expect(mapping.adapter).toBe('social');
+      expect(mapping.rules.length).toBeGreaterThan(0);
+      expect(new Set(mapping.rules.map((r) => r.id)).size).toBe(mapping.rules.length);
+    }
+    expect(Object.keys(socialMappingsByRecordType).sort()).toEqual(['CarePlan', 'CareTeam', 'Condition', 'DeliveryReport', 'Goal']);
+    expect(Object.keys(socialReverseMappings).sort()).toEqual(['goal.upsert', 'intervention.upsert', 'service-request.create']);
+    expect(socialCodeListRefs.fsiii).toMatchObject({ system: FSIII_SYSTEM, size: 828 });
+    expect(socialCodeListRefs.ffb).toMatchObject({ system: FFB_SYSTEM, size: 220 });
+    expect(socialCodeListRefs.careSocialCodes).toMatchObject({ system: CARE_SOCIAL_SYSTEM, size: 91 });
+  });
+
+  it('keeps KL’s code lists complete, unique and with their origin', () => {
+    for (const list of [fsiii, ffb, careSocialCodes]) {
+      expect(list.concepts).toHaveLength(list.size);
+      expect(new Set(list.concepts.map((c) => c.code)).size).toBe(list.size);
+      expect(list.origin).toMatch(/hl7dk\/kl-term/);
+      expect(list.publisher).toMatch(/KL/);
+    }
+    expect(lookupCode(FFB_SYSTEM, '638f44df-6bf2-47f8-9935-b8fdc83e5bf5')).toMatchObject({ display: 'Støtte til daglige opgaver i hjemmet', legalBasis: 'SEL §85' });
+    expect(lookupCode(FSIII_SYSTEM, '4374f01c-494b-4fc6-9d95-a0022fa515cf')).toMatchObject({ display: 'Psykiatrisk pleje', legalBasis: 'SUL §138', sector: 'health' });
+  });
+
+  it('reads the section of the law from FSIII’s group names', () => {
+    expect(legalBasisFromDisplay('§ 83 stk. 1, nr. 1 Personlig hjælp og pleje')).toBe('SEL §83, stk. 1, nr. 1');
+    expect(legalBasisFromDisplay('SEL § 83A')).toBe('SEL §83 a');
+    expect(legalBasisFromDisplay('§ 83a Rehabilitering praktisk hjælp i hjemmet')).toBe('SEL §83 a');
+    expect(legalBasisFromDisplay('§ 84 stk. 2 Midlertidigt ophold')).toBe('SEL §84, stk. 2');
+    expect(legalBasisFromDisplay('SUL § 138')).toBe('SUL §138');
+    expect(legalBasisFromDisplay('§ 113 i Serviceloven')).toBe('SEL §113');
+    expect(legalBasisFromDisplay('Ældrelovsindsats')).toBe('Ældreloven');
+    expect(legalBasisFromDisplay('Madservice')).toBeUndefined();
+  });
+});
+
+describe('social mappings on generated records', () => {
+  it('map 3,000 realistic records without a failure, into the right data categories', () => {
+    const categories = new Map<string, number>();
+    for (const { recordType, resource } of generateSocialRecords(3000, 17)) {
+      const result = runMapping(socialMappingsByRecordType[recordType]!, resource, context);
+      expect(result.ok, `${recordType}/${resource.id}`).toBe(true);
+      if (!result.ok) continue;
+      for (const fragment of result.fragments) {
+        categories.set(fragment.category, (categories.get(fragment.category) ?? 0) + 1);
+        if ('sector' in fragment.content && fragment.content.sector === 'health') expect(fragment.category).toBe('health');
+      }
+    }
+    expect([...categories.keys()].sort()).toEqual(['goals', 'health', 'interventions', 'plan-core', 'social']);
+  });
+});
+
+describe('social reverse mappings', () => {
+  const provenance = [{ kind: 'registration' as const, registrationId: 'reg-9', actor: 'caseworker-1', at: '2026-02-01T09:00:00+01:00' }];
+  const goal: Goal = { id: 'g-1', level: 'overall', title: 'Mit eget hjem', sector: 'social', status: 'achieved', targetDate: '2026-10-01', topics: [], ruleVersion: 'r', provenance };
+  const intervention: Intervention = {
+    id: 'i-1',
+    sector: 'social',
+    legalBasis: 'SEL §104',
+    type: { system: FFB_SYSTEM, code: '7e419926-bb04-4829-99c9-95ea20403c2c', display: 'Social aktivitet' },
+    title: 'Værested to dage om ugen',
+    responsibleUnit: 'Værestedet Solstrålen',
+    contact: { name: 'Søren Kjær' },
+    period: { start: '2026-02-01' },
+    order: 0,
+    dependsOn: [],
+    status: 'active',
+    memberId: 'm-1',
+    goalIds: [],
+    confidentiality: 'normal',
+    topics: [],
+    ruleVersion: 'r',
+    provenance,
+  };
+  const asSent = (payload: object) => ({ ...payload, subject: { reference: 'Patient/p-1' } }) as Resource;
+
+  beforeAll(() => loadProfiles());
+
+  it('write valid FHIR R4 with KL’s codes and display texts', () => {
+    const outputs = [socialGoalReverse.map(goal), socialInterventionReverse.map(intervention), socialServiceRequestReverse.map(intervention)];
+    for (const output of outputs) {
+      expect(output.ok).toBe(true);
+      if (!output.ok) continue;
+      expect(fhirValidationErrors(asSent(output.payload))).toEqual([]);
+      const kl = JSON.stringify(output.payload).match(/"system":"(urn:oid:1\.2\.208\.176\.2\.2[12]|http:\/\/fhir\.kl\.dk[^"]*)","code":"([^"]+)","display":"([^"]+)"/g) ?? [];
+      expect(kl.length).toBeGreaterThan(0);
+      for (const coding of kl) {
+        const [, system, code, display] = /"system":"([^"]+)","code":"([^"]+)","display":"([^"]+)"/.exec(coding)!;
+        expect(lookupCode(system, code)?.display).toBe(display);
+      }
+    }
+  });
+
+  it('round-trip an intervention through the CarePlan the social system would hold', () => {
+    const out = socialInterventionReverse.map(intervention);
+    if (!out.ok) throw new Error(out.reason);
+    const back = runMapping(socialCarePlanMapping, asSent({ ...out.payload, id: 'cp-1' }), context);
+    expect(back.ok && back.fragments[0]!.content).toMatchObject({ type: intervention.type, legalBasis: 'SEL §104', title: intervention.title, status: 'active', period: intervention.period });
+  });
+
+  it('refuse what the social system does not take', () => {
+    expect(socialInterventionReverse.map({ ...intervention, type: { system: 'http://snomed.info/sct', code: '1' } })).toMatchObject({ ok: false });
+    expect(socialInterventionReverse.map({ ...intervention, type: { system: FFB_SYSTEM, code: 'no-such-code' } })).toMatchObject({ ok: false, reason: expect.stringMatching(/not in KL/) });
+    expect(socialServiceRequestReverse.map({ ...intervention, status: 'ended' })).toMatchObject({ ok: false });
+    expect(socialGoalReverse.map({ ...goal, title: '  ' })).toMatchObject({ ok: false });
+  });
+});
+
+describe('social mappings never throw', () => {
+  const pool = generateSocialRecords(200, 23).map((r) => r.resource as unknown as Record<string, unknown>);
+  const report = readJson(join(fixtures, 'delivery-report', 'derived-klgateway-DeliveryReport-JensHansen-new-1.input.json'));
+
+  /** A record from the pool with a few random edits deep inside: deleted or replaced values. */
+  const nearlyValid = (base: readonly unknown[]) =>
+    fc
+      .tuple(
+        fc.nat({ max: base.length - 1 }),
+        fc.array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), fc.oneof(fc.constant(undefined), fc.anything(), fc.string(), fc.constantFrom('', '2021-13-45', 'Patient/x', FFB_SYSTEM))), { maxLength: 4 }),
+      )
+      .map(([index, edits]) => {
+        const record = structuredClone(base[index]) as Record<string, unknown>;
+        for (const [path, value] of edits) {
+          let node: unknown = record;
+          for (let depth = 0; depth < path.length; depth++) {
+            if (!node || typeof node !== 'object') break;
+            const keys = Object.keys(node);
+            if (!keys.length) break;
+            const key = keys[path[depth]! % keys.length]!;
+            if (depth === path.length - 1 || typeof (node as Record<string, unknown>)[key] !== 'object') {
+              if (value === undefined) delete (node as Record<string, unknown>)[key];
+              else (node as Record<string, unknown>)[key] = value;
+              break;
+            }
+            node = (node as Record<string, unknown>)[key];
+          }
+        }
+        return record;
+      });
+
+  const holds = (mapping: Mapping<unknown>) => (input: unknown) => {
+    const result = runMapping(mapping, input, context);
+    if (result.ok) for (const fragment of result.fragments) expect(Fragment.safeParse(fragment).success).toBe(true);
+    else expect(result.reason.length).toBeGreaterThan(0);
+  };
+
+  it.each(socialMappings.map((m) => [m.id, m] as const))('%s on arbitrary input', (_, mapping) => {
+    fc.assert(fc.property(fc.anything(), holds(mapping)), { numRuns: 200 });
+  });
+
+  it.each(socialMappings.filter((m) => m.recordType !== 'DeliveryReport').map((m) => [m.id, m] as const))('%s on nearly valid records', (_, mapping) => {
+    const base = pool.filter((r) => r.resourceType === mapping.recordType);
+    fc.assert(fc.property(nearlyValid(base), holds(mapping)), { numRuns: 300 });
+  });
+
+  it('social.delivery-report on a nearly valid KL Gateway report', () => {
+    fc.assert(fc.property(nearlyValid([report]), holds(socialDeliveryReportMapping)), { numRuns: 300 });
+  });
+
+  it.each(Object.entries(socialReverseMappings))('reverse %s on arbitrary model elements', (_, reverse) => {
+    const element = fc.record({
+      id: fc.string({ minLength: 1 }),
+      level: fc.constantFrom('overall', 'sub', 'progression'),
+      title: fc.string(),
+      description: fc.option(fc.string(), { nil: undefined }),
+      status: fc.constantFrom('proposed', 'active', 'achieved', 'abandoned', 'planned', 'ended', 'cancelled'),
+      targetDate: fc.option(fc.constant('2026-05-01'), { nil: undefined }),
+      sector: fc.constantFrom('social', 'health'),
+      legalBasis: fc.string(),
+      type: fc.record({ system: fc.constantFrom(FFB_SYSTEM, FSIII_SYSTEM, 'x'), code: fc.oneof(fc.string(), fc.constantFrom(...ffb.concepts.slice(0, 20).map((c) => c.code))) }),
+      responsibleUnit: fc.string(),
+      period: fc.record({ start: fc.constant('2026-01-01'), end: fc.option(fc.constant('2026-12-31'), { nil: undefined }) }),
+      topics: fc.array(fc.string()),
+    });
+    fc.assert(
+      fc.property(element, (input) => {
+        const out = reverse.map(input as never);
+        expect(typeof out.ok).toBe('boolean');
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,86 @@
+/** The routing table as data: per kind, sector, legal basis, plan type and date (R17, R20, R25). */
+import { describe, expect, it } from 'vitest';
+import { RegistrationKind, routeFor, routingRules, type RoutingSubject } from '../../src/rules';
+
+const on = '2026-11-23';
+const element = (kind: RegistrationKind, sector: string, extra: Partial<RoutingSubject> = {}): RoutingSubject => ({ kind, scope: 'element', sector, planTypes: [], ...extra });
+const plan = (kind: RegistrationKind, planTypes: string[]): RoutingSubject => ({ kind, scope: 'plan', planTypes });
+const targets = (subject: RoutingSubject, date = on) => routeFor(subject, date).targets.map((t) => t.target).sort();
+
+describe('routing table', () => {
+  it('is data with a legal reference, a source and a validity period on every rule', () => {
+    expect(routingRules.length).toBeGreaterThan(10);
+    for (const rule of routingRules) {
+      expect(rule.legalReference.length).toBeGreaterThan(3);
+      expect(rule.effectiveFrom).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      if (!rule.exclude) expect(rule.target && rule.recipient).toBeTruthy();
+    }
+    expect(new Set(routingRules.map((r) => r.id)).size).toBe(routingRules.length);
+  });
+
+  it.each([
+    ['intervention.added', 'employment', ['dfdg']],
+    ['intervention.changed', 'employment', ['dfdg']],
+    ['intervention.ended', 'employment', ['dfdg']],
+    ['goal.added', 'employment', ['dfdg']],
+    ['followup.scheduled', 'employment', ['dfdg']],
+    ['intervention.added', 'social', ['social']],
+    ['goal.changed', 'children', ['social']],
+    ['intervention.added', 'integration', ['dfdg']],
+    ['goal.added', 'education', ['dfdg', 'education']],
+    ['intervention.ended', 'education', ['dfdg', 'education']],
+    ['intervention.added', 'health', ['health']],
+  ] as const)('sends %s in sector %s to %j', (kind, sector, expected) => {
+    expect(targets(element(kind, sector))).toEqual([...expected].sort());
+  });
+
+  it('follows the legal basis across sectors (R3): SEL → social, LAB → DFDG', () => {
+    expect(targets(element('intervention.added', 'health', { legalBasis: 'SEL § 141' }))).toEqual(['health', 'social']);
+    expect(targets(element('intervention.added', 'integration', { legalBasis: 'Serviceloven § 85' }))).toEqual(['dfdg', 'social']);
+    expect(targets(element('intervention.added', 'social', { legalBasis: 'LAB § 32' }))).toEqual(['dfdg', 'social']);
+    // The pattern is anchored: a basis that merely mentions SEL later does not match.
+    expect(targets(element('intervention.added', 'health', { legalBasis: 'Sundhedsloven § 140, jf. SEL' }))).toEqual(['health']);
+  });
+
+  it('asks health targets about the health category, so only explicit health consent lets it through', () => {
+    const [health] = routeFor(element('goal.added', 'health'), on).targets;
+    expect(health).toMatchObject({ target: 'health', recipient: 'health', category: 'health' });
+    const [dfdg] = routeFor(element('goal.added', 'employment'), on).targets;
+    expect(dfdg).toMatchObject({ recipient: 'employment', category: 'goals' });
+    expect(routeFor(element('intervention.added', 'social'), on).targets[0]!.category).toBe('interventions');
+  });
+
+  it('sends children-sector data to the social system as the children’s recipient', () => {
+    expect(routeFor(element('intervention.added', 'children', { legalBasis: 'Barnets lov § 32' }), on).targets).toEqual([
+      expect.objectContaining({ target: 'social', recipient: 'children', ruleIds: ['children-to-social'] }),
+    ]);
+    // Before Barnets lov (2024) the children's rule was not in force.
+    expect(targets(element('intervention.added', 'children'), '2023-06-01')).toEqual([]);
+  });
+
+  it('excludes anonymous treatment from every target', () => {
+    const result = routeFor(element('intervention.added', 'social', { legalBasis: 'SEL § 101 a', confidentiality: 'anonymous-treatment' }), on);
+    expect(result.targets).toEqual([]);
+    expect(result.excluded?.ruleId).toBe('anonymous-treatment-not-routed');
+  });
+
+  it('routes plan-wide registrations to the systems whose sector plan the Én plan replaces', () => {
+    expect(targets(plan('plan.status-changed', []))).toEqual([]);
+    expect(targets(plan('plan.status-changed', ['employment-plan']))).toEqual(['dfdg']);
+    expect(targets(plan('coordinator.changed', ['sel-141-plan', 'employment-plan']))).toEqual(['dfdg', 'social']);
+    expect(targets(plan('followup.scheduled', ['education-plan']))).toEqual(['education']);
+    expect(targets(plan('agreement.added', ['integration-contract']))).toEqual(['dfdg']);
+    expect(targets(plan('plan.status-changed', ['children-plan']))).toEqual(['social']);
+  });
+
+  it('is dated: the employment rule changes with the 2027 employment act', () => {
+    expect(routeFor(element('intervention.added', 'employment'), '2026-12-31').targets[0]!.ruleIds).toEqual(['employment-to-dfdg']);
+    expect(routeFor(element('intervention.added', 'employment'), '2027-01-01').targets[0]!.ruleIds).toEqual(['employment-to-dfdg-2027']);
+    expect(targets(element('intervention.added', 'employment'), '2024-01-01')).toEqual([]);
+  });
+
+  it('accepts a different table: routing is data, not code', () => {
+    const custom = [{ ...routingRules.find((r) => r.id === 'social-to-social')!, id: 'custom', when: { kinds: ['goal.added' as const], sectors: ['employment' as const] } }];
+    expect(routeFor(element('goal.added', 'employment'), on, custom).targets.map((t) => t.target)).toEqual(['social']);
+  });
+});

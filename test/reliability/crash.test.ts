@@ -1,0 +1,211 @@
+/**
+ * F1 crash test. The Node service (test/reliability/crash-service.ts: the app on an SQLite file,
+ * relay running) is a child process; the targets run here, in the parent, and count effects per
+ * idempotency key. We send registrations, SIGKILL the service at random moments (≥ 20 times)
+ * while it accepts registrations and delivers, and restart it. A client whose request died with
+ * the process sends it again with the same Idempotency-Key, as a real client would.
+ *
+ * At the end: every accepted registration reached every target exactly once in effect, nothing is
+ * stuck (no pending, retrying or dead rows), and no key got two different answers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../adapters/shared/population';
+import type { SourceSystem } from '../../src/model';
+import { signDevToken } from '../../src/security';
+import { openLibsqlDatabase } from '../../src/store/libsql';
+import { outbox } from '../../src/store/schema';
+import { testCpr } from '../support/cpr';
+import { TEST_JWT_SECRET } from '../support/harness';
+import { startTestApp } from '../support/node-app';
+import { startPushTarget, type PushTarget } from '../support/push-target';
+
+const TARGETS: SourceSystem[] = ['dfdg', 'education', 'social', 'health'];
+const KILLS = 22;
+const dir = mkdtempSync(join(tmpdir(), 'enplan-crash-'));
+const dbUrl = `file:${join(dir, 'crash.db')}`;
+const random = seededRandom(20261123);
+let targets: Record<SourceSystem, PushTarget>;
+
+beforeAll(async () => {
+  targets = Object.fromEntries(
+    await Promise.all(TARGETS.map(async (t, i) => [t, await startPushTarget({ name: t, seed: 100 + i, faults: { errorRate: 0.1, malformedRate: 0.05 } })] as const)),
+  ) as Record<SourceSystem, PushTarget>;
+});
+afterAll(async () => {
+  await Promise.all(Object.values(targets).map((t) => t.close()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function startService(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/reliability/crash-service.ts'], {
+    env: { ...process.env, DB_URL: dbUrl, TARGETS: JSON.stringify(Object.fromEntries(TARGETS.map((t) => [t, targets[t].url]))) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr!.resume();
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /READY (\d+)/.exec(buffer);
+      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` });
+    });
+    child.once('exit', (code) => reject(new Error(`the service exited (${code}) before it was ready`)));
+  });
+}
+
+const kill = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+
+interface Pending {
+  key: string;
+  body: Record<string, unknown>;
+}
+
+describe('F1 crash test', () => {
+  it(`delivers every accepted registration exactly once in effect across ${KILLS} SIGKILLs`, { timeout: 120_000 }, async () => {
+    // Seed plans and consents on the file database, then hand it to the service.
+    const seed = await startTestApp({ url: dbUrl });
+    const caseworker = await seed.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const plans: { id: string; memberId: string }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const created = await seed.harness.request('/v1/plans', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${caseworker}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ cpr: testCpr(), origin: 'offered' }),
+      });
+      const plan = (await created.json()) as { id: string; subject: { member: { memberId: string; citizenId: string } } };
+      plans.push({ id: plan.id, memberId: plan.subject.member.memberId });
+      for (const [recipient, categories] of [['employment', ['goals', 'interventions']], ['education', ['goals', 'interventions']], ['social', ['goals', 'interventions']], ['health', ['health']]] as const) {
+        await seed.deps.store.consents.insert({
+          kind: 'grant',
+          id: crypto.randomUUID(),
+          tenant: '101',
+          citizenId: plan.subject.member.citizenId,
+          grantedBy: { citizenId: plan.subject.member.citizenId, capacity: 'self' },
+          source: 'enplan',
+          recipient,
+          categories: [...categories],
+          explicitHealth: recipient === 'health',
+          purpose: 'crash test',
+          validFrom: '2020-01-01',
+          signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' },
+          createdAt: new Date().toISOString(),
+        });
+      }
+    }
+    await seed.close();
+
+    const token = await signDevToken(TEST_JWT_SECRET, { tenant: '101', roles: ['caseworker'] });
+    const itStaff = await signDevToken(TEST_JWT_SECRET, { tenant: '101', roles: ['it-staff'] });
+    const unconfirmed: Pending[] = [];
+    const answers = new Map<string, { id: string; deliveries: { target: SourceSystem; outboxId: string }[] }>();
+    let made = 0;
+    const newRegistration = (): Pending => {
+      const plan = plans[Math.floor(random() * plans.length)]!;
+      const n = made++;
+      const sector = (['employment', 'education', 'social', 'health'] as const)[n % 4];
+      const body =
+        n % 2 === 0
+          ? {
+              planId: plan.id,
+              kind: 'intervention.added',
+              intervention: {
+                sector: sector === 'health' ? 'social' : sector,
+                legalBasis: sector === 'social' ? 'SEL § 85' : 'LAB § 32',
+                type: { system: 'urn:test', code: 'x' },
+                title: `Indsats ${n}`,
+                responsibleUnit: 'Enhed',
+                contact: { name: 'K' },
+                period: { start: '2026-12-01' },
+                memberId: plan.memberId,
+              },
+            }
+          : { planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title: `Mål ${n}`, sector } };
+      return { key: `crash-${n}-${crypto.randomUUID()}`, body };
+    };
+
+    async function send(url: string, pending: Pending): Promise<boolean> {
+      try {
+        const response = await fetch(`${url}/v1/registrations`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': pending.key },
+          body: JSON.stringify(pending.body),
+        });
+        const body = (await response.json()) as { id: string; deliveries: { target: SourceSystem; outboxId: string }[]; type?: string };
+        if (response.status === 202) {
+          const first = answers.get(pending.key);
+          if (first) expect(body.id).toBe(first.id);
+          else answers.set(pending.key, body);
+          return true;
+        }
+        // Only a plan that kept changing under us may be sent again; anything else is a bug.
+        expect(body.type).toBe('/problems/version-conflict');
+        return false;
+      } catch {
+        return false; // the process died under the request
+      }
+    }
+
+    let kills = 0;
+    let interrupted = 0;
+    while (kills < KILLS) {
+      const { child, url } = await startService();
+      const batch = [...unconfirmed.splice(0), ...Array.from({ length: 6 }, newRegistration)];
+      const sending = batch.map(async (p) => {
+        if (!(await send(url, p))) unconfirmed.push(p);
+      });
+      // Kill at a random moment: during the requests, or while the relay is delivering.
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 400)));
+      await kill(child);
+      kills++;
+      await Promise.all(sending);
+      interrupted += unconfirmed.length;
+    }
+
+    // Restart once more and let it finish: resend what was never confirmed, then wait until nothing is live.
+    const { child, url } = await startService();
+    try {
+      for (let round = 0; unconfirmed.length > 0 && round < 20; round++) {
+        const batch = unconfirmed.splice(0);
+        for (const p of batch) if (!(await send(url, p))) unconfirmed.push(p);
+      }
+      expect(unconfirmed).toEqual([]);
+      let live = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 300 && live > 0; i++) {
+        const counts = (await (await fetch(`${url}/v1/outbox?limit=1`, { headers: { authorization: `Bearer ${itStaff}` } })).json()) as { counts: Record<string, number> };
+        live = (counts.counts.pending ?? 0) + (counts.counts.retrying ?? 0);
+        if (live > 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(live).toBe(0);
+    } finally {
+      await kill(child);
+    }
+
+    const database = await openLibsqlDatabase(dbUrl);
+    try {
+      const rows = await database.db.select().from(outbox);
+      expect(rows.every((r) => r.status === 'delivered')).toBe(true);
+      expect(answers.size).toBe(made);
+      const expected = [...answers.values()].flatMap((a) => a.deliveries);
+      expect(rows.map((r) => r.id).sort()).toEqual(expected.map((d) => d.outboxId).sort());
+      for (const delivery of expected) expect(targets[delivery.target].effectCounts()[delivery.outboxId]).toBe(1);
+      const effectKeys = TARGETS.flatMap((t) => Object.keys(targets[t].effectCounts()));
+      expect(effectKeys.length).toBe(expected.length);
+      expect(TARGETS.flatMap((t) => Object.values(targets[t].effectCounts())).every((n) => n === 1)).toBe(true);
+      expect(kills).toBeGreaterThanOrEqual(20);
+      const requests = TARGETS.reduce((n, t) => n + targets[t].requests(), 0);
+      console.info(`F1: ${kills} kills, ${made} registrations, ${interrupted} requests cut by a kill and sent again, ${expected.length} deliveries, ${requests} pushes received by the targets`);
+      expect(made).toBeGreaterThanOrEqual(KILLS * 6);
+    } finally {
+      await database.close();
+    }
+  });
+});
