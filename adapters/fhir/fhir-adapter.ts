@@ -6,7 +6,8 @@
  *   in the form body — a CPR never goes in a URL), then reads each record type by patient
  *   reference, following `Bundle.link` next. Every record is checked against the zod contract;
  *   failures are quarantined with a reason, never thrown and never dropped — a page whose JSON does
- *   not parse is quarantined whole.
+ *   not parse is quarantined whole. With a cursor (one `changes` issued), only records after it are
+ *   returned (`_lastUpdated=ge…` plus the same tie-breaker).
  * - changes: one search across the record types sorted by `_lastUpdated`, resumed from an opaque
  *   cursor holding (lastUpdated, "Type/id") of the last record consumed; records at the same instant
  *   are ordered and skipped by that key, so a page boundary inside a tie neither repeats nor skips.

@@ -100,7 +100,7 @@ export function createSoapTransport(options: SoapTransportOptions): SoapTranspor
   const doFetch = options.fetch ?? globalThis.fetch;
   const reader = createSoapReader({ maxBytes, arrayElements: options.arrayElements });
   const { serviceName } = options;
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
   return {
     async call(call: SoapCall): Promise<SoapMessage> {

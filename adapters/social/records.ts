@@ -12,15 +12,7 @@ import type { CarePlan, CarePlanActivity, CareTeam, Condition, Goal, Patient } f
 import { generatePopulation, type SyntheticCitizen } from '../shared/population';
 import { careSocialCodes, ffb, fsiii, type CodeList } from '../../mappings/social/codes';
 import { citizenRandom, daysAfter, daysBefore, pick, seedId, seedLastUpdatedMs } from '../fhir/seed';
-import {
-  CARE_SOCIAL_SYSTEM,
-  CARE_TEAM_ROLE_SYSTEM,
-  CPR_SYSTEM,
-  enplanNamespace,
-  FFB_SYSTEM,
-  FSIII_SYSTEM,
-  MUNICIPALITY_CASE_NUMBER_EXTENSION,
-} from '../fhir/systems';
+import { CARE_TEAM_ROLE_SYSTEM, CPR_SYSTEM, enplanNamespace, FFB_SYSTEM, MUNICIPALITY_CASE_NUMBER_EXTENSION } from '../fhir/systems';
 
 export const SOCIAL_SECTOR = 'social';
 

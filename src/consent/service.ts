@@ -197,6 +197,10 @@ export function consentService(deps: AppDeps) {
       if (!parsed.success) invalid(parsed.error);
       const grant = parsed.data;
       await store.consents.insert({ kind: 'grant', ...grant });
+      // What was refused or revoked before may flow now: the next sync pulls this citizen in full again.
+      await store.sync.forgetPulled(principal.tenant, grant.citizenId);
+      if (grant.source !== 'enplan')
+        await store.sync.forgetAppliedForPlans(principal.tenant, grant.source, await store.plans.idsForCitizen(principal.tenant, grant.citizenId, false));
       await store.audit.append(principal.tenant, {
         at: grant.createdAt,
         actor: actorOf(principal),
@@ -240,6 +244,7 @@ export function consentService(deps: AppDeps) {
       if (!parsed.success) invalid(parsed.error);
       const record = parsed.data;
       await store.consents.insert({ kind: 'legal-basis', ...record });
+      await store.sync.forgetPulled(principal.tenant, record.citizenId);
       await store.audit.append(principal.tenant, {
         at: record.recordedAt,
         actor: record.recordedBy,

@@ -1,12 +1,19 @@
 /**
  * The Workers runtime: the same app on D1. Secrets and settings come from the Worker's env.
- * The app is built once per isolate and reused across requests.
+ * `fetch` serves the API; `scheduled` (Cron Triggers) runs the same job functions bree runs on
+ * Node: a pull from every configured adapter for every tenant with enrolled citizens, then the
+ * outbox relay. The deps are built once per isolate and reused.
  */
 import type { AnyD1Database } from 'drizzle-orm/d1';
+import type { AppDeps } from '../api/context';
 import { createApp, type App } from '../app';
 import { loadConfig } from '../config';
+import { runRelayOnce } from '../delivery';
 import { createLogger } from '../monitoring/log';
 import { openD1Database } from '../store/d1';
+import { allMappings } from '../sync/all-mappings';
+import { runSync } from '../sync/engine';
+import { adaptersFromConfig } from './adapters';
 import { composeDeps } from './compose';
 
 export interface WorkerEnv {
@@ -19,24 +26,47 @@ export interface WorkerEnv {
   [key: string]: unknown;
 }
 
-let cached: { db: AnyD1Database; app: Promise<App> } | undefined;
+interface Built {
+  deps: AppDeps;
+  app: App;
+}
+let cached: { db: AnyD1Database; built: Promise<Built> } | undefined;
 
 function stringVars(env: WorkerEnv): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
 }
 
-export function appFor(env: WorkerEnv): Promise<App> {
+export function builtFor(env: WorkerEnv): Promise<Built> {
   if (!cached || cached.db !== env.DB) {
     const config = loadConfig(stringVars(env));
     const logger = createLogger({ level: config.logLevel, sink: (line) => console.log(line) });
-    cached = { db: env.DB, app: composeDeps({ database: openD1Database(env.DB), config, logger }).then(createApp) };
+    const built = composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), mappings: allMappings }).then((deps) => ({ deps, app: createApp(deps) }));
+    cached = { db: env.DB, built };
   }
-  return cached.app;
+  return cached.built;
+}
+
+/** One scheduled round: pulls, then deliveries. Returns what happened, for logs and tests. */
+export async function runScheduledRound(env: WorkerEnv, trigger: string) {
+  const { deps } = await builtFor(env);
+  const runs: { tenant: string; adapter: string; status: string; merged: number }[] = [];
+  for (const adapter of ['dfdg', 'education', 'social', 'health'] as const) {
+    if (!deps.adapters[adapter]) continue;
+    for (const tenant of await deps.store.plans.tenantsWithEnrolled()) {
+      const result = await runSync(deps, { tenant, adapter, trigger, mappings: deps.mappings });
+      runs.push({ tenant, adapter, status: result.status, merged: result.stats.recordsMerged });
+    }
+  }
+  const relay = await runRelayOnce(deps, { limit: 200 });
+  return { runs, relay };
 }
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: unknown): Promise<Response> {
-    const app = await appFor(env);
+    const { app } = await builtFor(env);
     return app.fetch(request, env, ctx as never);
+  },
+  async scheduled(controller: { cron: string }, env: WorkerEnv, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
+    ctx.waitUntil(runScheduledRound(env, `cron:${controller.cron}`));
   },
 };

@@ -152,6 +152,15 @@ export function syncRepository({ db }: Database) {
         )
         .onConflictDoNothing();
     },
+    /** After a new consent: records once merged into these plans may be merged again (the merge itself is idempotent by version). */
+    async forgetAppliedForPlans(tenant: string, source: string, planIds: string[]): Promise<void> {
+      if (planIds.length === 0) return;
+      await db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inArray(appliedRecords.planId, planIds.slice(0, 90))));
+    },
+    /** After a new consent: the citizen is pulled in full again on the next run. */
+    async forgetPulled(tenant: string, citizenId: string): Promise<void> {
+      await db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.citizenId, citizenId)));
+    },
     async pulledCitizenIds(tenant: string, adapter: string): Promise<Set<string>> {
       const rows = await db.select({ citizenId: pulledCitizens.citizenId }).from(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter)));
       return new Set(rows.map((r) => r.citizenId));

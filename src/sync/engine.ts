@@ -16,6 +16,7 @@ import { AdapterError, unknownSubjectCodes, type PullResult, type SourceAdapter,
 import { emptyStats, runMapping, type MappingStats } from '../../mappings/mapping';
 import type { AppDeps } from '../api/context';
 import { decideFlow } from '../consent/policy';
+import { removeDataOfGrant } from '../consent/service';
 import type { ConsentGrant, DataCategory, LegalBasisRecord, Plan, SourceSystem } from '../model';
 import { membersOf } from '../model';
 import { ruleSetVersion } from '../rules';
@@ -269,6 +270,13 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
       const all = [...planUpdates.flatMap((u) => store.plans.updateStatements(u.plan, u.expected)), ...statements];
       await options.beforeWrite?.(all);
       await store.batch(all);
+      // A grant revoked while this citizen was being merged: remove what flowed on it (R10, S3).
+      const usedGrantIds = new Set([...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : [])));
+      if (usedGrantIds.size > 0 && planUpdates.length > 0) {
+        const now = await store.consents.forCitizens(tenant, [citizen.citizenId]);
+        for (const doc of now)
+          if (doc.kind === 'grant' && doc.revokedAt && usedGrantIds.has(doc.id)) await removeDataOfGrant(deps, tenant, doc.id, actor(adapterId));
+      }
       // The optimistic update matched no row if someone changed the plan meanwhile: merge again on the new version.
       for (const { plan } of planUpdates) {
         const stored = await store.plans.get(tenant, plan.id);

@@ -91,7 +91,9 @@ describe('health adapter', () => {
     const { body } = await client.searchByPost('Patient', { identifier: `${CPR_SYSTEM}|${subjectOf(0).cpr}` });
     const patient = body.entry![0]!.resource as { meta: { profile: string[] }; identifier: { use: string; system: string; value: string }[] };
     expect(patient.meta.profile).toEqual([DK_CORE_PATIENT_PROFILE]);
-    expect(patient.identifier).toEqual([{ use: 'official', system: CPR_SYSTEM, value: subjectOf(0).cpr }]);
+    expect(patient.identifier).toHaveLength(1);
+    expect(patient.identifier[0]).toMatchObject({ use: 'official', system: CPR_SYSTEM });
+    expect(patient.identifier[0]!.value === subjectOf(0).cpr).toBe(true);
     expect(fhirValidationErrors(patient as never)).toEqual([]);
   });
 
@@ -206,7 +208,7 @@ describe('health adapter', () => {
   it('never put a CPR number in any URL it requested', () => {
     const urls = sim.requests().map((r) => r.url);
     expect(urls.length).toBeGreaterThan(50);
-    const leaked = urls.filter((url) => population.some((c) => url.includes(c.cpr)));
-    expect(leaked).toEqual([]);
+    // Counted, not listed: a failure message must not print the CPR it found.
+    expect(urls.filter((url) => population.some((c) => url.includes(c.cpr))).length).toBe(0);
   });
 });

@@ -10,10 +10,12 @@ export default defineProject(async () => {
   const migrations = await readD1Migrations(path.join(root, 'src/store/migrations'));
   return {
     plugins: [
-      cloudflareTest({
+      cloudflareTest(({ inject }) => ({
         wrangler: { configPath: path.join(root, 'wrangler.toml') },
         miniflare: {
           bindings: {
+            // The DFDG simulator the global setup started in Node, reached over loopback from workerd.
+            DFDG_URL: inject('dfdgUrl'),
             TEST_MIGRATIONS: migrations,
             NODE_ENV: 'test',
             JWT_SECRET: 'test-secret-for-the-enplan-suite',
@@ -21,13 +23,14 @@ export default defineProject(async () => {
             LOG_LEVEL: 'warn',
           },
         },
-      }),
+      })),
     ],
     test: {
       name: 'workers',
       root,
       include: ['test/workers/**/*.test.ts'],
       setupFiles: ['test/workers/apply-migrations.ts'],
+      globalSetup: ['test/workers/global-setup.ts'],
     },
   };
 });

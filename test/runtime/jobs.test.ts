@@ -1,0 +1,95 @@
+/**
+ * Scheduling on Node: bree runs the TypeScript sync job in a worker thread through the .js
+ * bootstrap, against the simulator over HTTP and the SQLite file; and the retention job purges
+ * closed plans after the period and prunes stored payloads, keeping the audit rows.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Bree from 'bree';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { generatePopulation } from '../../adapters/shared/population';
+import { loadConfig } from '../../src/config';
+import { planService } from '../../src/plans/service';
+import { schedulerJobs } from '../../src/runtime/scheduler';
+import { runRetention } from '../../src/sync/retention';
+import { databaseUrlFor } from '../../src/store/libsql';
+import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
+import { startTestApp } from '../support/node-app';
+import { caseworkerOf, enrol, grantConsent } from '../support/seed';
+
+const population = generatePopulation(4, 909).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
+let simulator: DfdgSimulator;
+let dir: string;
+
+beforeAll(async () => {
+  simulator = await startDfdgSimulator({ population, port: 0 });
+  dir = mkdtempSync(join(tmpdir(), 'enplan-jobs-'));
+});
+afterAll(async () => {
+  await simulator?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('bree jobs', () => {
+  it('runs the sync job in a worker thread and merges into the SQLite file', async () => {
+    const env = { DATA_DIR: dir, DFDG_URL: simulator.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'warn', NODE_ENV: 'test' };
+    const app = await startTestApp({ url: databaseUrlFor(dir) });
+    const plan = await enrol(app.deps, population[0]!.cpr);
+    const citizenId = plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '';
+    await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
+
+    const job = schedulerJobs(loadConfig(env)).find((j) => j.name === 'sync-dfdg')!;
+    expect(job.cron).toBe('*/5 * * * *');
+    const done = new Promise<void>((resolve, reject) => {
+      const bree = new Bree({
+        root: false,
+        doRootCheck: false,
+        logger: false,
+        jobs: [{ ...job, cron: undefined, worker: { ...job.worker, env: { ...process.env, ...env } } }],
+        workerMessageHandler: ({ message }) => {
+          if (message === 'done') void bree.stop().then(resolve);
+        },
+        errorHandler: (error) => reject(error instanceof Error ? error : new Error(String(error))),
+      });
+      void bree.run('sync-dfdg');
+    });
+    await done;
+    const merged = (await app.deps.store.plans.get('101', plan.id))!;
+    expect(merged.interventions.length + merged.goals.length).toBeGreaterThan(0);
+    const runs = await app.deps.store.sync.runs('101');
+    expect(runs[0]).toMatchObject({ adapter: 'dfdg', trigger: 'schedule', status: 'succeeded' });
+    await app.close();
+  });
+});
+
+describe('retention (R16)', () => {
+  it('purges closed plans after the period, prunes quarantine payloads and keeps audit rows', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const app = await startTestApp({ clock: { now: () => now } });
+    const service = planService(app.deps);
+    const old = await enrol(app.deps, population[1]!.cpr);
+    await service.changeStatus(caseworkerOf(), old.id, { status: 'closed' });
+    const open = await enrol(app.deps, population[2]!.cpr);
+    await app.deps.store.batch([
+      app.deps.store.sync.quarantineStatement({ id: 'q1', tenant: '101', adapter: 'dfdg', recordType: 'activity', recordId: 'r1', mappingId: null, reason: 'test', raw: '<x/>', runId: null, createdAt: now.toISOString() }),
+    ]);
+    const auditBefore = (await app.deps.store.audit.list('101')).length;
+
+    now = new Date('2026-01-20T00:00:00Z');
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 0, quarantinePayloadsPruned: 0 });
+
+    now = new Date(Date.UTC(2031, 1, 1));
+    const summary = await runRetention(app.deps);
+    expect(summary).toMatchObject({ plansPurged: 1, quarantinePayloadsPruned: 1 });
+    expect(await app.deps.store.plans.get('101', old.id)).toBeNull();
+    expect(await app.deps.store.plans.get('101', open.id)).not.toBeNull();
+    expect((await app.deps.store.sync.quarantined('101'))[0]!.raw).toBeNull();
+    const audit = await app.deps.store.audit.list('101');
+    expect(audit.length).toBe(auditBefore + 1);
+    expect(audit.at(-1)).toMatchObject({ action: 'plan.purged', targetId: old.id });
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+    await app.close();
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The pull engine against real simulators over HTTP: enrolment (R12), the consent gate (R9),
+ * incremental sync from the change feed, out-of-order versions, a crash mid-batch, quarantine
+ * visible to IT staff, and the sync API.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createHealthAdapter } from '../../adapters/health/adapter';
+import { startHealthSimulator } from '../../adapters/health/simulator';
+import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import type { SectorSimulator } from '../../adapters/social/simulator';
+import { membersOf, type Plan } from '../../src/model';
+import { planService } from '../../src/plans/service';
+import { allMappings } from '../../src/sync/all-mappings';
+import { runSync } from '../../src/sync/engine';
+import { startTestApp } from '../support/node-app';
+import { caseworkerOf, enrol, grantConsent } from '../support/seed';
+
+const population: SyntheticCitizen[] = generatePopulation(12, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
+let dfdg: DfdgSimulator;
+let health: SectorSimulator;
+
+beforeAll(async () => {
+  dfdg = await startDfdgSimulator({ population, port: 0 });
+  health = await startHealthSimulator({ population, port: 0 });
+});
+afterAll(async () => {
+  await dfdg?.close();
+  await health?.close();
+});
+
+async function freshApp() {
+  const app = await startTestApp({
+    adapters: {
+      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }),
+      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 5000 }),
+    },
+    mappings: allMappings,
+  });
+  return app;
+}
+const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
+const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
+const sync = (app: Awaited<ReturnType<typeof freshApp>>, adapter: 'dfdg' | 'health', extra: Partial<Parameters<typeof runSync>[1]> = {}) =>
+  runSync(app.deps, { tenant: '101', adapter, trigger: 'test', mappings: allMappings, ...extra });
+const pullsOf = () => dfdg.requestLog().filter((r) => /PlanData|Person/i.test(r.operation ?? '')).length;
+
+describe('pull engine', () => {
+  it('pulls only enrolled citizens and merges what their consent allows', async () => {
+    const app = await freshApp();
+    const active = await enrol(app.deps, population[0]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(active), source: 'dfdg', categories: [...employment] });
+    // Offered but not accepted: not enrolled, so never pulled (R12).
+    await planService(app.deps).create(caseworkerOf(), { cpr: population[1]!.cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] });
+    const pullsBefore = pullsOf();
+    const result = await sync(app, 'dfdg');
+    expect(result.status).toBe('succeeded');
+    expect(pullsOf() - pullsBefore).toBe(1);
+    expect(result.stats.citizensPulled).toBe(1);
+    expect(result.stats.recordsMerged).toBeGreaterThan(0);
+    expect(result.stats.noticesNotEnrolled).toBeGreaterThan(0);
+    const plan = (await app.deps.store.plans.get('101', active.id))!;
+    const elements = [...plan.goals, ...plan.interventions, ...plan.agreements];
+    expect(elements.length).toBeGreaterThan(0);
+    for (const element of elements)
+      expect(element.provenance[0]).toMatchObject({ kind: 'source', system: 'dfdg', mappingVersion: '1.0.0', category: expect.any(String), consentRef: expect.any(String) });
+    const audit = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(active) });
+    expect(audit.filter((r) => r.action === 'data.flowed')).toHaveLength(1);
+    expect(audit.find((r) => r.action === 'data.flowed')!.detail).toMatchObject({ source: 'dfdg', recipient: 'enplan', basis: 'consent' });
+    await app.close();
+  });
+
+  it('refuses what no consent covers and counts it, without marking it merged', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[2]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: ['goals'] });
+    const first = await sync(app, 'dfdg');
+    expect(first.stats.refusedByConsent).toBeGreaterThan(0);
+    const refused = (await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) })).find((r) => r.action === 'data.refused');
+    expect(refused?.detail).toMatchObject({ source: 'dfdg', reason: expect.stringContaining('no consent covers') });
+    const stored = (await app.deps.store.plans.get('101', plan.id))!;
+    expect(stored.interventions).toEqual([]);
+    // Consent given later: forgetting the first pull lets the next run merge what was refused.
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    await app.deps.store.sync.forgetPulled('101', citizenIdOf(plan));
+    await sync(app, 'dfdg');
+    expect((await app.deps.store.plans.get('101', plan.id))!.interventions.length).toBeGreaterThan(0);
+    await app.close();
+  });
+
+  it('refuses health data without explicit health consent and merges it with it', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[3]!.cpr);
+    const result = await sync(app, 'health');
+    expect(result.stats.refusedByConsent).toBeGreaterThan(0);
+    expect((await app.deps.store.plans.get('101', plan.id))!.interventions.filter((i) => i.sector === 'health')).toEqual([]);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'health', categories: ['health'], explicitHealth: true });
+    await app.deps.store.sync.forgetPulled('101', citizenIdOf(plan));
+    const second = await sync(app, 'health');
+    expect(second.stats.recordsMerged).toBeGreaterThan(0);
+    const merged = (await app.deps.store.plans.get('101', plan.id))!;
+    expect([...merged.goals, ...merged.interventions].every((e) => e.provenance.every((p) => p.kind !== 'source' || p.category === 'health'))).toBe(true);
+    await app.close();
+  });
+
+  it('follows the change feed: an incremental run reads only what changed', async () => {
+    const app = await freshApp();
+    const plans = [];
+    for (const citizen of population.slice(4, 8)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      plans.push(plan);
+    }
+    await sync(app, 'dfdg');
+    const quiet = await sync(app, 'dfdg');
+    expect(quiet.stats.citizensPulled).toBe(0);
+    expect(quiet.stats.recordsMerged).toBe(0);
+    dfdg.mutate(1);
+    const incremental = await sync(app, 'dfdg');
+    expect(incremental.stats.citizensPulled).toBe(4);
+    expect(incremental.stats.recordsMerged).toBeGreaterThan(0);
+    expect(incremental.stats.recordsSkippedAsMerged).toBe(0);
+    const again = await sync(app, 'dfdg');
+    expect(again.stats.recordsMerged).toBe(0);
+    await app.close();
+  });
+
+  it('a crash mid-batch loses nothing and doubles nothing', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[8]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    const crashed = await sync(app, 'dfdg', {
+      beforeWrite: () => {
+        throw new Error('the store went away mid-batch');
+      },
+    });
+    expect(crashed.status).toBe('failed');
+    expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(plan.version);
+    const rerun = await sync(app, 'dfdg');
+    expect(rerun.status).toBe('succeeded');
+    const merged = (await app.deps.store.plans.get('101', plan.id))!;
+    const ids = [...merged.goals, ...merged.interventions, ...merged.agreements, ...merged.followUps].map((e) => e.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(new Set(ids).size).toBe(ids.length);
+    const third = await sync(app, 'dfdg');
+    expect(third.stats.recordsMerged).toBe(0);
+    expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(merged.version);
+    await app.close();
+  });
+
+  it('revocation removes what flowed on the grant; the next sync does not bring it back', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[9]!.cpr);
+    const grant = await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    await sync(app, 'dfdg');
+    expect((await app.deps.store.plans.get('101', plan.id))!.interventions.length).toBeGreaterThan(0);
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const revoke = await app.harness.request(`/v1/consents/${grant.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(revoke.status).toBe(200);
+    const after = (await app.deps.store.plans.get('101', plan.id))!;
+    expect([...after.goals, ...after.interventions, ...after.agreements].filter((e) => e.provenance.some((p) => p.kind === 'source' && p.system === 'dfdg'))).toEqual([]);
+    dfdg.mutate(1);
+    const next = await sync(app, 'dfdg');
+    expect(next.stats.refusedByConsent).toBeGreaterThan(0);
+    expect((await app.deps.store.plans.get('101', plan.id))!.interventions).toEqual([]);
+    await app.close();
+  });
+
+  it('exposes runs and quarantine to IT staff, not to caseworkers', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[10]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    dfdg.injectRecord(population[10]!.cpr, 'ActivityItem', '<ActivityCoreItem><ActivityIdentifier>not-a-guid</ActivityIdentifier></ActivityCoreItem>');
+    const it = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const run = await app.harness.request('/v1/sync/dfdg/run', { method: 'POST', headers: { authorization: `Bearer ${it}` } });
+    expect(run.status).toBe(200);
+    const body = (await run.json()) as { status: string; stats: { quarantined: number } };
+    expect(body.status).toBe('succeeded');
+    expect(body.stats.quarantined).toBeGreaterThan(0);
+    const runs = (await (await app.harness.request('/v1/sync/runs', { headers: { authorization: `Bearer ${it}` } })).json()) as { runs: { adapter: string; status: string }[] };
+    expect(runs.runs[0]).toMatchObject({ adapter: 'dfdg', status: 'succeeded' });
+    const quarantine = (await (await app.harness.request('/v1/sync/quarantine', { headers: { authorization: `Bearer ${it}` } })).json()) as { records: { reason: string; recordType: string }[] };
+    expect(quarantine.records.length).toBeGreaterThan(0);
+    expect(quarantine.records[0]!.reason.length).toBeGreaterThan(5);
+    expect(JSON.stringify(quarantine)).not.toContain(population[10]!.cpr);
+    const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    expect((await app.harness.request('/v1/sync/runs', { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
+    await app.close();
+  });
+});

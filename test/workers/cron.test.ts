@@ -1,0 +1,56 @@
+/**
+ * The Cron Trigger path in workerd: the worker's `scheduled` handler pulls from the DFDG simulator
+ * (a Node server on loopback) for the enrolled citizen and merges into the plan on D1.
+ */
+import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
+import { sign } from 'hono/jwt';
+import { describe, expect, it } from 'vitest';
+import { generatePopulation } from '../../adapters/shared/population';
+import worker from '../../src/runtime/worker';
+import { TEST_JWT_SECRET } from '../support/harness';
+import { CRON_POPULATION_SEED } from './global-setup';
+
+async function call(method: string, path: string, body?: unknown, roles = ['caseworker']) {
+  const now = Math.floor(Date.now() / 1000);
+  const token = await sign({ sub: 'cron-test', tenant: '101', roles, iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
+  const response = await SELF.fetch(`https://enplan.test${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+describe('Cron Trigger in workerd', () => {
+  it('runs one sync against the simulator and merges into D1', async () => {
+    const citizen = generatePopulation(5, CRON_POPULATION_SEED)[0]!;
+    const created = await call('POST', '/v1/plans', { cpr: citizen.cpr, origin: 'offered' });
+    expect(created.status).toBe(201);
+    const planId = created.body.id as string;
+    const memberId = created.body.subject.member.memberId as string;
+    await call('POST', `/v1/plans/${planId}/status`, { status: 'accepted' });
+    await call('POST', `/v1/plans/${planId}/status`, { status: 'active' });
+    const consent = await call('POST', '/v1/consents', {
+      planId,
+      memberId,
+      source: 'dfdg',
+      recipient: 'enplan',
+      categories: ['plan-core', 'employment', 'goals', 'interventions'],
+      purpose: 'Koordinering af indsatser i Én plan',
+      validFrom: '2026-01-01',
+      signed: { method: 'mitid', documentRef: 'cron-doc', textVersion: 'samtykke-v1', language: 'da' },
+      grantedBy: { memberId, capacity: 'self' },
+    });
+    expect(consent.status).toBe(201);
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), env as never, ctx);
+    await waitOnExecutionContext(ctx);
+
+    const plan = await call('GET', `/v1/plans/${planId}`);
+    const fromDfdg = [...plan.body.goals, ...plan.body.interventions].filter((e: { provenance: { system?: string }[] }) => e.provenance.some((p) => p.system === 'dfdg'));
+    expect(fromDfdg.length).toBeGreaterThan(0);
+    const runs = await call('GET', '/v1/sync/runs', undefined, ['it-staff']);
+    expect(runs.body.runs[0]).toMatchObject({ adapter: 'dfdg', status: 'succeeded', trigger: 'cron:*/5 * * * *' });
+  });
+});
