@@ -18,6 +18,7 @@ import { citizenRoutes } from './api/citizen';
 import { consentRoutes } from './api/consents';
 import { planSharingRoutes } from './api/plan-sharing';
 import { syncRoutes } from './api/sync';
+import { mappingRoutes } from './api/mappings';
 import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
 
 export const apiInfo = {
@@ -56,6 +57,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', registrationRoutes);
   app.route('/', outboxRoutes);
   app.route('/', syncRoutes);
+  app.route('/', mappingRoutes);
   app.route('/', monitoringApiRoutes);
   app.route('/', monitoringPageRoutes);
 

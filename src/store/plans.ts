@@ -31,6 +31,23 @@ export function planRepository({ db, batch }: Database) {
       const rows = await db.select({ document: plans.document }).from(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))).limit(1);
       return rows[0] ? (JSON.parse(rows[0].document) as Plan) : null;
     },
+    async getMany(tenant: string, ids: string[]): Promise<Plan[]> {
+      const result: Plan[] = [];
+      for (let i = 0; i < ids.length; i += 90) {
+        const rows = await db.select({ document: plans.document }).from(plans).where(and(eq(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
+        for (const r of rows) result.push(JSON.parse(r.document) as Plan);
+      }
+      return result;
+    },
+    /** Version and update time per plan: enough to tell whose write won. */
+    async versions(tenant: string, ids: string[]): Promise<Map<string, { version: number; updatedAt: string }>> {
+      const result = new Map<string, { version: number; updatedAt: string }>();
+      for (let i = 0; i < ids.length; i += 90) {
+        const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(eq(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
+        for (const r of rows) result.set(r.id, { version: r.version, updatedAt: r.updatedAt });
+      }
+      return result;
+    },
     /**
      * Statements that replace the plan if it is still at `expectedVersion`. Run them in a batch
      * and check `updated` with `get` when a lost race matters; `update` does that for you.

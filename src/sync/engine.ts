@@ -49,8 +49,10 @@ export interface SyncOptions {
   adapter: SourceSystem;
   trigger: string;
   mappings: MappingRegistry;
-  /** How many citizens are pulled at once. */
+  /** How many citizens are pulled at once within a chunk. */
   concurrency?: number;
+  /** Citizens merged per batch. */
+  chunkSize?: number;
   pageSize?: number;
   /** Test hook: called after a batch is built and before it is written. */
   beforeWrite?: (statements: Statement[]) => Promise<void> | void;
@@ -117,180 +119,190 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
       enrolled.set(row.citizenId, entry);
     }
 
-    /** Pull one citizen and merge what may flow; returns without throwing on a source error. */
-    async function syncCitizen(citizen: EnrolledCitizen, attempt = 0): Promise<void> {
-      const row = await store.citizens.get(tenant, citizen.citizenId);
-      if (!row) return;
-      let pulled: PullResult;
-      try {
-        pulled = await adapter!.pull({ citizenId: citizen.citizenId, cpr: await vault.decrypt(row.cprCipher) });
-      } catch (error) {
-        if (error instanceof AdapterError && unknownSubjectCodes.has(error.code)) {
-          // The source holds nothing for this citizen: a complete (empty) pull.
-          stats.citizensUnknownAtSource++;
-          await store.batch([store.sync.pulledStatement(tenant, adapterId, citizen.citizenId, now())]);
-          return;
-        }
-        stats.pullErrors++;
-        deps.logger.warn('pull failed', { tenant, adapter: adapterId, citizenId: citizen.citizenId, error: error instanceof Error ? error.message : String(error) });
-        return;
-      }
-      stats.citizensPulled++;
-      stats.recordsRead += pulled.records.length + pulled.quarantined.length;
-      const at = now();
+    const quarantineRow = (recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string) =>
+      store.sync.quarantineStatement({ id: crypto.randomUUID(), tenant, adapter: adapterId, recordType, recordId, mappingId, reason, raw: raw.slice(0, RAW_LIMIT), runId, createdAt: at });
+
+    /**
+     * Pulls a chunk of citizens (concurrently) and merges what may flow, with a handful of queries
+     * for the whole chunk and one atomic batch. A source error for one citizen skips that citizen
+     * (not marked pulled, so it is retried) without failing the others.
+     */
+    async function syncChunk(chunk: EnrolledCitizen[], attempt = 0): Promise<void> {
+      const rows = new Map((await store.citizens.getMany(tenant, chunk.map((c) => c.citizenId))).map((r) => [r.id, r]));
+      const pulls = new Map<string, PullResult>();
       const statements: Statement[] = [];
-      for (const bad of pulled.quarantined) {
-        stats.quarantined++;
-        statements.push(
-          store.sync.quarantineStatement({
-            id: crypto.randomUUID(),
-            tenant,
-            adapter: adapterId,
-            recordType: bad.recordType,
-            recordId: bad.recordId,
-            mappingId: null,
-            reason: bad.reason,
-            raw: bad.raw.slice(0, RAW_LIMIT),
-            runId,
-            createdAt: at,
-          }),
-        );
+      await inParallel(chunk, options.concurrency ?? 8, async (citizen) => {
+        const row = rows.get(citizen.citizenId);
+        if (!row) return;
+        try {
+          pulls.set(citizen.citizenId, await adapter!.pull({ citizenId: citizen.citizenId, cpr: await vault.decrypt(row.cprCipher) }));
+        } catch (error) {
+          if (error instanceof AdapterError && unknownSubjectCodes.has(error.code)) {
+            // The source holds nothing for this citizen: a complete (empty) pull.
+            stats.citizensUnknownAtSource++;
+            statements.push(store.sync.pulledStatement(tenant, adapterId, citizen.citizenId, now()));
+            return;
+          }
+          stats.pullErrors++;
+          deps.logger.warn('pull failed', { tenant, adapter: adapterId, citizenId: citizen.citizenId, error: error instanceof Error ? error.message : String(error) });
+        }
+      });
+      const pulledCitizens = chunk.filter((c) => pulls.has(c.citizenId));
+      stats.citizensPulled += pulledCitizens.length;
+      const at = now();
+
+      const allRecords = pulledCitizens.flatMap((c) => pulls.get(c.citizenId)!.records);
+      const applied = await store.sync.appliedVersions(tenant, adapterId, allRecords.map((r) => r.recordId));
+      const consentsByCitizen = new Map<string, { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] }>();
+      for (const doc of await store.consents.forCitizens(tenant, pulledCitizens.map((c) => c.citizenId))) {
+        const entry = consentsByCitizen.get(doc.citizenId) ?? { grants: [], legalBases: [] };
+        if (doc.kind === 'grant') entry.grants.push(doc);
+        else entry.legalBases.push(doc);
+        consentsByCitizen.set(doc.citizenId, entry);
       }
+      const original = new Map((await store.plans.getMany(tenant, [...new Set(pulledCitizens.flatMap((c) => c.planIds))])).map((p) => [p.id, p]));
+      const working = new Map(original);
+      const auditEntries: AuditEntry[] = [];
+      const marks: { planId: string | null; row: Parameters<typeof store.sync.appliedStatement>[0] }[] = [];
+      const flowedGrants = new Map<string, Set<string>>();
+      const citizensOfPlan = new Map<string, EnrolledCitizen[]>();
 
-      const applied = await store.sync.appliedVersions(tenant, adapterId, pulled.records.map((r) => r.recordId));
-      const fresh = pulled.records.filter((r) => !applied.has(`${r.recordId}@${r.version}`));
-      stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
-
-      const consentDocs = await store.consents.forCitizens(tenant, [citizen.citizenId]);
-      const grants = consentDocs.filter((d): d is ConsentGrant & { kind: 'grant' } => d.kind === 'grant');
-      const legalBases = consentDocs.filter((d): d is LegalBasisRecord & { kind: 'legal-basis' } => d.kind === 'legal-basis');
-      const mergeable: { record: SourceRecord; inputs: Omit<MergeInput, 'memberId'>[] }[] = [];
-      const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean }>();
-      const refused = new Map<DataCategory, string>();
-
-      for (const record of fresh) {
-        const mapping = options.mappings.find(adapterId, record.recordType);
-        if (!mapping) {
+      for (const citizen of pulledCitizens) {
+        const pulled = pulls.get(citizen.citizenId)!;
+        const row = rows.get(citizen.citizenId)!;
+        stats.recordsRead += pulled.records.length + pulled.quarantined.length;
+        for (const bad of pulled.quarantined) {
           stats.quarantined++;
-          statements.push(
-            store.sync.quarantineStatement({
-              id: crypto.randomUUID(), tenant, adapter: adapterId, recordType: record.recordType, recordId: record.recordId, mappingId: null,
-              reason: `no mapping for record type ${record.recordType}`, raw: JSON.stringify(record.payload).slice(0, RAW_LIMIT), runId, createdAt: at,
-            }),
-          );
-          statements.push(store.sync.appliedStatement({ tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: '-', appliedAt: at }));
-          continue;
+          statements.push(quarantineRow(bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
         }
-        const result = runMapping(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, statsFor(mapping.id, mapping.version));
-        if (!result.ok) {
-          stats.quarantined++;
-          statements.push(
-            store.sync.quarantineStatement({
-              id: crypto.randomUUID(), tenant, adapter: adapterId, recordType: record.recordType, recordId: record.recordId, mappingId: mapping.id,
-              reason: `${result.ruleId}: ${result.reason}`, raw: JSON.stringify(record.payload).slice(0, RAW_LIMIT), runId, createdAt: at,
-            }),
-          );
-          // The broken version is marked so it is not quarantined again; a corrected version is new.
-          statements.push(store.sync.appliedStatement({ tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: '-', appliedAt: at }));
-          continue;
-        }
-        const inputs: Omit<MergeInput, 'memberId'>[] = [];
-        let refusedAny = false;
-        for (const fragment of result.fragments) {
-          const decision = decideFlow(
-            { citizenId: citizen.citizenId, birthDate: row.birthDate, source: adapterId, recipient: 'enplan', category: fragment.category, at: clock.now() },
-            grants,
-            legalBases,
-          );
-          if (!decision.allowed) {
-            stats.refusedByConsent++;
-            refused.set(fragment.category, decision.reason);
-            refusedAny = true;
+        const fresh = pulled.records.filter((r) => !applied.has(`${r.recordId}@${r.version}`));
+        stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
+        const { grants, legalBases } = consentsByCitizen.get(citizen.citizenId) ?? { grants: [], legalBases: [] };
+        const mergeable: { record: SourceRecord; inputs: Omit<MergeInput, 'memberId'>[]; refusedAny: boolean }[] = [];
+        const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean }>();
+        const refused = new Map<DataCategory, string>();
+
+        for (const record of fresh) {
+          const mapping = options.mappings.find(adapterId, record.recordType);
+          const rawPayload = () => JSON.stringify(record.payload);
+          if (!mapping) {
+            stats.quarantined++;
+            statements.push(quarantineRow(record.recordType, record.recordId, null, `no mapping for record type ${record.recordType}`, rawPayload(), at));
+            marks.push({ planId: null, row: { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: '-', appliedAt: at } });
             continue;
           }
-          const consentRef = decision.basis === 'consent' ? decision.grantIds[0] : decision.recordId;
-          const key = decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`;
-          const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: decision.basis };
-          flow.categories.add(fragment.category);
-          if (decision.basis === 'consent') decision.grantIds.forEach((g) => flow.refs.add(g));
-          else {
-            flow.refs.add(decision.recordId);
-            flow.legalBasis = decision.legalBasis;
-            flow.inform = decision.informCitizen;
+          const result = runMapping(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, statsFor(mapping.id, mapping.version));
+          if (!result.ok) {
+            stats.quarantined++;
+            statements.push(quarantineRow(record.recordType, record.recordId, mapping.id, `${result.ruleId}: ${result.reason}`, rawPayload(), at));
+            // The broken version is marked so it is not quarantined again; a corrected version is new.
+            marks.push({ planId: null, row: { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: '-', appliedAt: at } });
+            continue;
           }
-          flowed.set(key, flow);
-          inputs.push({
-            fragment,
-            origin: { system: adapterId, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category },
+          const inputs: Omit<MergeInput, 'memberId'>[] = [];
+          let refusedAny = false;
+          for (const fragment of result.fragments) {
+            const decision = decideFlow(
+              { citizenId: citizen.citizenId, birthDate: row.birthDate, source: adapterId, recipient: 'enplan', category: fragment.category, at: clock.now() },
+              grants,
+              legalBases,
+            );
+            if (!decision.allowed) {
+              stats.refusedByConsent++;
+              refused.set(fragment.category, decision.reason);
+              refusedAny = true;
+              continue;
+            }
+            const consentRef = decision.basis === 'consent' ? decision.grantIds[0] : decision.recordId;
+            const key = decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`;
+            const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: decision.basis };
+            flow.categories.add(fragment.category);
+            if (decision.basis === 'consent') decision.grantIds.forEach((g) => flow.refs.add(g));
+            else {
+              flow.refs.add(decision.recordId);
+              flow.legalBasis = decision.legalBasis;
+              flow.inform = decision.informCitizen;
+            }
+            flowed.set(key, flow);
+            inputs.push({
+              fragment,
+              origin: { system: adapterId, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category },
+            });
+          }
+          mergeable.push({ record, inputs, refusedAny });
+        }
+
+        for (const flow of flowed.values())
+          auditEntries.push({
+            at, actor: actor(adapterId), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
+            detail: { source: adapterId, recipient: 'enplan', categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), runId },
           });
+        if (refused.size > 0)
+          auditEntries.push({
+            at, actor: actor(adapterId), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
+            detail: { source: adapterId, recipient: 'enplan', categories: [...refused.keys()].sort(), reason: [...new Set(refused.values())].join('; '), runId },
+          });
+        const grantRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : []));
+        if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set(grantRefs));
+
+        let mergedInto: string | null = null;
+        for (const planId of citizen.planIds) {
+          const plan = working.get(planId);
+          if (!plan) continue;
+          const member = membersOf(plan).find((m) => m.citizenId === citizen.citizenId && !m.leftAt);
+          if (!member) continue;
+          const outcome = mergeFragments(plan, mergeable.flatMap((m) => m.inputs.map((i) => ({ ...i, memberId: member.memberId }))), { at, ruleVersion: ruleSetVersion });
+          stats.elementsAdded += outcome.added;
+          stats.elementsUpdated += outcome.updated;
+          stats.conflicts += outcome.conflicts;
+          working.set(planId, outcome.plan);
+          mergedInto ??= planId;
+          citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), citizen]);
         }
         // A record refused (even in part) is not marked merged, so a later consent lets it flow.
-        mergeable.push({ record, inputs });
-        if (refusedAny) (record as SourceRecord & { partlyRefused?: boolean }).partlyRefused = true;
+        for (const { record, refusedAny } of mergeable)
+          if (!refusedAny) marks.push({ planId: mergedInto, row: { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: mergedInto ?? '-', appliedAt: at } });
+        statements.push(store.sync.pulledStatement(tenant, adapterId, citizen.citizenId, at));
       }
 
       // Audit first: a flow that is merged is always in the citizen's log, even after a crash.
-      const auditEntries: AuditEntry[] = [];
-      for (const flow of flowed.values())
-        auditEntries.push({
-          at, actor: actor(adapterId), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-          detail: { source: adapterId, recipient: 'enplan', categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), runId },
-        });
-      if (refused.size > 0)
-        auditEntries.push({
-          at, actor: actor(adapterId), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-          detail: { source: adapterId, recipient: 'enplan', categories: [...refused.keys()].sort(), reason: [...new Set(refused.values())].join('; '), runId },
-        });
       await store.audit.appendMany(tenant, auditEntries);
-
-      const planUpdates: { plan: Plan; expected: number }[] = [];
-      const touchedPlanIds: string[] = [];
-      for (const planId of citizen.planIds) {
-        const plan = await store.plans.get(tenant, planId);
-        if (!plan) continue;
-        const member = membersOf(plan).find((m) => m.citizenId === citizen.citizenId && !m.leftAt);
-        if (!member) continue;
-        const inputs = mergeable.flatMap((m) => m.inputs.map((i) => ({ ...i, memberId: member.memberId })));
-        const outcome = mergeFragments(plan, inputs, { at, ruleVersion: ruleSetVersion });
-        stats.elementsAdded += outcome.added;
-        stats.elementsUpdated += outcome.updated;
-        stats.conflicts += outcome.conflicts;
-        if (outcome.plan !== plan) planUpdates.push({ plan: outcome.plan, expected: plan.version });
-        touchedPlanIds.push(planId);
-      }
-      const primaryUpdate = planUpdates[0];
-      for (const { record } of mergeable) {
-        if ((record as SourceRecord & { partlyRefused?: boolean }).partlyRefused) continue;
-        const mark = { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: primaryUpdate?.plan.id ?? touchedPlanIds[0] ?? '-', appliedAt: at };
-        statements.push(primaryUpdate ? store.sync.appliedIfPlanWrittenStatement(mark, primaryUpdate.plan) : store.sync.appliedStatement(mark));
-        stats.recordsMerged++;
-      }
-      statements.push(store.sync.pulledStatement(tenant, adapterId, citizen.citizenId, at));
-
-      const all = [...planUpdates.flatMap((u) => store.plans.updateStatements(u.plan, u.expected)), ...statements];
+      const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
+      const markStatements = marks.map(({ planId, row }) => {
+        const written = planId ? working.get(planId) : undefined;
+        return written && written !== original.get(written.id) ? store.sync.appliedIfPlanWrittenStatement(row, written) : store.sync.appliedStatement(row);
+      });
+      const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version)), ...markStatements, ...statements];
       await options.beforeWrite?.(all);
       await store.batch(all);
-      // A grant revoked while this citizen was being merged: remove what flowed on it (R10, S3).
-      const usedGrantIds = new Set([...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : [])));
-      if (usedGrantIds.size > 0 && planUpdates.length > 0) {
-        const now = await store.consents.forCitizens(tenant, [citizen.citizenId]);
-        for (const doc of now)
-          if (doc.kind === 'grant' && doc.revokedAt && usedGrantIds.has(doc.id)) await removeDataOfGrant(deps, tenant, doc.id, actor(adapterId));
+
+      // The optimistic update matched no row if someone changed a plan meanwhile: merge those citizens again.
+      const stored = await store.plans.versions(tenant, changed.map((p) => p.id));
+      const lost = changed.filter((plan) => stored.get(plan.id)?.version !== plan.version || stored.get(plan.id)?.updatedAt !== plan.updatedAt);
+      const lostIds = new Set(lost.map((p) => p.id));
+      stats.recordsMerged += marks.filter((m) => m.planId && !lostIds.has(m.planId)).length;
+      // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).
+      if (flowedGrants.size > 0) {
+        for (const doc of await store.consents.forCitizens(tenant, [...flowedGrants.keys()]))
+          if (doc.kind === 'grant' && doc.revokedAt && flowedGrants.get(doc.citizenId)?.has(doc.id)) await removeDataOfGrant(deps, tenant, doc.id, actor(adapterId));
       }
-      // The optimistic update matched no row if someone changed the plan meanwhile: merge again on the new version.
-      for (const { plan } of planUpdates) {
-        const stored = await store.plans.get(tenant, plan.id);
-        if (stored && (stored.version !== plan.version || stored.updatedAt !== plan.updatedAt)) {
-          if (attempt >= 3) throw new Error(`plan ${plan.id} kept changing during the merge`);
-          stats.recordsMerged -= mergeable.length;
-          return syncCitizen(citizen, attempt + 1);
-        }
+      if (lost.length > 0) {
+        if (attempt >= 3) throw new Error(`${lost.length} plan(s) kept changing during the merge`);
+        const retry = [...new Set(lost.flatMap((p) => citizensOfPlan.get(p.id) ?? []))];
+        await syncChunk(retry, attempt + 1);
       }
     }
 
-    const concurrency = options.concurrency ?? 8;
+    const chunked = async (citizens: EnrolledCitizen[]) => {
+      const size = options.chunkSize ?? 25;
+      const chunks: EnrolledCitizen[][] = [];
+      for (let i = 0; i < citizens.length; i += size) chunks.push(citizens.slice(i, i + size));
+      // Two chunks in flight: one pulling while the other writes.
+      await inParallel(chunks, 2, (chunk) => syncChunk(chunk));
+    };
+
     const alreadyPulled = await store.sync.pulledCitizenIds(tenant, adapterId);
-    await inParallel([...enrolled.values()].filter((c) => !alreadyPulled.has(c.citizenId)), concurrency, (c) => syncCitizen(c));
+    await chunked([...enrolled.values()].filter((c) => !alreadyPulled.has(c.citizenId)));
 
     let cursor = await store.sync.cursor(tenant, adapterId);
     for (;;) {
@@ -316,7 +328,7 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
         stats.noticesAlreadyMerged += notices.length - unseen.length;
         if (unseen.length > 0) toPull.push(enrolled.get(citizenId)!);
       }
-      await inParallel(toPull, concurrency, (c) => syncCitizen(c));
+      await chunked(toPull);
       if (page.cursor !== null && page.cursor !== cursor) {
         cursor = page.cursor;
         await store.batch([store.sync.setCursorStatement(tenant, adapterId, cursor, now())]);

@@ -107,5 +107,16 @@ describe('push side in workerd on D1', () => {
     expect(await deps.store.registrations.get('101', 'reg-stale')).toBeNull();
     expect(await deps.store.outbox.get('101', 'ob-stale')).toBeNull();
     expect((await deps.store.plans.get('101', plan.id))!.purpose).toBeUndefined();
+    // The same batch at the right version goes through whole: the guard is what stopped it above.
+    const fresh = await deps.store.registrations.accept({
+      registration: { id: 'reg-fresh', tenant: '101', planId: plan.id, kind: 'goal.added', idempotencyKey: 'fresh-key-0001', bodyHash: 'h', document: '{}', response: '{}', actor: 'test', createdAt: new Date().toISOString() },
+      plan: { ...current, purpose: 'changed by the current writer', version: current.version + 1 },
+      expectedVersion: current.version,
+      outbox: [{ id: 'ob-fresh', tenant: '101', registrationId: 'reg-fresh', citizenId: 'c', target: 'dfdg', operation: 'goal.upsert', payload: '{}', nextAttemptAt: new Date().toISOString(), consentRef: null, createdAt: new Date().toISOString() }],
+    });
+    expect(fresh).toBe('accepted');
+    expect(await deps.store.registrations.get('101', 'reg-fresh')).not.toBeNull();
+    expect((await deps.store.outbox.get('101', 'ob-fresh'))!.sequence).toBe(1);
+    expect((await deps.store.plans.get('101', plan.id))!.purpose).toBe('changed by the current writer');
   });
 });
