@@ -111,6 +111,21 @@ export function isEmail(value: string | undefined): value is string {
   return !!value && /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/.test(value);
 }
 
+/** The first value with visible text, trimmed: sources send "" where they mean "nothing". */
+export function firstText(...values: (string | undefined | null)[]): string | undefined {
+  for (const value of values) {
+    const text = value?.trim();
+    if (text) return text;
+  }
+  return undefined;
+}
+
+/** A stated legal basis the model accepts (2–120 characters), else undefined. */
+export function usableLegalBasis(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  return text && text.length >= 2 && text.length <= 120 ? text : undefined;
+}
+
 /** A topic tag as the model wants it (lower-case letters, digits, hyphens). */
 export function topicsOf(...lists: readonly (readonly string[])[]): string[] {
   return [...new Set(lists.flat())].filter((t) => /^[a-z0-9-]+$/.test(t));

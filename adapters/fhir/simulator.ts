@@ -249,7 +249,10 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
       }
     });
   });
-  server.keepAliveTimeout = 5_000;
+  // Keep idle connections open longer than any client does (undici drops them after ~4 s), so a
+  // client never sends a request on a socket the server is closing at that very moment.
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());

@@ -6,7 +6,7 @@
  */
 import { CarePlan } from '../../adapters/fhir/contract';
 import { codingIn, danishDate, extensionString, firstCoding, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
-import { fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { activityFor, healthCodeListRefs, planTypeFor } from './codes';
@@ -74,9 +74,9 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
       }
       const listed = activityFor(coding.system, coding.code);
       if (!listed) notes.unknown(coding.system, coding.code);
-      const display = listed?.display ?? coding.display ?? detail.code?.text ?? coding.code;
+      const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
       const content = base(
-        detail.description?.trim() || display,
+        firstText(detail.description) ?? display,
         danishDate(detail.scheduledPeriod?.start) ?? planStart,
         danishDate(detail.scheduledPeriod?.end) ?? planEnd,
         detail.performer?.[0]?.display,
@@ -85,7 +85,7 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
       fragments.push(
         fragment('intervention', healthCarePlanElementId(plan.id, index), 'health', {
           ...content,
-          legalBasis: (extensionString(detail.extension, LEGAL_BASIS_EXTENSION) ?? planType?.legalBasis ?? 'Sundhedsloven').trim(),
+          legalBasis: usableLegalBasis(extensionString(detail.extension, LEGAL_BASIS_EXTENSION)) ?? planType?.legalBasis ?? 'Sundhedsloven',
           type: { system: coding.system, code: coding.code, display },
           order: order++,
           status: interventionStatus(detail.status, plan.status),
@@ -97,8 +97,8 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
     if (!fragments.length) {
       // A plan without coded activities is itself the intervention: "Udskrivningsaftale" from <unit>.
       if (!typeCoding?.code || !typeCoding.system) return notes.ok([]);
-      const display = planType?.display ?? typeCoding.display ?? plan.title ?? typeCoding.code;
-      const content = base(plan.title?.trim() || display, planStart, planEnd, undefined);
+      const display = firstText(planType?.display, typeCoding.display, plan.title) ?? typeCoding.code;
+      const content = base(firstText(plan.title) ?? display, planStart, planEnd, undefined);
       if (!content) return notes.fail('activity.period', 'the plan has no start date');
       const planStatus = plan.status === 'completed' ? 'ended' : plan.status === 'revoked' || plan.status === 'entered-in-error' ? 'cancelled' : plan.status === 'active' ? 'active' : 'planned';
       fragments.push(

@@ -4,7 +4,7 @@
  */
 import { Goal } from '../../adapters/fhir/contract';
 import { danishDate, firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
-import { fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryFor, healthCodeListRefs, knownHealthSystems } from './codes';
 import { healthGoalElementId } from './careplan';
@@ -39,7 +39,7 @@ export const healthGoalMapping: Mapping<Goal> = {
     }
     const coding = firstCoding(goal.description);
     if (coding && !knownHealthSystems.has(coding.system ?? '')) notes.unknown(coding.system, coding.code);
-    const title = goal.description.text?.trim() || coding?.display?.trim();
+    const title = firstText(goal.description.text, coding?.display);
     if (!title) return notes.fail('goal.title', 'the Goal has neither text nor a code with a display');
     const dueDates = (goal.target ?? []).map((t) => danishDate(t.dueDate)).filter(isCalendarDate).sort();
     if (goal.target?.some((t) => t.measure || t.detailCodeableConcept || t.detailString)) notes.ignore('Goal.target (measures)');

@@ -5,7 +5,7 @@
  */
 import { CarePlan } from '../../adapters/fhir/contract';
 import { danishDate, extensionString, firstCoding, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
-import { fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { lookupCode, socialCodeListRefs } from './codes';
@@ -57,8 +57,10 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       const listed = lookupCode(coding.system, coding.code);
       if (!listed) notes.unknown(coding.system, coding.code);
       const sector = listed?.sector ?? 'social';
-      const display = listed?.display ?? coding.display ?? detail.code?.text ?? coding.code;
-      const legalBasis = (extensionString(detail.extension, LEGAL_BASIS_EXTENSION) ?? listed?.legalBasis ?? FALLBACK_LEGAL_BASIS[sector]).trim();
+      const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
+      const stated = extensionString(detail.extension, LEGAL_BASIS_EXTENSION);
+      if (stated !== undefined && !usableLegalBasis(stated)) notes.ignore('CarePlan.activity.detail.extension[legal-basis] (not a usable legal basis)');
+      const legalBasis = usableLegalBasis(stated) ?? listed?.legalBasis ?? FALLBACK_LEGAL_BASIS[sector];
 
       const start = danishDate(detail.scheduledPeriod?.start) ?? danishDate(plan.period?.start) ?? danishDate(plan.created);
       const end = danishDate(detail.scheduledPeriod?.end) ?? danishDate(plan.period?.end);
@@ -66,15 +68,16 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       const period = isCalendarDate(end) && end >= start ? { start, end } : { start };
 
       const performer = detail.performer?.[0];
+      const performerName = firstText(performer?.display) ?? NOT_STATED;
       const providerId = referencedId(performer, 'Organization');
       fragments.push(
         fragment('intervention', careplanElementId(plan.id!, index), sector === 'health' ? 'health' : 'interventions', {
           sector,
           legalBasis,
           type: { system: coding.system, code: coding.code, display },
-          title: detail.description?.trim() || display,
-          responsibleUnit: performer?.display ?? NOT_STATED,
-          contact: { name: performer?.display ?? NOT_STATED },
+          title: firstText(detail.description) ?? display,
+          responsibleUnit: performerName,
+          contact: { name: performerName },
           period,
           order: order++,
           dependsOn: [],

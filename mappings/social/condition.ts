@@ -6,7 +6,7 @@
  */
 import { Condition } from '../../adapters/fhir/contract';
 import { firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
-import { fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
 import { FSIII_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { knownSystems, lookupCode, socialCodeListRefs } from './codes';
@@ -18,11 +18,11 @@ export function conditionText(condition: Condition, notes?: MappingNotesCollecto
   const coding = firstCoding(condition.code);
   const entry = lookupCode(coding?.system, coding?.code);
   if (coding && !entry) notes?.unknown(coding.system, coding.code);
-  const name = entry?.display ?? coding?.display ?? condition.code.text ?? (coding?.code ? `Ukendt tilstand (${coding.code})` : 'Ukendt tilstand');
+  const name = firstText(entry?.display, coding?.display, condition.code.text) ?? (coding?.code ? `Ukendt tilstand (${coding.code})` : 'Ukendt tilstand');
   const severity = firstCoding(condition.severity);
   const severityEntry = lookupCode(severity?.system, severity?.code);
   if (severity && !severityEntry && knownSystems.has(severity.system ?? '')) notes?.unknown(severity.system, severity.code);
-  const level = severityEntry?.display ?? severity?.display;
+  const level = firstText(severityEntry?.display, severity?.display);
   // FSIII scores functioning 0–4 (display "3"); FFB names the level in words.
   const levelText = level ? (severity?.system === FSIII_SYSTEM && /^\d$/.test(level) ? `funktionsevneniveau ${level}` : level) : undefined;
   return { text: levelText ? `${name} (${levelText})` : name, sector: entry?.sector ?? 'social' };

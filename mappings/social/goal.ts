@@ -5,7 +5,7 @@
  */
 import { Goal } from '../../adapters/fhir/contract';
 import { danishDate, firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
-import { fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryRule, knownSystems, lookupCode, socialCodeListRefs, topicsForGoalType } from './codes';
 import { goalElementId } from './careplan';
@@ -70,8 +70,8 @@ export const socialGoalMapping: Mapping<Goal> = {
         topics.push([...goalTypeTopics]);
         if (goalTypeTopics.length) goalTypeText ??= valueEntry?.display ?? value.display;
       }
-      const measureText = measureEntry?.display ?? measure?.display ?? target.measure?.text;
-      const valueText = valueEntry?.display ?? value?.display ?? target.detailCodeableConcept?.text ?? target.detailString;
+      const measureText = firstText(measureEntry?.display, measure?.display, target.measure?.text);
+      const valueText = firstText(valueEntry?.display, value?.display, target.detailCodeableConcept?.text, target.detailString);
       if (valueText) targetTexts.push(measureText ? `${measureText}: ${valueText}` : valueText);
       const due = danishDate(target.dueDate);
       if (isCalendarDate(due)) dueDates.push(due);
@@ -79,7 +79,7 @@ export const socialGoalMapping: Mapping<Goal> = {
     dueDates.sort();
     const sector = health ? 'health' : 'social';
     // Coded goals (FFB's indsatsmål) may carry no text: the goal type is then the best title.
-    const title = goal.description.text?.trim() || described?.display || descriptionCoding?.display || goalTypeText;
+    const title = firstText(goal.description.text, described?.display, descriptionCoding?.display, goalTypeText);
     if (!title) return notes.fail('goal.title', 'the Goal has no text, no listed code and no goal type');
 
     return notes.ok([

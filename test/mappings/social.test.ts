@@ -164,6 +164,35 @@ describe('social mapping registry and code lists', () => {
   });
 });
 
+describe('social mappings and blank source text', () => {
+  it('treat empty displays and an unusable stated legal basis as absent, not as a failure', () => {
+    const plan = {
+      resourceType: 'CarePlan',
+      id: 'blank-1',
+      status: 'active',
+      intent: 'plan',
+      subject: { reference: 'Patient/p-1' },
+      period: { start: '2025-01-01' },
+      activity: [
+        {
+          detail: {
+            extension: [{ url: 'http://enplan.example/fhir/StructureDefinition/legal-basis', valueString: ' x ' }],
+            code: { coding: [{ system: FFB_SYSTEM, code: '638f44df-6bf2-47f8-9935-b8fdc83e5bf5', display: '' }] },
+            status: 'in-progress',
+            description: '  ',
+            performer: [{ display: '' }],
+          },
+        },
+      ],
+    };
+    const result = runMapping(socialCarePlanMapping, plan, context);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.fragments[0]!.content).toMatchObject({ title: 'Støtte til daglige opgaver i hjemmet', legalBasis: 'SEL §85', responsibleUnit: 'Ikke oplyst i kilden', contact: { name: 'Ikke oplyst i kilden' } });
+    expect(result.ignoredFields).toContain('CarePlan.activity.detail.extension[legal-basis] (not a usable legal basis)');
+  });
+});
+
 describe('social mappings on generated records', () => {
   it('map 3,000 realistic records without a failure, into the right data categories', () => {
     const categories = new Map<string, number>();
