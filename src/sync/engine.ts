@@ -308,11 +308,13 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
     for (;;) {
       const page = await adapter.changes(cursor, options.pageSize ?? 500);
       stats.changeNotices += page.changes.length;
-      const hashes = [...new Set(await Promise.all(page.changes.map((n) => vault.hash(tenant, n.cpr))))];
-      const citizensByHash = new Map((await store.citizens.findManyByCprHash(tenant, hashes)).map((c) => [c.cprHash, c.id]));
+      // One keyed hash per distinct CPR on the page; notices about citizens not enrolled are dropped unread (R12).
+      const hashOfCpr = new Map<string, string>();
+      for (const notice of page.changes) if (!hashOfCpr.has(notice.cpr)) hashOfCpr.set(notice.cpr, await vault.hash(tenant, notice.cpr));
+      const citizensByHash = new Map((await store.citizens.findManyByCprHash(tenant, [...new Set(hashOfCpr.values())])).map((c) => [c.cprHash, c.id]));
       const byCitizen = new Map<string, { recordId: string; version: string }[]>();
       for (const notice of page.changes) {
-        const citizenId = citizensByHash.get(await vault.hash(tenant, notice.cpr));
+        const citizenId = citizensByHash.get(hashOfCpr.get(notice.cpr)!);
         if (!citizenId || !enrolled.has(citizenId)) {
           stats.noticesNotEnrolled++;
           continue;
@@ -322,9 +324,9 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
         byCitizen.set(citizenId, list);
       }
       const toPull: EnrolledCitizen[] = [];
+      const appliedOnPage = await store.sync.appliedVersions(tenant, adapterId, [...byCitizen.values()].flatMap((n) => n.map((x) => x.recordId)));
       for (const [citizenId, notices] of byCitizen) {
-        const applied = await store.sync.appliedVersions(tenant, adapterId, notices.map((n) => n.recordId));
-        const unseen = notices.filter((n) => !applied.has(`${n.recordId}@${n.version}`));
+        const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
         stats.noticesAlreadyMerged += notices.length - unseen.length;
         if (unseen.length > 0) toPull.push(enrolled.get(citizenId)!);
       }
