@@ -117,7 +117,6 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     return (await store.outbox.markRetrying(row.tenant, row.id, nextAt, error, iso(now))) ? 'retried' : 'lost';
   }
 
-  /** Delivers one claimed row (its `attempts` already counts this try). */
   /** What the target answered for the latest earlier delivery of the same element (ordering makes it final). */
   async function earlierReceipt(row: OutboxRow, elementId: string): Promise<{ targetId: string; version?: string } | null> {
     for (const earlier of await store.outbox.deliveredBefore(row.tenant, row.citizenId, row.target, row.sequence)) {
@@ -135,6 +134,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
 
   type Delivered = { row: OutboxRow; statement: Statement; detail: Record<string, unknown> };
 
+  /** Delivers one claimed row (its `attempts` already counts this try). */
   async function deliver(row: OutboxRow, citizen: CitizenRow | undefined, delivered: Delivered[]): Promise<DeliveryOutcome> {
     let payload: OutboxPayload;
     try {
@@ -231,7 +231,20 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     if (delivered.length === 0) return;
     await store.batch(delivered.map((d) => d.statement));
     result.delivered += delivered.length;
-    for (const d of delivered) await audit(d.row, 'delivery.delivered', d.detail);
+    // One audit batch per run (one commit), chained in order like single appends.
+    const at = clock.now().toISOString();
+    await store.audit.appendMany(
+      tenant,
+      delivered.map((d) => ({
+        at,
+        actor: RELAY_ACTOR,
+        action: 'delivery.delivered',
+        targetType: 'outbox',
+        targetId: d.row.id,
+        citizenId: d.row.citizenId,
+        detail: { registrationId: d.row.registrationId, target: d.row.target, operation: d.row.operation, attempts: d.row.attempts, ...d.detail },
+      })),
+    );
   }
 
   return {

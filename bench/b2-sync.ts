@@ -1,0 +1,142 @@
+/**
+ * B2: full sync of N enrolled citizens (default 50,000) × 4 simulated sources over loopback HTTP,
+ * then an incremental sync after 1 % of the records changed. Measures wall time and peak RSS of
+ * the syncing process (the simulators run in a child process of their own, as the real sector
+ * systems would). Goals (targets.md): full ≤ 60 s, peak RSS ≤ 300 MB, incremental ≤ 3 % of full.
+ *
+ *   npm run bench -- b2 [citizens]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { generatePopulation } from '../adapters/shared/population';
+import { loadConfig } from '../src/config';
+import { birthDateFromCpr, ConsentGrant, Plan, type DataCategory, type SourceSystem } from '../src/model';
+import { createLogger } from '../src/monitoring/log';
+import { ruleSetVersion } from '../src/rules';
+import { adaptersFromConfig } from '../src/runtime/adapters';
+import { composeDeps } from '../src/runtime/compose';
+import { consents as consentsTable, citizens as citizensTable } from '../src/store/schema';
+import { databaseUrlFor, openLibsqlDatabase } from '../src/store/libsql';
+import { allMappings } from '../src/sync/all-mappings';
+import { runSync, type SyncStats } from '../src/sync/engine';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const size = Number(process.argv[2] ?? 50_000);
+const adapters: SourceSystem[] = ['dfdg', 'education', 'social', 'health'];
+const categories: Record<SourceSystem, DataCategory[]> = {
+  dfdg: ['plan-core', 'employment', 'goals', 'interventions'],
+  education: ['plan-core', 'education', 'goals', 'interventions'],
+  social: ['plan-core', 'social', 'goals', 'interventions'],
+  health: ['health'],
+};
+
+// Peak RSS of this process: sampled, and the kernel's own high-water mark at the end.
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
+
+console.log(`B2: starting the simulators for ${size} citizens in a child process…`);
+const simulators = spawn(process.execPath, ['--import', 'tsx', join(here, 'b2-simulators.ts'), String(size)], { stdio: ['pipe', 'pipe', 'inherit'] });
+const lines = createInterface({ input: simulators.stdout! })[Symbol.asyncIterator]();
+const urls = JSON.parse((await lines.next()).value as string) as Record<string, string>;
+
+const dir = mkdtempSync(join(tmpdir(), 'enplan-b2-'));
+const config = loadConfig({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000' });
+const database = await openLibsqlDatabase(databaseUrlFor(dir));
+const deps = await composeDeps({ database, config, logger: createLogger({ level: 'error' }), adapters: adaptersFromConfig(config), mappings: allMappings });
+
+console.log('B2: enrolling the citizens with consent to all four sources…');
+const seedStarted = performance.now();
+const population = generatePopulation(size, 2026, '101');
+const at = new Date().toISOString();
+for (let i = 0; i < population.length; i += 500) {
+  const statements = [];
+  for (const citizen of population.slice(i, i + 500)) {
+    const citizenId = crypto.randomUUID();
+    const birthDate = birthDateFromCpr(citizen.cpr)!;
+    statements.push(
+      database.db.insert(citizensTable).values({ id: citizenId, tenant: '101', cprHash: await deps.vault.hash('101', citizen.cpr), cprCipher: await deps.vault.encrypt(citizen.cpr), birthDate, createdAt: at }),
+    );
+    const plan = Plan.parse({
+      id: crypto.randomUUID(), tenant: '101', origin: 'offered', status: 'active',
+      statusHistory: [{ to: 'offered', at, recordedBy: 'bench' }, { from: 'offered', to: 'accepted', at, recordedBy: 'bench' }, { from: 'accepted', to: 'active', at, recordedBy: 'bench' }],
+      subject: { kind: 'citizen', member: { memberId: crypto.randomUUID(), citizenId, role: 'adult', birthDate } },
+      ruleVersion: ruleSetVersion, createdAt: at, updatedAt: at, version: 1,
+    });
+    statements.push(...deps.store.plans.insertStatements(plan));
+    for (const source of adapters) {
+      const grant = ConsentGrant.parse({
+        id: crypto.randomUUID(), tenant: '101', citizenId, grantedBy: { citizenId, capacity: 'self' }, source, recipient: 'enplan', categories: categories[source],
+        explicitHealth: source === 'health', purpose: 'B2', validFrom: '2026-01-01', signed: { method: 'mitid', documentRef: 'b2', textVersion: 'v1', language: 'da' }, createdAt: at,
+      });
+      statements.push(database.db.insert(consentsTable).values({ id: grant.id, tenant: '101', citizenId, kind: 'grant', document: JSON.stringify({ kind: 'grant', ...grant }), revokedAt: null, createdAt: at }));
+    }
+  }
+  await database.batch(statements);
+}
+console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarted)} ms (not measured)`);
+
+async function syncAll(trigger: string) {
+  const started = performance.now();
+  const only = process.env.B2_ONLY ? [process.env.B2_ONLY as SourceSystem] : adapters;
+  const results = await Promise.all(only.map((adapter) => runSync(deps, { tenant: '101', adapter, trigger, mappings: allMappings, concurrency: 16, chunkSize: 50 })));
+  const ms = performance.now() - started;
+  return { ms, results: Object.fromEntries(only.map((a, i) => [a, { status: results[i]!.status, ...pick(results[i]!.stats) }])) };
+}
+const pick = (s: SyncStats) => ({ citizensPulled: s.citizensPulled, citizensUnknownAtSource: s.citizensUnknownAtSource, recordsRead: s.recordsRead, recordsMerged: s.recordsMerged, quarantined: s.quarantined, refusedByConsent: s.refusedByConsent, pullErrors: s.pullErrors, changeNotices: s.changeNotices });
+
+peakRss = process.memoryUsage().rss;
+console.log('B2: full sync…');
+const full = await syncAll('b2-full');
+const fullPeakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+console.log(`B2: full sync ${Math.round(full.ms)} ms`);
+
+simulators.stdin!.write('mutate 0.01\n');
+const mutated = Number(((await lines.next()).value as string).split(' ')[1]);
+console.log(`B2: ${mutated} records changed; incremental sync…`);
+const incremental = await syncAll('b2-incremental');
+console.log(`B2: incremental sync ${Math.round(incremental.ms)} ms`);
+
+clearInterval(sampler);
+simulators.stdin!.write('quit\n');
+await database.close();
+rmSync(dir, { recursive: true, force: true });
+
+const result = {
+  benchmark: 'B2',
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  citizens: size,
+  sources: adapters.length,
+  full: { wallMs: Math.round(full.ms), peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
+  incremental: { changedRecords: mutated, wallMs: Math.round(incremental.ms), perSource: incremental.results },
+  ratios: { incrementalOverFull: Number((incremental.ms / full.ms).toFixed(4)) },
+  goals: { fullWallMs: 60_000, peakRssMb: 300, incrementalOverFull: 0.03 },
+};
+const met = {
+  full: result.full.wallMs <= 60_000,
+  rss: result.full.peakRssMb <= 300,
+  incremental: result.ratios.incrementalOverFull <= 0.03,
+};
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', `b2-sync${size === 50_000 ? '' : `-${size}`}.json`), `${JSON.stringify({ ...result, met }, null, 2)}\n`);
+const md = `# B2 — full and incremental sync (${size} citizens × 4 sources)
+
+Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}. Simulators in a separate
+process on loopback HTTP; the syncing process runs the four adapters concurrently on one SQLite file.
+
+| measure | value | goal | met |
+| --- | --- | --- | --- |
+| full sync wall time | ${(result.full.wallMs / 1000).toFixed(1)} s | ≤ 60 s | ${met.full ? 'yes' : '**no**'} |
+| peak RSS of the syncing process | ${result.full.peakRssMb} MB | ≤ 300 MB | ${met.rss ? 'yes' : '**no**'} |
+| incremental after ${mutated} changed records | ${(result.incremental.wallMs / 1000).toFixed(2)} s | — | — |
+| incremental / full | ${(result.ratios.incrementalOverFull * 100).toFixed(2)} % | ≤ 3 % | ${met.incremental ? 'yes' : '**no**'} |
+
+Per source (full): ${Object.entries(result.full.perSource).map(([a, s]) => `${a}: ${s.citizensPulled} pulled, ${s.recordsMerged} merged, ${s.quarantined} quarantined`).join('; ')}.
+`;
+writeFileSync(join(here, 'results', `b2-sync${size === 50_000 ? '' : `-${size}`}.md`), md);
+console.log(md);
+process.exit(0);
