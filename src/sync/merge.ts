@@ -51,6 +51,8 @@ const listFor: Partial<Record<Fragment['kind'], ListKey>> = {
   citizenView: 'citizenViews',
 };
 
+const TRAILING_UUID = /:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
 /** Numeric versions compare as numbers; others (ISO timestamps, opaque ids) as strings. */
 export function compareVersions(a: string, b: string): number {
   if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b) || a.length - b.length;
@@ -125,12 +127,19 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
 
     const key = listFor[fragment.kind]!;
     const list = next[key] as Element[];
-    const index = list.findIndex((e) => e.id === fragment.elementId);
+    let index = list.findIndex((e) => e.id === fragment.elementId);
+    if (index < 0) {
+      // An element we registered and pushed comes back under the target's id, which carries our
+      // element's UUID (e.g. `dfdg:activity:<uuid>`): it is the same fact, not a new element.
+      const uuid = TRAILING_UUID.exec(fragment.elementId)?.[1]?.toLowerCase();
+      if (uuid) index = list.findIndex((e) => e.id === uuid);
+    }
+    const elementId = index >= 0 ? list[index]!.id : fragment.elementId;
     const incoming = { ...fragment.content } as Record<string, unknown>;
     const withIdentity = (content: Record<string, unknown>, prov: Provenance[]) =>
       ({
         ...content,
-        id: fragment.elementId,
+        id: elementId,
         ...(fragment.kind === 'followUp' ? {} : { memberId }),
         ...(fragment.kind === 'goal' || fragment.kind === 'intervention' ? { ruleVersion: context.ruleVersion } : {}),
         provenance: prov,
@@ -162,12 +171,20 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
       continue;
     }
     const lastWriter = element.provenance.at(-1)!;
+    if (!previous && lastWriter.kind === 'registration') {
+      // The first report of a fact we registered and pushed: the target's wording of it (its own
+      // codes, its formatting) confirms it; the registration stays the writer of the content.
+      list[index] = { ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] } as Element;
+      outcome.unchanged++;
+      provenanceChanged = true;
+      continue;
+    }
     const writtenByThisRecord = isSame(lastWriter, origin);
     const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
     if (otherChangedSince) {
       next.conflicts.push({
-        id: `${fragment.elementId}@${origin.system}:${origin.recordVersion}`,
-        elementId: fragment.elementId,
+        id: `${elementId}@${origin.system}:${origin.recordVersion}`,
+        elementId,
         field: fields.join(','),
         values: [
           { value: Object.fromEntries(fields.map((f) => [f, current[f]])), provenance: [lastWriter] },

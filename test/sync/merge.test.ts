@@ -91,4 +91,22 @@ describe('merge', () => {
     expect(compareVersions('2026-11-23T10:00:00Z', '2026-11-22T23:00:00Z')).toBeGreaterThan(0);
     expect(compareVersions('7', '7')).toBe(0);
   });
+
+  it('recognises a registered element that comes back from the target under the target’s id', () => {
+    const uuid = '5f0c6a52-3a0e-4c51-9a4e-2b7f1d9e8c11';
+    const registered = Plan.parse({
+      ...base(),
+      goals: [{ id: uuid, level: 'overall', title: 'Job som tømrer', sector: 'employment', status: 'active', topics: ['job-goal'], memberId: 'm1', ruleVersion: 'rules-2026.11', provenance: [{ kind: 'registration', registrationId: 'reg-9', actor: 'caseworker:anna', at: '2026-11-23T09:00:00.000Z' }] }],
+    });
+    // DFDG words it its own way (another title); the first report confirms, it does not conflict.
+    const back = mergeFragments(registered, [{ fragment: goal('Tømrer', `dfdg:job-goal:${uuid}`), origin: origin('dfdg', '1', uuid), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'));
+    expect(back.plan.goals).toHaveLength(1);
+    expect(back.plan.goals[0]!.title).toBe('Job som tømrer');
+    expect(back.plan.goals[0]!.provenance.map((p) => p.kind)).toEqual(['source', 'registration']);
+    expect(back.conflicts).toBe(0);
+    // A later change made in DFDG after that is applied as DFDG's.
+    const changed = mergeFragments(back.plan, [{ fragment: goal('Tømrerlærling', `dfdg:job-goal:${uuid}`), origin: origin('dfdg', '2', uuid), memberId: 'm1' }], ctx('2026-11-23T11:00:00.000Z'));
+    expect(changed.plan.goals).toHaveLength(1);
+    expect(changed.plan.goals[0]).toMatchObject({ id: uuid, title: 'Tømrerlærling' });
+  });
 });
