@@ -29,6 +29,9 @@ export type JobSearchAgreementReverseInput = { agreement: Pick<Agreement, 'id' |
 export type FollowUpReverseInput = { followUp: Pick<FollowUp, 'id' | 'due' | 'text'> & Partial<Pick<FollowUp, 'done' | 'doneAt'>> };
 
 
+/** The modelled DFDG activation type for education activities (see codes/activation-types.json). */
+const EDUCATION_ACTIVATION_TYPE = 'UDD';
+
 const statusCode = new Map(activityStatuses.codes.map((c) => [c.status, c.code]));
 
 export const activityReverseMapping: ReverseMapping<ActivityReverseInput, ActivityUpsertPayload> = {
@@ -37,15 +40,17 @@ export const activityReverseMapping: ReverseMapping<ActivityReverseInput, Activi
   adapter: 'dfdg',
   operation: 'activity.upsert',
   map({ intervention, authorityCode, authorityName }) {
-    if (intervention.sector !== 'employment' && intervention.sector !== 'integration')
-      return { ok: false, reason: `DFDG holds employment and integration activities, not ${intervention.sector}` };
-    if (intervention.type.system !== activationTypes.system || !activationTypes.has(intervention.type.code))
+    // R20: an education activity is registered once and reaches DFDG too, under the education activation type.
+    const education = intervention.sector === 'education';
+    if (!education && intervention.sector !== 'employment' && intervention.sector !== 'integration')
+      return { ok: false, reason: `DFDG holds employment, integration and education activities, not ${intervention.sector}` };
+    if (!education && (intervention.type.system !== activationTypes.system || !activationTypes.has(intervention.type.code)))
       return { ok: false, reason: 'DFDG only accepts its own activation types (ActivationTypeIdentifier)' };
     const status = statusCode.get(intervention.status);
     if (!status) return { ok: false, reason: `no DFDG activity status for ${intervention.status}` };
     return checkedPayload(ActivityUpsertPayload, {
       ActivityIdentifier: sourceIdOf(intervention.id, 'dfdg:activity:'),
-      ActivationTypeIdentifier: intervention.type.code,
+      ActivationTypeIdentifier: education ? EDUCATION_ACTIVATION_TYPE : intervention.type.code,
       ActivityStatusIdentifier: status,
       ActivityName: intervention.title.slice(0, 200),
       StartDate: intervention.period.start,

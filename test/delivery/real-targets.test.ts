@@ -162,22 +162,25 @@ describe('delivery to the real simulators', () => {
     expect(changed.deliveries.map((d) => d.target)).toEqual(['dfdg']);
   });
 
-  it('reports a target that has no place for the element instead of queueing a delivery that must fail', async () => {
+  it('sends an education activity to education and to DFDG (R20), and reports a target with no place for an element', async () => {
     const c = await enrol(['education', 'dfdg']);
     const answer = await register({
       planId: c.planId,
       kind: 'intervention.added',
       intervention: { ...employment(c.memberId), sector: 'education', legalBasis: 'KUI § 2 a', type: { system: planActivityTypes.system, code: planActivityTypes.codes[0]!.code }, title: 'Uddannelsesvejledning' },
     });
-    expect(answer.deliveries.map((d) => d.target)).toEqual(['education']);
-    // R20 routes it to DFDG too, but DFDG's reverse mapping holds employment and integration activities only.
-    expect(answer.notRouted).toEqual([expect.objectContaining({ target: 'dfdg', cause: 'target', reason: expect.stringContaining('DFDG holds employment and integration activities') })]);
+    expect(answer.deliveries.map((d) => d.target).sort()).toEqual(['dfdg', 'education']);
+    expect(answer.notRouted).toEqual([]);
+    const dfdgBefore = Object.values(dfdg.effectCounts()).reduce((a, b) => a + b, 0);
+    // No sector system holds the coordinator: nothing is queued, and the answer says so.
     const coordinator = await register({ planId: c.planId, kind: 'coordinator.changed', coordinator: { kind: 'caseworker', name: 'Ny', sector: 'employment', unit: 'Jobcenter' } });
     expect(coordinator.deliveries).toEqual([]);
     const before = Object.values(education.effectCounts()).reduce((a, b) => a + b, 0);
     expect(await drain()).toMatchObject({ delivered: expect.any(Number) });
-    expect((await status(answer.id)).targets[0]).toMatchObject({ target: 'education', status: 'delivered' });
+    const targets = (await status(answer.id)).targets as { target: string; status: string }[];
+    expect(targets.map((t) => [t.target, t.status]).sort()).toEqual([['dfdg', 'delivered'], ['education', 'delivered']]);
     expect(Object.values(education.effectCounts()).reduce((a, b) => a + b, 0)).toBe(before + 1);
+    expect(Object.values(dfdg.effectCounts()).reduce((a, b) => a + b, 0)).toBe(dfdgBefore + 1);
   });
 
   it('F2 on the real simulators: 30 % 5xx, 10 % timeouts, 5 % malformed — all delivered, each once in effect', { timeout: 120_000 }, async () => {
