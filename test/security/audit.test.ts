@@ -53,7 +53,7 @@ describe('audit log (S5)', () => {
   it.each([
     ['an edited action', (db: any) => db.update(auditLog).set({ action: 'plan.nothing-happened' }).where(and(eq(auditLog.tenant, '101'), eq(auditLog.seq, 3)))],
     ['an edited detail', (db: any) => db.update(auditLog).set({ detail: '{"members":9}' }).where(and(eq(auditLog.tenant, '101'), eq(auditLog.seq, 3)))],
-    ['a re-hashed row that no longer links', (db: any) => db.update(auditLog).set({ prevHash: sql`'f' || substr(prev_hash, 2)` }).where(and(eq(auditLog.tenant, '101'), eq(auditLog.seq, 3)))],
+    ['a row whose link to the one before was altered', (db: any) => db.update(auditLog).set({ prevHash: sql`'x' || substr(prev_hash, 2)` }).where(and(eq(auditLog.tenant, '101'), eq(auditLog.seq, 3)))],
   ])('names the row when %s breaks the chain', async (_name, tamper) => {
     const { app, auth, planId } = await appWithPlan();
     for (let i = 0; i < 4; i++) await app.harness.request(`/v1/plans/${planId}`, { headers: auth });
