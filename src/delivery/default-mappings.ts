@@ -17,7 +17,7 @@
  * the target as not routed, with that reason, instead of queueing a delivery that must fail.
  */
 import { activityReverseMapping, followUpReverseMapping, jobGoalReverseMapping, jobSearchAgreementReverseMapping } from '../../mappings/dfdg';
-import { planActivityReverseMapping, planFollowUpReverseMapping } from '../../mappings/education';
+import { educationGoalReverseMapping, educationProgrammes, planActivityReverseMapping, planFollowUpReverseMapping } from '../../mappings/education';
 import { healthGoalReverse, healthServiceRequestReverse } from '../../mappings/health';
 import { socialGoalReverse, socialInterventionReverse } from '../../mappings/social';
 import type { Agreement, FollowUp, Goal, Intervention } from '../model';
@@ -59,6 +59,16 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     toInput: (o: Outbound) => {
       const intervention = elementOf(o, 'intervention');
       return { intervention: { ...intervention, id: targetGuid('education:plan-activity:', intervention.id) } };
+    },
+  },
+  {
+    target: 'education',
+    operations: ['goal.upsert'],
+    mapping: educationGoalReverseMapping,
+    toInput: (o: Outbound) => {
+      const goal = elementOf(o, 'goal');
+      // The programme aimed at comes from the goal's code when it is one of Ungedatabasen's programmes.
+      return { goal, programmeCode: goal.code?.system === educationProgrammes.system ? goal.code.code : '' };
     },
   },
   { target: 'education', operations: ['followup.upsert'], mapping: planFollowUpReverseMapping, toInput: (o: Outbound) => ({ followUp: elementOf(o, 'followUp') }) },

@@ -58,6 +58,8 @@ export const Goal = z.object({
   sector: Sector,
   status: GoalStatus,
   targetDate: IsoDate.optional(),
+  /** The goal in a sector's own terms where it has one, e.g. the education programme (UddannelseKode). */
+  code: Coding.optional(),
   /** The member the goal is for; absent on a goal for the whole family. */
   memberId: Id.optional(),
   topics: z.array(Topic).default([]),

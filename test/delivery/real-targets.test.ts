@@ -14,7 +14,7 @@ import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { activationTypes } from '../../mappings/dfdg';
-import { planActivityTypes } from '../../mappings/education';
+import { educationProgrammes, planActivityTypes } from '../../mappings/education';
 import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
 import type { DataCategory, Recipient } from '../../src/model';
 import { startTestApp } from '../support/node-app';
@@ -181,6 +181,24 @@ describe('delivery to the real simulators', () => {
     expect(targets.map((t) => [t.target, t.status]).sort()).toEqual([['dfdg', 'delivered'], ['education', 'delivered']]);
     expect(Object.values(education.effectCounts()).reduce((a, b) => a + b, 0)).toBe(before + 1);
     expect(Object.values(dfdg.effectCounts()).reduce((a, b) => a + b, 0)).toBe(dfdgBefore + 1);
+  });
+
+  it('sends an education goal with its programme to Ungedatabasen, and says why one without a programme cannot go', async () => {
+    const c = await enrol(['education', 'dfdg']);
+    const programme = educationProgrammes.codes[0]!;
+    const before = Object.values(education.effectCounts()).reduce((a, b) => a + b, 0);
+    const withProgramme = await register({
+      planId: c.planId,
+      kind: 'goal.added',
+      goal: { level: 'overall', title: 'Tømreruddannelse', sector: 'education', topics: ['education-goal'], code: { system: educationProgrammes.system, code: programme.code, display: programme.display } },
+    });
+    expect(withProgramme.deliveries.map((d) => d.target)).toEqual(['education']);
+    const withoutProgramme = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Afklaring af uddannelsesvalg', sector: 'education', topics: ['education-goal'] } });
+    expect(withoutProgramme.deliveries).toEqual([]);
+    expect(withoutProgramme.notRouted).toEqual(expect.arrayContaining([expect.objectContaining({ target: 'education', cause: 'target', reason: expect.stringContaining('programme code') })]));
+    await drain();
+    expect((await status(withProgramme.id)).targets[0]).toMatchObject({ target: 'education', status: 'delivered' });
+    expect(Object.values(education.effectCounts()).reduce((a, b) => a + b, 0)).toBe(before + 1);
   });
 
   it('F2 on the real simulators: 30 % 5xx, 10 % timeouts, 5 % malformed — all delivered, each once in effect', { timeout: 120_000 }, async () => {
