@@ -83,10 +83,19 @@ const bump = (counts: Record<string, number>, key: string) => {
 /**
  * Validate against the source schema, then map. Never throws for bad input: a failure comes back
  * as `{ ok: false }` with the rule and a readable reason, for the caller to quarantine.
+ *
+ * `checkedByAdapter`: the record comes from an adapter's pull, which has already checked it
+ * against the same contract (or a stricter one), so checking again would only cost time.
  */
-export function runMapping<Input>(mapping: Mapping<Input>, input: unknown, context: MappingContext, stats?: MappingStats): MappingResult {
+export function runMapping<Input>(
+  mapping: Mapping<Input>,
+  input: unknown,
+  context: MappingContext,
+  stats?: MappingStats,
+  options: { checkedByAdapter?: boolean } = {},
+): MappingResult {
   if (stats) stats.recordsIn++;
-  const parsed = mapping.sourceSchema.safeParse(input);
+  const parsed = options.checkedByAdapter ? ({ success: true, data: input as Input } as const) : mapping.sourceSchema.safeParse(input);
   let result: MappingResult;
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

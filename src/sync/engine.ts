@@ -191,7 +191,7 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
             marks.push({ planId: null, row: { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: '-', appliedAt: at } });
             continue;
           }
-          const result = runMapping(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, statsFor(mapping.id, mapping.version));
+          const result = runMapping(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, statsFor(mapping.id, mapping.version), { checkedByAdapter: true });
           if (!result.ok) {
             stats.quarantined++;
             statements.push(quarantineRow(record.recordType, record.recordId, mapping.id, `${result.ruleId}: ${result.reason}`, rawPayload(), at));
