@@ -32,7 +32,6 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
         : null,
     };
   });
-  const outbox = (deps.store as { outbox?: { countByStatus(tenant: string): Promise<Record<string, number>> } }).outbox;
   return {
     tenant,
     generatedAt: deps.clock.now().toISOString(),
@@ -41,7 +40,7 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     latestRuns: latest.map(({ tenant: _t, ...run }) => run),
     runCounts: await deps.store.sync.runCounts(tenant),
     quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
-    outboxByStatus: outbox ? await outbox.countByStatus(tenant) : {},
+    outboxByStatus: await deps.store.outbox.countByStatus(tenant),
     mappings,
   };
 }

@@ -8,7 +8,7 @@
  * live (pending or retrying) row of the same citizen to the same target exists. Dead and cancelled
  * rows do not block later ones.
  */
-import { and, asc, desc, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { outbox } from './schema';
 
@@ -126,6 +126,27 @@ export function outboxRepository({ db }: Database) {
         .update(outbox)
         .set({ status: 'delivered', receipt: JSON.stringify(receipt), lastError: null, updatedAt: now })
         .where(and(scoped(tenant, id), sql`${outbox.status} <> 'delivered'`));
+    },
+    /**
+     * Retention (R16): drops the payload bodies of delivered and cancelled rows last changed before
+     * `before`, keeping only the element id the relay needs to find an earlier receipt. Dead letters
+     * keep theirs: IT staff may still replay them.
+     */
+    async prunePayloads(tenant: string, before: string): Promise<number> {
+      const rows = await db
+        .update(outbox)
+        .set({ payload: sql`json_object('pruned', 1, 'outbound', json_object('elementId', json_extract(${outbox.payload}, '$.outbound.elementId')))` })
+        .where(
+          and(
+            eq(outbox.tenant, tenant),
+            inArray(outbox.status, ['delivered', 'cancelled']),
+            lt(outbox.updatedAt, before),
+            sql`${outbox.payload} is not null`,
+            sql`json_extract(${outbox.payload}, '$.pruned') is null`,
+          ),
+        )
+        .returning({ id: outbox.id });
+      return rows.length;
     },
     async markDelivered(tenant: string, id: string, receipt: unknown, now: string): Promise<void> {
       await this.markDeliveredStatement(tenant, id, receipt, now);

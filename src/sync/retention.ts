@@ -1,7 +1,7 @@
 /**
  * Retention (R16): closed plans are purged after the configured period; stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
- * after N days. Audit rows stay: they hold references, not content.
+ * after N days (dead letters keep theirs for replay). Audit rows stay: they hold references, not content.
  */
 import type { AppDeps } from '../api/context';
 
@@ -17,8 +17,7 @@ export async function runRetention(deps: AppDeps) {
       summary.plansPurged++;
     }
     summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
-    const outbox = (deps.store as { outbox?: { prunePayloads?: (tenant: string, before: string) => Promise<number> } }).outbox;
-    if (outbox?.prunePayloads) summary.deliveryPayloadsPruned += await outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
+    summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
   }
   return summary;
 }

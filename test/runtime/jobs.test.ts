@@ -15,6 +15,8 @@ import { planService } from '../../src/plans/service';
 import { schedulerJobs } from '../../src/runtime/scheduler';
 import { runRetention } from '../../src/sync/retention';
 import { databaseUrlFor } from '../../src/store/libsql';
+import { outbox as outboxTable } from '../../src/store/schema';
+import { eq } from 'drizzle-orm';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { startTestApp } from '../support/node-app';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
@@ -65,7 +67,7 @@ describe('bree jobs', () => {
 });
 
 describe('retention (R16)', () => {
-  it('purges closed plans after the period, prunes quarantine payloads and keeps audit rows', async () => {
+  it('purges closed plans after the period, prunes quarantine and delivery payloads (not dead letters) and keeps audit rows', async () => {
     let now = new Date('2026-01-01T00:00:00Z');
     const app = await startTestApp({ clock: { now: () => now } });
     const service = planService(app.deps);
@@ -75,6 +77,12 @@ describe('retention (R16)', () => {
     await app.deps.store.batch([
       app.deps.store.sync.quarantineStatement({ id: 'q1', tenant: '101', adapter: 'dfdg', recordType: 'activity', recordId: 'r1', mappingId: null, reason: 'test', raw: '<x/>', runId: null, createdAt: now.toISOString() }),
     ]);
+    const payload = JSON.stringify({ outbound: { elementId: 'element-1', note: 'content that must not outlive retention' } });
+    const outboxRow = (id: string) => ({ id, tenant: '101', registrationId: 'reg-1', citizenId: 'c-1', target: 'dfdg', operation: 'intervention.upsert', payload, nextAttemptAt: now.toISOString(), consentRef: null, createdAt: now.toISOString() });
+    await app.deps.store.batch(['delivered-old', 'dead-old', 'cancelled-old'].map((id) => app.deps.store.outbox.insertStatement(outboxRow(id))));
+    await app.database.db.update(outboxTable).set({ status: 'delivered' }).where(eq(outboxTable.id, 'delivered-old'));
+    await app.database.db.update(outboxTable).set({ status: 'dead' }).where(eq(outboxTable.id, 'dead-old'));
+    await app.database.db.update(outboxTable).set({ status: 'cancelled' }).where(eq(outboxTable.id, 'cancelled-old'));
     const auditBefore = (await app.deps.store.audit.list('101')).length;
 
     now = new Date('2026-01-20T00:00:00Z');
@@ -82,7 +90,11 @@ describe('retention (R16)', () => {
 
     now = new Date(Date.UTC(2031, 1, 1));
     const summary = await runRetention(app.deps);
-    expect(summary).toMatchObject({ plansPurged: 1, quarantinePayloadsPruned: 1 });
+    expect(summary).toMatchObject({ plansPurged: 1, quarantinePayloadsPruned: 1, deliveryPayloadsPruned: 2 });
+    const pruned = JSON.parse((await app.deps.store.outbox.get('101', 'delivered-old'))!.payload!);
+    expect(pruned).toEqual({ pruned: 1, outbound: { elementId: 'element-1' } });
+    expect((await app.deps.store.outbox.get('101', 'dead-old'))!.payload).toBe(payload);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0 });
     expect(await app.deps.store.plans.get('101', old.id)).toBeNull();
     expect(await app.deps.store.plans.get('101', open.id)).not.toBeNull();
     expect((await app.deps.store.sync.quarantined('101'))[0]!.raw).toBeNull();
