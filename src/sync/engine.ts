@@ -127,13 +127,16 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
      * for the whole chunk and one atomic batch. A source error for one citizen skips that citizen
      * (not marked pulled, so it is retried) without failing the others.
      */
-    async function syncChunk(chunk: EnrolledCitizen[], attempt = 0): Promise<void> {
+    async function syncChunk(chunk: EnrolledCitizen[], attempt = 0, pulledBefore?: Map<string, PullResult>): Promise<void> {
       const rows = new Map((await store.citizens.getMany(tenant, chunk.map((c) => c.citizenId))).map((r) => [r.id, r]));
       const pulls = new Map<string, PullResult>();
       const statements: Statement[] = [];
       await inParallel(chunk, options.concurrency ?? 8, async (citizen) => {
         const row = rows.get(citizen.citizenId);
         if (!row) return;
+        // A retry after a lost plan race merges again what was already read; it does not read again.
+        const earlier = pulledBefore?.get(citizen.citizenId);
+        if (earlier) return void pulls.set(citizen.citizenId, earlier);
         try {
           pulls.set(citizen.citizenId, await adapter!.pull({ citizenId: citizen.citizenId, cpr: await vault.decrypt(row.cprCipher) }));
         } catch (error) {
@@ -148,7 +151,7 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
         }
       });
       const pulledCitizens = chunk.filter((c) => pulls.has(c.citizenId));
-      stats.citizensPulled += pulledCitizens.length;
+      if (!pulledBefore) stats.citizensPulled += pulledCitizens.length;
       const at = now();
 
       const allRecords = pulledCitizens.flatMap((c) => pulls.get(c.citizenId)!.records);
@@ -170,13 +173,16 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
       for (const citizen of pulledCitizens) {
         const pulled = pulls.get(citizen.citizenId)!;
         const row = rows.get(citizen.citizenId)!;
-        stats.recordsRead += pulled.records.length + pulled.quarantined.length;
-        for (const bad of pulled.quarantined) {
-          stats.quarantined++;
-          statements.push(quarantineRow(bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
+        // On a retry the first pass has already counted the reads and stored the quarantined records.
+        if (!pulledBefore) {
+          stats.recordsRead += pulled.records.length + pulled.quarantined.length;
+          for (const bad of pulled.quarantined) {
+            stats.quarantined++;
+            statements.push(quarantineRow(bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
+          }
         }
         const fresh = pulled.records.filter((r) => !applied.has(`${r.recordId}@${r.version}`));
-        stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
+        if (!pulledBefore) stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
         const { grants, legalBases } = consentsByCitizen.get(citizen.citizenId) ?? { grants: [], legalBases: [] };
         const mergeable: { record: SourceRecord; inputs: Omit<MergeInput, 'memberId'>[]; refusedAny: boolean }[] = [];
         const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean }>();
@@ -289,7 +295,7 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
       if (lost.length > 0) {
         if (attempt >= 3) throw new Error(`${lost.length} plan(s) kept changing during the merge`);
         const retry = [...new Set(lost.flatMap((p) => citizensOfPlan.get(p.id) ?? []))];
-        await syncChunk(retry, attempt + 1);
+        await syncChunk(retry, attempt + 1, pulls);
       }
     }
 

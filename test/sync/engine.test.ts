@@ -16,7 +16,7 @@ import { runSync } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
-const population: SyntheticCitizen[] = generatePopulation(12, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
+const population: SyntheticCitizen[] = generatePopulation(13, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 let dfdg: DfdgSimulator;
 let health: SectorSimulator;
 
@@ -145,6 +145,32 @@ describe('pull engine', () => {
     const third = await sync(app, 'dfdg');
     expect(third.stats.recordsMerged).toBe(0);
     expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(merged.version);
+    await app.close();
+  });
+
+  it('a plan changed by someone else mid-merge is merged again on its new version, without reading again', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[11]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    let interfered = false;
+    const pullsBefore = pullsOf();
+    const result = await sync(app, 'dfdg', {
+      beforeWrite: async () => {
+        if (interfered) return;
+        interfered = true;
+        const current = (await app.deps.store.plans.get('101', plan.id))!;
+        const edited = { ...current, purpose: 'Ændret af sagsbehandleren imens', version: current.version + 1, updatedAt: new Date(Date.now() + 1000).toISOString() };
+        expect(await app.deps.store.plans.update(edited, current.version)).toBe(true);
+      },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(interfered).toBe(true);
+    expect(pullsOf() - pullsBefore).toBe(1);
+    const merged = (await app.deps.store.plans.get('101', plan.id))!;
+    expect(merged.purpose).toBe('Ændret af sagsbehandleren imens');
+    expect(merged.interventions.length).toBeGreaterThan(0);
+    expect(result.stats.recordsMerged).toBeGreaterThan(0);
+    expect((await sync(app, 'dfdg')).stats.recordsMerged).toBe(0);
     await app.close();
   });
 
