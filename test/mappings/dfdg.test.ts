@@ -21,6 +21,7 @@ import {
   jobGoalReverseMapping,
   jobSearchAgreementReverseMapping,
 } from '../../mappings/dfdg';
+import { goldenCases as findGoldenCases } from '../support/golden';
 
 const context = { now: '2026-07-01T00:00:00Z', ruleVersion: 'rules-2026.11' };
 const fixtures = join(import.meta.dirname, '../fixtures/dfdg');
@@ -34,13 +35,7 @@ function payloadOf(xml: string): Record<string, unknown> {
 const fixturePayload = (folder: string, name: string) => payloadOf(readFileSync(join(fixtures, folder, `${name}.input.xml`), 'utf8'));
 const clone = <T>(value: T): T => structuredClone(value);
 
-const goldenCases = readdirSync(fixtures, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .flatMap((folder) =>
-    readdirSync(join(fixtures, folder.name))
-      .filter((file) => file.endsWith('.input.xml'))
-      .map((file) => [folder.name, file.replace(/\.input\.xml$/, '')] as const),
-  );
+const goldenCases = findGoldenCases(fixtures, '.input.xml').map((c) => [c.folder, c.name] as const);
 
 describe('DFDG golden fixtures', () => {
   it('has fixtures for every mapping', () => {

@@ -22,6 +22,7 @@ import {
   planActivityTypes,
   planFollowUpReverseMapping,
 } from '../../mappings/education';
+import { goldenCases as findGoldenCases } from '../support/golden';
 
 const context = { now: '2026-07-01T00:00:00Z', ruleVersion: 'rules-2026.11' };
 const fixtures = join(import.meta.dirname, '../fixtures/education');
@@ -34,13 +35,7 @@ function payloadOf(xml: string): Record<string, unknown> {
 }
 const fixturePayload = (folder: string, name: string) => payloadOf(readFileSync(join(fixtures, folder, `${name}.input.xml`), 'utf8'));
 
-const goldenCases = readdirSync(fixtures, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
-  .flatMap((folder) =>
-    readdirSync(join(fixtures, folder.name))
-      .filter((file) => file.endsWith('.input.xml'))
-      .map((file) => [folder.name, file.replace(/\.input\.xml$/, '')] as const),
-  );
+const goldenCases = findGoldenCases(fixtures, '.input.xml').map((c) => [c.folder, c.name] as const);
 
 describe('Ungedatabasen golden fixtures', () => {
   it('has fixtures for every mapping', () => {

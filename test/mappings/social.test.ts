@@ -28,18 +28,13 @@ import {
   socialServiceRequestReverse,
 } from '../../mappings/social';
 import { careSocialCodes, ffb, fsiii } from '../../mappings/social/codes';
+import { goldenCases as findGoldenCases } from '../support/golden';
 
 const context = { now: '2026-01-01T00:00:00+01:00', ruleVersion: 'rules-2026.11' };
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'social');
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
-const goldenCases = readdirSync(fixtures, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .flatMap((d) =>
-    readdirSync(join(fixtures, d.name))
-      .filter((f) => f.endsWith('.input.json'))
-      .map((f) => ({ folder: d.name, name: f.replace('.input.json', ''), input: join(fixtures, d.name, f), expected: join(fixtures, d.name, f.replace('.input.json', '.expected.json')) })),
-  );
+const goldenCases = findGoldenCases(fixtures, '.input.json');
 
 describe('social golden fixtures', () => {
   it('has a fixture for every social mapping and an expected result for every input', () => {
