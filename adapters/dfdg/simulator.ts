@@ -14,9 +14,9 @@ import { generatePopulation, seededRandom, type SyntheticCitizen } from '../shar
 import { ChangeLog, changedAfter } from '../soap/change-log';
 import type { SoapMessage } from '../soap/envelope';
 import { describeIssues } from '../soap/records';
-import { SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSimulatorServer } from '../soap/simulator-kit';
+import { SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
 import { guidFrom, textRandom } from '../soap/synthetic';
-import { WriteLedger, type WriteLogEntry, type WriteReceipt } from '../soap/write-ledger';
+import { WriteLedger, type WriteReceipt } from '../soap/write-ledger';
 import { renderXml, type XmlObject, type XmlWritableObject } from '../soap/xml';
 import {
   ActivityWriteRequest,
@@ -32,36 +32,8 @@ import {
 } from './contract';
 import { activityCore, dfdgRecordBody, dfdgRecordContent, initialDfdgRecords, type DfdgStoredRecord } from './records';
 
-export interface DfdgSimulatorOptions {
-  /** The citizens to serve; default: `generatePopulation(size, seed)`. */
-  population?: SyntheticCitizen[];
-  size?: number;
-  seed?: number;
-  port?: number;
-  faults?: Partial<SimulatorFaults>;
-  /** Clock for change times (ms since epoch); default Date.now. */
-  now?: () => number;
-  hangMs?: number;
-}
-
-
-export interface DfdgSimulator extends SoapSimulatorServer {
-  population: readonly SyntheticCitizen[];
-  /** Change `fraction` (0–1) of all records: version + 1 and a new change time. Returns how many. */
-  mutate(fraction: number): number;
-  /** Applied write effects per target record id (ActivityIdentifier, MyPlanIdentifier). */
-  effectCounts(): Record<string, number>;
-  writeLog(): WriteLogEntry[];
-  /** How many records the simulator holds (for feed tests). */
-  recordCount(): number;
-  /** The citizens DFDG knows (those with `sectors.employment`). */
-  knownCitizens(): SyntheticCitizen[];
-  /**
-   * Test hook: add an extra element to a citizen's read reply, as is — to see how the adapter
-   * treats records that break the contract. Not part of the change list.
-   */
-  injectRecord(cpr: string, element: string, content: XmlWritableObject | string): void;
-}
+export type DfdgSimulatorOptions = SoapSectorSimulatorOptions;
+export type DfdgSimulator = SoapSectorSimulator;
 
 type Parsed<S extends z.ZodType> = z.output<S>;
 

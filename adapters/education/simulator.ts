@@ -12,9 +12,9 @@ import { generatePopulation, seededRandom, type SyntheticCitizen } from '../shar
 import { ChangeLog, changedAfter } from '../soap/change-log';
 import type { SoapMessage } from '../soap/envelope';
 import { describeIssues } from '../soap/records';
-import { SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSimulatorServer } from '../soap/simulator-kit';
+import { SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
 import { guidFrom, textRandom } from '../soap/synthetic';
-import { WriteLedger, type WriteLogEntry, type WriteReceipt } from '../soap/write-ledger';
+import { WriteLedger, type WriteReceipt } from '../soap/write-ledger';
 import { renderXml, type XmlWritableObject } from '../soap/xml';
 import {
   EDUCATION_NAMESPACE,
@@ -29,29 +29,8 @@ import {
 } from './contract';
 import { educationRecordBody, educationRecordContent, initialEducationRecords, type EducationStoredRecord } from './records';
 
-export interface EducationSimulatorOptions {
-  population?: SyntheticCitizen[];
-  size?: number;
-  seed?: number;
-  port?: number;
-  faults?: Partial<SimulatorFaults>;
-  now?: () => number;
-  hangMs?: number;
-}
-
-export interface EducationSimulator extends SoapSimulatorServer {
-  population: readonly SyntheticCitizen[];
-  /** Change `fraction` (0–1) of all records: version + 1 and a new change time. Returns how many. */
-  mutate(fraction: number): number;
-  /** Applied write effects per target record id (UddannelsesplanId, HaendelseNummer). */
-  effectCounts(): Record<string, number>;
-  writeLog(): WriteLogEntry[];
-  recordCount(): number;
-  /** The citizens Ungedatabasen knows (those with `sectors.education`). */
-  knownCitizens(): SyntheticCitizen[];
-  /** Test hook: add an extra element, as is, to a citizen's read reply. Not in the change list. */
-  injectRecord(cpr: string, element: string, content: XmlWritableObject | string): void;
-}
+export type EducationSimulatorOptions = SoapSectorSimulatorOptions;
+export type EducationSimulator = SoapSectorSimulator;
 
 function parseOrFault<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);

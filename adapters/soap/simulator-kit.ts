@@ -20,6 +20,8 @@ import { seededRandom } from '../shared/population';
 import { buildEnvelope, buildFault, createSoapReader, SOAP11_CONTENT_TYPE, type SoapMessage } from './envelope';
 import { starFaultCodes, type StarFaultCode } from './faults';
 import { DEFAULT_MAX_XML_BYTES, XmlInputError, type XmlWritableObject } from './xml';
+import type { SyntheticCitizen } from '../shared/population';
+import type { WriteLogEntry } from './write-ledger';
 
 export interface SimulatorFaults {
   /** Share of requests answered with fault 5000 before processing. */
@@ -205,4 +207,37 @@ export async function startSoapSimulator(options: SoapSimulatorOptions): Promise
         server.closeAllConnections();
       }),
   };
+}
+
+
+/** What starting a sector's SOAP simulator takes (DFDG, Ungedatabasen). */
+export interface SoapSectorSimulatorOptions {
+  /** The citizens to serve; default: `generatePopulation(size, seed)`. */
+  population?: SyntheticCitizen[];
+  size?: number;
+  seed?: number;
+  port?: number;
+  faults?: Partial<SimulatorFaults>;
+  /** Clock for change times (ms since epoch); default Date.now. */
+  now?: () => number;
+  hangMs?: number;
+}
+
+/** A running sector SOAP simulator: the server plus what tests and benchmarks steer and count. */
+export interface SoapSectorSimulator extends SoapSimulatorServer {
+  population: readonly SyntheticCitizen[];
+  /** Change `fraction` (0–1) of all records: version + 1 and a new change time. Returns how many. */
+  mutate(fraction: number): number;
+  /** Applied write effects per target record id. */
+  effectCounts(): Record<string, number>;
+  writeLog(): WriteLogEntry[];
+  /** How many records the simulator holds (for feed tests). */
+  recordCount(): number;
+  /** The citizens this system knows. */
+  knownCitizens(): SyntheticCitizen[];
+  /**
+   * Test hook: add an extra element to a citizen's read reply, as is — to see how the adapter
+   * treats records that break the contract. Not part of the change list.
+   */
+  injectRecord(cpr: string, element: string, content: XmlWritableObject | string): void;
 }
