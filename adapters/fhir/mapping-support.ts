@@ -6,6 +6,7 @@
 import { Fragment, type FragmentKind } from '../../src/model';
 import type { MappingResult } from '../../mappings/mapping';
 import type { CarePlan, CarePlanActivity, Goal } from './contract';
+import { firstCoding, ignoredFields } from './fhir-values';
 
 /** Text used where the source leaves out something the model requires (unit, contact). */
 export const NOT_STATED = 'Ikke oplyst i kilden';
@@ -129,4 +130,34 @@ export function usableLegalBasis(value: string | undefined): string | undefined 
 /** A topic tag as the model wants it (lower-case letters, digits, hyphens). */
 export function topicsOf(...lists: readonly (readonly string[])[]): string[] {
   return [...new Set(lists.flat())].filter((t) => /^[a-z0-9-]+$/.test(t));
+}
+
+type ActivityDetail = NonNullable<CarePlanActivity['detail']>;
+
+/**
+ * The coded activities of a CarePlan, as both FHIR mappings read them: fields we do not use are
+ * reported as ignored, an activity without a code is skipped (and reported), an unknown code is
+ * reported. `lookup` finds the code in the mapping's code lists.
+ */
+export function* codedActivities<Listed extends { display?: string }>(
+  plan: Pick<CarePlan, 'activity'>,
+  notes: MappingNotesCollector,
+  lookup: (system: string, code: string) => Listed | undefined,
+): Generator<{ index: number; detail: ActivityDetail; coding: { system: string; code: string; display?: string }; listed: Listed | undefined; display: string }> {
+  for (const [index, activity] of (plan.activity ?? []).entries()) {
+    if (activity.outcomeReference) notes.ignore('CarePlan.activity.outcomeReference');
+    if (activity.reference) notes.ignore('CarePlan.activity.reference');
+    const detail = activity.detail;
+    if (!detail) continue;
+    notes.ignore(...ignoredFields(detail, ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'], 'CarePlan.activity.detail'));
+    const coding = firstCoding(detail.code);
+    if (!coding?.code || !coding.system) {
+      notes.ignore('CarePlan.activity.detail (an activity without a code)');
+      continue;
+    }
+    const listed = lookup(coding.system, coding.code);
+    if (!listed) notes.unknown(coding.system, coding.code);
+    const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
+    yield { index, detail, coding: { system: coding.system, code: coding.code, ...(coding.display ? { display: coding.display } : {}) }, listed, display };
+  }
 }

@@ -6,7 +6,7 @@
  */
 import { CarePlan } from '../../adapters/fhir/contract';
 import { codingIn, danishDate, extensionString, firstCoding, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
-import { firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
+import { codedActivities, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { activityFor, healthCodeListRefs, planTypeFor } from './codes';
@@ -61,20 +61,7 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
 
     const fragments = [];
     let order = 0;
-    for (const [index, activity] of (plan.activity ?? []).entries()) {
-      if (activity.outcomeReference) notes.ignore('CarePlan.activity.outcomeReference');
-      if (activity.reference) notes.ignore('CarePlan.activity.reference');
-      const detail = activity.detail;
-      if (!detail) continue;
-      notes.ignore(...ignoredFields(detail, ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'], 'CarePlan.activity.detail'));
-      const coding = firstCoding(detail.code);
-      if (!coding?.code || !coding.system) {
-        notes.ignore('CarePlan.activity.detail (an activity without a code)');
-        continue;
-      }
-      const listed = activityFor(coding.system, coding.code);
-      if (!listed) notes.unknown(coding.system, coding.code);
-      const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
+    for (const { index, detail, coding, listed, display } of codedActivities(plan, notes, activityFor)) {
       const content = base(
         firstText(detail.description) ?? display,
         danishDate(detail.scheduledPeriod?.start) ?? planStart,

@@ -4,8 +4,8 @@
  * and legal basis the code sits under, period, status, provider and the goals it serves.
  */
 import { CarePlan } from '../../adapters/fhir/contract';
-import { danishDate, extensionString, firstCoding, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
-import { firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
+import { danishDate, extensionString, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
+import { codedActivities, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { lookupCode, socialCodeListRefs } from './codes';
@@ -43,21 +43,8 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
 
     const fragments = [];
     let order = 0;
-    for (const [index, activity] of (plan.activity ?? []).entries()) {
-      if (activity.outcomeReference) notes.ignore('CarePlan.activity.outcomeReference');
-      if (activity.reference) notes.ignore('CarePlan.activity.reference');
-      const detail = activity.detail;
-      if (!detail) continue;
-      notes.ignore(...ignoredFields(detail, ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'], 'CarePlan.activity.detail'));
-      const coding = firstCoding(detail.code);
-      if (!coding?.code || !coding.system) {
-        notes.ignore('CarePlan.activity.detail (an activity without a code)');
-        continue;
-      }
-      const listed = lookupCode(coding.system, coding.code);
-      if (!listed) notes.unknown(coding.system, coding.code);
+    for (const { index, detail, coding, listed, display } of codedActivities(plan, notes, lookupCode)) {
       const sector = listed?.sector ?? 'social';
-      const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
       const stated = extensionString(detail.extension, LEGAL_BASIS_EXTENSION);
       if (stated !== undefined && !usableLegalBasis(stated)) notes.ignore('CarePlan.activity.detail.extension[legal-basis] (not a usable legal basis)');
       const legalBasis = usableLegalBasis(stated) ?? listed?.legalBasis ?? FALLBACK_LEGAL_BASIS[sector];
