@@ -3,7 +3,7 @@
  * Adapters differ only behind it: transport, the zod contract of the native format, and a simulator
  * live in the adapter's folder; what the data means lives in `mappings/`.
  *
- * R12 (no dragnet): `pull` reads one enrolled citizen. `changes` reports change notices; the sync
+ * R12 (no dragnet): `pull` reads one enrolled citizen, `pullMany` a list of named enrolled citizens. `changes` reports change notices; the sync
  * engine reads records only for notices about enrolled citizens and discards the rest unread.
  * CPR numbers travel in request bodies or headers only, never in URLs, logs or error messages.
  */
@@ -54,6 +54,8 @@ export interface QuarantinedRecord {
 export interface PullResult {
   records: SourceRecord[];
   quarantined: QuarantinedRecord[];
+  /** True when the source holds nothing at all for this citizen (STAR 1010, no Patient). */
+  unknownAtSource?: boolean;
 }
 
 export interface ChangeNotice {
@@ -106,6 +108,14 @@ export interface SourceAdapter {
   describe(): AdapterDescription;
   check(): Promise<CheckResult>;
   pull(subject: PullSubject, cursor?: string | null): Promise<PullResult>;
+  /**
+   * Several named, enrolled citizens in a few requests (still R12: only the subjects asked for).
+   * Returns a result for every subject, keyed by `citizenId`; a subject the source does not know
+   * gets `{ records: [], quarantined: [], unknownAtSource: true }`. Records that cannot be tied to
+   * exactly one asked subject never come back. Throws if the batch as a whole failed; the engine
+   * then pulls the subjects one by one, so one bad citizen cannot hold back the others.
+   */
+  pullMany?(subjects: readonly PullSubject[]): Promise<Map<string, PullResult>>;
   changes(since: string | null, limit?: number): Promise<ChangesPage>;
   push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt>;
 }

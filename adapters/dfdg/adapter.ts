@@ -1,20 +1,23 @@
 /**
  * The DFDG adapter (employment, STAR's Det Fælles Datagrundlag) behind the SourceAdapter contract:
  * SOAP 1.1 with STAR's metadata headers (`ActiveOrganisation`, `RequestUserMetadata`), per-citizen
- * reads with the CPR in the body, a change list with opaque cursors, and idempotent writes whose
- * identifiers (ActivityIdentifier, TransactionIdentifier) are derived from the idempotency key.
+ * reads with the CPR in the body (and MODELLED batch reads of up to 100 citizens), a change list
+ * with opaque cursors, and idempotent writes whose identifiers (ActivityIdentifier,
+ * TransactionIdentifier) are derived from the idempotency key.
  */
 import { z } from 'zod';
 import { AdapterError, type ChangesPage, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
 import { decodeCursor, deterministicUuid, encodeCursor } from '../soap/identifiers';
 import { createRecordDocumentReader, decodeRecordElements, describeIssues, type DecodedRecord } from '../soap/records';
+import { pullInBatches } from '../soap/batch-read';
 import { createSoapTransport } from '../soap/transport';
 import type { XmlWritableObject } from '../soap/xml';
 import {
   ActivityUpsertPayload,
   ChangeListReadResponse,
   DFDG_NAMESPACE,
+  dfdgBatchRead,
   DfdgPushOperation,
   DfdgRecordType,
   dfdgArrayElements,
@@ -41,6 +44,7 @@ export interface DfdgAdapterOptions {
 }
 
 export interface DfdgAdapter extends SourceAdapter {
+  pullMany: NonNullable<SourceAdapter['pullMany']>;
   /** Read one standalone DFDG record document (e.g. delivered by an event); never throws. */
   readRecordXml(xml: string): DecodedRecord;
 }
@@ -131,6 +135,10 @@ export function createDfdgAdapter(options: DfdgAdapterOptions): DfdgAdapter {
       });
       return decodeRecordElements(reply.content, recordTypeList, cpr);
     },
+
+    /** Many citizens, up to dfdgBatchRead.maxSubjects per request (MODELLED batch read, see contract.ts). */
+    pullMany: (subjects: readonly PullSubject[]) =>
+      pullInBatches({ spec: dfdgBatchRead, serviceName: 'DFDG', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects),
 
     async changes(since: string | null, limit?: number): Promise<ChangesPage> {
       const maximum = Math.min(1000, Math.max(1, Math.floor(limit ?? pageSize)));

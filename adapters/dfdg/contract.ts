@@ -16,6 +16,7 @@
  * report them as ignored fields instead of losing them silently.
  */
 import { z } from 'zod';
+import { BATCH_READ_MAX_SUBJECTS, batchReadRequestSchema, type BatchReadSpec } from '../soap/batch-read';
 import type { XmlRecordType } from '../soap/records';
 import {
   xmlBoolean,
@@ -236,7 +237,23 @@ export const dfdgOperations = {
   writeActivity: { request: 'ActivityWriteRequest', response: 'ActivityWriteResponse' },
   writePlan: { request: 'MyPlanWriteRequest', response: 'MyPlanWriteResponse' },
   status: { request: 'ServiceStatusReadRequest', response: 'ServiceStatusReadResponse' },
+  /**
+   * MODELLED batch read, not a STAR operation (STAR's real services read one person per call): up
+   * to 100 `PersonCivilRegistrationIdentifier` in one request; the reply has one `PersonPlanData`
+   * per person with that person's record items, or a `PersonStatus` with ErrorCode 1010 for a
+   * person DFDG does not know. See soap/batch-read.ts.
+   */
+  batchRead: { request: 'PersonPlanDataBatchReadRequest', response: 'PersonPlanDataBatchReadResponse' },
 } as const;
+
+/** MODELLED (see `dfdgOperations.batchRead`): element names and cap of the batch read. */
+export const dfdgBatchRead: BatchReadSpec = {
+  ...dfdgOperations.batchRead,
+  subjectElement: 'PersonCivilRegistrationIdentifier',
+  groupElement: 'PersonPlanData',
+  statusElement: 'PersonStatus',
+  maxSubjects: BATCH_READ_MAX_SUBJECTS,
+};
 
 /** Position in the change list: after this change time, then after this record id. */
 export const ChangedAfter = xmlElement(z.object({ RecordUpdatedDateTime: xmlDateTime, RecordIdentifier: xmlText(100) }));
@@ -245,6 +262,9 @@ export const PersonPlanDataReadRequest = z.object({
   PersonCivilRegistrationIdentifier: xmlCpr,
   ChangedAfter: ChangedAfter.optional(),
 });
+
+/** MODELLED batch read request: 1–100 repeated `PersonCivilRegistrationIdentifier`. */
+export const PersonPlanDataBatchReadRequest = batchReadRequestSchema(dfdgBatchRead);
 
 export const ChangeListReadRequest = z.object({
   ChangedAfter: ChangedAfter.optional(),
@@ -324,4 +344,5 @@ export const dfdgArrayElements = [
   'FollowUp',
   'ProgrammeActivity',
   'ChangeItem',
+  'PersonPlanData',
 ] as const;

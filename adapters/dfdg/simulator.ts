@@ -1,8 +1,9 @@
 /**
  * A DFDG simulator: a real HTTP server speaking the modelled DFDG SOAP contract, seeded from the
- * shared synthetic population. It serves per-citizen reads (CPR in the body), a change list with
- * (timestamp, record id) cursors, and writes that are idempotent per transaction id; it counts the
- * effects of writes per target record so tests can assert exactly-once in effect. Faults
+ * shared synthetic population. It serves per-citizen reads (CPR in the body), batch reads of up to
+ * 100 named citizens (MODELLED, see contract.ts), a change list with (timestamp, record id)
+ * cursors, and writes that are idempotent per transaction id; it counts the effects of writes per
+ * target record so tests can assert exactly-once in effect. Faults
  * (errors, latency, timeouts, malformed replies) are switchable at run time.
  *
  * Built for 50,000 citizens: records are kept as small index entries and their XML content is
@@ -14,7 +15,7 @@ import { generatePopulation, seededRandom, type SyntheticCitizen } from '../shar
 import { ChangeLog, changedAfter } from '../soap/change-log';
 import type { SoapMessage } from '../soap/envelope';
 import { describeIssues } from '../soap/records';
-import { SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
+import { answerBatchRead, SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
 import { guidFrom, textRandom } from '../soap/synthetic';
 import { WriteLedger, type WriteReceipt } from '../soap/write-ledger';
 import { renderXml, type XmlObject, type XmlWritableObject } from '../soap/xml';
@@ -22,6 +23,7 @@ import {
   ActivityWriteRequest,
   ChangeListReadRequest,
   DFDG_NAMESPACE,
+  dfdgBatchRead,
   DfdgRequestHeader,
   dfdgArrayElements,
   dfdgOperations,
@@ -74,10 +76,9 @@ export async function startDfdgSimulator(options: DfdgSimulatorOptions = {}): Pr
   const positionOf = (changedAfterElement: { RecordUpdatedDateTime: string; RecordIdentifier: string } | undefined) =>
     changedAfterElement ? { updatedAtMs: Date.parse(changedAfterElement.RecordUpdatedDateTime), recordId: changedAfterElement.RecordIdentifier } : null;
 
-  function read(message: SoapMessage): SoapAnswer {
-    const request = parseOrFault(PersonPlanDataReadRequest, message.content, 'PersonPlanDataReadRequest');
-    const citizen = knownCitizen(request.PersonCivilRegistrationIdentifier);
-    const after = positionOf(request.ChangedAfter);
+  /** One known citizen's record elements (fault 1010 when unknown): what a read, single or batch, replies. */
+  function personRecords(cpr: string, after: ReturnType<typeof positionOf>): Record<string, (XmlWritableObject | string)[]> {
+    const citizen = knownCitizen(cpr);
     const content: Record<string, (XmlWritableObject | string)[]> = {};
     for (const record of recordsByCitizen.get(citizen.index) ?? []) {
       if (!changedAfter(record, after)) continue;
@@ -85,7 +86,12 @@ export async function startDfdgSimulator(options: DfdgSimulatorOptions = {}): Pr
       (content[element] ??= []).push(dfdgRecordContent(citizen, record, seed));
     }
     for (const extra of injected.get(citizen.cpr) ?? []) (content[extra.element] ??= []).push(extra.content);
-    return { operation: dfdgOperations.read.response, content };
+    return content;
+  }
+
+  function read(message: SoapMessage): SoapAnswer {
+    const request = parseOrFault(PersonPlanDataReadRequest, message.content, 'PersonPlanDataReadRequest');
+    return { operation: dfdgOperations.read.response, content: personRecords(request.PersonCivilRegistrationIdentifier, positionOf(request.ChangedAfter)) };
   }
 
   function changes(message: SoapMessage): SoapAnswer {
@@ -203,6 +209,8 @@ export async function startDfdgSimulator(options: DfdgSimulatorOptions = {}): Pr
       switch (message.operation) {
         case dfdgOperations.read.request:
           return read(message);
+        case dfdgOperations.batchRead.request:
+          return answerBatchRead(dfdgBatchRead, message, (cpr) => personRecords(cpr, null));
         case dfdgOperations.changes.request:
           return changes(message);
         case dfdgOperations.writeActivity.request:

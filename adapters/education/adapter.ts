@@ -1,19 +1,21 @@
 /**
  * The Ungedatabasen / KUI adapter (education) behind the SourceAdapter contract: SOAP 1.1 with a
  * `Kaldskontekst` header (municipality, calling system, transaction id), per-citizen reads with
- * `CPRNr` in the body, a change list with opaque cursors, and idempotent writes of education-plan
- * changes and education events, their transaction ids (and new course ids) derived from the
- * idempotency key.
+ * `CPRNr` in the body (and MODELLED batch reads of up to 100), a change list with opaque
+ * cursors, and idempotent writes of education-plan changes and education events, their
+ * transaction ids (and new course ids) derived from the idempotency key.
  */
 import type { z } from 'zod';
 import { AdapterError, type ChangesPage, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
 import { decodeCursor, deterministicUuid, encodeCursor } from '../soap/identifiers';
 import { createRecordDocumentReader, decodeRecordElements, describeIssues, type DecodedRecord } from '../soap/records';
+import { pullInBatches } from '../soap/batch-read';
 import { createSoapTransport } from '../soap/transport';
 import type { XmlWritableObject } from '../soap/xml';
 import {
   EDUCATION_NAMESPACE,
+  educationBatchRead,
   EducationEventPayload,
   EducationPlanUpdatePayload,
   EducationPushOperation,
@@ -41,6 +43,7 @@ export interface EducationAdapterOptions {
 }
 
 export interface EducationAdapter extends SourceAdapter {
+  pullMany: NonNullable<SourceAdapter['pullMany']>;
   /** Read one standalone Ungedatabasen record document; never throws. */
   readRecordXml(xml: string): DecodedRecord;
 }
@@ -126,6 +129,10 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
       });
       return decodeRecordElements(reply.content, recordTypeList, cpr);
     },
+
+    /** Many citizens, up to educationBatchRead.maxSubjects per request (MODELLED batch read, see contract.ts). */
+    pullMany: (subjects: readonly PullSubject[]) =>
+      pullInBatches({ spec: educationBatchRead, serviceName: 'Ungedatabasen', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects),
 
     async changes(since: string | null, limit?: number): Promise<ChangesPage> {
       const maximum = Math.min(1000, Math.max(1, Math.floor(limit ?? pageSize)));

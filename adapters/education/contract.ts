@@ -14,6 +14,7 @@
  * them as ignored fields instead of losing them silently.
  */
 import { z } from 'zod';
+import { BATCH_READ_MAX_SUBJECTS, batchReadRequestSchema, type BatchReadSpec } from '../soap/batch-read';
 import type { XmlRecordType } from '../soap/records';
 import {
   xmlBoolean,
@@ -129,12 +130,31 @@ export const educationOperations = {
   updatePlan: { request: 'OpdaterUddannelsesplanRequest', response: 'OpdaterUddannelsesplanResponse' },
   registerEvent: { request: 'IndberetHaendelseRequest', response: 'IndberetHaendelseResponse' },
   status: { request: 'HentStatusRequest', response: 'HentStatusResponse' },
+  /**
+   * MODELLED batch read (our own; the real services read one person per call): up to 100 `CPRNr`
+   * in one request; the reply has one `BorgerData` per person with that person's records, or a
+   * `BorgerStatus` with ErrorCode 1010 for a person Ungedatabasen does not know. See
+   * soap/batch-read.ts.
+   */
+  batchRead: { request: 'HentBorgerDataBatchRequest', response: 'HentBorgerDataBatchResponse' },
 } as const;
+
+/** MODELLED (see `educationOperations.batchRead`): element names and cap of the batch read. */
+export const educationBatchRead: BatchReadSpec = {
+  ...educationOperations.batchRead,
+  subjectElement: 'CPRNr',
+  groupElement: 'BorgerData',
+  statusElement: 'BorgerStatus',
+  maxSubjects: BATCH_READ_MAX_SUBJECTS,
+};
 
 /** Position in the change list: after this change time, then after this record id. */
 export const AendretEfter = xmlElement(z.object({ SenestAendret: xmlDateTime, PostId: xmlText(100) }));
 
 export const HentBorgerDataRequest = z.object({ CPRNr: xmlCpr, AendretEfter: AendretEfter.optional() });
+
+/** MODELLED batch read request: 1–100 repeated `CPRNr`. */
+export const HentBorgerDataBatchRequest = batchReadRequestSchema(educationBatchRead);
 
 export const HentAendringerRequest = z.object({ AendretEfter: AendretEfter.optional(), MaksAntal: xmlPositiveInteger.pipe(z.number().max(1000)) });
 
@@ -195,4 +215,4 @@ export const IndberetHaendelseRequest = z.object({
   Institution: xmlElement(Institution),
 });
 
-export const educationArrayElements = ['Uddannelsesplan', 'Haendelse', 'PlanlagtAktivitet', 'Aendring'] as const;
+export const educationArrayElements = ['Uddannelsesplan', 'Haendelse', 'PlanlagtAktivitet', 'Aendring', 'BorgerData'] as const;

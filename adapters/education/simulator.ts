@@ -1,8 +1,9 @@
 /**
  * An Ungedatabasen simulator: a real HTTP server speaking the modelled Ungedatabasen SOAP contract,
- * seeded from the shared synthetic population. It serves per-citizen reads (CPRNr in the body), a
- * change list with (timestamp, record id) cursors, education-plan updates and event registrations
- * that are idempotent per transaction id, and counts write effects per target record. Faults are
+ * seeded from the shared synthetic population. It serves per-citizen reads (CPRNr in the body),
+ * batch reads of up to 100 named young people (MODELLED, see contract.ts), a change list with
+ * (timestamp, record id) cursors, education-plan updates and event registrations that are
+ * idempotent per transaction id, and counts write effects per target record. Faults are
  * switchable at run time. Built for 50,000 citizens: records are small index entries, their XML
  * content is generated on demand.
  */
@@ -12,12 +13,13 @@ import { generatePopulation, seededRandom, type SyntheticCitizen } from '../shar
 import { ChangeLog, changedAfter } from '../soap/change-log';
 import type { SoapMessage } from '../soap/envelope';
 import { describeIssues } from '../soap/records';
-import { SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
+import { answerBatchRead, SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
 import { guidFrom, textRandom } from '../soap/synthetic';
 import { WriteLedger, type WriteReceipt } from '../soap/write-ledger';
 import { renderXml, type XmlWritableObject } from '../soap/xml';
 import {
   EDUCATION_NAMESPACE,
+  educationBatchRead,
   EducationRequestHeader,
   HentAendringerRequest,
   HentBorgerDataRequest,
@@ -94,17 +96,21 @@ export async function startEducationSimulator(options: EducationSimulatorOptions
     return created;
   }
 
-  function read(message: SoapMessage): SoapAnswer {
-    const request = parseOrFault(HentBorgerDataRequest, message.content, 'HentBorgerDataRequest');
-    const citizen = knownCitizen(request.CPRNr);
-    const after = positionOf(request.AendretEfter);
+  /** One known young person's record elements (fault 1010 when unknown): what a read, single or batch, replies. */
+  function personRecords(cpr: string, after: ReturnType<typeof positionOf>): Record<string, (XmlWritableObject | string)[]> {
+    const citizen = knownCitizen(cpr);
     const content: Record<string, (XmlWritableObject | string)[]> = {};
     for (const record of recordsByCitizen.get(citizen.index) ?? []) {
       if (!changedAfter(record, after)) continue;
       (content[educationRecordTypes[record.recordType].element] ??= []).push(educationRecordContent(citizen, record, seed));
     }
     for (const extra of injected.get(citizen.cpr) ?? []) (content[extra.element] ??= []).push(extra.content);
-    return { operation: educationOperations.read.response, content };
+    return content;
+  }
+
+  function read(message: SoapMessage): SoapAnswer {
+    const request = parseOrFault(HentBorgerDataRequest, message.content, 'HentBorgerDataRequest');
+    return { operation: educationOperations.read.response, content: personRecords(request.CPRNr, positionOf(request.AendretEfter)) };
   }
 
   function changes(message: SoapMessage): SoapAnswer {
@@ -211,6 +217,8 @@ export async function startEducationSimulator(options: EducationSimulatorOptions
       switch (message.operation) {
         case educationOperations.read.request:
           return read(message);
+        case educationOperations.batchRead.request:
+          return answerBatchRead(educationBatchRead, message, (cpr) => personRecords(cpr, null));
         case educationOperations.changes.request:
           return changes(message);
         case educationOperations.updatePlan.request:

@@ -17,8 +17,10 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { seededRandom } from '../shared/population';
+import { batchReadRequestSchema, countSubjects, type BatchReadSpec } from './batch-read';
 import { buildEnvelope, buildFault, createSoapReader, SOAP11_CONTENT_TYPE, type SoapMessage } from './envelope';
 import { starFaultCodes, type StarFaultCode } from './faults';
+import { describeIssues } from './records';
 import { DEFAULT_MAX_XML_BYTES, XmlInputError, type XmlWritableObject } from './xml';
 import type { SyntheticCitizen } from '../shared/population';
 import type { WriteLogEntry } from './write-ledger';
@@ -50,6 +52,30 @@ export class SimulatedFault extends Error {
 export interface SoapAnswer {
   operation: string;
   content: XmlWritableObject;
+}
+
+/**
+ * Answer a batch read (see batch-read.ts): one group per distinct person asked, in the order
+ * asked, each filled by `readPerson` — the function the per-citizen read uses, so a batch returns
+ * exactly what single reads would. `readPerson` throwing fault 1010 marks that person unknown in
+ * the reply; any other fault fails the whole request, as does asking for more than the cap (1020).
+ * It runs inside `handle`, so the fault switches (errors, latency, timeouts, malformed replies)
+ * apply to a batch request like to any other.
+ */
+export function answerBatchRead(spec: BatchReadSpec, message: SoapMessage, readPerson: (cpr: string) => XmlWritableObject): SoapAnswer {
+  const count = countSubjects(message.content, spec);
+  if (count > spec.maxSubjects) throw new SimulatedFault('1020', `${spec.request} names ${count} persons; at most ${spec.maxSubjects} are allowed per request`);
+  const parsed = batchReadRequestSchema(spec).safeParse(message.content);
+  if (!parsed.success) throw new SimulatedFault('1020', `${spec.request}: ${describeIssues(parsed.error)}`);
+  const groups = [...new Set(parsed.data[spec.subjectElement] as string[])].map((cpr): XmlWritableObject => {
+    try {
+      return { [spec.subjectElement]: cpr, ...readPerson(cpr) };
+    } catch (error) {
+      if (!(error instanceof SimulatedFault) || error.errorCode !== '1010') throw error;
+      return { [spec.subjectElement]: cpr, [spec.statusElement]: { ErrorCode: error.errorCode, ErrorText: error.faultString } };
+    }
+  });
+  return { operation: spec.response, content: { [spec.groupElement]: groups } };
 }
 
 /** One request as the simulator saw it: where it went and its headers — for tests of what leaks. */
@@ -87,6 +113,8 @@ export interface SoapSimulatorServer {
   faults(): SimulatorFaults;
   /** The last requests (at most 200). */
   requestLog(): LoggedRequest[];
+  /** SOAP requests read per operation since start (not those the error rate refused unread). */
+  operationCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -101,6 +129,7 @@ export async function startSoapSimulator(options: SoapSimulatorOptions): Promise
   const hangMs = options.hangMs ?? 60_000;
   const hanging = new Set<() => void>();
   const log: LoggedRequest[] = [];
+  const operationCounts = new Map<string, number>();
 
   const setFaults = (next: Partial<SimulatorFaults>): SimulatorFaults => {
     faults = {
@@ -154,6 +183,7 @@ export async function startSoapSimulator(options: SoapSimulatorOptions): Promise
       throw error;
     }
     entry.operation = message.operation;
+    operationCounts.set(message.operation, (operationCounts.get(message.operation) ?? 0) + 1);
 
     let answer: SoapAnswer;
     try {
@@ -200,6 +230,7 @@ export async function startSoapSimulator(options: SoapSimulatorOptions): Promise
     setFaults,
     faults: () => ({ ...faults }),
     requestLog: () => log.map((entry) => ({ ...entry, headers: { ...entry.headers } })),
+    operationCounts: () => Object.fromEntries(operationCounts),
     close: () =>
       new Promise<void>((resolve, reject) => {
         for (const release of [...hanging]) release();

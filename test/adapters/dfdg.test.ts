@@ -5,10 +5,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterError } from '../../adapters/adapter';
-import { createDfdgAdapter, DFDG_ID_NAMESPACE, dfdgRecordTypes, generateDfdgRecordXml, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createDfdgAdapter, DFDG_ID_NAMESPACE, DFDG_NAMESPACE, dfdgBatchRead, dfdgRecordTypes, generateDfdgRecordXml, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { deterministicUuid } from '../../adapters/soap/identifiers';
 import { noFaults } from '../../adapters/soap/simulator-kit';
 import type { SyntheticCitizen } from '../../adapters/shared/population';
+import { batchReadSuite } from '../support/soap-batch-read';
 
 const CPR_SHAPED = /\d{6}-?\d{4}/;
 const organisation = { typeIdentifier: 'kommune', code: '101' };
@@ -270,6 +271,32 @@ describe('DFDG adapter against the simulator', () => {
     expect(effects.effects).toEqual(sim.effectCounts());
     const refused = await fetch(`${sim.adminUrl}/mutate`, { method: 'POST', body: JSON.stringify({ fraction: 2 }), headers: { 'content-type': 'application/json' } });
     expect(refused.status).toBe(400);
+  });
+});
+
+describe('DFDG batch read (pullMany) against the simulator', () => {
+  batchReadSuite({
+    start: () => startDfdgSimulator({ size: 400, seed: 13 }),
+    connect: (baseUrl, options) => createDfdgAdapter({ baseUrl, organisation, ...options }),
+    spec: dfdgBatchRead,
+    namespace: DFDG_NAMESPACE,
+    header: { ActiveOrganisation: { OrganisationTypeIdentifier: 'kommune', OrganisationCode: '101' }, RequestUserMetadata: { UserIdentifier: 'batch-test' } },
+    recordAbout: (about) => ({
+      element: 'ActivityItem',
+      recordId: 'a0000000-0000-4000-8000-0000000000b1',
+      content: {
+        ActivityCoreItem: {
+          ActivityIdentifier: 'a0000000-0000-4000-8000-0000000000b1',
+          PersonCivilRegistrationIdentifier: about.cpr,
+          ActivationTypeIdentifier: 'MENTOR',
+          ActivityStatusIdentifier: 'IGANG',
+          StartDate: '2026-01-01',
+          ResponsibleAuthority: { AuthorityCode: '101' },
+        },
+        RecordVersionIdentifier: '1',
+        RecordUpdatedDateTime: '2026-01-01T00:00:00Z',
+      },
+    }),
   });
 });
 

@@ -8,6 +8,8 @@ import { AdapterError } from '../../adapters/adapter';
 import {
   createEducationAdapter,
   EDUCATION_ID_NAMESPACE,
+  EDUCATION_NAMESPACE,
+  educationBatchRead,
   educationRecordTypes,
   generateEducationRecordXml,
   startEducationSimulator,
@@ -16,6 +18,7 @@ import {
 import { deterministicUuid } from '../../adapters/soap/identifiers';
 import { noFaults } from '../../adapters/soap/simulator-kit';
 import type { SyntheticCitizen } from '../../adapters/shared/population';
+import { batchReadSuite } from '../support/soap-batch-read';
 
 const CPR_SHAPED = /\d{6}-?\d{4}/;
 
@@ -201,5 +204,30 @@ describe('Ungedatabasen adapter against the simulator', () => {
     for (const g of generated) expect(adapter.readRecordXml(g.xml).ok).toBe(true);
     const laughs = adapter.readRecordXml('<!DOCTYPE l [<!ENTITY a "a"><!ENTITY b "&a;&a;">]><Haendelse>&b;</Haendelse>');
     expect(laughs.ok ? '' : laughs.quarantined.reason).toMatch(/DOCTYPE/);
+  });
+});
+
+describe('Ungedatabasen batch read (pullMany) against the simulator', () => {
+  batchReadSuite({
+    start: () => startEducationSimulator({ size: 400, seed: 23 }),
+    connect: (baseUrl, options) => createEducationAdapter({ baseUrl, municipalityCode: '101', ...options }),
+    spec: educationBatchRead,
+    namespace: EDUCATION_NAMESPACE,
+    header: { Kaldskontekst: { KommuneKode: '101', SystemNavn: 'batch-test' } },
+    recordAbout: (about) => ({
+      element: 'Haendelse',
+      recordId: '900101',
+      content: {
+        HaendelseNummer: '900101',
+        CPRNr: about.cpr,
+        HaendelseKode: 'OPTAGET',
+        HaendelseDato: '2026-06-01',
+        UddannelsesforloebId: 'b0000000-0000-4000-8000-0000000000b1',
+        UddannelseKode: 'EUD',
+        Institution: { InstitutionsNummer: '101412' },
+        Version: '1',
+        SenestAendret: '2026-06-01T00:00:00Z',
+      },
+    }),
   });
 });
