@@ -22,7 +22,7 @@ import { composeDeps } from '../src/runtime/compose';
 import { consents as consentsTable, citizens as citizensTable } from '../src/store/schema';
 import { databaseUrlFor, openLibsqlDatabase } from '../src/store/libsql';
 import { allMappings } from '../src/sync/all-mappings';
-import { runSync, type SyncStats } from '../src/sync/engine';
+import { runSyncRound, type SyncStats } from '../src/sync/engine';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const size = Number(process.argv[2] ?? 50_000);
@@ -39,7 +39,7 @@ let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
 
 console.log(`B2: starting the simulators for ${size} citizens in a child process…`);
-const simulators = spawn(process.execPath, ['--import', 'tsx', join(here, 'b2-simulators.ts'), String(size)], { stdio: ['pipe', 'pipe', 'inherit'] });
+const simulators = spawn(process.execPath, [...(process.env.B2_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=" + process.env.B2_PROFILE] : []), '--import', 'tsx', join(here, 'b2-simulators.ts'), String(size)], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: simulators.stdout! })[Symbol.asyncIterator]();
 const urls = JSON.parse((await lines.next()).value as string) as Record<string, string>;
 
@@ -82,13 +82,14 @@ console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarte
 async function syncAll(trigger: string) {
   const started = performance.now();
   const only = process.env.B2_ONLY ? [process.env.B2_ONLY as SourceSystem] : adapters;
-  const results = await Promise.all(only.map((adapter) => runSync(deps, { tenant: '101', adapter, trigger, mappings: allMappings, concurrency: 16, chunkSize: 50 })));
+  const results = await runSyncRound(deps, { tenant: '101', adapters: only, trigger, mappings: allMappings, concurrency: 16, chunkSize: 50 });
   const ms = performance.now() - started;
   return { ms, results: Object.fromEntries(only.map((a, i) => [a, { status: results[i]!.status, ...pick(results[i]!.stats) }])) };
 }
-const pick = (s: SyncStats) => ({ citizensPulled: s.citizensPulled, citizensUnknownAtSource: s.citizensUnknownAtSource, recordsRead: s.recordsRead, recordsMerged: s.recordsMerged, quarantined: s.quarantined, refusedByConsent: s.refusedByConsent, pullErrors: s.pullErrors, changeNotices: s.changeNotices });
+const pick = (s: SyncStats) => ({ catchUpMs: s.catchUpMs, feedMs: s.feedMs, batchFallbacks: s.batchFallbacks, citizensPulled: s.citizensPulled, citizensUnknownAtSource: s.citizensUnknownAtSource, recordsRead: s.recordsRead, recordsMerged: s.recordsMerged, quarantined: s.quarantined, refusedByConsent: s.refusedByConsent, pullErrors: s.pullErrors, changeNotices: s.changeNotices });
 
 peakRss = process.memoryUsage().rss;
+console.log(`B2: RSS before the full sync ${Math.round(peakRss / 1e6)} MB (high-water so far ${Math.round(process.resourceUsage().maxRSS / 1e3)} MB), heap ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB`);
 console.log('B2: full sync…');
 const full = await syncAll('b2-full');
 const fullPeakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);

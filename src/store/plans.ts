@@ -52,15 +52,18 @@ export function planRepository({ db, batch }: Database) {
      * Statements that replace the plan if it is still at `expectedVersion`. Run them in a batch
      * and check `updated` with `get` when a lost race matters; `update` does that for you.
      */
-    updateStatements(plan: Plan, expectedVersion: number): Statement[] {
+    /** With `previous` (the plan as read), the member rows are rewritten only if the membership changed. */
+    updateStatements(plan: Plan, expectedVersion: number, previous?: Plan): Statement[] {
+      const update = db
+        .update(plans)
+        .set({ status: plan.status, document: JSON.stringify(plan), version: plan.version, updatedAt: plan.updatedAt })
+        .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion)));
+      if (previous && JSON.stringify(memberRows(previous)) === JSON.stringify(memberRows(plan))) return [update];
       // The member rows change only if the plan update itself won (same version and update time).
       // Written with the query builder (not raw SQL) because D1's batch binds only built queries.
       const thisWrite = and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt));
       return [
-        db
-          .update(plans)
-          .set({ status: plan.status, document: JSON.stringify(plan), version: plan.version, updatedAt: plan.updatedAt })
-          .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion))),
+        update,
         db.delete(planMembers).where(and(eq(planMembers.tenant, plan.tenant), eq(planMembers.planId, plan.id), exists(db.select({ one: sql`1` }).from(plans).where(thisWrite)))),
         ...memberRows(plan).map((row) =>
           db

@@ -1,5 +1,5 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, exists, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { appliedRecords, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
 
@@ -149,6 +149,78 @@ export function syncRepository({ db }: Database) {
             })
             .from(plans)
             .where(and(eq(plans.tenant, row.tenant), eq(plans.id, row.planId), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt))),
+        )
+        .onConflictDoNothing();
+    },
+    /**
+     * Many merged-record marks in one statement: the rows travel as one JSON parameter and are
+     * unpacked with `json_each`, so a whole chunk costs one prepared statement, also on D1 (which
+     * allows 100 bound parameters). With `plan`, the marks are written only if the plan now holds
+     * exactly that write (same version and update time): a lost race leaves no mark.
+     */
+    appliedManyStatement(
+      tenant: string,
+      planId: string,
+      appliedAt: string,
+      marks: readonly { source: string; recordId: string; recordVersion: string }[],
+      plan?: { version: number; updatedAt: string },
+    ): Statement {
+      const rows = JSON.stringify(marks.map((m) => [m.source, m.recordId, m.recordVersion]));
+      return db
+        .insert(appliedRecords)
+        .select(
+          db
+            .select({
+              tenant: sql<string>`${tenant}`.as('tenant'),
+              source: sql<string>`json_extract(value, '$[0]')`.as('source'),
+              recordId: sql<string>`json_extract(value, '$[1]')`.as('record_id'),
+              recordVersion: sql<string>`json_extract(value, '$[2]')`.as('record_version'),
+              planId: sql<string>`${planId}`.as('plan_id'),
+              appliedAt: sql<string>`${appliedAt}`.as('applied_at'),
+            })
+            .from(sql`json_each(${rows})`)
+            .where(
+              plan
+                ? exists(
+                    db
+                      .select({ one: sql`1` })
+                      .from(plans)
+                      .where(and(eq(plans.tenant, tenant), eq(plans.id, planId), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt))),
+                  )
+                : sql`1`, // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
+            ),
+        )
+        .onConflictDoNothing();
+    },
+    /** First-pull marks for many (adapter, citizen) pairs in one statement, guarded like `appliedManyStatement`. */
+    pulledManyStatement(
+      tenant: string,
+      pulledAt: string,
+      pairs: readonly { adapter: string; citizenId: string }[],
+      plan?: { planId: string; version: number; updatedAt: string },
+    ): Statement {
+      const rows = JSON.stringify(pairs.map((p) => [p.adapter, p.citizenId]));
+      return db
+        .insert(pulledCitizens)
+        .select(
+          db
+            .select({
+              tenant: sql<string>`${tenant}`.as('tenant'),
+              adapter: sql<string>`json_extract(value, '$[0]')`.as('adapter'),
+              citizenId: sql<string>`json_extract(value, '$[1]')`.as('citizen_id'),
+              pulledAt: sql<string>`${pulledAt}`.as('pulled_at'),
+            })
+            .from(sql`json_each(${rows})`)
+            .where(
+              plan
+                ? exists(
+                    db
+                      .select({ one: sql`1` })
+                      .from(plans)
+                      .where(and(eq(plans.tenant, tenant), eq(plans.id, plan.planId), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt))),
+                  )
+                : sql`1`,
+            ),
         )
         .onConflictDoNothing();
     },

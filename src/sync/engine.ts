@@ -1,18 +1,21 @@
 /**
- * The pull engine (issue 4). For one tenant and one adapter:
+ * The pull engine (issue 4). For one tenant and one or more adapters (a round):
  *  1. catch-up: every enrolled citizen (plan accepted or active, R12) not yet pulled from this
  *     adapter is pulled in full;
  *  2. the change feed is followed from the stored cursor, one page at a time: notices about
  *     citizens who are not enrolled are dropped unread, notices of record versions already merged
  *     are dropped, the rest of the citizens are pulled again;
  *  3. each record is mapped (or quarantined with a reason), each fragment passes the consent gate
- *     (or is refused and counted), and the fragments are merged into the citizen's plans;
+ *     (or is refused and counted), and the fragments of all the round's adapters are merged into
+ *     the citizen's plans at once — one read and one write of a plan per chunk, not one per source;
  *  4. the plan, the merged-record marks and the quarantine rows are written in one batch; the
  *     cursor moves only after a page is durably merged. A crash re-reads; the marks stop a record
  *     version from being applied twice.
+ * Citizens are pulled in batches (`pullMany`) where the adapter offers it, and one by one otherwise
+ * or when a batch fails, so one bad citizen cannot hold back the others.
  * Every consent decision is audited (`data.flowed` / `data.refused`), before the data is merged.
  */
-import { AdapterError, unknownSubjectCodes, type PullResult, type SourceAdapter, type SourceRecord } from '../../adapters/adapter';
+import { AdapterError, unknownSubjectCodes, type PullResult, type PullSubject, type SourceAdapter, type SourceRecord } from '../../adapters/adapter';
 import { emptyStats, runMapping, type MappingStats } from '../../mappings/mapping';
 import type { AppDeps } from '../api/context';
 import { decideFlow } from '../consent/policy';
@@ -41,24 +44,36 @@ export interface SyncStats {
   elementsUpdated: number;
   conflicts: number;
   pullErrors: number;
+  /** Batch pulls that failed as a whole and were pulled one by one instead. */
+  batchFallbacks: number;
+  /** Wall time of the catch-up (shared by the round's adapters) and of this adapter's change feed. */
+  catchUpMs: number;
+  feedMs: number;
   mappings: Record<string, MappingStats>;
 }
 
-export interface SyncOptions {
+export interface SyncRoundOptions {
   tenant: string;
-  adapter: SourceSystem;
+  adapters: readonly SourceSystem[];
   trigger: string;
   mappings: MappingRegistry;
-  /** How many citizens are pulled at once within a chunk. */
+  /** How many single pulls run at once (adapters without `pullMany`, or after a failed batch). */
   concurrency?: number;
   /** Citizens merged per batch. */
   chunkSize?: number;
+  /** Chunks in flight at once: one pulling while another writes. */
+  chunksInFlight?: number;
   pageSize?: number;
   /** Test hook: called after a batch is built and before it is written. */
   beforeWrite?: (statements: Statement[]) => Promise<void> | void;
 }
 
+export interface SyncOptions extends Omit<SyncRoundOptions, 'adapters'> {
+  adapter: SourceSystem;
+}
+
 export interface SyncRunResult {
+  adapter: SourceSystem;
   runId: string;
   status: 'succeeded' | 'failed';
   stats: SyncStats;
@@ -70,8 +85,24 @@ interface EnrolledCitizen {
   planIds: string[];
 }
 
+/** One adapter's part of a round: its own run record, stats and outcome. */
+interface AdapterRun {
+  id: SourceSystem;
+  adapter: SourceAdapter;
+  runId: string;
+  stats: SyncStats;
+  error?: string;
+}
+
+/** A citizen and the adapters to pull them from in this chunk. */
+interface ChunkItem {
+  citizen: EnrolledCitizen;
+  runs: AdapterRun[];
+}
+
 const actor = (adapter: string) => `sync-job:${adapter}`;
 const RAW_LIMIT = 4000;
+const pullKey = (adapter: string, citizenId: string) => `${adapter}\u0000${citizenId}`;
 
 /** Runs `work` over `items` with at most `limit` in flight. */
 async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -82,134 +113,198 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
   await Promise.all(workers);
 }
 
+const emptySyncStats = (): SyncStats => ({
+  mode: 'catch-up+feed',
+  citizensPulled: 0,
+  citizensUnknownAtSource: 0,
+  changeNotices: 0,
+  noticesNotEnrolled: 0,
+  noticesAlreadyMerged: 0,
+  recordsRead: 0,
+  recordsSkippedAsMerged: 0,
+  recordsMerged: 0,
+  quarantined: 0,
+  refusedByConsent: 0,
+  elementsAdded: 0,
+  elementsUpdated: 0,
+  conflicts: 0,
+  pullErrors: 0,
+  batchFallbacks: 0,
+  catchUpMs: 0,
+  feedMs: 0,
+  mappings: {},
+});
+
+/** One adapter's sync: a round of one. */
 export async function runSync(deps: AppDeps, options: SyncOptions): Promise<SyncRunResult> {
+  const { adapter, ...rest } = options;
+  const [result] = await runSyncRound(deps, { ...rest, adapters: [adapter] });
+  return result!;
+}
+
+/**
+ * Several adapters' syncs as one round: each adapter keeps its own run record, cursor and stats,
+ * but a citizen's records from all of them are merged into the plan together.
+ */
+export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Promise<SyncRunResult[]> {
   const { store, vault, clock } = deps;
-  const { tenant, adapter: adapterId } = options;
-  const adapter: SourceAdapter | undefined = deps.adapters[adapterId];
-  if (!adapter) throw new Error(`no adapter configured for ${adapterId}`);
-  const runId = crypto.randomUUID();
-  const stats: SyncStats = {
-    mode: 'catch-up+feed',
-    citizensPulled: 0,
-    citizensUnknownAtSource: 0,
-    changeNotices: 0,
-    noticesNotEnrolled: 0,
-    noticesAlreadyMerged: 0,
-    recordsRead: 0,
-    recordsSkippedAsMerged: 0,
-    recordsMerged: 0,
-    quarantined: 0,
-    refusedByConsent: 0,
-    elementsAdded: 0,
-    elementsUpdated: 0,
-    conflicts: 0,
-    pullErrors: 0,
-    mappings: {},
-  };
+  const { tenant } = options;
+  const runs: AdapterRun[] = options.adapters.map((id) => {
+    const adapter = deps.adapters[id];
+    if (!adapter) throw new Error(`no adapter configured for ${id}`);
+    return { id, adapter, runId: crypto.randomUUID(), stats: emptySyncStats() };
+  });
   const now = () => clock.now().toISOString();
-  await store.sync.startRun({ id: runId, tenant, adapter: adapterId, trigger: options.trigger, startedAt: now(), stats: {} });
+  for (const run of runs) await store.sync.startRun({ id: run.runId, tenant, adapter: run.id, trigger: options.trigger, startedAt: now(), stats: {} });
 
-  const statsFor = (mappingId: string, version: string) => (stats.mappings[mappingId] ??= emptyStats({ id: mappingId, version }));
+  const statsFor = (run: AdapterRun, mappingId: string, version: string) => (run.stats.mappings[mappingId] ??= emptyStats({ id: mappingId, version }));
+  const quarantineRow = (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string) =>
+    store.sync.quarantineStatement({ id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw.slice(0, RAW_LIMIT), runId: run.runId, createdAt: at });
 
-  try {
-    const enrolled = new Map<string, EnrolledCitizen>();
-    for (const row of await store.plans.enrolledCitizens(tenant)) {
-      const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
-      entry.planIds.push(row.planId);
-      enrolled.set(row.citizenId, entry);
+  /** Pulls these subjects from one adapter: in batches if it can, else (or if a batch fails) one by one. */
+  async function pullFrom(run: AdapterRun, subjects: PullSubject[]): Promise<Map<string, PullResult>> {
+    if (run.adapter.pullMany && subjects.length > 1) {
+      try {
+        return await run.adapter.pullMany(subjects);
+      } catch (error) {
+        run.stats.batchFallbacks++;
+        deps.logger.warn('batch pull failed; pulling the citizens one by one', { tenant, adapter: run.id, citizens: subjects.length, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    const results = new Map<string, PullResult>();
+    await inParallel(subjects, options.concurrency ?? 8, async (subject) => {
+      try {
+        results.set(subject.citizenId, await run.adapter.pull(subject));
+      } catch (error) {
+        // The source holds nothing for this citizen: a complete (empty) pull.
+        if (error instanceof AdapterError && unknownSubjectCodes.has(error.code)) results.set(subject.citizenId, { records: [], quarantined: [], unknownAtSource: true });
+        else {
+          run.stats.pullErrors++;
+          deps.logger.warn('pull failed', { tenant, adapter: run.id, citizenId: subject.citizenId, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    });
+    return results;
+  }
+
+  /**
+   * Pulls a chunk of citizens from the chunk's adapters and merges what may flow, with a handful of
+   * queries for the whole chunk and one atomic batch. A source error for one citizen skips that
+   * citizen at that source (not marked pulled, so it is retried) without failing the others.
+   */
+  async function syncChunk(items: ChunkItem[], attempt = 0, pulledBefore?: Map<string, PullResult>): Promise<void> {
+    const first = !pulledBefore;
+    const rows = new Map((await store.citizens.getMany(tenant, items.map((i) => i.citizen.citizenId))).map((r) => [r.id, r]));
+    const present = items.filter((i) => rows.has(i.citizen.citizenId));
+    let pulls: Map<string, PullResult>;
+    if (pulledBefore) {
+      // A retry after a lost plan race merges again what was already read; it does not read again.
+      pulls = pulledBefore;
+    } else {
+      pulls = new Map();
+      const cprs = new Map(await Promise.all(present.map(async (i) => [i.citizen.citizenId, await vault.decrypt(rows.get(i.citizen.citizenId)!.cprCipher)] as const)));
+      await Promise.all(
+        runs.map(async (run) => {
+          const subjects = present.filter((i) => i.runs.includes(run)).map((i) => ({ citizenId: i.citizen.citizenId, cpr: cprs.get(i.citizen.citizenId)! }));
+          if (subjects.length === 0) return;
+          for (const [citizenId, result] of await pullFrom(run, subjects)) pulls.set(pullKey(run.id, citizenId), result);
+          const missing = subjects.filter((s) => !pulls.has(pullKey(run.id, s.citizenId))).length;
+          if (run.adapter.pullMany && missing > 0 && subjects.length > 1) run.stats.pullErrors += missing;
+        }),
+      );
+    }
+    const at = now();
+    const statements: Statement[] = [];
+    /** (adapter, citizen) pairs pulled completely, each with the plan whose write must win first. */
+    const pulledPairs: { adapter: string; citizenId: string; planId: string | null }[] = [];
+
+    // What each adapter returned for whom; citizens unknown at a source are done with it.
+    const merging: { item: ChunkItem; run: AdapterRun; pulled: PullResult }[] = [];
+    for (const item of present)
+      for (const run of item.runs) {
+        const pulled = pulls.get(pullKey(run.id, item.citizen.citizenId));
+        if (!pulled) continue;
+        if (pulled.unknownAtSource) {
+          if (first) run.stats.citizensUnknownAtSource++;
+          pulledPairs.push({ adapter: run.id, citizenId: item.citizen.citizenId, planId: null });
+          continue;
+        }
+        if (first) run.stats.citizensPulled++;
+        merging.push({ item, run, pulled });
+      }
+    const mergingCitizens = [...new Set(merging.map((m) => m.item.citizen.citizenId))];
+
+    const applied = new Set<string>();
+    for (const run of runs) {
+      const ids = merging.filter((m) => m.run === run).flatMap((m) => m.pulled.records.map((r) => r.recordId));
+      if (ids.length > 0) for (const key of await store.sync.appliedVersions(tenant, run.id, ids)) applied.add(`${run.id}|${key}`);
+    }
+    const consentsByCitizen = new Map<string, { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] }>();
+    for (const doc of await store.consents.forCitizens(tenant, mergingCitizens)) {
+      const entry = consentsByCitizen.get(doc.citizenId) ?? { grants: [], legalBases: [] };
+      if (doc.kind === 'grant') entry.grants.push(doc);
+      else entry.legalBases.push(doc);
+      consentsByCitizen.set(doc.citizenId, entry);
+    }
+    const planIds = [...new Set(merging.flatMap((m) => m.item.citizen.planIds))];
+    const original = new Map((await store.plans.getMany(tenant, planIds)).map((p) => [p.id, p]));
+    const working = new Map(original);
+    const auditEntries: AuditEntry[] = [];
+    const marks: { planId: string | null; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
+    const flowedGrants = new Map<string, Set<string>>();
+    const citizensOfPlan = new Map<string, ChunkItem[]>();
+
+    const byCitizen = new Map<string, { item: ChunkItem; parts: { run: AdapterRun; pulled: PullResult }[] }>();
+    for (const m of merging) {
+      const entry = byCitizen.get(m.item.citizen.citizenId) ?? { item: m.item, parts: [] };
+      entry.parts.push({ run: m.run, pulled: m.pulled });
+      byCitizen.set(m.item.citizen.citizenId, entry);
     }
 
-    const quarantineRow = (recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string) =>
-      store.sync.quarantineStatement({ id: crypto.randomUUID(), tenant, adapter: adapterId, recordType, recordId, mappingId, reason, raw: raw.slice(0, RAW_LIMIT), runId, createdAt: at });
+    for (const { item, parts } of byCitizen.values()) {
+      const { citizen } = item;
+      const row = rows.get(citizen.citizenId)!;
+      const { grants, legalBases } = consentsByCitizen.get(citizen.citizenId) ?? { grants: [], legalBases: [] };
+      const inputs: Omit<MergeInput, 'memberId'>[] = [];
+      const mergeable: { run: AdapterRun; record: SourceRecord; refusedAny: boolean }[] = [];
 
-    /**
-     * Pulls a chunk of citizens (concurrently) and merges what may flow, with a handful of queries
-     * for the whole chunk and one atomic batch. A source error for one citizen skips that citizen
-     * (not marked pulled, so it is retried) without failing the others.
-     */
-    async function syncChunk(chunk: EnrolledCitizen[], attempt = 0, pulledBefore?: Map<string, PullResult>): Promise<void> {
-      const rows = new Map((await store.citizens.getMany(tenant, chunk.map((c) => c.citizenId))).map((r) => [r.id, r]));
-      const pulls = new Map<string, PullResult>();
-      const statements: Statement[] = [];
-      await inParallel(chunk, options.concurrency ?? 8, async (citizen) => {
-        const row = rows.get(citizen.citizenId);
-        if (!row) return;
-        // A retry after a lost plan race merges again what was already read; it does not read again.
-        const earlier = pulledBefore?.get(citizen.citizenId);
-        if (earlier) return void pulls.set(citizen.citizenId, earlier);
-        try {
-          pulls.set(citizen.citizenId, await adapter!.pull({ citizenId: citizen.citizenId, cpr: await vault.decrypt(row.cprCipher) }));
-        } catch (error) {
-          if (error instanceof AdapterError && unknownSubjectCodes.has(error.code)) {
-            // The source holds nothing for this citizen: a complete (empty) pull.
-            stats.citizensUnknownAtSource++;
-            statements.push(store.sync.pulledStatement(tenant, adapterId, citizen.citizenId, now()));
-            return;
-          }
-          stats.pullErrors++;
-          deps.logger.warn('pull failed', { tenant, adapter: adapterId, citizenId: citizen.citizenId, error: error instanceof Error ? error.message : String(error) });
-        }
-      });
-      const pulledCitizens = chunk.filter((c) => pulls.has(c.citizenId));
-      if (!pulledBefore) stats.citizensPulled += pulledCitizens.length;
-      const at = now();
-
-      const allRecords = pulledCitizens.flatMap((c) => pulls.get(c.citizenId)!.records);
-      const applied = await store.sync.appliedVersions(tenant, adapterId, allRecords.map((r) => r.recordId));
-      const consentsByCitizen = new Map<string, { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] }>();
-      for (const doc of await store.consents.forCitizens(tenant, pulledCitizens.map((c) => c.citizenId))) {
-        const entry = consentsByCitizen.get(doc.citizenId) ?? { grants: [], legalBases: [] };
-        if (doc.kind === 'grant') entry.grants.push(doc);
-        else entry.legalBases.push(doc);
-        consentsByCitizen.set(doc.citizenId, entry);
-      }
-      const original = new Map((await store.plans.getMany(tenant, [...new Set(pulledCitizens.flatMap((c) => c.planIds))])).map((p) => [p.id, p]));
-      const working = new Map(original);
-      const auditEntries: AuditEntry[] = [];
-      const marks: { planId: string | null; row: Parameters<typeof store.sync.appliedStatement>[0] }[] = [];
-      const flowedGrants = new Map<string, Set<string>>();
-      const citizensOfPlan = new Map<string, EnrolledCitizen[]>();
-
-      for (const citizen of pulledCitizens) {
-        const pulled = pulls.get(citizen.citizenId)!;
-        const row = rows.get(citizen.citizenId)!;
+      for (const { run, pulled } of parts) {
+        const { stats } = run;
         // On a retry the first pass has already counted the reads and stored the quarantined records.
-        if (!pulledBefore) {
+        if (first) {
           stats.recordsRead += pulled.records.length + pulled.quarantined.length;
           for (const bad of pulled.quarantined) {
             stats.quarantined++;
-            statements.push(quarantineRow(bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
+            statements.push(quarantineRow(run, bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
           }
         }
-        const fresh = pulled.records.filter((r) => !applied.has(`${r.recordId}@${r.version}`));
-        if (!pulledBefore) stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
-        const { grants, legalBases } = consentsByCitizen.get(citizen.citizenId) ?? { grants: [], legalBases: [] };
-        const mergeable: { record: SourceRecord; inputs: Omit<MergeInput, 'memberId'>[]; refusedAny: boolean }[] = [];
+        const fresh = pulled.records.filter((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`));
+        if (first) stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
         const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean }>();
         const refused = new Map<DataCategory, string>();
 
         for (const record of fresh) {
-          const mapping = options.mappings.find(adapterId, record.recordType);
+          const mapping = options.mappings.find(run.id, record.recordType);
           const rawPayload = () => JSON.stringify(record.payload);
-          if (!mapping) {
+          const unmergeable = (mappingId: string | null, reason: string) => {
             stats.quarantined++;
-            statements.push(quarantineRow(record.recordType, record.recordId, null, `no mapping for record type ${record.recordType}`, rawPayload(), at));
-            marks.push({ planId: null, row: { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: '-', appliedAt: at } });
-            continue;
-          }
-          const result = runMapping(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, statsFor(mapping.id, mapping.version), { checkedByAdapter: true });
-          if (!result.ok) {
-            stats.quarantined++;
-            statements.push(quarantineRow(record.recordType, record.recordId, mapping.id, `${result.ruleId}: ${result.reason}`, rawPayload(), at));
+            statements.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawPayload(), at));
             // The broken version is marked so it is not quarantined again; a corrected version is new.
-            marks.push({ planId: null, row: { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: '-', appliedAt: at } });
+            marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
+          };
+          if (!mapping) {
+            unmergeable(null, `no mapping for record type ${record.recordType}`);
             continue;
           }
-          const inputs: Omit<MergeInput, 'memberId'>[] = [];
+          const result = runMapping(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, statsFor(run, mapping.id, mapping.version), { checkedByAdapter: true });
+          if (!result.ok) {
+            unmergeable(mapping.id, `${result.ruleId}: ${result.reason}`);
+            continue;
+          }
           let refusedAny = false;
           for (const fragment of result.fragments) {
             const decision = decideFlow(
-              { citizenId: citizen.citizenId, birthDate: row.birthDate, source: adapterId, recipient: 'enplan', category: fragment.category, at: clock.now() },
+              { citizenId: citizen.citizenId, birthDate: row.birthDate, source: run.id, recipient: 'enplan', category: fragment.category, at: clock.now() },
               grants,
               legalBases,
             );
@@ -232,87 +327,103 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
             flowed.set(key, flow);
             inputs.push({
               fragment,
-              origin: { system: adapterId, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category },
+              origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category },
             });
           }
-          mergeable.push({ record, inputs, refusedAny });
+          mergeable.push({ run, record, refusedAny });
         }
 
         for (const flow of flowed.values())
           auditEntries.push({
-            at, actor: actor(adapterId), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-            detail: { source: adapterId, recipient: 'enplan', categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), runId },
+            at, actor: actor(run.id), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
+            detail: { source: run.id, recipient: 'enplan', categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), runId: run.runId },
           });
         if (refused.size > 0)
           auditEntries.push({
-            at, actor: actor(adapterId), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-            detail: { source: adapterId, recipient: 'enplan', categories: [...refused.keys()].sort(), reason: [...new Set(refused.values())].join('; '), runId },
+            at, actor: actor(run.id), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
+            detail: { source: run.id, recipient: 'enplan', categories: [...refused.keys()].sort(), reason: [...new Set(refused.values())].join('; '), runId: run.runId },
           });
         const grantRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : []));
-        if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set(grantRefs));
+        if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set([...(flowedGrants.get(citizen.citizenId) ?? []), ...grantRefs]));
+      }
 
-        let mergedInto: string | null = null;
-        for (const planId of citizen.planIds) {
-          const plan = working.get(planId);
-          if (!plan) continue;
-          const member = membersOf(plan).find((m) => m.citizenId === citizen.citizenId && !m.leftAt);
-          if (!member) continue;
-          const outcome = mergeFragments(plan, mergeable.flatMap((m) => m.inputs.map((i) => ({ ...i, memberId: member.memberId }))), { at, ruleVersion: ruleSetVersion });
-          stats.elementsAdded += outcome.added;
-          stats.elementsUpdated += outcome.updated;
-          stats.conflicts += outcome.conflicts;
-          working.set(planId, outcome.plan);
-          mergedInto ??= planId;
-          citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), citizen]);
+      let mergedInto: string | null = null;
+      for (const planId of citizen.planIds) {
+        const plan = working.get(planId);
+        if (!plan) continue;
+        const member = membersOf(plan).find((m) => m.citizenId === citizen.citizenId && !m.leftAt);
+        if (!member) continue;
+        const outcome = mergeFragments(plan, inputs.map((i) => ({ ...i, memberId: member.memberId })), { at, ruleVersion: ruleSetVersion });
+        for (const { run } of parts) {
+          const counts = outcome.bySystem[run.id];
+          if (!counts) continue;
+          run.stats.elementsAdded += counts.added;
+          run.stats.elementsUpdated += counts.updated;
+          run.stats.conflicts += counts.conflicts;
         }
-        // A record refused (even in part) is not marked merged, so a later consent lets it flow.
-        for (const { record, refusedAny } of mergeable)
-          if (!refusedAny) marks.push({ planId: mergedInto, row: { tenant, source: adapterId, recordId: record.recordId, recordVersion: record.version, planId: mergedInto ?? '-', appliedAt: at } });
-        statements.push(store.sync.pulledStatement(tenant, adapterId, citizen.citizenId, at));
+        working.set(planId, outcome.plan);
+        mergedInto ??= planId;
+        citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
       }
-
-      // Audit first: a flow that is merged is always in the citizen's log, even after a crash.
-      await store.audit.appendMany(tenant, auditEntries);
-      const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
-      const markStatements = marks.map(({ planId, row }) => {
-        const written = planId ? working.get(planId) : undefined;
-        return written && written !== original.get(written.id) ? store.sync.appliedIfPlanWrittenStatement(row, written) : store.sync.appliedStatement(row);
-      });
-      const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version)), ...markStatements, ...statements];
-      await options.beforeWrite?.(all);
-      await store.batch(all);
-
-      // The optimistic update matched no row if someone changed a plan meanwhile: merge those citizens again.
-      const stored = await store.plans.versions(tenant, changed.map((p) => p.id));
-      const lost = changed.filter((plan) => stored.get(plan.id)?.version !== plan.version || stored.get(plan.id)?.updatedAt !== plan.updatedAt);
-      const lostIds = new Set(lost.map((p) => p.id));
-      stats.recordsMerged += marks.filter((m) => m.planId && !lostIds.has(m.planId)).length;
-      // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).
-      if (flowedGrants.size > 0) {
-        for (const doc of await store.consents.forCitizens(tenant, [...flowedGrants.keys()]))
-          if (doc.kind === 'grant' && doc.revokedAt && flowedGrants.get(doc.citizenId)?.has(doc.id)) await removeDataOfGrant(deps, tenant, doc.id, actor(adapterId));
-      }
-      if (lost.length > 0) {
-        if (attempt >= 3) throw new Error(`${lost.length} plan(s) kept changing during the merge`);
-        const retry = [...new Set(lost.flatMap((p) => citizensOfPlan.get(p.id) ?? []))];
-        await syncChunk(retry, attempt + 1, pulls);
-      }
+      // A record refused (even in part) is not marked merged, so a later consent lets it flow.
+      for (const { run, record, refusedAny } of mergeable)
+        if (!refusedAny) marks.push({ planId: mergedInto, source: run.id, recordId: record.recordId, recordVersion: record.version });
+      for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
     }
 
-    const chunked = async (citizens: EnrolledCitizen[]) => {
-      const size = options.chunkSize ?? 25;
-      const chunks: EnrolledCitizen[][] = [];
-      for (let i = 0; i < citizens.length; i += size) chunks.push(citizens.slice(i, i + size));
-      // Two chunks in flight: one pulling while the other writes.
-      await inParallel(chunks, 2, (chunk) => syncChunk(chunk));
+    // Audit first: a flow that is merged is always in the citizen's log, even after a crash.
+    await store.audit.appendMany(tenant, auditEntries);
+    const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
+    const writtenPlan = (planId: string | null) => {
+      const written = planId ? working.get(planId) : undefined;
+      return written && written !== original.get(written.id) ? written : undefined;
     };
+    // Marks and first-pull marks go with the plan write they depend on: a lost race leaves neither.
+    const markStatements: Statement[] = [];
+    const byPlan = <T extends { planId: string | null }>(list: T[]) => {
+      const groups = new Map<string | null, T[]>();
+      for (const entry of list) groups.set(entry.planId, [...(groups.get(entry.planId) ?? []), entry]);
+      return groups;
+    };
+    for (const [planId, group] of byPlan(marks)) markStatements.push(store.sync.appliedManyStatement(tenant, planId ?? '-', at, group, writtenPlan(planId)));
+    for (const [planId, group] of byPlan(pulledPairs)) {
+      const written = writtenPlan(planId);
+      markStatements.push(store.sync.pulledManyStatement(tenant, at, group, written ? { planId: written.id, version: written.version, updatedAt: written.updatedAt } : undefined));
+    }
+    const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id))), ...markStatements, ...statements];
+    await options.beforeWrite?.(all);
+    await store.batch(all);
 
-    const alreadyPulled = await store.sync.pulledCitizenIds(tenant, adapterId);
-    await chunked([...enrolled.values()].filter((c) => !alreadyPulled.has(c.citizenId)));
+    // The optimistic update matched no row if someone changed a plan meanwhile: merge those citizens again.
+    const stored = await store.plans.versions(tenant, changed.map((p) => p.id));
+    const lost = changed.filter((plan) => stored.get(plan.id)?.version !== plan.version || stored.get(plan.id)?.updatedAt !== plan.updatedAt);
+    const lostIds = new Set(lost.map((p) => p.id));
+    for (const mark of marks) if (mark.planId && !lostIds.has(mark.planId)) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
+    // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).
+    if (flowedGrants.size > 0) {
+      for (const doc of await store.consents.forCitizens(tenant, [...flowedGrants.keys()]))
+        if (doc.kind === 'grant' && doc.revokedAt && flowedGrants.get(doc.citizenId)?.has(doc.id)) await removeDataOfGrant(deps, tenant, doc.id, actor(doc.source));
+    }
+    if (lost.length > 0) {
+      if (attempt >= 3) throw new Error(`${lost.length} plan(s) kept changing during the merge`);
+      const retry = [...new Set(lost.flatMap((p) => citizensOfPlan.get(p.id) ?? []))];
+      await syncChunk(retry, attempt + 1, pulls);
+    }
+  }
 
-    let cursor = await store.sync.cursor(tenant, adapterId);
+  const chunked = async (items: ChunkItem[]) => {
+    const size = options.chunkSize ?? 25;
+    const chunks: ChunkItem[][] = [];
+    for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+    await inParallel(chunks, options.chunksInFlight ?? 2, (chunk) => syncChunk(chunk));
+  };
+
+  /** Follows one adapter's change feed from its stored cursor, a page at a time. */
+  async function followFeed(run: AdapterRun, enrolled: Map<string, EnrolledCitizen>): Promise<void> {
+    const { stats } = run;
+    let cursor = await store.sync.cursor(tenant, run.id);
     for (;;) {
-      const page = await adapter.changes(cursor, options.pageSize ?? 500);
+      const page = await run.adapter.changes(cursor, options.pageSize ?? 500);
       stats.changeNotices += page.changes.length;
       // One keyed hash per distinct CPR on the page; notices about citizens not enrolled are dropped unread (R12).
       const hashOfCpr = new Map<string, string>();
@@ -329,27 +440,63 @@ export async function runSync(deps: AppDeps, options: SyncOptions): Promise<Sync
         list.push({ recordId: notice.recordId, version: notice.version });
         byCitizen.set(citizenId, list);
       }
-      const toPull: EnrolledCitizen[] = [];
-      const appliedOnPage = await store.sync.appliedVersions(tenant, adapterId, [...byCitizen.values()].flatMap((n) => n.map((x) => x.recordId)));
+      const toPull: ChunkItem[] = [];
+      const appliedOnPage = await store.sync.appliedVersions(tenant, run.id, [...byCitizen.values()].flatMap((n) => n.map((x) => x.recordId)));
       for (const [citizenId, notices] of byCitizen) {
         const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
         stats.noticesAlreadyMerged += notices.length - unseen.length;
-        if (unseen.length > 0) toPull.push(enrolled.get(citizenId)!);
+        if (unseen.length > 0) toPull.push({ citizen: enrolled.get(citizenId)!, runs: [run] });
       }
       await chunked(toPull);
       if (page.cursor !== null && page.cursor !== cursor) {
         cursor = page.cursor;
-        await store.batch([store.sync.setCursorStatement(tenant, adapterId, cursor, now())]);
+        await store.batch([store.sync.setCursorStatement(tenant, run.id, cursor, now())]);
       }
       if (!page.hasMore) break;
     }
-
-    await store.sync.finishRun(tenant, runId, 'succeeded', stats as unknown as Record<string, unknown>, now());
-    return { runId, status: 'succeeded', stats };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    await store.sync.finishRun(tenant, runId, 'failed', stats as unknown as Record<string, unknown>, now(), message);
-    deps.logger.error('sync run failed', { tenant, adapter: adapterId, runId, error: message });
-    return { runId, status: 'failed', stats, error: message };
   }
+
+  const failAll = (message: string) => {
+    for (const run of runs) run.error ??= message;
+  };
+  try {
+    const enrolled = new Map<string, EnrolledCitizen>();
+    for (const row of await store.plans.enrolledCitizens(tenant)) {
+      const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
+      entry.planIds.push(row.planId);
+      enrolled.set(row.citizenId, entry);
+    }
+    // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
+    const pulledAlready = new Map<AdapterRun, Set<string>>();
+    for (const run of runs) pulledAlready.set(run, await store.sync.pulledCitizenIds(tenant, run.id));
+    const catchUp = [...enrolled.values()]
+      .map((citizen) => ({ citizen, runs: runs.filter((run) => !pulledAlready.get(run)!.has(citizen.citizenId)) }))
+      .filter((item) => item.runs.length > 0);
+    const catchUpStarted = performance.now();
+    await chunked(catchUp);
+    for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
+    // Then each adapter's change feed; one adapter's failure does not stop the others.
+    await Promise.all(
+      runs.map(async (run) => {
+        const feedStarted = performance.now();
+        try {
+          await followFeed(run, enrolled);
+        } catch (error) {
+          run.error = error instanceof Error ? error.message : String(error);
+        }
+        run.stats.feedMs = Math.round(performance.now() - feedStarted);
+      }),
+    );
+  } catch (error) {
+    failAll(error instanceof Error ? error.message : String(error));
+  }
+
+  const results: SyncRunResult[] = [];
+  for (const run of runs) {
+    const status = run.error === undefined ? 'succeeded' : 'failed';
+    await store.sync.finishRun(tenant, run.runId, status, run.stats as unknown as Record<string, unknown>, now(), run.error);
+    if (run.error !== undefined) deps.logger.error('sync run failed', { tenant, adapter: run.id, runId: run.runId, error: run.error });
+    results.push({ adapter: run.id, runId: run.runId, status, stats: run.stats, ...(run.error !== undefined ? { error: run.error } : {}) });
+  }
+  return results;
 }

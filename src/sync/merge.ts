@@ -37,6 +37,8 @@ export interface MergeOutcome {
   unchanged: number;
   stale: number;
   conflicts: number;
+  /** The same counts per source system, for the runs of a round that merged several at once. */
+  bySystem: Partial<Record<FragmentOrigin['system'], { added: number; updated: number; conflicts: number }>>;
 }
 
 type SourceProvenance = Extract<Provenance, { kind: 'source' }>;
@@ -86,122 +88,135 @@ function changedFields(current: Record<string, unknown>, incoming: Record<string
 export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], context: { at: string; ruleVersion: string }): MergeOutcome {
   const next: Plan = structuredClone(plan);
   const outcome = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0 };
+  const bySystem: MergeOutcome['bySystem'] = {};
   let provenanceChanged = false;
 
   for (const { fragment, origin, memberId } of inputs) {
-    const provenance: SourceProvenance = {
-      kind: 'source',
-      system: origin.system,
-      recordId: origin.recordId,
-      recordVersion: origin.recordVersion,
-      mappingId: origin.mappingId,
-      mappingVersion: origin.mappingVersion,
-      at: context.at,
-      ...(origin.consentRef ? { consentRef: origin.consentRef } : {}),
-      category: origin.category,
-    };
+    const before = { added: outcome.added, updated: outcome.updated, conflicts: outcome.conflicts };
+    mergeOne();
+    const delta = { added: outcome.added - before.added, updated: outcome.updated - before.updated, conflicts: outcome.conflicts - before.conflicts };
+    if (delta.added + delta.updated + delta.conflicts > 0) {
+      const counts = (bySystem[origin.system] ??= { added: 0, updated: 0, conflicts: 0 });
+      counts.added += delta.added;
+      counts.updated += delta.updated;
+      counts.conflicts += delta.conflicts;
+    }
 
-    if (fragment.kind === 'situation') {
-      // The situation is one per plan; sources add barriers and resources, the summary is kept.
-      const current = next.situation ?? { summary: fragment.content.summary, barriers: [], resources: [] };
-      const merged = {
-        summary: current.summary,
-        barriers: [...new Set([...current.barriers, ...fragment.content.barriers])],
-        resources: [...new Set([...current.resources, ...fragment.content.resources])],
+    function mergeOne(): void {
+      const provenance: SourceProvenance = {
+        kind: 'source',
+        system: origin.system,
+        recordId: origin.recordId,
+        recordVersion: origin.recordVersion,
+        mappingId: origin.mappingId,
+        mappingVersion: origin.mappingVersion,
+        at: context.at,
+        ...(origin.consentRef ? { consentRef: origin.consentRef } : {}),
+        category: origin.category,
       };
-      if (stableStringify(merged) === stableStringify(next.situation)) outcome.unchanged++;
-      else {
-        next.situation = merged;
-        outcome.updated++;
+
+      if (fragment.kind === 'situation') {
+        // The situation is one per plan; sources add barriers and resources, the summary is kept.
+        const current = next.situation ?? { summary: fragment.content.summary, barriers: [], resources: [] };
+        const merged = {
+          summary: current.summary,
+          barriers: [...new Set([...current.barriers, ...fragment.content.barriers])],
+          resources: [...new Set([...current.resources, ...fragment.content.resources])],
+        };
+        if (stableStringify(merged) === stableStringify(next.situation)) outcome.unchanged++;
+        else {
+          next.situation = merged;
+          outcome.updated++;
+        }
+        return;
       }
-      continue;
-    }
-    if (fragment.kind === 'coordinator') {
-      // The coordinator is appointed by the municipality (R5); a source's care team only fills a gap.
-      if (!next.coordinator) {
-        next.coordinator = fragment.content;
+      if (fragment.kind === 'coordinator') {
+        // The coordinator is appointed by the municipality (R5); a source's care team only fills a gap.
+        if (!next.coordinator) {
+          next.coordinator = fragment.content;
+          outcome.added++;
+        } else outcome.unchanged++;
+        return;
+      }
+
+      const key = listFor[fragment.kind]!;
+      const list = next[key] as Element[];
+      let index = list.findIndex((e) => e.id === fragment.elementId);
+      if (index < 0) {
+        // An element we registered and pushed comes back under the target's id, which carries our
+        // element's UUID (e.g. `dfdg:activity:<uuid>`): it is the same fact, not a new element.
+        const uuid = TRAILING_UUID.exec(fragment.elementId)?.[1]?.toLowerCase();
+        if (uuid) index = list.findIndex((e) => e.id === uuid);
+      }
+      const elementId = index >= 0 ? list[index]!.id : fragment.elementId;
+      const incoming = { ...fragment.content } as Record<string, unknown>;
+      const withIdentity = (content: Record<string, unknown>, prov: Provenance[]) =>
+        ({
+          ...content,
+          id: elementId,
+          ...(fragment.kind === 'followUp' ? {} : { memberId }),
+          ...(fragment.kind === 'goal' || fragment.kind === 'intervention' ? { ruleVersion: context.ruleVersion } : {}),
+          provenance: prov,
+        }) as unknown as Element;
+
+      if (index < 0) {
+        list.push(withIdentity(incoming, [provenance]));
         outcome.added++;
-      } else outcome.unchanged++;
-      continue;
-    }
+        return;
+      }
 
-    const key = listFor[fragment.kind]!;
-    const list = next[key] as Element[];
-    let index = list.findIndex((e) => e.id === fragment.elementId);
-    if (index < 0) {
-      // An element we registered and pushed comes back under the target's id, which carries our
-      // element's UUID (e.g. `dfdg:activity:<uuid>`): it is the same fact, not a new element.
-      const uuid = TRAILING_UUID.exec(fragment.elementId)?.[1]?.toLowerCase();
-      if (uuid) index = list.findIndex((e) => e.id === uuid);
+      const element = list[index]!;
+      const previous = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
+      if (previous && compareVersions(origin.recordVersion, previous.recordVersion) <= 0) {
+        outcome.stale++;
+        return;
+      }
+      const others = element.provenance.filter((p) => !isSame(p, origin));
+      const current = contentOf(element as unknown as Record<string, unknown>);
+      const fields = changedFields(current, incoming);
+      if (fields.length === 0) {
+        // Same content: only the provenance moves on (a second system, or a newer version). The
+        // writer of the content stays last, and a confirmation keeps the time it first arrived.
+        const confirmed = element.provenance.map((p) => (isSame(p, origin) ? { ...provenance, at: p.at } : p));
+        if (!previous) confirmed.splice(confirmed.length - 1, 0, provenance);
+        list[index] = { ...element, provenance: confirmed } as Element;
+        outcome.unchanged++;
+        provenanceChanged = true;
+        return;
+      }
+      const lastWriter = element.provenance.at(-1)!;
+      if (!previous && lastWriter.kind === 'registration') {
+        // The first report of a fact we registered and pushed: the target's wording of it (its own
+        // codes, its formatting) confirms it; the registration stays the writer of the content.
+        list[index] = { ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] } as Element;
+        outcome.unchanged++;
+        provenanceChanged = true;
+        return;
+      }
+      const writtenByThisRecord = isSame(lastWriter, origin);
+      const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
+      if (otherChangedSince) {
+        next.conflicts.push({
+          id: `${elementId}@${origin.system}:${origin.recordVersion}`,
+          elementId,
+          field: fields.join(','),
+          values: [
+            { value: Object.fromEntries(fields.map((f) => [f, current[f]])), provenance: [lastWriter] },
+            { value: Object.fromEntries(fields.map((f) => [f, incoming[f]])), provenance: [provenance] },
+          ],
+          detectedAt: context.at,
+        });
+        // Keep the current writer last: the content is still theirs.
+        list[index] = { ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] } as Element;
+        outcome.conflicts++;
+        return;
+      }
+      list[index] = withIdentity(incoming, [...others, provenance]);
+      outcome.updated++;
     }
-    const elementId = index >= 0 ? list[index]!.id : fragment.elementId;
-    const incoming = { ...fragment.content } as Record<string, unknown>;
-    const withIdentity = (content: Record<string, unknown>, prov: Provenance[]) =>
-      ({
-        ...content,
-        id: elementId,
-        ...(fragment.kind === 'followUp' ? {} : { memberId }),
-        ...(fragment.kind === 'goal' || fragment.kind === 'intervention' ? { ruleVersion: context.ruleVersion } : {}),
-        provenance: prov,
-      }) as unknown as Element;
-
-    if (index < 0) {
-      list.push(withIdentity(incoming, [provenance]));
-      outcome.added++;
-      continue;
-    }
-
-    const element = list[index]!;
-    const previous = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
-    if (previous && compareVersions(origin.recordVersion, previous.recordVersion) <= 0) {
-      outcome.stale++;
-      continue;
-    }
-    const others = element.provenance.filter((p) => !isSame(p, origin));
-    const current = contentOf(element as unknown as Record<string, unknown>);
-    const fields = changedFields(current, incoming);
-    if (fields.length === 0) {
-      // Same content: only the provenance moves on (a second system, or a newer version). The
-      // writer of the content stays last, and a confirmation keeps the time it first arrived.
-      const confirmed = element.provenance.map((p) => (isSame(p, origin) ? { ...provenance, at: p.at } : p));
-      if (!previous) confirmed.splice(confirmed.length - 1, 0, provenance);
-      list[index] = { ...element, provenance: confirmed } as Element;
-      outcome.unchanged++;
-      provenanceChanged = true;
-      continue;
-    }
-    const lastWriter = element.provenance.at(-1)!;
-    if (!previous && lastWriter.kind === 'registration') {
-      // The first report of a fact we registered and pushed: the target's wording of it (its own
-      // codes, its formatting) confirms it; the registration stays the writer of the content.
-      list[index] = { ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] } as Element;
-      outcome.unchanged++;
-      provenanceChanged = true;
-      continue;
-    }
-    const writtenByThisRecord = isSame(lastWriter, origin);
-    const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
-    if (otherChangedSince) {
-      next.conflicts.push({
-        id: `${elementId}@${origin.system}:${origin.recordVersion}`,
-        elementId,
-        field: fields.join(','),
-        values: [
-          { value: Object.fromEntries(fields.map((f) => [f, current[f]])), provenance: [lastWriter] },
-          { value: Object.fromEntries(fields.map((f) => [f, incoming[f]])), provenance: [provenance] },
-        ],
-        detectedAt: context.at,
-      });
-      // Keep the current writer last: the content is still theirs.
-      list[index] = { ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] } as Element;
-      outcome.conflicts++;
-      continue;
-    }
-    list[index] = withIdentity(incoming, [...others, provenance]);
-    outcome.updated++;
   }
 
   const changed = provenanceChanged || outcome.added + outcome.updated + outcome.conflicts > 0;
   const merged = changed ? { ...next, updatedAt: context.at, version: plan.version + 1 } : plan;
-  return { plan: changed ? PlanSchema.parse(merged) : plan, ...outcome };
+  return { plan: changed ? PlanSchema.parse(merged) : plan, ...outcome, bySystem };
 }

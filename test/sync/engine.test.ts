@@ -4,6 +4,7 @@
  * visible to IT staff, and the sync API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdapterError } from '../../adapters/adapter';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { startHealthSimulator } from '../../adapters/health/simulator';
@@ -12,11 +13,11 @@ import type { SectorSimulator } from '../../adapters/social/simulator';
 import { membersOf, type Plan } from '../../src/model';
 import { planService } from '../../src/plans/service';
 import { allMappings } from '../../src/sync/all-mappings';
-import { runSync } from '../../src/sync/engine';
+import { runSync, runSyncRound } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
-const population: SyntheticCitizen[] = generatePopulation(13, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
+const population: SyntheticCitizen[] = generatePopulation(20, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 let dfdg: DfdgSimulator;
 let health: SectorSimulator;
 
@@ -189,6 +190,62 @@ describe('pull engine', () => {
     const next = await sync(app, 'dfdg');
     expect(next.stats.refusedByConsent).toBeGreaterThan(0);
     expect((await app.deps.store.plans.get('101', plan.id))!.interventions).toEqual([]);
+    await app.close();
+  });
+
+  it('a round pulls several adapters in batches and writes each plan once, with a run per adapter', async () => {
+    const app = await freshApp();
+    const plans = [];
+    for (const citizen of population.slice(12, 15)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'health', categories: ['health'], explicitHealth: true });
+      plans.push(plan);
+    }
+    const batchesBefore = dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0;
+    const singlesBefore = pullsOf() - batchesBefore;
+    const results = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings, chunkSize: 10 });
+    expect(results.map((r) => [r.adapter, r.status])).toEqual([['dfdg', 'succeeded'], ['health', 'succeeded']]);
+    expect(new Set(results.map((r) => r.runId)).size).toBe(2);
+    // Three citizens, one batch request, no single reads.
+    expect((dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0) - batchesBefore).toBe(1);
+    expect(pullsOf() - (dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0) - singlesBefore).toBe(0);
+    for (const result of results) {
+      expect(result.stats.citizensPulled).toBe(3);
+      expect(result.stats.recordsMerged).toBeGreaterThan(0);
+      expect(result.stats.elementsAdded).toBeGreaterThan(0);
+    }
+    for (const plan of plans) {
+      const merged = (await app.deps.store.plans.get('101', plan.id))!;
+      // Both sources' elements arrived in a single write of the plan.
+      expect(merged.version).toBe(plan.version + 1);
+      const systems = new Set([...merged.goals, ...merged.interventions].flatMap((e) => e.provenance.map((p) => (p.kind === 'source' ? p.system : p.kind))));
+      expect([...systems].sort()).toEqual(['dfdg', 'health']);
+    }
+    const runs = await app.deps.store.sync.runs('101', { limit: 10 });
+    expect(runs.filter((r) => results.some((x) => x.runId === r.id)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    // A second round finds nothing new at either source.
+    const again = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings });
+    expect(again.map((r) => r.stats.recordsMerged)).toEqual([0, 0]);
+    await app.close();
+  });
+
+  it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
+    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+    const app = await startTestApp({
+      adapters: { dfdg: { ...real, pullMany: async () => Promise.reject(new AdapterError('the batch service is down', false, 'unavailable')) } },
+      mappings: allMappings,
+    });
+    for (const citizen of population.slice(15, 18)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    }
+    const result = await sync(app, 'dfdg');
+    expect(result.status).toBe('succeeded');
+    expect(result.stats.batchFallbacks).toBe(1);
+    expect(result.stats.citizensPulled).toBe(3);
+    expect(result.stats.pullErrors).toBe(0);
+    expect(result.stats.recordsMerged).toBeGreaterThan(0);
     await app.close();
   });
 
