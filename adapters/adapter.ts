@@ -117,6 +117,12 @@ export interface SourceAdapter {
    */
   pullMany?(subjects: readonly PullSubject[]): Promise<Map<string, PullResult>>;
   changes(since: string | null, limit?: number): Promise<ChangesPage>;
+  /**
+   * A cursor at a moment of the source's clock, for feeds ordered by change time. Lets a first
+   * catch-up (which reads every enrolled citizen's current state) follow the feed from its own
+   * start instead of replaying the source's whole history.
+   */
+  cursorAt?(at: Date): string;
   push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt>;
 }
 

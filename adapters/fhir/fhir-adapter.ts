@@ -8,6 +8,16 @@
  *   failures are quarantined with a reason, never thrown and never dropped — a page whose JSON does
  *   not parse is quarantined whole. With a cursor (one `changes` issued), only records after it are
  *   returned (`_lastUpdated=ge…` plus the same tie-breaker).
+ * - pullMany: the same for up to `batchSize` citizens per round (default 100): one
+ *   `POST Patient/_search` with an OR-list `identifier=<CPR system>|<cpr>,…` in the form body, then
+ *   per record type one `POST [type]/_search` with an OR-list of Patient references
+ *   (`subject=Patient/a,Patient/b,…`), following `Bundle.link` next (the simulator, like HAPI, pages
+ *   a POST search by a token, so neither CPRs nor the reference list appear in a URL). Each record is
+ *   attributed to its Patient by its own reference and checked by the same `checkRecord` as in
+ *   pull; contract failures are quarantined with the citizen they belong to. A record whose owner
+ *   cannot be read or is not a Patient asked for, a Patient that carries none of the CPRs asked
+ *   for, two Patients with one CPR, or a page that is not a Bundle make the whole call throw: the
+ *   engine then falls back to `pull` per citizen, which quarantines precisely.
  * - changes: one search across the record types sorted by `_lastUpdated`, resumed from an opaque
  *   cursor holding (lastUpdated, "Type/id") of the last record consumed; records at the same instant
  *   are ordered and skipped by that key, so a page boundary inside a tie neither repeats nor skips.
@@ -57,13 +67,18 @@ export interface FhirAdapterDefinition {
 export interface FhirAdapterOptions extends FhirConnection {
   /** `_count` per page when reading (default 100, at most 1000). */
   pageSize?: number;
+  /** Citizens per `pullMany` round of searches (default and at most 100). */
+  batchSize?: number;
 }
 
 const RAW_LIMIT = 4000;
 const DEFAULT_CHANGES_LIMIT = 500;
 const PATIENT_BATCH = 100;
+/** Citizens per `pullMany` round: keeps request bodies and the server's OR-lists small. */
+export const PULL_MANY_BATCH = 100;
 
-const ChangesCursor = z.object({ v: z.literal(1), t: z.iso.datetime({ offset: true }), k: z.string().regex(/^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/) });
+// An empty key stands before every record of that instant (a cursor made by `cursorAt`).
+const ChangesCursor = z.object({ v: z.literal(1), t: z.iso.datetime({ offset: true }), k: z.string().regex(/^([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})?$/) });
 type Position = { ms: number; key: string };
 
 export function encodeChangesCursor(position: { lastUpdated: string; key: string }): string {
@@ -85,6 +100,7 @@ const isAfter = (position: Position | undefined, ms: number, key: string) => !po
 export function createFhirSourceAdapter(definition: FhirAdapterDefinition, options: FhirAdapterOptions): SourceAdapter {
   const client = new FhirClient(options);
   const pageSize = String(Math.max(1, Math.min(options.pageSize ?? 100, 1000)));
+  const batchSize = Math.max(1, Math.min(Math.floor(options.batchSize ?? PULL_MANY_BATCH), PULL_MANY_BATCH));
   const serverContracts = new Map(definition.recordTypes.map((rt) => [rt.type, withServerMeta(rt.contract)]));
   const ServerPatient = withServerMeta(Patient);
   /** Patient id → CPR, learnt from Patients we read; held in memory only. */
@@ -145,6 +161,92 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       }
     }
     return { records, quarantined };
+  }
+
+  /**
+   * Several citizens in few requests (see the file comment). Throws rather than guess: the engine
+   * then pulls each citizen with `pull`, whose answers these match record for record.
+   */
+  async function pullMany(subjects: readonly PullSubject[]): Promise<Map<string, PullResult>> {
+    const unique = new Map<string, PullSubject>();
+    const citizenByCpr = new Map<string, string>();
+    for (const subject of subjects) {
+      const earlier = unique.get(subject.citizenId);
+      if (earlier && earlier.cpr !== subject.cpr) throw new AdapterError('pullMany was given one citizen with two different CPR numbers', true, 'conflicting-subjects');
+      const other = citizenByCpr.get(subject.cpr);
+      if (other !== undefined && other !== subject.citizenId) throw new AdapterError('pullMany was given two citizens with the same CPR number', true, 'conflicting-subjects');
+      unique.set(subject.citizenId, subject);
+      citizenByCpr.set(subject.cpr, subject.citizenId);
+    }
+    const list = [...unique.values()];
+    const results = new Map<string, PullResult>();
+    for (let i = 0; i < list.length; i += batchSize) {
+      for (const [citizenId, result] of await pullBatch(list.slice(i, i + batchSize))) results.set(citizenId, result);
+    }
+    return results;
+  }
+
+  async function pullBatch(batch: readonly PullSubject[]): Promise<Map<string, PullResult>> {
+    const citizenByCpr = new Map(batch.map((s) => [s.cpr, s.citizenId]));
+    const subjectCpr = new Map(batch.map((s) => [s.citizenId, s.cpr]));
+    /** "Patient/<id>" → citizenId, for the Patients found. */
+    const citizenByRef = new Map<string, string>();
+    const patientIdByCitizen = new Map<string, string>();
+
+    const identifiers = batch.map((s) => `${CPR_SYSTEM}|${s.cpr}`).join(',');
+    for await (const bundle of pages(() => client.searchByPost('Patient', { identifier: identifiers, _count: pageSize }), 'Patients of the citizens')) {
+      for (const entry of bundle.entry ?? []) {
+        if ((entry.resource as { resourceType?: string } | undefined)?.resourceType !== 'Patient') continue;
+        const patient = ServerPatient.safeParse(entry.resource);
+        if (!patient.success) throw new AdapterError(`a citizen’s Patient does not match the contract: ${issueText(patient.error)}`, true, 'invalid-patient');
+        // A server that ignored (part of) the OR-list would hand back someone else: check.
+        const owners = new Set((patient.data.identifier ?? []).filter((id) => id.system === CPR_SYSTEM && id.value !== undefined && citizenByCpr.has(id.value)).map((id) => id.value!));
+        if (owners.size !== 1) {
+          throw owners.size
+            ? new AdapterError('the server answered the CPR search with a Patient that carries several of the CPR numbers asked for', true, 'ambiguous-patient')
+            : new AdapterError('the server answered the CPR search with a Patient that carries none of the CPR numbers asked for', true, 'patient-mismatch');
+        }
+        const citizenId = citizenByCpr.get(owners.values().next().value!)!;
+        const known = patientIdByCitizen.get(citizenId);
+        if (known !== undefined && known !== patient.data.id) throw new AdapterError('more than one Patient carries a citizen’s CPR number', true, 'ambiguous-patient');
+        patientIdByCitizen.set(citizenId, patient.data.id);
+        citizenByRef.set(`Patient/${patient.data.id}`, citizenId);
+      }
+    }
+    // Learnt only once every Patient of the round checked out, as findPatient does.
+    for (const [citizenId, patientId] of patientIdByCitizen) cprByPatientId.set(patientId, subjectCpr.get(citizenId)!);
+
+    const results = new Map<string, PullResult>();
+    for (const subject of batch) {
+      results.set(subject.citizenId, patientIdByCitizen.has(subject.citizenId) ? { records: [], quarantined: [] } : { records: [], quarantined: [], unknownAtSource: true });
+    }
+    if (!citizenByRef.size) return results;
+    const references = [...citizenByRef.keys()].join(',');
+
+    for (const recordType of definition.recordTypes) {
+      /** "Type/id" → the outcome and whose it is; a record seen twice (pages shifted) counts once. */
+      const seen = new Map<string, { citizenId: string; outcome: SourceRecord | QuarantinedRecord }>();
+      const unnamed: { citizenId: string; outcome: QuarantinedRecord }[] = [];
+      const params = { [recordType.patientParam]: references, _count: pageSize };
+      for await (const bundle of pages(() => client.searchByPost(recordType.type, params), `${recordType.type} of the citizens`)) {
+        for (const entry of bundle.entry ?? []) {
+          const owner = (entry.resource as Record<string, { reference?: unknown } | undefined> | undefined)?.[recordType.patientParam]?.reference;
+          if (typeof owner !== 'string') throw new AdapterError(`the server answered the ${recordType.type} search with a record whose patient cannot be read`, false, 'unattributable-record');
+          const citizenId = citizenByRef.get(owner);
+          // R12: never hand back a record of someone not asked for; `pull` quarantines it precisely.
+          if (citizenId === undefined) throw new AdapterError(`the server answered the ${recordType.type} search with a record of a patient not asked for`, false, 'unattributable-record');
+          const outcome = checkRecord(entry.resource, recordType, owner);
+          if (outcome.recordId === null) unnamed.push({ citizenId, outcome: outcome as QuarantinedRecord });
+          else seen.set(`${recordType.type}/${outcome.recordId}`, { citizenId, outcome });
+        }
+      }
+      for (const { citizenId, outcome } of [...seen.values(), ...unnamed]) {
+        const result = results.get(citizenId)!;
+        if ('reason' in outcome) result.quarantined.push(outcome);
+        else result.records.push(outcome);
+      }
+    }
+    return results;
   }
 
   function checkRecord(raw: unknown, recordType: FhirRecordType, patientRef: string): SourceRecord | QuarantinedRecord {
@@ -285,7 +387,9 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     }
   }
 
-  return { describe: () => definition.description, check, pull, changes, push };
+  const cursorAt = (at: Date) => encodeChangesCursor({ lastUpdated: at.toISOString(), key: '' });
+
+  return { describe: () => definition.description, check, pull, pullMany, changes, cursorAt, push };
 }
 
 function withOperationTag<T extends object>(resource: T, idempotencyKey: string): T {

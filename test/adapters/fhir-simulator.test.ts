@@ -6,10 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
+import { parseSearchRequest } from '@medplum/core';
 import { generatePopulation } from '../../adapters/shared/population';
-import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
+import { fhirValidationErrors, loadProfiles, loadSearchParameters } from '../../adapters/fhir/definitions';
+import { SimulatorRepository } from '../../adapters/fhir/store';
 import { CARE_SOCIAL_SYSTEM, CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM, GOAL_CATEGORY_SYSTEM, REGIONAL_ACTIVITY_SYSTEM, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
-import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import { socialSeedSource, startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { startHealthSimulator } from '../../adapters/health/simulator';
 import { socialRecordStream, generateSocialRecords } from '../../adapters/social/records';
 import { generateHealthRecords, healthRecordStream } from '../../adapters/health/records';
@@ -225,6 +227,65 @@ describe('FHIR simulator (social, eager medplum repository)', () => {
     expect((await call(`${sim.baseUrl}?_getpages=no-such-search`)).status).toBe(410);
   });
 
+  it('searches comma OR-lists of identifiers and of patient references, paged with _count', async () => {
+    const ordinals = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+    const stranger = generatePopulation(1, 555)[0]!.cpr;
+    const identifiers = [...ordinals.map((o) => `${CPR_SYSTEM}|${sim.citizens[o]!.cpr}`), `${CPR_SYSTEM}|${stranger}`].join(',');
+    const patients = await searchAll(`${sim.baseUrl}/Patient/_search`, postForm({ identifier: identifiers, _count: '3' }));
+    const singles = await Promise.all(ordinals.map((o) => patientOf(sim, o)));
+    expect(patients.map(keyOf).sort()).toEqual(singles.map(keyOf).sort());
+    expect(new Set(patients.map(keyOf)).size).toBe(ordinals.length);
+
+    // Without a system, a token matches the value in any system.
+    const bare = await searchAll(`${sim.baseUrl}/Patient/_search`, postForm({ identifier: ordinals.slice(0, 2).map((o) => sim.citizens[o]!.cpr).join(','), _count: '1' }));
+    expect(bare.map(keyOf).sort()).toEqual(singles.slice(0, 2).map(keyOf).sort());
+    for (const [system, value] of [['urn:example:a', 'or-list-1'], ['urn:example:b', 'or-list-2'], ['urn:example:a', 'or-list-3']]) {
+      await sim.repository.createResource({ resourceType: 'Goal', lifecycleStatus: 'proposed', description: { text: value }, subject: { reference: `Patient/${singles[0]!.id}` }, identifier: [{ system, value }] } as never);
+    }
+    const tokens = async (query: string) => (await searchAll(`${sim.baseUrl}/Goal?identifier=${encodeURIComponent(query)}&_count=1`)).map((g) => (g as { description: { text: string } }).description.text).sort();
+    expect(await tokens('or-list-1,OR-LIST-2,or-list-9')).toEqual(['or-list-1', 'or-list-2']);
+    expect(await tokens('urn:example:a|or-list-1,urn:example:a|or-list-2,urn:example:a|or-list-3')).toEqual(['or-list-1', 'or-list-3']);
+
+    const references = singles.map((p) => `Patient/${p.id}`);
+    for (const type of ['Goal', 'CarePlan']) {
+      const one = (await Promise.all(references.map((r) => searchAll(`${sim.baseUrl}/${type}?subject=${r}&_count=1000`)))).flat();
+      expect(one.length).toBeGreaterThanOrEqual(ordinals.length);
+      const byGet = await searchAll(`${sim.baseUrl}/${type}?subject=${encodeURIComponent(references.join(','))}&_count=4`);
+      const byPost = await searchAll(`${sim.baseUrl}/${type}/_search`, postForm({ subject: references.join(','), _count: '4' }));
+      // A bare id means a Patient id, as in a single search.
+      const bare = await searchAll(`${sim.baseUrl}/${type}?subject=${singles.map((p) => p.id).join(',')}&_count=1000`);
+      for (const found of [byGet, byPost, bare]) {
+        expect(found.map(keyOf).sort()).toEqual(one.map(keyOf).sort());
+        expect(new Set(found.map(keyOf)).size).toBe(found.length);
+      }
+    }
+  });
+
+  it('pages an OR-list in an order edits do not change, so no record is skipped or repeated', async () => {
+    const references = (await Promise.all([20, 21, 22, 23, 24, 25].map((o) => patientOf(sim, o)))).map((p) => `Patient/${p.id}`);
+    const url = (count: number) => `${sim.baseUrl}/Goal?subject=${encodeURIComponent(references.join(','))}&_count=${count}`;
+    const whole = (await searchAll(url(1000))).map(keyOf);
+    expect(whole.length).toBeGreaterThan(6);
+    const seen: string[] = [];
+    let answer = await call(url(2));
+    for (let page = 0; ; page++) {
+      const bundle = answer.json();
+      seen.push(...(bundle.entry ?? []).map((e: { resource: Resource }) => keyOf(e.resource)));
+      const next = bundle.link.find((l: { relation: string }) => l.relation === 'next')?.url;
+      if (!next) break;
+      if (page === 0) {
+        // Edit every record not read yet, last first, before the next page.
+        for (const key of whole.slice(seen.length).reverse()) {
+          const [type, id] = key.split('/') as [string, string];
+          const current = (await call(`${sim.baseUrl}/${type}/${id}`)).json();
+          await sim.repository.updateResource({ ...current, note: [{ text: 'edited while paging' }] });
+        }
+      }
+      answer = await call(next);
+    }
+    expect(seen).toEqual(whole);
+  });
+
   it('refuses an unknown search parameter with 400', async () => {
     const answer = await call(`${sim.baseUrl}/Goal?no-such-parameter=1`);
     expect(answer.status).toBe(400);
@@ -302,6 +363,21 @@ describe('lazy seeding serves exactly what eager seeding serves', () => {
         for (const type of ['CarePlan', 'Goal', 'Condition', 'CareTeam']) out.push(normalised(sim, await call(`${sim.baseUrl}/${type}?subject=Patient/${patientId}&_count=2`)));
         out.push(normalised(sim, await call(`${sim.baseUrl}/Patient/${patientId}/_history`)));
       }
+      // OR-lists: each asked citizen materialised as by a single search, pages included.
+      const identifiers = [3, 9, 21, 28].map((o) => `${CPR_SYSTEM}|${sim.citizens[o]!.cpr}`).join(',');
+      let answer = await call(`${sim.baseUrl}/Patient/_search`, postForm({ identifier: identifiers, _count: '3' }));
+      const patientIds: string[] = [];
+      for (;;) {
+        out.push(normalised(sim, answer));
+        patientIds.push(...answer.json().entry.map((e: { resource: Resource }) => e.resource.id));
+        const next = answer.json().link.find((l: { relation: string }) => l.relation === 'next')?.url;
+        if (!next) break;
+        answer = await call(next);
+      }
+      expect(patientIds).toHaveLength(4);
+      const references = encodeURIComponent(patientIds.map((id) => `Patient/${id}`).join(','));
+      for (const offset of [0, 5, 10]) out.push(normalised(sim, await call(`${sim.baseUrl}/Goal?subject=${references}&_count=5&_offset=${offset}`)));
+      out.push(normalised(sim, await call(`${sim.baseUrl}/CareTeam/_search`, postForm({ subject: decodeURIComponent(references), _count: '2' }))));
       out.push(normalised(sim, await call(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_sort=_lastUpdated&_count=25`)));
       out.push(normalised(sim, await call(`${sim.baseUrl}/Goal?_count=1000`)));
       return out;
@@ -319,6 +395,34 @@ describe('lazy seeding serves exactly what eager seeding serves', () => {
         return { current, history };
       }));
     expect(await afterWrites(lazy)).toEqual(await afterWrites(eager));
+  });
+});
+
+describe('OR-list searches go through the indexes', () => {
+  it('touch only the asked citizens’ seeded records, never the whole population', async () => {
+    loadSearchParameters();
+    const source = socialSeedSource(generatePopulation(400, 31), 31);
+    let generated = 0;
+    const counting = { ...source, recordsOf: (ordinal: number) => (generated++, source.recordsOf(ordinal)) };
+    const repository = new SimulatorRepository(counting, { seeding: 'lazy' });
+    await repository.seed();
+    expect(source.size).toBeGreaterThan(260);
+    const asked = [4, 50, 99, 150, 201];
+    generated = 0;
+    const identifiers = asked.map((o) => `${CPR_SYSTEM}|${source.citizens[o]!.cpr}`).join(',');
+    const patients = await repository.searchPage(parseSearchRequest('Patient', { identifier: [identifiers], _count: ['100'] }));
+    expect(patients.resources).toHaveLength(asked.length);
+    const references = patients.resources.map((p) => `Patient/${p.id}`).join(',');
+    const goals = await repository.searchPage(parseSearchRequest('Goal', { subject: [references], _count: ['2'], _offset: ['2'] }));
+    expect(goals.resources).toHaveLength(2);
+    expect(goals.hasMore).toBe(true);
+    const careTeams = await repository.searchPage(parseSearchRequest('CareTeam', { subject: [references], _count: ['100'] }));
+    expect(careTeams.resources.length).toBeGreaterThan(0);
+    expect(generated).toBeLessThanOrEqual(asked.length);
+    // What a search without an index costs, for contrast: every citizen is generated.
+    generated = 0;
+    await repository.searchPage(parseSearchRequest('Goal', { 'lifecycle-status': ['active'], _count: ['1000'] }));
+    expect(generated).toBeGreaterThan(source.size / 2);
   });
 });
 

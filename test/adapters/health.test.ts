@@ -5,7 +5,7 @@
  * of contract failures, unknown codes, and no CPR in any URL. Citizens are named by ordinal only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdapterError, type SourceAdapter } from '../../adapters/adapter';
+import { AdapterError, type PullResult, type PullSubject, type SourceAdapter } from '../../adapters/adapter';
 import { FhirClient, VersionConflictError } from '../../adapters/fhir/client';
 import { Consent } from '../../adapters/fhir/contract';
 import { fhirValidationErrors } from '../../adapters/fhir/definitions';
@@ -36,6 +36,23 @@ async function adapterError(promise: Promise<unknown>): Promise<AdapterError> {
   );
   expect(error).toBeInstanceOf(AdapterError);
   return error as AdapterError;
+}
+
+/** What a pull yielded, comparable without the payloads. */
+const summary = (result: PullResult | undefined) =>
+  result && {
+    records: result.records.map((r) => `${r.recordType}/${r.recordId}@${r.version}`).sort(),
+    quarantined: result.quarantined.map((q) => `${q.recordType}/${q.recordId}`).sort(),
+    unknownAtSource: result.unknownAtSource ?? false,
+  };
+
+/** pullMany's answer for these (known) subjects next to `pull` of each. */
+async function compareWithPull(source: SourceAdapter, many: Map<string, PullResult>, subjects: readonly PullSubject[]) {
+  for (const subject of subjects) {
+    const one = await source.pull(subject);
+    expect(one.records.length).toBeGreaterThan(0);
+    expect(summary(many.get(subject.citizenId)), subject.citizenId).toEqual(summary(one));
+  }
 }
 
 const provenance = [{ kind: 'registration' as const, registrationId: 'reg-h', actor: 'caseworker-3', at: '2026-03-01T10:00:00+01:00' }];
@@ -203,6 +220,45 @@ describe('health adapter', () => {
     const result = runMapping(healthMappingsByRecordType.CarePlan!, pulled.payload, context);
     expect(result.unknownCodes).toEqual([{ system: 'http://region.example/fhir/CodeSystem/local-activity', code: 'gruppeforloeb-angst' }]);
     expect(result.ok && result.fragments[0]!.content).toMatchObject({ type: { display: 'Gruppeforløb for angst' } });
+  });
+
+  it('pulls many citizens at once, Consents by their patient element, each exactly as pull does', async () => {
+    const stranger = { citizenId: 'stranger', cpr: generatePopulation(1, 555)[0]!.cpr };
+    expect(population.some((c) => c.cpr === stranger.cpr)).toBe(false);
+    const subjects = [...Array.from({ length: 20 }, (_, ordinal) => subjectOf(ordinal)), stranger];
+    const before = sim.requests().length;
+    const many = await adapter.pullMany!(subjects);
+    expect(sim.requests().slice(before).map((r) => `${r.method} ${r.url}`)).toEqual(['Patient', 'CarePlan', 'Goal', 'CareTeam', 'Consent'].map((type) => `POST /fhir/${type}/_search`));
+    expect(many.size).toBe(subjects.length);
+    expect(many.get('stranger')).toEqual({ records: [], quarantined: [], unknownAtSource: true });
+    // Citizen 3's Consent failed the contract earlier in this file: quarantined for citizen 3 alone.
+    expect(many.get('citizen-3')!.quarantined).toEqual([expect.objectContaining({ recordType: 'Consent' })]);
+    await compareWithPull(adapter, many, subjects.slice(0, 20));
+    expect([...many.values()].flatMap((r) => r.records).filter((r) => r.recordType === 'Consent').length).toBeGreaterThanOrEqual(15);
+
+    const paged = await createHealthAdapter({ baseUrl: sim.baseUrl, pageSize: 3, batchSize: 7 }).pullMany!(subjects);
+    expect([...paged.keys()].sort()).toEqual([...many.keys()].sort());
+    for (const [citizenId, result] of many) expect(summary(paged.get(citizenId)), citizenId).toEqual(summary(result));
+  });
+
+  it('throws when it cannot tell whose a record is, where pull quarantines it', async () => {
+    const small = await startHealthSimulator({ size: 20, seed: SEED });
+    try {
+      const smallAdapter = createHealthAdapter({ baseUrl: small.baseUrl });
+      const subjects = small.citizens.map((c, i) => ({ citizenId: `small-${i}`, cpr: c.cpr }));
+      const consent = healthRecordsFor(small.citizens[1]!, 1, SEED).find((r) => r.resourceType === 'Consent')! as { id: string; patient: unknown };
+      // The server still finds it by `patient` (it falls back to subject), but the record has no patient element.
+      const { patient, ...withoutPatient } = consent;
+      await small.repository.putRaw({ ...withoutPatient, subject: patient } as never);
+      const single = await smallAdapter.pull(subjects[1]!);
+      expect(single.quarantined).toEqual([expect.objectContaining({ recordType: 'Consent', recordId: consent.id })]);
+      const error = await adapterError(smallAdapter.pullMany!(subjects));
+      expect(error).toMatchObject({ code: 'unattributable-record', permanent: false });
+      const others = subjects.filter((_, i) => i !== 1);
+      await compareWithPull(smallAdapter, await smallAdapter.pullMany!(others), others);
+    } finally {
+      await small.close();
+    }
   });
 
   it('never put a CPR number in any URL it requested', () => {

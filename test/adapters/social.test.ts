@@ -5,11 +5,12 @@
  * contract failures and malformed pages, unknown codes — and no CPR in any URL.
  * Citizens are named by their place in the population, never by CPR.
  */
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdapterError, type SourceAdapter } from '../../adapters/adapter';
+import { AdapterError, type PullResult, type PullSubject, type SourceAdapter } from '../../adapters/adapter';
 import { FhirClient, MalformedResponseError, VersionConflictError } from '../../adapters/fhir/client';
 import { fhirValidationErrors } from '../../adapters/fhir/definitions';
-import { ENPLAN_OPERATION_SYSTEM } from '../../adapters/fhir/systems';
+import { CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM } from '../../adapters/fhir/systems';
 import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { socialRecordsFor } from '../../adapters/social/records';
@@ -422,6 +423,210 @@ describe('social adapter: push', () => {
     await expectAdapterError(adapter.push({ operation: 'goal.upsert', cpr, payload: { resourceType: 'Goal', description: { text: 'no status' } } }, 'k3'), { code: 'invalid-payload', permanent: true });
     await expectAdapterError(adapter.push({ operation: 'goal.upsert', cpr, payload: { ...goalPayload(), id: 'abc' } }, 'k4'), { code: 'missing-expected-version', permanent: true });
     expect(sim.effects('k1') + sim.effects('k2') + sim.effects('k3') + sim.effects('k4')).toBe(0);
+  });
+});
+
+/** What a pull yielded, comparable without the payloads: records with versions, quarantined ids. */
+const summary = (result: PullResult | undefined) =>
+  result && {
+    records: result.records.map((r) => `${r.recordType}/${r.recordId}@${r.version}`).sort(),
+    quarantined: result.quarantined.map((q) => `${q.recordType}/${q.recordId}`).sort(),
+    unknownAtSource: result.unknownAtSource ?? false,
+  };
+
+/** pullMany's answer for these subjects next to `pull` of each, as summaries (a known citizen is never "unknown"). */
+async function compareWithPull(many: Map<string, PullResult>, subjects: readonly PullSubject[], single: SourceAdapter = adapter) {
+  expect(subjects.every((s) => many.has(s.citizenId))).toBe(true);
+  for (const subject of subjects) {
+    const one = await single.pull(subject);
+    const unknown = one.records.length === 0 && one.quarantined.length === 0;
+    expect(summary(many.get(subject.citizenId)), subject.citizenId).toEqual({ ...summary(one), unknownAtSource: unknown });
+  }
+}
+
+/**
+ * A FHIR server that lies: forwards everything to the simulator, but may rewrite the form body of
+ * a POST search first; links in the answers are pointed back at the proxy.
+ */
+async function startProxy(target: string, rewrite: (path: string, form: URLSearchParams) => void, inspect: (path: string, body: unknown) => void) {
+  const targetUrl = new URL(target);
+  let base = '';
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let body: string | undefined = chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
+    const path = new URL(req.url ?? '/', 'http://proxy').pathname;
+    if (body !== undefined && String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
+      const form = new URLSearchParams(body);
+      rewrite(path, form);
+      body = form.toString();
+    }
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'accept', 'if-match', 'if-none-exist']) if (req.headers[name]) headers[name] = String(req.headers[name]);
+    const answer = await fetch(`${targetUrl.origin}${req.url}`, { method: req.method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = (await answer.text()).split(target).join(base);
+    try {
+      inspect(path, JSON.parse(text));
+    } catch {
+      // not JSON: passed on as is
+    }
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/fhir+json' });
+    res.end(text);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}${targetUrl.pathname}`;
+  return {
+    baseUrl: base,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+describe('social adapter: pullMany', () => {
+  const strangers = generatePopulation(150, 777).filter((c) => !population.some((p) => p.cpr === c.cpr));
+  const strangerSubject = (i: number) => ({ citizenId: `stranger-${i}`, cpr: strangers[i]!.cpr });
+
+  it('reads several citizens in one Patient search and one search per record type, each exactly as pull does', async () => {
+    // A contract failure, records written since the start (push tests) and changed ones (changes tests) are among them.
+    const goal = seededRecords(40).find((r) => r.resourceType === 'Goal')!;
+    await sim.repository.putRaw({ ...goal, id: goal.id!, lifecycleStatus: 'somewhere-in-between' } as never);
+    const subjects = [40, 3, 20, 21, 22, 23, 12, 41, 42, 43].map(subjectOf);
+    const before = sim.requests().length;
+    const many = await adapter.pullMany!(subjects);
+    const requests = sim.requests().slice(before);
+    expect([...many.keys()].sort()).toEqual(subjects.map((s) => s.citizenId).sort());
+    expect(requests.map((r) => `${r.method} ${r.url} ${r.status}`)).toEqual(
+      ['Patient', 'CarePlan', 'Goal', 'Condition', 'CareTeam'].map((type) => `POST /fhir/${type}/_search 200`),
+    );
+    expect(many.get('citizen-40')!.quarantined).toEqual([expect.objectContaining({ recordType: 'Goal', recordId: goal.id })]);
+    expect(many.get('citizen-40')!.quarantined[0]!.reason).toMatch(/lifecycleStatus/);
+    expect(many.get('citizen-20')!.records.length).toBeGreaterThan(seededRecords(20).length);
+    await compareWithPull(many, subjects);
+  });
+
+  it('says unknownAtSource for a citizen the system does not know, and for that one only', async () => {
+    const subjects = [subjectOf(1), strangerSubject(0), subjectOf(2)];
+    const many = await adapter.pullMany!(subjects);
+    expect(many.get('stranger-0')).toEqual({ records: [], quarantined: [], unknownAtSource: true });
+    for (const id of ['citizen-1', 'citizen-2']) {
+      expect(many.get(id)!.unknownAtSource).toBeUndefined();
+      expect(many.get(id)!.records.length).toBeGreaterThan(0);
+    }
+    await compareWithPull(many, subjects);
+    expect(await adapter.pullMany!([strangerSubject(1)])).toEqual(new Map([['stranger-1', { records: [], quarantined: [], unknownAtSource: true }]]));
+    expect(await adapter.pullMany!([])).toEqual(new Map());
+  });
+
+  it('follows Bundle.link next through every page of the Patient and record searches', async () => {
+    const small = createSocialAdapter({ baseUrl: sim.baseUrl, pageSize: 2 });
+    const subjects = Array.from({ length: 11 }, (_, i) => subjectOf(50 + i));
+    const before = sim.requests().length;
+    const paged = await small.pullMany!(subjects);
+    const requests = sim.requests().slice(before);
+    const whole = await adapter.pullMany!(subjects);
+    expect([...paged].map(([id, r]) => [id, summary(r)])).toEqual([...whole].map(([id, r]) => [id, summary(r)]));
+    // Next pages by the server's token: neither CPRs nor the reference list in the URL.
+    const nextPages = requests.filter((r) => r.method === 'GET');
+    expect(nextPages.every((r) => /^\/fhir\?_getpages=[0-9a-f-]+&_count=2&_offset=\d+$/.test(r.url) && r.status === 200)).toBe(true);
+    const perType = new Map<string, number>([['Patient', subjects.length]]);
+    for (const result of whole.values()) for (const r of [...result.records, ...result.quarantined]) perType.set(r.recordType, (perType.get(r.recordType) ?? 0) + 1);
+    const expectedNextPages = [...perType.values()].reduce((sum, n) => sum + Math.max(1, Math.ceil(n / 2)) - 1, 0);
+    expect(nextPages.length).toBe(expectedNextPages);
+    expect(nextPages.length).toBeGreaterThan(20);
+    await compareWithPull(paged, subjects);
+  });
+
+  it('splits more subjects than a round takes into several rounds', async () => {
+    const subjects = [...sim.citizens.map((_, ordinal) => subjectOf(ordinal)), ...strangers.map((_, i) => strangerSubject(i))];
+    expect(subjects.length).toBeGreaterThan(200);
+    let before = sim.requests().length;
+    const many = await adapter.pullMany!(subjects);
+    const patientSearches = (from: number) => sim.requests().slice(from).filter((r) => r.method === 'POST' && r.url === '/fhir/Patient/_search').length;
+    expect(patientSearches(before)).toBe(Math.ceil(subjects.length / 100));
+    expect(many.size).toBe(subjects.length);
+    expect(strangers.every((_, i) => many.get(`stranger-${i}`)!.unknownAtSource === true)).toBe(true);
+    await compareWithPull(many, subjects.slice(0, sim.citizens.length));
+
+    const threeAtATime = createSocialAdapter({ baseUrl: sim.baseUrl, batchSize: 3 });
+    const eight = [30, 31, 32, 33, 34, 35, 36, 37].map(subjectOf);
+    before = sim.requests().length;
+    const batched = await threeAtATime.pullMany!(eight);
+    expect(patientSearches(before)).toBe(3);
+    expect(sim.requests().slice(before).filter((r) => r.method === 'POST' && r.url === '/fhir/Goal/_search').length).toBe(3);
+    await compareWithPull(batched, eight);
+  });
+
+  it('never hands back a record of a patient not asked for, even when the server sends one', async () => {
+    const client = new FhirClient({ baseUrl: sim.baseUrl });
+    const foreign = (await client.searchByPost('Patient', { identifier: `${CPR_SYSTEM}|${subjectOf(70).cpr}` })).body.entry![0]!.resource as { id: string };
+    const foreignRef = `Patient/${foreign.id}`;
+    let lie = false;
+    let foreignSent = 0;
+    const proxy = await startProxy(
+      sim.baseUrl,
+      (path, form) => {
+        // The lying server widens the reference OR-list of the Goal search by someone else.
+        if (lie && path === '/fhir/Goal/_search' && form.has('subject')) form.set('subject', `${form.get('subject')},${foreignRef}`);
+      },
+      (_path, body) => {
+        const entries = (body as { entry?: { resource?: { subject?: { reference?: string } } }[] }).entry ?? [];
+        foreignSent += entries.filter((e) => e.resource?.subject?.reference === foreignRef).length;
+      },
+    );
+    try {
+      const lied = createSocialAdapter({ baseUrl: proxy.baseUrl });
+      const subjects = [subjectOf(71), subjectOf(72)];
+      // Through the proxy as it is, pullMany reads what pull reads.
+      await compareWithPull(await lied.pullMany!(subjects), subjects);
+      expect(foreignSent).toBe(0);
+      lie = true;
+      const error = await expectAdapterError(lied.pullMany!(subjects), { code: 'unattributable-record', permanent: false });
+      expect(foreignSent).toBeGreaterThan(0);
+      expect(error.message).toMatch(/not asked for/);
+      for (const subject of subjects) expect(error.message.includes(subject.cpr)).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('learns the Patient ids of the citizens it read, so changes names the owners without a Patient search', async () => {
+    const small = await startSocialSimulator({ size: 12 });
+    try {
+      const smallAdapter = createSocialAdapter({ baseUrl: small.baseUrl });
+      await smallAdapter.pullMany!(small.citizens.map((c, i) => ({ citizenId: `small-${i}`, cpr: c.cpr })));
+      small.setFaults({ errorRate: 1, scope: { method: 'POST', resourceType: 'Patient' } });
+      const page = await smallAdapter.changes(null, 1000);
+      expect(page.changes.length).toBeGreaterThan(small.citizens.length);
+      const cprs = new Set(small.citizens.map((c) => c.cpr));
+      expect(page.changes.every((c) => cprs.has(c.cpr))).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('refuses a CPR that two Patients carry, as pull does', async () => {
+    const small = await startSocialSimulator({ size: 12 });
+    try {
+      const smallAdapter = createSocialAdapter({ baseUrl: small.baseUrl });
+      const cpr = small.citizens[2]!.cpr;
+      await small.repository.createResource({ resourceType: 'Patient', identifier: [{ system: CPR_SYSTEM, value: cpr }] } as never);
+      const subjects = small.citizens.map((c, i) => ({ citizenId: `small-${i}`, cpr: c.cpr }));
+      await expectAdapterError(smallAdapter.pull(subjects[2]!), { code: 'ambiguous-patient', permanent: true });
+      const error = await expectAdapterError(smallAdapter.pullMany!(subjects), { code: 'ambiguous-patient', permanent: true });
+      expect(error.message.includes(cpr)).toBe(false);
+      const others = subjects.filter((_, i) => i !== 2);
+      const many = await smallAdapter.pullMany!(others);
+      expect(many.size).toBe(others.length);
+      await compareWithPull(many, others, smallAdapter);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('refuses a list that gives one CPR to two citizens', async () => {
+    await expectAdapterError(adapter.pullMany!([subjectOf(1), { citizenId: 'someone-else', cpr: subjectOf(1).cpr }]), { code: 'conflicting-subjects', permanent: true });
+    const twice = await adapter.pullMany!([subjectOf(1), subjectOf(1)]);
+    expect([...twice.keys()]).toEqual(['citizen-1']);
   });
 });
 
