@@ -134,6 +134,9 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
     pullMany: (subjects: readonly PullSubject[]) =>
       pullInBatches({ spec: educationBatchRead, serviceName: 'Ungedatabasen', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects),
 
+    // Just after every position of the millisecond before `at` ('~' sorts after the record ids).
+    cursorAt: (at: Date) => encodeCursor({ updatedAtMs: at.getTime() - 1, recordId: '~' }),
+
     async changes(since: string | null, limit?: number): Promise<ChangesPage> {
       const maximum = Math.min(1000, Math.max(1, Math.floor(limit ?? pageSize)));
       const reply = await transport.call({

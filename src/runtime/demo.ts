@@ -13,7 +13,7 @@ import type { AppDeps } from '../api/context';
 import { ConsentGrant, membersOf, type DataCategory, type SourceSystem } from '../model';
 import { planService } from '../plans/service';
 import type { Principal } from '../security';
-import { runSync } from '../sync/engine';
+import { runSyncRound } from '../sync/engine';
 
 export const DEMO_TENANT = '101';
 
@@ -128,11 +128,9 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
 }
 
 export async function firstSync(deps: AppDeps) {
+  const adapters = (['dfdg', 'education', 'social', 'health'] as const).filter((adapter) => deps.adapters[adapter]);
   const results: Record<string, unknown> = {};
-  for (const adapter of ['dfdg', 'education', 'social', 'health'] as const) {
-    if (!deps.adapters[adapter]) continue;
-    const result = await runSync(deps, { tenant: DEMO_TENANT, adapter, trigger: 'demo-start', mappings: deps.mappings });
-    results[adapter] = { status: result.status, merged: result.stats.recordsMerged, quarantined: result.stats.quarantined, refusedByConsent: result.stats.refusedByConsent };
-  }
+  for (const result of await runSyncRound(deps, { tenant: DEMO_TENANT, adapters, trigger: 'demo-start', mappings: deps.mappings }))
+    results[result.adapter] = { status: result.status, merged: result.stats.recordsMerged, quarantined: result.stats.quarantined, refusedByConsent: result.stats.refusedByConsent };
   return results;
 }

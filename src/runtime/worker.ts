@@ -12,7 +12,7 @@ import { runRelayOnce } from '../delivery';
 import { createLogger } from '../monitoring/log';
 import { openD1Database } from '../store/d1';
 import { allMappings } from '../sync/all-mappings';
-import { runSync } from '../sync/engine';
+import { runSyncRound } from '../sync/engine';
 import { adaptersFromConfig } from './adapters';
 import { composeDeps } from './compose';
 
@@ -50,13 +50,11 @@ export function builtFor(env: WorkerEnv): Promise<Built> {
 export async function runScheduledRound(env: WorkerEnv, trigger: string) {
   const { deps } = await builtFor(env);
   const runs: { tenant: string; adapter: string; status: string; merged: number }[] = [];
-  for (const adapter of ['dfdg', 'education', 'social', 'health'] as const) {
-    if (!deps.adapters[adapter]) continue;
-    for (const tenant of await deps.store.plans.tenantsWithEnrolled()) {
-      const result = await runSync(deps, { tenant, adapter, trigger, mappings: deps.mappings });
-      runs.push({ tenant, adapter, status: result.status, merged: result.stats.recordsMerged });
-    }
-  }
+  const adapters = (['dfdg', 'education', 'social', 'health'] as const).filter((adapter) => deps.adapters[adapter]);
+  if (adapters.length > 0)
+    for (const tenant of await deps.store.plans.tenantsWithEnrolled())
+      for (const result of await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings }))
+        runs.push({ tenant, adapter: result.adapter, status: result.status, merged: result.stats.recordsMerged });
   const relay = await runRelayOnce(deps, { limit: 200 });
   return { runs, relay };
 }

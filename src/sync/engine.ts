@@ -2,7 +2,8 @@
  * The pull engine (issue 4). For one tenant and one or more adapters (a round):
  *  1. catch-up: every enrolled citizen (plan accepted or active, R12) not yet pulled from this
  *     adapter is pulled in full;
- *  2. the change feed is followed from the stored cursor, one page at a time: notices about
+ *  2. the change feed is followed from the stored cursor (a first run starts it where its catch-up
+ *     started, not at the source's beginning), one page at a time: notices about
  *     citizens who are not enrolled are dropped unread, notices of record versions already merged
  *     are dropped, the rest of the citizens are pulled again;
  *  3. each record is mapped (or quarantined with a reason), each fragment passes the consent gate
@@ -64,6 +65,12 @@ export interface SyncRoundOptions {
   /** Chunks in flight at once: one pulling while another writes. */
   chunksInFlight?: number;
   pageSize?: number;
+  /**
+   * A first catch-up (no cursor yet) starts the feed this long before it began, so changes made
+   * while it ran are read again rather than missed, allowing for that much clock skew between the
+   * source and us. Only for adapters whose feed can be positioned by time (`cursorAt`).
+   */
+  feedStartMarginMs?: number;
   /** Test hook: called after a batch is built and before it is written. */
   beforeWrite?: (statements: Statement[]) => Promise<void> | void;
 }
@@ -469,12 +476,20 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
     const pulledAlready = new Map<AdapterRun, Set<string>>();
     for (const run of runs) pulledAlready.set(run, await store.sync.pulledCitizenIds(tenant, run.id));
+    // A feed never followed starts where this catch-up starts: the catch-up reads each enrolled
+    // citizen's current state, so the source's history before it need not be replayed. A citizen
+    // the catch-up misses is not marked pulled and is read in full on a later run.
+    const feedStarts = new Map<AdapterRun, string>();
+    const margin = options.feedStartMarginMs ?? 5 * 60_000;
+    for (const run of runs)
+      if (run.adapter.cursorAt && (await store.sync.cursor(tenant, run.id)) === null) feedStarts.set(run, run.adapter.cursorAt(new Date(clock.now().getTime() - margin)));
     const catchUp = [...enrolled.values()]
       .map((citizen) => ({ citizen, runs: runs.filter((run) => !pulledAlready.get(run)!.has(citizen.citizenId)) }))
       .filter((item) => item.runs.length > 0);
     const catchUpStarted = performance.now();
     await chunked(catchUp);
     for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
+    if (feedStarts.size > 0) await store.batch([...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())));
     // Then each adapter's change feed; one adapter's failure does not stop the others.
     await Promise.all(
       runs.map(async (run) => {

@@ -59,7 +59,8 @@ describe('pull engine', () => {
     expect(pullsOf() - pullsBefore).toBe(1);
     expect(result.stats.citizensPulled).toBe(1);
     expect(result.stats.recordsMerged).toBeGreaterThan(0);
-    expect(result.stats.noticesNotEnrolled).toBeGreaterThan(0);
+    // The first run's feed starts where its catch-up started: the source's history is not replayed.
+    expect(result.stats.changeNotices).toBe(0);
     const plan = (await app.deps.store.plans.get('101', active.id))!;
     const elements = [...plan.goals, ...plan.interventions, ...plan.agreements];
     expect(elements.length).toBeGreaterThan(0);
@@ -119,6 +120,8 @@ describe('pull engine', () => {
     dfdg.mutate(1);
     const incremental = await sync(app, 'dfdg');
     expect(incremental.stats.citizensPulled).toBe(4);
+    // Everyone's records changed; notices about citizens not enrolled here are dropped unread (R12).
+    expect(incremental.stats.noticesNotEnrolled).toBeGreaterThan(0);
     expect(incremental.stats.recordsMerged).toBeGreaterThan(0);
     expect(incremental.stats.recordsSkippedAsMerged).toBe(0);
     const again = await sync(app, 'dfdg');
@@ -246,6 +249,38 @@ describe('pull engine', () => {
     expect(result.stats.citizensPulled).toBe(3);
     expect(result.stats.pullErrors).toBe(0);
     expect(result.stats.recordsMerged).toBeGreaterThan(0);
+    await app.close();
+  });
+
+  it('a first run starts the feeds where its catch-up started: what changes meanwhile is read on the next run', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[18]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'health', categories: ['health'], explicitHealth: true });
+    let changedDuringCatchUp = false;
+    const first = await runSyncRound(app.deps, {
+      tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings, feedStartMarginMs: 0,
+      beforeWrite: async () => {
+        if (changedDuringCatchUp) return;
+        changedDuringCatchUp = true;
+        // The sources change after we read them and before our write lands.
+        dfdg.mutate(1);
+        await health.mutate(1);
+      },
+    });
+    expect(first.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(changedDuringCatchUp).toBe(true);
+    for (const result of first) {
+      // Read once by the catch-up, and again from the feed, which began before the change.
+      expect(result.stats.changeNotices).toBeGreaterThan(0);
+      expect(result.stats.citizensPulled).toBe(2);
+    }
+    const merged = (await app.deps.store.plans.get('101', plan.id))!;
+    const versions = [...merged.goals, ...merged.interventions].flatMap((e) => e.provenance.flatMap((p) => (p.kind === 'source' ? [p.recordVersion] : [])));
+    expect(versions.length).toBeGreaterThan(0);
+    expect(versions.every((v) => v !== '1')).toBe(true);
+    const second = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings });
+    expect(second.map((r) => r.stats.recordsMerged)).toEqual([0, 0]);
     await app.close();
   });
 
