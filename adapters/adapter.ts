@@ -68,6 +68,11 @@ export interface ChangeNotice {
 
 export interface ChangesPage {
   changes: ChangeNotice[];
+  /**
+   * Notices the source sent that do not match the contract: kept with a readable reason and
+   * skipped, so one bad item cannot stop the feed. The cursor moves past them.
+   */
+  quarantined?: QuarantinedRecord[];
   /** Opaque; pass back as `since` to continue. Encodes the position and a tie-breaker. */
   cursor: string | null;
   hasMore: boolean;

@@ -39,7 +39,7 @@ let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
 
 console.log(`B2: starting the simulators for ${size} citizens in a child process…`);
-const simulators = spawn(process.execPath, [...(process.env.B2_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=" + process.env.B2_PROFILE] : []), '--import', 'tsx', join(here, 'b2-simulators.ts'), String(size)], { stdio: ['pipe', 'pipe', 'inherit'] });
+const simulators = spawn(process.execPath, ['--import', 'tsx', join(here, 'b2-simulators.ts'), String(size)], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: simulators.stdout! })[Symbol.asyncIterator]();
 const urls = JSON.parse((await lines.next()).value as string) as Record<string, string>;
 
@@ -82,7 +82,7 @@ console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarte
 async function syncAll(trigger: string) {
   const started = performance.now();
   const only = process.env.B2_ONLY ? [process.env.B2_ONLY as SourceSystem] : adapters;
-  const results = await runSyncRound(deps, { tenant: '101', adapters: only, trigger, mappings: allMappings, concurrency: 16, chunkSize: 50 });
+  const results = await runSyncRound(deps, { tenant: '101', adapters: only, trigger, mappings: allMappings, concurrency: 16, chunkSize: 100, chunksInFlight: 3 });
   const ms = performance.now() - started;
   return { ms, results: Object.fromEntries(only.map((a, i) => [a, { status: results[i]!.status, ...pick(results[i]!.stats) }])) };
 }
@@ -91,7 +91,18 @@ const pick = (s: SyncStats) => ({ catchUpMs: s.catchUpMs, feedMs: s.feedMs, batc
 peakRss = process.memoryUsage().rss;
 console.log(`B2: RSS before the full sync ${Math.round(peakRss / 1e6)} MB (high-water so far ${Math.round(process.resourceUsage().maxRSS / 1e3)} MB), heap ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB`);
 console.log('B2: full sync…');
+// B2_PROFILE=<dir>: a CPU profile of the full sync alone (not of seeding), for finding hot spots.
+const profiler = process.env.B2_PROFILE ? new (await import('node:inspector/promises')).Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 const full = await syncAll('b2-full');
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(join(process.env.B2_PROFILE!, `b2-full-sync-${size}.cpuprofile`), JSON.stringify(profile));
+}
 const fullPeakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
 console.log(`B2: full sync ${Math.round(full.ms)} ms`);
 

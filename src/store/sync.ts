@@ -1,5 +1,5 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
-import { and, desc, eq, exists, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { appliedRecords, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
 
@@ -26,6 +26,44 @@ export interface SyncRunRow {
   endedAt: string | null;
   stats: Record<string, unknown>;
   error: string | null;
+}
+
+/** A mark that depends on a plan write: `planWrite` is that write's version and update time. */
+export interface SyncMarkRow {
+  source: string;
+  recordId: string;
+  recordVersion: string;
+  planId: string;
+  planWrite?: { version: number; updatedAt: string };
+}
+
+export interface PulledMarkRow {
+  adapter: string;
+  citizenId: string;
+  planId?: string;
+  planWrite?: { version: number; updatedAt: string };
+}
+
+/** The JSON row (`j.value`) names a plan write at positions 3–5 that the plan table still holds. */
+function planWriteWon(tenant: string) {
+  return sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = json_extract(j.value, '$[3]') and ${plans.version} = json_extract(j.value, '$[4]') and ${plans.updatedAt} = json_extract(j.value, '$[5]'))`;
+}
+
+/**
+ * One insert for the unguarded rows and one for the guarded ones. Each JSON row is the three
+ * `fields`, then the plan id, then (guarded) the plan write's version and update time.
+ */
+function guardedInserts<T extends { planId?: string; planWrite?: { version: number; updatedAt: string } }>(
+  rows: readonly T[],
+  insert: (json: string, guarded: boolean) => Statement,
+  fields: (row: T) => [unknown, unknown, unknown],
+): Statement[] {
+  const statements: Statement[] = [];
+  const plain = rows.filter((r) => !r.planWrite);
+  const guarded = rows.filter((r) => r.planWrite);
+  if (plain.length > 0) statements.push(insert(JSON.stringify(plain.map((r) => [...fields(r), r.planId ?? '-'])), false));
+  if (guarded.length > 0) statements.push(insert(JSON.stringify(guarded.map((r) => [...fields(r), r.planId, r.planWrite!.version, r.planWrite!.updatedAt])), true));
+  return statements;
 }
 
 export function syncRepository({ db }: Database) {
@@ -153,76 +191,50 @@ export function syncRepository({ db }: Database) {
         .onConflictDoNothing();
     },
     /**
-     * Many merged-record marks in one statement: the rows travel as one JSON parameter and are
-     * unpacked with `json_each`, so a whole chunk costs one prepared statement, also on D1 (which
-     * allows 100 bound parameters). With `plan`, the marks are written only if the plan now holds
-     * exactly that write (same version and update time): a lost race leaves no mark.
+     * Merged-record marks for a whole chunk in at most two statements: the rows travel as one JSON
+     * parameter unpacked with `json_each`, so the cost does not grow with the number of statements
+     * (and D1's 100 bound parameters are never reached). A row with `planWrite` is written only if
+     * the plan now holds exactly that write (same version and update time): a lost race leaves no
+     * mark, so the record is merged again instead of being lost.
      */
-    appliedManyStatement(
-      tenant: string,
-      planId: string,
-      appliedAt: string,
-      marks: readonly { source: string; recordId: string; recordVersion: string }[],
-      plan?: { version: number; updatedAt: string },
-    ): Statement {
-      const rows = JSON.stringify(marks.map((m) => [m.source, m.recordId, m.recordVersion]));
-      return db
-        .insert(appliedRecords)
-        .select(
-          db
-            .select({
-              tenant: sql<string>`${tenant}`.as('tenant'),
-              source: sql<string>`json_extract(value, '$[0]')`.as('source'),
-              recordId: sql<string>`json_extract(value, '$[1]')`.as('record_id'),
-              recordVersion: sql<string>`json_extract(value, '$[2]')`.as('record_version'),
-              planId: sql<string>`${planId}`.as('plan_id'),
-              appliedAt: sql<string>`${appliedAt}`.as('applied_at'),
-            })
-            .from(sql`json_each(${rows})`)
-            .where(
-              plan
-                ? exists(
-                    db
-                      .select({ one: sql`1` })
-                      .from(plans)
-                      .where(and(eq(plans.tenant, tenant), eq(plans.id, planId), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt))),
-                  )
-                : sql`1`, // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
-            ),
-        )
-        .onConflictDoNothing();
+    appliedManyStatements(tenant: string, appliedAt: string, rows: readonly SyncMarkRow[]): Statement[] {
+      return guardedInserts(rows, (json, guarded) =>
+        db
+          .insert(appliedRecords)
+          .select(
+            db
+              .select({
+                tenant: sql<string>`${tenant}`.as('tenant'),
+                source: sql<string>`json_extract(j.value, '$[0]')`.as('source'),
+                recordId: sql<string>`json_extract(j.value, '$[1]')`.as('record_id'),
+                recordVersion: sql<string>`json_extract(j.value, '$[2]')`.as('record_version'),
+                planId: sql<string>`json_extract(j.value, '$[3]')`.as('plan_id'),
+                appliedAt: sql<string>`${appliedAt}`.as('applied_at'),
+              })
+              .from(sql`json_each(${json}) as j`)
+              .where(guarded ? planWriteWon(tenant) : sql`1`), // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
+          )
+          .onConflictDoNothing(),
+      (r) => [r.source, r.recordId, r.recordVersion]);
     },
-    /** First-pull marks for many (adapter, citizen) pairs in one statement, guarded like `appliedManyStatement`. */
-    pulledManyStatement(
-      tenant: string,
-      pulledAt: string,
-      pairs: readonly { adapter: string; citizenId: string }[],
-      plan?: { planId: string; version: number; updatedAt: string },
-    ): Statement {
-      const rows = JSON.stringify(pairs.map((p) => [p.adapter, p.citizenId]));
-      return db
-        .insert(pulledCitizens)
-        .select(
-          db
-            .select({
-              tenant: sql<string>`${tenant}`.as('tenant'),
-              adapter: sql<string>`json_extract(value, '$[0]')`.as('adapter'),
-              citizenId: sql<string>`json_extract(value, '$[1]')`.as('citizen_id'),
-              pulledAt: sql<string>`${pulledAt}`.as('pulled_at'),
-            })
-            .from(sql`json_each(${rows})`)
-            .where(
-              plan
-                ? exists(
-                    db
-                      .select({ one: sql`1` })
-                      .from(plans)
-                      .where(and(eq(plans.tenant, tenant), eq(plans.id, plan.planId), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt))),
-                  )
-                : sql`1`,
-            ),
-        )
-        .onConflictDoNothing();
+    /** First-pull marks of (adapter, citizen) pairs, guarded like `appliedManyStatements`. */
+    pulledManyStatements(tenant: string, pulledAt: string, rows: readonly PulledMarkRow[]): Statement[] {
+      return guardedInserts(rows, (json, guarded) =>
+        db
+          .insert(pulledCitizens)
+          .select(
+            db
+              .select({
+                tenant: sql<string>`${tenant}`.as('tenant'),
+                adapter: sql<string>`json_extract(j.value, '$[0]')`.as('adapter'),
+                citizenId: sql<string>`json_extract(j.value, '$[1]')`.as('citizen_id'),
+                pulledAt: sql<string>`${pulledAt}`.as('pulled_at'),
+              })
+              .from(sql`json_each(${json}) as j`)
+              .where(guarded ? planWriteWon(tenant) : sql`1`),
+          )
+          .onConflictDoNothing(),
+      (r) => [r.adapter, r.citizenId, null]);
     },
     /** After a new consent: records once merged into these plans may be merged again (the merge itself is idempotent by version). */
     async forgetAppliedForPlans(tenant: string, source: string, planIds: string[]): Promise<void> {

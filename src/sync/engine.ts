@@ -386,17 +386,14 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       return written && written !== original.get(written.id) ? written : undefined;
     };
     // Marks and first-pull marks go with the plan write they depend on: a lost race leaves neither.
-    const markStatements: Statement[] = [];
-    const byPlan = <T extends { planId: string | null }>(list: T[]) => {
-      const groups = new Map<string | null, T[]>();
-      for (const entry of list) groups.set(entry.planId, [...(groups.get(entry.planId) ?? []), entry]);
-      return groups;
-    };
-    for (const [planId, group] of byPlan(marks)) markStatements.push(store.sync.appliedManyStatement(tenant, planId ?? '-', at, group, writtenPlan(planId)));
-    for (const [planId, group] of byPlan(pulledPairs)) {
+    const planWrite = (planId: string | null) => {
       const written = writtenPlan(planId);
-      markStatements.push(store.sync.pulledManyStatement(tenant, at, group, written ? { planId: written.id, version: written.version, updatedAt: written.updatedAt } : undefined));
-    }
+      return written ? { planWrite: { version: written.version, updatedAt: written.updatedAt } } : {};
+    };
+    const markStatements = [
+      ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.planId) }))),
+      ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
+    ];
     const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id))), ...markStatements, ...statements];
     await options.beforeWrite?.(all);
     await store.batch(all);
@@ -432,6 +429,12 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (;;) {
       const page = await run.adapter.changes(cursor, options.pageSize ?? 500);
       stats.changeNotices += page.changes.length;
+      // Notices that broke the source's contract: kept for IT staff, skipped by the feed.
+      if (page.quarantined?.length) {
+        const at = now();
+        stats.quarantined += page.quarantined.length;
+        await store.batch(page.quarantined.map((bad) => quarantineRow(run, bad.recordType, bad.recordId, null, `change notice: ${bad.reason}`, bad.raw, at)));
+      }
       // One keyed hash per distinct CPR on the page; notices about citizens not enrolled are dropped unread (R12).
       const hashOfCpr = new Map<string, string>();
       for (const notice of page.changes) if (!hashOfCpr.has(notice.cpr)) hashOfCpr.set(notice.cpr, await vault.hash(tenant, notice.cpr));
