@@ -91,7 +91,7 @@ const pick = (s: SyncStats) => ({ catchUpMs: s.catchUpMs, feedMs: s.feedMs, batc
 peakRss = process.memoryUsage().rss;
 console.log(`B2: RSS before the full sync ${Math.round(peakRss / 1e6)} MB (high-water so far ${Math.round(process.resourceUsage().maxRSS / 1e3)} MB), heap ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB`);
 console.log('B2: full sync…');
-// B2_PROFILE=<dir>: a CPU profile of the full sync alone (not of seeding), for finding hot spots.
+// B2_PROFILE=<dir>: CPU profiles of the full and the incremental sync alone (not of seeding), for finding hot spots.
 const profiler = process.env.B2_PROFILE ? new (await import('node:inspector/promises')).Session() : undefined;
 if (profiler) {
   profiler.connect();
@@ -109,7 +109,12 @@ console.log(`B2: full sync ${Math.round(full.ms)} ms`);
 simulators.stdin!.write('mutate 0.01\n');
 const mutated = Number(((await lines.next()).value as string).split(' ')[1]);
 console.log(`B2: ${mutated} records changed; incremental sync…`);
+if (profiler) await profiler.post('Profiler.start');
 const incremental = await syncAll('b2-incremental');
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(join(process.env.B2_PROFILE!, `b2-incremental-sync-${size}.cpuprofile`), JSON.stringify(profile));
+}
 console.log(`B2: incremental sync ${Math.round(incremental.ms)} ms`);
 
 clearInterval(sampler);

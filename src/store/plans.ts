@@ -1,9 +1,9 @@
 /** Plans as whole, validated documents with an optimistic version; members indexed for enrolment. */
-import { and, eq, exists, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, exists, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import type { Database, Statement } from './db';
-import { appliedRecords, planLinks, planMembers, plans } from './schema';
+import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from './schema';
 
 export function planRepository({ db, batch }: Database) {
   const memberRows = (plan: Plan) =>
@@ -102,13 +102,41 @@ export function planRepository({ db, batch }: Database) {
         .where(and(eq(planMembers.tenant, tenant), eq(planMembers.citizenId, citizenId), onlyActiveMembers ? eq(planMembers.active, true) : sql`1 = 1`));
       return rows.map((r) => r.planId);
     },
-    /** Citizens whose plan is accepted or active: the only ones we may pull for (R12). */
-    async enrolledCitizens(tenant: string): Promise<{ citizenId: string; planId: string }[]> {
+    /** The enrolled plans (accepted or active, as an active member) of these citizens: only they are pulled for (R12). */
+    async enrolledPlansOf(tenant: string, citizenIds: string[]): Promise<{ citizenId: string; planId: string }[]> {
+      const result: { citizenId: string; planId: string }[] = [];
+      for (let i = 0; i < citizenIds.length; i += 90)
+        result.push(
+          ...(await db
+            .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
+            .from(planMembers)
+            .innerJoin(plans, eq(plans.id, planMembers.planId))
+            .where(and(eq(planMembers.tenant, tenant), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses]), inArray(planMembers.citizenId, citizenIds.slice(i, i + 90))))),
+        );
+      return result;
+    },
+    /**
+     * Enrolled citizens (with their enrolled plans) never pulled in full from this adapter: the
+     * catch-up's work, found in the database so a run's cost does not grow with the population.
+     */
+    async enrolledNotPulled(tenant: string, adapter: string): Promise<{ citizenId: string; planId: string }[]> {
       return db
         .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
         .from(planMembers)
         .innerJoin(plans, eq(plans.id, planMembers.planId))
-        .where(and(eq(planMembers.tenant, tenant), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses])));
+        .where(
+          and(
+            eq(planMembers.tenant, tenant),
+            eq(planMembers.active, true),
+            inArray(plans.status, [...enrolledStatuses]),
+            notExists(
+              db
+                .select({ one: sql`1` })
+                .from(pulledCitizens)
+                .where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter), eq(pulledCitizens.citizenId, planMembers.citizenId))),
+            ),
+          ),
+        );
     },
     async tenantsWithEnrolled(): Promise<string[]> {
       const rows = await db.selectDistinct({ tenant: plans.tenant }).from(plans).where(inArray(plans.status, [...enrolledStatuses]));

@@ -245,10 +245,6 @@ export function syncRepository({ db }: Database) {
     async forgetPulled(tenant: string, citizenId: string): Promise<void> {
       await db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.citizenId, citizenId)));
     },
-    async pulledCitizenIds(tenant: string, adapter: string): Promise<Set<string>> {
-      const rows = await db.select({ citizenId: pulledCitizens.citizenId }).from(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter)));
-      return new Set(rows.map((r) => r.citizenId));
-    },
     pulledStatement(tenant: string, adapter: string, citizenId: string, at: string): Statement {
       return db.insert(pulledCitizens).values({ tenant, adapter, citizenId, pulledAt: at }).onConflictDoNothing();
     },

@@ -423,7 +423,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   };
 
   /** Follows one adapter's change feed from its stored cursor, a page at a time. */
-  async function followFeed(run: AdapterRun, enrolled: Map<string, EnrolledCitizen>): Promise<void> {
+  async function followFeed(run: AdapterRun): Promise<void> {
     const { stats } = run;
     let cursor = await store.sync.cursor(tenant, run.id);
     for (;;) {
@@ -439,6 +439,12 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const hashOfCpr = new Map<string, string>();
       for (const notice of page.changes) if (!hashOfCpr.has(notice.cpr)) hashOfCpr.set(notice.cpr, await vault.hash(tenant, notice.cpr));
       const citizensByHash = new Map((await store.citizens.findManyByCprHash(tenant, [...new Set(hashOfCpr.values())])).map((c) => [c.cprHash, c.id]));
+      const enrolled = new Map<string, EnrolledCitizen>();
+      for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set(citizensByHash.values())])) {
+        const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
+        entry.planIds.push(row.planId);
+        enrolled.set(row.citizenId, entry);
+      }
       const byCitizen = new Map<string, { recordId: string; version: string }[]>();
       for (const notice of page.changes) {
         const citizenId = citizensByHash.get(hashOfCpr.get(notice.cpr)!);
@@ -470,15 +476,16 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const run of runs) run.error ??= message;
   };
   try {
-    const enrolled = new Map<string, EnrolledCitizen>();
-    for (const row of await store.plans.enrolledCitizens(tenant)) {
-      const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
-      entry.planIds.push(row.planId);
-      enrolled.set(row.citizenId, entry);
-    }
     // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
-    const pulledAlready = new Map<AdapterRun, Set<string>>();
-    for (const run of runs) pulledAlready.set(run, await store.sync.pulledCitizenIds(tenant, run.id));
+    const catchUpOf = new Map<string, ChunkItem>();
+    for (const run of runs)
+      for (const row of await store.plans.enrolledNotPulled(tenant, run.id)) {
+        const item = catchUpOf.get(row.citizenId) ?? { citizen: { citizenId: row.citizenId, planIds: [] }, runs: [] };
+        if (!item.citizen.planIds.includes(row.planId)) item.citizen.planIds.push(row.planId);
+        if (!item.runs.includes(run)) item.runs.push(run);
+        catchUpOf.set(row.citizenId, item);
+      }
+    const catchUp = [...catchUpOf.values()];
     // A feed never followed starts where this catch-up starts: the catch-up reads each enrolled
     // citizen's current state, so the source's history before it need not be replayed. A citizen
     // the catch-up misses is not marked pulled and is read in full on a later run.
@@ -486,9 +493,6 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const margin = options.feedStartMarginMs ?? 5 * 60_000;
     for (const run of runs)
       if (run.adapter.cursorAt && (await store.sync.cursor(tenant, run.id)) === null) feedStarts.set(run, run.adapter.cursorAt(new Date(clock.now().getTime() - margin)));
-    const catchUp = [...enrolled.values()]
-      .map((citizen) => ({ citizen, runs: runs.filter((run) => !pulledAlready.get(run)!.has(citizen.citizenId)) }))
-      .filter((item) => item.runs.length > 0);
     const catchUpStarted = performance.now();
     await chunked(catchUp);
     for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
@@ -498,7 +502,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       runs.map(async (run) => {
         const feedStarted = performance.now();
         try {
-          await followFeed(run, enrolled);
+          await followFeed(run);
         } catch (error) {
           run.error = error instanceof Error ? error.message : String(error);
         }
