@@ -8,15 +8,16 @@
 import { z } from 'zod';
 import { AdapterError, type ChangesPage, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
-import { decodeCursor, deterministicUuid, encodeCursor } from '../soap/identifiers';
+import { createChangeListReader, positionElement } from '../soap/change-list';
+import { deterministicUuid, encodeCursor } from '../soap/identifiers';
 import { createRecordDocumentReader, decodeRecordElements, describeIssues, type DecodedRecord } from '../soap/records';
 import { pullInBatches } from '../soap/batch-read';
 import { createSoapTransport } from '../soap/transport';
 import type { XmlWritableObject } from '../soap/xml';
 import {
   ActivityUpsertPayload,
-  ChangeListReadResponse,
   DFDG_NAMESPACE,
+  dfdgChangeList,
   dfdgBatchRead,
   DfdgPushOperation,
   DfdgRecordType,
@@ -54,6 +55,7 @@ export const DFDG_ID_NAMESPACE = '5d3e2a0c-8f41-4b7e-9c52-1a6f0d9b3e27';
 
 const recordTypeList = Object.values(dfdgRecordTypes);
 const recordDocuments = createRecordDocumentReader(recordTypeList, dfdgArrayElements);
+const changeList = createChangeListReader(dfdgChangeList);
 
 /** Read a standalone DFDG record document without an adapter instance (benchmarks, webhooks). */
 export const readDfdgRecordXml = (xml: string): DecodedRecord => recordDocuments.read(xml);
@@ -84,10 +86,7 @@ export function createDfdgAdapter(options: DfdgAdapterOptions): DfdgAdapter {
     RequestUserMetadata: { UserIdentifier: options.userIdentifier ?? 'enplan-integration', TransactionIdentifier: transactionId },
   });
 
-  const changedAfter = (cursor: string | null | undefined) => {
-    const position = decodeCursor(cursor);
-    return position ? { RecordUpdatedDateTime: new Date(position.updatedAtMs).toISOString(), RecordIdentifier: position.recordId } : undefined;
-  };
+  const changedAfter = (cursor: string | null | undefined) => positionElement(dfdgChangeList.fields, cursor);
 
   async function write(operation: 'writeActivity' | 'writePlan', transactionId: string, content: XmlWritableObject): Promise<PushReceipt> {
     const reply = await transport.call({
@@ -143,30 +142,8 @@ export function createDfdgAdapter(options: DfdgAdapterOptions): DfdgAdapter {
     // Just after every position of the millisecond before `at` ('~' sorts after the record ids).
     cursorAt: (at: Date) => encodeCursor({ updatedAtMs: at.getTime() - 1, recordId: '~' }),
 
-    async changes(since: string | null, limit?: number): Promise<ChangesPage> {
-      const maximum = Math.min(1000, Math.max(1, Math.floor(limit ?? pageSize)));
-      const reply = await transport.call({
-        operation: dfdgOperations.changes.request,
-        responseOperation: dfdgOperations.changes.response,
-        header: header(),
-        content: { ChangedAfter: changedAfter(since), MaximumCount: maximum },
-      });
-      const parsed = ChangeListReadResponse.safeParse(reply.content);
-      if (!parsed.success) throw new AdapterError(`the DFDG change list does not match the contract: ${describeIssues(parsed.error)}`, true, 'invalid-change-list');
-      const items = parsed.data.ChangeItem;
-      const last = items.at(-1);
-      return {
-        changes: items.map((item) => ({
-          cpr: item.PersonCivilRegistrationIdentifier,
-          recordType: item.RecordTypeIdentifier,
-          recordId: item.RecordIdentifier,
-          version: String(item.RecordVersionIdentifier),
-          updatedAt: item.RecordUpdatedDateTime,
-        })),
-        cursor: last ? encodeCursor({ updatedAtMs: Date.parse(last.RecordUpdatedDateTime), recordId: last.RecordIdentifier }) : (since ?? null),
-        hasMore: parsed.data.MoreAvailableIndicator,
-      };
-    },
+    /** One page of the change list; bad change items are quarantined, not fatal (see soap/change-list.ts). */
+    changes: (since: string | null, limit?: number): Promise<ChangesPage> => changeList.page(transport, header(), since, limit ?? pageSize),
 
     async push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt> {
       if (!idempotencyKey) throw new AdapterError('a push needs an idempotency key', true, 'missing-idempotency-key');

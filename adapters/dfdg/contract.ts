@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { BATCH_READ_MAX_SUBJECTS, batchReadRequestSchema, type BatchReadSpec } from '../soap/batch-read';
+import type { ChangeListSpec } from '../soap/change-list';
 import type { XmlRecordType } from '../soap/records';
 import {
   xmlBoolean,
@@ -34,6 +35,7 @@ import {
   xmlOptionalDecimal,
   xmlOptionalText,
   xmlPositiveInteger,
+  xmlRecord,
   xmlText,
 } from '../soap/xml-schema';
 
@@ -85,10 +87,10 @@ export const ActivityCoreItem = z.looseObject({
 });
 export type ActivityCoreItem = z.output<typeof ActivityCoreItem>;
 
-export const ActivityItem = z.looseObject({ ActivityCoreItem: xmlElement(ActivityCoreItem), ...recordEnvelope });
+export const ActivityItem = xmlRecord(z.looseObject({ ActivityCoreItem: xmlElement(ActivityCoreItem), ...recordEnvelope }));
 export type ActivityItem = z.output<typeof ActivityItem>;
 
-export const RehabilitationProcessItem = z.looseObject({
+export const RehabilitationProcessItem = xmlRecord(z.looseObject({
   RehabilitationProcessIdentifier: xmlGuid,
   PersonCivilRegistrationIdentifier: xmlCpr,
   /** Code list: mappings/dfdg/codes/rehabilitation-process-types.json (MODELLED). */
@@ -101,7 +103,7 @@ export const RehabilitationProcessItem = z.looseObject({
   CoordinatingCaseworkerName: xmlOptionalText(200),
   CreatedDateTime: xmlDateTime,
   ...recordEnvelope,
-});
+}));
 export type RehabilitationProcessItem = z.output<typeof RehabilitationProcessItem>;
 
 export const JobGoal = z.looseObject({
@@ -128,7 +130,7 @@ export const FollowUp = z.looseObject({
 });
 
 /** The employment plan (Jobnet "Min Plan"); each edit makes a new `MyPlanVersionIdentifier`. */
-export const MyPlanItem = z.looseObject({
+export const MyPlanItem = xmlRecord(z.looseObject({
   MyPlanIdentifier: xmlGuid,
   MyPlanVersionIdentifier: xmlGuid,
   PersonCivilRegistrationIdentifier: xmlCpr,
@@ -138,7 +140,7 @@ export const MyPlanItem = z.looseObject({
   FollowUp: xmlList(FollowUp),
   CreatedDateTime: xmlDateTime,
   ...recordEnvelope,
-});
+}));
 export type MyPlanItem = z.output<typeof MyPlanItem>;
 
 export const ProgrammeActivity = z.looseObject({
@@ -152,7 +154,7 @@ export const ProgrammeActivity = z.looseObject({
 });
 
 /** The integration contract (integrationskontrakt) of a refugee: the form of their plan (R21). */
-export const IntegrationContractItem = z.looseObject({
+export const IntegrationContractItem = xmlRecord(z.looseObject({
   IntegrationContractIdentifier: xmlGuid,
   PersonCivilRegistrationIdentifier: xmlCpr,
   ContractStartDate: xmlDate,
@@ -164,7 +166,7 @@ export const IntegrationContractItem = z.looseObject({
   ProgrammeActivity: xmlList(ProgrammeActivity),
   ResponsibleAuthority,
   ...recordEnvelope,
-});
+}));
 export type IntegrationContractItem = z.output<typeof IntegrationContractItem>;
 
 // ---------------------------------------------------------------------------------------------
@@ -279,10 +281,28 @@ export const ChangeItem = z.object({
   RecordUpdatedDateTime: xmlDateTime,
 });
 
-export const ChangeListReadResponse = z.object({
-  ChangeItem: xmlList(ChangeItem),
-  MoreAvailableIndicator: xmlBoolean,
-});
+/**
+ * The change list reply (`ChangeListReadResponse`): repeated `ChangeItem`s and
+ * `MoreAvailableIndicator`. The reply's shape is checked as a whole, each item on its own against
+ * `ChangeItem` (see soap/change-list.ts), so one bad item is quarantined instead of stopping the feed.
+ */
+export const dfdgChangeList = {
+  serviceName: 'DFDG',
+  ...dfdgOperations.changes,
+  afterElement: 'ChangedAfter',
+  limitElement: 'MaximumCount',
+  itemElement: 'ChangeItem',
+  moreElement: 'MoreAvailableIndicator',
+  item: ChangeItem,
+  fields: {
+    cpr: 'PersonCivilRegistrationIdentifier',
+    recordType: 'RecordTypeIdentifier',
+    recordId: 'RecordIdentifier',
+    version: 'RecordVersionIdentifier',
+    updatedAt: 'RecordUpdatedDateTime',
+  },
+  recordTypes: DfdgRecordType.options,
+} as const satisfies ChangeListSpec;
 
 export const ActivityWriteRequest = z.object({ ActivityCoreItem: xmlElement(ActivityCoreItem) });
 

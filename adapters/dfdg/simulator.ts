@@ -12,10 +12,10 @@
 import type { z } from 'zod';
 import { activationTypes, activityStatuses } from '../../mappings/dfdg/code-lists';
 import { generatePopulation, seededRandom, type SyntheticCitizen } from '../shared/population';
-import { ChangeLog, changedAfter } from '../soap/change-log';
+import { ChangeLog, changedAfter, InjectedChangeItems } from '../soap/change-log';
 import type { SoapMessage } from '../soap/envelope';
 import { describeIssues } from '../soap/records';
-import { answerBatchRead, SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
+import { answerBatchRead, answerChangeList, SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
 import { guidFrom, textRandom } from '../soap/synthetic';
 import { WriteLedger, type WriteReceipt } from '../soap/write-ledger';
 import { renderXml, type XmlObject, type XmlWritableObject } from '../soap/xml';
@@ -24,6 +24,7 @@ import {
   ChangeListReadRequest,
   DFDG_NAMESPACE,
   dfdgBatchRead,
+  dfdgChangeList,
   DfdgRequestHeader,
   dfdgArrayElements,
   dfdgOperations,
@@ -64,6 +65,7 @@ export async function startDfdgSimulator(options: DfdgSimulatorOptions = {}): Pr
   const log = new ChangeLog<DfdgStoredRecord>(recordById.values());
   const ledger = new WriteLedger();
   const injected = new Map<string, { element: string; content: XmlWritableObject | string }[]>();
+  const injectedChanges = new InjectedChangeItems(dfdgChangeList.fields);
   const mutationDice = seededRandom(seed ^ 0x5eed);
 
   const knownCitizen = (cpr: string): SyntheticCitizen => {
@@ -96,20 +98,8 @@ export async function startDfdgSimulator(options: DfdgSimulatorOptions = {}): Pr
 
   function changes(message: SoapMessage): SoapAnswer {
     const request = parseOrFault(ChangeListReadRequest, message.content, 'ChangeListReadRequest');
-    const page = log.page(positionOf(request.ChangedAfter), request.MaximumCount);
-    return {
-      operation: dfdgOperations.changes.response,
-      content: {
-        ChangeItem: page.records.map((record) => ({
-          PersonCivilRegistrationIdentifier: citizenOf(record).cpr,
-          RecordTypeIdentifier: record.recordType,
-          RecordIdentifier: record.recordId,
-          RecordVersionIdentifier: record.version,
-          RecordUpdatedDateTime: new Date(record.updatedAtMs).toISOString(),
-        })),
-        MoreAvailableIndicator: page.hasMore,
-      },
-    };
+    const page = injectedChanges.page(log, positionOf(request.ChangedAfter), request.MaximumCount);
+    return answerChangeList(dfdgChangeList, page, (record) => ({ cpr: citizenOf(record).cpr, recordType: record.recordType }));
   }
 
   const receipt = (operation: string, r: WriteReceipt): SoapAnswer => ({
@@ -244,5 +234,6 @@ export async function startDfdgSimulator(options: DfdgSimulatorOptions = {}): Pr
       list.push({ element, content });
       injected.set(cpr, list);
     },
+    injectChangeItem: (content, at) => injectedChanges.add(content, at),
   };
 }

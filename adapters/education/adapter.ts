@@ -8,7 +8,8 @@
 import type { z } from 'zod';
 import { AdapterError, type ChangesPage, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
-import { decodeCursor, deterministicUuid, encodeCursor } from '../soap/identifiers';
+import { createChangeListReader, positionElement } from '../soap/change-list';
+import { deterministicUuid, encodeCursor } from '../soap/identifiers';
 import { createRecordDocumentReader, decodeRecordElements, describeIssues, type DecodedRecord } from '../soap/records';
 import { pullInBatches } from '../soap/batch-read';
 import { createSoapTransport } from '../soap/transport';
@@ -16,11 +17,11 @@ import type { XmlWritableObject } from '../soap/xml';
 import {
   EDUCATION_NAMESPACE,
   educationBatchRead,
+  educationChangeList,
   EducationEventPayload,
   EducationPlanUpdatePayload,
   EducationPushOperation,
   EducationRecordType,
-  HentAendringerResponse,
   Kvittering,
   educationArrayElements,
   educationOperations,
@@ -53,6 +54,7 @@ export const EDUCATION_ID_NAMESPACE = 'a4c7e1b2-3d5f-4e68-8b9a-0c1d2e3f4a5b';
 
 const recordTypeList = Object.values(educationRecordTypes);
 const recordDocuments = createRecordDocumentReader(recordTypeList, educationArrayElements);
+const changeList = createChangeListReader(educationChangeList);
 
 export const readEducationRecordXml = (xml: string): DecodedRecord => recordDocuments.read(xml);
 export const parseEducationRecordXml = (xml: string) => recordDocuments.parse(xml);
@@ -79,10 +81,7 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
   const header = (transactionId?: string): XmlWritableObject => ({
     Kaldskontekst: { KommuneKode: options.municipalityCode, SystemNavn: options.systemName ?? 'enplan-integration', TransaktionsId: transactionId },
   });
-  const changedAfter = (cursor: string | null | undefined) => {
-    const position = decodeCursor(cursor);
-    return position ? { SenestAendret: new Date(position.updatedAtMs).toISOString(), PostId: position.recordId } : undefined;
-  };
+  const changedAfter = (cursor: string | null | undefined) => positionElement(educationChangeList.fields, cursor);
   const invalidPayload = (operation: string, error: z.ZodError) =>
     new AdapterError(`the ${operation} payload does not match the Ungedatabasen contract: ${describeIssues(error)}`, true, 'invalid-payload');
 
@@ -137,24 +136,8 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
     // Just after every position of the millisecond before `at` ('~' sorts after the record ids).
     cursorAt: (at: Date) => encodeCursor({ updatedAtMs: at.getTime() - 1, recordId: '~' }),
 
-    async changes(since: string | null, limit?: number): Promise<ChangesPage> {
-      const maximum = Math.min(1000, Math.max(1, Math.floor(limit ?? pageSize)));
-      const reply = await transport.call({
-        operation: educationOperations.changes.request,
-        responseOperation: educationOperations.changes.response,
-        header: header(),
-        content: { AendretEfter: changedAfter(since), MaksAntal: maximum },
-      });
-      const parsed = HentAendringerResponse.safeParse(reply.content);
-      if (!parsed.success) throw new AdapterError(`the Ungedatabasen change list does not match the contract: ${describeIssues(parsed.error)}`, true, 'invalid-change-list');
-      const items = parsed.data.Aendring;
-      const last = items.at(-1);
-      return {
-        changes: items.map((item) => ({ cpr: item.CPRNr, recordType: item.PostType, recordId: item.PostId, version: String(item.Version), updatedAt: item.SenestAendret })),
-        cursor: last ? encodeCursor({ updatedAtMs: Date.parse(last.SenestAendret), recordId: last.PostId }) : (since ?? null),
-        hasMore: parsed.data.FlereIndikator,
-      };
-    },
+    /** One page of the change list; bad change items are quarantined, not fatal (see soap/change-list.ts). */
+    changes: (since: string | null, limit?: number): Promise<ChangesPage> => changeList.page(transport, header(), since, limit ?? pageSize),
 
     async push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt> {
       if (!idempotencyKey) throw new AdapterError('a push needs an idempotency key', true, 'missing-idempotency-key');

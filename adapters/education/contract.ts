@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { BATCH_READ_MAX_SUBJECTS, batchReadRequestSchema, type BatchReadSpec } from '../soap/batch-read';
+import type { ChangeListSpec } from '../soap/change-list';
 import type { XmlRecordType } from '../soap/records';
 import {
   xmlBoolean,
@@ -30,6 +31,7 @@ import {
   xmlOptionalDecimal,
   xmlOptionalText,
   xmlPositiveInteger,
+  xmlRecord,
   xmlText,
 } from '../soap/xml-schema';
 
@@ -71,7 +73,7 @@ const Vejleder = z.looseObject({
 });
 
 /** The education plan (uddannelsesplan, KUI § 2 a) of a young person: one per citizen. */
-export const Uddannelsesplan = z.looseObject({
+export const Uddannelsesplan = xmlRecord(z.looseObject({
   UddannelsesplanId: xmlGuid,
   CPRNr: xmlCpr,
   KommuneKode: xmlMunicipalityCode,
@@ -81,7 +83,7 @@ export const Uddannelsesplan = z.looseObject({
   NaesteOpfoelgning: xmlOptionalDate,
   Oprettet: xmlDateTime,
   ...recordEnvelope,
-});
+}));
 export type Uddannelsesplan = z.output<typeof Uddannelsesplan>;
 
 const Institution = z.looseObject({
@@ -91,7 +93,7 @@ const Institution = z.looseObject({
 });
 
 /** One education event (hændelse) in a young person's course; `HaendelseNummer` numbers the feed. */
-export const Haendelse = z.looseObject({
+export const Haendelse = xmlRecord(z.looseObject({
   HaendelseNummer: xmlPositiveInteger,
   CPRNr: xmlCpr,
   /** Code list: mappings/education/codes/event-types.json (MODELLED). */
@@ -103,7 +105,7 @@ export const Haendelse = z.looseObject({
   ForloebStartDato: xmlOptionalDate,
   Institution: xmlElement(Institution),
   ...recordEnvelope,
-});
+}));
 export type Haendelse = z.output<typeof Haendelse>;
 
 const envelopePaths = { versionPath: ['Version'], updatedAtPath: ['SenestAendret'] } as const;
@@ -166,7 +168,22 @@ export const Aendring = z.object({
   SenestAendret: xmlDateTime,
 });
 
-export const HentAendringerResponse = z.object({ Aendring: xmlList(Aendring), FlereIndikator: xmlBoolean });
+/**
+ * The change list reply (`HentAendringerResponse`): repeated `Aendring` and `FlereIndikator`. The
+ * reply's shape is checked as a whole, each item on its own against `Aendring` (see
+ * soap/change-list.ts), so one bad item is quarantined instead of stopping the feed.
+ */
+export const educationChangeList = {
+  serviceName: 'Ungedatabasen',
+  ...educationOperations.changes,
+  afterElement: 'AendretEfter',
+  limitElement: 'MaksAntal',
+  itemElement: 'Aendring',
+  moreElement: 'FlereIndikator',
+  item: Aendring,
+  fields: { cpr: 'CPRNr', recordType: 'PostType', recordId: 'PostId', version: 'Version', updatedAt: 'SenestAendret' },
+  recordTypes: EducationRecordType.options,
+} as const satisfies ChangeListSpec;
 
 export const Kvittering = z.object({ PostId: xmlText(100), Version: xmlPositiveInteger, Dublet: xmlBoolean });
 

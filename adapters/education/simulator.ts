@@ -10,16 +10,17 @@
 import type { z } from 'zod';
 import { educationEventTypes, educationProgrammes, planActivityStatuses, planActivityTypes } from '../../mappings/education/code-lists';
 import { generatePopulation, seededRandom, type SyntheticCitizen } from '../shared/population';
-import { ChangeLog, changedAfter } from '../soap/change-log';
+import { ChangeLog, changedAfter, InjectedChangeItems } from '../soap/change-log';
 import type { SoapMessage } from '../soap/envelope';
 import { describeIssues } from '../soap/records';
-import { answerBatchRead, SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
+import { answerBatchRead, answerChangeList, SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
 import { guidFrom, textRandom } from '../soap/synthetic';
 import { WriteLedger, type WriteReceipt } from '../soap/write-ledger';
 import { renderXml, type XmlWritableObject } from '../soap/xml';
 import {
   EDUCATION_NAMESPACE,
   educationBatchRead,
+  educationChangeList,
   EducationRequestHeader,
   HentAendringerRequest,
   HentBorgerDataRequest,
@@ -61,6 +62,7 @@ export async function startEducationSimulator(options: EducationSimulatorOptions
   const log = new ChangeLog<EducationStoredRecord>(recordById.values());
   const ledger = new WriteLedger();
   const injected = new Map<string, { element: string; content: XmlWritableObject | string }[]>();
+  const injectedChanges = new InjectedChangeItems(educationChangeList.fields);
   const mutationDice = seededRandom(seed ^ 0xed0c);
 
   const knownCitizen = (cpr: string): SyntheticCitizen => {
@@ -115,20 +117,8 @@ export async function startEducationSimulator(options: EducationSimulatorOptions
 
   function changes(message: SoapMessage): SoapAnswer {
     const request = parseOrFault(HentAendringerRequest, message.content, 'HentAendringerRequest');
-    const page = log.page(positionOf(request.AendretEfter), request.MaksAntal);
-    return {
-      operation: educationOperations.changes.response,
-      content: {
-        Aendring: page.records.map((record) => ({
-          CPRNr: citizenOf(record).cpr,
-          PostType: record.recordType,
-          PostId: record.recordId,
-          Version: record.version,
-          SenestAendret: new Date(record.updatedAtMs).toISOString(),
-        })),
-        FlereIndikator: page.hasMore,
-      },
-    };
+    const page = injectedChanges.page(log, positionOf(request.AendretEfter), request.MaksAntal);
+    return answerChangeList(educationChangeList, page, (record) => ({ cpr: citizenOf(record).cpr, recordType: record.recordType }));
   }
 
   function updatePlan(message: SoapMessage): SoapAnswer {
@@ -248,5 +238,6 @@ export async function startEducationSimulator(options: EducationSimulatorOptions
       list.push({ element, content });
       injected.set(cpr, list);
     },
+    injectChangeItem: (content, at) => injectedChanges.add(content, at),
   };
 }

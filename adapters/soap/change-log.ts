@@ -7,7 +7,9 @@
  * Changes made together share one timestamp (as in a source that stamps a batch), which is
  * exactly why a cursor needs the record id as tie-breaker.
  */
+import { changeItemPosition, type ChangeItemFields } from './change-list';
 import { comparePositions, type FeedPosition } from './identifiers';
+import type { XmlWritableObject } from './xml';
 
 export interface FeedRecord {
   readonly recordId: string;
@@ -121,4 +123,44 @@ const positionOf = (record: FeedRecord): FeedPosition => ({ updatedAtMs: record.
 /** Whether a record changed after a position (per-citizen pulls with a cursor). */
 export function changedAfter(record: FeedRecord, after: FeedPosition | null): boolean {
   return after === null || comparePositions({ updatedAtMs: record.updatedAtMs, recordId: record.recordId }, after) > 0;
+}
+
+/** One entry of a change-list page: a logged record, or an item injected as is. */
+export type FeedEntry<R extends FeedRecord> = { record: R } | { injected: XmlWritableObject | string };
+
+/**
+ * Test hook of the simulators: change items sent as is — e.g. ones that break the contract — each
+ * at its own position in the feed, so it comes in every change-list page whose range covers that
+ * position, between the logged records, exactly as a source would send a bad item it holds.
+ */
+export class InjectedChangeItems {
+  private readonly items: { at: FeedPosition; content: XmlWritableObject | string }[] = [];
+
+  constructor(private readonly fields: ChangeItemFields) {}
+
+  /** Place `content` at `at`, by default at the position its own change time and record id give. */
+  add(content: XmlWritableObject | string, at?: FeedPosition): void {
+    at ??= changeItemPosition(this.fields, content) ?? undefined;
+    if (!at) throw new Error('an injected change item whose own position cannot be read needs an explicit position');
+    const index = this.items.findIndex((item) => comparePositions(item.at, at) > 0);
+    this.items.splice(index < 0 ? this.items.length : index, 0, { at, content });
+  }
+
+  /** Up to `limit` entries after `after` in feed order: the log's records with the injected items merged in. */
+  page<R extends FeedRecord>(log: ChangeLog<R>, after: FeedPosition | null, limit: number): { entries: FeedEntry<R>[]; hasMore: boolean } {
+    const logged = log.page(after, limit);
+    const extra = this.items.filter((item) => after === null || comparePositions(item.at, after) > 0);
+    if (extra.length === 0) return { entries: logged.records.map((record) => ({ record })), hasMore: logged.hasMore };
+    const entries: FeedEntry<R>[] = [];
+    let r = 0;
+    let i = 0;
+    while (entries.length < limit && (r < logged.records.length || i < extra.length)) {
+      const record = logged.records[r];
+      if (record && (i >= extra.length || comparePositions(positionOf(record), extra[i]!.at) <= 0)) {
+        entries.push({ record });
+        r++;
+      } else entries.push({ injected: extra[i++]!.content });
+    }
+    return { entries, hasMore: logged.hasMore || r < logged.records.length || i < extra.length };
+  }
 }

@@ -31,12 +31,13 @@ function at(value: unknown, path: readonly string[]): unknown {
   return Array.isArray(current) ? current[0] : current;
 }
 
-function rawXml(element: string, raw: unknown): string {
+/** The offending element as XML for a quarantined record's `raw`, cut at `limit` characters. */
+export function rawXml(element: string, raw: unknown, limit = RAW_LIMIT): string {
   try {
     const xml = isXmlObject(raw) || typeof raw === 'string' ? renderXml({ [element]: raw as XmlObject | string }) : JSON.stringify(raw);
-    return xml.length > RAW_LIMIT ? `${xml.slice(0, RAW_LIMIT)}…` : xml;
+    return xml.length > limit ? `${xml.slice(0, limit - 1)}…` : xml;
   } catch {
-    return String(JSON.stringify(raw)).slice(0, RAW_LIMIT);
+    return String(JSON.stringify(raw)).slice(0, limit);
   }
 }
 

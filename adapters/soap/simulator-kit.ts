@@ -18,11 +18,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { seededRandom } from '../shared/population';
 import { batchReadRequestSchema, countSubjects, type BatchReadSpec } from './batch-read';
+import type { ChangeListSpec } from './change-list';
+import type { FeedEntry, FeedRecord } from './change-log';
 import { buildEnvelope, buildFault, createSoapReader, SOAP11_CONTENT_TYPE, type SoapMessage } from './envelope';
 import { starFaultCodes, type StarFaultCode } from './faults';
 import { describeIssues } from './records';
 import { DEFAULT_MAX_XML_BYTES, XmlInputError, type XmlWritableObject } from './xml';
 import type { SyntheticCitizen } from '../shared/population';
+import type { FeedPosition } from './identifiers';
 import type { WriteLogEntry } from './write-ledger';
 
 export interface SimulatorFaults {
@@ -76,6 +79,25 @@ export function answerBatchRead(spec: BatchReadSpec, message: SoapMessage, readP
     }
   });
   return { operation: spec.response, content: { [spec.groupElement]: groups } };
+}
+
+/**
+ * Answer a change-list request with one page: each logged record as a change item (`about` gives
+ * its CPR and record type), injected items as they are, and the "more available" flag.
+ */
+export function answerChangeList<R extends FeedRecord>(
+  spec: ChangeListSpec,
+  page: { entries: FeedEntry<R>[]; hasMore: boolean },
+  about: (record: R) => { cpr: string; recordType: string },
+): SoapAnswer {
+  const f = spec.fields;
+  const items = page.entries.map((entry): XmlWritableObject | string => {
+    if ('injected' in entry) return entry.injected;
+    const { record } = entry;
+    const { cpr, recordType } = about(record);
+    return { [f.cpr]: cpr, [f.recordType]: recordType, [f.recordId]: record.recordId, [f.version]: record.version, [f.updatedAt]: new Date(record.updatedAtMs).toISOString() };
+  });
+  return { operation: spec.response, content: { [spec.itemElement]: items, [spec.moreElement]: page.hasMore } };
 }
 
 /** One request as the simulator saw it: where it went and its headers — for tests of what leaks. */
@@ -271,4 +293,11 @@ export interface SoapSectorSimulator extends SoapSimulatorServer {
    * treats records that break the contract. Not part of the change list.
    */
   injectRecord(cpr: string, element: string, content: XmlWritableObject | string): void;
+  /**
+   * Test hook: put a change item into the change list as is — to see how the adapter treats
+   * change items that break the contract. It sits at `at` in the feed (default: the position its
+   * own change time and record id give) and comes, between the logged records, in every
+   * change-list reply whose range covers that position. Replies stay real SOAP over HTTP.
+   */
+  injectChangeItem(content: XmlWritableObject | string, at?: FeedPosition): void;
 }

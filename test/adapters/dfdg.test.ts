@@ -5,11 +5,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterError } from '../../adapters/adapter';
-import { createDfdgAdapter, DFDG_ID_NAMESPACE, DFDG_NAMESPACE, dfdgBatchRead, dfdgRecordTypes, generateDfdgRecordXml, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createDfdgAdapter, DFDG_ID_NAMESPACE, DFDG_NAMESPACE, dfdgBatchRead, dfdgChangeList, dfdgRecordTypes, generateDfdgRecordXml, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { deterministicUuid } from '../../adapters/soap/identifiers';
 import { noFaults } from '../../adapters/soap/simulator-kit';
 import type { SyntheticCitizen } from '../../adapters/shared/population';
 import { batchReadSuite } from '../support/soap-batch-read';
+import { changeListQuarantineSuite } from '../support/soap-change-list';
 
 const CPR_SHAPED = /\d{6}-?\d{4}/;
 const organisation = { typeIdentifier: 'kommune', code: '101' };
@@ -358,6 +359,14 @@ describe('DFDG change list', () => {
 
   it('refuses a cursor it did not issue', async () => {
     expect(await failure(adapter.changes('c1.bm90LWEtY3Vyc29y'))).toMatchObject({ permanent: true, code: 'invalid-cursor' });
+  });
+});
+
+describe('DFDG change list with change items that break the contract', () => {
+  changeListQuarantineSuite({
+    start: () => startDfdgSimulator({ size: 120, seed: 17 }),
+    connect: (baseUrl, options) => createDfdgAdapter({ baseUrl, organisation, timeoutMs: 5_000, ...options }),
+    spec: dfdgChangeList,
   });
 });
 

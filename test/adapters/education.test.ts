@@ -10,6 +10,7 @@ import {
   EDUCATION_ID_NAMESPACE,
   EDUCATION_NAMESPACE,
   educationBatchRead,
+  educationChangeList,
   educationRecordTypes,
   generateEducationRecordXml,
   startEducationSimulator,
@@ -19,6 +20,7 @@ import { deterministicUuid } from '../../adapters/soap/identifiers';
 import { noFaults } from '../../adapters/soap/simulator-kit';
 import type { SyntheticCitizen } from '../../adapters/shared/population';
 import { batchReadSuite } from '../support/soap-batch-read';
+import { changeListQuarantineSuite } from '../support/soap-change-list';
 
 const CPR_SHAPED = /\d{6}-?\d{4}/;
 
@@ -229,5 +231,13 @@ describe('Ungedatabasen batch read (pullMany) against the simulator', () => {
         SenestAendret: '2026-06-01T00:00:00Z',
       },
     }),
+  });
+});
+
+describe('Ungedatabasen change list with change items that break the contract', () => {
+  changeListQuarantineSuite({
+    start: () => startEducationSimulator({ size: 120, seed: 27 }),
+    connect: (baseUrl, options) => createEducationAdapter({ baseUrl, municipalityCode: '101', timeoutMs: 5_000, ...options }),
+    spec: educationChangeList,
   });
 });

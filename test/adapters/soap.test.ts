@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AdapterError } from '../../adapters/adapter';
-import { ChangeLog, type FeedRecord } from '../../adapters/soap/change-log';
+import { ChangeLog, InjectedChangeItems, type FeedEntry, type FeedRecord } from '../../adapters/soap/change-log';
 import { buildEnvelope, buildFault, createSoapReader, SOAP11_ENVELOPE_NS } from '../../adapters/soap/envelope';
 import { faultToAdapterError, redactCpr } from '../../adapters/soap/faults';
 import { decodeCursor, deterministicUuid, encodeCursor } from '../../adapters/soap/identifiers';
@@ -257,6 +257,23 @@ describe('change log', () => {
     // The record id breaks the tie inside the batch.
     const tieCursor = log.page({ updatedAtMs: 21, recordId: 'a' }, 1);
     expect(ids(tieCursor)).toEqual(['c']);
+  });
+
+  it('merges injected change items into the pages at their positions (simulator test hook)', () => {
+    const log = new ChangeLog([record('a', 10), record('b', 10), record('c', 20)]);
+    const injected = new InjectedChangeItems({ cpr: 'Cpr', recordType: 'Type', recordId: 'Id', version: 'Version', updatedAt: 'At' });
+    injected.add({ Id: 'a!', At: new Date(10).toISOString() });
+    injected.add('unreadable', { updatedAtMs: 20, recordId: 'c!' });
+    expect(() => injected.add('no position')).toThrow(/explicit position/);
+    const show = (page: { entries: FeedEntry<FeedRecord>[]; hasMore: boolean }) => ({
+      entries: page.entries.map((e) => ('record' in e ? e.record.recordId : `injected:${JSON.stringify(e.injected)}`)),
+      hasMore: page.hasMore,
+    });
+    expect(show(injected.page(log, null, 10))).toEqual({ entries: ['a', 'injected:{"Id":"a!","At":"1970-01-01T00:00:00.010Z"}', 'b', 'c', 'injected:"unreadable"'], hasMore: false });
+    expect(show(injected.page(log, null, 2))).toEqual({ entries: ['a', 'injected:{"Id":"a!","At":"1970-01-01T00:00:00.010Z"}'], hasMore: true });
+    expect(show(injected.page(log, { updatedAtMs: 10, recordId: 'a!' }, 2))).toEqual({ entries: ['b', 'c'], hasMore: true });
+    expect(show(injected.page(log, { updatedAtMs: 20, recordId: 'c' }, 2))).toEqual({ entries: ['injected:"unreadable"'], hasMore: false });
+    expect(show(injected.page(log, { updatedAtMs: 20, recordId: 'c!' }, 2))).toEqual({ entries: [], hasMore: false });
   });
 });
 
