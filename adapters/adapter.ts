@@ -51,6 +51,11 @@ export interface QuarantinedRecord {
   raw: string;
 }
 
+export interface PullManyOptions {
+  /** A cursor from `changes`: only records changed after it (as `pull`'s cursor). */
+  since?: string | null;
+}
+
 export interface PullResult {
   records: SourceRecord[];
   quarantined: QuarantinedRecord[];
@@ -120,7 +125,7 @@ export interface SourceAdapter {
    * exactly one asked subject never come back. Throws if the batch as a whole failed; the engine
    * then pulls the subjects one by one, so one bad citizen cannot hold back the others.
    */
-  pullMany?(subjects: readonly PullSubject[]): Promise<Map<string, PullResult>>;
+  pullMany?(subjects: readonly PullSubject[], options?: PullManyOptions): Promise<Map<string, PullResult>>;
   changes(since: string | null, limit?: number): Promise<ChangesPage>;
   /**
    * A cursor at a moment of the source's clock, for feeds ordered by change time. Lets a first

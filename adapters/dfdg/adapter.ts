@@ -6,7 +6,7 @@
  * TransactionIdentifier) are derived from the idempotency key.
  */
 import { z } from 'zod';
-import { AdapterError, type ChangesPage, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
+import { AdapterError, type ChangesPage, type PullManyOptions, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
 import { createChangeListReader, positionElement } from '../soap/change-list';
 import { deterministicUuid, encodeCursor } from '../soap/identifiers';
@@ -136,8 +136,8 @@ export function createDfdgAdapter(options: DfdgAdapterOptions): DfdgAdapter {
     },
 
     /** Many citizens, up to dfdgBatchRead.maxSubjects per request (MODELLED batch read, see contract.ts). */
-    pullMany: (subjects: readonly PullSubject[]) =>
-      pullInBatches({ spec: dfdgBatchRead, serviceName: 'DFDG', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects),
+    pullMany: (subjects: readonly PullSubject[], options?: PullManyOptions) =>
+      pullInBatches({ spec: dfdgBatchRead, serviceName: 'DFDG', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects, changedAfter(options?.since)),
 
     // Just after every position of the millisecond before `at` ('~' sorts after the record ids).
     cursorAt: (at: Date) => encodeCursor({ updatedAtMs: at.getTime() - 1, recordId: '~' }),

@@ -248,6 +248,10 @@ export const dfdgOperations = {
   batchRead: { request: 'PersonPlanDataBatchReadRequest', response: 'PersonPlanDataBatchReadResponse' },
 } as const;
 
+
+/** Position in the change list: after this change time, then after this record id. */
+export const ChangedAfter = xmlElement(z.object({ RecordUpdatedDateTime: xmlDateTime, RecordIdentifier: xmlText(100) }));
+
 /** MODELLED (see `dfdgOperations.batchRead`): element names and cap of the batch read. */
 export const dfdgBatchRead: BatchReadSpec = {
   ...dfdgOperations.batchRead,
@@ -255,10 +259,8 @@ export const dfdgBatchRead: BatchReadSpec = {
   groupElement: 'PersonPlanData',
   statusElement: 'PersonStatus',
   maxSubjects: BATCH_READ_MAX_SUBJECTS,
+  after: { element: 'ChangedAfter', schema: ChangedAfter },
 };
-
-/** Position in the change list: after this change time, then after this record id. */
-export const ChangedAfter = xmlElement(z.object({ RecordUpdatedDateTime: xmlDateTime, RecordIdentifier: xmlText(100) }));
 
 export const PersonPlanDataReadRequest = z.object({
   PersonCivilRegistrationIdentifier: xmlCpr,

@@ -200,7 +200,7 @@ export async function startDfdgSimulator(options: DfdgSimulatorOptions = {}): Pr
         case dfdgOperations.read.request:
           return read(message);
         case dfdgOperations.batchRead.request:
-          return answerBatchRead(dfdgBatchRead, message, (cpr) => personRecords(cpr, null));
+          return answerBatchRead(dfdgBatchRead, message, (cpr, after) => personRecords(cpr, positionOf(after as Parameters<typeof positionOf>[0])));
         case dfdgOperations.changes.request:
           return changes(message);
         case dfdgOperations.writeActivity.request:

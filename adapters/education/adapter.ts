@@ -6,7 +6,7 @@
  * transaction ids (and new course ids) derived from the idempotency key.
  */
 import type { z } from 'zod';
-import { AdapterError, type ChangesPage, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
+import { AdapterError, type ChangesPage, type PullManyOptions, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
 import { createChangeListReader, positionElement } from '../soap/change-list';
 import { deterministicUuid, encodeCursor } from '../soap/identifiers';
@@ -130,8 +130,8 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
     },
 
     /** Many citizens, up to educationBatchRead.maxSubjects per request (MODELLED batch read, see contract.ts). */
-    pullMany: (subjects: readonly PullSubject[]) =>
-      pullInBatches({ spec: educationBatchRead, serviceName: 'Ungedatabasen', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects),
+    pullMany: (subjects: readonly PullSubject[], options?: PullManyOptions) =>
+      pullInBatches({ spec: educationBatchRead, serviceName: 'Ungedatabasen', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects, changedAfter(options?.since)),
 
     // Just after every position of the millisecond before `at` ('~' sorts after the record ids).
     cursorAt: (at: Date) => encodeCursor({ updatedAtMs: at.getTime() - 1, recordId: '~' }),

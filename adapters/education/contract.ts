@@ -141,6 +141,10 @@ export const educationOperations = {
   batchRead: { request: 'HentBorgerDataBatchRequest', response: 'HentBorgerDataBatchResponse' },
 } as const;
 
+
+/** Position in the change list: after this change time, then after this record id. */
+export const AendretEfter = xmlElement(z.object({ SenestAendret: xmlDateTime, PostId: xmlText(100) }));
+
 /** MODELLED (see `educationOperations.batchRead`): element names and cap of the batch read. */
 export const educationBatchRead: BatchReadSpec = {
   ...educationOperations.batchRead,
@@ -148,10 +152,8 @@ export const educationBatchRead: BatchReadSpec = {
   groupElement: 'BorgerData',
   statusElement: 'BorgerStatus',
   maxSubjects: BATCH_READ_MAX_SUBJECTS,
+  after: { element: 'AendretEfter', schema: AendretEfter },
 };
-
-/** Position in the change list: after this change time, then after this record id. */
-export const AendretEfter = xmlElement(z.object({ SenestAendret: xmlDateTime, PostId: xmlText(100) }));
 
 export const HentBorgerDataRequest = z.object({ CPRNr: xmlCpr, AendretEfter: AendretEfter.optional() });
 

@@ -208,7 +208,7 @@ export async function startEducationSimulator(options: EducationSimulatorOptions
         case educationOperations.read.request:
           return read(message);
         case educationOperations.batchRead.request:
-          return answerBatchRead(educationBatchRead, message, (cpr) => personRecords(cpr, null));
+          return answerBatchRead(educationBatchRead, message, (cpr, after) => personRecords(cpr, positionOf(after as Parameters<typeof positionOf>[0])));
         case educationOperations.changes.request:
           return changes(message);
         case educationOperations.updatePlan.request:

@@ -33,6 +33,7 @@ import {
   type ChangeNotice,
   type ChangesPage,
   type CheckResult,
+  type PullManyOptions,
   type PullResult,
   type PullSubject,
   type PushOperation,
@@ -167,7 +168,8 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
    * Several citizens in few requests (see the file comment). Throws rather than guess: the engine
    * then pulls each citizen with `pull`, whose answers these match record for record.
    */
-  async function pullMany(subjects: readonly PullSubject[]): Promise<Map<string, PullResult>> {
+  async function pullMany(subjects: readonly PullSubject[], options: PullManyOptions = {}): Promise<Map<string, PullResult>> {
+    const since = positionOf(options.since);
     const unique = new Map<string, PullSubject>();
     const citizenByCpr = new Map<string, string>();
     for (const subject of subjects) {
@@ -181,12 +183,12 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     const list = [...unique.values()];
     const results = new Map<string, PullResult>();
     for (let i = 0; i < list.length; i += batchSize) {
-      for (const [citizenId, result] of await pullBatch(list.slice(i, i + batchSize))) results.set(citizenId, result);
+      for (const [citizenId, result] of await pullBatch(list.slice(i, i + batchSize), since)) results.set(citizenId, result);
     }
     return results;
   }
 
-  async function pullBatch(batch: readonly PullSubject[]): Promise<Map<string, PullResult>> {
+  async function pullBatch(batch: readonly PullSubject[], since: Position | undefined): Promise<Map<string, PullResult>> {
     const citizenByCpr = new Map(batch.map((s) => [s.cpr, s.citizenId]));
     const subjectCpr = new Map(batch.map((s) => [s.citizenId, s.cpr]));
     /** "Patient/<id>" → citizenId, for the Patients found. */
@@ -223,11 +225,13 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     if (!citizenByRef.size) return results;
     const references = [...citizenByRef.keys()].join(',');
 
-    for (const recordType of definition.recordTypes) {
+    // The record types are independent searches: run them side by side.
+    const perType = await Promise.all(definition.recordTypes.map(async (recordType) => {
       /** "Type/id" → the outcome and whose it is; a record seen twice (pages shifted) counts once. */
       const seen = new Map<string, { citizenId: string; outcome: SourceRecord | QuarantinedRecord }>();
       const unnamed: { citizenId: string; outcome: QuarantinedRecord }[] = [];
-      const params = { [recordType.patientParam]: references, _count: pageSize };
+      const params: Record<string, string> = { [recordType.patientParam]: references, _count: pageSize };
+      if (since) params._lastUpdated = `ge${new Date(since.ms).toISOString()}`;
       for await (const bundle of pages(() => client.searchByPost(recordType.type, params), `${recordType.type} of the citizens`)) {
         for (const entry of bundle.entry ?? []) {
           const owner = (entry.resource as Record<string, { reference?: unknown } | undefined> | undefined)?.[recordType.patientParam]?.reference;
@@ -237,14 +241,17 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
           if (citizenId === undefined) throw new AdapterError(`the server answered the ${recordType.type} search with a record of a patient not asked for`, false, 'unattributable-record');
           const outcome = checkRecord(entry.resource, recordType, owner);
           if (outcome.recordId === null) unnamed.push({ citizenId, outcome: outcome as QuarantinedRecord });
-          else seen.set(`${recordType.type}/${outcome.recordId}`, { citizenId, outcome });
+          else if ('reason' in outcome || isAfter(since, Date.parse(outcome.updatedAt), `${outcome.recordType}/${outcome.recordId}`))
+            seen.set(`${recordType.type}/${outcome.recordId}`, { citizenId, outcome });
         }
       }
-      for (const { citizenId, outcome } of [...seen.values(), ...unnamed]) {
-        const result = results.get(citizenId)!;
-        if ('reason' in outcome) result.quarantined.push(outcome);
-        else result.records.push(outcome);
-      }
+      return [...seen.values(), ...unnamed];
+    }));
+    // In the order of the record types, as `pull` returns them.
+    for (const { citizenId, outcome } of perType.flat()) {
+      const result = results.get(citizenId)!;
+      if ('reason' in outcome) result.quarantined.push(outcome);
+      else result.records.push(outcome);
     }
     return results;
   }

@@ -36,6 +36,8 @@ export interface BatchReadSpec {
   statusElement: string;
   /** Most persons per request; the simulator refuses more, the adapter splits. */
   maxSubjects: number;
+  /** The optional change-feed position element (as in the per-person read): only records changed after it. */
+  after: { element: string; schema: z.ZodType };
 }
 
 /** The per-person status of a batch reply: the same detail a SOAP fault carries. */
@@ -53,7 +55,10 @@ function perSpec<T>(build: (spec: BatchReadSpec) => T): (spec: BatchReadSpec) =>
 
 /** The request as the simulator checks it (the count is checked first, for a clear fault). */
 export const batchReadRequestSchema = perSpec((spec) =>
-  z.object({ [spec.subjectElement]: xmlList(xmlCpr).pipe(z.array(z.string()).min(1, 'names no person').max(spec.maxSubjects)) }),
+  z.object({
+    [spec.subjectElement]: xmlList(xmlCpr).pipe(z.array(z.string()).min(1, 'names no person').max(spec.maxSubjects)),
+    [spec.after.element]: spec.after.schema.optional(),
+  }),
 );
 
 /** One person's group in the reply, as far as the batch envelope is concerned (records are checked per type). */
@@ -80,9 +85,14 @@ export interface BatchReadClient {
 const asList = (value: XmlValue | undefined): XmlValue[] => (value === undefined || value === '' ? [] : Array.isArray(value) ? value : [value]);
 
 /** One request for up to `maxSubjects` distinct CPRs; a result for every one of them, or a throw. */
-async function readBatch(client: BatchReadClient, cprs: readonly string[]): Promise<Map<string, PullResult>> {
+async function readBatch(client: BatchReadClient, cprs: readonly string[], after: XmlWritableObject | undefined): Promise<Map<string, PullResult>> {
   const { spec, serviceName } = client;
-  const reply = await client.transport.call({ operation: spec.request, responseOperation: spec.response, header: client.header(), content: { [spec.subjectElement]: [...cprs] } });
+  const reply = await client.transport.call({
+    operation: spec.request,
+    responseOperation: spec.response,
+    header: client.header(),
+    content: { [spec.subjectElement]: [...cprs], [spec.after.element]: after },
+  });
   const unexpected = (what: string) => new AdapterError(`${serviceName} answered a batch read ${what}`, true, 'unexpected-response');
   const rawGroups = asList(reply.content[spec.groupElement]);
   const groupSchema = batchReadGroupSchema(spec);
@@ -118,9 +128,10 @@ async function readBatch(client: BatchReadClient, cprs: readonly string[]): Prom
  * request, the distinct CPRs are sent in requests of at most `maxSubjects`, one after the other,
  * and every reply is decoded with the same code as a single pull (`decodeRecordElements`, so a
  * record about anyone but its group's person is quarantined). Subjects sharing a CPR share its
- * result. Any failed request fails the whole call.
+ * result. Any failed request fails the whole call. With `after` (a change-feed position), only
+ * records changed after it come back, as with a single pull's cursor.
  */
-export async function pullInBatches(client: BatchReadClient, subjects: readonly PullSubject[]): Promise<Map<string, PullResult>> {
+export async function pullInBatches(client: BatchReadClient, subjects: readonly PullSubject[], after?: XmlWritableObject): Promise<Map<string, PullResult>> {
   const cprByCitizen = new Map<string, string>();
   for (const subject of subjects) {
     const cpr = client.cprOf(subject.cpr);
@@ -132,7 +143,7 @@ export async function pullInBatches(client: BatchReadClient, subjects: readonly 
   const size = Math.max(1, client.spec.maxSubjects);
   const byCpr = new Map<string, PullResult>();
   for (let start = 0; start < distinct.length; start += size) {
-    for (const [cpr, result] of await readBatch(client, distinct.slice(start, start + size))) byCpr.set(cpr, result);
+    for (const [cpr, result] of await readBatch(client, distinct.slice(start, start + size), after)) byCpr.set(cpr, result);
   }
   const results = new Map<string, PullResult>();
   for (const [citizenId, cpr] of cprByCitizen) {

@@ -65,14 +65,14 @@ export interface SoapAnswer {
  * It runs inside `handle`, so the fault switches (errors, latency, timeouts, malformed replies)
  * apply to a batch request like to any other.
  */
-export function answerBatchRead(spec: BatchReadSpec, message: SoapMessage, readPerson: (cpr: string) => XmlWritableObject): SoapAnswer {
+export function answerBatchRead(spec: BatchReadSpec, message: SoapMessage, readPerson: (cpr: string, after: unknown) => XmlWritableObject): SoapAnswer {
   const count = countSubjects(message.content, spec);
   if (count > spec.maxSubjects) throw new SimulatedFault('1020', `${spec.request} names ${count} persons; at most ${spec.maxSubjects} are allowed per request`);
   const parsed = batchReadRequestSchema(spec).safeParse(message.content);
   if (!parsed.success) throw new SimulatedFault('1020', `${spec.request}: ${describeIssues(parsed.error)}`);
   const groups = [...new Set(parsed.data[spec.subjectElement] as string[])].map((cpr): XmlWritableObject => {
     try {
-      return { [spec.subjectElement]: cpr, ...readPerson(cpr) };
+      return { [spec.subjectElement]: cpr, ...readPerson(cpr, parsed.data[spec.after.element]) };
     } catch (error) {
       if (!(error instanceof SimulatedFault) || error.errorCode !== '1010') throw error;
       return { [spec.subjectElement]: cpr, [spec.statusElement]: { ErrorCode: error.errorCode, ErrorText: error.faultString } };

@@ -105,6 +105,8 @@ interface AdapterRun {
 interface ChunkItem {
   citizen: EnrolledCitizen;
   runs: AdapterRun[];
+  /** For a change-feed pull: the feed position before the notices, so only what changed after it is read. */
+  since?: string | null;
 }
 
 const actor = (adapter: string) => `sync-job:${adapter}`;
@@ -169,10 +171,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     store.sync.quarantineStatement({ id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw.slice(0, RAW_LIMIT), runId: run.runId, createdAt: at });
 
   /** Pulls these subjects from one adapter: in batches if it can, else (or if a batch fails) one by one. */
-  async function pullFrom(run: AdapterRun, subjects: PullSubject[]): Promise<Map<string, PullResult>> {
+  async function pullFrom(run: AdapterRun, subjects: PullSubject[], since: string | null | undefined): Promise<Map<string, PullResult>> {
     if (run.adapter.pullMany && subjects.length > 1) {
       try {
-        return await run.adapter.pullMany(subjects);
+        return await run.adapter.pullMany(subjects, { since });
       } catch (error) {
         run.stats.batchFallbacks++;
         deps.logger.warn('batch pull failed; pulling the citizens one by one', { tenant, adapter: run.id, citizens: subjects.length, error: error instanceof Error ? error.message : String(error) });
@@ -181,7 +183,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const results = new Map<string, PullResult>();
     await inParallel(subjects, options.concurrency ?? 8, async (subject) => {
       try {
-        results.set(subject.citizenId, await run.adapter.pull(subject));
+        results.set(subject.citizenId, await run.adapter.pull(subject, since));
       } catch (error) {
         // The source holds nothing for this citizen: a complete (empty) pull.
         if (error instanceof AdapterError && unknownSubjectCodes.has(error.code)) results.set(subject.citizenId, { records: [], quarantined: [], unknownAtSource: true });
@@ -212,9 +214,11 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const cprs = new Map(await Promise.all(present.map(async (i) => [i.citizen.citizenId, await vault.decrypt(rows.get(i.citizen.citizenId)!.cprCipher)] as const)));
       await Promise.all(
         runs.map(async (run) => {
-          const subjects = present.filter((i) => i.runs.includes(run)).map((i) => ({ citizenId: i.citizen.citizenId, cpr: cprs.get(i.citizen.citizenId)! }));
+          const mine = present.filter((i) => i.runs.includes(run));
+          const subjects = mine.map((i) => ({ citizenId: i.citizen.citizenId, cpr: cprs.get(i.citizen.citizenId)! }));
           if (subjects.length === 0) return;
-          for (const [citizenId, result] of await pullFrom(run, subjects)) pulls.set(pullKey(run.id, citizenId), result);
+          // A chunk is either catch-up (no position: everything) or one feed page's citizens (one position).
+          for (const [citizenId, result] of await pullFrom(run, subjects, mine[0]!.since)) pulls.set(pullKey(run.id, citizenId), result);
           const missing = subjects.filter((s) => !pulls.has(pullKey(run.id, s.citizenId))).length;
           if (run.adapter.pullMany && missing > 0 && subjects.length > 1) run.stats.pullErrors += missing;
         }),
@@ -461,7 +465,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       for (const [citizenId, notices] of byCitizen) {
         const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
         stats.noticesAlreadyMerged += notices.length - unseen.length;
-        if (unseen.length > 0) toPull.push({ citizen: enrolled.get(citizenId)!, runs: [run] });
+        if (unseen.length > 0) toPull.push({ citizen: enrolled.get(citizenId)!, runs: [run], since: cursor });
       }
       await chunked(toPull);
       if (page.cursor !== null && page.cursor !== cursor) {

@@ -504,6 +504,17 @@ describe('social adapter: pullMany', () => {
     await compareWithPull(many, subjects);
   });
 
+  it('with a feed position, reads only what changed after it, exactly as pull with that cursor does', async () => {
+    const subjects = [60, 61, 62, 63, 64, 65, 66, 67].map(subjectOf);
+    const position = adapter.cursorAt!(new Date(Date.now() - 1));
+    expect((await sim.mutate(0.4)).length).toBeGreaterThan(0);
+    const count = (results: Map<string, PullResult>) => [...results.values()].reduce((sum, r) => sum + r.records.length, 0);
+    const changed = await adapter.pullMany!(subjects, { since: position });
+    expect(count(changed)).toBeGreaterThan(0);
+    expect(count(changed)).toBeLessThan(count(await adapter.pullMany!(subjects)));
+    for (const subject of subjects) expect(summary(changed.get(subject.citizenId))).toEqual({ ...summary(await adapter.pull(subject, position)), unknownAtSource: false });
+  });
+
   it('says unknownAtSource for a citizen the system does not know, and for that one only', async () => {
     const subjects = [subjectOf(1), strangerSubject(0), subjectOf(2)];
     const many = await adapter.pullMany!(subjects);

@@ -89,6 +89,18 @@ export function batchReadSuite(options: BatchReadSuiteOptions): void {
     }
   });
 
+  it('with a feed position, reads only what changed after it, exactly as pull with that cursor does', async () => {
+    const citizens = sim.knownCitizens().slice(0, 20);
+    const position = adapter.cursorAt!(new Date(Date.now() - 1));
+    expect(sim.mutate(0.3)).toBeGreaterThan(0);
+    const everything = await adapter.pullMany(citizens.map(subject));
+    const changed = await adapter.pullMany(citizens.map(subject), { since: position });
+    const count = (results: Map<string, PullResult>) => [...results.values()].reduce((sum, r) => sum + r.records.length, 0);
+    expect(count(changed)).toBeGreaterThan(0);
+    expect(count(changed)).toBeLessThan(count(everything));
+    for (const citizen of citizens) expectSame(changed.get(subject(citizen).citizenId), await adapter.pull(subject(citizen), position));
+  });
+
   it('reports an unknown CPR among known ones as unknownAtSource, for that subject only', async () => {
     const knownCprs = new Set(sim.knownCitizens().map((c) => c.cpr));
     const known = sim.knownCitizens().slice(12, 16).map(subject);
