@@ -215,40 +215,58 @@ export const Plan = z
     version: z.number().int().positive(),
   })
   .superRefine((plan, ctx) => {
-    const members = plan.subject.kind === 'citizen' ? [plan.subject.member] : plan.subject.members;
-    const memberIds = new Set(members.map((m) => m.memberId));
-    const goalIds = new Set(plan.goals.map((g) => g.id));
-    const interventionIds = new Set(plan.interventions.map((i) => i.id));
-    plan.interventions.forEach((intervention, index) => {
-      if (!memberIds.has(intervention.memberId))
-        ctx.addIssue({ code: 'custom', path: ['interventions', index, 'memberId'], message: 'the intervention must belong to a member of the plan' });
-      intervention.goalIds.forEach((goalId) => {
-        if (!goalIds.has(goalId)) ctx.addIssue({ code: 'custom', path: ['interventions', index, 'goalIds'], message: `unknown goal ${goalId}` });
-      });
-      intervention.dependsOn.forEach((id) => {
-        if (!interventionIds.has(id) || id === intervention.id)
-          ctx.addIssue({ code: 'custom', path: ['interventions', index, 'dependsOn'], message: `unknown intervention ${id}` });
-      });
-    });
-    plan.goals.forEach((goal, index) => {
-      if (goal.memberId && !memberIds.has(goal.memberId))
-        ctx.addIssue({ code: 'custom', path: ['goals', index, 'memberId'], message: 'the goal must belong to a member of the plan' });
-      if (goal.level === 'overall' && goal.parentGoalId)
-        ctx.addIssue({ code: 'custom', path: ['goals', index, 'parentGoalId'], message: 'an overall goal has no parent goal' });
-      if (goal.level !== 'overall' && goal.parentGoalId && !goalIds.has(goal.parentGoalId))
-        ctx.addIssue({ code: 'custom', path: ['goals', index, 'parentGoalId'], message: `unknown parent goal ${goal.parentGoalId}` });
-    });
-    plan.citizenViews.forEach((view, index) => {
-      if (!memberIds.has(view.memberId))
-        ctx.addIssue({ code: 'custom', path: ['citizenViews', index, 'memberId'], message: 'the view must be a member’s own' });
-    });
-    if (plan.status === 'declined') {
-      const last = plan.statusHistory.at(-1);
-      if (!last || last.to !== 'declined' || !last.reason)
-        ctx.addIssue({ code: 'custom', path: ['statusHistory'], message: 'a declined plan records why and who recorded it' });
-    }
+    for (const problem of planIntegrityProblems(plan)) ctx.addIssue({ code: 'custom', ...problem });
   });
 export type Plan = z.infer<typeof Plan>;
+
+/**
+ * The rules that tie a plan's parts together (members, goal and intervention references, a
+ * documented decline). Part of `Plan`; exported for the merge, which checks only the elements it
+ * touched with their own schemas and then these rules, instead of re-parsing the whole plan.
+ */
+export function planIntegrityProblems(plan: {
+  subject: z.infer<typeof Subject>;
+  goals: readonly Pick<z.infer<typeof Goal>, 'id' | 'memberId' | 'level' | 'parentGoalId'>[];
+  interventions: readonly Pick<z.infer<typeof Intervention>, 'id' | 'memberId' | 'goalIds' | 'dependsOn'>[];
+  citizenViews: readonly Pick<z.infer<typeof CitizenView>, 'memberId'>[];
+  status: z.infer<typeof PlanStatus>;
+  statusHistory: readonly z.infer<typeof StatusChange>[];
+}): { path: (string | number)[]; message: string }[] {
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  const members = plan.subject.kind === 'citizen' ? [plan.subject.member] : plan.subject.members;
+  const memberIds = new Set(members.map((m) => m.memberId));
+  const goalIds = new Set(plan.goals.map((g) => g.id));
+  const interventionIds = new Set(plan.interventions.map((i) => i.id));
+  plan.interventions.forEach((intervention, index) => {
+    if (!memberIds.has(intervention.memberId))
+      problems.push({ path: ['interventions', index, 'memberId'], message: 'the intervention must belong to a member of the plan' });
+    intervention.goalIds.forEach((goalId) => {
+      if (!goalIds.has(goalId)) problems.push({ path: ['interventions', index, 'goalIds'], message: `unknown goal ${goalId}` });
+    });
+    intervention.dependsOn.forEach((id) => {
+      if (!interventionIds.has(id) || id === intervention.id)
+        problems.push({ path: ['interventions', index, 'dependsOn'], message: `unknown intervention ${id}` });
+    });
+  });
+  plan.goals.forEach((goal, index) => {
+    if (goal.memberId && !memberIds.has(goal.memberId))
+      problems.push({ path: ['goals', index, 'memberId'], message: 'the goal must belong to a member of the plan' });
+    if (goal.level === 'overall' && goal.parentGoalId)
+      problems.push({ path: ['goals', index, 'parentGoalId'], message: 'an overall goal has no parent goal' });
+    if (goal.level !== 'overall' && goal.parentGoalId && !goalIds.has(goal.parentGoalId))
+      problems.push({ path: ['goals', index, 'parentGoalId'], message: `unknown parent goal ${goal.parentGoalId}` });
+  });
+  plan.citizenViews.forEach((view, index) => {
+    if (!memberIds.has(view.memberId))
+      problems.push({ path: ['citizenViews', index, 'memberId'], message: 'the view must be a member’s own' });
+  });
+  if (plan.status === 'declined') {
+    const last = plan.statusHistory.at(-1);
+    if (!last || last.to !== 'declined' || !last.reason)
+      problems.push({ path: ['statusHistory'], message: 'a declined plan records why and who recorded it' });
+  }
+  return problems;
+}
 
 export function membersOf(plan: Pick<Plan, 'subject'>): Member[] {
   return plan.subject.kind === 'citizen' ? [plan.subject.member] : plan.subject.members;

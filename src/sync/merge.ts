@@ -10,8 +10,19 @@
  *   merged version, both changed it since the last sync: the change is recorded as a conflict for
  *   a person to resolve, and the current content is kept. Nothing is silently overwritten.
  */
+import type { z } from 'zod';
 import type { Agreement, CitizenView, DataCategory, FollowUp, Fragment, Goal, Intervention, Plan, Provenance } from '../model';
-import { Plan as PlanSchema } from '../model';
+import {
+  Agreement as AgreementSchema,
+  CitizenView as CitizenViewSchema,
+  Conflict as ConflictSchema,
+  Coordinator as CoordinatorSchema,
+  FollowUp as FollowUpSchema,
+  Goal as GoalSchema,
+  Intervention as InterventionSchema,
+  planIntegrityProblems,
+  Situation as SituationSchema,
+} from '../model';
 
 export interface FragmentOrigin {
   system: 'dfdg' | 'education' | 'social' | 'health';
@@ -44,6 +55,14 @@ export interface MergeOutcome {
 type SourceProvenance = Extract<Provenance, { kind: 'source' }>;
 type ListKey = 'goals' | 'interventions' | 'agreements' | 'followUps' | 'citizenViews';
 type Element = Goal | Intervention | Agreement | FollowUp | CitizenView;
+
+const schemaOf: Record<ListKey, z.ZodType> = {
+  goals: GoalSchema,
+  interventions: InterventionSchema,
+  agreements: AgreementSchema,
+  followUps: FollowUpSchema,
+  citizenViews: CitizenViewSchema,
+};
 
 const listFor: Partial<Record<Fragment['kind'], ListKey>> = {
   goal: 'goals',
@@ -85,8 +104,23 @@ function changedFields(current: Record<string, unknown>, incoming: Record<string
   return [...keys].filter((k) => stableStringify(current[k]) !== stableStringify(incoming[k])).sort();
 }
 
+/**
+ * Folds `inputs` into `plan` and returns a new plan (the given one is not changed). Validity: the
+ * stored plan was valid when written, so only what the merge builds is checked — each element it
+ * adds or replaces with that element's schema, then the plan-wide rules (`planIntegrityProblems`).
+ * That is what `Plan.parse` would check, at a fraction of the cost for a large plan.
+ */
 export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], context: { at: string; ruleVersion: string }): MergeOutcome {
-  const next: Plan = structuredClone(plan);
+  // Lists are copied and elements replaced, never changed in place, so a shallow copy suffices.
+  const next: Plan = {
+    ...plan,
+    goals: [...plan.goals],
+    interventions: [...plan.interventions],
+    agreements: [...plan.agreements],
+    followUps: [...plan.followUps],
+    citizenViews: [...plan.citizenViews],
+    conflicts: [...plan.conflicts],
+  };
   const outcome = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0 };
   const bySystem: MergeOutcome['bySystem'] = {};
   let provenanceChanged = false;
@@ -125,7 +159,7 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
         };
         if (stableStringify(merged) === stableStringify(next.situation)) outcome.unchanged++;
         else {
-          next.situation = merged;
+          next.situation = SituationSchema.parse(merged);
           outcome.updated++;
         }
         return;
@@ -133,7 +167,7 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
       if (fragment.kind === 'coordinator') {
         // The coordinator is appointed by the municipality (R5); a source's care team only fills a gap.
         if (!next.coordinator) {
-          next.coordinator = fragment.content;
+          next.coordinator = CoordinatorSchema.parse(fragment.content);
           outcome.added++;
         } else outcome.unchanged++;
         return;
@@ -141,6 +175,7 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
 
       const key = listFor[fragment.kind]!;
       const list = next[key] as Element[];
+      const checked = (element: unknown) => schemaOf[key].parse(element) as Element;
       let index = list.findIndex((e) => e.id === fragment.elementId);
       if (index < 0) {
         // An element we registered and pushed comes back under the target's id, which carries our
@@ -160,7 +195,7 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
         }) as unknown as Element;
 
       if (index < 0) {
-        list.push(withIdentity(incoming, [provenance]));
+        list.push(checked(withIdentity(incoming, [provenance])));
         outcome.added++;
         return;
       }
@@ -179,7 +214,7 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
         // writer of the content stays last, and a confirmation keeps the time it first arrived.
         const confirmed = element.provenance.map((p) => (isSame(p, origin) ? { ...provenance, at: p.at } : p));
         if (!previous) confirmed.splice(confirmed.length - 1, 0, provenance);
-        list[index] = { ...element, provenance: confirmed } as Element;
+        list[index] = checked({ ...element, provenance: confirmed });
         outcome.unchanged++;
         provenanceChanged = true;
         return;
@@ -188,7 +223,7 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
       if (!previous && lastWriter.kind === 'registration') {
         // The first report of a fact we registered and pushed: the target's wording of it (its own
         // codes, its formatting) confirms it; the registration stays the writer of the content.
-        list[index] = { ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] } as Element;
+        list[index] = checked({ ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] });
         outcome.unchanged++;
         provenanceChanged = true;
         return;
@@ -196,7 +231,7 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
       const writtenByThisRecord = isSame(lastWriter, origin);
       const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
       if (otherChangedSince) {
-        next.conflicts.push({
+        next.conflicts.push(ConflictSchema.parse({
           id: `${elementId}@${origin.system}:${origin.recordVersion}`,
           elementId,
           field: fields.join(','),
@@ -205,18 +240,21 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
             { value: Object.fromEntries(fields.map((f) => [f, incoming[f]])), provenance: [provenance] },
           ],
           detectedAt: context.at,
-        });
+        }));
         // Keep the current writer last: the content is still theirs.
-        list[index] = { ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] } as Element;
+        list[index] = checked({ ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] });
         outcome.conflicts++;
         return;
       }
-      list[index] = withIdentity(incoming, [...others, provenance]);
+      list[index] = checked(withIdentity(incoming, [...others, provenance]));
       outcome.updated++;
     }
   }
 
   const changed = provenanceChanged || outcome.added + outcome.updated + outcome.conflicts > 0;
-  const merged = changed ? { ...next, updatedAt: context.at, version: plan.version + 1 } : plan;
-  return { plan: changed ? PlanSchema.parse(merged) : plan, ...outcome, bySystem };
+  if (!changed) return { plan, ...outcome, bySystem };
+  const merged: Plan = { ...next, updatedAt: context.at, version: plan.version + 1 };
+  const problems = planIntegrityProblems(merged);
+  if (problems.length > 0) throw new Error(`the merge would break the plan: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
+  return { plan: merged, ...outcome, bySystem };
 }

@@ -109,4 +109,18 @@ describe('merge', () => {
     expect(changed.plan.goals).toHaveLength(1);
     expect(changed.plan.goals[0]).toMatchObject({ id: uuid, title: 'Tømrerlærling' });
   });
+  it('checks what it builds as Plan.parse would: a bad element or a broken reference throws, the input plan is untouched', () => {
+    const plan = base();
+    const before = JSON.stringify(plan);
+    // An element whose content breaks the Goal schema.
+    const broken: Fragment = { ...goal('x'), content: { ...(goal('x') as { content: object }).content, level: 'not-a-level' } } as unknown as Fragment;
+    expect(() => mergeFragments(plan, [{ fragment: broken, origin: origin('dfdg', '1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'))).toThrow();
+    // A valid element that belongs to no member of the plan breaks the plan-wide rules.
+    expect(() => mergeFragments(plan, [{ fragment: goal('Job'), origin: origin('dfdg', '1'), memberId: 'nobody' }], ctx('2026-11-23T10:00:00.000Z'))).toThrow(/member of the plan/);
+    // Whatever the merge builds, Plan.parse accepts it unchanged.
+    const out = mergeFragments(plan, [{ fragment: goal('Job'), origin: origin('dfdg', '1'), memberId: 'm1' }, { fragment: goal('Job 2'), origin: origin('social', '4', 'soc-1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'));
+    expect(out.conflicts).toBe(1);
+    expect(Plan.parse(out.plan)).toEqual(out.plan);
+    expect(JSON.stringify(plan)).toBe(before);
+  });
 });
