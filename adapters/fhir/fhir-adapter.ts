@@ -274,6 +274,9 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       _type: definition.recordTypes.map((rt) => rt.type).join(','),
       _sort: '_lastUpdated',
       _count: String(max),
+      // A notice needs id, version, time and whose record it is — not the record (R12: the feed
+      // covers citizens who are not enrolled, whose content we must not receive).
+      _elements: [...new Set(definition.recordTypes.map((rt) => rt.patientParam))].join(','),
     };
     if (position) params._lastUpdated = `ge${new Date(position.ms).toISOString()}`;
 

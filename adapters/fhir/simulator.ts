@@ -155,10 +155,22 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
       ...(page.total !== undefined ? { total: page.total } : {}),
       link: links,
       ...(page.resources.length
-        ? { entry: page.resources.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' as const } })) }
+        ? { entry: page.resources.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`, resource: subsetted(resource, params._elements), search: { mode: 'match' as const } })) }
         : {}),
     };
     return [allOk, bundle];
+  }
+
+  /**
+   * `_elements` (FHIR search): only the named top-level elements, plus what every resource must
+   * keep (resourceType, id, meta), and meta marked SUBSETTED as the specification asks.
+   */
+  function subsetted(resource: Resource, elements: string[] | undefined): Resource {
+    if (!elements?.length) return resource;
+    const keep = new Set(['resourceType', 'id', 'meta', ...elements.flatMap((e) => e.split(',')).map((e) => e.trim())]);
+    const subset = Object.fromEntries(Object.entries(resource).filter(([key]) => keep.has(key))) as Resource;
+    const tag = [...(resource.meta?.tag ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }];
+    return { ...subset, meta: { ...resource.meta, tag } } as Resource;
   }
 
   function storeSearch(resourceType: string, params: Record<string, string[]>): string {

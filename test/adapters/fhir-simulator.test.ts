@@ -180,6 +180,18 @@ describe('FHIR simulator (social, eager medplum repository)', () => {
     expect(new Set(paged.map(keyOf)).size).toBe(all.length);
   });
 
+  it('answers _elements with only those elements (plus id and meta, tagged SUBSETTED), on every page', async () => {
+    const full = await searchAll(`${sim.baseUrl}?_type=CarePlan,Goal&_sort=_lastUpdated&_count=1000`);
+    const subset = await searchAll(`${sim.baseUrl}?_type=CarePlan,Goal&_sort=_lastUpdated&_count=9&_elements=subject`);
+    expect(subset.map(keyOf)).toEqual(full.map(keyOf));
+    for (const [index, resource] of subset.entries()) {
+      expect(Object.keys(resource).sort()).toEqual(['id', 'meta', 'resourceType', 'subject']);
+      expect(resource.meta?.tag).toContainEqual(expect.objectContaining({ code: 'SUBSETTED' }));
+      expect(resource.meta?.versionId).toBe(full[index]!.meta?.versionId);
+      expect((resource as { subject?: unknown }).subject).toEqual((full[index] as { subject?: unknown }).subject);
+    }
+  });
+
   it('answers _lastUpdated=gt with exactly the records changed after the instant', async () => {
     const all = await searchAll(`${sim.baseUrl}?_type=CarePlan,Goal,Condition,CareTeam&_count=1000`);
     const instants = all.map((r) => r.meta!.lastUpdated!).sort();

@@ -482,6 +482,17 @@ async function startProxy(target: string, rewrite: (path: string, form: URLSearc
   };
 }
 
+describe('social adapter: change feed', () => {
+  it('asks the feed for ids, versions, times and owners only, never the records themselves (R12)', async () => {
+    const before = sim.requests().length;
+    const page = await adapter.changes(null, 50);
+    expect(page.changes.length).toBeGreaterThan(0);
+    const feedRequests = sim.requests().slice(before).filter((r) => r.url.includes('_type='));
+    expect(feedRequests.length).toBeGreaterThan(0);
+    for (const request of feedRequests) expect(decodeURIComponent(request.url)).toMatch(/[?&]_elements=subject(&|$)/);
+  });
+});
+
 describe('social adapter: pullMany', () => {
   const strangers = generatePopulation(150, 777).filter((c) => !population.some((p) => p.cpr === c.cpr));
   const strangerSubject = (i: number) => ({ citizenId: `stranger-${i}`, cpr: strangers[i]!.cpr });
