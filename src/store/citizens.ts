@@ -1,5 +1,6 @@
 /** Citizens: a pseudonymous id, the CPR as AES-GCM ciphertext, and a keyed hash to find it by. */
 import { and, eq, inArray } from 'drizzle-orm';
+import { sameTenant } from './query';
 import type { Database } from './db';
 import { citizens } from './schema';
 
@@ -30,7 +31,7 @@ export function citizenRepository({ db }: Database) {
     async getMany(tenant: string, ids: string[]): Promise<CitizenRow[]> {
       const rows: CitizenRow[] = [];
       // D1 allows 100 bound parameters a statement.
-      for (let i = 0; i < ids.length; i += 90) rows.push(...(await db.select().from(citizens).where(and(eq(citizens.tenant, tenant), inArray(citizens.id, ids.slice(i, i + 90))))));
+      for (let i = 0; i < ids.length; i += 90) rows.push(...(await db.select().from(citizens).where(and(sameTenant(citizens.tenant, tenant), inArray(citizens.id, ids.slice(i, i + 90))))));
       return rows;
     },
     /** Inserts unless the tenant already has the CPR; returns the stored row either way. */

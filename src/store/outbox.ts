@@ -9,6 +9,7 @@
  * rows do not block later ones.
  */
 import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { sameTenant } from './query';
 import type { Database, Statement } from './db';
 import { outbox } from './schema';
 
@@ -114,7 +115,7 @@ export function outboxRepository({ db }: Database) {
           ...((await db
             .update(outbox)
             .set({ nextAttemptAt: leaseUntil, attempts: sql`${outbox.attempts} + 1`, updatedAt: now })
-            .where(and(eq(outbox.tenant, tenant), inArray(outbox.id, ids.slice(i, i + CHUNK)), live, lte(outbox.nextAttemptAt, now)))
+            .where(and(sameTenant(outbox.tenant, tenant), inArray(outbox.id, ids.slice(i, i + CHUNK)), live, lte(outbox.nextAttemptAt, now)))
             .returning()) as OutboxRow[]),
         );
       }

@@ -2,6 +2,7 @@
 import { and, eq, exists, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
+import { sameTenant } from './query';
 import type { Database, Statement } from './db';
 import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from './schema';
 
@@ -34,7 +35,7 @@ export function planRepository({ db, batch }: Database) {
     async getMany(tenant: string, ids: string[]): Promise<Plan[]> {
       const result: Plan[] = [];
       for (let i = 0; i < ids.length; i += 90) {
-        const rows = await db.select({ document: plans.document }).from(plans).where(and(eq(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
+        const rows = await db.select({ document: plans.document }).from(plans).where(and(sameTenant(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
         for (const r of rows) result.push(JSON.parse(r.document) as Plan);
       }
       return result;
@@ -43,7 +44,7 @@ export function planRepository({ db, batch }: Database) {
     async versions(tenant: string, ids: string[]): Promise<Map<string, { version: number; updatedAt: string }>> {
       const result = new Map<string, { version: number; updatedAt: string }>();
       for (let i = 0; i < ids.length; i += 90) {
-        const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(eq(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
+        const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(sameTenant(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
         for (const r of rows) result.set(r.id, { version: r.version, updatedAt: r.updatedAt });
       }
       return result;
