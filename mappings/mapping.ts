@@ -92,18 +92,23 @@ export function runMapping<Input>(
   input: unknown,
   context: MappingContext,
   stats?: MappingStats,
-  options: { checkedByAdapter?: boolean } = {},
+  options?: { checkedByAdapter?: boolean },
 ): MappingResult {
   if (stats) stats.recordsIn++;
-  const parsed = options.checkedByAdapter ? ({ success: true, data: input as Input } as const) : mapping.sourceSchema.safeParse(input);
-  let result: MappingResult;
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join('.') : 'record';
-    result = { ok: false, ruleId: 'contract', reason: `${where}: ${issue?.message ?? 'does not match the source contract'}`, unknownCodes: [], ignoredFields: [] };
-  } else {
+  let result: MappingResult | undefined;
+  let data = input as Input;
+  if (!options?.checkedByAdapter) {
+    const parsed = mapping.sourceSchema.safeParse(input);
+    if (parsed.success) data = parsed.data;
+    else {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : 'record';
+      result = { ok: false, ruleId: 'contract', reason: `${where}: ${issue?.message ?? 'does not match the source contract'}`, unknownCodes: [], ignoredFields: [] };
+    }
+  }
+  if (!result) {
     try {
-      result = mapping.map(parsed.data, context);
+      result = mapping.map(data, context);
     } catch (error) {
       result = { ok: false, ruleId: 'mapping', reason: error instanceof Error ? error.message : String(error), unknownCodes: [], ignoredFields: [] };
     }

@@ -29,48 +29,60 @@ export const FhirDateTime = z
     'a FHIR dateTime is a date or a full timestamp with a zone',
   );
 
-export const Coding = z.looseObject({
+/**
+ * The data types every resource repeats (codings, references, identifiers, periods, meta), compiled
+ * with `z.compile` (zod ≥ 4.5): a flat generated parser for the same schema — same output, and a
+ * value the generated code rejects goes through zod's ordinary parser, so the issues (and the
+ * quarantine reasons built from them) are the same too. A resource contract stays an ordinary
+ * schema that runs these parts: compiled whole, a contract (extensions nest recursively, which
+ * z.compile refuses, and every part is inlined at every use) would be hundreds of kilobytes of
+ * generated code. Where code generation is not allowed (no `new Function`, e.g. Workers)
+ * `z.compile` returns the schema unchanged.
+ */
+const compiledPart = <T extends z.ZodType>(schema: T): T => z.compile(schema);
+
+export const Coding = compiledPart(z.looseObject({
   system: z.string().min(1).optional(),
   version: z.string().optional(),
   code: z.string().min(1).optional(),
   display: z.string().optional(),
-});
+}));
 export type Coding = z.infer<typeof Coding>;
 
-export const CodeableConcept = z.looseObject({
+export const CodeableConcept = compiledPart(z.looseObject({
   coding: z.array(Coding).optional(),
   text: z.string().optional(),
-});
+}));
 export type CodeableConcept = z.infer<typeof CodeableConcept>;
 
-export const Period = z.looseObject({ start: FhirDateTime.optional(), end: FhirDateTime.optional() });
+export const Period = compiledPart(z.looseObject({ start: FhirDateTime.optional(), end: FhirDateTime.optional() }));
 export type Period = z.infer<typeof Period>;
 
-export const Identifier = z.looseObject({
+export const Identifier = compiledPart(z.looseObject({
   use: z.enum(['usual', 'official', 'temp', 'secondary', 'old']).optional(),
   type: CodeableConcept.optional(),
   system: z.string().min(1).optional(),
   value: z.string().min(1).optional(),
   period: Period.optional(),
-});
+}));
 export type Identifier = z.infer<typeof Identifier>;
 
-export const Reference = z.looseObject({
+export const Reference = compiledPart(z.looseObject({
   reference: z.string().min(1).optional(),
   type: z.string().optional(),
   identifier: Identifier.optional(),
   display: z.string().optional(),
-});
+}));
 export type Reference = z.infer<typeof Reference>;
 
-export const ContactPoint = z.looseObject({
+export const ContactPoint = compiledPart(z.looseObject({
   system: z.enum(['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other']).optional(),
   value: z.string().optional(),
   use: z.enum(['home', 'work', 'temp', 'old', 'mobile']).optional(),
-});
+}));
 export type ContactPoint = z.infer<typeof ContactPoint>;
 
-export const Annotation = z.looseObject({ text: z.string() });
+export const Annotation = compiledPart(z.looseObject({ text: z.string() }));
 
 /** An extension, possibly nested; only the value types we read are named. */
 export type Extension = {
@@ -91,12 +103,12 @@ export const Extension: z.ZodType<Extension> = z.lazy(() =>
   }),
 );
 
-export const Meta = z.looseObject({
+export const Meta = compiledPart(z.looseObject({
   versionId: z.string().min(1).optional(),
   lastUpdated: FhirInstant.optional(),
   profile: z.array(z.string()).optional(),
   tag: z.array(Coding).optional(),
-});
+}));
 export type Meta = z.infer<typeof Meta>;
 
 const base = {

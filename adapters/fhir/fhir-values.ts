@@ -25,13 +25,28 @@ export function danishDate(value: string | undefined): string | undefined {
 /** A FHIR date or dateTime as an ISO timestamp with offset; a bare date is midnight, Danish time. */
 export function danishDateTime(value: string | undefined): string | undefined {
   if (!value) return undefined;
+  // A timestamp is kept as it is when it parses. (Its Danish date, which `danishDate` would compute
+  // first, is never empty for a timestamp that parses, so it decides nothing here.)
+  if (value.includes('T')) return Number.isNaN(Date.parse(value)) ? undefined : value;
   const date = danishDate(value);
   if (!date) return undefined;
-  if (value.includes('T')) return Number.isNaN(Date.parse(value)) ? undefined : value;
-  const noonUtc = new Date(`${date}T12:00:00Z`);
-  const name = danishOffset.formatToParts(noonUtc).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT+01:00';
-  const offset = name === 'GMT' ? '+00:00' : name.replace('GMT', '');
-  return `${date}T00:00:00${offset}`;
+  return `${date}T00:00:00${danishOffsetOn(date)}`;
+}
+
+/** Europe/Copenhagen's UTC offset (`+01:00` or `+02:00`) at noon of a date, remembered per date. */
+const offsetByDate = new Map<string, string>();
+const MAX_REMEMBERED_OFFSETS = 20_000;
+
+function danishOffsetOn(date: string): string {
+  let offset = offsetByDate.get(date);
+  if (offset === undefined) {
+    const noonUtc = new Date(`${date}T12:00:00Z`);
+    const name = danishOffset.formatToParts(noonUtc).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT+01:00';
+    offset = name === 'GMT' ? '+00:00' : name.replace('GMT', '');
+    if (offsetByDate.size >= MAX_REMEMBERED_OFFSETS) offsetByDate.clear();
+    offsetByDate.set(date, offset);
+  }
+  return offset;
 }
 
 function asList(concepts: CodeableConcept | readonly CodeableConcept[] | undefined): readonly CodeableConcept[] {
@@ -76,17 +91,17 @@ export function extensionString(extensions: readonly Extension[] | undefined, ur
   return undefined;
 }
 
+const BOOKKEEPING_FIELDS: ReadonlySet<string> = new Set(['resourceType', 'id', 'meta', 'text']);
+
 /**
  * Which top-level fields of a source record a mapping did not carry into the model, as
  * "<prefix>.<field>", so IT staff can see what is dropped. Bookkeeping fields are not reported.
  */
 export function ignoredFields(record: object, used: readonly string[], prefix: string): string[] {
-  const bookkeeping = new Set(['resourceType', 'id', 'meta', 'text']);
-  const usedSet = new Set(used);
-  return Object.keys(record)
-    .filter((key) => !bookkeeping.has(key) && !usedSet.has(key))
-    .sort()
-    .map((key) => `${prefix}.${key}`);
+  let ignored: string[] | undefined;
+  for (const key of Object.keys(record)) if (!BOOKKEEPING_FIELDS.has(key) && !used.includes(key)) (ignored ??= []).push(key);
+  if (!ignored) return [];
+  return ignored.sort().map((key) => `${prefix}.${key}`);
 }
 
 /** Replaces anything shaped like a CPR number, so a server's error text can be logged safely. */

@@ -23,7 +23,12 @@ export class MappingNotesCollector {
   }
 
   ignore(...fields: string[]): void {
-    for (const field of fields) this.ignored.add(field);
+    for (const field of fields) this.ignoreField(field);
+  }
+
+  /** `ignore` for one field, without building an argument array. */
+  ignoreField(field: string): void {
+    this.ignored.add(field);
   }
 
   absorb(result: { unknownCodes: readonly { system: string; code: string }[]; ignoredFields: readonly string[] }): void {
@@ -32,7 +37,7 @@ export class MappingNotesCollector {
   }
 
   get ignoredFields(): string[] {
-    return [...this.ignored].sort();
+    return this.ignored.size === 0 ? [] : [...this.ignored].sort();
   }
 
   ok(fragments: unknown[]): MappingResult {
@@ -100,11 +105,23 @@ export function goalStatus(goal: Pick<Goal, 'lifecycleStatus' | 'achievementStat
   }
 }
 
-/** A real calendar date (YYYY-MM-DD), not just the right shape. */
+const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+const digitAt = (text: string, at: number) => text.charCodeAt(at) - 48;
+
+/**
+ * A real calendar date (YYYY-MM-DD), not just the right shape: month 1–12 and a day that month has,
+ * by the Gregorian leap-year rule — exactly the dates that survive a round trip through `Date` and
+ * `toISOString` (years 0000–9999), without building a Date and a string for each check.
+ */
 export function isCalendarDate(value: string | undefined): value is string {
-  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+  if (!value || !CALENDAR_DATE.test(value)) return false;
+  const year = digitAt(value, 0) * 1000 + digitAt(value, 1) * 100 + digitAt(value, 2) * 10 + digitAt(value, 3);
+  const month = digitAt(value, 5) * 10 + digitAt(value, 6);
+  const day = digitAt(value, 8) * 10 + digitAt(value, 9);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
 /** An e-mail address the model's contact and coordinator schemas accept. */
@@ -127,12 +144,25 @@ export function usableLegalBasis(value: string | undefined): string | undefined 
   return text && text.length >= 2 && text.length <= 120 ? text : undefined;
 }
 
-/** A topic tag as the model wants it (lower-case letters, digits, hyphens). */
+const TOPIC = /^[a-z0-9-]+$/;
+
+/** A topic tag as the model wants it (lower-case letters, digits, hyphens): each once, in first-seen order. */
 export function topicsOf(...lists: readonly (readonly string[])[]): string[] {
-  return [...new Set(lists.flat())].filter((t) => /^[a-z0-9-]+$/.test(t));
+  const seen = new Set<string>();
+  const topics: string[] = [];
+  for (const list of lists)
+    for (const topic of list) {
+      if (seen.has(topic)) continue;
+      seen.add(topic);
+      if (TOPIC.test(topic)) topics.push(topic);
+    }
+  return topics;
 }
 
 type ActivityDetail = NonNullable<CarePlanActivity['detail']>;
+
+/** The fields of a CarePlan activity's detail that `codedActivities` and the mappings read. */
+const DETAIL_FIELDS_READ: readonly string[] = ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'];
 
 /**
  * The coded activities of a CarePlan, as both FHIR mappings read them: fields we do not use are
@@ -145,11 +175,11 @@ export function* codedActivities<Listed extends { display?: string }>(
   lookup: (system: string, code: string) => Listed | undefined,
 ): Generator<{ index: number; detail: ActivityDetail; coding: { system: string; code: string; display?: string }; listed: Listed | undefined; display: string }> {
   for (const [index, activity] of (plan.activity ?? []).entries()) {
-    if (activity.outcomeReference) notes.ignore('CarePlan.activity.outcomeReference');
-    if (activity.reference) notes.ignore('CarePlan.activity.reference');
+    if (activity.outcomeReference) notes.ignoreField('CarePlan.activity.outcomeReference');
+    if (activity.reference) notes.ignoreField('CarePlan.activity.reference');
     const detail = activity.detail;
     if (!detail) continue;
-    notes.ignore(...ignoredFields(detail, ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'], 'CarePlan.activity.detail'));
+    for (const field of ignoredFields(detail, DETAIL_FIELDS_READ, 'CarePlan.activity.detail')) notes.ignoreField(field);
     const coding = firstCoding(detail.code);
     if (!coding?.code || !coding.system) {
       notes.ignore('CarePlan.activity.detail (an activity without a code)');
@@ -158,6 +188,7 @@ export function* codedActivities<Listed extends { display?: string }>(
     const listed = lookup(coding.system, coding.code);
     if (!listed) notes.unknown(coding.system, coding.code);
     const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
-    yield { index, detail, coding: { system: coding.system, code: coding.code, ...(coding.display ? { display: coding.display } : {}) }, listed, display };
+    const codingOut = coding.display ? { system: coding.system, code: coding.code, display: coding.display } : { system: coding.system, code: coding.code };
+    yield { index, detail, coding: codingOut, listed, display };
   }
 }

@@ -21,12 +21,13 @@ export class MappingRun {
 
   /** Report every leaf of `record` whose path is not in `consumed`, e.g. `JobGoal[].OccupationCode`. */
   ignoreUnread(record: unknown, consumed: ReadonlySet<string>): void {
-    for (const path of fieldPaths(record)) if (!consumed.has(path)) this.notes.ignoredFields.push(path);
-    this.notes.ignoredFields.sort();
+    const unread = unreadLeafPaths(record, consumed);
+    if (unread) for (const path of unread) this.notes.ignoredFields.push(path);
+    if (this.notes.ignoredFields.length > 1) this.notes.ignoredFields.sort();
   }
 
   fail(ruleId: string, reason: string): MappingResult {
-    return { ok: false, ruleId, reason, ...this.notes };
+    return { ok: false, ruleId, reason, unknownCodes: this.notes.unknownCodes, ignoredFields: this.notes.ignoredFields };
   }
 
   /** Check every candidate against the model; a candidate the model refuses fails the record. */
@@ -41,8 +42,88 @@ export class MappingRun {
       }
       fragments.push(parsed.data);
     }
-    return { ok: true, fragments, ...this.notes };
+    return { ok: true, fragments, unknownCodes: this.notes.unknownCodes, ignoredFields: this.notes.ignoredFields };
   }
+}
+
+/**
+ * The consumed paths as a tree of field names, built once per `consumed` set. Every node knows its
+ * dotted path — exactly the string `fieldPaths` builds for that position — so walking a record
+ * along the tree needs no string building; `items` is the node for the elements of an array.
+ */
+interface PathNode {
+  readonly path: string;
+  readonly fields: Map<string, PathNode>;
+  items?: PathNode;
+}
+
+const pathTrees = new WeakMap<ReadonlySet<string>, PathNode>();
+
+function pathTree(consumed: ReadonlySet<string>): PathNode {
+  const cached = pathTrees.get(consumed);
+  if (cached) return cached;
+  const node = (path: string): PathNode => ({ path, fields: new Map() });
+  const root = node('');
+  for (const path of consumed) {
+    let at = root;
+    for (const part of path.split('.')) {
+      let name = part;
+      let arrays = 0;
+      while (name.endsWith('[]')) {
+        name = name.slice(0, -2);
+        arrays++;
+      }
+      if (name) {
+        let field = at.fields.get(name);
+        if (!field) at.fields.set(name, (field = node(at.path ? `${at.path}.${name}` : name)));
+        at = field;
+      }
+      for (let i = 0; i < arrays; i++) at = at.items ??= node(`${at.path}[]`);
+    }
+  }
+  pathTrees.set(consumed, root);
+  return root;
+}
+
+/**
+ * The leaf paths of `record` that are not in `consumed`, or undefined when there are none — the
+ * same set as `[...fieldPaths(record)].filter((p) => !consumed.has(p))`. It walks the record along
+ * the tree of consumed names, so a record with only known fields (nearly every record) builds no
+ * path string at all. Every leaf is still tested with `consumed.has` on the path `fieldPaths` would
+ * give it, and below a name the tree does not know it runs `fieldPaths` itself, so the tree only
+ * decides how fast the answer comes, never what it is.
+ */
+export function unreadLeafPaths(record: unknown, consumed: ReadonlySet<string>): Set<string> | undefined {
+  const walk: UnreadWalk = { consumed, unread: undefined };
+  walkUnread(walk, record, pathTree(consumed));
+  return walk.unread;
+}
+
+interface UnreadWalk {
+  readonly consumed: ReadonlySet<string>;
+  unread: Set<string> | undefined;
+}
+
+// Module-level functions, not closures per call: this runs for every record a SOAP mapping maps.
+function walkUnread(walk: UnreadWalk, value: unknown, node: PathNode): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) {
+    const items = node.items;
+    if (items) for (const item of value) walkUnread(walk, item, items);
+    else for (const item of value) unreadBelow(walk, item, `${node.path}[]`);
+  } else if (typeof value === 'object') {
+    for (const name of Object.keys(value)) {
+      const field = node.fields.get(name);
+      const child = (value as Record<string, unknown>)[name];
+      if (field) walkUnread(walk, child, field);
+      else unreadBelow(walk, child, node.path ? `${node.path}.${name}` : name);
+    }
+  } else if (node.path && !walk.consumed.has(node.path)) (walk.unread ??= new Set()).add(node.path);
+}
+
+/** Below a name the tree does not know: `fieldPaths` and the `consumed` test, as before. */
+function unreadBelow(walk: UnreadWalk, value: unknown, prefix: string): void {
+  for (const path of fieldPaths(value, prefix)) if (!walk.consumed.has(path)) (walk.unread ??= new Set()).add(path);
 }
 
 /** The source id inside one of our element ids, e.g. `dfdg:activity:<guid>` → `<guid>`. */

@@ -58,5 +58,16 @@ export const xmlMunicipalityCode = z.string().regex(/^\d{3}$/, 'must be a three-
 export const xmlList = <T extends z.ZodType>(item: T) =>
   z.preprocess((value) => (value === undefined || value === '' ? [] : Array.isArray(value) ? value : [value]), z.array(item));
 
+/**
+ * A record contract, compiled: the adapter checks every record it reads against it and a mapping
+ * run without the adapter checks it again, so it is the hottest schema of a sync. `z.compile`
+ * (zod ≥ 4.5) generates a flat parser for the same schema — same output, and any record the
+ * generated code rejects goes through zod's ordinary parser, so the issues (and the quarantine
+ * reasons built from them) are the same too. Where code generation is not allowed (no
+ * `new Function`, e.g. Workers) it returns the schema unchanged. Compile the finished record
+ * schema: a schema derived from a compiled one (`.extend`, `.refine`) is not compiled.
+ */
+export const xmlRecord = <T extends z.ZodType>(schema: T): T => z.compile(schema);
+
 /** An element with children; an empty element arrives as "" and is read as an empty object. */
 export const xmlElement = <T extends z.ZodType>(shape: T) => z.preprocess((value) => (value === '' ? {} : value), shape);

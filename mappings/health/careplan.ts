@@ -15,6 +15,38 @@ export const healthCarePlanElementId = (carePlanId: string, activityIndex?: numb
   activityIndex === undefined ? `health:careplan:${carePlanId}` : `health:careplan:${carePlanId}:activity:${activityIndex}`;
 export const healthGoalElementId = (goalId: string) => `health:goal:${goalId}`;
 
+/**
+ * One intervention's content, or undefined without a start date. One object literal: spreading a
+ * shared part into each intervention (`{ ...base, … }`) made V8 build every fragment property by
+ * property on a slow path, and a module-level function costs no closure per record.
+ */
+function intervention(
+  unit: string,
+  topics: readonly string[] | undefined,
+  title: string,
+  start: string | undefined,
+  end: string | undefined,
+  performer: string | undefined,
+  rest: { legalBasis: string; type: { system: string; code: string; display: string }; order: number; status: string; goalIds: string[] },
+) {
+  if (!isCalendarDate(start)) return undefined;
+  return {
+    sector: 'health',
+    title,
+    responsibleUnit: unit,
+    contact: unit !== NOT_STATED ? { name: performer?.trim() || unit, unit } : { name: performer?.trim() || unit },
+    period: isCalendarDate(end) && end >= start ? { start, end } : { start },
+    dependsOn: [],
+    confidentiality: 'normal',
+    topics: topics ?? [],
+    legalBasis: rest.legalBasis,
+    type: rest.type,
+    order: rest.order,
+    status: rest.status,
+    goalIds: rest.goalIds,
+  };
+}
+
 export const healthCarePlanMapping: Mapping<CarePlan> = {
   id: 'health.careplan',
   version: '1.0.0',
@@ -45,59 +77,43 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
     const planStart = danishDate(plan.period?.start) ?? danishDate(plan.created);
     const planEnd = danishDate(plan.period?.end);
 
-    const base = (title: string, start: string | undefined, end: string | undefined, performer: string | undefined) => {
-      if (!isCalendarDate(start)) return undefined;
-      return {
-        sector: 'health',
-        title,
-        responsibleUnit: unit,
-        contact: { name: performer?.trim() || unit, ...(unit !== NOT_STATED ? { unit } : {}) },
-        period: isCalendarDate(end) && end >= start ? { start, end } : { start },
-        dependsOn: [],
-        confidentiality: 'normal',
-        topics: planType?.topics ?? [],
-      };
-    };
-
     const fragments = [];
     let order = 0;
     for (const { index, detail, coding, listed, display } of codedActivities(plan, notes, activityFor)) {
-      const content = base(
+      const content = intervention(
+        unit,
+        planType?.topics,
         firstText(detail.description) ?? display,
         danishDate(detail.scheduledPeriod?.start) ?? planStart,
         danishDate(detail.scheduledPeriod?.end) ?? planEnd,
         detail.performer?.[0]?.display,
-      );
-      if (!content) return notes.fail('activity.period', `activity ${index} has no start date, and neither has the plan`);
-      fragments.push(
-        fragment('intervention', healthCarePlanElementId(plan.id, index), 'health', {
-          ...content,
+        {
           legalBasis: usableLegalBasis(extensionString(detail.extension, LEGAL_BASIS_EXTENSION)) ?? planType?.legalBasis ?? 'Sundhedsloven',
           type: { system: coding.system, code: coding.code, display },
-          order: order++,
+          order,
           status: interventionStatus(detail.status, plan.status),
           goalIds: (detail.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(healthGoalElementId),
-        }),
+        },
       );
+      if (!content) return notes.fail('activity.period', `activity ${index} has no start date, and neither has the plan`);
+      order++;
+      fragments.push(fragment('intervention', healthCarePlanElementId(plan.id, index), 'health', content));
     }
 
     if (!fragments.length) {
       // A plan without coded activities is itself the intervention: "Udskrivningsaftale" from <unit>.
       if (!typeCoding?.code || !typeCoding.system) return notes.ok([]);
       const display = firstText(planType?.display, typeCoding.display, plan.title) ?? typeCoding.code;
-      const content = base(firstText(plan.title) ?? display, planStart, planEnd, undefined);
-      if (!content) return notes.fail('activity.period', 'the plan has no start date');
       const planStatus = plan.status === 'completed' ? 'ended' : plan.status === 'revoked' || plan.status === 'entered-in-error' ? 'cancelled' : plan.status === 'active' ? 'active' : 'planned';
-      fragments.push(
-        fragment('intervention', healthCarePlanElementId(plan.id), 'health', {
-          ...content,
-          legalBasis: planType?.legalBasis ?? 'Sundhedsloven',
-          type: { system: typeCoding.system, code: typeCoding.code, display },
-          order: 0,
-          status: planStatus,
-          goalIds: (plan.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(healthGoalElementId),
-        }),
-      );
+      const content = intervention(unit, planType?.topics, firstText(plan.title) ?? display, planStart, planEnd, undefined, {
+        legalBasis: planType?.legalBasis ?? 'Sundhedsloven',
+        type: { system: typeCoding.system, code: typeCoding.code, display },
+        order: 0,
+        status: planStatus,
+        goalIds: (plan.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(healthGoalElementId),
+      });
+      if (!content) return notes.fail('activity.period', 'the plan has no start date');
+      fragments.push(fragment('intervention', healthCarePlanElementId(plan.id), 'health', content));
     } else if (plan.goal?.length) notes.ignore('CarePlan.goal');
 
     return notes.ok(fragments);

@@ -10,6 +10,10 @@ import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { lookupCode, socialCodeListRefs } from './codes';
 
+const PROVIDER_ID = /^[A-Za-z0-9._-]+$/;
+/** SEL §101 a: anonymous treatment, never shown to other members. */
+const ANONYMOUS_TREATMENT = /^SEL\s*§\s*101\s*a\b/i;
+
 /** Used when neither the activity nor the code list states a section: the act itself. */
 const FALLBACK_LEGAL_BASIS = { social: 'Serviceloven', health: 'Sundhedsloven' } as const;
 
@@ -57,24 +61,25 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       const performer = detail.performer?.[0];
       const performerName = firstText(performer?.display) ?? NOT_STATED;
       const providerId = referencedId(performer, 'Organization');
-      fragments.push(
-        fragment('intervention', careplanElementId(plan.id!, index), sector === 'health' ? 'health' : 'interventions', {
-          sector,
-          legalBasis,
-          type: { system: coding.system, code: coding.code, display },
-          title: firstText(detail.description) ?? display,
-          responsibleUnit: performerName,
-          contact: { name: performerName },
-          period,
-          order: order++,
-          dependsOn: [],
-          status: interventionStatus(detail.status, plan.status),
-          goalIds: (detail.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(goalElementId),
-          ...(providerId && /^[A-Za-z0-9._-]+$/.test(providerId) ? { providerId } : {}),
-          confidentiality: /^SEL\s*§\s*101\s*a\b/i.test(legalBasis) ? 'anonymous-treatment' : 'normal',
-          topics: [],
-        }),
-      );
+      const content: Record<string, unknown> = {
+        sector,
+        legalBasis,
+        type: { system: coding.system, code: coding.code, display },
+        title: firstText(detail.description) ?? display,
+        responsibleUnit: performerName,
+        contact: { name: performerName },
+        period,
+        order: order++,
+        dependsOn: [],
+        status: interventionStatus(detail.status, plan.status),
+        goalIds: (detail.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(goalElementId),
+        confidentiality: ANONYMOUS_TREATMENT.test(legalBasis) ? 'anonymous-treatment' : 'normal',
+        topics: [],
+      };
+      // Set, not spread in (`...(ok ? { providerId } : {})`): a spread inside a literal is a slow
+      // runtime copy. The model check builds the fragment in the model's own field order anyway.
+      if (providerId && PROVIDER_ID.test(providerId)) content.providerId = providerId;
+      fragments.push(fragment('intervention', careplanElementId(plan.id!, index), sector === 'health' ? 'health' : 'interventions', content));
     }
     return notes.ok(fragments);
   },

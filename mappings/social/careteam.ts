@@ -11,6 +11,11 @@ import type { Mapping } from '../mapping';
 
 export const careTeamElementId = (sector: 'social' | 'health', careTeamId: string) => `${sector}:careteam:${careTeamId}`;
 
+/** The team's phone or e-mail, a work one first. */
+function workTelecom(team: CareTeam, system: 'phone' | 'email'): string | undefined {
+  return (team.telecom ?? []).filter((t) => t.system === system && t.value).sort((a, b) => Number(b.use === 'work') - Number(a.use === 'work'))[0]?.value;
+}
+
 /** Coordinator content from a CareTeam; shared with the health mapping. */
 export function coordinatorFromCareTeam(team: CareTeam, sector: 'social' | 'health', coordinatorRole: string | undefined, notes: MappingNotesCollector) {
   notes.ignore(...ignoredFields(team, ['status', 'name', 'subject', 'period', 'participant', 'managingOrganization', 'telecom'], 'CareTeam'));
@@ -24,22 +29,22 @@ export function coordinatorFromCareTeam(team: CareTeam, sector: 'social' | 'heal
     : undefined;
   const name = coordinator?.member?.display?.trim() ?? team.name?.trim();
   if (!name) return { error: notes.fail('careteam.coordinator', 'the CareTeam names neither a coordinating caseworker nor itself') };
-  const work = (system: 'phone' | 'email') => (team.telecom ?? []).filter((t) => t.system === system && t.value).sort((a, b) => Number(b.use === 'work') - Number(a.use === 'work'))[0]?.value;
-  const phone = work('phone');
-  const email = work('email');
+  const phone = workTelecom(team, 'phone');
+  const email = workTelecom(team, 'email');
   if (email && !isEmail(email)) notes.ignore('CareTeam.telecom.email (not a valid address)');
-  return {
-    content: {
-      kind: coordinator ? ('caseworker' as const) : ('team' as const),
-      name,
-      sector,
-      unit: team.managingOrganization?.[0]?.display?.trim() || team.name?.trim() || NOT_STATED,
-      ...(phone ? { phone } : {}),
-      ...(isEmail(email) ? { email } : {}),
-      teamMembers: coordinator ? [] : members.map((p) => p.member!.display!.trim()),
-      since,
-    },
+  const content: Record<string, unknown> = {
+    kind: coordinator ? ('caseworker' as const) : ('team' as const),
+    name,
+    sector,
+    unit: team.managingOrganization?.[0]?.display?.trim() || team.name?.trim() || NOT_STATED,
+    teamMembers: coordinator ? [] : members.map((p) => p.member!.display!.trim()),
+    since,
   };
+  // Set, not spread in (a spread inside a literal is a slow runtime copy); the model check builds
+  // the fragment in the model's own field order anyway.
+  if (phone) content.phone = phone;
+  if (isEmail(email)) content.email = email;
+  return { content };
 }
 
 export const socialCareTeamMapping: Mapping<CareTeam> = {

@@ -10,6 +10,13 @@ import type { Mapping } from '../mapping';
 import { goalCategoryRule, knownSystems, lookupCode, socialCodeListRefs, topicsForGoalType } from './codes';
 import { goalElementId } from './careplan';
 
+/** A code's list entry; a code in a system these lists cover but not listed is noted as unknown. */
+function checkedCode(notes: MappingNotesCollector, system: string | undefined, code: string | undefined) {
+  const entry = lookupCode(system, code);
+  if (!entry && system && knownSystems.has(system)) notes.unknown(system, code);
+  return entry;
+}
+
 export const socialGoalMapping: Mapping<Goal> = {
   id: 'social.goal',
   version: '1.0.0',
@@ -33,17 +40,12 @@ export const socialGoalMapping: Mapping<Goal> = {
     if (!goal.id) return notes.fail('goal.id', 'the Goal has no id');
     notes.ignore(...ignoredFields(goal, ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target'], 'Goal'));
 
-    const check = (system: string | undefined, code: string | undefined) => {
-      const entry = lookupCode(system, code);
-      if (!entry && system && knownSystems.has(system)) notes.unknown(system, code);
-      return entry;
-    };
 
     let level: 'overall' | 'sub' = 'sub';
     const topics: string[][] = [];
     for (const category of goal.category ?? []) {
       for (const coding of category.coding ?? []) {
-        check(coding.system, coding.code);
+        checkedCode(notes, coding.system, coding.code);
         const rule = goalCategoryRule(coding.system, coding.code);
         if (rule) {
           if (rule.level === 'overall') level = 'overall';
@@ -53,7 +55,7 @@ export const socialGoalMapping: Mapping<Goal> = {
     }
 
     const descriptionCoding = firstCoding(goal.description);
-    const described = descriptionCoding ? check(descriptionCoding.system, descriptionCoding.code) : undefined;
+    const described = descriptionCoding ? checkedCode(notes, descriptionCoding.system, descriptionCoding.code) : undefined;
     if (descriptionCoding && !described && !knownSystems.has(descriptionCoding.system ?? '')) notes.unknown(descriptionCoding.system, descriptionCoding.code);
     const targetTexts: string[] = [];
     let goalTypeText: string | undefined;
@@ -62,8 +64,8 @@ export const socialGoalMapping: Mapping<Goal> = {
     for (const target of goal.target ?? []) {
       const measure = firstCoding(target.measure);
       const value = firstCoding(target.detailCodeableConcept);
-      const measureEntry = measure ? check(measure.system, measure.code) : undefined;
-      const valueEntry = value ? check(value.system, value.code) : undefined;
+      const measureEntry = measure ? checkedCode(notes, measure.system, measure.code) : undefined;
+      const valueEntry = value ? checkedCode(notes, value.system, value.code) : undefined;
       if (valueEntry?.sector === 'health') health = true;
       if (value) {
         const goalTypeTopics = topicsForGoalType(value.system, value.code);
@@ -82,16 +84,10 @@ export const socialGoalMapping: Mapping<Goal> = {
     const title = firstText(goal.description.text, described?.display, descriptionCoding?.display, goalTypeText);
     if (!title) return notes.fail('goal.title', 'the Goal has no text, no listed code and no goal type');
 
-    return notes.ok([
-      fragment('goal', goalElementId(goal.id), health ? 'health' : 'goals', {
-        level,
-        title,
-        ...(targetTexts.length ? { description: targetTexts.join('; ') } : {}),
-        sector,
-        status: goalStatus(goal),
-        ...(dueDates[0] ? { targetDate: dueDates[0] } : {}),
-        topics: topicsOf(...topics),
-      }),
-    ]);
+    const content: Record<string, unknown> = { level, title, sector, status: goalStatus(goal), topics: topicsOf(...topics) };
+    // Set, not spread in: see social.careplan.
+    if (targetTexts.length) content.description = targetTexts.join('; ');
+    if (dueDates[0]) content.targetDate = dueDates[0];
+    return notes.ok([fragment('goal', goalElementId(goal.id), health ? 'health' : 'goals', content)]);
   },
 };

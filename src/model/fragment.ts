@@ -26,7 +26,14 @@ const fragmentOf = <K extends keyof typeof elementContent>(kind: K) =>
     content: elementContent[kind],
   });
 
-export const Fragment = z.discriminatedUnion('kind', [
+/**
+ * Every fragment a mapping makes is checked against this schema, so it runs once per fragment on
+ * every sync. `z.compile` (zod ≥ 4.5) generates a flat validator for it ahead of time: same schema,
+ * same output and, because any input the generated code rejects is handed to zod's ordinary
+ * parser, the same issues. Where code generation is not allowed (no `new Function`, e.g. Workers)
+ * `z.compile` returns the schema unchanged.
+ */
+export const Fragment = z.compile(z.discriminatedUnion('kind', [
   fragmentOf('goal'),
   fragmentOf('intervention'),
   fragmentOf('agreement'),
@@ -34,6 +41,6 @@ export const Fragment = z.discriminatedUnion('kind', [
   fragmentOf('citizenView'),
   fragmentOf('situation'),
   fragmentOf('coordinator'),
-]);
+]));
 export type Fragment = z.infer<typeof Fragment>;
 export type FragmentKind = Fragment['kind'];
