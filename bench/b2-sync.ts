@@ -96,6 +96,7 @@ const result = {
   benchmark: 'B2',
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  v8Flags: process.execArgv.filter((flag) => flag.startsWith('--max-')),
   citizens: size,
   sources: adapters.length,
   full: { wallMs: Math.round(full.ms), peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
@@ -112,7 +113,7 @@ mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', `b2-sync${size === 50_000 ? '' : `-${size}`}.json`), `${JSON.stringify({ ...result, met }, null, 2)}\n`);
 const md = `# B2 — full and incremental sync (${size} citizens × 4 sources)
 
-Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}. Simulators in a separate
+Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}, V8 heap flags: ${result.v8Flags.join(' ') || 'none'} (the service's, src/runtime/memory.ts). Simulators in a separate
 process on loopback HTTP; the syncing process runs the four adapters concurrently on one SQLite file.
 
 | measure | value | goal | met |

@@ -16,16 +16,20 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { syncHeapFlags } from '../src/runtime/memory';
 
 interface Benchmark {
   name: string;
   file: string;
   what: string;
+  /** V8 flags the benchmark runs with, when it measures something the service runs with flags. */
+  nodeFlags?: readonly string[];
 }
 
 const benchmarks: readonly Benchmark[] = [
   { name: 'b1', file: 'b1-mapping.ts', what: 'mapping throughput per core per source format, against raw parse and JSONata' },
-  { name: 'b2', file: 'b2-sync.ts', what: 'full and incremental sync of 50,000 citizens × 4 sources' },
+  // The sync runs with the service's heap settings (src/runtime/memory.ts, as `npm start` does).
+  { name: 'b2', file: 'b2-sync.ts', what: 'full and incremental sync of 50,000 citizens × 4 sources', nodeFlags: syncHeapFlags },
   { name: 'b4', file: 'b4-fanout.ts', what: 'single-registration fan-out to 4 simulated targets' },
 ];
 
@@ -50,7 +54,7 @@ function run(benchmark: Benchmark, args: readonly string[]): Promise<number> {
   console.log(`\n=== ${benchmark.name.toUpperCase()} (bench/${benchmark.file}) ${args.length ? args.join(' ') : ''}`);
   const started = performance.now();
   // `--import tsx` runs TypeScript directly, as `tsx` does for this script.
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit', env: process.env });
+  const child = spawn(process.execPath, [...(benchmark.nodeFlags ?? []), '--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit', env: process.env });
   return new Promise((resolve) => {
     child.on('error', (error) => {
       console.error(`bench: ${benchmark.name}: ${error.message}`);

@@ -13,6 +13,7 @@ import { generatePopulation } from '../../adapters/shared/population';
 import { loadConfig } from '../../src/config';
 import { planService } from '../../src/plans/service';
 import { schedulerJobs } from '../../src/runtime/scheduler';
+import { syncHeapFlags } from '../../src/runtime/memory';
 import { runRetention } from '../../src/sync/retention';
 import { databaseUrlFor } from '../../src/store/libsql';
 import { outbox as outboxTable } from '../../src/store/schema';
@@ -35,15 +36,17 @@ afterAll(async () => {
 });
 
 describe('bree jobs', () => {
-  it('runs the sync job in a worker thread and merges into the SQLite file', async () => {
+  it('runs the sync round in a heap-bounded worker thread and merges into the SQLite file', async () => {
     const env = { DATA_DIR: dir, DFDG_URL: simulator.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'warn', NODE_ENV: 'test' };
     const app = await startTestApp({ url: databaseUrlFor(dir) });
     const plan = await enrol(app.deps, population[0]!.cpr);
     const citizenId = plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '';
     await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
 
-    const job = schedulerJobs(loadConfig(env)).find((j) => j.name === 'sync-dfdg')!;
+    const job = schedulerJobs(loadConfig(env)).find((j) => j.name === 'sync')!;
     expect(job.cron).toBe('*/5 * * * *');
+    expect(job.worker?.workerData).toMatchObject({ options: { adapters: ['dfdg'] } });
+    expect(job.worker?.resourceLimits).toEqual({ maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 24 });
     const done = new Promise<void>((resolve, reject) => {
       const bree = new Bree({
         root: false,
@@ -55,7 +58,7 @@ describe('bree jobs', () => {
         },
         errorHandler: (error) => reject(error instanceof Error ? error : new Error(String(error))),
       });
-      void bree.run('sync-dfdg');
+      void bree.run('sync');
     });
     await done;
     const merged = (await app.deps.store.plans.get('101', plan.id))!;
@@ -63,6 +66,13 @@ describe('bree jobs', () => {
     const runs = await app.deps.store.sync.runs('101');
     expect(runs[0]).toMatchObject({ adapter: 'dfdg', trigger: 'schedule', status: 'succeeded' });
     await app.close();
+  });
+});
+
+describe('heap settings', () => {
+  it('npm start runs with the same V8 heap limits as the sync worker', () => {
+    const start = (JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    for (const flag of syncHeapFlags) expect(start.split(' ')).toContain(flag);
   });
 });
 
