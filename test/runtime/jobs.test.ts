@@ -3,7 +3,7 @@
  * bootstrap, against the simulator over HTTP and the SQLite file; and the retention job purges
  * closed plans after the period and prunes stored payloads, keeping the audit rows.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Bree from 'bree';
