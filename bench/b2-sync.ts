@@ -114,7 +114,8 @@ writeFileSync(join(here, 'results', `b2-sync${size === 50_000 ? '' : `-${size}`}
 const md = `# B2 — full and incremental sync (${size} citizens × 4 sources)
 
 Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}, V8 heap flags: ${result.v8Flags.join(' ') || 'none'} (the service's, src/runtime/memory.ts). Simulators in a separate
-process on loopback HTTP; the syncing process runs the four adapters concurrently on one SQLite file.
+process on loopback HTTP; the syncing process runs the four adapters as one sync round (batched pulls, one plan write per
+citizen and chunk; docs/decisions/0006) on one SQLite file, as the scheduled job does.
 
 | measure | value | goal | met |
 | --- | --- | --- | --- |
