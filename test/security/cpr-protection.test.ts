@@ -29,6 +29,18 @@ describe('CPR protection', () => {
     expect(await vault.hash('101', cpr)).not.toBe(await (await createCprVault('another-key-of-enough-length')).hash('101', cpr));
   });
 
+  it('hashes exactly as WebCrypto HMAC-SHA-256 with the derived look-up key (stored hashes stay valid)', async () => {
+    const secret = 'a-test-key-of-enough-length';
+    const vault = await createCprVault(secret);
+    const keyBytes = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`cpr-lookup:${secret}`));
+    const key = await crypto.subtle.importKey('raw', keyBytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    for (const cpr of [testCpr(), testCpr(), testCpr()]) {
+      const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`101:${cpr}`));
+      const expected = [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      expect((await vault.hash('101', cpr)) === expected).toBe(true);
+    }
+  });
+
   it('never writes a CPR in plain text to the database file, the log or a response', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'enplan-cpr-'));
     try {
