@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config';
 import type { SourceSystem } from '../src/model';
 import { createLogger } from '../src/monitoring/log';
-import { adaptersFromConfig } from '../src/runtime/adapters';
+import { adaptersFromConfig, tenantAdapters } from '../src/runtime/adapters';
 import { composeDeps } from '../src/runtime/compose';
 import { databaseUrlFor, openLibsqlDatabase } from '../src/store/libsql';
 import { allMappings } from '../src/sync/all-mappings';
@@ -45,7 +45,7 @@ const seedExit = await new Promise<number | null>((resolve) => seeding.on('exit'
 if (seedExit !== 0) throw new Error(`B2: enrolment failed (exit ${seedExit})`);
 const config = loadConfig({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000' });
 const database = await openLibsqlDatabase(databaseUrlFor(dir));
-const deps = await composeDeps({ database, config, logger: createLogger({ level: 'error' }), adapters: adaptersFromConfig(config), mappings: allMappings });
+const deps = await composeDeps({ database, config, logger: createLogger({ level: 'error' }), adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
 console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarted)} ms (not measured)`);
 
 async function syncAll(trigger: string) {

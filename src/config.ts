@@ -23,7 +23,7 @@ export const Config = z
     HEALTH_FHIR_URL: z.url().optional(),
     /** The municipality's organisation as sent to STAR (ActiveOrganisation). */
     STAR_ORGANISATION_TYPE: z.string().default('kommune'),
-    STAR_ORGANISATION_CODE: z.string().default('101'),
+    STAR_ORGANISATION_CODE: z.string().optional(),
     ADAPTER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
     SYNC_CRON: z.string().default('*/5 * * * *'),
     RELAY_INTERVAL: z.string().default('10s'),

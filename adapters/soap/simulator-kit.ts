@@ -23,7 +23,7 @@ import type { FeedEntry, FeedRecord } from './change-log';
 import { buildEnvelope, buildFault, createSoapReader, SOAP11_CONTENT_TYPE, type SoapMessage } from './envelope';
 import { starFaultCodes, type StarFaultCode } from './faults';
 import { describeIssues } from './records';
-import { DEFAULT_MAX_XML_BYTES, XmlInputError, type XmlWritableObject } from './xml';
+import { DEFAULT_MAX_XML_BYTES, XmlInputError, type XmlObject, type XmlWritableObject } from './xml';
 import type { SyntheticCitizen } from '../shared/population';
 import type { FeedPosition } from './identifiers';
 import type { WriteLogEntry } from './write-ledger';
@@ -106,6 +106,8 @@ export interface LoggedRequest {
   url: string;
   headers: Record<string, string>;
   operation?: string;
+  /** The SOAP header blocks (e.g. STAR's ActiveOrganisation), by local name. */
+  soapHeader?: XmlObject;
 }
 
 export interface SoapSimulatorOptions {
@@ -205,6 +207,7 @@ export async function startSoapSimulator(options: SoapSimulatorOptions): Promise
       throw error;
     }
     entry.operation = message.operation;
+    entry.soapHeader = message.header;
     operationCounts.set(message.operation, (operationCounts.get(message.operation) ?? 0) + 1);
 
     let answer: SoapAnswer;

@@ -20,9 +20,18 @@ export interface AppDeps {
   verifyToken(token: string): Promise<Principal>;
   /** The sector adapters this deployment talks to (the simulators locally); absent ones are skipped. */
   adapters: Partial<Record<SourceSystem, SourceAdapter>>;
+  /**
+   * The adapters as they speak for one municipality (e.g. STAR's ActiveOrganisation carries the
+   * tenant's kommunekode). Without it, `adapters` speak for every tenant. Use `adaptersOf`.
+   */
+  adaptersFor?(tenant: string): Partial<Record<SourceSystem, SourceAdapter>>;
   /** The versioned mappings, by adapter and record type. */
   mappings: MappingRegistry;
 }
+
+/** The adapters to use on behalf of `tenant`. */
+export const adaptersOf = (deps: Pick<AppDeps, 'adapters' | 'adaptersFor'>, tenant: string): Partial<Record<SourceSystem, SourceAdapter>> =>
+  deps.adaptersFor?.(tenant) ?? deps.adapters;
 
 export interface AppEnv {
   Variables: {

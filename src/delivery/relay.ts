@@ -15,7 +15,7 @@
  * lease runs out and is replayed under the same key. Final outcomes are audited.
  */
 import { AdapterError, type PushReceipt } from '../../adapters/adapter';
-import type { AppDeps } from '../api/context';
+import { adaptersOf, type AppDeps } from '../api/context';
 import type { SourceSystem } from '../model';
 import type { OutboundOperation } from '../registrations/apply';
 import { consentFor } from '../registrations/routing';
@@ -157,7 +157,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     }
 
     const target = row.target as SourceSystem;
-    const adapter = deps.adapters[target];
+    const adapter = adaptersOf(deps, row.tenant)[target];
     if (!adapter) return retry(row, `no adapter for ${target} is configured in this deployment`);
     const reverse = registry.find(target, row.operation as OutboundOperation);
     if (!reverse) return dead(row, `no reverse mapping turns ${row.operation} into a ${target} operation; deploy one, then retry`);

@@ -7,13 +7,33 @@ import { createSocialAdapter } from '../../adapters/social/adapter';
 import type { Config } from '../config';
 import type { SourceSystem } from '../model';
 
-export function adaptersFromConfig(config: Config): Partial<Record<SourceSystem, SourceAdapter>> {
+type Adapters = Partial<Record<SourceSystem, SourceAdapter>>;
+
+/**
+ * The adapters speaking for one municipality: STAR's `ActiveOrganisation` and Ungedatabasen's
+ * `KommuneKode` carry the tenant's kommunekode, unless the deployment configures one code for all
+ * (`STAR_ORGANISATION_CODE`, for a single-municipality deployment).
+ */
+export function adaptersFromConfig(config: Config, tenant?: string): Adapters {
   const { adapters } = config;
   const timeoutMs = adapters.timeoutMs;
-  const result: Partial<Record<SourceSystem, SourceAdapter>> = {};
-  if (adapters.dfdg) result.dfdg = createDfdgAdapter({ baseUrl: adapters.dfdg, timeoutMs, organisation: adapters.starOrganisation });
-  if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: adapters.starOrganisation.code });
+  const code = adapters.starOrganisation.code ?? tenant;
+  const result: Adapters = {};
+  // Without a tenant and a configured code, SOAP adapters still describe themselves; calls go through `tenantAdapters`.
+  const organisation = { typeIdentifier: adapters.starOrganisation.typeIdentifier, code: code ?? '000' };
+  if (adapters.dfdg) result.dfdg = createDfdgAdapter({ baseUrl: adapters.dfdg, timeoutMs, organisation });
+  if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: organisation.code });
   if (adapters.social) result.social = createSocialAdapter({ baseUrl: adapters.social, timeoutMs });
   if (adapters.health) result.health = createHealthAdapter({ baseUrl: adapters.health, timeoutMs });
   return result;
+}
+
+/** One set of adapters per tenant, made on first use (for `AppDeps.adaptersFor`). */
+export function tenantAdapters(config: Config): (tenant: string) => Adapters {
+  const byTenant = new Map<string, Adapters>();
+  return (tenant) => {
+    let adapters = byTenant.get(tenant);
+    if (!adapters) byTenant.set(tenant, (adapters = adaptersFromConfig(config, tenant)));
+    return adapters;
+  };
 }

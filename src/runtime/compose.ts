@@ -11,7 +11,15 @@ import type { Database } from '../store/db';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export async function composeDeps(options: { database: Database; config: Config; logger: Logger; clock?: Clock; adapters?: Partial<Record<SourceSystem, SourceAdapter>>; mappings?: MappingRegistry }): Promise<AppDeps> {
+export async function composeDeps(options: {
+  database: Database;
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  adapters?: Partial<Record<SourceSystem, SourceAdapter>>;
+  adaptersFor?: (tenant: string) => Partial<Record<SourceSystem, SourceAdapter>>;
+  mappings?: MappingRegistry;
+}): Promise<AppDeps> {
   return {
     store: createStore(options.database),
     vault: await createCprVault(options.config.cprKey),
@@ -20,6 +28,7 @@ export async function composeDeps(options: { database: Database; config: Config;
     logger: options.logger,
     verifyToken: createTokenVerifier(options.config.auth),
     adapters: options.adapters ?? {},
+    ...(options.adaptersFor ? { adaptersFor: options.adaptersFor } : {}),
     mappings: options.mappings ?? createMappingRegistry([]),
   };
 }

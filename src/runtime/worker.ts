@@ -13,7 +13,7 @@ import { createLogger } from '../monitoring/log';
 import { openD1Database } from '../store/d1';
 import { allMappings } from '../sync/all-mappings';
 import { runSyncRound } from '../sync/engine';
-import { adaptersFromConfig } from './adapters';
+import { adaptersFromConfig, tenantAdapters } from './adapters';
 import { composeDeps } from './compose';
 
 export interface WorkerEnv {
@@ -40,7 +40,7 @@ export function builtFor(env: WorkerEnv): Promise<Built> {
   if (!cached || cached.db !== env.DB) {
     const config = loadConfig(stringVars(env));
     const logger = createLogger({ level: config.logLevel, sink: (line) => console.log(line) });
-    const built = composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), mappings: allMappings }).then((deps) => ({ deps, app: createApp(deps) }));
+    const built = composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings }).then((deps) => ({ deps, app: createApp(deps) }));
     cached = { db: env.DB, built };
   }
   return cached.built;

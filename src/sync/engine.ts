@@ -18,7 +18,7 @@
  */
 import { AdapterError, unknownSubjectCodes, type PullResult, type PullSubject, type SourceAdapter, type SourceRecord } from '../../adapters/adapter';
 import { emptyStats, runMapping, type MappingStats } from '../../mappings/mapping';
-import type { AppDeps } from '../api/context';
+import { adaptersOf, type AppDeps } from '../api/context';
 import { decideFlow } from '../consent/policy';
 import { removeDataOfGrant } from '../consent/service';
 import type { ConsentGrant, DataCategory, LegalBasisRecord, Plan, SourceSystem } from '../model';
@@ -159,7 +159,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   const { store, vault, clock } = deps;
   const { tenant } = options;
   const runs: AdapterRun[] = options.adapters.map((id) => {
-    const adapter = deps.adapters[id];
+    const adapter = adaptersOf(deps, tenant)[id];
     if (!adapter) throw new Error(`no adapter configured for ${id}`);
     return { id, adapter, runId: crypto.randomUUID(), stats: emptySyncStats() };
   });

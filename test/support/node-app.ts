@@ -8,11 +8,11 @@ import { signDevToken } from '../../src/security';
 import { openLibsqlDatabase } from '../../src/store/libsql';
 import { TEST_CPR_KEY, TEST_JWT_SECRET, type ApiHarness } from './harness';
 
-export async function startTestApp(options: { url?: string; clock?: Clock; adapters?: AppDeps['adapters']; mappings?: AppDeps['mappings'] } = {}) {
+export async function startTestApp(options: { url?: string; clock?: Clock; adapters?: AppDeps['adapters']; adaptersFor?: AppDeps['adaptersFor']; mappings?: AppDeps['mappings'] } = {}) {
   const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'debug' });
   const logger = createMemoryLogger();
   const database = await openLibsqlDatabase(options.url ?? ':memory:');
-  const deps = await composeDeps({ database, config, logger, clock: options.clock, adapters: options.adapters, mappings: options.mappings });
+  const deps = await composeDeps({ database, config, logger, clock: options.clock, adapters: options.adapters, adaptersFor: options.adaptersFor, mappings: options.mappings });
   const app = createApp(deps);
   const harness: ApiHarness = {
     request: async (path, init) => app.request(path, init),

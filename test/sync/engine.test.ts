@@ -15,6 +15,9 @@ import { planService } from '../../src/plans/service';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync, runSyncRound } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
+import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
+import { loadConfig } from '../../src/config';
+import { adaptersFromConfig, tenantAdapters } from '../../src/runtime/adapters';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
 const population: SyntheticCitizen[] = generatePopulation(20, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
@@ -281,6 +284,25 @@ describe('pull engine', () => {
     expect(versions.every((v) => v !== '1')).toBe(true);
     const second = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings });
     expect(second.map((r) => r.stats.recordsMerged)).toEqual([0, 0]);
+    await app.close();
+  });
+
+  it('speaks to STAR for the municipality it syncs: ActiveOrganisation carries each tenant’s kommunekode', async () => {
+    const config = loadConfig({ NODE_ENV: 'test', DFDG_URL: dfdg.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY });
+    const app = await startTestApp({ adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
+    for (const [tenant, citizen] of [['101', population[19]!], ['751', population[12]!]] as const) {
+      const plan = await enrol(app.deps, citizen.cpr, tenant);
+      await grantConsent(app.deps, { tenant, citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    }
+    const codesDuring = async (tenant: string) => {
+      const before = dfdg.requestLog().length;
+      const result = await runSync(app.deps, { tenant, adapter: 'dfdg', trigger: 'test', mappings: allMappings });
+      expect(result.status).toBe('succeeded');
+      expect(result.stats.recordsMerged).toBeGreaterThan(0);
+      return new Set(dfdg.requestLog().slice(before).map((r) => (r.soapHeader?.ActiveOrganisation as { OrganisationCode?: unknown } | undefined)?.OrganisationCode));
+    };
+    expect([...(await codesDuring('101'))]).toEqual(['101']);
+    expect([...(await codesDuring('751'))]).toEqual(['751']);
     await app.close();
   });
 
