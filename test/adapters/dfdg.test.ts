@@ -9,21 +9,11 @@ import { createDfdgAdapter, DFDG_ID_NAMESPACE, DFDG_NAMESPACE, dfdgBatchRead, df
 import { deterministicUuid } from '../../adapters/soap/identifiers';
 import { noFaults } from '../../adapters/soap/simulator-kit';
 import type { SyntheticCitizen } from '../../adapters/shared/population';
-import { batchReadSuite } from '../support/soap-batch-read';
+import { batchReadSuite, failure } from '../support/soap-batch-read';
 import { changeListQuarantineSuite } from '../support/soap-change-list';
 
 const CPR_SHAPED = /\d{6}-?\d{4}/;
 const organisation = { typeIdentifier: 'kommune', code: '101' };
-
-async function failure(promise: Promise<unknown>): Promise<AdapterError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AdapterError) return error;
-    throw error;
-  }
-  throw new Error('the call succeeded');
-}
 
 const subject = (citizen: SyntheticCitizen) => ({ citizenId: `citizen-${citizen.index}`, cpr: citizen.cpr });
 
