@@ -6,12 +6,11 @@
  * TransactionIdentifier) are derived from the idempotency key.
  */
 import { z } from 'zod';
-import { AdapterError, type ChangesPage, type PullManyOptions, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
+import { AdapterError, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
-import { createChangeListReader, positionElement } from '../soap/change-list';
-import { deterministicUuid, encodeCursor } from '../soap/identifiers';
-import { createRecordDocumentReader, decodeRecordElements, describeIssues, type DecodedRecord } from '../soap/records';
-import { pullInBatches } from '../soap/batch-read';
+import { deterministicUuid } from '../soap/identifiers';
+import { createRecordDocumentReader, describeIssues, type DecodedRecord } from '../soap/records';
+import { createSoapReadSide } from '../soap/read-side';
 import { createSoapTransport } from '../soap/transport';
 import type { XmlWritableObject } from '../soap/xml';
 import {
@@ -55,7 +54,6 @@ export const DFDG_ID_NAMESPACE = '5d3e2a0c-8f41-4b7e-9c52-1a6f0d9b3e27';
 
 const recordTypeList = Object.values(dfdgRecordTypes);
 const recordDocuments = createRecordDocumentReader(recordTypeList, dfdgArrayElements);
-const changeList = createChangeListReader(dfdgChangeList);
 
 /** Read a standalone DFDG record document without an adapter instance (benchmarks, webhooks). */
 export const readDfdgRecordXml = (xml: string): DecodedRecord => recordDocuments.read(xml);
@@ -86,8 +84,6 @@ export function createDfdgAdapter(options: DfdgAdapterOptions): DfdgAdapter {
     RequestUserMetadata: { UserIdentifier: options.userIdentifier ?? 'enplan-integration', TransactionIdentifier: transactionId },
   });
 
-  const changedAfter = (cursor: string | null | undefined) => positionElement(dfdgChangeList.fields, cursor);
-
   async function write(operation: 'writeActivity' | 'writePlan', transactionId: string, content: XmlWritableObject): Promise<PushReceipt> {
     const reply = await transport.call({
       operation: dfdgOperations[operation].request,
@@ -103,6 +99,11 @@ export function createDfdgAdapter(options: DfdgAdapterOptions): DfdgAdapter {
   const invalidPayload = (operation: string, error: z.ZodError) =>
     new AdapterError(`the ${operation} payload does not match the DFDG contract: ${describeIssues(error)}`, true, 'invalid-payload');
 
+  const readSide = createSoapReadSide(
+    { serviceName: 'DFDG', operations: dfdgOperations, subjectElement: 'PersonCivilRegistrationIdentifier', batchRead: dfdgBatchRead, changeList: dfdgChangeList, recordTypes: recordTypeList },
+    { transport, header: () => header(), cprOf, pageSize },
+  );
+
   return {
     describe: () => ({
       id: 'dfdg',
@@ -113,37 +114,7 @@ export function createDfdgAdapter(options: DfdgAdapterOptions): DfdgAdapter {
       pushOperations: DfdgPushOperation.options,
     }),
 
-    async check() {
-      const started = performance.now();
-      try {
-        await transport.call({ operation: dfdgOperations.status.request, responseOperation: dfdgOperations.status.response, header: header(), content: {} });
-        return { ok: true, latencyMs: performance.now() - started };
-      } catch (error) {
-        return { ok: false, latencyMs: performance.now() - started, detail: error instanceof Error ? error.message : String(error) };
-      }
-    },
-
-    /** One citizen's records; with a cursor from `changes`, only those changed after it. */
-    async pull(subject: PullSubject, cursor?: string | null): Promise<PullResult> {
-      const cpr = cprOf(subject.cpr);
-      const reply = await transport.call({
-        operation: dfdgOperations.read.request,
-        responseOperation: dfdgOperations.read.response,
-        header: header(),
-        content: { PersonCivilRegistrationIdentifier: cpr, ChangedAfter: changedAfter(cursor) },
-      });
-      return decodeRecordElements(reply.content, recordTypeList, cpr);
-    },
-
-    /** Many citizens, up to dfdgBatchRead.maxSubjects per request (MODELLED batch read, see contract.ts). */
-    pullMany: (subjects: readonly PullSubject[], options?: PullManyOptions) =>
-      pullInBatches({ spec: dfdgBatchRead, serviceName: 'DFDG', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects, changedAfter(options?.since)),
-
-    // Just after every position of the millisecond before `at` ('~' sorts after the record ids).
-    cursorAt: (at: Date) => encodeCursor({ updatedAtMs: at.getTime() - 1, recordId: '~' }),
-
-    /** One page of the change list; bad change items are quarantined, not fatal (see soap/change-list.ts). */
-    changes: (since: string | null, limit?: number): Promise<ChangesPage> => changeList.page(transport, header(), since, limit ?? pageSize),
+    ...readSide,
 
     async push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt> {
       if (!idempotencyKey) throw new AdapterError('a push needs an idempotency key', true, 'missing-idempotency-key');

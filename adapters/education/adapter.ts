@@ -6,12 +6,11 @@
  * transaction ids (and new course ids) derived from the idempotency key.
  */
 import type { z } from 'zod';
-import { AdapterError, type ChangesPage, type PullManyOptions, type PullResult, type PullSubject, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
+import { AdapterError, type PushOperation, type PushReceipt, type SourceAdapter } from '../adapter';
 import { Cpr } from '../../src/model/cpr';
-import { createChangeListReader, positionElement } from '../soap/change-list';
-import { deterministicUuid, encodeCursor } from '../soap/identifiers';
-import { createRecordDocumentReader, decodeRecordElements, describeIssues, type DecodedRecord } from '../soap/records';
-import { pullInBatches } from '../soap/batch-read';
+import { deterministicUuid } from '../soap/identifiers';
+import { createRecordDocumentReader, describeIssues, type DecodedRecord } from '../soap/records';
+import { createSoapReadSide } from '../soap/read-side';
 import { createSoapTransport } from '../soap/transport';
 import type { XmlWritableObject } from '../soap/xml';
 import {
@@ -54,7 +53,6 @@ export const EDUCATION_ID_NAMESPACE = 'a4c7e1b2-3d5f-4e68-8b9a-0c1d2e3f4a5b';
 
 const recordTypeList = Object.values(educationRecordTypes);
 const recordDocuments = createRecordDocumentReader(recordTypeList, educationArrayElements);
-const changeList = createChangeListReader(educationChangeList);
 
 export const readEducationRecordXml = (xml: string): DecodedRecord => recordDocuments.read(xml);
 export const parseEducationRecordXml = (xml: string) => recordDocuments.parse(xml);
@@ -81,7 +79,6 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
   const header = (transactionId?: string): XmlWritableObject => ({
     Kaldskontekst: { KommuneKode: options.municipalityCode, SystemNavn: options.systemName ?? 'enplan-integration', TransaktionsId: transactionId },
   });
-  const changedAfter = (cursor: string | null | undefined) => positionElement(educationChangeList.fields, cursor);
   const invalidPayload = (operation: string, error: z.ZodError) =>
     new AdapterError(`the ${operation} payload does not match the Ungedatabasen contract: ${describeIssues(error)}`, true, 'invalid-payload');
 
@@ -97,6 +94,11 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
     return { targetId: parsed.data.PostId, duplicate: parsed.data.Dublet, version: String(parsed.data.Version) };
   }
 
+  const readSide = createSoapReadSide(
+    { serviceName: 'Ungedatabasen', operations: educationOperations, subjectElement: 'CPRNr', batchRead: educationBatchRead, changeList: educationChangeList, recordTypes: recordTypeList },
+    { transport, header: () => header(), cprOf, pageSize },
+  );
+
   return {
     describe: () => ({
       id: 'education',
@@ -107,37 +109,7 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
       pushOperations: EducationPushOperation.options,
     }),
 
-    async check() {
-      const started = performance.now();
-      try {
-        await transport.call({ operation: educationOperations.status.request, responseOperation: educationOperations.status.response, header: header(), content: {} });
-        return { ok: true, latencyMs: performance.now() - started };
-      } catch (error) {
-        return { ok: false, latencyMs: performance.now() - started, detail: error instanceof Error ? error.message : String(error) };
-      }
-    },
-
-    /** One citizen's records; with a cursor from `changes`, only those changed after it. */
-    async pull(subject: PullSubject, cursor?: string | null): Promise<PullResult> {
-      const cpr = cprOf(subject.cpr);
-      const reply = await transport.call({
-        operation: educationOperations.read.request,
-        responseOperation: educationOperations.read.response,
-        header: header(),
-        content: { CPRNr: cpr, AendretEfter: changedAfter(cursor) },
-      });
-      return decodeRecordElements(reply.content, recordTypeList, cpr);
-    },
-
-    /** Many citizens, up to educationBatchRead.maxSubjects per request (MODELLED batch read, see contract.ts). */
-    pullMany: (subjects: readonly PullSubject[], options?: PullManyOptions) =>
-      pullInBatches({ spec: educationBatchRead, serviceName: 'Ungedatabasen', transport, header: () => header(), recordTypes: recordTypeList, cprOf }, subjects, changedAfter(options?.since)),
-
-    // Just after every position of the millisecond before `at` ('~' sorts after the record ids).
-    cursorAt: (at: Date) => encodeCursor({ updatedAtMs: at.getTime() - 1, recordId: '~' }),
-
-    /** One page of the change list; bad change items are quarantined, not fatal (see soap/change-list.ts). */
-    changes: (since: string | null, limit?: number): Promise<ChangesPage> => changeList.page(transport, header(), since, limit ?? pageSize),
+    ...readSide,
 
     async push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt> {
       if (!idempotencyKey) throw new AdapterError('a push needs an idempotency key', true, 'missing-idempotency-key');

@@ -8,6 +8,7 @@ export * from './records';
 export * from './batch-read';
 export * from './change-log';
 export * from './change-list';
+export * from './read-side';
 export * from './code-list';
 export { startSoapSimulator, answerBatchRead, answerChangeList, SimulatedFault, noFaults, type SimulatorFaults, type SoapSimulatorServer, type SoapSimulatorOptions, type LoggedRequest } from './simulator-kit';
 export * from './synthetic';
