@@ -174,7 +174,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   async function pullFrom(run: AdapterRun, subjects: PullSubject[], since: string | null | undefined): Promise<Map<string, PullResult>> {
     if (run.adapter.pullMany && subjects.length > 1) {
       try {
-        return await run.adapter.pullMany(subjects, { since });
+        const results = await run.adapter.pullMany(subjects, { since });
+        // The contract promises a result for every subject; one left out is retried on a later run.
+        run.stats.pullErrors += subjects.filter((s) => !results.has(s.citizenId)).length;
+        return results;
       } catch (error) {
         run.stats.batchFallbacks++;
         deps.logger.warn('batch pull failed; pulling the citizens one by one', { tenant, adapter: run.id, citizens: subjects.length, error: error instanceof Error ? error.message : String(error) });
@@ -219,8 +222,6 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           if (subjects.length === 0) return;
           // A chunk is either catch-up (no position: everything) or one feed page's citizens (one position).
           for (const [citizenId, result] of await pullFrom(run, subjects, mine[0]!.since)) pulls.set(pullKey(run.id, citizenId), result);
-          const missing = subjects.filter((s) => !pulls.has(pullKey(run.id, s.citizenId))).length;
-          if (run.adapter.pullMany && missing > 0 && subjects.length > 1) run.stats.pullErrors += missing;
         }),
       );
     }

@@ -255,6 +255,52 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a batch answer that leaves a citizen out counts one pull error and leaves them for the next run', async () => {
+    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+    let dropOne = true;
+    const app = await startTestApp({
+      adapters: {
+        dfdg: {
+          ...real,
+          pullMany: async (subjects, options) => {
+            const results = await real.pullMany(subjects, options);
+            if (dropOne) results.delete(subjects[0]!.citizenId);
+            return results;
+          },
+        },
+      },
+      mappings: allMappings,
+    });
+    for (const citizen of population.slice(15, 18)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    }
+    // The feed starts now: earlier tests' changes at the shared simulator stay out of the counts.
+    const first = await sync(app, 'dfdg', { feedStartMarginMs: 0 });
+    expect(first.stats).toMatchObject({ pullErrors: 1, citizensPulled: 2, batchFallbacks: 0 });
+    dropOne = false;
+    const second = await sync(app, 'dfdg');
+    expect(second.stats).toMatchObject({ pullErrors: 0, citizensPulled: 1 });
+    expect(second.stats.recordsMerged).toBeGreaterThan(0);
+    await app.close();
+  });
+
+  it('after a failed batch, a citizen whose single pull fails too is one pull error, not two', async () => {
+    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+    const app = await startTestApp({ adapters: { dfdg: { ...real, pullMany: async () => Promise.reject(new AdapterError('the batch service is down', false, 'unavailable')) } }, mappings: allMappings });
+    const plans = [];
+    for (const citizen of population.slice(15, 18)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      plans.push(plan);
+    }
+    const failing = citizenIdOf(plans[0]!);
+    app.deps.adapters.dfdg!.pull = async (subject, cursor) => (subject.citizenId === failing ? Promise.reject(new AdapterError('timed out', false, 'timeout')) : real.pull(subject, cursor));
+    const result = await sync(app, 'dfdg', { feedStartMarginMs: 0 });
+    expect(result.stats).toMatchObject({ batchFallbacks: 1, pullErrors: 1, citizensPulled: 2 });
+    await app.close();
+  });
+
   it('a first run starts the feeds where its catch-up started: what changes meanwhile is read on the next run', async () => {
     const app = await freshApp();
     const plan = await enrol(app.deps, population[18]!.cpr);
