@@ -25,6 +25,10 @@ export const Config = z
     STAR_ORGANISATION_TYPE: z.string().default('kommune'),
     STAR_ORGANISATION_CODE: z.string().optional(),
     ADAPTER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /** Node: PEM files of the function certificate (FOCES) the SOAP adapters present (mutual TLS). */
+    ADAPTER_TLS_CERT_FILE: z.string().min(1).optional(),
+    ADAPTER_TLS_KEY_FILE: z.string().min(1).optional(),
+    ADAPTER_TLS_CA_FILE: z.string().min(1).optional(),
     SYNC_CRON: z.string().default('*/5 * * * *'),
     RELAY_INTERVAL: z.string().default('10s'),
     RETENTION_CRON: z.string().default('30 2 * * *'),
@@ -35,6 +39,7 @@ export const Config = z
     const production = env.NODE_ENV === 'production';
     if (production && !env.JWKS_URL && !env.JWT_SECRET) throw new Error('production needs JWKS_URL (or JWT_SECRET)');
     if (production && !env.CPR_KEY) throw new Error('production needs CPR_KEY');
+    if (!env.ADAPTER_TLS_CERT_FILE !== !env.ADAPTER_TLS_KEY_FILE) throw new Error('ADAPTER_TLS_CERT_FILE and ADAPTER_TLS_KEY_FILE go together');
     return {
       environment: env.NODE_ENV,
       port: env.PORT,
@@ -51,6 +56,7 @@ export const Config = z
         health: env.HEALTH_FHIR_URL,
         timeoutMs: env.ADAPTER_TIMEOUT_MS,
         starOrganisation: { typeIdentifier: env.STAR_ORGANISATION_TYPE, code: env.STAR_ORGANISATION_CODE },
+        clientCertificate: env.ADAPTER_TLS_CERT_FILE && env.ADAPTER_TLS_KEY_FILE ? { certFile: env.ADAPTER_TLS_CERT_FILE, keyFile: env.ADAPTER_TLS_KEY_FILE, caFile: env.ADAPTER_TLS_CA_FILE } : undefined,
       },
       schedule: { syncCron: env.SYNC_CRON, relayInterval: env.RELAY_INTERVAL, retentionCron: env.RETENTION_CRON },
       retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS },

@@ -14,26 +14,33 @@ type Adapters = Partial<Record<SourceSystem, SourceAdapter>>;
  * `KommuneKode` carry the tenant's kommunekode, unless the deployment configures one code for all
  * (`STAR_ORGANISATION_CODE`, for a single-municipality deployment).
  */
-export function adaptersFromConfig(config: Config, tenant?: string): Adapters {
+/** How the adapters reach the services, where the runtime adds something (Node: a client certificate). */
+export interface AdapterTransport {
+  /** The fetch the SOAP adapters use (e.g. one presenting the function certificate). */
+  soapFetch?: typeof fetch;
+}
+
+export function adaptersFromConfig(config: Config, tenant?: string, transport: AdapterTransport = {}): Adapters {
   const { adapters } = config;
   const timeoutMs = adapters.timeoutMs;
   const code = adapters.starOrganisation.code ?? tenant;
   const result: Adapters = {};
   // Without a tenant and a configured code, SOAP adapters still describe themselves; calls go through `tenantAdapters`.
   const organisation = { typeIdentifier: adapters.starOrganisation.typeIdentifier, code: code ?? '000' };
-  if (adapters.dfdg) result.dfdg = createDfdgAdapter({ baseUrl: adapters.dfdg, timeoutMs, organisation });
-  if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: organisation.code });
+  const soap = transport.soapFetch ? { fetch: transport.soapFetch } : {};
+  if (adapters.dfdg) result.dfdg = createDfdgAdapter({ baseUrl: adapters.dfdg, timeoutMs, organisation, ...soap });
+  if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: organisation.code, ...soap });
   if (adapters.social) result.social = createSocialAdapter({ baseUrl: adapters.social, timeoutMs });
   if (adapters.health) result.health = createHealthAdapter({ baseUrl: adapters.health, timeoutMs });
   return result;
 }
 
 /** One set of adapters per tenant, made on first use (for `AppDeps.adaptersFor`). */
-export function tenantAdapters(config: Config): (tenant: string) => Adapters {
+export function tenantAdapters(config: Config, transport: AdapterTransport = {}): (tenant: string) => Adapters {
   const byTenant = new Map<string, Adapters>();
   return (tenant) => {
     let adapters = byTenant.get(tenant);
-    if (!adapters) byTenant.set(tenant, (adapters = adaptersFromConfig(config, tenant)));
+    if (!adapters) byTenant.set(tenant, (adapters = adaptersFromConfig(config, tenant, transport)));
     return adapters;
   };
 }

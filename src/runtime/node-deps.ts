@@ -3,13 +3,25 @@ import { loadConfig } from '../config';
 import { createLogger } from '../monitoring/log';
 import { databaseUrlFor, openLibsqlDatabase } from '../store/libsql';
 import { allMappings } from '../sync/all-mappings';
-import { adaptersFromConfig, tenantAdapters } from './adapters';
+import { readFileSync } from 'node:fs';
+import { createMutualTlsFetch } from '../../adapters/shared/mutual-tls-fetch';
+import type { Config } from '../config';
+import { adaptersFromConfig, tenantAdapters, type AdapterTransport } from './adapters';
 import { composeDeps } from './compose';
 
 export async function openNodeDeps(env: Record<string, string | undefined>) {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
   const database = await openLibsqlDatabase(databaseUrlFor(config.dataDir));
-  const deps = await composeDeps({ database, config, logger, adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
+  const transport = nodeAdapterTransport(config);
+  const deps = await composeDeps({ database, config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor: tenantAdapters(config, transport), mappings: allMappings });
   return { deps, config, database, close: () => database.close() };
+}
+
+/** With a configured function certificate, the SOAP adapters present it (mutual TLS). */
+export function nodeAdapterTransport(config: Config): AdapterTransport {
+  const certificate = config.adapters.clientCertificate;
+  if (!certificate) return {};
+  const read = (file: string) => readFileSync(file, 'utf8');
+  return { soapFetch: createMutualTlsFetch({ cert: read(certificate.certFile), key: read(certificate.keyFile), ...(certificate.caFile ? { ca: read(certificate.caFile) } : {}) }) };
 }
