@@ -32,6 +32,7 @@ import { signDevToken } from '../src/security';
 import { openLibsqlDatabase } from '../src/store/libsql';
 import { outbox } from '../src/store/schema';
 import { testCpr } from '../test/support/cpr';
+import { grantPushConsents } from '../test/support/seed';
 import { passThroughMappings, pushTargetAdapter, startPushTarget, type PushTarget } from '../test/support/push-target';
 
 const TARGETS: SourceSystem[] = ['dfdg', 'education', 'social', 'health'];
@@ -130,22 +131,7 @@ async function run(name: string, errorRate: number, backoff: { baseMs: number; c
     } as unknown as RequestInit);
     const plan = (await r.json()) as { id: string; subject: { member: { memberId: string; citizenId: string } } };
     plans.push({ id: plan.id, memberId: plan.subject.member.memberId });
-    for (const [recipient, categories] of [['employment', ['plan-core', 'goals', 'interventions']], ['education', ['plan-core', 'goals', 'interventions']], ['social', ['plan-core', 'goals', 'interventions']], ['health', ['health']]] as const)
-      await deps.store.consents.insert({
-        kind: 'grant',
-        id: crypto.randomUUID(),
-        tenant: '101',
-        citizenId: plan.subject.member.citizenId,
-        grantedBy: { citizenId: plan.subject.member.citizenId, capacity: 'self' },
-        source: 'enplan',
-        recipient,
-        categories: [...categories],
-        explicitHealth: recipient === 'health',
-        purpose: 'B4',
-        validFrom: '2020-01-01',
-        signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' },
-        createdAt: new Date().toISOString(),
-      });
+    await grantPushConsents(deps, plan.subject.member.citizenId, ['plan-core', 'goals', 'interventions']);
   });
 
   // A mix that uses all four targets: education goal → education + DFDG (R20); coordinator hand-over

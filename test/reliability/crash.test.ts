@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantPushConsents } from '../support/seed';
 import { DFDG_ID_NAMESPACE, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { EDUCATION_ID_NAMESPACE, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
@@ -108,23 +109,7 @@ describe('F1 crash test', () => {
       });
       const plan = (await created.json()) as { id: string; subject: { member: { memberId: string; citizenId: string } } };
       plans.push({ id: plan.id, memberId: plan.subject.member.memberId });
-      for (const [recipient, categories] of [['employment', ['goals', 'interventions']], ['education', ['goals', 'interventions']], ['social', ['goals', 'interventions']], ['health', ['health']]] as const) {
-        await seed.deps.store.consents.insert({
-          kind: 'grant',
-          id: crypto.randomUUID(),
-          tenant: '101',
-          citizenId: plan.subject.member.citizenId,
-          grantedBy: { citizenId: plan.subject.member.citizenId, capacity: 'self' },
-          source: 'enplan',
-          recipient,
-          categories: [...categories],
-          explicitHealth: recipient === 'health',
-          purpose: 'crash test',
-          validFrom: '2020-01-01',
-          signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' },
-          createdAt: new Date().toISOString(),
-        });
-      }
+      await grantPushConsents(seed.deps, plan.subject.member.citizenId, ['goals', 'interventions']);
     }
     await seed.close();
 

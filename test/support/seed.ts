@@ -38,3 +38,9 @@ export async function grantConsent(
   await deps.store.consents.insert({ kind: 'grant', ...grant });
   return grant;
 }
+
+/** Consent for registrations to reach every push target: these categories to the three sectors, health explicitly. */
+export async function grantPushConsents(deps: AppDeps, citizenId: string, categories: DataCategory[], tenant = '101') {
+  for (const recipient of ['employment', 'education', 'social'] as const) await grantConsent(deps, { tenant, citizenId, source: 'enplan', recipient, categories });
+  await grantConsent(deps, { tenant, citizenId, source: 'enplan', recipient: 'health', categories: ['health'], explicitHealth: true });
+}
