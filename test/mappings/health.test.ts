@@ -3,7 +3,7 @@
  * data category `health`, the regional consent reader, reverse mappings validated as FHIR R4, and
  * property tests that no mapping ever throws.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,27 +24,14 @@ import {
   readRegionalConsent,
 } from '../../mappings/health';
 import { Fragment, type Goal, type Intervention } from '../../src/model';
-import { goldenCases as findGoldenCases } from '../support/golden';
+import { jsonGoldenSuite } from '../support/golden';
 
 const context = { now: '2026-01-01T00:00:00+01:00', ruleVersion: 'rules-2026.11' };
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'health');
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
-const goldenCases = findGoldenCases(fixtures, '.input.json');
-
 describe('health golden fixtures', () => {
-  it('has a fixture for every health mapping and an expected result for every input', () => {
-    expect(new Set(goldenCases.map((c) => `health.${c.folder}`))).toEqual(new Set(healthMappings.map((m) => m.id)));
-    for (const folder of new Set(goldenCases.map((c) => c.folder))) {
-      const files = readdirSync(join(fixtures, folder));
-      expect(files.filter((f) => f.endsWith('.expected.json')).length, folder).toBe(files.filter((f) => f.endsWith('.input.json')).length);
-    }
-  });
-
-  it.each(goldenCases)('$folder/$name maps to exactly its expected result', ({ folder, input, expected }) => {
-    const mapping = healthMappings.find((m) => m.id === `health.${folder}`)!;
-    expect(runMapping(mapping, readJson(input), context)).toEqual(readJson(expected));
-  });
+  const goldenCases = jsonGoldenSuite({ sector: 'health', fixtures, mappings: healthMappings, context });
 
   it.each(goldenCases)('$folder/$name puts every fragment in data category health', ({ folder, input }) => {
     const mapping = healthMappings.find((m) => m.id === `health.${folder}`)!;

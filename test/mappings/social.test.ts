@@ -4,7 +4,7 @@
  * report mapped with KL's display texts and legal bases, the code lists and their origin, the
  * reverse mappings validated as FHIR R4, and property tests that no mapping ever throws.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -28,27 +28,14 @@ import {
   socialServiceRequestReverse,
 } from '../../mappings/social';
 import { careSocialCodes, ffb, fsiii } from '../../mappings/social/codes';
-import { goldenCases as findGoldenCases } from '../support/golden';
+import { jsonGoldenSuite } from '../support/golden';
 
 const context = { now: '2026-01-01T00:00:00+01:00', ruleVersion: 'rules-2026.11' };
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'social');
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
-const goldenCases = findGoldenCases(fixtures, '.input.json');
-
 describe('social golden fixtures', () => {
-  it('has a fixture for every social mapping and an expected result for every input', () => {
-    expect(new Set(goldenCases.map((c) => `social.${c.folder}`))).toEqual(new Set(socialMappings.map((m) => m.id)));
-    for (const folder of new Set(goldenCases.map((c) => c.folder))) {
-      const files = readdirSync(join(fixtures, folder));
-      expect(files.filter((f) => f.endsWith('.expected.json')).length, folder).toBe(files.filter((f) => f.endsWith('.input.json')).length);
-    }
-  });
-
-  it.each(goldenCases)('$folder/$name maps to exactly its expected result', ({ folder, input, expected }) => {
-    const mapping = socialMappings.find((m) => m.id === `social.${folder}`)!;
-    expect(runMapping(mapping, readJson(input), context)).toEqual(readJson(expected));
-  });
+  const goldenCases = jsonGoldenSuite({ sector: 'social', fixtures, mappings: socialMappings, context });
 
   it.each(goldenCases)('$folder/$name yields fragments that are valid model fragments', ({ folder, input }) => {
     const mapping = socialMappings.find((m) => m.id === `social.${folder}`)!;
