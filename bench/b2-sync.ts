@@ -7,7 +7,7 @@
  *   npm run bench -- b2 [citizens]
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,12 +48,29 @@ const database = await openLibsqlDatabase(databaseUrlFor(dir));
 const deps = await composeDeps({ database, config, logger: createLogger({ level: 'error' }), adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
 console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarted)} ms (not measured)`);
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime and stime, in clock ticks of 1/100 s
+  } catch {
+    return undefined;
+  }
+}
+
 async function syncAll(trigger: string) {
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const simulatorCpuBefore = processCpuSeconds(simulators.pid!);
   const only = process.env.B2_ONLY ? [process.env.B2_ONLY as SourceSystem] : adapters;
   const results = await runSyncRound(deps, { tenant: '101', adapters: only, trigger, mappings: allMappings, concurrency: 16, chunkSize: 100, chunksInFlight: 3 });
   const ms = performance.now() - started;
-  return { ms, results: Object.fromEntries(only.map((a, i) => [a, { status: results[i]!.status, ...pick(results[i]!.stats) }])) };
+  const cpu = process.cpuUsage(cpuBefore);
+  const simulatorCpuAfter = processCpuSeconds(simulators.pid!);
+  // Where the wall time went: the syncing process's CPU, and the simulators' (the sector systems' side).
+  const cpuSeconds = { sync: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), simulators: simulatorCpuBefore === undefined || simulatorCpuAfter === undefined ? null : Number((simulatorCpuAfter - simulatorCpuBefore).toFixed(1)) };
+  console.log(`B2: ${trigger}: ${Math.round(ms)} ms wall; CPU: syncing process ${cpuSeconds.sync} s, simulators ${cpuSeconds.simulators ?? '?'} s`);
+  return { ms, cpuSeconds, results: Object.fromEntries(only.map((a, i) => [a, { status: results[i]!.status, ...pick(results[i]!.stats) }])) };
 }
 const pick = (s: SyncStats) => ({ catchUpMs: s.catchUpMs, feedMs: s.feedMs, batchFallbacks: s.batchFallbacks, citizensPulled: s.citizensPulled, citizensUnknownAtSource: s.citizensUnknownAtSource, recordsRead: s.recordsRead, recordsMerged: s.recordsMerged, quarantined: s.quarantined, refusedByConsent: s.refusedByConsent, pullErrors: s.pullErrors, changeNotices: s.changeNotices });
 
@@ -90,7 +107,9 @@ console.log(`B2: incremental sync ${Math.round(incremental.ms)} ms`);
 clearInterval(sampler);
 simulators.stdin!.write('quit\n');
 await database.close();
-rmSync(dir, { recursive: true, force: true });
+// B2_KEEP_DB=1 keeps the SQLite file for inspection (its path is printed).
+if (process.env.B2_KEEP_DB) console.log(`B2: database kept in ${dir}`);
+else rmSync(dir, { recursive: true, force: true });
 
 const result = {
   benchmark: 'B2',
@@ -99,8 +118,8 @@ const result = {
   v8Flags: process.execArgv.filter((flag) => flag.startsWith('--max-')),
   citizens: size,
   sources: adapters.length,
-  full: { wallMs: Math.round(full.ms), peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
-  incremental: { changedRecords: mutated, wallMs: Math.round(incremental.ms), perSource: incremental.results },
+  full: { wallMs: Math.round(full.ms), cpuSeconds: full.cpuSeconds, peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
+  incremental: { changedRecords: mutated, wallMs: Math.round(incremental.ms), cpuSeconds: incremental.cpuSeconds, perSource: incremental.results },
   ratios: { incrementalOverFull: Number((incremental.ms / full.ms).toFixed(4)) },
   goals: { fullWallMs: 60_000, peakRssMb: 300, incrementalOverFull: 0.03 },
 };
