@@ -1,7 +1,8 @@
 /** Consent grants and legal-basis records per citizen (R9–R11). */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { Database } from './db';
+import { inList } from './query';
 import { consents } from './schema';
 
 export type ConsentDocument = ({ kind: 'grant' } & ConsentGrant) | ({ kind: 'legal-basis' } & LegalBasisRecord);
@@ -24,13 +25,9 @@ export function consentRepository({ db }: Database) {
       return rows[0] ? (JSON.parse(rows[0].document) as ConsentDocument) : null;
     },
     async forCitizens(tenant: string, citizenIds: string[]): Promise<ConsentDocument[]> {
-      const documents: ConsentDocument[] = [];
-      // D1 allows 100 bound parameters a statement.
-      for (let i = 0; i < citizenIds.length; i += 90) {
-        const rows = await db.select({ document: consents.document }).from(consents).where(and(eq(consents.tenant, tenant), inArray(consents.citizenId, citizenIds.slice(i, i + 90))));
-        for (const r of rows) documents.push(JSON.parse(r.document) as ConsentDocument);
-      }
-      return documents;
+      if (citizenIds.length === 0) return [];
+      const rows = await db.select({ document: consents.document }).from(consents).where(and(eq(consents.tenant, tenant), inList(consents.citizenId, citizenIds)));
+      return rows.map((r) => JSON.parse(r.document) as ConsentDocument);
     },
     async replace(document: ConsentDocument): Promise<void> {
       await db

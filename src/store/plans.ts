@@ -2,7 +2,7 @@
 import { and, eq, exists, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
-import { sameTenant } from './query';
+import { inList, sameTenant } from './query';
 import type { Database, Statement } from './db';
 import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from './schema';
 
@@ -33,21 +33,15 @@ export function planRepository({ db, batch }: Database) {
       return rows[0] ? (JSON.parse(rows[0].document) as Plan) : null;
     },
     async getMany(tenant: string, ids: string[]): Promise<Plan[]> {
-      const result: Plan[] = [];
-      for (let i = 0; i < ids.length; i += 90) {
-        const rows = await db.select({ document: plans.document }).from(plans).where(and(sameTenant(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
-        for (const r of rows) result.push(JSON.parse(r.document) as Plan);
-      }
-      return result;
+      if (ids.length === 0) return [];
+      const rows = await db.select({ document: plans.document }).from(plans).where(and(sameTenant(plans.tenant, tenant), inList(plans.id, ids)));
+      return rows.map((r) => JSON.parse(r.document) as Plan);
     },
     /** Version and update time per plan: enough to tell whose write won. */
     async versions(tenant: string, ids: string[]): Promise<Map<string, { version: number; updatedAt: string }>> {
-      const result = new Map<string, { version: number; updatedAt: string }>();
-      for (let i = 0; i < ids.length; i += 90) {
-        const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(sameTenant(plans.tenant, tenant), inArray(plans.id, ids.slice(i, i + 90))));
-        for (const r of rows) result.set(r.id, { version: r.version, updatedAt: r.updatedAt });
-      }
-      return result;
+      if (ids.length === 0) return new Map();
+      const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(sameTenant(plans.tenant, tenant), inList(plans.id, ids)));
+      return new Map(rows.map((r) => [r.id, { version: r.version, updatedAt: r.updatedAt }]));
     },
     /**
      * Statements that replace the plan if it is still at `expectedVersion`. Run them in a batch
@@ -105,16 +99,12 @@ export function planRepository({ db, batch }: Database) {
     },
     /** The enrolled plans (accepted or active, as an active member) of these citizens: only they are pulled for (R12). */
     async enrolledPlansOf(tenant: string, citizenIds: string[]): Promise<{ citizenId: string; planId: string }[]> {
-      const result: { citizenId: string; planId: string }[] = [];
-      for (let i = 0; i < citizenIds.length; i += 90)
-        result.push(
-          ...(await db
-            .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
-            .from(planMembers)
-            .innerJoin(plans, eq(plans.id, planMembers.planId))
-            .where(and(eq(planMembers.tenant, tenant), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses]), inArray(planMembers.citizenId, citizenIds.slice(i, i + 90))))),
-        );
-      return result;
+      if (citizenIds.length === 0) return [];
+      return db
+        .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
+        .from(planMembers)
+        .innerJoin(plans, eq(plans.id, planMembers.planId))
+        .where(and(eq(planMembers.tenant, tenant), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses]), inList(planMembers.citizenId, citizenIds)));
     },
     /**
      * Enrolled citizens (with their enrolled plans) never pulled in full from this adapter: the

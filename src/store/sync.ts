@@ -1,6 +1,7 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
-import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
+import { inList } from './query';
 import { appliedRecords, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
 
 export interface QuarantineRow {
@@ -150,16 +151,12 @@ export function syncRepository({ db }: Database) {
     },
     /** Which of these record versions were merged already (the idempotent-merge check). */
     async appliedVersions(tenant: string, source: string, recordIds: string[]): Promise<Set<string>> {
-      const seen = new Set<string>();
-      // D1 allows 100 bound parameters a statement.
-      for (let i = 0; i < recordIds.length; i += 90) {
-        const rows = await db
-          .select({ recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion })
-          .from(appliedRecords)
-          .where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inArray(appliedRecords.recordId, recordIds.slice(i, i + 90))));
-        for (const r of rows) seen.add(`${r.recordId}@${r.recordVersion}`);
-      }
-      return seen;
+      if (recordIds.length === 0) return new Set();
+      const rows = await db
+        .select({ recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion })
+        .from(appliedRecords)
+        .where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inList(appliedRecords.recordId, recordIds)));
+      return new Set(rows.map((r) => `${r.recordId}@${r.recordVersion}`));
     },
     appliedStatement(row: { tenant: string; source: string; recordId: string; recordVersion: string; planId: string; appliedAt: string }): Statement {
       return db.insert(appliedRecords).values(row).onConflictDoNothing();
@@ -239,7 +236,7 @@ export function syncRepository({ db }: Database) {
     /** After a new consent: records once merged into these plans may be merged again (the merge itself is idempotent by version). */
     async forgetAppliedForPlans(tenant: string, source: string, planIds: string[]): Promise<void> {
       if (planIds.length === 0) return;
-      await db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inArray(appliedRecords.planId, planIds.slice(0, 90))));
+      await db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inList(appliedRecords.planId, planIds)));
     },
     /** After a new consent: the citizen is pulled in full again on the next run. */
     async forgetPulled(tenant: string, citizenId: string): Promise<void> {

@@ -10,7 +10,7 @@ import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
-import { sameTenant } from '../../src/store/query';
+import { inList, sameTenant } from '../../src/store/query';
 import * as schema from '../../src/store/schema';
 
 const client = createClient({ url: ':memory:' });
@@ -43,6 +43,24 @@ describe('query plans of lookups by id', () => {
       expect(withSameTenant().toSQL().params).toContain('101');
       // The plain equality is what made SQLite walk the tenant: the reason for the helper.
       expect(await planOf(withPlainEquality())).toMatch(/\(tenant=\?/);
+    });
+  }
+});
+
+describe('query plans of lookups by a JSON list (inList)', () => {
+  const cases = [
+    ['citizens by id', () => db.select().from(schema.citizens).where(and(sameTenant(schema.citizens.tenant, '101'), inList(schema.citizens.id, ids))), /SEARCH citizens USING INDEX sqlite_autoindex_citizens_1 \(id=\?\)/],
+    ['citizens by CPR hash', () => db.select().from(schema.citizens).where(and(eq(schema.citizens.tenant, '101'), inList(schema.citizens.cprHash, ids))), /SEARCH citizens USING INDEX citizens_tenant_cpr_hash \(tenant=\? AND cpr_hash=\?\)/],
+    ['plans by id', () => db.select({ d: schema.plans.document }).from(schema.plans).where(and(sameTenant(schema.plans.tenant, '101'), inList(schema.plans.id, ids))), /SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/],
+    ['consents by citizen', () => db.select({ d: schema.consents.document }).from(schema.consents).where(and(eq(schema.consents.tenant, '101'), inList(schema.consents.citizenId, ids))), /SEARCH consents USING INDEX consents_tenant_citizen \(tenant=\? AND citizen_id=\?\)/],
+    ['merged-record marks by record', () => db.select().from(schema.appliedRecords).where(and(eq(schema.appliedRecords.tenant, '101'), eq(schema.appliedRecords.source, 'dfdg'), inList(schema.appliedRecords.recordId, ids))), /SEARCH applied_records USING (COVERING )?INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND source=\? AND record_id=\?\)/],
+  ] as const;
+
+  for (const [name, query, expected] of cases) {
+    it(`${name}: one bound parameter, each value looked up through the index`, async () => {
+      expect(await planOf(query())).toMatch(expected);
+      // The whole list travels as one JSON parameter, whatever its length (D1 binds at most 100).
+      expect(query().toSQL().params.filter((p) => typeof p === 'string' && p.startsWith('['))).toEqual([JSON.stringify(ids)]);
     });
   }
 });
