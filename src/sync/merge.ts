@@ -10,7 +10,7 @@
  *   merged version, both changed it since the last sync: the change is recorded as a conflict for
  *   a person to resolve, and the current content is kept. Nothing is silently overwritten.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Agreement, CitizenView, DataCategory, FollowUp, Fragment, Goal, Intervention, Plan, Provenance } from '../model';
 import {
   Agreement as AgreementSchema,
@@ -56,12 +56,17 @@ type SourceProvenance = Extract<Provenance, { kind: 'source' }>;
 type ListKey = 'goals' | 'interventions' | 'agreements' | 'followUps' | 'citizenViews';
 type Element = Goal | Intervention | Agreement | FollowUp | CitizenView;
 
+/**
+ * Every element the merge adds or replaces is checked against its schema: tens of thousands per
+ * full sync, so compiled (`z.compile`: same schema, same output and issues; the schema itself
+ * where code generation is not allowed, e.g. Workers).
+ */
 const schemaOf: Record<ListKey, z.ZodType> = {
-  goals: GoalSchema,
-  interventions: InterventionSchema,
-  agreements: AgreementSchema,
-  followUps: FollowUpSchema,
-  citizenViews: CitizenViewSchema,
+  goals: z.compile(GoalSchema),
+  interventions: z.compile(InterventionSchema),
+  agreements: z.compile(AgreementSchema),
+  followUps: z.compile(FollowUpSchema),
+  citizenViews: z.compile(CitizenViewSchema),
 };
 
 const listFor: Partial<Record<Fragment['kind'], ListKey>> = {
@@ -104,6 +109,135 @@ function changedFields(current: Record<string, unknown>, incoming: Record<string
   return [...keys].filter((k) => stableStringify(current[k]) !== stableStringify(incoming[k])).sort();
 }
 
+/** What one merge has done so far; `provenanceChanged` also counts as a change of the plan. */
+interface Tally {
+  added: number;
+  updated: number;
+  unchanged: number;
+  stale: number;
+  conflicts: number;
+  provenanceChanged: boolean;
+}
+
+const checkedElement = (key: ListKey, element: unknown) => schemaOf[key].parse(element) as Element;
+
+/** The element as stored: the fragment's content with its identity, member, rule version and provenance. */
+function elementOf(fragment: Fragment, content: Record<string, unknown>, elementId: string, memberId: string, ruleVersion: string, provenance: Provenance[]): Element {
+  return {
+    ...content,
+    id: elementId,
+    ...(fragment.kind === 'followUp' ? {} : { memberId }),
+    ...(fragment.kind === 'goal' || fragment.kind === 'intervention' ? { ruleVersion } : {}),
+    provenance,
+  } as unknown as Element;
+}
+
+/** Folds one fragment into `next` (whose lists are already copies), counting what it did in `tally`. */
+function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, context: { at: string; ruleVersion: string }, tally: Tally): void {
+  const provenance: SourceProvenance = {
+    kind: 'source',
+    system: origin.system,
+    recordId: origin.recordId,
+    recordVersion: origin.recordVersion,
+    mappingId: origin.mappingId,
+    mappingVersion: origin.mappingVersion,
+    at: context.at,
+    ...(origin.consentRef ? { consentRef: origin.consentRef } : {}),
+    category: origin.category,
+  };
+
+  if (fragment.kind === 'situation') {
+    // The situation is one per plan; sources add barriers and resources, the summary is kept.
+    const current = next.situation ?? { summary: fragment.content.summary, barriers: [], resources: [] };
+    const merged = {
+      summary: current.summary,
+      barriers: [...new Set([...current.barriers, ...fragment.content.barriers])],
+      resources: [...new Set([...current.resources, ...fragment.content.resources])],
+    };
+    if (stableStringify(merged) === stableStringify(next.situation)) tally.unchanged++;
+    else {
+      next.situation = SituationSchema.parse(merged);
+      tally.updated++;
+    }
+    return;
+  }
+  if (fragment.kind === 'coordinator') {
+    // The coordinator is appointed by the municipality (R5); a source's care team only fills a gap.
+    if (!next.coordinator) {
+      next.coordinator = CoordinatorSchema.parse(fragment.content);
+      tally.added++;
+    } else tally.unchanged++;
+    return;
+  }
+
+  const key = listFor[fragment.kind]!;
+  const list = next[key] as Element[];
+  let index = list.findIndex((e) => e.id === fragment.elementId);
+  if (index < 0) {
+    // An element we registered and pushed comes back under the target's id, which carries our
+    // element's UUID (e.g. `dfdg:activity:<uuid>`): it is the same fact, not a new element.
+    const uuid = TRAILING_UUID.exec(fragment.elementId)?.[1]?.toLowerCase();
+    if (uuid) index = list.findIndex((e) => e.id === uuid);
+  }
+  const elementId = index >= 0 ? list[index]!.id : fragment.elementId;
+  const incoming = { ...fragment.content } as Record<string, unknown>;
+
+  if (index < 0) {
+    list.push(checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, [provenance])));
+    tally.added++;
+    return;
+  }
+
+  const element = list[index]!;
+  const previous = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
+  if (previous && compareVersions(origin.recordVersion, previous.recordVersion) <= 0) {
+    tally.stale++;
+    return;
+  }
+  const others = element.provenance.filter((p) => !isSame(p, origin));
+  const current = contentOf(element as unknown as Record<string, unknown>);
+  const fields = changedFields(current, incoming);
+  if (fields.length === 0) {
+    // Same content: only the provenance moves on (a second system, or a newer version). The
+    // writer of the content stays last, and a confirmation keeps the time it first arrived.
+    const confirmed = element.provenance.map((p) => (isSame(p, origin) ? { ...provenance, at: p.at } : p));
+    if (!previous) confirmed.splice(confirmed.length - 1, 0, provenance);
+    list[index] = checkedElement(key, { ...element, provenance: confirmed });
+    tally.unchanged++;
+    tally.provenanceChanged = true;
+    return;
+  }
+  const lastWriter = element.provenance.at(-1)!;
+  if (!previous && lastWriter.kind === 'registration') {
+    // The first report of a fact we registered and pushed: the target's wording of it (its own
+    // codes, its formatting) confirms it; the registration stays the writer of the content.
+    list[index] = checkedElement(key, { ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] });
+    tally.unchanged++;
+    tally.provenanceChanged = true;
+    return;
+  }
+  const writtenByThisRecord = isSame(lastWriter, origin);
+  const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
+  if (otherChangedSince) {
+    next.conflicts.push(ConflictSchema.parse({
+      id: `${elementId}@${origin.system}:${origin.recordVersion}`,
+      elementId,
+      field: fields.join(','),
+      values: [
+        { value: Object.fromEntries(fields.map((f) => [f, current[f]])), provenance: [lastWriter] },
+        { value: Object.fromEntries(fields.map((f) => [f, incoming[f]])), provenance: [provenance] },
+      ],
+      detectedAt: context.at,
+    }));
+    // Keep the current writer last: the content is still theirs.
+    list[index] = checkedElement(key, { ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] });
+    tally.conflicts++;
+    return;
+  }
+  list[index] = checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, [...others, provenance]));
+  tally.updated++;
+}
+
 /**
  * Folds `inputs` into `plan` and returns a new plan (the given one is not changed). Validity: the
  * stored plan was valid when written, so only what the merge builds is checked — each element it
@@ -121,136 +255,22 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
     citizenViews: [...plan.citizenViews],
     conflicts: [...plan.conflicts],
   };
-  const outcome = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0 };
+  const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false };
   const bySystem: MergeOutcome['bySystem'] = {};
-  let provenanceChanged = false;
 
-  for (const { fragment, origin, memberId } of inputs) {
-    const before = { added: outcome.added, updated: outcome.updated, conflicts: outcome.conflicts };
-    mergeOne();
-    const delta = { added: outcome.added - before.added, updated: outcome.updated - before.updated, conflicts: outcome.conflicts - before.conflicts };
+  for (const input of inputs) {
+    const before = { added: tally.added, updated: tally.updated, conflicts: tally.conflicts };
+    mergeOne(next, input, context, tally);
+    const delta = { added: tally.added - before.added, updated: tally.updated - before.updated, conflicts: tally.conflicts - before.conflicts };
     if (delta.added + delta.updated + delta.conflicts > 0) {
-      const counts = (bySystem[origin.system] ??= { added: 0, updated: 0, conflicts: 0 });
+      const counts = (bySystem[input.origin.system] ??= { added: 0, updated: 0, conflicts: 0 });
       counts.added += delta.added;
       counts.updated += delta.updated;
       counts.conflicts += delta.conflicts;
     }
-
-    function mergeOne(): void {
-      const provenance: SourceProvenance = {
-        kind: 'source',
-        system: origin.system,
-        recordId: origin.recordId,
-        recordVersion: origin.recordVersion,
-        mappingId: origin.mappingId,
-        mappingVersion: origin.mappingVersion,
-        at: context.at,
-        ...(origin.consentRef ? { consentRef: origin.consentRef } : {}),
-        category: origin.category,
-      };
-
-      if (fragment.kind === 'situation') {
-        // The situation is one per plan; sources add barriers and resources, the summary is kept.
-        const current = next.situation ?? { summary: fragment.content.summary, barriers: [], resources: [] };
-        const merged = {
-          summary: current.summary,
-          barriers: [...new Set([...current.barriers, ...fragment.content.barriers])],
-          resources: [...new Set([...current.resources, ...fragment.content.resources])],
-        };
-        if (stableStringify(merged) === stableStringify(next.situation)) outcome.unchanged++;
-        else {
-          next.situation = SituationSchema.parse(merged);
-          outcome.updated++;
-        }
-        return;
-      }
-      if (fragment.kind === 'coordinator') {
-        // The coordinator is appointed by the municipality (R5); a source's care team only fills a gap.
-        if (!next.coordinator) {
-          next.coordinator = CoordinatorSchema.parse(fragment.content);
-          outcome.added++;
-        } else outcome.unchanged++;
-        return;
-      }
-
-      const key = listFor[fragment.kind]!;
-      const list = next[key] as Element[];
-      const checked = (element: unknown) => schemaOf[key].parse(element) as Element;
-      let index = list.findIndex((e) => e.id === fragment.elementId);
-      if (index < 0) {
-        // An element we registered and pushed comes back under the target's id, which carries our
-        // element's UUID (e.g. `dfdg:activity:<uuid>`): it is the same fact, not a new element.
-        const uuid = TRAILING_UUID.exec(fragment.elementId)?.[1]?.toLowerCase();
-        if (uuid) index = list.findIndex((e) => e.id === uuid);
-      }
-      const elementId = index >= 0 ? list[index]!.id : fragment.elementId;
-      const incoming = { ...fragment.content } as Record<string, unknown>;
-      const withIdentity = (content: Record<string, unknown>, prov: Provenance[]) =>
-        ({
-          ...content,
-          id: elementId,
-          ...(fragment.kind === 'followUp' ? {} : { memberId }),
-          ...(fragment.kind === 'goal' || fragment.kind === 'intervention' ? { ruleVersion: context.ruleVersion } : {}),
-          provenance: prov,
-        }) as unknown as Element;
-
-      if (index < 0) {
-        list.push(checked(withIdentity(incoming, [provenance])));
-        outcome.added++;
-        return;
-      }
-
-      const element = list[index]!;
-      const previous = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
-      if (previous && compareVersions(origin.recordVersion, previous.recordVersion) <= 0) {
-        outcome.stale++;
-        return;
-      }
-      const others = element.provenance.filter((p) => !isSame(p, origin));
-      const current = contentOf(element as unknown as Record<string, unknown>);
-      const fields = changedFields(current, incoming);
-      if (fields.length === 0) {
-        // Same content: only the provenance moves on (a second system, or a newer version). The
-        // writer of the content stays last, and a confirmation keeps the time it first arrived.
-        const confirmed = element.provenance.map((p) => (isSame(p, origin) ? { ...provenance, at: p.at } : p));
-        if (!previous) confirmed.splice(confirmed.length - 1, 0, provenance);
-        list[index] = checked({ ...element, provenance: confirmed });
-        outcome.unchanged++;
-        provenanceChanged = true;
-        return;
-      }
-      const lastWriter = element.provenance.at(-1)!;
-      if (!previous && lastWriter.kind === 'registration') {
-        // The first report of a fact we registered and pushed: the target's wording of it (its own
-        // codes, its formatting) confirms it; the registration stays the writer of the content.
-        list[index] = checked({ ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] });
-        outcome.unchanged++;
-        provenanceChanged = true;
-        return;
-      }
-      const writtenByThisRecord = isSame(lastWriter, origin);
-      const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
-      if (otherChangedSince) {
-        next.conflicts.push(ConflictSchema.parse({
-          id: `${elementId}@${origin.system}:${origin.recordVersion}`,
-          elementId,
-          field: fields.join(','),
-          values: [
-            { value: Object.fromEntries(fields.map((f) => [f, current[f]])), provenance: [lastWriter] },
-            { value: Object.fromEntries(fields.map((f) => [f, incoming[f]])), provenance: [provenance] },
-          ],
-          detectedAt: context.at,
-        }));
-        // Keep the current writer last: the content is still theirs.
-        list[index] = checked({ ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] });
-        outcome.conflicts++;
-        return;
-      }
-      list[index] = checked(withIdentity(incoming, [...others, provenance]));
-      outcome.updated++;
-    }
   }
 
+  const { provenanceChanged, ...outcome } = tally;
   const changed = provenanceChanged || outcome.added + outcome.updated + outcome.conflicts > 0;
   if (!changed) return { plan, ...outcome, bySystem };
   const merged: Plan = { ...next, updatedAt: context.at, version: plan.version + 1 };
