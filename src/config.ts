@@ -4,6 +4,15 @@ import { z } from 'zod';
 const DEV_SECRET = 'enplan-dev-secret-change-me-in-production';
 const DEV_CPR_KEY = 'enplan-dev-cpr-key-change-me-in-production';
 
+/** Five fields (six with seconds), as bree and Cron Triggers read them; checked here so a typo fails at start with its name. */
+const cronExpression = z
+  .string()
+  .trim()
+  .refine((value) => {
+    const fields = value.split(/\s+/);
+    return (fields.length === 5 || fields.length === 6) && fields.every((field) => /^[\d*,/?LW#A-Za-z-]+$/.test(field));
+  }, 'must be a cron expression of 5 fields (6 with seconds), e.g. "*/5 * * * *"');
+
 export const Config = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -29,7 +38,12 @@ export const Config = z
     ADAPTER_TLS_CERT_FILE: z.string().min(1).optional(),
     ADAPTER_TLS_KEY_FILE: z.string().min(1).optional(),
     ADAPTER_TLS_CA_FILE: z.string().min(1).optional(),
-    SYNC_CRON: z.string().default('*/5 * * * *'),
+    SYNC_CRON: cronExpression.default('*/5 * * * *'),
+    /** Per-adapter schedules; an adapter without one syncs on SYNC_CRON. Adapters on one schedule sync as one round. */
+    SYNC_CRON_DFDG: cronExpression.optional(),
+    SYNC_CRON_EDUCATION: cronExpression.optional(),
+    SYNC_CRON_SOCIAL: cronExpression.optional(),
+    SYNC_CRON_HEALTH: cronExpression.optional(),
     RELAY_INTERVAL: z.string().default('10s'),
     RETENTION_CRON: z.string().default('30 2 * * *'),
     RETENTION_CLOSED_PLAN_DAYS: z.coerce.number().int().positive().default(5 * 365),
@@ -58,7 +72,17 @@ export const Config = z
         starOrganisation: { typeIdentifier: env.STAR_ORGANISATION_TYPE, code: env.STAR_ORGANISATION_CODE },
         clientCertificate: env.ADAPTER_TLS_CERT_FILE && env.ADAPTER_TLS_KEY_FILE ? { certFile: env.ADAPTER_TLS_CERT_FILE, keyFile: env.ADAPTER_TLS_KEY_FILE, caFile: env.ADAPTER_TLS_CA_FILE } : undefined,
       },
-      schedule: { syncCron: env.SYNC_CRON, relayInterval: env.RELAY_INTERVAL, retentionCron: env.RETENTION_CRON },
+      schedule: {
+        syncCron: env.SYNC_CRON,
+        syncCronOf: {
+          dfdg: env.SYNC_CRON_DFDG ?? env.SYNC_CRON,
+          education: env.SYNC_CRON_EDUCATION ?? env.SYNC_CRON,
+          social: env.SYNC_CRON_SOCIAL ?? env.SYNC_CRON,
+          health: env.SYNC_CRON_HEALTH ?? env.SYNC_CRON,
+        },
+        relayInterval: env.RELAY_INTERVAL,
+        retentionCron: env.RETENTION_CRON,
+      },
       retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS },
     };
   });
@@ -69,3 +93,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 export { DEV_SECRET };
+
+const syncedAdapters = ['dfdg', 'education', 'social', 'health'] as const;
+
+/**
+ * The configured adapters grouped by their sync schedule: each group is one sync round on its
+ * cron (a citizen's records from a group's adapters are merged in one plan write), in the order
+ * the adapters are listed above. Used by bree on Node and by the Cron Trigger handler on Workers.
+ */
+export function syncSchedules(config: Config): { cron: string; adapters: (typeof syncedAdapters)[number][] }[] {
+  const groups = new Map<string, (typeof syncedAdapters)[number][]>();
+  for (const adapter of syncedAdapters) {
+    if (!config.adapters[adapter]) continue;
+    const cron = config.schedule.syncCronOf[adapter];
+    groups.set(cron, [...(groups.get(cron) ?? []), adapter]);
+  }
+  return [...groups].map(([cron, adapters]) => ({ cron, adapters }));
+}

@@ -1,11 +1,11 @@
 /**
- * Scheduled jobs on Node with bree: one sync round over the configured adapters on the sync cron, the
- * outbox relay on an interval, and retention nightly. Each job runs in a worker thread from a
+ * Scheduled jobs on Node with bree: a sync round per schedule over the adapters on it (SYNC_CRON,
+ * or an adapter's own SYNC_CRON_<ADAPTER>), the outbox relay on an interval, and retention nightly. Each job runs in a worker thread from a
  * small .js bootstrap that registers tsx (the jobs are TypeScript).
  */
 import { fileURLToPath } from 'node:url';
 import Bree from 'bree';
-import type { Config } from '../config';
+import { syncSchedules, type Config } from '../config';
 import type { Logger } from '../monitoring/log';
 import { syncHeap } from './memory';
 
@@ -14,11 +14,10 @@ const jobModule = (name: string) => new URL(`./jobs/${name}.ts`, import.meta.url
 
 export function schedulerJobs(config: Config): Bree.JobOptions[] {
   const jobs: Bree.JobOptions[] = [];
-  // One round over every configured adapter: a citizen's records from all of them are merged in
-  // one write of the plan (docs/decisions/0006), in a worker whose heap is bounded.
-  const adapters = (['dfdg', 'education', 'social', 'health'] as const).filter((adapter) => config.adapters[adapter]);
-  if (adapters.length > 0)
-    jobs.push({ name: 'sync', path: bootstrap, cron: config.schedule.syncCron, worker: { workerData: { jobModule: jobModule('sync-job'), options: { adapters } }, resourceLimits: { ...syncHeap } } });
+  // One round per schedule over the adapters on it: a citizen's records from all of them are
+  // merged in one write of the plan (docs/decisions/0006), in a worker whose heap is bounded.
+  for (const { cron, adapters } of syncSchedules(config))
+    jobs.push({ name: `sync-${adapters.join('-')}`, path: bootstrap, cron, worker: { workerData: { jobModule: jobModule('sync-job'), options: { adapters } }, resourceLimits: { ...syncHeap } } });
   jobs.push({ name: 'outbox-relay', path: bootstrap, interval: config.schedule.relayInterval, worker: { workerData: { jobModule: jobModule('relay-job') } } });
   jobs.push({ name: 'retention', path: bootstrap, cron: config.schedule.retentionCron, worker: { workerData: { jobModule: jobModule('retention-job') } } });
   return jobs;

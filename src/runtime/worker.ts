@@ -7,7 +7,7 @@
 import type { AnyD1Database } from 'drizzle-orm/d1';
 import type { AppDeps } from '../api/context';
 import { createApp, type App } from '../app';
-import { loadConfig } from '../config';
+import { loadConfig, syncSchedules, type Config } from '../config';
 import { runRelayOnce } from '../delivery';
 import { createLogger } from '../monitoring/log';
 import { openD1Database } from '../store/d1';
@@ -29,6 +29,7 @@ export interface WorkerEnv {
 interface Built {
   deps: AppDeps;
   app: App;
+  config: Config;
 }
 let cached: { db: AnyD1Database; built: Promise<Built> } | undefined;
 
@@ -40,17 +41,24 @@ export function builtFor(env: WorkerEnv): Promise<Built> {
   if (!cached || cached.db !== env.DB) {
     const config = loadConfig(stringVars(env));
     const logger = createLogger({ level: config.logLevel, sink: (line) => console.log(line) });
-    const built = composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings }).then((deps) => ({ deps, app: createApp(deps) }));
+    const built = composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings }).then((deps) => ({ deps, app: createApp(deps), config }));
     cached = { db: env.DB, built };
   }
   return cached.built;
 }
 
-/** One scheduled round: pulls, then deliveries. Returns what happened, for logs and tests. */
-export async function runScheduledRound(env: WorkerEnv, trigger: string) {
-  const { deps } = await builtFor(env);
+/**
+ * One Cron Trigger: a sync round over the adapters scheduled on this cron (SYNC_CRON, or an
+ * adapter's own SYNC_CRON_<ADAPTER>; wrangler.toml must list each of those crons), then the outbox
+ * relay, which runs on every trigger. Without `cron` (tests, manual runs) every configured adapter
+ * is synced. Returns what happened, for logs and tests.
+ */
+export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: string) {
+  const { deps, config } = await builtFor(env);
   const runs: { tenant: string; adapter: string; status: string; merged: number }[] = [];
-  const adapters = (['dfdg', 'education', 'social', 'health'] as const).filter((adapter) => deps.adapters[adapter]);
+  const schedules = syncSchedules(config).filter((schedule) => cron === undefined || schedule.cron === cron);
+  const adapters = schedules.flatMap((schedule) => schedule.adapters).filter((adapter) => deps.adapters[adapter]);
+  if (adapters.length === 0 && cron !== undefined) deps.logger.info('cron trigger syncs no adapter (no SYNC_CRON matches it); relay only', { cron });
   if (adapters.length > 0)
     for (const tenant of await deps.store.plans.tenantsWithEnrolled())
       for (const result of await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings }))
@@ -65,6 +73,6 @@ export default {
     return app.fetch(request, env, ctx as never);
   },
   async scheduled(controller: { cron: string }, env: WorkerEnv, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
-    ctx.waitUntil(runScheduledRound(env, `cron:${controller.cron}`));
+    ctx.waitUntil(runScheduledRound(env, `cron:${controller.cron}`, controller.cron));
   },
 };

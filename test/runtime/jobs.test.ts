@@ -43,7 +43,7 @@ describe('bree jobs', () => {
     const citizenId = plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '';
     await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
 
-    const job = schedulerJobs(loadConfig(env)).find((j) => j.name === 'sync')!;
+    const job = schedulerJobs(loadConfig(env)).find((j) => j.name === 'sync-dfdg')!;
     expect(job.cron).toBe('*/5 * * * *');
     expect(job.worker?.workerData).toMatchObject({ options: { adapters: ['dfdg'] } });
     expect(job.worker?.resourceLimits).toEqual({ maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 24 });
@@ -58,7 +58,7 @@ describe('bree jobs', () => {
         },
         errorHandler: (error) => reject(error instanceof Error ? error : new Error(String(error))),
       });
-      void bree.run('sync');
+      void bree.run('sync-dfdg');
     });
     await done;
     const merged = (await app.deps.store.plans.get('101', plan.id))!;
@@ -66,6 +66,35 @@ describe('bree jobs', () => {
     const runs = await app.deps.store.sync.runs('101');
     expect(runs[0]).toMatchObject({ adapter: 'dfdg', trigger: 'schedule', status: 'succeeded' });
     await app.close();
+  });
+});
+
+describe('sync schedules from configuration', () => {
+  const urls = { DFDG_URL: 'http://dfdg.test', EDUCATION_URL: 'http://edu.test', SOCIAL_FHIR_URL: 'http://social.test', HEALTH_FHIR_URL: 'http://health.test' };
+  const syncJobs = (env: Record<string, string>) => schedulerJobs(loadConfig(env)).filter((j) => j.name.startsWith('sync'));
+
+  it('runs every configured adapter as one round on SYNC_CRON', () => {
+    const jobs = syncJobs({ ...urls, SYNC_CRON: '*/10 * * * *' });
+    expect(jobs.map((j) => [j.name, j.cron, j.worker?.workerData.options.adapters])).toEqual([['sync-dfdg-education-social-health', '*/10 * * * *', ['dfdg', 'education', 'social', 'health']]]);
+  });
+
+  it('gives an adapter with its own SYNC_CRON_<ADAPTER> a round of its own; adapters sharing a cron share a round', () => {
+    const jobs = syncJobs({ ...urls, SYNC_CRON_HEALTH: '*/15 * * * *', SYNC_CRON_EDUCATION: '0 2 * * *', SYNC_CRON_DFDG: '0 2 * * *' });
+    expect(jobs.map((j) => [j.name, j.cron, j.worker?.workerData.options.adapters])).toEqual([
+      ['sync-dfdg-education', '0 2 * * *', ['dfdg', 'education']],
+      ['sync-social', '*/5 * * * *', ['social']],
+      ['sync-health', '*/15 * * * *', ['health']],
+    ]);
+    for (const job of jobs) expect(job.worker?.resourceLimits).toEqual({ maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 24 });
+  });
+
+  it('schedules nothing for an adapter that is not configured, even with a cron of its own', () => {
+    expect(syncJobs({ DFDG_URL: urls.DFDG_URL, SYNC_CRON_HEALTH: '*/15 * * * *' }).map((j) => j.name)).toEqual(['sync-dfdg']);
+  });
+
+  it('refuses a malformed cron at start, naming the variable', () => {
+    expect(() => loadConfig({ ...urls, SYNC_CRON_SOCIAL: 'every five minutes' })).toThrow(/SYNC_CRON_SOCIAL[\s\S]*cron expression/);
+    expect(() => loadConfig({ ...urls, SYNC_CRON: '* * *' })).toThrow(/SYNC_CRON/);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The Cron Trigger path in workerd: the worker's `scheduled` handler pulls from the DFDG simulator
- * (a Node server on loopback) for the enrolled citizen and merges into the plan on D1.
+ * (a Node server on loopback) for the enrolled citizen and merges into the plan on D1 — on the cron
+ * the adapter is scheduled on (SYNC_CRON), and not on another.
  */
 import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
@@ -52,5 +53,15 @@ describe('Cron Trigger in workerd', () => {
     expect(fromDfdg.length).toBeGreaterThan(0);
     const runs = await call('GET', '/v1/sync/runs', undefined, ['it-staff']);
     expect(runs.body.runs[0]).toMatchObject({ adapter: 'dfdg', status: 'succeeded', trigger: 'cron:*/5 * * * *' });
+  });
+
+  it('a trigger whose cron no adapter is scheduled on syncs nothing (the relay still runs)', async () => {
+    const before = await call('GET', '/v1/sync/runs', undefined, ['it-staff']);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: '0 3 * * *' }), env as never, ctx);
+    await waitOnExecutionContext(ctx);
+    const after = await call('GET', '/v1/sync/runs', undefined, ['it-staff']);
+    expect(after.body.runs.length).toBe(before.body.runs.length);
+    expect(after.body.runs.some((r: { trigger: string }) => r.trigger === 'cron:0 3 * * *')).toBe(false);
   });
 });
