@@ -11,23 +11,21 @@
 import { z } from 'zod';
 
 /** FHIR `id`: 1–64 characters of letters, digits, `-` and `.`. */
-export const FhirId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id has 1–64 letters, digits, "-" or "."');
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+export const FhirId = z.string().regex(FHIR_ID, 'a FHIR id has 1–64 letters, digits, "-" or "."');
 
 /** FHIR `instant`: a full timestamp with seconds and a zone. */
-export const FhirInstant = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/, 'a FHIR instant is a full timestamp with a zone');
+const FHIR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+export const FhirInstant = z.string().regex(FHIR_INSTANT, 'a FHIR instant is a full timestamp with a zone');
 
 /** FHIR `date`: YYYY, YYYY-MM or YYYY-MM-DD. */
-export const FhirDate = z.string().regex(/^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/, 'a FHIR date is YYYY, YYYY-MM or YYYY-MM-DD');
+const FHIR_DATE = /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
+export const FhirDate = z.string().regex(FHIR_DATE, 'a FHIR date is YYYY, YYYY-MM or YYYY-MM-DD');
 
 /** FHIR `dateTime`: a date, or a date with time (seconds required) and zone. */
-export const FhirDateTime = z
-  .string()
-  .regex(
-    /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/,
-    'a FHIR dateTime is a date or a full timestamp with a zone',
-  );
+const FHIR_DATE_TIME =
+  /^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$/;
+export const FhirDateTime = z.string().regex(FHIR_DATE_TIME, 'a FHIR dateTime is a date or a full timestamp with a zone');
 
 /**
  * The data types every resource repeats (codings, references, identifiers, periods, meta), compiled
@@ -111,6 +109,24 @@ export const Meta = compiledPart(z.looseObject({
 }));
 export type Meta = z.infer<typeof Meta>;
 
+/**
+ * A record contract with its fast check in front (see "Fast checks" at the end of this file): the
+ * same schema (a clone, same definition), whose `safeParse` and `parse` return the record itself
+ * when the hand-written check vouches for it, and otherwise let zod parse it — so zod alone
+ * decides what is rejected, and its issues name the path in a quarantine reason.
+ */
+type FastCheck = (value: unknown, served: boolean) => boolean;
+const fastChecks = new WeakMap<z.ZodType, FastCheck>();
+
+function withFastCheck<S extends z.ZodObject<z.ZodRawShape>>(check: FastCheck, schema: S, served = false): S {
+  const checked = schema.clone() as S;
+  const safeParse: S['safeParse'] = (data, params) => (check(data, served) ? { success: true, data: data as z.output<S> } : schema.safeParse(data, params));
+  const parse: S['parse'] = (data, params) => (check(data, served) ? (data as z.output<S>) : schema.parse(data, params));
+  Object.assign(checked, { safeParse, parse });
+  fastChecks.set(checked, check);
+  return checked;
+}
+
 const base = {
   id: FhirId.optional(),
   meta: Meta.optional(),
@@ -152,7 +168,7 @@ export const CarePlanActivity = z.looseObject({
 });
 export type CarePlanActivity = z.infer<typeof CarePlanActivity>;
 
-export const CarePlan = z.looseObject({
+export const CarePlan = withFastCheck(checkCarePlan, z.looseObject({
   resourceType: z.literal('CarePlan'),
   ...base,
   identifier: z.array(Identifier).optional(),
@@ -171,12 +187,12 @@ export const CarePlan = z.looseObject({
   goal: z.array(Reference).optional(),
   activity: z.array(CarePlanActivity).optional(),
   note: z.array(Annotation).optional(),
-});
+}));
 export type CarePlan = z.infer<typeof CarePlan>;
 
 export const GoalLifecycleStatus = z.enum(['proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed', 'cancelled', 'entered-in-error', 'rejected']);
 
-export const Goal = z.looseObject({
+export const Goal = withFastCheck(checkGoal, z.looseObject({
   resourceType: z.literal('Goal'),
   ...base,
   identifier: z.array(Identifier).optional(),
@@ -200,10 +216,10 @@ export const Goal = z.looseObject({
   statusDate: FhirDate.optional(),
   addresses: z.array(Reference).optional(),
   note: z.array(Annotation).optional(),
-});
+}));
 export type Goal = z.infer<typeof Goal>;
 
-export const Condition = z.looseObject({
+export const Condition = withFastCheck(checkCondition, z.looseObject({
   resourceType: z.literal('Condition'),
   ...base,
   clinicalStatus: CodeableConcept.optional(),
@@ -215,10 +231,10 @@ export const Condition = z.looseObject({
   subject: Reference,
   recordedDate: FhirDateTime.optional(),
   note: z.array(Annotation).optional(),
-});
+}));
 export type Condition = z.infer<typeof Condition>;
 
-export const CareTeam = z.looseObject({
+export const CareTeam = withFastCheck(checkCareTeam, z.looseObject({
   resourceType: z.literal('CareTeam'),
   ...base,
   status: z.enum(['proposed', 'active', 'suspended', 'inactive', 'entered-in-error']).optional(),
@@ -232,10 +248,10 @@ export const CareTeam = z.looseObject({
   managingOrganization: z.array(Reference).optional(),
   telecom: z.array(ContactPoint).optional(),
   note: z.array(Annotation).optional(),
-});
+}));
 export type CareTeam = z.infer<typeof CareTeam>;
 
-export const Consent = z.looseObject({
+export const Consent = withFastCheck(checkConsent, z.looseObject({
   resourceType: z.literal('Consent'),
   ...base,
   status: z.enum(['draft', 'proposed', 'active', 'rejected', 'inactive', 'entered-in-error']),
@@ -252,7 +268,7 @@ export const Consent = z.looseObject({
       purpose: z.array(Coding).optional(),
     })
     .optional(),
-});
+}));
 export type Consent = z.infer<typeof Consent>;
 
 export const ServiceRequest = z.looseObject({
@@ -349,10 +365,298 @@ const ServerMeta = z.looseObject({
   tag: z.array(Coding).optional(),
 });
 
-/** The same contract, for a resource as a server serves it (id, versionId and lastUpdated present). */
+/**
+ * The same contract, for a resource as a server serves it (id, versionId and lastUpdated present);
+ * a record contract keeps its fast check, now demanding the server's metadata too.
+ */
 export function withServerMeta<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
-  return schema.extend({ id: FhirId, meta: ServerMeta });
+  const served = schema.extend({ id: FhirId, meta: ServerMeta });
+  const check = fastChecks.get(schema);
+  return check ? withFastCheck(check, served, true) : served;
 }
 
 export const contracts = { Patient, CarePlan, Goal, Condition, CareTeam, Consent, ServiceRequest, Encounter } as const;
 export type ContractType = keyof typeof contracts;
+
+// ---------------------------------------------------------------------------------------------
+// Fast checks
+//
+// zod parses a record node by node, building a copy of it; for a FHIR record that costs about as
+// much as JSON.parse of its text, once per record on every sync. These hand-written checks answer
+// the same question for the record contracts above — is the record valid? — by reading it in
+// place, so a valid record is handed on as it is (deep-equal to zod's copy; keys in the order the
+// server sent them). They mirror the schemas field by field and take their value sets and
+// patterns from them. A check that says no costs nothing but time: zod then parses the record and
+// decides. test/adapters/fhir-fast-checks.test.ts holds every check against zod on generated
+// records and on mutations of every field the schemas declare, so a schema changed without its
+// check fails there.
+//
+// Only plain JSON data is vouched for: objects whose prototype is Object's (an own `__proto__` key,
+// which zod drops from its copy, goes to zod), arrays without holes, and extensions nested at most
+// MAX_EXTENSION_DEPTH deep (a cyclic value goes to zod, too).
+
+type Json = Record<string, unknown>;
+
+/** A node's value set (an optional's includes undefined), from the schema. */
+const valuesOf = (schema: z.core.$ZodType): ReadonlySet<unknown> => {
+  const values = schema._zod.values;
+  if (!values) throw new Error('valuesOf: not an enum or literal schema');
+  return values;
+};
+const shapeOf = (schema: z.core.$ZodType) => (schema as unknown as z.ZodObject<z.ZodRawShape>).shape;
+const innerOf = (schema: z.core.$ZodType) => (schema as unknown as z.ZodOptional<z.ZodType>).unwrap();
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && !Object.hasOwn(value, '__proto__');
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+/** `z.string().min(1)`: one UTF-16 unit is at least one code point. */
+const isText = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
+const optionalText = (value: unknown) => value === undefined || isText(value);
+const matches = (pattern: RegExp, value: unknown) => typeof value === 'string' && pattern.test(value);
+const optionalDateTime = (value: unknown) => value === undefined || matches(FHIR_DATE_TIME, value);
+const optionalDate = (value: unknown) => value === undefined || matches(FHIR_DATE, value);
+
+/** `z.array(item)` (undefined allowed when optional): every element, a hole counting as undefined. */
+function isListOf(value: unknown, item: (element: unknown) => boolean, optional: boolean): boolean {
+  if (value === undefined) return optional;
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (!item(value[i])) return false;
+  return true;
+}
+
+function isCoding(value: unknown): boolean {
+  return isRecord(value) && optionalText(value.system) && optionalString(value.version) && optionalText(value.code) && optionalString(value.display);
+}
+const isCodingList = (value: unknown) => isListOf(value, isCoding, true);
+
+function isCodeableConcept(value: unknown): boolean {
+  return isRecord(value) && isCodingList(value.coding) && optionalString(value.text);
+}
+const optionalConcept = (value: unknown) => value === undefined || isCodeableConcept(value);
+const isConceptList = (value: unknown) => isListOf(value, isCodeableConcept, true);
+
+function isPeriod(value: unknown): boolean {
+  return isRecord(value) && optionalDateTime(value.start) && optionalDateTime(value.end);
+}
+const optionalPeriod = (value: unknown) => value === undefined || isPeriod(value);
+
+const identifierUses = valuesOf(shapeOf(Identifier).use!);
+function isIdentifier(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    identifierUses.has(value.use) &&
+    optionalConcept(value.type) &&
+    optionalText(value.system) &&
+    optionalText(value.value) &&
+    optionalPeriod(value.period)
+  );
+}
+const optionalIdentifier = (value: unknown) => value === undefined || isIdentifier(value);
+
+function isReference(value: unknown): boolean {
+  return isRecord(value) && optionalText(value.reference) && optionalString(value.type) && optionalIdentifier(value.identifier) && optionalString(value.display);
+}
+const optionalReference = (value: unknown) => value === undefined || isReference(value);
+const isReferenceList = (value: unknown) => isListOf(value, isReference, true);
+
+const contactSystems = valuesOf(shapeOf(ContactPoint).system!);
+const contactUses = valuesOf(shapeOf(ContactPoint).use!);
+function isContactPoint(value: unknown): boolean {
+  return isRecord(value) && contactSystems.has(value.system) && optionalString(value.value) && contactUses.has(value.use);
+}
+
+function isAnnotation(value: unknown): boolean {
+  return isRecord(value) && isString(value.text);
+}
+const isAnnotationList = (value: unknown) => isListOf(value, isAnnotation, true);
+
+const MAX_EXTENSION_DEPTH = 16;
+function isExtension(value: unknown, depth: number): boolean {
+  if (!isRecord(value) || !isText(value.url) || depth >= MAX_EXTENSION_DEPTH) return false;
+  const nested = value.extension;
+  if (nested !== undefined) {
+    if (!Array.isArray(nested)) return false;
+    for (let i = 0; i < nested.length; i++) if (!isExtension(nested[i], depth + 1)) return false;
+  }
+  return optionalString(value.valueString) && optionalIdentifier(value.valueIdentifier) && optionalConcept(value.valueCodeableConcept);
+}
+const isTopExtension = (value: unknown) => isExtension(value, 0);
+const isExtensionList = (value: unknown) => isListOf(value, isTopExtension, true);
+
+const isStringList = (value: unknown) => isListOf(value, isString, true);
+
+/** `Meta`, or the server's (versionId and lastUpdated required). */
+function isMeta(value: unknown, served: boolean): boolean {
+  if (!isRecord(value)) return false;
+  const { versionId, lastUpdated } = value;
+  return (
+    (served ? isText(versionId) : optionalText(versionId)) &&
+    (served ? matches(FHIR_INSTANT, lastUpdated) : lastUpdated === undefined || matches(FHIR_INSTANT, lastUpdated)) &&
+    isStringList(value.profile) &&
+    isCodingList(value.tag)
+  );
+}
+
+/** `base` (id, meta, extension), or a served resource's (id and meta required). */
+function hasBase(value: Json, resourceType: string, served: boolean): boolean {
+  const { id, meta } = value;
+  return (
+    value.resourceType === resourceType &&
+    (served ? matches(FHIR_ID, id) : id === undefined || matches(FHIR_ID, id)) &&
+    (served ? isMeta(meta, true) : meta === undefined || isMeta(meta, false)) &&
+    isExtensionList(value.extension)
+  );
+}
+
+const carePlanShape = shapeOf(CarePlan);
+const carePlanStatuses = valuesOf(carePlanShape.status!);
+const carePlanIntents = valuesOf(carePlanShape.intent!);
+const activityStatuses = valuesOf(CarePlanActivityStatus);
+
+function isActivityDetail(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    isExtensionList(value.extension) &&
+    optionalString(value.kind) &&
+    optionalConcept(value.code) &&
+    isConceptList(value.reasonCode) &&
+    isReferenceList(value.reasonReference) &&
+    isReferenceList(value.goal) &&
+    activityStatuses.has(value.status) &&
+    optionalPeriod(value.scheduledPeriod) &&
+    isReferenceList(value.performer) &&
+    optionalString(value.description)
+  );
+}
+
+function isActivity(value: unknown): boolean {
+  return isRecord(value) && isReferenceList(value.outcomeReference) && optionalReference(value.reference) && (value.detail === undefined || isActivityDetail(value.detail));
+}
+
+function checkCarePlan(value: unknown, served: boolean): boolean {
+  return (
+    isRecord(value) &&
+    hasBase(value, 'CarePlan', served) &&
+    isListOf(value.identifier, isIdentifier, true) &&
+    isReferenceList(value.basedOn) &&
+    carePlanStatuses.has(value.status) &&
+    carePlanIntents.has(value.intent) &&
+    isConceptList(value.category) &&
+    optionalString(value.title) &&
+    optionalString(value.description) &&
+    isReference(value.subject) &&
+    optionalPeriod(value.period) &&
+    optionalDateTime(value.created) &&
+    optionalReference(value.author) &&
+    isReferenceList(value.careTeam) &&
+    isReferenceList(value.addresses) &&
+    isReferenceList(value.goal) &&
+    isListOf(value.activity, isActivity, true) &&
+    isAnnotationList(value.note)
+  );
+}
+
+const goalStatuses = valuesOf(GoalLifecycleStatus);
+
+function isGoalTarget(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    optionalConcept(value.measure) &&
+    optionalConcept(value.detailCodeableConcept) &&
+    optionalString(value.detailString) &&
+    optionalDate(value.dueDate)
+  );
+}
+
+function checkGoal(value: unknown, served: boolean): boolean {
+  return (
+    isRecord(value) &&
+    hasBase(value, 'Goal', served) &&
+    isListOf(value.identifier, isIdentifier, true) &&
+    goalStatuses.has(value.lifecycleStatus) &&
+    optionalConcept(value.achievementStatus) &&
+    isConceptList(value.category) &&
+    optionalConcept(value.priority) &&
+    isCodeableConcept(value.description) &&
+    isReference(value.subject) &&
+    optionalDate(value.startDate) &&
+    isListOf(value.target, isGoalTarget, true) &&
+    optionalDate(value.statusDate) &&
+    isReferenceList(value.addresses) &&
+    isAnnotationList(value.note)
+  );
+}
+
+function checkCondition(value: unknown, served: boolean): boolean {
+  return (
+    isRecord(value) &&
+    hasBase(value, 'Condition', served) &&
+    optionalConcept(value.clinicalStatus) &&
+    optionalConcept(value.verificationStatus) &&
+    isConceptList(value.category) &&
+    optionalConcept(value.severity) &&
+    isCodeableConcept(value.code) &&
+    isReference(value.subject) &&
+    optionalDateTime(value.recordedDate) &&
+    isAnnotationList(value.note)
+  );
+}
+
+const careTeamStatuses = valuesOf(shapeOf(CareTeam).status!);
+
+function isParticipant(value: unknown): boolean {
+  return isRecord(value) && isConceptList(value.role) && optionalReference(value.member) && optionalReference(value.onBehalfOf);
+}
+
+function checkCareTeam(value: unknown, served: boolean): boolean {
+  return (
+    isRecord(value) &&
+    hasBase(value, 'CareTeam', served) &&
+    careTeamStatuses.has(value.status) &&
+    isConceptList(value.category) &&
+    optionalString(value.name) &&
+    isReference(value.subject) &&
+    optionalPeriod(value.period) &&
+    isListOf(value.participant, isParticipant, true) &&
+    isReferenceList(value.managingOrganization) &&
+    isListOf(value.telecom, isContactPoint, true) &&
+    isAnnotationList(value.note)
+  );
+}
+
+const consentShape = shapeOf(Consent);
+const consentStatuses = valuesOf(consentShape.status!);
+const provisionTypes = valuesOf(shapeOf(innerOf(consentShape.provision!)).type!);
+
+function isProvisionActor(value: unknown): boolean {
+  return isRecord(value) && isCodeableConcept(value.role) && isReference(value.reference);
+}
+
+function isProvision(value: unknown): boolean {
+  return (
+    isRecord(value) &&
+    provisionTypes.has(value.type) &&
+    optionalPeriod(value.period) &&
+    isListOf(value.actor, isProvisionActor, true) &&
+    isCodingList(value.purpose)
+  );
+}
+
+function checkConsent(value: unknown, served: boolean): boolean {
+  return (
+    isRecord(value) &&
+    hasBase(value, 'Consent', served) &&
+    consentStatuses.has(value.status) &&
+    isCodeableConcept(value.scope) &&
+    Array.isArray(value.category) &&
+    value.category.length >= 1 &&
+    isConceptList(value.category) &&
+    isReference(value.patient) &&
+    optionalDateTime(value.dateTime) &&
+    isReferenceList(value.organization) &&
+    (value.provision === undefined || isProvision(value.provision))
+  );
+}

@@ -73,14 +73,26 @@ export function firstCoding(concepts: CodeableConcept | readonly CodeableConcept
   return undefined;
 }
 
-/** The id part of a relative reference of the given type ("Goal/abc" → "abc"). */
+/**
+ * The id part of a relative reference of the given type ("Goal/abc" → "abc"): the segment after the
+ * last `/`-separated segment equal to the type. Scans the text instead of splitting it (no array).
+ */
 export function referencedId(reference: Reference | undefined, type: string): string | undefined {
   const ref = reference?.reference;
   if (!ref) return undefined;
-  const parts = ref.split('/');
-  const at = parts.lastIndexOf(type);
-  if (at < 0 || at + 1 >= parts.length) return undefined;
-  return parts[at + 1] || undefined;
+  // Segments from the last to the first: `end` is where the current one ends, `followingEnd` where
+  // the one after it ends (the id, when the current one is the type).
+  let end = ref.length;
+  let followingEnd = -1;
+  for (;;) {
+    const slash = end === 0 ? -1 : ref.lastIndexOf('/', end - 1);
+    const start = slash + 1;
+    // Only the last segment equal to the type counts, as with `split('/').lastIndexOf(type)`.
+    if (end - start === type.length && ref.startsWith(type, start)) return followingEnd < 0 ? undefined : ref.slice(end + 1, followingEnd) || undefined;
+    if (slash < 0) return undefined;
+    followingEnd = end;
+    end = slash;
+  }
 }
 
 /** The value of an extension (string) found by url, searching one level of nesting too. */
@@ -91,7 +103,8 @@ export function extensionString(extensions: readonly Extension[] | undefined, ur
   return undefined;
 }
 
-const BOOKKEEPING_FIELDS: ReadonlySet<string> = new Set(['resourceType', 'id', 'meta', 'text']);
+const BOOKKEEPING_FIELDS: readonly string[] = ['resourceType', 'id', 'meta', 'text'];
+const isBookkeeping = (key: string) => key === 'resourceType' || key === 'id' || key === 'meta' || key === 'text';
 
 /**
  * Which top-level fields of a source record a mapping did not carry into the model, as
@@ -99,9 +112,34 @@ const BOOKKEEPING_FIELDS: ReadonlySet<string> = new Set(['resourceType', 'id', '
  */
 export function ignoredFields(record: object, used: readonly string[], prefix: string): string[] {
   let ignored: string[] | undefined;
-  for (const key of Object.keys(record)) if (!BOOKKEEPING_FIELDS.has(key) && !used.includes(key)) (ignored ??= []).push(key);
+  for (const key of Object.keys(record)) if (!isBookkeeping(key) && !used.includes(key)) (ignored ??= []).push(key);
   if (!ignored) return [];
   return ignored.sort().map((key) => `${prefix}.${key}`);
+}
+
+/** Names of unread fields remembered per reporter; beyond this many distinct ones they are built each time. */
+const MAX_REMEMBERED_FIELD_NAMES = 256;
+
+/**
+ * `ignoredFields` prepared once per record type, for the mappings' hot path: hands each field of a
+ * record that is neither read nor bookkeeping straight to `notes.ignoreField` as "<prefix>.<field>"
+ * (in the record's key order; the notes collector sorts), without building a list or a name per
+ * record.
+ */
+export function unreadFieldReporter(prefix: string, used: readonly string[]): (record: object, notes: { ignoreField(field: string): void }) => void {
+  const skipped: ReadonlySet<string> = new Set([...BOOKKEEPING_FIELDS, ...used]);
+  const names = new Map<string, string>();
+  return (record, notes) => {
+    for (const key of Object.keys(record)) {
+      if (skipped.has(key)) continue;
+      let name = names.get(key);
+      if (name === undefined) {
+        name = `${prefix}.${key}`;
+        if (names.size < MAX_REMEMBERED_FIELD_NAMES) names.set(key, name);
+      }
+      notes.ignoreField(name);
+    }
+  };
 }
 
 /** Replaces anything shaped like a CPR number, so a server's error text can be logged safely. */

@@ -6,7 +6,7 @@
 import { Fragment, type FragmentKind } from '../../src/model';
 import type { MappingResult } from '../../mappings/mapping';
 import type { CarePlan, CarePlanActivity, Goal } from './contract';
-import { firstCoding, ignoredFields } from './fhir-values';
+import { firstCoding, unreadFieldReporter } from './fhir-values';
 
 /** Text used where the source leaves out something the model requires (unit, contact). */
 export const NOT_STATED = 'Ikke oplyst i kilden';
@@ -14,7 +14,8 @@ export const NOT_STATED = 'Ikke oplyst i kilden';
 /** Collects unknown codes and ignored fields while a mapping runs. */
 export class MappingNotesCollector {
   readonly unknownCodes: { system: string; code: string }[] = [];
-  private readonly ignored = new Set<string>();
+  /** Each ignored field once; most records have none, so the list is made on the first. */
+  private ignored: string[] | undefined;
 
   unknown(system: string | undefined, code: string | undefined): void {
     if (!code) return;
@@ -28,7 +29,8 @@ export class MappingNotesCollector {
 
   /** `ignore` for one field, without building an argument array. */
   ignoreField(field: string): void {
-    this.ignored.add(field);
+    if (!this.ignored) this.ignored = [field];
+    else if (!this.ignored.includes(field)) this.ignored.push(field);
   }
 
   absorb(result: { unknownCodes: readonly { system: string; code: string }[]; ignoredFields: readonly string[] }): void {
@@ -37,7 +39,7 @@ export class MappingNotesCollector {
   }
 
   get ignoredFields(): string[] {
-    return this.ignored.size === 0 ? [] : [...this.ignored].sort();
+    return this.ignored ? this.ignored.slice().sort() : [];
   }
 
   ok(fragments: unknown[]): MappingResult {
@@ -161,8 +163,8 @@ export function topicsOf(...lists: readonly (readonly string[])[]): string[] {
 
 type ActivityDetail = NonNullable<CarePlanActivity['detail']>;
 
-/** The fields of a CarePlan activity's detail that `codedActivities` and the mappings read. */
-const DETAIL_FIELDS_READ: readonly string[] = ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description'];
+/** Reports the fields of a CarePlan activity's detail that `codedActivities` and the mappings do not read. */
+const reportUnreadDetailFields = unreadFieldReporter('CarePlan.activity.detail', ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description']);
 
 /**
  * The coded activities of a CarePlan, as both FHIR mappings read them: fields we do not use are
@@ -174,12 +176,15 @@ export function* codedActivities<Listed extends { display?: string }>(
   notes: MappingNotesCollector,
   lookup: (system: string, code: string) => Listed | undefined,
 ): Generator<{ index: number; detail: ActivityDetail; coding: { system: string; code: string; display?: string }; listed: Listed | undefined; display: string }> {
-  for (const [index, activity] of (plan.activity ?? []).entries()) {
+  const activities = plan.activity ?? [];
+  // Lazily, activity by activity: a mapping that fails on one has not noted anything of the later ones.
+  for (let index = 0; index < activities.length; index++) {
+    const activity = activities[index]!;
     if (activity.outcomeReference) notes.ignoreField('CarePlan.activity.outcomeReference');
     if (activity.reference) notes.ignoreField('CarePlan.activity.reference');
     const detail = activity.detail;
     if (!detail) continue;
-    for (const field of ignoredFields(detail, DETAIL_FIELDS_READ, 'CarePlan.activity.detail')) notes.ignoreField(field);
+    reportUnreadDetailFields(detail, notes);
     const coding = firstCoding(detail.code);
     if (!coding?.code || !coding.system) {
       notes.ignore('CarePlan.activity.detail (an activity without a code)');

@@ -5,7 +5,7 @@
  * data flows only on explicit consent (Sundhedsloven §43); the category is what the gate checks.
  */
 import { CarePlan } from '../../adapters/fhir/contract';
-import { codingIn, danishDate, extensionString, firstCoding, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
+import { codingIn, danishDate, extensionString, firstCoding, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { codedActivities, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
@@ -47,6 +47,8 @@ function intervention(
   };
 }
 
+const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'category', 'title', 'subject', 'period', 'created', 'author', 'activity']);
+
 export const healthCarePlanMapping: Mapping<CarePlan> = {
   id: 'health.careplan',
   version: '1.0.0',
@@ -68,7 +70,7 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
   map(plan) {
     const notes = new MappingNotesCollector();
     if (!plan.id) return notes.fail('careplan.id', 'the CarePlan has no id');
-    notes.ignore(...ignoredFields(plan, ['status', 'category', 'title', 'subject', 'period', 'created', 'author', 'activity'], 'CarePlan'));
+    reportUnreadPlanFields(plan, notes);
 
     const typeCoding = codingIn(plan.category, REGIONAL_PLAN_TYPE_SYSTEM) ?? firstCoding(plan.category);
     const planType = planTypeFor(typeCoding?.system, typeCoding?.code);

@@ -4,7 +4,7 @@
  * `health.consent` yields no fragments and `readRegionalConsent` gives the gate what it needs.
  */
 import { Consent } from '../../adapters/fhir/contract';
-import { danishDate, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { danishDate, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { isCalendarDate, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
 import { ACT_REASON_SYSTEM, PARTICIPATION_TYPE_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
@@ -41,6 +41,9 @@ export function readRegionalConsent(consent: Consent, onDate: string): RegionalC
   };
 }
 
+/** The gate reads a Consent (readRegionalConsent); the mapping itself reads none of its fields. */
+const reportUnreadConsentFields = unreadFieldReporter('Consent', []);
+
 export const healthConsentMapping: Mapping<Consent> = {
   id: 'health.consent',
   version: '1.0.0',
@@ -52,7 +55,7 @@ export const healthConsentMapping: Mapping<Consent> = {
   codeLists: [],
   map(consent) {
     const notes = new MappingNotesCollector();
-    notes.ignore(...ignoredFields(consent, [], 'Consent'));
+    reportUnreadConsentFields(consent, notes);
     return notes.ok([]);
   },
 };

@@ -3,11 +3,13 @@
  * `health`, with topics from its HL7 goal category.
  */
 import { Goal } from '../../adapters/fhir/contract';
-import { danishDate, firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { danishDate, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryFor, healthCodeListRefs, knownHealthSystems } from './codes';
 import { healthGoalElementId } from './careplan';
+
+const reportUnreadGoalFields = unreadFieldReporter('Goal', ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target']);
 
 export const healthGoalMapping: Mapping<Goal> = {
   id: 'health.goal',
@@ -28,7 +30,7 @@ export const healthGoalMapping: Mapping<Goal> = {
   map(goal) {
     const notes = new MappingNotesCollector();
     if (!goal.id) return notes.fail('goal.id', 'the Goal has no id');
-    notes.ignore(...ignoredFields(goal, ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target'], 'Goal'));
+    reportUnreadGoalFields(goal, notes);
     const topics: string[][] = [['health']];
     for (const category of goal.category ?? []) {
       for (const coding of category.coding ?? []) {

@@ -5,9 +5,11 @@
  * fields were left behind.
  */
 import { Patient } from '../../adapters/fhir/contract';
-import { ignoredFields } from '../../adapters/fhir/fhir-values';
+import { unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { MappingNotesCollector } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
+
+const reportUnreadPatientFields = unreadFieldReporter('Patient', []);
 
 export const healthPatientMapping: Mapping<Patient> = {
   id: 'health.patient',
@@ -22,7 +24,7 @@ export const healthPatientMapping: Mapping<Patient> = {
   codeLists: [],
   map(patient) {
     const notes = new MappingNotesCollector();
-    notes.ignore(...ignoredFields(patient, [], 'Patient'));
+    reportUnreadPatientFields(patient, notes);
     return notes.ok([]);
   },
 };

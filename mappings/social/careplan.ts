@@ -4,7 +4,7 @@
  * and legal basis the code sits under, period, status, provider and the goals it serves.
  */
 import { CarePlan } from '../../adapters/fhir/contract';
-import { danishDate, extensionString, ignoredFields, referencedId } from '../../adapters/fhir/fhir-values';
+import { danishDate, extensionString, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { codedActivities, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
@@ -19,6 +19,8 @@ const FALLBACK_LEGAL_BASIS = { social: 'Serviceloven', health: 'Sundhedsloven' }
 
 export const careplanElementId = (carePlanId: string, activityIndex: number) => `social:careplan:${carePlanId}:activity:${activityIndex}`;
 export const goalElementId = (goalId: string) => `social:goal:${goalId}`;
+
+const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'subject', 'period', 'created', 'activity']);
 
 export const socialCarePlanMapping: Mapping<CarePlan> = {
   id: 'social.careplan',
@@ -43,7 +45,7 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
   map(plan) {
     const notes = new MappingNotesCollector();
     if (!plan.id) return notes.fail('careplan.id', 'the CarePlan has no id');
-    notes.ignore(...ignoredFields(plan, ['status', 'subject', 'period', 'created', 'activity'], 'CarePlan'));
+    reportUnreadPlanFields(plan, notes);
 
     const fragments = [];
     let order = 0;

@@ -4,27 +4,37 @@
  * the team by name with its members (R5: one caseworker or a named small team).
  */
 import { CareTeam } from '../../adapters/fhir/contract';
-import { danishDateTime, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { danishDateTime, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { fragment, isEmail, MappingNotesCollector, NOT_STATED } from '../../adapters/fhir/mapping-support';
 import { CARE_TEAM_ROLE_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 
 export const careTeamElementId = (sector: 'social' | 'health', careTeamId: string) => `${sector}:careteam:${careTeamId}`;
 
-/** The team's phone or e-mail, a work one first. */
+/** The team's phone or e-mail: the first work one, else the first one. */
 function workTelecom(team: CareTeam, system: 'phone' | 'email'): string | undefined {
-  return (team.telecom ?? []).filter((t) => t.system === system && t.value).sort((a, b) => Number(b.use === 'work') - Number(a.use === 'work'))[0]?.value;
+  let first: string | undefined;
+  for (const telecom of team.telecom ?? []) {
+    if (telecom.system !== system || !telecom.value) continue;
+    if (telecom.use === 'work') return telecom.value;
+    first ??= telecom.value;
+  }
+  return first;
 }
+
+const COORDINATING_ROLE_TEXT = /koordinerende/i;
+
+const reportUnreadTeamFields = unreadFieldReporter('CareTeam', ['status', 'name', 'subject', 'period', 'participant', 'managingOrganization', 'telecom']);
 
 /** Coordinator content from a CareTeam; shared with the health mapping. */
 export function coordinatorFromCareTeam(team: CareTeam, sector: 'social' | 'health', coordinatorRole: string | undefined, notes: MappingNotesCollector) {
-  notes.ignore(...ignoredFields(team, ['status', 'name', 'subject', 'period', 'participant', 'managingOrganization', 'telecom'], 'CareTeam'));
+  reportUnreadTeamFields(team, notes);
   const since = danishDateTime(team.period?.start) ?? danishDateTime(team.meta?.lastUpdated);
   if (!since) return { error: notes.fail('careteam.since', 'the CareTeam has no period start') };
   const members = (team.participant ?? []).filter((p) => p.member?.display?.trim());
   const coordinator = coordinatorRole
     ? members.find((p) =>
-        p.role?.some((role) => role.coding?.some((c) => c.system === CARE_TEAM_ROLE_SYSTEM && c.code === coordinatorRole) || /koordinerende/i.test(role.text ?? '')),
+        p.role?.some((role) => role.coding?.some((c) => c.system === CARE_TEAM_ROLE_SYSTEM && c.code === coordinatorRole) || COORDINATING_ROLE_TEXT.test(role.text ?? '')),
       )
     : undefined;
   const name = coordinator?.member?.display?.trim() ?? team.name?.trim();
@@ -47,6 +57,9 @@ export function coordinatorFromCareTeam(team: CareTeam, sector: 'social' | 'heal
   return { content };
 }
 
+/** An inactive team coordinates nothing, so all but its status and subject go unread. */
+const reportUnreadInactiveTeamFields = unreadFieldReporter('CareTeam', ['status', 'subject']);
+
 export const socialCareTeamMapping: Mapping<CareTeam> = {
   id: 'social.careteam',
   version: '1.0.0',
@@ -67,7 +80,7 @@ export const socialCareTeamMapping: Mapping<CareTeam> = {
     const notes = new MappingNotesCollector();
     if (!team.id) return notes.fail('careteam.id', 'the CareTeam has no id');
     if (team.status === 'inactive' || team.status === 'entered-in-error' || team.status === 'suspended') {
-      notes.ignore(...ignoredFields(team, ['status', 'subject'], 'CareTeam'));
+      reportUnreadInactiveTeamFields(team, notes);
       return notes.ok([]);
     }
     const result = coordinatorFromCareTeam(team, 'social', 'coordinating-caseworker', notes);

@@ -57,15 +57,27 @@ export function lookupCode(system: string | undefined, code: string | undefined)
   return bySystem.get(system)?.get(code);
 }
 
-const goalTypeTopics = new Map(goalTopics.goalTypes.map((g) => [`${g.system}|${g.code}`, g.topics]));
-const goalCategoryRules = new Map(goalTopics.goalCategories.map((g) => [`${g.system}|${g.code}`, g]));
+/** Entries by system, then code: a look-up builds no "system|code" key per call. */
+function bySystemAndCode<Entry extends { system: string; code: string }>(entries: readonly Entry[]): Map<string, Map<string, Entry>> {
+  const index = new Map<string, Map<string, Entry>>();
+  for (const entry of entries) {
+    let codes = index.get(entry.system);
+    if (!codes) index.set(entry.system, (codes = new Map()));
+    codes.set(entry.code, entry);
+  }
+  return index;
+}
+const goalTypes = bySystemAndCode(goalTopics.goalTypes);
+const goalCategoryRules = bySystemAndCode(goalTopics.goalCategories);
+const NO_TOPICS: readonly string[] = [];
 
+// `String(…)` keeps the look-up of the old "system|code" key: an absent system or code was "undefined".
 export function topicsForGoalType(system: string | undefined, code: string | undefined): readonly string[] {
-  return goalTypeTopics.get(`${system}|${code}`) ?? [];
+  return goalTypes.get(String(system))?.get(String(code))?.topics ?? NO_TOPICS;
 }
 
 export function goalCategoryRule(system: string | undefined, code: string | undefined) {
-  return goalCategoryRules.get(`${system}|${code}`);
+  return goalCategoryRules.get(String(system))?.get(String(code));
 }
 
 const ref = (list: CodeList): CodeListRef => ({ id: list.id, system: list.system, origin: list.origin, size: list.size });

@@ -5,7 +5,7 @@
  * an FSIII Sundhedsloven group.
  */
 import { Condition } from '../../adapters/fhir/contract';
-import { firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { firstText, fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
 import { FSIII_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
@@ -28,6 +28,8 @@ export function conditionText(condition: Condition, notes?: MappingNotesCollecto
   return { text: levelText ? `${name} (${levelText})` : name, sector: entry?.sector ?? 'social' };
 }
 
+const reportUnreadConditionFields = unreadFieldReporter('Condition', ['clinicalStatus', 'verificationStatus', 'severity', 'code', 'subject']);
+
 export const socialConditionMapping: Mapping<Condition> = {
   id: 'social.condition',
   version: '1.0.0',
@@ -45,7 +47,7 @@ export const socialConditionMapping: Mapping<Condition> = {
   map(condition) {
     const notes = new MappingNotesCollector();
     if (!condition.id) return notes.fail('condition.id', 'the Condition has no id');
-    notes.ignore(...ignoredFields(condition, ['clinicalStatus', 'verificationStatus', 'severity', 'code', 'subject'], 'Condition'));
+    reportUnreadConditionFields(condition, notes);
     const verification = firstCoding(condition.verificationStatus)?.code;
     if (verification === 'refuted' || verification === 'entered-in-error') return notes.ok([]);
     const { text, sector } = conditionText(condition, notes);

@@ -4,7 +4,7 @@
  * (goal type, functioning level) in words, status, target date and topic tags.
  */
 import { Goal } from '../../adapters/fhir/contract';
-import { danishDate, firstCoding, ignoredFields } from '../../adapters/fhir/fhir-values';
+import { danishDate, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryRule, knownSystems, lookupCode, socialCodeListRefs, topicsForGoalType } from './codes';
@@ -16,6 +16,8 @@ function checkedCode(notes: MappingNotesCollector, system: string | undefined, c
   if (!entry && system && knownSystems.has(system)) notes.unknown(system, code);
   return entry;
 }
+
+const reportUnreadGoalFields = unreadFieldReporter('Goal', ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target']);
 
 export const socialGoalMapping: Mapping<Goal> = {
   id: 'social.goal',
@@ -38,11 +40,10 @@ export const socialGoalMapping: Mapping<Goal> = {
   map(goal) {
     const notes = new MappingNotesCollector();
     if (!goal.id) return notes.fail('goal.id', 'the Goal has no id');
-    notes.ignore(...ignoredFields(goal, ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target'], 'Goal'));
-
+    reportUnreadGoalFields(goal, notes);
 
     let level: 'overall' | 'sub' = 'sub';
-    const topics: string[][] = [];
+    const topics: (readonly string[])[] = [];
     for (const category of goal.category ?? []) {
       for (const coding of category.coding ?? []) {
         checkedCode(notes, coding.system, coding.code);
@@ -69,7 +70,7 @@ export const socialGoalMapping: Mapping<Goal> = {
       if (valueEntry?.sector === 'health') health = true;
       if (value) {
         const goalTypeTopics = topicsForGoalType(value.system, value.code);
-        topics.push([...goalTypeTopics]);
+        topics.push(goalTypeTopics);
         if (goalTypeTopics.length) goalTypeText ??= valueEntry?.display ?? value.display;
       }
       const measureText = firstText(measureEntry?.display, measure?.display, target.measure?.text);
