@@ -142,7 +142,5 @@ export function unreadFieldReporter(prefix: string, used: readonly string[]): (r
   };
 }
 
-/** Replaces anything shaped like a CPR number, so a server's error text can be logged safely. */
-export function scrubCpr(text: string): string {
-  return text.replace(/(?<!\d)\d{6}-?\d{4}(?!\d)/g, '[cpr]');
-}
+/** Replaces anything shaped like a CPR number, so a server's error text can be logged safely (the service's one rule). */
+export { redactCpr as scrubCpr } from '../../src/security/redact';

@@ -5,6 +5,7 @@
  */
 import { AdapterError } from '../adapter';
 import type { SoapFault } from './envelope';
+import { redactCpr } from '../../src/security/redact';
 
 export interface FaultCodeMeaning {
   permanent: boolean;
@@ -22,12 +23,8 @@ export const starFaultCodes = {
 } as const satisfies Record<string, FaultCodeMeaning>;
 export type StarFaultCode = keyof typeof starFaultCodes;
 
-const CPR_LIKE = /\b\d{6}-?\d{4}\b/g;
-
-/** Remove anything shaped like a CPR number from text that may end up in logs (S4). */
-export function redactCpr(text: string): string {
-  return text.replace(CPR_LIKE, '[cpr]');
-}
+/** Remove anything shaped like a CPR number from text that may end up in logs (S4): the service's one rule. */
+export { redactCpr };
 
 /**
  * A fault as an AdapterError. Known codes decide permanence; unknown codes fall back on SOAP 1.1's

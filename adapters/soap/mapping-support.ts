@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { Fragment } from '../../src/model/fragment';
 import type { MappingNotes, MappingResult } from '../../mappings/mapping';
+import { redactCpr } from './faults';
 import { describeIssues } from './records';
 import { fieldPaths } from './xml';
 
@@ -15,8 +16,10 @@ export const UNKNOWN_CODE_DISPLAY = 'ukendt kode';
 export class MappingRun {
   readonly notes: MappingNotes = { unknownCodes: [], ignoredFields: [] };
 
+  /** Noted for IT staff's statistics; a code shaped like a CPR number is masked there (the fragment keeps it). */
   unknownCode(system: string, code: string): void {
-    if (!this.notes.unknownCodes.some((c) => c.system === system && c.code === code)) this.notes.unknownCodes.push({ system, code });
+    const shown = redactCpr(code);
+    if (!this.notes.unknownCodes.some((c) => c.system === system && c.code === shown)) this.notes.unknownCodes.push({ system, code: shown });
   }
 
   /** Report every leaf of `record` whose path is not in `consumed`, e.g. `JobGoal[].OccupationCode`. */
@@ -26,8 +29,9 @@ export class MappingRun {
     if (this.notes.ignoredFields.length > 1) this.notes.ignoredFields.sort();
   }
 
+  /** A reason may quote the offending code, and a source can put a CPR number in a code field: masked. */
   fail(ruleId: string, reason: string): MappingResult {
-    return { ok: false, ruleId, reason, unknownCodes: this.notes.unknownCodes, ignoredFields: this.notes.ignoredFields };
+    return { ok: false, ruleId, reason: redactCpr(reason), unknownCodes: this.notes.unknownCodes, ignoredFields: this.notes.ignoredFields };
   }
 
   /** Check every candidate against the model; a candidate the model refuses fails the record. */

@@ -4,11 +4,12 @@
  * What differs between DFDG and Ungedatabasen is data (`SoapReadSideSpec`); pushes stay with
  * each adapter, because their operations really differ.
  */
-import type { ChangesPage, CheckResult, PullManyOptions, PullResult, PullSubject } from '../adapter';
+import { AdapterError, type ChangesPage, type CheckResult, type PullManyOptions, type PullResult, type PullSubject } from '../adapter';
 import { pullInBatches, type BatchReadSpec } from './batch-read';
 import { createChangeListReader, positionElement, type ChangeListSpec } from './change-list';
 import { encodeCursor } from './identifiers';
 import { decodeRecordElements, type XmlRecordType } from './records';
+import type { SoapMessage } from './envelope';
 import type { SoapTransport } from './transport';
 import type { XmlWritableObject } from './xml';
 
@@ -22,6 +23,12 @@ export interface SoapReadSideSpec {
   changeList: ChangeListSpec;
   recordTypes: readonly XmlRecordType[];
 }
+
+/**
+ * Transport failures that mean the reply itself is unacceptable and will be again on every retry:
+ * hostile XML (DOCTYPE, entities, characters XML forbids) or a reply over the size limit.
+ */
+const REPLY_REFUSED_FOR_GOOD: ReadonlySet<string> = new Set(['xml-refused', 'response-too-large']);
 
 export interface SoapReadSide {
   check(): Promise<CheckResult>;
@@ -52,12 +59,21 @@ export function createSoapReadSide(
     /** One citizen's records; with a cursor from `changes`, only those changed after it. */
     async pull(subject, cursor) {
       const cpr = cprOf(subject.cpr);
-      const reply = await transport.call({
-        operation: spec.operations.read.request,
-        responseOperation: spec.operations.read.response,
-        header: header(),
-        content: { [spec.subjectElement]: cpr, [spec.changeList.afterElement]: after(cursor) },
-      });
+      let reply: SoapMessage;
+      try {
+        reply = await transport.call({
+          operation: spec.operations.read.request,
+          responseOperation: spec.operations.read.response,
+          header: header(),
+          content: { [spec.subjectElement]: cpr, [spec.changeList.afterElement]: after(cursor) },
+        });
+      } catch (error) {
+        // Failing the pull would retry it every run and show IT staff a count, not a reason: keep
+        // the refused reply as one quarantined entry (a transient failure still throws, to retry).
+        if (error instanceof AdapterError && REPLY_REFUSED_FOR_GOOD.has(error.code))
+          return { records: [], quarantined: [{ recordType: 'reply', recordId: null, reason: error.message, raw: '' }] };
+        throw error;
+      }
       return decodeRecordElements(reply.content, spec.recordTypes, cpr);
     },
 

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { QuarantinedRecord, SourceRecord } from '../adapter';
+import { redactCpr } from './faults';
 import { createXmlReader, isXmlObject, renderXml, XmlInputError, type XmlObject, type XmlReaderOptions, type XmlValue } from './xml';
 
 /** How one record type of a SOAP service is recognised, checked and identified. */
@@ -20,6 +21,12 @@ export interface XmlRecordType<Schema extends z.ZodType = z.ZodType> {
 }
 
 const RAW_LIMIT = 2000;
+
+/**
+ * An element name for a record type or a reason IT staff read: cut short, and masked where it is
+ * shaped like a CPR number (a hostile reply can name an element `a-0101801234`).
+ */
+const shownName = (element: string) => redactCpr(element.slice(0, 60));
 
 function at(value: unknown, path: readonly string[]): unknown {
   let current = value;
@@ -96,7 +103,7 @@ export function decodeRecordElements(
     const items = Array.isArray(value) ? value : [value];
     for (const item of items) {
       if (!type) {
-        quarantined.push({ recordType: `unknown:${element.slice(0, 60)}`, recordId: null, reason: `the reply holds an element the contract does not know: ${element.slice(0, 60)}`, raw: rawXml(element, item) });
+        quarantined.push({ recordType: `unknown:${shownName(element)}`, recordId: null, reason: `the reply holds an element the contract does not know: ${shownName(element)}`, raw: rawXml(element, item) });
         continue;
       }
       const decoded = decodeRecordElement(type, item, expectedCpr);
@@ -136,7 +143,7 @@ export function createRecordDocumentReader(types: readonly XmlRecordType[], arra
       const value = document[element];
       const item = Array.isArray(value) ? value[0] : value;
       if (!type)
-        return { ok: false, quarantined: { recordType: `unknown:${element.slice(0, 60)}`, recordId: null, reason: `no record type has the root element ${element.slice(0, 60)}`, raw: xml.slice(0, RAW_LIMIT) } };
+        return { ok: false, quarantined: { recordType: `unknown:${shownName(element)}`, recordId: null, reason: `no record type has the root element ${shownName(element)}`, raw: xml.slice(0, RAW_LIMIT) } };
       return decodeRecordElement(type, item);
     },
   };

@@ -143,7 +143,7 @@ export function createSoapTransport(options: SoapTransportOptions): SoapTranspor
         reply = reader.read(xml);
       } catch (error) {
         if (!(error instanceof XmlInputError)) throw error;
-        if (error.problem === 'doctype' || error.problem === 'entity-declaration' || error.problem === 'markup-declaration')
+        if (error.problem === 'doctype' || error.problem === 'entity-declaration' || error.problem === 'markup-declaration' || error.problem === 'character')
           throw new AdapterError(`${serviceName} reply refused: ${error.message}`, true, 'xml-refused');
         if (error.problem === 'too-large') throw new AdapterError(`${serviceName} reply refused: ${error.message}`, true, 'response-too-large');
         if (status === 500) throw httpFailure();

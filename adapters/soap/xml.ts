@@ -11,18 +11,24 @@
  * repeating elements named by the caller always come out as arrays.
  */
 import { XMLParser, XMLValidator, type X2jOptions } from 'fast-xml-parser';
+import { redactCpr } from '../../src/security/redact';
 
 export const DEFAULT_MAX_XML_BYTES = 2 * 1024 * 1024;
 
-export type XmlInputProblem = 'too-large' | 'doctype' | 'entity-declaration' | 'markup-declaration' | 'encoding' | 'malformed';
+export type XmlInputProblem = 'too-large' | 'doctype' | 'entity-declaration' | 'markup-declaration' | 'encoding' | 'character' | 'malformed';
 
-/** Why an XML input was refused; the message is safe to show (it never quotes element content). */
+
+/**
+ * Why an XML input was refused; the message is safe to show: it never quotes element content,
+ * and names the parser quotes (element, attribute and encoding names) have anything shaped like
+ * a CPR number masked, because a hostile document can name an element after one.
+ */
 export class XmlInputError extends Error {
   constructor(
     readonly problem: XmlInputProblem,
     message: string,
   ) {
-    super(message);
+    super(redactCpr(message));
     this.name = 'XmlInputError';
   }
 }
@@ -91,6 +97,9 @@ const restrictedEntityDecoder: NonNullable<X2jOptions['entityDecoder']> = {
 };
 
 const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)([A-Za-z]*)/;
+// Characters outside XML 1.0's `Char` production (NUL and other C0 controls, U+FFFE/U+FFFF, lone
+// surrogates): a document holding one is not well-formed, and the parser would pass it on as text.
+const FORBIDDEN_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const XML_DECLARATION_ENCODING = /^\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']/;
 
 function utf8ByteLength(text: string): number {
@@ -122,6 +131,11 @@ export function assertSafeXml(xml: string, maxBytes = DEFAULT_MAX_XML_BYTES): vo
   const encoding = XML_DECLARATION_ENCODING.exec(xml.startsWith('\uFEFF') ? xml.slice(1) : xml)?.[1];
   if (encoding !== undefined && !/^utf-?8$/i.test(encoding))
     throw new XmlInputError('encoding', `only UTF-8 is accepted, the document declares ${encoding.slice(0, 30)}`);
+  const forbidden = FORBIDDEN_CHARACTER.exec(xml);
+  if (forbidden) {
+    const codePoint = forbidden[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new XmlInputError('character', `the document holds a character XML does not allow (U+${codePoint} at offset ${forbidden.index})`);
+  }
 }
 
 export function createXmlReader(options: XmlReaderOptions = {}): XmlReader {

@@ -19,12 +19,30 @@ const Detail = Summary.extend({
   codeLists: z.array(z.object({ id: z.string(), system: z.string(), origin: z.string(), size: z.number() })),
   lastRun: z.unknown(),
 });
+/** Deeper than any FHIR resource we map; the record contracts recurse into nested extensions. */
+const MAX_RESOURCE_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `limit`, found without recursion of our own. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 const PreviewRequest = z
   .object({
     /** A SOAP record document (DFDG, education) as the source sends it. */
     xml: z.string().max(2_000_000).optional(),
-    /** A FHIR resource (social, health) as JSON. */
-    resource: z.record(z.string(), z.unknown()).optional(),
+    /** A FHIR resource (social, health) as JSON; a pasted resource nested absurdly deep would exhaust the stack of the contract check. */
+    resource: z
+      .record(z.string(), z.unknown())
+      .refine((resource) => !nestsDeeperThan(resource, MAX_RESOURCE_DEPTH), `the resource nests deeper than ${MAX_RESOURCE_DEPTH} levels`)
+      .optional(),
   })
   .refine((r) => (r.xml === undefined) !== (r.resource === undefined), { message: 'send either `xml` or `resource`' });
 

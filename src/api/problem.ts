@@ -3,6 +3,7 @@
  * stable `type`; the types are relative URIs this service documents at `/problems/<slug>`.
  */
 import { z } from '@hono/zod-openapi';
+import { redactCpr } from '../security/redact';
 
 export const problemTypes = {
   'validation-failed': { status: 400, title: 'The request is not valid' },
@@ -35,9 +36,14 @@ export const ProblemSchema = z
   .openapi('Problem');
 export type Problem = z.infer<typeof ProblemSchema>;
 
+/**
+ * A problem document. Its detail and errors may quote what the client sent — a content type, an
+ * unknown key — so anything shaped like a CPR number is masked there (S4: never in a response).
+ */
 export function problem(type: ProblemType, detail?: string, extra: Partial<Problem> = {}): Problem {
   const { status, title } = problemTypes[type];
-  return { type: `/problems/${type}`, title, status, ...(detail ? { detail } : {}), ...extra };
+  const errors = extra.errors?.map((e) => ({ path: redactCpr(e.path), message: redactCpr(e.message) }));
+  return { type: `/problems/${type}`, title, status, ...(detail ? { detail: redactCpr(detail) } : {}), ...extra, ...(errors ? { errors } : {}) };
 }
 
 export function problemResponse(type: ProblemType, detail?: string, extra: Partial<Problem> = {}): Response {
@@ -45,9 +51,12 @@ export function problemResponse(type: ProblemType, detail?: string, extra: Parti
   return new Response(JSON.stringify(body), { status: body.status, headers: { 'content-type': 'application/problem+json' } });
 }
 
-/** Zod issues as a readable list; never echoes the rejected value (it may be a CPR). */
+/**
+ * Zod issues as a readable list; never echoes the rejected value (it may be a CPR). Zod does quote
+ * unknown keys in its message ("Unrecognized key: …"), and a key can be a CPR: those are masked.
+ */
 export function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }) {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+  return error.issues.map((i) => ({ path: redactCpr(i.path.map(String).join('.') || '(body)'), message: redactCpr(i.message) }));
 }
 
 export const problemResponses = (...statuses: number[]) =>
