@@ -48,7 +48,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
         <section id="adapters" class="wide">
           <h2>Sector systems</h2>
           <table>
-            <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th></th></tr>
+            <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th class="num" title="References to elements the plan does not hold (e.g. goals refused by consent), left out of the merged element">Unresolved refs</th><th></th></tr>
             {o.adapters.map((a) => {
               const run = o.latestRuns.find((r) => r.adapter === a.id);
               const s = (run?.stats ?? {}) as Record<string, number>;
@@ -61,6 +61,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                   <td class="num">{s.recordsMerged ?? 0}</td>
                   <td class="num">{s.quarantined ?? 0}</td>
                   <td class="num">{s.refusedByConsent ?? 0}</td>
+                  <td class="num">{s.referencesUnresolved ?? 0}</td>
                   <td>
                     {a.configured ? (
                       <form method="post" action={`/dashboard/sync/${a.id}`}>

@@ -26,7 +26,8 @@ import { membersOf } from '../model';
 import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
-import { mergeFragments, type MergeInput } from './merge';
+import { redactCpr } from '../security/redact';
+import { mergeFragments, type MergeInput, type MergeOutcome } from './merge';
 import type { MappingRegistry } from './registry';
 
 export interface SyncStats {
@@ -41,6 +42,10 @@ export interface SyncStats {
   recordsMerged: number;
   quarantined: number;
   refusedByConsent: number;
+  /** References to elements the plan does not hold (e.g. a goal refused by consent), left out of the merged element. */
+  referencesUnresolved: number;
+  /** Records whose merge would have broken the plan: quarantined with the reason, the citizen's other sources and the chunk going on. */
+  mergeFailures: number;
   elementsAdded: number;
   elementsUpdated: number;
   conflicts: number;
@@ -134,6 +139,8 @@ const emptySyncStats = (): SyncStats => ({
   recordsMerged: 0,
   quarantined: 0,
   refusedByConsent: 0,
+  referencesUnresolved: 0,
+  mergeFailures: 0,
   elementsAdded: 0,
   elementsUpdated: 0,
   conflicts: 0,
@@ -278,7 +285,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const row = rows.get(citizen.citizenId)!;
       const { grants, legalBases } = consentsByCitizen.get(citizen.citizenId) ?? { grants: [], legalBases: [] };
       const inputs: Omit<MergeInput, 'memberId'>[] = [];
-      const mergeable: { run: AdapterRun; record: SourceRecord; refusedAny: boolean }[] = [];
+      const mergeable: { run: AdapterRun; record: SourceRecord; mappingId: string; refusedAny: boolean }[] = [];
+      // Where this citizen's audit entries start: a merge that fails takes back the flows it recorded.
+      const auditStart = auditEntries.length;
 
       for (const { run, pulled } of parts) {
         const { stats } = run;
@@ -342,7 +351,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category },
             });
           }
-          mergeable.push({ run, record, refusedAny });
+          mergeable.push({ run, record, mappingId: mapping.id, refusedAny });
         }
 
         for (const flow of flowed.values())
@@ -359,13 +368,38 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set([...(flowedGrants.get(citizen.citizenId) ?? []), ...grantRefs]));
       }
 
-      let mergedInto: string | null = null;
+      // The citizen's records folded into each of their enrolled plans; all or nothing for the citizen.
+      const merged: { planId: string; outcome: MergeOutcome }[] = [];
+      let mergeError: string | undefined;
       for (const planId of citizen.planIds) {
         const plan = working.get(planId);
         if (!plan) continue;
         const member = membersOf(plan).find((m) => m.citizenId === citizen.citizenId && !m.leftAt);
         if (!member) continue;
-        const outcome = mergeFragments(plan, inputs.map((i) => ({ ...i, memberId: member.memberId })), { at, ruleVersion: ruleSetVersion });
+        try {
+          merged.push({ planId, outcome: mergeFragments(plan, inputs.map((i) => ({ ...i, memberId: member.memberId })), { at, ruleVersion: ruleSetVersion }) });
+        } catch (error) {
+          mergeError = error instanceof Error ? error.message : String(error);
+          break;
+        }
+      }
+      if (mergeError !== undefined) {
+        // What would break the plan is quarantined with the reason (marked, so it is not quarantined
+        // again; a corrected version is new); the chunk's other citizens are merged as usual.
+        auditEntries.length = auditStart;
+        flowedGrants.delete(citizen.citizenId);
+        for (const { run, record, mappingId } of mergeable) {
+          run.stats.quarantined++;
+          run.stats.mergeFailures++;
+          statements.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, JSON.stringify(record.payload), at));
+          marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
+        }
+        for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
+        continue;
+      }
+      let mergedInto: string | null = null;
+      const unresolvedRecords = new Set<string>();
+      for (const { planId, outcome } of merged) {
         for (const { run } of parts) {
           const counts = outcome.bySystem[run.id];
           if (!counts) continue;
@@ -373,13 +407,19 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           run.stats.elementsUpdated += counts.updated;
           run.stats.conflicts += counts.conflicts;
         }
+        for (const reference of outcome.unresolvedReferences) {
+          const run = parts.find((p) => p.run.id === reference.system)?.run;
+          if (run) run.stats.referencesUnresolved++;
+          unresolvedRecords.add(`${reference.system}|${reference.recordId}`);
+        }
         working.set(planId, outcome.plan);
         mergedInto ??= planId;
         citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
       }
-      // A record refused (even in part) is not marked merged, so a later consent lets it flow.
+      // A record refused (even in part) is not marked merged, so a later consent lets it flow; nor is
+      // one with references left out, so a later read merges it with them once they resolve.
       for (const { run, record, refusedAny } of mergeable)
-        if (!refusedAny) marks.push({ planId: mergedInto, source: run.id, recordId: record.recordId, recordVersion: record.version });
+        if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) marks.push({ planId: mergedInto, source: run.id, recordId: record.recordId, recordVersion: record.version });
       for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
     }
 

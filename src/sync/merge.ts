@@ -50,6 +50,20 @@ export interface MergeOutcome {
   conflicts: number;
   /** The same counts per source system, for the runs of a round that merged several at once. */
   bySystem: Partial<Record<FragmentOrigin['system'], { added: number; updated: number; conflicts: number }>>;
+  /**
+   * References a source sent to elements the plan does not hold (a goal refused by consent,
+   * quarantined, or not sent): left out of the element so the plan stays whole and the rest
+   * flows. The record is merged again, references and all, when it is read again.
+   */
+  unresolvedReferences: UnresolvedReference[];
+}
+
+export interface UnresolvedReference {
+  system: FragmentOrigin['system'];
+  recordId: string;
+  elementId: string;
+  field: 'goalIds' | 'dependsOn' | 'parentGoalId';
+  reference: string;
 }
 
 type SourceProvenance = Extract<Provenance, { kind: 'source' }>;
@@ -117,6 +131,38 @@ interface Tally {
   stale: number;
   conflicts: number;
   provenanceChanged: boolean;
+  unresolved: UnresolvedReference[];
+}
+
+/** The goals and interventions the plan will hold after this merge: what a reference may point at. */
+interface Referable {
+  goals: ReadonlySet<string>;
+  interventions: ReadonlySet<string>;
+}
+
+/**
+ * The fragment's content with references to elements outside `referable` left out (and noted in
+ * `tally`), so the merged plan passes `planIntegrityProblems`: a source's dangling reference must
+ * not stop the citizen's other data, nor the other citizens of a chunk.
+ */
+function resolvableContent(fragment: Fragment, origin: FragmentOrigin, referable: Referable, tally: Tally): Record<string, unknown> {
+  const content = { ...fragment.content } as Record<string, unknown>;
+  const note = (field: UnresolvedReference['field'], reference: string) =>
+    tally.unresolved.push({ system: origin.system, recordId: origin.recordId, elementId: fragment.elementId, field, reference });
+  if (fragment.kind === 'intervention') {
+    const { goalIds, dependsOn } = fragment.content;
+    const goals = goalIds.filter((id) => referable.goals.has(id));
+    const dependencies = dependsOn.filter((id) => referable.interventions.has(id) && id !== fragment.elementId);
+    for (const id of goalIds) if (!goals.includes(id)) note('goalIds', id);
+    for (const id of dependsOn) if (!dependencies.includes(id)) note('dependsOn', id);
+    if (goals.length !== goalIds.length) content.goalIds = goals;
+    if (dependencies.length !== dependsOn.length) content.dependsOn = dependencies;
+  }
+  if (fragment.kind === 'goal' && fragment.content.parentGoalId !== undefined && !referable.goals.has(fragment.content.parentGoalId)) {
+    note('parentGoalId', fragment.content.parentGoalId);
+    delete content.parentGoalId;
+  }
+  return content;
 }
 
 const checkedElement = (key: ListKey, element: unknown) => schemaOf[key].parse(element) as Element;
@@ -133,7 +179,7 @@ function elementOf(fragment: Fragment, content: Record<string, unknown>, element
 }
 
 /** Folds one fragment into `next` (whose lists are already copies), counting what it did in `tally`. */
-function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, context: { at: string; ruleVersion: string }, tally: Tally): void {
+function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, context: { at: string; ruleVersion: string }, referable: Referable, tally: Tally): void {
   const provenance: SourceProvenance = {
     kind: 'source',
     system: origin.system,
@@ -180,7 +226,7 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     if (uuid) index = list.findIndex((e) => e.id === uuid);
   }
   const elementId = index >= 0 ? list[index]!.id : fragment.elementId;
-  const incoming = { ...fragment.content } as Record<string, unknown>;
+  const incoming = resolvableContent(fragment, origin, referable, tally);
 
   if (index < 0) {
     list.push(checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, [provenance])));
@@ -190,13 +236,20 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
 
   const element = list[index]!;
   const previous = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
-  if (previous && compareVersions(origin.recordVersion, previous.recordVersion) <= 0) {
+  const order = previous ? compareVersions(origin.recordVersion, previous.recordVersion) : 1;
+  if (order < 0) {
     tally.stale++;
     return;
   }
   const others = element.provenance.filter((p) => !isSame(p, origin));
   const current = contentOf(element as unknown as Record<string, unknown>);
   const fields = changedFields(current, incoming);
+  // The same version read again: only this record's own content may move on (references that
+  // resolve now, a newer mapping's wording); anything else is old news, not a change or a conflict.
+  if (order === 0 && (fields.length === 0 || !isSame(element.provenance.at(-1)!, origin))) {
+    tally.stale++;
+    return;
+  }
   if (fields.length === 0) {
     // Same content: only the provenance moves on (a second system, or a newer version). The
     // writer of the content stays last, and a confirmation keeps the time it first arrived.
@@ -255,12 +308,17 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
     citizenViews: [...plan.citizenViews],
     conflicts: [...plan.conflicts],
   };
-  const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false };
+  const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false, unresolved: [] };
   const bySystem: MergeOutcome['bySystem'] = {};
+  const referable = { goals: new Set(plan.goals.map((g) => g.id)), interventions: new Set(plan.interventions.map((i) => i.id)) };
+  for (const { fragment } of inputs) {
+    if (fragment.kind === 'goal') referable.goals.add(fragment.elementId);
+    if (fragment.kind === 'intervention') referable.interventions.add(fragment.elementId);
+  }
 
   for (const input of inputs) {
     const before = { added: tally.added, updated: tally.updated, conflicts: tally.conflicts };
-    mergeOne(next, input, context, tally);
+    mergeOne(next, input, context, referable, tally);
     const delta = { added: tally.added - before.added, updated: tally.updated - before.updated, conflicts: tally.conflicts - before.conflicts };
     if (delta.added + delta.updated + delta.conflicts > 0) {
       const counts = (bySystem[input.origin.system] ??= { added: 0, updated: 0, conflicts: 0 });
@@ -270,11 +328,11 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
     }
   }
 
-  const { provenanceChanged, ...outcome } = tally;
+  const { provenanceChanged, unresolved: unresolvedReferences, ...outcome } = tally;
   const changed = provenanceChanged || outcome.added + outcome.updated + outcome.conflicts > 0;
-  if (!changed) return { plan, ...outcome, bySystem };
+  if (!changed) return { plan, ...outcome, bySystem, unresolvedReferences };
   const merged: Plan = { ...next, updatedAt: context.at, version: plan.version + 1 };
   const problems = planIntegrityProblems(merged);
   if (problems.length > 0) throw new Error(`the merge would break the plan: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-  return { plan: merged, ...outcome, bySystem };
+  return { plan: merged, ...outcome, bySystem, unresolvedReferences };
 }

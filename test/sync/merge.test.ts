@@ -1,6 +1,6 @@
 /** F4: one effect per record version, ordering by source version, conflicts flagged. */
 import { describe, expect, it } from 'vitest';
-import { Plan, type Fragment } from '../../src/model';
+import { Fragment as FragmentSchema, Plan, type Fragment } from '../../src/model';
 import { compareVersions, mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
 import { validPlan } from '../support/plans';
 
@@ -21,6 +21,27 @@ const origin = (system: FragmentOrigin['system'], recordVersion: string, recordI
   category: 'goals',
   consentRef: 'grant-1',
 });
+
+/** A social intervention serving `goalIds` (element ids), as the social CarePlan mapping makes one. */
+const intervention = (goalIds: string[], title = 'Bostøtte', elementId = 'social:activity:1'): Fragment =>
+  FragmentSchema.parse({
+    kind: 'intervention',
+    elementId,
+    category: 'interventions',
+    content: {
+      sector: 'social',
+      legalBasis: 'SEL §85',
+      type: { system: 'urn:test:ffb', code: 'x', display: 'Socialpædagogisk støtte' },
+      title,
+      responsibleUnit: 'Socialforvaltningen',
+      contact: { name: 'Bo Bostøtte' },
+      period: { start: '2026-12-01', end: '2027-06-01' },
+      order: 1,
+      status: 'planned',
+      goalIds,
+    },
+  });
+const socialOrigin = (recordVersion: string, recordId = 'careplan-1'): FragmentOrigin => ({ ...origin('social', recordVersion, recordId), mappingId: 'social.careplan', category: 'interventions' });
 
 describe('merge', () => {
   it('adds a fragment as an element with its provenance and the member', () => {
@@ -122,5 +143,48 @@ describe('merge', () => {
     expect(out.conflicts).toBe(1);
     expect(Plan.parse(out.plan)).toEqual(out.plan);
     expect(JSON.stringify(plan)).toBe(before);
+  });
+
+  it('leaves out references to goals the plan will not hold, reports them, and keeps the plan whole', () => {
+    const out = mergeFragments(base(), [{ fragment: intervention(['social:goal:refused', 'social:goal:here']), origin: socialOrigin('1'), memberId: 'm1' }, { fragment: goal('Egen bolig', 'social:goal:here'), origin: origin('social', '1', 'goal-here'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'));
+    // The goal that arrives in the same merge resolves, whatever the order of the fragments.
+    expect(out.plan.interventions[0]!.goalIds).toEqual(['social:goal:here']);
+    expect(out.unresolvedReferences).toEqual([{ system: 'social', recordId: 'careplan-1', elementId: 'social:activity:1', field: 'goalIds', reference: 'social:goal:refused' }]);
+    expect(Plan.parse(out.plan)).toEqual(out.plan);
+  });
+
+  it('links a reference once it resolves when the same record version is read again', () => {
+    const first = mergeFragments(base(), [{ fragment: intervention(['social:goal:later']), origin: socialOrigin('3'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'));
+    expect(first.plan.interventions[0]!.goalIds).toEqual([]);
+    // Read again with nothing new: old news, not a change.
+    const again = mergeFragments(first.plan, [{ fragment: intervention(['social:goal:later']), origin: socialOrigin('3'), memberId: 'm1' }], ctx('2026-11-23T10:30:00.000Z'));
+    expect(again).toMatchObject({ stale: 1, updated: 0 });
+    expect(again.plan).toBe(first.plan);
+    // The goal is there now (e.g. consent to goals was given): the same version links it.
+    const withGoal = mergeFragments(first.plan, [{ fragment: goal('Egen bolig', 'social:goal:later'), origin: origin('social', '1', 'goal-later'), memberId: 'm1' }], ctx('2026-11-23T11:00:00.000Z')).plan;
+    const linked = mergeFragments(withGoal, [{ fragment: intervention(['social:goal:later']), origin: socialOrigin('3'), memberId: 'm1' }], ctx('2026-11-23T11:01:00.000Z'));
+    expect(linked).toMatchObject({ updated: 1, conflicts: 0, unresolvedReferences: [] });
+    expect(linked.plan.interventions[0]!.goalIds).toEqual(['social:goal:later']);
+  });
+
+  it('does not let a version read again undo what another system wrote since', () => {
+    let plan = mergeFragments(base(), [{ fragment: intervention([], 'Bostøtte'), origin: socialOrigin('1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z')).plan;
+    plan = mergeFragments(plan, [{ fragment: intervention([], 'Bostøtte'), origin: { ...socialOrigin('4', 'other-record'), system: 'health' }, memberId: 'm1' }], ctx('2026-11-23T10:01:00.000Z')).plan;
+    plan = mergeFragments(plan, [{ fragment: intervention([], 'Bostøtte 2 timer'), origin: { ...socialOrigin('5', 'other-record'), system: 'health' }, memberId: 'm1' }], ctx('2026-11-23T10:02:00.000Z')).plan;
+    const reread = mergeFragments(plan, [{ fragment: intervention([], 'Bostøtte'), origin: socialOrigin('1'), memberId: 'm1' }], ctx('2026-11-23T10:03:00.000Z'));
+    expect(reread).toMatchObject({ stale: 1, conflicts: 0 });
+    expect(reread.plan.interventions[0]!.title).toBe('Bostøtte 2 timer');
+    expect(reread.plan.conflicts).toEqual([]);
+  });
+
+  it('leaves out a parent goal and a dependency the plan does not hold', () => {
+    const overall = goal('Delmål', 'social:goal:sub') as Extract<Fragment, { kind: 'goal' }>;
+    const sub: Fragment = { ...overall, content: { ...overall.content, level: 'sub', parentGoalId: 'social:goal:missing' } };
+    const dependent = intervention([]);
+    (dependent.content as { dependsOn: string[] }).dependsOn = ['social:activity:missing'];
+    const out = mergeFragments(base(), [{ fragment: sub, origin: origin('social', '1', 'goal-sub'), memberId: 'm1' }, { fragment: dependent, origin: socialOrigin('1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'));
+    expect(out.plan.goals[0]!.parentGoalId).toBeUndefined();
+    expect(out.plan.interventions[0]!.dependsOn).toEqual([]);
+    expect(out.unresolvedReferences.map((r) => [r.field, r.reference])).toEqual([['parentGoalId', 'social:goal:missing'], ['dependsOn', 'social:activity:missing']]);
   });
 });
