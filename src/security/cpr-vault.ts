@@ -31,12 +31,37 @@ export interface CprVault {
   hash(tenant: string, cpr: string): Promise<string>;
   encrypt(cpr: string): Promise<string>;
   decrypt(cipher: string): Promise<string>;
+  /**
+   * A source payload kept for IT staff (a quarantined record): personal data — a CPR number, health
+   * details — so it is encrypted at rest too, under a key of its own.
+   */
+  sealPayload(text: string): Promise<string>;
+  openPayload(sealed: string): Promise<string>;
+}
+
+type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
+async function sealWith(key: AesKey, text: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, encoder.encode(text)));
+  const out = new Uint8Array(iv.length + cipher.length);
+  out.set(iv);
+  out.set(cipher, iv.length);
+  return `v1:${base64(out)}`;
+}
+
+async function openWith(key: AesKey, stored: string): Promise<string> {
+  if (!stored.startsWith('v1:')) throw new Error('unknown cipher version');
+  const bytes = fromBase64(stored.slice(3));
+  const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12) }, key, bytes.slice(12));
+  return new TextDecoder().decode(plain);
 }
 
 /** `secret` is the configured CPR key material; distinct sub-keys are derived for each purpose. */
 export async function createCprVault(secret: string): Promise<CprVault> {
   if (secret.length < 16) throw new Error('the CPR key must be at least 16 characters');
   const aesKey = await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'cpr-encryption'), 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const payloadKey = await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'payload-encryption'), 'AES-GCM', false, ['encrypt', 'decrypt']);
   // HMAC-SHA-256 through node:crypto (Node, and Workers with nodejs_compat): synchronous, so a
   // change-feed page of hundreds of CPR numbers costs no promise per number. Same bytes as
   // WebCrypto's HMAC with this key (tested).
@@ -45,19 +70,9 @@ export async function createCprVault(secret: string): Promise<CprVault> {
     async hash(tenant, cpr) {
       return createHmac('sha256', hmacKey).update(`${tenant}:${cpr}`).digest('hex');
     },
-    async encrypt(cpr) {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, aesKey, encoder.encode(cpr)));
-      const out = new Uint8Array(iv.length + cipher.length);
-      out.set(iv);
-      out.set(cipher, iv.length);
-      return `v1:${base64(out)}`;
-    },
-    async decrypt(stored) {
-      if (!stored.startsWith('v1:')) throw new Error('unknown CPR cipher version');
-      const bytes = fromBase64(stored.slice(3));
-      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12) }, aesKey, bytes.slice(12));
-      return new TextDecoder().decode(plain);
-    },
+    encrypt: (cpr) => sealWith(aesKey, cpr),
+    decrypt: (stored) => openWith(aesKey, stored),
+    sealPayload: (text) => sealWith(payloadKey, text),
+    openPayload: (sealed) => openWith(payloadKey, sealed),
   };
 }

@@ -26,6 +26,7 @@ import { membersOf } from '../model';
 import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
+import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
 import { mergeFragments, type MergeInput, type MergeOutcome } from './merge';
 import type { MappingRegistry } from './registry';
@@ -174,8 +175,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   for (const run of runs) await store.sync.startRun({ id: run.runId, tenant, adapter: run.id, trigger: options.trigger, startedAt: now(), stats: {} });
 
   const statsFor = (run: AdapterRun, mappingId: string, version: string) => (run.stats.mappings[mappingId] ??= emptyStats({ id: mappingId, version }));
-  const quarantineRow = (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string) =>
-    store.sync.quarantineStatement({ id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw.slice(0, RAW_LIMIT), runId: run.runId, createdAt: at });
+  /**
+   * A quarantine row; the payload is personal data (a CPR number, health details), so it is stored
+   * encrypted. (A row, not a statement: a drizzle query is thenable, so a promise of one would run it.)
+   */
+  const quarantineRow = async (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string): Promise<QuarantineRow> => ({
+    id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw ? await vault.sealPayload(raw.slice(0, RAW_LIMIT)) : null, runId: run.runId, createdAt: at,
+  });
 
   /** Pulls these subjects from one adapter: in batches if it can, else (or if a batch fails) one by one. */
   async function pullFrom(run: AdapterRun, subjects: PullSubject[], since: string | null | undefined): Promise<Map<string, PullResult>> {
@@ -234,6 +240,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     }
     const at = now();
     const statements: Statement[] = [];
+    /** Quarantine rows being built (their payloads are encrypted first); written with the chunk. */
+    const quarantining: Promise<QuarantineRow>[] = [];
     /** (adapter, citizen) pairs pulled completely, each with the plan whose write must win first. */
     const pulledPairs: { adapter: string; citizenId: string; planId: string | null }[] = [];
 
@@ -296,7 +304,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           stats.recordsRead += pulled.records.length + pulled.quarantined.length;
           for (const bad of pulled.quarantined) {
             stats.quarantined++;
-            statements.push(quarantineRow(run, bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
+            quarantining.push(quarantineRow(run, bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
           }
         }
         const fresh = pulled.records.filter((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`));
@@ -309,7 +317,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           const rawPayload = () => JSON.stringify(record.payload);
           const unmergeable = (mappingId: string | null, reason: string) => {
             stats.quarantined++;
-            statements.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawPayload(), at));
+            quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawPayload(), at));
             // The broken version is marked so it is not quarantined again; a corrected version is new.
             marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
           };
@@ -391,7 +399,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         for (const { run, record, mappingId } of mergeable) {
           run.stats.quarantined++;
           run.stats.mergeFailures++;
-          statements.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, JSON.stringify(record.payload), at));
+          quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, JSON.stringify(record.payload), at));
           marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
         }
         for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
@@ -439,6 +447,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.planId) }))),
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
+    for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
     const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id))), ...markStatements, ...statements];
     await options.beforeWrite?.(all);
     await store.batch(all);
@@ -478,7 +487,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       if (page.quarantined?.length) {
         const at = now();
         stats.quarantined += page.quarantined.length;
-        await store.batch(page.quarantined.map((bad) => quarantineRow(run, bad.recordType, bad.recordId, null, `change notice: ${bad.reason}`, bad.raw, at)));
+        const rows = await Promise.all(page.quarantined.map((bad) => quarantineRow(run, bad.recordType, bad.recordId, null, `change notice: ${bad.reason}`, bad.raw, at)));
+        await store.batch(rows.map((row) => store.sync.quarantineStatement(row)));
       }
       // One keyed hash per distinct CPR on the page; notices about citizens not enrolled are dropped unread (R12).
       const hashOfCpr = new Map<string, string>();

@@ -111,7 +111,7 @@ async function syncWithBadInput(entry: CorpusCase) {
   }
   try {
     const result = await runSync(app.deps, { tenant: '101', adapter: system, trigger: 'f3', mappings: allMappings, feedStartMarginMs: 0 });
-    return { app, plan, result, badRecordId, system };
+    return { app, plan, result, badRecordId, system, citizen };
   } finally {
     restoreFaults();
   }
@@ -130,7 +130,7 @@ describe('F3 end to end: bad input through a real sync', () => {
   });
 
   it.each(e2eCases.map((c) => [c.id, c] as const))('%s', async (_id, entry) => {
-    const { app, plan, result, badRecordId, system } = await syncWithBadInput(entry);
+    const { app, plan, result, badRecordId, system, citizen } = await syncWithBadInput(entry);
     try {
       expect(result.status, result.error).toBe('succeeded');
       expect(result.stats.pullErrors).toBe(0);
@@ -158,6 +158,12 @@ describe('F3 end to end: bad input through a real sync', () => {
       for (const reason of reasons) expect(readableReasonProblems(reason)).toEqual([]);
       const pattern = 'reason' in entry.expect ? new RegExp(entry.expect.reason, 'i') : /./;
       expect(reasons.some((reason) => pattern.test(reason)), `no reason matches ${pattern}`).toBe(true);
+      // The payload kept for IT staff is personal data: encrypted at rest, and it opens to what was received.
+      for (const row of (await app.deps.store.sync.quarantined('101')).filter((r) => r.runId === result.runId && r.raw !== null)) {
+        expect(row.raw!.startsWith('v1:')).toBe(true);
+        expect(row.raw!.includes(citizen.cpr)).toBe(false);
+        expect((await app.deps.vault.openPayload(row.raw!)).length).toBeGreaterThan(0);
+      }
       // Nothing of the bad record reached the plan.
       if (badRecordId) expect(recordIdsOf(stored).has(badRecordId)).toBe(false);
       if (entry.form === 'reply' || /DOCTYPE|more than/i.test(reasons.join(' '))) {

@@ -21,6 +21,18 @@ describe('CPR protection', () => {
     await expect(other.decrypt(first)).rejects.toThrow();
   });
 
+  it('seals source payloads under a key of their own, with a fresh IV each time', async () => {
+    const vault = await createCprVault('a-test-key-of-enough-length');
+    const payload = `<Activity><PersonCivilRegistrationIdentifier>${testCpr()}</PersonCivilRegistrationIdentifier></Activity>`;
+    const sealed = await vault.sealPayload(payload);
+    expect(sealed).not.toBe(await vault.sealPayload(payload));
+    expect(sealed).not.toContain('PersonCivilRegistrationIdentifier');
+    expect(await vault.openPayload(sealed)).toBe(payload);
+    // Not the CPR key: a payload does not open as a CPR cipher, nor under another secret.
+    await expect(vault.decrypt(sealed)).rejects.toThrow();
+    await expect((await createCprVault('another-key-of-enough-length')).openPayload(sealed)).rejects.toThrow();
+  });
+
   it('hashes per tenant and per key', async () => {
     const vault = await createCprVault('a-test-key-of-enough-length');
     const cpr = testCpr();
