@@ -63,7 +63,7 @@ async function syncAll(trigger: string) {
   const cpuBefore = process.cpuUsage();
   const simulatorCpuBefore = processCpuSeconds(simulators.pid!);
   const only = process.env.B2_ONLY ? [process.env.B2_ONLY as SourceSystem] : adapters;
-  const results = await runSyncRound(deps, { tenant: '101', adapters: only, trigger, mappings: allMappings, concurrency: 16, chunkSize: 100, chunksInFlight: 3 });
+  const results = await runSyncRound(deps, { tenant: '101', adapters: only, trigger, mappings: allMappings });
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const simulatorCpuAfter = processCpuSeconds(simulators.pid!);

@@ -64,11 +64,11 @@ export interface SyncRoundOptions {
   adapters: readonly SourceSystem[];
   trigger: string;
   mappings: MappingRegistry;
-  /** How many single pulls run at once (adapters without `pullMany`, or after a failed batch). */
+  /** How many single pulls run at once (adapters without `pullMany`, or after a failed batch). Default 16. */
   concurrency?: number;
-  /** Citizens merged per batch. */
+  /** Citizens merged per batch (one plan write each, one atomic batch per chunk). Default 100: a full batch pull. */
   chunkSize?: number;
-  /** Chunks in flight at once: one pulling while another writes. */
+  /** Chunks in flight at once: one pulling while another writes. Default 3. */
   chunksInFlight?: number;
   pageSize?: number;
   /**
@@ -197,7 +197,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       }
     }
     const results = new Map<string, PullResult>();
-    await inParallel(subjects, options.concurrency ?? 8, async (subject) => {
+    await inParallel(subjects, options.concurrency ?? 16, async (subject) => {
       try {
         results.set(subject.citizenId, await run.adapter.pull(subject, since));
       } catch (error) {
@@ -470,10 +470,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   }
 
   const chunked = async (items: ChunkItem[]) => {
-    const size = options.chunkSize ?? 25;
+    const size = options.chunkSize ?? 100;
     const chunks: ChunkItem[][] = [];
     for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-    await inParallel(chunks, options.chunksInFlight ?? 2, (chunk) => syncChunk(chunk));
+    await inParallel(chunks, options.chunksInFlight ?? 3, (chunk) => syncChunk(chunk));
   };
 
   /** Follows one adapter's change feed from its stored cursor, a page at a time. */
