@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { Fragment, SourceSystem } from '../src/model';
+import { redactCpr } from '../src/security/redact';
 
 export interface FieldRule {
   /** Stable id used in failure counts, e.g. "activity.period". */
@@ -80,9 +81,17 @@ const bump = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
 
+/** A failure runMapping makes itself; its reason may quote the input (a path, a thrown message), so CPR-shaped text is masked. */
+const failure = (ruleId: string, reason: string): MappingResult => ({ ok: false, ruleId, reason: redactCpr(reason), unknownCodes: [], ignoredFields: [] });
+
+/** A stack overflow: what a schema or a mapping recursing into a record nested thousands deep throws. */
+const isStackOverflow = (error: unknown) => error instanceof RangeError && /call stack/i.test(error.message);
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /**
- * Validate against the source schema, then map. Never throws for bad input: a failure comes back
- * as `{ ok: false }` with the rule and a readable reason, for the caller to quarantine.
+ * Validate against the source schema, then map. Never throws, whatever the input — not even for a
+ * record nested so deep that checking it overflows the stack: a failure comes back as
+ * `{ ok: false }` with the rule and a readable reason, for the caller to quarantine.
  *
  * `checkedByAdapter`: the record comes from an adapter's pull, which has already checked it
  * against the same contract (or a stricter one), so checking again would only cost time.
@@ -98,19 +107,24 @@ export function runMapping<Input>(
   let result: MappingResult | undefined;
   let data = input as Input;
   if (!options?.checkedByAdapter) {
-    const parsed = mapping.sourceSchema.safeParse(input);
-    if (parsed.success) data = parsed.data;
-    else {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.join('.') : 'record';
-      result = { ok: false, ruleId: 'contract', reason: `${where}: ${issue?.message ?? 'does not match the source contract'}`, unknownCodes: [], ignoredFields: [] };
+    try {
+      const parsed = mapping.sourceSchema.safeParse(input);
+      if (parsed.success) data = parsed.data;
+      else {
+        const issue = parsed.error.issues[0];
+        const where = issue?.path.length ? issue.path.join('.') : 'record';
+        result = failure('contract', `${where}: ${issue?.message ?? 'does not match the source contract'}`);
+      }
+    } catch (error) {
+      // safeParse reports bad input as issues; what it throws is a schema recursing past the stack.
+      result = failure('contract', isStackOverflow(error) ? 'record: nests too deeply to be checked against the source contract' : `record: could not be checked against the source contract (${messageOf(error)})`);
     }
   }
   if (!result) {
     try {
       result = mapping.map(data, context);
     } catch (error) {
-      result = { ok: false, ruleId: 'mapping', reason: error instanceof Error ? error.message : String(error), unknownCodes: [], ignoredFields: [] };
+      result = failure('mapping', isStackOverflow(error) ? 'the record nests too deeply to be mapped' : messageOf(error));
     }
   }
   if (stats) {

@@ -4,9 +4,10 @@
  *
  * - 5xx, 408, 429, timeouts and network errors are transient (retry with backoff; `Retry-After` is
  *   passed on); other 4xx are permanent (dead letter) — except 412, see `VersionConflictError`.
- * - A 2xx whose body is not JSON is `MalformedResponseError` (transient: after a write, the effect
- *   may have happened, and the conditional create makes the retry safe). It carries the raw text so
- *   a pull can quarantine the page instead of dropping it.
+ * - A 2xx whose body is not JSON, or is JSON but not an object (`null`, `5`, `"x"`), is
+ *   `MalformedResponseError` (transient: after a write, the effect may have happened, and the
+ *   conditional create makes the retry safe). It carries the raw text where there is one, so a pull
+ *   can quarantine the page instead of dropping it.
  *
  * CPR numbers only ever travel in request bodies (`POST [type]/_search`), and server error text is
  * scrubbed of anything CPR-shaped before it becomes an error message. `Bundle.link` next URLs are
@@ -16,6 +17,7 @@ import { Client, type FhirResource } from 'fhir-kit-client';
 import { AdapterError } from '../adapter';
 import { Bundle, OperationOutcome, type Bundle as BundleType } from './contract';
 import { scrubCpr } from './fhir-values';
+import { boundedJson } from './nesting';
 
 export interface FhirConnection {
   baseUrl: string;
@@ -40,7 +42,7 @@ export class VersionConflictError extends AdapterError {
   }
 }
 
-/** A 2xx answer whose body was not JSON. */
+/** A 2xx answer whose body was not JSON, or not the JSON asked for. */
 export class MalformedResponseError extends AdapterError {
   constructor(
     message: string,
@@ -129,7 +131,7 @@ export class FhirClient {
     const result = await this.call(what, send);
     const parsed = Bundle.safeParse(result.body);
     if (!parsed.success) {
-      throw new MalformedResponseError(`the answer to "${what}" is not a FHIR Bundle`, JSON.stringify(result.body).slice(0, RAW_LIMIT));
+      throw new MalformedResponseError(`the answer to "${what}" is not a FHIR Bundle`, boundedJson(result.body, RAW_LIMIT));
     }
     return { ...result, body: parsed.data };
   }
@@ -158,6 +160,10 @@ export function classify(error: unknown, what: string, timeoutMs: number): Adapt
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
     return new AdapterError(`no answer to "${what}" within ${timeoutMs} ms`, false, 'timeout');
   }
+  if (isBareJsonValueError(err)) {
+    // The body text is gone by now (fhir-kit-client keeps only the parsed value): nothing raw to keep.
+    return new MalformedResponseError(`the answer to "${what}" is not a FHIR resource: its JSON is a bare value (null, a number, a string …), not an object`, '');
+  }
   const status = err?.response?.status;
   if (status === undefined) {
     const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
@@ -174,6 +180,15 @@ export function classify(error: unknown, what: string, timeoutMs: number): Adapt
     return new AdapterError(`the FHIR server failed to ${what} (HTTP ${status})${detail}`, false, `http-${status}`, retryAfter);
   }
   return new AdapterError(`the FHIR server refused to ${what} (HTTP ${status})${detail}`, true, `http-${status}`);
+}
+
+/**
+ * fhir-kit-client tags the parsed body of a 2xx answer with `Object.defineProperty`, which throws
+ * this TypeError when the JSON is no object (`null`, `5`, `"x"`). It is the server's answer that is
+ * wrong, not the network, which fails with "fetch failed" and a cause.
+ */
+function isBareJsonValueError(error: KitError | undefined): boolean {
+  return error instanceof TypeError && (error as KitError).response === undefined && /defineProperty called on non-object/.test(error.message);
 }
 
 function describeOutcome(data: unknown): string {

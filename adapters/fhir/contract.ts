@@ -9,6 +9,7 @@
  * report carry no meta, so the mapping contracts do not demand it.
  */
 import { z } from 'zod';
+import { CONDITION_CLINICAL_SYSTEM } from './systems';
 
 /** FHIR `id`: 1–64 characters of letters, digits, `-` and `.`. */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -219,10 +220,32 @@ export const Goal = withFastCheck(checkGoal, z.looseObject({
 }));
 export type Goal = z.infer<typeof Goal>;
 
+/** FHIR R4's value set for Condition.clinicalStatus (system CONDITION_CLINICAL_SYSTEM). */
+export const CONDITION_CLINICAL_CODES: ReadonlySet<string> = new Set(['active', 'recurrence', 'relapse', 'inactive', 'remission', 'resolved']);
+
+/**
+ * The binding is required, so a clinical status is coded in condition-clinical, with one of its six
+ * codes: a code outside the set has no meaning we could map, and guessing one (current or not)
+ * would put a wrong barrier in the plan. Refused like an unknown status code, in the contract.
+ */
+const ClinicalStatus = CodeableConcept.refine(hasClinicalStatusCoding, {
+  message: `not coded in ${CONDITION_CLINICAL_SYSTEM} with one of ${[...CONDITION_CLINICAL_CODES].join(', ')}`,
+});
+
+function hasClinicalStatusCoding(concept: CodeableConcept): boolean {
+  let coded = false;
+  for (const coding of concept.coding ?? []) {
+    if (coding?.system !== CONDITION_CLINICAL_SYSTEM) continue;
+    if (coding.code === undefined || !CONDITION_CLINICAL_CODES.has(coding.code)) return false;
+    coded = true;
+  }
+  return coded;
+}
+
 export const Condition = withFastCheck(checkCondition, z.looseObject({
   resourceType: z.literal('Condition'),
   ...base,
-  clinicalStatus: CodeableConcept.optional(),
+  clinicalStatus: ClinicalStatus.optional(),
   verificationStatus: CodeableConcept.optional(),
   category: z.array(CodeableConcept).optional(),
   severity: CodeableConcept.optional(),
@@ -594,7 +617,7 @@ function checkCondition(value: unknown, served: boolean): boolean {
   return (
     isRecord(value) &&
     hasBase(value, 'Condition', served) &&
-    optionalConcept(value.clinicalStatus) &&
+    (value.clinicalStatus === undefined || (isCodeableConcept(value.clinicalStatus) && hasClinicalStatusCoding(value.clinicalStatus as CodeableConcept))) &&
     optionalConcept(value.verificationStatus) &&
     isConceptList(value.category) &&
     optionalConcept(value.severity) &&

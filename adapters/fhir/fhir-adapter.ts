@@ -4,10 +4,11 @@
  *
  * - pull: finds the Patient with `POST Patient/_search` (`identifier=urn:oid:1.2.208.176.1.2|<cpr>`
  *   in the form body — a CPR never goes in a URL), then reads each record type by patient
- *   reference, following `Bundle.link` next. Every record is checked against the zod contract;
- *   failures are quarantined with a reason, never thrown and never dropped — a page whose JSON does
- *   not parse is quarantined whole. With a cursor (one `changes` issued), only records after it are
- *   returned (`_lastUpdated=ge…` plus the same tie-breaker).
+ *   reference, following `Bundle.link` next. Every record is checked against the zod contract
+ *   (a record nested more than MAX_RECORD_DEPTH deep is refused unchecked, so no check can overflow
+ *   the stack); failures are quarantined with a reason, never thrown and never dropped — a page
+ *   whose JSON does not parse, or is no Bundle, is quarantined whole. With a cursor (one `changes`
+ *   issued), only records after it are returned (`_lastUpdated=ge…` plus the same tie-breaker).
  * - pullMany: the same for up to `batchSize` citizens per round (default 100): one
  *   `POST Patient/_search` with an OR-list `identifier=<CPR system>|<cpr>,…` in the form body, then
  *   per record type one `POST [type]/_search` with an OR-list of Patient references
@@ -44,6 +45,7 @@ import {
 } from '../adapter';
 import { FhirClient, MalformedResponseError, VersionConflictError, type FhirConnection, type FhirResult } from './client';
 import { CapabilityStatement, Patient, withServerMeta, type Bundle } from './contract';
+import { boundedJson, MAX_RECORD_DEPTH, nestsDeeperThan } from './nesting';
 import { CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM, ENPLAN_OPERATION_TAG_SYSTEM } from './systems';
 
 /** A record type read from the server, found by a reference search parameter to the Patient. */
@@ -119,8 +121,8 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     const patients = (body.entry ?? []).map((e) => e.resource).filter((r) => (r as { resourceType?: string })?.resourceType === 'Patient');
     if (patients.length > 1) throw new AdapterError('more than one Patient carries this citizen’s CPR number', true, 'ambiguous-patient');
     if (!patients.length) return undefined;
-    const patient = ServerPatient.safeParse(patients[0]);
-    if (!patient.success) throw new AdapterError(`the citizen’s Patient does not match the contract: ${issueText(patient.error)}`, true, 'invalid-patient');
+    const patient = checkContract(ServerPatient, patients[0]);
+    if (!patient.success) throw new AdapterError(`the citizen’s Patient does not match the contract: ${patient.reason}`, true, 'invalid-patient');
     // A server that ignored the identifier parameter would hand back someone else: check.
     if (!patient.data.identifier?.some((i) => i.system === CPR_SYSTEM && i.value === cpr)) {
       throw new AdapterError('the server answered the CPR search with a Patient that does not carry that CPR number', true, 'patient-mismatch');
@@ -199,8 +201,8 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     for await (const bundle of pages(() => client.searchByPost('Patient', { identifier: identifiers, _count: pageSize }), 'Patients of the citizens')) {
       for (const entry of bundle.entry ?? []) {
         if ((entry.resource as { resourceType?: string } | undefined)?.resourceType !== 'Patient') continue;
-        const patient = ServerPatient.safeParse(entry.resource);
-        if (!patient.success) throw new AdapterError(`a citizen’s Patient does not match the contract: ${issueText(patient.error)}`, true, 'invalid-patient');
+        const patient = checkContract(ServerPatient, entry.resource);
+        if (!patient.success) throw new AdapterError(`a citizen’s Patient does not match the contract: ${patient.reason}`, true, 'invalid-patient');
         // A server that ignored (part of) the OR-list would hand back someone else: check.
         const owners = new Set((patient.data.identifier ?? []).filter((id) => id.system === CPR_SYSTEM && id.value !== undefined && citizenByCpr.has(id.value)).map((id) => id.value!));
         if (owners.size !== 1) {
@@ -258,9 +260,9 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
 
   function checkRecord(raw: unknown, recordType: FhirRecordType, patientRef: string): SourceRecord | QuarantinedRecord {
     const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : null;
-    const quarantine = (reason: string): QuarantinedRecord => ({ recordType: recordType.type, recordId: id, reason, raw: JSON.stringify(raw ?? null).slice(0, RAW_LIMIT) });
-    const parsed = serverContracts.get(recordType.type)!.safeParse(raw);
-    if (!parsed.success) return quarantine(`does not match the ${recordType.type} contract: ${issueText(parsed.error)}`);
+    const quarantine = (reason: string): QuarantinedRecord => ({ recordType: recordType.type, recordId: id, reason, raw: boundedJson(raw ?? null, RAW_LIMIT) });
+    const parsed = checkContract(serverContracts.get(recordType.type)!, raw);
+    if (!parsed.success) return quarantine(`does not match the ${recordType.type} contract: ${parsed.reason}`);
     const record = parsed.data as { id: string; meta: { versionId: string; lastUpdated: string }; subject?: { reference?: string }; patient?: { reference?: string } };
     const owner = record[recordType.patientParam]?.reference;
     if (owner !== patientRef) return quarantine(`belongs to another patient than the one asked for (${recordType.patientParam} ≠ the citizen’s Patient)`);
@@ -330,7 +332,7 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       const batch = unknown.slice(i, i + PATIENT_BATCH);
       for await (const bundle of pages(() => client.searchByPost('Patient', { _id: batch.join(','), _count: String(PATIENT_BATCH) }), 'Patients')) {
         for (const entry of bundle.entry ?? []) {
-          const patient = ServerPatient.safeParse(entry.resource);
+          const patient = checkContract(ServerPatient, entry.resource);
           const cpr = patient.success ? patient.data.identifier?.find((id) => id.system === CPR_SYSTEM)?.value : undefined;
           if (patient.success && cpr) cprByPatientId.set(patient.data.id, cpr);
         }
@@ -349,8 +351,8 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     const patient = await findPatient(operation.cpr);
     if (!patient) throw new AdapterError(`the ${definition.description.name} does not know the citizen`, true, 'unknown-citizen');
     const resource = { ...payload, subject: { reference: `Patient/${patient.id}` } };
-    const checked = target.contract.safeParse(resource);
-    if (!checked.success) throw new AdapterError(`the ${target.resourceType} does not match the contract: ${issueText(checked.error)}`, true, 'invalid-payload');
+    const checked = checkContract(target.contract, resource);
+    if (!checked.success) throw new AdapterError(`the ${target.resourceType} does not match the contract: ${checked.reason}`, true, 'invalid-payload');
 
     if (payload.id) {
       if (!operation.expectedVersion) throw new AdapterError('an update needs the version last seen (expectedVersion) for If-Match', true, 'missing-expected-version');
@@ -375,7 +377,7 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     };
     const result = await client.createIfNoneExist(target.resourceType, withKey, `identifier=${encodeURIComponent(`${ENPLAN_OPERATION_SYSTEM}|${idempotencyKey}`)}`);
     const id = (result.body as { id?: string }).id;
-    if (!id) throw new MalformedResponseError(`the answer to the ${target.resourceType} create has no id`, JSON.stringify(result.body).slice(0, RAW_LIMIT));
+    if (!id) throw new MalformedResponseError(`the answer to the ${target.resourceType} create has no id`, boundedJson(result.body, RAW_LIMIT));
     return { targetId: id, duplicate: result.status === 200, ...versionOf(result) };
   }
 
@@ -412,6 +414,19 @@ function withOperationTag<T extends object>(resource: T, idempotencyKey: string)
 function versionOf(result: FhirResult<unknown>): { version?: string } {
   const version = result.etagVersion ?? (result.body as { meta?: { versionId?: string } }).meta?.versionId;
   return version ? { version } : {};
+}
+
+/**
+ * A contract's verdict on a value, with the reason in words. A value nested deeper than any record
+ * has a reason to be is refused before the check: zod's recursive Extension schema (and every
+ * JSON.stringify after it) would overflow the stack a few thousand levels down.
+ */
+function checkContract<T>(contract: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; reason: string } {
+  // Measured even when the fast check would vouch for it: a loose object's unknown fields are not
+  // walked by the checks, but the mappings' ignored-field report and a quarantine's copy do walk them.
+  if (nestsDeeperThan(value)) return { success: false, reason: `record: nests objects and arrays more than ${MAX_RECORD_DEPTH} levels deep, too deep to check` };
+  const parsed = contract.safeParse(value);
+  return parsed.success ? { success: true, data: parsed.data } : { success: false, reason: issueText(parsed.error) };
 }
 
 function issueText(error: z.ZodError): string {

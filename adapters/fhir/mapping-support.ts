@@ -6,7 +6,7 @@
 import { Fragment, type FragmentKind } from '../../src/model';
 import type { MappingResult } from '../../mappings/mapping';
 import type { CarePlan, CarePlanActivity, Goal } from './contract';
-import { firstCoding, unreadFieldReporter } from './fhir-values';
+import { firstCoding, scrubCpr, unreadFieldReporter } from './fhir-values';
 
 /** Text used where the source leaves out something the model requires (unit, contact). */
 export const NOT_STATED = 'Ikke oplyst i kilden';
@@ -56,8 +56,9 @@ export class MappingNotesCollector {
     return { ok: true, fragments: checked, unknownCodes: this.unknownCodes, ignoredFields: this.ignoredFields };
   }
 
+  /** A failure; the reason quotes ids and codes of the source, so anything CPR-shaped in it is masked (S4). */
   fail(ruleId: string, reason: string): MappingResult {
-    return { ok: false, ruleId, reason, unknownCodes: this.unknownCodes, ignoredFields: this.ignoredFields };
+    return { ok: false, ruleId, reason: scrubCpr(reason), unknownCodes: this.unknownCodes, ignoredFields: this.ignoredFields };
   }
 }
 

@@ -21,6 +21,8 @@ export const MUNICIPALITY_CASE_NUMBER_EXTENSION = 'http://fhir.kl.dk/ffbreportin
 
 /** HL7 terminology used as is. */
 export const GOAL_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/goal-category';
+/** Condition.clinicalStatus (a required binding: only this system's six codes). */
+export const CONDITION_CLINICAL_SYSTEM = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
 export const ACT_REASON_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 export const PARTICIPATION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';

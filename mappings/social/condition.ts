@@ -5,9 +5,9 @@
  * an FSIII Sundhedsloven group.
  */
 import { Condition } from '../../adapters/fhir/contract';
-import { firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
+import { codingIn, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { firstText, fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
-import { FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import { CONDITION_CLINICAL_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { knownSystems, lookupCode, socialCodeListRefs } from './codes';
 
@@ -40,7 +40,7 @@ export const socialConditionMapping: Mapping<Condition> = {
   rules: [
     { id: 'condition.id', source: 'Condition.id', target: 'situation element id', description: 'social:condition:<id>; a Condition without id fails.' },
     { id: 'condition.text', source: 'Condition.code, Condition.severity', target: 'situation.summary, situation.barriers', description: 'KL’s display text of the code, with the functioning level (FSIII 0–4 or FFB in words).' },
-    { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situation.barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing.' },
+    { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situation.barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing. A clinical status outside condition-clinical’s six codes fails the contract.' },
     { id: 'condition.category', source: 'code', target: 'data category', description: 'social, or health for FSIII Sundhedsloven groups.' },
   ],
   codeLists: [socialCodeListRefs.ffb, socialCodeListRefs.fsiii],
@@ -51,7 +51,8 @@ export const socialConditionMapping: Mapping<Condition> = {
     const verification = firstCoding(condition.verificationStatus)?.code;
     if (verification === 'refuted' || verification === 'entered-in-error') return notes.ok([]);
     const { text, sector } = conditionText(condition, notes);
-    const clinical = firstCoding(condition.clinicalStatus)?.code;
+    // The contract admits only condition-clinical's codes here; codings of other systems say nothing.
+    const clinical = codingIn(condition.clinicalStatus, CONDITION_CLINICAL_SYSTEM)?.code;
     const current = !clinical || clinical === 'active' || clinical === 'recurrence' || clinical === 'relapse';
     return notes.ok([
       fragment('situation', conditionElementId(condition.id), sector === 'health' ? 'health' : 'social', {

@@ -10,7 +10,9 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
-import { CARE_SOCIAL_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import { Condition } from '../../adapters/fhir/contract';
+import { CARE_SOCIAL_SYSTEM, CONDITION_CLINICAL_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import { generatePopulation } from '../../adapters/shared/population';
 import { generateSocialRecords } from '../../adapters/social/records';
 import { Fragment, type Goal, type Intervention } from '../../src/model';
 import { legalBasisFromDisplay } from '../../mappings/build-code-lists';
@@ -19,6 +21,7 @@ import {
   lookupCode,
   socialCarePlanMapping,
   socialCodeListRefs,
+  socialConditionMapping,
   socialDeliveryReportMapping,
   socialGoalReverse,
   socialInterventionReverse,
@@ -103,6 +106,60 @@ describe('the real KL Gateway delivery report', () => {
     const failed = runMapping(socialDeliveryReportMapping, broken, context);
     expect(failed).toMatchObject({ ok: false, ruleId: 'entry' });
     expect(!failed.ok && failed.reason).toMatch(/entry 5 \(Goal\/82a5cd17.*lifecycleStatus/);
+  });
+
+  it('masks an entry id shaped like a CPR number when it names the failing entry', () => {
+    const cprShaped = generatePopulation(1, 31)[0]!.cpr;
+    const broken = structuredClone(report);
+    broken.entry[5].resource.id = cprShaped;
+    broken.entry[5].resource.lifecycleStatus = 'sometime';
+    const failed = runMapping(socialDeliveryReportMapping, broken, context);
+    expect(failed).toMatchObject({ ok: false, ruleId: 'entry' });
+    const reason = failed.ok ? '' : failed.reason;
+    expect(reason.includes(cprShaped)).toBe(false);
+    expect(reason).toMatch(/entry 5 \(Goal\/\[cpr\]\): contract: lifecycleStatus/);
+  });
+});
+
+describe('social.condition and the value set of clinicalStatus', () => {
+  const resolved = readJson(join(fixtures, 'condition', 'resolved.input.json'));
+  const withClinicalStatus = (clinicalStatus: unknown) => ({ ...resolved, clinicalStatus });
+  const coded = (...codings: { system: string; code: string }[]) => ({ coding: codings });
+  const summaryOf = (condition: unknown) => {
+    const result = runMapping(socialConditionMapping, condition, context);
+    return result.ok ? (result.fragments[0]!.content as { summary: string; barriers: string[] }) : result;
+  };
+
+  it('reads the six codes of condition-clinical: active, recurrence and relapse are barriers, the others no longer current', () => {
+    for (const code of ['active', 'recurrence', 'relapse']) expect(summaryOf(withClinicalStatus(coded({ system: CONDITION_CLINICAL_SYSTEM, code }))), code).toEqual({ summary: 'Hjemløshed', barriers: ['Hjemløshed'], resources: [] });
+    for (const code of ['inactive', 'remission', 'resolved'])
+      expect(summaryOf(withClinicalStatus(coded({ system: CONDITION_CLINICAL_SYSTEM, code }))), code).toEqual({ summary: 'Hjemløshed — ikke længere aktuel', barriers: [], resources: [] });
+  });
+
+  it('refuses a code outside the value set in the contract instead of guessing what it means', () => {
+    for (const clinicalStatus of [coded({ system: CONDITION_CLINICAL_SYSTEM, code: 'sleeping' }), coded({ system: CONDITION_CLINICAL_SYSTEM, code: 'active' }, { system: CONDITION_CLINICAL_SYSTEM, code: 'Active' })]) {
+      const condition = withClinicalStatus(clinicalStatus);
+      expect(Condition.safeParse(condition).error?.issues.map((i) => i.path.join('.'))).toEqual(['clinicalStatus']);
+      const result = runMapping(socialConditionMapping, condition, context);
+      expect(result).toMatchObject({ ok: false, ruleId: 'contract' });
+      expect(!result.ok && result.reason).toMatch(/^clinicalStatus: not coded in http:\/\/terminology\.hl7\.org\/CodeSystem\/condition-clinical with one of active, recurrence, relapse, inactive, remission, resolved$/);
+    }
+  });
+
+  it('refuses a clinical status that is not coded in condition-clinical at all (the binding is required)', () => {
+    for (const clinicalStatus of [coded({ system: 'urn:local:status', code: 'sleeping' }), { text: 'aktiv' }, {}]) {
+      expect(runMapping(socialConditionMapping, withClinicalStatus(clinicalStatus), context)).toMatchObject({ ok: false, ruleId: 'contract' });
+    }
+  });
+
+  it('reads the condition-clinical coding, whatever other codings stand before it', () => {
+    const status = coded({ system: 'urn:local:status', code: 'no-longer-relevant' }, { system: CONDITION_CLINICAL_SYSTEM, code: 'active' });
+    expect(summaryOf(withClinicalStatus(status))).toMatchObject({ barriers: ['Hjemløshed'] });
+  });
+
+  it('treats a Condition without a clinical status as current, as before', () => {
+    const { clinicalStatus: _omitted, ...without } = resolved;
+    expect(summaryOf(without)).toMatchObject({ barriers: ['Hjemløshed'] });
   });
 });
 
@@ -295,6 +352,20 @@ describe('social mappings never throw', () => {
 
   it('social.delivery-report on a nearly valid KL Gateway report', () => {
     fc.assert(fc.property(nearlyValid([report]), holds(socialDeliveryReportMapping)), { numRuns: 300 });
+  });
+
+  it('fail, without throwing, on records nested deeper than the stack reaches', () => {
+    // Parsed from text: JSON.parse reads any depth, the contract's recursion would not.
+    const extensions = (depth: number) => JSON.parse(`${'[{"url":"urn:deep","extension":'.repeat(depth)}[]${'}]'.repeat(depth)}`) as unknown;
+    const goal = pool.find((r) => r.resourceType === 'Goal')!;
+    const deepGoal = runMapping(socialMappingsByRecordType.Goal!, { ...goal, extension: extensions(5_000) }, context);
+    expect(deepGoal).toMatchObject({ ok: false, ruleId: 'contract' });
+    expect(!deepGoal.ok && deepGoal.reason).toBe('record: nests too deeply to be checked against the source contract');
+    // The report's own contract does not look inside entries; the entry's does, inside the mapping.
+    const deepReport = structuredClone(report);
+    deepReport.entry[5].resource.extension = extensions(5_000);
+    const failed = runMapping(socialDeliveryReportMapping, deepReport, context);
+    expect(failed).toMatchObject({ ok: false, ruleId: 'mapping', reason: 'the record nests too deeply to be mapped' });
   });
 
   it.each(Object.entries(socialReverseMappings))('reverse %s on arbitrary model elements', (_, reverse) => {
