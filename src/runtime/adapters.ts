@@ -18,6 +18,11 @@ type Adapters = Partial<Record<SourceSystem, SourceAdapter>>;
 export interface AdapterTransport {
   /** The fetch the SOAP adapters use (e.g. one presenting the function certificate). */
   soapFetch?: typeof fetch;
+  /**
+   * The undici `Dispatcher` the FHIR adapters send through (e.g. an `Agent` presenting the function
+   * certificate): fhir-kit-client calls the global fetch, which takes a client certificate only so.
+   */
+  fhirDispatcher?: object;
 }
 
 export function adaptersFromConfig(config: Config, tenant?: string, transport: AdapterTransport = {}): Adapters {
@@ -28,10 +33,11 @@ export function adaptersFromConfig(config: Config, tenant?: string, transport: A
   // Without a tenant and a configured code, SOAP adapters still describe themselves; calls go through `tenantAdapters`.
   const organisation = { typeIdentifier: adapters.starOrganisation.typeIdentifier, code: code ?? '000' };
   const soap = transport.soapFetch ? { fetch: transport.soapFetch } : {};
+  const fhir = transport.fhirDispatcher ? { dispatcher: transport.fhirDispatcher } : {};
   if (adapters.dfdg) result.dfdg = createDfdgAdapter({ baseUrl: adapters.dfdg, timeoutMs, organisation, ...soap });
   if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: organisation.code, ...soap });
-  if (adapters.social) result.social = createSocialAdapter({ baseUrl: adapters.social, timeoutMs });
-  if (adapters.health) result.health = createHealthAdapter({ baseUrl: adapters.health, timeoutMs });
+  if (adapters.social) result.social = createSocialAdapter({ baseUrl: adapters.social, timeoutMs, ...fhir });
+  if (adapters.health) result.health = createHealthAdapter({ baseUrl: adapters.health, timeoutMs, ...fhir });
   return result;
 }
 
