@@ -9,7 +9,7 @@
  * report carry no meta, so the mapping contracts do not demand it.
  */
 import { z } from 'zod';
-import { CONDITION_CLINICAL_SYSTEM } from './systems';
+import { CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM } from './systems';
 
 /** FHIR `id`: 1–64 characters of letters, digits, `-` and `.`. */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -223,30 +223,40 @@ export type Goal = z.infer<typeof Goal>;
 /** FHIR R4's value set for Condition.clinicalStatus (system CONDITION_CLINICAL_SYSTEM). */
 export const CONDITION_CLINICAL_CODES: ReadonlySet<string> = new Set(['active', 'recurrence', 'relapse', 'inactive', 'remission', 'resolved']);
 
+/** FHIR R4's value set for Condition.verificationStatus (system CONDITION_VERIFICATION_SYSTEM). */
+export const CONDITION_VERIFICATION_CODES: ReadonlySet<string> = new Set(['unconfirmed', 'provisional', 'differential', 'confirmed', 'refuted', 'entered-in-error']);
+
+/** True when the concept is coded in `system` and every coding of that system has one of `codes`. */
+const codedWithin = (system: string, codes: ReadonlySet<string>) => (concept: CodeableConcept): boolean => {
+  let coded = false;
+  for (const coding of concept.coding ?? []) {
+    if (coding?.system !== system) continue;
+    if (coding.code === undefined || !codes.has(coding.code)) return false;
+    coded = true;
+  }
+  return coded;
+};
+const hasClinicalStatusCoding = codedWithin(CONDITION_CLINICAL_SYSTEM, CONDITION_CLINICAL_CODES);
+const hasVerificationStatusCoding = codedWithin(CONDITION_VERIFICATION_SYSTEM, CONDITION_VERIFICATION_CODES);
+
 /**
- * The binding is required, so a clinical status is coded in condition-clinical, with one of its six
- * codes: a code outside the set has no meaning we could map, and guessing one (current or not)
- * would put a wrong barrier in the plan. Refused like an unknown status code, in the contract.
+ * Both bindings are required, so a clinical and a verification status are coded in their FHIR
+ * code systems, with one of their six codes each: a code outside the set has no meaning we could
+ * map, and guessing one (current or not, confirmed or refuted) would put a wrong barrier in the
+ * plan, or leave a right one out. Refused like an unknown status code, in the contract.
  */
 const ClinicalStatus = CodeableConcept.refine(hasClinicalStatusCoding, {
   message: `not coded in ${CONDITION_CLINICAL_SYSTEM} with one of ${[...CONDITION_CLINICAL_CODES].join(', ')}`,
 });
-
-function hasClinicalStatusCoding(concept: CodeableConcept): boolean {
-  let coded = false;
-  for (const coding of concept.coding ?? []) {
-    if (coding?.system !== CONDITION_CLINICAL_SYSTEM) continue;
-    if (coding.code === undefined || !CONDITION_CLINICAL_CODES.has(coding.code)) return false;
-    coded = true;
-  }
-  return coded;
-}
+const VerificationStatus = CodeableConcept.refine(hasVerificationStatusCoding, {
+  message: `not coded in ${CONDITION_VERIFICATION_SYSTEM} with one of ${[...CONDITION_VERIFICATION_CODES].join(', ')}`,
+});
 
 export const Condition = withFastCheck(checkCondition, z.looseObject({
   resourceType: z.literal('Condition'),
   ...base,
   clinicalStatus: ClinicalStatus.optional(),
-  verificationStatus: CodeableConcept.optional(),
+  verificationStatus: VerificationStatus.optional(),
   category: z.array(CodeableConcept).optional(),
   severity: CodeableConcept.optional(),
   /** R4 makes it optional; a condition without a code tells the plan nothing, so we require it. */
@@ -618,7 +628,7 @@ function checkCondition(value: unknown, served: boolean): boolean {
     isRecord(value) &&
     hasBase(value, 'Condition', served) &&
     (value.clinicalStatus === undefined || (isCodeableConcept(value.clinicalStatus) && hasClinicalStatusCoding(value.clinicalStatus as CodeableConcept))) &&
-    optionalConcept(value.verificationStatus) &&
+    (value.verificationStatus === undefined || (isCodeableConcept(value.verificationStatus) && hasVerificationStatusCoding(value.verificationStatus as CodeableConcept))) &&
     isConceptList(value.category) &&
     optionalConcept(value.severity) &&
     isCodeableConcept(value.code) &&

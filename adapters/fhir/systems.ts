@@ -23,6 +23,7 @@ export const MUNICIPALITY_CASE_NUMBER_EXTENSION = 'http://fhir.kl.dk/ffbreportin
 export const GOAL_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/goal-category';
 /** Condition.clinicalStatus (a required binding: only this system's six codes). */
 export const CONDITION_CLINICAL_SYSTEM = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
+export const CONDITION_VERIFICATION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/condition-ver-status';
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
 export const ACT_REASON_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 export const PARTICIPATION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';

@@ -7,7 +7,7 @@
 import { Condition } from '../../adapters/fhir/contract';
 import { codingIn, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { firstText, fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
-import { CONDITION_CLINICAL_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import { CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { knownSystems, lookupCode, socialCodeListRefs } from './codes';
 
@@ -40,7 +40,7 @@ export const socialConditionMapping: Mapping<Condition> = {
   rules: [
     { id: 'condition.id', source: 'Condition.id', target: 'situation element id', description: 'social:condition:<id>; a Condition without id fails.' },
     { id: 'condition.text', source: 'Condition.code, Condition.severity', target: 'situation.summary, situation.barriers', description: 'KL’s display text of the code, with the functioning level (FSIII 0–4 or FFB in words).' },
-    { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situation.barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing. A clinical status outside condition-clinical’s six codes fails the contract.' },
+    { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situation.barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing. A clinical or verification status outside its FHIR code system’s six codes fails the contract.' },
     { id: 'condition.category', source: 'code', target: 'data category', description: 'social, or health for FSIII Sundhedsloven groups.' },
   ],
   codeLists: [socialCodeListRefs.ffb, socialCodeListRefs.fsiii],
@@ -48,7 +48,8 @@ export const socialConditionMapping: Mapping<Condition> = {
     const notes = new MappingNotesCollector();
     if (!condition.id) return notes.fail('condition.id', 'the Condition has no id');
     reportUnreadConditionFields(condition, notes);
-    const verification = firstCoding(condition.verificationStatus)?.code;
+    // The contract admits only condition-ver-status's codes here; codings of other systems say nothing.
+    const verification = codingIn(condition.verificationStatus, CONDITION_VERIFICATION_SYSTEM)?.code;
     if (verification === 'refuted' || verification === 'entered-in-error') return notes.ok([]);
     const { text, sector } = conditionText(condition, notes);
     // The contract admits only condition-clinical's codes here; codings of other systems say nothing.

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
 import { Condition } from '../../adapters/fhir/contract';
-import { CARE_SOCIAL_SYSTEM, CONDITION_CLINICAL_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import { CARE_SOCIAL_SYSTEM, CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
 import { generatePopulation } from '../../adapters/shared/population';
 import { generateSocialRecords } from '../../adapters/social/records';
 import { Fragment, type Goal, type Intervention } from '../../src/model';
@@ -155,6 +155,27 @@ describe('social.condition and the value set of clinicalStatus', () => {
   it('reads the condition-clinical coding, whatever other codings stand before it', () => {
     const status = coded({ system: 'urn:local:status', code: 'no-longer-relevant' }, { system: CONDITION_CLINICAL_SYSTEM, code: 'active' });
     expect(summaryOf(withClinicalStatus(status))).toMatchObject({ barriers: ['Hjemløshed'] });
+  });
+
+  it('reads the verification status in condition-ver-status: refuted and entered-in-error leave nothing, the others are read', () => {
+    const verified = (code: string, ...others: { system: string; code: string }[]) => ({ ...withClinicalStatus(coded({ system: CONDITION_CLINICAL_SYSTEM, code: 'active' })), verificationStatus: coded(...others, { system: CONDITION_VERIFICATION_SYSTEM, code }) });
+    for (const code of ['refuted', 'entered-in-error']) {
+      const result = runMapping(socialConditionMapping, verified(code), context);
+      expect(result.ok && result.fragments, code).toEqual([]);
+    }
+    for (const code of ['unconfirmed', 'provisional', 'differential', 'confirmed']) expect(summaryOf(verified(code)), code).toMatchObject({ barriers: ['Hjemløshed'] });
+    // A local coding in front says nothing: the FHIR one decides.
+    expect(runMapping(socialConditionMapping, verified('refuted', { system: 'urn:local:verification', code: 'confirmed' }), context)).toMatchObject({ ok: true, fragments: [] });
+  });
+
+  it('refuses a verification status outside condition-ver-status instead of reading it as confirmed', () => {
+    for (const verificationStatus of [coded({ system: CONDITION_VERIFICATION_SYSTEM, code: 'maybe' }), coded({ system: 'urn:local:verification', code: 'refuted' }), { text: 'afkræftet' }]) {
+      const condition = { ...resolved, verificationStatus };
+      expect(Condition.safeParse(condition).error?.issues.map((i) => i.path.join('.'))).toEqual(['verificationStatus']);
+      const result = runMapping(socialConditionMapping, condition, context);
+      expect(result).toMatchObject({ ok: false, ruleId: 'contract' });
+      expect(!result.ok && result.reason).toMatch(/^verificationStatus: not coded in http:\/\/terminology\.hl7\.org\/CodeSystem\/condition-ver-status with one of unconfirmed, provisional, differential, confirmed, refuted, entered-in-error$/);
+    }
   });
 
   it('treats a Condition without a clinical status as current, as before', () => {
