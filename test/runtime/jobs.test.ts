@@ -46,7 +46,7 @@ describe('bree jobs', () => {
     const job = schedulerJobs(loadConfig(env)).find((j) => j.name === 'sync-dfdg')!;
     expect(job.cron).toBe('*/5 * * * *');
     expect(job.worker?.workerData).toMatchObject({ options: { adapters: ['dfdg'] } });
-    expect(job.worker?.resourceLimits).toEqual({ maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 24 });
+    expect(job.worker?.resourceLimits).toEqual({ maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 48 });
     const done = new Promise<void>((resolve, reject) => {
       const bree = new Bree({
         root: false,
@@ -85,7 +85,7 @@ describe('sync schedules from configuration', () => {
       ['sync-social', '*/5 * * * *', ['social']],
       ['sync-health', '*/15 * * * *', ['health']],
     ]);
-    for (const job of jobs) expect(job.worker?.resourceLimits).toEqual({ maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 24 });
+    for (const job of jobs) expect(job.worker?.resourceLimits).toEqual({ maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 48 });
   });
 
   it('schedules nothing for an adapter that is not configured, even with a cron of its own', () => {
