@@ -46,7 +46,7 @@ import type { z } from 'zod';
 import { generateDfdgRecordXml, parseDfdgRecordXml, readDfdgRecordXml, dfdgRecordTypes } from '../adapters/dfdg';
 import { generateEducationRecordXml, parseEducationRecordXml, readEducationRecordXml, educationRecordTypes } from '../adapters/education';
 import { withServerMeta } from '../adapters/fhir/contract';
-import type { FhirAdapterDefinition } from '../adapters/fhir/fhir-adapter';
+import { checkContract, type FhirAdapterDefinition } from '../adapters/fhir/fhir-adapter';
 import { healthAdapterDefinition } from '../adapters/health/adapter';
 import { healthRecordStream } from '../adapters/health/records';
 import { socialAdapterDefinition } from '../adapters/social/adapter';
@@ -152,17 +152,19 @@ function fhirFormat(options: {
   stream: (count: number, seed: number) => Iterable<{ recordType: string; resource: unknown }>;
   mappings: Readonly<Record<string, Mapping<unknown>>>;
 }): Format {
-  // What the FHIR adapter checks a record against (adapters/fhir/fhir-adapter.ts, checkRecord).
+  // What the FHIR adapter checks a record against, as it checks it (adapters/fhir/fhir-adapter.ts,
+  // checkRecord → checkContract: the nesting bound, then the contract).
   const contracts = new Map<string, z.ZodType>(options.definition.recordTypes.map((rt) => [rt.type, withServerMeta(rt.contract)]));
   const check = (recordType: string, raw: unknown) => {
-    const checked = contracts.get(recordType)?.safeParse(raw);
+    const contract = contracts.get(recordType);
+    const checked = contract ? checkContract(contract, raw) : undefined;
     return checked?.success ? checked.data : undefined;
   };
   return {
     id: options.id,
     name: options.name,
     parseStep: 'JSON.parse',
-    readStep: 'JSON.parse → the FHIR adapter’s server contract (withServerMeta(contract).safeParse: fast check, zod for what it does not vouch for) → runMapping',
+    readStep: 'JSON.parse → the FHIR adapter’s record check (checkContract: nesting bound, then withServerMeta(contract) — fast check, zod for what it does not vouch for) → runMapping',
     *generate(count, seed) {
       for (const r of options.stream(count, seed)) yield { recordType: r.recordType, text: JSON.stringify(r.resource) };
     },

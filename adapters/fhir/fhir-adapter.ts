@@ -421,7 +421,7 @@ function versionOf(result: FhirResult<unknown>): { version?: string } {
  * has a reason to be is refused before the check: zod's recursive Extension schema (and every
  * JSON.stringify after it) would overflow the stack a few thousand levels down.
  */
-function checkContract<T>(contract: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; reason: string } {
+export function checkContract<T>(contract: z.ZodType<T>, value: unknown): { success: true; data: T } | { success: false; reason: string } {
   // Measured even when the fast check would vouch for it: a loose object's unknown fields are not
   // walked by the checks, but the mappings' ignored-field report and a quarantine's copy do walk them.
   if (nestsDeeperThan(value)) return { success: false, reason: `record: nests objects and arrays more than ${MAX_RECORD_DEPTH} levels deep, too deep to check` };
