@@ -78,6 +78,8 @@ export function createApp(deps: AppDeps) {
       if (error.status === 400) return problemResponse('malformed-json', error.message);
       if (error.status === 413) return problemResponse('payload-too-large');
       if (error.status === 401) return problemResponse('unauthenticated');
+      // hono/csrf refuses a dashboard form posted from another origin.
+      if (error.status === 403) return problemResponse('forbidden', 'the form was not sent from this site');
     }
     deps.logger.error('unhandled error', { requestId: c.get('requestId'), error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
     return problemResponse('internal-error', `quote request id ${c.get('requestId')} when you report this`);

@@ -13,6 +13,7 @@ import { Dashboard, SignIn } from '../monitoring/dashboard';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
 import { AuthenticationError, hasAnyRole, type Principal } from '../security';
 import { runSync } from '../sync/engine';
+import { resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
 import type { AppEnv } from './context';
 import { problemResponse } from './problem';
 import { newRouter } from './router';
@@ -109,5 +110,14 @@ monitoringPageRoutes.post('/dashboard/outbox/:id/retry', async (c) => {
   if (!principal) return c.redirect('/dashboard', 303);
   const result = await retryDelivery(c.get('deps'), principal, c.req.param('id')).catch((error: Error) => ({ error: error.message }));
   const notice = result === null ? 'No such delivery.' : 'error' in result ? `Retry refused: ${result.error}` : `Retry: ${result.row.status}`;
+  return c.redirect(`/dashboard?notice=${encodeURIComponent(notice)}`, 303);
+});
+
+monitoringPageRoutes.post('/dashboard/quarantine/:id/:action{dismiss|retry}', async (c) => {
+  const principal = await dashboardPrincipal(c);
+  if (!principal) return c.redirect('/dashboard', 303);
+  const action = c.req.param('action') as QuarantineAction;
+  const result = await resolveQuarantined(c.get('deps'), principal, c.req.param('id'), { action }).catch((error: Error) => ({ error: error.message }));
+  const notice = 'error' in result ? `Not resolved: ${result.error}` : result.resolution === 'retried' ? 'Retried: the next sync reads the citizen from that system again.' : 'Dismissed.';
   return c.redirect(`/dashboard?notice=${encodeURIComponent(notice)}`, 303);
 });

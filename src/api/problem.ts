@@ -17,6 +17,8 @@ export const problemTypes = {
   'duplicate-plan': { status: 409, title: 'The citizen already has an open plan' },
   'plan-not-open': { status: 409, title: 'The plan is closed or declined and takes no registrations' },
   'outbox-not-retryable': { status: 409, title: 'Only a dead or retrying delivery can be retried' },
+  'quarantine-resolved': { status: 409, title: 'The quarantined record was resolved already' },
+  'quarantine-not-retryable': { status: 409, title: 'The quarantined record cannot be read again' },
   'consent-required': { status: 403, title: 'The citizen has not consented to this flow' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },

@@ -2,7 +2,9 @@
 import { z } from '@hono/zod-openapi';
 import { SourceSystem } from '../model';
 import { runSync } from '../sync/engine';
+import { resolveQuarantined } from '../sync/quarantine';
 import { ProblemError } from './context';
+import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
@@ -65,6 +67,23 @@ export const syncRoutes = newRouter()
       const { adapter, limit } = c.req.valid('query');
       const rows = await c.get('deps').store.sync.quarantined(c.get('principal').tenant, { adapter, limit });
       // The raw payload may hold personal data; IT staff see the reason, not the content.
-      return c.json({ records: rows.map(({ raw: _raw, tenant: _tenant, ...rest }) => rest) }, 200);
+      // (and the citizen's id is not needed to judge a mapping failure).
+      return c.json({ records: rows.map(({ raw: _raw, tenant: _tenant, citizenId: _citizen, ...rest }) => rest) }, 200);
     },
+  )
+  .openapi(
+    securedRoute(['it-staff'], {
+      method: 'post',
+      path: '/v1/sync/quarantine/{id}/resolve',
+      summary: 'Resolve a quarantined record: dismiss it, or retry it (the next sync reads the citizen from that adapter again)',
+      request: {
+        params: z.object({ id: z.string().min(1).max(100) }),
+        body: { content: { 'application/json': { schema: z.object({ action: z.enum(['dismiss', 'retry']), note: z.string().max(500).optional() }).strict() } }, required: true },
+      },
+      responses: {
+        200: json(z.object({ id: z.string(), resolution: z.enum(['dismissed', 'retried']), resolvedAt: z.string() }), 'Resolved; it no longer shows among the open records'),
+        ...problemResponses(400, 404, 409),
+      },
+    }),
+    async (c) => c.json(await resolveQuarantined(c.get('deps'), c.get('principal'), c.req.valid('param').id, c.req.valid('json')), 200),
   );

@@ -128,11 +128,19 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
           {quarantine.length === 0 ? <p class="muted">None.</p> : null}
           <table>
             {quarantine.map((q) => (
-              <tr>
+              <tr data-quarantine={q.id}>
                 <td>{q.adapter}</td>
                 <td>{q.recordType}</td>
                 <td>{q.reason}</td>
                 <td class="muted">{q.createdAt.slice(0, 16).replace('T', ' ')}</td>
+                <td>
+                  <form method="post" action={`/dashboard/quarantine/${q.id}/retry`} style="display:inline">
+                    <button type="submit" title="Read the citizen from this system again on the next sync">Retry</button>
+                  </form>{' '}
+                  <form method="post" action={`/dashboard/quarantine/${q.id}/dismiss`} style="display:inline">
+                    <button type="submit">Dismiss</button>
+                  </form>
+                </td>
               </tr>
             ))}
           </table>

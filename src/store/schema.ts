@@ -165,8 +165,14 @@ export const quarantine = sqliteTable(
     reason: text('reason').notNull(),
     raw: text('raw'),
     runId: text('run_id'),
+    /** The citizen the record is about, where known (not for a bad change notice): what a retry reads again. */
+    citizenId: text('citizen_id'),
     createdAt: text('created_at').notNull(),
     resolvedAt: text('resolved_at'),
+    /** How IT staff resolved it: dismissed (nothing to do), or retried (read again on the next run). */
+    resolution: text('resolution', { enum: ['dismissed', 'retried'] }),
+    resolvedBy: text('resolved_by'),
+    resolutionNote: text('resolution_note'),
   },
   (t) => [index('quarantine_tenant_created').on(t.tenant, t.createdAt)],
 );

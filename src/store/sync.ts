@@ -14,7 +14,16 @@ export interface QuarantineRow {
   reason: string;
   raw: string | null;
   runId: string | null;
+  /** The citizen the record is about, where known: what a retry reads again. */
+  citizenId?: string | null;
   createdAt: string;
+}
+
+export interface QuarantineResolution {
+  action: 'dismissed' | 'retried';
+  by: string;
+  at: string;
+  note?: string;
 }
 
 export interface SyncRunRow {
@@ -136,6 +145,7 @@ export function syncRepository({ db }: Database) {
           reason: quarantine.reason,
           raw: quarantine.raw,
           runId: quarantine.runId,
+          citizenId: quarantine.citizenId,
           createdAt: quarantine.createdAt,
         })
         .from(quarantine)
@@ -148,6 +158,44 @@ export function syncRepository({ db }: Database) {
         )
         .orderBy(desc(quarantine.createdAt))
         .limit(options.limit ?? 100);
+    },
+    async quarantineEntry(tenant: string, id: string): Promise<(QuarantineRow & { resolvedAt: string | null }) | null> {
+      const rows = await db
+        .select({
+          id: quarantine.id,
+          tenant: quarantine.tenant,
+          adapter: quarantine.adapter,
+          recordType: quarantine.recordType,
+          recordId: quarantine.recordId,
+          mappingId: quarantine.mappingId,
+          reason: quarantine.reason,
+          raw: quarantine.raw,
+          runId: quarantine.runId,
+          citizenId: quarantine.citizenId,
+          createdAt: quarantine.createdAt,
+          resolvedAt: quarantine.resolvedAt,
+        })
+        .from(quarantine)
+        .where(and(eq(quarantine.tenant, tenant), eq(quarantine.id, id)))
+        .limit(1);
+      return rows[0] ?? null;
+    },
+    /**
+     * Statements that resolve an open quarantine entry; `retried` also forgets that the record was
+     * seen (its versions' marks) and that the citizen was pulled from the adapter, so the next run
+     * reads the citizen there again and the record goes through its mapping afresh.
+     */
+    resolveQuarantineStatements(entry: Pick<QuarantineRow, 'tenant' | 'id' | 'adapter' | 'recordId' | 'citizenId'>, resolution: QuarantineResolution): Statement[] {
+      const resolve = db
+        .update(quarantine)
+        .set({ resolvedAt: resolution.at, resolution: resolution.action, resolvedBy: resolution.by, resolutionNote: resolution.note ?? null })
+        .where(and(eq(quarantine.tenant, entry.tenant), eq(quarantine.id, entry.id), isNull(quarantine.resolvedAt)));
+      if (resolution.action !== 'retried' || !entry.citizenId) return [resolve];
+      return [
+        resolve,
+        ...(entry.recordId ? [db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, entry.tenant), eq(appliedRecords.source, entry.adapter), eq(appliedRecords.recordId, entry.recordId)))] : []),
+        db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, entry.tenant), eq(pulledCitizens.adapter, entry.adapter), eq(pulledCitizens.citizenId, entry.citizenId))),
+      ];
     },
     /** Which of these record versions were merged already (the idempotent-merge check). */
     async appliedVersions(tenant: string, source: string, recordIds: string[]): Promise<Set<string>> {

@@ -179,8 +179,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
    * A quarantine row; the payload is personal data (a CPR number, health details), so it is stored
    * encrypted. (A row, not a statement: a drizzle query is thenable, so a promise of one would run it.)
    */
-  const quarantineRow = async (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string): Promise<QuarantineRow> => ({
-    id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw ? await vault.sealPayload(raw.slice(0, RAW_LIMIT)) : null, runId: run.runId, createdAt: at,
+  const quarantineRow = async (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string, citizenId: string | null): Promise<QuarantineRow> => ({
+    id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw ? await vault.sealPayload(raw.slice(0, RAW_LIMIT)) : null, runId: run.runId, citizenId, createdAt: at,
   });
 
   /** Pulls these subjects from one adapter: in batches if it can, else (or if a batch fails) one by one. */
@@ -304,7 +304,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           stats.recordsRead += pulled.records.length + pulled.quarantined.length;
           for (const bad of pulled.quarantined) {
             stats.quarantined++;
-            quarantining.push(quarantineRow(run, bad.recordType, bad.recordId, null, bad.reason, bad.raw, at));
+            quarantining.push(quarantineRow(run, bad.recordType, bad.recordId, null, bad.reason, bad.raw, at, citizen.citizenId));
           }
         }
         const fresh = pulled.records.filter((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`));
@@ -317,7 +317,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           const rawPayload = () => JSON.stringify(record.payload);
           const unmergeable = (mappingId: string | null, reason: string) => {
             stats.quarantined++;
-            quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawPayload(), at));
+            quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawPayload(), at, citizen.citizenId));
             // The broken version is marked so it is not quarantined again; a corrected version is new.
             marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
           };
@@ -399,7 +399,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         for (const { run, record, mappingId } of mergeable) {
           run.stats.quarantined++;
           run.stats.mergeFailures++;
-          quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, JSON.stringify(record.payload), at));
+          quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, JSON.stringify(record.payload), at, citizen.citizenId));
           marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
         }
         for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
@@ -487,7 +487,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       if (page.quarantined?.length) {
         const at = now();
         stats.quarantined += page.quarantined.length;
-        const rows = await Promise.all(page.quarantined.map((bad) => quarantineRow(run, bad.recordType, bad.recordId, null, `change notice: ${bad.reason}`, bad.raw, at)));
+        const rows = await Promise.all(page.quarantined.map((bad) => quarantineRow(run, bad.recordType, bad.recordId, null, `change notice: ${bad.reason}`, bad.raw, at, null)));
         await store.batch(rows.map((row) => store.sync.quarantineStatement(row)));
       }
       // One keyed hash per distinct CPR on the page; notices about citizens not enrolled are dropped unread (R12).
