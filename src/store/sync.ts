@@ -76,6 +76,21 @@ function guardedInserts<T extends { planId?: string; planWrite?: { version: numb
   return statements;
 }
 
+/** A quarantine entry as the repository hands it out (what `QuarantineRow` holds). */
+const quarantineColumns = {
+  id: quarantine.id,
+  tenant: quarantine.tenant,
+  adapter: quarantine.adapter,
+  recordType: quarantine.recordType,
+  recordId: quarantine.recordId,
+  mappingId: quarantine.mappingId,
+  reason: quarantine.reason,
+  raw: quarantine.raw,
+  runId: quarantine.runId,
+  citizenId: quarantine.citizenId,
+  createdAt: quarantine.createdAt,
+};
+
 export function syncRepository({ db }: Database) {
   return {
     async cursor(tenant: string, adapter: string): Promise<string | null> {
@@ -135,19 +150,7 @@ export function syncRepository({ db }: Database) {
     },
     async quarantined(tenant: string, options: { adapter?: string; limit?: number; includeResolved?: boolean } = {}): Promise<QuarantineRow[]> {
       return db
-        .select({
-          id: quarantine.id,
-          tenant: quarantine.tenant,
-          adapter: quarantine.adapter,
-          recordType: quarantine.recordType,
-          recordId: quarantine.recordId,
-          mappingId: quarantine.mappingId,
-          reason: quarantine.reason,
-          raw: quarantine.raw,
-          runId: quarantine.runId,
-          citizenId: quarantine.citizenId,
-          createdAt: quarantine.createdAt,
-        })
+        .select(quarantineColumns)
         .from(quarantine)
         .where(
           and(
@@ -161,20 +164,7 @@ export function syncRepository({ db }: Database) {
     },
     async quarantineEntry(tenant: string, id: string): Promise<(QuarantineRow & { resolvedAt: string | null }) | null> {
       const rows = await db
-        .select({
-          id: quarantine.id,
-          tenant: quarantine.tenant,
-          adapter: quarantine.adapter,
-          recordType: quarantine.recordType,
-          recordId: quarantine.recordId,
-          mappingId: quarantine.mappingId,
-          reason: quarantine.reason,
-          raw: quarantine.raw,
-          runId: quarantine.runId,
-          citizenId: quarantine.citizenId,
-          createdAt: quarantine.createdAt,
-          resolvedAt: quarantine.resolvedAt,
-        })
+        .select({ ...quarantineColumns, resolvedAt: quarantine.resolvedAt })
         .from(quarantine)
         .where(and(eq(quarantine.tenant, tenant), eq(quarantine.id, id)))
         .limit(1);
