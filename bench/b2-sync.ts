@@ -12,12 +12,8 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../src/config';
 import type { SourceSystem } from '../src/model';
-import { createLogger } from '../src/monitoring/log';
-import { adaptersFromConfig, tenantAdapters } from '../src/runtime/adapters';
-import { composeDeps } from '../src/runtime/compose';
-import { databaseUrlFor, openLibsqlDatabase } from '../src/store/libsql';
+import { openNodeDeps } from '../src/runtime/node-deps';
 import { allMappings } from '../src/sync/all-mappings';
 import { runSyncRound, type SyncStats } from '../src/sync/engine';
 
@@ -43,9 +39,9 @@ const seedStarted = performance.now();
 const seeding = spawn(process.execPath, ['--import', 'tsx', join(here, 'b2-seed.ts'), dir, String(size)], { stdio: 'inherit' });
 const seedExit = await new Promise<number | null>((resolve) => seeding.on('exit', resolve));
 if (seedExit !== 0) throw new Error(`B2: enrolment failed (exit ${seedExit})`);
-const config = loadConfig({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000' });
-const database = await openLibsqlDatabase(databaseUrlFor(dir));
-const deps = await composeDeps({ database, config, logger: createLogger({ level: 'error' }), adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
+// Opened as the scheduled sync job opens it (src/runtime/jobs/sync-job.ts): pulling and mapping in a
+// worker thread (B2_PULL_WORKER=0: on the main thread, for comparison).
+const { deps, close: closeDeps } = await openNodeDeps({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000' }, { pullWorker: process.env.B2_PULL_WORKER !== '0' });
 console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarted)} ms (not measured)`);
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
@@ -106,7 +102,7 @@ console.log(`B2: incremental sync ${Math.round(incremental.ms)} ms`);
 
 clearInterval(sampler);
 simulators.stdin!.write('quit\n');
-await database.close();
+await closeDeps();
 // B2_KEEP_DB=1 keeps the SQLite file for inspection (its path is printed).
 if (process.env.B2_KEEP_DB) console.log(`B2: database kept in ${dir}`);
 else rmSync(dir, { recursive: true, force: true });

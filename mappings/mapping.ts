@@ -103,7 +103,13 @@ export function runMapping<Input>(
   stats?: MappingStats,
   options?: { checkedByAdapter?: boolean },
 ): MappingResult {
-  if (stats) stats.recordsIn++;
+  const result = mapRecord(mapping, input, context, options);
+  if (stats) countMapping(stats, result);
+  return result;
+}
+
+/** `runMapping` without the statistics: a pure function of the record (the pull worker runs it off the main thread). */
+export function mapRecord<Input>(mapping: Mapping<Input>, input: unknown, context: MappingContext, options?: { checkedByAdapter?: boolean }): MappingResult {
   let result: MappingResult | undefined;
   let data = input as Input;
   if (!options?.checkedByAdapter) {
@@ -127,13 +133,16 @@ export function runMapping<Input>(
       result = failure('mapping', isStackOverflow(error) ? 'the record nests too deeply to be mapped' : messageOf(error));
     }
   }
-  if (stats) {
-    if (result.ok) {
-      stats.recordsOut++;
-      stats.fragmentsOut += result.fragments.length;
-    } else bump(stats.failuresByRule, result.ruleId);
-    for (const c of result.unknownCodes) bump(stats.unknownCodes, `${c.system}|${c.code}`);
-    for (const f of result.ignoredFields) bump(stats.ignoredFields, f);
-  }
   return result;
+}
+
+/** Adds one record's outcome to its mapping's per-run statistics. */
+export function countMapping(stats: MappingStats, result: MappingResult): void {
+  stats.recordsIn++;
+  if (result.ok) {
+    stats.recordsOut++;
+    stats.fragmentsOut += result.fragments.length;
+  } else bump(stats.failuresByRule, result.ruleId);
+  for (const c of result.unknownCodes) bump(stats.unknownCodes, `${c.system}|${c.code}`);
+  for (const f of result.ignoredFields) bump(stats.ignoredFields, f);
 }

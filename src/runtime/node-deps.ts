@@ -3,31 +3,37 @@ import { loadConfig } from '../config';
 import { createLogger } from '../monitoring/log';
 import { databaseUrlFor, openLibsqlDatabase } from '../store/libsql';
 import { allMappings } from '../sync/all-mappings';
-import { readFileSync } from 'node:fs';
-import { Agent } from 'undici';
-import { createMutualTlsFetch } from '../../adapters/shared/mutual-tls-fetch';
-import type { Config } from '../config';
-import { adaptersFromConfig, tenantAdapters, type AdapterTransport } from './adapters';
+import { adaptersFromConfig, tenantAdapters } from './adapters';
+import { nodeAdapterTransport } from './node-transport';
 import { composeDeps } from './compose';
+import { startPullWorker } from '../sync/pull-worker';
 
-export async function openNodeDeps(env: Record<string, string | undefined>) {
+export interface NodeDepsOptions {
+  /** Pull and map in a worker thread (src/sync/pull-worker.ts): for processes that sync. */
+  pullWorker?: boolean;
+}
+
+export async function openNodeDeps(env: Record<string, string | undefined>, options: NodeDepsOptions = {}) {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
   const database = await openLibsqlDatabase(databaseUrlFor(config.dataDir));
   const transport = nodeAdapterTransport(config);
-  const deps = await composeDeps({ database, config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor: tenantAdapters(config, transport), mappings: allMappings });
-  return { deps, config, database, close: () => database.close() };
+  const localAdaptersFor = tenantAdapters(config, transport);
+  const pullWorker = options.pullWorker ? startPullWorker(config) : undefined;
+  const wrapped = new Map<string, ReturnType<typeof localAdaptersFor>>();
+  const adaptersFor = pullWorker
+    ? (tenant: string) => {
+        let adapters = wrapped.get(tenant);
+        if (!adapters) wrapped.set(tenant, (adapters = pullWorker.wrap(tenant, localAdaptersFor(tenant))));
+        return adapters;
+      }
+    : localAdaptersFor;
+  const deps = await composeDeps({ database, config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor, mappings: allMappings });
+  const close = async () => {
+    await pullWorker?.close();
+    await database.close();
+  };
+  return { deps, config, database, close };
 }
 
-/**
- * With a configured function certificate, every adapter presents it (mutual TLS): the SOAP adapters
- * through their own fetch, the FHIR adapters through an undici Agent handed to the global fetch
- * (see docs/decisions/0007-fhir-mutual-tls.md).
- */
-export function nodeAdapterTransport(config: Config): AdapterTransport {
-  const certificate = config.adapters.clientCertificate;
-  if (!certificate) return {};
-  const read = (file: string) => readFileSync(file, 'utf8');
-  const tls = { cert: read(certificate.certFile), key: read(certificate.keyFile), ...(certificate.caFile ? { ca: read(certificate.caFile) } : {}) };
-  return { soapFetch: createMutualTlsFetch(tls), fhirDispatcher: new Agent({ connect: tls }) };
-}
+export { nodeAdapterTransport };

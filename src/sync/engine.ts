@@ -17,7 +17,7 @@
  * Every consent decision is audited (`data.flowed` / `data.refused`), before the data is merged.
  */
 import { AdapterError, unknownSubjectCodes, type PullResult, type PullSubject, type SourceAdapter, type SourceRecord } from '../../adapters/adapter';
-import { emptyStats, runMapping, type MappingStats } from '../../mappings/mapping';
+import { countMapping, emptyStats, mapRecord, type MappingStats } from '../../mappings/mapping';
 import { adaptersOf, type AppDeps } from '../api/context';
 import { decideFlow } from '../consent/policy';
 import { removeDataOfGrant } from '../consent/service';
@@ -29,6 +29,7 @@ import type { Statement } from '../store/db';
 import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
 import { mergeFragments, type MergeInput, type MergeOutcome } from './merge';
+import type { PulledRecord } from './pull-worker';
 import type { MappingRegistry } from './registry';
 
 export interface SyncStats {
@@ -314,7 +315,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
 
         for (const record of fresh) {
           const mapping = options.mappings.find(run.id, record.recordType);
-          const rawPayload = () => JSON.stringify(record.payload);
+          const { premapped, payloadJson } = record as PulledRecord;
+          const rawPayload = () => payloadJson ?? JSON.stringify(record.payload);
           const unmergeable = (mappingId: string | null, reason: string) => {
             stats.quarantined++;
             quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawPayload(), at, citizen.citizenId));
@@ -325,7 +327,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             unmergeable(null, `no mapping for record type ${record.recordType}`);
             continue;
           }
-          const result = runMapping(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, statsFor(run, mapping.id, mapping.version), { checkedByAdapter: true });
+          // A pull worker has mapped the record already, if with this very mapping.
+          const result = premapped && premapped.mappingId === mapping.id && premapped.mappingVersion === mapping.version ? premapped.result : mapRecord(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, { checkedByAdapter: true });
+          countMapping(statsFor(run, mapping.id, mapping.version), result);
           if (!result.ok) {
             unmergeable(mapping.id, `${result.ruleId}: ${result.reason}`);
             continue;
@@ -399,7 +403,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         for (const { run, record, mappingId } of mergeable) {
           run.stats.quarantined++;
           run.stats.mergeFailures++;
-          quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, JSON.stringify(record.payload), at, citizen.citizenId));
+          quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, (record as PulledRecord).payloadJson ?? JSON.stringify(record.payload), at, citizen.citizenId));
           marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
         }
         for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });

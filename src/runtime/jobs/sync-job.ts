@@ -4,7 +4,8 @@ import { openNodeDeps } from '../node-deps';
 import type { SourceSystem } from '../../model';
 
 export async function run(options: { adapters: SourceSystem[] }) {
-  const { deps, close } = await openNodeDeps(process.env);
+  // Reading and mapping run on another core (src/sync/pull-worker.ts); merging and writing here.
+  const { deps, close } = await openNodeDeps(process.env, { pullWorker: true });
   try {
     for (const tenant of await deps.store.plans.tenantsWithEnrolled()) {
       for (const result of await runSyncRound(deps, { tenant, adapters: options.adapters, trigger: 'schedule', mappings: deps.mappings }))
