@@ -54,6 +54,11 @@ export interface QuarantinedRecord {
 export interface PullManyOptions {
   /** A cursor from `changes`: only records changed after it (as `pull`'s cursor). */
   since?: string | null;
+  /**
+   * The mapping the caller will run per record type, as `id@version`. Adapters ignore it; a puller
+   * that also maps (src/sync/pull-worker.ts) hands back its result only where it ran that mapping.
+   */
+  mappedWith?: Readonly<Record<string, string>>;
 }
 
 export interface PullResult {

@@ -117,6 +117,17 @@ interface ChunkItem {
 }
 
 const actor = (adapter: string) => `sync-job:${adapter}`;
+
+/**
+ * A record as a quarantine row keeps it: its payload; or, for one a pull worker mapped and sent
+ * without its payload (a merge that failed), what it was mapped to — a retry reads the source again.
+ */
+export function rawOf(record: SourceRecord): string {
+  const { payloadJson, premapped } = record as PulledRecord;
+  if (payloadJson !== undefined) return payloadJson;
+  if (premapped?.result.ok) return JSON.stringify({ recordType: record.recordType, recordId: record.recordId, version: record.version, mappedBy: `${premapped.mappingId}@${premapped.mappingVersion}`, fragments: premapped.result.fragments });
+  return JSON.stringify(record.payload);
+}
 const RAW_LIMIT = 4000;
 const pullKey = (adapter: string, citizenId: string) => `${adapter}\u0000${citizenId}`;
 
@@ -184,11 +195,26 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw ? await vault.sealPayload(raw.slice(0, RAW_LIMIT)) : null, runId: run.runId, citizenId, createdAt: at,
   });
 
+  /** Per record type of an adapter, the mapping this round runs (`id@version`), for pullers that map. */
+  const mappedWith = new Map<SourceSystem, Record<string, string>>();
+  const mappedWithFor = (adapter: SourceSystem) => {
+    let named = mappedWith.get(adapter);
+    if (!named) {
+      named = {};
+      for (const recordType of adaptersOf(deps, tenant)[adapter]?.describe().recordTypes ?? []) {
+        const mapping = options.mappings.find(adapter, recordType);
+        if (mapping) named[recordType] = `${mapping.id}@${mapping.version}`;
+      }
+      mappedWith.set(adapter, named);
+    }
+    return named;
+  };
+
   /** Pulls these subjects from one adapter: in batches if it can, else (or if a batch fails) one by one. */
   async function pullFrom(run: AdapterRun, subjects: PullSubject[], since: string | null | undefined): Promise<Map<string, PullResult>> {
     if (run.adapter.pullMany && subjects.length > 1) {
       try {
-        const results = await run.adapter.pullMany(subjects, { since });
+        const results = await run.adapter.pullMany(subjects, { since, mappedWith: mappedWithFor(run.id) });
         // The contract promises a result for every subject; one left out is retried on a later run.
         run.stats.pullErrors += subjects.filter((s) => !results.has(s.citizenId)).length;
         return results;
@@ -315,11 +341,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
 
         for (const record of fresh) {
           const mapping = options.mappings.find(run.id, record.recordType);
-          const { premapped, payloadJson } = record as PulledRecord;
-          const rawPayload = () => payloadJson ?? JSON.stringify(record.payload);
+          const { premapped } = record as PulledRecord;
           const unmergeable = (mappingId: string | null, reason: string) => {
             stats.quarantined++;
-            quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawPayload(), at, citizen.citizenId));
+            quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawOf(record), at, citizen.citizenId));
             // The broken version is marked so it is not quarantined again; a corrected version is new.
             marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
           };
@@ -403,7 +428,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         for (const { run, record, mappingId } of mergeable) {
           run.stats.quarantined++;
           run.stats.mergeFailures++;
-          quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, (record as PulledRecord).payloadJson ?? JSON.stringify(record.payload), at, citizen.citizenId));
+          quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, rawOf(record), at, citizen.citizenId));
           marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
         }
         for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });

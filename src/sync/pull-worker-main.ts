@@ -17,10 +17,17 @@ const { config } = workerData as { config: Config };
 const adaptersFor = tenantAdapters(config, nodeAdapterTransport(config));
 const port = parentPort!;
 
-function toWire(adapter: string, record: SourceRecord): WireRecord {
-  const wire: WireRecord = { recordType: record.recordType, recordId: record.recordId, version: record.version, updatedAt: record.updatedAt, payloadJson: JSON.stringify(record.payload) };
-  const mapping = allMappings.find(adapter as never, record.recordType);
-  if (mapping) wire.premapped = { mappingId: mapping.id, mappingVersion: mapping.version, result: mapRecord(mapping, record.payload, { now: new Date().toISOString(), ruleVersion: ruleSetVersion }, { checkedByAdapter: true }) };
+/**
+ * A record for the main thread: mapped, if this worker has a mapping for its type, and with its
+ * payload as JSON unless the engine named this very mapping and it succeeded (then the engine
+ * never reads the payload).
+ */
+function toWire(adapter: string, record: SourceRecord, now: string, mappedWith: Readonly<Record<string, string>> | undefined): WireRecord {
+  const wire: WireRecord = { recordType: record.recordType, recordId: record.recordId, version: record.version, updatedAt: record.updatedAt };
+  const mapping = allMappings.find(adapter, record.recordType);
+  if (mapping) wire.premapped = { mappingId: mapping.id, mappingVersion: mapping.version, result: mapRecord(mapping, record.payload, { now, ruleVersion: ruleSetVersion }, { checkedByAdapter: true }) };
+  const asNamed = mapping !== undefined && mappedWith?.[record.recordType] === `${mapping.id}@${mapping.version}`;
+  if (!asNamed || !wire.premapped!.result.ok) wire.payloadJson = JSON.stringify(record.payload);
   return wire;
 }
 
@@ -31,9 +38,11 @@ async function handle(request: PullRequest): Promise<PullReply> {
     const results = request.op === 'pullMany'
       ? await adapter.pullMany!(request.subjects, { since: request.since })
       : new Map([[request.subject.citizenId, await adapter.pull(request.subject, request.since)]]);
+    const now = new Date().toISOString();
+    const mappedWith = request.op === 'pullMany' ? request.mappedWith : undefined;
     const wire: [string, WirePullResult][] = [];
     for (const [citizenId, result] of results)
-      wire.push([citizenId, { records: result.records.map((r) => toWire(request.adapter, r)), quarantined: result.quarantined, ...(result.unknownAtSource ? { unknownAtSource: true } : {}) }]);
+      wire.push([citizenId, { records: result.records.map((r) => toWire(request.adapter, r, now, mappedWith)), quarantined: result.quarantined, ...(result.unknownAtSource ? { unknownAtSource: true } : {}) }]);
     return { id: request.id, ok: true, results: wire };
   } catch (error) {
     return { id: request.id, ok: false, error: errorToWire(error) };

@@ -28,7 +28,11 @@ export interface Premapped {
 /** A record as the engine receives it from a pull worker. */
 export interface PulledRecord extends SourceRecord {
   premapped?: Premapped;
-  /** The payload as JSON text, for quarantine (the engine never needs the parsed payload when it has `premapped`). */
+  /**
+   * The payload as JSON text. Left out when the worker mapped the record successfully with the
+   * mapping the engine named (`PullManyOptions.mappedWith`): the engine then never reads the
+   * payload, and a chunk's payloads need not be copied to the main thread as well.
+   */
   payloadJson?: string;
 }
 
@@ -37,7 +41,7 @@ export interface WireRecord {
   recordId: string;
   version: string;
   updatedAt: string;
-  payloadJson: string;
+  payloadJson?: string;
   premapped?: Premapped;
 }
 
@@ -49,7 +53,7 @@ export interface WirePullResult {
 
 type PullAsk =
   | { tenant: string; adapter: SourceSystem; op: 'pull'; subject: PullSubject; since: string | null | undefined }
-  | { tenant: string; adapter: SourceSystem; op: 'pullMany'; subjects: PullSubject[]; since: string | null | undefined };
+  | { tenant: string; adapter: SourceSystem; op: 'pullMany'; subjects: PullSubject[]; since: string | null | undefined; mappedWith?: Readonly<Record<string, string>> };
 export type PullRequest = PullAsk & { id: number };
 
 export interface WireError {
@@ -81,10 +85,11 @@ function resultFromWire(wire: WirePullResult): PullResult {
       recordId: r.recordId,
       version: r.version,
       updatedAt: r.updatedAt,
-      payloadJson,
+      ...(payloadJson !== undefined ? { payloadJson } : {}),
       ...(r.premapped ? { premapped: r.premapped } : {}),
       // Parsed only if someone asks: with a mapping result from the worker, nobody does.
       get payload() {
+        if (payloadJson === undefined) throw new Error(`the pull worker mapped ${r.recordType} ${r.recordId} and kept its payload`);
         if (!parsed) {
           payload = JSON.parse(payloadJson);
           parsed = true;
@@ -175,7 +180,7 @@ export function startPullWorker(config: Config, options: PullWorkerOptions = {})
             return results.get(subject.citizenId)!;
           },
           ...(local.cursorAt ? { cursorAt: (at: Date) => local.cursorAt!(at) } : {}),
-          ...(local.pullMany ? { pullMany: (subjects: readonly PullSubject[], pullOptions?: PullManyOptions) => request({ tenant, adapter: id, op: 'pullMany', subjects: [...subjects], since: pullOptions?.since }) } : {}),
+          ...(local.pullMany ? { pullMany: (subjects: readonly PullSubject[], pullOptions?: PullManyOptions) => request({ tenant, adapter: id, op: 'pullMany', subjects: [...subjects], since: pullOptions?.since, ...(pullOptions?.mappedWith ? { mappedWith: pullOptions.mappedWith } : {}) }) } : {}),
         };
         wrapped[id] = proxy;
       }

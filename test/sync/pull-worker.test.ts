@@ -15,7 +15,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { membersOf, type Plan } from '../../src/model';
 import { tenantAdapters } from '../../src/runtime/adapters';
 import { allMappings } from '../../src/sync/all-mappings';
-import { runSyncRound } from '../../src/sync/engine';
+import { rawOf, runSyncRound } from '../../src/sync/engine';
 import { startPullWorker, type PulledRecord, type PullWorker } from '../../src/sync/pull-worker';
 import { createMappingRegistry } from '../../src/sync/registry';
 import { startTestApp } from '../support/node-app';
@@ -39,13 +39,18 @@ afterAll(async () => {
 
 /** Records that arrived mapped by the worker, counted as the engine receives them. */
 let premappedRecords = 0;
+let withPayload = 0;
 const countingPremapped = (adapters: Partial<Record<string, SourceAdapter>>) =>
   Object.fromEntries(
     Object.entries(adapters).map(([id, adapter]) => [id, {
       ...adapter!,
       async pullMany(subjects: readonly PullSubject[], options?: PullManyOptions) {
         const results = await adapter!.pullMany!(subjects, options);
-        for (const result of results.values()) premappedRecords += result.records.filter((r) => (r as PulledRecord).premapped).length;
+        for (const result of results.values()) {
+          premappedRecords += result.records.filter((r) => (r as PulledRecord).premapped).length;
+          // Mapped as the engine named it: the payload stays in the worker.
+          withPayload += result.records.filter((r) => (r as PulledRecord).payloadJson !== undefined).length;
+        }
         return results;
       },
     }]),
@@ -80,6 +85,7 @@ describe('pull worker', () => {
     const results: { merged: number[]; plans: string[][] }[] = [];
     for (const throughWorker of [false, true]) {
       premappedRecords = 0;
+      withPayload = 0;
       const app = await appWith(throughWorker);
       const plans = await enrolAll(app);
       const round = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'social'], trigger: 'test', mappings: allMappings });
@@ -94,6 +100,7 @@ describe('pull worker', () => {
       results.push({ merged: round.map((r) => r.stats.recordsMerged), plans: stored.map(contentOf) });
       // Through the worker every record read arrived mapped; on the main thread none did.
       expect(premappedRecords).toBe(throughWorker ? round.reduce((n, r) => n + r.stats.recordsRead, 0) : 0);
+      expect(withPayload).toBe(0);
       await app.close();
     }
     const [onMain, throughWorker] = results;
@@ -128,6 +135,16 @@ describe('pull worker', () => {
     const raw = await app.deps.vault.openPayload(goals[0]!.raw!);
     expect(JSON.parse(raw).resourceType).toBe('Goal');
     await app.close();
+  });
+
+  it('a record the worker mapped without its payload is quarantined as mapped; one with it, as read', async () => {
+    const base = { recordType: 'Goal', recordId: 'g1', version: '3', updatedAt: '2026-11-23T00:00:00Z' };
+    const fragments = [{ kind: 'goal', elementId: 'social:goal:g1', category: 'goals', content: { title: 'Egen bolig' } }];
+    const mapped = { ...base, premapped: { mappingId: 'social.goal', mappingVersion: '1.0.0', result: { ok: true, fragments, unknownCodes: [], ignoredFields: [] } } };
+    const asMapped = JSON.parse(rawOf({ ...mapped, get payload(): unknown { throw new Error('not sent'); } } as never));
+    expect(asMapped).toEqual({ recordType: 'Goal', recordId: 'g1', version: '3', mappedBy: 'social.goal@1.0.0', fragments });
+    expect(rawOf({ ...mapped, payloadJson: '{"resourceType":"Goal"}', payload: undefined } as never)).toBe('{"resourceType":"Goal"}');
+    expect(rawOf({ ...base, payload: { resourceType: 'Goal', id: 'g1' } })).toBe('{"resourceType":"Goal","id":"g1"}');
   });
 
   it('adapter errors keep their code and permanence across the thread', async () => {
