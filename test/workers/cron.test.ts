@@ -24,33 +24,39 @@ async function call(method: string, path: string, body?: unknown, roles = ['case
 
 describe('Cron Trigger in workerd', () => {
   it('runs one sync against the simulator and merges into D1', async () => {
-    const citizen = generatePopulation(5, CRON_POPULATION_SEED)[0]!;
-    const created = await call('POST', '/v1/plans', { cpr: citizen.cpr, origin: 'offered' });
-    expect(created.status).toBe(201);
-    const planId = created.body.id as string;
-    const memberId = created.body.subject.member.memberId as string;
-    await call('POST', `/v1/plans/${planId}/status`, { status: 'accepted' });
-    await call('POST', `/v1/plans/${planId}/status`, { status: 'active' });
-    const consent = await call('POST', '/v1/consents', {
-      planId,
-      memberId,
-      source: 'dfdg',
-      recipient: 'enplan',
-      categories: ['plan-core', 'employment', 'goals', 'interventions'],
-      purpose: 'Koordinering af indsatser i Én plan',
-      validFrom: '2026-01-01',
-      signed: { method: 'mitid', documentRef: 'cron-doc', textVersion: 'samtykke-v1', language: 'da' },
-      grantedBy: { memberId, capacity: 'self' },
-    });
-    expect(consent.status).toBe(201);
+    // Two citizens, so the chunk's plans are written by one statement (updateManyStatements) on D1.
+    const planIds: string[] = [];
+    for (const citizen of generatePopulation(5, CRON_POPULATION_SEED).slice(0, 2)) {
+      const created = await call('POST', '/v1/plans', { cpr: citizen.cpr, origin: 'offered' });
+      expect(created.status).toBe(201);
+      const planId = created.body.id as string;
+      const memberId = created.body.subject.member.memberId as string;
+      await call('POST', `/v1/plans/${planId}/status`, { status: 'accepted' });
+      await call('POST', `/v1/plans/${planId}/status`, { status: 'active' });
+      const consent = await call('POST', '/v1/consents', {
+        planId,
+        memberId,
+        source: 'dfdg',
+        recipient: 'enplan',
+        categories: ['plan-core', 'employment', 'goals', 'interventions'],
+        purpose: 'Koordinering af indsatser i Én plan',
+        validFrom: '2026-01-01',
+        signed: { method: 'mitid', documentRef: 'cron-doc', textVersion: 'samtykke-v1', language: 'da' },
+        grantedBy: { memberId, capacity: 'self' },
+      });
+      expect(consent.status).toBe(201);
+      planIds.push(planId);
+    }
 
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), env as never, ctx);
     await waitOnExecutionContext(ctx);
 
-    const plan = await call('GET', `/v1/plans/${planId}`);
-    const fromDfdg = [...plan.body.goals, ...plan.body.interventions].filter((e: { provenance: { system?: string }[] }) => e.provenance.some((p) => p.system === 'dfdg'));
-    expect(fromDfdg.length).toBeGreaterThan(0);
+    for (const planId of planIds) {
+      const plan = await call('GET', `/v1/plans/${planId}`);
+      const fromDfdg = [...plan.body.goals, ...plan.body.interventions].filter((e: { provenance: { system?: string }[] }) => e.provenance.some((p) => p.system === 'dfdg'));
+      expect(fromDfdg.length).toBeGreaterThan(0);
+    }
     const runs = await call('GET', '/v1/sync/runs', undefined, ['it-staff']);
     expect(runs.body.runs[0]).toMatchObject({ adapter: 'dfdg', status: 'succeeded', trigger: 'cron:*/5 * * * *' });
   });
