@@ -199,8 +199,7 @@ export function consentService(deps: AppDeps) {
       await store.consents.insert({ kind: 'grant', ...grant });
       // What was refused or revoked before may flow now: the next sync pulls this citizen in full again.
       await store.sync.forgetPulled(principal.tenant, grant.citizenId);
-      if (grant.source !== 'enplan')
-        await store.sync.forgetAppliedForPlans(principal.tenant, grant.source, await store.plans.idsForCitizen(principal.tenant, grant.citizenId, false));
+      if (grant.source !== 'enplan') await store.sync.forgetApplied(principal.tenant, grant.source, grant.citizenId);
       await store.audit.append(principal.tenant, {
         at: grant.createdAt,
         actor: actorOf(principal),

@@ -40,6 +40,7 @@ export interface SyncRunRow {
 
 /** A mark that depends on a plan write: `planWrite` is that write's version and update time. */
 export interface SyncMarkRow {
+  citizenId: string;
   source: string;
   recordId: string;
   recordVersion: string;
@@ -54,19 +55,19 @@ export interface PulledMarkRow {
   planWrite?: { version: number; updatedAt: string };
 }
 
-/** The JSON row (`j.value`) names a plan write at positions 3–5 that the plan table still holds. */
+/** The JSON row (`j.value`) names a plan write at positions 4–6 that the plan table still holds. */
 function planWriteWon(tenant: string) {
-  return sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = json_extract(j.value, '$[3]') and ${plans.version} = json_extract(j.value, '$[4]') and ${plans.updatedAt} = json_extract(j.value, '$[5]'))`;
+  return sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = json_extract(j.value, '$[4]') and ${plans.version} = json_extract(j.value, '$[5]') and ${plans.updatedAt} = json_extract(j.value, '$[6]'))`;
 }
 
 /**
- * One insert for the unguarded rows and one for the guarded ones. Each JSON row is the three
+ * One insert for the unguarded rows and one for the guarded ones. Each JSON row is the four
  * `fields`, then the plan id, then (guarded) the plan write's version and update time.
  */
 function guardedInserts<T extends { planId?: string; planWrite?: { version: number; updatedAt: string } }>(
   rows: readonly T[],
   insert: (json: string, guarded: boolean) => Statement,
-  fields: (row: T) => [unknown, unknown, unknown],
+  fields: (row: T) => [unknown, unknown, unknown, unknown],
 ): Statement[] {
   const statements: Statement[] = [];
   const plain = rows.filter((r) => !r.planWrite);
@@ -183,47 +184,21 @@ export function syncRepository({ db }: Database) {
       if (resolution.action !== 'retried' || !entry.citizenId) return [resolve];
       return [
         resolve,
-        ...(entry.recordId ? [db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, entry.tenant), eq(appliedRecords.source, entry.adapter), eq(appliedRecords.recordId, entry.recordId)))] : []),
+        ...(entry.recordId ? [db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, entry.tenant), eq(appliedRecords.citizenId, entry.citizenId), eq(appliedRecords.source, entry.adapter), eq(appliedRecords.recordId, entry.recordId)))] : []),
         db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, entry.tenant), eq(pulledCitizens.adapter, entry.adapter), eq(pulledCitizens.citizenId, entry.citizenId))),
       ];
     },
-    /** Which of these record versions were merged already (the idempotent-merge check). */
-    async appliedVersions(tenant: string, source: string, recordIds: string[]): Promise<Set<string>> {
-      if (recordIds.length === 0) return new Set();
+    /**
+     * Which record versions of these citizens were merged from this source already (the
+     * idempotent-merge check), as `recordId@version`.
+     */
+    async appliedVersions(tenant: string, source: string, citizenIds: string[]): Promise<Set<string>> {
+      if (citizenIds.length === 0) return new Set();
       const rows = await db
         .select({ recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion })
         .from(appliedRecords)
-        .where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inList(appliedRecords.recordId, recordIds)));
+        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source)));
       return new Set(rows.map((r) => `${r.recordId}@${r.recordVersion}`));
-    },
-    appliedStatement(row: { tenant: string; source: string; recordId: string; recordVersion: string; planId: string; appliedAt: string }): Statement {
-      return db.insert(appliedRecords).values(row).onConflictDoNothing();
-    },
-    /**
-     * Marks a record version merged only if the plan now holds exactly the write it was merged
-     * into (same version and update time). In a batch after the plan's optimistic update, a lost
-     * race leaves no mark, so the record is merged again on the next try instead of being lost.
-     */
-    appliedIfPlanWrittenStatement(
-      row: { tenant: string; source: string; recordId: string; recordVersion: string; planId: string; appliedAt: string },
-      plan: { version: number; updatedAt: string },
-    ): Statement {
-      return db
-        .insert(appliedRecords)
-        .select(
-          db
-            .select({
-              tenant: sql<string>`${row.tenant}`.as('tenant'),
-              source: sql<string>`${row.source}`.as('source'),
-              recordId: sql<string>`${row.recordId}`.as('record_id'),
-              recordVersion: sql<string>`${row.recordVersion}`.as('record_version'),
-              planId: sql<string>`${row.planId}`.as('plan_id'),
-              appliedAt: sql<string>`${row.appliedAt}`.as('applied_at'),
-            })
-            .from(plans)
-            .where(and(eq(plans.tenant, row.tenant), eq(plans.id, row.planId), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt))),
-        )
-        .onConflictDoNothing();
     },
     /**
      * Merged-record marks for a whole chunk in at most two statements: the rows travel as one JSON
@@ -240,17 +215,18 @@ export function syncRepository({ db }: Database) {
             db
               .select({
                 tenant: sql<string>`${tenant}`.as('tenant'),
+                citizenId: sql<string>`json_extract(j.value, '$[3]')`.as('citizen_id'),
                 source: sql<string>`json_extract(j.value, '$[0]')`.as('source'),
                 recordId: sql<string>`json_extract(j.value, '$[1]')`.as('record_id'),
                 recordVersion: sql<string>`json_extract(j.value, '$[2]')`.as('record_version'),
-                planId: sql<string>`json_extract(j.value, '$[3]')`.as('plan_id'),
+                planId: sql<string>`json_extract(j.value, '$[4]')`.as('plan_id'),
                 appliedAt: sql<string>`${appliedAt}`.as('applied_at'),
               })
               .from(sql`json_each(${json}) as j`)
               .where(guarded ? planWriteWon(tenant) : sql`1`), // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
           )
           .onConflictDoNothing(),
-      (r) => [r.source, r.recordId, r.recordVersion]);
+      (r) => [r.source, r.recordId, r.recordVersion, r.citizenId]);
     },
     /** First-pull marks of (adapter, citizen) pairs, guarded like `appliedManyStatements`. */
     pulledManyStatements(tenant: string, pulledAt: string, rows: readonly PulledMarkRow[]): Statement[] {
@@ -269,12 +245,11 @@ export function syncRepository({ db }: Database) {
               .where(guarded ? planWriteWon(tenant) : sql`1`),
           )
           .onConflictDoNothing(),
-      (r) => [r.adapter, r.citizenId, null]);
+      (r) => [r.adapter, r.citizenId, null, null]);
     },
-    /** After a new consent: records once merged into these plans may be merged again (the merge itself is idempotent by version). */
-    async forgetAppliedForPlans(tenant: string, source: string, planIds: string[]): Promise<void> {
-      if (planIds.length === 0) return;
-      await db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inList(appliedRecords.planId, planIds)));
+    /** After a new consent: the citizen's records from this source may be merged again (the merge itself is idempotent by version). */
+    async forgetApplied(tenant: string, source: string, citizenId: string): Promise<void> {
+      await db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source)));
     },
     /** After a new consent: the citizen is pulled in full again on the next run. */
     async forgetPulled(tenant: string, citizenId: string): Promise<void> {

@@ -290,8 +290,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
 
     const applied = new Set<string>();
     for (const run of runs) {
-      const ids = merging.filter((m) => m.run === run).flatMap((m) => m.pulled.records.map((r) => r.recordId));
-      if (ids.length > 0) for (const key of await store.sync.appliedVersions(tenant, run.id, ids)) applied.add(`${run.id}|${key}`);
+      const citizens = merging.filter((m) => m.run === run && m.pulled.records.length > 0).map((m) => m.item.citizen.citizenId);
+      if (citizens.length > 0) for (const key of await store.sync.appliedVersions(tenant, run.id, citizens)) applied.add(`${run.id}|${key}`);
     }
     const consentsByCitizen = new Map<string, { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] }>();
     for (const doc of await store.consents.forCitizens(tenant, mergingCitizens)) {
@@ -304,7 +304,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const original = new Map((await store.plans.getMany(tenant, planIds)).map((p) => [p.id, p]));
     const working = new Map(original);
     const auditEntries: AuditEntry[] = [];
-    const marks: { planId: string | null; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
+    const marks: { planId: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
     const flowedGrants = new Map<string, Set<string>>();
     const citizensOfPlan = new Map<string, ChunkItem[]>();
 
@@ -346,7 +346,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             stats.quarantined++;
             quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, reason, rawOf(record), at, citizen.citizenId));
             // The broken version is marked so it is not quarantined again; a corrected version is new.
-            marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
+            marks.push({ planId: null, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
           };
           if (!mapping) {
             unmergeable(null, `no mapping for record type ${record.recordType}`);
@@ -429,7 +429,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           run.stats.quarantined++;
           run.stats.mergeFailures++;
           quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, rawOf(record), at, citizen.citizenId));
-          marks.push({ planId: null, source: run.id, recordId: record.recordId, recordVersion: record.version });
+          marks.push({ planId: null, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
         }
         for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
         continue;
@@ -456,7 +456,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // A record refused (even in part) is not marked merged, so a later consent lets it flow; nor is
       // one with references left out, so a later read merges it with them once they resolve.
       for (const { run, record, refusedAny } of mergeable)
-        if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) marks.push({ planId: mergedInto, source: run.id, recordId: record.recordId, recordVersion: record.version });
+        if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) marks.push({ planId: mergedInto, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
       for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
     }
 
@@ -473,7 +473,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       return written ? { planWrite: { version: written.version, updatedAt: written.updatedAt } } : {};
     };
     const markStatements = [
-      ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.planId) }))),
+      ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.planId) }))),
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
@@ -541,7 +541,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         byCitizen.set(citizenId, list);
       }
       const toPull: ChunkItem[] = [];
-      const appliedOnPage = await store.sync.appliedVersions(tenant, run.id, [...byCitizen.values()].flatMap((n) => n.map((x) => x.recordId)));
+      const appliedOnPage = await store.sync.appliedVersions(tenant, run.id, [...byCitizen.keys()]);
       for (const [citizenId, notices] of byCitizen) {
         const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
         stats.noticesAlreadyMerged += notices.length - unseen.length;
