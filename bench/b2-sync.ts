@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SourceSystem } from '../src/model';
@@ -17,7 +17,11 @@ import { openNodeDeps } from '../src/runtime/node-deps';
 import { allMappings } from '../src/sync/all-mappings';
 import { runSyncRound, type SyncStats } from '../src/sync/engine';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// `npm run bench` runs this file compiled, as bench/dist/b2-sync.mjs (bench/run.ts); `tsx bench/b2-sync.ts`
+// runs the source. Either way `here` is bench/, where the simulators and seeding scripts (run through
+// tsx: they are not measured) and the results are.
+const compiled = !import.meta.url.endsWith('.ts');
+const here = fileURLToPath(new URL(compiled ? '..' : '.', import.meta.url));
 const size = Number(process.argv[2] ?? 50_000);
 const adapters: SourceSystem[] = ['dfdg', 'education', 'social', 'health'];
 
@@ -112,6 +116,7 @@ const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
   v8Flags: process.execArgv.filter((flag) => flag.startsWith('--max-')),
+  code: compiled ? 'compiled (esbuild bundle, scripts/build.mjs)' : 'TypeScript through tsx',
   citizens: size,
   sources: adapters.length,
   full: { wallMs: Math.round(full.ms), cpuSeconds: full.cpuSeconds, peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
@@ -128,7 +133,7 @@ mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', `b2-sync${size === 50_000 ? '' : `-${size}`}.json`), `${JSON.stringify({ ...result, met }, null, 2)}\n`);
 const md = `# B2 — full and incremental sync (${size} citizens × 4 sources)
 
-Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}, V8 heap flags: ${result.v8Flags.join(' ') || 'none'} (the service's, src/runtime/memory.ts). Simulators in a separate
+Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}, V8 heap flags: ${result.v8Flags.join(' ') || 'none'} (the service's, src/runtime/memory.ts), ${result.code}. Simulators in a separate
 process on loopback HTTP; the syncing process runs the four adapters as one sync round (batched pulls, one plan write per
 citizen and chunk; docs/decisions/0006) on one SQLite file, as the scheduled job does.
 

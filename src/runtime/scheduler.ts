@@ -1,7 +1,7 @@
 /**
  * Scheduled jobs on Node with bree: a sync round per schedule over the adapters on it (SYNC_CRON,
  * or an adapter's own SYNC_CRON_<ADAPTER>), the outbox relay on an interval, and retention nightly. Each job runs in a worker thread from a
- * small .js bootstrap that registers tsx (the jobs are TypeScript).
+ * small .js bootstrap that runs the job module.
  */
 import { fileURLToPath } from 'node:url';
 import Bree from 'bree';
@@ -9,8 +9,12 @@ import { syncSchedules, type Config } from '../config';
 import type { Logger } from '../monitoring/log';
 import { syncHeap } from './memory';
 
-const bootstrap = fileURLToPath(new URL('./jobs/bootstrap.js', import.meta.url));
-const jobModule = (name: string) => new URL(`./jobs/${name}.ts`, import.meta.url).href;
+// Run from the TypeScript sources (tests, `npm run dev`), the jobs are .ts and their bootstrap
+// registers tsx; run from the bundle (`npm start`: dist/node.mjs), they are built .mjs files beside
+// it, started by a plain bootstrap (scripts/build.mjs).
+const fromSource = import.meta.url.endsWith('.ts');
+const bootstrap = fileURLToPath(new URL(fromSource ? './jobs/bootstrap.js' : './run-job.mjs', import.meta.url));
+const jobModule = (name: string) => new URL(fromSource ? `./jobs/${name}.ts` : `./${name}.mjs`, import.meta.url).href;
 
 export function schedulerJobs(config: Config): Bree.JobOptions[] {
   const jobs: Bree.JobOptions[] = [];

@@ -8,6 +8,7 @@ import { migrate } from 'drizzle-orm/libsql/migrator';
 import * as schema from './schema';
 import type { Database, SqliteDb, Statement } from './db';
 
+// Beside this module: src/store/migrations, or in the built service dist/migrations (scripts/build.mjs copies them).
 export const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 /** `url` is a libSQL URL: `file:./data/enplan.db`, or `:memory:` for tests. */

@@ -1,9 +1,7 @@
-// Bree runs every job in a worker thread from a plain .js file; this one registers tsx so the
-// job itself can be TypeScript, then runs the job module named in workerData.
-import { parentPort, workerData } from 'node:worker_threads';
+// Bree runs every job in a worker thread from a plain .js file; run from the TypeScript sources
+// (tests, `npm run dev`), this one registers tsx so the job itself can be TypeScript, then runs it
+// (run-job.js). The built service starts its jobs from dist/run-job.mjs, without tsx.
 import { register } from 'tsx/esm/api';
 
 register();
-const { run } = await import(workerData.jobModule);
-await run(workerData.options ?? {});
-parentPort?.postMessage('done');
+await import('./run-job.js');
