@@ -3,6 +3,7 @@
  * bree for scheduled jobs, and — unless sector system URLs are configured or DEMO=off — the four
  * built-in simulators seeded with synthetic citizens, so everything works at once.
  */
+import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { signDevToken } from '../security';
@@ -47,7 +48,8 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a program (not imported by a test): compared as URLs, so a path with spaces still matches.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const service = await startNodeService();
   const lines = [
     `Én plan integration layer listening on ${service.url}`,

@@ -16,14 +16,17 @@ const fromSource = import.meta.url.endsWith('.ts');
 const bootstrap = fileURLToPath(new URL(fromSource ? './jobs/bootstrap.js' : './run-job.mjs', import.meta.url));
 const jobModule = (name: string) => new URL(fromSource ? `./jobs/${name}.ts` : `./${name}.mjs`, import.meta.url).href;
 
+/** The configuration accepts crons with a seconds field; bree reads one only when told so. */
+const withSeconds = (cron: string) => (cron.trim().split(/\s+/).length === 6 ? { hasSeconds: true } : {});
+
 export function schedulerJobs(config: Config): Bree.JobOptions[] {
   const jobs: Bree.JobOptions[] = [];
   // One round per schedule over the adapters on it: a citizen's records from all of them are
   // merged in one write of the plan (docs/decisions/0006), in a worker whose heap is bounded.
   for (const { cron, adapters } of syncSchedules(config))
-    jobs.push({ name: `sync-${adapters.join('-')}`, path: bootstrap, cron, worker: { workerData: { jobModule: jobModule('sync-job'), options: { adapters } }, resourceLimits: { ...syncHeap } } });
+    jobs.push({ name: `sync-${adapters.join('-')}`, path: bootstrap, cron, ...withSeconds(cron), worker: { workerData: { jobModule: jobModule('sync-job'), options: { adapters } }, resourceLimits: { ...syncHeap } } });
   jobs.push({ name: 'outbox-relay', path: bootstrap, interval: config.schedule.relayInterval, worker: { workerData: { jobModule: jobModule('relay-job') } } });
-  jobs.push({ name: 'retention', path: bootstrap, cron: config.schedule.retentionCron, worker: { workerData: { jobModule: jobModule('retention-job') } } });
+  jobs.push({ name: 'retention', path: bootstrap, cron: config.schedule.retentionCron, ...withSeconds(config.schedule.retentionCron), worker: { workerData: { jobModule: jobModule('retention-job') } } });
   return jobs;
 }
 

@@ -92,6 +92,18 @@ describe('sync schedules from configuration', () => {
     expect(syncJobs({ DFDG_URL: urls.DFDG_URL, SYNC_CRON_HEALTH: '*/15 * * * *' }).map((j) => j.name)).toEqual(['sync-dfdg']);
   });
 
+  it('a cron with a seconds field (6 fields) is scheduled as such: bree accepts it and reads the seconds', async () => {
+    const jobs = schedulerJobs(loadConfig({ DFDG_URL: urls.DFDG_URL, SYNC_CRON: '30 */5 * * * *', RETENTION_CRON: '0 0 3 * * *' }));
+    expect(jobs.find((j) => j.name === 'sync-dfdg')).toMatchObject({ cron: '30 */5 * * * *', hasSeconds: true });
+    expect(jobs.find((j) => j.name === 'retention')).toMatchObject({ hasSeconds: true });
+    // Five fields stay as they were.
+    expect(syncJobs(urls)[0]!.hasSeconds).toBeUndefined();
+    // bree validates jobs when they are added: without hasSeconds it refuses a 6-field cron.
+    const bree = new Bree({ root: false, doRootCheck: false, jobs: [], logger: false as never });
+    await expect(bree.add(jobs)).resolves.not.toThrow();
+    await expect(bree.add([{ ...jobs.find((j) => j.name === 'sync-dfdg')!, name: 'without-seconds', hasSeconds: false }])).rejects.toThrow();
+  });
+
   it('refuses a malformed cron at start, naming the variable', () => {
     expect(() => loadConfig({ ...urls, SYNC_CRON_SOCIAL: 'every five minutes' })).toThrow(/SYNC_CRON_SOCIAL[\s\S]*cron expression/);
     expect(() => loadConfig({ ...urls, SYNC_CRON: '* * *' })).toThrow(/SYNC_CRON/);
