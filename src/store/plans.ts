@@ -1,5 +1,5 @@
 /** Plans as whole, validated documents with an optimistic version; members indexed for enrolment. */
-import { and, eq, exists, inArray, lt, notExists, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
@@ -110,7 +110,7 @@ export function planRepository({ db, batch }: Database) {
      * Enrolled citizens (with their enrolled plans) never pulled in full from this adapter: the
      * catch-up's work, found in the database so a run's cost does not grow with the population.
      */
-    async enrolledNotPulled(tenant: string, adapter: string): Promise<{ citizenId: string; planId: string }[]> {
+    async enrolledNotPulled(tenant: string, adapter: string, among?: readonly string[]): Promise<{ citizenId: string; planId: string }[]> {
       return db
         .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
         .from(planMembers)
@@ -118,6 +118,7 @@ export function planRepository({ db, batch }: Database) {
         .where(
           and(
             eq(planMembers.tenant, tenant),
+            among ? inList(planMembers.citizenId, among) : undefined,
             eq(planMembers.active, true),
             inArray(plans.status, [...enrolledStatuses]),
             notExists(
@@ -128,6 +129,25 @@ export function planRepository({ db, batch }: Database) {
             ),
           ),
         );
+    },
+    /**
+     * Enrolled citizens (as an active member of an accepted or active plan) in citizen id order,
+     * after `afterCitizenId`, at most `limit`: a sync's catch-up walks the population a page at a
+     * time instead of holding every enrolled citizen in memory at once.
+     */
+    async enrolledCitizensAfter(tenant: string, afterCitizenId: string, limit: number): Promise<string[]> {
+      const rows = await this.enrolledCitizensAfterQuery(tenant, afterCitizenId, limit);
+      return rows.map((r) => r.citizenId);
+    },
+    /** The query of `enrolledCitizensAfter`, unrun (its query plan is tested). */
+    enrolledCitizensAfterQuery(tenant: string, afterCitizenId: string, limit: number) {
+      return db
+        .selectDistinct({ citizenId: planMembers.citizenId })
+        .from(planMembers)
+        .innerJoin(plans, eq(plans.id, planMembers.planId))
+        .where(and(eq(planMembers.tenant, tenant), gt(planMembers.citizenId, afterCitizenId), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses])))
+        .orderBy(asc(planMembers.citizenId))
+        .limit(limit);
     },
     async tenantsWithEnrolled(): Promise<string[]> {
       const rows = await db.selectDistinct({ tenant: plans.tenant }).from(plans).where(inArray(plans.status, [...enrolledStatuses]));

@@ -71,6 +71,8 @@ export interface SyncRoundOptions {
   chunkSize?: number;
   /** Chunks in flight at once: one pulling while another writes. Default 3. */
   chunksInFlight?: number;
+  /** Enrolled citizens the catch-up reads from the store at a time (a page of chunks). Default 5,000. */
+  catchUpPageSize?: number;
   pageSize?: number;
   /**
    * A first catch-up (no cursor yet) starts the feed this long before it began, so changes made
@@ -560,16 +562,6 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const run of runs) run.error ??= message;
   };
   try {
-    // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
-    const catchUpOf = new Map<string, ChunkItem>();
-    for (const run of runs)
-      for (const row of await store.plans.enrolledNotPulled(tenant, run.id)) {
-        const item = catchUpOf.get(row.citizenId) ?? { citizen: { citizenId: row.citizenId, planIds: [] }, runs: [] };
-        if (!item.citizen.planIds.includes(row.planId)) item.citizen.planIds.push(row.planId);
-        if (!item.runs.includes(run)) item.runs.push(run);
-        catchUpOf.set(row.citizenId, item);
-      }
-    const catchUp = [...catchUpOf.values()];
     // A feed never followed starts where this catch-up starts: the catch-up reads each enrolled
     // citizen's current state, so the source's history before it need not be replayed. A citizen
     // the catch-up misses is not marked pulled and is read in full on a later run.
@@ -578,7 +570,23 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const run of runs)
       if (run.adapter.cursorAt && (await store.sync.cursor(tenant, run.id)) === null) feedStarts.set(run, run.adapter.cursorAt(new Date(clock.now().getTime() - margin)));
     const catchUpStarted = performance.now();
-    await chunked(catchUp);
+    // Catch-up: each citizen with the adapters that have never pulled them, all merged together;
+    // the enrolled population a page at a time, so memory does not grow with it.
+    const pageOfCitizens = options.catchUpPageSize ?? 5000;
+    for (let after = ''; ; ) {
+      const citizens = await store.plans.enrolledCitizensAfter(tenant, after, pageOfCitizens);
+      if (citizens.length === 0) break;
+      after = citizens[citizens.length - 1]!;
+      const catchUpOf = new Map<string, ChunkItem>();
+      for (const run of runs)
+        for (const row of await store.plans.enrolledNotPulled(tenant, run.id, citizens)) {
+          const item = catchUpOf.get(row.citizenId) ?? { citizen: { citizenId: row.citizenId, planIds: [] }, runs: [] };
+          if (!item.citizen.planIds.includes(row.planId)) item.citizen.planIds.push(row.planId);
+          if (!item.runs.includes(run)) item.runs.push(run);
+          catchUpOf.set(row.citizenId, item);
+        }
+      await chunked([...catchUpOf.values()]);
+    }
     for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
     if (feedStarts.size > 0) await store.batch([...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())));
     // Then each adapter's change feed; one adapter's failure does not stop the others.

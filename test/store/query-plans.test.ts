@@ -10,6 +10,7 @@ import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
+import { planRepository } from '../../src/store/plans';
 import { inList, sameTenant } from '../../src/store/query';
 import * as schema from '../../src/store/schema';
 
@@ -63,4 +64,13 @@ describe('query plans of lookups by a JSON list (inList)', () => {
       expect(query().toSQL().params.filter((p) => typeof p === 'string' && p.startsWith('['))).toEqual([JSON.stringify(ids)]);
     });
   }
+});
+
+describe('query plan of the catch-up page', () => {
+  it('walks the enrolment index in citizen order from where the last page ended, without sorting the tenant', async () => {
+    const store = planRepository({ db: db as never, batch: async () => undefined, close: async () => undefined });
+    const detail = await planOf(store.enrolledCitizensAfterQuery('101', 'c-100', 5000));
+    expect(detail).toMatch(/SEARCH plan_members USING (COVERING )?INDEX plan_members_tenant_citizen \(tenant=\? AND citizen_id>\?\)/);
+    expect(detail).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+  });
 });

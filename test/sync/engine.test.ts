@@ -236,6 +236,22 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('the catch-up walks the enrolled population a page at a time and reaches every citizen once', async () => {
+    const app = await freshApp();
+    const plans = [];
+    for (const citizen of population.slice(12, 19)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      plans.push(plan);
+    }
+    // Seven citizens in pages of two: four pages, the last one short.
+    const [result] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings, catchUpPageSize: 2 });
+    expect(result!.status).toBe('succeeded');
+    expect(result!.stats.citizensPulled).toBe(7);
+    for (const plan of plans) expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(plan.version + 1);
+    await app.close();
+  });
+
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
     const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({
