@@ -1,6 +1,6 @@
 /** Builds the sector adapters from configuration: an adapter is configured when its URL is set. */
 import type { SourceAdapter } from '../../adapters/adapter';
-import { createDfdgAdapter } from '../../adapters/dfdg';
+import { createDfdgAdapter } from '../../adapters/dfdg/adapter';
 import { createEducationAdapter } from '../../adapters/education/adapter';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { createSocialAdapter } from '../../adapters/social/adapter';
