@@ -45,7 +45,8 @@ const seedExit = await new Promise<number | null>((resolve) => seeding.on('exit'
 if (seedExit !== 0) throw new Error(`B2: enrolment failed (exit ${seedExit})`);
 // Opened as the scheduled sync job opens it (src/runtime/jobs/sync-job.ts): pulling and mapping in a
 // worker thread (B2_PULL_WORKER=0: on the main thread, for comparison).
-const { deps, close: closeDeps } = await openNodeDeps({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000' }, { pullWorker: process.env.B2_PULL_WORKER !== '0' });
+const pullWorker = process.env.B2_PULL_WORKER !== '0';
+const { deps, close: closeDeps } = await openNodeDeps({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000' }, { pullWorker });
 console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarted)} ms (not measured)`);
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
@@ -117,6 +118,7 @@ const result = {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
   v8Flags: process.execArgv.filter((flag) => flag.startsWith('--max-')),
   code: compiled ? 'compiled (esbuild bundle, scripts/build.mjs)' : 'TypeScript through tsx',
+  pullWorker,
   citizens: size,
   sources: adapters.length,
   full: { wallMs: Math.round(full.ms), cpuSeconds: full.cpuSeconds, peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
@@ -135,7 +137,7 @@ const md = `# B2 — full and incremental sync (${size} citizens × 4 sources)
 
 Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}, V8 heap flags: ${result.v8Flags.join(' ') || 'none'} (the service's, src/runtime/memory.ts), ${result.code}. Simulators in a separate
 process on loopback HTTP; the syncing process runs the four adapters as one sync round (batched pulls, one plan write per
-citizen and chunk; docs/decisions/0006) on one SQLite file, as the scheduled job does.
+citizen and chunk; docs/decisions/0006) on one SQLite file, as the scheduled job does, ${pullWorker ? 'reading and mapping in a pull worker thread (docs/decisions/0010)' : 'reading and mapping on the main thread (B2_PULL_WORKER=0)'}.
 
 | measure | value | goal | met |
 | --- | --- | --- | --- |
