@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Agreement, CitizenView, Coordinator, FollowUp, Goal, Intervention, Situation } from './plan';
 import { DataCategory } from './consent';
+import { fastFragment } from './fragment-fast-check';
 
 const elementContent = {
   goal: Goal.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
@@ -27,20 +28,41 @@ const fragmentOf = <K extends keyof typeof elementContent>(kind: K) =>
   });
 
 /**
+ * `safeParse` and `parse` answer from the hand-written fast path (fragment-fast-check.ts) when it
+ * vouches for the input — with the output zod would build — and otherwise let the schema parse it,
+ * so zod alone refuses, with its issues. The schema is otherwise unchanged (`options`, `_zod`).
+ */
+function withFastPath<S extends z.ZodType>(schema: S): S {
+  const zodSafeParse = schema.safeParse.bind(schema);
+  const zodParse = schema.parse.bind(schema);
+  const safeParse: S['safeParse'] = (data, params) => {
+    const checked = fastFragment(data);
+    return checked ? { success: true, data: checked as z.output<S> } : zodSafeParse(data, params);
+  };
+  const parse: S['parse'] = (data, params) => (fastFragment(data) as z.output<S> | undefined) ?? zodParse(data, params);
+  return Object.assign(schema, { safeParse, parse });
+}
+
+/**
  * Every fragment a mapping makes is checked against this schema, so it runs once per fragment on
  * every sync. `z.compile` (zod ≥ 4.5) generates a flat validator for it ahead of time: same schema,
  * same output and, because any input the generated code rejects is handed to zod's ordinary
  * parser, the same issues. Where code generation is not allowed (no `new Function`, e.g. Workers)
- * `z.compile` returns the schema unchanged.
+ * `z.compile` returns the schema unchanged. In front of both sits a hand-written fast path for
+ * the fragment kinds the mappings make (`withFastPath` above), which only ever says yes.
  */
-export const Fragment = z.compile(z.discriminatedUnion('kind', [
-  fragmentOf('goal'),
-  fragmentOf('intervention'),
-  fragmentOf('agreement'),
-  fragmentOf('followUp'),
-  fragmentOf('citizenView'),
-  fragmentOf('situation'),
-  fragmentOf('coordinator'),
-]));
+export const Fragment = withFastPath(
+  z.compile(
+    z.discriminatedUnion('kind', [
+      fragmentOf('goal'),
+      fragmentOf('intervention'),
+      fragmentOf('agreement'),
+      fragmentOf('followUp'),
+      fragmentOf('citizenView'),
+      fragmentOf('situation'),
+      fragmentOf('coordinator'),
+    ]),
+  ),
+);
 export type Fragment = z.infer<typeof Fragment>;
 export type FragmentKind = Fragment['kind'];
