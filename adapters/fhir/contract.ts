@@ -448,9 +448,113 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 const isText = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 const optionalString = (value: unknown) => value === undefined || typeof value === 'string';
 const optionalText = (value: unknown) => value === undefined || isText(value);
-const matches = (pattern: RegExp, value: unknown) => typeof value === 'string' && pattern.test(value);
-const optionalDateTime = (value: unknown) => value === undefined || matches(FHIR_DATE_TIME, value);
-const optionalDate = (value: unknown) => value === undefined || matches(FHIR_DATE, value);
+
+// The FHIR formats, read character by character: what FHIR_ID, FHIR_INSTANT, FHIR_DATE and
+// FHIR_DATE_TIME match, exactly (test/adapters/fhir-fast-checks.test.ts holds them against the
+// patterns) — a regular expression costs a call into the RegExp machinery for every date of every record.
+
+const isDigitCode = (c: number) => c >= 48 && c <= 57;
+/** `count` digits from `at`. */
+function digitsAt(text: string, at: number, count: number): boolean {
+  for (let i = at; i < at + count; i++) if (!isDigitCode(text.charCodeAt(i))) return false;
+  return true;
+}
+/** `(0[1-9]|1[0-2])` at `at`. */
+function monthAt(text: string, at: number): boolean {
+  const a = text.charCodeAt(at);
+  const b = text.charCodeAt(at + 1);
+  return (a === 48 && b >= 49 && b <= 57) || (a === 49 && b >= 48 && b <= 50);
+}
+/** `(0[1-9]|[12]\d|3[01])` at `at`. */
+function dayAt(text: string, at: number): boolean {
+  const a = text.charCodeAt(at);
+  const b = text.charCodeAt(at + 1);
+  return (a === 48 && b >= 49 && b <= 57) || ((a === 49 || a === 50) && isDigitCode(b)) || (a === 51 && (b === 48 || b === 49));
+}
+/** A digit in 0..`max` at `at`, then any digit in 0..`maxSecond` (`[0-5]\d`: 5, 9). */
+function twoDigitsAt(text: string, at: number, max: number, maxSecond: number): boolean {
+  const a = text.charCodeAt(at) - 48;
+  const b = text.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= max && b >= 0 && b <= maxSecond;
+}
+/** `\.\d+` from `at` (one or more digits), or nothing: where the fraction ends, or -1 for a dot without digits. */
+function fractionEnd(text: string, at: number): number {
+  if (text.charCodeAt(at) !== 46) return at;
+  let end = at + 1;
+  while (end < text.length && isDigitCode(text.charCodeAt(end))) end++;
+  return end === at + 1 ? -1 : end;
+}
+
+/** The characters of a FHIR id, by character code below 128: A–Z, a–z, 0–9, `-` and `.`. */
+const FHIR_ID_CHARS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) FHIR_ID_CHARS[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46 ? 1 : 0;
+
+/** FHIR_ID: 1–64 of A–Z, a–z, 0–9, `-` and `.` (one table look per character). */
+function isFhirId(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 64) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || FHIR_ID_CHARS[c] === 0) return false;
+  }
+  return true;
+}
+
+/** FHIR_INSTANT: `\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}`, an optional fraction, then `Z` or `[+-]\d{2}:\d{2}`. */
+function isFhirInstant(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length < 20) return false;
+  if (!(digitsAt(value, 0, 4) && value.charCodeAt(4) === 45 && digitsAt(value, 5, 2) && value.charCodeAt(7) === 45 && digitsAt(value, 8, 2))) return false;
+  if (!(value.charCodeAt(10) === 84 && digitsAt(value, 11, 2) && value.charCodeAt(13) === 58 && digitsAt(value, 14, 2) && value.charCodeAt(16) === 58 && digitsAt(value, 17, 2))) return false;
+  const zone = fractionEnd(value, 19);
+  if (zone < 0) return false;
+  const sign = value.charCodeAt(zone);
+  if (sign === 90) return zone + 1 === value.length;
+  return (sign === 43 || sign === 45) && zone + 6 === value.length && digitsAt(value, zone + 1, 2) && value.charCodeAt(zone + 3) === 58 && digitsAt(value, zone + 4, 2);
+}
+
+/** FHIR_DATE: YYYY, YYYY-MM or YYYY-MM-DD (month 01–12, day 01–31). */
+function isFhirDate(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const length = value.length;
+  return (length === 4 || length === 7 || length === 10) && isFhirDateOf(value, length);
+}
+
+/** The first `length` (4, 7 or 10) characters of `text` as a FHIR date (no substring made). */
+function isFhirDateOf(text: string, length: number): boolean {
+  if (!digitsAt(text, 0, 4)) return false;
+  if (length === 4) return true;
+  if (text.charCodeAt(4) !== 45 || !monthAt(text, 5)) return false;
+  return length === 7 || (text.charCodeAt(7) === 45 && dayAt(text, 8));
+}
+
+/**
+ * FHIR_DATE_TIME: a FHIR date, or YYYY-MM-DD then `T`, hours 00–23, minutes 00–59, seconds 00–60, an
+ * optional fraction, and `Z` or an offset `[+-]` (00–13:00–59 or 14:00).
+ */
+function isFhirDateTime(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  if (value.length <= 10) return isFhirDate(value);
+  if (!(isFhirDateOf(value, 10) && value.charCodeAt(10) === 84)) return false;
+  if (!(twoDigitsAt(value, 11, 2, 9) && (value.charCodeAt(11) !== 50 || value.charCodeAt(12) <= 51))) return false;
+  if (!(value.charCodeAt(13) === 58 && twoDigitsAt(value, 14, 5, 9) && value.charCodeAt(16) === 58)) return false;
+  // Seconds 00–59, or 60 (a leap second).
+  if (!(twoDigitsAt(value, 17, 5, 9) || (value.charCodeAt(17) === 54 && value.charCodeAt(18) === 48))) return false;
+  const zone = fractionEnd(value, 19);
+  if (zone < 0) return false;
+  const sign = value.charCodeAt(zone);
+  if (sign === 90) return zone + 1 === value.length;
+  if (!((sign === 43 || sign === 45) && zone + 6 === value.length && value.charCodeAt(zone + 3) === 58)) return false;
+  const h1 = value.charCodeAt(zone + 1);
+  const h2 = value.charCodeAt(zone + 2);
+  // (0\d|1[0-3]):[0-5]\d, or 14:00.
+  if ((h1 === 48 && isDigitCode(h2)) || (h1 === 49 && h2 >= 48 && h2 <= 51)) return twoDigitsAt(value, zone + 4, 5, 9);
+  return h1 === 49 && h2 === 52 && value.charCodeAt(zone + 4) === 48 && value.charCodeAt(zone + 5) === 48;
+}
+
+/** For the tests: the format checks, to hold against the patterns. */
+export const fhirFormatChecks = { isFhirId, isFhirInstant, isFhirDate, isFhirDateTime };
+
+const optionalDateTime = (value: unknown) => value === undefined || isFhirDateTime(value);
+const optionalDate = (value: unknown) => value === undefined || isFhirDate(value);
 
 /** `z.array(item)` (undefined allowed when optional): every element, a hole counting as undefined. */
 function isListOf(value: unknown, item: (element: unknown) => boolean, optional: boolean): boolean {
@@ -527,7 +631,7 @@ function isMeta(value: unknown, served: boolean): boolean {
   const { versionId, lastUpdated } = value;
   return (
     (served ? isText(versionId) : optionalText(versionId)) &&
-    (served ? matches(FHIR_INSTANT, lastUpdated) : lastUpdated === undefined || matches(FHIR_INSTANT, lastUpdated)) &&
+    (served ? isFhirInstant(lastUpdated) : lastUpdated === undefined || isFhirInstant(lastUpdated)) &&
     isStringList(value.profile) &&
     isCodingList(value.tag)
   );
@@ -538,7 +642,7 @@ function hasBase(value: Json, resourceType: string, served: boolean): boolean {
   const { id, meta } = value;
   return (
     value.resourceType === resourceType &&
-    (served ? matches(FHIR_ID, id) : id === undefined || matches(FHIR_ID, id)) &&
+    (served ? isFhirId(id) : id === undefined || isFhirId(id)) &&
     (served ? isMeta(meta, true) : meta === undefined || isMeta(meta, false)) &&
     isExtensionList(value.extension)
   );

@@ -7,6 +7,24 @@ import type { CodeableConcept, Coding, Extension, Reference } from './contract';
 const danishDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Copenhagen', year: 'numeric', month: '2-digit', day: '2-digit' });
 const danishOffset = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Copenhagen', timeZoneName: 'longOffset' });
 
+/** `count` ASCII digits from `at`. */
+function digitsAt(text: string, at: number, count: number): boolean {
+  for (let i = at; i < at + count; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * The shapes `/^\d{4}-\d{2}-\d{2}$/`, `/^\d{4}-\d{2}$/` and `/^\d{4}$/` (`\d` is 0–9), read by
+ * character: dates are checked several times per record, and a pattern costs a call into the
+ * RegExp machinery each time.
+ */
+export const isDateShaped = (value: string) => value.length === 10 && digitsAt(value, 0, 4) && value.charCodeAt(4) === 45 && digitsAt(value, 5, 2) && value.charCodeAt(7) === 45 && digitsAt(value, 8, 2);
+const isYearMonthShaped = (value: string) => value.length === 7 && digitsAt(value, 0, 4) && value.charCodeAt(4) === 45 && digitsAt(value, 5, 2);
+const isYearShaped = (value: string) => value.length === 4 && digitsAt(value, 0, 4);
+
 /**
  * The Danish calendar date (YYYY-MM-DD) of a FHIR date or dateTime. A timestamp is read in
  * Europe/Copenhagen, so 2021-05-29T23:30:00Z is the 30th. A partial date (YYYY or YYYY-MM) becomes
@@ -14,9 +32,9 @@ const danishOffset = new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Copenh
  */
 export function danishDate(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-  if (/^\d{4}-\d{2}$/.test(value)) return `${value}-01`;
-  if (/^\d{4}$/.test(value)) return `${value}-01-01`;
+  if (isDateShaped(value)) return value;
+  if (isYearMonthShaped(value)) return `${value}-01`;
+  if (isYearShaped(value)) return `${value}-01-01`;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return undefined;
   return danishDay.format(new Date(ms));
@@ -49,28 +67,38 @@ function danishOffsetOn(date: string): string {
   return offset;
 }
 
-function asList(concepts: CodeableConcept | readonly CodeableConcept[] | undefined): readonly CodeableConcept[] {
-  if (!concepts) return [];
-  return isList(concepts) ? concepts : [concepts];
-}
 const isList = (value: CodeableConcept | readonly CodeableConcept[]): value is readonly CodeableConcept[] => Array.isArray(value);
 
-/** The first coding of a concept (or of several concepts) in the given system. */
-export function codingIn(concepts: CodeableConcept | readonly CodeableConcept[] | undefined, system: string): Coding | undefined {
-  for (const concept of asList(concepts)) {
-    const coding = concept.coding?.find((c) => c.system === system && c.code);
+/** The first coding of one concept with `system` (any system when undefined) and a code. Loops, no closure per call. */
+function codingOf(concept: CodeableConcept, system: string | undefined): Coding | undefined {
+  const codings = concept.coding;
+  if (!codings) return undefined;
+  for (let i = 0; i < codings.length; i++) {
+    const coding = codings[i]!;
+    if ((system === undefined ? coding.system : coding.system === system) && coding.code) return coding;
+  }
+  return undefined;
+}
+
+/** The first coding in `system` (any system when undefined) of a concept or of several, in order; no list is made of a single concept. */
+function findCoding(concepts: CodeableConcept | readonly CodeableConcept[] | undefined, system: string | undefined): Coding | undefined {
+  if (!concepts) return undefined;
+  if (!isList(concepts)) return codingOf(concepts, system);
+  for (let i = 0; i < concepts.length; i++) {
+    const coding = codingOf(concepts[i]!, system);
     if (coding) return coding;
   }
   return undefined;
+}
+
+/** The first coding of a concept (or of several concepts) in the given system. */
+export function codingIn(concepts: CodeableConcept | readonly CodeableConcept[] | undefined, system: string): Coding | undefined {
+  return findCoding(concepts, system);
 }
 
 /** The first coding with both system and code, in any system. */
 export function firstCoding(concepts: CodeableConcept | readonly CodeableConcept[] | undefined): Coding | undefined {
-  for (const concept of asList(concepts)) {
-    const coding = concept.coding?.find((c) => c.system && c.code);
-    if (coding) return coding;
-  }
-  return undefined;
+  return findCoding(concepts, undefined);
 }
 
 /**
@@ -97,7 +125,9 @@ export function referencedId(reference: Reference | undefined, type: string): st
 
 /** The value of an extension (string) found by url, searching one level of nesting too. */
 export function extensionString(extensions: readonly Extension[] | undefined, url: string): string | undefined {
-  for (const ext of extensions ?? []) {
+  if (!extensions) return undefined;
+  for (let i = 0; i < extensions.length; i++) {
+    const ext = extensions[i]!;
     if (ext.url === url && typeof ext.valueString === 'string') return ext.valueString;
   }
   return undefined;

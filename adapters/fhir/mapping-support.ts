@@ -5,8 +5,8 @@
  */
 import { Fragment, type FragmentKind } from '../../src/model';
 import type { MappingResult } from '../../mappings/mapping';
-import type { CarePlan, CarePlanActivity, Goal } from './contract';
-import { firstCoding, scrubCpr, unreadFieldReporter } from './fhir-values';
+import type { CarePlan, CarePlanActivity, Coding, Goal, Reference } from './contract';
+import { firstCoding, isDateShaped, referencedId, scrubCpr, unreadFieldReporter } from './fhir-values';
 
 /** Text used where the source leaves out something the model requires (unit, contact). */
 export const NOT_STATED = 'Ikke oplyst i kilden';
@@ -16,6 +16,25 @@ export class MappingNotesCollector {
   readonly unknownCodes: { system: string; code: string }[] = [];
   /** Each ignored field once; most records have none, so the list is made on the first. */
   private ignored: string[] | undefined;
+
+  /**
+   * One collector kept for the life of the process, with both lists made, so that V8 never collects
+   * the collectors' hidden class. Every FHIR mapping makes a collector per record and its optimised
+   * code is built on that class; a full garbage collection at a moment when no collector is alive
+   * (between two sync chunks, say) would otherwise drop the class — only live collectors reach it —
+   * and V8 then throws away all optimised code that embeds it (every mapping, its notes, the
+   * Fragment check) and compiles it again on the next records. In B1, whose rounds each begin with
+   * a full collection, that recompilation was a large part of a FHIR record's time. (A static field:
+   * a module-level constant that no function refers to does not outlive the module's evaluation.)
+   */
+  static readonly #kept = MappingNotesCollector.#keep();
+
+  static #keep(): MappingNotesCollector {
+    const kept = new MappingNotesCollector();
+    kept.ignoreField('(kept)');
+    kept.unknown('(kept)', '(kept)');
+    return kept;
+  }
 
   unknown(system: string | undefined, code: string | undefined): void {
     if (!code) return;
@@ -38,20 +57,22 @@ export class MappingNotesCollector {
     this.ignore(...result.ignoredFields);
   }
 
+  /** A sorted copy (as `slice().sort()` would give: these are strings, each once). */
   get ignoredFields(): string[] {
-    return this.ignored ? this.ignored.slice().sort() : [];
+    return this.ignored ? sortedCopy(this.ignored) : [];
   }
 
   ok(fragments: unknown[]): MappingResult {
-    const checked: Fragment[] = [];
-    for (const fragment of fragments) {
+    const checked = new Array<Fragment>(fragments.length);
+    for (let i = 0; i < fragments.length; i++) {
+      const fragment = fragments[i];
       const parsed = Fragment.safeParse(fragment);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const where = issue?.path.length ? issue.path.join('.') : 'fragment';
         return this.fail('model', `${(fragment as { elementId?: string }).elementId ?? 'fragment'} ${where}: ${issue?.message ?? 'is not a valid model fragment'}`);
       }
-      checked.push(parsed.data);
+      checked[i] = parsed.data;
     }
     return { ok: true, fragments: checked, unknownCodes: this.unknownCodes, ignoredFields: this.ignoredFields };
   }
@@ -60,6 +81,26 @@ export class MappingNotesCollector {
   fail(ruleId: string, reason: string): MappingResult {
     return { ok: false, ruleId, reason: scrubCpr(reason), unknownCodes: this.unknownCodes, ignoredFields: this.ignoredFields };
   }
+}
+
+/**
+ * A sorted copy of a short list of strings, by insertion: the order `Array.prototype.sort` gives
+ * strings (UTF-16 code units, which is what `<` compares), without the sort's working storage —
+ * it runs for the notes of every record, and V8's sort allocates about a kilobyte even for a few
+ * elements.
+ */
+export function sortedCopy(values: readonly string[]): string[] {
+  const sorted = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    let at = i;
+    while (at > 0 && sorted[at - 1]! > value) {
+      sorted[at] = sorted[at - 1]!;
+      at--;
+    }
+    sorted[at] = value;
+  }
+  return sorted;
 }
 
 /** A fragment before the model check: kind, deterministic element id, data category, content. */
@@ -108,7 +149,6 @@ export function goalStatus(goal: Pick<Goal, 'lifecycleStatus' | 'achievementStat
   }
 }
 
-const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
 const digitAt = (text: string, at: number) => text.charCodeAt(at) - 48;
 
@@ -118,7 +158,7 @@ const digitAt = (text: string, at: number) => text.charCodeAt(at) - 48;
  * `toISOString` (years 0000–9999), without building a Date and a string for each check.
  */
 export function isCalendarDate(value: string | undefined): value is string {
-  if (!value || !CALENDAR_DATE.test(value)) return false;
+  if (!value || !isDateShaped(value)) return false;
   const year = digitAt(value, 0) * 1000 + digitAt(value, 1) * 100 + digitAt(value, 2) * 10 + digitAt(value, 3);
   const month = digitAt(value, 5) * 10 + digitAt(value, 6);
   const day = digitAt(value, 8) * 10 + digitAt(value, 9);
@@ -132,13 +172,18 @@ export function isEmail(value: string | undefined): value is string {
   return !!value && /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/.test(value);
 }
 
-/** The first value with visible text, trimmed: sources send "" where they mean "nothing". */
-export function firstText(...values: (string | undefined | null)[]): string | undefined {
-  for (const value of values) {
-    const text = value?.trim();
-    if (text) return text;
-  }
-  return undefined;
+/** `value` trimmed when it has visible text. */
+function visibleText(value: string | undefined | null): string | undefined {
+  const text = value?.trim();
+  return text ? text : undefined;
+}
+
+/**
+ * The first value with visible text, trimmed: sources send "" where they mean "nothing". Up to four
+ * values, as named parameters: a rest parameter would make an array on every call.
+ */
+export function firstText(a: string | undefined | null, b?: string | null, c?: string | null, d?: string | null): string | undefined {
+  return visibleText(a) ?? visibleText(b) ?? visibleText(c) ?? visibleText(d);
 }
 
 /** A stated legal basis the model accepts (2–120 characters), else undefined. */
@@ -147,54 +192,86 @@ export function usableLegalBasis(value: string | undefined): string | undefined 
   return text && text.length >= 2 && text.length <= 120 ? text : undefined;
 }
 
-const TOPIC = /^[a-z0-9-]+$/;
+/** `^[a-z0-9-]+$`, the model's topic tag. */
+function isTopic(topic: string): boolean {
+  if (topic.length === 0) return false;
+  for (let i = 0; i < topic.length; i++) {
+    const c = topic.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) return false;
+  }
+  return true;
+}
 
 /** A topic tag as the model wants it (lower-case letters, digits, hyphens): each once, in first-seen order. */
 export function topicsOf(...lists: readonly (readonly string[])[]): string[] {
-  const seen = new Set<string>();
+  return topicsOfLists(lists);
+}
+
+/**
+ * `topicsOf` for a list of lists (no spread call). An invalid tag never reaches the output, so
+ * "each once" is a look in the (short) output instead of a Set of everything seen.
+ */
+export function topicsOfLists(lists: readonly (readonly string[])[]): string[] {
   const topics: string[] = [];
-  for (const list of lists)
-    for (const topic of list) {
-      if (seen.has(topic)) continue;
-      seen.add(topic);
-      if (TOPIC.test(topic)) topics.push(topic);
+  for (let l = 0; l < lists.length; l++) {
+    const list = lists[l]!;
+    for (let i = 0; i < list.length; i++) {
+      const topic = list[i]!;
+      if (isTopic(topic) && !topics.includes(topic)) topics.push(topic);
     }
+  }
   return topics;
+}
+
+/** The ids of the references to `type` (`…/<type>/<id>`) as element ids (`toElementId(<id>)`), in order, in one loop; references to anything else are left out. */
+export function referencedElementIds(references: readonly Reference[] | undefined, type: string, toElementId: (id: string) => string): string[] {
+  const ids: string[] = [];
+  if (!references) return ids;
+  for (let i = 0; i < references.length; i++) {
+    const id = referencedId(references[i], type);
+    if (id) ids.push(toElementId(id));
+  }
+  return ids;
 }
 
 type ActivityDetail = NonNullable<CarePlanActivity['detail']>;
 
-/** Reports the fields of a CarePlan activity's detail that `codedActivities` and the mappings do not read. */
+/** Reports the fields of a CarePlan activity's detail that `codedActivity` and the mappings do not read. */
 const reportUnreadDetailFields = unreadFieldReporter('CarePlan.activity.detail', ['extension', 'code', 'status', 'scheduledPeriod', 'performer', 'goal', 'description']);
 
+/** One coded activity of a CarePlan, as `codedActivity` hands it to a mapping. */
+export interface CodedActivity<Listed> {
+  detail: ActivityDetail;
+  /** The activity's first coding with a system and a code. */
+  coding: Coding & { system: string; code: string };
+  listed: Listed | undefined;
+  display: string;
+}
+
 /**
- * The coded activities of a CarePlan, as both FHIR mappings read them: fields we do not use are
- * reported as ignored, an activity without a code is skipped (and reported), an unknown code is
- * reported. `lookup` finds the code in the mapping's code lists.
+ * A CarePlan activity as both FHIR mappings read it, or undefined when it has no coded detail: fields
+ * we do not use are reported as ignored, an activity without a code is skipped (and reported), an
+ * unknown code is reported. `lookup` finds the code in the mapping's code lists. Called activity by
+ * activity (a plain loop, not a generator), so a mapping that fails on one has not noted anything
+ * of the later ones.
  */
-export function* codedActivities<Listed extends { display?: string }>(
-  plan: Pick<CarePlan, 'activity'>,
+export function codedActivity<Listed extends { display?: string }>(
+  activity: CarePlanActivity,
   notes: MappingNotesCollector,
   lookup: (system: string, code: string) => Listed | undefined,
-): Generator<{ index: number; detail: ActivityDetail; coding: { system: string; code: string; display?: string }; listed: Listed | undefined; display: string }> {
-  const activities = plan.activity ?? [];
-  // Lazily, activity by activity: a mapping that fails on one has not noted anything of the later ones.
-  for (let index = 0; index < activities.length; index++) {
-    const activity = activities[index]!;
-    if (activity.outcomeReference) notes.ignoreField('CarePlan.activity.outcomeReference');
-    if (activity.reference) notes.ignoreField('CarePlan.activity.reference');
-    const detail = activity.detail;
-    if (!detail) continue;
-    reportUnreadDetailFields(detail, notes);
-    const coding = firstCoding(detail.code);
-    if (!coding?.code || !coding.system) {
-      notes.ignore('CarePlan.activity.detail (an activity without a code)');
-      continue;
-    }
-    const listed = lookup(coding.system, coding.code);
-    if (!listed) notes.unknown(coding.system, coding.code);
-    const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
-    const codingOut = coding.display ? { system: coding.system, code: coding.code, display: coding.display } : { system: coding.system, code: coding.code };
-    yield { index, detail, coding: codingOut, listed, display };
+): CodedActivity<Listed> | undefined {
+  if (activity.outcomeReference) notes.ignoreField('CarePlan.activity.outcomeReference');
+  if (activity.reference) notes.ignoreField('CarePlan.activity.reference');
+  const detail = activity.detail;
+  if (!detail) return undefined;
+  reportUnreadDetailFields(detail, notes);
+  const coding = firstCoding(detail.code);
+  if (!coding?.code || !coding.system) {
+    notes.ignoreField('CarePlan.activity.detail (an activity without a code)');
+    return undefined;
   }
+  const listed = lookup(coding.system, coding.code);
+  if (!listed) notes.unknown(coding.system, coding.code);
+  const display = firstText(listed?.display, coding.display, detail.code?.text) ?? coding.code;
+  return { detail, coding: coding as CodedActivity<Listed>['coding'], listed, display };
 }

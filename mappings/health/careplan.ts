@@ -4,9 +4,9 @@
  * category `health`: one per coded activity, or one for the plan itself when it lists none. Health
  * data flows only on explicit consent (Sundhedsloven §43); the category is what the gate checks.
  */
-import { CarePlan } from '../../adapters/fhir/contract';
-import { codingIn, danishDate, extensionString, firstCoding, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { codedActivities, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
+import { CarePlan, type CarePlanActivity } from '../../adapters/fhir/contract';
+import { codingIn, danishDate, extensionString, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
+import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { activityFor, healthCodeListRefs, planTypeFor } from './codes';
@@ -18,7 +18,8 @@ export const healthGoalElementId = (goalId: string) => `health:goal:${goalId}`;
 /**
  * One intervention's content, or undefined without a start date. One object literal: spreading a
  * shared part into each intervention (`{ ...base, … }`) made V8 build every fragment property by
- * property on a slow path, and a module-level function costs no closure per record.
+ * property on a slow path; a module-level function costs no closure per record, and plain
+ * parameters no object per activity.
  */
 function intervention(
   unit: string,
@@ -27,27 +28,34 @@ function intervention(
   start: string | undefined,
   end: string | undefined,
   performer: string | undefined,
-  rest: { legalBasis: string; type: { system: string; code: string; display: string }; order: number; status: string; goalIds: string[] },
+  legalBasis: string,
+  type: { system: string; code: string; display: string },
+  order: number,
+  status: string,
+  goalIds: string[],
 ) {
   if (!isCalendarDate(start)) return undefined;
+  const name = performer?.trim() || unit;
   return {
     sector: 'health',
     title,
     responsibleUnit: unit,
-    contact: unit !== NOT_STATED ? { name: performer?.trim() || unit, unit } : { name: performer?.trim() || unit },
+    contact: unit !== NOT_STATED ? { name, unit } : { name },
     period: isCalendarDate(end) && end >= start ? { start, end } : { start },
     dependsOn: [],
     confidentiality: 'normal',
+    // The plan type's own list (the model check copies it into the fragment).
     topics: topics ?? [],
-    legalBasis: rest.legalBasis,
-    type: rest.type,
-    order: rest.order,
-    status: rest.status,
-    goalIds: rest.goalIds,
+    legalBasis,
+    type,
+    order,
+    status,
+    goalIds,
   };
 }
 
 const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'category', 'title', 'subject', 'period', 'created', 'author', 'activity']);
+const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
 
 export const healthCarePlanMapping: Mapping<CarePlan> = {
   id: 'health.careplan',
@@ -80,8 +88,12 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
     const planEnd = danishDate(plan.period?.end);
 
     const fragments = [];
+    const activities = plan.activity ?? NO_ACTIVITIES;
     let order = 0;
-    for (const { index, detail, coding, listed, display } of codedActivities(plan, notes, activityFor)) {
+    for (let index = 0; index < activities.length; index++) {
+      const coded = codedActivity(activities[index]!, notes, activityFor);
+      if (!coded) continue;
+      const { detail, coding, display } = coded;
       const content = intervention(
         unit,
         planType?.topics,
@@ -89,13 +101,11 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
         danishDate(detail.scheduledPeriod?.start) ?? planStart,
         danishDate(detail.scheduledPeriod?.end) ?? planEnd,
         detail.performer?.[0]?.display,
-        {
-          legalBasis: usableLegalBasis(extensionString(detail.extension, LEGAL_BASIS_EXTENSION)) ?? planType?.legalBasis ?? 'Sundhedsloven',
-          type: { system: coding.system, code: coding.code, display },
-          order,
-          status: interventionStatus(detail.status, plan.status),
-          goalIds: (detail.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(healthGoalElementId),
-        },
+        usableLegalBasis(extensionString(detail.extension, LEGAL_BASIS_EXTENSION)) ?? planType?.legalBasis ?? 'Sundhedsloven',
+        { system: coding.system, code: coding.code, display },
+        order,
+        interventionStatus(detail.status, plan.status),
+        referencedElementIds(detail.goal, 'Goal', healthGoalElementId),
       );
       if (!content) return notes.fail('activity.period', `activity ${index} has no start date, and neither has the plan`);
       order++;
@@ -107,16 +117,22 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
       if (!typeCoding?.code || !typeCoding.system) return notes.ok([]);
       const display = firstText(planType?.display, typeCoding.display, plan.title) ?? typeCoding.code;
       const planStatus = plan.status === 'completed' ? 'ended' : plan.status === 'revoked' || plan.status === 'entered-in-error' ? 'cancelled' : plan.status === 'active' ? 'active' : 'planned';
-      const content = intervention(unit, planType?.topics, firstText(plan.title) ?? display, planStart, planEnd, undefined, {
-        legalBasis: planType?.legalBasis ?? 'Sundhedsloven',
-        type: { system: typeCoding.system, code: typeCoding.code, display },
-        order: 0,
-        status: planStatus,
-        goalIds: (plan.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(healthGoalElementId),
-      });
+      const content = intervention(
+        unit,
+        planType?.topics,
+        firstText(plan.title) ?? display,
+        planStart,
+        planEnd,
+        undefined,
+        planType?.legalBasis ?? 'Sundhedsloven',
+        { system: typeCoding.system, code: typeCoding.code, display },
+        0,
+        planStatus,
+        referencedElementIds(plan.goal, 'Goal', healthGoalElementId),
+      );
       if (!content) return notes.fail('activity.period', 'the plan has no start date');
       fragments.push(fragment('intervention', healthCarePlanElementId(plan.id), 'health', content));
-    } else if (plan.goal?.length) notes.ignore('CarePlan.goal');
+    } else if (plan.goal?.length) notes.ignoreField('CarePlan.goal');
 
     return notes.ok(fragments);
   },

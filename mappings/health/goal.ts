@@ -4,12 +4,13 @@
  */
 import { Goal } from '../../adapters/fhir/contract';
 import { danishDate, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOfLists } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryFor, healthCodeListRefs, knownHealthSystems } from './codes';
 import { healthGoalElementId } from './careplan';
 
 const reportUnreadGoalFields = unreadFieldReporter('Goal', ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target']);
+const HEALTH_TOPIC: readonly string[] = ['health'];
 
 export const healthGoalMapping: Mapping<Goal> = {
   id: 'health.goal',
@@ -31,24 +32,42 @@ export const healthGoalMapping: Mapping<Goal> = {
     const notes = new MappingNotesCollector();
     if (!goal.id) return notes.fail('goal.id', 'the Goal has no id');
     reportUnreadGoalFields(goal, notes);
-    const topics: string[][] = [['health']];
-    for (const category of goal.category ?? []) {
-      for (const coding of category.coding ?? []) {
-        const entry = goalCategoryFor(coding.system, coding.code);
-        if (entry) topics.push(entry.topics);
-        else if (coding.code) notes.unknown(coding.system, coding.code);
+    const topics: (readonly string[])[] = [HEALTH_TOPIC];
+    const categories = goal.category;
+    if (categories)
+      for (let c = 0; c < categories.length; c++) {
+        const codings = categories[c]!.coding;
+        if (!codings) continue;
+        for (let i = 0; i < codings.length; i++) {
+          const coding = codings[i]!;
+          const entry = goalCategoryFor(coding.system, coding.code);
+          if (entry) topics.push(entry.topics);
+          else if (coding.code) notes.unknown(coding.system, coding.code);
+        }
       }
-    }
     const coding = firstCoding(goal.description);
     if (coding && !knownHealthSystems.has(coding.system ?? '')) notes.unknown(coding.system, coding.code);
     const title = firstText(goal.description.text, coding?.display);
     if (!title) return notes.fail('goal.title', 'the Goal has neither text nor a code with a display');
-    const dueDates = (goal.target ?? []).map((t) => danishDate(t.dueDate)).filter(isCalendarDate).sort();
-    if (goal.target?.some((t) => t.measure || t.detailCodeableConcept || t.detailString)) notes.ignore('Goal.target (measures)');
-    const content: Record<string, unknown> = { level: 'sub', title, sector: 'health', status: goalStatus(goal), topics: topicsOf(...topics) };
-    // Set, not spread in (a spread inside a literal is a slow runtime copy); the model check builds
-    // the fragment in the model's own field order anyway.
-    if (dueDates[0]) content.targetDate = dueDates[0];
+    // The earliest due date (the smallest in the order `sort()` puts strings in, which `<` compares), and whether a target measures anything.
+    let earliestDue: string | undefined;
+    let measured = false;
+    const targets = goal.target;
+    if (targets)
+      for (let t = 0; t < targets.length; t++) {
+        const target = targets[t]!;
+        const due = danishDate(target.dueDate);
+        if (isCalendarDate(due) && (earliestDue === undefined || due < earliestDue)) earliestDue = due;
+        if (target.measure || target.detailCodeableConcept || target.detailString) measured = true;
+      }
+    if (measured) notes.ignoreField('Goal.target (measures)');
+    const status = goalStatus(goal);
+    const goalTopics = topicsOfLists(topics);
+    // Two literals, not one and a key set afterwards (see social.careplan), nor a spread (a slow
+    // runtime copy); the model check builds the fragment in the model's own field order anyway.
+    const content = earliestDue
+      ? { level: 'sub', title, sector: 'health', status, topics: goalTopics, targetDate: earliestDue }
+      : { level: 'sub', title, sector: 'health', status, topics: goalTopics };
     return notes.ok([fragment('goal', healthGoalElementId(goal.id), 'health', content)]);
   },
 };

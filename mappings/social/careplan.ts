@@ -3,9 +3,9 @@
  * Én plan intervention per coded activity: the FFB or FSIII code with KL's display text, the sector
  * and legal basis the code sits under, period, status, provider and the goals it serves.
  */
-import { CarePlan } from '../../adapters/fhir/contract';
+import { CarePlan, type CarePlanActivity } from '../../adapters/fhir/contract';
 import { danishDate, extensionString, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { codedActivities, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, usableLegalBasis } from '../../adapters/fhir/mapping-support';
+import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
 import { lookupCode, socialCodeListRefs } from './codes';
@@ -21,6 +21,7 @@ export const careplanElementId = (carePlanId: string, activityIndex: number) => 
 export const goalElementId = (goalId: string) => `social:goal:${goalId}`;
 
 const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'subject', 'period', 'created', 'activity']);
+const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
 
 export const socialCarePlanMapping: Mapping<CarePlan> = {
   id: 'social.careplan',
@@ -48,12 +49,17 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
     reportUnreadPlanFields(plan, notes);
 
     const fragments = [];
+    const activities = plan.activity ?? NO_ACTIVITIES;
     let order = 0;
-    for (const { index, detail, coding, listed, display } of codedActivities(plan, notes, lookupCode)) {
+    for (let index = 0; index < activities.length; index++) {
+      const coded = codedActivity(activities[index]!, notes, lookupCode);
+      if (!coded) continue;
+      const { detail, coding, listed, display } = coded;
       const sector = listed?.sector ?? 'social';
       const stated = extensionString(detail.extension, LEGAL_BASIS_EXTENSION);
-      if (stated !== undefined && !usableLegalBasis(stated)) notes.ignore('CarePlan.activity.detail.extension[legal-basis] (not a usable legal basis)');
-      const legalBasis = usableLegalBasis(stated) ?? listed?.legalBasis ?? FALLBACK_LEGAL_BASIS[sector];
+      const usable = usableLegalBasis(stated);
+      if (stated !== undefined && !usable) notes.ignoreField('CarePlan.activity.detail.extension[legal-basis] (not a usable legal basis)');
+      const legalBasis = usable ?? listed?.legalBasis ?? FALLBACK_LEGAL_BASIS[sector];
 
       const start = danishDate(detail.scheduledPeriod?.start) ?? danishDate(plan.period?.start) ?? danishDate(plan.created);
       const end = danishDate(detail.scheduledPeriod?.end) ?? danishDate(plan.period?.end);
@@ -63,24 +69,20 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       const performer = detail.performer?.[0];
       const performerName = firstText(performer?.display) ?? NOT_STATED;
       const providerId = referencedId(performer, 'Organization');
-      const content: Record<string, unknown> = {
-        sector,
-        legalBasis,
-        type: { system: coding.system, code: coding.code, display },
-        title: firstText(detail.description) ?? display,
-        responsibleUnit: performerName,
-        contact: { name: performerName },
-        period,
-        order: order++,
-        dependsOn: [],
-        status: interventionStatus(detail.status, plan.status),
-        goalIds: (detail.goal ?? []).map((g) => referencedId(g, 'Goal')).filter((id): id is string => !!id).map(goalElementId),
-        confidentiality: ANONYMOUS_TREATMENT.test(legalBasis) ? 'anonymous-treatment' : 'normal',
-        topics: [],
-      };
-      // Set, not spread in (`...(ok ? { providerId } : {})`): a spread inside a literal is a slow
-      // runtime copy. The model check builds the fragment in the model's own field order anyway.
-      if (providerId && PROVIDER_ID.test(providerId)) content.providerId = providerId;
+      const title = firstText(detail.description) ?? display;
+      const type = { system: coding.system, code: coding.code, display };
+      const status = interventionStatus(detail.status, plan.status);
+      const goalIds = referencedElementIds(detail.goal, 'Goal', goalElementId);
+      const confidentiality = ANONYMOUS_TREATMENT.test(legalBasis) ? 'anonymous-treatment' : 'normal';
+      const provider = providerId && PROVIDER_ID.test(providerId) ? providerId : undefined;
+      // Two literals, not one and a key set afterwards: a literal's hidden class lives as long as this
+      // code, where a key added later makes a class that a full garbage collection between two syncs
+      // can collect — and V8 then drops the optimised code built on it. (Nor a spread: a slow runtime copy.)
+      // The model check builds the fragment in the model's own field order anyway.
+      // prettier-ignore
+      const content = provider
+        ? { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: order++, dependsOn: [], status, goalIds, confidentiality, topics: [], providerId: provider }
+        : { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: order++, dependsOn: [], status, goalIds, confidentiality, topics: [] };
       fragments.push(fragment('intervention', careplanElementId(plan.id!, index), sector === 'health' ? 'health' : 'interventions', content));
     }
     return notes.ok(fragments);

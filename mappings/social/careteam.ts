@@ -13,8 +13,10 @@ export const careTeamElementId = (sector: 'social' | 'health', careTeamId: strin
 
 /** The team's phone or e-mail: the first work one, else the first one. */
 function workTelecom(team: CareTeam, system: 'phone' | 'email'): string | undefined {
+  const telecoms = team.telecom;
+  if (!telecoms) return undefined;
   let first: string | undefined;
-  for (const telecom of team.telecom ?? []) {
+  for (const telecom of telecoms) {
     if (telecom.system !== system || !telecom.value) continue;
     if (telecom.use === 'work') return telecom.value;
     first ??= telecom.value;
@@ -24,6 +26,38 @@ function workTelecom(team: CareTeam, system: 'phone' | 'email'): string | undefi
 
 const COORDINATING_ROLE_TEXT = /koordinerende/i;
 
+type Participant = NonNullable<CareTeam['participant']>[number];
+
+/** A role coded `coordinatorRole` in the care-team role system, or named "koordinerende …". */
+function inRole(participant: Participant, coordinatorRole: string): boolean {
+  const roles = participant.role;
+  if (!roles) return false;
+  for (let r = 0; r < roles.length; r++) {
+    const role = roles[r]!;
+    const codings = role.coding;
+    if (codings)
+      for (let i = 0; i < codings.length; i++) {
+        const c = codings[i]!;
+        if (c.system === CARE_TEAM_ROLE_SYSTEM && c.code === coordinatorRole) return true;
+      }
+    // (No text cannot say "koordinerende": the pattern is not run on nothing.)
+    const text = role.text;
+    if (text && COORDINATING_ROLE_TEXT.test(text)) return true;
+  }
+  return false;
+}
+
+/** The names of the participants that have one, trimmed, in order. */
+function memberNames(participants: readonly Participant[] | undefined): string[] {
+  const names: string[] = [];
+  if (participants)
+    for (let i = 0; i < participants.length; i++) {
+      const name = participants[i]!.member?.display?.trim();
+      if (name) names.push(name);
+    }
+  return names;
+}
+
 const reportUnreadTeamFields = unreadFieldReporter('CareTeam', ['status', 'name', 'subject', 'period', 'participant', 'managingOrganization', 'telecom']);
 
 /** Coordinator content from a CareTeam; shared with the health mapping. */
@@ -31,29 +65,35 @@ export function coordinatorFromCareTeam(team: CareTeam, sector: 'social' | 'heal
   reportUnreadTeamFields(team, notes);
   const since = danishDateTime(team.period?.start) ?? danishDateTime(team.meta?.lastUpdated);
   if (!since) return { error: notes.fail('careteam.since', 'the CareTeam has no period start') };
-  const members = (team.participant ?? []).filter((p) => p.member?.display?.trim());
-  const coordinator = coordinatorRole
-    ? members.find((p) =>
-        p.role?.some((role) => role.coding?.some((c) => c.system === CARE_TEAM_ROLE_SYSTEM && c.code === coordinatorRole) || COORDINATING_ROLE_TEXT.test(role.text ?? '')),
-      )
-    : undefined;
+  // The members are the participants with a name; the coordinator is the first of them in the
+  // coordinating role (loops, not filter / find / some with a closure each, on every record).
+  const participants = team.participant;
+  let coordinator: Participant | undefined;
+  if (coordinatorRole && participants)
+    for (let i = 0; i < participants.length && !coordinator; i++) {
+      const p = participants[i]!;
+      if (p.member?.display?.trim() && inRole(p, coordinatorRole)) coordinator = p;
+    }
   const name = coordinator?.member?.display?.trim() ?? team.name?.trim();
   if (!name) return { error: notes.fail('careteam.coordinator', 'the CareTeam names neither a coordinating caseworker nor itself') };
   const phone = workTelecom(team, 'phone');
   const email = workTelecom(team, 'email');
-  if (email && !isEmail(email)) notes.ignore('CareTeam.telecom.email (not a valid address)');
-  const content: Record<string, unknown> = {
-    kind: coordinator ? ('caseworker' as const) : ('team' as const),
-    name,
-    sector,
-    unit: team.managingOrganization?.[0]?.display?.trim() || team.name?.trim() || NOT_STATED,
-    teamMembers: coordinator ? [] : members.map((p) => p.member!.display!.trim()),
-    since,
-  };
-  // Set, not spread in (a spread inside a literal is a slow runtime copy); the model check builds
-  // the fragment in the model's own field order anyway.
-  if (phone) content.phone = phone;
-  if (isEmail(email)) content.email = email;
+  const validEmail = isEmail(email) ? email : undefined;
+  if (email && !validEmail) notes.ignoreField('CareTeam.telecom.email (not a valid address)');
+  const kind = coordinator ? ('caseworker' as const) : ('team' as const);
+  const unit = team.managingOrganization?.[0]?.display?.trim() || team.name?.trim() || NOT_STATED;
+  const teamMembers = coordinator ? [] : memberNames(participants);
+  // A literal for each shape, not keys set afterwards: a literal's hidden class lives as long as
+  // this code, where a key added later makes a class that a full garbage collection between two
+  // syncs can collect, and V8 then drops the optimised code built on it. (Nor a spread: a slow
+  // runtime copy.) The model check builds the fragment in the model's own field order anyway.
+  const content = phone
+    ? validEmail
+      ? { kind, name, sector, unit, teamMembers, since, phone, email: validEmail }
+      : { kind, name, sector, unit, teamMembers, since, phone }
+    : validEmail
+      ? { kind, name, sector, unit, teamMembers, since, email: validEmail }
+      : { kind, name, sector, unit, teamMembers, since };
   return { content };
 }
 

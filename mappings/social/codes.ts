@@ -4,6 +4,7 @@
  * `mappings/build-code-lists.ts`; the goal topics and FFB legal bases are modelled by us and say so.
  */
 import { z } from 'zod';
+import { CodeIndex } from '../code-index';
 import type { CodeListRef } from '../mapping';
 import careSocialJson from './codes/care-social-codes.json' with { type: 'json' };
 import ffbJson from './codes/ffb.json' with { type: 'json' };
@@ -45,39 +46,32 @@ export const ffb = CodeList.parse(ffbJson);
 export const careSocialCodes = CodeList.parse(careSocialJson);
 export const goalTopics = GoalTopics.parse(goalTopicsJson);
 
-const bySystem = new Map<string, Map<string, CodeListEntry>>(
-  [fsiii, ffb, careSocialCodes].map((list) => [list.system, new Map(list.concepts.map((c) => [c.code, c]))]),
-);
+/** One list per system (a later list of the same system would replace an earlier one, as before). */
+const listsBySystem = new Map([fsiii, ffb, careSocialCodes].map((list) => [list.system, list]));
+const codes = new CodeIndex<CodeListEntry>([...listsBySystem.values()].flatMap((list) => list.concepts.map((c) => [list.system, c.code, c] as const)));
 
 /** The systems these lists cover: a code in one of them that is not listed is an unknown code. */
-export const knownSystems: ReadonlySet<string> = new Set(bySystem.keys());
+export const knownSystems: ReadonlySet<string> = new Set(listsBySystem.keys());
 
 export function lookupCode(system: string | undefined, code: string | undefined): CodeListEntry | undefined {
   if (!system || !code) return undefined;
-  return bySystem.get(system)?.get(code);
+  return codes.get(system, code);
 }
 
-/** Entries by system, then code: a look-up builds no "system|code" key per call. */
-function bySystemAndCode<Entry extends { system: string; code: string }>(entries: readonly Entry[]): Map<string, Map<string, Entry>> {
-  const index = new Map<string, Map<string, Entry>>();
-  for (const entry of entries) {
-    let codes = index.get(entry.system);
-    if (!codes) index.set(entry.system, (codes = new Map()));
-    codes.set(entry.code, entry);
-  }
-  return index;
-}
+/** Entries by system, then code: a look-up builds no "system|code" key per call (and hashes no long string, see CodeIndex). */
+const bySystemAndCode = <Entry extends { system: string; code: string }>(entries: readonly Entry[]) =>
+  new CodeIndex<Entry>(entries.map((entry) => [entry.system, entry.code, entry] as const));
 const goalTypes = bySystemAndCode(goalTopics.goalTypes);
 const goalCategoryRules = bySystemAndCode(goalTopics.goalCategories);
 const NO_TOPICS: readonly string[] = [];
 
 // `String(…)` keeps the look-up of the old "system|code" key: an absent system or code was "undefined".
 export function topicsForGoalType(system: string | undefined, code: string | undefined): readonly string[] {
-  return goalTypes.get(String(system))?.get(String(code))?.topics ?? NO_TOPICS;
+  return goalTypes.get(String(system), String(code))?.topics ?? NO_TOPICS;
 }
 
 export function goalCategoryRule(system: string | undefined, code: string | undefined) {
-  return goalCategoryRules.get(String(system))?.get(String(code));
+  return goalCategoryRules.get(String(system), String(code));
 }
 
 const ref = (list: CodeList): CodeListRef => ({ id: list.id, system: list.system, origin: list.origin, size: list.size });

@@ -13,6 +13,9 @@ import { knownSystems, lookupCode, socialCodeListRefs } from './codes';
 
 export const conditionElementId = (conditionId: string) => `social:condition:${conditionId}`;
 
+/** Module-level: a regular expression literal makes a new RegExp object every time it is evaluated. */
+const ONE_DIGIT = /^\d$/;
+
 /** The condition in words, e.g. "Personlig pleje (funktionsevneniveau 3)" or "Købe ind (Moderat nedsat funktionsevne)". */
 export function conditionText(condition: Condition, notes?: MappingNotesCollector): { text: string; sector: 'social' | 'health' } {
   const coding = firstCoding(condition.code);
@@ -24,7 +27,7 @@ export function conditionText(condition: Condition, notes?: MappingNotesCollecto
   if (severity && !severityEntry && knownSystems.has(severity.system ?? '')) notes?.unknown(severity.system, severity.code);
   const level = firstText(severityEntry?.display, severity?.display);
   // FSIII scores functioning 0–4 (display "3"); FFB names the level in words.
-  const levelText = level ? (severity?.system === FSIII_SYSTEM && /^\d$/.test(level) ? `funktionsevneniveau ${level}` : level) : undefined;
+  const levelText = level ? (severity?.system === FSIII_SYSTEM && ONE_DIGIT.test(level) ? `funktionsevneniveau ${level}` : level) : undefined;
   return { text: levelText ? `${name} (${levelText})` : name, sector: entry?.sector ?? 'social' };
 }
 

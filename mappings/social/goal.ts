@@ -5,7 +5,7 @@
  */
 import { Goal } from '../../adapters/fhir/contract';
 import { danishDate, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOf } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOfLists } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryRule, knownSystems, lookupCode, socialCodeListRefs, topicsForGoalType } from './codes';
 import { goalElementId } from './careplan';
@@ -44,51 +44,67 @@ export const socialGoalMapping: Mapping<Goal> = {
 
     let level: 'overall' | 'sub' = 'sub';
     const topics: (readonly string[])[] = [];
-    for (const category of goal.category ?? []) {
-      for (const coding of category.coding ?? []) {
-        checkedCode(notes, coding.system, coding.code);
-        const rule = goalCategoryRule(coding.system, coding.code);
-        if (rule) {
-          if (rule.level === 'overall') level = 'overall';
-          topics.push(rule.topics);
+    const categories = goal.category;
+    if (categories)
+      for (let c = 0; c < categories.length; c++) {
+        const codings = categories[c]!.coding;
+        if (!codings) continue;
+        for (let i = 0; i < codings.length; i++) {
+          const coding = codings[i]!;
+          checkedCode(notes, coding.system, coding.code);
+          const rule = goalCategoryRule(coding.system, coding.code);
+          if (rule) {
+            if (rule.level === 'overall') level = 'overall';
+            topics.push(rule.topics);
+          }
         }
       }
-    }
 
     const descriptionCoding = firstCoding(goal.description);
     const described = descriptionCoding ? checkedCode(notes, descriptionCoding.system, descriptionCoding.code) : undefined;
     if (descriptionCoding && !described && !knownSystems.has(descriptionCoding.system ?? '')) notes.unknown(descriptionCoding.system, descriptionCoding.code);
-    const targetTexts: string[] = [];
+    // The targets in words ("<measure>: <value>", joined by "; ") and the earliest due date, built as
+    // they come: no list of texts or dates per record.
+    let targetText: string | undefined;
     let goalTypeText: string | undefined;
-    const dueDates: string[] = [];
+    let earliestDue: string | undefined;
     let health = described?.sector === 'health';
-    for (const target of goal.target ?? []) {
-      const measure = firstCoding(target.measure);
-      const value = firstCoding(target.detailCodeableConcept);
-      const measureEntry = measure ? checkedCode(notes, measure.system, measure.code) : undefined;
-      const valueEntry = value ? checkedCode(notes, value.system, value.code) : undefined;
-      if (valueEntry?.sector === 'health') health = true;
-      if (value) {
-        const goalTypeTopics = topicsForGoalType(value.system, value.code);
-        topics.push(goalTypeTopics);
-        if (goalTypeTopics.length) goalTypeText ??= valueEntry?.display ?? value.display;
+    const targets = goal.target;
+    if (targets)
+      for (let t = 0; t < targets.length; t++) {
+        const target = targets[t]!;
+        const measure = firstCoding(target.measure);
+        const value = firstCoding(target.detailCodeableConcept);
+        const measureEntry = measure ? checkedCode(notes, measure.system, measure.code) : undefined;
+        const valueEntry = value ? checkedCode(notes, value.system, value.code) : undefined;
+        if (valueEntry?.sector === 'health') health = true;
+        if (value) {
+          const goalTypeTopics = topicsForGoalType(value.system, value.code);
+          topics.push(goalTypeTopics);
+          if (goalTypeTopics.length) goalTypeText ??= valueEntry?.display ?? value.display;
+        }
+        const measureText = firstText(measureEntry?.display, measure?.display, target.measure?.text);
+        const valueText = firstText(valueEntry?.display, value?.display, target.detailCodeableConcept?.text, target.detailString);
+        if (valueText) {
+          const text = measureText ? `${measureText}: ${valueText}` : valueText;
+          targetText = targetText === undefined ? text : `${targetText}; ${text}`;
+        }
+        const due = danishDate(target.dueDate);
+        // The smallest in the order `sort()` puts strings in (which `<` compares).
+        if (isCalendarDate(due) && (earliestDue === undefined || due < earliestDue)) earliestDue = due;
       }
-      const measureText = firstText(measureEntry?.display, measure?.display, target.measure?.text);
-      const valueText = firstText(valueEntry?.display, value?.display, target.detailCodeableConcept?.text, target.detailString);
-      if (valueText) targetTexts.push(measureText ? `${measureText}: ${valueText}` : valueText);
-      const due = danishDate(target.dueDate);
-      if (isCalendarDate(due)) dueDates.push(due);
-    }
-    dueDates.sort();
     const sector = health ? 'health' : 'social';
     // Coded goals (FFB's indsatsmål) may carry no text: the goal type is then the best title.
     const title = firstText(goal.description.text, described?.display, descriptionCoding?.display, goalTypeText);
     if (!title) return notes.fail('goal.title', 'the Goal has no text, no listed code and no goal type');
 
-    const content: Record<string, unknown> = { level, title, sector, status: goalStatus(goal), topics: topicsOf(...topics) };
-    // Set, not spread in: see social.careplan.
-    if (targetTexts.length) content.description = targetTexts.join('; ');
-    if (dueDates[0]) content.targetDate = dueDates[0];
+    const status = goalStatus(goal);
+    const goalTopics = topicsOfLists(topics);
+    // Literals for each shape, not keys set afterwards: see social.careplan.
+    // prettier-ignore
+    const content = targetText !== undefined
+      ? earliestDue ? { level, title, sector, status, topics: goalTopics, description: targetText, targetDate: earliestDue } : { level, title, sector, status, topics: goalTopics, description: targetText }
+      : earliestDue ? { level, title, sector, status, topics: goalTopics, targetDate: earliestDue } : { level, title, sector, status, topics: goalTopics };
     return notes.ok([fragment('goal', goalElementId(goal.id), health ? 'health' : 'goals', content)]);
   },
 };
