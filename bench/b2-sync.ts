@@ -43,10 +43,10 @@ const seedStarted = performance.now();
 const seeding = spawn(process.execPath, ['--import', 'tsx', join(here, 'b2-seed.ts'), dir, String(size)], { stdio: 'inherit' });
 const seedExit = await new Promise<number | null>((resolve) => seeding.on('exit', resolve));
 if (seedExit !== 0) throw new Error(`B2: enrolment failed (exit ${seedExit})`);
-// Opened as the scheduled sync job opens it (src/runtime/jobs/sync-job.ts): pulling and mapping in a
-// worker thread (B2_PULL_WORKER=0: on the main thread, for comparison).
-const pullWorker = process.env.B2_PULL_WORKER !== '0';
-const { deps, close: closeDeps } = await openNodeDeps({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000' }, { pullWorker });
+// Opened as the scheduled sync job opens it (src/runtime/jobs/sync-job.ts); B2_PULL_WORKER=1 pulls and maps in a
+// worker thread, as SYNC_PULL_WORKER=on does (decision 0010).
+const pullWorker = process.env.B2_PULL_WORKER === '1';
+const { deps, close: closeDeps } = await openNodeDeps({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000', SYNC_PULL_WORKER: pullWorker ? 'on' : 'off' }, { pullWorker: true });
 console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarted)} ms (not measured)`);
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
@@ -137,7 +137,7 @@ const md = `# B2 — full and incremental sync (${size} citizens × 4 sources)
 
 Measured ${result.date} on ${result.machine.cpus} cores (${result.machine.model}), Node ${result.machine.node}, V8 heap flags: ${result.v8Flags.join(' ') || 'none'} (the service's, src/runtime/memory.ts), ${result.code}. Simulators in a separate
 process on loopback HTTP; the syncing process runs the four adapters as one sync round (batched pulls, one plan write per
-citizen and chunk; docs/decisions/0006) on one SQLite file, as the scheduled job does, ${pullWorker ? 'reading and mapping in a pull worker thread (docs/decisions/0010)' : 'reading and mapping on the main thread (B2_PULL_WORKER=0)'}.
+citizen and chunk; docs/decisions/0006) on one SQLite file, as the scheduled job does, ${pullWorker ? 'reading and mapping in a pull worker thread (B2_PULL_WORKER=1, SYNC_PULL_WORKER=on; docs/decisions/0010)' : 'reading and mapping on the main thread, the default (B2_PULL_WORKER=1 measures the pull worker; docs/decisions/0010)'}.
 
 | measure | value | goal | met |
 | --- | --- | --- | --- |

@@ -44,6 +44,11 @@ export const Config = z
     SYNC_CRON_EDUCATION: cronExpression.optional(),
     SYNC_CRON_SOCIAL: cronExpression.optional(),
     SYNC_CRON_HEALTH: cronExpression.optional(),
+    /**
+     * `on`: scheduled syncs read and map the sources in a worker thread of their own (decision 0010).
+     * Off by default: on two cores shared with the simulators it was slower and cost ~70 MB of RSS.
+     */
+    SYNC_PULL_WORKER: z.enum(['on', 'off']).default('off'),
     RELAY_INTERVAL: z.string().default('10s'),
     RETENTION_CRON: z.string().default('30 2 * * *'),
     RETENTION_CLOSED_PLAN_DAYS: z.coerce.number().int().positive().default(5 * 365),
@@ -80,6 +85,7 @@ export const Config = z
           social: env.SYNC_CRON_SOCIAL ?? env.SYNC_CRON,
           health: env.SYNC_CRON_HEALTH ?? env.SYNC_CRON,
         },
+        pullWorker: env.SYNC_PULL_WORKER === 'on',
         relayInterval: env.RELAY_INTERVAL,
         retentionCron: env.RETENTION_CRON,
       },

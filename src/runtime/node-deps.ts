@@ -9,7 +9,7 @@ import { composeDeps } from './compose';
 import { startPullWorker } from '../sync/pull-worker';
 
 export interface NodeDepsOptions {
-  /** Pull and map in a worker thread (src/sync/pull-worker.ts): for processes that sync. */
+  /** Pull and map in a worker thread (src/sync/pull-worker.ts), if the configuration says so (SYNC_PULL_WORKER). */
   pullWorker?: boolean;
 }
 
@@ -19,7 +19,7 @@ export async function openNodeDeps(env: Record<string, string | undefined>, opti
   const database = await openLibsqlDatabase(databaseUrlFor(config.dataDir));
   const transport = nodeAdapterTransport(config);
   const localAdaptersFor = tenantAdapters(config, transport);
-  const pullWorker = options.pullWorker ? startPullWorker(config) : undefined;
+  const pullWorker = options.pullWorker && config.schedule.pullWorker ? startPullWorker(config) : undefined;
   const wrapped = new Map<string, ReturnType<typeof localAdaptersFor>>();
   const adaptersFor = pullWorker
     ? (tenant: string) => {

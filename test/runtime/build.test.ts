@@ -94,7 +94,8 @@ describe('the compiled service', () => {
       await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
       const worker = new Worker(join(out, 'run-job.mjs'), {
         execArgv: [],
-        env: { PATH: env.PATH, DATA_DIR: jobDir, DFDG_URL: simulator.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+        // SYNC_PULL_WORKER=on: the job reads through the built pull worker (off by default, decision 0010).
+        env: { PATH: env.PATH, DATA_DIR: jobDir, DFDG_URL: simulator.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'warn', NODE_ENV: 'test', SYNC_PULL_WORKER: 'on' },
         workerData: { jobModule: pathToFileURL(join(out, 'sync-job.mjs')).href, options: { adapters: ['dfdg'] } },
       });
       const message = await new Promise((resolve, reject) => {

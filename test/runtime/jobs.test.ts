@@ -104,6 +104,12 @@ describe('sync schedules from configuration', () => {
     await expect(bree.add([{ ...jobs.find((j) => j.name === 'sync-dfdg')!, name: 'without-seconds', hasSeconds: false }])).rejects.toThrow();
   });
 
+  it('pulls through a worker thread only when SYNC_PULL_WORKER=on', () => {
+    expect(loadConfig(urls).schedule.pullWorker).toBe(false);
+    expect(loadConfig({ ...urls, SYNC_PULL_WORKER: 'on' }).schedule.pullWorker).toBe(true);
+    expect(() => loadConfig({ ...urls, SYNC_PULL_WORKER: 'yes' })).toThrow(/SYNC_PULL_WORKER/);
+  });
+
   it('refuses a malformed cron at start, naming the variable', () => {
     expect(() => loadConfig({ ...urls, SYNC_CRON_SOCIAL: 'every five minutes' })).toThrow(/SYNC_CRON_SOCIAL[\s\S]*cron expression/);
     expect(() => loadConfig({ ...urls, SYNC_CRON: '* * *' })).toThrow(/SYNC_CRON/);

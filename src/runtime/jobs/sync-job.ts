@@ -4,7 +4,7 @@ import { openNodeDeps } from '../node-deps';
 import type { SourceSystem } from '../../model';
 
 export async function run(options: { adapters: SourceSystem[] }) {
-  // Reading and mapping run on another core (src/sync/pull-worker.ts); merging and writing here.
+  // With SYNC_PULL_WORKER=on, reading and mapping run on another core (src/sync/pull-worker.ts).
   const { deps, close } = await openNodeDeps(process.env, { pullWorker: true });
   try {
     for (const tenant of await deps.store.plans.tenantsWithEnrolled()) {
