@@ -1,5 +1,5 @@
 /** Plans as whole, validated documents with an optimistic version; members indexed for enrolment. */
-import { and, asc, eq, exists, gt, inArray, lt, notExists, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, gte, inArray, lt, notExists, sql } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
@@ -129,6 +129,39 @@ export function planRepository({ db, batch }: Database) {
             ),
           ),
         );
+    },
+    /**
+     * `enrolledNotPulled` a page at a time: rows (citizen, plan) in citizen id order from
+     * `fromCitizenId` (inclusive), at most `limit`. The catch-up asks each adapter for its next page
+     * this way, so a run with nothing to catch up costs one pass of the enrolment index per adapter
+     * instead of reading every enrolled citizen's id and looking each one up again.
+     */
+    async enrolledNotPulledFrom(tenant: string, adapter: string, fromCitizenId: string, limit: number): Promise<{ citizenId: string; planId: string }[]> {
+      const rows = await this.enrolledNotPulledFromQuery(tenant, adapter, fromCitizenId, limit);
+      return rows;
+    },
+    /** The query of `enrolledNotPulledFrom`, unrun (its query plan is tested). */
+    enrolledNotPulledFromQuery(tenant: string, adapter: string, fromCitizenId: string, limit: number) {
+      return db
+        .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
+        .from(planMembers)
+        .innerJoin(plans, eq(plans.id, planMembers.planId))
+        .where(
+          and(
+            eq(planMembers.tenant, tenant),
+            gte(planMembers.citizenId, fromCitizenId),
+            eq(planMembers.active, true),
+            inArray(plans.status, [...enrolledStatuses]),
+            notExists(
+              db
+                .select({ one: sql`1` })
+                .from(pulledCitizens)
+                .where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter), eq(pulledCitizens.citizenId, planMembers.citizenId))),
+            ),
+          ),
+        )
+        .orderBy(asc(planMembers.citizenId))
+        .limit(limit);
     },
     /**
      * Enrolled citizens (as an active member of an accepted or active plan) in citizen id order,

@@ -18,3 +18,19 @@ export const sameTenant = (column: SQLiteColumn, tenant: string): SQL => sql`+${
  * the column's index (see test/store/query-plans.test.ts).
  */
 export const inList = (column: SQLiteColumn, values: readonly string[]): SQL => sql`${column} in (select value from json_each(${JSON.stringify(values)}))`;
+
+/**
+ * Orders two strings as SQLite's BINARY collation orders text (UTF-8 bytes, which is code point
+ * order). JavaScript's `<` compares UTF-16 units, which differs for characters above U+FFFF.
+ */
+export function compareAsStored(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const surrogates = (x >= 0xd800 && x <= 0xdfff) || (y >= 0xd800 && y <= 0xdfff);
+    return surrogates ? a.codePointAt(i)! - b.codePointAt(i)! : x - y;
+  }
+  return a.length - b.length;
+}

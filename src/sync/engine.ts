@@ -26,6 +26,7 @@ import { membersOf } from '../model';
 import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
+import { compareAsStored } from '../store/query';
 import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
 import { mergeFragments, type MergeInput, type MergeOutcome } from './merge';
@@ -71,7 +72,7 @@ export interface SyncRoundOptions {
   chunkSize?: number;
   /** Chunks in flight at once: one pulling while another writes. Default 3. */
   chunksInFlight?: number;
-  /** Enrolled citizens the catch-up reads from the store at a time (a page of chunks). Default 5,000. */
+  /** Never-pulled citizens (rows of citizen and plan) the catch-up reads per adapter at a time (a page of chunks). Default 5,000. */
   catchUpPageSize?: number;
   pageSize?: number;
   /**
@@ -570,22 +571,33 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const run of runs)
       if (run.adapter.cursorAt && (await store.sync.cursor(tenant, run.id)) === null) feedStarts.set(run, run.adapter.cursorAt(new Date(clock.now().getTime() - margin)));
     const catchUpStarted = performance.now();
-    // Catch-up: each citizen with the adapters that have never pulled them, all merged together;
-    // the enrolled population a page at a time, so memory does not grow with it.
+    // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
+    // Each adapter names its next never-pulled citizens (a page, in citizen id order); the page
+    // covers ids up to where the shortest full answer ends, so within it every adapter's answer is
+    // complete, and memory does not grow with the population. With nothing to catch up this is one
+    // pass of the enrolment index per adapter.
     const pageOfCitizens = options.catchUpPageSize ?? 5000;
-    for (let after = ''; ; ) {
-      const citizens = await store.plans.enrolledCitizensAfter(tenant, after, pageOfCitizens);
-      if (citizens.length === 0) break;
-      after = citizens[citizens.length - 1]!;
+    for (let from = ''; ; ) {
+      const answers = await Promise.all(runs.map(async (run) => ({ run, rows: await store.plans.enrolledNotPulledFrom(tenant, run.id, from, pageOfCitizens) })));
+      // Ids below `end` are complete in every answer: a full answer may stop inside its last citizen's rows.
+      let end: string | undefined;
+      for (const { rows } of answers) if (rows.length === pageOfCitizens) { const last = rows[rows.length - 1]!.citizenId; if (end === undefined || compareAsStored(last, end) < 0) end = last; }
+      // One citizen with a page's worth of rows: take that citizen alone, all of their rows.
+      const single = end === from;
+      if (single) for (const answer of answers) answer.rows = await store.plans.enrolledNotPulled(tenant, answer.run.id, [from]);
       const catchUpOf = new Map<string, ChunkItem>();
-      for (const run of runs)
-        for (const row of await store.plans.enrolledNotPulled(tenant, run.id, citizens)) {
+      for (const { run, rows } of answers)
+        for (const row of rows) {
+          if (!single && end !== undefined && compareAsStored(row.citizenId, end) >= 0) break;
           const item = catchUpOf.get(row.citizenId) ?? { citizen: { citizenId: row.citizenId, planIds: [] }, runs: [] };
           if (!item.citizen.planIds.includes(row.planId)) item.citizen.planIds.push(row.planId);
           if (!item.runs.includes(run)) item.runs.push(run);
           catchUpOf.set(row.citizenId, item);
         }
       await chunked([...catchUpOf.values()]);
+      if (end === undefined) break;
+      // Text is ordered by its bytes, so the next possible id after `from` is `from` + NUL.
+      from = single ? `${from}\u0000` : end;
     }
     for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
     if (feedStarts.size > 0) await store.batch([...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())));

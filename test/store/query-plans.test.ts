@@ -73,4 +73,12 @@ describe('query plan of the catch-up page', () => {
     expect(detail).toMatch(/SEARCH plan_members USING (COVERING )?INDEX plan_members_tenant_citizen \(tenant=\? AND citizen_id>\?\)/);
     expect(detail).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
   });
+
+  it("an adapter's never-pulled citizens: the same walk, each citizen looked up in the pulled marks by key", async () => {
+    const store = planRepository({ db: db as never, batch: async () => undefined, close: async () => undefined });
+    const detail = await planOf(store.enrolledNotPulledFromQuery('101', 'dfdg', 'c-100', 5000));
+    expect(detail).toMatch(/SEARCH plan_members USING (COVERING )?INDEX plan_members_tenant_citizen \(tenant=\? AND citizen_id>\?\)/);
+    expect(detail).toMatch(/SEARCH pulled_citizens USING (COVERING )?INDEX sqlite_autoindex_pulled_citizens_1 \(tenant=\? AND adapter=\? AND citizen_id=\?\)/);
+    expect(detail).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+  });
 });

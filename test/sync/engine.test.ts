@@ -15,6 +15,7 @@ import { planService } from '../../src/plans/service';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync, runSyncRound } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
+import { planMembers as planMembersTable } from '../../src/store/schema';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { loadConfig } from '../../src/config';
 import { adaptersFromConfig, tenantAdapters } from '../../src/runtime/adapters';
@@ -250,6 +251,31 @@ describe('pull engine', () => {
     expect(result!.stats.citizensPulled).toBe(7);
     for (const plan of plans) expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(plan.version + 1);
     await app.close();
+  });
+
+  it('the catch-up pages of several adapters: each citizen pulled once from each, merged in one write, whatever the page size', async () => {
+    for (const pageSize of [1, 2, 3]) {
+      const app = await freshApp();
+      const plans: Plan[] = [];
+      for (const citizen of population.slice(12, 17)) {
+        const plan = await enrol(app.deps, citizen.cpr);
+        await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+        await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'health', categories: ['health', 'goals', 'interventions'] });
+        plans.push(plan);
+      }
+      // One citizen listed as an active member of a second enrolled plan too (only written straight
+      // into the store: the service keeps one open plan per citizen): two rows, more than a page of one holds.
+      await app.deps.store.database.db.insert(planMembersTable).values({ tenant: '101', planId: plans[3]!.id, citizenId: citizenIdOf(plans[1]!), active: true });
+      const results = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings, catchUpPageSize: pageSize });
+      expect(results.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+      expect(results.map((r) => r.stats.citizensPulled)).toEqual([5, 5]);
+      // Both sources merged into each plan in one write.
+      for (const plan of [plans[0]!, plans[2]!, plans[4]!]) expect((await app.deps.store.plans.get('101', plan.id))!.version, `page size ${pageSize}`).toBe(plan.version + 1);
+      // Nothing left to catch up: a second round pulls no one.
+      const again = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings, catchUpPageSize: pageSize });
+      expect(again.map((r) => r.stats.citizensPulled)).toEqual([0, 0]);
+      await app.close();
+    }
   });
 
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
