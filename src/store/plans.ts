@@ -1,5 +1,5 @@
 /** Plans as whole, validated documents with an optimistic version; members indexed for enrolment. */
-import { and, asc, eq, exists, gt, gte, inArray, lt, notExists, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, gte, inArray, lt, notExists, sql, type SQL } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
@@ -9,6 +9,27 @@ import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from '.
 export function planRepository({ db, batch }: Database) {
   const memberRows = (plan: Plan) =>
     membersOf(plan).map((m) => ({ tenant: plan.tenant, planId: plan.id, citizenId: m.citizenId, active: !m.leftAt }));
+
+  /** (citizen, plan) of active members of enrolled plans whom `adapter` never pulled in full, where `which` holds. */
+  const enrolledNotPulledWhere = (tenant: string, adapter: string, which: SQL) =>
+    db
+      .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
+      .from(planMembers)
+      .innerJoin(plans, eq(plans.id, planMembers.planId))
+      .where(
+        and(
+          eq(planMembers.tenant, tenant),
+          which,
+          eq(planMembers.active, true),
+          inArray(plans.status, [...enrolledStatuses]),
+          notExists(
+            db
+              .select({ one: sql`1` })
+              .from(pulledCitizens)
+              .where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter), eq(pulledCitizens.citizenId, planMembers.citizenId))),
+          ),
+        ),
+      );
 
   return {
     insertStatements(plan: Plan): Statement[] {
@@ -107,34 +128,18 @@ export function planRepository({ db, batch }: Database) {
         .where(and(eq(planMembers.tenant, tenant), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses]), inList(planMembers.citizenId, citizenIds)));
     },
     /**
-     * Enrolled citizens (with their enrolled plans) never pulled in full from this adapter: the
-     * catch-up's work, found in the database so a run's cost does not grow with the population.
+     * Enrolled citizens (with their enrolled plans) never pulled in full from this adapter, among
+     * the given citizens: the catch-up's work, found in the database.
      */
-    async enrolledNotPulled(tenant: string, adapter: string, among?: readonly string[]): Promise<{ citizenId: string; planId: string }[]> {
-      return db
-        .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
-        .from(planMembers)
-        .innerJoin(plans, eq(plans.id, planMembers.planId))
-        .where(
-          and(
-            eq(planMembers.tenant, tenant),
-            among ? inList(planMembers.citizenId, among) : undefined,
-            eq(planMembers.active, true),
-            inArray(plans.status, [...enrolledStatuses]),
-            notExists(
-              db
-                .select({ one: sql`1` })
-                .from(pulledCitizens)
-                .where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter), eq(pulledCitizens.citizenId, planMembers.citizenId))),
-            ),
-          ),
-        );
+    async enrolledNotPulled(tenant: string, adapter: string, among: readonly string[]): Promise<{ citizenId: string; planId: string }[]> {
+      const rows = await enrolledNotPulledWhere(tenant, adapter, inList(planMembers.citizenId, among));
+      return rows;
     },
     /**
-     * `enrolledNotPulled` a page at a time: rows (citizen, plan) in citizen id order from
-     * `fromCitizenId` (inclusive), at most `limit`. The catch-up asks each adapter for its next page
-     * this way, so a run with nothing to catch up costs one pass of the enrolment index per adapter
-     * instead of reading every enrolled citizen's id and looking each one up again.
+     * The same a page at a time: rows (citizen, plan) in citizen id order from `fromCitizenId`
+     * (inclusive), at most `limit`. The catch-up asks each adapter for its next page this way, so a
+     * run with nothing to catch up costs one pass of the enrolment index per adapter, and memory
+     * does not grow with the enrolled population.
      */
     async enrolledNotPulledFrom(tenant: string, adapter: string, fromCitizenId: string, limit: number): Promise<{ citizenId: string; planId: string }[]> {
       const rows = await this.enrolledNotPulledFromQuery(tenant, adapter, fromCitizenId, limit);
@@ -142,45 +147,7 @@ export function planRepository({ db, batch }: Database) {
     },
     /** The query of `enrolledNotPulledFrom`, unrun (its query plan is tested). */
     enrolledNotPulledFromQuery(tenant: string, adapter: string, fromCitizenId: string, limit: number) {
-      return db
-        .select({ citizenId: planMembers.citizenId, planId: planMembers.planId })
-        .from(planMembers)
-        .innerJoin(plans, eq(plans.id, planMembers.planId))
-        .where(
-          and(
-            eq(planMembers.tenant, tenant),
-            gte(planMembers.citizenId, fromCitizenId),
-            eq(planMembers.active, true),
-            inArray(plans.status, [...enrolledStatuses]),
-            notExists(
-              db
-                .select({ one: sql`1` })
-                .from(pulledCitizens)
-                .where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter), eq(pulledCitizens.citizenId, planMembers.citizenId))),
-            ),
-          ),
-        )
-        .orderBy(asc(planMembers.citizenId))
-        .limit(limit);
-    },
-    /**
-     * Enrolled citizens (as an active member of an accepted or active plan) in citizen id order,
-     * after `afterCitizenId`, at most `limit`: a sync's catch-up walks the population a page at a
-     * time instead of holding every enrolled citizen in memory at once.
-     */
-    async enrolledCitizensAfter(tenant: string, afterCitizenId: string, limit: number): Promise<string[]> {
-      const rows = await this.enrolledCitizensAfterQuery(tenant, afterCitizenId, limit);
-      return rows.map((r) => r.citizenId);
-    },
-    /** The query of `enrolledCitizensAfter`, unrun (its query plan is tested). */
-    enrolledCitizensAfterQuery(tenant: string, afterCitizenId: string, limit: number) {
-      return db
-        .selectDistinct({ citizenId: planMembers.citizenId })
-        .from(planMembers)
-        .innerJoin(plans, eq(plans.id, planMembers.planId))
-        .where(and(eq(planMembers.tenant, tenant), gt(planMembers.citizenId, afterCitizenId), eq(planMembers.active, true), inArray(plans.status, [...enrolledStatuses])))
-        .orderBy(asc(planMembers.citizenId))
-        .limit(limit);
+      return enrolledNotPulledWhere(tenant, adapter, gte(planMembers.citizenId, fromCitizenId)).orderBy(asc(planMembers.citizenId)).limit(limit);
     },
     async tenantsWithEnrolled(): Promise<string[]> {
       const rows = await db.selectDistinct({ tenant: plans.tenant }).from(plans).where(inArray(plans.status, [...enrolledStatuses]));
