@@ -4,6 +4,7 @@
  * the model, so a mapping hands back valid fragments or a readable failure — never a throw.
  */
 import { Fragment, type FragmentKind } from '../../src/model';
+import { fragmentFormatChecks } from '../../src/model/fragment-fast-check';
 import type { MappingResult } from '../../mappings/mapping';
 import type { CarePlan, CarePlanActivity, Coding, Goal, Reference } from './contract';
 import { firstCoding, isDateShaped, referencedId, scrubCpr, unreadFieldReporter } from './fhir-values';
@@ -167,9 +168,12 @@ export function isCalendarDate(value: string | undefined): value is string {
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
-/** An e-mail address the model's contact and coordinator schemas accept. */
+/**
+ * An e-mail address the model's contact and coordinator schemas accept: their own pattern, taken
+ * from the schemas (src/model/fragment-fast-check.ts, held against zod by its tests).
+ */
 export function isEmail(value: string | undefined): value is string {
-  return !!value && /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/.test(value);
+  return fragmentFormatChecks.isEmail(value);
 }
 
 /** `value` trimmed when it has visible text. */

@@ -15,6 +15,7 @@ import { generateSocialRecords } from '../../adapters/social/records';
 import { healthMappingsByRecordType } from '../../mappings/health';
 import { runMapping } from '../../mappings/mapping';
 import { socialMappingsByRecordType } from '../../mappings/social';
+import { Coordinator } from '../../src/model';
 import { coordinatorFromCareTeam } from '../../mappings/social/careteam';
 import { goalCategoryRule, goalTopics, topicsForGoalType } from '../../mappings/social/codes';
 
@@ -81,6 +82,17 @@ describe('the FHIR mapping helpers', () => {
         expect(topicsForGoalType(system, code)).toEqual(typeTopics.get(`${system}|${code}`) ?? []);
         expect(goalCategoryRule(system, code)).toBe(categoryRules.get(`${system}|${code}`));
       }
+  });
+
+  it('a CareTeam e-mail is kept exactly when the model would accept it (property)', () => {
+    const address = fc.tuple(fc.string({ maxLength: 8 }), fc.constantFrom('@', '@@', ''), fc.string({ maxLength: 8 }), fc.constantFrom('.dk', '.d', '..dk', '.com', '')).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.emailAddress(), address), (value) => {
+        expect(isEmail(value)).toBe(Coordinator.shape.email.safeParse(value).success);
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(isEmail(undefined)).toBe(false);
   });
 
   it('a CareTeam’s phone and e-mail are the first work ones, else the first ones, as the stable sort chose them (property)', () => {
