@@ -162,12 +162,18 @@ export function planRepository({ db, batch }: Database) {
     },
     /** Deletes a plan and what hangs on it; the audit rows (no content) stay. */
     async purge(tenant: string, id: string): Promise<void> {
+      // The marks first, while the member rows still say whose they are: marks are keyed by citizen.
       await batch([
+        this.purgeMarksStatement(tenant, id),
         db.delete(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id))),
         db.delete(planLinks).where(and(eq(planLinks.ownerTenant, tenant), eq(planLinks.planId, id))),
-        db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.planId, id))),
         db.delete(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))),
       ]);
+    },
+    /** The merged-record marks of a plan, found by its members (past ones too) through the marks' citizen key, not by walking the tenant's marks. */
+    purgeMarksStatement(tenant: string, id: string) {
+      const members = db.select({ citizenId: planMembers.citizenId }).from(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id)));
+      return db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), inArray(appliedRecords.citizenId, members), eq(appliedRecords.planId, id)));
     },
     async listIds(tenant: string, limit = 100, offset = 0): Promise<{ id: string; status: string; updatedAt: string }[]> {
       return db

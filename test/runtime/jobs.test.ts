@@ -16,7 +16,8 @@ import { schedulerJobs } from '../../src/runtime/scheduler';
 import { syncHeapFlags } from '../../src/runtime/memory';
 import { runRetention } from '../../src/sync/retention';
 import { databaseUrlFor } from '../../src/store/libsql';
-import { outbox as outboxTable } from '../../src/store/schema';
+import { appliedRecords as marksTable, outbox as outboxTable } from '../../src/store/schema';
+import { membersOf } from '../../src/model';
 import { eq } from 'drizzle-orm';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { startTestApp } from '../support/node-app';
@@ -140,6 +141,9 @@ describe('retention (R16)', () => {
     await app.database.db.update(outboxTable).set({ status: 'delivered' }).where(eq(outboxTable.id, 'delivered-old'));
     await app.database.db.update(outboxTable).set({ status: 'dead' }).where(eq(outboxTable.id, 'dead-old'));
     await app.database.db.update(outboxTable).set({ status: 'cancelled' }).where(eq(outboxTable.id, 'cancelled-old'));
+    // Merged-record marks of both plans' citizens: the purge takes the closed plan's, keeps the open one's.
+    const mark = (plan: typeof old, recordId: string) => ({ tenant: '101', citizenId: membersOf(plan)[0]!.citizenId, source: 'dfdg', recordId, recordVersion: '1', planId: plan.id, appliedAt: now.toISOString() });
+    await app.database.db.insert(marksTable).values([mark(old, 'r-old-1'), mark(old, 'r-old-2'), mark(open, 'r-open')]);
     const auditBefore = (await app.deps.store.audit.list('101')).length;
 
     now = new Date('2026-01-20T00:00:00Z');
@@ -155,6 +159,7 @@ describe('retention (R16)', () => {
     expect(await app.deps.store.plans.get('101', old.id)).toBeNull();
     expect(await app.deps.store.plans.get('101', open.id)).not.toBeNull();
     expect((await app.deps.store.sync.quarantined('101'))[0]!.raw).toBeNull();
+    expect((await app.database.db.select({ recordId: marksTable.recordId }).from(marksTable)).map((r) => r.recordId)).toEqual(['r-open']);
     const audit = await app.deps.store.audit.list('101');
     expect(audit.length).toBe(auditBefore + 1);
     expect(audit.at(-1)).toMatchObject({ action: 'plan.purged', targetId: old.id });

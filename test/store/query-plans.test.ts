@@ -75,3 +75,13 @@ describe('query plan of the catch-up page', () => {
     expect(detail).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
   });
 });
+
+describe('query plan of purging a closed plan', () => {
+  it("finds the plan's merged-record marks through its members' citizen key, not by walking the tenant's marks", async () => {
+    const store = planRepository({ db: db as never, batch: async () => undefined, close: async () => undefined });
+    const detail = await planOf(store.purgeMarksStatement('101', 'plan-1'));
+    expect(detail).toMatch(/SEARCH applied_records USING (COVERING )?INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND citizen_id=\?\)/);
+    expect(detail).toMatch(/plan_members/);
+    expect(detail).not.toMatch(/SCAN applied_records/);
+  });
+});
