@@ -246,3 +246,29 @@ export const planLinks = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.linkedTenant, t.planId] })],
 );
+
+/**
+ * A counter per tenant that moves whenever an enrolled citizen may have become never-pulled: a
+ * member row added, a plan's status changed, a first-pull mark deleted. Moved only by the SQL
+ * triggers of migration 0004, so no code path that enrols can forget it.
+ */
+export const enrolmentEpochs = sqliteTable('enrolment_epochs', {
+  tenant: text('tenant').primaryKey(),
+  epoch: integer('epoch').notNull(),
+});
+
+/**
+ * The enrolment epoch at which an adapter's catch-up last left no enrolled citizen unpulled. While
+ * the tenant's epoch still equals it, the catch-up has nothing to find and is skipped: a run's cost
+ * then grows with the changes, not with the enrolled population.
+ */
+export const caughtUp = sqliteTable(
+  'caught_up',
+  {
+    tenant: text('tenant').notNull(),
+    adapter: text('adapter').notNull(),
+    epoch: integer('epoch').notNull(),
+    at: text('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.adapter] })],
+);

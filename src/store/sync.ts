@@ -2,7 +2,7 @@
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { appliedRecords, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
+import { appliedRecords, caughtUp, enrolmentEpochs, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
 
 export interface QuarantineRow {
   id: string;
@@ -257,6 +257,20 @@ export function syncRepository({ db }: Database) {
     },
     pulledStatement(tenant: string, adapter: string, citizenId: string, at: string): Statement {
       return db.insert(pulledCitizens).values({ tenant, adapter, citizenId, pulledAt: at }).onConflictDoNothing();
+    },
+    /** The tenant's enrolment epoch (moved by triggers whenever an enrolled citizen may have become never-pulled); 0 before any enrolment. */
+    async enrolmentEpoch(tenant: string): Promise<number> {
+      const rows = await db.select({ epoch: enrolmentEpochs.epoch }).from(enrolmentEpochs).where(eq(enrolmentEpochs.tenant, tenant)).limit(1);
+      return rows[0]?.epoch ?? 0;
+    },
+    /** The adapters whose catch-up left nobody unpulled at this enrolment epoch: they have nothing to catch up. */
+    async caughtUpAt(tenant: string, epoch: number): Promise<Set<string>> {
+      const rows = await db.select({ adapter: caughtUp.adapter }).from(caughtUp).where(and(eq(caughtUp.tenant, tenant), eq(caughtUp.epoch, epoch)));
+      return new Set(rows.map((r) => r.adapter));
+    },
+    /** Records that the adapter's catch-up, begun at `epoch`, left no enrolled citizen unpulled. */
+    caughtUpStatement(tenant: string, adapter: string, epoch: number, at: string): Statement {
+      return db.insert(caughtUp).values({ tenant, adapter, epoch, at }).onConflictDoUpdate({ target: [caughtUp.tenant, caughtUp.adapter], set: { epoch, at } });
     },
     /** Retention (R16): drop stored payload bodies of quarantined records older than `before`. */
     async pruneQuarantinePayloads(tenant: string, before: string): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * The pull engine (issue 4). For one tenant and one or more adapters (a round):
  *  1. catch-up: every enrolled citizen (plan accepted or active, R12) not yet pulled from this
- *     adapter is pulled in full;
+ *     adapter is pulled in full — looked for only if the enrolment epoch moved since the adapter's
+ *     last complete catch-up (migration 0004), so a run's cost follows the changes, not the population;
  *  2. the change feed is followed from the stored cursor (a first run starts it where its catch-up
  *     started, not at the source's beginning), one page at a time: notices about
  *     citizens who are not enrolled are dropped unread, notices of record versions already merged
@@ -571,14 +572,21 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const run of runs)
       if (run.adapter.cursorAt && (await store.sync.cursor(tenant, run.id)) === null) feedStarts.set(run, run.adapter.cursorAt(new Date(clock.now().getTime() - margin)));
     const catchUpStarted = performance.now();
+    // An adapter whose last catch-up left nobody unpulled, with no enrolment since (the epoch, moved
+    // by triggers, has not changed), has nothing to catch up: it is not even looked for. The epoch
+    // is read before the catch-up, so an enrolment while it runs makes the next run look again.
+    const enrolmentEpoch = await store.sync.enrolmentEpoch(tenant);
+    const caughtUpAlready = await store.sync.caughtUpAt(tenant, enrolmentEpoch);
+    const catchingUp = runs.filter((run) => !caughtUpAlready.has(run.id));
+    const pullErrorsBefore = new Map(catchingUp.map((run) => [run, run.stats.pullErrors]));
     // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
     // Each adapter names its next never-pulled citizens (a page, in citizen id order); the page
     // covers ids up to where the shortest full answer ends, so within it every adapter's answer is
-    // complete, and memory does not grow with the population. With nothing to catch up this is one
-    // pass of the enrolment index per adapter.
+    // complete, and memory does not grow with the population. After an enrolment with nothing left
+    // to catch up this is one pass of the enrolment index per adapter.
     const pageOfCitizens = options.catchUpPageSize ?? 5000;
-    for (let from = ''; ; ) {
-      const answers = await Promise.all(runs.map(async (run) => ({ run, rows: await store.plans.enrolledNotPulledFrom(tenant, run.id, from, pageOfCitizens) })));
+    for (let from = ''; catchingUp.length > 0; ) {
+      const answers = await Promise.all(catchingUp.map(async (run) => ({ run, rows: await store.plans.enrolledNotPulledFrom(tenant, run.id, from, pageOfCitizens) })));
       // Ids below `end` are complete in every answer: a full answer may stop inside its last citizen's rows.
       let end: string | undefined;
       for (const { rows } of answers) if (rows.length === pageOfCitizens) { const last = rows[rows.length - 1]!.citizenId; if (end === undefined || compareAsStored(last, end) < 0) end = last; }
@@ -600,7 +608,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       from = single ? `${from}\u0000` : end;
     }
     for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
-    if (feedStarts.size > 0) await store.batch([...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())));
+    // A catch-up without a failed pull left nobody behind at the epoch it began with (every citizen
+    // it found is marked pulled, or merged-and-marked, by now; a failed pull is retried next run).
+    const complete = catchingUp.filter((run) => run.stats.pullErrors === pullErrorsBefore.get(run));
+    await store.batch([
+      ...[...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())),
+      ...complete.map((run) => store.sync.caughtUpStatement(tenant, run.id, enrolmentEpoch, now())),
+    ]);
     // Then each adapter's change feed; one adapter's failure does not stop the others.
     await Promise.all(
       runs.map(async (run) => {

@@ -278,6 +278,62 @@ describe('pull engine', () => {
     }
   });
 
+  it('a caught-up adapter is not searched again until the enrolment changes: a new plan, a status change, a forgotten pull', async () => {
+    const app = await freshApp();
+    const searched: string[] = [];
+    const plansStore = app.deps.store.plans;
+    const search = plansStore.enrolledNotPulledFrom.bind(plansStore);
+    plansStore.enrolledNotPulledFrom = async (tenant, adapter, from, limit) => {
+      searched.push(adapter);
+      return search(tenant, adapter, from, limit);
+    };
+    const round = async () => {
+      searched.length = 0;
+      const [result] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings, feedStartMarginMs: 0 });
+      expect(result!.status).toBe('succeeded');
+      return { pulled: result!.stats.citizensPulled, searched: searched.length > 0 };
+    };
+    const first = await enrol(app.deps, population[12]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(first), source: 'dfdg', categories: [...employment] });
+    expect(await round()).toEqual({ pulled: 1, searched: true });
+    expect(await round()).toEqual({ pulled: 0, searched: false });
+    // A plan offered, not yet accepted: the search runs (a plan was added) and finds no one to pull (R12).
+    const service = planService(app.deps);
+    const offered = await service.create(caseworkerOf(), { cpr: population[13]!.cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] });
+    await grantConsent(app.deps, { citizenId: citizenIdOf(offered), source: 'dfdg', categories: [...employment] });
+    expect(await round()).toEqual({ pulled: 0, searched: true });
+    expect(await round()).toEqual({ pulled: 0, searched: false });
+    // Accepted: enrolled by the status change alone.
+    await service.changeStatus(caseworkerOf(), offered.id, { status: 'accepted' });
+    expect(await round()).toEqual({ pulled: 1, searched: true });
+    // Forgetting a first pull (as a new consent does) makes the citizen due in full again.
+    await app.deps.store.sync.forgetPulled('101', citizenIdOf(first));
+    expect(await round()).toEqual({ pulled: 1, searched: true });
+    expect(await round()).toEqual({ pulled: 0, searched: false });
+    await app.close();
+  });
+
+  it('a citizen enrolled while the catch-up runs is caught up by the next run', async () => {
+    const app = await freshApp();
+    const early = await enrol(app.deps, population[12]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(early), source: 'dfdg', categories: [...employment] });
+    let late: Plan | undefined;
+    const [first] = await runSyncRound(app.deps, {
+      tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings, feedStartMarginMs: 0,
+      // After the catch-up has read its page, before its write lands.
+      beforeWrite: async () => {
+        if (late) return;
+        late = await enrol(app.deps, population[14]!.cpr);
+        await grantConsent(app.deps, { citizenId: citizenIdOf(late), source: 'dfdg', categories: [...employment] });
+      },
+    });
+    expect(first!.stats.citizensPulled).toBe(1);
+    const [second] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings });
+    expect(second!.stats.citizensPulled).toBe(1);
+    expect((await app.deps.store.plans.get('101', late!.id))!.version).toBe(late!.version + 1);
+    await app.close();
+  });
+
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
     const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({
