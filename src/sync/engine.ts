@@ -121,6 +121,12 @@ interface ChunkItem {
 }
 
 const actor = (adapter: string) => `sync-job:${adapter}`;
+/**
+ * Whether the item's pull read the citizen in full (catch-up, or a feed with no position yet), so
+ * the citizen counts as pulled from there. A feed pull reads only what changed since its position:
+ * marking it would let a citizen whose catch-up pull failed skip their earlier records for good.
+ */
+const readInFull = (item: ChunkItem) => item.since == null;
 
 /**
  * A record as a quarantine row keeps it: its payload; or, for one a pull worker mapped and sent
@@ -273,7 +279,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const statements: Statement[] = [];
     /** Quarantine rows being built (their payloads are encrypted first); written with the chunk. */
     const quarantining: Promise<QuarantineRow>[] = [];
-    /** (adapter, citizen) pairs pulled completely, each with the plan whose write must win first. */
+    /** (adapter, citizen) pairs read in full (`readInFull`), each with the plan whose write must win first. */
     const pulledPairs: { adapter: string; citizenId: string; planId: string | null }[] = [];
 
     // What each adapter returned for whom; citizens unknown at a source are done with it.
@@ -284,7 +290,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         if (!pulled) continue;
         if (pulled.unknownAtSource) {
           if (first) run.stats.citizensUnknownAtSource++;
-          pulledPairs.push({ adapter: run.id, citizenId: item.citizen.citizenId, planId: null });
+          if (readInFull(item)) pulledPairs.push({ adapter: run.id, citizenId: item.citizen.citizenId, planId: null });
           continue;
         }
         if (first) run.stats.citizensPulled++;
@@ -435,7 +441,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, rawOf(record), at, citizen.citizenId));
           marks.push({ planId: null, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
         }
-        for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
+        if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
         continue;
       }
       let mergedInto: string | null = null;
@@ -461,7 +467,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // one with references left out, so a later read merges it with them once they resolve.
       for (const { run, record, refusedAny } of mergeable)
         if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) marks.push({ planId: mergedInto, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
-      for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
+      if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
     }
 
     // Audit first: a flow that is merged is always in the citizen's log, even after a crash.

@@ -334,6 +334,44 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a citizen whose catch-up pull failed is read in full later, even if the feed brought a change for them meanwhile', async () => {
+    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+    let failing: string | undefined;
+    const app = await startTestApp({
+      adapters: {
+        dfdg: {
+          ...real,
+          // The catch-up's batch (no position) leaves the citizen out; the feed's (a position) does not.
+          pullMany: async (subjects, options) => {
+            const results = await real.pullMany(subjects, options);
+            if (options?.since == null && failing) results.delete(failing);
+            return results;
+          },
+        },
+      },
+      mappings: allMappings,
+    });
+    const plans = [];
+    for (const citizen of population.slice(15, 17)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      plans.push(plan);
+    }
+    failing = citizenIdOf(plans[0]!);
+    // Changed at the source just now: the first run's feed, which starts before its catch-up, reads it.
+    dfdg.mutate(1);
+    const [first] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings });
+    expect(first!.stats.pullErrors).toBe(1);
+    expect(first!.stats.changeNotices).toBeGreaterThan(0);
+    failing = undefined;
+    // The feed's pull read only what changed: the citizen is still due a full read.
+    const [second] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings });
+    expect(second!.stats).toMatchObject({ pullErrors: 0, citizensPulled: 1 });
+    const [third] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings });
+    expect(third!.stats.citizensPulled).toBe(0);
+    await app.close();
+  });
+
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
     const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({
