@@ -20,7 +20,7 @@
 import { AdapterError, unknownSubjectCodes, type PullResult, type PullSubject, type SourceAdapter, type SourceRecord } from '../../adapters/adapter';
 import { countMapping, emptyStats, mapRecord, type MappingStats } from '../../mappings/mapping';
 import { adaptersOf, type AppDeps } from '../api/context';
-import { decideFlow } from '../consent/policy';
+import { decideFlow, type FlowDecision } from '../consent/policy';
 import { removeDataOfGrant } from '../consent/service';
 import type { ConsentGrant, DataCategory, LegalBasisRecord, Plan, SourceSystem } from '../model';
 import { membersOf } from '../model';
@@ -276,6 +276,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       );
     }
     const at = now();
+    // The chunk's consent decisions are taken as of one moment, the one its audit entries carry.
+    const decidedAt = new Date(at);
     const statements: Statement[] = [];
     /** Quarantine rows being built (their payloads are encrypted first); written with the chunk. */
     const quarantining: Promise<QuarantineRow>[] = [];
@@ -347,6 +349,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         const fresh = pulled.records.filter((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`));
         if (first) stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
         const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean }>();
+        // One decision per category for this citizen and source: the question differs in nothing else.
+        const decided = new Map<DataCategory, FlowDecision>();
         const refused = new Map<DataCategory, string>();
 
         for (const record of fresh) {
@@ -371,11 +375,11 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           }
           let refusedAny = false;
           for (const fragment of result.fragments) {
-            const decision = decideFlow(
-              { citizenId: citizen.citizenId, birthDate: row.birthDate, source: run.id, recipient: 'enplan', category: fragment.category, at: clock.now() },
-              grants,
-              legalBases,
-            );
+            let decision = decided.get(fragment.category);
+            if (!decision) {
+              decision = decideFlow({ citizenId: citizen.citizenId, birthDate: row.birthDate, source: run.id, recipient: 'enplan', category: fragment.category, at: decidedAt }, grants, legalBases);
+              decided.set(fragment.category, decision);
+            }
             if (!decision.allowed) {
               stats.refusedByConsent++;
               refused.set(fragment.category, decision.reason);
