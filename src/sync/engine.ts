@@ -28,6 +28,7 @@ import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
 import { compareAsStored } from '../store/query';
+import type { CitizenRow } from '../store/citizens';
 import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
 import { mergeFragments, type MergeInput, type MergeOutcome } from './merge';
@@ -118,6 +119,8 @@ interface ChunkItem {
   runs: AdapterRun[];
   /** For a change-feed pull: the feed position before the notices, so only what changed after it is read. */
   since?: string | null;
+  /** The citizen's row and CPR where the caller has them already (a feed notice names the CPR), so the chunk need not read and decrypt them again. */
+  known?: { row: CitizenRow; cpr: string };
 }
 
 const actor = (adapter: string) => `sync-job:${adapter}`;
@@ -256,7 +259,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
    */
   async function syncChunk(items: ChunkItem[], attempt = 0, pulledBefore?: Map<string, PullResult>): Promise<void> {
     const first = !pulledBefore;
-    const rows = new Map((await store.citizens.getMany(tenant, items.map((i) => i.citizen.citizenId))).map((r) => [r.id, r]));
+    const rows = new Map(items.flatMap((i) => (i.known ? [[i.citizen.citizenId, i.known.row] as const] : [])));
+    for (const row of await store.citizens.getMany(tenant, items.filter((i) => !i.known).map((i) => i.citizen.citizenId))) rows.set(row.id, row);
     const present = items.filter((i) => rows.has(i.citizen.citizenId));
     let pulls: Map<string, PullResult>;
     if (pulledBefore) {
@@ -264,7 +268,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       pulls = pulledBefore;
     } else {
       pulls = new Map();
-      const cprs = new Map(await Promise.all(present.map(async (i) => [i.citizen.citizenId, await vault.decrypt(rows.get(i.citizen.citizenId)!.cprCipher)] as const)));
+      const cprs = new Map(await Promise.all(present.map(async (i) => [i.citizen.citizenId, i.known?.cpr ?? (await vault.decrypt(rows.get(i.citizen.citizenId)!.cprCipher))] as const)));
       await Promise.all(
         runs.map(async (run) => {
           const mine = present.filter((i) => i.runs.includes(run));
@@ -536,7 +540,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // One keyed hash per distinct CPR on the page; notices about citizens not enrolled are dropped unread (R12).
       const hashOfCpr = new Map<string, string>();
       for (const notice of page.changes) if (!hashOfCpr.has(notice.cpr)) hashOfCpr.set(notice.cpr, await vault.hash(tenant, notice.cpr));
-      const citizensByHash = new Map((await store.citizens.findManyByCprHash(tenant, [...new Set(hashOfCpr.values())])).map((c) => [c.cprHash, c.id]));
+      const citizenRows = await store.citizens.findManyByCprHash(tenant, [...new Set(hashOfCpr.values())]);
+      const citizensByHash = new Map(citizenRows.map((c) => [c.cprHash, c.id]));
+      const rowOf = new Map(citizenRows.map((c) => [c.id, c]));
+      const cprOf = new Map<string, string>();
       const enrolled = new Map<string, EnrolledCitizen>();
       for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set(citizensByHash.values())])) {
         const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
@@ -550,6 +557,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           stats.noticesNotEnrolled++;
           continue;
         }
+        cprOf.set(citizenId, notice.cpr);
         const list = byCitizen.get(citizenId) ?? [];
         list.push({ recordId: notice.recordId, version: notice.version });
         byCitizen.set(citizenId, list);
@@ -559,7 +567,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       for (const [citizenId, notices] of byCitizen) {
         const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
         stats.noticesAlreadyMerged += notices.length - unseen.length;
-        if (unseen.length > 0) toPull.push({ citizen: enrolled.get(citizenId)!, runs: [run], since: cursor });
+        if (unseen.length > 0) toPull.push({ citizen: enrolled.get(citizenId)!, runs: [run], since: cursor, known: { row: rowOf.get(citizenId)!, cpr: cprOf.get(citizenId)! } });
       }
       await chunked(toPull);
       if (page.cursor !== null && page.cursor !== cursor) {
