@@ -4,7 +4,7 @@
  * visible to IT staff, and the sync API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdapterError } from '../../adapters/adapter';
+import { AdapterError, type PullManyOptions, type PullSubject } from '../../adapters/adapter';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { startHealthSimulator } from '../../adapters/health/simulator';
@@ -49,6 +49,17 @@ const employment = ['plan-core', 'employment', 'goals', 'interventions'] as cons
 const sync = (app: Awaited<ReturnType<typeof freshApp>>, adapter: 'dfdg' | 'health', extra: Partial<Parameters<typeof runSync>[1]> = {}) =>
   runSync(app.deps, { tenant: '101', adapter, trigger: 'test', mappings: allMappings, ...extra });
 const pullsOf = () => dfdg.requestLog().filter((r) => /PlanData|Person/i.test(r.operation ?? '')).length;
+/** An app whose DFDG batch answers leave out the citizen `leaveOut` names, if any: a source that drops one of a batch. */
+async function appLeavingOut(leaveOut: (subjects: readonly PullSubject[], options?: PullManyOptions) => string | undefined) {
+  const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+  const pullMany = async (subjects: readonly PullSubject[], options?: PullManyOptions) => {
+    const results = await real.pullMany(subjects, options);
+    const left = leaveOut(subjects, options);
+    if (left) results.delete(left);
+    return results;
+  };
+  return startTestApp({ adapters: { dfdg: { ...real, pullMany } }, mappings: allMappings });
+}
 
 describe('pull engine', () => {
   it('pulls only enrolled citizens and merges what their consent allows', async () => {
@@ -335,22 +346,9 @@ describe('pull engine', () => {
   });
 
   it('a citizen whose catch-up pull failed is read in full later, even if the feed brought a change for them meanwhile', async () => {
-    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     let failing: string | undefined;
-    const app = await startTestApp({
-      adapters: {
-        dfdg: {
-          ...real,
-          // The catch-up's batch (no position) leaves the citizen out; the feed's (a position) does not.
-          pullMany: async (subjects, options) => {
-            const results = await real.pullMany(subjects, options);
-            if (options?.since == null && failing) results.delete(failing);
-            return results;
-          },
-        },
-      },
-      mappings: allMappings,
-    });
+    // The catch-up's batch (no position) leaves the citizen out; the feed's (a position) does not.
+    const app = await appLeavingOut((_subjects, options) => (options?.since == null ? failing : undefined));
     const plans = [];
     for (const citizen of population.slice(15, 17)) {
       const plan = await enrol(app.deps, citizen.cpr);
@@ -392,21 +390,8 @@ describe('pull engine', () => {
   });
 
   it('a batch answer that leaves a citizen out counts one pull error and leaves them for the next run', async () => {
-    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     let dropOne = true;
-    const app = await startTestApp({
-      adapters: {
-        dfdg: {
-          ...real,
-          pullMany: async (subjects, options) => {
-            const results = await real.pullMany(subjects, options);
-            if (dropOne) results.delete(subjects[0]!.citizenId);
-            return results;
-          },
-        },
-      },
-      mappings: allMappings,
-    });
+    const app = await appLeavingOut((subjects) => (dropOne ? subjects[0]!.citizenId : undefined));
     for (const citizen of population.slice(15, 18)) {
       const plan = await enrol(app.deps, citizen.cpr);
       await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
