@@ -57,6 +57,8 @@ export interface SyncStats {
   pullErrors: number;
   /** Batch pulls that failed as a whole and were pulled one by one instead. */
   batchFallbacks: number;
+  /** Whether this run looked for never-pulled citizens of this adapter: only when the enrolment epoch moved since its last complete catch-up. */
+  catchUpSearched: boolean;
   /** Wall time of the catch-up (shared by the round's adapters) and of this adapter's change feed. */
   catchUpMs: number;
   feedMs: number;
@@ -172,6 +174,7 @@ const emptySyncStats = (): SyncStats => ({
   conflicts: 0,
   pullErrors: 0,
   batchFallbacks: 0,
+  catchUpSearched: false,
   catchUpMs: 0,
   feedMs: 0,
   mappings: {},
@@ -597,6 +600,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const caughtUpAlready = await store.sync.caughtUpAt(tenant, enrolmentEpoch);
     const catchingUp = runs.filter((run) => !caughtUpAlready.has(run.id));
     const pullErrorsBefore = new Map(catchingUp.map((run) => [run, run.stats.pullErrors]));
+    for (const run of catchingUp) run.stats.catchUpSearched = true;
     // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
     // Each adapter names its next never-pulled citizens (a page, in citizen id order); the page
     // covers ids up to where the shortest full answer ends, so within it every adapter's answer is

@@ -302,6 +302,8 @@ describe('pull engine', () => {
       searched.length = 0;
       const [result] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings, feedStartMarginMs: 0 });
       expect(result!.status).toBe('succeeded');
+      // The run record tells IT staff the same.
+      expect(result!.stats.catchUpSearched).toBe(searched.length > 0);
       return { pulled: result!.stats.citizensPulled, searched: searched.length > 0 };
     };
     const first = await enrol(app.deps, population[12]!.cpr);
