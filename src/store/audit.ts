@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt } from 'drizzle-orm';
-import type { Database } from './db';
+import type { Database, Statement } from './db';
 import { auditLog } from './schema';
 
 export interface AuditEntry {
@@ -41,7 +41,8 @@ export function chainHash(row: Omit<AuditRow, 'hash'>): Promise<string> {
   );
 }
 
-const isUniqueViolation = (error: unknown) => /UNIQUE|PRIMARY KEY|constraint/i.test(String((error as { message?: string })?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ''));
+/** A lost race for the chain's head: another writer took this (tenant, seq). Nothing else is retried (a batch may carry other writes). */
+const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed: audit_log\./i.test(String((error as { message?: string })?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ''));
 
 export function auditRepository({ db, batch }: Database) {
   // Appends within one process are serialised per tenant; across processes the (tenant, seq)
@@ -74,8 +75,12 @@ export function auditRepository({ db, batch }: Database) {
     }
   }
 
-  /** Appends several entries as one atomic batch (D1 allows 100 bound parameters a statement, so 9 rows each). */
-  async function appendManyNow(tenant: string, entries: AuditEntry[]): Promise<AuditRow[]> {
+  /**
+   * Appends several entries as one atomic batch (D1 allows 100 bound parameters a statement, so 9
+   * rows each), together with `alongWith`: the writes the entries record, so that both land or
+   * neither does. A lost race for the chain's head retries the whole batch, which left nothing.
+   */
+  async function appendManyNow(tenant: string, entries: AuditEntry[], alongWith: Statement[]): Promise<AuditRow[]> {
     for (let attempt = 0; ; attempt++) {
       const head = await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.tenant, tenant)).orderBy(desc(auditLog.seq)).limit(1);
       let seq = head[0]?.seq ?? 0;
@@ -87,8 +92,9 @@ export function auditRepository({ db, batch }: Database) {
         rows.push(row);
         prevHash = row.hash;
       }
-      const statements = [];
+      const statements: Statement[] = [];
       for (let i = 0; i < rows.length; i += 9) statements.push(db.insert(auditLog).values(rows.slice(i, i + 9).map((r) => ({ ...r, detail: JSON.stringify(r.detail) }))));
+      statements.push(...alongWith);
       try {
         await batch(statements);
         return rows;
@@ -115,9 +121,13 @@ export function auditRepository({ db, batch }: Database) {
     append(tenant: string, entry: AuditEntry): Promise<AuditRow> {
       return enqueue(tenant, () => appendNow(tenant, entry));
     },
-    appendMany(tenant: string, entries: AuditEntry[]): Promise<AuditRow[]> {
-      if (entries.length === 0) return Promise.resolve([]);
-      return enqueue(tenant, () => appendManyNow(tenant, entries));
+    /** `alongWith`: statements written in the same atomic batch as the entries (what they record). */
+    async appendMany(tenant: string, entries: AuditEntry[], alongWith: Statement[] = []): Promise<AuditRow[]> {
+      if (entries.length === 0) {
+        await batch(alongWith);
+        return [];
+      }
+      return enqueue(tenant, () => appendManyNow(tenant, entries, alongWith));
     },
     async list(tenant: string, options: { citizenId?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRow[]> {
       const rows = await db

@@ -481,8 +481,6 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
     }
 
-    // Audit first: a flow that is merged is always in the citizen's log, even after a crash.
-    await store.audit.appendMany(tenant, auditEntries);
     const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
     const writtenPlan = (planId: string | null) => {
       const written = planId ? working.get(planId) : undefined;
@@ -500,7 +498,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
     const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id))), ...markStatements, ...statements];
     await options.beforeWrite?.(all);
-    await store.batch(all);
+    // The audit entries and what they record in one atomic batch: every merged flow is in the
+    // citizen's log, and the log holds no flow that a crash kept from being merged (nor, after the
+    // re-run, the same flow twice).
+    await store.audit.appendMany(tenant, auditEntries, all);
 
     // The optimistic update matched no row if someone changed a plan meanwhile: merge those citizens again.
     const stored = await store.plans.versions(tenant, changed.map((p) => p.id));

@@ -155,8 +155,14 @@ describe('pull engine', () => {
     });
     expect(crashed.status).toBe('failed');
     expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(plan.version);
+    // The citizen's log shows no flow that did not happen…
+    const flowsLogged = async () => (await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) })).filter((r) => r.action === 'data.flowed').length;
+    expect(await flowsLogged()).toBe(0);
     const rerun = await sync(app, 'dfdg');
     expect(rerun.status).toBe('succeeded');
+    // …and the flow that did, once.
+    expect(await flowsLogged()).toBe(1);
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
     const merged = (await app.deps.store.plans.get('101', plan.id))!;
     const ids = [...merged.goals, ...merged.interventions, ...merged.agreements, ...merged.followUps].map((e) => e.id);
     expect(ids.length).toBeGreaterThan(0);
