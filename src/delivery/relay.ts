@@ -229,9 +229,8 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       else if (outcome !== 'delivered') result[outcome]++;
     });
     if (delivered.length === 0) return;
-    await store.batch(delivered.map((d) => d.statement));
-    result.delivered += delivered.length;
-    // One audit batch per run (one commit), chained in order like single appends.
+    // The deliveries and their audit entries in one atomic batch (one commit), chained in order like
+    // single appends: a delivery marked done is always in the citizen's log of where their data went.
     const at = clock.now().toISOString();
     await store.audit.appendMany(
       tenant,
@@ -244,7 +243,9 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
         citizenId: d.row.citizenId,
         detail: { registrationId: d.row.registrationId, target: d.row.target, operation: d.row.operation, attempts: d.row.attempts, ...d.detail },
       })),
+      delivered.map((d) => d.statement),
     );
+    result.delivered += delivered.length;
   }
 
   return {

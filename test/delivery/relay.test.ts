@@ -3,6 +3,7 @@
  * re-checked at delivery (S3), per-citizen ordering, backoff and Retry-After, dead letters with a
  * readable reason and their retry from the API, leases, and the outbox API's roles and tenants.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cancelDeliveriesForRevokedConsent, createRelay, reverseMappingRegistry } from '../../src/delivery';
 import { employmentIntervention, startPushFixture, TARGETS, type PushFixture } from '../registrations/fixture';
@@ -208,6 +209,31 @@ describe('delivery', () => {
     expect(f.targets.dfdg.requests()).toBe(2);
     expect(f.targets.dfdg.effectCounts()).toEqual({ [outboxId]: 1 });
     expect((await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0]).toMatchObject({ status: 'delivered', receipt: { duplicate: true } });
+  });
+});
+
+describe('delivery bookkeeping', () => {
+  it('marks a delivery done only together with its audit entry: if that write fails, the row comes due again and the log gets it once', async () => {
+    const { plan } = await employmentCase();
+    const answer = await addIntervention(plan.id, plan.memberId);
+    const outboxId = answer.body.deliveries[0].outboxId as string;
+    // The audit insert fails (a full disk, say) after the target took the registration.
+    const db = f.deps.store.database.db;
+    await db.run(sql.raw(`CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log WHEN NEW.action = 'delivery.delivered' BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`));
+    try {
+      await expect(f.relay()).rejects.toThrow();
+    } finally {
+      await db.run(sql.raw('DROP TRIGGER audit_fails'));
+    }
+    expect(f.targets.dfdg.effectCounts()).toEqual({ [outboxId]: 1 });
+    const logged = async () => (await f.deps.store.audit.list('101', { citizenId: plan.citizenId })).filter((a) => a.action === 'delivery.delivered' && a.targetId === outboxId).length;
+    expect(await logged()).toBe(0);
+    expect((await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0].status).not.toBe('delivered');
+    // After the lease, the same key again: the target applies it once, and the log has it once.
+    await f.drain();
+    expect(f.targets.dfdg.effectCounts()).toEqual({ [outboxId]: 1 });
+    expect((await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0]).toMatchObject({ status: 'delivered', receipt: { duplicate: true } });
+    expect(await logged()).toBe(1);
   });
 });
 
