@@ -4,7 +4,7 @@
  * Rows hold references (ids, categories, legal basis) and never content or CPR numbers.
  */
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { auditLog } from './schema';
 
@@ -27,6 +27,8 @@ export interface AuditRow extends Required<Omit<AuditEntry, 'detail'>> {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+/** Rows per INSERT: keeps one JSON parameter well under D1's 2 MB for a value. */
+const ROWS_PER_INSERT = 500;
 
 // node:crypto (Node, and Workers with nodejs_compat) hashes synchronously: a chain of thousands of
 // rows per sync batch costs a fraction of WebCrypto's one promise per digest.
@@ -76,8 +78,35 @@ export function auditRepository({ db, batch }: Database) {
   }
 
   /**
-   * Appends several entries as one atomic batch (D1 allows 100 bound parameters a statement, so 9
-   * rows each), together with `alongWith`: the writes the entries record, so that both land or
+   * Rows as one INSERT whose values travel as one JSON parameter unpacked by `json_each` (as the
+   * sync's marks do): no limit of bound parameters to cut around (D1 allows 100), and a fraction
+   * of the CPU of building multi-row VALUES (measured: ~8 against ~11 ms for a chunk's 230 rows).
+   * The detail goes as its JSON text, so the stored text is exactly what the hash covers.
+   */
+  const insertRows = (rows: readonly AuditRow[]) => {
+    const json = JSON.stringify(rows.map((r) => [r.tenant, r.seq, r.at, r.actor, r.action, r.targetType, r.targetId, r.citizenId, JSON.stringify(r.detail), r.prevHash, r.hash]));
+    const field = <T>(index: number, name: string) => sql<T>`json_extract(j.value, ${sql.raw(`'$[${index}]'`)})`.as(name);
+    return db.insert(auditLog).select(
+      db
+        .select({
+          tenant: field<string>(0, 'tenant'),
+          seq: field<number>(1, 'seq'),
+          at: field<string>(2, 'at'),
+          actor: field<string>(3, 'actor'),
+          action: field<string>(4, 'action'),
+          targetType: field<string>(5, 'target_type'),
+          targetId: field<string>(6, 'target_id'),
+          citizenId: field<string | null>(7, 'citizen_id'),
+          detail: field<string>(8, 'detail'),
+          prevHash: field<string>(9, 'prev_hash'),
+          hash: field<string>(10, 'hash'),
+        })
+        .from(sql`json_each(${json}) as j`),
+    );
+  };
+
+  /**
+   * Appends several entries as one atomic batch, together with `alongWith`: the writes the entries record, so that both land or
    * neither does. A lost race for the chain's head retries the whole batch, which left nothing.
    */
   async function appendManyNow(tenant: string, entries: AuditEntry[], alongWith: Statement[]): Promise<AuditRow[]> {
@@ -93,7 +122,7 @@ export function auditRepository({ db, batch }: Database) {
         prevHash = row.hash;
       }
       const statements: Statement[] = [];
-      for (let i = 0; i < rows.length; i += 9) statements.push(db.insert(auditLog).values(rows.slice(i, i + 9).map((r) => ({ ...r, detail: JSON.stringify(r.detail) }))));
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) statements.push(insertRows(rows.slice(i, i + ROWS_PER_INSERT)));
       statements.push(...alongWith);
       try {
         await batch(statements);

@@ -1,5 +1,6 @@
 /**
- * Two writers on one database file (two processes in production: the service and a job) race for
+ * Appending to the audit chain in batches. Rows arrive as stored (types, nulls, the detail's exact
+ * text), in more than one insert when there are many. Two writers on one database file (two processes in production: the service and a job) race for
  * the audit chain's head. The loser's batch, with the writes it carries, is refused as a whole and
  * retried on the new head: one unbroken chain, every entry and every carried write once.
  */
@@ -8,12 +9,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store';
+import { auditLog } from '../../src/store/schema';
 import { openLibsqlDatabase } from '../../src/store/libsql';
 
 const dir = mkdtempSync(join(tmpdir(), 'enplan-audit-race-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('audit chain under two writers', () => {
+describe('audit appends', () => {
+  it('store every entry as given, across several inserts, in one unbroken chain', async () => {
+    const database = await openLibsqlDatabase(':memory:');
+    const store = createStore(database);
+    const entries = Array.from({ length: 1201 }, (_, i) => ({
+      at: '2026-11-23T10:00:00.000Z', actor: 'sync-job:social', action: 'data.flowed', targetType: 'citizen', targetId: `c-${i}`,
+      citizenId: i % 3 === 0 ? null : `c-${i}`,
+      detail: { source: 'social', categories: ['goals'], note: 'Æblegrød "med" \\ fløde 🙂', n: i, nothing: null },
+    }));
+    await store.audit.appendMany('101', entries);
+    const stored = await database.db.select().from(auditLog).orderBy(auditLog.seq);
+    expect(stored).toHaveLength(1201);
+    stored.forEach((row, i) => {
+      expect(row.seq).toBe(i + 1);
+      expect(row.citizenId).toBe(entries[i]!.citizenId);
+      expect(row.detail).toBe(JSON.stringify(entries[i]!.detail));
+      expect(row.targetId).toBe(`c-${i}`);
+    });
+    expect(await store.audit.verify('101')).toEqual({ ok: true, rows: 1201 });
+    await database.close();
+  });
+
   it('retries a lost race for the head with its carried writes, leaving one unbroken chain', async () => {
     const url = `file:${join(dir, 'enplan.db')}`;
     const [first, second] = [await openLibsqlDatabase(url), await openLibsqlDatabase(url)];
