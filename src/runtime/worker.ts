@@ -2,7 +2,7 @@
  * The Workers runtime: the same app on D1. Secrets and settings come from the Worker's env.
  * `fetch` serves the API; `scheduled` (Cron Triggers) runs the same job functions bree runs on
  * Node: a pull from every configured adapter for every tenant with enrolled citizens, then the
- * outbox relay. The deps are built once per isolate and reused.
+ * outbox relay, and on RETENTION_CRON the retention job. The deps are built once per isolate and reused.
  */
 import type { AnyD1Database } from 'drizzle-orm/d1';
 import type { AppDeps } from '../api/context';
@@ -13,6 +13,7 @@ import { createLogger } from '../monitoring/log';
 import { openD1Database } from '../store/d1';
 import { allMappings } from '../sync/all-mappings';
 import { runSyncRound } from '../sync/engine';
+import { runRetention } from '../sync/retention';
 import { adaptersFromConfig, tenantAdapters } from './adapters';
 import { composeDeps } from './compose';
 
@@ -50,7 +51,7 @@ export function builtFor(env: WorkerEnv): Promise<Built> {
 /**
  * One Cron Trigger: a sync round over the adapters scheduled on this cron (SYNC_CRON, or an
  * adapter's own SYNC_CRON_<ADAPTER>; wrangler.toml must list each of those crons), then the outbox
- * relay, which runs on every trigger. Without `cron` (tests, manual runs) every configured adapter
+ * relay, which runs on every trigger, then retention if this is RETENTION_CRON (listed there too). Without `cron` (tests, manual runs) every configured adapter
  * is synced. Returns what happened, for logs and tests.
  */
 export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: string) {
@@ -64,7 +65,11 @@ export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: 
       for (const result of await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings }))
         runs.push({ tenant, adapter: result.adapter, status: result.status, merged: result.stats.recordsMerged });
   const relay = await runRelayOnce(deps, { limit: 200 });
-  return { runs, relay };
+  // Retention (R16) on its own cron (RETENTION_CRON), as bree runs it nightly on Node; never on
+  // a run without a cron, since it deletes.
+  const retention = cron !== undefined && cron === config.schedule.retentionCron ? await runRetention(deps) : undefined;
+  if (retention) deps.logger.info('retention finished', retention);
+  return { runs, relay, retention };
 }
 
 export default {

@@ -1,7 +1,7 @@
 /**
  * The Cron Trigger path in workerd: the worker's `scheduled` handler pulls from the DFDG simulator
  * (a Node server on loopback) for the enrolled citizen and merges into the plan on D1 — on the cron
- * the adapter is scheduled on (SYNC_CRON), and not on another.
+ * the adapter is scheduled on (SYNC_CRON), and not on another; retention on RETENTION_CRON.
  */
 import { createExecutionContext, createScheduledController, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
@@ -66,6 +66,27 @@ describe('Cron Trigger in workerd', () => {
     expect(epoch!.epoch).toBeGreaterThan(0);
     const caughtUp = await db.prepare(`select epoch from caught_up where tenant = '101' and adapter = 'dfdg'`).first<{ epoch: number }>();
     expect(caughtUp).toEqual({ epoch: epoch!.epoch });
+  });
+
+  it('retention runs on its own cron in workerd: a plan closed longer ago than the retention period is purged, not on the sync cron', async () => {
+    const [citizen] = generatePopulation(5, CRON_POPULATION_SEED).slice(3, 4);
+    const created = await call('POST', '/v1/plans', { cpr: citizen!.cpr, origin: 'offered' });
+    expect(created.status).toBe(201);
+    const planId = created.body.id as string;
+    // Closed six years ago (the default period is five).
+    const db = (env as unknown as { DB: D1Database }).DB;
+    await db.prepare(`update plans set status = 'closed', updated_at = '2020-11-23T10:00:00.000Z' where id = ?`).bind(planId).run();
+    const trigger = async (cron: string) => {
+      const ctx = createExecutionContext();
+      await worker.scheduled(createScheduledController({ cron }), env as never, ctx);
+      await waitOnExecutionContext(ctx);
+    };
+    await trigger('*/5 * * * *');
+    expect((await call('GET', `/v1/plans/${planId}`)).status).toBe(200);
+    await trigger('30 2 * * *');
+    expect((await call('GET', `/v1/plans/${planId}`)).status).toBe(404);
+    const purged = await db.prepare(`select count(*) as n from audit_log where action = 'plan.purged' and target_id = ?`).bind(planId).first<{ n: number }>();
+    expect(purged!.n).toBe(1);
   });
 
   it('a trigger whose cron no adapter is scheduled on syncs nothing (the relay still runs)', async () => {
