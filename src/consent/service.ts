@@ -151,6 +151,34 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
   return reports;
 }
 
+/**
+ * Time-limited consent (R9) ends by itself: once a grant's last valid day has passed, what flowed
+ * only on it leaves the plans, as on revocation (R10) — no further flow was possible already (the
+ * consent gate refuses it). Each lapsed grant is handled once (marked; a grant replaced later is
+ * looked at afresh) and audited as `consent.lapsed`. Run by the nightly retention job.
+ */
+export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise<{ grantsLapsed: number; plansChanged: number }> {
+  const { store, clock } = deps;
+  const summary = { grantsLapsed: 0, plansChanged: 0 };
+  for (;;) {
+    const today = clock.now().toISOString().slice(0, 10);
+    const lapsed = await store.consents.lapsedUnhandled(tenant, today);
+    if (lapsed.length === 0) return summary;
+    for (const grantId of lapsed) {
+      const grant = asGrant(await store.consents.get(tenant, grantId));
+      const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry');
+      const at = clock.now().toISOString();
+      await store.audit.append(tenant, {
+        at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
+        detail: { validTo: grant?.validTo ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
+      });
+      await store.consents.markLapseHandled(tenant, grantId, at);
+      summary.grantsLapsed++;
+      summary.plansChanged += reports.length;
+    }
+  }
+}
+
 export function consentService(deps: AppDeps) {
   const { store, clock } = deps;
   const nowIso = () => clock.now().toISOString();

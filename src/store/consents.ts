@@ -1,5 +1,5 @@
 /** Consent grants and legal-basis records per citizen (R9–R11). */
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt } from 'drizzle-orm';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { Database } from './db';
 import { inList } from './query';
@@ -17,6 +17,7 @@ export function consentRepository({ db }: Database) {
         kind: document.kind,
         document: JSON.stringify(document),
         revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null,
+        validTo: document.validTo ?? null,
         createdAt: document.kind === 'grant' ? document.createdAt : document.recordedAt,
       });
     },
@@ -29,10 +30,27 @@ export function consentRepository({ db }: Database) {
       const rows = await db.select({ document: consents.document }).from(consents).where(and(eq(consents.tenant, tenant), inList(consents.citizenId, citizenIds)));
       return rows.map((r) => JSON.parse(r.document) as ConsentDocument);
     },
+    /**
+     * Grants whose last valid day is before `today`, not revoked, whose lapse has not been handled
+     * yet: what the data of must now leave the plans (found through the tenant's valid-to index).
+     */
+    async lapsedUnhandled(tenant: string, today: string, limit = 500): Promise<string[]> {
+      const rows = await db
+        .select({ id: consents.id })
+        .from(consents)
+        .where(and(eq(consents.tenant, tenant), lt(consents.validTo, today), eq(consents.kind, 'grant'), isNull(consents.revokedAt), isNull(consents.lapseHandledAt)))
+        .orderBy(asc(consents.validTo), asc(consents.id))
+        .limit(limit);
+      return rows.map((r) => r.id);
+    },
+    async markLapseHandled(tenant: string, id: string, at: string): Promise<void> {
+      await db.update(consents).set({ lapseHandledAt: at }).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
+    },
     async replace(document: ConsentDocument): Promise<void> {
       await db
         .update(consents)
-        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null })
+        // A replaced document (revoked, or its period changed) is looked at afresh when it lapses.
+        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, lapseHandledAt: null })
         .where(and(eq(consents.tenant, document.tenant), eq(consents.id, document.id)));
     },
   };

@@ -55,9 +55,13 @@ export const consents = sqliteTable(
     kind: text('kind', { enum: ['grant', 'legal-basis'] }).notNull(),
     document: text('document').notNull(),
     revokedAt: text('revoked_at'),
+    /** The document's last valid day (a grant or legal basis that is time-limited), for finding those that lapsed. */
+    validTo: text('valid_to'),
+    /** When the data that flowed only on this grant was removed after it lapsed (R9, R10): it is not looked at again. */
+    lapseHandledAt: text('lapse_handled_at'),
     createdAt: text('created_at').notNull(),
   },
-  (t) => [index('consents_tenant_citizen').on(t.tenant, t.citizenId)],
+  (t) => [index('consents_tenant_citizen').on(t.tenant, t.citizenId), index('consents_tenant_valid_to').on(t.tenant, t.validTo)],
 );
 
 /** Append-only, hash-chained per tenant. Holds who/what/when and references — never content or CPR. */

@@ -3,7 +3,7 @@
  * keeps its marks: each goes to the citizens of the plan it was merged into (both members of a
  * family plan); marks of quarantined versions (plan '-') are dropped.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
@@ -11,26 +11,16 @@ import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
+import { migrationsUpTo } from '../support/migrations';
 
 const dir = mkdtempSync(join(tmpdir(), 'enplan-migration-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The migrations folder as it was before 0003: the same files, the journal cut after 0002. */
-function migrationsUpTo(lastTag: string): string {
-  const folder = join(dir, `migrations-${lastTag}`);
-  cpSync(migrationsFolder, folder, { recursive: true });
-  const journalFile = join(folder, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.slice(0, journal.entries.findIndex((e) => e.tag === lastTag) + 1);
-  writeFileSync(journalFile, JSON.stringify(journal));
-  return folder;
-}
 
 describe('migration 0003: merged-record marks by citizen', () => {
   it('keeps each mark for the citizens of its plan and drops marks of quarantined versions', async () => {
     const client = createClient({ url: `file:${join(dir, 'enplan.db')}` });
     const db = drizzle(client);
-    await migrate(db, { migrationsFolder: migrationsUpTo('0002_quarantine_resolution') });
+    await migrate(db, { migrationsFolder: migrationsUpTo(dir, '0002_quarantine_resolution') });
     await client.batch([
       `insert into plans values ('plan-a', '101', 'active', '{}', 3, 't', 't'), ('plan-f', '101', 'active', '{}', 3, 't', 't')`,
       `insert into plan_members values ('101', 'plan-a', 'citizen-a', 1), ('101', 'plan-f', 'citizen-m', 1), ('101', 'plan-f', 'citizen-c', 1)`,

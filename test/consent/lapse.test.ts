@@ -1,0 +1,73 @@
+/**
+ * Time-limited consent ends by itself (R9): after a grant's last valid day, the nightly retention
+ * job removes from the plan what flowed only on it, as a revocation would (R10), audits it once,
+ * and leaves alone what another live grant still covers and grants whose period has not ended.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { generatePopulation } from '../../adapters/shared/population';
+import { membersOf, type ConsentGrant, type Plan } from '../../src/model';
+import { allMappings } from '../../src/sync/all-mappings';
+import { runSync } from '../../src/sync/engine';
+import { runRetention } from '../../src/sync/retention';
+import { startTestApp } from '../support/node-app';
+import { enrol, grantConsent } from '../support/seed';
+
+const population = generatePopulation(6, 7331).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
+const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
+let dfdg: DfdgSimulator;
+beforeAll(async () => {
+  dfdg = await startDfdgSimulator({ population, port: 0 });
+});
+afterAll(() => dfdg?.close());
+
+const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
+const elementsOn = (plan: Plan, grantId: string) =>
+  [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.followUps].filter((e) => e.provenance.some((p) => p.kind === 'source' && p.consentRef === grantId));
+
+describe('consent lapse', () => {
+  it('removes what flowed only on a grant whose period ended, once, and nothing else', async () => {
+    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const today = new Date().toISOString().slice(0, 10);
+    // Three citizens: one whose grant will lapse, one with a second, open-ended grant covering the same, one whose grant runs on.
+    const [lapsing, covered, running] = await Promise.all(population.slice(0, 3).map((c) => enrol(app.deps, c.cpr)));
+    const grantOf = async (plan: Plan, validTo?: string) => grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment], validTo });
+    const lapsingGrant = await grantOf(lapsing!, today);
+    const coveredGrant = await grantOf(covered!, today);
+    const backup = await grantOf(covered!);
+    const runningGrant = await grantOf(running!, '2099-12-31');
+    expect((await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings })).status).toBe('succeeded');
+    const before = await app.deps.store.plans.get('101', lapsing!.id);
+    expect(elementsOn(before!, lapsingGrant.id).length).toBeGreaterThan(0);
+    const runningVersion = (await app.deps.store.plans.get('101', running!.id))!.version;
+
+    // Nothing has lapsed yet: the grants are valid through today.
+    expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 0, plansChangedByLapse: 0 });
+    // Time passes: the two grants' last day is now behind us.
+    const ended = (grant: ConsentGrant): ConsentGrant => ({ ...grant, validTo: '2026-06-30' });
+    await app.deps.store.consents.replace({ kind: 'grant', ...ended(lapsingGrant) });
+    await app.deps.store.consents.replace({ kind: 'grant', ...ended(coveredGrant) });
+    expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 2, plansChangedByLapse: 2 });
+
+    const after = (await app.deps.store.plans.get('101', lapsing!.id))!;
+    expect(elementsOn(after, lapsingGrant.id)).toEqual([]);
+    expect([...after.goals, ...after.interventions].filter((e) => e.provenance.some((p) => p.kind === 'source'))).toEqual([]);
+    // Covered by the open-ended grant: kept, now resting on it.
+    const coveredPlan = (await app.deps.store.plans.get('101', covered!.id))!;
+    expect(elementsOn(coveredPlan, coveredGrant.id)).toEqual([]);
+    expect(elementsOn(coveredPlan, backup.id).length).toBeGreaterThan(0);
+    // Still running: untouched.
+    const runningPlan = (await app.deps.store.plans.get('101', running!.id))!;
+    expect(runningPlan.version).toBe(runningVersion);
+    expect(elementsOn(runningPlan, runningGrant.id).length).toBeGreaterThan(0);
+
+    const audit = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(lapsing!) });
+    expect(audit.filter((a) => a.action === 'consent.lapsed')).toEqual([expect.objectContaining({ targetId: lapsingGrant.id, detail: expect.objectContaining({ validTo: '2026-06-30', plansChanged: [lapsing!.id] }) })]);
+    expect(audit.some((a) => a.action === 'plan.consent-data-removed' && a.actor === 'system:consent-expiry')).toBe(true);
+    // Handled once: a second night finds nothing, and a sync does not bring the data back.
+    expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 0, plansChangedByLapse: 0 });
+    await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
+    expect(elementsOn((await app.deps.store.plans.get('101', lapsing!.id))!, lapsingGrant.id)).toEqual([]);
+    await app.close();
+  });
+});
