@@ -157,24 +157,34 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
  * consent gate refuses it). Each lapsed grant is handled once (marked; a grant replaced later is
  * looked at afresh) and audited as `consent.lapsed`. Run by the nightly retention job.
  */
-export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise<{ grantsLapsed: number; plansChanged: number }> {
+export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise<{ grantsLapsed: number; plansChanged: number; failures: number }> {
   const { store, clock } = deps;
-  const summary = { grantsLapsed: 0, plansChanged: 0 };
+  const summary = { grantsLapsed: 0, plansChanged: 0, failures: 0 };
+  // A grant that cannot be handled now (a plan that kept changing, say) is left for the next run
+  // and does not hold back the others, nor the rest of the retention job.
+  const failed = new Set<string>();
+  const page = 500;
   for (;;) {
     const today = clock.now().toISOString().slice(0, 10);
-    const lapsed = await store.consents.lapsedUnhandled(tenant, today);
+    const lapsed = (await store.consents.lapsedUnhandled(tenant, today, page + failed.size)).filter((id) => !failed.has(id));
     if (lapsed.length === 0) return summary;
     for (const grantId of lapsed) {
-      const grant = asGrant(await store.consents.get(tenant, grantId));
-      const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry');
-      const at = clock.now().toISOString();
-      await store.audit.append(tenant, {
-        at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
-        detail: { validTo: grant?.validTo ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
-      });
-      await store.consents.markLapseHandled(tenant, grantId, at);
-      summary.grantsLapsed++;
-      summary.plansChanged += reports.length;
+      try {
+        const grant = asGrant(await store.consents.get(tenant, grantId));
+        const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry');
+        const at = clock.now().toISOString();
+        await store.audit.append(tenant, {
+          at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
+          detail: { validTo: grant?.validTo ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
+        });
+        await store.consents.markLapseHandled(tenant, grantId, at);
+        summary.grantsLapsed++;
+        summary.plansChanged += reports.length;
+      } catch (error) {
+        failed.add(grantId);
+        summary.failures++;
+        deps.logger.warn('a lapsed consent grant could not be handled; it is tried again on the next run', { tenant, grantId, error: error instanceof Error ? error.message : String(error) });
+      }
     }
   }
 }

@@ -10,7 +10,7 @@ import { handleLapsedGrants } from '../consent/service';
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0 };
+  const summary = { plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0 };
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants())]);
   for (const tenant of tenants) {
     for (const planId of await deps.store.plans.closedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
@@ -21,6 +21,7 @@ export async function runRetention(deps: AppDeps) {
     const lapse = await handleLapsedGrants(deps, tenant);
     summary.grantsLapsed += lapse.grantsLapsed;
     summary.plansChangedByLapse += lapse.plansChanged;
+    summary.lapseFailures += lapse.failures;
     summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
     summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
   }

@@ -47,7 +47,12 @@ describe('consent lapse', () => {
     const ended = (grant: ConsentGrant): ConsentGrant => ({ ...grant, validTo: '2026-06-30' });
     await app.deps.store.consents.replace({ kind: 'grant', ...ended(lapsingGrant) });
     await app.deps.store.consents.replace({ kind: 'grant', ...ended(coveredGrant) });
-    expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 2, plansChangedByLapse: 2 });
+    // One plan keeps changing under the first attempt: that grant waits for the next run, the other goes on.
+    const update = app.deps.store.plans.update.bind(app.deps.store.plans);
+    app.deps.store.plans.update = async (plan, expected, extra) => (plan.id === covered!.id ? false : update(plan, expected, extra));
+    expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 1, plansChangedByLapse: 1, lapseFailures: 1 });
+    app.deps.store.plans.update = update;
+    expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 1, plansChangedByLapse: 1, lapseFailures: 0 });
 
     const after = (await app.deps.store.plans.get('101', lapsing!.id))!;
     expect(elementsOn(after, lapsingGrant.id)).toEqual([]);
