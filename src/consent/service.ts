@@ -152,6 +152,33 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
 }
 
 /**
+ * Works through what `due` names, a page at a time, until nothing is left. One that fails (a plan
+ * that kept changing, say) is logged, counted and left for the next run: it holds back neither the
+ * others nor the rest of the nightly job.
+ */
+async function workThrough(deps: AppDeps, tenant: string, what: string, due: (limit: number) => Promise<string[]>, handle: (id: string) => Promise<void>): Promise<{ handled: number; failures: number }> {
+  const summary = { handled: 0, failures: 0 };
+  const failed = new Set<string>();
+  const page = 500;
+  for (;;) {
+    const ids = (await due(page + failed.size)).filter((id) => !failed.has(id));
+    if (ids.length === 0) return summary;
+    for (const id of ids) {
+      try {
+        await handle(id);
+        summary.handled++;
+      } catch (error) {
+        failed.add(id);
+        summary.failures++;
+        deps.logger.warn(`${what} could not be handled; it is tried again on the next run`, { tenant, id, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+}
+
+const today = (deps: AppDeps) => deps.clock.now().toISOString().slice(0, 10);
+
+/**
  * Time-limited consent (R9) ends by itself: once a grant's last valid day has passed, what flowed
  * only on it leaves the plans, as on revocation (R10) — no further flow was possible already (the
  * consent gate refuses it). Each lapsed grant is handled once (marked; a grant replaced later is
@@ -159,34 +186,43 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
  */
 export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise<{ grantsLapsed: number; plansChanged: number; failures: number }> {
   const { store, clock } = deps;
-  const summary = { grantsLapsed: 0, plansChanged: 0, failures: 0 };
-  // A grant that cannot be handled now (a plan that kept changing, say) is left for the next run
-  // and does not hold back the others, nor the rest of the retention job.
-  const failed = new Set<string>();
-  const page = 500;
-  for (;;) {
-    const today = clock.now().toISOString().slice(0, 10);
-    const lapsed = (await store.consents.lapsedUnhandled(tenant, today, page + failed.size)).filter((id) => !failed.has(id));
-    if (lapsed.length === 0) return summary;
-    for (const grantId of lapsed) {
-      try {
-        const grant = asGrant(await store.consents.get(tenant, grantId));
-        const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry');
-        const at = clock.now().toISOString();
-        await store.audit.append(tenant, {
-          at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
-          detail: { validTo: grant?.validTo ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
-        });
-        await store.consents.markLapseHandled(tenant, grantId, at);
-        summary.grantsLapsed++;
-        summary.plansChanged += reports.length;
-      } catch (error) {
-        failed.add(grantId);
-        summary.failures++;
-        deps.logger.warn('a lapsed consent grant could not be handled; it is tried again on the next run', { tenant, grantId, error: error instanceof Error ? error.message : String(error) });
-      }
+  let plansChanged = 0;
+  const { handled, failures } = await workThrough(deps, tenant, 'a lapsed consent grant', (limit) => store.consents.lapsedUnhandled(tenant, today(deps), limit), async (grantId) => {
+    const grant = asGrant(await store.consents.get(tenant, grantId));
+    const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry');
+    const at = clock.now().toISOString();
+    await store.audit.append(tenant, {
+      at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
+      detail: { validTo: grant?.validTo ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
+    });
+    await store.consents.markLapseHandled(tenant, grantId, at);
+    plansChanged += reports.length;
+  });
+  return { grantsLapsed: handled, plansChanged, failures };
+}
+
+/**
+ * A grant dated to start after it was recorded takes effect by itself: on its first day its
+ * citizen is read again in full from the grant's source (as on a new grant), so what the consent
+ * gate refused until then can flow. Each such grant is handled once and audited as
+ * `consent.took-effect`. Run by the nightly retention job.
+ */
+export async function handleStartedGrants(deps: AppDeps, tenant: string): Promise<{ grantsStarted: number; failures: number }> {
+  const { store, clock } = deps;
+  const { handled, failures } = await workThrough(deps, tenant, 'a consent grant that took effect', (limit) => store.consents.startedUnhandled(tenant, today(deps), limit), async (grantId) => {
+    const grant = asGrant(await store.consents.get(tenant, grantId));
+    if (grant) {
+      await store.sync.forgetPulled(tenant, grant.citizenId);
+      if (grant.source !== 'enplan') await store.sync.forgetApplied(tenant, grant.source, grant.citizenId);
     }
-  }
+    const at = clock.now().toISOString();
+    await store.audit.append(tenant, {
+      at, actor: 'system:consent-start', action: 'consent.took-effect', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
+      detail: { validFrom: grant?.validFrom ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null },
+    });
+    await store.consents.markStartHandled(tenant, grantId, at);
+  });
+  return { grantsStarted: handled, failures };
 }
 
 export function consentService(deps: AppDeps) {

@@ -1,5 +1,5 @@
 /** Consent grants and legal-basis records per citizen (R9–R11). */
-import { and, asc, eq, isNull, lt } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, lte } from 'drizzle-orm';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { Database } from './db';
 import { inList } from './query';
@@ -18,6 +18,9 @@ export function consentRepository({ db }: Database) {
         document: JSON.stringify(document),
         revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null,
         validTo: document.validTo ?? null,
+        ...(document.kind === 'grant'
+          ? { validFrom: document.validFrom, startHandledAt: document.validFrom <= document.createdAt.slice(0, 10) ? document.createdAt : null }
+          : {}),
         createdAt: document.kind === 'grant' ? document.createdAt : document.recordedAt,
       });
     },
@@ -43,6 +46,19 @@ export function consentRepository({ db }: Database) {
         .limit(limit);
       return rows.map((r) => r.id);
     },
+    /** Grants dated to start after they were recorded whose first day has come, not revoked, not yet acted on. */
+    async startedUnhandled(tenant: string, today: string, limit = 500): Promise<string[]> {
+      const rows = await db
+        .select({ id: consents.id })
+        .from(consents)
+        .where(and(eq(consents.tenant, tenant), lte(consents.validFrom, today), eq(consents.kind, 'grant'), isNull(consents.revokedAt), isNull(consents.startHandledAt)))
+        .orderBy(asc(consents.validFrom), asc(consents.id))
+        .limit(limit);
+      return rows.map((r) => r.id);
+    },
+    async markStartHandled(tenant: string, id: string, at: string): Promise<void> {
+      await db.update(consents).set({ startHandledAt: at }).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
+    },
     async markLapseHandled(tenant: string, id: string, at: string): Promise<void> {
       await db.update(consents).set({ lapseHandledAt: at }).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
     },
@@ -50,7 +66,7 @@ export function consentRepository({ db }: Database) {
       await db
         .update(consents)
         // A replaced document (revoked, or its period changed) is looked at afresh when it lapses.
-        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, lapseHandledAt: null })
+        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, lapseHandledAt: null, ...(document.kind === 'grant' ? { validFrom: document.validFrom } : {}) })
         .where(and(eq(consents.tenant, document.tenant), eq(consents.id, document.id)));
     },
   };

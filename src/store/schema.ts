@@ -59,9 +59,16 @@ export const consents = sqliteTable(
     validTo: text('valid_to'),
     /** When the data that flowed only on this grant was removed after it lapsed (R9, R10): it is not looked at again. */
     lapseHandledAt: text('lapse_handled_at'),
+    /** A grant's first valid day. */
+    validFrom: text('valid_from'),
+    /**
+     * When the grant's start was acted on: at once for a grant valid when recorded; for one dated to
+     * start later, on its first day (its citizen is read again in full, so the data can flow).
+     */
+    startHandledAt: text('start_handled_at'),
     createdAt: text('created_at').notNull(),
   },
-  (t) => [index('consents_tenant_citizen').on(t.tenant, t.citizenId), index('consents_tenant_valid_to').on(t.tenant, t.validTo)],
+  (t) => [index('consents_tenant_citizen').on(t.tenant, t.citizenId), index('consents_tenant_valid_to').on(t.tenant, t.validTo), index('consents_tenant_valid_from').on(t.tenant, t.validFrom)],
 );
 
 /** Append-only, hash-chained per tenant. Holds who/what/when and references — never content or CPR. */

@@ -2,15 +2,16 @@
  * Retention (R16): closed plans are purged after the configured period; stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant whose
- * period has ended leaves the plans (`handleLapsedGrants`). Audit rows stay: they hold references, not content.
+ * period has ended leaves the plans (`handleLapsedGrants`), and a grant dated to start later takes
+ * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content.
  */
 import type { AppDeps } from '../api/context';
-import { handleLapsedGrants } from '../consent/service';
+import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
 
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0 };
+  const summary = { plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants())]);
   for (const tenant of tenants) {
     for (const planId of await deps.store.plans.closedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
@@ -22,6 +23,9 @@ export async function runRetention(deps: AppDeps) {
     summary.grantsLapsed += lapse.grantsLapsed;
     summary.plansChangedByLapse += lapse.plansChanged;
     summary.lapseFailures += lapse.failures;
+    const start = await handleStartedGrants(deps, tenant);
+    summary.grantsStarted += start.grantsStarted;
+    summary.startFailures += start.failures;
     summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
     summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
   }

@@ -1,15 +1,17 @@
 /**
- * Time-limited consent ends by itself (R9): after a grant's last valid day, the nightly retention
+ * A grant's period is kept by itself (R9). After a grant's last valid day, the nightly retention
  * job removes from the plan what flowed only on it, as a revocation would (R10), audits it once,
  * and leaves alone what another live grant still covers and grants whose period has not ended.
+ * A grant dated to start later takes effect on its first day: its citizen is read again in full.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
-import { membersOf, type ConsentGrant, type Plan } from '../../src/model';
+import { ConsentGrant as ConsentGrantSchema, membersOf, type ConsentGrant, type Plan } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { runRetention } from '../../src/sync/retention';
+import { TestClock } from '../registrations/fixture';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
@@ -73,6 +75,34 @@ describe('consent lapse', () => {
     expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 0, plansChangedByLapse: 0 });
     await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
     expect(elementsOn((await app.deps.store.plans.get('101', lapsing!.id))!, lapsingGrant.id)).toEqual([]);
+    await app.close();
+  });
+
+  it('lets a grant dated to start later take effect on its first day: the citizen is read again and the data flows', async () => {
+    const clock = new TestClock(Date.parse('2026-11-23T10:00:00.000Z'));
+    const app = await startTestApp({ clock, adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const plan = await enrol(app.deps, population[4]!.cpr);
+    const grant = ConsentGrantSchema.parse({
+      id: crypto.randomUUID(), tenant: '101', citizenId: citizenIdOf(plan), grantedBy: { citizenId: citizenIdOf(plan), capacity: 'self' },
+      source: 'dfdg', recipient: 'enplan', categories: [...employment], explicitHealth: false, purpose: 'Koordinering af indsatser i Én plan',
+      validFrom: '2026-12-01', signed: { method: 'mitid', documentRef: 'test-doc', textVersion: 'samtykke-v1', language: 'da' }, createdAt: clock.now().toISOString(),
+    });
+    await app.deps.store.consents.insert({ kind: 'grant', ...grant });
+    const sync = () => runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
+    const before = await sync();
+    expect(before.stats.refusedByConsent).toBeGreaterThan(0);
+    expect(elementsOn((await app.deps.store.plans.get('101', plan.id))!, grant.id)).toEqual([]);
+    // Not yet its day: nothing to do, and a sync still refuses.
+    expect(await runRetention(app.deps)).toMatchObject({ grantsStarted: 0 });
+    clock.advance(8 * 86_400_000); // 1 December
+    expect(await runRetention(app.deps)).toMatchObject({ grantsStarted: 1, startFailures: 0 });
+    const after = await sync();
+    expect(after.stats).toMatchObject({ catchUpSearched: true, citizensPulled: 1, refusedByConsent: 0 });
+    expect(elementsOn((await app.deps.store.plans.get('101', plan.id))!, grant.id).length).toBeGreaterThan(0);
+    const audit = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) });
+    expect(audit.filter((a) => a.action === 'consent.took-effect')).toEqual([expect.objectContaining({ targetId: grant.id, detail: expect.objectContaining({ validFrom: '2026-12-01' }) })]);
+    // Once: the next night finds nothing more.
+    expect(await runRetention(app.deps)).toMatchObject({ grantsStarted: 0 });
     await app.close();
   });
 });
