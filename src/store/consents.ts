@@ -1,5 +1,6 @@
 /** Consent grants and legal-basis records per citizen (R9–R11). */
-import { and, asc, eq, isNull, lt, lte } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, lte, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { Database } from './db';
 import { inList } from './query';
@@ -8,6 +9,20 @@ import { consents } from './schema';
 export type ConsentDocument = ({ kind: 'grant' } & ConsentGrant) | ({ kind: 'legal-basis' } & LegalBasisRecord);
 
 export function consentRepository({ db }: Database) {
+  /** Ids of grants, not revoked, that `due` picks and whose `handled` mark is empty: a page in `day` order. */
+  async function dueGrants(tenant: string, due: SQL, day: SQLiteColumn, handled: SQLiteColumn, limit: number): Promise<string[]> {
+    const rows = await db
+      .select({ id: consents.id })
+      .from(consents)
+      .where(and(eq(consents.tenant, tenant), due, eq(consents.kind, 'grant'), isNull(consents.revokedAt), isNull(handled)))
+      .orderBy(asc(day), asc(consents.id))
+      .limit(limit);
+    return rows.map((r) => r.id);
+  }
+  async function markHandled(tenant: string, id: string, mark: { lapseHandledAt: string } | { startHandledAt: string }): Promise<void> {
+    await db.update(consents).set(mark).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
+  }
+
   return {
     async insert(document: ConsentDocument): Promise<void> {
       await db.insert(consents).values({
@@ -37,31 +52,11 @@ export function consentRepository({ db }: Database) {
      * Grants whose last valid day is before `today`, not revoked, whose lapse has not been handled
      * yet: what the data of must now leave the plans (found through the tenant's valid-to index).
      */
-    async lapsedUnhandled(tenant: string, today: string, limit = 500): Promise<string[]> {
-      const rows = await db
-        .select({ id: consents.id })
-        .from(consents)
-        .where(and(eq(consents.tenant, tenant), lt(consents.validTo, today), eq(consents.kind, 'grant'), isNull(consents.revokedAt), isNull(consents.lapseHandledAt)))
-        .orderBy(asc(consents.validTo), asc(consents.id))
-        .limit(limit);
-      return rows.map((r) => r.id);
-    },
+    lapsedUnhandled: (tenant: string, today: string, limit = 500) => dueGrants(tenant, lt(consents.validTo, today), consents.validTo, consents.lapseHandledAt, limit),
     /** Grants dated to start after they were recorded whose first day has come, not revoked, not yet acted on. */
-    async startedUnhandled(tenant: string, today: string, limit = 500): Promise<string[]> {
-      const rows = await db
-        .select({ id: consents.id })
-        .from(consents)
-        .where(and(eq(consents.tenant, tenant), lte(consents.validFrom, today), eq(consents.kind, 'grant'), isNull(consents.revokedAt), isNull(consents.startHandledAt)))
-        .orderBy(asc(consents.validFrom), asc(consents.id))
-        .limit(limit);
-      return rows.map((r) => r.id);
-    },
-    async markStartHandled(tenant: string, id: string, at: string): Promise<void> {
-      await db.update(consents).set({ startHandledAt: at }).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
-    },
-    async markLapseHandled(tenant: string, id: string, at: string): Promise<void> {
-      await db.update(consents).set({ lapseHandledAt: at }).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
-    },
+    startedUnhandled: (tenant: string, today: string, limit = 500) => dueGrants(tenant, lte(consents.validFrom, today), consents.validFrom, consents.startHandledAt, limit),
+    markLapseHandled: (tenant: string, id: string, at: string) => markHandled(tenant, id, { lapseHandledAt: at }),
+    markStartHandled: (tenant: string, id: string, at: string) => markHandled(tenant, id, { startHandledAt: at }),
     async replace(document: ConsentDocument): Promise<void> {
       await db
         .update(consents)
