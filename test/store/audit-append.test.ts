@@ -16,13 +16,13 @@ const dir = mkdtempSync(join(tmpdir(), 'enplan-audit-race-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('audit appends', () => {
-  it('store every entry as given, across several inserts, in one unbroken chain', async () => {
+  it('store every entry as given, across several inserts (over 1 MB of details), in one unbroken chain', async () => {
     const database = await openLibsqlDatabase(':memory:');
     const store = createStore(database);
     const entries = Array.from({ length: 1201 }, (_, i) => ({
       at: '2026-11-23T10:00:00.000Z', actor: 'sync-job:social', action: 'data.flowed', targetType: 'citizen', targetId: `c-${i}`,
       citizenId: i % 3 === 0 ? null : `c-${i}`,
-      detail: { source: 'social', categories: ['goals'], note: 'Æblegrød "med" \\ fløde 🙂', n: i, nothing: null },
+      detail: { source: 'social', categories: ['goals'], note: 'Æblegrød "med" \\ fløde 🙂 '.repeat(40), n: i, nothing: null },
     }));
     await store.audit.appendMany('101', entries);
     const stored = await database.db.select().from(auditLog).orderBy(auditLog.seq);
