@@ -49,6 +49,8 @@ export const Config = z
      * Off by default: on two cores shared with the simulators it was slower and cost ~70 MB of RSS.
      */
     SYNC_PULL_WORKER: z.enum(['on', 'off']).default('off'),
+    // Citizens a scheduled run takes at most (the rest wait for the next run); unset: no bound.
+    SYNC_MAX_CITIZENS_PER_RUN: z.coerce.number().int().positive().optional(),
     RELAY_INTERVAL: z.string().default('10s'),
     RETENTION_CRON: z.string().default('30 2 * * *'),
     RETENTION_CLOSED_PLAN_DAYS: z.coerce.number().int().positive().default(5 * 365),
@@ -86,6 +88,7 @@ export const Config = z
           health: env.SYNC_CRON_HEALTH ?? env.SYNC_CRON,
         },
         pullWorker: env.SYNC_PULL_WORKER === 'on',
+        maxCitizensPerRun: env.SYNC_MAX_CITIZENS_PER_RUN,
         relayInterval: env.RELAY_INTERVAL,
         retentionCron: env.RETENTION_CRON,
       },

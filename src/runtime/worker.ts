@@ -62,7 +62,7 @@ export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: 
   if (adapters.length === 0 && cron !== undefined) deps.logger.info('cron trigger syncs no adapter (no SYNC_CRON matches it); relay only', { cron });
   if (adapters.length > 0)
     for (const tenant of await deps.store.plans.tenantsWithEnrolled())
-      for (const result of await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings }))
+      for (const result of await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings, maxCitizensPerRun: config.schedule.maxCitizensPerRun }))
         runs.push({ tenant, adapter: result.adapter, status: result.status, merged: result.stats.recordsMerged });
   const relay = await runRelayOnce(deps, { limit: 200 });
   // Retention (R16) on its own cron (RETENTION_CRON), as bree runs it nightly on Node; never on

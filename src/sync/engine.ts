@@ -59,6 +59,8 @@ export interface SyncStats {
   batchFallbacks: number;
   /** Whether this run looked for never-pulled citizens of this adapter: only when the enrolment epoch moved since its last complete catch-up. */
   catchUpSearched: boolean;
+  /** Whether the run stopped at `maxCitizensPerRun`, leaving the rest to the next run. */
+  stoppedAtLimit: boolean;
   /** Wall time of the catch-up (shared by the round's adapters) and of this adapter's change feed. */
   catchUpMs: number;
   feedMs: number;
@@ -79,6 +81,13 @@ export interface SyncRoundOptions {
   /** Never-pulled citizens (rows of citizen and plan) the catch-up reads per adapter at a time (a page of chunks). Default 5,000. */
   catchUpPageSize?: number;
   pageSize?: number;
+  /**
+   * At most about this many citizens per run: the catch-up stops after the page that reaches it
+   * (and is then not complete, so the next run goes on), each adapter's feed after the page that
+   * reaches it (its cursor kept). For runtimes that bound the work of one invocation (Workers: D1
+   * allows 1,000 queries per invocation). Unbounded by default.
+   */
+  maxCitizensPerRun?: number;
   /**
    * A first catch-up (no cursor yet) starts the feed this long before it began, so changes made
    * while it ran are read again rather than missed, allowing for that much clock skew between the
@@ -175,6 +184,7 @@ const emptySyncStats = (): SyncStats => ({
   pullErrors: 0,
   batchFallbacks: 0,
   catchUpSearched: false,
+  stoppedAtLimit: false,
   catchUpMs: 0,
   feedMs: 0,
   mappings: {},
@@ -531,6 +541,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   async function followFeed(run: AdapterRun): Promise<void> {
     const { stats } = run;
     let cursor = await store.sync.cursor(tenant, run.id);
+    let feedCitizens = 0;
     for (;;) {
       const page = await run.adapter.changes(cursor, options.pageSize ?? 500);
       stats.changeNotices += page.changes.length;
@@ -574,11 +585,16 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         if (unseen.length > 0) toPull.push({ citizen: enrolled.get(citizenId)!, runs: [run], since: cursor, known: { row: rowOf.get(citizenId)!, cpr: cprOf.get(citizenId)! } });
       }
       await chunked(toPull);
+      feedCitizens += toPull.length;
       if (page.cursor !== null && page.cursor !== cursor) {
         cursor = page.cursor;
         await store.batch([store.sync.setCursorStatement(tenant, run.id, cursor, now())]);
       }
       if (!page.hasMore) break;
+      if (feedCitizens >= (options.maxCitizensPerRun ?? Infinity)) {
+        stats.stoppedAtLimit = true;
+        break;
+      }
     }
   }
 
@@ -607,8 +623,15 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     // covers ids up to where the shortest full answer ends, so within it every adapter's answer is
     // complete, and memory does not grow with the population. After an enrolment with nothing left
     // to catch up this is one pass of the enrolment index per adapter.
-    const pageOfCitizens = options.catchUpPageSize ?? 5000;
+    const budget = options.maxCitizensPerRun ?? Infinity;
+    let caughtUpCitizens = 0;
+    let stoppedEarly = false;
     for (let from = ''; catchingUp.length > 0; ) {
+      if (caughtUpCitizens >= budget) {
+        stoppedEarly = true;
+        break;
+      }
+      const pageOfCitizens = Math.min(options.catchUpPageSize ?? 5000, Math.max(1, budget - caughtUpCitizens));
       const answers = await Promise.all(catchingUp.map(async (run) => ({ run, rows: await store.plans.enrolledNotPulledFrom(tenant, run.id, from, pageOfCitizens) })));
       // Ids below `end` are complete in every answer: a full answer may stop inside its last citizen's rows.
       let end: string | undefined;
@@ -626,6 +649,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           catchUpOf.set(row.citizenId, item);
         }
       await chunked([...catchUpOf.values()]);
+      caughtUpCitizens += catchUpOf.size;
       if (end === undefined) break;
       // Text is ordered by its bytes, so the next possible id after `from` is `from` + NUL.
       from = single ? `${from}\u0000` : end;
@@ -633,7 +657,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
     // A catch-up without a failed pull left nobody behind at the epoch it began with (every citizen
     // it found is marked pulled, or merged-and-marked, by now; a failed pull is retried next run).
-    const complete = catchingUp.filter((run) => run.stats.pullErrors === pullErrorsBefore.get(run));
+    const complete = stoppedEarly ? [] : catchingUp.filter((run) => run.stats.pullErrors === pullErrorsBefore.get(run));
+    if (stoppedEarly) for (const run of catchingUp) run.stats.stoppedAtLimit = true;
     await store.batch([
       ...[...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())),
       ...complete.map((run) => store.sync.caughtUpStatement(tenant, run.id, enrolmentEpoch, now())),

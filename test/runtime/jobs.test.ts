@@ -111,6 +111,13 @@ describe('sync schedules from configuration', () => {
     expect(() => loadConfig({ ...urls, SYNC_PULL_WORKER: 'yes' })).toThrow(/SYNC_PULL_WORKER/);
   });
 
+  it('bounds the citizens of a run only when SYNC_MAX_CITIZENS_PER_RUN is set, to a positive whole number', () => {
+    expect(loadConfig(urls).schedule.maxCitizensPerRun).toBeUndefined();
+    expect(loadConfig({ ...urls, SYNC_MAX_CITIZENS_PER_RUN: '400' }).schedule.maxCitizensPerRun).toBe(400);
+    expect(() => loadConfig({ ...urls, SYNC_MAX_CITIZENS_PER_RUN: '0' })).toThrow(/SYNC_MAX_CITIZENS_PER_RUN/);
+    expect(() => loadConfig({ ...urls, SYNC_MAX_CITIZENS_PER_RUN: 'many' })).toThrow(/SYNC_MAX_CITIZENS_PER_RUN/);
+  });
+
   it('refuses a malformed cron at start, naming the variable', () => {
     expect(() => loadConfig({ ...urls, SYNC_CRON_SOCIAL: 'every five minutes' })).toThrow(/SYNC_CRON_SOCIAL[\s\S]*cron expression/);
     expect(() => loadConfig({ ...urls, SYNC_CRON: '* * *' })).toThrow(/SYNC_CRON/);

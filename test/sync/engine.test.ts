@@ -378,6 +378,39 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a run bounded in citizens catches up over several runs and follows the feed a page at a time, losing nothing', async () => {
+    const app = await freshApp();
+    const plans: Plan[] = [];
+    for (const citizen of population.slice(12, 17)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      plans.push(plan);
+    }
+    const bounded = async (extra: Partial<Parameters<typeof runSync>[1]> = {}) => (await sync(app, 'dfdg', { maxCitizensPerRun: 2, feedStartMarginMs: 0, ...extra })).stats;
+    // Catch-up: 2, 2, 1 — not complete (so searched again) until the last.
+    const catchUps = [await bounded(), await bounded(), await bounded(), await bounded()];
+    expect(catchUps.map((s) => [s.citizensPulled, s.stoppedAtLimit, s.catchUpSearched])).toEqual([[2, true, true], [2, true, true], [1, false, true], [0, false, false]]);
+    for (const plan of plans) expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(plan.version + 1);
+    // Feed: every record changes; pages of two notices, stopping after each page that reaches the bound.
+    dfdg.mutate(1);
+    let runs = 0;
+    for (let stats = await bounded({ pageSize: 2 }); ; stats = await bounded({ pageSize: 2 })) {
+      runs++;
+      if (!stats.stoppedAtLimit) break;
+      expect(runs).toBeLessThan(20);
+    }
+    expect(runs).toBeGreaterThan(1);
+    // Nothing lost: every merged dfdg element now rests on a changed version, and nothing is left.
+    for (const plan of plans) {
+      const merged = (await app.deps.store.plans.get('101', plan.id))!;
+      const versions = [...merged.goals, ...merged.interventions].flatMap((e) => e.provenance.flatMap((p) => (p.kind === 'source' ? [p.recordVersion] : [])));
+      expect(versions.length).toBeGreaterThan(0);
+      expect(versions.every((v) => v !== '1')).toBe(true);
+    }
+    expect((await sync(app, 'dfdg')).stats.recordsMerged).toBe(0);
+    await app.close();
+  });
+
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
     const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({

@@ -8,7 +8,7 @@ export async function run(options: { adapters: SourceSystem[] }) {
   const { deps, close } = await openNodeDeps(process.env, { pullWorker: true });
   try {
     for (const tenant of await deps.store.plans.tenantsWithEnrolled()) {
-      for (const result of await runSyncRound(deps, { tenant, adapters: options.adapters, trigger: 'schedule', mappings: deps.mappings }))
+      for (const result of await runSyncRound(deps, { tenant, adapters: options.adapters, trigger: 'schedule', mappings: deps.mappings, maxCitizensPerRun: deps.config.schedule.maxCitizensPerRun }))
         deps.logger.info('scheduled sync finished', { tenant, adapter: result.adapter, runId: result.runId, status: result.status });
     }
   } finally {
