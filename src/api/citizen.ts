@@ -8,7 +8,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ content
 
 const Flow = z.object({
   at: z.string(),
-  kind: z.enum(['flowed', 'refused', 'delivered', 'viewed']),
+  kind: z.enum(['flowed', 'refused', 'delivered', 'viewed', 'removed']),
   source: z.string(),
   recipient: z.string(),
   categories: z.array(z.string()),

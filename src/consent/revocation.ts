@@ -31,6 +31,8 @@ export interface RevocationOutcome {
   plan: Plan;
   changed: boolean;
   removed: { list: ElementList; id: string }[];
+  /** Elements that carried the grant and stay, resting on another grant, legal basis, source or registration. */
+  kept: { list: ElementList; id: string }[];
   /** Provenance entries now resting on another grant or a legal-basis record. */
   repointed: number;
   /** Provenance entries dropped because nothing else allows the flow. */
@@ -71,6 +73,7 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
   }
 
   const removed: { list: ElementList; id: string }[] = [];
+  const kept: { list: ElementList; id: string }[] = [];
   const next = { ...plan } as Plan;
   for (const list of elementLists) {
     const elements: { id: string; provenance: Provenance[] }[] = [];
@@ -81,7 +84,10 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
       }
       const provenance = reconsider(element.provenance);
       if (provenance.length === 0) removed.push({ list, id: element.id });
-      else elements.push({ ...element, provenance });
+      else {
+        kept.push({ list, id: element.id });
+        elements.push({ ...element, provenance });
+      }
     }
     (next as Record<ElementList, unknown>)[list] = elements;
   }
@@ -102,6 +108,7 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
     plan: changed ? repaired.plan : plan,
     changed,
     removed,
+    kept,
     repointed,
     dropped,
     detachedFollowUps: repaired.detachedFollowUps,

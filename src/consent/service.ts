@@ -136,6 +136,7 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
           detail: {
             grantId,
             removedElements: outcome.removed.map((r) => r.id),
+            keptElements: outcome.kept.map((k) => k.id),
             provenanceRepointed: outcome.repointed,
             provenanceDropped: outcome.dropped,
             detachedFollowUps: outcome.detachedFollowUps,

@@ -31,7 +31,7 @@ export function citizenService(deps: AppDeps) {
         if (kind === 'grant') grants.push(document as ConsentGrant);
         else legalBases.push(document as LegalBasisRecord);
       }
-      const result = describeDataFlows(citizenId, rows, grants, legalBases);
+      const result = describeDataFlows(citizenId, rows, grants, legalBases, clock.now().toISOString().slice(0, 10));
       await store.audit.append(principal.tenant, {
         at: clock.now().toISOString(),
         actor: actorOf(principal),

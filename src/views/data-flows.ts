@@ -10,12 +10,14 @@
  * - `delivery.delivered` { target, operation, categories, basis, consentRefs?, legalBasis? }
  *   (a single `category` / `consentRef`, as the relay writes them today, is read too)
  * - `plan.read` with `recipient: 'provider:<id>'` — a provider looked at its part of the plan.
+ * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
+ *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`).
  */
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { AuditRow } from '../store';
 import { categoriesInDanish, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
 
-export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed';
+export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
 
 export interface DataFlowEntry {
   at: string;
@@ -71,7 +73,14 @@ const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filt
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[]): CitizenDataFlows {
+/** The actor the nightly job writes when a grant's period ended (src/consent/service.ts). */
+const LAPSE_ACTOR = 'system:consent-expiry';
+
+/**
+ * `today` (YYYY-MM-DD) tells a grant whose period has ended from one still running; without it the
+ * consents are described without that judgement.
+ */
+export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[], today?: string): CitizenDataFlows {
   const grantById = new Map(grants.map((g) => [g.id, g]));
   const recordById = new Map(legalBases.map((r) => [r.id, r]));
 
@@ -149,6 +158,35 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         legalBasis: legalBasis || null,
         text: `Den ${when} sendte din Én plan oplysninger om ${cats} til ${systemName(target)}. Grundlag: ${basisPhrase(basis ?? '', consentRefs, legalBasis)}.`,
       });
+    } else if (row.action === 'plan.consent-data-removed') {
+      // What left the plan when a grant ended: the citizen should see their data go as well as come (R10, R13).
+      const grantId = text(d.grantId);
+      const grant = grantById.get(grantId);
+      const source = grant?.source ?? '';
+      const removed = strings(d.removedElements).length;
+      const kept = strings(d.keptElements).length;
+      const whose = grant ? grantPhrase(grant) : 'et samtykke';
+      const why = row.actor === LAPSE_ACTOR ? `${whose} udløb${grant?.validTo ? ` (det gjaldt til og med ${danishDate(grant.validTo)})` : ''}` : `${whose} blev trukket tilbage`;
+      const from = source ? systemName(source) : 'fagsystemet';
+      const points = (n: number) => (n === 1 ? 'ét punkt' : `${n} punkter`);
+      const sentences = [
+        removed > 0
+          ? `Den ${when} blev ${points(removed)} med oplysninger fra ${from} fjernet fra din Én plan, fordi ${why}.`
+          : `Den ${when} ophørte grundlaget for oplysninger fra ${from} i din Én plan, fordi ${why}.`,
+        ...(kept > 0 ? [`${capitalise(points(kept))} blev i planen, fordi ${kept === 1 ? 'det' : 'de'} også er kommet på et andet grundlag, som stadig gælder.`] : []),
+        `${capitalise(from)} har stadig sine egne oplysninger.`,
+      ];
+      flows.push({
+        at: row.at,
+        kind: 'removed',
+        source,
+        recipient: 'enplan',
+        categories: grant?.categories ?? [],
+        basis: 'consent',
+        consentRefs: grantId ? [grantId] : [],
+        legalBasis: null,
+        text: sentences.join(' '),
+      });
     } else if (row.action === 'plan.read' && text(d.recipient).startsWith('provider:')) {
       const recipient = text(d.recipient);
       flows.push({
@@ -174,7 +212,9 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       const validity = `Samtykket gælder fra ${danishDate(g.validFrom)}${g.validTo ? ` til og med ${danishDate(g.validTo)}` : ', indtil det trækkes tilbage'}.`;
       const revoked = g.revokedAt
         ? ` Samtykket blev trukket tilbage den ${danishDateTime(g.revokedAt)}. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, er fjernet fra din plan.`
-        : ' Du kan til enhver tid trække det tilbage.';
+        : today && g.validTo && today > g.validTo
+          ? ' Samtykket er udløbet. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, fjernes fra din plan.'
+          : ' Du kan til enhver tid trække det tilbage.';
       return {
         id: g.id,
         source: g.source,

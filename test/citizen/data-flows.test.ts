@@ -129,6 +129,33 @@ describe('describeDataFlows', () => {
     expect(result.consents.find((c) => c.id === 'g-2')!.text).toMatch(/gav forældremyndighedsindehaveren samtykke/);
   });
 
+  it('tells what left the plan when a grant was revoked or lapsed, and that the source keeps its own', () => {
+    const revokedGrant = { ...grant, revokedAt: '2026-12-01T12:00:00.000Z' };
+    const revocation = row('plan.consent-data-removed', '2026-12-01T12:00:01.000Z', { grantId: 'g-1', removedElements: ['a', 'b', 'c'], keptElements: ['d'] });
+    revocation.actor = 'caseworker:anna';
+    const [removed] = describeDataFlows(me, [revocation], [revokedGrant], []).flows;
+    expect(removed).toMatchObject({ kind: 'removed', source: 'dfdg', recipient: 'enplan', categories: ['employment', 'interventions'], basis: 'consent', consentRefs: ['g-1'] });
+    expect(removed!.text).toBe(
+      'Den 1. december 2026 kl. 13.00 blev 3 punkter med oplysninger fra Jobcentret (DFDG) fjernet fra din Én plan, fordi dit samtykke af 1. november 2026 blev trukket tilbage. ' +
+        'Ét punkt blev i planen, fordi det også er kommet på et andet grundlag, som stadig gælder. Jobcentret (DFDG) har stadig sine egne oplysninger.',
+    );
+    const lapse = row('plan.consent-data-removed', '2027-11-01T02:30:00.000Z', { grantId: 'g-1', removedElements: ['a'], keptElements: [] });
+    lapse.actor = 'system:consent-expiry';
+    expect(describeDataFlows(me, [lapse], [grant], []).flows[0]!.text).toBe(
+      'Den 1. november 2027 kl. 03.30 blev ét punkt med oplysninger fra Jobcentret (DFDG) fjernet fra din Én plan, fordi dit samtykke af 1. november 2026 udløb (det gjaldt til og med 31. oktober 2027). Jobcentret (DFDG) har stadig sine egne oplysninger.',
+    );
+    // Nothing removed (all of it rested on another basis too), or a grant the citizen's list no longer holds: still told, without guessing.
+    const allKept = row('plan.consent-data-removed', '2026-12-01T12:00:01.000Z', { grantId: 'g-gone', removedElements: [], keptElements: ['d', 'e'] });
+    expect(describeDataFlows(me, [allKept], [], []).flows[0]!.text).toBe(
+      'Den 1. december 2026 kl. 13.00 ophørte grundlaget for oplysninger fra fagsystemet i din Én plan, fordi et samtykke blev trukket tilbage. 2 punkter blev i planen, fordi de også er kommet på et andet grundlag, som stadig gælder. Fagsystemet har stadig sine egne oplysninger.',
+    );
+  });
+
+  it('says of a grant whose period has ended that it no longer carries anything', () => {
+    expect(describeDataFlows(me, [], [grant], [], '2027-10-31').consents[0]!.text).toMatch(/Du kan til enhver tid trække det tilbage\.$/);
+    expect(describeDataFlows(me, [], [grant], [], '2027-11-01').consents[0]!.text).toMatch(/Samtykket er udløbet\. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, fjernes fra din plan\.$/);
+  });
+
   it('shows legal-basis records with the basis and whether the citizen was told', () => {
     expect(result.legalBases[0]!.text).toBe(
       'Den 5. november 2026 registrerede kommunen, at socialforvaltningens fagsystem sender oplysninger om sociale forhold til din Én plan uden dit samtykke. Grundlag: SEL § 49 b. Kommunen skal orientere dig om det.',

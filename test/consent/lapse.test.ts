@@ -71,6 +71,14 @@ describe('consent lapse', () => {
     const audit = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(lapsing!) });
     expect(audit.filter((a) => a.action === 'consent.lapsed')).toEqual([expect.objectContaining({ targetId: lapsingGrant.id, detail: expect.objectContaining({ validTo: '2026-06-30', plansChanged: [lapsing!.id] }) })]);
     expect(audit.some((a) => a.action === 'plan.consent-data-removed' && a.actor === 'system:consent-expiry')).toBe(true);
+    // The citizen is told what left their plan, and why.
+    const token = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: citizenIdOf(lapsing!) });
+    const log = (await (await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${token}` } })).json()) as { flows: { kind: string; text: string; consentRefs: string[] }[]; consents: { id: string; text: string }[] };
+    const removal = log.flows.find((f) => f.kind === 'removed');
+    expect(removal?.consentRefs).toEqual([lapsingGrant.id]);
+    expect(removal?.text).toMatch(/punkt(er)? med oplysninger fra Jobcentret \(DFDG\) fjernet fra din Én plan, fordi dit samtykke af .+ udløb \(det gjaldt til og med 30\. juni 2026\)\./);
+    expect(log.consents.find((c) => c.id === lapsingGrant.id)?.text).toContain('Samtykket er udløbet.');
+
     // Handled once: a second night finds nothing, and a sync does not bring the data back.
     expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 0, plansChangedByLapse: 0 });
     await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });

@@ -116,6 +116,16 @@ describe('revocation through the API (R10, S3)', () => {
     expect(audit.filter((a) => a.action === 'plan.consent-data-removed').map((a) => a.targetId).sort()).toEqual([first.body.id, second.body.id].sort());
     expect(JSON.stringify(audit.map((a) => a.detail))).not.toContain('Borgeren');
 
+    // The citizen sees their data leave as well as come (R10, R13): one entry per plan, with what stayed and why.
+    const log = await call('GET', '/v1/citizen/data-flows', { role: 'citizen', citizenId: member.citizenId });
+    const removals = log.body.flows.filter((entry: { kind: string }) => entry.kind === 'removed');
+    expect(removals).toHaveLength(2);
+    for (const removal of removals) expect(removal).toMatchObject({ source: 'dfdg', recipient: 'enplan', basis: 'consent', consentRefs: [dfdg.id], categories: ['employment', 'interventions', 'goals'] });
+    expect(removals.map((r: { text: string }) => r.text.replace(/^Den [^,]+? blev /, '')).sort()).toEqual([
+      '2 punkter med oplysninger fra Jobcentret (DFDG) fjernet fra din Én plan, fordi dit samtykke af 23. november 2026 blev trukket tilbage. 2 punkter blev i planen, fordi de også er kommet på et andet grundlag, som stadig gælder. Jobcentret (DFDG) har stadig sine egne oplysninger.',
+      '2 punkter med oplysninger fra Jobcentret (DFDG) fjernet fra din Én plan, fordi dit samtykke af 23. november 2026 blev trukket tilbage. Jobcentret (DFDG) har stadig sine egne oplysninger.',
+    ]);
+
     // Revoking again changes nothing more.
     const again = await call('POST', `/v1/consents/${dfdg.id}/revoke`, {});
     expect(again.body.plans).toEqual([]);
