@@ -1,9 +1,9 @@
 /** Consent grants and legal-basis records per citizen (R9–R11). */
-import { and, asc, eq, isNull, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, lt, lte, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { Database } from './db';
-import { inList } from './query';
+import { inList, sameTenant } from './query';
 import { consents } from './schema';
 
 export type ConsentDocument = ({ kind: 'grant' } & ConsentGrant) | ({ kind: 'legal-basis' } & LegalBasisRecord);
@@ -47,6 +47,16 @@ export function consentRepository({ db }: Database) {
       if (citizenIds.length === 0) return [];
       const rows = await db.select({ document: consents.document }).from(consents).where(and(eq(consents.tenant, tenant), inList(consents.citizenId, citizenIds)));
       return rows.map((r) => JSON.parse(r.document) as ConsentDocument);
+    },
+    /** Those of these grants that are revoked (by primary key: cheap enough to ask after every merge). */
+    async revokedAmong(tenant: string, ids: string[]): Promise<ConsentGrant[]> {
+      if (ids.length === 0) return [];
+      const rows = await this.revokedAmongQuery(tenant, ids);
+      return rows.map((r) => JSON.parse(r.document) as ConsentGrant);
+    },
+    /** The query of `revokedAmong`, unrun (its query plan is tested). */
+    revokedAmongQuery(tenant: string, ids: string[]) {
+      return db.select({ document: consents.document }).from(consents).where(and(sameTenant(consents.tenant, tenant), inList(consents.id, ids), isNotNull(consents.revokedAt)));
     },
     /**
      * Grants whose last valid day is before `today`, not revoked, whose lapse has not been handled

@@ -520,8 +520,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const mark of marks) if (mark.planId && !lostIds.has(mark.planId)) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
     // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).
     if (flowedGrants.size > 0) {
-      for (const doc of await store.consents.forCitizens(tenant, [...flowedGrants.keys()]))
-        if (doc.kind === 'grant' && doc.revokedAt && flowedGrants.get(doc.citizenId)?.has(doc.id)) await removeDataOfGrant(deps, tenant, doc.id, actor(doc.source));
+      for (const grant of await store.consents.revokedAmong(tenant, [...new Set([...flowedGrants.values()].flatMap((ids) => [...ids]))]))
+        if (flowedGrants.get(grant.citizenId)?.has(grant.id)) await removeDataOfGrant(deps, tenant, grant.id, actor(grant.source));
     }
     if (lost.length > 0) {
       if (attempt >= 3) throw new Error(`${lost.length} plan(s) kept changing during the merge`);

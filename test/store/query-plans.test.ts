@@ -10,6 +10,7 @@ import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
+import { consentRepository } from '../../src/store/consents';
 import { planRepository } from '../../src/store/plans';
 import { inList, sameTenant } from '../../src/store/query';
 import * as schema from '../../src/store/schema';
@@ -53,6 +54,7 @@ describe('query plans of lookups by a JSON list (inList)', () => {
     ['citizens by id', () => db.select().from(schema.citizens).where(and(sameTenant(schema.citizens.tenant, '101'), inList(schema.citizens.id, ids))), /SEARCH citizens USING INDEX sqlite_autoindex_citizens_1 \(id=\?\)/],
     ['citizens by CPR hash', () => db.select().from(schema.citizens).where(and(eq(schema.citizens.tenant, '101'), inList(schema.citizens.cprHash, ids))), /SEARCH citizens USING INDEX citizens_tenant_cpr_hash \(tenant=\? AND cpr_hash=\?\)/],
     ['plans by id', () => db.select({ d: schema.plans.document }).from(schema.plans).where(and(sameTenant(schema.plans.tenant, '101'), inList(schema.plans.id, ids))), /SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/],
+    ['revoked grants among those a chunk merged on', () => consentRepository({ db } as never).revokedAmongQuery('101', ids), /SEARCH consents USING INDEX sqlite_autoindex_consents_1 \(id=\?\)/],
     ['consents by citizen', () => db.select({ d: schema.consents.document }).from(schema.consents).where(and(eq(schema.consents.tenant, '101'), inList(schema.consents.citizenId, ids))), /SEARCH consents USING INDEX consents_tenant_citizen \(tenant=\? AND citizen_id=\?\)/],
     ['merged-record marks by citizen', () => db.select().from(schema.appliedRecords).where(and(eq(schema.appliedRecords.tenant, '101'), inList(schema.appliedRecords.citizenId, ids), eq(schema.appliedRecords.source, 'dfdg'))), /SEARCH applied_records USING (COVERING )?INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND citizen_id=\? AND source=\?\)/],
   ] as const;

@@ -217,6 +217,26 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a grant revoked while its data is being merged: the merge lands, then what flowed on the grant is removed at once', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[10]!.cpr);
+    const grant = await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    // The consent gate said yes; the revocation comes before the chunk is written, and finds nothing to remove yet.
+    const result = await sync(app, 'dfdg', {
+      beforeWrite: async () => {
+        const revoke = await app.harness.request(`/v1/consents/${grant.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+        expect((await revoke.json()).plans).toEqual([]);
+      },
+    });
+    expect(result.stats.recordsMerged).toBeGreaterThan(0);
+    const after = (await app.deps.store.plans.get('101', plan.id))!;
+    expect([...after.goals, ...after.interventions, ...after.agreements].filter((e) => e.provenance.some((p) => p.kind === 'source' && p.consentRef === grant.id))).toEqual([]);
+    const removals = (await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) })).filter((a) => a.action === 'plan.consent-data-removed');
+    expect(removals).toEqual([expect.objectContaining({ actor: 'sync-job:dfdg', targetId: plan.id })]);
+    await app.close();
+  });
+
   it('a round pulls several adapters in batches and writes each plan once, with a run per adapter', async () => {
     const app = await freshApp();
     const plans = [];
