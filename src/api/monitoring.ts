@@ -81,7 +81,9 @@ monitoringPageRoutes.get('/dashboard', async (c) => {
 });
 
 monitoringPageRoutes.post('/dashboard/session', async (c) => {
-  const form = await c.req.parseBody();
+  // A body that claims to be a form and is not one (a broken multipart body) is refused, not a 500.
+  const form = await c.req.parseBody().catch(() => null);
+  if (!form) return c.html(SignIn({ error: 'The form could not be read. Paste the token and send it again.' }) as never, 400);
   const token = typeof form.token === 'string' ? form.token.trim() : '';
   const principal = await principalFrom(c, token);
   if (!principal) return c.html(SignIn({ error: 'That token is not valid or has expired.' }) as never, 401);

@@ -1,0 +1,143 @@
+/**
+ * Every route the service documents, fed hostile requests: odd path parameters, query values and
+ * bodies (malformed JSON, wrong JSON types, deep nesting, prototype keys, a CPR number where none
+ * belongs), with tokens of several roles. Whatever the route, the answer is never a 5xx, every
+ * refusal is an RFC 9457 problem document, and no answer quotes a CPR number back. The routes come
+ * from the OpenAPI document, so a new route is covered the day it is added.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { membersOf } from '../../src/model';
+import type { Role } from '../../src/security';
+import { testCpr } from '../support/cpr';
+import { startTestApp } from '../support/node-app';
+import { enrol, grantConsent } from '../support/seed';
+
+let app: Awaited<ReturnType<typeof startTestApp>>;
+let planId: string;
+let memberId: string;
+let citizenId: string;
+let grantId: string;
+const cpr = testCpr();
+
+beforeAll(async () => {
+  app = await startTestApp();
+  const plan = await enrol(app.deps, cpr);
+  planId = plan.id;
+  memberId = membersOf(plan)[0]!.memberId;
+  citizenId = membersOf(plan)[0]!.citizenId;
+  grantId = (await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['employment'] })).id;
+});
+afterAll(() => app?.close());
+
+interface Operation {
+  method: string;
+  path: string;
+  hasBody: boolean;
+  queryNames: string[];
+}
+
+async function documentedOperations(): Promise<Operation[]> {
+  const doc = (await (await app.harness.request('/openapi.json')).json()) as {
+    paths: Record<string, Record<string, { requestBody?: unknown; parameters?: { in: string; name: string }[] }>>;
+  };
+  return Object.entries(doc.paths).flatMap(([path, operations]) =>
+    Object.entries(operations).map(([method, operation]) => ({
+      method: method.toUpperCase(),
+      path,
+      hasBody: !!operation.requestBody,
+      queryNames: (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+    })),
+  );
+}
+
+/** Path parameter values: real ids (so the hostile body reaches the route's own code) and hostile ones. */
+const pathValues = () => [planId, memberId, grantId, citizenId, 'dfdg', crypto.randomUUID(), '%00', 'x'.repeat(3000), '..%2F..%2Fetc', '%E2%80%AE', cpr, "'%20OR%201=1--", '%FF'];
+
+const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+const bodies: { name: string; body: string; contentType?: string }[] = [
+  { name: 'none', body: '' },
+  { name: 'cut JSON', body: '{"status": "acc' },
+  { name: 'null', body: 'null' },
+  { name: 'an array', body: '[]' },
+  { name: 'a string', body: '"accepted"' },
+  { name: 'a number', body: '1e999' },
+  { name: 'prototype keys', body: '{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}}' },
+  { name: 'deep nesting', body: deep(5000) },
+  { name: 'wrong types everywhere', body: JSON.stringify({ status: 7, cpr: 12, origin: [], planId: {}, memberId: null, categories: 'all', source: true, purpose: { a: 1 }, validFrom: 'yesterday', reason: 9 }) },
+  { name: 'a CPR number in every field', body: JSON.stringify({ status: cpr, cpr: `${cpr}x`, reason: cpr, purpose: cpr, planId: cpr, memberId: cpr, source: cpr, recipient: cpr, categories: [cpr] }) },
+  { name: 'text, not JSON', body: 'status=accepted', contentType: 'text/plain' },
+  { name: 'a form', body: 'status=accepted', contentType: 'application/x-www-form-urlencoded' },
+];
+const queryValues = ['-1', 'abc', '1e999', '%FF', '', 'x'.repeat(3000), cpr];
+
+const roleSets: Role[][] = [['it-staff', 'caseworker', 'vendor', 'sync-job'], ['citizen'], ['provider']];
+
+function fill(path: string, value: string): string {
+  return path.replace(/\{[^}]+\}/g, value);
+}
+
+describe('hostile requests to every documented route', () => {
+  it('never get a 5xx; every refusal is a problem document that quotes no CPR number', async () => {
+    const operations = await documentedOperations();
+    expect(operations.length).toBeGreaterThan(20);
+    const tokens = await Promise.all(roleSets.map((roles) => app.harness.token({ tenant: '101', roles, citizenId, providerId: 'provider-1' })));
+    const failures: string[] = [];
+    let requests = 0;
+    const statusCounts: Record<number, number> = {};
+
+    async function probe(operation: Operation, url: string, token: string, body?: { body: string; contentType?: string }) {
+      requests++;
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      if (body) headers['content-type'] = body.contentType ?? 'application/json';
+      const response = await app.harness.request(url, { method: operation.method, headers, body: body && operation.method !== 'GET' ? body.body : undefined });
+      const text = await response.text();
+      statusCounts[response.status] = (statusCounts[response.status] ?? 0) + 1;
+      const where = `${operation.method} ${url.slice(0, 120)}${body ? ` with ${bodies.find((b) => b.body === body.body)?.name}` : ''}`;
+      if (response.status >= 500) failures.push(`${where}: ${response.status} ${text.slice(0, 200)}`);
+      else if (response.status >= 400) {
+        if (!(response.headers.get('content-type') ?? '').startsWith('application/problem+json')) failures.push(`${where}: ${response.status} is not a problem document`);
+        else {
+          const problem = JSON.parse(text) as { type?: unknown; title?: unknown; status?: unknown };
+          if (typeof problem.title !== 'string' || problem.status !== response.status) failures.push(`${where}: malformed problem ${text.slice(0, 200)}`);
+        }
+      }
+      if (text.includes(cpr)) failures.push(`${where}: the answer quotes the CPR number`);
+    }
+
+    for (const operation of operations) {
+      const hasPathParameters = operation.path.includes('{');
+      const urls = hasPathParameters ? pathValues().map((value) => fill(operation.path, value)) : [operation.path];
+      for (const token of tokens) {
+        for (const url of urls) await probe(operation, url, token);
+        for (const name of operation.queryNames) for (const value of queryValues) await probe(operation, `${fill(operation.path, planId)}?${name}=${value}`, token);
+        if (operation.hasBody || operation.method !== 'GET')
+          for (const body of bodies) for (const url of hasPathParameters ? [fill(operation.path, planId), fill(operation.path, memberId), fill(operation.path, grantId)] : urls) await probe(operation, url, token, body);
+      }
+    }
+    expect(requests).toBeGreaterThan(1000);
+    // The probes got past authentication and reached the routes' own validation and lookups.
+    expect(statusCounts[400]).toBeGreaterThan(100);
+    expect(statusCounts[404]).toBeGreaterThan(100);
+    expect(statusCounts[401]).toBeUndefined();
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  it('the dashboard’s forms too: no 5xx, and a notice in the address is shown as text, never as markup', async () => {
+    const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const form = (body: string, extra: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost', ...extra }, body });
+    const signIn = [`token=${'x'.repeat(10_000)}`, 'token=&token=a', 'token[]=1', '%%%', '', `token=${token}%00`];
+    const statuses: number[] = [];
+    for (const body of signIn) statuses.push((await app.harness.request('/dashboard/session', form(body))).status);
+    statuses.push((await app.harness.request('/dashboard/session', { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=zz', origin: 'http://localhost' }, body: '--zz\r\nbroken' })).status);
+    const session = { cookie: `enplan_session=${token}` };
+    const actions = ['/dashboard/sync/%00', '/dashboard/sync/dfdg', `/dashboard/sync/${'x'.repeat(3000)}`, '/dashboard/outbox/%FF/retry', `/dashboard/outbox/${crypto.randomUUID()}/retry`, '/dashboard/quarantine/%00/retry', `/dashboard/quarantine/${crypto.randomUUID()}/dismiss`];
+    for (const action of actions) statuses.push((await app.harness.request(action, form('x=1', session))).status);
+    expect(statuses.filter((status) => status >= 500)).toEqual([]);
+
+    const page = await app.harness.request(`/dashboard?notice=${encodeURIComponent('<script>alert(1)</script>')}`, { headers: session });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>alert(1)</script>');
+  });
+});
