@@ -226,7 +226,7 @@ describe('pull engine', () => {
     const result = await sync(app, 'dfdg', {
       beforeWrite: async () => {
         const revoke = await app.harness.request(`/v1/consents/${grant.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
-        expect((await revoke.json()).plans).toEqual([]);
+        expect(((await revoke.json()) as { plans: unknown[] }).plans).toEqual([]);
       },
     });
     expect(result.stats.recordsMerged).toBeGreaterThan(0);
