@@ -5,10 +5,12 @@
  * refusal is an RFC 9457 problem document, and no answer quotes a CPR number back. The routes come
  * from the OpenAPI document, so a new route is covered the day it is added.
  */
+import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { membersOf } from '../../src/model';
 import type { Role } from '../../src/security';
 import { testCpr } from '../support/cpr';
+import { TEST_JWT_SECRET } from '../support/harness';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
@@ -34,11 +36,13 @@ interface Operation {
   path: string;
   hasBody: boolean;
   queryNames: string[];
+  /** Whether the document says it needs a bearer token. */
+  secured: boolean;
 }
 
 async function documentedOperations(): Promise<Operation[]> {
   const doc = (await (await app.harness.request('/openapi.json')).json()) as {
-    paths: Record<string, Record<string, { requestBody?: unknown; parameters?: { in: string; name: string }[] }>>;
+    paths: Record<string, Record<string, { requestBody?: unknown; parameters?: { in: string; name: string }[]; security?: unknown[] }>>;
   };
   return Object.entries(doc.paths).flatMap(([path, operations]) =>
     Object.entries(operations).map(([method, operation]) => ({
@@ -46,6 +50,7 @@ async function documentedOperations(): Promise<Operation[]> {
       path,
       hasBody: !!operation.requestBody,
       queryNames: (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+      secured: (operation.security ?? []).length > 0,
     })),
   );
 }
@@ -139,5 +144,40 @@ describe('hostile requests to every documented route', () => {
     const html = await page.text();
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<script>alert(1)</script>');
+  });
+
+  it('every route but the public ones refuses a missing, forged, expired or malformed token with 401, as a problem document', async () => {
+    const operations = await documentedOperations();
+    // Only the probes are open; a route the document shows without a token requirement fails here.
+    expect(operations.filter((o) => !o.secured).map((o) => `${o.method} ${o.path}`).sort()).toEqual(['GET /health', 'GET /ready']);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: 'x', tenant: '101', roles: ['it-staff', 'caseworker'], iat: now, exp: now + 600 };
+    const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const authorizations: [string, string | undefined][] = [
+      ['none', undefined],
+      ['an empty bearer', 'Bearer '],
+      ['another scheme', 'Basic dXNlcjpwYXNz'],
+      ['garbage', 'Bearer not.a.token'],
+      ['alg none', `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`],
+      ['another key', `Bearer ${await sign(claims, 'not-our-secret', 'HS256')}`],
+      ['expired', `Bearer ${await sign({ ...claims, exp: now - 60 }, TEST_JWT_SECRET, 'HS256')}`],
+      ['no expiry', `Bearer ${await sign({ ...claims, exp: undefined }, TEST_JWT_SECRET, 'HS256')}`],
+      ['an unknown role', `Bearer ${await sign({ ...claims, roles: ['root'] }, TEST_JWT_SECRET, 'HS256')}`],
+      ['no roles', `Bearer ${await sign({ ...claims, roles: [] }, TEST_JWT_SECRET, 'HS256')}`],
+      ['a malformed tenant', `Bearer ${await sign({ ...claims, tenant: '../101' }, TEST_JWT_SECRET, 'HS256')}`],
+      ['a citizen without a citizen id', `Bearer ${await sign({ ...claims, roles: ['citizen'] }, TEST_JWT_SECRET, 'HS256')}`],
+      ['a huge token', `Bearer ${'a'.repeat(100_000)}`],
+    ];
+    const wrong: string[] = [];
+    for (const operation of operations.filter((o) => o.secured)) {
+      const url = fill(operation.path, planId);
+      for (const [name, authorization] of authorizations) {
+        const headers: Record<string, string> = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) };
+        const response = await app.harness.request(url, { method: operation.method, headers, body: operation.method === 'GET' ? undefined : '{}' });
+        const type = response.headers.get('content-type') ?? '';
+        if (response.status !== 401 || !type.startsWith('application/problem+json')) wrong.push(`${operation.method} ${operation.path} with ${name}: ${response.status} ${type}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 });
