@@ -6,8 +6,14 @@ import { securedRoute } from './security';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 
+const About = z.object({
+  relation: z.enum(['self', 'child']).openapi({ description: "`self`: the reader's own data; `child`: a child's, shown to a custody holder who consented for them" }),
+  citizenId: z.string(),
+  birthDate: z.string().optional(),
+});
 const Flow = z.object({
   at: z.string(),
+  about: About,
   kind: z.enum(['flowed', 'refused', 'delivered', 'viewed', 'removed']),
   source: z.string(),
   recipient: z.string(),
@@ -19,6 +25,7 @@ const Flow = z.object({
 });
 const Consent = z.object({
   id: z.string(),
+  about: About,
   source: z.string(),
   recipient: z.string(),
   categories: z.array(z.string()),

@@ -365,10 +365,12 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         }
         const fresh = pulled.records.filter((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`));
         if (first) stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
-        const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean }>();
+        // Flows of records that hold anonymous treatment (SEL § 101 a) are recorded apart and marked,
+        // so a log shown to anyone but the citizen (a custody holder) can leave them out (R4).
+        const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean; anonymousTreatment: boolean }>();
         // One decision per category for this citizen and source: the question differs in nothing else.
         const decided = new Map<DataCategory, FlowDecision>();
-        const refused = new Map<DataCategory, string>();
+        const refused = new Map<string, { category: DataCategory; reason: string; anonymousTreatment: boolean }>();
 
         for (const record of fresh) {
           const mapping = options.mappings.find(run.id, record.recordType);
@@ -391,6 +393,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             continue;
           }
           let refusedAny = false;
+          const anonymousTreatment = result.fragments.some((f) => f.kind === 'intervention' && f.content.confidentiality === 'anonymous-treatment');
           for (const fragment of result.fragments) {
             let decision = decided.get(fragment.category);
             if (!decision) {
@@ -399,13 +402,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             }
             if (!decision.allowed) {
               stats.refusedByConsent++;
-              refused.set(fragment.category, decision.reason);
+              refused.set(`${anonymousTreatment}|${fragment.category}`, { category: fragment.category, reason: decision.reason, anonymousTreatment });
               refusedAny = true;
               continue;
             }
             const consentRef = decision.basis === 'consent' ? decision.grantIds[0] : decision.recordId;
-            const key = decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`;
-            const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: decision.basis };
+            const key = `${anonymousTreatment}|${decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`}`;
+            const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: decision.basis, anonymousTreatment };
             flow.categories.add(fragment.category);
             if (decision.basis === 'consent') decision.grantIds.forEach((g) => flow.refs.add(g));
             else {
@@ -425,13 +428,16 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         for (const flow of flowed.values())
           auditEntries.push({
             at, actor: actor(run.id), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-            detail: { source: run.id, recipient: 'enplan', categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), runId: run.runId },
+            detail: { source: run.id, recipient: 'enplan', categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), anonymousTreatment: flow.anonymousTreatment, runId: run.runId },
           });
-        if (refused.size > 0)
-          auditEntries.push({
-            at, actor: actor(run.id), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-            detail: { source: run.id, recipient: 'enplan', categories: [...refused.keys()].sort(), reason: [...new Set(refused.values())].join('; '), runId: run.runId },
-          });
+        for (const anonymousTreatment of [false, true]) {
+          const group = [...refused.values()].filter((r) => r.anonymousTreatment === anonymousTreatment);
+          if (group.length > 0)
+            auditEntries.push({
+              at, actor: actor(run.id), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
+              detail: { source: run.id, recipient: 'enplan', categories: [...new Set(group.map((r) => r.category))].sort(), reason: [...new Set(group.map((r) => r.reason))].join('; '), anonymousTreatment, runId: run.runId },
+            });
+        }
         const grantRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : []));
         if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set([...(flowedGrants.get(citizen.citizenId) ?? []), ...grantRefs]));
       }

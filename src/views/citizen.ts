@@ -2,44 +2,95 @@
  * The citizen's own door (R13): their plan(s) through `viewOf`, and where their data went.
  * Reading the log marks nothing: telling the citizen about a legal basis is the caseworker's
  * recorded act (`POST /v1/consents/legal-basis/{id}/informed`), not a side effect of a page view.
+ *
+ * A custody holder also sees, for each child in a plan they are a parent in, the consents they
+ * gave for that child and the flows that rested on one of them — never a flow of a record holding
+ * anonymous treatment (SEL § 101 a, R4; the engine marks those), nor one written before the engine
+ * marked flows at all, nor anything resting only on another custody holder's consent (separated
+ * parents do not see each other's acts through the plan, R4).
  */
 import type { AppDeps } from '../api/context';
-import type { ConsentGrant, LegalBasisRecord } from '../model';
+import { membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
 import { actorOf, type Principal } from '../security';
 import type { AuditRow } from '../store';
 import { describeDataFlows, type CitizenDataFlows } from './data-flows';
 
 const PAGE = 1000;
+const parentRoles = new Set(['parent', 'custody-holder']);
+const childRoles = new Set(['child', 'young-person']);
+
+/** Whether a custody holder may see this row of their child's log, given the grants they gave for the child. */
+export function shownToCustodyHolder(row: AuditRow, grantsGiven: ReadonlySet<string>): boolean {
+  if (row.action !== 'data.flowed' || row.detail.anonymousTreatment !== false) return false;
+  const refs = Array.isArray(row.detail.consentRefs) ? row.detail.consentRefs : [];
+  return refs.some((ref) => typeof ref === 'string' && grantsGiven.has(ref));
+}
 
 export function citizenService(deps: AppDeps) {
   const { store, clock } = deps;
+
+  async function logOf(tenant: string, citizenId: string): Promise<AuditRow[]> {
+    const rows: AuditRow[] = [];
+    for (let afterSeq = 0; ; ) {
+      const page = await store.audit.list(tenant, { citizenId, afterSeq, limit: PAGE });
+      rows.push(...page);
+      if (page.length < PAGE) break;
+      afterSeq = page.at(-1)!.seq;
+    }
+    return rows;
+  }
+
+  async function consentsOf(tenant: string, citizenId: string) {
+    const grants: ConsentGrant[] = [];
+    const legalBases: LegalBasisRecord[] = [];
+    for (const { kind, ...document } of await store.consents.forCitizens(tenant, [citizenId])) {
+      if (kind === 'grant') grants.push(document as ConsentGrant);
+      else legalBases.push(document as LegalBasisRecord);
+    }
+    return { grants, legalBases };
+  }
+
+  /** The children (active members, child or young person) of the plans where the citizen is an active parent or custody holder. */
+  async function childrenOf(tenant: string, citizenId: string): Promise<{ citizenId: string; birthDate: string }[]> {
+    const children = new Map<string, string>();
+    for (const plan of await store.plans.getMany(tenant, await store.plans.idsForCitizen(tenant, citizenId))) {
+      const members = membersOf(plan);
+      if (!members.some((m) => m.citizenId === citizenId && !m.leftAt && parentRoles.has(m.role))) continue;
+      for (const m of members) if (!m.leftAt && childRoles.has(m.role) && m.citizenId !== citizenId) children.set(m.citizenId, m.birthDate);
+    }
+    return [...children].map(([id, birthDate]) => ({ citizenId: id, birthDate }));
+  }
+
   return {
     async dataFlows(principal: Principal): Promise<CitizenDataFlows> {
       const citizenId = principal.citizenId;
       if (!citizenId) return { flows: [], consents: [], legalBases: [] };
-      const rows: AuditRow[] = [];
-      for (let afterSeq = 0; ; ) {
-        const page = await store.audit.list(principal.tenant, { citizenId, afterSeq, limit: PAGE });
-        rows.push(...page);
-        if (page.length < PAGE) break;
-        afterSeq = page.at(-1)!.seq;
+      const { tenant } = principal;
+      const today = clock.now().toISOString().slice(0, 10);
+      const own = await consentsOf(tenant, citizenId);
+      const result = describeDataFlows(citizenId, await logOf(tenant, citizenId), own.grants, own.legalBases, today);
+
+      let childrenShown = 0;
+      for (const child of await childrenOf(tenant, citizenId)) {
+        const given = (await consentsOf(tenant, child.citizenId)).grants.filter((g) => g.grantedBy.citizenId === citizenId);
+        if (given.length === 0) continue;
+        const ids = new Set(given.map((g) => g.id));
+        const rows = (await logOf(tenant, child.citizenId)).filter((row) => shownToCustodyHolder(row, ids));
+        const part = describeDataFlows(child.citizenId, rows, given, [], today, { readerCitizenId: citizenId, birthDate: child.birthDate });
+        result.flows.push(...part.flows);
+        result.consents.push(...part.consents);
+        childrenShown++;
       }
-      const documents = await store.consents.forCitizens(principal.tenant, [citizenId]);
-      const grants: ConsentGrant[] = [];
-      const legalBases: LegalBasisRecord[] = [];
-      for (const { kind, ...document } of documents) {
-        if (kind === 'grant') grants.push(document as ConsentGrant);
-        else legalBases.push(document as LegalBasisRecord);
-      }
-      const result = describeDataFlows(citizenId, rows, grants, legalBases, clock.now().toISOString().slice(0, 10));
-      await store.audit.append(principal.tenant, {
+      result.flows.sort((a, b) => b.at.localeCompare(a.at));
+
+      await store.audit.append(tenant, {
         at: clock.now().toISOString(),
         actor: actorOf(principal),
         action: 'citizen.data-flows-read',
         targetType: 'citizen',
         targetId: citizenId,
         citizenId,
-        detail: { flows: result.flows.length },
+        detail: { flows: result.flows.length, childrenShown },
       });
       return result;
     },

@@ -19,8 +19,17 @@ import { categoriesInDanish, danishDate, danishDateTime, danishList, partyName, 
 
 export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
 
+/** Whose data an entry is about: the reader's own, or (for a custody holder) a child's. */
+export interface About {
+  relation: 'self' | 'child';
+  citizenId: string;
+  /** For a child: their birth date, which is how the reader tells their children apart (no names are held). */
+  birthDate?: string;
+}
+
 export interface DataFlowEntry {
   at: string;
+  about: About;
   kind: FlowKind;
   /** The system the data came from (`enplan` for data leaving the Én plan). */
   source: string;
@@ -35,6 +44,7 @@ export interface DataFlowEntry {
 
 export interface ConsentEntry {
   id: string;
+  about: About;
   source: string;
   recipient: string;
   categories: string[];
@@ -76,17 +86,28 @@ const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 /** The actor the nightly job writes when a grant's period ended (src/consent/service.ts). */
 const LAPSE_ACTOR = 'system:consent-expiry';
 
+/** Describing a child's flows to a custody holder: whose log it is read by, and the child's birth date. */
+export interface ChildReading {
+  readerCitizenId: string;
+  birthDate: string;
+}
+
 /**
  * `today` (YYYY-MM-DD) tells a grant whose period has ended from one still running; without it the
- * consents are described without that judgement.
+ * consents are described without that judgement. With `child`, the rows and grants are a child's,
+ * read by a custody holder: the sentences say so, and the reader's own consent is "dit samtykke".
+ * Which of a child's rows a custody holder may see is the caller's decision (src/views/citizen.ts).
  */
-export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[], today?: string): CitizenDataFlows {
+export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[], today?: string, child?: ChildReading): CitizenDataFlows {
+  const about: About = child ? { relation: 'child', citizenId, birthDate: child.birthDate } : { relation: 'self', citizenId };
+  const reader = child?.readerCitizenId ?? citizenId;
+  const concerning = child ? ` vedrørende dit barn (født ${danishDate(child.birthDate)})` : '';
   const grantById = new Map(grants.map((g) => [g.id, g]));
   const recordById = new Map(legalBases.map((r) => [r.id, r]));
 
   const grantPhrase = (grant: ConsentGrant) => {
     const date = danishDate(grant.createdAt);
-    if (grant.grantedBy.capacity === 'self' && grant.grantedBy.citizenId === citizenId) return `dit samtykke af ${date}`;
+    if (grant.grantedBy.citizenId === reader && (grant.grantedBy.capacity === 'self' || child)) return `dit samtykke af ${date}`;
     if (grant.grantedBy.capacity === 'guardian') return `samtykke fra din værge af ${date}`;
     return `samtykke fra forældremyndighedsindehaveren af ${date}`;
   };
@@ -114,7 +135,8 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
     const cats = categoriesInDanish(categories);
     const when = danishDateTime(row.at);
     // `consentRefs` per the convention; a single `consentRef` is read too.
-    const consentRefs = [...new Set([...strings(d.consentRefs), ...strings([d.consentRef])])];
+    // A child's flow names to a custody holder only the consents they gave, not the other parent's.
+    const consentRefs = [...new Set([...strings(d.consentRefs), ...strings([d.consentRef])])].filter((ref) => !child || grantById.has(ref));
     const legalBasis = text(d.legalBasis);
     const basis = d.basis === 'consent' || d.basis === 'legal-basis' ? d.basis : null;
     if (row.action === 'data.flowed') {
@@ -122,6 +144,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       const recipient = text(d.recipient);
       flows.push({
         at: row.at,
+        about,
         kind: 'flowed',
         source,
         recipient,
@@ -129,13 +152,14 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         basis,
         consentRefs,
         legalBasis: legalBasis || null,
-        text: `Den ${when} sendte ${systemName(source)} oplysninger om ${cats} til ${partyName(recipient)}. Grundlag: ${basisPhrase(basis ?? '', consentRefs, legalBasis)}.`,
+        text: `Den ${when} sendte ${systemName(source)} oplysninger om ${cats}${concerning} til ${partyName(recipient)}. Grundlag: ${basisPhrase(basis ?? '', consentRefs, legalBasis)}.`,
       });
     } else if (row.action === 'data.refused') {
       const source = text(d.source);
       const recipient = text(d.recipient);
       flows.push({
         at: row.at,
+        about,
         kind: 'refused',
         source,
         recipient,
@@ -143,12 +167,13 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         basis: null,
         consentRefs: [],
         legalBasis: null,
-        text: `Den ${when} blev oplysninger om ${cats} fra ${systemName(source)} ikke sendt til ${partyName(recipient)}, fordi ${refusalInDanish(text(d.reason))}.`,
+        text: `Den ${when} blev oplysninger om ${cats}${concerning} fra ${systemName(source)} ikke sendt til ${partyName(recipient)}, fordi ${refusalInDanish(text(d.reason))}.`,
       });
     } else if (row.action === 'delivery.delivered') {
       const target = text(d.target);
       flows.push({
         at: row.at,
+        about,
         kind: 'delivered',
         source: 'enplan',
         recipient: target,
@@ -178,6 +203,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       ];
       flows.push({
         at: row.at,
+        about,
         kind: 'removed',
         source,
         recipient: 'enplan',
@@ -191,6 +217,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       const recipient = text(d.recipient);
       flows.push({
         at: row.at,
+        about,
         kind: 'viewed',
         source: 'enplan',
         recipient,
@@ -208,7 +235,12 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
     .filter((g) => g.citizenId === citizenId)
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
     .map((g) => {
-      const who = g.grantedBy.capacity === 'self' ? 'du' : g.grantedBy.capacity === 'guardian' ? 'din værge' : 'forældremyndighedsindehaveren';
+      const guardian = g.grantedBy.capacity === 'guardian';
+      const who =
+        g.grantedBy.capacity === 'self' ? 'du'
+        : g.grantedBy.citizenId === reader ? (guardian ? 'du som værge' : 'du som forældremyndighedsindehaver')
+        : guardian ? 'din værge'
+        : 'forældremyndighedsindehaveren';
       const validity = `Samtykket gælder fra ${danishDate(g.validFrom)}${g.validTo ? ` til og med ${danishDate(g.validTo)}` : ', indtil det trækkes tilbage'}.`;
       const revoked = g.revokedAt
         ? ` Samtykket blev trukket tilbage den ${danishDateTime(g.revokedAt)}. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, er fjernet fra din plan.`
@@ -217,6 +249,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
           : ' Du kan til enhver tid trække det tilbage.';
       return {
         id: g.id,
+        about,
         source: g.source,
         recipient: g.recipient,
         categories: g.categories,
@@ -230,7 +263,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         language: g.signed.language,
         revokedAt: g.revokedAt ?? null,
         text:
-          `Den ${danishDate(g.createdAt)} gav ${who} samtykke til, at ${systemName(g.source)} må sende oplysninger om ${categoriesInDanish(g.categories)} til ${partyName(g.recipient)}. ` +
+          `Den ${danishDate(g.createdAt)} gav ${who} samtykke til, at ${systemName(g.source)} må sende oplysninger om ${categoriesInDanish(g.categories)}${concerning} til ${partyName(g.recipient)}. ` +
           `Formål: ${g.purpose.replace(/[.\s]+$/, '')}. ${validity}${revoked}`,
       };
     });

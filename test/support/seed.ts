@@ -18,13 +18,23 @@ export async function enrol(deps: AppDeps, cpr: string, tenant = '101') {
 /** Records a consent grant straight in the store (the consents API is tested on its own). */
 export async function grantConsent(
   deps: AppDeps,
-  options: { tenant?: string; citizenId: string; source: SourceSystem | 'enplan'; recipient?: string; categories: DataCategory[]; explicitHealth?: boolean; validTo?: string },
+  options: {
+    tenant?: string;
+    citizenId: string;
+    source: SourceSystem | 'enplan';
+    recipient?: string;
+    categories: DataCategory[];
+    explicitHealth?: boolean;
+    validTo?: string;
+    /** Who gave it; by default the citizen themself. */
+    grantedBy?: { citizenId: string; capacity: 'self' | 'custody-holder' | 'guardian' };
+  },
 ) {
   const grant = ConsentGrant.parse({
     id: crypto.randomUUID(),
     tenant: options.tenant ?? '101',
     citizenId: options.citizenId,
-    grantedBy: { citizenId: options.citizenId, capacity: 'self' },
+    grantedBy: options.grantedBy ?? { citizenId: options.citizenId, capacity: 'self' },
     source: options.source,
     recipient: options.recipient ?? 'enplan',
     categories: options.categories,
