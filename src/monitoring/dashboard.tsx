@@ -1,5 +1,6 @@
 /** The IT staff dashboard (hono/jsx): one server-rendered page, no scripts, no external assets. */
 import type { FC } from 'hono/jsx';
+import { copenhagenTime } from '../views/danish';
 import type { MonitoringOverview } from './overview';
 
 const style = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f7f9}
@@ -13,6 +14,29 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .
 button{font:inherit;padding:.15rem .6rem;border:1px solid #12355b;background:#fff;color:#12355b;border-radius:4px;cursor:pointer}`;
 
 const sum = (values: Record<string, number> | undefined) => Object.values(values ?? {}).reduce((a, b) => a + b, 0);
+
+/** "2026-11-23 20:15" in Danish time: the staff reading this work in it, and the service may run in UTC. */
+export function localTime(iso: string): string {
+  return copenhagenTime(new Date(iso)).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** "0.8 s", "2 min 5 s"; an unfinished run has no duration yet. */
+export function duration(startedAt: string, endedAt: string | null): string {
+  if (!endedAt) return 'running';
+  const ms = Date.parse(endedAt) - Date.parse(startedAt);
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** What is worth knowing about a run beyond its counts. */
+function runNotes(stats: Record<string, unknown>): string[] {
+  const notes: string[] = [];
+  if (stats.stoppedAtLimit === true) notes.push('stopped at the run limit; the next run goes on');
+  if (typeof stats.pullErrors === 'number' && stats.pullErrors > 0) notes.push(`${stats.pullErrors} citizen(s) could not be read; tried again next run`);
+  if (typeof stats.batchFallbacks === 'number' && stats.batchFallbacks > 0) notes.push(`${stats.batchFallbacks} batch read(s) failed and were read one by one`);
+  if (typeof stats.conflicts === 'number' && stats.conflicts > 0) notes.push(`${stats.conflicts} conflict(s) flagged for a caseworker`);
+  return notes;
+}
 
 export interface DeadLetter {
   id: string;
@@ -56,7 +80,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                 <tr data-adapter={a.id}>
                   <td>{a.description?.name ?? a.id}</td>
                   <td class="muted">{a.configured ? a.description?.format : 'not configured'}</td>
-                  <td class={run?.status === 'failed' ? 'bad' : run ? 'ok' : 'muted'}>{run ? `${run.status} ${run.startedAt.slice(0, 16).replace('T', ' ')}` : '—'}</td>
+                  <td class={run?.status === 'failed' ? 'bad' : run ? 'ok' : 'muted'} title={run?.error ?? undefined}>{run ? `${run.status} ${localTime(run.startedAt)}` : '—'}</td>
                   <td class="num">{s.recordsRead ?? 0}</td>
                   <td class="num">{s.recordsMerged ?? 0}</td>
                   <td class="num">{s.quarantined ?? 0}</td>
@@ -69,6 +93,35 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                       </form>
                     ) : null}
                   </td>
+                </tr>
+              );
+            })}
+          </table>
+        </section>
+        <section id="runs" class="wide">
+          <h2>Recent sync runs <span class="muted" style="font-weight:normal">(times in Danish time)</span></h2>
+          {o.recentRuns.length === 0 ? <p class="muted">None yet.</p> : null}
+          <table>
+            {o.recentRuns.length > 0 ? (
+              <tr><th>Started</th><th>Adapter</th><th>Trigger</th><th>Status</th><th class="num">Took</th><th class="num">Citizens</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th>Notes</th></tr>
+            ) : null}
+            {o.recentRuns.map((run) => {
+              const s = run.stats as Record<string, unknown>;
+              const count = (key: string) => (typeof s[key] === 'number' ? (s[key] as number) : 0);
+              const notes = runNotes(s);
+              return (
+                <tr data-run={run.id}>
+                  <td>{localTime(run.startedAt)}</td>
+                  <td>{run.adapter}</td>
+                  <td class="muted">{run.trigger}</td>
+                  <td class={run.status === 'failed' ? 'bad' : run.status === 'succeeded' ? 'ok' : 'muted'}>{run.status}</td>
+                  <td class="num">{duration(run.startedAt, run.endedAt)}</td>
+                  <td class="num">{count('citizensPulled')}</td>
+                  <td class="num">{count('recordsRead')}</td>
+                  <td class="num">{count('recordsMerged')}</td>
+                  <td class={`num ${count('quarantined') > 0 ? 'bad' : ''}`}>{count('quarantined')}</td>
+                  <td class="num">{count('refusedByConsent')}</td>
+                  <td class={run.error ? 'bad' : 'muted'}>{[run.error, ...notes].filter(Boolean).join('; ')}</td>
                 </tr>
               );
             })}
@@ -132,7 +185,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                 <td>{q.adapter}</td>
                 <td>{q.recordType}</td>
                 <td>{q.reason}</td>
-                <td class="muted">{q.createdAt.slice(0, 16).replace('T', ' ')}</td>
+                <td class="muted">{localTime(q.createdAt)}</td>
                 <td>
                   <form method="post" action={`/dashboard/quarantine/${q.id}/retry`} style="display:inline">
                     <button type="submit" title="Read the citizen from this system again on the next sync">Retry</button>

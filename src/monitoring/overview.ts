@@ -16,6 +16,8 @@ export interface MappingHealth {
   lastRun: Pick<MappingStats, 'recordsIn' | 'recordsOut' | 'fragmentsOut' | 'failuresByRule' | 'unknownCodes' | 'ignoredFields'> | null;
 }
 
+const RECENT_RUNS = 15;
+
 export async function monitoringOverview(deps: AppDeps, tenant: string) {
   const latest = await deps.store.sync.latestRuns(tenant);
   const latestByAdapter = new Map(latest.map((r) => [r.adapter, r]));
@@ -38,6 +40,8 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     adapters: (['dfdg', 'education', 'social', 'health'] as const).map((id) => ({ id, configured: !!deps.adapters[id], description: deps.adapters[id]?.describe() ?? null })),
     plansByStatus: await deps.store.plans.countByStatus(tenant),
     latestRuns: latest.map(({ tenant: _t, ...run }) => run),
+    /** The last runs of all adapters, newest first: what IT staff look at when a sync misbehaves. */
+    recentRuns: (await deps.store.sync.runs(tenant, { limit: RECENT_RUNS })).map(({ tenant: _t, ...run }) => run),
     runCounts: await deps.store.sync.runCounts(tenant),
     quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
     outboxByStatus: await deps.store.outbox.countByStatus(tenant),

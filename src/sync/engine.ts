@@ -688,6 +688,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   const results: SyncRunResult[] = [];
   for (const run of runs) {
     const status = run.error === undefined ? 'succeeded' : 'failed';
+    // The error is shown to IT staff (dashboard, GET /v1/sync/runs): whatever a source's message held, no CPR number is kept.
+    if (run.error !== undefined) run.error = redactCpr(run.error);
     await store.sync.finishRun(tenant, run.runId, status, run.stats as unknown as Record<string, unknown>, now(), run.error);
     if (run.error !== undefined) deps.logger.error('sync run failed', { tenant, adapter: run.id, runId: run.runId, error: run.error });
     results.push({ adapter: run.id, runId: run.runId, status, stats: run.stats, ...(run.error !== undefined ? { error: run.error } : {}) });

@@ -75,6 +75,11 @@ describe('dashboard in Chromium', () => {
     expect(Number(cells[0])).toBeGreaterThan(0); // records read
     expect(Number(cells[1])).toBeGreaterThan(0); // merged
     expect(await page.locator('#mappings tr[data-mapping]').count()).toBeGreaterThan(0);
+    // The run just made heads the recent runs, with who started it and what it did.
+    const latestRun = await page.locator('#runs tr[data-run]').first().locator('td').allTextContents();
+    expect(latestRun.slice(1, 4)).toEqual(['dfdg', expect.stringMatching(/^dashboard:/), 'succeeded']);
+    expect(latestRun[4]).toMatch(/^\d+(\.\d)? s$/);
+    expect(Number(latestRun[7])).toBe(Number(cells[1])); // merged, as the adapter row says
     await page.screenshot({ path: 'test-results/dashboard.png', fullPage: true });
     await page.click('header button');
     await page.waitForSelector('#token');
