@@ -69,8 +69,10 @@ export function initialEducationRecords(citizen: SyntheticCitizen, seed: number,
   const courses = 1 + Math.floor(random() * 2);
   for (let course = 0; course < courses; course++) {
     const events = 1 + Math.floor(random() * 3);
+    // A course's events are registered in the order they happen.
+    const stamps = Array.from({ length: events }, stamp).sort((a, b) => a - b);
     for (let event = 0; event < events; event++)
-      records.push({ recordType: 'education-event', citizen: citizen.index, ordinal: course * 10 + event, recordId: String(nextEventNumber()), version: 1, updatedAtMs: stamp() });
+      records.push({ recordType: 'education-event', citizen: citizen.index, ordinal: course * 10 + event, recordId: String(nextEventNumber()), version: 1, updatedAtMs: stamps[event]! });
   }
   return records;
 }

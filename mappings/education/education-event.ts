@@ -2,7 +2,8 @@
  * education.event: an education event (hændelse) says where a young person's course
  * (uddannelsesforløb) stands. All events of one course map onto ONE intervention,
  * `education:course:<UddannelsesforloebId>`, so the plan shows the course once with its current
- * status; the record version orders them (a later event supersedes an earlier one in the merge).
+ * status: each fragment carries the event's place (`sequence`: event date, then event number), and
+ * the merge keeps the latest event's content whatever order the events are read in.
  *
  * Unknown codes: an unknown programme is MAPPED ("ukendt kode", legal basis falls back to KUI,
  * reported). An unknown EVENT TYPE fails the record (rule `event.type`): the event type is what
@@ -66,6 +67,8 @@ export const educationEventMapping: Mapping<Haendelse> = {
         kind: 'intervention',
         elementId: `education:course:${event.UddannelsesforloebId}`,
         category: 'education',
+        // The course is where its latest event left it: by event date, then the feed's event number.
+        sequence: `${event.HaendelseDato}#${String(event.HaendelseNummer).padStart(12, '0')}`,
         content: {
           sector: 'education',
           legalBasis: programme?.legalBasis ?? FALLBACK_EDUCATION_BASIS,

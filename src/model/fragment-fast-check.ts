@@ -364,7 +364,12 @@ export function fastFragment(value: unknown): Json | undefined {
       // citizenView (no mapping makes one) and anything else: zod.
       return undefined;
   }
-  return checked && { kind, elementId, category, content: checked };
+  if (!checked) return undefined;
+  if (!('sequence' in value)) return { kind, elementId, category, content: checked };
+  // 1–64 code points: counted only when it is longer than 64 UTF-16 units.
+  const { sequence } = value;
+  if (sequence !== undefined && !(typeof sequence === 'string' && sequence.length >= 1 && (sequence.length <= 64 || [...sequence].length <= 64))) return undefined;
+  return { kind, elementId, category, content: checked, sequence };
 }
 
 /** For the tests: the format checks alone, to hold against zod's patterns. */

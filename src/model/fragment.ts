@@ -25,6 +25,12 @@ const fragmentOf = <K extends keyof typeof elementContent>(kind: K) =>
     elementId: z.string().min(1),
     category: DataCategory,
     content: elementContent[kind],
+    /**
+     * Where several records of one system describe the same element (the events of one education
+     * course), their order in that system — compared as text, so write it sortable (a date, then a
+     * zero-padded number). The merge keeps the content of the latest, whatever order they are read in.
+     */
+    sequence: z.string().min(1).max(64).optional(),
   });
 
 /**

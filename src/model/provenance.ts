@@ -15,6 +15,8 @@ export const SourceProvenance = z.object({
   consentRef: Id.optional(),
   /** The data category it flowed as; needed to re-decide the flow when a grant is revoked. */
   category: DataCategory.optional(),
+  /** Where several records of one system describe this element: the record's place among them (see `Fragment.sequence`). */
+  sequence: z.string().min(1).max(64).optional(),
 });
 
 export const RegistrationProvenance = z.object({

@@ -419,7 +419,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             flowed.set(key, flow);
             inputs.push({
               fragment,
-              origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category },
+              origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category, ...(fragment.sequence ? { sequence: fragment.sequence } : {}) },
             });
           }
           mergeable.push({ run, record, mappingId: mapping.id, refusedAny });

@@ -9,6 +9,10 @@
  *   reports a change to an element whose content another origin wrote since this system's last
  *   merged version, both changed it since the last sync: the change is recorded as a conflict for
  *   a person to resolve, and the current content is kept. Nothing is silently overwritten.
+ * - Two records of the same system that describe one element (the events of one education course)
+ *   do not conflict: the system's later statement supersedes its earlier one — later by the records'
+ *   `sequence` where the mapping gives one (an earlier record read late only joins the provenance),
+ *   else by arrival.
  */
 import { z } from 'zod';
 import type { Agreement, CitizenView, DataCategory, FollowUp, Fragment, Goal, Intervention, Plan, Provenance } from '../model';
@@ -32,6 +36,8 @@ export interface FragmentOrigin {
   mappingVersion: string;
   consentRef?: string;
   category: DataCategory;
+  /** The fragment's `sequence`: its record's place among the system's records of the same element. */
+  sequence?: string;
 }
 
 export interface MergeInput {
@@ -190,6 +196,7 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     at: context.at,
     ...(origin.consentRef ? { consentRef: origin.consentRef } : {}),
     category: origin.category,
+    ...(origin.sequence ? { sequence: origin.sequence } : {}),
   };
 
   if (fragment.kind === 'situation') {
@@ -270,7 +277,17 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     return;
   }
   const writtenByThisRecord = isSame(lastWriter, origin);
-  const otherChangedSince = !writtenByThisRecord && (!previous || lastWriter.at > previous.at);
+  // A system is the authority on its own records: another record of the same system describing this
+  // element (a later event of one education course) supersedes it. Only a different writer conflicts.
+  const sameSystem = lastWriter.kind === 'source' && lastWriter.system === origin.system;
+  if (sameSystem && !writtenByThisRecord && origin.sequence && lastWriter.sequence && origin.sequence < lastWriter.sequence) {
+    // An earlier record of that system, read after a later one: it joins the provenance, the content stays the later one's.
+    list[index] = checkedElement(key, { ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] });
+    tally.unchanged++;
+    tally.provenanceChanged = true;
+    return;
+  }
+  const otherChangedSince = !writtenByThisRecord && !sameSystem && (!previous || lastWriter.at > previous.at);
   if (otherChangedSince) {
     next.conflicts.push(ConflictSchema.parse({
       id: `${elementId}@${origin.system}:${origin.recordVersion}`,

@@ -148,7 +148,16 @@ const contents: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
 const fragment = fc
   .constantFrom(...Object.keys(contents))
   .chain((kind) =>
-    fc.record({ kind: fc.constant(kind), elementId: fc.oneof(id, fc.constant('')), category, content: contents[kind]!, extra: absentOr(fc.anything()) }).map(build),
+    fc
+      .record({
+        kind: fc.constant(kind),
+        elementId: fc.oneof(id, fc.constant('')),
+        category,
+        content: contents[kind]!,
+        sequence: absentOr(fc.oneof(fc.string({ maxLength: 70 }), fc.constantFrom('', 'a'.repeat(64), 'a'.repeat(65), '😀'.repeat(32), '😀'.repeat(33), '2026-06-20#000000048213', 7))),
+        extra: absentOr(fc.anything()),
+      })
+      .map(build),
   );
 
 /** Values that are awkward somewhere: wrong types, empty, odd objects and arrays. */

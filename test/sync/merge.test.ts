@@ -107,6 +107,42 @@ describe('merge', () => {
     expect(out.plan.goals[0]!.title).toBe('B');
   });
 
+  it('lets a later record of the same system supersede an earlier one on the same element, without a conflict', () => {
+    // Two events of one course: two records of one system, one element.
+    const first = mergeFragments(base(), [{ fragment: goal('Optaget'), origin: origin('education', '1', 'event-1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z')).plan;
+    const out = mergeFragments(first, [{ fragment: goal('Påbegyndt'), origin: origin('education', '1', 'event-2'), memberId: 'm1' }], ctx('2026-11-23T11:00:00.000Z'));
+    expect(out.conflicts).toBe(0);
+    expect(out.plan.conflicts).toEqual([]);
+    expect(out.plan.goals[0]!.title).toBe('Påbegyndt');
+    expect(out.plan.goals[0]!.provenance.map((p) => (p.kind === 'source' ? p.recordId : p.kind))).toEqual(['event-1', 'event-2']);
+    // Within one merge too, in the order given.
+    const together = mergeFragments(base(), [
+      { fragment: goal('Optaget'), origin: origin('education', '1', 'event-1'), memberId: 'm1' },
+      { fragment: goal('Påbegyndt'), origin: origin('education', '1', 'event-2'), memberId: 'm1' },
+    ], ctx('2026-11-23T10:00:00.000Z'));
+    expect([together.conflicts, together.plan.goals[0]!.title]).toEqual([0, 'Påbegyndt']);
+    // Another system changing it still conflicts.
+    expect(mergeFragments(out.plan, [{ fragment: goal('Afbrudt'), origin: origin('dfdg', '1'), memberId: 'm1' }], ctx('2026-11-23T12:00:00.000Z')).conflicts).toBe(1);
+  });
+
+  it('keeps the content of the latest record by its sequence, whatever order the records are read in', () => {
+    const event = (title: string, sequence: string): Fragment => ({ ...goal(title), sequence });
+    const seq = (recordId: string, version = '1') => origin('education', version, recordId);
+    const inputs = (title: string, sequence: string, recordId: string, version?: string) => [{ fragment: event(title, sequence), origin: { ...seq(recordId, version), sequence }, memberId: 'm1' }];
+    let plan = mergeFragments(base(), inputs('Påbegyndt', '2026-08-10#000000000002', 'event-2'), ctx('2026-11-23T10:00:00.000Z')).plan;
+    // The earlier event read later (a catch-up listing it last, or a correction of it): it joins the provenance only.
+    for (const [version, at] of [['1', '11'], ['2', '12']] as const) {
+      const out = mergeFragments(plan, inputs('Optaget', '2026-06-20#000000000001', 'event-1', version), ctx(`2026-11-23T${at}:00:00.000Z`));
+      expect([out.conflicts, out.updated, out.plan.goals[0]!.title]).toEqual([0, 0, 'Påbegyndt']);
+      expect(out.plan.goals[0]!.provenance.map((p) => (p.kind === 'source' ? `${p.recordId}@${p.recordVersion}` : p.kind))).toEqual([`event-1@${version}`, 'event-2@1']);
+      plan = out.plan;
+    }
+    // A later event takes over.
+    const last = mergeFragments(plan, inputs('Fuldført', '2027-06-30#000000000003', 'event-3'), ctx('2026-11-23T13:00:00.000Z'));
+    expect([last.conflicts, last.plan.goals[0]!.title]).toEqual([0, 'Fuldført']);
+    expect(last.plan.goals[0]!.provenance.at(-1)).toMatchObject({ recordId: 'event-3', sequence: '2027-06-30#000000000003' });
+  });
+
   it('compares numeric versions as numbers and others as text', () => {
     expect(compareVersions('10', '9')).toBeGreaterThan(0);
     expect(compareVersions('2026-11-23T10:00:00Z', '2026-11-22T23:00:00Z')).toBeGreaterThan(0);
