@@ -15,6 +15,14 @@ const PlanResponse = Plan;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
+const ConflictParams = PlanIdParam.extend({ conflictId: z.string().min(1).max(256).openapi({ param: { name: 'conflictId', in: 'path' } }) });
+const ResolveConflictRequest = z
+  .strictObject({
+    chosen: z.number().int().nonnegative().openapi({ description: "Index into the conflict's values: 0 keeps the content as it is, 1 takes what the other writer reported" }),
+    reason: z.string().trim().min(1).max(500).optional(),
+  })
+  .openapi('ResolveConflictRequest');
+
 const CompletenessResponse = z
   .object({
     planId: z.string(),
@@ -85,6 +93,21 @@ export const planRoutes = newRouter()
     }),
     async (c) => {
       const plan = await planService(c.get('deps')).changeStatus(c.get('principal'), c.req.valid('param').id, c.req.valid('json'));
+      if (!plan) throw notFound();
+      return c.json(plan, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/plans/{id}/conflicts/{conflictId}/resolve',
+      summary: 'Settle a conflict the sync flagged: choose which value stands; the chosen writer writes the element from then on (issue 4)',
+      request: { params: ConflictParams, ...jsonBody(ResolveConflictRequest) },
+      responses: { 200: json(PlanResponse, 'The plan with the conflict resolved (the same choice again changes nothing)'), ...problemResponses(409) },
+    }),
+    async (c) => {
+      const { id, conflictId } = c.req.valid('param');
+      const plan = await planService(c.get('deps')).resolveConflict(c.get('principal'), id, conflictId, c.req.valid('json'));
       if (!plan) throw notFound();
       return c.json(plan, 200);
     },

@@ -18,6 +18,8 @@ export const problemTypes = {
   'plan-not-open': { status: 409, title: 'The plan is closed or declined and takes no registrations' },
   'outbox-not-retryable': { status: 409, title: 'Only a dead or retrying delivery can be retried' },
   'quarantine-resolved': { status: 409, title: 'The quarantined record was resolved already' },
+  'conflict-resolved': { status: 409, title: 'The conflict was resolved already, with another choice' },
+  'conflict-outdated': { status: 409, title: 'The element changed after the conflict was flagged' },
   'quarantine-not-retryable': { status: 409, title: 'The quarantined record cannot be read again' },
   'consent-required': { status: 403, title: 'The citizen has not consented to this flow' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },

@@ -184,7 +184,10 @@ export const Conflict = z.object({
   values: z.array(z.object({ value: z.unknown(), provenance: Provenances })).min(2),
   detectedAt: IsoDateTime,
   resolvedAt: IsoDateTime.optional(),
+  /** Who resolved it, which of `values` they chose (its content is the element's since), and why. */
+  resolution: z.object({ by: z.string().min(1), chosen: z.number().int().nonnegative(), reason: z.string().min(1).max(500).optional() }).optional(),
 });
+export type Conflict = z.infer<typeof Conflict>;
 
 export const PlanOrigin = z.enum(['offered', 'requested']);
 

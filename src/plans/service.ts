@@ -21,6 +21,7 @@ import {
   type StatusChangeRequest,
 } from '../model';
 import { completenessOf, ruleSetVersion } from '../rules';
+import { resolveConflict, type ConflictChoice } from './conflicts';
 import { actorOf, type Principal } from '../security';
 
 export const CreatePlanRequest = z
@@ -150,6 +151,25 @@ export function planService(deps: AppDeps) {
       });
       if (!(await store.plans.update(next, plan.version))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
       await audit(principal, 'plan.status-changed', next, primaryCitizenId(next), { from: plan.status, to: next.status });
+      return next;
+    },
+
+    /** A caseworker settles a conflict the merge flagged (src/plans/conflicts.ts); null when there is no such plan. */
+    async resolveConflict(principal: Principal, id: string, conflictId: string, choice: ConflictChoice): Promise<Plan | null> {
+      const plan = await store.plans.get(principal.tenant, id);
+      if (!plan) return null;
+      const { plan: next, conflict, changed } = resolveConflict(plan, conflictId, choice, { at: nowIso(), by: actorOf(principal) });
+      if (!changed) return plan;
+      if (!(await store.plans.update(next, plan.version))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
+      // Which writer was chosen, never the values themselves: the audit log holds no content.
+      const writer = conflict.values[choice.chosen]!.provenance.at(-1)!;
+      await audit(principal, 'plan.conflict-resolved', next, primaryCitizenId(next), {
+        conflictId,
+        elementId: conflict.elementId,
+        fields: conflict.field,
+        chosen: choice.chosen,
+        chosenWriter: writer.kind === 'source' ? `${writer.system}:${writer.recordId}` : `registration:${writer.registrationId}`,
+      });
       return next;
     },
 

@@ -107,7 +107,7 @@ export function compareVersions(a: string, b: string): number {
 
 const isSame = (p: Provenance, o: FragmentOrigin) => p.kind === 'source' && p.system === o.system && p.recordId === o.recordId;
 
-function stableStringify(value: unknown): string {
+export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   if (value && typeof value === 'object')
     return `{${Object.keys(value)

@@ -1,0 +1,79 @@
+/**
+ * Resolving a conflict the merge flagged (issue 4: "flagged as a conflict for a person to
+ * resolve"). Pure: the plan service reads the plan, calls this, and writes the result.
+ *
+ * A conflict holds the element's content as it was (`values[0]`, its writer then) and what another
+ * writer reported instead (`values[1]`, …), for the fields they disagree on. The caseworker chooses
+ * one: the element takes that value's fields and its writer becomes the element's writer (last in
+ * the provenance), so a later change from the system not chosen is flagged again, not taken
+ * silently. Choosing `values[0]` leaves the content as it is. Either way the conflict stays on the
+ * plan, resolved, with who chose what and why.
+ *
+ * Refused: a conflict resolved already with another choice (the same choice again is answered as
+ * done), a choice that is not one of the values, and a conflict whose element no longer holds the
+ * content it recorded — someone changed it since, and choosing blind could undo that change.
+ */
+import { ProblemError } from '../api/context';
+import type { Conflict, Plan, Provenance } from '../model';
+import { Plan as PlanSchema } from '../model';
+import { stableStringify } from '../sync/merge';
+import { elementLists } from './references';
+
+export interface ConflictChoice {
+  /** Index into the conflict's `values`. */
+  chosen: number;
+  reason?: string;
+}
+
+export interface ResolvedConflict {
+  plan: Plan;
+  conflict: Conflict;
+  /** False when the conflict was already resolved with this very choice: nothing was written. */
+  changed: boolean;
+}
+
+const sameWriter = (a: Provenance, b: Provenance) =>
+  a.kind === 'source' && b.kind === 'source' ? a.system === b.system && a.recordId === b.recordId : a.kind === 'registration' && b.kind === 'registration' && a.registrationId === b.registrationId;
+
+export function resolveConflict(plan: Plan, conflictId: string, choice: ConflictChoice, context: { at: string; by: string }): ResolvedConflict {
+  const conflict = plan.conflicts.find((c) => c.id === conflictId);
+  if (!conflict) throw new ProblemError('not-found', 'no such conflict in this plan');
+  if (conflict.resolvedAt) {
+    if (conflict.resolution?.chosen === choice.chosen) return { plan, conflict, changed: false };
+    throw new ProblemError('conflict-resolved', `the conflict was resolved on ${conflict.resolvedAt} with value ${conflict.resolution?.chosen ?? '?'}`);
+  }
+  const value = conflict.values[choice.chosen];
+  if (!value) throw new ProblemError('validation-failed', `chosen must be one of the conflict's values, 0 to ${conflict.values.length - 1}`);
+
+  const list = elementLists.find((l) => plan[l].some((e) => e.id === conflict.elementId));
+  if (!list) throw new ProblemError('not-found', 'the element of this conflict is no longer in the plan');
+  const element = (plan[list] as { id: string; provenance: Provenance[] }[]).find((e) => e.id === conflict.elementId)! as Record<string, unknown> & { provenance: Provenance[] };
+  const fields = conflict.field.split(',').filter(Boolean);
+  const recorded = conflict.values[0]!.value as Record<string, unknown>;
+  if (fields.some((f) => stableStringify(element[f]) !== stableStringify(recorded[f])))
+    throw new ProblemError('conflict-outdated', 'the element changed after the conflict was flagged; read the plan again and decide on what it holds now');
+
+  let next = element;
+  if (choice.chosen > 0) {
+    const chosenValue = value.value as Record<string, unknown>;
+    const content: Record<string, unknown> = { ...element };
+    for (const f of fields) {
+      if (f in chosenValue && chosenValue[f] !== undefined) content[f] = chosenValue[f];
+      else delete content[f];
+    }
+    // The chosen writer writes the content now: its entries go last (added if a revocation re-pointed them away).
+    const writers = value.provenance;
+    const others = element.provenance.filter((p) => !writers.some((w) => sameWriter(p, w)));
+    const carried = element.provenance.filter((p) => writers.some((w) => sameWriter(p, w)));
+    next = { ...content, provenance: [...others, ...(carried.length > 0 ? carried : writers)] } as typeof element;
+  }
+  const resolved: Conflict = { ...conflict, resolvedAt: context.at, resolution: { by: context.by, chosen: choice.chosen, ...(choice.reason ? { reason: choice.reason } : {}) } };
+  const updated = PlanSchema.parse({
+    ...plan,
+    [list]: (plan[list] as { id: string }[]).map((e) => (e.id === conflict.elementId ? next : e)),
+    conflicts: plan.conflicts.map((c) => (c.id === conflictId ? resolved : c)),
+    updatedAt: context.at,
+    version: plan.version + 1,
+  });
+  return { plan: updated, conflict: resolved, changed: true };
+}
