@@ -23,6 +23,22 @@ const ResolveConflictRequest = z
   })
   .openapi('ResolveConflictRequest');
 
+const ConflictsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+const OpenConflictsResponse = z.object({
+  plans: z.array(
+    z.object({
+      planId: z.string(),
+      status: z.string(),
+      updatedAt: z.string(),
+      conflicts: z.array(z.object({ id: z.string(), elementId: z.string(), fields: z.array(z.string()), detectedAt: z.string(), writers: z.array(z.string()) })),
+    }),
+  ),
+  nextOffset: z.number().int().nullable(),
+});
+
 const CompletenessResponse = z
   .object({
     planId: z.string(),
@@ -96,6 +112,16 @@ export const planRoutes = newRouter()
       if (!plan) throw notFound();
       return c.json(plan, 200);
     },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'get',
+      path: '/v1/conflicts',
+      summary: 'Plans with conflicts the sync flagged that wait for a person, most recently changed first',
+      request: { query: ConflictsQuery },
+      responses: { 200: json(OpenConflictsResponse, 'A page of plans with their open conflicts (the values are on the plan)') },
+    }),
+    async (c) => c.json(await planService(c.get('deps')).openConflicts(c.get('principal'), c.req.valid('query')), 200),
   )
   .openapi(
     securedRoute(['caseworker'], {

@@ -150,6 +150,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
             {Object.entries(o.plansByStatus).map(([status, n]) => (
               <tr><td>{status}</td><td class="num">{n}</td></tr>
             ))}
+            <tr id="open-conflicts" title="Conflicts between two writers wait for a caseworker (GET /v1/conflicts)"><td>with open conflicts</td><td class={`num ${o.plansWithOpenConflicts > 0 ? 'bad' : ''}`}>{o.plansWithOpenConflicts}</td></tr>
           </table>
         </section>
         <section id="outbox">

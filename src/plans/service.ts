@@ -18,6 +18,7 @@ import {
   ReplacedPlan,
   Situation,
   type Member,
+  type Provenance,
   type StatusChangeRequest,
 } from '../model';
 import { completenessOf, ruleSetVersion } from '../rules';
@@ -152,6 +153,26 @@ export function planService(deps: AppDeps) {
       if (!(await store.plans.update(next, plan.version))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
       await audit(principal, 'plan.status-changed', next, primaryCitizenId(next), { from: plan.status, to: next.status });
       return next;
+    },
+
+    /**
+     * The caseworkers' worklist: plans with conflicts waiting for a person, and those conflicts —
+     * which element, which fields, flagged when, between which writers (the values are on the plan).
+     */
+    async openConflicts(principal: Principal, page: { limit: number; offset: number }) {
+      const rows = await store.plans.withOpenConflicts(principal.tenant, page.limit, page.offset);
+      const byId = new Map((await store.plans.getMany(principal.tenant, rows.map((r) => r.id))).map((p) => [p.id, p]));
+      const writerName = (p: Provenance) => (p.kind === 'source' ? p.system : 'registration');
+      const plans = rows.flatMap((row) => {
+        const plan = byId.get(row.id);
+        if (!plan) return [];
+        const conflicts = plan.conflicts
+          .filter((c) => !c.resolvedAt)
+          .map((c) => ({ id: c.id, elementId: c.elementId, fields: c.field.split(',').filter(Boolean), detectedAt: c.detectedAt, writers: c.values.map((v) => writerName(v.provenance.at(-1)!)) }));
+        return [{ planId: plan.id, status: plan.status, updatedAt: plan.updatedAt, conflicts }];
+      });
+      await store.audit.append(principal.tenant, { at: nowIso(), actor: actorOf(principal), action: 'plan.conflicts-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { plans: plans.length } });
+      return { plans, nextOffset: rows.length === page.limit ? page.offset + page.limit : null };
     },
 
     /** A caseworker settles a conflict the merge flagged (src/plans/conflicts.ts); null when there is no such plan. */

@@ -1,10 +1,13 @@
 /** Plans as whole, validated documents with an optimistic version; members indexed for enrolment. */
-import { and, asc, eq, exists, gte, inArray, lt, notExists, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, exists, gt, gte, inArray, lt, notExists, sql, type SQL } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
 import type { Database, Statement } from './db';
 import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from './schema';
+
+/** Conflicts of the plan still waiting for a person. */
+export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
 
 export function planRepository({ db, batch }: Database) {
   const memberRows = (plan: Plan) =>
@@ -42,6 +45,7 @@ export function planRepository({ db, batch }: Database) {
           version: plan.version,
           createdAt: plan.createdAt,
           updatedAt: plan.updatedAt,
+          openConflicts: openConflictsOf(plan),
         }),
         ...memberRows(plan).map((row) => db.insert(planMembers).values(row)),
       ];
@@ -72,7 +76,7 @@ export function planRepository({ db, batch }: Database) {
     updateStatements(plan: Plan, expectedVersion: number, previous?: Plan): Statement[] {
       const update = db
         .update(plans)
-        .set({ status: plan.status, document: JSON.stringify(plan), version: plan.version, updatedAt: plan.updatedAt })
+        .set({ status: plan.status, document: JSON.stringify(plan), version: plan.version, updatedAt: plan.updatedAt, openConflicts: openConflictsOf(plan) })
         .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion)));
       if (previous && JSON.stringify(memberRows(previous)) === JSON.stringify(memberRows(plan))) return [update];
       // The member rows change only if the plan update itself won (same version and update time).
@@ -183,6 +187,19 @@ export function planRepository({ db, batch }: Database) {
         .orderBy(plans.createdAt, plans.id)
         .limit(limit)
         .offset(offset);
+    },
+    /** Plans with conflicts waiting for a person, most recently changed first, a page at a time (by index). */
+    async withOpenConflicts(tenant: string, limit = 50, offset = 0): Promise<{ id: string; openConflicts: number; updatedAt: string }[]> {
+      const rows = await this.withOpenConflictsQuery(tenant).orderBy(desc(plans.updatedAt), asc(plans.id)).limit(limit).offset(offset);
+      return rows;
+    },
+    /** The query of `withOpenConflicts`, unordered and unrun (its query plan is tested). */
+    withOpenConflictsQuery(tenant: string) {
+      return db.select({ id: plans.id, openConflicts: plans.openConflicts, updatedAt: plans.updatedAt }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0)));
+    },
+    async countWithOpenConflicts(tenant: string): Promise<number> {
+      const rows = await db.select({ n: sql<number>`count(*)` }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0)));
+      return Number(rows[0]?.n ?? 0);
     },
     async countByStatus(tenant: string): Promise<Record<string, number>> {
       const rows = await db.select({ status: plans.status, n: sql<number>`count(*)` }).from(plans).where(eq(plans.tenant, tenant)).groupBy(plans.status);

@@ -29,8 +29,10 @@ export const plans = sqliteTable(
     version: integer('version').notNull(),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
+    /** How many of the plan's conflicts wait for a person (kept with every write): the caseworkers' worklist, found by index. */
+    openConflicts: integer('open_conflicts').notNull().default(0),
   },
-  (t) => [index('plans_tenant_status').on(t.tenant, t.status)],
+  (t) => [index('plans_tenant_status').on(t.tenant, t.status), index('plans_tenant_open_conflicts').on(t.tenant, t.openConflicts)],
 );
 
 /** Which citizens a plan is about (one, or a family's members): the enrolment index (R12). */

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProblemError } from '../../src/api/context';
 import { membersOf, Plan, type Fragment } from '../../src/model';
+import { monitoringOverview } from '../../src/monitoring/overview';
 import { resolveConflict } from '../../src/plans/conflicts';
 import { mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
 import { testCpr } from '../support/cpr';
@@ -88,6 +89,17 @@ describe('resolving a conflict', () => {
       const response = await app.harness.request(path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     };
+    // The worklist shows it, and the dashboard counts it.
+    const worklist = async () => {
+      const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+      return (await (await app.harness.request('/v1/conflicts', { headers: { authorization: `Bearer ${token}` } })).json()) as { plans: { planId: string; conflicts: unknown[] }[]; nextOffset: number | null };
+    };
+    expect(await worklist()).toEqual({
+      plans: [{ planId: withConflict.id, status: 'active', updatedAt: withConflict.updatedAt, conflicts: [{ id: conflictId, elementId: 'shared:goal:1', fields: ['title'], detectedAt: at(11), writers: ['dfdg', 'social'] }] }],
+      nextOffset: null,
+    });
+    expect((await monitoringOverview(app.deps, '101')).plansWithOpenConflicts).toBe(1);
+
     expect((await call({ chosen: 1 }, { roles: ['citizen'], citizenId: membersOf(stored)[0]!.citizenId })).status).toBe(403);
     expect((await call({ chosen: 1 }, { roles: ['caseworker'], tenant: '751' })).status).toBe(404);
     expect((await call({ chosen: -1 })).status).toBe(400);
@@ -100,6 +112,8 @@ describe('resolving a conflict', () => {
     expect(plan.goals[0]!.title).toBe('Job som maler');
     expect(plan.conflicts[0]).toMatchObject({ resolution: { chosen: 1, reason: 'Aftalt med borgeren' } });
     expect((await call({ chosen: 0 })).body).toMatchObject({ type: '/problems/conflict-resolved', status: 409 });
+    expect((await worklist()).plans).toEqual([]);
+    expect((await monitoringOverview(app.deps, '101')).plansWithOpenConflicts).toBe(0);
     const audit = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-resolved');
     expect(audit).toEqual([expect.objectContaining({ targetId: withConflict.id, detail: { conflictId, elementId: 'shared:goal:1', fields: 'title', chosen: 1, chosenWriter: 'social:social-rec' } })]);
     expect(JSON.stringify(audit)).not.toContain('maler');

@@ -25,7 +25,7 @@ describe('enrolment epoch', () => {
   it('moves when a member is added, a plan is added or changes status, or a first-pull mark is forgotten', async () => {
     const { exec, epoch } = await freshStore();
     expect(await epoch()).toBe(0);
-    await exec(`insert into plans values ('plan-a', '101', 'offered', '{}', 1, 't', 't')`);
+    await exec(`insert into plans (id, tenant, status, document, version, created_at, updated_at) values ('plan-a', '101', 'offered', '{}', 1, 't', 't')`);
     expect(await epoch()).toBe(1);
     await exec(`insert into plan_members values ('101', 'plan-a', 'citizen-a', 1)`);
     expect(await epoch()).toBe(2);
@@ -46,7 +46,7 @@ describe('enrolment epoch', () => {
 
   it('stands still for what a sync writes: plan content with the same status, marks, cursors', async () => {
     const { store, exec, epoch } = await freshStore();
-    await exec(`insert into plans values ('plan-a', '101', 'active', '{}', 1, 't', 't')`);
+    await exec(`insert into plans (id, tenant, status, document, version, created_at, updated_at) values ('plan-a', '101', 'active', '{}', 1, 't', 't')`);
     await exec(`insert into plan_members values ('101', 'plan-a', 'citizen-a', 1)`);
     const before = await epoch();
     await exec(`update plans set status = 'active', document = '{"v":2}', version = 2, updated_at = 'u' where id = 'plan-a'`);

@@ -79,6 +79,11 @@ describe('query plan of the catch-up page', () => {
 });
 
 describe('query plan of purging a closed plan', () => {
+  it('finds the plans with open conflicts through their index, not by reading every plan of the tenant', async () => {
+    const detail = await planOf(planRepository({ db } as never).withOpenConflictsQuery('101'));
+    expect(detail).toMatch(/SEARCH plans USING INDEX plans_tenant_open_conflicts \(tenant=\? AND open_conflicts>\?\)/);
+  });
+
   it("finds the plan's merged-record marks through its members' citizen key, not by walking the tenant's marks", async () => {
     const store = planRepository({ db: db as never, batch: async () => undefined, close: async () => undefined });
     const detail = await planOf(store.purgeMarksStatement('101', 'plan-1'));
