@@ -68,7 +68,7 @@ export function citizenService(deps: AppDeps) {
       const { tenant } = principal;
       const today = clock.now().toISOString().slice(0, 10);
       const own = await consentsOf(tenant, citizenId);
-      const result = describeDataFlows(citizenId, await logOf(tenant, citizenId), own.grants, own.legalBases, today);
+      const result = describeDataFlows(citizenId, await logOf(tenant, citizenId), own.grants, own.legalBases, { today });
 
       let childrenShown = 0;
       for (const child of await childrenOf(tenant, citizenId)) {
@@ -76,7 +76,7 @@ export function citizenService(deps: AppDeps) {
         if (given.length === 0) continue;
         const ids = new Set(given.map((g) => g.id));
         const rows = (await logOf(tenant, child.citizenId)).filter((row) => shownToCustodyHolder(row, ids));
-        const part = describeDataFlows(child.citizenId, rows, given, [], today, { readerCitizenId: citizenId, birthDate: child.birthDate });
+        const part = describeDataFlows(child.citizenId, rows, given, [], { today, child: { readerCitizenId: citizenId, birthDate: child.birthDate } });
         result.flows.push(...part.flows);
         result.consents.push(...part.consents);
         childrenShown++;

@@ -92,13 +92,18 @@ export interface ChildReading {
   birthDate: string;
 }
 
-/**
- * `today` (YYYY-MM-DD) tells a grant whose period has ended from one still running; without it the
- * consents are described without that judgement. With `child`, the rows and grants are a child's,
- * read by a custody holder: the sentences say so, and the reader's own consent is "dit samtykke".
- * Which of a child's rows a custody holder may see is the caller's decision (src/views/citizen.ts).
- */
-export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[], today?: string, child?: ChildReading): CitizenDataFlows {
+export interface DescribeOptions {
+  /** YYYY-MM-DD: tells a grant whose period has ended from one still running; without it the consents are described without that judgement. */
+  today?: string;
+  /**
+   * The rows and grants are a child's, read by a custody holder: the sentences say so, and the
+   * reader's own consent is "dit samtykke". Which of a child's rows a custody holder may see is the
+   * caller's decision (src/views/citizen.ts).
+   */
+  child?: ChildReading;
+}
+
+export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[], { today, child }: DescribeOptions = {}): CitizenDataFlows {
   const about: About = child ? { relation: 'child', citizenId, birthDate: child.birthDate } : { relation: 'self', citizenId };
   const reader = child?.readerCitizenId ?? citizenId;
   const concerning = child ? ` vedrørende dit barn (født ${danishDate(child.birthDate)})` : '';

@@ -152,8 +152,8 @@ describe('describeDataFlows', () => {
   });
 
   it('says of a grant whose period has ended that it no longer carries anything', () => {
-    expect(describeDataFlows(me, [], [grant], [], '2027-10-31').consents[0]!.text).toMatch(/Du kan til enhver tid trække det tilbage\.$/);
-    expect(describeDataFlows(me, [], [grant], [], '2027-11-01').consents[0]!.text).toMatch(/Samtykket er udløbet\. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, fjernes fra din plan\.$/);
+    expect(describeDataFlows(me, [], [grant], [], { today: '2027-10-31' }).consents[0]!.text).toMatch(/Du kan til enhver tid trække det tilbage\.$/);
+    expect(describeDataFlows(me, [], [grant], [], { today: '2027-11-01' }).consents[0]!.text).toMatch(/Samtykket er udløbet\. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, fjernes fra din plan\.$/);
   });
 
   it('shows legal-basis records with the basis and whether the citizen was told', () => {
