@@ -14,6 +14,11 @@ const IdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { nam
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const noSuchConsent = () => new ProblemError('not-found', 'no such consent in your municipality');
+const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+const ToInformResponse = z.object({ items: z.array(z.object({ record: LegalBasisRecord, planIds: z.array(z.string()) })), nextOffset: z.number().int().nullable() });
 
 const GrantStatus = z.enum(['active', 'not-yet-valid', 'expired', 'revoked']);
 const ListedGrant = ConsentGrant.safeExtend({ memberId: z.string(), grantedByMemberId: z.string().nullable(), status: GrantStatus });
@@ -62,6 +67,16 @@ export const consentRoutes = newRouter()
       const record = await consentService(c.get('deps')).recordLegalBasis(c.get('principal'), c.req.valid('json'));
       return c.json(record, 201, { location: `/v1/consents/${record.id}` });
     },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'get',
+      path: '/v1/consents/legal-basis/to-inform',
+      summary: 'Citizens who must still be told that their data flows on a legal basis without consent (R11), longest waiting first',
+      request: { query: PageQuery },
+      responses: { 200: json(ToInformResponse, 'A page of legal-basis records not yet told, each with the citizen’s plans') },
+    }),
+    async (c) => c.json(await consentService(c.get('deps')).legalBasesToInform(c.get('principal'), c.req.valid('query')), 200),
   )
   .openapi(
     securedRoute(['caseworker'], {

@@ -331,6 +331,18 @@ export function consentService(deps: AppDeps) {
       return record;
     },
 
+    /**
+     * Who must still be told (R11): legal-basis records whose citizen has not been informed, longest
+     * waiting first, each with the citizen's plans so the caseworker can act on them.
+     */
+    async legalBasesToInform(principal: Principal, page: { limit: number; offset: number }) {
+      const records = await store.consents.legalBasesToInform(principal.tenant, page.limit, page.offset);
+      const items = [];
+      for (const record of records) items.push({ record, planIds: await store.plans.idsForCitizen(principal.tenant, record.citizenId) });
+      await store.audit.append(principal.tenant, { at: nowIso(), actor: actorOf(principal), action: 'consent.to-inform-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { records: items.length } });
+      return { items, nextOffset: records.length === page.limit ? page.offset + page.limit : null };
+    },
+
     /** The caseworker's recorded act of telling the citizen (R11). Repeating it changes nothing. */
     async markInformed(principal: Principal, id: string): Promise<LegalBasisRecord | null> {
       const record = asLegalBasis(await store.consents.get(principal.tenant, id));

@@ -151,6 +151,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               <tr><td>{status}</td><td class="num">{n}</td></tr>
             ))}
             <tr id="open-conflicts" title="Conflicts between two writers wait for a caseworker (GET /v1/conflicts)"><td>with open conflicts</td><td class={`num ${o.plansWithOpenConflicts > 0 ? 'bad' : ''}`}>{o.plansWithOpenConflicts}</td></tr>
+            <tr id="to-inform" title="Data flows on a legal basis without consent; the citizen must be told (R11; GET /v1/consents/legal-basis/to-inform)"><td>citizens still to be told of a legal basis</td><td class={`num ${o.legalBasesToInform > 0 ? 'bad' : ''}`}>{o.legalBasesToInform}</td></tr>
           </table>
         </section>
         <section id="outbox">

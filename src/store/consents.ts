@@ -1,5 +1,5 @@
 /** Consent grants and legal-basis records per citizen (R9–R11). */
-import { and, asc, eq, isNotNull, isNull, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { Database } from './db';
@@ -35,7 +35,7 @@ export function consentRepository({ db }: Database) {
         validTo: document.validTo ?? null,
         ...(document.kind === 'grant'
           ? { validFrom: document.validFrom, startHandledAt: document.validFrom <= document.createdAt.slice(0, 10) ? document.createdAt : null }
-          : {}),
+          : { informedAt: document.informedAt ?? null }),
         createdAt: document.kind === 'grant' ? document.createdAt : document.recordedAt,
       });
     },
@@ -47,6 +47,19 @@ export function consentRepository({ db }: Database) {
       if (citizenIds.length === 0) return [];
       const rows = await db.select({ document: consents.document }).from(consents).where(and(eq(consents.tenant, tenant), inList(consents.citizenId, citizenIds)));
       return rows.map((r) => JSON.parse(r.document) as ConsentDocument);
+    },
+    /** Legal-basis records whose citizen has not been told yet (R11), longest waiting first, a page at a time (by index). */
+    async legalBasesToInform(tenant: string, limit = 50, offset = 0): Promise<LegalBasisRecord[]> {
+      const rows = await this.legalBasesToInformQuery(tenant).orderBy(asc(consents.createdAt), asc(consents.id)).limit(limit).offset(offset);
+      return rows.map((r) => JSON.parse(r.document) as LegalBasisRecord);
+    },
+    /** The query of `legalBasesToInform`, unordered and unrun (its query plan is tested). */
+    legalBasesToInformQuery(tenant: string) {
+      return db.select({ document: consents.document }).from(consents).where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), isNull(consents.informedAt)));
+    },
+    async countLegalBasesToInform(tenant: string): Promise<number> {
+      const rows = await db.select({ n: sql<number>`count(*)` }).from(consents).where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), isNull(consents.informedAt)));
+      return Number(rows[0]?.n ?? 0);
     },
     /** Those of these grants that are revoked (by primary key: cheap enough to ask after every merge). */
     async revokedAmong(tenant: string, ids: string[]): Promise<ConsentGrant[]> {
@@ -71,7 +84,7 @@ export function consentRepository({ db }: Database) {
       await db
         .update(consents)
         // A replaced document (revoked, or its period changed) is looked at afresh when it lapses.
-        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, lapseHandledAt: null, ...(document.kind === 'grant' ? { validFrom: document.validFrom } : {}) })
+        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, lapseHandledAt: null, ...(document.kind === 'grant' ? { validFrom: document.validFrom } : { informedAt: document.informedAt ?? null }) })
         .where(and(eq(consents.tenant, document.tenant), eq(consents.id, document.id)));
     },
   };

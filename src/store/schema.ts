@@ -68,9 +68,16 @@ export const consents = sqliteTable(
      * start later, on its first day (its citizen is read again in full, so the data can flow).
      */
     startHandledAt: text('start_handled_at'),
+    /** A legal-basis record's: when the citizen was told (R11); null while they still must be. */
+    informedAt: text('informed_at'),
     createdAt: text('created_at').notNull(),
   },
-  (t) => [index('consents_tenant_citizen').on(t.tenant, t.citizenId), index('consents_tenant_valid_to').on(t.tenant, t.validTo), index('consents_tenant_valid_from').on(t.tenant, t.validFrom)],
+  (t) => [
+    index('consents_tenant_citizen').on(t.tenant, t.citizenId),
+    index('consents_tenant_valid_to').on(t.tenant, t.validTo),
+    index('consents_tenant_valid_from').on(t.tenant, t.validFrom),
+    index('consents_tenant_kind_informed').on(t.tenant, t.kind, t.informedAt, t.createdAt),
+  ],
 );
 
 /** Append-only, hash-chained per tenant. Holds who/what/when and references — never content or CPR. */

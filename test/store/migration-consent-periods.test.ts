@@ -1,6 +1,7 @@
 /**
  * Migrations 0005 and 0006 give consents their period as columns (to find lapsed and starting
- * grants by index). Rows written by the earlier schema get them from their documents.
+ * grants by index), 0008 a legal-basis record's time of telling the citizen (the R11 worklist).
+ * Rows written by the earlier schema get them from their documents.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,26 @@ describe('migrations 0005 and 0006: consents know their period', () => {
       { id: 'g-later', valid_from: '2026-12-01', start_handled_at: null },
       { id: 'g-now', valid_from: '2026-11-01', start_handled_at: '2026-11-01T09:00:00.000Z' },
       { id: 'lb', valid_from: null, start_handled_at: null },
+    ]);
+    client.close();
+  });
+
+  it('0008: a legal-basis record knows, as a column, when its citizen was told; grants have no such thing', async () => {
+    const client = createClient({ url: `file:${join(dir, 'enplan-0008.db')}` });
+    const db = drizzle(client);
+    await migrate(db, { migrationsFolder: migrationsUpTo(dir, '0007_open_conflicts') });
+    await client.batch([
+      `insert into consents (id, tenant, citizen_id, kind, document, created_at) values ('lb-told', '101', 'c-1', 'legal-basis', '{"id":"lb-told","citizenInformed":true,"informedAt":"2026-11-02T09:00:00.000Z"}', 't')`,
+      `insert into consents (id, tenant, citizen_id, kind, document, created_at) values ('lb-not-told', '101', 'c-1', 'legal-basis', '{"id":"lb-not-told","citizenInformed":false}', 't')`,
+      `insert into consents (id, tenant, citizen_id, kind, document, created_at) values ('g', '101', 'c-1', 'grant', '{"id":"g","informedAt":"2026-11-02T09:00:00.000Z"}', 't')`,
+    ]);
+
+    await migrate(db, { migrationsFolder });
+    const rows = await client.execute('select id, informed_at from consents order by id');
+    expect(rows.rows.map((r) => ({ ...r }))).toEqual([
+      { id: 'g', informed_at: null },
+      { id: 'lb-not-told', informed_at: null },
+      { id: 'lb-told', informed_at: '2026-11-02T09:00:00.000Z' },
     ]);
     client.close();
   });

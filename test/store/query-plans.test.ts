@@ -79,6 +79,13 @@ describe('query plan of the catch-up page', () => {
 });
 
 describe('query plan of purging a closed plan', () => {
+  it('finds the legal-basis records still to be told through their index, in the order it keeps', async () => {
+    const detail = await planOf(consentRepository({ db } as never).legalBasesToInformQuery('101').orderBy(schema.consents.createdAt, schema.consents.id));
+    expect(detail).toMatch(/SEARCH consents USING INDEX consents_tenant_kind_informed \(tenant=\? AND kind=\? AND informed_at=\?\)/);
+    // Ordered by the index; only records recorded in the same instant are sorted by id among themselves.
+    expect(detail).not.toMatch(/TEMP B-TREE FOR ORDER BY/);
+  });
+
   it('finds the plans with open conflicts through their index, not by reading every plan of the tenant', async () => {
     const detail = await planOf(planRepository({ db } as never).withOpenConflictsQuery('101'));
     expect(detail).toMatch(/SEARCH plans USING INDEX plans_tenant_open_conflicts \(tenant=\? AND open_conflicts>\?\)/);
