@@ -1,13 +1,14 @@
 /**
  * The embedded demo: starts the four sector simulators on loopback (real HTTP, real formats),
  * seeds a few hundred synthetic enrolled citizens with consents — some partial, some with health
- * consent, one family with a 16-year-old, one revoked, some only offered (so never pulled) — and
- * runs a first sync, so the dashboard shows real data at once. Seeding happens once per database.
+ * consent, one family with a young person of 16 or 17, one revoked, some only offered (so never
+ * pulled) — and runs a first sync, so the dashboard shows real data at once. Seeding happens once
+ * per database.
  */
 import { startDfdgSimulator } from '../../adapters/dfdg';
 import { startEducationSimulator } from '../../adapters/education/simulator';
 import { startHealthSimulator } from '../../adapters/health/simulator';
-import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import { fictitiousCpr, generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { startSocialSimulator } from '../../adapters/social/simulator';
 import type { AppDeps } from '../api/context';
 import { ConsentGrant, membersOf, type DataCategory, type SourceSystem } from '../model';
@@ -23,8 +24,34 @@ export interface DemoSimulators {
   close(): Promise<void>;
 }
 
+/**
+ * The demo's citizens: the shared synthetic population (all adults) and one young person of 16 or
+ * 17 for the family plan, whose own consent counts beside the custody holder's (Barnets lov § 110).
+ * The young person is born on 1 September seventeen years before this year, so they are 16 or 17
+ * whatever the date; a demo database kept across a new year holds last year's young person, whom
+ * the simulators then no longer know (an empty pull, nothing else).
+ */
+export function demoPopulation(size: number, seed = 2026, today = new Date()): SyntheticCitizen[] {
+  const adults = generatePopulation(Math.max(1, size - 1), seed, DEMO_TENANT);
+  const birthDate = `${today.getUTCFullYear() - 17}-09-01`;
+  const young: SyntheticCitizen = {
+    index: adults.length,
+    cpr: fictitiousCpr(new Date(`${birthDate}T00:00:00Z`), seed % 1000),
+    givenName: 'Freja',
+    familyName: adults[0]!.familyName,
+    birthDate,
+    municipality: DEMO_TENANT,
+    sectors: { employment: false, education: true, social: true, health: false },
+    refugee: false,
+  };
+  return [...adults, young];
+}
+
+/** Age in whole years on `day` (YYYY-MM-DD) of someone born on `birthDate`. */
+const ageOn = (birthDate: string, day: string) => Number(day.slice(0, 4)) - Number(birthDate.slice(0, 4)) - (day.slice(5) < birthDate.slice(5) ? 1 : 0);
+
 export async function startDemoSimulators(size: number, seed = 2026): Promise<DemoSimulators> {
-  const population = generatePopulation(size, seed, DEMO_TENANT);
+  const population = demoPopulation(size, seed);
   const [dfdg, education, social, health] = await Promise.all([
     startDfdgSimulator({ population, seed, port: 0 }),
     startEducationSimulator({ population, seed, port: 0 }),
@@ -75,8 +102,9 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
   const existing = await deps.store.plans.countByStatus(DEMO_TENANT);
   if (Object.values(existing).reduce((a, b) => a + b, 0) > 0) return { seeded: false, plans: Object.values(existing).reduce((a, b) => a + b, 0) };
   const service = planService(deps);
-  const adults = population.filter((c) => c.birthDate <= '2008-01-01');
-  const young = population.find((c) => c.birthDate > '2009-01-01' && c.birthDate <= '2010-06-01');
+  const today = deps.clock.now().toISOString().slice(0, 10);
+  const adults = population.filter((c) => ageOn(c.birthDate, today) >= 18);
+  const young = population.find((c) => { const age = ageOn(c.birthDate, today); return age >= 16 && age < 18; });
   let plans = 0;
 
   // One family: a parent and a 16-year-old; the young person consents too (Barnets lov § 110).
