@@ -6,6 +6,7 @@ import { z } from '@hono/zod-openapi';
 import { ConsentGrant, LegalBasisRecord } from '../model';
 import { consentService, GrantConsentRequest, RecordLegalBasisRequest } from '../consent/service';
 import { ProblemError } from './context';
+import { PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
@@ -14,10 +15,6 @@ const IdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { nam
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const noSuchConsent = () => new ProblemError('not-found', 'no such consent in your municipality');
-const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
 const ToInformResponse = z.object({ items: z.array(z.object({ record: LegalBasisRecord, planIds: z.array(z.string()) })), nextOffset: z.number().int().nullable() });
 
 const GrantStatus = z.enum(['active', 'not-yet-valid', 'expired', 'revoked']);

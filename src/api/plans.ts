@@ -4,6 +4,7 @@ import { IsoDate, Cpr, Plan, StatusChangeRequest } from '../model';
 import { CreatePlanRequest, planService } from '../plans/service';
 import { planViewService, PlanView } from '../views';
 import { ProblemError } from './context';
+import { PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
@@ -23,10 +24,6 @@ const ResolveConflictRequest = z
   })
   .openapi('ResolveConflictRequest');
 
-const ConflictsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
 const OpenConflictsResponse = z.object({
   plans: z.array(
     z.object({
@@ -118,7 +115,7 @@ export const planRoutes = newRouter()
       method: 'get',
       path: '/v1/conflicts',
       summary: 'Plans with conflicts the sync flagged that wait for a person, most recently changed first',
-      request: { query: ConflictsQuery },
+      request: { query: PageQuery },
       responses: { 200: json(OpenConflictsResponse, 'A page of plans with their open conflicts (the values are on the plan)') },
     }),
     async (c) => c.json(await planService(c.get('deps')).openConflicts(c.get('principal'), c.req.valid('query')), 200),

@@ -1,0 +1,7 @@
+/** Paging of worklists: `limit` rows from `offset`; the answer's `nextOffset` is null on the last page. */
+import { z } from '@hono/zod-openapi';
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
