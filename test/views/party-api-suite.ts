@@ -153,9 +153,18 @@ export function definePartyApiSuite({ harness, cpr }: PartyApiSuiteOptions) {
       expect(log.body.legalBases[0].text).toContain('Kommunen skal orientere dig om det.');
       expect((await listConsents(plan)).legalBases[0]!.citizenInformed).toBe(false);
 
+      // It is on the caseworkers' worklist of citizens still to be told, with the citizen's plan, until they are told.
+      const waiting = async () => {
+        const page = await call('GET', '/v1/consents/legal-basis/to-inform?limit=200', await caseworker());
+        expect(page.status).toBe(200);
+        return (page.body.items as { record: { id: string }; planIds: string[] }[]).filter((item) => item.record.id === recorded.body.id);
+      };
+      expect(await waiting()).toEqual([{ record: expect.objectContaining({ id: recorded.body.id, citizenInformed: false }), planIds: [plan.id] }]);
+
       const informed = await call('POST', `/v1/consents/legal-basis/${recorded.body.id}/informed`, await caseworker());
       expect(informed.status).toBe(200);
       expect(informed.body.citizenInformed).toBe(true);
+      expect(await waiting()).toEqual([]);
       const again = await call('POST', `/v1/consents/legal-basis/${recorded.body.id}/informed`, await caseworker());
       expect(again.body.informedAt).toBe(informed.body.informedAt);
       const after = await call('GET', '/v1/citizen/data-flows', await citizen(member.citizenId));
