@@ -13,7 +13,7 @@ import type { AppDeps } from '../api/context';
 import { membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
 import { actorOf, type Principal } from '../security';
 import type { AuditRow } from '../store';
-import { describeDataFlows, type CitizenDataFlows } from './data-flows';
+import { CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
 
 const PAGE = 1000;
 const parentRoles = new Set(['parent', 'custody-holder']);
@@ -80,6 +80,16 @@ export function citizenService(deps: AppDeps) {
         result.flows.push(...part.flows);
         result.consents.push(...part.consents);
         childrenShown++;
+        // The child is told too (R13): in their own log, that a custody holder looked at where their data went.
+        await store.audit.append(tenant, {
+          at: clock.now().toISOString(),
+          actor: actorOf(principal),
+          action: CUSTODY_HOLDER_READ,
+          targetType: 'citizen',
+          targetId: child.citizenId,
+          citizenId: child.citizenId,
+          detail: { recipient: 'custody-holder', flows: part.flows.length },
+        });
       }
       result.flows.sort((a, b) => b.at.localeCompare(a.at));
 

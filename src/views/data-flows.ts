@@ -10,12 +10,16 @@
  * - `delivery.delivered` { target, operation, categories, basis, consentRefs?, legalBasis? }
  *   (a single `category` / `consentRef`, as the relay writes them today, is read too)
  * - `plan.read` with `recipient: 'provider:<id>'` — a provider looked at its part of the plan.
+ * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
  * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
  *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`).
  */
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { AuditRow } from '../store';
 import { categoriesInDanish, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
+
+/** Audit action: a custody holder read where a child's data went (shown in the child's own log). */
+export const CUSTODY_HOLDER_READ = 'citizen.data-flows-read-by-custody-holder';
 
 export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
 
@@ -217,6 +221,19 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         consentRefs: grantId ? [grantId] : [],
         legalBasis: null,
         text: sentences.join(' '),
+      });
+    } else if (row.action === CUSTODY_HOLDER_READ && !child) {
+      flows.push({
+        at: row.at,
+        about,
+        kind: 'viewed',
+        source: 'enplan',
+        recipient: 'custody-holder',
+        categories: [],
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text: `Den ${when} så din forældremyndighedsindehaver, hvor oplysninger om dig er sendt hen på de samtykker, vedkommende har givet for dig.`,
       });
     } else if (row.action === 'plan.read' && text(d.recipient).startsWith('provider:')) {
       const recipient = text(d.recipient);

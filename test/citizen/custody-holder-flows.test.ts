@@ -104,10 +104,13 @@ describe('a custody holder’s log of their child’s data', () => {
     expect(otherLog.consents.map((c) => c.id)).toEqual([theirs.id]);
     expect([...otherLog.flows, ...otherLog.consents].some((entry) => entry.about.citizenId === me!.citizenId)).toBe(false);
 
-    // The child sees all of their own, the anonymous treatment's flow too.
+    // The child sees all of their own, the anonymous treatment's flow too — and that both custody holders looked.
     const childView = await flowsAs(kid!.citizenId);
     expect(childView.flows.filter((f) => f.kind === 'flowed')).toHaveLength(flowed.length);
     expect(childView.flows.every((f) => f.about.relation === 'self')).toBe(true);
+    const looked = childView.flows.filter((f) => f.kind === 'viewed');
+    expect(looked).toHaveLength(2);
+    for (const entry of looked) expect(entry.text).toMatch(/^Den .+ så din forældremyndighedsindehaver, hvor oplysninger om dig er sendt hen på de samtykker, vedkommende har givet for dig\.$/);
   });
 
   it('shows nothing of a child’s log to a parent who gave no consent for them', async () => {
@@ -123,5 +126,7 @@ describe('a custody holder’s log of their child’s data', () => {
     const log = await flowsAs(me!.citizenId);
     expect(log.flows).toEqual([]);
     expect(log.consents).toEqual([]);
+    // Nothing shown, so nothing is recorded in the child's log either.
+    expect((await app.deps.store.audit.list('101', { citizenId: kid!.citizenId })).filter((a) => a.action === 'citizen.data-flows-read-by-custody-holder')).toEqual([]);
   });
 });
