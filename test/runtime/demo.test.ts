@@ -61,6 +61,14 @@ describe('the embedded demo', () => {
       for (const g of grants) sourcesOf.set(g.citizenId, new Set([...(sourcesOf.get(g.citizenId) ?? []), g.source]));
       expect([...sourcesOf.values()].some((sources) => sources.size < 4)).toBe(true);
 
+      // Only offered, never accepted: never pulled (R12), so nothing of theirs flowed.
+      const offered = plans.filter((p) => p.status === 'offered');
+      expect(offered.length).toBeGreaterThan(0);
+      for (const plan of offered) {
+        const log = await store.audit.list('101', { citizenId: membersOf(plan)[0]!.citizenId });
+        expect(log.filter((a) => a.action === 'data.flowed' || a.action === 'data.refused')).toEqual([]);
+      }
+
       // The young person's records flowed, and their custody holder can see where (on the consent they gave).
       const youngLog = await store.audit.list('101', { citizenId: young!.citizenId });
       expect(new Set(youngLog.filter((a) => a.action === 'data.flowed').map((a) => a.detail.source))).toEqual(new Set(['education', 'social']));
