@@ -156,6 +156,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
         </section>
         <section id="outbox">
           <h2>Deliveries</h2>
+          {Object.keys(o.outboxByStatus).length === 0 ? <p class="muted">No registration has been delivered yet.</p> : null}
           <table>
             {Object.entries(o.outboxByStatus).map(([status, n]) => (
               <tr><td>{status}</td><td class={`num ${status === 'dead' && n > 0 ? 'bad' : ''}`}>{n}</td></tr>

@@ -42,6 +42,8 @@ describe('recent sync runs', () => {
     expect(html).toContain(localTime(stored!.startedAt));
     expect(html).toMatch(/class="bad">the source refused the request for [^<]*<\/td>/);
     expect(html).not.toContain(cpr);
+    // An empty delivery queue says so rather than showing an empty table.
+    expect(html).toContain('No registration has been delivered yet.');
     await app.close();
   });
 
