@@ -22,7 +22,7 @@ import { countMapping, emptyStats, mapRecord, type MappingStats } from '../../ma
 import { adaptersOf, type AppDeps } from '../api/context';
 import { decideFlow, type FlowDecision } from '../consent/policy';
 import { removeDataOfGrant } from '../consent/service';
-import type { ConsentGrant, DataCategory, LegalBasisRecord, Plan, SourceSystem } from '../model';
+import type { ConsentGrant, DataCategory, LegalBasisRecord, SourceSystem } from '../model';
 import { membersOf } from '../model';
 import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
