@@ -20,6 +20,8 @@ import { planSharingRoutes } from './api/plan-sharing';
 import { syncRoutes } from './api/sync';
 import { mappingRoutes } from './api/mappings';
 import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
+import { statsRoutes } from './api/stats';
+import { webhookRoutes } from './api/webhooks';
 
 export const apiInfo = {
   title: 'Én plan integration layer',
@@ -59,6 +61,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', syncRoutes);
   app.route('/', mappingRoutes);
   app.route('/', monitoringApiRoutes);
+  app.route('/', statsRoutes);
+  app.route('/', webhookRoutes);
   app.route('/', monitoringPageRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
