@@ -49,7 +49,8 @@ export function createApp(deps: AppDeps) {
       return problemResponse('unsupported-media-type', `got ${type.slice(0, 80)}`);
     await next();
   });
-  app.use('/v1/*', authenticate);
+  // A sector system's change notice is authenticated by its Standard Webhooks signature, not a bearer token.
+  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && c.req.path.startsWith('/v1/webhooks/inbound/') ? next() : authenticate(c, next)));
 
   app.route('/', healthRoutes);
   app.route('/', planRoutes);
@@ -66,6 +67,12 @@ export function createApp(deps: AppDeps) {
   app.route('/', monitoringPageRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'standardWebhooks', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'webhook-signature',
+    description: 'Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 with the source’s whsec_ secret)',
+  });
   const openApiDocument = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: apiInfo });
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.get('/docs', (c) => c.html(DocsPage({ doc: openApiDocument() as never }) as never));

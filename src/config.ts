@@ -1,5 +1,6 @@
 /** Configuration from the environment, validated once at start. */
 import { z } from 'zod';
+import { secretBytes } from './webhooks/standard-webhooks';
 
 const DEV_SECRET = 'enplan-dev-secret-change-me-in-production';
 const DEV_CPR_KEY = 'enplan-dev-cpr-key-change-me-in-production';
@@ -12,6 +13,24 @@ const cronExpression = z
     const fields = value.split(/\s+/);
     return (fields.length === 5 || fields.length === 6) && fields.every((field) => /^[\d*,/?LW#A-Za-z-]+$/.test(field));
   }, 'must be a cron expression of 5 fields (6 with seconds), e.g. "*/5 * * * *"');
+
+/** Space-separated Standard Webhooks secrets; each is checked here so a bad one fails at start with its name. */
+const webhookSecrets = z
+  .string()
+  .trim()
+  .transform((value, context) => {
+    const secrets = value.split(/\s+/).filter(Boolean);
+    for (const secret of secrets) {
+      try {
+        secretBytes(secret);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }
+    return secrets.length > 0 ? secrets : undefined;
+  })
+  .optional();
 
 export const Config = z
   .object({
@@ -55,6 +74,15 @@ export const Config = z
     RETENTION_CRON: z.string().default('30 2 * * *'),
     RETENTION_CLOSED_PLAN_DAYS: z.coerce.number().int().positive().default(5 * 365),
     RETENTION_PAYLOAD_DAYS: z.coerce.number().int().positive().default(30),
+    /**
+     * Inbound webhooks (Standard Webhooks): the secret(s) a source signs its change notices with,
+     * `whsec_<base64>`, space-separated while one is being rotated. A source without one has no
+     * webhook endpoint (404): the scheduled sync still reads its changes.
+     */
+    WEBHOOK_SECRETS_DFDG: webhookSecrets,
+    WEBHOOK_SECRETS_EDUCATION: webhookSecrets,
+    WEBHOOK_SECRETS_SOCIAL: webhookSecrets,
+    WEBHOOK_SECRETS_HEALTH: webhookSecrets,
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -92,6 +120,12 @@ export const Config = z
         relayInterval: env.RELAY_INTERVAL,
         retentionCron: env.RETENTION_CRON,
       },
+      inboundWebhookSecrets: {
+        dfdg: env.WEBHOOK_SECRETS_DFDG,
+        education: env.WEBHOOK_SECRETS_EDUCATION,
+        social: env.WEBHOOK_SECRETS_SOCIAL,
+        health: env.WEBHOOK_SECRETS_HEALTH,
+      } as Partial<Record<'dfdg' | 'education' | 'social' | 'health', string[]>>,
       retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS },
     };
   });

@@ -27,6 +27,11 @@ export interface AppDeps {
   adaptersFor?(tenant: string): Partial<Record<SourceSystem, SourceAdapter>>;
   /** The versioned mappings, by adapter and record type. */
   mappings: MappingRegistry;
+  /**
+   * Node: wakes the inbound webhook processor after a notice was stored. Absent on Workers, where
+   * the request's `waitUntil` processes it.
+   */
+  onInboundWebhook?(): void;
 }
 
 /** The adapters to use on behalf of `tenant`. */

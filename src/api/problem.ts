@@ -9,6 +9,7 @@ export const problemTypes = {
   'validation-failed': { status: 400, title: 'The request is not valid' },
   'malformed-json': { status: 400, title: 'The request body is not valid JSON' },
   unauthenticated: { status: 401, title: 'A valid bearer token is required' },
+  'webhook-signature-invalid': { status: 401, title: 'The webhook is not signed as Standard Webhooks requires, or not by the source' },
   forbidden: { status: 403, title: 'Your role does not allow this' },
   'not-found': { status: 404, title: 'Not found' },
   'invalid-transition': { status: 409, title: 'The plan cannot move to that status' },
@@ -23,6 +24,7 @@ export const problemTypes = {
   'quarantine-not-retryable': { status: 409, title: 'The quarantined record cannot be read again' },
   'consent-required': { status: 403, title: 'The citizen has not consented to this flow' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'personal-data-in-webhook': { status: 422, title: 'A webhook must not carry a CPR number: send a notice, we read the data' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
 } as const;

@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { signDevToken } from '../security';
 import { DEMO_TENANT, firstSync, seedDemo, startDemoSimulators, type DemoSimulators } from './demo';
+import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
 import { startScheduler } from './scheduler';
 
@@ -27,6 +28,13 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     const seeded = await seedDemo(deps, demo.population);
     demoSummary = { ...seeded, firstSync: await firstSync(deps) };
   }
+  // Change notices from the sector systems (inbound webhooks) wake a processor on this thread; a
+  // pass every minute takes any left waiting (a failed run, a lease run out after a crash).
+  const inbound = inboundWebhookProcessor(deps);
+  deps.onInboundWebhook = () => void inbound.nudge();
+  const inboundSweep = setInterval(() => void inbound.nudge(), 60_000);
+  inboundSweep.unref();
+  void inbound.nudge();
   const app = createApp(deps);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => resolve(s));
@@ -41,7 +49,9 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     demoSummary,
     async close() {
       await scheduler?.stop();
+      clearInterval(inboundSweep);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await inbound.idle();
       await demo?.close();
       await close();
     },

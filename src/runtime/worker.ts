@@ -14,6 +14,7 @@ import { openD1Database } from '../store/d1';
 import { allMappings } from '../sync/all-mappings';
 import { runSyncRound } from '../sync/engine';
 import { runRetention } from '../sync/retention';
+import { processInboundWebhooks } from '../webhooks/inbound';
 import { adaptersFromConfig, tenantAdapters } from './adapters';
 import { composeDeps } from './compose';
 
@@ -64,12 +65,14 @@ export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: 
     for (const tenant of await deps.store.plans.tenantsWithEnrolled())
       for (const result of await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings, maxCitizensPerRun: config.schedule.maxCitizensPerRun }))
         runs.push({ tenant, adapter: result.adapter, status: result.status, merged: result.stats.recordsMerged });
+  // Change notices whose processing after the request failed or was cut short are taken here.
+  const inbound = await processInboundWebhooks(deps);
   const relay = await runRelayOnce(deps, { limit: 200 });
   // Retention (R16) on its own cron (RETENTION_CRON), as bree runs it nightly on Node; never on
   // a run without a cron, since it deletes.
   const retention = cron !== undefined && cron === config.schedule.retentionCron ? await runRetention(deps) : undefined;
   if (retention) deps.logger.info('retention finished', retention);
-  return { runs, relay, retention };
+  return { runs, inbound, relay, retention };
 }
 
 export default {

@@ -6,6 +6,7 @@ import type { Database } from './db';
 import { auditRepository } from './audit';
 import { citizenRepository } from './citizens';
 import { consentRepository } from './consents';
+import { inboundWebhookRepository } from './inbound-webhooks';
 import { outboxRepository } from './outbox';
 import { planLinkRepository } from './plan-links';
 import { planRepository } from './plans';
@@ -25,6 +26,7 @@ export function createStore(database: Database) {
     planLinks: planLinkRepository(database),
     audit: auditRepository(database),
     sync: syncRepository(database),
+    inboundWebhooks: inboundWebhookRepository(database),
     batch: database.batch,
     close: () => database.close(),
   };
@@ -34,6 +36,7 @@ export type { Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { ConsentDocument } from './consents';
+export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';
 export type { PlanLinkRow } from './plan-links';
 export type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox';
 export type { AcceptOutcome, RegistrationRow } from './registrations';

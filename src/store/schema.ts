@@ -292,3 +292,29 @@ export const caughtUp = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenant, t.adapter] })],
 );
+
+/**
+ * Inbound webhooks (Standard Webhooks, S2): a sector system's notice that it has changes, stored
+ * before we answer 2xx so none is lost, keyed by the sender's webhook id so a notice delivered
+ * again is recognised. Processing pulls the adapter's changes for the tenant; `claimedUntil` is
+ * the lease of the process doing it (a crash lets the lease run out and the notice be taken again).
+ */
+export const inboundWebhooks = sqliteTable(
+  'inbound_webhooks',
+  {
+    source: text('source').notNull(),
+    webhookId: text('webhook_id').notNull(),
+    tenant: text('tenant').notNull(),
+    eventType: text('event_type').notNull(),
+    /** The body as received (checked to hold no CPR number); dropped by retention once processed. */
+    body: text('body'),
+    receivedAt: text('received_at').notNull(),
+    status: text('status', { enum: ['pending', 'processed', 'ignored'] }).notNull(),
+    claimedUntil: text('claimed_until'),
+    attempts: integer('attempts').notNull().default(0),
+    runId: text('run_id'),
+    processedAt: text('processed_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.webhookId] }), index('inbound_webhooks_pending').on(t.status, t.receivedAt), index('inbound_webhooks_tenant_received').on(t.tenant, t.receivedAt)],
+);

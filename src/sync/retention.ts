@@ -2,7 +2,7 @@
  * Retention (R16): closed plans are purged after the configured period; stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant whose
- * period has ended leaves the plans (`handleLapsedGrants`), and a grant dated to start later takes
+ * period has ended leaves the plans; processed inbound change notices are deleted after the same N days (`handleLapsedGrants`), and a grant dated to start later takes
  * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content.
  */
 import type { AppDeps } from '../api/context';
@@ -11,8 +11,8 @@ import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
-  const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants())]);
+  const summary = { inboundNoticesDeleted: 0, plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
     for (const planId of await deps.store.plans.closedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
       await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after closing ended' } });
@@ -28,6 +28,8 @@ export async function runRetention(deps: AppDeps) {
     summary.startFailures += start.failures;
     summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
     summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
+    // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.
+    summary.inboundNoticesDeleted += await deps.store.inboundWebhooks.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
   }
   return summary;
 }

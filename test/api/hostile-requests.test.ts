@@ -11,6 +11,7 @@ import { membersOf } from '../../src/model';
 import type { Role } from '../../src/security';
 import { testCpr } from '../support/cpr';
 import { TEST_JWT_SECRET } from '../support/harness';
+import { signWebhook } from '../../src/webhooks/standard-webhooks';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
@@ -22,7 +23,8 @@ let grantId: string;
 const cpr = testCpr();
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // With a webhook secret, so the signed route is reached (and must refuse what is not signed).
+  app = await startTestApp({ env: { WEBHOOK_SECRETS_DFDG: `whsec_${Buffer.from('hostile-requests-test-webhook-secret').toString('base64')}` } });
   const plan = await enrol(app.deps, cpr);
   planId = plan.id;
   memberId = membersOf(plan)[0]!.memberId;
@@ -96,7 +98,8 @@ describe('hostile requests to every documented route', () => {
       if (body) headers['content-type'] = body.contentType ?? 'application/json';
       const response = await app.harness.request(url, { method: operation.method, headers, body: body && operation.method !== 'GET' ? body.body : undefined });
       const text = await response.text();
-      statusCounts[response.status] = (statusCounts[response.status] ?? 0) + 1;
+      // The signed change-notice route answers 401 to everything here (nothing is signed); counted apart below.
+      if (!operation.path.startsWith('/v1/webhooks/inbound/')) statusCounts[response.status] = (statusCounts[response.status] ?? 0) + 1;
       const where = `${operation.method} ${url.slice(0, 120)}${body ? ` with ${bodies.find((b) => b.body === body.body)?.name}` : ''}`;
       if (response.status >= 500) failures.push(`${where}: ${response.status} ${text.slice(0, 200)}`);
       else if (response.status >= 400) {
@@ -118,6 +121,18 @@ describe('hostile requests to every documented route', () => {
         if (operation.hasBody || operation.method !== 'GET')
           for (const body of bodies) for (const url of hasPathParameters ? [fill(operation.path, planId), fill(operation.path, memberId), fill(operation.path, grantId)] : urls) await probe(operation, url, token, body);
       }
+    }
+    // The same hostile bodies, validly signed, reach the change-notice route's own checks.
+    const webhookSecret = app.deps.config.inboundWebhookSecrets.dfdg![0]!;
+    for (const body of bodies) {
+      const id = `hostile-${crypto.randomUUID()}`;
+      const timestamp = Math.floor(Date.now() / 1000);
+      const headers = { 'content-type': body.contentType ?? 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': await signWebhook(webhookSecret, id, timestamp, body.body) };
+      const response = await app.harness.request('/v1/webhooks/inbound/dfdg', { method: 'POST', headers, body: body.body });
+      const text = await response.text();
+      if (response.status >= 500 || response.status === 401) failures.push(`signed notice with ${body.name}: ${response.status} ${text.slice(0, 200)}`);
+      else if (response.status >= 400 && !(response.headers.get('content-type') ?? '').startsWith('application/problem+json')) failures.push(`signed notice with ${body.name}: not a problem document`);
+      if (text.includes(cpr)) failures.push(`signed notice with ${body.name}: the answer quotes the CPR number`);
     }
     expect(requests).toBeGreaterThan(1000);
     // The probes got past authentication and reached the routes' own validation and lookups.
@@ -170,7 +185,8 @@ describe('hostile requests to every documented route', () => {
     ];
     const wrong: string[] = [];
     for (const operation of operations.filter((o) => o.secured)) {
-      const url = fill(operation.path, planId);
+      // A change notice is authenticated by its signature, not a bearer token: with none it is 401 all the same.
+      const url = operation.path.startsWith('/v1/webhooks/inbound/') ? '/v1/webhooks/inbound/dfdg' : fill(operation.path, planId);
       for (const [name, authorization] of authorizations) {
         const headers: Record<string, string> = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) };
         const response = await app.harness.request(url, { method: operation.method, headers, body: operation.method === 'GET' ? undefined : '{}' });

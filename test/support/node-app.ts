@@ -8,8 +8,8 @@ import { signDevToken } from '../../src/security';
 import { openLibsqlDatabase } from '../../src/store/libsql';
 import { TEST_CPR_KEY, TEST_JWT_SECRET, type ApiHarness } from './harness';
 
-export async function startTestApp(options: { url?: string; clock?: Clock; adapters?: AppDeps['adapters']; adaptersFor?: AppDeps['adaptersFor']; mappings?: AppDeps['mappings'] } = {}) {
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'debug' });
+export async function startTestApp(options: { url?: string; clock?: Clock; adapters?: AppDeps['adapters']; adaptersFor?: AppDeps['adaptersFor']; mappings?: AppDeps['mappings']; env?: Record<string, string> } = {}) {
+  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'debug', ...options.env });
   const logger = createMemoryLogger();
   const database = await openLibsqlDatabase(options.url ?? ':memory:');
   const deps = await composeDeps({ database, config, logger, clock: options.clock, adapters: options.adapters, adaptersFor: options.adaptersFor, mappings: options.mappings });

@@ -21,6 +21,8 @@ export default defineProject(async () => {
             JWT_SECRET: 'test-secret-for-the-enplan-suite',
             CPR_KEY: 'test-cpr-key-for-the-enplan-suite',
             LOG_LEVEL: 'warn',
+            // Inbound change notices from DFDG are signed with this (test/workers/webhooks.test.ts).
+            WEBHOOK_SECRETS_DFDG: 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItdGhlLWVucGxhbi1zdWl0ZQ==',
           },
         },
       })),

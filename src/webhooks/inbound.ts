@@ -1,0 +1,141 @@
+/**
+ * Inbound webhooks (architecture: "a job … or an inbound webhook asks an adapter for changes").
+ * A sector system that has changes sends a signed notice; we check the signature (S2), store the
+ * notice before answering 2xx (nothing accepted is lost), and recognise one sent again by its id
+ * (F4: one effect per event). A notice carries no plan data and no CPR number — it says "read my
+ * changes for municipality X" — so the data still arrives only through the adapter's pull, under
+ * the consent gate, for enrolled citizens only (R9, R12).
+ *
+ * Processing (`processInboundWebhooks`) runs the adapter's sync for the tenant once for all the
+ * notices waiting from that source, and marks them with the run. A failed run leaves them waiting.
+ */
+import { z } from 'zod';
+import { ProblemError, type AppDeps } from '../api/context';
+import { SourceSystem } from '../model';
+import { isValidCpr } from '../model/cpr';
+import { runSync } from '../sync/engine';
+import { verifyWebhook, type WebhookHeaders } from './standard-webhooks';
+
+/** A notice is a few hundred bytes; anything near this is not one. */
+export const MAX_NOTICE_BYTES = 16 * 1024;
+
+/** The body of a notice: Standard Webhooks' `{ type, timestamp, data }`, our one event type. */
+export const InboundNotice = z.object({
+  type: z.literal('records.changed'),
+  timestamp: z.string().max(40).optional(),
+  data: z.object({
+    /** The municipality (kommunekode) whose citizens' records changed: the tenant whose sync runs. */
+    municipality: z.string().regex(/^\d{3}$/, 'a kommunekode of three digits'),
+    /** How many records changed, if the source says (for the log; the pull reads what is there). */
+    changed: z.number().int().nonnegative().optional(),
+  }),
+});
+
+const TEN_DIGITS = /(?<!\d)(\d{6})-?(\d{4})(?!\d)/g;
+
+/** True when the text holds a number that is a valid CPR number (its date exists): refused, never stored. */
+export function holdsCprNumber(text: string): boolean {
+  for (const match of text.matchAll(TEN_DIGITS)) if (isValidCpr(`${match[1]}${match[2]}`)) return true;
+  return false;
+}
+
+export interface ReceivedNotice {
+  webhookId: string;
+  tenant: string;
+  duplicate: boolean;
+}
+
+/** Checks, stores and acknowledges one notice; throws a ProblemError for anything it refuses. */
+export async function receiveInboundWebhook(deps: AppDeps, source: string, headers: WebhookHeaders, body: string): Promise<ReceivedNotice> {
+  const system = SourceSystem.safeParse(source);
+  const secrets = system.success ? deps.config.inboundWebhookSecrets[system.data] : undefined;
+  if (!system.success || !secrets) throw new ProblemError('not-found', `no inbound webhook is configured for ${source.slice(0, 40)}`);
+  if (body.length > MAX_NOTICE_BYTES) throw new ProblemError('payload-too-large', `a change notice is at most ${MAX_NOTICE_BYTES} bytes`);
+  const verified = await verifyWebhook(headers, body, secrets, deps.clock.now());
+  if (!verified.ok) throw new ProblemError('webhook-signature-invalid', verified.reason);
+  // Signed by the source, and still refused: a CPR number must never travel in a webhook (architecture, S4).
+  if (holdsCprNumber(body)) throw new ProblemError('personal-data-in-webhook', 'the body holds a CPR number; it was not stored. Send only the municipality: we read the records through the pull');
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new ProblemError('malformed-json', 'the notice is not JSON');
+  }
+  const notice = InboundNotice.safeParse(json);
+  if (!notice.success) throw new ProblemError('validation-failed', notice.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  const tenant = notice.data.data.municipality;
+  const stored = await deps.store.inboundWebhooks.receive({ source: system.data, webhookId: verified.id, tenant, eventType: notice.data.type, body, receivedAt: deps.clock.now().toISOString() });
+  return { webhookId: verified.id, tenant, duplicate: stored === 'duplicate' };
+}
+
+export interface InboundProcessingResult {
+  runs: { tenant: string; source: string; notices: number; runId: string | null; status: 'succeeded' | 'failed' | 'ignored' }[];
+}
+
+/** How long a processor holds the notices it took: longer than a sync run may take. */
+const LEASE_MS = 15 * 60_000;
+
+/**
+ * Runs one sync per (tenant, source) with notices waiting — all of that source's waiting notices
+ * are answered by the one run, which reads every change since the cursor. `only` narrows it to
+ * what one request just stored. Notices that arrive while the run goes wait for the next one.
+ */
+export async function processInboundWebhooks(deps: AppDeps, only?: { tenant: string; source: string }): Promise<InboundProcessingResult> {
+  const result: InboundProcessingResult = { runs: [] };
+  const now = () => deps.clock.now();
+  const groups = only ? [only] : await deps.store.inboundWebhooks.waiting(now().toISOString());
+  for (const { tenant, source } of groups) {
+    const at = now();
+    const claimed = await deps.store.inboundWebhooks.claim(tenant, source, at.toISOString(), new Date(at.getTime() + LEASE_MS).toISOString());
+    if (claimed.length === 0) continue;
+    const ids = claimed.map((row) => row.webhookId);
+    const system = source as SourceSystem;
+    if (!deps.adapters[system]) {
+      await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'ignored', runId: null, reason: `no ${source} adapter is configured in this deployment`, at: now().toISOString() });
+      result.runs.push({ tenant, source, notices: ids.length, runId: null, status: 'ignored' });
+      continue;
+    }
+    try {
+      const run = await runSync(deps, { tenant, adapter: system, trigger: `webhook:${source}`, mappings: deps.mappings });
+      if (run.status === 'succeeded') await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'processed', runId: run.runId, at: now().toISOString() });
+      else await deps.store.inboundWebhooks.release(tenant, source, ids, `run ${run.runId} failed: ${run.error ?? 'see the run'}`.slice(0, 500));
+      result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: run.status });
+    } catch (error) {
+      await deps.store.inboundWebhooks.release(tenant, source, ids, (error instanceof Error ? error.message : String(error)).slice(0, 500));
+      deps.logger.warn('inbound webhook processing failed', { tenant, source, notices: ids.length });
+      result.runs.push({ tenant, source, notices: ids.length, runId: null, status: 'failed' });
+    }
+  }
+  return result;
+}
+
+/**
+ * Node: one processor per service. A notice wakes it (`nudge`); notices arriving while it runs are
+ * taken by one more pass, so a burst of notices costs one or two sync runs, not one each.
+ */
+export function inboundWebhookProcessor(deps: AppDeps) {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const pass = async () => {
+    do {
+      again = false;
+      try {
+        await processInboundWebhooks(deps);
+      } catch (error) {
+        deps.logger.error('inbound webhook processor failed', { error: error instanceof Error ? error.message : String(error) });
+      }
+    } while (again);
+    running = null;
+  };
+  return {
+    nudge(): Promise<void> {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = pass();
+      return running;
+    },
+    idle: () => running ?? Promise.resolve(),
+  };
+}

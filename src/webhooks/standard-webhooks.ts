@@ -1,0 +1,84 @@
+/**
+ * Standard Webhooks signatures (standardwebhooks.com), symmetric `v1` scheme: the sender signs
+ * `${webhook-id}.${webhook-timestamp}.${body}` with HMAC-SHA-256 under a shared secret given as
+ * `whsec_<base64>`, and sends `webhook-signature: v1,<base64> [v1,<base64> …]`. WebCrypto only,
+ * so the same code runs on Node and Workers; `crypto.subtle.verify` compares in constant time.
+ */
+
+/** How far a timestamp may be from our clock, either way (S2: older than 5 minutes is refused). */
+export const TOLERANCE_SECONDS = 5 * 60;
+
+export interface WebhookHeaders {
+  id: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+}
+
+export type Verification = { ok: true; id: string; timestamp: number } | { ok: false; reason: string };
+
+const encoder = new TextEncoder();
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+const keys = new Map<string, Promise<HmacKey>>();
+
+/** The secret's key bytes: the base64 after `whsec_` (a bare base64 secret is accepted too). */
+export function secretBytes(secret: string): Uint8Array {
+  const text = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) throw new Error('a webhook secret is whsec_ followed by base64');
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  if (bytes.length < 24) throw new Error('a webhook secret must hold at least 24 bytes (192 bits)');
+  return bytes;
+}
+
+function keyFor(secret: string): Promise<HmacKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', secretBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+const toBase64 = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+
+function fromBase64(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return null;
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+/** The `webhook-signature` value for a message (what a sender — our simulators, tests, the benchmark — sends). */
+export async function signWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
+  const signature = await crypto.subtle.sign('HMAC', await keyFor(secret), encoder.encode(`${id}.${timestamp}.${body}`));
+  return `v1,${toBase64(signature)}`;
+}
+
+/**
+ * Checks a message against the source's secrets (more than one while a secret is being rotated).
+ * Refuses missing or malformed headers, a timestamp outside the tolerance (a replay of an old
+ * message, or a clock far off), and any body or id other than the one signed.
+ */
+export async function verifyWebhook(headers: WebhookHeaders, body: string, secrets: readonly string[], now: Date): Promise<Verification> {
+  const { id, timestamp, signature } = headers;
+  if (!id || !timestamp || !signature) return { ok: false, reason: 'send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks)' };
+  if (id.length > 200 || !/^[\x21-\x7e]+$/.test(id)) return { ok: false, reason: 'webhook-id must be 1–200 printable ASCII characters' };
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'webhook-timestamp must be whole seconds since 1970' };
+  const seconds = Number(timestamp);
+  const skew = seconds - Math.floor(now.getTime() / 1000);
+  if (skew < -TOLERANCE_SECONDS) return { ok: false, reason: `the message is more than ${TOLERANCE_SECONDS / 60} minutes old (a replay, or the sender's clock is off)` };
+  if (skew > TOLERANCE_SECONDS) return { ok: false, reason: `the message is dated more than ${TOLERANCE_SECONDS / 60} minutes ahead (the sender's clock is off)` };
+  const offered = signature
+    .split(' ')
+    .filter((part) => part.startsWith('v1,'))
+    .slice(0, 10)
+    .map((part) => fromBase64(part.slice(3)))
+    .filter((bytes): bytes is Uint8Array => bytes !== null && bytes.length === 32);
+  if (offered.length === 0) return { ok: false, reason: 'webhook-signature holds no v1 signature' };
+  const signed = encoder.encode(`${id}.${timestamp}.${body}`);
+  for (const secret of secrets)
+    for (const candidate of offered)
+      if (await crypto.subtle.verify('HMAC', await keyFor(secret), candidate, signed)) return { ok: true, id, timestamp: seconds };
+  return { ok: false, reason: 'no signature matches: the body, id or timestamp was changed, or it was signed with another secret' };
+}

@@ -1,0 +1,201 @@
+/**
+ * Inbound webhooks end to end: a DFDG simulator over HTTP, the real app on SQLite. A signed change
+ * notice is stored before the 2xx and makes one sync read the source's changes; forged, expired,
+ * replayed and CPR-carrying notices are refused and store nothing; a notice sent five times has
+ * one effect (F4); a failed run leaves its notices waiting for the next pass.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { generatePopulation } from '../../adapters/shared/population';
+import { membersOf } from '../../src/model';
+import { allMappings } from '../../src/sync/all-mappings';
+import { runSync } from '../../src/sync/engine';
+import { signWebhook } from '../../src/webhooks/standard-webhooks';
+import { inboundWebhookProcessor, processInboundWebhooks } from '../../src/webhooks/inbound';
+import { startTestApp } from '../support/node-app';
+import { enrol, grantConsent } from '../support/seed';
+
+const population = generatePopulation(6, 777).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
+const secret = `whsec_${randomBytes(32).toString('base64')}`;
+let dfdg: DfdgSimulator;
+beforeAll(async () => {
+  dfdg = await startDfdgSimulator({ population, port: 0 });
+});
+afterAll(async () => {
+  await dfdg?.close();
+});
+
+async function freshApp(baseUrl = dfdg.url) {
+  return startTestApp({
+    adapters: { dfdg: createDfdgAdapter({ baseUrl, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 2000 }) },
+    mappings: allMappings,
+    env: { WEBHOOK_SECRETS_DFDG: secret },
+  });
+}
+type App = Awaited<ReturnType<typeof freshApp>>;
+
+const notice = (extra: Record<string, unknown> = {}) => JSON.stringify({ type: 'records.changed', timestamp: new Date().toISOString(), data: { municipality: '101', changed: 1 }, ...extra });
+let sequence = 0;
+async function send(app: App, options: { body?: string; id?: string; secret?: string; ageSeconds?: number; source?: string; signature?: string } = {}) {
+  const body = options.body ?? notice();
+  const id = options.id ?? `msg_${++sequence}_${randomBytes(4).toString('hex')}`;
+  const timestamp = Math.floor(Date.now() / 1000) - (options.ageSeconds ?? 0);
+  const signature = options.signature ?? (await signWebhook(options.secret ?? secret, id, timestamp, body));
+  const response = await app.harness.request(`/v1/webhooks/inbound/${options.source ?? 'dfdg'}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
+    body,
+  });
+  return { id, status: response.status, type: response.headers.get('content-type') ?? '', body: (await response.json()) as Record<string, unknown> };
+}
+const stored = async (app: App) => app.deps.store.inboundWebhooks.list('101', 200);
+const webhookRuns = async (app: App) => (await app.deps.store.sync.runs('101', { limit: 100 })).filter((r) => r.trigger === 'webhook:dfdg');
+
+async function enrolled(app: App, index: number) {
+  const plan = await enrol(app.deps, population[index]!.cpr);
+  await grantConsent(app.deps, { citizenId: membersOf(plan)[0]!.citizenId, source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
+  return plan;
+}
+
+describe('inbound webhooks', () => {
+  it('stores a signed notice before answering 202, and one sync then reads the change', async () => {
+    const app = await freshApp();
+    const plan = await enrolled(app, 0);
+    await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
+    const before = (await app.deps.store.plans.get('101', plan.id))!.version;
+    dfdg.mutate(1);
+
+    const sent = await send(app);
+    expect(sent.status).toBe(202);
+    expect(sent.body).toEqual({ id: sent.id, status: 'accepted' });
+    expect((await stored(app)).map((r) => [r.webhookId, r.status])).toEqual([[sent.id, 'pending']]);
+
+    const processed = await processInboundWebhooks(app.deps);
+    expect(processed.runs).toEqual([{ tenant: '101', source: 'dfdg', notices: 1, runId: expect.any(String), status: 'succeeded' }]);
+    expect((await app.deps.store.plans.get('101', plan.id))!.version).toBeGreaterThan(before);
+    const [row] = await stored(app);
+    expect(row).toMatchObject({ status: 'processed', runId: processed.runs[0]!.runId, attempts: 1 });
+    expect(await webhookRuns(app)).toHaveLength(1);
+
+    // IT staff see what came and what became of it; other roles do not.
+    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const listed = await app.harness.request('/v1/webhooks/inbound', { headers: { authorization: `Bearer ${itStaff}` } });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { notices: unknown[] }).notices).toEqual([expect.objectContaining({ source: 'dfdg', id: sent.id, status: 'processed', runId: row!.runId })]);
+    const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    expect((await app.harness.request('/v1/webhooks/inbound', { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
+    const otherTenant = await app.harness.token({ tenant: '751', roles: ['it-staff'] });
+    const theirs = await app.harness.request('/v1/webhooks/inbound', { headers: { authorization: `Bearer ${otherTenant}` } });
+    expect(((await theirs.json()) as { notices: unknown[] }).notices).toEqual([]);
+    await app.close();
+  });
+
+  it('the same notice sent five times is stored once and has one effect (F4)', async () => {
+    const app = await freshApp();
+    await enrolled(app, 1);
+    const body = notice();
+    const first = await send(app, { body, id: 'msg_repeated' });
+    expect(first.status).toBe(202);
+    for (let i = 0; i < 4; i++) {
+      const again = await send(app, { body, id: 'msg_repeated' });
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual({ id: 'msg_repeated', status: 'duplicate' });
+    }
+    expect(await stored(app)).toHaveLength(1);
+    await processInboundWebhooks(app.deps);
+    // After processing, a repeat is still a duplicate: it does not start another run.
+    expect((await send(app, { body, id: 'msg_repeated' })).status).toBe(200);
+    await processInboundWebhooks(app.deps);
+    expect(await webhookRuns(app)).toHaveLength(1);
+    await app.close();
+  });
+
+  it('refuses forged, re-signed, expired and replayed notices with 401, storing nothing', async () => {
+    const app = await freshApp();
+    const refused = [
+      await send(app, { signature: `v1,${randomBytes(32).toString('base64')}` }),
+      await send(app, { secret: `whsec_${randomBytes(32).toString('base64')}` }),
+      await send(app, { ageSeconds: 6 * 60 }),
+      await send(app, { signature: '' }),
+    ];
+    // A captured notice sent again later with its original headers: the timestamp gives it away.
+    const body = notice();
+    const oldTimestamp = Math.floor(Date.now() / 1000) - 10 * 60;
+    const captured = await signWebhook(secret, 'msg_captured', oldTimestamp, body);
+    const replay = await app.harness.request('/v1/webhooks/inbound/dfdg', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'webhook-id': 'msg_captured', 'webhook-timestamp': String(oldTimestamp), 'webhook-signature': captured },
+      body,
+    });
+    expect(replay.status).toBe(401);
+    for (const answer of refused) {
+      expect(answer.status).toBe(401);
+      expect(answer.type).toContain('application/problem+json');
+      expect(answer.body.type).toBe('/problems/webhook-signature-invalid');
+    }
+    expect(await stored(app)).toEqual([]);
+    await app.close();
+  });
+
+  it('refuses a notice carrying a CPR number (never stored, never echoed), bad bodies, and sources without a secret', async () => {
+    const app = await freshApp();
+    const cpr = population[2]!.cpr;
+    const withCpr = await send(app, { body: notice({ data: { municipality: '101', citizen: cpr } }) });
+    expect(withCpr.status).toBe(422);
+    expect(withCpr.body.type).toBe('/problems/personal-data-in-webhook');
+    expect(JSON.stringify(withCpr.body)).not.toContain(cpr.slice(0, 6));
+    // Ten digits that are not a CPR number (no such date) are not mistaken for one.
+    expect((await send(app, { body: notice({ data: { municipality: '101', changed: 1763900000 } }) })).status).toBe(202);
+
+    expect((await send(app, { body: '{"type":"records.changed"' })).body.type).toBe('/problems/malformed-json');
+    const wrongType = await send(app, { body: notice({ type: 'plan.deleted' }) });
+    expect(wrongType.status).toBe(400);
+    expect((await send(app, { body: notice({ data: { municipality: 'Aarhus' } }) })).status).toBe(400);
+    expect((await send(app, { body: JSON.stringify({ type: 'records.changed', data: { municipality: '101', pad: 'x'.repeat(20_000) } }) })).status).toBe(413);
+    expect((await send(app, { source: 'social' })).status).toBe(404);
+    expect((await send(app, { source: 'unknown' })).status).toBe(404);
+    expect((await stored(app)).map((r) => r.eventType)).toEqual(['records.changed']);
+    await app.close();
+  });
+
+  it('a run that fails leaves its notices waiting, with the reason; the next pass takes them', async () => {
+    const broken = await freshApp('http://127.0.0.1:9');
+    await enrolled(broken, 3);
+    const sent = await send(broken);
+    const failed = await processInboundWebhooks(broken.deps);
+    expect(failed.runs[0]).toMatchObject({ source: 'dfdg', notices: 1, status: 'failed' });
+    const [waiting] = await stored(broken);
+    expect(waiting).toMatchObject({ webhookId: sent.id, status: 'pending', attempts: 1, lastError: expect.stringMatching(/failed/) });
+
+    // The same database, the source reachable again: the waiting notice is processed.
+    const url = `file:${(await import('node:os')).tmpdir()}/enplan-inbound-${randomBytes(4).toString('hex')}.db`;
+    const first = await startTestApp({ url, adapters: { dfdg: createDfdgAdapter({ baseUrl: 'http://127.0.0.1:9', organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 1000 }) }, mappings: allMappings, env: { WEBHOOK_SECRETS_DFDG: secret } });
+    await enrolled(first, 4);
+    await send(first);
+    expect((await processInboundWebhooks(first.deps)).runs[0]!.status).toBe('failed');
+    await first.close();
+    const second = await startTestApp({ url, adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings, env: { WEBHOOK_SECRETS_DFDG: secret } });
+    expect((await processInboundWebhooks(second.deps)).runs).toEqual([expect.objectContaining({ notices: 1, status: 'succeeded' })]);
+    expect((await stored(second))[0]).toMatchObject({ status: 'processed', attempts: 2 });
+    await second.close();
+    await broken.close();
+  });
+
+  it('a burst of notices costs one or two runs, not one each (the Node processor coalesces)', async () => {
+    const app = await freshApp();
+    await enrolled(app, 5);
+    const processor = inboundWebhookProcessor(app.deps);
+    app.deps.onInboundWebhook = () => void processor.nudge();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => send(app)));
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(202));
+    await processor.idle();
+    await processor.idle();
+    const rows = await stored(app);
+    expect(rows.every((r) => r.status === 'processed')).toBe(true);
+    const runs = await webhookRuns(app);
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.length).toBeLessThanOrEqual(2);
+    await app.close();
+  });
+});
