@@ -188,6 +188,21 @@ export function planRepository({ db, batch }: Database) {
         .limit(limit)
         .offset(offset);
     },
+    /**
+     * The tenant's plan documents in id order after `afterId` (exclusive), at most `limit`: for
+     * reports that read every plan a page at a time (R22) without holding them all. Keyset, not
+     * offset: each page continues where the last stopped in the id index, so a whole pass costs one
+     * walk of the index instead of re-sorting the tenant for every page.
+     */
+    async documentsAfter(tenant: string, afterId: string, limit: number): Promise<{ id: string; plan: Plan }[]> {
+      const rows = await this.documentsAfterQuery(tenant, afterId, limit);
+      return rows.map((r) => ({ id: r.id, plan: JSON.parse(r.document) as Plan }));
+    },
+    /** The query of `documentsAfter`, unrun (its query plan is tested). */
+    documentsAfterQuery(tenant: string, afterId: string, limit: number) {
+      // `sameTenant`: with a plain equality SQLite takes the tenant's index and sorts the tenant's plans for every page.
+      return db.select({ id: plans.id, document: plans.document }).from(plans).where(and(sameTenant(plans.tenant, tenant), gt(plans.id, afterId))).orderBy(asc(plans.id)).limit(limit);
+    },
     /** Plans with conflicts waiting for a person, most recently changed first, a page at a time (by index). */
     async withOpenConflicts(tenant: string, limit = 50, offset = 0): Promise<{ id: string; openConflicts: number; updatedAt: string }[]> {
       const rows = await this.withOpenConflictsQuery(tenant).orderBy(desc(plans.updatedAt), asc(plans.id)).limit(limit).offset(offset);
