@@ -37,6 +37,7 @@ const benchmarks: readonly Benchmark[] = [
   { name: 'b1', file: 'b1-mapping.ts', what: 'mapping throughput per core per source format, against raw parse and JSONata' },
   // The sync runs as `npm start` runs it: compiled, with the service's heap settings (src/runtime/memory.ts).
   { name: 'b2', file: 'b2-sync.ts', what: 'full and incremental sync of 50,000 citizens × 4 sources', nodeFlags: syncHeapFlags, compiled: true },
+  { name: 'b3', file: 'b3-webhooks.ts', what: 'signed webhook ingest under load, against a bare Hono hello-world' },
   { name: 'b4', file: 'b4-fanout.ts', what: 'single-registration fan-out to 4 simulated targets' },
 ];
 

@@ -31,10 +31,10 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   // Change notices from the sector systems (inbound webhooks) wake a processor on this thread; a
   // pass every minute takes any left waiting (a failed run, a lease run out after a crash).
   const inbound = inboundWebhookProcessor(deps);
-  deps.onInboundWebhook = () => void inbound.nudge();
-  const inboundSweep = setInterval(() => void inbound.nudge(), 60_000);
+  deps.onInboundWebhook = () => inbound.nudge();
+  const inboundSweep = setInterval(() => inbound.nudge(), 60_000);
   inboundSweep.unref();
-  void inbound.nudge();
+  inbound.nudge();
   const app = createApp(deps);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => resolve(s));
@@ -51,7 +51,7 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
       await scheduler?.stop();
       clearInterval(inboundSweep);
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await inbound.idle();
+      await inbound.stop();
       await demo?.close();
       await close();
     },

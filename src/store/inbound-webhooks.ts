@@ -1,29 +1,83 @@
 /** Inbound webhook notices: stored before the 2xx, deduplicated by the sender's id, processed under a lease. */
-import { and, asc, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { inList } from './query';
 import type { Database } from './db';
 import { inboundWebhooks } from './schema';
 
 export type InboundWebhookRow = typeof inboundWebhooks.$inferSelect;
 export type NewInboundWebhook = Pick<InboundWebhookRow, 'source' | 'webhookId' | 'tenant' | 'eventType' | 'body' | 'receivedAt'>;
 
+/** Notices stored by one statement at most: a bounded JSON parameter (a notice is at most 16 KB). */
+const GROUP_LIMIT = 200;
+const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId}`;
+const later: (run: () => void) => void = (globalThis as { setImmediate?: (run: () => void) => void }).setImmediate ?? ((run) => setTimeout(run, 0));
+
 export function inboundWebhookRepository({ db }: Database) {
-  const pending = (now: string) => and(eq(inboundWebhooks.status, 'pending'), or(isNull(inboundWebhooks.claimedUntil), lte(inboundWebhooks.claimedUntil, now)));
-  return {
-    /** Stores a notice; `duplicate` when the source already sent one with this id (it is not stored again). */
-    async receive(row: NewInboundWebhook): Promise<'stored' | 'duplicate'> {
+  type Waiting = { row: NewInboundWebhook; resolve: (outcome: 'stored' | 'duplicate') => void; reject: (error: unknown) => void };
+  const queue: Waiting[] = [];
+  let flushing = false;
+
+  /** Stores the queued notices with one INSERT (one commit) and tells each caller what became of its own. */
+  async function flush(): Promise<void> {
+    const group = queue.splice(0, GROUP_LIMIT);
+    if (queue.length > 0) later(() => void flush());
+    else flushing = false;
+    try {
+      const rows = JSON.stringify(group.map(({ row }) => [row.source, row.webhookId, row.tenant, row.eventType, row.body, row.receivedAt]));
       const inserted = await db
         .insert(inboundWebhooks)
-        .values({ ...row, status: 'pending' })
-        .onConflictDoNothing({ target: [inboundWebhooks.source, inboundWebhooks.webhookId] })
-        .returning({ id: inboundWebhooks.webhookId });
-      return inserted.length > 0 ? 'stored' : 'duplicate';
+        .select(
+          db
+            .select({
+              source: sql<string>`json_extract(j.value, '$[0]')`.as('source'),
+              webhookId: sql<string>`json_extract(j.value, '$[1]')`.as('webhook_id'),
+              tenant: sql<string>`json_extract(j.value, '$[2]')`.as('tenant'),
+              eventType: sql<string>`json_extract(j.value, '$[3]')`.as('event_type'),
+              body: sql<string>`json_extract(j.value, '$[4]')`.as('body'),
+              receivedAt: sql<string>`json_extract(j.value, '$[5]')`.as('received_at'),
+              status: sql<'pending'>`'pending'`.as('status'),
+              claimedUntil: sql<null>`null`.as('claimed_until'),
+              attempts: sql<number>`0`.as('attempts'),
+              runId: sql<null>`null`.as('run_id'),
+              processedAt: sql<null>`null`.as('processed_at'),
+              lastError: sql<null>`null`.as('last_error'),
+            })
+            .from(sql`json_each(${rows}) as j`)
+            .where(sql`1`), // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
+        )
+        .onConflictDoNothing()
+        .returning({ source: inboundWebhooks.source, webhookId: inboundWebhooks.webhookId });
+      const stored = new Set(inserted.map((r) => keyOf(r.source, r.webhookId)));
+      // The same id twice in one group: the first is stored, the second is its duplicate.
+      for (const { row, resolve } of group) resolve(stored.delete(keyOf(row.source, row.webhookId)) ? 'stored' : 'duplicate');
+    } catch (error) {
+      for (const { reject } of group) reject(error);
+    }
+  }
+
+  const pending = (now: string) => and(eq(inboundWebhooks.status, 'pending'), or(isNull(inboundWebhooks.claimedUntil), lte(inboundWebhooks.claimedUntil, now)));
+  return {
+    /**
+     * Stores a notice; `duplicate` when the source already sent one with this id (it is not stored
+     * again). Resolves once the notice is committed. Notices arriving together are committed
+     * together (group commit): one INSERT for all that came in while the event loop was busy, so a
+     * burst costs one commit per group, not one per notice.
+     */
+    receive(row: NewInboundWebhook): Promise<'stored' | 'duplicate'> {
+      return new Promise((resolve, reject) => {
+        queue.push({ row, resolve, reject });
+        if (!flushing) {
+          flushing = true;
+          later(() => void flush());
+        }
+      });
     },
     /** (tenant, source) pairs with notices waiting and not claimed by a live lease: what a processor works through. */
     async waiting(now: string, limit = 100): Promise<{ tenant: string; source: string }[]> {
       return db.selectDistinct({ tenant: inboundWebhooks.tenant, source: inboundWebhooks.source }).from(inboundWebhooks).where(pending(now)).limit(limit);
     },
     /** Takes the tenant's waiting notices from one source (at most `limit`), under a lease until `leaseUntil`. */
-    async claim(tenant: string, source: string, now: string, leaseUntil: string, limit = 500): Promise<InboundWebhookRow[]> {
+    async claim(tenant: string, source: string, now: string, leaseUntil: string, limit = 1000): Promise<{ webhookId: string }[]> {
       const ids = await db
         .select({ id: inboundWebhooks.webhookId })
         .from(inboundWebhooks)
@@ -35,8 +89,8 @@ export function inboundWebhookRepository({ db }: Database) {
       return (await db
         .update(inboundWebhooks)
         .set({ claimedUntil: leaseUntil, attempts: sql`${inboundWebhooks.attempts} + 1` })
-        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inArray(inboundWebhooks.webhookId, ids.map((r) => r.id)), pending(now)))
-        .returning()) as InboundWebhookRow[];
+        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids.map((r) => r.id)), pending(now)))
+        .returning({ webhookId: inboundWebhooks.webhookId }));
     },
     /** The notices are done: a sync run read the source's changes after they arrived (or there was nothing to do). */
     async finish(tenant: string, source: string, ids: string[], outcome: { status: 'processed' | 'ignored'; runId: string | null; reason?: string; at: string }): Promise<void> {
@@ -44,7 +98,7 @@ export function inboundWebhookRepository({ db }: Database) {
       await db
         .update(inboundWebhooks)
         .set({ status: outcome.status, runId: outcome.runId, processedAt: outcome.at, claimedUntil: null, lastError: outcome.reason ?? null })
-        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inArray(inboundWebhooks.webhookId, ids)));
+        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids)));
     },
     /** The run failed: the notices wait for the next try, with the reason. */
     async release(tenant: string, source: string, ids: string[], error: string): Promise<void> {
@@ -52,7 +106,7 @@ export function inboundWebhookRepository({ db }: Database) {
       await db
         .update(inboundWebhooks)
         .set({ claimedUntil: null, lastError: error })
-        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inArray(inboundWebhooks.webhookId, ids), eq(inboundWebhooks.status, 'pending')));
+        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids), eq(inboundWebhooks.status, 'pending')));
     },
     async list(tenant: string, limit = 50, offset = 0): Promise<InboundWebhookRow[]> {
       return db.select().from(inboundWebhooks).where(eq(inboundWebhooks.tenant, tenant)).orderBy(desc(inboundWebhooks.receivedAt), desc(inboundWebhooks.webhookId)).limit(limit).offset(offset);

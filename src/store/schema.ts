@@ -316,5 +316,6 @@ export const inboundWebhooks = sqliteTable(
     processedAt: text('processed_at'),
     lastError: text('last_error'),
   },
-  (t) => [primaryKey({ columns: [t.source, t.webhookId] }), index('inbound_webhooks_pending').on(t.status, t.receivedAt), index('inbound_webhooks_tenant_received').on(t.tenant, t.receivedAt)],
+    // Waiting notices are found by status first: the table grows with every notice, the waiting ones do not.
+  (t) => [primaryKey({ columns: [t.source, t.webhookId] }), index('inbound_webhooks_waiting').on(t.status, t.tenant, t.source, t.receivedAt), index('inbound_webhooks_tenant_received').on(t.tenant, t.receivedAt)],
 );

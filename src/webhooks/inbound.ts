@@ -74,6 +74,7 @@ export interface InboundProcessingResult {
 
 /** How long a processor holds the notices it took: longer than a sync run may take. */
 const LEASE_MS = 15 * 60_000;
+const CLAIM_PAGE = 1000;
 
 /**
  * Runs one sync per (tenant, source) with notices waiting — all of that source's waiting notices
@@ -85,10 +86,15 @@ export async function processInboundWebhooks(deps: AppDeps, only?: { tenant: str
   const now = () => deps.clock.now();
   const groups = only ? [only] : await deps.store.inboundWebhooks.waiting(now().toISOString());
   for (const { tenant, source } of groups) {
-    const at = now();
-    const claimed = await deps.store.inboundWebhooks.claim(tenant, source, at.toISOString(), new Date(at.getTime() + LEASE_MS).toISOString());
-    if (claimed.length === 0) continue;
-    const ids = claimed.map((row) => row.webhookId);
+    // Every notice waiting now is answered by the one run that follows: take them all, page by page.
+    const ids: string[] = [];
+    for (let pages = 0; pages < 100; pages++) {
+      const at = now();
+      const page = await deps.store.inboundWebhooks.claim(tenant, source, at.toISOString(), new Date(at.getTime() + LEASE_MS).toISOString(), CLAIM_PAGE);
+      ids.push(...page.map((row) => row.webhookId));
+      if (page.length < CLAIM_PAGE) break;
+    }
+    if (ids.length === 0) continue;
     const system = source as SourceSystem;
     if (!deps.adapters[system]) {
       await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'ignored', runId: null, reason: `no ${source} adapter is configured in this deployment`, at: now().toISOString() });
@@ -110,32 +116,61 @@ export async function processInboundWebhooks(deps: AppDeps, only?: { tenant: str
 }
 
 /**
- * Node: one processor per service. A notice wakes it (`nudge`); notices arriving while it runs are
- * taken by one more pass, so a burst of notices costs one or two sync runs, not one each.
+ * Node: one processor per service. A notice wakes it (`nudge`); passes start at most once per
+ * `minIntervalMs`, and notices arriving while one runs are taken by the next, so a burst of
+ * notices costs a run or two per source, not one each — and a flood cannot keep a sync running
+ * back to back.
  */
-export function inboundWebhookProcessor(deps: AppDeps) {
+export function inboundWebhookProcessor(deps: AppDeps, options: { minIntervalMs?: number } = {}) {
+  const minIntervalMs = options.minIntervalMs ?? 1000;
   let running: Promise<void> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastStarted = Number.NEGATIVE_INFINITY;
   let again = false;
-  const pass = async () => {
-    do {
-      again = false;
-      try {
-        await processInboundWebhooks(deps);
-      } catch (error) {
-        deps.logger.error('inbound webhook processor failed', { error: error instanceof Error ? error.message : String(error) });
-      }
-    } while (again);
-    running = null;
+  let stopped = false;
+
+  const start = () => {
+    lastStarted = Date.now();
+    running = processInboundWebhooks(deps)
+      .then(() => undefined)
+      .catch((error) => deps.logger.error('inbound webhook processor failed', { error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => {
+        running = null;
+        if (again) {
+          again = false;
+          nudge();
+        }
+      });
   };
+  function nudge(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    if (timer) return;
+    const wait = lastStarted + minIntervalMs - Date.now();
+    if (wait <= 0) start();
+    else {
+      timer = setTimeout(() => {
+        timer = undefined;
+        start();
+      }, wait);
+      timer.unref?.();
+    }
+  }
   return {
-    nudge(): Promise<void> {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = pass();
-      return running;
+    nudge,
+    /** Resolves when no pass runs and none is due. */
+    async idle(): Promise<void> {
+      while (running || timer) await (running ?? new Promise((resolve) => setTimeout(resolve, 5)));
     },
-    idle: () => running ?? Promise.resolve(),
+    /** No new passes; waits for one that runs. */
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
   };
 }

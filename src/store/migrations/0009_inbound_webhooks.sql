@@ -14,5 +14,5 @@ CREATE TABLE `inbound_webhooks` (
 	PRIMARY KEY(`source`, `webhook_id`)
 );
 --> statement-breakpoint
-CREATE INDEX `inbound_webhooks_pending` ON `inbound_webhooks` (`status`,`received_at`);--> statement-breakpoint
+CREATE INDEX `inbound_webhooks_waiting` ON `inbound_webhooks` (`status`,`tenant`,`source`,`received_at`);--> statement-breakpoint
 CREATE INDEX `inbound_webhooks_tenant_received` ON `inbound_webhooks` (`tenant`,`received_at`);
