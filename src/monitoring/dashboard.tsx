@@ -97,6 +97,9 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               );
             })}
           </table>
+          <p id="inbound-waiting" class={o.inboundNoticesWaiting > 0 ? '' : 'muted'} title="Signed change notices a sector system sent (GET /v1/webhooks/inbound); a sync run reads the changes soon after">
+            Change notices waiting for a sync run: {o.inboundNoticesWaiting}
+          </p>
         </section>
         <section id="runs" class="wide">
           <h2>Recent sync runs <span class="muted" style="font-weight:normal">(times in Danish time)</span></h2>

@@ -41,6 +41,8 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     plansByStatus: await deps.store.plans.countByStatus(tenant),
     plansWithOpenConflicts: await deps.store.plans.countWithOpenConflicts(tenant),
     legalBasesToInform: await deps.store.consents.countLegalBasesToInform(tenant),
+    /** Change notices from the sector systems not yet answered by a sync run (inbound webhooks). */
+    inboundNoticesWaiting: await deps.store.inboundWebhooks.countPending(tenant),
     latestRuns: latest.map(({ tenant: _t, ...run }) => run),
     /** The last runs of all adapters, newest first: what IT staff look at when a sync misbehaves. */
     recentRuns: (await deps.store.sync.runs(tenant, { limit: RECENT_RUNS })).map(({ tenant: _t, ...run }) => run),
@@ -66,6 +68,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   };
   metric('enplan_plans', 'Én plans by status', 'gauge', Object.entries(o.plansByStatus).map(([status, n]) => [{ status }, n]));
   metric('enplan_plans_with_open_conflicts', 'Plans with conflicts the sync flagged that wait for a person', 'gauge', [[{}, o.plansWithOpenConflicts]]);
+  metric('enplan_inbound_webhooks_waiting', 'Change notices from the sector systems waiting for a sync run', 'gauge', [[{}, o.inboundNoticesWaiting]]);
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
   metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));
   metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));

@@ -70,6 +70,9 @@ describe('inbound webhooks', () => {
     expect(sent.status).toBe(202);
     expect(sent.body).toEqual({ id: sent.id, status: 'accepted' });
     expect((await stored(app)).map((r) => [r.webhookId, r.status])).toEqual([[sent.id, 'pending']]);
+    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const waitingMetric = async () => /^enplan_inbound_webhooks_waiting\{tenant="101"\} (\d+)$/m.exec(await (await app.harness.request('/metrics', { headers: { authorization: `Bearer ${itStaff}` } })).text())?.[1];
+    expect(await waitingMetric()).toBe('1');
 
     const processed = await processInboundWebhooks(app.deps);
     expect(processed.runs).toEqual([{ tenant: '101', source: 'dfdg', notices: 1, runId: expect.any(String), status: 'succeeded' }]);
@@ -77,9 +80,9 @@ describe('inbound webhooks', () => {
     const [row] = await stored(app);
     expect(row).toMatchObject({ status: 'processed', runId: processed.runs[0]!.runId, attempts: 1 });
     expect(await webhookRuns(app)).toHaveLength(1);
+    expect(await waitingMetric()).toBe('0');
 
     // IT staff see what came and what became of it; other roles do not.
-    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
     const listed = await app.harness.request('/v1/webhooks/inbound', { headers: { authorization: `Bearer ${itStaff}` } });
     expect(listed.status).toBe(200);
     expect(((await listed.json()) as { notices: unknown[] }).notices).toEqual([expect.objectContaining({ source: 'dfdg', id: sent.id, status: 'processed', runId: row!.runId })]);
