@@ -22,6 +22,7 @@ import { mappingRoutes } from './api/mappings';
 import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
 import { statsRoutes } from './api/stats';
 import { webhookRoutes } from './api/webhooks';
+import { subscriptionRoutes } from './api/subscriptions';
 
 export const apiInfo = {
   title: 'Én plan integration layer',
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', monitoringApiRoutes);
   app.route('/', statsRoutes);
   app.route('/', webhookRoutes);
+  app.route('/', subscriptionRoutes);
   app.route('/', monitoringPageRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -83,6 +83,14 @@ export const Config = z
     WEBHOOK_SECRETS_EDUCATION: webhookSecrets,
     WEBHOOK_SECRETS_SOCIAL: webhookSecrets,
     WEBHOOK_SECRETS_HEALTH: webhookSecrets,
+    /**
+     * Outbound subscriptions (S6): hosts (or host:port) events may be delivered to although they are
+     * internal — loopback, private networks — comma- or space-separated. Empty: public https only.
+     */
+    SUBSCRIPTION_ALLOWED_HOSTS: z
+      .string()
+      .default('')
+      .transform((value) => value.split(/[\s,]+/).filter(Boolean)),
   })
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
@@ -126,6 +134,7 @@ export const Config = z
         social: env.WEBHOOK_SECRETS_SOCIAL,
         health: env.WEBHOOK_SECRETS_HEALTH,
       } as Partial<Record<'dfdg' | 'education' | 'social' | 'health', string[]>>,
+      subscriptions: { allowedHosts: env.SUBSCRIPTION_ALLOWED_HOSTS },
       retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS },
     };
   });

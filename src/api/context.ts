@@ -32,6 +32,8 @@ export interface AppDeps {
    * the request's `waitUntil` processes it.
    */
   onInboundWebhook?(): void;
+  /** Node: name resolution and a fetch that refuses internal addresses at connect time (S6). */
+  subscriptionTransport?: import('../subscriptions/service').SubscriptionTransport;
 }
 
 /** The adapters to use on behalf of `tenant`. */

@@ -6,6 +6,7 @@ import { allMappings } from '../sync/all-mappings';
 import { adaptersFromConfig, tenantAdapters } from './adapters';
 import { nodeAdapterTransport } from './node-transport';
 import { composeDeps } from './compose';
+import { nodeSubscriptionTransport } from './subscription-transport';
 import { startPullWorker } from '../sync/pull-worker';
 
 export interface NodeDepsOptions {
@@ -29,6 +30,7 @@ export async function openNodeDeps(env: Record<string, string | undefined>, opti
       }
     : localAdaptersFor;
   const deps = await composeDeps({ database, config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor, mappings: allMappings });
+  deps.subscriptionTransport = nodeSubscriptionTransport(config.subscriptions.allowedHosts);
   const close = async () => {
     await pullWorker?.close();
     await database.close();

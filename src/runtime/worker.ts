@@ -15,6 +15,7 @@ import { allMappings } from '../sync/all-mappings';
 import { runSyncRound } from '../sync/engine';
 import { runRetention } from '../sync/retention';
 import { processInboundWebhooks } from '../webhooks/inbound';
+import { runSubscriptionDeliveries } from '../subscriptions/service';
 import { adaptersFromConfig, tenantAdapters } from './adapters';
 import { composeDeps } from './compose';
 
@@ -68,11 +69,12 @@ export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: 
   // Change notices whose processing after the request failed or was cut short are taken here.
   const inbound = await processInboundWebhooks(deps);
   const relay = await runRelayOnce(deps, { limit: 200 });
+  const subscriptions = await runSubscriptionDeliveries(deps, { limit: 100 });
   // Retention (R16) on its own cron (RETENTION_CRON), as bree runs it nightly on Node; never on
   // a run without a cron, since it deletes.
   const retention = cron !== undefined && cron === config.schedule.retentionCron ? await runRetention(deps) : undefined;
   if (retention) deps.logger.info('retention finished', retention);
-  return { runs, inbound, relay, retention };
+  return { runs, inbound, relay, subscriptions, retention };
 }
 
 export default {

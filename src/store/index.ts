@@ -7,6 +7,7 @@ import { auditRepository } from './audit';
 import { citizenRepository } from './citizens';
 import { consentRepository } from './consents';
 import { inboundWebhookRepository } from './inbound-webhooks';
+import { subscriptionRepository } from './subscriptions';
 import { outboxRepository } from './outbox';
 import { planLinkRepository } from './plan-links';
 import { planRepository } from './plans';
@@ -27,6 +28,7 @@ export function createStore(database: Database) {
     audit: auditRepository(database),
     sync: syncRepository(database),
     inboundWebhooks: inboundWebhookRepository(database),
+    subscriptions: subscriptionRepository(database),
     batch: database.batch,
     close: () => database.close(),
   };
@@ -37,6 +39,7 @@ export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { ConsentDocument } from './consents';
 export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';
+export type { EventRow, SubscriptionDeliveryRow, SubscriptionRow } from './subscriptions';
 export type { PlanLinkRow } from './plan-links';
 export type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox';
 export type { AcceptOutcome, RegistrationRow } from './registrations';

@@ -215,34 +215,6 @@ export const appliedRecords = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.source, t.recordId, t.recordVersion] })],
 );
 
-/** Inbound webhook events by id: one effect per event however often it arrives (F4). */
-export const inboundEvents = sqliteTable(
-  'inbound_events',
-  {
-    tenant: text('tenant').notNull(),
-    source: text('source').notNull(),
-    eventId: text('event_id').notNull(),
-    receivedAt: text('received_at').notNull(),
-    payload: text('payload'),
-    processedAt: text('processed_at'),
-  },
-  (t) => [primaryKey({ columns: [t.tenant, t.source, t.eventId] })],
-);
-
-export const subscriptions = sqliteTable(
-  'subscriptions',
-  {
-    id: text('id').primaryKey(),
-    tenant: text('tenant').notNull(),
-    url: text('url').notNull(),
-    secret: text('secret').notNull(),
-    eventTypes: text('event_types').notNull(),
-    active: integer('active', { mode: 'boolean' }).notNull(),
-    createdAt: text('created_at').notNull(),
-  },
-  (t) => [index('subscriptions_tenant').on(t.tenant)],
-);
-
 /** Which enrolled citizens have had their first full pull from an adapter; later runs follow the change feed. */
 export const pulledCitizens = sqliteTable(
   'pulled_citizens',
@@ -318,4 +290,65 @@ export const inboundWebhooks = sqliteTable(
   },
     // Waiting notices are found by status first: the table grows with every notice, the waiting ones do not.
   (t) => [primaryKey({ columns: [t.source, t.webhookId] }), index('inbound_webhooks_waiting').on(t.status, t.tenant, t.source, t.receivedAt), index('inbound_webhooks_tenant_received').on(t.tenant, t.receivedAt)],
+);
+
+/**
+ * Outbound subscriptions (architecture "Events out", S6): a vendor's address that receives thin,
+ * signed events. The secret is sealed at rest (it signs every event; shown once, at creation).
+ */
+export const subscriptions = sqliteTable(
+  'subscriptions',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    url: text('url').notNull(),
+    secretSealed: text('secret_sealed').notNull(),
+    /** JSON array of event types. */
+    events: text('events').notNull(),
+    description: text('description'),
+    createdBy: text('created_by').notNull(),
+    createdAt: text('created_at').notNull(),
+    disabledAt: text('disabled_at'),
+    disabledReason: text('disabled_reason'),
+  },
+  (t) => [index('subscriptions_tenant').on(t.tenant, t.disabledAt)],
+);
+
+/**
+ * Events waiting to be fanned out to subscriptions: written by SQL triggers (migration 0010) on plan
+ * and delivery writes, only while the tenant has an active subscription — so no code path can change
+ * a plan without its event, and a tenant without subscriptions pays one index probe per write.
+ */
+export const events = sqliteTable('events', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  tenant: text('tenant').notNull(),
+  type: text('type').notNull(),
+  /** JSON: the event's ids (never content, never a CPR number). */
+  data: text('data').notNull(),
+  at: text('at').notNull(),
+});
+
+/** One event for one subscription: delivered with retries, signed, under the same webhook-id each try. */
+export const subscriptionDeliveries = sqliteTable(
+  'subscription_deliveries',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    subscriptionId: text('subscription_id').notNull(),
+    eventSeq: integer('event_seq').notNull(),
+    type: text('type').notNull(),
+    payload: text('payload').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'dead', 'cancelled'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: text('next_attempt_at').notNull(),
+    lastError: text('last_error'),
+    lastStatusCode: integer('last_status_code'),
+    createdAt: text('created_at').notNull(),
+    deliveredAt: text('delivered_at'),
+  },
+  (t) => [
+    uniqueIndex('subscription_deliveries_once').on(t.subscriptionId, t.eventSeq),
+    index('subscription_deliveries_due').on(t.status, t.nextAttemptAt),
+    index('subscription_deliveries_of').on(t.tenant, t.subscriptionId, t.createdAt),
+  ],
 );

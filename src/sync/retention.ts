@@ -11,7 +11,7 @@ import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { inboundNoticesDeleted: 0, plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
     for (const planId of await deps.store.plans.closedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
@@ -30,6 +30,7 @@ export async function runRetention(deps: AppDeps) {
     summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
     // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.
     summary.inboundNoticesDeleted += await deps.store.inboundWebhooks.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
+    summary.subscriptionDeliveriesDeleted += await deps.store.subscriptions.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
   }
   return summary;
 }

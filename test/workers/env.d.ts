@@ -6,6 +6,7 @@ declare global {
       DB: D1Database;
       TEST_MIGRATIONS: D1Migration[];
       JWT_SECRET: string;
+      RECEIVER_URL: string;
     }
   }
 }

@@ -17,6 +17,9 @@ export default defineProject(async () => {
             // The DFDG simulator the global setup started in Node, reached over loopback from workerd.
             DFDG_URL: inject('dfdgUrl'),
             TEST_MIGRATIONS: migrations,
+            RECEIVER_URL: inject('receiverUrl'),
+            // The receiver is on loopback: allowed explicitly, as S6 demands.
+            SUBSCRIPTION_ALLOWED_HOSTS: '127.0.0.1',
             NODE_ENV: 'test',
             JWT_SECRET: 'test-secret-for-the-enplan-suite',
             CPR_KEY: 'test-cpr-key-for-the-enplan-suite',

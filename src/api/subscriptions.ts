@@ -1,0 +1,98 @@
+/**
+ * `/v1/subscriptions`: vendors (and IT staff) subscribe an https address to thin, signed plan and
+ * delivery events (architecture "Events out"; S6: internal addresses refused unless allowed).
+ */
+import { z } from '@hono/zod-openapi';
+import { EventType, NewSubscription, subscriptionService } from '../subscriptions/service';
+import { PageQuery } from './paging';
+import { problemResponses } from './problem';
+import { newRouter } from './router';
+import { securedRoute } from './security';
+import { ProblemError } from './context';
+
+const notFound = () => new ProblemError('not-found', 'no such subscription of yours in your municipality');
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const IdParam = z.object({ id: z.uuid() });
+const roles = ['vendor', 'it-staff'] as const;
+
+const Subscription = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(EventType),
+    description: z.string().nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    disabledAt: z.string().nullable(),
+    disabledReason: z.string().nullable(),
+  })
+  .openapi('Subscription');
+
+const Delivery = z
+  .object({
+    id: z.string().describe('The webhook-id the event was sent under (the same on every try)'),
+    type: EventType,
+    status: z.enum(['pending', 'delivered', 'dead', 'cancelled']),
+    attempts: z.number().int(),
+    createdAt: z.string(),
+    nextAttemptAt: z.string().nullable(),
+    deliveredAt: z.string().nullable(),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+  })
+  .openapi('SubscriptionDelivery');
+
+export const subscriptionRoutes = newRouter()
+  .openapi(
+    securedRoute(roles, {
+      method: 'post',
+      path: '/v1/subscriptions',
+      summary: 'Subscribe an https address to plan and delivery events (signed per Standard Webhooks with the secret in the answer, shown once)',
+      description:
+        'Events are thin — `{"type":"plan.changed","timestamp":"…","data":{"tenant":"101","planId":"…","version":4,"status":"active","previousStatus":"active"}}` — never content or a CPR number: read the plan through the API. ' +
+        'Addresses in loopback, private, link-local or other internal networks are refused (422) unless the deployment allows them (SUBSCRIPTION_ALLOWED_HOSTS). A receiver answering 410 ends the subscription.',
+      request: { body: { content: { 'application/json': { schema: NewSubscription } }, required: true } },
+      responses: { 201: json(Subscription.extend({ secret: z.string().describe('whsec_… — verify each event’s webhook-signature with it; not shown again') }), 'Subscribed'), ...problemResponses(422) },
+    }),
+    async (c) => c.json(await subscriptionService(c.get('deps')).create(c.get('principal'), c.req.valid('json')), 201),
+  )
+  .openapi(
+    securedRoute(roles, {
+      method: 'get',
+      path: '/v1/subscriptions',
+      summary: 'Subscriptions of your municipality (a vendor sees its own)',
+      request: { query: PageQuery },
+      responses: { 200: json(z.object({ subscriptions: z.array(Subscription) }), 'Newest first') },
+    }),
+    async (c) => c.json({ subscriptions: await subscriptionService(c.get('deps')).list(c.get('principal'), c.req.valid('query')) }, 200),
+  )
+  .openapi(
+    securedRoute(roles, { method: 'get', path: '/v1/subscriptions/{id}', summary: 'One subscription', request: { params: IdParam }, responses: { 200: json(Subscription, 'The subscription') } }),
+    async (c) => {
+      const found = await subscriptionService(c.get('deps')).get(c.get('principal'), c.req.valid('param').id);
+      if (!found) throw notFound();
+      return c.json(found, 200);
+    },
+  )
+  .openapi(
+    securedRoute(roles, { method: 'delete', path: '/v1/subscriptions/{id}', summary: 'End a subscription: no further events; waiting deliveries are cancelled', request: { params: IdParam }, responses: { 204: { description: 'Ended' } } }),
+    async (c) => {
+      if (!(await subscriptionService(c.get('deps')).disable(c.get('principal'), c.req.valid('param').id))) throw notFound();
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    securedRoute(roles, {
+      method: 'get',
+      path: '/v1/subscriptions/{id}/deliveries',
+      summary: 'The events sent to a subscription, with each one’s state, tries and the receiver’s last answer',
+      request: { params: IdParam, query: PageQuery },
+      responses: { 200: json(z.object({ deliveries: z.array(Delivery) }), 'Newest first') },
+    }),
+    async (c) => {
+      const deliveries = await subscriptionService(c.get('deps')).deliveries(c.get('principal'), c.req.valid('param').id, c.req.valid('query'));
+      if (!deliveries) throw notFound();
+      return c.json({ deliveries }, 200);
+    },
+  );

@@ -1,0 +1,133 @@
+/** Outbound subscriptions, the events the database records for them, and their deliveries. */
+import { and, asc, desc, eq, isNull, lte, sql } from 'drizzle-orm';
+import type { Database, Statement } from './db';
+import { inList } from './query';
+import { events, subscriptionDeliveries, subscriptions } from './schema';
+
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
+export type SubscriptionDeliveryRow = typeof subscriptionDeliveries.$inferSelect;
+export type NewSubscriptionDelivery = Pick<SubscriptionDeliveryRow, 'id' | 'tenant' | 'subscriptionId' | 'eventSeq' | 'type' | 'payload' | 'nextAttemptAt' | 'createdAt'>;
+
+export function subscriptionRepository({ db, batch }: Database) {
+  const scoped = (tenant: string, id: string) => and(eq(subscriptions.tenant, tenant), eq(subscriptions.id, id));
+  const delivery = (tenant: string, id: string) => and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.id, id));
+  return {
+    async create(row: Omit<SubscriptionRow, 'disabledAt' | 'disabledReason'>): Promise<void> {
+      await db.insert(subscriptions).values(row);
+    },
+    async get(tenant: string, id: string): Promise<SubscriptionRow | null> {
+      return (await db.select().from(subscriptions).where(scoped(tenant, id)).limit(1))[0] ?? null;
+    },
+    async list(tenant: string, options: { createdBy?: string; limit?: number; offset?: number } = {}): Promise<SubscriptionRow[]> {
+      return db
+        .select()
+        .from(subscriptions)
+        .where(and(eq(subscriptions.tenant, tenant), options.createdBy ? eq(subscriptions.createdBy, options.createdBy) : undefined))
+        .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id))
+        .limit(options.limit ?? 50)
+        .offset(options.offset ?? 0);
+    },
+    /** No more events for it; what was waiting is cancelled with the reason. False if it was disabled already. */
+    async disable(tenant: string, id: string, reason: string, at: string): Promise<boolean> {
+      const [changed] = await db.update(subscriptions).set({ disabledAt: at, disabledReason: reason }).where(and(scoped(tenant, id), isNull(subscriptions.disabledAt))).returning({ id: subscriptions.id });
+      await db
+        .update(subscriptionDeliveries)
+        .set({ status: 'cancelled', lastError: reason })
+        .where(and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.subscriptionId, id), eq(subscriptionDeliveries.status, 'pending')));
+      return !!changed;
+    },
+    /** The active subscriptions of these tenants (the fan-out's question). */
+    async activeOf(tenants: readonly string[]): Promise<SubscriptionRow[]> {
+      if (tenants.length === 0) return [];
+      return db.select().from(subscriptions).where(and(inList(subscriptions.tenant, tenants), isNull(subscriptions.disabledAt)));
+    },
+    /** Events not yet fanned out, oldest first (a system job across tenants). */
+    async nextEvents(limit: number): Promise<EventRow[]> {
+      return db.select().from(events).orderBy(asc(events.seq)).limit(limit);
+    },
+    /** The deliveries of a page of events and the events' removal, in one atomic batch. */
+    async fanOut(rows: readonly NewSubscriptionDelivery[], upToSeq: number): Promise<void> {
+      const statements: Statement[] = [];
+      for (let i = 0; i < rows.length; i += 200) {
+        const json = JSON.stringify(rows.slice(i, i + 200).map((r) => [r.id, r.tenant, r.subscriptionId, r.eventSeq, r.type, r.payload, r.nextAttemptAt, r.createdAt]));
+        statements.push(
+          db
+            .insert(subscriptionDeliveries)
+            .select(
+              db
+                .select({
+                  id: sql<string>`json_extract(j.value, '$[0]')`.as('id'),
+                  tenant: sql<string>`json_extract(j.value, '$[1]')`.as('tenant'),
+                  subscriptionId: sql<string>`json_extract(j.value, '$[2]')`.as('subscription_id'),
+                  eventSeq: sql<number>`json_extract(j.value, '$[3]')`.as('event_seq'),
+                  type: sql<string>`json_extract(j.value, '$[4]')`.as('type'),
+                  payload: sql<string>`json_extract(j.value, '$[5]')`.as('payload'),
+                  status: sql<'pending'>`'pending'`.as('status'),
+                  attempts: sql<number>`0`.as('attempts'),
+                  nextAttemptAt: sql<string>`json_extract(j.value, '$[6]')`.as('next_attempt_at'),
+                  lastError: sql<null>`null`.as('last_error'),
+                  lastStatusCode: sql<null>`null`.as('last_status_code'),
+                  createdAt: sql<string>`json_extract(j.value, '$[7]')`.as('created_at'),
+                  deliveredAt: sql<null>`null`.as('delivered_at'),
+                })
+                .from(sql`json_each(${json}) as j`)
+                .where(sql`1`), // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
+            )
+            .onConflictDoNothing(),
+        );
+      }
+      statements.push(db.delete(events).where(lte(events.seq, upToSeq)));
+      await batch(statements);
+    },
+    /** Deliveries due now, oldest first: which tenants have work (a system job). */
+    async due(now: string, limit: number): Promise<SubscriptionDeliveryRow[]> {
+      return db
+        .select()
+        .from(subscriptionDeliveries)
+        .where(and(eq(subscriptionDeliveries.status, 'pending'), lte(subscriptionDeliveries.nextAttemptAt, now)))
+        .orderBy(asc(subscriptionDeliveries.nextAttemptAt))
+        .limit(limit);
+    },
+    /** Takes the given due deliveries under a lease (counting the attempt); returns the ones this caller won. */
+    async claim(tenant: string, ids: readonly string[], leaseUntil: string, now: string): Promise<SubscriptionDeliveryRow[]> {
+      if (ids.length === 0) return [];
+      return (await db
+        .update(subscriptionDeliveries)
+        .set({ nextAttemptAt: leaseUntil, attempts: sql`${subscriptionDeliveries.attempts} + 1` })
+        .where(and(eq(subscriptionDeliveries.tenant, tenant), inList(subscriptionDeliveries.id, ids), eq(subscriptionDeliveries.status, 'pending'), lte(subscriptionDeliveries.nextAttemptAt, now)))
+        .returning()) as SubscriptionDeliveryRow[];
+    },
+    async delivered(tenant: string, id: string, statusCode: number, at: string): Promise<void> {
+      await db.update(subscriptionDeliveries).set({ status: 'delivered', lastStatusCode: statusCode, lastError: null, deliveredAt: at }).where(and(delivery(tenant, id), eq(subscriptionDeliveries.status, 'pending')));
+    },
+    async retryAt(tenant: string, id: string, nextAttemptAt: string, error: string, statusCode: number | null): Promise<void> {
+      await db.update(subscriptionDeliveries).set({ nextAttemptAt, lastError: error, lastStatusCode: statusCode }).where(and(delivery(tenant, id), eq(subscriptionDeliveries.status, 'pending')));
+    },
+    async dead(tenant: string, id: string, error: string, statusCode: number | null): Promise<void> {
+      await db.update(subscriptionDeliveries).set({ status: 'dead', lastError: error, lastStatusCode: statusCode }).where(and(delivery(tenant, id), eq(subscriptionDeliveries.status, 'pending')));
+    },
+    async cancel(tenant: string, id: string, reason: string): Promise<void> {
+      await db.update(subscriptionDeliveries).set({ status: 'cancelled', lastError: reason }).where(and(delivery(tenant, id), eq(subscriptionDeliveries.status, 'pending')));
+    },
+    /** Retention (R16): finished deliveries older than `before` go; the audit of the subscription stays. */
+    async deleteFinishedBefore(tenant: string, before: string): Promise<number> {
+      return (
+        await db
+          .delete(subscriptionDeliveries)
+          .where(and(eq(subscriptionDeliveries.tenant, tenant), sql`${subscriptionDeliveries.status} <> 'pending'`, lte(subscriptionDeliveries.createdAt, before)))
+          .returning({ id: subscriptionDeliveries.id })
+      ).length;
+    },
+    async deliveriesOf(tenant: string, subscriptionId: string, limit = 50, offset = 0): Promise<SubscriptionDeliveryRow[]> {
+      return db
+        .select()
+        .from(subscriptionDeliveries)
+        .where(and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.subscriptionId, subscriptionId)))
+        .orderBy(desc(subscriptionDeliveries.createdAt), desc(subscriptionDeliveries.eventSeq))
+        .limit(limit)
+        .offset(offset);
+    },
+  };
+}
+export type SubscriptionRepository = ReturnType<typeof subscriptionRepository>;

@@ -1,0 +1,245 @@
+/**
+ * Outbound subscriptions (architecture "Events out", S6). A vendor (or IT staff) names an https
+ * address and the event types it wants; plan and delivery events then go there, signed per Standard
+ * Webhooks with the subscription's own secret, and thin: ids and what changed, never content and
+ * never a CPR number — the subscriber reads the plan through the API, where roles, consent and the
+ * audit log apply.
+ *
+ * The events are recorded by SQL triggers in the same transaction as the write they describe
+ * (migration 0010), so no path that changes a plan can forget one, and they are fanned out into one
+ * delivery per subscription, delivered with retries (backoff with jitter) under the same webhook-id
+ * each try, so the receiver can drop a repeat.
+ */
+import { z } from '@hono/zod-openapi';
+import { ProblemError, type AppDeps } from '../api/context';
+import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/backoff';
+import { redactCpr } from '../security/redact';
+import { actorOf, hasAnyRole, type Principal } from '../security';
+import type { SubscriptionDeliveryRow, SubscriptionRow } from '../store';
+import { signWebhook } from '../webhooks/standard-webhooks';
+import { checkSubscriptionUrl } from './address-guard';
+
+export const EventType = z.enum(['plan.created', 'plan.changed', 'delivery.dead']);
+export type EventType = z.infer<typeof EventType>;
+
+export const NewSubscription = z
+  .object({
+    url: z.string().max(2000).describe('https address the events are POSTed to'),
+    events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out'),
+    description: z.string().max(200).optional(),
+  })
+  .strict()
+  .openapi('NewSubscription');
+
+export interface SubscriptionView {
+  id: string;
+  url: string;
+  events: EventType[];
+  description: string | null;
+  createdBy: string;
+  createdAt: string;
+  disabledAt: string | null;
+  disabledReason: string | null;
+}
+
+const viewOf = (row: SubscriptionRow): SubscriptionView => ({
+  id: row.id,
+  url: row.url,
+  events: JSON.parse(row.events) as EventType[],
+  description: row.description,
+  createdBy: row.createdBy,
+  createdAt: row.createdAt,
+  disabledAt: row.disabledAt,
+  disabledReason: row.disabledReason,
+});
+
+export const deliveryViewOf = (row: SubscriptionDeliveryRow) => ({
+  id: row.id,
+  type: row.type as EventType,
+  status: row.status,
+  attempts: row.attempts,
+  createdAt: row.createdAt,
+  nextAttemptAt: row.status === 'pending' ? row.nextAttemptAt : null,
+  deliveredAt: row.deliveredAt,
+  lastStatusCode: row.lastStatusCode,
+  lastError: row.lastError,
+});
+
+/** Node hands in name resolution (and a guarded fetch); on Workers the URL itself is checked. */
+export interface SubscriptionTransport {
+  resolveHost?: (host: string) => Promise<string[]>;
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+}
+
+export function subscriptionService(deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) {
+  const { store, clock } = deps;
+  // IT staff see and manage every subscription of their municipality; a vendor only its own.
+  const visible = (principal: Principal, row: SubscriptionRow | null) => (row && (hasAnyRole(principal, ['it-staff']) || row.createdBy === actorOf(principal)) ? row : null);
+  const audit = (principal: Principal, action: string, id: string, detail: Record<string, unknown>) =>
+    store.audit.append(principal.tenant, { at: clock.now().toISOString(), actor: actorOf(principal), action, targetType: 'subscription', targetId: id, detail });
+
+  return {
+    /** Creates a subscription; the answer holds its signing secret, shown this once. */
+    async create(principal: Principal, input: z.infer<typeof NewSubscription>): Promise<SubscriptionView & { secret: string }> {
+      const check = await checkSubscriptionUrl(input.url, deps.config.subscriptions.allowedHosts, deps.subscriptionTransport?.resolveHost);
+      if (!check.ok) throw new ProblemError('subscription-address-refused', check.reason);
+      const secret = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
+      const row = {
+        id: crypto.randomUUID(),
+        tenant: principal.tenant,
+        url: input.url,
+        secretSealed: await deps.vault.sealPayload(secret),
+        events: JSON.stringify(input.events ? [...new Set(input.events)] : EventType.options),
+        description: input.description ?? null,
+        createdBy: actorOf(principal),
+        createdAt: clock.now().toISOString(),
+      };
+      await store.subscriptions.create(row);
+      await audit(principal, 'subscription.created', row.id, { host: new URL(input.url).host, events: JSON.parse(row.events) });
+      return { ...viewOf({ ...row, disabledAt: null, disabledReason: null }), secret };
+    },
+    async list(principal: Principal, paging: { limit: number; offset: number }): Promise<SubscriptionView[]> {
+      const createdBy = hasAnyRole(principal, ['it-staff']) ? undefined : actorOf(principal);
+      return (await store.subscriptions.list(principal.tenant, { ...paging, ...(createdBy ? { createdBy } : {}) })).map(viewOf);
+    },
+    async get(principal: Principal, id: string): Promise<SubscriptionView | null> {
+      const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
+      return row ? viewOf(row) : null;
+    },
+    /** Stops it: no further events, waiting deliveries cancelled. */
+    async disable(principal: Principal, id: string): Promise<boolean> {
+      const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
+      if (!row) return false;
+      if (await store.subscriptions.disable(principal.tenant, id, `disabled by ${actorOf(principal)}`, clock.now().toISOString())) await audit(principal, 'subscription.disabled', id, {});
+      return true;
+    },
+    async deliveries(principal: Principal, id: string, paging: { limit: number; offset: number }) {
+      const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
+      if (!row) return null;
+      return (await store.subscriptions.deliveriesOf(principal.tenant, id, paging.limit, paging.offset)).map(deliveryViewOf);
+    },
+  };
+}
+
+export interface SubscriptionRunResult {
+  fannedOut: number;
+  delivered: number;
+  retried: number;
+  dead: number;
+  cancelled: number;
+}
+
+const EVENT_PAGE = 500;
+const LEASE_MS = 60_000;
+const TIMEOUT_MS = 10_000;
+/** Events are wanted soon or not at all: fewer tries than a registration's delivery gets. */
+export const subscriptionBackoff: BackoffPolicy = { ...defaultBackoff, maxAttempts: 8 };
+
+/**
+ * One pass of the subscription job: fans recorded events out into deliveries, then delivers what
+ * is due. Runs beside the outbox relay (the bree relay job on Node, every Cron Trigger on Workers).
+ */
+export async function runSubscriptionDeliveries(
+  deps: AppDeps & { subscriptionTransport?: SubscriptionTransport },
+  options: { limit?: number; backoff?: BackoffPolicy; random?: () => number; concurrency?: number } = {},
+): Promise<SubscriptionRunResult> {
+  const { store, clock } = deps;
+  const result: SubscriptionRunResult = { fannedOut: 0, delivered: 0, retried: 0, dead: 0, cancelled: 0 };
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  // Fan-out: each recorded event becomes one delivery per active subscription that wants its type.
+  for (let page = 0; page < 100; page++) {
+    const recorded = await store.subscriptions.nextEvents(EVENT_PAGE);
+    if (recorded.length === 0) break;
+    const active = await store.subscriptions.activeOf([...new Set(recorded.map((e) => e.tenant))]);
+    const at = clock.now().toISOString();
+    const rows = recorded.flatMap((event) =>
+      active
+        .filter((s) => s.tenant === event.tenant && (JSON.parse(s.events) as string[]).includes(event.type))
+        .map((s) => ({
+          id: crypto.randomUUID(),
+          tenant: event.tenant,
+          subscriptionId: s.id,
+          eventSeq: event.seq,
+          type: event.type,
+          payload: JSON.stringify({ type: event.type, timestamp: event.at, data: { tenant: event.tenant, ...(JSON.parse(event.data) as object) } }),
+          nextAttemptAt: at,
+          createdAt: at,
+        })),
+    );
+    await store.subscriptions.fanOut(rows, recorded.at(-1)!.seq);
+    result.fannedOut += rows.length;
+    if (recorded.length < EVENT_PAGE) break;
+  }
+
+  // Delivery of what is due, each tenant's under its own claim.
+  const policy = options.backoff ?? subscriptionBackoff;
+  const send = deps.subscriptionTransport?.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
+  const due = await store.subscriptions.due(clock.now().toISOString(), options.limit ?? 200);
+  const subscriptionsSeen = new Map<string, SubscriptionRow | null>();
+  for (const tenant of new Set(due.map((d) => d.tenant))) {
+    const now = clock.now().getTime();
+    const claimed = await store.subscriptions.claim(tenant, due.filter((d) => d.tenant === tenant).map((d) => d.id), iso(now + LEASE_MS), iso(now));
+    const queue = [...claimed];
+    const worker = async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        const key = `${tenant}|${row.subscriptionId}`;
+        if (!subscriptionsSeen.has(key)) subscriptionsSeen.set(key, await store.subscriptions.get(tenant, row.subscriptionId));
+        const subscription = subscriptionsSeen.get(key);
+        if (!subscription || subscription.disabledAt) {
+          await store.subscriptions.cancel(tenant, row.id, 'the subscription was disabled');
+          result.cancelled++;
+          continue;
+        }
+        // The address is checked again at every delivery: the allowlist may have changed since.
+        const check = await checkSubscriptionUrl(subscription.url, deps.config.subscriptions.allowedHosts);
+        if (!check.ok) {
+          await store.subscriptions.dead(tenant, row.id, `address refused: ${check.reason}`, null);
+          result.dead++;
+          continue;
+        }
+        let status: number | null = null;
+        let error: string;
+        try {
+          const timestamp = Math.floor(clock.now().getTime() / 1000);
+          const secret = await deps.vault.openPayload(subscription.secretSealed);
+          const response = await send(subscription.url, {
+            method: 'POST',
+            // A redirect is not followed: it could lead to an address the check above would refuse.
+            redirect: 'manual',
+            signal: AbortSignal.timeout(TIMEOUT_MS),
+            headers: { 'content-type': 'application/json', 'user-agent': 'enplan-integration-layer', 'webhook-id': row.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': await signWebhook(secret, row.id, timestamp, row.payload) },
+            body: row.payload,
+          });
+          status = response.status;
+          await response.body?.cancel().catch(() => undefined);
+          if (status >= 200 && status < 300) {
+            await store.subscriptions.delivered(tenant, row.id, status, clock.now().toISOString());
+            result.delivered++;
+            continue;
+          }
+          if (status === 410) {
+            // Standard Webhooks: 410 Gone means "stop sending".
+            await store.subscriptions.dead(tenant, row.id, 'the receiver answered 410 Gone', status);
+            await store.subscriptions.disable(tenant, subscription.id, 'the receiver answered 410 Gone', clock.now().toISOString());
+            subscriptionsSeen.set(key, { ...subscription, disabledAt: clock.now().toISOString() });
+            result.dead++;
+            continue;
+          }
+          error = `the receiver answered ${status}`;
+        } catch (caught) {
+          error = redactCpr(caught instanceof Error ? (caught.cause instanceof Error ? `${caught.message}: ${caught.cause.message}` : caught.message) : String(caught)).slice(0, 300);
+        }
+        if (row.attempts >= policy.maxAttempts) {
+          await store.subscriptions.dead(tenant, row.id, `gave up after ${row.attempts} attempts; last: ${error}`, status);
+          result.dead++;
+        } else {
+          await store.subscriptions.retryAt(tenant, row.id, iso(clock.now().getTime() + retryDelayMs(row.attempts, policy, options.random)), error, status);
+          result.retried++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, claimed.length) }, worker));
+  }
+  return result;
+}

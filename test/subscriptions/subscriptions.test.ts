@@ -1,0 +1,195 @@
+/**
+ * Outbound subscriptions end to end: a vendor subscribes a receiver (a real HTTP server on
+ * loopback, allowed by SUBSCRIPTION_ALLOWED_HOSTS), plan writes become thin events recorded by the
+ * database's triggers, and the job delivers them signed per Standard Webhooks — retried under the
+ * same webhook-id, stopped by 410, never to an address that is not allowed (S6), never with content.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runRelayOnce } from '../../src/delivery';
+import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
+import { runSubscriptionDeliveries } from '../../src/subscriptions/service';
+import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
+import { TestClock } from '../registrations/fixture';
+import { testCpr } from '../support/cpr';
+import { startTestApp } from '../support/node-app';
+import { enrol } from '../support/seed';
+
+interface Received { headers: IncomingMessage['headers']; body: string }
+let receiver: Server;
+let receiverUrl: string;
+let received: Received[] = [];
+let answers: number[] = [];
+beforeAll(async () => {
+  receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body });
+      response.statusCode = answers.shift() ?? 204;
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/enplan-events`;
+});
+afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+beforeEach(() => {
+  received = [];
+  answers = [];
+});
+
+async function freshApp(allowed = '127.0.0.1') {
+  const clock = new TestClock(Date.now());
+  const app = await startTestApp({ clock, env: { SUBSCRIPTION_ALLOWED_HOSTS: allowed } });
+  // The Node transport: the connect-time guard is in the path, as in the service.
+  app.deps.subscriptionTransport = nodeSubscriptionTransport(app.deps.config.subscriptions.allowedHosts);
+  const call = async (method: string, path: string, roles: string[], body?: unknown, sub?: string, tenant = '101') => {
+    const token = await app.harness.token({ tenant, roles: roles as never, ...(sub ? { sub } : {}) });
+    const response = await app.harness.request(path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+  const run = () => runSubscriptionDeliveries(app.deps, { random: () => 0 });
+  const events = async () => (await app.database.db.all(sql`select type from events`)) as { type: string }[];
+  return { ...app, clock, call, run, events };
+}
+
+describe('outbound subscriptions', () => {
+  it('delivers thin, signed plan events to the subscriber, and shows each delivery', async () => {
+    const app = await freshApp();
+    const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, description: 'Fagsystem X' }, 'vendor-a');
+    expect(created.status).toBe(201);
+    const { id, secret } = created.body as { id: string; secret: string };
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    expect(created.body.events).toEqual(['plan.created', 'plan.changed', 'delivery.dead']);
+    // Shown once: never in a read.
+    expect(JSON.stringify((await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a')).body)).not.toContain(secret);
+    expect(JSON.stringify((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body)).not.toContain(secret);
+
+    const cpr = testCpr();
+    const plan = await enrol(app.deps, cpr); // created, accepted, active: three plan writes
+    const outcome = await app.run();
+    expect(outcome).toMatchObject({ fannedOut: 3, delivered: 3, retried: 0, dead: 0 });
+    expect(await app.events()).toEqual([]);
+    expect(received).toHaveLength(3);
+    for (const { headers, body } of received) {
+      const verified = await verifyWebhook({ id: headers['webhook-id'] as string, timestamp: headers['webhook-timestamp'] as string, signature: headers['webhook-signature'] as string }, body, [secret], app.clock.now());
+      expect(verified.ok).toBe(true);
+      expect(body).not.toContain(cpr);
+      expect(body).not.toContain(cpr.slice(0, 6));
+    }
+    const bodies = received.map((r) => JSON.parse(r.body));
+    expect(bodies.map((b) => [b.type, b.data.status, b.data.version])).toEqual([['plan.created', 'offered', 1], ['plan.changed', 'accepted', 2], ['plan.changed', 'active', 3]]);
+    expect(Object.keys(bodies[1])).toEqual(['type', 'timestamp', 'data']);
+    expect(bodies[1].data).toEqual({ tenant: '101', planId: plan.id, version: 2, status: 'accepted', previousStatus: 'offered' });
+
+    const deliveries = await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, 'vendor-a');
+    expect(deliveries.status).toBe(200);
+    expect(deliveries.body.deliveries).toHaveLength(3);
+    expect(deliveries.body.deliveries.every((d: { status: string; lastStatusCode: number }) => d.status === 'delivered' && d.lastStatusCode === 204)).toBe(true);
+    expect(new Set(deliveries.body.deliveries.map((d: { id: string }) => d.id))).toEqual(new Set(received.map((r) => r.headers['webhook-id'])));
+    // A second run sends nothing again.
+    expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
+    expect(received).toHaveLength(3);
+    await app.close();
+  });
+
+  it('keeps each vendor to its own subscriptions and each municipality to its own; other roles are refused', async () => {
+    const app = await freshApp();
+    const { body } = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['delivery.dead'] }, 'vendor-a');
+    expect((await app.call('GET', `/v1/subscriptions/${body.id}`, ['vendor'], undefined, 'vendor-b')).status).toBe(404);
+    expect((await app.call('GET', '/v1/subscriptions', ['vendor'], undefined, 'vendor-b')).body.subscriptions).toEqual([]);
+    expect((await app.call('DELETE', `/v1/subscriptions/${body.id}`, ['vendor'], undefined, 'vendor-b')).status).toBe(404);
+    expect((await app.call('GET', `/v1/subscriptions/${body.id}`, ['it-staff'])).status).toBe(200);
+    expect((await app.call('GET', `/v1/subscriptions/${body.id}`, ['it-staff'], undefined, undefined, '751')).status).toBe(404);
+    for (const role of ['caseworker', 'sync-job']) expect((await app.call('GET', '/v1/subscriptions', [role])).status).toBe(403);
+    // Only the event types asked for: plan writes send this subscriber nothing.
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ fannedOut: 0 });
+    expect(received).toEqual([]);
+    await app.close();
+  });
+
+  it('refuses internal addresses that are not allowed, and stores nothing (S6)', async () => {
+    const app = await freshApp('');
+    for (const url of [receiverUrl, 'https://127.0.0.1/x', 'https://10.1.2.3/x', 'https://[::1]/x', 'https://localhost/x', 'https://169.254.169.254/latest']) {
+      const answer = await app.call('POST', '/v1/subscriptions', ['vendor'], { url }, 'vendor-a');
+      expect(answer.status, url).toBe(422);
+      expect(answer.body.type).toBe('/problems/subscription-address-refused');
+    }
+    expect((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body.subscriptions).toEqual([]);
+    // Without a subscription the triggers record no events: a plan write costs nothing more.
+    await enrol(app.deps, testCpr());
+    expect(await app.events()).toEqual([]);
+    await app.close();
+  });
+
+  it('retries a failed delivery under the same webhook-id, and stops for good on 410 Gone', async () => {
+    const app = await freshApp();
+    const { body } = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
+    answers = [500];
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 0, retried: 1 });
+    const [pending] = (await app.call('GET', `/v1/subscriptions/${body.id}/deliveries`, ['vendor'], undefined, 'vendor-a')).body.deliveries;
+    expect(pending).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'the receiver answered 500' });
+    app.clock.advance(1000);
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect(received.map((r) => r.headers['webhook-id'])).toEqual([pending.id, pending.id]);
+
+    answers = [410];
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ dead: 1 });
+    const ended = (await app.call('GET', `/v1/subscriptions/${body.id}`, ['vendor'], undefined, 'vendor-a')).body;
+    expect(ended).toMatchObject({ disabledAt: expect.any(String), disabledReason: 'the receiver answered 410 Gone' });
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ fannedOut: 0 });
+    expect(received).toHaveLength(3);
+    await app.close();
+  });
+
+  it('gives up after the last attempt, and a deleted subscription gets nothing more', async () => {
+    const app = await freshApp();
+    const { body } = await app.call('POST', '/v1/subscriptions', ['it-staff'], { url: receiverUrl, events: ['plan.created'] });
+    answers = Array(8).fill(503);
+    await enrol(app.deps, testCpr());
+    for (let i = 0; i < 8; i++) {
+      await app.run();
+      app.clock.advance(1000);
+    }
+    const [last] = (await app.call('GET', `/v1/subscriptions/${body.id}/deliveries`, ['it-staff'])).body.deliveries;
+    expect(last).toMatchObject({ status: 'dead', attempts: 8, lastStatusCode: 503, lastError: expect.stringMatching(/gave up after 8 attempts/) });
+
+    expect((await app.call('DELETE', `/v1/subscriptions/${body.id}`, ['it-staff'])).status).toBe(204);
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
+    expect(received).toHaveLength(8);
+    await app.close();
+  });
+
+  it('a dead outbox delivery becomes a delivery.dead event', async () => {
+    const app = await freshApp();
+    await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['delivery.dead'] }, 'vendor-a');
+    await app.database.db.run(sql`insert into outbox (id, tenant, registration_id, citizen_id, target, operation, payload, status, attempts, next_attempt_at, consent_ref, created_at, updated_at, sequence) values ('o-1', '101', 'r-1', 'c-1', 'dfdg', 'goal.upsert', 'null', 'pending', 0, '2026-01-01T00:00:00Z', 'g', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1)`);
+    await runRelayOnce(app.deps, { limit: 10 });
+    expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 1 });
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ type: 'delivery.dead', data: { tenant: '101', outboxId: 'o-1', registrationId: 'r-1', target: 'dfdg' } });
+    await app.close();
+  });
+});
+
+describe('the address is checked again at every delivery', () => {
+  it('an address taken off the allowlist after subscribing gets no more events', async () => {
+    const app = await freshApp();
+    await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
+    (app.deps.config.subscriptions as { allowedHosts: string[] }).allowedHosts = [];
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 0, dead: 1 });
+    expect(received).toEqual([]);
+    const [subscription] = (await app.call('GET', '/v1/subscriptions', ['it-staff'])).body.subscriptions;
+    const [dead] = (await app.call('GET', `/v1/subscriptions/${subscription.id}/deliveries`, ['it-staff'])).body.deliveries;
+    expect(dead.lastError).toMatch(/^address refused: events go over https/);
+    await app.close();
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * Outbound subscriptions in workerd on D1: migration 0010's triggers record a plan's events on D1,
+ * and the Cron Trigger round delivers them, signed, to a receiver on loopback (allowed explicitly).
+ */
+import { env } from 'cloudflare:test';
+import { sign } from 'hono/jwt';
+import { describe, expect, it } from 'vitest';
+import worker, { runScheduledRound } from '../../src/runtime/worker';
+import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
+import { TEST_JWT_SECRET } from '../support/harness';
+import { testCpr } from '../support/cpr';
+
+async function call(method: string, path: string, roles: string[], body?: unknown) {
+  const now = Math.floor(Date.now() / 1000);
+  const token = await sign({ sub: 'subscription-test', tenant: '101', roles, iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
+  const response = await worker.fetch(
+    new Request(`https://enplan.test${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined }),
+    env as never,
+    { waitUntil: () => undefined, passThroughOnException: () => undefined } as never,
+  );
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+describe('outbound subscriptions in workerd', () => {
+  it('records plan events on D1 and delivers them signed on the cron round', async () => {
+    const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events`, events: ['plan.created'] });
+    expect(created.status).toBe(201);
+    const plan = await call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered' });
+    expect(plan.status).toBe(201);
+    const round = await runScheduledRound(env as never, 'test');
+    expect(round.subscriptions).toMatchObject({ fannedOut: 1, delivered: 1 });
+    const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { headers: Record<string, string>; body: string }[];
+    const mine = received.filter((r) => JSON.parse(r.body).data.planId === plan.body.id);
+    expect(mine).toHaveLength(1);
+    const { headers, body } = mine[0]!;
+    expect((await verifyWebhook({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'] }, body, [created.body.secret], new Date())).ok).toBe(true);
+    const deliveries = await call('GET', `/v1/subscriptions/${created.body.id}/deliveries`, ['vendor']);
+    expect(deliveries.body.deliveries).toEqual([expect.objectContaining({ status: 'delivered', id: headers['webhook-id'] })]);
+  });
+});
