@@ -1,0 +1,60 @@
+/**
+ * A plan write from the sync assigns the indexed columns (status, open conflicts) only when they
+ * change — SQLite rewrites an index entry for every indexed column an UPDATE assigns — and the
+ * columns still always agree with the document: the status worklist and the conflicts worklist
+ * read them, not the document.
+ */
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Plan, type Conflict } from '../../src/model';
+import { openLibsqlDatabase } from '../../src/store/libsql';
+import { planRepository } from '../../src/store/plans';
+import type { Database } from '../../src/store';
+import { validPlan } from '../support/plans';
+
+let database: Database | undefined;
+afterEach(async () => {
+  await database?.close();
+  database = undefined;
+});
+
+const conflict = (id: string): Conflict => ({
+  id,
+  elementId: 'g1',
+  field: 'title',
+  values: [
+    { value: { title: 'A' }, provenance: [{ kind: 'registration', registrationId: 'r', actor: 'caseworker:anna', at: '2026-11-23T10:00:00.000Z' }] },
+    { value: { title: 'B' }, provenance: [{ kind: 'registration', registrationId: 's', actor: 'caseworker:anna', at: '2026-11-23T10:00:00.000Z' }] },
+  ],
+  detectedAt: '2026-11-23T10:00:00.000Z',
+});
+
+describe('plan updates from the sync', () => {
+  it('assign status and open conflicts only when they change, and the columns follow the document', async () => {
+    database = await openLibsqlDatabase(':memory:');
+    const plans = planRepository(database);
+    const first = Plan.parse(validPlan());
+    await plans.insert(first);
+    const columns = async () => (await database!.db.all(sql`select status, open_conflicts as openConflicts, version from plans where id = ${first.id}`))[0];
+    const sqlOf = (plan: Plan, previous: Plan) => (plans.updateStatements(plan, previous.version, previous)[0] as unknown as { toSQL(): { sql: string } }).toSQL().sql;
+
+    const samePlan = Plan.parse({ ...first, purpose: 'Ny formulering', version: 2, updatedAt: '2026-11-23T11:00:00.000Z' });
+    expect(sqlOf(samePlan, first)).not.toMatch(/"status"|"open_conflicts"/);
+    await database.batch(plans.updateStatements(samePlan, first.version, first));
+    expect(await columns()).toEqual({ status: 'active', openConflicts: 0, version: 2 });
+
+    const withConflict = Plan.parse({ ...samePlan, conflicts: [conflict('c1')], version: 3, updatedAt: '2026-11-23T12:00:00.000Z' });
+    expect(sqlOf(withConflict, samePlan)).toMatch(/"open_conflicts"/);
+    expect(sqlOf(withConflict, samePlan)).not.toMatch(/"status"/);
+    await database.batch(plans.updateStatements(withConflict, samePlan.version, samePlan));
+    expect(await columns()).toEqual({ status: 'active', openConflicts: 1, version: 3 });
+
+    const closed = Plan.parse({ ...withConflict, status: 'closed', version: 4, updatedAt: '2026-11-23T13:00:00.000Z' });
+    expect(sqlOf(closed, withConflict)).toMatch(/"status"/);
+    await database.batch(plans.updateStatements(closed, withConflict.version, withConflict));
+    expect(await columns()).toEqual({ status: 'closed', openConflicts: 1, version: 4 });
+
+    // Without the plan as read, everything is assigned (registrations, status changes).
+    expect((plans.updateStatements(closed, 4)[0] as unknown as { toSQL(): { sql: string } }).toSQL().sql).toMatch(/"status".*"open_conflicts"|"open_conflicts".*"status"/);
+  });
+});
