@@ -6,14 +6,19 @@
  * per database.
  */
 import { startDfdgSimulator } from '../../adapters/dfdg';
+import { activityReverseMapping } from '../../mappings/dfdg';
+import { planActivityReverseMapping, planActivityTypes } from '../../mappings/education';
 import { startEducationSimulator } from '../../adapters/education/simulator';
 import { startHealthSimulator } from '../../adapters/health/simulator';
 import { fictitiousCpr, generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { startSocialSimulator } from '../../adapters/social/simulator';
-import type { AppDeps } from '../api/context';
-import { ConsentGrant, membersOf, type DataCategory, type SourceSystem } from '../model';
+import { adaptersOf, type AppDeps } from '../api/context';
+import { runRelayOnce } from '../delivery/relay';
+import { ConsentGrant, membersOf, type DataCategory, type Intervention, type Plan, type Recipient, type SourceSystem } from '../model';
 import { planService } from '../plans/service';
+import { RegistrationRequest, registrationService } from '../registrations';
 import type { Principal } from '../security';
+import { redactCpr } from '../security/redact';
 import { runSyncRound } from '../sync/engine';
 
 export const DEMO_TENANT = '101';
@@ -161,4 +166,144 @@ export async function firstSync(deps: AppDeps) {
   for (const result of await runSyncRound(deps, { tenant: DEMO_TENANT, adapters, trigger: 'demo-start', mappings: deps.mappings }))
     results[result.adapter] = { status: result.status, merged: result.stats.recordsMerged, quarantined: result.stats.quarantined, refusedByConsent: result.stats.refusedByConsent };
   return results;
+}
+
+/** The demo conflict's registration: its Idempotency-Key is also the mark that the scenario ran on this database. */
+export const DEMO_CONFLICT_KEY = 'demo-conflict-brobygning';
+
+export type DemoConflictOutcome =
+  | { seeded: true; planId: string; elementId: string; conflicts: number }
+  | { seeded: false; reason: string };
+
+const addDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * One genuine conflict for the caseworkers' worklist, made the way conflicts arise in production —
+ * no conflict is written into a plan here; the merge flags it.
+ *
+ * The scenario (chosen because both SOAP simulators hold such an activity and take writes to it):
+ * a young adult known to the jobcentre (DFDG) and to the youth guidance (Ungedatabasen/KUI), who
+ * consents to both flows, gets a bridging course to a vocational education ("Brobygning") registered
+ * once in Én plan. It is an education activity, so the registration goes to Ungedatabasen and —
+ * R20 — to DFDG, through the outbox and the relay, under the element's own UUID at both. A sync
+ * reads it back from both (each confirms the registered fact). Then, before the next sync, both
+ * systems change it differently, each through its own SOAP write service:
+ *   - the jobcentre extends the course by four weeks in DFDG (its case system writes the activity;
+ *     here the DFDG client stands in for that system);
+ *   - the youth guidance ends it two weeks early in Ungedatabasen (the young person starts at the
+ *     vocational school sooner).
+ * The next sync reads both changes: DFDG's is merged first and becomes the content, and
+ * Ungedatabasen's different change of the same element — written by another system since
+ * Ungedatabasen's last merged version — is flagged as a conflict for a caseworker to settle. (The
+ * conflict names the period and also the fields the two systems word differently — type codes,
+ * units, contact — since the merge compares whole elements.)
+ *
+ * Runs once per database: the registration's Idempotency-Key marks it. Costs a registration, one
+ * relay run and two syncs of two adapters (the change feeds only hold these writes).
+ */
+export async function seedDemoConflict(deps: AppDeps, population: readonly SyntheticCitizen[]): Promise<DemoConflictOutcome> {
+  if (await deps.store.registrations.findByKey(DEMO_TENANT, DEMO_CONFLICT_KEY)) return { seeded: false, reason: 'seeded before' };
+  const adapters = adaptersOf(deps, DEMO_TENANT);
+  if (!adapters.dfdg || !adapters.education) return { seeded: false, reason: 'needs the DFDG and Ungedatabasen adapters' };
+
+  const subject = await conflictSubject(deps, population);
+  if (!subject) return { seeded: false, reason: 'no enrolled adult known to both DFDG and Ungedatabasen with consent to both' };
+  const { plan, cpr } = subject;
+  const member = membersOf(plan)[0]!;
+
+  // The citizen also agrees that what is registered once in Én plan goes to the jobcentre and to Ungedatabasen.
+  for (const recipient of ['employment', 'education'] as const) await grantSending(deps, member.citizenId, recipient);
+
+  const today = deps.clock.now().toISOString().slice(0, 10);
+  const start = addDays(today, 14);
+  const end = addDays(start, 70);
+  const request = RegistrationRequest.parse({
+    planId: plan.id,
+    kind: 'intervention.added',
+    intervention: {
+      sector: 'education',
+      legalBasis: 'KUI § 2 a',
+      type: { system: planActivityTypes.system, code: 'BROBYGNING', display: planActivityTypes.lookup('BROBYGNING')?.display },
+      title: 'Brobygning til erhvervsuddannelse (tømrer)',
+      responsibleUnit: 'Ungeindsatsen København',
+      contact: { name: 'Ulla Vejleder' },
+      period: { start, end },
+      hoursPerWeek: 25,
+      memberId: member.memberId,
+    },
+  });
+  const { answer } = await registrationService(deps).register(demoCaseworker, DEMO_CONFLICT_KEY, request);
+  const elementId = answer.elementId!;
+  const targets = answer.deliveries.map((d) => d.target).sort();
+  if (targets.join() !== 'dfdg,education') return { seeded: false, reason: `the registration went to ${targets.join(', ') || 'no system'}, not to DFDG and Ungedatabasen` };
+
+  try {
+    return await deliverAndChange(deps, { planId: plan.id, elementId, cpr, start, end });
+  } catch (error) {
+    // The demo still starts; the summary says why there is no conflict to show.
+    return { seeded: false, reason: redactCpr(error instanceof Error ? error.message : String(error)).slice(0, 300) };
+  }
+}
+
+/** The registered activity delivered, read back, changed at both systems and read again: what the merge then flags. */
+async function deliverAndChange(deps: AppDeps, scenario: { planId: string; elementId: string; cpr: string; start: string; end: string }): Promise<DemoConflictOutcome> {
+  const { planId, elementId, cpr, start, end } = scenario;
+  const relayed = await runRelayOnce(deps, { tenant: DEMO_TENANT });
+  if (relayed.delivered < 2) return { seeded: false, reason: `the relay delivered ${relayed.delivered} of 2` };
+  const sync = async (trigger: string) => {
+    for (const result of await runSyncRound(deps, { tenant: DEMO_TENANT, adapters: ['dfdg', 'education'], trigger, mappings: deps.mappings }))
+      if (result.status !== 'succeeded') throw new Error(`the ${result.adapter} sync failed: ${result.error ?? 'no reason given'}`);
+  };
+  // The scheduled sync reads the delivered activity back from both systems: each confirms it.
+  await sync('demo-conflict-confirm');
+
+  // Both systems change the activity before the next sync, each through its own write service.
+  const current = (await deps.store.plans.get(DEMO_TENANT, planId))!.interventions.find((i) => i.id === elementId)!;
+  const extended: Intervention = { ...current, period: { start, end: addDays(end, 28) } };
+  const shortened: Intervention = { ...current, period: { start, end: addDays(end, -14) } };
+  const jobcentre = activityReverseMapping.map({ intervention: { ...extended, id: `dfdg:activity:${elementId}` }, authorityCode: DEMO_TENANT });
+  const youthGuidance = planActivityReverseMapping.map({ intervention: { ...shortened, id: `education:plan-activity:${elementId}` } });
+  if (!jobcentre.ok || !youthGuidance.ok) return { seeded: false, reason: `a sector-side change cannot be expressed: ${[jobcentre, youthGuidance].map((m) => (m.ok ? '' : m.reason)).join(' ')}` };
+  const adapters = adaptersOf(deps, DEMO_TENANT);
+  await adapters.dfdg!.push({ operation: activityReverseMapping.operation, cpr, payload: jobcentre.payload }, `${DEMO_CONFLICT_KEY}:jobcentre`);
+  await adapters.education!.push({ operation: planActivityReverseMapping.operation, cpr, payload: youthGuidance.payload }, `${DEMO_CONFLICT_KEY}:youth-guidance`);
+
+  await sync('demo-conflict-changes');
+  const after = (await deps.store.plans.get(DEMO_TENANT, planId))!;
+  return { seeded: true, planId, elementId, conflicts: after.conflicts.filter((c) => c.elementId === elementId && !c.resolvedAt).length };
+}
+
+/** The first enrolled adult with a plan of their own whom DFDG and Ungedatabasen both know and who lets both flow to Én plan. */
+async function conflictSubject(deps: AppDeps, population: readonly SyntheticCitizen[]): Promise<{ plan: Plan; cpr: string } | null> {
+  const today = deps.clock.now().toISOString().slice(0, 10);
+  for (const citizen of population) {
+    if (!citizen.sectors.employment || !citizen.sectors.education || ageOn(citizen.birthDate, today) < 18) continue;
+    const row = await deps.store.citizens.findByCprHash(DEMO_TENANT, await deps.vault.hash(DEMO_TENANT, citizen.cpr));
+    if (!row) continue;
+    const plans = await deps.store.plans.getMany(DEMO_TENANT, await deps.store.plans.idsForCitizen(DEMO_TENANT, row.id));
+    const plan = plans.find((p) => p.subject.kind === 'citizen' && p.status === 'active');
+    if (!plan) continue;
+    const grants = (await deps.store.consents.forCitizens(DEMO_TENANT, [row.id])).filter((d) => d.kind === 'grant' && !d.revokedAt);
+    const pulls = new Set(grants.map((g) => g.source));
+    if (pulls.has('dfdg') && pulls.has('education')) return { plan, cpr: citizen.cpr };
+  }
+  return null;
+}
+
+async function grantSending(deps: AppDeps, citizenId: string, recipient: Recipient) {
+  const document = ConsentGrant.parse({
+    id: crypto.randomUUID(),
+    tenant: DEMO_TENANT,
+    citizenId,
+    grantedBy: { citizenId, capacity: 'self' },
+    source: 'enplan',
+    recipient,
+    categories: ['plan-core', 'goals', 'interventions'],
+    purpose: 'Registrering én gang: Én plan sender indsatser til sektorsystemerne',
+    validFrom: '2026-01-01',
+    validTo: '2027-12-31',
+    signed: { method: 'mitid', documentRef: `demo-consent-enplan-${recipient}`, textVersion: 'samtykke-2026-1', language: 'da' },
+    createdAt: deps.clock.now().toISOString(),
+  });
+  await deps.store.consents.insert({ kind: 'grant', ...document });
 }

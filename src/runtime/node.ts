@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { signDevToken } from '../security';
-import { DEMO_TENANT, firstSync, seedDemo, startDemoSimulators, type DemoSimulators } from './demo';
+import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators, type DemoConflictOutcome, type DemoSimulators } from './demo';
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
 import { startScheduler } from './scheduler';
@@ -27,6 +27,8 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   if (demo) {
     const seeded = await seedDemo(deps, demo.population);
     demoSummary = { ...seeded, firstSync: await firstSync(deps) };
+    // One genuine conflict for the caseworkers' worklist (GET /v1/conflicts), once per database.
+    demoSummary.conflict = await seedDemoConflict(deps, demo.population);
   }
   // Change notices from the sector systems (inbound webhooks) wake a processor on this thread; a
   // pass every minute takes any left waiting (a failed run, a lease run out after a crash).
@@ -68,6 +70,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     `  OpenAPI:              ${service.url}/openapi.json`,
   ];
   if (service.demoSummary) lines.push('', `Demo: built-in sector simulators, municipality ${DEMO_TENANT}: ${JSON.stringify(service.demoSummary)}`);
+  const conflict = service.demoSummary?.conflict as DemoConflictOutcome | undefined;
+  if (conflict?.seeded)
+    lines.push(`  A conflict to settle (caseworker token): GET ${service.url}/v1/conflicts, then POST ${service.url}/v1/plans/${conflict.planId}/conflicts/{conflictId}/resolve`);
   if (service.config.usesDevSecrets && service.config.auth.secret) {
     const secret = service.config.auth.secret;
     lines.push(

@@ -3,15 +3,17 @@
  * simulators, seeds synthetic enrolled citizens with consents — some partial, some with health
  * consent, one family with a young person over 15, one revoked — and runs a first sync. Tested on
  * the real service entry point (a small population, an SQLite file, no scheduler), and again on
- * the same file: seeding happens once.
+ * the same file: seeding happens once. And it holds one genuine conflict — an activity registered once,
+ * pushed to DFDG and Ungedatabasen, then changed differently in both — that a caseworker can settle.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { membersOf, type ConsentGrant, type Plan } from '../../src/model';
+import { membersOf, type ConsentGrant, type Intervention, type Plan, type Provenance } from '../../src/model';
+import { monitoringOverview } from '../../src/monitoring/overview';
 import { startNodeService } from '../../src/runtime/node';
-import { demoPopulation } from '../../src/runtime/demo';
+import { DEMO_CONFLICT_KEY, demoPopulation } from '../../src/runtime/demo';
 import { signDevToken } from '../../src/security';
 
 const dir = mkdtempSync(join(tmpdir(), 'enplan-demo-'));
@@ -87,6 +89,77 @@ describe('the embedded demo', () => {
       for (const result of Object.values(resync)) expect(result.status).toBe('succeeded');
     } finally {
       await again.close();
+    }
+  }, 60_000);
+
+  it('holds one genuine conflict from two systems, which a caseworker settles through the API, and seeds it once', async () => {
+    const conflictDir = mkdtempSync(join(tmpdir(), 'enplan-demo-conflict-'));
+    const conflictEnv = { ...env, DATA_DIR: conflictDir };
+    type Worklist = { plans: { planId: string; conflicts: { id: string; elementId: string; fields: string[]; writers: string[] }[] }[] };
+    const as = async (url: string, path: string, init: { method?: string; body?: unknown } = {}) => {
+      const token = await signDevToken(env.JWT_SECRET, { tenant: '101', roles: ['caseworker'] });
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      if (init.body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${url}${path}`, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+      return { status: response.status, body: (await response.json()) as unknown };
+    };
+    const allPlans = async (deps: Awaited<ReturnType<typeof startNodeService>>['deps']) =>
+      (await deps.store.plans.getMany('101', (await deps.store.plans.listIds('101', 1000)).map((p) => p.id))) as Plan[];
+    const systemOf = (p: Provenance) => (p.kind === 'source' ? p.system : p.kind);
+    try {
+      const service = await startNodeService(conflictEnv, { scheduler: false });
+      try {
+        expect(service.demoSummary!.conflict).toMatchObject({ seeded: true, conflicts: 1 });
+        // The caseworkers' worklist and the dashboard show it.
+        const worklist = await as(service.url, '/v1/conflicts');
+        expect(worklist.status).toBe(200);
+        const listed = (worklist.body as Worklist).plans;
+        expect(listed).toHaveLength(1);
+        expect(listed[0]!.conflicts).toHaveLength(1);
+        const [entry] = listed[0]!.conflicts;
+        const planId = listed[0]!.planId;
+        expect(entry!.writers).toEqual(['dfdg', 'education']);
+        expect(entry!.fields).toContain('period');
+        expect((await monitoringOverview(service.deps, '101')).plansWithOpenConflicts).toBe(1);
+
+        // Genuine: the element was registered here, and each value is what one system reported.
+        const plan = (await as(service.url, `/v1/plans/${planId}`)).body as Plan;
+        const conflict = plan.conflicts.find((c) => c.id === entry!.id)!;
+        const element = plan.interventions.find((i) => i.id === conflict.elementId)!;
+        expect(element.provenance[0]).toMatchObject({ kind: 'registration' });
+        expect(conflict.values.map((v) => v.provenance.map(systemOf))).toEqual([['dfdg'], ['education']]);
+        const [jobcentre, youthGuidance] = conflict.values.map((v) => (v.value as Pick<Intervention, 'period'>).period);
+        expect(jobcentre!.start).toBe(youthGuidance!.start);
+        expect(jobcentre!.end! > youthGuidance!.end!).toBe(true);
+        const registration = await service.deps.store.registrations.findByKey('101', DEMO_CONFLICT_KEY);
+        expect(registration?.planId).toBe(planId);
+        // Through the outbox: one delivery to each system.
+        expect(await service.deps.store.outbox.countByStatus('101')).toEqual({ delivered: 2 });
+
+        // Settled by a caseworker: Ungedatabasen's end date stands, and the worklist is empty.
+        const resolved = await as(service.url, `/v1/plans/${planId}/conflicts/${encodeURIComponent(entry!.id)}/resolve`, { method: 'POST', body: { chosen: 1, reason: 'Starter på erhvervsskolen' } });
+        expect(resolved.status).toBe(200);
+        const after = resolved.body as Plan;
+        expect(after.interventions.find((i) => i.id === conflict.elementId)!.period).toEqual(youthGuidance);
+        expect(after.conflicts.find((c) => c.id === entry!.id)).toMatchObject({ resolution: { chosen: 1 } });
+        expect(((await as(service.url, '/v1/conflicts')).body as Worklist).plans.map((p) => p.planId)).not.toContain(planId);
+        expect((await monitoringOverview(service.deps, '101')).plansWithOpenConflicts).toBe(0);
+      } finally {
+        await service.close();
+      }
+
+      // Started again on the same database: the scenario is not run again, so no second conflict.
+      const again = await startNodeService(conflictEnv, { scheduler: false });
+      try {
+        expect(again.demoSummary!.conflict).toMatchObject({ seeded: false });
+        expect(await again.deps.store.outbox.countByStatus('101')).toEqual({ delivered: 2 });
+        expect(((await as(again.url, '/v1/conflicts')).body as Worklist).plans).toEqual([]);
+        expect((await allPlans(again.deps)).flatMap((p) => p.conflicts)).toEqual([expect.objectContaining({ resolvedAt: expect.any(String) })]);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(conflictDir, { recursive: true, force: true });
     }
   }, 60_000);
 });
