@@ -1,5 +1,6 @@
-/** `/v1/plans`: create, read, look up by CPR (in the body), change status, sector completeness. */
+/** `/v1/plans`: create, read (as JSON or FHIR R4), look up by CPR (in the body), change status, sector completeness. */
 import { z } from '@hono/zod-openapi';
+import { FHIR_JSON, planViewToFhirBundle } from '../fhir';
 import { IsoDate, Cpr, Plan, StatusChangeRequest } from '../model';
 import { CreatePlanRequest, planService } from '../plans/service';
 import { planViewService, PlanView } from '../views';
@@ -9,12 +10,47 @@ import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
+/** Whether an Accept header asks for FHIR JSON before (or instead of) plain JSON. */
+function acceptsFhir(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const types = accept.split(',').map((part) => {
+    const [type = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return { type: type.trim(), q: q ? Number(q.slice(2)) || 0 : 1 };
+  });
+  const fhir = Math.max(0, ...types.filter((t) => t.type === FHIR_JSON).map((t) => t.q));
+  const json = Math.max(0, ...types.filter((t) => t.type === 'application/json').map((t) => t.q));
+  return fhir > 0 && fhir >= json;
+}
 const notFound = () => new ProblemError('not-found', 'no such plan in your municipality');
 const PlanIdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
 // Model schemas are used as they are: they may be built before @hono/zod-openapi extends zod.
 const PlanResponse = Plan;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+
+const ReadQuery = z.object({
+  format: z
+    .enum(['json', 'fhir'])
+    .optional()
+    .openapi({
+      param: { name: 'format', in: 'query' },
+      description: '`json` (default): the plan view; `fhir`: the same view as a FHIR R4 Bundle (`application/fhir+json`). `Accept: application/fhir+json` asks for FHIR too.',
+    }),
+});
+/** The FHIR R4 Bundle, described loosely: the FHIR specification defines its resources (see docs/decisions/0015-fhir-export.md). */
+const FhirBundleResponse = z
+  .object({
+    resourceType: z.literal('Bundle'),
+    type: z.literal('collection'),
+    meta: z.object({ tag: z.array(z.object({ system: z.string(), code: z.string() })) }).optional(),
+    timestamp: z.string().optional(),
+    entry: z.array(z.object({ fullUrl: z.string(), resource: z.looseObject({ resourceType: z.string(), id: z.string() }) })).optional(),
+  })
+  .openapi('FhirPlanBundle', {
+    description:
+      'FHIR R4 Bundle (type collection): CarePlan, Goal, ServiceRequest, Task, CareTeam, Patient/Group (pseudonymous citizen ids, never a CPR number), Practitioner, Organization, Provenance',
+  });
 
 const ConflictParams = PlanIdParam.extend({ conflictId: z.string().min(1).max(256).openapi({ param: { name: 'conflictId', in: 'path' } }) });
 const ResolveConflictRequest = z
@@ -87,12 +123,20 @@ export const planRoutes = newRouter()
       method: 'get',
       path: '/v1/plans/{id}',
       summary: 'Read a plan as you may see it: whole for its caseworkers; a member citizen, a provider or a linked municipality sees only their part (see views/)',
-      request: { params: PlanIdParam },
-      responses: { 200: json(PlanView, 'The plan, or the part of it you may see (`view` says which)') },
+      request: { params: PlanIdParam, query: ReadQuery },
+      responses: {
+        200: {
+          description: 'The plan, or the part of it you may see (`view` says which); with `format=fhir`, that same part as a FHIR R4 Bundle',
+          content: { 'application/json': { schema: PlanView }, [FHIR_JSON]: { schema: FhirBundleResponse } },
+        },
+      },
     }),
     async (c) => {
+      const format = c.req.valid('query').format ?? (acceptsFhir(c.req.header('accept')) ? 'fhir' : 'json');
+      // The one read: it decides what the principal may see and audits it; the FHIR Bundle is that view, reshaped.
       const view = await planViewService(c.get('deps')).read(c.get('principal'), c.req.valid('param').id);
       if (!view) throw notFound();
+      if (format === 'fhir') return c.json(planViewToFhirBundle(view, { generatedAt: c.get('deps').clock.now() }) as z.infer<typeof FhirBundleResponse>, 200, { 'Content-Type': FHIR_JSON });
       return c.json(view, 200);
     },
   )
