@@ -165,6 +165,12 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               <tr><td>{status}</td><td class={`num ${status === 'dead' && n > 0 ? 'bad' : ''}`}>{n}</td></tr>
             ))}
           </table>
+          <p id="subscriptions" class="muted" title="Thin, signed events to vendors' addresses (GET /v1/subscriptions/{id}/deliveries)">
+            Events to subscribers: {o.subscriptions.activeSubscriptions} active subscription{o.subscriptions.activeSubscriptions === 1 ? '' : 's'}
+            {Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => (
+              <span class={status === 'dead' && n > 0 ? 'bad' : ''}>; {n} {status}</span>
+            ))}
+          </p>
           <h2 style="margin-top:.8rem">Dead letters</h2>
           {deadLetters.length === 0 ? <p class="muted">None.</p> : null}
           <table>

@@ -49,6 +49,8 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     runCounts: await deps.store.sync.runCounts(tenant),
     quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
     outboxByStatus: await deps.store.outbox.countByStatus(tenant),
+    /** Events to vendors' subscriptions: how many subscriptions are active, their deliveries by status. */
+    subscriptions: await deps.store.subscriptions.health(tenant),
     mappings,
   };
 }
@@ -72,6 +74,8 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
   metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));
   metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));
+  metric('enplan_subscriptions_active', 'Active outbound subscriptions', 'gauge', [[{}, o.subscriptions.activeSubscriptions]]);
+  metric('enplan_subscription_deliveries', 'Event deliveries to subscribers by status', 'gauge', Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => [{ status }, n]));
   metric('enplan_outbox_rows', 'Outbox rows by status', 'gauge', Object.entries(o.outboxByStatus).map(([status, n]) => [{ status }, n]));
   metric('enplan_mapping_records_in', 'Records into each mapping in its adapter’s latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, m.lastRun!.recordsIn]));
   metric('enplan_mapping_failures', 'Mapping failures in the latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));

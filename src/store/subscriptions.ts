@@ -119,6 +119,12 @@ export function subscriptionRepository({ db, batch }: Database) {
           .returning({ id: subscriptionDeliveries.id })
       ).length;
     },
+    /** Deliveries of the tenant's subscriptions by status, and how many subscriptions are active. */
+    async health(tenant: string): Promise<{ activeSubscriptions: number; deliveriesByStatus: Record<string, number> }> {
+      const [active] = await db.select({ n: sql<number>`count(*)` }).from(subscriptions).where(and(eq(subscriptions.tenant, tenant), isNull(subscriptions.disabledAt)));
+      const rows = await db.select({ status: subscriptionDeliveries.status, n: sql<number>`count(*)` }).from(subscriptionDeliveries).where(eq(subscriptionDeliveries.tenant, tenant)).groupBy(subscriptionDeliveries.status);
+      return { activeSubscriptions: Number(active?.n ?? 0), deliveriesByStatus: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) };
+    },
     async deliveriesOf(tenant: string, subscriptionId: string, limit = 50, offset = 0): Promise<SubscriptionDeliveryRow[]> {
       return db
         .select()

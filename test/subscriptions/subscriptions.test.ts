@@ -160,6 +160,11 @@ describe('outbound subscriptions', () => {
     }
     const [last] = (await app.call('GET', `/v1/subscriptions/${body.id}/deliveries`, ['it-staff'])).body.deliveries;
     expect(last).toMatchObject({ status: 'dead', attempts: 8, lastStatusCode: 503, lastError: expect.stringMatching(/gave up after 8 attempts/) });
+    // IT staff see it in /metrics (and on the dashboard).
+    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const metrics = await (await app.harness.request('/metrics', { headers: { authorization: `Bearer ${itStaff}` } })).text();
+    expect(metrics).toMatch(/^enplan_subscription_deliveries\{tenant="101",status="dead"\} 1$/m);
+    expect(metrics).toMatch(/^enplan_subscriptions_active\{tenant="101"\} 1$/m);
 
     expect((await app.call('DELETE', `/v1/subscriptions/${body.id}`, ['it-staff'])).status).toBe(204);
     await enrol(app.deps, testCpr());
