@@ -17,6 +17,15 @@ export const SourceProvenance = z.object({
   category: DataCategory.optional(),
   /** Where several records of one system describe this element: the record's place among them (see `Fragment.sequence`). */
   sequence: z.string().min(1).max(64).optional(),
+  /**
+   * On an element more than one writer describes: a short digest of each content field as this
+   * record last reported it, so a later report of the record says which fields the source itself
+   * changed — its own wording of the rest (codes, formatting) is neither a change nor a conflict.
+   */
+  seen: z
+    .record(z.string().max(64), z.string().max(16))
+    .refine((digests) => Object.keys(digests).length <= 40, 'at most 40 fields')
+    .optional(),
 });
 
 export const RegistrationProvenance = z.object({

@@ -124,6 +124,31 @@ function contentOf(element: Record<string, unknown>): Record<string, unknown> {
   return content;
 }
 
+/** FNV-1a, 32 bits, base 36: a field's digest in `seen` (a collision would hide one change of one field of one source: 1 in 4 billion). */
+function digest(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(36);
+}
+
+/** Each content field's digest, as a source reported it. */
+function digestsOf(content: Record<string, unknown>): Record<string, string> {
+  const digests: Record<string, string> = {};
+  for (const key of Object.keys(content).sort()) if (content[key] !== undefined) digests[key] = digest(stableStringify(content[key]));
+  return digests;
+}
+
+/** The fields a source changed since it reported `seen` (added, removed or different). */
+function changedSince(seen: Record<string, string>, incoming: Record<string, unknown>): Set<string> {
+  const now = digestsOf(incoming);
+  return new Set([...new Set([...Object.keys(seen), ...Object.keys(now)])].filter((key) => seen[key] !== now[key]));
+}
+
+const writerKey = (p: Provenance) => (p.kind === 'source' ? `${p.system}|${p.recordId}` : `registration|${p.registrationId}`);
+
+/** Whether more than one record (or registration) writes the element: only then is `seen` kept. */
+const severalWriters = (provenance: readonly Provenance[]) => new Set(provenance.map(writerKey)).size > 1;
+
 function changedFields(current: Record<string, unknown>, incoming: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(current), ...Object.keys(incoming)]);
   return [...keys].filter((k) => stableStringify(current[k]) !== stableStringify(incoming[k])).sort();
@@ -250,19 +275,29 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
   }
   const others = element.provenance.filter((p) => !isSame(p, origin));
   const current = contentOf(element as unknown as Record<string, unknown>);
-  const fields = changedFields(current, incoming);
+  const allFields = changedFields(current, incoming);
+  // Where the element has several writers and this record's last report is known field by field,
+  // only the fields the source itself changed since then count: the rest is its own wording of the
+  // same fact (its codes, its formatting), which it has always worded so.
+  const ownChanges = previous?.seen ? changedSince(previous.seen, incoming) : null;
+  const fields = ownChanges ? allFields.filter((f) => ownChanges.has(f)) : allFields;
+  // This record's entry, with what it reported field by field once the element has several writers.
+  const withSeen = (entry: SourceProvenance, provenanceAfter: readonly Provenance[]): SourceProvenance => (severalWriters(provenanceAfter) ? { ...entry, seen: digestsOf(incoming) } : entry);
   // The same version read again: only this record's own content may move on (references that
   // resolve now, a newer mapping's wording); anything else is old news, not a change or a conflict.
-  if (order === 0 && (fields.length === 0 || !isSame(element.provenance.at(-1)!, origin))) {
+  if (order === 0 && (allFields.length === 0 || !isSame(element.provenance.at(-1)!, origin))) {
     tally.stale++;
     return;
   }
-  if (fields.length === 0) {
-    // Same content: only the provenance moves on (a second system, or a newer version). The
-    // writer of the content stays last, and a confirmation keeps the time it first arrived.
-    const confirmed = element.provenance.map((p) => (isSame(p, origin) ? { ...provenance, at: p.at } : p));
-    if (!previous) confirmed.splice(confirmed.length - 1, 0, provenance);
-    list[index] = checkedElement(key, { ...element, provenance: confirmed });
+  if (allFields.length === 0 || (ownChanges && fields.length === 0)) {
+    // Same content, or nothing the source changed differs from it: only the provenance moves on (a
+    // second system, or a newer version). The writer of the content stays last, and a confirmation
+    // keeps the time it first arrived.
+    const entry = previous && allFields.length === 0 ? { ...provenance, at: previous.at } : provenance;
+    const confirmed = element.provenance.map((p) => (isSame(p, origin) ? entry : p));
+    if (!previous) confirmed.splice(confirmed.length - 1, 0, entry);
+    const kept = confirmed.map((p) => (isSame(p, origin) ? withSeen(p as SourceProvenance, confirmed) : p));
+    list[index] = checkedElement(key, { ...element, provenance: kept });
     tally.unchanged++;
     tally.provenanceChanged = true;
     return;
@@ -270,8 +305,10 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
   const lastWriter = element.provenance.at(-1)!;
   if (!previous && lastWriter.kind === 'registration') {
     // The first report of a fact we registered and pushed: the target's wording of it (its own
-    // codes, its formatting) confirms it; the registration stays the writer of the content.
-    list[index] = checkedElement(key, { ...element, provenance: [...element.provenance.slice(0, -1), provenance, lastWriter] });
+    // codes, its formatting) confirms it; the registration stays the writer of the content. What the
+    // target reported is kept field by field, so its later changes are told from its wording.
+    const after = [...element.provenance.slice(0, -1), provenance, lastWriter];
+    list[index] = checkedElement(key, { ...element, provenance: after.map((p) => (p === provenance ? withSeen(provenance, after) : p)) });
     tally.unchanged++;
     tally.provenanceChanged = true;
     return;
@@ -300,11 +337,21 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
       detectedAt: context.at,
     }));
     // Keep the current writer last: the content is still theirs.
-    list[index] = checkedElement(key, { ...element, provenance: [...others.filter((p) => p !== lastWriter), provenance, lastWriter] });
+    const after = [...others.filter((p) => p !== lastWriter), provenance, lastWriter];
+    list[index] = checkedElement(key, { ...element, provenance: after.map((p) => (p === provenance ? withSeen(provenance, after) : p)) });
     tally.conflicts++;
     return;
   }
-  list[index] = checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, [...others, provenance]));
+  const after = [...others, provenance];
+  if (ownChanges) {
+    // Only what the source changed is taken; the other fields keep the words they have.
+    const content: Record<string, unknown> = { ...current };
+    for (const f of fields) {
+      if (incoming[f] === undefined) delete content[f];
+      else content[f] = incoming[f];
+    }
+    list[index] = checkedElement(key, elementOf(fragment, content, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p))));
+  } else list[index] = checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p))));
   tally.updated++;
 }
 

@@ -166,6 +166,56 @@ describe('merge', () => {
     expect(changed.plan.goals).toHaveLength(1);
     expect(changed.plan.goals[0]).toMatchObject({ id: uuid, title: 'Tømrerlærling' });
   });
+  it('tells a source’s own wording from its changes once an element has several writers: only changed fields move or conflict', () => {
+    const uuid = '7a1d2c3e-4b5f-4a6b-8c7d-9e0f1a2b3c4d';
+    const registered = Plan.parse({
+      ...base(),
+      interventions: [
+        {
+          id: uuid, sector: 'education', legalBasis: 'LAB kap. 11', type: { system: 'urn:test:ours', code: 'BRO', display: 'Brobygning' }, title: 'Brobygning', responsibleUnit: 'Ungeindsatsen', contact: { name: 'Anna Andersen' },
+          period: { start: '2026-12-07', end: '2027-02-15' }, order: 1, status: 'planned', goalIds: [], dependsOn: [], topics: [], memberId: 'm1', ruleVersion: 'rules-2026.11',
+          provenance: [{ kind: 'registration', registrationId: 'reg-7', actor: 'caseworker:anna', at: '2026-11-23T09:00:00.000Z' }],
+        },
+      ],
+    });
+    // Each target words the course its own way (its own type code, its own unit name).
+    const worded = (system: 'dfdg' | 'education', end: string, extra: Record<string, unknown> = {}): Fragment =>
+      FragmentSchema.parse({
+        kind: 'intervention',
+        elementId: `${system}:activity:${uuid}`,
+        category: 'interventions',
+        content: { sector: 'education', legalBasis: 'LAB kap. 11', type: { system: `urn:test:${system}`, code: system === 'dfdg' ? 'VEJ' : 'BRO-U', display: 'Brobygning' }, title: 'Brobygning', responsibleUnit: system === 'dfdg' ? 'Jobcenter' : 'UU', contact: { name: system === 'dfdg' ? 'Jobcentret' : 'UU-vejleder' }, period: { start: '2026-12-07', end }, order: 1, status: 'planned', goalIds: [], ...extra },
+      });
+    const from = (system: 'dfdg' | 'education', version: string) => ({ ...origin(system, version, `${system}-${uuid}`), mappingId: `${system}.activity`, category: 'interventions' as const });
+    let plan = mergeFragments(registered, [{ fragment: worded('dfdg', '2027-02-15'), origin: from('dfdg', '1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z')).plan;
+    plan = mergeFragments(plan, [{ fragment: worded('education', '2027-02-15'), origin: from('education', '1'), memberId: 'm1' }], ctx('2026-11-23T10:01:00.000Z')).plan;
+    expect(plan.interventions[0]!.provenance.map((p) => (p.kind === 'source' ? `${p.system}:${p.seen ? 'seen' : '-'}` : p.kind))).toEqual(['dfdg:seen', 'education:seen', 'registration']);
+
+    // The jobcentre moves the end date: only the period is taken; our wording stays; no conflict.
+    const moved = mergeFragments(plan, [{ fragment: worded('dfdg', '2027-03-15'), origin: from('dfdg', '2'), memberId: 'm1' }], ctx('2026-11-23T11:00:00.000Z'));
+    expect(moved.conflicts).toBe(0);
+    expect(moved.plan.interventions[0]).toMatchObject({ period: { end: '2027-03-15' }, type: { system: 'urn:test:ours' }, responsibleUnit: 'Ungeindsatsen' });
+    expect(moved.plan.interventions[0]!.provenance.at(-1)).toMatchObject({ kind: 'source', system: 'dfdg', recordVersion: '2' });
+
+    // Ungedatabasen moves it otherwise: a conflict on the period alone, not on each system's wording.
+    const clash = mergeFragments(moved.plan, [{ fragment: worded('education', '2027-02-01'), origin: from('education', '2'), memberId: 'm1' }], ctx('2026-11-23T12:00:00.000Z'));
+    expect(clash.conflicts).toBe(1);
+    expect(clash.plan.conflicts[0]).toMatchObject({ field: 'period', values: [{ value: { period: { end: '2027-03-15' } } }, { value: { period: { end: '2027-02-01' } } }] });
+    expect(clash.plan.interventions[0]!.period).toEqual({ start: '2026-12-07', end: '2027-03-15' });
+
+    // A report that changes nothing the source reported before is news to nobody: provenance only.
+    const again = mergeFragments(clash.plan, [{ fragment: worded('dfdg', '2027-03-15'), origin: from('dfdg', '3'), memberId: 'm1' }], ctx('2026-11-23T13:00:00.000Z'));
+    expect(again).toMatchObject({ conflicts: 0, updated: 0, unchanged: 1 });
+    expect(again.plan.interventions[0]!.responsibleUnit).toBe('Ungeindsatsen');
+  });
+
+  it('keeps no field digests on an element only one record writes (a plan document does not grow for nothing)', () => {
+    const first = mergeFragments(base(), [{ fragment: intervention([]), origin: socialOrigin('1'), memberId: 'm1' }], ctx('2026-11-23T10:00:00.000Z'));
+    const second = mergeFragments(first.plan, [{ fragment: intervention([], 'Bostøtte i eget hjem'), origin: socialOrigin('2'), memberId: 'm1' }], ctx('2026-11-23T11:00:00.000Z'));
+    expect(second.plan.interventions[0]!.title).toBe('Bostøtte i eget hjem');
+    expect(JSON.stringify(second.plan)).not.toContain('"seen"');
+  });
+
   it('checks what it builds as Plan.parse would: a bad element or a broken reference throws, the input plan is untouched', () => {
     const plan = base();
     const before = JSON.stringify(plan);
