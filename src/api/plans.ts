@@ -57,6 +57,7 @@ const ResolveConflictRequest = z
   .strictObject({
     chosen: z.number().int().nonnegative().openapi({ description: "Index into the conflict's values: 0 keeps the content as it is, 1 takes what the other writer reported" }),
     reason: z.string().trim().min(1).max(500).optional(),
+    push: z.boolean().default(true).openapi({ description: 'Register the settled value back to the sector systems (routing and consent decide which); false when they are set right by other means' }),
   })
   .openapi('ResolveConflictRequest');
 

@@ -14,6 +14,7 @@
  * content it recorded — someone changed it since, and choosing blind could undo that change.
  */
 import { ProblemError } from '../api/context';
+import { GoalChanges, InterventionChanges, type RegistrationRequest } from '../registrations/kinds';
 import type { Conflict, Plan, Provenance } from '../model';
 import { Plan as PlanSchema } from '../model';
 import { stableStringify } from '../sync/merge';
@@ -23,6 +24,8 @@ export interface ConflictChoice {
   /** Index into the conflict's `values`. */
   chosen: number;
   reason?: string;
+  /** Register the settled value back to the sector systems (default); false when they are set right by other means. */
+  push?: boolean;
 }
 
 export interface ResolvedConflict {
@@ -76,4 +79,30 @@ export function resolveConflict(plan: Plan, conflictId: string, choice: Conflict
     version: plan.version + 1,
   });
   return { plan: updated, conflict: resolved, changed: true };
+}
+
+/**
+ * What a settled conflict sends back to the sector systems: the element's fields the conflict was
+ * about, as they now stand, as one `goal.changed` / `intervention.changed` registration — so the
+ * system whose value was not chosen is told, and nobody types the choice in twice. Null (with the
+ * reason) when there is nothing a registration can carry: another kind of element, an intervention
+ * that has ended, or only fields a change may not touch (sector, member).
+ */
+export function settledConflictRegistration(plan: Plan, conflict: Conflict): { request: RegistrationRequest } | { request: null; reason: string } {
+  const fields = conflict.field.split(',').filter(Boolean);
+  const pick = (element: Record<string, unknown>, allowed: readonly string[]) => Object.fromEntries(fields.filter((f) => allowed.includes(f) && element[f] !== undefined).map((f) => [f, element[f]]));
+  const goal = plan.goals.find((g) => g.id === conflict.elementId);
+  if (goal) {
+    const changes = pick(goal, Object.keys(GoalChanges.shape));
+    if (Object.keys(changes).length === 0) return { request: null, reason: `no field of the conflict (${conflict.field}) can be registered as a change of a goal` };
+    return { request: { planId: plan.id, kind: 'goal.changed', goalId: goal.id, changes: changes as never } };
+  }
+  const intervention = plan.interventions.find((i) => i.id === conflict.elementId);
+  if (intervention) {
+    if (intervention.status === 'ended' || intervention.status === 'cancelled') return { request: null, reason: `the intervention is ${intervention.status}` };
+    const changes = pick(intervention, Object.keys(InterventionChanges.shape));
+    if (Object.keys(changes).length === 0) return { request: null, reason: `no field of the conflict (${conflict.field}) can be registered as a change of an intervention` };
+    return { request: { planId: plan.id, kind: 'intervention.changed', interventionId: intervention.id, changes: changes as never } };
+  }
+  return { request: null, reason: 'only goals and interventions are registered back to the sector systems' };
 }

@@ -22,7 +22,9 @@ import {
   type StatusChangeRequest,
 } from '../model';
 import { completenessOf, ruleSetVersion } from '../rules';
-import { resolveConflict, type ConflictChoice } from './conflicts';
+import { resolveConflict, settledConflictRegistration, type ConflictChoice } from './conflicts';
+import { registrationService } from '../registrations/service';
+import { createHash } from 'node:crypto';
 import { actorOf, type Principal } from '../security';
 
 export const CreatePlanRequest = z
@@ -182,6 +184,23 @@ export function planService(deps: AppDeps) {
       const { plan: next, conflict, changed } = resolveConflict(plan, conflictId, choice, { at: nowIso(), by: actorOf(principal) });
       if (!changed) return plan;
       if (!(await store.plans.update(next, plan.version))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
+      // The settled value goes back to the sector systems as one registration (routing and consent
+      // decide where), so the system whose value was not chosen is told and nobody types it twice.
+      // Its key is the conflict's: settling is answered once, however often the request comes.
+      let pushed: Record<string, unknown> = { pushed: false, notPushed: 'not asked for (push: false)' };
+      if (choice.push !== false) {
+        const built = settledConflictRegistration(next, conflict);
+        if (!built.request) pushed = { pushed: false, notPushed: built.reason };
+        else
+          try {
+            const key = `conflict-${createHash('sha256').update(`${next.id}\u0000${conflict.id}`).digest('hex').slice(0, 40)}`;
+            const { answer } = await registrationService(deps).register(principal, key, built.request);
+            pushed = { pushed: true, registrationId: answer.id, targets: answer.deliveries.map((d) => d.target) };
+          } catch (error) {
+            // The choice stands whatever happens to the registration; the audit says why nothing went out.
+            pushed = { pushed: false, notPushed: (error instanceof Error ? error.message : String(error)).slice(0, 300) };
+          }
+      }
       // Which writer was chosen, never the values themselves: the audit log holds no content.
       const writer = conflict.values[choice.chosen]!.provenance.at(-1)!;
       await audit(principal, 'plan.conflict-resolved', next, primaryCitizenId(next), {
@@ -190,8 +209,9 @@ export function planService(deps: AppDeps) {
         fields: conflict.field,
         chosen: choice.chosen,
         chosenWriter: writer.kind === 'source' ? `${writer.system}:${writer.recordId}` : `registration:${writer.registrationId}`,
+        ...pushed,
       });
-      return next;
+      return pushed.pushed ? ((await store.plans.get(principal.tenant, id)) ?? next) : next;
     },
 
     async completeness(principal: Principal, id: string, onDate?: string) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ProblemError } from '../../src/api/context';
 import { membersOf, Plan, type Fragment } from '../../src/model';
 import { monitoringOverview } from '../../src/monitoring/overview';
-import { resolveConflict } from '../../src/plans/conflicts';
+import { resolveConflict, settledConflictRegistration } from '../../src/plans/conflicts';
 import { mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
@@ -115,8 +115,43 @@ describe('resolving a conflict', () => {
     expect((await worklist()).plans).toEqual([]);
     expect((await monitoringOverview(app.deps, '101')).plansWithOpenConflicts).toBe(0);
     const audit = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-resolved');
-    expect(audit).toEqual([expect.objectContaining({ targetId: withConflict.id, detail: { conflictId, elementId: 'shared:goal:1', fields: 'title', chosen: 1, chosenWriter: 'social:social-rec' } })]);
+    // The settled title went back as one registration (no consent to any target here: routed nowhere).
+    expect(audit).toEqual([
+      expect.objectContaining({ targetId: withConflict.id, detail: { conflictId, elementId: 'shared:goal:1', fields: 'title', chosen: 1, chosenWriter: 'social:social-rec', pushed: true, registrationId: expect.any(String), targets: [] } }),
+    ]);
+    const registration = await app.deps.store.registrations.get('101', (audit[0]!.detail as { registrationId: string }).registrationId);
+    expect(registration).toMatchObject({ planId: withConflict.id, kind: 'goal.changed' });
+    expect(JSON.parse(registration!.document).request).toEqual({ planId: withConflict.id, kind: 'goal.changed', goalId: 'shared:goal:1', changes: { title: 'Job som maler' } });
+    expect(plan.goals[0]!.provenance.at(-1)).toMatchObject({ kind: 'registration', registrationId: registration!.id });
     expect(JSON.stringify(audit)).not.toContain('maler');
     await app.close();
+  });
+
+  it('with push: false the choice stands and nothing is registered', async () => {
+    const app = await startTestApp();
+    const stored = await enrol(app.deps, testCpr());
+    const withConflict = Plan.parse({ ...conflicted(stored, membersOf(stored)[0]!.memberId), version: stored.version + 1 });
+    expect(await app.deps.store.plans.update(withConflict, stored.version)).toBe(true);
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const response = await app.harness.request(`/v1/plans/${withConflict.id}/conflicts/${encodeURIComponent(withConflict.conflicts[0]!.id)}/resolve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ chosen: 1, push: false }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Plan).goals[0]).toMatchObject({ title: 'Job som maler', provenance: [expect.anything(), expect.objectContaining({ kind: 'source', system: 'social' })] });
+    const [audit] = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-resolved');
+    expect(audit!.detail).toMatchObject({ pushed: false, notPushed: 'not asked for (push: false)' });
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'registration.accepted')).toEqual([]);
+    await app.close();
+  });
+
+  it('registers back only what a change may carry: the conflict’s fields of a goal or an open intervention', () => {
+    const plan = conflicted(blank(), 'm1');
+    const resolved = resolveConflict(plan, plan.conflicts[0]!.id, { chosen: 1 }, { at: at(12), by: 'a' });
+    expect(settledConflictRegistration(resolved.plan, resolved.conflict)).toEqual({ request: { planId: plan.id, kind: 'goal.changed', goalId: 'shared:goal:1', changes: { title: 'Job som maler' } } });
+    const onSector = { ...resolved.conflict, field: 'sector' };
+    expect(settledConflictRegistration(resolved.plan, onSector)).toEqual({ request: null, reason: expect.stringMatching(/no field of the conflict \(sector\)/) });
+    expect(settledConflictRegistration(resolved.plan, { ...resolved.conflict, elementId: 'nowhere' })).toEqual({ request: null, reason: expect.stringMatching(/only goals and interventions/) });
   });
 });

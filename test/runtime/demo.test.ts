@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { membersOf, type ConsentGrant, type Intervention, type Plan, type Provenance } from '../../src/model';
+import { runRelayOnce } from '../../src/delivery';
 import { monitoringOverview } from '../../src/monitoring/overview';
+import { runSyncRound } from '../../src/sync/engine';
 import { startNodeService } from '../../src/runtime/node';
 import { DEMO_CONFLICT_KEY, demoPopulation } from '../../src/runtime/demo';
 import { signDevToken } from '../../src/security';
@@ -144,6 +146,25 @@ describe('the embedded demo', () => {
         expect(after.conflicts.find((c) => c.id === entry!.id)).toMatchObject({ resolution: { chosen: 1 } });
         expect(((await as(service.url, '/v1/conflicts')).body as Worklist).plans.map((p) => p.planId)).not.toContain(planId);
         expect((await monitoringOverview(service.deps, '101')).plansWithOpenConflicts).toBe(0);
+
+        // The settled date goes back to both systems as one registration; reading them again raises
+        // no new conflict (each system's own wording is not a change), and the chosen date stands.
+        expect(await service.deps.store.outbox.countByStatus('101')).toEqual({ delivered: 2, pending: 2 });
+        await runRelayOnce(service.deps, { limit: 10 });
+        expect(await service.deps.store.outbox.countByStatus('101')).toEqual({ delivered: 4 });
+        const round = await runSyncRound(service.deps, { tenant: '101', adapters: ['dfdg', 'education'], trigger: 'test', mappings: service.deps.mappings });
+        expect(round.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+        expect(round.reduce((n, r) => n + r.stats.conflicts, 0)).toBe(0);
+        const settled = (await service.deps.store.plans.get('101', planId))!;
+        const settledElement = settled.interventions.find((i) => i.id === conflict.elementId)!;
+        expect(settledElement.period).toEqual(youthGuidance);
+        // The jobcentre, whose date was not chosen, took the pushed one (its record moved on a version,
+        // read again without a conflict); Ungedatabasen held that date already.
+        const versionOf = (element: Intervention, system: string) => Number((element.provenance.find((p) => p.kind === 'source' && p.system === system) as { recordVersion: string }).recordVersion);
+        const resolvedElement = after.interventions.find((i) => i.id === conflict.elementId)!;
+        expect(versionOf(settledElement, 'dfdg')).toBe(versionOf(resolvedElement, 'dfdg') + 1);
+        expect(versionOf(settledElement, 'education')).toBe(versionOf(resolvedElement, 'education'));
+        expect(settled.conflicts.filter((c) => !c.resolvedAt)).toEqual([]);
       } finally {
         await service.close();
       }
@@ -152,7 +173,7 @@ describe('the embedded demo', () => {
       const again = await startNodeService(conflictEnv, { scheduler: false });
       try {
         expect(again.demoSummary!.conflict).toMatchObject({ seeded: false });
-        expect(await again.deps.store.outbox.countByStatus('101')).toEqual({ delivered: 2 });
+        expect(await again.deps.store.outbox.countByStatus('101')).toEqual({ delivered: 4 });
         expect(((await as(again.url, '/v1/conflicts')).body as Worklist).plans).toEqual([]);
         expect((await allPlans(again.deps)).flatMap((p) => p.conflicts)).toEqual([expect.objectContaining({ resolvedAt: expect.any(String) })]);
       } finally {
