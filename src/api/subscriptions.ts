@@ -95,4 +95,18 @@ export const subscriptionRoutes = newRouter()
       if (!deliveries) throw notFound();
       return c.json({ deliveries }, 200);
     },
+  )
+  .openapi(
+    securedRoute(roles, {
+      method: 'post',
+      path: '/v1/subscriptions/{id}/deliveries/{deliveryId}/retry',
+      summary: 'Send a dead delivery again (the receiver is fixed): the same event under the same webhook-id, due now',
+      request: { params: IdParam.extend({ deliveryId: z.uuid() }) },
+      responses: { 202: json(z.object({ id: z.string(), status: z.literal('pending') }), 'Queued again'), ...problemResponses(409) },
+    }),
+    async (c) => {
+      const { id, deliveryId } = c.req.valid('param');
+      if ((await subscriptionService(c.get('deps')).replay(c.get('principal'), id, deliveryId)) === 'not-found') throw new ProblemError('not-found', 'no such delivery of your subscription');
+      return c.json({ id: deliveryId, status: 'pending' as const }, 202);
+    },
   );

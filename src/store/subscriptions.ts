@@ -110,6 +110,15 @@ export function subscriptionRepository({ db, batch }: Database) {
     async cancel(tenant: string, id: string, reason: string): Promise<void> {
       await db.update(subscriptionDeliveries).set({ status: 'cancelled', lastError: reason }).where(and(delivery(tenant, id), eq(subscriptionDeliveries.status, 'pending')));
     },
+    /** A dead delivery back in the queue, due now, with its tries counted afresh; false if it is not dead. */
+    async replay(tenant: string, subscriptionId: string, id: string, now: string): Promise<boolean> {
+      const rows = await db
+        .update(subscriptionDeliveries)
+        .set({ status: 'pending', attempts: 0, nextAttemptAt: now, lastError: null })
+        .where(and(delivery(tenant, id), eq(subscriptionDeliveries.subscriptionId, subscriptionId), eq(subscriptionDeliveries.status, 'dead')))
+        .returning({ id: subscriptionDeliveries.id });
+      return rows.length > 0;
+    },
     /** Retention (R16): finished deliveries older than `before` go; the audit of the subscription stays. */
     async deleteFinishedBefore(tenant: string, before: string): Promise<number> {
       return (

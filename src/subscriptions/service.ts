@@ -113,6 +113,22 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       if (await store.subscriptions.disable(principal.tenant, id, `disabled by ${actorOf(principal)}`, clock.now().toISOString())) await audit(principal, 'subscription.disabled', id, {});
       return true;
     },
+    /**
+     * Sends a dead delivery again (after the receiver was fixed): the same event under the same
+     * webhook-id. Refused while the subscription is ended, and for a delivery that is not dead.
+     */
+    async replay(principal: Principal, id: string, deliveryId: string): Promise<'replayed' | 'not-found'> {
+      const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
+      if (!row) return 'not-found';
+      if (row.disabledAt) throw new ProblemError('subscription-ended', `the subscription ended on ${row.disabledAt}: ${row.disabledReason ?? ''}`.trim());
+      if (!(await store.subscriptions.replay(principal.tenant, id, deliveryId, clock.now().toISOString()))) {
+        const known = (await store.subscriptions.deliveriesOf(principal.tenant, id, 1000)).some((d) => d.id === deliveryId);
+        if (!known) return 'not-found';
+        throw new ProblemError('delivery-not-replayable', 'only a dead delivery can be sent again');
+      }
+      await audit(principal, 'subscription.delivery-replayed', id, { deliveryId });
+      return 'replayed';
+    },
     async deliveries(principal: Principal, id: string, paging: { limit: number; offset: number }) {
       const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
       if (!row) return null;

@@ -149,7 +149,7 @@ describe('outbound subscriptions', () => {
     await app.close();
   });
 
-  it('gives up after the last attempt, and a deleted subscription gets nothing more', async () => {
+  it('gives up after the last attempt, sends a dead one again on request, and a deleted subscription gets nothing more', async () => {
     const app = await freshApp();
     const { body } = await app.call('POST', '/v1/subscriptions', ['it-staff'], { url: receiverUrl, events: ['plan.created'] });
     answers = Array(8).fill(503);
@@ -166,10 +166,20 @@ describe('outbound subscriptions', () => {
     expect(metrics).toMatch(/^enplan_subscription_deliveries\{tenant="101",status="dead"\} 1$/m);
     expect(metrics).toMatch(/^enplan_subscriptions_active\{tenant="101"\} 1$/m);
 
+    // The receiver is fixed: IT staff send the dead one again, under the same webhook-id.
+    const retry = (deliveryId: string, roles = ['it-staff'], sub?: string) => app.call('POST', `/v1/subscriptions/${body.id}/deliveries/${deliveryId}/retry`, roles, undefined, sub);
+    expect((await retry(last.id, ['vendor'], 'vendor-b')).status).toBe(404);
+    expect((await retry(crypto.randomUUID())).status).toBe(404);
+    expect(await retry(last.id)).toEqual({ status: 202, body: { id: last.id, status: 'pending' } });
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect(received.at(-1)!.headers['webhook-id']).toBe(last.id);
+    expect((await retry(last.id)).body).toMatchObject({ status: 409, type: '/problems/delivery-not-replayable' });
+
     expect((await app.call('DELETE', `/v1/subscriptions/${body.id}`, ['it-staff'])).status).toBe(204);
     await enrol(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
-    expect(received).toHaveLength(8);
+    expect(received).toHaveLength(9);
+    expect((await retry(last.id)).body).toMatchObject({ status: 409, type: '/problems/subscription-ended' });
     await app.close();
   });
 
