@@ -169,7 +169,7 @@ export const planRoutes = newRouter()
     securedRoute(['caseworker'], {
       method: 'post',
       path: '/v1/plans/{id}/conflicts/{conflictId}/resolve',
-      summary: 'Settle a conflict the sync flagged: choose which value stands; the chosen writer writes the element from then on (issue 4)',
+      summary: 'Settle a conflict the sync flagged: choose which value stands; it goes back to the sector systems as one registration unless push is false (issue 4)',
       request: { params: ConflictParams, ...jsonBody(ResolveConflictRequest) },
       responses: { 200: json(PlanResponse, 'The plan with the conflict resolved (the same choice again changes nothing)'), ...problemResponses(409) },
     }),

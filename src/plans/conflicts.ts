@@ -7,7 +7,8 @@
  * one: the element takes that value's fields and its writer becomes the element's writer (last in
  * the provenance), so a later change from the system not chosen is flagged again, not taken
  * silently. Choosing `values[0]` leaves the content as it is. Either way the conflict stays on the
- * plan, resolved, with who chose what and why.
+ * plan, resolved, with who chose what and why. (The plan service then registers the settled fields
+ * back to the sector systems: `settledConflictRegistration` below.)
  *
  * Refused: a conflict resolved already with another choice (the same choice again is answered as
  * done), a choice that is not one of the values, and a conflict whose element no longer holds the
