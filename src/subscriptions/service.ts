@@ -16,6 +16,7 @@ import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/ba
 import { redactCpr } from '../security/redact';
 import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { SubscriptionDeliveryRow, SubscriptionRow } from '../store';
+import { holdsCprNumber } from '../webhooks/inbound';
 import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
 
@@ -81,6 +82,8 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
   return {
     /** Creates a subscription; the answer holds its signing secret, shown this once. */
     async create(principal: Principal, input: z.infer<typeof NewSubscription>): Promise<SubscriptionView & { secret: string }> {
+      // A CPR number has no place in an address or a description (both are shown and logged by receivers).
+      if (holdsCprNumber(input.url) || holdsCprNumber(input.description ?? '')) throw new ProblemError('validation-failed', 'the address or description holds a CPR number; events carry ids only');
       const check = await checkSubscriptionUrl(input.url, deps.config.subscriptions.allowedHosts, deps.subscriptionTransport?.resolveHost);
       if (!check.ok) throw new ProblemError('subscription-address-refused', check.reason);
       const secret = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;

@@ -119,6 +119,13 @@ describe('outbound subscriptions', () => {
       expect(answer.status, url).toBe(422);
       expect(answer.body.type).toBe('/problems/subscription-address-refused');
     }
+    // Nor an address or description holding a CPR number (it would be shown back and logged by receivers).
+    const cpr = testCpr();
+    for (const body of [{ url: `https://vendor.example.dk/hooks/${cpr}` }, { url: 'https://vendor.example.dk/hooks', description: `Borger ${cpr}` }]) {
+      const answer = await app.call('POST', '/v1/subscriptions', ['vendor'], body, 'vendor-a');
+      expect(answer.status).toBe(400);
+      expect(JSON.stringify(answer.body)).not.toContain(cpr);
+    }
     expect((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body.subscriptions).toEqual([]);
     // Without a subscription the triggers record no events: a plan write costs nothing more.
     await enrol(app.deps, testCpr());
