@@ -51,6 +51,7 @@ export const serviceEntries = {
 };
 
 const pullWorkerEntry = 'src/sync/pull-worker-main.ts';
+const storeThreadEntry = 'src/store/sqlite-thread-worker.js';
 const migrations = 'src/store/migrations';
 
 /**
@@ -63,7 +64,11 @@ export async function buildBundle(outdir, entryPoints) {
   // Never the repository itself or a folder holding it.
   if (!relative(out, root).startsWith('..')) throw new Error(`build: refusing to replace ${out}`);
   rmSync(out, { recursive: true, force: true });
-  const entries = { ...entryPoints, ...(existsSync(join(root, pullWorkerEntry)) ? { 'pull-worker': pullWorkerEntry } : {}) };
+  const entries = {
+    ...entryPoints,
+    ...(existsSync(join(root, pullWorkerEntry)) ? { 'pull-worker': pullWorkerEntry } : {}),
+    ...(existsSync(join(root, storeThreadEntry)) ? { 'sqlite-thread': storeThreadEntry } : {}),
+  };
   await esbuild.build({ ...esbuildOptions, entryPoints: entries, outdir: out });
   cpSync(join(root, migrations), join(out, 'migrations'), { recursive: true, filter: (file) => !basename(file).endsWith('_snapshot.json') });
   return out;

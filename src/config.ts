@@ -68,6 +68,11 @@ export const Config = z
      * Off by default: on two cores shared with the simulators it was slower and cost ~70 MB of RSS.
      */
     SYNC_PULL_WORKER: z.enum(['on', 'off']).default('off'),
+    /**
+     * `on` (default): scheduled syncs run SQLite on a thread of its own, so the job's thread parses and
+     * merges while the database writes (decision 0016). `off`: one thread, as the API runs.
+     */
+    SYNC_STORE_THREAD: z.enum(['on', 'off']).default('on'),
     // Citizens a scheduled run takes at most (the rest wait for the next run); unset: no bound.
     SYNC_MAX_CITIZENS_PER_RUN: z.coerce.number().int().positive().optional(),
     RELAY_INTERVAL: z.string().default('10s'),
@@ -124,6 +129,7 @@ export const Config = z
           health: env.SYNC_CRON_HEALTH ?? env.SYNC_CRON,
         },
         pullWorker: env.SYNC_PULL_WORKER === 'on',
+        storeThread: env.SYNC_STORE_THREAD === 'on',
         maxCitizensPerRun: env.SYNC_MAX_CITIZENS_PER_RUN,
         relayInterval: env.RELAY_INTERVAL,
         retentionCron: env.RETENTION_CRON,

@@ -2,6 +2,7 @@
 import { loadConfig } from '../config';
 import { createLogger } from '../monitoring/log';
 import { databaseUrlFor, openLibsqlDatabase } from '../store/libsql';
+import { openSqliteThreadDatabase } from '../store/sqlite-thread';
 import { allMappings } from '../sync/all-mappings';
 import { adaptersFromConfig, tenantAdapters } from './adapters';
 import { nodeAdapterTransport } from './node-transport';
@@ -12,12 +13,15 @@ import { startPullWorker } from '../sync/pull-worker';
 export interface NodeDepsOptions {
   /** Pull and map in a worker thread (src/sync/pull-worker.ts), if the configuration says so (SYNC_PULL_WORKER). */
   pullWorker?: boolean;
+  /** Run SQLite on a thread of its own (src/store/sqlite-thread.ts), if the configuration says so (SYNC_STORE_THREAD). */
+  storeThread?: boolean;
 }
 
 export async function openNodeDeps(env: Record<string, string | undefined>, options: NodeDepsOptions = {}) {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
-  const database = await openLibsqlDatabase(databaseUrlFor(config.dataDir));
+  const url = databaseUrlFor(config.dataDir);
+  const database = options.storeThread && config.schedule.storeThread ? await openSqliteThreadDatabase(url) : await openLibsqlDatabase(url);
   const transport = nodeAdapterTransport(config);
   const localAdaptersFor = tenantAdapters(config, transport);
   const pullWorker = options.pullWorker && config.schedule.pullWorker ? startPullWorker(config) : undefined;

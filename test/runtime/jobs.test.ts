@@ -111,6 +111,12 @@ describe('sync schedules from configuration', () => {
     expect(() => loadConfig({ ...urls, SYNC_PULL_WORKER: 'yes' })).toThrow(/SYNC_PULL_WORKER/);
   });
 
+  it('runs SQLite on a thread of its own unless SYNC_STORE_THREAD=off', () => {
+    expect(loadConfig(urls).schedule.storeThread).toBe(true);
+    expect(loadConfig({ ...urls, SYNC_STORE_THREAD: 'off' }).schedule.storeThread).toBe(false);
+    expect(() => loadConfig({ ...urls, SYNC_STORE_THREAD: 'yes' })).toThrow(/SYNC_STORE_THREAD/);
+  });
+
   it('bounds the citizens of a run only when SYNC_MAX_CITIZENS_PER_RUN is set, to a positive whole number', () => {
     expect(loadConfig(urls).schedule.maxCitizensPerRun).toBeUndefined();
     expect(loadConfig({ ...urls, SYNC_MAX_CITIZENS_PER_RUN: '400' }).schedule.maxCitizensPerRun).toBe(400);

@@ -1,0 +1,106 @@
+/**
+ * SQLite on its own thread (Node only; docs/decisions/0016). libSQL's Node driver runs every
+ * statement synchronously on the calling thread, so in a sync the database's ~20 % of the work
+ * stops the thread that pulls, parses and merges. Here one worker thread owns the connection and
+ * the caller only builds SQL (drizzle's sqlite-proxy driver) and waits for answers: with several
+ * chunks in flight, one chunk's commit runs while the next is parsed and merged.
+ *
+ * Same database file, same migrations (run here before the thread starts), same semantics: a batch
+ * runs inside one transaction on the thread, which runs one message at a time. Errors keep their
+ * message and SQLite code. A thread that dies fails what is in flight and the next call starts it
+ * again; nothing is retried behind the caller's back.
+ */
+import { Worker } from 'node:worker_threads';
+import { drizzle } from 'drizzle-orm/sqlite-proxy';
+import * as schema from './schema';
+import { openLibsqlDatabase } from './libsql';
+import type { Database, SqliteDb, Statement } from './db';
+
+type Method = 'run' | 'all' | 'values' | 'get';
+interface Query { sql: string; params: unknown[]; method: Method }
+type Request = ({ op: 'query' } & Query) | { op: 'batch'; items: Query[] } | { op: 'close' };
+interface Reply { id: number; result?: unknown; error?: { message: string; code?: string; rawCode?: number } }
+
+/** An error from the store thread, with SQLite's code where it had one (e.g. SQLITE_CONSTRAINT_UNIQUE). */
+export class StoreThreadError extends Error {
+  constructor(message: string, readonly code?: string, readonly rawCode?: number) {
+    super(message);
+    this.name = 'StoreThreadError';
+  }
+}
+
+const fromSource = import.meta.url.endsWith('.ts');
+
+export interface StoreThreadOptions {
+  /** Heap limits of the thread: it holds one request and its answer at a time. */
+  resourceLimits?: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number };
+}
+
+/** Opens `url` (`file:…`; an in-memory database cannot be shared with a thread) with its connection on a worker thread. */
+export async function openSqliteThreadDatabase(url: string, options: StoreThreadOptions = {}): Promise<Database> {
+  if (!url.startsWith('file:')) throw new Error('the store thread needs a database file (file:…)');
+  // Migrate (and create the folder) through the ordinary driver, then hand the file to the thread.
+  const migrated = await openLibsqlDatabase(url);
+  await migrated.close();
+  const path = url.slice('file:'.length);
+  const entry = fromSource ? new URL('./sqlite-thread-worker.js', import.meta.url) : new URL('./sqlite-thread.mjs', import.meta.url);
+
+  let worker: Worker | undefined;
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
+  const failPending = (error: Error) => {
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  };
+  const start = (): Worker => {
+    const started = new Worker(entry, { workerData: { path }, resourceLimits: options.resourceLimits ?? { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+    started.on('message', (reply: Reply) => {
+      const waiting = pending.get(reply.id);
+      if (!waiting) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) started.unref();
+      if (reply.error) waiting.reject(new StoreThreadError(reply.error.message, reply.error.code, reply.error.rawCode));
+      else waiting.resolve(reply.result);
+    });
+    started.on('error', (error) => failPending(new StoreThreadError(`the store thread stopped: ${error.message}`, (error as { code?: string }).code)));
+    started.on('exit', (code) => {
+      if (worker === started) worker = undefined;
+      failPending(new StoreThreadError(`the store thread stopped (exit ${code})`));
+    });
+    return started;
+  };
+  let closed = false;
+  const send = (request: Request): Promise<unknown> => {
+    if (closed) return Promise.reject(new StoreThreadError('the database is closed'));
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      const thread = (worker ??= start());
+      // Referenced only while answers are awaited: an idle store thread does not keep the process alive.
+      if (pending.size === 0) thread.ref();
+      pending.set(id, { resolve, reject });
+      thread.postMessage({ ...request, id });
+    });
+  };
+  worker = start();
+  worker.unref();
+
+  const db = drizzle(
+    (sql, params, method) => send({ op: 'query', sql, params, method }) as Promise<{ rows: unknown[] }>,
+    (items) => send({ op: 'batch', items }) as Promise<{ rows: unknown[] }[]>,
+    { schema },
+  );
+  return {
+    db: db as unknown as SqliteDb,
+    async batch(statements: Statement[]) {
+      if (statements.length === 0) return;
+      await db.batch(statements as [Statement, ...Statement[]]);
+    },
+    async close() {
+      if (closed) return;
+      const running = worker;
+      if (running) await send({ op: 'close' }).catch(() => undefined);
+      closed = true;
+      await running?.terminate();
+    },
+  };
+}
