@@ -89,6 +89,28 @@ describe('SQLite on a thread of its own', () => {
     }
   });
 
+  it('a thread that dies inside a batch leaves no half-written state and no lock behind', async () => {
+    const url = freshUrl();
+    const database = await openSqliteThreadDatabase(url, { resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 } });
+    try {
+      const { db, batch } = database;
+      const dying = batch([
+        db.insert(syncCursors).values(cursorRow('dfdg', 'half-written')),
+        db.all(sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < 200000) select printf('%.500c', 'x') || i as filler from n`) as never,
+      ]);
+      expect(storeErrorOf(await failureOf(dying))?.message).toMatch(/out of memory/i);
+      // The new thread, and a second connection in this process, can write at once: the dead
+      // thread's transaction was rolled back and its write lock released.
+      await batch([db.insert(syncCursors).values(cursorRow('social', 'after'))]);
+      const other = await openLibsqlDatabase(url);
+      await other.batch([other.db.insert(syncCursors).values(cursorRow('health', 'other connection'))]);
+      await other.close();
+      expect((await db.select().from(syncCursors).orderBy(syncCursors.adapter)).map((r) => r.cursor)).toEqual(['other connection', 'after']);
+    } finally {
+      await database.close();
+    }
+  });
+
   it('refuses calls after close instead of starting a thread again', async () => {
     const database = await openSqliteThreadDatabase(freshUrl());
     await database.close();
