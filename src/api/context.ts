@@ -32,8 +32,21 @@ export interface AppDeps {
    * the request's `waitUntil` processes it.
    */
   onInboundWebhook?(): void;
+  /**
+   * Node: runs an on-demand sync (the API's, the dashboard's, an inbound webhook's) on a worker
+   * thread of its own, as the scheduled ones run, so a long run does not hold up requests. Absent
+   * (Workers, tests): the run happens in the calling thread. Use `runSyncNow`.
+   */
+  runSyncOnThread?(options: OnDemandSync): Promise<import('../sync/engine').SyncRunResult>;
   /** Node: name resolution and a fetch that refuses internal addresses at connect time (S6). */
   subscriptionTransport?: import('../subscriptions/service').SubscriptionTransport;
+}
+
+/** An on-demand sync: one adapter for one municipality, and who or what asked for it. */
+export interface OnDemandSync {
+  tenant: string;
+  adapter: SourceSystem;
+  trigger: string;
 }
 
 /** The adapters to use on behalf of `tenant`. */

@@ -12,7 +12,7 @@ import { SourceSystem } from '../model';
 import { Dashboard, SignIn } from '../monitoring/dashboard';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
 import { AuthenticationError, hasAnyRole, type Principal } from '../security';
-import { runSync } from '../sync/engine';
+import { runSyncNow } from '../sync/on-demand';
 import { resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
 import type { AppEnv } from './context';
 import { problemResponse } from './problem';
@@ -103,7 +103,7 @@ monitoringPageRoutes.post('/dashboard/sync/:adapter', async (c) => {
   const adapter = SourceSystem.safeParse(c.req.param('adapter'));
   const deps = c.get('deps');
   if (!adapter.success || !deps.adapters[adapter.data]) return problemResponse('not-found', 'no such adapter');
-  const result = await runSync(deps, { tenant: principal.tenant, adapter: adapter.data, trigger: `dashboard:${principal.sub}`, mappings: deps.mappings });
+  const result = await runSyncNow(deps, { tenant: principal.tenant, adapter: adapter.data, trigger: `dashboard:${principal.sub}` });
   return c.redirect(`/dashboard?notice=${encodeURIComponent(`Sync of ${adapter.data}: ${result.status}`)}`, 303);
 });
 

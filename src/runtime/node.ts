@@ -11,6 +11,7 @@ import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
 import { startScheduler } from './scheduler';
+import { syncOnThreadRunner } from './sync-thread';
 
 export async function startNodeService(baseEnv: Record<string, string | undefined> = process.env, options: { scheduler?: boolean } = {}) {
   const env = { ...baseEnv };
@@ -30,6 +31,8 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     // One genuine conflict for the caseworkers' worklist (GET /v1/conflicts), once per database.
     demoSummary.conflict = await seedDemoConflict(deps, demo.population);
   }
+  // Syncs asked for now (API, dashboard, inbound webhooks) run on a thread of their own, as scheduled ones do.
+  deps.runSyncOnThread = syncOnThreadRunner(env);
   // Change notices from the sector systems (inbound webhooks) wake a processor on this thread; a
   // pass every minute takes any left waiting (a failed run, a lease run out after a crash).
   const inbound = inboundWebhookProcessor(deps);

@@ -13,8 +13,8 @@ import { syncHeap } from './memory';
 // registers tsx; run from the bundle (`npm start`: dist/node.mjs), they are built .mjs files beside
 // it, started by a plain bootstrap (scripts/build.mjs).
 const fromSource = import.meta.url.endsWith('.ts');
-const bootstrap = fileURLToPath(new URL(fromSource ? './jobs/bootstrap.js' : './run-job.mjs', import.meta.url));
-const jobModule = (name: string) => new URL(fromSource ? `./jobs/${name}.ts` : `./${name}.mjs`, import.meta.url).href;
+export const bootstrap = fileURLToPath(new URL(fromSource ? './jobs/bootstrap.js' : './run-job.mjs', import.meta.url));
+export const jobModule = (name: string) => new URL(fromSource ? `./jobs/${name}.ts` : `./${name}.mjs`, import.meta.url).href;
 
 /** The configuration accepts crons with a seconds field; bree reads one only when told so. */
 const withSeconds = (cron: string) => (cron.trim().split(/\s+/).length === 6 ? { hasSeconds: true } : {});

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ProblemError, type AppDeps } from '../api/context';
 import { SourceSystem } from '../model';
 import { isValidCpr } from '../model/cpr';
-import { runSync } from '../sync/engine';
+import { runSyncNow } from '../sync/on-demand';
 import { verifyWebhook, type WebhookHeaders } from './standard-webhooks';
 
 /** A notice is a few hundred bytes; anything near this is not one. */
@@ -102,7 +102,7 @@ export async function processInboundWebhooks(deps: AppDeps, only?: { tenant: str
       continue;
     }
     try {
-      const run = await runSync(deps, { tenant, adapter: system, trigger: `webhook:${source}`, mappings: deps.mappings });
+      const run = await runSyncNow(deps, { tenant, adapter: system, trigger: `webhook:${source}` });
       if (run.status === 'succeeded') await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'processed', runId: run.runId, at: now().toISOString() });
       else await deps.store.inboundWebhooks.release(tenant, source, ids, `run ${run.runId} failed: ${run.error ?? 'see the run'}`.slice(0, 500));
       result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: run.status });

@@ -1,0 +1,95 @@
+/**
+ * On-demand syncs on Node run on a worker thread of their own (src/runtime/sync-thread.ts), started
+ * as bree starts the scheduled job: against the DFDG simulator over HTTP and the SQLite file, the
+ * result handed back; a run that cannot start fails the call with the reason; and the service's
+ * API and dashboard routes use it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { generatePopulation } from '../../adapters/shared/population';
+import type { OnDemandSync } from '../../src/api/context';
+import { startNodeService } from '../../src/runtime/node';
+import { syncOnThreadRunner } from '../../src/runtime/sync-thread';
+import { databaseUrlFor } from '../../src/store/libsql';
+import { signDevToken } from '../../src/security';
+import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
+import { startTestApp } from '../support/node-app';
+import { enrol, grantConsent } from '../support/seed';
+
+const population = generatePopulation(3, 5150).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
+let simulator: DfdgSimulator;
+let dir: string;
+beforeAll(async () => {
+  simulator = await startDfdgSimulator({ population, port: 0 });
+  dir = mkdtempSync(join(tmpdir(), 'enplan-sync-thread-'));
+});
+afterAll(async () => {
+  await simulator?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const envFor = (dataDir: string) => ({ DATA_DIR: dataDir, DFDG_URL: simulator.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'error', NODE_ENV: 'test', DEMO: 'off' });
+
+async function enrolAll(dataDir: string) {
+  const app = await startTestApp({ url: databaseUrlFor(dataDir) });
+  const planIds: string[] = [];
+  for (const citizen of population) {
+    const plan = await enrol(app.deps, citizen.cpr);
+    const citizenId = plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '';
+    await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
+    planIds.push(plan.id);
+  }
+  return { app, planIds };
+}
+
+describe('on-demand syncs on a thread of their own', () => {
+  it('runs the sync in a worker thread against the simulator and the SQLite file, and hands back the run', async () => {
+    const dataDir = join(dir, 'direct');
+    const { app, planIds } = await enrolAll(dataDir);
+    try {
+      const result = await syncOnThreadRunner(envFor(dataDir))({ tenant: '101', adapter: 'dfdg', trigger: 'test:thread' });
+      expect(result).toMatchObject({ adapter: 'dfdg', status: 'succeeded' });
+      expect(result.stats.recordsMerged).toBeGreaterThan(0);
+      for (const id of planIds) {
+        const plan = (await app.deps.store.plans.get('101', id))!;
+        expect(plan.goals.length + plan.interventions.length).toBeGreaterThan(0);
+      }
+      expect((await app.deps.store.sync.runs('101'))[0]).toMatchObject({ id: result.runId, trigger: 'test:thread', status: 'succeeded' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('fails the call with the reason when the run cannot start', async () => {
+    const dataDir = join(dir, 'unconfigured');
+    const { DFDG_URL: _left, ...withoutDfdg } = envFor(dataDir);
+    await expect(syncOnThreadRunner(withoutDfdg)({ tenant: '101', adapter: 'dfdg', trigger: 'test:thread' })).rejects.toThrow(/no adapter configured for dfdg/);
+  });
+
+  it('is what the service’s POST /v1/sync/{adapter}/run uses', async () => {
+    const dataDir = join(dir, 'service');
+    const { app } = await enrolAll(dataDir);
+    await app.close();
+    const service = await startNodeService(envFor(dataDir), { scheduler: false });
+    try {
+      const asked: OnDemandSync[] = [];
+      const onThread = service.deps.runSyncOnThread!;
+      service.deps.runSyncOnThread = (options) => {
+        asked.push(options);
+        return onThread(options);
+      };
+      const token = await signDevToken(TEST_JWT_SECRET, { tenant: '101', roles: ['it-staff'], sub: 'it-1' });
+      const response = await fetch(`${service.url}/v1/sync/dfdg/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { runId: string; status: string; stats: { recordsMerged: number } };
+      expect(body.status).toBe('succeeded');
+      expect(body.stats.recordsMerged).toBeGreaterThan(0);
+      expect(asked).toEqual([{ tenant: '101', adapter: 'dfdg', trigger: 'api:it-1' }]);
+    } finally {
+      await service.close();
+    }
+  }, 60_000);
+});
