@@ -18,3 +18,15 @@ export interface Database {
   batch(statements: Statement[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The port over a drizzle database of any driver: its batch already runs as one transaction. */
+export function databasePort(db: { batch(statements: [Statement, ...Statement[]]): Promise<unknown> }, close: () => Promise<void>): Database {
+  return {
+    db: db as unknown as SqliteDb,
+    async batch(statements: Statement[]) {
+      if (statements.length === 0) return;
+      await db.batch(statements as [Statement, ...Statement[]]);
+    },
+    close,
+  };
+}

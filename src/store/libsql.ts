@@ -6,7 +6,7 @@ import { createClient } from '@libsql/client';
 import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import * as schema from './schema';
-import type { Database, SqliteDb, Statement } from './db';
+import { databasePort, type Database } from './db';
 
 // Beside this module: src/store/migrations, or in the built service dist/migrations (scripts/build.mjs copies them).
 export const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
@@ -22,16 +22,7 @@ export async function openLibsqlDatabase(url: string): Promise<Database> {
   }
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
-  return {
-    db: db as unknown as SqliteDb,
-    async batch(statements: Statement[]) {
-      if (statements.length === 0) return;
-      await db.batch(statements as [Statement, ...Statement[]]);
-    },
-    async close() {
-      client.close();
-    },
-  };
+  return databasePort(db, async () => client.close());
 }
 
 export function databaseUrlFor(dataDir: string): string {

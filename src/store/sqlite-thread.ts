@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { drizzle } from 'drizzle-orm/sqlite-proxy';
 import * as schema from './schema';
 import { openLibsqlDatabase } from './libsql';
-import type { Database, SqliteDb, Statement } from './db';
+import { databasePort, type Database } from './db';
 
 type Method = 'run' | 'all' | 'values' | 'get';
 interface Query { sql: string; params: unknown[]; method: Method }
@@ -89,18 +89,11 @@ export async function openSqliteThreadDatabase(url: string, options: StoreThread
     (items) => send({ op: 'batch', items }) as Promise<{ rows: unknown[] }[]>,
     { schema },
   );
-  return {
-    db: db as unknown as SqliteDb,
-    async batch(statements: Statement[]) {
-      if (statements.length === 0) return;
-      await db.batch(statements as [Statement, ...Statement[]]);
-    },
-    async close() {
-      if (closed) return;
-      const running = worker;
-      if (running) await send({ op: 'close' }).catch(() => undefined);
-      closed = true;
-      await running?.terminate();
-    },
-  };
+  return databasePort(db, async () => {
+    if (closed) return;
+    const running = worker;
+    if (running) await send({ op: 'close' }).catch(() => undefined);
+    closed = true;
+    await running?.terminate();
+  });
 }
