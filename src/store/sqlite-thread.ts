@@ -9,6 +9,9 @@
  * runs inside one transaction on the thread, which runs one message at a time. Errors keep their
  * message and SQLite code. A thread that dies fails what is in flight and the next call starts it
  * again; nothing is retried behind the caller's back.
+ *
+ * One difference from libSQL and D1: a raw read (`db.all(sql`…`)`, `db.get(sql`…`)`) answers rows
+ * as arrays, as drizzle's proxy driver does; the store code reads only through the query builder.
  */
 import { Worker } from 'node:worker_threads';
 import { drizzle } from 'drizzle-orm/sqlite-proxy';
@@ -78,7 +81,14 @@ export async function openSqliteThreadDatabase(url: string, options: StoreThread
       // Referenced only while answers are awaited: an idle store thread does not keep the process alive.
       if (pending.size === 0) thread.ref();
       pending.set(id, { resolve, reject });
-      thread.postMessage({ ...request, id });
+      try {
+        thread.postMessage({ ...request, id });
+      } catch (error) {
+        // A value the thread cannot receive (structured clone) fails this call only.
+        pending.delete(id);
+        if (pending.size === 0) thread.unref();
+        throw error;
+      }
     });
   };
   worker = start();

@@ -3,6 +3,7 @@
  * answers as the ordinary driver, batches all-or-nothing, SQLite's error codes carried across, a
  * thread that dies failing only what was in flight, and a real sync merged through it.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,22 @@ describe('SQLite on a thread of its own', () => {
       await database.close();
     }
   });
+
+  it('a value the thread cannot receive fails that call only', async () => {
+    await withThread(async ({ db }) => {
+      const error = await failureOf(db.all(sql`select ${(() => 1) as unknown as string} as v`));
+      expect(String((error as { cause?: Error }).cause?.message)).toMatch(/could not be cloned/);
+      expect(await db.select().from(syncCursors)).toEqual([]);
+    });
+  });
+
+  it('an idle thread never keeps a process alive, also after a call it could not receive', () => {
+    const program = new URL('./fixtures/idle-store-thread.ts', import.meta.url).pathname;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', program, freshUrl()], { timeout: 30_000, encoding: 'utf8' });
+    expect(child.signal).toBeNull();
+    expect(child.stdout).toContain('left open');
+    expect(child.status).toBe(0);
+  }, 60_000);
 
   it('refuses calls after close instead of starting a thread again', async () => {
     const database = await openSqliteThreadDatabase(freshUrl());
