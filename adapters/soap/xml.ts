@@ -10,8 +10,9 @@
  * data in elements), values stay strings (no number guessing: a CPR "0101…" stays a string), and
  * repeating elements named by the caller always come out as arrays.
  */
-import { XMLParser, XMLValidator, type X2jOptions } from 'fast-xml-parser';
+import { XMLParser, type X2jOptions } from 'fast-xml-parser';
 import { redactCpr } from '../../src/security/redact';
+import { findWellFormednessError } from './well-formed';
 
 export const DEFAULT_MAX_XML_BYTES = 2 * 1024 * 1024;
 
@@ -163,8 +164,8 @@ export function createXmlReader(options: XmlReaderOptions = {}): XmlReader {
     parse(xml: string): XmlObject {
       if (typeof xml !== 'string') throw new XmlInputError('malformed', 'the XML input is not text');
       assertSafeXml(xml, maxBytes);
-      const verdict = XMLValidator.validate(xml);
-      if (verdict !== true) throw new XmlInputError('malformed', `not well-formed XML (line ${verdict.err.line}, column ${verdict.err.col}): ${verdict.err.msg}`);
+      const broken = findWellFormednessError(xml);
+      if (broken) throw new XmlInputError('malformed', `not well-formed XML (line ${broken.line}, column ${broken.column}): ${broken.message}`);
       let parsed: unknown;
       try {
         parsed = parser.parse(xml);
