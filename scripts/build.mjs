@@ -46,7 +46,7 @@ export const serviceEntries = {
   node: 'src/runtime/node.ts',
   'run-job': 'src/runtime/jobs/run-job.js',
   'sync-job': 'src/runtime/jobs/sync-job.ts',
-  'sync-once-job': 'src/runtime/jobs/sync-once-job.ts',
+  'sync-thread-job': 'src/runtime/jobs/sync-thread-job.ts',
   'relay-job': 'src/runtime/jobs/relay-job.ts',
   'retention-job': 'src/runtime/jobs/retention-job.ts',
 };

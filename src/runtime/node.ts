@@ -11,7 +11,7 @@ import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
 import { startScheduler } from './scheduler';
-import { syncOnThreadRunner } from './sync-thread';
+import { startSyncThread } from './sync-thread';
 
 export async function startNodeService(baseEnv: Record<string, string | undefined> = process.env, options: { scheduler?: boolean } = {}) {
   const env = { ...baseEnv };
@@ -32,7 +32,8 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     demoSummary.conflict = await seedDemoConflict(deps, demo.population);
   }
   // Syncs asked for now (API, dashboard, inbound webhooks) run on a thread of their own, as scheduled ones do.
-  deps.runSyncOnThread = syncOnThreadRunner(env);
+  const syncThread = startSyncThread(env);
+  deps.runSyncOnThread = (options) => syncThread.run(options);
   // Change notices from the sector systems (inbound webhooks) wake a processor on this thread; a
   // pass every minute takes any left waiting (a failed run, a lease run out after a crash).
   const inbound = inboundWebhookProcessor(deps);
@@ -57,6 +58,7 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
       clearInterval(inboundSweep);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await inbound.stop();
+      await syncThread.close();
       await demo?.close();
       await close();
     },

@@ -42,7 +42,7 @@ afterAll(() => {
 
 describe('the compiled service', () => {
   it('builds one folder with the service, the jobs, the pull worker and the migrations', () => {
-    for (const file of ['node.mjs', 'node.mjs.map', 'run-job.mjs', 'sync-job.mjs', 'sync-once-job.mjs', 'relay-job.mjs', 'retention-job.mjs', 'pull-worker.mjs', 'sqlite-thread.mjs', 'migrations/meta/_journal.json'])
+    for (const file of ['node.mjs', 'node.mjs.map', 'run-job.mjs', 'sync-job.mjs', 'sync-thread-job.mjs', 'relay-job.mjs', 'retention-job.mjs', 'pull-worker.mjs', 'sqlite-thread.mjs', 'migrations/meta/_journal.json'])
       expect(existsSync(join(out, file)), file).toBe(true);
   });
 

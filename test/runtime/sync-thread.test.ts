@@ -1,8 +1,8 @@
 /**
- * On-demand syncs on Node run on a worker thread of their own (src/runtime/sync-thread.ts), started
- * as bree starts the scheduled job: against the DFDG simulator over HTTP and the SQLite file, the
- * result handed back; a run that cannot start fails the call with the reason; and the service's
- * API and dashboard routes use it.
+ * On-demand syncs on Node run on one long-lived worker thread (src/runtime/sync-thread.ts),
+ * started as bree starts the scheduled job: against the DFDG simulator over HTTP and the SQLite
+ * file, runs one after another on the same thread, a failed run answered with its reason, closed
+ * after the runs asked for; and the service's API route uses it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
 import type { OnDemandSync } from '../../src/api/context';
 import { startNodeService } from '../../src/runtime/node';
-import { syncOnThreadRunner } from '../../src/runtime/sync-thread';
+import { startSyncThread } from '../../src/runtime/sync-thread';
 import { databaseUrlFor } from '../../src/store/libsql';
 import { signDevToken } from '../../src/security';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
@@ -45,28 +45,49 @@ async function enrolAll(dataDir: string) {
   return { app, planIds };
 }
 
-describe('on-demand syncs on a thread of their own', () => {
-  it('runs the sync in a worker thread against the simulator and the SQLite file, and hands back the run', async () => {
+describe('the on-demand sync thread', () => {
+  it('runs syncs one after another against the simulator and the SQLite file, and hands back each run', async () => {
     const dataDir = join(dir, 'direct');
     const { app, planIds } = await enrolAll(dataDir);
+    const thread = startSyncThread(envFor(dataDir));
     try {
-      const result = await syncOnThreadRunner(envFor(dataDir))({ tenant: '101', adapter: 'dfdg', trigger: 'test:thread' });
-      expect(result).toMatchObject({ adapter: 'dfdg', status: 'succeeded' });
-      expect(result.stats.recordsMerged).toBeGreaterThan(0);
+      const [first, second] = await Promise.all([
+        thread.run({ tenant: '101', adapter: 'dfdg', trigger: 'test:first' }),
+        thread.run({ tenant: '101', adapter: 'dfdg', trigger: 'test:second' }),
+      ]);
+      expect(first).toMatchObject({ adapter: 'dfdg', status: 'succeeded' });
+      expect(first.stats.recordsMerged).toBeGreaterThan(0);
+      // In the order asked, one at a time: the second found everything merged already.
+      expect(second).toMatchObject({ adapter: 'dfdg', status: 'succeeded' });
+      expect(second.stats.recordsMerged).toBe(0);
       for (const id of planIds) {
         const plan = (await app.deps.store.plans.get('101', id))!;
         expect(plan.goals.length + plan.interventions.length).toBeGreaterThan(0);
       }
-      expect((await app.deps.store.sync.runs('101'))[0]).toMatchObject({ id: result.runId, trigger: 'test:thread', status: 'succeeded' });
+      const runs = await app.deps.store.sync.runs('101');
+      expect(runs.map((r) => [r.id, r.trigger, r.status])).toEqual([
+        [second.runId, 'test:second', 'succeeded'],
+        [first.runId, 'test:first', 'succeeded'],
+      ]);
     } finally {
+      await thread.close();
       await app.close();
     }
+    await expect(thread.run({ tenant: '101', adapter: 'dfdg', trigger: 'test:closed' })).rejects.toThrow(/closed/);
   });
 
-  it('fails the call with the reason when the run cannot start', async () => {
+  it('answers a run that cannot start with the reason, and runs the next one', async () => {
     const dataDir = join(dir, 'unconfigured');
+    const { app } = await enrolAll(dataDir);
     const { DFDG_URL: _left, ...withoutDfdg } = envFor(dataDir);
-    await expect(syncOnThreadRunner(withoutDfdg)({ tenant: '101', adapter: 'dfdg', trigger: 'test:thread' })).rejects.toThrow(/no adapter configured for dfdg/);
+    const thread = startSyncThread(withoutDfdg);
+    try {
+      await expect(thread.run({ tenant: '101', adapter: 'dfdg', trigger: 'test:thread' })).rejects.toThrow(/no adapter configured for dfdg/);
+      await expect(thread.run({ tenant: '101', adapter: 'dfdg', trigger: 'test:thread' })).rejects.toThrow(/no adapter configured for dfdg/);
+    } finally {
+      await thread.close();
+      await app.close();
+    }
   });
 
   it('is what the service’s POST /v1/sync/{adapter}/run uses', async () => {
