@@ -5,7 +5,9 @@
  * population takes minutes; on the service's thread it would hold up every request meanwhile.
  * The thread opens its database and adapters once, so a pass of the webhook processor (up to one
  * a second) costs its sync, not a thread's start; runs happen one at a time, in the order asked.
- * A thread that dies fails the runs waiting on it and the next run starts a new one.
+ * A thread that dies fails the runs waiting on it and the next run starts a new one. A thread left
+ * idle for `idleMs` (default two minutes) is stopped, giving back its memory (its own heap,
+ * connection and store thread: tens of MB); the next run starts one again.
  */
 import { Worker } from 'node:worker_threads';
 import type { OnDemandSync } from '../api/context';
@@ -16,12 +18,16 @@ import { bootstrap, jobModule } from './scheduler';
 
 export interface SyncThread {
   run(options: OnDemandSync): Promise<SyncRunResult>;
+  /** Whether a thread is up now (started by a run, not yet stopped for being idle). */
+  readonly running: boolean;
   /** Lets the runs asked for finish, then stops the thread. */
   close(): Promise<void>;
 }
 
-export function startSyncThread(env: Record<string, string | undefined>): SyncThread {
+export function startSyncThread(env: Record<string, string | undefined>, options: { idleMs?: number } = {}): SyncThread {
+  const idleMs = options.idleMs ?? 120_000;
   let worker: Worker | undefined;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   let nextId = 1;
   const pending = new Map<number, { resolve: (result: SyncRunResult) => void; reject: (error: Error) => void }>();
   const failPending = (error: Error) => {
@@ -35,22 +41,49 @@ export function startSyncThread(env: Record<string, string | undefined>): SyncTh
       if (!waiting) return;
       pending.delete(reply.id!);
       // Referenced only while runs are awaited: an idle sync thread does not keep the process alive.
-      if (pending.size === 0) started.unref();
+      if (pending.size === 0) {
+        started.unref();
+        idleTimer = setTimeout(() => {
+          if (worker !== started || pending.size > 0) return;
+          worker = undefined; // the next run starts a new thread; this one finishes and ends
+          void stop(started);
+        }, idleMs);
+        idleTimer.unref();
+      }
       if (reply.error !== undefined) waiting.reject(new Error(reply.error));
       else waiting.resolve(reply.result!);
     });
-    started.on('error', (error) => failPending(error));
+    // Only the current thread's end fails runs: one stopped for being idle has answered all of its own.
+    started.on('error', (error) => worker === started && failPending(error));
     started.on('exit', (code) => {
-      if (worker === started) worker = undefined;
+      if (worker !== started) return;
+      worker = undefined;
       failPending(new Error(`the sync thread stopped (exit ${code})`));
     });
     return started;
   };
+  /** Lets the runs asked for finish, then ends the thread. */
+  const stop = async (running: Worker) => {
+    running.ref();
+    // The job says 'done' once its runs are over and its database is closed (as bree's jobs do;
+    // bree then ends the thread, and so do we: an HTTP keep-alive socket may still hold it).
+    const done = new Promise<void>((resolve) => {
+      running.on('message', (message: unknown) => message === 'done' && resolve());
+      running.once('exit', () => resolve());
+    });
+    running.postMessage({ op: 'stop' } satisfies SyncThreadRequest);
+    await done;
+    await running.terminate();
+  };
   let closed = false;
   return {
+    get running() {
+      return worker !== undefined;
+    },
     run(options) {
       if (closed) return Promise.reject(new Error('the sync thread is closed'));
       const id = nextId++;
+      clearTimeout(idleTimer);
       return new Promise((resolve, reject) => {
         const thread = (worker ??= start());
         if (pending.size === 0) thread.ref();
@@ -60,18 +93,8 @@ export function startSyncThread(env: Record<string, string | undefined>): SyncTh
     },
     async close() {
       closed = true;
-      const running = worker;
-      if (!running) return;
-      running.ref();
-      // The job says 'done' once its runs are over and its database is closed (as bree's jobs do;
-      // bree then ends the thread, and so do we: an HTTP keep-alive socket may still hold it).
-      const done = new Promise<void>((resolve) => {
-        running.on('message', (message: unknown) => message === 'done' && resolve());
-        running.once('exit', () => resolve());
-      });
-      running.postMessage({ op: 'stop' } satisfies SyncThreadRequest);
-      await done;
-      await running.terminate();
+      clearTimeout(idleTimer);
+      if (worker) await stop(worker);
     },
   };
 }

@@ -90,6 +90,24 @@ describe('the on-demand sync thread', () => {
     }
   });
 
+  it('stops a thread left idle and starts one again for the next run', async () => {
+    const dataDir = join(dir, 'idle');
+    const { app } = await enrolAll(dataDir);
+    const thread = startSyncThread(envFor(dataDir), { idleMs: 200 });
+    try {
+      expect(thread.running).toBe(false);
+      const first = await thread.run({ tenant: '101', adapter: 'dfdg', trigger: 'test:before-idle' });
+      expect(thread.running).toBe(true);
+      await expect.poll(() => thread.running, { timeout: 10_000, interval: 50 }).toBe(false);
+      const again = await thread.run({ tenant: '101', adapter: 'dfdg', trigger: 'test:after-idle' });
+      expect([first.status, again.status]).toEqual(['succeeded', 'succeeded']);
+      expect(again.stats.recordsMerged).toBe(0);
+    } finally {
+      await thread.close();
+      await app.close();
+    }
+  });
+
   it('is what the service’s POST /v1/sync/{adapter}/run uses', async () => {
     const dataDir = join(dir, 'service');
     const { app } = await enrolAll(dataDir);
