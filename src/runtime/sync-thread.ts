@@ -15,6 +15,7 @@ import type { SyncRunResult } from '../sync/engine';
 import type { SyncThreadRequest } from './jobs/sync-thread-job';
 import { syncHeap } from './memory';
 import { bootstrap, jobModule } from './scheduler';
+import { threadCalls } from './thread-calls';
 
 export interface SyncThread {
   run(options: OnDemandSync): Promise<SyncRunResult>;
@@ -28,37 +29,26 @@ export function startSyncThread(env: Record<string, string | undefined>, options
   const idleMs = options.idleMs ?? 120_000;
   let worker: Worker | undefined;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (result: SyncRunResult) => void; reject: (error: Error) => void }>();
-  const failPending = (error: Error) => {
-    for (const { reject } of pending.values()) reject(error);
-    pending.clear();
-  };
+  const calls = threadCalls<SyncRunResult>();
   const start = (): Worker => {
     const started = new Worker(bootstrap, { env: { ...env }, workerData: { jobModule: jobModule('sync-thread-job') }, resourceLimits: { ...syncHeap } });
     started.on('message', (reply: { id?: number; result?: SyncRunResult; error?: string }) => {
-      const waiting = reply.id === undefined ? undefined : pending.get(reply.id);
-      if (!waiting) return;
-      pending.delete(reply.id!);
-      // Referenced only while runs are awaited: an idle sync thread does not keep the process alive.
-      if (pending.size === 0) {
-        started.unref();
-        idleTimer = setTimeout(() => {
-          if (worker !== started || pending.size > 0) return;
-          worker = undefined; // the next run starts a new thread; this one finishes and ends
-          void stop(started);
-        }, idleMs);
-        idleTimer.unref();
-      }
-      if (reply.error !== undefined) waiting.reject(new Error(reply.error));
-      else waiting.resolve(reply.result!);
+      if (reply.id === undefined || !calls.answer(started, reply.id, reply.error !== undefined ? { error: new Error(reply.error) } : { value: reply.result! })) return;
+      if (calls.size > 0) return;
+      // Idle: stopped after `idleMs` without a run.
+      idleTimer = setTimeout(() => {
+        if (worker !== started || calls.size > 0) return;
+        worker = undefined; // the next run starts a new thread; this one finishes and ends
+        void stop(started);
+      }, idleMs);
+      idleTimer.unref();
     });
     // Only the current thread's end fails runs: one stopped for being idle has answered all of its own.
-    started.on('error', (error) => worker === started && failPending(error));
+    started.on('error', (error) => worker === started && calls.failAll(error));
     started.on('exit', (code) => {
       if (worker !== started) return;
       worker = undefined;
-      failPending(new Error(`the sync thread stopped (exit ${code})`));
+      calls.failAll(new Error(`the sync thread stopped (exit ${code})`));
     });
     return started;
   };
@@ -82,14 +72,8 @@ export function startSyncThread(env: Record<string, string | undefined>, options
     },
     run(options) {
       if (closed) return Promise.reject(new Error('the sync thread is closed'));
-      const id = nextId++;
       clearTimeout(idleTimer);
-      return new Promise((resolve, reject) => {
-        const thread = (worker ??= start());
-        if (pending.size === 0) thread.ref();
-        pending.set(id, { resolve, reject });
-        thread.postMessage({ op: 'run', id, options } satisfies SyncThreadRequest);
-      });
+      return calls.send((worker ??= start()), { op: 'run', options } satisfies Omit<Extract<SyncThreadRequest, { op: 'run' }>, 'id'>);
     },
     async close() {
       closed = true;

@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { drizzle } from 'drizzle-orm/sqlite-proxy';
 import * as schema from './schema';
 import { openLibsqlDatabase } from './libsql';
+import { threadCalls } from '../runtime/thread-calls';
 import { databasePort, type Database } from './db';
 
 type Method = 'run' | 'all' | 'values' | 'get';
@@ -49,48 +50,22 @@ export async function openSqliteThreadDatabase(url: string, options: StoreThread
   const entry = fromSource ? new URL('./sqlite-thread-worker.js', import.meta.url) : new URL('./sqlite-thread.mjs', import.meta.url);
 
   let worker: Worker | undefined;
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
-  const failPending = (error: Error) => {
-    for (const { reject } of pending.values()) reject(error);
-    pending.clear();
-  };
+  const calls = threadCalls<unknown>();
   const start = (): Worker => {
     const started = new Worker(entry, { workerData: { path }, resourceLimits: options.resourceLimits ?? { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
-    started.on('message', (reply: Reply) => {
-      const waiting = pending.get(reply.id);
-      if (!waiting) return;
-      pending.delete(reply.id);
-      if (pending.size === 0) started.unref();
-      if (reply.error) waiting.reject(new StoreThreadError(reply.error.message, reply.error.code, reply.error.rawCode));
-      else waiting.resolve(reply.result);
-    });
-    started.on('error', (error) => failPending(new StoreThreadError(`the store thread stopped: ${error.message}`, (error as { code?: string }).code)));
+    started.on('message', (reply: Reply) =>
+      calls.answer(started, reply.id, reply.error ? { error: new StoreThreadError(reply.error.message, reply.error.code, reply.error.rawCode) } : { value: reply.result }),
+    );
+    started.on('error', (error) => calls.failAll(new StoreThreadError(`the store thread stopped: ${error.message}`, (error as { code?: string }).code)));
     started.on('exit', (code) => {
       if (worker === started) worker = undefined;
-      failPending(new StoreThreadError(`the store thread stopped (exit ${code})`));
+      calls.failAll(new StoreThreadError(`the store thread stopped (exit ${code})`));
     });
     return started;
   };
   let closed = false;
-  const send = (request: Request): Promise<unknown> => {
-    if (closed) return Promise.reject(new StoreThreadError('the database is closed'));
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      const thread = (worker ??= start());
-      // Referenced only while answers are awaited: an idle store thread does not keep the process alive.
-      if (pending.size === 0) thread.ref();
-      pending.set(id, { resolve, reject });
-      try {
-        thread.postMessage({ ...request, id });
-      } catch (error) {
-        // A value the thread cannot receive (structured clone) fails this call only.
-        pending.delete(id);
-        if (pending.size === 0) thread.unref();
-        throw error;
-      }
-    });
-  };
+  const send = (request: Request): Promise<unknown> =>
+    closed ? Promise.reject(new StoreThreadError('the database is closed')) : calls.send((worker ??= start()), request);
   worker = start();
   worker.unref();
 

@@ -17,6 +17,7 @@ import { AdapterError, type PullManyOptions, type PullResult, type PullSubject, 
 import type { MappingResult } from '../../mappings/mapping';
 import type { Config } from '../config';
 import type { SourceSystem } from '../model';
+import { threadCalls } from '../runtime/thread-calls';
 
 /** What the worker attaches to a record: the outcome of the mapping it ran on it. */
 export interface Premapped {
@@ -120,13 +121,7 @@ const fromSource = import.meta.url.endsWith('.ts');
 export function startPullWorker(config: Config, options: PullWorkerOptions = {}): PullWorker {
   const entry = options.entry ?? (fromSource ? new URL('./pull-worker-main.ts', import.meta.url) : new URL('./pull-worker.mjs', import.meta.url));
   let worker: Worker | undefined;
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (reply: PullReply) => void; reject: (error: Error) => void }>();
-
-  const failPending = (error: Error) => {
-    for (const { reject } of pending.values()) reject(error);
-    pending.clear();
-  };
+  const calls = threadCalls<PullReply>();
   const start = (): Worker => {
     const fromTypeScript = entry.pathname.endsWith('.ts');
     // The TypeScript entry needs tsx registered in the worker first (as the tests run it); the built one does not.
@@ -134,34 +129,21 @@ export function startPullWorker(config: Config, options: PullWorkerOptions = {})
       workerData: { config, entry: entry.href },
       resourceLimits: options.resourceLimits ?? { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 24 },
     });
-    started.on('message', (reply: PullReply) => {
-      const waiting = pending.get(reply.id);
-      if (!waiting) return;
-      pending.delete(reply.id);
-      if (pending.size === 0) started.unref();
-      waiting.resolve(reply);
-    });
+    started.on('message', (reply: PullReply) => calls.answer(started, reply.id, { value: reply }));
     started.on('error', (error) => {
       if (worker === started) worker = undefined;
-      failPending(new Error(`pull worker failed: ${error.message}`));
+      calls.failAll(new Error(`pull worker failed: ${error.message}`));
     });
     started.on('exit', (code) => {
       if (worker === started) worker = undefined;
-      failPending(new Error(`pull worker exited (code ${code})`));
+      calls.failAll(new Error(`pull worker exited (code ${code})`));
     });
     started.unref();
     return started;
   };
 
   const request = (message: PullAsk): Promise<Map<string, PullResult>> =>
-    new Promise<PullReply>((resolve, reject) => {
-      worker ??= start();
-      const id = nextId++;
-      pending.set(id, { resolve, reject });
-      // Held open while a request is in flight, so the process waits for the reply.
-      worker.ref();
-      worker.postMessage({ ...message, id });
-    }).then((reply) => {
+    calls.send((worker ??= start()), message).then((reply) => {
       if (!reply.ok) throw errorFromWire(reply.error);
       return new Map(reply.results.map(([citizenId, result]) => [citizenId, resultFromWire(result)]));
     });
@@ -189,7 +171,7 @@ export function startPullWorker(config: Config, options: PullWorkerOptions = {})
     async close() {
       const closing = worker;
       worker = undefined;
-      failPending(new Error('pull worker closed'));
+      calls.failAll(new Error('pull worker closed'));
       if (closing) await closing.terminate();
     },
   };
