@@ -343,7 +343,7 @@ export class SimulatorRepository extends MemoryRepository {
     const bounds = lastUpdatedBounds(filters);
     const matches = (resource: Resource) => this.matchesAll(resource, filters, bounds);
 
-    const candidates = await this.indexedCandidates(types, filters);
+    const candidates = await this.indexedCandidates(types, filters, bounds);
     if (candidates) {
       let found = candidates.filter(matches);
       if (sort === 'lastUpdated' || sort === '-lastUpdated') {
@@ -417,7 +417,11 @@ export class SimulatorRepository extends MemoryRepository {
   }
 
   /** Candidates from an index, or undefined when no filter has one (then the caller walks all). */
-  private async indexedCandidates(types: readonly string[], filters: readonly Filter[]): Promise<Resource[] | undefined> {
+  private async indexedCandidates(types: readonly string[], filters: readonly Filter[], bounds: Bounds): Promise<Resource[] | undefined> {
+    // A seeded record not written since keeps its seeded lastUpdated; a lower bound after the newest
+    // of those (a client reading changes since its last pull) can only match written records, which
+    // the indexes hold, so the citizens' seeded records need not be generated to be filtered out.
+    const seedsCanMatch = !bounds.lower || bounds.lower.ms <= (this.seedMs[this.seedMs.length - 1] ?? -Infinity);
     const keys = new Set<string>();
     const equals = (code: string) => filters.find((f) => f.code === code && f.operator === Operator.EQUALS);
     const idFilter = equals('_id');
@@ -442,7 +446,7 @@ export class SimulatorRepository extends MemoryRepository {
         const reference = raw.includes('/') ? raw : `Patient/${raw}`;
         const [refType, refId] = reference.split('/', 2) as [string, string];
         for (const type of types) for (const key of this.referenceIndex.get(`${type}|${reference}`) ?? []) keys.add(key);
-        const seeded = refType === 'Patient' ? this.seedLocate('Patient', refId) : undefined;
+        const seeded = refType === 'Patient' && seedsCanMatch ? this.seedLocate('Patient', refId) : undefined;
         if (seeded && seeded.slot === 0) {
           for (const record of this.citizenRecords(seeded.ordinal)) if (types.includes(record.resourceType)) keys.add(keyOf(record.resourceType, record.id!));
         }

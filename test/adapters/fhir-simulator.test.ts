@@ -436,6 +436,44 @@ describe('OR-list searches go through the indexes', () => {
     await repository.searchPage(parseSearchRequest('Goal', { 'lifecycle-status': ['active'], _count: ['1000'] }));
     expect(generated).toBeGreaterThan(source.size / 2);
   });
+
+  it('answer a reference search bounded after the seed from the written records alone, and the same as without the shortcut', async () => {
+    loadSearchParameters();
+    const source = socialSeedSource(generatePopulation(1000, 41), 41);
+    let generated = 0;
+    const counting = { ...source, recordsOf: (ordinal: number) => (generated++, source.recordsOf(ordinal)) };
+    const repository = new SimulatorRepository(counting, { seeding: 'lazy' });
+    await repository.seed();
+    const asked = [3, 40, 77, 120];
+    const identifiers = asked.map((o) => `${CPR_SYSTEM}|${source.citizens[o]!.cpr}`).join(',');
+    const patients = await repository.searchPage(parseSearchRequest('Patient', { identifier: [identifiers], _count: ['100'] }));
+    const references = patients.resources.map((p) => `Patient/${p.id}`).join(',');
+    const before = await repository.searchPage(parseSearchRequest('Goal', { subject: [references], _count: ['1000'] }));
+    expect(before.resources.length).toBeGreaterThan(asked.length);
+    const newestSeeded = Math.max(...before.resources.map((g) => Date.parse(g.meta!.lastUpdated!)));
+    // Two of the asked citizens' seeded goals are written (a caseworker's edit): they move past the seed.
+    const edited = [before.resources[0]!, before.resources.at(-1)!];
+    const written: Resource[] = [];
+    for (const goal of edited) written.push(await repository.updateResource({ ...goal, note: [{ text: 'edited' }] } as never));
+    // Other citizens read meanwhile push the asked ones out of the simulator's small cache of generated citizens.
+    const others = source.citizens.filter((_, ordinal) => !asked.includes(ordinal)).slice(0, 300).map((c) => `${CPR_SYSTEM}|${c.cpr}`).join(',');
+    expect(others.split(',')).toHaveLength(300);
+    await repository.searchPage(parseSearchRequest('Patient', { identifier: [others], _count: ['1000'] }));
+    generated = 0;
+    // Changes since the first edit: a bound after every seeded record (writes are stamped after the seed).
+    const bound = `ge${written[0]!.meta!.lastUpdated}`;
+    expect(Date.parse(written[0]!.meta!.lastUpdated!)).toBeGreaterThan(newestSeeded);
+    const changed = await repository.searchPage(parseSearchRequest('Goal', { subject: [references], _lastUpdated: [bound], _count: ['1000'] }));
+    expect(changed.resources.map((g) => g.id).sort()).toEqual(edited.map((g) => g.id).sort());
+    expect(generated).toBe(0);
+    // A bound inside the seed's time span still finds seeded records, as without the shortcut.
+    const middle = before.resources.map((g) => Date.parse(g.meta!.lastUpdated!)).sort((a, b) => a - b)[Math.floor(before.resources.length / 2)]!;
+    const inside = await repository.searchPage(parseSearchRequest('Goal', { subject: [references], _lastUpdated: [`ge${new Date(middle).toISOString()}`], _count: ['1000'] }));
+    const all = await repository.searchPage(parseSearchRequest('Goal', { subject: [references], _count: ['1000'] }));
+    const expected = all.resources.filter((g) => Date.parse(g.meta!.lastUpdated!) >= middle).map((g) => g.id).sort();
+    expect(inside.resources.map((g) => g.id).sort()).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(edited.length);
+  });
 });
 
 describe('what the simulators serve is valid FHIR R4 with listed codes', () => {
