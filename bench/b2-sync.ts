@@ -8,7 +8,7 @@
  *   npm run bench -- b2 [citizens]
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,7 +69,23 @@ function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** CPU seconds per thread of this process (Linux /proc), by thread id and name: where a run's CPU went. */
+function threadCpuSeconds(): Map<string, { name: string; seconds: number }> {
+  const threads = new Map<string, { name: string; seconds: number }>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.split(') ')[1]!.split(' ');
+      threads.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 });
+    }
+  } catch {
+    // not Linux: no breakdown
+  }
+  return threads;
+}
+
 async function syncAll(trigger: string) {
+  const threadsBefore = threadCpuSeconds();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const simulatorCpuBefore = processCpuSeconds(simulators.pid!);
@@ -81,7 +97,12 @@ async function syncAll(trigger: string) {
   // Where the wall time went: the syncing process's CPU, and the simulators' (the sector systems' side).
   const cpuSeconds = { sync: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), simulators: simulatorCpuBefore === undefined || simulatorCpuAfter === undefined ? null : Number((simulatorCpuAfter - simulatorCpuBefore).toFixed(1)) };
   console.log(`B2: ${trigger}: ${Math.round(ms)} ms wall; CPU: syncing process ${cpuSeconds.sync} s, simulators ${cpuSeconds.simulators ?? '?'} s`);
-  return { ms, cpuSeconds, results: Object.fromEntries(only.map((a, i) => [a, { status: results[i]!.status, ...pick(results[i]!.stats) }])) };
+  // The main thread runs the sync; the others are the store thread, V8's garbage-collection and
+  // compiler helpers and libuv's pool (Linux names them all "node"), largest first.
+  const byThread = [...threadCpuSeconds()].map(([tid, t]) => ({ main: tid === String(process.pid), seconds: Number((t.seconds - (threadsBefore.get(tid)?.seconds ?? 0)).toFixed(2)) })).filter((t) => t.seconds >= 0.05).sort((a, b) => b.seconds - a.seconds);
+  const cpuByThread = { main: byThread.find((t) => t.main)?.seconds ?? null, others: byThread.filter((t) => !t.main).map((t) => t.seconds) };
+  console.log(`B2: ${trigger}: CPU by thread: main ${cpuByThread.main ?? '?'} s, others ${cpuByThread.others.join(', ')} s`);
+  return { ms, cpuSeconds, cpuByThread, results: Object.fromEntries(only.map((a, i) => [a, { status: results[i]!.status, ...pick(results[i]!.stats) }])) };
 }
 const pick = (s: SyncStats) => ({ catchUpMs: s.catchUpMs, feedMs: s.feedMs, batchFallbacks: s.batchFallbacks, citizensPulled: s.citizensPulled, citizensUnknownAtSource: s.citizensUnknownAtSource, recordsRead: s.recordsRead, recordsMerged: s.recordsMerged, quarantined: s.quarantined, refusedByConsent: s.refusedByConsent, pullErrors: s.pullErrors, changeNotices: s.changeNotices });
 
@@ -154,9 +175,9 @@ const result = {
   pullWorker,
   citizens: size,
   sources: adapters.length,
-  full: { wallMs: Math.round(full.ms), cpuSeconds: full.cpuSeconds, peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
+  full: { wallMs: Math.round(full.ms), cpuSeconds: full.cpuSeconds, cpuByThread: full.cpuByThread, peakRssMb: Math.round(fullPeakRss / 1e6), perSource: full.results },
   fullRuns: fulls.map((f) => ({ wallMs: Math.round(f.ms), cpuSeconds: f.cpuSeconds })),
-  incremental: { changedRecords: mutated, wallMs: Math.round(incremental.ms), cpuSeconds: incremental.cpuSeconds, perSource: incremental.results },
+  incremental: { changedRecords: mutated, wallMs: Math.round(incremental.ms), cpuSeconds: incremental.cpuSeconds, cpuByThread: incremental.cpuByThread, perSource: incremental.results },
   incrementalRuns: incrementals.map((i) => ({ changedRecords: i.mutated, wallMs: Math.round(i.run.ms), cpuSeconds: i.run.cpuSeconds })),
   ratios: { incrementalOverFull: Number((incremental.ms / full.ms).toFixed(4)) },
   goals: { fullWallMs: 60_000, peakRssMb: 300, incrementalOverFull: 0.03 },
@@ -180,6 +201,8 @@ citizen and chunk; docs/decisions/0006) on one SQLite file, as the scheduled job
 | peak RSS of the syncing process | ${result.full.peakRssMb} MB | ≤ 300 MB | ${met.rss ? 'yes' : '**no**'} |
 | incremental after ${mutated} changed records (median of ${incrementals.length}: ${result.incrementalRuns.map((r) => (r.wallMs / 1000).toFixed(2)).join(', ')} s) | ${(result.incremental.wallMs / 1000).toFixed(2)} s | — | — |
 | incremental / full | ${(result.ratios.incrementalOverFull * 100).toFixed(2)} % | ≤ 3 % | ${met.incremental ? 'yes' : '**no**'} |
+
+CPU of the median runs, in seconds — full: syncing process ${result.full.cpuSeconds.sync} (main thread ${result.full.cpuByThread.main ?? '?'}; other threads ${result.full.cpuByThread.others.join(', ') || '?'}), simulators ${result.full.cpuSeconds.simulators ?? '?'}; incremental: syncing process ${result.incremental.cpuSeconds.sync} (main thread ${result.incremental.cpuByThread.main ?? '?'}; other threads ${result.incremental.cpuByThread.others.join(', ') || '?'}), simulators ${result.incremental.cpuSeconds.simulators ?? '?'}. The other threads are the store thread, V8's garbage-collection and compiler helpers and libuv's pool (Linux gives them no names of their own).
 
 Per source (full): ${Object.entries(result.full.perSource).map(([a, s]) => `${a}: ${s.citizensPulled} pulled, ${s.recordsMerged} merged, ${s.quarantined} quarantined`).join('; ')}.
 `;
