@@ -8,6 +8,9 @@ import fc from 'fast-check';
 import { XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { findWellFormednessError } from '../../adapters/soap/well-formed';
+import { createXmlReader } from '../../adapters/soap/xml';
+
+const reader = createXmlReader();
 
 const verdict = (xml: string) => findWellFormednessError(xml);
 
@@ -97,15 +100,21 @@ describe('against fast-xml-parser’s validator', () => {
 
   it('is never more lenient: what it refuses of broken documents, we refuse', () => {
     let refusedByIt = 0;
+    let refusedOnlyAtDecoding = 0;
     fc.assert(
       fc.property(broken, (xml) => {
         if (XMLValidator.validate(xml) === true) return;
         refusedByIt++;
-        expect(verdict(xml), xml).not.toBeNull();
+        if (verdict(xml) !== null) return;
+        // Its validator takes fewer characters in an entity name than XML's Name production does
+        // (`&l--t;` is well-formed XML): the reader refuses such a reference when it decodes it.
+        expect(() => reader.parse(xml), xml).toThrow(/undeclared entity/);
+        refusedOnlyAtDecoding++;
       }),
       { numRuns: 3000 },
     );
-    // The breakage is real: most broken documents are refused by fast-xml-parser too.
+    // The breakage is real: most broken documents are refused by fast-xml-parser too, and by the check itself.
     expect(refusedByIt).toBeGreaterThan(1500);
+    expect(refusedOnlyAtDecoding).toBeLessThan(refusedByIt / 100);
   });
 });
