@@ -8,11 +8,12 @@
  * five predefined XML entities and numeric character references are decoded; an undeclared entity
  * reference is an error, never expanded. Attributes are ignored (the modelled contracts carry all
  * data in elements), values stay strings (no number guessing: a CPR "0101…" stays a string), and
- * repeating elements named by the caller always come out as arrays.
+ * repeating elements named by the caller always come out as arrays. The checks and the reading are
+ * ours (well-formed.ts, xml-tree.ts; docs/decisions/0017 and 0018), in two passes without a tree between.
  */
-import { XMLParser, type X2jOptions } from 'fast-xml-parser';
 import { redactCpr } from '../../src/security/redact';
 import { findWellFormednessError } from './well-formed';
+import { readXmlTree } from './xml-tree';
 
 export const DEFAULT_MAX_XML_BYTES = 2 * 1024 * 1024;
 
@@ -67,7 +68,8 @@ function isXmlChar(codePoint: number): boolean {
   );
 }
 
-function decodeReferences(text: string): string {
+/** Decodes the five predefined entities and character references; refuses any other reference. */
+export function decodeReferences(text: string): string {
   if (!text.includes('&')) return text;
   return text.replace(REFERENCE, (_match, ref: string) => {
     if (ref.startsWith('#')) {
@@ -81,21 +83,6 @@ function decodeReferences(text: string): string {
     return predefined;
   });
 }
-
-/**
- * fast-xml-parser's entity hook, limited to the predefined entities and character references.
- * Entities declared in the document would arrive through `addInputEntities`; DOCTYPE is refused
- * before parsing, so reaching it means the pre-check was bypassed — refuse again.
- */
-const restrictedEntityDecoder: NonNullable<X2jOptions['entityDecoder']> = {
-  setExternalEntities: () => undefined,
-  addInputEntities: () => {
-    throw new XmlInputError('entity-declaration', 'entity declarations are refused');
-  },
-  reset: () => undefined,
-  setXmlVersion: () => undefined,
-  decode: decodeReferences,
-};
 
 const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)([A-Za-z]*)/;
 // Characters outside XML 1.0's `Char` production (NUL and other C0 controls, U+FFFE/U+FFFF, lone
@@ -142,38 +129,19 @@ export function assertSafeXml(xml: string, maxBytes = DEFAULT_MAX_XML_BYTES): vo
 export function createXmlReader(options: XmlReaderOptions = {}): XmlReader {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_XML_BYTES;
   const arrayElements = new Set(options.arrayElements ?? []);
-  const parser = new XMLParser({
-    ignoreAttributes: true,
-    removeNSPrefix: true,
-    parseTagValue: false,
-    parseAttributeValue: false,
-    trimValues: true,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    commentPropName: false,
-    cdataPropName: false,
-    htmlEntities: false,
-    processEntities: true,
-    entityDecoder: restrictedEntityDecoder,
+  const treeOptions = {
+    arrayElements,
+    decode: decodeReferences,
     maxNestedTags: 100,
-    // Path strings are not needed (isArray looks at names only) and cost a third of the parse.
-    jPath: false,
-    isArray: (name, _path, _isLeaf, isAttribute) => !isAttribute && arrayElements.has(name),
-  });
+    refuse: (message: string) => new XmlInputError('malformed', `not readable XML: ${message}`),
+  };
   return {
     parse(xml: string): XmlObject {
       if (typeof xml !== 'string') throw new XmlInputError('malformed', 'the XML input is not text');
       assertSafeXml(xml, maxBytes);
       const broken = findWellFormednessError(xml);
       if (broken) throw new XmlInputError('malformed', `not well-formed XML (line ${broken.line}, column ${broken.column}): ${broken.message}`);
-      let parsed: unknown;
-      try {
-        parsed = parser.parse(xml);
-      } catch (error) {
-        if (error instanceof XmlInputError) throw error;
-        throw new XmlInputError('malformed', `not readable XML: ${error instanceof Error ? error.message : String(error)}`);
-      }
-      const document = parsed as XmlObject;
+      const document = readXmlTree(xml, treeOptions);
       const roots = Object.keys(document);
       const root = roots.length === 1 ? document[roots[0]!] : undefined;
       if (root === undefined || (Array.isArray(root) && root.length !== 1))
