@@ -5,23 +5,12 @@ import { IsoDate, Cpr, Plan, StatusChangeRequest } from '../model';
 import { CreatePlanRequest, planService } from '../plans/service';
 import { planViewService, PlanView } from '../views';
 import { ProblemError } from './context';
+import { fhirBundleSchema, formatOf, formatQuery } from './fhir-format';
 import { PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
-/** Whether an Accept header asks for FHIR JSON before (or instead of) plain JSON. */
-function acceptsFhir(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const types = accept.split(',').map((part) => {
-    const [type = '', ...params] = part.trim().toLowerCase().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return { type: type.trim(), q: q ? Number(q.slice(2)) || 0 : 1 };
-  });
-  const fhir = Math.max(0, ...types.filter((t) => t.type === FHIR_JSON).map((t) => t.q));
-  const json = Math.max(0, ...types.filter((t) => t.type === 'application/json').map((t) => t.q));
-  return fhir > 0 && fhir >= json;
-}
 const notFound = () => new ProblemError('not-found', 'no such plan in your municipality');
 const PlanIdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
 // Model schemas are used as they are: they may be built before @hono/zod-openapi extends zod.
@@ -29,28 +18,12 @@ const PlanResponse = Plan;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
-const ReadQuery = z.object({
-  format: z
-    .enum(['json', 'fhir'])
-    .optional()
-    .openapi({
-      param: { name: 'format', in: 'query' },
-      description: '`json` (default): the plan view; `fhir`: the same view as a FHIR R4 Bundle (`application/fhir+json`). `Accept: application/fhir+json` asks for FHIR too.',
-    }),
-});
-/** The FHIR R4 Bundle, described loosely: the FHIR specification defines its resources (see docs/decisions/0015-fhir-export.md). */
-const FhirBundleResponse = z
-  .object({
-    resourceType: z.literal('Bundle'),
-    type: z.literal('collection'),
-    meta: z.object({ tag: z.array(z.object({ system: z.string(), code: z.string() })) }).optional(),
-    timestamp: z.string().optional(),
-    entry: z.array(z.object({ fullUrl: z.string(), resource: z.looseObject({ resourceType: z.string(), id: z.string() }) })).optional(),
-  })
-  .openapi('FhirPlanBundle', {
-    description:
-      'FHIR R4 Bundle (type collection): CarePlan, Goal, ServiceRequest, Task, CareTeam, Patient/Group (pseudonymous citizen ids, never a CPR number), Practitioner, Organization, Provenance',
-  });
+const ReadQuery = formatQuery('the plan view');
+/** The FHIR R4 Bundle of a plan (see docs/decisions/0015-fhir-export.md). */
+const FhirBundleResponse = fhirBundleSchema(
+  'FhirPlanBundle',
+  'FHIR R4 Bundle (type collection): CarePlan, Goal, ServiceRequest, Task, CareTeam, Patient/Group (pseudonymous citizen ids, never a CPR number), Practitioner, Organization, Provenance',
+);
 
 const ConflictParams = PlanIdParam.extend({ conflictId: z.string().min(1).max(256).openapi({ param: { name: 'conflictId', in: 'path' } }) });
 const ResolveConflictRequest = z
@@ -133,7 +106,7 @@ export const planRoutes = newRouter()
       },
     }),
     async (c) => {
-      const format = c.req.valid('query').format ?? (acceptsFhir(c.req.header('accept')) ? 'fhir' : 'json');
+      const format = formatOf(c.req.valid('query').format, c.req.header('accept'));
       // The one read: it decides what the principal may see and audits it; the FHIR Bundle is that view, reshaped.
       const view = await planViewService(c.get('deps')).read(c.get('principal'), c.req.valid('param').id);
       if (!view) throw notFound();
