@@ -1,11 +1,14 @@
 /**
  * `/v1/consents`: record a grant (R9, R15) or a non-consent legal basis (R11) for a plan member,
- * record that the citizen was told, read, list a plan's consents, and revoke a grant (R10, S3).
+ * record that the citizen was told, read, list a plan's consents (as JSON or FHIR R4 Consent
+ * resources), and revoke a grant (R10, S3).
  */
 import { z } from '@hono/zod-openapi';
 import { ConsentGrant, LegalBasisRecord } from '../model';
 import { consentService, GrantConsentRequest, RecordLegalBasisRequest } from '../consent/service';
+import { FHIR_JSON, planConsentsToFhirBundle } from '../fhir';
 import { ProblemError } from './context';
+import { fhirBundleSchema, formatOf, formatQuery } from './fhir-format';
 import { PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
@@ -24,6 +27,11 @@ const ConsentDocumentResponse = z.union([
   ConsentGrant.safeExtend({ kind: z.literal('grant') }),
   LegalBasisRecord.extend({ kind: z.literal('legal-basis') }),
 ]);
+const PlanConsentsResponse = z.object({ planId: z.string(), grants: z.array(ListedGrant), legalBases: z.array(ListedLegalBasis) });
+const FhirConsentBundle = fhirBundleSchema(
+  'FhirConsentBundle',
+  'FHIR R4 Bundle (type collection): a Consent per grant (scope patient-privacy, LOINC 59284-0) and per legal-basis record (category legal-basis), the members as Patients (pseudonymous citizen ids, never a CPR number), custody holders as RelatedPersons, municipalities and providers as Organizations',
+);
 const RevocationResponse = z.object({
   grant: ConsentGrant,
   plans: z.array(
@@ -121,13 +129,23 @@ export const consentRoutes = newRouter()
     securedRoute(['caseworker'], {
       method: 'get',
       path: '/v1/plans/{id}/consents',
-      summary: 'The consent grants and legal-basis records of the plan’s members, with their status now',
-      request: { params: IdParam },
-      responses: { 200: json(z.object({ planId: z.string(), grants: z.array(ListedGrant), legalBases: z.array(ListedLegalBasis) }), 'Grants and legal-basis records') },
+      summary: 'The consent grants and legal-basis records of the plan’s members, with their status now; as JSON or as FHIR R4 Consent resources',
+      request: { params: IdParam, query: formatQuery('the grants and legal-basis records') },
+      responses: {
+        200: {
+          description: 'Grants and legal-basis records; with `format=fhir`, the same as a FHIR R4 Bundle of Consent resources',
+          content: { 'application/json': { schema: PlanConsentsResponse }, [FHIR_JSON]: { schema: FhirConsentBundle } },
+        },
+      },
     }),
     async (c) => {
-      const listing = await consentService(c.get('deps')).listForPlan(c.get('principal'), c.req.valid('param').id);
+      const format = formatOf(c.req.valid('query').format, c.req.header('accept'));
+      // The one read (roles, 404, audit); the FHIR Bundle is that listing, reshaped.
+      const principal = c.get('principal');
+      const listing = await consentService(c.get('deps')).listForPlan(principal, c.req.valid('param').id);
       if (!listing) throw new ProblemError('not-found', 'no such plan in your municipality');
+      if (format === 'fhir')
+        return c.json(planConsentsToFhirBundle({ tenant: principal.tenant, ...listing }, { generatedAt: c.get('deps').clock.now() }) as z.infer<typeof FhirConsentBundle>, 200, { 'Content-Type': FHIR_JSON });
       return c.json(listing, 200);
     },
   );

@@ -7,3 +7,4 @@
 export { planViewToFhirBundle, type PlanBundleOptions } from './plan-bundle';
 export { FHIR_JSON, systems, carePlanStatus, carePlanIntent, careTeamStatus, goalLifecycleStatus, serviceRequestStatus, taskStatus } from './codes';
 export { fhirId, FHIR_ID } from './ids';
+export { planConsentsToFhirBundle, consentSystems, type PlanConsents, type ConsentBundleOptions } from './consent-bundle';

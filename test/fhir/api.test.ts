@@ -11,6 +11,7 @@ import type { Role } from '../../src/security';
 import { testCpr } from '../support/cpr';
 import { agreement, followUp, fromSource, goal, intervention } from '../support/elements';
 import { startTestApp } from '../support/node-app';
+import { grantConsent } from '../support/seed';
 import { bundleProblems, elementIdsOf, resourcesOf } from './support';
 
 let app: Awaited<ReturnType<typeof startTestApp>>;
@@ -177,6 +178,53 @@ describe('GET /v1/plans/{id}?format=fhir', () => {
   it('is documented: the format parameter and the FHIR content type of the answer', async () => {
     const doc = (await get('/openapi.json', null)).body;
     const operation = doc.paths['/v1/plans/{id}'].get;
+    expect(operation.parameters.find((p: { name: string }) => p.name === 'format')).toMatchObject({ in: 'query', schema: { enum: ['json', 'fhir'] } });
+    expect(Object.keys(operation.responses['200'].content).sort()).toEqual(['application/fhir+json', 'application/json']);
+  });
+});
+
+describe('GET /v1/plans/{id}/consents?format=fhir', () => {
+  const consentReads = async (planId: string) => (await app.deps.store.audit.list('101')).filter((row) => row.action === 'plan.consents-read' && row.targetId === planId);
+
+  it('gives the caseworker the grants and legal-basis records as valid FHIR R4 Consents, the same read as the JSON listing, audited once', async () => {
+    const citizenId = membersOf(plan)[0]!.citizenId;
+    await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['employment', 'goals'] });
+    await grantConsent(app.deps, { citizenId, source: 'health', categories: ['health'], recipient: 'provider:lager-partner', validTo: '2027-12-31' });
+    const legal = await app.harness.request('/v1/consents/legal-basis', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await app.harness.token({ tenant: '101', roles: ['caseworker'] })}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ planId: plan.id, memberId: membersOf(plan)[0]!.memberId, source: 'social', recipient: 'children', categories: ['social'], basis: 'SEL § 49 b' }),
+    });
+    expect(legal.status, await legal.clone().text()).toBe(201);
+
+    const listing = await get(`/v1/plans/${plan.id}/consents`, caseworker);
+    expect(listing.status).toBe(200);
+    const before = (await consentReads(plan.id)).length;
+    const fhir = await get(`/v1/plans/${plan.id}/consents?format=fhir`, caseworker);
+    expect(fhir.status).toBe(200);
+    expect(fhir.type).toMatch(/^application\/fhir\+json/);
+    const bundle = fhir.body as Bundle;
+    expect(bundleProblems(bundle, [cpr])).toEqual([]);
+    const consentIds = resourcesOf(bundle, 'Consent').map((c) => c.identifier![0]!.value).sort();
+    expect(consentIds).toEqual([...listing.body.grants, ...listing.body.legalBases].map((d: { id: string }) => d.id).sort());
+    expect(consentIds).toHaveLength(3);
+    expect((await consentReads(plan.id)).length).toBe(before + 1);
+    // The plan's own Bundle names the member by the same Patient id.
+    const planBundle = (await get(`/v1/plans/${plan.id}?format=fhir`, caseworker)).body as Bundle;
+    expect(resourcesOf(bundle, 'Patient').map((p) => p.id)).toEqual(resourcesOf(planBundle, 'Patient').map((p) => p.id));
+    // Accept asks for it too; an explicit format wins.
+    expect((await get(`/v1/plans/${plan.id}/consents`, caseworker, { accept: 'application/fhir+json' })).type).toMatch(/^application\/fhir\+json/);
+    expect((await get(`/v1/plans/${plan.id}/consents?format=json`, caseworker, { accept: 'application/fhir+json' })).body.planId).toBe(plan.id);
+  });
+
+  it('is refused as the JSON listing is: 404 for another municipality, 403 for a citizen or provider, 400 for an unknown format — and documented', async () => {
+    expect((await get(`/v1/plans/${plan.id}/consents?format=fhir`, { roles: ['caseworker'], tenant: '751' })).status).toBe(404);
+    expect((await get(`/v1/plans/${plan.id}/consents?format=fhir`, { roles: ['citizen'], citizenId: membersOf(plan)[0]!.citizenId })).status).toBe(403);
+    expect((await get(`/v1/plans/${plan.id}/consents?format=fhir`, { roles: ['provider'], providerId: 'lager-partner' })).status).toBe(403);
+    const unknown = await get(`/v1/plans/${plan.id}/consents?format=xml`, caseworker);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].path).toBe('format');
+    const operation = (await get('/openapi.json', null)).body.paths['/v1/plans/{id}/consents'].get;
     expect(operation.parameters.find((p: { name: string }) => p.name === 'format')).toMatchObject({ in: 'query', schema: { enum: ['json', 'fhir'] } });
     expect(Object.keys(operation.responses['200'].content).sort()).toEqual(['application/fhir+json', 'application/json']);
   });
