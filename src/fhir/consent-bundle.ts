@@ -18,9 +18,10 @@
  */
 import type { Bundle, BundleEntry, CodeableConcept, Coding, Consent, Extension, Identifier, Patient, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
-import { categoriesInDanish, municipalityName, partyName, systemName } from '../views/danish';
+import { categoriesInDanish, partyName, systemName } from '../views/danish';
 import { systems } from './codes';
 import { fhirId } from './ids';
+import { compact, instant, municipalityOrganization, providerOrganization } from './resources';
 
 type GrantStatus = 'active' | 'not-yet-valid' | 'expired' | 'revoked';
 
@@ -61,22 +62,12 @@ const GUARDIAN: CodeableConcept = { coding: [{ system: 'http://terminology.hl7.o
 /** A grant's state as a Consent state: one that has not begun or has ended still is the citizen's decision, the period says when. */
 const consentState: Readonly<Record<GrantStatus, Consent['status']>> = { active: 'active', 'not-yet-valid': 'active', expired: 'inactive', revoked: 'inactive' };
 
-const instant = (value: string) => new Date(value).toISOString();
-
 /** A reference not tied to one resource type, so it fits every Reference(…) element (as in plan-bundle.ts). */
 interface Ref {
   reference?: string;
   type?: Resource['resourceType'];
   identifier?: Identifier;
   display?: string;
-}
-
-function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    const v = value[key];
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) delete value[key];
-  }
-  return value;
 }
 
 /** The plan's consents as a FHIR R4 `collection` Bundle. */
@@ -90,13 +81,12 @@ export function planConsentsToFhirBundle(consents: PlanConsents, options: Consen
   // The same Patient, by the same id, as the plan's Bundle makes for the member.
   const patient = (memberId: string, citizenId: string) =>
     add({ resourceType: 'Patient', id: idFor('member', memberId), identifier: [{ system: systems.citizen, value: citizenId }, { system: systems.member, value: memberId }] } satisfies Patient);
-  const municipality = (code: string) =>
-    add({ resourceType: 'Organization', id: idFor('municipality', code), identifier: [{ system: systems.dkMunicipality, value: code.padStart(4, '0') }], name: municipalityName(code) });
+  const municipality = (code: string) => add(municipalityOrganization(idFor('municipality', code), code));
   const recipientRef = (recipient: string): Ref => {
     if (recipient.startsWith('municipality:')) return municipality(recipient.slice('municipality:'.length));
     if (recipient.startsWith('provider:')) {
       const providerId = recipient.slice('provider:'.length);
-      return add({ resourceType: 'Organization', id: idFor('provider', providerId), identifier: [{ system: systems.provider, value: providerId }], name: providerId });
+      return add(providerOrganization(idFor('provider', providerId), providerId));
     }
     return { identifier: { system: consentSystems.recipient, value: recipient }, display: partyName(recipient) };
   };

@@ -40,7 +40,6 @@ import type {
 } from '@medplum/fhirtypes';
 import type { Contact, Provenance as ElementProvenance } from '../model';
 import type { PlanView } from '../views/plan-view';
-import { municipalityName } from '../views/danish';
 import {
   carePlanIntent,
   carePlanStatus,
@@ -56,6 +55,7 @@ import {
   taskStatus,
 } from './codes';
 import { fhirId } from './ids';
+import { compact, instant, municipalityOrganization, providerOrganization } from './resources';
 
 export interface PlanBundleOptions {
   /** When the Bundle was made (`Bundle.timestamp`); left out when not given, so the function stays deterministic. */
@@ -77,22 +77,12 @@ interface LooseRef {
 
 const concept = (...coding: Coding[]): CodeableConcept => ({ coding });
 const restricted: Coding = { system: systems.confidentiality, code: 'R', display: 'restricted' };
-const instant = (value: string) => new Date(value).toISOString();
 
 function telecom(contact: { phone?: string; email?: string }): ContactPoint[] | undefined {
   const points: ContactPoint[] = [];
   if (contact.phone) points.push({ system: 'phone', value: contact.phone, use: 'work' });
   if (contact.email) points.push({ system: 'email', value: contact.email, use: 'work' });
   return points.length > 0 ? points : undefined;
-}
-
-/** Drops keys whose value is undefined or an empty array, so the JSON carries no empty elements (FHIR forbids them). */
-function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    const v = value[key];
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) delete value[key];
-  }
-  return value;
 }
 
 /** The plan as `view` shows it, as a FHIR R4 `collection` Bundle. */
@@ -116,16 +106,9 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
   const elementIdentifier = (elementId: string) => [{ system: systems.element, value: elementId }];
 
   // Organizations and people, shared by id.
-  const municipality = (code: string): Ref =>
-    add({
-      resourceType: 'Organization',
-      id: idFor('municipality', code),
-      identifier: [{ system: systems.dkMunicipality, value: code.padStart(4, '0') }],
-      name: municipalityName(code),
-    });
+  const municipality = (code: string): Ref => add(municipalityOrganization(idFor('municipality', code), code));
   const unit = (name: string): Ref => add({ resourceType: 'Organization', id: idFor('unit', name), name });
-  const provider = (providerId: string): Ref =>
-    add({ resourceType: 'Organization', id: idFor('provider', providerId), identifier: [{ system: systems.provider, value: providerId }], name: providerId });
+  const provider = (providerId: string): Ref => add(providerOrganization(idFor('provider', providerId), providerId));
   const person = (contact: Contact): Ref =>
     add(
       compact<Practitioner>({
