@@ -39,6 +39,7 @@ const benchmarks: readonly Benchmark[] = [
   { name: 'b2', file: 'b2-sync.ts', what: 'full and incremental sync of 50,000 citizens × 4 sources', nodeFlags: syncHeapFlags, compiled: true },
   { name: 'b3', file: 'b3-webhooks.ts', what: 'signed webhook ingest under load, against a bare Hono hello-world' },
   { name: 'b4', file: 'b4-fanout.ts', what: 'single-registration fan-out to 4 simulated targets' },
+  { name: 'b5', file: 'b5-plan-read.ts', what: 'plan reads at 1,000 requests/s and at capacity, on the demo’s synced plans' },
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
