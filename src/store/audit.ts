@@ -53,32 +53,13 @@ export function auditRepository({ db, batch }: Database) {
   // Appends within one process are serialised per tenant; across processes the (tenant, seq)
   // key makes a lost race fail, and we retry on the new head.
   const queues = new Map<string, Promise<unknown>>();
-
-  async function appendNow(tenant: string, entry: AuditEntry): Promise<AuditRow> {
-    for (let attempt = 0; ; attempt++) {
-      const head = await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.tenant, tenant)).orderBy(desc(auditLog.seq)).limit(1);
-      const unhashed = {
-        tenant,
-        seq: (head[0]?.seq ?? 0) + 1,
-        at: entry.at,
-        actor: entry.actor,
-        action: entry.action,
-        targetType: entry.targetType,
-        targetId: entry.targetId,
-        citizenId: entry.citizenId ?? null,
-        detail: entry.detail ?? {},
-        prevHash: head[0]?.hash ?? GENESIS_HASH,
-      };
-      const row: AuditRow = { ...unhashed, hash: await chainHash(unhashed) };
-      try {
-        await db.insert(auditLog).values({ ...row, detail: JSON.stringify(row.detail) });
-        return row;
-      } catch (error) {
-        if (attempt < 20 && isUniqueViolation(error)) continue;
-        throw error;
-      }
-    }
-  }
+  // The head of each tenant's chain as this process last wrote it, so an append need not read it
+  // first. Another writer (a job's thread, another process) moves the head unseen; then our insert
+  // meets its (tenant, seq) and we read the head and try again — as before, only later.
+  const heads = new Map<string, { seq: number; hash: string }>();
+  // Single entries waiting for their turn, per tenant: written together when it comes (group commit),
+  // so concurrent requests share a transaction and a sync to disk instead of queueing for one each.
+  const waiting = new Map<string, { entry: AuditEntry; resolve: (row: AuditRow) => void; reject: (error: unknown) => void }[]>();
 
   /**
    * Rows (a JSON array of row arrays) as one INSERT, the values one parameter unpacked by
@@ -113,7 +94,8 @@ export function auditRepository({ db, batch }: Database) {
    */
   async function appendManyNow(tenant: string, entries: AuditEntry[], alongWith: Statement[]): Promise<AuditRow[]> {
     for (let attempt = 0; ; attempt++) {
-      const head = await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.tenant, tenant)).orderBy(desc(auditLog.seq)).limit(1);
+      const known = heads.get(tenant);
+      const head = known ? [known] : await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.tenant, tenant)).orderBy(desc(auditLog.seq)).limit(1);
       let seq = head[0]?.seq ?? 0;
       let prevHash = head[0]?.hash ?? GENESIS_HASH;
       const rows: AuditRow[] = [];
@@ -141,11 +123,26 @@ export function auditRepository({ db, batch }: Database) {
       statements.push(...alongWith);
       try {
         await batch(statements);
+        heads.set(tenant, { seq, hash: prevHash });
         return rows;
       } catch (error) {
+        heads.delete(tenant);
         if (attempt < 20 && isUniqueViolation(error)) continue;
         throw error;
       }
+    }
+  }
+
+  /** Writes every single entry waiting for the tenant as one batch, and answers each caller with its row. */
+  async function writeWaiting(tenant: string): Promise<void> {
+    const group = waiting.get(tenant) ?? [];
+    waiting.delete(tenant);
+    if (group.length === 0) return;
+    try {
+      const rows = await appendManyNow(tenant, group.map((w) => w.entry), []);
+      group.forEach((w, index) => w.resolve(rows[index]!));
+    } catch (error) {
+      for (const w of group) w.reject(error);
     }
   }
 
@@ -162,8 +159,23 @@ export function auditRepository({ db, batch }: Database) {
   const toRow = (r: typeof auditLog.$inferSelect): AuditRow => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> });
 
   return {
+    /** Resolves once the entry is committed; entries appended while the tenant's previous write runs are committed together. */
     append(tenant: string, entry: AuditEntry): Promise<AuditRow> {
-      return enqueue(tenant, () => appendNow(tenant, entry));
+      return new Promise((resolve, reject) => {
+        // What cannot be written fails alone, not the entries it would have been written with.
+        try {
+          JSON.stringify(entry.detail ?? {});
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        const group = waiting.get(tenant);
+        if (group) group.push({ entry, resolve, reject });
+        else {
+          waiting.set(tenant, [{ entry, resolve, reject }]);
+          void enqueue(tenant, () => writeWaiting(tenant));
+        }
+      });
     },
     /** `alongWith`: statements written in the same atomic batch as the entries (what they record). */
     async appendMany(tenant: string, entries: AuditEntry[], alongWith: Statement[] = []): Promise<AuditRow[]> {
