@@ -117,12 +117,13 @@ Capacity (for context): ${Math.round(results.capacity.requestsPerSecond)} reads/
 
 Findings when this benchmark was written (2026-11-24; \`B5_PROFILE=<dir>\` writes the service's CPU profile): at 1,000 reads/s
 the service runs at ~70 % of its capacity on these two cores (autocannon takes part of them), so the tail is queueing.
-A read costs ~0.7 ms of the service thread, about 45 % of it SQLite on that thread — the read's audit row is a transaction
-of its own, synced to disk (~0.2 ms), after a read of the chain's head — then the token check, drizzle building queries,
-and the JSON of an ~8 KB plan. The SQLite work on a thread of its own (as the scheduled sync does) raised the capacity
-by ~15–20 % and left the p99 at 1,000/s where it was; with the background jobs held off (relay, scheduled sync) the p99
-was the same, so they are not the cause. Meeting the goal needs a read about twice as cheap: audit rows of concurrent
-reads committed together, prepared statements on the service thread, the head of the chain kept in memory.
+A read costs ~0.7 ms of the service thread, about 45 % of it SQLite on that thread — the read's audit row is a commit
+synced to disk (~0.2 ms), and @libsql/client prepares every statement anew — then the token check, drizzle building
+queries, and the JSON of an ~8 KB plan. Tried: the SQLite work on a thread of its own (as the scheduled sync does) raised
+the capacity by ~15–20 % and left the p99 at 1,000/s where it was; with the background jobs held off (relay, scheduled
+sync) the p99 was the same. Kept: audit rows that arrive while one is written are committed together and the chain's head
+is no longer read before each append (capacity ~1,270–1,400 → ~1,350–1,490 reads/s across runs). Meeting the goal needs
+a read about twice as cheap again: prepared statements on the service thread, fewer commits synced per read.
 `;
 writeFileSync(join(here, 'results', 'b5-plan-read.md'), md);
 console.log(md);
