@@ -170,8 +170,12 @@ costs ~0.7 ms of the service thread, about 45 % of it SQLite on that thread (the
 plan. At a steady 1,000/s most reads take about a millisecond; the p99 comes from stalls of 100–500 ms in which the reads
 due pile up. They are not garbage collection (\`--trace-gc\`: pauses ≤ 13 ms), not the sync to disk per commit (with
 \`synchronous = NORMAL\`, as a test only, the tail was the same), and not the background jobs alone (relay and scheduled
-sync held off: the same); without WAL checkpoints it was worse; the paced client itself, against a bare Hono server on
-this machine, sees a p99 under 1 ms. Not found yet. Kept from the work on it: audit rows that
+sync held off: the same), and not the paced client (against a bare Hono server on this machine: p99 under 1 ms). Most
+likely the disk: every read commits its audit row, and the tail follows how SQLite's writes reach the disk — checkpoints
+every 100 WAL pages instead of 1,000 made the median 215 ms; no checkpoints at all (the WAL growing) made reads slow; a
+checkpoint every 200 ms from another connection, off the service thread, left the stalls as they were. Reads that do
+not wait for their audit row's commit would avoid them, at the price of a read unaudited if the process dies in between;
+that is a decision about S5, not taken here. Kept from the work on it: audit rows that
 arrive while one is written are committed together and the chain's head is not read before each append (capacity
 ~1,270–1,400 → ~1,350–1,490 reads/s). The service's SQLite on a thread of its own raised the capacity ~15–20 % and did
 not move the tail. (autocannon's own rate limit is not used for the steady run: it sends each connection's quota for a
