@@ -17,13 +17,12 @@
  * Members are the same Patients, with the same ids, as in the plan's Bundle. No CPR number.
  */
 import type { Bundle, BundleEntry, CodeableConcept, Coding, Consent, Extension, Identifier, Patient, RelatedPerson, Resource } from '@medplum/fhirtypes';
+import type { GrantStatus } from '../consent/service';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import { categoriesInDanish, partyName, systemName } from '../views/danish';
 import { systems } from './codes';
 import { fhirId } from './ids';
 import { compact, instant, municipalityOrganization, providerOrganization } from './resources';
-
-type GrantStatus = 'active' | 'not-yet-valid' | 'expired' | 'revoked';
 
 /** A plan's consents as `GET /v1/plans/{id}/consents` lists them. */
 export interface PlanConsents {
