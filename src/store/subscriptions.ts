@@ -86,7 +86,7 @@ export function subscriptionRepository({ db, batch }: Database) {
         .select()
         .from(subscriptionDeliveries)
         .where(and(eq(subscriptionDeliveries.status, 'pending'), lte(subscriptionDeliveries.nextAttemptAt, now)))
-        .orderBy(asc(subscriptionDeliveries.nextAttemptAt))
+        .orderBy(asc(subscriptionDeliveries.nextAttemptAt), asc(subscriptionDeliveries.eventSeq))
         .limit(limit);
     },
     /** Takes the given due deliveries under a lease (counting the attempt); returns the ones this caller won. */

@@ -199,66 +199,75 @@ export async function runSubscriptionDeliveries(
   for (const tenant of new Set(due.map((d) => d.tenant))) {
     const now = clock.now().getTime();
     const claimed = await store.subscriptions.claim(tenant, due.filter((d) => d.tenant === tenant).map((d) => d.id), iso(now + LEASE_MS), iso(now));
-    const queue = [...claimed];
-    const worker = async () => {
-      for (let row = queue.shift(); row; row = queue.shift()) {
-        const key = `${tenant}|${row.subscriptionId}`;
-        if (!subscriptionsSeen.has(key)) subscriptionsSeen.set(key, await store.subscriptions.get(tenant, row.subscriptionId));
-        const subscription = subscriptionsSeen.get(key);
-        if (!subscription || subscription.disabledAt) {
-          await store.subscriptions.cancel(tenant, row.id, 'the subscription was disabled');
-          result.cancelled++;
-          continue;
+    // One subscription's deliveries go one after another in event order, so a receiver that answers
+    // gets a plan's events in the order they happened; different subscriptions are sent to concurrently.
+    const bySubscription = new Map<string, SubscriptionDeliveryRow[]>();
+    for (const row of [...claimed].sort((a, b) => a.eventSeq - b.eventSeq)) {
+      const rows = bySubscription.get(row.subscriptionId);
+      if (rows) rows.push(row);
+      else bySubscription.set(row.subscriptionId, [row]);
+    }
+    const deliverOne = async (row: SubscriptionDeliveryRow): Promise<void> => {
+      const key = `${tenant}|${row.subscriptionId}`;
+      if (!subscriptionsSeen.has(key)) subscriptionsSeen.set(key, await store.subscriptions.get(tenant, row.subscriptionId));
+      const subscription = subscriptionsSeen.get(key);
+      if (!subscription || subscription.disabledAt) {
+        await store.subscriptions.cancel(tenant, row.id, 'the subscription was disabled');
+        result.cancelled++;
+        return;
+      }
+      // The address is checked again at every delivery: the allowlist may have changed since.
+      const check = await checkSubscriptionUrl(subscription.url, deps.config.subscriptions.allowedHosts);
+      if (!check.ok) {
+        await store.subscriptions.dead(tenant, row.id, `address refused: ${check.reason}`, null);
+        result.dead++;
+        return;
+      }
+      let status: number | null = null;
+      let error: string;
+      try {
+        const timestamp = Math.floor(clock.now().getTime() / 1000);
+        const secret = await deps.vault.openPayload(subscription.secretSealed);
+        const response = await send(subscription.url, {
+          method: 'POST',
+          // A redirect is not followed: it could lead to an address the check above would refuse.
+          redirect: 'manual',
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+          headers: { 'content-type': 'application/json', 'user-agent': 'enplan-integration-layer', 'webhook-id': row.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': await signWebhook(secret, row.id, timestamp, row.payload) },
+          body: row.payload,
+        });
+        status = response.status;
+        await response.body?.cancel().catch(() => undefined);
+        if (status >= 200 && status < 300) {
+          await store.subscriptions.delivered(tenant, row.id, status, clock.now().toISOString());
+          result.delivered++;
+          return;
         }
-        // The address is checked again at every delivery: the allowlist may have changed since.
-        const check = await checkSubscriptionUrl(subscription.url, deps.config.subscriptions.allowedHosts);
-        if (!check.ok) {
-          await store.subscriptions.dead(tenant, row.id, `address refused: ${check.reason}`, null);
+        if (status === 410) {
+          // Standard Webhooks: 410 Gone means "stop sending".
+          await store.subscriptions.dead(tenant, row.id, 'the receiver answered 410 Gone', status);
+          await store.subscriptions.disable(tenant, subscription.id, 'the receiver answered 410 Gone', clock.now().toISOString());
+          subscriptionsSeen.set(key, { ...subscription, disabledAt: clock.now().toISOString() });
           result.dead++;
-          continue;
+          return;
         }
-        let status: number | null = null;
-        let error: string;
-        try {
-          const timestamp = Math.floor(clock.now().getTime() / 1000);
-          const secret = await deps.vault.openPayload(subscription.secretSealed);
-          const response = await send(subscription.url, {
-            method: 'POST',
-            // A redirect is not followed: it could lead to an address the check above would refuse.
-            redirect: 'manual',
-            signal: AbortSignal.timeout(TIMEOUT_MS),
-            headers: { 'content-type': 'application/json', 'user-agent': 'enplan-integration-layer', 'webhook-id': row.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': await signWebhook(secret, row.id, timestamp, row.payload) },
-            body: row.payload,
-          });
-          status = response.status;
-          await response.body?.cancel().catch(() => undefined);
-          if (status >= 200 && status < 300) {
-            await store.subscriptions.delivered(tenant, row.id, status, clock.now().toISOString());
-            result.delivered++;
-            continue;
-          }
-          if (status === 410) {
-            // Standard Webhooks: 410 Gone means "stop sending".
-            await store.subscriptions.dead(tenant, row.id, 'the receiver answered 410 Gone', status);
-            await store.subscriptions.disable(tenant, subscription.id, 'the receiver answered 410 Gone', clock.now().toISOString());
-            subscriptionsSeen.set(key, { ...subscription, disabledAt: clock.now().toISOString() });
-            result.dead++;
-            continue;
-          }
-          error = `the receiver answered ${status}`;
-        } catch (caught) {
-          error = redactCpr(caught instanceof Error ? (caught.cause instanceof Error ? `${caught.message}: ${caught.cause.message}` : caught.message) : String(caught)).slice(0, 300);
-        }
-        if (row.attempts >= policy.maxAttempts) {
-          await store.subscriptions.dead(tenant, row.id, `gave up after ${row.attempts} attempts; last: ${error}`, status);
-          result.dead++;
-        } else {
-          await store.subscriptions.retryAt(tenant, row.id, iso(clock.now().getTime() + retryDelayMs(row.attempts, policy, options.random)), error, status);
-          result.retried++;
-        }
+        error = `the receiver answered ${status}`;
+      } catch (caught) {
+        error = redactCpr(caught instanceof Error ? (caught.cause instanceof Error ? `${caught.message}: ${caught.cause.message}` : caught.message) : String(caught)).slice(0, 300);
+      }
+      if (row.attempts >= policy.maxAttempts) {
+        await store.subscriptions.dead(tenant, row.id, `gave up after ${row.attempts} attempts; last: ${error}`, status);
+        result.dead++;
+      } else {
+        await store.subscriptions.retryAt(tenant, row.id, iso(clock.now().getTime() + retryDelayMs(row.attempts, policy, options.random)), error, status);
+        result.retried++;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, claimed.length) }, worker));
+    const queues = [...bySubscription.values()];
+    const worker = async () => {
+      for (let rows = queues.shift(); rows; rows = queues.shift()) for (const row of rows) await deliverOne(row);
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, queues.length) }, worker));
   }
   return result;
 }

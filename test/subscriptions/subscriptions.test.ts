@@ -21,14 +21,23 @@ let receiver: Server;
 let receiverUrl: string;
 let received: Received[] = [];
 let answers: number[] = [];
+/** How long the receiver takes to answer, and the most requests it has had open at once. */
+let answerDelayMs = 0;
+let inFlight = 0;
+let mostInFlight = 0;
 beforeAll(async () => {
   receiver = createServer((request, response) => {
     let body = '';
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
       received.push({ headers: request.headers, body });
       response.statusCode = answers.shift() ?? 204;
-      response.end();
+      setTimeout(() => {
+        inFlight--;
+        response.end();
+      }, answerDelayMs);
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -38,6 +47,8 @@ afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
 beforeEach(() => {
   received = [];
   answers = [];
+  answerDelayMs = 0;
+  mostInFlight = 0;
 });
 
 async function freshApp(allowed = '127.0.0.1') {
@@ -93,6 +104,21 @@ describe('outbound subscriptions', () => {
     // A second run sends nothing again.
     expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
     expect(received).toHaveLength(3);
+    await app.close();
+  });
+
+  it('sends one subscriber its events one at a time, in the order they happened, even when it answers slowly', async () => {
+    const app = await freshApp();
+    const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-a');
+    expect(created.status).toBe(201);
+    await enrol(app.deps, testCpr());
+    await enrol(app.deps, testCpr());
+    answerDelayMs = 30;
+    expect(await app.run()).toMatchObject({ fannedOut: 6, delivered: 6 });
+    expect(mostInFlight).toBe(1);
+    const bodies = received.map((r) => JSON.parse(r.body) as { type: string; data: { planId: string; version: number } });
+    const [first, second] = [...new Set(bodies.map((b) => b.data.planId))];
+    expect(bodies.map((b) => [b.data.planId, b.data.version])).toEqual([[first, 1], [first, 2], [first, 3], [second, 1], [second, 2], [second, 3]]);
     await app.close();
   });
 
