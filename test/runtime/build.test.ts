@@ -28,9 +28,7 @@ let child: ChildProcess | undefined;
 const env = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, DEMO_CITIZENS: '20', LOG_LEVEL: 'info' };
 
 beforeAll(async () => {
-  const started = performance.now();
   out = await buildService(join(dir, 'dist'));
-  expect(performance.now() - started).toBeLessThan(5_000);
   // The bundles import npm packages, found by walking up from the file; outside the repository
   // they need node_modules beside them.
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
