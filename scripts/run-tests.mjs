@@ -5,10 +5,12 @@
  * appears there (S4), then prints the plain summary line `N passed, N failed`.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 const resultFile = 'test-results/vitest.json';
 mkdirSync('test-results', { recursive: true });
+// A report left by an earlier run must not be read as this run's: a run killed midway writes none.
+rmSync(resultFile, { force: true });
 
 const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultFile}`, ...process.argv.slice(2)];
 const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
