@@ -41,5 +41,6 @@ export async function signDevToken(
   ttlSeconds = 8 * 3600,
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: claims.sub ?? `dev-${claims.roles.join('-')}`, ...claims, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
+  // `sub` after the spread: a caller passing `sub: undefined` (the token script without --sub) must still get one.
+  return sign({ ...claims, sub: claims.sub ?? `dev-${claims.roles.join('-')}`, iat: now, exp: now + ttlSeconds }, secret, 'HS256');
 }
