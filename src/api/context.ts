@@ -40,6 +40,11 @@ export interface AppDeps {
   runSyncOnThread?(options: OnDemandSync): Promise<import('../sync/engine').SyncRunResult>;
   /** Node: name resolution and a fetch that refuses internal addresses at connect time (S6). */
   subscriptionTransport?: import('../subscriptions/service').SubscriptionTransport;
+  /**
+   * Workers with a Queues binding: asks for a job to run soon (the relay after a registration, the
+   * rest of a sync cut short by its limit). Absent on Node, where bree's intervals run them.
+   */
+  jobs?: import('../runtime/job-queue').JobQueue;
 }
 
 /** An on-demand sync: one adapter for one municipality, and who or what asked for it. */

@@ -10,6 +10,7 @@ import type { DeliveryDeps } from '../delivery/relay';
 import { ProblemError } from '../api/context';
 import type { SourceSystem } from '../model';
 import { ruleSetVersion } from '../rules';
+import { askForJob } from '../runtime/job-queue';
 import { actorOf, type Principal } from '../security';
 import type { OutboxRow, RegistrationRow } from '../store';
 import { applyRegistration, RegistrationConflict, type Outbound } from './apply';
@@ -166,6 +167,8 @@ export function registrationService(deps: AppDeps) {
             excludedBy: answer.excludedBy?.ruleId ?? null,
           },
         });
+        // The outbox rows are committed: on Workers the relay runs now instead of at the next trigger.
+        if (answer.deliveries.length > 0) await askForJob(deps, { kind: 'relay', tenant });
         return { answer, replayed: false };
       }
       throw new ProblemError('version-conflict', 'the plan kept changing while the registration was applied; send it again with the same Idempotency-Key');

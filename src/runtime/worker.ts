@@ -2,10 +2,12 @@
  * The Workers runtime: the same app on D1. Secrets and settings come from the Worker's env.
  * `fetch` serves the API; `scheduled` (Cron Triggers) runs the same job functions bree runs on
  * Node: a pull from every configured adapter for every tenant with enrolled citizens, then the
- * outbox relay, and on RETENTION_CRON the retention job. The deps are built once per isolate and reused.
+ * outbox relay, and on RETENTION_CRON the retention job; `queue` runs what was asked for sooner
+ * through the `JOBS` queue (src/runtime/job-queue.ts). The deps are built once per isolate and reused.
  */
 import type { AnyD1Database } from 'drizzle-orm/d1';
 import type { AppDeps } from '../api/context';
+import type { SourceSystem } from '../model';
 import { createApp, type App } from '../app';
 import { loadConfig, syncSchedules, type Config } from '../config';
 import { runRelayOnce } from '../delivery';
@@ -18,6 +20,7 @@ import { processInboundWebhooks } from '../webhooks/inbound';
 import { runSubscriptionDeliveries } from '../subscriptions/service';
 import { adaptersFromConfig, tenantAdapters } from './adapters';
 import { composeDeps } from './compose';
+import { askForJob, JobMessage, queueOf, type QueueProducer } from './job-queue';
 
 export interface WorkerEnv {
   DB: AnyD1Database;
@@ -26,10 +29,12 @@ export interface WorkerEnv {
   JWT_SECRET?: string;
   JWKS_URL?: string;
   CPR_KEY?: string;
+  /** Queues producer of the job queue (wrangler.toml); without it jobs wait for the Cron Triggers. */
+  JOBS?: QueueProducer;
   [key: string]: unknown;
 }
 
-interface Built {
+export interface Built {
   deps: AppDeps;
   app: App;
   config: Config;
@@ -41,13 +46,31 @@ function stringVars(env: WorkerEnv): Record<string, string | undefined> {
 }
 
 export function builtFor(env: WorkerEnv): Promise<Built> {
-  if (!cached || cached.db !== env.DB) {
-    const config = loadConfig(stringVars(env));
-    const logger = createLogger({ level: config.logLevel, sink: (line) => console.log(line) });
-    const built = composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings }).then((deps) => ({ deps, app: createApp(deps), config }));
-    cached = { db: env.DB, built };
-  }
+  if (!cached || cached.db !== env.DB) cached = { db: env.DB, built: buildFor(env) };
   return cached.built;
+}
+
+/** The app and its deps for this env, not cached (tests build one with other settings). */
+export async function buildFor(env: WorkerEnv): Promise<Built> {
+  const config = loadConfig(stringVars(env));
+  const logger = createLogger({ level: config.logLevel, sink: (line) => console.log(line) });
+  const deps = await composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
+  if (env.JOBS) deps.jobs = queueOf(env.JOBS);
+  return { deps, app: createApp(deps), config };
+}
+
+/**
+ * A sync round for one tenant; if it stopped at its limit, the rest is asked for on the job queue
+ * (the message keeps the trigger that started it all, `origin`; the runs it makes are `queue:<origin>`).
+ */
+async function syncRoundGoingOn(built: Built, tenant: string, adapters: SourceSystem[], trigger: string, origin = trigger) {
+  const { deps, config } = built;
+  const results = await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings, maxCitizensPerRun: config.schedule.maxCitizensPerRun });
+  // Only a run that stopped at the limit goes on at once; a failed one waits for the next trigger
+  // (a source that is down is not asked again in a tight loop).
+  const unfinished = results.filter((result) => result.status === 'succeeded' && result.stats.stoppedAtLimit).map((result) => result.adapter);
+  if (unfinished.length > 0) await askForJob(deps, { kind: 'sync', tenant, adapters: unfinished, trigger: origin });
+  return results;
 }
 
 /**
@@ -57,14 +80,18 @@ export function builtFor(env: WorkerEnv): Promise<Built> {
  * is synced. Returns what happened, for logs and tests.
  */
 export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: string) {
-  const { deps, config } = await builtFor(env);
+  return scheduledRound(await builtFor(env), trigger, cron);
+}
+
+export async function scheduledRound(built: Built, trigger: string, cron?: string) {
+  const { deps, config } = built;
   const runs: { tenant: string; adapter: string; status: string; merged: number }[] = [];
   const schedules = syncSchedules(config).filter((schedule) => cron === undefined || schedule.cron === cron);
   const adapters = schedules.flatMap((schedule) => schedule.adapters).filter((adapter) => deps.adapters[adapter]);
   if (adapters.length === 0 && cron !== undefined) deps.logger.info('cron trigger syncs no adapter (no SYNC_CRON matches it); relay only', { cron });
   if (adapters.length > 0)
     for (const tenant of await deps.store.plans.tenantsWithEnrolled())
-      for (const result of await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings, maxCitizensPerRun: config.schedule.maxCitizensPerRun }))
+      for (const result of await syncRoundGoingOn(built, tenant, adapters, trigger))
         runs.push({ tenant, adapter: result.adapter, status: result.status, merged: result.stats.recordsMerged });
   // Change notices whose processing after the request failed or was cut short are taken here.
   const inbound = await processInboundWebhooks(deps);
@@ -77,6 +104,74 @@ export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: 
   return { runs, inbound, relay, subscriptions, retention };
 }
 
+/** A message of a queue batch, as far as the consumer uses it. */
+export interface JobQueueMessage {
+  readonly id: string;
+  readonly body: unknown;
+  readonly attempts: number;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
+}
+
+/** How long a failed job waits before its next try (Queues counts the tries; wrangler.toml caps them). */
+const RETRY_DELAY_SECONDS = 30;
+const RELAY_LIMIT = 200;
+
+/**
+ * One batch of the job queue. A message that is not a job is acknowledged and logged (a retry
+ * would not make it one); a job that throws is retried later; relay requests for one tenant are
+ * done by one relay run.
+ */
+export async function runJobBatch(built: Built, messages: readonly JobQueueMessage[]) {
+  const { deps } = built;
+  const outcome = { relays: 0, syncs: 0, refused: 0, retried: 0 };
+  const relays = new Map<string, JobQueueMessage[]>();
+  const syncs = new Map<string, { job: Extract<JobMessage, { kind: 'sync' }>; messages: JobQueueMessage[] }>();
+  for (const message of messages) {
+    const parsed = JobMessage.safeParse(message.body);
+    if (!parsed.success) {
+      deps.logger.warn('job message refused: not a job', { messageId: message.id, issues: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).slice(0, 5) });
+      outcome.refused++;
+      message.ack();
+      continue;
+    }
+    const job = parsed.data;
+    if (job.kind === 'relay') relays.set(job.tenant, [...(relays.get(job.tenant) ?? []), message]);
+    else {
+      const adapters = [...new Set(job.adapters)].sort();
+      const key = `${job.tenant}|${adapters.join(',')}`;
+      const entry = syncs.get(key) ?? { job: { ...job, adapters }, messages: [] };
+      entry.messages.push(message);
+      syncs.set(key, entry);
+    }
+  }
+  const settle = async (batch: JobQueueMessage[], work: () => Promise<void>) => {
+    try {
+      await work();
+      for (const message of batch) message.ack();
+    } catch (error) {
+      deps.logger.error('job failed; retried later', { error: error instanceof Error ? error.message : String(error) });
+      outcome.retried += batch.length;
+      for (const message of batch) message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
+    }
+  };
+  for (const [tenant, batch] of relays)
+    await settle(batch, async () => {
+      const result = await runRelayOnce(deps, { tenant, limit: RELAY_LIMIT });
+      outcome.relays++;
+      // A full page may have left more due rows: go on in another invocation (its own query budget).
+      if (result.delivered + result.retried + result.dead + result.cancelled >= RELAY_LIMIT) await askForJob(deps, { kind: 'relay', tenant });
+    });
+  if (relays.size > 0) await runSubscriptionDeliveries(deps, { limit: 100 }).catch((error) => deps.logger.warn('subscription deliveries failed; the next trigger goes on', { error: error instanceof Error ? error.message : String(error) }));
+  for (const { job, messages: batch } of syncs.values())
+    await settle(batch, async () => {
+      const configured = job.adapters.filter((adapter) => deps.adapters[adapter]);
+      if (configured.length > 0) await syncRoundGoingOn(built, job.tenant, configured, `queue:${job.trigger}`.slice(0, 100), job.trigger);
+      outcome.syncs++;
+    });
+  return outcome;
+}
+
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: unknown): Promise<Response> {
     const { app } = await builtFor(env);
@@ -84,5 +179,8 @@ export default {
   },
   async scheduled(controller: { cron: string }, env: WorkerEnv, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
     ctx.waitUntil(runScheduledRound(env, `cron:${controller.cron}`, controller.cron));
+  },
+  async queue(batch: { messages: readonly JobQueueMessage[] }, env: WorkerEnv): Promise<void> {
+    await runJobBatch(await builtFor(env), batch.messages);
   },
 };

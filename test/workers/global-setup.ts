@@ -8,9 +8,11 @@ import { startDfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
 
 export const CRON_POPULATION_SEED = 515;
+/** Citizens the DFDG simulator knows; each workerd test file takes its own (cron: 0, 1, 3; queue: 4–6). */
+export const CRON_POPULATION_SIZE = 8;
 
 export default async function setup(project: TestProject) {
-  const population = generatePopulation(5, CRON_POPULATION_SEED).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
+  const population = generatePopulation(CRON_POPULATION_SIZE, CRON_POPULATION_SEED).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
   const simulator = await startDfdgSimulator({ population, port: 0 });
   project.provide('dfdgUrl', simulator.url);
   const received: { headers: Record<string, unknown>; body: string }[] = [];
