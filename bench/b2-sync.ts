@@ -147,11 +147,18 @@ for (let i = 0; i < incrementalRuns; i++) {
   simulators.stdin!.write('mutate 0.01\n');
   const mutated = Number(((await lines.next()).value as string).split(' ')[1]);
   console.log(`B2: ${mutated} records changed; incremental sync ${i + 1} of ${incrementalRuns}…`);
+  const heapSampling = profiler && process.env.B2_HEAP_SAMPLING === '1' && i === 1;
   if (profiler && i === 0) await profiler.post('Profiler.start');
+  // B2_HEAP_SAMPLING=1 (with B2_PROFILE): what the second incremental allocates, collected or not.
+  if (heapSampling) await profiler.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   const run = await syncAll(`b2-incremental-${i + 1}`);
   if (profiler && i === 0) {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(join(process.env.B2_PROFILE!, `b2-incremental-sync-${size}.cpuprofile`), JSON.stringify(profile));
+  }
+  if (heapSampling) {
+    const { profile } = await profiler.post('HeapProfiler.stopSampling');
+    writeFileSync(join(process.env.B2_PROFILE!, `b2-incremental-sync-${size}.heapprofile`), JSON.stringify(profile));
   }
   incrementals.push({ mutated, run });
 }
