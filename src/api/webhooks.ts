@@ -4,6 +4,7 @@
  * signature is over the exact bytes sent. `GET /v1/webhooks/inbound` lets IT staff see what came.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { askForJob } from '../runtime/job-queue';
 import { processInboundWebhooks, receiveInboundWebhook } from '../webhooks/inbound';
 import { PageQuery } from './paging';
 import { problemResponses } from './problem';
@@ -55,8 +56,9 @@ export const webhookRoutes = newRouter()
       const received = await receiveInboundWebhook(deps, source, headers, await c.req.text());
       if (received.duplicate) return c.json({ id: received.webhookId, status: 'duplicate' as const }, 200);
       if (deps.onInboundWebhook) deps.onInboundWebhook();
-      else {
-        // Workers: read the changes after answering, within this request's lifetime.
+      // Workers with the job queue read the changes in an invocation of their own (decision 0020);
+      // without one, or if the queue refused the message, after answering, in this request's lifetime.
+      else if (!(await askForJob(deps, { kind: 'inbound', tenant: received.tenant, source: received.source }))) {
         try {
           c.executionCtx.waitUntil(processInboundWebhooks(deps, { tenant: received.tenant, source }).catch(() => undefined));
         } catch {

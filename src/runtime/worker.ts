@@ -124,9 +124,10 @@ const RELAY_LIMIT = 200;
  */
 export async function runJobBatch(built: Built, messages: readonly JobQueueMessage[]) {
   const { deps } = built;
-  const outcome = { relays: 0, syncs: 0, refused: 0, retried: 0 };
+  const outcome = { relays: 0, syncs: 0, inbound: 0, refused: 0, retried: 0 };
   const relays = new Map<string, JobQueueMessage[]>();
   const syncs = new Map<string, { job: Extract<JobMessage, { kind: 'sync' }>; messages: JobQueueMessage[] }>();
+  const inbound = new Map<string, { tenant: string; source: SourceSystem; messages: JobQueueMessage[] }>();
   for (const message of messages) {
     const parsed = JobMessage.safeParse(message.body);
     if (!parsed.success) {
@@ -137,7 +138,12 @@ export async function runJobBatch(built: Built, messages: readonly JobQueueMessa
     }
     const job = parsed.data;
     if (job.kind === 'relay') relays.set(job.tenant, [...(relays.get(job.tenant) ?? []), message]);
-    else {
+    else if (job.kind === 'inbound') {
+      const key = `${job.tenant}|${job.source}`;
+      const entry = inbound.get(key) ?? { tenant: job.tenant, source: job.source, messages: [] };
+      entry.messages.push(message);
+      inbound.set(key, entry);
+    } else {
       const adapters = [...new Set(job.adapters)].sort();
       const key = `${job.tenant}|${adapters.join(',')}`;
       const entry = syncs.get(key) ?? { job: { ...job, adapters }, messages: [] };
@@ -163,6 +169,12 @@ export async function runJobBatch(built: Built, messages: readonly JobQueueMessa
       if (result.delivered + result.retried + result.dead + result.cancelled >= RELAY_LIMIT) await askForJob(deps, { kind: 'relay', tenant });
     });
   if (relays.size > 0) await runSubscriptionDeliveries(deps, { limit: 100 }).catch((error) => deps.logger.warn('subscription deliveries failed; the next trigger goes on', { error: error instanceof Error ? error.message : String(error) }));
+  // Change notices: one run reads what every notice waiting for that source asked for.
+  for (const { tenant, source, messages: batch } of inbound.values())
+    await settle(batch, async () => {
+      await processInboundWebhooks(deps, { tenant, source });
+      outcome.inbound++;
+    });
   for (const { job, messages: batch } of syncs.values())
     await settle(batch, async () => {
       const configured = job.adapters.filter((adapter) => deps.adapters[adapter]);

@@ -42,6 +42,7 @@ export function holdsCprNumber(text: string): boolean {
 export interface ReceivedNotice {
   webhookId: string;
   tenant: string;
+  source: SourceSystem;
   duplicate: boolean;
 }
 
@@ -65,7 +66,7 @@ export async function receiveInboundWebhook(deps: AppDeps, source: string, heade
   if (!notice.success) throw new ProblemError('validation-failed', notice.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
   const tenant = notice.data.data.municipality;
   const stored = await deps.store.inboundWebhooks.receive({ source: system.data, webhookId: verified.id, tenant, eventType: notice.data.type, body, receivedAt: deps.clock.now().toISOString() });
-  return { webhookId: verified.id, tenant, duplicate: stored === 'duplicate' };
+  return { webhookId: verified.id, tenant, source: system.data, duplicate: stored === 'duplicate' };
 }
 
 export interface InboundProcessingResult {
