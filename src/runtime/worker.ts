@@ -117,17 +117,24 @@ export interface JobQueueMessage {
 const RETRY_DELAY_SECONDS = 30;
 const RELAY_LIMIT = 200;
 
+/** Jobs asking for the same work (the same kind, tenant, source or adapters) are done once. */
+function sameWorkKey(job: JobMessage): string {
+  if (job.kind === 'relay') return `relay|${job.tenant}`;
+  if (job.kind === 'inbound') return `inbound|${job.tenant}|${job.source}`;
+  return `sync|${job.tenant}|${[...new Set(job.adapters)].sort().join(',')}`;
+}
+/** Deliveries first (a caseworker waits on them), then change notices, then sync continuations. */
+const kindOrder: Record<JobMessage['kind'], number> = { relay: 0, inbound: 1, sync: 2 };
+
 /**
  * One batch of the job queue. A message that is not a job is acknowledged and logged (a retry
- * would not make it one); a job that throws is retried later; relay requests for one tenant are
- * done by one relay run.
+ * would not make it one); a job that throws is retried later; messages asking for the same work
+ * are answered by one run of it.
  */
 export async function runJobBatch(built: Built, messages: readonly JobQueueMessage[]) {
   const { deps } = built;
   const outcome = { relays: 0, syncs: 0, inbound: 0, refused: 0, retried: 0 };
-  const relays = new Map<string, JobQueueMessage[]>();
-  const syncs = new Map<string, { job: Extract<JobMessage, { kind: 'sync' }>; messages: JobQueueMessage[] }>();
-  const inbound = new Map<string, { tenant: string; source: SourceSystem; messages: JobQueueMessage[] }>();
+  const work = new Map<string, { job: JobMessage; messages: JobQueueMessage[] }>();
   for (const message of messages) {
     const parsed = JobMessage.safeParse(message.body);
     if (!parsed.success) {
@@ -136,51 +143,39 @@ export async function runJobBatch(built: Built, messages: readonly JobQueueMessa
       message.ack();
       continue;
     }
-    const job = parsed.data;
-    if (job.kind === 'relay') relays.set(job.tenant, [...(relays.get(job.tenant) ?? []), message]);
-    else if (job.kind === 'inbound') {
-      const key = `${job.tenant}|${job.source}`;
-      const entry = inbound.get(key) ?? { tenant: job.tenant, source: job.source, messages: [] };
-      entry.messages.push(message);
-      inbound.set(key, entry);
-    } else {
-      const adapters = [...new Set(job.adapters)].sort();
-      const key = `${job.tenant}|${adapters.join(',')}`;
-      const entry = syncs.get(key) ?? { job: { ...job, adapters }, messages: [] };
-      entry.messages.push(message);
-      syncs.set(key, entry);
-    }
+    const key = sameWorkKey(parsed.data);
+    const entry = work.get(key) ?? { job: parsed.data, messages: [] };
+    entry.messages.push(message);
+    work.set(key, entry);
   }
-  const settle = async (batch: JobQueueMessage[], work: () => Promise<void>) => {
+  const run = async (job: JobMessage) => {
+    if (job.kind === 'relay') {
+      const result = await runRelayOnce(deps, { tenant: job.tenant, limit: RELAY_LIMIT });
+      outcome.relays++;
+      // A full page may have left more due rows: go on in another invocation (its own query budget).
+      if (result.delivered + result.retried + result.dead + result.cancelled >= RELAY_LIMIT) await askForJob(deps, job);
+    } else if (job.kind === 'inbound') {
+      // One run reads what every notice waiting from that source asked for.
+      await processInboundWebhooks(deps, { tenant: job.tenant, source: job.source });
+      outcome.inbound++;
+    } else {
+      const configured = [...new Set(job.adapters)].filter((adapter) => deps.adapters[adapter]);
+      if (configured.length > 0) await syncRoundGoingOn(built, job.tenant, configured, `queue:${job.trigger}`.slice(0, 100), job.trigger);
+      outcome.syncs++;
+    }
+  };
+  for (const { job, messages: batch } of [...work.values()].sort((a, b) => kindOrder[a.job.kind] - kindOrder[b.job.kind])) {
     try {
-      await work();
+      await run(job);
       for (const message of batch) message.ack();
     } catch (error) {
-      deps.logger.error('job failed; retried later', { error: error instanceof Error ? error.message : String(error) });
+      deps.logger.error('job failed; retried later', { kind: job.kind, error: error instanceof Error ? error.message : String(error) });
       outcome.retried += batch.length;
       for (const message of batch) message.retry({ delaySeconds: RETRY_DELAY_SECONDS });
     }
-  };
-  for (const [tenant, batch] of relays)
-    await settle(batch, async () => {
-      const result = await runRelayOnce(deps, { tenant, limit: RELAY_LIMIT });
-      outcome.relays++;
-      // A full page may have left more due rows: go on in another invocation (its own query budget).
-      if (result.delivered + result.retried + result.dead + result.cancelled >= RELAY_LIMIT) await askForJob(deps, { kind: 'relay', tenant });
-    });
-  if (relays.size > 0) await runSubscriptionDeliveries(deps, { limit: 100 }).catch((error) => deps.logger.warn('subscription deliveries failed; the next trigger goes on', { error: error instanceof Error ? error.message : String(error) }));
-  // Change notices: one run reads what every notice waiting for that source asked for.
-  for (const { tenant, source, messages: batch } of inbound.values())
-    await settle(batch, async () => {
-      await processInboundWebhooks(deps, { tenant, source });
-      outcome.inbound++;
-    });
-  for (const { job, messages: batch } of syncs.values())
-    await settle(batch, async () => {
-      const configured = job.adapters.filter((adapter) => deps.adapters[adapter]);
-      if (configured.length > 0) await syncRoundGoingOn(built, job.tenant, configured, `queue:${job.trigger}`.slice(0, 100), job.trigger);
-      outcome.syncs++;
-    });
+  }
+  // Events for vendors ride along with deliveries, as on every trigger.
+  if (outcome.relays > 0) await runSubscriptionDeliveries(deps, { limit: 100 }).catch((error) => deps.logger.warn('subscription deliveries failed; the next trigger goes on', { error: error instanceof Error ? error.message : String(error) }));
   return outcome;
 }
 

@@ -126,6 +126,13 @@ describe('job queue in workerd', () => {
     expect(result.retryMessages).toEqual([]);
     expect([...result.explicitAcks].sort()).toEqual(['bad-tenant', 'not-a-job', 'relay']);
 
+    // Two requests for the same relay are answered by one run, and both acknowledged.
+    const built = await buildFor(env as unknown as WorkerEnv);
+    const acked: string[] = [];
+    const relay = (id: string): JobQueueMessage => ({ id, body: { kind: 'relay', tenant: '101' }, attempts: 1, ack: () => void acked.push(id), retry: () => expect.fail('not retried') });
+    expect(await runJobBatch(built, [relay('a'), relay('b')])).toMatchObject({ relays: 1, refused: 0, retried: 0 });
+    expect(acked).toEqual(['a', 'b']);
+
     // A relay that cannot reach its database is retried later, not acknowledged.
     const broken = await buildFor({ ...(env as unknown as WorkerEnv) });
     broken.deps.store.outbox.tenantsWithDue = () => Promise.reject(new Error('D1 is unavailable'));
