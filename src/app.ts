@@ -21,6 +21,7 @@ import { syncRoutes } from './api/sync';
 import { mappingRoutes } from './api/mappings';
 import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
 import { statsRoutes } from './api/stats';
+import { processingRecordRoutes } from './api/processing-record';
 import { webhookRoutes } from './api/webhooks';
 import { subscriptionRoutes } from './api/subscriptions';
 
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', mappingRoutes);
   app.route('/', monitoringApiRoutes);
   app.route('/', statsRoutes);
+  app.route('/', processingRecordRoutes);
   app.route('/', webhookRoutes);
   app.route('/', subscriptionRoutes);
   app.route('/', monitoringPageRoutes);

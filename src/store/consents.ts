@@ -57,6 +57,42 @@ export function consentRepository({ db }: Database) {
     legalBasesToInformQuery(tenant: string) {
       return db.select({ document: consents.document }).from(consents).where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), isNull(consents.informedAt)));
     },
+    /**
+     * The flows consent allows on `onDate` (grants not revoked, begun and not lapsed), per source,
+     * recipient and category, with how many citizens each covers: the record of processing (R16).
+     */
+    async grantedFlows(tenant: string, onDate: string): Promise<{ source: string; recipient: string; category: string; citizens: number; grants: number }[]> {
+      const rows = await db
+        .select({
+          source: sql<string>`json_extract(${consents.document}, '$.source')`,
+          recipient: sql<string>`json_extract(${consents.document}, '$.recipient')`,
+          category: sql<string>`j.value`,
+          citizens: sql<number>`count(distinct ${consents.citizenId})`,
+          grants: sql<number>`count(*)`,
+        })
+        .from(sql`${consents}, json_each(${consents.document}, '$.categories') as j`)
+        .where(and(eq(consents.tenant, tenant), eq(consents.kind, 'grant'), isNull(consents.revokedAt), lte(consents.validFrom, onDate), sql`(${consents.validTo} is null or ${consents.validTo} >= ${onDate})`))
+        .groupBy(sql`1, 2, 3`)
+        .orderBy(sql`1, 2, 3`);
+      return rows.map((r) => ({ ...r, citizens: Number(r.citizens), grants: Number(r.grants) }));
+    },
+    /** Legal bases other than consent in force on `onDate` (R11), per basis, source, recipient and category, with how many citizens are still to be told. */
+    async legalBasisFlows(tenant: string, onDate: string): Promise<{ basis: string; source: string; recipient: string; category: string; citizens: number; notYetInformed: number }[]> {
+      const rows = await db
+        .select({
+          basis: sql<string>`json_extract(${consents.document}, '$.basis')`,
+          source: sql<string>`json_extract(${consents.document}, '$.source')`,
+          recipient: sql<string>`json_extract(${consents.document}, '$.recipient')`,
+          category: sql<string>`j.value`,
+          citizens: sql<number>`count(distinct ${consents.citizenId})`,
+          notYetInformed: sql<number>`count(distinct case when ${consents.informedAt} is null then ${consents.citizenId} end)`,
+        })
+        .from(sql`${consents}, json_each(${consents.document}, '$.categories') as j`)
+        .where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), sql`(${consents.validTo} is null or ${consents.validTo} >= ${onDate})`))
+        .groupBy(sql`1, 2, 3, 4`)
+        .orderBy(sql`1, 2, 3, 4`);
+      return rows.map((r) => ({ ...r, citizens: Number(r.citizens), notYetInformed: Number(r.notYetInformed) }));
+    },
     async countLegalBasesToInform(tenant: string): Promise<number> {
       const rows = await db.select({ n: sql<number>`count(*)` }).from(consents).where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), isNull(consents.informedAt)));
       return Number(rows[0]?.n ?? 0);

@@ -1,0 +1,108 @@
+/**
+ * The record of processing (R16; GDPR art. 30) as this deployment does it, for one municipality:
+ * derived from what the service is configured with and holds now — the sector systems it reads and
+ * how, the mappings it reads them with, the flows consent allows and the legal bases recorded in
+ * their place, where registrations go and on what legal reference, who receives events, how long
+ * data is kept, and how it is protected. Nothing here is typed in by hand, so it cannot drift from
+ * what the service does. Counts only: no citizen ids, no CPR numbers, no plan content.
+ */
+import type { AppDeps } from '../api/context';
+import { adaptersOf } from '../api/context';
+import type { SourceSystem } from '../model';
+import { enrolledStatuses } from '../model';
+import { inForce, routingRules, routingRuleSetVersion, ruleSetVersion } from '../rules';
+
+const sources: readonly SourceSystem[] = ['dfdg', 'education', 'social', 'health'];
+
+/** What each sector system is, in the words of a record of processing. */
+const sourceNames: Record<SourceSystem, string> = {
+  dfdg: 'Det Fælles Datagrundlag (STAR), the employment effort',
+  education: 'Ungedatabasen / KUI (STIL), the youth and education effort',
+  social: "the municipality's social case system (KL's FHIR profiles)",
+  health: 'the region’s health records (FHIR R4, DK-core)',
+};
+
+/** Data categories that are special categories under GDPR art. 9 (health) or need extra care. */
+const specialCategories: Record<string, string> = {
+  health: 'special category (GDPR art. 9); flows only on explicit consent (Sundhedsloven § 43)',
+  social: 'confidential information on social conditions (databeskyttelsesloven § 8); the health details in it are a special category (GDPR art. 9)',
+};
+
+/** The host a URL points at, never its path or query (which could hold anything). */
+function hostOf(url: string | undefined): { host: string | null; protocol: string | null } {
+  if (!url) return { host: null, protocol: null };
+  try {
+    const parsed = new URL(url);
+    return { host: parsed.host, protocol: parsed.protocol.replace(':', '') };
+  } catch {
+    return { host: null, protocol: null };
+  }
+}
+
+export async function processingRecord(deps: AppDeps, tenant: string) {
+  const { store, config, clock } = deps;
+  const now = clock.now();
+  const today = now.toISOString().slice(0, 10);
+  const configured = adaptersOf(deps, tenant);
+  const [plansByStatus, grantedFlows, legalBasisFlows, subscriptions] = await Promise.all([
+    store.plans.countByStatus(tenant),
+    store.consents.grantedFlows(tenant, today),
+    store.consents.legalBasisFlows(tenant, today),
+    store.subscriptions.list(tenant, { limit: 1000 }),
+  ]);
+  const mappings = deps.mappings.all();
+  const rulesInForce = routingRules.filter((rule) => inForce(rule, today));
+  const categories = [...new Set([...grantedFlows, ...legalBasisFlows].map((flow) => flow.category))].sort();
+
+  return {
+    tenant,
+    generatedAt: now.toISOString(),
+    purpose:
+      'One coordinated plan (Én plan) for a citizen or family with complex problems across the employment, social, ' +
+      'education and health efforts: plan data is read only for citizens with an accepted or active Én plan, only what ' +
+      'they consented to or a recorded legal basis allows, and each fact registered once is reported to the systems that must hold it.',
+    dataSubjects: {
+      plansByStatus,
+      enrolledPlans: enrolledStatuses.reduce((n, status) => n + (plansByStatus[status] ?? 0), 0),
+      note: 'Citizens (and the members of family plans, children among them) with an Én plan case in this municipality; nobody else is read (R12).',
+    },
+    categoriesOfData: categories.map((category) => ({ category, ...(specialCategories[category] ? { note: specialCategories[category] } : {}) })),
+    sources: sources.map((system) => {
+      const url = config.adapters[system];
+      const { host, protocol } = hostOf(url);
+      return {
+        system,
+        name: sourceNames[system],
+        read: Boolean(configured[system]),
+        host,
+        transport: protocol === null ? null : protocol === 'https' ? (config.adapters.clientCertificate ? 'https with the municipality’s function certificate (mutual TLS)' : 'https') : `${protocol} (not encrypted: a simulator or a test system)`,
+        changeNotices: config.inboundWebhookSecrets[system]?.length ? 'signed webhooks (Standard Webhooks) and polling' : 'polling',
+        mappings: mappings.filter((mapping) => mapping.adapter === system).map((mapping) => ({ id: mapping.id, version: mapping.version, recordType: mapping.recordType, description: mapping.description })),
+      };
+    }),
+    flowsOnConsent: grantedFlows,
+    flowsOnOtherLegalBasis: legalBasisFlows,
+    registrationsSentTo: {
+      ruleSetVersion: routingRuleSetVersion,
+      rules: rulesInForce.filter((rule) => !rule.exclude).map((rule) => ({ id: rule.id, target: rule.target ?? null, recipient: rule.recipient ?? null, category: rule.category, legalReference: rule.legalReference, verification: rule.verification, description: rule.description })),
+      neverSent: rulesInForce.filter((rule) => rule.exclude).map((rule) => ({ id: rule.id, legalReference: rule.legalReference, description: rule.description })),
+    },
+    eventSubscribers: subscriptions
+      .filter((subscription) => !subscription.disabledAt)
+      .map((subscription) => ({ host: hostOf(subscription.url).host, events: JSON.parse(subscription.events) as string[], content: 'ids and status only, never plan content' })),
+    retention: {
+      closedPlansDays: config.retention.closedPlanDays,
+      payloadBodiesDays: config.retention.payloadDays,
+      auditLog: 'kept; it holds who did what to which record and when, never plan content or CPR numbers',
+      lapsedConsent: 'data that flowed only on a revoked or lapsed grant leaves the plans (R10)',
+    },
+    security: {
+      cprAtRest: 'AES-256-GCM; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search',
+      cprElsewhere: 'never in URLs, logs, metrics or events',
+      access: config.auth.jwksUrl ? 'bearer tokens from the identity provider (JWKS), roles on every route, every query scoped to the municipality' : 'development tokens (a shared secret): not for production',
+      auditLog: 'append-only, hash-chained per municipality; `npm run audit:verify` names the first broken row',
+      rulesVersion: ruleSetVersion,
+    },
+  };
+}
+export type ProcessingRecord = Awaited<ReturnType<typeof processingRecord>>;

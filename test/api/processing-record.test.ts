@@ -1,0 +1,95 @@
+/**
+ * GET /v1/processing-record (R16): the record of processing as the deployment carries it out,
+ * derived from its configuration, rules and the consents in force — IT staff only, counts only,
+ * the municipality's own, its read logged.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { membersOf } from '../../src/model';
+import { adaptersFromConfig } from '../../src/runtime/adapters';
+import { allMappings } from '../../src/sync/all-mappings';
+import { testCpr } from '../support/cpr';
+import { startTestApp } from '../support/node-app';
+import { enrol, grantConsent } from '../support/seed';
+
+async function setUp() {
+  const env = { DFDG_URL: 'https://dfdg.star.example/service?key=secret-ish', HEALTH_FHIR_URL: 'http://127.0.0.1:9/fhir', WEBHOOK_SECRETS_DFDG: 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItdGhlLWVucGxhbi1zdWl0ZQ==' };
+  // The adapters as the service builds them from the same settings (nothing is reached here).
+  const adapters = adaptersFromConfig(loadConfig({ NODE_ENV: 'test', ...env }));
+  const app = await startTestApp({ mappings: allMappings, adapters, env });
+  const call = async (method: string, path: string, roles: string[], body?: unknown, tenant = '101') => {
+    const token = await app.harness.token({ tenant, roles: roles as never });
+    const response = await app.harness.request(path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+  return { ...app, call };
+}
+
+describe('the record of processing', () => {
+  it('counts the flows consent allows today and the other legal bases, nothing revoked, lapsed, not yet begun or of another municipality', async () => {
+    const app = await setUp();
+    const citizenOf = (plan: Awaited<ReturnType<typeof enrol>>) => membersOf(plan)[0]!.citizenId;
+    const [a, b, c] = [await enrol(app.deps, testCpr()), await enrol(app.deps, testCpr()), await enrol(app.deps, testCpr())];
+    await grantConsent(app.deps, { citizenId: citizenOf(a), source: 'dfdg', categories: ['employment', 'goals'] });
+    await grantConsent(app.deps, { citizenId: citizenOf(b), source: 'dfdg', categories: ['employment'] });
+    await grantConsent(app.deps, { citizenId: citizenOf(b), source: 'dfdg', categories: ['employment'], recipient: 'enplan' }); // a second grant for the same flow
+    await grantConsent(app.deps, { citizenId: citizenOf(a), source: 'health', categories: ['health'] });
+    // Not in force: lapsed, revoked, begun only later; and another municipality's.
+    await grantConsent(app.deps, { citizenId: citizenOf(c), source: 'dfdg', categories: ['employment'], validTo: '2026-02-01' });
+    const revoked = await grantConsent(app.deps, { citizenId: citizenOf(c), source: 'education', categories: ['education'] });
+    expect((await app.call('POST', `/v1/consents/${revoked.id}/revoke`, ['caseworker'])).status).toBe(200);
+    const later = await grantConsent(app.deps, { citizenId: citizenOf(c), source: 'social', categories: ['social'] });
+    await app.deps.store.consents.replace({ kind: 'grant', ...later, validFrom: '2099-01-01' });
+    const other = await enrol(app.deps, testCpr(), '751');
+    await grantConsent(app.deps, { tenant: '751', citizenId: citizenOf(other), source: 'dfdg', categories: ['employment'] });
+    const basis = await app.call('POST', '/v1/consents/legal-basis', ['caseworker'], { planId: c.id, memberId: membersOf(c)[0]!.memberId, source: 'social', recipient: 'enplan', categories: ['social'], basis: 'Serviceloven § 11 c (underretning)' });
+    expect(basis.status).toBe(201);
+
+    const { status, body } = await app.call('GET', '/v1/processing-record', ['it-staff']);
+    expect(status).toBe(200);
+    expect(body.flowsOnConsent).toEqual([
+      { source: 'dfdg', recipient: 'enplan', category: 'employment', citizens: 2, grants: 3 },
+      { source: 'dfdg', recipient: 'enplan', category: 'goals', citizens: 1, grants: 1 },
+      { source: 'health', recipient: 'enplan', category: 'health', citizens: 1, grants: 1 },
+    ]);
+    expect(body.flowsOnOtherLegalBasis).toEqual([{ basis: 'Serviceloven § 11 c (underretning)', source: 'social', recipient: 'enplan', category: 'social', citizens: 1, notYetInformed: 1 }]);
+    expect(body.categoriesOfData.map((c: { category: string }) => c.category)).toEqual(['employment', 'goals', 'health', 'social']);
+    expect(body.categoriesOfData.find((c: { category: string }) => c.category === 'health').note).toContain('art. 9');
+    expect(body.dataSubjects).toMatchObject({ plansByStatus: { active: 3 }, enrolledPlans: 3 });
+
+    // The systems: read or not, host only (never a path or query), how, and the mappings used.
+    const source = (system: string) => body.sources.find((s: { system: string }) => s.system === system);
+    expect(source('dfdg')).toMatchObject({ read: true, host: 'dfdg.star.example', transport: 'https', changeNotices: 'signed webhooks (Standard Webhooks) and polling' });
+    expect(source('health')).toMatchObject({ read: true, host: '127.0.0.1:9', transport: 'http (not encrypted: a simulator or a test system)', changeNotices: 'polling' });
+    expect(source('education')).toMatchObject({ read: false, host: null });
+    expect(source('dfdg').mappings.length).toBeGreaterThan(0);
+    expect(JSON.stringify(body)).not.toContain('secret-ish');
+    // Where registrations go, on what legal reference, and what is never sent (anonymous treatment).
+    expect(body.registrationsSentTo.rules.some((r: { target: string; legalReference: string }) => r.target === 'dfdg' && r.legalReference.length > 0)).toBe(true);
+    expect(body.registrationsSentTo.neverSent.map((r: { id: string }) => r.id)).toContain('anonymous-treatment-not-routed');
+    expect(body.retention).toMatchObject({ closedPlansDays: 1825, payloadBodiesDays: 30 });
+    // No citizen ids, CPR numbers or plan ids in it.
+    for (const plan of [a, b, c]) {
+      expect(JSON.stringify(body)).not.toContain(citizenOf(plan));
+      expect(JSON.stringify(body)).not.toContain(plan.id);
+    }
+
+    // Logged: who read it (no content).
+    const read = (await app.deps.store.audit.list('101', { limit: 1000 })).filter((row) => row.action === 'processing-record.read');
+    expect(read).toHaveLength(1);
+    expect(read[0]).toMatchObject({ targetType: 'tenant', targetId: '101', citizenId: null });
+    await app.close();
+  });
+
+  it('is for IT staff of the municipality only', async () => {
+    const app = await setUp();
+    for (const role of ['caseworker', 'vendor', 'sync-job']) expect((await app.call('GET', '/v1/processing-record', [role])).status).toBe(403);
+    const unauthenticated = await app.harness.request('/v1/processing-record');
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('content-type')).toContain('application/problem+json');
+    // Another municipality's IT staff see their own (empty) record, not this one's.
+    const other = await app.call('GET', '/v1/processing-record', ['it-staff'], undefined, '751');
+    expect(other.body).toMatchObject({ tenant: '751', flowsOnConsent: [], flowsOnOtherLegalBasis: [] });
+    await app.close();
+  });
+});
