@@ -9,7 +9,9 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { retryDelivery } from '../delivery';
 import { SourceSystem } from '../model';
+import { readProcessingRecord } from '../consent/processing-record';
 import { Dashboard, SignIn } from '../monitoring/dashboard';
+import { ProcessingRecordPage } from '../monitoring/processing-record-page';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
 import { AuthenticationError, hasAnyRole, type Principal } from '../security';
 import { runSyncNow } from '../sync/on-demand';
@@ -78,6 +80,12 @@ monitoringPageRoutes.get('/dashboard', async (c) => {
   const principal = await dashboardPrincipal(c);
   if (!principal) return c.html(SignIn({}) as never, 200);
   return renderDashboard(c, principal, c.req.query('notice'));
+});
+
+monitoringPageRoutes.get('/dashboard/processing-record', async (c) => {
+  const principal = await dashboardPrincipal(c);
+  if (!principal) return c.html(SignIn({}) as never, 200);
+  return c.html(ProcessingRecordPage({ record: await readProcessingRecord(c.get('deps'), principal) }) as never);
 });
 
 monitoringPageRoutes.post('/dashboard/session', async (c) => {

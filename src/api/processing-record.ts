@@ -1,8 +1,7 @@
 /** `/v1/processing-record`: the record of processing (R16) as this deployment does it, derived from what it is configured with and holds. */
 import { z } from '@hono/zod-openapi';
-import { processingRecord } from '../consent/processing-record';
+import { readProcessingRecord } from '../consent/processing-record';
 import { SourceSystem } from '../model';
-import { actorOf } from '../security';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
@@ -26,7 +25,7 @@ const ProcessingRecordResponse = z
           read: z.boolean().openapi({ description: 'Whether this deployment reads the system at all' }),
           host: z.string().nullable().openapi({ description: 'Where it is read from (host only)' }),
           transport: z.string().nullable(),
-          changeNotices: z.string(),
+          changeNotices: z.string().nullable().openapi({ description: 'How the service learns of changes; null when the system is not read' }),
           mappings: z.array(z.object({ id: z.string(), version: z.string(), recordType: z.string(), description: z.string() })),
         }),
       )
@@ -56,12 +55,5 @@ export const processingRecordRoutes = newRouter().openapi(
     summary: 'The record of processing (R16): purpose, data subjects, categories, sources and how they are read, flows on consent and on other legal bases, where registrations go, event subscribers, retention and protection',
     responses: { 200: json(ProcessingRecordResponse, 'The record, for your municipality, as of now') },
   }),
-  async (c) => {
-    const deps = c.get('deps');
-    const principal = c.get('principal');
-    const record = await processingRecord(deps, principal.tenant);
-    // No personal data in it, but it is drawn from every consent of the municipality: who read it is logged.
-    await deps.store.audit.append(principal.tenant, { at: record.generatedAt, actor: actorOf(principal), action: 'processing-record.read', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: {} });
-    return c.json(record, 200);
-  },
+  async (c) => c.json(await readProcessingRecord(c.get('deps'), c.get('principal')), 200),
 );

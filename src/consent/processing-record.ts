@@ -8,6 +8,7 @@
  */
 import type { AppDeps } from '../api/context';
 import { adaptersOf } from '../api/context';
+import { actorOf, type Principal } from '../security';
 import type { SourceSystem } from '../model';
 import { enrolledStatuses } from '../model';
 import { inForce, routingRules, routingRuleSetVersion, ruleSetVersion } from '../rules';
@@ -76,7 +77,7 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
         read: Boolean(configured[system]),
         host,
         transport: protocol === null ? null : protocol === 'https' ? (config.adapters.clientCertificate ? 'https with the municipality’s function certificate (mutual TLS)' : 'https') : `${protocol} (not encrypted: a simulator or a test system)`,
-        changeNotices: config.inboundWebhookSecrets[system]?.length ? 'signed webhooks (Standard Webhooks) and polling' : 'polling',
+        changeNotices: !configured[system] ? null : config.inboundWebhookSecrets[system]?.length ? 'signed webhooks (Standard Webhooks) and polling' : 'polling',
         mappings: mappings.filter((mapping) => mapping.adapter === system).map((mapping) => ({ id: mapping.id, version: mapping.version, recordType: mapping.recordType, description: mapping.description })),
       };
     }),
@@ -100,9 +101,16 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
       cprAtRest: 'AES-256-GCM; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search',
       cprElsewhere: 'never in URLs, logs, metrics or events',
       access: config.auth.jwksUrl ? 'bearer tokens from the identity provider (JWKS), roles on every route, every query scoped to the municipality' : 'development tokens (a shared secret): not for production',
-      auditLog: 'append-only, hash-chained per municipality; `npm run audit:verify` names the first broken row',
+      auditLog: 'append-only, hash-chained per municipality; npm run audit:verify names the first broken row',
       rulesVersion: ruleSetVersion,
     },
   };
 }
 export type ProcessingRecord = Awaited<ReturnType<typeof processingRecord>>;
+
+/** The record for the caller's municipality. It names nobody, but it is drawn from every consent there: who read it is logged. */
+export async function readProcessingRecord(deps: AppDeps, principal: Principal): Promise<ProcessingRecord> {
+  const record = await processingRecord(deps, principal.tenant);
+  await deps.store.audit.append(principal.tenant, { at: record.generatedAt, actor: actorOf(principal), action: 'processing-record.read', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: {} });
+  return record;
+}

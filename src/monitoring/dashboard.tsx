@@ -63,6 +63,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
     <body>
       <header>
         <h1>Én plan integration — municipality {o.tenant}</h1>
+        <a id="processing-record" href="/dashboard/processing-record" style="color:#fff;margin-left:auto;margin-right:1rem">Record of processing</a>
         <form method="post" action="/dashboard/logout">
           <button type="submit" style="color:#fff;border-color:#fff;background:transparent">Sign out</button>
         </form>

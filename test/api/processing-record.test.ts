@@ -61,7 +61,7 @@ describe('the record of processing', () => {
     const source = (system: string) => body.sources.find((s: { system: string }) => s.system === system);
     expect(source('dfdg')).toMatchObject({ read: true, host: 'dfdg.star.example', transport: 'https', changeNotices: 'signed webhooks (Standard Webhooks) and polling' });
     expect(source('health')).toMatchObject({ read: true, host: '127.0.0.1:9', transport: 'http (not encrypted: a simulator or a test system)', changeNotices: 'polling' });
-    expect(source('education')).toMatchObject({ read: false, host: null });
+    expect(source('education')).toMatchObject({ read: false, host: null, changeNotices: null });
     expect(source('dfdg').mappings.length).toBeGreaterThan(0);
     expect(JSON.stringify(body)).not.toContain('secret-ish');
     // Where registrations go, on what legal reference, and what is never sent (anonymous treatment).

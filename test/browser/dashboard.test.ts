@@ -1,7 +1,7 @@
 /**
  * The IT staff dashboard in real Chromium (Debian's, driven by playwright-core) against the real
  * Node server, with the DFDG simulator behind it over HTTP: sign in, read the page, run a sync
- * from the button, see the merged records, sign out.
+ * from the button, see the merged records, read the record of processing, sign out.
  */
 import { serve } from '@hono/node-server';
 import { chromium, type Browser } from 'playwright-core';
@@ -81,6 +81,17 @@ describe('dashboard in Chromium', () => {
     expect(latestRun[4]).toMatch(/^\d+(\.\d)? s$/);
     expect(Number(latestRun[7])).toBe(Number(cells[1])); // merged, as the adapter row says
     await page.screenshot({ path: 'test-results/dashboard.png', fullPage: true });
+    // The record of processing (R16), from the header: the three grants to DFDG in force, the system read.
+    await page.click('#processing-record');
+    await page.waitForSelector('#flows-consent');
+    const flows = await page.locator('#flows-consent tbody tr').evaluateAll((rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent)));
+    expect(flows).toContainEqual(['dfdg', 'enplan', 'employment', '3', '3']);
+    expect(await page.locator('tr[data-source=dfdg] td').nth(1).textContent()).toBe('yes');
+    expect(await page.locator('tr[data-source=health] td').nth(1).textContent()).toBe('no');
+    expect(await page.textContent('#registrations')).toContain('never');
+    await page.screenshot({ path: 'test-results/processing-record.png', fullPage: true });
+    await page.click('text=← Dashboard');
+    await page.waitForSelector('#adapters');
     await page.click('header button');
     await page.waitForSelector('#token');
     await page.close();
