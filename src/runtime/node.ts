@@ -10,7 +10,7 @@ import { signDevToken } from '../security';
 import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators, type DemoConflictOutcome, type DemoSimulators } from './demo';
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
-import { startScheduler } from './scheduler';
+import { relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
 
 export async function startNodeService(baseEnv: Record<string, string | undefined> = process.env, options: { scheduler?: boolean } = {}) {
@@ -46,6 +46,8 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => resolve(s));
   });
   const scheduler = options.scheduler === false ? undefined : await startScheduler(config, deps.logger);
+  // A registration's deliveries go out at once, not at the relay's next interval.
+  if (scheduler) deps.jobs = relayWaker(scheduler, deps.logger);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Bree from 'bree';
 import { syncSchedules, type Config } from '../config';
 import type { Logger } from '../monitoring/log';
+import type { JobQueue } from './job-queue';
 import { syncHeap } from './memory';
 
 // Run from the TypeScript sources (tests, `npm run dev`), the jobs are .ts and their bootstrap
@@ -40,4 +41,30 @@ export async function startScheduler(config: Config, logger: Logger): Promise<Br
   });
   await bree.start();
   return bree;
+}
+
+const RELAY_JOB = 'outbox-relay';
+
+/**
+ * Node's side of the job queue (decision 0020): a registration's relay request runs bree's relay
+ * job at once instead of at its next interval; one asked for while it runs runs it again when it
+ * ends, so a row committed after the running relay looked is not left for the interval. Other jobs
+ * are bree's schedules and the inbound processor's on Node.
+ */
+export function relayWaker(bree: Bree, logger: Logger): JobQueue {
+  let again = false;
+  const start = () => {
+    again = false;
+    bree.run(RELAY_JOB).catch((error: unknown) => logger.warn('relay not started; its interval runs it', { error: error instanceof Error ? error.message : String(error) }));
+  };
+  bree.on('worker deleted', (name: string) => {
+    if (name === RELAY_JOB && again) start();
+  });
+  return {
+    async send(message) {
+      if (message.kind !== 'relay') return;
+      if (bree.workers.has(RELAY_JOB)) again = true;
+      else start();
+    },
+  };
 }
