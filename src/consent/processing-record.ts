@@ -100,7 +100,7 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
     security: {
       cprAtRest: 'AES-256-GCM; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search',
       cprElsewhere: 'never in URLs, logs, metrics or events',
-      access: config.auth.jwksUrl ? 'bearer tokens from the identity provider (JWKS), roles on every route, every query scoped to the municipality' : 'development tokens (a shared secret): not for production',
+      access: `${config.auth.jwksUrl ? 'bearer tokens from the identity provider (JWKS)' : config.usesDevSecrets ? 'development tokens signed with the built-in secret: not for production' : 'bearer tokens signed with the configured shared secret (HS256)'}; roles on every route, every query scoped to the municipality`,
       auditLog: 'append-only, hash-chained per municipality; npm run audit:verify names the first broken row',
       rulesVersion: ruleSetVersion,
     },

@@ -17,6 +17,9 @@ const fromSource = import.meta.url.endsWith('.ts');
 export const bootstrap = fileURLToPath(new URL(fromSource ? './jobs/bootstrap.js' : './run-job.mjs', import.meta.url));
 export const jobModule = (name: string) => new URL(fromSource ? `./jobs/${name}.ts` : `./${name}.mjs`, import.meta.url).href;
 
+/** bree's name of the outbox relay job (woken by `relayWaker`). */
+const RELAY_JOB = 'outbox-relay';
+
 /** The configuration accepts crons with a seconds field; bree reads one only when told so. */
 const withSeconds = (cron: string) => (cron.trim().split(/\s+/).length === 6 ? { hasSeconds: true } : {});
 
@@ -26,7 +29,7 @@ export function schedulerJobs(config: Config): Bree.JobOptions[] {
   // merged in one write of the plan (docs/decisions/0006), in a worker whose heap is bounded.
   for (const { cron, adapters } of syncSchedules(config))
     jobs.push({ name: `sync-${adapters.join('-')}`, path: bootstrap, cron, ...withSeconds(cron), worker: { workerData: { jobModule: jobModule('sync-job'), options: { adapters } }, resourceLimits: { ...syncHeap } } });
-  jobs.push({ name: 'outbox-relay', path: bootstrap, interval: config.schedule.relayInterval, worker: { workerData: { jobModule: jobModule('relay-job') } } });
+  jobs.push({ name: RELAY_JOB, path: bootstrap, interval: config.schedule.relayInterval, worker: { workerData: { jobModule: jobModule('relay-job') } } });
   jobs.push({ name: 'retention', path: bootstrap, cron: config.schedule.retentionCron, ...withSeconds(config.schedule.retentionCron), worker: { workerData: { jobModule: jobModule('retention-job') } } });
   return jobs;
 }
@@ -42,8 +45,6 @@ export async function startScheduler(config: Config, logger: Logger): Promise<Br
   await bree.start();
   return bree;
 }
-
-const RELAY_JOB = 'outbox-relay';
 
 /**
  * Node's side of the job queue (decision 0020): a registration's relay request runs bree's relay

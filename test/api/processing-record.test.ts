@@ -68,6 +68,7 @@ describe('the record of processing', () => {
     expect(body.registrationsSentTo.rules.some((r: { target: string; legalReference: string }) => r.target === 'dfdg' && r.legalReference.length > 0)).toBe(true);
     expect(body.registrationsSentTo.neverSent.map((r: { id: string }) => r.id)).toContain('anonymous-treatment-not-routed');
     expect(body.retention).toMatchObject({ closedPlansDays: 1825, payloadBodiesDays: 30 });
+    expect(body.security.access).toMatch(/^bearer tokens signed with the configured shared secret \(HS256\); roles on every route/);
     // No citizen ids, CPR numbers or plan ids in it.
     for (const plan of [a, b, c]) {
       expect(JSON.stringify(body)).not.toContain(citizenOf(plan));
