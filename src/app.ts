@@ -24,6 +24,7 @@ import { statsRoutes } from './api/stats';
 import { processingRecordRoutes } from './api/processing-record';
 import { webhookRoutes } from './api/webhooks';
 import { subscriptionRoutes } from './api/subscriptions';
+import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent } from './subscriptions/events';
 
 export const apiInfo = {
   title: 'Én plan integration layer',
@@ -77,6 +78,15 @@ export function createApp(deps: AppDeps) {
     name: 'webhook-signature',
     description: 'Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 with the source’s whsec_ secret)',
   });
+  // The events a subscriber receives (POST to its address), as OpenAPI 3.1 webhooks.
+  for (const [name, schema] of [['plan.created', PlanCreatedEvent], ['plan.changed', PlanChangedEvent], ['delivery.dead', DeliveryDeadEvent]] as const)
+    app.openAPIRegistry.registerWebhook({
+      method: 'post',
+      path: name,
+      summary: `The ${name} event, sent to a subscription's address, signed per Standard Webhooks`,
+      request: { headers: EventHeaders, body: { content: { 'application/json': { schema } }, required: true } },
+      responses: { 200: { description: 'Any 2xx: received. 410 Gone ends the subscription; anything else is retried with backoff under the same webhook-id' } },
+    });
   const openApiDocument = () => app.getOpenAPI31Document({ openapi: '3.1.0', info: apiInfo });
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.get('/docs', (c) => c.html(DocsPage({ doc: openApiDocument() as never }) as never));

@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runRelayOnce } from '../../src/delivery';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
+import { EventHeaders, SubscriptionEventBody } from '../../src/subscriptions/events';
 import { runSubscriptionDeliveries } from '../../src/subscriptions/service';
 import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
 import { TestClock } from '../registrations/fixture';
@@ -92,6 +93,11 @@ describe('outbound subscriptions', () => {
       expect(body).not.toContain(cpr.slice(0, 6));
     }
     const bodies = received.map((r) => JSON.parse(r.body));
+    // Exactly what the OpenAPI document's `webhooks` describe: body and headers.
+    for (const { headers, body } of received) {
+      expect(SubscriptionEventBody.safeParse(JSON.parse(body)).error).toBeUndefined();
+      expect(EventHeaders.safeParse(headers).error).toBeUndefined();
+    }
     expect(bodies.map((b) => [b.type, b.data.status, b.data.version])).toEqual([['plan.created', 'offered', 1], ['plan.changed', 'accepted', 2], ['plan.changed', 'active', 3]]);
     expect(Object.keys(bodies[1])).toEqual(['type', 'timestamp', 'data']);
     expect(bodies[1].data).toEqual({ tenant: '101', planId: plan.id, version: 2, status: 'accepted', previousStatus: 'offered' });
@@ -119,6 +125,15 @@ describe('outbound subscriptions', () => {
     const bodies = received.map((r) => JSON.parse(r.body) as { type: string; data: { planId: string; version: number } });
     const [first, second] = [...new Set(bodies.map((b) => b.data.planId))];
     expect(bodies.map((b) => [b.data.planId, b.data.version])).toEqual([[first, 1], [first, 2], [first, 3], [second, 1], [second, 2], [second, 3]]);
+    await app.close();
+  });
+
+  it('describes the events in the OpenAPI document as webhooks, with their bodies and signature headers', async () => {
+    const app = await freshApp();
+    const doc = (await (await app.harness.request('/openapi.json')).json()) as { webhooks: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { $ref: string } } } }; parameters: { name: string; in: string }[] } }> };
+    expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created']);
+    expect(doc.webhooks['plan.changed']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanChangedEvent');
+    expect(doc.webhooks['plan.created']!.post.parameters.filter((p) => p.in === 'header').map((p) => p.name).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
     await app.close();
   });
 
@@ -223,6 +238,7 @@ describe('outbound subscriptions', () => {
     await runRelayOnce(app.deps, { limit: 10 });
     expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 1 });
     expect(JSON.parse(received[0]!.body)).toMatchObject({ type: 'delivery.dead', data: { tenant: '101', outboxId: 'o-1', registrationId: 'r-1', target: 'dfdg' } });
+    expect(SubscriptionEventBody.safeParse(JSON.parse(received[0]!.body)).error).toBeUndefined();
     await app.close();
   });
 });

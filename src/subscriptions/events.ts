@@ -1,0 +1,54 @@
+/**
+ * What a subscriber receives (decision 0014), as schemas: the body of each event and the Standard
+ * Webhooks headers it comes with. The OpenAPI document lists them under `webhooks`, so a vendor can
+ * generate a receiver from it; the subscription tests check real deliveries against them.
+ */
+import { z } from '@hono/zod-openapi';
+import { PlanStatus } from '../model';
+
+const Tenant = z.string().regex(/^\d{3}$/).openapi({ description: 'The municipality (kommunekode)' });
+const Timestamp = z.string().openapi({ description: 'When the change was recorded (ISO 8601, UTC)' });
+
+export const PlanCreatedEvent = z
+  .object({
+    type: z.literal('plan.created'),
+    timestamp: Timestamp,
+    data: z.object({ tenant: Tenant, planId: z.string(), version: z.number().int().positive(), status: PlanStatus }).strict(),
+  })
+  .strict()
+  .openapi('PlanCreatedEvent', { description: 'A plan was created. Read it through `GET /v1/plans/{id}` (audited, under your role).' });
+
+export const PlanChangedEvent = z
+  .object({
+    type: z.literal('plan.changed'),
+    timestamp: Timestamp,
+    data: z
+      .object({
+        tenant: Tenant,
+        planId: z.string(),
+        version: z.number().int().positive().openapi({ description: 'The plan version after the change: order a plan’s events by it (a retried event can arrive late)' }),
+        status: PlanStatus,
+        previousStatus: PlanStatus,
+      })
+      .strict(),
+  })
+  .strict()
+  .openapi('PlanChangedEvent', { description: 'A plan changed (its content, its status or both). Only ids and statuses: never content or a CPR number.' });
+
+export const DeliveryDeadEvent = z
+  .object({
+    type: z.literal('delivery.dead'),
+    timestamp: Timestamp,
+    data: z.object({ tenant: Tenant, outboxId: z.string(), registrationId: z.string(), target: z.string() }).strict(),
+  })
+  .strict()
+  .openapi('DeliveryDeadEvent', { description: 'A registration could not be delivered to a sector system and was given up on (a dead letter); IT staff can send it again.' });
+
+export const SubscriptionEventBody = z.discriminatedUnion('type', [PlanCreatedEvent, PlanChangedEvent, DeliveryDeadEvent]);
+
+/** The Standard Webhooks headers every event comes with. */
+export const EventHeaders = z.object({
+  'webhook-id': z.string().openapi({ description: 'The delivery’s id: the same on every retry of one event, so a receiver can drop repeats' }),
+  'webhook-timestamp': z.string().regex(/^\d+$/).openapi({ description: 'Seconds since the epoch when this attempt was signed; refuse one far from now' }),
+  'webhook-signature': z.string().openapi({ description: '`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}` with the subscription’s `whsec_` secret' }),
+});
