@@ -8,7 +8,7 @@ interface Operation {
   parameters?: { name: string; in: string }[];
   responses?: Record<string, { description?: string }>;
 }
-type OpenApiDocument = { info: { title: string; version: string; description?: string }; paths: Record<string, Record<string, Operation>> };
+type OpenApiDocument = { info: { title: string; version: string; description?: string }; paths: Record<string, Record<string, Operation>>; webhooks?: Record<string, Record<string, Operation>> };
 
 export const DocsPage: FC<{ doc: OpenApiDocument }> = ({ doc }) => (
   <html lang="en">
@@ -36,6 +36,23 @@ code{background:#f3f3f3;padding:0 .25rem;border-radius:3px}.op{border:1px solid 
             <div>{op.summary}</div>
             {op['x-roles'] ? <div class="roles">Roles: {op['x-roles'].join(', ')}</div> : <div class="roles">No token needed</div>}
             <div class="roles">Responses: {Object.entries(op.responses ?? {}).map(([code, r]) => `${code} ${r.description ?? ''}`).join(' · ')}</div>
+          </div>
+        )),
+      )}
+      <h2 id="events">Events to subscribers</h2>
+      <p>
+        What a subscription (<code>POST /v1/subscriptions</code>) receives: a <code>POST</code> to its address, signed per Standard Webhooks
+        (<code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code>); the bodies are in <a href="/openapi.json">/openapi.json</a> under <code>webhooks</code>.
+      </p>
+      {Object.entries(doc.webhooks ?? {}).map(([name, methods]) =>
+        Object.entries(methods).map(([, op]) => (
+          <div class="op" data-event={name}>
+            <div>
+              <span class="m">event</span>
+              <code>{name}</code>
+            </div>
+            <div>{op.summary}</div>
+            <div class="roles">Answer: {Object.values(op.responses ?? {}).map((r) => r.description ?? '').join(' · ')}</div>
           </div>
         )),
       )}

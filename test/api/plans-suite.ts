@@ -211,6 +211,8 @@ export function definePlanApiSuite({ harness, cpr, countPlans }: PlanSuiteOption
       expect(html.status).toBe(200);
       const page = await html.text();
       expect(page).toContain('/v1/plans/{id}/completeness');
+      // The events subscribers receive, from the document's webhooks.
+      for (const event of ['plan.created', 'plan.changed', 'delivery.dead']) expect(page).toContain(`data-event="${event}"`);
       expect(page).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
     });
   });
