@@ -1,6 +1,11 @@
 /** `/v1/citizen`: the citizen's own plan(s) and the log of where their data went (R13). */
 import { z } from '@hono/zod-openapi';
+import { membersOf } from '../model';
+import { CitizenViewInput, RegistrationInvalid, registrationService } from '../registrations';
 import { citizenService, planViewService, PlanView } from '../views';
+import { ProblemError } from './context';
+import { problemResponse, problemResponses } from './problem';
+import { IdempotencyHeaders, RegistrationAccepted } from './registrations';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
@@ -71,4 +76,39 @@ export const citizenRoutes = newRouter()
       responses: { 200: json(z.object({ flows: z.array(Flow), consents: z.array(Consent), legalBases: z.array(LegalBasis) }), 'Newest first, each with a sentence in Danish') },
     }),
     async (c) => c.json(await citizenService(c.get('deps')).dataFlows(c.get('principal')), 200),
+  )
+  .openapi(
+    securedRoute(['citizen'], {
+      method: 'post',
+      path: '/v1/citizen/views',
+      summary: 'Add your own views and wishes to your Én plan, in your own words (R1); they stay in the plan and are sent to no other system',
+      request: {
+        headers: IdempotencyHeaders,
+        body: {
+          content: { 'application/json': { schema: CitizenViewInput.omit({ id: true, memberId: true }).extend({ planId: z.string().min(1).max(128).optional().openapi({ description: 'Which of your plans; needed only if you have more than one' }) }) } },
+          required: true,
+        },
+      },
+      responses: { 202: json(RegistrationAccepted, 'Recorded in your plan (as a registration of kind view.recorded, by you)'), ...problemResponses(400, 404, 409) },
+    }),
+    async (c) => {
+      const deps = c.get('deps');
+      const principal = c.get('principal');
+      const { planId: asked, text, language } = c.req.valid('json');
+      const planIds = principal.citizenId ? await deps.store.plans.idsForCitizen(principal.tenant, principal.citizenId) : [];
+      if (asked !== undefined && !planIds.includes(asked)) throw new ProblemError('not-found', 'you have no such plan');
+      if (asked === undefined && planIds.length !== 1) throw planIds.length === 0 ? new ProblemError('not-found', 'you have no Én plan') : new ProblemError('validation-failed', 'you have more than one plan: name it in planId');
+      const planId = asked ?? planIds[0]!;
+      const plan = await deps.store.plans.get(principal.tenant, planId);
+      // Your own membership: a citizen who has left a family plan can no longer write in it.
+      const member = plan ? membersOf(plan).find((m) => m.citizenId === principal.citizenId && !m.leftAt) : undefined;
+      if (!member) throw new ProblemError('not-found', 'you have no such plan');
+      try {
+        const { answer } = await registrationService(deps).register(principal, c.req.valid('header')['idempotency-key'], { planId, kind: 'view.recorded', view: { memberId: member.memberId, text, language } });
+        return c.json(answer, 202);
+      } catch (error) {
+        if (error instanceof RegistrationInvalid) return problemResponse('validation-failed', 'the view does not fit the plan; see `errors`', { errors: error.issues }) as never;
+        throw error;
+      }
+    },
   );

@@ -13,7 +13,7 @@ import { securedRoute } from './security';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 
-const IdempotencyHeaders = z.object({
+export const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()
     .regex(/^[\x21-\x7e]{8,200}$/, 'an Idempotency-Key of 8–200 visible ASCII characters, e.g. a UUID')
@@ -75,7 +75,7 @@ export const registrationRoutes = newRouter()
       path: '/v1/registrations',
       summary: 'Register a fact once; it is applied to the plan and delivered to every sector system that must hold it (R17)',
       description:
-        'Body: `{ planId, kind, …kind fields }` with kind one of goal.added, goal.changed, intervention.added, intervention.changed, intervention.ended, followup.scheduled, followup.done, agreement.added, coordinator.changed, plan.status-changed. Targets are chosen by the dated routing table and the citizen’s consent; those without consent are listed in `notRouted`.',
+        'Body: `{ planId, kind, …kind fields }` with kind one of goal.added, goal.changed, intervention.added, intervention.changed, intervention.ended, followup.scheduled, followup.done, agreement.added, coordinator.changed, plan.status-changed, view.recorded (the citizen’s or a child’s own views and wishes, in their own words; kept in the Én plan, sent nowhere). Targets are chosen by the dated routing table and the citizen’s consent; those without consent are listed in `notRouted`.',
       request: { headers: IdempotencyHeaders, body: { content: { 'application/json': { schema: RegistrationRequest } }, required: true } },
       responses: { 202: json(RegistrationAccepted, 'Accepted: stored, applied to the plan and queued per target'), ...problemResponses(409) },
     }),

@@ -9,6 +9,7 @@ import {
   membersOf,
   Plan,
   type Agreement,
+  type CitizenView,
   type Coordinator,
   type FollowUp,
   type Goal,
@@ -22,7 +23,7 @@ import type { RegistrationKind } from '../rules';
 import type { RegistrationRequest } from './kinds';
 
 /** The model-side operation a target is asked to perform; reverse mappings are found by it. */
-export type OutboundOperation = 'goal.upsert' | 'intervention.upsert' | 'intervention.end' | 'followup.upsert' | 'agreement.upsert' | 'coordinator.set' | 'plan.status';
+export type OutboundOperation = 'goal.upsert' | 'intervention.upsert' | 'intervention.end' | 'followup.upsert' | 'agreement.upsert' | 'coordinator.set' | 'plan.status' | 'view.record';
 
 export const operationOf: Record<RegistrationKind, OutboundOperation> = {
   'goal.added': 'goal.upsert',
@@ -35,6 +36,7 @@ export const operationOf: Record<RegistrationKind, OutboundOperation> = {
   'agreement.added': 'agreement.upsert',
   'coordinator.changed': 'coordinator.set',
   'plan.status-changed': 'plan.status',
+  'view.recorded': 'view.record',
 };
 
 export type OutboundElement =
@@ -43,7 +45,8 @@ export type OutboundElement =
   | { type: 'followUp'; followUp: FollowUp }
   | { type: 'agreement'; agreement: Agreement }
   | { type: 'coordinator'; coordinator: Coordinator; previous?: string; reason?: string }
-  | { type: 'planStatus'; status: PlanStatus; previous: PlanStatus; reason?: string };
+  | { type: 'planStatus'; status: PlanStatus; previous: PlanStatus; reason?: string }
+  | { type: 'citizenView'; citizenView: CitizenView };
 
 /** What a registration sends to the sector systems: the element as it now stands, with context. */
 export interface Outbound {
@@ -54,7 +57,7 @@ export interface Outbound {
   planId: string;
   at: string;
   actor: string;
-  /** The element concerned (goal, intervention, follow-up or agreement id); absent for plan-wide ones. */
+  /** The element concerned (goal, intervention, follow-up, agreement or citizen view id); absent for plan-wide ones. */
   elementId?: string;
   /** The member the data is about; the consent question is asked for this member's citizen. */
   memberId: string;
@@ -205,6 +208,14 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
         { from: plan.coordinator?.name, to: coordinator.name, fromSector: plan.coordinator?.sector, toSector: coordinator.sector, at: ctx.at, reason: request.reason, recordedBy: ctx.actor },
       ];
       outbound = { ...common, ...about(primary), element: { type: 'coordinator', coordinator, previous: plan.coordinator?.name, reason: request.reason } };
+      break;
+    }
+    case 'view.recorded': {
+      const { id, memberId, ...rest } = request.view;
+      const member = memberById(memberId, 'view.memberId');
+      const citizenView: CitizenView = { ...rest, id: unique(id ?? ctx.newId(), plan.citizenViews, 'view.id'), memberId: member.memberId, recordedAt: ctx.at, recordedBy: ctx.actor, provenance: [provenance] };
+      next.citizenViews = [...plan.citizenViews, citizenView];
+      outbound = { ...common, ...about(member), elementId: citizenView.id, element: { type: 'citizenView', citizenView } };
       break;
     }
     case 'plan.status-changed': {

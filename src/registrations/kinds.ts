@@ -4,7 +4,7 @@
  * what the layer fills in itself (ids when not given, provenance, rule version, `since`).
  */
 import { z } from 'zod';
-import { Agreement, Coordinator, FollowUp, Goal, Id, IsoDate, IsoDateTime, Intervention, PlanStatus, Topic } from '../model';
+import { Agreement, CitizenView, Coordinator, FollowUp, Goal, Id, IsoDate, IsoDateTime, Intervention, PlanStatus, Topic } from '../model';
 
 const PlanId = Id;
 
@@ -45,6 +45,13 @@ export const InterventionChanges = Intervention.pick({
 export const FollowUpInput = FollowUp.omit({ id: true, provenance: true, done: true, doneAt: true }).extend({ id: Id.optional() });
 export const AgreementInput = Agreement.omit({ id: true, provenance: true }).extend({ id: Id.optional() });
 export const CoordinatorInput = Coordinator.omit({ since: true });
+/** The citizen's own words: recorded as given (trimmed), in the language they were given in. */
+export const CitizenViewInput = z.object({
+  id: Id.optional(),
+  memberId: Id.optional(),
+  text: z.string().trim().min(1).max(4000),
+  language: CitizenView.shape.language.default('da'),
+});
 
 const base = { planId: PlanId };
 
@@ -68,6 +75,9 @@ export const PlanStatusChanged = z
   .object({ ...base, kind: z.literal('plan.status-changed'), status: PlanStatus, reason: z.string().trim().min(1).max(2000).optional() })
   .refine((r) => r.status !== 'declined' || !!r.reason, { message: 'a decline must state the reason', path: ['reason'] });
 
+/** The citizen's (or a child's) own views and wishes (R1, R4), recorded by a caseworker or by the citizen. */
+export const ViewRecorded = z.object({ ...base, kind: z.literal('view.recorded'), view: CitizenViewInput });
+
 export const RegistrationRequest = z.discriminatedUnion('kind', [
   GoalAdded,
   GoalChanged,
@@ -79,5 +89,6 @@ export const RegistrationRequest = z.discriminatedUnion('kind', [
   AgreementAdded,
   CoordinatorChanged,
   PlanStatusChanged,
+  ViewRecorded,
 ]);
 export type RegistrationRequest = z.infer<typeof RegistrationRequest>;

@@ -32,6 +32,9 @@ export const RegistrationKind = z.enum([
   'agreement.added',
   'coordinator.changed',
   'plan.status-changed',
+  // The citizen's own views and wishes, in their own words (R1; a child's before a decision, R4).
+  // Kept in the Én plan: no rule sends them to a sector system.
+  'view.recorded',
 ]);
 export type RegistrationKind = z.infer<typeof RegistrationKind>;
 
