@@ -27,6 +27,7 @@
  *   key returns the first result, `duplicate: true`); updates with `If-Match`. A stale version is a
  *   permanent `VersionConflictError` unless the current version already carries this operation.
  */
+import { BoundedMap } from '../shared/bounded-map';
 import { z } from 'zod';
 import {
   AdapterError,
@@ -72,11 +73,18 @@ export interface FhirAdapterOptions extends FhirConnection {
   pageSize?: number;
   /** Citizens per `pullMany` round of searches (default and at most 100). */
   batchSize?: number;
+  /**
+   * Patient id → CPR numbers kept to name the citizen of a change notice (default 100,000, the
+   * least recently used forgotten first). A regional server reports changes for its whole
+   * population, enrolled or not: unbounded, the cache would grow with it for the process's life.
+   */
+  patientCacheSize?: number;
 }
 
 const RAW_LIMIT = 4000;
 const DEFAULT_CHANGES_LIMIT = 500;
 const PATIENT_BATCH = 100;
+const DEFAULT_PATIENT_CACHE = 100_000;
 /** Citizens per `pullMany` round: keeps request bodies and the server's OR-lists small. */
 export const PULL_MANY_BATCH = 100;
 
@@ -106,8 +114,8 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
   const batchSize = Math.max(1, Math.min(Math.floor(options.batchSize ?? PULL_MANY_BATCH), PULL_MANY_BATCH));
   const serverContracts = new Map(definition.recordTypes.map((rt) => [rt.type, withServerMeta(rt.contract)]));
   const ServerPatient = withServerMeta(Patient);
-  /** Patient id → CPR, learnt from Patients we read; held in memory only. */
-  const cprByPatientId = new Map<string, string>();
+  /** Patient id → CPR, learnt from Patients we read; held in memory only, and only so many. */
+  const cprByPatientId = new BoundedMap<string, string>(options.patientCacheSize ?? DEFAULT_PATIENT_CACHE);
 
   const positionOf = (cursor: string | null | undefined): Position | undefined => {
     if (!cursor) return undefined;
@@ -315,29 +323,42 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       }
     }
 
-    await learnCprs(consumed.map((c) => c.patientId).filter((id): id is string => !!id));
+    const cprOf = await cprsOf(consumed.map((c) => c.patientId).filter((id): id is string => !!id));
     const notices: ChangeNotice[] = [];
     for (const item of consumed) {
-      const cpr = item.patientId ? cprByPatientId.get(item.patientId) : undefined;
+      const cpr = item.patientId ? cprOf.get(item.patientId) : undefined;
       // A record whose Patient has no CPR cannot belong to an enrolled citizen: skip it.
       if (cpr) notices.push({ cpr, ...item.notice });
     }
     return { changes: notices, cursor: last ? encodeChangesCursor(last) : since, hasMore };
   }
 
-  /** CPR numbers of the Patients we have not seen yet, read in batches by id (ids in a POST body). */
-  async function learnCprs(patientIds: readonly string[]): Promise<void> {
-    const unknown = [...new Set(patientIds)].filter((id) => !cprByPatientId.has(id));
+  /**
+   * The CPR numbers of these Patients: from the cache, the rest read in batches by id (ids in a POST
+   * body). Answered from a map of its own, so a page's Patients are all named however small the cache.
+   */
+  async function cprsOf(patientIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const unknown: string[] = [];
+    for (const id of new Set(patientIds)) {
+      const cpr = cprByPatientId.get(id);
+      if (cpr) found.set(id, cpr);
+      else unknown.push(id);
+    }
     for (let i = 0; i < unknown.length; i += PATIENT_BATCH) {
       const batch = unknown.slice(i, i + PATIENT_BATCH);
       for await (const bundle of pages(() => client.searchByPost('Patient', { _id: batch.join(','), _count: String(PATIENT_BATCH) }), 'Patients')) {
         for (const entry of bundle.entry ?? []) {
           const patient = checkContract(ServerPatient, entry.resource);
           const cpr = patient.success ? patient.data.identifier?.find((id) => id.system === CPR_SYSTEM)?.value : undefined;
-          if (patient.success && cpr) cprByPatientId.set(patient.data.id, cpr);
+          if (patient.success && cpr) {
+            found.set(patient.data.id, cpr);
+            cprByPatientId.set(patient.data.id, cpr);
+          }
         }
       }
     }
+    return found;
   }
 
   async function push(operation: PushOperation, idempotencyKey: string): Promise<PushReceipt> {

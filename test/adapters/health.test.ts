@@ -157,6 +157,30 @@ describe('health adapter', () => {
     for (const [key, cpr] of expected) expect(found.get(key) === cpr, key).toBe(true);
   });
 
+  it('names every notice’s citizen however small its Patient cache, and the cache stays bounded', async () => {
+    const everything = async (reader: SourceAdapter) => {
+      const found = new Map<string, string>();
+      for (let page = await reader.changes(null, 50); ; page = await reader.changes(page.cursor, 50)) {
+        for (const change of page.changes) found.set(`${change.recordType}/${change.recordId}`, change.cpr);
+        if (!page.hasMore) break;
+      }
+      return found;
+    };
+    const patientLookups = () => sim.requests().filter((r) => r.method === 'POST' && r.url.endsWith('/Patient/_search')).length;
+    const roomy = createHealthAdapter({ baseUrl: sim.baseUrl });
+    const reference = await everything(roomy);
+    // Three Patients in the cache, while a page of 50 notices names more: each page still names all.
+    const small = createHealthAdapter({ baseUrl: sim.baseUrl, patientCacheSize: 3 });
+    expect(await everything(small)).toEqual(reference);
+    // A second pass: the roomy cache knows every Patient already; the small one must ask again.
+    let before = patientLookups();
+    await everything(roomy);
+    expect(patientLookups() - before).toBe(0);
+    before = patientLookups();
+    await everything(small);
+    expect(patientLookups() - before).toBeGreaterThan(0);
+  });
+
   it('quarantines a Consent that fails the contract', async () => {
     const consent = seededRecords(3).find((r) => r.resourceType === 'Consent')!;
     await sim.repository.putRaw({ ...consent, id: consent.id!, status: 'maybe' } as never);
