@@ -22,6 +22,7 @@ import { mappingRoutes } from './api/mappings';
 import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
 import { statsRoutes } from './api/stats';
 import { processingRecordRoutes } from './api/processing-record';
+import { dataSubjectRoutes } from './api/data-subject';
 import { webhookRoutes } from './api/webhooks';
 import { subscriptionRoutes } from './api/subscriptions';
 import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent } from './subscriptions/events';
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', monitoringApiRoutes);
   app.route('/', statsRoutes);
   app.route('/', processingRecordRoutes);
+  app.route('/', dataSubjectRoutes);
   app.route('/', webhookRoutes);
   app.route('/', subscriptionRoutes);
   app.route('/', monitoringPageRoutes);

@@ -16,7 +16,7 @@ const About = z.object({
   citizenId: z.string(),
   birthDate: z.string().optional(),
 });
-const Flow = z.object({
+export const Flow = z.object({
   at: z.string(),
   about: About,
   kind: z.enum(['flowed', 'refused', 'delivered', 'viewed', 'removed']),
@@ -28,7 +28,7 @@ const Flow = z.object({
   legalBasis: z.string().nullable(),
   text: z.string().openapi({ example: 'Den 23. november 2026 kl. 10.04 sendte Jobcentret (DFDG) oplysninger om beskæftigelse og indsatser til din Én plan. Grundlag: dit samtykke af 1. november 2026.' }),
 });
-const Consent = z.object({
+export const Consent = z.object({
   id: z.string(),
   about: About,
   source: z.string(),
@@ -45,7 +45,7 @@ const Consent = z.object({
   revokedAt: z.string().nullable(),
   text: z.string(),
 });
-const LegalBasis = z.object({
+export const LegalBasis = z.object({
   id: z.string(),
   source: z.string(),
   recipient: z.string(),

@@ -40,6 +40,22 @@ function hostOf(url: string | undefined): { host: string | null; protocol: strin
   }
 }
 
+/** Why the service processes personal data at all: the same words in the record of processing and in an access report. */
+export const processingPurpose =
+  'One coordinated plan (Én plan) for a citizen or family with complex problems across the employment, social, ' +
+  'education and health efforts: plan data is read only for citizens with an accepted or active Én plan, only what ' +
+  'they consented to or a recorded legal basis allows, and each fact registered once is reported to the systems that must hold it.';
+
+/** How long what is kept, from this deployment's settings. */
+export function retentionOf(config: AppDeps['config']) {
+  return {
+    closedPlansDays: config.retention.closedPlanDays,
+    payloadBodiesDays: config.retention.payloadDays,
+    auditLog: 'kept; it holds who did what to which record and when, never plan content or CPR numbers',
+    lapsedConsent: 'data that flowed only on a revoked or lapsed grant leaves the plans (R10)',
+  };
+}
+
 export async function processingRecord(deps: AppDeps, tenant: string) {
   const { store, config, clock } = deps;
   const now = clock.now();
@@ -58,10 +74,7 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
   return {
     tenant,
     generatedAt: now.toISOString(),
-    purpose:
-      'One coordinated plan (Én plan) for a citizen or family with complex problems across the employment, social, ' +
-      'education and health efforts: plan data is read only for citizens with an accepted or active Én plan, only what ' +
-      'they consented to or a recorded legal basis allows, and each fact registered once is reported to the systems that must hold it.',
+    purpose: processingPurpose,
     dataSubjects: {
       plansByStatus,
       enrolledPlans: enrolledStatuses.reduce((n, status) => n + (plansByStatus[status] ?? 0), 0),
@@ -91,12 +104,7 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
     eventSubscribers: subscriptions
       .filter((subscription) => !subscription.disabledAt)
       .map((subscription) => ({ host: hostOf(subscription.url).host, events: JSON.parse(subscription.events) as string[], content: 'ids and status only, never plan content' })),
-    retention: {
-      closedPlansDays: config.retention.closedPlanDays,
-      payloadBodiesDays: config.retention.payloadDays,
-      auditLog: 'kept; it holds who did what to which record and when, never plan content or CPR numbers',
-      lapsedConsent: 'data that flowed only on a revoked or lapsed grant leaves the plans (R10)',
-    },
+    retention: retentionOf(config),
     security: {
       cprAtRest: 'AES-256-GCM; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search',
       cprElsewhere: 'never in URLs, logs, metrics or events',

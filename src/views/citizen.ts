@@ -13,7 +13,9 @@ import type { AppDeps } from '../api/context';
 import { membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
 import { actorOf, type Principal } from '../security';
 import type { AuditRow } from '../store';
-import { CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
+import { processingPurpose, retentionOf } from '../consent/processing-record';
+import { ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
+import { explainView } from './plan-view';
 
 const PAGE = 1000;
 const parentRoles = new Set(['parent', 'custody-holder']);
@@ -62,6 +64,44 @@ export function citizenService(deps: AppDeps) {
   }
 
   return {
+    /**
+     * Everything the layer holds about one citizen, as GDPR art. 15 asks, for the caseworker who
+     * answers their access request (the citizen may have no digital access): why and for how long,
+     * their plans as they themselves may see them (never another member's private data, R4), their
+     * consents and legal-basis records, and where their data went — the sentences of their own log.
+     * Null when nothing is held. The export is in the citizen's log.
+     */
+    async accessReport(principal: Principal, cpr: string) {
+      const { tenant } = principal;
+      const citizen = await store.citizens.findByCprHash(tenant, await deps.vault.hash(tenant, cpr));
+      if (!citizen) return null;
+      const now = clock.now();
+      const plans = [];
+      for (const plan of await store.plans.getMany(tenant, await store.plans.idsForCitizen(tenant, citizen.id))) {
+        const view = explainView(plan, { kind: 'citizen', citizenId: citizen.id }).view;
+        if (view) plans.push(view);
+      }
+      const own = await consentsOf(tenant, citizen.id);
+      const described = describeDataFlows(citizen.id, await logOf(tenant, citizen.id), own.grants, own.legalBases, { today: now.toISOString().slice(0, 10) });
+      await store.audit.append(tenant, {
+        at: now.toISOString(),
+        actor: actorOf(principal),
+        action: ACCESS_REPORT,
+        targetType: 'citizen',
+        targetId: citizen.id,
+        citizenId: citizen.id,
+        detail: { plans: plans.length, flows: described.flows.length },
+      });
+      return {
+        citizenId: citizen.id,
+        generatedAt: now.toISOString(),
+        purpose: processingPurpose,
+        retention: retentionOf(deps.config),
+        plans: plans.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '')),
+        ...described,
+      };
+    },
+
     async dataFlows(principal: Principal): Promise<CitizenDataFlows> {
       const citizenId = principal.citizenId;
       if (!citizenId) return { flows: [], consents: [], legalBases: [] };

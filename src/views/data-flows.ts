@@ -19,6 +19,8 @@ import type { AuditRow } from '../store';
 import { categoriesInDanish, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
 
 /** Audit action: a custody holder read where a child's data went (shown in the child's own log). */
+/** The audit action of an access report (GDPR art. 15) made for the citizen; shown in their own log. */
+export const ACCESS_REPORT = 'data-subject.access-report';
 export const CUSTODY_HOLDER_READ = 'citizen.data-flows-read-by-custody-holder';
 
 export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
@@ -234,6 +236,19 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         consentRefs: [],
         legalBasis: null,
         text: `Den ${when} så din forældremyndighedsindehaver, hvor oplysninger om dig er sendt hen på de samtykker, vedkommende har givet for dig.`,
+      });
+    } else if (row.action === ACCESS_REPORT && !child) {
+      flows.push({
+        at: row.at,
+        about,
+        kind: 'viewed',
+        source: 'enplan',
+        recipient: 'caseworker',
+        categories: [],
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text: `Den ${when} tog kommunen en udskrift af alt, hvad Én plan har om dig, til at besvare en anmodning om indsigt (databeskyttelsesforordningens artikel 15).`,
       });
     } else if (row.action === 'plan.read' && text(d.recipient).startsWith('provider:')) {
       const recipient = text(d.recipient);

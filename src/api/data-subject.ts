@@ -1,0 +1,39 @@
+/** `/v1/data-subject/access-report`: what the layer holds about one citizen (GDPR art. 15), for the caseworker answering their access request. */
+import { z } from '@hono/zod-openapi';
+import { Cpr } from '../model';
+import { citizenService, PlanView } from '../views';
+import { Consent, Flow, LegalBasis } from './citizen';
+import { ProblemError } from './context';
+import { problemResponses } from './problem';
+import { newRouter } from './router';
+import { securedRoute } from './security';
+
+const AccessReport = z
+  .object({
+    citizenId: z.string().openapi({ description: 'The pseudonymous id the layer knows the citizen by' }),
+    generatedAt: z.string(),
+    purpose: z.string(),
+    retention: z.object({ closedPlansDays: z.number().int(), payloadBodiesDays: z.number().int(), auditLog: z.string(), lapsedConsent: z.string() }),
+    plans: z.array(PlanView).openapi({ description: 'The citizen’s plans as they themselves may see them: in a family plan, not the other members’ private data (R4)' }),
+    flows: z.array(Flow).openapi({ description: 'Where their data came from and went, when and on what basis, newest first, in Danish (their own log, R13)' }),
+    consents: z.array(Consent),
+    legalBases: z.array(LegalBasis),
+  })
+  .openapi('AccessReport', { description: 'Everything the layer holds about the citizen (GDPR art. 15). The CPR number is not repeated in it.' });
+
+export const dataSubjectRoutes = newRouter().openapi(
+  // The caseworker who answers the citizen's access request (the citizen may have no digital
+  // access); citizens read the same content themselves at /v1/citizen/plan and /v1/citizen/data-flows.
+  securedRoute(['caseworker'], {
+    method: 'post',
+    path: '/v1/data-subject/access-report',
+    summary: 'What the layer holds about a citizen (GDPR art. 15): purpose, retention, their plans as they may see them, consents, legal bases and where their data went — by CPR number in the body, never in the URL; logged in the citizen’s own log',
+    request: { body: { content: { 'application/json': { schema: z.object({ cpr: Cpr }).openapi('AccessReportRequest') } }, required: true } },
+    responses: { 200: { content: { 'application/json': { schema: AccessReport } }, description: 'The report' }, ...problemResponses(404) },
+  }),
+  async (c) => {
+    const report = await citizenService(c.get('deps')).accessReport(c.get('principal'), c.req.valid('json').cpr);
+    if (!report) throw new ProblemError('not-found', 'the layer holds nothing about this CPR number in your municipality');
+    return c.json(report, 200);
+  },
+);
