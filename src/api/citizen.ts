@@ -1,8 +1,9 @@
 /** `/v1/citizen`: the citizen's own plan(s) and the log of where their data went (R13). */
 import { z } from '@hono/zod-openapi';
-import { membersOf } from '../model';
+import { membersOf, type PlanStatus } from '../model';
+import { planService } from '../plans/service';
 import { CitizenViewInput, RegistrationInvalid, registrationService } from '../registrations';
-import { citizenService, planViewService, PlanView } from '../views';
+import { citizenService, planViewService, PlanView, viewOf } from '../views';
 import { ProblemError } from './context';
 import { problemResponse, problemResponses } from './problem';
 import { IdempotencyHeaders, RegistrationAccepted } from './registrations';
@@ -58,6 +59,13 @@ export const LegalBasis = z.object({
   text: z.string(),
 });
 
+const CitizenDecision = z
+  .object({
+    decision: z.enum(['accept', 'decline']),
+    reason: z.string().trim().min(1).max(2000).optional().openapi({ description: 'Why, if you want to say (kept in the plan’s history)' }),
+  })
+  .openapi('CitizenDecision');
+
 export const citizenRoutes = newRouter()
   .openapi(
     securedRoute(['citizen'], {
@@ -76,6 +84,35 @@ export const citizenRoutes = newRouter()
       responses: { 200: json(z.object({ flows: z.array(Flow), consents: z.array(Consent), legalBases: z.array(LegalBasis) }), 'Newest first, each with a sentence in Danish') },
     }),
     async (c) => c.json(await citizenService(c.get('deps')).dataFlows(c.get('principal')), 200),
+  )
+  .openapi(
+    securedRoute(['citizen'], {
+      method: 'post',
+      path: '/v1/citizen/plans/{id}/decision',
+      summary: 'Accept the Én plan you were offered (or asked for), or decline it at any time (R6): a decline means the sector plans apply again, and nothing more is read for the plan',
+      description:
+        'Yours to decide when you are the plan’s first-named member; in a family plan another member who disagrees can leave it and get their own. A reason for a decline is yours to give or not; it is kept in the plan’s history.',
+      request: {
+        params: z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) }),
+        body: { content: { 'application/json': { schema: CitizenDecision } }, required: true },
+      },
+      responses: { 200: json(PlanView, 'Your plan, in its new status, as you may see it'), ...problemResponses(400, 403, 404, 409) },
+    }),
+    async (c) => {
+      const deps = c.get('deps');
+      const principal = c.get('principal');
+      const planId = c.req.valid('param').id;
+      const { decision, reason } = c.req.valid('json');
+      const plan = principal.citizenId ? await deps.store.plans.get(principal.tenant, planId) : null;
+      const members = plan ? membersOf(plan).filter((m) => !m.leftAt) : [];
+      if (!plan || !members.some((m) => m.citizenId === principal.citizenId)) throw new ProblemError('not-found', 'you have no such plan');
+      if (members[0]!.citizenId !== principal.citizenId) throw new ProblemError('forbidden', 'in a family plan its first-named member decides; you can leave the family plan and get your own');
+      const status: PlanStatus = decision === 'accept' ? 'accepted' : 'declined';
+      const changed = await planService(deps).changeStatus(principal, planId, { status, reason: reason ?? (status === 'declined' ? 'Afslået af borgeren selv' : undefined) });
+      const view = changed ? viewOf(changed, { kind: 'citizen', citizenId: principal.citizenId! }) : null;
+      if (!view) throw new ProblemError('not-found', 'you have no such plan');
+      return c.json(view, 200);
+    },
   )
   .openapi(
     securedRoute(['citizen'], {
