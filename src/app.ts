@@ -23,6 +23,7 @@ import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
 import { statsRoutes } from './api/stats';
 import { processingRecordRoutes } from './api/processing-record';
 import { dataSubjectRoutes } from './api/data-subject';
+import { worklistRoutes } from './api/worklists';
 import { webhookRoutes } from './api/webhooks';
 import { subscriptionRoutes } from './api/subscriptions';
 import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent } from './subscriptions/events';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', statsRoutes);
   app.route('/', processingRecordRoutes);
   app.route('/', dataSubjectRoutes);
+  app.route('/', worklistRoutes);
   app.route('/', webhookRoutes);
   app.route('/', subscriptionRoutes);
   app.route('/', monitoringPageRoutes);

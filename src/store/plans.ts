@@ -9,6 +9,13 @@ import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from '.
 /** Conflicts of the plan still waiting for a person. */
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
 
+/** The earliest due date of the plan's follow-ups not yet done (R7), or null. */
+export const nextFollowUpOf = (plan: Pick<Plan, 'followUps'>): string | null =>
+  plan.followUps.reduce<string | null>((earliest, f) => (f.done || (earliest !== null && earliest <= f.due) ? earliest : f.due), null);
+
+/** The responsible coordinator's name (R5), or null while there is none. */
+export const coordinatorNameOf = (plan: Pick<Plan, 'coordinator'>): string | null => plan.coordinator?.name ?? null;
+
 export function planRepository({ db, batch }: Database) {
   const memberRows = (plan: Plan) =>
     membersOf(plan).map((m) => ({ tenant: plan.tenant, planId: plan.id, citizenId: m.citizenId, active: !m.leftAt }));
@@ -46,6 +53,8 @@ export function planRepository({ db, batch }: Database) {
           createdAt: plan.createdAt,
           updatedAt: plan.updatedAt,
           openConflicts: openConflictsOf(plan),
+          nextFollowUp: nextFollowUpOf(plan),
+          coordinatorName: coordinatorNameOf(plan),
         }),
         ...memberRows(plan).map((row) => db.insert(planMembers).values(row)),
       ];
@@ -78,6 +87,8 @@ export function planRepository({ db, batch }: Database) {
       // indexed column an UPDATE assigns, changed or not — two page writes per plan a sync merges
       // into (measured: ~30 % of a plan update's cost, decision 0008's "Later").
       const openConflicts = openConflictsOf(plan);
+      const nextFollowUp = nextFollowUpOf(plan);
+      const coordinatorName = coordinatorNameOf(plan);
       const update = db
         .update(plans)
         .set({
@@ -86,6 +97,8 @@ export function planRepository({ db, batch }: Database) {
           updatedAt: plan.updatedAt,
           ...(previous?.status === plan.status ? {} : { status: plan.status }),
           ...(previous && openConflictsOf(previous) === openConflicts ? {} : { openConflicts }),
+          ...(previous && nextFollowUpOf(previous) === nextFollowUp ? {} : { nextFollowUp }),
+          ...(previous && coordinatorNameOf(previous) === coordinatorName ? {} : { coordinatorName }),
         })
         .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion)));
       if (previous && JSON.stringify(memberRows(previous)) === JSON.stringify(memberRows(plan))) return [update];
@@ -225,6 +238,27 @@ export function planRepository({ db, batch }: Database) {
     async countWithOpenConflicts(tenant: string): Promise<number> {
       const rows = await db.select({ n: sql<number>`count(*)` }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0)));
       return Number(rows[0]?.n ?? 0);
+    },
+    /** Open plans (requested to active) with a follow-up due before `before` not yet done, longest overdue first. */
+    async withOverdueFollowUps(tenant: string, before: string, limit: number, offset: number): Promise<Plan[]> {
+      const rows = await db
+        .select({ document: plans.document })
+        .from(plans)
+        .where(and(eq(plans.tenant, tenant), lt(plans.nextFollowUp, before), inArray(plans.status, ['requested', 'offered', 'accepted', 'active'])))
+        .orderBy(asc(plans.nextFollowUp), asc(plans.id))
+        .limit(limit)
+        .offset(offset);
+      return rows.map((r) => JSON.parse(r.document) as Plan);
+    },
+    /** Open plans (requested to active) per responsible coordinator (null: none named yet), R5. */
+    async caseload(tenant: string): Promise<{ coordinator: string | null; openPlans: number }[]> {
+      const rows = await db
+        .select({ coordinator: plans.coordinatorName, openPlans: sql<number>`count(*)` })
+        .from(plans)
+        .where(and(eq(plans.tenant, tenant), inArray(plans.status, ['requested', 'offered', 'accepted', 'active'])))
+        .groupBy(plans.coordinatorName)
+        .orderBy(desc(sql`count(*)`), asc(plans.coordinatorName));
+      return rows.map((r) => ({ coordinator: r.coordinator, openPlans: Number(r.openPlans) }));
     },
     async countByStatus(tenant: string): Promise<Record<string, number>> {
       const rows = await db.select({ status: plans.status, n: sql<number>`count(*)` }).from(plans).where(eq(plans.tenant, tenant)).groupBy(plans.status);

@@ -31,8 +31,16 @@ export const plans = sqliteTable(
     updatedAt: text('updated_at').notNull(),
     /** How many of the plan's conflicts wait for a person (kept with every write): the caseworkers' worklist, found by index. */
     openConflicts: integer('open_conflicts').notNull().default(0),
+    /** The earliest due date of the plan's follow-ups not yet done (R7): overdue ones are found by index. */
+    nextFollowUp: text('next_follow_up'),
+    /** The responsible coordinator's name (R5): the caseload per coordinator without reading documents. */
+    coordinatorName: text('coordinator_name'),
   },
-  (t) => [index('plans_tenant_status').on(t.tenant, t.status), index('plans_tenant_open_conflicts').on(t.tenant, t.openConflicts)],
+  (t) => [
+    index('plans_tenant_status').on(t.tenant, t.status),
+    index('plans_tenant_open_conflicts').on(t.tenant, t.openConflicts),
+    index('plans_tenant_next_follow_up').on(t.tenant, t.nextFollowUp),
+  ],
 );
 
 /** Which citizens a plan is about (one, or a family's members): the enrolment index (R12). */

@@ -1,5 +1,6 @@
 /**
- * A plan write from the sync assigns the indexed columns (status, open conflicts) only when they
+ * A plan write from the sync assigns the indexed columns (status, open conflicts, next follow-up,
+ * coordinator) only when they
  * change — SQLite rewrites an index entry for every indexed column an UPDATE assigns — and the
  * columns still always agree with the document: the status worklist and the conflicts worklist
  * read them, not the document.
@@ -39,7 +40,7 @@ describe('plan updates from the sync', () => {
     const sqlOf = (plan: Plan, previous: Plan) => (plans.updateStatements(plan, previous.version, previous)[0] as unknown as { toSQL(): { sql: string } }).toSQL().sql;
 
     const samePlan = Plan.parse({ ...first, purpose: 'Ny formulering', version: 2, updatedAt: '2026-11-23T11:00:00.000Z' });
-    expect(sqlOf(samePlan, first)).not.toMatch(/"status"|"open_conflicts"/);
+    expect(sqlOf(samePlan, first)).not.toMatch(/"status"|"open_conflicts"|"next_follow_up"|"coordinator_name"/);
     await database.batch(plans.updateStatements(samePlan, first.version, first));
     expect(await columns()).toEqual({ status: 'active', openConflicts: 0, version: 2 });
 
@@ -53,6 +54,20 @@ describe('plan updates from the sync', () => {
     expect(sqlOf(closed, withConflict)).toMatch(/"status"/);
     await database.batch(plans.updateStatements(closed, withConflict.version, withConflict));
     expect(await columns()).toEqual({ status: 'closed', openConflicts: 1, version: 4 });
+
+    // A follow-up and a coordinator: their columns are assigned, and follow the document.
+    const provenance = [{ kind: 'registration' as const, registrationId: 'r2', actor: 'caseworker:anna', at: '2026-11-23T14:00:00.000Z' }];
+    const followed = Plan.parse({
+      ...closed,
+      followUps: [{ id: 'f1', due: '2026-12-01', text: 'Opfølgning', done: false, provenance }],
+      coordinator: { kind: 'caseworker', name: 'Karin Koordinator', sector: 'employment', unit: 'Jobcenter', since: '2026-11-23T14:00:00.000Z' },
+      version: 5,
+      updatedAt: '2026-11-23T14:00:00.000Z',
+    });
+    expect(sqlOf(followed, closed)).toMatch(/"next_follow_up".*"coordinator_name"/);
+    expect(sqlOf(followed, closed)).not.toMatch(/"status"|"open_conflicts"/);
+    await database.batch(plans.updateStatements(followed, closed.version, closed));
+    expect((await database.db.all(sql`select next_follow_up as nextFollowUp, coordinator_name as coordinatorName from plans where id = ${first.id}`))[0]).toEqual({ nextFollowUp: '2026-12-01', coordinatorName: 'Karin Koordinator' });
 
     // Without the plan as read, everything is assigned (registrations, status changes).
     expect((plans.updateStatements(closed, 4)[0] as unknown as { toSQL(): { sql: string } }).toSQL().sql).toMatch(/"status".*"open_conflicts"|"open_conflicts".*"status"/);

@@ -1,0 +1,83 @@
+/**
+ * Caseworkers' worklists beside the conflicts: follow-ups that are overdue (R7) and the caseload per
+ * responsible coordinator (R5; DS recommends 20–30 cross-sector cases each). Both are found by
+ * indexed columns kept with every plan write, not by reading every plan.
+ */
+import { z } from '@hono/zod-openapi';
+import { PlanStatus } from '../model';
+import { actorOf } from '../security';
+import { copenhagenTime } from '../views/danish';
+import { PageQuery } from './paging';
+import { newRouter } from './router';
+import { securedRoute } from './security';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+
+/** Above this many open plans a coordinator carries more than DS recommends (20–30 cross-sector cases). */
+export const RECOMMENDED_CASELOAD = 30;
+
+const OverdueFollowUps = z
+  .object({
+    today: z.string().openapi({ description: 'The date in Danish time the follow-ups were compared with; one due today is not overdue yet' }),
+    plans: z.array(
+      z.object({
+        planId: z.string(),
+        status: PlanStatus,
+        coordinator: z.string().nullable(),
+        followUps: z.array(z.object({ id: z.string(), due: z.string(), text: z.string(), elementId: z.string().nullable(), daysOverdue: z.number().int().positive() })),
+      }),
+    ),
+    nextOffset: z.number().int().nullable(),
+  })
+  .openapi('OverdueFollowUps');
+
+const Caseload = z
+  .object({
+    recommendedAtMost: z.number().int(),
+    coordinators: z.array(z.object({ coordinator: z.string().nullable().openapi({ description: 'null: open plans with no responsible coordinator named yet' }), openPlans: z.number().int(), aboveRecommended: z.boolean() })),
+  })
+  .openapi('Caseload');
+
+const dayMs = 86_400_000;
+
+export const worklistRoutes = newRouter()
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'get',
+      path: '/v1/follow-ups/overdue',
+      summary: 'Open plans with follow-ups past their due date and not done (R7), longest overdue first',
+      request: { query: PageQuery },
+      responses: { 200: json(OverdueFollowUps, 'A page of plans with their overdue follow-ups') },
+    }),
+    async (c) => {
+      const { store, clock } = c.get('deps');
+      const principal = c.get('principal');
+      const { limit, offset } = c.req.valid('query');
+      const now = clock.now();
+      const today = copenhagenTime(now).toISOString().slice(0, 10);
+      const found = await store.plans.withOverdueFollowUps(principal.tenant, today, limit, offset);
+      const plans = found.map((plan) => ({
+        planId: plan.id,
+        status: plan.status,
+        coordinator: plan.coordinator?.name ?? null,
+        followUps: plan.followUps
+          .filter((f) => !f.done && f.due < today)
+          .sort((a, b) => a.due.localeCompare(b.due))
+          .map((f) => ({ id: f.id, due: f.due, text: f.text, elementId: f.elementId ?? null, daysOverdue: Math.round((Date.parse(today) - Date.parse(f.due)) / dayMs) })),
+      }));
+      await store.audit.append(principal.tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'plan.follow-ups-overdue-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { plans: plans.length } });
+      return c.json({ today, plans, nextOffset: found.length === limit ? offset + limit : null }, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker', 'it-staff'], {
+      method: 'get',
+      path: '/v1/coordinators/caseload',
+      summary: 'Open plans per responsible coordinator (R5), most first, with those above the recommended 20–30',
+      responses: { 200: json(Caseload, 'The caseload of each coordinator named on an open plan') },
+    }),
+    async (c) => {
+      const coordinators = await c.get('deps').store.plans.caseload(c.get('principal').tenant);
+      return c.json({ recommendedAtMost: RECOMMENDED_CASELOAD, coordinators: coordinators.map((row) => ({ ...row, aboveRecommended: row.coordinator !== null && row.openPlans > RECOMMENDED_CASELOAD })) }, 200);
+    },
+  );
