@@ -2,9 +2,10 @@
 import { z } from '@hono/zod-openapi';
 import { membersOf, type PlanStatus } from '../model';
 import { planService } from '../plans/service';
+import type { Principal } from '../security';
 import { CitizenViewInput, RegistrationInvalid, registrationService } from '../registrations';
 import { citizenService, planViewService, PlanView, viewOf } from '../views';
-import { ProblemError } from './context';
+import { ProblemError, type AppDeps } from './context';
 import { problemResponse, problemResponses } from './problem';
 import { IdempotencyHeaders, RegistrationAccepted } from './registrations';
 import { newRouter } from './router';
@@ -59,6 +60,18 @@ export const LegalBasis = z.object({
   text: z.string(),
 });
 
+/**
+ * The plan and the caller's own membership in it, with its first-named active member; 404 for a plan
+ * they are not (or no longer: they left the family plan) a member of.
+ */
+async function ownMembership(deps: AppDeps, principal: Principal, planId: string) {
+  const plan = principal.citizenId ? await deps.store.plans.get(principal.tenant, planId) : null;
+  const active = plan ? membersOf(plan).filter((m) => !m.leftAt) : [];
+  const member = active.find((m) => m.citizenId === principal.citizenId);
+  if (!plan || !member) throw new ProblemError('not-found', 'you have no such plan');
+  return { plan, member, firstNamed: active[0]! };
+}
+
 const CitizenDecision = z
   .object({
     decision: z.enum(['accept', 'decline']),
@@ -103,10 +116,8 @@ export const citizenRoutes = newRouter()
       const principal = c.get('principal');
       const planId = c.req.valid('param').id;
       const { decision, reason } = c.req.valid('json');
-      const plan = principal.citizenId ? await deps.store.plans.get(principal.tenant, planId) : null;
-      const members = plan ? membersOf(plan).filter((m) => !m.leftAt) : [];
-      if (!plan || !members.some((m) => m.citizenId === principal.citizenId)) throw new ProblemError('not-found', 'you have no such plan');
-      if (members[0]!.citizenId !== principal.citizenId) throw new ProblemError('forbidden', 'in a family plan its first-named member decides; you can leave the family plan and get your own');
+      const { member, firstNamed } = await ownMembership(deps, principal, planId);
+      if (member !== firstNamed) throw new ProblemError('forbidden', 'in a family plan its first-named member decides; you can leave the family plan and get your own');
       const status: PlanStatus = decision === 'accept' ? 'accepted' : 'declined';
       const changed = await planService(deps).changeStatus(principal, planId, { status, reason: reason ?? (status === 'declined' ? 'Afslået af borgeren selv' : undefined) });
       const view = changed ? viewOf(changed, { kind: 'citizen', citizenId: principal.citizenId! }) : null;
@@ -136,10 +147,7 @@ export const citizenRoutes = newRouter()
       if (asked !== undefined && !planIds.includes(asked)) throw new ProblemError('not-found', 'you have no such plan');
       if (asked === undefined && planIds.length !== 1) throw planIds.length === 0 ? new ProblemError('not-found', 'you have no Én plan') : new ProblemError('validation-failed', 'you have more than one plan: name it in planId');
       const planId = asked ?? planIds[0]!;
-      const plan = await deps.store.plans.get(principal.tenant, planId);
-      // Your own membership: a citizen who has left a family plan can no longer write in it.
-      const member = plan ? membersOf(plan).find((m) => m.citizenId === principal.citizenId && !m.leftAt) : undefined;
-      if (!member) throw new ProblemError('not-found', 'you have no such plan');
+      const { member } = await ownMembership(deps, principal, planId);
       try {
         const { answer } = await registrationService(deps).register(principal, c.req.valid('header')['idempotency-key'], { planId, kind: 'view.recorded', view: { memberId: member.memberId, text, language } });
         return c.json(answer, 202);
