@@ -141,7 +141,7 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
       origin: index % 5 === 0 ? 'requested' : 'offered',
       role: 'adult',
       purpose: 'At komme i arbejde eller uddannelse med den støtte, der skal til',
-      coordinator: { kind: 'caseworker', name: 'Anna Koordinator', sector: 'employment', unit: 'Jobcenter København', teamMembers: [] },
+      coordinator: { kind: 'caseworker', name: demoCoordinators[index % demoCoordinators.length]!, sector: 'employment', unit: 'Jobcenter København', teamMembers: [] },
       replaces: [{ planType: 'employment-plan', relation: 'replaces' }, ...(citizen.sectors.social ? [{ planType: 'sel-141-plan' as const, relation: 'replaces' as const }] : [])],
       municipalities: [{ code: DEMO_TENANT, role: 'acting' }],
     });
@@ -159,6 +159,9 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
   }
   return { seeded: true, plans };
 }
+
+/** The demo's coordinators (synthetic names): ten of them share the adults' plans, so the caseload view (R5) has something to show. */
+const demoCoordinators = ['Anna Koordinator', 'Bo Madsen', 'Camilla Holm', 'Dorte Lund', 'Emil Kjær', 'Fatima Ali', 'Gitte Berg', 'Henrik Dahl', 'Ida Skov', 'Jonas Friis'];
 
 export async function firstSync(deps: AppDeps) {
   const adapters = (['dfdg', 'education', 'social', 'health'] as const).filter((adapter) => deps.adapters[adapter]);

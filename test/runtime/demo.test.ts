@@ -79,6 +79,11 @@ describe('the embedded demo', () => {
       const token = await signDevToken(env.JWT_SECRET, { tenant: '101', roles: ['citizen'], citizenId: parent!.citizenId });
       const flows = (await (await fetch(`${service.url}/v1/citizen/data-flows`, { headers: { authorization: `Bearer ${token}` } })).json()) as { flows: { about: { relation: string } }[] };
       expect(flows.flows.some((f) => f.about.relation === 'child')).toBe(true);
+
+      // The caseload view (R5) has something to show: the adults' plans are shared by several coordinators.
+      const caseworkerToken = await signDevToken(env.JWT_SECRET, { tenant: '101', roles: ['caseworker'] });
+      const caseload = (await (await fetch(`${service.url}/v1/coordinators/caseload`, { headers: { authorization: `Bearer ${caseworkerToken}` } })).json()) as { coordinators: { coordinator: string | null; openPlans: number }[] };
+      expect(caseload.coordinators.filter((c) => c.coordinator !== null).length).toBeGreaterThan(5);
     } finally {
       await service.close();
     }
