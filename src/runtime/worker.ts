@@ -14,7 +14,7 @@ import { runRelayOnce } from '../delivery';
 import { createLogger } from '../monitoring/log';
 import { openD1Database } from '../store/d1';
 import { allMappings } from '../sync/all-mappings';
-import { runSyncRound } from '../sync/engine';
+import { runSyncRound, type SyncRunResult } from '../sync/engine';
 import { runRetention } from '../sync/retention';
 import { processInboundWebhooks } from '../webhooks/inbound';
 import { runSubscriptionDeliveries } from '../subscriptions/service';
@@ -66,11 +66,18 @@ export async function buildFor(env: WorkerEnv): Promise<Built> {
 async function syncRoundGoingOn(built: Built, tenant: string, adapters: SourceSystem[], trigger: string, origin = trigger) {
   const { deps, config } = built;
   const results = await runSyncRound(deps, { tenant, adapters, trigger, mappings: deps.mappings, maxCitizensPerRun: config.schedule.maxCitizensPerRun });
-  // Only a run that stopped at the limit goes on at once; a failed one waits for the next trigger
-  // (a source that is down is not asked again in a tight loop).
-  const unfinished = results.filter((result) => result.status === 'succeeded' && result.stats.stoppedAtLimit).map((result) => result.adapter);
+  const unfinished = adaptersToGoOn(results);
   if (unfinished.length > 0) await askForJob(deps, { kind: 'sync', tenant, adapters: unfinished, trigger: origin });
   return results;
+}
+
+/**
+ * The adapters whose run should go on at once: those that stopped at the limit and read everyone they
+ * tried. A failed run, or one with citizens it could not read, waits for the next trigger: those
+ * citizens come first again, so going on at once could read the same failing page in a tight loop.
+ */
+export function adaptersToGoOn(results: readonly Pick<SyncRunResult, 'adapter' | 'status' | 'stats'>[]): SourceSystem[] {
+  return results.filter((result) => result.status === 'succeeded' && result.stats.stoppedAtLimit && result.stats.pullErrors === 0).map((result) => result.adapter);
 }
 
 /**

@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { generatePopulation } from '../../adapters/shared/population';
 import { activationTypes } from '../../mappings/dfdg';
 import type { JobMessage } from '../../src/runtime/job-queue';
-import worker, { buildFor, runJobBatch, scheduledRound, type JobQueueMessage, type WorkerEnv } from '../../src/runtime/worker';
+import worker, { adaptersToGoOn, buildFor, runJobBatch, scheduledRound, type JobQueueMessage, type WorkerEnv } from '../../src/runtime/worker';
+import type { SyncStats } from '../../src/sync/engine';
 import { TEST_JWT_SECRET } from '../support/harness';
 import { CRON_POPULATION_SEED, CRON_POPULATION_SIZE } from './global-setup';
 
@@ -112,6 +113,11 @@ describe('job queue in workerd', () => {
     }
     const runs = (await call('GET', '/v1/sync/runs', undefined, ['it-staff'])).body.runs as { trigger: string }[];
     expect(runs.some((run) => run.trigger === 'queue:cron:*/5 * * * *')).toBe(true);
+  });
+
+  it('goes on at once only with runs that stopped at the limit having read everyone they tried', () => {
+    const run = (adapter: 'dfdg' | 'education' | 'social' | 'health', status: 'succeeded' | 'failed', stoppedAtLimit: boolean, pullErrors: number) => ({ adapter, status, stats: { stoppedAtLimit, pullErrors } as SyncStats });
+    expect(adaptersToGoOn([run('dfdg', 'succeeded', true, 0), run('education', 'succeeded', false, 0), run('social', 'failed', true, 0), run('health', 'succeeded', true, 3)])).toEqual(['dfdg']);
   });
 
   it('acknowledges a message that is not a job (logged, never retried) and retries one whose job failed', async () => {
