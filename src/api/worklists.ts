@@ -4,17 +4,14 @@
  * indexed columns kept with every plan write, not by reading every plan.
  */
 import { z } from '@hono/zod-openapi';
-import { PlanStatus } from '../model';
+import { PlanStatus, RECOMMENDED_CASELOAD } from '../model';
 import { actorOf } from '../security';
-import { copenhagenTime } from '../views/danish';
+import { danishToday } from '../views/danish';
 import { PageQuery } from './paging';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
-
-/** Above this many open plans a coordinator carries more than DS recommends (20–30 cross-sector cases). */
-export const RECOMMENDED_CASELOAD = 30;
 
 const OverdueFollowUps = z
   .object({
@@ -54,7 +51,7 @@ export const worklistRoutes = newRouter()
       const principal = c.get('principal');
       const { limit, offset } = c.req.valid('query');
       const now = clock.now();
-      const today = copenhagenTime(now).toISOString().slice(0, 10);
+      const today = danishToday(now);
       const found = await store.plans.withOverdueFollowUps(principal.tenant, today, limit, offset);
       const plans = found.map((plan) => ({
         planId: plan.id,

@@ -122,6 +122,9 @@ export const FollowUp = z.object({
 });
 export type FollowUp = z.infer<typeof FollowUp>;
 
+/** Open plans one coordinator should carry at most: DS recommends 20–30 cross-sector cases (R5). */
+export const RECOMMENDED_CASELOAD = 30;
+
 /** Exactly one responsible coordinator: a named caseworker or a named small team (R5). */
 export const Coordinator = z.object({
   kind: z.enum(['caseworker', 'team']),

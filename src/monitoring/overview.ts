@@ -5,6 +5,8 @@
  */
 import type { AppDeps } from '../api/context';
 import type { MappingStats } from '../../mappings/mapping';
+import { RECOMMENDED_CASELOAD } from '../model';
+import { danishToday } from '../views/danish';
 
 export interface MappingHealth {
   id: string;
@@ -41,6 +43,9 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     plansByStatus: await deps.store.plans.countByStatus(tenant),
     plansWithOpenConflicts: await deps.store.plans.countWithOpenConflicts(tenant),
     legalBasesToInform: await deps.store.consents.countLegalBasesToInform(tenant),
+    /** Open plans with a follow-up past due and not done (R7), and coordinators above the recommended caseload (R5). */
+    plansWithOverdueFollowUps: await deps.store.plans.countWithOverdueFollowUps(tenant, danishToday(deps.clock.now())),
+    coordinatorsAboveRecommendedCaseload: (await deps.store.plans.caseload(tenant)).filter((row) => row.coordinator !== null && row.openPlans > RECOMMENDED_CASELOAD).length,
     /** Change notices from the sector systems not yet answered by a sync run (inbound webhooks). */
     inboundNoticesWaiting: await deps.store.inboundWebhooks.countPending(tenant),
     latestRuns: latest.map(({ tenant: _t, ...run }) => run),
@@ -72,6 +77,8 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_plans_with_open_conflicts', 'Plans with conflicts the sync flagged that wait for a person', 'gauge', [[{}, o.plansWithOpenConflicts]]);
   metric('enplan_inbound_webhooks_waiting', 'Change notices from the sector systems waiting for a sync run', 'gauge', [[{}, o.inboundNoticesWaiting]]);
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
+  metric('enplan_plans_with_overdue_follow_ups', 'Open plans with a follow-up past due and not done (R7)', 'gauge', [[{}, o.plansWithOverdueFollowUps]]);
+  metric('enplan_coordinators_above_recommended_caseload', `Coordinators with more than ${RECOMMENDED_CASELOAD} open plans (R5)`, 'gauge', [[{}, o.coordinatorsAboveRecommendedCaseload]]);
   metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));
   metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));
   metric('enplan_subscriptions_active', 'Active outbound subscriptions', 'gauge', [[{}, o.subscriptions.activeSubscriptions]]);

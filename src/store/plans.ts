@@ -239,6 +239,11 @@ export function planRepository({ db, batch }: Database) {
       const rows = await db.select({ n: sql<number>`count(*)` }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0)));
       return Number(rows[0]?.n ?? 0);
     },
+    /** How many open plans have a follow-up due before `before` not yet done (R7). */
+    async countWithOverdueFollowUps(tenant: string, before: string): Promise<number> {
+      const rows = await db.select({ n: sql<number>`count(*)` }).from(plans).where(and(eq(plans.tenant, tenant), lt(plans.nextFollowUp, before), inArray(plans.status, ['requested', 'offered', 'accepted', 'active'])));
+      return Number(rows[0]?.n ?? 0);
+    },
     /** Open plans (requested to active) with a follow-up due before `before` not yet done, longest overdue first. */
     async withOverdueFollowUps(tenant: string, before: string, limit: number, offset: number): Promise<Plan[]> {
       const rows = await db

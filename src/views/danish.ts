@@ -25,6 +25,11 @@ export function copenhagenTime(at: Date): Date {
   return new Date(at.getTime() + offsetHours * 3_600_000);
 }
 
+/** Today's date (YYYY-MM-DD) in Denmark: what "due today" and "overdue" mean to the people using the plans. */
+export function danishToday(now: Date): string {
+  return copenhagenTime(now).toISOString().slice(0, 10);
+}
+
 /** "23. november 2026" for an ISO date or date-time (date-times in Danish time). */
 export function danishDate(value: string): string {
   const local = value.length === 10 ? new Date(`${value}T00:00:00Z`) : copenhagenTime(new Date(value));

@@ -3,6 +3,7 @@
  * the indexed columns every plan write keeps (migration 0011) — through the real API on SQLite.
  */
 import { describe, expect, it } from 'vitest';
+import { monitoringOverview } from '../../src/monitoring/overview';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
 
@@ -48,6 +49,8 @@ describe('caseworkers’ worklists', () => {
     expect(body.plans[0]).toMatchObject({ status: 'offered', coordinator: 'Karin Koordinator', followUps: [{ due: '2026-01-10', text: 'Opfølgning på praktik', elementId: null }] });
     expect(body.plans[0].followUps[0].daysOverdue).toBeGreaterThan(300);
     expect(body.nextOffset).toBeNull();
+    // Counted for IT staff's monitoring too.
+    expect((await monitoringOverview(app.deps, '101')).plansWithOverdueFollowUps).toBe(2);
     // Paged.
     const first = await app.call('GET', '/v1/follow-ups/overdue?limit=1', ['caseworker']);
     expect(first.body.plans.map((p: { planId: string }) => p.planId)).toEqual([late]);
@@ -82,6 +85,15 @@ describe('caseworkers’ worklists', () => {
       ],
     });
     expect((await app.call('GET', '/v1/coordinators/caseload', ['caseworker'], undefined, '751')).body.coordinators).toEqual([]);
+    expect((await monitoringOverview(app.deps, '101')).coordinatorsAboveRecommendedCaseload).toBe(0);
+
+    // Above the recommended 30: flagged, and counted in the metrics.
+    for (let i = 0; i < 28; i++) await app.coordinator(await app.plan(), 'Karin Koordinator');
+    const heavy = (await app.call('GET', '/v1/coordinators/caseload', ['caseworker'])).body.coordinators[0];
+    expect(heavy).toEqual({ coordinator: 'Karin Koordinator', openPlans: 31, aboveRecommended: true });
+    const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const metrics = await (await app.harness.request('/metrics', { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(metrics).toMatch(/^enplan_coordinators_above_recommended_caseload(\{[^}]*\})? 1$/m);
     await app.close();
   });
 });
