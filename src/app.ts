@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './api/context';
 import { ProblemError } from './api/context';
+import { IdentityProviderUnavailableError } from './security';
 import { DocsPage } from './api/docs';
 import { healthRoutes } from './api/health';
 import { outboxRoutes } from './api/outbox';
@@ -103,6 +104,8 @@ export function createApp(deps: AppDeps) {
   app.notFound(() => problemResponse('not-found', 'no such route'));
   app.onError((error, c) => {
     if (error instanceof ProblemError) return problemResponse(error.problemType, error.detail);
+    // The token may be valid: the IdP's keys could not be read (a 503, worth retrying; not a 401).
+    if (error instanceof IdentityProviderUnavailableError) return problemResponse('identity-provider-unavailable', 'try again shortly');
     if (error instanceof HTTPException) {
       if (error.status === 400) return problemResponse('malformed-json', error.message);
       if (error.status === 413) return problemResponse('payload-too-large');

@@ -100,6 +100,8 @@ export const Config = z
   .transform((env) => {
     const production = env.NODE_ENV === 'production';
     if (production && !env.JWKS_URL && !env.JWT_SECRET) throw new Error('production needs JWKS_URL (or JWT_SECRET)');
+    // Keys read over plain HTTP could be swapped on the way, and with them anyone could sign tokens.
+    if (production && env.JWKS_URL && !env.JWKS_URL.startsWith('https://')) throw new Error('production needs JWKS_URL over https');
     if (production && !env.CPR_KEY) throw new Error('production needs CPR_KEY');
     if (!env.ADAPTER_TLS_CERT_FILE !== !env.ADAPTER_TLS_KEY_FILE) throw new Error('ADAPTER_TLS_CERT_FILE and ADAPTER_TLS_KEY_FILE go together');
     return {

@@ -30,6 +30,7 @@ export const problemTypes = {
   'personal-data-in-webhook': { status: 422, title: 'A webhook must not carry a CPR number: send a notice, we read the data' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
+  'identity-provider-unavailable': { status: 503, title: 'The identity provider’s signing keys cannot be read now; the token could not be checked' },
 } as const;
 export type ProblemType = keyof typeof problemTypes;
 

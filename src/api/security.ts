@@ -32,6 +32,6 @@ export function securedRoute<const R extends RouteConfig>(roles: readonly Role[]
     security: [{ bearerAuth: [] }],
     middleware: [requireRoles(roles)] as const,
     'x-roles': roles,
-    responses: { ...problemResponses(400, 401, 403, 404), ...config.responses },
+    responses: { ...problemResponses(400, 401, 403, 404, 503), ...config.responses },
   } as R & { 'x-roles': readonly Role[] });
 }

@@ -26,7 +26,7 @@ export async function composeDeps(options: {
     clock: options.clock ?? systemClock,
     config: options.config,
     logger: options.logger,
-    verifyToken: createTokenVerifier(options.config.auth),
+    verifyToken: createTokenVerifier(options.config.auth, { onRefreshFailed: (reason) => options.logger.warn('the identity provider’s signing keys (JWKS) could not be read; the keys held are used meanwhile', { reason }) }),
     adapters: options.adapters ?? {},
     ...(options.adaptersFor ? { adaptersFor: options.adaptersFor } : {}),
     mappings: options.mappings ?? createMappingRegistry([]),
