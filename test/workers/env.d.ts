@@ -7,6 +7,8 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       JWT_SECRET: string;
       RECEIVER_URL: string;
+      IDP_URL: string;
+      IDP_PRIVATE_KEYS: string;
     }
   }
 }

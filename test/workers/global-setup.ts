@@ -1,6 +1,7 @@
 /**
- * Runs in Node before the workerd tests: a DFDG simulator on loopback for the Cron Trigger test, and
- * an event receiver for the subscription test (it keeps what it got; `GET /received` lists it).
+ * Runs in Node before the workerd tests: a DFDG simulator on loopback for the Cron Trigger test, an
+ * event receiver for the subscription test (it keeps what it got; `GET /received` lists it), and an
+ * identity provider's JWKS (`GET /jwks`; `GET /jwks-reads` counts the reads) for the token test.
  */
 import { createServer } from 'node:http';
 import type { TestProject } from 'vitest/node';
@@ -28,9 +29,32 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   project.provide('receiverUrl', `http://127.0.0.1:${(receiver.address() as { port: number }).port}`);
+
+  // The IdP: one RS256 and one ES256 signing key; the test signs with the private halves.
+  const privateKeys: Record<string, unknown>[] = [];
+  const publicKeys: Record<string, unknown>[] = [];
+  for (const [alg, kid, algorithm] of [
+    ['RS256', 'idp-rsa', { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }],
+    ['ES256', 'idp-ec', { name: 'ECDSA', namedCurve: 'P-256' }],
+  ] as const) {
+    const pair = (await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+    privateKeys.push({ ...(await crypto.subtle.exportKey('jwk', pair.privateKey)), kid, alg });
+    publicKeys.push({ ...(await crypto.subtle.exportKey('jwk', pair.publicKey)), kid, alg, use: 'sig' });
+  }
+  let jwksReads = 0;
+  const idp = createServer((request, response) => {
+    if (request.url === '/jwks-reads') return response.end(String(jwksReads));
+    jwksReads++;
+    response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=600' });
+    response.end(JSON.stringify({ keys: publicKeys }));
+  });
+  await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+  project.provide('idpUrl', `http://127.0.0.1:${(idp.address() as { port: number }).port}`);
+  project.provide('idpPrivateKeys', JSON.stringify(privateKeys));
   return async () => {
     await simulator.close();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await new Promise<void>((resolve) => idp.close(() => resolve()));
   };
 }
 
@@ -38,5 +62,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     dfdgUrl: string;
     receiverUrl: string;
+    idpUrl: string;
+    idpPrivateKeys: string;
   }
 }

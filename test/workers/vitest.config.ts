@@ -18,6 +18,9 @@ export default defineProject(async () => {
             DFDG_URL: inject('dfdgUrl'),
             TEST_MIGRATIONS: migrations,
             RECEIVER_URL: inject('receiverUrl'),
+            // Not JWKS_URL: the worker under test keeps its HS256 tokens; test/workers/jwks.test.ts checks the IdP path.
+            IDP_URL: inject('idpUrl'),
+            IDP_PRIVATE_KEYS: inject('idpPrivateKeys'),
             // The receiver is on loopback: allowed explicitly, as S6 demands.
             SUBSCRIPTION_ALLOWED_HOSTS: '127.0.0.1',
             NODE_ENV: 'test',
