@@ -21,10 +21,29 @@ export class AuthenticationError extends Error {}
 
 const jwksAlgorithms: readonly string[] = ['RS256', 'ES256'] satisfies JwksAlgorithm[];
 
-/** `jwks` tunes the key set's caching (tests; the defaults are what production runs). */
-export function createTokenVerifier(config: TokenConfig, jwks: Omit<JwksOptions, 'url'> = {}) {
+/**
+ * How far the IdP's clock may be from ours, in seconds, when a token's times are checked: a token
+ * issued "in the future" by an IdP a second ahead would otherwise be refused now and then.
+ */
+export const CLOCK_SKEW_SECONDS = 30;
+
+/** exp (required), nbf and iat against our clock, allowing `CLOCK_SKEW_SECONDS` either way. */
+function checkTimes(payload: { exp?: unknown; nbf?: unknown; iat?: unknown }, nowSeconds: number): void {
+  const { exp, nbf, iat } = payload;
+  if (exp === undefined) throw new AuthenticationError('the token has no expiry');
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new AuthenticationError('the token’s expiry is not a number');
+  if (exp <= nowSeconds - CLOCK_SKEW_SECONDS) throw new AuthenticationError('the token has expired');
+  if (nbf !== undefined && (typeof nbf !== 'number' || !Number.isFinite(nbf) || nbf > nowSeconds + CLOCK_SKEW_SECONDS)) throw new AuthenticationError('the token is not valid yet (nbf)');
+  if (iat !== undefined && (typeof iat !== 'number' || !Number.isFinite(iat) || iat > nowSeconds + CLOCK_SKEW_SECONDS)) throw new AuthenticationError('the token is issued in the future (iat)');
+}
+
+/** `options` tunes the key set's caching and the clock (tests; the defaults are what production runs). */
+export function createTokenVerifier(config: TokenConfig, options: Omit<JwksOptions, 'url'> = {}) {
   if (!config.secret && !config.jwksUrl) throw new Error('configure JWT_SECRET or JWKS_URL');
-  const verification = { ...(config.issuer ? { iss: config.issuer } : {}), ...(config.audience ? { aud: config.audience } : {}) };
+  const now = options.now ?? Date.now;
+  // Times are checked by checkTimes, with a tolerance for clock skew that hono's checks do not have.
+  const verification = { ...(config.issuer ? { iss: config.issuer } : {}), ...(config.audience ? { aud: config.audience } : {}), exp: false, nbf: false, iat: false };
+  const jwks = options;
   const keys = config.jwksUrl ? createJwksKeyStore({ ...jwks, url: config.jwksUrl }) : undefined;
   // The HMAC key, imported once (importing it per request was ~6 % of a plan read, B5).
   let hmacKey: Promise<VerificationKey> | undefined;
@@ -48,7 +67,7 @@ export function createTokenVerifier(config: TokenConfig, jwks: Omit<JwksOptions,
       if (error instanceof AuthenticationError || error instanceof IdentityProviderUnavailableError) throw error;
       throw new AuthenticationError(error instanceof Error ? error.name : 'invalid token');
     }
-    if (typeof (payload as { exp?: unknown }).exp !== 'number') throw new AuthenticationError('the token has no expiry');
+    checkTimes(payload as { exp?: unknown; nbf?: unknown; iat?: unknown }, Math.floor(now() / 1000));
     const parsed = Principal.safeParse(payload);
     if (!parsed.success) throw new AuthenticationError(`the token's claims are not valid: ${parsed.error.issues[0]?.message}`);
     return parsed.data;

@@ -127,7 +127,8 @@ describe('tokens from the identity provider (JWKS)', () => {
   it('keeps the keys it holds while the IdP is down, for a day; then answers unavailable, not unauthenticated', async () => {
     idp.keys = [rsa.publicJwk];
     const { verify, clock } = verifierAt();
-    const token = () => signWith(rsa.privateJwk);
+    // Tokens issued by the IdP as of the (moved) clock.
+    const token = () => signWith(rsa.privateJwk, { iat: Math.floor(clock.ms / 1000), exp: Math.floor(clock.ms / 1000) + 600 });
     await verify(await token());
     idp.status = 503;
     clock.ms += 3600_000;
@@ -195,8 +196,23 @@ describe('tokens from the identity provider (JWKS)', () => {
     const { verify } = verifierAt();
     await expect(verify(await signWith(rsa.privateJwk, { iss: 'https://other-idp.example' }))).rejects.toThrow(AuthenticationError);
     await expect(verify(await signWith(rsa.privateJwk, { aud: 'another-service' }))).rejects.toThrow(AuthenticationError);
-    await expect(verify(await signWith(rsa.privateJwk, { exp: Math.floor(Date.now() / 1000) - 10 }))).rejects.toThrow(AuthenticationError);
+    await expect(verify(await signWith(rsa.privateJwk, { exp: Math.floor(Date.now() / 1000) - 60 }))).rejects.toThrow(/expired/);
     await expect(verify(await signWith(rsa.privateJwk, { exp: undefined }))).rejects.toThrow(/no expiry/);
+    await expect(verify(await signWith(rsa.privateJwk, { exp: 'tomorrow' }))).rejects.toThrow(AuthenticationError);
+  });
+
+  it('allows the IdP’s clock to be up to 30 s off ours, and no more', async () => {
+    idp.keys = [rsa.publicJwk];
+    const { verify } = verifierAt();
+    const now = Math.floor(Date.now() / 1000);
+    const at = (times: Record<string, number>) => signWith(rsa.privateJwk, times);
+    // An IdP a few seconds ahead: issued "in the future", valid from "the future".
+    expect((await verify(await at({ iat: now + 10, nbf: now + 10, exp: now + 610 }))).tenant).toBe('101');
+    // Expired a few seconds ago by our clock, not by the IdP's.
+    expect((await verify(await at({ iat: now - 600, exp: now - 10 }))).tenant).toBe('101');
+    await expect(verify(await at({ iat: now + 120, exp: now + 720 }))).rejects.toThrow(/issued in the future/);
+    await expect(verify(await at({ iat: now, nbf: now + 120, exp: now + 720 }))).rejects.toThrow(/not valid yet/);
+    await expect(verify(await at({ iat: now - 600, exp: now - 31 }))).rejects.toThrow(/expired/);
   });
 
   it('through the API: an IdP token is accepted, a forged one is a 401, and an unreachable IdP is a 503 problem', async () => {
