@@ -42,6 +42,12 @@ export const Config = z
     JWT_ISSUER: z.string().optional(),
     JWT_AUDIENCE: z.string().optional(),
     CPR_KEY: z.string().min(16).optional(),
+    /** Earlier CPR keys, separated by spaces: still read while the re-key job moves their data to CPR_KEY (key rotation). */
+    CPR_KEYS_RETIRED: z
+      .string()
+      .default('')
+      .transform((value) => value.split(/\s+/).filter(Boolean))
+      .pipe(z.array(z.string().min(16, 'each retired CPR key is at least 16 characters'))),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_000_000),
     /** Sector system endpoints; an adapter without a URL is not configured. */
@@ -110,6 +116,7 @@ export const Config = z
       dataDir: env.DATA_DIR,
       auth: { secret: env.JWKS_URL ? undefined : (env.JWT_SECRET ?? DEV_SECRET), jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
       cprKey: env.CPR_KEY ?? DEV_CPR_KEY,
+      cprKeysRetired: env.CPR_KEYS_RETIRED,
       usesDevSecrets: !env.JWKS_URL && !env.JWT_SECRET,
       logLevel: env.LOG_LEVEL,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,

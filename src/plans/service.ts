@@ -63,6 +63,9 @@ export function planService(deps: AppDeps) {
   }
 
   async function citizenFor(tenant: string, cpr: string) {
+    // Found under any configured key first: during a key rotation the row may carry a retired key's hash.
+    const existing = await store.citizens.findByAnyCprHash(tenant, await vault.lookupHashes(tenant, cpr));
+    if (existing) return existing;
     return store.citizens.upsert({
       id: crypto.randomUUID(),
       tenant,
@@ -128,7 +131,7 @@ export function planService(deps: AppDeps) {
     },
 
     async lookup(principal: Principal, cpr: string): Promise<Plan[]> {
-      const citizen = await store.citizens.findByCprHash(principal.tenant, await vault.hash(principal.tenant, cpr));
+      const citizen = await store.citizens.findByAnyCprHash(principal.tenant, await vault.lookupHashes(principal.tenant, cpr));
       if (!citizen) return [];
       const plans: Plan[] = [];
       for (const planId of await store.plans.idsForCitizen(principal.tenant, citizen.id, false)) {

@@ -22,7 +22,7 @@ export async function composeDeps(options: {
 }): Promise<AppDeps> {
   return {
     store: createStore(options.database),
-    vault: await createCprVault(options.config.cprKey),
+    vault: await createCprVault(options.config.cprKey, options.config.cprKeysRetired),
     clock: options.clock ?? systemClock,
     config: options.config,
     logger: options.logger,

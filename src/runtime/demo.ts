@@ -281,7 +281,7 @@ async function conflictSubject(deps: AppDeps, population: readonly SyntheticCiti
   const today = deps.clock.now().toISOString().slice(0, 10);
   for (const citizen of population) {
     if (!citizen.sectors.employment || !citizen.sectors.education || ageOn(citizen.birthDate, today) < 18) continue;
-    const row = await deps.store.citizens.findByCprHash(DEMO_TENANT, await deps.vault.hash(DEMO_TENANT, citizen.cpr));
+    const row = await deps.store.citizens.findByAnyCprHash(DEMO_TENANT, await deps.vault.lookupHashes(DEMO_TENANT, citizen.cpr));
     if (!row) continue;
     const plans = await deps.store.plans.getMany(DEMO_TENANT, await deps.store.plans.idsForCitizen(DEMO_TENANT, row.id));
     const plan = plans.find((p) => p.subject.kind === 'citizen' && p.status === 'active');

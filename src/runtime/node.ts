@@ -7,11 +7,28 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 import { signDevToken } from '../security';
+import { rekeyToCurrentKey } from '../security/rekey';
 import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators, type DemoConflictOutcome, type DemoSimulators } from './demo';
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
 import { relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
+
+async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[0]): Promise<void> {
+  try {
+    const total = { citizens: 0, sealedValues: 0, failures: 0 };
+    for (let more = true; more; ) {
+      const run = await rekeyToCurrentKey(deps);
+      total.citizens += run.citizens;
+      total.sealedValues += run.sealedValues;
+      total.failures += run.failures;
+      more = run.more;
+    }
+    deps.logger.info('CPR key rotation: data under retired keys moved to the current key', total);
+  } catch (error) {
+    deps.logger.error('CPR key rotation stopped; retention will go on with it', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
 
 export async function startNodeService(baseEnv: Record<string, string | undefined> = process.env, options: { scheduler?: boolean } = {}) {
   const env = { ...baseEnv };
@@ -45,6 +62,8 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => resolve(s));
   });
+  // After a CPR key rotation: move what the retired keys hold to the current key, beside the service.
+  const rekeying = config.cprKeysRetired.length > 0 ? rekeyUntilDone(deps) : Promise.resolve();
   const scheduler = options.scheduler === false ? undefined : await startScheduler(config, deps.logger);
   // A registration's deliveries go out at once, not at the relay's next interval.
   if (scheduler) deps.jobs = relayWaker(scheduler, deps.logger);
@@ -62,6 +81,7 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
       await inbound.stop();
       await syncThread.close();
       await demo?.close();
+      await rekeying;
       await close();
     },
   };

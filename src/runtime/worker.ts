@@ -29,6 +29,7 @@ export interface WorkerEnv {
   JWT_SECRET?: string;
   JWKS_URL?: string;
   CPR_KEY?: string;
+  CPR_KEYS_RETIRED?: string;
   /** Queues producer of the job queue (wrangler.toml); without it jobs wait for the Cron Triggers. */
   JOBS?: QueueProducer;
   [key: string]: unknown;

@@ -27,8 +27,13 @@ async function deriveKeyBytes(secret: string, purpose: string): Promise<ArrayBuf
 }
 
 export interface CprVault {
-  /** Keyed hash, scoped to the tenant so the same person is not linkable across municipalities. */
+  /** Keyed hash under the current key, scoped to the tenant so the same person is not linkable across municipalities. */
   hash(tenant: string, cpr: string): Promise<string>;
+  /**
+   * The hashes to find a citizen by: the current key's first, then each retired key's. While a key
+   * rotation is under way, rows not yet re-keyed carry a retired key's hash.
+   */
+  lookupHashes(tenant: string, cpr: string): Promise<string[]>;
   encrypt(cpr: string): Promise<string>;
   decrypt(cipher: string): Promise<string>;
   /**
@@ -37,42 +42,91 @@ export interface CprVault {
    */
   sealPayload(text: string): Promise<string>;
   openPayload(sealed: string): Promise<string>;
+  /** What every ciphertext under the current key starts with (`v2:<key id>:`); anything else is re-keyed. */
+  currentPrefix: string;
 }
 
 type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
-async function sealWith(key: AesKey, text: string): Promise<string> {
+/** One configured CPR key: its id (public, one-way) and the sub-keys derived from it. */
+interface KeyGeneration {
+  id: string;
+  cprKey: AesKey;
+  payloadKey: AesKey;
+  hmacKey: Buffer;
+}
+
+async function generationOf(secret: string): Promise<KeyGeneration> {
+  if (secret.length < 16) throw new Error('a CPR key must be at least 16 characters');
+  const id = Buffer.from(await deriveKeyBytes(secret, 'key-id')).toString('hex').slice(0, 12);
+  return {
+    id,
+    cprKey: await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'cpr-encryption'), 'AES-GCM', false, ['encrypt', 'decrypt']),
+    payloadKey: await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'payload-encryption'), 'AES-GCM', false, ['encrypt', 'decrypt']),
+    // HMAC-SHA-256 through node:crypto (Node, and Workers with nodejs_compat): synchronous, so a
+    // change-feed page of hundreds of CPR numbers costs no promise per number. Same bytes as
+    // WebCrypto's HMAC with this key (tested).
+    hmacKey: Buffer.from(await deriveKeyBytes(secret, 'cpr-lookup')),
+  };
+}
+
+/** `v2:<key id>:<base64 of IV and ciphertext>`: the key id says which configured key opens it. */
+async function sealWith(generation: KeyGeneration, key: AesKey, text: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, encoder.encode(text)));
   const out = new Uint8Array(iv.length + cipher.length);
   out.set(iv);
   out.set(cipher, iv.length);
-  return `v1:${base64(out)}`;
+  return `v2:${generation.id}:${base64(out)}`;
 }
 
-async function openWith(key: AesKey, stored: string): Promise<string> {
-  if (!stored.startsWith('v1:')) throw new Error('unknown cipher version');
-  const bytes = fromBase64(stored.slice(3));
+async function openBytes(key: AesKey, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12) }, key, bytes.slice(12));
   return new TextDecoder().decode(plain);
 }
 
-/** `secret` is the configured CPR key material; distinct sub-keys are derived for each purpose. */
-export async function createCprVault(secret: string): Promise<CprVault> {
-  if (secret.length < 16) throw new Error('the CPR key must be at least 16 characters');
-  const aesKey = await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'cpr-encryption'), 'AES-GCM', false, ['encrypt', 'decrypt']);
-  const payloadKey = await crypto.subtle.importKey('raw', await deriveKeyBytes(secret, 'payload-encryption'), 'AES-GCM', false, ['encrypt', 'decrypt']);
-  // HMAC-SHA-256 through node:crypto (Node, and Workers with nodejs_compat): synchronous, so a
-  // change-feed page of hundreds of CPR numbers costs no promise per number. Same bytes as
-  // WebCrypto's HMAC with this key (tested).
-  const hmacKey = Buffer.from(await deriveKeyBytes(secret, 'cpr-lookup'));
+/**
+ * `secret` is the configured CPR key (CPR_KEY); `retired` are earlier keys (CPR_KEYS_RETIRED) still
+ * read while the re-key job (src/security/rekey.ts) moves what they hold to the current key.
+ * Distinct sub-keys are derived from each for each purpose.
+ */
+export async function createCprVault(secret: string, retired: readonly string[] = []): Promise<CprVault> {
+  const current = await generationOf(secret);
+  const generations = [current, ...(await Promise.all(retired.filter((r) => r !== secret).map(generationOf)))];
+  const byId = new Map(generations.map((g) => [g.id, g]));
+  const hashWith = (generation: KeyGeneration, tenant: string, cpr: string) => createHmac('sha256', generation.hmacKey).update(`${tenant}:${cpr}`).digest('hex');
+
+  async function open(stored: string, keyOf: (g: KeyGeneration) => AesKey): Promise<string> {
+    if (stored.startsWith('v2:')) {
+      const end = stored.indexOf(':', 3);
+      const generation = end > 3 ? byId.get(stored.slice(3, end)) : undefined;
+      if (!generation) throw new Error(`encrypted under a CPR key that is not configured (key id ${end > 3 ? stored.slice(3, end) : '?'}): add it to CPR_KEYS_RETIRED`);
+      return openBytes(keyOf(generation), fromBase64(stored.slice(end + 1)));
+    }
+    // v1 (before key ids): whichever configured key opens it — AES-GCM refuses a wrong key.
+    if (!stored.startsWith('v1:')) throw new Error('unknown cipher version');
+    const bytes = fromBase64(stored.slice(3));
+    for (const generation of generations) {
+      try {
+        return await openBytes(keyOf(generation), bytes);
+      } catch {
+        // not this key
+      }
+    }
+    throw new Error('encrypted under a CPR key that is not configured (a v1 ciphertext no configured key opens)');
+  }
+
   return {
     async hash(tenant, cpr) {
-      return createHmac('sha256', hmacKey).update(`${tenant}:${cpr}`).digest('hex');
+      return hashWith(current, tenant, cpr);
     },
-    encrypt: (cpr) => sealWith(aesKey, cpr),
-    decrypt: (stored) => openWith(aesKey, stored),
-    sealPayload: (text) => sealWith(payloadKey, text),
-    openPayload: (sealed) => openWith(payloadKey, sealed),
+    async lookupHashes(tenant, cpr) {
+      return generations.map((g) => hashWith(g, tenant, cpr));
+    },
+    encrypt: (cpr) => sealWith(current, current.cprKey, cpr),
+    decrypt: (stored) => open(stored, (g) => g.cprKey),
+    sealPayload: (text) => sealWith(current, current.payloadKey, text),
+    openPayload: (sealed) => open(sealed, (g) => g.payloadKey),
+    currentPrefix: `v2:${current.id}:`,
   };
 }

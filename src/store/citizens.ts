@@ -1,5 +1,5 @@
 /** Citizens: a pseudonymous id, the CPR as AES-GCM ciphertext, and a keyed hash to find it by. */
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { inList, sameTenant } from './query';
 import type { Database } from './db';
 import { citizens } from './schema';
@@ -18,6 +18,30 @@ export function citizenRepository({ db }: Database) {
     async findManyByCprHash(tenant: string, hashes: string[]): Promise<CitizenRow[]> {
       if (hashes.length === 0) return [];
       return db.select().from(citizens).where(and(eq(citizens.tenant, tenant), inList(citizens.cprHash, hashes)));
+    },
+    /** The row carrying the first of `hashes` that any row carries (the current key's hash is given first). */
+    async findByAnyCprHash(tenant: string, hashes: string[]): Promise<CitizenRow | null> {
+      const rows = await this.findManyByCprHash(tenant, hashes);
+      for (const hash of hashes) {
+        const row = rows.find((r) => r.cprHash === hash);
+        if (row) return row;
+      }
+      return null;
+    },
+    /** Rows whose CPR ciphertext is not under the current key (it does not start with `prefix`), in id order after `afterId`. */
+    async underOtherKey(prefix: string, afterId: string, limit: number): Promise<CitizenRow[]> {
+      return db.select().from(citizens).where(and(sql`substr(${citizens.cprCipher}, 1, ${prefix.length}) <> ${prefix}`, gt(citizens.id, afterId))).orderBy(asc(citizens.id)).limit(limit);
+    },
+    /** Re-keyed rows: each updated only if its ciphertext is still the one read (`was`). */
+    async rekey(rows: { id: string; cprHash: string; cprCipher: string; was: string }[]): Promise<number> {
+      if (rows.length === 0) return 0;
+      const updated = await db
+        .update(citizens)
+        .set({ cprHash: sql`json_extract(j.value, '$[1]')`, cprCipher: sql`json_extract(j.value, '$[2]')` })
+        .from(sql`json_each(${JSON.stringify(rows.map((r) => [r.id, r.cprHash, r.cprCipher, r.was]))}) as j`)
+        .where(and(sql`${citizens.id} = json_extract(j.value, '$[0]')`, sql`${citizens.cprCipher} = json_extract(j.value, '$[3]')`))
+        .returning({ id: citizens.id });
+      return updated.length;
     },
     async findByCprHash(tenant: string, cprHash: string): Promise<CitizenRow | null> {
       const rows = await db.select().from(citizens).where(and(eq(citizens.tenant, tenant), eq(citizens.cprHash, cprHash))).limit(1);

@@ -12,6 +12,7 @@ import { outboxRepository } from './outbox';
 import { planLinkRepository } from './plan-links';
 import { planRepository } from './plans';
 import { registrationRepository } from './registrations';
+import { sealedRepository } from './sealed';
 import { syncRepository } from './sync';
 
 export function createStore(database: Database) {
@@ -29,6 +30,7 @@ export function createStore(database: Database) {
     sync: syncRepository(database),
     inboundWebhooks: inboundWebhookRepository(database),
     subscriptions: subscriptionRepository(database),
+    sealed: sealedRepository(database),
     batch: database.batch,
     close: () => database.close(),
   };

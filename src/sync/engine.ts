@@ -558,22 +558,28 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         const rows = await Promise.all(page.quarantined.map((bad) => quarantineRow(run, bad.recordType, bad.recordId, null, `change notice: ${bad.reason}`, bad.raw, at, null)));
         await store.batch(rows.map((row) => store.sync.quarantineStatement(row)));
       }
-      // One keyed hash per distinct CPR on the page; notices about citizens not enrolled are dropped unread (R12).
-      const hashOfCpr = new Map<string, string>();
-      for (const notice of page.changes) if (!hashOfCpr.has(notice.cpr)) hashOfCpr.set(notice.cpr, await vault.hash(tenant, notice.cpr));
-      const citizenRows = await store.citizens.findManyByCprHash(tenant, [...new Set(hashOfCpr.values())]);
-      const citizensByHash = new Map(citizenRows.map((c) => [c.cprHash, c.id]));
+      // The keyed hashes of each distinct CPR on the page (one per configured key: during a key
+      // rotation a row may carry a retired key's); notices about citizens not enrolled are dropped unread (R12).
+      const hashesOfCpr = new Map<string, string[]>();
+      for (const notice of page.changes) if (!hashesOfCpr.has(notice.cpr)) hashesOfCpr.set(notice.cpr, await vault.lookupHashes(tenant, notice.cpr));
+      const citizenRows = await store.citizens.findManyByCprHash(tenant, [...new Set([...hashesOfCpr.values()].flat())]);
+      const idByHash = new Map(citizenRows.map((c) => [c.cprHash, c.id]));
+      const citizenOfCpr = new Map<string, string>();
+      for (const [cpr, hashes] of hashesOfCpr) {
+        const id = hashes.map((h) => idByHash.get(h)).find((found) => found !== undefined);
+        if (id !== undefined) citizenOfCpr.set(cpr, id);
+      }
       const rowOf = new Map(citizenRows.map((c) => [c.id, c]));
       const cprOf = new Map<string, string>();
       const enrolled = new Map<string, EnrolledCitizen>();
-      for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set(citizensByHash.values())])) {
+      for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set(citizenOfCpr.values())])) {
         const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
         entry.planIds.push(row.planId);
         enrolled.set(row.citizenId, entry);
       }
       const byCitizen = new Map<string, { recordId: string; version: string }[]>();
       for (const notice of page.changes) {
-        const citizenId = citizensByHash.get(hashOfCpr.get(notice.cpr)!);
+        const citizenId = citizenOfCpr.get(notice.cpr);
         if (!citizenId || !enrolled.has(citizenId)) {
           stats.noticesNotEnrolled++;
           continue;

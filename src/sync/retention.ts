@@ -4,9 +4,11 @@
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant whose
  * period has ended leaves the plans; processed inbound change notices are deleted after the same N days (`handleLapsedGrants`), and a grant dated to start later takes
  * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content.
+ * During a CPR key rotation it also re-keys what the retired keys still hold (src/security/rekey.ts).
  */
 import type { AppDeps } from '../api/context';
 import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
+import { rekeyToCurrentKey } from '../security/rekey';
 
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
@@ -32,5 +34,7 @@ export async function runRetention(deps: AppDeps) {
     summary.inboundNoticesDeleted += await deps.store.inboundWebhooks.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
     summary.subscriptionDeliveriesDeleted += await deps.store.subscriptions.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
   }
-  return summary;
+  // A CPR key rotation still under way (CPR_KEYS_RETIRED): on with it (on Workers, this is where it runs).
+  const rekey = deps.config.cprKeysRetired.length > 0 ? await rekeyToCurrentKey(deps, { maxPages: 100 }) : undefined;
+  return { ...summary, ...(rekey ? { rekey } : {}) };
 }

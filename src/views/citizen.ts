@@ -73,7 +73,7 @@ export function citizenService(deps: AppDeps) {
      */
     async accessReport(principal: Principal, cpr: string) {
       const { tenant } = principal;
-      const citizen = await store.citizens.findByCprHash(tenant, await deps.vault.hash(tenant, cpr));
+      const citizen = await store.citizens.findByAnyCprHash(tenant, await deps.vault.lookupHashes(tenant, cpr));
       if (!citizen) return null;
       const now = clock.now();
       const plans = [];

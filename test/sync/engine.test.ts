@@ -18,6 +18,7 @@ import { startTestApp } from '../support/node-app';
 import { planMembers as planMembersTable } from '../../src/store/schema';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { loadConfig } from '../../src/config';
+import { createCprVault } from '../../src/security';
 import { adaptersFromConfig, tenantAdapters } from '../../src/runtime/adapters';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
@@ -141,6 +142,22 @@ describe('pull engine', () => {
     expect(incremental.stats.recordsSkippedAsMerged).toBe(0);
     const again = await sync(app, 'dfdg');
     expect(again.stats.recordsMerged).toBe(0);
+    await app.close();
+  });
+
+  it('mid CPR key rotation, change notices still find their citizens under the retired key’s hashes', async () => {
+    const app = await freshApp();
+    for (const citizen of population.slice(4, 7)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    }
+    await sync(app, 'dfdg');
+    // The service restarted with a new CPR_KEY and the old one retired; nothing re-keyed yet.
+    const rotated = { ...app.deps, vault: await createCprVault('the-new-cpr-key-after-rotation', [TEST_CPR_KEY]) };
+    dfdg.mutate(1);
+    const incremental = await runSync(rotated, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
+    expect(incremental.stats.citizensPulled).toBe(3);
+    expect(incremental.stats.recordsMerged).toBeGreaterThan(0);
     await app.close();
   });
 

@@ -1,0 +1,44 @@
+/**
+ * Columns that hold ciphertext under the CPR key (apart from the citizens' own, see citizens.ts):
+ * quarantined records' payloads and subscribers' signing secrets. For the re-key job.
+ */
+import { and, asc, gt, isNotNull, sql } from 'drizzle-orm';
+import type { Database } from './db';
+import { quarantine, subscriptions } from './schema';
+
+const sealedColumns = {
+  'quarantine.raw': { table: quarantine, id: quarantine.id, column: quarantine.raw, field: 'raw' },
+  'subscriptions.secret_sealed': { table: subscriptions, id: subscriptions.id, column: subscriptions.secretSealed, field: 'secretSealed' },
+} as const;
+export type SealedColumn = keyof typeof sealedColumns;
+export const sealedColumnNames = Object.keys(sealedColumns) as SealedColumn[];
+
+export function sealedRepository({ db }: Database) {
+  return {
+    /** Values not sealed under the current key (not starting with `prefix`), in id order after `afterId`. */
+    async underOtherKey(name: SealedColumn, prefix: string, afterId: string, limit: number): Promise<{ id: string; value: string }[]> {
+      const { table, id, column } = sealedColumns[name];
+      const rows = await db
+        .select({ id, value: column })
+        .from(table)
+        .where(and(isNotNull(column), sql`substr(${column}, 1, ${prefix.length}) <> ${prefix}`, gt(id, afterId)))
+        .orderBy(asc(id))
+        .limit(limit);
+      return rows as { id: string; value: string }[];
+    },
+    /** Replaces values, each only if it is still the one read (`was`); returns how many were. */
+    async replace(name: SealedColumn, rows: { id: string; value: string; was: string }[]): Promise<number> {
+      if (rows.length === 0) return 0;
+      const { table, id, column, field } = sealedColumns[name];
+      const json = JSON.stringify(rows.map((r) => [r.id, r.value, r.was]));
+      const updated = await db
+        // The two tables differ in type only; `field` names the column in the one given.
+        .update(table as typeof quarantine)
+        .set({ [field]: sql`json_extract(j.value, '$[1]')` } as never)
+        .from(sql`json_each(${json}) as j`)
+        .where(and(sql`${id} = json_extract(j.value, '$[0]')`, sql`${column} = json_extract(j.value, '$[2]')`))
+        .returning({ id: sql<string>`${id}` });
+      return updated.length;
+    },
+  };
+}
