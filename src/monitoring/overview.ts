@@ -56,6 +56,9 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     outboxByStatus: await deps.store.outbox.countByStatus(tenant),
     /** Events to vendors' subscriptions: how many subscriptions are active, their deliveries by status. */
     subscriptions: await deps.store.subscriptions.health(tenant),
+    /** A CPR key rotation under way (CPR_KEYS_RETIRED): what is still under a retired key; at 0 the retired keys can go. */
+    cprKeyRotation:
+      deps.config.cprKeysRetired.length > 0 ? { retiredKeys: deps.config.cprKeysRetired.length, valuesUnderRetiredKeys: await deps.store.sealed.countUnderOtherKey(tenant, deps.vault.currentPrefix) } : null,
     mappings,
   };
 }
@@ -77,6 +80,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_plans_with_open_conflicts', 'Plans with conflicts the sync flagged that wait for a person', 'gauge', [[{}, o.plansWithOpenConflicts]]);
   metric('enplan_inbound_webhooks_waiting', 'Change notices from the sector systems waiting for a sync run', 'gauge', [[{}, o.inboundNoticesWaiting]]);
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
+  if (o.cprKeyRotation) metric('enplan_values_under_retired_cpr_keys', 'CPR ciphertexts, quarantined payloads and subscriber secrets not yet re-keyed to the current CPR key', 'gauge', [[{}, o.cprKeyRotation.valuesUnderRetiredKeys]]);
   metric('enplan_plans_with_overdue_follow_ups', 'Open plans with a follow-up past due and not done (R7)', 'gauge', [[{}, o.plansWithOverdueFollowUps]]);
   metric('enplan_coordinators_above_recommended_caseload', `Coordinators with more than ${RECOMMENDED_CASELOAD} open plans (R5)`, 'gauge', [[{}, o.coordinatorsAboveRecommendedCaseload]]);
   metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));

@@ -4,7 +4,7 @@
  */
 import { and, asc, gt, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from './db';
-import { quarantine, subscriptions } from './schema';
+import { citizens, quarantine, subscriptions } from './schema';
 
 const sealedColumns = {
   'quarantine.raw': { table: quarantine, id: quarantine.id, column: quarantine.raw, field: 'raw' },
@@ -15,6 +15,18 @@ export const sealedColumnNames = Object.keys(sealedColumns) as SealedColumn[];
 
 export function sealedRepository({ db }: Database) {
   return {
+    /** The tenant's ciphertexts of every kind (citizens' CPR numbers included) not under the current key: what a key rotation has left to do. */
+    async countUnderOtherKey(tenant: string, prefix: string): Promise<number> {
+      const other = (column: typeof citizens.cprCipher | typeof quarantine.raw | typeof subscriptions.secretSealed) => sql`substr(${column}, 1, ${prefix.length}) <> ${prefix}`;
+      const [row] = await db
+        .select({
+          n: sql<number>`(select count(*) from ${citizens} where ${citizens.tenant} = ${tenant} and ${other(citizens.cprCipher)})
+            + (select count(*) from ${quarantine} where ${quarantine.tenant} = ${tenant} and ${quarantine.raw} is not null and ${other(quarantine.raw)})
+            + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${other(subscriptions.secretSealed)})`,
+        })
+        .from(sql`(select 1)`);
+      return Number(row?.n ?? 0);
+    },
     /** Values not sealed under the current key (not starting with `prefix`), in id order after `afterId`. */
     async underOtherKey(name: SealedColumn, prefix: string, afterId: string, limit: number): Promise<{ id: string; value: string }[]> {
       const { table, id, column } = sealedColumns[name];

@@ -87,10 +87,19 @@ describe('rotating the CPR key of a running deployment', () => {
     const again = await during.harness.request('/v1/plans', { method: 'POST', headers: { authorization: `Bearer ${await during.harness.token({ tenant: '101', roles: ['caseworker'] })}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr, origin: 'offered' }) });
     expect(again.status).toBe(409);
 
+    // IT staff see what is left to re-key (overview, dashboard, /metrics).
+    const itStaff = { authorization: `Bearer ${await during.harness.token({ tenant: '101', roles: ['it-staff'] })}` };
+    const rotationState = async () => ((await (await during.harness.request('/v1/monitoring/overview', { headers: itStaff })).json()) as { cprKeyRotation: unknown }).cprKeyRotation;
+    expect(await rotationState()).toEqual({ retiredKeys: 1, valuesUnderRetiredKeys: 3 });
+    expect(await (await during.harness.request('/metrics', { headers: itStaff })).text()).toContain('enplan_values_under_retired_cpr_keys{tenant="101"} 3');
+    const dashboard = await (await during.harness.request('/dashboard', { headers: { cookie: `enplan_session=${itStaff.authorization.slice('Bearer '.length)}` } })).text();
+    expect(dashboard).toMatch(/id="cpr-key-rotation"[^>]*>\s*CPR key rotation: 3 values still under a retired key/);
+
     // Retention goes on with the rotation (as it does nightly, and on Workers).
     const retention = await runRetention(during.deps);
     expect(retention.rekey).toEqual({ citizens: 1, sealedValues: 2, failures: 0, more: false });
     expect(await rekeyToCurrentKey(during.deps)).toEqual({ citizens: 0, sealedValues: 0, failures: 0, more: false });
+    expect(await rotationState()).toEqual({ retiredKeys: 1, valuesUnderRetiredKeys: 0 });
     const prefix = during.deps.vault.currentPrefix;
     const citizen = (await during.deps.store.citizens.findByAnyCprHash('101', [await during.deps.vault.hash('101', cpr)]))!;
     expect(citizen.cprCipher.startsWith(prefix)).toBe(true);
@@ -101,6 +110,8 @@ describe('rotating the CPR key of a running deployment', () => {
     // Done: the old key can go.
     const after = await appWith({ CPR_KEY: NEW_KEY });
     expect((await accessReport(after)).status).toBe(200);
+    const overview = await after.harness.request('/v1/monitoring/overview', { headers: { authorization: `Bearer ${await after.harness.token({ tenant: '101', roles: ['it-staff'] })}` } });
+    expect(((await overview.json()) as { cprKeyRotation: unknown }).cprKeyRotation).toBeNull();
     expect(await after.deps.vault.openPayload((await after.deps.store.sync.quarantined('101'))[0]!.raw!)).toBe(`<Plan cpr="${cpr}"/>`);
     expect(await after.deps.vault.openPayload((await after.deps.store.subscriptions.get('101', 's-rekey'))!.secretSealed)).toMatch(/^whsec_/);
     await after.close();

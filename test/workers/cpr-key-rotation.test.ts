@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createMemoryLogger } from '../../src/monitoring/log';
+import { monitoringOverview } from '../../src/monitoring/overview';
 import { composeDeps } from '../../src/runtime/compose';
 import { openD1Database } from '../../src/store/d1';
 import { runRetention } from '../../src/sync/retention';
@@ -32,11 +33,13 @@ describe('CPR key rotation in workerd on D1', () => {
 
     const during = await appWith({ CPR_KEY: 'the-new-cpr-key-on-workers-2026', CPR_KEYS_RETIRED: TEST_CPR_KEY });
     expect((await during.post('/v1/data-subject/access-report', { cpr })).status).toBe(200);
+    expect((await monitoringOverview(during.deps, '101')).cprKeyRotation!.valuesUnderRetiredKeys).toBeGreaterThanOrEqual(1);
     const retention = await runRetention(during.deps);
     expect(retention.rekey).toMatchObject({ failures: 0, more: false });
     expect(retention.rekey!.citizens).toBeGreaterThanOrEqual(1);
     const citizen = await during.deps.store.citizens.findByAnyCprHash('101', [await during.deps.vault.hash('101', cpr)]);
     expect(citizen?.cprCipher.startsWith(during.deps.vault.currentPrefix)).toBe(true);
+    expect((await monitoringOverview(during.deps, '101')).cprKeyRotation).toEqual({ retiredKeys: 1, valuesUnderRetiredKeys: 0 });
 
     const after = await appWith({ CPR_KEY: 'the-new-cpr-key-on-workers-2026' });
     expect((await after.post('/v1/data-subject/access-report', { cpr })).status).toBe(200);
