@@ -3,7 +3,7 @@
  * delivery events (architecture "Events out"; S6: internal addresses refused unless allowed).
  */
 import { z } from '@hono/zod-openapi';
-import { EventType, NewSubscription, subscriptionService } from '../subscriptions/service';
+import { EventType, NewSubscription, SecretRotation, subscriptionService } from '../subscriptions/service';
 import { PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
@@ -26,6 +26,7 @@ const Subscription = z
     createdAt: z.string(),
     disabledAt: z.string().nullable(),
     disabledReason: z.string().nullable(),
+    previousSecretValidUntil: z.string().nullable().describe('After a secret rotation: until when events also carry a signature under the secret before it'),
   })
   .openapi('Subscription');
 
@@ -73,6 +74,23 @@ export const subscriptionRoutes = newRouter()
       const found = await subscriptionService(c.get('deps')).get(c.get('principal'), c.req.valid('param').id);
       if (!found) throw notFound();
       return c.json(found, 200);
+    },
+  )
+  .openapi(
+    securedRoute(roles, {
+      method: 'post',
+      path: '/v1/subscriptions/{id}/rotate-secret',
+      summary: 'A new signing secret (shown once); the old one keeps signing beside it for the overlap, so the receiver can switch without missing an event',
+      request: { params: IdParam, body: { content: { 'application/json': { schema: SecretRotation } }, required: true } },
+      responses: {
+        200: json(z.object({ id: z.string(), secret: z.string().describe('whsec_… — not shown again'), previousSecretValidUntil: z.string().nullable() }), 'Rotated'),
+        ...problemResponses(409),
+      },
+    }),
+    async (c) => {
+      const rotated = await subscriptionService(c.get('deps')).rotateSecret(c.get('principal'), c.req.valid('param').id, c.req.valid('json'));
+      if (!rotated) throw notFound();
+      return c.json(rotated, 200);
     },
   )
   .openapi(

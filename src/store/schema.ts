@@ -311,6 +311,9 @@ export const subscriptions = sqliteTable(
     tenant: text('tenant').notNull(),
     url: text('url').notNull(),
     secretSealed: text('secret_sealed').notNull(),
+    /** After a rotation, the secret before it: events are signed with both until `previousSecretUntil`. */
+    previousSecretSealed: text('previous_secret_sealed'),
+    previousSecretUntil: text('previous_secret_until'),
     /** JSON array of event types. */
     events: text('events').notNull(),
     description: text('description'),

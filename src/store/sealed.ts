@@ -9,6 +9,7 @@ import { citizens, quarantine, subscriptions } from './schema';
 const sealedColumns = {
   'quarantine.raw': { table: quarantine, id: quarantine.id, column: quarantine.raw, field: 'raw' },
   'subscriptions.secret_sealed': { table: subscriptions, id: subscriptions.id, column: subscriptions.secretSealed, field: 'secretSealed' },
+  'subscriptions.previous_secret_sealed': { table: subscriptions, id: subscriptions.id, column: subscriptions.previousSecretSealed, field: 'previousSecretSealed' },
 } as const;
 export type SealedColumn = keyof typeof sealedColumns;
 export const sealedColumnNames = Object.keys(sealedColumns) as SealedColumn[];
@@ -17,12 +18,13 @@ export function sealedRepository({ db }: Database) {
   return {
     /** The tenant's ciphertexts of every kind (citizens' CPR numbers included) not under the current key: what a key rotation has left to do. */
     async countUnderOtherKey(tenant: string, prefix: string): Promise<number> {
-      const other = (column: typeof citizens.cprCipher | typeof quarantine.raw | typeof subscriptions.secretSealed) => sql`substr(${column}, 1, ${prefix.length}) <> ${prefix}`;
+      const other = (column: typeof citizens.cprCipher | typeof quarantine.raw | typeof subscriptions.secretSealed | typeof subscriptions.previousSecretSealed) => sql`substr(${column}, 1, ${prefix.length}) <> ${prefix}`;
       const [row] = await db
         .select({
           n: sql<number>`(select count(*) from ${citizens} where ${citizens.tenant} = ${tenant} and ${other(citizens.cprCipher)})
             + (select count(*) from ${quarantine} where ${quarantine.tenant} = ${tenant} and ${quarantine.raw} is not null and ${other(quarantine.raw)})
-            + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${other(subscriptions.secretSealed)})`,
+            + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${other(subscriptions.secretSealed)})
+            + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${subscriptions.previousSecretSealed} is not null and ${other(subscriptions.previousSecretSealed)})`,
         })
         .from(sql`(select 1)`);
       return Number(row?.n ?? 0);
@@ -44,7 +46,7 @@ export function sealedRepository({ db }: Database) {
       const { table, id, column, field } = sealedColumns[name];
       const json = JSON.stringify(rows.map((r) => [r.id, r.value, r.was]));
       const updated = await db
-        // The two tables differ in type only; `field` names the column in the one given.
+        // The tables differ in type only; `field` names the column in the one given.
         .update(table as typeof quarantine)
         .set({ [field]: sql`json_extract(j.value, '$[1]')` } as never)
         .from(sql`json_each(${json}) as j`)

@@ -13,7 +13,7 @@ export function subscriptionRepository({ db, batch }: Database) {
   const scoped = (tenant: string, id: string) => and(eq(subscriptions.tenant, tenant), eq(subscriptions.id, id));
   const delivery = (tenant: string, id: string) => and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.id, id));
   return {
-    async create(row: Omit<SubscriptionRow, 'disabledAt' | 'disabledReason'>): Promise<void> {
+    async create(row: Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil'>): Promise<void> {
       await db.insert(subscriptions).values(row);
     },
     async get(tenant: string, id: string): Promise<SubscriptionRow | null> {
@@ -29,6 +29,22 @@ export function subscriptionRepository({ db, batch }: Database) {
         .offset(options.offset ?? 0);
     },
     /** No more events for it; what was waiting is cancelled with the reason. False if it was disabled already. */
+    /**
+     * A new signing secret; the one it replaces stays valid (events signed with both) until
+     * `previousUntil`, or not at all when that is null. Only an active subscription's.
+     */
+    async rotateSecret(tenant: string, id: string, secretSealed: string, previousUntil: string | null): Promise<boolean> {
+      const [changed] = await db
+        .update(subscriptions)
+        .set({
+          previousSecretSealed: previousUntil === null ? null : sql`${subscriptions.secretSealed}`,
+          previousSecretUntil: previousUntil,
+          secretSealed,
+        })
+        .where(and(scoped(tenant, id), isNull(subscriptions.disabledAt)))
+        .returning({ id: subscriptions.id });
+      return !!changed;
+    },
     async disable(tenant: string, id: string, reason: string, at: string): Promise<boolean> {
       const [changed] = await db.update(subscriptions).set({ disabledAt: at, disabledReason: reason }).where(and(scoped(tenant, id), isNull(subscriptions.disabledAt))).returning({ id: subscriptions.id });
       await db

@@ -41,6 +41,8 @@ export interface SubscriptionView {
   createdAt: string;
   disabledAt: string | null;
   disabledReason: string | null;
+  /** After a secret rotation: until when events are also signed with the secret before it. */
+  previousSecretValidUntil: string | null;
 }
 
 const viewOf = (row: SubscriptionRow): SubscriptionView => ({
@@ -52,6 +54,7 @@ const viewOf = (row: SubscriptionRow): SubscriptionView => ({
   createdAt: row.createdAt,
   disabledAt: row.disabledAt,
   disabledReason: row.disabledReason,
+  previousSecretValidUntil: row.previousSecretSealed ? row.previousSecretUntil : null,
 });
 
 export const deliveryViewOf = (row: SubscriptionDeliveryRow) => ({
@@ -72,6 +75,15 @@ export interface SubscriptionTransport {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
+const newSecret = () => `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
+
+export const SecretRotation = z
+  .object({
+    overlapHours: z.number().int().min(0).max(168).default(24).describe('How long the old secret stays valid beside the new one (events carry both signatures); 0 ends it at once'),
+  })
+  .strict()
+  .openapi('SecretRotation');
+
 export function subscriptionService(deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) {
   const { store, clock } = deps;
   // IT staff see and manage every subscription of their municipality; a vendor only its own.
@@ -86,7 +98,7 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       if (holdsCprNumber(input.url) || holdsCprNumber(input.description ?? '')) throw new ProblemError('validation-failed', 'the address or description holds a CPR number; events carry ids only');
       const check = await checkSubscriptionUrl(input.url, deps.config.subscriptions.allowedHosts, deps.subscriptionTransport?.resolveHost);
       if (!check.ok) throw new ProblemError('subscription-address-refused', check.reason);
-      const secret = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
+      const secret = newSecret();
       const row = {
         id: crypto.randomUUID(),
         tenant: principal.tenant,
@@ -99,7 +111,7 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       };
       await store.subscriptions.create(row);
       await audit(principal, 'subscription.created', row.id, { host: new URL(input.url).host, events: JSON.parse(row.events) });
-      return { ...viewOf({ ...row, disabledAt: null, disabledReason: null }), secret };
+      return { ...viewOf({ ...row, disabledAt: null, disabledReason: null, previousSecretSealed: null, previousSecretUntil: null }), secret };
     },
     async list(principal: Principal, paging: { limit: number; offset: number }): Promise<SubscriptionView[]> {
       const createdBy = hasAnyRole(principal, ['it-staff']) ? undefined : actorOf(principal);
@@ -108,6 +120,22 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
     async get(principal: Principal, id: string): Promise<SubscriptionView | null> {
       const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
       return row ? viewOf(row) : null;
+    },
+    /**
+     * A new signing secret (shown this once), for a receiver that suspects its secret leaked or
+     * rotates by policy. Until the overlap ends every event carries a signature under each secret
+     * (Standard Webhooks allows several), so the receiver can switch when it is ready; with no
+     * overlap the old secret signs nothing more.
+     */
+    async rotateSecret(principal: Principal, id: string, input: z.infer<typeof SecretRotation>): Promise<{ id: string; secret: string; previousSecretValidUntil: string | null } | null> {
+      const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
+      if (!row) return null;
+      if (row.disabledAt) throw new ProblemError('subscription-ended', `the subscription ended on ${row.disabledAt}: ${row.disabledReason ?? ''}`.trim());
+      const secret = newSecret();
+      const previousUntil = input.overlapHours > 0 ? new Date(clock.now().getTime() + input.overlapHours * 3600_000).toISOString() : null;
+      if (!(await store.subscriptions.rotateSecret(principal.tenant, id, await deps.vault.sealPayload(secret), previousUntil))) return null;
+      await audit(principal, 'subscription.secret-rotated', id, { overlapHours: input.overlapHours });
+      return { id, secret, previousSecretValidUntil: previousUntil };
     },
     /** Stops it: no further events, waiting deliveries cancelled. */
     async disable(principal: Principal, id: string): Promise<boolean> {
@@ -227,13 +255,16 @@ export async function runSubscriptionDeliveries(
       let error: string;
       try {
         const timestamp = Math.floor(clock.now().getTime() / 1000);
-        const secret = await deps.vault.openPayload(subscription.secretSealed);
+        // Signed with the secret, and during a rotation's overlap with the one before it too.
+        const secrets = [await deps.vault.openPayload(subscription.secretSealed)];
+        if (subscription.previousSecretSealed && subscription.previousSecretUntil && subscription.previousSecretUntil > clock.now().toISOString()) secrets.push(await deps.vault.openPayload(subscription.previousSecretSealed));
+        const signatures = (await Promise.all(secrets.map((secret) => signWebhook(secret, row.id, timestamp, row.payload)))).join(' ');
         const response = await send(subscription.url, {
           method: 'POST',
           // A redirect is not followed: it could lead to an address the check above would refuse.
           redirect: 'manual',
           signal: AbortSignal.timeout(TIMEOUT_MS),
-          headers: { 'content-type': 'application/json', 'user-agent': 'enplan-integration-layer', 'webhook-id': row.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': await signWebhook(secret, row.id, timestamp, row.payload) },
+          headers: { 'content-type': 'application/json', 'user-agent': 'enplan-integration-layer', 'webhook-id': row.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatures },
           body: row.payload,
         });
         status = response.status;

@@ -113,6 +113,60 @@ describe('outbound subscriptions', () => {
     await app.close();
   });
 
+  it('rotates a subscription’s secret: both sign during the overlap, only the new one after it; an overlap of 0 ends the old at once', async () => {
+    const app = await freshApp();
+    const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
+    const { id, secret: oldSecret } = created.body as { id: string; secret: string };
+    const verifies = (r: Received, secret: string) =>
+      verifyWebhook({ id: r.headers['webhook-id'] as string, timestamp: r.headers['webhook-timestamp'] as string, signature: r.headers['webhook-signature'] as string }, r.body, [secret], app.clock.now()).then((v) => v.ok);
+
+    // Another vendor cannot; other roles are refused; the body is checked.
+    expect((await app.call('POST', `/v1/subscriptions/${id}/rotate-secret`, ['vendor'], {}, 'vendor-b')).status).toBe(404);
+    expect((await app.call('POST', `/v1/subscriptions/${id}/rotate-secret`, ['caseworker'], {})).status).toBe(403);
+    expect((await app.call('POST', `/v1/subscriptions/${id}/rotate-secret`, ['vendor'], { overlapHours: 1000 }, 'vendor-a')).status).toBe(400);
+
+    const rotated = await app.call('POST', `/v1/subscriptions/${id}/rotate-secret`, ['vendor'], {}, 'vendor-a');
+    expect(rotated.status).toBe(200);
+    const newSecret = rotated.body.secret as string;
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(rotated.body.previousSecretValidUntil).toBe(new Date(app.clock.now().getTime() + 24 * 3600_000).toISOString());
+    expect((await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a')).body.previousSecretValidUntil).toBe(rotated.body.previousSecretValidUntil);
+    expect(JSON.stringify((await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a')).body)).not.toContain(newSecret);
+
+    // During the overlap: two signatures; a receiver with either secret accepts the event.
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect((received[0]!.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
+    expect(await verifies(received[0]!, newSecret)).toBe(true);
+    expect(await verifies(received[0]!, oldSecret)).toBe(true);
+
+    // After it: the new secret only.
+    app.clock.advance(25 * 3600_000);
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect(await verifies(received[1]!, newSecret)).toBe(true);
+    expect(await verifies(received[1]!, oldSecret)).toBe(false);
+    expect((await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a')).body.previousSecretValidUntil).not.toBeNull();
+
+    // A leak: no overlap, the old secret signs nothing more.
+    const urgent = await app.call('POST', `/v1/subscriptions/${id}/rotate-secret`, ['it-staff'], { overlapHours: 0 });
+    expect(urgent.body.previousSecretValidUntil).toBeNull();
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect((received[2]!.headers['webhook-signature'] as string).split(' ')).toHaveLength(1);
+    expect(await verifies(received[2]!, urgent.body.secret)).toBe(true);
+    expect(await verifies(received[2]!, newSecret)).toBe(false);
+    const log = await app.deps.store.audit.list('101', {});
+    expect(log.filter((row) => row.action === 'subscription.secret-rotated')).toHaveLength(2);
+    expect(JSON.stringify(log)).not.toContain(newSecret);
+
+    // An ended subscription is not rotated.
+    await app.call('DELETE', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a');
+    expect((await app.call('POST', `/v1/subscriptions/${id}/rotate-secret`, ['vendor'], {}, 'vendor-a')).status).toBe(409);
+    await app.close();
+  });
+
   it('sends one subscriber its events one at a time, in the order they happened, even when it answers slowly', async () => {
     const app = await freshApp();
     const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-a');
