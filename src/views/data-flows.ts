@@ -10,6 +10,8 @@
  * - `delivery.delivered` { target, operation, categories, basis, consentRefs?, legalBasis? }
  *   (a single `category` / `consentRef`, as the relay writes them today, is read too)
  * - `plan.read` with `recipient: 'provider:<id>'` — a provider looked at its part of the plan.
+ * - `plan.read` with `view: 'caseworker'`, and `plan.looked-up` (found by CPR number) — the
+ *   municipality's caseworkers opened the plan; one line per day with the count.
  * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
  * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
  *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`).
@@ -139,6 +141,8 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
   }
 
   const flows: DataFlowEntry[] = [];
+  // A caseworker opening the plan is one line per day, not one per opening: the log stays readable.
+  const caseworkerReads = new Map<string, { entry: DataFlowEntry; openings: number; lookedUp: boolean }>();
   for (const row of rows) {
     if (row.citizenId !== citizenId) continue;
     const d = row.detail;
@@ -250,6 +254,23 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         legalBasis: null,
         text: `Den ${when} tog kommunen en udskrift af alt, hvad Én plan har om dig, til at besvare en anmodning om indsigt (databeskyttelsesforordningens artikel 15).`,
       });
+    } else if ((row.action === 'plan.read' && d.view === 'caseworker') || row.action === 'plan.looked-up') {
+      const day = danishDate(row.at);
+      const seen = caseworkerReads.get(day);
+      const group = seen ?? { entry: { at: row.at, about, kind: 'viewed' as const, source: 'enplan', recipient: 'caseworker', categories: [], basis: null, consentRefs: [], legalBasis: null, text: '' }, openings: 0, lookedUp: false };
+      group.openings++;
+      group.lookedUp ||= row.action === 'plan.looked-up';
+      group.entry.at = row.at;
+      const clock = danishDateTime(row.at).split(' kl. ')[1];
+      const whose = child ? 'dit barns' : 'din';
+      group.entry.text =
+        group.openings === 1
+          ? `Den ${day} kl. ${clock} åbnede en sagsbehandler i kommunen ${whose} Én plan${group.lookedUp ? ' efter at have søgt på CPR-nummeret' : ''}.`
+          : `Den ${day} åbnede kommunens sagsbehandlere ${whose} Én plan ${group.openings} gange, senest kl. ${clock}${group.lookedUp ? ', og den blev fundet ved en søgning på CPR-nummeret' : ''}.`;
+      if (!seen) {
+        caseworkerReads.set(day, group);
+        flows.push(group.entry);
+      }
     } else if (row.action === 'plan.read' && text(d.recipient).startsWith('provider:')) {
       const recipient = text(d.recipient);
       flows.push({

@@ -69,8 +69,9 @@ describe('describeDataFlows', () => {
     row('delivery.delivered', '2026-11-25T10:15:00.000Z', { target: 'dfdg', operation: 'upsert-activity', categories: ['interventions'], basis: 'consent', consentRefs: ['g-1', 'g-2'] }),
     row('data.flowed', '2026-11-26T10:00:00.000Z', { source: 'enplan', recipient: 'municipality:751', categories: ['goals'], basis: 'consent', consentRefs: ['g-1'] }),
     row('plan.read', '2026-11-27T10:00:00.000Z', { view: 'provider', recipient: 'provider:bo-tilbud', categories: ['interventions', 'goals'], elements: 1 }),
-    // Not flows: a caseworker's read, someone else's flow.
+    // A caseworker opened the plan: told too, one line per day.
     row('plan.read', '2026-11-27T11:00:00.000Z', { view: 'caseworker' }),
+    // Not this citizen's: someone else's flow.
     row('data.flowed', '2026-11-27T12:00:00.000Z', { source: 'dfdg', recipient: 'enplan', categories: ['employment'], basis: 'consent', consentRefs: ['g-x'] }, 'c-someone-else'),
   ];
   const result = describeDataFlows(me, rows, [grant, custodyGrant], [record]);
@@ -104,7 +105,24 @@ describe('describeDataFlows', () => {
     expect(result.flows.find((f) => f.recipient === 'municipality:751')!.text).toBe(
       'Den 26. november 2026 kl. 11.00 sendte din Én plan oplysninger om mål til Aarhus Kommune. Grundlag: dit samtykke af 1. november 2026.',
     );
-    expect(result.flows.find((f) => f.kind === 'viewed')!.text).toMatch(/^Den 27\. november 2026 kl\. 11\.00 så leverandøren bo-tilbud oplysninger om indsatser og mål i din Én plan\./);
+    expect(result.flows.find((f) => f.recipient.startsWith('provider:'))!.text).toMatch(/^Den 27\. november 2026 kl\. 11\.00 så leverandøren bo-tilbud oplysninger om indsatser og mål i din Én plan\./);
+  });
+
+  it('tells when the municipality’s caseworkers opened the plan: one line per Danish day, with the count and the last time', () => {
+    const reads = describeDataFlows(me, [
+      row('plan.read', '2026-11-24T08:02:00.000Z', { view: 'caseworker' }),
+      row('plan.looked-up', '2026-11-24T09:15:00.000Z', {}),
+      row('plan.read', '2026-11-24T13:40:00.000Z', { view: 'caseworker' }),
+      // 23:30 UTC is the next day in Denmark.
+      row('plan.read', '2026-11-24T23:30:00.000Z', { view: 'caseworker' }),
+      // The citizen's own reads are not told back to them; another citizen's are not theirs.
+      row('plan.read', '2026-11-24T10:00:00.000Z', { view: 'citizen' }),
+      row('plan.read', '2026-11-24T10:00:00.000Z', { view: 'caseworker' }, 'c-other'),
+    ], [grant], []);
+    expect(reads.flows.map((f) => [f.kind, f.recipient, f.text])).toEqual([
+      ['viewed', 'caseworker', 'Den 25. november 2026 kl. 00.30 åbnede en sagsbehandler i kommunen din Én plan.'],
+      ['viewed', 'caseworker', 'Den 24. november 2026 åbnede kommunens sagsbehandlere din Én plan 3 gange, senest kl. 14.40, og den blev fundet ved en søgning på CPR-nummeret.'],
+    ]);
   });
 
   it('reads a delivery recorded with a single category and consentRef too', () => {
@@ -114,7 +132,7 @@ describe('describeDataFlows', () => {
   });
 
   it('lists only this citizen’s flows, newest first', () => {
-    expect(result.flows).toHaveLength(6);
+    expect(result.flows).toHaveLength(7);
     expect(result.flows.map((f) => f.at)).toEqual([...result.flows.map((f) => f.at)].sort().reverse());
   });
 
