@@ -106,7 +106,7 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
       .map((subscription) => ({ host: hostOf(subscription.url).host, events: JSON.parse(subscription.events) as string[], content: 'ids and status only, never plan content' })),
     retention: retentionOf(config),
     security: {
-      cprAtRest: 'AES-256-GCM; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search',
+      cprAtRest: `AES-256-GCM under the key ${deps.vault.currentPrefix.split(':')[1]}; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search${config.cprKeysRetired.length > 0 ? `; a key rotation is under way (${config.cprKeysRetired.length} retired key${config.cprKeysRetired.length === 1 ? '' : 's'} still read while their data moves to the current key)` : ''}`,
       cprElsewhere: 'never in URLs, logs, metrics or events',
       access: `${config.auth.jwksUrl ? 'bearer tokens from the identity provider (JWKS)' : config.usesDevSecrets ? 'development tokens signed with the built-in secret: not for production' : 'bearer tokens signed with the configured shared secret (HS256)'}; roles on every route, every query scoped to the municipality`,
       auditLog: 'append-only, hash-chained per municipality; npm run audit:verify names the first broken row',

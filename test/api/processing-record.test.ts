@@ -69,6 +69,8 @@ describe('the record of processing', () => {
     expect(body.registrationsSentTo.neverSent.map((r: { id: string }) => r.id)).toContain('anonymous-treatment-not-routed');
     expect(body.retention).toMatchObject({ closedPlansDays: 1825, payloadBodiesDays: 30 });
     expect(body.security.access).toMatch(/^bearer tokens signed with the configured shared secret \(HS256\); roles on every route/);
+    // Which CPR key generation protects the data (art. 32 documentation); no rotation under way here.
+    expect(body.security.cprAtRest).toBe(`AES-256-GCM under the key ${app.deps.vault.currentPrefix.split(':')[1]}; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search`);
     // No citizen ids, CPR numbers or plan ids in it.
     for (const plan of [a, b, c]) {
       expect(JSON.stringify(body)).not.toContain(citizenOf(plan));

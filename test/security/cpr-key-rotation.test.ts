@@ -94,6 +94,8 @@ describe('rotating the CPR key of a running deployment', () => {
     expect(await (await during.harness.request('/metrics', { headers: itStaff })).text()).toContain('enplan_values_under_retired_cpr_keys{tenant="101"} 3');
     const dashboard = await (await during.harness.request('/dashboard', { headers: { cookie: `enplan_session=${itStaff.authorization.slice('Bearer '.length)}` } })).text();
     expect(dashboard).toMatch(/id="cpr-key-rotation"[^>]*>\s*CPR key rotation: 3 values still under a retired key/);
+    const record = (await (await during.harness.request('/v1/processing-record', { headers: itStaff })).json()) as { security: { cprAtRest: string } };
+    expect(record.security.cprAtRest).toContain('a key rotation is under way (1 retired key still read');
 
     // Retention goes on with the rotation (as it does nightly, and on Workers).
     const retention = await runRetention(during.deps);
