@@ -35,6 +35,11 @@ export function planViewService(deps: AppDeps) {
   const { store, clock } = deps;
   const nowIso = () => clock.now().toISOString();
   const primaryCitizenId = (plan: Plan) => membersOf(plan)[0]!.citizenId;
+  /** The plan's members who have not left it (a plan has at least one). */
+  const activeMemberIds = (plan: Plan) => {
+    const active = membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId);
+    return active.length > 0 ? active : [primaryCitizenId(plan)];
+  };
 
   async function auditDisclosures(principal: Principal, plan: Plan, viewAs: string, disclosures: Disclosure[], at: string) {
     for (const d of disclosures) {
@@ -73,16 +78,16 @@ export function planViewService(deps: AppDeps) {
         const { view, disclosures } = explainView(own, viewer);
         if (!view) return null;
         if (viewer.kind === 'provider') await auditDisclosures(principal, own, 'provider', disclosures, at.toISOString());
-        else
-          await store.audit.append(principal.tenant, {
-            at: at.toISOString(),
-            actor: actorOf(principal),
-            action: 'plan.read',
-            targetType: 'plan',
-            targetId: own.id,
-            citizenId: viewer.kind === 'citizen' ? viewer.citizenId : primaryCitizenId(own),
-            detail: { view: viewer.kind },
-          });
+        else {
+          // A caseworker's read is in the log of every member of the plan (each is told, R13); a
+          // citizen's own read in theirs. Appended together, the rows share one commit.
+          const whose = viewer.kind === 'citizen' ? [viewer.citizenId] : activeMemberIds(own);
+          await Promise.all(
+            whose.map((citizenId) =>
+              store.audit.append(principal.tenant, { at: at.toISOString(), actor: actorOf(principal), action: 'plan.read', targetType: 'plan', targetId: own.id, citizenId, detail: { view: viewer.kind } }),
+            ),
+          );
+        }
         return view;
       }
       // Another municipality's plan: only a caseworker, only through a recorded link (R8).

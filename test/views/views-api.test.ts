@@ -67,6 +67,14 @@ describe('GET /v1/plans/{id} as each party', () => {
     expect(read.status).toBe(200);
     expect(ids(read.body.interventions)).toEqual(['i-a', 'i-anon', 'i-b', 'i-y']);
     expect(read.body.view.protectedElementIds.sort()).toEqual(['g-anon', 'i-anon']);
+    // The read is in every member's own log (R13): each is told the plan was opened.
+    const members = plan.subject.kind === 'family' ? plan.subject.members : [];
+    const readRows = (await app.deps.store.audit.list('101', { limit: 1000 })).filter((row) => row.action === 'plan.read' && row.targetId === plan.id && row.detail.view === 'caseworker');
+    expect(readRows.map((row) => row.citizenId).sort()).toEqual(members.map((m) => m.citizenId).sort());
+    for (const member of members) {
+      const log = await get('/v1/citizen/data-flows', { roles: ['citizen'], citizenId: member.citizenId });
+      expect(log.body.flows.some((f: { kind: string; recipient: string }) => f.kind === 'viewed' && f.recipient === 'caseworker')).toBe(true);
+    }
   });
 
   it('separated parents each see their own, the family’s and the young person’s — not each other’s, and no one’s anonymous treatment', async () => {
