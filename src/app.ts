@@ -48,7 +48,18 @@ export function createApp(deps: AppDeps) {
     // The path only, never the query: a careless client could put personal data there.
     deps.logger.info('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
   });
-  app.use('/v1/*', bodyLimit({ maxSize: deps.config.bodyLimitBytes, onError: () => problemResponse('payload-too-large', `the limit is ${deps.config.bodyLimitBytes} bytes`) }));
+  // A declared length is checked from the header alone; only a body without one (chunked) goes through
+  // hono's bodyLimit, which counts it as it streams. hono's reads `c.req.raw.body` for every request,
+  // which makes @hono/node-server build a full web Request (abort signal, header copy, stream) that
+  // reading the body does not need: ~15 % of a webhook notice's CPU and a few % of every read (B3, B5).
+  const tooLarge = () => problemResponse('payload-too-large', `the limit is ${deps.config.bodyLimitBytes} bytes`);
+  const streamedLimit = bodyLimit({ maxSize: deps.config.bodyLimitBytes, onError: tooLarge });
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) return Number.parseInt(declared, 10) > deps.config.bodyLimitBytes ? tooLarge() : next();
+    return streamedLimit(c, next);
+  });
   app.use('/v1/*', async (c, next) => {
     const type = c.req.header('content-type');
     if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && type && !/^application\/([\w.+-]*\+)?json\b/i.test(type))
