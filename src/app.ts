@@ -44,7 +44,13 @@ export function createApp(deps: AppDeps) {
     c.set('requestId', requestId);
     const started = performance.now();
     await next();
-    c.header('x-request-id', requestId);
+    // On the response's own headers: c.header() after the handler copies the response, which makes
+    // @hono/node-server build a full web Response and body stream for every request (B3, B5).
+    try {
+      c.res.headers.set('x-request-id', requestId);
+    } catch {
+      c.header('x-request-id', requestId); // immutable headers (a response fetched from elsewhere): copied after all
+    }
     // The path only, never the query: a careless client could put personal data there.
     deps.logger.info('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
   });

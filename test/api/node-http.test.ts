@@ -1,7 +1,8 @@
 /**
- * The body limit over real HTTP (@hono/node-server, as `npm start` serves): a declared length is
- * judged from the header, a chunked body as it streams; both answer 413 as a problem, and a body
- * within the limit is read as sent (the server's fast path, no web Request built).
+ * The app over real HTTP (@hono/node-server, as `npm start` serves), where the server's fast paths
+ * apply (no web Request or Response built unless needed): the body limit — a declared length judged
+ * from the header, a chunked body as it streams, both answered 413 as a problem, a body within the
+ * limit read as sent — and the request id on every answer, problems included.
  */
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,5 +69,28 @@ describe('the body limit over HTTP', () => {
       expect(answer.status).toBe(201);
       expect(answer.json.status).toBe('offered');
     }
+  });
+});
+
+describe('the request id over HTTP', () => {
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; id: string | undefined }>((resolve, reject) => {
+      httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, id: res.headers['x-request-id'] as string | undefined }));
+      }).on('error', reject).end();
+    });
+
+  it('is on every answer — a success, a problem, a 404 — and the caller’s own is echoed', async () => {
+    const ok = await get('/health');
+    expect(ok.status).toBe(200);
+    expect(ok.id).toMatch(/^[0-9a-f-]{36}$/);
+    const unauthenticated = await get('/v1/plans/00000000-0000-4000-8000-000000000000');
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.id).toMatch(/^[0-9a-f-]{36}$/);
+    const missing = await get('/v1/plans/00000000-0000-4000-8000-000000000000', { authorization: `Bearer ${token}` });
+    expect(missing.status).toBe(404);
+    expect(missing.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await get('/health', { 'x-request-id': 'trace-abc-123' })).id).toBe('trace-abc-123');
   });
 });
