@@ -180,6 +180,12 @@ arrive while one is written are committed together and the chain's head is not r
 ~1,270–1,400 → ~1,350–1,490 reads/s). The service's SQLite on a thread of its own raised the capacity ~15–20 % and did
 not move the tail. (autocannon's own rate limit is not used for the steady run: it sends each connection's quota for a
 second back to back, then pauses — bursts at full speed, which put the p99 at ~30 ms by queueing alone.)
+
+Later the same day: every /v1 request had made @hono/node-server build a full web Request (hono's bodyLimit reads
+\`c.req.raw.body\`) and a full web Response (the request id was set with \`c.header()\` after the handler, which copies
+the response). Without both, capacity rose from ~1,300–1,380 to ~1,740–1,850 reads/s and the p99 at 1,000/s from
+139–213 ms to 16–35 ms across runs (p50 ~2 ms). With the database on tmpfs (before those changes) the p99 was 38 ms
+against 139 ms on disk: most of the tail is the audit commit's sync to this machine's disk, which each read waits for.
 `;
 writeFileSync(join(here, 'results', 'b5-plan-read.md'), md);
 console.log(md);
