@@ -3,8 +3,8 @@
  * lists the earlier key in CPR_KEYS_RETIRED. Everything keeps working at once — ciphertexts say
  * which key opens them, citizens are found by any configured key's hash — and this job moves what
  * the retired keys hold to the current key: every citizen's CPR ciphertext and lookup hash,
- * quarantined payloads and subscribers' signing secrets. When `remaining` is 0 for all of them the
- * retired key can be removed from the configuration.
+ * quarantined payloads and subscribers' signing secrets. When IT staff's overview counts nothing
+ * left under a retired key (`cprKeyRotation.valuesUnderRetiredKeys`), it can leave the configuration.
  *
  * Runs at the service's start on Node (when retired keys are configured) and with retention (nightly,
  * and on Workers' retention trigger), a bounded number of pages per run. Rows are updated only if
