@@ -27,7 +27,7 @@ import { dataSubjectRoutes } from './api/data-subject';
 import { worklistRoutes } from './api/worklists';
 import { webhookRoutes } from './api/webhooks';
 import { subscriptionRoutes } from './api/subscriptions';
-import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent } from './subscriptions/events';
+import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent, SubscriptionTestEvent } from './subscriptions/events';
 
 export const apiInfo = {
   title: 'Én plan integration layer',
@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps) {
     description: 'Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 with the source’s whsec_ secret)',
   });
   // The events a subscriber receives (POST to its address), as OpenAPI 3.1 webhooks.
-  for (const [name, schema] of [['plan.created', PlanCreatedEvent], ['plan.changed', PlanChangedEvent], ['delivery.dead', DeliveryDeadEvent]] as const)
+  for (const [name, schema] of [['plan.created', PlanCreatedEvent], ['plan.changed', PlanChangedEvent], ['delivery.dead', DeliveryDeadEvent], ['subscription.test', SubscriptionTestEvent]] as const)
     app.openAPIRegistry.registerWebhook({
       method: 'post',
       path: name,

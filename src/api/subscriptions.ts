@@ -94,6 +94,26 @@ export const subscriptionRoutes = newRouter()
     },
   )
   .openapi(
+    securedRoute(roles, {
+      method: 'post',
+      path: '/v1/subscriptions/{id}/test',
+      summary: 'Send a signed `subscription.test` event now and see what the receiver answered (not queued, not retried)',
+      request: { params: IdParam },
+      responses: {
+        200: json(
+          z.object({ webhookId: z.string(), delivered: z.boolean().describe('The receiver answered 2xx'), status: z.number().int().nullable(), error: z.string().nullable() }),
+          'Sent; what the receiver answered',
+        ),
+        ...problemResponses(409, 422),
+      },
+    }),
+    async (c) => {
+      const sent = await subscriptionService(c.get('deps')).sendTestEvent(c.get('principal'), c.req.valid('param').id);
+      if (!sent) throw notFound();
+      return c.json(sent, 200);
+    },
+  )
+  .openapi(
     securedRoute(roles, { method: 'delete', path: '/v1/subscriptions/{id}', summary: 'End a subscription: no further events; waiting deliveries are cancelled', request: { params: IdParam }, responses: { 204: { description: 'Ended' } } }),
     async (c) => {
       if (!(await subscriptionService(c.get('deps')).disable(c.get('principal'), c.req.valid('param').id))) throw notFound();

@@ -44,11 +44,20 @@ export const DeliveryDeadEvent = z
   .strict()
   .openapi('DeliveryDeadEvent', { description: 'A registration could not be delivered to a sector system and was given up on (a dead letter); IT staff can send it again.' });
 
-export const SubscriptionEventBody = z.discriminatedUnion('type', [PlanCreatedEvent, PlanChangedEvent, DeliveryDeadEvent]);
+export const SubscriptionTestEvent = z
+  .object({
+    type: z.literal('subscription.test'),
+    timestamp: Timestamp,
+    data: z.object({ tenant: Tenant, subscriptionId: z.string() }).strict(),
+  })
+  .strict()
+  .openapi('SubscriptionTestEvent', { description: 'Sent only when asked for (`POST /v1/subscriptions/{id}/test`), whatever event types the subscription wants: to check a receiver and its signature check. Nothing to read.' });
+
+export const SubscriptionEventBody = z.discriminatedUnion('type', [PlanCreatedEvent, PlanChangedEvent, DeliveryDeadEvent, SubscriptionTestEvent]);
 
 /** The Standard Webhooks headers every event comes with. */
 export const EventHeaders = z.object({
   'webhook-id': z.string().openapi({ description: 'The delivery’s id: the same on every retry of one event, so a receiver can drop repeats' }),
   'webhook-timestamp': z.string().regex(/^\d+$/).openapi({ description: 'Seconds since the epoch when this attempt was signed; refuse one far from now' }),
-  'webhook-signature': z.string().openapi({ description: '`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}` with the subscription’s `whsec_` secret' }),
+  'webhook-signature': z.string().openapi({ description: '`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}` with the subscription’s `whsec_` secret; during a secret rotation’s overlap one such signature per secret, space-separated (accept the event if any one verifies)' }),
 });

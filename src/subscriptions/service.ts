@@ -137,6 +137,30 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       await audit(principal, 'subscription.secret-rotated', id, { overlapHours: input.overlapHours });
       return { id, secret, previousSecretValidUntil: previousUntil };
     },
+    /**
+     * Sends a `subscription.test` event now, signed as every event is, and answers what the receiver
+     * said: for a vendor checking its receiver and signature check before real events flow. Not
+     * queued or retried; the address is checked as for every delivery (S6).
+     */
+    async sendTestEvent(principal: Principal, id: string): Promise<{ webhookId: string; delivered: boolean; status: number | null; error: string | null } | null> {
+      const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
+      if (!row) return null;
+      if (row.disabledAt) throw new ProblemError('subscription-ended', `the subscription ended on ${row.disabledAt}: ${row.disabledReason ?? ''}`.trim());
+      const check = await checkSubscriptionUrl(row.url, deps.config.subscriptions.allowedHosts);
+      if (!check.ok) throw new ProblemError('subscription-address-refused', check.reason);
+      const webhookId = crypto.randomUUID();
+      const payload = JSON.stringify({ type: 'subscription.test', timestamp: clock.now().toISOString(), data: { tenant: principal.tenant, subscriptionId: id } });
+      let status: number | null = null;
+      let error: string | null = null;
+      try {
+        status = await sendSigned(deps, senderOf(deps), row, webhookId, payload);
+        if (status < 200 || status >= 300) error = `the receiver answered ${status}`;
+      } catch (caught) {
+        error = sendError(caught);
+      }
+      await audit(principal, 'subscription.test-sent', id, { webhookId, status });
+      return { webhookId, delivered: error === null, status, error };
+    },
     /** Stops it: no further events, waiting deliveries cancelled. */
     async disable(principal: Principal, id: string): Promise<boolean> {
       const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
@@ -175,6 +199,32 @@ export interface SubscriptionRunResult {
   dead: number;
   cancelled: number;
 }
+
+/** Why a send failed, as kept for IT staff and the subscriber (a network error's cause included; no CPR number). */
+const sendError = (caught: unknown) => redactCpr(caught instanceof Error ? (caught.cause instanceof Error ? `${caught.message}: ${caught.cause.message}` : caught.message) : String(caught)).slice(0, 300);
+
+/**
+ * POSTs one event to the subscriber, signed per Standard Webhooks with its secret — and, during a
+ * secret rotation's overlap, with the one before it too — and answers the receiver's status. Not
+ * following a redirect: it could lead to an address the caller's check would refuse.
+ */
+async function sendSigned(deps: AppDeps, send: (url: string, init: RequestInit) => Promise<Response>, subscription: SubscriptionRow, webhookId: string, payload: string): Promise<number> {
+  const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
+  const secrets = [await deps.vault.openPayload(subscription.secretSealed)];
+  if (subscription.previousSecretSealed && subscription.previousSecretUntil && subscription.previousSecretUntil > deps.clock.now().toISOString()) secrets.push(await deps.vault.openPayload(subscription.previousSecretSealed));
+  const signatures = (await Promise.all(secrets.map((secret) => signWebhook(secret, webhookId, timestamp, payload)))).join(' ');
+  const response = await send(subscription.url, {
+    method: 'POST',
+    redirect: 'manual',
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+    headers: { 'content-type': 'application/json', 'user-agent': 'enplan-integration-layer', 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatures },
+    body: payload,
+  });
+  await response.body?.cancel().catch(() => undefined);
+  return response.status;
+}
+
+const senderOf = (deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) => deps.subscriptionTransport?.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
 
 const EVENT_PAGE = 500;
 const LEASE_MS = 60_000;
@@ -221,7 +271,7 @@ export async function runSubscriptionDeliveries(
 
   // Delivery of what is due, each tenant's under its own claim.
   const policy = options.backoff ?? subscriptionBackoff;
-  const send = deps.subscriptionTransport?.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
+  const send = senderOf(deps);
   const due = await store.subscriptions.due(clock.now().toISOString(), options.limit ?? 200);
   const subscriptionsSeen = new Map<string, SubscriptionRow | null>();
   for (const tenant of new Set(due.map((d) => d.tenant))) {
@@ -254,21 +304,7 @@ export async function runSubscriptionDeliveries(
       let status: number | null = null;
       let error: string;
       try {
-        const timestamp = Math.floor(clock.now().getTime() / 1000);
-        // Signed with the secret, and during a rotation's overlap with the one before it too.
-        const secrets = [await deps.vault.openPayload(subscription.secretSealed)];
-        if (subscription.previousSecretSealed && subscription.previousSecretUntil && subscription.previousSecretUntil > clock.now().toISOString()) secrets.push(await deps.vault.openPayload(subscription.previousSecretSealed));
-        const signatures = (await Promise.all(secrets.map((secret) => signWebhook(secret, row.id, timestamp, row.payload)))).join(' ');
-        const response = await send(subscription.url, {
-          method: 'POST',
-          // A redirect is not followed: it could lead to an address the check above would refuse.
-          redirect: 'manual',
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-          headers: { 'content-type': 'application/json', 'user-agent': 'enplan-integration-layer', 'webhook-id': row.id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signatures },
-          body: row.payload,
-        });
-        status = response.status;
-        await response.body?.cancel().catch(() => undefined);
+        status = await sendSigned(deps, send, subscription, row.id, row.payload);
         if (status >= 200 && status < 300) {
           await store.subscriptions.delivered(tenant, row.id, status, clock.now().toISOString());
           result.delivered++;
@@ -284,7 +320,7 @@ export async function runSubscriptionDeliveries(
         }
         error = `the receiver answered ${status}`;
       } catch (caught) {
-        error = redactCpr(caught instanceof Error ? (caught.cause instanceof Error ? `${caught.message}: ${caught.cause.message}` : caught.message) : String(caught)).slice(0, 300);
+        error = sendError(caught);
       }
       if (row.attempts >= policy.maxAttempts) {
         await store.subscriptions.dead(tenant, row.id, `gave up after ${row.attempts} attempts; last: ${error}`, status);

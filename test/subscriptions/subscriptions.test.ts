@@ -167,6 +167,35 @@ describe('outbound subscriptions', () => {
     await app.close();
   });
 
+  it('sends a signed test event on request, whatever types the subscription wants, and says what the receiver answered', async () => {
+    const app = await freshApp();
+    const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['delivery.dead'] }, 'vendor-a');
+    const { id, secret } = created.body as { id: string; secret: string };
+    const sent = await app.call('POST', `/v1/subscriptions/${id}/test`, ['vendor'], undefined, 'vendor-a');
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ delivered: true, status: 204, error: null });
+    expect(received).toHaveLength(1);
+    const [event] = received;
+    expect(event!.headers['webhook-id']).toBe(sent.body.webhookId);
+    const verified = await verifyWebhook({ id: event!.headers['webhook-id'] as string, timestamp: event!.headers['webhook-timestamp'] as string, signature: event!.headers['webhook-signature'] as string }, event!.body, [secret], app.clock.now());
+    expect(verified.ok).toBe(true);
+    expect(SubscriptionEventBody.safeParse(JSON.parse(event!.body)).error).toBeUndefined();
+    expect(JSON.parse(event!.body)).toMatchObject({ type: 'subscription.test', data: { tenant: '101', subscriptionId: id } });
+
+    // A receiver that refuses: said so, not retried, nothing queued.
+    answers = [500];
+    expect((await app.call('POST', `/v1/subscriptions/${id}/test`, ['it-staff'])).body).toMatchObject({ delivered: false, status: 500, error: 'the receiver answered 500' });
+    expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0, retried: 0 });
+    expect((await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, 'vendor-a')).body.deliveries).toEqual([]);
+    // Another vendor's, another role, an ended subscription.
+    expect((await app.call('POST', `/v1/subscriptions/${id}/test`, ['vendor'], undefined, 'vendor-b')).status).toBe(404);
+    expect((await app.call('POST', `/v1/subscriptions/${id}/test`, ['caseworker'])).status).toBe(403);
+    await app.call('DELETE', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a');
+    expect((await app.call('POST', `/v1/subscriptions/${id}/test`, ['vendor'], undefined, 'vendor-a')).status).toBe(409);
+    expect((await app.deps.store.audit.list('101', {})).filter((row) => row.action === 'subscription.test-sent')).toHaveLength(2);
+    await app.close();
+  });
+
   it('sends one subscriber its events one at a time, in the order they happened, even when it answers slowly', async () => {
     const app = await freshApp();
     const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-a');
@@ -185,7 +214,7 @@ describe('outbound subscriptions', () => {
   it('describes the events in the OpenAPI document as webhooks, with their bodies and signature headers', async () => {
     const app = await freshApp();
     const doc = (await (await app.harness.request('/openapi.json')).json()) as { webhooks: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { $ref: string } } } }; parameters: { name: string; in: string }[] } }> };
-    expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created']);
+    expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created', 'subscription.test']);
     expect(doc.webhooks['plan.changed']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanChangedEvent');
     expect(doc.webhooks['plan.created']!.post.parameters.filter((p) => p.in === 'header').map((p) => p.name).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
     await app.close();
@@ -308,6 +337,11 @@ describe('the address is checked again at every delivery', () => {
     const [subscription] = (await app.call('GET', '/v1/subscriptions', ['it-staff'])).body.subscriptions;
     const [dead] = (await app.call('GET', `/v1/subscriptions/${subscription.id}/deliveries`, ['it-staff'])).body.deliveries;
     expect(dead.lastError).toMatch(/^address refused: events go over https/);
+    // Nor a test event: refused before anything is sent.
+    const test = await app.call('POST', `/v1/subscriptions/${subscription.id}/test`, ['it-staff']);
+    expect(test.status).toBe(422);
+    expect(test.body.type).toBe('/problems/subscription-address-refused');
+    expect(received).toEqual([]);
     await app.close();
   });
 });
