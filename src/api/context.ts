@@ -18,6 +18,8 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   verifyToken(token: string): Promise<Principal>;
+  /** With JWKS_URL: whether the identity provider's signing keys are at hand (readiness). */
+  identityProvider?: { status(): Promise<'ok' | 'stale' | 'unavailable'> };
   /** The sector adapters this deployment talks to (the simulators locally); absent ones are skipped. */
   adapters: Partial<Record<SourceSystem, SourceAdapter>>;
   /**

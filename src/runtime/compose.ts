@@ -11,6 +11,11 @@ import type { Database } from '../store/db';
 
 export const systemClock: Clock = { now: () => new Date() };
 
+const tokenPorts = (verifier: ReturnType<typeof createTokenVerifier>): Pick<AppDeps, 'verifyToken' | 'identityProvider'> => ({
+  verifyToken: verifier,
+  ...(verifier.identityProvider ? { identityProvider: verifier.identityProvider } : {}),
+});
+
 export async function composeDeps(options: {
   database: Database;
   config: Config;
@@ -26,7 +31,7 @@ export async function composeDeps(options: {
     clock: options.clock ?? systemClock,
     config: options.config,
     logger: options.logger,
-    verifyToken: createTokenVerifier(options.config.auth, { onRefreshFailed: (reason) => options.logger.warn('the identity provider’s signing keys (JWKS) could not be read; the keys held are used meanwhile', { reason }) }),
+    ...tokenPorts(createTokenVerifier(options.config.auth, { onRefreshFailed: (reason) => options.logger.warn('the identity provider’s signing keys (JWKS) could not be read; the keys held are used meanwhile', { reason }) })),
     adapters: options.adapters ?? {},
     ...(options.adaptersFor ? { adaptersFor: options.adaptersFor } : {}),
     mappings: options.mappings ?? createMappingRegistry([]),

@@ -179,6 +179,15 @@ export function createJwksKeyStore(options: JwksOptions) {
         return undefined;
       }
     },
+    /**
+     * For readiness: `ok` with a key set within its max-age, `stale` while keys held past it are
+     * used because the IdP cannot be read, `unavailable` with none (after asking, once per cool-down).
+     */
+    async status(): Promise<'ok' | 'stale' | 'unavailable'> {
+      if (!usable(current) && now() - lastAttempt >= cooldown) await refresh();
+      if (!usable(current)) return 'unavailable';
+      return now() < current!.freshUntil ? 'ok' : 'stale';
+    },
     /** How many times the set was read (for tests and the overview). */
     fetches: () => fetches,
   };

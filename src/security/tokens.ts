@@ -59,7 +59,7 @@ export function createTokenVerifier(config: TokenConfig, options: Omit<JwksOptio
     return verify(token, key, { alg: header.alg as JwksAlgorithm, ...verification });
   }
 
-  return async function verifyToken(token: string): Promise<Principal> {
+  return Object.assign(async function verifyToken(token: string): Promise<Principal> {
     let payload: unknown;
     try {
       payload = keys ? await verifyWithIdentityProvider(token) : await verify(token, await secretKey(), { alg: 'HS256', ...verification });
@@ -71,7 +71,7 @@ export function createTokenVerifier(config: TokenConfig, options: Omit<JwksOptio
     const parsed = Principal.safeParse(payload);
     if (!parsed.success) throw new AuthenticationError(`the token's claims are not valid: ${parsed.error.issues[0]?.message}`);
     return parsed.data;
-  };
+  }, { identityProvider: keys ? { status: () => keys.status() } : undefined });
 }
 
 /** Signs a development token (HS256). Never used with a production key. */

@@ -134,8 +134,11 @@ describe('tokens from the identity provider (JWKS)', () => {
     clock.ms += 3600_000;
     expect((await verify(await token())).tenant).toBe('101');
     await expect.poll(() => idp.requests, { timeout: 5000 }).toBe(2); // it tried
+    // Readiness says the keys are held past their age while the IdP is down.
+    expect(await verify.identityProvider!.status()).toBe('stale');
     clock.ms += 25 * 3600_000;
     await expect(verify(await token())).rejects.toThrow(IdentityProviderUnavailableError);
+    expect(await verify.identityProvider!.status()).toBe('unavailable');
   });
 
   it('without any keys, a token cannot be checked: unavailable — and the IdP is asked at most once per cool-down', async () => {
@@ -219,6 +222,9 @@ describe('tokens from the identity provider (JWKS)', () => {
     try {
       const get = (token: string) => app.request('/v1/follow-ups/overdue', { headers: { authorization: `Bearer ${token}` } });
       expect((await get(await signWith(rsa.privateJwk))).status).toBe(200);
+      const ready = await app.request('/ready');
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'ok', identityProvider: 'ok' } });
       // With JWKS configured, the development secret signs nothing.
       expect((await get(await forged({ alg: 'HS256', typ: 'JWT', kid: 'rsa-2026-1' }, 'enplan-dev-secret-change-me-in-production'))).status).toBe(401);
       expect(idp.requests).toBe(1);
@@ -232,6 +238,10 @@ describe('tokens from the identity provider (JWKS)', () => {
       expect(response.status).toBe(503);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
       expect(await response.json()).toMatchObject({ type: '/problems/identity-provider-unavailable', status: 503 });
+      // Not ready: no token can be checked.
+      const ready = await down.app.request('/ready');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', identityProvider: 'no signing keys: the IdP cannot be read' } });
       expect(down.logger.lines.some((line) => /JWKS/.test(line))).toBe(true);
     } finally {
       await down.close();
