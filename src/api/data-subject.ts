@@ -21,6 +21,24 @@ const AccessReport = z
   })
   .openapi('AccessReport', { description: 'Everything the layer holds about the citizen (GDPR art. 15). The CPR number is not repeated in it.' });
 
+const AccessLog = z
+  .object({
+    citizenId: z.string(),
+    entries: z.array(
+      z.object({
+        seq: z.number().int(),
+        at: z.string(),
+        actor: z.string().openapi({ description: 'Who, in what capacity: `<roles>:<user id>` from the token, or `sync-job:<source>`, `system:<job>`' }),
+        action: z.string(),
+        targetType: z.string(),
+        targetId: z.string(),
+        detail: z.record(z.string(), z.unknown()).openapi({ description: 'References only (ids, categories, bases): the log never holds content or a CPR number' }),
+      }),
+    ),
+    nextAfterSeq: z.number().int().nullable().openapi({ description: 'Send as `afterSeq` for the next page; null at the end' }),
+  })
+  .openapi('AccessLog', { description: 'Every audit row about the citizen, oldest first, with the users named.' });
+
 export const dataSubjectRoutes = newRouter().openapi(
   // The caseworker who answers the citizen's access request (the citizen may have no digital
   // access); citizens read the same content themselves at /v1/citizen/plan and /v1/citizen/data-flows.
@@ -36,4 +54,26 @@ export const dataSubjectRoutes = newRouter().openapi(
     if (!report) throw new ProblemError('not-found', 'the layer holds nothing about this CPR number in your municipality');
     return c.json(report, 200);
   },
-);
+)
+  .openapi(
+    // The DPO looking into a complaint or an incident ("who looked at my plan?"): the users are
+    // named here, where the citizen's own log names only the authority. The look is in that log.
+    securedRoute(['dpo'], {
+      method: 'post',
+      path: '/v1/data-subject/access-log',
+      summary: 'Who used a citizen’s data and how, users named, oldest first and paged — by CPR number in the body; the look is in the citizen’s own log',
+      request: {
+        body: {
+          content: { 'application/json': { schema: z.object({ cpr: Cpr, afterSeq: z.number().int().nonnegative().optional(), limit: z.number().int().min(1).max(1000).default(200) }).strict().openapi('AccessLogRequest') } },
+          required: true,
+        },
+      },
+      responses: { 200: { content: { 'application/json': { schema: AccessLog } }, description: 'A page of the log' }, ...problemResponses(404) },
+    }),
+    async (c) => {
+      const { cpr, afterSeq, limit } = c.req.valid('json');
+      const log = await citizenService(c.get('deps')).accessLog(c.get('principal'), cpr, { afterSeq, limit });
+      if (!log) throw new ProblemError('not-found', 'the layer holds nothing about this CPR number in your municipality');
+      return c.json(log, 200);
+    },
+  );

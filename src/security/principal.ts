@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { MunicipalityCode } from '../model';
 
-export const Role = z.enum(['it-staff', 'caseworker', 'vendor', 'sync-job', 'citizen', 'provider']);
+/** `dpo`: the municipality's data protection officer (databeskyttelsesrådgiver), who investigates who used a citizen's data. */
+export const Role = z.enum(['it-staff', 'caseworker', 'vendor', 'sync-job', 'citizen', 'provider', 'dpo']);
 export type Role = z.infer<typeof Role>;
 
 export const Principal = z

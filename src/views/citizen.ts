@@ -14,7 +14,7 @@ import { membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
 import { actorOf, type Principal } from '../security';
 import type { AuditRow } from '../store';
 import { processingPurpose, retentionOf } from '../consent/processing-record';
-import { ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
+import { ACCESS_LOG_READ, ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
 import { explainView } from './plan-view';
 
 const PAGE = 1000;
@@ -100,6 +100,22 @@ export function citizenService(deps: AppDeps) {
         plans: plans.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '')),
         ...described,
       };
+    },
+
+    /**
+     * Who used the citizen's data and how, with the users named (the citizen's own log names only
+     * the authority): every audit row about them, oldest first, a page at a time. For the DPO
+     * looking into a complaint or an incident; the look itself is in the citizen's own log.
+     * Null when the layer holds nothing about the CPR number.
+     */
+    async accessLog(principal: Principal, cpr: string, page: { afterSeq?: number; limit: number }) {
+      const { tenant } = principal;
+      const citizen = await store.citizens.findByAnyCprHash(tenant, await deps.vault.lookupHashes(tenant, cpr));
+      if (!citizen) return null;
+      const rows = await store.audit.list(tenant, { citizenId: citizen.id, afterSeq: page.afterSeq, limit: page.limit + 1 });
+      const entries = rows.slice(0, page.limit).map((row) => ({ seq: row.seq, at: row.at, actor: row.actor, action: row.action, targetType: row.targetType, targetId: row.targetId, detail: row.detail }));
+      await store.audit.append(tenant, { at: clock.now().toISOString(), actor: actorOf(principal), action: ACCESS_LOG_READ, targetType: 'citizen', targetId: citizen.id, citizenId: citizen.id, detail: { entries: entries.length, afterSeq: page.afterSeq ?? null } });
+      return { citizenId: citizen.id, entries, nextAfterSeq: rows.length > page.limit ? entries.at(-1)!.seq : null };
     },
 
     async dataFlows(principal: Principal): Promise<CitizenDataFlows> {

@@ -13,6 +13,7 @@
  * - `plan.read` with `view: 'caseworker'`, and `plan.looked-up` (found by CPR number) — the
  *   municipality's caseworkers opened the plan; one line per day with the count.
  * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
+ * - `data-subject.access-log-read` — the DPO read who used this citizen's data.
  * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
  *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`).
  */
@@ -24,6 +25,8 @@ import { categoriesInDanish, danishDate, danishDateTime, danishList, partyName, 
 /** The audit action of an access report (GDPR art. 15) made for the citizen; shown in their own log. */
 export const ACCESS_REPORT = 'data-subject.access-report';
 export const CUSTODY_HOLDER_READ = 'citizen.data-flows-read-by-custody-holder';
+/** The audit action of the DPO reading who used a citizen's data; shown in the citizen's own log. */
+export const ACCESS_LOG_READ = 'data-subject.access-log-read';
 
 export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
 
@@ -240,6 +243,19 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         consentRefs: [],
         legalBasis: null,
         text: `Den ${when} så din forældremyndighedsindehaver, hvor oplysninger om dig er sendt hen på de samtykker, vedkommende har givet for dig.`,
+      });
+    } else if (row.action === ACCESS_LOG_READ && !child) {
+      flows.push({
+        at: row.at,
+        about,
+        kind: 'viewed',
+        source: 'enplan',
+        recipient: 'dpo',
+        categories: [],
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text: `Den ${when} gennemgik kommunens databeskyttelsesrådgiver loggen over, hvem der har set og brugt dine oplysninger i Én plan.`,
       });
     } else if (row.action === ACCESS_REPORT && !child) {
       flows.push({

@@ -77,7 +77,7 @@ const bodies: { name: string; body: string; contentType?: string }[] = [
 ];
 const queryValues = ['-1', 'abc', '1e999', '%FF', '', 'x'.repeat(3000), cpr];
 
-const roleSets: Role[][] = [['it-staff', 'caseworker', 'vendor', 'sync-job'], ['citizen'], ['provider']];
+const roleSets: Role[][] = [['it-staff', 'caseworker', 'vendor', 'sync-job', 'dpo'], ['citizen'], ['provider']];
 
 function fill(path: string, value: string): string {
   return path.replace(/\{[^}]+\}/g, value);

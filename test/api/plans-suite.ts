@@ -14,7 +14,7 @@ export interface PlanSuiteOptions {
   countPlans?: (tenant: string) => Promise<number>;
 }
 
-const allRoles: Role[] = ['it-staff', 'caseworker', 'vendor', 'sync-job', 'citizen', 'provider'];
+const allRoles: Role[] = ['it-staff', 'caseworker', 'vendor', 'sync-job', 'citizen', 'provider', 'dpo'];
 
 export function definePlanApiSuite({ harness, cpr, countPlans }: PlanSuiteOptions) {
   const h = () => harness();
