@@ -1,6 +1,7 @@
 /**
  * Outbound subscriptions in workerd on D1: migration 0010's triggers record a plan's events on D1,
- * and the Cron Trigger round delivers them, signed, to a receiver on loopback (allowed explicitly).
+ * and the Cron Trigger round delivers them, signed, to a receiver on loopback (allowed explicitly);
+ * a secret rotated on D1 signs a test event together with the one before it.
  */
 import { env } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
@@ -36,5 +37,18 @@ describe('outbound subscriptions in workerd', () => {
     expect((await verifyWebhook({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'] }, body, [created.body.secret], new Date())).ok).toBe(true);
     const deliveries = await call('GET', `/v1/subscriptions/${created.body.id}/deliveries`, ['vendor']);
     expect(deliveries.body.deliveries).toEqual([expect.objectContaining({ status: 'delivered', id: headers['webhook-id'] })]);
+  });
+
+  it('rotates the secret on D1 (migration 0012) and sends a test event signed with both during the overlap', async () => {
+    const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events`, events: ['delivery.dead'] });
+    const rotated = await call('POST', `/v1/subscriptions/${created.body.id}/rotate-secret`, ['vendor'], { overlapHours: 1 });
+    expect(rotated.status).toBe(200);
+    const sent = await call('POST', `/v1/subscriptions/${created.body.id}/test`, ['vendor']);
+    expect(sent.body).toMatchObject({ delivered: true, status: 204 });
+    const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { headers: Record<string, string>; body: string }[];
+    const test = received.find((r) => r.headers['webhook-id'] === sent.body.webhookId)!;
+    expect(JSON.parse(test.body)).toMatchObject({ type: 'subscription.test', data: { subscriptionId: created.body.id } });
+    for (const secret of [created.body.secret, rotated.body.secret])
+      expect((await verifyWebhook({ id: test.headers['webhook-id']!, timestamp: test.headers['webhook-timestamp']!, signature: test.headers['webhook-signature']! }, test.body, [secret], new Date())).ok).toBe(true);
   });
 });
