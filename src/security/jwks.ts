@@ -91,11 +91,9 @@ export function createJwksKeyStore(options: JwksOptions) {
   let current: KeySet | undefined;
   let lastAttempt = Number.NEGATIVE_INFINITY;
   let refreshing: Promise<void> | undefined;
-  let fetches = 0;
   const imported = new Map<string, Promise<VerificationKey>>();
 
   async function read(): Promise<KeySet> {
-    fetches++;
     const response = await fetchJwks(options.url, { headers: { accept: 'application/jwk-set+json, application/json' }, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
     // A redirect is not followed (manual): the configured address is where the keys must be.
     if (!response.ok) throw new Error(`the JWKS answered ${response.status}`);
@@ -188,8 +186,6 @@ export function createJwksKeyStore(options: JwksOptions) {
       if (!usable(current)) return 'unavailable';
       return now() < current!.freshUntil ? 'ok' : 'stale';
     },
-    /** How many times the set was read (for tests and the overview). */
-    fetches: () => fetches,
   };
 }
 export type JwksKeyStore = ReturnType<typeof createJwksKeyStore>;

@@ -36,12 +36,15 @@ export function danishDate(value: string): string {
   return `${local.getUTCDate()}. ${MONTHS[local.getUTCMonth()]} ${local.getUTCFullYear()}`;
 }
 
+/** "10.04": the time of day in Danish time. */
+export function danishClock(value: string): string {
+  const local = copenhagenTime(new Date(value));
+  return `${String(local.getUTCHours()).padStart(2, '0')}.${String(local.getUTCMinutes()).padStart(2, '0')}`;
+}
+
 /** "23. november 2026 kl. 10.04" in Danish time. */
 export function danishDateTime(value: string): string {
-  const local = copenhagenTime(new Date(value));
-  const hh = String(local.getUTCHours()).padStart(2, '0');
-  const mm = String(local.getUTCMinutes()).padStart(2, '0');
-  return `${danishDate(value)} kl. ${hh}.${mm}`;
+  return `${danishDate(value)} kl. ${danishClock(value)}`;
 }
 
 /** "a", "a og b", "a, b og c". */

@@ -19,7 +19,7 @@
  */
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { AuditRow } from '../store';
-import { categoriesInDanish, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
+import { categoriesInDanish, danishClock, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
 
 /** Audit action: a custody holder read where a child's data went (shown in the child's own log). */
 /** The audit action of an access report (GDPR art. 15) made for the citizen; shown in their own log. */
@@ -277,7 +277,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       group.openings++;
       group.lookedUp ||= row.action === 'plan.looked-up';
       group.entry.at = row.at;
-      const clock = danishDateTime(row.at).split(' kl. ')[1];
+      const clock = danishClock(row.at);
       const whose = child ? 'dit barns' : 'din';
       group.entry.text =
         group.openings === 1
