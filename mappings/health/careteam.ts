@@ -1,7 +1,7 @@
 /**
- * health.careteam — the region's treating team becomes a coordinator fragment of kind `team` in
+ * health.careteam — the region's treating team becomes a care-team contact of kind `team` in
  * sector `health` (data category `health`): who in the region the citizen and caseworker can reach.
- * Whether it is the plan's responsible coordinator is the merge's decision (R5: exactly one).
+ * It never becomes the plan's responsible coordinator, whom the municipality appoints (R5).
  */
 import { CareTeam } from '../../adapters/fhir/contract';
 import { fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
@@ -13,13 +13,13 @@ export const healthCareTeamMapping: Mapping<CareTeam> = {
   version: '1.0.0',
   adapter: 'health',
   recordType: 'CareTeam',
-  description: 'The regional treating team: a health coordinator fragment (kind team) with its members and contact.',
+  description: 'The regional treating team: a health care-team contact (kind team) with its members and contact.',
   sourceSchema: CareTeam,
   rules: [
-    { id: 'careteam.id', source: 'CareTeam.id', target: 'coordinator element id', description: 'health:careteam:<id>.' },
-    { id: 'careteam.coordinator', source: 'CareTeam.name, participant', target: 'coordinator (kind team)', description: 'The team by name with its named members.' },
-    { id: 'careteam.unit', source: 'CareTeam.managingOrganization.display', target: 'coordinator.unit', description: 'The hospital or centre.' },
-    { id: 'careteam.since', source: 'CareTeam.period.start', target: 'coordinator.since', description: 'A date is midnight Danish time.' },
+    { id: 'careteam.id', source: 'CareTeam.id', target: 'care team element id', description: 'health:careteam:<id>.' },
+    { id: 'careteam.coordinator', source: 'CareTeam.name, participant', target: 'careTeams[] (kind team)', description: 'The team by name with its named members.' },
+    { id: 'careteam.unit', source: 'CareTeam.managingOrganization.display', target: 'careTeams[].unit', description: 'The hospital or centre.' },
+    { id: 'careteam.since', source: 'CareTeam.period.start', target: 'careTeams[].since', description: 'A date is midnight Danish time.' },
     { id: 'careteam.category', source: '—', target: 'data category', description: 'Always health.' },
   ],
   codeLists: [],

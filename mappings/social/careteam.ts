@@ -1,7 +1,8 @@
 /**
- * social.careteam — the CareTeam around a citizen's social case becomes the plan's coordinator: the
- * participant in the role of coordinating caseworker when there is one (a named caseworker), else
- * the team by name with its members (R5: one caseworker or a named small team).
+ * social.careteam — the CareTeam around a citizen's social case becomes a care-team contact of the
+ * member (`plan.careTeams`): the participant in the role of coordinating caseworker when there is one
+ * (a named caseworker), else the team by name with its members. It never becomes the plan's
+ * responsible coordinator, whom the municipality appoints (R5).
  */
 import { CareTeam } from '../../adapters/fhir/contract';
 import { danishDateTime, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
@@ -108,11 +109,11 @@ export const socialCareTeamMapping: Mapping<CareTeam> = {
   description: 'The CareTeam of a social case: the coordinating caseworker, or the named team.',
   sourceSchema: CareTeam,
   rules: [
-    { id: 'careteam.id', source: 'CareTeam.id', target: 'coordinator element id', description: 'social:careteam:<id>; a CareTeam without id fails.' },
-    { id: 'careteam.coordinator', source: 'CareTeam.participant (role coordinating-caseworker) | CareTeam.name', target: 'coordinator.kind, name, teamMembers', description: 'The participant in the coordinating caseworker role, else the team with its members.' },
-    { id: 'careteam.unit', source: 'CareTeam.managingOrganization.display | name', target: 'coordinator.unit', description: 'The unit the citizen can contact.' },
-    { id: 'careteam.telecom', source: 'CareTeam.telecom', target: 'coordinator.phone, email', description: 'Work numbers first; an invalid e-mail is left out and reported.' },
-    { id: 'careteam.since', source: 'CareTeam.period.start', target: 'coordinator.since', description: 'A date is midnight Danish time.' },
+    { id: 'careteam.id', source: 'CareTeam.id', target: 'care team element id', description: 'social:careteam:<id>; a CareTeam without id fails.' },
+    { id: 'careteam.coordinator', source: 'CareTeam.participant (role coordinating-caseworker) | CareTeam.name', target: 'careTeams[].kind, name, teamMembers', description: 'The participant in the coordinating caseworker role, else the team with its members.' },
+    { id: 'careteam.unit', source: 'CareTeam.managingOrganization.display | name', target: 'careTeams[].unit', description: 'The unit the citizen can contact.' },
+    { id: 'careteam.telecom', source: 'CareTeam.telecom', target: 'careTeams[].phone, email', description: 'Work numbers first; an invalid e-mail is left out and reported.' },
+    { id: 'careteam.since', source: 'CareTeam.period.start', target: 'careTeams[].since', description: 'A date is midnight Danish time.' },
     { id: 'careteam.status', source: 'CareTeam.status', target: '—', description: 'An inactive or erroneous team coordinates nothing: no fragment.' },
   ],
   codeLists: [],

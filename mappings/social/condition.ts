@@ -1,7 +1,8 @@
 /**
  * social.condition — an FFB or FSIII Condition (a state with its functioning level, or an FFB
- * target group such as "Hjemløshed") becomes a barrier in the summary of the citizen's situation,
- * in KL's words. It is social data (data category `social`), or health data when the code sits in
+ * target group such as "Hjemløshed") becomes a situation note of the member
+ * (`plan.situationNotes`: a barrier with its summary), in KL's words; the plan's own situation is
+ * the caseworker's and is never written by a source. It is social data (data category `social`), or health data when the code sits in
  * an FSIII Sundhedsloven group.
  */
 import { Condition } from '../../adapters/fhir/contract';
@@ -38,12 +39,12 @@ export const socialConditionMapping: Mapping<Condition> = {
   version: '1.0.0',
   adapter: 'social',
   recordType: 'Condition',
-  description: 'An FFB / FSIII Condition: a barrier in the situation summary, with its functioning level.',
+  description: 'An FFB / FSIII Condition: a situation note of the member (a barrier), with its functioning level.',
   sourceSchema: Condition,
   rules: [
-    { id: 'condition.id', source: 'Condition.id', target: 'situation element id', description: 'social:condition:<id>; a Condition without id fails.' },
-    { id: 'condition.text', source: 'Condition.code, Condition.severity', target: 'situation.summary, situation.barriers', description: 'KL’s display text of the code, with the functioning level (FSIII 0–4 or FFB in words).' },
-    { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situation.barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing. A clinical or verification status outside its FHIR code system’s six codes fails the contract.' },
+    { id: 'condition.id', source: 'Condition.id', target: 'situation note id', description: 'social:condition:<id>; a Condition without id fails.' },
+    { id: 'condition.text', source: 'Condition.code, Condition.severity', target: 'situationNotes[].summary, barriers', description: 'KL’s display text of the code, with the functioning level (FSIII 0–4 or FFB in words).' },
+    { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situationNotes[].barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing. A clinical or verification status outside its FHIR code system’s six codes fails the contract.' },
     { id: 'condition.category', source: 'code', target: 'data category', description: 'social, or health for FSIII Sundhedsloven groups.' },
   ],
   codeLists: [socialCodeListRefs.ffb, socialCodeListRefs.fsiii],

@@ -271,6 +271,13 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     }
   }
   const contactKeys = new Set<string>();
+  // Teams a sector system names for a member (a CareTeam there): contacts, not the coordinator (R5).
+  for (const team of view.careTeams ?? []) {
+    const member = person({ name: team.name, unit: team.unit, phone: team.phone, email: team.email });
+    if (contactKeys.has(member.reference)) continue;
+    contactKeys.add(member.reference);
+    participants.push({ role: [concept(careTeamRoles.contact), concept(sectorCoding(team.sector))], member, onBehalfOf: unit(team.unit) });
+  }
   for (const intervention of interventions) {
     const contact = { ...intervention.contact, unit: intervention.contact.unit ?? intervention.responsibleUnit };
     const member = person(contact);
@@ -298,6 +305,12 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     noteIds.set(citizenView.id, id);
     const author = memberById.has(citizenView.memberId) ? { authorReference: patient(citizenView.memberId) } : { authorString: citizenView.recordedBy };
     notes.push({ id, extension: [{ url: systems.language, valueCode: citizenView.language }], ...author, time: instant(citizenView.recordedAt), text: citizenView.text });
+  }
+  for (const note of view.situationNotes ?? []) {
+    const id = noteId(note.id, 'situation-note');
+    noteIds.set(note.id, id);
+    const lines = [note.summary, note.barriers.length > 0 ? `Barrierer: ${note.barriers.join('; ')}` : '', note.resources.length > 0 ? `Ressourcer: ${note.resources.join('; ')}` : ''];
+    notes.push({ id, text: lines.filter(Boolean).join('\n\n') });
   }
   for (const agreement of view.agreements ?? []) {
     const id = noteId(agreement.id, 'agreement');
@@ -346,6 +359,7 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
   const noteTarget = (elementId: string): LooseRef => ({ ...carePlanRef, extension: [{ url: systems.targetElement, valueUri: noteIds.get(elementId)! }] });
   for (const citizenView of view.citizenViews ?? []) provenanceOf(citizenView.id, noteTarget(citizenView.id), citizenView.provenance);
   for (const agreement of view.agreements ?? []) provenanceOf(agreement.id, noteTarget(agreement.id), agreement.provenance);
+  for (const note of view.situationNotes ?? []) provenanceOf(note.id, noteTarget(note.id), note.provenance);
 
   const entry: BundleEntry[] = [...entries.values()]
     .sort((a, b) => a.order - b.order)

@@ -33,6 +33,15 @@ export const Situation = z.object({
   resources: z.array(z.string().min(1)).default([]),
 });
 
+/**
+ * A sector system's account of the citizen's situation (a social or health Condition): one per
+ * source record, kept with its member and provenance, so consent revocation and the family's
+ * visibility rules apply to it as to any element (R4, R10). The plan's own `situation` is written
+ * by the caseworker with the citizen, through the API; sources never change it.
+ */
+export const SituationNote = Situation.extend({ id: Id, memberId: Id, provenance: Provenances });
+export type SituationNote = z.infer<typeof SituationNote>;
+
 /** The citizen's own views and wishes, in their own words and language (R1, R4 child's voice). */
 export const CitizenView = z.object({
   id: Id,
@@ -138,6 +147,15 @@ export const Coordinator = z.object({
 });
 export type Coordinator = z.infer<typeof Coordinator>;
 
+/**
+ * A team or caseworker a sector system names for the citizen (a FHIR CareTeam): someone the citizen
+ * and the coordinator can reach, kept with its member and provenance so that consent revocation and
+ * the family's visibility rules apply to it as to any element (R4, R10). It is not the plan's
+ * responsible coordinator: the municipality appoints that one (R5), through the API.
+ */
+export const CareTeamContact = Coordinator.extend({ id: Id, memberId: Id, provenance: Provenances });
+export type CareTeamContact = z.infer<typeof CareTeamContact>;
+
 export const CoordinatorHandOver = z.object({
   from: z.string().min(1).optional(),
   to: z.string().min(1),
@@ -204,6 +222,7 @@ export const Plan = z
     subject: Subject,
     purpose: z.string().min(1).optional(),
     situation: Situation.optional(),
+    situationNotes: z.array(SituationNote).default([]),
     citizenViews: z.array(CitizenView).default([]),
     goals: z.array(Goal).default([]),
     interventions: z.array(Intervention).default([]),
@@ -211,6 +230,7 @@ export const Plan = z
     followUps: z.array(FollowUp).default([]),
     coordinator: Coordinator.optional(),
     coordinatorHistory: z.array(CoordinatorHandOver).default([]),
+    careTeams: z.array(CareTeamContact).default([]),
     municipalities: z.array(InvolvedMunicipality).default([]),
     replaces: z.array(ReplacedPlan).default([]),
     timeFrame: Period.optional(),
@@ -235,6 +255,8 @@ export function planIntegrityProblems(plan: {
   goals: readonly Pick<z.infer<typeof Goal>, 'id' | 'memberId' | 'level' | 'parentGoalId'>[];
   interventions: readonly Pick<z.infer<typeof Intervention>, 'id' | 'memberId' | 'goalIds' | 'dependsOn'>[];
   citizenViews: readonly Pick<z.infer<typeof CitizenView>, 'memberId'>[];
+  situationNotes?: readonly Pick<SituationNote, 'memberId'>[];
+  careTeams?: readonly Pick<CareTeamContact, 'memberId'>[];
   status: z.infer<typeof PlanStatus>;
   statusHistory: readonly z.infer<typeof StatusChange>[];
 }): { path: (string | number)[]; message: string }[] {
@@ -265,6 +287,12 @@ export function planIntegrityProblems(plan: {
   plan.citizenViews.forEach((view, index) => {
     if (!memberIds.has(view.memberId))
       problems.push({ path: ['citizenViews', index, 'memberId'], message: 'the view must be a member’s own' });
+  });
+  plan.situationNotes?.forEach((note, index) => {
+    if (!memberIds.has(note.memberId)) problems.push({ path: ['situationNotes', index, 'memberId'], message: 'the note must be about a member of the plan' });
+  });
+  plan.careTeams?.forEach((team, index) => {
+    if (!memberIds.has(team.memberId)) problems.push({ path: ['careTeams', index, 'memberId'], message: 'the care team must be a member’s' });
   });
   if (plan.status === 'declined') {
     const last = plan.statusHistory.at(-1);

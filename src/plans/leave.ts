@@ -39,7 +39,7 @@ export function leaveFamilyPlan(plan: Plan, memberId: string, options: LeaveOpti
   const mine = (element: { memberId?: string }) => element.memberId === memberId;
   const movedIds = new Set<string>();
   const moved: { list: ElementList; id: string }[] = [];
-  for (const list of ['goals', 'interventions', 'agreements', 'citizenViews'] as const)
+  for (const list of ['goals', 'interventions', 'agreements', 'citizenViews', 'situationNotes', 'careTeams'] as const)
     for (const element of plan[list] as { id: string; memberId?: string }[])
       if (mine(element)) {
         movedIds.add(element.id);
@@ -67,6 +67,8 @@ export function leaveFamilyPlan(plan: Plan, memberId: string, options: LeaveOpti
     interventions: plan.interventions.filter(goes),
     agreements: plan.agreements.filter(goes),
     followUps: plan.followUps.filter(goes),
+    situationNotes: plan.situationNotes.filter(goes),
+    careTeams: plan.careTeams.filter(goes),
     coordinator: plan.coordinator ? { ...plan.coordinator, since: options.at } : undefined,
     coordinatorHistory: plan.coordinator
       ? [{ to: plan.coordinator.name, toSector: plan.coordinator.sector, at: options.at, recordedBy: options.actor, reason: 'member left a family plan' }]
@@ -88,6 +90,8 @@ export function leaveFamilyPlan(plan: Plan, memberId: string, options: LeaveOpti
     interventions: plan.interventions.filter(stays),
     agreements: plan.agreements.filter(stays),
     followUps: plan.followUps.filter(stays),
+    situationNotes: plan.situationNotes.filter(stays),
+    careTeams: plan.careTeams.filter(stays),
     replaces: plan.replaces.filter((r) => r.memberId !== memberId),
     conflicts: plan.conflicts.filter((c) => !movedIds.has(c.elementId)),
     updatedAt: options.at,

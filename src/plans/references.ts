@@ -5,8 +5,8 @@
  */
 import type { Plan } from '../model';
 
-export type ElementList = 'citizenViews' | 'goals' | 'interventions' | 'agreements' | 'followUps';
-export const elementLists: readonly ElementList[] = ['citizenViews', 'goals', 'interventions', 'agreements', 'followUps'];
+export type ElementList = 'citizenViews' | 'goals' | 'interventions' | 'agreements' | 'followUps' | 'situationNotes' | 'careTeams';
+export const elementLists: readonly ElementList[] = ['citizenViews', 'goals', 'interventions', 'agreements', 'followUps', 'situationNotes', 'careTeams'];
 
 export interface ReferenceRepair {
   plan: Plan;

@@ -15,17 +15,17 @@
  *   else by arrival.
  */
 import { z } from 'zod';
-import type { Agreement, CitizenView, DataCategory, FollowUp, Fragment, Goal, Intervention, Plan, Provenance } from '../model';
+import type { Agreement, CareTeamContact, CitizenView, DataCategory, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
 import {
   Agreement as AgreementSchema,
+  CareTeamContact as CareTeamContactSchema,
   CitizenView as CitizenViewSchema,
   Conflict as ConflictSchema,
-  Coordinator as CoordinatorSchema,
   FollowUp as FollowUpSchema,
   Goal as GoalSchema,
   Intervention as InterventionSchema,
   planIntegrityProblems,
-  Situation as SituationSchema,
+  SituationNote as SituationNoteSchema,
 } from '../model';
 
 export interface FragmentOrigin {
@@ -73,8 +73,8 @@ export interface UnresolvedReference {
 }
 
 type SourceProvenance = Extract<Provenance, { kind: 'source' }>;
-type ListKey = 'goals' | 'interventions' | 'agreements' | 'followUps' | 'citizenViews';
-type Element = Goal | Intervention | Agreement | FollowUp | CitizenView;
+type ListKey = 'goals' | 'interventions' | 'agreements' | 'followUps' | 'citizenViews' | 'situationNotes' | 'careTeams';
+type Element = Goal | Intervention | Agreement | FollowUp | CitizenView | SituationNote | CareTeamContact;
 
 /**
  * Every element the merge adds or replaces is checked against its schema: tens of thousands per
@@ -87,6 +87,8 @@ const schemaOf: Record<ListKey, z.ZodType> = {
   agreements: z.compile(AgreementSchema),
   followUps: z.compile(FollowUpSchema),
   citizenViews: z.compile(CitizenViewSchema),
+  situationNotes: z.compile(SituationNoteSchema),
+  careTeams: z.compile(CareTeamContactSchema),
 };
 
 const listFor: Partial<Record<Fragment['kind'], ListKey>> = {
@@ -95,6 +97,10 @@ const listFor: Partial<Record<Fragment['kind'], ListKey>> = {
   agreement: 'agreements',
   followUp: 'followUps',
   citizenView: 'citizenViews',
+  // A source's Condition and CareTeam are elements like any other (member, provenance, revocable):
+  // they never write the plan's own situation or its responsible coordinator (R5, R10).
+  situation: 'situationNotes',
+  coordinator: 'careTeams',
 };
 
 const TRAILING_UUID = /:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
@@ -224,30 +230,6 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     ...(origin.sequence ? { sequence: origin.sequence } : {}),
   };
 
-  if (fragment.kind === 'situation') {
-    // The situation is one per plan; sources add barriers and resources, the summary is kept.
-    const current = next.situation ?? { summary: fragment.content.summary, barriers: [], resources: [] };
-    const merged = {
-      summary: current.summary,
-      barriers: [...new Set([...current.barriers, ...fragment.content.barriers])],
-      resources: [...new Set([...current.resources, ...fragment.content.resources])],
-    };
-    if (stableStringify(merged) === stableStringify(next.situation)) tally.unchanged++;
-    else {
-      next.situation = SituationSchema.parse(merged);
-      tally.updated++;
-    }
-    return;
-  }
-  if (fragment.kind === 'coordinator') {
-    // The coordinator is appointed by the municipality (R5); a source's care team only fills a gap.
-    if (!next.coordinator) {
-      next.coordinator = CoordinatorSchema.parse(fragment.content);
-      tally.added++;
-    } else tally.unchanged++;
-    return;
-  }
-
   const key = listFor[fragment.kind]!;
   const list = next[key] as Element[];
   let index = list.findIndex((e) => e.id === fragment.elementId);
@@ -370,6 +352,8 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
     agreements: [...plan.agreements],
     followUps: [...plan.followUps],
     citizenViews: [...plan.citizenViews],
+    situationNotes: [...plan.situationNotes],
+    careTeams: [...plan.careTeams],
     conflicts: [...plan.conflicts],
   };
   const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false, unresolved: [] };

@@ -10,7 +10,7 @@
  *   treatment the citizen is in, and the caseworker is bound by confidentiality anyway. No other
  *   party ever gets them (decision recorded in docs/decisions).
  * - **citizen** (an active member): plan-level fields, the coordinator's contact (R5), their own
- *   elements and the family-wide ones (no `memberId`); a parent or custody holder also sees the
+ *   elements (sector systems' situation notes and care teams included) and the family-wide ones (no `memberId`); a parent or custody holder also sees the
  *   children's elements. Never another adult member's elements (separated parents, R4), never a
  *   § 101 a element of another member — not even a child's to a parent — and nothing that would
  *   reveal one (a goal served only by such a treatment, a follow-up on it). Other members appear
@@ -31,6 +31,7 @@ import { z } from 'zod';
 import { decideFlow } from '../consent/policy';
 import {
   Agreement,
+  CareTeamContact,
   CitizenView,
   Conflict,
   Coordinator,
@@ -49,6 +50,7 @@ import {
   Provenances,
   ReplacedPlan,
   Situation,
+  SituationNote,
   StatusChange,
   membersOf,
   type ConsentGrant,
@@ -101,6 +103,7 @@ export const PlanView = z.object({
     .optional(),
   purpose: z.string().optional(),
   situation: Situation.optional(),
+  situationNotes: z.array(SituationNote.extend(optionalProvenance)).optional(),
   citizenViews: z.array(CitizenView.extend(optionalProvenance)).optional(),
   goals: z.array(Goal.extend(optionalProvenance)).optional(),
   interventions: z.array(Intervention.extend(optionalProvenance)).optional(),
@@ -108,6 +111,7 @@ export const PlanView = z.object({
   followUps: z.array(FollowUp.extend(optionalProvenance)).optional(),
   coordinator: Coordinator.optional(),
   coordinatorHistory: z.array(CoordinatorHandOver).optional(),
+  careTeams: z.array(CareTeamContact.extend(optionalProvenance)).optional(),
   municipalities: z.array(InvolvedMunicipality).optional(),
   replaces: z.array(ReplacedPlan).optional(),
   timeFrame: Period.optional(),
@@ -207,6 +211,8 @@ function citizenView(plan: Plan, citizenId: string): PlanView | null {
     subject: plan.subject.kind === 'citizen' ? { kind: 'citizen', member: memberView(plan.subject.member) } : { kind: 'family', name: plan.subject.name, members: plan.subject.members.map(memberView) },
     purpose: plan.purpose,
     situation: plan.situation,
+    // A sector system's notes and care teams are a member's own data, like their elements (R4).
+    situationNotes: plan.situationNotes.filter((n) => sees(n.memberId)),
     citizenViews: plan.citizenViews.filter((v) => sees(v.memberId)),
     goals,
     interventions,
@@ -214,6 +220,7 @@ function citizenView(plan: Plan, citizenId: string): PlanView | null {
     followUps,
     coordinator: plan.coordinator,
     coordinatorHistory: plan.coordinatorHistory,
+    careTeams: plan.careTeams.filter((t) => sees(t.memberId)),
     municipalities: plan.municipalities.map(({ link: _link, ...m }) => m),
     replaces: plan.replaces.filter((r) => sees(r.memberId)),
     timeFrame: plan.timeFrame,

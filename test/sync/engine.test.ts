@@ -234,6 +234,32 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('the region’s care team arrives as the citizen’s contact, never as the coordinator, and leaves with the health consent', async () => {
+    const app = await freshApp();
+    const plans = [];
+    for (const citizen of population.slice(10, 20)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      plans.push({ plan, grant: await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'health', categories: ['health'], explicitHealth: true }) });
+    }
+    await sync(app, 'health');
+    const withTeam = [];
+    for (const { plan, grant } of plans) {
+      const stored = (await app.deps.store.plans.get('101', plan.id))!;
+      expect(stored.coordinator).toEqual(plan.coordinator);
+      if (stored.careTeams.length > 0) withTeam.push({ stored, grant });
+    }
+    expect(withTeam.length).toBeGreaterThan(0);
+    const { stored, grant } = withTeam[0]!;
+    expect(stored.careTeams.every((t) => t.sector === 'health' && t.provenance.every((p) => p.kind === 'source' && p.consentRef === grant.id))).toBe(true);
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const revoke = await app.harness.request(`/v1/consents/${grant.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(revoke.status).toBe(200);
+    const after = (await app.deps.store.plans.get('101', stored.id))!;
+    expect(after.careTeams).toEqual([]);
+    expect(after.situationNotes).toEqual([]);
+    await app.close();
+  });
+
   it('a grant revoked while its data is being merged: the merge lands, then what flowed on the grant is removed at once', async () => {
     const app = await freshApp();
     const plan = await enrol(app.deps, population[10]!.cpr);
