@@ -106,6 +106,10 @@ const byStatus = Object.fromEntries((await db.execute('select status, count(*) a
 db.close();
 rmSync(dataDir, { recursive: true, force: true });
 const answered2xx = warmUp['2xx'] + ingest['2xx'];
+// autocannon stops with a request in flight on each connection: those are stored, but their answers
+// are not counted, so up to one per connection and run is stored beyond the 2xx counted.
+const inFlightAtStop = Math.max(0, stored - answered2xx);
+const lost = Math.max(0, answered2xx - stored);
 
 const ratio = ingest.requests.average / reference.requests.average;
 const p99 = ingest.latency.p99;
@@ -117,7 +121,7 @@ const results = {
   durationSeconds: DURATION_S,
   reference: { requestsPerSecond: reference.requests.average, p99Ms: reference.latency.p99, non2xx: reference.non2xx, errors: reference.errors },
   ingest: { requestsPerSecond: ingest.requests.average, p50Ms: ingest.latency.p50, p99Ms: p99, maxMs: ingest.latency.max, non2xx: ingest.non2xx, errors: ingest.errors, timeouts: ingest.timeouts },
-  durability: { answered2xx, stored, byStatus, lost: answered2xx - stored },
+  durability: { answered2xx, stored, inFlightAtStop, byStatus, lost },
   ratio,
   goals: { ratio: 0.3, p99Ms: 25 },
   met: { ratio: ratio >= 0.3, p99: p99 <= 25, nothingLost: stored >= answered2xx && ingest.non2xx === 0 },
@@ -140,9 +144,9 @@ each is marked \`ignored\` by the processor — that work runs in the same proce
 | signed notices stored per second | ${Math.round(ingest.requests.average)} | — | — |
 | ratio to the reference | ${ratio.toFixed(2)} | ≥ 0.3 | ${yes(results.met.ratio)} |
 | p99 latency of a notice | ${p99} ms | ≤ 25 ms | ${yes(results.met.p99)} |
-| answered 2xx / stored / lost | ${answered2xx} / ${stored} / ${answered2xx - stored} | 0 lost | ${yes(results.met.nothingLost)} |
+| answered 2xx / stored / lost | ${answered2xx} / ${stored} / ${lost} | 0 lost | ${yes(results.met.nothingLost)} |
 
-Notices by status after the run: ${JSON.stringify(byStatus)}. p50 ${ingest.latency.p50} ms, max ${ingest.latency.max} ms; non-2xx ${ingest.non2xx}, errors ${ingest.errors}.
+Stored beyond the 2xx counted: ${inFlightAtStop} (requests in flight when autocannon stopped; at most ${CONNECTIONS} per run, warm-up and measurement). Notices by status after the run: ${JSON.stringify(byStatus)}. p50 ${ingest.latency.p50} ms, max ${ingest.latency.max} ms; non-2xx ${ingest.non2xx}, errors ${ingest.errors}.
 `;
 writeFileSync(join(here, 'results', 'b3-webhooks.md'), md);
 console.log(md);
