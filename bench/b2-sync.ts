@@ -47,7 +47,7 @@ if (seedExit !== 0) throw new Error(`B2: enrolment failed (exit ${seedExit})`);
 // Opened as the scheduled sync job opens it (src/runtime/jobs/sync-job.ts); B2_PULL_WORKER=1 pulls and maps in a
 // worker thread, as SYNC_PULL_WORKER=on does (decision 0010).
 const pullWorker = process.env.B2_PULL_WORKER === '1';
-const openDeps = () => openNodeDeps({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000', SYNC_PULL_WORKER: pullWorker ? 'on' : 'off', SYNC_STORE_THREAD: process.env.B2_STORE_THREAD ?? 'on' }, { pullWorker: true, storeThread: true });
+const openDeps = () => openNodeDeps({ ...urls, DATA_DIR: dir, LOG_LEVEL: 'error', ADAPTER_TIMEOUT_MS: '30000', SYNC_PULL_WORKER: pullWorker ? 'on' : 'off', SYNC_STORE_THREAD: process.env.B2_STORE_THREAD ?? 'on' }, { pullWorker: true, storeThread: 'sync' });
 console.log(`B2: enrolled ${size} in ${Math.round(performance.now() - seedStarted)} ms (not measured)`);
 // The enrolled database as seeded, so every full sync starts from the same state.
 const database = join(dir, 'enplan.db');

@@ -186,6 +186,13 @@ Later the same day: every /v1 request had made @hono/node-server build a full we
 the response). Without both, capacity rose from ~1,300–1,380 to ~1,740–1,850 reads/s and the p99 at 1,000/s from
 139–213 ms to 16–35 ms across runs (p50 ~2 ms). With the database on tmpfs (before those changes) the p99 was 38 ms
 against 139 ms on disk: most of the tail is the audit commit's sync to this machine's disk, which each read waits for.
+
+Later (2026-11-24, session 13): the server runs SQLite on a thread of its own (SERVICE_STORE_THREAD, default on; the
+thread scheduled syncs already used, decision 0016), so the service thread parses and answers requests while a commit
+reaches the disk, and statements are prepared once (the thread keeps 256). Measured in pairs on this machine the same
+hour: capacity ~1,820–1,880 → ~4,900–5,500 reads/s, p99 at 1,000/s 24–26 → 15–21 ms. B3 pays ~8 % (its notices' bodies
+are copied to the thread). The goal's 10 ms is still missed: with the store thread, the service thread and autocannon
+on two cores, the tail is now the operating system's scheduling as much as the disk.
 `;
 writeFileSync(join(here, 'results', 'b5-plan-read.md'), md);
 console.log(md);

@@ -79,6 +79,11 @@ export const Config = z
      * merges while the database writes (decision 0016). `off`: one thread, as the API runs.
      */
     SYNC_STORE_THREAD: z.enum(['on', 'off']).default('on'),
+    /**
+     * `on` (default): the API server runs SQLite on a thread of its own, so requests are parsed and
+     * answered while a commit reaches the disk (B5: ~3× the plan reads per second). `off`: one thread.
+     */
+    SERVICE_STORE_THREAD: z.enum(['on', 'off']).default('on'),
     // Citizens a scheduled run takes at most (the rest wait for the next run); unset: no bound.
     SYNC_MAX_CITIZENS_PER_RUN: z.coerce.number().int().positive().optional(),
     RELAY_INTERVAL: z.string().default('10s'),
@@ -120,6 +125,7 @@ export const Config = z
       usesDevSecrets: !env.JWKS_URL && !env.JWT_SECRET,
       logLevel: env.LOG_LEVEL,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      serviceStoreThread: env.SERVICE_STORE_THREAD === 'on',
       adapters: {
         dfdg: env.DFDG_URL,
         education: env.EDUCATION_URL,

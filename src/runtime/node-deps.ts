@@ -13,15 +13,19 @@ import { startPullWorker } from '../sync/pull-worker';
 export interface NodeDepsOptions {
   /** Pull and map in a worker thread (src/sync/pull-worker.ts), if the configuration says so (SYNC_PULL_WORKER). */
   pullWorker?: boolean;
-  /** Run SQLite on a thread of its own (src/store/sqlite-thread.ts), if the configuration says so (SYNC_STORE_THREAD). */
-  storeThread?: boolean;
+  /**
+   * Run SQLite on a thread of its own (src/store/sqlite-thread.ts) if the configuration says so: for
+   * a sync job by SYNC_STORE_THREAD, for the API server by SERVICE_STORE_THREAD.
+   */
+  storeThread?: 'sync' | 'service';
 }
 
 export async function openNodeDeps(env: Record<string, string | undefined>, options: NodeDepsOptions = {}) {
   const config = loadConfig(env);
   const logger = createLogger({ level: config.logLevel });
   const url = databaseUrlFor(config.dataDir);
-  const database = options.storeThread && config.schedule.storeThread ? await openSqliteThreadDatabase(url) : await openLibsqlDatabase(url);
+  const onThread = options.storeThread === 'sync' ? config.schedule.storeThread : options.storeThread === 'service' ? config.serviceStoreThread : false;
+  const database = onThread ? await openSqliteThreadDatabase(url) : await openLibsqlDatabase(url);
   const transport = nodeAdapterTransport(config);
   const localAdaptersFor = tenantAdapters(config, transport);
   const pullWorker = options.pullWorker && config.schedule.pullWorker ? startPullWorker(config) : undefined;

@@ -40,7 +40,7 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     // Bree's job threads read the same environment.
     Object.assign(process.env, demo.urls);
   }
-  const { deps, config, close } = await openNodeDeps(env);
+  const { deps, config, close } = await openNodeDeps(env, { storeThread: 'service' });
   let demoSummary: Record<string, unknown> | undefined;
   if (demo) {
     const seeded = await seedDemo(deps, demo.population);

@@ -174,3 +174,36 @@ describe('a sync through the store thread', () => {
     }
   });
 });
+
+describe('the API server’s store', () => {
+  /** Event-loop turns while a long statement runs: none when SQLite holds the server's own thread. */
+  async function turnsDuring(database: Database): Promise<number> {
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const counted = await database.db.all<{ n: number }>(sql`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) AS n FROM c`);
+    running = false;
+    expect(Number(Object.values(counted[0]!)[0])).toBe(2_000_000);
+    return turns;
+  }
+
+  it('runs on a thread of its own by default (SERVICE_STORE_THREAD), so requests are served while a statement runs', async () => {
+    const { openNodeDeps } = await import('../../src/runtime/node-deps');
+    for (const [setting, expectTurns] of [[undefined, true], ['off', false]] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'enplan-service-store-'));
+      const opened = await openNodeDeps({ DATA_DIR: dir, LOG_LEVEL: 'error', ...(setting ? { SERVICE_STORE_THREAD: setting } : {}) }, { storeThread: 'service' });
+      try {
+        const turns = await turnsDuring(opened.database);
+        if (expectTurns) expect(turns).toBeGreaterThan(0);
+        else expect(turns).toBe(0);
+      } finally {
+        await opened.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});

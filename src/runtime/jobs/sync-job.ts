@@ -6,7 +6,7 @@ import type { SourceSystem } from '../../model';
 export async function run(options: { adapters: SourceSystem[] }) {
   // SQLite runs on a thread of its own (SYNC_STORE_THREAD, default on; src/store/sqlite-thread.ts); with
   // SYNC_PULL_WORKER=on, reading and mapping run on another core too (src/sync/pull-worker.ts).
-  const { deps, close } = await openNodeDeps(process.env, { pullWorker: true, storeThread: true });
+  const { deps, close } = await openNodeDeps(process.env, { pullWorker: true, storeThread: 'sync' });
   try {
     for (const tenant of await deps.store.plans.tenantsWithEnrolled()) {
       for (const result of await runSyncRound(deps, { tenant, adapters: options.adapters, trigger: 'schedule', mappings: deps.mappings, maxCitizensPerRun: deps.config.schedule.maxCitizensPerRun }))

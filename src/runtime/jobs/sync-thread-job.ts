@@ -14,7 +14,7 @@ export async function run() {
   const port = parentPort!;
   // Listening before anything is awaited: a request that arrives while nothing listens is lost.
   // SQLite on its own thread (SYNC_STORE_THREAD), as in the scheduled job.
-  const opened = openNodeDeps(process.env, { pullWorker: true, storeThread: true });
+  const opened = openNodeDeps(process.env, { pullWorker: true, storeThread: 'sync' });
   let queue: Promise<unknown> = opened;
   await new Promise<void>((stopped) => {
     port.on('message', (request: SyncThreadRequest) => {
