@@ -7,6 +7,23 @@ import type { Database, Statement } from './db';
 import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from './schema';
 
 /** Conflicts of the plan still waiting for a person. */
+/** The last update time this process gave each plan it wrote (pruned as it grows). */
+const lastUpdateTimes = new Map<string, string>();
+
+/**
+ * `wanted`, or a millisecond after the last update time this process gave the plan if that is not
+ * earlier: no two writes of one plan from this process carry the same (version, updatedAt).
+ */
+export function distinctUpdateTime(planId: string, wanted: string): string {
+  const last = lastUpdateTimes.get(planId);
+  const chosen = last !== undefined && last >= wanted ? new Date(Date.parse(last) + 1).toISOString() : wanted;
+  // Bounded: the oldest entries go first (a Map keeps insertion order); a race is milliseconds long.
+  if (lastUpdateTimes.size >= 10_000) for (const key of [...lastUpdateTimes.keys()].slice(0, 1_000)) lastUpdateTimes.delete(key);
+  lastUpdateTimes.delete(planId);
+  lastUpdateTimes.set(planId, chosen);
+  return chosen;
+}
+
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
 
 /** The earliest due date of the plan's follow-ups not yet done (R7), or null. */
@@ -134,9 +151,11 @@ export function planRepository({ db, batch }: Database) {
         .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id)))
         .limit(1);
       if (current[0]?.version !== expectedVersion) return false;
+      // Told from a rival write of the same version by its update time, which this process never repeats for a plan.
+      plan.updatedAt = distinctUpdateTime(plan.id, plan.updatedAt);
       await batch([...this.updateStatements(plan, expectedVersion), ...extra]);
-      const after = await db.select({ version: plans.version }).from(plans).where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id))).limit(1);
-      return after[0]?.version === plan.version;
+      const after = await db.select({ version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id))).limit(1);
+      return after[0]?.version === plan.version && after[0]?.updatedAt === plan.updatedAt;
     },
     async idsForCitizen(tenant: string, citizenId: string, onlyActiveMembers = true): Promise<string[]> {
       const rows = await db

@@ -28,6 +28,7 @@ import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
 import { compareAsStored } from '../store/query';
+import { distinctUpdateTime } from '../store/plans';
 import type { CitizenRow } from '../store/citizens';
 import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
@@ -498,6 +499,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     }
 
     const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
+    // A write is told from a rival one by (version, updatedAt): make this process's writes of a plan
+    // never share an update time, or the loser of two chunks racing in one millisecond (two feeds of
+    // a round, say) would take the winner's row for its own and mark its records merged, unwritten.
+    for (const plan of changed) {
+      plan.updatedAt = distinctUpdateTime(plan.id, plan.updatedAt);
+      working.set(plan.id, plan);
+    }
     const writtenPlan = (planId: string | null) => {
       const written = planId ? working.get(planId) : undefined;
       return written && written !== original.get(written.id) ? written : undefined;
