@@ -142,7 +142,30 @@ export function planService(deps: AppDeps) {
       return plans;
     },
 
+    /**
+     * A status change, as a `plan.status-changed` registration: every sector system that must hold
+     * the plan's status is told through the outbox (R17) — a declined or closed Én plan gives the
+     * sector plans it replaced back to their own rules (R6), so their systems must know.
+     */
     async changeStatus(principal: Principal, id: string, request: StatusChangeRequest): Promise<Plan | null> {
+      const plan = await store.plans.get(principal.tenant, id);
+      if (!plan) return null;
+      if (!canTransition(plan.status, request.status))
+        throw new ProblemError('invalid-transition', `a plan that is ${plan.status} cannot become ${request.status}`);
+      // One key per plan version and status: a repeated request on the same version is the same change.
+      const key = `plan-status:${plan.id}:${plan.version}:${request.status}`;
+      await registrationService(deps).register(principal, key, { kind: 'plan.status-changed', planId: id, status: request.status, ...(request.reason ? { reason: request.reason } : {}) });
+      const next = await store.plans.get(principal.tenant, id);
+      if (!next) return null;
+      await audit(principal, 'plan.status-changed', next, primaryCitizenId(next), { from: plan.status, to: request.status });
+      return next;
+    },
+
+    /**
+     * A status recorded without telling any sector system: only for history that happened
+     * elsewhere before this service held the plan (the demo's seeded plans). Not on any route.
+     */
+    async recordStatusHistory(principal: Principal, id: string, request: StatusChangeRequest): Promise<Plan | null> {
       const plan = await store.plans.get(principal.tenant, id);
       if (!plan) return null;
       if (!canTransition(plan.status, request.status))

@@ -124,8 +124,8 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
       replaces: [{ planType: 'youth-plan', relation: 'replaces' }],
       municipalities: [],
     });
-    await service.changeStatus(demoCaseworker, plan.id, { status: 'accepted' });
-    await service.changeStatus(demoCaseworker, plan.id, { status: 'active' });
+    await service.recordStatusHistory(demoCaseworker, plan.id, { status: 'accepted' });
+    await service.recordStatusHistory(demoCaseworker, plan.id, { status: 'active' });
     const [parentMember, youngMember] = membersOf(plan);
     for (const source of ['dfdg', 'social'] as const) await grant(deps, parentMember!.citizenId, source);
     for (const source of ['education', 'social'] as const) {
@@ -148,8 +148,8 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
     plans++;
     // Every tenth citizen has only been offered a plan: not enrolled, so never pulled (R12).
     if (index % 10 === 9) continue;
-    await service.changeStatus(demoCaseworker, plan.id, { status: 'accepted' });
-    await service.changeStatus(demoCaseworker, plan.id, { status: 'active' });
+    await service.recordStatusHistory(demoCaseworker, plan.id, { status: 'accepted' });
+    await service.recordStatusHistory(demoCaseworker, plan.id, { status: 'active' });
     const citizenId = membersOf(plan)[0]!.citizenId;
     await grant(deps, citizenId, 'dfdg');
     if (index % 4 !== 3) await grant(deps, citizenId, 'education'); // some partial consents

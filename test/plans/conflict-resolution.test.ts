@@ -142,7 +142,9 @@ describe('resolving a conflict', () => {
     expect(((await response.json()) as Plan).goals[0]).toMatchObject({ title: 'Job som maler', provenance: [expect.anything(), expect.objectContaining({ kind: 'source', system: 'social' })] });
     const [audit] = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-resolved');
     expect(audit!.detail).toMatchObject({ pushed: false, notPushed: 'not asked for (push: false)' });
-    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'registration.accepted')).toEqual([]);
+    // The only registrations are the plan's status changes when it was set up (accepted, active).
+    const registered = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'registration.accepted');
+    expect(registered.map((a) => (a.detail as { kind: string }).kind)).toEqual(['plan.status-changed', 'plan.status-changed']);
     await app.close();
   });
 

@@ -15,6 +15,35 @@ const countRows = async (table: typeof outbox | typeof registrations, tenant = '
 
 const readPlan = async (id: string, tenant = '101') => (await f.call('GET', `/v1/plans/${id}`, { tenant })).body;
 
+describe('status changes reach the sector systems (R6, R17)', () => {
+  const statusRowsOf = async (planId: string) => {
+    const regs = await f.deps.store.database.db.select().from(registrations).where(eq(registrations.planId, planId));
+    const rows = [];
+    for (const reg of regs.filter((r) => r.kind === 'plan.status-changed')) rows.push(...(await f.deps.store.outbox.forRegistration('101', reg.id)));
+    return rows.map((r) => [r.target, r.operation, (JSON.parse(r.payload!) as { outbound: { element: { status: string } } }).outbound.element.status]);
+  };
+
+  it('a caseworker’s status change is a registration: every system holding a replaced plan is told', async () => {
+    const plan = await f.createPlan({ replaces: ['employment-plan'] });
+    await f.grantAll(plan.citizenId);
+    const changed = await f.call('POST', `/v1/plans/${plan.id}/status`, { body: { status: 'accepted' } });
+    expect(changed.status).toBe(200);
+    expect(changed.body.status).toBe('accepted');
+    expect(await statusRowsOf(plan.id)).toEqual([['dfdg', 'plan.status', 'accepted']]);
+    // The same change again is refused as before: the plan is accepted already.
+    expect((await f.call('POST', `/v1/plans/${plan.id}/status`, { body: { status: 'accepted' } })).status).toBe(409);
+  });
+
+  it('the citizen’s own decline tells the systems whose plans apply again', async () => {
+    const plan = await f.createPlan({ replaces: ['employment-plan'] });
+    await f.grantAll(plan.citizenId);
+    const token = await f.app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: plan.citizenId });
+    const declined = await f.app.harness.request(`/v1/citizen/plans/${plan.id}/decision`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'decline' }) });
+    expect(declined.status).toBe(200);
+    expect(await statusRowsOf(plan.id)).toEqual([['dfdg', 'plan.status', 'declined']]);
+  });
+});
+
 describe('single registration', () => {
   it('accepts a registration, applies it with provenance and queues one outbox row per routed target', async () => {
     const plan = await f.createPlan();
