@@ -7,23 +7,6 @@ import type { Database, Statement } from './db';
 import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from './schema';
 
 /** Conflicts of the plan still waiting for a person. */
-/** The last update time this process gave each plan it wrote (pruned as it grows). */
-const lastUpdateTimes = new Map<string, string>();
-
-/**
- * `wanted`, or a millisecond after the last update time this process gave the plan if that is not
- * earlier: no two writes of one plan from this process carry the same (version, updatedAt).
- */
-export function distinctUpdateTime(planId: string, wanted: string): string {
-  const last = lastUpdateTimes.get(planId);
-  const chosen = last !== undefined && last >= wanted ? new Date(Date.parse(last) + 1).toISOString() : wanted;
-  // Bounded: the oldest entries go first (a Map keeps insertion order); a race is milliseconds long.
-  if (lastUpdateTimes.size >= 10_000) for (const key of [...lastUpdateTimes.keys()].slice(0, 1_000)) lastUpdateTimes.delete(key);
-  lastUpdateTimes.delete(planId);
-  lastUpdateTimes.set(planId, chosen);
-  return chosen;
-}
-
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
 
 /** The earliest due date of the plan's follow-ups not yet done (R7), or null. */
@@ -72,6 +55,7 @@ export function planRepository({ db, batch }: Database) {
           openConflicts: openConflictsOf(plan),
           nextFollowUp: nextFollowUpOf(plan),
           coordinatorName: coordinatorNameOf(plan),
+          writeId: crypto.randomUUID(),
         }),
         ...memberRows(plan).map((row) => db.insert(planMembers).values(row)),
       ];
@@ -89,17 +73,21 @@ export function planRepository({ db, batch }: Database) {
       return rows.map((r) => JSON.parse(r.document) as Plan);
     },
     /** Version and update time per plan: enough to tell whose write won. */
-    async versions(tenant: string, ids: string[]): Promise<Map<string, { version: number; updatedAt: string }>> {
+    async versions(tenant: string, ids: string[]): Promise<Map<string, { version: number; updatedAt: string; writeId: string | null }>> {
       if (ids.length === 0) return new Map();
-      const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(sameTenant(plans.tenant, tenant), inList(plans.id, ids)));
-      return new Map(rows.map((r) => [r.id, { version: r.version, updatedAt: r.updatedAt }]));
+      const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt, writeId: plans.writeId }).from(plans).where(and(sameTenant(plans.tenant, tenant), inList(plans.id, ids)));
+      return new Map(rows.map((r) => [r.id, { version: r.version, updatedAt: r.updatedAt, writeId: r.writeId }]));
     },
     /**
      * Statements that replace the plan if it is still at `expectedVersion`. Run them in a batch
      * and check `updated` with `get` when a lost race matters; `update` does that for you.
      */
-    /** With `previous` (the plan as read), the member rows are rewritten only if the membership changed. */
-    updateStatements(plan: Plan, expectedVersion: number, previous?: Plan): Statement[] {
+    /**
+     * With `previous` (the plan as read), the member rows are rewritten only if the membership
+     * changed. `writeId` marks this write (fresh unless given): whoever must know whether the write
+     * won — against a rival of the same version — compares it with the stored one.
+     */
+    updateStatements(plan: Plan, expectedVersion: number, previous?: Plan, writeId: string = crypto.randomUUID()): Statement[] {
       // Indexed columns are set only when they change: SQLite rewrites an index entry for every
       // indexed column an UPDATE assigns, changed or not — two page writes per plan a sync merges
       // into (measured: ~30 % of a plan update's cost, decision 0008's "Later").
@@ -112,6 +100,7 @@ export function planRepository({ db, batch }: Database) {
           document: JSON.stringify(plan),
           version: plan.version,
           updatedAt: plan.updatedAt,
+          writeId,
           ...(previous?.status === plan.status ? {} : { status: plan.status }),
           ...(previous && openConflictsOf(previous) === openConflicts ? {} : { openConflicts }),
           ...(previous && nextFollowUpOf(previous) === nextFollowUp ? {} : { nextFollowUp }),
@@ -119,9 +108,9 @@ export function planRepository({ db, batch }: Database) {
         })
         .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion)));
       if (previous && JSON.stringify(memberRows(previous)) === JSON.stringify(memberRows(plan))) return [update];
-      // The member rows change only if the plan update itself won (same version and update time).
+      // The member rows change only if the plan update itself won (the plan holds this write).
       // Written with the query builder (not raw SQL) because D1's batch binds only built queries.
-      const thisWrite = and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, plan.version), eq(plans.updatedAt, plan.updatedAt));
+      const thisWrite = and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.writeId, writeId));
       return [
         update,
         db.delete(planMembers).where(and(eq(planMembers.tenant, plan.tenant), eq(planMembers.planId, plan.id), exists(db.select({ one: sql`1` }).from(plans).where(thisWrite)))),
@@ -151,11 +140,11 @@ export function planRepository({ db, batch }: Database) {
         .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id)))
         .limit(1);
       if (current[0]?.version !== expectedVersion) return false;
-      // Told from a rival write of the same version by its update time, which this process never repeats for a plan.
-      plan.updatedAt = distinctUpdateTime(plan.id, plan.updatedAt);
-      await batch([...this.updateStatements(plan, expectedVersion), ...extra]);
-      const after = await db.select({ version: plans.version, updatedAt: plans.updatedAt }).from(plans).where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id))).limit(1);
-      return after[0]?.version === plan.version && after[0]?.updatedAt === plan.updatedAt;
+      // A rival write of the same version (even in the same millisecond) has another write id.
+      const writeId = crypto.randomUUID();
+      await batch([...this.updateStatements(plan, expectedVersion, undefined, writeId), ...extra]);
+      const after = await db.select({ writeId: plans.writeId }).from(plans).where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id))).limit(1);
+      return after[0]?.writeId === writeId;
     },
     async idsForCitizen(tenant: string, citizenId: string, onlyActiveMembers = true): Promise<string[]> {
       const rows = await db

@@ -35,6 +35,11 @@ export const plans = sqliteTable(
     nextFollowUp: text('next_follow_up'),
     /** The responsible coordinator's name (R5): the caseload per coordinator without reading documents. */
     coordinatorName: text('coordinator_name'),
+    /**
+     * A fresh id on every write: how a writer tells its own write from a rival's of the same version
+     * (two may land in the same millisecond), and what the marks that depend on a write check.
+     */
+    writeId: text('write_id'),
   },
   (t) => [
     index('plans_tenant_status').on(t.tenant, t.status),

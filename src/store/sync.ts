@@ -38,33 +38,33 @@ export interface SyncRunRow {
   error: string | null;
 }
 
-/** A mark that depends on a plan write: `planWrite` is that write's version and update time. */
+/** A mark that depends on a plan write: `planWrite` names that write (its write id). */
 export interface SyncMarkRow {
   citizenId: string;
   source: string;
   recordId: string;
   recordVersion: string;
   planId: string;
-  planWrite?: { version: number; updatedAt: string };
+  planWrite?: { writeId: string };
 }
 
 export interface PulledMarkRow {
   adapter: string;
   citizenId: string;
   planId?: string;
-  planWrite?: { version: number; updatedAt: string };
+  planWrite?: { writeId: string };
 }
 
-/** The JSON row (`j.value`) names a plan write at positions 4–6 that the plan table still holds. */
+/** The JSON row (`j.value`) names a plan write (plan id and write id, positions 4–5) that the plan table still holds. */
 function planWriteWon(tenant: string) {
-  return sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = json_extract(j.value, '$[4]') and ${plans.version} = json_extract(j.value, '$[5]') and ${plans.updatedAt} = json_extract(j.value, '$[6]'))`;
+  return sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = json_extract(j.value, '$[4]') and ${plans.writeId} = json_extract(j.value, '$[5]'))`;
 }
 
 /**
  * One insert for the unguarded rows and one for the guarded ones. Each JSON row is the four
- * `fields`, then the plan id, then (guarded) the plan write's version and update time.
+ * `fields`, then the plan id, then (guarded) the plan write's id.
  */
-function guardedInserts<T extends { planId?: string; planWrite?: { version: number; updatedAt: string } }>(
+function guardedInserts<T extends { planId?: string; planWrite?: { writeId: string } }>(
   rows: readonly T[],
   insert: (json: string, guarded: boolean) => Statement,
   fields: (row: T) => [unknown, unknown, unknown, unknown],
@@ -73,7 +73,7 @@ function guardedInserts<T extends { planId?: string; planWrite?: { version: numb
   const plain = rows.filter((r) => !r.planWrite);
   const guarded = rows.filter((r) => r.planWrite);
   if (plain.length > 0) statements.push(insert(JSON.stringify(plain.map((r) => [...fields(r), r.planId ?? '-'])), false));
-  if (guarded.length > 0) statements.push(insert(JSON.stringify(guarded.map((r) => [...fields(r), r.planId, r.planWrite!.version, r.planWrite!.updatedAt])), true));
+  if (guarded.length > 0) statements.push(insert(JSON.stringify(guarded.map((r) => [...fields(r), r.planId, r.planWrite!.writeId])), true));
   return statements;
 }
 
@@ -204,7 +204,7 @@ export function syncRepository({ db }: Database) {
      * Merged-record marks for a whole chunk in at most two statements: the rows travel as one JSON
      * parameter unpacked with `json_each`, so the cost does not grow with the number of statements
      * (and D1's 100 bound parameters are never reached). A row with `planWrite` is written only if
-     * the plan now holds exactly that write (same version and update time): a lost race leaves no
+     * the plan now holds exactly that write (its write id): a lost race leaves no
      * mark, so the record is merged again instead of being lost.
      */
     appliedManyStatements(tenant: string, appliedAt: string, rows: readonly SyncMarkRow[]): Statement[] {

@@ -28,7 +28,6 @@ import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
 import { compareAsStored } from '../store/query';
-import { distinctUpdateTime } from '../store/plans';
 import type { CitizenRow } from '../store/citizens';
 import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
@@ -499,13 +498,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     }
 
     const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
-    // A write is told from a rival one by (version, updatedAt): make this process's writes of a plan
-    // never share an update time, or the loser of two chunks racing in one millisecond (two feeds of
-    // a round, say) would take the winner's row for its own and mark its records merged, unwritten.
-    for (const plan of changed) {
-      plan.updatedAt = distinctUpdateTime(plan.id, plan.updatedAt);
-      working.set(plan.id, plan);
-    }
+    // Each plan write has an id of its own: two chunks racing on one plan version (two feeds of a
+    // round, in the same millisecond even) are told apart by it, and so are the marks that depend on it.
+    const writeIds = new Map(changed.map((plan) => [plan.id, crypto.randomUUID()]));
     const writtenPlan = (planId: string | null) => {
       const written = planId ? working.get(planId) : undefined;
       return written && written !== original.get(written.id) ? written : undefined;
@@ -513,14 +508,14 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     // Marks and first-pull marks go with the plan write they depend on: a lost race leaves neither.
     const planWrite = (planId: string | null) => {
       const written = writtenPlan(planId);
-      return written ? { planWrite: { version: written.version, updatedAt: written.updatedAt } } : {};
+      return written ? { planWrite: { writeId: writeIds.get(written.id)! } } : {};
     };
     const markStatements = [
       ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.planId) }))),
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
-    const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id))), ...markStatements, ...statements];
+    const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id), writeIds.get(plan.id))), ...markStatements, ...statements];
     await options.beforeWrite?.(all);
     // The audit entries and what they record in one atomic batch: every merged flow is in the
     // citizen's log, and the log holds no flow that a crash kept from being merged (nor, after the
@@ -529,7 +524,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
 
     // The optimistic update matched no row if someone changed a plan meanwhile: merge those citizens again.
     const stored = await store.plans.versions(tenant, changed.map((p) => p.id));
-    const lost = changed.filter((plan) => stored.get(plan.id)?.version !== plan.version || stored.get(plan.id)?.updatedAt !== plan.updatedAt);
+    const lost = changed.filter((plan) => stored.get(plan.id)?.writeId !== writeIds.get(plan.id));
     const lostIds = new Set(lost.map((p) => p.id));
     for (const mark of marks) if (mark.planId && !lostIds.has(mark.planId)) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
     // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).

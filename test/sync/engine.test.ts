@@ -216,6 +216,33 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a rival write of the same plan version in the same millisecond is not taken for the merge’s own: the merge goes again', async () => {
+    // A clock that stands still: the merge and its rival write the same version at the same instant.
+    const instant = new Date('2026-11-24T08:00:00.000Z');
+    const app = await startTestApp({ clock: { now: () => new Date(instant) }, adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const plan = await enrol(app.deps, population[12]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    let interfered = false;
+    const result = await sync(app, 'dfdg', {
+      beforeWrite: async () => {
+        if (interfered) return;
+        interfered = true;
+        const current = (await app.deps.store.plans.get('101', plan.id))!;
+        const rival = { ...current, purpose: 'Skrevet i samme millisekund', version: current.version + 1, updatedAt: instant.toISOString() };
+        expect(await app.deps.store.plans.update(rival, current.version)).toBe(true);
+      },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(interfered).toBe(true);
+    const merged = (await app.deps.store.plans.get('101', plan.id))!;
+    expect(merged.purpose).toBe('Skrevet i samme millisekund');
+    expect(merged.interventions.length).toBeGreaterThan(0);
+    // What is marked merged is in the plan: a later sync finds nothing new, and nothing is missing.
+    expect((await sync(app, 'dfdg')).stats.recordsMerged).toBe(0);
+    expect((await app.deps.store.plans.get('101', plan.id))!.interventions.length).toBe(merged.interventions.length);
+    await app.close();
+  });
+
   it('revocation removes what flowed on the grant; the next sync does not bring it back', async () => {
     const app = await freshApp();
     const plan = await enrol(app.deps, population[9]!.cpr);
