@@ -15,10 +15,11 @@ export const migrationsFolder = join(dirname(fileURLToPath(import.meta.url)), 'm
 export async function openLibsqlDatabase(url: string): Promise<Database> {
   if (url.startsWith('file:')) mkdirSync(dirname(resolve(url.slice('file:'.length))), { recursive: true });
   const client = createClient({ url });
-  // WAL lets readers run beside the writer; busy_timeout waits out a concurrent writer instead of failing.
+  // WAL lets readers run beside the writer; busy_timeout waits out a concurrent writer instead of
+  // failing — set first, as switching to WAL needs a lock another connection may hold for a moment.
   if (url !== ':memory:') {
-    await client.execute('PRAGMA journal_mode = WAL');
     await client.execute('PRAGMA busy_timeout = 5000');
+    await client.execute('PRAGMA journal_mode = WAL');
   }
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });

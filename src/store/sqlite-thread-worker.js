@@ -6,8 +6,9 @@ import Database from 'libsql';
 
 const { path } = workerData;
 const db = new Database(path);
-db.exec('PRAGMA journal_mode = WAL');
+// The wait first: switching to WAL needs a lock another connection may hold for a moment.
 db.exec('PRAGMA busy_timeout = 5000');
+db.exec('PRAGMA journal_mode = WAL');
 
 // Prepared statements by SQL text. The sync repeats a few dozen statements thousands of times;
 // preparing one costs about as much as running it. Bounded: ad-hoc SQL does not pile up.
