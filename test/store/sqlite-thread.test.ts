@@ -3,7 +3,7 @@
  * answers as the ordinary driver, batches all-or-nothing, SQLite's error codes carried across, a
  * thread that dies failing only what was in flight, and a real sync merged through it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +204,27 @@ describe('the API server’s store', () => {
         await opened.close();
         rmSync(dir, { recursive: true, force: true });
       }
+    }
+  });
+});
+
+describe('opening a database another connection holds for a moment', () => {
+  it('waits for the lock instead of failing (both drivers, and the store thread)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enplan-busy-'));
+    const file = join(dir, 'enplan.db');
+    // Another process takes the lock and lets go after a moment (a driver waiting blocks its own thread).
+    const holder = spawn(process.execPath, ['-e', `const D = require('libsql'); const db = new D(${JSON.stringify(file)}); db.exec('BEGIN EXCLUSIVE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, 400);`], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+    try {
+      const onThread = await openSqliteThreadDatabase(`file:${file}`);
+      expect(await onThread.db.all(sql`select 1 as one`)).toHaveLength(1);
+      await onThread.close();
+      const direct = await openLibsqlDatabase(`file:${file}`);
+      expect(await direct.db.all(sql`select 1 as one`)).toHaveLength(1);
+      await direct.close();
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
