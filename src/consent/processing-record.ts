@@ -53,6 +53,7 @@ export function retentionOf(config: AppDeps['config']) {
     payloadBodiesDays: config.retention.payloadDays,
     auditLog: 'kept; it holds who did what to which record and when, never plan content or CPR numbers',
     lapsedConsent: 'data that flowed only on a revoked or lapsed grant leaves the plans (R10)',
+    endedPlans: 'a closed or declined plan is deleted after closedPlansDays with its registrations and finished deliveries; a member left with no plan is deleted too (CPR ciphertext, consents, sync marks); a plan with a delivery still due waits for it',
   };
 }
 

@@ -126,7 +126,7 @@ export const ProcessingRecordPage: FC<{ record: ProcessingRecord }> = ({ record:
 
       <h2>Retention</h2>
       <ul id="retention">
-        <li>Closed plans are deleted after {r.retention.closedPlansDays} days; stored payload bodies after {r.retention.payloadBodiesDays} days.</li>
+        <li>Closed and declined plans are deleted after {r.retention.closedPlansDays} days, with their registrations, and so is a citizen left with no plan; stored payload bodies after {r.retention.payloadBodiesDays} days.</li>
         <li>Audit log: {r.retention.auditLog}.</li>
         <li>Consent: {r.retention.lapsedConsent}.</li>
       </ul>

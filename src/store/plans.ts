@@ -4,7 +4,7 @@ import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
 import type { Database, Statement } from './db';
-import { appliedRecords, planLinks, planMembers, plans, pulledCitizens } from './schema';
+import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, pulledCitizens, registrations } from './schema';
 
 /** Conflicts of the plan still waiting for a person. */
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
@@ -191,19 +191,53 @@ export function planRepository({ db, batch }: Database) {
     async tenants(): Promise<string[]> {
       return (await db.selectDistinct({ tenant: plans.tenant }).from(plans)).map((r) => r.tenant);
     },
-    async closedBefore(tenant: string, before: string): Promise<string[]> {
-      const rows = await db.select({ id: plans.id }).from(plans).where(and(eq(plans.tenant, tenant), eq(plans.status, 'closed'), lt(plans.updatedAt, before)));
+    /** Plans that ended (closed, or declined by the citizen) and have not changed since `before`. */
+    async endedBefore(tenant: string, before: string): Promise<string[]> {
+      const rows = await db.select({ id: plans.id }).from(plans).where(and(eq(plans.tenant, tenant), inArray(plans.status, ['closed', 'declined']), lt(plans.updatedAt, before)));
       return rows.map((r) => r.id);
     },
-    /** Deletes a plan and what hangs on it; the audit rows (no content) stay. */
-    async purge(tenant: string, id: string): Promise<void> {
+    /** Whether a delivery of one of the plan's registrations is still to be made (such a plan is not purged yet). */
+    async hasOpenDeliveries(tenant: string, id: string): Promise<boolean> {
+      const registrationIds = db.select({ id: registrations.id }).from(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id)));
+      const open = await db
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(and(eq(outbox.tenant, tenant), inArray(outbox.registrationId, registrationIds), inArray(outbox.status, ['pending', 'retrying'])))
+        .limit(1);
+      return open.length > 0;
+    },
+    /**
+     * Deletes a plan and what hangs on it — its registrations (their documents hold the plan's
+     * content) and their finished deliveries — and then every member who has no plan left: their CPR
+     * ciphertext, consents and legal-basis records, and sync marks. The audit rows (no content) stay.
+     * Answers the citizens deleted, for the audit log.
+     */
+    async purge(tenant: string, id: string): Promise<string[]> {
+      const members = (await db.select({ citizenId: planMembers.citizenId }).from(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id)))).map((r) => r.citizenId);
+      const registrationIds = db.select({ id: registrations.id }).from(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id)));
       // The marks first, while the member rows still say whose they are: marks are keyed by citizen.
       await batch([
         this.purgeMarksStatement(tenant, id),
+        db.delete(outbox).where(and(eq(outbox.tenant, tenant), inArray(outbox.registrationId, registrationIds))),
+        db.delete(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id))),
         db.delete(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id))),
         db.delete(planLinks).where(and(eq(planLinks.ownerTenant, tenant), eq(planLinks.planId, id))),
         db.delete(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))),
       ]);
+      if (members.length === 0) return [];
+      // A member is deleted only with no plan left (checked in the same statements, so a plan made
+      // for them meanwhile keeps them).
+      const memberList = JSON.stringify(members);
+      const unplanned = (citizenColumn: SQL) =>
+        and(sql`${citizenColumn} in (select value from json_each(${memberList}))`, notExists(db.select({ one: sql`1` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), sql`${planMembers.citizenId} = ${citizenColumn}`))));
+      const gone = await db.select({ id: citizens.id }).from(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`)));
+      await batch([
+        db.delete(consents).where(and(eq(consents.tenant, tenant), unplanned(sql`${consents.citizenId}`))),
+        db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), unplanned(sql`${pulledCitizens.citizenId}`))),
+        db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), unplanned(sql`${appliedRecords.citizenId}`))),
+        db.delete(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`))),
+      ]);
+      return gone.map((r) => r.id);
     },
     /** The merged-record marks of a plan, found by its members (past ones too) through the marks' citizen key, not by walking the tenant's marks. */
     purgeMarksStatement(tenant: string, id: string) {

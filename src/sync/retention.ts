@@ -1,5 +1,7 @@
 /**
- * Retention (R16): closed plans are purged after the configured period; stored payload bodies of
+ * Retention (R16): plans that ended (closed or declined) are purged after the configured period,
+ * with their registrations and finished deliveries, and so is every member left without a plan
+ * (CPR ciphertext, consents, sync marks); stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant whose
  * period has ended leaves the plans; processed inbound change notices are deleted after the same N days (`handleLapsedGrants`), and a grant dated to start later takes
@@ -13,12 +15,20 @@ import { rekeyToCurrentKey } from '../security/rekey';
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
-    for (const planId of await deps.store.plans.closedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
-      await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after closing ended' } });
-      await deps.store.plans.purge(tenant, planId);
+    for (const planId of await deps.store.plans.endedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
+      // Nothing accepted is lost: a delivery still to be made keeps its plan until it is made or given up.
+      if (await deps.store.plans.hasOpenDeliveries(tenant, planId)) {
+        summary.plansKeptForDeliveries++;
+        continue;
+      }
+      await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after the plan ended (closed or declined)' } });
+      for (const citizenId of await deps.store.plans.purge(tenant, planId)) {
+        await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason: 'no plan left: CPR ciphertext, consents and sync marks deleted' } });
+        summary.citizensPurged++;
+      }
       summary.plansPurged++;
     }
     const lapse = await handleLapsedGrants(deps, tenant);

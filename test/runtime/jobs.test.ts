@@ -16,7 +16,7 @@ import { schedulerJobs } from '../../src/runtime/scheduler';
 import { syncHeapFlags } from '../../src/runtime/memory';
 import { runRetention } from '../../src/sync/retention';
 import { databaseUrlFor } from '../../src/store/libsql';
-import { appliedRecords as marksTable, outbox as outboxTable } from '../../src/store/schema';
+import { appliedRecords as marksTable, consents as consentsTable, outbox as outboxTable, registrations as registrationsTable } from '../../src/store/schema';
 import { membersOf } from '../../src/model';
 import { eq } from 'drizzle-orm';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
@@ -138,6 +138,45 @@ describe('heap settings', () => {
 });
 
 describe('retention (R16)', () => {
+  it('purges declined plans too, with their registrations and finished deliveries, and each member left with no plan; a delivery still due keeps its plan', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const app = await startTestApp({ clock: { now: () => now } });
+    const service = planService(app.deps);
+    const citizenOf = (plan: Awaited<ReturnType<typeof enrol>>) => membersOf(plan)[0]!.citizenId;
+    const people = generatePopulation(3, 1717);
+    const declined = await enrol(app.deps, people[0]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenOf(declined), source: 'dfdg', categories: ['plan-core'] });
+    await service.changeStatus(caseworkerOf(), declined.id, { status: 'declined', reason: 'Borgeren ønsker ikke en samlet plan' });
+    const closedOfTwo = await enrol(app.deps, people[1]!.cpr);
+    await service.changeStatus(caseworkerOf(), closedOfTwo.id, { status: 'closed' });
+    const stillOpen = await enrol(app.deps, people[1]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenOf(stillOpen), source: 'dfdg', categories: ['plan-core'] });
+    const waiting = await enrol(app.deps, people[2]!.cpr);
+    await service.changeStatus(caseworkerOf(), waiting.id, { status: 'closed' });
+    const [registration] = await app.database.db.select({ id: registrationsTable.id }).from(registrationsTable).where(eq(registrationsTable.planId, waiting.id)).limit(1);
+    await app.deps.store.batch([app.deps.store.outbox.insertStatement({ id: 'still-due', tenant: '101', registrationId: registration!.id, citizenId: citizenOf(waiting), target: 'dfdg', operation: 'plan.status', payload: '{}', nextAttemptAt: now.toISOString(), consentRef: null, createdAt: now.toISOString() })]);
+    const registrationsOf = async (planId: string) => (await app.database.db.select({ id: registrationsTable.id }).from(registrationsTable).where(eq(registrationsTable.planId, planId))).length;
+    const consentsOf = async (citizenId: string) => (await app.database.db.select({ id: consentsTable.id }).from(consentsTable).where(eq(consentsTable.citizenId, citizenId))).length;
+    expect(await registrationsOf(declined.id)).toBeGreaterThan(0);
+
+    now = new Date(Date.UTC(2031, 1, 1));
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 2, plansKeptForDeliveries: 1, citizensPurged: 1 });
+    expect(await app.deps.store.plans.get('101', declined.id)).toBeNull();
+    expect(await registrationsOf(declined.id)).toBe(0);
+    expect(await app.deps.store.citizens.get('101', citizenOf(declined))).toBeNull();
+    expect(await consentsOf(citizenOf(declined))).toBe(0);
+    // A member with a plan left keeps their record and consents.
+    expect(await app.deps.store.plans.get('101', closedOfTwo.id)).toBeNull();
+    expect(await app.deps.store.citizens.get('101', citizenOf(stillOpen))).not.toBeNull();
+    expect(await consentsOf(citizenOf(stillOpen))).toBe(1);
+    // Nothing accepted is lost: the plan whose delivery is still due waits, delivery and all.
+    expect(await app.deps.store.plans.get('101', waiting.id)).not.toBeNull();
+    expect(await app.deps.store.outbox.get('101', 'still-due')).not.toBeNull();
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'citizen.purged').map((a) => a.targetId)).toEqual([citizenOf(declined)]);
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+    await app.close();
+  });
+
   it('purges closed plans after the period, prunes quarantine and delivery payloads (not dead letters) and keeps audit rows', async () => {
     let now = new Date('2026-01-01T00:00:00Z');
     const app = await startTestApp({ clock: { now: () => now } });
@@ -174,8 +213,10 @@ describe('retention (R16)', () => {
     expect((await app.deps.store.sync.quarantined('101'))[0]!.raw).toBeNull();
     expect((await app.database.db.select({ recordId: marksTable.recordId }).from(marksTable)).map((r) => r.recordId)).toEqual(['r-open']);
     const audit = await app.deps.store.audit.list('101');
-    expect(audit.length).toBe(auditBefore + 1);
-    expect(audit.at(-1)).toMatchObject({ action: 'plan.purged', targetId: old.id });
+    // The plan, then its citizen, who has no plan left.
+    expect(audit.length).toBe(auditBefore + 2);
+    expect(audit.at(-2)).toMatchObject({ action: 'plan.purged', targetId: old.id });
+    expect(audit.at(-1)).toMatchObject({ action: 'citizen.purged', targetId: membersOf(old)[0]!.citizenId });
     expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
     await app.close();
   });
