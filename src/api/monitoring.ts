@@ -13,7 +13,7 @@ import { readProcessingRecord } from '../consent/processing-record';
 import { Dashboard, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
-import { AuthenticationError, hasAnyRole, type Principal } from '../security';
+import { AuthenticationError, hasAnyRole, type Principal, type Role } from '../security';
 import { runSyncNow } from '../sync/on-demand';
 import { resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
 import type { AppEnv } from './context';
@@ -71,19 +71,21 @@ async function renderDashboard(c: Context<AppEnv>, principal: Principal, notice?
   );
 }
 
-async function dashboardPrincipal(c: Context<AppEnv>) {
+/** The signed-in principal if it holds one of `roles` (IT staff run the dashboard; the DPO reads the record of processing). */
+async function dashboardPrincipal(c: Context<AppEnv>, roles: Role[] = ['it-staff']) {
   const principal = await principalFrom(c, getCookie(c, SESSION_COOKIE));
-  return principal && hasAnyRole(principal, ['it-staff']) ? principal : null;
+  return principal && hasAnyRole(principal, roles) ? principal : null;
 }
 
 monitoringPageRoutes.get('/dashboard', async (c) => {
-  const principal = await dashboardPrincipal(c);
+  const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
   if (!principal) return c.html(SignIn({}) as never, 200);
+  if (!hasAnyRole(principal, ['it-staff'])) return c.redirect('/dashboard/processing-record', 303);
   return renderDashboard(c, principal, c.req.query('notice'));
 });
 
 monitoringPageRoutes.get('/dashboard/processing-record', async (c) => {
-  const principal = await dashboardPrincipal(c);
+  const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
   if (!principal) return c.html(SignIn({}) as never, 200);
   return c.html(ProcessingRecordPage({ record: await readProcessingRecord(c.get('deps'), principal) }) as never);
 });
@@ -95,9 +97,9 @@ monitoringPageRoutes.post('/dashboard/session', async (c) => {
   const token = typeof form.token === 'string' ? form.token.trim() : '';
   const principal = await principalFrom(c, token);
   if (!principal) return c.html(SignIn({ error: 'That token is not valid or has expired.' }) as never, 401);
-  if (!hasAnyRole(principal, ['it-staff'])) return c.html(SignIn({ error: 'The dashboard needs a token with the role it-staff.' }) as never, 403);
+  if (!hasAnyRole(principal, ['it-staff', 'dpo'])) return c.html(SignIn({ error: 'The dashboard needs a token with the role it-staff (or dpo, for the record of processing).' }) as never, 403);
   setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:' });
-  return c.redirect('/dashboard', 303);
+  return c.redirect(hasAnyRole(principal, ['it-staff']) ? '/dashboard' : '/dashboard/processing-record', 303);
 });
 
 monitoringPageRoutes.post('/dashboard/logout', (c) => {

@@ -49,7 +49,7 @@ const ProcessingRecordResponse = z
 
 export const processingRecordRoutes = newRouter().openapi(
   // IT staff (and the data-protection officer working with them): a caseworker works plan by plan.
-  securedRoute(['it-staff'], {
+  securedRoute(['it-staff', 'dpo'], {
     method: 'get',
     path: '/v1/processing-record',
     summary: 'The record of processing (R16): purpose, data subjects, categories, sources and how they are read, flows on consent and on other legal bases, where registrations go, event subscribers, retention and protection',

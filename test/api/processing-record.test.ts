@@ -84,6 +84,24 @@ describe('the record of processing', () => {
     await app.close();
   });
 
+  it('is for IT staff and the data-protection officer, who reads it but runs nothing on the dashboard', async () => {
+    const app = await setUp();
+    expect((await app.call('GET', '/v1/processing-record', ['dpo'])).status).toBe(200);
+    const token = await app.harness.token({ tenant: '101', roles: ['dpo'] });
+    const signIn = await app.harness.request('/dashboard/session', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost' }, body: `token=${encodeURIComponent(token)}` });
+    expect(signIn.status).toBe(303);
+    expect(signIn.headers.get('location')).toBe('/dashboard/processing-record');
+    const session = { cookie: `enplan_session=${token}` };
+    const page = await app.harness.request('/dashboard/processing-record', { headers: session });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Record of processing');
+    // The operations dashboard is IT staff's: the DPO is sent to the record.
+    const dashboard = await app.harness.request('/dashboard', { headers: session });
+    expect(dashboard.status).toBe(303);
+    expect(dashboard.headers.get('location')).toBe('/dashboard/processing-record');
+    await app.close();
+  });
+
   it('is for IT staff of the municipality only', async () => {
     const app = await setUp();
     for (const role of ['caseworker', 'vendor', 'sync-job']) expect((await app.call('GET', '/v1/processing-record', [role])).status).toBe(403);
