@@ -75,7 +75,7 @@ export const registrationRoutes = newRouter()
       path: '/v1/registrations',
       summary: 'Register a fact once; it is applied to the plan and delivered to every sector system that must hold it (R17)',
       description:
-        'Body: `{ planId, kind, …kind fields }` with kind one of goal.added, goal.changed, intervention.added, intervention.changed, intervention.ended, followup.scheduled, followup.done, agreement.added, coordinator.changed, plan.status-changed, view.recorded (the citizen’s or a child’s own views and wishes, in their own words; kept in the Én plan, sent nowhere). Targets are chosen by the dated routing table and the citizen’s consent; those without consent are listed in `notRouted`.',
+        'Body: `{ planId, kind, …kind fields }` with kind one of goal.added, goal.changed, intervention.added, intervention.changed, intervention.ended, followup.scheduled, followup.done, agreement.added, coordinator.changed, plan.status-changed, plan.details-changed (the plan’s purpose, situation, time frame and the sector plans it replaces or frames; kept in the Én plan, sent nowhere), view.recorded (the citizen’s or a child’s own views and wishes, in their own words; kept in the Én plan, sent nowhere). Targets are chosen by the dated routing table and the citizen’s consent; those without consent are listed in `notRouted`.',
       request: { headers: IdempotencyHeaders, body: { content: { 'application/json': { schema: RegistrationRequest } }, required: true } },
       responses: { 202: json(RegistrationAccepted, 'Accepted: stored, applied to the plan and queued per target'), ...problemResponses(409) },
     }),

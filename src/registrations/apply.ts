@@ -23,7 +23,7 @@ import type { RegistrationKind } from '../rules';
 import type { RegistrationRequest } from './kinds';
 
 /** The model-side operation a target is asked to perform; reverse mappings are found by it. */
-export type OutboundOperation = 'goal.upsert' | 'intervention.upsert' | 'intervention.end' | 'followup.upsert' | 'agreement.upsert' | 'coordinator.set' | 'plan.status' | 'view.record';
+export type OutboundOperation = 'goal.upsert' | 'intervention.upsert' | 'intervention.end' | 'followup.upsert' | 'agreement.upsert' | 'coordinator.set' | 'plan.status' | 'plan.details' | 'view.record';
 
 export const operationOf: Record<RegistrationKind, OutboundOperation> = {
   'goal.added': 'goal.upsert',
@@ -36,6 +36,7 @@ export const operationOf: Record<RegistrationKind, OutboundOperation> = {
   'agreement.added': 'agreement.upsert',
   'coordinator.changed': 'coordinator.set',
   'plan.status-changed': 'plan.status',
+  'plan.details-changed': 'plan.details',
   'view.recorded': 'view.record',
 };
 
@@ -46,6 +47,7 @@ export type OutboundElement =
   | { type: 'agreement'; agreement: Agreement }
   | { type: 'coordinator'; coordinator: Coordinator; previous?: string; reason?: string }
   | { type: 'planStatus'; status: PlanStatus; previous: PlanStatus; reason?: string }
+  | { type: 'planDetails'; changed: string[] }
   | { type: 'citizenView'; citizenView: CitizenView };
 
 /** What a registration sends to the sector systems: the element as it now stands, with context. */
@@ -208,6 +210,18 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
         { from: plan.coordinator?.name, to: coordinator.name, fromSector: plan.coordinator?.sector, toSector: coordinator.sector, at: ctx.at, reason: request.reason, recordedBy: ctx.actor },
       ];
       outbound = { ...common, ...about(primary), element: { type: 'coordinator', coordinator, previous: plan.coordinator?.name, reason: request.reason } };
+      break;
+    }
+    case 'plan.details-changed': {
+      const { purpose, situation, timeFrame, replaces } = request.changes;
+      if (purpose !== undefined) next.purpose = purpose;
+      if (situation !== undefined) next.situation = situation;
+      if (timeFrame !== undefined) next.timeFrame = timeFrame;
+      if (replaces !== undefined) {
+        replaces.forEach((r, i) => r.memberId !== undefined && memberById(r.memberId, `changes.replaces.${i}.memberId`));
+        next.replaces = replaces;
+      }
+      outbound = { ...common, ...about(primary), element: { type: 'planDetails', changed: Object.keys(request.changes).sort() } };
       break;
     }
     case 'view.recorded': {

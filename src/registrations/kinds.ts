@@ -4,7 +4,7 @@
  * what the layer fills in itself (ids when not given, provenance, rule version, `since`).
  */
 import { z } from 'zod';
-import { Agreement, CitizenView, Coordinator, FollowUp, Goal, Id, IsoDate, IsoDateTime, Intervention, PlanStatus, Topic } from '../model';
+import { Agreement, CitizenView, Coordinator, FollowUp, Goal, Id, IsoDate, IsoDateTime, Intervention, Period, PlanStatus, ReplacedPlan, Situation, Topic } from '../model';
 
 const PlanId = Id;
 
@@ -75,6 +75,23 @@ export const PlanStatusChanged = z
   .object({ ...base, kind: z.literal('plan.status-changed'), status: PlanStatus, reason: z.string().trim().min(1).max(2000).optional() })
   .refine((r) => r.status !== 'declined' || !!r.reason, { message: 'a decline must state the reason', path: ['reason'] });
 
+/**
+ * The plan's own content, agreed with the citizen (R1, R2): its purpose, the situation as the
+ * caseworker and citizen describe it, its time frame, and which sector plans it replaces or frames
+ * (each for one member where the plan type is a member's, e.g. a child's plan in a family plan).
+ * Only the fields named change. Kept in the Én plan: no rule sends them to a sector system.
+ */
+export const PlanDetailsChanges = z
+  .object({
+    purpose: z.string().trim().min(1).max(4000),
+    situation: Situation,
+    timeFrame: Period,
+    replaces: z.array(ReplacedPlan).max(20),
+  })
+  .partial()
+  .refine((c) => Object.keys(c).length > 0, { message: 'name at least one field to change' });
+export const PlanDetailsChanged = z.object({ ...base, kind: z.literal('plan.details-changed'), changes: PlanDetailsChanges });
+
 /** The citizen's (or a child's) own views and wishes (R1, R4), recorded by a caseworker or by the citizen. */
 export const ViewRecorded = z.object({ ...base, kind: z.literal('view.recorded'), view: CitizenViewInput });
 
@@ -89,6 +106,7 @@ export const RegistrationRequest = z.discriminatedUnion('kind', [
   AgreementAdded,
   CoordinatorChanged,
   PlanStatusChanged,
+  PlanDetailsChanged,
   ViewRecorded,
 ]);
 export type RegistrationRequest = z.infer<typeof RegistrationRequest>;

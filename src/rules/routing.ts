@@ -35,6 +35,8 @@ export const RegistrationKind = z.enum([
   // The citizen's own views and wishes, in their own words (R1; a child's before a decision, R4).
   // Kept in the Én plan: no rule sends them to a sector system.
   'view.recorded',
+  // The plan's purpose, situation, time frame and the plans it replaces: the Én plan's own content.
+  'plan.details-changed',
 ]);
 export type RegistrationKind = z.infer<typeof RegistrationKind>;
 

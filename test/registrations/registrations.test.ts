@@ -44,6 +44,43 @@ describe('status changes reach the sector systems (R6, R17)', () => {
   });
 });
 
+describe('the plan’s own content after it was created (R1, R2)', () => {
+  it('plan.details-changed sets purpose, situation, time frame and the replaced plans, sends them nowhere, and completes the sector plan', async () => {
+    const plan = await f.createPlan({ replaces: ['sel-141-plan'] });
+    await f.grantAll(plan.citizenId);
+    const missing = async () => ((await f.call('GET', `/v1/plans/${plan.id}/completeness`)).body as { reports: { planType: string; missing: { id: string }[] }[] }).reports.find((r) => r.planType === 'sel-141-plan')!.missing.map((m) => m.id);
+    expect(await missing()).toEqual(expect.arrayContaining(['purpose', 'expected-duration', 'other-matters']));
+    const changes = {
+      purpose: 'At borgeren kan bo i egen bolig og komme i uddannelse',
+      situation: { summary: 'Bor midlertidigt hos en ven', barriers: ['Ingen fast bolig'], resources: ['Motiveret for uddannelse'] },
+      timeFrame: { start: '2026-12-01', end: '2027-11-30' },
+      replaces: [{ planType: 'sel-141-plan', relation: 'replaces', memberId: plan.memberId }],
+    };
+    const answer = await f.register({ planId: plan.id, kind: 'plan.details-changed', changes });
+    expect(answer.status).toBe(202);
+    expect(answer.body.deliveries).toEqual([]);
+    const stored = await readPlan(plan.id);
+    expect(stored).toMatchObject(changes);
+    expect(stored.version).toBe(plan.version + 1);
+    expect(await missing()).not.toContain('purpose');
+    expect(await missing()).not.toContain('expected-duration');
+    expect(await missing()).not.toContain('other-matters');
+    // Only what is named changes.
+    expect((await f.register({ planId: plan.id, kind: 'plan.details-changed', changes: { purpose: 'Egen bolig først' } })).status).toBe(202);
+    expect(await readPlan(plan.id)).toMatchObject({ purpose: 'Egen bolig først', situation: changes.situation, timeFrame: changes.timeFrame });
+  });
+
+  it('refuses an empty change, a time frame that ends before it starts and a replaced plan of someone outside the plan', async () => {
+    const plan = await f.createPlan();
+    for (const changes of [{}, { timeFrame: { start: '2027-01-01', end: '2026-01-01' } }, { replaces: [{ planType: 'children-plan', relation: 'frames', memberId: 'not-a-member' }] }]) {
+      const answer = await f.register({ planId: plan.id, kind: 'plan.details-changed', changes });
+      expect(answer.status, JSON.stringify(changes)).toBe(400);
+      expect(answer.body.type).toMatch(/validation|invalid/);
+    }
+    expect((await readPlan(plan.id)).version).toBe(plan.version);
+  });
+});
+
 describe('single registration', () => {
   it('accepts a registration, applies it with provenance and queues one outbox row per routed target', async () => {
     const plan = await f.createPlan();
@@ -272,7 +309,7 @@ describe('OpenAPI', () => {
     expect(doc.paths['/v1/outbox']!.get!['x-roles']).toEqual(['it-staff']);
     expect(doc.paths['/v1/outbox/{id}/retry']!.post!['x-roles']).toEqual(['it-staff']);
     const text = JSON.stringify(doc);
-    for (const kind of ['goal.added', 'goal.changed', 'intervention.added', 'intervention.changed', 'intervention.ended', 'followup.scheduled', 'followup.done', 'agreement.added', 'coordinator.changed', 'plan.status-changed'])
+    for (const kind of ['goal.added', 'goal.changed', 'intervention.added', 'intervention.changed', 'intervention.ended', 'followup.scheduled', 'followup.done', 'agreement.added', 'coordinator.changed', 'plan.status-changed', 'plan.details-changed'])
       expect(text).toContain(`"${kind}"`);
   });
 });
