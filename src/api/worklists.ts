@@ -10,6 +10,8 @@ import { danishToday } from '../views/danish';
 import { PageQuery } from './paging';
 import { newRouter } from './router';
 import { securedRoute } from './security';
+import { ProblemError } from './context';
+import { problemResponses } from './problem';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 
@@ -35,9 +37,57 @@ const Caseload = z
   })
   .openapi('Caseload');
 
+const PlanSummaries = z
+  .object({
+    plans: z.array(
+      z.object({
+        planId: z.string(),
+        status: PlanStatus,
+        coordinator: z.string().nullable(),
+        members: z.number().int().openapi({ description: 'Active members: 1 for a citizen’s own plan, more for a family plan' }),
+        openConflicts: z.number().int(),
+        nextFollowUp: z.string().nullable().openapi({ description: 'The earliest due date of a follow-up not yet done' }),
+        updatedAt: z.string(),
+      }),
+    ),
+    nextOffset: z.number().int().nullable(),
+  })
+  .openapi('PlanSummaries');
+
+const PlanListQuery = PageQuery.extend({
+  status: z
+    .string()
+    .regex(/^[a-z]+(,[a-z]+)*$/)
+    .optional()
+    .openapi({ description: 'Comma-separated statuses, e.g. `accepted,active`' }),
+  coordinator: z.string().trim().min(1).max(200).optional().openapi({ description: 'The responsible coordinator’s name, exactly as on the plan' }),
+  withoutCoordinator: z.enum(['true', 'false']).optional().openapi({ description: '`true`: only plans with no responsible coordinator named yet (R5)' }),
+});
+
 const dayMs = 86_400_000;
 
 export const worklistRoutes = newRouter()
+  .openapi(
+    securedRoute(['caseworker', 'it-staff'], {
+      method: 'get',
+      path: '/v1/plans',
+      summary: 'The municipality’s plans, newest change first: by status, by responsible coordinator (a caseload), or those without one',
+      description: 'Summaries from the plans’ index columns: no content, no CPR numbers, no citizen ids. Read a plan itself with GET /v1/plans/{id} (audited per citizen).',
+      request: { query: PlanListQuery },
+      responses: { 200: json(PlanSummaries, 'A page of plan summaries'), ...problemResponses(400) },
+    }),
+    async (c) => {
+      const { store, clock } = c.get('deps');
+      const principal = c.get('principal');
+      const { limit, offset, status, coordinator, withoutCoordinator } = c.req.valid('query');
+      const statuses = status?.split(',');
+      const unknown = statuses?.filter((s) => !PlanStatus.safeParse(s).success) ?? [];
+      if (unknown.length > 0) throw new ProblemError('validation-failed', `unknown status ${unknown.join(', ')}; one of ${PlanStatus.options.join(', ')}`);
+      const rows = await store.plans.summaries(principal.tenant, { statuses, coordinator, withoutCoordinator: withoutCoordinator === 'true' }, limit, offset);
+      await store.audit.append(principal.tenant, { at: clock.now().toISOString(), actor: actorOf(principal), action: 'plans.listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { plans: rows.length, status: status ?? null, byCoordinator: coordinator !== undefined, withoutCoordinator: withoutCoordinator === 'true' } });
+      return c.json({ plans: rows.map(({ id, ...row }) => ({ planId: id, ...row, status: row.status as PlanStatus })), nextOffset: rows.length === limit ? offset + limit : null }, 200);
+    },
+  )
   .openapi(
     securedRoute(['caseworker'], {
       method: 'get',

@@ -297,6 +297,25 @@ export function planRepository({ db, batch }: Database) {
         .offset(offset);
       return rows.map((r) => JSON.parse(r.document) as Plan);
     },
+    /**
+     * A page of the tenant's plans as the index columns tell them (no document is read): newest
+     * change first; by status, by responsible coordinator, or those with none named yet.
+     */
+    async summaries(tenant: string, filter: { statuses?: string[]; coordinator?: string; withoutCoordinator?: boolean }, limit: number, offset: number) {
+      const conditions = [eq(plans.tenant, tenant)];
+      if (filter.statuses?.length) conditions.push(inArray(plans.status, filter.statuses));
+      if (filter.coordinator !== undefined) conditions.push(eq(plans.coordinatorName, filter.coordinator));
+      if (filter.withoutCoordinator) conditions.push(sql`${plans.coordinatorName} is null`);
+      const members = db.select({ n: sql<number>`count(*)` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, plans.id), eq(planMembers.active, true)));
+      const rows = await db
+        .select({ id: plans.id, status: plans.status, coordinator: plans.coordinatorName, openConflicts: plans.openConflicts, nextFollowUp: plans.nextFollowUp, updatedAt: plans.updatedAt, members: sql<number>`(${members})` })
+        .from(plans)
+        .where(and(...conditions))
+        .orderBy(desc(plans.updatedAt), asc(plans.id))
+        .limit(limit)
+        .offset(offset);
+      return rows.map((r) => ({ ...r, members: Number(r.members) }));
+    },
     /** Open plans (requested to active) per responsible coordinator (null: none named yet), R5. */
     async caseload(tenant: string): Promise<{ coordinator: string | null; openPlans: number }[]> {
       const rows = await db

@@ -29,6 +29,32 @@ async function setUp() {
 }
 
 describe('caseworkers’ worklists', () => {
+  it('lists the municipality’s plans by status and by coordinator, without content or citizen ids, a page at a time', async () => {
+    const app = await setUp();
+    const [karins, karinsClosed, nobodys] = [await app.plan(), await app.plan(), await app.plan()];
+    await app.coordinator(karins, 'Karin Koordinator');
+    await app.coordinator(karinsClosed, 'Karin Koordinator');
+    for (const status of ['accepted', 'closed']) expect((await app.call('POST', `/v1/plans/${karinsClosed}/status`, ['caseworker'], { status })).status).toBe(200);
+    await app.plan('751');
+    const ids = (body: { plans: { planId: string }[] }) => body.plans.map((p) => p.planId).sort();
+
+    const all = await app.call('GET', '/v1/plans', ['caseworker']);
+    expect(all.status).toBe(200);
+    expect(ids(all.body)).toEqual([karins, karinsClosed, nobodys].sort());
+    expect(all.body.plans[0]).toEqual({ planId: karinsClosed, status: 'closed', coordinator: 'Karin Koordinator', members: 1, openConflicts: 0, nextFollowUp: null, updatedAt: expect.any(String) });
+    expect(ids((await app.call('GET', '/v1/plans?coordinator=Karin%20Koordinator&status=offered,accepted,active', ['caseworker'])).body)).toEqual([karins]);
+    expect(ids((await app.call('GET', '/v1/plans?withoutCoordinator=true', ['it-staff'])).body)).toEqual([nobodys]);
+    const firstPage = await app.call('GET', '/v1/plans?limit=2', ['caseworker']);
+    expect(firstPage.body.plans).toHaveLength(2);
+    expect(firstPage.body.nextOffset).toBe(2);
+    expect((await app.call('GET', '/v1/plans?limit=2&offset=2', ['caseworker'])).body).toMatchObject({ plans: [expect.anything()], nextOffset: null });
+    const bad = await app.call('GET', '/v1/plans?status=open', ['caseworker']);
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toContain('unknown status open');
+    for (const role of ['vendor', 'sync-job', 'dpo']) expect((await app.call('GET', '/v1/plans', [role])).status).toBe(403);
+    await app.close();
+  });
+
   it('lists the open plans with follow-ups past due and not done, longest overdue first', async () => {
     const app = await setUp();
     const [late, later, done, closed, future] = [await app.plan(), await app.plan(), await app.plan(), await app.plan(), await app.plan()];
