@@ -5,14 +5,26 @@ import type { SourceSystem } from '../model';
 import { createMappingRegistry, type MappingRegistry } from '../sync/registry';
 import type { Config } from '../config';
 import type { Logger } from '../monitoring/log';
-import { createCprVault, createTokenVerifier } from '../security';
+import { createCprVault, createTokenVerifier, type Principal } from '../security';
 import { createStore } from '../store';
 import type { Database } from '../store/db';
 
 export const systemClock: Clock = { now: () => new Date() };
 
-const tokenPorts = (verifier: ReturnType<typeof createTokenVerifier>): Pick<AppDeps, 'verifyToken' | 'identityProvider'> => ({
-  verifyToken: verifier,
+/**
+ * The token check, then a citizen who logged in nationally (a CPR claim) is found by the keyed hashes
+ * of that CPR number: the principal carries the citizen's id, never the number. A citizen the
+ * municipality holds no record of gets no id, so every citizen route answers as for no plan.
+ */
+const tokenPorts = (verifier: ReturnType<typeof createTokenVerifier>, store: AppDeps['store'], vault: AppDeps['vault']): Pick<AppDeps, 'verifyToken' | 'identityProvider'> => ({
+  async verifyToken(token: string): Promise<Principal> {
+    const principal = await verifier(token);
+    if (principal.cpr === undefined) return principal;
+    // The identity provider's CPR number decides who this is; a citizen id claimed beside it does not.
+    const { cpr, citizenId: _claimed, ...rest } = principal;
+    const citizen = await store.citizens.findByAnyCprHash(rest.tenant, await vault.lookupHashes(rest.tenant, cpr));
+    return citizen ? { ...rest, citizenId: citizen.id } : rest;
+  },
   ...(verifier.identityProvider ? { identityProvider: verifier.identityProvider } : {}),
 });
 
@@ -25,13 +37,15 @@ export async function composeDeps(options: {
   adaptersFor?: (tenant: string) => Partial<Record<SourceSystem, SourceAdapter>>;
   mappings?: MappingRegistry;
 }): Promise<AppDeps> {
+  const store = createStore(options.database);
+  const vault = await createCprVault(options.config.cprKey, options.config.cprKeysRetired);
   return {
-    store: createStore(options.database),
-    vault: await createCprVault(options.config.cprKey, options.config.cprKeysRetired),
+    store,
+    vault,
     clock: options.clock ?? systemClock,
     config: options.config,
     logger: options.logger,
-    ...tokenPorts(createTokenVerifier(options.config.auth, { onRefreshFailed: (reason) => options.logger.warn('the identity provider’s signing keys (JWKS) could not be read; the keys held are used meanwhile', { reason }) })),
+    ...tokenPorts(createTokenVerifier(options.config.auth, { onRefreshFailed: (reason) => options.logger.warn('the identity provider’s signing keys (JWKS) could not be read; the keys held are used meanwhile', { reason }) }), store, vault),
     adapters: options.adapters ?? {},
     ...(options.adaptersFor ? { adaptersFor: options.adaptersFor } : {}),
     mappings: options.mappings ?? createMappingRegistry([]),

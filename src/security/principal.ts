@@ -1,6 +1,6 @@
 /** Who is calling: the verified claims of a bearer token. */
 import { z } from 'zod';
-import { MunicipalityCode } from '../model';
+import { Cpr, MunicipalityCode } from '../model';
 
 /** `dpo`: the municipality's data protection officer (databeskyttelsesrådgiver), who investigates who used a citizen's data. */
 export const Role = z.enum(['it-staff', 'caseworker', 'vendor', 'sync-job', 'citizen', 'provider', 'dpo']);
@@ -15,10 +15,31 @@ export const Principal = z
     providerId: z.string().min(1).optional(),
     /** For `citizen` tokens: the citizen's pseudonymous id (never a CPR). */
     citizenId: z.string().min(1).optional(),
+    /**
+     * For `citizen` tokens from a national login (MitID through NemLog-in or a broker): the CPR
+     * number the identity provider vouches for. Only inside the token check: it is turned into the
+     * citizen's id there (`citizenId`) and never kept on the principal (see runtime/compose.ts).
+     */
+    cpr: Cpr.optional(),
   })
   .refine((p) => !p.roles.includes('provider') || !!p.providerId, { message: 'a provider token names its provider', path: ['providerId'] })
-  .refine((p) => !p.roles.includes('citizen') || !!p.citizenId, { message: 'a citizen token names the citizen', path: ['citizenId'] });
+  .refine((p) => !p.roles.includes('citizen') || !!p.citizenId || !!p.cpr, { message: 'a citizen token names the citizen', path: ['citizenId'] });
 export type Principal = z.infer<typeof Principal>;
+
+/**
+ * Claims that carry a citizen's CPR number, as identity providers name them: ours and a broker's
+ * (`cpr`), OIOSAML 3 / NemLog-in 3 (`https://data.gov.dk/model/core/eid/cprNumber`) and OIOSAML 2
+ * (`dk:gov:saml:attribute:CprNumberIdentifier`). The first one present counts.
+ */
+export const CPR_CLAIMS = ['cpr', 'https://data.gov.dk/model/core/eid/cprNumber', 'dk:gov:saml:attribute:CprNumberIdentifier'] as const;
+
+/** The token's claims with a CPR number under any of `CPR_CLAIMS` as `cpr`, and those others removed. */
+export function withCprClaim(claims: Record<string, unknown>): Record<string, unknown> {
+  const name = CPR_CLAIMS.find((n) => claims[n] !== undefined);
+  if (!name) return claims;
+  const rest = Object.fromEntries(Object.entries(claims).filter(([key]) => !(CPR_CLAIMS as readonly string[]).includes(key)));
+  return { ...rest, cpr: claims[name] };
+}
 
 export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolean {
   return principal.roles.some((r) => roles.includes(r));

@@ -5,7 +5,7 @@
  */
 import { decode, sign, verify } from 'hono/jwt';
 import { createJwksKeyStore, IdentityProviderUnavailableError, type JwksAlgorithm, type JwksOptions, type VerificationKey } from './jwks';
-import { Principal, type Role } from './principal';
+import { Principal, withCprClaim, type Role } from './principal';
 
 export { IdentityProviderUnavailableError } from './jwks';
 
@@ -67,7 +67,8 @@ export function createTokenVerifier(config: TokenConfig, options: Omit<JwksOptio
       throw new AuthenticationError(error instanceof Error ? error.name : 'invalid token');
     }
     checkTimes(payload as { exp?: unknown; nbf?: unknown; iat?: unknown }, Math.floor(now() / 1000));
-    const parsed = Principal.safeParse(payload);
+    const parsed = Principal.safeParse(payload && typeof payload === 'object' ? withCprClaim(payload as Record<string, unknown>) : payload);
+    // The issue's message, never its input: a claim may hold a CPR number.
     if (!parsed.success) throw new AuthenticationError(`the token's claims are not valid: ${parsed.error.issues[0]?.message}`);
     return parsed.data;
   }, { identityProvider: keys ? { status: () => keys.status() } : undefined });
