@@ -21,7 +21,8 @@ import {
   type Provenance,
   type StatusChangeRequest,
 } from '../model';
-import { completenessOf, ruleSetVersion } from '../rules';
+import { completenessOf, replacementProblems, ruleSetVersion } from '../rules';
+import { danishToday } from '../views/danish';
 import { resolveConflict, settledConflictRegistration, type ConflictChoice } from './conflicts';
 import { registrationService } from '../registrations/service';
 import { createHash } from 'node:crypto';
@@ -89,6 +90,8 @@ export function planService(deps: AppDeps) {
   return {
     async create(principal: Principal, request: CreatePlanRequest): Promise<Plan> {
       const tenant = principal.tenant;
+      const notReplaceable = replacementProblems(request.replaces, danishToday(clock.now()));
+      if (notReplaceable.length > 0) throw new ProblemError('validation-failed', notReplaceable.map((p) => `replaces[${p.index}]: ${p.message}`).join('; '));
       const people = [{ cpr: request.cpr, role: request.role }, ...(request.family?.members ?? [])];
       const members: Member[] = [];
       for (const person of people) {

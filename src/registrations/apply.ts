@@ -20,6 +20,8 @@ import {
   type Sector,
 } from '../model';
 import type { RegistrationKind } from '../rules';
+import { replacementProblems } from '../rules/completeness';
+import { danishToday } from '../views/danish';
 import type { RegistrationRequest } from './kinds';
 
 /** The model-side operation a target is asked to perform; reverse mappings are found by it. */
@@ -219,6 +221,8 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
       if (timeFrame !== undefined) next.timeFrame = timeFrame;
       if (replaces !== undefined) {
         replaces.forEach((r, i) => r.memberId !== undefined && memberById(r.memberId, `changes.replaces.${i}.memberId`));
+        const problems = replacementProblems(replaces, danishToday(new Date(ctx.at)));
+        if (problems.length > 0) throw new RegistrationInvalid(problems.map((p) => ({ path: `changes.replaces.${p.index}.relation`, message: p.message })));
         next.replaces = replaces;
       }
       outbound = { ...common, ...about(primary), element: { type: 'planDetails', changed: Object.keys(request.changes).sort() } };

@@ -68,3 +68,20 @@ export function completenessOf(plan: Plan, onDate: string, rules: readonly Secto
     };
   });
 }
+
+/**
+ * Why these replaced or framed sector plans cannot be recorded on `onDate` (R2, R25): an Én plan may
+ * replace only a plan type whose rule in force says it may (a KUI education plan, say, it can only
+ * frame); any type may be framed. Empty when all is well.
+ */
+export function replacementProblems(replaces: readonly { planType: SectorPlanType; relation: 'replaces' | 'frames' }[], onDate: string, rules: readonly SectorPlanRule[] = sectorPlanRules): { index: number; message: string }[] {
+  const problems: { index: number; message: string }[] = [];
+  replaces.forEach((entry, index) => {
+    if (entry.relation !== 'replaces') return;
+    const rule = sectorPlanRuleFor(entry.planType, onDate, rules);
+    if (!rule) problems.push({ index, message: `no rule for ${entry.planType} is in force on ${onDate}, so an Én plan cannot replace it; it can frame it (relation "frames")` });
+    else if (!rule.replaceable) problems.push({ index, message: `an Én plan cannot replace the ${rule.name} (${rule.legalReference}); it can frame it (relation "frames")` });
+  });
+  return problems;
+}
+

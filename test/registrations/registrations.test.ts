@@ -2,6 +2,7 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox, registrations } from '../../src/store/schema';
+import { testCpr } from '../support/cpr';
 import { employmentIntervention, startPushFixture, type PushFixture } from './fixture';
 
 let f: PushFixture;
@@ -68,6 +69,18 @@ describe('the plan’s own content after it was created (R1, R2)', () => {
     // Only what is named changes.
     expect((await f.register({ planId: plan.id, kind: 'plan.details-changed', changes: { purpose: 'Egen bolig først' } })).status).toBe(202);
     expect(await readPlan(plan.id)).toMatchObject({ purpose: 'Egen bolig først', situation: changes.situation, timeFrame: changes.timeFrame });
+  });
+
+  it('an Én plan frames a KUI education plan but cannot replace it (R2), at creation or later', async () => {
+    const created = await f.call('POST', '/v1/plans', { body: { cpr: testCpr(), origin: 'offered', replaces: [{ planType: 'education-plan', relation: 'replaces' }] } });
+    expect(created.status).toBe(400);
+    expect(created.body.detail).toContain('cannot replace the Uddannelsesplan (KUI)');
+    const plan = await f.createPlan();
+    const replacing = await f.register({ planId: plan.id, kind: 'plan.details-changed', changes: { replaces: [{ planType: 'education-plan', relation: 'replaces' }] } });
+    expect(replacing.status).toBe(400);
+    expect(JSON.stringify(replacing.body)).toContain('it can frame it');
+    const framing = await f.register({ planId: plan.id, kind: 'plan.details-changed', changes: { replaces: [{ planType: 'education-plan', relation: 'frames' }] } });
+    expect(framing.status).toBe(202);
   });
 
   it('refuses an empty change, a time frame that ends before it starts and a replaced plan of someone outside the plan', async () => {
