@@ -12,6 +12,7 @@ import {
   Cpr,
   FamilyRole,
   InvolvedMunicipality,
+  membersOf,
   Period,
   Plan,
   PlanOrigin,
@@ -141,7 +142,11 @@ export function planService(deps: AppDeps) {
         const plan = await store.plans.get(principal.tenant, planId);
         if (plan) plans.push(plan);
       }
-      for (const plan of plans) await audit(principal, 'plan.looked-up', plan, citizen.id);
+      // The whole plan is shown: in a family plan every active member's data was looked at, so each member's log tells it.
+      for (const plan of plans) {
+        const active = membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId);
+        for (const citizenId of new Set([citizen.id, ...active])) await audit(principal, 'plan.looked-up', plan, citizenId);
+      }
       return plans;
     },
 

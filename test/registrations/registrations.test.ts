@@ -45,6 +45,29 @@ describe('status changes reach the sector systems (R6, R17)', () => {
   });
 });
 
+describe('what a caseworker’s plan routes answer', () => {
+  it('the caseworker’s view, with the SEL § 101 a elements named, from create, status, lookup and read alike', async () => {
+    const cpr = testCpr();
+    const childCpr = testCpr('2014-05-05');
+    const created = await f.call('POST', '/v1/plans', { body: { cpr, origin: 'offered', role: 'parent', family: { members: [{ cpr: childCpr, role: 'child' }] } } });
+    expect(created.status).toBe(201);
+    expect(created.body.view).toEqual({ as: 'caseworker', protectedElementIds: [] });
+    const parent = created.body.subject.members[0];
+    const anonymous = await f.register({ planId: created.body.id, kind: 'intervention.added', intervention: { ...employmentIntervention(parent.memberId), sector: 'social', legalBasis: 'SEL § 101 a', confidentiality: 'anonymous-treatment', title: 'Anonym behandling' } });
+    expect(anonymous.status).toBe(202);
+    const accepted = await f.call('POST', `/v1/plans/${created.body.id}/status`, { body: { status: 'accepted' } });
+    expect(accepted.body.view.protectedElementIds).toEqual([anonymous.body.elementId]);
+    const read = await f.call('GET', `/v1/plans/${created.body.id}`);
+    expect(read.body.view).toEqual(accepted.body.view);
+
+    // A look-up by one member's CPR shows the whole family plan: each active member's log tells it.
+    const lookedUp = await f.call('POST', '/v1/plans/lookup', { body: { cpr } });
+    expect(lookedUp.body.plans.map((p: { id: string; view: { protectedElementIds: string[] } }) => [p.id, p.view.protectedElementIds])).toEqual([[created.body.id, [anonymous.body.elementId]]]);
+    const lookups = (await f.deps.store.audit.list('101', { limit: 1000 })).filter((row) => row.action === 'plan.looked-up' && row.targetId === created.body.id);
+    expect(lookups.map((row) => row.citizenId).sort()).toEqual(created.body.subject.members.map((m: { citizenId: string }) => m.citizenId).sort());
+  });
+});
+
 describe('the plan’s own content after it was created (R1, R2)', () => {
   it('plan.details-changed sets purpose, situation, time frame and the replaced plans, sends them nowhere, and completes the sector plan', async () => {
     const plan = await f.createPlan({ replaces: ['sel-141-plan'] });
