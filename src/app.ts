@@ -17,6 +17,7 @@ import { registrationRoutes } from './api/registrations';
 import { authenticate } from './api/security';
 import { citizenRoutes } from './api/citizen';
 import { consentRoutes } from './api/consents';
+import { consentTextRoutes } from './api/consent-texts';
 import { planSharingRoutes } from './api/plan-sharing';
 import { syncRoutes } from './api/sync';
 import { mappingRoutes } from './api/mappings';
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', planRoutes);
   app.route('/', planSharingRoutes);
   app.route('/', consentRoutes);
+  app.route('/', consentTextRoutes);
   app.route('/', citizenRoutes);
   app.route('/', registrationRoutes);
   app.route('/', outboxRoutes);

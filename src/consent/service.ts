@@ -254,6 +254,9 @@ export function consentService(deps: AppDeps) {
         throw new ProblemError('validation-failed', `a grant in capacity "${capacity}" is given by someone other than the member it is about`);
       if (capacity === 'custody-holder' && !['parent', 'custody-holder'].includes(grantor.role))
         throw new ProblemError('validation-failed', 'only a parent or custody holder of the plan can consent as custody holder');
+      // R15: once the municipality keeps its consent texts here, a consent names one the citizen can be shown again.
+      if ((await store.consentTexts.any(principal.tenant)) && !(await store.consentTexts.get(principal.tenant, request.signed.textVersion, request.signed.language)))
+        throw new ProblemError('validation-failed', `signed: no consent text ${request.signed.textVersion} in ${request.signed.language} is registered; register its words first (POST /v1/consent-texts)`);
       const parsed = ConsentGrant.safeParse({
         id: crypto.randomUUID(),
         tenant: principal.tenant,

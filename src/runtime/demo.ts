@@ -102,12 +102,40 @@ async function grant(deps: AppDeps, citizenId: string, source: SourceSystem, opt
   await deps.store.consents.insert({ kind: 'grant', ...document });
 }
 
+/** The demo's consent text (our own wording, for synthetic citizens), version samtykke-2026-1. */
+const demoConsentTexts = [
+  {
+    version: 'samtykke-2026-1',
+    language: 'da',
+    title: 'Samtykke til Én plan',
+    body: [
+      'Jeg giver samtykke til, at kommunen samler oplysninger om mine planer og indsatser fra de systemer, jeg har sat kryds ved, i én fælles plan.',
+      'Oplysningerne bruges kun til at koordinere min plan. De parter, jeg har valgt, kan se de dele, der vedrører dem.',
+      'Helbredsoplysninger indhentes kun, hvis jeg har givet udtrykkeligt samtykke til det.',
+      'Jeg kan til enhver tid trække samtykket tilbage, helt eller delvist. Så indhentes der ikke flere oplysninger på det, og det, der kom på det, fjernes fra planen. Systemerne, oplysningerne kom fra, beholder deres egne.',
+    ].join('\n\n'),
+  },
+  {
+    version: 'samtykke-2026-1',
+    language: 'en',
+    title: 'Consent to Én plan (one plan)',
+    body: [
+      'I consent to the municipality gathering information about my plans and services from the systems I have ticked, in one shared plan.',
+      'The information is used only to coordinate my plan. The parties I have chosen can see the parts that concern them.',
+      'Health information is gathered only if I have given explicit consent to it.',
+      'I can withdraw my consent at any time, in whole or in part. Then no more information is gathered on it, and what came on it is removed from the plan. The systems the information came from keep their own.',
+    ].join('\n\n'),
+  },
+] as const;
+
 /** Seeds the demo citizens once; returns how many plans exist afterwards. */
 export async function seedDemo(deps: AppDeps, population: readonly SyntheticCitizen[]): Promise<{ seeded: boolean; plans: number }> {
   const existing = await deps.store.plans.countByStatus(DEMO_TENANT);
   if (Object.values(existing).reduce((a, b) => a + b, 0) > 0) return { seeded: false, plans: Object.values(existing).reduce((a, b) => a + b, 0) };
   const service = planService(deps);
   const today = deps.clock.now().toISOString().slice(0, 10);
+  // The words the demo citizens agreed to (R15), in Danish and English: the consents below name them.
+  for (const text of demoConsentTexts) await deps.store.consentTexts.add({ tenant: DEMO_TENANT, ...text, createdAt: deps.clock.now().toISOString(), createdBy: 'system:demo' });
   const adults = population.filter((c) => ageOn(c.birthDate, today) >= 18);
   const young = population.find((c) => { const age = ageOn(c.birthDate, today); return age >= 16 && age < 18; });
   let plans = 0;

@@ -6,6 +6,7 @@ import type { Database } from './db';
 import { auditRepository } from './audit';
 import { citizenRepository } from './citizens';
 import { consentRepository } from './consents';
+import { consentTextRepository } from './consent-texts';
 import { inboundWebhookRepository } from './inbound-webhooks';
 import { subscriptionRepository } from './subscriptions';
 import { outboxRepository } from './outbox';
@@ -25,6 +26,7 @@ export function createStore(database: Database) {
     outbox,
     registrations: registrationRepository(database, { plans, outbox }),
     consents: consentRepository(database),
+    consentTexts: consentTextRepository(database),
     planLinks: planLinkRepository(database),
     audit: auditRepository(database),
     sync: syncRepository(database),
@@ -40,6 +42,7 @@ export type { Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { ConsentDocument } from './consents';
+export type { ConsentTextRow } from './consent-texts';
 export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';
 export type { EventRow, SubscriptionDeliveryRow, SubscriptionRow } from './subscriptions';
 export type { PlanLinkRow } from './plan-links';

@@ -368,3 +368,22 @@ export const subscriptionDeliveries = sqliteTable(
     index('subscription_deliveries_of').on(t.tenant, t.subscriptionId, t.createdAt),
   ],
 );
+
+/**
+ * The consent texts a municipality shows citizens, by version and language (R15): what a citizen
+ * agreed to, word for word, so it can be shown again to them, to a caseworker or to the DPO. A
+ * version in a language is never changed once registered; a new wording is a new version.
+ */
+export const consentTexts = sqliteTable(
+  'consent_texts',
+  {
+    tenant: text('tenant').notNull(),
+    version: text('version').notNull(),
+    language: text('language').notNull(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    createdAt: text('created_at').notNull(),
+    createdBy: text('created_by').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.version, t.language] })],
+);
