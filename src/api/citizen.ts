@@ -2,7 +2,8 @@
 import { z } from '@hono/zod-openapi';
 import { membersOf, type PlanStatus } from '../model';
 import { planService } from '../plans/service';
-import type { Principal } from '../security';
+import { actorOf, type Principal } from '../security';
+import { currentHalfYear } from '../stats/period';
 import { CitizenViewInput, RegistrationInvalid, registrationService } from '../registrations';
 import { citizenService, planViewService, PlanView, viewOf } from '../views';
 import { ProblemError, type AppDeps } from './context';
@@ -79,7 +80,34 @@ const CitizenDecision = z
   })
   .openapi('CitizenDecision');
 
+const SatisfactionAnswer = z
+  .strictObject({ score: z.number().int().min(1).max(5).openapi({ description: '1 very dissatisfied … 5 very satisfied' }) })
+  .openapi('SatisfactionAnswer');
+
 export const citizenRoutes = newRouter()
+  .openapi(
+    securedRoute(['citizen'], {
+      method: 'post',
+      path: '/v1/citizen/plans/{id}/satisfaction',
+      summary: 'How satisfied are you with your plan, 1–5 (R22)? Counted only in the municipality’s half-yearly figures, never shown as yours; a new answer in the same half-year replaces the last',
+      request: {
+        params: z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) }),
+        body: { content: { 'application/json': { schema: SatisfactionAnswer } }, required: true },
+      },
+      responses: { 200: json(z.object({ period: z.string(), recorded: z.literal(true) }), 'Recorded for this half-year'), ...problemResponses(400, 404) },
+    }),
+    async (c) => {
+      const deps = c.get('deps');
+      const principal = c.get('principal');
+      const { plan, member } = await ownMembership(deps, principal, c.req.valid('param').id);
+      const now = deps.clock.now();
+      const period = currentHalfYear(now).id;
+      await deps.store.satisfaction.answer({ tenant: principal.tenant, planId: plan.id, citizenId: member.citizenId, period, score: c.req.valid('json').score, answeredAt: now.toISOString() });
+      // The log says that they answered, not what: the score is theirs and counts only in aggregate.
+      await deps.store.audit.append(principal.tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'plan.satisfaction-answered', targetType: 'plan', targetId: plan.id, citizenId: member.citizenId, detail: { period } });
+      return c.json({ period, recorded: true as const }, 200);
+    },
+  )
   .openapi(
     securedRoute(['citizen'], {
       method: 'get',

@@ -46,7 +46,9 @@ const EvaluationFiguresResponse = z
     interventionTypes: z
       .array(z.object({ sector: Sector, system: z.string(), code: z.string(), display: z.string().nullable(), citizens: Count }))
       .openapi({ description: 'Citizens with Én plan per intervention type active in the period; a citizen counts under each type they received' }),
-    satisfaction: z.object({ collected: z.literal(false), note: z.string() }).openapi({ description: 'The model holds no satisfaction data; no figure is invented' }),
+    satisfaction: z
+      .object({ collected: z.literal(true), answeredBy: Count, byScore: z.array(z.object({ score: z.number().int().min(1).max(5), citizens: Count })), note: z.string() })
+      .openapi({ description: 'Citizens who answered how satisfied they are with their plan (1–5) in the period, each once, by score; a breakdown suppressed like the others' }),
   })
   .openapi('EvaluationFigures', {
     description:
@@ -89,7 +91,7 @@ export const statsRoutes = newRouter().openapi(
       if (page.length < PAGE_SIZE) break;
       after = page.at(-1)!.id;
     }
-    const figures = tally.figures();
+    const figures = tally.figures(await store.satisfaction.countsByScore(tenant, period.id));
     // The answer holds no personal data, but it is computed from every plan of the municipality:
     // the log keeps who read which period (the record of processing, R16). No figures in the log.
     await store.audit.append(tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'stats.evaluation-read', targetType: 'tenant', targetId: tenant, citizenId: null, detail: { period: period.id } });

@@ -37,7 +37,7 @@ export interface EvaluationFigures {
   lifecycle: { offered: Cell; requested: Cell; declined: Cell };
   contactPersonsPerCitizen: { contactPersons: ContactBucket; citizens: Cell }[];
   interventionTypes: { sector: Sector; system: string; code: string; display: string | null; citizens: Cell }[];
-  satisfaction: { collected: false; note: string };
+  satisfaction: { collected: true; answeredBy: Cell; byScore: { score: number; citizens: Cell }[]; note: string };
 }
 
 export const MULTIPLE_DEPARTMENTS_NOTE =
@@ -45,7 +45,7 @@ export const MULTIPLE_DEPARTMENTS_NOTE =
   'so citizens helped by two or more departments who never had a plan cannot be counted here. offeredEnPlan: the municipality offered them a plan; notOfferedEnPlan: they only requested one themselves.';
 
 export const SATISFACTION_NOTE =
-  'The Én plan model records no satisfaction data, so no figure is given. Citizen satisfaction must be collected separately (e.g. a survey) for the evaluation.';
+  'Citizens who answered how satisfied they are with their plan (1 very dissatisfied … 5 very satisfied) in the period, each once (their latest answer), as citizens asked themselves through their own access; not a survey of everyone with a plan.';
 
 // Per-citizen flags.
 const ENROLLED = 1;
@@ -153,7 +153,8 @@ export function evaluationTally(period: HalfYear) {
     }
   }
 
-  function figures(): EvaluationFigures {
+  /** `satisfaction`: citizens per score (1–5) who answered in the period (R22), from the store. */
+  function figures(satisfaction: ReadonlyMap<number, number> = new Map()): EvaluationFigures {
     let withPlan = 0;
     let multi = 0;
     let multiOffered = 0;
@@ -188,7 +189,7 @@ export function evaluationTally(period: HalfYear) {
           return { sector, system, code, display: displays.get(key) ?? null, citizens: suppressCount(n) };
         })
         .sort((a, b) => byText(a.sector, b.sector) || byText(a.system, b.system) || byText(a.code, b.code)),
-      satisfaction: { collected: false, note: SATISFACTION_NOTE },
+      satisfaction: satisfactionFigures(satisfaction),
     };
   }
 
@@ -196,8 +197,16 @@ export function evaluationTally(period: HalfYear) {
 }
 
 /** The figures for `plans` in `period`: the tally over an in-memory list (tests, small tenants). */
-export function evaluationFigures(plans: Iterable<Plan>, period: HalfYear): EvaluationFigures {
+export function evaluationFigures(plans: Iterable<Plan>, period: HalfYear, satisfaction?: ReadonlyMap<number, number>): EvaluationFigures {
   const tally = evaluationTally(period);
   for (const plan of plans) tally.add(plan);
-  return tally.figures();
+  return tally.figures(satisfaction);
+}
+
+/** Citizens per score, 1 to 5, as a suppressed breakdown of those who answered. */
+function satisfactionFigures(counts: ReadonlyMap<number, number>): EvaluationFigures['satisfaction'] {
+  const scores = [1, 2, 3, 4, 5];
+  const cells = scores.map((score) => counts.get(score) ?? 0);
+  const breakdown = suppressBreakdown(cells.reduce((a, b) => a + b, 0), cells);
+  return { collected: true, answeredBy: breakdown.total, byScore: scores.map((score, i) => ({ score, citizens: breakdown.cells[i]! })), note: SATISFACTION_NOTE };
 }

@@ -66,3 +66,9 @@ export function lastCompleteHalfYear(now: Date): HalfYear {
   const year = wall.getUTCFullYear();
   return halfYear(wall.getUTCMonth() < 6 ? `${year - 1}-H2` : `${year}-H1`);
 }
+
+/** The half-year `now` falls in (in Danish time). */
+export function currentHalfYear(now: Date): HalfYear {
+  const wall = new Date(danishWallClock(now.getTime()));
+  return halfYear(`${wall.getUTCFullYear()}-${wall.getUTCMonth() < 6 ? 'H1' : 'H2'}`);
+}

@@ -7,6 +7,7 @@ import { auditRepository } from './audit';
 import { citizenRepository } from './citizens';
 import { consentRepository } from './consents';
 import { consentTextRepository } from './consent-texts';
+import { satisfactionRepository } from './satisfaction';
 import { inboundWebhookRepository } from './inbound-webhooks';
 import { subscriptionRepository } from './subscriptions';
 import { outboxRepository } from './outbox';
@@ -27,6 +28,7 @@ export function createStore(database: Database) {
     registrations: registrationRepository(database, { plans, outbox }),
     consents: consentRepository(database),
     consentTexts: consentTextRepository(database),
+    satisfaction: satisfactionRepository(database),
     planLinks: planLinkRepository(database),
     audit: auditRepository(database),
     sync: syncRepository(database),

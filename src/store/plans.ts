@@ -4,7 +4,7 @@ import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
 import type { Database, Statement } from './db';
-import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, pulledCitizens, registrations } from './schema';
+import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, pulledCitizens, registrations, satisfactionAnswers } from './schema';
 
 /** Conflicts of the plan still waiting for a person. */
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
@@ -220,6 +220,7 @@ export function planRepository({ db, batch }: Database) {
         this.purgeMarksStatement(tenant, id),
         db.delete(outbox).where(and(eq(outbox.tenant, tenant), inArray(outbox.registrationId, registrationIds))),
         db.delete(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id))),
+        db.delete(satisfactionAnswers).where(and(eq(satisfactionAnswers.tenant, tenant), eq(satisfactionAnswers.planId, id))),
         db.delete(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id))),
         db.delete(planLinks).where(and(eq(planLinks.ownerTenant, tenant), eq(planLinks.planId, id))),
         db.delete(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))),

@@ -387,3 +387,21 @@ export const consentTexts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenant, t.version, t.language] })],
 );
+
+/**
+ * A citizen's answer to "how satisfied are you with your plan" (1–5), one per plan, member and
+ * half-year (a later answer in the same half-year replaces the earlier): counted only in the
+ * half-yearly evaluation figures, suppressed when small (R22). Deleted with the plan.
+ */
+export const satisfactionAnswers = sqliteTable(
+  'satisfaction_answers',
+  {
+    tenant: text('tenant').notNull(),
+    planId: text('plan_id').notNull(),
+    citizenId: text('citizen_id').notNull(),
+    period: text('period').notNull(),
+    score: integer('score').notNull(),
+    answeredAt: text('answered_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.planId, t.citizenId, t.period] }), index('satisfaction_answers_period').on(t.tenant, t.period)],
+);

@@ -95,7 +95,8 @@ describe('GET /v1/stats/evaluation', () => {
       ['employment', 'A', 'Type A', 6],
       ['social', 'B', 'Type B', 6],
     ]);
-    expect(body.satisfaction.collected).toBe(false);
+    // Nobody answered in that half-year.
+    expect(body.satisfaction).toMatchObject({ collected: true, answeredBy: { value: 0, suppressed: false } });
   });
 
   it('never counts another municipality’s plans (each tenant sees its own figures)', async () => {

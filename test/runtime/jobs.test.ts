@@ -158,6 +158,7 @@ describe('retention (R16)', () => {
     const registrationsOf = async (planId: string) => (await app.database.db.select({ id: registrationsTable.id }).from(registrationsTable).where(eq(registrationsTable.planId, planId))).length;
     const consentsOf = async (citizenId: string) => (await app.database.db.select({ id: consentsTable.id }).from(consentsTable).where(eq(consentsTable.citizenId, citizenId))).length;
     expect(await registrationsOf(declined.id)).toBeGreaterThan(0);
+    await app.deps.store.satisfaction.answer({ tenant: '101', planId: declined.id, citizenId: citizenOf(declined), period: '2026-H1', score: 2, answeredAt: now.toISOString() });
 
     now = new Date(Date.UTC(2031, 1, 1));
     expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 2, plansKeptForDeliveries: 1, citizensPurged: 1 });
@@ -165,6 +166,7 @@ describe('retention (R16)', () => {
     expect(await registrationsOf(declined.id)).toBe(0);
     expect(await app.deps.store.citizens.get('101', citizenOf(declined))).toBeNull();
     expect(await consentsOf(citizenOf(declined))).toBe(0);
+    expect((await app.deps.store.satisfaction.countsByScore('101', '2026-H1')).size).toBe(0);
     // A member with a plan left keeps their record and consents.
     expect(await app.deps.store.plans.get('101', closedOfTwo.id)).toBeNull();
     expect(await app.deps.store.citizens.get('101', citizenOf(stillOpen))).not.toBeNull();

@@ -231,10 +231,17 @@ describe('the figures', () => {
     expect(f.interventionTypes[0]!.system).toBe('urn:test:types');
   });
 
-  it('satisfaction is not collected, and says so instead of a number', () => {
-    const f = evaluationFigures(many(10), H1);
-    expect(f.satisfaction).toEqual({ collected: false, note: expect.stringMatching(/no satisfaction data/) });
-    expect(Object.keys(f.satisfaction)).not.toContain('value');
+  it('satisfaction: citizens per score 1–5, suppressed like any breakdown', () => {
+    const shownAll = evaluationFigures(many(10), H1, new Map([[4, 6], [5, 7]])).satisfaction;
+    expect(shownAll.answeredBy).toEqual({ value: 13, suppressed: false });
+    expect(shownAll.byScore.map((s) => [s.score, s.citizens.value])).toEqual([[1, 0], [2, 0], [3, 0], [4, 6], [5, 7]]);
+    // One lone dissatisfied citizen is withheld, and so is the next smallest score, so neither can be worked out.
+    const lone = evaluationFigures(many(10), H1, new Map([[1, 1], [4, 6], [5, 7]])).satisfaction;
+    expect(lone.answeredBy.value).toBe(14);
+    expect(lone.byScore.map((s) => s.citizens.suppressed)).toEqual([true, false, false, true, false]);
+    // Too few answers: the whole breakdown is withheld.
+    expect(evaluationFigures(many(10), H1, new Map([[5, 3]])).satisfaction.byScore.every((s) => s.citizens.suppressed)).toBe(true);
+    expect(evaluationFigures(many(10), H1).satisfaction.answeredBy).toEqual({ value: 0, suppressed: false });
   });
 
   it('holds no ids, names or CPR numbers, only aggregates', () => {
