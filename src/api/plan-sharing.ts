@@ -8,6 +8,7 @@ import { InvolvedMunicipality, Plan } from '../model';
 import { membershipService } from '../plans/membership';
 import { CreateLinkRequest, planViewService } from '../views';
 import { ProblemError } from './context';
+import { PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
@@ -18,6 +19,7 @@ const MemberParams = z.object({
   id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }),
   memberId: z.string().min(1).max(128).openapi({ param: { name: 'memberId', in: 'path' } }),
 });
+const LinkParams = PlanIdParam.extend({ code: z.string().regex(/^\d{3}$/).openapi({ param: { name: 'code', in: 'path' }, description: 'The linked municipality’s kommunekode' }) });
 const notFound = () => new ProblemError('not-found', 'no such plan in your municipality');
 
 export const planSharingRoutes = newRouter()
@@ -36,6 +38,35 @@ export const planSharingRoutes = newRouter()
       const linked = await planViewService(c.get('deps')).link(c.get('principal'), c.req.valid('param').id, c.req.valid('json'));
       if (!linked) throw notFound();
       return c.json(linked, 201);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'delete',
+      path: '/v1/plans/{id}/links/{code}',
+      summary: 'End a second municipality’s link to the plan: it reads nothing more of it (R8); it stays named among the municipalities involved',
+      request: { params: LinkParams },
+      responses: { 200: json(z.object({ planId: z.string(), version: z.number().int() }), 'The link is gone from the plan'), ...problemResponses(404, 409) },
+    }),
+    async (c) => {
+      const { id, code } = c.req.valid('param');
+      const unlinked = await planViewService(c.get('deps')).unlink(c.get('principal'), id, code);
+      if (!unlinked) throw new ProblemError('not-found', 'no such plan in your municipality, or no link to that municipality');
+      return c.json(unlinked, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'get',
+      path: '/v1/linked-plans',
+      summary: 'Plans other municipalities have linked yours to (R8): read each with GET /v1/plans/{id}, as far as the link and the citizen’s consent allow',
+      request: { query: PageQuery },
+      responses: { 200: json(z.object({ plans: z.array(z.object({ planId: z.string(), ownerMunicipality: z.string(), linkedAt: z.string() })), nextOffset: z.number().int().nullable() }), 'A page of links, newest first') },
+    }),
+    async (c) => {
+      const { limit, offset } = c.req.valid('query');
+      const rows = await c.get('deps').store.planLinks.linkedTo(c.get('principal').tenant, limit, offset);
+      return c.json({ plans: rows.map((r) => ({ planId: r.planId, ownerMunicipality: r.ownerTenant, linkedAt: r.createdAt })), nextOffset: rows.length === limit ? offset + limit : null }, 200);
     },
   )
   .openapi(

@@ -3,7 +3,7 @@
  * consent it rests on live on the plan document (`municipalities[].link`); this table is the index
  * the linked municipality is found through, so its reads never scan another tenant's plans.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { planLinks } from './schema';
 
@@ -28,6 +28,14 @@ export function planLinkRepository({ db }: Database) {
         .where(and(eq(planLinks.linkedTenant, linkedTenant), eq(planLinks.planId, planId)))
         .limit(1);
       return rows[0]?.ownerTenant ?? null;
+    },
+    /** Removes the link; run it in the same batch as the plan update that drops it from the document. */
+    deleteStatement(ownerTenant: string, planId: string, linkedTenant: string): Statement {
+      return db.delete(planLinks).where(and(eq(planLinks.ownerTenant, ownerTenant), eq(planLinks.planId, planId), eq(planLinks.linkedTenant, linkedTenant)));
+    },
+    /** The plans other municipalities have linked `linkedTenant` to, newest link first. */
+    async linkedTo(linkedTenant: string, limit: number, offset: number): Promise<PlanLinkRow[]> {
+      return db.select().from(planLinks).where(eq(planLinks.linkedTenant, linkedTenant)).orderBy(desc(planLinks.createdAt), asc(planLinks.planId)).limit(limit).offset(offset);
     },
     async forPlan(ownerTenant: string, planId: string): Promise<PlanLinkRow[]> {
       return db.select().from(planLinks).where(and(eq(planLinks.ownerTenant, ownerTenant), eq(planLinks.planId, planId)));

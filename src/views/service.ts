@@ -182,6 +182,20 @@ export function planViewService(deps: AppDeps) {
       });
       return { planId: plan.id, version: next.version, municipality: next.municipalities.find((m) => m.code === request.code)! };
     },
+
+    /** Ends a second municipality's link (R8): it reads nothing more of the plan; it stays named as involved. Null when there is no such plan or link. */
+    async unlink(principal: Principal, planId: string, code: string) {
+      const plan = await store.plans.get(principal.tenant, planId);
+      const entry = plan?.municipalities.find((m) => m.code === code && m.link);
+      if (!plan || !entry) return null;
+      const at = clock.now().toISOString();
+      const municipalities = plan.municipalities.map((m) => (m.code === code ? (({ link: _ended, ...rest }) => rest)(m) : m));
+      const next = Plan.parse({ ...plan, municipalities, updatedAt: at, version: plan.version + 1 });
+      if (!(await store.plans.update(next, plan.version, [store.planLinks.deleteStatement(plan.tenant, plan.id, code)])))
+        throw new ProblemError('version-conflict', 'the plan changed meanwhile; try again');
+      await store.audit.append(principal.tenant, { at, actor: actorOf(principal), action: 'plan.unlinked', targetType: 'plan', targetId: plan.id, citizenId: membersOf(plan)[0]!.citizenId, detail: { municipality: code } });
+      return { planId: plan.id, version: next.version };
+    },
   };
 }
 export type PlanViewService = ReturnType<typeof planViewService>;

@@ -246,6 +246,29 @@ export function definePartyApiSuite({ harness, cpr }: PartyApiSuiteOptions) {
     });
   });
 
+  describe('other municipalities: finding and ending links (R8)', () => {
+    it('the linked municipality finds the plans linked to it; the owner ends a link and the reading stops', async () => {
+      const plan = await createPlan('101');
+      const member = plan.members[0]!;
+      const aarhus = await caseworker('751');
+      const toAarhus = await grant(plan, member, { source: 'enplan', recipient: 'municipality:751', categories: ['goals', 'plan-core'] });
+      expect((await call('POST', `/v1/plans/${plan.id}/links`, await caseworker(), { code: '751', role: 'residence', consentRef: toAarhus.id, parts: ['goals'] })).status).toBe(201);
+      const listed = await call('GET', '/v1/linked-plans', aarhus);
+      expect(listed.status).toBe(200);
+      expect(listed.body.plans).toContainEqual({ planId: plan.id, ownerMunicipality: '101', linkedAt: expect.any(String) });
+      expect((await call('GET', '/v1/linked-plans', await caseworker('147'))).body.plans).toEqual([]);
+      // Only the owner ends it.
+      expect((await call('DELETE', `/v1/plans/${plan.id}/links/751`, aarhus)).status).toBe(404);
+      const ended = await call('DELETE', `/v1/plans/${plan.id}/links/751`, await caseworker());
+      expect(ended.status).toBe(200);
+      expect((await call('GET', `/v1/plans/${plan.id}`, aarhus)).status).toBe(404);
+      expect((await call('GET', '/v1/linked-plans', aarhus)).body.plans.map((p: { planId: string }) => p.planId)).not.toContain(plan.id);
+      const owners = await call('GET', `/v1/plans/${plan.id}`, await caseworker());
+      expect(owners.body.municipalities).toContainEqual({ code: '751', role: 'residence' });
+      expect((await call('DELETE', `/v1/plans/${plan.id}/links/751`, await caseworker())).status).toBe(404);
+    });
+  });
+
   describe('members, citizens and providers', () => {
     it('a citizen reads their own plan as a member and nothing else; a provider with no part in it gets 404', async () => {
       const plan = await createPlan();
