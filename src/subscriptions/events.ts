@@ -18,6 +18,9 @@ export const PlanCreatedEvent = z
   .strict()
   .openapi('PlanCreatedEvent', { description: 'A plan was created. Read it through `GET /v1/plans/{id}` (audited, under your role).' });
 
+/** The parts of a plan a `plan.changed` event can name (compared by the database, migration 0016). */
+export const PlanPart = z.enum(['status', 'subject', 'purpose', 'situation', 'situationNotes', 'citizenViews', 'goals', 'interventions', 'agreements', 'followUps', 'coordinator', 'careTeams', 'municipalities', 'replaces', 'timeFrame', 'conflicts']);
+
 export const PlanChangedEvent = z
   .object({
     type: z.literal('plan.changed'),
@@ -29,11 +32,12 @@ export const PlanChangedEvent = z
         version: z.number().int().positive().openapi({ description: 'The plan version after the change: order a plan’s events by it (a retried event can arrive late)' }),
         status: PlanStatus,
         previousStatus: PlanStatus,
+        changed: z.array(PlanPart).openapi({ description: 'Which parts of the plan changed (e.g. `goals`, `interventions`, `status`): read the plan only when a part you hold changed. Empty when only bookkeeping moved (provenance of a confirmation, say)' }),
       })
       .strict(),
   })
   .strict()
-  .openapi('PlanChangedEvent', { description: 'A plan changed (its content, its status or both). Only ids and statuses: never content or a CPR number.' });
+  .openapi('PlanChangedEvent', { description: 'A plan changed (its content, its status or both). Only ids, statuses and the names of the parts that changed: never content or a CPR number.' });
 
 export const DeliveryDeadEvent = z
   .object({

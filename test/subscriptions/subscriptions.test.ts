@@ -100,7 +100,7 @@ describe('outbound subscriptions', () => {
     }
     expect(bodies.map((b) => [b.type, b.data.status, b.data.version])).toEqual([['plan.created', 'offered', 1], ['plan.changed', 'accepted', 2], ['plan.changed', 'active', 3]]);
     expect(Object.keys(bodies[1])).toEqual(['type', 'timestamp', 'data']);
-    expect(bodies[1].data).toEqual({ tenant: '101', planId: plan.id, version: 2, status: 'accepted', previousStatus: 'offered' });
+    expect(bodies[1].data).toEqual({ tenant: '101', planId: plan.id, version: 2, status: 'accepted', previousStatus: 'offered', changed: ['status'] });
 
     const deliveries = await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, 'vendor-a');
     expect(deliveries.status).toBe(200);
@@ -110,6 +110,27 @@ describe('outbound subscriptions', () => {
     // A second run sends nothing again.
     expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
     expect(received).toHaveLength(3);
+    await app.close();
+  });
+
+  it('a plan.changed event names the parts that changed, so a vendor reads only what it holds', async () => {
+    const app = await freshApp();
+    expect((await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.changed'] }, 'vendor-a')).status).toBe(201);
+    const plan = await enrol(app.deps, testCpr());
+    const member = plan.subject.kind === 'citizen' ? plan.subject.member.memberId : '';
+    const register = async (body: Record<string, unknown>) => {
+      const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+      const response = await app.harness.request('/v1/registrations', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() }, body: JSON.stringify({ planId: plan.id, ...body }) });
+      expect(response.status).toBe(202);
+    };
+    await register({ kind: 'goal.added', goal: { level: 'overall', title: 'Job som smed', sector: 'employment' } });
+    await register({ kind: 'plan.details-changed', changes: { purpose: 'Fast arbejde', timeFrame: { start: '2026-12-01' } } });
+    await register({ kind: 'followup.scheduled', followUp: { due: '2027-01-15', text: 'Samtale' } });
+    await register({ kind: 'view.recorded', view: { memberId: member, text: 'Jeg vil gerne arbejde med metal' } });
+    await app.run();
+    const changed = received.map((r) => JSON.parse(r.body)).filter((b) => b.type === 'plan.changed');
+    expect(changed.map((b) => b.data.changed)).toEqual([['status'], ['status'], ['goals'], ['purpose', 'timeFrame'], ['followUps'], ['citizenViews']]);
+    for (const r of received) expect(SubscriptionEventBody.safeParse(JSON.parse(r.body)).error).toBeUndefined();
     await app.close();
   });
 

@@ -39,6 +39,17 @@ describe('outbound subscriptions in workerd', () => {
     expect(deliveries.body.deliveries).toEqual([expect.objectContaining({ status: 'delivered', id: headers['webhook-id'] })]);
   });
 
+  it('a plan.changed event on D1 names the parts that changed (migration 0016)', async () => {
+    const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events`, events: ['plan.changed'] });
+    expect(created.status).toBe(201);
+    const plan = await call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered' });
+    expect((await call('POST', `/v1/plans/${plan.body.id}/status`, ['caseworker'], { status: 'accepted' })).status).toBe(200);
+    await runScheduledRound(env as never, 'test');
+    const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { body: string }[];
+    const changed = received.map((r) => JSON.parse(r.body)).filter((b) => b.type === 'plan.changed' && b.data.planId === plan.body.id);
+    expect(changed.map((b) => b.data.changed)).toEqual([['status']]);
+  });
+
   it('rotates the secret on D1 (migration 0012) and sends a test event signed with both during the overlap', async () => {
     const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events`, events: ['delivery.dead'] });
     const rotated = await call('POST', `/v1/subscriptions/${created.body.id}/rotate-secret`, ['vendor'], { overlapHours: 1 });
