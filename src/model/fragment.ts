@@ -11,9 +11,9 @@ import { fastFragment } from './fragment-fast-check';
 const elementContent = {
   goal: Goal.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
   intervention: Intervention.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
-  agreement: Agreement.omit({ id: true, provenance: true, memberId: true }),
-  followUp: FollowUp.omit({ id: true, provenance: true }),
-  citizenView: CitizenView.omit({ id: true, provenance: true, memberId: true }),
+  agreement: Agreement.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
+  followUp: FollowUp.omit({ id: true, provenance: true, ruleVersion: true }),
+  citizenView: CitizenView.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
   situation: Situation,
   coordinator: Coordinator,
 } as const;

@@ -39,7 +39,7 @@ export const Situation = z.object({
  * visibility rules apply to it as to any element (R4, R10). The plan's own `situation` is written
  * by the caseworker with the citizen, through the API; sources never change it.
  */
-export const SituationNote = Situation.extend({ id: Id, memberId: Id, provenance: Provenances });
+export const SituationNote = Situation.extend({ id: Id, memberId: Id, ruleVersion: RuleVersion.optional(), provenance: Provenances });
 export type SituationNote = z.infer<typeof SituationNote>;
 
 /** The citizen's own views and wishes, in their own words and language (R1, R4 child's voice). */
@@ -50,6 +50,8 @@ export const CitizenView = z.object({
   language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]+)*$/, 'a BCP 47 language tag such as "da"'),
   recordedAt: IsoDateTime,
   recordedBy: z.string().min(1),
+  /** The rule set in force when it was recorded (R25); absent on elements recorded before it was kept. */
+  ruleVersion: RuleVersion.optional(),
   provenance: Provenances,
 });
 
@@ -115,6 +117,8 @@ export const Agreement = z.object({
   parties: z.array(z.string().min(1)).min(1),
   memberId: Id.optional(),
   topics: z.array(Topic).default([]),
+  /** The rule set in force when it was agreed (R25); absent on elements recorded before it was kept. */
+  ruleVersion: RuleVersion.optional(),
   provenance: Provenances,
 });
 export type Agreement = z.infer<typeof Agreement>;
@@ -127,6 +131,8 @@ export const FollowUp = z.object({
   elementId: Id.optional(),
   done: z.boolean().default(false),
   doneAt: IsoDateTime.optional(),
+  /** The rule set in force when it was scheduled (R25); absent on elements recorded before it was kept. */
+  ruleVersion: RuleVersion.optional(),
   provenance: Provenances,
 });
 export type FollowUp = z.infer<typeof FollowUp>;
@@ -153,7 +159,7 @@ export type Coordinator = z.infer<typeof Coordinator>;
  * the family's visibility rules apply to it as to any element (R4, R10). It is not the plan's
  * responsible coordinator: the municipality appoints that one (R5), through the API.
  */
-export const CareTeamContact = Coordinator.extend({ id: Id, memberId: Id, provenance: Provenances });
+export const CareTeamContact = Coordinator.extend({ id: Id, memberId: Id, ruleVersion: RuleVersion.optional(), provenance: Provenances });
 export type CareTeamContact = z.infer<typeof CareTeamContact>;
 
 export const CoordinatorHandOver = z.object({

@@ -181,7 +181,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     }
     case 'followup.scheduled': {
       const { id, ...rest } = request.followUp;
-      const followUp = { ...rest, id: unique(id ?? ctx.newId(), plan.followUps, 'followUp.id'), done: false, provenance: [provenance] } as FollowUp;
+      const followUp = { ...rest, id: unique(id ?? ctx.newId(), plan.followUps, 'followUp.id'), done: false, ruleVersion: ctx.ruleVersion, provenance: [provenance] } as FollowUp;
       next.followUps = [...plan.followUps, followUp];
       outbound = followUpOutbound(plan, common, followUp, memberById);
       break;
@@ -197,7 +197,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'agreement.added': {
       const { id, ...rest } = request.agreement;
       const member = memberById(rest.memberId, 'agreement.memberId');
-      const agreement = { ...rest, id: unique(id ?? ctx.newId(), plan.agreements, 'agreement.id'), provenance: [provenance] } as Agreement;
+      const agreement = { ...rest, id: unique(id ?? ctx.newId(), plan.agreements, 'agreement.id'), ruleVersion: ctx.ruleVersion, provenance: [provenance] } as Agreement;
       next.agreements = [...plan.agreements, agreement];
       outbound = agreement.sector
         ? { ...common, ...about(member), elementId: agreement.id, sector: agreement.sector, element: { type: 'agreement', agreement } }
@@ -231,7 +231,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'view.recorded': {
       const { id, memberId, ...rest } = request.view;
       const member = memberById(memberId, 'view.memberId');
-      const citizenView: CitizenView = { ...rest, id: unique(id ?? ctx.newId(), plan.citizenViews, 'view.id'), memberId: member.memberId, recordedAt: ctx.at, recordedBy: ctx.actor, provenance: [provenance] };
+      const citizenView: CitizenView = { ...rest, id: unique(id ?? ctx.newId(), plan.citizenViews, 'view.id'), memberId: member.memberId, recordedAt: ctx.at, recordedBy: ctx.actor, ruleVersion: ctx.ruleVersion, provenance: [provenance] };
       next.citizenViews = [...plan.citizenViews, citizenView];
       outbound = { ...common, ...about(member), elementId: citizenView.id, element: { type: 'citizenView', citizenView } };
       break;

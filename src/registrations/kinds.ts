@@ -42,8 +42,8 @@ export const InterventionChanges = Intervention.pick({
   .partial()
   .refine((c) => Object.keys(c).length > 0, { message: 'name at least one field to change' });
 
-export const FollowUpInput = FollowUp.omit({ id: true, provenance: true, done: true, doneAt: true }).extend({ id: Id.optional() });
-export const AgreementInput = Agreement.omit({ id: true, provenance: true }).extend({ id: Id.optional() });
+export const FollowUpInput = FollowUp.omit({ id: true, provenance: true, done: true, doneAt: true, ruleVersion: true }).extend({ id: Id.optional() });
+export const AgreementInput = Agreement.omit({ id: true, provenance: true, ruleVersion: true }).extend({ id: Id.optional() });
 export const CoordinatorInput = Coordinator.omit({ since: true });
 /** The citizen's own words: recorded as given (trimmed), in the language they were given in. */
 export const CitizenViewInput = z.object({

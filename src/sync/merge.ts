@@ -210,7 +210,7 @@ function elementOf(fragment: Fragment, content: Record<string, unknown>, element
     ...content,
     id: elementId,
     ...(fragment.kind === 'followUp' ? {} : { memberId }),
-    ...(fragment.kind === 'goal' || fragment.kind === 'intervention' ? { ruleVersion } : {}),
+    ruleVersion,
     provenance,
   } as unknown as Element;
 }

@@ -2,6 +2,7 @@
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox, registrations } from '../../src/store/schema';
+import { ruleSetVersion } from '../../src/rules';
 import { testCpr } from '../support/cpr';
 import { employmentIntervention, startPushFixture, type PushFixture } from './fixture';
 
@@ -65,6 +66,24 @@ describe('what a caseworker’s plan routes answer', () => {
     expect(lookedUp.body.plans.map((p: { id: string; view: { protectedElementIds: string[] } }) => [p.id, p.view.protectedElementIds])).toEqual([[created.body.id, [anonymous.body.elementId]]]);
     const lookups = (await f.deps.store.audit.list('101', { limit: 1000 })).filter((row) => row.action === 'plan.looked-up' && row.targetId === created.body.id);
     expect(lookups.map((row) => row.citizenId).sort()).toEqual(created.body.subject.members.map((m: { citizenId: string }) => m.citizenId).sort());
+  });
+});
+
+describe('the rule version on every element (R25)', () => {
+  it('goals, interventions, follow-ups, agreements and citizen views each record the rule set in force when registered', async () => {
+    const plan = await f.createPlan();
+    await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title: 'Job', sector: 'employment' } });
+    await f.register({ planId: plan.id, kind: 'intervention.added', intervention: employmentIntervention(plan.memberId) });
+    await f.register({ planId: plan.id, kind: 'followup.scheduled', followUp: { due: '2027-01-15', text: 'Samtale' } });
+    await f.register({ planId: plan.id, kind: 'agreement.added', agreement: { text: 'Søger job', agreedAt: '2026-11-24', parties: ['borger', 'jobcenter'] } });
+    await f.register({ planId: plan.id, kind: 'view.recorded', view: { text: 'Jeg vil gerne arbejde' } });
+    const stored = await readPlan(plan.id);
+    const elements = [...stored.goals, ...stored.interventions, ...stored.followUps, ...stored.agreements, ...stored.citizenViews];
+    expect(elements).toHaveLength(5);
+    expect(elements.map((e: { ruleVersion?: string }) => e.ruleVersion)).toEqual(Array(5).fill(ruleSetVersion));
+    // A client cannot set it: the layer records what applied.
+    const claimed = await f.register({ planId: plan.id, kind: 'agreement.added', agreement: { text: 'X', agreedAt: '2026-11-24', parties: ['borger'], ruleVersion: 'rules-1999.1' } });
+    expect((await readPlan(plan.id)).agreements.find((a: { id: string }) => a.id === claimed.body.elementId).ruleVersion).toBe(ruleSetVersion);
   });
 });
 

@@ -76,6 +76,7 @@ describe('situation notes and care teams from sector systems', () => {
       expect.objectContaining({ id: 'health:condition:c1', memberId: 'm-pb', barriers: ['Moderat depression'], provenance: [expect.objectContaining({ system: 'health', recordId: 'c1', consentRef: 'g-health-pb', category: 'health' })] }),
     ]);
     expect(plan.careTeams).toEqual([expect.objectContaining({ id: 'health:careteam:t1', memberId: 'm-pb', name: 'Team for affektive lidelser', provenance: [expect.objectContaining({ consentRef: 'g-health-pb' })] })]);
+    expect([...plan.situationNotes, ...plan.careTeams].map((e) => e.ruleVersion)).toEqual(['rules-2026.11', 'rules-2026.11']);
     expect(Plan.parse(plan)).toEqual(plan);
   });
 
