@@ -72,20 +72,18 @@ export function planRepository({ db, batch }: Database) {
       const rows = await db.select({ document: plans.document }).from(plans).where(and(sameTenant(plans.tenant, tenant), inList(plans.id, ids)));
       return rows.map((r) => JSON.parse(r.document) as Plan);
     },
-    /** Version and update time per plan: enough to tell whose write won. */
+    /** Version, update time and write id per plan: the write id tells whose write won. */
     async versions(tenant: string, ids: string[]): Promise<Map<string, { version: number; updatedAt: string; writeId: string | null }>> {
       if (ids.length === 0) return new Map();
       const rows = await db.select({ id: plans.id, version: plans.version, updatedAt: plans.updatedAt, writeId: plans.writeId }).from(plans).where(and(sameTenant(plans.tenant, tenant), inList(plans.id, ids)));
       return new Map(rows.map((r) => [r.id, { version: r.version, updatedAt: r.updatedAt, writeId: r.writeId }]));
     },
     /**
-     * Statements that replace the plan if it is still at `expectedVersion`. Run them in a batch
-     * and check `updated` with `get` when a lost race matters; `update` does that for you.
-     */
-    /**
-     * With `previous` (the plan as read), the member rows are rewritten only if the membership
-     * changed. `writeId` marks this write (fresh unless given): whoever must know whether the write
-     * won — against a rival of the same version — compares it with the stored one.
+     * Statements that replace the plan if it is still at `expectedVersion`; run them in a batch
+     * (`update` does, and tells whether the write won). With `previous` (the plan as read), the
+     * member rows are rewritten only if the membership changed. `writeId` marks this write (fresh
+     * unless given): whoever must know whether it won against a rival of the same version compares
+     * it with the stored one (`versions`).
      */
     updateStatements(plan: Plan, expectedVersion: number, previous?: Plan, writeId: string = crypto.randomUUID()): Statement[] {
       // Indexed columns are set only when they change: SQLite rewrites an index entry for every
