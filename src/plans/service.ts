@@ -253,7 +253,8 @@ export function planService(deps: AppDeps) {
       if (!plan) return null;
       const date = onDate ?? nowIso().slice(0, 10);
       await audit(principal, 'plan.completeness-read', plan, primaryCitizenId(plan));
-      return { planId: plan.id, onDate: date, reports: completenessOf(plan, date) };
+      const grants = (await store.consents.forCitizens(principal.tenant, membersOf(plan).map((m) => m.citizenId))).flatMap((d) => (d.kind === 'grant' ? [d] : []));
+      return { planId: plan.id, onDate: date, reports: completenessOf(plan, date, undefined, grants) };
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Sector completeness (R2): for each replaced or framed plan type, what the Én plan still lacks. */
-import type { Plan, SectorPlanType } from '../model';
+import type { ConsentGrant, Member, Plan, SectorPlanType } from '../model';
+import { ageOn, membersOf } from '../model';
 import type { RequiredElement, SectorPlanRule } from './schema';
 import { sectorPlanRuleFor, sectorPlanRules } from './sector-plans';
 
@@ -47,7 +48,55 @@ export function hasElement(plan: Plan, required: RequiredElement, memberId?: str
   }
 }
 
-export function completenessOf(plan: Plan, onDate: string, rules: readonly SectorPlanRule[] = sectorPlanRules): CompletenessReport[] {
+/** How a rule's `consentFrom` parties read in a report (Danish, as the rest of the labels). */
+const consentLabels: Record<string, string> = {
+  citizen: 'Borgerens samtykke til planen',
+  'custody-holder': 'Samtykke fra forældremyndighedens indehaver',
+  'young-person-16': 'Samtykke fra den unge (fyldt 16 år)',
+  parents: 'Forældrenes samtykke',
+};
+
+const childRoles = new Set(['child', 'young-person']);
+const parentRoles = new Set(['parent', 'custody-holder']);
+
+/** Whether a grant to the Én plan is in force on the date. */
+const inForceOn = (grant: ConsentGrant, onDate: string) => grant.recipient === 'enplan' && !grant.revokedAt && grant.validFrom <= onDate && (!grant.validTo || grant.validTo >= onDate);
+
+/**
+ * The consents a replaced plan's rule asks for (R25 `consentFrom`) that the plan's members have not
+ * given: a grant to the Én plan in force, about the member the replaced plan is for (`memberId`, else
+ * the first child or young person for a custody holder's consent, else the first member), given by
+ * that member themself ('citizen', 'young-person-16' once they are 16), by a custody holder
+ * ('custody-holder'), or by each parent for themself ('parents').
+ */
+function missingConsents(plan: Plan, rule: SectorPlanRule, memberId: string | undefined, grants: readonly ConsentGrant[], onDate: string): string[] {
+  const members = membersOf(plan).filter((m) => !m.leftAt);
+  const about: Member | undefined =
+    members.find((m) => m.memberId === memberId) ?? (rule.consentFrom.includes('custody-holder') ? members.find((m) => childRoles.has(m.role)) : undefined) ?? members[0];
+  const given = (aboutCitizen: string, capacity: ConsentGrant['grantedBy']['capacity'], by?: string) =>
+    grants.some((g) => inForceOn(g, onDate) && g.citizenId === aboutCitizen && g.grantedBy.capacity === capacity && (by === undefined || g.grantedBy.citizenId === by));
+  return rule.consentFrom.filter((party) => {
+    if (!about) return false;
+    switch (party) {
+      case 'citizen':
+        return !given(about.citizenId, 'self', about.citizenId);
+      case 'custody-holder':
+        return childRoles.has(about.role) && !given(about.citizenId, 'custody-holder');
+      case 'young-person-16':
+        return ageOn(about.birthDate, onDate) >= 16 && !given(about.citizenId, 'self', about.citizenId);
+      case 'parents':
+        return members.filter((m) => parentRoles.has(m.role)).some((parent) => !given(parent.citizenId, 'self', parent.citizenId));
+      default:
+        return false;
+    }
+  });
+}
+
+/**
+ * What each replaced or framed sector plan still lacks on `onDate`. With `grants` (the members'
+ * consent grants), a replaced plan also lacks the consents its rule asks for (`consentFrom`).
+ */
+export function completenessOf(plan: Plan, onDate: string, rules: readonly SectorPlanRule[] = sectorPlanRules, grants?: readonly ConsentGrant[]): CompletenessReport[] {
   return plan.replaces.map((replaced) => {
     const rule = sectorPlanRuleFor(replaced.planType, onDate, rules);
     if (!rule) {
@@ -56,6 +105,10 @@ export function completenessOf(plan: Plan, onDate: string, rules: readonly Secto
     const missing = rule.requires
       .filter((req) => !hasElement(plan, req, replaced.memberId))
       .map(({ id, label, legalReference }) => ({ id, label, legalReference }));
+    // Replacing a sector plan needs the consents its rule names; framing one does not.
+    if (grants && replaced.relation === 'replaces')
+      for (const party of missingConsents(plan, rule, replaced.memberId, grants, onDate))
+        missing.push({ id: `consent-${party}`, label: consentLabels[party] ?? `Samtykke (${party})`, legalReference: rule.replacementBasis ?? rule.legalReference });
     return {
       planType: replaced.planType,
       relation: replaced.relation,

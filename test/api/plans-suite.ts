@@ -110,7 +110,8 @@ export function definePlanApiSuite({ harness, cpr, countPlans }: PlanSuiteOption
       const sel = report.body.reports[0];
       expect(sel.planType).toBe('sel-141-plan');
       expect(sel.complete).toBe(false);
-      expect(sel.missing.map((m: { id: string }) => m.id)).toEqual(['social-intervention', 'expected-duration', 'other-matters']);
+      // And the citizen's own consent to the Én plan, which replacing a § 141 plan needs: none is recorded yet.
+      expect(sel.missing.map((m: { id: string }) => m.id)).toEqual(['social-intervention', 'expected-duration', 'other-matters', 'consent-citizen']);
     });
 
     it('answers bad input with a 400 problem and stores nothing', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Plan, type SectorPlanType } from '../../src/model';
+import { Plan, type ConsentGrant, type SectorPlanType } from '../../src/model';
 import { completenessOf, sectorPlanRuleFor, sectorPlanRules } from '../../src/rules';
+import { familyMember, planWith } from '../support/elements';
 import { validPlan } from '../support/plans';
 
 const today = '2026-11-23';
@@ -55,5 +56,45 @@ describe('sector completeness (R2)', () => {
   it('knows which plans may be replaced and which only framed', () => {
     expect(sectorPlanRuleFor('education-plan', today)?.replaceable).toBe(false);
     expect(sectorPlanRuleFor('sel-141-plan', today)?.replacementBasis).toBe('Serviceloven § 141 stk. 7');
+  });
+});
+
+describe('the consents a replaced plan needs (R25 consentFrom)', () => {
+  const parent = familyMember('m-parent', 'parent', '1980-01-01');
+  const young = familyMember('m-young', 'young-person', '2009-03-01'); // 17 on the day
+  const family = (relation: 'replaces' | 'frames') => planWith([parent, young], { replaces: [{ planType: 'youth-plan', relation, memberId: 'm-young' }] });
+  const grant = (id: string, about: string, by: string, capacity: ConsentGrant['grantedBy']['capacity'], extra: Partial<ConsentGrant> = {}): ConsentGrant => ({
+    id,
+    tenant: '101',
+    citizenId: about,
+    grantedBy: { citizenId: by, capacity },
+    source: 'social',
+    recipient: 'enplan',
+    categories: ['plan-core'],
+    explicitHealth: false,
+    purpose: 'Samlet plan',
+    validFrom: '2026-01-01',
+    signed: { method: 'mitid', documentRef: 'doc', textVersion: 'v1', language: 'da' },
+    createdAt: '2026-01-01T09:00:00.000Z',
+    ...extra,
+  });
+  const consentItems = (plan: Plan, grants: ConsentGrant[]) => completenessOf(plan, today, undefined, grants)[0]!.missing.map((m) => m.id).filter((id) => id.startsWith('consent-'));
+
+  it('a youth plan replaced needs the custody holder’s and the young person’s own consent (Barnets lov § 110)', () => {
+    expect(consentItems(family('replaces'), [])).toEqual(['consent-custody-holder', 'consent-young-person-16']);
+    const byParent = grant('g1', young.citizenId, parent.citizenId, 'custody-holder');
+    expect(consentItems(family('replaces'), [byParent])).toEqual(['consent-young-person-16']);
+    const own = grant('g2', young.citizenId, young.citizenId, 'self');
+    expect(consentItems(family('replaces'), [byParent, own])).toEqual([]);
+    // A revoked or lapsed grant, or one to another recipient, is no consent now.
+    expect(consentItems(family('replaces'), [byParent, { ...own, revokedAt: '2026-06-01T00:00:00.000Z' }])).toEqual(['consent-young-person-16']);
+    expect(consentItems(family('replaces'), [byParent, { ...own, validTo: '2026-06-30' }])).toEqual(['consent-young-person-16']);
+    expect(consentItems(family('replaces'), [byParent, { ...own, recipient: 'employment' }])).toEqual(['consent-young-person-16']);
+    expect(completenessOf(family('replaces'), today, undefined, [])[0]!.missing.find((m) => m.id === 'consent-custody-holder')!.legalReference).toBe('Barnets lov § 110 stk. 1');
+  });
+
+  it('framing a plan asks for no consent, and a report without grants says nothing about consent', () => {
+    expect(consentItems(family('frames'), [])).toEqual([]);
+    expect(completenessOf(family('replaces'), today)[0]!.missing.some((m) => m.id.startsWith('consent-'))).toBe(false);
   });
 });
