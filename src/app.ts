@@ -5,29 +5,34 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import type { AppDeps, AppEnv } from './api/context';
-import { ProblemError } from './api/context';
+import {
+  authenticate,
+  citizenRoutes,
+  consentRoutes,
+  consentTextRoutes,
+  dataSubjectRoutes,
+  DocsPage,
+  healthRoutes,
+  mappingRoutes,
+  monitoringApiRoutes,
+  monitoringPageRoutes,
+  outboxRoutes,
+  planRoutes,
+  planSharingRoutes,
+  ProblemError,
+  problemResponse,
+  problemTypes,
+  processingRecordRoutes,
+  registrationRoutes,
+  statsRoutes,
+  subscriptionRoutes,
+  syncRoutes,
+  webhookRoutes,
+  worklistRoutes,
+  type AppDeps,
+  type AppEnv,
+} from './api';
 import { IdentityProviderUnavailableError } from './security';
-import { DocsPage } from './api/docs';
-import { healthRoutes } from './api/health';
-import { outboxRoutes } from './api/outbox';
-import { planRoutes } from './api/plans';
-import { problemResponse, problemTypes } from './api/problem';
-import { registrationRoutes } from './api/registrations';
-import { authenticate } from './api/security';
-import { citizenRoutes } from './api/citizen';
-import { consentRoutes } from './api/consents';
-import { consentTextRoutes } from './api/consent-texts';
-import { planSharingRoutes } from './api/plan-sharing';
-import { syncRoutes } from './api/sync';
-import { mappingRoutes } from './api/mappings';
-import { monitoringApiRoutes, monitoringPageRoutes } from './api/monitoring';
-import { statsRoutes } from './api/stats';
-import { processingRecordRoutes } from './api/processing-record';
-import { dataSubjectRoutes } from './api/data-subject';
-import { worklistRoutes } from './api/worklists';
-import { webhookRoutes } from './api/webhooks';
-import { subscriptionRoutes } from './api/subscriptions';
 import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent, SubscriptionTestEvent } from './subscriptions/events';
 
 export const apiInfo = {
