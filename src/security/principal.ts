@@ -33,6 +33,21 @@ export type Principal = z.infer<typeof Principal>;
  */
 export const CPR_CLAIMS = ['cpr', 'https://data.gov.dk/model/core/eid/cprNumber', 'dk:gov:saml:attribute:CprNumberIdentifier'] as const;
 
+/** NSIS level of assurance as OIOSAML 3 / NemLog-in 3 names it; a citizen reaching their plan needs Substantial or High. */
+export const NSIS_LOA_CLAIM = 'https://data.gov.dk/concept/core/nsis/loa';
+const sufficientLoa = new Set(['Substantial', 'High']);
+
+/**
+ * Why a citizen token's level of assurance is too low, or null: when the identity provider states
+ * one, it must be Substantial or High (personal data of the kind a plan holds); a token that states
+ * none is judged by the provider's own configuration.
+ */
+export function insufficientAssurance(claims: Record<string, unknown>): string | null {
+  const loa = claims[NSIS_LOA_CLAIM];
+  if (loa === undefined) return null;
+  return typeof loa === 'string' && sufficientLoa.has(loa) ? null : 'the login’s level of assurance is below Substantial (NSIS)';
+}
+
 /** The token's claims with a CPR number under any of `CPR_CLAIMS` as `cpr`, and those others removed. */
 export function withCprClaim(claims: Record<string, unknown>): Record<string, unknown> {
   const name = CPR_CLAIMS.find((n) => claims[n] !== undefined);

@@ -5,7 +5,7 @@
  */
 import { decode, sign, verify } from 'hono/jwt';
 import { createJwksKeyStore, IdentityProviderUnavailableError, type JwksAlgorithm, type JwksOptions, type VerificationKey } from './jwks';
-import { Principal, withCprClaim, type Role } from './principal';
+import { insufficientAssurance, Principal, withCprClaim, type Role } from './principal';
 
 export { IdentityProviderUnavailableError } from './jwks';
 
@@ -67,7 +67,10 @@ export function createTokenVerifier(config: TokenConfig, options: Omit<JwksOptio
       throw new AuthenticationError(error instanceof Error ? error.name : 'invalid token');
     }
     checkTimes(payload as { exp?: unknown; nbf?: unknown; iat?: unknown }, Math.floor(now() / 1000));
-    const parsed = Principal.safeParse(payload && typeof payload === 'object' ? withCprClaim(payload as Record<string, unknown>) : payload);
+    const claims = payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {};
+    const tooLow = insufficientAssurance(claims);
+    if (tooLow) throw new AuthenticationError(tooLow);
+    const parsed = Principal.safeParse(payload && typeof payload === 'object' ? withCprClaim(claims) : payload);
     // The issue's message, never its input: a claim may hold a CPR number.
     if (!parsed.success) throw new AuthenticationError(`the token's claims are not valid: ${parsed.error.issues[0]?.message}`);
     return parsed.data;

@@ -54,6 +54,15 @@ describe('a citizen logged in with MitID', () => {
     expect((JSON.parse(seen.text) as { plans: { id: string }[] }).plans.map((p) => p.id)).toEqual([ownPlan.id]);
   });
 
+  it('a login below NSIS Substantial is refused; Substantial and High are taken', async () => {
+    const cpr = testCpr();
+    await planFor(cpr);
+    const loa = 'https://data.gov.dk/concept/core/nsis/loa';
+    expect((await asCitizen('/v1/citizen/plan', await nationalToken({ cpr, [loa]: 'Low' }))).status).toBe(401);
+    expect((await asCitizen('/v1/citizen/plan', await nationalToken({ cpr, [loa]: 'Substantial' }))).status).toBe(200);
+    expect((await asCitizen('/v1/citizen/plan', await nationalToken({ cpr, [loa]: 'High' }))).status).toBe(200);
+  });
+
   it('a citizen the municipality holds nothing about has no plans and no flows; a malformed number is refused without being echoed', async () => {
     const unknown = await asCitizen('/v1/citizen/plan', await nationalToken({ cpr: testCpr() }));
     expect(unknown.status).toBe(200);
