@@ -45,6 +45,7 @@ export const Consent = z.object({
   grantedBy: z.enum(['self', 'custody-holder', 'guardian']),
   textVersion: z.string(),
   language: z.string(),
+  textPath: z.string().openapi({ description: 'Where the words you agreed to can be read (GET); 404 where the municipality keeps no copy' }),
   revokedAt: z.string().nullable(),
   text: z.string(),
 });

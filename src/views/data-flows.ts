@@ -67,6 +67,8 @@ export interface ConsentEntry {
   grantedBy: 'self' | 'custody-holder' | 'guardian';
   textVersion: string;
   language: string;
+  /** Where the words they agreed to can be read (`GET`, R15); 404 where the municipality keeps no copy. */
+  textPath: string;
   revokedAt: string | null;
   text: string;
 }
@@ -335,6 +337,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         grantedBy: g.grantedBy.capacity,
         textVersion: g.signed.textVersion,
         language: g.signed.language,
+        textPath: `/v1/consent-texts/${encodeURIComponent(g.signed.textVersion)}/${encodeURIComponent(g.signed.language)}`,
         revokedAt: g.revokedAt ?? null,
         text:
           `Den ${danishDate(g.createdAt)} gav ${who} samtykke til, at ${systemName(g.source)} må sende oplysninger om ${categoriesInDanish(g.categories)}${concerning} til ${partyName(g.recipient)}. ` +

@@ -65,6 +65,12 @@ describe('consent texts', () => {
     expect(unknown.body.detail).toContain('no consent text kommunens-eget-v1 in da is registered');
     expect((await grant(danish.version, 'en')).status).toBe(400);
     expect((await grant(danish.version)).status).toBe(201);
+    // The citizen's log points at the words they agreed to, and they can read them there.
+    const citizen = { citizenId: plan.subject.member.citizenId };
+    const flows = await app.call('GET', '/v1/citizen/data-flows', ['citizen'], undefined, '101', citizen);
+    const path = flows.body.consents.find((c: { textVersion: string }) => c.textVersion === danish.version).textPath;
+    expect(path).toBe(`/v1/consent-texts/${danish.version}/da`);
+    expect((await app.call('GET', path, ['citizen'], undefined, '101', citizen)).body.body).toBe(danish.body);
     await app.close();
   });
 });

@@ -71,7 +71,7 @@ describe('the citizen’s door', () => {
     ]);
     expect(log.body.flows[1]).toMatchObject({ kind: 'flowed', source: 'dfdg', recipient: 'enplan', categories: ['employment', 'interventions'], basis: 'consent', consentRefs: [grant.body.id] });
     expect(log.body.consents).toEqual([
-      expect.objectContaining({ id: grant.body.id, grantedBy: 'self', textVersion: 'samtykke-v3', language: 'ar', validTo: '2027-10-31', revokedAt: null }),
+      expect.objectContaining({ id: grant.body.id, grantedBy: 'self', textVersion: 'samtykke-v3', language: 'ar', textPath: '/v1/consent-texts/samtykke-v3/ar', validTo: '2027-10-31', revokedAt: null }),
     ]);
     expect(log.body.consents[0].text).toMatch(/^Den 1\. november 2026 gav du samtykke til, at Jobcentret \(DFDG\) må sende oplysninger om beskæftigelse og indsatser til din Én plan\./);
 
