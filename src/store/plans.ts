@@ -4,7 +4,13 @@ import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
 import type { Database, Statement } from './db';
-import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, pulledCitizens, registrations, satisfactionAnswers } from './schema';
+import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, planWriteGuard, pulledCitizens, registrations, satisfactionAnswers } from './schema';
+
+/** Whether a batch failed on `planWriteGuard`'s CHECK (libSQL, the store thread and D1 all name the constraint in the message). */
+function isLostWriteAbort(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e.message.includes('plan_write_lost')) return true;
+  return false;
+}
 
 /** Conflicts of the plan still waiting for a person. */
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
@@ -130,7 +136,12 @@ export function planRepository({ db, batch }: Database) {
         ),
       ];
     },
-    /** Optimistic update: false when someone else changed the plan first. */
+    /** Statements that fail, rolling back their batch, unless the plan holds this write (see `planWriteGuard`). */
+    abortUnlessWonStatements(tenant: string, planId: string, writeId: string): Statement[] {
+      const thisWrite = and(eq(plans.tenant, tenant), eq(plans.id, planId), eq(plans.writeId, writeId));
+      return [db.insert(planWriteGuard).select(db.select({ won: sql<number>`count(*)`.as('won') }).from(plans).where(thisWrite)), db.delete(planWriteGuard)];
+    },
+    /** Optimistic update, with `extra` statements written only if it wins: false when someone else changed the plan first. */
     async update(plan: Plan, expectedVersion: number, extra: Statement[] = []): Promise<boolean> {
       const current = await db
         .select({ version: plans.version })
@@ -140,7 +151,15 @@ export function planRepository({ db, batch }: Database) {
       if (current[0]?.version !== expectedVersion) return false;
       // A rival write of the same version (even in the same millisecond) has another write id.
       const writeId = crypto.randomUUID();
-      await batch([...this.updateStatements(plan, expectedVersion, undefined, writeId), ...extra]);
+      // A rival may still land between the check above and this batch: then what the update carries
+      // must not be written either, so the guard aborts the batch unless this write won.
+      const guard = extra.length > 0 ? this.abortUnlessWonStatements(plan.tenant, plan.id, writeId) : [];
+      try {
+        await batch([...this.updateStatements(plan, expectedVersion, undefined, writeId), ...guard, ...extra]);
+      } catch (error) {
+        if (guard.length > 0 && isLostWriteAbort(error)) return false;
+        throw error;
+      }
       const after = await db.select({ writeId: plans.writeId }).from(plans).where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id))).limit(1);
       return after[0]?.writeId === writeId;
     },

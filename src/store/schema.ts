@@ -4,7 +4,8 @@
  * Plans are stored as validated JSON documents: the plan is read and written whole, and
  * reads are the hot path (B5). CPR numbers exist only as ciphertext plus a keyed hash.
  */
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const citizens = sqliteTable(
   'citizens',
@@ -47,6 +48,13 @@ export const plans = sqliteTable(
     index('plans_tenant_next_follow_up').on(t.tenant, t.nextFollowUp),
   ],
 );
+
+/**
+ * Holds no row between batches. A plan update that carries other statements (a member's own plan, a
+ * municipality link) inserts here whether its write won; a lost write fails the CHECK, which rolls
+ * the whole batch back — a portable abort, since D1 has no transactions to open and close.
+ */
+export const planWriteGuard = sqliteTable('plan_write_guard', { won: integer('won').notNull() }, (t) => [check('plan_write_lost', sql`${t.won} = 1`)]);
 
 /** Which citizens a plan is about (one, or a family's members): the enrolment index (R12). */
 export const planMembers = sqliteTable(

@@ -3,9 +3,14 @@
  * and a sync): exactly one wins, and the loser knows it lost — it must not take the winner's row,
  * (version, updatedAt) alike, for its own write, or its change would be reported done and be gone.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Plan } from '../../src/model';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openLibsqlDatabase } from '../../src/store/libsql';
+import { openSqliteThreadDatabase } from '../../src/store/sqlite-thread';
+import { planWriteGuard } from '../../src/store/schema';
 import { planRepository } from '../../src/store/plans';
 import type { Database } from '../../src/store';
 import { validPlan } from '../support/plans';
@@ -29,5 +34,71 @@ describe('two writes of one plan version at the same instant', () => {
     expect(outcomes.filter(Boolean)).toHaveLength(1);
     const stored = (await plans.get(first.tenant, first.id))!;
     expect(stored.purpose).toBe(outcomes[0] ? 'Skrevet af den ene' : 'Skrevet af den anden');
+  });
+});
+
+const threadDirs: string[] = [];
+afterAll(() => threadDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const drivers: [string, () => Promise<Database>][] = [
+  ['libSQL', () => openLibsqlDatabase(':memory:')],
+  // On a thread of its own the batch's error crosses a message port: the guard must still be recognised.
+  ['the store thread', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enplan-write-guard-'));
+    threadDirs.push(dir);
+    return openSqliteThreadDatabase(`file:${join(dir, 'plans.db')}`);
+  }],
+];
+
+describe.each(drivers)('an update that carries other statements (%s)', (_name, open) => {
+  it('loses to a write that slips in after its version check, and nothing it carried is written', async () => {
+    database = await open();
+    const inner = database;
+    const plans = planRepository(inner);
+    const first = Plan.parse(validPlan());
+    await plans.insert(first);
+    const rival = Plan.parse({ ...first, purpose: 'Skrevet af en anden', version: first.version + 1, updatedAt: '2026-11-24T07:00:00.000Z' });
+    // The rival's write lands between `update`'s version check and its batch.
+    let rivalWritten = false;
+    const racing = planRepository({
+      ...inner,
+      batch: async (statements) => {
+        if (!rivalWritten) {
+          rivalWritten = true;
+          await inner.batch(plans.updateStatements(rival, first.version));
+        }
+        return inner.batch(statements);
+      },
+    });
+    // As a member leaving a family plan does: the plan's update and a new plan of their own, together.
+    const ownPlan = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
+    const mine = Plan.parse({ ...first, purpose: 'Min ændring', version: first.version + 1, updatedAt: '2026-11-24T07:00:00.001Z' });
+    expect(await racing.update(mine, first.version, plans.insertStatements(ownPlan))).toBe(false);
+    expect(rivalWritten).toBe(true);
+    expect((await plans.get(first.tenant, first.id))!.purpose).toBe('Skrevet af en anden');
+    expect(await plans.get(ownPlan.tenant, ownPlan.id)).toBeNull();
+  });
+
+  it('writes what it carries when it wins, and leaves the guard empty', async () => {
+    database = await open();
+    const plans = planRepository(database);
+    const first = Plan.parse(validPlan());
+    await plans.insert(first);
+    const ownPlan = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
+    const mine = Plan.parse({ ...first, purpose: 'Min ændring', version: first.version + 1 });
+    expect(await plans.update(mine, first.version, plans.insertStatements(ownPlan))).toBe(true);
+    expect((await plans.get(first.tenant, first.id))!.purpose).toBe('Min ændring');
+    expect((await plans.get(ownPlan.tenant, ownPlan.id))?.id).toBe(ownPlan.id);
+    expect(await database.db.select().from(planWriteGuard)).toEqual([]);
+  });
+
+  it('still fails loudly when a carried statement is itself wrong', async () => {
+    database = await open();
+    const plans = planRepository(database);
+    const first = Plan.parse(validPlan());
+    await plans.insert(first);
+    const mine = Plan.parse({ ...first, purpose: 'Min ændring', version: first.version + 1 });
+    // The plan exists already: inserting it again breaks a primary key, which is not a lost race.
+    await expect(plans.update(mine, first.version, plans.insertStatements(first))).rejects.toThrow();
+    expect((await plans.get(first.tenant, first.id))!.version).toBe(first.version);
   });
 });
