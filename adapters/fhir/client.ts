@@ -15,6 +15,7 @@
  */
 import { Client, type FhirResource } from 'fhir-kit-client';
 import { AdapterError } from '../adapter';
+import { routeOriginThrough } from '../shared/origin-fetch';
 import { Bundle, OperationOutcome, type Bundle as BundleType } from './contract';
 import { scrubCpr } from './fhir-values';
 import { boundedJson } from './nesting';
@@ -27,6 +28,11 @@ export interface FhirConnection {
   dispatcher?: object;
   /** Extra headers on every request (e.g. an authorisation header). */
   headers?: Record<string, string>;
+  /**
+   * A fetch for this server (e.g. a Workers mTLS certificate binding's). fhir-kit-client calls the
+   * global fetch, so requests for this server's origin are routed to it (`routeOriginThrough`).
+   */
+  fetch?: typeof fetch;
 }
 
 /** A stale `If-Match`: the target changed since we read it. Retrying as is can never succeed. */
@@ -76,6 +82,7 @@ export class FhirClient {
       requestOptions: connection.dispatcher ? { dispatcher: connection.dispatcher } : {},
     });
     this.origin = new URL(connection.baseUrl).origin;
+    if (connection.fetch) routeOriginThrough(this.origin, connection.fetch);
     this.timeoutMs = connection.timeoutMs ?? 10_000;
   }
 

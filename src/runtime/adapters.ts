@@ -23,6 +23,8 @@ export interface AdapterTransport {
    * certificate): fhir-kit-client calls the global fetch, which takes a client certificate only so.
    */
   fhirDispatcher?: object;
+  /** The fetch the FHIR adapters send through (Workers: an mTLS certificate binding's fetch). */
+  fhirFetch?: typeof fetch;
 }
 
 export function adaptersFromConfig(config: Config, tenant?: string, transport: AdapterTransport = {}): Adapters {
@@ -33,7 +35,7 @@ export function adaptersFromConfig(config: Config, tenant?: string, transport: A
   // Without a tenant and a configured code, SOAP adapters still describe themselves; calls go through `tenantAdapters`.
   const organisation = { typeIdentifier: adapters.starOrganisation.typeIdentifier, code: code ?? '000' };
   const soap = transport.soapFetch ? { fetch: transport.soapFetch } : {};
-  const fhir = transport.fhirDispatcher ? { dispatcher: transport.fhirDispatcher } : {};
+  const fhir = { ...(transport.fhirDispatcher ? { dispatcher: transport.fhirDispatcher } : {}), ...(transport.fhirFetch ? { fetch: transport.fhirFetch } : {}) };
   if (adapters.dfdg) result.dfdg = createDfdgAdapter({ baseUrl: adapters.dfdg, timeoutMs, organisation, ...soap });
   if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: organisation.code, ...soap });
   if (adapters.social) result.social = createSocialAdapter({ baseUrl: adapters.social, timeoutMs, ...fhir });

@@ -18,7 +18,7 @@ import { runSyncRound, type SyncRunResult } from '../sync/engine';
 import { runRetention } from '../sync/retention';
 import { processInboundWebhooks } from '../webhooks/inbound';
 import { runSubscriptionDeliveries } from '../subscriptions/service';
-import { adaptersFromConfig, tenantAdapters } from './adapters';
+import { adaptersFromConfig, tenantAdapters, type AdapterTransport } from './adapters';
 import { composeDeps } from './compose';
 import { askForJob, JobMessage, queueOf, type QueueProducer } from './job-queue';
 
@@ -46,6 +46,21 @@ function stringVars(env: WorkerEnv): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
 }
 
+/**
+ * The mTLS certificate binding (`[[mtls_certificates]]` in wrangler.toml) holding the municipality's
+ * function certificate (FOCES), which STAR, STIL and the FHIR services demand. When it is bound,
+ * every sector adapter sends through its `fetch`; when not, through the plain one (the simulators).
+ */
+export const SECTOR_CERTIFICATE_BINDING = 'SECTOR_MTLS';
+
+/** How the adapters reach the sector systems from this Worker (decision 0007). */
+export function adapterTransportOf(env: WorkerEnv): AdapterTransport {
+  const binding = env[SECTOR_CERTIFICATE_BINDING] as { fetch?: unknown } | undefined;
+  if (typeof binding?.fetch !== 'function') return {};
+  const through: typeof fetch = (input, init) => (binding.fetch as typeof fetch)(input, init);
+  return { soapFetch: through, fhirFetch: through };
+}
+
 export function builtFor(env: WorkerEnv): Promise<Built> {
   if (!cached || cached.db !== env.DB) cached = { db: env.DB, built: buildFor(env) };
   return cached.built;
@@ -55,7 +70,8 @@ export function builtFor(env: WorkerEnv): Promise<Built> {
 export async function buildFor(env: WorkerEnv): Promise<Built> {
   const config = loadConfig(stringVars(env));
   const logger = createLogger({ level: config.logLevel, sink: (line) => console.log(line) });
-  const deps = await composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
+  const transport = adapterTransportOf(env);
+  const deps = await composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor: tenantAdapters(config, transport), mappings: allMappings });
   if (env.JOBS) deps.jobs = queueOf(env.JOBS);
   return { deps, app: createApp(deps), config };
 }

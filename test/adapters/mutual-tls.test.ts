@@ -16,6 +16,7 @@ import { startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { loadConfig } from '../../src/config';
+import { createMutualTlsFetch } from '../../adapters/shared/mutual-tls-fetch';
 import { adaptersFromConfig } from '../../src/runtime/adapters';
 import { nodeAdapterTransport } from '../../src/runtime/node-deps';
 
@@ -136,5 +137,37 @@ describe('mutual TLS (function certificate): FHIR', () => {
     } finally {
       await withoutCertificate.close();
     }
+  });
+});
+
+describe('mutual TLS through a fetch of its own (as a Workers mTLS certificate binding is used)', () => {
+  const subject = (ordinal: number) => ({ citizenId: `citizen-${ordinal}`, cpr: socialSim.citizens[ordinal]!.cpr });
+  const certified = () => createMutualTlsFetch({ cert: readFileSync(tls('client.pem'), 'utf8'), key: readFileSync(tls('client.key'), 'utf8'), ca: readFileSync(tls('ca.pem'), 'utf8') });
+
+  it('the FHIR adapter sends every request for its server through the fetch it was given, though fhir-kit-client calls the global one', async () => {
+    let carried = 0;
+    const through = certified();
+    const social = adaptersFromConfig(loadConfig({ NODE_ENV: 'test', SOCIAL_FHIR_URL: socialFront.url }), '101', {
+      fhirFetch: (input, init) => {
+        carried++;
+        return through(input, init);
+      },
+    }).social!;
+    const before = socialFront.clientNames.length;
+    const pulled = await social.pull(subject(3));
+    expect(pulled.records.length).toBeGreaterThan(0);
+    expect((await social.check()).ok).toBe(true);
+    const seen = socialFront.clientNames.slice(before);
+    expect(seen.length).toBe(5 + 1);
+    expect(new Set(seen)).toEqual(new Set([CLIENT_CN]));
+    expect(carried).toBe(seen.length);
+  });
+
+  it('requests for other origins still go through the global fetch as before', async () => {
+    const seen: string[] = [];
+    createSocialAdapter({ baseUrl: socialFront.url, fetch: (input, init) => (seen.push(String(input)), fetch(input, init)) });
+    const answer = await fetch(`${dfdgSim.url}`, { method: 'GET' }).then((r) => r.status, () => 'unreachable');
+    expect(answer).not.toBe('unreachable');
+    expect(seen).toEqual([]);
   });
 });

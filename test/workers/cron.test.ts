@@ -7,9 +7,12 @@ import { createExecutionContext, createScheduledController, env, SELF, waitOnExe
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { generatePopulation } from '../../adapters/shared/population';
-import worker from '../../src/runtime/worker';
+import worker, { SECTOR_CERTIFICATE_BINDING } from '../../src/runtime/worker';
 import { TEST_JWT_SECRET } from '../support/harness';
 import { CRON_POPULATION_SEED } from './global-setup';
+
+/** The stand-in for the mTLS certificate binding (test/workers/vitest.config.ts). */
+const certificateBinding = () => (env as unknown as Record<string, Fetcher>)[SECTOR_CERTIFICATE_BINDING]!;
 
 async function call(method: string, path: string, body?: unknown, roles = ['caseworker']) {
   const now = Math.floor(Date.now() / 1000);
@@ -48,9 +51,13 @@ describe('Cron Trigger in workerd', () => {
       planIds.push(planId);
     }
 
+    const carriedToDfdg = async () => ((await (await certificateBinding().fetch('https://binding.test/carried')).json()) as Record<string, number>)[new URL(env.DFDG_URL as string).origin] ?? 0;
+    const carriedBefore = await carriedToDfdg();
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: '*/5 * * * *' }), env as never, ctx);
     await waitOnExecutionContext(ctx);
+    // With the mTLS certificate binding bound, the adapter reached DFDG through it (decision 0007).
+    expect(await carriedToDfdg()).toBeGreaterThan(carriedBefore);
 
     for (const planId of planIds) {
       const plan = await call('GET', `/v1/plans/${planId}`);

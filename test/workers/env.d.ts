@@ -7,6 +7,10 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       JWT_SECRET: string;
       RECEIVER_URL: string;
+      DFDG_URL: string;
+      SOCIAL_SIMULATOR_URL: string;
+      SOCIAL_SIMULATOR_CPR: string;
+      SECTOR_MTLS: Fetcher;
       IDP_URL: string;
       IDP_PRIVATE_KEYS: string;
     }

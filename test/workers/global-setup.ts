@@ -1,12 +1,14 @@
 /**
- * Runs in Node before the workerd tests: a DFDG simulator on loopback for the Cron Trigger test, an
- * event receiver for the subscription test (it keeps what it got; `GET /received` lists it), and an
- * identity provider's JWKS (`GET /jwks`; `GET /jwks-reads` counts the reads) for the token test.
+ * Runs in Node before the workerd tests: a DFDG simulator on loopback for the Cron Trigger test, a
+ * social FHIR simulator for the certificate binding test, an event receiver for the subscription
+ * test (it keeps what it got; `GET /received` lists it), and an identity provider's JWKS
+ * (`GET /jwks`; `GET /jwks-reads` counts the reads) for the token test.
  */
 import { createServer } from 'node:http';
 import type { TestProject } from 'vitest/node';
 import { startDfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
+import { startSocialSimulator } from '../../adapters/social/simulator';
 
 export const CRON_POPULATION_SEED = 515;
 /** Citizens the DFDG simulator knows; each workerd test file takes its own (cron: 0, 1, 3; queue: 4–6). */
@@ -16,6 +18,10 @@ export default async function setup(project: TestProject) {
   const population = generatePopulation(CRON_POPULATION_SIZE, CRON_POPULATION_SEED).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
   const simulator = await startDfdgSimulator({ population, port: 0 });
   project.provide('dfdgUrl', simulator.url);
+  // A social FHIR server: the FHIR adapter's requests must also reach it through the certificate binding.
+  const social = await startSocialSimulator({ size: 5, seed: CRON_POPULATION_SEED });
+  project.provide('socialUrl', social.baseUrl);
+  project.provide('socialCpr', social.citizens[0]!.cpr);
   const received: { headers: Record<string, unknown>; body: string }[] = [];
   const receiver = createServer((request, response) => {
     let body = '';
@@ -53,6 +59,7 @@ export default async function setup(project: TestProject) {
   project.provide('idpPrivateKeys', JSON.stringify(privateKeys));
   return async () => {
     await simulator.close();
+    await social.close();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
     await new Promise<void>((resolve) => idp.close(() => resolve()));
   };
@@ -61,6 +68,8 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     dfdgUrl: string;
+    socialUrl: string;
+    socialCpr: string;
     receiverUrl: string;
     idpUrl: string;
     idpPrivateKeys: string;

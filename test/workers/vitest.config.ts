@@ -6,6 +6,21 @@ import { defineProject } from 'vitest/config';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * Stands in for the mTLS certificate binding (SECTOR_MTLS): workerd cannot present a certificate
+ * locally, so this Node function forwards what the Worker sends through the binding to where it was
+ * addressed, and counts it per origin; `https://binding.test/carried` answers the counts.
+ */
+const carried: Record<string, number> = {};
+async function certificateBinding(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.hostname === 'binding.test') return Response.json(carried);
+  carried[url.origin] = (carried[url.origin] ?? 0) + 1;
+  const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+  const answer = await fetch(url, { method: request.method, headers: request.headers, body });
+  return new Response(await answer.arrayBuffer(), { status: answer.status, headers: answer.headers });
+}
+
 export default defineProject(async () => {
   const migrations = await readD1Migrations(path.join(root, 'src/store/migrations'));
   return {
@@ -13,9 +28,13 @@ export default defineProject(async () => {
       cloudflareTest(({ inject }) => ({
         wrangler: { configPath: path.join(root, 'wrangler.toml') },
         miniflare: {
+          serviceBindings: { SECTOR_MTLS: certificateBinding as never },
           bindings: {
             // The DFDG simulator the global setup started in Node, reached over loopback from workerd.
             DFDG_URL: inject('dfdgUrl'),
+            // Not SOCIAL_FHIR_URL: the scheduled syncs of the other tests pull from DFDG alone.
+            SOCIAL_SIMULATOR_URL: inject('socialUrl'),
+            SOCIAL_SIMULATOR_CPR: inject('socialCpr'),
             TEST_MIGRATIONS: migrations,
             RECEIVER_URL: inject('receiverUrl'),
             // Not JWKS_URL: the worker under test keeps its HS256 tokens; test/workers/jwks.test.ts checks the IdP path.
