@@ -117,16 +117,8 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
       const outcome = removeRevokedData(plan, { grantId, citizenId: grant.citizenId, birthDate, at, grants, legalBases });
       if (!outcome.changed) break;
       const next = Plan.parse({ ...outcome.plan, updatedAt: at.toISOString(), version: plan.version + 1 });
-      if (await store.plans.update(next, plan.version)) {
-        const report = {
-          planId,
-          removedElements: outcome.removed,
-          repointed: outcome.repointed,
-          dropped: outcome.dropped,
-          detachedFollowUps: outcome.detachedFollowUps,
-        };
-        reports.push(report);
-        await store.audit.append(tenant, {
+      const recorded = store.audit.committing(tenant, [
+        {
           at: at.toISOString(),
           actor,
           action: 'plan.consent-data-removed',
@@ -143,7 +135,10 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
             droppedConflicts: outcome.droppedConflicts,
             version: next.version,
           },
-        });
+        },
+      ]);
+      if (await store.plans.update(next, plan.version, [], recorded)) {
+        reports.push({ planId, removedElements: outcome.removed, repointed: outcome.repointed, dropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps });
         break;
       }
       if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while the revoked data was removed; revoke again to finish`);
@@ -192,11 +187,11 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
     const grant = asGrant(await store.consents.get(tenant, grantId));
     const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry');
     const at = clock.now().toISOString();
-    await store.audit.append(tenant, {
+    // Marked handled with its audit entry: a run cut short between the two would log the lapse twice.
+    await store.audit.appendMany(tenant, [{
       at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
       detail: { validTo: grant?.validTo ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
-    });
-    await store.consents.markLapseHandled(tenant, grantId, at);
+    }], [store.consents.lapseHandledStatement(tenant, grantId, at)]);
     plansChanged += reports.length;
   });
   return { grantsLapsed: handled, plansChanged, failures };
@@ -212,16 +207,15 @@ export async function handleStartedGrants(deps: AppDeps, tenant: string): Promis
   const { store, clock } = deps;
   const { handled, failures } = await workThrough(deps, tenant, 'a consent grant that took effect', (limit) => store.consents.startedUnhandled(tenant, today(deps), limit), async (grantId) => {
     const grant = asGrant(await store.consents.get(tenant, grantId));
-    if (grant) {
-      await store.sync.forgetPulled(tenant, grant.citizenId);
-      if (grant.source !== 'enplan') await store.sync.forgetApplied(tenant, grant.source, grant.citizenId);
-    }
     const at = clock.now().toISOString();
-    await store.audit.append(tenant, {
+    // The citizen is read in full again, the grant marked handled and the act logged, all or none.
+    const written = grant
+      ? [store.sync.forgetPulledStatement(tenant, grant.citizenId), ...(grant.source !== 'enplan' ? [store.sync.forgetAppliedStatement(tenant, grant.source, grant.citizenId)] : [])]
+      : [];
+    await store.audit.appendMany(tenant, [{
       at, actor: 'system:consent-start', action: 'consent.took-effect', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
       detail: { validFrom: grant?.validFrom ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null },
-    });
-    await store.consents.markStartHandled(tenant, grantId, at);
+    }], [...written, store.consents.startHandledStatement(tenant, grantId, at)]);
   });
   return { grantsStarted: handled, failures };
 }
@@ -274,11 +268,13 @@ export function consentService(deps: AppDeps) {
       });
       if (!parsed.success) invalid(parsed.error);
       const grant = parsed.data;
-      await store.consents.insert({ kind: 'grant', ...grant });
       // What was refused or revoked before may flow now: the next sync pulls this citizen in full again.
-      await store.sync.forgetPulled(principal.tenant, grant.citizenId);
-      if (grant.source !== 'enplan') await store.sync.forgetApplied(principal.tenant, grant.source, grant.citizenId);
-      await store.audit.append(principal.tenant, {
+      const written = [
+        store.consents.insertStatement({ kind: 'grant', ...grant }),
+        store.sync.forgetPulledStatement(principal.tenant, grant.citizenId),
+        ...(grant.source !== 'enplan' ? [store.sync.forgetAppliedStatement(principal.tenant, grant.source, grant.citizenId)] : []),
+      ];
+      await store.audit.appendMany(principal.tenant, [{
         at: grant.createdAt,
         actor: actorOf(principal),
         action: 'consent.granted',
@@ -299,7 +295,7 @@ export function consentService(deps: AppDeps) {
           textVersion: grant.signed.textVersion,
           language: grant.signed.language,
         },
-      });
+      }], written);
       return grant;
     },
 
@@ -320,17 +316,21 @@ export function consentService(deps: AppDeps) {
       });
       if (!parsed.success) invalid(parsed.error);
       const record = parsed.data;
-      await store.consents.insert({ kind: 'legal-basis', ...record });
-      await store.sync.forgetPulled(principal.tenant, record.citizenId);
-      await store.audit.append(principal.tenant, {
-        at: record.recordedAt,
-        actor: record.recordedBy,
-        action: 'consent.legal-basis-recorded',
-        targetType: 'consent',
-        targetId: record.id,
-        citizenId: record.citizenId,
-        detail: { planId: plan.id, source: record.source, recipient: record.recipient, categories: record.categories, legalBasis: record.basis, validTo: record.validTo ?? null },
-      });
+      await store.audit.appendMany(
+        principal.tenant,
+        [
+          {
+            at: record.recordedAt,
+            actor: record.recordedBy,
+            action: 'consent.legal-basis-recorded',
+            targetType: 'consent',
+            targetId: record.id,
+            citizenId: record.citizenId,
+            detail: { planId: plan.id, source: record.source, recipient: record.recipient, categories: record.categories, legalBasis: record.basis, validTo: record.validTo ?? null },
+          },
+        ],
+        [store.consents.insertStatement({ kind: 'legal-basis', ...record }), store.sync.forgetPulledStatement(principal.tenant, record.citizenId)],
+      );
       return record;
     },
 
@@ -352,16 +352,11 @@ export function consentService(deps: AppDeps) {
       if (!record) return null;
       if (record.citizenInformed) return record;
       const informed = LegalBasisRecord.parse({ ...record, citizenInformed: true, informedAt: nowIso() });
-      await store.consents.replace({ kind: 'legal-basis', ...informed });
-      await store.audit.append(principal.tenant, {
-        at: informed.informedAt!,
-        actor: actorOf(principal),
-        action: 'consent.citizen-informed',
-        targetType: 'consent',
-        targetId: informed.id,
-        citizenId: informed.citizenId,
-        detail: { legalBasis: informed.basis },
-      });
+      await store.audit.appendMany(
+        principal.tenant,
+        [{ at: informed.informedAt!, actor: actorOf(principal), action: 'consent.citizen-informed', targetType: 'consent', targetId: informed.id, citizenId: informed.citizenId, detail: { legalBasis: informed.basis } }],
+        [store.consents.replaceStatement({ kind: 'legal-basis', ...informed })],
+      );
       return informed;
     },
 
@@ -431,16 +426,11 @@ export function consentService(deps: AppDeps) {
       if (!grant.revokedAt) {
         const at = nowIso();
         revoked = ConsentGrant.parse({ ...grant, revokedAt: at, revokedBy: actor });
-        await store.consents.replace({ kind: 'grant', ...revoked });
-        await store.audit.append(principal.tenant, {
-          at,
-          actor,
-          action: 'consent.revoked',
-          targetType: 'consent',
-          targetId: grant.id,
-          citizenId: grant.citizenId,
-          detail: { source: grant.source, recipient: grant.recipient, categories: grant.categories, byCitizen: !isCaseworker },
-        });
+        await store.audit.appendMany(
+          principal.tenant,
+          [{ at, actor, action: 'consent.revoked', targetType: 'consent', targetId: grant.id, citizenId: grant.citizenId, detail: { source: grant.source, recipient: grant.recipient, categories: grant.categories, byCitizen: !isCaseworker } }],
+          [store.consents.replaceStatement({ kind: 'grant', ...revoked })],
+        );
       }
       // Queued and retrying deliveries first: nothing more may leave on this grant (S3).
       const deliveries = await cancelDeliveriesForRevokedConsent(deps, principal.tenant, grant.id, actor);

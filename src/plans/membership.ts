@@ -1,7 +1,7 @@
 /**
  * `POST /v1/plans/{id}/members/{memberId}/leave` behind the API (R4): the member's own new plan
- * and the family plan without the member's elements are written in one batch (the family plan
- * optimistically, at the version read), then both are audited.
+ * and the family plan without the member's elements are written in one batch with their audit
+ * entries (the family plan optimistically, at the version read).
  */
 import type { AppDeps } from '../api/context';
 import { ProblemError } from '../api/context';
@@ -29,27 +29,13 @@ export function membershipService(deps: AppDeps) {
       }
       const familyPlan = Plan.parse(outcome.familyPlan);
       const ownPlan = Plan.parse(outcome.ownPlan);
-      if (!(await store.plans.update(familyPlan, plan.version, store.plans.insertStatements(ownPlan))))
-        throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
       const citizenId = outcome.member.citizenId;
-      await store.audit.append(principal.tenant, {
-        at,
-        actor,
-        action: 'plan.member-left',
-        targetType: 'plan',
-        targetId: familyPlan.id,
-        citizenId,
-        detail: { memberId, ownPlanId: ownPlan.id, movedElements: outcome.moved.map((m) => m.id) },
-      });
-      await store.audit.append(principal.tenant, {
-        at,
-        actor,
-        action: 'plan.created',
-        targetType: 'plan',
-        targetId: ownPlan.id,
-        citizenId,
-        detail: { members: 1, origin: ownPlan.origin, fromFamilyPlan: familyPlan.id },
-      });
+      const recorded = store.audit.committing(principal.tenant, [
+        { at, actor, action: 'plan.member-left', targetType: 'plan', targetId: familyPlan.id, citizenId, detail: { memberId, ownPlanId: ownPlan.id, movedElements: outcome.moved.map((m) => m.id) } },
+        { at, actor, action: 'plan.created', targetType: 'plan', targetId: ownPlan.id, citizenId, detail: { members: 1, origin: ownPlan.origin, fromFamilyPlan: familyPlan.id } },
+      ]);
+      if (!(await store.plans.update(familyPlan, plan.version, store.plans.insertStatements(ownPlan), recorded)))
+        throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
       return { familyPlan, ownPlan };
     },
   };

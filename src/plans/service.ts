@@ -28,6 +28,7 @@ import { resolveConflict, settledConflictRegistration, type ConflictChoice } fro
 import { registrationService } from '../registrations/service';
 import { createHash } from 'node:crypto';
 import { actorOf, type Principal } from '../security';
+import type { AuditEntry } from '../store';
 
 export const CreatePlanRequest = z
   .object({
@@ -60,9 +61,14 @@ export function planService(deps: AppDeps) {
   const { store, vault, clock } = deps;
   const nowIso = () => clock.now().toISOString();
 
-  async function audit(principal: Principal, action: string, plan: Pick<Plan, 'id'>, citizenId: string | null, detail: Record<string, unknown> = {}) {
-    await store.audit.append(principal.tenant, { at: nowIso(), actor: actorOf(principal), action, targetType: 'plan', targetId: plan.id, citizenId, detail });
+  const entryOf = (principal: Principal, action: string, plan: Pick<Plan, 'id'>, citizenId: string | null, detail: Record<string, unknown> = {}): AuditEntry => ({
+    at: nowIso(), actor: actorOf(principal), action, targetType: 'plan', targetId: plan.id, citizenId, detail,
+  });
+  async function audit(...entry: Parameters<typeof entryOf>) {
+    await store.audit.append(entry[0].tenant, entryOf(...entry));
   }
+  /** A commit of a plan's change together with its audit entry: the change and its record, or neither. */
+  const recorded = (...entry: Parameters<typeof entryOf>) => store.audit.committing(entry[0].tenant, [entryOf(...entry)]);
 
   async function citizenFor(tenant: string, cpr: string) {
     // Found under any configured key first: during a key rotation the row may carry a retired key's hash.
@@ -122,8 +128,7 @@ export function planService(deps: AppDeps) {
         updatedAt: at,
         version: 1,
       });
-      await store.plans.insert(plan);
-      await audit(principal, 'plan.created', plan, members[0]!.citizenId, { members: members.length, origin: plan.origin });
+      await store.plans.insert(plan, recorded(principal, 'plan.created', plan, members[0]!.citizenId, { members: members.length, origin: plan.origin }));
       return plan;
     },
 
@@ -186,8 +191,8 @@ export function planService(deps: AppDeps) {
         updatedAt: at,
         version: plan.version + 1,
       });
-      if (!(await store.plans.update(next, plan.version))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
-      await audit(principal, 'plan.status-changed', next, primaryCitizenId(next), { from: plan.status, to: next.status });
+      if (!(await store.plans.update(next, plan.version, [], recorded(principal, 'plan.status-changed', next, primaryCitizenId(next), { from: plan.status, to: next.status }))))
+        throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
       return next;
     },
 

@@ -141,32 +141,37 @@ export function registrationService(deps: AppDeps) {
           excludedBy: routing.excluded,
         };
         const document: RegistrationDocument = { request, outbound, notRouted: routing.notRouted, excludedBy: routing.excluded };
-        const outcome = await store.registrations.accept({
-          registration: { id: registrationId, tenant, planId: plan.id, kind: request.kind, idempotencyKey, bodyHash, document: JSON.stringify(document), response: JSON.stringify(answer), actor, createdAt: at },
-          plan: applied.plan,
-          expectedVersion: plan.version,
-          outbox: outboxRows,
-        });
+        const recorded = store.audit.committing(tenant, [
+          {
+            at,
+            actor,
+            action: 'registration.accepted',
+            targetType: 'registration',
+            targetId: registrationId,
+            citizenId: outbound.citizenId,
+            detail: {
+              planId: plan.id,
+              kind: request.kind,
+              targets: answer.deliveries.map((d) => ({ target: d.target, basis: d.basis, rules: d.ruleIds })),
+              notRouted: answer.notRouted.map((n) => ({ target: n.target, cause: n.cause, rules: n.ruleIds })),
+              excludedBy: answer.excludedBy?.ruleId ?? null,
+            },
+          },
+        ]);
+        const outcome = await store.registrations.accept(
+          {
+            registration: { id: registrationId, tenant, planId: plan.id, kind: request.kind, idempotencyKey, bodyHash, document: JSON.stringify(document), response: JSON.stringify(answer), actor, createdAt: at },
+            plan: applied.plan,
+            expectedVersion: plan.version,
+            outbox: outboxRows,
+          },
+          recorded,
+        );
         if (outcome === 'plan-changed') continue;
         if (outcome === 'key-taken') {
           const winner = await store.registrations.findByKey(tenant, idempotencyKey);
           return { answer: await replayOrConflict(winner!, bodyHash), replayed: true };
         }
-        await store.audit.append(tenant, {
-          at,
-          actor,
-          action: 'registration.accepted',
-          targetType: 'registration',
-          targetId: registrationId,
-          citizenId: outbound.citizenId,
-          detail: {
-            planId: plan.id,
-            kind: request.kind,
-            targets: answer.deliveries.map((d) => ({ target: d.target, basis: d.basis, rules: d.ruleIds })),
-            notRouted: answer.notRouted.map((n) => ({ target: n.target, cause: n.cause, rules: n.ruleIds })),
-            excludedBy: answer.excludedBy?.ruleId ?? null,
-          },
-        });
         // The outbox rows are committed: on Workers the relay runs now instead of at the next trigger.
         if (answer.deliveries.length > 0) await askForJob(deps, { kind: 'relay', tenant });
         return { answer, replayed: false };

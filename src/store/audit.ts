@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
-import type { Database, Statement } from './db';
+import type { Commit, Database, Statement } from './db';
 import { auditLog } from './schema';
 
 export interface AuditEntry {
@@ -180,6 +180,10 @@ export function auditRepository({ db, batch }: Database) {
           void enqueue(tenant, () => writeWaiting(tenant));
         }
       });
+    },
+    /** A commit that writes statements in one batch with these entries: the change and its record, or neither. */
+    committing(tenant: string, entries: AuditEntry[]): Commit {
+      return (statements) => this.appendMany(tenant, entries, statements);
     },
     /** `alongWith`: statements written in the same atomic batch as the entries (what they record). */
     async appendMany(tenant: string, entries: AuditEntry[], alongWith: Statement[] = []): Promise<AuditRow[]> {

@@ -2,7 +2,7 @@
 import { and, asc, eq, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
-import type { Database } from './db';
+import type { Database, Statement } from './db';
 import { inList, sameTenant } from './query';
 import { consents } from './schema';
 
@@ -19,13 +19,15 @@ export function consentRepository({ db }: Database) {
       .limit(limit);
     return rows.map((r) => r.id);
   }
-  async function markHandled(tenant: string, id: string, mark: { lapseHandledAt: string } | { startHandledAt: string }): Promise<void> {
-    await db.update(consents).set(mark).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
-  }
+  const markHandled = (tenant: string, id: string, mark: { lapseHandledAt: string } | { startHandledAt: string }): Statement =>
+    db.update(consents).set(mark).where(and(eq(consents.tenant, tenant), eq(consents.id, id)));
 
   return {
     async insert(document: ConsentDocument): Promise<void> {
-      await db.insert(consents).values({
+      await this.insertStatement(document);
+    },
+    insertStatement(document: ConsentDocument): Statement {
+      return db.insert(consents).values({
         id: document.id,
         tenant: document.tenant,
         citizenId: document.citizenId,
@@ -114,10 +116,15 @@ export function consentRepository({ db }: Database) {
     lapsedUnhandled: (tenant: string, today: string, limit = 500) => dueGrants(tenant, lt(consents.validTo, today), consents.validTo, consents.lapseHandledAt, limit),
     /** Grants dated to start after they were recorded whose first day has come, not revoked, not yet acted on. */
     startedUnhandled: (tenant: string, today: string, limit = 500) => dueGrants(tenant, lte(consents.validFrom, today), consents.validFrom, consents.startHandledAt, limit),
-    markLapseHandled: (tenant: string, id: string, at: string) => markHandled(tenant, id, { lapseHandledAt: at }),
-    markStartHandled: (tenant: string, id: string, at: string) => markHandled(tenant, id, { startHandledAt: at }),
+    /** The nightly job has handled a lapsed grant (written with its `consent.lapsed` audit entry). */
+    lapseHandledStatement: (tenant: string, id: string, at: string) => markHandled(tenant, id, { lapseHandledAt: at }),
+    /** The nightly job has put a grant dated to start later into effect (written with its audit entry). */
+    startHandledStatement: (tenant: string, id: string, at: string) => markHandled(tenant, id, { startHandledAt: at }),
     async replace(document: ConsentDocument): Promise<void> {
-      await db
+      await this.replaceStatement(document);
+    },
+    replaceStatement(document: ConsentDocument): Statement {
+      return db
         .update(consents)
         // A replaced document (revoked, or its period changed) is looked at afresh when it lapses.
         .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, lapseHandledAt: null, ...(document.kind === 'grant' ? { validFrom: document.validFrom } : { informedAt: document.informedAt ?? null }) })

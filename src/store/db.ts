@@ -12,6 +12,12 @@ export type Schema = typeof schema;
 export type SqliteDb = BaseSQLiteDatabase<'async', unknown, Schema>;
 export type Statement = BatchItem<'sqlite'>;
 
+/**
+ * How a repository's statements are committed: the database's batch by default, or together with
+ * the audit entries that record them (`store.audit.committing`), so neither is written without the other.
+ */
+export type Commit = (statements: Statement[]) => Promise<unknown>;
+
 export interface Database {
   db: SqliteDb;
   /** Runs the statements atomically: all or none. */

@@ -40,7 +40,7 @@ export function createStore(database: Database) {
   };
 }
 export type Store = ReturnType<typeof createStore>;
-export type { Database } from './db';
+export type { Commit, Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { ConsentDocument } from './consents';

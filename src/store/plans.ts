@@ -3,7 +3,7 @@ import { and, asc, desc, eq, exists, gt, gte, inArray, lt, notExists, sql, type 
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
-import type { Database, Statement } from './db';
+import type { Commit, Database, Statement } from './db';
 import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, planWriteGuard, pulledCitizens, registrations, satisfactionAnswers } from './schema';
 
 /** Whether a batch failed on `planWriteGuard`'s CHECK (libSQL, the store thread and D1 all name the constraint in the message). */
@@ -66,8 +66,8 @@ export function planRepository({ db, batch }: Database) {
         ...memberRows(plan).map((row) => db.insert(planMembers).values(row)),
       ];
     },
-    async insert(plan: Plan): Promise<void> {
-      await batch(this.insertStatements(plan));
+    async insert(plan: Plan, commit: Commit = batch): Promise<void> {
+      await commit(this.insertStatements(plan));
     },
     async get(tenant: string, id: string): Promise<Plan | null> {
       const rows = await db.select({ document: plans.document }).from(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))).limit(1);
@@ -141,8 +141,11 @@ export function planRepository({ db, batch }: Database) {
       const thisWrite = and(eq(plans.tenant, tenant), eq(plans.id, planId), eq(plans.writeId, writeId));
       return [db.insert(planWriteGuard).select(db.select({ won: sql<number>`count(*)`.as('won') }).from(plans).where(thisWrite)), db.delete(planWriteGuard)];
     },
-    /** Optimistic update, with `extra` statements written only if it wins: false when someone else changed the plan first. */
-    async update(plan: Plan, expectedVersion: number, extra: Statement[] = []): Promise<boolean> {
+    /**
+     * Optimistic update, with `extra` statements written only if it wins: false when someone else
+     * changed the plan first. `commit`: e.g. together with the audit entries that record the change.
+     */
+    async update(plan: Plan, expectedVersion: number, extra: Statement[] = [], commit?: Commit): Promise<boolean> {
       const current = await db
         .select({ version: plans.version })
         .from(plans)
@@ -153,9 +156,9 @@ export function planRepository({ db, batch }: Database) {
       const writeId = crypto.randomUUID();
       // A rival may still land between the check above and this batch: then what the update carries
       // must not be written either, so the guard aborts the batch unless this write won.
-      const guard = extra.length > 0 ? this.abortUnlessWonStatements(plan.tenant, plan.id, writeId) : [];
+      const guard = extra.length > 0 || commit ? this.abortUnlessWonStatements(plan.tenant, plan.id, writeId) : [];
       try {
-        await batch([...this.updateStatements(plan, expectedVersion, undefined, writeId), ...guard, ...extra]);
+        await (commit ?? batch)([...this.updateStatements(plan, expectedVersion, undefined, writeId), ...guard, ...extra]);
       } catch (error) {
         if (guard.length > 0 && isLostWriteAbort(error)) return false;
         throw error;

@@ -7,7 +7,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import type { Plan } from '../model';
-import type { Database } from './db';
+import type { Commit, Database } from './db';
 import type { NewOutboxRow, OutboxRepository } from './outbox';
 import type { PlanRepository } from './plans';
 import { plans, registrations } from './schema';
@@ -49,11 +49,12 @@ export function registrationRepository(database: Database, deps: { plans: PlanRe
      * atomically. On failure tells why: the plan changed meanwhile, or the idempotency key was
      * taken by a concurrent request; anything else is rethrown.
      */
-    async accept(input: { registration: RegistrationRow; plan: Plan; expectedVersion: number; outbox: NewOutboxRow[] }): Promise<AcceptOutcome> {
+    /** `commit`: e.g. together with the `registration.accepted` audit entry. */
+    async accept(input: { registration: RegistrationRow; plan: Plan; expectedVersion: number; outbox: NewOutboxRow[] }, commit: Commit = batch): Promise<AcceptOutcome> {
       const { registration: r, plan, expectedVersion } = input;
       const guardedId = sql`(select case when ${plans.version} = ${expectedVersion} then ${r.id} end from ${plans} where ${plans.tenant} = ${r.tenant} and ${plans.id} = ${r.planId})`;
       try {
-        await batch([
+        await commit([
           db.insert(registrations).values({ ...r, id: guardedId }),
           ...deps.plans.updateStatements(plan, expectedVersion),
           ...input.outbox.map((row) => deps.outbox.insertStatement(row)),

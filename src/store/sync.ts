@@ -248,12 +248,15 @@ export function syncRepository({ db }: Database) {
       (r) => [r.adapter, r.citizenId, null, null]);
     },
     /** After a new consent: the citizen's records from this source may be merged again (the merge itself is idempotent by version). */
-    async forgetApplied(tenant: string, source: string, citizenId: string): Promise<void> {
-      await db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source)));
+    forgetAppliedStatement(tenant: string, source: string, citizenId: string): Statement {
+      return db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source)));
     },
     /** After a new consent: the citizen is pulled in full again on the next run. */
     async forgetPulled(tenant: string, citizenId: string): Promise<void> {
-      await db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.citizenId, citizenId)));
+      await this.forgetPulledStatement(tenant, citizenId);
+    },
+    forgetPulledStatement(tenant: string, citizenId: string): Statement {
+      return db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.citizenId, citizenId)));
     },
     pulledStatement(tenant: string, adapter: string, citizenId: string, at: string): Statement {
       return db.insert(pulledCitizens).values({ tenant, adapter, citizenId, pulledAt: at }).onConflictDoNothing();

@@ -169,17 +169,19 @@ export function planViewService(deps: AppDeps) {
         : [...plan.municipalities, { code: request.code, role: request.role ?? 'other', link }];
       const next = Plan.parse({ ...plan, municipalities, updatedAt: at.toISOString(), version: plan.version + 1 });
       const row = { planId: plan.id, ownerTenant: plan.tenant, linkedTenant: request.code, createdAt: at.toISOString() };
-      if (!(await store.plans.update(next, plan.version, [store.planLinks.upsertStatement(row)])))
+      const recorded = store.audit.committing(principal.tenant, [
+        {
+          at: at.toISOString(),
+          actor: actorOf(principal),
+          action: 'plan.linked',
+          targetType: 'plan',
+          targetId: plan.id,
+          citizenId: primary.citizenId,
+          detail: { municipality: request.code, parts: link.parts, consentRef: link.consentRef },
+        },
+      ]);
+      if (!(await store.plans.update(next, plan.version, [store.planLinks.upsertStatement(row)], recorded)))
         throw new ProblemError('version-conflict', 'the plan changed meanwhile; try again');
-      await store.audit.append(principal.tenant, {
-        at: at.toISOString(),
-        actor: actorOf(principal),
-        action: 'plan.linked',
-        targetType: 'plan',
-        targetId: plan.id,
-        citizenId: primary.citizenId,
-        detail: { municipality: request.code, parts: link.parts, consentRef: link.consentRef },
-      });
       return { planId: plan.id, version: next.version, municipality: next.municipalities.find((m) => m.code === request.code)! };
     },
 
@@ -191,9 +193,11 @@ export function planViewService(deps: AppDeps) {
       const at = clock.now().toISOString();
       const municipalities = plan.municipalities.map((m) => (m.code === code ? (({ link: _ended, ...rest }) => rest)(m) : m));
       const next = Plan.parse({ ...plan, municipalities, updatedAt: at, version: plan.version + 1 });
-      if (!(await store.plans.update(next, plan.version, [store.planLinks.deleteStatement(plan.tenant, plan.id, code)])))
+      const recorded = store.audit.committing(principal.tenant, [
+        { at, actor: actorOf(principal), action: 'plan.unlinked', targetType: 'plan', targetId: plan.id, citizenId: membersOf(plan)[0]!.citizenId, detail: { municipality: code } },
+      ]);
+      if (!(await store.plans.update(next, plan.version, [store.planLinks.deleteStatement(plan.tenant, plan.id, code)], recorded)))
         throw new ProblemError('version-conflict', 'the plan changed meanwhile; try again');
-      await store.audit.append(principal.tenant, { at, actor: actorOf(principal), action: 'plan.unlinked', targetType: 'plan', targetId: plan.id, citizenId: membersOf(plan)[0]!.citizenId, detail: { municipality: code } });
       return { planId: plan.id, version: next.version };
     },
   };

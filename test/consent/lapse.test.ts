@@ -51,7 +51,7 @@ describe('consent lapse', () => {
     await app.deps.store.consents.replace({ kind: 'grant', ...ended(coveredGrant) });
     // One plan keeps changing under the first attempt: that grant waits for the next run, the other goes on.
     const update = app.deps.store.plans.update.bind(app.deps.store.plans);
-    app.deps.store.plans.update = async (plan, expected, extra) => (plan.id === covered!.id ? false : update(plan, expected, extra));
+    app.deps.store.plans.update = async (plan, ...rest) => (plan.id === covered!.id ? false : update(plan, ...rest));
     expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 1, plansChangedByLapse: 1, lapseFailures: 1 });
     app.deps.store.plans.update = update;
     expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 1, plansChangedByLapse: 1, lapseFailures: 0 });

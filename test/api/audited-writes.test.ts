@@ -1,0 +1,118 @@
+/**
+ * No change without its audit row: a change and the audit entries that record it are committed in
+ * one batch, so when the audit log cannot be written nothing of the change is either — no plan
+ * created unlogged, no consent in force that the log does not show, no registration queued for the
+ * sector systems without its `registration.accepted`. The outage is a trigger that refuses inserts
+ * into the audit log while a row stands in `audit_outage`.
+ */
+import { count, sql } from 'drizzle-orm';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { consentService } from '../../src/consent/service';
+import { membersOf, type Plan } from '../../src/model';
+import { membershipService } from '../../src/plans/membership';
+import { planService } from '../../src/plans/service';
+import { RegistrationRequest } from '../../src/registrations/kinds';
+import { registrationService } from '../../src/registrations/service';
+import { outbox, planLinks, plans, pulledCitizens } from '../../src/store/schema';
+import { planViewService } from '../../src/views/service';
+import { testCpr } from '../support/cpr';
+import { startTestApp } from '../support/node-app';
+import { caseworkerOf, enrol, grantConsent } from '../support/seed';
+
+let app: Awaited<ReturnType<typeof startTestApp>>;
+const caseworker = caseworkerOf();
+
+beforeEach(async () => {
+  app = await startTestApp();
+  await app.database.db.run(sql`create table audit_outage (since text)`);
+  await app.database.db.run(sql`create trigger audit_outage before insert on audit_log when exists (select 1 from audit_outage) begin select raise(abort, 'the audit log cannot be written'); end`);
+});
+afterEach(() => app.close());
+
+/** Runs `change` while the audit log cannot be written: it must fail. */
+async function duringAuditOutage(change: () => Promise<unknown>): Promise<void> {
+  await app.database.db.run(sql`insert into audit_outage values ('now')`);
+  try {
+    await expect(change()).rejects.toThrow();
+  } finally {
+    await app.database.db.run(sql`delete from audit_outage`);
+  }
+}
+
+const countOf = async (table: SQLiteTable) => (await app.database.db.select({ n: count() }).from(table))[0]!.n;
+const stored = (plan: Plan) => app.deps.store.plans.get(plan.tenant, plan.id);
+
+describe('a change whose audit row cannot be written is not made', () => {
+  it('creating a plan', async () => {
+    const cpr = testCpr();
+    await duringAuditOutage(() => planService(app.deps).create(caseworker, { cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] }));
+    expect(await countOf(plans)).toBe(0);
+    // Once the log can be written, the same request succeeds: nothing half-made stands in its way.
+    expect((await planService(app.deps).create(caseworker, { cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] })).status).toBe('offered');
+  });
+
+  it('granting consent, and recording a legal basis: no grant, and the citizen’s sync marks are untouched', async () => {
+    const plan = await enrol(app.deps, testCpr());
+    const member = membersOf(plan)[0]!;
+    await app.deps.store.batch([app.deps.store.sync.pulledStatement('101', 'dfdg', member.citizenId, '2026-11-24T08:00:00.000Z')]);
+    const request = {
+      planId: plan.id, memberId: member.memberId, source: 'dfdg' as const, recipient: 'enplan' as const, categories: ['employment' as const], explicitHealth: false,
+      purpose: 'Koordinering', validFrom: '2026-01-01', signed: { method: 'mitid' as const, documentRef: 'doc-1', textVersion: 'samtykke-v1', language: 'da' },
+      grantedBy: { memberId: member.memberId, capacity: 'self' as const },
+    };
+    await duringAuditOutage(() => consentService(app.deps).grant(caseworker, request));
+    await duringAuditOutage(() => consentService(app.deps).recordLegalBasis(caseworker, { planId: plan.id, memberId: member.memberId, source: 'social', recipient: 'enplan', categories: ['social'], basis: 'Serviceloven § 11 c' }));
+    expect(await app.deps.store.consents.forCitizens('101', [member.citizenId])).toEqual([]);
+    expect(await countOf(pulledCitizens)).toBe(1);
+  });
+
+  it('revoking consent, and marking a citizen informed', async () => {
+    const plan = await enrol(app.deps, testCpr());
+    const member = membersOf(plan)[0]!;
+    const grant = await grantConsent(app.deps, { citizenId: member.citizenId, source: 'dfdg', categories: ['employment'] });
+    const basis = await consentService(app.deps).recordLegalBasis(caseworker, { planId: plan.id, memberId: member.memberId, source: 'social', recipient: 'enplan', categories: ['social'], basis: 'Serviceloven § 11 c' });
+    await duringAuditOutage(() => consentService(app.deps).revoke(caseworker, grant.id));
+    await duringAuditOutage(() => consentService(app.deps).markInformed(caseworker, basis.id));
+    const documents = await app.deps.store.consents.forCitizens('101', [member.citizenId]);
+    expect(documents.find((d) => d.id === grant.id)).not.toHaveProperty('revokedAt');
+    expect(documents.find((d) => d.id === basis.id)).toMatchObject({ citizenInformed: false });
+  });
+
+  it('a registration: the plan, the registration and its outbox rows stay as they were', async () => {
+    const plan = await enrol(app.deps, testCpr());
+    const member = membersOf(plan)[0]!;
+    await grantConsent(app.deps, { citizenId: member.citizenId, source: 'enplan', recipient: 'employment', categories: ['goals', 'plan-core'] });
+    const outboxBefore = await countOf(outbox);
+    const register = () =>
+      registrationService(app.deps).register(caseworker, 'goal-during-outage', RegistrationRequest.parse({ kind: 'goal.added', planId: plan.id, goal: { memberId: member.memberId, level: 'overall', title: 'Job inden for et år', sector: 'employment' } }));
+    await duringAuditOutage(register);
+    expect((await stored(plan))!.version).toBe(plan.version);
+    expect(await app.deps.store.registrations.findByKey('101', 'goal-during-outage')).toBeNull();
+    expect(await countOf(outbox)).toBe(outboxBefore);
+    // Sent again with the same key once the log can be written, it is accepted as new, not replayed.
+    const { answer, replayed } = await register();
+    expect(replayed).toBe(false);
+    expect(answer.planVersion).toBe(plan.version + 1);
+  });
+
+  it('a member leaving a family plan, and a plan linked to (and unlinked from) a second municipality', async () => {
+    const service = planService(app.deps);
+    const family = await service.create(caseworker, { cpr: testCpr(), origin: 'offered', role: 'parent', family: { members: [{ cpr: testCpr('1988-02-03'), role: 'parent' }] }, replaces: [], municipalities: [] });
+    const leaving = membersOf(family)[1]!;
+    await duringAuditOutage(() => membershipService(app.deps).leave(caseworker, family.id, leaving.memberId));
+    expect(await countOf(plans)).toBe(1);
+    expect(membersOf((await stored(family))!).every((m) => !m.leftAt)).toBe(true);
+
+    const primary = membersOf(family)[0]!;
+    const grant = await grantConsent(app.deps, { citizenId: primary.citizenId, source: 'enplan', recipient: 'municipality:751', categories: ['goals'] });
+    await duringAuditOutage(() => planViewService(app.deps).link(caseworker, family.id, { code: '751', consentRef: grant.id, parts: ['goals'] }));
+    expect((await stored(family))!.municipalities).toEqual([]);
+    expect(await countOf(planLinks)).toBe(0);
+
+    await planViewService(app.deps).link(caseworker, family.id, { code: '751', consentRef: grant.id, parts: ['goals'] });
+    await duringAuditOutage(() => planViewService(app.deps).unlink(caseworker, family.id, '751'));
+    expect((await stored(family))!.municipalities[0]!.link).toBeDefined();
+    expect(await countOf(planLinks)).toBe(1);
+  });
+});
