@@ -120,22 +120,23 @@ async function run(name: string, errorRate: number, backoff: { baseMs: number; c
   const token = await signDevToken(SECRET, { tenant: '101', roles: ['caseworker'] }, 24 * 3600);
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
-  // Plans (replacing employment, § 141 and education plans) and the citizens' consents.
+  // Plans (replacing employment and § 141 plans, framing the education plan, which may not be replaced) and the citizens' consents.
   const plans: { id: string; memberId: string }[] = [];
   await closedLoop(Array.from({ length: PLANS }), IN_FLIGHT, async () => {
     const r = await fetch(`${service.url}/v1/plans`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ cpr: testCpr(), origin: 'offered', replaces: ['employment-plan', 'sel-141-plan', 'education-plan'].map((planType) => ({ planType, relation: 'replaces' })) }),
+      body: JSON.stringify({ cpr: testCpr(), origin: 'offered', replaces: [...['employment-plan', 'sel-141-plan'].map((planType) => ({ planType, relation: 'replaces' })), { planType: 'education-plan', relation: 'frames' }] }),
       dispatcher,
     } as unknown as RequestInit);
+    if (r.status !== 201) throw new Error(`B4: creating a plan answered ${r.status}: ${await r.text()}`);
     const plan = (await r.json()) as { id: string; subject: { member: { memberId: string; citizenId: string } } };
     plans.push({ id: plan.id, memberId: plan.subject.member.memberId });
     await grantPushConsents(deps, plan.subject.member.citizenId, ['plan-core', 'goals', 'interventions']);
   });
 
   // A mix that uses all four targets: education goal → education + DFDG (R20); coordinator hand-over
-  // on a plan replacing three sector plans → DFDG + social + education; a health intervention granted
+  // on a plan replacing two sector plans and framing the education plan → DFDG + social + education; a health intervention granted
   // under SEL → health + social; an employment intervention → DFDG.
   const bodyFor = (i: number) => {
     const plan = plans[i % plans.length]!;
@@ -287,7 +288,7 @@ ${[healthy, healthyPaced, failing]
   .join('\n')}
 
 Goals: p95 accept→delivered-everywhere ≤ 1 s with healthy targets — **${result.verdict.healthyP95WithinGoal ? 'met' : 'missed'}** at full speed (p95 ${healthy.latencyMs.p95} ms, client keeping ${IN_FLIGHT} requests in flight), **${result.verdict.healthyPacedP95WithinGoal ? 'met' : 'missed'}** at half that rate offered open-loop (p95 ${healthyPaced.latencyMs.p95} ms); with 30 % failing targets every registration delivered — **${result.verdict.failingAllDelivered ? 'met' : 'missed'}**; 0 duplicates at the targets — **${result.verdict.failingNoDuplicates ? 'met' : 'missed'}** (${failing.duplicatesAtTargets}).
-Per target (healthy run): ${Object.entries(healthy.perTarget).map(([t, n]) => `${t} ${n}`).join(', ')}. Latency is measured from the client receiving the 202 to the last of the registration's outbox rows being marked delivered (millisecond clock, same process); a 0 means the relay had delivered everywhere before the 202 reached the client. The reference moved between ${result.reference.before} and ${result.reference.after} req/s within the run (neighbouring load), so the ratios carry that noise. Accepting costs about 17 SQLite statements per registration (idempotency look-up, plan read, consent read, one batch with the registration, the plan and its members and the outbox rows, an audit append); the relay claims, marks delivered and audits per run in three batches. The failing run used a shorter backoff (base 200 ms, cap 5 s) than the production default (base 2 s, cap 15 min) so it finishes in minutes; its latency figures reflect that setting.
+Per target (healthy run): ${Object.entries(healthy.perTarget).map(([t, n]) => `${t} ${n}`).join(', ')}. Latency is measured from the client receiving the 202 to the last of the registration's outbox rows being marked delivered (millisecond clock, same process); a 0 means the relay had delivered everywhere before the 202 reached the client. The reference moved between ${result.reference.before} and ${result.reference.after} req/s within the run (neighbouring load), so the ratios carry that noise. Accepting costs about 17 SQLite statements per registration (idempotency look-up, plan read, consent read, one batch with the registration, the plan and its members, the outbox rows and the audit row); the relay claims, marks delivered and audits per run in three batches. The failing run used a shorter backoff (base 200 ms, cap 5 s) than the production default (base 2 s, cap 15 min) so it finishes in minutes; its latency figures reflect that setting.
 `;
 
 mkdirSync(join(here, 'results'), { recursive: true });
