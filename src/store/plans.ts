@@ -245,9 +245,15 @@ export function planRepository({ db, batch }: Database) {
         db.delete(planLinks).where(and(eq(planLinks.ownerTenant, tenant), eq(planLinks.planId, id))),
         db.delete(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))),
       ]);
+      return this.purgeCitizensWithoutPlan(tenant, members);
+    },
+    /**
+     * Deletes those of these citizens who are member of no plan — their CPR ciphertext, consents and
+     * legal-basis records, and sync marks — checked in the same statements, so a plan made for one of
+     * them meanwhile keeps them. Answers the citizens deleted, for the audit log.
+     */
+    async purgeCitizensWithoutPlan(tenant: string, members: readonly string[]): Promise<string[]> {
       if (members.length === 0) return [];
-      // A member is deleted only with no plan left (checked in the same statements, so a plan made
-      // for them meanwhile keeps them).
       const memberList = JSON.stringify(members);
       const unplanned = (citizenColumn: SQL) =>
         and(sql`${citizenColumn} in (select value from json_each(${memberList}))`, notExists(db.select({ one: sql`1` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), sql`${planMembers.citizenId} = ${citizenColumn}`))));
@@ -259,6 +265,18 @@ export function planRepository({ db, batch }: Database) {
         db.delete(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`))),
       ]);
       return gone.map((r) => r.id);
+    },
+    /**
+     * Citizens recorded before `createdBefore` who are member of no plan: left by a plan creation that
+     * failed after their row was written (a successful one makes them members in the same moment).
+     */
+    async citizensWithoutPlan(tenant: string, createdBefore: string, limit = 500): Promise<string[]> {
+      const rows = await db
+        .select({ id: citizens.id })
+        .from(citizens)
+        .where(and(eq(citizens.tenant, tenant), lt(citizens.createdAt, createdBefore), notExists(db.select({ one: sql`1` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.citizenId, citizens.id))))))
+        .limit(limit);
+      return rows.map((r) => r.id);
     },
     /** The merged-record marks of a plan, found by its members (past ones too) through the marks' citizen key, not by walking the tenant's marks. */
     purgeMarksStatement(tenant: string, id: string) {

@@ -1,7 +1,8 @@
 /**
  * Retention (R16): plans that ended (closed or declined) are purged after the configured period,
  * with their registrations and finished deliveries, and so is every member left without a plan
- * (CPR ciphertext, consents, sync marks); stored payload bodies of
+ * (CPR ciphertext, consents, sync marks) — and a citizen for whom no plan was ever made (a creation
+ * that failed half-way) after a day; stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant whose
  * period has ended leaves the plans; processed inbound change notices are deleted after the same N days (`handleLapsedGrants`), and a grant dated to start later takes
@@ -30,6 +31,19 @@ export async function runRetention(deps: AppDeps) {
         summary.citizensPurged++;
       }
       summary.plansPurged++;
+    }
+    // A citizen row whose plan was never written (its creation failed after the row was) holds a CPR
+    // ciphertext for nothing; a day's grace keeps creations under way.
+    for (;;) {
+      const orphans = await deps.store.plans.citizensWithoutPlan(tenant, daysAgo(1));
+      if (orphans.length === 0) break;
+      const purged = await deps.store.plans.purgeCitizensWithoutPlan(tenant, orphans);
+      for (const citizenId of purged) {
+        await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason: 'member of no plan: none was made for them; CPR ciphertext, consents and sync marks deleted' } });
+        summary.citizensPurged++;
+      }
+      // Nothing purged (each got a plan meanwhile): stop rather than ask again.
+      if (purged.length === 0) break;
     }
     const lapse = await handleLapsedGrants(deps, tenant);
     summary.grantsLapsed += lapse.grantsLapsed;

@@ -19,6 +19,7 @@ import { databaseUrlFor } from '../../src/store/libsql';
 import { appliedRecords as marksTable, consents as consentsTable, outbox as outboxTable, registrations as registrationsTable } from '../../src/store/schema';
 import { membersOf } from '../../src/model';
 import { eq } from 'drizzle-orm';
+import { testCpr } from '../support/cpr';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { startTestApp } from '../support/node-app';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
@@ -220,6 +221,28 @@ describe('retention (R16)', () => {
     expect(audit.at(-2)).toMatchObject({ action: 'plan.purged', targetId: old.id });
     expect(audit.at(-1)).toMatchObject({ action: 'citizen.purged', targetId: membersOf(old)[0]!.citizenId });
     expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+    await app.close();
+  });
+
+  it('purges a citizen for whom no plan was ever made (a creation that failed half-way) after a day, and keeps one still being made', async () => {
+    let now = new Date('2026-03-01T12:00:00Z');
+    const app = await startTestApp({ clock: { now: () => now } });
+    const orphanRow = async (cpr: string) =>
+      app.deps.store.citizens.upsert({ id: crypto.randomUUID(), tenant: '101', cprHash: await app.deps.vault.hash('101', cpr), cprCipher: await app.deps.vault.encrypt(cpr), birthDate: '1985-06-15', createdAt: now.toISOString() });
+    const left = await orphanRow(testCpr());
+    await grantConsent(app.deps, { citizenId: left.id, source: 'dfdg', categories: ['plan-core'] });
+    const planned = await enrol(app.deps, testCpr());
+
+    now = new Date('2026-03-02T13:00:00Z');
+    const beingMade = await orphanRow(testCpr());
+    expect(await runRetention(app.deps)).toMatchObject({ citizensPurged: 1 });
+    expect(await app.deps.store.citizens.get('101', left.id)).toBeNull();
+    expect(await app.deps.store.consents.forCitizens('101', [left.id])).toEqual([]);
+    expect(await app.deps.store.citizens.get('101', beingMade.id)).not.toBeNull();
+    expect(await app.deps.store.citizens.get('101', membersOf(planned)[0]!.citizenId)).not.toBeNull();
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'citizen.purged')).toEqual([
+      expect.objectContaining({ targetId: left.id, detail: { reason: expect.stringContaining('member of no plan') } }),
+    ]);
     await app.close();
   });
 });
