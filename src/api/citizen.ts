@@ -103,9 +103,12 @@ export const citizenRoutes = newRouter()
       const { plan, member } = await ownMembership(deps, principal, c.req.valid('param').id);
       const now = deps.clock.now();
       const period = currentHalfYear(now).id;
-      await deps.store.satisfaction.answer({ tenant: principal.tenant, planId: plan.id, citizenId: member.citizenId, period, score: c.req.valid('json').score, answeredAt: now.toISOString() });
       // The log says that they answered, not what: the score is theirs and counts only in aggregate.
-      await deps.store.audit.append(principal.tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'plan.satisfaction-answered', targetType: 'plan', targetId: plan.id, citizenId: member.citizenId, detail: { period } });
+      await deps.store.audit.appendMany(
+        principal.tenant,
+        [{ at: now.toISOString(), actor: actorOf(principal), action: 'plan.satisfaction-answered', targetType: 'plan', targetId: plan.id, citizenId: member.citizenId, detail: { period } }],
+        [deps.store.satisfaction.answerStatement({ tenant: principal.tenant, planId: plan.id, citizenId: member.citizenId, period, score: c.req.valid('json').score, answeredAt: now.toISOString() })],
+      );
       return c.json({ period, recorded: true as const }, 200);
     },
   )

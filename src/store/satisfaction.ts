@@ -1,13 +1,16 @@
 /** Citizens' satisfaction answers (R22): written one at a time, read only as counts per score. */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Database } from './db';
+import type { Database, Statement } from './db';
 import { satisfactionAnswers } from './schema';
 
 export function satisfactionRepository({ db }: Database) {
   return {
     /** Records the answer; a later answer for the same plan, member and half-year replaces the earlier one. */
     async answer(row: typeof satisfactionAnswers.$inferInsert): Promise<void> {
-      await db
+      await this.answerStatement(row);
+    },
+    answerStatement(row: typeof satisfactionAnswers.$inferInsert): Statement {
+      return db
         .insert(satisfactionAnswers)
         .values(row)
         .onConflictDoUpdate({ target: [satisfactionAnswers.tenant, satisfactionAnswers.planId, satisfactionAnswers.citizenId, satisfactionAnswers.period], set: { score: row.score, answeredAt: row.answeredAt } });

@@ -13,8 +13,8 @@ export function subscriptionRepository({ db, batch }: Database) {
   const scoped = (tenant: string, id: string) => and(eq(subscriptions.tenant, tenant), eq(subscriptions.id, id));
   const delivery = (tenant: string, id: string) => and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.id, id));
   return {
-    async create(row: Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil'>): Promise<void> {
-      await db.insert(subscriptions).values(row);
+    createStatement(row: Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil'>): Statement {
+      return db.insert(subscriptions).values(row);
     },
     async get(tenant: string, id: string): Promise<SubscriptionRow | null> {
       return (await db.select().from(subscriptions).where(scoped(tenant, id)).limit(1))[0] ?? null;

@@ -109,8 +109,11 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
         createdBy: actorOf(principal),
         createdAt: clock.now().toISOString(),
       };
-      await store.subscriptions.create(row);
-      await audit(principal, 'subscription.created', row.id, { host: new URL(input.url).host, events: JSON.parse(row.events) });
+      await store.audit.appendMany(
+        principal.tenant,
+        [{ at: row.createdAt, actor: row.createdBy, action: 'subscription.created', targetType: 'subscription', targetId: row.id, detail: { host: new URL(input.url).host, events: JSON.parse(row.events) } }],
+        [store.subscriptions.createStatement(row)],
+      );
       return { ...viewOf({ ...row, disabledAt: null, disabledReason: null, previousSecretSealed: null, previousSecretUntil: null }), secret };
     },
     async list(principal: Principal, paging: { limit: number; offset: number }): Promise<SubscriptionView[]> {

@@ -24,15 +24,20 @@ export async function resolveQuarantined(deps: AppDeps, principal: Principal, id
   // A note is free text from IT staff: kept short, and nothing CPR-shaped (S4).
   const note = request.note === undefined ? undefined : redactCpr(request.note.trim()).slice(0, 500);
   const resolution = { action: request.action === 'retry' ? ('retried' as const) : ('dismissed' as const), by: actorOf(principal), at, ...(note ? { note } : {}) };
-  await store.batch(store.sync.resolveQuarantineStatements(entry, resolution));
-  await store.audit.append(principal.tenant, {
-    at,
-    actor: resolution.by,
-    action: 'quarantine.resolved',
-    targetType: 'quarantine',
-    targetId: entry.id,
-    citizenId: entry.citizenId ?? null,
-    detail: { resolution: resolution.action, adapter: entry.adapter, recordType: entry.recordType, ...(note ? { note } : {}) },
-  });
+  await store.audit.appendMany(
+    principal.tenant,
+    [
+      {
+        at,
+        actor: resolution.by,
+        action: 'quarantine.resolved',
+        targetType: 'quarantine',
+        targetId: entry.id,
+        citizenId: entry.citizenId ?? null,
+        detail: { resolution: resolution.action, adapter: entry.adapter, recordType: entry.recordType, ...(note ? { note } : {}) },
+      },
+    ],
+    store.sync.resolveQuarantineStatements(entry, resolution),
+  );
   return { id: entry.id, resolution: resolution.action, resolvedAt: at };
 }

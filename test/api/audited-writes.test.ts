@@ -14,7 +14,9 @@ import { membershipService } from '../../src/plans/membership';
 import { planService } from '../../src/plans/service';
 import { RegistrationRequest } from '../../src/registrations/kinds';
 import { registrationService } from '../../src/registrations/service';
-import { outbox, planLinks, plans, pulledCitizens } from '../../src/store/schema';
+import { outbox, planLinks, plans, pulledCitizens, satisfactionAnswers, subscriptions } from '../../src/store/schema';
+import { subscriptionService } from '../../src/subscriptions/service';
+import { resolveQuarantined } from '../../src/sync/quarantine';
 import { planViewService } from '../../src/views/service';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
@@ -24,7 +26,7 @@ let app: Awaited<ReturnType<typeof startTestApp>>;
 const caseworker = caseworkerOf();
 
 beforeEach(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ env: { SUBSCRIPTION_ALLOWED_HOSTS: '127.0.0.1' } });
   await app.database.db.run(sql`create table audit_outage (since text)`);
   await app.database.db.run(sql`create trigger audit_outage before insert on audit_log when exists (select 1 from audit_outage) begin select raise(abort, 'the audit log cannot be written'); end`);
 });
@@ -114,5 +116,29 @@ describe('a change whose audit row cannot be written is not made', () => {
     await duringAuditOutage(() => planViewService(app.deps).unlink(caseworker, family.id, '751'));
     expect((await stored(family))!.municipalities[0]!.link).toBeDefined();
     expect(await countOf(planLinks)).toBe(1);
+  });
+
+  it('resolving a quarantined record, a citizen’s satisfaction answer, and a new event subscription', async () => {
+    await app.deps.store.batch([
+      app.deps.store.sync.quarantineStatement({ id: 'q-1', tenant: '101', adapter: 'dfdg', recordType: 'activity', recordId: 'r-1', mappingId: null, reason: 'test', raw: null, runId: null, citizenId: 'c-1', createdAt: '2026-11-24T08:00:00.000Z' }),
+    ]);
+    const itStaff = { sub: 'it-1', tenant: '101', roles: ['it-staff' as const] };
+    await duringAuditOutage(() => resolveQuarantined(app.deps, itStaff, 'q-1', { action: 'dismiss' }));
+    expect((await app.deps.store.sync.quarantineEntry('101', 'q-1'))!.resolvedAt).toBeFalsy();
+
+    const plan = await enrol(app.deps, testCpr());
+    const member = membersOf(plan)[0]!;
+    const token = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: member.citizenId });
+    const answer = () => app.harness.request(`/v1/citizen/plans/${plan.id}/satisfaction`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ score: 4 }) });
+    await app.database.db.run(sql`insert into audit_outage values ('now')`);
+    expect((await answer()).status).toBe(500);
+    await app.database.db.run(sql`delete from audit_outage`);
+    expect(await countOf(satisfactionAnswers)).toBe(0);
+    expect((await answer()).status).toBe(200);
+    expect(await countOf(satisfactionAnswers)).toBe(1);
+
+    const vendor = { sub: 'vendor-1', tenant: '101', roles: ['vendor' as const] };
+    await duringAuditOutage(() => subscriptionService(app.deps).create(vendor, { url: 'http://127.0.0.1:9/events' }));
+    expect(await countOf(subscriptions)).toBe(0);
   });
 });

@@ -71,7 +71,7 @@ describe('rotating the CPR key of a running deployment', () => {
     await before.deps.store.batch([
       before.deps.store.sync.quarantineStatement({ id: 'q-rekey', tenant: '101', adapter: 'dfdg', recordType: 'Plan', recordId: 'r-1', mappingId: null, reason: 'test', raw: await before.deps.vault.sealPayload(`<Plan cpr="${cpr}"/>`), runId: null, createdAt: at }),
     ]);
-    await before.deps.store.subscriptions.create({ id: 's-rekey', tenant: '101', url: 'https://vendor.example.dk/hook', secretSealed: await before.deps.vault.sealPayload('whsec_c2lnbmluZy1zZWNyZXQtb2YtdGhlLXZlbmRvcg=='), events: '["plan.changed"]', description: null, createdBy: 'vendor-1', createdAt: at });
+    await before.deps.store.batch([before.deps.store.subscriptions.createStatement({ id: 's-rekey', tenant: '101', url: 'https://vendor.example.dk/hook', secretSealed: await before.deps.vault.sealPayload('whsec_c2lnbmluZy1zZWNyZXQtb2YtdGhlLXZlbmRvcg=='), events: '["plan.changed"]', description: null, createdBy: 'vendor-1', createdAt: at })]);
     await before.close();
 
     // The new key alone, too early: the citizen cannot be found (this is why the old key is listed).
