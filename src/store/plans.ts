@@ -12,6 +12,12 @@ function isLostWriteAbort(error: unknown): boolean {
   return false;
 }
 
+/** How a plan's purge is committed: the plan's deletion, and that of the members left without a plan (who are named). */
+export interface PurgeCommits {
+  plan?: Commit;
+  citizens?: (citizenIds: string[]) => Commit;
+}
+
 /** Conflicts of the plan still waiting for a person. */
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
 
@@ -230,13 +236,14 @@ export function planRepository({ db, batch }: Database) {
      * Deletes a plan and what hangs on it — its registrations (their documents hold the plan's
      * content) and their finished deliveries — and then every member who has no plan left: their CPR
      * ciphertext, consents and legal-basis records, and sync marks. The audit rows (no content) stay.
-     * Answers the citizens deleted, for the audit log.
+     * Answers the citizens deleted. `commits`: how the plan's deletion and the citizens' are
+     * committed (e.g. each with its audit entries; the citizens' knows who they are).
      */
-    async purge(tenant: string, id: string): Promise<string[]> {
+    async purge(tenant: string, id: string, commits: PurgeCommits = {}): Promise<string[]> {
       const members = (await db.select({ citizenId: planMembers.citizenId }).from(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id)))).map((r) => r.citizenId);
       const registrationIds = db.select({ id: registrations.id }).from(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id)));
       // The marks first, while the member rows still say whose they are: marks are keyed by citizen.
-      await batch([
+      await (commits.plan ?? batch)([
         this.purgeMarksStatement(tenant, id),
         db.delete(outbox).where(and(eq(outbox.tenant, tenant), inArray(outbox.registrationId, registrationIds))),
         db.delete(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id))),
@@ -245,26 +252,27 @@ export function planRepository({ db, batch }: Database) {
         db.delete(planLinks).where(and(eq(planLinks.ownerTenant, tenant), eq(planLinks.planId, id))),
         db.delete(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))),
       ]);
-      return this.purgeCitizensWithoutPlan(tenant, members);
+      return this.purgeCitizensWithoutPlan(tenant, members, commits.citizens);
     },
     /**
      * Deletes those of these citizens who are member of no plan — their CPR ciphertext, consents and
      * legal-basis records, and sync marks — checked in the same statements, so a plan made for one of
      * them meanwhile keeps them. Answers the citizens deleted, for the audit log.
      */
-    async purgeCitizensWithoutPlan(tenant: string, members: readonly string[]): Promise<string[]> {
+    async purgeCitizensWithoutPlan(tenant: string, members: readonly string[], commitFor: (citizenIds: string[]) => Commit = () => batch): Promise<string[]> {
       if (members.length === 0) return [];
       const memberList = JSON.stringify(members);
       const unplanned = (citizenColumn: SQL) =>
         and(sql`${citizenColumn} in (select value from json_each(${memberList}))`, notExists(db.select({ one: sql`1` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), sql`${planMembers.citizenId} = ${citizenColumn}`))));
-      const gone = await db.select({ id: citizens.id }).from(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`)));
-      await batch([
+      const gone = (await db.select({ id: citizens.id }).from(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`)))).map((r) => r.id);
+      if (gone.length === 0) return [];
+      await commitFor(gone)([
         db.delete(consents).where(and(eq(consents.tenant, tenant), unplanned(sql`${consents.citizenId}`))),
         db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), unplanned(sql`${pulledCitizens.citizenId}`))),
         db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), unplanned(sql`${appliedRecords.citizenId}`))),
         db.delete(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`))),
       ]);
-      return gone.map((r) => r.id);
+      return gone;
     },
     /**
      * Citizens recorded before `createdBefore` who are member of no plan: left by a plan creation that

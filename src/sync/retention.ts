@@ -12,11 +12,13 @@
 import type { AppDeps } from '../api/context';
 import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
 import { rekeyToCurrentKey } from '../security/rekey';
+import type { AuditEntry } from '../store';
 
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
   const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const citizenPurged = (citizenId: string, reason: string): AuditEntry => ({ at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason } });
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
     for (const planId of await deps.store.plans.endedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
@@ -25,11 +27,12 @@ export async function runRetention(deps: AppDeps) {
         summary.plansKeptForDeliveries++;
         continue;
       }
-      await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after the plan ended (closed or declined)' } });
-      for (const citizenId of await deps.store.plans.purge(tenant, planId)) {
-        await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason: 'no plan left: CPR ciphertext, consents and sync marks deleted' } });
-        summary.citizensPurged++;
-      }
+      // Each deletion is committed with the audit rows that record it.
+      const purged = await deps.store.plans.purge(tenant, planId, {
+        plan: deps.store.audit.committing(tenant, [{ at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after the plan ended (closed or declined)' } }]),
+        citizens: (ids) => deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'no plan left: CPR ciphertext, consents and sync marks deleted'))),
+      });
+      summary.citizensPurged += purged.length;
       summary.plansPurged++;
     }
     // A citizen row whose plan was never written (its creation failed after the row was) holds a CPR
@@ -37,11 +40,10 @@ export async function runRetention(deps: AppDeps) {
     for (;;) {
       const orphans = await deps.store.plans.citizensWithoutPlan(tenant, daysAgo(1));
       if (orphans.length === 0) break;
-      const purged = await deps.store.plans.purgeCitizensWithoutPlan(tenant, orphans);
-      for (const citizenId of purged) {
-        await deps.store.audit.append(tenant, { at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason: 'member of no plan: none was made for them; CPR ciphertext, consents and sync marks deleted' } });
-        summary.citizensPurged++;
-      }
+      const purged = await deps.store.plans.purgeCitizensWithoutPlan(tenant, orphans, (ids) =>
+        deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'member of no plan: none was made for them; CPR ciphertext, consents and sync marks deleted'))),
+      );
+      summary.citizensPurged += purged.length;
       // Nothing purged (each got a plan meanwhile): stop rather than ask again.
       if (purged.length === 0) break;
     }

@@ -5,7 +5,7 @@
  * sector systems without its `registration.accepted`. The outage is a trigger that refuses inserts
  * into the audit log while a row stands in `audit_outage`.
  */
-import { count, sql } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { consentService } from '../../src/consent/service';
@@ -17,6 +17,7 @@ import { registrationService } from '../../src/registrations/service';
 import { outbox, planLinks, plans, pulledCitizens, satisfactionAnswers, subscriptions } from '../../src/store/schema';
 import { subscriptionService } from '../../src/subscriptions/service';
 import { resolveQuarantined } from '../../src/sync/quarantine';
+import { runRetention } from '../../src/sync/retention';
 import { planViewService } from '../../src/views/service';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
@@ -140,5 +141,23 @@ describe('a change whose audit row cannot be written is not made', () => {
     const vendor = { sub: 'vendor-1', tenant: '101', roles: ['vendor' as const] };
     await duringAuditOutage(() => subscriptionService(app.deps).create(vendor, { url: 'http://127.0.0.1:9/events' }));
     expect(await countOf(subscriptions)).toBe(0);
+  });
+
+  it('retention purging an ended plan and its member: nothing goes unlogged, and no log row tells of a deletion that failed', async () => {
+    const plan = await enrol(app.deps, testCpr());
+    const citizenId = membersOf(plan)[0]!.citizenId;
+    // Closed six years ago (the default period is five).
+    await app.database.db.update(plans).set({ status: 'closed', updatedAt: '2020-11-23T10:00:00.000Z' }).where(eq(plans.id, plan.id));
+    await duringAuditOutage(() => runRetention(app.deps));
+    expect(await stored(plan)).not.toBeNull();
+    expect(await app.deps.store.citizens.get('101', citizenId)).not.toBeNull();
+    // The other way round: the deletion fails, so no audit row may say it happened.
+    await app.database.db.run(sql`create trigger plan_kept before delete on plans begin select raise(abort, 'the plan cannot be deleted'); end`);
+    await expect(runRetention(app.deps)).rejects.toThrow();
+    await app.database.db.run(sql`drop trigger plan_kept`);
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action.endsWith('.purged'))).toEqual([]);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 1, citizensPurged: 1 });
+    expect(await stored(plan)).toBeNull();
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action.endsWith('.purged')).map((a) => [a.action, a.targetId])).toEqual([['plan.purged', plan.id], ['citizen.purged', citizenId]]);
   });
 });
