@@ -22,8 +22,7 @@ export async function retryDelivery(deps: AppDeps, principal: Principal, id: str
   if (row.status !== 'dead' && row.status !== 'retrying')
     throw new ProblemError('outbox-not-retryable', `the delivery is ${row.status}; only dead or retrying deliveries can be retried`);
   const at = clock.now().toISOString();
-  if (!(await store.outbox.requeue(principal.tenant, id, at))) throw new ProblemError('outbox-not-retryable', 'the delivery changed meanwhile; read it again');
-  await store.audit.append(principal.tenant, {
+  const entry = {
     at,
     actor: actorOf(principal),
     action: 'delivery.retry-requested',
@@ -31,7 +30,10 @@ export async function retryDelivery(deps: AppDeps, principal: Principal, id: str
     targetId: id,
     citizenId: row.citizenId,
     detail: { registrationId: row.registrationId, target: row.target, previousStatus: row.status, previousError: row.lastError },
-  });
+  };
+  // Requeued with its audit row, and only if the row was still dead or waiting when the batch ran.
+  if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entry], store.outbox.requeueStatement(principal.tenant, id, at))))
+    throw new ProblemError('outbox-not-retryable', 'the delivery changed meanwhile; read it again');
   const attempt = await createRelay(deps, { ...options, tenant: principal.tenant }).deliverOne(principal.tenant, id);
   return { row: (await store.outbox.get(principal.tenant, id))!, attempt };
 }
@@ -70,18 +72,9 @@ export async function cancelDeliveriesForRevokedConsent(
       continue;
     }
     const reason = `consent ${grantId} was revoked; ${payload.route.category} data may no longer flow to ${payload.route.recipient}: ${flow.reason}`;
-    if (await store.outbox.markCancelled(tenant, row.id, reason, now.toISOString())) {
-      cancelled++;
-      await store.audit.append(tenant, {
-        at: now.toISOString(),
-        actor,
-        action: 'delivery.cancelled',
-        targetType: 'outbox',
-        targetId: row.id,
-        citizenId: row.citizenId,
-        detail: { registrationId: row.registrationId, target: row.target, grantId, reason },
-      });
-    }
+    const entry = { at: now.toISOString(), actor, action: 'delivery.cancelled', targetType: 'outbox', targetId: row.id, citizenId: row.citizenId, detail: { registrationId: row.registrationId, target: row.target, grantId, reason } };
+    // A row the relay finished meanwhile is neither cancelled nor logged as such.
+    if (await store.audit.appendIfOneRowChanged(tenant, [entry], store.outbox.markCancelledStatement(tenant, row.id, reason, now.toISOString()))) cancelled++;
   }
   return { cancelled, kept };
 }

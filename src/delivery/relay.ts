@@ -21,7 +21,7 @@ import type { OutboundOperation } from '../registrations/apply';
 import { consentFor } from '../registrations/routing';
 import type { OutboxPayload } from '../registrations/service';
 import { redactCpr } from '../security/redact';
-import type { CitizenRow, OutboxRow } from '../store';
+import type { AuditEntry, CitizenRow, OutboxRow } from '../store';
 import type { Statement } from '../store/db';
 import { defaultBackoff, retryDelayMs, type BackoffPolicy } from './backoff';
 import { defaultReverseMappings } from './default-mappings';
@@ -91,8 +91,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
   const registry = options.reverseMappings ?? defaultReverseMappings;
   const iso = (ms: number) => new Date(ms).toISOString();
 
-  async function audit(row: OutboxRow, action: string, detail: Record<string, unknown>) {
-    await store.audit.append(row.tenant, {
+  const entryOf = (row: OutboxRow, action: string, detail: Record<string, unknown>): AuditEntry => ({
       at: clock.now().toISOString(),
       actor: RELAY_ACTOR,
       action,
@@ -101,11 +100,10 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       citizenId: row.citizenId,
       detail: { registrationId: row.registrationId, target: row.target, operation: row.operation, attempts: row.attempts, ...detail },
     });
-  }
 
   async function dead(row: OutboxRow, reason: string): Promise<DeliveryOutcome> {
-    if (!(await store.outbox.markDead(row.tenant, row.id, reason, clock.now().toISOString()))) return 'lost';
-    await audit(row, 'delivery.dead', { reason });
+    // Dead-lettered with its audit row, and only if still live (another relay may have finished it).
+    if (!(await store.audit.appendIfOneRowChanged(row.tenant, [entryOf(row, 'delivery.dead', { reason })], store.outbox.markDeadStatement(row.tenant, row.id, reason, clock.now().toISOString())))) return 'lost';
     logger.warn('delivery dead-lettered', { outboxId: row.id, target: row.target, reason });
     return 'dead';
   }
@@ -151,8 +149,8 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     const flow = consentFor({ citizenId: row.citizenId, birthDate: citizen.birthDate }, route, consents, clock.now());
     if (!flow.allowed) {
       const reason = `consent no longer allows ${route.category} data to flow to ${route.recipient}: ${flow.reason}`;
-      if (!(await store.outbox.markCancelled(row.tenant, row.id, reason, clock.now().toISOString()))) return 'lost';
-      await audit(row, 'delivery.cancelled', { reason, recipient: route.recipient, category: route.category });
+      const entry = entryOf(row, 'delivery.cancelled', { reason, recipient: route.recipient, category: route.category });
+      if (!(await store.audit.appendIfOneRowChanged(row.tenant, [entry], store.outbox.markCancelledStatement(row.tenant, row.id, reason, clock.now().toISOString())))) return 'lost';
       return 'cancelled';
     }
 

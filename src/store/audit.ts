@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Commit, Database, Statement } from './db';
 import { auditLog } from './schema';
+import { abortUnlessOneRowChanged, isLostWriteAbort } from './write-guard';
 
 export interface AuditEntry {
   at: string;
@@ -184,6 +185,16 @@ export function auditRepository({ db, batch }: Database) {
     /** A commit that writes statements in one batch with these entries: the change and its record, or neither. */
     committing(tenant: string, entries: AuditEntry[]): Commit {
       return (statements) => this.appendMany(tenant, entries, statements);
+    },
+    /** Commits a conditional write (one row or none) with these entries: false, and nothing written, when it matched no row. */
+    async appendIfOneRowChanged(tenant: string, entries: AuditEntry[], write: Statement): Promise<boolean> {
+      try {
+        await this.appendMany(tenant, entries, [write, ...abortUnlessOneRowChanged(db)]);
+        return true;
+      } catch (error) {
+        if (isLostWriteAbort(error)) return false;
+        throw error;
+      }
     },
     /** `alongWith`: statements written in the same atomic batch as the entries (what they record). */
     async appendMany(tenant: string, entries: AuditEntry[], alongWith: Statement[] = []): Promise<AuditRow[]> {

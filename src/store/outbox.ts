@@ -156,22 +156,20 @@ export function outboxRepository({ db }: Database) {
       const rows = await db.update(outbox).set({ status: 'retrying', nextAttemptAt, lastError: error, updatedAt: now }).where(and(scoped(tenant, id), live)).returning({ id: outbox.id });
       return rows.length === 1;
     },
-    async markDead(tenant: string, id: string, reason: string, now: string): Promise<boolean> {
-      const rows = await db.update(outbox).set({ status: 'dead', lastError: reason, updatedAt: now }).where(and(scoped(tenant, id), live)).returning({ id: outbox.id });
-      return rows.length === 1;
+    /** Dead-letters a live row; guard it as `markCancelledStatement`. */
+    markDeadStatement(tenant: string, id: string, reason: string, now: string): Statement {
+      return db.update(outbox).set({ status: 'dead', lastError: reason, updatedAt: now }).where(and(scoped(tenant, id), live));
     },
-    async markCancelled(tenant: string, id: string, reason: string, now: string): Promise<boolean> {
-      const rows = await db.update(outbox).set({ status: 'cancelled', lastError: reason, updatedAt: now }).where(and(scoped(tenant, id), live)).returning({ id: outbox.id });
-      return rows.length === 1;
+    /** Ends a live row as cancelled; in a batch, follow it with `abortUnlessOneRowChanged` to know it was live. */
+    markCancelledStatement(tenant: string, id: string, reason: string, now: string): Statement {
+      return db.update(outbox).set({ status: 'cancelled', lastError: reason, updatedAt: now }).where(and(scoped(tenant, id), live));
     },
-    /** Makes a dead or retrying row due now (IT staff's retry). The attempt count is kept. */
-    async requeue(tenant: string, id: string, now: string): Promise<boolean> {
-      const rows = await db
+    /** Makes a dead or retrying row due now (IT staff's retry; the attempt count is kept); guard it as `markCancelledStatement`. */
+    requeueStatement(tenant: string, id: string, now: string): Statement {
+      return db
         .update(outbox)
         .set({ status: 'retrying', nextAttemptAt: now, updatedAt: now })
-        .where(and(scoped(tenant, id), inArray(outbox.status, ['dead', 'retrying', 'pending'])))
-        .returning({ id: outbox.id });
-      return rows.length === 1;
+        .where(and(scoped(tenant, id), inArray(outbox.status, ['dead', 'retrying', 'pending'])));
     },
     /** The citizen's rows to a target delivered before `sequence`, newest first (to address updates). */
     async deliveredBefore(tenant: string, citizenId: string, target: string, sequence: number, limit = 200): Promise<OutboxRow[]> {

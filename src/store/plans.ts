@@ -3,14 +3,9 @@ import { and, asc, desc, eq, exists, gt, gte, inArray, lt, notExists, sql, type 
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
+import { abortUnless, isLostWriteAbort } from './write-guard';
 import type { Commit, Database, Statement } from './db';
-import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, planWriteGuard, pulledCitizens, registrations, satisfactionAnswers } from './schema';
-
-/** Whether a batch failed on `planWriteGuard`'s CHECK (libSQL, the store thread and D1 all name the constraint in the message). */
-function isLostWriteAbort(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e.message.includes('plan_write_lost')) return true;
-  return false;
-}
+import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, pulledCitizens, registrations, satisfactionAnswers } from './schema';
 
 /** How a plan's purge is committed: the plan's deletion, and that of the members left without a plan (who are named). */
 export interface PurgeCommits {
@@ -142,10 +137,9 @@ export function planRepository({ db, batch }: Database) {
         ),
       ];
     },
-    /** Statements that fail, rolling back their batch, unless the plan holds this write (see `planWriteGuard`). */
+    /** Statements that fail, rolling back their batch, unless the plan holds this write (src/store/write-guard.ts). */
     abortUnlessWonStatements(tenant: string, planId: string, writeId: string): Statement[] {
-      const thisWrite = and(eq(plans.tenant, tenant), eq(plans.id, planId), eq(plans.writeId, writeId));
-      return [db.insert(planWriteGuard).select(db.select({ won: sql<number>`count(*)`.as('won') }).from(plans).where(thisWrite)), db.delete(planWriteGuard)];
+      return abortUnless(db, sql`select count(*) from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planId} and ${plans.writeId} = ${writeId}`);
     },
     /**
      * Optimistic update, with `extra` statements written only if it wins: false when someone else

@@ -50,11 +50,10 @@ export const plans = sqliteTable(
 );
 
 /**
- * Holds no row between batches. A plan update that carries other statements (a member's own plan, a
- * municipality link) inserts here whether its write won; a lost write fails the CHECK, which rolls
- * the whole batch back — a portable abort, since D1 has no transactions to open and close.
+ * Holds no row between batches: a write that must only count if it did what it had to inserts here
+ * whether it did, and a 0 fails the CHECK, rolling its whole batch back (src/store/write-guard.ts).
  */
-export const planWriteGuard = sqliteTable('plan_write_guard', { won: integer('won').notNull() }, (t) => [check('plan_write_lost', sql`${t.won} = 1`)]);
+export const writeGuard = sqliteTable('write_guard', { won: integer('won').notNull() }, (t) => [check('write_lost', sql`${t.won} = 1`)]);
 
 /** Which citizens a plan is about (one, or a family's members): the enrolment index (R12). */
 export const planMembers = sqliteTable(

@@ -9,6 +9,7 @@ import { count, eq, sql } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { consentService } from '../../src/consent/service';
+import { retryDelivery } from '../../src/delivery/control';
 import { membersOf, type Plan } from '../../src/model';
 import { membershipService } from '../../src/plans/membership';
 import { planService } from '../../src/plans/service';
@@ -159,5 +160,27 @@ describe('a change whose audit row cannot be written is not made', () => {
     expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 1, citizensPurged: 1 });
     expect(await stored(plan)).toBeNull();
     expect((await app.deps.store.audit.list('101')).filter((a) => a.action.endsWith('.purged')).map((a) => [a.action, a.targetId])).toEqual([['plan.purged', plan.id], ['citizen.purged', citizenId]]);
+  });
+
+  it('IT staff retrying a dead delivery: not requeued unlogged; and one the relay finished meanwhile is neither requeued nor logged as such', async () => {
+    const row = { id: 'o-1', tenant: '101', registrationId: 'reg-1', citizenId: 'c-1', target: 'dfdg', operation: 'plan.status', payload: '{}', nextAttemptAt: '2026-11-24T08:00:00.000Z', consentRef: null, createdAt: '2026-11-24T08:00:00.000Z' };
+    await app.deps.store.batch([app.deps.store.outbox.insertStatement(row)]);
+    await app.database.db.update(outbox).set({ status: 'dead' }).where(eq(outbox.id, 'o-1'));
+    const itStaff = { sub: 'it-1', tenant: '101', roles: ['it-staff' as const] };
+    await duringAuditOutage(() => retryDelivery(app.deps, itStaff, 'o-1'));
+    expect((await app.deps.store.outbox.get('101', 'o-1'))!.status).toBe('dead');
+
+    // Read as dead, delivered by the time the retry is committed.
+    const asRead = (await app.deps.store.outbox.get('101', 'o-1'))!;
+    await app.database.db.update(outbox).set({ status: 'delivered' }).where(eq(outbox.id, 'o-1'));
+    const get = app.deps.store.outbox.get;
+    app.deps.store.outbox.get = async () => asRead;
+    try {
+      await expect(retryDelivery(app.deps, itStaff, 'o-1')).rejects.toMatchObject({ problemType: 'outbox-not-retryable' });
+    } finally {
+      app.deps.store.outbox.get = get;
+    }
+    expect((await app.deps.store.outbox.get('101', 'o-1'))!.status).toBe('delivered');
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'delivery.retry-requested')).toEqual([]);
   });
 });

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLibsqlDatabase } from '../../src/store/libsql';
 import { openSqliteThreadDatabase } from '../../src/store/sqlite-thread';
-import { planWriteGuard } from '../../src/store/schema';
+import { and, eq } from 'drizzle-orm';
+import { plans as plansTable, writeGuard } from '../../src/store/schema';
+import { abortUnlessOneRowChanged, isLostWriteAbort } from '../../src/store/write-guard';
 import { planRepository } from '../../src/store/plans';
 import type { Database } from '../../src/store';
 import { validPlan } from '../support/plans';
@@ -88,7 +90,20 @@ describe.each(drivers)('an update that carries other statements (%s)', (_name, o
     expect(await plans.update(mine, first.version, plans.insertStatements(ownPlan))).toBe(true);
     expect((await plans.get(first.tenant, first.id))!.purpose).toBe('Min ændring');
     expect((await plans.get(ownPlan.tenant, ownPlan.id))?.id).toBe(ownPlan.id);
-    expect(await database.db.select().from(planWriteGuard)).toEqual([]);
+    expect(await database.db.select().from(writeGuard)).toEqual([]);
+  });
+
+  it('a conditional write guarded by changes() rolls its batch back when it matched no row', async () => {
+    database = await open();
+    const plans = planRepository(database);
+    const plan = Plan.parse(validPlan());
+    const other = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
+    await plans.insert(plan);
+    const closeIf = (status: string) => database!.db.update(plansTable).set({ status: 'closed' }).where(and(eq(plansTable.id, plan.id), eq(plansTable.status, status)));
+    await expect(database.batch([closeIf('offered'), ...abortUnlessOneRowChanged(database.db), ...plans.insertStatements(other)])).rejects.toSatisfy(isLostWriteAbort);
+    expect(await plans.get(other.tenant, other.id)).toBeNull();
+    await database.batch([closeIf(plan.status), ...abortUnlessOneRowChanged(database.db), ...plans.insertStatements(other)]);
+    expect((await plans.get(other.tenant, other.id))?.id).toBe(other.id);
   });
 
   it('still fails loudly when a carried statement is itself wrong', async () => {

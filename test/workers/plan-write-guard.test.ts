@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Plan } from '../../src/model';
 import { openD1Database } from '../../src/store/d1';
 import { planRepository } from '../../src/store/plans';
-import { planWriteGuard } from '../../src/store/schema';
+import { and, eq } from 'drizzle-orm';
+import { plans as plansTable, writeGuard } from '../../src/store/schema';
+import { abortUnlessOneRowChanged, isLostWriteAbort } from '../../src/store/write-guard';
 import { validPlan } from '../support/plans';
 
 describe('a plan update with other statements, on D1', () => {
@@ -38,6 +40,21 @@ describe('a plan update with other statements, on D1', () => {
     const next = Plan.parse({ ...rival, purpose: 'Min ændring', version: rival.version + 1 });
     expect(await plans.update(next, rival.version, plans.insertStatements(ownPlan))).toBe(true);
     expect((await plans.get(ownPlan.tenant, ownPlan.id))?.id).toBe(ownPlan.id);
-    expect(await database.db.select().from(planWriteGuard)).toEqual([]);
+    expect(await database.db.select().from(writeGuard)).toEqual([]);
+  });
+
+  it('a conditional write guarded by changes() aborts its batch when it matched no row', async () => {
+    const database = openD1Database(env.DB as never);
+    const plans = planRepository(database);
+    const plan = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
+    const other = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
+    await plans.insert(plan);
+    const closeIfOffered = database.db.update(plansTable).set({ status: 'closed' }).where(and(eq(plansTable.id, plan.id), eq(plansTable.status, 'offered')));
+    // The plan is not offered: the update matches nothing, so the insert that rides with it is rolled back.
+    await expect(database.batch([closeIfOffered, ...abortUnlessOneRowChanged(database.db), ...plans.insertStatements(other)])).rejects.toSatisfy(isLostWriteAbort);
+    expect(await plans.get(other.tenant, other.id)).toBeNull();
+    const closeIfActive = database.db.update(plansTable).set({ status: 'closed' }).where(and(eq(plansTable.id, plan.id), eq(plansTable.status, plan.status)));
+    await database.batch([closeIfActive, ...abortUnlessOneRowChanged(database.db), ...plans.insertStatements(other)]);
+    expect((await plans.get(other.tenant, other.id))?.id).toBe(other.id);
   });
 });
