@@ -69,14 +69,14 @@ export const consentTextRoutes = newRouter()
       const principal = c.get('principal');
       const request = c.req.valid('json');
       const row = { tenant: principal.tenant, ...request, createdAt: clock.now().toISOString(), createdBy: actorOf(principal) };
-      if ((await store.consentTexts.add(row)) === 'exists') {
+      const registered = { at: row.createdAt, actor: row.createdBy, action: 'consent-text.registered', targetType: 'consent-text', targetId: `${request.version}/${request.language}`, citizenId: null, detail: { title: request.title } };
+      if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [registered], store.consentTexts.addStatement(row)))) {
         const existing = (await store.consentTexts.get(principal.tenant, request.version, request.language))!;
         if (existing.title !== request.title || existing.body !== request.body)
           throw new ProblemError('consent-text-exists', `consent text ${request.version} in ${request.language} is registered with other words; register the new wording as a new version`);
         const { tenant: _t, ...text } = existing;
         return c.json(text, 200);
       }
-      await store.audit.append(principal.tenant, { at: row.createdAt, actor: row.createdBy, action: 'consent-text.registered', targetType: 'consent-text', targetId: `${request.version}/${request.language}`, citizenId: null, detail: { title: request.title } });
       const { tenant: _t, ...text } = row;
       return c.json(text, 201);
     },

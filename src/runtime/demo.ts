@@ -135,7 +135,7 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
   const service = planService(deps);
   const today = deps.clock.now().toISOString().slice(0, 10);
   // The words the demo citizens agreed to (R15), in Danish and English: the consents below name them.
-  for (const text of demoConsentTexts) await deps.store.consentTexts.add({ tenant: DEMO_TENANT, ...text, createdAt: deps.clock.now().toISOString(), createdBy: 'system:demo' });
+  await deps.store.batch(demoConsentTexts.map((text) => deps.store.consentTexts.addStatement({ tenant: DEMO_TENANT, ...text, createdAt: deps.clock.now().toISOString(), createdBy: 'system:demo' })));
   const adults = population.filter((c) => ageOn(c.birthDate, today) >= 18);
   const young = population.find((c) => { const age = ageOn(c.birthDate, today); return age >= 16 && age < 18; });
   let plans = 0;

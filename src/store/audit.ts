@@ -186,10 +186,13 @@ export function auditRepository({ db, batch }: Database) {
     committing(tenant: string, entries: AuditEntry[]): Commit {
       return (statements) => this.appendMany(tenant, entries, statements);
     },
-    /** Commits a conditional write (one row or none) with these entries: false, and nothing written, when it matched no row. */
-    async appendIfOneRowChanged(tenant: string, entries: AuditEntry[], write: Statement): Promise<boolean> {
+    /**
+     * Commits a conditional write (one row or none) with these entries and what goes with it: false,
+     * and nothing written, when it matched no row.
+     */
+    async appendIfOneRowChanged(tenant: string, entries: AuditEntry[], write: Statement, alongWith: Statement[] = []): Promise<boolean> {
       try {
-        await this.appendMany(tenant, entries, [write, ...abortUnlessOneRowChanged(db)]);
+        await this.appendMany(tenant, entries, [write, ...abortUnlessOneRowChanged(db), ...alongWith]);
         return true;
       } catch (error) {
         if (isLostWriteAbort(error)) return false;

@@ -1,6 +1,6 @@
 /** The consent texts citizens are shown (R15): registered once per version and language, never changed. */
 import { and, asc, eq } from 'drizzle-orm';
-import type { Database } from './db';
+import type { Database, Statement } from './db';
 import { consentTexts } from './schema';
 
 export type ConsentTextRow = typeof consentTexts.$inferSelect;
@@ -8,9 +8,9 @@ export type ConsentTextRow = typeof consentTexts.$inferSelect;
 export function consentTextRepository({ db }: Database) {
   return {
     /** Registers a text; `exists` when that version and language are registered already (with the same words or not). */
-    async add(row: ConsentTextRow): Promise<'added' | 'exists'> {
-      const inserted = await db.insert(consentTexts).values(row).onConflictDoNothing().returning({ version: consentTexts.version });
-      return inserted.length > 0 ? 'added' : 'exists';
+    /** Adds the text unless its version and language are registered (one row or none: guard it, `audit.appendIfOneRowChanged`). */
+    addStatement(row: ConsentTextRow): Statement {
+      return db.insert(consentTexts).values(row).onConflictDoNothing();
     },
     async get(tenant: string, version: string, language: string): Promise<ConsentTextRow | null> {
       const rows = await db.select().from(consentTexts).where(and(eq(consentTexts.tenant, tenant), eq(consentTexts.version, version), eq(consentTexts.language, language))).limit(1);

@@ -33,25 +33,27 @@ export function subscriptionRepository({ db, batch }: Database) {
      * A new signing secret; the one it replaces stays valid (events signed with both) until
      * `previousUntil`, or not at all when that is null. Only an active subscription's.
      */
-    async rotateSecret(tenant: string, id: string, secretSealed: string, previousUntil: string | null): Promise<boolean> {
-      const [changed] = await db
+    /** A new signing secret for a subscription not ended (one row or none: guard it, `audit.appendIfOneRowChanged`). */
+    rotateSecretStatement(tenant: string, id: string, secretSealed: string, previousUntil: string | null): Statement {
+      return db
         .update(subscriptions)
         .set({
           previousSecretSealed: previousUntil === null ? null : sql`${subscriptions.secretSealed}`,
           previousSecretUntil: previousUntil,
           secretSealed,
         })
-        .where(and(scoped(tenant, id), isNull(subscriptions.disabledAt)))
-        .returning({ id: subscriptions.id });
-      return !!changed;
+        .where(and(scoped(tenant, id), isNull(subscriptions.disabledAt)));
     },
-    async disable(tenant: string, id: string, reason: string, at: string): Promise<boolean> {
-      const [changed] = await db.update(subscriptions).set({ disabledAt: at, disabledReason: reason }).where(and(scoped(tenant, id), isNull(subscriptions.disabledAt))).returning({ id: subscriptions.id });
-      await db
+    /** Ends a subscription not ended yet (one row or none: guard it) … */
+    disableStatement(tenant: string, id: string, reason: string, at: string): Statement {
+      return db.update(subscriptions).set({ disabledAt: at, disabledReason: reason }).where(and(scoped(tenant, id), isNull(subscriptions.disabledAt)));
+    },
+    /** … and cancels its waiting deliveries, in the same batch. */
+    cancelWaitingStatement(tenant: string, id: string, reason: string): Statement {
+      return db
         .update(subscriptionDeliveries)
         .set({ status: 'cancelled', lastError: reason })
         .where(and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.subscriptionId, id), eq(subscriptionDeliveries.status, 'pending')));
-      return !!changed;
     },
     /** The active subscriptions of these tenants (the fan-out's question). */
     async activeOf(tenants: readonly string[]): Promise<SubscriptionRow[]> {
@@ -127,13 +129,12 @@ export function subscriptionRepository({ db, batch }: Database) {
       await db.update(subscriptionDeliveries).set({ status: 'cancelled', lastError: reason }).where(and(delivery(tenant, id), eq(subscriptionDeliveries.status, 'pending')));
     },
     /** A dead delivery back in the queue, due now, with its tries counted afresh; false if it is not dead. */
-    async replay(tenant: string, subscriptionId: string, id: string, now: string): Promise<boolean> {
-      const rows = await db
+    /** Sends a dead delivery again (one row or none: guard it). */
+    replayStatement(tenant: string, subscriptionId: string, id: string, now: string): Statement {
+      return db
         .update(subscriptionDeliveries)
         .set({ status: 'pending', attempts: 0, nextAttemptAt: now, lastError: null })
-        .where(and(delivery(tenant, id), eq(subscriptionDeliveries.subscriptionId, subscriptionId), eq(subscriptionDeliveries.status, 'dead')))
-        .returning({ id: subscriptionDeliveries.id });
-      return rows.length > 0;
+        .where(and(delivery(tenant, id), eq(subscriptionDeliveries.subscriptionId, subscriptionId), eq(subscriptionDeliveries.status, 'dead')));
     },
     /** Retention (R16): finished deliveries older than `before` go; the audit of the subscription stays. */
     async deleteFinishedBefore(tenant: string, before: string): Promise<number> {

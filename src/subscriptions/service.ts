@@ -15,7 +15,7 @@ import { ProblemError, type AppDeps } from '../api/context';
 import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/backoff';
 import { redactCpr } from '../security/redact';
 import { actorOf, hasAnyRole, type Principal } from '../security';
-import type { SubscriptionDeliveryRow, SubscriptionRow } from '../store';
+import type { AuditEntry, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
 import { holdsCprNumber } from '../webhooks/inbound';
 import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
@@ -88,8 +88,10 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
   const { store, clock } = deps;
   // IT staff see and manage every subscription of their municipality; a vendor only its own.
   const visible = (principal: Principal, row: SubscriptionRow | null) => (row && (hasAnyRole(principal, ['it-staff']) || row.createdBy === actorOf(principal)) ? row : null);
-  const audit = (principal: Principal, action: string, id: string, detail: Record<string, unknown>) =>
-    store.audit.append(principal.tenant, { at: clock.now().toISOString(), actor: actorOf(principal), action, targetType: 'subscription', targetId: id, detail });
+  const entryOf = (principal: Principal, action: string, id: string, detail: Record<string, unknown>): AuditEntry => ({
+    at: clock.now().toISOString(), actor: actorOf(principal), action, targetType: 'subscription', targetId: id, detail,
+  });
+  const audit = (...entry: Parameters<typeof entryOf>) => store.audit.append(entry[0].tenant, entryOf(...entry));
 
   return {
     /** Creates a subscription; the answer holds its signing secret, shown this once. */
@@ -136,8 +138,8 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       if (row.disabledAt) throw new ProblemError('subscription-ended', `the subscription ended on ${row.disabledAt}: ${row.disabledReason ?? ''}`.trim());
       const secret = newSecret();
       const previousUntil = input.overlapHours > 0 ? new Date(clock.now().getTime() + input.overlapHours * 3600_000).toISOString() : null;
-      if (!(await store.subscriptions.rotateSecret(principal.tenant, id, await deps.vault.sealPayload(secret), previousUntil))) return null;
-      await audit(principal, 'subscription.secret-rotated', id, { overlapHours: input.overlapHours });
+      const rotated = store.subscriptions.rotateSecretStatement(principal.tenant, id, await deps.vault.sealPayload(secret), previousUntil);
+      if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entryOf(principal, 'subscription.secret-rotated', id, { overlapHours: input.overlapHours })], rotated))) return null;
       return { id, secret, previousSecretValidUntil: previousUntil };
     },
     /**
@@ -168,7 +170,10 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
     async disable(principal: Principal, id: string): Promise<boolean> {
       const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
       if (!row) return false;
-      if (await store.subscriptions.disable(principal.tenant, id, `disabled by ${actorOf(principal)}`, clock.now().toISOString())) await audit(principal, 'subscription.disabled', id, {});
+      const reason = `disabled by ${actorOf(principal)}`;
+      await store.audit.appendIfOneRowChanged(principal.tenant, [entryOf(principal, 'subscription.disabled', id, {})], store.subscriptions.disableStatement(principal.tenant, id, reason, clock.now().toISOString()), [
+        store.subscriptions.cancelWaitingStatement(principal.tenant, id, reason),
+      ]);
       return true;
     },
     /**
@@ -179,12 +184,12 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
       if (!row) return 'not-found';
       if (row.disabledAt) throw new ProblemError('subscription-ended', `the subscription ended on ${row.disabledAt}: ${row.disabledReason ?? ''}`.trim());
-      if (!(await store.subscriptions.replay(principal.tenant, id, deliveryId, clock.now().toISOString()))) {
+      const replayed = store.subscriptions.replayStatement(principal.tenant, id, deliveryId, clock.now().toISOString());
+      if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entryOf(principal, 'subscription.delivery-replayed', id, { deliveryId })], replayed))) {
         const known = (await store.subscriptions.deliveriesOf(principal.tenant, id, 1000)).some((d) => d.id === deliveryId);
         if (!known) return 'not-found';
         throw new ProblemError('delivery-not-replayable', 'only a dead delivery can be sent again');
       }
-      await audit(principal, 'subscription.delivery-replayed', id, { deliveryId });
       return 'replayed';
     },
     async deliveries(principal: Principal, id: string, paging: { limit: number; offset: number }) {
@@ -316,7 +321,9 @@ export async function runSubscriptionDeliveries(
         if (status === 410) {
           // Standard Webhooks: 410 Gone means "stop sending".
           await store.subscriptions.dead(tenant, row.id, 'the receiver answered 410 Gone', status);
-          await store.subscriptions.disable(tenant, subscription.id, 'the receiver answered 410 Gone', clock.now().toISOString());
+          const gone = 'the receiver answered 410 Gone';
+          const ended = { at: clock.now().toISOString(), actor: 'system:subscriptions', action: 'subscription.disabled', targetType: 'subscription', targetId: subscription.id, detail: { reason: gone } };
+          await store.audit.appendIfOneRowChanged(tenant, [ended], store.subscriptions.disableStatement(tenant, subscription.id, gone, ended.at), [store.subscriptions.cancelWaitingStatement(tenant, subscription.id, gone)]);
           subscriptionsSeen.set(key, { ...subscription, disabledAt: clock.now().toISOString() });
           result.dead++;
           return;

@@ -120,7 +120,7 @@ describe('a change whose audit row cannot be written is not made', () => {
     expect(await countOf(planLinks)).toBe(1);
   });
 
-  it('resolving a quarantined record, a citizen’s satisfaction answer, and a new event subscription', async () => {
+  it('resolving a quarantined record, a citizen’s satisfaction answer, and an event subscription made, ended or given a new secret', async () => {
     await app.deps.store.batch([
       app.deps.store.sync.quarantineStatement({ id: 'q-1', tenant: '101', adapter: 'dfdg', recordType: 'activity', recordId: 'r-1', mappingId: null, reason: 'test', raw: null, runId: null, citizenId: 'c-1', createdAt: '2026-11-24T08:00:00.000Z' }),
     ]);
@@ -142,6 +142,24 @@ describe('a change whose audit row cannot be written is not made', () => {
     const vendor = { sub: 'vendor-1', tenant: '101', roles: ['vendor' as const] };
     await duringAuditOutage(() => subscriptionService(app.deps).create(vendor, { url: 'http://127.0.0.1:9/events' }));
     expect(await countOf(subscriptions)).toBe(0);
+    // Ending it or rotating its secret: not done unlogged either.
+    const { id } = await subscriptionService(app.deps).create(vendor, { url: 'http://127.0.0.1:9/events' });
+    const secretBefore = (await app.deps.store.subscriptions.get('101', id))!.secretSealed;
+    await duringAuditOutage(() => subscriptionService(app.deps).disable(vendor, id));
+    await duringAuditOutage(() => subscriptionService(app.deps).rotateSecret(vendor, id, { overlapHours: 0 }));
+    expect(await app.deps.store.subscriptions.get('101', id)).toMatchObject({ disabledAt: null, secretSealed: secretBefore });
+  });
+
+  it('registering a consent text', async () => {
+    const itStaff = { sub: 'it-1', tenant: '101', roles: ['it-staff' as const] };
+    const token = await app.harness.token(itStaff);
+    const register = () => app.harness.request('/v1/consent-texts', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ version: 'samtykke-2027-1', language: 'da', title: 'Samtykke', body: 'Jeg giver samtykke til …' }) });
+    await app.database.db.run(sql`insert into audit_outage values ('now')`);
+    expect((await register()).status).toBe(500);
+    await app.database.db.run(sql`delete from audit_outage`);
+    expect(await app.deps.store.consentTexts.any('101')).toBe(false);
+    expect((await register()).status).toBe(201);
+    expect((await register()).status).toBe(200);
   });
 
   it('retention purging an ended plan and its member: nothing goes unlogged, and no log row tells of a deletion that failed', async () => {

@@ -295,6 +295,10 @@ describe('outbound subscriptions', () => {
     expect(await app.run()).toMatchObject({ dead: 1 });
     const ended = (await app.call('GET', `/v1/subscriptions/${body.id}`, ['vendor'], undefined, 'vendor-a')).body;
     expect(ended).toMatchObject({ disabledAt: expect.any(String), disabledReason: 'the receiver answered 410 Gone' });
+    // Ended by the receiver, and the log says so and why.
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'subscription.disabled')).toEqual([
+      expect.objectContaining({ actor: 'system:subscriptions', targetId: body.id, detail: { reason: 'the receiver answered 410 Gone' } }),
+    ]);
     await enrol(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 0 });
     expect(received).toHaveLength(3);
