@@ -16,6 +16,7 @@ import { abortUnlessOneRowChanged, isLostWriteAbort } from '../../src/store/writ
 import { planRepository } from '../../src/store/plans';
 import type { Database } from '../../src/store';
 import { validPlan } from '../support/plans';
+import { rivalWritesFirst } from '../support/rival-write';
 
 let database: Database | undefined;
 afterEach(async () => {
@@ -60,22 +61,13 @@ describe.each(drivers)('an update that carries other statements (%s)', (_name, o
     await plans.insert(first);
     const rival = Plan.parse({ ...first, purpose: 'Skrevet af en anden', version: first.version + 1, updatedAt: '2026-11-24T07:00:00.000Z' });
     // The rival's write lands between `update`'s version check and its batch.
-    let rivalWritten = false;
-    const racing = planRepository({
-      ...inner,
-      batch: async (statements) => {
-        if (!rivalWritten) {
-          rivalWritten = true;
-          await inner.batch(plans.updateStatements(rival, first.version));
-        }
-        return inner.batch(statements);
-      },
-    });
+    const racingDatabase = rivalWritesFirst(inner, () => plans.updateStatements(rival, first.version));
+    const racing = planRepository(racingDatabase);
     // As a member leaving a family plan does: the plan's update and a new plan of their own, together.
     const ownPlan = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
     const mine = Plan.parse({ ...first, purpose: 'Min ændring', version: first.version + 1, updatedAt: '2026-11-24T07:00:00.001Z' });
     expect(await racing.update(mine, first.version, plans.insertStatements(ownPlan))).toBe(false);
-    expect(rivalWritten).toBe(true);
+    expect(racingDatabase.rivalWritten()).toBe(true);
     expect((await plans.get(first.tenant, first.id))!.purpose).toBe('Skrevet af en anden');
     expect(await plans.get(ownPlan.tenant, ownPlan.id)).toBeNull();
   });

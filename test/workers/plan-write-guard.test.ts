@@ -11,6 +11,7 @@ import { and, eq } from 'drizzle-orm';
 import { plans as plansTable, writeGuard } from '../../src/store/schema';
 import { abortUnlessOneRowChanged, isLostWriteAbort } from '../../src/store/write-guard';
 import { validPlan } from '../support/plans';
+import { rivalWritesFirst } from '../support/rival-write';
 
 describe('a plan update with other statements, on D1', () => {
   it('writes nothing it carried when a rival write lands after its version check', async () => {
@@ -19,17 +20,7 @@ describe('a plan update with other statements, on D1', () => {
     const first = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
     await plans.insert(first);
     const rival = Plan.parse({ ...first, purpose: 'Skrevet af en anden', version: first.version + 1 });
-    let rivalWritten = false;
-    const racing = planRepository({
-      ...database,
-      batch: async (statements) => {
-        if (!rivalWritten) {
-          rivalWritten = true;
-          await database.batch(plans.updateStatements(rival, first.version));
-        }
-        return database.batch(statements);
-      },
-    });
+    const racing = planRepository(rivalWritesFirst(database, () => plans.updateStatements(rival, first.version)));
     const ownPlan = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
     const mine = Plan.parse({ ...first, purpose: 'Min ændring', version: first.version + 1 });
     expect(await racing.update(mine, first.version, plans.insertStatements(ownPlan))).toBe(false);
