@@ -41,7 +41,7 @@ export async function runRetention(deps: AppDeps) {
       const orphans = await deps.store.plans.citizensWithoutPlan(tenant, daysAgo(1));
       if (orphans.length === 0) break;
       const purged = await deps.store.plans.purgeCitizensWithoutPlan(tenant, orphans, (ids) =>
-        deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'member of no plan: none was made for them; CPR ciphertext, consents and sync marks deleted'))),
+        deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'member of no plan (none was made, or the purge of theirs was cut short): CPR ciphertext, consents and sync marks deleted'))),
       );
       summary.citizensPurged += purged.length;
       // Nothing purged (each got a plan meanwhile): stop rather than ask again.
