@@ -8,18 +8,28 @@
  * origin has one route (the last one set), which is what one certificate per deployment means.
  */
 const routes = new Map<string, typeof fetch>();
-let direct: typeof fetch | undefined;
+let installed = false;
 
 const urlOf = (input: Parameters<typeof fetch>[0]): string => (typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+
+/** The origin a request goes to; undefined for what is no absolute URL (left to the fetch before, to refuse as it does). */
+function originOf(input: Parameters<typeof fetch>[0]): string | undefined {
+  try {
+    return new URL(urlOf(input)).origin;
+  } catch {
+    return undefined;
+  }
+}
 
 /** From now on every request for `origin` (scheme, host and port) goes through `through`. */
 export function routeOriginThrough(origin: string, through: typeof fetch): void {
   routes.set(new URL(origin).origin, through);
-  if (direct) return;
+  if (installed) return;
+  installed = true;
   const before = globalThis.fetch;
-  direct = before;
   globalThis.fetch = ((input, init) => {
-    const route = routes.get(new URL(urlOf(input)).origin);
+    const origin = originOf(input);
+    const route = origin === undefined ? undefined : routes.get(origin);
     return route ? route(input, init) : before(input, init);
   }) as typeof fetch;
 }
