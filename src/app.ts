@@ -5,6 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
 import {
   authenticate,
   citizenRoutes,
@@ -32,6 +33,7 @@ import {
   type AppDeps,
   type AppEnv,
 } from './api';
+import { createHttpMetrics } from './monitoring/http-metrics';
 import { IdentityProviderUnavailableError } from './security';
 import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent, SubscriptionTestEvent } from './subscriptions/events';
 
@@ -41,15 +43,23 @@ export const apiInfo = {
   description: 'Pulls sector plans, maps them into one shared Én plan, and pushes single registrations back — under the citizen’s consent.',
 };
 
+const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
 
+  const httpMetrics = createHttpMetrics();
   app.use('*', async (c, next) => {
     const requestId = c.req.header('x-request-id')?.slice(0, 64) || crypto.randomUUID();
     c.set('deps', deps);
     c.set('requestId', requestId);
+    c.set('httpMetrics', httpMetrics);
     const started = performance.now();
     await next();
+    // The route as registered (the handler's, even when a middleware answered first, as on a 401),
+    // never the path asked for (ids; S4); only middleware matched: unmatched. An unknown method: OTHER.
+    const route = routePath(c, -1);
+    httpMetrics.record(c.get('principal')?.tenant, knownMethods.has(c.req.method) ? c.req.method : 'OTHER', route === '' || route.endsWith('*') ? 'unmatched' : route, c.res.status, (performance.now() - started) / 1000);
     // On the response's own headers: c.header() after the handler copies the response, which makes
     // @hono/node-server build a full web Response and body stream for every request (B3, B5).
     try {

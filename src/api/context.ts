@@ -1,4 +1,5 @@
 /** What every route can reach: the ports the app was composed from, and the caller. */
+import type { HttpMetrics } from '../monitoring/http-metrics';
 import type { SourceAdapter } from '../../adapters/adapter';
 import type { SourceSystem } from '../model';
 import type { Config } from '../config';
@@ -65,6 +66,8 @@ export interface AppEnv {
     deps: AppDeps;
     principal: Principal;
     requestId: string;
+    /** Requests this app served (src/monitoring/http-metrics.ts), for `/metrics`. */
+    httpMetrics: HttpMetrics;
   };
 }
 

@@ -49,7 +49,8 @@ monitoringPageRoutes.get('/metrics', async (c) => {
   const principal = await principalFrom(c, /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]);
   if (!principal) return problemResponse('unauthenticated', 'send `Authorization: Bearer <token>` (role it-staff)');
   if (!hasAnyRole(principal, ['it-staff'])) return problemResponse('forbidden', 'this needs the role it-staff');
-  return c.text(toPrometheus(await monitoringOverview(c.get('deps'), principal.tenant)), 200, { 'content-type': 'text/plain; version=0.0.4' });
+  const state = toPrometheus(await monitoringOverview(c.get('deps'), principal.tenant));
+  return c.text(state + c.get('httpMetrics').render(principal.tenant), 200, { 'content-type': 'text/plain; version=0.0.4' });
 });
 
 monitoringPageRoutes.use('/dashboard/*', csrf());
