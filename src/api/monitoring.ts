@@ -68,6 +68,7 @@ async function renderDashboard(c: Context<AppEnv>, principal: Principal, notice?
       notice,
       deadLetters: dead.map((d) => ({ id: d.id, target: d.target, operation: d.operation, lastError: d.lastError, attempts: d.attempts, updatedAt: d.updatedAt })),
       quarantine: quarantine.map((q) => ({ id: q.id, adapter: q.adapter, recordType: q.recordType, reason: q.reason, createdAt: q.createdAt })),
+      requests: c.get('httpMetrics').summary(principal.tenant),
     }) as never,
   );
 }

@@ -1,6 +1,7 @@
 /** The IT staff dashboard (hono/jsx): one server-rendered page, no scripts, no external assets. */
 import type { FC } from 'hono/jsx';
 import { copenhagenTime } from '../views/danish';
+import type { RouteSummary } from './http-metrics';
 import type { MonitoringOverview } from './overview';
 
 const style = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f7f9}
@@ -47,10 +48,17 @@ export interface DeadLetter {
   updatedAt: string;
 }
 
-export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLetter[]; quarantine: { id: string; adapter: string; recordType: string; reason: string; createdAt: string }[]; notice?: string }> = ({
+/** "≤ 25 ms", "≤ 1 s", "> 5 s". */
+function latencyBound(seconds: number | null): string {
+  if (seconds === null) return '> 5 s';
+  return seconds < 1 ? `≤ ${Math.round(seconds * 1000)} ms` : `≤ ${seconds} s`;
+}
+
+export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLetter[]; quarantine: { id: string; adapter: string; recordType: string; reason: string; createdAt: string }[]; requests: RouteSummary[]; notice?: string }> = ({
   overview: o,
   deadLetters,
   quarantine,
+  requests,
   notice,
 }) => (
   <html lang="en">
@@ -190,6 +198,24 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                     <button type="submit">Retry</button>
                   </form>
                 </td>
+              </tr>
+            ))}
+          </table>
+        </section>
+        <section id="requests" class="wide">
+          <h2>API requests since the service started <span class="muted" style="font-weight:normal">(this municipality's; all of them on /metrics)</span></h2>
+          {requests.length === 0 ? <p class="muted">None yet.</p> : null}
+          <table>
+            {requests.length > 0 ? (
+              <tr><th>route</th><th class="num">requests</th><th class="num">refused (4xx)</th><th class="num">failed (5xx)</th><th class="num">95 % within</th></tr>
+            ) : null}
+            {requests.slice(0, 12).map((r) => (
+              <tr data-route={`${r.method} ${r.route}`}>
+                <td>{r.method} {r.route}</td>
+                <td class="num">{r.requests}</td>
+                <td class="num">{r.clientErrors}</td>
+                <td class={`num ${r.serverErrors > 0 ? 'bad' : ''}`}>{r.serverErrors}</td>
+                <td class="num">{latencyBound(r.p95AtMostSeconds)}</td>
               </tr>
             ))}
           </table>

@@ -22,8 +22,21 @@ interface Series {
 
 const label = (value: string) => value.replace(/["\\\n]/g, '_');
 
+/** One route's requests for the dashboard: how many, how many refused (4xx) or failed (5xx), and a bound on the slowest twentieth. */
+export interface RouteSummary {
+  method: string;
+  route: string;
+  requests: number;
+  clientErrors: number;
+  serverErrors: number;
+  /** The smallest bucket bound that 95 % of the requests finished within, in seconds (null: slower than the largest). */
+  p95AtMostSeconds: number | null;
+}
+
 export interface HttpMetrics {
   record(tenant: string | undefined, method: string, route: string, status: number, seconds: number): void;
+  /** The municipality's routes, busiest first. */
+  summary(tenant: string): RouteSummary[];
   /** The caller's municipality's series and the counts of requests without a valid token, as Prometheus text. */
   render(tenant: string): string;
 }
@@ -41,6 +54,24 @@ export function createHttpMetrics(): HttpMetrics {
       one.count++;
       one.seconds += seconds;
       for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) one.buckets[i]!++;
+    },
+    summary(tenant) {
+      const byRoute = new Map<string, RouteSummary & { buckets: number[] }>();
+      for (const s of byTenant.get(tenant)?.values() ?? []) {
+        const key = `${s.method} ${s.route}`;
+        let one = byRoute.get(key);
+        if (!one) byRoute.set(key, (one = { method: s.method, route: s.route, requests: 0, clientErrors: 0, serverErrors: 0, p95AtMostSeconds: null, buckets: BUCKETS.map(() => 0) }));
+        one.requests += s.count;
+        if (s.status >= 400 && s.status < 500) one.clientErrors += s.count;
+        if (s.status >= 500) one.serverErrors += s.count;
+        s.buckets.forEach((n, i) => (one.buckets[i]! += n));
+      }
+      return [...byRoute.values()]
+        .map(({ buckets, ...route }) => {
+          const within = buckets.findIndex((n) => n >= 0.95 * route.requests);
+          return { ...route, p95AtMostSeconds: within === -1 ? null : BUCKETS[within]! };
+        })
+        .sort((a, b) => b.requests - a.requests || a.route.localeCompare(b.route));
     },
     render(tenant) {
       const lines: string[] = [];

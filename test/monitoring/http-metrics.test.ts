@@ -42,4 +42,23 @@ describe('request metrics on /metrics', () => {
     expect(text).not.toContain('/no/such/page');
     await app.close();
   });
+
+  it('the dashboard shows the municipality’s busiest routes with their refusals, failures and latency', async () => {
+    const app = await startTestApp();
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker', 'it-staff'] });
+    const headers = { authorization: `Bearer ${token}` };
+    for (let i = 0; i < 3; i++) await app.harness.request(`/v1/plans/${crypto.randomUUID()}`, { headers });
+    await app.harness.request('/v1/conflicts', { headers });
+    // Another municipality's requests are not on this one's page.
+    await app.harness.request('/v1/coordinators/caseload', { headers: { authorization: `Bearer ${await app.harness.token({ tenant: '751', roles: ['caseworker'] })}` } });
+
+    const page = await (await app.harness.request('/dashboard', { headers: { cookie: `enplan_session=${token}` } })).text();
+    const row = (route: string) => new RegExp(`<tr data-route="${route}"><td>[^<]*</td><td class="num">(\\d+)</td><td class="num">(\\d+)</td><td class="num ?">(\\d+)</td><td class="num">([^<]+)</td></tr>`).exec(page)?.slice(1);
+    expect(row('GET /v1/plans/:id')).toEqual(['3', '3', '0', expect.stringMatching(/^≤ \d+ (ms|s)$/)]);
+    expect(row('GET /v1/conflicts')).toEqual(['1', '0', '0', expect.stringMatching(/^≤ /)]);
+    // Busiest first; the other municipality's route is not shown.
+    expect(page.indexOf('data-route="GET /v1/plans/:id"')).toBeLessThan(page.indexOf('data-route="GET /v1/conflicts"'));
+    expect(page).not.toContain('/v1/coordinators/caseload');
+    await app.close();
+  });
 });

@@ -37,7 +37,7 @@ describe('recent sync runs', () => {
 
     const overview = await monitoringOverview(app.deps, '101');
     expect(overview.recentRuns.map((r) => r.id)).toEqual([result.runId]);
-    const html = String(Dashboard({ overview, deadLetters: [], quarantine: [] }));
+    const html = String(Dashboard({ overview, deadLetters: [], quarantine: [], requests: [] }));
     expect(html).toContain(`data-run="${result.runId}"`);
     expect(html).toContain(localTime(stored!.startedAt));
     expect(html).toMatch(/class="bad">the source refused the request for [^<]*<\/td>/);
