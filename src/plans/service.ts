@@ -222,34 +222,36 @@ export function planService(deps: AppDeps) {
       if (!plan) return null;
       const { plan: next, conflict, changed } = resolveConflict(plan, conflictId, choice, { at: nowIso(), by: actorOf(principal) });
       if (!changed) return plan;
-      if (!(await store.plans.update(next, plan.version))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
-      // The settled value goes back to the sector systems as one registration (routing and consent
-      // decide where), so the system whose value was not chosen is told and nobody types it twice.
-      // Its key is the conflict's: settling is answered once, however often the request comes.
-      let pushed: Record<string, unknown> = { pushed: false, notPushed: 'not asked for (push: false)' };
-      if (choice.push !== false) {
-        const built = settledConflictRegistration(next, conflict);
-        if (!built.request) pushed = { pushed: false, notPushed: built.reason };
-        else
-          try {
-            const key = `conflict-${createHash('sha256').update(`${next.id}\u0000${conflict.id}`).digest('hex').slice(0, 40)}`;
-            const { answer } = await registrationService(deps).register(principal, key, built.request);
-            pushed = { pushed: true, registrationId: answer.id, targets: answer.deliveries.map((d) => d.target) };
-          } catch (error) {
-            // The choice stands whatever happens to the registration; the audit says why nothing went out.
-            pushed = { pushed: false, notPushed: (error instanceof Error ? error.message : String(error)).slice(0, 300) };
-          }
-      }
-      // Which writer was chosen, never the values themselves: the audit log holds no content.
+      // Which writer was chosen, never the values themselves: the audit log holds no content. The
+      // choice is committed with its row; whether it was pushed is known only after, in a row of its own.
       const writer = conflict.values[choice.chosen]!.provenance.at(-1)!;
-      await audit(principal, 'plan.conflict-resolved', next, primaryCitizenId(next), {
+      const push = choice.push !== false;
+      const resolved = recorded(principal, 'plan.conflict-resolved', next, primaryCitizenId(next), {
         conflictId,
         elementId: conflict.elementId,
         fields: conflict.field,
         chosen: choice.chosen,
         chosenWriter: writer.kind === 'source' ? `${writer.system}:${writer.recordId}` : `registration:${writer.registrationId}`,
-        ...pushed,
+        push,
       });
+      if (!(await store.plans.update(next, plan.version, [], resolved))) throw new ProblemError('version-conflict', 'the plan changed meanwhile; read it again');
+      if (!push) return next;
+      // The settled value goes back to the sector systems as one registration (routing and consent
+      // decide where), so the system whose value was not chosen is told and nobody types it twice.
+      // Its key is the conflict's: settling is answered once, however often the request comes.
+      let pushed: Record<string, unknown>;
+      const built = settledConflictRegistration(next, conflict);
+      if (!built.request) pushed = { pushed: false, notPushed: built.reason };
+      else
+        try {
+          const key = `conflict-${createHash('sha256').update(`${next.id}\u0000${conflict.id}`).digest('hex').slice(0, 40)}`;
+          const { answer } = await registrationService(deps).register(principal, key, built.request);
+          pushed = { pushed: true, registrationId: answer.id, targets: answer.deliveries.map((d) => d.target) };
+        } catch (error) {
+          // The choice stands whatever happens to the registration; the audit says why nothing went out.
+          pushed = { pushed: false, notPushed: (error instanceof Error ? error.message : String(error)).slice(0, 300) };
+        }
+      await audit(principal, 'plan.conflict-pushed', next, primaryCitizenId(next), { conflictId, ...pushed });
       return pushed.pushed ? ((await store.plans.get(principal.tenant, id)) ?? next) : next;
     },
 

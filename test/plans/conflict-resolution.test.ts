@@ -4,11 +4,13 @@
  * chose what. Refused: another choice after one was made, a choice that is not a value, and a
  * conflict whose element changed since it was flagged.
  */
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { ProblemError } from '../../src/api/context';
 import { membersOf, Plan, type Fragment } from '../../src/model';
 import { monitoringOverview } from '../../src/monitoring/overview';
 import { resolveConflict, settledConflictRegistration } from '../../src/plans/conflicts';
+import { planService } from '../../src/plans/service';
 import { mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
@@ -114,16 +116,31 @@ describe('resolving a conflict', () => {
     expect((await call({ chosen: 0 })).body).toMatchObject({ type: '/problems/conflict-resolved', status: 409 });
     expect((await worklist()).plans).toEqual([]);
     expect((await monitoringOverview(app.deps, '101')).plansWithOpenConflicts).toBe(0);
-    const audit = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-resolved');
+    const logged = await app.deps.store.audit.list('101');
+    const audit = logged.filter((a) => a.action === 'plan.conflict-resolved');
+    expect(audit).toEqual([expect.objectContaining({ targetId: withConflict.id, detail: { conflictId, elementId: 'shared:goal:1', fields: 'title', chosen: 1, chosenWriter: 'social:social-rec', push: true } })]);
     // The settled title went back as one registration (no consent to any target here: routed nowhere).
-    expect(audit).toEqual([
-      expect.objectContaining({ targetId: withConflict.id, detail: { conflictId, elementId: 'shared:goal:1', fields: 'title', chosen: 1, chosenWriter: 'social:social-rec', pushed: true, registrationId: expect.any(String), targets: [] } }),
-    ]);
-    const registration = await app.deps.store.registrations.get('101', (audit[0]!.detail as { registrationId: string }).registrationId);
+    const pushed = logged.filter((a) => a.action === 'plan.conflict-pushed');
+    expect(pushed).toEqual([expect.objectContaining({ targetId: withConflict.id, detail: { conflictId, pushed: true, registrationId: expect.any(String), targets: [] } })]);
+    const registration = await app.deps.store.registrations.get('101', (pushed[0]!.detail as { registrationId: string }).registrationId);
     expect(registration).toMatchObject({ planId: withConflict.id, kind: 'goal.changed' });
     expect(JSON.parse(registration!.document).request).toEqual({ planId: withConflict.id, kind: 'goal.changed', goalId: 'shared:goal:1', changes: { title: 'Job som maler' } });
     expect(plan.goals[0]!.provenance.at(-1)).toMatchObject({ kind: 'registration', registrationId: registration!.id });
     expect(JSON.stringify(audit)).not.toContain('maler');
+    await app.close();
+  });
+
+  it('a choice is not made while the audit log cannot record it (decision 0025)', async () => {
+    const app = await startTestApp();
+    const stored = await enrol(app.deps, testCpr());
+    const withConflict = Plan.parse({ ...conflicted(stored, membersOf(stored)[0]!.memberId), version: stored.version + 1 });
+    expect(await app.deps.store.plans.update(withConflict, stored.version)).toBe(true);
+    await app.database.db.run(sql`create trigger audit_outage before insert on audit_log begin select raise(abort, 'the audit log cannot be written'); end`);
+    const caseworker = { sub: 'cw-1', tenant: '101', roles: ['caseworker' as const] };
+    await expect(planService(app.deps).resolveConflict(caseworker, withConflict.id, withConflict.conflicts[0]!.id, { chosen: 1 })).rejects.toThrow();
+    const after = (await app.deps.store.plans.get('101', withConflict.id))!;
+    expect(after.version).toBe(withConflict.version);
+    expect(after.conflicts[0]!.resolvedAt).toBeUndefined();
     await app.close();
   });
 
@@ -141,7 +158,8 @@ describe('resolving a conflict', () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as Plan).goals[0]).toMatchObject({ title: 'Job som maler', provenance: [expect.anything(), expect.objectContaining({ kind: 'source', system: 'social' })] });
     const [audit] = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-resolved');
-    expect(audit!.detail).toMatchObject({ pushed: false, notPushed: 'not asked for (push: false)' });
+    expect(audit!.detail).toMatchObject({ push: false });
+    expect((await app.deps.store.audit.list('101')).some((a) => a.action === 'plan.conflict-pushed')).toBe(false);
     // The only registrations are the plan's status changes when it was set up (accepted, active).
     const registered = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'registration.accepted');
     expect(registered.map((a) => (a.detail as { kind: string }).kind)).toEqual(['plan.status-changed', 'plan.status-changed']);
