@@ -167,11 +167,11 @@ export function planService(deps: AppDeps) {
         throw new ProblemError('invalid-transition', `a plan that is ${plan.status} cannot become ${request.status}`);
       // One key per plan version and status: a repeated request on the same version is the same change.
       const key = `plan-status:${plan.id}:${plan.version}:${request.status}`;
-      await registrationService(deps).register(principal, key, { kind: 'plan.status-changed', planId: id, status: request.status, ...(request.reason ? { reason: request.reason } : {}) });
-      const next = await store.plans.get(principal.tenant, id);
-      if (!next) return null;
-      await audit(principal, 'plan.status-changed', next, primaryCitizenId(next), { from: plan.status, to: request.status });
-      return next;
+      // The status change's own row is committed with the registration, so a repeated request logs nothing twice.
+      await registrationService(deps).register(principal, key, { kind: 'plan.status-changed', planId: id, status: request.status, ...(request.reason ? { reason: request.reason } : {}) }, [
+        entryOf(principal, 'plan.status-changed', plan, primaryCitizenId(plan), { from: plan.status, to: request.status }),
+      ]);
+      return store.plans.get(principal.tenant, id);
     },
 
     /**

@@ -12,7 +12,7 @@ import type { SourceSystem } from '../model';
 import { ruleSetVersion } from '../rules';
 import { askForJob } from '../runtime/job-queue';
 import { actorOf, type Principal } from '../security';
-import type { OutboxRow, RegistrationRow } from '../store';
+import type { AuditEntry, OutboxRow, RegistrationRow } from '../store';
 import { applyRegistration, RegistrationConflict, type Outbound } from './apply';
 import type { RegistrationRequest } from './kinds';
 import { routeRegistration, type NotRouted, type PlannedDelivery } from './routing';
@@ -92,8 +92,17 @@ export function registrationService(deps: AppDeps) {
   }
 
   return {
-    /** Accepts a registration; answers the stored first answer for a repeated key. */
-    async register(principal: Principal, idempotencyKey: string, request: RegistrationRequest): Promise<{ answer: RegistrationAnswer; replayed: boolean }> {
+    /**
+     * Accepts a registration; answers the stored first answer for a repeated key. `alsoRecord`: audit
+     * entries of the act the registration carries out (a status change), committed with it — and so,
+     * like it, only once however often the request is repeated.
+     */
+    async register(
+      principal: Principal,
+      idempotencyKey: string,
+      request: RegistrationRequest,
+      alsoRecord: AuditEntry[] = [],
+    ): Promise<{ answer: RegistrationAnswer; replayed: boolean }> {
       const tenant = principal.tenant;
       const actor = actorOf(principal);
       const bodyHash = await sha256Hex(canonicalJson(request));
@@ -157,6 +166,7 @@ export function registrationService(deps: AppDeps) {
               excludedBy: answer.excludedBy?.ruleId ?? null,
             },
           },
+          ...alsoRecord,
         ]);
         const outcome = await store.registrations.accept(
           {

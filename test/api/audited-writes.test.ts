@@ -201,4 +201,15 @@ describe('a change whose audit row cannot be written is not made', () => {
     expect((await app.deps.store.outbox.get('101', 'o-1'))!.status).toBe('delivered');
     expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'delivery.retry-requested')).toEqual([]);
   });
+
+  it('a status change is made with its own row or not at all, even when only that row cannot be written', async () => {
+    const plan = await planService(app.deps).create(caseworker, { cpr: testCpr(), origin: 'offered', role: 'adult', replaces: [], municipalities: [] });
+    await app.database.db.run(sql`create trigger status_row_refused before insert on audit_log when new.action = 'plan.status-changed' begin select raise(abort, 'refused'); end`);
+    await expect(planService(app.deps).changeStatus(caseworker, plan.id, { status: 'accepted' })).rejects.toThrow();
+    expect((await stored(plan))!.status).toBe('offered');
+    expect(await countOf(outbox)).toBe(0);
+    await app.database.db.run(sql`drop trigger status_row_refused`);
+    expect((await planService(app.deps).changeStatus(caseworker, plan.id, { status: 'accepted' }))!.status).toBe('accepted');
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.status-changed').map((a) => a.detail)).toEqual([{ from: 'offered', to: 'accepted' }]);
+  });
 });
