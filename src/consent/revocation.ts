@@ -2,9 +2,12 @@
  * What a revoked consent grant takes with it from a plan (R10, S3). Pure document logic; the
  * consent service loads the plans and grants, calls this, and writes the result.
  *
- * For every source provenance entry whose `consentRef` is the revoked grant, the flow is decided
+ * For every source provenance entry that may rest on the revoked grant, the flow is decided
  * again with `decideFlow` on what remains (the citizen's other grants and legal-basis records,
- * with the data category the entry flowed as, its source system, and the Én plan as recipient):
+ * with the data category the entry flowed as, its source system, and the Én plan as recipient).
+ * An entry names one grant (`consentRef`), but a flow can rest on several — a young person of 16
+ * or 17 needs their own grant and a custody holder's — so an entry on another of the citizen's
+ * grants is reconsidered too when the revoked grant covers its source and category:
  * - still allowed → the entry is re-pointed to the grant (or legal-basis record) that now carries it;
  * - not allowed, or the entry does not say which category it flowed as → the entry is dropped.
  * An element left without provenance is removed from the plan (the source system keeps its own
@@ -41,15 +44,31 @@ export interface RevocationOutcome {
   droppedConflicts: string[];
 }
 
+/**
+ * Which provenance entries the revocation of `grantId` must reconsider: those naming it, and those
+ * naming another of the citizen's grants (`grants`, the revoked one among them) for a source and
+ * category the revoked grant covers — the flow may have needed both. Entries on a legal-basis
+ * record rest on that record alone.
+ */
+function restingOn(grantId: string, grants: readonly ConsentGrant[]): (entry: Provenance) => boolean {
+  const revoked = grants.find((g) => g.id === grantId);
+  const citizensGrants = new Set(grants.map((g) => g.id));
+  return (entry) =>
+    entry.kind === 'source' &&
+    (entry.consentRef === grantId ||
+      (!!revoked && !!entry.consentRef && citizensGrants.has(entry.consentRef) && entry.system === revoked.source && !!entry.category && revoked.categories.includes(entry.category)));
+}
+
 export function removeRevokedData(plan: Plan, context: RevocationContext): RevocationOutcome {
   const grants = context.grants.filter((g) => g.id !== context.grantId);
+  const mayRestOnRevoked = restingOn(context.grantId, context.grants);
   let repointed = 0;
   let dropped = 0;
 
   function reconsider(provenance: readonly Provenance[]): Provenance[] {
     const kept: Provenance[] = [];
     for (const entry of provenance) {
-      if (entry.kind !== 'source' || entry.consentRef !== context.grantId) {
+      if (entry.kind !== 'source' || !mayRestOnRevoked(entry)) {
         kept.push(entry);
         continue;
       }
@@ -66,8 +85,9 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
         dropped++;
         continue;
       }
-      repointed++;
-      kept.push({ ...entry, consentRef: decision.basis === 'consent' ? decision.grantIds[0]! : decision.recordId });
+      const consentRef = decision.basis === 'consent' ? (entry.consentRef && decision.grantIds.includes(entry.consentRef) ? entry.consentRef : decision.grantIds[0]!) : decision.recordId;
+      if (consentRef !== entry.consentRef) repointed++;
+      kept.push(consentRef === entry.consentRef ? entry : { ...entry, consentRef });
     }
     return kept;
   }
@@ -78,12 +98,13 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
   for (const list of elementLists) {
     const elements: { id: string; provenance: Provenance[] }[] = [];
     for (const element of plan[list] as { id: string; provenance: Provenance[] }[]) {
-      if (!element.provenance.some((p) => p.kind === 'source' && p.consentRef === context.grantId)) {
+      if (!element.provenance.some(mayRestOnRevoked)) {
         elements.push(element);
         continue;
       }
       const provenance = reconsider(element.provenance);
       if (provenance.length === 0) removed.push({ list, id: element.id });
+      else if (provenance.length === element.provenance.length && provenance.every((entry, i) => entry === element.provenance[i])) elements.push(element);
       else {
         kept.push({ list, id: element.id });
         elements.push({ ...element, provenance });
@@ -92,7 +113,7 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
     (next as Record<ElementList, unknown>)[list] = elements;
   }
   next.conflicts = plan.conflicts.flatMap((conflict) => {
-    if (!conflict.values.some((v) => v.provenance.some((p) => p.kind === 'source' && p.consentRef === context.grantId))) return [conflict];
+    if (!conflict.values.some((v) => v.provenance.some(mayRestOnRevoked))) return [conflict];
     const values = conflict.values.flatMap((value) => {
       const provenance = reconsider(value.provenance);
       return provenance.length > 0 ? [{ ...value, provenance }] : [];
@@ -116,9 +137,13 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
   };
 }
 
-/** Whether a plan holds anything that flowed on the grant. */
-export function carriesGrant(plan: Plan, grantId: string): boolean {
-  const refers = (provenance: readonly Provenance[]) => provenance.some((p) => p.kind === 'source' && p.consentRef === grantId);
+/**
+ * Whether a plan holds anything that may have flowed on the grant: entries naming it, and — given
+ * the citizen's grants, the revoked one among them — entries on a sibling grant it also covers.
+ */
+export function carriesGrant(plan: Plan, grantId: string, grants: readonly ConsentGrant[] = []): boolean {
+  const mayRestOnRevoked = restingOn(grantId, grants);
+  const refers = (provenance: readonly Provenance[]) => provenance.some(mayRestOnRevoked);
   return (
     elementLists.some((list) => (plan[list] as { provenance: Provenance[] }[]).some((e) => refers(e.provenance))) ||
     plan.conflicts.some((c) => c.values.some((v) => refers(v.provenance)))

@@ -110,7 +110,7 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
   for (const planId of await store.plans.idsForCitizen(tenant, grant.citizenId, false)) {
     for (let attempt = 1; ; attempt++) {
       const plan = await store.plans.get(tenant, planId);
-      if (!plan || !carriesGrant(plan, grantId)) break;
+      if (!plan || !carriesGrant(plan, grantId, grants)) break;
       const birthDate = citizen?.birthDate ?? membersOf(plan).find((m) => m.citizenId === grant.citizenId)?.birthDate;
       if (!birthDate) throw new Error(`no birth date known for the citizen of grant ${grantId}`);
       const at = clock.now();

@@ -145,4 +145,35 @@ describe('removeRevokedData', () => {
     const outcome = removeRevokedData(youthPlan, { grantId: 'g-parents', citizenId: young.citizenId, birthDate: young.birthDate, at, grants: [own, parents], legalBases: [] });
     expect(outcome.removed).toEqual([{ list: 'goals', id: 'g-y' }]);
   });
+
+  it('for a 16-year-old, revoking the custody holder’s consent also removes data recorded as resting on the young person’s own grant', () => {
+    // A flow that needs two grants names only the first in its provenance: the other's revocation must still find it.
+    const young = familyMember('y1', 'young-person', '2010-03-01');
+    const own = grant('g-own', { citizenId: young.citizenId, grantedBy: { citizenId: young.citizenId, capacity: 'self' } });
+    const parents = revoked(grant('g-parents', { citizenId: young.citizenId, grantedBy: { citizenId: 'c-parent', capacity: 'custody-holder' } }));
+    const other = grant('g-other-source', { citizenId: young.citizenId, source: 'social', categories: ['goals'] });
+    const youthPlan = planWith([young], {
+      goals: [
+        goal('g-y', { memberId: 'y1', provenance: [fromSource('g-own', 'goals')] }),
+        goal('g-y-social', { memberId: 'y1', provenance: [fromSource('g-other-source', 'goals', 'social')] }),
+      ],
+    });
+    const scope = { grantId: 'g-parents', citizenId: young.citizenId, birthDate: young.birthDate, at, grants: [own, parents, other], legalBases: [] };
+    expect(carriesGrant(youthPlan, 'g-parents', scope.grants)).toBe(true);
+    const outcome = removeRevokedData(youthPlan, scope);
+    expect(outcome.removed).toEqual([{ list: 'goals', id: 'g-y' }]);
+    // Data from a source the revoked grant does not cover is not reconsidered (and not counted).
+    expect(outcome.plan.goals.map((g) => g.id)).toEqual(['g-y-social']);
+    expect(outcome.dropped).toBe(1);
+    expect(outcome.repointed).toBe(0);
+    expect(carriesGrant(outcome.plan, 'g-parents', scope.grants)).toBe(false);
+  });
+
+  it('an entry on a sibling grant that still allows the flow stays as it is and is not counted as re-pointed', () => {
+    const twin = grant('g-twin', { categories: ['goals'] });
+    const onTwin = planWith([adult], { goals: [goal('g-t', { provenance: [fromSource('g-twin', 'goals')] })] });
+    const outcome = removeRevokedData(onTwin, context([gRevoked, twin]));
+    expect(outcome.changed).toBe(false);
+    expect(outcome.plan).toBe(onTwin);
+  });
 });

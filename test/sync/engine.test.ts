@@ -8,7 +8,7 @@ import { AdapterError, type PullManyOptions, type PullSubject } from '../../adap
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { startHealthSimulator } from '../../adapters/health/simulator';
-import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import { fictitiousCpr, generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import { membersOf, type Plan } from '../../src/model';
 import { planService } from '../../src/plans/service';
@@ -23,6 +23,9 @@ import { adaptersFromConfig, tenantAdapters } from '../../src/runtime/adapters';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
 const population: SyntheticCitizen[] = generatePopulation(20, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
+// A 16-year-old (born 2010): their data needs their own consent and a custody holder's (Barnets lov § 110).
+const youngPerson: SyntheticCitizen = { ...population[19]!, index: 20, cpr: fictitiousCpr(new Date(Date.UTC(2010, 2, 1)), 321), birthDate: '2010-03-01' };
+population.push(youngPerson);
 let dfdg: DfdgSimulator;
 let health: SectorSimulator;
 
@@ -258,6 +261,35 @@ describe('pull engine', () => {
     const next = await sync(app, 'dfdg');
     expect(next.stats.refusedByConsent).toBeGreaterThan(0);
     expect((await app.deps.store.plans.get('101', plan.id))!.interventions).toEqual([]);
+    await app.close();
+  });
+
+  it('a 16-year-old’s data rests on two grants: revoking the one its provenance does not name removes it too', async () => {
+    const app = await freshApp();
+    const caseworker = caseworkerOf('101');
+    const service = planService(app.deps);
+    const created = await service.create(caseworker, {
+      cpr: population[18]!.cpr, origin: 'offered', role: 'parent', replaces: [], municipalities: [],
+      family: { name: 'Familien Test', members: [{ cpr: youngPerson.cpr, role: 'young-person' }] },
+    });
+    await service.changeStatus(caseworker, created.id, { status: 'accepted' });
+    const plan = (await service.changeStatus(caseworker, created.id, { status: 'active' }))!;
+    const [parent, young] = membersOf(plan);
+    const own = await grantConsent(app.deps, { citizenId: young!.citizenId, source: 'dfdg', categories: [...employment] });
+    const parents = await grantConsent(app.deps, { citizenId: young!.citizenId, source: 'dfdg', categories: [...employment], grantedBy: { citizenId: parent!.citizenId, capacity: 'custody-holder' } });
+    await sync(app, 'dfdg');
+    const youngsData = (p: Plan) => [...p.goals, ...p.interventions, ...p.agreements].filter((e) => e.provenance.some((entry) => entry.kind === 'source' && [own.id, parents.id].includes(entry.consentRef ?? '')));
+    const merged = youngsData((await app.deps.store.plans.get('101', plan.id))!);
+    expect(merged.length).toBeGreaterThan(0);
+    // The provenance names one of the two grants; revoke the other.
+    const named = new Set(merged.flatMap((e) => e.provenance.flatMap((entry) => (entry.kind === 'source' ? [entry.consentRef] : []))));
+    expect(named.size).toBe(1);
+    const other = named.has(own.id) ? parents : own;
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const revoke = await app.harness.request(`/v1/consents/${other.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(revoke.status).toBe(200);
+    expect(((await revoke.json()) as { plans: { planId: string }[] }).plans.map((p) => p.planId)).toEqual([plan.id]);
+    expect(youngsData((await app.deps.store.plans.get('101', plan.id))!)).toEqual([]);
     await app.close();
   });
 
