@@ -99,12 +99,14 @@ const MAX_ATTEMPTS = 5;
  */
 export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: string, actor: string): Promise<PlanRevocationReport[]> {
   const { store, clock } = deps;
-  const grant = asGrant(await store.consents.get(tenant, grantId));
+  // A grant, or a legal-basis record whose period ended: what rests on it alone leaves alike.
+  const document = await store.consents.get(tenant, grantId);
+  const grant = asGrant(document) ?? asLegalBasis(document);
   if (!grant) return [];
   const citizen = await store.citizens.get(tenant, grant.citizenId);
   const documents = await store.consents.forCitizens(tenant, [grant.citizenId]);
   const grants = documents.map(asGrant).filter((g): g is ConsentGrant => !!g);
-  const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r);
+  const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r && r.id !== grantId);
   const reports: PlanRevocationReport[] = [];
 
   for (const planId of await store.plans.idsForCitizen(tenant, grant.citizenId, false)) {
@@ -180,7 +182,7 @@ const today = (deps: AppDeps) => deps.clock.now().toISOString().slice(0, 10);
  * consent gate refuses it). Each lapsed grant is handled once (marked; a grant replaced later is
  * looked at afresh) and audited as `consent.lapsed`. Run by the nightly retention job.
  */
-export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise<{ grantsLapsed: number; plansChanged: number; failures: number }> {
+export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise<{ grantsLapsed: number; legalBasesLapsed: number; plansChanged: number; failures: number }> {
   const { store, clock } = deps;
   let plansChanged = 0;
   const { handled, failures } = await workThrough(deps, tenant, 'a lapsed consent grant', (limit) => store.consents.lapsedUnhandled(tenant, today(deps), limit), async (grantId) => {
@@ -194,7 +196,19 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
     }], [store.consents.lapseHandledStatement(tenant, grantId, at)]);
     plansChanged += reports.length;
   });
-  return { grantsLapsed: handled, plansChanged, failures };
+  // A legal basis other than consent (R11) that was recorded for a period ends by itself too: what
+  // rests on it alone leaves the plans (R16: no basis, no keeping), logged the same way.
+  const bases = await workThrough(deps, tenant, 'a lapsed legal-basis record', (limit) => store.consents.lapsedLegalBasesUnhandled(tenant, today(deps), limit), async (recordId) => {
+    const record = asLegalBasis(await store.consents.get(tenant, recordId));
+    const reports = await removeDataOfGrant(deps, tenant, recordId, 'system:consent-expiry');
+    const at = clock.now().toISOString();
+    await store.audit.appendMany(tenant, [{
+      at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: recordId, citizenId: record?.citizenId ?? null,
+      detail: { kind: 'legal-basis', basis: record?.basis ?? null, validTo: record?.validTo ?? null, source: record?.source ?? null, recipient: record?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
+    }], [store.consents.lapseHandledStatement(tenant, recordId, at)]);
+    plansChanged += reports.length;
+  });
+  return { grantsLapsed: handled, legalBasesLapsed: bases.handled, plansChanged, failures: failures + bases.failures };
 }
 
 /**

@@ -10,11 +10,11 @@ export type ConsentDocument = ({ kind: 'grant' } & ConsentGrant) | ({ kind: 'leg
 
 export function consentRepository({ db }: Database) {
   /** Ids of grants, not revoked, that `due` picks and whose `handled` mark is empty: a page in `day` order. */
-  async function dueGrants(tenant: string, due: SQL, day: SQLiteColumn, handled: SQLiteColumn, limit: number): Promise<string[]> {
+  async function dueGrants(tenant: string, due: SQL, day: SQLiteColumn, handled: SQLiteColumn, limit: number, kind: 'grant' | 'legal-basis' = 'grant'): Promise<string[]> {
     const rows = await db
       .select({ id: consents.id })
       .from(consents)
-      .where(and(eq(consents.tenant, tenant), due, eq(consents.kind, 'grant'), isNull(consents.revokedAt), isNull(handled)))
+      .where(and(eq(consents.tenant, tenant), due, eq(consents.kind, kind), isNull(consents.revokedAt), isNull(handled)))
       .orderBy(asc(day), asc(consents.id))
       .limit(limit);
     return rows.map((r) => r.id);
@@ -114,9 +114,11 @@ export function consentRepository({ db }: Database) {
      * yet: what the data of must now leave the plans (found through the tenant's valid-to index).
      */
     lapsedUnhandled: (tenant: string, today: string, limit = 500) => dueGrants(tenant, lt(consents.validTo, today), consents.validTo, consents.lapseHandledAt, limit),
+    /** Legal-basis records (R11) whose last valid day is before `today`, whose end has not been handled yet. */
+    lapsedLegalBasesUnhandled: (tenant: string, today: string, limit = 500) => dueGrants(tenant, lt(consents.validTo, today), consents.validTo, consents.lapseHandledAt, limit, 'legal-basis'),
     /** Grants dated to start after they were recorded whose first day has come, not revoked, not yet acted on. */
     startedUnhandled: (tenant: string, today: string, limit = 500) => dueGrants(tenant, lte(consents.validFrom, today), consents.validFrom, consents.startHandledAt, limit),
-    /** The nightly job has handled a lapsed grant (written with its `consent.lapsed` audit entry). */
+    /** The nightly job has handled a lapsed grant or legal-basis record (written with its `consent.lapsed` audit entry). */
     lapseHandledStatement: (tenant: string, id: string, at: string) => markHandled(tenant, id, { lapseHandledAt: at }),
     /** The nightly job has put a grant dated to start later into effect (written with its audit entry). */
     startHandledStatement: (tenant: string, id: string, at: string) => markHandled(tenant, id, { startHandledAt: at }),
@@ -126,8 +128,9 @@ export function consentRepository({ db }: Database) {
     replaceStatement(document: ConsentDocument): Statement {
       return db
         .update(consents)
-        // A replaced document (revoked, or its period changed) is looked at afresh when it lapses.
-        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, lapseHandledAt: null, ...(document.kind === 'grant' ? { validFrom: document.validFrom } : { informedAt: document.informedAt ?? null }) })
+        // A replaced grant (revoked, or its period changed) is looked at afresh when it lapses; a
+        // legal-basis record is replaced only to mark the citizen told, which leaves its end as handled.
+        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, ...(document.kind === 'grant' ? { validFrom: document.validFrom, lapseHandledAt: null } : { informedAt: document.informedAt ?? null }) })
         .where(and(eq(consents.tenant, document.tenant), eq(consents.id, document.id)));
     },
   };

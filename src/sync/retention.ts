@@ -4,8 +4,8 @@
  * (CPR ciphertext, consents, sync marks) — and a citizen for whom no plan was ever made (a creation
  * that failed half-way) after a day; stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
- * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant whose
- * period has ended leaves the plans; processed inbound change notices are deleted after the same N days (`handleLapsedGrants`), and a grant dated to start later takes
+ * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant or a legal-basis record whose
+ * period has ended leaves the plans (`handleLapsedGrants`); processed inbound change notices are deleted after the same N days, and a grant dated to start later takes
  * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content.
  * During a CPR key rotation it also re-keys what the retired keys still hold (src/security/rekey.ts).
  */
@@ -17,7 +17,7 @@ import type { AuditEntry } from '../store';
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, legalBasesLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
   const citizenPurged = (citizenId: string, reason: string): AuditEntry => ({ at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason } });
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
@@ -49,6 +49,7 @@ export async function runRetention(deps: AppDeps) {
     }
     const lapse = await handleLapsedGrants(deps, tenant);
     summary.grantsLapsed += lapse.grantsLapsed;
+    summary.legalBasesLapsed += lapse.legalBasesLapsed;
     summary.plansChangedByLapse += lapse.plansChanged;
     summary.lapseFailures += lapse.failures;
     const start = await handleStartedGrants(deps, tenant);

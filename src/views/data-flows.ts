@@ -205,13 +205,17 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       });
     } else if (row.action === 'plan.consent-data-removed') {
       // What left the plan when a grant ended: the citizen should see their data go as well as come (R10, R13).
+      // `grantId` names a grant, or a legal-basis record whose period ended (R11).
       const grantId = text(d.grantId);
       const grant = grantById.get(grantId);
-      const source = grant?.source ?? '';
+      const record = grant ? undefined : recordById.get(grantId);
+      const source = grant?.source ?? record?.source ?? '';
       const removed = strings(d.removedElements).length;
       const kept = strings(d.keptElements).length;
       const whose = grant ? grantPhrase(grant) : 'et samtykke';
-      const why = row.actor === LAPSE_ACTOR ? `${whose} udløb${grant?.validTo ? ` (det gjaldt til og med ${danishDate(grant.validTo)})` : ''}` : `${whose} blev trukket tilbage`;
+      const why = record
+        ? `det lovgrundlag, de var delt på uden dit samtykke (${record.basis}), ophørte${record.validTo ? ` (det gjaldt til og med ${danishDate(record.validTo)})` : ''}`
+        : row.actor === LAPSE_ACTOR ? `${whose} udløb${grant?.validTo ? ` (det gjaldt til og med ${danishDate(grant.validTo)})` : ''}` : `${whose} blev trukket tilbage`;
       const from = source ? systemName(source) : 'fagsystemet';
       const points = (n: number) => (n === 1 ? 'ét punkt' : `${n} punkter`);
       const sentences = [
@@ -227,10 +231,10 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         kind: 'removed',
         source,
         recipient: 'enplan',
-        categories: grant?.categories ?? [],
-        basis: 'consent',
+        categories: grant?.categories ?? record?.categories ?? [],
+        basis: record ? 'legal-basis' : 'consent',
         consentRefs: grantId ? [grantId] : [],
-        legalBasis: null,
+        legalBasis: record?.basis ?? null,
         text: sentences.join(' '),
       });
     } else if (row.action === CUSTODY_HOLDER_READ && !child) {
@@ -360,7 +364,8 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       informedAt: r.informedAt ?? null,
       text:
         `${capitalise(`den ${danishDate(r.recordedAt)}`)} registrerede kommunen, at ${systemName(r.source)} sender oplysninger om ${categoriesInDanish(r.categories)} til ${partyName(r.recipient)} uden dit samtykke. ` +
-        `Grundlag: ${r.basis}. ${r.citizenInformed && r.informedAt ? `Kommunen orienterede dig om det den ${danishDate(r.informedAt)}.` : 'Kommunen skal orientere dig om det.'}`,
+        `Grundlag: ${r.basis}. ${r.citizenInformed && r.informedAt ? `Kommunen orienterede dig om det den ${danishDate(r.informedAt)}.` : 'Kommunen skal orientere dig om det.'}` +
+        (r.validTo ? (today && today > r.validTo ? ` Grundlaget gjaldt til og med ${danishDate(r.validTo)}. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, fjernes fra din plan.` : ` Grundlaget gælder til og med ${danishDate(r.validTo)}.`) : ''),
     }));
 
   return { flows, consents, legalBases: legal };

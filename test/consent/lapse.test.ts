@@ -2,12 +2,13 @@
  * A grant's period is kept by itself (R9). After a grant's last valid day, the nightly retention
  * job removes from the plan what flowed only on it, as a revocation would (R10), audits it once,
  * and leaves alone what another live grant still covers and grants whose period has not ended.
- * A grant dated to start later takes effect on its first day: its citizen is read again in full.
+ * A legal-basis record recorded for a period ends the same way. A grant dated to start later takes
+ * effect on its first day: its citizen is read again in full.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
-import { ConsentGrant as ConsentGrantSchema, membersOf, type ConsentGrant, type Plan } from '../../src/model';
+import { ConsentGrant as ConsentGrantSchema, membersOf, type ConsentGrant, type LegalBasisRecord, type Plan } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { runRetention } from '../../src/sync/retention';
@@ -83,6 +84,45 @@ describe('consent lapse', () => {
     expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 0, plansChangedByLapse: 0 });
     await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
     expect(elementsOn((await app.deps.store.plans.get('101', lapsing!.id))!, lapsingGrant.id)).toEqual([]);
+    await app.close();
+  });
+
+  it('removes what flowed only on a legal-basis record whose period ended, tells the citizen, and does it once (R11, R16)', async () => {
+    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const today = new Date().toISOString().slice(0, 10);
+    const plan = await enrol(app.deps, population[5]!.cpr);
+    const record: LegalBasisRecord = {
+      id: crypto.randomUUID(), tenant: '101', citizenId: citizenIdOf(plan), source: 'dfdg', recipient: 'enplan', categories: [...employment],
+      basis: 'LAB § 20 (deling uden samtykke)', recordedBy: 'caseworker:anna', recordedAt: new Date().toISOString(), validTo: today, citizenInformed: false,
+    };
+    await app.deps.store.consents.insert({ kind: 'legal-basis', ...record });
+    const sync = () => runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
+    expect((await sync()).status).toBe('succeeded');
+    expect(elementsOn((await app.deps.store.plans.get('101', plan.id))!, record.id).length).toBeGreaterThan(0);
+    expect(await runRetention(app.deps)).toMatchObject({ legalBasesLapsed: 0, plansChangedByLapse: 0 });
+
+    // Time passes: the basis was recorded for a period that is now over.
+    await app.deps.store.consents.replace({ kind: 'legal-basis', ...record, validTo: '2026-06-30' });
+    expect(await runRetention(app.deps)).toMatchObject({ legalBasesLapsed: 1, plansChangedByLapse: 1, lapseFailures: 0 });
+    const after = (await app.deps.store.plans.get('101', plan.id))!;
+    expect([...after.goals, ...after.interventions, ...after.agreements].filter((e) => e.provenance.some((p) => p.kind === 'source'))).toEqual([]);
+    const audit = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) });
+    expect(audit.filter((a) => a.action === 'consent.lapsed')).toEqual([expect.objectContaining({ targetId: record.id, detail: expect.objectContaining({ kind: 'legal-basis', validTo: '2026-06-30', plansChanged: [plan.id] }) })]);
+    const token = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: citizenIdOf(plan) });
+    const log = (await (await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${token}` } })).json()) as { flows: { kind: string; text: string; basis: string }[]; legalBases: { id: string; text: string }[] };
+    const removal = log.flows.find((f) => f.kind === 'removed');
+    expect(removal?.basis).toBe('legal-basis');
+    expect(removal?.text).toMatch(/fjernet fra din Én plan, fordi det lovgrundlag, de var delt på uden dit samtykke \(LAB § 20 \(deling uden samtykke\)\), ophørte \(det gjaldt til og med 30\. juni 2026\)\./);
+    expect(log.legalBases.find((r) => r.id === record.id)?.text).toContain('Grundlaget gjaldt til og med 30. juni 2026.');
+
+    // Telling the citizen afterwards does not make the ended basis lapse again; nor does a sync bring the data back.
+    const told = (await app.deps.store.consents.get('101', record.id))!;
+    await app.deps.store.consents.replace({ ...told, kind: 'legal-basis', citizenInformed: true, informedAt: new Date().toISOString() } as typeof told);
+    expect(await runRetention(app.deps)).toMatchObject({ legalBasesLapsed: 0, plansChangedByLapse: 0 });
+    expect((await sync()).stats.refusedByConsent).toBe(0); // nothing changed at the source: nothing read again
+    dfdg.mutate(1);
+    expect((await sync()).stats.refusedByConsent).toBeGreaterThan(0);
+    expect(elementsOn((await app.deps.store.plans.get('101', plan.id))!, record.id)).toEqual([]);
     await app.close();
   });
 
