@@ -1,6 +1,7 @@
-/** Prints a development bearer token: `npm run token -- --tenant 101 --role caseworker [--provider P] [--citizen ID]`. */
+/** Prints a development bearer token: `npm run token -- --tenant 101 --role caseworker [--department social] [--provider P] [--citizen ID]`. */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
+import { Department } from '../src/model';
 import { Role, signDevToken } from '../src/security';
 
 const { values } = parseArgs({
@@ -10,6 +11,7 @@ const { values } = parseArgs({
     sub: { type: 'string' },
     provider: { type: 'string' },
     citizen: { type: 'string' },
+    department: { type: 'string' },
     ttl: { type: 'string', default: String(8 * 3600) },
   },
 });
@@ -19,9 +21,13 @@ if (!config.auth.secret) {
   process.exit(2);
 }
 const roles = values.role!.map((r) => Role.parse(r));
+if (values.department && !Department.safeParse(values.department).success) {
+  process.stderr.write(`--department is one of: ${Department.options.join(', ')}\n`);
+  process.exit(2);
+}
 const token = await signDevToken(
   config.auth.secret,
-  { tenant: values.tenant!, roles, sub: values.sub, providerId: values.provider, citizenId: values.citizen },
+  { tenant: values.tenant!, roles, sub: values.sub, providerId: values.provider, citizenId: values.citizen, ...(values.department ? { department: values.department as Department } : {}) },
   Number(values.ttl),
 );
 process.stdout.write(`${token}\n`);

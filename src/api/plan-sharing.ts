@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { InvolvedMunicipality, Plan } from '../model';
 import { membershipService } from '../plans/membership';
-import { CreateLinkRequest, planViewService } from '../views';
+import { caseworkerViewer, CreateLinkRequest, planViewService, PlanView, viewOf } from '../views';
 import { ProblemError } from './context';
 import { PageQuery } from './paging';
 import { problemResponses } from './problem';
@@ -75,12 +75,13 @@ export const planSharingRoutes = newRouter()
       path: '/v1/plans/{id}/members/{memberId}/leave',
       summary: 'A member leaves the family plan and is offered their own plan with their own elements (R4)',
       request: { params: MemberParams },
-      responses: { 201: json(z.object({ familyPlan: Plan, ownPlan: Plan }), 'The family plan without the member’s elements, and the member’s own plan'), ...problemResponses(409) },
+      responses: { 201: json(z.object({ familyPlan: PlanView, ownPlan: PlanView }), 'The family plan without the member’s elements, and the member’s own plan, each as the caseworker may see it'), ...problemResponses(409) },
     }),
     async (c) => {
       const { id, memberId } = c.req.valid('param');
       const result = await membershipService(c.get('deps')).leave(c.get('principal'), id, memberId);
       if (!result) throw new ProblemError('not-found', 'no such plan or member in your municipality');
-      return c.json(result, 201, { location: `/v1/plans/${result.ownPlan.id}` });
+      const asCaseworker = (plan: Plan) => viewOf(plan, caseworkerViewer(c.get('principal')))!;
+      return c.json({ familyPlan: asCaseworker(result.familyPlan), ownPlan: asCaseworker(result.ownPlan) }, 201, { location: `/v1/plans/${result.ownPlan.id}` });
     },
   );

@@ -3,21 +3,23 @@ import { z } from '@hono/zod-openapi';
 import { FHIR_JSON, planViewToFhirBundle } from '../fhir';
 import { IsoDate, Cpr, Plan, StatusChangeRequest } from '../model';
 import { CreatePlanRequest, planService } from '../plans/service';
-import { planViewService, PlanView, viewOf } from '../views';
+import { caseworkerViewer, planViewService, PlanView, viewOf } from '../views';
 import { ProblemError } from './context';
 import { fhirBundleSchema, formatOf, formatQuery } from './fhir-format';
 import { PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
+import type { Principal } from '../security';
 
 const notFound = () => new ProblemError('not-found', 'no such plan in your municipality');
 const PlanIdParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
 // Model schemas are used as they are: they may be built before @hono/zod-openapi extends zod.
-// Caseworkers get the plan as their view of it: the whole plan, and which elements fall under SEL
-// § 101 a (`view.protectedElementIds`), so a client can keep them apart wherever it shows them.
+// Caseworkers get the plan as their view of it: the whole plan less what consent gives other
+// departments alone, and which elements fall under SEL § 101 a (`view.protectedElementIds`), so a
+// client can keep them apart wherever it shows them.
 const PlanResponse = PlanView;
-const asCaseworker = (plan: Plan) => viewOf(plan, { kind: 'caseworker' })!;
+const asCaseworker = (plan: Plan, principal: Principal) => viewOf(plan, caseworkerViewer(principal))!;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
@@ -79,7 +81,7 @@ export const planRoutes = newRouter()
     }),
     async (c) => {
       const plan = await planService(c.get('deps')).create(c.get('principal'), c.req.valid('json'));
-      return c.json(asCaseworker(plan), 201, { location: `/v1/plans/${plan.id}` });
+      return c.json(asCaseworker(plan, c.get('principal')), 201, { location: `/v1/plans/${plan.id}` });
     },
   )
   .openapi(
@@ -92,7 +94,7 @@ export const planRoutes = newRouter()
     }),
     async (c) => {
       const plans = await planService(c.get('deps')).lookup(c.get('principal'), c.req.valid('json').cpr);
-      return c.json({ plans: plans.map(asCaseworker) }, 200);
+      return c.json({ plans: plans.map((plan) => asCaseworker(plan, c.get('principal'))) }, 200);
     },
   )
   .openapi(
@@ -128,7 +130,7 @@ export const planRoutes = newRouter()
     async (c) => {
       const plan = await planService(c.get('deps')).changeStatus(c.get('principal'), c.req.valid('param').id, c.req.valid('json'));
       if (!plan) throw notFound();
-      return c.json(asCaseworker(plan), 200);
+      return c.json(asCaseworker(plan, c.get('principal')), 200);
     },
   )
   .openapi(
@@ -153,7 +155,7 @@ export const planRoutes = newRouter()
       const { id, conflictId } = c.req.valid('param');
       const plan = await planService(c.get('deps')).resolveConflict(c.get('principal'), id, conflictId, c.req.valid('json'));
       if (!plan) throw notFound();
-      return c.json(asCaseworker(plan), 200);
+      return c.json(asCaseworker(plan, c.get('principal')), 200);
     },
   )
   .openapi(

@@ -7,6 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { PlanStatus, RECOMMENDED_CASELOAD } from '../model';
 import { actorOf } from '../security';
 import { danishToday } from '../views/danish';
+import { hiddenFromCaseworker } from '../views/plan-view';
 import { PageQuery } from './paging';
 import { newRouter } from './router';
 import { securedRoute } from './security';
@@ -103,15 +104,15 @@ export const worklistRoutes = newRouter()
       const now = clock.now();
       const today = danishToday(now);
       const found = await store.plans.withOverdueFollowUps(principal.tenant, today, limit, offset);
-      const plans = found.map((plan) => ({
-        planId: plan.id,
-        status: plan.status,
-        coordinator: plan.coordinator?.name ?? null,
-        followUps: plan.followUps
-          .filter((f) => !f.done && f.due < today)
+      const plans = found.flatMap((plan) => {
+        // Follow-ups on data consent gives other departments alone are theirs (R9).
+        const hidden = hiddenFromCaseworker(plan, principal.department).elements;
+        const followUps = plan.followUps
+          .filter((f) => !f.done && f.due < today && !hidden.has(f.id) && !(f.elementId && hidden.has(f.elementId)))
           .sort((a, b) => a.due.localeCompare(b.due))
-          .map((f) => ({ id: f.id, due: f.due, text: f.text, elementId: f.elementId ?? null, daysOverdue: Math.round((Date.parse(today) - Date.parse(f.due)) / dayMs) })),
-      }));
+          .map((f) => ({ id: f.id, due: f.due, text: f.text, elementId: f.elementId ?? null, daysOverdue: Math.round((Date.parse(today) - Date.parse(f.due)) / dayMs) }));
+        return followUps.length > 0 ? [{ planId: plan.id, status: plan.status, coordinator: plan.coordinator?.name ?? null, followUps }] : [];
+      });
       await store.audit.append(principal.tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'plan.follow-ups-overdue-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { plans: plans.length } });
       return c.json({ today, plans, nextOffset: found.length === limit ? offset + limit : null }, 200);
     },

@@ -5,7 +5,7 @@
  * whole matrix.
  */
 import type { ConsentGrant, ConsentSource, DataCategory, LegalBasisRecord, Recipient } from '../model';
-import { ageOn } from '../model';
+import { ageOn, Department } from '../model';
 import { capacityRuleFor } from './rules';
 
 export interface FlowQuestion {
@@ -55,4 +55,26 @@ export function decideFlow(question: FlowQuestion, grants: readonly ConsentGrant
   if (anyCovering.some((g) => g.revokedAt && new Date(g.revokedAt) <= question.at)) return { allowed: false, reason: 'the consent was revoked' };
   if (anyCovering.length > 0) return { allowed: false, reason: 'the consent is not valid at this time' };
   return { allowed: false, reason: `no consent covers ${question.category} data from ${question.source} to ${question.recipient}` };
+}
+
+export type PlanFlowDecision = FlowDecision & { audience?: Department[] };
+
+/**
+ * May this category of data flow from a sector system into the citizen's plan, and for whom? To
+ * every party of the plan when consent (or a legal basis) names the Én plan; otherwise to those
+ * departments a grant or legal basis names on its own (R9: per recipient party) — the plan then
+ * holds the data for them alone (`audience`). Refused when neither allows it, with the Én plan's reason.
+ */
+export function decideFlowIntoPlan(question: Omit<FlowQuestion, 'recipient'>, grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[] = []): PlanFlowDecision {
+  const whole = decideFlow({ ...question, recipient: 'enplan' }, grants, legalBases);
+  if (whole.allowed) return whole;
+  const named = new Set<string>([...grants, ...legalBases].filter((entry) => entry.citizenId === question.citizenId && entry.source === question.source).map((entry) => entry.recipient));
+  const allowed = Department.options.filter((department) => named.has(department)).map((department) => ({ department, decision: decideFlow({ ...question, recipient: department }, grants, legalBases) }));
+  const first = allowed.find((a) => a.decision.allowed)?.decision;
+  if (!first?.allowed) return whole;
+  const audience = allowed.filter((a) => a.decision.allowed).map((a) => a.department);
+  if (first.basis !== 'consent') return { ...first, audience };
+  // Every grant the flow rests on, so revoking any of them reconsiders it.
+  const grantIds = [...new Set(allowed.flatMap((a) => (a.decision.allowed && a.decision.basis === 'consent' ? a.decision.grantIds : [])))];
+  return { allowed: true, basis: 'consent', grantIds, audience };
 }

@@ -2,13 +2,14 @@
  * What a revoked consent grant takes with it from a plan (R10, S3). Pure document logic; the
  * consent service loads the plans and grants, calls this, and writes the result.
  *
- * For every source provenance entry that may rest on the revoked grant, the flow is decided
- * again with `decideFlow` on what remains (the citizen's other grants and legal-basis records,
- * with the data category the entry flowed as, its source system, and the Én plan as recipient).
+ * For every source provenance entry that may rest on the revoked grant, the flow into the plan is
+ * decided again with `decideFlowIntoPlan` on what remains (the citizen's other grants and
+ * legal-basis records, with the data category the entry flowed as and its source system).
  * An entry names one grant (`consentRef`), but a flow can rest on several — a young person of 16
  * or 17 needs their own grant and a custody holder's — so an entry on another of the citizen's
  * grants is reconsidered too when the revoked grant covers its source and category:
- * - still allowed → the entry is re-pointed to the grant (or legal-basis record) that now carries it;
+ * - still allowed → the entry is re-pointed to the grant (or legal-basis record) that now carries
+ *   it, and to the departments alone it now may reach (`audience`) if that narrowed;
  * - not allowed, or the entry does not say which category it flowed as → the entry is dropped.
  * An element left without provenance is removed from the plan (the source system keeps its own
  * record). References to removed elements are dropped so the plan stays valid; conflicts are
@@ -16,7 +17,7 @@
  */
 import type { ConsentGrant, LegalBasisRecord, Plan, Provenance } from '../model';
 import { dropDanglingReferences, elementIdsOf, elementLists, type ElementList } from '../plans/references';
-import { decideFlow } from './policy';
+import { decideFlowIntoPlan } from './policy';
 
 export interface RevocationContext {
   /** The revoked grant. */
@@ -46,22 +47,23 @@ export interface RevocationOutcome {
 
 /**
  * Which provenance entries the revocation of `grantId` must reconsider: those naming it, and those
- * naming another of the citizen's grants (`grants`, the revoked one among them) for a source and
- * category the revoked grant covers — the flow may have needed both. Entries on a legal-basis
- * record rest on that record alone.
+ * naming another of the citizen's grants or legal-basis records (the revoked one among them) for a
+ * source and category the revoked one covers — the flow may have needed both, or reached named
+ * departments on each (`audience`).
  */
-function restingOn(grantId: string, grants: readonly ConsentGrant[]): (entry: Provenance) => boolean {
-  const revoked = grants.find((g) => g.id === grantId);
-  const citizensGrants = new Set(grants.map((g) => g.id));
+function restingOn(grantId: string, grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[]): (entry: Provenance) => boolean {
+  const revoked = grants.find((g) => g.id === grantId) ?? legalBases.find((r) => r.id === grantId);
+  const citizensRefs = new Set([...grants, ...legalBases].map((g) => g.id));
   return (entry) =>
     entry.kind === 'source' &&
     (entry.consentRef === grantId ||
-      (!!revoked && !!entry.consentRef && citizensGrants.has(entry.consentRef) && entry.system === revoked.source && !!entry.category && revoked.categories.includes(entry.category)));
+      (!!revoked && !!entry.consentRef && citizensRefs.has(entry.consentRef) && entry.system === revoked.source && !!entry.category && revoked.categories.includes(entry.category)));
 }
 
 export function removeRevokedData(plan: Plan, context: RevocationContext): RevocationOutcome {
   const grants = context.grants.filter((g) => g.id !== context.grantId);
-  const mayRestOnRevoked = restingOn(context.grantId, context.grants);
+  const legalBases = context.legalBases.filter((r) => r.id !== context.grantId);
+  const mayRestOnRevoked = restingOn(context.grantId, context.grants, context.legalBases);
   let repointed = 0;
   let dropped = 0;
 
@@ -76,18 +78,21 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
         dropped++;
         continue;
       }
-      const decision = decideFlow(
-        { citizenId: context.citizenId, birthDate: context.birthDate, source: entry.system, recipient: 'enplan', category: entry.category, at: context.at },
-        grants,
-        context.legalBases,
-      );
+      const decision = decideFlowIntoPlan({ citizenId: context.citizenId, birthDate: context.birthDate, source: entry.system, category: entry.category, at: context.at }, grants, legalBases);
       if (!decision.allowed) {
         dropped++;
         continue;
       }
       const consentRef = decision.basis === 'consent' ? (entry.consentRef && decision.grantIds.includes(entry.consentRef) ? entry.consentRef : decision.grantIds[0]!) : decision.recordId;
-      if (consentRef !== entry.consentRef) repointed++;
-      kept.push(consentRef === entry.consentRef ? entry : { ...entry, consentRef });
+      // Who may see it can narrow too: from the whole plan to the departments a remaining grant names.
+      const sameAudience = String(entry.audience ?? '') === String(decision.audience ?? '');
+      if (consentRef === entry.consentRef && sameAudience) {
+        kept.push(entry);
+        continue;
+      }
+      repointed++;
+      const { audience: _was, ...rest } = entry;
+      kept.push({ ...rest, consentRef, ...(decision.audience ? { audience: decision.audience } : {}) });
     }
     return kept;
   }
@@ -141,8 +146,8 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
  * Whether a plan holds anything that may have flowed on the grant: entries naming it, and — given
  * the citizen's grants, the revoked one among them — entries on a sibling grant it also covers.
  */
-export function carriesGrant(plan: Plan, grantId: string, grants: readonly ConsentGrant[] = []): boolean {
-  const mayRestOnRevoked = restingOn(grantId, grants);
+export function carriesGrant(plan: Plan, grantId: string, grants: readonly ConsentGrant[] = [], legalBases: readonly LegalBasisRecord[] = []): boolean {
+  const mayRestOnRevoked = restingOn(grantId, grants, legalBases);
   const refers = (provenance: readonly Provenance[]) => provenance.some(mayRestOnRevoked);
   return (
     elementLists.some((list) => (plan[list] as { provenance: Provenance[] }[]).some((e) => refers(e.provenance))) ||

@@ -106,13 +106,13 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
   const citizen = await store.citizens.get(tenant, grant.citizenId);
   const documents = await store.consents.forCitizens(tenant, [grant.citizenId]);
   const grants = documents.map(asGrant).filter((g): g is ConsentGrant => !!g);
-  const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r && r.id !== grantId);
+  const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r);
   const reports: PlanRevocationReport[] = [];
 
   for (const planId of await store.plans.idsForCitizen(tenant, grant.citizenId, false)) {
     for (let attempt = 1; ; attempt++) {
       const plan = await store.plans.get(tenant, planId);
-      if (!plan || !carriesGrant(plan, grantId, grants)) break;
+      if (!plan || !carriesGrant(plan, grantId, grants, legalBases)) break;
       const birthDate = citizen?.birthDate ?? membersOf(plan).find((m) => m.citizenId === grant.citizenId)?.birthDate;
       if (!birthDate) throw new Error(`no birth date known for the citizen of grant ${grantId}`);
       const at = clock.now();

@@ -18,12 +18,17 @@ export const DataCategory = z.enum([
 ]);
 export type DataCategory = z.infer<typeof DataCategory>;
 
+/** A sector department of the municipality: a party of the plan a consent can name on its own (R9). */
+export const Department = z.enum(['employment', 'education', 'social', 'children', 'health', 'integration']);
+export type Department = z.infer<typeof Department>;
+
 /**
- * The party data flows to: a sector department of the tenant, the Én plan itself, an external
- * provider (`provider:<id>`) or another municipality (`municipality:<kommunekode>`).
+ * The party data flows to: the Én plan itself (every party of the plan in the municipality), one
+ * sector department of the tenant, an external provider (`provider:<id>`) or another municipality
+ * (`municipality:<kommunekode>`).
  */
 export const Recipient = z.union([
-  z.enum(['enplan', 'employment', 'education', 'social', 'children', 'health', 'integration']),
+  z.enum(['enplan', ...Department.options]),
   z.string().regex(/^provider:[A-Za-z0-9._-]+$/),
   z.string().regex(/^municipality:\d{3}$/),
 ]);

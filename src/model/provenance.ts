@@ -1,7 +1,7 @@
 /** Where a plan element came from: a source record through a mapping, or a registration by an actor. */
 import { z } from 'zod';
 import { Id, IsoDateTime, SourceSystem } from './common';
-import { DataCategory } from './consent';
+import { DataCategory, Department } from './consent';
 
 export const SourceProvenance = z.object({
   kind: z.literal('source'),
@@ -15,6 +15,11 @@ export const SourceProvenance = z.object({
   consentRef: Id.optional(),
   /** The data category it flowed as; needed to re-decide the flow when a grant is revoked. */
   category: DataCategory.optional(),
+  /**
+   * The departments this entry may be shown to, when the citizen's consent names departments
+   * rather than the Én plan as a whole (R9); absent: every party of the plan.
+   */
+  audience: z.array(Department).min(1).optional(),
   /** Where several records of one system describe this element: the record's place among them (see `Fragment.sequence`). */
   sequence: z.string().min(1).max(64).optional(),
   /**

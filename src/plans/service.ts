@@ -24,6 +24,7 @@ import {
 } from '../model';
 import { completenessOf, replacementProblems, ruleSetVersion } from '../rules';
 import { danishToday } from '../views/danish';
+import { hiddenFromCaseworker } from '../views/plan-view';
 import { resolveConflict, settledConflictRegistration, type ConflictChoice } from './conflicts';
 import { registrationService } from '../registrations/service';
 import { createHash } from 'node:crypto';
@@ -207,10 +208,12 @@ export function planService(deps: AppDeps) {
       const plans = rows.flatMap((row) => {
         const plan = byId.get(row.id);
         if (!plan) return [];
+        // A conflict about data consent gives other departments alone is theirs to settle (R9).
+        const hidden = hiddenFromCaseworker(plan, principal.department).conflicts;
         const conflicts = plan.conflicts
-          .filter((c) => !c.resolvedAt)
+          .filter((c) => !c.resolvedAt && !hidden.has(c.id))
           .map((c) => ({ id: c.id, elementId: c.elementId, fields: c.field.split(',').filter(Boolean), detectedAt: c.detectedAt, writers: c.values.map((v) => writerName(v.provenance.at(-1)!)) }));
-        return [{ planId: plan.id, status: plan.status, updatedAt: plan.updatedAt, conflicts }];
+        return conflicts.length > 0 ? [{ planId: plan.id, status: plan.status, updatedAt: plan.updatedAt, conflicts }] : [];
       });
       await store.audit.append(principal.tenant, { at: nowIso(), actor: actorOf(principal), action: 'plan.conflicts-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { plans: plans.length } });
       return { plans, nextOffset: rows.length === page.limit ? page.offset + page.limit : null };
@@ -220,6 +223,8 @@ export function planService(deps: AppDeps) {
     async resolveConflict(principal: Principal, id: string, conflictId: string, choice: ConflictChoice): Promise<Plan | null> {
       const plan = await store.plans.get(principal.tenant, id);
       if (!plan) return null;
+      // Answered as for a conflict that does not exist: its existence is not theirs to know either.
+      if (hiddenFromCaseworker(plan, principal.department).conflicts.has(conflictId)) throw new ProblemError('not-found', 'no such conflict in this plan');
       const { plan: next, conflict, changed } = resolveConflict(plan, conflictId, choice, { at: nowIso(), by: actorOf(principal) });
       if (!changed) return plan;
       // Which writer was chosen, never the values themselves: the audit log holds no content. The

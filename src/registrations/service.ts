@@ -13,6 +13,7 @@ import { ruleSetVersion } from '../rules';
 import { askForJob } from '../runtime/job-queue';
 import { actorOf, type Principal } from '../security';
 import type { AuditEntry, OutboxRow, RegistrationRow } from '../store';
+import { hiddenFromCaseworker } from '../views/plan-view';
 import { applyRegistration, RegistrationConflict, type Outbound } from './apply';
 import type { RegistrationRequest } from './kinds';
 import { routeRegistration, type NotRouted, type PlannedDelivery } from './routing';
@@ -112,6 +113,13 @@ export function registrationService(deps: AppDeps) {
       for (let race = 0; race < MAX_PLAN_RACES; race++) {
         const plan = await store.plans.get(tenant, request.planId);
         if (!plan) throw new ProblemError('not-found', 'no such plan in your municipality');
+        // Data consent gives other departments alone (R9) cannot be changed, or referred to, by whoever may not see it.
+        const hidden = hiddenFromCaseworker(plan, principal.department).elements;
+        if (hidden.size > 0) {
+          const body = JSON.stringify(request);
+          const named = [...hidden].find((id) => body.includes(JSON.stringify(id)));
+          if (named) throw new ProblemError('validation-failed', `the registration refers to ${named}, which is not in the plan`);
+        }
         const now = clock.now();
         const at = now.toISOString();
         const registrationId = crypto.randomUUID();

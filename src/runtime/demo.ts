@@ -81,7 +81,7 @@ const categoriesFor: Record<SourceSystem, DataCategory[]> = {
   health: ['health'],
 };
 
-async function grant(deps: AppDeps, citizenId: string, source: SourceSystem, options: { grantedBy?: { citizenId: string; capacity: 'self' | 'custody-holder' }; revoked?: boolean } = {}) {
+async function grant(deps: AppDeps, citizenId: string, source: SourceSystem, options: { grantedBy?: { citizenId: string; capacity: 'self' | 'custody-holder' }; revoked?: boolean; recipient?: Recipient } = {}) {
   const at = deps.clock.now().toISOString();
   const document = ConsentGrant.parse({
     id: crypto.randomUUID(),
@@ -89,7 +89,7 @@ async function grant(deps: AppDeps, citizenId: string, source: SourceSystem, opt
     citizenId,
     grantedBy: options.grantedBy ?? { citizenId, capacity: 'self' },
     source,
-    recipient: 'enplan',
+    recipient: options.recipient ?? 'enplan',
     categories: categoriesFor[source],
     explicitHealth: source === 'health',
     purpose: 'Koordinering af indsatser i Én plan',
@@ -182,7 +182,8 @@ export async function seedDemo(deps: AppDeps, population: readonly SyntheticCiti
     await grant(deps, citizenId, 'dfdg');
     if (index % 4 !== 3) await grant(deps, citizenId, 'education'); // some partial consents
     if (index % 3 !== 2) await grant(deps, citizenId, 'social');
-    if (index % 2 === 0) await grant(deps, citizenId, 'health');
+    // Every third health consent names the social department alone (R9): its caseworkers see that data, others do not.
+    if (index % 2 === 0) await grant(deps, citizenId, 'health', index % 6 === 0 ? { recipient: 'social' } : {});
     if (index === 7) await grant(deps, citizenId, 'social', { revoked: true });
   }
   return { seeded: true, plans };

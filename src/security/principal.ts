@@ -1,6 +1,6 @@
 /** Who is calling: the verified claims of a bearer token. */
 import { z } from 'zod';
-import { Cpr, MunicipalityCode } from '../model';
+import { Cpr, Department, MunicipalityCode } from '../model';
 
 /** `dpo`: the municipality's data protection officer (databeskyttelsesrådgiver), who investigates who used a citizen's data. */
 export const Role = z.enum(['it-staff', 'caseworker', 'vendor', 'sync-job', 'citizen', 'provider', 'dpo']);
@@ -13,6 +13,12 @@ export const Principal = z
     roles: z.array(Role).min(1),
     /** For `provider` tokens: the provider whose part of a plan they may see (R14). */
     providerId: z.string().min(1).optional(),
+    /**
+     * For `caseworker` tokens: the sector department the caseworker works in. Data a citizen's
+     * consent lets reach named departments alone is shown to those departments' caseworkers only;
+     * a caseworker whose token names none sees what consent gives the whole plan (R9).
+     */
+    department: Department.optional(),
     /** For `citizen` tokens: the citizen's pseudonymous id (never a CPR). */
     citizenId: z.string().min(1).optional(),
     /**

@@ -20,9 +20,9 @@
 import { AdapterError, unknownSubjectCodes, type PullResult, type PullSubject, type SourceAdapter, type SourceRecord } from '../../adapters/adapter';
 import { countMapping, emptyStats, mapRecord, type MappingStats } from '../../mappings/mapping';
 import { adaptersOf, type AppDeps } from '../api/context';
-import { decideFlow, type FlowDecision } from '../consent/policy';
+import { decideFlowIntoPlan, type PlanFlowDecision } from '../consent/policy';
 import { removeDataOfGrant } from '../consent/service';
-import type { ConsentGrant, DataCategory, LegalBasisRecord, SourceSystem } from '../model';
+import type { ConsentGrant, DataCategory, Department, LegalBasisRecord, SourceSystem } from '../model';
 import { membersOf } from '../model';
 import { ruleSetVersion } from '../rules';
 import type { AuditEntry } from '../store';
@@ -367,9 +367,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         if (first) stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
         // Flows of records that hold anonymous treatment (SEL § 101 a) are recorded apart and marked,
         // so a log shown to anyone but the citizen (a custody holder) can leave them out (R4).
-        const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean; anonymousTreatment: boolean }>();
+        const flowed = new Map<string, { categories: Set<DataCategory>; refs: Set<string>; basis: string; legalBasis?: string; inform?: boolean; anonymousTreatment: boolean; audience?: Department[] }>();
         // One decision per category for this citizen and source: the question differs in nothing else.
-        const decided = new Map<DataCategory, FlowDecision>();
+        const decided = new Map<DataCategory, PlanFlowDecision>();
         const refused = new Map<string, { category: DataCategory; reason: string; anonymousTreatment: boolean }>();
 
         for (const record of fresh) {
@@ -397,7 +397,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           for (const fragment of result.fragments) {
             let decision = decided.get(fragment.category);
             if (!decision) {
-              decision = decideFlow({ citizenId: citizen.citizenId, birthDate: row.birthDate, source: run.id, recipient: 'enplan', category: fragment.category, at: decidedAt }, grants, legalBases);
+              decision = decideFlowIntoPlan({ citizenId: citizen.citizenId, birthDate: row.birthDate, source: run.id, category: fragment.category, at: decidedAt }, grants, legalBases);
               decided.set(fragment.category, decision);
             }
             if (!decision.allowed) {
@@ -407,8 +407,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               continue;
             }
             const consentRef = decision.basis === 'consent' ? decision.grantIds[0] : decision.recordId;
-            const key = `${anonymousTreatment}|${decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`}`;
-            const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: decision.basis, anonymousTreatment };
+            const key = `${anonymousTreatment}|${decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`}|${decision.audience ?? ''}`;
+            const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: decision.basis, anonymousTreatment, ...(decision.audience ? { audience: decision.audience } : {}) };
             flow.categories.add(fragment.category);
             if (decision.basis === 'consent') decision.grantIds.forEach((g) => flow.refs.add(g));
             else {
@@ -419,17 +419,19 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             flowed.set(key, flow);
             inputs.push({
               fragment,
-              origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category, ...(fragment.sequence ? { sequence: fragment.sequence } : {}) },
+              origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category, ...(decision.audience ? { audience: decision.audience } : {}), ...(fragment.sequence ? { sequence: fragment.sequence } : {}) },
             });
           }
           mergeable.push({ run, record, mappingId: mapping.id, refusedAny });
         }
 
+        // A flow to named departments alone is logged once per department: the citizen's log names who got it.
         for (const flow of flowed.values())
-          auditEntries.push({
-            at, actor: actor(run.id), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-            detail: { source: run.id, recipient: 'enplan', categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), anonymousTreatment: flow.anonymousTreatment, runId: run.runId },
-          });
+          for (const recipient of flow.audience ?? ['enplan'])
+            auditEntries.push({
+              at, actor: actor(run.id), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
+              detail: { source: run.id, recipient, categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), anonymousTreatment: flow.anonymousTreatment, runId: run.runId },
+            });
         for (const anonymousTreatment of [false, true]) {
           const group = [...refused.values()].filter((r) => r.anonymousTreatment === anonymousTreatment);
           if (group.length > 0)

@@ -15,7 +15,7 @@
  *   else by arrival.
  */
 import { z } from 'zod';
-import type { Agreement, CareTeamContact, CitizenView, DataCategory, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
+import type { Agreement, CareTeamContact, CitizenView, DataCategory, Department, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
 import {
   Agreement as AgreementSchema,
   CareTeamContact as CareTeamContactSchema,
@@ -36,6 +36,8 @@ export interface FragmentOrigin {
   mappingVersion: string;
   consentRef?: string;
   category: DataCategory;
+  /** The departments alone that consent lets see it (R9); absent: every party of the plan. */
+  audience?: Department[];
   /** The fragment's `sequence`: its record's place among the system's records of the same element. */
   sequence?: string;
 }
@@ -227,6 +229,7 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     at: context.at,
     ...(origin.consentRef ? { consentRef: origin.consentRef } : {}),
     category: origin.category,
+    ...(origin.audience ? { audience: origin.audience } : {}),
     ...(origin.sequence ? { sequence: origin.sequence } : {}),
   };
 
@@ -268,6 +271,13 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
   // The same version read again: only this record's own content may move on (references that
   // resolve now, a newer mapping's wording); anything else is old news, not a change or a conflict.
   if (order === 0 && (allFields.length === 0 || !isSame(element.provenance.at(-1)!, origin))) {
+    // Consent changed since (a grant to the whole plan added, say): who may see it moves on all the same.
+    if (previous && String(previous.audience ?? '') !== String(origin.audience ?? '')) {
+      const { audience: _was, ...rest } = previous;
+      const entry: SourceProvenance = { ...rest, ...(origin.audience ? { audience: origin.audience } : {}) };
+      list[index] = checkedElement(key, { ...element, provenance: element.provenance.map((p) => (p === previous ? entry : p)) });
+      tally.provenanceChanged = true;
+    }
     tally.stale++;
     return;
   }

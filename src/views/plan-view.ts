@@ -4,7 +4,8 @@
  * answers null when the viewer may not see the plan at all (the API then says 404, so the
  * plan's existence is not revealed either).
  *
- * - **caseworker** of the owning municipality: the whole plan. Elements under SEL § 101 a
+ * - **caseworker** of the owning municipality: the whole plan, less what the citizen's consent gives
+ *   other departments alone (R9; the token's `department`, decision 0026). Elements under SEL § 101 a
  *   (anonymous addiction treatment) are shown, and listed in `view.protectedElementIds`, to
  *   caseworkers only: the coordinating caseworker must be able to avoid planning against a
  *   treatment the citizen is in, and the caseworker is bound by confidentiality anyway. No other
@@ -29,6 +30,7 @@
  */
 import { z } from 'zod';
 import { decideFlow } from '../consent/policy';
+import { elementLists } from '../plans/references';
 import {
   Agreement,
   CareTeamContact,
@@ -48,6 +50,7 @@ import {
   PlanOrigin,
   PlanStatus,
   Provenances,
+  Department,
   ReplacedPlan,
   Situation,
   SituationNote,
@@ -56,6 +59,7 @@ import {
   type ConsentGrant,
   type DataCategory,
   type Plan,
+  type Provenance,
 } from '../model';
 
 export const LinkPart = z.enum(['goals', 'interventions', 'agreements', 'followUps', 'coordinator']);
@@ -85,6 +89,8 @@ export const ViewInfo = z.object({
   consentRefs: z.array(Id).optional(),
   /** Caseworker view only: elements under SEL § 101 a (anonymous treatment) or revealing one. */
   protectedElementIds: z.array(Id).optional(),
+  /** Caseworker view only: the department the caseworker reads as (data consent gives named departments alone, R9). */
+  department: Department.optional(),
 });
 export type ViewInfo = z.infer<typeof ViewInfo>;
 
@@ -125,7 +131,8 @@ export const PlanView = z.object({
 export type PlanView = z.infer<typeof PlanView>;
 
 export type Viewer =
-  | { kind: 'caseworker' }
+  /** `department`: the caseworker's, from their token; without one, only what consent gives the whole plan. */
+  | { kind: 'caseworker'; department?: Department }
   | { kind: 'citizen'; citizenId: string }
   | { kind: 'provider'; providerId: string }
   /** `grants`: the consent grants of the plan's members; `at`: when the flow happens. */
@@ -178,8 +185,65 @@ function trimReferences(view: Pick<PlanView, 'goals' | 'interventions'>): void {
   view.interventions = view.interventions?.map((i) => ({ ...i, goalIds: i.goalIds.filter((id) => goalIds.has(id)), dependsOn: i.dependsOn.filter((id) => interventionIds.has(id)) }));
 }
 
-function caseworkerView(plan: Plan): PlanView {
-  return { ...plan, view: { as: 'caseworker', protectedElementIds: [...protectedElements(plan).keys()] } };
+/** May a caseworker of `department` (undefined: none named) see what this provenance entry brought (R9)? */
+const entryShownTo = (department: Department | undefined) => (entry: Provenance) => entry.kind !== 'source' || !entry.audience || (!!department && entry.audience.includes(department));
+
+/** Whether anything in the plan reached named departments alone. */
+function holdsDepartmentData(plan: Plan): boolean {
+  const restricted = (provenance: readonly Provenance[]) => provenance.some((p) => p.kind === 'source' && !!p.audience);
+  return elementLists.some((list) => (plan[list] as { provenance: Provenance[] }[]).some((e) => restricted(e.provenance))) || plan.conflicts.some((c) => c.values.some((v) => restricted(v.provenance)));
+}
+
+/**
+ * The whole plan, less what consent gives other departments alone (R9): an element is shown when
+ * the entry that wrote its content (the last) may be shown, with only the entries that may; a
+ * follow-up on a hidden element and a conflict any of whose values is hidden are left out too.
+ */
+function caseworkerView(plan: Plan, department?: Department): PlanView {
+  const info = { as: 'caseworker' as const, ...(department ? { department } : {}) };
+  if (!holdsDepartmentData(plan)) return { ...plan, view: { ...info, protectedElementIds: [...protectedElements(plan).keys()] } };
+  const shown = entryShownTo(department);
+  const hidden = new Set<string>();
+  const keep = <T extends { id: string; provenance: Provenance[] }>(elements: readonly T[]): T[] =>
+    elements.flatMap((element) => {
+      if (!shown(element.provenance.at(-1)!)) {
+        hidden.add(element.id);
+        return [];
+      }
+      const entries = element.provenance.filter(shown);
+      return [entries.length === element.provenance.length ? element : { ...element, provenance: entries }];
+    });
+  const view: PlanView = {
+    ...plan,
+    goals: keep(plan.goals),
+    interventions: keep(plan.interventions),
+    agreements: keep(plan.agreements),
+    citizenViews: keep(plan.citizenViews),
+    situationNotes: keep(plan.situationNotes),
+    careTeams: keep(plan.careTeams),
+    followUps: [],
+    conflicts: [],
+    view: info,
+  };
+  view.followUps = keep(plan.followUps).filter((f) => !f.elementId || !hidden.has(f.elementId));
+  view.conflicts = plan.conflicts.filter((c) => !hidden.has(c.elementId) && c.values.every((v) => v.provenance.some(shown)));
+  trimReferences(view);
+  view.view.protectedElementIds = [...protectedElements(plan).keys()].filter((id) => !hidden.has(id));
+  return view;
+}
+
+/** A caseworker as a viewer: the department their token names, if any. */
+export const caseworkerViewer = (principal: { department?: Department }): Viewer => ({ kind: 'caseworker', ...(principal.department ? { department: principal.department } : {}) });
+
+/** The elements and conflicts a caseworker of `department` may not see, for checks outside a view (settling a conflict). */
+export function hiddenFromCaseworker(plan: Plan, department: Department | undefined): { elements: Set<string>; conflicts: Set<string> } {
+  const view = caseworkerView(plan, department);
+  const shownIds = new Set(elementLists.flatMap((list) => ((view[list] ?? []) as { id: string }[]).map((e) => e.id)));
+  const shownConflicts = new Set((view.conflicts ?? []).map((c) => c.id));
+  return {
+    elements: new Set(elementLists.flatMap((list) => (plan[list] as { id: string }[]).map((e) => e.id)).filter((id) => !shownIds.has(id))),
+    conflicts: new Set(plan.conflicts.map((c) => c.id).filter((id) => !shownConflicts.has(id))),
+  };
 }
 
 function citizenView(plan: Plan, citizenId: string): PlanView | null {
@@ -290,8 +354,11 @@ function municipalityView(plan: Plan, viewer: Extract<Viewer, { kind: 'municipal
     disclosed.set(member.citizenId, d);
   };
   /** May this element of this part go: its member's consent for the part's category (and health, for health-sector elements). */
-  const mayShow = (part: LinkPart, element: { id: string; memberId?: string; sector?: string }): boolean => {
+  const mayShow = (part: LinkPart, element: { id: string; memberId?: string; sector?: string; provenance?: readonly Provenance[] }): boolean => {
     if (shielded.has(element.id)) return false;
+    // What consent gives named departments alone never leaves the municipality (R9).
+    const writer = element.provenance?.at(-1);
+    if (writer?.kind === 'source' && writer.audience) return false;
     const member = element.memberId ? memberById.get(element.memberId) : primary;
     if (!member || member.leftAt) return false;
     const categories: DataCategory[] = element.sector === 'health' ? [linkPartCategory[part], 'health'] : [linkPartCategory[part]];
@@ -314,7 +381,7 @@ function municipalityView(plan: Plan, viewer: Extract<Viewer, { kind: 'municipal
   if (parts.includes('followUps')) {
     const shown = new Set([...(view.goals ?? []), ...(view.interventions ?? [])].map((e) => e.id));
     view.followUps = plan.followUps
-      .filter((f) => (f.elementId ? shown.has(f.elementId) : true) && mayShow('followUps', { id: f.id }))
+      .filter((f) => (f.elementId ? shown.has(f.elementId) : true) && mayShow('followUps', { id: f.id, provenance: f.provenance }))
       .map(stripProvenance);
   }
   if (parts.includes('coordinator')) {
@@ -337,7 +404,7 @@ function municipalityView(plan: Plan, viewer: Extract<Viewer, { kind: 'municipal
 export function explainView(plan: Plan, viewer: Viewer): ExplainedView {
   switch (viewer.kind) {
     case 'caseworker':
-      return { view: caseworkerView(plan), disclosures: [] };
+      return { view: caseworkerView(plan, viewer.department), disclosures: [] };
     case 'citizen':
       return { view: citizenView(plan, viewer.citizenId), disclosures: [] };
     case 'provider':

@@ -12,7 +12,7 @@ import { decideFlow } from '../consent/policy';
 import { Id, InvolvedMunicipality, MunicipalityCode, membersOf, Plan, type ConsentGrant } from '../model';
 import { actorOf, type Principal } from '../security';
 import type { ConsentDocument } from '../store';
-import { explainView, LinkPart, linkPartCategory, type Disclosure, type PlanView, type Viewer } from './plan-view';
+import { caseworkerViewer, explainView, LinkPart, linkPartCategory, type Disclosure, type PlanView, type Viewer } from './plan-view';
 
 export const CreateLinkRequest = z.strictObject({
   /** The other municipality (kommunekode). */
@@ -61,7 +61,7 @@ export function planViewService(deps: AppDeps) {
 
   /** Which viewer the principal is for a plan of its own municipality. */
   function localViewer(principal: Principal): Viewer | null {
-    if (principal.roles.includes('caseworker')) return { kind: 'caseworker' };
+    if (principal.roles.includes('caseworker')) return caseworkerViewer(principal);
     if (principal.roles.includes('provider') && principal.providerId) return { kind: 'provider', providerId: principal.providerId };
     if (principal.roles.includes('citizen') && principal.citizenId) return { kind: 'citizen', citizenId: principal.citizenId };
     return null;
