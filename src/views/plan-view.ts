@@ -237,6 +237,7 @@ export const caseworkerViewer = (principal: { department?: Department }): Viewer
 
 /** The elements and conflicts a caseworker of `department` may not see, for checks outside a view (settling a conflict). */
 export function hiddenFromCaseworker(plan: Plan, department: Department | undefined): { elements: Set<string>; conflicts: Set<string> } {
+  if (!holdsDepartmentData(plan)) return { elements: new Set(), conflicts: new Set() };
   const view = caseworkerView(plan, department);
   const shownIds = new Set(elementLists.flatMap((list) => ((view[list] ?? []) as { id: string }[]).map((e) => e.id)));
   const shownConflicts = new Set((view.conflicts ?? []).map((c) => c.id));
