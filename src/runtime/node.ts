@@ -107,6 +107,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       'Development tokens (`npm run token -- --tenant 101 --role <role>` makes others):',
       `  IT staff (paste into the dashboard): ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['it-staff'] })}`,
       `  caseworker:                          ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['caseworker'] })}`,
+      // Some demo citizens gave their health data to the social department alone (decision 0026).
+      `  caseworker, social department:       ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['caseworker'], department: 'social' })}`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
