@@ -63,6 +63,12 @@ export const Config = z
     ADAPTER_TLS_CERT_FILE: z.string().min(1).optional(),
     ADAPTER_TLS_KEY_FILE: z.string().min(1).optional(),
     ADAPTER_TLS_CA_FILE: z.string().min(1).optional(),
+    /**
+     * The certificate (PEM `CERTIFICATE`) and RSA key (PEM PKCS#8 `PRIVATE KEY`) the education adapter
+     * signs its requests with (WS-Security, as STIL's integration platform asks); on Workers, secrets.
+     */
+    EDUCATION_WSSE_CERT: z.string().includes('BEGIN CERTIFICATE', { message: 'a PEM certificate' }).optional(),
+    EDUCATION_WSSE_KEY: z.string().includes('BEGIN PRIVATE KEY', { message: 'a PEM PKCS#8 private key' }).optional(),
     SYNC_CRON: cronExpression.default('*/5 * * * *'),
     /** Per-adapter schedules; an adapter without one syncs on SYNC_CRON. Adapters on one schedule sync as one round. */
     SYNC_CRON_DFDG: cronExpression.optional(),
@@ -115,6 +121,7 @@ export const Config = z
     if (production && env.JWKS_URL && !env.JWKS_URL.startsWith('https://')) throw new Error('production needs JWKS_URL over https');
     if (production && !env.CPR_KEY) throw new Error('production needs CPR_KEY');
     if (!env.ADAPTER_TLS_CERT_FILE !== !env.ADAPTER_TLS_KEY_FILE) throw new Error('ADAPTER_TLS_CERT_FILE and ADAPTER_TLS_KEY_FILE go together');
+    if (!env.EDUCATION_WSSE_CERT !== !env.EDUCATION_WSSE_KEY) throw new Error('EDUCATION_WSSE_CERT and EDUCATION_WSSE_KEY go together');
     return {
       environment: env.NODE_ENV,
       port: env.PORT,
@@ -134,6 +141,7 @@ export const Config = z
         timeoutMs: env.ADAPTER_TIMEOUT_MS,
         starOrganisation: { typeIdentifier: env.STAR_ORGANISATION_TYPE, code: env.STAR_ORGANISATION_CODE },
         clientCertificate: env.ADAPTER_TLS_CERT_FILE && env.ADAPTER_TLS_KEY_FILE ? { certFile: env.ADAPTER_TLS_CERT_FILE, keyFile: env.ADAPTER_TLS_KEY_FILE, caFile: env.ADAPTER_TLS_CA_FILE } : undefined,
+        educationWsSecurity: env.EDUCATION_WSSE_CERT && env.EDUCATION_WSSE_KEY ? { certificatePem: env.EDUCATION_WSSE_CERT, privateKeyPem: env.EDUCATION_WSSE_KEY } : undefined,
       },
       schedule: {
         syncCron: env.SYNC_CRON,

@@ -12,6 +12,7 @@ import { deterministicUuid } from '../soap/identifiers';
 import { createRecordDocumentReader, describeIssues, type DecodedRecord } from '../soap/records';
 import { createSoapReadSide } from '../soap/read-side';
 import { createSoapTransport } from '../soap/transport';
+import type { WsSecuritySigner } from '../soap/ws-security';
 import type { XmlWritableObject } from '../soap/xml';
 import {
   EDUCATION_NAMESPACE,
@@ -40,6 +41,8 @@ export interface EducationAdapterOptions {
   fetch?: typeof fetch;
   /** undici Dispatcher for mutual TLS with the function certificate (FOCES). */
   dispatcher?: unknown;
+  /** Signs every request with the function certificate (WS-Security), as STIL's integration platform asks. */
+  wsSecurity?: WsSecuritySigner;
 }
 
 export interface EducationAdapter extends SourceAdapter {
@@ -73,6 +76,7 @@ export function createEducationAdapter(options: EducationAdapterOptions): Educat
     maxResponseBytes: options.maxResponseBytes,
     fetch: options.fetch,
     dispatcher: options.dispatcher,
+    signer: options.wsSecurity,
   });
   const pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 500));
 

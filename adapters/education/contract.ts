@@ -8,7 +8,9 @@
  * `HaendelseNummer`. Everything else is MODELLED, because the real structure is not public: the
  * namespace, the operations, the education plan (uddannelsesplan: goal and planned activities),
  * the education events (hændelser: optaget, påbegyndt, afbrudt, fuldført, udmeldt) and the
- * `Kaldskontekst` header, which stands in for WS-Security on STIL's platform (not simulated).
+ * `Kaldskontekst` header (who calls, for which municipality). WS-Security itself — the signed
+ * `wsse:Security` header STIL's platform asks for — is real: adapters/soap/ws-security.ts, checked
+ * by the simulator when it is given the certificates it trusts.
  *
  * Records are loose objects: elements the contract does not name are kept, so mappings can report
  * them as ignored fields instead of losing them silently.

@@ -13,6 +13,7 @@ import { generatePopulation, seededRandom, type SyntheticCitizen } from '../shar
 import { ChangeLog, changedAfter, InjectedChangeItems } from '../soap/change-log';
 import type { SoapMessage } from '../soap/envelope';
 import { describeIssues } from '../soap/records';
+import { createWsSecurityVerifier, type WsSecurityVerifierOptions } from '../soap/ws-security-verify';
 import { answerBatchRead, answerChangeList, SimulatedFault, startSoapSimulator, type SimulatorFaults, type SoapAnswer, type SoapSectorSimulator, type SoapSectorSimulatorOptions } from '../soap/simulator-kit';
 import { guidFrom, textRandom } from '../soap/synthetic';
 import { WriteLedger, type WriteReceipt } from '../soap/write-ledger';
@@ -32,7 +33,10 @@ import {
 } from './contract';
 import { educationRecordBody, educationRecordContent, initialEducationRecords, type EducationStoredRecord } from './records';
 
-export type EducationSimulatorOptions = SoapSectorSimulatorOptions;
+export type EducationSimulatorOptions = SoapSectorSimulatorOptions & {
+  /** Require WS-Security as STIL's platform does: every request signed by one of these certificates. */
+  wsSecurity?: WsSecurityVerifierOptions;
+};
 export type EducationSimulator = SoapSectorSimulator;
 
 function parseOrFault<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -202,6 +206,7 @@ export async function startEducationSimulator(options: EducationSimulatorOptions
     faults: options.faults,
     faultSeed: seed,
     hangMs: options.hangMs,
+    ...(options.wsSecurity ? { verifyRequest: createWsSecurityVerifier(options.wsSecurity) } : {}),
     handle(message) {
       parseOrFault(EducationRequestHeader, message.header, 'SOAP header (Kaldskontekst)');
       switch (message.operation) {

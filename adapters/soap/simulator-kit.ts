@@ -22,6 +22,7 @@ import type { ChangeListSpec } from './change-list';
 import type { FeedEntry, FeedRecord } from './change-log';
 import { buildEnvelope, buildFault, createSoapReader, SOAP11_CONTENT_TYPE, type SoapMessage } from './envelope';
 import { starFaultCodes, type StarFaultCode } from './faults';
+import { buildSecurityFault } from './ws-security-verify';
 import { describeIssues } from './records';
 import { DEFAULT_MAX_XML_BYTES, XmlInputError, type XmlObject, type XmlWritableObject } from './xml';
 import type { SyntheticCitizen } from '../shared/population';
@@ -122,6 +123,8 @@ export interface SoapSimulatorOptions {
   /** How long a "timeout" keeps the request open; cut short by close(). Default 60 s. */
   hangMs?: number;
   maxRequestBytes?: number;
+  /** Checks a request before it is read further (WS-Security, ws-security-verify.ts): a fault answers one that fails. */
+  verifyRequest?: (xml: string) => Promise<{ ok: true } | { ok: false; faultCode: string; reason: string }>;
   handle(message: SoapMessage): SoapAnswer;
   mutate(fraction: number): number;
   effects(): Record<string, number>;
@@ -205,6 +208,10 @@ export async function startSoapSimulator(options: SoapSimulatorOptions): Promise
     } catch (error) {
       if (error instanceof XmlInputError) return faultResponse('1001', `request refused: ${error.message}`);
       throw error;
+    }
+    if (options.verifyRequest) {
+      const check = await options.verifyRequest(body);
+      if (!check.ok) return soapResponse(buildSecurityFault(check.faultCode, check.reason), 500);
     }
     entry.operation = message.operation;
     entry.soapHeader = message.header;

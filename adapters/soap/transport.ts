@@ -10,6 +10,7 @@
 import { AdapterError } from '../adapter';
 import { buildEnvelope, createSoapReader, SOAP11_CONTENT_TYPE, type SoapMessage } from './envelope';
 import { faultToAdapterError, redactCpr } from './faults';
+import type { WsSecuritySigner } from './ws-security';
 import { DEFAULT_MAX_XML_BYTES, XmlInputError, type XmlWritableObject } from './xml';
 
 export interface SoapTransportOptions {
@@ -30,6 +31,8 @@ export interface SoapTransportOptions {
   dispatcher?: unknown;
   /** Extra HTTP headers; never put a CPR number here. */
   headers?: Record<string, string>;
+  /** Signs each request envelope (WS-Security, ws-security.ts) before it is sent. */
+  signer?: WsSecuritySigner;
 }
 
 export interface SoapCall {
@@ -104,7 +107,8 @@ export function createSoapTransport(options: SoapTransportOptions): SoapTranspor
 
   return {
     async call(call: SoapCall): Promise<SoapMessage> {
-      const envelope = buildEnvelope({ namespace: options.namespace, header: call.header, operation: call.operation, content: call.content });
+      const unsigned = buildEnvelope({ namespace: options.namespace, header: call.header, operation: call.operation, content: call.content });
+      const envelope = options.signer ? await options.signer.sign(unsigned) : unsigned;
       const init: RequestInit = {
         method: 'POST',
         headers: { ...options.headers, 'content-type': SOAP11_CONTENT_TYPE, soapaction: `"${options.namespace}#${call.operation}"` },

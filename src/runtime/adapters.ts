@@ -4,6 +4,7 @@ import { createDfdgAdapter } from '../../adapters/dfdg/adapter';
 import { createEducationAdapter } from '../../adapters/education/adapter';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { createSocialAdapter } from '../../adapters/social/adapter';
+import { createWsSecuritySigner } from '../../adapters/soap/ws-security';
 import type { Config } from '../config';
 import type { SourceSystem } from '../model';
 
@@ -37,7 +38,8 @@ export function adaptersFromConfig(config: Config, tenant?: string, transport: A
   const soap = transport.soapFetch ? { fetch: transport.soapFetch } : {};
   const fhir = { ...(transport.fhirDispatcher ? { dispatcher: transport.fhirDispatcher } : {}), ...(transport.fhirFetch ? { fetch: transport.fhirFetch } : {}) };
   if (adapters.dfdg) result.dfdg = createDfdgAdapter({ baseUrl: adapters.dfdg, timeoutMs, organisation, ...soap });
-  if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: organisation.code, ...soap });
+  const wsSecurity = adapters.educationWsSecurity ? { wsSecurity: createWsSecuritySigner(adapters.educationWsSecurity) } : {};
+  if (adapters.education) result.education = createEducationAdapter({ baseUrl: adapters.education, timeoutMs, municipalityCode: organisation.code, ...soap, ...wsSecurity });
   if (adapters.social) result.social = createSocialAdapter({ baseUrl: adapters.social, timeoutMs, ...fhir });
   if (adapters.health) result.health = createHealthAdapter({ baseUrl: adapters.health, timeoutMs, ...fhir });
   return result;

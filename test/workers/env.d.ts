@@ -10,6 +10,10 @@ declare global {
       DFDG_URL: string;
       SOCIAL_SIMULATOR_URL: string;
       SOCIAL_SIMULATOR_CPR: string;
+      EDUCATION_SIMULATOR_URL: string;
+      EDUCATION_SIMULATOR_CPR: string;
+      WSSE_CERTIFICATE: string;
+      WSSE_KEY: string;
       SECTOR_MTLS: Fetcher;
       IDP_URL: string;
       IDP_PRIVATE_KEYS: string;

@@ -1,12 +1,15 @@
 /**
  * Runs in Node before the workerd tests: a DFDG simulator on loopback for the Cron Trigger test, a
- * social FHIR simulator for the certificate binding test, an event receiver for the subscription
+ * social FHIR simulator for the certificate binding test, an Ungedatabasen simulator demanding
+ * WS-Security for the signing test, an event receiver for the subscription
  * test (it keeps what it got; `GET /received` lists it), and an identity provider's JWKS
  * (`GET /jwks`; `GET /jwks-reads` counts the reads) for the token test.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { TestProject } from 'vitest/node';
 import { startDfdgSimulator } from '../../adapters/dfdg';
+import { startEducationSimulator } from '../../adapters/education/simulator';
 import { generatePopulation } from '../../adapters/shared/population';
 import { startSocialSimulator } from '../../adapters/social/simulator';
 
@@ -22,6 +25,13 @@ export default async function setup(project: TestProject) {
   const social = await startSocialSimulator({ size: 5, seed: CRON_POPULATION_SEED });
   project.provide('socialUrl', social.baseUrl);
   project.provide('socialCpr', social.citizens[0]!.cpr);
+  // Ungedatabasen demanding WS-Security, trusting the test-only function certificate: the adapter signs in workerd.
+  const certificatePem = readFileSync(new URL('../fixtures/tls/client.pem', import.meta.url), 'utf8');
+  const education = await startEducationSimulator({ size: 40, seed: CRON_POPULATION_SEED, wsSecurity: { trustedCertificatesPem: [certificatePem] } });
+  project.provide('educationUrl', education.url);
+  project.provide('educationCpr', education.knownCitizens()[0]!.cpr);
+  project.provide('wsseCertificate', certificatePem);
+  project.provide('wsseKey', readFileSync(new URL('../fixtures/tls/client.key', import.meta.url), 'utf8'));
   const received: { headers: Record<string, unknown>; body: string }[] = [];
   const receiver = createServer((request, response) => {
     let body = '';
@@ -60,6 +70,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await simulator.close();
     await social.close();
+    await education.close();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
     await new Promise<void>((resolve) => idp.close(() => resolve()));
   };
@@ -70,6 +81,10 @@ declare module 'vitest' {
     dfdgUrl: string;
     socialUrl: string;
     socialCpr: string;
+    educationUrl: string;
+    educationCpr: string;
+    wsseCertificate: string;
+    wsseKey: string;
     receiverUrl: string;
     idpUrl: string;
     idpPrivateKeys: string;

@@ -35,6 +35,11 @@ export default defineProject(async () => {
             // Not SOCIAL_FHIR_URL: the scheduled syncs of the other tests pull from DFDG alone.
             SOCIAL_SIMULATOR_URL: inject('socialUrl'),
             SOCIAL_SIMULATOR_CPR: inject('socialCpr'),
+            // Not EDUCATION_URL: as above; test/workers/ws-security.test.ts configures its own adapter.
+            EDUCATION_SIMULATOR_URL: inject('educationUrl'),
+            EDUCATION_SIMULATOR_CPR: inject('educationCpr'),
+            WSSE_CERTIFICATE: inject('wsseCertificate'),
+            WSSE_KEY: inject('wsseKey'),
             TEST_MIGRATIONS: migrations,
             RECEIVER_URL: inject('receiverUrl'),
             // Not JWKS_URL: the worker under test keeps its HS256 tokens; test/workers/jwks.test.ts checks the IdP path.
