@@ -151,7 +151,7 @@ export function planService(deps: AppDeps) {
       // The whole plan is shown: in a family plan every active member's data was looked at, so each member's log tells it.
       for (const plan of plans) {
         const active = membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId);
-        for (const citizenId of new Set([citizen.id, ...active])) await audit(principal, 'plan.looked-up', plan, citizenId);
+        for (const citizenId of new Set([citizen.id, ...active])) await audit(principal, 'plan.looked-up', plan, citizenId, principal.department ? { department: principal.department } : {});
       }
       return plans;
     },

@@ -147,7 +147,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
 
   const flows: DataFlowEntry[] = [];
   // A caseworker opening the plan is one line per day, not one per opening: the log stays readable.
-  const caseworkerReads = new Map<string, { entry: DataFlowEntry; openings: number; lookedUp: boolean }>();
+  const caseworkerReads = new Map<string, { entry: DataFlowEntry; openings: number; lookedUp: boolean; departments: Set<string> }>();
   for (const row of rows) {
     if (row.citizenId !== citizenId) continue;
     const d = row.detail;
@@ -279,16 +279,19 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
     } else if ((row.action === 'plan.read' && d.view === 'caseworker') || row.action === 'plan.looked-up') {
       const day = danishDate(row.at);
       const seen = caseworkerReads.get(day);
-      const group = seen ?? { entry: { at: row.at, about, kind: 'viewed' as const, source: 'enplan', recipient: 'caseworker', categories: [], basis: null, consentRefs: [], legalBasis: null, text: '' }, openings: 0, lookedUp: false };
+      const group = seen ?? { entry: { at: row.at, about, kind: 'viewed' as const, source: 'enplan', recipient: 'caseworker', categories: [], basis: null, consentRefs: [], legalBasis: null, text: '' }, openings: 0, lookedUp: false, departments: new Set<string>() };
       group.openings++;
       group.lookedUp ||= row.action === 'plan.looked-up';
+      // Which department read it, where the caseworker's token named one (R13: who saw what).
+      if (typeof d.department === 'string') group.departments.add(d.department);
+      const from = group.departments.size > 0 ? ` fra ${danishList([...group.departments].sort().map(partyName))}` : '';
       group.entry.at = row.at;
       const clock = danishClock(row.at);
       const whose = child ? 'dit barns' : 'din';
       group.entry.text =
         group.openings === 1
-          ? `Den ${day} kl. ${clock} åbnede en sagsbehandler i kommunen ${whose} Én plan${group.lookedUp ? ' efter at have søgt på CPR-nummeret' : ''}.`
-          : `Den ${day} åbnede kommunens sagsbehandlere ${whose} Én plan ${group.openings} gange, senest kl. ${clock}${group.lookedUp ? ', og den blev fundet ved en søgning på CPR-nummeret' : ''}.`;
+          ? `Den ${day} kl. ${clock} åbnede en sagsbehandler ${from ? from.trim() : 'i kommunen'} ${whose} Én plan${group.lookedUp ? ' efter at have søgt på CPR-nummeret' : ''}.`
+          : `Den ${day} åbnede kommunens sagsbehandlere${from} ${whose} Én plan ${group.openings} gange, senest kl. ${clock}${group.lookedUp ? ', og den blev fundet ved en søgning på CPR-nummeret' : ''}.`;
       if (!seen) {
         caseworkerReads.set(day, group);
         flows.push(group.entry);

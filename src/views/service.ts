@@ -84,7 +84,7 @@ export function planViewService(deps: AppDeps) {
           const whose = viewer.kind === 'citizen' ? [viewer.citizenId] : activeMemberIds(own);
           await Promise.all(
             whose.map((citizenId) =>
-              store.audit.append(principal.tenant, { at: at.toISOString(), actor: actorOf(principal), action: 'plan.read', targetType: 'plan', targetId: own.id, citizenId, detail: { view: viewer.kind } }),
+              store.audit.append(principal.tenant, { at: at.toISOString(), actor: actorOf(principal), action: 'plan.read', targetType: 'plan', targetId: own.id, citizenId, detail: { view: viewer.kind, ...(viewer.kind === 'caseworker' && viewer.department ? { department: viewer.department } : {}) } }),
             ),
           );
         }

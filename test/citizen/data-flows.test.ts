@@ -125,6 +125,19 @@ describe('describeDataFlows', () => {
     ]);
   });
 
+  it('names the department a caseworker read as, where the token named one', () => {
+    const reads = describeDataFlows(me, [
+      row('plan.read', '2026-11-24T08:02:00.000Z', { view: 'caseworker', department: 'social' }),
+      row('plan.read', '2026-11-25T08:02:00.000Z', { view: 'caseworker', department: 'social' }),
+      row('plan.looked-up', '2026-11-25T09:15:00.000Z', { department: 'employment' }),
+      row('plan.read', '2026-11-25T10:00:00.000Z', { view: 'caseworker' }),
+    ], [grant], []);
+    expect(reads.flows.map((f) => f.text)).toEqual([
+      'Den 25. november 2026 åbnede kommunens sagsbehandlere fra Jobcentret og socialforvaltningen din Én plan 3 gange, senest kl. 11.00, og den blev fundet ved en søgning på CPR-nummeret.',
+      'Den 24. november 2026 kl. 09.02 åbnede en sagsbehandler fra socialforvaltningen din Én plan.',
+    ]);
+  });
+
   it('reads a delivery recorded with a single category and consentRef too', () => {
     const single = describeDataFlows(me, [row('delivery.delivered', '2026-11-25T10:15:00.000Z', { target: 'education', category: 'goals', basis: 'consent', consentRef: 'g-1' })], [grant], []);
     expect(single.flows[0]).toMatchObject({ categories: ['goals'], consentRefs: ['g-1'] });

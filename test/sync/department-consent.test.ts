@@ -101,6 +101,8 @@ describe('consent to one department (R9)', () => {
     const citizenToken = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: citizenIdOf(plan) });
     const log = (await (await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${citizenToken}` } })).json()) as { flows: { kind: string; source: string; recipient: string; text: string }[] };
     expect(log.flows.find((f) => f.kind === 'flowed' && f.source === 'health')).toMatchObject({ recipient: 'social', text: expect.stringContaining('til socialforvaltningen') });
+    // And which departments opened the plan (R13).
+    expect(log.flows.find((f) => f.kind === 'viewed')?.text).toMatch(/åbnede kommunens sagsbehandlere fra Jobcentret og socialforvaltningen din Én plan \d+ gange/);
 
     // A registration that refers to the department's data: refused to others, accepted from the department.
     const { id: _id, provenance: _p, done: _d, doneAt: _da, ruleVersion: _r, ...input } = followUp('unused', { elementId: healthIds[0]!, due: '2026-12-15' });
