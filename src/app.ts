@@ -110,7 +110,13 @@ export function createApp(deps: AppDeps) {
   app.route('/', subscriptionRoutes);
   app.route('/', monitoringPageRoutes);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'Claims: `tenant` (kommunekode), `roles`; `providerId` for a provider, `citizenId` (or a national login’s CPR claim) for a citizen, and for a caseworker optionally `department` (employment, education, social, children, health, integration): data the citizen’s consent gives one department alone is shown to its caseworkers only',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'standardWebhooks', {
     type: 'apiKey',
     in: 'header',

@@ -208,6 +208,8 @@ export function definePlanApiSuite({ harness, cpr, countPlans }: PlanSuiteOption
       expect((await call('GET', '/ready', null)).body.status).toBe('ok');
       const doc = await call('GET', '/openapi.json', null);
       expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/plans', '/v1/plans/{id}', '/v1/plans/lookup', '/v1/plans/{id}/status', '/v1/plans/{id}/completeness']));
+      // The token's claims are documented, the caseworker's department among them.
+      expect(doc.body.components.securitySchemes.bearerAuth.description).toContain('`department`');
       const html = await h().request('/docs');
       expect(html.status).toBe(200);
       const page = await html.text();
