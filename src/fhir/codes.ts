@@ -31,6 +31,8 @@ export const systems = {
   careTeamRole: 'urn:enplan:care-team-role',
   topic: 'urn:enplan:topic',
   ruleVersion: 'urn:enplan:rule-version',
+  /** The departments alone an element may be shown to, where the citizen's consent named them (decision 0026). */
+  audience: 'urn:enplan:audience',
   /** Which party's view a Bundle is (caseworker, citizen, provider, municipality). */
   view: 'urn:enplan:view',
   /** Extension: an intervention's legal basis (R3), e.g. "SEL §85". */

@@ -99,8 +99,13 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     if (!entries.has(id)) entries.set(id, { resource, order: order.indexOf(resource.resourceType) });
     return { reference: `urn:uuid:${id}`, type: resource.resourceType };
   };
-  const elementMeta = (elementId: string, extra: Meta = {}): Meta | undefined => {
-    const meta = compact<Meta>({ ...extra, security: protectedIds.has(elementId) ? [restricted] : undefined });
+  // An element whose content consent gives named departments alone is restricted, and says to whom,
+  // so a receiving system can keep it so (decision 0026).
+  const elementMeta = (element: { id: string; provenance?: readonly ElementProvenance[] }, extra: Meta = {}): Meta | undefined => {
+    const writer = element.provenance?.at(-1);
+    const audience = writer?.kind === 'source' ? writer.audience : undefined;
+    const tag = [...(extra.tag ?? []), ...(audience ?? []).map((code) => ({ system: systems.audience, code }))];
+    const meta = compact<Meta>({ ...extra, tag: tag.length > 0 ? tag : undefined, security: protectedIds.has(element.id) || audience ? [restricted] : undefined });
     return Object.keys(meta).length > 0 ? meta : undefined;
   };
   const elementIdentifier = (elementId: string) => [{ system: systems.element, value: elementId }];
@@ -164,7 +169,7 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     const resource: Goal = compact<Goal>({
       resourceType: 'Goal',
       id: idFor('goal', goal.id),
-      meta: elementMeta(goal.id, tags(goal.ruleVersion, goal.topics)),
+      meta: elementMeta(goal, tags(goal.ruleVersion, goal.topics)),
       identifier: elementIdentifier(goal.id),
       lifecycleStatus: goalLifecycleStatus[goal.status],
       achievementStatus: goal.status === 'achieved' ? concept({ system: systems.goalAchievement, code: 'achieved', display: 'Achieved' }) : undefined,
@@ -198,7 +203,7 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     const resource = compact<ServiceRequest>({
       resourceType: 'ServiceRequest',
       id: idFor('intervention', intervention.id),
-      meta: elementMeta(intervention.id, tags(intervention.ruleVersion, intervention.topics)),
+      meta: elementMeta(intervention, tags(intervention.ruleVersion, intervention.topics)),
       extension,
       identifier: elementIdentifier(intervention.id),
       basedOn: [carePlanRef],
@@ -229,7 +234,7 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     const resource = compact<Task>({
       resourceType: 'Task',
       id: idFor('follow-up', followUp.id),
-      meta: elementMeta(followUp.id),
+      meta: elementMeta(followUp),
       identifier: elementIdentifier(followUp.id),
       basedOn: [carePlanRef],
       status: taskStatus(followUp.done),

@@ -17,6 +17,8 @@ import { runSync } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 import { followUp } from '../support/elements';
+import { bundleProblems } from '../fhir/support';
+import type { Bundle } from '@medplum/fhirtypes';
 
 const population = generatePopulation(4, 5151).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
@@ -77,6 +79,15 @@ describe('consent to one department (R9)', () => {
 
     const social = await readAs(app, plan.id, 'social');
     for (const id of healthIds) expect(social).toContain(JSON.stringify(id));
+    // As FHIR, the department's elements are marked restricted and say to whom, so a receiving system can keep them so.
+    const bundle = JSON.parse(await readAs(app, plan.id, 'social', '?format=fhir')) as { entry: { resource: { resourceType: string; meta?: { tag?: { system: string; code: string }[]; security?: { code: string }[] } } }[] };
+    const marked = bundle.entry.map((e) => e.resource).filter((r) => r.meta?.tag?.some((t) => t.system === 'urn:enplan:audience'));
+    expect(marked.length).toBeGreaterThan(0);
+    expect(bundleProblems(bundle as unknown as Bundle, [population[0]!.cpr])).toEqual([]);
+    for (const resource of marked) {
+      expect(resource.meta!.tag!.filter((t) => t.system === 'urn:enplan:audience').map((t) => t.code)).toEqual(['social']);
+      expect(resource.meta!.security!.map((c) => c.code)).toEqual(['R']);
+    }
     for (const text of [await readAs(app, plan.id, 'employment'), await readAs(app, plan.id), await readAs(app, plan.id, 'employment', '?format=fhir')]) {
       for (const id of healthIds) expect(text).not.toContain(id.replace(/^health:[a-z-]+:/, ''));
       expect(text).not.toContain('"system":"health"');
