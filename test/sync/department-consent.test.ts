@@ -5,40 +5,30 @@
  * grant to the whole plan narrows what stays instead of removing it, and a new one widens it again.
  * Real simulators over HTTP, libSQL, the app's routes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { describe, expect, it } from 'vitest';
+import { createDfdgAdapter } from '../../adapters/dfdg';
 import { createHealthAdapter } from '../../adapters/health/adapter';
-import { startHealthSimulator } from '../../adapters/health/simulator';
 import { generatePopulation } from '../../adapters/shared/population';
-import type { SectorSimulator } from '../../adapters/social/simulator';
 import { membersOf, type Department, type Plan, type Provenance } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
+import { dfdgAndHealthSimulators } from '../support/sector-simulators';
 import { followUp } from '../support/elements';
 import { bundleProblems } from '../fhir/support';
 import type { Bundle } from '@medplum/fhirtypes';
 
 const population = generatePopulation(4, 5151).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
-let dfdg: DfdgSimulator;
-let health: SectorSimulator;
-beforeAll(async () => {
-  dfdg = await startDfdgSimulator({ population, port: 0 });
-  health = await startHealthSimulator({ population, port: 0 });
-});
-afterAll(async () => {
-  await dfdg?.close();
-  await health?.close();
-});
+const simulators = dfdgAndHealthSimulators(population);
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
 const freshApp = () =>
   startTestApp({
     adapters: {
-      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }),
-      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 5000 }),
+      dfdg: createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }),
+      health: createHealthAdapter({ baseUrl: simulators.health.baseUrl, timeoutMs: 5000 }),
     },
     mappings: allMappings,
   });

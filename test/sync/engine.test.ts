@@ -3,13 +3,11 @@
  * incremental sync from the change feed, out-of-order versions, a crash mid-batch, quarantine
  * visible to IT staff, and the sync API.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdapterError, type PullManyOptions, type PullSubject } from '../../adapters/adapter';
-import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createDfdgAdapter } from '../../adapters/dfdg';
 import { createHealthAdapter } from '../../adapters/health/adapter';
-import { startHealthSimulator } from '../../adapters/health/simulator';
 import { fictitiousCpr, generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
-import type { SectorSimulator } from '../../adapters/social/simulator';
 import { membersOf, type Plan } from '../../src/model';
 import { planService } from '../../src/plans/service';
 import { allMappings } from '../../src/sync/all-mappings';
@@ -21,28 +19,19 @@ import { loadConfig } from '../../src/config';
 import { createCprVault } from '../../src/security';
 import { adaptersFromConfig, tenantAdapters } from '../../src/runtime/adapters';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
+import { dfdgAndHealthSimulators } from '../support/sector-simulators';
 
 const population: SyntheticCitizen[] = generatePopulation(20, 4242).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 // A 16-year-old (born 2010): their data needs their own consent and a custody holder's (Barnets lov § 110).
 const youngPerson: SyntheticCitizen = { ...population[19]!, index: 20, cpr: fictitiousCpr(new Date(Date.UTC(2010, 2, 1)), 321), birthDate: '2010-03-01' };
 population.push(youngPerson);
-let dfdg: DfdgSimulator;
-let health: SectorSimulator;
-
-beforeAll(async () => {
-  dfdg = await startDfdgSimulator({ population, port: 0 });
-  health = await startHealthSimulator({ population, port: 0 });
-});
-afterAll(async () => {
-  await dfdg?.close();
-  await health?.close();
-});
+const simulators = dfdgAndHealthSimulators(population);
 
 async function freshApp() {
   const app = await startTestApp({
     adapters: {
-      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }),
-      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 5000 }),
+      dfdg: createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }),
+      health: createHealthAdapter({ baseUrl: simulators.health.baseUrl, timeoutMs: 5000 }),
     },
     mappings: allMappings,
   });
@@ -52,10 +41,10 @@ const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
 const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
 const sync = (app: Awaited<ReturnType<typeof freshApp>>, adapter: 'dfdg' | 'health', extra: Partial<Parameters<typeof runSync>[1]> = {}) =>
   runSync(app.deps, { tenant: '101', adapter, trigger: 'test', mappings: allMappings, ...extra });
-const pullsOf = () => dfdg.requestLog().filter((r) => /PlanData|Person/i.test(r.operation ?? '')).length;
+const pullsOf = () => simulators.dfdg.requestLog().filter((r) => /PlanData|Person/i.test(r.operation ?? '')).length;
 /** An app whose DFDG batch answers leave out the citizen `leaveOut` names, if any: a source that drops one of a batch. */
 async function appLeavingOut(leaveOut: (subjects: readonly PullSubject[], options?: PullManyOptions) => string | undefined) {
-  const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+  const real = createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
   const pullMany = async (subjects: readonly PullSubject[], options?: PullManyOptions) => {
     const results = await real.pullMany(subjects, options);
     const left = leaveOut(subjects, options);
@@ -136,7 +125,7 @@ describe('pull engine', () => {
     const quiet = await sync(app, 'dfdg');
     expect(quiet.stats.citizensPulled).toBe(0);
     expect(quiet.stats.recordsMerged).toBe(0);
-    dfdg.mutate(1);
+    simulators.dfdg.mutate(1);
     const incremental = await sync(app, 'dfdg');
     expect(incremental.stats.citizensPulled).toBe(4);
     // Everyone's records changed; notices about citizens not enrolled here are dropped unread (R12).
@@ -157,7 +146,7 @@ describe('pull engine', () => {
     await sync(app, 'dfdg');
     // The service restarted with a new CPR_KEY and the old one retired; nothing re-keyed yet.
     const rotated = { ...app.deps, vault: await createCprVault('the-new-cpr-key-after-rotation', [TEST_CPR_KEY]) };
-    dfdg.mutate(1);
+    simulators.dfdg.mutate(1);
     const incremental = await runSync(rotated, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings });
     expect(incremental.stats.citizensPulled).toBe(3);
     expect(incremental.stats.recordsMerged).toBeGreaterThan(0);
@@ -222,7 +211,7 @@ describe('pull engine', () => {
   it('a rival write of the same plan version in the same millisecond is not taken for the merge’s own: the merge goes again', async () => {
     // A clock that stands still: the merge and its rival write the same version at the same instant.
     const instant = new Date('2026-11-24T08:00:00.000Z');
-    const app = await startTestApp({ clock: { now: () => new Date(instant) }, adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const app = await startTestApp({ clock: { now: () => new Date(instant) }, adapters: { dfdg: createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
     const plan = await enrol(app.deps, population[12]!.cpr);
     await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
     let interfered = false;
@@ -257,7 +246,7 @@ describe('pull engine', () => {
     expect(revoke.status).toBe(200);
     const after = (await app.deps.store.plans.get('101', plan.id))!;
     expect([...after.goals, ...after.interventions, ...after.agreements].filter((e) => e.provenance.some((p) => p.kind === 'source' && p.system === 'dfdg'))).toEqual([]);
-    dfdg.mutate(1);
+    simulators.dfdg.mutate(1);
     const next = await sync(app, 'dfdg');
     expect(next.stats.refusedByConsent).toBeGreaterThan(0);
     expect((await app.deps.store.plans.get('101', plan.id))!.interventions).toEqual([]);
@@ -348,14 +337,14 @@ describe('pull engine', () => {
       await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'health', categories: ['health'], explicitHealth: true });
       plans.push(plan);
     }
-    const batchesBefore = dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0;
+    const batchesBefore = simulators.dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0;
     const singlesBefore = pullsOf() - batchesBefore;
     const results = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings, chunkSize: 10 });
     expect(results.map((r) => [r.adapter, r.status])).toEqual([['dfdg', 'succeeded'], ['health', 'succeeded']]);
     expect(new Set(results.map((r) => r.runId)).size).toBe(2);
     // Three citizens, one batch request, no single reads.
-    expect((dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0) - batchesBefore).toBe(1);
-    expect(pullsOf() - (dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0) - singlesBefore).toBe(0);
+    expect((simulators.dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0) - batchesBefore).toBe(1);
+    expect(pullsOf() - (simulators.dfdg.operationCounts().PersonPlanDataBatchReadRequest ?? 0) - singlesBefore).toBe(0);
     for (const result of results) {
       expect(result.stats.citizensPulled).toBe(3);
       expect(result.stats.recordsMerged).toBeGreaterThan(0);
@@ -487,7 +476,7 @@ describe('pull engine', () => {
     }
     failing = citizenIdOf(plans[0]!);
     // Changed at the source just now: the first run's feed, which starts before its catch-up, reads it.
-    dfdg.mutate(1);
+    simulators.dfdg.mutate(1);
     const [first] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg'], trigger: 'test', mappings: allMappings });
     expect(first!.stats.pullErrors).toBe(1);
     expect(first!.stats.changeNotices).toBeGreaterThan(0);
@@ -514,7 +503,7 @@ describe('pull engine', () => {
     expect(catchUps.map((s) => [s.citizensPulled, s.stoppedAtLimit, s.catchUpSearched])).toEqual([[2, true, true], [2, true, true], [1, false, true], [0, false, false]]);
     for (const plan of plans) expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(plan.version + 1);
     // Feed: every record changes; pages of two notices, stopping after each page that reaches the bound.
-    dfdg.mutate(1);
+    simulators.dfdg.mutate(1);
     let runs = 0;
     for (let stats = await bounded({ pageSize: 2 }); ; stats = await bounded({ pageSize: 2 })) {
       runs++;
@@ -534,7 +523,7 @@ describe('pull engine', () => {
   });
 
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
-    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+    const real = createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({
       adapters: { dfdg: { ...real, pullMany: async () => Promise.reject(new AdapterError('the batch service is down', false, 'unavailable')) } },
       mappings: allMappings,
@@ -570,7 +559,7 @@ describe('pull engine', () => {
   });
 
   it('after a failed batch, a citizen whose single pull fails too is one pull error, not two', async () => {
-    const real = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+    const real = createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({ adapters: { dfdg: { ...real, pullMany: async () => Promise.reject(new AdapterError('the batch service is down', false, 'unavailable')) } }, mappings: allMappings });
     const plans = [];
     for (const citizen of population.slice(15, 18)) {
@@ -597,8 +586,8 @@ describe('pull engine', () => {
         if (changedDuringCatchUp) return;
         changedDuringCatchUp = true;
         // The sources change after we read them and before our write lands.
-        dfdg.mutate(1);
-        await health.mutate(1);
+        simulators.dfdg.mutate(1);
+        await simulators.health.mutate(1);
       },
     });
     expect(first.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
@@ -618,18 +607,18 @@ describe('pull engine', () => {
   });
 
   it('speaks to STAR for the municipality it syncs: ActiveOrganisation carries each tenant’s kommunekode', async () => {
-    const config = loadConfig({ NODE_ENV: 'test', DFDG_URL: dfdg.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY });
+    const config = loadConfig({ NODE_ENV: 'test', DFDG_URL: simulators.dfdg.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY });
     const app = await startTestApp({ adapters: adaptersFromConfig(config), adaptersFor: tenantAdapters(config), mappings: allMappings });
     for (const [tenant, citizen] of [['101', population[19]!], ['751', population[12]!]] as const) {
       const plan = await enrol(app.deps, citizen.cpr, tenant);
       await grantConsent(app.deps, { tenant, citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
     }
     const codesDuring = async (tenant: string) => {
-      const before = dfdg.requestLog().length;
+      const before = simulators.dfdg.requestLog().length;
       const result = await runSync(app.deps, { tenant, adapter: 'dfdg', trigger: 'test', mappings: allMappings });
       expect(result.status).toBe('succeeded');
       expect(result.stats.recordsMerged).toBeGreaterThan(0);
-      return new Set(dfdg.requestLog().slice(before).map((r) => (r.soapHeader?.ActiveOrganisation as { OrganisationCode?: unknown } | undefined)?.OrganisationCode));
+      return new Set(simulators.dfdg.requestLog().slice(before).map((r) => (r.soapHeader?.ActiveOrganisation as { OrganisationCode?: unknown } | undefined)?.OrganisationCode));
     };
     expect([...(await codesDuring('101'))]).toEqual(['101']);
     expect([...(await codesDuring('751'))]).toEqual(['751']);
@@ -640,7 +629,7 @@ describe('pull engine', () => {
     const app = await freshApp();
     const plan = await enrol(app.deps, population[10]!.cpr);
     await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
-    dfdg.injectRecord(population[10]!.cpr, 'ActivityItem', '<ActivityCoreItem><ActivityIdentifier>not-a-guid</ActivityIdentifier></ActivityCoreItem>');
+    simulators.dfdg.injectRecord(population[10]!.cpr, 'ActivityItem', '<ActivityCoreItem><ActivityIdentifier>not-a-guid</ActivityIdentifier></ActivityCoreItem>');
     const it = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
     const run = await app.harness.request('/v1/sync/dfdg/run', { method: 'POST', headers: { authorization: `Bearer ${it}` } });
     expect(run.status).toBe(200);
