@@ -52,7 +52,7 @@ export function retentionOf(config: AppDeps['config']) {
     closedPlansDays: config.retention.closedPlanDays,
     payloadBodiesDays: config.retention.payloadDays,
     auditLog: 'kept; it holds who did what to which record and when, never plan content or CPR numbers',
-    lapsedConsent: 'data that flowed only on a revoked or lapsed grant leaves the plans (R10)',
+    lapsedConsent: 'data that flowed only on a revoked or lapsed grant, or on a legal-basis record whose period ended, leaves the plans (R10, R11)',
     endedPlans: 'a closed or declined plan is deleted after closedPlansDays with its registrations and finished deliveries; a member left with no plan is deleted too (CPR ciphertext, consents, sync marks); a plan with a delivery still due waits for it',
   };
 }
@@ -92,6 +92,7 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
         host,
         transport: protocol === null ? null : protocol === 'https' ? (config.adapters.clientCertificate ? 'https with the municipality’s function certificate (mutual TLS)' : 'https') : `${protocol} (not encrypted: a simulator or a test system)`,
         changeNotices: !configured[system] ? null : config.inboundWebhookSecrets[system]?.length ? 'signed webhooks (Standard Webhooks) and polling' : 'polling',
+        messageSecurity: system === 'education' && configured[system] && config.adapters.educationWsSecurity ? 'every request signed with the function certificate (WS-Security)' : null,
         mappings: mappings.filter((mapping) => mapping.adapter === system).map((mapping) => ({ id: mapping.id, version: mapping.version, recordType: mapping.recordType, description: mapping.description })),
       };
     }),

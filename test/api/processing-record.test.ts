@@ -3,6 +3,8 @@
  * derived from its configuration, rules and the consents in force — IT staff only, counts only,
  * the municipality's own, its read logged.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { membersOf } from '../../src/model';
@@ -12,8 +14,8 @@ import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
-async function setUp() {
-  const env = { DFDG_URL: 'https://dfdg.star.example/service?key=secret-ish', HEALTH_FHIR_URL: 'http://127.0.0.1:9/fhir', WEBHOOK_SECRETS_DFDG: 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItdGhlLWVucGxhbi1zdWl0ZQ==' };
+async function setUp(extra: Record<string, string> = {}) {
+  const env = { DFDG_URL: 'https://dfdg.star.example/service?key=secret-ish', HEALTH_FHIR_URL: 'http://127.0.0.1:9/fhir', WEBHOOK_SECRETS_DFDG: 'whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItdGhlLWVucGxhbi1zdWl0ZQ==', ...extra };
   // The adapters as the service builds them from the same settings (nothing is reached here).
   const adapters = adaptersFromConfig(loadConfig({ NODE_ENV: 'test', ...env }));
   const app = await startTestApp({ mappings: allMappings, adapters, env });
@@ -26,6 +28,15 @@ async function setUp() {
 }
 
 describe('the record of processing', () => {
+  it('says when the education adapter signs its requests (WS-Security, decision 0027)', async () => {
+    const tls = (file: string) => readFileSync(join(process.cwd(), 'test/fixtures/tls', file), 'utf8');
+    const app = await setUp({ EDUCATION_URL: 'https://ungedata.stil.example/soap', EDUCATION_WSSE_CERT: tls('client.pem'), EDUCATION_WSSE_KEY: tls('client.key') });
+    const { body } = await app.call('GET', '/v1/processing-record', ['it-staff']);
+    expect(body.sources.find((s: { system: string }) => s.system === 'education')).toMatchObject({ read: true, transport: 'https', messageSecurity: 'every request signed with the function certificate (WS-Security)' });
+    expect(JSON.stringify(body)).not.toContain('PRIVATE KEY');
+    await app.close();
+  });
+
   it('counts the flows consent allows today and the other legal bases, nothing revoked, lapsed, not yet begun or of another municipality', async () => {
     const app = await setUp();
     const citizenOf = (plan: Awaited<ReturnType<typeof enrol>>) => membersOf(plan)[0]!.citizenId;
@@ -34,6 +45,8 @@ describe('the record of processing', () => {
     await grantConsent(app.deps, { citizenId: citizenOf(b), source: 'dfdg', categories: ['employment'] });
     await grantConsent(app.deps, { citizenId: citizenOf(b), source: 'dfdg', categories: ['employment'], recipient: 'enplan' }); // a second grant for the same flow
     await grantConsent(app.deps, { citizenId: citizenOf(a), source: 'health', categories: ['health'] });
+    // To one department alone (decision 0026): a recipient of its own in the record.
+    await grantConsent(app.deps, { citizenId: citizenOf(b), source: 'health', categories: ['health'], recipient: 'social' });
     // Not in force: lapsed, revoked, begun only later; and another municipality's.
     await grantConsent(app.deps, { citizenId: citizenOf(c), source: 'dfdg', categories: ['employment'], validTo: '2026-02-01' });
     const revoked = await grantConsent(app.deps, { citizenId: citizenOf(c), source: 'education', categories: ['education'] });
@@ -51,6 +64,7 @@ describe('the record of processing', () => {
       { source: 'dfdg', recipient: 'enplan', category: 'employment', citizens: 2, grants: 3 },
       { source: 'dfdg', recipient: 'enplan', category: 'goals', citizens: 1, grants: 1 },
       { source: 'health', recipient: 'enplan', category: 'health', citizens: 1, grants: 1 },
+      { source: 'health', recipient: 'social', category: 'health', citizens: 1, grants: 1 },
     ]);
     expect(body.flowsOnOtherLegalBasis).toEqual([{ basis: 'Serviceloven § 11 c (underretning)', source: 'social', recipient: 'enplan', category: 'social', citizens: 1, notYetInformed: 1 }]);
     expect(body.categoriesOfData.map((c: { category: string }) => c.category)).toEqual(['employment', 'goals', 'health', 'social']);
@@ -61,7 +75,7 @@ describe('the record of processing', () => {
     const source = (system: string) => body.sources.find((s: { system: string }) => s.system === system);
     expect(source('dfdg')).toMatchObject({ read: true, host: 'dfdg.star.example', transport: 'https', changeNotices: 'signed webhooks (Standard Webhooks) and polling' });
     expect(source('health')).toMatchObject({ read: true, host: '127.0.0.1:9', transport: 'http (not encrypted: a simulator or a test system)', changeNotices: 'polling' });
-    expect(source('education')).toMatchObject({ read: false, host: null, changeNotices: null });
+    expect(source('education')).toMatchObject({ read: false, host: null, changeNotices: null, messageSecurity: null });
     expect(source('dfdg').mappings.length).toBeGreaterThan(0);
     expect(JSON.stringify(body)).not.toContain('secret-ish');
     // Where registrations go, on what legal reference, and what is never sent (anonymous treatment).
