@@ -32,6 +32,7 @@ const FhirConsentBundle = fhirBundleSchema(
   'FhirConsentBundle',
   'FHIR R4 Bundle (type collection): a Consent per grant (scope patient-privacy, LOINC 59284-0) and per legal-basis record (category legal-basis), the members as Patients (pseudonymous citizen ids, never a CPR number), custody holders as RelatedPersons, municipalities and providers as Organizations',
 );
+const EndLegalBasisRequest = z.strictObject({ reason: z.string().trim().min(1).max(500).openapi({ description: 'Why the basis no longer applies (kept with the record and in the audit log; no personal data)' }) }).openapi('EndLegalBasisRequest');
 const RevocationResponse = z.object({
   grant: ConsentGrant,
   plans: z.array(
@@ -45,6 +46,7 @@ const RevocationResponse = z.object({
   ),
   deliveries: z.object({ cancelled: z.number().int(), kept: z.number().int() }),
 });
+const EndLegalBasisResponse = RevocationResponse.omit({ grant: true }).extend({ legalBasis: LegalBasisRecord });
 
 export const consentRoutes = newRouter()
   .openapi(
@@ -95,6 +97,20 @@ export const consentRoutes = newRouter()
       const record = await consentService(c.get('deps')).markInformed(c.get('principal'), c.req.valid('param').id);
       if (!record) throw new ProblemError('not-found', 'no such legal-basis record in your municipality');
       return c.json(record, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/consents/legal-basis/{id}/end',
+      summary: 'End a legal-basis record whose basis no longer applies: nothing more flows on it, queued deliveries on it are cancelled, and data that rests on it alone leaves the plans (R11, R16)',
+      request: { params: IdParam, body: { content: { 'application/json': { schema: EndLegalBasisRequest } }, required: true } },
+      responses: { 200: json(EndLegalBasisResponse, 'The ended record and what was removed (ending it again changes nothing)') },
+    }),
+    async (c) => {
+      const report = await consentService(c.get('deps')).endLegalBasis(c.get('principal'), c.req.valid('param').id, c.req.valid('json').reason);
+      if (!report) throw new ProblemError('not-found', 'no such legal-basis record in your municipality');
+      return c.json(report, 200);
     },
   )
   .openapi(

@@ -45,7 +45,7 @@ export function decideFlow(question: FlowQuestion, grants: readonly ConsentGrant
     const missing = rule.requires.filter((capacity) => !matching.some((g) => (capacity === 'self' ? g.grantedBy.capacity === 'self' : g.grantedBy.capacity !== 'self')));
     if (missing.length === 0) return { allowed: true, basis: 'consent', grantIds: matching.map((g) => g.id) };
   }
-  const basis = legalBases.find((b) => covers(b, question) && activeOn(undefined, b.validTo, undefined, question.at));
+  const basis = legalBases.find((b) => covers(b, question) && activeOn(undefined, b.validTo, b.endedAt, question.at));
   if (basis) return { allowed: true, basis: 'legal-basis', recordId: basis.id, legalBasis: basis.basis, informCitizen: !basis.citizenInformed };
   if (question.category === 'health' && grants.some((g) => covers(g, question) && !g.explicitHealth))
     return { allowed: false, reason: 'health data needs explicit consent (Sundhedsloven §43)' };

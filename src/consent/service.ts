@@ -374,6 +374,31 @@ export function consentService(deps: AppDeps) {
       return informed;
     },
 
+    /**
+     * The municipality ends a legal-basis record (R11) whose basis no longer applies: from then on
+     * nothing flows on it, queued deliveries on it are cancelled, and what rests on it alone leaves the
+     * plans — as a revocation does for a grant. Ending it again keeps the first end and finishes any
+     * clean-up left undone. Telling the citizen of the flows it carried is still owed if it was not done.
+     */
+    async endLegalBasis(principal: Principal, id: string, reason: string): Promise<{ legalBasis: LegalBasisRecord; plans: PlanRevocationReport[]; deliveries: { cancelled: number; kept: number } } | null> {
+      const record = asLegalBasis(await store.consents.get(principal.tenant, id));
+      if (!record) return null;
+      const actor = actorOf(principal);
+      let ended = record;
+      if (!record.endedAt) {
+        const at = nowIso();
+        ended = LegalBasisRecord.parse({ ...record, endedAt: at, endedBy: actor, endReason: reason });
+        await store.audit.appendMany(
+          principal.tenant,
+          [{ at, actor, action: 'legal-basis.ended', targetType: 'consent', targetId: record.id, citizenId: record.citizenId, detail: { basis: record.basis, source: record.source, recipient: record.recipient, categories: record.categories } }],
+          [store.consents.replaceStatement({ kind: 'legal-basis', ...ended })],
+        );
+      }
+      const deliveries = await cancelDeliveriesForRevokedConsent(deps, principal.tenant, record.id, actor);
+      const plans = await removeDataOfGrant(deps, principal.tenant, record.id, actor);
+      return { legalBasis: ended, plans, deliveries };
+    },
+
     async get(principal: Principal, id: string): Promise<ConsentDocument | null> {
       const document = await store.consents.get(principal.tenant, id);
       if (document)

@@ -154,7 +154,8 @@ export function planConsentsToFhirBundle(consents: PlanConsents, options: Consen
         id: idFor('consent', record.id),
         extension: [{ url: consentSystems.citizenInformed, extension: informed }],
         identifier: [{ system: consentSystems.consent, value: record.id }],
-        status: 'active',
+        // Ended by the municipality, or past its last day: no longer in force.
+        status: record.endedAt || (record.validTo && (options.generatedAt ?? new Date()).toISOString().slice(0, 10) > record.validTo) ? 'inactive' : 'active',
         scope: PATIENT_PRIVACY,
         category: [{ coding: [{ system: consentSystems.consentKind, code: 'legal-basis', display: 'Anden hjemmel end samtykke' }] }],
         patient: patient(record.memberId, record.citizenId),

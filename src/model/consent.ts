@@ -87,5 +87,9 @@ export const LegalBasisRecord = z.object({
   validTo: IsoDate.optional(),
   citizenInformed: z.boolean(),
   informedAt: IsoDateTime.optional(),
+  /** The municipality ended it (the basis no longer applies): nothing more flows on it, and what rests on it alone leaves the plans. */
+  endedAt: IsoDateTime.optional(),
+  endedBy: z.string().min(1).optional(),
+  endReason: z.string().trim().min(1).max(500).optional(),
 });
 export type LegalBasisRecord = z.infer<typeof LegalBasisRecord>;

@@ -33,7 +33,7 @@ export function consentRepository({ db }: Database) {
         citizenId: document.citizenId,
         kind: document.kind,
         document: JSON.stringify(document),
-        revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null,
+        revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : (document.endedAt ?? null),
         validTo: document.validTo ?? null,
         ...(document.kind === 'grant'
           ? { validFrom: document.validFrom, startHandledAt: document.validFrom <= document.createdAt.slice(0, 10) ? document.createdAt : null }
@@ -90,7 +90,7 @@ export function consentRepository({ db }: Database) {
           notYetInformed: sql<number>`count(distinct case when ${consents.informedAt} is null then ${consents.citizenId} end)`,
         })
         .from(sql`${consents}, json_each(${consents.document}, '$.categories') as j`)
-        .where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), sql`(${consents.validTo} is null or ${consents.validTo} >= ${onDate})`))
+        .where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), isNull(consents.revokedAt), sql`(${consents.validTo} is null or ${consents.validTo} >= ${onDate})`))
         .groupBy(sql`1, 2, 3, 4`)
         .orderBy(sql`1, 2, 3, 4`);
       return rows.map((r) => ({ ...r, citizens: Number(r.citizens), notYetInformed: Number(r.notYetInformed) }));
@@ -130,7 +130,7 @@ export function consentRepository({ db }: Database) {
         .update(consents)
         // A replaced grant (revoked, or its period changed) is looked at afresh when it lapses; a
         // legal-basis record is replaced only to mark the citizen told, which leaves its end as handled.
-        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : null, validTo: document.validTo ?? null, ...(document.kind === 'grant' ? { validFrom: document.validFrom, lapseHandledAt: null } : { informedAt: document.informedAt ?? null }) })
+        .set({ document: JSON.stringify(document), revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : (document.endedAt ?? null), validTo: document.validTo ?? null, ...(document.kind === 'grant' ? { validFrom: document.validFrom, lapseHandledAt: null } : { informedAt: document.informedAt ?? null }) })
         .where(and(eq(consents.tenant, document.tenant), eq(consents.id, document.id)));
     },
   };

@@ -76,6 +76,7 @@ export const consents = sqliteTable(
     citizenId: text('citizen_id').notNull(),
     kind: text('kind', { enum: ['grant', 'legal-basis'] }).notNull(),
     document: text('document').notNull(),
+    /** A grant's revocation, or the end the municipality put to a legal-basis record: no longer in force. */
     revokedAt: text('revoked_at'),
     /** The document's last valid day (a grant or legal basis that is time-limited), for finding those that lapsed. */
     validTo: text('valid_to'),

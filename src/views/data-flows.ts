@@ -214,7 +214,9 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       const kept = strings(d.keptElements).length;
       const whose = grant ? grantPhrase(grant) : 'et samtykke';
       const why = record
-        ? `det lovgrundlag, de var delt på uden dit samtykke (${record.basis}), ophørte${record.validTo ? ` (det gjaldt til og med ${danishDate(record.validTo)})` : ''}`
+        ? row.actor !== LAPSE_ACTOR && record.endedAt
+          ? `kommunen afsluttede det lovgrundlag, de var delt på uden dit samtykke (${record.basis}), den ${danishDate(record.endedAt)}`
+          : `det lovgrundlag, de var delt på uden dit samtykke (${record.basis}), ophørte${record.validTo ? ` (det gjaldt til og med ${danishDate(record.validTo)})` : ''}`
         : row.actor === LAPSE_ACTOR ? `${whose} udløb${grant?.validTo ? ` (det gjaldt til og med ${danishDate(grant.validTo)})` : ''}` : `${whose} blev trukket tilbage`;
       const from = source ? systemName(source) : 'fagsystemet';
       const points = (n: number) => (n === 1 ? 'ét punkt' : `${n} punkter`);
@@ -368,7 +370,9 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       text:
         `${capitalise(`den ${danishDate(r.recordedAt)}`)} registrerede kommunen, at ${systemName(r.source)} sender oplysninger om ${categoriesInDanish(r.categories)} til ${partyName(r.recipient)} uden dit samtykke. ` +
         `Grundlag: ${r.basis}. ${r.citizenInformed && r.informedAt ? `Kommunen orienterede dig om det den ${danishDate(r.informedAt)}.` : 'Kommunen skal orientere dig om det.'}` +
-        (r.validTo ? (today && today > r.validTo ? ` Grundlaget gjaldt til og med ${danishDate(r.validTo)}. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, fjernes fra din plan.` : ` Grundlaget gælder til og med ${danishDate(r.validTo)}.`) : ''),
+        (r.endedAt
+          ? ` Kommunen afsluttede grundlaget den ${danishDate(r.endedAt)}. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, er fjernet fra din plan.`
+          : r.validTo ? (today && today > r.validTo ? ` Grundlaget gjaldt til og med ${danishDate(r.validTo)}. Siden da sendes der intet på det, og oplysninger, der kun var kommet via det, fjernes fra din plan.` : ` Grundlaget gælder til og med ${danishDate(r.validTo)}.`) : ''),
     }));
 
   return { flows, consents, legalBases: legal };
