@@ -78,3 +78,22 @@ export function decideFlowIntoPlan(question: Omit<FlowQuestion, 'recipient'>, gr
   const grantIds = [...new Set(allowed.flatMap((a) => (a.decision.allowed && a.decision.basis === 'consent' ? a.decision.grantIds : [])))];
   return { allowed: true, basis: 'consent', grantIds, audience };
 }
+
+/**
+ * What is wrong with a grant's or legal basis's recipient for its source, if anything: one that
+ * names a flow nothing carries would be a consent the citizen gave for nothing (R9). Data from a
+ * sector system flows into the Én plan — for every party of it (`enplan`) or for named departments;
+ * what leaves the Én plan goes to a department's system (a registration) or another municipality (a
+ * link). A provider sees the interventions it performs without a grant (R14).
+ */
+export function recipientProblem(source: ConsentSource, recipient: Recipient): string | undefined {
+  const department = Department.safeParse(recipient).success;
+  if (source !== 'enplan')
+    return recipient === 'enplan' || department
+      ? undefined
+      : `data from ${source} flows into the Én plan: the recipient is enplan (every party of the plan) or one department (${Department.options.join(', ')}); sharing the plan with another municipality is a grant from source enplan`;
+  if (department || recipient.startsWith('municipality:')) return undefined;
+  return recipient === 'enplan'
+    ? 'from source enplan, the recipient is a department (its system gets the registrations) or another municipality (municipality:<code>)'
+    : 'a provider sees the interventions it performs without a grant (R14): a grant to it would change nothing';
+}

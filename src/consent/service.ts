@@ -25,6 +25,7 @@ import {
 import { actorOf, type Principal } from '../security';
 import type { ConsentDocument } from '../store';
 import { carriesGrant, removeRevokedData } from './revocation';
+import { recipientProblem } from './policy';
 
 /** The citizen is named by plan and member, never by CPR; unknown fields (a `cpr`, say) are refused. */
 export const GrantConsentRequest = z.strictObject({
@@ -282,6 +283,8 @@ export function consentService(deps: AppDeps) {
       });
       if (!parsed.success) invalid(parsed.error);
       const grant = parsed.data;
+      const pointless = recipientProblem(grant.source, grant.recipient);
+      if (pointless) throw new ProblemError('validation-failed', `recipient: ${pointless}`);
       // What was refused or revoked before may flow now: the next sync pulls this citizen in full again.
       const written = [
         store.consents.insertStatement({ kind: 'grant', ...grant }),
@@ -330,6 +333,8 @@ export function consentService(deps: AppDeps) {
       });
       if (!parsed.success) invalid(parsed.error);
       const record = parsed.data;
+      const pointless = recipientProblem(record.source, record.recipient);
+      if (pointless) throw new ProblemError('validation-failed', `recipient: ${pointless}`);
       await store.audit.appendMany(
         principal.tenant,
         [

@@ -107,6 +107,11 @@ export function definePartyApiSuite({ harness, cpr }: PartyApiSuiteOptions) {
         ['ends before it starts', grantBody(plan, parent, { validFrom: '2026-06-01', validTo: '2026-05-01' })],
         ['unknown category', grantBody(plan, parent, { categories: ['gossip'] })],
         ['recipient not a party', grantBody(plan, parent, { recipient: 'the-press' })],
+        // A consent that names a flow nothing carries would be given for nothing (R9).
+        ['a sector system’s data to a provider', grantBody(plan, parent, { source: 'health', recipient: 'provider:bo-tilbud', categories: ['health'], explicitHealth: true })],
+        ['a sector system’s data to another municipality', grantBody(plan, parent, { recipient: 'municipality:751' })],
+        ['the Én plan to itself', grantBody(plan, parent, { source: 'enplan', recipient: 'enplan', categories: ['goals'] })],
+        ['the Én plan to a provider', grantBody(plan, parent, { source: 'enplan', recipient: 'provider:bo-tilbud', categories: ['interventions'] })],
         ['no signature', { ...grantBody(plan, parent), signed: undefined }],
         ['not a member of the plan', grantBody(plan, { ...parent, memberId: 'someone-else' })],
         ['"self" given by another member', grantBody(plan, child, { grantedBy: { memberId: parent.memberId, capacity: 'self' } })],
@@ -124,12 +129,16 @@ export function definePartyApiSuite({ harness, cpr }: PartyApiSuiteOptions) {
       }
       const badLegalBasis = await call('POST', '/v1/consents/legal-basis', token, { planId: plan.id, memberId: parent.memberId, source: 'social', recipient: 'enplan', categories: ['social'], basis: '' });
       expect(badLegalBasis.status).toBe(400);
+      const pointlessLegalBasis = await call('POST', '/v1/consents/legal-basis', token, { planId: plan.id, memberId: parent.memberId, source: 'social', recipient: 'provider:bo-tilbud', categories: ['social'], basis: 'SEL § 49 b' });
+      expect(pointlessLegalBasis.status).toBe(400);
+      expect(pointlessLegalBasis.body.detail).toContain('flows into the Én plan');
       const listing = await listConsents(plan);
       expect(listing.grants).toEqual([]);
       expect(listing.legalBases).toEqual([]);
-      // The valid custody-holder grant for the child is accepted.
+      // The valid custody-holder grant for the child is accepted, and so is a grant to one department alone (decision 0026).
       await grant(plan, child, { grantedBy: { memberId: parent.memberId, capacity: 'custody-holder' } });
-      expect((await listConsents(plan)).grants).toHaveLength(1);
+      await grant(plan, parent, { source: 'health', recipient: 'social', categories: ['health'], explicitHealth: true });
+      expect((await listConsents(plan)).grants).toHaveLength(2);
     });
 
     it('records a legal basis as not yet told; telling is the caseworker’s recorded act, and the citizen reading their log marks nothing (R11)', async () => {
