@@ -1,10 +1,11 @@
 /**
  * The consent matrix (R9–R11, R4): `decideFlow` over every data category × source × recipient,
+ * `decideFlowIntoPlan` over every department,
  * for a grant that is valid, expired, not yet valid, revoked, or replaced by a legal basis;
  * health data without explicit consent; and whose consent counts by age (Barnets lov § 110).
  */
 import { describe, expect, it } from 'vitest';
-import { decideFlow, type FlowQuestion } from '../../src/consent';
+import { decideFlow, decideFlowIntoPlan, type FlowQuestion } from '../../src/consent';
 import { ConsentGrant, DataCategory, type ConsentSource, type LegalBasisRecord, type Recipient } from '../../src/model';
 
 const at = new Date('2026-11-23T10:00:00.000Z');
@@ -147,6 +148,12 @@ describe('decideFlow: a legal basis other than consent (R11)', () => {
     expect(decision.allowed).toBe(false);
   });
 
+  it('ends when the municipality ends it, not before', () => {
+    const ended = legalBasis({ endedAt: '2026-11-23T09:00:00.000Z', endedBy: 'caseworker:anna', endReason: 'Sagen er afsluttet' });
+    expect(decideFlow(question({ source: 'social', category: 'social' }), [], [ended]).allowed).toBe(false);
+    expect(decideFlow(question({ source: 'social', category: 'social', at: new Date('2026-11-23T08:00:00.000Z') }), [], [ended]).allowed).toBe(true);
+  });
+
   it('carries a flow whose consent was revoked, and consent is preferred while it holds', () => {
     const g = grant({ source: 'social', categories: ['social'] });
     const record = legalBasis();
@@ -218,5 +225,40 @@ describe('decideFlow: whose consent counts (Barnets lov § 110, R4)', () => {
     const turning = { citizenId: 'c-18', birthDate: '2008-11-23' };
     expect(decideFlow(question({ ...turning, at: new Date('2026-11-22T12:00:00.000Z') }), [own('c-18')]).allowed).toBe(false);
     expect(decideFlow(question({ ...turning, at: new Date('2026-11-23T12:00:00.000Z') }), [own('c-18')]).allowed).toBe(true);
+  });
+});
+
+describe('decideFlowIntoPlan and the matrix of departments (R9: per recipient party)', () => {
+  const departments = ['employment', 'education', 'social', 'children', 'health', 'integration'] as const;
+  const into = (overrides: Partial<FlowQuestion> = {}) => {
+    const { recipient: _r, ...rest } = question(overrides);
+    return rest;
+  };
+
+  it('a grant naming one department lets exactly that source and category in, for that department alone', () => {
+    for (const department of departments) {
+      const g = grant({ recipient: department });
+      for (const flow of everyFlow()) {
+        if (flow.source === 'enplan') continue;
+        const decision = decideFlowIntoPlan(into({ source: flow.source as FlowQuestion['source'], category: flow.category }), [g]);
+        const expected = flow.source === 'dfdg' && g.categories.includes(flow.category);
+        expect(decision.allowed, `${department}: ${flow.category} ${flow.source}`).toBe(expected);
+        if (decision.allowed) expect(decision).toEqual({ allowed: true, basis: 'consent', grantIds: [g.id], audience: [department] });
+      }
+    }
+  });
+
+  it('a grant to the whole plan wins over department grants: no audience', () => {
+    const whole = grant();
+    expect(decideFlowIntoPlan(into(), [grant({ recipient: 'social' }), whole])).toEqual({ allowed: true, basis: 'consent', grantIds: [whole.id] });
+  });
+
+  it('a department grant that is expired, not yet valid or revoked lets nothing in', () => {
+    for (const state of [{ validTo: '2026-11-22' }, { validFrom: '2026-12-01' }, { revokedAt: '2026-11-20T10:00:00.000Z' }])
+      expect(decideFlowIntoPlan(into(), [grant({ recipient: 'social', ...state })]).allowed, JSON.stringify(state)).toBe(false);
+  });
+
+  it('providers and other municipalities are no way into the plan', () => {
+    expect(decideFlowIntoPlan(into(), [grant({ recipient: 'provider:bo-tilbud' }), grant({ recipient: 'municipality:751' })]).allowed).toBe(false);
   });
 });
