@@ -9,6 +9,7 @@ import { startDfdgSimulator } from '../../adapters/dfdg';
 import { activityReverseMapping } from '../../mappings/dfdg';
 import { planActivityReverseMapping, planActivityTypes } from '../../mappings/education';
 import { startEducationSimulator } from '../../adapters/education/simulator';
+import { makeSelfSignedCertificate } from '../../adapters/soap/self-signed-certificate';
 import { startHealthSimulator } from '../../adapters/health/simulator';
 import { fictitiousCpr, generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { startSocialSimulator } from '../../adapters/social/simulator';
@@ -25,6 +26,8 @@ export const DEMO_TENANT = '101';
 
 export interface DemoSimulators {
   urls: { DFDG_URL: string; EDUCATION_URL: string; SOCIAL_FHIR_URL: string; HEALTH_FHIR_URL: string };
+  /** The demo's function certificate for Ungedatabasen, whose simulator refuses unsigned requests as STIL's platform does (decision 0027). */
+  educationWsSecurity: { EDUCATION_WSSE_CERT: string; EDUCATION_WSSE_KEY: string };
   population: SyntheticCitizen[];
   close(): Promise<void>;
 }
@@ -57,14 +60,17 @@ const ageOn = (birthDate: string, day: string) => Number(day.slice(0, 4)) - Numb
 
 export async function startDemoSimulators(size: number, seed = 2026): Promise<DemoSimulators> {
   const population = demoPopulation(size, seed);
+  // Made anew at each start and never stored: the demo needs no private key in the repository.
+  const functionCertificate = await makeSelfSignedCertificate('Én plan demo function certificate (not for production)');
   const [dfdg, education, social, health] = await Promise.all([
     startDfdgSimulator({ population, seed, port: 0 }),
-    startEducationSimulator({ population, seed, port: 0 }),
+    startEducationSimulator({ population, seed, port: 0, wsSecurity: { trustedCertificatesPem: [functionCertificate.certificatePem] } }),
     startSocialSimulator({ population, seed, port: 0 }),
     startHealthSimulator({ population, seed, port: 0 }),
   ]);
   return {
     urls: { DFDG_URL: dfdg.url, EDUCATION_URL: education.url, SOCIAL_FHIR_URL: social.baseUrl, HEALTH_FHIR_URL: health.baseUrl },
+    educationWsSecurity: { EDUCATION_WSSE_CERT: functionCertificate.certificatePem, EDUCATION_WSSE_KEY: functionCertificate.privateKeyPem },
     population,
     close: async () => {
       await Promise.all([dfdg.close(), education.close(), social.close(), health.close()]);

@@ -36,9 +36,9 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   let demo: DemoSimulators | undefined;
   if (!configured && env.DEMO !== 'off') {
     demo = await startDemoSimulators(Number(env.DEMO_CITIZENS ?? 300));
-    Object.assign(env, demo.urls);
+    Object.assign(env, demo.urls, demo.educationWsSecurity);
     // Bree's job threads read the same environment.
-    Object.assign(process.env, demo.urls);
+    Object.assign(process.env, demo.urls, demo.educationWsSecurity);
   }
   const { deps, config, close } = await openNodeDeps(env, { storeThread: 'service' });
   let demoSummary: Record<string, unknown> | undefined;

@@ -5,12 +5,14 @@
  * against a simulator that demands it, over real HTTP. The certificate is the test-only function
  * certificate of test/fixtures/tls.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterError } from '../../adapters/adapter';
 import { createEducationAdapter, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
 import { buildEnvelope } from '../../adapters/soap/envelope';
+import { makeSelfSignedCertificate } from '../../adapters/soap/self-signed-certificate';
 import { createWsSecuritySigner, exclusiveCanonical, parseElements } from '../../adapters/soap/ws-security';
 import { createWsSecurityVerifier } from '../../adapters/soap/ws-security-verify';
 import { loadConfig } from '../../src/config';
@@ -131,5 +133,34 @@ describe('the education adapter against a simulator that demands WS-Security', (
     expect((await adapter.pull(subject())).records.length).toBeGreaterThan(0);
     expect(() => loadConfig({ EDUCATION_URL: sim.url, EDUCATION_WSSE_CERT: certificatePem })).toThrow('EDUCATION_WSSE_CERT and EDUCATION_WSSE_KEY go together');
     expect(() => loadConfig({ EDUCATION_WSSE_CERT: 'not a certificate', EDUCATION_WSSE_KEY: privateKeyPem })).toThrow();
+  });
+});
+
+describe('the demo’s self-signed function certificate', () => {
+  it('is a well-formed X.509 v3 certificate for its own key, valid for the days asked, and signs requests a simulator trusting it accepts', async () => {
+    const now = new Date('2026-11-24T12:00:00Z');
+    const made = await makeSelfSignedCertificate('Demo function certificate', { now, validDays: 30 });
+    const x509 = new X509Certificate(made.certificatePem);
+    expect(x509.subject).toBe('CN=Demo function certificate');
+    expect(x509.issuer).toBe(x509.subject);
+    expect(x509.verify(x509.publicKey)).toBe(true);
+    expect(x509.checkPrivateKey(createPrivateKey(made.privateKeyPem))).toBe(true);
+    expect(new Date(x509.validFrom).getTime()).toBe(now.getTime() - 60_000);
+    expect(new Date(x509.validTo).getTime()).toBe(now.getTime() + 30 * 86_400_000);
+    // The serial is positive and fits DER's rules (node would refuse the certificate otherwise).
+    expect(x509.serialNumber).toMatch(/^[0-9A-F]{32}$/);
+
+    const envelope = buildEnvelope({ namespace: 'urn:test:ungedata', header: {}, operation: 'HentBorgerDataRequest', content: { CPRNr: '0000000000' } });
+    const signed = await createWsSecuritySigner(made).sign(envelope);
+    expect(await createWsSecurityVerifier({ trustedCertificatesPem: [made.certificatePem] })(signed)).toEqual({ ok: true, subject: 'CN=Demo function certificate' });
+    // A second one is a different key: a simulator trusting the first refuses it.
+    const other = await makeSelfSignedCertificate('Demo function certificate');
+    expect(await createWsSecurityVerifier({ trustedCertificatesPem: [made.certificatePem] })(await createWsSecuritySigner(other).sign(envelope))).toMatchObject({ ok: false, faultCode: 'wsse:FailedAuthentication' });
+  });
+
+  it('uses GeneralizedTime for dates from 2050, as RFC 5280 asks', async () => {
+    const made = await makeSelfSignedCertificate('Long-lived', { now: new Date('2049-12-01T00:00:00Z'), validDays: 60 });
+    const x509 = new X509Certificate(made.certificatePem);
+    expect(new Date(x509.validTo).toISOString()).toBe('2050-01-30T00:00:00.000Z');
   });
 });

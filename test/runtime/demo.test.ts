@@ -17,6 +17,7 @@ import { runSyncRound } from '../../src/sync/engine';
 import { startNodeService } from '../../src/runtime/node';
 import { DEMO_CONFLICT_KEY, demoPopulation } from '../../src/runtime/demo';
 import { signDevToken } from '../../src/security';
+import { createEducationAdapter } from '../../adapters/education/adapter';
 
 const dir = mkdtempSync(join(tmpdir(), 'enplan-demo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,6 +85,12 @@ describe('the embedded demo', () => {
       const caseworkerToken = await signDevToken(env.JWT_SECRET, { tenant: '101', roles: ['caseworker'] });
       const caseload = (await (await fetch(`${service.url}/v1/coordinators/caseload`, { headers: { authorization: `Bearer ${caseworkerToken}` } })).json()) as { coordinators: { coordinator: string | null; openPlans: number }[] };
       expect(caseload.coordinators.filter((c) => c.coordinator !== null).length).toBeGreaterThan(5);
+
+      // Ungedatabasen's simulator demands WS-Security, as STIL's platform does: the first sync above
+      // succeeded signed with the demo's own certificate, and an unsigned request is refused.
+      expect(service.config.adapters.educationWsSecurity?.certificatePem).toContain('BEGIN CERTIFICATE');
+      const unsigned = createEducationAdapter({ baseUrl: service.config.adapters.education!, municipalityCode: '101', timeoutMs: 5_000 });
+      expect(await unsigned.changes(null).then(() => undefined, (e: unknown) => e)).toMatchObject({ permanent: true, code: 'soap-invalidsecurity' });
     } finally {
       await service.close();
     }
