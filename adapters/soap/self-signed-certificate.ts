@@ -10,6 +10,8 @@
  */
 
 const RSA = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
+/** WebCrypto's key type, named the way both Node's and the Workers' type libraries accept. */
+type WebCryptoKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
 function derLength(length: number): number[] {
   if (length < 0x80) return [length];
@@ -75,7 +77,7 @@ export interface SelfSignedCertificate {
 /** A new key pair and a certificate for it, valid from a minute ago for `validDays`. */
 export async function makeSelfSignedCertificate(commonName: string, options: { validDays?: number; now?: Date } = {}): Promise<SelfSignedCertificate> {
   const now = options.now ?? new Date();
-  const keys = (await crypto.subtle.generateKey({ ...RSA, modulusLength: 2048, publicExponent: Uint8Array.of(1, 0, 1) }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await crypto.subtle.generateKey({ ...RSA, modulusLength: 2048, publicExponent: Uint8Array.of(1, 0, 1) }, true, ['sign', 'verify'])) as { publicKey: WebCryptoKey; privateKey: WebCryptoKey };
   const publicKeyInfo = new Uint8Array((await crypto.subtle.exportKey('spki', keys.publicKey)) as ArrayBuffer);
   const serial = crypto.getRandomValues(new Uint8Array(16));
   serial[0] = (serial[0]! & 0x7f) | 0x01; // positive and never zero-led, as RFC 5280 § 4.1.2.2 asks
