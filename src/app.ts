@@ -5,6 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import {
   authenticate,
@@ -74,14 +75,19 @@ export function createApp(deps: AppDeps) {
   // hono's bodyLimit, which counts it as it streams. hono's reads `c.req.raw.body` for every request,
   // which makes @hono/node-server build a full web Request (abort signal, header copy, stream) that
   // reading the body does not need: ~15 % of a webhook notice's CPU and a few % of every read (B3, B5).
-  const tooLarge = () => problemResponse('payload-too-large', `the limit is ${deps.config.bodyLimitBytes} bytes`);
-  const streamedLimit = bodyLimit({ maxSize: deps.config.bodyLimitBytes, onError: tooLarge });
-  app.use('/v1/*', async (c, next) => {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const declared = c.req.header('content-length');
-    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) return Number.parseInt(declared, 10) > deps.config.bodyLimitBytes ? tooLarge() : next();
-    return streamedLimit(c, next);
-  });
+  const limitBodies = (maxSize: number, what: string): MiddlewareHandler => {
+    const tooLarge = () => problemResponse('payload-too-large', `the limit ${what} is ${maxSize} bytes`);
+    const streamedLimit = bodyLimit({ maxSize, onError: tooLarge });
+    return async (c, next) => {
+      if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+      const declared = c.req.header('content-length');
+      if (declared !== undefined && c.req.header('transfer-encoding') === undefined) return Number.parseInt(declared, 10) > maxSize ? tooLarge() : next();
+      return streamedLimit(c, next);
+    };
+  };
+  app.use('/v1/*', limitBodies(deps.config.bodyLimitBytes, 'of a request'));
+  // The dashboard's forms carry a token or nothing, and nobody signed in is needed to send one: a few KB.
+  app.use('/dashboard/*', limitBodies(16 * 1024, 'of a dashboard form'));
   app.use('/v1/*', async (c, next) => {
     const type = c.req.header('content-type');
     if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && type && !/^application\/([\w.+-]*\+)?json\b/i.test(type))
@@ -137,7 +143,9 @@ export function createApp(deps: AppDeps) {
   app.get('/docs', (c) => c.html(DocsPage({ doc: openApiDocument() as never }) as never));
   app.get('/problems', (c) => c.json(Object.entries(problemTypes).map(([slug, p]) => ({ type: `/problems/${slug}`, ...p }))));
   app.get('/problems/:slug', (c) => {
-    const entry = problemTypes[c.req.param('slug') as keyof typeof problemTypes];
+    // Own keys only: `__proto__` or `toString` is no problem type.
+    const slug = c.req.param('slug');
+    const entry = Object.hasOwn(problemTypes, slug) ? problemTypes[slug as keyof typeof problemTypes] : undefined;
     return entry ? c.json({ type: `/problems/${c.req.param('slug')}`, ...entry }) : problemResponse('not-found');
   });
 

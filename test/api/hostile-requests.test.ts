@@ -159,6 +159,19 @@ describe('hostile requests to every documented route', () => {
     const html = await page.text();
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<script>alert(1)</script>');
+
+    // Nobody signed in can make the server hold a large form: declared or streamed, it is a 413 problem.
+    const huge = `token=${'x'.repeat(3_000_000)}`;
+    const declared = await app.harness.request('/dashboard/session', form(huge));
+    expect(declared.status).toBe(413);
+    expect(declared.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const streamed = await app.harness.request('/dashboard/session', { ...form(''), body: new Blob([huge]).stream(), duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
+  });
+
+  it('the problem type pages know only their own types, not an object’s inherited names', async () => {
+    for (const slug of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect((await app.harness.request(`/problems/${slug}`)).status).toBe(404);
+    expect((await app.harness.request('/problems/not-found')).status).toBe(200);
   });
 
   it('every route but the public ones refuses a missing, forged, expired or malformed token with 401, as a problem document', async () => {
