@@ -119,6 +119,8 @@ export const Config = z
     if (production && !env.JWKS_URL && !env.JWT_SECRET) throw new Error('production needs JWKS_URL (or JWT_SECRET)');
     // Keys read over plain HTTP could be swapped on the way, and with them anyone could sign tokens.
     if (production && env.JWKS_URL && !env.JWKS_URL.startsWith('https://')) throw new Error('production needs JWKS_URL over https');
+    // An identity provider signs tokens for many services: without both checks a token it issued for another one would do here.
+    if (production && env.JWKS_URL && (!env.JWT_ISSUER || !env.JWT_AUDIENCE)) throw new Error('production with JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE, so only tokens the identity provider issued for this service are accepted');
     if (production && !env.CPR_KEY) throw new Error('production needs CPR_KEY');
     if (!env.ADAPTER_TLS_CERT_FILE !== !env.ADAPTER_TLS_KEY_FILE) throw new Error('ADAPTER_TLS_CERT_FILE and ADAPTER_TLS_KEY_FILE go together');
     if (!env.EDUCATION_WSSE_CERT !== !env.EDUCATION_WSSE_KEY) throw new Error('EDUCATION_WSSE_CERT and EDUCATION_WSSE_KEY go together');

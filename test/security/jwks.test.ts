@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { AuthenticationError, createTokenVerifier, IdentityProviderUnavailableError } from '../../src/security';
 import { maxAgeMsOf } from '../../src/security/jwks';
+import { TEST_JWT_SECRET } from '../support/harness';
 import { startTestApp } from '../support/node-app';
 
 type Jwk = Record<string, unknown>;
@@ -249,8 +250,24 @@ describe('tokens from the identity provider (JWKS)', () => {
   });
 
   it('production reads the keys over https only', () => {
-    const production = { NODE_ENV: 'production', CPR_KEY: 'x'.repeat(44) };
+    const production = { NODE_ENV: 'production', CPR_KEY: 'x'.repeat(44), JWT_ISSUER: 'https://idp.example.dk', JWT_AUDIENCE: 'enplan' };
     expect(() => loadConfig({ ...production, JWKS_URL: 'http://idp.example.dk/jwks' })).toThrow(/JWKS_URL over https/);
     expect(loadConfig({ ...production, JWKS_URL: 'https://idp.example.dk/jwks' }).auth.jwksUrl).toBe('https://idp.example.dk/jwks');
+  });
+
+  it('production accepts only tokens issued for this service: an identity provider’s keys come with its issuer and our audience', async () => {
+    const production = { NODE_ENV: 'production', CPR_KEY: 'x'.repeat(44), JWKS_URL: 'https://idp.example.dk/jwks' };
+    expect(() => loadConfig(production)).toThrow(/JWT_ISSUER and JWT_AUDIENCE/);
+    expect(() => loadConfig({ ...production, JWT_AUDIENCE: 'enplan' })).toThrow(/JWT_ISSUER and JWT_AUDIENCE/);
+    expect(() => loadConfig({ ...production, JWT_ISSUER: 'https://idp.example.dk' })).toThrow(/JWT_ISSUER and JWT_AUDIENCE/);
+    const config = loadConfig({ ...production, JWT_ISSUER: 'https://idp.example.dk', JWT_AUDIENCE: 'enplan' });
+    expect(config.auth).toMatchObject({ issuer: 'https://idp.example.dk', audience: 'enplan' });
+    // And the verifier holds a token to them: one issued for another service, or by another issuer, is refused.
+    const verify = createTokenVerifier({ secret: TEST_JWT_SECRET, issuer: config.auth.issuer, audience: config.auth.audience });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: 'x', tenant: '101', roles: ['it-staff'], iat: now, exp: now + 600 };
+    await expect(verify(await sign({ ...claims, iss: 'https://idp.example.dk', aud: 'some-other-service' }, TEST_JWT_SECRET, 'HS256'))).rejects.toThrow();
+    await expect(verify(await sign({ ...claims, iss: 'https://elsewhere.example', aud: 'enplan' }, TEST_JWT_SECRET, 'HS256'))).rejects.toThrow();
+    await expect(verify(await sign({ ...claims, iss: 'https://idp.example.dk', aud: 'enplan' }, TEST_JWT_SECRET, 'HS256'))).resolves.toMatchObject({ tenant: '101' });
   });
 });
