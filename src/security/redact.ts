@@ -1,9 +1,34 @@
 /** Defence in depth for S4: anything that looks like a CPR number is masked before it is written out. */
+import { isValidCpr } from '../model/cpr';
 
-// Ten digits, optionally DDMMYY-SSSS, not inside a longer run of digits; a letter next to them does
-// not hide them (`x0101801234`, an element named `a-0101801234`).
-const CPR_LIKE = /(?<!\d)(\d{6})-?(\d{4})(?!\d)/g;
+// Ten digits, optionally DDMMYY-SSSS — with a hyphen, a dash or a space between, as people write
+// them — not inside a longer run of digits; a letter next to them does not hide them
+// (`x0101801234`, an element named `a-0101801234`).
+const CPR_LIKE = /(?<!\d)(\d{6})[-\s\u2010-\u2015]?(\d{4})(?!\d)/g;
 
 export function redactCpr(text: string): string {
   return text.replace(CPR_LIKE, '[cpr]');
+}
+
+/** The text as a reader of it would see it: percent-decoded (a URL) and with JSON's \u escapes undone (a body). */
+function decodedForms(text: string): string[] {
+  const forms = [text];
+  if (/%[0-9a-f]{2}/i.test(text)) {
+    try {
+      forms.push(decodeURIComponent(text));
+    } catch {
+      forms.push(text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))));
+    }
+  }
+  if (/\\u[0-9a-f]{4}/i.test(text)) forms.push(text.replace(/\\u([0-9a-f]{4})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))));
+  return forms;
+}
+
+/**
+ * True when the text holds a number that is a valid CPR number (its date exists), also where it is
+ * written with escapes a reader would undo: what must never be stored or sent is refused.
+ */
+export function holdsCprNumber(text: string): boolean {
+  for (const form of decodedForms(text)) for (const match of form.matchAll(CPR_LIKE)) if (isValidCpr(`${match[1]}${match[2]}`)) return true;
+  return false;
 }

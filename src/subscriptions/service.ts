@@ -13,10 +13,9 @@
 import { z } from '@hono/zod-openapi';
 import { ProblemError, type AppDeps } from '../api/context';
 import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/backoff';
-import { redactCpr } from '../security/redact';
+import { holdsCprNumber, redactCpr } from '../security/redact';
 import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { AuditEntry, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
-import { holdsCprNumber } from '../webhooks/inbound';
 import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
 

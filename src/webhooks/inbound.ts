@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { ProblemError, type AppDeps } from '../api/context';
 import { SourceSystem } from '../model';
-import { isValidCpr } from '../model/cpr';
+import { holdsCprNumber } from '../security/redact';
 import { runSyncNow } from '../sync/on-demand';
 import { verifyWebhook, type WebhookHeaders } from './standard-webhooks';
 
@@ -31,14 +31,6 @@ export const InboundNotice = z.object({
   }),
 });
 
-const TEN_DIGITS = /(?<!\d)(\d{6})-?(\d{4})(?!\d)/g;
-
-/** True when the text holds a number that is a valid CPR number (its date exists): refused, never stored. */
-export function holdsCprNumber(text: string): boolean {
-  for (const match of text.matchAll(TEN_DIGITS)) if (isValidCpr(`${match[1]}${match[2]}`)) return true;
-  return false;
-}
-
 export interface ReceivedNotice {
   webhookId: string;
   tenant: string;
@@ -55,7 +47,9 @@ export async function receiveInboundWebhook(deps: AppDeps, source: string, heade
   const verified = await verifyWebhook(headers, body, secrets, deps.clock.now());
   if (!verified.ok) throw new ProblemError('webhook-signature-invalid', verified.reason);
   // Signed by the source, and still refused: a CPR number must never travel in a webhook (architecture, S4).
+  // The body as written and as decoded (JSON escapes), and the id, which is stored and shown to IT staff.
   if (holdsCprNumber(body)) throw new ProblemError('personal-data-in-webhook', 'the body holds a CPR number; it was not stored. Send only the municipality: we read the records through the pull');
+  if (holdsCprNumber(verified.id)) throw new ProblemError('personal-data-in-webhook', 'the webhook-id holds a CPR number; the notice was not stored. Use an id of your own that says nothing about a person');
   let json: unknown;
   try {
     json = JSON.parse(body);

@@ -92,6 +92,19 @@ describe('CPR protection', () => {
     app.deps.logger.warn('something mentioned a number', { note: `borger ${cpr.slice(0, 6)}-${cpr.slice(6)}` });
     expect(app.logger.lines.at(-1)).toContain('[cpr]');
     expect(app.logger.lines.at(-1)).not.toContain(cpr.slice(6));
+    // Written with a space or a dash, as people write it (and as the API's own CPR fields accept it).
+    for (const separator of [' ', '\u00a0', '\u2013']) {
+      app.deps.logger.warn('something mentioned a number', { note: `borger ${cpr.slice(0, 6)}${separator}${cpr.slice(6)}` });
+      expect(app.logger.lines.at(-1)).toContain('[cpr]');
+    }
+    // A request for a path holding one (a careless client): neither the log nor the answer repeats it.
+    const spaced = `${cpr.slice(0, 6)} ${cpr.slice(6)}`;
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    app.logger.lines.length = 0;
+    const read = await app.harness.request(`/v1/plans/${encodeURIComponent(spaced)}`, { headers: { authorization: `Bearer ${token}` } });
+    const typed = await app.harness.request('/v1/plans/lookup', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `text/plain; note=${spaced}` }, body: 'x' });
+    expect([read.status, typed.status]).toEqual([404, 415]);
+    expect([...app.logger.lines, await read.text(), await typed.text()].filter((line) => line.includes(spaced) || line.includes(cpr.slice(6)))).toEqual([]);
     await app.close();
   });
 });

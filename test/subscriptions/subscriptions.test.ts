@@ -266,7 +266,15 @@ describe('outbound subscriptions', () => {
     }
     // Nor an address or description holding a CPR number (it would be shown back and logged by receivers).
     const cpr = testCpr();
-    for (const body of [{ url: `https://vendor.example.dk/hooks/${cpr}` }, { url: 'https://vendor.example.dk/hooks', description: `Borger ${cpr}` }]) {
+    // Written as people write it, or escaped as a URL is: a reader sees the number all the same.
+    const percentEncoded = [...cpr.slice(0, 6)].map((digit) => `%3${digit}`).join('') + cpr.slice(6);
+    for (const body of [
+      { url: `https://vendor.example.dk/hooks/${cpr}` },
+      { url: 'https://vendor.example.dk/hooks', description: `Borger ${cpr}` },
+      { url: 'https://vendor.example.dk/hooks', description: `Borger ${cpr.slice(0, 6)} ${cpr.slice(6)}` },
+      { url: `https://vendor.example.dk/hooks/${percentEncoded}` },
+      { url: `https://vendor.example.dk/hooks?borger=${cpr.slice(0, 6)}%2D${cpr.slice(6)}` },
+    ]) {
       const answer = await app.call('POST', '/v1/subscriptions', ['vendor'], body, 'vendor-a');
       expect(answer.status).toBe(400);
       expect(JSON.stringify(answer.body)).not.toContain(cpr);

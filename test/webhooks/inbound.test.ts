@@ -148,6 +148,13 @@ describe('inbound webhooks', () => {
     expect(withCpr.status).toBe(422);
     expect(withCpr.body.type).toBe('/problems/personal-data-in-webhook');
     expect(JSON.stringify(withCpr.body)).not.toContain(cpr.slice(0, 6));
+    // Hidden behind JSON escapes, written with a space, or in the notice's id: refused all the same.
+    const escaped = `{"type":"records.changed","data":{"municipality":"101","note":"\\u00${(0x30 + Number(cpr[0])).toString(16)}${cpr.slice(1)}"}}`;
+    expect(JSON.parse(escaped).data.note).toBe(cpr);
+    for (const refused of [await send(app, { body: escaped }), await send(app, { body: notice({ data: { municipality: '101', note: `${cpr.slice(0, 6)} ${cpr.slice(6)}` } }) }), await send(app, { id: `msg_${cpr}` })]) {
+      expect(refused.status).toBe(422);
+      expect(refused.body.type).toBe('/problems/personal-data-in-webhook');
+    }
     // Ten digits that are not a CPR number (no such date) are not mistaken for one.
     expect((await send(app, { body: notice({ data: { municipality: '101', changed: 1763900000 } }) })).status).toBe(202);
 
