@@ -18,6 +18,12 @@ const AccessReport = z
     flows: z.array(Flow).openapi({ description: 'Where their data came from and went, when and on what basis, newest first, in Danish (their own log, R13)' }),
     consents: z.array(Consent),
     legalBases: z.array(LegalBasis),
+    withheld: z
+      .object({ elements: z.number().int(), flows: z.number().int(), consents: z.number().int(), legalBases: z.number().int() })
+      .openapi({
+        description:
+          'For a caseworker: how much the citizen’s consent gives other departments alone, left out of this report because the caseworker may not see it (R9, decision 0026) — counts only. A report with anything withheld is not the whole answer to the citizen: the DPO’s report (role dpo) holds everything.',
+      }),
   })
   .openapi('AccessReport', { description: 'Everything the layer holds about the citizen (GDPR art. 15). The CPR number is not repeated in it.' });
 
@@ -42,10 +48,10 @@ const AccessLog = z
 export const dataSubjectRoutes = newRouter().openapi(
   // The caseworker who answers the citizen's access request (the citizen may have no digital
   // access); citizens read the same content themselves at /v1/citizen/plan and /v1/citizen/data-flows.
-  securedRoute(['caseworker'], {
+  securedRoute(['caseworker', 'dpo'], {
     method: 'post',
     path: '/v1/data-subject/access-report',
-    summary: 'What the layer holds about a citizen (GDPR art. 15): purpose, retention, their plans as they may see them, consents, legal bases and where their data went — by CPR number in the body, never in the URL; logged in the citizen’s own log',
+    summary: 'What the layer holds about a citizen (GDPR art. 15): purpose, retention, their plans as they may see them, consents, legal bases and where their data went — by CPR number in the body, never in the URL; logged in the citizen’s own log. A caseworker’s report leaves out (and counts) what consent gives other departments alone; the DPO’s holds everything',
     request: { body: { content: { 'application/json': { schema: z.object({ cpr: Cpr }).openapi('AccessReportRequest') } }, required: true } },
     responses: { 200: { content: { 'application/json': { schema: AccessReport } }, description: 'The report' }, ...problemResponses(404) },
   }),

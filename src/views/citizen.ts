@@ -10,14 +10,20 @@
  * parents do not see each other's acts through the plan, R4).
  */
 import type { AppDeps } from '../api/context';
-import { membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
-import { actorOf, type Principal } from '../security';
+import { Department, membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
+import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { AuditRow } from '../store';
 import { processingPurpose, retentionOf } from '../consent/processing-record';
 import { ACCESS_LOG_READ, ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
-import { explainView } from './plan-view';
+import { explainView, planAsCaseworkerMaySee, type PlanView } from './plan-view';
 
 const PAGE = 1000;
+
+/** A department other than the reader's (none named: every department is another's). */
+const otherDepartment = (recipient: string, department: Department | undefined) => (Department.options as readonly string[]).includes(recipient) && recipient !== department;
+
+const viewLists = ['goals', 'interventions', 'agreements', 'followUps', 'citizenViews', 'situationNotes', 'careTeams'] as const;
+const elementCount = (view: PlanView) => viewLists.reduce((n, list) => n + (view[list]?.length ?? 0), 0);
 const parentRoles = new Set(['parent', 'custody-holder']);
 const childRoles = new Set(['child', 'young-person']);
 
@@ -76,13 +82,25 @@ export function citizenService(deps: AppDeps) {
       const citizen = await store.citizens.findByAnyCprHash(tenant, await deps.vault.lookupHashes(tenant, cpr));
       if (!citizen) return null;
       const now = clock.now();
+      // A caseworker answers with what they may see themselves: what consent gives other departments
+      // alone (R9, decision 0026) is counted, not shown — the DPO's report holds everything.
+      const whole = hasAnyRole(principal, ['dpo']);
+      const department = principal.department;
+      const withheld = { elements: 0, flows: 0, consents: 0, legalBases: 0 };
       const plans = [];
       for (const plan of await store.plans.getMany(tenant, await store.plans.idsForCitizen(tenant, citizen.id))) {
-        const view = explainView(plan, { kind: 'citizen', citizenId: citizen.id }).view;
+        const full = explainView(plan, { kind: 'citizen', citizenId: citizen.id }).view;
+        const view = whole ? full : explainView(planAsCaseworkerMaySee(plan, department), { kind: 'citizen', citizenId: citizen.id }).view;
+        if (full && view) withheld.elements += elementCount(full) - elementCount(view);
         if (view) plans.push(view);
       }
       const own = await consentsOf(tenant, citizen.id);
-      const described = describeDataFlows(citizen.id, await logOf(tenant, citizen.id), own.grants, own.legalBases, { today: now.toISOString().slice(0, 10) });
+      const all = describeDataFlows(citizen.id, await logOf(tenant, citizen.id), own.grants, own.legalBases, { today: now.toISOString().slice(0, 10) });
+      const mayKnow = (entry: { recipient: string }) => whole || !otherDepartment(entry.recipient, department);
+      const described = { flows: all.flows.filter(mayKnow), consents: all.consents.filter(mayKnow), legalBases: all.legalBases.filter(mayKnow) };
+      withheld.flows = all.flows.length - described.flows.length;
+      withheld.consents = all.consents.length - described.consents.length;
+      withheld.legalBases = all.legalBases.length - described.legalBases.length;
       await store.audit.append(tenant, {
         at: now.toISOString(),
         actor: actorOf(principal),
@@ -90,7 +108,7 @@ export function citizenService(deps: AppDeps) {
         targetType: 'citizen',
         targetId: citizen.id,
         citizenId: citizen.id,
-        detail: { plans: plans.length, flows: described.flows.length },
+        detail: { plans: plans.length, flows: described.flows.length, withheld: withheld.elements + withheld.flows + withheld.consents + withheld.legalBases },
       });
       return {
         citizenId: citizen.id,
@@ -99,6 +117,7 @@ export function citizenService(deps: AppDeps) {
         retention: retentionOf(deps.config),
         plans: plans.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '')),
         ...described,
+        withheld,
       };
     },
 

@@ -235,6 +235,16 @@ function caseworkerView(plan: Plan, department?: Department): PlanView {
 /** A caseworker as a viewer: the department their token names, if any. */
 export const caseworkerViewer = (principal: { department?: Department }): Viewer => ({ kind: 'caseworker', ...(principal.department ? { department: principal.department } : {}) });
 
+/**
+ * The plan less what consent gives other departments alone, still a plan: for a view built on top
+ * of what a caseworker of `department` may see (the citizen's view in an access report they answer).
+ */
+export function planAsCaseworkerMaySee(plan: Plan, department: Department | undefined): Plan {
+  if (!holdsDepartmentData(plan)) return plan;
+  const { view: _info, ...rest } = caseworkerView(plan, department);
+  return rest as Plan;
+}
+
 /** The elements and conflicts a caseworker of `department` may not see, for checks outside a view (settling a conflict). */
 export function hiddenFromCaseworker(plan: Plan, department: Department | undefined): { elements: Set<string>; conflicts: Set<string> } {
   if (!holdsDepartmentData(plan)) return { elements: new Set(), conflicts: new Set() };

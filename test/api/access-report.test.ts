@@ -5,11 +5,12 @@
  * CPR in the body only; the export is in the citizen's own log.
  */
 import { describe, expect, it } from 'vitest';
-import { membersOf } from '../../src/model';
+import { membersOf, Plan, type Provenance } from '../../src/model';
 import { planService } from '../../src/plans/service';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
-import { caseworkerOf, grantConsent } from '../support/seed';
+import { fromSource, intervention } from '../support/elements';
+import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
 async function setUp() {
   const app = await startTestApp();
@@ -61,10 +62,51 @@ describe('the access report (GDPR art. 15)', () => {
 
     // In the citizen's own log: who exported it.
     const log = (await app.deps.store.audit.list('101', { citizenId: me!.citizenId })).filter((row) => row.action === 'data-subject.access-report');
-    expect(log).toEqual([expect.objectContaining({ actor: 'caseworker:cw-9', detail: { plans: 1, flows: 1 } })]);
+    expect(log).toEqual([expect.objectContaining({ actor: 'caseworker:cw-9', detail: { plans: 1, flows: 1, withheld: 0 } })]);
     const citizenToken = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: me!.citizenId });
     const ownLog = (await (await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${citizenToken}` } })).json()) as { flows: { kind: string; text: string }[] };
     expect(ownLog.flows[0]).toMatchObject({ kind: 'viewed', text: expect.stringContaining('anmodning om indsigt') });
+    await app.close();
+  });
+
+  it('a caseworker’s report leaves out what consent gives other departments alone, and says how much; the DPO’s holds it all', async () => {
+    const app = await setUp();
+    const cpr = testCpr();
+    const plan = await enrol(app.deps, cpr);
+    const [member] = membersOf(plan);
+    const grant = await grantConsent(app.deps, { citizenId: member!.citizenId, source: 'health', recipient: 'social', categories: ['health'], explicitHealth: true });
+    const forSocial: Provenance = { ...(fromSource(grant.id, 'health', 'health', 'r-psych') as Extract<Provenance, { kind: 'source' }>), audience: ['social'] };
+    const next = Plan.parse({ ...plan, interventions: [intervention('i-psych', member!.memberId, { sector: 'health', title: 'Behandling kun for socialafdelingen', provenance: [forSocial] })], version: plan.version + 1 });
+    expect(await app.deps.store.plans.update(next, plan.version)).toBe(true);
+    await app.deps.store.audit.append('101', {
+      at: new Date().toISOString(), actor: 'sync-job:health', action: 'data.flowed', targetType: 'citizen', targetId: member!.citizenId, citizenId: member!.citizenId,
+      detail: { source: 'health', recipient: 'social', categories: ['health'], basis: 'consent', consentRefs: [grant.id], anonymousTreatment: false },
+    });
+    const report = async (claims: { roles: string[]; department?: string }) => {
+      const token = await app.harness.token({ tenant: '101', sub: 'reader-1', ...(claims as never) });
+      const response = await app.harness.request('/v1/data-subject/access-report', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr }) });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { plans: { interventions?: { title: string }[] }[]; flows: unknown[]; consents: unknown[]; withheld: Record<string, number> };
+    };
+    const flowed = (body: Awaited<ReturnType<typeof report>>) => body.flows.filter((f) => (f as { kind: string }).kind === 'flowed');
+    const titles = (body: Awaited<ReturnType<typeof report>>) => body.plans.flatMap((p) => (p.interventions ?? []).map((i) => i.title));
+
+    // The employment department's caseworker, and one with no department: left out, and counted.
+    for (const claims of [{ roles: ['caseworker'], department: 'employment' }, { roles: ['caseworker'] }]) {
+      const body = await report(claims);
+      expect(titles(body)).toEqual([]);
+      expect(JSON.stringify(body)).not.toContain('r-psych');
+      // (Earlier reports are in the log as the citizen's own "viewed" lines; the health flow is not.)
+      expect([flowed(body), body.consents]).toEqual([[], []]);
+      expect(body.withheld).toEqual({ elements: 1, flows: 1, consents: 1, legalBases: 0 });
+    }
+    // The social department's caseworker sees what was given to them; the DPO sees everything.
+    for (const claims of [{ roles: ['caseworker'], department: 'social' }, { roles: ['dpo'] }]) {
+      const body = await report(claims);
+      expect(titles(body)).toEqual(['Behandling kun for socialafdelingen']);
+      expect([flowed(body).length, body.consents.length]).toEqual([1, 1]);
+      expect(body.withheld).toEqual({ elements: 0, flows: 0, consents: 0, legalBases: 0 });
+    }
     await app.close();
   });
 
