@@ -83,7 +83,7 @@ describe('the access report (GDPR art. 15)', () => {
       detail: { source: 'health', recipient: 'social', categories: ['health'], basis: 'consent', consentRefs: [grant.id], anonymousTreatment: false },
     });
     const report = async (claims: { roles: string[]; department?: string }) => {
-      const token = await app.harness.token({ tenant: '101', sub: 'reader-1', ...(claims as never) });
+      const token = await app.harness.token({ tenant: '101', sub: 'reader-1', roles: claims.roles as never, ...(claims.department ? { department: claims.department as never } : {}) });
       const response = await app.harness.request('/v1/data-subject/access-report', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr }) });
       expect(response.status).toBe(200);
       return (await response.json()) as { plans: { interventions?: { title: string }[] }[]; flows: unknown[]; consents: unknown[]; withheld: Record<string, number> };
