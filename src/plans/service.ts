@@ -30,6 +30,7 @@ import { registrationService } from '../registrations/service';
 import { createHash } from 'node:crypto';
 import { actorOf, type Principal } from '../security';
 import type { AuditEntry } from '../store';
+import type { CitizenRow } from '../store/citizens';
 
 export const CreatePlanRequest = z
   .object({
@@ -71,12 +72,12 @@ export function planService(deps: AppDeps) {
   /** A commit of a plan's change together with its audit entry: the change and its record, or neither. */
   const recorded = (...entry: Parameters<typeof entryOf>) => store.audit.committing(entry[0].tenant, [entryOf(...entry)]);
 
-  async function citizenFor(tenant: string, cpr: string) {
-    // Found under any configured key first: during a key rotation the row may carry a retired key's hash.
-    const existing = await store.citizens.findByAnyCprHash(tenant, await vault.lookupHashes(tenant, cpr));
-    if (existing) return existing;
+  // Found under any configured key: during a key rotation the row may carry a retired key's hash.
+  const knownCitizen = async (tenant: string, cpr: string) => store.citizens.findByAnyCprHash(tenant, await vault.lookupHashes(tenant, cpr));
+
+  async function newCitizen(tenant: string, cpr: string, id: string) {
     return store.citizens.upsert({
-      id: crypto.randomUUID(),
+      id,
       tenant,
       cprHash: await vault.hash(tenant, cpr),
       cprCipher: await vault.encrypt(cpr),
@@ -101,12 +102,20 @@ export function planService(deps: AppDeps) {
       const notReplaceable = replacementProblems(request.replaces, danishToday(clock.now()));
       if (notReplaceable.length > 0) throw new ProblemError('validation-failed', notReplaceable.map((p) => `replaces[${p.index}]: ${p.message}`).join('; '));
       const people = [{ cpr: request.cpr, role: request.role }, ...(request.family?.members ?? [])];
-      const members: Member[] = [];
+      const known: (CitizenRow | null)[] = [];
       for (const person of people) {
-        const citizen = await citizenFor(tenant, person.cpr);
-        if (await openPlanOf(tenant, citizen.id)) throw new ProblemError('duplicate-plan', 'a listed citizen already has an open Én plan; update that plan instead');
-        members.push({ memberId: crypto.randomUUID(), citizenId: citizen.id, role: person.role, birthDate: citizen.birthDate });
+        const citizen = await knownCitizen(tenant, person.cpr);
+        if (citizen && (await openPlanOf(tenant, citizen.id))) throw new ProblemError('duplicate-plan', 'a listed citizen already has an open Én plan; update that plan instead');
+        known.push(citizen);
       }
+      // New people get their ids now and their rows only once the plan is whole: a refused request
+      // leaves no one's CPR number stored (R16).
+      const members: Member[] = people.map((person, index) => ({
+        memberId: crypto.randomUUID(),
+        citizenId: known[index]?.id ?? crypto.randomUUID(),
+        role: person.role,
+        birthDate: known[index]?.birthDate ?? birthDateFromCpr(person.cpr)!,
+      }));
       const at = nowIso();
       const plan = Plan.parse({
         id: crypto.randomUUID(),
@@ -129,6 +138,12 @@ export function planService(deps: AppDeps) {
         updatedAt: at,
         version: 1,
       });
+      for (const [index, person] of people.entries()) {
+        if (known[index]) continue;
+        const stored = await newCitizen(tenant, person.cpr, members[index]!.citizenId);
+        // Another request recorded this person at the same moment: sent again, this one sees their row (and any open plan).
+        if (stored.id !== members[index]!.citizenId) throw new ProblemError('version-conflict', 'a listed citizen was recorded by another request at the same moment; send the request again');
+      }
       await store.plans.insert(plan, recorded(principal, 'plan.created', plan, members[0]!.citizenId, { members: members.length, origin: plan.origin }));
       return plan;
     },
@@ -263,7 +278,8 @@ export function planService(deps: AppDeps) {
     async completeness(principal: Principal, id: string, onDate?: string) {
       const plan = await store.plans.get(principal.tenant, id);
       if (!plan) return null;
-      const date = onDate ?? nowIso().slice(0, 10);
+      // The Danish day, as the consent gate reads the grants the report counts.
+      const date = onDate ?? danishToday(clock.now());
       await audit(principal, 'plan.completeness-read', plan, primaryCitizenId(plan));
       const grants = (await store.consents.forCitizens(principal.tenant, membersOf(plan).map((m) => m.citizenId))).flatMap((d) => (d.kind === 'grant' ? [d] : []));
       return { planId: plan.id, onDate: date, reports: completenessOf(plan, date, undefined, grants) };

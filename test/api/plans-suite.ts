@@ -72,6 +72,14 @@ export function definePlanApiSuite({ harness, cpr, countPlans }: PlanSuiteOption
       const again = await call('POST', '/v1/plans', await caseworker(), { cpr: number, origin: 'offered' });
       expect(again.status).toBe(409);
       expect(again.body.type).toBe('/problems/duplicate-plan');
+
+      // A family plan refused for one member stores nothing of the others: the layer holds nothing about them (R16).
+      const newcomer = cpr('1990-02-03');
+      const family = await call('POST', '/v1/plans', await caseworker(), { cpr: newcomer, origin: 'offered', family: { members: [{ cpr: number, role: 'adult' }] } });
+      expect(family.status).toBe(409);
+      expect((await call('POST', '/v1/data-subject/access-report', await caseworker(), { cpr: newcomer })).status).toBe(404);
+      expect((await call('POST', '/v1/plans', await caseworker(), { cpr: newcomer, origin: 'offered' })).status).toBe(201);
+      expect((await call('POST', '/v1/data-subject/access-report', await caseworker(), { cpr: newcomer })).status).toBe(200);
     });
 
     it('moves through the lifecycle and refuses invalid transitions', async () => {

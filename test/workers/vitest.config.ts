@@ -63,6 +63,9 @@ export default defineProject(async () => {
       include: ['test/workers/**/*.test.ts'],
       setupFiles: ['test/workers/apply-migrations.ts'],
       globalSetup: ['test/workers/global-setup.ts'],
+      // As the Node project's: workerd shares the machine's cores with it, and a busy machine is no failure.
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
     },
   };
 });
