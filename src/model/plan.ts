@@ -290,6 +290,18 @@ export function planIntegrityProblems(plan: {
     if (goal.level !== 'overall' && goal.parentGoalId && !goalIds.has(goal.parentGoalId))
       problems.push({ path: ['goals', index, 'parentGoalId'], message: `unknown parent goal ${goal.parentGoalId}` });
   });
+  // A sub-goal serves a goal above it (R1): following the parents must end, never come back round.
+  const parentOf = new Map(plan.goals.map((g) => [g.id, g.parentGoalId]));
+  plan.goals.forEach((goal, index) => {
+    const seen = new Set([goal.id]);
+    for (let parent = goal.parentGoalId; parent !== undefined; parent = parentOf.get(parent)) {
+      if (seen.has(parent)) {
+        problems.push({ path: ['goals', index, 'parentGoalId'], message: goal.parentGoalId === goal.id ? 'a goal cannot be its own parent' : `the parent goals go round in a circle back to ${parent}` });
+        break;
+      }
+      seen.add(parent);
+    }
+  });
   plan.citizenViews.forEach((view, index) => {
     if (!memberIds.has(view.memberId))
       problems.push({ path: ['citizenViews', index, 'memberId'], message: 'the view must be a member’s own' });

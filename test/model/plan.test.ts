@@ -72,6 +72,22 @@ describe('the Én plan model (R1–R8)', () => {
     );
   });
 
+  it('refuses a goal that is its own parent, or parents that go round in a circle (R1)', () => {
+    const own = validPlan() as any;
+    own.goals[1].parentGoalId = own.goals[1].id;
+    expect(errorsOf(own)).toContainEqual('goals.1.parentGoalId: a goal cannot be its own parent');
+    const circle = validPlan() as any;
+    const [top, sub] = circle.goals;
+    circle.goals.push({ ...sub, id: 'g-sub-2', parentGoalId: sub.id });
+    sub.parentGoalId = 'g-sub-2';
+    expect(errorsOf(circle)).toEqual(expect.arrayContaining([expect.stringMatching(/^goals\.1\.parentGoalId: the parent goals go round in a circle/), expect.stringMatching(/^goals\.2\.parentGoalId: the parent goals go round in a circle/)]));
+    // A chain up to the overall goal is fine.
+    const chain = validPlan() as any;
+    chain.goals.push({ ...chain.goals[1], id: 'g-sub-2', parentGoalId: chain.goals[1].id });
+    expect(top.level).toBe('overall');
+    expect(errorsOf(chain)).toEqual([]);
+  });
+
   it('requires the reason and who recorded it on a declined plan (R6)', () => {
     expect(errorsOf(validPlan({ status: 'declined', statusHistory: [] }))).toContainEqual('statusHistory: a declined plan records why and who recorded it');
     const documented = validPlan({ status: 'declined', statusHistory: [{ from: 'offered', to: 'declined', at, recordedBy: 'caseworker:anna', reason: 'Ønsker ikke' }] });

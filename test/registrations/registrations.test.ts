@@ -306,6 +306,21 @@ describe('validation failures store nothing', () => {
   });
 });
 
+describe('the goal hierarchy (R1)', () => {
+  it('refuses a goal made its own parent with 400, and stores nothing', async () => {
+    const plan = await f.createPlan();
+    await f.grantAll(plan.citizenId);
+    const top = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title: 'Top', sector: 'employment' } });
+    const sub = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'sub', title: 'Sub', sector: 'employment', parentGoalId: top.body.elementId } });
+    expect([top.status, sub.status]).toEqual([202, 202]);
+    const before = { regs: await countRows(registrations), rows: await countRows(outbox), plan: await readPlan(plan.id) };
+    const self = await f.register({ planId: plan.id, kind: 'goal.changed', goalId: sub.body.elementId, changes: { parentGoalId: sub.body.elementId } });
+    expect(self.status).toBe(400);
+    expect(JSON.stringify(self.body.errors)).toContain('a goal cannot be its own parent');
+    expect({ regs: await countRows(registrations), rows: await countRows(outbox), plan: await readPlan(plan.id) }).toEqual(before);
+  });
+});
+
 describe('consent at routing time', () => {
   it('writes no outbox row for a target without consent and says so', async () => {
     const plan = await f.createPlan();
