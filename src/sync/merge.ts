@@ -7,15 +7,24 @@
  *   from that record is ignored.
  * - The last provenance entry of an element is the writer of its current content. When a system
  *   reports a change to an element whose content another origin wrote since this system's last
- *   merged version, both changed it since the last sync: the change is recorded as a conflict for
+ *   sync with it, both changed it since the last sync: the change is recorded as a conflict for
  *   a person to resolve, and the current content is kept. Nothing is silently overwritten.
+ * - "Since the last sync" (F4): a source entry's `at` is when that record last came into step with
+ *   the element — its report was taken, arrived first, or came to match the content the element
+ *   holds — or when its report was flagged as a conflict. A version that changes nothing the record
+ *   reported before (`seen`) shows nothing seen since, so `at` stays: restating the content another
+ *   writer has since changed is no conflict (the record changed nothing; its statement is the one
+ *   the other changed from), but the record's next change is one. So is the next change of a record
+ *   whose flagged value was not chosen, until it reports the content the element holds. A change to
+ *   an element holding exactly what the record last reported is the record's own, whatever was
+ *   written in between (nothing it has not seen is left to overwrite).
  * - Two records of the same system that describe one element (the events of one education course)
  *   do not conflict: the system's later statement supersedes its earlier one — later by the records'
  *   `sequence` where the mapping gives one (an earlier record read late only joins the provenance),
  *   else by arrival.
  */
 import { z } from 'zod';
-import type { Agreement, CareTeamContact, CitizenView, DataCategory, Department, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
+import type { Agreement, CareTeamContact, CitizenView, Conflict, DataCategory, Department, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
 import {
   Agreement as AgreementSchema,
   CareTeamContact as CareTeamContactSchema,
@@ -146,9 +155,8 @@ function digestsOf(content: Record<string, unknown>): Record<string, string> {
   return digests;
 }
 
-/** The fields a source changed since it reported `seen` (added, removed or different). */
-function changedSince(seen: Record<string, string>, incoming: Record<string, unknown>): Set<string> {
-  const now = digestsOf(incoming);
+/** The fields a source changed since it reported `seen` (added, removed or different), given the digests of what it reports `now`. */
+function changedSince(seen: Record<string, string>, now: Record<string, string>): Set<string> {
   return new Set([...new Set([...Object.keys(seen), ...Object.keys(now)])].filter((key) => seen[key] !== now[key]));
 }
 
@@ -156,6 +164,33 @@ const writerKey = (p: Provenance) => (p.kind === 'source' ? `${p.system}|${p.rec
 
 /** Whether more than one record (or registration) writes the element: only then is `seen` kept. */
 const severalWriters = (provenance: readonly Provenance[]) => new Set(provenance.map(writerKey)).size > 1;
+
+/**
+ * Whether a value `origin`'s record reported at or after `since` (its entry's `at`) was flagged as a
+ * conflict on the element and not chosen: the record then still has not seen the element's content.
+ */
+function flaggedSince(conflicts: readonly Conflict[], elementId: string, origin: FragmentOrigin, since: string): boolean {
+  for (const conflict of conflicts) {
+    if (conflict.elementId !== elementId || conflict.detectedAt < since) continue;
+    for (let k = 1; k < conflict.values.length; k++) {
+      if (conflict.resolution?.chosen === k) continue;
+      for (const p of conflict.values[k]!.provenance) if (isSame(p, origin)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether the element holds exactly what the source last reported (`seen`), told from what the merge
+ * has already worked out: a field outside `allFields` (the element's content differs from the report)
+ * and `ownChanges` (the report differs from `seen`) holds it; a field in just one of them does not;
+ * only a field in both (`fields`) is digested from the element to compare.
+ */
+function holdsLastReport(seen: Record<string, string>, current: Record<string, unknown>, allFields: readonly string[], ownChanges: ReadonlySet<string>, fields: readonly string[]): boolean {
+  if (allFields.length !== fields.length || ownChanges.size !== fields.length) return false;
+  for (const f of fields) if ((current[f] === undefined ? undefined : digest(stableStringify(current[f]))) !== seen[f]) return false;
+  return true;
+}
 
 function changedFields(current: Record<string, unknown>, incoming: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(current), ...Object.keys(incoming)]);
@@ -263,14 +298,17 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
   const allFields = changedFields(current, incoming);
   // Where the element has several writers and this record's last report is known field by field,
   // only the fields the source itself changed since then count: the rest is its own wording of the
-  // same fact (its codes, its formatting), which it has always worded so.
-  const ownChanges = previous?.seen ? changedSince(previous.seen, incoming) : null;
+  // same fact (its codes, its formatting), which it has always worded so. What it reports is
+  // digested once, for `ownChanges` and for its entry's `seen`.
+  let reported = previous?.seen ? digestsOf(incoming) : null;
+  const ownChanges = previous?.seen && reported ? changedSince(previous.seen, reported) : null;
   const fields = ownChanges ? allFields.filter((f) => ownChanges.has(f)) : allFields;
   // This record's entry, with what it reported field by field once the element has several writers.
-  const withSeen = (entry: SourceProvenance, provenanceAfter: readonly Provenance[]): SourceProvenance => (severalWriters(provenanceAfter) ? { ...entry, seen: digestsOf(incoming) } : entry);
+  const withSeen = (entry: SourceProvenance, provenanceAfter: readonly Provenance[]): SourceProvenance => (severalWriters(provenanceAfter) ? { ...entry, seen: (reported ??= digestsOf(incoming)) } : entry);
+  const lastWriter = element.provenance.at(-1)!;
   // The same version read again: only this record's own content may move on (references that
   // resolve now, a newer mapping's wording); anything else is old news, not a change or a conflict.
-  if (order === 0 && (allFields.length === 0 || !isSame(element.provenance.at(-1)!, origin))) {
+  if (order === 0 && (allFields.length === 0 || !isSame(lastWriter, origin))) {
     // Consent changed since (a grant to the whole plan added, say): who may see it moves on all the same.
     if (previous && String(previous.audience ?? '') !== String(origin.audience ?? '')) {
       const { audience: _was, ...rest } = previous;
@@ -283,9 +321,13 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
   }
   if (allFields.length === 0 || (ownChanges && fields.length === 0)) {
     // Same content, or nothing the source changed differs from it: only the provenance moves on (a
-    // second system, or a newer version). The writer of the content stays last, and a confirmation
-    // keeps the time it first arrived.
-    const entry = previous && allFields.length === 0 ? { ...provenance, at: previous.at } : provenance;
+    // second system, or a newer version). The writer of the content stays last. The entry's `at`
+    // (its last sync) stays when the source changed nothing it reported before — a confirmation
+    // keeps the time it first arrived, and a version restating what the element no longer holds
+    // has not seen the change (F4) — or, not knowing what it reported, when it confirms content no
+    // one else wrote since. It moves on when the source came to report what the element holds.
+    const keepsSync = previous !== undefined && (ownChanges ? ownChanges.size === 0 : lastWriter === previous || lastWriter.at <= previous.at);
+    const entry = keepsSync ? { ...provenance, at: previous.at } : provenance;
     const confirmed = element.provenance.map((p) => (isSame(p, origin) ? entry : p));
     if (!previous) confirmed.splice(confirmed.length - 1, 0, entry);
     const kept = confirmed.map((p) => (isSame(p, origin) ? withSeen(p as SourceProvenance, confirmed) : p));
@@ -294,7 +336,6 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     tally.provenanceChanged = true;
     return;
   }
-  const lastWriter = element.provenance.at(-1)!;
   if (!previous && lastWriter.kind === 'registration') {
     // The first report of a fact we registered and pushed: the target's wording of it (its own
     // codes, its formatting) confirms it; the registration stays the writer of the content. What the
@@ -316,7 +357,15 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     tally.provenanceChanged = true;
     return;
   }
-  const otherChangedSince = !writtenByThisRecord && !sameSystem && (!previous || lastWriter.at > previous.at);
+  // Another writer wrote the element since this record's last sync, or the record's last value was
+  // flagged and not chosen: unless the element holds just what the record last reported (nothing
+  // written since survives in it), its change meets content it has not seen — a conflict.
+  const otherChangedSince =
+    !writtenByThisRecord &&
+    !sameSystem &&
+    (!previous ||
+      ((lastWriter.at > previous.at || flaggedSince(next.conflicts, elementId, origin, previous.at)) &&
+        !(previous.seen && ownChanges && holdsLastReport(previous.seen, current, allFields, ownChanges, fields))));
   if (otherChangedSince) {
     next.conflicts.push(ConflictSchema.parse({
       id: `${elementId}@${origin.system}:${origin.recordVersion}`,
