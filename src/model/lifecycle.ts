@@ -32,7 +32,7 @@ export function canTransition(from: PlanStatus, to: PlanStatus): boolean {
   return allowedTransitions[from].includes(to);
 }
 
-/** Plans whose citizens may be pulled for (R12: only citizens with an Én plan they accepted). */
+/** Plans whose citizens may be pulled for (R12: only citizens with an Én plan they accepted). Migration 0018's trigger names them too. */
 export const enrolledStatuses: readonly PlanStatus[] = ['accepted', 'active'];
 
 export const StatusChangeRequest = z

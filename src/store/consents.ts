@@ -105,6 +105,15 @@ export function consentRepository({ db }: Database) {
       const rows = await this.revokedAmongQuery(tenant, ids);
       return rows.map((r) => JSON.parse(r.document) as ConsentGrant);
     },
+    /** Those of these legal-basis records that no longer carry a flow on `today`: ended, or past their last valid day. */
+    async legalBasesEndedAmong(tenant: string, ids: string[], today: string): Promise<LegalBasisRecord[]> {
+      if (ids.length === 0) return [];
+      const rows = await db
+        .select({ document: consents.document })
+        .from(consents)
+        .where(and(sameTenant(consents.tenant, tenant), inList(consents.id, ids), eq(consents.kind, 'legal-basis'), sql`(${consents.revokedAt} is not null or ${consents.validTo} < ${today})`));
+      return rows.map((r) => JSON.parse(r.document) as LegalBasisRecord);
+    },
     /** The query of `revokedAmong`, unrun (its query plan is tested). */
     revokedAmongQuery(tenant: string, ids: string[]) {
       return db.select({ document: consents.document }).from(consents).where(and(sameTenant(consents.tenant, tenant), inList(consents.id, ids), isNotNull(consents.revokedAt)));

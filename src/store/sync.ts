@@ -1,5 +1,6 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { SourceSystem } from '../model/common';
 import type { Database, Statement } from './db';
 import { inList } from './query';
 import { appliedRecords, caughtUp, enrolmentEpochs, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
@@ -256,7 +257,12 @@ export function syncRepository({ db }: Database) {
       await this.forgetPulledStatement(tenant, citizenId);
     },
     forgetPulledStatement(tenant: string, citizenId: string): Statement {
-      return db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.citizenId, citizenId)));
+      // Every adapter named: the primary key (tenant, adapter, citizen) finds the marks, where the citizen alone would walk the municipality's.
+      return db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), inList(pulledCitizens.adapter, SourceSystem.options), eq(pulledCitizens.citizenId, citizenId)));
+    },
+    /** These citizens are read in full from this adapter again (a feed pull of theirs failed); the delete moves the enrolment epoch. */
+    forgetPulledFromStatement(tenant: string, adapter: string, citizenIds: readonly string[]): Statement {
+      return db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), eq(pulledCitizens.adapter, adapter), inList(pulledCitizens.citizenId, citizenIds)));
     },
     pulledStatement(tenant: string, adapter: string, citizenId: string, at: string): Statement {
       return db.insert(pulledCitizens).values({ tenant, adapter, citizenId, pulledAt: at }).onConflictDoNothing();

@@ -31,6 +31,7 @@ import { compareAsStored } from '../store/query';
 import type { CitizenRow } from '../store/citizens';
 import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
+import { danishToday } from '../views/danish';
 import { mergeFragments, type MergeInput, type MergeOutcome } from './merge';
 import type { PulledRecord } from './pull-worker';
 import type { MappingRegistry } from './registry';
@@ -141,6 +142,8 @@ const actor = (adapter: string) => `sync-job:${adapter}`;
  * marking it would let a citizen whose catch-up pull failed skip their earlier records for good.
  */
 const readInFull = (item: ChunkItem) => item.since == null;
+/** Whether the item is a change-feed notice's (with the feed's position, if any), not the catch-up's. */
+const fromFeed = (item: ChunkItem) => item.since !== undefined;
 
 /**
  * A record as a quarantine row keeps it: its payload; or, for one a pull worker mapped and sent
@@ -316,6 +319,15 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         merging.push({ item, run, pulled });
       }
     const mergingCitizens = [...new Set(merging.map((m) => m.item.citizen.citizenId))];
+    // A feed pull that failed (or was left out of a batch answer): the feed's cursor moves past the
+    // change all the same, so the citizen must be read in full by the next run's catch-up. Forgetting
+    // their mark, in this batch and so before the cursor moves, moves the enrolment epoch (migration
+    // 0004): the catch-up looks again.
+    if (first)
+      for (const run of runs) {
+        const failed = present.filter((i) => fromFeed(i) && i.runs.includes(run) && !pulls.has(pullKey(run.id, i.citizen.citizenId)));
+        if (failed.length > 0) statements.push(store.sync.forgetPulledFromStatement(tenant, run.id, failed.map((i) => i.citizen.citizenId)));
+      }
 
     const applied = new Set<string>();
     for (const run of runs) {
@@ -335,6 +347,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const auditEntries: AuditEntry[] = [];
     const marks: { planId: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
     const flowedGrants = new Map<string, Set<string>>();
+    /** Per citizen, the legal-basis records (R11) something flowed on in this chunk. */
+    const flowedLegalBases = new Map<string, Set<string>>();
     const citizensOfPlan = new Map<string, ChunkItem[]>();
 
     const byCitizen = new Map<string, { item: ChunkItem; parts: { run: AdapterRun; pulled: PullResult }[] }>();
@@ -442,6 +456,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         }
         const grantRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : []));
         if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set([...(flowedGrants.get(citizen.citizenId) ?? []), ...grantRefs]));
+        const legalBasisRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [] : [...f.refs]));
+        if (legalBasisRefs.length > 0) flowedLegalBases.set(citizen.citizenId, new Set([...(flowedLegalBases.get(citizen.citizenId) ?? []), ...legalBasisRefs]));
       }
 
       // The citizen's records folded into each of their enrolled plans; all or nothing for the citizen.
@@ -464,6 +480,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         // again; a corrected version is new); the chunk's other citizens are merged as usual.
         auditEntries.length = auditStart;
         flowedGrants.delete(citizen.citizenId);
+        flowedLegalBases.delete(citizen.citizenId);
         for (const { run, record, mappingId } of mergeable) {
           run.stats.quarantined++;
           run.stats.mergeFailures++;
@@ -533,6 +550,12 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     if (flowedGrants.size > 0) {
       for (const grant of await store.consents.revokedAmong(tenant, [...new Set([...flowedGrants.values()].flatMap((ids) => [...ids]))]))
         if (flowedGrants.get(grant.citizenId)?.has(grant.id)) await removeDataOfGrant(deps, tenant, grant.id, actor(grant.source));
+    }
+    // Likewise a legal basis ended (or past its last day: a Danish calendar day, as the policy counts) meanwhile: what rests on it alone leaves (R11, S3).
+    if (flowedLegalBases.size > 0) {
+      const ids = [...new Set([...flowedLegalBases.values()].flatMap((set) => [...set]))];
+      for (const basis of await store.consents.legalBasesEndedAmong(tenant, ids, danishToday(clock.now())))
+        if (flowedLegalBases.get(basis.citizenId)?.has(basis.id)) await removeDataOfGrant(deps, tenant, basis.id, actor(basis.source));
     }
     if (lost.length > 0) {
       if (attempt >= 3) throw new Error(`${lost.length} plan(s) kept changing during the merge`);

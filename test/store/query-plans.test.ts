@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
 import { consentRepository } from '../../src/store/consents';
 import { planRepository } from '../../src/store/plans';
+import { syncRepository } from '../../src/store/sync';
 import { inList, sameTenant } from '../../src/store/query';
 import * as schema from '../../src/store/schema';
 
@@ -97,5 +98,18 @@ describe('query plan of purging a closed plan', () => {
     expect(detail).toMatch(/SEARCH applied_records USING (COVERING )?INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND citizen_id=\?\)/);
     expect(detail).toMatch(/plan_members/);
     expect(detail).not.toMatch(/SCAN applied_records/);
+  });
+
+  it("forgets a citizen's first-pull marks by the primary key, not by walking the tenant's marks", async () => {
+    const store = syncRepository({ db: db as never, batch: async () => undefined, close: async () => undefined });
+    for (const statement of [store.forgetPulledStatement('101', 'citizen-1'), store.forgetPulledFromStatement('101', 'dfdg', ['citizen-1', 'citizen-2'])])
+      expect(await planOf(statement as never)).toMatch(/SEARCH pulled_citizens USING (COVERING )?INDEX sqlite_autoindex_pulled_citizens_1 \(tenant=\? AND adapter=\? AND citizen_id=\?\)/);
+  });
+
+  it('the trigger that forgets marks when a plan becomes enrolled finds them by key too (migration 0018)', async () => {
+    const trigger = String((await client.execute("select sql from sqlite_master where type = 'trigger' and name = 'forget_marks_on_enrolment'")).rows[0]!.sql);
+    const [pulled, applied] = [...trigger.matchAll(/DELETE FROM[^;]+;/g)].map((m) => m[0].replace(/NEW\.`(\w+)`/g, (_, column: string) => `'${column === 'id' ? 'plan-1' : '101'}'`).replace(/;$/, ''));
+    expect(await planOf({ toSQL: () => ({ sql: pulled!, params: [] }) })).toMatch(/SEARCH pulled_citizens USING (COVERING )?INDEX sqlite_autoindex_pulled_citizens_1 \(tenant=\? AND adapter=\? AND citizen_id=\?\)/);
+    expect(await planOf({ toSQL: () => ({ sql: applied!, params: [] }) })).toMatch(/SEARCH applied_records USING (COVERING )?INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND citizen_id=\?\)/);
   });
 });

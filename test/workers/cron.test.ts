@@ -96,6 +96,27 @@ describe('Cron Trigger in workerd', () => {
     expect(purged!.n).toBe(1);
   });
 
+  it('D1 runs migration 0018’s trigger too: a plan accepted forgets its member’s first pulls and the marks merged into other plans', async () => {
+    const [citizen] = generatePopulation(5, CRON_POPULATION_SEED).slice(4, 5);
+    const created = await call('POST', '/v1/plans', { cpr: citizen!.cpr, origin: 'offered' });
+    expect(created.status).toBe(201);
+    const planId = created.body.id as string;
+    const db = (env as unknown as { DB: D1Database }).DB;
+    const { citizen_id: citizenId } = (await db.prepare(`select citizen_id from plan_members where plan_id = ?`).bind(planId).first<{ citizen_id: string }>())!;
+    // Marks as an earlier plan of the citizen (closed since) left them.
+    const at = '2026-01-01T00:00:00.000Z';
+    await db.batch([
+      db.prepare(`insert into pulled_citizens (tenant, adapter, citizen_id, pulled_at) values ('101', 'dfdg', ?, ?)`).bind(citizenId, at),
+      ...[['r-earlier-plan', 'an-earlier-plan'], ['r-this-plan', planId], ['r-quarantined', '-']].map(([recordId, markedPlan]) =>
+        db.prepare(`insert into applied_records (tenant, citizen_id, source, record_id, record_version, plan_id, applied_at) values ('101', ?, 'dfdg', ?, '1', ?, ?)`).bind(citizenId, recordId, markedPlan, at)),
+    ]);
+    expect((await call('POST', `/v1/plans/${planId}/status`, { status: 'accepted' })).status).toBe(200);
+    const pulled = await db.prepare(`select count(*) as n from pulled_citizens where citizen_id = ?`).bind(citizenId).first<{ n: number }>();
+    expect(pulled!.n).toBe(0);
+    const marks = await db.prepare(`select record_id from applied_records where citizen_id = ? order by record_id`).bind(citizenId).all<{ record_id: string }>();
+    expect(marks.results.map((r) => r.record_id)).toEqual(['r-quarantined', 'r-this-plan']);
+  });
+
   it('a trigger whose cron no adapter is scheduled on syncs nothing (the relay still runs)', async () => {
     const before = await call('GET', '/v1/sync/runs', undefined, ['it-staff']);
     const ctx = createExecutionContext();
