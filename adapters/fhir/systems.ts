@@ -13,6 +13,10 @@ export const SOR_SYSTEM = 'urn:oid:1.2.208.176.1.1';
 export const FSIII_SYSTEM = 'urn:oid:1.2.208.176.2.21';
 /** FFB (Fælles faglige begreber), the social area (VUM 2.0). */
 export const FFB_SYSTEM = 'urn:oid:1.2.208.176.2.22';
+/** SKS (Sundhedsvæsenets Klassifikations System): Danish diagnoses (ICD-10 based, e.g. DF200), procedures, … (DK-core). */
+export const SKS_SYSTEM = 'urn:oid:1.2.208.176.2.4';
+/** WHO ICD-10 as HL7 names it. */
+export const ICD10_SYSTEM = 'http://hl7.org/fhir/sid/icd-10';
 /** KL's administrative care-social codes (goal categories, contact types …). */
 export const CARE_SOCIAL_SYSTEM = 'http://fhir.kl.dk/term/CodeSystem/CareSocialCodes';
 

@@ -7,12 +7,11 @@ import { CarePlan, type CarePlanActivity } from '../../adapters/fhir/contract';
 import { danishDate, extensionString, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
+import { isAnonymousTreatmentBasis } from '../../src/model';
 import type { Mapping } from '../mapping';
-import { lookupCode, socialCodeListRefs } from './codes';
+import { lookupCode, sectorOfCodings, socialCodeListRefs } from './codes';
 
 const PROVIDER_ID = /^[A-Za-z0-9._-]+$/;
-/** SEL §101 a: anonymous treatment, never shown to other members. */
-const ANONYMOUS_TREATMENT = /^SEL\s*§\s*101\s*a\b/i;
 
 /** Used when neither the activity nor the code list states a section: the act itself. */
 const FALLBACK_LEGAL_BASIS = { social: 'Serviceloven', health: 'Sundhedsloven' } as const;
@@ -25,7 +24,7 @@ const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
 
 export const socialCarePlanMapping: Mapping<CarePlan> = {
   id: 'social.careplan',
-  version: '1.0.0',
+  version: '1.1.0',
   adapter: 'social',
   recordType: 'CarePlan',
   description: 'A care-social / FFB CarePlan: each coded activity becomes an intervention with its FFB or FSIII code, legal basis, period and status.',
@@ -33,9 +32,9 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
   rules: [
     { id: 'careplan.id', source: 'CarePlan.id', target: 'intervention element id', description: 'social:careplan:<id>:activity:<n>; a CarePlan without id cannot be merged in place, so it fails.' },
     { id: 'activity.type', source: 'activity.detail.code', target: 'intervention.type', description: 'The FFB or FSIII coding, display text from KL’s code list; unlisted codes are reported and keep the source display.' },
-    { id: 'activity.sector', source: 'activity.detail.code', target: 'intervention.sector', description: 'health for FSIII Sundhedsloven groups (nursing, rehabilitation after hospital, health promotion), else social; health goes in data category health.' },
-    { id: 'activity.legalBasis', source: 'activity.detail.extension[legal-basis] | code list', target: 'intervention.legalBasis', description: 'Stated by the source, else the section the code sits under (FSIII) or the modelled FFB table, else the act (Serviceloven / Sundhedsloven).' },
-    { id: 'activity.confidentiality', source: 'legal basis', target: 'intervention.confidentiality', description: 'SEL §101 a (anonymous treatment) is never shown to other members.' },
+    { id: 'activity.sector', source: 'activity.detail.code', target: 'intervention.sector', description: 'health for FSIII Sundhedsloven groups (nursing, rehabilitation after hospital, health promotion) and, failing closed (Sundhedsloven § 43), for any code no KL list holds (SKS, ICD-10, local codes); social only when KL’s lists place every code there; health goes in data category health.' },
+    { id: 'activity.legalBasis', source: 'activity.detail.extension[legal-basis] | code list', target: 'intervention.legalBasis', description: 'Stated by the source, else the section the code sits under (FSIII) or the modelled FFB table, else the act (Serviceloven / Sundhedsloven; Serviceloven for a code no list holds).' },
+    { id: 'activity.confidentiality', source: 'legal basis', target: 'intervention.confidentiality', description: 'SEL § 101 a (anonymous treatment) is never shown to other members: any reference to a section 101 a, however the act is named (SEL, Serviceloven, lov om social service, none).' },
     { id: 'activity.title', source: 'activity.detail.description | code display', target: 'intervention.title', description: 'The activity’s own description, else the code’s display text.' },
     { id: 'activity.period', source: 'activity.detail.scheduledPeriod | CarePlan.period | CarePlan.created', target: 'intervention.period', description: 'Danish calendar dates; a period without a start fails.' },
     { id: 'activity.status', source: 'activity.detail.status, CarePlan.status', target: 'intervention.status', description: 'not-started/scheduled → planned, in-progress/on-hold → active, completed/stopped → ended, cancelled → cancelled; a revoked plan cancels all.' },
@@ -55,11 +54,16 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       const coded = codedActivity(activities[index]!, notes, lookupCode);
       if (!coded) continue;
       const { detail, coding, listed, display } = coded;
-      const sector = listed?.sector ?? 'social';
+      // Fail closed (R9, Sundhedsloven § 43): social only when KL's lists place every code of the
+      // activity in the social sector; an SKS procedure or diagnosis, a local code, any code no KL list
+      // holds is health. See `sectorOfCoding`.
+      const sector = sectorOfCodings(detail.code?.coding);
       const stated = extensionString(detail.extension, LEGAL_BASIS_EXTENSION);
       const usable = usableLegalBasis(stated);
       if (stated !== undefined && !usable) notes.ignoreField('CarePlan.activity.detail.extension[legal-basis] (not a usable legal basis)');
-      const legalBasis = usable ?? listed?.legalBasis ?? FALLBACK_LEGAL_BASIS[sector];
+      // A code no list holds is health only to protect it: the act it falls under is still the
+      // social system's own (Serviceloven), not one we would guess from the sector.
+      const legalBasis = usable ?? listed?.legalBasis ?? (listed ? FALLBACK_LEGAL_BASIS[sector] : FALLBACK_LEGAL_BASIS.social);
 
       const start = danishDate(detail.scheduledPeriod?.start) ?? danishDate(plan.period?.start) ?? danishDate(plan.created);
       const end = danishDate(detail.scheduledPeriod?.end) ?? danishDate(plan.period?.end);
@@ -73,7 +77,8 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       const type = { system: coding.system, code: coding.code, display };
       const status = interventionStatus(detail.status, plan.status);
       const goalIds = referencedElementIds(detail.goal, 'Goal', goalElementId);
-      const confidentiality = ANONYMOUS_TREATMENT.test(legalBasis) ? 'anonymous-treatment' : 'normal';
+      // SEL § 101 a however it is written (fail closed, R4): see `isAnonymousTreatmentBasis`.
+      const confidentiality = isAnonymousTreatmentBasis(legalBasis) ? 'anonymous-treatment' : 'normal';
       const provider = providerId && PROVIDER_ID.test(providerId) ? providerId : undefined;
       // Two literals, not one and a key set afterwards: a literal's hidden class lives as long as this
       // code, where a key added later makes a class that a full garbage collection between two syncs

@@ -58,6 +58,35 @@ export function lookupCode(system: string | undefined, code: string | undefined)
   return codes.get(system, code);
 }
 
+/**
+ * Codes that say nothing about the citizen, though no KL list above holds them: KL's FFB reporting
+ * profile (KLReportingFFBInterventionGoal) fixes every intervention goal's `description.coding` to
+ * SNOMED CT 410518001 "Goal".
+ */
+const contentFreeCodes = new CodeIndex<true>([['http://snomed.info/sct', '410518001', true]]);
+
+/**
+ * The sector of one coding of a social-system record, failing closed (R9, Sundhedsloven § 43):
+ * social only when KL's lists (FFB, FSIII, CareSocialCodes) place the code in the social sector (or
+ * name no sector for it); health when they place it there, and health for every other code — a
+ * diagnosis (SKS `urn:oid:1.2.208.176.2.4`, ICD-10), SNOMED CT, a local code, a code of a listed
+ * system that the list does not hold. Nobody can tell that such a code carries no health
+ * information, and as health data it flows only on explicit consent; quarantine would stop it even
+ * then, and would hide a record the citizen consented to. The mappings still report such a code as
+ * unknown, so the dashboard counts it.
+ */
+export function sectorOfCoding(system: string | undefined, code: string | undefined): 'social' | 'health' {
+  const entry = lookupCode(system, code);
+  if (entry) return entry.sector ?? 'social';
+  return system && code && contentFreeCodes.get(system, code) ? 'social' : 'health';
+}
+
+/** Health when any of the codings is (see `sectorOfCoding`); social for none at all. */
+export function sectorOfCodings(codings: readonly { system?: string; code?: string }[] | undefined): 'social' | 'health' {
+  if (codings) for (let i = 0; i < codings.length; i++) if (sectorOfCoding(codings[i]!.system, codings[i]!.code) === 'health') return 'health';
+  return 'social';
+}
+
 /** Entries by system, then code: a look-up builds no "system|code" key per call (and hashes no long string, see CodeIndex). */
 const bySystemAndCode = <Entry extends { system: string; code: string }>(entries: readonly Entry[]) =>
   new CodeIndex<Entry>(entries.map((entry) => [entry.system, entry.code, entry] as const));

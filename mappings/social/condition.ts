@@ -2,15 +2,16 @@
  * social.condition — an FFB or FSIII Condition (a state with its functioning level, or an FFB
  * target group such as "Hjemløshed") becomes a situation note of the member
  * (`plan.situationNotes`: a barrier with its summary), in KL's words; the plan's own situation is
- * the caseworker's and is never written by a source. It is social data (data category `social`), or health data when the code sits in
- * an FSIII Sundhedsloven group.
+ * the caseworker's and is never written by a source. It is social data (data category `social`) only
+ * when KL's lists place its codes in the social sector; health data when a code sits in an FSIII
+ * Sundhedsloven group, and — failing closed — for a diagnosis (SKS, ICD-10) or any code no KL list holds.
  */
 import { Condition } from '../../adapters/fhir/contract';
 import { codingIn, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { firstText, fragment, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
 import { CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping } from '../mapping';
-import { knownSystems, lookupCode, socialCodeListRefs } from './codes';
+import { knownSystems, lookupCode, sectorOfCodings, socialCodeListRefs } from './codes';
 
 export const conditionElementId = (conditionId: string) => `social:condition:${conditionId}`;
 
@@ -29,14 +30,19 @@ export function conditionText(condition: Condition, notes?: MappingNotesCollecto
   const level = firstText(severityEntry?.display, severity?.display);
   // FSIII scores functioning 0–4 (display "3"); FFB names the level in words.
   const levelText = level ? (severity?.system === FSIII_SYSTEM && ONE_DIGIT.test(level) ? `funktionsevneniveau ${level}` : level) : undefined;
-  return { text: levelText ? `${name} (${levelText})` : name, sector: entry?.sector ?? 'social' };
+  // Fail closed (R9, Sundhedsloven § 43): social only when KL's lists place every code of the
+  // condition in the social sector; a diagnosis (SKS, ICD-10), any other code and an uncoded
+  // condition (free text may name a diagnosis) are health data. See `sectorOfCoding`.
+  const codings = condition.code.coding;
+  const sector = codings?.some((c) => c.system && c.code) ? sectorOfCodings(codings) : 'health';
+  return { text: levelText ? `${name} (${levelText})` : name, sector };
 }
 
 const reportUnreadConditionFields = unreadFieldReporter('Condition', ['clinicalStatus', 'verificationStatus', 'severity', 'code', 'subject']);
 
 export const socialConditionMapping: Mapping<Condition> = {
   id: 'social.condition',
-  version: '1.0.0',
+  version: '1.1.0',
   adapter: 'social',
   recordType: 'Condition',
   description: 'An FFB / FSIII Condition: a situation note of the member (a barrier), with its functioning level.',
@@ -45,7 +51,7 @@ export const socialConditionMapping: Mapping<Condition> = {
     { id: 'condition.id', source: 'Condition.id', target: 'situation note id', description: 'social:condition:<id>; a Condition without id fails.' },
     { id: 'condition.text', source: 'Condition.code, Condition.severity', target: 'situationNotes[].summary, barriers', description: 'KL’s display text of the code, with the functioning level (FSIII 0–4 or FFB in words).' },
     { id: 'condition.status', source: 'Condition.clinicalStatus, verificationStatus', target: 'situationNotes[].barriers', description: 'inactive/resolved/remission: kept in the summary as no longer current, not a barrier; refuted or entered-in-error: nothing. A clinical or verification status outside its FHIR code system’s six codes fails the contract.' },
-    { id: 'condition.category', source: 'code', target: 'data category', description: 'social, or health for FSIII Sundhedsloven groups.' },
+    { id: 'condition.category', source: 'code', target: 'data category', description: 'social when KL’s lists place every code in the social sector; health for FSIII Sundhedsloven groups and, failing closed (Sundhedsloven § 43), for a diagnosis (SKS, ICD-10), any code no KL list holds and an uncoded condition.' },
   ],
   codeLists: [socialCodeListRefs.ffb, socialCodeListRefs.fsiii],
   map(condition) {

@@ -30,7 +30,8 @@ const entryMappings = {
 
 export const socialDeliveryReportMapping: Mapping<Bundle> = {
   id: 'social.delivery-report',
-  version: '1.0.0',
+  // 1.1.0: its entries go through social.careplan, social.goal and social.condition 1.1.0.
+  version: '1.1.0',
   adapter: 'social',
   recordType: 'DeliveryReport',
   description: 'A KL Gateway delivery report bundle: conditions, goals, planned interventions and planned follow-ups.',

@@ -7,7 +7,7 @@ import { Goal } from '../../adapters/fhir/contract';
 import { danishDate, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOfLists } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
-import { goalCategoryRule, knownSystems, lookupCode, socialCodeListRefs, topicsForGoalType } from './codes';
+import { goalCategoryRule, knownSystems, lookupCode, sectorOfCoding, sectorOfCodings, socialCodeListRefs, topicsForGoalType } from './codes';
 import { goalElementId } from './careplan';
 
 /** A code's list entry; a code in a system these lists cover but not listed is noted as unknown. */
@@ -21,7 +21,7 @@ const reportUnreadGoalFields = unreadFieldReporter('Goal', ['lifecycleStatus', '
 
 export const socialGoalMapping: Mapping<Goal> = {
   id: 'social.goal',
-  version: '1.0.0',
+  version: '1.1.0',
   adapter: 'social',
   recordType: 'Goal',
   description: 'An FFB / FSIII Goal: level, title, targets in words, status, target date and topics.',
@@ -34,7 +34,7 @@ export const socialGoalMapping: Mapping<Goal> = {
     { id: 'goal.status', source: 'Goal.lifecycleStatus, achievementStatus', target: 'goal.status', description: 'proposed/planned → proposed; accepted/active/on-hold → active; completed or achieved → achieved; else abandoned.' },
     { id: 'goal.targetDate', source: 'Goal.target.dueDate', target: 'goal.targetDate', description: 'The earliest due date.' },
     { id: 'goal.topics', source: 'Goal.category, target goal type', target: 'goal.topics', description: 'Modelled topic tags per goal category and goal type (goal-topics.modelled.json).' },
-    { id: 'goal.sector', source: 'codes', target: 'goal.sector, data category', description: 'health when the goal’s code sits in an FSIII Sundhedsloven group, else social.' },
+    { id: 'goal.sector', source: 'codes', target: 'goal.sector, data category', description: 'health when a code of the goal sits in an FSIII Sundhedsloven group or, failing closed (Sundhedsloven § 43), in no KL list at all (SKS, ICD-10, local codes; not the SNOMED “Goal” code KL’s FFB reporting profile fixes); else social.' },
   ],
   codeLists: [socialCodeListRefs.careSocialCodes, socialCodeListRefs.ffb, socialCodeListRefs.fsiii, socialCodeListRefs.goalTopics],
   map(goal) {
@@ -44,6 +44,10 @@ export const socialGoalMapping: Mapping<Goal> = {
 
     let level: 'overall' | 'sub' = 'sub';
     const topics: (readonly string[])[] = [];
+    // Fail closed (R9, Sundhedsloven § 43): health when any code of the goal — category,
+    // description, a target's measure or value — is one KL's lists place in health or do not hold
+    // at all (a diagnosis, a local code …; see `sectorOfCoding`). A goal in words only stays social.
+    let health = false;
     const categories = goal.category;
     if (categories)
       for (let c = 0; c < categories.length; c++) {
@@ -52,6 +56,7 @@ export const socialGoalMapping: Mapping<Goal> = {
         for (let i = 0; i < codings.length; i++) {
           const coding = codings[i]!;
           checkedCode(notes, coding.system, coding.code);
+          if (sectorOfCoding(coding.system, coding.code) === 'health') health = true;
           const rule = goalCategoryRule(coding.system, coding.code);
           if (rule) {
             if (rule.level === 'overall') level = 'overall';
@@ -63,12 +68,12 @@ export const socialGoalMapping: Mapping<Goal> = {
     const descriptionCoding = firstCoding(goal.description);
     const described = descriptionCoding ? checkedCode(notes, descriptionCoding.system, descriptionCoding.code) : undefined;
     if (descriptionCoding && !described && !knownSystems.has(descriptionCoding.system ?? '')) notes.unknown(descriptionCoding.system, descriptionCoding.code);
+    if (sectorOfCodings(goal.description.coding) === 'health') health = true;
     // The targets in words ("<measure>: <value>", joined by "; ") and the earliest due date, built as
     // they come: no list of texts or dates per record.
     let targetText: string | undefined;
     let goalTypeText: string | undefined;
     let earliestDue: string | undefined;
-    let health = described?.sector === 'health';
     const targets = goal.target;
     if (targets)
       for (let t = 0; t < targets.length; t++) {
@@ -77,7 +82,7 @@ export const socialGoalMapping: Mapping<Goal> = {
         const value = firstCoding(target.detailCodeableConcept);
         const measureEntry = measure ? checkedCode(notes, measure.system, measure.code) : undefined;
         const valueEntry = value ? checkedCode(notes, value.system, value.code) : undefined;
-        if (valueEntry?.sector === 'health') health = true;
+        if (sectorOfCodings(target.measure?.coding) === 'health' || sectorOfCodings(target.detailCodeableConcept?.coding) === 'health') health = true;
         if (value) {
           const goalTypeTopics = topicsForGoalType(value.system, value.code);
           topics.push(goalTypeTopics);

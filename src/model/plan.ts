@@ -84,6 +84,24 @@ export const InterventionStatus = z.enum(['planned', 'active', 'ended', 'cancell
 /** Anonymous treatment (SEL §101 a) must never become visible to other members (R4). */
 export const Confidentiality = z.enum(['normal', 'anonymous-treatment']);
 
+/**
+ * "101 a" / "101a" as a section of its own: not part of a longer number ("§ 1011 a", "§ 2101 a")
+ * and not the start of a word ("§ 101 ab"); "§ 101" and "§ 101 b" are other sections.
+ */
+const SECTION_101_A = /(?<!\d)101\s*-?\s*a(?![\p{L}\p{N}])/iu;
+
+/**
+ * Whether a legal basis names SEL § 101 a (anonymous addiction treatment, R4), however it is
+ * written: "SEL §101 a", "Serviceloven § 101 a", "Lov om social service § 101 a", "servicelovens
+ * §101a", "§ 101 a, stk. 1", "SEL §§ 85 og 101 a". It fails closed: any reference to a section
+ * 101 a counts, whatever act it is said to be in — treating another act's § 101 a as anonymous
+ * only hides an element, missing one would show anonymous treatment to the family. The one test
+ * every mapping and the router use.
+ */
+export function isAnonymousTreatmentBasis(legalBasis: string | undefined | null): boolean {
+  return typeof legalBasis === 'string' && SECTION_101_A.test(legalBasis);
+}
+
 export const Intervention = z.object({
   id: Id,
   sector: Sector,

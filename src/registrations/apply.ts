@@ -6,6 +6,7 @@
  */
 import {
   canTransition,
+  isAnonymousTreatmentBasis,
   membersOf,
   Plan,
   type Agreement,
@@ -157,6 +158,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
         order: rest.order ?? plan.interventions.length + 1,
         ruleVersion: ctx.ruleVersion,
         provenance: [provenance],
+        ...anonymousIfSection101a(rest.legalBasis),
       } as Intervention;
       next.interventions = [...plan.interventions, intervention];
       outbound = interventionOutbound(common, about(member), intervention);
@@ -165,7 +167,8 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'intervention.changed': {
       const current = plan.interventions.find((i) => i.id === request.interventionId) ?? invalid('interventionId', `no intervention ${request.interventionId} in the plan`);
       if (current.status === 'ended' || current.status === 'cancelled') invalid('interventionId', `the intervention is ${current.status}; register a new one instead`);
-      const intervention = { ...current, ...stripUndefined(request.changes), provenance: [...current.provenance, provenance] } as Intervention;
+      const changed = { ...current, ...stripUndefined(request.changes), provenance: [...current.provenance, provenance] };
+      const intervention = { ...changed, ...anonymousIfSection101a(changed.legalBasis) } as Intervention;
       next.interventions = plan.interventions.map((i) => (i.id === intervention.id ? intervention : i));
       outbound = interventionOutbound(common, about(memberById(intervention.memberId, 'interventionId')), intervention);
       break;
@@ -291,6 +294,9 @@ function followUpOutbound(
     element,
   };
 }
+
+/** An intervention under SEL § 101 a is anonymous treatment, whatever the registration said (fail closed, R4). */
+const anonymousIfSection101a = (legalBasis: string | undefined) => (isAnonymousTreatmentBasis(legalBasis) ? { confidentiality: 'anonymous-treatment' as const } : {});
 
 function stripUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

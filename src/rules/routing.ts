@@ -17,7 +17,7 @@
  * them (the DFDG reporting duties and the KUI/Ungedatabasen duties are not public in detail).
  */
 import { z } from 'zod';
-import { Confidentiality, DataCategory, Recipient, Sector, SectorPlanType, SourceSystem } from '../model';
+import { Confidentiality, DataCategory, isAnonymousTreatmentBasis, Recipient, Sector, SectorPlanType, SourceSystem } from '../model';
 import { inForce, Validity, Verification } from './schema';
 
 /** Registration kinds: `<noun>.<past-tense verb>`. */
@@ -307,6 +307,12 @@ function categoryFor(rule: RoutingRule, kind: RegistrationKind): DataCategory {
   return 'plan-core';
 }
 
+/**
+ * A registration's confidentiality as the rules see it: one whose legal basis names SEL § 101 a is
+ * anonymous treatment whatever it was registered as (fail closed, R4).
+ */
+const confidentialityOf = (subject: RoutingSubject) => (isAnonymousTreatmentBasis(subject.legalBasis) ? 'anonymous-treatment' : (subject.confidentiality ?? 'normal'));
+
 export function ruleMatches(rule: RoutingRule, subject: RoutingSubject): boolean {
   const w = rule.when;
   if (rule.scope !== subject.scope) return false;
@@ -314,7 +320,7 @@ export function ruleMatches(rule: RoutingRule, subject: RoutingSubject): boolean
   if (w.sectors && (!subject.sector || !w.sectors.includes(subject.sector as never))) return false;
   if (w.legalBasis && (!subject.legalBasis || !new RegExp(`^\\s*(?:${w.legalBasis})`, 'i').test(subject.legalBasis))) return false;
   if (w.planTypes && !w.planTypes.some((t) => subject.planTypes.includes(t))) return false;
-  if (w.confidentiality && !w.confidentiality.includes((subject.confidentiality ?? 'normal') as never)) return false;
+  if (w.confidentiality && !w.confidentiality.includes(confidentialityOf(subject) as never)) return false;
   return true;
 }
 

@@ -68,8 +68,11 @@ describe('a custody holder’s log of their child’s data', () => {
     await service.changeStatus(caseworker, plan.id, { status: 'accepted' });
     await service.changeStatus(caseworker, plan.id, { status: 'active' });
     const [me, kid, other] = membersOf(plan);
-    const mine = await grantConsent(app.deps, { citizenId: kid!.citizenId, source: 'social', categories: [...categories], grantedBy: { citizenId: me!.citizenId, capacity: 'custody-holder' } });
-    const theirs = await grantConsent(app.deps, { citizenId: kid!.citizenId, source: 'social', categories: [...categories], grantedBy: { citizenId: other!.citizenId, capacity: 'custody-holder' } });
+    // Health too, explicitly: the fixture's CarePlan also holds a local code no KL list knows, which is
+    // health data (Sundhedsloven § 43, social.careplan 1.1.0); without it that part is refused.
+    const childCategories = [...categories, 'health'] as const;
+    const mine = await grantConsent(app.deps, { citizenId: kid!.citizenId, source: 'social', categories: [...childCategories], grantedBy: { citizenId: me!.citizenId, capacity: 'custody-holder' } });
+    const theirs = await grantConsent(app.deps, { citizenId: kid!.citizenId, source: 'social', categories: [...childCategories], grantedBy: { citizenId: other!.citizenId, capacity: 'custody-holder' } });
     await grantConsent(app.deps, { citizenId: me!.citizenId, source: 'social', categories: [...categories] });
 
     expect((await runSync(app.deps, { tenant: '101', adapter: 'social', trigger: 'test', mappings: allMappings })).status).toBe('succeeded');

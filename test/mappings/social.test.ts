@@ -11,18 +11,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
 import { Condition } from '../../adapters/fhir/contract';
-import { CARE_SOCIAL_SYSTEM, CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM } from '../../adapters/fhir/systems';
+import { CARE_SOCIAL_SYSTEM, CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM, LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import { generatePopulation } from '../../adapters/shared/population';
 import { generateSocialRecords } from '../../adapters/social/records';
 import { Fragment, type Goal, type Intervention } from '../../src/model';
 import { legalBasisFromDisplay } from '../../mappings/build-code-lists';
-import { runMapping, type Mapping } from '../../mappings/mapping';
+import { emptyStats, runMapping, type Mapping } from '../../mappings/mapping';
 import {
   lookupCode,
   socialCarePlanMapping,
   socialCodeListRefs,
   socialConditionMapping,
   socialDeliveryReportMapping,
+  socialGoalMapping,
   socialGoalReverse,
   socialInterventionReverse,
   socialMappings,
@@ -189,7 +190,10 @@ describe('social mapping registry and code lists', () => {
     expect(new Set(socialMappings.map((m) => m.id)).size).toBe(socialMappings.length);
     for (const mapping of socialMappings) {
       expect(mapping.id).toMatch(/^social\.[a-z-]+$/);
-      expect(mapping.version).toBe('1.0.0');
+      // Bumped when the output changes meaning: 1.1.0 for careplan, condition and goal (and the delivery
+      // report, which maps its entries through them), where a code no KL list holds became health data
+      // (Sundhedsloven § 43) and § 101 a is read however it is written.
+      expect(mapping.version).toBe(mapping.id === 'social.careteam' ? '1.0.0' : '1.1.0');
       expect(mapping.adapter).toBe('social');
       expect(mapping.rules.length).toBeGreaterThan(0);
       expect(new Set(mapping.rules.map((r) => r.id)).size).toBe(mapping.rules.length);
@@ -411,5 +415,126 @@ describe('social mappings never throw', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('anonymous treatment (SEL § 101 a) under every spelling (R4)', () => {
+  const carePlanStating = (legalBasis: string) => ({
+    resourceType: 'CarePlan',
+    id: 'cp-1',
+    meta: { versionId: '1', lastUpdated: '2026-06-02T09:15:00.000Z' },
+    status: 'active',
+    intent: 'plan',
+    subject: { reference: 'Patient/p-1' },
+    period: { start: '2026-06-01' },
+    activity: [
+      {
+        detail: {
+          extension: [{ url: LEGAL_BASIS_EXTENSION, valueString: legalBasis }],
+          code: { coding: [{ system: FFB_SYSTEM, code: 'e7c8b42e-b882-4629-8e03-65e44b1aa3e3', display: 'Støtte til behandling' }] },
+          status: 'scheduled',
+          description: 'Anonym stofmisbrugsbehandling',
+        },
+      },
+    ],
+  });
+  const interventionOf = (legalBasis: string) => {
+    const result = runMapping(socialCarePlanMapping, carePlanStating(legalBasis), { now: '2026-06-03T00:00:00Z', ruleVersion: 'rules-2026.11' });
+    expect(result.ok).toBe(true);
+    return result.ok ? (result.fragments.find((f) => f.kind === 'intervention')!.content as { confidentiality: string; legalBasis: string }) : undefined;
+  };
+
+  it('R4: SEL § 101 a named as "Serviceloven § 101 a" is still anonymous treatment', () => {
+    const intervention = interventionOf('Serviceloven § 101 a');
+    expect(intervention?.legalBasis).toBe('Serviceloven § 101 a');
+    expect(intervention?.confidentiality).toBe('anonymous-treatment');
+  });
+
+  it.each(['SEL §101 a', 'SEL § 101 a', 'Serviceloven § 101 a', 'Lov om social service § 101 a', '§ 101 a', 'servicelovens §101a', 'SEL § 101 a, stk. 1', 'SEL §§ 85 og 101 a', 'SEL § 101 A', 'Serviceloven § 101a (anonym behandling)'])(
+    'fails closed: "%s" is anonymous treatment',
+    (legalBasis) => expect(interventionOf(legalBasis)?.confidentiality).toBe('anonymous-treatment'),
+  );
+
+  it.each(['SEL § 101', 'SEL § 1011 a', 'SEL § 101 b', 'SEL § 2101 a', 'SEL § 85', 'Serviceloven § 101, stk. 2'])('"%s" is not § 101 a', (legalBasis) =>
+    expect(interventionOf(legalBasis)?.confidentiality).toBe('normal'),
+  );
+});
+
+describe('health data from the social system is health data (R9, Sundhedsloven § 43)', () => {
+  const condition = (coding: { system: string; code: string; display?: string }[], text?: string) => ({
+    resourceType: 'Condition',
+    id: 'cond-1',
+    meta: { versionId: '1', lastUpdated: '2026-06-02T09:15:00.000Z' },
+    clinicalStatus: { coding: [{ system: CONDITION_CLINICAL_SYSTEM, code: 'active' }] },
+    code: { coding, ...(text ? { text } : {}) },
+    subject: { reference: 'Patient/p-1' },
+  });
+  const categoryAndSummary = (record: unknown) => {
+    const result = runMapping(socialConditionMapping, record, { now: '2026-06-03T00:00:00Z', ruleVersion: 'rules-2026.11' });
+    expect(result.ok).toBe(true);
+    return result.ok ? result.fragments.map((f) => [f.category, (f.content as { summary: string }).summary]) : [];
+  };
+
+  it('R9/§43: a diagnosis (SKS/ICD-10) Condition from the social system is health data', () => {
+    const record = condition([{ system: 'urn:oid:1.2.208.176.2.4', code: 'DF200', display: 'Paranoid skizofreni' }]);
+    expect(categoryAndSummary(record)).toEqual([['health', 'Paranoid skizofreni']]);
+    // The dashboard still counts the code no list knows.
+    const stats = emptyStats(socialConditionMapping);
+    runMapping(socialConditionMapping, record, context, stats);
+    expect(stats.unknownCodes).toEqual({ 'urn:oid:1.2.208.176.2.4|DF200': 1 });
+  });
+
+  it('fails closed: an ICD-10 code, a code no KL list knows, an uncoded condition, or a diagnosis beside an FFB code is health', () => {
+    expect(categoryAndSummary(condition([{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'F20.0', display: 'Paranoid schizophrenia' }]))).toEqual([['health', 'Paranoid schizophrenia']]);
+    expect(categoryAndSummary(condition([{ system: FFB_SYSTEM, code: 'lokal-tilstand-1', display: 'Lokal tilstand' }]))).toEqual([['health', 'Lokal tilstand']]);
+    expect(categoryAndSummary(condition([], 'Paranoid skizofreni'))).toEqual([['health', 'Paranoid skizofreni']]);
+    expect(
+      categoryAndSummary(condition([{ system: FFB_SYSTEM, code: '293bf940-c075-4e3d-b5ef-6e331202e556', display: 'Hjemløshed' }, { system: 'urn:oid:1.2.208.176.2.4', code: 'DF200', display: 'Paranoid skizofreni' }])),
+    ).toEqual([['health', 'Hjemløshed']]);
+    // An FFB state KL lists stays social.
+    expect(categoryAndSummary(condition([{ system: FFB_SYSTEM, code: '293bf940-c075-4e3d-b5ef-6e331202e556', display: 'Hjemløshed' }]))).toEqual([['social', 'Hjemløshed']]);
+  });
+
+  it('a CarePlan activity coded outside KL’s lists is a health intervention, its code still counted as unknown', () => {
+    const plan = {
+      resourceType: 'CarePlan',
+      id: 'cp-2',
+      status: 'active',
+      intent: 'plan',
+      subject: { reference: 'Patient/p-1' },
+      period: { start: '2026-06-01' },
+      activity: [
+        { detail: { code: { coding: [{ system: 'urn:oid:1.2.208.176.2.4', code: 'BRXA1', display: 'Psykoterapi' }] }, status: 'in-progress' } },
+        { detail: { code: { coding: [{ system: FFB_SYSTEM, code: '638f44df-6bf2-47f8-9935-b8fdc83e5bf5' }] }, status: 'in-progress' } },
+      ],
+    };
+    const stats = emptyStats(socialCarePlanMapping);
+    const result = runMapping(socialCarePlanMapping, plan, context, stats);
+    expect(result.ok && result.fragments.map((f) => [f.category, (f.content as Intervention).sector])).toEqual([
+      ['health', 'health'],
+      ['interventions', 'social'],
+    ]);
+    expect(stats.unknownCodes).toEqual({ 'urn:oid:1.2.208.176.2.4|BRXA1': 1 });
+  });
+
+  it('a Goal whose target or description is coded outside KL’s lists is a health goal', () => {
+    const goal = (value: { system: string; code: string; display?: string }, description: Record<string, unknown> = { text: 'Mindre angst' }) => ({
+      resourceType: 'Goal',
+      id: 'g-1',
+      lifecycleStatus: 'active',
+      description,
+      subject: { reference: 'Patient/p-1' },
+      target: [{ measure: { coding: [{ system: CARE_SOCIAL_SYSTEM, code: '90c48f03-f194-4b2f-ad7d-6cba1069ae48' }] }, detailCodeableConcept: { coding: [value] } }],
+    });
+    const categoryOf = (record: unknown) => {
+      const result = runMapping(socialGoalMapping, record, context);
+      return result.ok ? result.fragments.map((f) => [f.category, (f.content as Goal).sector]) : result;
+    };
+    const ffbGoalType = { system: FFB_SYSTEM, code: '10752a63-00b4-4958-b7f4-9f3a18f74266' };
+    expect(categoryOf(goal({ system: 'urn:oid:1.2.208.176.2.4', code: 'DF200', display: 'Paranoid skizofreni' }))).toEqual([['health', 'health']]);
+    expect(categoryOf(goal(ffbGoalType, { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'F41.1' }], text: 'Mindre angst' }))).toEqual([['health', 'health']]);
+    expect(categoryOf(goal(ffbGoalType))).toEqual([['goals', 'social']]);
+    // KL's FFB reporting profile fixes the goal's description to SNOMED 410518001 "Goal": no health information.
+    expect(categoryOf(goal(ffbGoalType, { coding: [{ system: 'http://snomed.info/sct', code: '410518001' }] }))).toEqual([['goals', 'social']]);
   });
 });

@@ -230,6 +230,21 @@ describe('single registration', () => {
     expect(answer.body.excludedBy.ruleId).toBe('anonymous-treatment-not-routed');
     expect(await f.deps.store.outbox.forRegistration('101', answer.body.id)).toEqual([]);
   });
+
+  it('treats an intervention under § 101 a, however written, as anonymous treatment even when registered as normal (fail closed, R4)', async () => {
+    const plan = await f.createPlan();
+    await f.grantAll(plan.citizenId);
+    const answer = await f.register({
+      planId: plan.id,
+      kind: 'intervention.added',
+      intervention: { ...employmentIntervention(plan.memberId), sector: 'social', legalBasis: 'Serviceloven § 101 a', confidentiality: 'normal', title: 'Behandling' },
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.body.deliveries).toEqual([]);
+    expect(answer.body.excludedBy.ruleId).toBe('anonymous-treatment-not-routed');
+    const stored = (await f.deps.store.plans.get('101', plan.id))!.interventions.find((i) => i.id === answer.body.elementId);
+    expect(stored?.confidentiality).toBe('anonymous-treatment');
+  });
 });
 
 describe('Idempotency-Key', () => {

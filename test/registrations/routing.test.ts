@@ -64,6 +64,15 @@ describe('routing table', () => {
     expect(result.excluded?.ruleId).toBe('anonymous-treatment-not-routed');
   });
 
+  it('excludes a registration under SEL § 101 a however the act is written, even one marked normal (fail closed, R4)', () => {
+    for (const legalBasis of ['Serviceloven § 101 a', 'Lov om social service § 101 a', '§ 101 a', 'servicelovens §101a']) {
+      const result = routeFor(element('intervention.added', 'social', { legalBasis, confidentiality: 'normal' }), on);
+      expect(result.targets, legalBasis).toEqual([]);
+      expect(result.excluded?.ruleId, legalBasis).toBe('anonymous-treatment-not-routed');
+    }
+    expect(routeFor(element('intervention.added', 'social', { legalBasis: 'SEL § 101', confidentiality: 'normal' }), on).excluded).toBeNull();
+  });
+
   it('routes plan-wide registrations to the systems whose sector plan the Én plan replaces', () => {
     expect(targets(plan('plan.status-changed', []))).toEqual([]);
     expect(targets(plan('plan.status-changed', ['employment-plan']))).toEqual(['dfdg']);
