@@ -6,6 +6,7 @@
  */
 import type { ConsentGrant, ConsentSource, DataCategory, LegalBasisRecord, Recipient } from '../model';
 import { ageOn, Department } from '../model';
+import { danishToday } from '../views/danish';
 import { capacityRuleFor } from './rules';
 
 export interface FlowQuestion {
@@ -23,8 +24,13 @@ export type FlowDecision =
   | { allowed: true; basis: 'legal-basis'; recordId: string; legalBasis: string; informCitizen: boolean }
   | { allowed: false; reason: string };
 
+/**
+ * Dates of consent are Danish calendar days: a grant valid "til og med" 10 March ends at midnight in
+ * Denmark, and a young person is 16 from 00:00 Danish time on their birthday (R4, R9). A revocation
+ * or an end is an instant, compared as one.
+ */
 function activeOn(validFrom: string | undefined, validTo: string | undefined, revokedAt: string | undefined, at: Date): boolean {
-  const day = at.toISOString().slice(0, 10);
+  const day = danishToday(at);
   if (validFrom && day < validFrom) return false;
   if (validTo && day > validTo) return false;
   if (revokedAt && new Date(revokedAt) <= at) return false;
@@ -36,13 +42,15 @@ function covers(entry: { citizenId: string; source: ConsentSource; recipient: Re
 }
 
 export function decideFlow(question: FlowQuestion, grants: readonly ConsentGrant[], legalBases: readonly LegalBasisRecord[] = []): FlowDecision {
-  const day = question.at.toISOString().slice(0, 10);
+  const day = danishToday(question.at);
   const matching = grants.filter(
     (g) => covers(g, question) && activeOn(g.validFrom, g.validTo, g.revokedAt, question.at) && (question.category !== 'health' || g.explicitHealth),
   );
   const rule = capacityRuleFor(ageOn(question.birthDate, day), day);
   if (rule && matching.length > 0) {
-    const missing = rule.requires.filter((capacity) => !matching.some((g) => (capacity === 'self' ? g.grantedBy.capacity === 'self' : g.grantedBy.capacity !== 'self')));
+    // Each capacity by itself: a custody holder's consent is a grant in capacity custody-holder, never a
+    // guardian's (a værge is appointed for an adult, værgemålsloven) nor any other member's (R4).
+    const missing = rule.requires.filter((capacity) => !matching.some((g) => g.grantedBy.capacity === capacity));
     if (missing.length === 0) return { allowed: true, basis: 'consent', grantIds: matching.map((g) => g.id) };
   }
   const basis = legalBases.find((b) => covers(b, question) && activeOn(undefined, b.validTo, b.endedAt, question.at));

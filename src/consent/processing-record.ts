@@ -12,6 +12,7 @@ import { actorOf, type Principal } from '../security';
 import type { SourceSystem } from '../model';
 import { enrolledStatuses } from '../model';
 import { inForce, routingRules, routingRuleSetVersion, ruleSetVersion } from '../rules';
+import { danishToday } from '../views/danish';
 
 const sources: readonly SourceSystem[] = ['dfdg', 'education', 'social', 'health'];
 
@@ -60,7 +61,8 @@ export function retentionOf(config: AppDeps['config']) {
 export async function processingRecord(deps: AppDeps, tenant: string) {
   const { store, config, clock } = deps;
   const now = clock.now();
-  const today = now.toISOString().slice(0, 10);
+  // The Danish day, as the consent gate reads grants and legal bases.
+  const today = danishToday(now);
   const configured = adaptersOf(deps, tenant);
   const [plansByStatus, grantedFlows, legalBasisFlows, subscriptions] = await Promise.all([
     store.plans.countByStatus(tenant),

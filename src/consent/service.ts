@@ -10,6 +10,7 @@ import type { AppDeps } from '../api/context';
 import { ProblemError } from '../api/context';
 import { cancelDeliveriesForRevokedConsent } from '../delivery';
 import {
+  ageOn,
   ConsentGrant,
   ConsentSource,
   DataCategory,
@@ -24,6 +25,7 @@ import {
 } from '../model';
 import { actorOf, type Principal } from '../security';
 import type { ConsentDocument } from '../store';
+import { danishToday } from '../views/danish';
 import { carriesGrant, removeRevokedData } from './revocation';
 import { recipientProblem } from './policy';
 
@@ -57,8 +59,9 @@ export type RecordLegalBasisRequest = z.infer<typeof RecordLegalBasisRequest>;
 
 export type GrantStatus = 'active' | 'not-yet-valid' | 'expired' | 'revoked';
 
+/** The grant's status at `at`, by the Danish calendar day as the consent gate reads it. */
 export function grantStatus(grant: ConsentGrant, at: Date): GrantStatus {
-  const day = at.toISOString().slice(0, 10);
+  const day = danishToday(at);
   if (grant.revokedAt && new Date(grant.revokedAt) <= at) return 'revoked';
   if (day < grant.validFrom) return 'not-yet-valid';
   if (grant.validTo && day > grant.validTo) return 'expired';
@@ -91,6 +94,10 @@ const asLegalBasis = (document: ConsentDocument | null): LegalBasisRecord | null
 };
 
 const MAX_ATTEMPTS = 5;
+
+const childRoles: ReadonlySet<string> = new Set(['child', 'young-person']);
+/** A child or young person: by role in the plan or by age on the (Danish) day — either is enough. */
+const isMinor = (member: Member, day: string) => childRoles.has(member.role) || ageOn(member.birthDate, day) < 18;
 
 /**
  * Removes what flowed on a grant that no longer allows anything (revoked; also usable for an
@@ -175,7 +182,8 @@ async function workThrough(deps: AppDeps, tenant: string, what: string, due: (li
   }
 }
 
-const today = (deps: AppDeps) => deps.clock.now().toISOString().slice(0, 10);
+/** Today in Denmark: a grant "til og med" a day lapses, and one "fra" a day takes effect, at Danish midnight. */
+const today = (deps: AppDeps) => danishToday(deps.clock.now());
 
 /**
  * Time-limited consent (R9) ends by itself: once a grant's last valid day has passed, what flowed
@@ -263,6 +271,19 @@ export function consentService(deps: AppDeps) {
         throw new ProblemError('validation-failed', `a grant in capacity "${capacity}" is given by someone other than the member it is about`);
       if (capacity === 'custody-holder' && !['parent', 'custody-holder'].includes(grantor.role))
         throw new ProblemError('validation-failed', 'only a parent or custody holder of the plan can consent as custody holder');
+      // A guardian (værge) is appointed for an adult under guardianship (værgemålsloven): never a
+      // child or young person, and never for one — a child's consent comes from its custody holders
+      // (forældremyndighedsindehaver, Barnets lov § 110), which the consent gate counts alone (R4).
+      if (capacity === 'guardian') {
+        const day = danishToday(clock.now());
+        if (isMinor(grantor, day))
+          throw new ProblemError('validation-failed', 'a child or young person under 18 cannot consent as guardian (et barn eller en ung under 18 kan ikke give samtykke som værge)');
+        if (isMinor(member, day))
+          throw new ProblemError(
+            'validation-failed',
+            'a child or young person under 18 has custody holders, not a guardian: a parent or custody holder consents in capacity "custody-holder" (et barn eller en ung under 18 har ikke en værge; forældremyndighedsindehaveren giver samtykke, Barnets lov § 110)',
+          );
+      }
       // R15: once the municipality keeps its consent texts here, a consent names one the citizen can be shown again.
       if ((await store.consentTexts.any(principal.tenant)) && !(await store.consentTexts.get(principal.tenant, request.signed.textVersion, request.signed.language)))
         throw new ProblemError('validation-failed', `signed: no consent text ${request.signed.textVersion} in ${request.signed.language} is registered; register its words first (POST /v1/consent-texts)`);

@@ -81,6 +81,8 @@ function missingConsents(plan: Plan, rule: SectorPlanRule, memberId: string | un
       case 'citizen':
         return !given(about.citizenId, 'self', about.citizenId);
       case 'custody-holder':
+        // Only a grant in capacity custody-holder, as in the consent gate (src/consent/policy.ts): a
+        // guardian (værge) is appointed for an adult, not a custody holder for a child (R4).
         return childRoles.has(about.role) && !given(about.citizenId, 'custody-holder');
       case 'young-person-16':
         return ageOn(about.birthDate, onDate) >= 16 && !given(about.citizenId, 'self', about.citizenId);

@@ -15,6 +15,7 @@ import { runRetention } from '../../src/sync/retention';
 import { TestClock } from '../registrations/fixture';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
+import { danishToday } from '../../src/views/danish';
 
 const population = generatePopulation(6, 7331).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
 const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
@@ -31,7 +32,7 @@ const elementsOn = (plan: Plan, grantId: string) =>
 describe('consent lapse', () => {
   it('removes what flowed only on a grant whose period ended, once, and nothing else', async () => {
     const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
-    const today = new Date().toISOString().slice(0, 10);
+    const today = danishToday(new Date());
     // Three citizens: one whose grant will lapse, one with a second, open-ended grant covering the same, one whose grant runs on.
     const [lapsing, covered, running] = await Promise.all(population.slice(0, 3).map((c) => enrol(app.deps, c.cpr)));
     const grantOf = async (plan: Plan, validTo?: string) => grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment], validTo });
@@ -89,7 +90,7 @@ describe('consent lapse', () => {
 
   it('removes what flowed only on a legal-basis record whose period ended, tells the citizen, and does it once (R11, R16)', async () => {
     const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
-    const today = new Date().toISOString().slice(0, 10);
+    const today = danishToday(new Date());
     const plan = await enrol(app.deps, population[5]!.cpr);
     const record: LegalBasisRecord = {
       id: crypto.randomUUID(), tenant: '101', citizenId: citizenIdOf(plan), source: 'dfdg', recipient: 'enplan', categories: [...employment],
@@ -123,6 +124,24 @@ describe('consent lapse', () => {
     dfdg.mutate(1);
     expect((await sync()).stats.refusedByConsent).toBeGreaterThan(0);
     expect(elementsOn((await app.deps.store.plans.get('101', plan.id))!, record.id)).toEqual([]);
+    await app.close();
+  });
+
+  it('lapses and starts grants by the Danish day: at 00:30 Danish time the day is already the next one', async () => {
+    // 23:30 UTC on 10 March is 00:30 on 11 March in Denmark (CET).
+    const clock = new TestClock(Date.parse('2026-03-10T23:30:00.000Z'));
+    const app = await startTestApp({ clock });
+    const plan = await enrol(app.deps, population[5]!.cpr);
+    const citizenId = citizenIdOf(plan);
+    const base = {
+      tenant: '101', citizenId, grantedBy: { citizenId, capacity: 'self' as const }, source: 'dfdg' as const, recipient: 'enplan', categories: [...employment], explicitHealth: false,
+      purpose: 'Koordinering af indsatser i Én plan', signed: { method: 'mitid' as const, documentRef: 'test-doc', textVersion: 'samtykke-v1', language: 'da' }, createdAt: '2026-01-01T09:00:00.000Z',
+    };
+    const ended = ConsentGrantSchema.parse({ ...base, id: crypto.randomUUID(), validFrom: '2026-01-01', validTo: '2026-03-10' });
+    const starting = ConsentGrantSchema.parse({ ...base, id: crypto.randomUUID(), validFrom: '2026-03-11' });
+    await app.deps.store.consents.insert({ kind: 'grant', ...ended });
+    await app.deps.store.consents.insert({ kind: 'grant', ...starting });
+    expect(await runRetention(app.deps)).toMatchObject({ grantsLapsed: 1, grantsStarted: 1 });
     await app.close();
   });
 

@@ -6,7 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decideFlow, decideFlowIntoPlan, type FlowQuestion } from '../../src/consent';
-import { ConsentGrant, DataCategory, type ConsentSource, type LegalBasisRecord, type Recipient } from '../../src/model';
+import { consentService, grantStatus } from '../../src/consent/service';
+import { fictitiousCpr } from '../../adapters/shared/population';
+import { ProblemError } from '../../src/api/context';
+import { planService } from '../../src/plans/service';
+import { startTestApp } from '../support/node-app';
+import { caseworkerOf } from '../support/seed';
+import { ConsentGrant, DataCategory, membersOf, type ConsentSource, type LegalBasisRecord, type Recipient } from '../../src/model';
 
 const at = new Date('2026-11-23T10:00:00.000Z');
 const adultBirth = '1985-06-15';
@@ -104,12 +110,37 @@ describe('decideFlow: the matrix of category × source × recipient', () => {
     });
   }
 
-  it('validity days are inclusive at both ends', () => {
+  it('validity days are inclusive at both ends, and are Danish days (23 November: 23:00 UTC on the 22nd to 23:00 UTC on the 23rd)', () => {
     const g = grant({ validFrom: '2026-11-23', validTo: '2026-11-23' });
-    expect(decideFlow(question({ at: new Date('2026-11-23T00:00:00.000Z') }), [g]).allowed).toBe(true);
-    expect(decideFlow(question({ at: new Date('2026-11-23T23:59:59.000Z') }), [g]).allowed).toBe(true);
-    expect(decideFlow(question({ at: new Date('2026-11-24T00:00:00.000Z') }), [g]).allowed).toBe(false);
-    expect(decideFlow(question({ at: new Date('2026-11-22T23:59:59.000Z') }), [g]).allowed).toBe(false);
+    expect(decideFlow(question({ at: new Date('2026-11-22T23:00:00.000Z') }), [g]).allowed).toBe(true);
+    expect(decideFlow(question({ at: new Date('2026-11-23T22:59:59.000Z') }), [g]).allowed).toBe(true);
+    expect(decideFlow(question({ at: new Date('2026-11-23T23:00:00.000Z') }), [g]).allowed).toBe(false);
+    expect(decideFlow(question({ at: new Date('2026-11-22T22:59:59.000Z') }), [g]).allowed).toBe(false);
+  });
+
+  it('grant valid til og med 10 March, 00:30 Danish time 11 March', () => {
+    const d = decideFlow(question({ category: 'goals', at: new Date('2026-03-10T23:30:00Z') }), [grant({ categories: ['goals'], validFrom: '2026-01-01', validTo: '2026-03-10' })]);
+    expect(d.allowed).toBe(false);
+  });
+
+  it('a grant valid from 1 July flows from 00:00 Danish summer time (22:00 UTC on 30 June), not two hours later', () => {
+    const g = grant({ validFrom: '2026-07-01', validTo: '2026-12-31' });
+    expect(decideFlow(question({ at: new Date('2026-06-30T22:30:00Z') }), [g]).allowed).toBe(true);
+    expect(decideFlow(question({ at: new Date('2026-06-30T21:30:00Z') }), [g]).allowed).toBe(false);
+  });
+
+  it('a legal basis recorded til og med a day ends with that Danish day', () => {
+    const record = legalBasis({ source: 'dfdg', categories: ['employment'], validTo: '2026-03-10' });
+    expect(decideFlow(question({ at: new Date('2026-03-10T22:30:00Z') }), [], [record]).allowed).toBe(true);
+    expect(decideFlow(question({ at: new Date('2026-03-10T23:30:00Z') }), [], [record]).allowed).toBe(false);
+  });
+
+  it('the status the consent list shows uses the Danish day too', () => {
+    const g = grant({ validFrom: '2026-03-01', validTo: '2026-03-10' });
+    expect(grantStatus(g, new Date('2026-03-10T22:30:00Z'))).toBe('active');
+    expect(grantStatus(g, new Date('2026-03-10T23:30:00Z'))).toBe('expired');
+    expect(grantStatus(g, new Date('2026-02-28T23:30:00Z'))).toBe('active');
+    expect(grantStatus(g, new Date('2026-02-28T22:30:00Z'))).toBe('not-yet-valid');
   });
 
   it('a revocation recorded for later does not stop the flow before then', () => {
@@ -221,6 +252,21 @@ describe('decideFlow: whose consent counts (Barnets lov § 110, R4)', () => {
     expect(decideFlow(question(), [own('c-1')]).allowed).toBe(true);
   });
 
+  it('only a custody holder’s grant meets the custody-holder requirement: a "guardian" (værge) grant does not (R4, Barnets lov § 110)', () => {
+    const guardian = (citizenId: string) => grant({ citizenId, grantedBy: { citizenId: 'c-sibling', capacity: 'guardian' } });
+    expect(decideFlow(question(child), [guardian(child.citizenId)])).toEqual({ allowed: false, reason: expect.stringMatching(/also needed from: custody-holder/) });
+    expect(decideFlow(question(young), [own(young.citizenId), guardian(young.citizenId)]).allowed).toBe(false);
+    expect(decideFlow(question(young), [own(young.citizenId), guardian(young.citizenId), custody(young.citizenId)]).allowed).toBe(true);
+  });
+
+  it('16th birthday 00:30 Danish time', () => {
+    const d = decideFlow(
+      question({ citizenId: 'c-16', birthDate: '2010-06-15', category: 'goals', at: new Date('2026-06-14T22:30:00Z') }),
+      [grant({ citizenId: 'c-16', categories: ['goals'], validFrom: '2026-01-01', grantedBy: { citizenId: 'p-1', capacity: 'custody-holder' } })],
+    );
+    expect(d.allowed).toBe(false);
+  });
+
   it('the day a young person turns 18, their own consent is enough', () => {
     const turning = { citizenId: 'c-18', birthDate: '2008-11-23' };
     expect(decideFlow(question({ ...turning, at: new Date('2026-11-22T12:00:00.000Z') }), [own('c-18')]).allowed).toBe(false);
@@ -260,5 +306,49 @@ describe('decideFlowIntoPlan and the matrix of departments (R9: per recipient pa
 
   it('providers and other municipalities are no way into the plan', () => {
     expect(decideFlowIntoPlan(into(), [grant({ recipient: 'provider:bo-tilbud' }), grant({ recipient: 'municipality:751' })]).allowed).toBe(false);
+  });
+});
+
+describe('the consent service: who may consent in which capacity (R4, R9)', () => {
+  it('R4/R9: a child sibling cannot consent for a child as "guardian"', async () => {
+    const app = await startTestApp();
+    const cw = caseworkerOf();
+    const plan = await planService(app.deps).create(cw, {
+      cpr: fictitiousCpr(new Date(Date.UTC(1985, 4, 3)), 11),
+      origin: 'offered',
+      role: 'parent',
+      family: { members: [{ cpr: fictitiousCpr(new Date(Date.UTC(2016, 4, 3)), 12), role: 'child' }, { cpr: fictitiousCpr(new Date(Date.UTC(2013, 4, 3)), 13), role: 'child' }] },
+      replaces: [],
+      municipalities: [],
+    });
+    const [parent, child, sibling] = membersOf(plan);
+    const request = (memberId: string, grantedBy: { memberId: string; capacity: 'self' | 'custody-holder' | 'guardian' }) => ({
+      planId: plan.id, memberId, grantedBy, source: 'dfdg' as const, recipient: 'enplan', categories: ['goals' as const],
+      explicitHealth: false, purpose: 'Koordinering', validFrom: '2026-01-01', signed: { method: 'mitid' as const, documentRef: 'x', textVersion: 'v1', language: 'da' },
+    });
+    const refusal = async (memberId: string, grantedBy: { memberId: string; capacity: 'self' | 'custody-holder' | 'guardian' }) => {
+      try {
+        const grant = await consentService(app.deps).grant(cw, request(memberId, grantedBy));
+        return { grant };
+      } catch (error) {
+        return { error: error as ProblemError };
+      }
+    };
+    // A child gives no consent as værge; and a child has custody holders, not a værge.
+    const bySibling = await refusal(child!.memberId, { memberId: sibling!.memberId, capacity: 'guardian' });
+    if (bySibling.grant) expect(decideFlow({ citizenId: child!.citizenId, birthDate: child!.birthDate, source: 'dfdg', recipient: 'enplan', category: 'goals', at: new Date() }, [bySibling.grant]).allowed).toBe(false);
+    expect(bySibling.error).toBeInstanceOf(ProblemError);
+    expect(bySibling.error?.problemType).toBe('validation-failed');
+    expect(bySibling.error?.detail).toMatch(/værge/);
+    const byParent = await refusal(child!.memberId, { memberId: parent!.memberId, capacity: 'guardian' });
+    expect(byParent.error?.problemType).toBe('validation-failed');
+    expect(byParent.error?.detail).toMatch(/custody-holder/);
+    // A child cannot be a værge for an adult either.
+    const forParent = await refusal(parent!.memberId, { memberId: child!.memberId, capacity: 'guardian' });
+    expect(forParent.error?.problemType).toBe('validation-failed');
+    // The parent consents for the child as custody holder, as before.
+    const custody = await refusal(child!.memberId, { memberId: parent!.memberId, capacity: 'custody-holder' });
+    expect(custody.grant?.grantedBy.capacity).toBe('custody-holder');
+    await app.close();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Plan, type ConsentGrant, type SectorPlanType } from '../../src/model';
+import { decideFlow } from '../../src/consent/policy';
 import { completenessOf, sectorPlanRuleFor, sectorPlanRules } from '../../src/rules';
 import { familyMember, planWith } from '../support/elements';
 import { validPlan } from '../support/plans';
@@ -91,6 +92,17 @@ describe('the consents a replaced plan needs (R25 consentFrom)', () => {
     expect(consentItems(family('replaces'), [byParent, { ...own, validTo: '2026-06-30' }])).toEqual(['consent-young-person-16']);
     expect(consentItems(family('replaces'), [byParent, { ...own, recipient: 'employment' }])).toEqual(['consent-young-person-16']);
     expect(completenessOf(family('replaces'), today, undefined, [])[0]!.missing.find((m) => m.id === 'consent-custody-holder')!.legalReference).toBe('Barnets lov § 110 stk. 1');
+  });
+
+  it('a "guardian" (værge) grant is no custody holder’s consent, here as in the consent gate (R4, Barnets lov § 110)', () => {
+    const own = grant('g2', young.citizenId, young.citizenId, 'self');
+    const byGuardian = grant('g3', young.citizenId, parent.citizenId, 'guardian');
+    expect(consentItems(family('replaces'), [own, byGuardian])).toEqual(['consent-custody-holder']);
+    const flow = { citizenId: young.citizenId, birthDate: young.birthDate, source: 'social' as const, recipient: 'enplan' as const, category: 'plan-core' as const, at: new Date('2026-11-23T12:00:00.000Z') };
+    expect(decideFlow(flow, [own, byGuardian]).allowed).toBe(false);
+    const byParent = grant('g1', young.citizenId, parent.citizenId, 'custody-holder');
+    expect(consentItems(family('replaces'), [own, byParent])).toEqual([]);
+    expect(decideFlow(flow, [own, byParent]).allowed).toBe(true);
   });
 
   it('framing a plan asks for no consent, and a report without grants says nothing about consent', () => {
