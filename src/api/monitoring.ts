@@ -100,7 +100,10 @@ monitoringPageRoutes.post('/dashboard/session', async (c) => {
   const principal = await principalFrom(c, token);
   if (!principal) return c.html(SignIn({ error: 'That token is not valid or has expired.' }) as never, 401);
   if (!hasAnyRole(principal, ['it-staff', 'dpo'])) return c.html(SignIn({ error: 'The dashboard needs a token with the role it-staff (or dpo, for the record of processing).' }) as never, 403);
-  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: new URL(c.req.url).protocol === 'https:' });
+  // Production sits behind a TLS-terminating proxy (the Node server listens on loopback), so the URL
+  // seen here says http while the browser's says https: the cookie, a bearer token, is Secure there.
+  const secure = c.get('deps').config.environment === 'production' || new URL(c.req.url).protocol === 'https:';
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure });
   return c.redirect(hasAnyRole(principal, ['it-staff']) ? '/dashboard' : '/dashboard/processing-record', 303);
 });
 

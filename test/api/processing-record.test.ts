@@ -113,7 +113,23 @@ describe('the record of processing', () => {
     const dashboard = await app.harness.request('/dashboard', { headers: session });
     expect(dashboard.status).toBe(303);
     expect(dashboard.headers.get('location')).toBe('/dashboard/processing-record');
+    // Here, over plain http in development, the session cookie cannot be Secure (the browser would drop it).
+    expect(signIn.headers.get('set-cookie')).toMatch(/HttpOnly/);
+    expect(signIn.headers.get('set-cookie')).not.toMatch(/Secure/);
     await app.close();
+  });
+
+  it('in production the session cookie is Secure although the service sees plain http behind its TLS proxy', async () => {
+    const app = await startTestApp({ env: { NODE_ENV: 'production' } });
+    try {
+      const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+      const signIn = await app.harness.request('http://enplan.kommune.example/dashboard/session', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `token=${encodeURIComponent(token)}` });
+      expect(signIn.status).toBe(303);
+      expect(signIn.headers.get('set-cookie')).toMatch(/enplan_session=.*; .*Secure/);
+      expect(signIn.headers.get('set-cookie')).toMatch(/SameSite=Strict/);
+    } finally {
+      await app.close();
+    }
   });
 
   it('is for IT staff of the municipality only', async () => {
