@@ -13,7 +13,9 @@ import { createRelay, type DeliveryOutcome, type RelayOptions } from './relay';
 /**
  * Makes a dead or retrying row due now and tries it at once (in the request), so IT staff see
  * the result. The idempotency key is unchanged, so a target that had in fact applied it does not
- * apply it twice. A cancelled row is not retried: its consent is gone (S3).
+ * apply it twice. A cancelled row is not retried: its consent is gone (S3). Nor is a row a later
+ * row of the same element supersedes — delivered, or (for a dead one) still on its way: it carries
+ * older content, which would overwrite the newer at the target (F4, R18; decision 0005, "Later").
  */
 export async function retryDelivery(deps: AppDeps, principal: Principal, id: string, options: RelayOptions = {}): Promise<{ row: OutboxRow; attempt: DeliveryOutcome | 'not-due' } | null> {
   const { store, clock } = deps;
@@ -21,6 +23,17 @@ export async function retryDelivery(deps: AppDeps, principal: Principal, id: str
   if (!row) return null;
   if (row.status !== 'dead' && row.status !== 'retrying')
     throw new ProblemError('outbox-not-retryable', `the delivery is ${row.status}; only dead or retrying deliveries can be retried`);
+  const superseded = async () => {
+    const later = await store.outbox.supersedingRow(principal.tenant, id, row.status === 'dead');
+    if (!later) return null;
+    const how = later.status === 'delivered' ? 'delivered' : 'waiting to go';
+    return new ProblemError(
+      'outbox-not-retryable',
+      `superseded by delivery ${later.id} of the same element, ${how} with newer content (registration ${later.registrationId}); sending this older content now would overwrite it at ${row.target}`,
+    );
+  };
+  const refused = await superseded();
+  if (refused) throw refused;
   const at = clock.now().toISOString();
   const entry = {
     at,
@@ -32,8 +45,9 @@ export async function retryDelivery(deps: AppDeps, principal: Principal, id: str
     detail: { registrationId: row.registrationId, target: row.target, previousStatus: row.status, previousError: row.lastError },
   };
   // Requeued with its audit row, and only if the row was still dead or waiting when the batch ran.
-  if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entry], store.outbox.requeueStatement(principal.tenant, id, at))))
-    throw new ProblemError('outbox-not-retryable', 'the delivery changed meanwhile; read it again');
+  // The superseding check is repeated in the write itself, so a later row delivered meanwhile counts.
+  if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entry], store.outbox.requeueStatement(principal.tenant, id, at, { unlessSuperseded: true }))))
+    throw (await superseded()) ?? new ProblemError('outbox-not-retryable', 'the delivery changed meanwhile; read it again');
   const attempt = await createRelay(deps, { ...options, tenant: principal.tenant }).deliverOne(principal.tenant, id);
   return { row: (await store.outbox.get(principal.tenant, id))!, attempt };
 }

@@ -13,6 +13,14 @@
  * on every retry and after every crash, so the target applies each row at most once. A crash
  * between the target's effect and our bookkeeping only means the row comes due again when its
  * lease runs out and is replayed under the same key. Final outcomes are audited.
+ *
+ * Leases: a run claims its rows wave by wave (`concurrency` rows, one write), and pushes a wave's
+ * rows right after claiming them, each push cut at the lease's end; so no row waits behind other
+ * pushes while its lease runs out (a concurrent relay would push it too). Each delivery is recorded
+ * as soon as its push returns, with its audit entry and only if the row was not recorded already.
+ *
+ * A row a later delivered row of the same element superseded (it was dead, then replayed) is never
+ * sent: its content is older than what the target has (decision 0005, "Later").
  */
 import { AdapterError, type PushReceipt } from '../../adapters/adapter';
 import { adaptersOf, type AppDeps } from '../api/context';
@@ -23,6 +31,8 @@ import type { OutboxPayload } from '../registrations/service';
 import { redactCpr } from '../security/redact';
 import type { AuditEntry, CitizenRow, OutboxRow } from '../store';
 import type { Statement } from '../store/db';
+import type { ClaimedOutboxRow } from '../store/outbox';
+import { isLostWriteAbort } from '../store/write-guard';
 import { defaultBackoff, retryDelayMs, type BackoffPolicy } from './backoff';
 import { defaultReverseMappings } from './default-mappings';
 import { runReverse, type ReverseMappingRegistry } from './reverse-mappings';
@@ -32,9 +42,9 @@ export interface RelayOptions {
   limit?: number;
   /** Only this tenant (default: every tenant with due rows). */
   tenant?: string;
-  /** Pushes in flight at once. Default 16. */
+  /** Pushes in flight at once, and rows claimed per wave. Default 16. */
   concurrency?: number;
-  /** How long a claimed row is ours; must exceed `pushTimeoutMs`. Default 60 s. */
+  /** How long a claimed row is ours; must exceed `pushTimeoutMs` (a push is cut at the lease's end). Default 60 s. */
   leaseMs?: number;
   /** A push that takes longer counts as a transient failure. Default 30 s. */
   pushTimeoutMs?: number;
@@ -62,14 +72,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new PushTimeout(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(runners);
 }
 
 const describeError = (error: unknown) => redactCpr(error instanceof Error ? error.message : String(error)).slice(0, 500);
@@ -130,10 +132,67 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     return null;
   }
 
-  type Delivered = { row: OutboxRow; statement: Statement; detail: Record<string, unknown> };
+  /** `statements`: the delivered mark, then its guard. */
+  type Delivered = { row: OutboxRow; statements: Statement[]; entry: AuditEntry };
+  type RecordDelivery = (delivered: Delivered) => Promise<boolean>;
 
-  /** Delivers one claimed row (its `attempts` already counts this try). */
-  async function deliver(row: OutboxRow, citizen: CitizenRow | undefined, delivered: Delivered[]): Promise<DeliveryOutcome> {
+  /**
+   * Records deliveries as their pushes return: each its delivered mark, a guard, and its
+   * `delivery.delivered` entry. Those that return while an earlier write runs are written together
+   * in one batch (group commit: a busy relay does not pay a commit per row); if that batch meets a
+   * row recorded already (another relay's, its lease having run out), each is written alone, so only
+   * that one is left out. Resolves true when the row was recorded by this call.
+   */
+  function recorder(tenant: string): RecordDelivery {
+    let waiting: { delivered: Delivered; resolve: (recorded: boolean) => void; reject: (error: unknown) => void }[] = [];
+    let writing = false;
+    const writeAlone = async (w: (typeof waiting)[number]) => {
+      try {
+        // The mark alone: appendIfOneRowChanged puts the same guard after it.
+        w.resolve(await store.audit.appendIfOneRowChanged(tenant, [w.delivered.entry], w.delivered.statements[0]!));
+      } catch (error) {
+        w.reject(error);
+      }
+    };
+    async function writeWaiting() {
+      writing = true;
+      try {
+        while (waiting.length > 0) {
+          const group = waiting;
+          waiting = [];
+          if (group.length === 1) {
+            await writeAlone(group[0]!);
+            continue;
+          }
+          try {
+            await store.audit.appendMany(tenant, group.map((w) => w.delivered.entry), group.flatMap((w) => w.delivered.statements));
+            for (const w of group) w.resolve(true);
+          } catch (error) {
+            if (!isLostWriteAbort(error)) for (const w of group) w.reject(error);
+            else for (const w of group) await writeAlone(w);
+          }
+        }
+      } finally {
+        writing = false;
+      }
+    }
+    return (delivered) =>
+      new Promise<boolean>((resolve, reject) => {
+        waiting.push({ delivered, resolve, reject });
+        if (!writing) void writeWaiting();
+      });
+  }
+
+  /** Delivers one claimed row (its `attempts` already counts this try) under a lease that ends at `leaseUntil`. */
+  async function deliver(row: ClaimedOutboxRow, citizen: CitizenRow | undefined, leaseUntil: number, record: RecordDelivery): Promise<DeliveryOutcome> {
+    if (row.supersededBy) {
+      // Dead, then requeued after a later row of the same element was delivered: its content is older
+      // than what the target holds (and, for a target addressed by receipt, would make a second resource).
+      const reason = `superseded by delivery ${row.supersededBy} of the same element, delivered with newer content; this older content is not sent`;
+      const entry = entryOf(row, 'delivery.superseded', { reason, supersededBy: row.supersededBy });
+      if (!(await store.audit.appendIfOneRowChanged(row.tenant, [entry], store.outbox.markCancelledStatement(row.tenant, row.id, reason, clock.now().toISOString())))) return 'lost';
+      return 'cancelled';
+    }
     let payload: OutboxPayload;
     try {
       payload = JSON.parse(row.payload ?? 'null') as OutboxPayload;
@@ -172,11 +231,15 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       }
     }
 
+    // Never pushed under a lease that ran out (another relay may hold the row now), and never longer
+    // than the lease: a push still running when it ends would overlap that relay's push.
+    const leaseLeft = leaseUntil - clock.now().getTime();
+    if (leaseLeft <= 0) return 'lost';
     let receipt: PushReceipt;
     try {
       const cpr = await vault.decrypt(citizen.cprCipher);
       const operation = { operation: reverse.mapping.operation, cpr, payload: pushPayload, ...(expectedVersion !== undefined ? { expectedVersion } : {}) };
-      receipt = await withTimeout(adapter.push(operation, row.id), pushTimeoutMs);
+      receipt = await withTimeout(adapter.push(operation, row.id), Math.min(pushTimeoutMs, leaseLeft));
     } catch (error) {
       if (error instanceof AdapterError && error.permanent) return dead(row, `${target} refused it (${error.code}): ${describeError(error)}`);
       const code = error instanceof AdapterError ? ` (${error.code})` : error instanceof PushTimeout ? ' (timeout)' : '';
@@ -184,13 +247,15 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     }
 
     const stored = { targetId: receipt.targetId, duplicate: receipt.duplicate, ...(receipt.version !== undefined ? { version: receipt.version } : {}), mapping: `${reverse.mapping.id}@${reverse.mapping.version}` };
-    // Bookkept by the caller in one batch with the run's other deliveries; a crash before that only
-    // means the row is pushed again under the same key, which the target answers as a duplicate.
-    delivered.push({
+    // Recorded now, with its audit entry, and only if no one recorded the row before us (a relay that
+    // took it over when our lease ran out): the citizen's log shows each delivery once. A crash before
+    // this only means the row is pushed again under the same key, which the target answers as a duplicate.
+    const now = clock.now().toISOString();
+    const recorded = await record({
       row,
-      statement: store.outbox.markDeliveredStatement(row.tenant, row.id, stored, clock.now().toISOString()),
+      statements: store.outbox.markDeliveredGuardedStatements(row.tenant, row.id, stored, now),
       // The citizen's data-flow log (R13) reads these fields: see src/views/data-flows.ts.
-      detail: {
+      entry: entryOf(row, 'delivery.delivered', {
         recipient: route.recipient,
         categories: [route.category],
         basis: flow.basis,
@@ -198,52 +263,44 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
         ...(flow.basis === 'legal-basis' ? { legalBasis: flow.legalBasis } : {}),
         targetId: receipt.targetId,
         duplicate: receipt.duplicate,
-      },
+      }),
     });
-    return 'delivered';
+    return recorded ? 'delivered' : 'lost';
   }
 
-  /** Claims the given due rows (one write) and delivers the ones this caller won. */
+  /**
+   * Claims the given due rows wave by wave (one write per `concurrency` rows) and delivers the ones
+   * this caller won, each wave's pushes right after its claim.
+   */
   async function claimAndDeliver(tenant: string, due: OutboxRow[], result: RelayResult & { lost: number }) {
-    const now = clock.now().getTime();
-    const claimed = await store.outbox.claimMany(tenant, due.map((r) => r.id), iso(now + leaseMs), iso(now));
-    result.lost += due.length - claimed.length;
-    if (claimed.length === 0) return;
-    const citizenIds = [...new Set(claimed.map((r) => r.citizenId))];
+    if (due.length === 0) return;
+    const citizenIds = [...new Set(due.map((r) => r.citizenId))];
     const citizens = [];
     for (let i = 0; i < citizenIds.length; i += 80) citizens.push(...(await store.citizens.getMany(tenant, citizenIds.slice(i, i + 80))));
     const citizenById = new Map(citizens.map((c) => [c.id, c]));
-    const delivered: Delivered[] = [];
-    await pool(claimed, options.concurrency ?? 16, async (row) => {
-      let outcome: DeliveryOutcome;
-      try {
-        outcome = await deliver(row, citizenById.get(row.citizenId), delivered);
-      } catch (error) {
-        // Our own bookkeeping failed (e.g. the database): the lease runs out and the row comes due again.
-        logger.error('delivery bookkeeping failed', { outboxId: row.id, error: describeError(error) });
-        outcome = 'lost';
-      }
-      if (outcome === 'lost') result.lost++;
-      else if (outcome !== 'delivered') result[outcome]++;
-    });
-    if (delivered.length === 0) return;
-    // The deliveries and their audit entries in one atomic batch (one commit), chained in order like
-    // single appends: a delivery marked done is always in the citizen's log of where their data went.
-    const at = clock.now().toISOString();
-    await store.audit.appendMany(
-      tenant,
-      delivered.map((d) => ({
-        at,
-        actor: RELAY_ACTOR,
-        action: 'delivery.delivered',
-        targetType: 'outbox',
-        targetId: d.row.id,
-        citizenId: d.row.citizenId,
-        detail: { registrationId: d.row.registrationId, target: d.row.target, operation: d.row.operation, attempts: d.row.attempts, ...d.detail },
-      })),
-      delivered.map((d) => d.statement),
-    );
-    result.delivered += delivered.length;
+    const record = recorder(tenant);
+    const wave = Math.max(1, options.concurrency ?? 16);
+    for (let i = 0; i < due.length; i += wave) {
+      const ids = due.slice(i, i + wave).map((r) => r.id);
+      const now = clock.now().getTime();
+      const leaseUntil = now + leaseMs;
+      const claimed = await store.outbox.claimMany(tenant, ids, iso(leaseUntil), iso(now));
+      result.lost += ids.length - claimed.length;
+      await Promise.all(
+        claimed.map(async (row) => {
+          let outcome: DeliveryOutcome;
+          try {
+            outcome = await deliver(row, citizenById.get(row.citizenId), leaseUntil, record);
+          } catch (error) {
+            // Our own bookkeeping failed (e.g. the database): the lease runs out and the row comes due again.
+            logger.error('delivery bookkeeping failed', { outboxId: row.id, error: describeError(error) });
+            outcome = 'lost';
+          }
+          if (outcome === 'lost') result.lost++;
+          else result[outcome]++;
+        }),
+      );
+    }
   }
 
   return {

@@ -7,11 +7,17 @@
  * Per-citizen ordering: `sequence` grows per (tenant, citizen); a row is due only when no earlier
  * live (pending or retrying) row of the same citizen to the same target exists. Dead and cancelled
  * rows do not block later ones.
+ *
+ * Superseded rows: every row carries its element as it stood after the registration, so once a later
+ * row of the same (citizen, target, element) is delivered, an earlier row that was dead meanwhile
+ * holds only older content. The claim says so (`supersededBy`), the relay never sends such a row,
+ * and IT staff's requeue refuses it (decision 0005, "Later").
  */
-import { and, asc, desc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { sameTenant } from './query';
 import type { Database, Statement } from './db';
 import { outbox } from './schema';
+import { abortUnlessOneRowChanged } from './write-guard';
 
 export type OutboxStatus = 'pending' | 'retrying' | 'delivered' | 'dead' | 'cancelled';
 export const liveStatuses: readonly OutboxStatus[] = ['pending', 'retrying'];
@@ -37,6 +43,23 @@ export interface OutboxRow {
 
 /** Ids per statement: D1 allows at most 100 bound parameters. */
 const CHUNK = 80;
+
+/** A claimed row, and the id of a later delivered row of the same element that supersedes it, if any. */
+export type ClaimedOutboxRow = OutboxRow & { supersededBy: string | null };
+
+/** The element a row carries (kept when retention prunes the payload). */
+const elementOf = (table: string) => sql.raw(`json_extract("${table}"."payload", '$.outbound.elementId')`);
+
+/**
+ * A later row (higher sequence) of the same citizen, target and element as the `outbox` row in the
+ * statement, with one of these statuses (a correlated sub-select: the claim's RETURNING, a guard).
+ */
+function laterOfSameElement(statuses: readonly OutboxStatus[], select: SQL): SQL {
+  return sql`(select ${select} from "outbox" as "later" where "later"."tenant" = "outbox"."tenant" and "later"."citizen_id" = "outbox"."citizen_id" and "later"."target" = "outbox"."target" and "later"."sequence" > "outbox"."sequence" and "later"."status" in (${sql.join(
+    statuses.map((s) => sql`${s}`),
+    sql`, `,
+  )}) and ${elementOf('later')} = ${elementOf('outbox')} order by "later"."sequence" desc limit 1)`;
+}
 
 export type NewOutboxRow = Omit<OutboxRow, 'sequence' | 'attempts' | 'status' | 'lastError' | 'receipt' | 'updatedAt'>;
 
@@ -105,10 +128,11 @@ export function outboxRepository({ db }: Database) {
     },
     /**
      * Claims many due rows in one write: each row still live and due is leased until `leaseUntil`
-     * and its attempt counted. Returns the rows this caller won (another relay may have won some).
+     * and its attempt counted. Returns the rows this caller won (another relay may have won some),
+     * each saying whether a later delivered row of the same element supersedes it.
      */
-    async claimMany(tenant: string, ids: string[], leaseUntil: string, now: string): Promise<OutboxRow[]> {
-      const won: OutboxRow[] = [];
+    async claimMany(tenant: string, ids: string[], leaseUntil: string, now: string): Promise<ClaimedOutboxRow[]> {
+      const won: ClaimedOutboxRow[] = [];
       // D1 allows at most 100 bound parameters per statement.
       for (let i = 0; i < ids.length; i += CHUNK) {
         won.push(
@@ -116,7 +140,7 @@ export function outboxRepository({ db }: Database) {
             .update(outbox)
             .set({ nextAttemptAt: leaseUntil, attempts: sql`${outbox.attempts} + 1`, updatedAt: now })
             .where(and(sameTenant(outbox.tenant, tenant), inArray(outbox.id, ids.slice(i, i + CHUNK)), live, lte(outbox.nextAttemptAt, now)))
-            .returning()) as OutboxRow[]),
+            .returning({ ...getTableColumns(outbox), supersededBy: sql<string | null>`${laterOfSameElement(['delivered'], sql`"later"."id"`)}` })) as ClaimedOutboxRow[]),
         );
       }
       return won;
@@ -127,6 +151,13 @@ export function outboxRepository({ db }: Database) {
         .update(outbox)
         .set({ status: 'delivered', receipt: JSON.stringify(receipt), lastError: null, updatedAt: now })
         .where(and(scoped(tenant, id), sql`${outbox.status} <> 'delivered'`));
+    },
+    /**
+     * The delivered mark followed by a guard that rolls the batch back unless it changed the row: for
+     * `audit.appendMany`, so a row another relay recorded already gets no second `delivery.delivered`.
+     */
+    markDeliveredGuardedStatements(tenant: string, id: string, receipt: unknown, now: string): Statement[] {
+      return [this.markDeliveredStatement(tenant, id, receipt, now), ...abortUnlessOneRowChanged(db)];
     },
     /**
      * Retention (R16): drops the payload bodies of delivered and cancelled rows last changed before
@@ -164,12 +195,39 @@ export function outboxRepository({ db }: Database) {
     markCancelledStatement(tenant: string, id: string, reason: string, now: string): Statement {
       return db.update(outbox).set({ status: 'cancelled', lastError: reason, updatedAt: now }).where(and(scoped(tenant, id), live));
     },
-    /** Makes a dead or retrying row due now (IT staff's retry; the attempt count is kept); guard it as `markCancelledStatement`. */
-    requeueStatement(tenant: string, id: string, now: string): Statement {
+    /**
+     * Makes a dead or retrying row due now (IT staff's retry; the attempt count is kept); guard it as
+     * `markCancelledStatement`. `unlessSuperseded`: only if no later row of the same element was
+     * delivered, nor (for a dead row) is still on its way — either carries newer content.
+     */
+    requeueStatement(tenant: string, id: string, now: string, options: { unlessSuperseded?: boolean } = {}): Statement {
       return db
         .update(outbox)
         .set({ status: 'retrying', nextAttemptAt: now, updatedAt: now })
-        .where(and(scoped(tenant, id), inArray(outbox.status, ['dead', 'retrying', 'pending'])));
+        .where(
+          and(
+            scoped(tenant, id),
+            inArray(outbox.status, ['dead', 'retrying', 'pending']),
+            options.unlessSuperseded ? sql`not exists ${laterOfSameElement(['delivered'], sql`1`)}` : undefined,
+            options.unlessSuperseded ? sql`(${outbox.status} <> 'dead' or not exists ${laterOfSameElement(liveStatuses, sql`1`)})` : undefined,
+          ),
+        );
+    },
+    /**
+     * The newest later row of the same citizen, target and element that supersedes this one: delivered,
+     * or (`includeLive`) still on its way. Null for a row without an element.
+     */
+    async supersedingRow(tenant: string, id: string, includeLive: boolean): Promise<Pick<OutboxRow, 'id' | 'registrationId' | 'status'> | null> {
+      const statuses: OutboxStatus[] = includeLive ? ['delivered', ...liveStatuses] : ['delivered'];
+      const rows = (await db
+        .select({ later: sql<string | null>`${laterOfSameElement(statuses, sql`json_array("later"."id", "later"."registration_id", "later"."status")`)}` })
+        .from(outbox)
+        .where(scoped(tenant, id))
+        .limit(1)) as { later: string | null }[];
+      const later = rows[0]?.later;
+      if (!later) return null;
+      const [laterId, registrationId, status] = JSON.parse(later) as [string, string, OutboxStatus];
+      return { id: laterId, registrationId, status };
     },
     /** The citizen's rows to a target delivered before `sequence`, newest first (to address updates). */
     async deliveredBefore(tenant: string, citizenId: string, target: string, sequence: number, limit = 200): Promise<OutboxRow[]> {

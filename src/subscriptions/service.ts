@@ -282,17 +282,23 @@ export async function runSubscriptionDeliveries(
   const due = await store.subscriptions.due(clock.now().toISOString(), options.limit ?? 200);
   const subscriptionsSeen = new Map<string, SubscriptionRow | null>();
   for (const tenant of new Set(due.map((d) => d.tenant))) {
-    const now = clock.now().getTime();
-    const claimed = await store.subscriptions.claim(tenant, due.filter((d) => d.tenant === tenant).map((d) => d.id), iso(now + LEASE_MS), iso(now));
     // One subscription's deliveries go one after another in event order, so a receiver that answers
     // gets a plan's events in the order they happened; different subscriptions are sent to concurrently.
     const bySubscription = new Map<string, SubscriptionDeliveryRow[]>();
-    for (const row of [...claimed].sort((a, b) => a.eventSeq - b.eventSeq)) {
+    for (const row of due.filter((d) => d.tenant === tenant).sort((a, b) => a.eventSeq - b.eventSeq)) {
       const rows = bySubscription.get(row.subscriptionId);
       if (rows) rows.push(row);
       else bySubscription.set(row.subscriptionId, [row]);
     }
-    const deliverOne = async (row: SubscriptionDeliveryRow): Promise<void> => {
+    const deliverOne = async (dueRow: SubscriptionDeliveryRow): Promise<void> => {
+      // Claimed just before it is sent, not with the others up front: sent one after another at up to
+      // TIMEOUT_MS each, the later rows' leases would run out before their turn and a concurrent run
+      // (on Workers the Cron Trigger beside the queue consumer) would send them too. One claim, then
+      // at most one send of TIMEOUT_MS, always fits in LEASE_MS. A row another run holds, or finished
+      // meanwhile, is left to it.
+      const now = clock.now().getTime();
+      const [row] = await store.subscriptions.claim(tenant, [dueRow.id], iso(now + LEASE_MS), iso(now));
+      if (!row) return;
       const key = `${tenant}|${row.subscriptionId}`;
       if (!subscriptionsSeen.has(key)) subscriptionsSeen.set(key, await store.subscriptions.get(tenant, row.subscriptionId));
       const subscription = subscriptionsSeen.get(key);

@@ -232,6 +232,43 @@ describe('outbound subscriptions', () => {
     await app.close();
   });
 
+  it('claims each delivery just before sending it: a run slower than its lease never sends one twice beside a concurrent run (F4)', async () => {
+    // A receiver that takes 9 s (of the test's clock) per event: nine events take 81 s, more than
+    // the 60 s lease, and a second run starts once the first has been at it for 63 s.
+    const seen: IncomingMessage['headers'][] = [];
+    let clock: TestClock | undefined;
+    const slow = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        seen.push(request.headers);
+        clock!.advance(9_000);
+        setTimeout(() => response.writeHead(204).end(), 20);
+      });
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const app = await freshApp();
+      clock = app.clock;
+      const url = `http://127.0.0.1:${(slow.address() as { port: number }).port}/events`;
+      expect((await app.call('POST', '/v1/subscriptions', ['vendor'], { url }, 'vendor-a')).status).toBe(201);
+      for (let i = 0; i < 3; i++) await enrol(app.deps, testCpr());
+      const run1 = app.run();
+      while (seen.length < 7) await new Promise((resolve) => setTimeout(resolve, 5));
+      const run2 = app.run();
+      const [first, second] = await Promise.all([run1, run2]);
+      const ids = seen.map((h) => h['webhook-id']);
+      expect(ids).toHaveLength(9);
+      expect(new Set(ids).size).toBe(9);
+      expect(first.delivered + second.delivered).toBe(9);
+      const rows = (await app.database.db.all(sql`select status, attempts from subscription_deliveries`)) as { status: string; attempts: number }[];
+      expect(rows).toHaveLength(9);
+      expect(rows.every((r) => r.status === 'delivered' && r.attempts === 1)).toBe(true);
+      await app.close();
+    } finally {
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
   it('describes the events in the OpenAPI document as webhooks, with their bodies and signature headers', async () => {
     const app = await freshApp();
     const doc = (await (await app.harness.request('/openapi.json')).json()) as { webhooks: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { $ref: string } } } }; parameters: { name: string; in: string }[] } }> };

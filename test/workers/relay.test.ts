@@ -94,6 +94,25 @@ describe('push side in workerd on D1', () => {
     expect(status.body.targets[0]).toMatchObject({ status: 'delivered', attempts: 1, receipt: { targetId: 'dfdg-1' } });
   });
 
+  it('never replays a dead letter a later delivery of the same element superseded (the D1 sub-selects work)', async () => {
+    const { deps, target, call, plan } = await setUp();
+    const intervention = { sector: 'employment', legalBasis: 'LAB § 32', type: { system: 'urn:test', code: 'VJT' }, title: 'v1', responsibleUnit: 'Jobcenter', contact: { name: 'K' }, period: { start: '2026-12-01' }, memberId: plan.subject.member.memberId };
+    target.setFaults({ refuseWith: 'not now' });
+    const added = await call('POST', '/v1/registrations', { planId: plan.id, kind: 'intervention.added', intervention }, { 'idempotency-key': 'workers-superseded-1' });
+    expect(await runRelayOnce(deps, { limit: 10 })).toMatchObject({ dead: 1 });
+    target.setFaults({ refuseWith: null });
+    const changed = await call('POST', '/v1/registrations', { planId: plan.id, kind: 'intervention.changed', interventionId: added.body.elementId, changes: { title: 'v2' } }, { 'idempotency-key': 'workers-superseded-2' });
+    expect(await runRelayOnce(deps, { limit: 10 })).toMatchObject({ delivered: 1 });
+    const deadId = added.body.deliveries[0].outboxId as string;
+    const retried = await call('POST', `/v1/outbox/${deadId}/retry`, undefined, {}, ['it-staff']);
+    expect(retried.status).toBe(409);
+    expect(retried.body.detail).toContain(`superseded by delivery ${changed.body.deliveries[0].outboxId}`);
+    // Requeued behind the API's back: the claim sees it is superseded, and nothing is sent.
+    await deps.store.outbox.requeueStatement('101', deadId, new Date().toISOString());
+    expect(await runRelayOnce(deps, { limit: 10 })).toEqual({ delivered: 0, retried: 0, dead: 0, cancelled: 1 });
+    expect(target.effects().map((e) => e.registrationId)).toEqual([changed.body.id]);
+  });
+
   it('stores nothing of a registration whose plan changed before the batch ran (the guard works on D1)', async () => {
     const { deps, plan } = await setUp();
     const current = (await deps.store.plans.get('101', plan.id))!;
