@@ -70,6 +70,12 @@ export function changeItemPosition(fields: ChangeItemFields, item: unknown): Fee
   return Number.isSafeInteger(updatedAtMs) && updatedAtMs >= 0 ? { updatedAtMs, recordId: id.data } : null;
 }
 
+/** What an unplaced item's reason says while no later item has moved the cursor past it. */
+const STAYS_BEFORE = ', so the cursor stays before it';
+/** And once one has: the feed cannot come back to it, so the record is read again only when it changes again or its citizen is read in full. */
+const passedBy = (recordId: string) =>
+  `; the feed went on past it with the next readable item (${recordId}), so the record is read again only when it changes again or its citizen is read in full`;
+
 export interface ChangeListReader {
   /** One page of the change list after `since`, read from a reply's content. */
   read(content: XmlObject, since: string | null): ChangesPage;
@@ -104,17 +110,25 @@ export function createChangeListReader(spec: ChangeListSpec): ChangeListReader {
     const changes: ChangeNotice[] = [];
     const quarantined: QuarantinedRecord[] = [];
     let last: FeedPosition | null = null;
+    // Quarantined items without a position, until a later item's position moves the cursor past them.
+    let unplaced: QuarantinedRecord[] = [];
     for (const item of items) {
       const position = changeItemPosition(fields, item);
-      if (position) last = position;
+      if (position) {
+        last = position;
+        for (const record of unplaced) record.reason = record.reason.replace(STAYS_BEFORE, passedBy(position.recordId));
+        unplaced = [];
+      }
       if (!isXmlObject(item)) {
         quarantined.push(quarantine(item, position, `a ${itemElement} in the ${serviceName} change list is not a structured change item (it has no child elements)`));
         continue;
       }
       const checked = spec.item.safeParse(item);
       if (!checked.success) {
-        const where = position ? '' : ` (its position — ${fields.updatedAt} and ${fields.recordId} — cannot be read, so the cursor stays before it)`;
-        quarantined.push(quarantine(item, position, `the ${itemElement} does not match the ${serviceName} change-list contract: ${describeIssues(checked.error)}${where}`));
+        const where = position ? '' : ` (its position — ${fields.updatedAt} and ${fields.recordId} — cannot be read${STAYS_BEFORE})`;
+        const record = quarantine(item, position, `the ${itemElement} does not match the ${serviceName} change-list contract: ${describeIssues(checked.error)}${where}`);
+        quarantined.push(record);
+        if (!position) unplaced.push(record);
         continue;
       }
       const notice = checked.data as Record<string, unknown>;
