@@ -293,14 +293,26 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     const consumed: { notice: Omit<ChangeNotice, 'cpr'>; patientId: string | undefined; ms: number; key: string }[] = [];
     let hasMore = false;
     let last: { lastUpdated: string; key: string } | undefined;
+    const unreadable: QuarantinedRecord[] = [];
     outer: for await (const bundle of pages(() => client.searchSystem(params), 'changes')) {
       const entries = bundle.entry ?? [];
       for (let i = 0; i < entries.length; i++) {
         const resource = entries[i]!.resource as { resourceType?: string; id?: string; meta?: { versionId?: string; lastUpdated?: string }; subject?: { reference?: string }; patient?: { reference?: string } };
         const lastUpdated = resource?.meta?.lastUpdated;
         const ms = Date.parse(lastUpdated ?? '');
-        // Without type, id, version and time a record cannot be ordered or asked for again.
-        if (!resource?.resourceType || !resource.id || !resource.meta?.versionId || !lastUpdated || Number.isNaN(ms)) continue;
+        // Without type, id, version and time a record cannot be ordered or asked for again: kept for IT
+        // staff with what is missing (F3), and the feed goes on.
+        if (!resource?.resourceType || !resource.id || !resource.meta?.versionId || !lastUpdated || Number.isNaN(ms)) {
+          const missing = [!resource?.resourceType && 'resourceType', !resource?.id && 'id', !resource?.meta?.versionId && 'meta.versionId', (!lastUpdated || Number.isNaN(ms)) && 'a readable meta.lastUpdated'].filter(Boolean);
+          const known = definition.recordTypes.some((rt) => rt.type === resource?.resourceType);
+          unreadable.push({
+            recordType: known ? resource!.resourceType! : 'unknown',
+            recordId: typeof resource?.id === 'string' ? resource.id.slice(0, 100) : null,
+            reason: `a change-feed entry without ${missing.join(', ')}: it cannot be ordered or asked for again, so the feed goes on without it`,
+            raw: boundedJson(resource ?? null, RAW_LIMIT),
+          });
+          continue;
+        }
         const key = `${resource.resourceType}/${resource.id}`;
         if (!isAfter(position, ms, key)) continue;
         if (consumed.length === max) {
@@ -330,7 +342,7 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       // A record whose Patient has no CPR cannot belong to an enrolled citizen: skip it.
       if (cpr) notices.push({ cpr, ...item.notice });
     }
-    return { changes: notices, cursor: last ? encodeChangesCursor(last) : since, hasMore };
+    return { changes: notices, ...(unreadable.length > 0 ? { quarantined: unreadable } : {}), cursor: last ? encodeChangesCursor(last) : since, hasMore };
   }
 
   /**

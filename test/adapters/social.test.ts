@@ -448,7 +448,7 @@ async function compareWithPull(many: Map<string, PullResult>, subjects: readonly
  * A FHIR server that lies: forwards everything to the simulator, but may rewrite the form body of
  * a POST search first; links in the answers are pointed back at the proxy.
  */
-async function startProxy(target: string, rewrite: (path: string, form: URLSearchParams) => void, inspect: (path: string, body: unknown) => void) {
+async function startProxy(target: string, rewrite: (path: string, form: URLSearchParams) => void, inspect: (path: string, body: unknown) => void, alter?: (url: string, body: any) => void) {
   const targetUrl = new URL(target);
   let base = '';
   const server: Server = createServer(async (req, res) => {
@@ -464,9 +464,14 @@ async function startProxy(target: string, rewrite: (path: string, form: URLSearc
     const headers: Record<string, string> = {};
     for (const name of ['content-type', 'accept', 'if-match', 'if-none-exist']) if (req.headers[name]) headers[name] = String(req.headers[name]);
     const answer = await fetch(`${targetUrl.origin}${req.url}`, { method: req.method, headers, ...(body !== undefined ? { body } : {}) });
-    const text = (await answer.text()).split(target).join(base);
+    let text = (await answer.text()).split(target).join(base);
     try {
-      inspect(path, JSON.parse(text));
+      const json = JSON.parse(text);
+      inspect(path, json);
+      if (alter) {
+        alter(req.url ?? '', json);
+        text = JSON.stringify(json);
+      }
     } catch {
       // not JSON: passed on as is
     }
@@ -490,6 +495,30 @@ describe('social adapter: change feed', () => {
     const feedRequests = sim.requests().slice(before).filter((r) => r.url.includes('_type='));
     expect(feedRequests.length).toBeGreaterThan(0);
     for (const request of feedRequests) expect(decodeURIComponent(request.url)).toMatch(/[?&]_elements=subject(&|$)/);
+  });
+});
+
+describe('social adapter: a feed entry that cannot be ordered', () => {
+  it('is quarantined with what it lacks, and the feed goes on with the rest (F3)', async () => {
+    let broken: string | undefined;
+    const proxy = await startProxy(sim.baseUrl, () => undefined, () => undefined, (url, body) => {
+      // The first feed page's first entry loses its version, as a faulty server might send it.
+      if (!decodeURIComponent(url).includes('_type=') || broken || !body?.entry?.length) return;
+      const resource = body.entry[0].resource;
+      broken = `${resource.resourceType}/${resource.id}`;
+      delete resource.meta.versionId;
+    });
+    try {
+      const faulty = createSocialAdapter({ baseUrl: proxy.baseUrl, timeoutMs: 5_000 });
+      const page = await faulty.changes(null, 20);
+      expect(broken).toBeDefined();
+      expect(page.quarantined).toEqual([expect.objectContaining({ recordId: broken!.split('/')[1], reason: expect.stringContaining('without meta.versionId') })]);
+      expect(page.quarantined![0]!.recordType).toBe(broken!.split('/')[0]);
+      expect(page.changes.length).toBeGreaterThan(0);
+      expect(page.changes.some((c) => `${c.recordType}/${c.recordId}` === broken)).toBe(false);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
