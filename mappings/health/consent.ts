@@ -1,7 +1,11 @@
 /**
- * The region's own Consent records. They are evidence for the consent gate — has the citizen let
- * the region share with the municipality, for coordination of care, now? — not plan content, so
- * `health.consent` yields no fragments and `readRegionalConsent` gives the gate what it needs.
+ * The region's own Consent records: evidence of what the citizen let the region share with the
+ * municipality, for coordination of care — not plan content, so `health.consent` yields no
+ * fragments. `readRegionalConsent` reads one into what a gate needs. The consent gate does not
+ * consult it today: health data flows only on the citizen's explicit consent recorded with us
+ * (src/consent/policy.ts, R9), which a region's permit cannot stand in for; letting a region's
+ * denial or withdrawal also stop the flow needs its state kept per citizen between pulls (a feed
+ * pull sees only the Consent that changed) and is not built.
  */
 import { Consent } from '../../adapters/fhir/contract';
 import { danishDate, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
@@ -41,7 +45,7 @@ export function readRegionalConsent(consent: Consent, onDate: string): RegionalC
   };
 }
 
-/** The gate reads a Consent (readRegionalConsent); the mapping itself reads none of its fields. */
+/** `readRegionalConsent` reads a Consent; the mapping itself reads none of its fields. */
 const reportUnreadConsentFields = unreadFieldReporter('Consent', []);
 
 export const healthConsentMapping: Mapping<Consent> = {
@@ -49,9 +53,9 @@ export const healthConsentMapping: Mapping<Consent> = {
   version: '1.0.0',
   adapter: 'health',
   recordType: 'Consent',
-  description: 'The region’s consent to share: read by the consent gate (readRegionalConsent), never merged into the plan.',
+  description: 'The region’s consent to share: evidence, read by readRegionalConsent, never merged into the plan.',
   sourceSchema: Consent,
-  rules: [{ id: 'consent.evidence', source: 'Consent', target: '— (consent gate)', description: 'Status, period, recipients and purposes go to the gate; no fragment is made.' }],
+  rules: [{ id: 'consent.evidence', source: 'Consent', target: '— (evidence)', description: 'Status, period, recipients and purposes are read by readRegionalConsent; no fragment is made. Health data flows on the citizen’s explicit consent recorded with the municipality.' }],
   codeLists: [],
   map(consent) {
     const notes = new MappingNotesCollector();
