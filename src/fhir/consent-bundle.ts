@@ -19,7 +19,7 @@
 import type { Bundle, BundleEntry, CodeableConcept, Coding, Consent, Extension, Identifier, Patient, RelatedPerson, Resource } from '@medplum/fhirtypes';
 import type { GrantStatus } from '../consent/service';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
-import { categoriesInDanish, partyName, systemName } from '../views/danish';
+import { categoriesInDanish, danishToday, partyName, systemName } from '../views/danish';
 import { systems } from './codes';
 import { fhirId } from './ids';
 import { compact, instant, municipalityOrganization, providerOrganization } from './resources';
@@ -155,7 +155,7 @@ export function planConsentsToFhirBundle(consents: PlanConsents, options: Consen
         extension: [{ url: consentSystems.citizenInformed, extension: informed }],
         identifier: [{ system: consentSystems.consent, value: record.id }],
         // Ended by the municipality, or past its last day: no longer in force.
-        status: record.endedAt || (record.validTo && (options.generatedAt ?? new Date()).toISOString().slice(0, 10) > record.validTo) ? 'inactive' : 'active',
+        status: record.endedAt || (record.validTo && danishToday(options.generatedAt ?? new Date()) > record.validTo) ? 'inactive' : 'active',
         scope: PATIENT_PRIVACY,
         category: [{ coding: [{ system: consentSystems.consentKind, code: 'legal-basis', display: 'Anden hjemmel end samtykke' }] }],
         patient: patient(record.memberId, record.citizenId),
@@ -163,7 +163,7 @@ export function planConsentsToFhirBundle(consents: PlanConsents, options: Consen
         performer: [organization()],
         organization: [organization()],
         policyRule: { text: record.basis },
-        provision: provision(record, record.recordedAt.slice(0, 10)),
+        provision: provision(record, danishToday(new Date(record.recordedAt))),
       }),
     );
   }

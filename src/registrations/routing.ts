@@ -8,6 +8,7 @@ import type { ConsentGrant, DataCategory, LegalBasisRecord, Recipient, SourceSys
 import { runReverse, type ReverseMappingRegistry } from '../delivery/reverse-mappings';
 import { routeFor, routingRules, type RoutingRule } from '../rules';
 import type { ConsentDocument } from '../store';
+import { danishToday } from '../views/danish';
 import { routingSubjectOf, type Outbound } from './apply';
 
 export interface RoutedTarget {
@@ -74,7 +75,8 @@ export function routeRegistration(
   at: Date,
   options: { rules?: readonly RoutingRule[]; reverseMappings?: ReverseMappingRegistry } = {},
 ): RoutingDecision {
-  const route = routeFor(routingSubjectOf(outbound), at.toISOString().slice(0, 10), options.rules ?? routingRules);
+  // The rules in force on the Danish calendar day (R25): at 00:30 in Denmark it is the new day already.
+  const route = routeFor(routingSubjectOf(outbound), danishToday(at), options.rules ?? routingRules);
   const decision: RoutingDecision = { deliveries: [], notRouted: [], excluded: route.excluded };
   for (const target of route.targets) {
     const flow = consentFor(outbound, target, consents, at);

@@ -2,6 +2,7 @@
 import { and, asc, eq, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
+import { danishToday } from '../views/danish';
 import type { Database, Statement } from './db';
 import { inList, sameTenant } from './query';
 import { consents } from './schema';
@@ -36,7 +37,7 @@ export function consentRepository({ db }: Database) {
         revokedAt: document.kind === 'grant' ? (document.revokedAt ?? null) : (document.endedAt ?? null),
         validTo: document.validTo ?? null,
         ...(document.kind === 'grant'
-          ? { validFrom: document.validFrom, startHandledAt: document.validFrom <= document.createdAt.slice(0, 10) ? document.createdAt : null }
+          ? { validFrom: document.validFrom, startHandledAt: document.validFrom <= danishToday(new Date(document.createdAt)) ? document.createdAt : null }
           : { informedAt: document.informedAt ?? null }),
         createdAt: document.kind === 'grant' ? document.createdAt : document.recordedAt,
       });

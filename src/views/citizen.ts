@@ -15,6 +15,7 @@ import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { AuditRow } from '../store';
 import { processingPurpose, retentionOf } from '../consent/processing-record';
 import { ACCESS_LOG_READ, ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
+import { danishToday } from './danish';
 import { explainView, planAsCaseworkerMaySee, type PlanView } from './plan-view';
 
 const PAGE = 1000;
@@ -95,7 +96,7 @@ export function citizenService(deps: AppDeps) {
         if (view) plans.push(view);
       }
       const own = await consentsOf(tenant, citizen.id);
-      const all = describeDataFlows(citizen.id, await logOf(tenant, citizen.id), own.grants, own.legalBases, { today: now.toISOString().slice(0, 10) });
+      const all = describeDataFlows(citizen.id, await logOf(tenant, citizen.id), own.grants, own.legalBases, { today: danishToday(now) });
       const mayKnow = (entry: { recipient: string }) => whole || !otherDepartment(entry.recipient, department);
       const described = { flows: all.flows.filter(mayKnow), consents: all.consents.filter(mayKnow), legalBases: all.legalBases.filter(mayKnow) };
       withheld.flows = all.flows.length - described.flows.length;
@@ -141,7 +142,7 @@ export function citizenService(deps: AppDeps) {
       const citizenId = principal.citizenId;
       if (!citizenId) return { flows: [], consents: [], legalBases: [] };
       const { tenant } = principal;
-      const today = clock.now().toISOString().slice(0, 10);
+      const today = danishToday(clock.now());
       const own = await consentsOf(tenant, citizenId);
       const result = describeDataFlows(citizenId, await logOf(tenant, citizenId), own.grants, own.legalBases, { today });
 

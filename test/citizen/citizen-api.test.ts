@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/api/context';
 import { testCpr } from '../support/cpr';
+import { grantConsent } from '../support/seed';
 import { startTestApp } from '../support/node-app';
 
 let now = Date.parse('2026-11-01T09:00:00.000Z');
@@ -96,5 +97,19 @@ describe('the citizen’s door', () => {
     expect(mine.body.plans).toHaveLength(1);
     expect(mine.body.plans[0]).toMatchObject({ id: created.body.id, purpose: 'Job og bolig', coordinator: { name: 'Anna Koordinator', email: 'anna@kk.dk' }, view: { as: 'citizen' } });
     expect(mine.body.plans[0]).not.toHaveProperty('conflicts');
+  });
+
+  it('tells of a consent whose last day has passed by the Danish calendar day, as the consent gate judges it', async () => {
+    const citizenId = 'citizen-new-year';
+    await grantConsent(app.deps, { citizenId, source: 'dfdg', categories: ['employment'], validTo: '2026-12-31' });
+    const was = now;
+    try {
+      now = Date.parse('2026-12-31T22:30:00.000Z'); // 23:30 on the last day in Denmark
+      expect((await call('GET', '/v1/citizen/data-flows', { roles: ['citizen'], citizenId })).body.consents[0].text).not.toContain('Samtykket er udløbet');
+      now = Date.parse('2026-12-31T23:30:00.000Z'); // 00:30 on 1 January in Denmark: UTC still says 31 December
+      expect((await call('GET', '/v1/citizen/data-flows', { roles: ['citizen'], citizenId })).body.consents[0].text).toContain('Samtykket er udløbet');
+    } finally {
+      now = was;
+    }
   });
 });

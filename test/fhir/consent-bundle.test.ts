@@ -115,6 +115,15 @@ describe('a plan’s consents as FHIR R4', () => {
     expect(untold.performer).toEqual(untold.organization);
   });
 
+  it('judges a legal basis’s last day and its start by the Danish calendar day', () => {
+    const record = { id: 'lb-day', tenant: '101', citizenId: 'c', memberId: 'm', source: 'dfdg', recipient: 'employment', categories: ['employment'], basis: 'LAB § 21', recordedBy: 'caseworker:a', recordedAt: '2026-11-01T23:30:00.000Z', citizenInformed: false, validTo: '2026-12-31' } as const;
+    // 00:30 on 1 January in Denmark: the last day has passed, though UTC still says 31 December.
+    const atNewYear = planConsentsToFhirBundle({ tenant: '101', planId: 'p', grants: [], legalBases: [record as never] }, { generatedAt: new Date('2026-12-31T23:30:00.000Z') });
+    expect(byIdentifier(atNewYear, 'lb-day')).toMatchObject({ status: 'inactive', provision: { period: { start: '2026-11-02', end: '2026-12-31' } } });
+    const before = planConsentsToFhirBundle({ tenant: '101', planId: 'p', grants: [], legalBases: [record as never] }, { generatedAt: new Date('2026-12-31T22:30:00.000Z') });
+    expect(byIdentifier(before, 'lb-day').status).toBe('active');
+  });
+
   it('is an empty collection for a plan without consents', () => {
     const empty = planConsentsToFhirBundle({ tenant: '101', planId: 'p', grants: [], legalBases: [] });
     expect(empty).toEqual({ resourceType: 'Bundle', meta: { tag: [{ system: 'urn:enplan:view', code: 'caseworker' }] }, identifier: { system: 'urn:enplan:plan', value: 'p' }, type: 'collection' });

@@ -1,5 +1,6 @@
 /** The routing table as data: per kind, sector, legal basis, plan type and date (R17, R20, R25). */
 import { describe, expect, it } from 'vitest';
+import { routeRegistration } from '../../src/registrations/routing';
 import { RegistrationKind, routeFor, routingRules, type RoutingSubject } from '../../src/rules';
 
 const on = '2026-11-23';
@@ -86,6 +87,16 @@ describe('routing table', () => {
     expect(routeFor(element('intervention.added', 'employment'), '2026-12-31').targets[0]!.ruleIds).toEqual(['employment-to-dfdg']);
     expect(routeFor(element('intervention.added', 'employment'), '2027-01-01').targets[0]!.ruleIds).toEqual(['employment-to-dfdg-2027']);
     expect(targets(element('intervention.added', 'employment'), '2024-01-01')).toEqual([]);
+  });
+
+  it('routes a registration by the rules in force on the Danish calendar day (R25): 00:30 on 1 January in Denmark is 2027 already', () => {
+    const outbound = { citizenId: 'c1', birthDate: '1985-06-15', kind: 'intervention.added', sector: 'employment', confidentiality: 'normal', planTypes: [], operation: 'intervention.upsert' } as never;
+    const ruleIdsAt = (at: string) => {
+      const routed = routeRegistration(outbound, [], new Date(at));
+      return [...routed.deliveries, ...routed.notRouted].flatMap((t) => t.ruleIds);
+    };
+    expect(ruleIdsAt('2026-12-31T23:30:00Z')).toEqual(['employment-to-dfdg-2027']);
+    expect(ruleIdsAt('2026-12-31T22:30:00Z')).toEqual(['employment-to-dfdg']);
   });
 
   it('accepts a different table: routing is data, not code', () => {
