@@ -2,6 +2,8 @@
 import { z } from 'zod';
 
 export const Id = z.string().min(1).max(128);
+/** Words people read (a title, a unit, a name): not empty and not blank — FHIR too asks strings to hold non-whitespace content. */
+export const Text = z.string().regex(/\S/, 'must not be blank');
 export const IsoDate = z.iso.date();
 export const IsoDateTime = z.iso.datetime({ offset: true });
 
@@ -18,15 +20,15 @@ export type SourceSystem = z.infer<typeof SourceSystem>;
 
 /** A code with the code system it comes from (FSIII, FFB, DFDG activation types …). */
 export const Coding = z.object({
-  system: z.string().min(1),
-  code: z.string().min(1),
+  system: Text,
+  code: Text,
   display: z.string().optional(),
 });
 export type Coding = z.infer<typeof Coding>;
 
 export const Contact = z.object({
-  name: z.string().min(1),
-  unit: z.string().min(1).optional(),
+  name: Text,
+  unit: Text.optional(),
   phone: z.string().optional(),
   email: z.email().optional(),
 });

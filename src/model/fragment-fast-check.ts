@@ -58,7 +58,9 @@ function isPlain(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
-const isText = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+/** `Text`: holds something besides whitespace. */
+const NOT_BLANK = /\S/;
+const isText = (value: unknown): value is string => typeof value === 'string' && NOT_BLANK.test(value);
 /** `Id`: 1–128 code points; vouched for up to 128 UTF-16 units (never more code points than that). */
 const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 128;
 

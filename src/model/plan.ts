@@ -3,7 +3,7 @@
  * Schemas first; types are inferred.
  */
 import { z } from 'zod';
-import { Coding, Contact, Id, IsoDate, IsoDateTime, LegalBasis, MunicipalityCode, Period, Sector, Topic } from './common';
+import { Coding, Contact, Id, IsoDate, IsoDateTime, LegalBasis, MunicipalityCode, Period, Sector, Text, Topic } from './common';
 import { Provenances, RuleVersion } from './provenance';
 import { PlanStatus, StatusChange } from './lifecycle';
 
@@ -23,14 +23,14 @@ export type Member = z.infer<typeof Member>;
 
 export const Subject = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('citizen'), member: Member }),
-  z.object({ kind: z.literal('family'), name: z.string().min(1).optional(), members: z.array(Member).min(2, 'a family plan has at least two members') }),
+  z.object({ kind: z.literal('family'), name: Text.optional(), members: z.array(Member).min(2, 'a family plan has at least two members') }),
 ]);
 export type Subject = z.infer<typeof Subject>;
 
 export const Situation = z.object({
-  summary: z.string().min(1),
-  barriers: z.array(z.string().min(1)).default([]),
-  resources: z.array(z.string().min(1)).default([]),
+  summary: Text,
+  barriers: z.array(Text).default([]),
+  resources: z.array(Text).default([]),
 });
 
 /**
@@ -46,7 +46,7 @@ export type SituationNote = z.infer<typeof SituationNote>;
 export const CitizenView = z.object({
   id: Id,
   memberId: Id,
-  text: z.string().min(1),
+  text: Text,
   language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]+)*$/, 'a BCP 47 language tag such as "da"'),
   recordedAt: IsoDateTime,
   recordedBy: z.string().min(1),
@@ -64,7 +64,7 @@ export const Goal = z.object({
   id: Id,
   level: GoalLevel,
   parentGoalId: Id.optional(),
-  title: z.string().min(1),
+  title: Text,
   description: z.string().optional(),
   sector: Sector,
   status: GoalStatus,
@@ -107,8 +107,8 @@ export const Intervention = z.object({
   sector: Sector,
   legalBasis: LegalBasis,
   type: Coding,
-  title: z.string().min(1),
-  responsibleUnit: z.string().min(1),
+  title: Text,
+  responsibleUnit: Text,
   contact: Contact,
   period: Period,
   order: z.number().int().nonnegative(),
@@ -129,10 +129,10 @@ export type Intervention = z.infer<typeof Intervention>;
 
 export const Agreement = z.object({
   id: Id,
-  text: z.string().min(1),
+  text: Text,
   sector: Sector.optional(),
   agreedAt: IsoDate,
-  parties: z.array(z.string().min(1)).min(1),
+  parties: z.array(Text).min(1),
   memberId: Id.optional(),
   topics: z.array(Topic).default([]),
   /** The rule set in force when it was agreed (R25); absent on elements recorded before it was kept. */
@@ -144,7 +144,7 @@ export type Agreement = z.infer<typeof Agreement>;
 export const FollowUp = z.object({
   id: Id,
   due: IsoDate,
-  text: z.string().min(1),
+  text: Text,
   /** The goal or intervention followed up; absent for the plan as a whole. */
   elementId: Id.optional(),
   done: z.boolean().default(false),
@@ -161,12 +161,12 @@ export const RECOMMENDED_CASELOAD = 30;
 /** Exactly one responsible coordinator: a named caseworker or a named small team (R5). */
 export const Coordinator = z.object({
   kind: z.enum(['caseworker', 'team']),
-  name: z.string().min(1),
+  name: Text,
   sector: Sector,
-  unit: z.string().min(1),
+  unit: Text,
   phone: z.string().optional(),
   email: z.email().optional(),
-  teamMembers: z.array(z.string().min(1)).default([]),
+  teamMembers: z.array(Text).default([]),
   since: IsoDateTime,
 });
 export type Coordinator = z.infer<typeof Coordinator>;
@@ -244,7 +244,7 @@ export const Plan = z
     status: PlanStatus,
     statusHistory: z.array(StatusChange).default([]),
     subject: Subject,
-    purpose: z.string().min(1).optional(),
+    purpose: Text.optional(),
     situation: Situation.optional(),
     situationNotes: z.array(SituationNote).default([]),
     citizenViews: z.array(CitizenView).default([]),

@@ -72,6 +72,19 @@ describe('the Én plan model (R1–R8)', () => {
     );
   });
 
+  it('refuses words left blank: a title, a unit, a contact, a code (FHIR too asks for non-whitespace content)', () => {
+    const plan = validPlan() as any;
+    plan.goals[0].title = '   ';
+    plan.interventions[0].responsibleUnit = '\n';
+    plan.interventions[0].contact.name = ' ';
+    plan.interventions[0].type.code = ' ';
+    expect(errorsOf(plan)).toEqual(expect.arrayContaining(['goals.0.title: must not be blank', 'interventions.0.responsibleUnit: must not be blank', 'interventions.0.contact.name: must not be blank', 'interventions.0.type.code: must not be blank']));
+    // Words with spaces around them are words.
+    const padded = validPlan() as any;
+    padded.goals[0].title = ' Ordinært job ';
+    expect(errorsOf(padded)).toEqual([]);
+  });
+
   it('refuses a goal that is its own parent, or parents that go round in a circle (R1)', () => {
     const own = validPlan() as any;
     own.goals[1].parentGoalId = own.goals[1].id;
