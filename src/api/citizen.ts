@@ -1,11 +1,13 @@
 /** `/v1/citizen`: the citizen's own plan(s) and the log of where their data went (R13). */
 import { z } from '@hono/zod-openapi';
-import { membersOf, type PlanStatus } from '../model';
+import { ageOn, membersOf, type PlanStatus } from '../model';
+import { membershipService } from '../plans/membership';
 import { planService } from '../plans/service';
 import { actorOf, type Principal } from '../security';
 import { currentHalfYear } from '../stats/period';
 import { CitizenViewInput, RegistrationInvalid, registrationService } from '../registrations';
 import { citizenService, planViewService, PlanView, viewOf } from '../views';
+import { danishToday } from '../views/danish';
 import { ProblemError, type AppDeps } from './context';
 import { problemResponse, problemResponses } from './problem';
 import { IdempotencyHeaders, RegistrationAccepted } from './registrations';
@@ -149,12 +151,35 @@ export const citizenRoutes = newRouter()
       const planId = c.req.valid('param').id;
       const { decision, reason } = c.req.valid('json');
       const { member, firstNamed } = await ownMembership(deps, principal, planId);
-      if (member !== firstNamed) throw new ProblemError('forbidden', 'in a family plan its first-named member decides; you can leave the family plan and get your own');
+      if (member !== firstNamed) throw new ProblemError('forbidden', `in a family plan its first-named member decides; you can leave the family plan and get your own (POST /v1/citizen/plans/${planId}/leave)`);
       const status: PlanStatus = decision === 'accept' ? 'accepted' : 'declined';
       const changed = await planService(deps).changeStatus(principal, planId, { status, reason: reason ?? (status === 'declined' ? 'Afslået af borgeren selv' : undefined) });
       const view = changed ? viewOf(changed, { kind: 'citizen', citizenId: principal.citizenId! }) : null;
       if (!view) throw new ProblemError('not-found', 'you have no such plan');
       return c.json(view, 200);
+    },
+  )
+  .openapi(
+    securedRoute(['citizen'], {
+      method: 'post',
+      path: '/v1/citizen/plans/{id}/leave',
+      summary: 'Leave a family plan and get your own plan, with your own goals, interventions and views (R4); the others keep the family plan',
+      description:
+        'For a member of 18 or more, who decides this alone. A child or young person leaves with the caseworker, who involves the custody holders. Your own plan is offered to you: accept or decline it as any other.',
+      request: { params: z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) }) },
+      responses: { 201: json(PlanView, 'Your own plan, as you may see it'), ...problemResponses(403, 404, 409) },
+    }),
+    async (c) => {
+      const deps = c.get('deps');
+      const principal = c.get('principal');
+      const planId = c.req.valid('param').id;
+      const { member } = await ownMembership(deps, principal, planId);
+      if (ageOn(member.birthDate, danishToday(deps.clock.now())) < 18)
+        throw new ProblemError('forbidden', 'under 18 you leave a family plan with your caseworker, who involves your custody holders; ask them');
+      const result = await membershipService(deps).leave(principal, planId, member.memberId);
+      const view = result ? viewOf(result.ownPlan, { kind: 'citizen', citizenId: principal.citizenId! }) : null;
+      if (!view) throw new ProblemError('not-found', 'you have no such plan');
+      return c.json(view, 201, { location: `/v1/citizen/plan` });
     },
   )
   .openapi(

@@ -112,4 +112,34 @@ describe('the citizen’s door', () => {
       now = was;
     }
   });
+
+  it('lets an adult member leave a family plan and get their own; a young person leaves with the caseworker (R4)', async () => {
+    const [parent, other, young] = [testCpr('1980-03-04'), testCpr('1982-05-06'), testCpr('2010-02-01')];
+    const created = await call('POST', '/v1/plans', { roles: ['caseworker'] }, { cpr: parent, origin: 'offered', role: 'parent', family: { members: [{ cpr: other, role: 'parent' }, { cpr: young, role: 'young-person' }] } });
+    expect(created.status).toBe(201);
+    const [first, second, youngMember] = created.body.subject.members as { memberId: string; citizenId: string }[];
+    const goal = await call('POST', '/v1/registrations', { roles: ['caseworker'] }, { planId: created.body.id, kind: 'goal.added', goal: { memberId: second!.memberId, level: 'overall', title: 'Min egen plan for job', sector: 'employment' } });
+    expect(goal.status).toBe(400); // no Idempotency-Key: the registration below sends one
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const registered = await app.harness.request('/v1/registrations', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': 'leave-test-goal-1' }, body: JSON.stringify({ planId: created.body.id, kind: 'goal.added', goal: { memberId: second!.memberId, level: 'overall', title: 'Min egen plan for job', sector: 'employment' } }) });
+    expect(registered.status).toBe(202);
+
+    // The second parent cannot decide for the family, and is told where to go instead.
+    const decision = await call('POST', `/v1/citizen/plans/${created.body.id}/decision`, { roles: ['citizen'], citizenId: second!.citizenId }, { decision: 'decline' });
+    expect(decision.status).toBe(403);
+    expect(decision.body.detail).toContain(`/v1/citizen/plans/${created.body.id}/leave`);
+
+    const young16 = await call('POST', `/v1/citizen/plans/${created.body.id}/leave`, { roles: ['citizen'], citizenId: youngMember!.citizenId });
+    expect(young16.status).toBe(403);
+    const left = await call('POST', `/v1/citizen/plans/${created.body.id}/leave`, { roles: ['citizen'], citizenId: second!.citizenId });
+    expect(left.status).toBe(201);
+    expect(left.body).toMatchObject({ status: 'offered', view: { as: 'citizen' } });
+    expect(left.body.goals.map((g: { title: string }) => g.title)).toEqual(['Min egen plan for job']);
+    // Left once: the family plan is no longer theirs to leave; the first parent's family plan goes on without them.
+    expect((await call('POST', `/v1/citizen/plans/${created.body.id}/leave`, { roles: ['citizen'], citizenId: second!.citizenId })).status).toBe(404);
+    const family = await call('GET', '/v1/citizen/plan', { roles: ['citizen'], citizenId: first!.citizenId });
+    expect(family.body.plans[0].goals ?? []).toEqual([]);
+    // Another citizen's plan is not theirs to leave.
+    expect((await call('POST', `/v1/citizen/plans/${created.body.id}/leave`, { roles: ['citizen'], citizenId: 'someone-else' })).status).toBe(404);
+  });
 });
