@@ -10,15 +10,26 @@
  * plan, resolved, with who chose what and why. (The plan service then registers the settled fields
  * back to the sector systems: `settledConflictRegistration` below.)
  *
- * Refused: a conflict resolved already with another choice (the same choice again is answered as
- * done), a choice that is not one of the values, and a conflict whose element no longer holds the
- * content it recorded — someone changed it since, and choosing blind could undo that change.
+ * Other open conflicts on the same element (F4, R17): one whose value came from the same record as
+ * this one's, flagged earlier, is superseded by this one and closed with it; the rest are re-based on
+ * the element's content after the choice, or closed as settled when that content is what they said
+ * (`rebaseOpenConflicts` in the merge, whose header states the rule). So settling never strands
+ * another conflict on outdated content, and never settles on a value its writer has since replaced.
+ *
+ * Refused: a plan that is closed or declined (`plan-not-open`, R6: its sector plans apply again, and
+ * nothing is written to it or registered from it); a conflict resolved already with another choice
+ * (the same choice again is answered as done), or closed by the sync (superseded, or settled by the
+ * sources: no person chose, so any choice is refused as `conflict-resolved`, naming why); a choice
+ * that is not one of the values; a conflict whose value's record has since reported a newer value
+ * flagged in another open conflict (`conflict-outdated`: settle that one); and a conflict whose
+ * element no longer holds the content it recorded — changed by other means than the merge since,
+ * and choosing blind could undo that change.
  */
 import { ProblemError } from '../api/context';
 import { GoalChanges, InterventionChanges, type RegistrationRequest } from '../registrations/kinds';
 import type { Conflict, Plan, Provenance } from '../model';
 import { Plan as PlanSchema } from '../model';
-import { stableStringify } from '../sync/merge';
+import { closedBySync, rebaseOpenConflicts, SETTLED_BY_SYNC, stableStringify } from '../sync/merge';
 import { elementLists } from './references';
 
 export interface ConflictChoice {
@@ -39,15 +50,29 @@ export interface ResolvedConflict {
 const sameWriter = (a: Provenance, b: Provenance) =>
   a.kind === 'source' && b.kind === 'source' ? a.system === b.system && a.recordId === b.recordId : a.kind === 'registration' && b.kind === 'registration' && a.registrationId === b.registrationId;
 
+/** Statuses whose plan takes no more changes (R6), as registrations refuse them. */
+const finishedStatuses: ReadonlySet<string> = new Set(['closed', 'declined']);
+
+/** Whether two conflicts on one element hold values (other than `values[0]`) from the same writer. */
+const sameChallenger = (a: Conflict, b: Conflict) => a.values.slice(1).some((v) => v.provenance.some((p) => b.values.slice(1).some((w) => w.provenance.some((q) => sameWriter(p, q)))));
+
 export function resolveConflict(plan: Plan, conflictId: string, choice: ConflictChoice, context: { at: string; by: string }): ResolvedConflict {
   const conflict = plan.conflicts.find((c) => c.id === conflictId);
   if (!conflict) throw new ProblemError('not-found', 'no such conflict in this plan');
   if (conflict.resolvedAt) {
+    if (closedBySync(conflict)) throw new ProblemError('conflict-resolved', `the conflict was closed by the sync on ${conflict.resolvedAt}, no choice is needed: ${conflict.resolution?.reason ?? 'settled'}`);
     if (conflict.resolution?.chosen === choice.chosen) return { plan, conflict, changed: false };
     throw new ProblemError('conflict-resolved', `the conflict was resolved on ${conflict.resolvedAt} with value ${conflict.resolution?.chosen ?? '?'}`);
   }
+  if (finishedStatuses.has(plan.status)) throw new ProblemError('plan-not-open', `the plan is ${plan.status}; its conflicts are no longer settled here`);
   const value = conflict.values[choice.chosen];
   if (!value) throw new ProblemError('validation-failed', `chosen must be one of the conflict's values, 0 to ${conflict.values.length - 1}`);
+  // Open conflicts on the element from the same record: the later-flagged supersedes the earlier
+  // (plans flagged before the merge closed the earlier one itself still hold both).
+  const position = plan.conflicts.indexOf(conflict);
+  const sameRecord = plan.conflicts.filter((c) => c !== conflict && !c.resolvedAt && c.elementId === conflict.elementId && sameChallenger(c, conflict));
+  const newer = sameRecord.find((c) => plan.conflicts.indexOf(c) > position);
+  if (newer) throw new ProblemError('conflict-outdated', `the source reported a newer value since, flagged as conflict ${newer.id}; settle that one`);
 
   const list = elementLists.find((l) => plan[l].some((e) => e.id === conflict.elementId));
   if (!list) throw new ProblemError('not-found', 'the element of this conflict is no longer in the plan');
@@ -72,14 +97,36 @@ export function resolveConflict(plan: Plan, conflictId: string, choice: Conflict
     next = { ...content, provenance: [...others, ...(carried.length > 0 ? carried : writers)] } as typeof element;
   }
   const resolved: Conflict = { ...conflict, resolvedAt: context.at, resolution: { by: context.by, chosen: choice.chosen, ...(choice.reason ? { reason: choice.reason } : {}) } };
+  const conflicts = plan.conflicts.map((c) =>
+    c.id === conflictId ? resolved : sameRecord.includes(c) ? { ...c, resolvedAt: context.at, resolution: { by: SETTLED_BY_SYNC, chosen: 0, reason: `superseded by ${conflictId}: the source reported a newer value` } } : c,
+  );
+  rebaseOpenConflicts(conflicts, conflict.elementId, next, next.provenance.at(-1)!, context.at, conflictId);
   const updated = PlanSchema.parse({
     ...plan,
     [list]: (plan[list] as { id: string }[]).map((e) => (e.id === conflict.elementId ? next : e)),
-    conflicts: plan.conflicts.map((c) => (c.id === conflictId ? resolved : c)),
+    conflicts,
     updatedAt: context.at,
     version: plan.version + 1,
   });
   return { plan: updated, conflict: resolved, changed: true };
+}
+
+/**
+ * The plan with the open conflicts on the element of `conflictId` re-based on what the element holds
+ * now (`rebaseOpenConflicts`, the merge's rule), or null when there is nothing to re-base. For a
+ * conflict refused as outdated because its element changed by other means than the merge (a
+ * caseworker's registration, or before the merge kept conflicts true to their elements): written, the
+ * next request decides on the content the element holds, so the conflict is never stuck.
+ */
+export function rebasedConflicts(plan: Plan, conflictId: string, at: string): Plan | null {
+  const conflict = plan.conflicts.find((c) => c.id === conflictId);
+  if (!conflict || conflict.resolvedAt || finishedStatuses.has(plan.status)) return null;
+  const list = elementLists.find((l) => plan[l].some((e) => e.id === conflict.elementId));
+  if (!list) return null;
+  const element = (plan[list] as { id: string; provenance: Provenance[] }[]).find((e) => e.id === conflict.elementId)!;
+  const conflicts = [...plan.conflicts];
+  if (!rebaseOpenConflicts(conflicts, conflict.elementId, element as unknown as Record<string, unknown>, element.provenance.at(-1)!, at)) return null;
+  return PlanSchema.parse({ ...plan, conflicts, updatedAt: at, version: plan.version + 1 });
 }
 
 /**

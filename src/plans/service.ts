@@ -25,7 +25,7 @@ import {
 import { completenessOf, replacementProblems, ruleSetVersion } from '../rules';
 import { danishToday } from '../views/danish';
 import { hiddenFromCaseworker } from '../views/plan-view';
-import { resolveConflict, settledConflictRegistration, type ConflictChoice } from './conflicts';
+import { rebasedConflicts, resolveConflict, settledConflictRegistration, type ConflictChoice } from './conflicts';
 import { registrationService } from '../registrations/service';
 import { createHash } from 'node:crypto';
 import { actorOf, type Principal } from '../security';
@@ -94,14 +94,31 @@ export function planService(deps: AppDeps) {
     return null;
   }
 
+  /**
+   * A finished plan (declined) moving back to an open status (offered or requested again, R6) would
+   * give its citizens a second open plan if any active member has one since: refused as creating one
+   * is (R5, `duplicate-plan`).
+   */
+  async function refuseSecondOpenPlan(tenant: string, plan: Plan, to: StatusChangeRequest['status']) {
+    if (!finishedStatuses.has(plan.status) || finishedStatuses.has(to)) return;
+    for (const member of membersOf(plan)) {
+      if (member.leftAt) continue;
+      const open = await openPlanOf(tenant, member.citizenId);
+      if (open && open.id !== plan.id) throw new ProblemError('duplicate-plan', 'a member of this plan has another open Én plan since; finish that one first, or update it instead');
+    }
+  }
+
   const primaryCitizenId = (plan: Plan) => (plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : plan.subject.members[0]!.citizenId);
 
   return {
     async create(principal: Principal, request: CreatePlanRequest): Promise<Plan> {
       const tenant = principal.tenant;
-      const notReplaceable = replacementProblems(request.replaces, danishToday(clock.now()));
-      if (notReplaceable.length > 0) throw new ProblemError('validation-failed', notReplaceable.map((p) => `replaces[${p.index}]: ${p.message}`).join('; '));
       const people = [{ cpr: request.cpr, role: request.role }, ...(request.family?.members ?? [])];
+      // Whom a sector plan may be replaced for is judged on the people's roles and ages (their CPR
+      // birth dates) on the Danish day; members have no ids yet, so none can be named (R2, R25).
+      const asMembers = people.map((person, index) => ({ memberId: `new-${index}`, citizenId: `new-${index}`, role: person.role, birthDate: birthDateFromCpr(person.cpr)! }));
+      const notReplaceable = replacementProblems(request.replaces, danishToday(clock.now()), asMembers, undefined, { memberIdsKnown: false });
+      if (notReplaceable.length > 0) throw new ProblemError('validation-failed', notReplaceable.map((p) => `replaces[${p.index}]: ${p.message}`).join('; '));
       const known: (CitizenRow | null)[] = [];
       for (const person of people) {
         const citizen = await knownCitizen(tenant, person.cpr);
@@ -181,6 +198,7 @@ export function planService(deps: AppDeps) {
       if (!plan) return null;
       if (!canTransition(plan.status, request.status))
         throw new ProblemError('invalid-transition', `a plan that is ${plan.status} cannot become ${request.status}`);
+      await refuseSecondOpenPlan(principal.tenant, plan, request.status);
       // One key per plan version and status: a repeated request on the same version is the same change.
       const key = `plan-status:${plan.id}:${plan.version}:${request.status}`;
       // The status change's own row is committed with the registration, so a repeated request logs nothing twice.
@@ -199,6 +217,7 @@ export function planService(deps: AppDeps) {
       if (!plan) return null;
       if (!canTransition(plan.status, request.status))
         throw new ProblemError('invalid-transition', `a plan that is ${plan.status} cannot become ${request.status}`);
+      await refuseSecondOpenPlan(principal.tenant, plan, request.status);
       const at = nowIso();
       const next = Plan.parse({
         ...plan,
@@ -222,7 +241,8 @@ export function planService(deps: AppDeps) {
       const writerName = (p: Provenance) => (p.kind === 'source' ? p.system : 'registration');
       const plans = rows.flatMap((row) => {
         const plan = byId.get(row.id);
-        if (!plan) return [];
+        // Closed or declined since the page was read: not settled here any more (R6).
+        if (!plan || finishedStatuses.has(plan.status)) return [];
         // A conflict about data consent gives other departments alone is theirs to settle (R9).
         const hidden = hiddenFromCaseworker(plan, principal.department).conflicts;
         const conflicts = plan.conflicts
@@ -240,7 +260,17 @@ export function planService(deps: AppDeps) {
       if (!plan) return null;
       // Answered as for a conflict that does not exist: its existence is not theirs to know either.
       if (hiddenFromCaseworker(plan, principal.department).conflicts.has(conflictId)) throw new ProblemError('not-found', 'no such conflict in this plan');
-      const { plan: next, conflict, changed } = resolveConflict(plan, conflictId, choice, { at: nowIso(), by: actorOf(principal) });
+      let result: ReturnType<typeof resolveConflict>;
+      try {
+        result = resolveConflict(plan, conflictId, choice, { at: nowIso(), by: actorOf(principal) });
+      } catch (error) {
+        // Its element changed by other means since (a registration): the conflict is re-based on what
+        // the element holds now and the choice refused, so the next one is made on that, not blind.
+        const rebased = error instanceof ProblemError && error.problemType === 'conflict-outdated' ? rebasedConflicts(plan, conflictId, nowIso()) : null;
+        if (rebased) await store.plans.update(rebased, plan.version, [], recorded(principal, 'plan.conflict-rebased', rebased, primaryCitizenId(rebased), { conflictId }));
+        throw error;
+      }
+      const { plan: next, conflict, changed } = result;
       if (!changed) return plan;
       // Which writer was chosen, never the values themselves: the audit log holds no content. The
       // choice is committed with its row; whether it was pushed is known only after, in a row of its own.

@@ -224,8 +224,8 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
       if (timeFrame !== undefined) next.timeFrame = timeFrame;
       if (replaces !== undefined) {
         replaces.forEach((r, i) => r.memberId !== undefined && memberById(r.memberId, `changes.replaces.${i}.memberId`));
-        const problems = replacementProblems(replaces, danishToday(new Date(ctx.at)));
-        if (problems.length > 0) throw new RegistrationInvalid(problems.map((p) => ({ path: `changes.replaces.${p.index}.relation`, message: p.message })));
+        const problems = replacementProblems(replaces, danishToday(new Date(ctx.at)), members);
+        if (problems.length > 0) throw new RegistrationInvalid(problems.map((p) => ({ path: `changes.replaces.${p.index}.${p.field}`, message: p.message })));
         next.replaces = replaces;
       }
       outbound = { ...common, ...about(primary), element: { type: 'planDetails', changed: Object.keys(request.changes).sort() } };

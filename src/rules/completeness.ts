@@ -25,7 +25,21 @@ function matchesWhere(item: { sector?: string; level?: string; topics?: string[]
 }
 
 export function hasElement(plan: Plan, required: RequiredElement, memberId?: string): boolean {
-  const forMember = <T extends { memberId?: string | undefined }>(items: T[]) => (memberId ? items.filter((i) => !i.memberId || i.memberId === memberId) : items);
+  const members = membersOf(plan);
+  const roleOf = (id: string | undefined) => members.find((m) => m.memberId === id)?.role;
+  const roles = required.where?.memberRole;
+  // The member the replaced plan is about, unless a role filter asks for someone else's elements
+  // (the parents' part of barnets plan still needs the child's own views, R4).
+  const concerned = memberId && (!roles || roles.includes(roleOf(memberId)!)) ? memberId : undefined;
+  const forMember = <T extends { memberId?: string | undefined }>(items: T[]) =>
+    items.filter((i) => (!concerned || !i.memberId || i.memberId === concerned) && (!roles || (!!i.memberId && roles.includes(roleOf(i.memberId)!))));
+  // A follow-up is the member's when it follows up the plan as a whole or one of their elements.
+  const elementMember = (elementId: string) => [...plan.goals, ...plan.interventions, ...plan.agreements].find((e) => e.id === elementId);
+  const followsUpMember = (f: Plan['followUps'][number]) => {
+    if (!memberId || !f.elementId) return true;
+    const element = elementMember(f.elementId);
+    return !element?.memberId || element.memberId === memberId;
+  };
   switch (required.element) {
     case 'purpose':
       return !!plan.purpose;
@@ -44,7 +58,7 @@ export function hasElement(plan: Plan, required: RequiredElement, memberId?: str
     case 'agreement':
       return forMember(plan.agreements).some((a) => matchesWhere(a, required.where));
     case 'followUp':
-      return plan.followUps.length > 0;
+      return plan.followUps.some(followsUpMember);
   }
 }
 
@@ -66,13 +80,14 @@ const inForceOn = (grant: ConsentGrant, onDate: string) => grant.recipient === '
  * The consents a replaced plan's rule asks for (R25 `consentFrom`) that the plan's members have not
  * given: a grant to the Én plan in force, about the member the replaced plan is for (`memberId`, else
  * the first child or young person for a custody holder's consent, else the first member), given by
- * that member themself ('citizen', 'young-person-16' once they are 16), by a custody holder
- * ('custody-holder'), or by each parent for themself ('parents').
+ * that member themself ('citizen', 'young-person-16' once they are 16), by a custody holder while
+ * they are under 18 ('custody-holder': no one holds custody of an adult, R4), or by the parents for
+ * themselves ('parents': the parent the replaced plan is for, else each parent in the plan).
  */
 function missingConsents(plan: Plan, rule: SectorPlanRule, memberId: string | undefined, grants: readonly ConsentGrant[], onDate: string): string[] {
   const members = membersOf(plan).filter((m) => !m.leftAt);
-  const about: Member | undefined =
-    members.find((m) => m.memberId === memberId) ?? (rule.consentFrom.includes('custody-holder') ? members.find((m) => childRoles.has(m.role)) : undefined) ?? members[0];
+  const named = members.find((m) => m.memberId === memberId);
+  const about: Member | undefined = named ?? (rule.consentFrom.includes('custody-holder') ? members.find((m) => childRoles.has(m.role)) : undefined) ?? members[0];
   const given = (aboutCitizen: string, capacity: ConsentGrant['grantedBy']['capacity'], by?: string) =>
     grants.some((g) => inForceOn(g, onDate) && g.citizenId === aboutCitizen && g.grantedBy.capacity === capacity && (by === undefined || g.grantedBy.citizenId === by));
   return rule.consentFrom.filter((party) => {
@@ -83,11 +98,15 @@ function missingConsents(plan: Plan, rule: SectorPlanRule, memberId: string | un
       case 'custody-holder':
         // Only a grant in capacity custody-holder, as in the consent gate (src/consent/policy.ts): a
         // guardian (værge) is appointed for an adult, not a custody holder for a child (R4).
-        return childRoles.has(about.role) && !given(about.citizenId, 'custody-holder');
+        return childRoles.has(about.role) && ageOn(about.birthDate, onDate) < 18 && !given(about.citizenId, 'custody-holder');
       case 'young-person-16':
         return ageOn(about.birthDate, onDate) >= 16 && !given(about.citizenId, 'self', about.citizenId);
-      case 'parents':
-        return members.filter((m) => parentRoles.has(m.role)).some((parent) => !given(parent.citizenId, 'self', parent.citizenId));
+      case 'parents': {
+        // The parents' part of a plan is replaced with their own consent (Barnets lov §§ 78, 110 stk. 2).
+        const inParentRole = members.filter((m) => parentRoles.has(m.role));
+        const parents = named && !childRoles.has(named.role) ? [named] : inParentRole.length > 0 ? inParentRole : childRoles.has(about.role) ? [] : [about];
+        return parents.some((parent) => !given(parent.citizenId, 'self', parent.citizenId));
+      }
       default:
         return false;
     }
@@ -124,19 +143,63 @@ export function completenessOf(plan: Plan, onDate: string, rules: readonly Secto
   });
 }
 
+/** Whom a rule allows an Én plan to replace it for (R25 `replaceableFor`), on the day. */
+function mayBeReplacedFor(rule: SectorPlanRule, member: Member, onDate: string): boolean {
+  const limits = rule.replaceableFor;
+  if (!limits) return true;
+  if (limits.memberRoles && !limits.memberRoles.includes(member.role)) return false;
+  if (limits.age) {
+    const age = ageOn(member.birthDate, onDate);
+    if (age < limits.age.min || age >= limits.age.maxExclusive) return false;
+  }
+  return true;
+}
+
+export interface ReplacementProblem {
+  index: number;
+  /** The field of the entry at fault: its relation (the plan type cannot be replaced) or its member. */
+  field: 'relation' | 'memberId';
+  message: string;
+}
+
 /**
  * Why these replaced or framed sector plans cannot be recorded on `onDate` (R2, R25): an Én plan may
  * replace only a plan type whose rule in force says it may (a KUI education plan, say, it can only
- * frame); any type may be framed. Empty when all is well.
+ * frame), and only for a member the rule allows (`replaceableFor`: an ungeplan for a young person
+ * aged 16–23 on the Danish day, barnets plan only for a parent's part). Such an entry must name its
+ * member (`memberId`) unless the plan has one member; when `memberIdsKnown` is false (at creation,
+ * before members have ids) it is enough that some member may have it replaced. Any type may be
+ * framed. Empty when all is well.
  */
-export function replacementProblems(replaces: readonly { planType: SectorPlanType; relation: 'replaces' | 'frames' }[], onDate: string, rules: readonly SectorPlanRule[] = sectorPlanRules): { index: number; message: string }[] {
-  const problems: { index: number; message: string }[] = [];
+export function replacementProblems(
+  replaces: readonly { planType: SectorPlanType; relation: 'replaces' | 'frames'; memberId?: string | undefined }[],
+  onDate: string,
+  members: readonly Member[],
+  rules: readonly SectorPlanRule[] = sectorPlanRules,
+  options: { memberIdsKnown?: boolean } = {},
+): ReplacementProblem[] {
+  const memberIdsKnown = options.memberIdsKnown ?? true;
+  const active = members.filter((m) => !m.leftAt);
+  const problems: ReplacementProblem[] = [];
   replaces.forEach((entry, index) => {
     if (entry.relation !== 'replaces') return;
     const rule = sectorPlanRuleFor(entry.planType, onDate, rules);
-    if (!rule) problems.push({ index, message: `no rule for ${entry.planType} is in force on ${onDate}, so an Én plan cannot replace it; it can frame it (relation "frames")` });
-    else if (!rule.replaceable) problems.push({ index, message: `an Én plan cannot replace the ${rule.name} (${rule.legalReference}); it can frame it (relation "frames")` });
+    if (!rule) return problems.push({ index, field: 'relation', message: `no rule for ${entry.planType} is in force on ${onDate}, so an Én plan cannot replace it; it can frame it (relation "frames")` });
+    if (!rule.replaceable) return problems.push({ index, field: 'relation', message: `an Én plan cannot replace the ${rule.name} (${rule.legalReference}); it can frame it (relation "frames")` });
+    if (!rule.replaceableFor) return;
+    const basis = rule.replacementBasis ?? rule.legalReference;
+    const refused = `an Én plan can replace the ${rule.name} ${rule.replaceableFor.description} (${basis}) on ${onDate}`;
+    if (entry.memberId !== undefined) {
+      const member = members.find((m) => m.memberId === entry.memberId);
+      if (!member) return problems.push({ index, field: 'memberId', message: `${entry.memberId} is not a member of the plan` });
+      if (!mayBeReplacedFor(rule, member, onDate)) return problems.push({ index, field: 'memberId', message: `${refused}; member ${member.memberId} (${member.role}, aged ${ageOn(member.birthDate, onDate)}) is not one it may be replaced for` });
+      return;
+    }
+    if (active.length === 1 || !memberIdsKnown) {
+      if (!active.some((m) => mayBeReplacedFor(rule, m, onDate))) problems.push({ index, field: 'memberId', message: `${refused}; no one in the plan is one it may be replaced for` });
+      return;
+    }
+    problems.push({ index, field: 'memberId', message: `${refused}: name the member whose plan it is (memberId)` });
   });
   return problems;
 }
-

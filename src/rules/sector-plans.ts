@@ -65,37 +65,43 @@ const raw = [
   },
   {
     planType: 'children-plan',
-    version: 'bl-2024.1',
+    // bl-2024.2: the same law read again — consent from the parents whose part is replaced (not the
+    // custody holder), never the child's own part, and only a child's views count as the child's.
+    version: 'bl-2024.2',
     name: 'Barnets plan (forældrenes dele)',
     legalReference: 'Barnets lov (LBK 282/2025) §§ 91–92',
     replaceable: true,
     replacementBasis: 'Barnets lov § 110 stk. 2 (kun forældrenes dele)',
-    consentFrom: ['custody-holder'],
+    consentFrom: ['parents'],
+    replaceableFor: { memberRoles: ['parent', 'custody-holder', 'adult'], description: 'only for a parent’s part, never for the child’s or young person’s own' },
     effectiveFrom: '2024-01-01',
     source: 'lovguiden.dk bekendtgørelse af barnets lov §§ 91, 92, 110',
     verification: 'verified',
     requires: [
       { id: 'wellbeing-development-goals', label: 'Konkrete mål for barnets trivsel og udvikling', legalReference: 'Barnets lov § 92', element: 'goal', where: { sector: ['children'], topic: ['wellbeing', 'development'] } },
-      { id: 'childs-views', label: 'Barnets synspunkter, indhentet før afgørelsen', legalReference: 'Barnets lov § 5 stk. 3', element: 'citizenViews' },
+      { id: 'childs-views', label: 'Barnets synspunkter, indhentet før afgørelsen', legalReference: 'Barnets lov § 5 stk. 3', element: 'citizenViews', where: { memberRole: ['child', 'young-person'] } },
       { id: 'children-intervention', label: 'Støtte efter § 32', legalReference: 'Barnets lov § 92', element: 'intervention', where: { sector: ['children'] } },
       { id: 'follow-up', label: 'Opfølgning', legalReference: 'Barnets lov § 92', element: 'followUp' },
     ],
   },
   {
     planType: 'youth-plan',
-    version: 'bl-2024.1',
+    // bl-2024.2: the same law read again — replaceable only for ages 16–23 (§ 110 stk. 1), the young
+    // person's own views, and a custody holder's consent only while the young person is under 18.
+    version: 'bl-2024.2',
     name: 'Ungeplan (16–23 år)',
     legalReference: 'Barnets lov §§ 108–109',
     replaceable: true,
     replacementBasis: 'Barnets lov § 110 stk. 1',
     consentFrom: ['custody-holder', 'young-person-16'],
+    replaceableFor: { age: { min: 16, maxExclusive: 24 }, description: 'only for a young person aged 16–23' },
     effectiveFrom: '2024-01-01',
     source: 'lovguiden.dk bekendtgørelse af barnets lov §§ 108, 109, 110',
     verification: 'verified',
     requires: [
       { id: 'wellbeing-development-goals', label: 'Mål for trivsel og udvikling', legalReference: 'Barnets lov § 109', element: 'goal', where: { topic: ['wellbeing', 'development'] } },
       { id: 'transition-goal', label: 'Overgangen til voksenlivet, herunder uddannelse og beskæftigelse', legalReference: 'Barnets lov § 109', element: 'goal', where: { topic: ['transition-to-adulthood', 'education-goal', 'job-goal'] } },
-      { id: 'youth-views', label: 'Den unges synspunkter', legalReference: 'Barnets lov § 5 stk. 3', element: 'citizenViews' },
+      { id: 'youth-views', label: 'Den unges synspunkter', legalReference: 'Barnets lov § 5 stk. 3', element: 'citizenViews', where: { memberRole: ['child', 'young-person'] } },
       { id: 'follow-up', label: 'Opfølgning', legalReference: 'Barnets lov § 109', element: 'followUp' },
     ],
   },

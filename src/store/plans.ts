@@ -13,6 +13,9 @@ export interface PurgeCommits {
   citizens?: (citizenIds: string[]) => Commit;
 }
 
+/** Plan statuses that take changes and registrations (R6): requested to active. */
+const openPlanStatuses = ['requested', 'offered', 'accepted', 'active'];
+
 /** Conflicts of the plan still waiting for a person. */
 export const openConflictsOf = (plan: Pick<Plan, 'conflicts'>) => plan.conflicts.filter((c) => !c.resolvedAt).length;
 
@@ -314,12 +317,18 @@ export function planRepository({ db, batch }: Database) {
       const rows = await this.withOpenConflictsQuery(tenant).orderBy(desc(plans.updatedAt), asc(plans.id)).limit(limit).offset(offset);
       return rows;
     },
-    /** The query of `withOpenConflicts`, unordered and unrun (its query plan is tested). */
+    /**
+     * The query of `withOpenConflicts`, unordered and unrun (its query plan is tested). Open plans
+     * only (R6): a closed or declined plan's conflicts are no one's to settle, though the document
+     * (and its `open_conflicts`) still holds them. The status is checked on the rows the
+     * tenant-and-count index finds, so the index still chooses them.
+     */
     withOpenConflictsQuery(tenant: string) {
-      return db.select({ id: plans.id, openConflicts: plans.openConflicts, updatedAt: plans.updatedAt }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0)));
+      return db.select({ id: plans.id, openConflicts: plans.openConflicts, updatedAt: plans.updatedAt }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0), inArray(plans.status, openPlanStatuses)));
     },
+    /** Open plans with conflicts waiting for a person (the dashboard, `/metrics`): as the worklist finds them. */
     async countWithOpenConflicts(tenant: string): Promise<number> {
-      const rows = await db.select({ n: sql<number>`count(*)` }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0)));
+      const rows = await db.select({ n: sql<number>`count(*)` }).from(plans).where(and(eq(plans.tenant, tenant), gt(plans.openConflicts, 0), inArray(plans.status, openPlanStatuses)));
       return Number(rows[0]?.n ?? 0);
     },
     /** How many open plans have a follow-up due before `before` not yet done (R7). */

@@ -18,6 +18,16 @@
  *   whose flagged value was not chosen, until it reports the content the element holds. A change to
  *   an element holding exactly what the record last reported is the record's own, whatever was
  *   written in between (nothing it has not seen is left to overwrite).
+ * - An open conflict stays true to its element (F4, R17): its `values[0]` is always what the element
+ *   holds now on the conflict's fields, and its writer. When the element's content moves on (its
+ *   writer changes it, or a change is taken), the open conflicts on it are re-based on the new
+ *   content — the dispute is still real, and a person can still settle it — unless the new content
+ *   is what another value of the conflict said: then the sources agree, and the conflict is closed as
+ *   settled by them (`resolution.by` `sync`, `chosen` that value). A record whose value an open
+ *   conflict holds and that reports a newer version closes that conflict: superseded by the new
+ *   conflict its newer value is flagged in (`chosen` 0: the content stayed), or settled when it now
+ *   reports what the element holds. So at most one conflict per record and element is open, and
+ *   none offers a value its writer has since taken back.
  * - Two records of the same system that describe one element (the events of one education course)
  *   do not conflict: the system's later statement supersedes its earlier one — later by the records'
  *   `sequence` where the mapping gives one (an earlier record read late only joins the provenance),
@@ -180,6 +190,66 @@ function flaggedSince(conflicts: readonly Conflict[], elementId: string, origin:
   return false;
 }
 
+/** Who closes a conflict that the sources settled themselves (`resolution.by`): no person chose. */
+export const SETTLED_BY_SYNC = 'sync';
+
+/** Whether a conflict was closed by the sync (superseded or settled by the sources), not by a person. */
+export const closedBySync = (conflict: Conflict) => conflict.resolution?.by === SETTLED_BY_SYNC;
+
+const closedConflict = (conflict: Conflict, at: string, chosen: number, reason: string): Conflict => ({ ...conflict, resolvedAt: at, resolution: { by: SETTLED_BY_SYNC, chosen, reason } });
+
+const sameWriterAs = (a: Provenance, b: Provenance) =>
+  a.kind === 'source' && b.kind === 'source' ? a.system === b.system && a.recordId === b.recordId : a.kind === 'registration' && b.kind === 'registration' && a.registrationId === b.registrationId;
+
+/**
+ * Keeps the open conflicts on an element (`element`, whose id is `elementId`) true to its content
+ * after it moved on (the header's rule): each one whose fields the element no longer holds as its
+ * `values[0]` recorded is re-based on the element's content now and `writer` — or closed at `at` as
+ * settled by the sources when that content is what another of its values said, or as superseded when
+ * `writer` is the record of one of its values (its own newer statement). `except`: a conflict left
+ * alone (the one just settled). Replaces entries of `conflicts` in place; returns whether any changed.
+ * Only conflicts on the element cost anything: the merge calls it for every change it takes.
+ */
+export function rebaseOpenConflicts(conflicts: Conflict[], elementId: string, element: Readonly<Record<string, unknown>>, writer: Provenance, at: string, except?: string): boolean {
+  let changed = false;
+  for (let i = 0; i < conflicts.length; i++) {
+    const conflict = conflicts[i]!;
+    if (conflict.resolvedAt || conflict.elementId !== elementId || conflict.id === except) continue;
+    const fields = conflict.field.split(',').filter(Boolean);
+    const recorded = conflict.values[0]!.value as Record<string, unknown>;
+    const now = fields.map((f) => stableStringify(element[f]));
+    if (fields.every((f, n) => stableStringify(recorded[f]) === now[n])) continue;
+    changed = true;
+    const agreed = conflict.values.findIndex((v, k) => k > 0 && fields.every((f, n) => stableStringify((v.value as Record<string, unknown>)[f]) === now[n]));
+    if (agreed > 0) {
+      conflicts[i] = closedConflict(conflict, at, agreed, 'settled by the sources: the element came to hold this value (the sources agree)');
+      continue;
+    }
+    const value = { value: Object.fromEntries(fields.map((f) => [f, element[f]])), provenance: [writer] };
+    if (conflict.values.some((v, k) => k > 0 && v.provenance.some((p) => sameWriterAs(p, writer))))
+      conflicts[i] = closedConflict({ ...conflict, values: [value, ...conflict.values.slice(1)] }, at, 0, 'superseded: the source of the other value wrote a newer one');
+    else conflicts[i] = { ...conflict, values: [value, ...conflict.values.slice(1)] };
+  }
+  return changed;
+}
+
+/**
+ * The open conflicts on the element holding a value `origin`'s record reported, closed at `at`:
+ * its newer report is flagged as `supersededBy`, or (null) it came to report what the element holds.
+ */
+function closeReportsOf(conflicts: Conflict[], elementId: string, origin: FragmentOrigin, at: string, supersededBy: string | null, agreedFields?: readonly string[]): void {
+  for (let i = 0; i < conflicts.length; i++) {
+    const conflict = conflicts[i]!;
+    if (conflict.resolvedAt || conflict.elementId !== elementId) continue;
+    let ofRecord = false;
+    for (let k = 1; k < conflict.values.length && !ofRecord; k++) for (const p of conflict.values[k]!.provenance) if (isSame(p, origin)) ofRecord = true;
+    if (!ofRecord) continue;
+    if (supersededBy !== null) conflicts[i] = closedConflict(conflict, at, 0, `superseded by ${supersededBy}: the source reported a newer value`);
+    // Only when the report agrees with the element on every field of the conflict (not a restatement of the flagged value).
+    else if (!conflict.field.split(',').some((f) => f !== '' && agreedFields!.includes(f))) conflicts[i] = closedConflict(conflict, at, 0, 'settled by the sources: the source came to report what the element holds (the sources agree)');
+  }
+}
+
 /**
  * Whether the element holds exactly what the source last reported (`seen`), told from what the merge
  * has already worked out: a field outside `allFields` (the element's content differs from the report)
@@ -332,6 +402,8 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     if (!previous) confirmed.splice(confirmed.length - 1, 0, entry);
     const kept = confirmed.map((p) => (isSame(p, origin) ? withSeen(p as SourceProvenance, confirmed) : p));
     list[index] = checkedElement(key, { ...element, provenance: kept });
+    // A newer version from a record whose value is flagged: where it now says what the element holds, the dispute is over.
+    if (order > 0 && next.conflicts.length > 0) closeReportsOf(next.conflicts, elementId, origin, context.at, null, allFields);
     tally.unchanged++;
     tally.provenanceChanged = true;
     return;
@@ -367,8 +439,11 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
       ((lastWriter.at > previous.at || flaggedSince(next.conflicts, elementId, origin, previous.at)) &&
         !(previous.seen && ownChanges && holdsLastReport(previous.seen, current, allFields, ownChanges, fields))));
   if (otherChangedSince) {
+    const id = `${elementId}@${origin.system}:${origin.recordVersion}`;
+    // This record's older value on the element, still open, is superseded by the newer one.
+    closeReportsOf(next.conflicts, elementId, origin, context.at, id);
     next.conflicts.push(ConflictSchema.parse({
-      id: `${elementId}@${origin.system}:${origin.recordVersion}`,
+      id,
       elementId,
       field: fields.join(','),
       values: [
@@ -393,6 +468,11 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     }
     list[index] = checkedElement(key, elementOf(fragment, content, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p))));
   } else list[index] = checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p))));
+  // The content moved on: open conflicts on the element are re-based on it, or settled (the header's rule).
+  if (next.conflicts.length > 0) {
+    const written = list[index]!;
+    rebaseOpenConflicts(next.conflicts, elementId, written as unknown as Record<string, unknown>, written.provenance.at(-1)!, context.at);
+  }
   tally.updated++;
 }
 

@@ -31,7 +31,8 @@ async function setUp() {
 describe('the citizen’s own words in the plan', () => {
   it('a caseworker records a young person’s views: kept in the plan, sent nowhere, and the completeness that asks for them is met', async () => {
     const app = await setUp();
-    const plan = await app.newPlan({ replaces: [{ planType: 'youth-plan', relation: 'frames' }] });
+    // A young person of 17 on the day asked about: only their own views are the young person's (R4).
+    const plan = await app.newPlan({ cpr: testCpr('2009-03-01'), role: 'young-person', replaces: [{ planType: 'youth-plan', relation: 'frames' }] });
     const missingBefore = (await app.call('GET', `/v1/plans/${plan.id}/completeness?date=2026-11-23`, app.caseworker)).body.reports[0].missing.map((m: { id: string }) => m.id);
     expect(missingBefore).toContain('youth-views');
 

@@ -1,8 +1,11 @@
 /**
  * A conflict the merge flagged is settled by a person (issue 4): the chosen value stands, its
  * writer writes the element from then on, and the conflict stays on the plan, resolved, with who
- * chose what. Refused: another choice after one was made, a choice that is not a value, and a
- * conflict whose element changed since it was flagged.
+ * chose what. Refused: another choice after one was made, a choice that is not a value, a conflict
+ * on a closed or declined plan, and a conflict whose element changed since it was flagged by other
+ * means than the merge. While it is open it stays true to its element (F4, R17): the merge re-bases it
+ * on the writer's new content, or closes it when the sources come to agree or one of them reports a
+ * newer value; settling one re-bases or closes the others on the same element.
  */
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +17,7 @@ import { planService } from '../../src/plans/service';
 import { mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
-import { enrol } from '../support/seed';
+import { caseworkerOf, enrol } from '../support/seed';
 import { validPlan } from '../support/plans';
 
 const goal = (title: string): Fragment => ({ kind: 'goal', elementId: 'shared:goal:1', category: 'goals', content: { level: 'overall', title, sector: 'employment', status: 'active', topics: [] } });
@@ -30,6 +33,9 @@ function conflicted(base: Plan, memberId: string) {
 }
 const blank = () => Plan.parse(validPlan({ goals: [], interventions: [], agreements: [], followUps: [], citizenViews: [], conflicts: [] }));
 const writerOf = (plan: Plan) => plan.goals[0]!.provenance.at(-1)!;
+const merge = (plan: Plan, title: string, system: FragmentOrigin['system'], version: string, hour: number, memberId = 'm1') =>
+  mergeFragments(plan, [{ fragment: goal(title), origin: origin(system, version), memberId }], { at: at(hour), ruleVersion: 'r' }).plan;
+const titleOf = (request: unknown) => (request as { changes: { title?: string } } | null)?.changes.title;
 const problemOf = (f: () => unknown) => {
   try {
     f();
@@ -39,6 +45,141 @@ const problemOf = (f: () => unknown) => {
   }
   return 'none';
 };
+
+
+describe('a conflict stays true to its element while it is open (F4)', () => {
+  /** DFDG wrote the goal, social changed it (flagged), then DFDG changed it again. */
+  const writerMoved = (base: Plan, memberId: string) => merge(conflicted(base, memberId), 'Job som snedker', 'dfdg', '2', 12, memberId);
+
+  it('the element’s writer changing it re-bases the open conflict on what it holds now: still resolvable either way', () => {
+    const plan = writerMoved(blank(), 'm1');
+    expect(plan.goals[0]!.title).toBe('Job som snedker');
+    const [conflict] = plan.conflicts;
+    expect(conflict!.resolvedAt).toBeUndefined();
+    expect(conflict).toMatchObject({ values: [{ value: { title: 'Job som snedker' }, provenance: [expect.objectContaining({ system: 'dfdg', recordVersion: '2' })] }, { value: { title: 'Job som maler' } }] });
+    const kept = resolveConflict(plan, conflict!.id, { chosen: 0 }, { at: at(13), by: 'a' });
+    expect(kept.plan.goals[0]!.title).toBe('Job som snedker');
+    expect(titleOf(settledConflictRegistration(kept.plan, kept.conflict).request)).toBe('Job som snedker');
+    const taken = resolveConflict(plan, conflict!.id, { chosen: 1 }, { at: at(13), by: 'a' });
+    expect(taken.plan.goals[0]!.title).toBe('Job som maler');
+    expect(writerOf(taken.plan)).toMatchObject({ system: 'social' });
+  });
+
+  it('the element’s writer coming to report the other value settles the conflict: the sources agree', () => {
+    const plan = merge(conflicted(blank(), 'm1'), 'Job som maler', 'dfdg', '2', 12);
+    expect(plan.goals[0]!.title).toBe('Job som maler');
+    expect(plan.conflicts).toEqual([expect.objectContaining({ resolvedAt: at(12), resolution: expect.objectContaining({ by: 'sync', chosen: 1 }) })]);
+    expect(problemOf(() => resolveConflict(plan, plan.conflicts[0]!.id, { chosen: 0 }, { at: at(13), by: 'a' }))).toBe('conflict-resolved');
+  });
+
+  it('through the API: after the writer’s change the conflict is listed with the current content and can be resolved', async () => {
+    const app = await startTestApp();
+    const stored = await enrol(app.deps, testCpr());
+    const next = Plan.parse({ ...writerMoved(stored, membersOf(stored)[0]!.memberId), version: stored.version + 1 });
+    expect(await app.deps.store.plans.update(next, stored.version)).toBe(true);
+    const conflictId = next.conflicts[0]!.id;
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const list = (await (await app.harness.request('/v1/conflicts', { headers: { authorization: `Bearer ${token}` } })).json()) as { plans: { conflicts: { id: string; writers: string[] }[] }[] };
+    expect(list.plans.flatMap((p) => p.conflicts)).toEqual([expect.objectContaining({ id: conflictId, writers: ['dfdg', 'social'] })]);
+    const resolve = (chosen: number) =>
+      app.harness.request(`/v1/plans/${next.id}/conflicts/${encodeURIComponent(conflictId)}/resolve`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ chosen }) });
+    const first = await resolve(1);
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as Plan).goals[0]!.title).toBe('Job som maler');
+    expect((await resolve(0)).status).toBe(409);
+    const after = (await (await app.harness.request('/v1/conflicts', { headers: { authorization: `Bearer ${token}` } })).json()) as { plans: unknown[] };
+    expect(after.plans).toEqual([]);
+    await app.close();
+  });
+
+  it('a newer report from the same record supersedes its older conflict: one open, and the value pushed is the newest (R17)', () => {
+    const plan = merge(conflicted(blank(), 'm1'), 'Job som murer', 'social', '2', 12);
+    const [older, newer] = plan.conflicts;
+    expect(plan.conflicts.filter((c) => !c.resolvedAt)).toEqual([newer]);
+    expect(older).toMatchObject({ resolvedAt: at(12), resolution: { by: 'sync', chosen: 0, reason: expect.stringContaining(newer!.id) } });
+    // The older one answers that it is settled, and points at the newer; nothing stale is written or pushed.
+    for (const chosen of [0, 1]) expect(problemOf(() => resolveConflict(plan, older!.id, { chosen }, { at: at(13), by: 'a' }))).toBe('conflict-resolved');
+    const settled = resolveConflict(plan, newer!.id, { chosen: 1 }, { at: at(13), by: 'a' });
+    expect(settled.plan.goals[0]!.title).toBe('Job som murer');
+    expect(titleOf(settledConflictRegistration(settled.plan, settled.conflict).request)).toBe('Job som murer');
+    expect(settled.plan.conflicts.filter((c) => !c.resolvedAt)).toEqual([]);
+  });
+
+  it('a plan holding two open conflicts from one record (flagged before supersession): the older is refused, settling the newer closes both', () => {
+    const plan = merge(conflicted(blank(), 'm1'), 'Job som murer', 'social', '2', 12);
+    // As stored before: both open.
+    const legacy = Plan.parse({ ...plan, conflicts: plan.conflicts.map(({ resolvedAt: _r, resolution: _s, ...c }) => c) });
+    const [older, newer] = legacy.conflicts;
+    expect(legacy.conflicts.filter((c) => !c.resolvedAt)).toHaveLength(2);
+    for (const chosen of [0, 1]) expect(problemOf(() => resolveConflict(legacy, older!.id, { chosen }, { at: at(13), by: 'a' }))).toBe('conflict-outdated');
+    const settled = resolveConflict(legacy, newer!.id, { chosen: 1 }, { at: at(13), by: 'a' });
+    expect(settled.plan.conflicts.filter((c) => !c.resolvedAt).map((c) => c.id)).toEqual([]);
+    expect(settled.plan.conflicts.find((c) => c.id === older!.id)).toMatchObject({ resolvedAt: at(13), resolution: { by: 'sync', chosen: 0, reason: expect.stringContaining(newer!.id) } });
+    expect(titleOf(settledConflictRegistration(settled.plan, settled.conflict).request)).toBe('Job som murer');
+  });
+
+  it('settling one of two conflicts from different systems re-bases the other on the chosen content, or settles it when they agree', () => {
+    const twoChallengers = (educationTitle: string) => merge(conflicted(blank(), 'm1'), educationTitle, 'education', '1', 12);
+    const plan = twoChallengers('Job som murer');
+    const [social, education] = plan.conflicts;
+    expect(plan.conflicts.filter((c) => !c.resolvedAt)).toHaveLength(2);
+    const settled = resolveConflict(plan, social!.id, { chosen: 1 }, { at: at(13), by: 'a' }).plan;
+    expect(settled.conflicts.filter((c) => !c.resolvedAt).map((c) => c.id)).toEqual([education!.id]);
+    expect(settled.conflicts.find((c) => c.id === education!.id)).toMatchObject({ values: [{ value: { title: 'Job som maler' }, provenance: [expect.objectContaining({ system: 'social' })] }, { value: { title: 'Job som murer' } }] });
+    expect(resolveConflict(settled, education!.id, { chosen: 1 }, { at: at(14), by: 'a' }).plan.goals[0]!.title).toBe('Job som murer');
+    // Education said what social said: choosing social's value settles education's conflict too.
+    const agreeing = twoChallengers('Job som maler');
+    const both = resolveConflict(agreeing, agreeing.conflicts[0]!.id, { chosen: 1 }, { at: at(13), by: 'a' }).plan;
+    expect(both.conflicts.map((c) => c.resolution?.chosen)).toEqual([1, 1]);
+    expect(both.conflicts.filter((c) => !c.resolvedAt)).toEqual([]);
+  });
+
+  it('an element changed by other means (a registration) since: the choice is refused once, the conflict re-based, and the next choice is made on what it holds', async () => {
+    const app = await startTestApp();
+    const stored = await enrol(app.deps, testCpr());
+    const flagged = conflicted(stored, membersOf(stored)[0]!.memberId);
+    const edited = Plan.parse({
+      ...flagged,
+      goals: flagged.goals.map((g) => ({ ...g, title: 'Job som snedker', provenance: [...g.provenance, { kind: 'registration', registrationId: 'reg-1', actor: 'caseworker:anna', at: at(12) }] })),
+      version: stored.version + 1,
+    });
+    expect(await app.deps.store.plans.update(edited, stored.version)).toBe(true);
+    const service = planService(app.deps);
+    const cw = caseworkerOf();
+    const conflictId = edited.conflicts[0]!.id;
+    const refused = await service.resolveConflict(cw, edited.id, conflictId, { chosen: 1, push: false }).catch((error: unknown) => (error instanceof ProblemError ? error.problemType : error));
+    expect(refused).toBe('conflict-outdated');
+    const rebased = (await app.deps.store.plans.get('101', edited.id))!;
+    expect(rebased.goals[0]!.title).toBe('Job som snedker');
+    expect(rebased.conflicts[0]).toMatchObject({ values: [{ value: { title: 'Job som snedker' }, provenance: [expect.objectContaining({ kind: 'registration', registrationId: 'reg-1' })] }, { value: { title: 'Job som maler' } }] });
+    expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-rebased').map((a) => a.detail)).toEqual([{ conflictId }]);
+    const settled = (await service.resolveConflict(cw, edited.id, conflictId, { chosen: 1, push: false }))!;
+    expect(settled.goals[0]!.title).toBe('Job som maler');
+    await app.close();
+  });
+
+  it('a closed or declined plan: its conflicts leave the worklist and the dashboard, and resolving one is refused (R6)', async () => {
+    const app = await startTestApp();
+    const stored = await enrol(app.deps, testCpr());
+    const withConflict = Plan.parse({ ...conflicted(stored, membersOf(stored)[0]!.memberId), version: stored.version + 1 });
+    expect(await app.deps.store.plans.update(withConflict, stored.version)).toBe(true);
+    const closed = (await planService(app.deps).changeStatus(caseworkerOf(), stored.id, { status: 'closed' }))!;
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const list = (await (await app.harness.request('/v1/conflicts', { headers: { authorization: `Bearer ${token}` } })).json()) as { plans: unknown[] };
+    const r = await app.harness.request(`/v1/plans/${stored.id}/conflicts/${encodeURIComponent(closed.conflicts[0]!.id)}/resolve`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ chosen: 1 }) });
+    const after = (await app.deps.store.plans.get('101', stored.id))!;
+    expect({ listed: list.plans.length, status: r.status, type: ((await r.json()) as { type: string }).type, title: after.goals[0]!.title, planStatus: after.status, version: after.version }).toEqual({
+      listed: 0,
+      status: 409,
+      type: '/problems/plan-not-open',
+      title: 'Job som tømrer',
+      planStatus: 'closed',
+      version: closed.version,
+    });
+    expect((await monitoringOverview(app.deps, '101')).plansWithOpenConflicts).toBe(0);
+    await app.close();
+  });
+});
 
 describe('resolving a conflict', () => {
   it('takes the chosen value and makes its writer the element’s writer; a later change from the other system is flagged again', () => {
@@ -73,8 +214,9 @@ describe('resolving a conflict', () => {
     expect(problemOf(() => resolveConflict(resolved, id, { chosen: 1 }, { at: at(13), by: 'b' }))).toBe('conflict-resolved');
     expect(problemOf(() => resolveConflict(plan, id, { chosen: 2 }, { at: at(12), by: 'a' }))).toBe('validation-failed');
     expect(problemOf(() => resolveConflict(plan, 'no-such-conflict', { chosen: 0 }, { at: at(12), by: 'a' }))).toBe('not-found');
-    // DFDG (the writer) changed the goal after the conflict was flagged: the choice would be blind.
-    const moved = mergeFragments(plan, [{ fragment: goal('Job som snedker'), origin: origin('dfdg', '2'), memberId: 'm1' }], { at: at(12), ruleVersion: 'r' }).plan;
+    // The goal changed after the conflict was flagged by other means than the merge (which re-bases
+    // the conflict: see above), e.g. a caseworker's registration: the choice would be blind.
+    const moved = Plan.parse({ ...plan, goals: plan.goals.map((g) => ({ ...g, title: 'Job som snedker', provenance: [...g.provenance, { kind: 'registration', registrationId: 'reg-1', actor: 'caseworker:anna', at: at(12) }] })) });
     expect(moved.goals[0]!.title).toBe('Job som snedker');
     expect(problemOf(() => resolveConflict(moved, id, { chosen: 1 }, { at: at(13), by: 'a' }))).toBe('conflict-outdated');
   });

@@ -125,6 +125,39 @@ describe('the plan’s own content after it was created (R1, R2)', () => {
     expect(framing.status).toBe(202);
   });
 
+  it('an ungeplan is replaced only for a young person aged 16–23 and barnets plan only for a parent’s part (Barnets lov § 110), at creation or later', async () => {
+    const now = f.deps.clock.now();
+    const bornYearsAgo = (years: number) => `${now.getUTCFullYear() - years}-01-01`;
+    // At creation: a 36-year-old alone has no ungeplan to replace; a family with a 17-year-old has.
+    const adult = await f.call('POST', '/v1/plans', { body: { cpr: testCpr(bornYearsAgo(36)), origin: 'offered', replaces: [{ planType: 'youth-plan', relation: 'replaces' }] } });
+    expect(adult.status).toBe(400);
+    expect(adult.body.type).toBe('/problems/validation-failed');
+    expect(adult.body.detail).toContain('16–23');
+    const family = await f.call('POST', '/v1/plans', {
+      body: { cpr: testCpr(bornYearsAgo(45)), origin: 'offered', role: 'parent', family: { members: [{ cpr: testCpr(bornYearsAgo(17)), role: 'young-person' }] }, replaces: [{ planType: 'youth-plan', relation: 'replaces' }] },
+    });
+    expect(family.status).toBe(201);
+    // Later: the member is named, and must be one the rule allows.
+    const plan = await f.createPlan({ replaces: [], family: [{ birthDate: bornYearsAgo(9), role: 'child' }, { birthDate: bornYearsAgo(17), role: 'young-person' }] });
+    const [parent, child, young] = plan.members;
+    const change = (replaces: unknown[]) => f.register({ planId: plan.id, kind: 'plan.details-changed', changes: { replaces } });
+    for (const refused of [
+      [{ planType: 'children-plan', relation: 'replaces', memberId: child!.memberId }],
+      [{ planType: 'youth-plan', relation: 'replaces', memberId: parent!.memberId }],
+      [{ planType: 'youth-plan', relation: 'replaces' }],
+    ]) {
+      const answer = await change(refused);
+      expect(answer.status, JSON.stringify(refused)).toBe(400);
+      expect(JSON.stringify(answer.body)).toContain('changes.replaces.0.memberId');
+    }
+    const accepted = await change([
+      { planType: 'children-plan', relation: 'replaces', memberId: parent!.memberId },
+      { planType: 'children-plan', relation: 'frames', memberId: child!.memberId },
+      { planType: 'youth-plan', relation: 'replaces', memberId: young!.memberId },
+    ]);
+    expect(accepted.status).toBe(202);
+  });
+
   it('refuses an empty change, a time frame that ends before it starts and a replaced plan of someone outside the plan', async () => {
     const plan = await f.createPlan();
     for (const changes of [{}, { timeFrame: { start: '2027-01-01', end: '2026-01-01' } }, { replaces: [{ planType: 'children-plan', relation: 'frames', memberId: 'not-a-member' }] }]) {

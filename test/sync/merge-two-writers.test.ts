@@ -119,10 +119,12 @@ describe('two writers of one element (F4)', () => {
       const out = step(flagged(), g('D'), o('education', '3'), day(5));
       expect(out.conflicts).toBe(1);
       expect(titleOf(out.plan)).toBe('B');
+      // Education's newer value supersedes its older one: the older conflict is closed, pointing at the newer (R17: nothing stale is offered or pushed).
       expect(out.plan.conflicts.map((c) => [c.values.map((v) => v.value), c.resolvedAt])).toEqual([
-        [[{ title: 'B' }, { title: 'C' }], undefined],
+        [[{ title: 'B' }, { title: 'C' }], day(5)],
         [[{ title: 'B' }, { title: 'D' }], undefined],
       ]);
+      expect(out.plan.conflicts[0]!.resolution).toEqual({ by: 'sync', chosen: 0, reason: `superseded by ${out.plan.conflicts[1]!.id}: the source reported a newer value` });
       // Also after versions without changes in between.
       let plan = flagged();
       plan = step(plan, g('C'), o('education', '3'), day(5)).plan;
@@ -136,6 +138,8 @@ describe('two writers of one element (F4)', () => {
       expect(titleOf(again.plan)).toBe('B');
       const adopted = step(again.plan, g('B'), o('education', '4'), day(6));
       expect(adopted).toMatchObject({ conflicts: 0, updated: 0 });
+      // Education now says what the element holds: the sources agree, the conflict is settled.
+      expect(adopted.plan.conflicts).toEqual([expect.objectContaining({ resolvedAt: day(6), resolution: expect.objectContaining({ by: 'sync', chosen: 0 }) })]);
       expect(step(adopted.plan, g('E'), o('education', '5'), day(7))).toMatchObject({ conflicts: 0, updated: 1 });
     });
 
@@ -143,7 +147,20 @@ describe('two writers of one element (F4)', () => {
       const moved = step(flagged(), g('B2'), o('dfdg', '3'), day(5));
       expect(moved).toMatchObject({ conflicts: 0, updated: 1 });
       expect(titleOf(moved.plan)).toBe('B2');
+      // The open conflict is re-based on what the element holds now, and its writer: still a real dispute, still resolvable.
+      expect(moved.plan.conflicts.filter((c) => !c.resolvedAt)).toHaveLength(1);
+      expect(moved.plan.conflicts).toEqual([expect.objectContaining({ values: [{ value: { title: 'B2' }, provenance: [expect.objectContaining({ system: 'dfdg', recordVersion: '3' })] }, expect.objectContaining({ value: { title: 'C' } })] })]);
+      expect(resolveConflict(moved.plan, moved.plan.conflicts[0]!.id, { chosen: 1 }, { at: day(6), by: 'caseworker:anna' }).plan.goals[0]!.title).toBe('C');
       expect(step(moved.plan, g('D'), o('education', '3'), day(6))).toMatchObject({ conflicts: 1 });
+    });
+
+    it('the writer of the content coming to report the flagged value settles the conflict: the sources agree', () => {
+      const agreed = step(flagged(), g('C'), o('dfdg', '3'), day(5));
+      expect(agreed).toMatchObject({ conflicts: 0, updated: 1 });
+      expect(titleOf(agreed.plan)).toBe('C');
+      expect(agreed.plan.conflicts).toEqual([expect.objectContaining({ resolvedAt: day(5), resolution: { by: 'sync', chosen: 1, reason: expect.stringMatching(/the sources agree/) } })]);
+      // Education's next change is its own: the element holds what it last reported.
+      expect(step(agreed.plan, g('D'), o('education', '3'), day(6))).toMatchObject({ conflicts: 0, updated: 1 });
     });
 
     it('a person’s choice of the current content is not overwritten by the other source’s next change', () => {
