@@ -46,6 +46,15 @@ describe('a citizen logged in with MitID', () => {
     }
   });
 
+  it('an identity provider using the CPR number as the token’s subject puts no CPR number in the audit log (S4)', async () => {
+    const cpr = testCpr();
+    const plan = await planFor(cpr);
+    for (const sub of [cpr, `${cpr.slice(0, 6)}-${cpr.slice(6)}`]) expect((await asCitizen('/v1/citizen/plan', await nationalToken({ sub, cpr }))).status).toBe(200);
+    const rows = await app.deps.store.audit.list('101', { citizenId: plan.subject.member.citizenId });
+    expect(rows.filter((row) => row.action === 'plan.read').map((row) => row.actor)).toEqual([`citizen:citizen-id-${plan.subject.member.citizenId}`, `citizen:citizen-id-${plan.subject.member.citizenId}`]);
+    expect(JSON.stringify(rows)).not.toContain(cpr.slice(6));
+  });
+
   it('the CPR number decides: a citizen id claimed beside it does not', async () => {
     const own = testCpr();
     const ownPlan = await planFor(own);
