@@ -2,9 +2,9 @@
 import { isValidCpr } from '../model/cpr';
 
 // Ten digits, optionally DDMMYY-SSSS — with a hyphen, a dash or a space between, as people write
-// them — not inside a longer run of digits; a letter next to them does not hide them
-// (`x0101801234`, an element named `a-0101801234`).
-const CPR_LIKE = /(?<!\d)(\d{6})[-\s\u2010-\u2015]?(\d{4})(?!\d)/g;
+// them, and the date's day, month and year apart too (`01 01 80-1234`, `01.01.80 1234`) — not inside
+// a longer run of digits; a letter next to them does not hide them (`x0101801234`, `a-0101801234`).
+const CPR_LIKE = /(?<!\d)(\d{2})[-\s.\u2010-\u2015]?(\d{2})[-\s.\u2010-\u2015]?(\d{2})[-\s\u2010-\u2015]?(\d{4})(?!\d)/g;
 
 export function redactCpr(text: string): string {
   return text.replace(CPR_LIKE, '[cpr]');
@@ -29,6 +29,6 @@ function decodedForms(text: string): string[] {
  * written with escapes a reader would undo: what must never be stored or sent is refused.
  */
 export function holdsCprNumber(text: string): boolean {
-  for (const form of decodedForms(text)) for (const match of form.matchAll(CPR_LIKE)) if (isValidCpr(`${match[1]}${match[2]}`)) return true;
+  for (const form of decodedForms(text)) for (const match of form.matchAll(CPR_LIKE)) if (isValidCpr(`${match[1]}${match[2]}${match[3]}${match[4]}`)) return true;
   return false;
 }

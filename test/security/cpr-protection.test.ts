@@ -97,6 +97,12 @@ describe('CPR protection', () => {
       app.deps.logger.warn('something mentioned a number', { note: `borger ${cpr.slice(0, 6)}${separator}${cpr.slice(6)}` });
       expect(app.logger.lines.at(-1)).toContain('[cpr]');
     }
+    // And with the date's parts apart.
+    for (const written of [`${cpr.slice(0, 2)} ${cpr.slice(2, 4)} ${cpr.slice(4, 6)} ${cpr.slice(6)}`, `${cpr.slice(0, 2)}.${cpr.slice(2, 4)}.${cpr.slice(4, 6)}-${cpr.slice(6)}`]) {
+      app.deps.logger.warn('something mentioned a number', { note: `borger ${written}` });
+      expect(app.logger.lines.at(-1)).toContain('[cpr]');
+      expect(app.logger.lines.at(-1)).not.toContain(cpr.slice(6));
+    }
     // A request for a path holding one (a careless client): neither the log nor the answer repeats it.
     const spaced = `${cpr.slice(0, 6)} ${cpr.slice(6)}`;
     const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
