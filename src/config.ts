@@ -5,14 +5,29 @@ import { secretBytes } from './webhooks/standard-webhooks';
 const DEV_SECRET = 'enplan-dev-secret-change-me-in-production';
 const DEV_CPR_KEY = 'enplan-dev-cpr-key-change-me-in-production';
 
-/** Five fields (six with seconds), as bree and Cron Triggers read them; checked here so a typo fails at start with its name. */
+/** A cron with its fields separated by one space: how crons are compared (a setting, a Cron Trigger's `cron`). */
+export function normaliseCron(cron: string): string {
+  return cron.trim().split(/\s+/).join(' ');
+}
+
+/** How many fields a cron has: 5, or 6 with seconds (bree reads both; Cron Triggers only 5). */
+export function cronFields(cron: string): number {
+  return normaliseCron(cron).split(' ').length;
+}
+
+/**
+ * Five fields (six with seconds), as bree and Cron Triggers read them; checked here so a typo fails
+ * at start with its name. Trimmed and with one space between fields, so it compares equal to the
+ * same cron written with other whitespace.
+ */
 const cronExpression = z
   .string()
   .trim()
   .refine((value) => {
     const fields = value.split(/\s+/);
     return (fields.length === 5 || fields.length === 6) && fields.every((field) => /^[\d*,/?LW#A-Za-z-]+$/.test(field));
-  }, 'must be a cron expression of 5 fields (6 with seconds), e.g. "*/5 * * * *"');
+  }, 'must be a cron expression of 5 fields (6 with seconds), e.g. "*/5 * * * *"')
+  .transform(normaliseCron);
 
 /** Space-separated Standard Webhooks secrets; each is checked here so a bad one fails at start with its name. */
 const webhookSecrets = z
@@ -93,7 +108,8 @@ export const Config = z
     // Citizens a scheduled run takes at most (the rest wait for the next run); unset: no bound.
     SYNC_MAX_CITIZENS_PER_RUN: z.coerce.number().int().positive().optional(),
     RELAY_INTERVAL: z.string().default('10s'),
-    RETENTION_CRON: z.string().default('30 2 * * *'),
+    /** Retention's schedule (R16): bree's on Node; on Workers a Cron Trigger, so wrangler.toml must list it (5 fields). */
+    RETENTION_CRON: cronExpression.default('30 2 * * *'),
     RETENTION_CLOSED_PLAN_DAYS: z.coerce.number().int().positive().default(5 * 365),
     RETENTION_PAYLOAD_DAYS: z.coerce.number().int().positive().default(30),
     /**

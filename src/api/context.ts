@@ -55,6 +55,8 @@ export interface OnDemandSync {
   tenant: string;
   adapter: SourceSystem;
   trigger: string;
+  /** At most about this many citizens (the engine's option); `runSyncNow` sets SYNC_MAX_CITIZENS_PER_RUN. */
+  maxCitizensPerRun?: number;
 }
 
 /** The adapters to use on behalf of `tenant`. */

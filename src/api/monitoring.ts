@@ -14,7 +14,7 @@ import { Dashboard, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
 import { AuthenticationError, hasAnyRole, type Principal, type Role } from '../security';
-import { runSyncNow } from '../sync/on-demand';
+import { runSyncNowGoingOn } from '../sync/on-demand';
 import { resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
 import type { AppEnv } from './context';
 import { problemResponse } from './problem';
@@ -118,7 +118,7 @@ monitoringPageRoutes.post('/dashboard/sync/:adapter', async (c) => {
   const adapter = SourceSystem.safeParse(c.req.param('adapter'));
   const deps = c.get('deps');
   if (!adapter.success || !deps.adapters[adapter.data]) return problemResponse('not-found', 'no such adapter');
-  const result = await runSyncNow(deps, { tenant: principal.tenant, adapter: adapter.data, trigger: `dashboard:${principal.sub}` });
+  const result = await runSyncNowGoingOn(deps, { tenant: principal.tenant, adapter: adapter.data, trigger: `dashboard:${principal.sub}` });
   return c.redirect(`/dashboard?notice=${encodeURIComponent(`Sync of ${adapter.data}: ${result.status}`)}`, 303);
 });
 

@@ -1,7 +1,7 @@
 /** `/v1/sync`: run a pull now, list runs, and see what was quarantined (IT staff, sync jobs). */
 import { z } from '@hono/zod-openapi';
 import { SourceSystem } from '../model';
-import { runSyncNow } from '../sync/on-demand';
+import { runSyncNowGoingOn } from '../sync/on-demand';
 import { resolveQuarantined } from '../sync/quarantine';
 import { ProblemError } from './context';
 import { problemResponses } from './problem';
@@ -33,7 +33,7 @@ export const syncRoutes = newRouter()
       const deps = c.get('deps');
       const adapter = c.req.valid('param').adapter;
       if (!deps.adapters[adapter]) throw new ProblemError('not-found', `no ${adapter} adapter is configured`);
-      const result = await runSyncNow(deps, { tenant: c.get('principal').tenant, adapter, trigger: `api:${c.get('principal').sub}` });
+      const result = await runSyncNowGoingOn(deps, { tenant: c.get('principal').tenant, adapter, trigger: `api:${c.get('principal').sub}` });
       return c.json({ runId: result.runId, status: result.status, stats: result.stats as unknown as Record<string, unknown>, ...(result.error ? { error: result.error } : {}) }, 200);
     },
   )

@@ -9,12 +9,13 @@ import type { AnyD1Database } from 'drizzle-orm/d1';
 import type { AppDeps } from '../api/context';
 import type { SourceSystem } from '../model';
 import { createApp, type App } from '../app';
-import { loadConfig, syncSchedules, type Config } from '../config';
+import { Config, cronFields, loadConfig, normaliseCron, syncSchedules } from '../config';
 import { runRelayOnce } from '../delivery';
 import { createLogger } from '../monitoring/log';
 import { openD1Database } from '../store/d1';
 import { allMappings } from '../sync/all-mappings';
 import { runSyncRound, type SyncRunResult } from '../sync/engine';
+import { goesOnAtOnce } from '../sync/on-demand';
 import { runRetention } from '../sync/retention';
 import { processInboundWebhooks } from '../webhooks/inbound';
 import { runSubscriptionDeliveries } from '../subscriptions/service';
@@ -42,8 +43,36 @@ export interface Built {
 }
 let cached: { db: AnyD1Database; built: Promise<Built> } | undefined;
 
-function stringVars(env: WorkerEnv): Record<string, string | undefined> {
-  return Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+/** The names of our settings (src/config.ts): what the env's [vars] and secrets may set. */
+const settingNames = new Set(Object.keys(Config.in.shape));
+
+/**
+ * The env's settings as strings, as loadConfig reads them. wrangler binds a [vars] value that is not
+ * a TOML string as a JSON binding (`SYNC_MAX_CITIZENS_PER_RUN = 400` arrives as the number 400):
+ * numbers and booleans are read as their string; a table or array under one of our settings' names
+ * is refused with its name (it is no value of ours, and dropping it would silently apply the
+ * default). Other bindings (D1, queues, services, JSON of other names) are not settings.
+ */
+export function stringVars(env: WorkerEnv): Record<string, string | undefined> {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string') vars[name] = value;
+    else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') vars[name] = String(value);
+    else if (settingNames.has(name) && value !== undefined && value !== null)
+      throw new Error(`${name} must be a string, number or boolean in [vars] (or a secret); it is bound as ${Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  return vars;
+}
+
+/**
+ * Cron Triggers take five fields; bree (Node) also six, with seconds. A six-field cron in a setting
+ * the Worker compares Cron Triggers with could never match one: refused at build rather than
+ * leaving that sync, or retention, never to run.
+ */
+function refuseCronsNoTriggerMatches(config: Config): void {
+  const crons: [string, string][] = [['SYNC_CRON', config.schedule.syncCron], ...Object.entries(config.schedule.syncCronOf).map(([adapter, cron]): [string, string] => [`SYNC_CRON_${adapter.toUpperCase()}`, cron]), ['RETENTION_CRON', config.schedule.retentionCron]];
+  for (const [name, cron] of crons)
+    if (cronFields(cron) !== 5) throw new Error(`${name} "${cron}" has ${cronFields(cron)} fields; Cron Triggers take 5 fields (no seconds), so on Workers it would never run. Write it with 5 fields, as wrangler.toml's [triggers] crons lists it.`);
 }
 
 /**
@@ -69,6 +98,7 @@ export function builtFor(env: WorkerEnv): Promise<Built> {
 /** The app and its deps for this env, not cached (tests build one with other settings). */
 export async function buildFor(env: WorkerEnv): Promise<Built> {
   const config = loadConfig(stringVars(env));
+  refuseCronsNoTriggerMatches(config);
   const logger = createLogger({ level: config.logLevel, sink: (line) => console.log(line) });
   const transport = adapterTransportOf(env);
   const deps = await composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor: tenantAdapters(config, transport), mappings: allMappings });
@@ -94,14 +124,21 @@ async function syncRoundGoingOn(built: Built, tenant: string, adapters: SourceSy
  * citizens come first again, so going on at once could read the same failing page in a tight loop.
  */
 export function adaptersToGoOn(results: readonly Pick<SyncRunResult, 'adapter' | 'status' | 'stats'>[]): SourceSystem[] {
-  return results.filter((result) => result.status === 'succeeded' && result.stats.stoppedAtLimit && result.stats.pullErrors === 0).map((result) => result.adapter);
+  return results.filter(goesOnAtOnce).map((result) => result.adapter);
 }
 
 /**
  * One Cron Trigger: a sync round over the adapters scheduled on this cron (SYNC_CRON, or an
- * adapter's own SYNC_CRON_<ADAPTER>; wrangler.toml must list each of those crons), then the outbox
- * relay, which runs on every trigger, then retention if this is RETENTION_CRON (listed there too). Without `cron` (tests, manual runs) every configured adapter
- * is synced. Returns what happened, for logs and tests.
+ * adapter's own SYNC_CRON_<ADAPTER>; wrangler.toml must list each of those crons), then the change
+ * notices left waiting, the outbox relay and the subscription deliveries, which run on every
+ * trigger, then retention if this is RETENTION_CRON (listed there too). Crons are compared with
+ * their whitespace normalised. Without `cron` (tests, manual runs) every configured adapter is
+ * synced. Returns what happened, for logs and tests.
+ *
+ * Each step runs whatever the steps before it did (a failed relay must not keep retention from
+ * lapsing consents): a step that throws is logged with its name, and once all have run the round
+ * throws an AggregateError of the failures (its `round` holds what the others did), so the
+ * invocation is reported as failed.
  */
 export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: string) {
   return scheduledRound(await builtFor(env), trigger, cron);
@@ -109,23 +146,40 @@ export async function runScheduledRound(env: WorkerEnv, trigger: string, cron?: 
 
 export async function scheduledRound(built: Built, trigger: string, cron?: string) {
   const { deps, config } = built;
+  const at = cron === undefined ? undefined : normaliseCron(cron);
+  const failures: { step: string; error: unknown }[] = [];
+  const step = async <T>(name: string, work: () => Promise<T>, detail: Record<string, unknown> = {}): Promise<T | undefined> => {
+    try {
+      return await work();
+    } catch (error) {
+      deps.logger.error('scheduled round: step failed; the others go on', { step: name, ...detail, trigger, error: error instanceof Error ? error.message : String(error) });
+      failures.push({ step: name, error });
+      return undefined;
+    }
+  };
   const runs: { tenant: string; adapter: string; status: string; merged: number }[] = [];
-  const schedules = syncSchedules(config).filter((schedule) => cron === undefined || schedule.cron === cron);
+  const schedules = syncSchedules(config).filter((schedule) => at === undefined || normaliseCron(schedule.cron) === at);
   const adapters = schedules.flatMap((schedule) => schedule.adapters).filter((adapter) => deps.adapters[adapter]);
-  if (adapters.length === 0 && cron !== undefined) deps.logger.info('cron trigger syncs no adapter (no SYNC_CRON matches it); relay only', { cron });
+  if (adapters.length === 0 && at !== undefined) deps.logger.info('cron trigger syncs no adapter (no SYNC_CRON matches it); relay only', { cron });
   if (adapters.length > 0)
-    for (const tenant of await deps.store.plans.tenantsWithEnrolled())
-      for (const result of await syncRoundGoingOn(built, tenant, adapters, trigger))
+    // One tenant's failed round does not keep the next tenant's from running.
+    for (const tenant of (await step('sync', () => deps.store.plans.tenantsWithEnrolled())) ?? [])
+      for (const result of (await step('sync', () => syncRoundGoingOn(built, tenant, adapters, trigger), { tenant })) ?? [])
         runs.push({ tenant, adapter: result.adapter, status: result.status, merged: result.stats.recordsMerged });
   // Change notices whose processing after the request failed or was cut short are taken here.
-  const inbound = await processInboundWebhooks(deps);
-  const relay = await runRelayOnce(deps, { limit: 200 });
-  const subscriptions = await runSubscriptionDeliveries(deps, { limit: 100 });
+  const inbound = await step('inbound', () => processInboundWebhooks(deps));
+  const relay = await step('relay', () => runRelayOnce(deps, { limit: 200 }));
+  const subscriptions = await step('subscriptions', () => runSubscriptionDeliveries(deps, { limit: 100 }));
   // Retention (R16) on its own cron (RETENTION_CRON), as bree runs it nightly on Node; never on
   // a run without a cron, since it deletes.
-  const retention = cron !== undefined && cron === config.schedule.retentionCron ? await runRetention(deps) : undefined;
+  const retention = at !== undefined && at === normaliseCron(config.schedule.retentionCron) ? await step('retention', () => runRetention(deps)) : undefined;
   if (retention) deps.logger.info('retention finished', retention);
-  return { runs, inbound, relay, subscriptions, retention };
+  const round = { runs, inbound, relay, subscriptions, retention };
+  if (failures.length > 0) {
+    const steps = [...new Set(failures.map((failure) => failure.step))];
+    throw Object.assign(new AggregateError(failures.map((failure) => failure.error), `scheduled round ${trigger}: ${steps.join(', ')} failed (the other steps ran)`), { round, steps });
+  }
+  return round;
 }
 
 /** A message of a queue batch, as far as the consumer uses it. */
@@ -209,7 +263,11 @@ export default {
     return app.fetch(request, env, ctx as never);
   },
   async scheduled(controller: { cron: string }, env: WorkerEnv, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<void> {
-    ctx.waitUntil(runScheduledRound(env, `cron:${controller.cron}`, controller.cron));
+    // Awaited as well as kept alive: a round with a failed step rejects, and the invocation is
+    // reported as failed (the Cron Trigger's outcome), not only logged.
+    const round = runScheduledRound(env, `cron:${controller.cron}`, controller.cron);
+    ctx.waitUntil(round.catch(() => undefined));
+    await round;
   },
   async queue(batch: { messages: readonly JobQueueMessage[] }, env: WorkerEnv): Promise<void> {
     await runJobBatch(await builtFor(env), batch.messages);

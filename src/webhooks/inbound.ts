@@ -7,13 +7,15 @@
  * the consent gate, for enrolled citizens only (R9, R12).
  *
  * Processing (`processInboundWebhooks`) runs the adapter's sync for the tenant once for all the
- * notices waiting from that source, and marks them with the run. A failed run leaves them waiting.
+ * notices waiting from that source, and marks them with the run. A failed run leaves them waiting;
+ * so does a run cut short at SYNC_MAX_CITIZENS_PER_RUN, which asks for the next one (job queue).
  */
 import { z } from 'zod';
 import { ProblemError, type AppDeps } from '../api/context';
 import { SourceSystem } from '../model';
 import { holdsCprNumber } from '../security/redact';
-import { runSyncNow } from '../sync/on-demand';
+import { askForJob } from '../runtime/job-queue';
+import { goesOnAtOnce, runSyncNow } from '../sync/on-demand';
 import { verifyWebhook, type WebhookHeaders } from './standard-webhooks';
 
 /** A notice is a few hundred bytes; anything near this is not one. */
@@ -64,7 +66,12 @@ export async function receiveInboundWebhook(deps: AppDeps, source: string, heade
 }
 
 export interface InboundProcessingResult {
-  runs: { tenant: string; source: string; notices: number; runId: string | null; status: 'succeeded' | 'failed' | 'ignored' }[];
+  /**
+   * `continued`: the run stopped at its limit having read everyone it tried; the notices wait for
+   * the run that goes on at once. A run that stopped at its limit with citizens it could not read
+   * is `succeeded`, its notices waiting for the next pass.
+   */
+  runs: { tenant: string; source: string; notices: number; runId: string | null; status: 'succeeded' | 'failed' | 'ignored' | 'continued' }[];
 }
 
 /** How long a processor holds the notices it took: longer than a sync run may take. */
@@ -98,9 +105,23 @@ export async function processInboundWebhooks(deps: AppDeps, only?: { tenant: str
     }
     try {
       const run = await runSyncNow(deps, { tenant, adapter: system, trigger: `webhook:${source}` });
-      if (run.status === 'succeeded') await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'processed', runId: run.runId, at: now().toISOString() });
-      else await deps.store.inboundWebhooks.release(tenant, source, ids, `run ${run.runId} failed: ${run.error ?? 'see the run'}`.slice(0, 500));
-      result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: run.status });
+      if (run.status === 'succeeded' && run.stats.stoppedAtLimit) {
+        // Cut short at SYNC_MAX_CITIZENS_PER_RUN: the changes are not all read yet, so the notices
+        // wait (released, not answered) and the next run goes on where this one stopped — at once
+        // through the job queue where there is one, else on the next pass (a Cron Trigger on
+        // Workers, the minute's sweep on Node). Not at once after a run with citizens it could not
+        // read: they come first again, and a tight loop would read the same failing page.
+        await deps.store.inboundWebhooks.release(tenant, source, ids, `run ${run.runId} stopped at its limit of citizens per run (SYNC_MAX_CITIZENS_PER_RUN); the next run goes on`.slice(0, 500));
+        const goesOn = goesOnAtOnce(run);
+        if (goesOn) await askForJob(deps, { kind: 'inbound', tenant, source: system });
+        result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: goesOn ? 'continued' : 'succeeded' });
+      } else if (run.status === 'succeeded') {
+        await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'processed', runId: run.runId, at: now().toISOString() });
+        result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: run.status });
+      } else {
+        await deps.store.inboundWebhooks.release(tenant, source, ids, `run ${run.runId} failed: ${run.error ?? 'see the run'}`.slice(0, 500));
+        result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: run.status });
+      }
     } catch (error) {
       await deps.store.inboundWebhooks.release(tenant, source, ids, (error instanceof Error ? error.message : String(error)).slice(0, 500));
       deps.logger.warn('inbound webhook processing failed', { tenant, source, notices: ids.length });
@@ -127,7 +148,10 @@ export function inboundWebhookProcessor(deps: AppDeps, options: { minIntervalMs?
   const start = () => {
     lastStarted = Date.now();
     running = processInboundWebhooks(deps)
-      .then(() => undefined)
+      .then((result) => {
+        // A run cut short at SYNC_MAX_CITIZENS_PER_RUN goes on in the next pass (at most one a `minIntervalMs`).
+        if (result.runs.some((run) => run.status === 'continued')) again = true;
+      })
       .catch((error) => deps.logger.error('inbound webhook processor failed', { error: error instanceof Error ? error.message : String(error) }))
       .finally(() => {
         running = null;

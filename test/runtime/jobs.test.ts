@@ -129,6 +129,17 @@ describe('sync schedules from configuration', () => {
     expect(() => loadConfig({ ...urls, SYNC_CRON_SOCIAL: 'every five minutes' })).toThrow(/SYNC_CRON_SOCIAL[\s\S]*cron expression/);
     expect(() => loadConfig({ ...urls, SYNC_CRON: '* * *' })).toThrow(/SYNC_CRON/);
   });
+
+  it('refuses a malformed RETENTION_CRON at load, naming it, and reads one with stray spaces as the cron it is', () => {
+    expect(() => loadConfig({ ...urls, RETENTION_CRON: 'nightly' })).toThrow(/RETENTION_CRON[\s\S]*cron expression/);
+    expect(() => loadConfig({ ...urls, RETENTION_CRON: '30 2 * *' })).toThrow(/RETENTION_CRON/);
+    expect(() => loadConfig({ ...urls, RETENTION_CRON: '30 2 * * * * *' })).toThrow(/RETENTION_CRON/);
+    expect(loadConfig(urls).schedule.retentionCron).toBe('30 2 * * *');
+    expect(loadConfig({ ...urls, RETENTION_CRON: ' 30  2 * *\t* ' }).schedule.retentionCron).toBe('30 2 * * *');
+    expect(loadConfig({ ...urls, SYNC_CRON: '*/5 *  * * * ' }).schedule.syncCron).toBe('*/5 * * * *');
+    // bree (Node) still takes six fields, with seconds.
+    expect(loadConfig({ ...urls, RETENTION_CRON: '0 30 2 * * *' }).schedule.retentionCron).toBe('0 30 2 * * *');
+  });
 });
 
 describe('heap settings', () => {

@@ -131,4 +131,20 @@ describe('the on-demand sync thread', () => {
       await service.close();
     }
   }, 60_000);
+
+  it('keeps to SYNC_MAX_CITIZENS_PER_RUN, as scheduled runs do', async () => {
+    const dataDir = join(dir, 'limited');
+    const { app } = await enrolAll(dataDir);
+    await app.close();
+    const service = await startNodeService({ ...envFor(dataDir), SYNC_MAX_CITIZENS_PER_RUN: '1' }, { scheduler: false });
+    try {
+      const token = await signDevToken(TEST_JWT_SECRET, { tenant: '101', roles: ['it-staff'], sub: 'it-1' });
+      const response = await fetch(`${service.url}/v1/sync/dfdg/run`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { status: string; stats: { citizensPulled: number; stoppedAtLimit: boolean } };
+      expect(body).toMatchObject({ status: 'succeeded', stats: { citizensPulled: 1, stoppedAtLimit: true } });
+    } finally {
+      await service.close();
+    }
+  }, 60_000);
 });

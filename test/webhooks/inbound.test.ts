@@ -207,4 +207,33 @@ describe('inbound webhooks', () => {
     expect(runs.length).toBeLessThanOrEqual(2);
     await app.close();
   });
+  it('a run cut short at SYNC_MAX_CITIZENS_PER_RUN leaves its notices waiting, and the processor goes on until a run reads everyone', async () => {
+    // A simulator of its own: the others' changes (mutate) would be in its feed, and a feed page is read whole.
+    const quiet = await startDfdgSimulator({ population, port: 0 });
+    const app = await startTestApp({
+      adapters: { dfdg: createDfdgAdapter({ baseUrl: quiet.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 2000 }) },
+      mappings: allMappings,
+      env: { WEBHOOK_SECRETS_DFDG: secret, SYNC_MAX_CITIZENS_PER_RUN: '1' },
+    });
+    for (const index of [0, 1, 2]) await enrolled(app, index);
+    const sent = await send(app);
+    const first = await processInboundWebhooks(app.deps);
+    expect(first.runs).toEqual([{ tenant: '101', source: 'dfdg', notices: 1, runId: expect.any(String), status: 'continued' }]);
+    const [waiting] = await stored(app);
+    expect(waiting).toMatchObject({ webhookId: sent.id, status: 'pending', claimedUntil: null, runId: null, lastError: expect.stringMatching(/SYNC_MAX_CITIZENS_PER_RUN/) });
+
+    // The Node processor takes the next pass by itself (at most one a minIntervalMs), until done.
+    const processor = inboundWebhookProcessor(app.deps, { minIntervalMs: 10 });
+    processor.nudge();
+    await processor.idle();
+    const [answered] = await stored(app);
+    expect(answered).toMatchObject({ webhookId: sent.id, status: 'processed', runId: expect.any(String) });
+    const pulled = (await webhookRuns(app)).map((run) => Number(run.stats.citizensPulled));
+    expect(pulled.length).toBeGreaterThan(1);
+    for (const n of pulled) expect(n).toBeLessThanOrEqual(1);
+    expect(pulled.reduce((sum, n) => sum + n, 0)).toBe(3);
+    await processor.stop();
+    await app.close();
+    await quiet.close();
+  });
 });

@@ -14,8 +14,8 @@ import { generatePopulation } from '../../adapters/shared/population';
 import { startSocialSimulator } from '../../adapters/social/simulator';
 
 export const CRON_POPULATION_SEED = 515;
-/** Citizens the DFDG simulator knows; each workerd test file takes its own (cron: 0, 1, 3; queue: 4–6). */
-export const CRON_POPULATION_SIZE = 8;
+/** Citizens the DFDG simulator knows; each workerd test file takes its own (cron: 0, 1, 3, 4; queue: 4–6; rounds: 8–10). */
+export const CRON_POPULATION_SIZE = 11;
 
 export default async function setup(project: TestProject) {
   const population = generatePopulation(CRON_POPULATION_SIZE, CRON_POPULATION_SEED).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
