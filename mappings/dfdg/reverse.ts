@@ -3,8 +3,9 @@
  * employment intervention, a job goal, a job-search agreement or a follow-up once (R17).
  *
  * An element that came from DFDG (`dfdg:activity:<guid>`, `dfdg:job-goal:<guid>` …) keeps its
- * DFDG identifier, so the write updates it; a new element goes without one and the adapter
- * derives it from the idempotency key. Every payload is checked against the DFDG contract here,
+ * DFDG identifier, so the write updates it; one of ours is handed in under its own UUID the same
+ * way (`src/delivery/default-mappings.ts`), so its changes update one record too. An id in neither
+ * form goes without one and the adapter derives it from the idempotency key. Every payload is checked against the DFDG contract here,
  * so a registration DFDG would refuse fails before it is queued.
  */
 import type { ReverseMapping } from '../mapping';
@@ -31,6 +32,12 @@ export type FollowUpReverseInput = { followUp: Pick<FollowUp, 'id' | 'due' | 'te
 
 /** The modelled DFDG activation type for education activities (see codes/activation-types.json). */
 const EDUCATION_ACTIVATION_TYPE = 'UDD';
+
+/**
+ * Job goals, job-search agreements and follow-ups of ours carry their element's UUID as the DFDG
+ * identifier from 1.1.0 (before, none: DFDG made a second record for every change).
+ */
+const REVERSE_IDENTIFIED_VERSION = '1.1.0';
 
 const statusCode = new Map(activityStatuses.codes.map((c) => [c.status, c.code]));
 
@@ -68,7 +75,8 @@ const OCCUPATION = new RegExp(`^${occupationDescription('(\\d{4,6})')}$`);
 
 export const jobGoalReverseMapping: ReverseMapping<JobGoalReverseInput, EmploymentPlanUpdatePayload> = {
   id: 'dfdg.job-goal.reverse',
-  version: MAPPING_VERSION,
+  // 1.1.0: an element of ours goes with its own UUID as the DFDG identifier (one record per element).
+  version: REVERSE_IDENTIFIED_VERSION,
   adapter: 'dfdg',
   operation: 'employment-plan.update',
   map({ goal }) {
@@ -88,7 +96,8 @@ export const jobGoalReverseMapping: ReverseMapping<JobGoalReverseInput, Employme
 
 export const jobSearchAgreementReverseMapping: ReverseMapping<JobSearchAgreementReverseInput, EmploymentPlanUpdatePayload> = {
   id: 'dfdg.job-search-agreement.reverse',
-  version: MAPPING_VERSION,
+  // 1.1.0: an element of ours goes with its own UUID as the DFDG identifier (one record per element).
+  version: REVERSE_IDENTIFIED_VERSION,
   adapter: 'dfdg',
   operation: 'employment-plan.update',
   map({ agreement }) {
@@ -103,7 +112,8 @@ export const jobSearchAgreementReverseMapping: ReverseMapping<JobSearchAgreement
 
 export const followUpReverseMapping: ReverseMapping<FollowUpReverseInput, EmploymentPlanUpdatePayload> = {
   id: 'dfdg.follow-up.reverse',
-  version: MAPPING_VERSION,
+  // 1.1.0: an element of ours goes with its own UUID as the DFDG identifier (one record per element).
+  version: REVERSE_IDENTIFIED_VERSION,
   adapter: 'dfdg',
   operation: 'employment-plan.update',
   map({ followUp }) {

@@ -1,6 +1,6 @@
 /**
  * Reverse mappings, model → Ungedatabasen: what the push side sends when a caseworker changes the
- * education plan (its goal, a planned measure, the next follow-up) or registers an education event
+ * education plan (its goal, a planned measure, the next open follow-up) or registers an education event
  * once (R17, R20).
  *
  * An element that came from Ungedatabasen keeps its identifier (`education:plan-activity:<guid>`,
@@ -23,7 +23,15 @@ export type EducationGoalReverseInput = {
 export type PlanActivityReverseInput = {
   intervention: Pick<Intervention, 'id' | 'type' | 'title' | 'period' | 'status'> & Partial<Pick<Intervention, 'hoursPerWeek'>>;
 };
-export type PlanFollowUpReverseInput = { followUp: Pick<FollowUp, 'due'> };
+export type PlanFollowUpReverseInput = {
+  followUp: Pick<FollowUp, 'due'> & Partial<Pick<FollowUp, 'done'>>;
+  /**
+   * The plan's earliest follow-up still open after this change; null when none is. Ungedatabasen
+   * holds only the NEXT follow-up, so this is what it is told (a done follow-up is not the next one).
+   * Absent: not known (a row queued before it was carried) — then only a scheduled one's date is sent.
+   */
+  nextOpenDue?: string | null;
+};
 export type EducationEventReverseInput = {
   /** The course as the plan holds it: programme in `type`, its start in `period.start`. */
   intervention: Pick<Intervention, 'id' | 'type' | 'period'>;
@@ -78,11 +86,17 @@ export const planActivityReverseMapping: ReverseMapping<PlanActivityReverseInput
 
 export const planFollowUpReverseMapping: ReverseMapping<PlanFollowUpReverseInput, EducationPlanUpdatePayload> = {
   id: 'education.plan-follow-up.reverse',
-  version: MAPPING_VERSION,
+  // 1.1.0: NaesteOpfoelgning is the plan's next open follow-up, never a done one's date.
+  version: '1.1.0',
   adapter: 'education',
   operation: 'education-plan.update',
-  map({ followUp }) {
-    return checkedPayload(EducationPlanUpdatePayload, { NaesteOpfoelgning: followUp.due }, 'Ungedatabasen');
+  map({ followUp, nextOpenDue }) {
+    // An update that names no next follow-up leaves Ungedatabasen's as it is (the element is
+    // optional and cannot be cleared); with nothing else to change there is nothing to send.
+    if (nextOpenDue === null) return { ok: false, reason: 'no follow-up of the plan remains open, so there is no next follow-up (NaesteOpfoelgning) to send' };
+    if (nextOpenDue === undefined && followUp.done)
+      return { ok: false, reason: 'a done follow-up is not the next one, and the plan’s next open follow-up (NaesteOpfoelgning) is not known' };
+    return checkedPayload(EducationPlanUpdatePayload, { NaesteOpfoelgning: nextOpenDue ?? followUp.due }, 'Ungedatabasen');
   },
 };
 

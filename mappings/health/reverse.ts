@@ -38,22 +38,29 @@ export const healthGoalReverse: ReverseMapping<Goal, WithoutSubject<FhirGoal>> =
   },
 };
 
+/**
+ * What the request's status becomes (FHIR R4 ServiceRequest.status): a cancelled intervention
+ * revokes the request, an ended one completes it. Only an update of a request the region holds says
+ * so (the route's `updatesOnly`): a request never sent has nothing at the region to end.
+ */
+const requestStatusOf = (status: Intervention['status']): ServiceRequest['status'] => (status === 'cancelled' ? 'revoked' : status === 'ended' ? 'completed' : 'active');
+
 /** Model intervention → a ServiceRequest to the region, for activities on the regional list only. */
 export const healthServiceRequestReverse: ReverseMapping<Intervention, WithoutSubject<ServiceRequest>> = {
   id: 'health.service-request.reverse',
-  version: '1.0.0',
+  // 1.1.0: a cancelled or ended intervention is sent (as an update) with status revoked / completed.
+  version: '1.1.0',
   adapter: 'health',
   operation: 'service-request.create',
   map(intervention) {
     const activity = activityFor(intervention.type.system, intervention.type.code);
     if (!activity) return { ok: false, reason: `the region takes requests for its own activities only (${REGIONAL_ACTIVITY_SYSTEM}), not ${intervention.type.system}|${intervention.type.code}` };
-    if (intervention.status === 'cancelled' || intervention.status === 'ended') return { ok: false, reason: `a ${intervention.status} intervention is not requested` };
     return {
       ok: true,
       payload: {
         resourceType: 'ServiceRequest',
         identifier: [{ system: ENPLAN_ELEMENT_SYSTEM, value: intervention.id }],
-        status: 'active',
+        status: requestStatusOf(intervention.status),
         intent: 'order',
         code: { coding: [{ system: REGIONAL_ACTIVITY_SYSTEM, code: activity.code, display: activity.display }] },
         occurrencePeriod: { start: intervention.period.start, ...(intervention.period.end ? { end: intervention.period.end } : {}) },

@@ -6,7 +6,7 @@
 import { CarePlan, type CarePlanActivity } from '../../adapters/fhir/contract';
 import { danishDate, extensionString, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
 import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
-import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
+import { ENPLAN_ELEMENT_SYSTEM, LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import { isAnonymousTreatmentBasis } from '../../src/model';
 import type { Mapping } from '../mapping';
 import { lookupCode, sectorOfCodings, socialCodeListRefs } from './codes';
@@ -17,6 +17,23 @@ const PROVIDER_ID = /^[A-Za-z0-9._-]+$/;
 const FALLBACK_LEGAL_BASIS = { social: 'Serviceloven', health: 'Sundhedsloven' } as const;
 
 export const careplanElementId = (carePlanId: string, activityIndex: number) => `social:careplan:${carePlanId}:activity:${activityIndex}`;
+
+const OUR_ELEMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The element id of a CarePlan's activity. A CarePlan we pushed (`social.intervention.reverse`: one
+ * activity, our element's UUID under ENPLAN_ELEMENT_SYSTEM) comes back under the server's own id;
+ * its first activity is our intervention, so it maps back onto that element's id instead of
+ * becoming a second intervention (R18). Other activities, and every plan the social system made
+ * itself, keep `social:careplan:<id>:activity:<n>`.
+ */
+export function carePlanActivityElementId(plan: { id?: string | undefined; identifier?: readonly { system?: string | undefined; value?: string | undefined }[] | undefined }, activityIndex: number): string {
+  if (activityIndex === 0) {
+    const ours = plan.identifier?.find((i) => i.system === ENPLAN_ELEMENT_SYSTEM)?.value;
+    if (ours && OUR_ELEMENT_ID.test(ours)) return ours.toLowerCase();
+  }
+  return careplanElementId(plan.id!, activityIndex);
+}
 export const goalElementId = (goalId: string) => `social:goal:${goalId}`;
 
 const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'subject', 'period', 'created', 'activity']);
@@ -24,13 +41,14 @@ const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
 
 export const socialCarePlanMapping: Mapping<CarePlan> = {
   id: 'social.careplan',
-  version: '1.1.0',
+  // 1.2.0: a CarePlan we pushed maps its activity back onto our intervention's id.
+  version: '1.2.0',
   adapter: 'social',
   recordType: 'CarePlan',
   description: 'A care-social / FFB CarePlan: each coded activity becomes an intervention with its FFB or FSIII code, legal basis, period and status.',
   sourceSchema: CarePlan,
   rules: [
-    { id: 'careplan.id', source: 'CarePlan.id', target: 'intervention element id', description: 'social:careplan:<id>:activity:<n>; a CarePlan without id cannot be merged in place, so it fails.' },
+    { id: 'careplan.id', source: 'CarePlan.id, CarePlan.identifier[enplan element]', target: 'intervention element id', description: 'social:careplan:<id>:activity:<n>; a CarePlan we pushed maps its first activity back onto our element (its UUID under the Én plan element system); a CarePlan without id cannot be merged in place, so it fails.' },
     { id: 'activity.type', source: 'activity.detail.code', target: 'intervention.type', description: 'The FFB or FSIII coding, display text from KL’s code list; unlisted codes are reported and keep the source display.' },
     { id: 'activity.sector', source: 'activity.detail.code', target: 'intervention.sector', description: 'health for FSIII Sundhedsloven groups (nursing, rehabilitation after hospital, health promotion) and, failing closed (Sundhedsloven § 43), for any code no KL list holds (SKS, ICD-10, local codes); social only when KL’s lists place every code there; health goes in data category health.' },
     { id: 'activity.legalBasis', source: 'activity.detail.extension[legal-basis] | code list', target: 'intervention.legalBasis', description: 'Stated by the source, else the section the code sits under (FSIII) or the modelled FFB table, else the act (Serviceloven / Sundhedsloven; Serviceloven for a code no list holds).' },
@@ -88,7 +106,7 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       const content = provider
         ? { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: order++, dependsOn: [], status, goalIds, confidentiality, topics: [], providerId: provider }
         : { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: order++, dependsOn: [], status, goalIds, confidentiality, topics: [] };
-      fragments.push(fragment('intervention', careplanElementId(plan.id!, index), sector === 'health' ? 'health' : 'interventions', content));
+      fragments.push(fragment('intervention', carePlanActivityElementId(plan, index), sector === 'health' ? 'health' : 'interventions', content));
     }
     return notes.ok(fragments);
   },

@@ -10,7 +10,7 @@ import { danishDate, firstCoding, referencedId } from '../../adapters/fhir/fhir-
 import { fragment, isCalendarDate, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
 import { CARE_SOCIAL_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping, MappingContext, MappingResult } from '../mapping';
-import { careplanElementId, socialCarePlanMapping } from './careplan';
+import { carePlanActivityElementId, socialCarePlanMapping } from './careplan';
 import { socialCareTeamMapping } from './careteam';
 import { conditionText, socialConditionMapping } from './condition';
 import { lookupCode, socialCodeListRefs } from './codes';
@@ -31,7 +31,8 @@ const entryMappings = {
 export const socialDeliveryReportMapping: Mapping<Bundle> = {
   id: 'social.delivery-report',
   // 1.1.0: its entries go through social.careplan, social.goal and social.condition 1.1.0.
-  version: '1.1.0',
+  // 1.2.0: social.careplan 1.2.0 (a CarePlan we pushed maps back onto our intervention).
+  version: '1.2.0',
   adapter: 'social',
   recordType: 'DeliveryReport',
   description: 'A KL Gateway delivery report bundle: conditions, goals, planned interventions and planned follow-ups.',
@@ -60,7 +61,7 @@ export const socialDeliveryReportMapping: Mapping<Bundle> = {
         parsed.data?.activity?.forEach((activity, index) => {
           for (const reason of activity.detail?.reasonReference ?? []) {
             const conditionId = referencedId(reason, 'Condition');
-            if (conditionId && !treatedBy.has(conditionId)) treatedBy.set(conditionId, careplanElementId(resource.id!, index));
+            if (conditionId && !treatedBy.has(conditionId)) treatedBy.set(conditionId, carePlanActivityElementId(parsed.data!, index));
           }
         });
       }

@@ -26,7 +26,7 @@ import { AdapterError, type PushReceipt } from '../../adapters/adapter';
 import { adaptersOf, type AppDeps } from '../api/context';
 import type { SourceSystem } from '../model';
 import type { OutboundOperation } from '../registrations/apply';
-import { consentFor } from '../registrations/routing';
+import { consentFor, updatesOnlyReason } from '../registrations/routing';
 import type { OutboxPayload } from '../registrations/service';
 import { redactCpr } from '../security/redact';
 import type { AuditEntry, CitizenRow, OutboxRow } from '../store';
@@ -228,6 +228,16 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       if (earlier) {
         pushPayload = { ...(mapped.payload as object), id: earlier.targetId };
         expectedVersion = earlier.version;
+      } else {
+        // Ending or cancelling what the target never got (its earlier delivery died or was cancelled):
+        // nothing there to change, and a create would make a resource for it.
+        const onlyUpdates = updatesOnlyReason(reverse, outbound);
+        if (onlyUpdates) {
+          const reason = `${target} holds nothing to change: ${onlyUpdates}`;
+          const entry = entryOf(row, 'delivery.cancelled', { reason, recipient: route.recipient, category: route.category });
+          if (!(await store.audit.appendIfOneRowChanged(row.tenant, [entry], store.outbox.markCancelledStatement(row.tenant, row.id, reason, clock.now().toISOString())))) return 'lost';
+          return 'cancelled';
+        }
       }
     }
 

@@ -19,6 +19,13 @@ export interface ReverseRoute {
    * delivery's receipt, and the version seen then as `expectedVersion` (If-Match).
    */
   addressBy?: 'receipt';
+  /**
+   * With `addressBy: 'receipt'`: when this answers a reason, the outbound can only change what an
+   * earlier delivery of the element made there (ending or cancelling it). Without one there is
+   * nothing at the target to change: the router reports the target as not routed with this reason,
+   * and the relay cancels (never creates) a row whose earlier delivery gave no receipt.
+   */
+  updatesOnly?: (outbound: Outbound) => string | undefined;
 }
 
 export interface ReverseMappingRegistry {
@@ -33,6 +40,7 @@ export interface ReverseEntry<I = never> {
   mapping: ReverseMapping<I, unknown>;
   toInput?: (outbound: Outbound) => I;
   addressBy?: 'receipt';
+  updatesOnly?: (outbound: Outbound) => string | undefined;
 }
 
 export function reverseMappingRegistry(entries: readonly ReverseEntry<any>[]): ReverseMappingRegistry {
@@ -42,7 +50,7 @@ export function reverseMappingRegistry(entries: readonly ReverseEntry<any>[]): R
     for (const operation of entry.operations) {
       const key = `${entry.target}|${operation}`;
       if (table.has(key)) throw new Error(`two reverse mappings for ${operation} to ${entry.target}`);
-      table.set(key, { mapping: entry.mapping as ReverseMapping<never, unknown>, toInput: entry.toInput, addressBy: entry.addressBy });
+      table.set(key, { mapping: entry.mapping as ReverseMapping<never, unknown>, toInput: entry.toInput, addressBy: entry.addressBy, ...(entry.updatesOnly ? { updatesOnly: entry.updatesOnly } : {}) });
       listed.push({ target: entry.target, operation, mappingId: entry.mapping.id, mappingVersion: entry.mapping.version, pushOperation: entry.mapping.operation });
     }
   }

@@ -23,6 +23,7 @@ import {
 import type { RegistrationKind } from '../rules';
 import { replacementProblems } from '../rules/completeness';
 import { danishToday } from '../views/danish';
+import { protectedElements } from '../views/plan-view';
 import type { RegistrationRequest } from './kinds';
 
 /** The model-side operation a target is asked to perform; reverse mappings are found by it. */
@@ -46,7 +47,13 @@ export const operationOf: Record<RegistrationKind, OutboundOperation> = {
 export type OutboundElement =
   | { type: 'goal'; goal: Goal }
   | { type: 'intervention'; intervention: Intervention }
-  | { type: 'followUp'; followUp: FollowUp }
+  /**
+   * `nextOpenDue`: the earliest due date of the plan's follow-ups still open after this registration
+   * (this member's, in this follow-up's sector, and the plan-wide ones), null when none is; a target
+   * that holds only "the next follow-up" (Ungedatabasen) sends that, not a done one's date. Absent
+   * on rows queued before it was carried.
+   */
+  | { type: 'followUp'; followUp: FollowUp; nextOpenDue?: string | null }
   | { type: 'agreement'; agreement: Agreement }
   | { type: 'coordinator'; coordinator: Coordinator; previous?: string; reason?: string }
   | { type: 'planStatus'; status: PlanStatus; previous: PlanStatus; reason?: string }
@@ -186,7 +193,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
       const { id, ...rest } = request.followUp;
       const followUp = { ...rest, id: unique(id ?? ctx.newId(), plan.followUps, 'followUp.id'), done: false, ruleVersion: ctx.ruleVersion, provenance: [provenance] } as FollowUp;
       next.followUps = [...plan.followUps, followUp];
-      outbound = followUpOutbound(plan, common, followUp, memberById);
+      outbound = followUpOutbound(plan, next.followUps as FollowUp[], common, followUp, memberById);
       break;
     }
     case 'followup.done': {
@@ -194,7 +201,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
       if (current.done) invalid('followUpId', 'the follow-up is already done');
       const followUp = { ...current, done: true, doneAt: request.doneAt ?? ctx.at, provenance: [...current.provenance, provenance] } as FollowUp;
       next.followUps = plan.followUps.map((f) => (f.id === followUp.id ? followUp : f));
-      outbound = followUpOutbound(plan, common, followUp, memberById);
+      outbound = followUpOutbound(plan, next.followUps as FollowUp[], common, followUp, memberById);
       break;
     }
     case 'agreement.added': {
@@ -251,6 +258,10 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
   const parsed = Plan.safeParse(next);
   if (!parsed.success)
     throw new RegistrationInvalid(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(plan)', message: i.message })));
+  // What the views shield as anonymous treatment (a goal served only by SEL § 101 a interventions, a
+  // follow-up on one) goes out marked so, and the routing table sends it nowhere (R4).
+  if (outbound!.elementId && outbound!.confidentiality !== 'anonymous-treatment' && protectedElements(parsed.data).has(outbound!.elementId))
+    outbound = { ...outbound!, confidentiality: 'anonymous-treatment' };
   return { plan: parsed.data, outbound: outbound! };
 }
 
@@ -269,19 +280,21 @@ function interventionOutbound(common: Omit<Outbound, 'memberId' | 'citizenId' | 
 /** A follow-up of a goal or intervention belongs to that element's sector and member; else it is plan-wide. */
 function followUpOutbound(
   plan: Plan,
+  followUps: readonly FollowUp[],
   common: Omit<Outbound, 'memberId' | 'citizenId' | 'birthDate' | 'element'>,
   followUp: FollowUp,
   memberById: (id: string | undefined, path: string) => Member,
 ): Outbound {
-  const element = { type: 'followUp' as const, followUp };
   if (!followUp.elementId) {
     const member = memberById(undefined, 'followUp');
+    const element = { type: 'followUp' as const, followUp, nextOpenDue: nextOpenDue(plan, followUps, undefined, member.memberId) };
     return { ...common, memberId: member.memberId, citizenId: member.citizenId, birthDate: member.birthDate, elementId: followUp.id, element };
   }
   const goal = plan.goals.find((g) => g.id === followUp.elementId);
   const intervention = plan.interventions.find((i) => i.id === followUp.elementId);
   if (!goal && !intervention) invalid('followUp.elementId', `no goal or intervention ${followUp.elementId} in the plan`);
   const member = memberById(intervention?.memberId ?? goal?.memberId, 'followUp.elementId');
+  const element = { type: 'followUp' as const, followUp, nextOpenDue: nextOpenDue(plan, followUps, (intervention ?? goal)!.sector, member.memberId) };
   return {
     ...common,
     memberId: member.memberId,
@@ -293,6 +306,26 @@ function followUpOutbound(
     confidentiality: intervention?.confidentiality,
     element,
   };
+}
+
+/**
+ * The earliest due date among the open follow-ups that belong with one of `sector` for this member:
+ * those on this member's goals and interventions of the same sector, and the plan-wide ones (the
+ * plan's own). Null when none is open.
+ */
+function nextOpenDue(plan: Plan, followUps: readonly FollowUp[], sector: Sector | undefined, memberId: string): string | null {
+  const primary = membersOf(plan).find((m) => !m.leftAt)?.memberId;
+  const owner = (id: string) => plan.goals.find((g) => g.id === id) ?? plan.interventions.find((i) => i.id === id);
+  const due = followUps
+    .filter((f) => !f.done)
+    .filter((f) => {
+      if (!f.elementId) return true;
+      const element = owner(f.elementId);
+      return !!element && element.sector === sector && (element.memberId ?? primary) === memberId;
+    })
+    .map((f) => f.due)
+    .sort();
+  return due[0] ?? null;
 }
 
 /** An intervention under SEL § 101 a is anonymous treatment, whatever the registration said (fail closed, R4). */

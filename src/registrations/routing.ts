@@ -5,7 +5,7 @@
  */
 import { decideFlow, type FlowDecision } from '../consent';
 import type { ConsentGrant, DataCategory, LegalBasisRecord, Recipient, SourceSystem } from '../model';
-import { runReverse, type ReverseMappingRegistry } from '../delivery/reverse-mappings';
+import { runReverse, type ReverseMappingRegistry, type ReverseRoute } from '../delivery/reverse-mappings';
 import { routeFor, routingRules, type RoutingRule } from '../rules';
 import type { ConsentDocument } from '../store';
 import { danishToday } from '../views/danish';
@@ -73,7 +73,16 @@ export function routeRegistration(
   outbound: Outbound,
   consents: readonly ConsentDocument[],
   at: Date,
-  options: { rules?: readonly RoutingRule[]; reverseMappings?: ReverseMappingRegistry } = {},
+  options: {
+    rules?: readonly RoutingRule[];
+    reverseMappings?: ReverseMappingRegistry;
+    /**
+     * The targets an earlier registration of this element was queued to or delivered to. When given,
+     * a target whose reverse route only updates (`updatesOnly`, e.g. the region's request ended) and
+     * holds nothing of the element is reported as not routed.
+     */
+    earlierTargets?: ReadonlySet<SourceSystem>;
+  } = {},
 ): RoutingDecision {
   // The rules in force on the Danish calendar day (R25): at 00:30 in Denmark it is the new day already.
   const route = routeFor(routingSubjectOf(outbound), danishToday(at), options.rules ?? routingRules);
@@ -95,8 +104,31 @@ export function routeRegistration(
         decision.notRouted.push({ ...target, cause: 'target', reason: `${target.target} cannot take it: ${mapped.reason}` });
         continue;
       }
+      const onlyUpdates = options.earlierTargets && !options.earlierTargets.has(target.target) ? updatesOnlyReason(reverse, outbound) : undefined;
+      if (onlyUpdates) {
+        decision.notRouted.push({ ...target, cause: 'target', reason: `${target.target} holds nothing to change: ${onlyUpdates}` });
+        continue;
+      }
     }
     decision.deliveries.push({ ...target, basis: flow.basis, consentRef: consentRefOf(flow) });
   }
   return decision;
+}
+
+/** Why this outbound can only update what an earlier delivery made at the target, if it can only; never throws. */
+export function updatesOnlyReason(route: ReverseRoute, outbound: Outbound): string | undefined {
+  if (route.addressBy !== 'receipt' || !route.updatesOnly) return undefined;
+  try {
+    return route.updatesOnly(outbound);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether any target's route for this outbound may only update (so the router needs `earlierTargets`). */
+export function needsEarlierTargets(outbound: Outbound, registry: ReverseMappingRegistry, targets: readonly SourceSystem[]): boolean {
+  return targets.some((target) => {
+    const route = registry.find(target, outbound.operation);
+    return !!route && updatesOnlyReason(route, outbound) !== undefined;
+  });
 }

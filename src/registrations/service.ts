@@ -7,8 +7,9 @@
 import type { AppDeps } from '../api/context';
 import { defaultReverseMappings } from '../delivery/default-mappings';
 import type { DeliveryDeps } from '../delivery/relay';
+import type { ReverseMappingRegistry } from '../delivery/reverse-mappings';
 import { ProblemError } from '../api/context';
-import type { SourceSystem } from '../model';
+import { SourceSystem } from '../model';
 import { ruleSetVersion } from '../rules';
 import { askForJob } from '../runtime/job-queue';
 import { actorOf, type Principal } from '../security';
@@ -16,7 +17,7 @@ import type { AuditEntry, OutboxRow, RegistrationRow } from '../store';
 import { hiddenFromCaseworker } from '../views/plan-view';
 import { applyRegistration, RegistrationConflict, type Outbound } from './apply';
 import type { RegistrationRequest } from './kinds';
-import { routeRegistration, type NotRouted, type PlannedDelivery } from './routing';
+import { needsEarlierTargets, routeRegistration, type NotRouted, type PlannedDelivery } from './routing';
 
 /** What an outbox row carries: the element as registered and the consent question to re-ask. */
 export interface OutboxPayload {
@@ -92,6 +93,28 @@ export function registrationService(deps: AppDeps) {
     return JSON.parse(existing.response) as RegistrationAnswer;
   }
 
+  /**
+   * Where an earlier registration of the element was queued or delivered, asked only when a target's
+   * route may only update what is there (ending the region's request): one or two reads then, none
+   * on the common path.
+   */
+  async function earlierTargetsOf(tenant: string, outbound: Outbound, registry: ReverseMappingRegistry): Promise<Set<SourceSystem> | undefined> {
+    const candidates = SourceSystem.options.filter((target) => needsEarlierTargets(outbound, registry, [target]));
+    if (!outbound.elementId || candidates.length === 0) return undefined;
+    const ofElement = (row: { payload: string | null }) => {
+      try {
+        return (JSON.parse(row.payload ?? 'null') as OutboxPayload | null)?.outbound.elementId === outbound.elementId;
+      } catch {
+        return false;
+      }
+    };
+    const found = new Set<SourceSystem>();
+    for (const row of await store.outbox.liveForCitizen(tenant, outbound.citizenId)) if (candidates.includes(row.target as SourceSystem) && ofElement(row)) found.add(row.target as SourceSystem);
+    for (const target of candidates)
+      if (!found.has(target) && (await store.outbox.deliveredBefore(tenant, outbound.citizenId, target, Number.MAX_SAFE_INTEGER)).some(ofElement)) found.add(target);
+    return found;
+  }
+
   return {
     /**
      * Accepts a registration; answers the stored first answer for a repeated key. `alsoRecord`: audit
@@ -133,7 +156,9 @@ export function registrationService(deps: AppDeps) {
         }
         const { outbound } = applied;
         const consents = await store.consents.forCitizens(tenant, [outbound.citizenId]);
-        const routing = routeRegistration(outbound, consents, now, { reverseMappings: (deps as DeliveryDeps).delivery?.reverseMappings ?? defaultReverseMappings });
+        const reverseMappings = (deps as DeliveryDeps).delivery?.reverseMappings ?? defaultReverseMappings;
+        const earlierTargets = await earlierTargetsOf(tenant, outbound, reverseMappings);
+        const routing = routeRegistration(outbound, consents, now, { reverseMappings, ...(earlierTargets ? { earlierTargets } : {}) });
         const outboxRows = routing.deliveries.map((delivery) => ({
           id: crypto.randomUUID(),
           tenant,

@@ -300,7 +300,15 @@ export interface RouteTarget {
 
 export type RoutingResult = { excluded: { ruleId: string; legalReference: string } | null; targets: RouteTarget[] };
 
-function categoryFor(rule: RoutingRule, kind: RegistrationKind): DataCategory {
+/**
+ * The consent question's data category. A health element is health data whichever target its legal
+ * basis sends it to (an intervention filed under health but granted under SEL or LAB): every target
+ * asks `health`, which only an explicit health grant covers (R9, Sundhedsloven § 43). The router and
+ * the relay both ask the route's category, so both hold it to that.
+ */
+function categoryFor(rule: RoutingRule, subject: Pick<RoutingSubject, 'kind' | 'sector'>): DataCategory {
+  if (subject.sector === 'health') return 'health';
+  const kind = subject.kind;
   if (rule.category !== 'by-element') return rule.category;
   if (kind.startsWith('goal.')) return 'goals';
   if (kind.startsWith('intervention.')) return 'interventions';
@@ -337,7 +345,7 @@ export function routeFor(subject: RoutingSubject, onDate: string, rules: readonl
       existing.ruleIds.push(rule.id);
       if (!existing.legalReferences.includes(rule.legalReference)) existing.legalReferences.push(rule.legalReference);
     } else {
-      byTarget.set(rule.target, { target: rule.target, recipient: rule.recipient, category: categoryFor(rule, subject.kind), ruleIds: [rule.id], legalReferences: [rule.legalReference] });
+      byTarget.set(rule.target, { target: rule.target, recipient: rule.recipient, category: categoryFor(rule, subject), ruleIds: [rule.id], legalReferences: [rule.legalReference] });
     }
   }
   return { excluded: null, targets: [...byTarget.values()] };

@@ -17,7 +17,9 @@ import { socialRecordsFor } from '../../adapters/social/records';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { runMapping } from '../../mappings/mapping';
 import { socialCarePlanMapping, socialGoalReverse, socialInterventionReverse, socialMappingsByRecordType, socialServiceRequestReverse } from '../../mappings/social';
-import type { Goal, Intervention } from '../../src/model';
+import { Plan, type Goal, type Intervention } from '../../src/model';
+import { mergeFragments } from '../../src/sync/merge';
+import { validPlan } from '../support/plans';
 
 const SEED = 2026;
 const context = { now: '2026-03-01T12:00:00+01:00', ruleVersion: 'rules-2026.11' };
@@ -404,6 +406,31 @@ describe('social adapter: push', () => {
       category: 'interventions',
       content: { legalBasis: 'SEL §85', type: modelIntervention('x').type, title: 'Bostøtte to gange om ugen', period: { start: '2026-03-15', end: '2026-09-15' }, status: 'planned', responsibleUnit: 'Bostøtten Nord' },
     });
+  });
+
+  it('reads a CarePlan it pushed back onto the same intervention, not a second one (R18)', async () => {
+    const elementId = crypto.randomUUID();
+    const ours = modelIntervention(elementId);
+    const mapped = socialInterventionReverse.map(ours);
+    if (!mapped.ok) throw new Error(mapped.reason);
+    const receipt = await adapter.push({ operation: 'intervention.upsert', cpr: subjectOf(27).cpr, payload: mapped.payload }, `registration-${elementId}:careplan`);
+    expect(receipt.targetId).not.toBe(elementId);
+    // The next pull: the CarePlan as the server holds it, under the server's own id.
+    const pulled = await adapter.pull(subjectOf(27));
+    const record = pulled.records.find((r) => r.recordType === 'CarePlan' && (r.payload as { id?: string }).id === receipt.targetId)!;
+    const back = runMapping(socialCarePlanMapping, record.payload, context);
+    if (!back.ok) throw new Error(back.reason);
+    const plan = Plan.parse(validPlan({ goals: [], interventions: [{ ...ours, memberId: 'm1', goalIds: [] }], agreements: [], followUps: [], citizenViews: [] }));
+    const origin = { system: 'social' as const, recordId: record.recordId, recordVersion: record.version, mappingId: socialCarePlanMapping.id, mappingVersion: socialCarePlanMapping.version, category: 'interventions' as const, consentRef: 'g' };
+    const merged = mergeFragments(plan, back.fragments.map((fragment) => ({ fragment, origin, memberId: 'm1' })), { at: '2026-03-02T10:00:00Z', ruleVersion: 'rules-2026.11' });
+    expect(merged.plan.interventions.map((i) => i.id)).toEqual([elementId]);
+    expect(merged.added).toBe(0);
+    // A CarePlan the social system made itself keeps the social system's id.
+    const seeded = pulled.records.find((r) => r.recordType === 'CarePlan' && (r.payload as { id?: string }).id !== receipt.targetId);
+    if (seeded) {
+      const own = runMapping(socialCarePlanMapping, seeded.payload, context);
+      if (own.ok) for (const fragment of own.fragments) expect(fragment.elementId).toMatch(/^social:careplan:/);
+    }
   });
 
   it('sends a service request as a ServiceRequest', async () => {

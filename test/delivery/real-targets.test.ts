@@ -20,6 +20,7 @@ import type { DataCategory, Recipient } from '../../src/model';
 import { startTestApp } from '../support/node-app';
 import { TestClock } from '../registrations/fixture';
 import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
+import { regionalActivities } from '../../mappings/health/codes';
 
 let dfdg: DfdgSimulator;
 let education: EducationSimulator;
@@ -65,7 +66,7 @@ async function call(method: string, path: string, body?: unknown, key?: string) 
 
 const used = new Set<string>();
 /** A citizen the named systems know, not used by another test; a plan and every consent for them. */
-async function enrol(needs: ('dfdg' | 'education' | 'social' | 'health')[]) {
+async function enrol(needs: ('dfdg' | 'education' | 'social' | 'health')[], without: Recipient[] = []) {
   const known = {
     dfdg: new Set(dfdg.knownCitizens().map((c) => c.cpr)),
     education: new Set(education.knownCitizens().map((c) => c.cpr)),
@@ -78,7 +79,7 @@ async function enrol(needs: ('dfdg' | 'education' | 'social' | 'health')[]) {
   const plan = (await call('POST', '/v1/plans', { cpr: citizen.cpr, origin: 'offered' })).body;
   const citizenId = plan.subject.member.citizenId as string;
   const grants: [Recipient, DataCategory[]][] = [['employment', ['goals', 'interventions', 'plan-core']], ['education', ['goals', 'interventions', 'plan-core']], ['social', ['goals', 'interventions', 'plan-core']], ['health', ['health']]];
-  for (const [recipient, categories] of grants)
+  for (const [recipient, categories] of grants.filter(([recipient]) => !without.includes(recipient)))
     await app.deps.store.consents.insert({
       kind: 'grant',
       id: crypto.randomUUID(),
@@ -94,7 +95,7 @@ async function enrol(needs: ('dfdg' | 'education' | 'social' | 'health')[]) {
       signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' },
       createdAt: clock.now().toISOString(),
     });
-  return { planId: plan.id as string, memberId: plan.subject.member.memberId as string };
+  return { planId: plan.id as string, memberId: plan.subject.member.memberId as string, citizenId };
 }
 
 const register = async (body: Record<string, unknown>) => {
@@ -199,6 +200,127 @@ describe('delivery to the real simulators', () => {
     await drain();
     expect((await status(withProgramme.id)).targets[0]).toMatchObject({ target: 'education', status: 'delivered' });
     expect(Object.values(education.effectCounts()).reduce((a, b) => a + b, 0)).toBe(before + 1);
+  });
+
+  it('a changed job goal and a follow-up marked done update the one record at DFDG, never a second (R17, R18)', async () => {
+    const c = await enrol(['dfdg']);
+    const cpr = [...used].at(-1)!;
+    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'overall', title: 'Job som tømrer', sector: 'employment', topics: ['job-goal'] } });
+    const followUp = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning på jobsøgning', elementId: goal.elementId } });
+    const agreement = await register({ planId: c.planId, kind: 'agreement.added', agreement: { text: 'Søg 3 job om ugen', agreedAt: '2026-11-23', parties: ['borger', 'jobcenter'], sector: 'employment', topics: ['job-search'] } });
+    expect([goal, followUp, agreement].map((r) => r.deliveries.map((d) => d.target))).toEqual([['dfdg'], ['dfdg'], ['dfdg']]);
+    await drain();
+    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Job som tømrer (fuld tid)' } });
+    await register({ planId: c.planId, kind: 'followup.done', followUpId: followUp.elementId });
+    await drain();
+    for (const r of [goal, followUp, agreement]) expect((await status(r.id)).targets[0]).toMatchObject({ target: 'dfdg', status: 'delivered' });
+
+    const adapter = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 2000 });
+    const plan = (await adapter.pull({ citizenId: 'c', cpr })).records.find((r) => r.recordType === 'employment-plan')!.payload as any;
+    const held = (name: string) => [plan.MyPlanItem?.[name] ?? plan[name] ?? []].flat() as any[];
+    // One JobGoal, one FollowUp, one agreement — each under the element's own id, the latest content.
+    const goals = held('JobGoal').filter((g) => String(g.JobGoalText).startsWith('Job som tømrer'));
+    expect(goals).toEqual([expect.objectContaining({ JobGoalIdentifier: goal.elementId, JobGoalText: 'Job som tømrer (fuld tid)' })]);
+    const followUps = held('FollowUp').filter((f) => f.FollowUpText === 'Opfølgning på jobsøgning');
+    expect(followUps).toHaveLength(1);
+    expect(followUps[0]).toMatchObject({ FollowUpIdentifier: followUp.elementId });
+    expect(String(followUps[0].FollowUpCompletedIndicator)).toBe('true');
+    expect(held('JobSearchAgreement').filter((a) => a.AgreementText === 'Søg 3 job om ugen')).toEqual([expect.objectContaining({ JobSearchAgreementIdentifier: agreement.elementId })]);
+  });
+
+  it('tells Ungedatabasen the plan’s next open follow-up: marking the earlier one done moves it forward, not back (R17, R20)', async () => {
+    const c = await enrol(['education', 'dfdg']);
+    const cpr = [...used].at(-1)!;
+    const programme = educationProgrammes.codes[0]!;
+    const goal = await register({
+      planId: c.planId,
+      kind: 'goal.added',
+      goal: { level: 'overall', title: 'Tømreruddannelse', sector: 'education', topics: ['education-goal'], code: { system: educationProgrammes.system, code: programme.code, display: programme.display } },
+    });
+    const first = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Første samtale', elementId: goal.elementId } });
+    const second = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-02-10', text: 'Anden samtale', elementId: goal.elementId } });
+    expect(first.deliveries.map((d) => d.target)).toContain('education');
+    await drain();
+    const adapter = createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: 2000 });
+    const next = async () => ((await adapter.pull({ citizenId: 'c', cpr })).records.find((r) => r.recordType === 'education-plan')!.payload as any).NaesteOpfoelgning;
+    // The later one scheduled second does not push the next follow-up forward past the open earlier one.
+    expect(await next()).toBe('2027-01-10');
+    const done = await register({ planId: c.planId, kind: 'followup.done', followUpId: first.elementId });
+    await drain();
+    expect((await status(done.id)).targets.find((t: { target: string }) => t.target === 'education')).toMatchObject({ status: 'delivered' });
+    expect(await next()).toBe('2027-02-10');
+    // The last one done: nothing remains open, so nothing goes to Ungedatabasen (and the answer says why).
+    const last = await register({ planId: c.planId, kind: 'followup.done', followUpId: second.elementId });
+    expect(last.deliveries.map((d) => d.target)).not.toContain('education');
+    expect(last.notRouted).toContainEqual(expect.objectContaining({ target: 'education', cause: 'target', reason: expect.stringMatching(/no follow-up .* remains open/) }));
+    await drain();
+    expect(await next()).toBe('2027-02-10');
+  });
+
+  it('tells the region a requested service ended, on the request it holds; one never sent is not routed (R18)', async () => {
+    const c = await enrol(['health']);
+    const activity = regionalActivities.concepts[0]!;
+    const requested = (title: string) => ({
+      ...employment(c.memberId),
+      sector: 'health',
+      legalBasis: 'Sundhedsloven § 140',
+      type: { system: regionalActivities.system, code: activity.code },
+      title,
+      responsibleUnit: 'Sundhed og Omsorg',
+    });
+    const read = async (id: string) => (await (await fetch(`${health.baseUrl}/ServiceRequest/${id}`, { headers: { accept: 'application/fhir+json' } })).json()) as { status: string; identifier: { value: string }[] };
+    const added = await register({ planId: c.planId, kind: 'intervention.added', intervention: requested('Udskrivningskonference') });
+    expect(added.deliveries.map((d) => d.target)).toEqual(['health']);
+    await drain();
+    const requestId = (await status(added.id)).targets[0].receipt.targetId as string;
+    expect((await read(requestId)).status).toBe('active');
+
+    const end = await register({ planId: c.planId, kind: 'intervention.ended', interventionId: added.elementId, endDate: '2027-02-01' });
+    expect(end.deliveries.map((d) => d.target)).toEqual(['health']);
+    await drain();
+    // The same ServiceRequest, updated to completed (no second one made).
+    expect((await status(end.id)).targets[0]).toMatchObject({ status: 'delivered', receipt: { targetId: requestId, mapping: 'health.service-request.reverse@1.1.0' } });
+    expect(await read(requestId)).toMatchObject({ status: 'completed', identifier: [expect.objectContaining({ value: added.elementId })] });
+    expect(health.effects(end.deliveries[0]!.outboxId)).toBe(1);
+
+    // Added without the region getting it (no health consent then): ending it has nothing to end there.
+    const other = await enrol(['health'], ['health']);
+    const unsent = await register({ planId: other.planId, kind: 'intervention.added', intervention: { ...requested('Koordinationsmøde'), memberId: other.memberId } });
+    expect(unsent.deliveries).toEqual([]);
+    expect(unsent.notRouted).toContainEqual(expect.objectContaining({ target: 'health', cause: 'consent' }));
+    await app.deps.store.consents.insert({
+      kind: 'grant', id: crypto.randomUUID(), tenant: '101', citizenId: other.citizenId, grantedBy: { citizenId: other.citizenId, capacity: 'self' }, source: 'enplan', recipient: 'health', categories: ['health'],
+      explicitHealth: true, purpose: 'test', validFrom: '2020-01-01', signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' }, createdAt: clock.now().toISOString(),
+    });
+    const endUnsent = await register({ planId: other.planId, kind: 'intervention.ended', interventionId: unsent.elementId, endDate: '2027-02-01' });
+    expect(endUnsent.deliveries).toEqual([]);
+    expect(endUnsent.notRouted).toContainEqual(expect.objectContaining({ target: 'health', cause: 'target', reason: expect.stringMatching(/never sent a request/) }));
+  });
+
+  it('cancels (never creates) the end of a regional request whose own delivery never reached the region (R18)', async () => {
+    const c = await enrol(['health']);
+    const activity = regionalActivities.concepts[0]!;
+    const added = await register({
+      planId: c.planId,
+      kind: 'intervention.added',
+      intervention: { ...employment(c.memberId), sector: 'health', legalBasis: 'Sundhedsloven § 140', type: { system: regionalActivities.system, code: activity.code }, title: 'Koordinationsmøde', responsibleUnit: 'Sundhed' },
+    });
+    // Queued behind the request: routed, since the request is on its way.
+    const end = await register({ planId: c.planId, kind: 'intervention.ended', interventionId: added.elementId, endDate: '2027-02-01' });
+    expect(end.deliveries.map((d) => d.target)).toEqual(['health']);
+    // The request never goes: health consent is revoked before the relay runs, then given again.
+    const grants = await app.deps.store.consents.forCitizens('101', [c.citizenId]);
+    const healthGrant = grants.find((g) => g.kind === 'grant' && g.recipient === 'health')!;
+    await app.deps.store.consents.replace({ ...healthGrant, revokedAt: clock.now().toISOString(), revokedBy: 'citizen' } as never);
+    await createRelay(app.deps, relayOptions).runOnce();
+    expect((await status(added.id)).targets[0]).toMatchObject({ status: 'cancelled' });
+    clock.advance(60_000);
+    await app.deps.store.consents.insert({ ...healthGrant, id: crypto.randomUUID(), createdAt: clock.now().toISOString() } as never);
+    await drain();
+    const ended = (await status(end.id)).targets[0];
+    expect(ended).toMatchObject({ status: 'cancelled' });
+    expect(JSON.stringify(ended)).toMatch(/never sent a request for this intervention/);
+    expect(health.effects(end.deliveries[0]!.outboxId)).toBe(0);
   });
 
   it('F2 on the real simulators: 30 % 5xx, 10 % timeouts, 5 % malformed — all delivered, each once in effect', { timeout: 120_000 }, async () => {

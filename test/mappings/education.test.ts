@@ -187,6 +187,18 @@ describe('Ungedatabasen reverse mappings', () => {
     expect(planFollowUpReverseMapping.map({ followUp: { due: '1. oktober' } })).toMatchObject({ ok: false, reason: expect.stringMatching(/NaesteOpfoelgning/) });
   });
 
+  it('sends the plan’s next open follow-up as NaesteOpfoelgning, never a done one’s date (R17, R20)', () => {
+    const done = { due: '2027-01-10', done: true };
+    // Done, with a later one still open: that one is the next.
+    expect(planFollowUpReverseMapping.map({ followUp: done, nextOpenDue: '2027-02-10' })).toEqual({ ok: true, payload: { NaesteOpfoelgning: '2027-02-10' } });
+    // Scheduled later than one already open: the earlier stays the next.
+    expect(planFollowUpReverseMapping.map({ followUp: { due: '2027-03-01' }, nextOpenDue: '2027-02-10' })).toEqual({ ok: true, payload: { NaesteOpfoelgning: '2027-02-10' } });
+    // None open any more: nothing to send (the optional element cannot be cleared), said as a reason.
+    expect(planFollowUpReverseMapping.map({ followUp: done, nextOpenDue: null })).toMatchObject({ ok: false, reason: expect.stringMatching(/no follow-up .* remains open/) });
+    // Not known (a row queued before it was carried): a done one's date is not sent.
+    expect(planFollowUpReverseMapping.map({ followUp: done })).toMatchObject({ ok: false, reason: expect.stringMatching(/not known/) });
+  });
+
   it('registers an event on a course from the plan, keeping its course id', () => {
     const [course] = fragmentsOf('education-event', 'dropout') as unknown as Intervention[];
     const result = educationEventReverseMapping.map({ intervention: course!, eventCode: 'FULDFOERT', eventDate: '2028-06-23', institution: { number: '159021' } });

@@ -142,7 +142,15 @@ describe('health reverse mappings', () => {
 
   it('refuse requests for anything but the region’s own activities', () => {
     expect(healthServiceRequestReverse.map({ ...request, type: { system: REGIONAL_PLAN_TYPE_SYSTEM, code: 'coordination-plan' } })).toMatchObject({ ok: false });
-    expect(healthServiceRequestReverse.map({ ...request, status: 'cancelled' })).toMatchObject({ ok: false });
+  });
+
+  it('say a cancelled intervention revokes the request and an ended one completes it (R18; FHIR R4 ServiceRequest.status)', () => {
+    for (const [status, requestStatus] of [['planned', 'active'], ['active', 'active'], ['cancelled', 'revoked'], ['ended', 'completed']] as const) {
+      const out = healthServiceRequestReverse.map({ ...request, status });
+      if (!out.ok) return expect.fail(`refused a ${status} intervention: ${out.reason}`);
+      expect(out.payload.status, status).toBe(requestStatus);
+      expect(fhirValidationErrors(asSent(out.payload)), status).toEqual([]);
+    }
   });
 
   it('are listed by push operation, with code lists that say where they come from', () => {

@@ -192,8 +192,10 @@ describe('social mapping registry and code lists', () => {
       expect(mapping.id).toMatch(/^social\.[a-z-]+$/);
       // Bumped when the output changes meaning: 1.1.0 for careplan, condition and goal (and the delivery
       // report, which maps its entries through them), where a code no KL list holds became health data
-      // (Sundhedsloven § 43) and § 101 a is read however it is written.
-      expect(mapping.version).toBe(mapping.id === 'social.careteam' ? '1.0.0' : '1.1.0');
+      // (Sundhedsloven § 43) and § 101 a is read however it is written; 1.2.0 for careplan and the
+      // delivery report, where a CarePlan we pushed maps back onto our intervention (R18).
+      const expected: Record<string, string> = { 'social.careteam': '1.0.0', 'social.careplan': '1.2.0', 'social.delivery-report': '1.2.0' };
+      expect(mapping.version, mapping.id).toBe(expected[mapping.id] ?? '1.1.0');
       expect(mapping.adapter).toBe('social');
       expect(mapping.rules.length).toBeGreaterThan(0);
       expect(new Set(mapping.rules.map((r) => r.id)).size).toBe(mapping.rules.length);

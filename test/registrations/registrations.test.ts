@@ -278,6 +278,33 @@ describe('single registration', () => {
     const stored = (await f.deps.store.plans.get('101', plan.id))!.interventions.find((i) => i.id === answer.body.elementId);
     expect(stored?.confidentiality).toBe('anonymous-treatment');
   });
+
+  it('never routes a goal served only by anonymous treatment, nor a follow-up on it (R4: what the views hide is not pushed either)', async () => {
+    const plan = await f.createPlan();
+    await f.grantAll(plan.citizenId);
+    const goal = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'sub', title: 'Ude af misbrug', sector: 'social', memberId: plan.memberId } });
+    expect(goal.status).toBe(202);
+    const anonymous = await f.register({
+      planId: plan.id,
+      kind: 'intervention.added',
+      intervention: { ...employmentIntervention(plan.memberId), sector: 'social', legalBasis: 'SEL § 101 a', confidentiality: 'anonymous-treatment', title: 'Anonym behandling', goalIds: [goal.body.elementId] },
+    });
+    expect(anonymous.body.excludedBy.ruleId).toBe('anonymous-treatment-not-routed');
+    const changed = await f.register({ planId: plan.id, kind: 'goal.changed', goalId: goal.body.elementId, changes: { status: 'active' } });
+    const followUp = await f.register({ planId: plan.id, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning', elementId: goal.body.elementId } });
+    for (const answer of [changed, followUp]) {
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+      expect(answer.body.deliveries).toEqual([]);
+      expect(answer.body.excludedBy?.ruleId).toBe('anonymous-treatment-not-routed');
+      expect(await f.deps.store.outbox.forRegistration('101', answer.body.id)).toEqual([]);
+    }
+    // A goal also served by an ordinary intervention is not protected: it still goes to social.
+    const other = await f.register({ planId: plan.id, kind: 'goal.added', goal: { level: 'sub', title: 'Bolig', sector: 'social', memberId: plan.memberId } });
+    await f.register({ planId: plan.id, kind: 'intervention.added', intervention: { ...employmentIntervention(plan.memberId), sector: 'social', legalBasis: 'SEL § 101 a', title: 'Anonym behandling', goalIds: [other.body.elementId] } });
+    await f.register({ planId: plan.id, kind: 'intervention.added', intervention: { ...employmentIntervention(plan.memberId), sector: 'social', legalBasis: 'SEL § 85', title: 'Bostøtte', goalIds: [other.body.elementId] } });
+    const otherChanged = await f.register({ planId: plan.id, kind: 'goal.changed', goalId: other.body.elementId, changes: { status: 'active' } });
+    expect(otherChanged.body.deliveries.map((d: { target: string }) => d.target)).toEqual(['social']);
+  });
 });
 
 describe('Idempotency-Key', () => {

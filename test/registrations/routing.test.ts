@@ -1,5 +1,8 @@
 /** The routing table as data: per kind, sector, legal basis, plan type and date (R17, R20, R25). */
 import { describe, expect, it } from 'vitest';
+import { regionalActivities } from '../../mappings/health/codes';
+import { defaultReverseMappings } from '../../src/delivery/default-mappings';
+import { runReverse } from '../../src/delivery/reverse-mappings';
 import { routeRegistration } from '../../src/registrations/routing';
 import { RegistrationKind, routeFor, routingRules, type RoutingSubject } from '../../src/rules';
 
@@ -72,6 +75,62 @@ describe('routing table', () => {
       expect(result.excluded?.ruleId, legalBasis).toBe('anonymous-treatment-not-routed');
     }
     expect(routeFor(element('intervention.added', 'social', { legalBasis: 'SEL § 101', confidentiality: 'normal' }), on).excluded).toBeNull();
+  });
+
+  it('asks explicit health consent for a health element whatever target its legal basis sends it to (R9, Sundhedsloven § 43)', () => {
+    // Filed under health, granted under SEL or LAB: social / DFDG get it only on the health question.
+    for (const [legalBasis, target] of [['SEL § 102', 'social'], ['LAB § 32', 'dfdg']] as const)
+      for (const kind of ['intervention.added', 'goal.changed', 'followup.done'] as const) {
+        const routed = routeFor(element(kind, 'health', { legalBasis }), on).targets;
+        expect(routed.map((t) => [t.target, t.category]).sort(), `${legalBasis} ${kind}`).toEqual([[target, 'health'], ['health', 'health']].sort());
+      }
+    // Not health: the category follows the element as before.
+    expect(routeFor(element('intervention.added', 'social', { legalBasis: 'SEL § 102' }), on).targets.map((t) => t.category)).toEqual(['interventions']);
+
+    const grant = (recipient: string, categories: string[], explicitHealth = false) => ({
+      kind: 'grant', id: crypto.randomUUID(), tenant: '101', citizenId: 'c1', grantedBy: { citizenId: 'c1', capacity: 'self' }, source: 'enplan', recipient, categories, explicitHealth,
+      purpose: 't', validFrom: '2020-01-01', signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' }, createdAt: '2020-01-01T00:00:00Z',
+    });
+    const outbound = { citizenId: 'c1', birthDate: '1985-06-15', kind: 'intervention.added', operation: 'intervention.upsert', sector: 'health', legalBasis: 'SEL § 102', confidentiality: 'normal', planTypes: [] } as never;
+    const at = new Date('2026-12-01T10:00:00Z');
+    const onInterventions = routeRegistration(outbound, [grant('social', ['interventions'])] as never, at);
+    expect(onInterventions.deliveries.map((d) => d.target)).not.toContain('social');
+    expect(onInterventions.notRouted).toContainEqual(expect.objectContaining({ target: 'social', cause: 'consent', category: 'health' }));
+    // A health grant that is not explicit does not do either.
+    expect(routeRegistration(outbound, [grant('social', ['interventions', 'health'])] as never, at).deliveries.map((d) => d.target)).not.toContain('social');
+    const explicit = routeRegistration(outbound, [grant('social', ['health'], true)] as never, at);
+    expect(explicit.deliveries).toContainEqual(expect.objectContaining({ target: 'social', category: 'health', basis: 'consent' }));
+  });
+
+  it('routes the end or cancellation of a regional service request only where the region holds the request (R18)', () => {
+    const activity = regionalActivities.concepts[0]!;
+    const intervention = (status: string) => ({
+      id: crypto.randomUUID(), sector: 'health', legalBasis: 'Sundhedsloven § 140', type: { system: regionalActivities.system, code: activity.code }, title: 'Koordinationsmøde', responsibleUnit: 'Sundhed',
+      contact: { name: 'K' }, period: { start: '2026-12-01' }, order: 1, dependsOn: [], status, memberId: 'm1', goalIds: [], confidentiality: 'normal', topics: [], ruleVersion: 'v', provenance: [],
+    });
+    const grant = { kind: 'grant', id: 'g', tenant: '101', citizenId: 'c1', grantedBy: { citizenId: 'c1', capacity: 'self' }, source: 'enplan', recipient: 'health', categories: ['health'], explicitHealth: true,
+      purpose: 't', validFrom: '2020-01-01', signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' }, createdAt: '2020-01-01T00:00:00Z' };
+    const at = new Date('2026-12-01T10:00:00Z');
+    const outbound = (kind: string, operation: string, status: string) => {
+      const element = intervention(status);
+      return { tenant: '101', planId: 'p', registrationId: 'r', at: at.toISOString(), actor: 'cw', memberId: 'm1', citizenId: 'c1', birthDate: '1990-01-01', planTypes: [], kind, operation,
+        elementId: element.id, sector: 'health', legalBasis: element.legalBasis, confidentiality: 'normal', element: { type: 'intervention', intervention: element } } as never;
+    };
+    expect(defaultReverseMappings.find('health', 'intervention.end')).toBeDefined();
+    for (const [kind, operation, status, requestStatus] of [['intervention.ended', 'intervention.end', 'ended', 'completed'], ['intervention.changed', 'intervention.upsert', 'cancelled', 'revoked']] as const) {
+      const o = outbound(kind, operation, status);
+      const mapped = runReverse(defaultReverseMappings.find('health', operation)!, o);
+      expect(mapped.ok && (mapped.payload as { status: string }).status).toBe(requestStatus);
+      // Queued or delivered to the region before: the end goes there (as an update of that request).
+      const held = routeRegistration(o, [grant] as never, at, { reverseMappings: defaultReverseMappings, earlierTargets: new Set(['health' as const]) });
+      expect(held.deliveries.map((d) => d.target)).toEqual(['health']);
+      // Never sent there: nothing to end, said as a reason — not a delivery bound to die.
+      const never = routeRegistration(o, [grant] as never, at, { reverseMappings: defaultReverseMappings, earlierTargets: new Set() });
+      expect(never.deliveries).toEqual([]);
+      expect(never.notRouted).toEqual([expect.objectContaining({ target: 'health', cause: 'target', reason: expect.stringMatching(/never sent a request for this intervention/) })]);
+    }
+    // A request that is still wanted is a create, asked nothing about earlier deliveries.
+    expect(routeRegistration(outbound('intervention.added', 'intervention.upsert', 'planned'), [grant] as never, at, { reverseMappings: defaultReverseMappings, earlierTargets: new Set() }).deliveries.map((d) => d.target)).toEqual(['health']);
   });
 
   it('routes plan-wide registrations to the systems whose sector plan the Én plan replaces', () => {
