@@ -2,11 +2,15 @@
  * The audit log: append-only and hash-chained per tenant. Each row's hash covers its content and
  * the previous row's hash, so editing or deleting any row breaks the chain from there on (S5).
  * Rows hold references (ids, categories, legal basis) and never content or CPR numbers.
+ * The chain's head (its last row's seq and hash) is kept in `audit_heads`, written with the rows,
+ * so rows deleted at the end are missed too; the database refuses UPDATE and DELETE on the log
+ * (migration 0019). What neither can catch — a rewrite with every hash recomputed by someone holding
+ * the database file — an anchor can: a head logged earlier, kept outside (docs/decisions/0019, "Later").
  */
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Commit, Database, Statement } from './db';
-import { auditLog } from './schema';
+import { auditHeads, auditLog } from './schema';
 import { abortUnlessOneRowChanged, isLostWriteAbort } from './write-guard';
 
 export interface AuditEntry {
@@ -40,12 +44,70 @@ async function sha256Hex(text: string): Promise<string> {
   return createHash('sha256').update(text).digest('hex');
 }
 
-export function chainHash(row: Omit<AuditRow, 'hash'>): Promise<string> {
-  // A fixed field order makes the hash independent of how the row was built.
-  return sha256Hex(
-    JSON.stringify([row.tenant, row.seq, row.at, row.actor, row.action, row.targetType, row.targetId, row.citizenId ?? null, row.detail, row.prevHash]),
-  );
+/**
+ * What a row's hash covers: a JSON array of its fields in a fixed order (so the hash does not depend
+ * on how the row was built), the detail as its JSON text. `JSON.stringify` of the array writes each
+ * element as it would alone, so this is the text `JSON.stringify([..., detail, prevHash])` gives —
+ * and verify can hash the detail's text as stored, which is `JSON.stringify(detail)`, without parsing it.
+ */
+function hashedText(row: { tenant: string; seq: number; at: string; actor: string; action: string; targetType: string; targetId: string; citizenId?: string | null; prevHash: string }, detailText: string): string {
+  const fields = JSON.stringify([row.tenant, row.seq, row.at, row.actor, row.action, row.targetType, row.targetId, row.citizenId ?? null]);
+  return `${fields.slice(0, -1)},${detailText},${JSON.stringify(row.prevHash)}]`;
 }
+
+export function chainHash(row: Omit<AuditRow, 'hash'>): Promise<string> {
+  return sha256Hex(hashedText(row, JSON.stringify(row.detail) ?? 'null'));
+}
+
+/** A row as stored, its detail the JSON text (or whatever else the column now holds). */
+type StoredRow = typeof auditLog.$inferSelect;
+
+/** The hash of a row as stored: its detail's text is hashed as it stands, so any edit of it — even one to the same JSON value — shows. */
+const storedHash = (row: StoredRow) => sha256Hex(hashedText(row, row.detail));
+
+const isJson = (text: string) => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** A seq as it was found (a forged row's may be a fraction, or text). */
+const shownSeq = (seq: unknown) => (typeof seq === 'string' ? JSON.stringify(seq) : String(seq));
+
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
+}
+
+export type AuditVerification =
+  | { ok: true; rows: number; anchorsHeld?: number }
+  | { ok: false; rows: number; brokenAtSeq: number; reason: string };
+
+/**
+ * An anchor as text, `<tenant>:<seq>:<hash>`, the hash in eight groups of eight hex digits: the
+ * logger masks anything like a CPR number (ten digits, letters beside them or not), which takes
+ * ten digits out of about one hash in fourteen; no group is long enough for that.
+ */
+export function anchorText(head: { tenant: string; seq: number; hash: string }): string {
+  return `${head.tenant}:${head.seq}:${groupedHash(head.hash)}`;
+}
+
+/** A hash in groups of eight hex digits, `3f2a9c1e:…`, as it is logged. */
+export const groupedHash = (hash: string): string => hash.match(/.{1,8}/g)?.join(':') ?? '';
+
+/** Reads `<tenant>:<seq>:<hash>` (the hash grouped as logged, or in one piece); undefined if it is not one. */
+export function parseAnchor(text: string): ({ tenant: string } & AuditAnchor) | undefined {
+  const [tenant, seq, ...hash] = text.trim().split(':');
+  const joined = hash.join('').toLowerCase();
+  if (!tenant || !seq || !/^\d+$/.test(seq) || Number(seq) < 1 || !/^[0-9a-f]{64}$/.test(joined)) return undefined;
+  return { tenant, seq: Number(seq), hash: joined };
+}
+
+/** Rows read per page when verifying. */
+const VERIFY_PAGE = 1000;
 
 /** A lost race for the chain's head: another writer took this (tenant, seq). Nothing else is retried (a batch may carry other writes). */
 const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed: audit_log\./i.test(String((error as { message?: string })?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ''));
@@ -95,10 +157,9 @@ export function auditRepository({ db, batch }: Database) {
    */
   async function appendManyNow(tenant: string, entries: AuditEntry[], alongWith: Statement[]): Promise<AuditRow[]> {
     for (let attempt = 0; ; attempt++) {
-      const known = heads.get(tenant);
-      const head = known ? [known] : await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(eq(auditLog.tenant, tenant)).orderBy(desc(auditLog.seq)).limit(1);
-      let seq = head[0]?.seq ?? 0;
-      let prevHash = head[0]?.hash ?? GENESIS_HASH;
+      const head = heads.get(tenant) ?? (await readHead(tenant));
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS_HASH;
       const rows: AuditRow[] = [];
       for (const entry of entries) {
         const unhashed = { tenant, seq: ++seq, at: entry.at, actor: entry.actor, action: entry.action, targetType: entry.targetType, targetId: entry.targetId, citizenId: entry.citizenId ?? null, detail: entry.detail ?? {}, prevHash };
@@ -108,7 +169,7 @@ export function auditRepository({ db, batch }: Database) {
       }
       const statements: Statement[] = [];
       // One row alone is a plain insert (drizzle builds it in less time than the JSON form below).
-      if (rows.length === 1 && alongWith.length === 0) statements.push(db.insert(auditLog).values({ ...rows[0]!, detail: JSON.stringify(rows[0]!.detail) }));
+      if (rows.length === 1) statements.push(db.insert(auditLog).values({ ...rows[0]!, detail: JSON.stringify(rows[0]!.detail) }));
       let pending: string[] = [];
       let size = 0;
       const flush = () => {
@@ -123,11 +184,11 @@ export function auditRepository({ db, batch }: Database) {
         size += row.length + 1;
       }
       flush();
+      // The chain's new head, once per commit (after the rows: a lost race meets their key first).
+      statements.push(db.insert(auditHeads).values({ tenant, seq, hash: prevHash }).onConflictDoUpdate({ target: auditHeads.tenant, set: { seq, hash: prevHash } }));
       statements.push(...alongWith);
       try {
-        // One statement is atomic on its own: no transaction around it (a batch costs a BEGIN and a COMMIT more).
-        if (statements.length === 1) await statements[0];
-        else await batch(statements);
+        await batch(statements);
         heads.set(tenant, { seq, hash: prevHash });
         return rows;
       } catch (error) {
@@ -137,6 +198,29 @@ export function auditRepository({ db, batch }: Database) {
       }
     }
   }
+
+  /**
+   * The head to append after, when this process does not know it: the recorded head, or the last
+   * row if that is further on (rows written without their head: by a release before the heads, while
+   * both ran). The recorded head being further on means rows were deleted at the end: new rows go
+   * after the head, so the gap stays where verify names it instead of being filled.
+   */
+  async function readHead(tenant: string): Promise<{ seq: number; hash: string } | undefined> {
+    const [recorded] = await db.select({ seq: auditHeads.seq, hash: auditHeads.hash }).from(auditHeads).where(eq(auditHeads.tenant, tenant));
+    // Only whole seqs: a forged row's may be a fraction or text (which sorts after every number).
+    const [last] = await db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).where(and(eq(auditLog.tenant, tenant), sql`typeof(${auditLog.seq}) = 'integer'`)).orderBy(desc(auditLog.seq)).limit(1);
+    if (!recorded) return last;
+    return last && last.seq > recorded.seq ? last : recorded;
+  }
+
+  /** Rows as stored, in seq order, after the seq `after` (as it was found, whatever its type; all rows when undefined). */
+  const storedRowsAfter = (tenant: string, after: unknown, limit: number): Promise<StoredRow[]> =>
+    db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.tenant, tenant), after === undefined ? undefined : sql`${auditLog.seq} > ${after}`))
+      .orderBy(asc(auditLog.seq))
+      .limit(limit);
 
   /** Writes every single entry waiting for the tenant as one batch, and answers each caller with its row. */
   async function writeWaiting(tenant: string): Promise<void> {
@@ -222,27 +306,67 @@ export function auditRepository({ db, batch }: Database) {
         .limit(options.limit ?? 1000);
       return rows.map(toRow);
     },
+    /** Every tenant with an audit chain: with rows, or with a recorded head (whose rows may all have been deleted). */
     async tenants(): Promise<string[]> {
-      const rows = await db.selectDistinct({ tenant: auditLog.tenant }).from(auditLog);
-      return rows.map((r) => r.tenant);
+      const [logged, headed] = await Promise.all([db.selectDistinct({ tenant: auditLog.tenant }).from(auditLog), db.select({ tenant: auditHeads.tenant }).from(auditHeads)]);
+      return [...new Set([...logged, ...headed].map((r) => r.tenant))];
     },
-    /** Walks the chain in pages; names the first row whose hash or link does not hold. */
-    async verify(tenant: string): Promise<{ ok: true; rows: number } | { ok: false; rows: number; brokenAtSeq: number; reason: string }> {
+    /** Each tenant's recorded head: the anchors the nightly job logs. */
+    async heads(): Promise<{ tenant: string; seq: number; hash: string }[]> {
+      return db.select({ tenant: auditHeads.tenant, seq: auditHeads.seq, hash: auditHeads.hash }).from(auditHeads).orderBy(asc(auditHeads.tenant));
+    },
+    /**
+     * Walks the chain in pages, every row as stored (whatever its seq), and names the first that does
+     * not hold: a row inserted with a seq outside 1, 2, 3…, a row missing, a broken link, content that
+     * does not match its hash, or — at the end — rows missing after the last one found, or found after
+     * the recorded head. `anchors` (heads logged earlier, kept outside the database) must still be
+     * rows of the chain with the same hash: what catches a rewrite with every hash recomputed.
+     */
+    async verify(tenant: string, options: { anchors?: readonly AuditAnchor[] } = {}): Promise<AuditVerification> {
+      const anchors = options.anchors ?? [];
+      const anchored = new Map<number, string[]>();
+      for (const anchor of anchors) anchored.set(anchor.seq, [...(anchored.get(anchor.seq) ?? []), anchor.hash]);
       let prevHash = GENESIS_HASH;
-      let expectedSeq = 1;
       let checked = 0;
+      let last: unknown = undefined;
+      let anchorsHeld = 0;
+      const broken = (brokenAtSeq: number, reason: string, rows = checked) => ({ ok: false as const, rows, brokenAtSeq, reason });
       for (;;) {
-        const page = await this.list(tenant, { afterSeq: expectedSeq - 1, limit: 1000 });
-        if (page.length === 0) return { ok: true, rows: checked };
+        const page = await storedRowsAfter(tenant, last, VERIFY_PAGE);
         for (const row of page) {
-          if (row.seq !== expectedSeq) return { ok: false, rows: checked, brokenAtSeq: expectedSeq, reason: `row ${expectedSeq} is missing` };
-          if (row.prevHash !== prevHash) return { ok: false, rows: checked, brokenAtSeq: row.seq, reason: 'it does not link to the row before it' };
-          const { hash, ...rest } = row;
-          if ((await chainHash(rest)) !== hash) return { ok: false, rows: checked, brokenAtSeq: row.seq, reason: 'its content does not match its hash' };
-          prevHash = hash;
-          expectedSeq++;
+          const expectedSeq = checked + 1;
+          if (typeof row.seq !== 'number' || !Number.isInteger(row.seq) || row.seq < 1)
+            return broken(typeof row.seq === 'number' ? row.seq : expectedSeq, `a row with seq ${shownSeq(row.seq)} was inserted ${checked === 0 ? 'before row 1' : `after row ${checked}`} (seqs are whole numbers from 1)`);
+          if (row.seq !== expectedSeq) return broken(expectedSeq, `row ${expectedSeq} is missing`);
+          if (row.prevHash !== prevHash) return broken(row.seq, 'it does not link to the row before it');
+          if ((await storedHash(row)) !== row.hash) return broken(row.seq, isJson(row.detail) ? 'its content does not match its hash' : 'its content does not match its hash (its detail is not JSON: it was edited)');
+          for (const hash of anchored.get(row.seq) ?? []) {
+            if (hash !== row.hash) return broken(row.seq, `its hash is not the anchored one (${hash.slice(0, 12)}…): the chain was rewritten at or before this row`);
+            anchorsHeld++;
+          }
+          prevHash = row.hash;
+          last = row.seq;
           checked++;
         }
+        if (page.length === VERIFY_PAGE) continue;
+        // The head is read after the rows, and is committed with them: it is never behind a row
+        // read before it. Further on, rows were appended meanwhile (walk on) or deleted.
+        const [head] = await db.select({ seq: auditHeads.seq, hash: auditHeads.hash }).from(auditHeads).where(eq(auditHeads.tenant, tenant));
+        if (head && head.seq > checked) {
+          if ((await storedRowsAfter(tenant, last, 1)).length > 0) continue;
+          return broken(checked + 1, `${head.seq === checked + 1 ? `row ${head.seq} is missing` : `rows ${checked + 1} to ${head.seq} are missing`}: the chain's recorded head is row ${head.seq} (rows were deleted at the end)`);
+        }
+        if (!head) {
+          if (checked > 0) return broken(checked + 1, `no head is recorded for this chain (audit_heads has no row for the tenant): whether rows after row ${checked} were deleted cannot be told`);
+        } else if (head.seq < checked) {
+          return broken(head.seq + 1, `the chain's recorded head is row ${head.seq}: rows from ${head.seq + 1} on were not written with it (added outside the service)`, head.seq);
+        } else if (head.hash !== prevHash) {
+          return broken(head.seq, "it is not the chain's recorded head (the head's hash differs): it was edited", head.seq - 1);
+        }
+        // An anchor the walk did not meet: its row is gone (the chain now ends before it), or it named no row a chain can hold.
+        const unmet = anchors.filter((anchor) => !(Number.isInteger(anchor.seq) && anchor.seq >= 1 && anchor.seq <= checked)).sort((a, b) => a.seq - b.seq)[0];
+        if (unmet) return broken(unmet.seq, `row ${unmet.seq}, anchored with hash ${unmet.hash.slice(0, 12)}…, is not in the chain (it ends at row ${checked})`);
+        return anchors.length > 0 ? { ok: true, rows: checked, anchorsHeld } : { ok: true, rows: checked };
       }
     },
   };

@@ -120,6 +120,18 @@ export const auditLog = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant, t.seq] }), index('audit_tenant_citizen').on(t.tenant, t.citizenId)],
 );
 
+/**
+ * The head of each tenant's audit chain (its last row's seq and hash), written in the same batch as
+ * the rows (once per commit, not per row): rows deleted at the end, or a tenant's whole chain, are
+ * then missing from something that says they were there. Migration 0019 refuses deleting a head or
+ * moving it back, and UPDATE and DELETE on `audit_log`.
+ */
+export const auditHeads = sqliteTable('audit_heads', {
+  tenant: text('tenant').primaryKey(),
+  seq: integer('seq').notNull(),
+  hash: text('hash').notNull(),
+});
+
 export const registrations = sqliteTable(
   'registrations',
   {

@@ -6,13 +6,15 @@
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant or a legal-basis record whose
  * period has ended leaves the plans (`handleLapsedGrants`); processed inbound change notices are deleted after the same N days, and a grant dated to start later takes
- * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content.
+ * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content;
+ * each audit chain's head is logged at the end (`logAuditHeads`), as an anchor kept outside the database.
  * During a CPR key rotation it also re-keys what the retired keys still hold (src/security/rekey.ts).
  */
 import type { AppDeps } from '../api/context';
 import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
 import { rekeyToCurrentKey } from '../security/rekey';
 import type { AuditEntry } from '../store';
+import { anchorText, groupedHash } from '../store/audit';
 
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
@@ -63,5 +65,16 @@ export async function runRetention(deps: AppDeps) {
   }
   // A CPR key rotation still under way (CPR_KEYS_RETIRED): on with it (on Workers, this is where it runs).
   const rekey = deps.config.cprKeysRetired.length > 0 ? await rekeyToCurrentKey(deps, { maxPages: 100 }) : undefined;
+  await logAuditHeads(deps);
   return { ...summary, ...(rekey ? { rekey } : {}) };
+}
+
+/**
+ * Each tenant's audit chain head, one info line each, into the logs that are shipped off the
+ * machine: anchors outside the database, which `npm run audit:verify -- --anchor <anchor>` checks
+ * the chain still holds — what catches a rewrite with every hash recomputed (docs/decisions/0019, "Later").
+ * The hash goes in groups (`groupedHash`), so the logger's CPR mask cannot take digits out of it.
+ */
+export async function logAuditHeads(deps: Pick<AppDeps, 'store' | 'logger'>): Promise<void> {
+  for (const head of await deps.store.audit.heads()) deps.logger.info('audit chain head', { tenant: head.tenant, seq: head.seq, hash: groupedHash(head.hash), anchor: anchorText(head) });
 }

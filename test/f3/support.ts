@@ -169,7 +169,7 @@ export function pageWith(resource: unknown, patientParam: 'subject' | 'patient')
 // ---------------------------------------------------------------------------------------------
 // The database
 
-const TABLES = ['applied_records', 'audit_log', 'citizens', 'consents', 'inbound_webhooks', 'outbox', 'plan_members', 'plans', 'quarantine', 'registrations', 'subscriptions', 'subscription_deliveries', 'events', 'sync_cursors', 'sync_runs', 'plan_links', 'pulled_citizens'];
+const TABLES = ['applied_records', 'audit_log', 'audit_heads', 'citizens', 'consents', 'inbound_webhooks', 'outbox', 'plan_members', 'plans', 'quarantine', 'registrations', 'subscriptions', 'subscription_deliveries', 'events', 'sync_cursors', 'sync_runs', 'plan_links', 'pulled_citizens'];
 
 /** Every row of every table, to compare before and after a request that must store nothing. */
 export async function snapshot(database: Database): Promise<Record<string, unknown[]>> {
