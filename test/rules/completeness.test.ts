@@ -61,25 +61,27 @@ describe('sector completeness (R2)', () => {
   });
 });
 
+/** A grant to the Én plan about `about`, given by `by` in `capacity`. */
+const grant = (id: string, about: string, by: string, capacity: ConsentGrant['grantedBy']['capacity'], extra: Partial<ConsentGrant> = {}): ConsentGrant => ({
+  id,
+  tenant: '101',
+  citizenId: about,
+  grantedBy: { citizenId: by, capacity },
+  source: 'social',
+  recipient: 'enplan',
+  categories: ['plan-core'],
+  explicitHealth: false,
+  purpose: 'Samlet plan',
+  validFrom: '2026-01-01',
+  signed: { method: 'mitid', documentRef: 'doc', textVersion: 'v1', language: 'da' },
+  createdAt: '2026-01-01T09:00:00.000Z',
+  ...extra,
+});
+
 describe('the consents a replaced plan needs (R25 consentFrom)', () => {
   const parent = familyMember('m-parent', 'parent', '1980-01-01');
   const young = familyMember('m-young', 'young-person', '2009-03-01'); // 17 on the day
   const family = (relation: 'replaces' | 'frames') => planWith([parent, young], { replaces: [{ planType: 'youth-plan', relation, memberId: 'm-young' }] });
-  const grant = (id: string, about: string, by: string, capacity: ConsentGrant['grantedBy']['capacity'], extra: Partial<ConsentGrant> = {}): ConsentGrant => ({
-    id,
-    tenant: '101',
-    citizenId: about,
-    grantedBy: { citizenId: by, capacity },
-    source: 'social',
-    recipient: 'enplan',
-    categories: ['plan-core'],
-    explicitHealth: false,
-    purpose: 'Samlet plan',
-    validFrom: '2026-01-01',
-    signed: { method: 'mitid', documentRef: 'doc', textVersion: 'v1', language: 'da' },
-    createdAt: '2026-01-01T09:00:00.000Z',
-    ...extra,
-  });
   const consentItems = (plan: Plan, grants: ConsentGrant[]) => completenessOf(plan, today, undefined, grants)[0]!.missing.map((m) => m.id).filter((id) => id.startsWith('consent-'));
 
   it('a youth plan replaced needs the custody holder’s and the young person’s own consent (Barnets lov § 110)', () => {
@@ -118,20 +120,7 @@ describe('whose views, whose follow-up, whose consent (R2, R4, R25)', () => {
   const young = familyMember('m-young', 'young-person', '2009-03-01'); // 17 on the day
   const adultYoung = familyMember('m-young', 'young-person', '2006-03-01'); // 20 on the day
   const ids = (plan: Plan, grants?: ConsentGrant[]) => completenessOf(plan, today, undefined, grants)[0]!.missing.map((m) => m.id);
-  const ownGrant = (about: string): ConsentGrant => ({
-    id: `g-${about}`,
-    tenant: '101',
-    citizenId: about,
-    grantedBy: { citizenId: about, capacity: 'self' },
-    source: 'social',
-    recipient: 'enplan',
-    categories: ['plan-core'],
-    explicitHealth: false,
-    purpose: 'Samlet plan',
-    validFrom: '2026-01-01',
-    signed: { method: 'mitid', documentRef: 'doc', textVersion: 'v1', language: 'da' },
-    createdAt: '2026-01-01T09:00:00.000Z',
-  });
+  const ownGrant = (about: string): ConsentGrant => grant(`g-${about}`, about, about, 'self');
   const childPlanContent = (views: Plan['citizenViews']) => ({
     replaces: [{ planType: 'children-plan' as const, relation: 'replaces' as const }],
     goals: [goal('g1', { sector: 'children', topics: ['wellbeing'], memberId: 'm-child' })],
