@@ -65,6 +65,10 @@ describe('audit chain: what verify detects (S5)', () => {
     const { store, db } = await tamperableChainOf(3);
     await db.update(auditLog).set({ detail: 'not json' }).where(and(eq(auditLog.tenant, '101'), eq(auditLog.seq, 2)));
     await expect(store.audit.verify('101')).resolves.toMatchObject({ ok: false, brokenAtSeq: 2, rows: 1, reason: expect.stringContaining('not JSON') });
+    // The logs built on the rows still answer, showing the row as changed outside the service.
+    const listed = await store.audit.list('101', { citizenId: 'c-1' });
+    expect(listed.map((row) => row.seq)).toEqual([1, 2, 3]);
+    expect(listed[1]!.detail).toEqual({ unreadable: expect.stringContaining('changed outside the service') });
   });
 
   it('D: a detail rewritten as other JSON text of the same value (spacing) is detected: the stored text is what is hashed', async () => {
