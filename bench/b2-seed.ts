@@ -34,7 +34,7 @@ for (let i = 0; i < population.length; i += 500) {
     const citizenId = crypto.randomUUID();
     const birthDate = birthDateFromCpr(citizen.cpr)!;
     statements.push(
-      database.db.insert(citizensTable).values({ id: citizenId, tenant: '101', cprHash: await deps.vault.hash('101', citizen.cpr), cprCipher: await deps.vault.encrypt(citizen.cpr), birthDate, createdAt: at }),
+      database.db.insert(citizensTable).values({ id: citizenId, tenant: '101', cprHash: await deps.vault.hash('101', citizen.cpr), cprCipher: await deps.vault.encrypt(citizen.cpr, { tenant: '101', citizenId }), birthDate, createdAt: at }),
     );
     const plan = Plan.parse({
       id: crypto.randomUUID(), tenant: '101', origin: 'offered', status: 'active',

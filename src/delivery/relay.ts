@@ -28,6 +28,7 @@ import type { SourceSystem } from '../model';
 import type { OutboundOperation } from '../registrations/apply';
 import { consentFor, updatesOnlyReason } from '../registrations/routing';
 import type { OutboxPayload } from '../registrations/service';
+import { MisplacedCiphertextError } from '../security/cpr-vault';
 import { redactCpr } from '../security/redact';
 import type { AuditEntry, CitizenRow, OutboxRow } from '../store';
 import type { Statement } from '../store/db';
@@ -245,9 +246,16 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     // than the lease: a push still running when it ends would overlap that relay's push.
     const leaseLeft = leaseUntil - clock.now().getTime();
     if (leaseLeft <= 0) return 'lost';
+    let cpr: string;
+    try {
+      cpr = await vault.decrypt(citizen.cprCipher, { tenant: row.tenant, citizenId: row.citizenId });
+    } catch (error) {
+      // Copied from another citizen's row: no retry makes it theirs, and nothing goes under another person's number.
+      if (error instanceof MisplacedCiphertextError) return dead(row, `the citizen’s stored CPR number cannot be used: ${error.message}`);
+      return retry(row, `the citizen’s CPR number could not be read: ${describeError(error)}`);
+    }
     let receipt: PushReceipt;
     try {
-      const cpr = await vault.decrypt(citizen.cprCipher);
       const operation = { operation: reverse.mapping.operation, cpr, payload: pushPayload, ...(expectedVersion !== undefined ? { expectedVersion } : {}) };
       receipt = await withTimeout(adapter.push(operation, row.id), Math.min(pushTimeoutMs, leaseLeft));
     } catch (error) {

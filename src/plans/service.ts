@@ -80,7 +80,7 @@ export function planService(deps: AppDeps) {
       id,
       tenant,
       cprHash: await vault.hash(tenant, cpr),
-      cprCipher: await vault.encrypt(cpr),
+      cprCipher: await vault.encrypt(cpr, { tenant, citizenId: id }),
       birthDate: birthDateFromCpr(cpr)!,
       createdAt: nowIso(),
     });

@@ -14,7 +14,7 @@ import { openNodeDeps } from './node-deps';
 import { relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
 
-async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[0]): Promise<void> {
+async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[0], rotating: boolean): Promise<void> {
   try {
     const total = { citizens: 0, sealedValues: 0, failures: 0 };
     for (let more = true; more; ) {
@@ -24,7 +24,8 @@ async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[0]): Pr
       total.failures += run.failures;
       more = run.more;
     }
-    deps.logger.info('CPR key rotation: data under retired keys moved to the current key', total);
+    // Logged during a key rotation (README: the old key goes when this says no failures), or when an earlier format was moved.
+    if (rotating || total.citizens + total.sealedValues + total.failures > 0) deps.logger.info('CPR key rotation: data under retired keys or an earlier format moved to the current key', total);
   } catch (error) {
     deps.logger.error('CPR key rotation stopped; retention will go on with it', { error: error instanceof Error ? error.message : String(error) });
   }
@@ -62,8 +63,9 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: '127.0.0.1' }, () => resolve(s));
   });
-  // After a CPR key rotation: move what the retired keys hold to the current key, beside the service.
-  const rekeying = config.cprKeysRetired.length > 0 ? rekeyUntilDone(deps) : Promise.resolve();
+  // After a CPR key rotation, or an upgrade to a new ciphertext format: move what is under retired
+  // keys or in the earlier format to the current ones, beside the service (nothing to move: one scan per column).
+  const rekeying = rekeyUntilDone(deps, config.cprKeysRetired.length > 0);
   const scheduler = options.scheduler === false ? undefined : await startScheduler(config, deps.logger);
   // A registration's deliveries go out at once, not at the relay's next interval.
   if (scheduler) deps.jobs = relayWaker(scheduler, deps.logger);

@@ -1,11 +1,14 @@
 /**
  * CPR protection: AES-256-GCM encryption at rest and an HMAC-SHA-256 keyed hash to find a citizen
- * without decrypting. Both keys come from configuration. AES-GCM runs on WebCrypto, the HMAC on
- * node:crypto; both exist on Node and on Workers (nodejs_compat).
+ * without decrypting. Both keys come from configuration. Each ciphertext is bound to where it is
+ * kept (AES-GCM additional data: what it is, the municipality, the row), so one copied into another
+ * citizen's row does not open there as theirs (docs/decisions/0022, "Later"). AES-GCM runs on
+ * WebCrypto, the HMAC on node:crypto; both exist on Node and on Workers (nodejs_compat).
  */
 
 import { Buffer } from 'node:buffer';
 import { createHmac } from 'node:crypto';
+import type { SealedColumn } from '../store/sealed';
 
 const encoder = new TextEncoder();
 
@@ -26,6 +29,33 @@ async function deriveKeyBytes(secret: string, purpose: string): Promise<ArrayBuf
   return crypto.subtle.digest('SHA-256', encoder.encode(`${purpose}:${secret}`));
 }
 
+/** Whose CPR number a ciphertext holds: sealed into it, so it opens for no other citizen row or municipality. */
+export interface CitizenSeal {
+  tenant: string;
+  citizenId: string;
+}
+/** Where a sealed payload is kept — the column, its row's id, the municipality — sealed into it likewise. */
+export interface PayloadSeal {
+  column: SealedColumn;
+  tenant: string;
+  id: string;
+}
+
+/**
+ * A v3 ciphertext opened somewhere other than where it was sealed (copied into another row, column
+ * or municipality), or altered. Names neither the value nor the rows: callers log those they have.
+ */
+export class MisplacedCiphertextError extends Error {
+  constructor(what: 'cpr' | 'payload') {
+    super(
+      what === 'cpr'
+        ? 'refused a CPR ciphertext sealed for another citizen or municipality (copied into this row, or altered); it is not used'
+        : 'refused a sealed value sealed for another row, column or municipality (copied here, or altered); it is not used',
+    );
+    this.name = 'MisplacedCiphertextError';
+  }
+}
+
 export interface CprVault {
   /** Keyed hash under the current key, scoped to the tenant so the same person is not linkable across municipalities. */
   hash(tenant: string, cpr: string): Promise<string>;
@@ -34,15 +64,17 @@ export interface CprVault {
    * rotation is under way, rows not yet re-keyed carry a retired key's hash.
    */
   lookupHashes(tenant: string, cpr: string): Promise<string[]>;
-  encrypt(cpr: string): Promise<string>;
-  decrypt(cipher: string): Promise<string>;
+  /** Sealed for this citizen's row: it opens only with the same `citizen` (v1 and v2 ciphertexts, from before, open anywhere). */
+  encrypt(cpr: string, citizen: CitizenSeal): Promise<string>;
+  decrypt(cipher: string, citizen: CitizenSeal): Promise<string>;
   /**
-   * A source payload kept for IT staff (a quarantined record): personal data — a CPR number, health
-   * details — so it is encrypted at rest too, under a key of its own.
+   * A source payload kept for IT staff (a quarantined record) or a subscriber's signing secret:
+   * personal data or a credential, so encrypted at rest too, under a key of its own, and bound to
+   * where it is kept as a CPR ciphertext is.
    */
-  sealPayload(text: string): Promise<string>;
-  openPayload(sealed: string): Promise<string>;
-  /** What every ciphertext under the current key starts with (`v2:<key id>:`); anything else is re-keyed. */
+  sealPayload(text: string, place: PayloadSeal): Promise<string>;
+  openPayload(sealed: string, place: PayloadSeal): Promise<string>;
+  /** What every ciphertext under the current key and format starts with (`v3:<key id>:`); anything else is re-keyed. */
   currentPrefix: string;
 }
 
@@ -70,18 +102,24 @@ async function generationOf(secret: string): Promise<KeyGeneration> {
   };
 }
 
-/** `v2:<key id>:<base64 of IV and ciphertext>`: the key id says which configured key opens it. */
-async function sealWith(generation: KeyGeneration, key: AesKey, text: string): Promise<string> {
+/**
+ * AES-GCM's additional data for a v3 ciphertext: what it is and where it is kept. Authenticated, not
+ * stored — a ciphertext opened with other data fails GCM's tag check. JSON keeps the parts apart.
+ */
+const placeOf = (purpose: 'citizens.cpr_cipher' | SealedColumn, tenant: string, id: string): Uint8Array<ArrayBuffer> => new Uint8Array(encoder.encode(JSON.stringify(['enplan-v3', purpose, tenant, id])));
+
+/** `v3:<key id>:<base64 of IV and ciphertext>`: the key id says which configured key opens it; `place` where it may. */
+async function sealWith(generation: KeyGeneration, key: AesKey, text: string, place: Uint8Array<ArrayBuffer>): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, encoder.encode(text)));
+  const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: place }, key, encoder.encode(text)));
   const out = new Uint8Array(iv.length + cipher.length);
   out.set(iv);
   out.set(cipher, iv.length);
-  return `v2:${generation.id}:${base64(out)}`;
+  return `v3:${generation.id}:${base64(out)}`;
 }
 
-async function openBytes(key: AesKey, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12) }, key, bytes.slice(12));
+async function openBytes(key: AesKey, bytes: Uint8Array<ArrayBuffer>, place?: Uint8Array<ArrayBuffer>): Promise<string> {
+  const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, 12), ...(place ? { additionalData: place } : {}) }, key, bytes.slice(12));
   return new TextDecoder().decode(plain);
 }
 
@@ -96,12 +134,21 @@ export async function createCprVault(secret: string, retired: readonly string[] 
   const byId = new Map(generations.map((g) => [g.id, g]));
   const hashWith = (generation: KeyGeneration, tenant: string, cpr: string) => createHmac('sha256', generation.hmacKey).update(`${tenant}:${cpr}`).digest('hex');
 
-  async function open(stored: string, keyOf: (g: KeyGeneration) => AesKey): Promise<string> {
-    if (stored.startsWith('v2:')) {
+  async function open(stored: string, keyOf: (g: KeyGeneration) => AesKey, place: Uint8Array<ArrayBuffer>, what: 'cpr' | 'payload'): Promise<string> {
+    const version = stored.slice(0, 3);
+    if (version === 'v3:' || version === 'v2:') {
       const end = stored.indexOf(':', 3);
       const generation = end > 3 ? byId.get(stored.slice(3, end)) : undefined;
       if (!generation) throw new Error(`encrypted under a CPR key that is not configured (key id ${end > 3 ? stored.slice(3, end) : '?'}): add it to CPR_KEYS_RETIRED`);
-      return openBytes(keyOf(generation), fromBase64(stored.slice(end + 1)));
+      const bytes = fromBase64(stored.slice(end + 1));
+      // v2 (before ciphertexts were bound to their place) opens anywhere until the re-key job moves it to v3.
+      if (version === 'v2:') return openBytes(keyOf(generation), bytes);
+      try {
+        return await openBytes(keyOf(generation), bytes, place);
+      } catch {
+        // The key is the one it names, so a failed tag means another place (or an altered value).
+        throw new MisplacedCiphertextError(what);
+      }
     }
     // v1 (before key ids): whichever configured key opens it — AES-GCM refuses a wrong key.
     if (!stored.startsWith('v1:')) throw new Error('unknown cipher version');
@@ -123,10 +170,10 @@ export async function createCprVault(secret: string, retired: readonly string[] 
     async lookupHashes(tenant, cpr) {
       return generations.map((g) => hashWith(g, tenant, cpr));
     },
-    encrypt: (cpr) => sealWith(current, current.cprKey, cpr),
-    decrypt: (stored) => open(stored, (g) => g.cprKey),
-    sealPayload: (text) => sealWith(current, current.payloadKey, text),
-    openPayload: (sealed) => open(sealed, (g) => g.payloadKey),
-    currentPrefix: `v2:${current.id}:`,
+    encrypt: (cpr, citizen) => sealWith(current, current.cprKey, cpr, placeOf('citizens.cpr_cipher', citizen.tenant, citizen.citizenId)),
+    decrypt: (stored, citizen) => open(stored, (g) => g.cprKey, placeOf('citizens.cpr_cipher', citizen.tenant, citizen.citizenId), 'cpr'),
+    sealPayload: (text, place) => sealWith(current, current.payloadKey, text, placeOf(place.column, place.tenant, place.id)),
+    openPayload: (sealed, place) => open(sealed, (g) => g.payloadKey, placeOf(place.column, place.tenant, place.id), 'payload'),
+    currentPrefix: `v3:${current.id}:`,
   };
 }

@@ -5,10 +5,13 @@
  * the retired keys hold to the current key: every citizen's CPR ciphertext and lookup hash,
  * quarantined payloads and subscribers' signing secrets. When IT staff's overview counts nothing
  * left under a retired key (`cprKeyRotation.valuesUnderRetiredKeys`), it can leave the configuration.
+ * The same pass moves ciphertexts of an earlier format (v1, v2: not bound to their row) to the
+ * current one (v3), with or without a key change: anything not starting with `currentPrefix`.
  *
- * Runs at the service's start on Node (when retired keys are configured) and with retention (nightly,
- * and on Workers' retention trigger), a bounded number of pages per run. Rows are updated only if
- * unchanged since read, so it can run beside the service and be interrupted at any point.
+ * Runs at the service's start on Node and with retention (nightly, and on Workers' retention
+ * trigger), a bounded number of pages per run; with nothing left to move it is one scan of each
+ * column. Rows are updated only if unchanged since read, so it can run beside the service and be
+ * interrupted at any point.
  */
 import type { AppDeps } from '../api/context';
 import { sealedColumnNames } from '../store/sealed';
@@ -16,7 +19,7 @@ import { sealedColumnNames } from '../store/sealed';
 export interface RekeySummary {
   citizens: number;
   sealedValues: number;
-  /** Rows that could not be re-keyed (their key is not configured, or another row already has the citizen's new hash); left as they are and logged. */
+  /** Rows that could not be re-keyed (their key is not configured, the value was sealed for another row, or another row already has the citizen's new hash); left as they are and logged. */
   failures: number;
   /** Whether rows under other keys may remain (the run stopped at its page limit). */
   more: boolean;
@@ -37,8 +40,9 @@ export async function rekeyToCurrentKey(deps: Pick<AppDeps, 'store' | 'vault' | 
     const rekeyed: { id: string; cprHash: string; cprCipher: string; was: string }[] = [];
     for (const row of page) {
       try {
-        const cpr = await vault.decrypt(row.cprCipher);
-        rekeyed.push({ id: row.id, cprHash: await vault.hash(row.tenant, cpr), cprCipher: await vault.encrypt(cpr), was: row.cprCipher });
+        const citizen = { tenant: row.tenant, citizenId: row.id };
+        const cpr = await vault.decrypt(row.cprCipher, citizen);
+        rekeyed.push({ id: row.id, cprHash: await vault.hash(row.tenant, cpr), cprCipher: await vault.encrypt(cpr, citizen), was: row.cprCipher });
       } catch (error) {
         summary.failures++;
         logger.warn('a citizen’s CPR could not be re-keyed', { citizenId: row.id, error: error instanceof Error ? error.message : String(error) });
@@ -68,7 +72,8 @@ export async function rekeyToCurrentKey(deps: Pick<AppDeps, 'store' | 'vault' | 
       const resealed: { id: string; value: string; was: string }[] = [];
       for (const row of page) {
         try {
-          resealed.push({ id: row.id, value: await vault.sealPayload(await vault.openPayload(row.value)), was: row.value });
+          const place = { column: name, tenant: row.tenant, id: row.id };
+          resealed.push({ id: row.id, value: await vault.sealPayload(await vault.openPayload(row.value, place), place), was: row.value });
         } catch (error) {
           summary.failures++;
           logger.warn('a sealed value could not be re-keyed', { column: name, id: row.id, error: error instanceof Error ? error.message : String(error) });

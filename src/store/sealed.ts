@@ -7,9 +7,9 @@ import type { Database } from './db';
 import { citizens, quarantine, subscriptions } from './schema';
 
 const sealedColumns = {
-  'quarantine.raw': { table: quarantine, id: quarantine.id, column: quarantine.raw, field: 'raw' },
-  'subscriptions.secret_sealed': { table: subscriptions, id: subscriptions.id, column: subscriptions.secretSealed, field: 'secretSealed' },
-  'subscriptions.previous_secret_sealed': { table: subscriptions, id: subscriptions.id, column: subscriptions.previousSecretSealed, field: 'previousSecretSealed' },
+  'quarantine.raw': { table: quarantine, id: quarantine.id, tenant: quarantine.tenant, column: quarantine.raw, field: 'raw' },
+  'subscriptions.secret_sealed': { table: subscriptions, id: subscriptions.id, tenant: subscriptions.tenant, column: subscriptions.secretSealed, field: 'secretSealed' },
+  'subscriptions.previous_secret_sealed': { table: subscriptions, id: subscriptions.id, tenant: subscriptions.tenant, column: subscriptions.previousSecretSealed, field: 'previousSecretSealed' },
 } as const;
 export type SealedColumn = keyof typeof sealedColumns;
 export const sealedColumnNames = Object.keys(sealedColumns) as SealedColumn[];
@@ -29,16 +29,16 @@ export function sealedRepository({ db }: Database) {
         .from(sql`(select 1)`);
       return Number(row?.n ?? 0);
     },
-    /** Values not sealed under the current key (not starting with `prefix`), in id order after `afterId`. */
-    async underOtherKey(name: SealedColumn, prefix: string, afterId: string, limit: number): Promise<{ id: string; value: string }[]> {
-      const { table, id, column } = sealedColumns[name];
+    /** Values not sealed under the current key and format (not starting with `prefix`), in id order after `afterId`. */
+    async underOtherKey(name: SealedColumn, prefix: string, afterId: string, limit: number): Promise<{ id: string; tenant: string; value: string }[]> {
+      const { table, id, tenant, column } = sealedColumns[name];
       const rows = await db
-        .select({ id, value: column })
+        .select({ id, tenant, value: column })
         .from(table)
         .where(and(isNotNull(column), sql`substr(${column}, 1, ${prefix.length}) <> ${prefix}`, gt(id, afterId)))
         .orderBy(asc(id))
         .limit(limit);
-      return rows as { id: string; value: string }[];
+      return rows as { id: string; tenant: string; value: string }[];
     },
     /** Replaces values, each only if it is still the one read (`was`); returns how many were. */
     async replace(name: SealedColumn, rows: { id: string; value: string; was: string }[]): Promise<number> {

@@ -220,9 +220,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
    * A quarantine row; the payload is personal data (a CPR number, health details), so it is stored
    * encrypted. (A row, not a statement: a drizzle query is thenable, so a promise of one would run it.)
    */
-  const quarantineRow = async (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string, citizenId: string | null): Promise<QuarantineRow> => ({
-    id: crypto.randomUUID(), tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw ? await vault.sealPayload(raw.slice(0, RAW_LIMIT)) : null, runId: run.runId, citizenId, createdAt: at,
-  });
+  const quarantineRow = async (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string, citizenId: string | null): Promise<QuarantineRow> => {
+    const id = crypto.randomUUID();
+    return { id, tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw ? await vault.sealPayload(raw.slice(0, RAW_LIMIT), { column: 'quarantine.raw', tenant, id }) : null, runId: run.runId, citizenId, createdAt: at };
+  };
 
   /** Per record type of an adapter, the mapping this round runs (`id@version`), for pullers that map. */
   const mappedWith = new Map<SourceSystem, Record<string, string>>();
@@ -284,10 +285,24 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       pulls = pulledBefore;
     } else {
       pulls = new Map();
-      const cprs = new Map(await Promise.all(present.map(async (i) => [i.citizen.citizenId, i.known?.cpr ?? (await vault.decrypt(rows.get(i.citizen.citizenId)!.cprCipher))] as const)));
+      const cprs = new Map<string, string>();
+      await Promise.all(
+        present.map(async (i) => {
+          const { citizenId } = i.citizen;
+          try {
+            cprs.set(citizenId, i.known?.cpr ?? (await vault.decrypt(rows.get(citizenId)!.cprCipher, { tenant, citizenId })));
+          } catch (error) {
+            // A ciphertext copied from another citizen's row (or under a key not configured): this
+            // citizen is not pulled — never under another person's number — and counts as a failed
+            // pull, so the catch-up is not done with them and the next run tries again.
+            for (const run of i.runs) run.stats.pullErrors++;
+            deps.logger.warn('a citizen’s CPR could not be read; not pulled', { tenant, citizenId, error: error instanceof Error ? error.message : String(error) });
+          }
+        }),
+      );
       await Promise.all(
         runs.map(async (run) => {
-          const mine = present.filter((i) => i.runs.includes(run));
+          const mine = present.filter((i) => i.runs.includes(run) && cprs.has(i.citizen.citizenId));
           const subjects = mine.map((i) => ({ citizenId: i.citizen.citizenId, cpr: cprs.get(i.citizen.citizenId)! }));
           if (subjects.length === 0) return;
           // A chunk is either catch-up (no position: everything) or one feed page's citizens (one position).

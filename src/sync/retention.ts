@@ -8,7 +8,7 @@
  * period has ended leaves the plans (`handleLapsedGrants`); processed inbound change notices are deleted after the same N days, and a grant dated to start later takes
  * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content;
  * each audit chain's head is logged at the end (`logAuditHeads`), as an anchor kept outside the database.
- * During a CPR key rotation it also re-keys what the retired keys still hold (src/security/rekey.ts).
+ * It also re-keys what retired CPR keys, or an earlier ciphertext format, still hold (src/security/rekey.ts).
  */
 import type { AppDeps } from '../api/context';
 import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
@@ -63,10 +63,11 @@ export async function runRetention(deps: AppDeps) {
     summary.inboundNoticesDeleted += await deps.store.inboundWebhooks.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
     summary.subscriptionDeliveriesDeleted += await deps.store.subscriptions.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
   }
-  // A CPR key rotation still under way (CPR_KEYS_RETIRED): on with it (on Workers, this is where it runs).
-  const rekey = deps.config.cprKeysRetired.length > 0 ? await rekeyToCurrentKey(deps, { maxPages: 100 }) : undefined;
+  // A CPR key rotation still under way (CPR_KEYS_RETIRED), or ciphertexts of an earlier format (not
+  // bound to their row): on with moving them (on Workers, this is where it runs). Nothing left: one scan per column.
+  const rekey = await rekeyToCurrentKey(deps, { maxPages: 100 });
   await logAuditHeads(deps);
-  return { ...summary, ...(rekey ? { rekey } : {}) };
+  return { ...summary, rekey };
 }
 
 /**

@@ -3,11 +3,12 @@
  * re-checked at delivery (S3), per-citizen ordering, backoff and Retry-After, dead letters with a
  * readable reason and their retry from the API, leases, and the outbox API's roles and tenants.
  */
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PushOperation } from '../../adapters/adapter';
 import { cancelDeliveriesForRevokedConsent, createRelay, reverseMappingRegistry } from '../../src/delivery';
 import type { Outbound } from '../../src/registrations';
+import { citizens } from '../../src/store/schema';
 import { employmentIntervention, startPushFixture, TARGETS, type PushFixture } from '../registrations/fixture';
 
 let f: PushFixture;
@@ -414,5 +415,27 @@ describe('outbox API roles and tenants', () => {
     expect(foreignList.body.items.some((i: { outboxId: string }) => i.outboxId === outboxId)).toBe(false);
     expect((await f.deps.store.outbox.get('101', outboxId))!.status).toBe('dead');
     expect((await f.call('GET', '/v1/outbox?status=bogus', { role: 'it-staff' })).status).toBe(400);
+  });
+});
+
+describe('a CPR ciphertext copied into another citizen’s row', () => {
+  it('is refused at delivery, in the same municipality or another: dead-lettered with the reason, nothing pushed under another person’s number', async () => {
+    const owner = await employmentCase();
+    const sameMunicipality = await employmentCase();
+    const otherMunicipality = await f.createPlan({ tenant: '202' });
+    await f.grantAll(otherMunicipality.citizenId, { tenant: '202' });
+    const ownerCipher = (await f.deps.store.citizens.get('101', owner.plan.citizenId))!.cprCipher;
+    for (const plan of [sameMunicipality.plan, otherMunicipality]) await f.app.database.db.update(citizens).set({ cprCipher: ownerCipher }).where(eq(citizens.id, plan.citizenId));
+    const registered = [
+      { tenant: '101', answer: await addIntervention(sameMunicipality.plan.id, sameMunicipality.plan.memberId) },
+      { tenant: '202', answer: await f.register({ planId: otherMunicipality.id, kind: 'intervention.added', intervention: employmentIntervention(otherMunicipality.memberId) }, { tenant: '202' }) },
+    ];
+    for (const { answer } of registered) expect(answer.status).toBe(202);
+    expect(await f.relay()).toEqual({ delivered: 0, retried: 0, dead: 2, cancelled: 0 });
+    expect(f.targets.dfdg.requests()).toBe(0);
+    for (const { tenant, answer } of registered) {
+      const status = await f.call('GET', `/v1/registrations/${answer.body.id}`, { tenant });
+      expect(status.body.targets[0]).toMatchObject({ status: 'dead', reason: expect.stringContaining('sealed for another citizen or municipality') });
+    }
   });
 });

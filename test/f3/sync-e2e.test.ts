@@ -162,7 +162,7 @@ describe('F3 end to end: bad input through a real sync', () => {
       for (const row of (await app.deps.store.sync.quarantined('101')).filter((r) => r.runId === result.runId && r.raw !== null)) {
         expect(row.raw!.startsWith(app.deps.vault.currentPrefix)).toBe(true);
         expect(row.raw!.includes(citizen.cpr)).toBe(false);
-        expect((await app.deps.vault.openPayload(row.raw!)).length).toBeGreaterThan(0);
+        expect((await app.deps.vault.openPayload(row.raw!, { column: 'quarantine.raw', tenant: '101', id: row.id })).length).toBeGreaterThan(0);
       }
       // Nothing of the bad record reached the plan.
       if (badRecordId) expect(recordIdsOf(stored).has(badRecordId)).toBe(false);

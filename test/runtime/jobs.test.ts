@@ -238,8 +238,8 @@ describe('retention (R16)', () => {
   it('purges a citizen for whom no plan was ever made (a creation that failed half-way) after a day, and keeps one still being made', async () => {
     let now = new Date('2026-03-01T12:00:00Z');
     const app = await startTestApp({ clock: { now: () => now } });
-    const orphanRow = async (cpr: string) =>
-      app.deps.store.citizens.upsert({ id: crypto.randomUUID(), tenant: '101', cprHash: await app.deps.vault.hash('101', cpr), cprCipher: await app.deps.vault.encrypt(cpr), birthDate: '1985-06-15', createdAt: now.toISOString() });
+    const orphanRow = async (cpr: string, id = crypto.randomUUID()) =>
+      app.deps.store.citizens.upsert({ id, tenant: '101', cprHash: await app.deps.vault.hash('101', cpr), cprCipher: await app.deps.vault.encrypt(cpr, { tenant: '101', citizenId: id }), birthDate: '1985-06-15', createdAt: now.toISOString() });
     const left = await orphanRow(testCpr());
     await grantConsent(app.deps, { citizenId: left.id, source: 'dfdg', categories: ['plan-core'] });
     const planned = await enrol(app.deps, testCpr());

@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCprVault } from '../../src/security';
+import { eq } from 'drizzle-orm';
+import { createCprVault, MisplacedCiphertextError } from '../../src/security';
+import { citizens } from '../../src/store/schema';
 import { rekeyToCurrentKey } from '../../src/security/rekey';
 import { runRetention } from '../../src/sync/retention';
 import { testCpr } from '../support/cpr';
@@ -17,14 +19,20 @@ import { startTestApp } from '../support/node-app';
 const OLD_KEY = 'the-municipality-cpr-key-of-2025';
 const NEW_KEY = 'the-municipality-cpr-key-of-2026';
 
-/** A ciphertext as the vault wrote it before key ids (`v1:`): AES-GCM under the derived key, IV first. */
-async function legacyCipher(secret: string, text: string): Promise<string> {
-  const raw = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`cpr-encryption:${secret}`));
-  const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+/**
+ * A ciphertext as the vault wrote it before ciphertexts were bound to their row: AES-GCM under the
+ * derived key (`cpr-encryption` or `payload-encryption`), IV first, without additional data — `v1:`
+ * before key ids, `v2:<key id>:` after.
+ */
+async function legacyCipher(secret: string, text: string, version: 'v1' | 'v2' = 'v1', purpose: 'cpr-encryption' | 'payload-encryption' = 'cpr-encryption'): Promise<string> {
+  const digest = (input: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(input));
+  const key = await crypto.subtle.importKey('raw', await digest(`${purpose}:${secret}`), 'AES-GCM', false, ['encrypt']);
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, new TextEncoder().encode(text)));
-  return `v1:${Buffer.concat([iv, cipher]).toString('base64')}`;
+  const body = Buffer.concat([iv, cipher]).toString('base64');
+  return version === 'v1' ? `v1:${body}` : `v2:${Buffer.from(await digest(`key-id:${secret}`)).toString('hex').slice(0, 12)}:${body}`;
 }
+const citizenA = { tenant: '101', citizenId: 'citizen-a' };
 
 describe('the CPR vault across keys', () => {
   it('names the key in every ciphertext, opens a retired key’s and a pre-rotation (v1) one, and refuses one whose key is gone', async () => {
@@ -32,18 +40,23 @@ describe('the CPR vault across keys', () => {
     const old = await createCprVault(OLD_KEY);
     const rotated = await createCprVault(NEW_KEY, [OLD_KEY]);
     const onlyNew = await createCprVault(NEW_KEY);
-    const sealedOld = await old.encrypt(cpr);
+    const sealedOld = await old.encrypt(cpr, citizenA);
     expect(sealedOld.startsWith(old.currentPrefix)).toBe(true);
-    expect(old.currentPrefix).toMatch(/^v2:[0-9a-f]{12}:$/);
+    expect(old.currentPrefix).toMatch(/^v3:[0-9a-f]{12}:$/);
     expect(rotated.currentPrefix).not.toBe(old.currentPrefix);
-    expect(await rotated.decrypt(sealedOld)).toBe(cpr);
-    await expect(onlyNew.decrypt(sealedOld)).rejects.toThrow(/CPR_KEYS_RETIRED/);
-    expect(await rotated.openPayload(await old.sealPayload('{"raw":1}'))).toBe('{"raw":1}');
+    expect(await rotated.decrypt(sealedOld, citizenA)).toBe(cpr);
+    await expect(onlyNew.decrypt(sealedOld, citizenA)).rejects.toThrow(/CPR_KEYS_RETIRED/);
+    const quarantined = { column: 'quarantine.raw', tenant: '101', id: 'q-1' } as const;
+    expect(await rotated.openPayload(await old.sealPayload('{"raw":1}', quarantined), quarantined)).toBe('{"raw":1}');
     // Before key ids: any configured key that opens it.
     const legacy = await legacyCipher(OLD_KEY, cpr);
-    expect(await old.decrypt(legacy)).toBe(cpr);
-    expect(await rotated.decrypt(legacy)).toBe(cpr);
-    await expect(onlyNew.decrypt(legacy)).rejects.toThrow(/not configured/);
+    expect(await old.decrypt(legacy, citizenA)).toBe(cpr);
+    expect(await rotated.decrypt(legacy, citizenA)).toBe(cpr);
+    await expect(onlyNew.decrypt(legacy, citizenA)).rejects.toThrow(/not configured/);
+    // With key ids, before ciphertexts were bound to their row (v2): opened wherever they are.
+    const unbound = await legacyCipher(OLD_KEY, cpr, 'v2');
+    expect(await rotated.decrypt(unbound, citizenA)).toBe(cpr);
+    await expect(onlyNew.decrypt(unbound, citizenA)).rejects.toThrow(/CPR_KEYS_RETIRED/);
     // Lookups: the current key's hash first, then the retired key's — the same as the old vault's.
     expect(await rotated.lookupHashes('101', cpr)).toEqual([await onlyNew.hash('101', cpr), await old.hash('101', cpr)]);
   });
@@ -55,6 +68,8 @@ describe('rotating the CPR key of a running deployment', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const cpr = testCpr('1979-03-02');
   const appWith = (env: Record<string, string>) => startTestApp({ url, env });
+  const quarantineRaw = { column: 'quarantine.raw', tenant: '101', id: 'q-rekey' } as const;
+  const subscriptionSecret = { column: 'subscriptions.secret_sealed', tenant: '101', id: 's-rekey' } as const;
   const accessReport = async (app: Awaited<ReturnType<typeof appWith>>) => {
     const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
     return app.harness.request('/v1/data-subject/access-report', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr }) });
@@ -69,9 +84,9 @@ describe('rotating the CPR key of a running deployment', () => {
     const planId = ((await created.json()) as { id: string }).id;
     const at = new Date().toISOString();
     await before.deps.store.batch([
-      before.deps.store.sync.quarantineStatement({ id: 'q-rekey', tenant: '101', adapter: 'dfdg', recordType: 'Plan', recordId: 'r-1', mappingId: null, reason: 'test', raw: await before.deps.vault.sealPayload(`<Plan cpr="${cpr}"/>`), runId: null, createdAt: at }),
+      before.deps.store.sync.quarantineStatement({ id: 'q-rekey', tenant: '101', adapter: 'dfdg', recordType: 'Plan', recordId: 'r-1', mappingId: null, reason: 'test', raw: await before.deps.vault.sealPayload(`<Plan cpr="${cpr}"/>`, quarantineRaw), runId: null, createdAt: at }),
     ]);
-    await before.deps.store.batch([before.deps.store.subscriptions.createStatement({ id: 's-rekey', tenant: '101', url: 'https://vendor.example.dk/hook', secretSealed: await before.deps.vault.sealPayload('whsec_c2lnbmluZy1zZWNyZXQtb2YtdGhlLXZlbmRvcg=='), events: '["plan.changed"]', description: null, createdBy: 'vendor-1', createdAt: at })]);
+    await before.deps.store.batch([before.deps.store.subscriptions.createStatement({ id: 's-rekey', tenant: '101', url: 'https://vendor.example.dk/hook', secretSealed: await before.deps.vault.sealPayload('whsec_c2lnbmluZy1zZWNyZXQtb2YtdGhlLXZlbmRvcg==', subscriptionSecret), events: '["plan.changed"]', description: null, createdBy: 'vendor-1', createdAt: at })]);
     await before.close();
 
     // The new key alone, too early: the citizen cannot be found (this is why the old key is listed).
@@ -114,17 +129,54 @@ describe('rotating the CPR key of a running deployment', () => {
     expect((await accessReport(after)).status).toBe(200);
     const overview = await after.harness.request('/v1/monitoring/overview', { headers: { authorization: `Bearer ${await after.harness.token({ tenant: '101', roles: ['it-staff'] })}` } });
     expect(((await overview.json()) as { cprKeyRotation: unknown }).cprKeyRotation).toBeNull();
-    expect(await after.deps.vault.openPayload((await after.deps.store.sync.quarantined('101'))[0]!.raw!)).toBe(`<Plan cpr="${cpr}"/>`);
-    expect(await after.deps.vault.openPayload((await after.deps.store.subscriptions.get('101', 's-rekey'))!.secretSealed)).toMatch(/^whsec_/);
+    expect(await after.deps.vault.openPayload((await after.deps.store.sync.quarantined('101'))[0]!.raw!, quarantineRaw)).toBe(`<Plan cpr="${cpr}"/>`);
+    expect(await after.deps.vault.openPayload((await after.deps.store.subscriptions.get('101', 's-rekey'))!.secretSealed, subscriptionSecret)).toMatch(/^whsec_/);
     await after.close();
   });
 
   it('a re-key in pages stops at its limit and says there is more', async () => {
     const app = await startTestApp({ env: { CPR_KEY: OLD_KEY } });
-    for (let i = 0; i < 5; i++) await app.deps.store.citizens.upsert({ id: `c-${i}`, tenant: '101', cprHash: `h-${i}`, cprCipher: await app.deps.vault.encrypt(testCpr()), birthDate: '1980-01-01', createdAt: new Date().toISOString() });
+    for (let i = 0; i < 5; i++) await app.deps.store.citizens.upsert({ id: `c-${i}`, tenant: '101', cprHash: `h-${i}`, cprCipher: await app.deps.vault.encrypt(testCpr(), { tenant: '101', citizenId: `c-${i}` }), birthDate: '1980-01-01', createdAt: new Date().toISOString() });
     const rotated = { ...app.deps, vault: await createCprVault(NEW_KEY, [OLD_KEY]) };
     expect(await rekeyToCurrentKey(rotated, { pageSize: 2, maxPages: 2 })).toEqual({ citizens: 4, sealedValues: 0, failures: 0, more: true });
     expect(await rekeyToCurrentKey(rotated, { pageSize: 2 })).toEqual({ citizens: 1, sealedValues: 0, failures: 0, more: false });
+    await app.close();
+  });
+
+  it('moves v2 ciphertexts (before they were bound to their row) to v3, bound to it, with no key rotation under way', async () => {
+    const app = await startTestApp({ env: { CPR_KEY: OLD_KEY } });
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const created = await app.harness.request('/v1/plans', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr, origin: 'offered' }) });
+    const citizenId = ((await created.json()) as { subject: { member: { citizenId: string } } }).subject.member.citizenId;
+    const owner = { tenant: '101', citizenId };
+    // What a database written before v3 holds: the citizen's CPR, a quarantined payload, a subscriber's secret.
+    await app.database.db.update(citizens).set({ cprCipher: await legacyCipher(OLD_KEY, cpr, 'v2') }).where(eq(citizens.id, citizenId));
+    const at = new Date().toISOString();
+    await app.deps.store.batch([
+      app.deps.store.sync.quarantineStatement({ id: 'q-rekey', tenant: '101', adapter: 'dfdg', recordType: 'Plan', recordId: 'r-1', mappingId: null, reason: 'test', raw: await legacyCipher(OLD_KEY, `<Plan cpr="${cpr}"/>`, 'v2', 'payload-encryption'), runId: null, createdAt: at }),
+      app.deps.store.subscriptions.createStatement({ id: 's-rekey', tenant: '101', url: 'https://vendor.example.dk/hook', secretSealed: await legacyCipher(OLD_KEY, 'whsec_c2lnbmluZy1zZWNyZXQtb2YtdGhlLXZlbmRvcg==', 'v2', 'payload-encryption'), events: '["plan.changed"]', description: null, createdBy: 'vendor-1', createdAt: at }),
+    ]);
+    const stored = async () => ({
+      cpr: (await app.deps.store.citizens.get('101', citizenId))!.cprCipher,
+      raw: (await app.deps.store.sync.quarantined('101'))[0]!.raw!,
+      secret: (await app.deps.store.subscriptions.get('101', 's-rekey'))!.secretSealed,
+    });
+    // Read as they are until then.
+    expect(await app.deps.vault.decrypt((await stored()).cpr, owner)).toBe(cpr);
+
+    // Retention (nightly; on Workers its trigger) runs the re-key job, a key rotation or not.
+    expect((await runRetention(app.deps)).rekey).toEqual({ citizens: 1, sealedValues: 2, failures: 0, more: false });
+    expect(await rekeyToCurrentKey(app.deps)).toEqual({ citizens: 0, sealedValues: 0, failures: 0, more: false });
+    const rekeyed = await stored();
+    for (const value of Object.values(rekeyed)) expect(value.startsWith(app.deps.vault.currentPrefix) && value.startsWith('v3:')).toBe(true);
+    expect(await app.deps.vault.decrypt(rekeyed.cpr, owner)).toBe(cpr);
+    expect(await app.deps.vault.openPayload(rekeyed.raw, quarantineRaw)).toBe(`<Plan cpr="${cpr}"/>`);
+    expect(await app.deps.vault.openPayload(rekeyed.secret, subscriptionSecret)).toMatch(/^whsec_/);
+    // Bound now: in another citizen's row, or another column, they no longer open.
+    await expect(app.deps.vault.decrypt(rekeyed.cpr, { tenant: '101', citizenId: 'someone-else' })).rejects.toThrow(MisplacedCiphertextError);
+    await expect(app.deps.vault.openPayload(rekeyed.secret, { ...subscriptionSecret, column: 'subscriptions.previous_secret_sealed' })).rejects.toThrow(MisplacedCiphertextError);
+    // The person is found as before.
+    expect((await app.deps.store.citizens.findByAnyCprHash('101', await app.deps.vault.lookupHashes('101', cpr)))?.id).toBe(citizenId);
     await app.close();
   });
 });

@@ -3,34 +3,70 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createCprVault } from '../../src/security';
+import { createCprVault, MisplacedCiphertextError } from '../../src/security';
+import { redactCpr } from '../../src/security/redact';
 import { citizens } from '../../src/store/schema';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
+
+const citizenA = { tenant: '101', citizenId: 'citizen-a' };
+const quarantined = { column: 'quarantine.raw', tenant: '101', id: 'q-1' } as const;
 
 describe('CPR protection', () => {
   it('encrypts with a fresh IV each time and decrypts back', async () => {
     const vault = await createCprVault('a-test-key-of-enough-length');
     const cpr = testCpr();
-    const first = await vault.encrypt(cpr);
-    const second = await vault.encrypt(cpr);
+    const first = await vault.encrypt(cpr, citizenA);
+    const second = await vault.encrypt(cpr, citizenA);
     expect(first).not.toBe(second);
     expect(first).not.toContain(cpr);
-    expect(await vault.decrypt(first)).toBe(cpr);
+    expect(await vault.decrypt(first, citizenA)).toBe(cpr);
     const other = await createCprVault('another-key-of-enough-length');
-    await expect(other.decrypt(first)).rejects.toThrow();
+    await expect(other.decrypt(first, citizenA)).rejects.toThrow();
+  });
+
+  it('binds a CPR ciphertext to its citizen and municipality: copied into another citizen’s row, or another municipality’s, it does not open', async () => {
+    const vault = await createCprVault('a-test-key-of-enough-length');
+    const cpr = testCpr();
+    const sealed = await vault.encrypt(cpr, citizenA);
+    // What opening it gives, without ever putting the number in the test's output.
+    const openedFor = (citizen: { tenant: string; citizenId: string }) => vault.decrypt(sealed, citizen).then((opened) => (opened === cpr ? 'the CPR number' : 'something else'), (error: Error) => error);
+    expect(await openedFor(citizenA)).toBe('the CPR number');
+    for (const elsewhere of [{ tenant: '101', citizenId: 'citizen-b' }, { tenant: '751', citizenId: 'citizen-a' }, { tenant: '751', citizenId: 'citizen-b' }]) {
+      const refused = await openedFor(elsewhere);
+      expect(refused).toBeInstanceOf(MisplacedCiphertextError);
+      // It says what happened, and names neither the number nor the rows.
+      expect((refused as Error).message).toMatch(/sealed for another citizen or municipality/);
+      expect((refused as Error).message.includes(cpr) || (refused as Error).message.includes('citizen-')).toBe(false);
+    }
+    expect(vault.currentPrefix).toMatch(/^v3:[0-9a-f]{12}:$/);
+    expect(sealed.startsWith(vault.currentPrefix)).toBe(true);
+  });
+
+  it('binds a sealed payload to its column, row and municipality', async () => {
+    const vault = await createCprVault('a-test-key-of-enough-length');
+    const quarantined = await vault.sealPayload('{"cpr":"x"}', { column: 'quarantine.raw', tenant: '101', id: 'q-1' });
+    expect(await vault.openPayload(quarantined, { column: 'quarantine.raw', tenant: '101', id: 'q-1' })).toBe('{"cpr":"x"}');
+    await expect(vault.openPayload(quarantined, { column: 'quarantine.raw', tenant: '101', id: 'q-2' })).rejects.toThrow(/sealed for another row, column or municipality/);
+    await expect(vault.openPayload(quarantined, { column: 'quarantine.raw', tenant: '751', id: 'q-1' })).rejects.toThrow(MisplacedCiphertextError);
+    const secret = await vault.sealPayload('whsec_x', { column: 'subscriptions.secret_sealed', tenant: '101', id: 's-1' });
+    expect(await vault.openPayload(secret, { column: 'subscriptions.secret_sealed', tenant: '101', id: 's-1' })).toBe('whsec_x');
+    // The same row's other column, or another subscription's.
+    await expect(vault.openPayload(secret, { column: 'subscriptions.previous_secret_sealed', tenant: '101', id: 's-1' })).rejects.toThrow(MisplacedCiphertextError);
+    await expect(vault.openPayload(secret, { column: 'subscriptions.secret_sealed', tenant: '101', id: 's-2' })).rejects.toThrow(MisplacedCiphertextError);
+    await expect(vault.openPayload(secret, { column: 'quarantine.raw', tenant: '101', id: 's-1' })).rejects.toThrow(MisplacedCiphertextError);
   });
 
   it('seals source payloads under a key of their own, with a fresh IV each time', async () => {
     const vault = await createCprVault('a-test-key-of-enough-length');
     const payload = `<Activity><PersonCivilRegistrationIdentifier>${testCpr()}</PersonCivilRegistrationIdentifier></Activity>`;
-    const sealed = await vault.sealPayload(payload);
-    expect(sealed).not.toBe(await vault.sealPayload(payload));
+    const sealed = await vault.sealPayload(payload, quarantined);
+    expect(sealed).not.toBe(await vault.sealPayload(payload, quarantined));
     expect(sealed).not.toContain('PersonCivilRegistrationIdentifier');
-    expect(await vault.openPayload(sealed)).toBe(payload);
+    expect(await vault.openPayload(sealed, quarantined)).toBe(payload);
     // Not the CPR key: a payload does not open as a CPR cipher, nor under another secret.
-    await expect(vault.decrypt(sealed)).rejects.toThrow();
-    await expect((await createCprVault('another-key-of-enough-length')).openPayload(sealed)).rejects.toThrow();
+    await expect(vault.decrypt(sealed, citizenA)).rejects.toThrow();
+    await expect((await createCprVault('another-key-of-enough-length')).openPayload(sealed, quarantined)).rejects.toThrow();
   });
 
   it('hashes per tenant and per key', async () => {

@@ -13,7 +13,8 @@ import { planService } from '../../src/plans/service';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync, runSyncRound } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
-import { planMembers as planMembersTable } from '../../src/store/schema';
+import { citizens as citizensTable, planMembers as planMembersTable } from '../../src/store/schema';
+import { eq } from 'drizzle-orm';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { loadConfig } from '../../src/config';
 import { createCprVault } from '../../src/security';
@@ -644,6 +645,45 @@ describe('pull engine', () => {
     expect(JSON.stringify(quarantine)).not.toContain(population[10]!.cpr);
     const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
     expect((await app.harness.request('/v1/sync/runs', { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
+    await app.close();
+  });
+});
+
+describe('a CPR ciphertext copied into another citizen’s row', () => {
+  it('is refused: the sync skips that citizen, counts and logs it, and pulls no one’s data into their plan — in the same municipality or another', async () => {
+    const app = await freshApp();
+    const owner = await enrol(app.deps, population[15]!.cpr);
+    const sameMunicipality = await enrol(app.deps, population[16]!.cpr);
+    const otherMunicipality = await enrol(app.deps, population[17]!.cpr, '751');
+    for (const [tenant, plan] of [['101', owner], ['101', sameMunicipality], ['751', otherMunicipality]] as const)
+      await grantConsent(app.deps, { tenant, citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    // Someone who can write the database moves the owner's ciphertext into the others' rows.
+    const ownerCipher = (await app.deps.store.citizens.get('101', citizenIdOf(owner)))!.cprCipher;
+    for (const plan of [sameMunicipality, otherMunicipality]) await app.database.db.update(citizensTable).set({ cprCipher: ownerCipher }).where(eq(citizensTable.id, citizenIdOf(plan)));
+    const linesBefore = app.logger.lines.length;
+
+    // The feeds start now: other tests' changes at the source are not read here.
+    const here = await sync(app, 'dfdg', { feedStartMarginMs: 0 });
+    expect(here.status).toBe('succeeded');
+    expect(here.stats).toMatchObject({ citizensPulled: 1, pullErrors: 1 });
+    const there = await runSync(app.deps, { tenant: '751', adapter: 'dfdg', trigger: 'test', mappings: allMappings, feedStartMarginMs: 0 });
+    expect(there.status).toBe('succeeded');
+    expect(there.stats).toMatchObject({ citizensPulled: 0, pullErrors: 1 });
+
+    const elementsOf = async (tenant: string, plan: Plan) => {
+      const stored = (await app.deps.store.plans.get(tenant, plan.id))!;
+      return [...stored.goals, ...stored.interventions, ...stored.agreements];
+    };
+    expect((await elementsOf('101', owner)).length).toBeGreaterThan(0);
+    expect(await elementsOf('101', sameMunicipality)).toEqual([]);
+    expect(await elementsOf('751', otherMunicipality)).toEqual([]);
+    // One warning each, naming the municipality and the citizen row (by id; the log's CPR mask may hide digits of it).
+    const refusals = app.logger.lines.slice(linesBefore).filter((line) => line.includes('sealed for another citizen or municipality')).map((line) => JSON.parse(line) as { tenant: string; citizenId: string });
+    expect(refusals.map((r) => r.tenant).sort()).toEqual(['101', '751']);
+    expect(refusals.every((r) => r.citizenId.length > 0)).toBe(true);
+    for (const citizen of population.slice(15, 18)) expect(app.logger.lines.some((line) => line.includes(citizen.cpr))).toBe(false);
+    // Not caught up: the next run tries them again (and refuses again) rather than forgetting them.
+    expect((await sync(app, 'dfdg')).stats).toMatchObject({ catchUpSearched: true, pullErrors: 1 });
     await app.close();
   });
 });

@@ -132,7 +132,7 @@ describe('pull worker', () => {
     expect(goals.length).toBeGreaterThan(0);
     expect(goals.every((q) => q.reason.startsWith('merge:') && q.reason.includes('overall'))).toBe(true);
     // The raw record (as JSON text from the worker) is kept, sealed; opened it is the FHIR Goal.
-    const raw = await app.deps.vault.openPayload(goals[0]!.raw!);
+    const raw = await app.deps.vault.openPayload(goals[0]!.raw!, { column: 'quarantine.raw', tenant: '101', id: goals[0]!.id });
     expect(JSON.parse(raw).resourceType).toBe('Goal');
     await app.close();
   });
