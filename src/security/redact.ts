@@ -6,8 +6,16 @@ import { isValidCpr } from '../model/cpr';
 // a longer run of digits; a letter next to them does not hide them (`x0101801234`, `a-0101801234`).
 const CPR_LIKE = /(?<!\d)(\d{2})[-\s.\u2010-\u2015]?(\d{2})[-\s.\u2010-\u2015]?(\d{2})[-\s\u2010-\u2015]?(\d{4})(?!\d)/g;
 
+// An id as the service makes them (a UUID): its digit groups often look like a CPR number
+// (`c96e8d09-4707-4962-…`), so inside one only a number whose date exists is masked — masking the rest
+// broke the ids and links in problems and log lines, and a real CPR number hidden in one is still masked.
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
 export function redactCpr(text: string): string {
-  return text.replace(CPR_LIKE, '[cpr]');
+  const ids = [...text.matchAll(UUID)].map((id) => [id.index, id.index + id[0].length] as const);
+  return text.replace(CPR_LIKE, (match, dd: string, mm: string, yy: string, serial: string, at: number) =>
+    ids.some(([start, end]) => at >= start && at + match.length <= end) && !isValidCpr(`${dd}${mm}${yy}${serial}`) ? match : '[cpr]',
+  );
 }
 
 /** The text as a reader of it would see it: percent-decoded (a URL) and with JSON's \u escapes undone (a body). */

@@ -150,3 +150,19 @@ describe('CPR protection', () => {
     await app.close();
   });
 });
+
+describe('the CPR mask and the service’s own ids', () => {
+  it('leaves a UUID whose digit groups only look like a CPR number, and masks a real one however it is placed', () => {
+    // Digit groups of a UUID the service made (seen in a problem's link): 09 47 07 4962 has no real date.
+    const id = 'c96e8d09-4707-4962-a9e0-6b95c1b63477';
+    expect(redactCpr(`POST /v1/citizen/plans/${id}/leave`)).toBe(`POST /v1/citizen/plans/${id}/leave`);
+    const cpr = testCpr('1980-01-01');
+    // A real CPR number inside a UUID-shaped id, beside one, across its end, and outside any.
+    const hidden = `00000000-0000-0000-0000-ab${cpr}`;
+    const across = `00000000-0000-0000-0000-abcdef${cpr.slice(0, 6)}-${cpr.slice(6)}`;
+    const texts = [hidden, across, `id ${id} cpr ${cpr}`, `${id}/${cpr}`];
+    const masked = texts.map(redactCpr);
+    expect(masked.map((text) => text.includes('[cpr]'))).toEqual([true, true, true, true]);
+    expect(masked.filter((text) => text.includes(cpr.slice(6)))).toEqual([]);
+  });
+});
