@@ -5,3 +5,6 @@ export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
+
+/** The offset of the next page, or null when this one was the last (it came back short). */
+export const nextOffsetOf = (rows: readonly unknown[], page: { limit: number; offset: number }): number | null => (rows.length === page.limit ? page.offset + page.limit : null);

@@ -26,6 +26,7 @@ export const problemTypes = {
   'consent-required': { status: 403, title: 'The citizen has not consented to this flow' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'subscription-ended': { status: 409, title: 'The subscription has ended' },
+  'subscription-limit-reached': { status: 409, title: 'No more active subscriptions may be made: end one first' },
   'delivery-not-replayable': { status: 409, title: 'Only a dead delivery can be sent again' },
   'subscription-address-refused': { status: 422, title: 'Events are not delivered to that address' },
   'personal-data-in-webhook': { status: 422, title: 'A webhook must not carry a CPR number: send a notice, we read the data' },

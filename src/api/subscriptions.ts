@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { EventType, NewSubscription, SecretRotation, subscriptionService } from '../subscriptions/service';
-import { PageQuery } from './paging';
+import { nextOffsetOf, PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
@@ -51,10 +51,11 @@ export const subscriptionRoutes = newRouter()
       path: '/v1/subscriptions',
       summary: 'Subscribe an https address to plan and delivery events (signed per Standard Webhooks with the secret in the answer, shown once)',
       description:
-        'Events are thin — `{"type":"plan.changed","timestamp":"…","data":{"tenant":"101","planId":"…","version":4,"status":"active","previousStatus":"active"}}` — never content or a CPR number: read the plan through the API. ' +
-        'Addresses in loopback, private, link-local or other internal networks are refused (422) unless the deployment allows them (SUBSCRIPTION_ALLOWED_HOSTS). A receiver answering 410 ends the subscription.',
+        'Events are thin — `{"type":"plan.changed","timestamp":"…","data":{"tenant":"101","planId":"…","version":4,"status":"active","previousStatus":"active","changed":["goals"]}}` — never content or a CPR number: read the plan through the API. ' +
+        'Addresses in loopback, private, link-local or other internal networks are refused (422) unless the deployment allows them (SUBSCRIPTION_ALLOWED_HOSTS). A receiver answering 410 ends the subscription. ' +
+        'At most 10 active subscriptions per client (token subject) and 100 per municipality (409).',
       request: { body: { content: { 'application/json': { schema: NewSubscription } }, required: true } },
-      responses: { 201: json(Subscription.extend({ secret: z.string().describe('whsec_… — verify each event’s webhook-signature with it; not shown again') }), 'Subscribed'), ...problemResponses(422) },
+      responses: { 201: json(Subscription.extend({ secret: z.string().describe('whsec_… — verify each event’s webhook-signature with it; not shown again') }), 'Subscribed'), ...problemResponses(409, 422) },
     }),
     async (c) => c.json(await subscriptionService(c.get('deps')).create(c.get('principal'), c.req.valid('json')), 201),
   )
@@ -64,9 +65,13 @@ export const subscriptionRoutes = newRouter()
       path: '/v1/subscriptions',
       summary: 'Subscriptions of your municipality (a vendor sees its own)',
       request: { query: PageQuery },
-      responses: { 200: json(z.object({ subscriptions: z.array(Subscription) }), 'Newest first') },
+      responses: { 200: json(z.object({ subscriptions: z.array(Subscription), nextOffset: z.number().int().nullable() }), 'Newest first') },
     }),
-    async (c) => c.json({ subscriptions: await subscriptionService(c.get('deps')).list(c.get('principal'), c.req.valid('query')) }, 200),
+    async (c) => {
+      const page = c.req.valid('query');
+      const subscriptions = await subscriptionService(c.get('deps')).list(c.get('principal'), page);
+      return c.json({ subscriptions, nextOffset: nextOffsetOf(subscriptions, page) }, 200);
+    },
   )
   .openapi(
     securedRoute(roles, { method: 'get', path: '/v1/subscriptions/{id}', summary: 'One subscription', request: { params: IdParam }, responses: { 200: json(Subscription, 'The subscription') } }),
@@ -126,12 +131,13 @@ export const subscriptionRoutes = newRouter()
       path: '/v1/subscriptions/{id}/deliveries',
       summary: 'The events sent to a subscription, with each one’s state, tries and the receiver’s last answer',
       request: { params: IdParam, query: PageQuery },
-      responses: { 200: json(z.object({ deliveries: z.array(Delivery) }), 'Newest first') },
+      responses: { 200: json(z.object({ deliveries: z.array(Delivery), nextOffset: z.number().int().nullable() }), 'Newest first') },
     }),
     async (c) => {
-      const deliveries = await subscriptionService(c.get('deps')).deliveries(c.get('principal'), c.req.valid('param').id, c.req.valid('query'));
+      const page = c.req.valid('query');
+      const deliveries = await subscriptionService(c.get('deps')).deliveries(c.get('principal'), c.req.valid('param').id, page);
       if (!deliveries) throw notFound();
-      return c.json({ deliveries }, 200);
+      return c.json({ deliveries, nextOffset: nextOffsetOf(deliveries, page) }, 200);
     },
   )
   .openapi(

@@ -6,7 +6,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { askForJob } from '../runtime/job-queue';
 import { processInboundWebhooks, receiveInboundWebhook } from '../webhooks/inbound';
-import { PageQuery } from './paging';
+import { nextOffsetOf, PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
@@ -53,7 +53,7 @@ export const webhookRoutes = newRouter()
       const deps = c.get('deps');
       const source = c.req.valid('param').source;
       const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') };
-      const received = await receiveInboundWebhook(deps, source, headers, await c.req.text());
+      const received = await receiveInboundWebhook(deps, source, headers, new Uint8Array(await c.req.arrayBuffer()));
       if (received.duplicate) return c.json({ id: received.webhookId, status: 'duplicate' as const }, 200);
       if (deps.onInboundWebhook) deps.onInboundWebhook();
       // Workers with the job queue read the changes in an invocation of their own (decision 0020);
@@ -74,7 +74,7 @@ export const webhookRoutes = newRouter()
       path: '/v1/webhooks/inbound',
       summary: 'The change notices the sector systems sent, newest first, with what became of each',
       request: { query: PageQuery },
-      responses: { 200: json(z.object({ notices: z.array(Notice) }), 'The notices') },
+      responses: { 200: json(z.object({ notices: z.array(Notice), nextOffset: z.number().int().nullable() }), 'The notices') },
     }),
     async (c) => {
       const { limit, offset } = c.req.valid('query');
@@ -82,6 +82,7 @@ export const webhookRoutes = newRouter()
       return c.json(
         {
           notices: rows.map((r) => ({ source: r.source, id: r.webhookId, type: r.eventType, receivedAt: r.receivedAt, status: r.status, attempts: r.attempts, runId: r.runId, processedAt: r.processedAt, lastError: r.lastError })),
+          nextOffset: nextOffsetOf(rows, { limit, offset }),
         },
         200,
       );

@@ -22,7 +22,8 @@ export function guardedLookup(allowedHosts: readonly string[], resolve: typeof l
       if (!allowed.has(hostname.toLowerCase())) {
         for (const { address } of list) {
           const reason = internalAddressReason(address);
-          if (reason) return callback(Object.assign(new Error(`${hostname} resolves to ${address}, ${reason}: refused`), { code: 'EADDRNOTALLOWED' }), []);
+          // Without the address: this becomes the delivery's lastError, which the subscriber reads.
+          if (reason) return callback(Object.assign(new Error(`${hostname} resolves to an internal address: ${reason}; refused`), { code: 'EADDRNOTALLOWED' }), []);
         }
       }
       if (options.all) callback(null, list);

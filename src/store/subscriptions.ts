@@ -19,30 +19,43 @@ export function subscriptionRepository({ db, batch }: Database) {
     async get(tenant: string, id: string): Promise<SubscriptionRow | null> {
       return (await db.select().from(subscriptions).where(scoped(tenant, id)).limit(1))[0] ?? null;
     },
-    async list(tenant: string, options: { createdBy?: string; limit?: number; offset?: number } = {}): Promise<SubscriptionRow[]> {
+    /** `createdBySubject`: only those made by this token subject (`created_by` is `roles:sub`), under whatever roles. */
+    async list(tenant: string, options: { createdBySubject?: string; limit?: number; offset?: number } = {}): Promise<SubscriptionRow[]> {
       return db
         .select()
         .from(subscriptions)
-        .where(and(eq(subscriptions.tenant, tenant), options.createdBy ? eq(subscriptions.createdBy, options.createdBy) : undefined))
+        .where(and(eq(subscriptions.tenant, tenant), options.createdBySubject !== undefined ? sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${options.createdBySubject}` : undefined))
         .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id))
         .limit(options.limit ?? 50)
         .offset(options.offset ?? 0);
+    },
+    /** Subscriptions not ended, of the tenant or of one token subject in it (`created_by` is `roles:sub`). */
+    async countActive(tenant: string, createdBySubject?: string): Promise<number> {
+      const [row] = await db
+        .select({ n: sql<number>`count(*)` })
+        .from(subscriptions)
+        .where(and(eq(subscriptions.tenant, tenant), isNull(subscriptions.disabledAt), createdBySubject !== undefined ? sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${createdBySubject}` : undefined));
+      return Number(row?.n ?? 0);
     },
     /** No more events for it; what was waiting is cancelled with the reason. False if it was disabled already. */
     /**
      * A new signing secret; the one it replaces stays valid (events signed with both) until
      * `previousUntil`, or not at all when that is null. Only an active subscription's.
      */
-    /** A new signing secret for a subscription not ended (one row or none: guard it, `audit.appendIfOneRowChanged`). */
-    rotateSecretStatement(tenant: string, id: string, secretSealed: string, previousUntil: string | null): Statement {
+    /**
+     * A new signing secret for a subscription not ended, only if its secret is still the one read
+     * (`was`); `previous` is that one, sealed for its new column (one row or none: guard it,
+     * `audit.appendIfOneRowChanged`).
+     */
+    rotateSecretStatement(tenant: string, id: string, secret: { sealed: string; was: string }, previous: { sealed: string; until: string } | null): Statement {
       return db
         .update(subscriptions)
         .set({
-          previousSecretSealed: previousUntil === null ? null : sql`${subscriptions.secretSealed}`,
-          previousSecretUntil: previousUntil,
-          secretSealed,
+          previousSecretSealed: previous?.sealed ?? null,
+          previousSecretUntil: previous?.until ?? null,
+          secretSealed: secret.sealed,
         })
-        .where(and(scoped(tenant, id), isNull(subscriptions.disabledAt)));
+        .where(and(scoped(tenant, id), isNull(subscriptions.disabledAt), eq(subscriptions.secretSealed, secret.was)));
     },
     /** Ends a subscription not ended yet (one row or none: guard it) … */
     disableStatement(tenant: string, id: string, reason: string, at: string): Statement {
@@ -150,6 +163,9 @@ export function subscriptionRepository({ db, batch }: Database) {
       const [active] = await db.select({ n: sql<number>`count(*)` }).from(subscriptions).where(and(eq(subscriptions.tenant, tenant), isNull(subscriptions.disabledAt)));
       const rows = await db.select({ status: subscriptionDeliveries.status, n: sql<number>`count(*)` }).from(subscriptionDeliveries).where(eq(subscriptionDeliveries.tenant, tenant)).groupBy(subscriptionDeliveries.status);
       return { activeSubscriptions: Number(active?.n ?? 0), deliveriesByStatus: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])) };
+    },
+    async deliveryOf(tenant: string, subscriptionId: string, id: string): Promise<SubscriptionDeliveryRow | null> {
+      return (await db.select().from(subscriptionDeliveries).where(and(delivery(tenant, id), eq(subscriptionDeliveries.subscriptionId, subscriptionId))).limit(1))[0] ?? null;
     },
     async deliveriesOf(tenant: string, subscriptionId: string, limit = 50, offset = 0): Promise<SubscriptionDeliveryRow[]> {
       return db

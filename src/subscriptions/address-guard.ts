@@ -70,8 +70,15 @@ function internalV6(bytes: number[]): string | null {
   // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::/96) carry an IPv4 address: judge that one.
   if (zeroUpTo(10) && bytes[10] === 0xff && bytes[11] === 0xff) return internalV4(bytes.slice(12));
   if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && bytes.slice(4, 12).every((b) => b === 0)) return internalV4(bytes.slice(12));
+  // So do IPv4-compatible (::a.b.c.d, deprecated; sent through a tunnel where one is set up) and 6to4 (2002:AABB:CCDD::/48).
+  if (zeroUpTo(12)) return internalV4(bytes.slice(12));
+  if (bytes[0] === 0x20 && bytes[1] === 0x02) return internalV4(bytes.slice(2, 6));
+  // Local-use NAT64 (RFC 8215) translates to whatever IPv4 the network's own translator serves: internal.
+  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && bytes[4] === 0x00 && bytes[5] === 0x01) return 'local-use NAT64 (64:ff9b:1::/48)';
+  if (bytes[0] === 0x01 && bytes.slice(1, 8).every((b) => b === 0)) return 'discard-only (100::/64)';
   if ((bytes[0]! & 0xfe) === 0xfc) return 'unique local (fc00::/7)';
   if (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80) return 'link-local (fe80::/10)';
+  if (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0xc0) return 'site-local (fec0::/10, deprecated)';
   if (bytes[0] === 0xff) return 'multicast (ff00::/8)';
   return null;
 }
@@ -127,7 +134,8 @@ export async function checkSubscriptionUrl(raw: string, allowed: readonly string
     }
     for (const address of addresses) {
       const reason = internalAddressReason(address);
-      if (reason) return { ok: false, reason: `${host} resolves to ${address}, ${reason}: not an address we deliver to unless it is on SUBSCRIPTION_ALLOWED_HOSTS` };
+      // The range, not the address: the subscriber reads this, and must not learn what our resolver says about internal names.
+      if (reason) return { ok: false, reason: `${host} resolves to an internal address: ${reason}; not one we deliver to unless the host is on SUBSCRIPTION_ALLOWED_HOSTS` };
     }
   }
   return { ok: true };

@@ -74,6 +74,13 @@ export interface SubscriptionTransport {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
+/** Active subscriptions one token subject may hold, and a whole municipality (every event is sent once to each). */
+export const MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT = 10;
+export const MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT = 100;
+
+/** The token subject in a `createdBy` of `roles:sub`. */
+const subjectOf = (createdBy: string) => createdBy.slice(createdBy.indexOf(':') + 1);
+
 const newSecret = () => `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
 
 export const SecretRotation = z
@@ -85,8 +92,9 @@ export const SecretRotation = z
 
 export function subscriptionService(deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) {
   const { store, clock } = deps;
-  // IT staff see and manage every subscription of their municipality; a vendor only its own.
-  const visible = (principal: Principal, row: SubscriptionRow | null) => (row && (hasAnyRole(principal, ['it-staff']) || row.createdBy === actorOf(principal)) ? row : null);
+  // IT staff see and manage every subscription of their municipality; a vendor only its own — by
+  // token subject, not by the roles its token carries today (`createdBy` is `roles:sub`, roles never hold a colon).
+  const visible = (principal: Principal, row: SubscriptionRow | null) => (row && (hasAnyRole(principal, ['it-staff']) || subjectOf(row.createdBy) === principal.sub) ? row : null);
   const entryOf = (principal: Principal, action: string, id: string, detail: Record<string, unknown>): AuditEntry => ({
     at: clock.now().toISOString(), actor: actorOf(principal), action, targetType: 'subscription', targetId: id, detail,
   });
@@ -99,12 +107,18 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       if (holdsCprNumber(input.url) || holdsCprNumber(input.description ?? '')) throw new ProblemError('validation-failed', 'the address or description holds a CPR number; events carry ids only');
       const check = await checkSubscriptionUrl(input.url, deps.config.subscriptions.allowedHosts, deps.subscriptionTransport?.resolveHost);
       if (!check.ok) throw new ProblemError('subscription-address-refused', check.reason);
+      // Each active subscription turns every event into one more send (and one more row at fan-out).
+      if ((await store.subscriptions.countActive(principal.tenant, principal.sub)) >= MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT)
+        throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT} active subscriptions per client: end one you no longer use`);
+      if ((await store.subscriptions.countActive(principal.tenant)) >= MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT)
+        throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT} active subscriptions per municipality`);
       const secret = newSecret();
+      const id = crypto.randomUUID();
       const row = {
-        id: crypto.randomUUID(),
+        id,
         tenant: principal.tenant,
         url: input.url,
-        secretSealed: await deps.vault.sealPayload(secret),
+        secretSealed: await deps.vault.sealPayload(secret, { column: 'subscriptions.secret_sealed', tenant: principal.tenant, id }),
         events: JSON.stringify(input.events ? [...new Set(input.events)] : EventType.options),
         description: input.description ?? null,
         createdBy: actorOf(principal),
@@ -118,8 +132,8 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       return { ...viewOf({ ...row, disabledAt: null, disabledReason: null, previousSecretSealed: null, previousSecretUntil: null }), secret };
     },
     async list(principal: Principal, paging: { limit: number; offset: number }): Promise<SubscriptionView[]> {
-      const createdBy = hasAnyRole(principal, ['it-staff']) ? undefined : actorOf(principal);
-      return (await store.subscriptions.list(principal.tenant, { ...paging, ...(createdBy ? { createdBy } : {}) })).map(viewOf);
+      const createdBySubject = hasAnyRole(principal, ['it-staff']) ? undefined : principal.sub;
+      return (await store.subscriptions.list(principal.tenant, { ...paging, ...(createdBySubject !== undefined ? { createdBySubject } : {}) })).map(viewOf);
     },
     async get(principal: Principal, id: string): Promise<SubscriptionView | null> {
       const row = visible(principal, await store.subscriptions.get(principal.tenant, id));
@@ -137,9 +151,26 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       if (row.disabledAt) throw new ProblemError('subscription-ended', `the subscription ended on ${row.disabledAt}: ${row.disabledReason ?? ''}`.trim());
       const secret = newSecret();
       const previousUntil = input.overlapHours > 0 ? new Date(clock.now().getTime() + input.overlapHours * 3600_000).toISOString() : null;
-      const rotated = store.subscriptions.rotateSecretStatement(principal.tenant, id, await deps.vault.sealPayload(secret), previousUntil);
-      if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entryOf(principal, 'subscription.secret-rotated', id, { overlapHours: input.overlapHours })], rotated))) return null;
-      return { id, secret, previousSecretValidUntil: previousUntil };
+      // The secret in use becomes the previous one, sealed again for that column (a sealed value
+      // opens only in the column it was sealed for). One that does not open signs nothing already,
+      // so it gets no overlap: the rotation is how a subscriber gets past it.
+      const place = (column: 'subscriptions.secret_sealed' | 'subscriptions.previous_secret_sealed') => ({ column, tenant: row.tenant, id });
+      let previous: { sealed: string; until: string } | null = null;
+      if (previousUntil !== null)
+        try {
+          previous = { sealed: await deps.vault.sealPayload(await deps.vault.openPayload(row.secretSealed, place('subscriptions.secret_sealed')), place('subscriptions.previous_secret_sealed')), until: previousUntil };
+        } catch (error) {
+          deps.logger.warn('a subscription’s signing secret could not be read; rotated without an overlap', { tenant: row.tenant, subscriptionId: id, error: error instanceof Error ? error.message : String(error) });
+        }
+      const sealed = await deps.vault.sealPayload(secret, place('subscriptions.secret_sealed'));
+      const rotated = store.subscriptions.rotateSecretStatement(principal.tenant, id, { sealed, was: row.secretSealed }, previous);
+      if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entryOf(principal, 'subscription.secret-rotated', id, { overlapHours: input.overlapHours })], rotated))) {
+        // Only if the secret read is still the one in use (it is what becomes the previous one).
+        const now = await store.subscriptions.get(principal.tenant, id);
+        if (now && !now.disabledAt && now.secretSealed !== row.secretSealed) throw new ProblemError('version-conflict', 'the secret was rotated by another request at the same moment; send the request again');
+        return null;
+      }
+      return { id, secret, previousSecretValidUntil: previous?.until ?? null };
     },
     /**
      * Sends a `subscription.test` event now, signed as every event is, and answers what the receiver
@@ -185,8 +216,7 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       if (row.disabledAt) throw new ProblemError('subscription-ended', `the subscription ended on ${row.disabledAt}: ${row.disabledReason ?? ''}`.trim());
       const replayed = store.subscriptions.replayStatement(principal.tenant, id, deliveryId, clock.now().toISOString());
       if (!(await store.audit.appendIfOneRowChanged(principal.tenant, [entryOf(principal, 'subscription.delivery-replayed', id, { deliveryId })], replayed))) {
-        const known = (await store.subscriptions.deliveriesOf(principal.tenant, id, 1000)).some((d) => d.id === deliveryId);
-        if (!known) return 'not-found';
+        if (!(await store.subscriptions.deliveryOf(principal.tenant, id, deliveryId))) return 'not-found';
         throw new ProblemError('delivery-not-replayable', 'only a dead delivery can be sent again');
       }
       return 'replayed';
@@ -217,8 +247,9 @@ const sendError = (caught: unknown) => redactCpr(caught instanceof Error ? (caug
  */
 async function sendSigned(deps: AppDeps, send: (url: string, init: RequestInit) => Promise<Response>, subscription: SubscriptionRow, webhookId: string, payload: string): Promise<number> {
   const timestamp = Math.floor(deps.clock.now().getTime() / 1000);
-  const secrets = [await deps.vault.openPayload(subscription.secretSealed)];
-  if (subscription.previousSecretSealed && subscription.previousSecretUntil && subscription.previousSecretUntil > deps.clock.now().toISOString()) secrets.push(await deps.vault.openPayload(subscription.previousSecretSealed));
+  const place = (column: 'subscriptions.secret_sealed' | 'subscriptions.previous_secret_sealed') => ({ column, tenant: subscription.tenant, id: subscription.id });
+  const secrets = [await deps.vault.openPayload(subscription.secretSealed, place('subscriptions.secret_sealed'))];
+  if (subscription.previousSecretSealed && subscription.previousSecretUntil && subscription.previousSecretUntil > deps.clock.now().toISOString()) secrets.push(await deps.vault.openPayload(subscription.previousSecretSealed, place('subscriptions.previous_secret_sealed')));
   const signatures = (await Promise.all(secrets.map((secret) => signWebhook(secret, webhookId, timestamp, payload)))).join(' ');
   const response = await send(subscription.url, {
     method: 'POST',
@@ -236,8 +267,12 @@ const senderOf = (deps: AppDeps & { subscriptionTransport?: SubscriptionTranspor
 const EVENT_PAGE = 500;
 const LEASE_MS = 60_000;
 const TIMEOUT_MS = 10_000;
-/** Events are wanted soon or not at all: fewer tries than a registration's delivery gets. */
-export const subscriptionBackoff: BackoffPolicy = { ...defaultBackoff, maxAttempts: 8 };
+/**
+ * Fewer tries than a registration's delivery gets, spread over hours: a ceiling from 2 minutes
+ * doubling to 128, so a receiver down for an hour or two (a deploy, a restart) still gets its events
+ * — the outbox's 2 s base made all 8 tries within about 2 minutes (at most 4¼).
+ */
+export const subscriptionBackoff: BackoffPolicy = { ...defaultBackoff, baseMs: 2 * 60_000, capMs: 6 * 60 * 60_000, maxAttempts: 8 };
 
 /**
  * One pass of the subscription job: fans recorded events out into deliveries, then delivers what
@@ -290,7 +325,8 @@ export async function runSubscriptionDeliveries(
       if (rows) rows.push(row);
       else bySubscription.set(row.subscriptionId, [row]);
     }
-    const deliverOne = async (dueRow: SubscriptionDeliveryRow): Promise<void> => {
+    /** Sends one; false when the receiver failed it (no answer, or one that was not 2xx or 410). */
+    const deliverOne = async (dueRow: SubscriptionDeliveryRow): Promise<boolean> => {
       // Claimed just before it is sent, not with the others up front: sent one after another at up to
       // TIMEOUT_MS each, the later rows' leases would run out before their turn and a concurrent run
       // (on Workers the Cron Trigger beside the queue consumer) would send them too. One claim, then
@@ -298,21 +334,21 @@ export async function runSubscriptionDeliveries(
       // meanwhile, is left to it.
       const now = clock.now().getTime();
       const [row] = await store.subscriptions.claim(tenant, [dueRow.id], iso(now + LEASE_MS), iso(now));
-      if (!row) return;
+      if (!row) return true;
       const key = `${tenant}|${row.subscriptionId}`;
       if (!subscriptionsSeen.has(key)) subscriptionsSeen.set(key, await store.subscriptions.get(tenant, row.subscriptionId));
       const subscription = subscriptionsSeen.get(key);
       if (!subscription || subscription.disabledAt) {
         await store.subscriptions.cancel(tenant, row.id, 'the subscription was disabled');
         result.cancelled++;
-        return;
+        return true;
       }
       // The address is checked again at every delivery: the allowlist may have changed since.
       const check = await checkSubscriptionUrl(subscription.url, deps.config.subscriptions.allowedHosts);
       if (!check.ok) {
         await store.subscriptions.dead(tenant, row.id, `address refused: ${check.reason}`, null);
         result.dead++;
-        return;
+        return true;
       }
       let status: number | null = null;
       let error: string;
@@ -321,7 +357,7 @@ export async function runSubscriptionDeliveries(
         if (status >= 200 && status < 300) {
           await store.subscriptions.delivered(tenant, row.id, status, clock.now().toISOString());
           result.delivered++;
-          return;
+          return true;
         }
         if (status === 410) {
           // Standard Webhooks: 410 Gone means "stop sending".
@@ -331,7 +367,7 @@ export async function runSubscriptionDeliveries(
           await store.audit.appendIfOneRowChanged(tenant, [ended], store.subscriptions.disableStatement(tenant, subscription.id, gone, ended.at), [store.subscriptions.cancelWaitingStatement(tenant, subscription.id, gone)]);
           subscriptionsSeen.set(key, { ...subscription, disabledAt: clock.now().toISOString() });
           result.dead++;
-          return;
+          return true;
         }
         error = `the receiver answered ${status}`;
       } catch (caught) {
@@ -344,10 +380,13 @@ export async function runSubscriptionDeliveries(
         await store.subscriptions.retryAt(tenant, row.id, iso(clock.now().getTime() + retryDelayMs(row.attempts, policy, options.random)), error, status);
         result.retried++;
       }
+      return false;
     };
     const queues = [...bySubscription.values()];
+    // A receiver that failed one is left until the next pass: one that does not answer would otherwise
+    // cost TIMEOUT_MS per waiting event, holding up the relay job this pass shares with the outbox.
     const worker = async () => {
-      for (let rows = queues.shift(); rows; rows = queues.shift()) for (const row of rows) await deliverOne(row);
+      for (let rows = queues.shift(); rows; rows = queues.shift()) for (const row of rows) if (!(await deliverOne(row))) break;
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, queues.length) }, worker));
   }

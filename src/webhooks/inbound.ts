@@ -40,14 +40,25 @@ export interface ReceivedNotice {
   duplicate: boolean;
 }
 
-/** Checks, stores and acknowledges one notice; throws a ProblemError for anything it refuses. */
-export async function receiveInboundWebhook(deps: AppDeps, source: string, headers: WebhookHeaders, body: string): Promise<ReceivedNotice> {
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Checks, stores and acknowledges one notice; throws a ProblemError for anything it refuses. The
+ * body comes as the bytes received: they are what the source signed.
+ */
+export async function receiveInboundWebhook(deps: AppDeps, source: string, headers: WebhookHeaders, received: Uint8Array): Promise<ReceivedNotice> {
   const system = SourceSystem.safeParse(source);
   const secrets = system.success ? deps.config.inboundWebhookSecrets[system.data] : undefined;
   if (!system.success || !secrets) throw new ProblemError('not-found', `no inbound webhook is configured for ${source.slice(0, 40)}`);
-  if (body.length > MAX_NOTICE_BYTES) throw new ProblemError('payload-too-large', `a change notice is at most ${MAX_NOTICE_BYTES} bytes`);
-  const verified = await verifyWebhook(headers, body, secrets, deps.clock.now());
+  if (received.byteLength > MAX_NOTICE_BYTES) throw new ProblemError('payload-too-large', `a change notice is at most ${MAX_NOTICE_BYTES} bytes`);
+  const verified = await verifyWebhook(headers, received, secrets, deps.clock.now());
   if (!verified.ok) throw new ProblemError('webhook-signature-invalid', verified.reason);
+  let body: string;
+  try {
+    body = utf8.decode(received); // a leading byte-order mark is dropped, as JSON readers may
+  } catch {
+    throw new ProblemError('malformed-json', 'the notice is not UTF-8 (RFC 8259: JSON between systems is UTF-8)');
+  }
   // Signed by the source, and still refused: a CPR number must never travel in a webhook (architecture, S4).
   // The body as written and as decoded (JSON escapes), and the id, which is stored and shown to IT staff.
   if (holdsCprNumber(body)) throw new ProblemError('personal-data-in-webhook', 'the body holds a CPR number; it was not stored. Send only the municipality: we read the records through the pull');

@@ -39,6 +39,9 @@ function keyFor(secret: string): Buffer {
 }
 
 const hmac = (secret: string, content: string) => createHmac('sha256', keyFor(secret)).update(content).digest();
+/** The signed content `${id}.${timestamp}.` followed by the body exactly as sent (bytes, when the caller has them). */
+const hmacOfMessage = (secret: string, id: string, timestamp: string, body: string | Uint8Array) =>
+  typeof body === 'string' ? hmac(secret, `${id}.${timestamp}.${body}`) : createHmac('sha256', keyFor(secret)).update(`${id}.${timestamp}.`).update(body).digest();
 
 function fromBase64(text: string): Buffer | null {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return null;
@@ -53,9 +56,10 @@ export async function signWebhook(secret: string, id: string, timestamp: number,
 /**
  * Checks a message against the source's secrets (more than one while a secret is being rotated).
  * Refuses missing or malformed headers, a timestamp outside the tolerance (a replay of an old
- * message, or a clock far off), and any body or id other than the one signed.
+ * message, or a clock far off), and any body or id other than the one signed. Give the body as the
+ * bytes received: a decoded string drops a byte-order mark and replaces bytes that are not UTF-8.
  */
-export async function verifyWebhook(headers: WebhookHeaders, body: string, secrets: readonly string[], now: Date): Promise<Verification> {
+export async function verifyWebhook(headers: WebhookHeaders, body: string | Uint8Array, secrets: readonly string[], now: Date): Promise<Verification> {
   const { id, timestamp, signature } = headers;
   if (!id || !timestamp || !signature) return { ok: false, reason: 'send webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks)' };
   if (id.length > 200 || !/^[\x21-\x7e]+$/.test(id)) return { ok: false, reason: 'webhook-id must be 1–200 printable ASCII characters' };
@@ -72,7 +76,7 @@ export async function verifyWebhook(headers: WebhookHeaders, body: string, secre
     .filter((bytes): bytes is Buffer => bytes !== null && bytes.length === 32);
   if (offered.length === 0) return { ok: false, reason: 'webhook-signature holds no v1 signature' };
   for (const secret of secrets) {
-    const expected = hmac(secret, `${id}.${timestamp}.${body}`);
+    const expected = hmacOfMessage(secret, id, timestamp, body);
     for (const candidate of offered) if (timingSafeEqual(expected, candidate)) return { ok: true, id, timestamp: seconds };
   }
   return { ok: false, reason: 'no signature matches: the body, id or timestamp was changed, or it was signed with another secret' };

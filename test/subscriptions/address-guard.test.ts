@@ -17,6 +17,16 @@ describe('internal addresses', () => {
     for (const address of external) expect(internalAddressReason(address), address).toBeNull();
     for (const notAnAddress of ['example.dk', '256.1.1.1', '1.2.3', '::g', '1::2::3']) expect(internalAddressReason(notAnAddress), notAnAddress).toBeUndefined();
   });
+
+  it('also sees IPv4 in the other IPv6 forms that carry it, and the deprecated and discard IPv6 ranges', async () => {
+    // IPv4-compatible (::a.b.c.d, as the URL parser writes it: ::7f00:1), 6to4 (2002:AABB:CCDD::), local-use
+    // NAT64 (64:ff9b:1::/48, whatever IPv4 it translates to), site-local (fec0::/10), discard-only (100::/64).
+    const internal = ['::127.0.0.1', '::7f00:1', '::a00:1', '2002:7f00:1::', '2002:a00:1::1', '2002:c0a8:101::', '64:ff9b:1::a00:1', '64:ff9b:1:2::1', 'fec0::1', 'feff::1', '100::1'];
+    for (const address of internal) expect(internalAddressReason(address), address).toEqual(expect.any(String));
+    for (const address of ['2002:808:808::1', '::808:808', '2001:db9::1', '64:ff9b:2::1']) expect(internalAddressReason(address), address).toBeNull();
+    expect((await checkSubscriptionUrl('https://[::127.0.0.1]/hook', [])).ok).toBe(false);
+    expect((await checkSubscriptionUrl('https://[2002:a9fe:a9fe::]/latest', [])).ok).toBe(false);
+  });
 });
 
 describe('subscription URLs', () => {
@@ -42,7 +52,10 @@ describe('subscription URLs', () => {
 
   it('refuses a public-looking name that resolves to an internal address', async () => {
     const resolve = async (host: string) => (host === 'rebind.example.dk' ? ['93.184.216.34', '127.0.0.1'] : ['93.184.216.34']);
-    expect(await refused('https://rebind.example.dk/hook', [], resolve)).toMatch(/resolves to 127\.0\.0\.1, loopback/);
+    const reason = await refused('https://rebind.example.dk/hook', [], resolve);
+    expect(reason).toMatch(/resolves to an internal address: loopback/);
+    // The answer goes to the subscriber: it must not learn what the municipality's resolver says about its names.
+    expect(reason).not.toContain('127.0.0.1');
     expect(await checkSubscriptionUrl('https://vendor.example.dk/hook', [], resolve)).toEqual({ ok: true });
     expect(await refused('https://gone.example.dk/hook', [], async () => { throw new Error('ENOTFOUND'); })).toMatch(/does not resolve/);
   });
@@ -66,7 +79,9 @@ describe('the connect-time lookup (Node)', () => {
   it('refuses a name that resolves to an internal address when connecting, unless the host is allowed', async () => {
     const resolver = fakeResolver({ 'rebind.example.dk': ['10.0.0.7'], 'vendor.example.dk': ['93.184.216.34'], 'receiver.test': ['127.0.0.1'] });
     const guarded = guardedLookup(['receiver.test'], resolver);
-    expect((await run(guarded, 'rebind.example.dk')).error?.message).toMatch(/resolves to 10\.0\.0\.7, private/);
+    const refusal = (await run(guarded, 'rebind.example.dk')).error?.message;
+    expect(refusal).toMatch(/resolves to an internal address: private/);
+    expect(refusal).not.toContain('10.0.0.7'); // kept as the delivery's lastError, which the subscriber reads
     expect(await run(guarded, 'vendor.example.dk')).toEqual({ error: null, address: '93.184.216.34' });
     expect(await run(guarded, 'receiver.test')).toEqual({ error: null, address: '127.0.0.1' });
   });

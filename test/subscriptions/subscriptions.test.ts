@@ -9,8 +9,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runRelayOnce } from '../../src/delivery';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
-import { EventHeaders, SubscriptionEventBody } from '../../src/subscriptions/events';
-import { runSubscriptionDeliveries } from '../../src/subscriptions/service';
+import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
+import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT, runSubscriptionDeliveries } from '../../src/subscriptions/service';
 import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
 import { TestClock } from '../registrations/fixture';
 import { testCpr } from '../support/cpr';
@@ -232,6 +232,29 @@ describe('outbound subscriptions', () => {
     await app.close();
   });
 
+  it('a failing receiver costs a pass one try, not one per waiting event: the relay job it shares is not held up', async () => {
+    // A receiver that fails (one that never answers costs 10 s a try) and a healthy one, on one server.
+    const tries: Record<string, number> = {};
+    const server = createServer((request, response) => {
+      tries[request.url!] = (tries[request.url!] ?? 0) + 1;
+      response.statusCode = request.url === '/failing' ? 503 : 204;
+      request.resume().on('end', () => response.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const app = await freshApp();
+    const failing = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${base}/failing`, events: ['plan.created'] }, 'vendor-a')).body.id;
+    await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${base}/healthy`, events: ['plan.created'] }, 'vendor-b');
+    for (let i = 0; i < 5; i++) await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ fannedOut: 10, delivered: 5, retried: 1 });
+    expect(tries).toEqual({ '/failing': 1, '/healthy': 5 });
+    // The rest are tried in the next passes, none given up on or skipped for good.
+    const states = (await app.call('GET', `/v1/subscriptions/${failing}/deliveries`, ['vendor'], undefined, 'vendor-a')).body.deliveries.map((d: { status: string; attempts: number }) => [d.status, d.attempts]);
+    expect(states.sort()).toEqual([['pending', 0], ['pending', 0], ['pending', 0], ['pending', 0], ['pending', 1]]);
+    await app.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
   it('claims each delivery just before sending it: a run slower than its lease never sends one twice beside a concurrent run (F4)', async () => {
     // A receiver that takes 9 s (of the test's clock) per event: nine events take 81 s, more than
     // the 60 s lease, and a second run starts once the first has been at it for 63 s.
@@ -275,6 +298,11 @@ describe('outbound subscriptions', () => {
     expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created', 'subscription.test']);
     expect(doc.webhooks['plan.changed']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanChangedEvent');
     expect(doc.webhooks['plan.created']!.post.parameters.filter((p) => p.in === 'header').map((p) => p.name).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
+    // The example event in the subscribe route's description is one a receiver really gets.
+    const described = ((await (await app.harness.request('/openapi.json')).json()) as { paths: Record<string, { post: { description: string } }> }).paths['/v1/subscriptions']!.post.description;
+    const example = /`(\{"type":"plan\.changed".*?\}\})`/.exec(described)?.[1];
+    expect(example).toBeDefined();
+    expect(PlanChangedEvent.safeParse(JSON.parse(example!.replaceAll('…', 'x'))).error).toBeUndefined();
     await app.close();
   });
 
@@ -291,6 +319,71 @@ describe('outbound subscriptions', () => {
     await enrol(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 0 });
     expect(received).toEqual([]);
+    await app.close();
+  });
+
+  it('a vendor’s subscriptions are its token subject’s, whatever other roles its next token carries', async () => {
+    const app = await freshApp();
+    const { body } = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['delivery.dead'] }, 'vendor-a');
+    // The identity provider later gives the same vendor a second role: still its subscription to see, rotate and end.
+    const later = ['vendor', 'sync-job'];
+    expect((await app.call('GET', '/v1/subscriptions', later, undefined, 'vendor-a')).body.subscriptions.map((s: { id: string }) => s.id)).toEqual([body.id]);
+    expect((await app.call('GET', `/v1/subscriptions/${body.id}`, later, undefined, 'vendor-a')).status).toBe(200);
+    expect((await app.call('POST', `/v1/subscriptions/${body.id}/rotate-secret`, later, { overlapHours: 0 }, 'vendor-a')).status).toBe(200);
+    expect((await app.call('DELETE', `/v1/subscriptions/${body.id}`, later, undefined, 'vendor-a')).status).toBe(204);
+    expect((await app.call('GET', `/v1/subscriptions/${body.id}`, ['vendor'], undefined, 'vendor-b')).status).toBe(404);
+    await app.close();
+  });
+
+  it('bounds the active subscriptions a vendor can make: each one multiplies every event into a send', async () => {
+    const app = await freshApp();
+    const subscribe = (sub: string) => app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, sub);
+    const made: string[] = [];
+    for (let i = 0; i < MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT; i++) made.push((await subscribe('vendor-a')).body.id);
+    const refused = await subscribe('vendor-a');
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe('/problems/subscription-limit-reached');
+    // Another vendor is not held back by this one; an ended subscription frees its place.
+    expect((await subscribe('vendor-b')).status).toBe(201);
+    expect((await app.call('DELETE', `/v1/subscriptions/${made[0]}`, ['vendor'], undefined, 'vendor-a')).status).toBe(204);
+    expect((await subscribe('vendor-a')).status).toBe(201);
+    await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ fannedOut: MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT + 1 });
+    // The municipality as a whole has a bound too, whoever subscribes.
+    let active = MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT + 1;
+    for (let vendor = 0; active < MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT; vendor++)
+      for (let i = 0; i < MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT && active < MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT; i++, active++) expect((await subscribe(`vendor-${vendor}`)).status).toBe(201);
+    expect((await subscribe('vendor-new')).body.type).toBe('/problems/subscription-limit-reached');
+    await app.close();
+  });
+
+  it('pages subscriptions and deliveries as every list does: nextOffset until the last page, then null', async () => {
+    const app = await freshApp();
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a')).body.id);
+    const first = await app.call('GET', '/v1/subscriptions?limit=2', ['vendor'], undefined, 'vendor-a');
+    expect(first.body.nextOffset).toBe(2);
+    const last = await app.call('GET', '/v1/subscriptions?limit=2&offset=2', ['vendor'], undefined, 'vendor-a');
+    expect(last.body.nextOffset).toBeNull();
+    expect([...first.body.subscriptions, ...last.body.subscriptions].map((s: { id: string }) => s.id).sort()).toEqual([...made].sort());
+    for (let i = 0; i < 3; i++) await enrol(app.deps, testCpr());
+    await app.run();
+    const deliveries = (query: string) => app.call('GET', `/v1/subscriptions/${made[0]}/deliveries?${query}`, ['vendor'], undefined, 'vendor-a');
+    expect((await deliveries('limit=2')).body).toMatchObject({ deliveries: [expect.any(Object), expect.any(Object)], nextOffset: 2 });
+    expect((await deliveries('limit=2&offset=2')).body).toMatchObject({ deliveries: [expect.any(Object)], nextOffset: null });
+    await app.close();
+  });
+
+  it('a delivery that is not dead cannot be sent again, however many came after it (409, not 404)', async () => {
+    const app = await freshApp();
+    const { body } = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
+    // A busy municipality: more than a thousand deliveries since the one asked about.
+    const at = (i: number) => new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString();
+    const rows = Array.from({ length: 1002 }, (_, i) => ({ id: crypto.randomUUID(), tenant: '101', subscriptionId: body.id, eventSeq: i + 1, type: 'plan.created', payload: '{}', nextAttemptAt: at(i), createdAt: at(i) }));
+    await app.deps.store.subscriptions.fanOut(rows, 0);
+    const retry = await app.call('POST', `/v1/subscriptions/${body.id}/deliveries/${rows[0]!.id}/retry`, ['vendor'], undefined, 'vendor-a');
+    expect(retry.status).toBe(409);
+    expect(retry.body.type).toBe('/problems/delivery-not-replayable');
     await app.close();
   });
 
@@ -384,6 +477,24 @@ describe('outbound subscriptions', () => {
     await app.close();
   });
 
+  it('keeps trying a receiver that is down for an hour (a deploy, a restart), and delivers when it is back', async () => {
+    const app = await freshApp();
+    const { body } = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
+    await enrol(app.deps, testCpr());
+    const downUntil = app.clock.now().getTime() + 60 * 60_000;
+    const delivery = async () => (await app.call('GET', `/v1/subscriptions/${body.id}/deliveries`, ['vendor'], undefined, 'vendor-a')).body.deliveries[0];
+    // A middling draw of the jitter (not the lucky or unlucky end), the clock moved to each next try.
+    for (let pass = 0; pass < 20; pass++) {
+      answers = [app.clock.now().getTime() < downUntil ? 503 : 204];
+      await runSubscriptionDeliveries(app.deps, { random: () => 0.5 });
+      const row = await delivery();
+      if (row.status !== 'pending') break;
+      app.clock.advance(Math.max(0, Date.parse(row.nextAttemptAt) - app.clock.now().getTime()));
+    }
+    expect(await delivery()).toMatchObject({ status: 'delivered', lastStatusCode: 204 });
+    await app.close();
+  });
+
   it('a dead outbox delivery becomes a delivery.dead event', async () => {
     const app = await freshApp();
     await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['delivery.dead'] }, 'vendor-a');
@@ -411,6 +522,43 @@ describe('the address is checked again at every delivery', () => {
     const test = await app.call('POST', `/v1/subscriptions/${subscription.id}/test`, ['it-staff']);
     expect(test.status).toBe(422);
     expect(test.body.type).toBe('/problems/subscription-address-refused');
+    expect(received).toEqual([]);
+    await app.close();
+  });
+});
+
+describe('a subscriber’s sealed signing secret copied into another row or column', () => {
+  it('is refused: nothing is sent signed with it, and the test event says why', async () => {
+    const app = await freshApp();
+    const subscribe = async (sub: string, tenant = '101') => ((await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, sub, tenant)).body as { id: string }).id;
+    const owner = await subscribe('vendor-a');
+    const sameMunicipality = await subscribe('vendor-b');
+    const otherMunicipality = await subscribe('vendor-c', '751');
+    const testEvent = (id: string, sub: string, tenant = '101') => app.call('POST', `/v1/subscriptions/${id}/test`, ['vendor'], undefined, sub, tenant);
+    expect((await testEvent(owner, 'vendor-a')).body).toMatchObject({ delivered: true });
+    received = [];
+
+    const ownerSealed = (await app.deps.store.subscriptions.get('101', owner))!.secretSealed;
+    await app.database.db.run(sql`update subscriptions set secret_sealed = ${ownerSealed} where id in (${sameMunicipality}, ${otherMunicipality})`);
+    for (const [id, sub, tenant] of [[sameMunicipality, 'vendor-b', '101'], [otherMunicipality, 'vendor-c', '751']] as const) {
+      const sent = await testEvent(id, sub, tenant);
+      expect(sent.status).toBe(200);
+      expect(sent.body).toMatchObject({ delivered: false, status: null, error: expect.stringContaining('sealed for another row, column or municipality') });
+    }
+    expect(received).toEqual([]);
+    // A rotation is the way out: a new secret, without an overlap for the one that does not open.
+    const recovered = await app.call('POST', `/v1/subscriptions/${sameMunicipality}/rotate-secret`, ['vendor'], {}, 'vendor-b');
+    expect(recovered.status).toBe(200);
+    expect(recovered.body.previousSecretValidUntil).toBeNull();
+    expect((await testEvent(sameMunicipality, 'vendor-b')).body).toMatchObject({ delivered: true });
+    expect((received.pop()!.headers['webhook-signature'] as string).split(' ')).toHaveLength(1);
+
+    // The owner's own current secret put in its row's other column (the previous secret, during an overlap).
+    expect((await app.call('POST', `/v1/subscriptions/${owner}/rotate-secret`, ['vendor'], {}, 'vendor-a')).status).toBe(200);
+    expect((await testEvent(owner, 'vendor-a')).body).toMatchObject({ delivered: true });
+    expect((received.pop()!.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
+    await app.database.db.run(sql`update subscriptions set previous_secret_sealed = secret_sealed where id = ${owner}`);
+    expect((await testEvent(owner, 'vendor-a')).body).toMatchObject({ delivered: false, error: expect.stringContaining('sealed for another row, column or municipality') });
     expect(received).toEqual([]);
     await app.close();
   });

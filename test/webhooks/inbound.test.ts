@@ -4,7 +4,7 @@
  * replayed and CPR-carrying notices are refused and store nothing; a notice sent five times has
  * one effect (F4); a failed run leaves its notices waiting for the next pass.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
@@ -88,6 +88,9 @@ describe('inbound webhooks', () => {
     expect(((await listed.json()) as { notices: unknown[] }).notices).toEqual([expect.objectContaining({ source: 'dfdg', id: sent.id, status: 'processed', runId: row!.runId })]);
     const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
     expect((await app.harness.request('/v1/webhooks/inbound', { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
+    const page = async (query: string) => ((await (await app.harness.request(`/v1/webhooks/inbound?${query}`, { headers: { authorization: `Bearer ${itStaff}` } })).json()) as { nextOffset: number | null }).nextOffset;
+    expect(await page('limit=1')).toBe(1); // a full page: there may be more
+    expect(await page('limit=1&offset=1')).toBeNull();
     const otherTenant = await app.harness.token({ tenant: '751', roles: ['it-staff'] });
     const theirs = await app.harness.request('/v1/webhooks/inbound', { headers: { authorization: `Bearer ${otherTenant}` } });
     expect(((await theirs.json()) as { notices: unknown[] }).notices).toEqual([]);
@@ -166,6 +169,31 @@ describe('inbound webhooks', () => {
     expect((await send(app, { source: 'social' })).status).toBe(404);
     expect((await send(app, { source: 'unknown' })).status).toBe(404);
     expect((await stored(app)).map((r) => r.eventType)).toEqual(['records.changed']);
+    await app.close();
+  });
+
+  it('checks the signature over the bytes sent: a notice with a byte-order mark is accepted, one not in UTF-8 is malformed, not forged', async () => {
+    const app = await freshApp();
+    // A sender signs the bytes it sends (Standard Webhooks), not our decoding of them.
+    const sendBytes = async (bytes: Buffer) => {
+      const id = `msg_bytes_${randomBytes(4).toString('hex')}`;
+      const timestamp = Math.floor(Date.now() / 1000);
+      const signature = createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(Buffer.concat([Buffer.from(`${id}.${timestamp}.`), bytes])).digest('base64');
+      const response = await app.harness.request('/v1/webhooks/inbound/dfdg', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` },
+        body: bytes,
+      });
+      return { id, status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const withBom = await sendBytes(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(notice())]));
+    expect(withBom.status).toBe(202);
+    const latin1 = await sendBytes(Buffer.from(notice({ note: 'Århus' }), 'latin1'));
+    expect(latin1.status).toBe(400);
+    expect(latin1.body.type).toBe('/problems/malformed-json');
+    expect((await stored(app)).map((r) => r.webhookId)).toEqual([withBom.id]);
+    // The byte limit counts bytes: 6,000 three-byte characters are 18,000 bytes, over a notice's 16 KB.
+    expect((await send(app, { body: notice({ note: '€'.repeat(6000) }) })).status).toBe(413);
     await app.close();
   });
 
