@@ -37,10 +37,12 @@ export class MappingNotesCollector {
     return kept;
   }
 
+  /** Noted for IT staff's statistics (run stats, dashboard): system and code come from the source, so anything CPR-shaped is masked (S4). */
   unknown(system: string | undefined, code: string | undefined): void {
     if (!code) return;
-    const s = system ?? '(no system)';
-    if (!this.unknownCodes.some((c) => c.system === s && c.code === code)) this.unknownCodes.push({ system: s, code });
+    const s = system === undefined ? '(no system)' : scrubCpr(system);
+    const shown = scrubCpr(code);
+    if (!this.unknownCodes.some((c) => c.system === s && c.code === shown)) this.unknownCodes.push({ system: s, code: shown });
   }
 
   ignore(...fields: string[]): void {

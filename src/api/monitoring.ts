@@ -10,18 +10,20 @@ import { csrf } from 'hono/csrf';
 import { retryDelivery } from '../delivery';
 import { SourceSystem } from '../model';
 import { readProcessingRecord } from '../consent/processing-record';
-import { Dashboard, SignIn } from '../monitoring/dashboard';
+import { Dashboard, localTime, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
 import { AuthenticationError, hasAnyRole, type Principal, type Role } from '../security';
 import { runSyncNowGoingOn } from '../sync/on-demand';
 import { resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
-import type { AppEnv } from './context';
+import { ProblemError, type AppEnv } from './context';
 import { problemResponse } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
 const SESSION_COOKIE = 'enplan_session';
+/** What a dashboard action did, shown once on the page it redirects to. */
+const NOTICE_COOKIE = 'enplan_notice';
 
 export const monitoringApiRoutes = newRouter().openapi(
   securedRoute(['it-staff'], {
@@ -79,11 +81,29 @@ async function dashboardPrincipal(c: Context<AppEnv>, roles: Role[] = ['it-staff
   return principal && hasAnyRole(principal, roles) ? principal : null;
 }
 
+/**
+ * Production sits behind a TLS-terminating proxy (the Node server listens on loopback), so the URL
+ * seen here says http while the browser's says https: cookies are Secure there.
+ */
+const secureCookies = (c: Context<AppEnv>) => c.get('deps').config.environment === 'production' || new URL(c.req.url).protocol === 'https:';
+
+/**
+ * Back to the dashboard with what the action did. The notice travels in a short-lived cookie only
+ * this site can set, not in the URL: a link anyone sends could otherwise put their words on the page.
+ */
+function backToDashboard(c: Context<AppEnv>, notice: string) {
+  setCookie(c, NOTICE_COOKIE, notice.slice(0, 500), { httpOnly: true, sameSite: 'Strict', path: '/dashboard', maxAge: 60, secure: secureCookies(c) });
+  return c.redirect('/dashboard', 303);
+}
+
 monitoringPageRoutes.get('/dashboard', async (c) => {
   const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
   if (!principal) return c.html(SignIn({}) as never, 200);
   if (!hasAnyRole(principal, ['it-staff'])) return c.redirect('/dashboard/processing-record', 303);
-  return renderDashboard(c, principal, c.req.query('notice'));
+  // Shown once.
+  const notice = getCookie(c, NOTICE_COOKIE);
+  if (notice !== undefined) deleteCookie(c, NOTICE_COOKIE, { path: '/dashboard', secure: secureCookies(c) });
+  return renderDashboard(c, principal, notice);
 });
 
 monitoringPageRoutes.get('/dashboard/processing-record', async (c) => {
@@ -100,10 +120,7 @@ monitoringPageRoutes.post('/dashboard/session', async (c) => {
   const principal = await principalFrom(c, token);
   if (!principal) return c.html(SignIn({ error: 'That token is not valid or has expired.' }) as never, 401);
   if (!hasAnyRole(principal, ['it-staff', 'dpo'])) return c.html(SignIn({ error: 'The dashboard needs a token with the role it-staff (or dpo, for the record of processing).' }) as never, 403);
-  // Production sits behind a TLS-terminating proxy (the Node server listens on loopback), so the URL
-  // seen here says http while the browser's says https: the cookie, a bearer token, is Secure there.
-  const secure = c.get('deps').config.environment === 'production' || new URL(c.req.url).protocol === 'https:';
-  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure });
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secureCookies(c) });
   return c.redirect(hasAnyRole(principal, ['it-staff']) ? '/dashboard' : '/dashboard/processing-record', 303);
 });
 
@@ -119,22 +136,25 @@ monitoringPageRoutes.post('/dashboard/sync/:adapter', async (c) => {
   const deps = c.get('deps');
   if (!adapter.success || !deps.adapters[adapter.data]) return problemResponse('not-found', 'no such adapter');
   const result = await runSyncNowGoingOn(deps, { tenant: principal.tenant, adapter: adapter.data, trigger: `dashboard:${principal.sub}` });
-  return c.redirect(`/dashboard?notice=${encodeURIComponent(`Sync of ${adapter.data}: ${result.status}`)}`, 303);
+  return backToDashboard(c, `Sync of ${adapter.data}: ${result.status}`);
 });
 
 monitoringPageRoutes.post('/dashboard/outbox/:id/retry', async (c) => {
   const principal = await dashboardPrincipal(c);
   if (!principal) return c.redirect('/dashboard', 303);
   const result = await retryDelivery(c.get('deps'), principal, c.req.param('id')).catch((error: Error) => ({ error: error.message }));
-  const notice = result === null ? 'No such delivery.' : 'error' in result ? `Retry refused: ${result.error}` : `Retry: ${result.row.status}`;
-  return c.redirect(`/dashboard?notice=${encodeURIComponent(notice)}`, 303);
+  return backToDashboard(c, result === null ? 'No such delivery.' : 'error' in result ? `Retry refused: ${result.error}` : `Retry: ${result.row.status}`);
 });
 
 monitoringPageRoutes.post('/dashboard/quarantine/:id/:action{dismiss|retry}', async (c) => {
   const principal = await dashboardPrincipal(c);
   if (!principal) return c.redirect('/dashboard', 303);
   const action = c.req.param('action') as QuarantineAction;
-  const result = await resolveQuarantined(c.get('deps'), principal, c.req.param('id'), { action }).catch((error: Error) => ({ error: error.message }));
-  const notice = 'error' in result ? `Not resolved: ${result.error}` : result.resolution === 'retried' ? 'Retried: the next sync reads the citizen from that system again.' : 'Dismissed.';
-  return c.redirect(`/dashboard?notice=${encodeURIComponent(notice)}`, 303);
+  const id = c.req.param('id');
+  const result = await resolveQuarantined(c.get('deps'), principal, id, { action }).catch(async (error: Error) => {
+    // The API says when in UTC; the page's reader goes by Danish time.
+    const resolvedAt = error instanceof ProblemError && error.problemType === 'quarantine-resolved' ? (await c.get('deps').store.sync.quarantineEntry(principal.tenant, id))?.resolvedAt : null;
+    return { error: resolvedAt ? `it was resolved already, at ${localTime(resolvedAt)} (Danish time)` : error.message };
+  });
+  return backToDashboard(c, 'error' in result ? `Not resolved: ${result.error}` : result.resolution === 'retried' ? 'Retried: the next sync reads the citizen from that system again.' : 'Dismissed.');
 });

@@ -20,6 +20,8 @@ const Run = z.object({
   error: z.string().nullable(),
 });
 
+const Offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
+
 export const syncRoutes = newRouter()
   .openapi(
     securedRoute(['it-staff', 'sync-job'], {
@@ -42,12 +44,13 @@ export const syncRoutes = newRouter()
       method: 'get',
       path: '/v1/sync/runs',
       summary: 'Recent sync runs with what they read, merged, quarantined and refused',
-      request: { query: z.object({ adapter: SourceSystem.optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }) },
-      responses: { 200: json(z.object({ runs: z.array(Run) }), 'Newest first') },
+      request: { query: z.object({ adapter: SourceSystem.optional(), limit: z.coerce.number().int().min(1).max(500).default(50), offset: Offset }) },
+      responses: { 200: json(z.object({ runs: z.array(Run), nextOffset: z.number().int().nullable() }), 'Newest first; `nextOffset` is null on the last page') },
     }),
     async (c) => {
-      const { adapter, limit } = c.req.valid('query');
-      return c.json({ runs: await c.get('deps').store.sync.runs(c.get('principal').tenant, { adapter, limit }) }, 200);
+      const { adapter, limit, offset } = c.req.valid('query');
+      const runs = await c.get('deps').store.sync.runs(c.get('principal').tenant, { adapter, limit, offset });
+      return c.json({ runs: runs.map(({ tenant: _tenant, ...run }) => run), nextOffset: runs.length === limit ? offset + limit : null }, 200);
     },
   )
   .openapi(
@@ -55,20 +58,23 @@ export const syncRoutes = newRouter()
       method: 'get',
       path: '/v1/sync/quarantine',
       summary: 'Records that failed their contract or mapping, with the reason (payloads are not shown here)',
-      request: { query: z.object({ adapter: SourceSystem.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      request: { query: z.object({ adapter: SourceSystem.optional(), limit: z.coerce.number().int().min(1).max(500).default(100), offset: Offset }) },
       responses: {
         200: json(
-          z.object({ records: z.array(z.object({ id: z.string(), adapter: z.string(), recordType: z.string(), recordId: z.string().nullable(), mappingId: z.string().nullable(), reason: z.string(), createdAt: z.string(), runId: z.string().nullable() })) }),
-          'Unresolved quarantined records, newest first',
+          z.object({
+            records: z.array(z.object({ id: z.string(), adapter: z.string(), recordType: z.string(), recordId: z.string().nullable(), mappingId: z.string().nullable(), reason: z.string(), createdAt: z.string(), runId: z.string().nullable() })),
+            nextOffset: z.number().int().nullable(),
+          }),
+          'Unresolved quarantined records, newest first; `nextOffset` is null on the last page',
         ),
       },
     }),
     async (c) => {
-      const { adapter, limit } = c.req.valid('query');
-      const rows = await c.get('deps').store.sync.quarantined(c.get('principal').tenant, { adapter, limit });
+      const { adapter, limit, offset } = c.req.valid('query');
+      const rows = await c.get('deps').store.sync.quarantined(c.get('principal').tenant, { adapter, limit, offset });
       // The raw payload may hold personal data; IT staff see the reason, not the content.
       // (and the citizen's id is not needed to judge a mapping failure).
-      return c.json({ records: rows.map(({ raw: _raw, tenant: _tenant, citizenId: _citizen, ...rest }) => rest) }, 200);
+      return c.json({ records: rows.map(({ raw: _raw, tenant: _tenant, citizenId: _citizen, ...rest }) => rest), nextOffset: rows.length === limit ? offset + limit : null }, 200);
     },
   )
   .openapi(

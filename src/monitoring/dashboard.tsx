@@ -83,13 +83,18 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
           <table>
             <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th class="num" title="References to elements the plan does not hold (e.g. goals refused by consent), left out of the merged element">Unresolved refs</th><th></th></tr>
             {o.adapters.map((a) => {
-              const run = o.latestRuns.find((r) => r.adapter === a.id);
+              // The figures are those of the newest run that ended; one under way has none yet.
+              const run = o.latestFinishedRuns.find((r) => r.adapter === a.id);
+              const underWay = o.latestRuns.find((r) => r.adapter === a.id && r.status === 'running');
               const s = (run?.stats ?? {}) as Record<string, number>;
               return (
                 <tr data-adapter={a.id}>
                   <td>{a.description?.name ?? a.id}</td>
                   <td class="muted">{a.configured ? a.description?.format : 'not configured'}</td>
-                  <td class={run?.status === 'failed' ? 'bad' : run ? 'ok' : 'muted'} title={run?.error ?? undefined}>{run ? `${run.status} ${localTime(run.startedAt)}` : '—'}</td>
+                  <td class={run?.status === 'failed' ? 'bad' : run ? 'ok' : 'muted'} title={run?.error ?? undefined}>
+                    {run ? `${run.status} ${localTime(run.startedAt)}` : '—'}
+                    {underWay ? <span class="muted">{`; running since ${localTime(underWay.startedAt)}`}</span> : null}
+                  </td>
                   <td class="num">{s.recordsRead ?? 0}</td>
                   <td class="num">{s.recordsMerged ?? 0}</td>
                   <td class="num">{s.quarantined ?? 0}</td>
@@ -145,13 +150,14 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
           </table>
         </section>
         <section id="mappings" class="wide">
-          <h2>Mapping health (latest run)</h2>
+          <h2>Mapping health <span class="muted" style="font-weight:normal">(each mapping's newest finished run that read its records)</span></h2>
           <table>
-            <tr><th>Mapping</th><th>Version</th><th class="num">In</th><th class="num">Out</th><th class="num">Failures</th><th class="num">Unknown codes</th><th>Ignored fields</th></tr>
+            <tr><th>Mapping</th><th>Version</th><th>Run</th><th class="num">In</th><th class="num">Out</th><th class="num">Failures</th><th class="num">Unknown codes</th><th>Ignored fields</th></tr>
             {o.mappings.map((m) => (
               <tr data-mapping={m.id}>
                 <td title={m.description}>{m.id}</td>
-                <td>{m.version}</td>
+                <td>{m.lastRun && m.lastRun.mappingVersion !== m.version ? `${m.version} (figures from ${m.lastRun.mappingVersion})` : m.version}</td>
+                <td class="muted">{m.lastRun ? localTime(m.lastRun.startedAt) : '—'}</td>
                 <td class="num">{m.lastRun?.recordsIn ?? '—'}</td>
                 <td class="num">{m.lastRun?.recordsOut ?? '—'}</td>
                 <td class={`num ${sum(m.lastRun?.failuresByRule) > 0 ? 'bad' : ''}`} title={JSON.stringify(m.lastRun?.failuresByRule ?? {})}>{m.lastRun ? sum(m.lastRun.failuresByRule) : '—'}</td>
@@ -223,6 +229,9 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
         <section id="quarantine">
           <h2>Quarantined records</h2>
           {quarantine.length === 0 ? <p class="muted">None.</p> : null}
+          {sum(o.quarantineOpen) > quarantine.length ? (
+            <p id="quarantine-open" class="bad">{`${sum(o.quarantineOpen)} open; the newest ${quarantine.length} are listed (all: GET /v1/sync/quarantine)`}</p>
+          ) : null}
           <table>
             {quarantine.map((q) => (
               <tr data-quarantine={q.id}>

@@ -14,26 +14,45 @@ export interface MappingHealth {
   adapter: string;
   recordType: string;
   description: string;
-  /** From the newest run of the mapping's adapter. */
-  lastRun: Pick<MappingStats, 'recordsIn' | 'recordsOut' | 'fragmentsOut' | 'failuresByRule' | 'unknownCodes' | 'ignoredFields'> | null;
+  /**
+   * From the newest finished run of the mapping's adapter that read records of its type (a run under
+   * way has no figures yet, and one that read none says nothing of the mapping's health), with the
+   * version that ran then: after a deployment, until the new version has run, the figures are the old one's.
+   */
+  lastRun: (Pick<MappingStats, 'mappingVersion' | 'recordsIn' | 'recordsOut' | 'fragmentsOut' | 'failuresByRule' | 'unknownCodes' | 'ignoredFields'> & { runId: string; startedAt: string }) | null;
 }
 
 const RECENT_RUNS = 15;
+/** How many of the municipality's newest finished runs mapping health looks back over. */
+const MAPPING_HEALTH_RUNS = 200;
 
 export async function monitoringOverview(deps: AppDeps, tenant: string) {
   const latest = await deps.store.sync.latestRuns(tenant);
-  const latestByAdapter = new Map(latest.map((r) => [r.adapter, r]));
+  const finishedRuns = await deps.store.sync.runs(tenant, { finished: true, limit: MAPPING_HEALTH_RUNS });
   const mappings: MappingHealth[] = deps.mappings.all().map((m) => {
-    const stats = (latestByAdapter.get(m.adapter)?.stats.mappings as Record<string, MappingStats> | undefined)?.[m.id];
+    const run = finishedRuns.find((r) => r.adapter === m.adapter && (r.stats.mappings as Record<string, MappingStats> | undefined)?.[m.id]);
+    const stats = (run?.stats.mappings as Record<string, MappingStats> | undefined)?.[m.id];
     return {
       id: m.id,
       version: m.version,
       adapter: m.adapter,
       recordType: m.recordType,
       description: m.description,
-      lastRun: stats
-        ? { recordsIn: stats.recordsIn, recordsOut: stats.recordsOut, fragmentsOut: stats.fragmentsOut, failuresByRule: stats.failuresByRule, unknownCodes: stats.unknownCodes, ignoredFields: stats.ignoredFields }
-        : null,
+      lastRun:
+        run && stats
+          ? {
+              runId: run.id,
+              startedAt: run.startedAt,
+              // Runs recorded before the stats named their version were made by the version then deployed.
+              mappingVersion: stats.mappingVersion ?? m.version,
+              recordsIn: stats.recordsIn,
+              recordsOut: stats.recordsOut,
+              fragmentsOut: stats.fragmentsOut,
+              failuresByRule: stats.failuresByRule,
+              unknownCodes: stats.unknownCodes,
+              ignoredFields: stats.ignoredFields,
+            }
+          : null,
     };
   });
   return {
@@ -49,6 +68,8 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     /** Change notices from the sector systems not yet answered by a sync run (inbound webhooks). */
     inboundNoticesWaiting: await deps.store.inboundWebhooks.countPending(tenant),
     latestRuns: latest.map(({ tenant: _t, ...run }) => run),
+    /** The newest run per adapter that ended: its figures are whole (a run under way has none yet). */
+    latestFinishedRuns: (await deps.store.sync.latestRuns(tenant, { finished: true })).map(({ tenant: _t, ...run }) => run),
     /** The last runs of all adapters, newest first: what IT staff look at when a sync misbehaves. */
     recentRuns: (await deps.store.sync.runs(tenant, { limit: RECENT_RUNS })).map(({ tenant: _t, ...run }) => run),
     runCounts: await deps.store.sync.runCounts(tenant),
@@ -83,13 +104,16 @@ export function toPrometheus(o: MonitoringOverview): string {
   if (o.cprKeyRotation) metric('enplan_values_under_retired_cpr_keys', 'CPR ciphertexts, quarantined payloads and subscriber secrets not yet re-keyed to the current CPR key', 'gauge', [[{}, o.cprKeyRotation.valuesUnderRetiredKeys]]);
   metric('enplan_plans_with_overdue_follow_ups', 'Open plans with a follow-up past due and not done (R7)', 'gauge', [[{}, o.plansWithOverdueFollowUps]]);
   metric('enplan_coordinators_above_recommended_caseload', `Coordinators with more than ${RECOMMENDED_CASELOAD} open plans (R5)`, 'gauge', [[{}, o.coordinatorsAboveRecommendedCaseload]]);
-  metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));
+  // Only runs with an outcome are counted: a counter that held runs under way would go down as they end.
+  metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.filter((r) => r.status !== 'running').map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));
+  // From the newest run of each adapter: one a crash cut off is never marked ended, but a newer run passes it.
+  metric('enplan_sync_run_under_way', 'Whether the newest sync run of the adapter has not ended yet (1) or has (0)', 'gauge', o.latestRuns.map((r) => [{ adapter: r.adapter }, r.status === 'running' ? 1 : 0]));
   metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));
   metric('enplan_subscriptions_active', 'Active outbound subscriptions', 'gauge', [[{}, o.subscriptions.activeSubscriptions]]);
   metric('enplan_subscription_deliveries', 'Event deliveries to subscribers by status', 'gauge', Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => [{ status }, n]));
   metric('enplan_outbox_rows', 'Outbox rows by status', 'gauge', Object.entries(o.outboxByStatus).map(([status, n]) => [{ status }, n]));
-  metric('enplan_mapping_records_in', 'Records into each mapping in its adapter’s latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, m.lastRun!.recordsIn]));
-  metric('enplan_mapping_failures', 'Mapping failures in the latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));
-  metric('enplan_mapping_unknown_codes', 'Unknown codes met in the latest run', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.version }, Object.values(m.lastRun!.unknownCodes).reduce((a, b) => a + b, 0)]));
+  metric('enplan_mapping_records_in', 'Records into each mapping (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, m.lastRun!.recordsIn]));
+  metric('enplan_mapping_failures', 'Mapping failures (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));
+  metric('enplan_mapping_unknown_codes', 'Unknown codes met (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.unknownCodes).reduce((a, b) => a + b, 0)]));
   return `${lines.join('\n')}\n`;
 }

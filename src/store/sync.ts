@@ -1,5 +1,5 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, ne, sql } from 'drizzle-orm';
 import { SourceSystem } from '../model/common';
 import type { Database, Statement } from './db';
 import { inList } from './query';
@@ -114,13 +114,16 @@ export function syncRepository({ db }: Database) {
         .set({ status, stats: JSON.stringify(stats), endedAt, error: error ?? null })
         .where(and(eq(syncRuns.tenant, tenant), eq(syncRuns.id, id)));
     },
-    async runs(tenant: string, options: { adapter?: string; limit?: number } = {}): Promise<SyncRunRow[]> {
+    /** Newest first; `finished`: only runs that ended (succeeded or failed), not one under way. */
+    async runs(tenant: string, options: { adapter?: string; limit?: number; offset?: number; finished?: boolean } = {}): Promise<SyncRunRow[]> {
       const rows = await db
         .select()
         .from(syncRuns)
-        .where(and(eq(syncRuns.tenant, tenant), options.adapter ? eq(syncRuns.adapter, options.adapter) : undefined))
-        .orderBy(desc(syncRuns.startedAt))
-        .limit(options.limit ?? 50);
+        .where(and(eq(syncRuns.tenant, tenant), options.adapter ? eq(syncRuns.adapter, options.adapter) : undefined, options.finished ? ne(syncRuns.status, 'running') : undefined))
+        // The id breaks ties, so pages neither repeat nor skip runs that started at one instant.
+        .orderBy(desc(syncRuns.startedAt), asc(syncRuns.id))
+        .limit(options.limit ?? 50)
+        .offset(options.offset ?? 0);
       return rows.map((r) => ({ ...r, stats: JSON.parse(r.stats) as Record<string, unknown> }));
     },
     async getRun(tenant: string, id: string): Promise<SyncRunRow | null> {
@@ -135,12 +138,19 @@ export function syncRepository({ db }: Database) {
         .groupBy(quarantine.adapter);
       return Object.fromEntries(rows.map((r) => [r.adapter, Number(r.n)]));
     },
-    /** The newest run per adapter. */
-    async latestRuns(tenant: string): Promise<SyncRunRow[]> {
+    /** The newest run per adapter; `finished`: the newest that ended (a run under way has no figures yet). */
+    async latestRuns(tenant: string, options: { finished?: boolean } = {}): Promise<SyncRunRow[]> {
+      const ended = options.finished ? sql` and r2.status <> 'running'` : sql``;
       const rows = await db
         .select()
         .from(syncRuns)
-        .where(and(eq(syncRuns.tenant, tenant), sql`${syncRuns.startedAt} = (select max(r2.started_at) from sync_runs r2 where r2.tenant = ${syncRuns.tenant} and r2.adapter = ${syncRuns.adapter})`));
+        .where(
+          and(
+            eq(syncRuns.tenant, tenant),
+            options.finished ? ne(syncRuns.status, 'running') : undefined,
+            sql`${syncRuns.startedAt} = (select max(r2.started_at) from sync_runs r2 where r2.tenant = ${syncRuns.tenant} and r2.adapter = ${syncRuns.adapter}${ended})`,
+          ),
+        );
       return rows.map((r) => ({ ...r, stats: JSON.parse(r.stats) as Record<string, unknown> }));
     },
     async runCounts(tenant: string): Promise<{ adapter: string; status: string; n: number }[]> {
@@ -150,7 +160,7 @@ export function syncRepository({ db }: Database) {
     quarantineStatement(row: QuarantineRow): Statement {
       return db.insert(quarantine).values(row);
     },
-    async quarantined(tenant: string, options: { adapter?: string; limit?: number; includeResolved?: boolean } = {}): Promise<QuarantineRow[]> {
+    async quarantined(tenant: string, options: { adapter?: string; limit?: number; offset?: number; includeResolved?: boolean } = {}): Promise<QuarantineRow[]> {
       return db
         .select(quarantineColumns)
         .from(quarantine)
@@ -161,8 +171,10 @@ export function syncRepository({ db }: Database) {
             options.includeResolved ? undefined : isNull(quarantine.resolvedAt),
           ),
         )
-        .orderBy(desc(quarantine.createdAt))
-        .limit(options.limit ?? 100);
+        // A chunk's records are quarantined at one instant: the id breaks ties, so pages neither repeat nor skip.
+        .orderBy(desc(quarantine.createdAt), asc(quarantine.id))
+        .limit(options.limit ?? 100)
+        .offset(options.offset ?? 0);
     },
     async quarantineEntry(tenant: string, id: string): Promise<(QuarantineRow & { resolvedAt: string | null }) | null> {
       const rows = await db
@@ -175,7 +187,8 @@ export function syncRepository({ db }: Database) {
     /**
      * Statements that resolve an open quarantine entry; `retried` also forgets that the record was
      * seen (its versions' marks) and that the citizen was pulled from the adapter, so the next run
-     * reads the citizen there again and the record goes through its mapping afresh.
+     * reads the citizen there again and the record goes through its mapping afresh. The first
+     * statement is the resolution itself, changing one row or none (resolved already); the rest go with it.
      */
     resolveQuarantineStatements(entry: Pick<QuarantineRow, 'tenant' | 'id' | 'adapter' | 'recordId' | 'citizenId'>, resolution: QuarantineResolution): Statement[] {
       const resolve = db

@@ -24,7 +24,11 @@ export async function resolveQuarantined(deps: AppDeps, principal: Principal, id
   // A note is free text from IT staff: kept short, and nothing CPR-shaped (S4).
   const note = request.note === undefined ? undefined : redactCpr(request.note.trim()).slice(0, 500);
   const resolution = { action: request.action === 'retry' ? ('retried' as const) : ('dismissed' as const), by: actorOf(principal), at, ...(note ? { note } : {}) };
-  await store.audit.appendMany(
+  // Resolved only if still open when the batch runs: of two resolutions at once (a form sent twice,
+  // two colleagues) one is written with its audit row, and the other — whose retry would also forget
+  // the marks of a record the first dismissed — writes nothing and is refused.
+  const [resolve, ...alongWith] = store.sync.resolveQuarantineStatements(entry, resolution);
+  const resolved = await store.audit.appendIfOneRowChanged(
     principal.tenant,
     [
       {
@@ -37,7 +41,9 @@ export async function resolveQuarantined(deps: AppDeps, principal: Principal, id
         detail: { resolution: resolution.action, adapter: entry.adapter, recordType: entry.recordType, ...(note ? { note } : {}) },
       },
     ],
-    store.sync.resolveQuarantineStatements(entry, resolution),
+    resolve!,
+    alongWith,
   );
+  if (!resolved) throw new ProblemError('quarantine-resolved', `the record was resolved at ${(await store.sync.quarantineEntry(principal.tenant, id))?.resolvedAt ?? 'the same moment'}`);
   return { id: entry.id, resolution: resolution.action, resolvedAt: at };
 }

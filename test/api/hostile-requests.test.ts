@@ -142,7 +142,7 @@ describe('hostile requests to every documented route', () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
-  it('the dashboard’s forms too: no 5xx, and a notice in the address is shown as text, never as markup', async () => {
+  it('the dashboard’s forms too: no 5xx, a notice in the address is not shown, and an action’s notice is text, never markup', async () => {
     const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
     const form = (body: string, extra: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost', ...extra }, body });
     const signIn = [`token=${'x'.repeat(10_000)}`, 'token=&token=a', 'token[]=1', '%%%', '', `token=${token}%00`];
@@ -154,7 +154,11 @@ describe('hostile requests to every documented route', () => {
     for (const action of actions) statuses.push((await app.harness.request(action, form('x=1', session))).status);
     expect(statuses.filter((status) => status >= 500)).toEqual([]);
 
-    const page = await app.harness.request(`/dashboard?notice=${encodeURIComponent('<script>alert(1)</script>')}`, { headers: session });
+    const lured = await app.harness.request(`/dashboard?notice=${encodeURIComponent('<script>alert(1)</script>')}`, { headers: session });
+    expect(lured.status).toBe(200);
+    expect(await lured.text()).not.toContain('alert(1)');
+    // The notice an action leaves comes back in its cookie: shown as text.
+    const page = await app.harness.request('/dashboard', { headers: { cookie: `${session.cookie}; enplan_notice=${encodeURIComponent('<script>alert(1)</script>')}` } });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

@@ -113,7 +113,9 @@ describe('resolving quarantined records', () => {
     expect((await app.deps.store.sync.quarantined('101')).map((e) => e.id)).toEqual(['q-page']);
     const done = await post('it-staff', 'http://localhost');
     expect(done.status).toBe(303);
-    expect(decodeURIComponent(done.headers.get('location') ?? '')).toContain('Dismissed.');
+    // What it did is shown once on the dashboard, carried by a cookie rather than the URL.
+    expect(done.headers.get('location')).toBe('/dashboard');
+    expect(decodeURIComponent(done.headers.getSetCookie().find((c) => c.startsWith('enplan_notice=')) ?? '')).toContain('Dismissed.');
     expect(await app.deps.store.sync.quarantined('101')).toEqual([]);
     await app.close();
   });
