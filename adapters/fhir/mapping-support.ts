@@ -8,6 +8,7 @@ import { fragmentFormatChecks } from '../../src/model/fragment-fast-check';
 import type { MappingResult } from '../../mappings/mapping';
 import type { CarePlan, CarePlanActivity, Coding, Goal, Reference } from './contract';
 import { firstCoding, isDateShaped, referencedId, scrubCpr, unreadFieldReporter } from './fhir-values';
+import { ENPLAN_ELEMENT_SYSTEM } from './systems';
 
 /** Text used where the source leaves out something the model requires (unit, contact). */
 export const NOT_STATED = 'Ikke oplyst i kilden';
@@ -227,6 +228,18 @@ export function topicsOfLists(lists: readonly (readonly string[])[]): string[] {
     }
   }
   return topics;
+}
+
+const OUR_ELEMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The id of our element that a resource we pushed carries (its UUID under ENPLAN_ELEMENT_SYSTEM,
+ * set by the reverse mappings): read back under the server's own id, the resource is that element,
+ * not a second one (R18). Undefined for a resource the system made itself.
+ */
+export function ourElementIdOf(resource: { identifier?: readonly { system?: string | undefined; value?: string | undefined }[] | undefined }): string | undefined {
+  const ours = resource.identifier?.find((i) => i.system === ENPLAN_ELEMENT_SYSTEM)?.value;
+  return ours && OUR_ELEMENT_ID.test(ours) ? ours.toLowerCase() : undefined;
 }
 
 /** The ids of the references to `type` (`…/<type>/<id>`) as element ids (`toElementId(<id>)`), in order, in one loop; references to anything else are left out. */

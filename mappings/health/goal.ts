@@ -4,7 +4,7 @@
  */
 import { Goal } from '../../adapters/fhir/contract';
 import { danishDate, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOfLists } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, ourElementIdOf, topicsOfLists } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryFor, healthCodeListRefs, knownHealthSystems } from './codes';
 import { healthGoalElementId } from './careplan';
@@ -14,13 +14,14 @@ const HEALTH_TOPIC: readonly string[] = ['health'];
 
 export const healthGoalMapping: Mapping<Goal> = {
   id: 'health.goal',
-  version: '1.0.0',
+  // 1.1.0: a Goal we proposed maps back onto our goal's id.
+  version: '1.1.0',
   adapter: 'health',
   recordType: 'Goal',
   description: 'A regional treatment goal: a health goal with status, target date and topics.',
   sourceSchema: Goal,
   rules: [
-    { id: 'goal.id', source: 'Goal.id', target: 'goal element id', description: 'health:goal:<id>; a Goal without id fails.' },
+    { id: 'goal.id', source: 'Goal.id, Goal.identifier[enplan element]', target: 'goal element id', description: 'health:goal:<id>; a Goal we proposed maps back onto our goal (its UUID under the Én plan element system); a Goal without id fails.' },
     { id: 'goal.title', source: 'Goal.description', target: 'goal.title', description: 'The goal text, else its code display.' },
     { id: 'goal.status', source: 'Goal.lifecycleStatus, achievementStatus', target: 'goal.status', description: 'As for social goals.' },
     { id: 'goal.targetDate', source: 'Goal.target.dueDate', target: 'goal.targetDate', description: 'The earliest due date.' },
@@ -68,6 +69,7 @@ export const healthGoalMapping: Mapping<Goal> = {
     const content = earliestDue
       ? { level: 'sub', title, sector: 'health', status, topics: goalTopics, targetDate: earliestDue }
       : { level: 'sub', title, sector: 'health', status, topics: goalTopics };
-    return notes.ok([fragment('goal', healthGoalElementId(goal.id), 'health', content)]);
+    // A Goal we proposed comes back under the region's id: it is our goal, not a second one (R18).
+    return notes.ok([fragment('goal', ourElementIdOf(goal) ?? healthGoalElementId(goal.id), 'health', content)]);
   },
 };

@@ -5,8 +5,8 @@
  */
 import { CarePlan, type CarePlanActivity } from '../../adapters/fhir/contract';
 import { danishDate, extensionString, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
-import { ENPLAN_ELEMENT_SYSTEM, LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
+import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, ourElementIdOf, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
+import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import { isAnonymousTreatmentBasis } from '../../src/model';
 import type { Mapping } from '../mapping';
 import { lookupCode, sectorOfCodings, socialCodeListRefs } from './codes';
@@ -18,8 +18,6 @@ const FALLBACK_LEGAL_BASIS = { social: 'Serviceloven', health: 'Sundhedsloven' }
 
 export const careplanElementId = (carePlanId: string, activityIndex: number) => `social:careplan:${carePlanId}:activity:${activityIndex}`;
 
-const OUR_ELEMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The element id of a CarePlan's activity. A CarePlan we pushed (`social.intervention.reverse`: one
  * activity, our element's UUID under ENPLAN_ELEMENT_SYSTEM) comes back under the server's own id;
@@ -28,12 +26,10 @@ const OUR_ELEMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  * itself, keep `social:careplan:<id>:activity:<n>`.
  */
 export function carePlanActivityElementId(plan: { id?: string | undefined; identifier?: readonly { system?: string | undefined; value?: string | undefined }[] | undefined }, activityIndex: number): string {
-  if (activityIndex === 0) {
-    const ours = plan.identifier?.find((i) => i.system === ENPLAN_ELEMENT_SYSTEM)?.value;
-    if (ours && OUR_ELEMENT_ID.test(ours)) return ours.toLowerCase();
-  }
-  return careplanElementId(plan.id!, activityIndex);
+  const ours = activityIndex === 0 ? ourElementIdOf(plan) : undefined;
+  return ours ?? careplanElementId(plan.id!, activityIndex);
 }
+/** A Goal's element id as a reference to it names it (`social:goal:<id>`). */
 export const goalElementId = (goalId: string) => `social:goal:${goalId}`;
 
 const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'subject', 'period', 'created', 'activity']);

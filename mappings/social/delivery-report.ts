@@ -32,7 +32,8 @@ export const socialDeliveryReportMapping: Mapping<Bundle> = {
   id: 'social.delivery-report',
   // 1.1.0: its entries go through social.careplan, social.goal and social.condition 1.1.0.
   // 1.2.0: social.careplan 1.2.0 (a CarePlan we pushed maps back onto our intervention).
-  version: '1.2.0',
+  // 1.3.0: social.goal 1.2.0 (a Goal we pushed maps back onto our goal).
+  version: '1.3.0',
   adapter: 'social',
   recordType: 'DeliveryReport',
   description: 'A KL Gateway delivery report bundle: conditions, goals, planned interventions and planned follow-ups.',

@@ -5,7 +5,7 @@
  */
 import { Goal } from '../../adapters/fhir/contract';
 import { danishDate, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, topicsOfLists } from '../../adapters/fhir/mapping-support';
+import { firstText, fragment, goalStatus, isCalendarDate, MappingNotesCollector, ourElementIdOf, topicsOfLists } from '../../adapters/fhir/mapping-support';
 import type { Mapping } from '../mapping';
 import { goalCategoryRule, knownSystems, lookupCode, sectorOfCoding, sectorOfCodings, socialCodeListRefs, topicsForGoalType } from './codes';
 import { goalElementId } from './careplan';
@@ -21,13 +21,14 @@ const reportUnreadGoalFields = unreadFieldReporter('Goal', ['lifecycleStatus', '
 
 export const socialGoalMapping: Mapping<Goal> = {
   id: 'social.goal',
-  version: '1.1.0',
+  // 1.2.0: a Goal we pushed maps back onto our goal's id.
+  version: '1.2.0',
   adapter: 'social',
   recordType: 'Goal',
   description: 'An FFB / FSIII Goal: level, title, targets in words, status, target date and topics.',
   sourceSchema: Goal,
   rules: [
-    { id: 'goal.id', source: 'Goal.id', target: 'goal element id', description: 'social:goal:<id>; a Goal without id fails.' },
+    { id: 'goal.id', source: 'Goal.id, Goal.identifier[enplan element]', target: 'goal element id', description: 'social:goal:<id>; a Goal we pushed maps back onto our goal (its UUID under the Én plan element system); a Goal without id fails.' },
     { id: 'goal.level', source: 'Goal.category (CareSocialCodes Mål/formål)', target: 'goal.level', description: '"FFB borgers mål og ønsker" / "Borgers ønsker og mål" → overall; other goal categories → sub.' },
     { id: 'goal.title', source: 'Goal.description | target goal type', target: 'goal.title', description: 'The goal text, else the display text of its code from KL’s list, else the goal type ("Udvikle funktionsevne").' },
     { id: 'goal.targets', source: 'Goal.target (measure, detailCodeableConcept)', target: 'goal.description', description: 'Each target as "<measure>: <value>" with KL’s display texts.' },
@@ -110,6 +111,7 @@ export const socialGoalMapping: Mapping<Goal> = {
     const content = targetText !== undefined
       ? earliestDue ? { level, title, sector, status, topics: goalTopics, description: targetText, targetDate: earliestDue } : { level, title, sector, status, topics: goalTopics, description: targetText }
       : earliestDue ? { level, title, sector, status, topics: goalTopics, targetDate: earliestDue } : { level, title, sector, status, topics: goalTopics };
-    return notes.ok([fragment('goal', goalElementId(goal.id), health ? 'health' : 'goals', content)]);
+    // A Goal we pushed comes back under the server's id: it is our goal, not a second one (R18).
+    return notes.ok([fragment('goal', ourElementIdOf(goal) ?? goalElementId(goal.id), health ? 'health' : 'goals', content)]);
   },
 };

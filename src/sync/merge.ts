@@ -282,6 +282,37 @@ interface Tally {
 interface Referable {
   goals: ReadonlySet<string>;
   interventions: ReadonlySet<string>;
+  /** The goal a source's own name for it (`<system>:goal:<record id>`) stands for where the plan holds it under another id. */
+  goalNamed(reference: string): string | undefined;
+}
+
+/**
+ * How social and health CarePlans name a Goal (`<system>:goal:<record id>`), for each goal held
+ * under another id: a Goal we pushed is read back onto our goal (R18), and a CarePlan the system
+ * makes for that goal still names it by the server's id. A name two goals answer to names neither.
+ */
+function goalsBySourceName(goals: readonly Goal[], inputs: readonly MergeInput[]): Map<string, string | null> {
+  const named = new Map<string, string | null>();
+  const add = (system: string, recordId: string, goalId: string) => {
+    const name = `${system}:goal:${recordId}`;
+    if (name === goalId) return;
+    const held = named.get(name);
+    named.set(name, held === undefined || held === goalId ? goalId : null);
+  };
+  for (const goal of goals) for (const p of goal.provenance) if (p.kind === 'source') add(p.system, p.recordId, goal.id);
+  for (const { fragment, origin } of inputs) if (fragment.kind === 'goal') add(origin.system, origin.recordId, fragment.elementId);
+  return named;
+}
+
+/** The goals `ids` name, as the plan holds them (each once); the ones it does not hold go to `unresolved`. */
+function heldGoals(ids: readonly string[], referable: Referable, unresolved: (id: string) => void): string[] {
+  const held: string[] = [];
+  for (const id of ids) {
+    const goal = referable.goals.has(id) ? id : referable.goalNamed(id);
+    if (goal === undefined) unresolved(id);
+    else if (!held.includes(goal)) held.push(goal);
+  }
+  return held;
 }
 
 /**
@@ -295,11 +326,10 @@ function resolvableContent(fragment: Fragment, origin: FragmentOrigin, referable
     tally.unresolved.push({ system: origin.system, recordId: origin.recordId, elementId: fragment.elementId, field, reference });
   if (fragment.kind === 'intervention') {
     const { goalIds, dependsOn } = fragment.content;
-    const goals = goalIds.filter((id) => referable.goals.has(id));
+    const goals = goalIds.every((id) => referable.goals.has(id)) ? goalIds : heldGoals(goalIds, referable, (id) => note('goalIds', id));
     const dependencies = dependsOn.filter((id) => referable.interventions.has(id) && id !== fragment.elementId);
-    for (const id of goalIds) if (!goals.includes(id)) note('goalIds', id);
     for (const id of dependsOn) if (!dependencies.includes(id)) note('dependsOn', id);
-    if (goals.length !== goalIds.length) content.goalIds = goals;
+    if (goals !== goalIds) content.goalIds = goals;
     if (dependencies.length !== dependsOn.length) content.dependsOn = dependencies;
   }
   if (fragment.kind === 'goal' && fragment.content.parentGoalId !== undefined && !referable.goals.has(fragment.content.parentGoalId)) {
@@ -497,7 +527,10 @@ export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], contex
   };
   const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false, unresolved: [] };
   const bySystem: MergeOutcome['bySystem'] = {};
-  const referable = { goals: new Set(plan.goals.map((g) => g.id)), interventions: new Set(plan.interventions.map((i) => i.id)) };
+  // Built only when a reference is not held by its own name (rare): the plan's goals and this merge's.
+  let goalNames: Map<string, string | null> | undefined;
+  const goalNamed = (reference: string) => (goalNames ??= goalsBySourceName(plan.goals, inputs)).get(reference) ?? undefined;
+  const referable = { goals: new Set(plan.goals.map((g) => g.id)), interventions: new Set(plan.interventions.map((i) => i.id)), goalNamed };
   for (const { fragment } of inputs) {
     if (fragment.kind === 'goal') referable.goals.add(fragment.elementId);
     if (fragment.kind === 'intervention') referable.interventions.add(fragment.elementId);

@@ -193,8 +193,9 @@ describe('social mapping registry and code lists', () => {
       // Bumped when the output changes meaning: 1.1.0 for careplan, condition and goal (and the delivery
       // report, which maps its entries through them), where a code no KL list holds became health data
       // (Sundhedsloven § 43) and § 101 a is read however it is written; 1.2.0 for careplan and the
-      // delivery report, where a CarePlan we pushed maps back onto our intervention (R18).
-      const expected: Record<string, string> = { 'social.careteam': '1.0.0', 'social.careplan': '1.2.0', 'social.delivery-report': '1.2.0' };
+      // delivery report, where a CarePlan we pushed maps back onto our intervention (R18); 1.2.0 for goal
+      // and 1.3.0 for the delivery report, where a Goal we pushed maps back onto our goal (R18).
+      const expected: Record<string, string> = { 'social.careteam': '1.0.0', 'social.careplan': '1.2.0', 'social.goal': '1.2.0', 'social.delivery-report': '1.3.0' };
       expect(mapping.version, mapping.id).toBe(expected[mapping.id] ?? '1.1.0');
       expect(mapping.adapter).toBe('social');
       expect(mapping.rules.length).toBeGreaterThan(0);

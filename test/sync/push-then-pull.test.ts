@@ -1,0 +1,316 @@
+/**
+ * Nothing typed twice across a push and the next pull (R17, R18): an element a caseworker registers
+ * goes to the sector systems that must hold it, and the next sync from those systems reads it back
+ * as the SAME element — our registration and the source's record as its provenances — with no
+ * conflict against our own value, and a sync after that changes nothing. Against the real
+ * simulators over HTTP, with the real adapters, relay, reverse and forward mappings.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createEducationAdapter, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
+import { FFB_SYSTEM } from '../../adapters/fhir/systems';
+import { createHealthAdapter } from '../../adapters/health/adapter';
+import { startHealthSimulator } from '../../adapters/health/simulator';
+import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import { createSocialAdapter } from '../../adapters/social/adapter';
+import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import { activationTypes } from '../../mappings/dfdg';
+import { planActivityTypes } from '../../mappings/education';
+import { regionalActivities } from '../../mappings/health/codes';
+import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
+import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
+import { membersOf, type DataCategory, type Plan, type Provenance, type SourceSystem } from '../../src/model';
+import { allMappings } from '../../src/sync/all-mappings';
+import { runSync } from '../../src/sync/engine';
+import { startTestApp } from '../support/node-app';
+import { enrol, grantConsent, grantPushConsents } from '../support/seed';
+import { TestClock } from '../registrations/fixture';
+
+let dfdg: DfdgSimulator;
+let education: EducationSimulator;
+let social: SectorSimulator;
+let health: SectorSimulator;
+let app: Awaited<ReturnType<typeof startTestApp>>;
+const clock = new TestClock();
+const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
+let population: SyntheticCitizen[];
+
+beforeAll(async () => {
+  population = generatePopulation(400, 2026);
+  [dfdg, education, social, health] = await Promise.all([
+    startDfdgSimulator({ population }),
+    startEducationSimulator({ population }),
+    startSocialSimulator({ population }),
+    startHealthSimulator({ population }),
+  ]);
+  app = await startTestApp({
+    clock,
+    adapters: {
+      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 2000 }),
+      education: createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: 2000 }),
+      social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 }),
+      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 2000 }),
+    },
+  });
+  (app.deps as DeliveryDeps).delivery = relayOptions;
+}, 60_000);
+afterAll(async () => {
+  await app?.close();
+  await Promise.all([dfdg?.close(), education?.close(), social?.close(), health?.close()]);
+});
+
+/** What each source may bring into the plan. */
+const sourceCategories: Record<SourceSystem, DataCategory[]> = {
+  dfdg: ['plan-core', 'employment', 'goals', 'interventions'],
+  education: ['plan-core', 'education', 'goals', 'interventions'],
+  social: ['plan-core', 'social', 'goals', 'interventions'],
+  health: ['health'],
+};
+
+const used = new Set<string>();
+/**
+ * An active plan for a citizen the named systems know (not used by another test), with consent to
+ * push to every sector and to pull from the named systems, already synced once from each of them.
+ */
+async function syncedCitizen(systems: SourceSystem[]) {
+  const known: Record<SourceSystem, Set<string>> = {
+    dfdg: new Set(dfdg.knownCitizens().map((c) => c.cpr)),
+    education: new Set(education.knownCitizens().map((c) => c.cpr)),
+    social: new Set(social.citizens.map((c) => c.cpr)),
+    health: new Set(health.citizens.map((c) => c.cpr)),
+  };
+  const citizen = population.find((c) => !used.has(c.cpr) && systems.every((s) => known[s].has(c.cpr)));
+  if (!citizen) throw new Error(`no unused citizen known to ${systems.join(', ')}`);
+  used.add(citizen.cpr);
+  const plan = await enrol(app.deps, citizen.cpr);
+  const { citizenId, memberId } = membersOf(plan)[0]!;
+  await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
+  for (const system of systems) await grantConsent(app.deps, { citizenId, source: system, categories: sourceCategories[system] });
+  for (const system of systems) await syncFrom(system);
+  return { planId: plan.id, memberId };
+}
+
+async function syncFrom(system: SourceSystem) {
+  // Each step a minute after the last, as in life: a registration is newer than the read before it.
+  clock.advance(60_000);
+  const run = await runSync(app.deps, { tenant: '101', adapter: system, trigger: 'test', mappings: allMappings });
+  expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+  return run;
+}
+
+async function register(body: Record<string, unknown>) {
+  clock.advance(60_000);
+  const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+  const response = await app.harness.request('/v1/registrations', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `pull-${crypto.randomUUID()}` },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { id: string; elementId: string; deliveries: { target: string }[]; notRouted: unknown[] };
+  expect(response.status, JSON.stringify(answer)).toBe(202);
+  return answer;
+}
+
+/** Runs the relay until nothing waits, and expects every delivery to have reached its target. */
+async function drain() {
+  for (let i = 0; i < 50; i++) {
+    await createRelay(app.deps, relayOptions).runOnce();
+    const counts = await app.deps.store.outbox.countByStatus('101');
+    if ((counts.pending ?? 0) + (counts.retrying ?? 0) === 0) {
+      expect(Object.keys(counts).filter((s) => s !== 'delivered')).toEqual([]);
+      return;
+    }
+    clock.advance(60 * 60_000);
+  }
+  throw new Error('the relay did not drain');
+}
+
+const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
+const elementsOf = (plan: Plan) => [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.followUps] as unknown as { id: string; provenance: Provenance[] }[];
+/** Who wrote an element: `registration`, or the source system. */
+const writers = (element: { provenance: Provenance[] }) => element.provenance.map((p) => (p.kind === 'registration' ? 'registration' : p.system)).sort();
+
+/**
+ * After the push, a sync from each system that holds the elements: each element is held once, by
+ * our id, with our registration and each system as its provenance; nothing else in the plan says
+ * the same (the `same` predicate per element); no conflict; and another sync changes nothing.
+ */
+async function expectReadBackOnce(planId: string, systems: SourceSystem[], expected: { elementId: string; writers: string[]; same: (element: Record<string, unknown>) => boolean }[]) {
+  for (const system of systems) await syncFrom(system);
+  const plan = await planOf(planId);
+  for (const { elementId, writers: who, same } of expected) {
+    const sameFact = elementsOf(plan).filter((e) => same(e as unknown as Record<string, unknown>));
+    expect(sameFact.map((e) => e.id), `the plan holds ${elementId} once`).toEqual([elementId]);
+    expect(writers(sameFact[0]!), elementId).toEqual([...who].sort());
+  }
+  expect(plan.conflicts).toEqual([]);
+  for (const system of systems) {
+    const again = await syncFrom(system);
+    expect({ system, added: again.stats.elementsAdded, updated: again.stats.elementsUpdated, conflicts: again.stats.conflicts }).toEqual({ system, added: 0, updated: 0, conflicts: 0 });
+  }
+  const after = await planOf(planId);
+  expect(after.version).toBe(plan.version);
+  expect(after.conflicts).toEqual([]);
+  return after;
+}
+
+/** The version of the system's record an element was last read from. */
+function readVersion(plan: Plan, elementId: string, system: SourceSystem) {
+  const entry = elementsOf(plan).find((e) => e.id === elementId)?.provenance.find((p) => p.kind === 'source' && p.system === system);
+  return entry?.kind === 'source' ? entry.recordVersion : undefined;
+}
+/** After a change round: each element was read again, from a newer version of each system's record. */
+function expectReadAgain(before: Plan, after: Plan, elementIds: string[], systems: SourceSystem[]) {
+  for (const id of elementIds)
+    for (const system of systems) {
+      expect(readVersion(before, id, system), `${id} from ${system}`).toBeDefined();
+      expect(readVersion(after, id, system), `${id} from ${system}`).not.toBe(readVersion(before, id, system));
+    }
+}
+
+const titled = (title: string) => (e: Record<string, unknown>) => e.title === title;
+const texted = (text: string) => (e: Record<string, unknown>) => e.text === text;
+
+describe('a pushed element read back on the next sync is the same element (R17, R18)', () => {
+  it('social: a goal and a CarePlan', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['social']);
+    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Bo i egen bolig', sector: 'social', status: 'active' } });
+    const care = await register({
+      planId: c.planId,
+      kind: 'intervention.added',
+      intervention: {
+        memberId: c.memberId, sector: 'social', legalBasis: 'SEL § 85', type: { system: FFB_SYSTEM, code: ffb.concepts[0]!.code }, title: 'Socialpædagogisk støtte i hjemmet',
+        responsibleUnit: 'Socialcenter', contact: { name: 'Sara Social' }, period: { start: '2026-12-01', end: '2027-06-01' },
+      },
+    });
+    expect([goal, care].map((r) => r.deliveries.map((d) => d.target))).toEqual([['social'], ['social']]);
+    await drain();
+    const pushed = await expectReadBackOnce(c.planId, ['social'], [
+      { elementId: goal.elementId, writers: ['registration', 'social'], same: titled('Bo i egen bolig') },
+      { elementId: care.elementId, writers: ['registration', 'social'], same: titled('Socialpædagogisk støtte i hjemmet') },
+    ]);
+    // Changed here, pushed as an update of the same resources, read back: still one each, our content.
+    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Bo i egen bolig med støtte' } });
+    await register({ planId: c.planId, kind: 'intervention.changed', interventionId: care.elementId, changes: { title: 'Socialpædagogisk støtte, 4 timer' } });
+    await drain();
+    const changed = await expectReadBackOnce(c.planId, ['social'], [
+      { elementId: goal.elementId, writers: ['registration', 'registration', 'social'], same: titled('Bo i egen bolig med støtte') },
+      { elementId: care.elementId, writers: ['registration', 'registration', 'social'], same: titled('Socialpædagogisk støtte, 4 timer') },
+    ]);
+    expectReadAgain(pushed, changed, [goal.elementId, care.elementId], ['social']);
+  });
+
+  it('social: a CarePlan the social system makes for a goal we pushed serves our goal', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['social']);
+    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Komme i beskæftigelse', sector: 'social', status: 'active' } });
+    await drain();
+    const [row] = await app.deps.store.outbox.forRegistration('101', goal.id);
+    const goalAtSocial = (JSON.parse(row!.receipt!) as { targetId: string }).targetId;
+    // The social system's own caseworker plans an intervention for that goal (no Én plan identifier).
+    const cpr = [...used].at(-1)!;
+    const code = ffb.concepts[1]!.code;
+    await createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 }).push(
+      {
+        operation: 'intervention.upsert',
+        cpr,
+        payload: {
+          resourceType: 'CarePlan', status: 'active', intent: 'plan', title: 'Mentorstøtte',
+          activity: [{ detail: { code: { coding: [{ system: FFB_SYSTEM, code }] }, status: 'in-progress', scheduledPeriod: { start: '2026-12-01' }, goal: [{ reference: `Goal/${goalAtSocial}` }], description: 'Mentorstøtte' } }],
+        },
+      },
+      `social-own-${crypto.randomUUID()}`,
+    );
+    const run = await syncFrom('social');
+    expect(run.stats.referencesUnresolved).toBe(0);
+    const plan = await planOf(c.planId);
+    expect(plan.goals.filter((g) => g.title === 'Komme i beskæftigelse').map((g) => g.id)).toEqual([goal.elementId]);
+    expect(plan.interventions.filter((i) => i.title === 'Mentorstøtte').map((i) => i.goalIds)).toEqual([[goal.elementId]]);
+    const again = await syncFrom('social');
+    expect([again.stats.elementsAdded, again.stats.elementsUpdated, again.stats.conflicts]).toEqual([0, 0, 0]);
+    expect((await planOf(c.planId)).version).toBe(plan.version);
+  });
+
+  it('health: a proposed goal; a requested service is not read back (the region is not read for ServiceRequests)', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['health']);
+    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Stabil medicinering', sector: 'health', status: 'proposed' } });
+    const activity = regionalActivities.concepts[0]!;
+    const request = await register({
+      planId: c.planId,
+      kind: 'intervention.added',
+      intervention: {
+        memberId: c.memberId, sector: 'health', legalBasis: 'Sundhedsloven § 140', type: { system: regionalActivities.system, code: activity.code }, title: 'Udskrivningskonference om medicinering',
+        responsibleUnit: 'Sundhed og Omsorg', contact: { name: 'Sofie Sundhed' }, period: { start: '2026-12-01', end: '2027-03-01' },
+      },
+    });
+    expect([goal, request].map((r) => r.deliveries.map((d) => d.target))).toEqual([['health'], ['health']]);
+    await drain();
+    const pushed = await expectReadBackOnce(c.planId, ['health'], [
+      { elementId: goal.elementId, writers: ['registration', 'health'], same: titled('Stabil medicinering') },
+      { elementId: request.elementId, writers: ['registration'], same: titled('Udskrivningskonference om medicinering') },
+    ]);
+    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering hjemme', status: 'active' } });
+    await drain();
+    const changed = await expectReadBackOnce(c.planId, ['health'], [{ elementId: goal.elementId, writers: ['registration', 'registration', 'health'], same: titled('Stabil medicinering hjemme') }]);
+    expectReadAgain(pushed, changed, [goal.elementId], ['health']);
+    expect((await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)).toMatchObject({ status: 'active' });
+  });
+
+  it('DFDG: an activity, a job goal, a job-search agreement and a follow-up', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['dfdg']);
+    const activity = await register({
+      planId: c.planId,
+      kind: 'intervention.added',
+      intervention: {
+        memberId: c.memberId, sector: 'employment', legalBasis: 'LAB § 32', type: { system: activationTypes.system, code: activationTypes.codes[0]!.code }, title: 'Virksomhedspraktik hos tømrer',
+        responsibleUnit: 'Jobcenter', contact: { name: 'Karin Kontakt' }, period: { start: '2026-12-01', end: '2027-03-01' },
+      },
+    });
+    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'overall', title: 'Job som tømrer', sector: 'employment', topics: ['job-goal'] } });
+    const agreement = await register({ planId: c.planId, kind: 'agreement.added', agreement: { text: 'Søg 3 job om ugen', agreedAt: '2026-11-23', parties: ['borger', 'jobcenter'], sector: 'employment', topics: ['job-search'] } });
+    const followUp = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning på jobsøgning', elementId: goal.elementId } });
+    expect([activity, goal, agreement, followUp].map((r) => r.deliveries.map((d) => d.target))).toEqual([['dfdg'], ['dfdg'], ['dfdg'], ['dfdg']]);
+    await drain();
+    const pushed = await expectReadBackOnce(c.planId, ['dfdg'], [
+      { elementId: activity.elementId, writers: ['registration', 'dfdg'], same: titled('Virksomhedspraktik hos tømrer') },
+      { elementId: goal.elementId, writers: ['registration', 'dfdg'], same: titled('Job som tømrer') },
+      { elementId: agreement.elementId, writers: ['registration', 'dfdg'], same: texted('Søg 3 job om ugen') },
+      { elementId: followUp.elementId, writers: ['registration', 'dfdg'], same: texted('Opfølgning på jobsøgning') },
+    ]);
+    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Job som tømrer (fuld tid)' } });
+    await register({ planId: c.planId, kind: 'intervention.changed', interventionId: activity.elementId, changes: { hoursPerWeek: 20 } });
+    await register({ planId: c.planId, kind: 'followup.done', followUpId: followUp.elementId });
+    await drain();
+    const changed = await expectReadBackOnce(c.planId, ['dfdg'], [
+      { elementId: activity.elementId, writers: ['registration', 'registration', 'dfdg'], same: titled('Virksomhedspraktik hos tømrer') },
+      { elementId: goal.elementId, writers: ['registration', 'registration', 'dfdg'], same: titled('Job som tømrer (fuld tid)') },
+      { elementId: followUp.elementId, writers: ['registration', 'registration', 'dfdg'], same: texted('Opfølgning på jobsøgning') },
+    ]);
+    expectReadAgain(pushed, changed, [activity.elementId, goal.elementId, followUp.elementId], ['dfdg']);
+    const plan = await planOf(c.planId);
+    expect(plan.interventions.find((i) => i.id === activity.elementId)).toMatchObject({ hoursPerWeek: 20 });
+    expect(plan.followUps.find((f) => f.id === followUp.elementId)).toMatchObject({ done: true });
+  });
+
+  it('Ungedatabasen: a planned activity, which DFDG holds too (R20)', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['education', 'dfdg']);
+    const activity = await register({
+      planId: c.planId,
+      kind: 'intervention.added',
+      intervention: {
+        memberId: c.memberId, sector: 'education', legalBasis: 'KUI § 2 a', type: { system: planActivityTypes.system, code: planActivityTypes.codes[0]!.code }, title: 'Brobygning til tømreruddannelsen',
+        responsibleUnit: 'Ungeindsatsen', contact: { name: 'Vera Vejleder' }, period: { start: '2026-12-01', end: '2027-03-01' },
+      },
+    });
+    expect(activity.deliveries.map((d) => d.target).sort()).toEqual(['dfdg', 'education']);
+    await drain();
+    const pushed = await expectReadBackOnce(c.planId, ['education', 'dfdg'], [
+      { elementId: activity.elementId, writers: ['registration', 'education', 'dfdg'], same: titled('Brobygning til tømreruddannelsen') },
+    ]);
+    await register({ planId: c.planId, kind: 'intervention.changed', interventionId: activity.elementId, changes: { title: 'Brobygning, to uger' } });
+    await drain();
+    const changed = await expectReadBackOnce(c.planId, ['education', 'dfdg'], [
+      { elementId: activity.elementId, writers: ['registration', 'registration', 'education', 'dfdg'], same: titled('Brobygning, to uger') },
+    ]);
+    expectReadAgain(pushed, changed, [activity.elementId], ['education', 'dfdg']);
+  });
+});
