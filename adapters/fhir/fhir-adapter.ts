@@ -8,7 +8,8 @@
  *   (a record nested more than MAX_RECORD_DEPTH deep is refused unchecked, so no check can overflow
  *   the stack); failures are quarantined with a reason, never thrown and never dropped — a page
  *   whose JSON does not parse, or is no Bundle, is quarantined whole. With a cursor (one `changes`
- *   issued), only records after it are returned (`_lastUpdated=ge…` plus the same tie-breaker).
+ *   issued), only records after it are returned (`_lastUpdated=ge…` plus the same tie-breaker) —
+ *   except record types marked `alwaysInFull`, returned whole on every pull.
  * - pullMany: the same for up to `batchSize` citizens per round (default 100): one
  *   `POST Patient/_search` with an OR-list `identifier=<CPR system>|<cpr>,…` in the form body, then
  *   per record type one `POST [type]/_search` with an OR-list of Patient references
@@ -54,6 +55,11 @@ export interface FhirRecordType {
   type: string;
   patientParam: 'subject' | 'patient';
   contract: z.ZodObject<z.ZodRawShape>;
+  /**
+   * State rather than change: a pull from a cursor still returns every record of this type (a
+   * region's Consents, which say whether the rest may be shared at all), in the same one search.
+   */
+  alwaysInFull?: boolean;
 }
 
 /** A push operation and the resource it writes. */
@@ -156,14 +162,15 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     const patientRef = `Patient/${patient.id}`;
 
     for (const recordType of definition.recordTypes) {
+      const from = recordType.alwaysInFull ? undefined : since;
       const params: Record<string, string> = { [recordType.patientParam]: patientRef, _count: pageSize };
-      if (since) params._lastUpdated = `ge${new Date(since.ms).toISOString()}`;
+      if (from) params._lastUpdated = `ge${new Date(from.ms).toISOString()}`;
       try {
         for await (const bundle of pages(() => client.search(recordType.type, params), `${recordType.type} of the citizen`)) {
           for (const entry of bundle.entry ?? []) {
             const outcome = checkRecord(entry.resource, recordType, patientRef);
             if ('reason' in outcome) quarantined.push(outcome);
-            else if (isAfter(since, Date.parse(outcome.updatedAt), `${outcome.recordType}/${outcome.recordId}`)) records.push(outcome);
+            else if (isAfter(from, Date.parse(outcome.updatedAt), `${outcome.recordType}/${outcome.recordId}`)) records.push(outcome);
           }
         }
       } catch (error) {
@@ -240,8 +247,9 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       /** "Type/id" → the outcome and whose it is; a record seen twice (pages shifted) counts once. */
       const seen = new Map<string, { citizenId: string; outcome: SourceRecord | QuarantinedRecord }>();
       const unnamed: { citizenId: string; outcome: QuarantinedRecord }[] = [];
+      const from = recordType.alwaysInFull ? undefined : since;
       const params: Record<string, string> = { [recordType.patientParam]: references, _count: pageSize };
-      if (since) params._lastUpdated = `ge${new Date(since.ms).toISOString()}`;
+      if (from) params._lastUpdated = `ge${new Date(from.ms).toISOString()}`;
       for await (const bundle of pages(() => client.searchByPost(recordType.type, params), `${recordType.type} of the citizens`)) {
         for (const entry of bundle.entry ?? []) {
           const owner = (entry.resource as Record<string, { reference?: unknown } | undefined> | undefined)?.[recordType.patientParam]?.reference;
@@ -251,7 +259,7 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
           if (citizenId === undefined) throw new AdapterError(`the server answered the ${recordType.type} search with a record of a patient not asked for`, false, 'unattributable-record');
           const outcome = checkRecord(entry.resource, recordType, owner);
           if (outcome.recordId === null) unnamed.push({ citizenId, outcome: outcome as QuarantinedRecord });
-          else if ('reason' in outcome || isAfter(since, Date.parse(outcome.updatedAt), `${outcome.recordType}/${outcome.recordId}`))
+          else if ('reason' in outcome || isAfter(from, Date.parse(outcome.updatedAt), `${outcome.recordType}/${outcome.recordId}`))
             seen.set(`${recordType.type}/${outcome.recordId}`, { citizenId, outcome });
         }
       }

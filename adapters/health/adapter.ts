@@ -26,7 +26,8 @@ export const healthAdapterDefinition: FhirAdapterDefinition = {
     { type: 'CarePlan', patientParam: 'subject', contract: CarePlan },
     { type: 'Goal', patientParam: 'subject', contract: Goal },
     { type: 'CareTeam', patientParam: 'subject', contract: CareTeam },
-    { type: 'Consent', patientParam: 'patient', contract: Consent },
+    // Every pull reads the citizen's Consents whole: the sync gate needs the region's current say on sharing (src/consent/regional.ts).
+    { type: 'Consent', patientParam: 'patient', contract: Consent, alwaysInFull: true },
   ],
   pushTargets: {
     'goal.upsert': { resourceType: 'Goal', contract: Goal },

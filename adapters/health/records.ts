@@ -234,7 +234,9 @@ export function healthRecordsFor(citizen: SyntheticCitizen, ordinal: number, see
     resourceType: 'Consent',
     id: id(slots.consent),
     meta: consentMeta,
-    status: random() < 0.9 ? 'active' : 'inactive',
+    // A permit in force until withdrawn: the sync's consent gate reads it (src/consent/regional.ts), so
+    // seeded data must neither refuse at random nor run out by the wall clock. Tests write refusals.
+    status: 'active',
     scope: { coding: [{ system: CONSENT_SCOPE_SYSTEM, code: 'patient-privacy', display: 'Privacy Consent' }] },
     category: [{ coding: [{ system: LOINC_SYSTEM, code: '59284-0', display: 'Patient Consent' }] }],
     patient: patientRef,
@@ -244,7 +246,7 @@ export function healthRecordsFor(citizen: SyntheticCitizen, ordinal: number, see
     policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN', display: 'opt-in' }] },
     provision: {
       type: 'permit',
-      period: { start: consentStart, end: daysAfter(Date.parse(`${consentStart}T00:00:00Z`), 730) },
+      period: { start: consentStart },
       actor: [
         {
           role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: 'IRCP', display: 'information recipient' }] },

@@ -1,11 +1,11 @@
 /**
  * The region's own Consent records: evidence of what the citizen let the region share with the
  * municipality, for coordination of care — not plan content, so `health.consent` yields no
- * fragments. `readRegionalConsent` reads one into what a gate needs. The consent gate does not
- * consult it today: health data flows only on the citizen's explicit consent recorded with us
- * (src/consent/policy.ts, R9), which a region's permit cannot stand in for; letting a region's
- * denial or withdrawal also stop the flow needs its state kept per citizen between pulls (a feed
- * pull sees only the Consent that changed) and is not built.
+ * fragments. `readRegionalConsent` reads one into what a gate needs. Health data flows on the
+ * citizen's explicit consent recorded with us (src/consent/policy.ts, R9), which a region's permit
+ * cannot stand in for; but the region's refusal, withdrawal or ended period stops the flow and takes
+ * out what flowed (src/consent/regional.ts) — the adapter reads the citizen's Consents whole on
+ * every pull, a feed pull too, so no state is kept between pulls.
  */
 import { Consent } from '../../adapters/fhir/contract';
 import { danishDate, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
@@ -55,7 +55,7 @@ export const healthConsentMapping: Mapping<Consent> = {
   recordType: 'Consent',
   description: 'The region’s consent to share: evidence, read by readRegionalConsent, never merged into the plan.',
   sourceSchema: Consent,
-  rules: [{ id: 'consent.evidence', source: 'Consent', target: '— (evidence)', description: 'Status, period, recipients and purposes are read by readRegionalConsent; no fragment is made. Health data flows on the citizen’s explicit consent recorded with the municipality.' }],
+  rules: [{ id: 'consent.evidence', source: 'Consent', target: '— (evidence)', description: 'Status, period, recipients and purposes are read by readRegionalConsent; no fragment is made. Health data flows on the citizen’s explicit consent recorded with the municipality, and not while the region’s current Consent does not permit sharing.' }],
   codeLists: [],
   map(consent) {
     const notes = new MappingNotesCollector();

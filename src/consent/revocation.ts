@@ -15,7 +15,7 @@
  * record). References to removed elements are dropped so the plan stays valid; conflicts are
  * treated the same way (a conflicting value whose provenance is gone is no longer a value).
  */
-import type { ConsentGrant, LegalBasisRecord, Plan, Provenance } from '../model';
+import type { ConsentGrant, LegalBasisRecord, Plan, Provenance, SourceSystem } from '../model';
 import { dropDanglingReferences, elementIdsOf, elementLists, type ElementList } from '../plans/references';
 import { decideFlowIntoPlan } from './policy';
 
@@ -63,7 +63,35 @@ function restingOn(grantId: string, grants: readonly ConsentGrant[], legalBases:
 export function removeRevokedData(plan: Plan, context: RevocationContext): RevocationOutcome {
   const grants = context.grants.filter((g) => g.id !== context.grantId);
   const legalBases = context.legalBases.filter((r) => r.id !== context.grantId);
-  const mayRestOnRevoked = restingOn(context.grantId, context.grants, context.legalBases);
+  return reconsiderEntries(plan, restingOn(context.grantId, context.grants, context.legalBases), { ...context, grants, legalBases });
+}
+
+export interface SourceWithdrawalContext {
+  /** The source that no longer lets the citizen's data go to the municipality (the region, by its own Consent). */
+  system: SourceSystem;
+  citizenId: string;
+  birthDate: string;
+  at: Date;
+  /** The citizen's grants and legal-basis records, as in `RevocationContext`. */
+  grants: readonly ConsentGrant[];
+  legalBases: readonly LegalBasisRecord[];
+}
+
+/**
+ * The source's own consent to share is gone: every entry of that source resting on one of the
+ * citizen's grants is decided again without the citizen's grants for that source (their consent
+ * cannot carry what the source may not disclose); a legal-basis record (R11) rests on no consent,
+ * so its entries stay, and an entry may be re-pointed to one. The rest as on a revocation.
+ */
+export function removeWithdrawnSourceData(plan: Plan, context: SourceWithdrawalContext): RevocationOutcome {
+  const grantIds = new Set(context.grants.map((g) => g.id));
+  const mayRestOnSource = (entry: Provenance) => entry.kind === 'source' && entry.system === context.system && !!entry.consentRef && grantIds.has(entry.consentRef);
+  return reconsiderEntries(plan, mayRestOnSource, { ...context, grants: context.grants.filter((g) => g.source !== context.system) });
+}
+
+/** Decides again every entry `mayRestOnRevoked` picks, on what `context` still allows; see the file comment. */
+function reconsiderEntries(plan: Plan, mayRestOnRevoked: (entry: Provenance) => boolean, context: Pick<RevocationContext, 'citizenId' | 'birthDate' | 'at' | 'grants' | 'legalBases'>): RevocationOutcome {
+  const { grants, legalBases } = context;
   let repointed = 0;
   let dropped = 0;
 

@@ -8,8 +8,10 @@
  *     citizens who are not enrolled are dropped unread, notices of record versions already merged
  *     are dropped, the rest of the citizens are pulled again;
  *  3. each record is mapped (or quarantined with a reason), each fragment passes the consent gate
- *     (or is refused and counted), and the fragments of all the round's adapters are merged into
- *     the citizen's plans at once — one read and one write of a plan per chunk, not one per source;
+ *     (or is refused and counted; a source's own refusal to share — the region's Consent — counts
+ *     too, and takes out what flowed on it: src/consent/regional.ts), and the fragments of all the
+ *     round's adapters are merged into the citizen's plans at once — one read and one write of a
+ *     plan per chunk, not one per source;
  *  4. the plan, the merged-record marks and the quarantine rows are written in one batch; the
  *     cursor moves only after a page is durably merged. A crash re-reads; the marks stop a record
  *     version from being applied twice.
@@ -21,6 +23,8 @@ import { AdapterError, unknownSubjectCodes, type PullResult, type PullSubject, t
 import { countMapping, emptyStats, mapRecord, type MappingStats } from '../../mappings/mapping';
 import { adaptersOf, type AppDeps } from '../api/context';
 import { decideFlowIntoPlan, type PlanFlowDecision } from '../consent/policy';
+import { regionalConsentRecordTypes, regionalSharingOf, type RegionalSharing } from '../consent/regional';
+import { removeWithdrawnSourceData } from '../consent/revocation';
 import { removeDataOfGrant } from '../consent/service';
 import type { ConsentGrant, DataCategory, Department, LegalBasisRecord, SourceSystem } from '../model';
 import { membersOf } from '../model';
@@ -233,7 +237,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       named = {};
       for (const recordType of adaptersOf(deps, tenant)[adapter]?.describe().recordTypes ?? []) {
         const mapping = options.mappings.find(adapter, recordType);
-        if (mapping) named[recordType] = `${mapping.id}@${mapping.version}`;
+        // The source's own Consent records are read here as well (regionalSharingOf): their payload must come back.
+        if (mapping && regionalConsentRecordTypes[adapter] !== recordType) named[recordType] = `${mapping.id}@${mapping.version}`;
       }
       mappedWith.set(adapter, named);
     }
@@ -377,6 +382,40 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const { citizen } = item;
       const row = rows.get(citizen.citizenId)!;
       const { grants, legalBases } = consentsByCitizen.get(citizen.citizenId) ?? { grants: [], legalBases: [] };
+      // The source's own say on sharing with the municipality (the region's current Consent, read on
+      // every pull): where it does not permit, what flowed from it on the citizen's grants leaves the
+      // plans now, as on a revocation (R10) — whatever becomes of the merge below.
+      const sharingOf = new Map<AdapterRun, RegionalSharing>();
+      for (const { run, pulled } of parts) {
+        const sharing = regionalSharingOf(run.id, pulled.records, decidedAt);
+        if (!sharing) continue;
+        sharingOf.set(run, sharing);
+        if (!sharing.permits) {
+          for (const planId of citizen.planIds) {
+            const plan = working.get(planId);
+            if (!plan) continue;
+            const outcome = removeWithdrawnSourceData(plan, { system: run.id, citizenId: citizen.citizenId, birthDate: row.birthDate, at: decidedAt, grants, legalBases });
+            if (!outcome.changed) continue;
+            working.set(planId, outcome.plan);
+            citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
+            auditEntries.push({
+              at, actor: actor(run.id), action: 'plan.consent-data-removed', targetType: 'plan', targetId: planId, citizenId: citizen.citizenId,
+              detail: {
+                source: run.id, regionalConsent: { recordId: sharing.recordId, version: sharing.version, status: sharing.status }, reason: sharing.reason,
+                removedElements: outcome.removed.map((r) => r.id), keptElements: outcome.kept.map((k) => k.id), provenanceRepointed: outcome.repointed, provenanceDropped: outcome.dropped,
+                detachedFollowUps: outcome.detachedFollowUps, droppedConflicts: outcome.droppedConflicts, runId: run.runId,
+              },
+            });
+          }
+          // Nothing from the source stays merged for the citizen, so its marks go (after this batch's
+          // own): a record is merged again once the region permits, and no marks tell that it refused.
+          statements.push(store.sync.forgetAppliedStatement(tenant, run.id, citizen.citizenId));
+        } else if (fromFeed(item) && item.since != null && !applied.has(`${run.id}|${sharing.recordId}@${sharing.version}`) && (await store.sync.appliedVersions(tenant, run.id, [citizen.citizenId])).size === 0) {
+          // A new permit after a refusal: a feed pull reads only what changed since, so what the
+          // region refused before flows on a full read — the next run's, as after a new grant of ours.
+          statements.push(store.sync.forgetPulledFromStatement(tenant, run.id, [citizen.citizenId]));
+        }
+      }
       const inputs: Omit<MergeInput, 'memberId'>[] = [];
       const mergeable: { run: AdapterRun; record: SourceRecord; mappingId: string; refusedAny: boolean }[] = [];
       // Where this citizen's audit entries start: a merge that fails takes back the flows it recorded.
@@ -400,6 +439,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         // One decision per category for this citizen and source: the question differs in nothing else.
         const decided = new Map<DataCategory, PlanFlowDecision>();
         const refused = new Map<string, { category: DataCategory; reason: string; anonymousTreatment: boolean }>();
+        // Where the source does not permit sharing, the citizen's grants for it carry nothing; a legal basis (R11) still may.
+        const sharing = sharingOf.get(run);
+        const refusedAtSource = sharing && !sharing.permits ? sharing : undefined;
+        const gateGrants = refusedAtSource ? grants.filter((g) => g.source !== run.id) : grants;
 
         for (const record of fresh) {
           const mapping = options.mappings.find(run.id, record.recordType);
@@ -426,7 +469,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           for (const fragment of result.fragments) {
             let decision = decided.get(fragment.category);
             if (!decision) {
-              decision = decideFlowIntoPlan({ citizenId: citizen.citizenId, birthDate: row.birthDate, source: run.id, category: fragment.category, at: decidedAt }, grants, legalBases);
+              decision = decideFlowIntoPlan({ citizenId: citizen.citizenId, birthDate: row.birthDate, source: run.id, category: fragment.category, at: decidedAt }, gateGrants, legalBases);
+              if (!decision.allowed && refusedAtSource?.reason) decision = { allowed: false, reason: refusedAtSource.reason };
               decided.set(fragment.category, decision);
             }
             if (!decision.allowed) {

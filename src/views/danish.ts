@@ -111,6 +111,12 @@ export function partyName(recipient: string): string {
 
 /** A refusal reason of the consent policy, said plainly. */
 export function refusalInDanish(reason: string): string {
+  // The region's own consent to share (src/consent/regional.ts), before the phrases of ours.
+  if (/^the region records that the citizen withdrew/i.test(reason)) return 'du har trukket dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, tilbage';
+  if (/^the region records that the citizen refused/i.test(reason)) return 'du har sagt nej til, at regionen deler dine helbredsoplysninger med kommunen';
+  const ended = /^the region's consent to share .* ended on (\d{4}-\d{2}-\d{2})$/i.exec(reason);
+  if (ended) return `dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, udløb (det gjaldt til og med ${danishDate(ended[1]!)})`;
+  if (/^the region's consent to share/i.test(reason)) return 'dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, endnu ikke gælder';
   if (/revoked/i.test(reason)) return 'du har trukket dit samtykke tilbage';
   if (/explicit consent/i.test(reason)) return 'helbredsoplysninger kræver dit udtrykkelige samtykke';
   if (/also needed from/i.test(reason)) return 'der mangler samtykke fra både dig og forældremyndighedsindehaveren';

@@ -15,7 +15,9 @@
  * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
  * - `data-subject.access-log-read` — the DPO read who used this citizen's data.
  * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
- *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`).
+ *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`); with
+ *   `regionalConsent`, `source` and `reason` instead of `grantId`, because the region's own consent
+ *   to share with the municipality ended (the sync engine, src/consent/regional.ts).
  */
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { AuditRow } from '../store';
@@ -209,11 +211,15 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
       const grantId = text(d.grantId);
       const grant = grantById.get(grantId);
       const record = grant ? undefined : recordById.get(grantId);
-      const source = grant?.source ?? record?.source ?? '';
+      // Or no grant at all: the source's own consent to share ended (`regionalConsent`, the sync engine).
+      const regional = !grant && !record && !!d.regionalConsent;
+      const source = grant?.source ?? record?.source ?? (regional ? text(d.source) : '');
       const removed = strings(d.removedElements).length;
       const kept = strings(d.keptElements).length;
       const whose = grant ? grantPhrase(grant) : 'et samtykke';
-      const why = record
+      const why = regional
+        ? refusalInDanish(text(d.reason))
+        : record
         ? row.actor !== LAPSE_ACTOR && record.endedAt
           ? `kommunen afsluttede det lovgrundlag, de var delt på uden dit samtykke (${record.basis}), den ${danishDate(record.endedAt)}`
           : `det lovgrundlag, de var delt på uden dit samtykke (${record.basis}), ophørte${record.validTo ? ` (det gjaldt til og med ${danishDate(record.validTo)})` : ''}`

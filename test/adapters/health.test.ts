@@ -246,6 +246,29 @@ describe('health adapter', () => {
     expect(result.ok && result.fragments[0]!.content).toMatchObject({ type: { display: 'Gruppeforløb for angst' } });
   });
 
+  it('pulls from a cursor what changed since and, whole, the citizen’s Consents — in the requests a full pull makes', async () => {
+    const cursor = adapter.cursorAt!(new Date(Date.now() - 1000));
+    const client = new FhirClient({ baseUrl: sim.baseUrl });
+    const goal = seededRecords(8).find((r) => r.resourceType === 'Goal')!;
+    const current = (await client.read('Goal', goal.id!)).body as { meta: { versionId: string } };
+    await client.updateIfMatch('Goal', goal.id!, { ...current, note: [{ text: 'Aftalt på koordinerende møde' }] }, current.meta.versionId);
+    const consentOf = (ordinal: number) => `Consent/${seededRecords(ordinal).find((r) => r.resourceType === 'Consent')!.id}`;
+
+    const requestsOf = async (pulling: () => Promise<unknown>) => {
+      const before = sim.requests().length;
+      await pulling();
+      return sim.requests().slice(before).map((r) => `${r.method} ${r.url.split('?')[0]}`);
+    };
+    let since: PullResult | undefined;
+    const fromCursor = await requestsOf(async () => (since = await adapter.pull(subjectOf(8), cursor)));
+    expect(fromCursor).toEqual(await requestsOf(() => adapter.pull(subjectOf(8))));
+    expect(since!.records.map((r) => `${r.recordType}/${r.recordId}`).sort()).toEqual([consentOf(8), `Goal/${goal.id}`].sort());
+
+    const many = await adapter.pullMany!([subjectOf(8), subjectOf(9)], { since: cursor });
+    expect(summary(many.get('citizen-8'))).toEqual(summary(since));
+    expect(many.get('citizen-9')!.records.map((r) => `${r.recordType}/${r.recordId}`)).toEqual([consentOf(9)]);
+  });
+
   it('pulls many citizens at once, Consents by their patient element, each exactly as pull does', async () => {
     const stranger = { citizenId: 'stranger', cpr: generatePopulation(1, 555)[0]!.cpr };
     expect(population.some((c) => c.cpr === stranger.cpr)).toBe(false);
