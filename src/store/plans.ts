@@ -349,7 +349,8 @@ export function planRepository({ db, batch }: Database) {
     },
     /**
      * A page of the tenant's plans as the index columns tell them (no document is read): newest
-     * change first; by status, by responsible coordinator, or those with none named yet.
+     * change first; by status, by responsible coordinator, or those with none named yet. Open
+     * conflicts are those of open plans only, as in `withOpenConflicts`.
      */
     async summaries(tenant: string, filter: { statuses?: string[]; coordinator?: string; withoutCoordinator?: boolean }, limit: number, offset: number) {
       const conditions = [eq(plans.tenant, tenant)];
@@ -364,7 +365,8 @@ export function planRepository({ db, batch }: Database) {
         .orderBy(desc(plans.updatedAt), asc(plans.id))
         .limit(limit)
         .offset(offset);
-      return rows.map((r) => ({ ...r, members: Number(r.members) }));
+      // A closed or declined plan's conflicts wait for no one (R6): counted as the worklist counts them.
+      return rows.map((r) => ({ ...r, openConflicts: openPlanStatuses.includes(r.status) ? r.openConflicts : 0, members: Number(r.members) }));
     },
     /** Open plans (requested to active) per responsible coordinator (null: none named yet), R5. */
     async caseload(tenant: string): Promise<{ coordinator: string | null; openPlans: number }[]> {

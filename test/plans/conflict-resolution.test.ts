@@ -179,6 +179,39 @@ describe('a conflict stays true to its element while it is open (F4)', () => {
     expect((await monitoringOverview(app.deps, '101')).plansWithOpenConflicts).toBe(0);
     await app.close();
   });
+
+  it('the plan summaries, the dashboard and /metrics count open conflicts as the worklist does: not those of a declined or closed plan, again once it is reopened (R6)', async () => {
+    const app = await startTestApp();
+    const stored = await enrol(app.deps, testCpr());
+    const withConflict = Plan.parse({ ...conflicted(stored, membersOf(stored)[0]!.memberId), version: stored.version + 1 });
+    expect(await app.deps.store.plans.update(withConflict, stored.version)).toBe(true);
+    const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const read = async (path: string, token: string) => app.harness.request(path, { headers: { authorization: `Bearer ${token}` } });
+    const counts = async () => {
+      const worklist = (await (await read('/v1/conflicts', caseworker)).json()) as { plans: { conflicts: unknown[] }[] };
+      const summaries = (await (await read('/v1/plans', itStaff)).json()) as { plans: { planId: string; openConflicts: number }[] };
+      const metric = /^enplan_plans_with_open_conflicts\{tenant="101"\} (\d+)$/m.exec(await (await read('/metrics', itStaff)).text())?.[1];
+      return {
+        worklist: worklist.plans.reduce((n, p) => n + p.conflicts.length, 0),
+        summary: summaries.plans.find((p) => p.planId === stored.id)?.openConflicts,
+        dashboard: (await monitoringOverview(app.deps, '101')).plansWithOpenConflicts,
+        metric: Number(metric),
+      };
+    };
+    const service = planService(app.deps);
+    const seen: Record<string, unknown> = { accepted: await counts() };
+    await service.changeStatus(caseworkerOf(), stored.id, { status: 'declined', reason: 'Borgeren ønsker ikke en samlet plan' });
+    seen.declined = await counts();
+    await service.changeStatus(caseworkerOf(), stored.id, { status: 'offered' });
+    seen.reopened = await counts();
+    for (const status of ['accepted', 'closed'] as const) await service.changeStatus(caseworkerOf(), stored.id, { status });
+    seen.closed = await counts();
+    const waiting = { worklist: 1, summary: 1, dashboard: 1, metric: 1 };
+    const none = { worklist: 0, summary: 0, dashboard: 0, metric: 0 };
+    expect(seen).toEqual({ accepted: waiting, declined: none, reopened: waiting, closed: none });
+    await app.close();
+  });
 });
 
 describe('resolving a conflict', () => {
