@@ -87,10 +87,10 @@ export interface SyncRoundOptions {
   catchUpPageSize?: number;
   pageSize?: number;
   /**
-   * At most about this many citizens per run: the catch-up stops after the page that reaches it
-   * (and is then not complete, so the next run goes on), each adapter's feed after the page that
-   * reaches it (its cursor kept). For runtimes that bound the work of one invocation (Workers: D1
-   * allows 1,000 queries per invocation). Unbounded by default.
+   * At most this many citizens per run: the catch-up stops at it (and is then not complete, so the
+   * next run goes on), and so does each adapter's feed, its cursor past only what it merged (a page
+   * holding more is read again shorter). For runtimes that bound the work of one invocation
+   * (Workers: D1 allows 1,000 queries per invocation). Unbounded by default.
    */
   maxCitizensPerRun?: number;
   /**
@@ -630,14 +630,84 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     await inParallel(chunks, options.chunksInFlight ?? 3, (chunk) => syncChunk(chunk));
   };
 
-  /** Follows one adapter's change feed from its stored cursor, a page at a time. */
+  /**
+   * One page of an adapter's feed as the run would take it: the citizens to pull (enrolled, with a
+   * notice not merged yet), and for each of them the index of their first such notice on the page.
+   */
+  async function readFeedPage(run: AdapterRun, cursor: string | null, limit: number) {
+    const page = await run.adapter.changes(cursor, limit);
+    // The keyed hashes of each distinct CPR on the page (one per configured key: during a key
+    // rotation a row may carry a retired key's); notices about citizens not enrolled are dropped unread (R12).
+    const hashesOfCpr = new Map<string, string[]>();
+    for (const notice of page.changes) if (!hashesOfCpr.has(notice.cpr)) hashesOfCpr.set(notice.cpr, await vault.lookupHashes(tenant, notice.cpr));
+    const citizenRows = await store.citizens.findManyByCprHash(tenant, [...new Set([...hashesOfCpr.values()].flat())]);
+    const idByHash = new Map(citizenRows.map((c) => [c.cprHash, c.id]));
+    const citizenOfCpr = new Map<string, string>();
+    for (const [cpr, hashes] of hashesOfCpr) {
+      const id = hashes.map((h) => idByHash.get(h)).find((found) => found !== undefined);
+      if (id !== undefined) citizenOfCpr.set(cpr, id);
+    }
+    const rowOf = new Map(citizenRows.map((c) => [c.id, c]));
+    const cprOf = new Map<string, string>();
+    const enrolled = new Map<string, EnrolledCitizen>();
+    for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set(citizenOfCpr.values())])) {
+      const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
+      entry.planIds.push(row.planId);
+      enrolled.set(row.citizenId, entry);
+    }
+    let notEnrolled = 0;
+    const byCitizen = new Map<string, { index: number; recordId: string; version: string }[]>();
+    page.changes.forEach((notice, index) => {
+      const citizenId = citizenOfCpr.get(notice.cpr);
+      if (!citizenId || !enrolled.has(citizenId)) {
+        notEnrolled++;
+        return;
+      }
+      cprOf.set(citizenId, notice.cpr);
+      const list = byCitizen.get(citizenId) ?? [];
+      list.push({ index, recordId: notice.recordId, version: notice.version });
+      byCitizen.set(citizenId, list);
+    });
+    const toPull: { item: ChunkItem; firstUnseen: number }[] = [];
+    let alreadyMerged = 0;
+    const appliedOnPage = await store.sync.appliedVersions(tenant, run.id, [...byCitizen.keys()]);
+    for (const [citizenId, notices] of byCitizen) {
+      const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
+      alreadyMerged += notices.length - unseen.length;
+      if (unseen.length > 0)
+        toPull.push({ item: { citizen: enrolled.get(citizenId)!, runs: [run], since: cursor, known: { row: rowOf.get(citizenId)!, cpr: cprOf.get(citizenId)! } }, firstUnseen: unseen[0]!.index });
+    }
+    return { page, toPull, notEnrolled, alreadyMerged };
+  }
+
+  /**
+   * Follows one adapter's change feed from its stored cursor, a page at a time, up to
+   * `maxCitizensPerRun` citizens. A page with more citizens to pull than the run has left is read
+   * again shorter, ending before the first notice of the first citizen beyond the bound: the run
+   * merges whole pages only, so the cursor never passes a change it did not merge, and the next run
+   * starts at the first one it left.
+   */
   async function followFeed(run: AdapterRun): Promise<void> {
     const { stats } = run;
+    const budget = options.maxCitizensPerRun ?? Infinity;
     let cursor = await store.sync.cursor(tenant, run.id);
     let feedCitizens = 0;
     for (;;) {
-      const page = await run.adapter.changes(cursor, options.pageSize ?? 500);
+      let limit = options.pageSize ?? 500;
+      let read = await readFeedPage(run, cursor, limit);
+      for (;;) {
+        const left = budget - feedCitizens;
+        if (read.toPull.length <= left) break;
+        const shorter = read.toPull.map((p) => p.firstUnseen).sort((a, b) => a - b)[left]!;
+        // A source that ignores the page size is taken a page at a time, as it answers.
+        if (shorter >= limit) break;
+        limit = shorter;
+        read = await readFeedPage(run, cursor, limit);
+      }
+      const { page, toPull } = read;
       stats.changeNotices += page.changes.length;
+      stats.noticesNotEnrolled += read.notEnrolled;
+      stats.noticesAlreadyMerged += read.alreadyMerged;
       // Notices that broke the source's contract: kept for IT staff, skipped by the feed.
       if (page.quarantined?.length) {
         const at = now();
@@ -645,52 +715,14 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         const rows = await Promise.all(page.quarantined.map((bad) => quarantineRow(run, bad.recordType, bad.recordId, null, `change notice: ${bad.reason}`, bad.raw, at, null)));
         await store.batch(rows.map((row) => store.sync.quarantineStatement(row)));
       }
-      // The keyed hashes of each distinct CPR on the page (one per configured key: during a key
-      // rotation a row may carry a retired key's); notices about citizens not enrolled are dropped unread (R12).
-      const hashesOfCpr = new Map<string, string[]>();
-      for (const notice of page.changes) if (!hashesOfCpr.has(notice.cpr)) hashesOfCpr.set(notice.cpr, await vault.lookupHashes(tenant, notice.cpr));
-      const citizenRows = await store.citizens.findManyByCprHash(tenant, [...new Set([...hashesOfCpr.values()].flat())]);
-      const idByHash = new Map(citizenRows.map((c) => [c.cprHash, c.id]));
-      const citizenOfCpr = new Map<string, string>();
-      for (const [cpr, hashes] of hashesOfCpr) {
-        const id = hashes.map((h) => idByHash.get(h)).find((found) => found !== undefined);
-        if (id !== undefined) citizenOfCpr.set(cpr, id);
-      }
-      const rowOf = new Map(citizenRows.map((c) => [c.id, c]));
-      const cprOf = new Map<string, string>();
-      const enrolled = new Map<string, EnrolledCitizen>();
-      for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set(citizenOfCpr.values())])) {
-        const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
-        entry.planIds.push(row.planId);
-        enrolled.set(row.citizenId, entry);
-      }
-      const byCitizen = new Map<string, { recordId: string; version: string }[]>();
-      for (const notice of page.changes) {
-        const citizenId = citizenOfCpr.get(notice.cpr);
-        if (!citizenId || !enrolled.has(citizenId)) {
-          stats.noticesNotEnrolled++;
-          continue;
-        }
-        cprOf.set(citizenId, notice.cpr);
-        const list = byCitizen.get(citizenId) ?? [];
-        list.push({ recordId: notice.recordId, version: notice.version });
-        byCitizen.set(citizenId, list);
-      }
-      const toPull: ChunkItem[] = [];
-      const appliedOnPage = await store.sync.appliedVersions(tenant, run.id, [...byCitizen.keys()]);
-      for (const [citizenId, notices] of byCitizen) {
-        const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
-        stats.noticesAlreadyMerged += notices.length - unseen.length;
-        if (unseen.length > 0) toPull.push({ citizen: enrolled.get(citizenId)!, runs: [run], since: cursor, known: { row: rowOf.get(citizenId)!, cpr: cprOf.get(citizenId)! } });
-      }
-      await chunked(toPull);
+      await chunked(toPull.map((p) => p.item));
       feedCitizens += toPull.length;
       if (page.cursor !== null && page.cursor !== cursor) {
         cursor = page.cursor;
         await store.batch([store.sync.setCursorStatement(tenant, run.id, cursor, now())]);
       }
       if (!page.hasMore) break;
-      if (feedCitizens >= (options.maxCitizensPerRun ?? Infinity)) {
+      if (feedCitizens >= budget) {
         stats.stoppedAtLimit = true;
         break;
       }
@@ -747,8 +779,17 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           if (!item.runs.includes(run)) item.runs.push(run);
           catchUpOf.set(row.citizenId, item);
         }
-      await chunked([...catchUpOf.values()]);
-      caughtUpCitizens += catchUpOf.size;
+      // Adapters due different citizens answer with different ones, so together they may name more
+      // than the run has left: the first of them in id order are taken, and the next run (the
+      // catch-up is then not complete) begins with the rest.
+      let items = [...catchUpOf.values()];
+      if (items.length > budget - caughtUpCitizens) {
+        items = items.sort((a, b) => compareAsStored(a.citizen.citizenId, b.citizen.citizenId));
+        end = items[budget - caughtUpCitizens]!.citizen.citizenId;
+        items = items.slice(0, budget - caughtUpCitizens);
+      }
+      await chunked(items);
+      caughtUpCitizens += items.length;
       if (end === undefined) break;
       // Text is ordered by its bytes, so the next possible id after `from` is `from` + NUL.
       from = single ? `${from}\u0000` : end;

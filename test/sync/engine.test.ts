@@ -523,6 +523,56 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a feed page with more enrolled citizens than the bound: each run takes at most the bound, the next goes on where it stopped, nothing lost or read twice', async () => {
+    // Two apps on the same source and citizens: one unbounded, one at two citizens per run.
+    const [unbounded, bounded] = [await freshApp(), await freshApp()];
+    for (const app of [unbounded, bounded])
+      for (const citizen of population.slice(12, 17)) {
+        const plan = await enrol(app.deps, citizen.cpr);
+        await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      }
+    for (const app of [unbounded, bounded]) expect((await sync(app, 'dfdg', { feedStartMarginMs: 0 })).stats.citizensPulled).toBe(5);
+    // Every record changes: one page of the default size holds all five citizens' notices.
+    simulators.dfdg.mutate(1);
+    const all = (await sync(unbounded, 'dfdg')).stats;
+    expect(all).toMatchObject({ citizensPulled: 5, stoppedAtLimit: false });
+    const runs: { citizensPulled: number; recordsMerged: number; stoppedAtLimit: boolean }[] = [];
+    do {
+      const { citizensPulled, recordsMerged, stoppedAtLimit } = (await sync(bounded, 'dfdg', { maxCitizensPerRun: 2 })).stats;
+      runs.push({ citizensPulled, recordsMerged, stoppedAtLimit });
+    } while (runs.at(-1)!.stoppedAtLimit && runs.length < 10);
+    expect(runs.map((r) => r.citizensPulled)).toEqual([2, 2, 1]);
+    // Each citizen read once and each changed record merged once, as by the unbounded run.
+    expect(runs.reduce((n, r) => n + r.recordsMerged, 0)).toBe(all.recordsMerged);
+    const elementsOf = async (app: typeof bounded) =>
+      (await Promise.all((await app.deps.store.plans.summaries('101', {}, 10, 0)).map(async (s) => (await app.deps.store.plans.get('101', s.id))!)))
+        .flatMap((plan) => [...plan.goals, ...plan.interventions].map((e) => `${e.title}|${e.provenance.map((p) => (p.kind === 'source' ? `${p.recordId}@${p.recordVersion}` : '')).join(',')}`))
+        .sort();
+    expect(await elementsOf(bounded)).toEqual(await elementsOf(unbounded));
+    expect((await sync(bounded, 'dfdg', { maxCitizensPerRun: 2 })).stats).toMatchObject({ citizensPulled: 0, recordsMerged: 0, stoppedAtLimit: false });
+    await unbounded.close();
+    await bounded.close();
+  });
+
+  it('a bounded round whose adapters never pulled different citizens catches up at most the bound per run', async () => {
+    const app = await freshApp();
+    const citizenIds: string[] = [];
+    for (const citizen of population.slice(0, 6)) citizenIds.push(citizenIdOf(await enrol(app.deps, citizen.cpr)));
+    citizenIds.sort();
+    // Interleaved: DFDG has pulled every second citizen, the region the others.
+    const pulledBy = (adapter: string, offset: number) => citizenIds.filter((_, i) => i % 2 === offset).map((citizenId) => ({ adapter, citizenId }));
+    await app.deps.store.batch(app.deps.store.sync.pulledManyStatements('101', new Date().toISOString(), [...pulledBy('dfdg', 1), ...pulledBy('health', 0)]));
+    const citizensPerRound: number[] = [];
+    for (let stopped = true; stopped && citizensPerRound.length < 10; ) {
+      const results = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings, maxCitizensPerRun: 3, feedStartMarginMs: 0 });
+      // Each citizen is due at one adapter only, so the pulls add up to the citizens read.
+      citizensPerRound.push(results.reduce((n, r) => n + r.stats.citizensPulled + r.stats.citizensUnknownAtSource, 0));
+      stopped = results.some((r) => r.stats.stoppedAtLimit);
+    }
+    expect(citizensPerRound).toEqual([3, 3]);
+    await app.close();
+  });
+
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
     const real = createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({
