@@ -41,9 +41,25 @@ const AccessLog = z
         detail: z.record(z.string(), z.unknown()).openapi({ description: 'References only (ids, categories, bases): the log never holds content or a CPR number' }),
       }),
     ),
+    outsideChain: z
+      .array(
+        z.object({
+          seq: z.string().openapi({ description: 'The seq as found: 0, negative, a fraction or text — never one of the chain’s 1, 2, 3…' }),
+          at: z.string(),
+          actor: z.string(),
+          action: z.string(),
+          targetType: z.string(),
+          targetId: z.string(),
+          detail: z.record(z.string(), z.unknown()),
+        }),
+      )
+      .openapi({
+        description:
+          'Rows about the citizen that are not part of the audit chain: no service wrote them (they were inserted into the database outside it), so they tell of tampering, not of use; `npm run audit:verify` names the first. On the first page only (no `afterSeq`); usually empty.',
+      }),
     nextAfterSeq: z.number().int().nullable().openapi({ description: 'Send as `afterSeq` for the next page; null at the end' }),
   })
-  .openapi('AccessLog', { description: 'Every audit row about the citizen, oldest first, with the users named.' });
+  .openapi('AccessLog', { description: 'Every audit row about the citizen in the chain, oldest first, with the users named; and apart, any row about them outside the chain.' });
 
 export const dataSubjectRoutes = newRouter().openapi(
   // The caseworker who answers the citizen's access request (the citizen may have no digital

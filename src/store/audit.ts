@@ -8,7 +8,7 @@
  * the database file — an anchor can: a head logged earlier, kept outside (docs/decisions/0019, "Later").
  */
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, not, sql } from 'drizzle-orm';
 import type { Commit, Database, Statement } from './db';
 import { auditHeads, auditLog } from './schema';
 import { abortUnlessOneRowChanged, isLostWriteAbort } from './write-guard';
@@ -255,6 +255,8 @@ export function auditRepository({ db, batch }: Database) {
     }
   };
   const toRow = (r: typeof auditLog.$inferSelect): AuditRow => ({ ...r, detail: detailOf(r.detail) });
+  /** A row of the chain: a whole seq from 1 (a forged row's may be 0, negative, a fraction or text). */
+  const inChain = sql`(typeof(${auditLog.seq}) = 'integer' and ${auditLog.seq} >= 1)`;
 
   return {
     /** Resolves once the entry is committed; entries appended while the tenant's previous write runs are committed together. */
@@ -300,6 +302,11 @@ export function auditRepository({ db, batch }: Database) {
       }
       return enqueue(tenant, () => appendManyNow(tenant, entries, alongWith));
     },
+    /**
+     * The chain's rows (seq 1, 2, 3…) in seq order: what the logs built on it tell (the citizen's,
+     * the DPO's). A row with any other seq was written by no append; it is left out here, listed by
+     * `outsideChain`, and named by verify.
+     */
     async list(tenant: string, options: { citizenId?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRow[]> {
       const rows = await db
         .select()
@@ -309,11 +316,22 @@ export function auditRepository({ db, batch }: Database) {
             eq(auditLog.tenant, tenant),
             options.citizenId ? eq(auditLog.citizenId, options.citizenId) : undefined,
             options.afterSeq !== undefined ? gt(auditLog.seq, options.afterSeq) : undefined,
+            inChain,
           ),
         )
         .orderBy(asc(auditLog.seq))
         .limit(options.limit ?? 1000);
       return rows.map(toRow);
+    },
+    /** Rows that are not part of the chain (a seq that is not a whole number from 1: inserted outside the service), their seq as found, in stored order. */
+    async outsideChain(tenant: string, options: { citizenId?: string; limit?: number } = {}): Promise<(Omit<AuditRow, 'seq'> & { seq: string })[]> {
+      const rows = await db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.tenant, tenant), options.citizenId ? eq(auditLog.citizenId, options.citizenId) : undefined, not(inChain)))
+        .orderBy(asc(auditLog.seq))
+        .limit(options.limit ?? 1000);
+      return rows.map((r) => ({ ...toRow(r), seq: shownSeq(r.seq) }));
     },
     /** Every tenant with an audit chain: with rows, or with a recorded head (whose rows may all have been deleted). */
     async tenants(): Promise<string[]> {

@@ -134,8 +134,12 @@ export function citizenService(deps: AppDeps) {
       if (!citizen) return null;
       const rows = await store.audit.list(tenant, { citizenId: citizen.id, afterSeq: page.afterSeq, limit: page.limit + 1 });
       const entries = rows.slice(0, page.limit).map((row) => ({ seq: row.seq, at: row.at, actor: row.actor, action: row.action, targetType: row.targetType, targetId: row.targetId, detail: row.detail }));
+      // Rows about the citizen that no append wrote (evidence of tampering, not of use): apart, once, on the first page.
+      const outsideChain = page.afterSeq
+        ? []
+        : (await store.audit.outsideChain(tenant, { citizenId: citizen.id })).map((row) => ({ seq: row.seq, at: row.at, actor: row.actor, action: row.action, targetType: row.targetType, targetId: row.targetId, detail: row.detail }));
       await store.audit.append(tenant, { at: clock.now().toISOString(), actor: actorOf(principal), action: ACCESS_LOG_READ, targetType: 'citizen', targetId: citizen.id, citizenId: citizen.id, detail: { entries: entries.length, afterSeq: page.afterSeq ?? null } });
-      return { citizenId: citizen.id, entries, nextAfterSeq: rows.length > page.limit ? entries.at(-1)!.seq : null };
+      return { citizenId: citizen.id, entries, outsideChain, nextAfterSeq: rows.length > page.limit ? entries.at(-1)!.seq : null };
     },
 
     async dataFlows(principal: Principal): Promise<CitizenDataFlows> {

@@ -12,6 +12,8 @@ import { chainHash, type AuditRow } from '../../src/store/audit';
 import { auditLog } from '../../src/store/schema';
 import { openLibsqlDatabase } from '../../src/store/libsql';
 import { dropAuditGuards } from '../support/audit-guards';
+import { testCpr } from '../support/cpr';
+import { startTestApp } from '../support/node-app';
 
 const entry = (i: number) => ({ at: `2026-11-23T10:00:0${i}.000Z`, actor: 'caseworker:a', action: 'plan.read', targetType: 'plan', targetId: 'p-1', citizenId: 'c-1', detail: { view: 'caseworker' } });
 async function chainOf(n: number) {
@@ -181,5 +183,50 @@ describe('audit chain: anchors kept outside the database', () => {
     await db.run(sql`update audit_heads set seq = 2, hash = ${second!.hash} where tenant = '101'`);
     expect(await store.audit.verify('101')).toEqual({ ok: true, rows: 2 });
     expect(await store.audit.verify('101', { anchors: [{ seq: 3, hash: last!.hash }] })).toMatchObject({ ok: false, rows: 2, brokenAtSeq: 3, reason: expect.stringContaining('anchored') });
+  });
+});
+
+describe('audit chain: rows outside it (a seq not 1, 2, 3…)', () => {
+  /** Rows no append wrote, about citizen c-1: before row 1, between rows, and after the last. */
+  async function forge(db: { run(query: ReturnType<typeof sql.raw>): Promise<unknown> }, seqs: readonly string[], citizenId = 'c-1') {
+    for (const seq of seqs)
+      await db.run(sql.raw(`insert into audit_log values ('101', ${seq}, '2026-01-05T09:00:00.000Z', 'caseworker:mallory', 'plan.read', 'plan', 'p-1', '${citizenId}', '{"view":"caseworker"}', 'x', 'y')`));
+  }
+
+  it('are left out of list(), listed apart by outsideChain() with their seq as found, and verify names the first', async () => {
+    const { store, db } = await chainOf(3);
+    await forge(db, ['0', '-7', '2.5', "'three'"]);
+    expect((await store.audit.list('101')).map((row) => row.seq)).toEqual([1, 2, 3]);
+    expect((await store.audit.list('101', { citizenId: 'c-1', afterSeq: 0 })).map((row) => row.seq)).toEqual([1, 2, 3]);
+    const outside = await store.audit.outsideChain('101', { citizenId: 'c-1' });
+    expect(outside.map((row) => [row.seq, row.actor])).toEqual([['-7', 'caseworker:mallory'], ['0', 'caseworker:mallory'], ['2.5', 'caseworker:mallory'], ['"three"', 'caseworker:mallory']]);
+    expect(await store.audit.outsideChain('101', { citizenId: 'c-2' })).toEqual([]);
+    expect(await store.audit.verify('101')).toMatchObject({ ok: false, brokenAtSeq: -7, reason: 'a row with seq -7 was inserted before row 1 (seqs are whole numbers from 1)' });
+  });
+
+  it('the citizen is not told of them; the DPO’s access log shows them apart, as not part of the chain', async () => {
+    const app = await startTestApp();
+    const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: 'anna' });
+    const cpr = testCpr();
+    const created = await app.harness.request('/v1/plans', { method: 'POST', headers: { authorization: `Bearer ${caseworker}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr, origin: 'offered' }) });
+    expect(created.status).toBe(201);
+    const planId = ((await created.json()) as { id: string }).id;
+    expect((await app.harness.request(`/v1/plans/${planId}`, { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(200);
+    const citizenId = (await app.deps.store.audit.list('101')).find((row) => row.citizenId)!.citizenId!;
+    const citizen = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId });
+    const flows = async () => ((await (await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${citizen}` } })).json()) as { flows: unknown[] }).flows;
+    const before = await flows();
+    await forge(app.database.db as never, ['0', '1.5'], citizenId);
+    expect(await flows()).toEqual(before);
+
+    const dpo = await app.harness.token({ tenant: '101', roles: ['dpo'], sub: 'karen' });
+    const log = (await (await app.harness.request('/v1/data-subject/access-log', { method: 'POST', headers: { authorization: `Bearer ${dpo}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr }) })).json()) as {
+      entries: { seq: number; actor: string }[];
+      outsideChain: { seq: string; actor: string; action: string }[];
+    };
+    expect(log.entries.length).toBeGreaterThan(0);
+    expect(log.entries.every((e) => Number.isInteger(e.seq) && e.seq >= 1 && e.actor !== 'caseworker:mallory')).toBe(true);
+    expect(log.outsideChain.map((row) => [row.seq, row.actor, row.action])).toEqual([['0', 'caseworker:mallory', 'plan.read'], ['1.5', 'caseworker:mallory', 'plan.read']]);
+    await app.close();
   });
 });
