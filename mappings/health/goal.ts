@@ -9,7 +9,7 @@ import type { Mapping } from '../mapping';
 import { goalCategoryFor, healthCodeListRefs, knownHealthSystems } from './codes';
 import { healthGoalElementId } from './careplan';
 
-const reportUnreadGoalFields = unreadFieldReporter('Goal', ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target']);
+const reportUnreadGoalFields = unreadFieldReporter('Goal', ['identifier', 'lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target']);
 const HEALTH_TOPIC: readonly string[] = ['health'];
 
 export const healthGoalMapping: Mapping<Goal> = {

@@ -32,7 +32,7 @@ export function carePlanActivityElementId(plan: { id?: string | undefined; ident
 /** A Goal's element id as a reference to it names it (`social:goal:<id>`). */
 export const goalElementId = (goalId: string) => `social:goal:${goalId}`;
 
-const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'subject', 'period', 'created', 'activity']);
+const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['identifier', 'status', 'subject', 'period', 'created', 'activity']);
 const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
 
 export const socialCarePlanMapping: Mapping<CarePlan> = {

@@ -17,7 +17,7 @@ function checkedCode(notes: MappingNotesCollector, system: string | undefined, c
   return entry;
 }
 
-const reportUnreadGoalFields = unreadFieldReporter('Goal', ['lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target']);
+const reportUnreadGoalFields = unreadFieldReporter('Goal', ['identifier', 'lifecycleStatus', 'achievementStatus', 'category', 'description', 'subject', 'target']);
 
 export const socialGoalMapping: Mapping<Goal> = {
   id: 'social.goal',

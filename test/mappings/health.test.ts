@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { Consent } from '../../adapters/fhir/contract';
 import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
-import { REGIONAL_ACTIVITY_SYSTEM, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
+import { ENPLAN_ELEMENT_SYSTEM, REGIONAL_ACTIVITY_SYSTEM, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
 import { generateHealthRecords } from '../../adapters/health/records';
 import { runMapping, type Mapping } from '../../mappings/mapping';
 import {
@@ -227,5 +227,15 @@ describe('health mappings never throw', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('a Goal we proposed to the region, read back', () => {
+  it('maps onto our goal, and its identifier counts as read, not as a field the mapping drops', () => {
+    const ours = '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
+    const { resource } = generateHealthRecords(200, 31).find((r) => r.recordType === 'Goal')!;
+    const result = runMapping(healthMappingsByRecordType.Goal!, { ...resource, identifier: [{ system: ENPLAN_ELEMENT_SYSTEM, value: ours }] }, context);
+    expect(result.ok && result.fragments.some((f) => f.elementId === ours)).toBe(true);
+    expect(result.ignoredFields).not.toContain('Goal.identifier');
   });
 });

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '@medplum/fhirtypes';
 import { fhirValidationErrors, loadProfiles } from '../../adapters/fhir/definitions';
 import { Condition } from '../../adapters/fhir/contract';
-import { CARE_SOCIAL_SYSTEM, CONDITION_CLINICAL_SYSTEM, CONDITION_VERIFICATION_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM, LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
+import { CARE_SOCIAL_SYSTEM, CONDITION_CLINICAL_SYSTEM, ENPLAN_ELEMENT_SYSTEM, CONDITION_VERIFICATION_SYSTEM, FFB_SYSTEM, FSIII_SYSTEM, LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import { generatePopulation } from '../../adapters/shared/population';
 import { generateSocialRecords } from '../../adapters/social/records';
 import { Fragment, type Goal, type Intervention } from '../../src/model';
@@ -539,5 +539,19 @@ describe('health data from the social system is health data (R9, Sundhedsloven Â
     expect(categoryOf(goal(ffbGoalType))).toEqual([['goals', 'social']]);
     // KL's FFB reporting profile fixes the goal's description to SNOMED 410518001 "Goal": no health information.
     expect(categoryOf(goal(ffbGoalType, { coding: [{ system: 'http://snomed.info/sct', code: '410518001' }] }))).toEqual([['goals', 'social']]);
+  });
+});
+
+describe('a Goal or CarePlan we pushed, read back', () => {
+  it('maps onto our element, and its identifier counts as read, not as a field the mapping drops', () => {
+    const ours = '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
+    const records = generateSocialRecords(200, 31);
+    for (const recordType of ['Goal', 'CarePlan'] as const) {
+      const { resource } = records.find((r) => r.recordType === recordType)!;
+      const pushed = { ...resource, identifier: [{ system: ENPLAN_ELEMENT_SYSTEM, value: ours }] };
+      const result = runMapping(socialMappingsByRecordType[recordType]!, pushed, context);
+      expect(result.ok && result.fragments.some((f) => f.elementId === ours), recordType).toBe(true);
+      expect(result.ignoredFields).not.toContain(`${recordType}.identifier`);
+    }
   });
 });
