@@ -5,10 +5,13 @@
 import { z } from '@hono/zod-openapi';
 import { readDfdgRecordXml } from '../../adapters/dfdg';
 import { readEducationRecordXml } from '../../adapters/education/adapter';
-import { runMapping } from '../../mappings/mapping';
+import { runMapping, type Mapping } from '../../mappings/mapping';
 import { monitoringOverview } from '../monitoring/overview';
 import { ruleSetVersion } from '../rules';
-import { ProblemError } from './context';
+import type { Principal } from '../security';
+import { MASKING_NOTE, maskCprLikeIn, openQuarantinedPayload } from '../sync/quarantine';
+import { ProblemError, type AppDeps } from './context';
+import { problemResponses } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
@@ -43,10 +46,40 @@ const PreviewRequest = z
       .record(z.string(), z.unknown())
       .refine((resource) => !nestsDeeperThan(resource, MAX_RESOURCE_DEPTH), `the resource nests deeper than ${MAX_RESOURCE_DEPTH} levels`)
       .optional(),
+    /** A quarantined record of this mapping's record type: its stored payload is previewed, and the look audited. */
+    quarantineId: z.string().min(1).max(100).optional(),
   })
-  .refine((r) => (r.xml === undefined) !== (r.resource === undefined), { message: 'send either `xml` or `resource`' });
+  .refine((r) => [r.xml, r.resource, r.quarantineId].filter((v) => v !== undefined).length === 1, { message: 'send one of `xml`, `resource` or `quarantineId`' });
 
 const xmlReaders: Record<string, (xml: string) => ReturnType<typeof readDfdgRecordXml>> = { dfdg: readDfdgRecordXml, education: readEducationRecordXml };
+
+const failed = (ruleId: string, reason: string) => ({ ok: false, ruleId, reason, unknownCodes: [], ignoredFields: [] });
+
+/** What a mapping makes of one record — a SOAP record document, or a record as JSON — stored nowhere. */
+export function previewRecord(mapping: Mapping, input: { xml: string } | { resource: unknown }, now: string) {
+  let payload = 'resource' in input ? input.resource : undefined;
+  if ('xml' in input) {
+    const reader = xmlReaders[mapping.adapter];
+    if (!reader) throw new ProblemError('validation-failed', `${mapping.adapter} records are FHIR JSON: send \`resource\``);
+    const decoded = reader(input.xml);
+    if (!decoded.ok) return failed('contract', decoded.quarantined.reason);
+    if (decoded.record.recordType !== mapping.recordType) return failed('record-type', `this is a ${decoded.record.recordType} record; ${mapping.id} maps ${mapping.recordType}`);
+    payload = decoded.record.payload;
+  }
+  return runMapping(mapping, payload, { now, ruleVersion: ruleSetVersion });
+}
+
+/** A quarantined payload as the preview takes it: a SOAP record document, or the record as JSON (what the engine keeps of a pulled record). */
+function storedRecord(mapping: Mapping, text: string): { xml: string } | { resource: unknown } | { unreadable: string } {
+  if (text.trimStart().startsWith('<')) return xmlReaders[mapping.adapter] ? { xml: text } : { unreadable: 'the stored payload is XML, and this mapping reads JSON' };
+  try {
+    const resource: unknown = JSON.parse(text);
+    if (resource && typeof resource === 'object' && !Array.isArray(resource) && !nestsDeeperThan(resource, MAX_RESOURCE_DEPTH)) return { resource };
+  } catch {
+    // Cut at the length kept, or not a record: said below.
+  }
+  return { unreadable: 'the stored payload is not a whole record (cut at the length kept, or not one JSON object), so it cannot be previewed' };
+}
 const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: 'id', in: 'path' } }) });
 
 export const mappingRoutes = newRouter()
@@ -69,25 +102,34 @@ export const mappingRoutes = newRouter()
     securedRoute(['it-staff'], {
       method: 'post',
       path: '/v1/mappings/{id}/preview',
-      summary: 'Run a mapping on a pasted record; nothing is stored',
+      summary: 'Run a mapping on a pasted record, or on a quarantined record’s stored payload (audited; CPR numbers masked in the answer); nothing is stored',
       request: { params: IdParam, body: { content: { 'application/json': { schema: PreviewRequest } }, required: true } },
-      responses: { 200: json(z.object({ ok: z.boolean(), fragments: z.array(z.unknown()).optional(), ruleId: z.string().optional(), reason: z.string().optional(), unknownCodes: z.array(z.unknown()), ignoredFields: z.array(z.string()) }), 'What the mapping made of it, or why it failed') },
+      responses: {
+        200: json(
+          z.object({ ok: z.boolean(), fragments: z.array(z.unknown()).optional(), ruleId: z.string().optional(), reason: z.string().optional(), unknownCodes: z.array(z.unknown()), ignoredFields: z.array(z.string()), note: z.string().optional() }),
+          'What the mapping made of it, or why it failed',
+        ),
+        ...problemResponses(400, 404, 409, 410),
+      },
     }),
-    (c) => {
-      const mapping = c.get('deps').mappings.all().find((m) => m.id === c.req.valid('param').id);
+    async (c) => {
+      const deps = c.get('deps');
+      const mapping = deps.mappings.all().find((m) => m.id === c.req.valid('param').id);
       if (!mapping) throw new ProblemError('not-found', 'no such mapping');
       const body = c.req.valid('json');
-      let payload: unknown = body.resource;
-      if (body.xml !== undefined) {
-        const reader = xmlReaders[mapping.adapter];
-        if (!reader) throw new ProblemError('validation-failed', `${mapping.adapter} records are FHIR JSON: send \`resource\``);
-        const decoded = reader(body.xml);
-        if (!decoded.ok) return c.json({ ok: false, ruleId: 'contract', reason: decoded.quarantined.reason, unknownCodes: [], ignoredFields: [] }, 200);
-        if (decoded.record.recordType !== mapping.recordType)
-          return c.json({ ok: false, ruleId: 'record-type', reason: `this is a ${decoded.record.recordType} record; ${mapping.id} maps ${mapping.recordType}`, unknownCodes: [], ignoredFields: [] }, 200);
-        payload = decoded.record.payload;
-      }
-      const result = runMapping(mapping, payload, { now: c.get('deps').clock.now().toISOString(), ruleVersion: ruleSetVersion });
-      return c.json(result as never, 200);
+      const now = deps.clock.now().toISOString();
+      if (body.quarantineId === undefined) return c.json(previewRecord(mapping, body.xml !== undefined ? { xml: body.xml } : { resource: body.resource }, now) as never, 200);
+      return c.json((await previewQuarantined(deps, c.get('principal'), body.quarantineId, mapping)) as never, 200);
     },
   );
+
+/**
+ * A quarantined record's stored payload through a mapping now (the current version, or one being
+ * tried): opened, its look audited, mapped, and what came out masked as the payload is shown.
+ */
+export async function previewQuarantined(deps: AppDeps, principal: Principal, quarantineId: string, mapping: Mapping) {
+  const { text } = await openQuarantinedPayload(deps, principal, quarantineId, { purpose: 'preview', mapping });
+  const input = storedRecord(mapping, text);
+  const result = 'unreadable' in input ? failed('contract', input.unreadable) : previewRecord(mapping, input, deps.clock.now().toISOString());
+  return { ...(maskCprLikeIn(result) as Record<string, unknown>), note: `${mapping.id} ${mapping.version} run on quarantined record ${quarantineId}'s stored payload; ${MASKING_NOTE}` };
+}

@@ -12,12 +12,14 @@ import { SourceSystem } from '../model';
 import { readProcessingRecord } from '../consent/processing-record';
 import { Dashboard, localTime, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
+import { QuarantinedPayloadPage, QuarantinePreviewPage, QuarantineProblemPage } from '../monitoring/quarantine-payload-page';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
 import { AuthenticationError, hasAnyRole, type Principal, type Role } from '../security';
 import { runSyncNowGoingOn } from '../sync/on-demand';
-import { resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
+import { readQuarantinedPayload, resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
 import { ProblemError, type AppEnv } from './context';
-import { problemResponse } from './problem';
+import { previewQuarantined } from './mappings';
+import { problemResponse, problemTypes } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
@@ -157,4 +159,39 @@ monitoringPageRoutes.post('/dashboard/quarantine/:id/:action{dismiss|retry}', as
     return { error: resolvedAt ? `it was resolved already, at ${localTime(resolvedAt)} (Danish time)` : error.message };
   });
   return backToDashboard(c, 'error' in result ? `Not resolved: ${result.error}` : result.resolution === 'retried' ? 'Retried: the next sync reads the citizen from that system again.' : 'Dismissed.');
+});
+
+/** A quarantined record's problem (gone, pruned, not opened) as a page with its status; anything else is not ours to word. */
+function quarantineProblemPage(c: Context<AppEnv>, id: string, error: unknown) {
+  if (!(error instanceof ProblemError)) throw error;
+  const { status, title } = problemTypes[error.problemType];
+  return c.html(QuarantineProblemPage({ id, title, detail: error.detail }) as never, status);
+}
+
+// Posted, not linked: reading personal data writes an audit row, so it is a form the CSRF check guards.
+monitoringPageRoutes.post('/dashboard/quarantine/:id/payload', async (c) => {
+  const principal = await dashboardPrincipal(c);
+  if (!principal) return c.redirect('/dashboard', 303);
+  const id = c.req.param('id');
+  try {
+    return c.html(QuarantinedPayloadPage({ record: await readQuarantinedPayload(c.get('deps'), principal, id) }) as never);
+  } catch (error) {
+    return quarantineProblemPage(c, id, error);
+  }
+});
+
+monitoringPageRoutes.post('/dashboard/quarantine/:id/preview', async (c) => {
+  const principal = await dashboardPrincipal(c);
+  if (!principal) return c.redirect('/dashboard', 303);
+  const deps = c.get('deps');
+  const id = c.req.param('id');
+  try {
+    const entry = await deps.store.sync.quarantineEntry(principal.tenant, id);
+    if (!entry) throw new ProblemError('not-found', 'no quarantined record with that id');
+    const mapping = deps.mappings.find(entry.adapter, entry.recordType);
+    if (!mapping) throw new ProblemError('not-found', `no mapping reads ${entry.adapter} ${entry.recordType} records now`);
+    return c.html(QuarantinePreviewPage({ id, mapping, result: await previewQuarantined(deps, principal, id, mapping) }) as never);
+  } catch (error) {
+    return quarantineProblemPage(c, id, error);
+  }
 });

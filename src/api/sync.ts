@@ -2,7 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { SourceSystem } from '../model';
 import { runSyncNowGoingOn } from '../sync/on-demand';
-import { resolveQuarantined } from '../sync/quarantine';
+import { readQuarantinedPayload, resolveQuarantined } from '../sync/quarantine';
 import { ProblemError } from './context';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
@@ -21,6 +21,22 @@ const Run = z.object({
 });
 
 const Offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
+const QuarantinedPayload = z.object({
+  id: z.string(),
+  adapter: z.string(),
+  recordType: z.string(),
+  recordId: z.string().nullable().openapi({ description: 'The record’s id at its source' }),
+  runId: z.string().nullable(),
+  createdAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  reason: z.string(),
+  mappingId: z.string().nullable().openapi({ description: 'The mapping that failed it; null when it failed before mapping (its contract, or no mapping)' }),
+  mappingVersion: z.string().nullable().openapi({ description: 'The version of that mapping the quarantining run used' }),
+  currentMapping: z.object({ id: z.string(), version: z.string() }).nullable().openapi({ description: 'The mapping its record type has now: what `POST /v1/mappings/{id}/preview` with `quarantineId` runs' }),
+  payload: z.string().openapi({ description: 'The payload as stored, every CPR-shaped number shown as [cpr]' }),
+  mayBeCut: z.boolean().openapi({ description: 'The stored payload reached the length kept (4,000 characters), so the source’s may have been longer' }),
+  masking: z.object({ cprLikeNumbers: z.number().int(), note: z.string() }),
+});
 
 export const syncRoutes = newRouter()
   .openapi(
@@ -76,6 +92,19 @@ export const syncRoutes = newRouter()
       // (and the citizen's id is not needed to judge a mapping failure).
       return c.json({ records: rows.map(({ raw: _raw, tenant: _tenant, citizenId: _citizen, ...rest }) => rest), nextOffset: rows.length === limit ? offset + limit : null }, 200);
     },
+  )
+  .openapi(
+    securedRoute(['it-staff'], {
+      method: 'get',
+      path: '/v1/sync/quarantine/{id}/payload',
+      summary: 'A quarantined record’s stored payload, CPR numbers masked, with its reason and mapping: each read is audited and told to the citizen',
+      request: { params: z.object({ id: z.string().min(1).max(100) }) },
+      responses: {
+        200: json(QuarantinedPayload, 'The payload until retention removes it (RETENTION_PAYLOAD_DAYS)'),
+        ...problemResponses(404, 409, 410),
+      },
+    }),
+    async (c) => c.json(await readQuarantinedPayload(c.get('deps'), c.get('principal'), c.req.valid('param').id), 200),
   )
   .openapi(
     securedRoute(['it-staff'], {

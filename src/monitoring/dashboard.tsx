@@ -240,6 +240,9 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                 <td>{q.reason}</td>
                 <td class="muted">{localTime(q.createdAt)}</td>
                 <td>
+                  <form method="post" action={`/dashboard/quarantine/${q.id}/payload`} style="display:inline">
+                    <button type="submit" title="The stored payload, CPR numbers masked; the look is logged and shown to the citizen">Payload</button>
+                  </form>{' '}
                   <form method="post" action={`/dashboard/quarantine/${q.id}/retry`} style="display:inline">
                     <button type="submit" title="Read the citizen from this system again on the next sync">Retry</button>
                   </form>{' '}

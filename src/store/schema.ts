@@ -244,6 +244,8 @@ export const appliedRecords = sqliteTable(
     appliedAt: text('applied_at').notNull(),
   },
   // Keyed by citizen first: a sync chunk's marks land in one place per citizen, not one random place
+    /** When retention removed `raw` (R16): what IT staff asking for the payload are told. */
+    rawPrunedAt: text('raw_pruned_at'),
   // per record id (at 500,000 marks that made each chunk's insert rewrite ~1,000 scattered pages).
   (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.source, t.recordId, t.recordVersion] })],
 );

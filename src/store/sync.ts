@@ -176,9 +176,10 @@ export function syncRepository({ db }: Database) {
         .limit(options.limit ?? 100)
         .offset(options.offset ?? 0);
     },
-    async quarantineEntry(tenant: string, id: string): Promise<(QuarantineRow & { resolvedAt: string | null }) | null> {
+    /** One entry, open or resolved; `rawPrunedAt` says when retention removed its payload (null: not removed, or before that was recorded). */
+    async quarantineEntry(tenant: string, id: string): Promise<(QuarantineRow & { resolvedAt: string | null; rawPrunedAt: string | null }) | null> {
       const rows = await db
-        .select({ ...quarantineColumns, resolvedAt: quarantine.resolvedAt })
+        .select({ ...quarantineColumns, resolvedAt: quarantine.resolvedAt, rawPrunedAt: quarantine.rawPrunedAt })
         .from(quarantine)
         .where(and(eq(quarantine.tenant, tenant), eq(quarantine.id, id)))
         .limit(1);
@@ -294,11 +295,11 @@ export function syncRepository({ db }: Database) {
     caughtUpStatement(tenant: string, adapter: string, epoch: number, at: string): Statement {
       return db.insert(caughtUp).values({ tenant, adapter, epoch, at }).onConflictDoUpdate({ target: [caughtUp.tenant, caughtUp.adapter], set: { epoch, at } });
     },
-    /** Retention (R16): drop stored payload bodies of quarantined records older than `before`. */
-    async pruneQuarantinePayloads(tenant: string, before: string): Promise<number> {
+    /** Retention (R16): drop stored payload bodies of quarantined records older than `before`, noting when (`at`). */
+    async pruneQuarantinePayloads(tenant: string, before: string, at: string): Promise<number> {
       const result = await db
         .update(quarantine)
-        .set({ raw: null })
+        .set({ raw: null, rawPrunedAt: at })
         .where(and(eq(quarantine.tenant, tenant), lt(quarantine.createdAt, before), sql`${quarantine.raw} is not null`))
         .returning({ id: quarantine.id });
       return result.length;

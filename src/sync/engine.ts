@@ -159,7 +159,8 @@ export function rawOf(record: SourceRecord): string {
   if (premapped?.result.ok) return JSON.stringify({ recordType: record.recordType, recordId: record.recordId, version: record.version, mappedBy: `${premapped.mappingId}@${premapped.mappingVersion}`, fragments: premapped.result.fragments });
   return JSON.stringify(record.payload);
 }
-const RAW_LIMIT = 4000;
+/** How much of a quarantined record's payload is kept (src/sync/quarantine.ts says when one may have been cut). */
+export const RAW_LIMIT = 4000;
 const pullKey = (adapter: string, citizenId: string) => `${adapter}\u0000${citizenId}`;
 
 /** Runs `work` over `items` with at most `limit` in flight. */

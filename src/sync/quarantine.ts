@@ -7,8 +7,11 @@
  */
 import type { AppDeps } from '../api/context';
 import { ProblemError } from '../api/context';
+import { MisplacedCiphertextError } from '../security/cpr-vault';
 import { redactCpr } from '../security/redact';
 import { actorOf, type Principal } from '../security/principal';
+import { QUARANTINE_PAYLOAD_READ } from '../views/data-flows';
+import { RAW_LIMIT } from './engine';
 
 export type QuarantineAction = 'dismiss' | 'retry';
 
@@ -47,3 +50,109 @@ export async function resolveQuarantined(deps: AppDeps, principal: Principal, id
   if (!resolved) throw new ProblemError('quarantine-resolved', `the record was resolved at ${(await store.sync.quarantineEntry(principal.tenant, id))?.resolvedAt ?? 'the same moment'}`);
   return { id: entry.id, resolution: resolution.action, resolvedAt: at };
 }
+
+/** What a look at a quarantined payload is for: shown to IT staff, or run through a mapping's preview. */
+export type PayloadUse = { purpose: 'shown' } | { purpose: 'preview'; mapping: { id: string; version: string; adapter: string; recordType: string } };
+
+const MASK = '[cpr]';
+const masksIn = (text: string) => text.split(MASK).length - 1;
+
+/**
+ * A digit written as an escape (JSON `\u0031`, XML `&#49;` or `&#x31;`, URL `%31`) reads as a digit:
+ * undone before masking, so a CPR number spelled that way is masked too.
+ */
+const plainDigits = (text: string) =>
+  text.replace(/\\u003([0-9])|&#x3([0-9]);|&#(4[89]|5[0-7]);|%3([0-9])/gi, (_, json?: string, hex?: string, decimal?: string, url?: string) => json ?? hex ?? (decimal ? String(Number(decimal) - 48) : url!));
+
+/** The text with every CPR-shaped number shown as `[cpr]`, and how many were. */
+export function maskCprLike(text: string): { text: string; masked: number } {
+  const plain = plainDigits(text);
+  const masked = redactCpr(plain);
+  return { text: masked, masked: masksIn(masked) - masksIn(plain) };
+}
+
+/** A JSON value with CPR-shaped numbers masked in its strings, and any number that is one shown as `[cpr]`. */
+export function maskCprLikeIn(value: unknown): unknown {
+  if (typeof value === 'string') return redactCpr(value);
+  if (typeof value === 'number') return redactCpr(String(value)) === String(value) ? value : MASK;
+  if (Array.isArray(value)) return value.map(maskCprLikeIn);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, v]) => [redactCpr(key), maskCprLikeIn(v)]));
+  return value;
+}
+
+/**
+ * Opens a quarantined record's stored payload for IT staff, and records the look before it is
+ * answered: who, which record, when, what for — never the content (the citizen's log tells them, the
+ * DPO's names who). A payload retention removed, none kept, or one that does not open where it lies
+ * (sealed for another row, altered, under a key not configured) is a problem saying which.
+ */
+export async function openQuarantinedPayload(deps: AppDeps, principal: Principal, id: string, use: PayloadUse) {
+  const { store, clock, vault, logger, config } = deps;
+  const entry = await store.sync.quarantineEntry(principal.tenant, id);
+  if (!entry) throw new ProblemError('not-found', 'no quarantined record with that id');
+  if (use.purpose === 'preview' && (use.mapping.adapter !== entry.adapter || use.mapping.recordType !== entry.recordType))
+    throw new ProblemError('validation-failed', `the quarantined record is a ${entry.adapter} ${entry.recordType} record; ${use.mapping.id} maps ${use.mapping.adapter} ${use.mapping.recordType} records`);
+  if (!entry.raw) {
+    if (entry.rawPrunedAt)
+      throw new ProblemError('quarantine-payload-pruned', `retention removed the payload on ${entry.rawPrunedAt.slice(0, 10)} (payloads are kept ${config.retention.payloadDays} days; quarantined ${entry.createdAt.slice(0, 10)}); the reason and the record's identity are still listed`);
+    throw new ProblemError('quarantine-payload-absent', 'no payload is kept for this record: none was stored with it, or retention removed it before the date of removal was recorded');
+  }
+  let text: string;
+  try {
+    text = await vault.openPayload(entry.raw, { column: 'quarantine.raw', tenant: principal.tenant, id: entry.id });
+  } catch (error) {
+    logger.warn('quarantined payload not opened', { quarantineId: entry.id, error: error instanceof Error ? error.message : String(error) });
+    throw new ProblemError(
+      'quarantine-payload-unreadable',
+      error instanceof MisplacedCiphertextError
+        ? 'the stored payload was sealed for another row or municipality, or altered, so it is not shown; the reason and the record’s identity are still listed'
+        : `the stored payload cannot be opened: ${error instanceof Error ? error.message : 'unknown format'}`,
+    );
+  }
+  const shown = maskCprLike(text);
+  await store.audit.append(principal.tenant, {
+    at: clock.now().toISOString(),
+    actor: actorOf(principal),
+    action: QUARANTINE_PAYLOAD_READ,
+    targetType: 'quarantine',
+    targetId: entry.id,
+    citizenId: entry.citizenId ?? null,
+    detail: { adapter: entry.adapter, recordType: entry.recordType, purpose: use.purpose, ...(use.purpose === 'preview' ? { mappingId: use.mapping.id, mappingVersion: use.mapping.version } : { cprLikeNumbersMasked: shown.masked }) },
+  });
+  /** `text` as stored, for a mapping to read; `shown` masked, for a person to. */
+  return { entry, text, shown };
+}
+
+/** The mapping version a run used for a mapping, from the run's own figures. */
+async function versionInRun(deps: AppDeps, tenant: string, runId: string | null, mappingId: string | null): Promise<string | null> {
+  if (!runId || !mappingId) return null;
+  const mappings = (await deps.store.sync.getRun(tenant, runId))?.stats.mappings as Record<string, { mappingVersion?: unknown }> | undefined;
+  const version = mappings?.[mappingId]?.mappingVersion;
+  return typeof version === 'string' ? version : null;
+}
+
+export const MASKING_NOTE = `Every number shaped like a CPR number is shown as ${MASK} (phone numbers and other ten-digit numbers too); the stored payload is unchanged.`;
+
+/** A quarantined record's payload as IT staff see it (R24): masked, with why it failed and which mapping failed it. */
+export async function readQuarantinedPayload(deps: AppDeps, principal: Principal, id: string) {
+  const { entry, text, shown } = await openQuarantinedPayload(deps, principal, id, { purpose: 'shown' });
+  const current = deps.mappings.find(entry.adapter, entry.recordType);
+  return {
+    id: entry.id,
+    adapter: entry.adapter,
+    recordType: entry.recordType,
+    recordId: entry.recordId,
+    runId: entry.runId,
+    createdAt: entry.createdAt,
+    resolvedAt: entry.resolvedAt,
+    reason: redactCpr(entry.reason),
+    mappingId: entry.mappingId,
+    mappingVersion: await versionInRun(deps, principal.tenant, entry.runId, entry.mappingId),
+    currentMapping: current ? { id: current.id, version: current.version } : null,
+    payload: shown.text,
+    // The engine keeps a payload's first RAW_LIMIT characters: one that long may have been cut.
+    mayBeCut: text.length >= RAW_LIMIT,
+    masking: { cprLikeNumbers: shown.masked, note: MASKING_NOTE },
+  };
+}
+export type QuarantinedPayload = Awaited<ReturnType<typeof readQuarantinedPayload>>;

@@ -57,7 +57,7 @@ export async function runRetention(deps: AppDeps) {
     const start = await handleStartedGrants(deps, tenant);
     summary.grantsStarted += start.grantsStarted;
     summary.startFailures += start.failures;
-    summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
+    summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays), now.toISOString());
     summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
     // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.
     summary.inboundNoticesDeleted += await deps.store.inboundWebhooks.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));

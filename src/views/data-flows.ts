@@ -14,6 +14,8 @@
  *   municipality's caseworkers opened the plan; one line per day with the count.
  * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
  * - `data-subject.access-log-read` — the DPO read who used this citizen's data.
+ * - `quarantine.payload-read` { adapter, recordType, purpose } — IT staff looked at a record of theirs
+ *   that failed its mapping (src/sync/quarantine.ts), CPR numbers masked.
  * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
  *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`); with
  *   `regionalConsent`, `source` and `reason` instead of `grantId`, because the region's own consent
@@ -29,6 +31,8 @@ export const ACCESS_REPORT = 'data-subject.access-report';
 export const CUSTODY_HOLDER_READ = 'citizen.data-flows-read-by-custody-holder';
 /** The audit action of the DPO reading who used a citizen's data; shown in the citizen's own log. */
 export const ACCESS_LOG_READ = 'data-subject.access-log-read';
+/** The audit action of IT staff reading (or previewing) a quarantined record's payload; shown in the citizen's own log. */
+export const QUARANTINE_PAYLOAD_READ = 'quarantine.payload-read';
 
 export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
 
@@ -270,6 +274,20 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         consentRefs: [],
         legalBasis: null,
         text: `Den ${when} gennemgik kommunens databeskyttelsesrådgiver loggen over, hvem der har set og brugt dine oplysninger i Én plan.`,
+      });
+    } else if (row.action === QUARANTINE_PAYLOAD_READ && !child) {
+      const source = text(d.adapter);
+      flows.push({
+        at: row.at,
+        about,
+        kind: 'viewed',
+        source,
+        recipient: 'it-staff',
+        categories: [],
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text: `Den ${when} så en it-medarbejder i kommunen oplysninger om dig fra ${source ? systemName(source) : 'et fagsystem'}, som Én plan ikke kunne læse ind i din plan, for at finde fejlen. CPR-numre var skjult.`,
       });
     } else if (row.action === ACCESS_REPORT && !child) {
       flows.push({
