@@ -7,6 +7,7 @@
  * - Change-feed cursors: opaque to callers, they encode the position (the source's updated
  *   timestamp) and a tie-breaker (the record id), because many records share one timestamp.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AdapterError } from '../adapter';
 
@@ -28,18 +29,34 @@ function formatUuid(bytes: Uint8Array): string {
 
 const utf8 = new TextEncoder();
 
-/** UUID version 5 of `name` in the `namespace` UUID. */
-export async function deterministicUuid(namespace: string, name: string): Promise<string> {
+/** What a version 5 UUID hashes: the namespace's bytes, then the name's. */
+function nameBasedInput(namespace: string, name: string): Uint8Array {
   if (!isUuid(namespace)) throw new Error('the namespace of a name-based UUID must itself be a UUID');
   const nameBytes = utf8.encode(name);
   const input = new Uint8Array(16 + nameBytes.byteLength);
   input.set(uuidBytes(namespace), 0);
   input.set(nameBytes, 16);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-1', input));
+  return input;
+}
+
+function versionFive(digest: Uint8Array): string {
   const bytes = digest.slice(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50; // version 5
   bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC variant
   return formatUuid(bytes);
+}
+
+/** UUID version 5 of `name` in the `namespace` UUID. */
+export async function deterministicUuid(namespace: string, name: string): Promise<string> {
+  return versionFive(new Uint8Array(await crypto.subtle.digest('SHA-1', nameBasedInput(namespace, name))));
+}
+
+/**
+ * The same UUID, hashed at once (node:crypto: Node, and Workers with nodejs_compat), for code that
+ * cannot wait for WebCrypto: a reverse mapping's input is made synchronously.
+ */
+export function deterministicUuidNow(namespace: string, name: string): string {
+  return versionFive(new Uint8Array(createHash('sha1').update(nameBasedInput(namespace, name)).digest()));
 }
 
 /** A position in a change feed: records after (updatedAt, recordId) in that order. */

@@ -8,7 +8,11 @@
  * `dfdg:job-goal:<uuid>`, `dfdg:job-search-agreement:<uuid>`, `dfdg:follow-up:<uuid>`,
  * `education:plan-activity:<uuid>`): added, changed, done and ended then address ONE record at the
  * target, and a replay under the same idempotency key is a no-op. Elements that came from the
- * target keep the target's id. The FHIR servers name their resources themselves: the first
+ * target keep the target's id; an element that came from another source (Ungedatabasen's follow-up
+ * sent on to DFDG, R20) gets a name-based UUID of the tenant and its element id, the same on every
+ * delivery. Each entry says what the target's records then read back as (`heldAs`), which the
+ * relay records with the delivery, so the next pull maps them onto our element
+ * (`education:education-goal:<plan id>` for our education goal, decision 0005). The FHIR servers name their resources themselves: the first
  * delivery of an element is a conditional create (If-None-Exist on the idempotency key), and a
  * later change of it an update of that resource with If-Match on the version its receipt gave
  * (`addressBy: 'receipt'`).
@@ -19,16 +23,34 @@
  */
 import { activityReverseMapping, followUpReverseMapping, jobGoalReverseMapping, jobSearchAgreementReverseMapping } from '../../mappings/dfdg';
 import { educationGoalReverseMapping, educationProgrammes, planActivityReverseMapping, planFollowUpReverseMapping } from '../../mappings/education';
+import { deterministicUuidNow } from '../../adapters/soap/identifiers';
 import { healthGoalReverse, healthServiceRequestReverse } from '../../mappings/health';
 import { socialGoalReverse, socialInterventionReverse } from '../../mappings/social';
 import type { Agreement, FollowUp, Goal, Intervention } from '../model';
 import type { Outbound } from '../registrations/apply';
-import { reverseMappingRegistry, type ReverseEntry } from './reverse-mappings';
+import { reverseMappingRegistry, type HeldAs, type ReverseEntry } from './reverse-mappings';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The element's id as the target's GUID where it is one of ours; the target's own id stays. */
-const targetGuid = (prefix: string, id: string) => (UUID.test(id) ? `${prefix}${id}` : id);
+/** The namespace of the GUIDs derived for elements another source named (fixed: changing it changes every id). */
+const ELEMENT_GUID_NAMESPACE = '3b7e9f64-2c1a-4d58-9e06-7f2b8c4d1a93';
+
+/**
+ * The id the target holds the element under (`<prefix><guid>`): the target's own where it came from
+ * there; our UUID where it is ours; else a GUID named by the tenant and the element id, so every
+ * delivery of the element addresses one record there.
+ */
+function targetGuid(prefix: string, id: string, tenant: string): string {
+  if (id.startsWith(prefix)) return id;
+  return `${prefix}${UUID.test(id) ? id : deterministicUuidNow(ELEMENT_GUID_NAMESPACE, `${tenant}\u0000${id}`)}`;
+}
+
+/** The element is held under the id `targetGuid` gave it (nothing to record where that is its own). */
+const heldUnder = (prefix: string): HeldAs => (o) => {
+  if (!o.elementId) return [];
+  const targetElementId = targetGuid(prefix, o.elementId, o.tenant);
+  return targetElementId === o.elementId ? [] : [{ targetElementId, elementId: o.elementId }];
+};
 
 class NotThisElement extends Error {}
 
@@ -46,8 +68,9 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: activityReverseMapping,
     toInput: (o: Outbound) => {
       const intervention = elementOf(o, 'intervention');
-      return { intervention: { ...intervention, id: targetGuid('dfdg:activity:', intervention.id) }, authorityCode: o.tenant };
+      return { intervention: { ...intervention, id: targetGuid('dfdg:activity:', intervention.id, o.tenant) }, authorityCode: o.tenant };
     },
+    heldAs: heldUnder('dfdg:activity:'),
   },
   // Job goals, job-search agreements and follow-ups too: a changed goal or a follow-up marked done
   // updates the one record at DFDG (decision 0005: an update is never sent as a create).
@@ -57,8 +80,9 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: jobGoalReverseMapping,
     toInput: (o: Outbound) => {
       const goal = elementOf(o, 'goal');
-      return { goal: { ...goal, id: targetGuid('dfdg:job-goal:', goal.id) } };
+      return { goal: { ...goal, id: targetGuid('dfdg:job-goal:', goal.id, o.tenant) } };
     },
+    heldAs: heldUnder('dfdg:job-goal:'),
   },
   {
     target: 'dfdg',
@@ -66,8 +90,9 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: jobSearchAgreementReverseMapping,
     toInput: (o: Outbound) => {
       const agreement = elementOf(o, 'agreement');
-      return { agreement: { ...agreement, id: targetGuid('dfdg:job-search-agreement:', agreement.id) } };
+      return { agreement: { ...agreement, id: targetGuid('dfdg:job-search-agreement:', agreement.id, o.tenant) } };
     },
+    heldAs: heldUnder('dfdg:job-search-agreement:'),
   },
   {
     target: 'dfdg',
@@ -75,8 +100,9 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: followUpReverseMapping,
     toInput: (o: Outbound) => {
       const followUp = elementOf(o, 'followUp');
-      return { followUp: { ...followUp, id: targetGuid('dfdg:follow-up:', followUp.id) } };
+      return { followUp: { ...followUp, id: targetGuid('dfdg:follow-up:', followUp.id, o.tenant) } };
     },
+    heldAs: heldUnder('dfdg:follow-up:'),
   },
   // Ungedatabasen / KUI (education): planned activities and the next follow-up of the education plan.
   {
@@ -85,8 +111,9 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: planActivityReverseMapping,
     toInput: (o: Outbound) => {
       const intervention = elementOf(o, 'intervention');
-      return { intervention: { ...intervention, id: targetGuid('education:plan-activity:', intervention.id) } };
+      return { intervention: { ...intervention, id: targetGuid('education:plan-activity:', intervention.id, o.tenant) } };
     },
+    heldAs: heldUnder('education:plan-activity:'),
   },
   {
     target: 'education',
@@ -97,6 +124,8 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
       // The programme aimed at comes from the goal's code when it is one of Ungedatabasen's programmes.
       return { goal, programmeCode: goal.code?.system === educationProgrammes.system ? goal.code.code : '' };
     },
+    // The education plan holds one goal, read back as `education:education-goal:<plan id>`: ours, once sent.
+    heldAs: (o, receipt) => (o.elementId ? [{ targetElementId: `education:education-goal:${receipt.targetId}`, elementId: o.elementId }] : []),
   },
   {
     target: 'education',
@@ -107,6 +136,15 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
       const followUp = elementOf(o, 'followUp');
       const { nextOpenDue } = o.element as Extract<Outbound['element'], { type: 'followUp' }>;
       return nextOpenDue === undefined ? { followUp } : { followUp, nextOpenDue };
+    },
+    // Its one next follow-up (`education:plan-follow-up:<plan id>`) is now the one whose date was sent;
+    // that may be another follow-up than this one, or the plan's own again (recorded all the same:
+    // the latest delivery says what the target holds).
+    heldAs: (o, receipt) => {
+      const { followUp, nextOpenDue, nextOpenId } = o.element as Extract<Outbound['element'], { type: 'followUp' }>;
+      // Rows queued before `nextOpenId` was carried sent this follow-up's own date only when it was open.
+      const held = nextOpenId !== undefined ? nextOpenId : nextOpenDue === undefined && !followUp.done ? followUp.id : null;
+      return held ? [{ targetElementId: `education:plan-follow-up:${receipt.targetId}`, elementId: held }] : [];
     },
   },
   // Social (KL FHIR): goals and interventions as Goal and CarePlan.

@@ -133,8 +133,8 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     return null;
   }
 
-  /** `statements`: the delivered mark, then its guard. */
-  type Delivered = { row: OutboxRow; statements: Statement[]; entry: AuditEntry };
+  /** `statements`: the delivered mark, then its guard; `alongWith`: written with them (what the target now holds). */
+  type Delivered = { row: OutboxRow; statements: Statement[]; entry: AuditEntry; alongWith: Statement[] };
   type RecordDelivery = (delivered: Delivered) => Promise<boolean>;
 
   /**
@@ -150,7 +150,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     const writeAlone = async (w: (typeof waiting)[number]) => {
       try {
         // The mark alone: appendIfOneRowChanged puts the same guard after it.
-        w.resolve(await store.audit.appendIfOneRowChanged(tenant, [w.delivered.entry], w.delivered.statements[0]!));
+        w.resolve(await store.audit.appendIfOneRowChanged(tenant, [w.delivered.entry], w.delivered.statements[0]!, w.delivered.alongWith));
       } catch (error) {
         w.reject(error);
       }
@@ -166,7 +166,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
             continue;
           }
           try {
-            await store.audit.appendMany(tenant, group.map((w) => w.delivered.entry), group.flatMap((w) => w.delivered.statements));
+            await store.audit.appendMany(tenant, group.map((w) => w.delivered.entry), group.flatMap((w) => [...w.delivered.statements, ...w.delivered.alongWith]));
             for (const w of group) w.resolve(true);
           } catch (error) {
             if (!isLostWriteAbort(error)) for (const w of group) w.reject(error);
@@ -269,9 +269,13 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     // took it over when our lease ran out): the citizen's log shows each delivery once. A crash before
     // this only means the row is pushed again under the same key, which the target answers as a duplicate.
     const now = clock.now().toISOString();
+    // What the target's records will read back as, and which of our elements each holds: the next
+    // pull maps them onto ours (R17, R18). Written only with the delivered mark that wins.
+    const held = store.heldElements.recordStatement(row.tenant, row.citizenId, target, row.id, reverse.heldAs?.(outbound, receipt) ?? [], now);
     const recorded = await record({
       row,
       statements: store.outbox.markDeliveredGuardedStatements(row.tenant, row.id, stored, now),
+      alongWith: held ? [held] : [],
       // The citizen's data-flow log (R13) reads these fields: see src/views/data-flows.ts.
       entry: entryOf(row, 'delivery.delivered', {
         recipient: route.recipient,

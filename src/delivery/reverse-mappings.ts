@@ -5,9 +5,18 @@
  * A missing entry is a configuration gap: the row becomes a dead letter saying so, and IT staff
  * retry it once the mapping is deployed.
  */
+import type { PushReceipt } from '../../adapters/adapter';
 import type { ReverseMapping } from '../../mappings/mapping';
 import type { SourceSystem } from '../model';
 import type { Outbound, OutboundOperation } from '../registrations/apply';
+import type { HeldElement } from '../store/held-elements';
+
+/**
+ * What the target's records read back as once this delivery succeeded, and which of our elements each
+ * holds (from the receipt, or the id the mapping sent): the relay records it with the delivery, and
+ * the next pull maps those records onto our elements (decision 0005, "Later (2026-11-24)").
+ */
+export type HeldAs = (outbound: Outbound, receipt: PushReceipt) => HeldElement[];
 
 export interface ReverseRoute {
   mapping: ReverseMapping<never, unknown>;
@@ -26,6 +35,7 @@ export interface ReverseRoute {
    * and the relay cancels (never creates) a row whose earlier delivery gave no receipt.
    */
   updatesOnly?: (outbound: Outbound) => string | undefined;
+  heldAs?: HeldAs;
 }
 
 export interface ReverseMappingRegistry {
@@ -41,6 +51,7 @@ export interface ReverseEntry<I = never> {
   toInput?: (outbound: Outbound) => I;
   addressBy?: 'receipt';
   updatesOnly?: (outbound: Outbound) => string | undefined;
+  heldAs?: HeldAs;
 }
 
 export function reverseMappingRegistry(entries: readonly ReverseEntry<any>[]): ReverseMappingRegistry {
@@ -50,7 +61,13 @@ export function reverseMappingRegistry(entries: readonly ReverseEntry<any>[]): R
     for (const operation of entry.operations) {
       const key = `${entry.target}|${operation}`;
       if (table.has(key)) throw new Error(`two reverse mappings for ${operation} to ${entry.target}`);
-      table.set(key, { mapping: entry.mapping as ReverseMapping<never, unknown>, toInput: entry.toInput, addressBy: entry.addressBy, ...(entry.updatesOnly ? { updatesOnly: entry.updatesOnly } : {}) });
+      table.set(key, {
+        mapping: entry.mapping as ReverseMapping<never, unknown>,
+        toInput: entry.toInput,
+        addressBy: entry.addressBy,
+        ...(entry.updatesOnly ? { updatesOnly: entry.updatesOnly } : {}),
+        ...(entry.heldAs ? { heldAs: entry.heldAs } : {}),
+      });
       listed.push({ target: entry.target, operation, mappingId: entry.mapping.id, mappingVersion: entry.mapping.version, pushOperation: entry.mapping.operation });
     }
   }

@@ -50,10 +50,11 @@ export type OutboundElement =
   /**
    * `nextOpenDue`: the earliest due date of the plan's follow-ups still open after this registration
    * (this member's, in this follow-up's sector, and the plan-wide ones), null when none is; a target
-   * that holds only "the next follow-up" (Ungedatabasen) sends that, not a done one's date. Absent
-   * on rows queued before it was carried.
+   * that holds only "the next follow-up" (Ungedatabasen) sends that, not a done one's date, and
+   * `nextOpenId` names the follow-up whose date that is (what the target then holds). Absent on rows
+   * queued before they were carried.
    */
-  | { type: 'followUp'; followUp: FollowUp; nextOpenDue?: string | null }
+  | { type: 'followUp'; followUp: FollowUp; nextOpenDue?: string | null; nextOpenId?: string | null }
   | { type: 'agreement'; agreement: Agreement }
   | { type: 'coordinator'; coordinator: Coordinator; previous?: string; reason?: string }
   | { type: 'planStatus'; status: PlanStatus; previous: PlanStatus; reason?: string }
@@ -287,14 +288,14 @@ function followUpOutbound(
 ): Outbound {
   if (!followUp.elementId) {
     const member = memberById(undefined, 'followUp');
-    const element = { type: 'followUp' as const, followUp, nextOpenDue: nextOpenDue(plan, followUps, undefined, member.memberId) };
+    const element = { type: 'followUp' as const, followUp, ...nextOpen(plan, followUps, undefined, member.memberId) };
     return { ...common, memberId: member.memberId, citizenId: member.citizenId, birthDate: member.birthDate, elementId: followUp.id, element };
   }
   const goal = plan.goals.find((g) => g.id === followUp.elementId);
   const intervention = plan.interventions.find((i) => i.id === followUp.elementId);
   if (!goal && !intervention) invalid('followUp.elementId', `no goal or intervention ${followUp.elementId} in the plan`);
   const member = memberById(intervention?.memberId ?? goal?.memberId, 'followUp.elementId');
-  const element = { type: 'followUp' as const, followUp, nextOpenDue: nextOpenDue(plan, followUps, (intervention ?? goal)!.sector, member.memberId) };
+  const element = { type: 'followUp' as const, followUp, ...nextOpen(plan, followUps, (intervention ?? goal)!.sector, member.memberId) };
   return {
     ...common,
     memberId: member.memberId,
@@ -311,21 +312,18 @@ function followUpOutbound(
 /**
  * The earliest due date among the open follow-ups that belong with one of `sector` for this member:
  * those on this member's goals and interventions of the same sector, and the plan-wide ones (the
- * plan's own). Null when none is open.
+ * plan's own), and the follow-up it is (the first listed of those due that day). Nulls when none is open.
  */
-function nextOpenDue(plan: Plan, followUps: readonly FollowUp[], sector: Sector | undefined, memberId: string): string | null {
+function nextOpen(plan: Plan, followUps: readonly FollowUp[], sector: Sector | undefined, memberId: string): { nextOpenDue: string | null; nextOpenId: string | null } {
   const primary = membersOf(plan).find((m) => !m.leftAt)?.memberId;
   const owner = (id: string) => plan.goals.find((g) => g.id === id) ?? plan.interventions.find((i) => i.id === id);
-  const due = followUps
-    .filter((f) => !f.done)
-    .filter((f) => {
-      if (!f.elementId) return true;
-      const element = owner(f.elementId);
-      return !!element && element.sector === sector && (element.memberId ?? primary) === memberId;
-    })
-    .map((f) => f.due)
-    .sort();
-  return due[0] ?? null;
+  let next: FollowUp | undefined;
+  for (const f of followUps) {
+    if (f.done || (next && next.due <= f.due)) continue;
+    const element = f.elementId ? owner(f.elementId) : undefined;
+    if (!f.elementId || (!!element && element.sector === sector && (element.memberId ?? primary) === memberId)) next = f;
+  }
+  return { nextOpenDue: next?.due ?? null, nextOpenId: next?.id ?? null };
 }
 
 /** An intervention under SEL § 101 a is anonymous treatment, whatever the registration said (fail closed, R4). */

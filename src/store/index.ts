@@ -7,6 +7,7 @@ import { auditRepository } from './audit';
 import { citizenRepository } from './citizens';
 import { consentRepository } from './consents';
 import { consentTextRepository } from './consent-texts';
+import { heldElementRepository } from './held-elements';
 import { satisfactionRepository } from './satisfaction';
 import { inboundWebhookRepository } from './inbound-webhooks';
 import { subscriptionRepository } from './subscriptions';
@@ -32,6 +33,7 @@ export function createStore(database: Database) {
     planLinks: planLinkRepository(database),
     audit: auditRepository(database),
     sync: syncRepository(database),
+    heldElements: heldElementRepository(database),
     inboundWebhooks: inboundWebhookRepository(database),
     subscriptions: subscriptionRepository(database),
     sealed: sealedRepository(database),
@@ -43,6 +45,7 @@ export type Store = ReturnType<typeof createStore>;
 export type { Commit, Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
+export type { HeldElement, HeldElementRow } from './held-elements';
 export type { ConsentDocument } from './consents';
 export type { ConsentTextRow } from './consent-texts';
 export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';

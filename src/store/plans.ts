@@ -5,7 +5,7 @@ import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant } from './query';
 import { abortUnless, isLostWriteAbort } from './write-guard';
 import type { Commit, Database, Statement } from './db';
-import { appliedRecords, citizens, consents, outbox, planLinks, planMembers, plans, pulledCitizens, registrations, satisfactionAnswers } from './schema';
+import { appliedRecords, citizens, consents, heldElements, outbox, planLinks, planMembers, plans, pulledCitizens, registrations, satisfactionAnswers } from './schema';
 
 /** How a plan's purge is committed: the plan's deletion, and that of the members left without a plan (who are named). */
 export interface PurgeCommits {
@@ -253,7 +253,7 @@ export function planRepository({ db, batch }: Database) {
     },
     /**
      * Deletes those of these citizens who are member of no plan — their CPR ciphertext, consents and
-     * legal-basis records, and sync marks — checked in the same statements, so a plan made for one of
+     * legal-basis records, sync marks, and what the targets hold for them — checked in the same statements, so a plan made for one of
      * them meanwhile keeps them. Answers the citizens deleted, for the audit log.
      */
     async purgeCitizensWithoutPlan(tenant: string, members: readonly string[], commitFor: (citizenIds: string[]) => Commit = () => batch): Promise<string[]> {
@@ -267,6 +267,7 @@ export function planRepository({ db, batch }: Database) {
         db.delete(consents).where(and(eq(consents.tenant, tenant), unplanned(sql`${consents.citizenId}`))),
         db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), unplanned(sql`${pulledCitizens.citizenId}`))),
         db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), unplanned(sql`${appliedRecords.citizenId}`))),
+        db.delete(heldElements).where(and(eq(heldElements.tenant, tenant), unplanned(sql`${heldElements.citizenId}`))),
         db.delete(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`))),
       ]);
       return gone;

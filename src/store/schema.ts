@@ -178,6 +178,30 @@ export const outbox = sqliteTable(
   ],
 );
 
+/**
+ * Which of our elements a target's record holds, as its records read back (`education:education-goal:<plan
+ * id>`, `dfdg:follow-up:<guid>`): written with each delivery that put an element there, so the next
+ * pull maps the record onto that element instead of adding a second one (R17, R18). The latest
+ * delivery wins: a slot the target holds once (Ungedatabasen's next follow-up) holds what was sent last.
+ */
+export const heldElements = sqliteTable(
+  'held_elements',
+  {
+    tenant: text('tenant').notNull(),
+    /** Keyed by citizen first, as the merged-record marks: a sync chunk reads its citizens' rows in one query. */
+    citizenId: text('citizen_id').notNull(),
+    target: text('target').notNull(),
+    /** The element id the target's record reads back as (what its pull mapping names it). */
+    targetElementId: text('target_element_id').notNull(),
+    /** Our element it holds. */
+    elementId: text('element_id').notNull(),
+    /** The delivery (outbox row) that put it there. */
+    outboxId: text('outbox_id').notNull(),
+    recordedAt: text('recorded_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.target, t.targetElementId] })],
+);
+
 export const syncCursors = sqliteTable(
   'sync_cursors',
   {

@@ -28,6 +28,10 @@
  *   conflict its newer value is flagged in (`chosen` 0: the content stayed), or settled when it now
  *   reports what the element holds. So at most one conflict per record and element is open, and
  *   none offers a value its writer has since taken back.
+ * - A record a target holds for one of our elements (recorded when the delivery succeeded:
+ *   `held_elements`, e.g. Ungedatabasen's one education goal as `education:education-goal:<plan id>`)
+ *   is merged onto that element, and references to it name that element: the same fact, never a
+ *   second element (R17, R18).
  * - Two records of the same system that describe one element (the events of one education course)
  *   do not conflict: the system's later statement supersedes its earlier one — later by the records'
  *   `sequence` where the mapping gives one (an earlier record read late only joins the provenance),
@@ -506,13 +510,64 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
   tally.updated++;
 }
 
+/** The key of `MergeContext.held`: a source system and the element id its record reads back as. */
+export const heldKey = (system: FragmentOrigin['system'], targetElementId: string) => `${system}\u0000${targetElementId}`;
+
+export interface MergeContext {
+  at: string;
+  ruleVersion: string;
+  /**
+   * Our element each target's record holds (`heldKey` → our element id), for the citizen whose
+   * records these are: from the deliveries that put them there (`store.heldElements`).
+   */
+  held?: ReadonlyMap<string, string>;
+}
+
+/**
+ * The inputs with each fragment a target holds for one of our elements named as that element, and
+ * its references to such fragments too — where this plan holds that element (a citizen's other plan
+ * may not). A target's own name for what it holds stays where the plan does not hold ours.
+ */
+function onOurElements(plan: Plan, inputs: readonly MergeInput[], held: ReadonlyMap<string, string>): MergeInput[] {
+  const goals = new Set(plan.goals.map((g) => g.id));
+  const interventions = new Set(plan.interventions.map((i) => i.id));
+  const heldIn: Partial<Record<Fragment['kind'], Set<string>>> = {
+    goal: goals,
+    intervention: interventions,
+    agreement: new Set(plan.agreements.map((a) => a.id)),
+    followUp: new Set(plan.followUps.map((f) => f.id)),
+  };
+  return inputs.map((input) => {
+    const { fragment, origin } = input;
+    const own = heldIn[fragment.kind];
+    if (!own) return input;
+    let renamed = false;
+    const ours = (id: string, among: readonly Set<string>[]) => {
+      const element = held.get(heldKey(origin.system, id));
+      if (element === undefined || element === id || !among.some((set) => set.has(element))) return id;
+      renamed = true;
+      return element;
+    };
+    const elementId = ours(fragment.elementId, [own]);
+    const content = { ...fragment.content } as Record<string, unknown>;
+    if (fragment.kind === 'intervention') {
+      content.goalIds = [...new Set(fragment.content.goalIds.map((id) => ours(id, [goals])))];
+      content.dependsOn = [...new Set(fragment.content.dependsOn.map((id) => ours(id, [interventions])))];
+    }
+    if (fragment.kind === 'goal' && fragment.content.parentGoalId !== undefined) content.parentGoalId = ours(fragment.content.parentGoalId, [goals]);
+    if (fragment.kind === 'followUp' && fragment.content.elementId !== undefined) content.elementId = ours(fragment.content.elementId, [goals, interventions]);
+    return renamed ? { ...input, fragment: { ...fragment, elementId, content } as Fragment } : input;
+  });
+}
+
 /**
  * Folds `inputs` into `plan` and returns a new plan (the given one is not changed). Validity: the
  * stored plan was valid when written, so only what the merge builds is checked — each element it
  * adds or replaces with that element's schema, then the plan-wide rules (`planIntegrityProblems`).
  * That is what `Plan.parse` would check, at a fraction of the cost for a large plan.
  */
-export function mergeFragments(plan: Plan, inputs: readonly MergeInput[], context: { at: string; ruleVersion: string }): MergeOutcome {
+export function mergeFragments(plan: Plan, given: readonly MergeInput[], context: MergeContext): MergeOutcome {
+  const inputs = context.held && context.held.size > 0 ? onOurElements(plan, given, context.held) : given;
   // Lists are copied and elements replaced, never changed in place, so a shallow copy suffices.
   const next: Plan = {
     ...plan,

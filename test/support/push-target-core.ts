@@ -15,6 +15,7 @@ import { seededRandom } from '../../adapters/shared/population';
 import type { SourceSystem } from '../../src/model';
 import type { Outbound, OutboundOperation } from '../../src/registrations';
 import { reverseMappingRegistry, type ReverseMappingRegistry } from '../../src/delivery';
+import type { HeldAs } from '../../src/delivery/reverse-mappings';
 
 export interface TargetFaults {
   errorRate: number;
@@ -176,12 +177,13 @@ export function pushTargetAdapter(id: SourceSystem, baseUrl: string, timeoutMs =
 
 const allOperations: OutboundOperation[] = ['goal.upsert', 'intervention.upsert', 'intervention.end', 'followup.upsert', 'agreement.upsert', 'coordinator.set', 'plan.status'];
 
-/** Reverse mappings that send the outbound element as it is (for the generic test target). */
-export function passThroughMappings(targets: readonly SourceSystem[]): ReverseMappingRegistry {
+/** Reverse mappings that send the outbound element as it is (for the generic test target); `heldAs` as a target's entry would say it. */
+export function passThroughMappings(targets: readonly SourceSystem[], heldAs?: HeldAs): ReverseMappingRegistry {
   return reverseMappingRegistry(
     targets.map((target) => ({
       target,
       operations: allOperations,
+      ...(heldAs ? { heldAs } : {}),
       mapping: {
         id: `test.${target}.pass-through`,
         version: '1.0.0',

@@ -15,7 +15,7 @@ import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { activationTypes } from '../../mappings/dfdg';
-import { planActivityTypes } from '../../mappings/education';
+import { educationProgrammes, planActivityTypes } from '../../mappings/education';
 import { regionalActivities } from '../../mappings/health/codes';
 import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
 import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
@@ -312,5 +312,68 @@ describe('a pushed element read back on the next sync is the same element (R17, 
       { elementId: activity.elementId, writers: ['registration', 'registration', 'education', 'dfdg'], same: titled('Brobygning, to uger') },
     ]);
     expectReadAgain(pushed, changed, [activity.elementId], ['education', 'dfdg']);
+  });});
+
+/**
+ * Targets whose format has no field for our element's id (Ungedatabasen's one education goal and one
+ * next follow-up per plan), and elements of another source sent on to DFDG (R20): what the target
+ * holds for one of our elements is recorded when the delivery succeeds, and read back onto it.
+ */
+describe('a pushed element the target cannot name by our id is read back as that element (R17, R18, R20)', () => {
+  /** The follow-up Ungedatabasen's plan holds (its NaesteOpfoelgning), as the first sync read it. */
+  async function educationFollowUpOf(planId: string) {
+    const held = (await planOf(planId)).followUps.filter((f) => f.id.startsWith('education:plan-follow-up:'));
+    expect(held.map((f) => f.done)).toEqual([false]);
+    return held[0]!;
+  }
+
+  it('Ungedatabasen: the education goal we register replaces the plan’s goal there and comes back as ours', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['education']);
+    const programme = educationProgrammes.codes[0]!.code;
+    const goal = await register({
+      planId: c.planId,
+      kind: 'goal.added',
+      goal: { level: 'overall', title: 'Erhvervsuddannelse som tømrer', sector: 'education', topics: ['education-goal'], code: { system: educationProgrammes.system, code: programme }, memberId: c.memberId },
+    });
+    expect(goal.deliveries.map((d) => d.target)).toEqual(['education']);
+    await drain();
+    await expectReadBackOnce(c.planId, ['education'], [{ elementId: goal.elementId, writers: ['registration', 'education'], same: titled('Erhvervsuddannelse som tømrer') }]);
+    // Ungedatabasen's planned activities serve the plan's goal, which is ours now.
+    const plan = await planOf(c.planId);
+    const activities = plan.interventions.filter((i) => i.id.startsWith('education:plan-activity:'));
+    expect(activities.length).toBeGreaterThan(0);
+    for (const activity of activities) expect(activity.goalIds).toEqual([goal.elementId]);
+  });
+
+  it('Ungedatabasen: the next follow-up we send comes back as ours, with no conflict on the one marked done', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['education']);
+    const theirs = await educationFollowUpOf(c.planId);
+    // Ours is scheduled; theirs (overdue) is held and marked done, so ours is the plan's next one at Ungedatabasen.
+    const ours = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning på valg af uddannelse', elementId: theirs.elementId } });
+    const done = await register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
+    expect(done.deliveries.map((d) => d.target).sort()).toEqual(['dfdg', 'education']);
+    await drain();
+    const plan = await expectReadBackOnce(c.planId, ['education'], [
+      { elementId: ours.elementId, writers: ['registration', 'education'], same: (f) => f.due === '2027-01-10' },
+      { elementId: theirs.id, writers: ['education', 'registration'], same: (f) => f.id === theirs.id },
+    ]);
+    expect(plan.followUps.find((f) => f.id === theirs.id)).toMatchObject({ done: true, due: theirs.due });
+    expect(plan.followUps.find((f) => f.id === ours.elementId)).toMatchObject({ done: false, text: 'Opfølgning på valg af uddannelse' });
+  });
+
+  it('Ungedatabasen’s follow-up marked done reaches DFDG under a stable id and comes back as the same follow-up (R20)', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['education', 'dfdg']);
+    const theirs = await educationFollowUpOf(c.planId);
+    const done = await register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
+    expect(done.deliveries.map((d) => d.target)).toEqual(['dfdg']);
+    await drain();
+    await expectReadBackOnce(c.planId, ['education', 'dfdg'], [{ elementId: theirs.id, writers: ['education', 'registration', 'dfdg'], same: texted(theirs.text) }]);
+    // Changed again here: DFDG updates the record it holds, it does not make another.
+    const again = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-02-01', text: 'Opfølgning efter brobygning', elementId: theirs.elementId } });
+    await drain();
+    await expectReadBackOnce(c.planId, ['education', 'dfdg'], [
+      { elementId: theirs.id, writers: ['education', 'registration', 'dfdg'], same: texted(theirs.text) },
+      { elementId: again.elementId, writers: ['registration', 'education', 'dfdg'], same: texted('Opfølgning efter brobygning') },
+    ]);
   });
 });

@@ -113,6 +113,21 @@ describe('push side in workerd on D1', () => {
     expect(target.effects().map((e) => e.registrationId)).toEqual([changed.body.id]);
   });
 
+  it('records what the target now holds with each delivery, the latest one winning (the upsert and the chunk read work on D1)', async () => {
+    const { deps, call, plan } = await setUp();
+    // As Ungedatabasen's one education goal: every goal delivered lands in the same place at the target.
+    (deps as DeliveryDeps).delivery = { reverseMappings: passThroughMappings(['dfdg'], (o) => [{ targetElementId: 'dfdg:the-plan-goal', elementId: o.elementId! }]) };
+    const citizenId = plan.subject.member.citizenId as string;
+    const goal = (title: string) => ({ planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title, sector: 'employment', memberId: plan.subject.member.memberId } });
+    const first = await call('POST', '/v1/registrations', goal('Job'), { 'idempotency-key': 'workers-held-1' });
+    expect(await runRelayOnce(deps, { limit: 10 })).toMatchObject({ delivered: 1 });
+    expect(await deps.store.heldElements.forCitizens('101', [citizenId])).toEqual([{ citizenId, target: 'dfdg', targetElementId: 'dfdg:the-plan-goal', elementId: first.body.elementId }]);
+    const second = await call('POST', '/v1/registrations', goal('Uddannelse'), { 'idempotency-key': 'workers-held-2' });
+    expect(await runRelayOnce(deps, { limit: 10 })).toMatchObject({ delivered: 1 });
+    expect(await deps.store.heldElements.forCitizens('101', [citizenId, 'someone-else'])).toEqual([{ citizenId, target: 'dfdg', targetElementId: 'dfdg:the-plan-goal', elementId: second.body.elementId }]);
+    expect(await deps.store.heldElements.forCitizens('102', [citizenId])).toEqual([]);
+  });
+
   it('stores nothing of a registration whose plan changed before the batch ran (the guard works on D1)', async () => {
     const { deps, plan } = await setUp();
     const current = (await deps.store.plans.get('101', plan.id))!;
