@@ -48,6 +48,11 @@ export interface AppDeps {
    * rest of a sync cut short by its limit). Absent on Node, where bree's intervals run them.
    */
   jobs?: import('../runtime/job-queue').JobQueue;
+  /**
+   * Who runs this thread's sync runs, recorded with each (src/runtime/run-owner.ts): a Node
+   * process and thread, or `workers`. Absent (tests): recorded as none.
+   */
+  runOwner?: string;
 }
 
 /** An on-demand sync: one adapter for one municipality, and who or what asked for it. */

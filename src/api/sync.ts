@@ -13,7 +13,8 @@ const Run = z.object({
   id: z.string(),
   adapter: z.string(),
   trigger: z.string(),
-  status: z.enum(['running', 'succeeded', 'failed']),
+  /** `interrupted`: the process running it ended before the run did (a crash, a restart, a time limit); `error` says how it was found. */
+  status: z.enum(['running', 'succeeded', 'failed', 'interrupted']),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
   stats: z.record(z.string(), z.unknown()),
@@ -66,7 +67,7 @@ export const syncRoutes = newRouter()
     async (c) => {
       const { adapter, limit, offset } = c.req.valid('query');
       const runs = await c.get('deps').store.sync.runs(c.get('principal').tenant, { adapter, limit, offset });
-      return c.json({ runs: runs.map(({ tenant: _tenant, ...run }) => run), nextOffset: runs.length === limit ? offset + limit : null }, 200);
+      return c.json({ runs: runs.map(({ tenant: _tenant, owner: _owner, ...run }) => run), nextOffset: runs.length === limit ? offset + limit : null }, 200);
     },
   )
   .openapi(

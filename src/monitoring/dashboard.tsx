@@ -91,7 +91,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                 <tr data-adapter={a.id}>
                   <td>{a.description?.name ?? a.id}</td>
                   <td class="muted">{a.configured ? a.description?.format : 'not configured'}</td>
-                  <td class={run?.status === 'failed' ? 'bad' : run ? 'ok' : 'muted'} title={run?.error ?? undefined}>
+                  <td class={run?.status === 'failed' || run?.status === 'interrupted' ? 'bad' : run ? 'ok' : 'muted'} title={run?.error ?? undefined}>
                     {run ? `${run.status} ${localTime(run.startedAt)}` : '—'}
                     {underWay ? <span class="muted">{`; running since ${localTime(underWay.startedAt)}`}</span> : null}
                   </td>
@@ -136,7 +136,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                   <td>{localTime(run.startedAt)}</td>
                   <td>{run.adapter}</td>
                   <td class="muted">{run.trigger}</td>
-                  <td class={run.status === 'failed' ? 'bad' : run.status === 'succeeded' ? 'ok' : 'muted'}>{run.status}</td>
+                  <td class={run.status === 'failed' || run.status === 'interrupted' ? 'bad' : run.status === 'succeeded' ? 'ok' : 'muted'} title={run.error ?? undefined}>{run.status}</td>
                   <td class="num">{duration(run.startedAt, run.endedAt)}</td>
                   <td class="num">{count('citizensPulled')}</td>
                   <td class="num">{count('recordsRead')}</td>

@@ -9,6 +9,7 @@ import { nodeAdapterTransport } from './node-transport';
 import { composeDeps } from './compose';
 import { nodeSubscriptionTransport } from './subscription-transport';
 import { startPullWorker } from '../sync/pull-worker';
+import { nodeRunOwner } from './run-owner';
 
 export interface NodeDepsOptions {
   /** Pull and map in a worker thread (src/sync/pull-worker.ts), if the configuration says so (SYNC_PULL_WORKER). */
@@ -39,6 +40,7 @@ export async function openNodeDeps(env: Record<string, string | undefined>, opti
     : localAdaptersFor;
   const deps = await composeDeps({ database, config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor, mappings: allMappings });
   deps.subscriptionTransport = nodeSubscriptionTransport(config.subscriptions.allowedHosts);
+  deps.runOwner = nodeRunOwner();
   const close = async () => {
     await pullWorker?.close();
     await database.close();

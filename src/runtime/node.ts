@@ -11,6 +11,7 @@ import { rekeyToCurrentKey } from '../security/rekey';
 import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators, type DemoConflictOutcome, type DemoSimulators } from './demo';
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
+import { interruptRunsOfEndedProcesses } from './run-owner';
 import { relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
 
@@ -42,6 +43,8 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     Object.assign(process.env, demo.urls, demo.educationWsSecurity);
   }
   const { deps, config, close } = await openNodeDeps(env, { storeThread: 'service' });
+  // Runs a crashed or stopped process left "running" end as interrupted, before this one runs any.
+  await interruptRunsOfEndedProcesses(deps);
   let demoSummary: Record<string, unknown> | undefined;
   if (demo) {
     const seeded = await seedDemo(deps, demo.population);

@@ -15,6 +15,7 @@ import type { SyncRunResult } from '../sync/engine';
 import type { SyncThreadRequest } from './jobs/sync-thread-job';
 import { syncHeap } from './memory';
 import { bootstrap, jobModule } from './scheduler';
+import { processInstanceEnv } from './run-owner';
 import { threadCalls } from './thread-calls';
 
 export interface SyncThread {
@@ -31,7 +32,7 @@ export function startSyncThread(env: Record<string, string | undefined>, options
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const calls = threadCalls<SyncRunResult>();
   const start = (): Worker => {
-    const started = new Worker(bootstrap, { env: { ...env }, workerData: { jobModule: jobModule('sync-thread-job') }, resourceLimits: { ...syncHeap } });
+    const started = new Worker(bootstrap, { env: { ...env, ...processInstanceEnv() }, workerData: { jobModule: jobModule('sync-thread-job') }, resourceLimits: { ...syncHeap } });
     started.on('message', (reply: { id?: number; result?: SyncRunResult; error?: string }) => {
       if (reply.id === undefined || !calls.answer(started, reply.id, reply.error !== undefined ? { error: new Error(reply.error) } : { value: reply.result! })) return;
       if (calls.size > 0) return;

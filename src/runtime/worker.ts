@@ -103,6 +103,8 @@ export async function buildFor(env: WorkerEnv): Promise<Built> {
   const transport = adapterTransportOf(env);
   const deps = await composeDeps({ database: openD1Database(env.DB), config, logger, adapters: adaptersFromConfig(config, undefined, transport), adaptersFor: tenantAdapters(config, transport), mappings: allMappings });
   if (env.JOBS) deps.jobs = queueOf(env.JOBS);
+  // Invocations cannot ask about one another: the engine ends this owner's runs once older than an invocation lasts.
+  deps.runOwner = 'workers';
   return { deps, app: createApp(deps), config };
 }
 

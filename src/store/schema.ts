@@ -220,11 +220,14 @@ export const syncRuns = sqliteTable(
     tenant: text('tenant').notNull(),
     adapter: text('adapter').notNull(),
     trigger: text('trigger').notNull(),
-    status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull(),
+    /** `interrupted`: its process ended before it did (a crash, a restart, a time limit); ended by another's check. */
+    status: text('status', { enum: ['running', 'succeeded', 'failed', 'interrupted'] }).notNull(),
     startedAt: text('started_at').notNull(),
     endedAt: text('ended_at'),
     stats: text('stats').notNull(),
     error: text('error'),
+    /** Who runs it (`nodeRunOwner`: host, pid, process instance, thread; `workers`): what tells a run cut off from one under way. */
+    owner: text('owner'),
   },
   (t) => [index('sync_runs_tenant_started').on(t.tenant, t.startedAt)],
 );
@@ -241,17 +244,23 @@ export const quarantine = sqliteTable(
     mappingId: text('mapping_id'),
     reason: text('reason').notNull(),
     raw: text('raw'),
+    /** When retention removed `raw` (R16): what IT staff asking for the payload are told. */
+    rawPrunedAt: text('raw_pruned_at'),
     runId: text('run_id'),
     /** The citizen the record is about, where known (not for a bad change notice): what a retry reads again. */
     citizenId: text('citizen_id'),
     createdAt: text('created_at').notNull(),
     resolvedAt: text('resolved_at'),
-    /** How IT staff resolved it: dismissed (nothing to do), or retried (read again on the next run). */
-    resolution: text('resolution', { enum: ['dismissed', 'retried'] }),
+    /** How it was resolved: by IT staff, dismissed (nothing to do) or retried (read again on the next run); by the sync, superseded (a newer version of the record merged). */
+    resolution: text('resolution', { enum: ['dismissed', 'retried', 'superseded'] }),
     resolvedBy: text('resolved_by'),
     resolutionNote: text('resolution_note'),
   },
-  (t) => [index('quarantine_tenant_created').on(t.tenant, t.createdAt)],
+  (t) => [
+    index('quarantine_tenant_created').on(t.tenant, t.createdAt),
+    // A merge looks up the open entries of the records it merged, to close them as superseded.
+    index('quarantine_open_record').on(t.tenant, t.adapter, t.recordId).where(sql`${t.resolvedAt} is null`),
+  ],
 );
 
 /** Source record versions already merged: makes the merge idempotent across crashes (F1). */
@@ -268,8 +277,6 @@ export const appliedRecords = sqliteTable(
     appliedAt: text('applied_at').notNull(),
   },
   // Keyed by citizen first: a sync chunk's marks land in one place per citizen, not one random place
-    /** When retention removed `raw` (R16): what IT staff asking for the payload are told. */
-    rawPrunedAt: text('raw_pruned_at'),
   // per record id (at 500,000 marks that made each chunk's insert rewrite ~1,000 scattered pages).
   (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.source, t.recordId, t.recordVersion] })],
 );

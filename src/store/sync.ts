@@ -1,5 +1,5 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
-import { and, asc, desc, eq, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { SourceSystem } from '../model/common';
 import type { Database, Statement } from './db';
 import { inList } from './query';
@@ -21,7 +21,8 @@ export interface QuarantineRow {
 }
 
 export interface QuarantineResolution {
-  action: 'dismissed' | 'retried';
+  /** `superseded`: the sync merged a newer version of the same record (src/sync/superseded.ts). */
+  action: 'dismissed' | 'retried' | 'superseded';
   by: string;
   at: string;
   note?: string;
@@ -32,11 +33,14 @@ export interface SyncRunRow {
   tenant: string;
   adapter: string;
   trigger: string;
-  status: 'running' | 'succeeded' | 'failed';
+  /** `interrupted`: its process ended before the run did; another process's check ended it. */
+  status: 'running' | 'succeeded' | 'failed' | 'interrupted';
   startedAt: string;
   endedAt: string | null;
   stats: Record<string, unknown>;
   error: string | null;
+  /** Who runs it (src/runtime/run-owner.ts); null for runs started before owners were recorded. */
+  owner: string | null;
 }
 
 /** A mark that depends on a plan write: `planWrite` names that write (its write id). */
@@ -99,14 +103,51 @@ export function syncRepository({ db }: Database) {
       const rows = await db.select({ cursor: syncCursors.cursor }).from(syncCursors).where(and(eq(syncCursors.tenant, tenant), eq(syncCursors.adapter, adapter))).limit(1);
       return rows[0]?.cursor ?? null;
     },
+    /** When each of the tenant's feeds last moved its cursor (adapters never followed are absent). */
+    async cursorsMovedAt(tenant: string): Promise<Map<string, string>> {
+      const rows = await db.select({ adapter: syncCursors.adapter, updatedAt: syncCursors.updatedAt }).from(syncCursors).where(eq(syncCursors.tenant, tenant));
+      return new Map(rows.map((r) => [r.adapter, r.updatedAt]));
+    },
     setCursorStatement(tenant: string, adapter: string, cursor: string | null, at: string): Statement {
       return db
         .insert(syncCursors)
         .values({ tenant, adapter, cursor, updatedAt: at })
         .onConflictDoUpdate({ target: [syncCursors.tenant, syncCursors.adapter], set: { cursor, updatedAt: at } });
     },
-    async startRun(run: Omit<SyncRunRow, 'status' | 'endedAt' | 'error'>): Promise<void> {
-      await db.insert(syncRuns).values({ ...run, status: 'running', stats: JSON.stringify(run.stats) });
+    async startRun(run: Omit<SyncRunRow, 'status' | 'endedAt' | 'error' | 'owner'> & { owner?: string | null }): Promise<void> {
+      await db.insert(syncRuns).values({ ...run, owner: run.owner ?? null, status: 'running', stats: JSON.stringify(run.stats) });
+    },
+    /** The owners of the database's runs still "running" (null: runs started before owners were recorded). */
+    async runningOwners(): Promise<(string | null)[]> {
+      const rows = await db.selectDistinct({ owner: syncRuns.owner }).from(syncRuns).where(eq(syncRuns.status, 'running'));
+      return rows.map((r) => r.owner);
+    },
+    /** Ends as interrupted the database's runs still "running" of these owners (null among them: of none); returns how many. */
+    async interruptRunsOf(owners: readonly (string | null)[], endedAt: string, error: string): Promise<number> {
+      const named = owners.filter((o): o is string => o !== null);
+      const ofOwners = or(named.length > 0 ? inList(syncRuns.owner, named) : undefined, owners.includes(null) ? isNull(syncRuns.owner) : undefined);
+      if (!ofOwners) return 0;
+      const ended = await db.update(syncRuns).set({ status: 'interrupted', endedAt, error }).where(and(eq(syncRuns.status, 'running'), ofOwners)).returning({ id: syncRuns.id });
+      return ended.length;
+    },
+    /**
+     * Ends as interrupted the tenant's runs of these adapters still "running" that started before
+     * `startedBefore` and whose owner no process here can ask about (not a Node process's: Node ends
+     * its own at start). For runtimes whose invocations end within a known time (Workers).
+     */
+    interruptStaleRunsStatement(tenant: string, adapters: readonly string[], startedBefore: string, endedAt: string, error: string): Statement {
+      return db
+        .update(syncRuns)
+        .set({ status: 'interrupted', endedAt, error })
+        .where(
+          and(
+            eq(syncRuns.tenant, tenant),
+            inList(syncRuns.adapter, adapters),
+            eq(syncRuns.status, 'running'),
+            lt(syncRuns.startedAt, startedBefore),
+            or(isNull(syncRuns.owner), sql`${syncRuns.owner} not like 'node:%'`),
+          ),
+        );
     },
     async finishRun(tenant: string, id: string, status: 'succeeded' | 'failed', stats: Record<string, unknown>, endedAt: string, error?: string): Promise<void> {
       await db
@@ -202,6 +243,35 @@ export function syncRepository({ db }: Database) {
         ...(entry.recordId ? [db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, entry.tenant), eq(appliedRecords.citizenId, entry.citizenId), eq(appliedRecords.source, entry.adapter), eq(appliedRecords.recordId, entry.recordId)))] : []),
         db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, entry.tenant), eq(pulledCitizens.adapter, entry.adapter), eq(pulledCitizens.citizenId, entry.citizenId))),
       ];
+    },
+    /** The open entries of these records of one source (any record type; the caller matches it), for closing them as superseded. */
+    async openQuarantineOfRecords(tenant: string, adapter: string, recordIds: readonly string[]): Promise<Pick<QuarantineRow, 'id' | 'recordType' | 'recordId' | 'citizenId'>[]> {
+      if (recordIds.length === 0) return [];
+      return this.openQuarantineOfRecordsQuery(tenant, adapter, recordIds);
+    },
+    /** The query of `openQuarantineOfRecords` (its plan is tested: the open entries' partial index, migration 0022). */
+    openQuarantineOfRecordsQuery(tenant: string, adapter: string, recordIds: readonly string[]) {
+      return db
+        .select({ id: quarantine.id, recordType: quarantine.recordType, recordId: quarantine.recordId, citizenId: quarantine.citizenId })
+        .from(quarantine)
+        .where(and(eq(quarantine.tenant, tenant), eq(quarantine.adapter, adapter), inList(quarantine.recordId, [...new Set(recordIds)]), isNull(quarantine.resolvedAt)));
+    },
+    /**
+     * Closes an open entry as superseded by a merged version. With `planWrite` it goes with that plan
+     * write, as the merged-record marks do: a merge that lost its plan race closes nothing.
+     */
+    supersedeQuarantineStatement(tenant: string, id: string, resolution: QuarantineResolution, planWrite?: { planId: string; writeId: string }): Statement {
+      return db
+        .update(quarantine)
+        .set({ resolvedAt: resolution.at, resolution: resolution.action, resolvedBy: resolution.by, resolutionNote: resolution.note ?? null })
+        .where(
+          and(
+            eq(quarantine.tenant, tenant),
+            eq(quarantine.id, id),
+            isNull(quarantine.resolvedAt),
+            planWrite ? sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planWrite.planId} and ${plans.writeId} = ${planWrite.writeId})` : undefined,
+          ),
+        );
     },
     /**
      * Which record versions of these citizens were merged from this source already (the

@@ -36,9 +36,10 @@ import type { CitizenRow } from '../store/citizens';
 import type { QuarantineRow } from '../store/sync';
 import { redactCpr } from '../security/redact';
 import { danishToday } from '../views/danish';
-import { mergeFragments, type MergeInput, type MergeOutcome } from './merge';
+import { heldKey, mergeFragments, type MergeInput, type MergeOutcome } from './merge';
 import type { PulledRecord } from './pull-worker';
 import type { MappingRegistry } from './registry';
+import { supersededQuarantine, type MergedRecord } from './superseded';
 
 export interface SyncStats {
   mode: 'catch-up+feed';
@@ -64,7 +65,7 @@ export interface SyncStats {
   batchFallbacks: number;
   /** Whether this run looked for never-pulled citizens of this adapter: only when the enrolment epoch moved since its last complete catch-up. */
   catchUpSearched: boolean;
-  /** Whether the run stopped at `maxCitizensPerRun`, leaving the rest to the next run. */
+  /** Whether the round's `maxCitizensPerRun` ran out before this adapter's catch-up or feed was done, leaving the rest to the next run. */
   stoppedAtLimit: boolean;
   /** Wall time of the catch-up (shared by the round's adapters) and of this adapter's change feed. */
   catchUpMs: number;
@@ -87,9 +88,10 @@ export interface SyncRoundOptions {
   catchUpPageSize?: number;
   pageSize?: number;
   /**
-   * At most this many citizens per run: the catch-up stops at it (and is then not complete, so the
-   * next run goes on), and so does each adapter's feed, its cursor past only what it merged (a page
-   * holding more is read again shorter). For runtimes that bound the work of one invocation
+   * At most this many citizens per round, the catch-up and all the adapters' feeds together, shared
+   * out evenly among those that want more (see the round below); what is left waits for the next run
+   * (a catch-up cut short is not complete; a feed's cursor passes only what it merged, a page
+   * holding more being read again shorter). For runtimes that bound the work of one invocation
    * (Workers: D1 allows 1,000 queries per invocation). Unbounded by default.
    */
   maxCitizensPerRun?: number;
@@ -172,6 +174,13 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
   await Promise.all(workers);
 }
 
+/** Splits `total` evenly among `parts`; what does not divide evenly goes one each to the first parts. */
+function shareOut<T>(total: number, parts: readonly T[]): Map<T, number> {
+  const each = Math.floor(total / parts.length);
+  const rest = Number.isFinite(total) ? total - each * parts.length : 0;
+  return new Map(parts.map((part, i) => [part, each + (i < rest ? 1 : 0)]));
+}
+
 const emptySyncStats = (): SyncStats => ({
   mode: 'catch-up+feed',
   citizensPulled: 0,
@@ -198,6 +207,13 @@ const emptySyncStats = (): SyncStats => ({
   mappings: {},
 });
 
+/**
+ * A run not owned by a Node process (which ends its own at start) still "running" after this long
+ * was cut off: a Workers invocation (Cron Trigger, queue consumer) ends within 15 minutes.
+ */
+const RUN_OUTLIVES_INVOCATION_MS = 60 * 60_000;
+const STALE_RUN_ERROR = 'interrupted: still "running" an hour after it started, longer than an invocation may last, so it was cut off (a crash, a time or query limit) before it recorded an outcome. What it merged stays merged; the next run goes on from there.';
+
 /** One adapter's sync: a round of one. */
 export async function runSync(deps: AppDeps, options: SyncOptions): Promise<SyncRunResult> {
   const { adapter, ...rest } = options;
@@ -218,7 +234,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     return { id, adapter, runId: crypto.randomUUID(), stats: emptySyncStats() };
   });
   const now = () => clock.now().toISOString();
-  for (const run of runs) await store.sync.startRun({ id: run.runId, tenant, adapter: run.id, trigger: options.trigger, startedAt: now(), stats: {} });
+  // Where no process can be asked whether it still runs (Workers), a run "running" for longer than
+  // any invocation lasts was cut off: ended as interrupted, or it would show under way for ever.
+  await store.batch([store.sync.interruptStaleRunsStatement(tenant, options.adapters, new Date(clock.now().getTime() - RUN_OUTLIVES_INVOCATION_MS).toISOString(), now(), STALE_RUN_ERROR)]);
+  for (const run of runs) await store.sync.startRun({ id: run.runId, tenant, adapter: run.id, trigger: options.trigger, startedAt: now(), stats: {}, owner: deps.runOwner ?? null });
 
   const statsFor = (run: AdapterRun, mappingId: string, version: string) => (run.stats.mappings[mappingId] ??= emptyStats({ id: mappingId, version }));
   /**
@@ -362,11 +381,21 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       else entry.legalBases.push(doc);
       consentsByCitizen.set(doc.citizenId, entry);
     }
+    // What the targets hold for these citizens' elements of ours (one query for the chunk): a record
+    // the relay put there for one of our elements is merged onto it, not added beside it (R17, R18).
+    const heldOf = new Map<string, Map<string, string>>();
+    for (const row of await store.heldElements.forCitizens(tenant, mergingCitizens)) {
+      const held = heldOf.get(row.citizenId) ?? new Map<string, string>();
+      held.set(heldKey(row.target as SourceSystem, row.targetElementId), row.elementId);
+      heldOf.set(row.citizenId, held);
+    }
     const planIds = [...new Set(merging.flatMap((m) => m.item.citizen.planIds))];
     const original = new Map((await store.plans.getMany(tenant, planIds)).map((p) => [p.id, p]));
     const working = new Map(original);
     const auditEntries: AuditEntry[] = [];
     const marks: { planId: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
+    /** Records merged into a plan: their older open quarantine entries close with this batch. */
+    const mergedRecords: (MergedRecord & { planId: string })[] = [];
     const flowedGrants = new Map<string, Set<string>>();
     /** Per citizen, the legal-basis records (R11) something flowed on in this chunk. */
     const flowedLegalBases = new Map<string, Set<string>>();
@@ -529,7 +558,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         const member = membersOf(plan).find((m) => m.citizenId === citizen.citizenId && !m.leftAt);
         if (!member) continue;
         try {
-          merged.push({ planId, outcome: mergeFragments(plan, inputs.map((i) => ({ ...i, memberId: member.memberId })), { at, ruleVersion: ruleSetVersion }) });
+          merged.push({ planId, outcome: mergeFragments(plan, inputs.map((i) => ({ ...i, memberId: member.memberId })), { at, ruleVersion: ruleSetVersion, held: heldOf.get(citizen.citizenId) }) });
         } catch (error) {
           mergeError = error instanceof Error ? error.message : String(error);
           break;
@@ -572,7 +601,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // A record refused (even in part) is not marked merged, so a later consent lets it flow; nor is
       // one with references left out, so a later read merges it with them once they resolve.
       for (const { run, record, refusedAny } of mergeable)
-        if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) marks.push({ planId: mergedInto, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
+        if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) {
+          marks.push({ planId: mergedInto, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
+          if (mergedInto) mergedRecords.push({ adapter: run.id, recordType: record.recordType, recordId: record.recordId, recordVersion: record.version, runId: run.runId, planId: mergedInto });
+        }
       if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
     }
 
@@ -594,6 +626,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
+    const superseded = await supersededQuarantine(store, tenant, mergedRecords.map(({ planId, ...m }) => (writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);
+    statements.push(...superseded.statements);
+    auditEntries.push(...superseded.auditEntries);
     const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id), writeIds.get(plan.id))), ...markStatements, ...statements];
     await options.beforeWrite?.(all);
     // The audit entries and what they record in one atomic batch: every merged flow is in the
@@ -682,15 +717,14 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   }
 
   /**
-   * Follows one adapter's change feed from its stored cursor, a page at a time, up to
-   * `maxCitizensPerRun` citizens. A page with more citizens to pull than the run has left is read
-   * again shorter, ending before the first notice of the first citizen beyond the bound: the run
-   * merges whole pages only, so the cursor never passes a change it did not merge, and the next run
-   * starts at the first one it left.
+   * Follows one adapter's change feed from its stored cursor, a page at a time, up to `budget`
+   * citizens (its share of the round's). A page with more citizens to pull than the share has left is read
+   * again shorter, ending before the first notice of the first citizen beyond it: the run
+   * merges whole pages only, so the cursor never passes a change it did not merge, and the next pass
+   * or run starts at the first one it left. Returns the citizens taken and whether the feed has more.
    */
-  async function followFeed(run: AdapterRun): Promise<void> {
+  async function followFeed(run: AdapterRun, budget: number): Promise<{ taken: number; more: boolean }> {
     const { stats } = run;
-    const budget = options.maxCitizensPerRun ?? Infinity;
     let cursor = await store.sync.cursor(tenant, run.id);
     let feedCitizens = 0;
     for (;;) {
@@ -722,11 +756,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         cursor = page.cursor;
         await store.batch([store.sync.setCursorStatement(tenant, run.id, cursor, now())]);
       }
-      if (!page.hasMore) break;
-      if (feedCitizens >= budget) {
-        stats.stoppedAtLimit = true;
-        break;
-      }
+      if (!page.hasMore) return { taken: feedCitizens, more: false };
+      if (feedCitizens >= budget) return { taken: feedCitizens, more: true };
     }
   }
 
@@ -741,81 +772,125 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const margin = options.feedStartMarginMs ?? 5 * 60_000;
     for (const run of runs)
       if (run.adapter.cursorAt && (await store.sync.cursor(tenant, run.id)) === null) feedStarts.set(run, run.adapter.cursorAt(new Date(clock.now().getTime() - margin)));
-    const catchUpStarted = performance.now();
     // An adapter whose last catch-up left nobody unpulled, with no enrolment since (the epoch, moved
     // by triggers, has not changed), has nothing to catch up: it is not even looked for. The epoch
     // is read before the catch-up, so an enrolment while it runs makes the next run look again.
     const enrolmentEpoch = await store.sync.enrolmentEpoch(tenant);
     const caughtUpAlready = await store.sync.caughtUpAt(tenant, enrolmentEpoch);
     const catchingUp = runs.filter((run) => !caughtUpAlready.has(run.id));
-    const pullErrorsBefore = new Map(catchingUp.map((run) => [run, run.stats.pullErrors]));
+    /** The catch-up's own failed pulls (the feeds count theirs in the same stats): one leaves it incomplete. */
+    const catchUpPullErrors = new Map(catchingUp.map((run) => [run, 0]));
     for (const run of catchingUp) run.stats.catchUpSearched = true;
-    // Catch-up: each citizen with the adapters that have never pulled them, all merged together.
-    // Each adapter names its next never-pulled citizens (a page, in citizen id order); the page
-    // covers ids up to where the shortest full answer ends, so within it every adapter's answer is
-    // complete, and memory does not grow with the population. After an enrolment with nothing left
-    // to catch up this is one pass of the enrolment index per adapter.
-    const budget = options.maxCitizensPerRun ?? Infinity;
-    let caughtUpCitizens = 0;
-    let stoppedEarly = false;
-    for (let from = ''; catchingUp.length > 0; ) {
-      if (caughtUpCitizens >= budget) {
-        stoppedEarly = true;
-        break;
-      }
-      const pageOfCitizens = Math.min(options.catchUpPageSize ?? 5000, Math.max(1, budget - caughtUpCitizens));
-      const answers = await Promise.all(catchingUp.map(async (run) => ({ run, rows: await store.plans.enrolledNotPulledFrom(tenant, run.id, from, pageOfCitizens) })));
-      // Ids below `end` are complete in every answer: a full answer may stop inside its last citizen's rows.
-      let end: string | undefined;
-      for (const { rows } of answers) if (rows.length === pageOfCitizens) { const last = rows[rows.length - 1]!.citizenId; if (end === undefined || compareAsStored(last, end) < 0) end = last; }
-      // One citizen with a page's worth of rows: take that citizen alone, all of their rows.
-      const single = end === from;
-      if (single) for (const answer of answers) answer.rows = await store.plans.enrolledNotPulled(tenant, answer.run.id, [from]);
-      const catchUpOf = new Map<string, ChunkItem>();
-      for (const { run, rows } of answers)
-        for (const row of rows) {
-          if (!single && end !== undefined && compareAsStored(row.citizenId, end) >= 0) break;
-          const item = catchUpOf.get(row.citizenId) ?? { citizen: { citizenId: row.citizenId, planIds: [] }, runs: [] };
-          if (!item.citizen.planIds.includes(row.planId)) item.citizen.planIds.push(row.planId);
-          if (!item.runs.includes(run)) item.runs.push(run);
-          catchUpOf.set(row.citizenId, item);
+    let from = '';
+    let catchUpDone = catchingUp.length === 0;
+    /**
+     * Catch-up: each citizen with the adapters that have never pulled them, all merged together.
+     * Each adapter names its next never-pulled citizens (a page, in citizen id order); the page
+     * covers ids up to where the shortest full answer ends, so within it every adapter's answer is
+     * complete, and memory does not grow with the population. After an enrolment with nothing left
+     * to catch up this is one pass of the enrolment index per adapter. Takes at most `limit` more
+     * citizens, going on from where it stopped; returns how many it took.
+     */
+    const catchUp = async (limit: number): Promise<number> => {
+      const started = performance.now();
+      const errorsBefore = new Map(catchingUp.map((run) => [run, run.stats.pullErrors]));
+      let taken = 0;
+      while (!catchUpDone && taken < limit) {
+        const pageOfCitizens = Math.min(options.catchUpPageSize ?? 5000, limit - taken);
+        const answers = await Promise.all(catchingUp.map(async (run) => ({ run, rows: await store.plans.enrolledNotPulledFrom(tenant, run.id, from, pageOfCitizens) })));
+        // Ids below `end` are complete in every answer: a full answer may stop inside its last citizen's rows.
+        let end: string | undefined;
+        for (const { rows } of answers) if (rows.length === pageOfCitizens) { const last = rows[rows.length - 1]!.citizenId; if (end === undefined || compareAsStored(last, end) < 0) end = last; }
+        // One citizen with a page's worth of rows: take that citizen alone, all of their rows.
+        const single = end === from;
+        if (single) for (const answer of answers) answer.rows = await store.plans.enrolledNotPulled(tenant, answer.run.id, [from]);
+        const catchUpOf = new Map<string, ChunkItem>();
+        for (const { run, rows } of answers)
+          for (const row of rows) {
+            if (!single && end !== undefined && compareAsStored(row.citizenId, end) >= 0) break;
+            const item = catchUpOf.get(row.citizenId) ?? { citizen: { citizenId: row.citizenId, planIds: [] }, runs: [] };
+            if (!item.citizen.planIds.includes(row.planId)) item.citizen.planIds.push(row.planId);
+            if (!item.runs.includes(run)) item.runs.push(run);
+            catchUpOf.set(row.citizenId, item);
+          }
+        // Adapters due different citizens answer with different ones, so together they may name more
+        // than the catch-up has left: the first of them in id order are taken, and the next pass or
+        // run (the catch-up is then not complete) begins with the rest.
+        let items = [...catchUpOf.values()];
+        if (items.length > limit - taken) {
+          items = items.sort((a, b) => compareAsStored(a.citizen.citizenId, b.citizen.citizenId));
+          end = items[limit - taken]!.citizen.citizenId;
+          items = items.slice(0, limit - taken);
         }
-      // Adapters due different citizens answer with different ones, so together they may name more
-      // than the run has left: the first of them in id order are taken, and the next run (the
-      // catch-up is then not complete) begins with the rest.
-      let items = [...catchUpOf.values()];
-      if (items.length > budget - caughtUpCitizens) {
-        items = items.sort((a, b) => compareAsStored(a.citizen.citizenId, b.citizen.citizenId));
-        end = items[budget - caughtUpCitizens]!.citizen.citizenId;
-        items = items.slice(0, budget - caughtUpCitizens);
+        await chunked(items);
+        taken += items.length;
+        if (end === undefined) catchUpDone = true;
+        // Text is ordered by its bytes, so the next possible id after `from` is `from` + NUL.
+        else from = single ? `${from}\u0000` : end;
       }
-      await chunked(items);
-      caughtUpCitizens += items.length;
-      if (end === undefined) break;
-      // Text is ordered by its bytes, so the next possible id after `from` is `from` + NUL.
-      from = single ? `${from}\u0000` : end;
+      for (const run of catchingUp) catchUpPullErrors.set(run, catchUpPullErrors.get(run)! + run.stats.pullErrors - errorsBefore.get(run)!);
+      for (const run of runs) run.stats.catchUpMs += Math.round(performance.now() - started);
+      return taken;
+    };
+    let feedsStarted = false;
+    let catchUpRecorded = false;
+    /** The feeds' first cursors (before any feed is read) and, once the catch-up is done, what it completed. */
+    const recordCatchUp = async () => {
+      const statements: Statement[] = [];
+      if (!feedsStarted) statements.push(...[...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())));
+      feedsStarted = true;
+      // A catch-up without a failed pull left nobody behind at the epoch it began with (every citizen
+      // it found is marked pulled, or merged-and-marked, by now; a failed pull is retried next run).
+      if (catchUpDone && !catchUpRecorded) {
+        catchUpRecorded = true;
+        statements.push(...catchingUp.filter((run) => catchUpPullErrors.get(run) === 0).map((run) => store.sync.caughtUpStatement(tenant, run.id, enrolmentEpoch, now())));
+      }
+      if (statements.length > 0) await store.batch(statements);
+    };
+    // One bound for the whole round, catch-up and feeds together (Workers: D1's queries per
+    // invocation), dealt out in passes: each pass splits what is left evenly among the parts that
+    // want more — the catch-up until it is done, each feed until it reads its end — and a part that
+    // takes less than its share is done, its rest going to the others in the next pass. So a quiet
+    // part wastes nothing and a busy one takes an even share while the others want more. What does
+    // not divide evenly goes first to the parts that got nothing in the pass before, then to the feeds
+    // whose cursor moved longest ago (one left waiting last round comes first in this one), the
+    // catch-up last: a catch-up that cannot finish (its source down) must not starve the feeds.
+    const movedAt = await store.sync.cursorsMovedAt(tenant);
+    const movedFirst = (run: AdapterRun) => movedAt.get(run.id) ?? '';
+    let wanting: (AdapterRun | 'catch-up')[] = [...[...runs].sort((a, b) => (movedFirst(a) < movedFirst(b) ? -1 : movedFirst(a) > movedFirst(b) ? 1 : 0)), ...(catchUpDone ? [] : ['catch-up' as const])];
+    let gotNothing: typeof wanting = [];
+    let left = options.maxCitizensPerRun ?? Infinity;
+    while (wanting.length > 0 && left > 0) {
+      const order = [...gotNothing.filter((part) => wanting.includes(part)), ...wanting.filter((part) => !gotNothing.includes(part))];
+      const shares = shareOut(left, order);
+      gotNothing = order.filter((part) => shares.get(part) === 0);
+      const catchUpShare = shares.get('catch-up') ?? 0;
+      if (catchUpShare > 0) {
+        left = Math.max(0, left - (await catchUp(catchUpShare)));
+        if (catchUpDone) wanting = wanting.filter((part) => part !== 'catch-up');
+      }
+      await recordCatchUp();
+      // Then each adapter's change feed with a share; one adapter's failure does not stop the others.
+      await Promise.all(
+        order.map(async (run) => {
+          const share = shares.get(run) ?? 0;
+          if (run === 'catch-up' || share === 0) return;
+          const feedStarted = performance.now();
+          try {
+            const { taken, more } = await followFeed(run, share);
+            left = Math.max(0, left - taken);
+            if (!more) wanting = wanting.filter((part) => part !== run);
+          } catch (error) {
+            run.error = error instanceof Error ? error.message : String(error);
+            wanting = wanting.filter((part) => part !== run);
+          }
+          run.stats.feedMs += Math.round(performance.now() - feedStarted);
+        }),
+      );
     }
-    for (const run of runs) run.stats.catchUpMs = Math.round(performance.now() - catchUpStarted);
-    // A catch-up without a failed pull left nobody behind at the epoch it began with (every citizen
-    // it found is marked pulled, or merged-and-marked, by now; a failed pull is retried next run).
-    const complete = stoppedEarly ? [] : catchingUp.filter((run) => run.stats.pullErrors === pullErrorsBefore.get(run));
-    if (stoppedEarly) for (const run of catchingUp) run.stats.stoppedAtLimit = true;
-    await store.batch([
-      ...[...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())),
-      ...complete.map((run) => store.sync.caughtUpStatement(tenant, run.id, enrolmentEpoch, now())),
-    ]);
-    // Then each adapter's change feed; one adapter's failure does not stop the others.
-    await Promise.all(
-      runs.map(async (run) => {
-        const feedStarted = performance.now();
-        try {
-          await followFeed(run);
-        } catch (error) {
-          run.error = error instanceof Error ? error.message : String(error);
-        }
-        run.stats.feedMs = Math.round(performance.now() - feedStarted);
-      }),
-    );
+    await recordCatchUp();
+    // What still wants more is left to the next run (a catch-up left so is not complete).
+    for (const part of wanting) for (const run of part === 'catch-up' ? catchingUp : [part]) run.stats.stoppedAtLimit = true;
   } catch (error) {
     failAll(error instanceof Error ? error.message : String(error));
   }

@@ -11,6 +11,7 @@ import { migrate } from 'drizzle-orm/libsql/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
 import { consentRepository } from '../../src/store/consents';
+import { heldElementRepository } from '../../src/store/held-elements';
 import { planRepository } from '../../src/store/plans';
 import { syncRepository } from '../../src/store/sync';
 import { inList, sameTenant } from '../../src/store/query';
@@ -57,6 +58,8 @@ describe('query plans of lookups by a JSON list (inList)', () => {
     ['plans by id', () => db.select({ d: schema.plans.document }).from(schema.plans).where(and(sameTenant(schema.plans.tenant, '101'), inList(schema.plans.id, ids))), /SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/],
     ['revoked grants among those a chunk merged on', () => consentRepository({ db } as never).revokedAmongQuery('101', ids), /SEARCH consents USING INDEX sqlite_autoindex_consents_1 \(id=\?\)/],
     ['consents by citizen', () => db.select({ d: schema.consents.document }).from(schema.consents).where(and(eq(schema.consents.tenant, '101'), inList(schema.consents.citizenId, ids))), /SEARCH consents USING INDEX consents_tenant_citizen \(tenant=\? AND citizen_id=\?\)/],
+    ['what the targets hold, by citizen (a sync chunk)', () => heldElementRepository({ db } as never).forCitizensQuery('101', ids), /SEARCH held_elements USING (COVERING )?INDEX sqlite_autoindex_held_elements_1 \(tenant=\? AND citizen_id=\?\)/],
+    ['open quarantine entries of the records a chunk merged', () => syncRepository({ db } as never).openQuarantineOfRecordsQuery('101', 'dfdg', ids), /SEARCH quarantine USING INDEX quarantine_open_record \(tenant=\? AND adapter=\? AND record_id=\?\)/],
     ['merged-record marks by citizen', () => db.select().from(schema.appliedRecords).where(and(eq(schema.appliedRecords.tenant, '101'), inList(schema.appliedRecords.citizenId, ids), eq(schema.appliedRecords.source, 'dfdg'))), /SEARCH applied_records USING (COVERING )?INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND citizen_id=\? AND source=\?\)/],
   ] as const;
 

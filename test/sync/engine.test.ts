@@ -573,6 +573,74 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a bounded round keeps one bound for all its adapters’ feeds together, each feed taking its share every round, nothing lost or read twice', async () => {
+    const [unbounded, bounded] = [await freshApp(), await freshApp()];
+    for (const app of [unbounded, bounded])
+      for (const citizen of population.slice(12, 17)) {
+        const plan = await enrol(app.deps, citizen.cpr);
+        await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+        await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'health', categories: ['health'], explicitHealth: true });
+      }
+    const round = (app: typeof bounded, maxCitizensPerRun?: number) =>
+      runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'health'], trigger: 'test', mappings: allMappings, feedStartMarginMs: 0, ...(maxCitizensPerRun ? { maxCitizensPerRun } : {}) });
+    for (const app of [unbounded, bounded]) await round(app);
+    // Both sources change every record: each feed has every citizen to pull again.
+    simulators.dfdg.mutate(1);
+    await simulators.health.mutate(1);
+    const all = (await round(unbounded)).map((r) => r.stats);
+    expect(all.every((s) => s.citizensPulled > 1)).toBe(true);
+    const rounds: { pulled: number[]; merged: number }[] = [];
+    for (let stopped = true; stopped && rounds.length < 20; ) {
+      const results = await round(bounded, 2);
+      rounds.push({ pulled: results.map((r) => r.stats.citizensPulled), merged: results.reduce((n, r) => n + r.stats.recordsMerged, 0) });
+      stopped = results.some((r) => r.stats.stoppedAtLimit);
+    }
+    // Two citizens a round for the two feeds together: one each while each has citizens left.
+    const expected = Array.from({ length: Math.max(...all.map((s) => s.citizensPulled)) }, (_, i) => all.map((s) => (i < s.citizensPulled ? 1 : 0)));
+    expect(rounds.map((r) => r.pulled)).toEqual(expected);
+    expect(rounds.reduce((n, r) => n + r.merged, 0)).toBe(all.reduce((n, s) => n + s.recordsMerged, 0));
+    const elementsOf = async (app: typeof bounded) =>
+      (await Promise.all((await app.deps.store.plans.summaries('101', {}, 10, 0)).map(async (s) => (await app.deps.store.plans.get('101', s.id))!)))
+        .flatMap((plan) => [...plan.goals, ...plan.interventions].map((e) => `${e.title}|${e.provenance.map((p) => (p.kind === 'source' ? `${p.system}:${p.recordId}@${p.recordVersion}` : '')).join(',')}`))
+        .sort();
+    expect(await elementsOf(bounded)).toEqual(await elementsOf(unbounded));
+    expect((await round(bounded, 2)).map((r) => [r.stats.citizensPulled, r.stats.stoppedAtLimit])).toEqual([[0, false], [0, false]]);
+    await unbounded.close();
+    await bounded.close();
+  });
+
+  it('a bounded run counts the catch-up and the feed against one bound, and the next runs go on with both', async () => {
+    const app = await freshApp();
+    const plans: Plan[] = [];
+    const enrolWithConsent = async (citizen: SyntheticCitizen) => {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      plans.push(plan);
+    };
+    for (const citizen of population.slice(12, 17)) await enrolWithConsent(citizen);
+    expect((await sync(app, 'dfdg', { feedStartMarginMs: 0 })).stats.citizensPulled).toBe(5);
+    // The five change at the source (the feed), and three more are enrolled (the catch-up).
+    simulators.dfdg.mutate(1);
+    for (const citizen of population.slice(0, 3)) await enrolWithConsent(citizen);
+    const taken: number[] = [];
+    for (let stopped = true; stopped && taken.length < 20; ) {
+      const { stats } = await sync(app, 'dfdg', { maxCitizensPerRun: 2 });
+      taken.push(stats.citizensPulled + stats.citizensUnknownAtSource);
+      stopped = stats.stoppedAtLimit;
+    }
+    expect(Math.max(...taken)).toBe(2);
+    expect(taken.reduce((n, t) => n + t, 0)).toBeGreaterThanOrEqual(8);
+    // Everyone's records arrived, each at its changed version, and nothing is left for an unbounded run.
+    for (const plan of plans) {
+      const merged = (await app.deps.store.plans.get('101', plan.id))!;
+      const versions = [...merged.goals, ...merged.interventions].flatMap((e) => e.provenance.flatMap((p) => (p.kind === 'source' ? [p.recordVersion] : [])));
+      expect(versions.length).toBeGreaterThan(0);
+      expect(versions.every((v) => v !== '1')).toBe(true);
+    }
+    expect((await sync(app, 'dfdg')).stats).toMatchObject({ citizensPulled: 0, recordsMerged: 0 });
+    await app.close();
+  });
+
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
     const real = createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({
@@ -665,11 +733,13 @@ describe('pull engine', () => {
       await grantConsent(app.deps, { tenant, citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
     }
     const codesDuring = async (tenant: string) => {
-      const before = simulators.dfdg.requestLog().length;
+      // The request log keeps the last 200 requests only: the run's are counted by the (uncapped) operation counts.
+      const requestsSoFar = () => Object.values(simulators.dfdg.operationCounts()).reduce((n, c) => n + (c ?? 0), 0);
+      const before = requestsSoFar();
       const result = await runSync(app.deps, { tenant, adapter: 'dfdg', trigger: 'test', mappings: allMappings });
       expect(result.status).toBe('succeeded');
       expect(result.stats.recordsMerged).toBeGreaterThan(0);
-      return new Set(simulators.dfdg.requestLog().slice(before).map((r) => (r.soapHeader?.ActiveOrganisation as { OrganisationCode?: unknown } | undefined)?.OrganisationCode));
+      return new Set(simulators.dfdg.requestLog().slice(before - requestsSoFar()).map((r) => (r.soapHeader?.ActiveOrganisation as { OrganisationCode?: unknown } | undefined)?.OrganisationCode));
     };
     expect([...(await codesDuring('101'))]).toEqual(['101']);
     expect([...(await codesDuring('751'))]).toEqual(['751']);

@@ -13,6 +13,8 @@ import { runSync } from '../../src/sync/engine';
 import { createMappingRegistry } from '../../src/sync/registry';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
+import { quarantine as quarantineTable } from '../../src/store/schema';
+import { eq } from 'drizzle-orm';
 
 const population = generatePopulation(8, 6161).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
 let dfdg: DfdgSimulator;
@@ -70,6 +72,60 @@ describe('resolving quarantined records', () => {
     const audit = (await app.deps.store.audit.list('101')).filter((r) => r.action === 'quarantine.resolved');
     expect(audit.map((r) => r.detail.resolution).sort()).toEqual([...ofCitizen(plans[0]!).map(() => 'retried'), ...ofCitizen(plans[1]!).map(() => 'dismissed')].sort());
     expect(audit.find((r) => r.detail.resolution === 'retried')).toMatchObject({ targetType: 'quarantine', citizenId: citizenIdOf(plans[0]!), detail: { adapter: 'dfdg', note: 'activation type list extended' } });
+    await app.close();
+  });
+
+  it('a corrected version that merges closes the older open entries of its record as superseded, in the merge’s own batch, audited', async () => {
+    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const plan = await enrol(app.deps, population[2]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
+    const sync = (mappings: typeof allMappings, beforeWrite?: () => void) => runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings, feedStartMarginMs: 0, ...(beforeWrite ? { beforeWrite } : {}) });
+    expect((await sync(beforeTheFix)).stats.quarantined).toBeGreaterThan(0);
+    const broken = await app.deps.store.sync.quarantined('101');
+    expect(broken.length).toBeGreaterThan(0);
+    // Entries of other records stay open: another activity, and the same id at another source.
+    await app.deps.store.batch([
+      app.deps.store.sync.quarantineStatement({ id: 'q-other-record', tenant: '101', adapter: 'dfdg', recordType: 'activity', recordId: 'not-changed', mappingId: activityMapping.id, reason: 'activity.type: unknown', raw: null, runId: null, citizenId: citizenIdOf(plan), createdAt: '2026-11-23T08:00:00.000Z' }),
+      app.deps.store.sync.quarantineStatement({ id: 'q-other-source', tenant: '101', adapter: 'social', recordType: 'activity', recordId: broken[0]!.recordId, mappingId: null, reason: 'contract: status', raw: null, runId: null, citizenId: citizenIdOf(plan), createdAt: '2026-11-23T08:00:00.000Z' }),
+    ]);
+    // The source corrects its records (a new version of each); the mapping now accepts them too.
+    dfdg.mutate(1);
+    const it = { authorization: `Bearer ${await app.harness.token({ tenant: '101', roles: ['it-staff'] })}` };
+    const openIds = async () => ((await (await app.harness.request('/v1/sync/quarantine', { headers: it })).json()) as { records: { id: string }[] }).records.map((r) => r.id).sort();
+    const openGauge = async () => (await (await app.harness.request('/metrics', { headers: it })).text()).split('\n').filter((line) => line.startsWith('enplan_quarantine_open{'));
+    // A crash before the merge's batch lands closes nothing.
+    const crashed = await sync(allMappings, () => {
+      throw new Error('crash before the batch');
+    });
+    expect(crashed.status).toBe('failed');
+    expect(await openIds()).toEqual([...broken.map((e) => e.id), 'q-other-record', 'q-other-source'].sort());
+    const merged = await sync(allMappings);
+    expect(merged.status).toBe('succeeded');
+    expect(merged.stats.recordsMerged).toBeGreaterThan(0);
+    // The records merged at their new versions; their old entries left the open list and the gauge.
+    const activities = activitiesIn((await app.deps.store.plans.get('101', plan.id))!);
+    const versionOf = new Map(activities.flatMap((a) => a.provenance.flatMap((p) => (p.kind === 'source' ? [[p.recordId, p.recordVersion] as const] : []))));
+    for (const entry of broken) expect(versionOf.has(entry.recordId!)).toBe(true);
+    expect(await openIds()).toEqual(['q-other-record', 'q-other-source']);
+    expect(await openGauge()).toEqual(['enplan_quarantine_open{tenant="101",adapter="dfdg"} 1', 'enplan_quarantine_open{tenant="101",adapter="social"} 1']);
+    for (const entry of broken) {
+      const row = (await app.deps.store.database.db.select().from(quarantineTable).where(eq(quarantineTable.id, entry.id)))[0]!;
+      expect(row).toMatchObject({ resolution: 'superseded', resolvedBy: 'sync-job:dfdg' });
+      expect(row.resolutionNote).toContain(`version ${versionOf.get(entry.recordId!)}`);
+    }
+    // Audited like IT staff's resolutions, once each (the crashed attempt wrote nothing).
+    const audit = (await app.deps.store.audit.list('101')).filter((r) => r.action === 'quarantine.resolved');
+    expect(audit.map((r) => r.targetId).sort()).toEqual(broken.map((e) => e.id).sort());
+    for (const entry of broken)
+      expect(audit.find((r) => r.targetId === entry.id)).toMatchObject({
+        actor: 'sync-job:dfdg',
+        targetType: 'quarantine',
+        citizenId: citizenIdOf(plan),
+        detail: { resolution: 'superseded', adapter: 'dfdg', recordType: entry.recordType, supersededBy: { recordVersion: versionOf.get(entry.recordId!), runId: merged.runId } },
+      });
+    // Closed already: IT staff are told so, and nothing reopens them.
+    const again = await app.harness.request(`/v1/sync/quarantine/${broken[0]!.id}/resolve`, { method: 'POST', headers: { ...it, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'dismiss' }) });
+    expect(again.status).toBe(409);
     await app.close();
   });
 
