@@ -245,6 +245,13 @@ export function syncRepository({ db }: Database) {
       ];
     },
     /** The open entries of these records of one source (any record type; the caller matches it), for closing them as superseded. */
+    /** The tenant's sources with open quarantine entries (the open entries' partial index, migration 0022). */
+    async adaptersWithOpenQuarantine(tenant: string): Promise<Set<string>> {
+      return new Set((await this.adaptersWithOpenQuarantineQuery(tenant)).map((r) => r.adapter));
+    },
+    adaptersWithOpenQuarantineQuery(tenant: string) {
+      return db.selectDistinct({ adapter: quarantine.adapter }).from(quarantine).where(and(eq(quarantine.tenant, tenant), isNull(quarantine.resolvedAt)));
+    },
     async openQuarantineOfRecords(tenant: string, adapter: string, recordIds: readonly string[]): Promise<Pick<QuarantineRow, 'id' | 'recordType' | 'recordId' | 'citizenId'>[]> {
       if (recordIds.length === 0) return [];
       return this.openQuarantineOfRecordsQuery(tenant, adapter, recordIds);

@@ -237,6 +237,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   // Where no process can be asked whether it still runs (Workers), a run "running" for longer than
   // any invocation lasts was cut off: ended as interrupted, or it would show under way for ever.
   await store.batch([store.sync.interruptStaleRunsStatement(tenant, options.adapters, new Date(clock.now().getTime() - RUN_OUTLIVES_INVOCATION_MS).toISOString(), now(), STALE_RUN_ERROR)]);
+  // Sources with open quarantine entries, as the round starts and as it quarantines: only their merged
+  // records are looked up to close entries as superseded (a healthy source has none, and is spared a
+  // query per chunk). An entry another process makes meanwhile is left to IT staff.
+  const mayHaveOpenQuarantine = await store.sync.adaptersWithOpenQuarantine(tenant);
   for (const run of runs) await store.sync.startRun({ id: run.runId, tenant, adapter: run.id, trigger: options.trigger, startedAt: now(), stats: {}, owner: deps.runOwner ?? null });
 
   const statsFor = (run: AdapterRun, mappingId: string, version: string) => (run.stats.mappings[mappingId] ??= emptyStats({ id: mappingId, version }));
@@ -245,6 +249,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
    * encrypted. (A row, not a statement: a drizzle query is thenable, so a promise of one would run it.)
    */
   const quarantineRow = async (run: AdapterRun, recordType: string, recordId: string | null, mappingId: string | null, reason: string, raw: string, at: string, citizenId: string | null): Promise<QuarantineRow> => {
+    mayHaveOpenQuarantine.add(run.id);
     const id = crypto.randomUUID();
     return { id, tenant, adapter: run.id, recordType, recordId, mappingId, reason, raw: raw ? await vault.sealPayload(raw.slice(0, RAW_LIMIT), { column: 'quarantine.raw', tenant, id }) : null, runId: run.runId, citizenId, createdAt: at };
   };
@@ -626,7 +631,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
-    const superseded = await supersededQuarantine(store, tenant, mergedRecords.map(({ planId, ...m }) => (writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);
+    const mayBeSuperseding = mergedRecords.filter((m) => mayHaveOpenQuarantine.has(m.adapter));
+    const superseded = await supersededQuarantine(store, tenant, mayBeSuperseding.map(({ planId, ...m }) => (writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);
     statements.push(...superseded.statements);
     auditEntries.push(...superseded.auditEntries);
     const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id), writeIds.get(plan.id))), ...markStatements, ...statements];

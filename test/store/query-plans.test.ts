@@ -72,6 +72,12 @@ describe('query plans of lookups by a JSON list (inList)', () => {
   }
 });
 
+describe('query plan of the sources with open quarantine entries (once per sync round)', () => {
+  it('reads the open entries’ partial index, not the table', async () => {
+    expect(await planOf(syncRepository({ db } as never).adaptersWithOpenQuarantineQuery('101'))).toMatch(/(SEARCH|SCAN) quarantine USING (COVERING )?INDEX quarantine_open_record/);
+  });
+});
+
 describe('query plan of the catch-up page', () => {
   it("walks the enrolment index in citizen order from where the last page ended, each citizen looked up in the adapter's pulled marks by key, without sorting the tenant", async () => {
     const store = planRepository({ db: db as never, batch: async () => undefined, close: async () => undefined });
