@@ -166,3 +166,22 @@ describe('the CPR mask and the service’s own ids', () => {
     expect(masked.filter((text) => text.includes(cpr.slice(6)))).toEqual([]);
   });
 });
+
+describe('AES-GCM through node:crypto and through WebCrypto', () => {
+  it('seal and open the same bytes: each opens what the other sealed, and each refuses another place or an altered value', async () => {
+    const secret = 'a-key-of-enough-length-for-both';
+    const [node, web] = [await createCprVault(secret), await createCprVault(secret, [], { nodeCrypto: false })];
+    const cpr = testCpr('1990-03-04');
+    const citizenB = { tenant: '101', citizenId: 'citizen-b' };
+    for (const [sealer, opener] of [[node, web], [web, node]] as const) {
+      const sealed = await sealer.encrypt(cpr, citizenA);
+      expect(await opener.decrypt(sealed, citizenA)).toBe(cpr);
+      await expect(opener.decrypt(sealed, citizenB)).rejects.toBeInstanceOf(MisplacedCiphertextError);
+      const body = Buffer.from(sealed.slice(sealed.lastIndexOf(':') + 1), 'base64');
+      body[body.length - 1]! ^= 1;
+      await expect(opener.decrypt(`${sealed.slice(0, sealed.lastIndexOf(':') + 1)}${body.toString('base64')}`, citizenA)).rejects.toBeInstanceOf(MisplacedCiphertextError);
+      const payload = await sealer.sealPayload('{"note":"æøå"}', quarantined);
+      expect(await opener.openPayload(payload, quarantined)).toBe('{"note":"æøå"}');
+    }
+  });
+});
