@@ -21,6 +21,7 @@ import {
   type Sector,
 } from '../model';
 import type { RegistrationKind } from '../rules';
+import { withSoleWriterSeen } from '../sync/merge';
 import { replacementProblems } from '../rules/completeness';
 import { danishToday } from '../views/danish';
 import { protectedElements } from '../views/plan-view';
@@ -121,6 +122,8 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
   if (request.kind !== 'plan.status-changed' && !openStatuses.includes(plan.status))
     throw new RegistrationConflict('plan-not-open', `the plan is ${plan.status}; registrations need a plan that is requested, offered, accepted or active`);
 
+  // A change to a source's element keeps what that source last reported (`withSoleWriterSeen`), so its
+  // next report restating it is no change to ours, while a change of its own is still a conflict.
   const provenance: Provenance = { kind: 'registration', registrationId: ctx.registrationId, actor: ctx.actor, at: ctx.at };
   const members = membersOf(plan);
   const primary = members.find((m) => !m.leftAt) ?? members[0]!;
@@ -152,7 +155,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     }
     case 'goal.changed': {
       const current = plan.goals.find((g) => g.id === request.goalId) ?? invalid('goalId', `no goal ${request.goalId} in the plan`);
-      const goal = { ...current, ...stripUndefined(request.changes), provenance: [...current.provenance, provenance] } as Goal;
+      const goal = { ...current, ...stripUndefined(request.changes), provenance: [...withSoleWriterSeen(current), provenance] } as Goal;
       next.goals = plan.goals.map((g) => (g.id === goal.id ? goal : g));
       outbound = { ...common, ...about(memberById(goal.memberId, 'goalId')), elementId: goal.id, sector: goal.sector, element: { type: 'goal', goal } };
       break;
@@ -175,7 +178,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'intervention.changed': {
       const current = plan.interventions.find((i) => i.id === request.interventionId) ?? invalid('interventionId', `no intervention ${request.interventionId} in the plan`);
       if (current.status === 'ended' || current.status === 'cancelled') invalid('interventionId', `the intervention is ${current.status}; register a new one instead`);
-      const changed = { ...current, ...stripUndefined(request.changes), provenance: [...current.provenance, provenance] };
+      const changed = { ...current, ...stripUndefined(request.changes), provenance: [...withSoleWriterSeen(current), provenance] };
       const intervention = { ...changed, ...anonymousIfSection101a(changed.legalBasis) } as Intervention;
       next.interventions = plan.interventions.map((i) => (i.id === intervention.id ? intervention : i));
       outbound = interventionOutbound(common, about(memberById(intervention.memberId, 'interventionId')), intervention);
@@ -185,7 +188,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
       const current = plan.interventions.find((i) => i.id === request.interventionId) ?? invalid('interventionId', `no intervention ${request.interventionId} in the plan`);
       if (current.status === 'ended' || current.status === 'cancelled') invalid('interventionId', `the intervention is already ${current.status}`);
       if (request.endDate < current.period.start) invalid('endDate', `an intervention cannot end before it starts (${current.period.start})`);
-      const intervention = { ...current, status: 'ended', period: { ...current.period, end: request.endDate }, provenance: [...current.provenance, provenance] } as Intervention;
+      const intervention = { ...current, status: 'ended', period: { ...current.period, end: request.endDate }, provenance: [...withSoleWriterSeen(current), provenance] } as Intervention;
       next.interventions = plan.interventions.map((i) => (i.id === intervention.id ? intervention : i));
       outbound = interventionOutbound(common, about(memberById(intervention.memberId, 'interventionId')), intervention);
       break;
@@ -200,7 +203,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'followup.done': {
       const current = plan.followUps.find((f) => f.id === request.followUpId) ?? invalid('followUpId', `no follow-up ${request.followUpId} in the plan`);
       if (current.done) invalid('followUpId', 'the follow-up is already done');
-      const followUp = { ...current, done: true, doneAt: request.doneAt ?? ctx.at, provenance: [...current.provenance, provenance] } as FollowUp;
+      const followUp = { ...current, done: true, doneAt: request.doneAt ?? ctx.at, provenance: [...withSoleWriterSeen(current), provenance] } as FollowUp;
       next.followUps = plan.followUps.map((f) => (f.id === followUp.id ? followUp : f));
       outbound = followUpOutbound(plan, next.followUps as FollowUp[], common, followUp, memberById);
       break;

@@ -18,6 +18,11 @@
  *   whose flagged value was not chosen, until it reports the content the element holds. A change to
  *   an element holding exactly what the record last reported is the record's own, whatever was
  *   written in between (nothing it has not seen is left to overwrite).
+ * - `seen` is kept from the moment an element has a second writer, for the first one too: when
+ *   another record joins it, or a registration changes it (`withSoleWriterSeen`), the record that
+ *   wrote it alone gets the digests of the content, which is just what it last reported. So a source
+ *   restating what it last said is never a change, whoever wrote the element since. An element with
+ *   one writer keeps none (nothing to tell apart; no per-field work).
  * - An open conflict stays true to its element (F4, R17): its `values[0]` is always what the element
  *   holds now on the conflict's fields, and its writer. When the element's content moves on (its
  *   writer changes it, or a change is taken), the open conflicts on it are re-based on the new
@@ -178,6 +183,24 @@ const writerKey = (p: Provenance) => (p.kind === 'source' ? `${p.system}|${p.rec
 
 /** Whether more than one record (or registration) writes the element: only then is `seen` kept. */
 const severalWriters = (provenance: readonly Provenance[]) => new Set(provenance.map(writerKey)).size > 1;
+
+/**
+ * The provenance of an element about to get a second writer (another record, or a registration),
+ * with `seen` recorded for the source record that wrote it alone until now. One writer keeps no
+ * `seen` (nothing to tell apart), so it is recorded at this step: the element's content is then
+ * exactly what that record last reported, and its next report must be told from the other writer's
+ * content — a restatement is no change, a change of its own still is. The same array where there is
+ * nothing to record (several writers already, a registration's element, `seen` already kept), so an
+ * element no second writer touches costs nothing.
+ */
+export function withSoleWriterSeen(element: { readonly provenance: readonly Provenance[] }): readonly Provenance[] {
+  const { provenance } = element;
+  const sole = provenance.at(-1);
+  if (sole?.kind !== 'source' || sole.seen) return provenance;
+  for (const p of provenance) if (!sameWriterAs(p, sole)) return provenance;
+  const seen = digestsOf(contentOf(element as unknown as Record<string, unknown>));
+  return provenance.map((p) => (p === sole ? { ...sole, seen } : p));
+}
 
 /**
  * Whether a value `origin`'s record reported at or after `since` (its entry's `at`) was flagged as a
@@ -390,8 +413,11 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     return;
   }
 
-  const element = list[index]!;
-  const previous = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
+  const held = list[index]!;
+  const previous = held.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
+  // A record joining the element: the record that wrote it alone keeps what it last reported (`seen`).
+  const soleWriterKept = previous ? held.provenance : withSoleWriterSeen(held);
+  const element = soleWriterKept === held.provenance ? held : ({ ...held, provenance: soleWriterKept } as Element);
   const order = previous ? compareVersions(origin.recordVersion, previous.recordVersion) : 1;
   if (order < 0) {
     tally.stale++;

@@ -204,6 +204,23 @@ describe('two writers of one element (F4)', () => {
     expect(step(echo, g('E'), o('education', '3'), day(8))).toMatchObject({ conflicts: 1 });
   });
 
+  it('the record that wrote an element alone, restating that after another writer was chosen, changes nothing; its own change is still flagged', () => {
+    // DFDG wrote A alone; education's first report X is flagged, and a person chooses X.
+    const first = step(step(blank(), g('A'), o('dfdg', '1'), day(1)).plan, g('X'), o('education', '1'), day(2)).plan;
+    const chosen = resolveConflict(first, first.conflicts[0]!.id, { chosen: 1, push: false }, { at: day(3), by: 'caseworker:anna' }).plan;
+    expect(titleOf(chosen)).toBe('X');
+    // DFDG's record changes for another reason and restates A: what it last said, no change of its own.
+    const restated = step(chosen, g('A'), o('dfdg', '2'), day(4));
+    expect(restated).toMatchObject({ conflicts: 0, updated: 0, unchanged: 1 });
+    expect(titleOf(restated.plan)).toBe('X');
+    expect(restated.plan.conflicts.filter((c) => !c.resolvedAt)).toEqual([]);
+    // DFDG changing it after the choice has not seen X: a conflict, X kept.
+    const moved = step(restated.plan, g('B'), o('dfdg', '3'), day(5));
+    expect(moved.conflicts).toBe(1);
+    expect(titleOf(moved.plan)).toBe('X');
+    expect(moved.plan.conflicts.filter((c) => !c.resolvedAt).map((c) => c.values.map((v) => v.value))).toEqual([[{ title: 'X' }, { title: 'B' }]]);
+  });
+
   it('a first report that differs from another system’s content is flagged, and so is that system’s next change until it has seen the content', () => {
     const first = step(step(blank(), g('A'), o('dfdg', '1'), day(1)).plan, g('X'), o('education', '1'), day(2));
     expect(first.conflicts).toBe(1);

@@ -87,7 +87,7 @@ async function syncedCitizen(systems: SourceSystem[]) {
   await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
   for (const system of systems) await grantConsent(app.deps, { citizenId, source: system, categories: sourceCategories[system] });
   for (const system of systems) await syncFrom(system);
-  return { planId: plan.id, memberId };
+  return { planId: plan.id, memberId, cpr: citizen.cpr };
 }
 
 async function syncFrom(system: SourceSystem) {
@@ -374,6 +374,36 @@ describe('a pushed element the target cannot name by our id is read back as that
     await expectReadBackOnce(c.planId, ['education', 'dfdg'], [
       { elementId: theirs.id, writers: ['education', 'registration', 'dfdg'], same: texted(theirs.text) },
       { elementId: again.elementId, writers: ['registration', 'education', 'dfdg'], same: texted('Opfølgning efter brobygning') },
+    ]);
+  });
+
+  it('Ungedatabasen restating a follow-up marked done here (its plan record changed for another reason) is no conflict; its new date is one', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['education', 'dfdg']);
+    const theirs = await educationFollowUpOf(c.planId);
+    // No other follow-up is open, so Ungedatabasen is not told (its format cannot clear NaesteOpfoelgning).
+    const done = await register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
+    expect(done.deliveries.map((d) => d.target)).toEqual(['dfdg']);
+    await drain();
+    const before = await expectReadBackOnce(c.planId, ['education', 'dfdg'], [{ elementId: theirs.id, writers: ['education', 'registration', 'dfdg'], same: texted(theirs.text) }]);
+    const atUngedatabasen = createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: 2000 });
+
+    // A new guide there: the plan record changes, and its next follow-up is restated as it was ("open, due <date>").
+    await atUngedatabasen.push({ operation: 'education-plan.update', cpr: c.cpr, payload: { Vejleder: { Navn: 'Ny Vejleder', Enhed: 'Ungeindsatsen' } } }, `guide-${crypto.randomUUID()}`);
+    const restated = await syncFrom('education');
+    expect(restated.stats.conflicts).toBe(0);
+    const after = await planOf(c.planId);
+    expect(readVersion(after, theirs.id, 'education'), 'the follow-up was read again').not.toBe(readVersion(before, theirs.id, 'education'));
+    expect(after.followUps.find((f) => f.id === theirs.id)).toMatchObject({ done: true, due: theirs.due });
+    expect(after.conflicts).toEqual([]);
+
+    // A new date there is a change of its own, made after ours: flagged for a person.
+    await atUngedatabasen.push({ operation: 'education-plan.update', cpr: c.cpr, payload: { NaesteOpfoelgning: '2027-03-01' } }, `date-${crypto.randomUUID()}`);
+    const moved = await syncFrom('education');
+    expect(moved.stats.conflicts).toBe(1);
+    const flagged = await planOf(c.planId);
+    expect(flagged.followUps.find((f) => f.id === theirs.id)).toMatchObject({ done: true, due: theirs.due });
+    expect(flagged.conflicts.map((k) => ({ elementId: k.elementId, field: k.field, values: k.values.map((v) => v.value), open: !k.resolvedAt }))).toEqual([
+      { elementId: theirs.id, field: 'due', values: [{ due: theirs.due }, { due: '2027-03-01' }], open: true },
     ]);
   });
 });
