@@ -135,6 +135,7 @@ export const ProcessingRecordPage: FC<{ record: ProcessingRecord }> = ({ record:
       <ul id="security">
         <li>CPR numbers at rest: {r.security.cprAtRest}; {r.security.cprElsewhere}.</li>
         <li>Access: {r.security.access}.</li>
+        <li>Quarantined payloads: {r.security.quarantinedPayloads}.</li>
         <li>Audit log: {r.security.auditLog}.</li>
         <li>Rules version: {r.security.rulesVersion}.</li>
       </ul>

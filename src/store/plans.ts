@@ -145,6 +145,17 @@ export function planRepository({ db, batch }: Database) {
       return abortUnless(db, sql`select count(*) from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planId} and ${plans.writeId} = ${writeId}`);
     },
     /**
+     * The same for several plan writes at once: the batch rolls back unless every plan holds its write.
+     * The writes go as one JSON parameter (D1 binds at most 100 per statement).
+     */
+    abortUnlessAllWonStatements(tenant: string, writes: readonly { planId: string; writeId: string }[]): Statement[] {
+      const json = JSON.stringify(writes.map((w) => [w.planId, w.writeId]));
+      return abortUnless(
+        db,
+        sql`select count(*) = ${writes.length} from json_each(${json}) as j where exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = json_extract(j.value, '$[0]') and ${plans.writeId} = json_extract(j.value, '$[1]'))`,
+      );
+    },
+    /**
      * Optimistic update, with `extra` statements written only if it wins: false when someone else
      * changed the plan first. `commit`: e.g. together with the audit entries that record the change.
      */

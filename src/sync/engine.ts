@@ -34,6 +34,7 @@ import type { Statement } from '../store/db';
 import { compareAsStored } from '../store/query';
 import type { CitizenRow } from '../store/citizens';
 import type { QuarantineRow } from '../store/sync';
+import { isLostWriteAbort } from '../store/write-guard';
 import { redactCpr } from '../security/redact';
 import { danishToday } from '../views/danish';
 import { heldKey, mergeFragments, type MergeInput, type MergeOutcome } from './merge';
@@ -398,6 +399,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const original = new Map((await store.plans.getMany(tenant, planIds)).map((p) => [p.id, p]));
     const working = new Map(original);
     const auditEntries: AuditEntry[] = [];
+    /** The plan whose write an entry records: written only if that write wins, so a lost race logs nothing and the retry logs it once. */
+    const ridesOn = new Map<AuditEntry, string>();
     const marks: { planId: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
     /** Records merged into a plan: their older open quarantine entries close with this batch. */
     const mergedRecords: (MergedRecord & { planId: string })[] = [];
@@ -433,14 +436,16 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             if (!outcome.changed) continue;
             working.set(planId, outcome.plan);
             citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
-            auditEntries.push({
+            const removal: AuditEntry = {
               at, actor: actor(run.id), action: 'plan.consent-data-removed', targetType: 'plan', targetId: planId, citizenId: citizen.citizenId,
               detail: {
                 source: run.id, regionalConsent: { recordId: sharing.recordId, version: sharing.version, status: sharing.status }, reason: sharing.reason,
                 removedElements: outcome.removed.map((r) => r.id), keptElements: outcome.kept.map((k) => k.id), provenanceRepointed: outcome.repointed, provenanceDropped: outcome.dropped,
                 detachedFollowUps: outcome.detachedFollowUps, droppedConflicts: outcome.droppedConflicts, runId: run.runId,
               },
-            });
+            };
+            auditEntries.push(removal);
+            ridesOn.set(removal, planId);
           }
           // Nothing from the source stays merged for the citizen, so its marks go (after this batch's
           // own): a record is merged again once the region permits, and no marks tell that it refused.
@@ -603,6 +608,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         mergedInto ??= planId;
         citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
       }
+      // The citizen's flows and refusals go with the plan write their marks go with (below).
+      if (mergedInto) for (const entry of auditEntries.slice(auditStart)) ridesOn.set(entry, mergedInto);
       // A record refused (even in part) is not marked merged, so a later consent lets it flow; nor is
       // one with references left out, so a later read merges it with them once they resolve.
       for (const { run, record, refusedAny } of mergeable)
@@ -635,12 +642,32 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const superseded = await supersededQuarantine(store, tenant, mayBeSuperseding.map(({ planId, ...m }) => (writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);
     statements.push(...superseded.statements);
     auditEntries.push(...superseded.auditEntries);
+    for (const [entry, planId] of superseded.ridesOn) ridesOn.set(entry, planId);
     const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id), writeIds.get(plan.id))), ...markStatements, ...statements];
     await options.beforeWrite?.(all);
     // The audit entries and what they record in one atomic batch: every merged flow is in the
     // citizen's log, and the log holds no flow that a crash kept from being merged (nor, after the
-    // re-run, the same flow twice).
-    await store.audit.appendMany(tenant, auditEntries, all);
+    // re-run, the same flow twice). The chain is hashed in order, so an entry cannot be left out
+    // inside the batch: the batch is guarded on the plan writes its entries record, and when one is
+    // lost (it rolled back whole) it is written again without that plan's entries, which the retry
+    // below makes anew.
+    const lostBeforeWrite = new Set<string>();
+    for (;;) {
+      const entries = auditEntries.filter((entry) => !lostBeforeWrite.has(writtenPlan(ridesOn.get(entry) ?? null)?.id ?? ''));
+      const guarded = [...new Set(entries.flatMap((entry) => writtenPlan(ridesOn.get(entry) ?? null)?.id ?? []))];
+      const guard = guarded.length > 0 ? store.plans.abortUnlessAllWonStatements(tenant, guarded.map((planId) => ({ planId, writeId: writeIds.get(planId)! }))) : [];
+      try {
+        await store.audit.appendMany(tenant, entries, [...all, ...guard]);
+        break;
+      } catch (error) {
+        if (guard.length === 0 || !isLostWriteAbort(error)) throw error;
+        const current = await store.plans.versions(tenant, guarded);
+        const taken = guarded.filter((planId) => current.get(planId)?.version !== original.get(planId)!.version);
+        // Nothing taken by someone else after all: not a lost race this loop can step around.
+        if (taken.length === 0) throw error;
+        for (const planId of taken) lostBeforeWrite.add(planId);
+      }
+    }
 
     // The optimistic update matched no row if someone changed a plan meanwhile: merge those citizens again.
     const stored = await store.plans.versions(tenant, changed.map((p) => p.id));

@@ -10,7 +10,7 @@ import { ProblemError } from '../api/context';
 import { MisplacedCiphertextError } from '../security/cpr-vault';
 import { redactCpr } from '../security/redact';
 import { actorOf, type Principal } from '../security/principal';
-import { QUARANTINE_PAYLOAD_READ } from '../views/data-flows';
+import { QUARANTINE_PAYLOAD_OPEN_REFUSED, QUARANTINE_PAYLOAD_READ } from '../views/data-flows';
 import { RAW_LIMIT } from './engine';
 
 export type QuarantineAction = 'dismiss' | 'retry';
@@ -84,7 +84,9 @@ export function maskCprLikeIn(value: unknown): unknown {
  * Opens a quarantined record's stored payload for IT staff, and records the look before it is
  * answered: who, which record, when, what for — never the content (the citizen's log tells them, the
  * DPO's names who). A payload retention removed, none kept, or one that does not open where it lies
- * (sealed for another row, altered, under a key not configured) is a problem saying which.
+ * (sealed for another row, altered, under a key not configured) is a problem saying which, and the
+ * attempt is audited too (`quarantine.payload-open-refused`, for the DPO; nothing was seen, so the
+ * citizen's log leaves it out — decision 0021).
  */
 export async function openQuarantinedPayload(deps: AppDeps, principal: Principal, id: string, use: PayloadUse) {
   const { store, clock, vault, logger, config } = deps;
@@ -92,17 +94,32 @@ export async function openQuarantinedPayload(deps: AppDeps, principal: Principal
   if (!entry) throw new ProblemError('not-found', 'no quarantined record with that id');
   if (use.purpose === 'preview' && (use.mapping.adapter !== entry.adapter || use.mapping.recordType !== entry.recordType))
     throw new ProblemError('validation-failed', `the quarantined record is a ${entry.adapter} ${entry.recordType} record; ${use.mapping.id} maps ${use.mapping.adapter} ${use.mapping.recordType} records`);
+  const audited = (action: string, detail: Record<string, unknown>) =>
+    store.audit.append(principal.tenant, {
+      at: clock.now().toISOString(),
+      actor: actorOf(principal),
+      action,
+      targetType: 'quarantine',
+      targetId: entry.id,
+      citizenId: entry.citizenId ?? null,
+      detail: { adapter: entry.adapter, recordType: entry.recordType, purpose: use.purpose, ...(use.purpose === 'preview' ? { mappingId: use.mapping.id, mappingVersion: use.mapping.version } : {}), ...detail },
+    });
+  /** The attempt is on record before the problem is answered: which refusal, never the content or the error's text. */
+  const refuse = async (problem: 'quarantine-payload-pruned' | 'quarantine-payload-absent' | 'quarantine-payload-unreadable', detail: string): Promise<never> => {
+    await audited(QUARANTINE_PAYLOAD_OPEN_REFUSED, { refusal: problem });
+    throw new ProblemError(problem, detail);
+  };
   if (!entry.raw) {
     if (entry.rawPrunedAt)
-      throw new ProblemError('quarantine-payload-pruned', `retention removed the payload on ${entry.rawPrunedAt.slice(0, 10)} (payloads are kept ${config.retention.payloadDays} days; quarantined ${entry.createdAt.slice(0, 10)}); the reason and the record's identity are still listed`);
-    throw new ProblemError('quarantine-payload-absent', 'no payload is kept for this record: none was stored with it, or retention removed it before the date of removal was recorded');
+      return refuse('quarantine-payload-pruned', `retention removed the payload on ${entry.rawPrunedAt.slice(0, 10)} (payloads are kept ${config.retention.payloadDays} days; quarantined ${entry.createdAt.slice(0, 10)}); the reason and the record's identity are still listed`);
+    return refuse('quarantine-payload-absent', 'no payload is kept for this record: none was stored with it, or retention removed it before the date of removal was recorded');
   }
   let text: string;
   try {
     text = await vault.openPayload(entry.raw, { column: 'quarantine.raw', tenant: principal.tenant, id: entry.id });
   } catch (error) {
     logger.warn('quarantined payload not opened', { quarantineId: entry.id, error: error instanceof Error ? error.message : String(error) });
-    throw new ProblemError(
+    return refuse(
       'quarantine-payload-unreadable',
       error instanceof MisplacedCiphertextError
         ? 'the stored payload was sealed for another row or municipality, or altered, so it is not shown; the reason and the record’s identity are still listed'
@@ -110,15 +127,7 @@ export async function openQuarantinedPayload(deps: AppDeps, principal: Principal
     );
   }
   const shown = maskCprLike(text);
-  await store.audit.append(principal.tenant, {
-    at: clock.now().toISOString(),
-    actor: actorOf(principal),
-    action: QUARANTINE_PAYLOAD_READ,
-    targetType: 'quarantine',
-    targetId: entry.id,
-    citizenId: entry.citizenId ?? null,
-    detail: { adapter: entry.adapter, recordType: entry.recordType, purpose: use.purpose, ...(use.purpose === 'preview' ? { mappingId: use.mapping.id, mappingVersion: use.mapping.version } : { cprLikeNumbersMasked: shown.masked }) },
-  });
+  await audited(QUARANTINE_PAYLOAD_READ, use.purpose === 'preview' ? {} : { cprLikeNumbersMasked: shown.masked });
   /** `text` as stored, for a mapping to read; `shown` masked, for a person to. */
   return { entry, text, shown };
 }

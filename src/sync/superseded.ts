@@ -18,10 +18,14 @@ export interface MergedRecord {
   planWrite?: { planId: string; writeId: string };
 }
 
-/** The statements closing the open entries these merged records supersede, and their audit entries. One query per source. */
-export async function supersededQuarantine(store: Store, tenant: string, merged: readonly MergedRecord[], at: string, actorOf: (adapter: string) => string): Promise<{ statements: Statement[]; auditEntries: AuditEntry[] }> {
+/**
+ * The statements closing the open entries these merged records supersede, and their audit entries;
+ * `ridesOn` names, for an entry closed with a plan write, that plan (the entry is written only if the write wins). One query per source.
+ */
+export async function supersededQuarantine(store: Store, tenant: string, merged: readonly MergedRecord[], at: string, actorOf: (adapter: string) => string): Promise<{ statements: Statement[]; auditEntries: AuditEntry[]; ridesOn: Map<AuditEntry, string> }> {
   const statements: Statement[] = [];
   const auditEntries: AuditEntry[] = [];
+  const ridesOn = new Map<AuditEntry, string>();
   for (const adapter of new Set(merged.map((m) => m.adapter))) {
     const ofAdapter = merged.filter((m) => m.adapter === adapter);
     const byRecord = new Map(ofAdapter.map((m) => [`${m.recordType}\u0000${m.recordId}`, m]));
@@ -31,7 +35,7 @@ export async function supersededQuarantine(store: Store, tenant: string, merged:
       const actor = actorOf(adapter);
       const note = `superseded: version ${by.recordVersion} of the record merged (run ${by.runId})`;
       statements.push(store.sync.supersedeQuarantineStatement(tenant, entry.id, { action: 'superseded', by: actor, at, note }, by.planWrite));
-      auditEntries.push({
+      const audited: AuditEntry = {
         at,
         actor,
         action: 'quarantine.resolved',
@@ -39,8 +43,10 @@ export async function supersededQuarantine(store: Store, tenant: string, merged:
         targetId: entry.id,
         citizenId: entry.citizenId ?? null,
         detail: { resolution: 'superseded', adapter, recordType: entry.recordType, supersededBy: { recordVersion: by.recordVersion, runId: by.runId } },
-      });
+      };
+      auditEntries.push(audited);
+      if (by.planWrite) ridesOn.set(audited, by.planWrite.planId);
     }
   }
-  return { statements, auditEntries };
+  return { statements, auditEntries, ridesOn };
 }

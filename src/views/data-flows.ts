@@ -16,6 +16,7 @@
  * - `data-subject.access-log-read` — the DPO read who used this citizen's data.
  * - `quarantine.payload-read` { adapter, recordType, purpose } — IT staff looked at a record of theirs
  *   that failed its mapping (src/sync/quarantine.ts), CPR numbers masked.
+ *   (`quarantine.payload-open-refused` { …, refusal }, an attempt that showed nothing, is for the DPO's log only: not read here.)
  * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
  *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`); with
  *   `regionalConsent`, `source` and `reason` instead of `grantId`, because the region's own consent
@@ -33,6 +34,8 @@ export const CUSTODY_HOLDER_READ = 'citizen.data-flows-read-by-custody-holder';
 export const ACCESS_LOG_READ = 'data-subject.access-log-read';
 /** The audit action of IT staff reading (or previewing) a quarantined record's payload; shown in the citizen's own log. */
 export const QUARANTINE_PAYLOAD_READ = 'quarantine.payload-read';
+/** The audit action of IT staff's attempt to open a quarantined payload that was refused (pruned, absent, unreadable): in the DPO's access log, not the citizen's. */
+export const QUARANTINE_PAYLOAD_OPEN_REFUSED = 'quarantine.payload-open-refused';
 
 export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
 

@@ -83,6 +83,10 @@ describe('the record of processing', () => {
     expect(body.registrationsSentTo.neverSent.map((r: { id: string }) => r.id)).toContain('anonymous-treatment-not-routed');
     expect(body.retention).toMatchObject({ closedPlansDays: 1825, payloadBodiesDays: 30 });
     expect(body.security.access).toMatch(/^bearer tokens signed with the configured shared secret \(HS256\); roles on every route/);
+    // Who else reads personal data: IT staff, a quarantined record's payload, masked and each look audited (R24).
+    expect(body.security.quarantinedPayloads).toBe(
+      'IT staff of the municipality may read the stored payload of a record quarantined because it could not be mapped, to find the fault, until it is deleted after 30 days: every CPR-shaped number masked, each look audited and shown in the citizen’s own log of where their data went (the DPO’s access log names who); a refused attempt is audited too',
+    );
     // Which CPR key generation protects the data (art. 32 documentation); no rotation under way here.
     expect(body.security.cprAtRest).toBe(`AES-256-GCM under the key ${app.deps.vault.currentPrefix.split(':')[1]}; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search`);
     // No citizen ids, CPR numbers or plan ids in it.
@@ -108,7 +112,9 @@ describe('the record of processing', () => {
     const session = { cookie: `enplan_session=${token}` };
     const page = await app.harness.request('/dashboard/processing-record', { headers: session });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Record of processing');
+    const html = await page.text();
+    expect(html).toContain('Record of processing');
+    expect(html).toContain('Quarantined payloads: IT staff of the municipality may read the stored payload');
     // The operations dashboard is IT staff's: the DPO is sent to the record.
     const dashboard = await app.harness.request('/dashboard', { headers: session });
     expect(dashboard.status).toBe(303);

@@ -209,6 +209,50 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a merge that lost its plan race and went again shows in the citizen’s log once, the chain intact', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[11]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    let interfered = false;
+    const result = await sync(app, 'dfdg', {
+      beforeWrite: async () => {
+        if (interfered) return;
+        interfered = true;
+        const current = (await app.deps.store.plans.get('101', plan.id))!;
+        expect(await app.deps.store.plans.update({ ...current, purpose: 'Ændret imens', version: current.version + 1, updatedAt: new Date(Date.now() + 1000).toISOString() }, current.version)).toBe(true);
+      },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(interfered).toBe(true);
+    const logged = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) });
+    expect(logged.filter((r) => r.action === 'data.flowed')).toHaveLength(1);
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+    await app.close();
+  });
+
+  it('a merge that never wins its plan race leaves no flow in the citizen’s log', async () => {
+    const app = await freshApp();
+    const plan = await enrol(app.deps, population[11]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+    const before = (await app.deps.store.plans.get('101', plan.id))!;
+    let interferences = 0;
+    const result = await sync(app, 'dfdg', {
+      // Someone changes the plan before every write of the merge, first and retries alike.
+      beforeWrite: async () => {
+        interferences++;
+        const current = (await app.deps.store.plans.get('101', plan.id))!;
+        expect(await app.deps.store.plans.update({ ...current, purpose: `Ændret imens (${interferences})`, version: current.version + 1, updatedAt: new Date(Date.now() + 1000).toISOString() }, current.version)).toBe(true);
+      },
+    });
+    expect(result.status).toBe('failed');
+    expect(interferences).toBe(4);
+    expect((await app.deps.store.plans.get('101', plan.id))!.interventions.length).toBe(before.interventions.length);
+    const logged = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) });
+    expect(logged.filter((r) => r.action === 'data.flowed')).toEqual([]);
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+    await app.close();
+  });
+
   it('a rival write of the same plan version in the same millisecond is not taken for the merge’s own: the merge goes again', async () => {
     // A clock that stands still: the merge and its rival write the same version at the same instant.
     const instant = new Date('2026-11-24T08:00:00.000Z');

@@ -150,6 +150,32 @@ describe('a quarantined record’s payload for IT staff', () => {
     await app.close();
   });
 
+  it('an open refused (sealed for another row, or pruned) is audited as an attempt without content: listed for the DPO, not told to the citizen', async () => {
+    const { app, citizen, plan, entries, headers, read, moveClock } = await quarantinedBySync();
+    const [first, second] = entries as [(typeof entries)[0], (typeof entries)[0]];
+    await app.database.db.update(quarantine).set({ raw: first.raw }).where(and(eq(quarantine.tenant, '101'), eq(quarantine.id, second.id)));
+    expect((await read(second.id)).status).toBe(409);
+    moveClock(app.deps.config.retention.payloadDays + 1);
+    await runRetention(app.deps);
+    expect((await read(first.id)).status).toBe(410);
+
+    const attempts = (await app.deps.store.audit.list('101')).filter((r) => r.action === 'quarantine.payload-open-refused');
+    expect(attempts.map((r) => ({ actor: r.actor, targetType: r.targetType, targetId: r.targetId, citizenId: r.citizenId, detail: r.detail }))).toEqual([
+      { actor: 'it-staff:it-anna', targetType: 'quarantine', targetId: second.id, citizenId: citizenIdOf(plan), detail: { adapter: 'dfdg', recordType: 'activity', purpose: 'shown', refusal: 'quarantine-payload-unreadable' } },
+      { actor: 'it-staff:it-anna', targetType: 'quarantine', targetId: first.id, citizenId: citizenIdOf(plan), detail: { adapter: 'dfdg', recordType: 'activity', purpose: 'shown', refusal: 'quarantine-payload-pruned' } },
+    ]);
+    expect((await app.deps.store.audit.list('101')).filter((r) => r.action === 'quarantine.payload-read')).toEqual([]);
+
+    const dpoLog = await app.harness.request('/v1/data-subject/access-log', { method: 'POST', headers: await headers(['dpo'], '101', 'dpo-karen'), body: JSON.stringify({ cpr: citizen.cpr }) });
+    const forDpo = ((await dpoLog.json()) as { entries: { actor: string; action: string; targetId: string }[] }).entries.filter((e) => e.action === 'quarantine.payload-open-refused');
+    expect(forDpo.map((e) => e.targetId)).toEqual([second.id, first.id]);
+    // Nothing of the citizen's was seen: their own log tells of no look by IT staff.
+    const citizenToken = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: citizenIdOf(plan) });
+    const log = (await (await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${citizenToken}` } })).json()) as { flows: { recipient: string }[] };
+    expect(log.flows.filter((f) => f.recipient === 'it-staff')).toEqual([]);
+    await app.close();
+  });
+
   it('previews the stored payload with the current mapping version: the fixed mapping now maps it, CPR numbers masked, the look audited', async () => {
     const { app, citizen, entries, headers } = await quarantinedBySync();
     const entry = entries[0]!;

@@ -129,6 +129,34 @@ describe('resolving quarantined records', () => {
     await app.close();
   });
 
+  it('a merge that lost its plan race and went again records each superseded entry once', async () => {
+    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const plan = await enrol(app.deps, population[3]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
+    expect((await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: beforeTheFix, feedStartMarginMs: 0 })).stats.quarantined).toBeGreaterThan(0);
+    const broken = await app.deps.store.sync.quarantined('101');
+    expect(broken.length).toBeGreaterThan(0);
+    dfdg.mutate(1);
+    let interfered = false;
+    const merged = await runSync(app.deps, {
+      tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings, feedStartMarginMs: 0,
+      // A caseworker changes the plan after the merge was worked out, before its batch lands.
+      beforeWrite: async () => {
+        if (interfered) return;
+        interfered = true;
+        const current = (await app.deps.store.plans.get('101', plan.id))!;
+        expect(await app.deps.store.plans.update({ ...current, purpose: 'Ændret imens', version: current.version + 1, updatedAt: new Date(Date.now() + 1000).toISOString() }, current.version)).toBe(true);
+      },
+    });
+    expect(merged.status).toBe('succeeded');
+    expect(interfered).toBe(true);
+    expect(await app.deps.store.sync.quarantined('101')).toEqual([]);
+    const audit = (await app.deps.store.audit.list('101')).filter((r) => r.action === 'quarantine.resolved');
+    expect(audit.map((r) => r.targetId).sort()).toEqual(broken.map((e) => e.id).sort());
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+    await app.close();
+  });
+
   it('answers other roles 403, other municipalities and unknown ids 404, a bad body 400, and a notice naming no citizen cannot be retried', async () => {
     const app = await startTestApp({ mappings: allMappings });
     await app.deps.store.batch([

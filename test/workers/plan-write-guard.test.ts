@@ -34,6 +34,29 @@ describe('a plan update with other statements, on D1', () => {
     expect(await database.db.select().from(writeGuard)).toEqual([]);
   });
 
+  it('a batch guarded on several plan writes (as a sync chunk is) aborts when one of them lost', async () => {
+    const database = openD1Database(env.DB as never);
+    const plans = planRepository(database);
+    const [a, b] = [Plan.parse({ ...validPlan(), id: crypto.randomUUID() }), Plan.parse({ ...validPlan(), id: crypto.randomUUID() })];
+    await plans.insert(a);
+    await plans.insert(b);
+    const ownPlan = Plan.parse({ ...validPlan(), id: crypto.randomUUID() });
+    const writes = [a, b].map((plan) => ({ plan: Plan.parse({ ...plan, purpose: 'Synkroniseret', version: plan.version + 1 }), writeId: crypto.randomUUID() }));
+    const batchOf = (expected: number[]) => [
+      ...writes.flatMap(({ plan, writeId }, i) => plans.updateStatements(plan, expected[i]!, undefined, writeId)),
+      ...plans.abortUnlessAllWonStatements(a.tenant, writes.map(({ plan, writeId }) => ({ planId: plan.id, writeId }))),
+      ...plans.insertStatements(ownPlan),
+    ];
+    // b's expected version is not the stored one (a rival moved it): nothing is written.
+    await expect(database.batch(batchOf([a.version, b.version - 1]))).rejects.toSatisfy(isLostWriteAbort);
+    expect((await plans.get(a.tenant, a.id))!.purpose).toBe(a.purpose);
+    expect(await plans.get(ownPlan.tenant, ownPlan.id)).toBeNull();
+    await database.batch(batchOf([a.version, b.version]));
+    expect((await plans.get(b.tenant, b.id))!.purpose).toBe('Synkroniseret');
+    expect((await plans.get(ownPlan.tenant, ownPlan.id))?.id).toBe(ownPlan.id);
+    expect(await database.db.select().from(writeGuard)).toEqual([]);
+  });
+
   it('a conditional write guarded by changes() aborts its batch when it matched no row', async () => {
     const database = openD1Database(env.DB as never);
     const plans = planRepository(database);
