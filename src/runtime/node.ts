@@ -11,7 +11,7 @@ import { rekeyToCurrentKey } from '../security/rekey';
 import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators, type DemoConflictOutcome, type DemoSimulators } from './demo';
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
-import { interruptRunsOfEndedProcesses } from './run-owner';
+import { interruptRunsOfEndedProcesses, interruptRunsOfThread } from './run-owner';
 import { relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
 
@@ -52,8 +52,11 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
     // One genuine conflict for the caseworkers' worklist (GET /v1/conflicts), once per database.
     demoSummary.conflict = await seedDemoConflict(deps, demo.population);
   }
+  // A sync thread or job thread that ends mid-run (an error, its heap limit) leaves its runs "running": they are ended at once.
+  const threadEnded = (thread: number, how: string) =>
+    interruptRunsOfThread(deps, thread, how).catch((error: unknown) => deps.logger.error('runs of an ended worker thread not marked interrupted', { thread, error: error instanceof Error ? error.message : String(error) }));
   // Syncs asked for now (API, dashboard, inbound webhooks) run on a thread of their own, as scheduled ones do.
-  const syncThread = startSyncThread(env);
+  const syncThread = startSyncThread(env, { threadEnded });
   deps.runSyncOnThread = (options) => syncThread.run(options);
   // Change notices from the sector systems (inbound webhooks) wake a processor on this thread; a
   // pass every minute takes any left waiting (a failed run, a lease run out after a crash).
@@ -69,7 +72,7 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   // After a CPR key rotation, or an upgrade to a new ciphertext format: move what is under retired
   // keys or in the earlier format to the current ones, beside the service (nothing to move: one scan per column).
   const rekeying = rekeyUntilDone(deps, config.cprKeysRetired.length > 0);
-  const scheduler = options.scheduler === false ? undefined : await startScheduler(config, deps.logger);
+  const scheduler = options.scheduler === false ? undefined : await startScheduler(config, deps.logger, { threadEnded });
   // A registration's deliveries go out at once, not at the relay's next interval.
   if (scheduler) deps.jobs = relayWaker(scheduler, deps.logger);
   const address = server.address();

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { AppDeps } from '../api/context';
+import { redactCpr } from '../security/redact';
 
 const INSTANCE_VARIABLE = 'ENPLAN_PROCESS_INSTANCE';
 
@@ -22,9 +23,9 @@ function processInstance(): string {
 /** For a thread started with an environment of its own (not this process's): its runs name this process. */
 export const processInstanceEnv = () => ({ [INSTANCE_VARIABLE]: processInstance() });
 
-/** The owner this Node thread records with its runs. */
-export function nodeRunOwner(): string {
-  return `node:${hostname()}:${process.pid}:${processInstance()}:${threadId}`;
+/** The owner a thread of this process (by its id; this thread's by default) records with its runs. */
+export function nodeRunOwner(ofThread: number = threadId): string {
+  return `node:${hostname()}:${process.pid}:${processInstance()}:${ofThread}`;
 }
 
 /** Whether a process with this pid lives on this host (EPERM: it does, under another user). */
@@ -65,5 +66,23 @@ export async function interruptRunsOfEndedProcesses(deps: Pick<AppDeps, 'store' 
     `interrupted: the process running it ended before the run did (a crash, a restart or a stop), so it recorded no outcome; found at the service's start at ${at}. What it merged stays merged; the next run goes on from there.`,
   );
   if (ended > 0) deps.logger.warn('sync runs left running by an ended process were marked interrupted', { runs: ended });
+  return ended;
+}
+
+/**
+ * From a worker thread's exit handler in the service (the on-demand sync thread, bree's jobs): ends
+ * as interrupted the runs that thread left "running" — it ended before they did (an error, its heap
+ * limit, terminated), while the process lives on, so neither it nor the next start would end them.
+ * Thread ids are never reused within a process, so only that thread's runs match. `how`: its error or exit code.
+ */
+export async function interruptRunsOfThread(deps: Pick<AppDeps, 'store' | 'clock' | 'logger'>, thread: number, how: string): Promise<number> {
+  const at = deps.clock.now().toISOString();
+  // A thread's error may quote what it was reading: no CPR number is kept.
+  const ended = await deps.store.sync.interruptRunsOf(
+    [nodeRunOwner(thread)],
+    at,
+    redactCpr(`interrupted: the worker thread running it ended before the run did (${how}) at ${at}, while the service went on, so it recorded no outcome. What it merged stays merged; the next run goes on from there.`),
+  );
+  if (ended > 0) deps.logger.warn('sync runs of a worker thread that ended were marked interrupted', { runs: ended, thread, how: redactCpr(how) });
   return ended;
 }

@@ -9,6 +9,7 @@ import { syncSchedules, type Config } from '../config';
 import type { Logger } from '../monitoring/log';
 import type { JobQueue } from './job-queue';
 import { syncHeap } from './memory';
+import { processInstanceEnv } from './run-owner';
 
 // Run from the TypeScript sources (tests, `npm run dev`), the jobs are .ts and their bootstrap
 // registers tsx; run from the bundle (`npm start`: dist/node.mjs), they are built .mjs files beside
@@ -34,13 +35,28 @@ export function schedulerJobs(config: Config): Bree.JobOptions[] {
   return jobs;
 }
 
-export async function startScheduler(config: Config, logger: Logger): Promise<Bree> {
+/**
+ * `threadEnded`: called when a job's thread ends without saying it was done (an error, its heap
+ * limit, terminated), with its thread id and how it ended, so the runs it left "running" are ended.
+ */
+export async function startScheduler(config: Config, logger: Logger, options: { threadEnded?: (thread: number, how: string) => Promise<unknown> } = {}): Promise<Bree> {
   const bree = new Bree({
     root: false,
     doRootCheck: false,
     jobs: schedulerJobs(config),
     logger: { info: () => undefined, warn: (...a: unknown[]) => logger.warn('scheduler', { detail: a.map(String).join(' ') }), error: (...a: unknown[]) => logger.error('scheduler', { detail: a.map(String).join(' ') }) },
     errorHandler: (error, data) => logger.error('job failed', { job: data.name, error: error instanceof Error ? error.message : String(error) }),
+  });
+  // The job threads inherit this process's environment: its instance is set before the first starts, so their runs name this process.
+  processInstanceEnv();
+  // Bree drops a job's exit listeners once it says 'done': this one hears only a thread that ended without.
+  bree.on('worker created', (name: string) => {
+    const job = bree.workers.get(name);
+    if (!job || !options.threadEnded) return;
+    const thread = job.threadId;
+    let failure: Error | undefined;
+    job.on('error', (error) => (failure = error));
+    job.once('exit', (code) => void options.threadEnded?.(thread, `job ${name}: ${failure ? `${failure.message}; ` : ''}exit ${code}`));
   });
   await bree.start();
   return bree;

@@ -5,7 +5,8 @@
  * population takes minutes; on the service's thread it would hold up every request meanwhile.
  * The thread opens its database and adapters once, so a pass of the webhook processor (up to one
  * a second) costs its sync, not a thread's start; runs happen one at a time, in the order asked.
- * A thread that dies fails the runs waiting on it and the next run starts a new one. A thread left
+ * A thread that dies fails the runs waiting on it, its runs under way are ended as interrupted
+ * (`threadEnded`), and the next run starts a new one. A thread left
  * idle for `idleMs` (default two minutes) is stopped, giving back its memory (its own heap,
  * connection and store thread: tens of MB); the next run starts one again.
  */
@@ -26,13 +27,38 @@ export interface SyncThread {
   close(): Promise<void>;
 }
 
-export function startSyncThread(env: Record<string, string | undefined>, options: { idleMs?: number } = {}): SyncThread {
+export interface SyncThreadOptions {
+  idleMs?: number;
+  /**
+   * Called when a thread ends without having said it was done (an error, its heap limit,
+   * terminated), with its thread id and how it ended: its runs still "running" are to be ended
+   * (src/runtime/run-owner.ts, `interruptRunsOfThread`). Awaited by `close`.
+   */
+  threadEnded?: (thread: number, how: string) => Promise<unknown>;
+}
+
+export function startSyncThread(env: Record<string, string | undefined>, options: SyncThreadOptions = {}): SyncThread {
   const idleMs = options.idleMs ?? 120_000;
   let worker: Worker | undefined;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const calls = threadCalls<SyncRunResult>();
+  const endings = new Set<Promise<unknown>>();
   const start = (): Worker => {
     const started = new Worker(bootstrap, { env: { ...env, ...processInstanceEnv() }, workerData: { jobModule: jobModule('sync-thread-job') }, resourceLimits: { ...syncHeap } });
+    // Read now: a thread that has stopped answers -1.
+    const thread = started.threadId;
+    let done = false;
+    let failure: Error | undefined;
+    started.on('message', (message: unknown) => {
+      if (message === 'done') done = true;
+    });
+    started.on('error', (error) => (failure = error));
+    started.on('exit', (code) => {
+      if (done || !options.threadEnded) return;
+      const ending = options.threadEnded(thread, failure ? `${failure.message}; exit ${code}` : `exit ${code}`).catch(() => undefined);
+      endings.add(ending);
+      void ending.finally(() => endings.delete(ending));
+    });
     started.on('message', (reply: { id?: number; result?: SyncRunResult; error?: string }) => {
       if (reply.id === undefined || !calls.answer(started, reply.id, reply.error !== undefined ? { error: new Error(reply.error) } : { value: reply.result! })) return;
       if (calls.size > 0) return;
@@ -80,6 +106,7 @@ export function startSyncThread(env: Record<string, string | undefined>, options
       closed = true;
       clearTimeout(idleTimer);
       if (worker) await stop(worker);
+      await Promise.all(endings);
     },
   };
 }

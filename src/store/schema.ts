@@ -332,6 +332,22 @@ export const caughtUp = sqliteTable(
 );
 
 /**
+ * Where an adapter's catch-up, cut short by the run's bound, goes on next run (the first citizen id
+ * not yet looked at; '' for the start): citizens whose pull keeps failing come first in id order, and
+ * a catch-up that always started at the first id would spend every bounded run on them.
+ */
+export const catchUpPositions = sqliteTable(
+  'catch_up_positions',
+  {
+    tenant: text('tenant').notNull(),
+    adapter: text('adapter').notNull(),
+    resumeFrom: text('resume_from').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.adapter] })],
+);
+
+/**
  * Inbound webhooks (Standard Webhooks, S2): a sector system's notice that it has changes, stored
  * before we answer 2xx so none is lost, keyed by the sender's webhook id so a notice delivered
  * again is recognised. Processing pulls the adapter's changes for the tenant; `claimedUntil` is

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { SourceSystem } from '../model/common';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { appliedRecords, caughtUp, enrolmentEpochs, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
+import { appliedRecords, catchUpPositions, caughtUp, enrolmentEpochs, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
 
 export interface QuarantineRow {
   id: string;
@@ -371,6 +371,18 @@ export function syncRepository({ db }: Database) {
     /** Records that the adapter's catch-up, begun at `epoch`, left no enrolled citizen unpulled. */
     caughtUpStatement(tenant: string, adapter: string, epoch: number, at: string): Statement {
       return db.insert(caughtUp).values({ tenant, adapter, epoch, at }).onConflictDoUpdate({ target: [caughtUp.tenant, caughtUp.adapter], set: { epoch, at } });
+    },
+    /** Where each of these adapters' catch-up goes on (the first citizen id not yet looked at; '' where none was kept). */
+    async catchUpPositions(tenant: string, adapters: readonly string[]): Promise<Map<string, string>> {
+      if (adapters.length === 0) return new Map();
+      const rows = await db.select({ adapter: catchUpPositions.adapter, resumeFrom: catchUpPositions.resumeFrom }).from(catchUpPositions).where(and(eq(catchUpPositions.tenant, tenant), inList(catchUpPositions.adapter, adapters)));
+      return new Map(adapters.map((adapter) => [adapter, rows.find((r) => r.adapter === adapter)?.resumeFrom ?? '']));
+    },
+    catchUpPositionStatement(tenant: string, adapter: string, resumeFrom: string, at: string): Statement {
+      return db
+        .insert(catchUpPositions)
+        .values({ tenant, adapter, resumeFrom, updatedAt: at })
+        .onConflictDoUpdate({ target: [catchUpPositions.tenant, catchUpPositions.adapter], set: { resumeFrom, updatedAt: at } });
     },
     /** Retention (R16): drop stored payload bodies of quarantined records older than `before`, noting when (`at`). */
     async pruneQuarantinePayloads(tenant: string, before: string, at: string): Promise<number> {

@@ -3,6 +3,7 @@
  *  1. catch-up: every enrolled citizen (plan accepted or active, R12) not yet pulled from this
  *     adapter is pulled in full — looked for only if the enrolment epoch moved since the adapter's
  *     last complete catch-up (migration 0004), so a run's cost follows the changes, not the population;
+ *     one cut short by the run's bound goes on next run where it stopped (migration 0023), wrapping round;
  *  2. the change feed is followed from the stored cursor (a first run starts it where its catch-up
  *     started, not at the source's beginning), one page at a time: notices about
  *     citizens who are not enrolled are dropped unread, notices of record versions already merged
@@ -814,7 +815,14 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     /** The catch-up's own failed pulls (the feeds count theirs in the same stats): one leaves it incomplete. */
     const catchUpPullErrors = new Map(catchingUp.map((run) => [run, 0]));
     for (const run of catchingUp) run.stats.catchUpSearched = true;
-    let from = '';
+    // A catch-up cut short goes on next run where it stopped (kept per adapter; a round starts at the
+    // earliest of its adapters'), wrapping round to the first id: citizens whose pull keeps failing
+    // come first in id order, and a bounded run that always began there would spend its share on them.
+    const positions = catchingUp.length > 0 ? await store.sync.catchUpPositions(tenant, catchingUp.map((run) => run.id)) : new Map<string, string>();
+    const resumeFrom = [...positions.values()].sort(compareAsStored)[0] ?? '';
+    let from = resumeFrom;
+    /** Once wrapped round: the catch-up ends here, where it began (ids from here on were looked at). */
+    let until: string | undefined;
     let catchUpDone = catchingUp.length === 0;
     /**
      * Catch-up: each citizen with the adapters that have never pulled them, all merged together.
@@ -834,6 +842,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         // Ids below `end` are complete in every answer: a full answer may stop inside its last citizen's rows.
         let end: string | undefined;
         for (const { rows } of answers) if (rows.length === pageOfCitizens) { const last = rows[rows.length - 1]!.citizenId; if (end === undefined || compareAsStored(last, end) < 0) end = last; }
+        if (until !== undefined && (end === undefined || compareAsStored(end, until) > 0)) end = until;
         // One citizen with a page's worth of rows: take that citizen alone, all of their rows.
         const single = end === from;
         if (single) for (const answer of answers) answer.rows = await store.plans.enrolledNotPulled(tenant, answer.run.id, [from]);
@@ -857,7 +866,16 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         }
         await chunked(items);
         taken += items.length;
-        if (end === undefined) catchUpDone = true;
+        if (end === undefined && until === undefined && resumeFrom !== '') {
+          // Past the last id: round to the first, up to where this run began.
+          from = '';
+          until = resumeFrom;
+          // The bound spent: one look (a citizen per adapter) tells whether anyone before the start is left, or it is complete.
+          if (taken >= limit) {
+            const before = await Promise.all(catchingUp.map((run) => store.plans.enrolledNotPulledFrom(tenant, run.id, '', 1)));
+            if (before.every(([first]) => first === undefined || compareAsStored(first.citizenId, resumeFrom) >= 0)) catchUpDone = true;
+          }
+        } else if (end === undefined || end === until) catchUpDone = true;
         // Text is ordered by its bytes, so the next possible id after `from` is `from` + NUL.
         else from = single ? `${from}\u0000` : end;
       }
@@ -867,9 +885,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     };
     let feedsStarted = false;
     let catchUpRecorded = false;
-    /** The feeds' first cursors (before any feed is read) and, once the catch-up is done, what it completed. */
-    const recordCatchUp = async () => {
+    /**
+     * The feeds' first cursors (before any feed is read) and, once the catch-up is done, what it
+     * completed; at the round's end, where the catch-up goes on next run (the start, once it went all round).
+     */
+    const recordCatchUp = async (roundEnded = false) => {
       const statements: Statement[] = [];
+      if (roundEnded) statements.push(...catchingUp.map((run) => store.sync.catchUpPositionStatement(tenant, run.id, catchUpDone ? '' : from, now())));
       if (!feedsStarted) statements.push(...[...feedStarts].map(([run, cursor]) => store.sync.setCursorStatement(tenant, run.id, cursor, now())));
       feedsStarted = true;
       // A catch-up without a failed pull left nobody behind at the epoch it began with (every citizen
@@ -921,7 +943,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         }),
       );
     }
-    await recordCatchUp();
+    await recordCatchUp(true);
     // What still wants more is left to the next run (a catch-up left so is not complete).
     for (const part of wanting) for (const run of part === 'catch-up' ? catchingUp : [part]) run.stats.stoppedAtLimit = true;
   } catch (error) {

@@ -9,10 +9,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
+import { loadConfig } from '../../src/config';
 import { startNodeService } from '../../src/runtime/node';
+import { interruptRunsOfThread } from '../../src/runtime/run-owner';
+import { startScheduler } from '../../src/runtime/scheduler';
 import { signDevToken } from '../../src/security';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSyncRound } from '../../src/sync/engine';
@@ -20,6 +24,19 @@ import { databaseUrlFor } from '../../src/store/libsql';
 import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
+
+// Every worker thread the service starts, so a test can end one as a crash or a heap limit would.
+const workerThreads = vi.hoisted(() => [] as Worker[]);
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:worker_threads')>();
+  class RecordedWorker extends real.Worker {
+    constructor(...args: ConstructorParameters<typeof real.Worker>) {
+      super(...args);
+      workerThreads.push(this);
+    }
+  }
+  return { ...real, Worker: RecordedWorker };
+});
 
 const population = generatePopulation(2, 7373).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
 let simulator: DfdgSimulator;
@@ -117,4 +134,62 @@ describe('runs cut off by a crash', () => {
     expect(seen.byId.get(result!.runId)!.status).toBe('succeeded');
     await app.close();
   });
+  it('are ended as interrupted at once when the worker thread running them ends while the service lives on', async () => {
+    const dataDir = join(dir, 'thread-ends');
+    const app = await startTestApp({ url: databaseUrlFor(dataDir) });
+    const plan = await enrol(app.deps, population[1]!.cpr);
+    await grantConsent(app.deps, { citizenId: plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '', source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
+    await app.close();
+    const service = await startNodeService({ DATA_DIR: dataDir, PORT: '0', JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'error', NODE_ENV: 'test', DEMO: 'off', DFDG_URL: simulator.url }, { scheduler: false });
+    // The source is slow: the run is still pulling when its thread ends.
+    simulator.setFaults({ latencyMs: 8_000 });
+    try {
+      const request = (path: string, init: RequestInit) => fetch(`${service.url}${path}`, init);
+      const headers = { authorization: `Bearer ${await signDevToken(TEST_JWT_SECRET, { tenant: '101', roles: ['it-staff'] })}` };
+      const asked = request('/v1/sync/dfdg/run', { method: 'POST', headers });
+      const underWay = async () => [...(await runsSeenByItStaff(request, '101')).byId.values()].filter((r) => r.status === 'running');
+      await expect.poll(async () => (await underWay()).length, { timeout: 20_000, interval: 100 }).toBe(1);
+      const [run] = await underWay();
+      // The thread that runs it, by the owner the run recorded; ended as a crash would end it.
+      const owner = (await service.deps.store.sync.getRun('101', run!.id))!.owner!;
+      const thread = workerThreads.find((w) => w.threadId === Number(owner.split(':').at(-1)))!;
+      expect(thread).toBeDefined();
+      await thread.terminate();
+      expect((await asked).ok).toBe(false);
+      await expect.poll(async () => (await runsSeenByItStaff(request, '101')).byId.get(run!.id)!.status, { timeout: 5_000, interval: 50 }).toBe('interrupted');
+      const seen = await runsSeenByItStaff(request, '101');
+      expect(seen.byId.get(run!.id)!.endedAt).not.toBeNull();
+      expect(seen.byId.get(run!.id)!.error).toMatch(/worker thread running it ended before the run did \(exit 1\)/);
+      expect(seen.underWay.find((line) => line.includes('adapter="dfdg"'))!.split(' ')[1]).toBe('0');
+    } finally {
+      simulator.setFaults({ latencyMs: 0 });
+      await service.close();
+    }
+  }, 60_000);
+  it('are ended as interrupted at once when a scheduled sync job’s thread ends mid-run', async () => {
+    const dataDir = join(dir, 'job-thread-ends');
+    const env = { DATA_DIR: dataDir, DFDG_URL: simulator.url, JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'error', NODE_ENV: 'test' };
+    const app = await startTestApp({ url: databaseUrlFor(dataDir) });
+    const plan = await enrol(app.deps, population[1]!.cpr);
+    await grantConsent(app.deps, { citizenId: plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '', source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
+    // Bree's job threads read this process's environment, as in the service.
+    const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, env);
+    simulator.setFaults({ latencyMs: 8_000 });
+    const bree = await startScheduler(loadConfig(env), app.deps.logger, { threadEnded: (thread, how) => interruptRunsOfThread(app.deps, thread, how) });
+    try {
+      await bree.run('sync-dfdg');
+      const running = async () => (await app.deps.store.sync.runs('101')).filter((r) => r.status === 'running');
+      await expect.poll(async () => (await running()).length, { timeout: 20_000, interval: 100 }).toBe(1);
+      const [run] = await running();
+      await bree.workers.get('sync-dfdg')!.terminate();
+      await expect.poll(async () => (await app.deps.store.sync.getRun('101', run!.id))!.status, { timeout: 5_000, interval: 50 }).toBe('interrupted');
+      expect((await app.deps.store.sync.getRun('101', run!.id))!.error).toMatch(/worker thread running it ended before the run did \(job sync-dfdg: exit 1\)/);
+    } finally {
+      await bree.stop();
+      simulator.setFaults({ latencyMs: 0 });
+      for (const [key, value] of Object.entries(saved)) if (value === undefined) delete process.env[key]; else process.env[key] = value;
+      await app.close();
+    }
+  }, 60_000);
 });

@@ -685,6 +685,51 @@ describe('pull engine', () => {
     await app.close();
   });
 
+  it('a bounded catch-up goes on past citizens whose pull keeps failing: the others are caught up, the failing ones retried each time round', async () => {
+    const real = createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
+    let failing = new Set<string>();
+    const attempts = new Map<string, number>();
+    const timedOut = () => Promise.reject(new AdapterError('timed out', false, 'timeout'));
+    const app = await startTestApp({
+      adapters: {
+        dfdg: {
+          ...real,
+          // The source times out for the failing citizens, in a batch as alone.
+          pullMany: async (subjects, options) => (subjects.some((s) => failing.has(s.citizenId)) ? timedOut() : real.pullMany(subjects, options)),
+          pull: async (subject, since) => {
+            if (!failing.has(subject.citizenId)) return real.pull(subject, since);
+            attempts.set(subject.citizenId, (attempts.get(subject.citizenId) ?? 0) + 1);
+            return timedOut();
+          },
+        },
+      },
+      mappings: allMappings,
+    });
+    const plans: Plan[] = [];
+    for (const citizen of population.slice(6, 12)) {
+      const plan = await enrol(app.deps, citizen.cpr);
+      await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment] });
+      plans.push(plan);
+    }
+    // The first two in citizen id order: the catch-up meets them first.
+    const inIdOrder = [...plans].sort((a, b) => (citizenIdOf(a) < citizenIdOf(b) ? -1 : 1));
+    failing = new Set(inIdOrder.slice(0, 2).map(citizenIdOf));
+    const bounded = async () => (await sync(app, 'dfdg', { maxCitizensPerRun: 2, feedStartMarginMs: 0 })).stats;
+    const runs = [];
+    for (let i = 0; i < 6; i++) runs.push(await bounded());
+    expect(runs.every((s) => s.catchUpSearched)).toBe(true);
+    for (const plan of inIdOrder.slice(2)) expect((await app.deps.store.plans.get('101', plan.id))!.version, 'caught up past the failing citizens').toBe(plan.version + 1);
+    // Never skipped: each failing citizen was tried again, in more than one run.
+    for (const id of failing) expect(attempts.get(id)).toBeGreaterThanOrEqual(2);
+    expect(runs.reduce((n, s) => n + s.pullErrors, 0)).toBeGreaterThanOrEqual(4);
+    // Once their source answers, they are caught up too, and the catch-up is complete.
+    failing = new Set();
+    for (let stats = await bounded(), i = 0; stats.stoppedAtLimit && i < 10; stats = await bounded(), i++);
+    for (const plan of inIdOrder.slice(0, 2)) expect((await app.deps.store.plans.get('101', plan.id))!.version).toBe(plan.version + 1);
+    expect(await bounded()).toMatchObject({ catchUpSearched: false, citizensPulled: 0 });
+    await app.close();
+  });
+
   it('a batch pull that fails as a whole is pulled one citizen at a time instead', async () => {
     const real = createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } });
     const app = await startTestApp({
