@@ -36,6 +36,7 @@ import {
 } from './api';
 import { createHttpMetrics } from './monitoring/http-metrics';
 import { IdentityProviderUnavailableError } from './security';
+import { SyncThreadStoppedError } from './sync/on-demand';
 import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent, SubscriptionTestEvent } from './subscriptions/events';
 
 export const apiInfo = {
@@ -154,6 +155,8 @@ export function createApp(deps: AppDeps) {
     if (error instanceof ProblemError) return problemResponse(error.problemType, error.detail);
     // The token may be valid: the IdP's keys could not be read (a 503, worth retrying; not a 401).
     if (error instanceof IdentityProviderUnavailableError) return problemResponse('identity-provider-unavailable', 'try again shortly');
+    // A sync's thread ended under it (its run is marked interrupted): worth asking again, not a 500.
+    if (error instanceof SyncThreadStoppedError) return problemResponse('sync-interrupted', error.message);
     if (error instanceof HTTPException) {
       if (error.status === 400) return problemResponse('malformed-json', error.message);
       if (error.status === 413) return problemResponse('payload-too-large');

@@ -36,6 +36,7 @@ export const problemTypes = {
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
   'identity-provider-unavailable': { status: 503, title: 'The identity provider’s signing keys cannot be read now; the token could not be checked' },
+  'sync-interrupted': { status: 503, title: 'The sync stopped before it finished; its run is marked interrupted — ask again' },
 } as const;
 export type ProblemType = keyof typeof problemTypes;
 

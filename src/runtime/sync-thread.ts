@@ -13,6 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import type { OnDemandSync } from '../api/context';
 import type { SyncRunResult } from '../sync/engine';
+import { SyncThreadStoppedError } from '../sync/on-demand';
 import type { SyncThreadRequest } from './jobs/sync-thread-job';
 import { syncHeap } from './memory';
 import { bootstrap, jobModule } from './scheduler';
@@ -71,11 +72,11 @@ export function startSyncThread(env: Record<string, string | undefined>, options
       idleTimer.unref();
     });
     // Only the current thread's end fails runs: one stopped for being idle has answered all of its own.
-    started.on('error', (error) => worker === started && calls.failAll(error));
+    started.on('error', (error) => worker === started && calls.failAll(new SyncThreadStoppedError(`the sync thread stopped: ${error.message}`)));
     started.on('exit', (code) => {
       if (worker !== started) return;
       worker = undefined;
-      calls.failAll(new Error(`the sync thread stopped (exit ${code})`));
+      calls.failAll(new SyncThreadStoppedError(`the sync thread stopped (exit ${code})`));
     });
     return started;
   };

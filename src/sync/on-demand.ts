@@ -9,6 +9,17 @@ import type { AppDeps, OnDemandSync } from '../api/context';
 import { askForJob } from '../runtime/job-queue';
 import { runSync, type SyncRunResult } from './engine';
 
+/**
+ * The thread running a sync ended before the sync did (an error, its heap limit, a stop): its run is
+ * marked interrupted, and whoever asked is told so (a 503 worth retrying), not a 500.
+ */
+export class SyncThreadStoppedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SyncThreadStoppedError';
+  }
+}
+
 export function runSyncNow(deps: AppDeps, options: OnDemandSync): Promise<SyncRunResult> {
   const bounded: OnDemandSync = { ...options, maxCitizensPerRun: options.maxCitizensPerRun ?? deps.config.schedule.maxCitizensPerRun };
   return deps.runSyncOnThread ? deps.runSyncOnThread(bounded) : runSync(deps, { ...bounded, mappings: deps.mappings });
