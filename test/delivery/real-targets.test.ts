@@ -5,19 +5,17 @@
  * effect counters: per record id for the SOAP ones, per idempotency key for the FHIR ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
-import { createEducationAdapter, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
+import { createDfdgAdapter, type DfdgSimulator } from '../../adapters/dfdg';
+import { createEducationAdapter, type EducationSimulator } from '../../adapters/education';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
-import { createHealthAdapter } from '../../adapters/health/adapter';
-import { startHealthSimulator } from '../../adapters/health/simulator';
 import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
-import { createSocialAdapter } from '../../adapters/social/adapter';
-import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import type { SectorSimulator } from '../../adapters/social/simulator';
 import { activationTypes } from '../../mappings/dfdg';
 import { educationProgrammes, planActivityTypes } from '../../mappings/education';
-import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
+import { createRelay, type RelayOptions } from '../../src/delivery';
 import type { DataCategory, Recipient } from '../../src/model';
-import { startTestApp } from '../support/node-app';
+import { startFourTargets, type FourTargets } from '../support/four-targets';
+import type { startTestApp } from '../support/node-app';
 import { TestClock } from '../registrations/fixture';
 import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
 import { regionalActivities } from '../../mappings/health/codes';
@@ -31,29 +29,13 @@ const clock = new TestClock();
 const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
 let population: SyntheticCitizen[];
 
+let targets: FourTargets | undefined;
 beforeAll(async () => {
   population = generatePopulation(400, 2026);
-  [dfdg, education, social, health] = await Promise.all([
-    startDfdgSimulator({ population, hangMs: 1_500 }),
-    startEducationSimulator({ population, hangMs: 1_500 }),
-    startSocialSimulator({ population }),
-    startHealthSimulator({ population }),
-  ]);
-  app = await startTestApp({
-    clock,
-    adapters: {
-      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 500 }),
-      education: createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: 500 }),
-      social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 500 }),
-      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 500 }),
-    },
-  });
-  (app.deps as DeliveryDeps).delivery = relayOptions;
+  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 500, soapHangMs: 1_500 });
+  ({ dfdg, education, social, health, app } = targets);
 }, 60_000);
-afterAll(async () => {
-  await app?.close();
-  await Promise.all([dfdg?.close(), education?.close(), social?.close(), health?.close()]);
-});
+afterAll(() => targets?.close());
 
 async function call(method: string, path: string, body?: unknown, key?: string) {
   const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });

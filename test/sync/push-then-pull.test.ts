@@ -6,23 +6,22 @@
  * simulators over HTTP, with the real adapters, relay, reverse and forward mappings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
-import { createEducationAdapter, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
+import { type DfdgSimulator } from '../../adapters/dfdg';
+import { createEducationAdapter, type EducationSimulator } from '../../adapters/education';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
-import { createHealthAdapter } from '../../adapters/health/adapter';
-import { startHealthSimulator } from '../../adapters/health/simulator';
 import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { createSocialAdapter } from '../../adapters/social/adapter';
-import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import type { SectorSimulator } from '../../adapters/social/simulator';
 import { activationTypes } from '../../mappings/dfdg';
 import { educationProgrammes, planActivityTypes } from '../../mappings/education';
 import { regionalActivities } from '../../mappings/health/codes';
 import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
-import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
+import { createRelay, type RelayOptions } from '../../src/delivery';
 import { membersOf, type DataCategory, type Plan, type Provenance, type SourceSystem } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
-import { startTestApp } from '../support/node-app';
+import { startFourTargets, type FourTargets } from '../support/four-targets';
+import type { startTestApp } from '../support/node-app';
 import { enrol, grantConsent, grantPushConsents } from '../support/seed';
 import { TestClock } from '../registrations/fixture';
 
@@ -35,29 +34,13 @@ const clock = new TestClock();
 const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
 let population: SyntheticCitizen[];
 
+let targets: FourTargets | undefined;
 beforeAll(async () => {
   population = generatePopulation(400, 2026);
-  [dfdg, education, social, health] = await Promise.all([
-    startDfdgSimulator({ population }),
-    startEducationSimulator({ population }),
-    startSocialSimulator({ population }),
-    startHealthSimulator({ population }),
-  ]);
-  app = await startTestApp({
-    clock,
-    adapters: {
-      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 2000 }),
-      education: createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: 2000 }),
-      social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 }),
-      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 2000 }),
-    },
-  });
-  (app.deps as DeliveryDeps).delivery = relayOptions;
+  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 2000 });
+  ({ dfdg, education, social, health, app } = targets);
 }, 60_000);
-afterAll(async () => {
-  await app?.close();
-  await Promise.all([dfdg?.close(), education?.close(), social?.close(), health?.close()]);
-});
+afterAll(() => targets?.close());
 
 /** What each source may bring into the plan. */
 const sourceCategories: Record<SourceSystem, DataCategory[]> = {

@@ -1,0 +1,56 @@
+/**
+ * The four sector systems as a push test meets them: their simulators over HTTP and a test app whose
+ * adapters speak to them, so the relay pushes to the same systems the sync pulls from.
+ */
+import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createEducationAdapter, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
+import { createHealthAdapter } from '../../adapters/health/adapter';
+import { startHealthSimulator } from '../../adapters/health/simulator';
+import type { SyntheticCitizen } from '../../adapters/shared/population';
+import { createSocialAdapter } from '../../adapters/social/adapter';
+import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import type { DeliveryDeps, RelayOptions } from '../../src/delivery';
+import type { TestClock } from '../registrations/fixture';
+import { startTestApp } from './node-app';
+
+export interface FourTargets {
+  dfdg: DfdgSimulator;
+  education: EducationSimulator;
+  social: SectorSimulator;
+  health: SectorSimulator;
+  app: Awaited<ReturnType<typeof startTestApp>>;
+  close(): Promise<void>;
+}
+
+/** `timeoutMs`: the adapters' timeout; `soapHangMs`: how long the SOAP simulators hold a request told to hang. */
+export async function startFourTargets(options: { population: SyntheticCitizen[]; clock: TestClock; relay: RelayOptions; timeoutMs: number; soapHangMs?: number }): Promise<FourTargets> {
+  const { population, timeoutMs } = options;
+  const hang = options.soapHangMs === undefined ? {} : { hangMs: options.soapHangMs };
+  const [dfdg, education, social, health] = await Promise.all([
+    startDfdgSimulator({ population, ...hang }),
+    startEducationSimulator({ population, ...hang }),
+    startSocialSimulator({ population }),
+    startHealthSimulator({ population }),
+  ]);
+  const app = await startTestApp({
+    clock: options.clock,
+    adapters: {
+      dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs }),
+      education: createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs }),
+      social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs }),
+      health: createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs }),
+    },
+  });
+  (app.deps as DeliveryDeps).delivery = options.relay;
+  return {
+    dfdg,
+    education,
+    social,
+    health,
+    app,
+    async close() {
+      await app.close();
+      await Promise.all([dfdg.close(), education.close(), social.close(), health.close()]);
+    },
+  };
+}
