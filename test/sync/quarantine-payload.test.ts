@@ -8,15 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
-import type { Mapping } from '../../mappings/mapping';
 import { membersOf, type Plan } from '../../src/model';
 import { holdsCprNumber, redactCpr } from '../../src/security/redact';
 import { quarantine } from '../../src/store/schema';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
-import { createMappingRegistry } from '../../src/sync/registry';
 import { runRetention } from '../../src/sync/retention';
 import { startTestApp } from '../support/node-app';
+import { activityMapping, beforeTheFix } from '../support/refusing-activities';
 import { enrol, grantConsent } from '../support/seed';
 
 const population = generatePopulation(4, 6262).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
@@ -28,10 +27,6 @@ afterAll(async () => {
   await dfdg?.close();
 });
 
-// The DFDG activity mapping before a fix: it refuses every activity, so the sync quarantines them.
-const activityMapping = allMappings.find('dfdg', 'activity')!;
-const refusingActivities: Mapping = { ...activityMapping, map: () => ({ ok: false, ruleId: 'activity.type', reason: 'the activation type list lacks this code', unknownCodes: [], ignoredFields: [] }) };
-const beforeTheFix = createMappingRegistry(allMappings.all().map((m) => (m === activityMapping ? refusingActivities : m)));
 const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
 
 interface PayloadAnswer {

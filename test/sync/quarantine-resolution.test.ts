@@ -6,12 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
-import type { Mapping } from '../../mappings/mapping';
 import { membersOf, type Plan } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
-import { createMappingRegistry } from '../../src/sync/registry';
 import { startTestApp } from '../support/node-app';
+import { activityMapping, beforeTheFix } from '../support/refusing-activities';
 import { enrol, grantConsent } from '../support/seed';
 import { quarantine as quarantineTable } from '../../src/store/schema';
 import { eq } from 'drizzle-orm';
@@ -25,10 +24,6 @@ afterAll(async () => {
   await dfdg?.close();
 });
 
-// The DFDG activity mapping before its fix: it refuses every activity.
-const activityMapping = allMappings.find('dfdg', 'activity')!;
-const refusingActivities: Mapping = { ...activityMapping, map: () => ({ ok: false, ruleId: 'activity.type', reason: 'the activation type list lacks this code', unknownCodes: [], ignoredFields: [] }) };
-const beforeTheFix = createMappingRegistry(allMappings.all().map((m) => (m === activityMapping ? refusingActivities : m)));
 
 const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
 const activitiesIn = (plan: Plan) => plan.interventions.filter((i) => i.provenance.some((p) => p.kind === 'source' && p.mappingId === activityMapping.id));
