@@ -39,6 +39,11 @@ async function freshApp() {
   return app;
 }
 const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
+/** Someone else writes the plan (its purpose) while a merge is under way, so the merge's write loses its race. */
+async function changePlanMeanwhile(app: Awaited<ReturnType<typeof freshApp>>, planId: string, purpose: string, updatedAt = new Date(Date.now() + 1000)) {
+  const current = (await app.deps.store.plans.get('101', planId))!;
+  expect(await app.deps.store.plans.update({ ...current, purpose, version: current.version + 1, updatedAt: updatedAt.toISOString() }, current.version)).toBe(true);
+}
 const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
 const sync = (app: Awaited<ReturnType<typeof freshApp>>, adapter: 'dfdg' | 'health', extra: Partial<Parameters<typeof runSync>[1]> = {}) =>
   runSync(app.deps, { tenant: '101', adapter, trigger: 'test', mappings: allMappings, ...extra });
@@ -218,8 +223,7 @@ describe('pull engine', () => {
       beforeWrite: async () => {
         if (interfered) return;
         interfered = true;
-        const current = (await app.deps.store.plans.get('101', plan.id))!;
-        expect(await app.deps.store.plans.update({ ...current, purpose: 'Ændret imens', version: current.version + 1, updatedAt: new Date(Date.now() + 1000).toISOString() }, current.version)).toBe(true);
+        await changePlanMeanwhile(app, plan.id, 'Ændret imens');
       },
     });
     expect(result.status).toBe('succeeded');
@@ -240,8 +244,7 @@ describe('pull engine', () => {
       // Someone changes the plan before every write of the merge, first and retries alike.
       beforeWrite: async () => {
         interferences++;
-        const current = (await app.deps.store.plans.get('101', plan.id))!;
-        expect(await app.deps.store.plans.update({ ...current, purpose: `Ændret imens (${interferences})`, version: current.version + 1, updatedAt: new Date(Date.now() + 1000).toISOString() }, current.version)).toBe(true);
+        await changePlanMeanwhile(app, plan.id, `Ændret imens (${interferences})`);
       },
     });
     expect(result.status).toBe('failed');
@@ -264,9 +267,7 @@ describe('pull engine', () => {
       beforeWrite: async () => {
         if (interfered) return;
         interfered = true;
-        const current = (await app.deps.store.plans.get('101', plan.id))!;
-        const rival = { ...current, purpose: 'Skrevet i samme millisekund', version: current.version + 1, updatedAt: instant.toISOString() };
-        expect(await app.deps.store.plans.update(rival, current.version)).toBe(true);
+        await changePlanMeanwhile(app, plan.id, 'Skrevet i samme millisekund', instant);
       },
     });
     expect(result.status).toBe('succeeded');

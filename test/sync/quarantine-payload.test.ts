@@ -4,9 +4,9 @@
  * to the citizen in Danish and listed for the DPO; a payload retention removed, or one that cannot be
  * opened, is a problem saying so. The dashboard shows it too, and previews it with the current mapping.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { createDfdgAdapter } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
 import { membersOf, type Plan } from '../../src/model';
 import { holdsCprNumber, redactCpr } from '../../src/security/redact';
@@ -16,16 +16,11 @@ import { runSync } from '../../src/sync/engine';
 import { runRetention } from '../../src/sync/retention';
 import { startTestApp } from '../support/node-app';
 import { activityMapping, beforeTheFix } from '../support/refusing-activities';
+import { dfdgSimulator } from '../support/sector-simulators';
 import { enrol, grantConsent } from '../support/seed';
 
 const population = generatePopulation(4, 6262).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
-let dfdg: DfdgSimulator;
-beforeAll(async () => {
-  dfdg = await startDfdgSimulator({ population, port: 0 });
-});
-afterAll(async () => {
-  await dfdg?.close();
-});
+const simulators = dfdgSimulator(population);
 
 const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
 
@@ -46,7 +41,7 @@ interface PayloadAnswer {
 async function quarantinedBySync() {
   let shift = 0;
   const app = await startTestApp({
-    adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) },
+    adapters: { dfdg: createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) },
     mappings: allMappings,
     clock: { now: () => new Date(Date.now() + shift) },
   });

@@ -3,26 +3,21 @@
  * reads that citizen from that system again and merges the record), or dismiss it; both leave the
  * open list and the audit log, and neither is open to other roles or other municipalities.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
+import { describe, expect, it } from 'vitest';
+import { createDfdgAdapter } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
 import { membersOf, type Plan } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { startTestApp } from '../support/node-app';
 import { activityMapping, beforeTheFix } from '../support/refusing-activities';
+import { dfdgSimulator } from '../support/sector-simulators';
 import { enrol, grantConsent } from '../support/seed';
 import { quarantine as quarantineTable } from '../../src/store/schema';
 import { eq } from 'drizzle-orm';
 
 const population = generatePopulation(8, 6161).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
-let dfdg: DfdgSimulator;
-beforeAll(async () => {
-  dfdg = await startDfdgSimulator({ population, port: 0 });
-});
-afterAll(async () => {
-  await dfdg?.close();
-});
+const simulators = dfdgSimulator(population);
 
 
 const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
@@ -30,7 +25,7 @@ const activitiesIn = (plan: Plan) => plan.interventions.filter((i) => i.provenan
 
 describe('resolving quarantined records', () => {
   it('retry reads the citizen again on the next sync and merges what the fixed mapping now accepts; dismiss closes the entry', async () => {
-    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
     const plans = [await enrol(app.deps, population[0]!.cpr), await enrol(app.deps, population[1]!.cpr)];
     for (const plan of plans) await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
     const first = await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: beforeTheFix });
@@ -71,7 +66,7 @@ describe('resolving quarantined records', () => {
   });
 
   it('a corrected version that merges closes the older open entries of its record as superseded, in the merge’s own batch, audited', async () => {
-    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
     const plan = await enrol(app.deps, population[2]!.cpr);
     await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
     const sync = (mappings: typeof allMappings, beforeWrite?: () => void) => runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings, feedStartMarginMs: 0, ...(beforeWrite ? { beforeWrite } : {}) });
@@ -84,7 +79,7 @@ describe('resolving quarantined records', () => {
       app.deps.store.sync.quarantineStatement({ id: 'q-other-source', tenant: '101', adapter: 'social', recordType: 'activity', recordId: broken[0]!.recordId, mappingId: null, reason: 'contract: status', raw: null, runId: null, citizenId: citizenIdOf(plan), createdAt: '2026-11-23T08:00:00.000Z' }),
     ]);
     // The source corrects its records (a new version of each); the mapping now accepts them too.
-    dfdg.mutate(1);
+    simulators.dfdg.mutate(1);
     const it = { authorization: `Bearer ${await app.harness.token({ tenant: '101', roles: ['it-staff'] })}` };
     const openIds = async () => ((await (await app.harness.request('/v1/sync/quarantine', { headers: it })).json()) as { records: { id: string }[] }).records.map((r) => r.id).sort();
     const openGauge = async () => (await (await app.harness.request('/metrics', { headers: it })).text()).split('\n').filter((line) => line.startsWith('enplan_quarantine_open{'));
@@ -125,13 +120,13 @@ describe('resolving quarantined records', () => {
   });
 
   it('a merge that lost its plan race and went again records each superseded entry once', async () => {
-    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const app = await startTestApp({ adapters: { dfdg: createDfdgAdapter({ baseUrl: simulators.dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
     const plan = await enrol(app.deps, population[3]!.cpr);
     await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
     expect((await runSync(app.deps, { tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: beforeTheFix, feedStartMarginMs: 0 })).stats.quarantined).toBeGreaterThan(0);
     const broken = await app.deps.store.sync.quarantined('101');
     expect(broken.length).toBeGreaterThan(0);
-    dfdg.mutate(1);
+    simulators.dfdg.mutate(1);
     let interfered = false;
     const merged = await runSync(app.deps, {
       tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings, feedStartMarginMs: 0,
