@@ -61,6 +61,8 @@ export interface SyncStats {
   mergeFailures: number;
   elementsAdded: number;
   elementsUpdated: number;
+  /** Source entries taken off elements because the record's newer version no longer yields them (and elements left with none removed). */
+  elementsWithdrawn: number;
   conflicts: number;
   pullErrors: number;
   /** Batch pulls that failed as a whole and were pulled one by one instead. */
@@ -199,6 +201,7 @@ const emptySyncStats = (): SyncStats => ({
   mergeFailures: 0,
   elementsAdded: 0,
   elementsUpdated: 0,
+  elementsWithdrawn: 0,
   conflicts: 0,
   pullErrors: 0,
   batchFallbacks: 0,
@@ -560,6 +563,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         if (legalBasisRefs.length > 0) flowedLegalBases.set(citizen.citizenId, new Set([...(flowedLegalBases.get(citizen.citizenId) ?? []), ...legalBasisRefs]));
       }
 
+      // A record's new version that no longer yields an element it did takes its word back from that
+      // element (a Condition entered in error, a team ended) — unless consent kept part of it out.
+      const readWhole = mergeable.filter((m) => !m.refusedAny).map(({ run, record }) => ({ system: run.id, recordId: record.recordId, recordVersion: record.version }));
       // The citizen's records folded into each of their enrolled plans; all or nothing for the citizen.
       const merged: { planId: string; outcome: MergeOutcome }[] = [];
       let mergeError: string | undefined;
@@ -569,7 +575,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         const member = membersOf(plan).find((m) => m.citizenId === citizen.citizenId && !m.leftAt);
         if (!member) continue;
         try {
-          merged.push({ planId, outcome: mergeFragments(plan, inputs.map((i) => ({ ...i, memberId: member.memberId })), { at, ruleVersion: ruleSetVersion, held: heldOf.get(citizen.citizenId) }) });
+          merged.push({ planId, outcome: mergeFragments(plan, inputs.map((i) => ({ ...i, memberId: member.memberId })), { at, ruleVersion: ruleSetVersion, held: heldOf.get(citizen.citizenId), readWhole }) });
         } catch (error) {
           mergeError = error instanceof Error ? error.message : String(error);
           break;
@@ -599,6 +605,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           run.stats.elementsAdded += counts.added;
           run.stats.elementsUpdated += counts.updated;
           run.stats.conflicts += counts.conflicts;
+        }
+        for (const gone of outcome.withdrawn) {
+          const run = parts.find((p) => p.run.id === gone.system)?.run;
+          if (run) run.stats.elementsWithdrawn++;
         }
         for (const reference of outcome.unresolvedReferences) {
           const run = parts.find((p) => p.run.id === reference.system)?.run;

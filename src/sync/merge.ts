@@ -44,6 +44,7 @@
  */
 import { z } from 'zod';
 import type { Agreement, CareTeamContact, CitizenView, Conflict, DataCategory, Department, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
+import { dropDanglingReferences, elementIdsOf } from '../plans/references';
 import {
   Agreement as AgreementSchema,
   CareTeamContact as CareTeamContactSchema,
@@ -92,6 +93,25 @@ export interface MergeOutcome {
    * flows. The record is merged again, references and all, when it is read again.
    */
   unresolvedReferences: UnresolvedReference[];
+  /**
+   * Elements a record read whole no longer speaks of in its newer version (`MergeContext.readWhole`):
+   * that record's entry left them, and an element with no other provenance left the plan (`removed`).
+   */
+  withdrawn: WithdrawnElement[];
+}
+
+export interface WithdrawnElement {
+  system: FragmentOrigin['system'];
+  recordId: string;
+  elementId: string;
+  removed: boolean;
+}
+
+/** A source record the merge was given in full: every fragment its version yields is among the inputs. */
+export interface RecordReadWhole {
+  system: FragmentOrigin['system'];
+  recordId: string;
+  recordVersion: string;
 }
 
 export interface UnresolvedReference {
@@ -547,6 +567,12 @@ export interface MergeContext {
    * records these are: from the deliveries that put them there (`store.heldElements`).
    */
   held?: ReadonlyMap<string, string>;
+  /**
+   * Records read whole (not refused in part by consent): a newer version of one that no longer yields
+   * an element it yielded before (the source marked it entered in error, ended a care team) takes its
+   * entry off that element. A record given here with no fragment at all withdraws everything it said.
+   */
+  readWhole?: readonly RecordReadWhole[];
 }
 
 /**
@@ -584,6 +610,58 @@ function onOurElements(plan: Plan, inputs: readonly MergeInput[], held: Readonly
     if (fragment.kind === 'followUp' && fragment.content.elementId !== undefined) content.elementId = ours(fragment.content.elementId, [goals, interventions]);
     return renamed ? { ...input, fragment: { ...fragment, elementId, content } as Fragment } : input;
   });
+}
+
+const recordKey = (system: string, recordId: string) => `${system}\u0000${recordId}`;
+
+/**
+ * Takes off `next`'s elements the entries of records read whole at an older version than the one read
+ * now: after the merge, such an entry is left only on an element the newer version no longer yields.
+ * An element with no provenance left leaves the plan (references to it are dropped, as on a
+ * revocation); an open conflict in which the record's older value is disputed is closed, the record no
+ * longer claiming it. Returns the plan (`next` itself when nothing was withdrawn) and what left.
+ */
+function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: string): { plan: Plan; withdrawn: WithdrawnElement[] } {
+  const newest = new Map<string, string>();
+  for (const r of records) {
+    const key = recordKey(r.system, r.recordId);
+    const known = newest.get(key);
+    if (known === undefined || compareVersions(r.recordVersion, known) > 0) newest.set(key, r.recordVersion);
+  }
+  const outdated = (p: Provenance): p is SourceProvenance => {
+    if (p.kind !== 'source') return false;
+    const version = newest.get(recordKey(p.system, p.recordId));
+    return version !== undefined && compareVersions(version, p.recordVersion) > 0;
+  };
+  const withdrawn: WithdrawnElement[] = [];
+  let plan = next;
+  for (const key of Object.keys(listFor).map((kind) => listFor[kind as Fragment['kind']]!)) {
+    const list = plan[key] as Element[];
+    if (!list.some((e) => e.provenance.some(outdated))) continue;
+    const kept: Element[] = [];
+    for (const element of list) {
+      const leaving = element.provenance.filter(outdated);
+      if (leaving.length === 0) {
+        kept.push(element);
+        continue;
+      }
+      const provenance = element.provenance.filter((p) => !outdated(p));
+      for (const entry of leaving) withdrawn.push({ system: entry.system, recordId: entry.recordId, elementId: element.id, removed: provenance.length === 0 });
+      if (provenance.length > 0) kept.push(checkedElement(key, { ...element, provenance } as Element));
+    }
+    plan = { ...plan, [key]: kept };
+  }
+  if (withdrawn.length === 0) return { plan: next, withdrawn };
+  const stays = new Set(withdrawn.filter((w) => !w.removed).map((w) => w.elementId));
+  plan = {
+    ...plan,
+    conflicts: plan.conflicts.map((conflict) =>
+      !conflict.resolvedAt && stays.has(conflict.elementId) && conflict.values.slice(1).some((v) => v.provenance.some(outdated))
+        ? closedConflict(conflict, at, 0, 'withdrawn: the source no longer reports this element, so its value is no longer claimed')
+        : conflict,
+    ),
+  };
+  return { plan: dropDanglingReferences(plan, elementIdsOf(next)).plan, withdrawn };
 }
 
 /**
@@ -630,10 +708,11 @@ export function mergeFragments(plan: Plan, given: readonly MergeInput[], context
   }
 
   const { provenanceChanged, unresolved: unresolvedReferences, ...outcome } = tally;
-  const changed = provenanceChanged || outcome.added + outcome.updated + outcome.conflicts > 0;
-  if (!changed) return { plan, ...outcome, bySystem, unresolvedReferences };
-  const merged: Plan = { ...next, updatedAt: context.at, version: plan.version + 1 };
+  const { plan: folded, withdrawn } = context.readWhole?.length ? withdrawUnsaid(next, context.readWhole, context.at) : { plan: next, withdrawn: [] };
+  const changed = provenanceChanged || withdrawn.length > 0 || outcome.added + outcome.updated + outcome.conflicts > 0;
+  if (!changed) return { plan, ...outcome, bySystem, unresolvedReferences, withdrawn };
+  const merged: Plan = { ...folded, updatedAt: context.at, version: plan.version + 1 };
   const problems = planIntegrityProblems(merged);
   if (problems.length > 0) throw new Error(`the merge would break the plan: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-  return { plan: merged, ...outcome, bySystem, unresolvedReferences };
+  return { plan: merged, ...outcome, bySystem, unresolvedReferences, withdrawn };
 }
