@@ -4,8 +4,9 @@
  * indexed columns kept with every plan write, not by reading every plan.
  */
 import { z } from '@hono/zod-openapi';
-import { PlanStatus, RECOMMENDED_CASELOAD } from '../model';
+import { PlanStatus, RECOMMENDED_CASELOAD, type Department, type Plan } from '../model';
 import { actorOf } from '../security';
+import { nextFollowUpOf, openConflictsOf } from '../store/plans';
 import { danishToday } from '../views/danish';
 import { hiddenFromCaseworker } from '../views/plan-view';
 import { PageQuery } from './paging';
@@ -46,8 +47,8 @@ const PlanSummaries = z
         status: PlanStatus,
         coordinator: z.string().nullable(),
         members: z.number().int().openapi({ description: 'Active members: 1 for a citizen’s own plan, more for a family plan' }),
-        openConflicts: z.number().int(),
-        nextFollowUp: z.string().nullable().openapi({ description: 'The earliest due date of a follow-up not yet done' }),
+        openConflicts: z.number().int().openapi({ description: 'Conflicts waiting for a person that the reader would see opening the plan; 0 for a closed or declined plan' }),
+        nextFollowUp: z.string().nullable().openapi({ description: 'The earliest due date of a follow-up not yet done that the reader would see opening the plan; null for a closed or declined plan' }),
         updatedAt: z.string(),
       }),
     ),
@@ -66,6 +67,15 @@ const PlanListQuery = PageQuery.extend({
 });
 
 const dayMs = 86_400_000;
+
+/** A plan's open conflicts and next follow-up as a caseworker of `department` sees them (R9). */
+function summaryAsCaseworkerSees(plan: Plan, department: Department | undefined) {
+  const hidden = hiddenFromCaseworker(plan, department);
+  return {
+    openConflicts: openConflictsOf({ conflicts: plan.conflicts.filter((c) => !hidden.conflicts.has(c.id)) }),
+    nextFollowUp: nextFollowUpOf({ followUps: plan.followUps.filter((f) => !hidden.elements.has(f.id)) }),
+  };
+}
 
 export const worklistRoutes = newRouter()
   .openapi(
@@ -86,7 +96,10 @@ export const worklistRoutes = newRouter()
       if (unknown.length > 0) throw new ProblemError('validation-failed', `unknown status ${unknown.join(', ')}; one of ${PlanStatus.options.join(', ')}`);
       const rows = await store.plans.summaries(principal.tenant, { statuses, coordinator, withoutCoordinator: withoutCoordinator === 'true' }, limit, offset);
       await store.audit.append(principal.tenant, { at: clock.now().toISOString(), actor: actorOf(principal), action: 'plans.listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { plans: rows.length, status: status ?? null, byCoordinator: coordinator !== undefined, withoutCoordinator: withoutCoordinator === 'true' } });
-      return c.json({ plans: rows.map(({ id, ...row }) => ({ planId: id, ...row, status: row.status as PlanStatus })), nextOffset: rows.length === limit ? offset + limit : null }, 200);
+      // Where consent gives named departments data alone, the figures are those the reader finds
+      // opening the plan (IT staff, who open none, as a caseworker of no department: decision 0026).
+      const asReaderSees = ({ restricted, ...row }: (typeof rows)[number]) => (restricted ? { ...row, ...summaryAsCaseworkerSees(restricted, principal.department) } : row);
+      return c.json({ plans: rows.map(asReaderSees).map(({ id, ...row }) => ({ planId: id, ...row, status: row.status as PlanStatus })), nextOffset: rows.length === limit ? offset + limit : null }, 200);
     },
   )
   .openapi(

@@ -360,9 +360,12 @@ export function planRepository({ db, batch }: Database) {
       return rows.map((r) => JSON.parse(r.document) as Plan);
     },
     /**
-     * A page of the tenant's plans as the index columns tell them (no document is read): newest
-     * change first; by status, by responsible coordinator, or those with none named yet. Open
-     * conflicts are those of open plans only, as in `withOpenConflicts`.
+     * A page of the tenant's plans as the index columns tell them: newest change first; by status,
+     * by responsible coordinator, or those with none named yet. Open conflicts and the next
+     * follow-up are those of open plans only, as in `withOpenConflicts` and the overdue worklist.
+     * `restricted` is the document of an open plan with something to count that holds data consent
+     * gives named departments alone (decision 0026): only there does the count depend on the
+     * reader, so only there is a document parsed.
      */
     async summaries(tenant: string, filter: { statuses?: string[]; coordinator?: string; withoutCoordinator?: boolean }, limit: number, offset: number) {
       const conditions = [eq(plans.tenant, tenant)];
@@ -370,15 +373,21 @@ export function planRepository({ db, batch }: Database) {
       if (filter.coordinator !== undefined) conditions.push(eq(plans.coordinatorName, filter.coordinator));
       if (filter.withoutCoordinator) conditions.push(sql`${plans.coordinatorName} is null`);
       const members = db.select({ n: sql<number>`count(*)` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, plans.id), eq(planMembers.active, true)));
+      // Documents are written by JSON.stringify, so a provenance entry's audience is always the
+      // text `"audience":` (a string value's quotes are escaped): a scan, no JSON parsed in SQL.
+      const restricted = sql<string | null>`case when ${and(inArray(plans.status, openPlanStatuses), sql`(${plans.openConflicts} > 0 or ${plans.nextFollowUp} is not null)`)} and instr(${plans.document}, '"audience":') > 0 then ${plans.document} end`;
       const rows = await db
-        .select({ id: plans.id, status: plans.status, coordinator: plans.coordinatorName, openConflicts: plans.openConflicts, nextFollowUp: plans.nextFollowUp, updatedAt: plans.updatedAt, members: sql<number>`(${members})` })
+        .select({ id: plans.id, status: plans.status, coordinator: plans.coordinatorName, openConflicts: plans.openConflicts, nextFollowUp: plans.nextFollowUp, updatedAt: plans.updatedAt, members: sql<number>`(${members})`, restricted })
         .from(plans)
         .where(and(...conditions))
         .orderBy(desc(plans.updatedAt), asc(plans.id))
         .limit(limit)
         .offset(offset);
-      // A closed or declined plan's conflicts wait for no one (R6): counted as the worklist counts them.
-      return rows.map((r) => ({ ...r, openConflicts: openPlanStatuses.includes(r.status) ? r.openConflicts : 0, members: Number(r.members) }));
+      // A closed or declined plan's conflicts and follow-ups wait for no one (R6).
+      return rows.map(({ restricted: document, ...r }) => {
+        const open = openPlanStatuses.includes(r.status);
+        return { ...r, openConflicts: open ? r.openConflicts : 0, nextFollowUp: open ? r.nextFollowUp : null, members: Number(r.members), restricted: document ? (JSON.parse(document) as Plan) : null };
+      });
     },
     /** Open plans (requested to active) per responsible coordinator (null: none named yet), R5. */
     async caseload(tenant: string): Promise<{ coordinator: string | null; openPlans: number }[]> {

@@ -7,6 +7,7 @@
  */
 import type { AppDeps } from '../api/context';
 import { ProblemError } from '../api/context';
+import { isAnonymousTreatmentBasis } from '../model';
 import { MisplacedCiphertextError } from '../security/cpr-vault';
 import { redactCpr } from '../security/redact';
 import { actorOf, type Principal } from '../security/principal';
@@ -63,6 +64,14 @@ const masksIn = (text: string) => text.split(MASK).length - 1;
  */
 const plainDigits = (text: string) =>
   text.replace(/\\u003([0-9])|&#x3([0-9]);|&#(4[89]|5[0-7]);|%3([0-9])/gi, (_, json?: string, hex?: string, decimal?: string, url?: string) => json ?? hex ?? (decimal ? String(Number(decimal) - 48) : url!));
+
+/**
+ * Whether a payload may concern anonymous treatment (SEL § 101 a): its mapping failed, so no
+ * intervention says so; any reference to a § 101 a anywhere in it counts, and so does a payload cut
+ * at the stored length (what was cut is unknown). It fails closed, as the mappings do: the look is
+ * then kept from the family (R4), never shown to it by mistake.
+ */
+export const mayConcernAnonymousTreatment = (text: string) => text.length >= RAW_LIMIT || isAnonymousTreatmentBasis(plainDigits(text));
 
 /** The text with every CPR-shaped number shown as `[cpr]`, and how many were. */
 export function maskCprLike(text: string): { text: string; masked: number } {
@@ -127,7 +136,7 @@ export async function openQuarantinedPayload(deps: AppDeps, principal: Principal
     );
   }
   const shown = maskCprLike(text);
-  await audited(QUARANTINE_PAYLOAD_READ, use.purpose === 'preview' ? {} : { cprLikeNumbersMasked: shown.masked });
+  await audited(QUARANTINE_PAYLOAD_READ, { ...(use.purpose === 'preview' ? {} : { cprLikeNumbersMasked: shown.masked }), anonymousTreatment: mayConcernAnonymousTreatment(text) });
   /** `text` as stored, for a mapping to read; `shown` masked, for a person to. */
   return { entry, text, shown };
 }

@@ -4,9 +4,10 @@
  * recorded act (`POST /v1/consents/legal-basis/{id}/informed`), not a side effect of a page view.
  *
  * A custody holder also sees, for each child in a plan they are a parent in, the consents they
- * gave for that child and the flows that rested on one of them — never a flow of a record holding
- * anonymous treatment (SEL § 101 a, R4; the engine marks those), nor one written before the engine
- * marked flows at all, nor anything resting only on another custody holder's consent (separated
+ * gave for that child, the flows that rested on one of them and IT staff's looks at the child's
+ * records from a system one of them names — never a flow or a look at a record holding
+ * anonymous treatment (SEL § 101 a, R4; the engine and the payload look mark those), nor one
+ * written before they marked them at all, nor anything resting only on another custody holder's consent (separated
  * parents do not see each other's acts through the plan, R4).
  */
 import type { AppDeps } from '../api/context';
@@ -14,7 +15,7 @@ import { Department, membersOf, type ConsentGrant, type LegalBasisRecord } from 
 import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { AuditRow } from '../store';
 import { processingPurpose, retentionOf } from '../consent/processing-record';
-import { ACCESS_LOG_READ, ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, type CitizenDataFlows } from './data-flows';
+import { ACCESS_LOG_READ, ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, QUARANTINE_PAYLOAD_READ, type CitizenDataFlows } from './data-flows';
 import { danishToday } from './danish';
 import { explainView, planAsCaseworkerMaySee, type PlanView } from './plan-view';
 
@@ -28,11 +29,18 @@ const elementCount = (view: PlanView) => viewLists.reduce((n, list) => n + (view
 const parentRoles = new Set(['parent', 'custody-holder']);
 const childRoles = new Set(['child', 'young-person']);
 
-/** Whether a custody holder may see this row of their child's log, given the grants they gave for the child. */
-export function shownToCustodyHolder(row: AuditRow, grantsGiven: ReadonlySet<string>): boolean {
-  if (row.action !== 'data.flowed' || row.detail.anonymousTreatment !== false) return false;
+/**
+ * Whether a custody holder may see this row of their child's log, given the grants they gave for
+ * the child: a flow that rested on one of them, or IT staff's look at a record the child's data
+ * came in from a system one of them names (the look rests on no consent; the system the custody
+ * holder let into the plan is what they may know of). Only rows marked free of anonymous treatment.
+ */
+export function shownToCustodyHolder(row: AuditRow, grantsGiven: readonly Pick<ConsentGrant, 'id' | 'source'>[]): boolean {
+  if (row.detail.anonymousTreatment !== false) return false;
+  if (row.action === QUARANTINE_PAYLOAD_READ) return grantsGiven.some((g) => g.source === row.detail.adapter);
+  if (row.action !== 'data.flowed') return false;
   const refs = Array.isArray(row.detail.consentRefs) ? row.detail.consentRefs : [];
-  return refs.some((ref) => typeof ref === 'string' && grantsGiven.has(ref));
+  return refs.some((ref) => typeof ref === 'string' && grantsGiven.some((g) => g.id === ref));
 }
 
 export function citizenService(deps: AppDeps) {
@@ -154,8 +162,7 @@ export function citizenService(deps: AppDeps) {
       for (const child of await childrenOf(tenant, citizenId)) {
         const given = (await consentsOf(tenant, child.citizenId)).grants.filter((g) => g.grantedBy.citizenId === citizenId);
         if (given.length === 0) continue;
-        const ids = new Set(given.map((g) => g.id));
-        const rows = (await logOf(tenant, child.citizenId)).filter((row) => shownToCustodyHolder(row, ids));
+        const rows = (await logOf(tenant, child.citizenId)).filter((row) => shownToCustodyHolder(row, given));
         const part = describeDataFlows(child.citizenId, rows, given, [], { today, child: { readerCitizenId: citizenId, birthDate: child.birthDate } });
         result.flows.push(...part.flows);
         result.consents.push(...part.consents);

@@ -14,8 +14,9 @@
  *   municipality's caseworkers opened the plan; one line per day with the count.
  * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
  * - `data-subject.access-log-read` — the DPO read who used this citizen's data.
- * - `quarantine.payload-read` { adapter, recordType, purpose } — IT staff looked at a record of theirs
- *   that failed its mapping (src/sync/quarantine.ts), CPR numbers masked.
+ * - `quarantine.payload-read` { adapter, recordType, purpose, anonymousTreatment } — IT staff looked at a record of theirs
+ *   that failed its mapping (src/sync/quarantine.ts), CPR numbers masked; `anonymousTreatment`: it may
+ *   concern SEL § 101 a (then never told to a custody holder).
  *   (`quarantine.payload-open-refused` { …, refusal }, an attempt that showed nothing, is for the DPO's log only: not read here.)
  * - `plan.consent-data-removed` { grantId, removedElements, keptElements } — what flowed on a
  *   grant left the plan when it was revoked (R10) or lapsed (actor `system:consent-expiry`); with
@@ -278,7 +279,8 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         legalBasis: null,
         text: `Den ${when} gennemgik kommunens databeskyttelsesrådgiver loggen over, hvem der har set og brugt dine oplysninger i Én plan.`,
       });
-    } else if (row.action === QUARANTINE_PAYLOAD_READ && !child) {
+    } else if (row.action === QUARANTINE_PAYLOAD_READ) {
+      // To a custody holder only as the caller chose (src/views/citizen.ts): never a look that may concern anonymous treatment.
       const source = text(d.adapter);
       flows.push({
         at: row.at,
@@ -290,7 +292,7 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         basis: null,
         consentRefs: [],
         legalBasis: null,
-        text: `Den ${when} så en it-medarbejder i kommunen oplysninger om dig fra ${source ? systemName(source) : 'et fagsystem'}, som Én plan ikke kunne læse ind i din plan, for at finde fejlen. CPR-numre var skjult.`,
+        text: `Den ${when} så en it-medarbejder i kommunen oplysninger om ${child ? `dit barn (født ${danishDate(child.birthDate)})` : 'dig'} fra ${source ? systemName(source) : 'et fagsystem'}, som Én plan ikke kunne læse ind i ${child ? 'barnets' : 'din'} plan, for at finde fejlen. CPR-numre var skjult.`,
       });
     } else if (row.action === ACCESS_REPORT && !child) {
       flows.push({

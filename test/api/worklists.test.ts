@@ -4,8 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { monitoringOverview } from '../../src/monitoring/overview';
+import { membersOf, Plan, type Conflict, type Provenance } from '../../src/model';
 import { testCpr } from '../support/cpr';
+import { byRegistration, followUp, fromSource, intervention } from '../support/elements';
 import { startTestApp } from '../support/node-app';
+import { enrol } from '../support/seed';
 
 async function setUp() {
   const app = await startTestApp();
@@ -52,6 +55,71 @@ describe('caseworkers’ worklists', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.detail).toContain('unknown status open');
     for (const role of ['vendor', 'sync-job', 'dpo']) expect((await app.call('GET', '/v1/plans', [role])).status).toBe(403);
+    await app.close();
+  });
+
+  it('gives a closed or declined plan no next follow-up: one not done when the plan ended waits for no one', async () => {
+    const app = await setUp();
+    const [open, closed, declined] = [await app.plan(), await app.plan(), await app.plan()];
+    for (const id of [open, closed, declined]) await app.followUp(id, '2099-03-01', 'Opfølgning');
+    for (const status of ['accepted', 'closed']) expect((await app.call('POST', `/v1/plans/${closed}/status`, ['caseworker'], { status })).status).toBe(200);
+    expect((await app.call('POST', `/v1/plans/${declined}/status`, ['caseworker'], { status: 'declined', reason: 'Borgeren ønsker det ikke' })).status).toBe(200);
+
+    for (const role of ['caseworker', 'it-staff']) {
+      const { body } = await app.call('GET', '/v1/plans', [role]);
+      const next = Object.fromEntries(body.plans.map((p: { planId: string; nextFollowUp: string | null }) => [p.planId, p.nextFollowUp]));
+      expect(next).toEqual({ [open]: '2099-03-01', [closed]: null, [declined]: null });
+    }
+    // Offered again, the declined plan's follow-up is due again.
+    expect((await app.call('POST', `/v1/plans/${declined}/status`, ['caseworker'], { status: 'offered' })).status).toBe(200);
+    const again = (await app.call('GET', '/v1/plans?status=offered', ['caseworker'])).body.plans;
+    expect(again.find((p: { planId: string }) => p.planId === declined).nextFollowUp).toBe('2099-03-01');
+    await app.close();
+  });
+
+  it('counts the open conflicts and gives the next follow-up a caseworker would see opening the plan, not those consent gives other departments alone', async () => {
+    const app = await setUp();
+    const plan = await enrol(app.deps, testCpr());
+    const [member] = membersOf(plan);
+    const forSocial: Provenance = { ...(fromSource('g-social', 'health', 'health', 'r-psych') as Extract<Provenance, { kind: 'source' }>), audience: ['social'] };
+    const wholePlan = fromSource('g-all', 'interventions', 'dfdg', 'r-job');
+    const conflict = (id: string, elementId: string, values: Provenance[]): Conflict => ({ id, elementId, field: 'title', values: values.map((p, i) => ({ value: `værdi ${i}`, provenance: [p] })), detectedAt: '2026-11-22T10:00:00.000Z' });
+    const next = Plan.parse({
+      ...plan,
+      interventions: [intervention('i-job', member!.memberId, { provenance: [wholePlan] }), intervention('i-psych', member!.memberId, { sector: 'health', provenance: [forSocial] })],
+      followUps: [followUp('f-psych', { due: '2099-01-10', elementId: 'i-psych' }), followUp('f-job', { due: '2099-02-10', elementId: 'i-job' })],
+      conflicts: [conflict('c-job', 'i-job', [wholePlan, byRegistration()]), conflict('c-psych', 'i-psych', [forSocial, byRegistration()])],
+      version: plan.version + 1,
+    });
+    expect(await app.deps.store.plans.update(next, plan.version)).toBe(true);
+    // A plan without such data: its columns are the answer for everyone.
+    const plain = await enrol(app.deps, testCpr());
+    const plainNext = Plan.parse({ ...plain, followUps: [followUp('f-plain', { due: '2099-03-10' })], conflicts: [conflict('c-1', 'f-plain', [byRegistration('r1'), byRegistration('r2')])], version: plain.version + 1 });
+    expect(await app.deps.store.plans.update(plainNext, plain.version)).toBe(true);
+
+    const as = async (claims: { roles: readonly string[]; department?: string }) => {
+      const headers = { authorization: `Bearer ${await app.harness.token({ tenant: '101', sub: 'reader-1', roles: claims.roles as never, ...(claims.department ? { department: claims.department as never } : {}) })}` };
+      const summaries = (await (await app.harness.request('/v1/plans', { headers })).json()) as { plans: { planId: string; openConflicts: number; nextFollowUp: string | null }[] };
+      const summary = summaries.plans.find((p) => p.planId === plan.id)!;
+      const opened = claims.roles.includes('caseworker') ? ((await (await app.harness.request(`/v1/plans/${plan.id}`, { headers })).json()) as { conflicts: { resolvedAt?: string }[]; followUps: { due: string; done: boolean }[] }) : null;
+      return { summary, plain: summaries.plans.find((p) => p.planId === plain.id)!, opened };
+    };
+    for (const [claims, expected] of [
+      [{ roles: ['caseworker'], department: 'social' }, { openConflicts: 2, nextFollowUp: '2099-01-10' }],
+      [{ roles: ['caseworker'], department: 'employment' }, { openConflicts: 1, nextFollowUp: '2099-02-10' }],
+      [{ roles: ['caseworker'] }, { openConflicts: 1, nextFollowUp: '2099-02-10' }],
+      // IT staff open no plan: they are answered as a reader with no department, the safe default.
+      [{ roles: ['it-staff'] }, { openConflicts: 1, nextFollowUp: '2099-02-10' }],
+    ] as const) {
+      const { summary, plain: plainSummary, opened } = await as(claims);
+      expect(summary, JSON.stringify(claims)).toMatchObject(expected);
+      expect(plainSummary).toMatchObject({ openConflicts: 1, nextFollowUp: '2099-03-10' });
+      if (opened) {
+        // The same as the reader finds opening the plan.
+        expect(opened.conflicts.filter((c) => !c.resolvedAt)).toHaveLength(summary.openConflicts);
+        expect(opened.followUps.filter((f) => !f.done).map((f) => f.due).sort()[0]).toBe(summary.nextFollowUp);
+      }
+    }
     await app.close();
   });
 

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatePopulation } from '../../adapters/shared/population';
+import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { CPR_SYSTEM } from '../../adapters/fhir/systems';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
@@ -18,6 +18,7 @@ import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
+import { refusingRecordsOf } from '../support/refusing-activities';
 import { caseworkerOf, grantConsent } from '../support/seed';
 
 const socialOnly = { employment: false, education: false, social: true, health: false };
@@ -25,17 +26,22 @@ const [parent, otherParent, someone] = generatePopulation(3, 4242).map((c) => ({
 const child = { ...someone!, cpr: testCpr('2014-03-12'), birthDate: '2014-03-12' };
 const categories = ['plan-core', 'social', 'goals', 'interventions'] as const;
 
-let social: SectorSimulator;
-let app: Awaited<ReturnType<typeof startTestApp>>;
-beforeAll(async () => {
-  social = await startSocialSimulator({ population: [parent!, otherParent!, child], port: 0 });
-  // The child is also in anonymous treatment (SEL § 101 a): a CarePlan of the social system says so.
-  const found = (await (await fetch(`${social.baseUrl}/Patient?identifier=${encodeURIComponent(`${CPR_SYSTEM}|${child.cpr}`)}`)).json()) as { entry?: { resource: { id: string } }[] };
+/** The social system's simulator for these citizens, where the child is also in anonymous treatment (SEL § 101 a): a CarePlan says so. */
+async function socialSystemWithAnonymousTreatment(population: SyntheticCitizen[], childCpr: string) {
+  const simulator = await startSocialSimulator({ population, port: 0 });
+  const found = (await (await fetch(`${simulator.baseUrl}/Patient?identifier=${encodeURIComponent(`${CPR_SYSTEM}|${childCpr}`)}`)).json()) as { entry?: { resource: { id: string } }[] };
   const patientId = found.entry?.[0]?.resource.id;
   expect(patientId).toBeTruthy();
   const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/social/careplan/local-code-and-anonymous-treatment.input.json'), 'utf8')) as Record<string, unknown>;
   const { id: _id, meta: _meta, ...carePlan } = fixture;
-  await social.repository.createResource({ ...carePlan, subject: { reference: `Patient/${patientId}` } } as never);
+  await simulator.repository.createResource({ ...carePlan, subject: { reference: `Patient/${patientId}` } } as never);
+  return simulator;
+}
+
+let social: SectorSimulator;
+let app: Awaited<ReturnType<typeof startTestApp>>;
+beforeAll(async () => {
+  social = await socialSystemWithAnonymousTreatment([parent!, otherParent!, child], child.cpr);
   app = await startTestApp({ adapters: { social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 5_000 }) }, mappings: allMappings });
 });
 afterAll(async () => {
@@ -114,6 +120,60 @@ describe('a custody holder’s log of their child’s data', () => {
     const looked = childView.flows.filter((f) => f.kind === 'viewed');
     expect(looked).toHaveLength(2);
     for (const entry of looked) expect(entry.text).toMatch(/^Den .+ så din forældremyndighedsindehaver, hvor oplysninger om dig er sendt hen på de samtykker, vedkommende har givet for dig\.$/);
+  });
+
+  it('tells that IT staff looked at the child’s record from a system they consented for, never one about anonymous treatment', async () => {
+    // Their own simulator and app: these citizens' care plans are quarantined by a mapping that refuses them all.
+    const [mother, father, someChild] = generatePopulation(3, 5151).map((c) => ({ ...c, sectors: socialOnly }));
+    const daughter = { ...someChild!, cpr: testCpr('2013-09-04'), birthDate: '2013-09-04' };
+    const system = await socialSystemWithAnonymousTreatment([mother!, father!, daughter], daughter.cpr);
+    const quarantining = await startTestApp({ adapters: { social: createSocialAdapter({ baseUrl: system.baseUrl, timeoutMs: 5_000 }) }, mappings: allMappings });
+    try {
+      const service = planService(quarantining.deps);
+      const caseworker = caseworkerOf();
+      const plan = await service.create(caseworker, { cpr: mother!.cpr, origin: 'requested', role: 'custody-holder', family: { members: [{ cpr: daughter.cpr, role: 'child' }, { cpr: father!.cpr, role: 'parent' }] }, replaces: [], municipalities: [] });
+      for (const status of ['accepted', 'active'] as const) await service.changeStatus(caseworker, plan.id, { status });
+      const [me, kid, other] = membersOf(plan);
+      // The mother consented for the child to the social system's data; the father to the jobcentre's only.
+      await grantConsent(quarantining.deps, { citizenId: kid!.citizenId, source: 'social', categories: [...categories], grantedBy: { citizenId: me!.citizenId, capacity: 'custody-holder' } });
+      await grantConsent(quarantining.deps, { citizenId: kid!.citizenId, source: 'dfdg', categories: ['plan-core', 'employment'], grantedBy: { citizenId: other!.citizenId, capacity: 'custody-holder' } });
+      const refusing = refusingRecordsOf('social', 'CarePlan', 'activity.type', 'the code list lacks this code');
+      expect((await runSync(quarantining.deps, { tenant: '101', adapter: 'social', trigger: 'test', mappings: refusing })).stats.quarantined).toBeGreaterThan(0);
+
+      // IT staff read each of the child's quarantined records.
+      const itStaff = { authorization: `Bearer ${await quarantining.harness.token({ tenant: '101', roles: ['it-staff'], sub: 'it-anna' })}` };
+      const childsEntries = (await quarantining.deps.store.sync.quarantined('101')).filter((e) => e.citizenId === kid!.citizenId);
+      let anonymous = 0;
+      for (const entry of childsEntries) {
+        const answer = await quarantining.harness.request(`/v1/sync/quarantine/${entry.id}/payload`, { headers: itStaff });
+        expect(answer.status).toBe(200);
+        if (/101 a/.test(((await answer.json()) as { payload: string }).payload)) anonymous++;
+      }
+      expect(anonymous).toBe(1);
+      expect(childsEntries.length).toBeGreaterThan(1);
+
+      const looks = async (citizenId: string) => {
+        const token = await quarantining.harness.token({ tenant: '101', roles: ['citizen'], citizenId });
+        const log = (await (await quarantining.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${token}` } })).json()) as { flows: { about: { relation: string; citizenId: string }; kind: string; recipient: string; source: string; text: string }[] };
+        return log.flows.filter((f) => f.recipient === 'it-staff');
+      };
+      // The mother is told of every look but the one at the anonymous treatment, in Danish, as the child's.
+      const toMother = await looks(me!.citizenId);
+      expect(toMother).toHaveLength(childsEntries.length - anonymous);
+      for (const entry of toMother) {
+        expect(entry).toMatchObject({ kind: 'viewed', source: 'social', about: { relation: 'child', citizenId: kid!.citizenId } });
+        expect(entry.text).toMatch(/^Den \d+\. \w+ \d{4} kl\. \d\d\.\d\d så en it-medarbejder i kommunen oplysninger om dit barn \(født 4\. september 2013\) fra socialforvaltningens fagsystem, som Én plan ikke kunne læse ind i barnets plan, for at finde fejlen\. CPR-numre var skjult\.$/);
+      }
+      // The father consented for no data of the social system's: he is not told of looks at it.
+      expect(await looks(other!.citizenId)).toEqual([]);
+      // The child is told of every look, the anonymous treatment's too.
+      const toChild = await looks(kid!.citizenId);
+      expect(toChild).toHaveLength(childsEntries.length);
+      expect(toChild.every((f) => f.about.relation === 'self')).toBe(true);
+    } finally {
+      await quarantining.close();
+      await system.close();
+    }
   });
 
   it('shows nothing of a child’s log to a parent who gave no consent for them', async () => {

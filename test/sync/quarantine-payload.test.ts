@@ -80,9 +80,9 @@ describe('a quarantined record’s payload for IT staff', () => {
     // Who, which record, when — no content.
     const audit = (await app.deps.store.audit.list('101')).filter((r) => r.action === 'quarantine.payload-read');
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor: 'it-staff:it-anna', targetType: 'quarantine', targetId: entry.id, citizenId: citizenIdOf(plan), detail: { adapter: 'dfdg', recordType: 'activity', purpose: 'shown' } });
+    expect(audit[0]).toMatchObject({ actor: 'it-staff:it-anna', targetType: 'quarantine', targetId: entry.id, citizenId: citizenIdOf(plan), detail: { adapter: 'dfdg', recordType: 'activity', purpose: 'shown', anonymousTreatment: false } });
     expect(JSON.stringify(audit[0]!.detail)).not.toContain('ActivityIdentifier');
-    expect(Object.keys(audit[0]!.detail).sort()).toEqual(['adapter', 'cprLikeNumbersMasked', 'purpose', 'recordType']);
+    expect(Object.keys(audit[0]!.detail).sort()).toEqual(['adapter', 'anonymousTreatment', 'cprLikeNumbersMasked', 'purpose', 'recordType']);
 
     // The citizen's own log says, in Danish, that IT staff looked at it and why.
     const citizenToken = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: citizenIdOf(plan) });
@@ -180,7 +180,7 @@ describe('a quarantined record’s payload for IT staff', () => {
     expect(text.includes(citizen.cpr)).toBe(false);
     expect(holdsCprNumber(text)).toBe(false);
     expect((await app.deps.store.audit.list('101')).filter((r) => r.action === 'quarantine.payload-read').map((r) => r.detail)).toEqual([
-      { adapter: 'dfdg', recordType: 'activity', purpose: 'preview', mappingId: activityMapping.id, mappingVersion: activityMapping.version },
+      { adapter: 'dfdg', recordType: 'activity', purpose: 'preview', mappingId: activityMapping.id, mappingVersion: activityMapping.version, anonymousTreatment: false },
     ]);
     // Another mapping than the record's is refused before anything is opened; xml, resource and a quarantined record are one at a time.
     expect((await preview('dfdg.employment-plan', { quarantineId: entry.id })).status).toBe(400);
