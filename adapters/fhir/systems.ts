@@ -7,6 +7,8 @@
 
 /** CPR number (DK-core `dk-core-cpr-identifier`). */
 export const CPR_SYSTEM = 'urn:oid:1.2.208.176.1.2';
+/** DK-core's municipality codes (kommunekode, written with four digits: 0101 København). */
+export const MUNICIPALITY_CODE_SYSTEM = 'http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes';
 /** SOR, the Danish health organisation register. */
 export const SOR_SYSTEM = 'urn:oid:1.2.208.176.1.1';
 /** FSIII (Fællessprog III), municipal health and care. */

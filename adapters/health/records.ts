@@ -19,6 +19,7 @@ import {
   CPR_SYSTEM,
   GOAL_CATEGORY_SYSTEM,
   LOINC_SYSTEM,
+  MUNICIPALITY_CODE_SYSTEM,
   PARTICIPATION_TYPE_SYSTEM,
   REGIONAL_ACTIVITY_SYSTEM,
   REGIONAL_PLAN_TYPE_SYSTEM,
@@ -27,7 +28,6 @@ import {
 export const HEALTH_SECTOR = 'health';
 export const DK_CORE_PATIENT_PROFILE = 'http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient';
 const MUNICIPALITY_CODE_EXTENSION = 'http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes';
-const MUNICIPALITY_CODE_SYSTEM = 'http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes';
 
 export type HealthRecord = Patient | CarePlan | Goal | CareTeam | Consent;
 
@@ -250,7 +250,11 @@ export function healthRecordsFor(citizen: SyntheticCitizen, ordinal: number, see
       actor: [
         {
           role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: 'IRCP', display: 'information recipient' }] },
-          reference: { display: `Kommune ${citizen.municipality}, koordinerende sagsbehandler` },
+          // Named by its kommunekode: the gate counts a permit only for the municipality it names.
+          reference: {
+            identifier: { system: MUNICIPALITY_CODE_SYSTEM, value: citizen.municipality.padStart(4, '0') },
+            display: `Kommune ${citizen.municipality}, koordinerende sagsbehandler`,
+          },
         },
       ],
       purpose: [{ system: ACT_REASON_SYSTEM, code: 'COC', display: 'coordination of care' }],

@@ -22,12 +22,14 @@ import {
   Recipient,
   Signature,
   type Member,
+  type SourceSystem,
 } from '../model';
 import { actorOf, type Principal } from '../security';
-import type { ConsentDocument } from '../store';
+import type { ConsentDocument, RegionalConsentEnd } from '../store';
 import { danishToday } from '../views/danish';
-import { carriesGrant, removeRevokedData } from './revocation';
+import { carriesGrant, removeRevokedData, removeWithdrawnSourceData } from './revocation';
 import { recipientProblem } from './policy';
+import { regionalConsentEndedReason } from './regional';
 
 /** The citizen is named by plan and member, never by CPR; unknown fields (a `cpr`, say) are refused. */
 export const GrantConsentRequest = z.strictObject({
@@ -218,6 +220,77 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
     plansChanged += reports.length;
   });
   return { grantsLapsed: handled, legalBasesLapsed: bases.handled, plansChanged, failures: failures + bases.failures };
+}
+
+/**
+ * The source's own consent to share ends by itself too (decision 0004, "Later"): a region's permit
+ * with a last day, remembered by the sync as it read it, is ended after that day (Danish calendar
+ * day) though nothing at the region changed and so no feed notice names the citizen. What flowed
+ * from the source on the citizen's grants leaves their plans as on the region's withdrawal (audited
+ * `plan.consent-data-removed` with the region's record and reason), the merged-record marks go, so a
+ * renewed permit read later lets it flow again (the next pull re-reads in full), and the end is
+ * audited once as `consent.lapsed`. A renewed permit the sync wrote meanwhile wins: each plan is
+ * re-checked against the remembered end after it is read, and written only at the version read.
+ */
+export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string): Promise<{ regionalConsentsLapsed: number; plansChanged: number; failures: number }> {
+  const { store, clock } = deps;
+  let plansChanged = 0;
+  let lapsed = 0;
+  const keyOf = (end: RegionalConsentEnd) => JSON.stringify([end.citizenId, end.source]);
+  const { failures } = await workThrough(deps, tenant, 'an ended regional consent', async (limit) => (await store.regionalConsents.endedBefore(tenant, today(deps), limit)).map(keyOf), async (key) => {
+    const [citizenId, source] = JSON.parse(key) as [string, SourceSystem];
+    const end = await store.regionalConsents.get(tenant, citizenId, source);
+    if (!end || end.lastDay >= today(deps)) return;
+    const stillThisEnd = async () => {
+      const now = await store.regionalConsents.get(tenant, citizenId, source);
+      return !!now && now.recordId === end.recordId && now.recordVersion === end.recordVersion && now.lastDay === end.lastDay;
+    };
+    const documents = await store.consents.forCitizens(tenant, [citizenId]);
+    const grants = documents.map(asGrant).filter((g): g is ConsentGrant => !!g);
+    const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r);
+    const birthDateOf = async (plan: Plan) => (await store.citizens.get(tenant, citizenId))?.birthDate ?? membersOf(plan).find((m) => m.citizenId === citizenId)?.birthDate;
+    const reason = regionalConsentEndedReason(end.lastDay);
+    const regionalConsent = { recordId: end.recordId, version: end.recordVersion, status: 'active' };
+    const changedPlans: string[] = [];
+    let removedElements = 0;
+    for (const planId of await store.plans.idsForCitizen(tenant, citizenId, false)) {
+      for (let attempt = 1; ; attempt++) {
+        const plan = await store.plans.get(tenant, planId);
+        if (!plan) break;
+        // Read after the plan: a renewed permit is written with the plan write that merged on it.
+        if (!(await stillThisEnd())) return;
+        const birthDate = await birthDateOf(plan);
+        if (!birthDate) throw new Error(`no birth date known for the citizen of plan ${planId}`);
+        const at = clock.now();
+        const outcome = removeWithdrawnSourceData(plan, { system: source, citizenId, birthDate, at, grants, legalBases });
+        if (!outcome.changed) break;
+        const next = Plan.parse({ ...outcome.plan, updatedAt: at.toISOString(), version: plan.version + 1 });
+        const recorded = store.audit.committing(tenant, [{
+          at: at.toISOString(), actor: 'system:consent-expiry', action: 'plan.consent-data-removed', targetType: 'plan', targetId: planId, citizenId,
+          detail: {
+            source, regionalConsent, reason, removedElements: outcome.removed.map((r) => r.id), keptElements: outcome.kept.map((k) => k.id), provenanceRepointed: outcome.repointed,
+            provenanceDropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps, droppedConflicts: outcome.droppedConflicts, version: next.version,
+          },
+        }]);
+        if (await store.plans.update(next, plan.version, [], recorded)) {
+          changedPlans.push(planId);
+          removedElements += outcome.removed.length;
+          break;
+        }
+        if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while the data of an ended regional consent was removed`);
+      }
+    }
+    const at = clock.now().toISOString();
+    // Nothing from the source stays merged on the citizen's grants: its marks go, so a renewed permit
+    // is read in full and what left flows again. Forgotten with the audit entry: logged once.
+    await store.audit.appendMany(tenant, [{
+      at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'regional-consent', targetId: end.recordId, citizenId,
+      detail: { kind: 'regional', source, recordVersion: end.recordVersion, validTo: end.lastDay, plansChanged: changedPlans, removedElements },
+    }], [store.sync.forgetAppliedStatement(tenant, source, citizenId), store.regionalConsents.handledStatement(tenant, end)]);
+    plansChanged += changedPlans.length;
+    lapsed++;
+  });
+  return { regionalConsentsLapsed: lapsed, plansChanged, failures };
 }
 
 /**

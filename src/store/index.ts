@@ -14,6 +14,7 @@ import { subscriptionRepository } from './subscriptions';
 import { outboxRepository } from './outbox';
 import { planLinkRepository } from './plan-links';
 import { planRepository } from './plans';
+import { regionalConsentRepository } from './regional-consents';
 import { registrationRepository } from './registrations';
 import { sealedRepository } from './sealed';
 import { syncRepository } from './sync';
@@ -34,6 +35,7 @@ export function createStore(database: Database) {
     audit: auditRepository(database),
     sync: syncRepository(database),
     heldElements: heldElementRepository(database),
+    regionalConsents: regionalConsentRepository(database),
     inboundWebhooks: inboundWebhookRepository(database),
     subscriptions: subscriptionRepository(database),
     sealed: sealedRepository(database),
@@ -46,6 +48,7 @@ export type { Commit, Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { HeldElement, HeldElementRow } from './held-elements';
+export type { RegionalConsentEnd } from './regional-consents';
 export type { ConsentDocument } from './consents';
 export type { ConsentTextRow } from './consent-texts';
 export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';

@@ -202,6 +202,26 @@ export const heldElements = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.target, t.targetElementId] })],
 );
 
+/**
+ * A source's own consent to share that permits until a last day (the region's Consent, migration 0025):
+ * per citizen and source, the deciding record and its last day, written by the sync as it reads it, so
+ * the nightly job ends it after that day though nothing at the source changes (decision 0004, "Later").
+ */
+export const regionalConsentEnds = sqliteTable(
+  'regional_consent_ends',
+  {
+    tenant: text('tenant').notNull(),
+    citizenId: text('citizen_id').notNull(),
+    source: text('source').notNull(),
+    recordId: text('record_id').notNull(),
+    recordVersion: text('record_version').notNull(),
+    /** The last day it permits (Danish calendar day, YYYY-MM-DD). */
+    lastDay: text('last_day').notNull(),
+    recordedAt: text('recorded_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.source] }), index('regional_consent_ends_tenant_last_day').on(t.tenant, t.lastDay)],
+);
+
 export const syncCursors = sqliteTable(
   'sync_cursors',
   {

@@ -429,7 +429,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // plans now, as on a revocation (R10) — whatever becomes of the merge below.
       const sharingOf = new Map<AdapterRun, RegionalSharing>();
       for (const { run, pulled } of parts) {
-        const sharing = regionalSharingOf(run.id, pulled.records, decidedAt);
+        const sharing = regionalSharingOf(run.id, pulled.records, decidedAt, tenant);
+        // A permit with a last day is remembered, so the nightly job ends it on time with no change at
+        // the source; any other say forgets it. An unchanged (already merged) permit costs no write.
+        const unchanged = !!sharing && applied.has(`${run.id}|${sharing.recordId}@${sharing.version}`);
+        if (sharing?.permits && sharing.lastDay) {
+          if (!unchanged) statements.push(store.regionalConsents.rememberStatement(tenant, { citizenId: citizen.citizenId, source: run.id, recordId: sharing.recordId, recordVersion: sharing.version, lastDay: sharing.lastDay }, at));
+        } else if (regionalConsentRecordTypes[run.id] && !(sharing?.permits && unchanged)) statements.push(store.regionalConsents.forgetStatement(tenant, citizen.citizenId, run.id));
         if (!sharing) continue;
         sharingOf.set(run, sharing);
         if (!sharing.permits) {

@@ -5,13 +5,14 @@
  * that failed half-way) after a day; stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant or a legal-basis record whose
- * period has ended leaves the plans (`handleLapsedGrants`); processed inbound change notices are deleted after the same N days, and a grant dated to start later takes
+ * period has ended leaves the plans (`handleLapsedGrants`), and so does what flowed on a region's own permit
+ * whose last day has passed (`handleLapsedRegionalConsents`); processed inbound change notices are deleted after the same N days, and a grant dated to start later takes
  * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content;
  * each audit chain's head is logged at the end (`logAuditHeads`), as an anchor kept outside the database.
  * It also re-keys what retired CPR keys, or an earlier ciphertext format, still hold (src/security/rekey.ts).
  */
 import type { AppDeps } from '../api/context';
-import { handleLapsedGrants, handleStartedGrants } from '../consent/service';
+import { handleLapsedGrants, handleLapsedRegionalConsents, handleStartedGrants } from '../consent/service';
 import { rekeyToCurrentKey } from '../security/rekey';
 import type { AuditEntry } from '../store';
 import { anchorText, groupedHash } from '../store/audit';
@@ -19,7 +20,7 @@ import { anchorText, groupedHash } from '../store/audit';
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, legalBasesLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, legalBasesLapsed: 0, regionalConsentsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
   const citizenPurged = (citizenId: string, reason: string): AuditEntry => ({ at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason } });
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
@@ -54,6 +55,11 @@ export async function runRetention(deps: AppDeps) {
     summary.legalBasesLapsed += lapse.legalBasesLapsed;
     summary.plansChangedByLapse += lapse.plansChanged;
     summary.lapseFailures += lapse.failures;
+    // The region's own permit with a last day ends by itself as well (decision 0004, "Later").
+    const regionalLapse = await handleLapsedRegionalConsents(deps, tenant);
+    summary.regionalConsentsLapsed += regionalLapse.regionalConsentsLapsed;
+    summary.plansChangedByLapse += regionalLapse.plansChanged;
+    summary.lapseFailures += regionalLapse.failures;
     const start = await handleStartedGrants(deps, tenant);
     summary.grantsStarted += start.grantsStarted;
     summary.startFailures += start.failures;

@@ -5,11 +5,14 @@
  * consent with us — refused and logged with the region's reason — and what flowed before leaves
  * the plan on the next incremental sync, as on a revocation; a permit again brings it back. A legal
  * basis other than consent (R11) still carries it, and a region with no Consent leaves the decision
- * to ours. Real health simulator over HTTP, libSQL, the app's routes; a pull worker thread too.
+ * to ours. A permit that runs out with no change at the region is ended by the nightly job; a permit
+ * naming its recipients counts for us only if this municipality is one of them. Real health
+ * simulator over HTTP, libSQL, the app's routes; a pull worker thread too.
  */
-import type { Consent } from '@medplum/fhirtypes';
+import type { Consent, ConsentProvisionActor } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { createHealthAdapter } from '../../adapters/health/adapter';
+import { MUNICIPALITY_CODE_SYSTEM, PARTICIPATION_TYPE_SYSTEM } from '../../adapters/fhir/systems';
 import { healthRecordsFor } from '../../adapters/health/records';
 import { generatePopulation } from '../../adapters/shared/population';
 import { loadConfig } from '../../src/config';
@@ -18,17 +21,20 @@ import { tenantAdapters } from '../../src/runtime/adapters';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { startPullWorker } from '../../src/sync/pull-worker';
+import { runRetention } from '../../src/sync/retention';
+import { danishToday } from '../../src/views/danish';
+import { TestClock } from '../registrations/fixture';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 import { dfdgAndHealthSimulators } from '../support/sector-simulators';
 
-const population = generatePopulation(10, 6262).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
+const population = generatePopulation(16, 6262).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 const simulators = dfdgAndHealthSimulators(population);
 /** The health simulator's seed (its default), which names each citizen's seeded Consent. */
 const HEALTH_SEED = 2026;
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
-const freshApp = () => startTestApp({ adapters: { health: createHealthAdapter({ baseUrl: simulators.health.baseUrl, timeoutMs: 5000 }) }, mappings: allMappings });
+const freshApp = (clock?: TestClock) => startTestApp({ clock, adapters: { health: createHealthAdapter({ baseUrl: simulators.health.baseUrl, timeoutMs: 5000 }) }, mappings: allMappings });
 const sync = (app: App) => runSync(app.deps, { tenant: '101', adapter: 'health', trigger: 'test', mappings: allMappings });
 const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
 const elementsOf = (plan: Plan) => [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.situationNotes, ...plan.careTeams];
@@ -53,6 +59,12 @@ async function regionRecords(ordinal: number, change: (consent: Consent) => Cons
   await simulators.health.repository.updateResource(change(permit));
 }
 const withdrawn = (c: Consent): Consent => ({ ...c, status: 'inactive' });
+/** A recipient the Consent names (provision.actor, role IRCP), by municipality code and/or in words. */
+const recipient = (municipalityCode: string | undefined, display?: string): ConsentProvisionActor => ({
+  role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: 'IRCP', display: 'information recipient' }] },
+  reference: { ...(municipalityCode ? { identifier: { system: MUNICIPALITY_CODE_SYSTEM, value: municipalityCode } } : {}), ...(display ? { display } : {}) },
+});
+const recipientsAre = (...actor: ConsentProvisionActor[]) => (c: Consent): Consent => ({ ...c, provision: { ...c.provision, actor } });
 
 async function citizenLog(app: App, plan: Plan) {
   const token = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: citizenIdOf(plan) });
@@ -147,6 +159,76 @@ describe('the region’s own consent to share with the municipality', () => {
     expect((await healthIdsOf(app, noRegionalConsent)).length).toBeGreaterThan(0);
     expect(await healthIdsOf(app, neither)).toEqual([]);
     expect((await auditOf(app, neither, 'data.refused')).map((a) => a.detail.reason)).toEqual(['no consent covers health data from health to enplan']);
+    await app.close();
+  });
+
+  it('takes out what flowed on the region’s permit after its last day, by the nightly job with no change at the region; a renewed permit lets it flow again', async () => {
+    const clock = new TestClock(Date.now());
+    const app = await freshApp(clock);
+    const plan = await enrolWithHealthConsent(app, 10);
+    const lastDay = danishToday(clock.now());
+    await regionRecords(10, (c) => ({ ...c, provision: { ...c.provision, period: { start: '2025-01-01', end: lastDay } } }));
+    expect((await sync(app)).status).toBe('succeeded');
+    const flowed = await healthIdsOf(app, plan);
+    expect(flowed.length).toBeGreaterThan(0);
+
+    // Its last day has not passed: the nightly job leaves the data.
+    await runRetention(app.deps);
+    expect(await healthIdsOf(app, plan)).toEqual(flowed);
+
+    // Two days on, with nothing changed at the region (so no feed notice names the citizen).
+    clock.advance(2 * 86_400_000);
+    expect(await runRetention(app.deps)).toMatchObject({ regionalConsentsLapsed: 1, plansChangedByLapse: 1, lapseFailures: 0 });
+    expect(await healthIdsOf(app, plan)).toEqual([]);
+    const removed = await auditOf(app, plan, 'plan.consent-data-removed');
+    expect(removed).toHaveLength(1);
+    expect(removed[0]).toMatchObject({ actor: 'system:consent-expiry', detail: { source: 'health', regionalConsent: { recordId: consentIdOf(10), status: 'active' }, reason: `the region's consent to share health data with the municipality ended on ${lastDay}` } });
+    expect([...(removed[0]!.detail.removedElements as string[])].sort()).toEqual(flowed);
+    expect(await auditOf(app, plan, 'consent.lapsed')).toEqual([expect.objectContaining({ actor: 'system:consent-expiry', targetId: consentIdOf(10), detail: expect.objectContaining({ kind: 'regional', source: 'health', validTo: lastDay, plansChanged: [plan.id] }) })]);
+    expect((await citizenLog(app, plan)).find((f) => f.kind === 'removed')?.text).toMatch(/fjernet fra din Én plan, fordi dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, udløb/);
+    // Handled once: the next night does nothing more.
+    expect(await runRetention(app.deps)).toMatchObject({ regionalConsentsLapsed: 0, plansChangedByLapse: 0 });
+
+    // A change at the region while its permit is still ended brings nothing back.
+    const carePlan = healthRecordsFor(simulators.health.citizens[10]!, 10, HEALTH_SEED).find((r) => r.resourceType === 'CarePlan')!;
+    const current = await simulators.health.repository.readResource('CarePlan', carePlan.id!);
+    await simulators.health.repository.updateResource({ ...current, description: 'Justeret efter samtale' } as never);
+    expect((await sync(app)).stats.refusedByConsent).toBeGreaterThan(0);
+    expect(await healthIdsOf(app, plan)).toEqual([]);
+
+    // The citizen renews the permit at the region: what was taken out flows again, and stays.
+    await regionRecords(10);
+    expect((await sync(app)).status).toBe('succeeded');
+    expect((await sync(app)).status).toBe('succeeded');
+    expect(await healthIdsOf(app, plan)).toEqual(flowed);
+    clock.advance(2 * 86_400_000);
+    expect(await runRetention(app.deps)).toMatchObject({ regionalConsentsLapsed: 0 });
+    expect(await healthIdsOf(app, plan)).toEqual(flowed);
+    await app.close();
+  });
+
+  it('counts a permit that names its recipients only when this municipality is one of them', async () => {
+    const app = await freshApp();
+    const [elsewhere, inWordsOnly, amongOthers, besideAnother] = [await enrolWithHealthConsent(app, 11), await enrolWithHealthConsent(app, 12), await enrolWithHealthConsent(app, 13), await enrolWithHealthConsent(app, 14)];
+    await regionRecords(11, recipientsAre(recipient('0751', 'Aarhus Kommune')));
+    // A name in words identifies no one: the region must say which municipality by its code.
+    await regionRecords(12, recipientsAre(recipient(undefined, 'Kommune 101, koordinerende sagsbehandler')));
+    await regionRecords(13, recipientsAre(recipient('0751'), recipient('0101', 'Københavns Kommune')));
+    // A newer permit to another municipality is about sharing with it, and does not outvote the one to us.
+    await regionRecords(14);
+    const ours = await simulators.health.repository.readResource<Consent>('Consent', consentIdOf(14));
+    const { id: _id, meta: _meta, ...copy } = ours;
+    await simulators.health.repository.createResource<Consent>(recipientsAre(recipient('0751'))({ ...copy, dateTime: new Date().toISOString() }));
+
+    expect((await sync(app)).status).toBe('succeeded');
+    expect(await healthIdsOf(app, elsewhere)).toEqual([]);
+    expect(await healthIdsOf(app, inWordsOnly)).toEqual([]);
+    const reason = "the region's consents on sharing health data concern recipients other than this municipality";
+    expect((await auditOf(app, elsewhere, 'data.refused')).map((a) => a.detail.reason)).toEqual([reason]);
+    expect((await auditOf(app, inWordsOnly, 'data.refused')).map((a) => a.detail.reason)).toEqual([reason]);
+    expect((await citizenLog(app, elsewhere)).find((f) => f.kind === 'refused')?.text).toContain('fordi dine samtykker hos regionen til deling af helbredsoplysninger gælder andre modtagere end kommunen');
+    expect((await healthIdsOf(app, amongOthers)).length).toBeGreaterThan(0);
+    expect((await healthIdsOf(app, besideAnother)).length).toBeGreaterThan(0);
     await app.close();
   });
 
