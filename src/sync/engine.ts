@@ -304,6 +304,25 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     return results;
   }
 
+  /** Counts what a citizen's merge did to one of their plans, for the sources it merged. */
+  const countMerge = (parts: readonly { run: AdapterRun }[], outcome: MergeOutcome) => {
+    for (const { run } of parts) {
+      const counts = outcome.bySystem[run.id];
+      if (!counts) continue;
+      run.stats.elementsAdded += counts.added;
+      run.stats.elementsUpdated += counts.updated;
+      run.stats.conflicts += counts.conflicts;
+    }
+    for (const gone of outcome.withdrawn) {
+      const run = parts.find((p) => p.run.id === gone.system)?.run;
+      if (run) run.stats.elementsWithdrawn++;
+    }
+    for (const reference of outcome.unresolvedReferences) {
+      const run = parts.find((p) => p.run.id === reference.system)?.run;
+      if (run) run.stats.referencesUnresolved++;
+    }
+  };
+
   /**
    * Pulls a chunk of citizens from the chunk's adapters and merges what may flow, with a handful of
    * queries for the whole chunk and one atomic batch. A source error for one citizen skips that
@@ -405,13 +424,17 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const auditEntries: AuditEntry[] = [];
     /** The plan whose write an entry records: written only if that write wins, so a lost race logs nothing and the retry logs it once. */
     const ridesOn = new Map<AuditEntry, string>();
-    const marks: { planId: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
-    /** Records merged into a plan: their older open quarantine entries close with this batch. */
-    const mergedRecords: (MergedRecord & { planId: string })[] = [];
+    /** `planId`: the plan the record was merged into (and the citizen's others), kept with the mark; `writtenWith`: the plan write it goes with, if any. */
+    const marks: { planId: string | null; writtenWith?: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
+    /** Records merged into a plan: their older open quarantine entries close with this batch (with that plan's write, if it changed). */
+    const mergedRecords: (MergedRecord & { planId: string | null })[] = [];
     const flowedGrants = new Map<string, Set<string>>();
     /** Per citizen, the legal-basis records (R11) something flowed on in this chunk. */
     const flowedLegalBases = new Map<string, Set<string>>();
+    /** The citizens who changed each plan in this chunk: if its write is lost, they are merged again. */
     const citizensOfPlan = new Map<string, ChunkItem[]>();
+    /** What each merge did to each plan: counted once the chunk is written, for the citizens not merged again. */
+    const mergeCounts: { item: ChunkItem; parts: { run: AdapterRun }[]; outcome: MergeOutcome }[] = [];
 
     const byCitizen = new Map<string, { item: ChunkItem; parts: { run: AdapterRun; pulled: PullResult }[] }>();
     for (const m of merging) {
@@ -509,7 +532,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           }
           // A pull worker has mapped the record already, if with this very mapping.
           const result = premapped && premapped.mappingId === mapping.id && premapped.mappingVersion === mapping.version ? premapped.result : mapRecord(mapping, record.payload, { now: at, ruleVersion: ruleSetVersion }, { checkedByAdapter: true });
-          countMapping(statsFor(run, mapping.id, mapping.version), result);
+          // A retry maps (and decides) again records its first pass counted.
+          if (first) countMapping(statsFor(run, mapping.id, mapping.version), result);
           if (!result.ok) {
             unmergeable(mapping.id, `${result.ruleId}: ${result.reason}`);
             continue;
@@ -524,7 +548,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               decided.set(fragment.category, decision);
             }
             if (!decision.allowed) {
-              stats.refusedByConsent++;
+              if (first) stats.refusedByConsent++;
               refused.set(`${anonymousTreatment}|${fragment.category}`, { category: fragment.category, reason: decision.reason, anonymousTreatment });
               refusedAny = true;
               continue;
@@ -605,36 +629,25 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       let mergedInto: string | null = null;
       const unresolvedRecords = new Set<string>();
       for (const { planId, outcome } of merged) {
-        for (const { run } of parts) {
-          const counts = outcome.bySystem[run.id];
-          if (!counts) continue;
-          run.stats.elementsAdded += counts.added;
-          run.stats.elementsUpdated += counts.updated;
-          run.stats.conflicts += counts.conflicts;
-        }
-        for (const gone of outcome.withdrawn) {
-          const run = parts.find((p) => p.run.id === gone.system)?.run;
-          if (run) run.stats.elementsWithdrawn++;
-        }
-        for (const reference of outcome.unresolvedReferences) {
-          const run = parts.find((p) => p.run.id === reference.system)?.run;
-          if (run) run.stats.referencesUnresolved++;
-          unresolvedRecords.add(`${reference.system}|${reference.recordId}`);
-        }
+        mergeCounts.push({ item, parts, outcome });
+        for (const reference of outcome.unresolvedReferences) unresolvedRecords.add(`${reference.system}|${reference.recordId}`);
+        if (outcome.plan !== working.get(planId)) citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
         working.set(planId, outcome.plan);
         mergedInto ??= planId;
-        citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
       }
-      // The citizen's flows and refusals go with the plan write their marks go with (below).
-      if (mergedInto) for (const entry of auditEntries.slice(auditStart)) ridesOn.set(entry, mergedInto);
+      // The citizen's flows, refusals and marks go with the write of the first plan of theirs this
+      // chunk changed; every plan it changed for them is written with it or held back with it (below).
+      // It changed none: the plans hold what the records carry already, and those go unguarded.
+      const mergedWith = citizen.planIds.find((planId) => citizensOfPlan.get(planId)?.includes(item)) ?? null;
+      if (mergedWith) for (const entry of auditEntries.slice(auditStart)) ridesOn.set(entry, mergedWith);
       // A record refused (even in part) is not marked merged, so a later consent lets it flow; nor is
       // one with references left out, so a later read merges it with them once they resolve.
       for (const { run, record, refusedAny } of mergeable)
         if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) {
-          marks.push({ planId: mergedInto, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
-          if (mergedInto) mergedRecords.push({ adapter: run.id, recordType: record.recordType, recordId: record.recordId, recordVersion: record.version, runId: run.runId, planId: mergedInto });
+          marks.push({ planId: mergedInto, writtenWith: mergedWith, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
+          if (mergedInto) mergedRecords.push({ adapter: run.id, recordType: record.recordType, recordId: record.recordId, recordVersion: record.version, runId: run.runId, planId: mergedWith });
         }
-      if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedInto });
+      if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedWith });
     }
 
     const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
@@ -651,46 +664,55 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       return written ? { planWrite: { writeId: writeIds.get(written.id)! } } : {};
     };
     const markStatements = [
-      ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.planId) }))),
+      ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.writtenWith ?? null) }))),
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
     const mayBeSuperseding = mergedRecords.filter((m) => mayHaveOpenQuarantine.has(m.adapter));
-    const superseded = await supersededQuarantine(store, tenant, mayBeSuperseding.map(({ planId, ...m }) => (writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);
+    const superseded = await supersededQuarantine(store, tenant, mayBeSuperseding.map(({ planId, ...m }) => (planId && writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);
     statements.push(...superseded.statements);
     auditEntries.push(...superseded.auditEntries);
     for (const [entry, planId] of superseded.ridesOn) ridesOn.set(entry, planId);
-    const all = [...changed.flatMap((plan) => store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id), writeIds.get(plan.id))), ...markStatements, ...statements];
-    await options.beforeWrite?.(all);
+    const updates = new Map(changed.map((plan) => [plan.id, store.plans.updateStatements(plan, original.get(plan.id)!.version, original.get(plan.id), writeIds.get(plan.id))]));
+    const rest = [...markStatements, ...statements];
+    await options.beforeWrite?.([...[...updates.values()].flat(), ...rest]);
     // The audit entries and what they record in one atomic batch: every merged flow is in the
     // citizen's log, and the log holds no flow that a crash kept from being merged (nor, after the
-    // re-run, the same flow twice). The chain is hashed in order, so an entry cannot be left out
-    // inside the batch: the batch is guarded on the plan writes its entries record, and when one is
-    // lost (it rolled back whole) it is written again without that plan's entries, which the retry
-    // below makes anew.
-    const lostBeforeWrite = new Set<string>();
+    // re-run, the same flow twice). The batch rolls back whole unless every plan write in it won, so
+    // what goes with a write (marks, entries) never lands beside a lost one. When one is lost, the
+    // batch goes again without it and without the other plans its citizens changed (and theirs in
+    // turn): a citizen's records land in all their plans or none, and the retry below merges the
+    // held-back citizens anew. The chain is hashed in order, so an entry cannot be left out inside
+    // the batch; the entries that go with held-back writes are left out of the batch instead.
+    const heldBack = new Set<string>();
     for (;;) {
-      const entries = auditEntries.filter((entry) => !lostBeforeWrite.has(writtenPlan(ridesOn.get(entry) ?? null)?.id ?? ''));
-      const guarded = [...new Set(entries.flatMap((entry) => writtenPlan(ridesOn.get(entry) ?? null)?.id ?? []))];
-      const guard = guarded.length > 0 ? store.plans.abortUnlessAllWonStatements(tenant, guarded.map((planId) => ({ planId, writeId: writeIds.get(planId)! }))) : [];
+      const writing = changed.filter((plan) => !heldBack.has(plan.id));
+      const entries = auditEntries.filter((entry) => !heldBack.has(ridesOn.get(entry) ?? ''));
+      const guard = writing.length > 0 ? store.plans.abortUnlessAllWonStatements(tenant, writing.map((plan) => ({ planId: plan.id, writeId: writeIds.get(plan.id)! }))) : [];
       try {
-        await store.audit.appendMany(tenant, entries, [...all, ...guard]);
+        await store.audit.appendMany(tenant, entries, [...writing.flatMap((plan) => updates.get(plan.id)!), ...rest, ...guard]);
         break;
       } catch (error) {
         if (guard.length === 0 || !isLostWriteAbort(error)) throw error;
-        const current = await store.plans.versions(tenant, guarded);
-        const taken = guarded.filter((planId) => current.get(planId)?.version !== original.get(planId)!.version);
+        const current = await store.plans.versions(tenant, writing.map((plan) => plan.id));
+        const taken = writing.filter((plan) => current.get(plan.id)?.version !== original.get(plan.id)!.version);
         // Nothing taken by someone else after all: not a lost race this loop can step around.
         if (taken.length === 0) throw error;
-        for (const planId of taken) lostBeforeWrite.add(planId);
+        for (const plan of taken) heldBack.add(plan.id);
+        for (const planId of heldBack)
+          for (const item of citizensOfPlan.get(planId) ?? [])
+            for (const other of item.citizen.planIds) if (citizensOfPlan.get(other)?.includes(item)) heldBack.add(other);
       }
     }
 
-    // The optimistic update matched no row if someone changed a plan meanwhile: merge those citizens again.
+    // What was held back, or (past the guard) matched no row: those plans' citizens are merged again.
     const stored = await store.plans.versions(tenant, changed.map((p) => p.id));
     const lost = changed.filter((plan) => stored.get(plan.id)?.writeId !== writeIds.get(plan.id));
     const lostIds = new Set(lost.map((p) => p.id));
-    for (const mark of marks) if (mark.planId && !lostIds.has(mark.planId)) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
+    const retry = [...new Set(lost.flatMap((p) => citizensOfPlan.get(p.id) ?? []))];
+    for (const mark of marks) if (mark.planId && !(mark.writtenWith && lostIds.has(mark.writtenWith))) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
+    // What a merge did to the plans counts once: here if it was written, else in the retry.
+    for (const { item, parts, outcome } of mergeCounts) if (!retry.includes(item)) countMerge(parts, outcome);
     // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).
     if (flowedGrants.size > 0) {
       for (const grant of await store.consents.revokedAmong(tenant, [...new Set([...flowedGrants.values()].flatMap((ids) => [...ids]))]))
@@ -704,7 +726,6 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     }
     if (lost.length > 0) {
       if (attempt >= 3) throw new Error(`${lost.length} plan(s) kept changing during the merge`);
-      const retry = [...new Set(lost.flatMap((p) => citizensOfPlan.get(p.id) ?? []))];
       await syncChunk(retry, attempt + 1, pulls);
     }
   }

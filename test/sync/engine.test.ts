@@ -45,6 +45,31 @@ async function changePlanMeanwhile(app: Awaited<ReturnType<typeof freshApp>>, pl
   expect(await app.deps.store.plans.update({ ...current, purpose, version: current.version + 1, updatedAt: updatedAt.toISOString() }, current.version)).toBe(true);
 }
 const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
+/** A citizen in two enrolled plans: their own, and a partner's made the family's with the citizen in it too (straight into the store: the service keeps one open plan per citizen). */
+async function inTwoPlans(app: Awaited<ReturnType<typeof freshApp>>) {
+  const own = await enrol(app.deps, population[13]!.cpr);
+  const grant = await grantConsent(app.deps, { citizenId: citizenIdOf(own), source: 'dfdg', categories: [...employment] });
+  // The partner has given no consent: their records are refused, and their plan changes by the citizen's merge alone.
+  const partners = await enrol(app.deps, population[14]!.cpr);
+  const ownMember = membersOf(own)[0]!;
+  const family: Plan = {
+    ...partners,
+    subject: { kind: 'family', name: 'Familien', members: [membersOf(partners)[0]!, { memberId: crypto.randomUUID(), citizenId: ownMember.citizenId, role: ownMember.role, birthDate: ownMember.birthDate }] },
+    version: partners.version + 1,
+    updatedAt: new Date().toISOString(),
+  };
+  expect(await app.deps.store.plans.update(family, partners.version)).toBe(true);
+  return { own, family, citizenId: ownMember.citizenId, partnerId: citizenIdOf(partners), grant };
+}
+/** The source records (`id@version`) a plan holds on this grant, one per element; no element may be there twice. */
+async function recordsIn(app: Awaited<ReturnType<typeof freshApp>>, planId: string, grantId: string) {
+  const plan = (await app.deps.store.plans.get('101', planId))!;
+  const elements = [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.followUps];
+  expect(new Set(elements.map((e) => e.id)).size, 'no element twice').toBe(elements.length);
+  return elements.flatMap((e) => e.provenance.flatMap((p) => (p.kind === 'source' && p.consentRef === grantId ? [`${p.recordId}@${p.recordVersion}`] : []))).sort();
+}
+/** The consent decisions in a citizen's log (`data.flowed`, `data.refused`). */
+const flowsLogged = async (app: Awaited<ReturnType<typeof freshApp>>, citizenId: string) => (await app.deps.store.audit.list('101', { citizenId })).filter((r) => r.action.startsWith('data.')).map((r) => r.action).sort();
 const sync = (app: Awaited<ReturnType<typeof freshApp>>, adapter: 'dfdg' | 'health', extra: Partial<Parameters<typeof runSync>[1]> = {}) =>
   runSync(app.deps, { tenant: '101', adapter, trigger: 'test', mappings: allMappings, ...extra });
 const pullsOf = () => simulators.dfdg.requestLog().filter((r) => /PlanData|Person/i.test(r.operation ?? '')).length;
@@ -232,6 +257,75 @@ describe('pull engine', () => {
     expect(logged.filter((r) => r.action === 'data.flowed')).toHaveLength(1);
     expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
     await app.close();
+  });
+
+  it('a citizen in two plans, one of them changed by someone else mid-merge: both plans get their records, each flow logged once, nothing counted twice', async () => {
+    const countsOf = ({ catchUpMs: _catchUp, feedMs: _feed, ...counts }: Awaited<ReturnType<typeof sync>>['stats']) => counts;
+
+    // What one undisturbed run does.
+    const undisturbed = await freshApp();
+    const expected = await inTwoPlans(undisturbed);
+    const baseline = await sync(undisturbed, 'dfdg', { feedStartMarginMs: 0 });
+    expect(baseline.status).toBe('succeeded');
+    const expectedRecords = await recordsIn(undisturbed, expected.own.id, expected.grant.id);
+    expect(expectedRecords.length).toBeGreaterThan(0);
+    expect(await recordsIn(undisturbed, expected.family.id, expected.grant.id)).toEqual(expectedRecords);
+    const expectedLog = { citizen: await flowsLogged(undisturbed, expected.citizenId), partner: await flowsLogged(undisturbed, expected.partnerId) };
+    expect(expectedLog.citizen).toEqual(['data.flowed']);
+    await undisturbed.close();
+
+    // Whichever of the two plans is taken meanwhile (the engine merges into them in some order).
+    for (const taken of ['family', 'own'] as const) {
+      const app = await freshApp();
+      const setUp = await inTwoPlans(app);
+      let interfered = false;
+      const result = await sync(app, 'dfdg', {
+        feedStartMarginMs: 0,
+        beforeWrite: async () => {
+          if (interfered) return;
+          interfered = true;
+          await changePlanMeanwhile(app, setUp[taken].id, 'Ændret imens');
+        },
+      });
+      expect(result.status, taken).toBe('succeeded');
+      expect(interfered).toBe(true);
+      expect((await app.deps.store.plans.get('101', setUp[taken].id))!.purpose).toBe('Ændret imens');
+      expect(await recordsIn(app, setUp.own.id, setUp.grant.id), `own plan, ${taken} taken`).toEqual(expectedRecords);
+      expect(await recordsIn(app, setUp.family.id, setUp.grant.id), `family plan, ${taken} taken`).toEqual(expectedRecords);
+      expect({ citizen: await flowsLogged(app, setUp.citizenId), partner: await flowsLogged(app, setUp.partnerId) }, `${taken} taken`).toEqual(expectedLog);
+      expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+      expect(countsOf(result.stats), `${taken} taken`).toEqual(countsOf(baseline.stats));
+      // Everything marked merged is in both plans: the next run finds nothing new.
+      expect((await sync(app, 'dfdg')).stats.recordsMerged).toBe(0);
+      await app.close();
+    }
+  });
+
+  it('a citizen in two plans, one taken by someone else: a crash before the retry is written loses nothing and doubles nothing', async () => {
+    for (const taken of ['family', 'own'] as const) {
+      const app = await freshApp();
+      const setUp = await inTwoPlans(app);
+      let writes = 0;
+      const crashed = await sync(app, 'dfdg', {
+        feedStartMarginMs: 0,
+        beforeWrite: async () => {
+          writes++;
+          if (writes === 1) await changePlanMeanwhile(app, setUp[taken].id, 'Ændret imens');
+          else throw new Error('the process went away before the retry was written');
+        },
+      });
+      expect(crashed.status).toBe('failed');
+      expect(writes).toBe(2);
+      const rerun = await sync(app, 'dfdg', { feedStartMarginMs: 0 });
+      expect(rerun.status).toBe('succeeded');
+      const records = await recordsIn(app, setUp.own.id, setUp.grant.id);
+      expect(records.length, `${taken} taken`).toBeGreaterThan(0);
+      expect(await recordsIn(app, setUp.family.id, setUp.grant.id), `${taken} taken`).toEqual(records);
+      expect(await flowsLogged(app, setUp.citizenId), `${taken} taken`).toEqual(['data.flowed']);
+      expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+      expect((await sync(app, 'dfdg')).stats.recordsMerged).toBe(0);
+      await app.close();
+    }
   });
 
   it('a merge that never wins its plan race leaves no flow in the citizen’s log', async () => {
