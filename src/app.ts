@@ -95,8 +95,9 @@ export function createApp(deps: AppDeps) {
       return problemResponse('unsupported-media-type', `got ${type.slice(0, 80)}`);
     await next();
   });
-  // A sector system's change notice is authenticated by its Standard Webhooks signature, not a bearer token.
-  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && c.req.path.startsWith('/v1/webhooks/inbound/') ? next() : authenticate(c, next)));
+  // A sector system's change notice is authenticated by its Standard Webhooks signature, not a bearer
+  // token: only that route (`/v1/webhooks/inbound/{source}`), not IT staff's routes under it.
+  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && /^\/v1\/webhooks\/inbound\/[^/]+$/.test(c.req.path) ? next() : authenticate(c, next)));
 
   app.route('/', healthRoutes);
   app.route('/', planRoutes);

@@ -31,6 +31,7 @@ export const problemTypes = {
   'subscription-ended': { status: 409, title: 'The subscription has ended' },
   'subscription-limit-reached': { status: 409, title: 'No more active subscriptions may be made: end one first' },
   'delivery-not-replayable': { status: 409, title: 'Only a dead delivery can be sent again' },
+  'inbound-notice-not-retryable': { status: 409, title: 'Only a dead change notice can be processed again' },
   'subscription-address-refused': { status: 422, title: 'Events are not delivered to that address' },
   'personal-data-in-webhook': { status: 422, title: 'A webhook must not carry a CPR number: send a notice, we read the data' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },

@@ -1,11 +1,16 @@
 /**
  * `/v1/webhooks/inbound/{source}`: a sector system tells us it has changes (Standard Webhooks,
  * S2). Authenticated by the signature, not a bearer token; the body is read raw, because the
- * signature is over the exact bytes sent. `GET /v1/webhooks/inbound` lets IT staff see what came.
+ * signature is over the exact bytes sent. `GET /v1/webhooks/inbound` lets IT staff see what came,
+ * and `POST /v1/webhooks/inbound/{source}/{id}/retry` has a dead notice processed again.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { askForJob } from '../runtime/job-queue';
-import { processInboundWebhooks, receiveInboundWebhook } from '../webhooks/inbound';
+import type { SourceSystem } from '../model';
+import type { InboundWebhookRow } from '../store';
+import { processInboundWebhooks, receiveInboundWebhook, retryDeadNotice } from '../webhooks/inbound';
+import { ProblemError, type AppDeps } from './context';
 import { nextOffsetOf, PageQuery } from './paging';
 import { problemResponses } from './problem';
 import { newRouter } from './router';
@@ -21,13 +26,30 @@ const Notice = z
     id: z.string(),
     type: z.string(),
     receivedAt: z.string(),
-    status: z.enum(['pending', 'processed', 'ignored']),
+    status: z.enum(['pending', 'processed', 'ignored', 'dead']).describe('dead: its sync runs failed at every try; IT staff can have it processed again'),
     attempts: z.number().int(),
     runId: z.string().nullable(),
     processedAt: z.string().nullable(),
     lastError: z.string().nullable(),
   })
   .openapi('InboundWebhookNotice');
+
+const noticeOf = (r: InboundWebhookRow) => ({ source: r.source, id: r.webhookId, type: r.eventType, receivedAt: r.receivedAt, status: r.status, attempts: r.attempts, runId: r.runId, processedAt: r.processedAt, lastError: r.lastError });
+
+/**
+ * Has the waiting notices of a tenant and source processed soon: the Node processor, or the job queue
+ * on Workers (decision 0020), or, without one or if it refused, after answering, in this request's lifetime.
+ */
+async function processSoon(c: Context, deps: AppDeps, tenant: string, source: SourceSystem): Promise<void> {
+  if (deps.onInboundWebhook) deps.onInboundWebhook();
+  else if (!(await askForJob(deps, { kind: 'inbound', tenant, source }))) {
+    try {
+      c.executionCtx.waitUntil(processInboundWebhooks(deps, { tenant, source }).catch(() => undefined));
+    } catch {
+      // No execution context (tests on Node without a processor): the next scheduled round processes it.
+    }
+  }
+}
 
 export const webhookRoutes = newRouter()
   .openapi(
@@ -55,16 +77,7 @@ export const webhookRoutes = newRouter()
       const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') };
       const received = await receiveInboundWebhook(deps, source, headers, new Uint8Array(await c.req.arrayBuffer()));
       if (received.duplicate) return c.json({ id: received.webhookId, status: 'duplicate' as const }, 200);
-      if (deps.onInboundWebhook) deps.onInboundWebhook();
-      // Workers with the job queue read the changes in an invocation of their own (decision 0020);
-      // without one, or if the queue refused the message, after answering, in this request's lifetime.
-      else if (!(await askForJob(deps, { kind: 'inbound', tenant: received.tenant, source: received.source }))) {
-        try {
-          c.executionCtx.waitUntil(processInboundWebhooks(deps, { tenant: received.tenant, source }).catch(() => undefined));
-        } catch {
-          // No execution context (tests on Node without a processor): the next scheduled round processes it.
-        }
-      }
+      await processSoon(c, deps, received.tenant, received.source);
       return c.json({ id: received.webhookId, status: 'accepted' as const }, 202);
     },
   )
@@ -81,10 +94,27 @@ export const webhookRoutes = newRouter()
       const rows = await c.get('deps').store.inboundWebhooks.list(c.get('principal').tenant, limit, offset);
       return c.json(
         {
-          notices: rows.map((r) => ({ source: r.source, id: r.webhookId, type: r.eventType, receivedAt: r.receivedAt, status: r.status, attempts: r.attempts, runId: r.runId, processedAt: r.processedAt, lastError: r.lastError })),
+          notices: rows.map(noticeOf),
           nextOffset: nextOffsetOf(rows, { limit, offset }),
         },
         200,
       );
+    },
+  )
+  .openapi(
+    securedRoute(['it-staff'], {
+      method: 'post',
+      path: '/v1/webhooks/inbound/{source}/{id}/retry',
+      summary: 'Have a dead change notice processed again (its source fixed): it waits again, its tries counted afresh',
+      request: { params: z.object({ source: z.string().max(40), id: z.string().min(1).max(200).describe('The webhook-id the source sent (URL-encoded)') }) },
+      responses: { 200: json(Notice, 'Waiting again; a sync run follows soon'), ...problemResponses(404, 409) },
+    }),
+    async (c) => {
+      const deps = c.get('deps');
+      const { source, id } = c.req.valid('param');
+      const row = await retryDeadNotice(deps, c.get('principal'), source, id);
+      if (!row) throw new ProblemError('not-found', 'no such change notice in your municipality');
+      await processSoon(c, deps, row.tenant, row.source as SourceSystem);
+      return c.json(noticeOf(row), 200);
     },
   );

@@ -114,6 +114,11 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
           <p id="inbound-waiting" class={o.inboundNoticesWaiting > 0 ? '' : 'muted'} title="Signed change notices a sector system sent (GET /v1/webhooks/inbound); a sync run reads the changes soon after">
             Change notices waiting for a sync run: {o.inboundNoticesWaiting}
           </p>
+          {o.inboundNoticesDead > 0 ? (
+            <p id="inbound-dead" title="Their sync runs failed at every try: once the source is fixed, POST /v1/webhooks/inbound/{source}/{id}/retry (GET /v1/webhooks/inbound lists them)">
+              Change notices given up on: {o.inboundNoticesDead}
+            </p>
+          ) : null}
           {o.cprKeyRotation ? (
             <p id="cpr-key-rotation" class={o.cprKeyRotation.valuesUnderRetiredKeys > 0 ? '' : 'muted'} title="CPR_KEYS_RETIRED is set: the re-key job moves what the retired keys hold to CPR_KEY (docs/decisions/0022)">
               CPR key rotation: {o.cprKeyRotation.valuesUnderRetiredKeys} values still under a retired key{o.cprKeyRotation.valuesUnderRetiredKeys === 0 ? ' — the retired key can be removed' : ''}

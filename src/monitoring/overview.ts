@@ -67,6 +67,8 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     coordinatorsAboveRecommendedCaseload: (await deps.store.plans.caseload(tenant)).filter((row) => row.coordinator !== null && row.openPlans > RECOMMENDED_CASELOAD).length,
     /** Change notices from the sector systems not yet answered by a sync run (inbound webhooks). */
     inboundNoticesWaiting: await deps.store.inboundWebhooks.countPending(tenant),
+    /** Notices whose runs failed at every try: IT staff have one processed again (POST /v1/webhooks/inbound/{source}/{id}/retry). */
+    inboundNoticesDead: await deps.store.inboundWebhooks.countDead(tenant),
     latestRuns: latest.map(({ tenant: _t, ...run }) => run),
     /** The newest run per adapter that ended: its figures are whole (a run under way has none yet). */
     latestFinishedRuns: (await deps.store.sync.latestRuns(tenant, { finished: true })).map(({ tenant: _t, ...run }) => run),
@@ -100,6 +102,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_plans', 'Én plans by status', 'gauge', Object.entries(o.plansByStatus).map(([status, n]) => [{ status }, n]));
   metric('enplan_plans_with_open_conflicts', 'Plans with conflicts the sync flagged that wait for a person', 'gauge', [[{}, o.plansWithOpenConflicts]]);
   metric('enplan_inbound_webhooks_waiting', 'Change notices from the sector systems waiting for a sync run', 'gauge', [[{}, o.inboundNoticesWaiting]]);
+  metric('enplan_inbound_webhooks_dead', 'Change notices from the sector systems whose sync runs failed at every try', 'gauge', [[{}, o.inboundNoticesDead]]);
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
   if (o.cprKeyRotation) metric('enplan_values_under_retired_cpr_keys', 'CPR ciphertexts, quarantined payloads and subscriber secrets not yet re-keyed to the current CPR key', 'gauge', [[{}, o.cprKeyRotation.valuesUnderRetiredKeys]]);
   metric('enplan_plans_with_overdue_follow_ups', 'Open plans with a follow-up past due and not done (R7)', 'gauge', [[{}, o.plansWithOverdueFollowUps]]);

@@ -1,7 +1,7 @@
 /** Inbound webhook notices: stored before the 2xx, deduplicated by the sender's id, processed under a lease. */
 import { and, asc, desc, eq, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { inList } from './query';
-import type { Database } from './db';
+import type { Database, Statement } from './db';
 import { inboundWebhooks } from './schema';
 
 export type InboundWebhookRow = typeof inboundWebhooks.$inferSelect;
@@ -55,6 +55,10 @@ export function inboundWebhookRepository({ db }: Database) {
     }
   }
 
+  const countWith = async (tenant: string, status: InboundWebhookRow['status']) => {
+    const [row] = await db.select({ n: sql<number>`count(*)` }).from(inboundWebhooks).where(and(eq(inboundWebhooks.status, status), eq(inboundWebhooks.tenant, tenant)));
+    return Number(row?.n ?? 0);
+  };
   const pending = (now: string) => and(eq(inboundWebhooks.status, 'pending'), or(isNull(inboundWebhooks.claimedUntil), lte(inboundWebhooks.claimedUntil, now)));
   return {
     /**
@@ -76,8 +80,8 @@ export function inboundWebhookRepository({ db }: Database) {
     async waiting(now: string, limit = 100): Promise<{ tenant: string; source: string }[]> {
       return db.selectDistinct({ tenant: inboundWebhooks.tenant, source: inboundWebhooks.source }).from(inboundWebhooks).where(pending(now)).limit(limit);
     },
-    /** Takes the tenant's waiting notices from one source (at most `limit`), under a lease until `leaseUntil`. */
-    async claim(tenant: string, source: string, now: string, leaseUntil: string, limit = 1000): Promise<{ webhookId: string }[]> {
+    /** Takes the tenant's waiting notices from one source (at most `limit`), under a lease until `leaseUntil`, counting the try. */
+    async claim(tenant: string, source: string, now: string, leaseUntil: string, limit = 1000): Promise<{ webhookId: string; attempts: number }[]> {
       const ids = await db
         .select({ id: inboundWebhooks.webhookId })
         .from(inboundWebhooks)
@@ -90,7 +94,7 @@ export function inboundWebhookRepository({ db }: Database) {
         .update(inboundWebhooks)
         .set({ claimedUntil: leaseUntil, attempts: sql`${inboundWebhooks.attempts} + 1` })
         .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids.map((r) => r.id)), pending(now)))
-        .returning({ webhookId: inboundWebhooks.webhookId }));
+        .returning({ webhookId: inboundWebhooks.webhookId, attempts: inboundWebhooks.attempts }));
     },
     /** The notices are done: a sync run read the source's changes after they arrived (or there was nothing to do). */
     async finish(tenant: string, source: string, ids: string[], outcome: { status: 'processed' | 'ignored'; runId: string | null; reason?: string; at: string }): Promise<void> {
@@ -100,25 +104,53 @@ export function inboundWebhookRepository({ db }: Database) {
         .set({ status: outcome.status, runId: outcome.runId, processedAt: outcome.at, claimedUntil: null, lastError: outcome.reason ?? null })
         .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids)));
     },
-    /** The run failed: the notices wait for the next try, with the reason. */
-    async release(tenant: string, source: string, ids: string[], error: string): Promise<void> {
+    /** The run stopped at its limit and goes on: the notices wait for it, and this try is not counted against them. */
+    async release(tenant: string, source: string, ids: string[], reason: string): Promise<void> {
       if (ids.length === 0) return;
       await db
         .update(inboundWebhooks)
-        .set({ claimedUntil: null, lastError: error })
+        .set({ claimedUntil: null, attempts: sql`max(${inboundWebhooks.attempts} - 1, 0)`, lastError: reason })
         .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids), eq(inboundWebhooks.status, 'pending')));
+    },
+    /** The run failed: the notices wait, not taken again before `retryAt`, with the reason. */
+    async retryLater(tenant: string, source: string, ids: string[], error: string, retryAt: string): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .update(inboundWebhooks)
+        .set({ claimedUntil: retryAt, lastError: error })
+        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids), eq(inboundWebhooks.status, 'pending')));
+    },
+    /** Their last try failed: the notices are dead, kept with their body for IT staff until retention. */
+    async bury(tenant: string, source: string, ids: string[], error: string): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .update(inboundWebhooks)
+        .set({ status: 'dead', claimedUntil: null, lastError: error })
+        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), inList(inboundWebhooks.webhookId, ids), eq(inboundWebhooks.status, 'pending')));
+    },
+    /** A dead notice waiting again, due now, its tries counted afresh (one row or none: guard it). */
+    retryDeadStatement(tenant: string, source: string, webhookId: string): Statement {
+      return db
+        .update(inboundWebhooks)
+        .set({ status: 'pending', claimedUntil: null, attempts: 0, lastError: null })
+        .where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), eq(inboundWebhooks.webhookId, webhookId), eq(inboundWebhooks.status, 'dead')));
+    },
+    async get(tenant: string, source: string, webhookId: string): Promise<InboundWebhookRow | null> {
+      return (await db.select().from(inboundWebhooks).where(and(eq(inboundWebhooks.tenant, tenant), eq(inboundWebhooks.source, source), eq(inboundWebhooks.webhookId, webhookId))).limit(1))[0] ?? null;
     },
     async list(tenant: string, limit = 50, offset = 0): Promise<InboundWebhookRow[]> {
       return db.select().from(inboundWebhooks).where(eq(inboundWebhooks.tenant, tenant)).orderBy(desc(inboundWebhooks.receivedAt), desc(inboundWebhooks.webhookId)).limit(limit).offset(offset);
     },
     async countPending(tenant: string): Promise<number> {
-      const [row] = await db.select({ n: sql<number>`count(*)` }).from(inboundWebhooks).where(and(eq(inboundWebhooks.status, 'pending'), eq(inboundWebhooks.tenant, tenant)));
-      return Number(row?.n ?? 0);
+      return countWith(tenant, 'pending');
+    },
+    async countDead(tenant: string): Promise<number> {
+      return countWith(tenant, 'dead');
     },
     async tenants(): Promise<string[]> {
       return (await db.selectDistinct({ tenant: inboundWebhooks.tenant }).from(inboundWebhooks)).map((r) => r.tenant);
     },
-    /** Retention (R16): finished notices older than `before` go (the source's replay window is minutes, not days). */
+    /** Retention (R16): finished and dead notices older than `before` go (the source's replay window is minutes, not days). */
     async deleteFinishedBefore(tenant: string, before: string): Promise<number> {
       const deleted = await db
         .delete(inboundWebhooks)

@@ -383,7 +383,9 @@ export const inboundWebhooks = sqliteTable(
     /** The body as received (checked to hold no CPR number); dropped by retention once processed. */
     body: text('body'),
     receivedAt: text('received_at').notNull(),
-    status: text('status', { enum: ['pending', 'processed', 'ignored'] }).notNull(),
+    /** `dead`: its runs failed too many times; kept (body too) for IT staff to process again, until retention. */
+    status: text('status', { enum: ['pending', 'processed', 'ignored', 'dead'] }).notNull(),
+    /** While pending: taken by a processor until then (a lease), or, after a failed run, not tried again before it. */
     claimedUntil: text('claimed_until'),
     attempts: integer('attempts').notNull().default(0),
     runId: text('run_id'),

@@ -9,12 +9,48 @@ export type EventRow = typeof events.$inferSelect;
 export type SubscriptionDeliveryRow = typeof subscriptionDeliveries.$inferSelect;
 export type NewSubscriptionDelivery = Pick<SubscriptionDeliveryRow, 'id' | 'tenant' | 'subscriptionId' | 'eventSeq' | 'type' | 'payload' | 'nextAttemptAt' | 'createdAt'>;
 
+export type NewSubscriptionRow = Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil'>;
+
+/** Made by this token subject (`created_by` is `roles:sub`), under whatever roles. */
+const madeBy = (subject: string) => sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${subject}`;
+
 export function subscriptionRepository({ db, batch }: Database) {
   const scoped = (tenant: string, id: string) => and(eq(subscriptions.tenant, tenant), eq(subscriptions.id, id));
   const delivery = (tenant: string, id: string) => and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.id, id));
   return {
-    createStatement(row: Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil'>): Statement {
+    createStatement(row: NewSubscriptionRow): Statement {
       return db.insert(subscriptions).values(row);
+    },
+    /**
+     * Inserts the subscription only while its token subject and its tenant hold fewer active ones
+     * than the limits: count and write are one statement, so requests at the same moment (on other
+     * instances too) cannot each pass the count. One row or none: guard it (`audit.appendIfOneRowChanged`).
+     */
+    createWithinLimitsStatement(row: NewSubscriptionRow, limits: { perSubject: number; perTenant: number }): Statement {
+      const subject = row.createdBy.slice(row.createdBy.indexOf(':') + 1);
+      const activeOf = (bySubject: boolean) =>
+        sql`(select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${row.tenant} and ${subscriptions.disabledAt} is null${bySubject ? sql` and ${madeBy(subject)}` : sql``})`;
+      return db
+        .insert(subscriptions)
+        .select(
+          db
+            .select({
+              id: sql<string>`${row.id}`.as('id'),
+              tenant: sql<string>`${row.tenant}`.as('tenant'),
+              url: sql<string>`${row.url}`.as('url'),
+              secretSealed: sql<string>`${row.secretSealed}`.as('secret_sealed'),
+              previousSecretSealed: sql<null>`null`.as('previous_secret_sealed'),
+              previousSecretUntil: sql<null>`null`.as('previous_secret_until'),
+              events: sql<string>`${row.events}`.as('events'),
+              description: sql<string | null>`${row.description}`.as('description'),
+              createdBy: sql<string>`${row.createdBy}`.as('created_by'),
+              createdAt: sql<string>`${row.createdAt}`.as('created_at'),
+              disabledAt: sql<null>`null`.as('disabled_at'),
+              disabledReason: sql<null>`null`.as('disabled_reason'),
+            })
+            .from(sql`(select 1) as one`)
+            .where(sql`${activeOf(true)} < ${limits.perSubject} and ${activeOf(false)} < ${limits.perTenant}`),
+        );
     },
     async get(tenant: string, id: string): Promise<SubscriptionRow | null> {
       return (await db.select().from(subscriptions).where(scoped(tenant, id)).limit(1))[0] ?? null;
@@ -24,7 +60,7 @@ export function subscriptionRepository({ db, batch }: Database) {
       return db
         .select()
         .from(subscriptions)
-        .where(and(eq(subscriptions.tenant, tenant), options.createdBySubject !== undefined ? sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${options.createdBySubject}` : undefined))
+        .where(and(eq(subscriptions.tenant, tenant), options.createdBySubject !== undefined ? madeBy(options.createdBySubject) : undefined))
         .orderBy(desc(subscriptions.createdAt), desc(subscriptions.id))
         .limit(options.limit ?? 50)
         .offset(options.offset ?? 0);
@@ -34,7 +70,7 @@ export function subscriptionRepository({ db, batch }: Database) {
       const [row] = await db
         .select({ n: sql<number>`count(*)` })
         .from(subscriptions)
-        .where(and(eq(subscriptions.tenant, tenant), isNull(subscriptions.disabledAt), createdBySubject !== undefined ? sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${createdBySubject}` : undefined));
+        .where(and(eq(subscriptions.tenant, tenant), isNull(subscriptions.disabledAt), createdBySubject !== undefined ? madeBy(createdBySubject) : undefined));
       return Number(row?.n ?? 0);
     },
     /** No more events for it; what was waiting is cancelled with the reason. False if it was disabled already. */

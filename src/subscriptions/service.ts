@@ -107,11 +107,6 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
       if (holdsCprNumber(input.url) || holdsCprNumber(input.description ?? '')) throw new ProblemError('validation-failed', 'the address or description holds a CPR number; events carry ids only');
       const check = await checkSubscriptionUrl(input.url, deps.config.subscriptions.allowedHosts, deps.subscriptionTransport?.resolveHost);
       if (!check.ok) throw new ProblemError('subscription-address-refused', check.reason);
-      // Each active subscription turns every event into one more send (and one more row at fan-out).
-      if ((await store.subscriptions.countActive(principal.tenant, principal.sub)) >= MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT)
-        throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT} active subscriptions per client: end one you no longer use`);
-      if ((await store.subscriptions.countActive(principal.tenant)) >= MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT)
-        throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT} active subscriptions per municipality`);
       const secret = newSecret();
       const id = crypto.randomUUID();
       const row = {
@@ -124,11 +119,18 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
         createdBy: actorOf(principal),
         createdAt: clock.now().toISOString(),
       };
-      await store.audit.appendMany(
+      // Each active subscription turns every event into one more send (and one more row at fan-out).
+      // The limits are checked by the insert itself: requests at the same moment cannot each pass a count.
+      const created = await store.audit.appendIfOneRowChanged(
         principal.tenant,
         [{ at: row.createdAt, actor: row.createdBy, action: 'subscription.created', targetType: 'subscription', targetId: row.id, detail: { host: new URL(input.url).host, events: JSON.parse(row.events) } }],
-        [store.subscriptions.createStatement(row)],
+        store.subscriptions.createWithinLimitsStatement(row, { perSubject: MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, perTenant: MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT }),
       );
+      if (!created) {
+        if ((await store.subscriptions.countActive(principal.tenant, principal.sub)) >= MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT)
+          throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT} active subscriptions per client: end one you no longer use`);
+        throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT} active subscriptions per municipality`);
+      }
       return { ...viewOf({ ...row, disabledAt: null, disabledReason: null, previousSecretSealed: null, previousSecretUntil: null }), secret };
     },
     async list(principal: Principal, paging: { limit: number; offset: number }): Promise<SubscriptionView[]> {

@@ -7,12 +7,17 @@
  * the consent gate, for enrolled citizens only (R9, R12).
  *
  * Processing (`processInboundWebhooks`) runs the adapter's sync for the tenant once for all the
- * notices waiting from that source, and marks them with the run. A failed run leaves them waiting;
- * so does a run cut short at SYNC_MAX_CITIZENS_PER_RUN, which asks for the next one (job queue).
+ * notices waiting from that source, and marks them with the run. A failed run leaves them waiting,
+ * tried again later and later (backoff) until `inboundBackoff.maxAttempts`, then dead: kept for IT
+ * staff, who can have one processed again (`retryDeadNotice`). A run cut short at
+ * SYNC_MAX_CITIZENS_PER_RUN leaves them waiting too, uncounted, and asks for the next one (job queue).
  */
 import { z } from 'zod';
 import { ProblemError, type AppDeps } from '../api/context';
+import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/backoff';
 import { SourceSystem } from '../model';
+import { actorOf, type Principal } from '../security';
+import type { InboundWebhookRow } from '../store';
 import { holdsCprNumber } from '../security/redact';
 import { askForJob } from '../runtime/job-queue';
 import { goesOnAtOnce, runSyncNow } from '../sync/on-demand';
@@ -90,24 +95,50 @@ const LEASE_MS = 15 * 60_000;
 const CLAIM_PAGE = 1000;
 
 /**
+ * Failed runs are tried again after a delay from 1 minute doubling to an hour, ten tries in all
+ * (about four hours at most): a source down for a restart or a deploy still gets its notices
+ * answered, one that stays down does not keep a sync failing every pass. The scheduled sync reads
+ * the same changes meanwhile; a dead notice only means no run it asked for succeeded.
+ */
+export const inboundBackoff: BackoffPolicy = { ...defaultBackoff, baseMs: 60_000, capMs: 60 * 60_000, maxAttempts: 10 };
+
+/**
  * Runs one sync per (tenant, source) with notices waiting — all of that source's waiting notices
  * are answered by the one run, which reads every change since the cursor. `only` narrows it to
  * what one request just stored. Notices that arrive while the run goes wait for the next one.
  */
-export async function processInboundWebhooks(deps: AppDeps, only?: { tenant: string; source: string }): Promise<InboundProcessingResult> {
+export async function processInboundWebhooks(
+  deps: AppDeps,
+  only?: { tenant: string; source: string },
+  options: { backoff?: BackoffPolicy; random?: () => number } = {},
+): Promise<InboundProcessingResult> {
   const result: InboundProcessingResult = { runs: [] };
   const now = () => deps.clock.now();
+  const policy = options.backoff ?? inboundBackoff;
   const groups = only ? [only] : await deps.store.inboundWebhooks.waiting(now().toISOString());
   for (const { tenant, source } of groups) {
     // Every notice waiting now is answered by the one run that follows: take them all, page by page.
-    const ids: string[] = [];
+    let claimed: { webhookId: string; attempts: number }[] = [];
     for (let pages = 0; pages < 100; pages++) {
       const at = now();
       const page = await deps.store.inboundWebhooks.claim(tenant, source, at.toISOString(), new Date(at.getTime() + LEASE_MS).toISOString(), CLAIM_PAGE);
-      ids.push(...page.map((row) => row.webhookId));
+      claimed.push(...page);
       if (page.length < CLAIM_PAGE) break;
     }
-    if (ids.length === 0) continue;
+    // Taken again after a last try whose run never reported (its processor stopped): no more runs for them.
+    const spent = claimed.filter((row) => row.attempts > policy.maxAttempts).map((row) => row.webhookId);
+    await deps.store.inboundWebhooks.bury(tenant, source, spent, `gave up after ${policy.maxAttempts} attempts; the last run never reported (its processor stopped)`);
+    claimed = claimed.filter((row) => row.attempts <= policy.maxAttempts);
+    if (claimed.length === 0) continue;
+    const ids = claimed.map((row) => row.webhookId);
+    /** The run did not answer them: each waits out its backoff, or is dead after its last try. */
+    const failed = async (error: string) => {
+      for (const attempts of new Set(claimed.map((row) => row.attempts))) {
+        const those = claimed.filter((row) => row.attempts === attempts).map((row) => row.webhookId);
+        if (attempts >= policy.maxAttempts) await deps.store.inboundWebhooks.bury(tenant, source, those, `gave up after ${attempts} attempts; last: ${error}`.slice(0, 500));
+        else await deps.store.inboundWebhooks.retryLater(tenant, source, those, error.slice(0, 500), new Date(now().getTime() + retryDelayMs(attempts, policy, options.random)).toISOString());
+      }
+    };
     const system = source as SourceSystem;
     if (!deps.adapters[system]) {
       await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'ignored', runId: null, reason: `no ${source} adapter is configured in this deployment`, at: now().toISOString() });
@@ -122,24 +153,42 @@ export async function processInboundWebhooks(deps: AppDeps, only?: { tenant: str
         // through the job queue where there is one, else on the next pass (a Cron Trigger on
         // Workers, the minute's sweep on Node). Not at once after a run with citizens it could not
         // read: they come first again, and a tight loop would read the same failing page.
-        await deps.store.inboundWebhooks.release(tenant, source, ids, `run ${run.runId} stopped at its limit of citizens per run (SYNC_MAX_CITIZENS_PER_RUN); the next run goes on`.slice(0, 500));
         const goesOn = goesOnAtOnce(run);
-        if (goesOn) await askForJob(deps, { kind: 'inbound', tenant, source: system });
+        const reason = `run ${run.runId} stopped at its limit of citizens per run (SYNC_MAX_CITIZENS_PER_RUN); the next run goes on`;
+        // Citizens it could not read are a failed try: they come first again.
+        if (!goesOn) await failed(`${reason}, after ${run.stats.pullErrors} citizens could not be read`);
+        else {
+          await deps.store.inboundWebhooks.release(tenant, source, ids, reason.slice(0, 500));
+          await askForJob(deps, { kind: 'inbound', tenant, source: system });
+        }
         result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: goesOn ? 'continued' : 'succeeded' });
       } else if (run.status === 'succeeded') {
         await deps.store.inboundWebhooks.finish(tenant, source, ids, { status: 'processed', runId: run.runId, at: now().toISOString() });
         result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: run.status });
       } else {
-        await deps.store.inboundWebhooks.release(tenant, source, ids, `run ${run.runId} failed: ${run.error ?? 'see the run'}`.slice(0, 500));
+        await failed(`run ${run.runId} failed: ${run.error ?? 'see the run'}`);
         result.runs.push({ tenant, source, notices: ids.length, runId: run.runId, status: run.status });
       }
     } catch (error) {
-      await deps.store.inboundWebhooks.release(tenant, source, ids, (error instanceof Error ? error.message : String(error)).slice(0, 500));
+      await failed(error instanceof Error ? error.message : String(error));
       deps.logger.warn('inbound webhook processing failed', { tenant, source, notices: ids.length });
       result.runs.push({ tenant, source, notices: ids.length, runId: null, status: 'failed' });
     }
   }
   return result;
+}
+
+/**
+ * A dead notice waits again, due at once, its tries counted afresh — for IT staff once the source is
+ * fixed. Audited; null when there is no such notice; refused for one that is not dead.
+ */
+export async function retryDeadNotice(deps: AppDeps, principal: Principal, source: string, webhookId: string): Promise<InboundWebhookRow | null> {
+  const { store } = deps;
+  const entry = { at: deps.clock.now().toISOString(), actor: actorOf(principal), action: 'inbound-webhook.retried', targetType: 'inbound-webhook', targetId: `${source}:${webhookId}`, detail: {} };
+  const retried = await store.audit.appendIfOneRowChanged(principal.tenant, [entry], store.inboundWebhooks.retryDeadStatement(principal.tenant, source, webhookId));
+  const row = await store.inboundWebhooks.get(principal.tenant, source, webhookId);
+  if (!retried && row) throw new ProblemError('inbound-notice-not-retryable', `the notice is ${row.status}; only a dead one is processed again`);
+  return row;
 }
 
 /**

@@ -18,7 +18,17 @@ export interface WebhookHeaders {
 
 export type Verification = { ok: true; id: string; timestamp: number } | { ok: false; reason: string };
 
-const keys = new Map<string, Buffer>();
+/**
+ * Key bytes of the secrets notices are verified with — the sources' configured ones, a handful — so
+ * a burst of notices decodes each once. Bounded, the least recently used out first. Signing does not
+ * use it: a subscriber's secret is opened for one send and kept by nothing after it, so one rotated
+ * or ended is gone from memory with the send.
+ */
+export const MAX_CACHED_WEBHOOK_KEYS = 16;
+const verifyingKeys = new Map<string, Buffer>();
+
+/** How many verifying keys are held now (at most MAX_CACHED_WEBHOOK_KEYS). */
+export const cachedWebhookKeyCount = () => verifyingKeys.size;
 
 /** The secret's key bytes: the base64 after `whsec_` (a bare base64 secret is accepted too). */
 export function secretBytes(secret: string): Uint8Array {
@@ -29,19 +39,18 @@ export function secretBytes(secret: string): Uint8Array {
   return bytes;
 }
 
-function keyFor(secret: string): Buffer {
-  let key = keys.get(secret);
-  if (!key) {
-    key = Buffer.from(secretBytes(secret));
-    keys.set(secret, key);
-  }
+function verifyingKeyFor(secret: string): Buffer {
+  let key = verifyingKeys.get(secret);
+  if (key) verifyingKeys.delete(secret); // set again below: the most recently used is last
+  else key = Buffer.from(secretBytes(secret));
+  verifyingKeys.set(secret, key);
+  if (verifyingKeys.size > MAX_CACHED_WEBHOOK_KEYS) verifyingKeys.delete(verifyingKeys.keys().next().value!);
   return key;
 }
 
-const hmac = (secret: string, content: string) => createHmac('sha256', keyFor(secret)).update(content).digest();
 /** The signed content `${id}.${timestamp}.` followed by the body exactly as sent (bytes, when the caller has them). */
 const hmacOfMessage = (secret: string, id: string, timestamp: string, body: string | Uint8Array) =>
-  typeof body === 'string' ? hmac(secret, `${id}.${timestamp}.${body}`) : createHmac('sha256', keyFor(secret)).update(`${id}.${timestamp}.`).update(body).digest();
+  createHmac('sha256', verifyingKeyFor(secret)).update(`${id}.${timestamp}.`).update(body).digest();
 
 function fromBase64(text: string): Buffer | null {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return null;
@@ -50,7 +59,7 @@ function fromBase64(text: string): Buffer | null {
 
 /** The `webhook-signature` value for a message (what a sender — our simulators, tests, the benchmark — sends). */
 export async function signWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
-  return `v1,${hmac(secret, `${id}.${timestamp}.${body}`).toString('base64')}`;
+  return `v1,${createHmac('sha256', secretBytes(secret)).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
 }
 
 /**

@@ -7,7 +7,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
 import { runRelayOnce } from '../../src/delivery';
+import { createStore } from '../../src/store';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
 import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT, runSubscriptionDeliveries } from '../../src/subscriptions/service';
@@ -15,6 +17,7 @@ import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
 import { TestClock } from '../registrations/fixture';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
+import { rivalWritesFirst } from '../support/rival-write';
 import { enrol } from '../support/seed';
 
 interface Received { headers: IncomingMessage['headers']; body: string }
@@ -354,6 +357,44 @@ describe('outbound subscriptions', () => {
     for (let vendor = 0; active < MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT; vendor++)
       for (let i = 0; i < MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT && active < MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT; i++, active++) expect((await subscribe(`vendor-${vendor}`)).status).toBe(201);
     expect((await subscribe('vendor-new')).body.type).toBe('/problems/subscription-limit-reached');
+    await app.close();
+  });
+
+  it('holds both bounds when another request’s subscription is written while this one is under way', async () => {
+    const app = await freshApp();
+    const subscribe = (sub: string) => app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, sub);
+    /** The app on a database where another request's subscription is written just before this one's (a second instance, a Worker isolate). */
+    const racingApp = (rivalSubject: string) => {
+      const racing = rivalWritesFirst(app.database, () => [
+        app.deps.store.subscriptions.createStatement({ id: crypto.randomUUID(), tenant: '101', url: receiverUrl, secretSealed: 'sealed elsewhere', events: '["plan.created"]', description: null, createdBy: `vendor:${rivalSubject}`, createdAt: app.clock.now().toISOString() }),
+      ]);
+      return { racing, app: createApp({ ...app.deps, store: createStore(racing) }) };
+    };
+    const subscribeRacing = async (racedApp: ReturnType<typeof createApp>, sub: string) => {
+      const token = await app.harness.token({ tenant: '101', roles: ['vendor'], sub });
+      const response = await racedApp.request('/v1/subscriptions', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, events: ['plan.created'] }) });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    for (let i = 0; i < MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT - 1; i++) expect((await subscribe('vendor-a')).status).toBe(201);
+    // vendor-a's last place is taken by its other request while this one is under way.
+    const perClient = racingApp('vendor-a');
+    const refused = await subscribeRacing(perClient.app, 'vendor-a');
+    expect(perClient.racing.rivalWritten()).toBe(true);
+    expect(refused).toMatchObject({ status: 409, body: { type: '/problems/subscription-limit-reached', detail: expect.stringMatching(/per client/) } });
+    expect(await app.deps.store.subscriptions.countActive('101', 'vendor-a')).toBe(MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT);
+
+    // The municipality's last place, taken by another vendor meanwhile.
+    for (let active = MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, vendor = 0; active < MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT - 1; active++) {
+      if ((active - MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT) % MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT === 0) vendor++;
+      expect((await subscribe(`vendor-${vendor}`)).status).toBe(201);
+    }
+    const perTenant = racingApp('vendor-rival');
+    const refusedToo = await subscribeRacing(perTenant.app, 'vendor-new');
+    expect(perTenant.racing.rivalWritten()).toBe(true);
+    expect(refusedToo).toMatchObject({ status: 409, body: { type: '/problems/subscription-limit-reached', detail: expect.stringMatching(/per municipality/) } });
+    expect(await app.deps.store.subscriptions.countActive('101')).toBe(MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT);
+    // Nothing is recorded for a subscription that was not made.
+    expect((await app.deps.store.audit.list('101', {})).filter((row) => row.action === 'subscription.created')).toHaveLength(MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT - 2);
     await app.close();
   });
 

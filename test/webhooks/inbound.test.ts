@@ -5,6 +5,7 @@
  * one effect (F4); a failed run leaves its notices waiting for the next pass.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
@@ -12,7 +13,8 @@ import { membersOf } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { signWebhook } from '../../src/webhooks/standard-webhooks';
-import { inboundWebhookProcessor, processInboundWebhooks } from '../../src/webhooks/inbound';
+import { inboundBackoff, inboundWebhookProcessor, processInboundWebhooks } from '../../src/webhooks/inbound';
+import { TestClock } from '../registrations/fixture';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
@@ -26,8 +28,9 @@ afterAll(async () => {
   await dfdg?.close();
 });
 
-async function freshApp(baseUrl = dfdg.url) {
+async function freshApp(baseUrl = dfdg.url, clock?: TestClock) {
   return startTestApp({
+    ...(clock ? { clock } : {}),
     adapters: { dfdg: createDfdgAdapter({ baseUrl, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 2000 }) },
     mappings: allMappings,
     env: { WEBHOOK_SECRETS_DFDG: secret },
@@ -197,7 +200,7 @@ describe('inbound webhooks', () => {
     await app.close();
   });
 
-  it('a run that fails leaves its notices waiting, with the reason; the next pass takes them', async () => {
+  it('a run that fails leaves its notices waiting, with the reason; the first pass after its backoff takes them', async () => {
     const broken = await freshApp('http://127.0.0.1:9');
     await enrolled(broken, 3);
     const sent = await send(broken);
@@ -213,11 +216,83 @@ describe('inbound webhooks', () => {
     await send(first);
     expect((await processInboundWebhooks(first.deps)).runs[0]!.status).toBe('failed');
     await first.close();
-    const second = await startTestApp({ url, adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings, env: { WEBHOOK_SECRETS_DFDG: secret } });
+    // A pass once the failed run's backoff is over (a minute at most after a first failure).
+    const later = new TestClock(Date.now() + 2 * 60_000);
+    const second = await startTestApp({ url, clock: later, adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings, env: { WEBHOOK_SECRETS_DFDG: secret } });
     expect((await processInboundWebhooks(second.deps)).runs).toEqual([expect.objectContaining({ notices: 1, status: 'succeeded' })]);
     expect((await stored(second))[0]).toMatchObject({ status: 'processed', attempts: 2 });
     await second.close();
     await broken.close();
+  });
+
+  it('a notice whose runs keep failing is tried again later and later, a bounded number of times, then dead: IT staff see it and have it processed again', async () => {
+    const clock = new TestClock(Date.now());
+    const app = await freshApp('http://127.0.0.1:9', clock);
+    await enrolled(app, 3);
+    const sent = await send(app);
+    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const asItStaff = (path: string, method = 'GET') => app.harness.request(path, { method, headers: { authorization: `Bearer ${itStaff}` } });
+    const metric = async (name: string) => new RegExp(`^${name}\\{tenant="101"\\} (\\d+)$`, 'm').exec(await (await asItStaff('/metrics')).text())?.[1];
+    // A fixed point in each backoff's jitter, so the waits are the policy's ceilings halved.
+    const pass = () => processInboundWebhooks(app.deps, undefined, { random: () => 0.5 });
+
+    expect((await pass()).runs).toEqual([expect.objectContaining({ notices: 1, status: 'failed' })]);
+    // Not tried again at once: the next pass waits out a backoff, which grows with each failed try.
+    expect((await pass()).runs).toEqual([]);
+    const waits: number[] = [];
+    let passes = 0;
+    for (; passes < 40 && (await stored(app))[0]!.status === 'pending'; passes++) {
+      const { claimedUntil } = (await stored(app))[0]!;
+      waits.push(Date.parse(claimedUntil!) - clock.now().getTime());
+      clock.advance(Date.parse(claimedUntil!) - clock.now().getTime());
+      expect((await pass()).runs).toEqual([expect.objectContaining({ notices: 1, status: 'failed' })]);
+    }
+    expect(passes).toBeLessThan(40);
+    expect(waits[waits.length - 1]!).toBeGreaterThan(waits[0]!);
+    const [dead] = await stored(app);
+    expect(dead).toMatchObject({ webhookId: sent.id, status: 'dead', attempts: passes + 1, body: expect.stringContaining('records.changed'), lastError: expect.stringMatching(/gave up after \d+ attempts/) });
+    expect(await webhookRuns(app)).toHaveLength(passes + 1);
+    // Dead is the end of it: no pass takes it, however late.
+    clock.advance(30 * 86_400_000);
+    expect((await pass()).runs).toEqual([]);
+
+    // IT staff see it, in the list and on the monitoring page.
+    const listed = (await (await asItStaff('/v1/webhooks/inbound')).json()) as { notices: { id: string; status: string }[] };
+    expect(listed.notices).toEqual([expect.objectContaining({ id: sent.id, status: 'dead' })]);
+    expect(await metric('enplan_inbound_webhooks_dead')).toBe('1');
+    expect(await metric('enplan_inbound_webhooks_waiting')).toBe('0');
+    const dashboard = await (await app.harness.request('/dashboard', { headers: { cookie: `enplan_session=${itStaff}` } })).text();
+    expect(dashboard).toMatch(/id="inbound-dead"[^>]*>\s*Change notices given up on: (<!-- -->)?1/);
+
+    // Processed again on request, once the source is back: only IT staff, only a dead one, audited.
+    const retryPath = `/v1/webhooks/inbound/dfdg/${encodeURIComponent(sent.id)}/retry`;
+    const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    expect((await app.harness.request(retryPath, { method: 'POST', headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
+    expect((await asItStaff('/v1/webhooks/inbound/dfdg/no-such-notice/retry', 'POST')).status).toBe(404);
+    const retried = await asItStaff(retryPath, 'POST');
+    expect(retried.status).toBe(200);
+    expect(await retried.json()).toMatchObject({ id: sent.id, status: 'pending', attempts: 0 });
+    const again = await asItStaff(retryPath, 'POST');
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ type: '/problems/inbound-notice-not-retryable' });
+    expect((await app.deps.store.audit.list('101', {})).filter((row) => row.action === 'inbound-webhook.retried')).toEqual([expect.objectContaining({ targetType: 'inbound-webhook', targetId: `dfdg:${sent.id}` })]);
+    app.deps.adapters.dfdg = createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: 2000 });
+    expect((await pass()).runs).toEqual([expect.objectContaining({ notices: 1, status: 'succeeded' })]);
+    expect((await stored(app))[0]).toMatchObject({ status: 'processed', attempts: 1 });
+    expect(await metric('enplan_inbound_webhooks_dead')).toBe('0');
+    await app.close();
+  });
+
+  it('a notice taken for its last try by a processor that stopped mid-run is dead once the lease runs out, without another run', async () => {
+    const app = await freshApp();
+    const sent = await send(app);
+    // Its last try's lease, taken by a processor that never reported, ran out a minute ago.
+    const expired = new Date(Date.now() - 60_000).toISOString();
+    await app.database.db.run(sql`update inbound_webhooks set attempts = ${inboundBackoff.maxAttempts}, claimed_until = ${expired} where webhook_id = ${sent.id}`);
+    expect((await processInboundWebhooks(app.deps)).runs).toEqual([]);
+    expect((await stored(app))[0]).toMatchObject({ webhookId: sent.id, status: 'dead', lastError: expect.stringMatching(/never reported/) });
+    expect(await webhookRuns(app)).toEqual([]);
+    await app.close();
   });
 
   it('a burst of notices costs one or two runs, not one each (the Node processor coalesces)', async () => {

@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { secretBytes, signWebhook, verifyWebhook } from '../../src/webhooks/standard-webhooks';
+import { cachedWebhookKeyCount, MAX_CACHED_WEBHOOK_KEYS, secretBytes, signWebhook, verifyWebhook } from '../../src/webhooks/standard-webhooks';
 
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 const secret = newSecret();
@@ -84,5 +84,18 @@ describe('Standard Webhooks verification', () => {
     expect(() => secretBytes('whsec_not base64')).toThrow(/base64/);
     expect(() => secretBytes(`whsec_${randomBytes(16).toString('base64')}`)).toThrow(/24 bytes/);
     expect(secretBytes(secret)).toHaveLength(32);
+  });
+
+  it('keeps no signing secret in memory after signing, and only a bounded number of verifying keys', async () => {
+    // Subscribers' secrets are opened for one send each; rotated ones must not stay behind.
+    const before = cachedWebhookKeyCount();
+    for (let i = 0; i < 50; i++) await signWebhook(newSecret(), `msg_${i}`, nowSeconds, body);
+    expect(cachedWebhookKeyCount()).toBe(before);
+    // Verifying keys (the sources' configured secrets) are kept, a bounded number of them.
+    for (let i = 0; i < MAX_CACHED_WEBHOOK_KEYS * 3; i++) {
+      const other = newSecret();
+      expect((await verifyWebhook(headers(`msg_${i}`, nowSeconds, independentSignature(other, `msg_${i}`, nowSeconds, body)), body, [other], now)).ok).toBe(true);
+    }
+    expect(cachedWebhookKeyCount()).toBe(MAX_CACHED_WEBHOOK_KEYS);
   });
 });

@@ -6,14 +6,19 @@
 import { env } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
-import worker, { runScheduledRound } from '../../src/runtime/worker';
+import { createApp } from '../../src/app';
+import worker, { buildFor, runScheduledRound, type WorkerEnv } from '../../src/runtime/worker';
+import { createStore } from '../../src/store';
+import { openD1Database } from '../../src/store/d1';
+import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT } from '../../src/subscriptions/service';
 import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
 import { TEST_JWT_SECRET } from '../support/harness';
 import { testCpr } from '../support/cpr';
+import { rivalWritesFirst } from '../support/rival-write';
 
-async function call(method: string, path: string, roles: string[], body?: unknown) {
+async function call(method: string, path: string, roles: string[], body?: unknown, sub = 'subscription-test') {
   const now = Math.floor(Date.now() / 1000);
-  const token = await sign({ sub: 'subscription-test', tenant: '101', roles, iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
+  const token = await sign({ sub, tenant: '101', roles, iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
   const response = await worker.fetch(
     new Request(`https://enplan.test${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined }),
     env as never,
@@ -61,5 +66,22 @@ describe('outbound subscriptions in workerd', () => {
     expect(JSON.parse(test.body)).toMatchObject({ type: 'subscription.test', data: { subscriptionId: created.body.id } });
     for (const secret of [created.body.secret, rotated.body.secret])
       expect((await verifyWebhook({ id: test.headers['webhook-id']!, timestamp: test.headers['webhook-timestamp']!, signature: test.headers['webhook-signature']! }, test.body, [secret], new Date())).ok).toBe(true);
+  });
+
+  it('holds the per-client bound on D1 when another request’s subscription is written while this one is under way', async () => {
+    // A client of its own: the file's other tests share the database.
+    const client = 'subscription-race';
+    for (let i = 0; i < MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT - 1; i++) expect((await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events` }, client)).status).toBe(201);
+    const { deps } = await buildFor(env as unknown as WorkerEnv);
+    const racing = rivalWritesFirst(openD1Database(env.DB as never), () => [
+      deps.store.subscriptions.createStatement({ id: crypto.randomUUID(), tenant: '101', url: `${env.RECEIVER_URL}/events`, secretSealed: 'sealed elsewhere', events: '["plan.created"]', description: null, createdBy: `vendor:${client}`, createdAt: new Date().toISOString() }),
+    ]);
+    const now = Math.floor(Date.now() / 1000);
+    const token = await sign({ sub: client, tenant: '101', roles: ['vendor'], iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
+    const response = await createApp({ ...deps, store: createStore(racing) }).request('https://enplan.test/v1/subscriptions', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: `${env.RECEIVER_URL}/events` }) }, env);
+    expect(racing.rivalWritten()).toBe(true);
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ type: '/problems/subscription-limit-reached' });
+    expect(await deps.store.subscriptions.countActive('101', client)).toBe(MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT);
   });
 });
