@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { runRelayOnce } from '../../src/delivery';
 import { createStore } from '../../src/store';
+import { subscriptionDeliveries } from '../../src/store/schema';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
 import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT, runSubscriptionDeliveries } from '../../src/subscriptions/service';
@@ -286,7 +287,8 @@ describe('outbound subscriptions', () => {
       expect(ids).toHaveLength(9);
       expect(new Set(ids).size).toBe(9);
       expect(first.delivered + second.delivered).toBe(9);
-      const rows = (await app.database.db.all(sql`select status, attempts from subscription_deliveries`)) as { status: string; attempts: number }[];
+      // Through the query builder: a raw read comes back as arrays on the store-thread driver (TEST_STORE_THREAD=1).
+      const rows = await app.database.db.select({ status: subscriptionDeliveries.status, attempts: subscriptionDeliveries.attempts }).from(subscriptionDeliveries);
       expect(rows).toHaveLength(9);
       expect(rows.every((r) => r.status === 'delivered' && r.attempts === 1)).toBe(true);
       await app.close();
