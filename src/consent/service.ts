@@ -27,6 +27,7 @@ import {
 import { actorOf, type Principal } from '../security';
 import type { ConsentDocument, RegionalConsentEnd } from '../store';
 import { danishToday } from '../views/danish';
+import { isLostWriteAbort } from '../store/write-guard';
 import { carriesGrant, removeRevokedData, removeWithdrawnSourceData } from './revocation';
 import { recipientProblem } from './policy';
 import { regionalConsentEndedReason } from './regional';
@@ -229,8 +230,10 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
  * from the source on the citizen's grants leaves their plans as on the region's withdrawal (audited
  * `plan.consent-data-removed` with the region's record and reason), the merged-record marks go, so a
  * renewed permit read later lets it flow again (the next pull re-reads in full), and the end is
- * audited once as `consent.lapsed`. A renewed permit the sync wrote meanwhile wins: each plan is
- * re-checked against the remembered end after it is read, and written only at the version read.
+ * audited once as `consent.lapsed`. A renewed permit the sync wrote meanwhile wins: each plan write,
+ * and the closing batch, go only while the remembered end is still this one (a renewal of data already
+ * in the plan changes no plan, so the plan's version cannot tell it); one stored after some data left
+ * has the citizen read in full again, so that data flows back under it.
  */
 export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string): Promise<{ regionalConsentsLapsed: number; plansChanged: number; failures: number }> {
   const { store, clock } = deps;
@@ -253,12 +256,16 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
     const regionalConsent = { recordId: end.recordId, version: end.recordVersion, status: 'active' };
     const changedPlans: string[] = [];
     let removedElements = 0;
+    // A renewal stored after some of the data left (its sync found it merged and read nothing again):
+    // that it was merged is forgotten and the citizen read in full, so it flows again under the renewal.
+    const readAgainInFull = async () => {
+      if (changedPlans.length > 0) await store.audit.appendMany(tenant, [], [store.sync.forgetAppliedStatement(tenant, source, citizenId), store.sync.forgetPulledFromStatement(tenant, source, [citizenId])]);
+    };
     for (const planId of await store.plans.idsForCitizen(tenant, citizenId, false)) {
       for (let attempt = 1; ; attempt++) {
         const plan = await store.plans.get(tenant, planId);
         if (!plan) break;
-        // Read after the plan: a renewed permit is written with the plan write that merged on it.
-        if (!(await stillThisEnd())) return;
+        if (!(await stillThisEnd())) return readAgainInFull();
         const birthDate = await birthDateOf(plan);
         if (!birthDate) throw new Error(`no birth date known for the citizen of plan ${planId}`);
         const at = clock.now();
@@ -272,7 +279,8 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
             provenanceDropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps, droppedConflicts: outcome.droppedConflicts, version: next.version,
           },
         }]);
-        if (await store.plans.update(next, plan.version, [], recorded)) {
+        // Written only while this end is still remembered: a renewal stored since the check above wins.
+        if (await store.plans.update(next, plan.version, store.regionalConsents.stillEndsStatements(tenant, end), recorded)) {
           changedPlans.push(planId);
           removedElements += outcome.removed.length;
           break;
@@ -283,10 +291,15 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
     const at = clock.now().toISOString();
     // Nothing from the source stays merged on the citizen's grants: its marks go, so a renewed permit
     // is read in full and what left flows again. Forgotten with the audit entry: logged once.
-    await store.audit.appendMany(tenant, [{
-      at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'regional-consent', targetId: end.recordId, citizenId,
-      detail: { kind: 'regional', source, recordVersion: end.recordVersion, validTo: end.lastDay, plansChanged: changedPlans, removedElements },
-    }], [store.sync.forgetAppliedStatement(tenant, source, citizenId), store.regionalConsents.handledStatement(tenant, end)]);
+    try {
+      await store.audit.appendMany(tenant, [{
+        at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'regional-consent', targetId: end.recordId, citizenId,
+        detail: { kind: 'regional', source, recordVersion: end.recordVersion, validTo: end.lastDay, plansChanged: changedPlans, removedElements },
+      }], [...store.regionalConsents.stillEndsStatements(tenant, end), store.sync.forgetAppliedStatement(tenant, source, citizenId), store.regionalConsents.handledStatement(tenant, end)]);
+    } catch (error) {
+      if (!isLostWriteAbort(error)) throw error;
+      return readAgainInFull();
+    }
     plansChanged += changedPlans.length;
     lapsed++;
   });

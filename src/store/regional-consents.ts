@@ -4,9 +4,10 @@
  * job finds those whose last day has passed through the (tenant, last_day) index and ends them
  * (src/consent/service.ts `handleLapsedRegionalConsents`, decision 0004).
  */
-import { and, asc, eq, lt } from 'drizzle-orm';
+import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { regionalConsentEnds } from './schema';
+import { abortUnless } from './write-guard';
 
 export interface RegionalConsentEnd {
   citizenId: string;
@@ -38,6 +39,17 @@ export function regionalConsentRepository(database: Database) {
       return db
         .delete(regionalConsentEnds)
         .where(and(keyOf(tenant, end.citizenId, end.source), eq(regionalConsentEnds.recordId, end.recordId), eq(regionalConsentEnds.recordVersion, end.recordVersion), eq(regionalConsentEnds.lastDay, end.lastDay)));
+    },
+    /**
+     * Aborts its batch unless this very end is still remembered: a renewal the sync stored meanwhile
+     * changes no plan when the data is there already, so a plan's version alone cannot tell it.
+     */
+    stillEndsStatements(tenant: string, end: RegionalConsentEnd): Statement[] {
+      const t = regionalConsentEnds;
+      return abortUnless(
+        db,
+        sql`select count(*) from ${t} where ${t.tenant} = ${tenant} and ${t.citizenId} = ${end.citizenId} and ${t.source} = ${end.source} and ${t.recordId} = ${end.recordId} and ${t.recordVersion} = ${end.recordVersion} and ${t.lastDay} = ${end.lastDay}`,
+      );
     },
     async get(tenant: string, citizenId: string, source: string): Promise<RegionalConsentEnd | undefined> {
       const rows = await db

@@ -652,14 +652,17 @@ function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: str
     plan = { ...plan, [key]: kept };
   }
   if (withdrawn.length === 0) return { plan: next, withdrawn };
-  const stays = new Set(withdrawn.filter((w) => !w.removed).map((w) => w.elementId));
+  // Per element that stays, the records that took their word back from it: only their disputed values
+  // are no longer claimed (a record merely read at a newer version may still say its value).
+  const withdrawnFrom = new Map<string, Set<string>>();
+  for (const w of withdrawn) if (!w.removed) withdrawnFrom.set(w.elementId, (withdrawnFrom.get(w.elementId) ?? new Set()).add(recordKey(w.system, w.recordId)));
+  const disputedBy = (conflict: Conflict, records: ReadonlySet<string>) => conflict.values.slice(1).some((v) => v.provenance.some((p) => p.kind === 'source' && records.has(recordKey(p.system, p.recordId))));
   plan = {
     ...plan,
-    conflicts: plan.conflicts.map((conflict) =>
-      !conflict.resolvedAt && stays.has(conflict.elementId) && conflict.values.slice(1).some((v) => v.provenance.some(outdated))
-        ? closedConflict(conflict, at, 0, 'withdrawn: the source no longer reports this element, so its value is no longer claimed')
-        : conflict,
-    ),
+    conflicts: plan.conflicts.map((conflict) => {
+      const records = conflict.resolvedAt ? undefined : withdrawnFrom.get(conflict.elementId);
+      return records && disputedBy(conflict, records) ? closedConflict(conflict, at, 0, 'withdrawn: the source no longer reports this element, so its value is no longer claimed') : conflict;
+    }),
   };
   return { plan: dropDanglingReferences(plan, elementIdsOf(next)).plan, withdrawn };
 }
