@@ -24,7 +24,7 @@ import { AdapterError, unknownSubjectCodes, type PullResult, type PullSubject, t
 import { countMapping, emptyStats, mapRecord, type MappingStats } from '../../mappings/mapping';
 import { adaptersOf, type AppDeps } from '../api/context';
 import { decideFlowIntoPlan, type PlanFlowDecision } from '../consent/policy';
-import { regionalConsentRecordTypes, regionalSharingOf, type RegionalSharing } from '../consent/regional';
+import { regionalConsentRecordTypes, regionalSharingOf, type RegionalSay } from '../consent/regional';
 import { removeWithdrawnSourceData } from '../consent/revocation';
 import { removeDataOfGrant } from '../consent/service';
 import type { ConsentGrant, DataCategory, Department, LegalBasisRecord, SourceSystem } from '../model';
@@ -450,9 +450,15 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // The source's own say on sharing with the municipality (the region's current Consent, read on
       // every pull): where it does not permit, what flowed from it on the citizen's grants leaves the
       // plans now, as on a revocation (R10) — whatever becomes of the merge below.
-      const sharingOf = new Map<AdapterRun, RegionalSharing>();
+      const sharingOf = new Map<AdapterRun, RegionalSay>();
       for (const { run, pulled } of parts) {
-        const sharing = regionalSharingOf(run.id, pulled.records, decidedAt, tenant);
+        const sharing = regionalSharingOf(run.id, pulled.records, decidedAt, tenant, pulled.quarantined);
+        if (sharing && 'unreadable' in sharing) {
+          // A Consent of the region's we cannot read: new flows are refused below (health fails closed),
+          // but it is not the citizen's withdrawal, so what flowed stays — marks and a remembered last day too.
+          sharingOf.set(run, sharing);
+          continue;
+        }
         // A permit with a last day is remembered, so the nightly job ends it on time with no change at
         // the source; any other say forgets it. An unchanged (already merged) permit costs no write.
         const unchanged = !!sharing && applied.has(`${run.id}|${sharing.recordId}@${sharing.version}`);
@@ -483,10 +489,19 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           // Nothing from the source stays merged for the citizen, so its marks go (after this batch's
           // own): a record is merged again once the region permits, and no marks tell that it refused.
           statements.push(store.sync.forgetAppliedStatement(tenant, run.id, citizen.citizenId));
-        } else if (fromFeed(item) && item.since != null && !applied.has(`${run.id}|${sharing.recordId}@${sharing.version}`) && (await store.sync.appliedVersions(tenant, run.id, [citizen.citizenId])).size === 0) {
-          // A new permit after a refusal: a feed pull reads only what changed since, so what the
-          // region refused before flows on a full read — the next run's, as after a new grant of ours.
-          statements.push(store.sync.forgetPulledFromStatement(tenant, run.id, [citizen.citizenId]));
+        } else if (fromFeed(item) && item.since != null) {
+          // A permit after a refusal, or after a Consent we could not read held new flows back (its
+          // quarantine entries still open): a feed pull reads only what changed since, so what was
+          // refused flows on a full read — the next run's, as after a new grant of ours.
+          const consentType = regionalConsentRecordTypes[run.id]!;
+          const consents = pulled.records.filter((r) => r.recordType === consentType);
+          const heldBackByUnreadable = async () => {
+            if (!mayHaveOpenQuarantine.has(run.id)) return false;
+            const ids = [...consents, ...pulled.quarantined].flatMap((r) => (r.recordType === consentType && r.recordId ? [r.recordId] : []));
+            return (await store.sync.openQuarantineOfRecords(tenant, run.id, ids)).some((entry) => entry.recordType === consentType && entry.citizenId === citizen.citizenId);
+          };
+          if (consents.some((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`)) && ((await store.sync.appliedVersions(tenant, run.id, [citizen.citizenId])).size === 0 || (await heldBackByUnreadable())))
+            statements.push(store.sync.forgetPulledFromStatement(tenant, run.id, [citizen.citizenId]));
         }
       }
       const inputs: Omit<MergeInput, 'memberId'>[] = [];

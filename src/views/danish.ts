@@ -115,6 +115,8 @@ export function refusalInDanish(reason: string): string {
   if (/^the region records that the citizen withdrew/i.test(reason)) return 'du har trukket dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, tilbage';
   if (/^the region records that the citizen refused/i.test(reason)) return 'du har sagt nej til, at regionen deler dine helbredsoplysninger med kommunen';
   if (/^the region's consents on sharing health data concern recipients other/i.test(reason)) return 'dine samtykker hos regionen til deling af helbredsoplysninger gælder andre modtagere end kommunen';
+  // Before "ended on": the quarantine's own reason follows this one and could end in anything.
+  if (/^the region's consent to share health data with the municipality could not be read/i.test(reason)) return 'regionens oplysning om dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, ikke kunne læses';
   const ended = /^the region's consent to share .* ended on (\d{4}-\d{2}-\d{2})$/i.exec(reason);
   if (ended) return `dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, udløb (det gjaldt til og med ${danishDate(ended[1]!)})`;
   if (/^the region's consent to share/i.test(reason)) return 'dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, endnu ikke gælder';

@@ -6,10 +6,11 @@
  * the plan on the next incremental sync, as on a revocation; a permit again brings it back. A legal
  * basis other than consent (R11) still carries it, and a region with no Consent leaves the decision
  * to ours. A permit that runs out with no change at the region is ended by the nightly job; a permit
- * naming its recipients counts for us only if this municipality is one of them. Real health
+ * naming its recipients counts for us only if this municipality is one of them. A Consent the region
+ * holds that we cannot read holds back new data (fail closed) but takes nothing out. Real health
  * simulator over HTTP, libSQL, the app's routes; a pull worker thread too.
  */
-import type { Consent, ConsentProvisionActor } from '@medplum/fhirtypes';
+import type { Consent, ConsentProvisionActor, Goal } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { MUNICIPALITY_CODE_SYSTEM, PARTICIPATION_TYPE_SYSTEM } from '../../adapters/fhir/systems';
@@ -28,7 +29,7 @@ import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 import { dfdgAndHealthSimulators } from '../support/sector-simulators';
 
-const population = generatePopulation(16, 6262).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
+const population = generatePopulation(18, 6262).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 const simulators = dfdgAndHealthSimulators(population);
 /** The health simulator's seed (its default), which names each citizen's seeded Consent. */
 const HEALTH_SEED = 2026;
@@ -59,6 +60,20 @@ async function regionRecords(ordinal: number, change: (consent: Consent) => Cons
   await simulators.health.repository.updateResource(change(permit));
 }
 const withdrawn = (c: Consent): Consent => ({ ...c, status: 'inactive' });
+/** A withdrawal the region's system wrote without the Consent's category: it fails the contract. */
+const unreadableWithdrawal = (c: Consent): Consent => ({ ...c, status: 'inactive', category: [] });
+/** The region stores a Consent as given, contract or not (its next version, written now), as a faulty EHR export would. */
+async function regionStoresAsGiven(consent: Consent & { id: string }) {
+  const current = await simulators.health.repository.readResource<Consent>('Consent', consent.id).catch(() => undefined);
+  const versionId = String(Number(current?.meta?.versionId ?? '0') + 1);
+  await simulators.health.repository.putRaw({ ...consent, meta: { versionId, lastUpdated: new Date().toISOString() } });
+}
+/** New health data for the citizen at the region: a Goal of theirs written as a new record. */
+async function regionAddsGoal(ordinal: number, text: string) {
+  const goal = healthRecordsFor(simulators.health.citizens[ordinal]!, ordinal, HEALTH_SEED).find((r) => r.resourceType === 'Goal')!;
+  const { id: _id, meta: _meta, ...copy } = await simulators.health.repository.readResource<Goal>('Goal', goal.id!);
+  await simulators.health.repository.createResource<Goal>({ ...copy, lifecycleStatus: 'active', description: { text } });
+}
 /** A recipient the Consent names (provision.actor, role IRCP), by municipality code and/or in words. */
 const recipient = (municipalityCode: string | undefined, display?: string): ConsentProvisionActor => ({
   role: { coding: [{ system: PARTICIPATION_TYPE_SYSTEM, code: 'IRCP', display: 'information recipient' }] },
@@ -229,6 +244,79 @@ describe('the region’s own consent to share with the municipality', () => {
     expect((await citizenLog(app, elsewhere)).find((f) => f.kind === 'refused')?.text).toContain('fordi dine samtykker hos regionen til deling af helbredsoplysninger gælder andre modtagere end kommunen');
     expect((await healthIdsOf(app, amongOthers)).length).toBeGreaterThan(0);
     expect((await healthIdsOf(app, besideAnother)).length).toBeGreaterThan(0);
+    await app.close();
+  });
+
+  it('refuses new health flows while the region’s newest Consent cannot be read, keeps what flowed, and lets them flow once the region corrects it', async () => {
+    const app = await freshApp();
+    const plan = await enrolWithHealthConsent(app, 15);
+    await regionRecords(15);
+    expect((await sync(app)).status).toBe('succeeded');
+    const flowed = await healthIdsOf(app, plan);
+    expect(flowed.length).toBeGreaterThan(0);
+
+    // The region's newest say is a withdrawal we cannot read; meanwhile it has new health data for the citizen.
+    const readable = await simulators.health.repository.readResource<Consent>('Consent', consentIdOf(15));
+    await regionStoresAsGiven(unreadableWithdrawal(readable) as Consent & { id: string });
+    await regionAddsGoal(15, 'Genoptræning efter indlæggelse');
+    const whileUnreadable = await sync(app);
+    expect(whileUnreadable.status).toBe('succeeded');
+    expect(whileUnreadable.stats.refusedByConsent).toBeGreaterThan(0);
+    // Nothing new flowed, and nothing was taken out: an unreadable record is not the citizen's withdrawal.
+    expect(await healthIdsOf(app, plan)).toEqual(flowed);
+    expect(await auditOf(app, plan, 'plan.consent-data-removed')).toEqual([]);
+    const reasons = (await auditOf(app, plan, 'data.refused')).map((a) => String(a.detail.reason));
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(/^the region's consent to share health data with the municipality could not be read: does not match the Consent contract: .*category/);
+    expect(reasons[0]!.includes(population[15]!.cpr)).toBe(false);
+    expect((await citizenLog(app, plan)).find((f) => f.kind === 'refused')?.text).toContain('fordi regionens oplysning om dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, ikke kunne læses');
+    // IT staff see the Consent in quarantine, as any record that fails its contract.
+    const quarantinedConsents = (await app.deps.store.sync.quarantined('101', { adapter: 'health' })).filter((q) => q.recordType === 'Consent');
+    expect(quarantinedConsents.map((q) => q.recordId)).toContain(consentIdOf(15));
+
+    // The region corrects its Consent (a readable permit): the data it held back flows, in the next runs.
+    await regionRecords(15, (c) => ({ ...c, category: readable.category }));
+    expect((await sync(app)).status).toBe('succeeded');
+    expect((await sync(app)).status).toBe('succeeded');
+    const afterCorrection = await healthIdsOf(app, plan);
+    expect(afterCorrection).toEqual(expect.arrayContaining(flowed));
+    expect(afterCorrection).toHaveLength(flowed.length + 1);
+    expect((await app.deps.store.sync.quarantined('101', { adapter: 'health' })).filter((q) => q.recordId === consentIdOf(15))).toEqual([]);
+    await app.close();
+  });
+
+  it('weighs a Consent it cannot read by when the region issued it: a readable one issued later outvotes it, a draft decides nothing, and one it cannot place stands', async () => {
+    const app = await freshApp();
+    const [outvoted, unplaced] = [await enrolWithHealthConsent(app, 16), await enrolWithHealthConsent(app, 17)];
+    await regionRecords(16);
+    await regionRecords(17);
+    const { id: _id, meta: _meta, ...permit } = await simulators.health.repository.readResource<Consent>('Consent', consentIdOf(16));
+    // An old withdrawal, issued before the permit, and a draft being written now: neither readable.
+    await regionStoresAsGiven({ ...unreadableWithdrawal(permit), id: 'unreadable-old-withdrawal-16', dateTime: '2020-03-01T10:00:00+01:00' });
+    await regionStoresAsGiven({ ...unreadableWithdrawal(permit), id: 'unreadable-draft-16', status: 'draft', dateTime: new Date().toISOString() });
+    expect((await sync(app)).status).toBe('succeeded');
+    expect((await healthIdsOf(app, outvoted)).length).toBeGreaterThan(0);
+    expect(await auditOf(app, outvoted, 'data.refused')).toEqual([]);
+    const flowedToUnplaced = await healthIdsOf(app, unplaced);
+    expect(flowedToUnplaced.length).toBeGreaterThan(0);
+
+    // A withdrawal issued after the permit, unreadable: it stands, and the region's new data waits.
+    await regionStoresAsGiven({ ...unreadableWithdrawal(permit), id: 'unreadable-new-withdrawal-16', dateTime: new Date().toISOString() });
+    await regionAddsGoal(16, 'Fast tid hos egen læge');
+    expect((await sync(app)).status).toBe('succeeded');
+    const refusedFor = async (plan: Plan) => (await auditOf(app, plan, 'data.refused')).map((a) => String(a.detail.reason));
+    expect(await refusedFor(outvoted)).toEqual([expect.stringMatching(/^the region's consent to share health data with the municipality could not be read: does not match the Consent contract/)]);
+
+    // The region's server cuts its answer to the Consent search: whatever Consents it holds cannot be placed.
+    await regionAddsGoal(17, 'Bolig tæt på behandlingsstedet');
+    simulators.health.setFaults({ malformedRate: 1, scope: { resourceType: 'Consent' } });
+    try {
+      expect((await sync(app)).status).toBe('succeeded');
+    } finally {
+      simulators.health.setFaults({ malformedRate: 0, scope: undefined });
+    }
+    expect(await refusedFor(unplaced)).toEqual([expect.stringMatching(/^the region's consent to share health data with the municipality could not be read: /)]);
+    expect(await healthIdsOf(app, unplaced)).toEqual(flowedToUnplaced);
     await app.close();
   });
 
