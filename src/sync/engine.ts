@@ -649,6 +649,16 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         if (outcome.plan !== working.get(planId)) citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
         working.set(planId, outcome.plan);
         mergedInto ??= planId;
+        // What a source took its word back from leaves a trace in the log, as every removal from a plan
+        // does (ids and record ids, no content): the document itself keeps no history.
+        for (const { run } of parts) {
+          const gone = outcome.withdrawn.filter((w) => w.system === run.id);
+          if (gone.length > 0)
+            auditEntries.push({
+              at, actor: actor(run.id), action: 'plan.source-withdrew', targetType: 'plan', targetId: planId, citizenId: citizen.citizenId,
+              detail: { source: run.id, removedElements: [...new Set(gone.filter((w) => w.removed).map((w) => w.elementId))], keptElements: [...new Set(gone.filter((w) => !w.removed).map((w) => w.elementId))], records: [...new Set(gone.map((w) => w.recordId))], runId: run.runId },
+            });
+        }
       }
       // The citizen's flows, refusals and marks go with the write of the first plan of theirs this
       // chunk changed; every plan it changed for them is written with it or held back with it (below).

@@ -147,6 +147,12 @@ describe('a source taking its word back, end to end', () => {
     const after = await stored();
     expect(after.careTeams.map((t) => t.id)).toEqual(before.careTeams.filter((t) => !t.provenance.some((p) => p.kind === 'source' && p.recordId === team.id)).map((t) => t.id));
     expect(after.goals.length + after.interventions.length).toBe(otherElements);
+    // The log keeps what left and why (ids, no content), with the plan write it went with.
+    const traces = (await app.deps.store.audit.list('101', { citizenId: membersOf(plan)[0]!.citizenId })).filter((a) => a.action === 'plan.source-withdrew');
+    const removedTeams = before.careTeams.filter((t) => !after.careTeams.some((a) => a.id === t.id)).map((t) => t.id);
+    expect(traces.map((a) => ({ target: a.targetId, detail: a.detail }))).toEqual([
+      { target: plan.id, detail: { source: 'health', removedElements: removedTeams, keptElements: [], records: [team.id], runId: incremental.runId } },
+    ]);
     // Read again, the ended team stays out: the version is merged.
     expect((await sync()).stats.elementsWithdrawn).toBe(0);
     expect((await stored()).careTeams).toEqual(after.careTeams);
