@@ -82,7 +82,8 @@ function deeper(pending: Pending, root: object, limit: number): boolean {
   }
 }
 
-const CUT = '…(nested deeper)';
+/** What stands in a kept payload where a value nested too deep was left out. */
+export const NESTED_DEEPER_MARKER = '…(nested deeper)';
 
 /**
  * The value as JSON text of at most `maxChars` characters, with whatever lies deeper than
@@ -96,7 +97,7 @@ export function boundedJson(value: unknown, maxChars: number): string {
 
 function cutBelow(value: unknown, remaining: number): unknown {
   if (typeof value !== 'object' || value === null) return value;
-  if (remaining === 0) return CUT;
+  if (remaining === 0) return NESTED_DEEPER_MARKER;
   if (Array.isArray(value)) return value.map((item) => cutBelow(item, remaining - 1));
   // No prototype: an own "__proto__" key stays a key instead of setting the copy's prototype.
   const copy: Record<string, unknown> = Object.create(null);

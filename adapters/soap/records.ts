@@ -20,7 +20,8 @@ export interface XmlRecordType<Schema extends z.ZodType = z.ZodType> {
   updatedAtPath: readonly string[];
 }
 
-const RAW_LIMIT = 2000;
+/** How much of a record that fails its contract is kept for IT staff (the engine keeps more of one that fails its mapping). */
+export const SOAP_RECORD_RAW_LIMIT = 2000;
 
 /**
  * An element name for a record type or a reason IT staff read: cut short, and masked where it is
@@ -39,7 +40,7 @@ function at(value: unknown, path: readonly string[]): unknown {
 }
 
 /** The offending element as XML for a quarantined record's `raw`, cut at `limit` characters. */
-export function rawXml(element: string, raw: unknown, limit = RAW_LIMIT): string {
+export function rawXml(element: string, raw: unknown, limit = SOAP_RECORD_RAW_LIMIT): string {
   try {
     const xml = isXmlObject(raw) || typeof raw === 'string' ? renderXml({ [element]: raw as XmlObject | string }) : JSON.stringify(raw);
     return xml.length > limit ? `${xml.slice(0, limit - 1)}…` : xml;
@@ -136,14 +137,14 @@ export function createRecordDocumentReader(types: readonly XmlRecordType[], arra
         document = reader.parse(xml);
       } catch (error) {
         const reason = error instanceof XmlInputError ? `the record XML was refused: ${error.message}` : 'the record XML could not be read';
-        return { ok: false, quarantined: { recordType: 'unknown', recordId: null, reason, raw: typeof xml === 'string' ? xml.slice(0, RAW_LIMIT) : '' } };
+        return { ok: false, quarantined: { recordType: 'unknown', recordId: null, reason, raw: typeof xml === 'string' ? xml.slice(0, SOAP_RECORD_RAW_LIMIT) : '' } };
       }
       const element = Object.keys(document)[0]!;
       const type = byElement.get(element);
       const value = document[element];
       const item = Array.isArray(value) ? value[0] : value;
       if (!type)
-        return { ok: false, quarantined: { recordType: `unknown:${shownName(element)}`, recordId: null, reason: `no record type has the root element ${shownName(element)}`, raw: xml.slice(0, RAW_LIMIT) } };
+        return { ok: false, quarantined: { recordType: `unknown:${shownName(element)}`, recordId: null, reason: `no record type has the root element ${shownName(element)}`, raw: xml.slice(0, SOAP_RECORD_RAW_LIMIT) } };
       return decodeRecordElement(type, item);
     },
   };

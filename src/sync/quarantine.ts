@@ -12,6 +12,8 @@ import { MisplacedCiphertextError } from '../security/cpr-vault';
 import { redactCpr } from '../security/redact';
 import { actorOf, type Principal } from '../security/principal';
 import { QUARANTINE_PAYLOAD_OPEN_REFUSED, QUARANTINE_PAYLOAD_READ } from '../views/data-flows';
+import { NESTED_DEEPER_MARKER } from '../../adapters/fhir/nesting';
+import { SOAP_RECORD_RAW_LIMIT } from '../../adapters/soap/records';
 import { RAW_LIMIT } from './engine';
 
 export type QuarantineAction = 'dismiss' | 'retry';
@@ -71,7 +73,14 @@ const plainDigits = (text: string) =>
  * at the stored length (what was cut is unknown). It fails closed, as the mappings do: the look is
  * then kept from the family (R4), never shown to it by mistake.
  */
-export const mayConcernAnonymousTreatment = (text: string) => text.length >= RAW_LIMIT || isAnonymousTreatmentBasis(plainDigits(text));
+export const mayConcernAnonymousTreatment = (text: string) => mayHaveBeenCut(text) || isAnonymousTreatmentBasis(plainDigits(text));
+
+/**
+ * Whether a kept payload may be only part of what the source sent: the engine keeps RAW_LIMIT
+ * characters, a SOAP adapter fewer of a record failing its contract, and a FHIR adapter leaves out
+ * what nests too deep. Judged by the shortest limit, so "may" errs towards yes.
+ */
+export const mayHaveBeenCut = (text: string) => text.length >= Math.min(RAW_LIMIT, SOAP_RECORD_RAW_LIMIT) || text.includes(NESTED_DEEPER_MARKER);
 
 /** The text with every CPR-shaped number shown as `[cpr]`, and how many were. */
 export function maskCprLike(text: string): { text: string; masked: number } {
@@ -168,8 +177,7 @@ export async function readQuarantinedPayload(deps: AppDeps, principal: Principal
     mappingVersion: await versionInRun(deps, principal.tenant, entry.runId, entry.mappingId),
     currentMapping: current ? { id: current.id, version: current.version } : null,
     payload: shown.text,
-    // The engine keeps a payload's first RAW_LIMIT characters: one that long may have been cut.
-    mayBeCut: text.length >= RAW_LIMIT,
+    mayBeCut: mayHaveBeenCut(text),
     masking: { cprLikeNumbers: shown.masked, note: MASKING_NOTE },
   };
 }
