@@ -6,6 +6,7 @@
  */
 import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
+import { inList } from './query';
 import { regionalConsentEnds } from './schema';
 import { abortUnless } from './write-guard';
 
@@ -30,9 +31,9 @@ export function regionalConsentRepository(database: Database) {
         .values({ tenant, citizenId, source, recordId, recordVersion, lastDay, recordedAt: at })
         .onConflictDoUpdate({ target: [regionalConsentEnds.tenant, regionalConsentEnds.citizenId, regionalConsentEnds.source], set: { recordId, recordVersion, lastDay, recordedAt: at } });
     },
-    /** The source's say no longer ends by a day (no end, no permit, no Consent): nothing to remember. */
-    forgetStatement(tenant: string, citizenId: string, source: string): Statement {
-      return db.delete(regionalConsentEnds).where(keyOf(tenant, citizenId, source));
+    /** The source's say no longer ends by a day for these citizens (no end, no permit, no Consent): nothing to remember. One statement for a sync chunk's citizens. */
+    forgetStatement(tenant: string, citizenIds: readonly string[], source: string): Statement {
+      return db.delete(regionalConsentEnds).where(and(eq(regionalConsentEnds.tenant, tenant), eq(regionalConsentEnds.source, source), inList(regionalConsentEnds.citizenId, citizenIds)));
     },
     /** Forgets this very end only: one the sync replaced meanwhile (a renewed Consent) stays. */
     handledStatement(tenant: string, end: RegionalConsentEnd): Statement {

@@ -436,6 +436,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     /** What each merge did to each plan: counted once the chunk is written, for the citizens not merged again. */
     const mergeCounts: { item: ChunkItem; parts: { run: AdapterRun }[]; outcome: MergeOutcome }[] = [];
 
+    /** Per source, the citizens whose remembered last day of a regional permit goes (one statement for the chunk). */
+    const endsForgotten = new Map<SourceSystem, string[]>();
+
     const byCitizen = new Map<string, { item: ChunkItem; parts: { run: AdapterRun; pulled: PullResult }[] }>();
     for (const m of merging) {
       const entry = byCitizen.get(m.item.citizen.citizenId) ?? { item: m.item, parts: [] };
@@ -464,7 +467,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         const unchanged = !!sharing && applied.has(`${run.id}|${sharing.recordId}@${sharing.version}`);
         if (sharing?.permits && sharing.lastDay) {
           if (!unchanged) statements.push(store.regionalConsents.rememberStatement(tenant, { citizenId: citizen.citizenId, source: run.id, recordId: sharing.recordId, recordVersion: sharing.version, lastDay: sharing.lastDay }, at));
-        } else if (regionalConsentRecordTypes[run.id] && !(sharing?.permits && unchanged)) statements.push(store.regionalConsents.forgetStatement(tenant, citizen.citizenId, run.id));
+        } else if (regionalConsentRecordTypes[run.id] && !(sharing?.permits && unchanged)) endsForgotten.set(run.id, [...(endsForgotten.get(run.id) ?? []), citizen.citizenId]);
         if (!sharing) continue;
         sharingOf.set(run, sharing);
         if (!sharing.permits) {
@@ -692,6 +695,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.writtenWith ?? null) }))),
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
+    for (const [source, citizenIds] of endsForgotten) statements.push(store.regionalConsents.forgetStatement(tenant, citizenIds, source));
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
     const mayBeSuperseding = mergedRecords.filter((m) => mayHaveOpenQuarantine.has(m.adapter));
     const superseded = await supersededQuarantine(store, tenant, mayBeSuperseding.map(({ planId, ...m }) => (planId && writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);

@@ -613,6 +613,7 @@ function onOurElements(plan: Plan, inputs: readonly MergeInput[], held: Readonly
 }
 
 const recordKey = (system: string, recordId: string) => `${system}\u0000${recordId}`;
+const elementListKeys = [...new Set(Object.values(listFor))];
 
 /**
  * Takes off `next`'s elements the entries of records read whole at an older version than the one read
@@ -622,20 +623,23 @@ const recordKey = (system: string, recordId: string) => `${system}\u0000${record
  * longer claiming it. Returns the plan (`next` itself when nothing was withdrawn) and what left.
  */
 function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: string): { plan: Plan; withdrawn: WithdrawnElement[] } {
-  const newest = new Map<string, string>();
+  // Per record id, the newest version read of each system's record of that id. Every merge of a sync
+  // passes here, so the scan below does no string building and mostly one lookup per entry.
+  const newest = new Map<string, Partial<Record<FragmentOrigin['system'], string>>>();
   for (const r of records) {
-    const key = recordKey(r.system, r.recordId);
-    const known = newest.get(key);
-    if (known === undefined || compareVersions(r.recordVersion, known) > 0) newest.set(key, r.recordVersion);
+    const bySystem = newest.get(r.recordId) ?? {};
+    const known = bySystem[r.system];
+    if (known === undefined || compareVersions(r.recordVersion, known) > 0) bySystem[r.system] = r.recordVersion;
+    newest.set(r.recordId, bySystem);
   }
   const outdated = (p: Provenance): p is SourceProvenance => {
     if (p.kind !== 'source') return false;
-    const version = newest.get(recordKey(p.system, p.recordId));
-    return version !== undefined && compareVersions(version, p.recordVersion) > 0;
+    const version = newest.get(p.recordId)?.[p.system];
+    return version !== undefined && version !== p.recordVersion && compareVersions(version, p.recordVersion) > 0;
   };
   const withdrawn: WithdrawnElement[] = [];
   let plan = next;
-  for (const key of Object.keys(listFor).map((kind) => listFor[kind as Fragment['kind']]!)) {
+  for (const key of elementListKeys) {
     const list = plan[key] as Element[];
     if (!list.some((e) => e.provenance.some(outdated))) continue;
     const kept: Element[] = [];
