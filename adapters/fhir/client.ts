@@ -198,6 +198,19 @@ function isBareJsonValueError(error: KitError | undefined): boolean {
   return error instanceof TypeError && (error as KitError).response === undefined && /defineProperty called on non-object/.test(error.message);
 }
 
+/**
+ * The resource a write answered with. A success status whose body is another thing is no write: an
+ * OperationOutcome (a gateway wrapping a refusal in 200) fails with its diagnostics, anything else as
+ * malformed. Both are transient — the conditional create and the update's operation tag make the retry safe.
+ */
+export function writtenResource<T extends { id?: string }>(result: FhirResult<unknown>, resourceType: string, what: string): T {
+  const body = result.body as { resourceType?: unknown } | null;
+  if (body?.resourceType === resourceType) return body as T;
+  if (body?.resourceType === 'OperationOutcome')
+    throw new AdapterError(`the FHIR server answered "${what}" with HTTP ${result.status} and an OperationOutcome instead of the ${resourceType}${describeOutcome(body)}`, false, 'operation-outcome');
+  throw new MalformedResponseError(`the answer to "${what}" (HTTP ${result.status}) is not a ${resourceType}`, boundedJson(body, RAW_LIMIT));
+}
+
 function describeOutcome(data: unknown): string {
   const outcome = OperationOutcome.safeParse(data);
   if (!outcome.success) return '';

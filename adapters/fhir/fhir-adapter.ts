@@ -45,7 +45,7 @@ import {
   type SourceAdapter,
   type SourceRecord,
 } from '../adapter';
-import { FhirClient, MalformedResponseError, VersionConflictError, type FhirConnection, type FhirResult } from './client';
+import { FhirClient, MalformedResponseError, VersionConflictError, writtenResource, type FhirConnection, type FhirResult } from './client';
 import { CapabilityStatement, Patient, withServerMeta, type Bundle } from './contract';
 import { boundedJson, MAX_RECORD_DEPTH, nestsDeeperThan } from './nesting';
 import { CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM, ENPLAN_OPERATION_TAG_SYSTEM } from './systems';
@@ -400,6 +400,7 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       const tagged = withOperationTag(checked.data, idempotencyKey);
       try {
         const result = await client.updateIfMatch(target.resourceType, payload.id, tagged, operation.expectedVersion);
+        writtenResource(result, target.resourceType, `update ${target.resourceType}`);
         return { targetId: payload.id, duplicate: false, ...versionOf(result) };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
@@ -417,7 +418,7 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       identifier: [...((checked.data as { identifier?: unknown[] }).identifier ?? []), { system: ENPLAN_OPERATION_SYSTEM, value: idempotencyKey }],
     };
     const result = await client.createIfNoneExist(target.resourceType, withKey, `identifier=${encodeURIComponent(`${ENPLAN_OPERATION_SYSTEM}|${idempotencyKey}`)}`);
-    const id = (result.body as { id?: string }).id;
+    const { id } = writtenResource<{ id?: string }>(result, target.resourceType, `create ${target.resourceType}`);
     if (!id) throw new MalformedResponseError(`the answer to the ${target.resourceType} create has no id`, boundedJson(result.body, RAW_LIMIT));
     return { targetId: id, duplicate: result.status === 200, ...versionOf(result) };
   }

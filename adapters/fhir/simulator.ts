@@ -52,6 +52,11 @@ export interface FhirFaults {
   timeoutRate: number;
   /** Share of answers cut off halfway, so the JSON does not parse (after the effect happened). */
   malformedRate: number;
+  /**
+   * Share of requests answered 200 with an OperationOutcome of severity error, nothing done: a gateway
+   * that wraps a refusal in a success status.
+   */
+  errorOutcomeRate?: number;
   /** Limit the faults to some requests, e.g. `{ method: 'GET', resourceType: 'Goal' }`. */
   scope?: { method?: string; resourceType?: string };
 }
@@ -218,6 +223,8 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     const neverAnswer = random() < active.timeoutRate;
     const cutOff = random() < active.malformedRate;
     if (failNow) return reply(503, outcome('transient', 'Simulated outage'), { 'retry-after': '1' });
+    // Drawn only when asked for, so the other faults' random streams stay as they were.
+    if ((active.errorOutcomeRate ?? 0) > 0 && random() < active.errorOutcomeRate!) return reply(200, outcome('exception', 'Simulated refusal behind a success status'));
 
     let body: unknown;
     try {

@@ -24,8 +24,12 @@
 import { activityReverseMapping, followUpReverseMapping, jobGoalReverseMapping, jobSearchAgreementReverseMapping } from '../../mappings/dfdg';
 import { educationGoalReverseMapping, educationProgrammes, planActivityReverseMapping, planFollowUpReverseMapping } from '../../mappings/education';
 import { deterministicUuidNow } from '../../adapters/soap/identifiers';
+import { ourElementIdOf } from '../../adapters/fhir/mapping-support';
+import { ENPLAN_ELEMENT_SYSTEM } from '../../adapters/fhir/systems';
 import { healthGoalReverse, healthServiceRequestReverse } from '../../mappings/health';
+import { healthGoalElementId } from '../../mappings/health/careplan';
 import { socialGoalReverse, socialInterventionReverse } from '../../mappings/social';
+import { careplanElementId, goalElementId } from '../../mappings/social/careplan';
 import type { Agreement, FollowUp, Goal, Intervention } from '../model';
 import type { Outbound } from '../registrations/apply';
 import { reverseMappingRegistry, type HeldAs, type ReverseEntry } from './reverse-mappings';
@@ -51,6 +55,30 @@ const heldUnder = (prefix: string): HeldAs => (o) => {
   const targetElementId = targetGuid(prefix, o.elementId, o.tenant);
   return targetElementId === o.elementId ? [] : [{ targetElementId, elementId: o.elementId }];
 };
+
+/**
+ * A FHIR system's own record, read in by a sync (`social:goal:<id>`, `health:goal:<id>` …): no delivery
+ * of ours made it, so no receipt names it. A change of it is not written there: an update replaces
+ * the whole resource with the part the Én plan holds (losing the rest), and a create makes a second
+ * one, read back as a second element (decision 0005, "Later (2026-11-24, session 18)").
+ */
+const theSystemsOwnRecord = (system: 'social' | 'health') => (o: Outbound) =>
+  o.elementId?.startsWith(`${system}:`)
+    ? `the element is the ${system} system’s own record, which only that system names; a change made here is not written into it (an update would replace the whole resource with the part the Én plan holds, and a create would make a second one)`
+    : undefined;
+
+/**
+ * What a FHIR server's record made by this delivery reads back as, where its pull mapping cannot find
+ * our element in it: it names only an element id of ours that is a UUID (`ourElementIdOf`), so one of
+ * another source (the social system's goal about health, sent to the region) reads back under the
+ * server's id (`toElementId`), and is recorded as held for that element.
+ */
+const heldUnderServerId =
+  (toElementId: (targetId: string) => string): HeldAs =>
+  (o, receipt) =>
+    o.elementId && ourElementIdOf({ identifier: [{ system: ENPLAN_ELEMENT_SYSTEM, value: o.elementId }] }) !== o.elementId
+      ? [{ targetElementId: toElementId(receipt.targetId), elementId: o.elementId }]
+      : [];
 
 class NotThisElement extends Error {}
 
@@ -148,10 +176,36 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     },
   },
   // Social (KL FHIR): goals and interventions as Goal and CarePlan.
-  { target: 'social', operations: ['goal.upsert'], mapping: socialGoalReverse, toInput: (o: Outbound) => elementOf(o, 'goal'), addressBy: 'receipt' },
-  { target: 'social', operations: ['intervention.upsert', 'intervention.end'], mapping: socialInterventionReverse, toInput: (o: Outbound) => elementOf(o, 'intervention'), addressBy: 'receipt' },
+  // Each only updates what a delivery of ours made there, never the system's own record.
+  {
+    target: 'social',
+    operations: ['goal.upsert'],
+    mapping: socialGoalReverse,
+    toInput: (o: Outbound) => elementOf(o, 'goal'),
+    addressBy: 'receipt',
+    updatesOnly: theSystemsOwnRecord('social'),
+    heldAs: heldUnderServerId(goalElementId),
+  },
+  {
+    target: 'social',
+    operations: ['intervention.upsert', 'intervention.end'],
+    mapping: socialInterventionReverse,
+    toInput: (o: Outbound) => elementOf(o, 'intervention'),
+    addressBy: 'receipt',
+    updatesOnly: theSystemsOwnRecord('social'),
+    // Its one activity is what reads back as the element.
+    heldAs: heldUnderServerId((id) => careplanElementId(id, 0)),
+  },
   // Regional health (FHIR R4): proposed goals and service requests; the region keeps its own plan.
-  { target: 'health', operations: ['goal.upsert'], mapping: healthGoalReverse, toInput: (o: Outbound) => elementOf(o, 'goal'), addressBy: 'receipt' },
+  {
+    target: 'health',
+    operations: ['goal.upsert'],
+    mapping: healthGoalReverse,
+    toInput: (o: Outbound) => elementOf(o, 'goal'),
+    addressBy: 'receipt',
+    updatesOnly: theSystemsOwnRecord('health'),
+    heldAs: heldUnderServerId(healthGoalElementId),
+  },
   // A cancelled or ended intervention updates the request the region holds (status revoked /
   // completed); one the region was never sent has nothing there to end (R18).
   {

@@ -30,7 +30,8 @@ export interface ReverseRoute {
   addressBy?: 'receipt';
   /**
    * With `addressBy: 'receipt'`: when this answers a reason, the outbound can only change what an
-   * earlier delivery of the element made there (ending or cancelling it). Without one there is
+   * earlier delivery of the element made there (ending or cancelling it; a record the target made
+   * itself, decision 0005). Without one there is
    * nothing at the target to change: the router reports the target as not routed with this reason,
    * and the relay cancels (never creates) a row whose earlier delivery gave no receipt.
    */

@@ -26,6 +26,7 @@ import { completenessOf, replacementProblems, ruleSetVersion } from '../rules';
 import { danishToday } from '../views/danish';
 import { hiddenFromCaseworker } from '../views/plan-view';
 import { rebasedConflicts, resolveConflict, settledConflictRegistration, type ConflictChoice } from './conflicts';
+import type { RegistrationRequest } from '../registrations/kinds';
 import { registrationService } from '../registrations/service';
 import { createHash } from 'node:crypto';
 import { actorOf, type Principal } from '../security';
@@ -109,6 +110,22 @@ export function planService(deps: AppDeps) {
   }
 
   const primaryCitizenId = (plan: Plan) => (plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : plan.subject.members[0]!.citizenId);
+
+  /**
+   * A settled conflict's value as one registration under the conflict's key, and whether it went out
+   * in an audit row. The choice stands whatever happens to the registration; the audit says why nothing went out.
+   */
+  async function pushSettled(principal: Principal, plan: Plan, conflictId: string, request: RegistrationRequest, key: string): Promise<Plan> {
+    let pushed: Record<string, unknown>;
+    try {
+      const { answer } = await registrationService(deps).register(principal, key, request);
+      pushed = { pushed: true, registrationId: answer.id, targets: answer.deliveries.map((d) => d.target) };
+    } catch (error) {
+      pushed = { pushed: false, notPushed: (error instanceof Error ? error.message : String(error)).slice(0, 300) };
+    }
+    await audit(principal, 'plan.conflict-pushed', plan, primaryCitizenId(plan), { conflictId, ...pushed });
+    return pushed.pushed ? ((await store.plans.get(principal.tenant, plan.id)) ?? plan) : plan;
+  }
 
   return {
     async create(principal: Principal, request: CreatePlanRequest): Promise<Plan> {
@@ -271,7 +288,15 @@ export function planService(deps: AppDeps) {
         throw error;
       }
       const { plan: next, conflict, changed } = result;
-      if (!changed) return plan;
+      // Its key is the conflict's: settling is registered once, however often the request comes.
+      const key = `conflict-${createHash('sha256').update(`${plan.id}\u0000${conflict.id}`).digest('hex').slice(0, 40)}`;
+      if (!changed) {
+        // The same choice again: a push that did not go out (it failed, or the process stopped between
+        // the choice and its registration) goes out now; one that did is not made twice.
+        if (choice.push === false || finishedStatuses.has(plan.status) || (await store.registrations.findByKey(principal.tenant, key))) return plan;
+        const built = settledConflictRegistration(plan, conflict);
+        return built.request ? pushSettled(principal, plan, conflictId, built.request, key) : plan;
+      }
       // Which writer was chosen, never the values themselves: the audit log holds no content. The
       // choice is committed with its row; whether it was pushed is known only after, in a row of its own.
       const writer = conflict.values[choice.chosen]!.provenance.at(-1)!;
@@ -288,21 +313,10 @@ export function planService(deps: AppDeps) {
       if (!push) return next;
       // The settled value goes back to the sector systems as one registration (routing and consent
       // decide where), so the system whose value was not chosen is told and nobody types it twice.
-      // Its key is the conflict's: settling is answered once, however often the request comes.
-      let pushed: Record<string, unknown>;
       const built = settledConflictRegistration(next, conflict);
-      if (!built.request) pushed = { pushed: false, notPushed: built.reason };
-      else
-        try {
-          const key = `conflict-${createHash('sha256').update(`${next.id}\u0000${conflict.id}`).digest('hex').slice(0, 40)}`;
-          const { answer } = await registrationService(deps).register(principal, key, built.request);
-          pushed = { pushed: true, registrationId: answer.id, targets: answer.deliveries.map((d) => d.target) };
-        } catch (error) {
-          // The choice stands whatever happens to the registration; the audit says why nothing went out.
-          pushed = { pushed: false, notPushed: (error instanceof Error ? error.message : String(error)).slice(0, 300) };
-        }
-      await audit(principal, 'plan.conflict-pushed', next, primaryCitizenId(next), { conflictId, ...pushed });
-      return pushed.pushed ? ((await store.plans.get(principal.tenant, id)) ?? next) : next;
+      if (built.request) return pushSettled(principal, next, conflictId, built.request, key);
+      await audit(principal, 'plan.conflict-pushed', next, primaryCitizenId(next), { conflictId, pushed: false, notPushed: built.reason });
+      return next;
     },
 
     async completeness(principal: Principal, id: string, onDate?: string) {

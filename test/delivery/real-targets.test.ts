@@ -305,6 +305,40 @@ describe('delivery to the real simulators', () => {
     expect(health.effects(end.deliveries[0]!.outboxId)).toBe(0);
   });
 
+  it('a FHIR answer 200 that carries an OperationOutcome is no delivery: retried with its diagnostics, then delivered once (F2, R13)', async () => {
+    const c = await enrol(['social']);
+    const care = await register({ planId: c.planId, kind: 'intervention.added', intervention: socialIntervention(c.memberId) });
+    const change = async (title: string) => (await register({ planId: c.planId, kind: 'intervention.changed', interventionId: care.elementId, changes: { title } })).deliveries[0]!.outboxId;
+    let update = '';
+    // A create and an update, each refused behind a success status.
+    social.setFaults({ errorOutcomeRate: 1, scope: { method: 'POST', resourceType: 'CarePlan' } });
+    try {
+      await createRelay(app.deps, relayOptions).runOnce();
+      expect(await status(care.id)).toMatchObject({ targets: [{ status: 'retrying', lastError: expect.stringContaining('Simulated refusal behind a success status') }] });
+      social.setFaults({ errorOutcomeRate: 0 });
+      await drain();
+      expect(await status(care.id)).toMatchObject({ targets: [{ status: 'delivered' }] });
+      update = await change('Socialpædagogisk støtte, 6 timer');
+      social.setFaults({ errorOutcomeRate: 1, scope: { method: 'PUT' } });
+      await createRelay(app.deps, relayOptions).runOnce();
+      expect(await app.deps.store.outbox.get('101', update)).toMatchObject({ status: 'retrying', lastError: expect.stringContaining('Simulated refusal behind a success status') });
+    } finally {
+      social.setFaults({ errorOutcomeRate: 0, scope: undefined });
+    }
+    await drain();
+    expect(await app.deps.store.outbox.get('101', update)).toMatchObject({ status: 'delivered' });
+    expect(social.effects(update)).toBe(1);
+    // The change after it is an update of the same CarePlan, with the version the update gave.
+    const next = await change('Socialpædagogisk støtte, 8 timer');
+    await drain();
+    const [first, second, third] = [care.deliveries[0]!.outboxId, update, next].map((id) => app.deps.store.outbox.get('101', id));
+    const rows = await Promise.all([first, second, third]);
+    expect(rows.map((row) => row!.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    const receipts = rows.map((row) => JSON.parse(row!.receipt!) as { targetId: string; version: string });
+    expect(new Set(receipts.map((r) => r.targetId)).size).toBe(1);
+    expect(receipts.map((r) => Number(r.version))).toEqual([1, 2, 3]);
+  });
+
   it('F2 on the real simulators: 30 % 5xx, 10 % timeouts, 5 % malformed — all delivered, each once in effect', { timeout: 120_000 }, async () => {
     const faults = { errorRate: 0.3, timeoutRate: 0.1, malformedRate: 0.05 };
     dfdg.setFaults(faults);

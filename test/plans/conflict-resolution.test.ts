@@ -319,6 +319,35 @@ describe('resolving a conflict', () => {
     await app.close();
   });
 
+  it('a push that failed after the choice was stored goes out when the same choice is sent again, and only once (R17)', async () => {
+    const app = await startTestApp();
+    const stored = await enrol(app.deps, testCpr());
+    const withConflict = Plan.parse({ ...conflicted(stored, membersOf(stored)[0]!.memberId), version: stored.version + 1 });
+    expect(await app.deps.store.plans.update(withConflict, stored.version)).toBe(true);
+    const caseworker = { sub: 'cw-1', tenant: '101', roles: ['caseworker' as const] };
+    const resolve = () => planService(app.deps).resolveConflict(caseworker, withConflict.id, withConflict.conflicts[0]!.id, { chosen: 1 });
+    const pushes = async () => (await app.deps.store.audit.list('101')).filter((a) => a.action === 'plan.conflict-pushed').map((a) => (a.detail as { pushed: boolean }).pushed);
+    // The choice is stored; the registration that tells the systems cannot be (a full disk, say).
+    await app.database.db.run(sql`create trigger registration_outage before insert on registrations begin select raise(abort, 'the disk is full'); end`);
+    try {
+      expect((await resolve())!.conflicts[0]).toMatchObject({ resolution: { chosen: 1 } });
+    } finally {
+      await app.database.db.run(sql`drop trigger registration_outage`);
+    }
+    expect(await pushes()).toEqual([false]);
+    // The caseworker sends the same choice again: the registration goes out now, and a third time changes nothing.
+    const again = (await resolve())!;
+    expect(await pushes()).toEqual([false, true]);
+    await resolve();
+    expect(await pushes()).toEqual([false, true]);
+    const settled = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'registration.accepted' && (a.detail as { kind: string }).kind === 'goal.changed');
+    expect(settled).toHaveLength(1);
+    const registration = await app.deps.store.registrations.get('101', settled[0]!.targetId);
+    expect(JSON.parse(registration!.document).request).toEqual({ planId: withConflict.id, kind: 'goal.changed', goalId: 'shared:goal:1', changes: { title: 'Job som maler' } });
+    expect(again.goals[0]!.provenance.at(-1)).toMatchObject({ kind: 'registration', registrationId: registration!.id });
+    await app.close();
+  });
+
   it('with push: false the choice stands and nothing is registered', async () => {
     const app = await startTestApp();
     const stored = await enrol(app.deps, testCpr());

@@ -10,6 +10,7 @@ import { type DfdgSimulator } from '../../adapters/dfdg';
 import { createEducationAdapter, type EducationSimulator } from '../../adapters/education';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
 import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import { createHealthAdapter } from '../../adapters/health/adapter';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import { activationTypes } from '../../mappings/dfdg';
@@ -393,5 +394,70 @@ describe('a pushed element the target cannot name by our id is read back as that
     expect(flagged.conflicts.map((k) => ({ elementId: k.elementId, field: k.field, values: k.values.map((v) => v.value), open: !k.resolvedAt }))).toEqual([
       { elementId: theirs.id, field: 'due', values: [{ due: theirs.due }, { due: '2027-03-01' }], open: true },
     ]);
+  });
+});
+
+/**
+ * A change registered here of an element that is not ours, sent to a FHIR system: the system's own
+ * record (read in by a sync) is not written into, and no second one is made there; another source's
+ * element comes back from the server that got it as that element (decision 0005, "Later (2026-11-24,
+ * session 18)").
+ */
+describe('a change here of an element a FHIR system did not get from us (R17, R18)', () => {
+  it('social: changing the social system’s own goal makes no second Goal there, nor a second goal here', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['social']);
+    const theirs = (await planOf(c.planId)).goals.find((g) => g.id.startsWith('social:goal:') && g.sector === 'social');
+    expect(theirs, 'the social system holds a social goal of the citizen').toBeDefined();
+    const atSocial = createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 });
+    const goalsAtSocial = async () => (await atSocial.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal').length;
+    const before = await goalsAtSocial();
+
+    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { title: 'Bo i egen bolig, ændret i Én plan' } });
+    expect(changed.deliveries).toEqual([]);
+    expect(changed.notRouted).toEqual([{ target: 'social', recipient: 'social', cause: 'target', reason: expect.stringContaining('the social system’s own record'), ruleIds: expect.any(Array) }]);
+    await drain();
+    expect(await goalsAtSocial(), 'the social system still holds one Goal for it').toBe(before);
+    await syncFrom('social');
+    const plan = await planOf(c.planId);
+    expect(plan.goals.filter((g) => g.title === 'Bo i egen bolig, ændret i Én plan').map((g) => g.id)).toEqual([theirs!.id]);
+    expect(plan.conflicts).toEqual([]);
+  });
+
+  it('a goal of the social system’s about health, changed here, reaches the region and comes back from there as the same goal', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['social', 'health']);
+    const { citizenId } = membersOf(await planOf(c.planId))[0]!;
+    await grantConsent(app.deps, { citizenId, source: 'social', categories: ['health'] });
+    // The social system's own caseworker records a goal coded outside KL's lists: health, failing closed.
+    await createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 }).push(
+      { operation: 'goal.upsert', cpr: c.cpr, payload: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Færre indlæggelser' }, category: [{ coding: [{ system: 'urn:oid:1.2.208.176.2.4', code: 'DF20' }] }] } },
+      `social-own-${crypto.randomUUID()}`,
+    );
+    await syncFrom('social');
+    const theirs = (await planOf(c.planId)).goals.find((g) => g.title === 'Færre indlæggelser');
+    expect(theirs).toMatchObject({ id: expect.stringMatching(/^social:goal:/), sector: 'health' });
+
+    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { title: 'Færre indlæggelser i 2027' } });
+    expect(changed.deliveries.map((d) => d.target)).toEqual(['health']);
+    await drain();
+    await expectReadBackOnce(c.planId, ['social', 'health'], [{ elementId: theirs!.id, writers: ['social', 'registration', 'health'], same: titled('Færre indlæggelser i 2027') }]);
+  });
+
+  it('health: changing the region’s own goal makes no second Goal at the region', { timeout: 60_000 }, async () => {
+    const c = await syncedCitizen(['health']);
+    const theirs = (await planOf(c.planId)).goals.find((g) => g.id.startsWith('health:goal:'));
+    expect(theirs, 'the region holds a goal of the citizen').toBeDefined();
+    const atRegion = createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 2000 });
+    const goalsAtRegion = async () => (await atRegion.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal').length;
+    const before = await goalsAtRegion();
+
+    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { status: 'achieved' } });
+    expect(changed.notRouted).toEqual([{ target: 'health', recipient: 'health', cause: 'target', reason: expect.stringContaining('the health system’s own record'), ruleIds: expect.any(Array) }]);
+    await drain();
+    expect(await goalsAtRegion()).toBe(before);
+    const goalsHere = (await planOf(c.planId)).goals.length;
+    await syncFrom('health');
+    const plan = await planOf(c.planId);
+    expect(plan.goals).toHaveLength(goalsHere);
+    expect(plan.goals.find((g) => g.id === theirs!.id)).toMatchObject({ status: 'achieved' });
   });
 });
