@@ -12,11 +12,15 @@
  *   it, and to the departments alone it now may reach (`audience`) if that narrowed;
  * - not allowed, or the entry does not say which category it flowed as → the entry is dropped.
  * An element left without provenance is removed from the plan (the source system keeps its own
- * record). References to removed elements are dropped so the plan stays valid; conflicts are
- * treated the same way (a conflicting value whose provenance is gone is no longer a value).
+ * record); so is one whose content a dropped entry wrote (its last), unless an entry that stays
+ * reported just that content (`contentWriterAfter`) — the words went with their flow, and the sources
+ * that stay are to be read again (`readAgain`) to bring the element back in theirs. References to
+ * removed elements are dropped so the plan stays valid; conflicts are treated the same way (a
+ * conflicting value whose provenance is gone is no longer a value).
  */
 import type { ConsentGrant, LegalBasisRecord, Plan, Provenance, SourceSystem } from '../model';
-import { dropDanglingReferences, elementIdsOf, elementLists, type ElementList } from '../plans/references';
+import { dropDanglingReferences, elementLists, type ElementList } from '../plans/references';
+import { contentWriterAfter, creditedToWriter } from '../sync/merge';
 import { decideFlowIntoPlan } from './policy';
 
 export interface RevocationContext {
@@ -43,6 +47,8 @@ export interface RevocationOutcome {
   dropped: number;
   detachedFollowUps: string[];
   droppedConflicts: string[];
+  /** Sources whose entries stayed on an element removed with the words of a dropped entry: to be read again for the citizen. */
+  readAgain: SourceSystem[];
 }
 
 /**
@@ -127,6 +133,8 @@ function reconsiderEntries(plan: Plan, mayRestOnRevoked: (entry: Provenance) => 
 
   const removed: { list: ElementList; id: string }[] = [];
   const kept: { list: ElementList; id: string }[] = [];
+  const readAgain = new Set<SourceSystem>();
+  const newWriter = new Map<string, Provenance>();
   const next = { ...plan } as Plan;
   for (const list of elementLists) {
     const elements: { id: string; provenance: Provenance[] }[] = [];
@@ -135,8 +143,14 @@ function reconsiderEntries(plan: Plan, mayRestOnRevoked: (entry: Provenance) => 
         elements.push(element);
         continue;
       }
-      const provenance = reconsider(element.provenance);
-      if (provenance.length === 0) removed.push({ list, id: element.id });
+      const staying = reconsider(element.provenance);
+      // The writer of the content was dropped: the content stays only under a writer whose words they are.
+      const writer = element.provenance.at(-1)!;
+      const writerLeft = staying.length > 0 && writer.kind === 'source' && !staying.some((p) => p.kind === 'source' && p.system === writer.system && p.recordId === writer.recordId);
+      const provenance = writerLeft ? contentWriterAfter(element, staying) : staying;
+      if (!provenance) for (const p of staying) if (p.kind === 'source') readAgain.add(p.system);
+      if (provenance && writerLeft) newWriter.set(element.id, provenance.at(-1)!);
+      if (!provenance?.length) removed.push({ list, id: element.id });
       else if (provenance.length === element.provenance.length && provenance.every((entry, i) => entry === element.provenance[i])) elements.push(element);
       else {
         kept.push({ list, id: element.id });
@@ -145,7 +159,10 @@ function reconsiderEntries(plan: Plan, mayRestOnRevoked: (entry: Provenance) => 
     }
     (next as Record<ElementList, unknown>)[list] = elements;
   }
-  next.conflicts = plan.conflicts.flatMap((conflict) => {
+  next.conflicts = plan.conflicts.flatMap((given) => {
+    // Its current value is the element's content, now credited to the writer it passed to.
+    const writer = newWriter.get(given.elementId);
+    const conflict = writer ? creditedToWriter(given, writer, context.at.toISOString()) : given;
     if (!conflict.values.some((v) => v.provenance.some(mayRestOnRevoked))) return [conflict];
     const values = conflict.values.flatMap((value) => {
       const provenance = reconsider(value.provenance);
@@ -156,7 +173,7 @@ function reconsiderEntries(plan: Plan, mayRestOnRevoked: (entry: Provenance) => 
   });
   const conflictsDropped = plan.conflicts.filter((c) => !next.conflicts.some((n) => n.id === c.id)).map((c) => c.id);
 
-  const repaired = dropDanglingReferences(next, elementIdsOf(plan));
+  const repaired = dropDanglingReferences(next, plan);
   const changed = repointed > 0 || dropped > 0;
   return {
     plan: changed ? repaired.plan : plan,
@@ -167,6 +184,7 @@ function reconsiderEntries(plan: Plan, mayRestOnRevoked: (entry: Provenance) => 
     dropped,
     detachedFollowUps: repaired.detachedFollowUps,
     droppedConflicts: [...conflictsDropped, ...repaired.droppedConflicts],
+    readAgain: [...readAgain],
   };
 }
 

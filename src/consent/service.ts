@@ -103,6 +103,14 @@ const childRoles: ReadonlySet<string> = new Set(['child', 'young-person']);
 const isMinor = (member: Member, day: string) => childRoles.has(member.role) || ageOn(member.birthDate, day) < 18;
 
 /**
+ * The citizen is read in full again from `sources` on their next run, their records merged anew: an
+ * element that left with another writer's words (`RevocationOutcome.readAgain`) comes back in theirs.
+ */
+function readAgainStatements(store: AppDeps['store'], tenant: string, sources: readonly SourceSystem[], citizenId: string) {
+  return sources.flatMap((source) => [store.sync.forgetAppliedStatement(tenant, source, citizenId), store.sync.forgetPulledFromStatement(tenant, source, [citizenId])]);
+}
+
+/**
  * Removes what flowed on a grant that no longer allows anything (revoked; also usable for an
  * expired grant) from every plan of its citizen. Idempotent: running it again changes nothing,
  * and running it after an interrupted revocation finishes the job. Each plan is updated
@@ -150,7 +158,8 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
           },
         },
       ]);
-      if (await store.plans.update(next, plan.version, [], recorded)) {
+      // An element that left with the words of what flowed on the grant is read again from the sources that stay.
+      if (await store.plans.update(next, plan.version, readAgainStatements(store, tenant, outcome.readAgain, grant.citizenId), recorded)) {
         reports.push({ planId, removedElements: outcome.removed, repointed: outcome.repointed, dropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps });
         break;
       }
@@ -280,7 +289,7 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
           },
         }]);
         // Written only while this end is still remembered: a renewal stored since the check above wins.
-        if (await store.plans.update(next, plan.version, store.regionalConsents.stillEndsStatements(tenant, end), recorded)) {
+        if (await store.plans.update(next, plan.version, [...store.regionalConsents.stillEndsStatements(tenant, end), ...readAgainStatements(store, tenant, outcome.readAgain, citizenId)], recorded)) {
           changedPlans.push(planId);
           removedElements += outcome.removed.length;
           break;

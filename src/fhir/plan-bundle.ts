@@ -38,7 +38,7 @@ import type {
   ServiceRequest,
   Task,
 } from '@medplum/fhirtypes';
-import type { Contact, Provenance as ElementProvenance } from '../model';
+import type { Contact, Provenance as ElementProvenance, KeptVisibility } from '../model';
 import type { PlanView } from '../views/plan-view';
 import {
   carePlanIntent,
@@ -100,10 +100,12 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     return { reference: `urn:uuid:${id}`, type: resource.resourceType };
   };
   // An element whose content consent gives named departments alone is restricted, and says to whom,
-  // so a receiving system can keep it so (decision 0026).
-  const elementMeta = (element: { id: string; provenance?: readonly ElementProvenance[] }, extra: Meta = {}): Meta | undefined => {
+  // so a receiving system can keep it so (decision 0026) — as is a follow-up kept so after its element left.
+  const elementMeta = (element: { id: string; provenance?: readonly ElementProvenance[]; keptVisibility?: KeptVisibility }, extra: Meta = {}): Meta | undefined => {
     const writer = element.provenance?.at(-1);
-    const audience = writer?.kind === 'source' ? writer.audience : undefined;
+    const written = writer?.kind === 'source' ? writer.audience : undefined;
+    const kept = element.keptVisibility?.audience;
+    const audience = written && kept ? written.filter((d) => kept.includes(d)) : (written ?? kept);
     const tag = [...(extra.tag ?? []), ...(audience ?? []).map((code) => ({ system: systems.audience, code }))];
     const meta = compact<Meta>({ ...extra, tag: tag.length > 0 ? tag : undefined, security: protectedIds.has(element.id) || audience ? [restricted] : undefined });
     return Object.keys(meta).length > 0 ? meta : undefined;
@@ -229,7 +231,7 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     const focus = followUp.elementId ? elementRefs.get(followUp.elementId) : undefined;
     const focusMember = followUp.elementId
       ? (view.goals?.find((g) => g.id === followUp.elementId)?.memberId ?? view.interventions?.find((i) => i.id === followUp.elementId)?.memberId)
-      : undefined;
+      : followUp.keptVisibility?.memberId;
     const forRef = subjectOf(focusMember);
     const resource = compact<Task>({
       resourceType: 'Task',

@@ -9,10 +9,10 @@ import { DataCategory } from './consent';
 import { fastFragment } from './fragment-fast-check';
 
 const elementContent = {
-  goal: Goal.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
+  goal: Goal.omit({ id: true, provenance: true, memberId: true, ruleVersion: true, keptVisibility: true }),
   intervention: Intervention.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
   agreement: Agreement.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
-  followUp: FollowUp.omit({ id: true, provenance: true, ruleVersion: true }),
+  followUp: FollowUp.omit({ id: true, provenance: true, ruleVersion: true, keptVisibility: true }),
   citizenView: CitizenView.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
   situation: Situation,
   coordinator: Coordinator,

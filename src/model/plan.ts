@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Coding, Contact, Id, IsoDate, IsoDateTime, LegalBasis, MunicipalityCode, Period, Sector, Text, Topic } from './common';
 import { Provenances, RuleVersion } from './provenance';
 import { PlanStatus, StatusChange } from './lifecycle';
+import { Department } from './consent';
 
 export const FamilyRole = z.enum(['adult', 'parent', 'custody-holder', 'child', 'young-person']);
 
@@ -57,6 +58,23 @@ export const CitizenView = z.object({
 
 export type CitizenView = z.infer<typeof CitizenView>;
 
+/**
+ * Who could see an element, kept on it when what decided that left the plan (a revocation, a
+ * source taking its word back, a member leaving; R4, R9): a follow-up whose goal or intervention
+ * left, a goal shielded only because a SEL § 101 a treatment that left served it. The views show it
+ * to no one who could not see it before. Set by `dropDanglingReferences`, never by a source or a
+ * registration; absent on every other element.
+ */
+export const KeptVisibility = z.object({
+  /** The member it was about: among the family, that member (and a child's custody holders) alone. */
+  memberId: Id.optional(),
+  /** It was about anonymous treatment (SEL § 101 a): that member and caseworkers alone (R4). */
+  anonymousTreatment: z.literal(true).optional(),
+  /** The departments alone the citizen's consent let see it (R9, decision 0026). */
+  audience: z.array(Department).min(1).optional(),
+});
+export type KeptVisibility = z.infer<typeof KeptVisibility>;
+
 export const GoalLevel = z.enum(['overall', 'sub', 'progression']);
 export const GoalStatus = z.enum(['proposed', 'active', 'achieved', 'abandoned']);
 
@@ -74,6 +92,8 @@ export const Goal = z.object({
   /** The member the goal is for; absent on a goal for the whole family. */
   memberId: Id.optional(),
   topics: z.array(Topic).default([]),
+  /** Still shielded as revealing anonymous treatment after the intervention that made it so left the plan. */
+  keptVisibility: KeptVisibility.optional(),
   ruleVersion: RuleVersion,
   provenance: Provenances,
 });
@@ -151,6 +171,8 @@ export const FollowUp = z.object({
   doneAt: IsoDateTime.optional(),
   /** The rule set in force when it was scheduled (R25); absent on elements recorded before it was kept. */
   ruleVersion: RuleVersion.optional(),
+  /** On a follow-up whose element left the plan (so `elementId` is gone): who could see that element. */
+  keptVisibility: KeptVisibility.optional(),
   provenance: Provenances,
 });
 export type FollowUp = z.infer<typeof FollowUp>;
@@ -340,4 +362,28 @@ export function planIntegrityProblems(plan: {
 
 export function membersOf(plan: Pick<Plan, 'subject'>): Member[] {
   return plan.subject.kind === 'citizen' ? [plan.subject.member] : plan.subject.members;
+}
+
+/**
+ * Elements under SEL § 101 a, with the member they belong to: the anonymous-treatment
+ * interventions themselves, goals served only by such interventions, follow-ups on either, and the
+ * goals and follow-ups kept shielded after such an intervention left the plan (`keptVisibility`).
+ */
+export function protectedElements(plan: Pick<Plan, 'goals' | 'interventions' | 'followUps'>): Map<string, string | undefined> {
+  const protectedIds = new Map<string, string | undefined>();
+  for (const intervention of plan.interventions)
+    if (intervention.confidentiality === 'anonymous-treatment') protectedIds.set(intervention.id, intervention.memberId);
+  for (const goal of plan.goals) {
+    if (goal.keptVisibility?.anonymousTreatment) {
+      protectedIds.set(goal.id, goal.keptVisibility.memberId);
+      continue;
+    }
+    const serving = plan.interventions.filter((i) => i.goalIds.includes(goal.id));
+    if (serving.length > 0 && serving.every((i) => protectedIds.has(i.id))) protectedIds.set(goal.id, goal.memberId ?? serving[0]!.memberId);
+  }
+  for (const followUp of plan.followUps) {
+    if (followUp.keptVisibility?.anonymousTreatment) protectedIds.set(followUp.id, followUp.keptVisibility.memberId);
+    else if (followUp.elementId && protectedIds.has(followUp.elementId)) protectedIds.set(followUp.id, protectedIds.get(followUp.elementId));
+  }
+  return protectedIds;
 }

@@ -2,16 +2,18 @@
  * A member leaves a family plan and gets their own (R4). Pure document logic:
  * - the new plan is offered to the member (status `offered`, same coordinator) and carries the
  *   member's own elements: goals, interventions, agreements and views with their `memberId`, the
- *   follow-ups on those, conflicts about them and the replaced sector plans attributed to them;
+ *   follow-ups on those (and those kept for the member after their element left), conflicts about
+ *   them and the replaced sector plans attributed to them;
  * - the family plan keeps the member (with `leftAt` and `ownPlanId`) for its history, and loses
- *   those elements; family-wide elements stay with the family;
+ *   those elements; family-wide elements stay with the family (a goal only the member's SEL § 101 a
+ *   treatment served stays shielded for the member: `dropDanglingReferences`);
  * - references across the split (an intervention of the member serving a family goal, say) are
  *   dropped on both sides. Links to other municipalities are not carried over: they rest on the
  *   family's consent, and the new plan needs its own.
  */
 import type { Member, Plan } from '../model';
 import { membersOf } from '../model';
-import { dropDanglingReferences, elementIdsOf, type ElementList } from './references';
+import { dropDanglingReferences, type ElementList } from './references';
 
 export interface LeaveOptions {
   newPlanId: string;
@@ -45,15 +47,15 @@ export function leaveFamilyPlan(plan: Plan, memberId: string, options: LeaveOpti
         movedIds.add(element.id);
         moved.push({ list, id: element.id });
       }
+  // A follow-up goes with its element, or, its element gone already, with the member it was kept for.
   for (const followUp of plan.followUps)
-    if (followUp.elementId && movedIds.has(followUp.elementId)) {
+    if (followUp.elementId ? movedIds.has(followUp.elementId) : followUp.keptVisibility?.memberId === memberId) {
       movedIds.add(followUp.id);
       moved.push({ list: 'followUps', id: followUp.id });
     }
   const goes = (element: { id: string }) => movedIds.has(element.id);
   const stays = (element: { id: string }) => !movedIds.has(element.id);
 
-  const formerIds = elementIdsOf(plan);
   const { leftAt: _l, ownPlanId: _o, ...ownMember } = member;
   const ownDraft: Plan = {
     id: options.newPlanId,
@@ -98,8 +100,8 @@ export function leaveFamilyPlan(plan: Plan, memberId: string, options: LeaveOpti
     version: plan.version + 1,
   };
   // Follow-ups that crossed the split are kept on their own side; only references are repaired.
-  const own = dropDanglingReferences(ownDraft, formerIds).plan;
-  const family = dropDanglingReferences(familyDraft, formerIds).plan;
+  const own = dropDanglingReferences(ownDraft, plan).plan;
+  const family = dropDanglingReferences(familyDraft, plan).plan;
   if (membersOf(family).filter((m) => !m.leftAt).length === 0) throw new LeaveError('the last member cannot leave');
   return { familyPlan: family, ownPlan: own, member, moved };
 }

@@ -281,7 +281,7 @@ function interventionOutbound(common: Omit<Outbound, 'memberId' | 'citizenId' | 
   };
 }
 
-/** A follow-up of a goal or intervention belongs to that element's sector and member; else it is plan-wide. */
+/** A follow-up of a goal or intervention belongs to that element's sector and member; else it is plan-wide (of its kept member, if any). */
 function followUpOutbound(
   plan: Plan,
   followUps: readonly FollowUp[],
@@ -290,7 +290,8 @@ function followUpOutbound(
   memberById: (id: string | undefined, path: string) => Member,
 ): Outbound {
   if (!followUp.elementId) {
-    const member = memberById(undefined, 'followUp');
+    // One whose element left the plan is still about the member it was kept for, not the family's first.
+    const member = memberById(followUp.keptVisibility?.memberId, 'followUpId');
     const element = { type: 'followUp' as const, followUp, ...nextOpen(plan, followUps, undefined, member.memberId) };
     return { ...common, memberId: member.memberId, citizenId: member.citizenId, birthDate: member.birthDate, elementId: followUp.id, element };
   }
@@ -336,11 +337,15 @@ function stripUndefined<T extends Record<string, unknown>>(value: T): Partial<T>
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The facts the routing table looks at. */
+/**
+ * The facts the routing table looks at. Anything about anonymous treatment is looked at as the
+ * element it is about, whose rule stops it (R4) — a follow-up kept so after its § 101 a element left
+ * the plan has no sector, but is no plan-wide news.
+ */
 export function routingSubjectOf(outbound: Outbound) {
   return {
     kind: outbound.kind,
-    scope: outbound.sector ? ('element' as const) : ('plan' as const),
+    scope: outbound.sector || outbound.confidentiality === 'anonymous-treatment' ? ('element' as const) : ('plan' as const),
     sector: outbound.sector,
     legalBasis: outbound.legalBasis,
     confidentiality: outbound.confidentiality,

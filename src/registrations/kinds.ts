@@ -8,7 +8,7 @@ import { Agreement, CitizenView, Coordinator, FollowUp, Goal, Id, IsoDate, IsoDa
 
 const PlanId = Id;
 
-export const GoalInput = Goal.omit({ id: true, provenance: true, ruleVersion: true, status: true }).extend({
+export const GoalInput = Goal.omit({ id: true, provenance: true, ruleVersion: true, status: true, keptVisibility: true }).extend({
   id: Id.optional(),
   status: Goal.shape.status.default('active'),
 });
@@ -42,7 +42,7 @@ export const InterventionChanges = Intervention.pick({
   .partial()
   .refine((c) => Object.keys(c).length > 0, { message: 'name at least one field to change' });
 
-export const FollowUpInput = FollowUp.omit({ id: true, provenance: true, done: true, doneAt: true, ruleVersion: true }).extend({ id: Id.optional() });
+export const FollowUpInput = FollowUp.omit({ id: true, provenance: true, done: true, doneAt: true, ruleVersion: true, keptVisibility: true }).extend({ id: Id.optional() });
 export const AgreementInput = Agreement.omit({ id: true, provenance: true, ruleVersion: true }).extend({ id: Id.optional() });
 export const CoordinatorInput = Coordinator.omit({ since: true });
 /** The citizen's own words: recorded as given (trimmed), in the language they were given in. */

@@ -438,6 +438,11 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
 
     /** Per source, the citizens whose remembered last day of a regional permit goes (one statement for the chunk). */
     const endsForgotten = new Map<SourceSystem, string[]>();
+    /** Per source, the citizens read in full again next run: an element of theirs left with another writer's words (`readAgain`). */
+    const readAgainOf = new Map<SourceSystem, Set<string>>();
+    const readAgain = (sources: readonly SourceSystem[], citizenId: string) => {
+      for (const source of sources) readAgainOf.set(source, (readAgainOf.get(source) ?? new Set()).add(citizenId));
+    };
 
     const byCitizen = new Map<string, { item: ChunkItem; parts: { run: AdapterRun; pulled: PullResult }[] }>();
     for (const m of merging) {
@@ -478,6 +483,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             if (!outcome.changed) continue;
             working.set(planId, outcome.plan);
             citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
+            readAgain(outcome.readAgain, citizen.citizenId);
             const removal: AuditEntry = {
               at, actor: actor(run.id), action: 'plan.consent-data-removed', targetType: 'plan', targetId: planId, citizenId: citizen.citizenId,
               detail: {
@@ -648,6 +654,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const unresolvedRecords = new Set<string>();
       for (const { planId, outcome } of merged) {
         mergeCounts.push({ item, parts, outcome });
+        readAgain(outcome.readAgain, citizen.citizenId);
         for (const reference of outcome.unresolvedReferences) unresolvedRecords.add(`${reference.system}|${reference.recordId}`);
         if (outcome.plan !== working.get(planId)) citizensOfPlan.set(planId, [...(citizensOfPlan.get(planId) ?? []), item]);
         working.set(planId, outcome.plan);
@@ -696,6 +703,11 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
     ];
     for (const [source, citizenIds] of endsForgotten) statements.push(store.regionalConsents.forgetStatement(tenant, citizenIds, source));
+    // After this batch's marks: what they mark merged is merged anew, the citizen read in full.
+    for (const [source, citizenIds] of readAgainOf) {
+      statements.push(store.sync.forgetPulledFromStatement(tenant, source, [...citizenIds]));
+      for (const citizenId of citizenIds) statements.push(store.sync.forgetAppliedStatement(tenant, source, citizenId));
+    }
     for (const row of await Promise.all(quarantining)) statements.push(store.sync.quarantineStatement(row));
     const mayBeSuperseding = mergedRecords.filter((m) => mayHaveOpenQuarantine.has(m.adapter));
     const superseded = await supersededQuarantine(store, tenant, mayBeSuperseding.map(({ planId, ...m }) => (planId && writtenPlan(planId) ? { ...m, planWrite: { planId, writeId: writeIds.get(planId)! } } : m)), at, actor);

@@ -8,7 +8,10 @@
  * - The last provenance entry of an element is the writer of its current content. When a system
  *   reports a change to an element whose content another origin wrote since this system's last
  *   sync with it, both changed it since the last sync: the change is recorded as a conflict for
- *   a person to resolve, and the current content is kept. Nothing is silently overwritten.
+ *   a person to resolve, and the current content is kept. Nothing is silently overwritten. When
+ *   the writer leaves (its consent gone, its source taking its word back), the content does not pass
+ *   to another writer unless that writer said just that (`contentWriterAfter`): the element leaves,
+ *   and the sources that stay are read again.
  * - "Since the last sync" (F4): a source entry's `at` is when that record last came into step with
  *   the element — its report was taken, arrived first, or came to match the content the element
  *   holds — or when its report was flagged as a conflict. A version that changes nothing the record
@@ -44,7 +47,7 @@
  */
 import { z } from 'zod';
 import type { Agreement, CareTeamContact, CitizenView, Conflict, DataCategory, Department, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
-import { dropDanglingReferences, elementIdsOf } from '../plans/references';
+import { dropDanglingReferences } from '../plans/references';
 import {
   Agreement as AgreementSchema,
   CareTeamContact as CareTeamContactSchema,
@@ -98,6 +101,12 @@ export interface MergeOutcome {
    * that record's entry left them, and an element with no other provenance left the plan (`removed`).
    */
   withdrawn: WithdrawnElement[];
+  /**
+   * Systems whose records stayed on an element that left because the record withdrawing from it
+   * wrote its content (`contentWriterAfter`): read again for the citizen (their marks forgotten), they
+   * bring it back in their own words.
+   */
+  readAgain: FragmentOrigin['system'][];
 }
 
 export interface WithdrawnElement {
@@ -174,9 +183,9 @@ export function stableStringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The element's content: everything but identity, provenance and bookkeeping. */
+/** The element's content: everything but identity, provenance and bookkeeping (who may still see it after what it was about left: no source says that). */
 function contentOf(element: Record<string, unknown>): Record<string, unknown> {
-  const { id: _id, provenance: _p, ruleVersion: _r, memberId: _m, ...content } = element;
+  const { id: _id, provenance: _p, ruleVersion: _r, memberId: _m, keptVisibility: _k, ...content } = element;
   return content;
 }
 
@@ -220,6 +229,42 @@ export function withSoleWriterSeen(element: { readonly provenance: readonly Prov
   for (const p of provenance) if (!sameWriterAs(p, sole)) return provenance;
   const seen = digestsOf(contentOf(element as unknown as Record<string, unknown>));
   return provenance.map((p) => (p === sole ? { ...sole, seen } : p));
+}
+
+/**
+ * The provenance an element keeps when the writer of its content (its last entry) leaves it — its
+ * consent gone, or its source taking its word back — and `remaining` stays: the content stays only
+ * under a writer whose words they are. A remaining source record that last reported just this
+ * content (`seen`, field by field) said it too: it becomes the writer (last), and its consent and
+ * departments (`audience`) now decide. Null when none did (a registration keeps no `seen`, and wrote
+ * the content only while last): the words are the leaving writer's, and go with it — left under
+ * another writer they would reach whoever that writer's flow reaches, or stay after their flow ended.
+ */
+export function contentWriterAfter(element: object, remaining: readonly Provenance[]): Provenance[] | null {
+  let held: Record<string, string> | undefined;
+  for (let i = remaining.length - 1; i >= 0; i--) {
+    const entry = remaining[i]!;
+    if (entry.kind !== 'source' || !entry.seen) continue;
+    const digests = (held ??= digestsOf(contentOf(element as Record<string, unknown>)));
+    const fields = Object.keys(digests);
+    if (fields.length !== Object.keys(entry.seen).length || fields.some((f) => entry.seen![f] !== digests[f])) continue;
+    return [...remaining.slice(0, i), ...remaining.slice(i + 1), entry];
+  }
+  return null;
+}
+
+/**
+ * An open conflict on an element whose content passed to `writer` (`contentWriterAfter`), true to
+ * the header's rule again: its `values[0]` (what the element holds) credited to `writer`; closed at
+ * `at` as settled when `writer` is the record of another of its values — it last reported what the
+ * element holds. A resolved conflict stays as it was.
+ */
+export function creditedToWriter(conflict: Conflict, writer: Provenance, at: string): Conflict {
+  if (conflict.resolvedAt) return conflict;
+  const credited = { ...conflict, values: [{ ...conflict.values[0]!, provenance: [writer] }, ...conflict.values.slice(1)] };
+  return conflict.values.some((v, k) => k > 0 && v.provenance.some((p) => sameWriterAs(p, writer)))
+    ? closedConflict(credited, at, 0, 'settled by the sources: the source came to report what the element holds (the sources agree)')
+    : credited;
 }
 
 /**
@@ -389,12 +434,15 @@ function resolvableContent(fragment: Fragment, origin: FragmentOrigin, referable
 const checkedElement = (key: ListKey, element: unknown) => schemaOf[key].parse(element) as Element;
 
 /** The element as stored: the fragment's content with its identity, member, rule version and provenance. */
-function elementOf(fragment: Fragment, content: Record<string, unknown>, elementId: string, memberId: string, ruleVersion: string, provenance: Provenance[]): Element {
+function elementOf(fragment: Fragment, content: Record<string, unknown>, elementId: string, memberId: string, ruleVersion: string, provenance: Provenance[], held?: Element): Element {
+  const kept = held && 'keptVisibility' in held ? held.keptVisibility : undefined;
   return {
     ...content,
     id: elementId,
     ...(fragment.kind === 'followUp' ? {} : { memberId }),
     ruleVersion,
+    // A source's newer report does not make visible what was kept from those who could not see it.
+    ...(kept ? { keptVisibility: kept } : {}),
     provenance,
   } as unknown as Element;
 }
@@ -546,8 +594,8 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
       if (incoming[f] === undefined) delete content[f];
       else content[f] = incoming[f];
     }
-    list[index] = checkedElement(key, elementOf(fragment, content, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p))));
-  } else list[index] = checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p))));
+    list[index] = checkedElement(key, elementOf(fragment, content, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p)), element));
+  } else list[index] = checkedElement(key, elementOf(fragment, incoming, elementId, memberId, context.ruleVersion, after.map((p) => (p === provenance ? withSeen(provenance, after) : p)), element));
   // The content moved on: open conflicts on the element are re-based on it, or settled (the header's rule).
   if (next.conflicts.length > 0) {
     const written = list[index]!;
@@ -619,10 +667,13 @@ const elementListKeys = [...new Set(Object.values(listFor))];
  * Takes off `next`'s elements the entries of records read whole at an older version than the one read
  * now: after the merge, such an entry is left only on an element the newer version no longer yields.
  * An element with no provenance left leaves the plan (references to it are dropped, as on a
- * revocation); an open conflict in which the record's older value is disputed is closed, the record no
- * longer claiming it. Returns the plan (`next` itself when nothing was withdrawn) and what left.
+ * revocation), and so does one whose content such a record wrote unless a record that stays said just
+ * that (`contentWriterAfter`; the ones that stay are to be read again, `readAgain`); an open conflict
+ * in which the record's older value is disputed is closed, the record no longer claiming it, and one
+ * whose current value it wrote is credited to the new writer. Returns the plan (`next` itself when
+ * nothing was withdrawn) and what left.
  */
-function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: string): { plan: Plan; withdrawn: WithdrawnElement[] } {
+function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: string): { plan: Plan; withdrawn: WithdrawnElement[]; readAgain: FragmentOrigin['system'][] } {
   // Per record id, the newest version read of each system's record of that id. Every merge of a sync
   // passes here, so the scan below does no string building and mostly one lookup per entry.
   const newest = new Map<string, Partial<Record<FragmentOrigin['system'], string>>>();
@@ -638,6 +689,9 @@ function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: str
     return version !== undefined && version !== p.recordVersion && compareVersions(version, p.recordVersion) > 0;
   };
   const withdrawn: WithdrawnElement[] = [];
+  // The records that stayed on an element that left with its writer's words: read again, they bring it back in theirs.
+  const readAgain = new Set<FragmentOrigin['system']>();
+  const newWriter = new Map<string, Provenance>();
   let plan = next;
   for (const key of elementListKeys) {
     const list = plan[key] as Element[];
@@ -649,13 +703,19 @@ function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: str
         kept.push(element);
         continue;
       }
-      const provenance = element.provenance.filter((p) => !outdated(p));
-      for (const entry of leaving) withdrawn.push({ system: entry.system, recordId: entry.recordId, elementId: element.id, removed: provenance.length === 0 });
-      if (provenance.length > 0) kept.push(checkedElement(key, { ...element, provenance } as Element));
+      // Typed wide: `outdated` is a type guard, and an entry not outdated may still be a source's.
+      const staying: Provenance[] = element.provenance.filter((p) => !outdated(p));
+      // The writer of the content left: the content stays only under a writer whose words they are.
+      const writerLeft = staying.length > 0 && outdated(element.provenance.at(-1)!);
+      const provenance = writerLeft ? contentWriterAfter(element, staying) : staying;
+      for (const entry of leaving) withdrawn.push({ system: entry.system, recordId: entry.recordId, elementId: element.id, removed: !provenance?.length });
+      if (!provenance) for (const p of staying) if (p.kind === 'source') readAgain.add(p.system);
+      if (provenance?.length) kept.push(checkedElement(key, { ...element, provenance } as Element));
+      if (provenance && writerLeft) newWriter.set(element.id, provenance.at(-1)!);
     }
     plan = { ...plan, [key]: kept };
   }
-  if (withdrawn.length === 0) return { plan: next, withdrawn };
+  if (withdrawn.length === 0) return { plan: next, withdrawn, readAgain: [] };
   // Per element that stays, the records that took their word back from it: only their disputed values
   // are no longer claimed (a record merely read at a newer version may still say its value).
   const withdrawnFrom = new Map<string, Set<string>>();
@@ -665,10 +725,12 @@ function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: str
     ...plan,
     conflicts: plan.conflicts.map((conflict) => {
       const records = conflict.resolvedAt ? undefined : withdrawnFrom.get(conflict.elementId);
-      return records && disputedBy(conflict, records) ? closedConflict(conflict, at, 0, 'withdrawn: the source no longer reports this element, so its value is no longer claimed') : conflict;
+      if (records && disputedBy(conflict, records)) return closedConflict(conflict, at, 0, 'withdrawn: the source no longer reports this element, so its value is no longer claimed');
+      const writer = newWriter.get(conflict.elementId);
+      return writer ? creditedToWriter(conflict, writer, at) : conflict;
     }),
   };
-  return { plan: dropDanglingReferences(plan, elementIdsOf(next)).plan, withdrawn };
+  return { plan: dropDanglingReferences(plan, next).plan, withdrawn, readAgain: [...readAgain] };
 }
 
 /**
@@ -715,11 +777,11 @@ export function mergeFragments(plan: Plan, given: readonly MergeInput[], context
   }
 
   const { provenanceChanged, unresolved: unresolvedReferences, ...outcome } = tally;
-  const { plan: folded, withdrawn } = context.readWhole?.length ? withdrawUnsaid(next, context.readWhole, context.at) : { plan: next, withdrawn: [] };
+  const { plan: folded, withdrawn, readAgain } = context.readWhole?.length ? withdrawUnsaid(next, context.readWhole, context.at) : { plan: next, withdrawn: [], readAgain: [] };
   const changed = provenanceChanged || withdrawn.length > 0 || outcome.added + outcome.updated + outcome.conflicts > 0;
-  if (!changed) return { plan, ...outcome, bySystem, unresolvedReferences, withdrawn };
+  if (!changed) return { plan, ...outcome, bySystem, unresolvedReferences, withdrawn, readAgain };
   const merged: Plan = { ...folded, updatedAt: context.at, version: plan.version + 1 };
   const problems = planIntegrityProblems(merged);
   if (problems.length > 0) throw new Error(`the merge would break the plan: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-  return { plan: merged, ...outcome, bySystem, unresolvedReferences, withdrawn };
+  return { plan: merged, ...outcome, bySystem, unresolvedReferences, withdrawn, readAgain };
 }

@@ -14,8 +14,10 @@
  *   elements (sector systems' situation notes and care teams included) and the family-wide ones (no `memberId`); a parent or custody holder also sees the
  *   children's elements. Never another adult member's elements (separated parents, R4), never a
  *   § 101 a element of another member — not even a child's to a parent — and nothing that would
- *   reveal one (a goal served only by such a treatment, a follow-up on it). Other members appear
- *   only with member id and role (children in full to their parents).
+ *   reveal one (a goal served only by such a treatment, a follow-up on it). What an element that
+ *   left the plan leaves behind (a follow-up on it, a goal it shielded) goes only to whom that
+ *   element did (`keptVisibility`, decision 0004). Other members appear only with member id and
+ *   role (children in full to their parents).
  * - **provider**: the interventions it performs and the goals they serve, plus the plan's id,
  *   status and coordinator contact (R14); 404 when it performs nothing in the plan. § 101 a
  *   interventions are never shown to a provider, even the one performing them (it holds its own
@@ -56,11 +58,16 @@ import {
   SituationNote,
   StatusChange,
   membersOf,
+  protectedElements,
+  type KeptVisibility,
   type ConsentGrant,
   type DataCategory,
   type Plan,
   type Provenance,
 } from '../model';
+
+/** Which elements are under SEL § 101 a is the model's rule; the views apply it. */
+export { protectedElements } from '../model';
 
 export const LinkPart = z.enum(['goals', 'interventions', 'agreements', 'followUps', 'coordinator']);
 export type LinkPart = z.infer<typeof LinkPart>;
@@ -155,23 +162,6 @@ export interface ExplainedView {
 const childRoles = new Set(['child', 'young-person']);
 const parentRoles = new Set(['parent', 'custody-holder']);
 
-/**
- * Elements under SEL § 101 a, with the member they belong to: the anonymous-treatment
- * interventions themselves, goals served only by such interventions, and follow-ups on either.
- */
-export function protectedElements(plan: Plan): Map<string, string | undefined> {
-  const protectedIds = new Map<string, string | undefined>();
-  for (const intervention of plan.interventions)
-    if (intervention.confidentiality === 'anonymous-treatment') protectedIds.set(intervention.id, intervention.memberId);
-  for (const goal of plan.goals) {
-    const serving = plan.interventions.filter((i) => i.goalIds.includes(goal.id));
-    if (serving.length > 0 && serving.every((i) => protectedIds.has(i.id))) protectedIds.set(goal.id, goal.memberId ?? serving[0]!.memberId);
-  }
-  for (const followUp of plan.followUps)
-    if (followUp.elementId && protectedIds.has(followUp.elementId)) protectedIds.set(followUp.id, protectedIds.get(followUp.elementId));
-  return protectedIds;
-}
-
 const stripProvenance = <T extends { provenance?: unknown }>(element: T): Omit<T, 'provenance'> => {
   const { provenance: _p, ...rest } = element;
   return rest;
@@ -188,10 +178,18 @@ function trimReferences(view: Pick<PlanView, 'goals' | 'interventions'>): void {
 /** May a caseworker of `department` (undefined: none named) see what this provenance entry brought (R9)? */
 const entryShownTo = (department: Department | undefined) => (entry: Provenance) => entry.kind !== 'source' || !entry.audience || (!!department && entry.audience.includes(department));
 
+/** May a caseworker of `department` see an element kept for named departments alone after what it was about left the plan? */
+const keptShownTo = (department: Department | undefined) => (element: { keptVisibility?: KeptVisibility }) =>
+  !element.keptVisibility?.audience || (!!department && element.keptVisibility.audience.includes(department));
+
 /** Whether anything in the plan reached named departments alone. */
 function holdsDepartmentData(plan: Plan): boolean {
   const restricted = (provenance: readonly Provenance[]) => provenance.some((p) => p.kind === 'source' && !!p.audience);
-  return elementLists.some((list) => (plan[list] as { provenance: Provenance[] }[]).some((e) => restricted(e.provenance))) || plan.conflicts.some((c) => c.values.some((v) => restricted(v.provenance)));
+  return (
+    elementLists.some((list) => (plan[list] as { provenance: Provenance[] }[]).some((e) => restricted(e.provenance))) ||
+    plan.conflicts.some((c) => c.values.some((v) => restricted(v.provenance))) ||
+    plan.followUps.some((f) => !!f.keptVisibility?.audience)
+  );
 }
 
 /**
@@ -203,10 +201,11 @@ function caseworkerView(plan: Plan, department?: Department): PlanView {
   const info = { as: 'caseworker' as const, ...(department ? { department } : {}) };
   if (!holdsDepartmentData(plan)) return { ...plan, view: { ...info, protectedElementIds: [...protectedElements(plan).keys()] } };
   const shown = entryShownTo(department);
+  const keptShown = keptShownTo(department);
   const hidden = new Set<string>();
-  const keep = <T extends { id: string; provenance: Provenance[] }>(elements: readonly T[]): T[] =>
+  const keep = <T extends { id: string; provenance: Provenance[]; keptVisibility?: KeptVisibility }>(elements: readonly T[]): T[] =>
     elements.flatMap((element) => {
-      if (!shown(element.provenance.at(-1)!)) {
+      if (!shown(element.provenance.at(-1)!) || !keptShown(element)) {
         hidden.add(element.id);
         return [];
       }
@@ -274,7 +273,8 @@ function citizenView(plan: Plan, citizenId: string): PlanView | null {
   const goals = plan.goals.filter(visible);
   const interventions = plan.interventions.filter(visible);
   const shownIds = new Set([...goals, ...interventions].map((e) => e.id));
-  const followUps = plan.followUps.filter((f) => (shielded.has(f.id) ? shielded.get(f.id) === me.memberId : !f.elementId || shownIds.has(f.elementId)));
+  // A follow-up whose element left the plan goes to whoever could see that element (its kept member).
+  const followUps = plan.followUps.filter((f) => (shielded.has(f.id) ? shielded.get(f.id) === me.memberId : f.elementId ? shownIds.has(f.elementId) : sees(f.keptVisibility?.memberId)));
   const memberView = (m: Member) => (m.memberId === me.memberId || (isParent && childRoles.has(m.role)) ? m : { memberId: m.memberId, role: m.role, ...(m.leftAt ? { leftAt: m.leftAt } : {}) });
 
   const view: PlanView = {
@@ -391,8 +391,9 @@ function municipalityView(plan: Plan, viewer: Extract<Viewer, { kind: 'municipal
   if (parts.includes('agreements')) view.agreements = plan.agreements.filter((a) => mayShow('agreements', a)).map(stripProvenance);
   if (parts.includes('followUps')) {
     const shown = new Set([...(view.goals ?? []), ...(view.interventions ?? [])].map((e) => e.id));
+    // One whose element left the plan stays in the municipality: what decided who may see it left with the element.
     view.followUps = plan.followUps
-      .filter((f) => (f.elementId ? shown.has(f.elementId) : true) && mayShow('followUps', { id: f.id, provenance: f.provenance }))
+      .filter((f) => (f.elementId ? shown.has(f.elementId) : !f.keptVisibility) && mayShow('followUps', { id: f.id, provenance: f.provenance }))
       .map(stripProvenance);
   }
   if (parts.includes('coordinator')) {

@@ -78,7 +78,8 @@ describe('revocation through the API (R10, S3)', () => {
       ],
       interventions: [
         intervention('i-dfdg-only', secondMember, { goalIds: ['g-dfdg-only'], provenance: [fromSource(dfdg.id, 'interventions')] }),
-        intervention('i-registered', secondMember, { goalIds: ['g-dfdg-only', 'g-both'], provenance: [byRegistration(), fromSource(dfdg.id, 'employment')] }),
+        // Our registration, read back from the jobcentre's system: the registration still wrote its content (last).
+        intervention('i-registered', secondMember, { goalIds: ['g-dfdg-only', 'g-both'], provenance: [fromSource(dfdg.id, 'employment'), byRegistration()] }),
         intervention('i-social', secondMember, { sector: 'social', provenance: [fromSource(social.id, 'social', 'social')] }),
       ],
       followUps: [followUp('f-on-removed', { elementId: 'i-dfdg-only' })],

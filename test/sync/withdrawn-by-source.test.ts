@@ -103,21 +103,24 @@ describe('a record whose newer version no longer yields an element', () => {
   });
 
   it('leaves open a conflict whose disputed value its record still says, when another record withdraws from the element', () => {
-    // Health wrote the note; social's c1 changed it since: a conflict, social's value the disputed one.
+    // Health wrote the note (the jobcentre's d1 said it too, at first); social's c1 changed it since: a conflict, social's value the disputed one.
     let plan = mergeFragments(planWith([member]), [{ fragment: barrier('n1', 'Hjemløshed'), origin: origin('health', 'h7', '1'), memberId: 'm-1' }], { at, ruleVersion: 'r1' }).plan;
     plan = mergeFragments(plan, [{ fragment: barrier('n1', 'Hjemløshed'), origin: origin('social', 'c1', '1'), memberId: 'm-1' }], { at, ruleVersion: 'r1' }).plan;
+    plan = mergeFragments(plan, [{ fragment: barrier('n1', 'Hjemløshed'), origin: origin('dfdg', 'd1', '1'), memberId: 'm-1' }], { at, ruleVersion: 'r1' }).plan;
     plan = mergeFragments(plan, [{ fragment: barrier('n1', 'Bor hos en ven'), origin: origin('health', 'h7', '2'), memberId: 'm-1' }], { at: '2026-11-24T11:00:00.000Z', ruleVersion: 'r1' }).plan;
     plan = mergeFragments(plan, [{ fragment: barrier('n1', 'Bor på herberg'), origin: origin('social', 'c1', '2'), memberId: 'm-1' }], { at: '2026-11-24T11:30:00.000Z', ruleVersion: 'r1' }).plan;
     const disputed = plan.conflicts.find((c) => !c.resolvedAt)!;
 
-    // One round: c1's version 3 still says its value; health's h7 version 3 no longer yields the note.
+    // One round: c1's version 3 still says its value; the jobcentre's d1 version 3 no longer yields the note.
+    // (Had health, the writer of the content, withdrawn, its words would have left with it: test/sync/content-writer-leaves.test.ts.)
     const outcome = mergeFragments(plan, [{ fragment: barrier('n1', 'Bor på herberg'), origin: origin('social', 'c1', '3'), memberId: 'm-1' }], {
       at: later,
       ruleVersion: 'r1',
-      readWhole: [read('social', 'c1', '3'), read('health', 'h7', '3')],
+      readWhole: [read('social', 'c1', '3'), read('dfdg', 'd1', '3')],
     });
-    expect(outcome.withdrawn).toEqual([{ system: 'health', recordId: 'h7', elementId: 'n1', removed: false }]);
-    // Social still disputes the content: a person settles it, not the withdrawal of the other record.
+    expect(outcome.withdrawn).toEqual([{ system: 'dfdg', recordId: 'd1', elementId: 'n1', removed: false }]);
+    expect(outcome.plan.situationNotes.map((n) => n.summary)).toEqual(['Bor hos en ven']);
+    // Social still disputes the content: a person settles it, not the withdrawal of another record.
     expect(outcome.plan.conflicts.find((c) => c.id === disputed.id)).toMatchObject({ values: [expect.anything(), expect.objectContaining({ value: { barriers: ['Bor på herberg'], summary: 'Bor på herberg' } })] });
     expect(outcome.plan.conflicts.find((c) => c.id === disputed.id)!.resolvedAt).toBeUndefined();
   });
