@@ -316,7 +316,9 @@ function followUpOutbound(
 /**
  * The earliest due date among the open follow-ups that belong with one of `sector` for this member:
  * those on this member's goals and interventions of the same sector, and the plan-wide ones (the
- * plan's own), and the follow-up it is (the first listed of those due that day). Nulls when none is open.
+ * plan's own, and one kept for this member after its element left, unless it was about anonymous
+ * treatment or for named departments alone), and the follow-up it is (the first listed of those due
+ * that day). Nulls when none is open.
  */
 function nextOpen(plan: Plan, followUps: readonly FollowUp[], sector: Sector | undefined, memberId: string): { nextOpenDue: string | null; nextOpenId: string | null } {
   const primary = membersOf(plan).find((m) => !m.leftAt)?.memberId;
@@ -325,7 +327,12 @@ function nextOpen(plan: Plan, followUps: readonly FollowUp[], sector: Sector | u
   for (const f of followUps) {
     if (f.done || (next && next.due <= f.due)) continue;
     const element = f.elementId ? owner(f.elementId) : undefined;
-    if (!f.elementId || (!!element && element.sector === sector && (element.memberId ?? primary) === memberId)) next = f;
+    // A plan-level one kept after its element left counts only for that member, and never when it was about anonymous treatment or for named departments alone (R4, R9).
+    const plainPlanLevel = !f.elementId && (!f.keptVisibility || (!f.keptVisibility.anonymousTreatment && !f.keptVisibility.audience && (f.keptVisibility.memberId ?? memberId) === memberId));
+    // So does one on a goal kept shielded after the § 101 a treatment it served left (its member's alone, and not to be told).
+    const kept = element && 'keptVisibility' in element ? element.keptVisibility : undefined;
+    const ownedHere = !!element && !kept?.anonymousTreatment && !kept?.audience && element.sector === sector && (kept?.memberId ?? element.memberId ?? primary) === memberId;
+    if (plainPlanLevel || ownedHere) next = f;
   }
   return { nextOpenDue: next?.due ?? null, nextOpenId: next?.id ?? null };
 }

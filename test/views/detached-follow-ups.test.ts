@@ -204,6 +204,14 @@ describe('marking a detached follow-up done', () => {
     expect(outbound).toMatchObject({ memberId: 'm-b', citizenId: adultB.citizenId });
   });
 
+  it('the next open date another member’s follow-up sends is never that of one kept for B', () => {
+    // B's detached follow-ups fall due first; A's intervention gets a follow-up of its own.
+    const early = { ...plan, followUps: plan.followUps.map((f) => (f.keptVisibility ? { ...f, due: '2026-12-01' } : f.id === 'f-plan' ? { ...f, done: true } : f)) };
+    expect(early.followUps.filter((f) => f.keptVisibility?.memberId === 'm-b').length).toBeGreaterThan(0);
+    const { outbound } = applyRegistration(early, { planId: plan.id, kind: 'followup.scheduled', followUp: { due: '2027-03-01', text: 'Opfølgning på A’s forløb', elementId: 'i-a' } }, ctx);
+    expect(outbound).toMatchObject({ memberId: 'm-a', element: { nextOpenDue: '2027-03-01' } });
+  });
+
   it('one about § 101 a goes out marked so, and the routing sends it nowhere', () => {
     const { outbound } = applyRegistration(plan, { planId: plan.id, kind: 'followup.done', followUpId: 'f-b-anon' }, ctx);
     expect(outbound).toMatchObject({ memberId: 'm-b', confidentiality: 'anonymous-treatment' });
