@@ -96,6 +96,13 @@ export interface PushOperation {
   payload: unknown;
   /** For updates of FHIR resources: the version we last saw (sent as If-Match). */
   expectedVersion?: string;
+  /**
+   * For updates of FHIR resources: what our last delivery of this element sent (its payload as the
+   * same mapping makes it), so a field-level write sends only the fields that changed since.
+   */
+  previousPayload?: unknown;
+  /** The target holds fields that are not ours (an earlier write was field-level): write only ours. */
+  fieldLevel?: boolean;
 }
 
 export interface PushReceipt {
@@ -104,6 +111,8 @@ export interface PushReceipt {
   /** True when the target already had this operation (idempotent replay). */
   duplicate: boolean;
   version?: string;
+  /** Written field by field (FHIR PATCH) into a resource the target also edits: later updates must be too. */
+  fieldLevel?: boolean;
 }
 
 /** Why a call failed, in words IT staff can act on; `permanent` failures go to the dead letters. */

@@ -59,6 +59,9 @@ export class MalformedResponseError extends AdapterError {
   }
 }
 
+/** One JSON Patch (RFC 6902) operation, of the kinds a field-level write sends. */
+export type JsonPatchOperation = { op: 'add'; path: string; value: unknown } | { op: 'remove'; path: string };
+
 export interface FhirResult<T> {
   body: T;
   status: number;
@@ -131,6 +134,13 @@ export class FhirClient {
   updateIfMatch(resourceType: string, id: string, resource: object, version: string): Promise<FhirResult<unknown>> {
     return this.call(`update ${resourceType}`, (options) =>
       this.client.update({ resourceType, id, body: resource as FhirResource, options: { ...options, headers: { ...options.headers, 'if-match': `W/"${version}"` } } }),
+    );
+  }
+
+  /** PATCH [type]/[id] with a JSON Patch (RFC 6902) and `If-Match: W/"version"`; a stale version gives `VersionConflictError`. */
+  patchIfMatch(resourceType: string, id: string, patch: readonly JsonPatchOperation[], version: string): Promise<FhirResult<unknown>> {
+    return this.call(`patch ${resourceType}`, (options) =>
+      this.client.patch({ resourceType, id, jsonPatch: [...patch], options: { ...options, headers: { ...options.headers, 'if-match': `W/"${version}"` } } }),
     );
   }
 

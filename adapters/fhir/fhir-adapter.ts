@@ -25,8 +25,11 @@
  *   are ordered and skipped by that key, so a page boundary inside a tie neither repeats nor skips.
  *   The citizen's CPR for each notice is looked up by Patient id (batched `POST _search`, cached).
  * - push: creates with `If-None-Exist: identifier=<operation system>|<idempotency key>` (replaying the
- *   key returns the first result, `duplicate: true`); updates with `If-Match`. A stale version is a
- *   permanent `VersionConflictError` unless the current version already carries this operation.
+ *   key returns the first result, `duplicate: true`); updates with `If-Match`. On a stale version
+ *   (the target edited the resource), or once a write to it was field-level, the update reads the
+ *   resource and sends a JSON Patch of only the fields our mapping sets that changed since our last
+ *   delivery, under `If-Match` of the version read (a replay when it already carries this operation);
+ *   a second race gets one more read and patch, then is a permanent `VersionConflictError`.
  */
 import { BoundedMap } from '../shared/bounded-map';
 import { z } from 'zod';
@@ -45,7 +48,7 @@ import {
   type SourceAdapter,
   type SourceRecord,
 } from '../adapter';
-import { FhirClient, MalformedResponseError, VersionConflictError, writtenResource, type FhirConnection, type FhirResult } from './client';
+import { FhirClient, MalformedResponseError, VersionConflictError, writtenResource, type FhirConnection, type FhirResult, type JsonPatchOperation } from './client';
 import { CapabilityStatement, Patient, withServerMeta, type Bundle } from './contract';
 import { boundedJson, MAX_RECORD_DEPTH, nestsDeeperThan } from './nesting';
 import { CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM, ENPLAN_OPERATION_TAG_SYSTEM } from './systems';
@@ -397,21 +400,19 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
 
     if (payload.id) {
       if (!operation.expectedVersion) throw new AdapterError('an update needs the version last seen (expectedVersion) for If-Match', true, 'missing-expected-version');
-      const tagged = withOperationTag(checked.data, idempotencyKey);
-      try {
-        const result = await client.updateIfMatch(target.resourceType, payload.id, tagged, operation.expectedVersion);
-        writtenResource(result, target.resourceType, `update ${target.resourceType}`);
-        return { targetId: payload.id, duplicate: false, ...versionOf(result) };
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        // Our own earlier attempt may have landed (the answer was lost): then this is a replay.
-        const current = await client.read(target.resourceType, payload.id);
-        const meta = (current.body as { meta?: { versionId?: string; tag?: { system?: string; code?: string }[] } }).meta;
-        if (meta?.tag?.some((t) => t.system === ENPLAN_OPERATION_TAG_SYSTEM && t.code === idempotencyKey)) {
-          return { targetId: payload.id, duplicate: true, ...(meta.versionId ? { version: meta.versionId } : {}) };
+      if (!operation.fieldLevel) {
+        try {
+          const result = await client.updateIfMatch(target.resourceType, payload.id, withOperationTag(checked.data, idempotencyKey), operation.expectedVersion);
+          writtenResource(result, target.resourceType, `update ${target.resourceType}`);
+          return { targetId: payload.id, duplicate: false, ...versionOf(result) };
+        } catch (error) {
+          if (!(error instanceof VersionConflictError)) throw error;
         }
-        throw new VersionConflictError(`${error.message}; re-read the ${target.resourceType} and merge before writing again`, meta?.versionId);
       }
+      // The target changed the resource since our last write (or holds fields of its own): a PUT would
+      // wipe what its caseworker wrote, so only the fields our mapping sets are written, as a patch.
+      const previous = operation.previousPayload && typeof operation.previousPayload === 'object' ? checkContract(target.contract, { ...operation.previousPayload, subject: resource.subject }) : undefined;
+      return patchOwnFields(target.resourceType, payload.id, previous?.success ? (previous.data as object) : undefined, checked.data as object, idempotencyKey);
     }
     const withKey = {
       ...checked.data,
@@ -421,6 +422,36 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     const { id } = writtenResource<{ id?: string }>(result, target.resourceType, `create ${target.resourceType}`);
     if (!id) throw new MalformedResponseError(`the answer to the ${target.resourceType} create has no id`, boundedJson(result.body, RAW_LIMIT));
     return { targetId: id, duplicate: result.status === 200, ...versionOf(result) };
+  }
+
+  /**
+   * Reads the resource and patches the fields of ours that changed since `previous` (every field of
+   * ours that differs, without it) under `If-Match` of the version read; a second edit racing the
+   * patch gets one more read and patch, then the conflict stands (permanent, as before).
+   */
+  async function patchOwnFields(resourceType: string, id: string, previous: object | undefined, next: object, idempotencyKey: string): Promise<PushReceipt> {
+    for (let attempt = 1; ; attempt++) {
+      const current = writtenResource<FhirResourceBody>(await client.read(resourceType, id), resourceType, `read ${resourceType}`);
+      const meta = current.meta ?? {};
+      // Our own earlier attempt may have landed (the answer was lost): then this is a replay.
+      if (meta.tag?.some((t) => t.system === ENPLAN_OPERATION_TAG_SYSTEM && t.code === idempotencyKey)) {
+        return { targetId: id, duplicate: true, fieldLevel: true, ...(meta.versionId ? { version: meta.versionId } : {}) };
+      }
+      if (!meta.versionId) throw new MalformedResponseError(`the ${resourceType} read has no meta.versionId to patch against`, boundedJson(current, RAW_LIMIT));
+      // The operation tag marks this version as ours, as on an update (replay detection above).
+      const tags = [...(meta.tag ?? []).filter((t) => t.system !== ENPLAN_OPERATION_TAG_SYSTEM), { system: ENPLAN_OPERATION_TAG_SYSTEM, code: idempotencyKey }];
+      const patch = [...ownFieldPatch(previous, next, current), current.meta ? { op: 'add' as const, path: '/meta/tag', value: tags } : { op: 'add' as const, path: '/meta', value: { tag: tags } }];
+      try {
+        const result = await client.patchIfMatch(resourceType, id, patch, meta.versionId);
+        writtenResource(result, resourceType, `patch ${resourceType}`);
+        return { targetId: id, duplicate: false, fieldLevel: true, ...versionOf(result) };
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || attempt >= 2) {
+          if (error instanceof VersionConflictError) throw new VersionConflictError(`${error.message}; edited again while we patched it twice`, undefined);
+          throw error;
+        }
+      }
+    }
   }
 
   async function check(): Promise<CheckResult> {
@@ -444,6 +475,49 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
   const cursorAt = (at: Date) => encodeChangesCursor({ lastUpdated: at.toISOString(), key: '' });
 
   return { describe: () => definition.description, check, pull, pullMany, changes, cursorAt, push };
+}
+
+type FhirResourceBody = { id?: string; meta?: { versionId?: string; tag?: { system?: string; code?: string }[] } } & Record<string, unknown>;
+
+/** Set by the server, never by our mappings: not ours to patch. */
+const SERVER_FIELDS = new Set(['resourceType', 'id', 'meta']);
+
+/**
+ * JSON Patch (RFC 6902) operations that make `current` carry our fields as in `next`, touching only
+ * what our mapping sets: with `previous` (what we last sent), only fields we changed since, so an
+ * edit of theirs in a field we left alone stands. Objects are compared member by member (their
+ * members beside ours are kept); arrays and values are replaced whole.
+ */
+export function ownFieldPatch(previous: object | undefined, next: object, current: object): JsonPatchOperation[] {
+  const operations: JsonPatchOperation[] = [];
+  diffInto(operations, '', previous as Record<string, unknown> | undefined, next as Record<string, unknown>, current as Record<string, unknown>);
+  return operations;
+}
+
+function diffInto(operations: JsonPatchOperation[], path: string, previous: Record<string, unknown> | undefined, next: Record<string, unknown>, current: Record<string, unknown>): void {
+  for (const key of new Set([...Object.keys(next), ...Object.keys(previous ?? {})])) {
+    if (path === '' && SERVER_FIELDS.has(key)) continue;
+    const [before, after, there] = [previous?.[key], next[key], current[key]];
+    if (previous && sameJson(before, after)) continue;
+    const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (after === undefined) {
+      if (there !== undefined) operations.push({ op: 'remove', path: at });
+    } else if (isPlainObject(after) && isPlainObject(there)) {
+      diffInto(operations, at, isPlainObject(before) ? before : undefined, after, there);
+    } else if (!sameJson(after, there)) {
+      operations.push({ op: 'add', path: at, value: after });
+    }
+  }
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const keys = Object.keys(a).filter((k) => a[k] !== undefined);
+  return keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length && keys.every((k) => sameJson(a[k], b[k]));
 }
 
 function withOperationTag<T extends object>(resource: T, idempotencyKey: string): T {

@@ -16,7 +16,8 @@
  *   being skipped; other searches page by `_offset` over a stable order. A `POST _search` is paged
  *   through `_getpages=<token>` (as HAPI does): its parameters stay on the server, so nothing from
  *   the form body — such as a CPR number — ever appears in a link URL.
- * - `If-Match` without a quoted ETag is rejected (400) rather than treated as unconditional.
+ * - `If-Match` without a quoted ETag is rejected (400) rather than treated as unconditional; a
+ *   `PATCH` (JSON Patch) honours `If-Match` as an update does (medplum's own patch route ignores it).
  *
  * Scale — measured with `generatePopulation(50_000)` on this shared 2-core machine:
  * - medplum's MemoryRepository alone stores each resource as a parsed object (JSON round trip on
@@ -36,7 +37,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { allOk, getStatus, gone, normalizeOperationOutcome, parseSearchRequest } from '@medplum/core';
+import { allOk, badRequest, getStatus, gone, normalizeOperationOutcome, parseSearchRequest } from '@medplum/core';
 import { FhirRouter, type FhirRequest, type FhirResponse } from '@medplum/fhir-router';
 import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { seededRandom } from '../shared/population';
@@ -191,6 +192,15 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     if (interaction === 'search-type' && route.method === 'GET') route.handler = async (req) => search(req.params.resourceType, toParams(req.query), false);
     else if (interaction === 'search-type' && route.method === 'POST') route.handler = async (req) => search(req.params.resourceType, toParams(req.body), true);
     else if (interaction === 'search-system') route.handler = async (req) => search(undefined, toParams(req.query), false);
+    // medplum's patch route drops `If-Match`; a field-level write must not land on a version it did not read.
+    else if (interaction === 'patch' && route.method === 'PATCH' && route.path.length === 2) route.handler = async (req) => patchRoute(req);
+  }
+
+  async function patchRoute(req: FhirRequest): Promise<FhirResponse> {
+    if (!Array.isArray(req.body) || req.body.length === 0) return [badRequest('A patch body must be a non-empty JSON Patch array')];
+    const ifMatch = /"([^"]+)"/.exec(String(req.headers?.['if-match'] ?? ''))?.[1];
+    const patched = await repository.patchResource(req.params.resourceType as Resource['resourceType'], req.params.id!, req.body, ifMatch !== undefined ? { ifMatch } : undefined);
+    return [allOk, patched];
   }
 
   const requestLog: RequestLogEntry[] = [];

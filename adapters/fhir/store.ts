@@ -24,6 +24,7 @@ import { badRequest, matchesSearchRequest, multipleMatches, notFound, Operator, 
 import type { Filter, SearchRequest, WithId } from '@medplum/core';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { CreateResourceOptions, UpdateResourceOptions } from '@medplum/fhir-router';
+import { applyPatch, type Operation } from 'rfc6902';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { loadProfiles } from './definitions';
 import { decodeSeedId, seedId } from './seed';
@@ -223,11 +224,24 @@ export class SimulatorRepository extends MemoryRepository {
         if (current.meta?.versionId !== options.ifMatch) throw new OperationOutcomeError(preconditionFailed);
       }
       // An update of an unknown id creates it (FHIR "update as create").
-      const previous = Number(current?.meta?.versionId ?? '0');
-      const versionId = String(Number.isFinite(previous) ? previous + 1 : 2);
-      const stored = await super.createResource<T>({ ...resource, meta: { ...resource.meta, versionId, lastUpdated: this.nextWriteInstant() } });
-      this.recordWrite(stored, current);
-      return stored;
+      return this.storeVersion(resource, current);
+    });
+  }
+
+  /**
+   * JSON Patch (RFC 6902) of the current version, checked against `If-Match` in the same write: the
+   * base class reads and writes across an `await`, outside the write lock, and ignores `If-Match`.
+   */
+  override patchResource<T extends Resource>(resourceType: T['resourceType'], id: string, patch: Operation[], options?: UpdateResourceOptions): Promise<WithId<T>> {
+    return this.exclusive(async () => {
+      const current = await this.current(resourceType, id);
+      if (!current) throw new OperationOutcomeError(notFound);
+      if (options?.ifMatch !== undefined && current.meta?.versionId !== options.ifMatch) throw new OperationOutcomeError(preconditionFailed);
+      const patched = structuredClone(current) as T;
+      const failures = applyPatch(patched, patch).filter((failure) => failure !== null);
+      if (failures.length > 0) throw new OperationOutcomeError(badRequest(failures.map((failure) => failure.message).join('; ')));
+      if (patched.resourceType !== resourceType || patched.id !== id) throw new OperationOutcomeError(badRequest('A patch may not change resourceType or id'));
+      return this.storeVersion(patched, current);
     });
   }
 
@@ -552,6 +566,15 @@ export class SimulatorRepository extends MemoryRepository {
     const run = this.writeChain.then(work, work);
     this.writeChain = run.catch(() => undefined);
     return run;
+  }
+
+  /** Stores `resource` as the version after `current` (or as version 1 of a new id). Call inside `exclusive`. */
+  private async storeVersion<T extends Resource>(resource: T, current: Resource | undefined): Promise<WithId<T>> {
+    const previous = Number(current?.meta?.versionId ?? '0');
+    const versionId = String(Number.isFinite(previous) ? previous + 1 : 2);
+    const stored = await super.createResource<T>({ ...resource, meta: { ...resource.meta, versionId, lastUpdated: this.nextWriteInstant() } });
+    this.recordWrite(stored, current);
+    return stored;
   }
 
   private async insert<T extends Resource>(resource: T, options?: CreateResourceOptions): Promise<WithId<T>> {

@@ -118,14 +118,27 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     return (await store.outbox.markRetrying(row.tenant, row.id, nextAt, error, iso(now))) ? 'retried' : 'lost';
   }
 
-  /** What the target answered for the latest earlier delivery of the same element (ordering makes it final). */
-  async function earlierReceipt(row: OutboxRow, elementId: string): Promise<{ targetId: string; version?: string } | null> {
+  /**
+   * What the target answered for the latest earlier delivery of the same element (ordering makes it
+   * final), with that delivery's element and mapping: what we last sent, for a field-level write.
+   */
+  async function earlierReceipt(
+    row: OutboxRow,
+    elementId: string,
+  ): Promise<{ targetId: string; version?: string; fieldLevel?: boolean; mapping?: string; outbound: OutboxPayload['outbound'] } | null> {
     for (const earlier of await store.outbox.deliveredBefore(row.tenant, row.citizenId, row.target, row.sequence)) {
       try {
         const payload = JSON.parse(earlier.payload ?? 'null') as OutboxPayload | null;
         if (payload?.outbound.elementId !== elementId || !earlier.receipt) continue;
-        const receipt = JSON.parse(earlier.receipt) as { targetId?: string; version?: string };
-        if (receipt.targetId) return { targetId: receipt.targetId, ...(receipt.version ? { version: receipt.version } : {}) };
+        const receipt = JSON.parse(earlier.receipt) as { targetId?: string; version?: string; fieldLevel?: boolean; mapping?: string };
+        if (receipt.targetId)
+          return {
+            targetId: receipt.targetId,
+            outbound: payload.outbound,
+            ...(receipt.version ? { version: receipt.version } : {}),
+            ...(receipt.fieldLevel ? { fieldLevel: true } : {}),
+            ...(receipt.mapping ? { mapping: receipt.mapping } : {}),
+          };
       } catch {
         continue;
       }
@@ -224,11 +237,16 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
 
     let pushPayload = mapped.payload;
     let expectedVersion: string | undefined;
+    let fieldLevel: { previousPayload?: unknown; fieldLevel?: boolean } = {};
     if (reverse.addressBy === 'receipt' && outbound.elementId) {
       const earlier = await earlierReceipt(row, outbound.elementId);
       if (earlier) {
         pushPayload = { ...(mapped.payload as object), id: earlier.targetId };
         expectedVersion = earlier.version;
+        // What we last sent, made again by the mapping that sent it (the rows keep the element, not the
+        // payload); under another mapping version it is unknown, and a field-level write sends all our fields.
+        const previous = earlier.mapping === `${reverse.mapping.id}@${reverse.mapping.version}` ? runReverse(reverse, earlier.outbound) : undefined;
+        fieldLevel = { ...(previous?.ok ? { previousPayload: previous.payload } : {}), ...(earlier.fieldLevel ? { fieldLevel: true } : {}) };
       } else {
         // Ending or cancelling what the target never got (its earlier delivery died or was cancelled):
         // nothing there to change, and a create would make a resource for it.
@@ -256,7 +274,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     }
     let receipt: PushReceipt;
     try {
-      const operation = { operation: reverse.mapping.operation, cpr, payload: pushPayload, ...(expectedVersion !== undefined ? { expectedVersion } : {}) };
+      const operation = { operation: reverse.mapping.operation, cpr, payload: pushPayload, ...(expectedVersion !== undefined ? { expectedVersion } : {}), ...fieldLevel };
       receipt = await withTimeout(adapter.push(operation, row.id), Math.min(pushTimeoutMs, leaseLeft));
     } catch (error) {
       if (error instanceof AdapterError && error.permanent) return dead(row, `${target} refused it (${error.code}): ${describeError(error)}`);
@@ -264,7 +282,14 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       return retry(row, `${target}${code}: ${describeError(error)}`, error instanceof AdapterError ? error.retryAfterSeconds : undefined);
     }
 
-    const stored = { targetId: receipt.targetId, duplicate: receipt.duplicate, ...(receipt.version !== undefined ? { version: receipt.version } : {}), mapping: `${reverse.mapping.id}@${reverse.mapping.version}` };
+    const stored = {
+      targetId: receipt.targetId,
+      duplicate: receipt.duplicate,
+      ...(receipt.version !== undefined ? { version: receipt.version } : {}),
+      // Sticky: once the target holds fields of its own, every later update of the element is field-level.
+      ...(receipt.fieldLevel ? { fieldLevel: true } : {}),
+      mapping: `${reverse.mapping.id}@${reverse.mapping.version}`,
+    };
     // Recorded now, with its audit entry, and only if no one recorded the row before us (a relay that
     // took it over when our lease ran out): the citizen's log shows each delivery once. A crash before
     // this only means the row is pushed again under the same key, which the target answers as a duplicate.

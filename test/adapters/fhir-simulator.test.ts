@@ -169,6 +169,22 @@ describe('FHIR simulator (social, eager medplum repository)', () => {
     expect((await call(`${sim.baseUrl}/Goal/${goal.id}/_history/1`)).json().lifecycleStatus).toBe((goal as { lifecycleStatus: string }).lifecycleStatus);
   });
 
+  it('patches (JSON Patch) on the current If-Match only, keeping the fields the patch does not name', async () => {
+    const patient = await patientOf(sim, 5);
+    const goal = (await searchAll(`${sim.baseUrl}/Goal?subject=Patient/${patient.id}`))[0]! as Resource & { lifecycleStatus: string; description: unknown };
+    const version = goal.meta!.versionId!;
+    const patch = (ifMatch: string, status: string) =>
+      call(`${sim.baseUrl}/Goal/${goal.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json-patch+json', 'if-match': ifMatch }, body: JSON.stringify([{ op: 'replace', path: '/lifecycleStatus', value: status }]) });
+    const patched = await patch(`W/"${version}"`, 'on-hold');
+    expect(patched.status).toBe(200);
+    const next = String(Number(version) + 1);
+    expect(patched.headers.get('etag')).toBe(`W/"${next}"`);
+    expect(patched.json()).toMatchObject({ lifecycleStatus: 'on-hold', description: goal.description, meta: { versionId: next } });
+    const stale = await patch(`W/"${version}"`, 'cancelled');
+    expect(stale.status).toBe(412);
+    expect((await call(`${sim.baseUrl}/Goal/${goal.id}`)).json()).toMatchObject({ lifecycleStatus: 'on-hold', meta: { versionId: next } });
+  });
+
   it('pages a search with _count through Bundle.link next, each resource exactly once', async () => {
     const all = await searchAll(`${sim.baseUrl}/Condition?_count=1000`);
     const first = (await call(`${sim.baseUrl}/Condition?_count=7&_total=accurate`)).json();

@@ -217,9 +217,12 @@ describe('health adapter', () => {
     const stored = (await new FhirClient({ baseUrl: sim.baseUrl }).read('Goal', first.targetId)).body as { category: { coding: { code: string }[] }[] };
     expect(stored.category[0]!.coding[0]!.code).toBe('behavioral');
     expect(fhirValidationErrors(stored as never)).toEqual([]);
-    const conflict = await adapterError(adapter.push({ ...operation, payload: { ...mapped.payload, id: first.targetId }, expectedVersion: '7' }, 'registration-h2:update'));
-    expect(conflict).toBeInstanceOf(VersionConflictError);
-    expect(conflict).toMatchObject({ code: 'version-conflict', permanent: true, currentVersion: '1' });
+    // A stale If-Match (the region holds version 1): written field by field instead, still a valid Goal.
+    const stale = { ...operation, payload: { ...mapped.payload, id: first.targetId, lifecycleStatus: 'active' }, expectedVersion: '7' };
+    expect(await adapter.push(stale, 'registration-h2:update')).toEqual({ targetId: first.targetId, duplicate: false, fieldLevel: true, version: '2' });
+    const patched = (await new FhirClient({ baseUrl: sim.baseUrl }).read('Goal', first.targetId)).body;
+    expect(patched).toMatchObject({ lifecycleStatus: 'active', category: stored.category });
+    expect(fhirValidationErrors(patched as never)).toEqual([]);
   });
 
   it('requests a regional service as a ServiceRequest the simulator stores as valid FHIR', async () => {

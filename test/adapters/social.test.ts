@@ -374,21 +374,41 @@ describe('social adapter: push', () => {
     expect(sim.effects(cut)).toBe(1);
   });
 
-  it('updates with If-Match; a stale version is a permanent version conflict, a replay is a duplicate', async () => {
+  it('updates with If-Match, a replay is a duplicate; a stale version is patched field by field, a conflict only when edits race the patch twice', async () => {
     const cpr = subjectOf(23).cpr;
     const created = await adapter.push({ operation: 'goal.upsert', cpr, payload: goalPayload() }, 'registration-5:create');
     const update = { operation: 'goal.upsert', cpr, payload: { ...goalPayload(), id: created.targetId, lifecycleStatus: 'completed' }, expectedVersion: '1' };
     const updated = await adapter.push(update, 'registration-5:update');
     expect(updated).toEqual({ targetId: created.targetId, duplicate: false, version: '2' });
-    expect(await adapter.push(update, 'registration-5:update')).toEqual({ targetId: created.targetId, duplicate: true, version: '2' });
+    // A replay cannot tell whether its landed write was whole or a patch, so later updates are field-level.
+    expect(await adapter.push(update, 'registration-5:update')).toEqual({ targetId: created.targetId, duplicate: true, fieldLevel: true, version: '2' });
     expect(sim.effects('registration-5:update')).toBe(1);
-    const conflict = await expectAdapterError(
-      adapter.push({ ...update, payload: { ...update.payload, lifecycleStatus: 'cancelled' } }, 'registration-6:update'),
-      { code: 'version-conflict', permanent: true },
-    );
-    expect(conflict).toBeInstanceOf(VersionConflictError);
-    expect((conflict as VersionConflictError).currentVersion).toBe('2');
-    expect(conflict.message.includes(cpr)).toBe(false);
+    // Stale (version 1, the Goal is at 2): only our changed field is patched, under the version read.
+    const cancelled = { ...update, payload: { ...update.payload, lifecycleStatus: 'cancelled' }, previousPayload: update.payload };
+    expect(await adapter.push(cancelled, 'registration-6:update')).toEqual({ targetId: created.targetId, duplicate: false, fieldLevel: true, version: '3' });
+    expect(await adapter.push(cancelled, 'registration-6:update')).toEqual({ targetId: created.targetId, duplicate: true, fieldLevel: true, version: '3' });
+    expect(sim.effects('registration-6:update')).toBe(1);
+    expect((await sim.repository.readResource('Goal', created.targetId)) as object).toMatchObject({ lifecycleStatus: 'cancelled' });
+
+    // Someone edits the Goal after each of our reads: two refused patches, then the conflict stands.
+    const readResource = sim.repository.readResource.bind(sim.repository);
+    sim.repository.readResource = (async (type: string, id: string) => {
+      const answer = await readResource(type, id);
+      if (type === 'Goal' && id === created.targetId) await sim.repository.updateResource({ ...(answer as object), priority: { text: 'Høj' } } as never);
+      return answer;
+    }) as typeof sim.repository.readResource;
+    try {
+      const conflict = await expectAdapterError(
+        adapter.push({ ...cancelled, payload: { ...cancelled.payload, lifecycleStatus: 'on-hold' } }, 'registration-7:update'),
+        { code: 'version-conflict', permanent: true },
+      );
+      expect(conflict).toBeInstanceOf(VersionConflictError);
+      expect(conflict.message.includes(cpr)).toBe(false);
+    } finally {
+      sim.repository.readResource = readResource;
+    }
+    expect(sim.effects('registration-7:update')).toBe(0);
+    expect((await sim.repository.readResource('Goal', created.targetId)) as object).toMatchObject({ lifecycleStatus: 'cancelled', priority: { text: 'Høj' } });
   });
 
   it('writes an intervention as a CarePlan the social mapping reads back to the same intervention', async () => {

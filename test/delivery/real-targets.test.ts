@@ -5,6 +5,7 @@
  * effect counters: per record id for the SOAP ones, per idempotency key for the FHIR ones.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Goal as RegionGoal } from '@medplum/fhirtypes';
 import { createDfdgAdapter, type DfdgSimulator } from '../../adapters/dfdg';
 import { createEducationAdapter, type EducationSimulator } from '../../adapters/education';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
@@ -337,6 +338,61 @@ describe('delivery to the real simulators', () => {
     const receipts = rows.map((row) => JSON.parse(row!.receipt!) as { targetId: string; version: string });
     expect(new Set(receipts.map((r) => r.targetId)).size).toBe(1);
     expect(receipts.map((r) => Number(r.version))).toEqual([1, 2, 3]);
+  });
+
+  it('after the region edits a Goal we made there, our changes still reach it as field-level patches, keeping what the region wrote (F4, R18)', async () => {
+    const c = await enrol(['health']);
+    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Stabil medicinering', sector: 'health', status: 'proposed' } });
+    await drain();
+    const goalId = (await status(goal.id)).targets[0].receipt.targetId as string;
+    const read = () => health.repository.readResource<RegionGoal>('Goal', goalId);
+    // The region's caseworker sets a field our mapping does not own; the Goal's version moves on.
+    const regionEdit = async () => health.repository.updateResource({ ...(await read()), priority: { text: 'Høj prioritet' } });
+    await regionEdit();
+    const receiptOf = async (outboxId: string) => {
+      const row = await app.deps.store.outbox.get('101', outboxId);
+      expect(row, JSON.stringify(row)).toMatchObject({ status: 'delivered' });
+      return JSON.parse(row!.receipt!) as { targetId: string; version: string };
+    };
+
+    const activated = (await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'active' } })).deliveries[0]!.outboxId;
+    await drain();
+    const afterFirst = await read();
+    expect(afterFirst).toMatchObject({ lifecycleStatus: 'active', description: { text: 'Stabil medicinering' }, priority: { text: 'Høj prioritet' } });
+    expect(await receiptOf(activated)).toEqual(expect.objectContaining({ targetId: goalId, version: afterFirst.meta!.versionId }));
+    expect(health.effects(activated)).toBe(1);
+
+    // The next change goes from the version that patch gave, and still leaves the region's field alone.
+    const renamed = (await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering og søvn' } })).deliveries[0]!.outboxId;
+    await drain();
+    const afterSecond = await read();
+    expect(afterSecond).toMatchObject({ lifecycleStatus: 'active', description: { text: 'Stabil medicinering og søvn' }, priority: { text: 'Høj prioritet' } });
+    expect(await receiptOf(renamed)).toEqual(expect.objectContaining({ targetId: goalId, version: afterSecond.meta!.versionId }));
+
+    // The region edits again and once more right after our read of it: the patch is refused once (412) and sent again.
+    await regionEdit();
+    const readResource = health.repository.readResource.bind(health.repository);
+    let raced = false;
+    health.repository.readResource = (async (type: string, id: string) => {
+      const answer = await readResource(type, id);
+      if (!raced && type === 'Goal' && id === goalId) {
+        raced = true;
+        await health.repository.updateResource({ ...(answer as RegionGoal), priority: { text: 'Haster' } });
+      }
+      return answer;
+    }) as typeof health.repository.readResource;
+    let achieved: string;
+    try {
+      achieved = (await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'achieved' } })).deliveries[0]!.outboxId;
+      await drain();
+    } finally {
+      health.repository.readResource = readResource;
+    }
+    expect(raced).toBe(true);
+    const afterRace = await read();
+    expect(afterRace).toMatchObject({ lifecycleStatus: 'completed', description: { text: 'Stabil medicinering og søvn' }, priority: { text: 'Haster' } });
+    expect(await receiptOf(achieved)).toEqual(expect.objectContaining({ targetId: goalId, version: afterRace.meta!.versionId }));
+    expect(health.effects(achieved)).toBe(1);
   });
 
   it('F2 on the real simulators: 30 % 5xx, 10 % timeouts, 5 % malformed — all delivered, each once in effect', { timeout: 120_000 }, async () => {
