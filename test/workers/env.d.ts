@@ -10,6 +10,8 @@ declare global {
       DFDG_URL: string;
       SOCIAL_SIMULATOR_URL: string;
       SOCIAL_SIMULATOR_CPR: string;
+      HEALTH_SIMULATOR_URL: string;
+      HEALTH_SIMULATOR_CITIZENS: string;
       EDUCATION_SIMULATOR_URL: string;
       EDUCATION_SIMULATOR_CPR: string;
       WSSE_CERTIFICATE: string;

@@ -1,21 +1,29 @@
 /**
  * Runs in Node before the workerd tests: a DFDG simulator on loopback for the Cron Trigger test, a
- * social FHIR simulator for the certificate binding test, an Ungedatabasen simulator demanding
+ * social FHIR simulator for the certificate binding test, a regional health FHIR simulator for the
+ * regional consent test, an Ungedatabasen simulator demanding
  * WS-Security for the signing test, an event receiver for the subscription
  * test (it keeps what it got; `GET /received` lists it), and an identity provider's JWKS
  * (`GET /jwks`; `GET /jwks-reads` counts the reads) for the token test.
  */
+import type { Consent } from '@medplum/fhirtypes';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { TestProject } from 'vitest/node';
 import { startDfdgSimulator } from '../../adapters/dfdg';
 import { startEducationSimulator } from '../../adapters/education/simulator';
+import { healthRecordsFor } from '../../adapters/health/records';
+import { startHealthSimulator } from '../../adapters/health/simulator';
 import { generatePopulation } from '../../adapters/shared/population';
 import { startSocialSimulator } from '../../adapters/social/simulator';
+import { danishToday } from '../../src/views/danish';
 
 export const CRON_POPULATION_SEED = 515;
 /** Citizens the DFDG simulator knows; each workerd test file takes its own (cron: 0, 1, 3, 4; queue: 4–6; rounds: 8–10). */
 export const CRON_POPULATION_SIZE = 11;
+/** The regional health simulator's population (test/workers/regional-consent.test.ts) and its records' seed. */
+const HEALTH_POPULATION_SEED = 616;
+const HEALTH_RECORDS_SEED = 2026;
 
 export default async function setup(project: TestProject) {
   const population = generatePopulation(CRON_POPULATION_SIZE, CRON_POPULATION_SEED).map((c) => ({ ...c, sectors: { ...c.sectors, employment: true } }));
@@ -25,6 +33,14 @@ export default async function setup(project: TestProject) {
   const social = await startSocialSimulator({ size: 5, seed: CRON_POPULATION_SEED });
   project.provide('socialUrl', social.baseUrl);
   project.provide('socialCpr', social.citizens[0]!.cpr);
+  // A regional health server: its first citizen's Consent permits until today (the nightly job ends it
+  // once today has passed), its second's has no last day.
+  const health = await startHealthSimulator({ population: generatePopulation(2, HEALTH_POPULATION_SEED).map((c) => ({ ...c, sectors: { employment: false, education: false, social: false, health: true } })), seed: HEALTH_RECORDS_SEED, port: 0 });
+  const consentIdOf = (ordinal: number) => healthRecordsFor(health.citizens[ordinal]!, ordinal, HEALTH_RECORDS_SEED).find((r) => r.resourceType === 'Consent')!.id!;
+  const ending = await health.repository.readResource<Consent>('Consent', consentIdOf(0));
+  await health.repository.updateResource<Consent>({ ...ending, provision: { ...ending.provision, period: { start: '2025-01-01', end: danishToday(new Date()) } } });
+  project.provide('healthUrl', health.baseUrl);
+  project.provide('healthCitizens', JSON.stringify(health.citizens.map((c, ordinal) => ({ cpr: c.cpr, consentId: consentIdOf(ordinal) }))));
   // Ungedatabasen demanding WS-Security, trusting the test-only function certificate: the adapter signs in workerd.
   const certificatePem = readFileSync(new URL('../fixtures/tls/client.pem', import.meta.url), 'utf8');
   const education = await startEducationSimulator({ size: 40, seed: CRON_POPULATION_SEED, wsSecurity: { trustedCertificatesPem: [certificatePem] } });
@@ -70,6 +86,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await simulator.close();
     await social.close();
+    await health.close();
     await education.close();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
     await new Promise<void>((resolve) => idp.close(() => resolve()));
@@ -81,6 +98,9 @@ declare module 'vitest' {
     dfdgUrl: string;
     socialUrl: string;
     socialCpr: string;
+    healthUrl: string;
+    /** The health simulator's citizens in order, with their Consent's id. */
+    healthCitizens: string;
     educationUrl: string;
     educationCpr: string;
     wsseCertificate: string;

@@ -36,6 +36,9 @@ export default defineProject(async () => {
             SOCIAL_SIMULATOR_URL: inject('socialUrl'),
             SOCIAL_SIMULATOR_CPR: inject('socialCpr'),
             // Not EDUCATION_URL: as above; test/workers/ws-security.test.ts configures its own adapter.
+            // Not HEALTH_FHIR_URL: as above; test/workers/regional-consent.test.ts configures its own adapter.
+            HEALTH_SIMULATOR_URL: inject('healthUrl'),
+            HEALTH_SIMULATOR_CITIZENS: inject('healthCitizens'),
             EDUCATION_SIMULATOR_URL: inject('educationUrl'),
             EDUCATION_SIMULATOR_CPR: inject('educationCpr'),
             WSSE_CERTIFICATE: inject('wsseCertificate'),
