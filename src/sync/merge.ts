@@ -707,7 +707,11 @@ function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: str
       const staying: Provenance[] = element.provenance.filter((p) => !outdated(p));
       // The writer of the content left: the content stays only under a writer whose words they are.
       const writerLeft = staying.length > 0 && outdated(element.provenance.at(-1)!);
-      const provenance = writerLeft ? contentWriterAfter(element, staying) : staying;
+      let provenance = writerLeft ? contentWriterAfter(element, staying) : staying;
+      // A source taking its word back revokes nothing: words that reached every party stay under our
+      // own registration that remains (the caseworker's element is not lost). Words for named
+      // departments alone go with their writer, as above: under the registration they would reach all.
+      if (!provenance && writerLeft && staying.some((p) => p.kind === 'registration') && !leaving.some((p) => p.audience)) provenance = [...staying.filter((p) => p.kind !== 'registration'), ...staying.filter((p) => p.kind === 'registration')];
       for (const entry of leaving) withdrawn.push({ system: entry.system, recordId: entry.recordId, elementId: element.id, removed: !provenance?.length });
       if (!provenance) for (const p of staying) if (p.kind === 'source') readAgain.add(p.system);
       if (provenance?.length) kept.push(checkedElement(key, { ...element, provenance } as Element));

@@ -105,6 +105,28 @@ describe('the writer of an element’s content leaves it while another writer st
     expect(outcome.readAgain).toEqual([]);
   });
 
+  it('a source taking back words every party could see leaves them under our registration; words for one department alone go', () => {
+    const registered = planWith([member], { interventions: [interventionElement('i1', 'm-1', { title: 'Bostøtte', provenance: [byRegistration()] })] });
+    const { id: _id, provenance: _p, ruleVersion: _r, memberId: _m, ...content } = registered.interventions[0]!;
+    const reported = (title: string): Fragment => ({ kind: 'intervention', elementId: 'i1', category: 'health', content: { ...content, title } } as Fragment);
+    const forAll = (recordVersion: string): FragmentOrigin => { const { audience: _a, ...rest } = health(recordVersion); return rest; };
+    const takenBack = (plan: Plan) => mergeFragments(plan, [], { at: times[3]!, ruleVersion: 'r1', readWhole: [{ system: 'health', recordId: 'h1', recordVersion: '3' }] });
+
+    // The region read our intervention back, then changed it in its own words, for every party.
+    let shared = merged(registered, reported('Bostøtte'), forAll('1'), times[1]!);
+    shared = merged(shared, reported(healthWords), forAll('2'), times[2]!);
+    const kept = takenBack(shared);
+    expect(kept.plan.interventions.map((i) => [i.id, i.title, i.provenance.map((p) => p.kind)])).toEqual([['i1', healthWords, ['registration']]]);
+    expect(kept.withdrawn).toEqual([{ system: 'health', recordId: 'h1', elementId: 'i1', removed: false }]);
+
+    // The same for the health department alone: under the registration they would reach every department.
+    let narrow = merged(registered, reported('Bostøtte'), health('1'), times[1]!);
+    narrow = merged(narrow, reported(healthWords), health('2'), times[2]!);
+    const gone = takenBack(narrow);
+    expect(gone.plan.interventions).toEqual([]);
+    expect(seenBy(gone.plan, 'employment')).not.toContain(healthWords);
+  });
+
   it('stays with a source that stays and last reported just these words, which now decides who sees it', () => {
     // Social came to say what health said: the words are its too.
     const plan = merged(healthWroteLast(), note(healthWords), social('2'), times[3]!);
