@@ -399,10 +399,11 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     if (!checked.success) throw new AdapterError(`the ${target.resourceType} does not match the contract: ${checked.reason}`, true, 'invalid-payload');
 
     if (payload.id) {
-      if (!operation.expectedVersion) throw new AdapterError('an update needs the version last seen (expectedVersion) for If-Match', true, 'missing-expected-version');
+      // A field-level write reads the resource and patches under the version read: no version needed.
+      if (!operation.expectedVersion && !operation.fieldLevel) throw new AdapterError('an update needs the version last seen (expectedVersion) for If-Match', true, 'missing-expected-version');
       if (!operation.fieldLevel) {
         try {
-          const result = await client.updateIfMatch(target.resourceType, payload.id, withOperationTag(checked.data, idempotencyKey), operation.expectedVersion);
+          const result = await client.updateIfMatch(target.resourceType, payload.id, withOperationTag(checked.data, idempotencyKey), operation.expectedVersion!);
           writtenResource(result, target.resourceType, `update ${target.resourceType}`);
           return { targetId: payload.id, duplicate: false, ...versionOf(result) };
         } catch (error) {

@@ -57,15 +57,21 @@ const heldUnder = (prefix: string): HeldAs => (o) => {
 };
 
 /**
- * A FHIR system's own record, read in by a sync (`social:goal:<id>`, `health:goal:<id>` …): no delivery
+ * A FHIR system's own record, read in by a sync (`social:careplan:<id>:activity:<n>` …): no delivery
  * of ours made it, so no receipt names it. A change of it is not written there: an update replaces
- * the whole resource with the part the Én plan holds (losing the rest), and a create makes a second
- * one, read back as a second element (decision 0005, "Later (2026-11-24, session 18)").
+ * the whole resource with the part the Én plan holds (a CarePlan's other activities), and a create
+ * makes a second one, read back as a second element (decision 0005, "Later (2026-11-24, session 18)").
  */
 const theSystemsOwnRecord = (system: 'social' | 'health') => (o: Outbound) =>
   o.elementId?.startsWith(`${system}:`)
     ? `the element is the ${system} system’s own record, which only that system names; a change made here is not written into it (an update would replace the whole resource with the part the Én plan holds, and a create would make a second one)`
     : undefined;
+
+/**
+ * The id of the system's own Goal the element was read from (`social:goal:<id>` → `<id>`): a change
+ * of it is patched into that Goal, only the fields our mapping sets (decision 0005, session 18).
+ */
+const ownGoalIdIn = (prefix: string) => (o: Outbound) => (o.elementId?.startsWith(prefix) ? o.elementId.slice(prefix.length) || undefined : undefined);
 
 /**
  * What a FHIR server's record made by this delivery reads back as, where its pull mapping cannot find
@@ -76,7 +82,7 @@ const theSystemsOwnRecord = (system: 'social' | 'health') => (o: Outbound) =>
 const heldUnderServerId =
   (toElementId: (targetId: string) => string): HeldAs =>
   (o, receipt) =>
-    o.elementId && ourElementIdOf({ identifier: [{ system: ENPLAN_ELEMENT_SYSTEM, value: o.elementId }] }) !== o.elementId
+    o.elementId && ourElementIdOf({ identifier: [{ system: ENPLAN_ELEMENT_SYSTEM, value: o.elementId }] }) !== o.elementId && toElementId(receipt.targetId) !== o.elementId
       ? [{ targetElementId: toElementId(receipt.targetId), elementId: o.elementId }]
       : [];
 
@@ -175,15 +181,15 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
       return held ? [{ targetElementId: `education:plan-follow-up:${receipt.targetId}`, elementId: held }] : [];
     },
   },
-  // Social (KL FHIR): goals and interventions as Goal and CarePlan.
-  // Each only updates what a delivery of ours made there, never the system's own record.
+  // Social (KL FHIR): goals and interventions as Goal and CarePlan. A change of the system's own Goal
+  // is patched into it field by field; its own CarePlans are never written (their other activities).
   {
     target: 'social',
     operations: ['goal.upsert'],
     mapping: socialGoalReverse,
     toInput: (o: Outbound) => elementOf(o, 'goal'),
     addressBy: 'receipt',
-    updatesOnly: theSystemsOwnRecord('social'),
+    theirOwnRecord: ownGoalIdIn('social:goal:'),
     heldAs: heldUnderServerId(goalElementId),
   },
   {
@@ -203,7 +209,7 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: healthGoalReverse,
     toInput: (o: Outbound) => elementOf(o, 'goal'),
     addressBy: 'receipt',
-    updatesOnly: theSystemsOwnRecord('health'),
+    theirOwnRecord: ownGoalIdIn('health:goal:'),
     heldAs: heldUnderServerId(healthGoalElementId),
   },
   // A cancelled or ended intervention updates the request the region holds (status revoked /

@@ -238,15 +238,22 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     let pushPayload = mapped.payload;
     let expectedVersion: string | undefined;
     let fieldLevel: { previousPayload?: unknown; fieldLevel?: boolean } = {};
+    // The target's own record (a Goal it made): only our non-array fields are written into it.
+    const theirRecordId = reverse.addressBy === 'receipt' ? reverse.theirOwnRecord?.(outbound) : undefined;
+    const ours = (payload: unknown) => (theirRecordId ? withoutArrays(payload) : payload);
     if (reverse.addressBy === 'receipt' && outbound.elementId) {
       const earlier = await earlierReceipt(row, outbound.elementId);
       if (earlier) {
-        pushPayload = { ...(mapped.payload as object), id: earlier.targetId };
+        pushPayload = { ...(ours(mapped.payload) as object), id: earlier.targetId };
         expectedVersion = earlier.version;
         // What we last sent, made again by the mapping that sent it (the rows keep the element, not the
         // payload); under another mapping version it is unknown, and a field-level write sends all our fields.
         const previous = earlier.mapping === `${reverse.mapping.id}@${reverse.mapping.version}` ? runReverse(reverse, earlier.outbound) : undefined;
-        fieldLevel = { ...(previous?.ok ? { previousPayload: previous.payload } : {}), ...(earlier.fieldLevel ? { fieldLevel: true } : {}) };
+        fieldLevel = { ...(previous?.ok ? { previousPayload: ours(previous.payload) } : {}), ...(earlier.fieldLevel ? { fieldLevel: true } : {}) };
+      } else if (theirRecordId) {
+        // Nothing sent before: compared with what their record holds now, under the version read then.
+        pushPayload = { ...(ours(mapped.payload) as object), id: theirRecordId };
+        fieldLevel = { fieldLevel: true };
       } else {
         // Ending or cancelling what the target never got (its earlier delivery died or was cancelled):
         // nothing there to change, and a create would make a resource for it.
@@ -368,6 +375,15 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       return (Object.keys(result) as (keyof typeof result)[]).find((k) => result[k] > 0) ?? 'lost';
     },
   };
+}
+
+/**
+ * A payload without its top-level arrays (identifier, category, target, note …): patched into a
+ * record the target made, an array is replaced whole and would wipe the target's own entries.
+ */
+function withoutArrays(payload: unknown): unknown {
+  if (typeof payload !== 'object' || payload === null) return payload;
+  return Object.fromEntries(Object.entries(payload).filter(([, value]) => !Array.isArray(value)));
 }
 
 /**

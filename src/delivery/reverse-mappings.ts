@@ -36,6 +36,13 @@ export interface ReverseRoute {
    * and the relay cancels (never creates) a row whose earlier delivery gave no receipt.
    */
   updatesOnly?: (outbound: Outbound) => string | undefined;
+  /**
+   * With `addressBy: 'receipt'`: the target's id of its own record the element was read from (none for
+   * an element of ours or another source's). A change of it is written into that record field by field
+   * (read, then a JSON Patch under If-Match of the version read) of only the fields our mapping sets,
+   * its arrays left out (replaced whole they would wipe the target's own entries); decision 0005.
+   */
+  theirOwnRecord?: (outbound: Outbound) => string | undefined;
   heldAs?: HeldAs;
 }
 
@@ -52,6 +59,7 @@ export interface ReverseEntry<I = never> {
   toInput?: (outbound: Outbound) => I;
   addressBy?: 'receipt';
   updatesOnly?: (outbound: Outbound) => string | undefined;
+  theirOwnRecord?: (outbound: Outbound) => string | undefined;
   heldAs?: HeldAs;
 }
 
@@ -67,6 +75,7 @@ export function reverseMappingRegistry(entries: readonly ReverseEntry<any>[]): R
         toInput: entry.toInput,
         addressBy: entry.addressBy,
         ...(entry.updatesOnly ? { updatesOnly: entry.updatesOnly } : {}),
+        ...(entry.theirOwnRecord ? { theirOwnRecord: entry.theirOwnRecord } : {}),
         ...(entry.heldAs ? { heldAs: entry.heldAs } : {}),
       });
       listed.push({ target: entry.target, operation, mappingId: entry.mapping.id, mappingVersion: entry.mapping.version, pushOperation: entry.mapping.operation });

@@ -404,21 +404,32 @@ describe('a pushed element the target cannot name by our id is read back as that
  * session 18)").
  */
 describe('a change here of an element a FHIR system did not get from us (R17, R18)', () => {
-  it('social: changing the social system’s own goal makes no second Goal there, nor a second goal here', { timeout: 60_000 }, async () => {
+  it('social: a change here of the social system’s own goal updates that Goal in place, keeping their other fields', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['social']);
     const theirs = (await planOf(c.planId)).goals.find((g) => g.id.startsWith('social:goal:') && g.sector === 'social');
     expect(theirs, 'the social system holds a social goal of the citizen').toBeDefined();
     const atSocial = createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 });
-    const goalsAtSocial = async () => (await atSocial.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal').length;
-    const before = await goalsAtSocial();
+    const goalsAtSocial = async () => (await atSocial.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal');
+    const theirGoal = async () => (await goalsAtSocial()).find((r) => `social:goal:${r.recordId}` === theirs!.id) as { version: string; payload: Record<string, any> } | undefined;
+    const before = await theirGoal();
+    const countBefore = (await goalsAtSocial()).length;
 
     const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { title: 'Bo i egen bolig, ændret i Én plan' } });
-    expect(changed.deliveries).toEqual([]);
-    expect(changed.notRouted).toEqual([{ target: 'social', recipient: 'social', cause: 'target', reason: expect.stringContaining('the social system’s own record'), ruleIds: expect.any(Array) }]);
+    expect(changed.notRouted).toEqual([]);
+    expect(changed.deliveries.map((d) => d.target)).toEqual(['social']);
     await drain();
-    expect(await goalsAtSocial(), 'the social system still holds one Goal for it').toBe(before);
+    const after = await theirGoal();
+    expect(after?.payload.description.text, 'their own Goal carries our change').toBe('Bo i egen bolig, ændret i Én plan');
+    expect(after?.version).not.toBe(before!.version);
+    const { description: _d, meta: _m, ...theirFields } = before!.payload;
+    expect(after?.payload, 'every other field of theirs is kept').toMatchObject(theirFields);
+    expect(after?.payload.description.coding).toEqual(before!.payload.description.coding);
+    expect((await goalsAtSocial()).length, 'no second Goal at the social system').toBe(countBefore);
+
+    const goalsHere = (await planOf(c.planId)).goals.length;
     await syncFrom('social');
     const plan = await planOf(c.planId);
+    expect(plan.goals).toHaveLength(goalsHere);
     expect(plan.goals.filter((g) => g.title === 'Bo i egen bolig, ændret i Én plan').map((g) => g.id)).toEqual([theirs!.id]);
     expect(plan.conflicts).toEqual([]);
   });
@@ -442,22 +453,32 @@ describe('a change here of an element a FHIR system did not get from us (R17, R1
     await expectReadBackOnce(c.planId, ['social', 'health'], [{ elementId: theirs!.id, writers: ['social', 'registration', 'health'], same: titled('Færre indlæggelser i 2027') }]);
   });
 
-  it('health: changing the region’s own goal makes no second Goal at the region', { timeout: 60_000 }, async () => {
+  it('health: a change here of the region’s own goal updates that Goal in place, keeping their other fields', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['health']);
     const theirs = (await planOf(c.planId)).goals.find((g) => g.id.startsWith('health:goal:'));
     expect(theirs, 'the region holds a goal of the citizen').toBeDefined();
     const atRegion = createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 2000 });
-    const goalsAtRegion = async () => (await atRegion.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal').length;
-    const before = await goalsAtRegion();
+    const goalsAtRegion = async () => (await atRegion.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal');
+    const theirGoal = async () => (await goalsAtRegion()).find((r) => `health:goal:${r.recordId}` === theirs!.id) as { version: string; payload: Record<string, any> } | undefined;
+    const before = await theirGoal();
+    const countBefore = (await goalsAtRegion()).length;
 
     const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { status: 'achieved' } });
-    expect(changed.notRouted).toEqual([{ target: 'health', recipient: 'health', cause: 'target', reason: expect.stringContaining('the health system’s own record'), ruleIds: expect.any(Array) }]);
+    expect(changed.notRouted).toEqual([]);
+    expect(changed.deliveries.map((d) => d.target)).toEqual(['health']);
     await drain();
-    expect(await goalsAtRegion()).toBe(before);
+    const after = await theirGoal();
+    expect(after?.payload.lifecycleStatus, 'their own Goal carries our change').toBe('completed');
+    expect(after?.version).not.toBe(before!.version);
+    const { lifecycleStatus: _l, achievementStatus: _a, meta: _m, ...theirFields } = before!.payload;
+    expect(after?.payload, 'every other field of theirs is kept').toMatchObject(theirFields);
+    expect((await goalsAtRegion()).length, 'no second Goal at the region').toBe(countBefore);
+
     const goalsHere = (await planOf(c.planId)).goals.length;
     await syncFrom('health');
     const plan = await planOf(c.planId);
     expect(plan.goals).toHaveLength(goalsHere);
     expect(plan.goals.find((g) => g.id === theirs!.id)).toMatchObject({ status: 'achieved' });
+    expect(plan.conflicts).toEqual([]);
   });
 });
