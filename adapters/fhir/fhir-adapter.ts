@@ -467,7 +467,16 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       const needed = ['Patient', ...definition.recordTypes.map((rt) => rt.type), ...Object.values(definition.pushTargets).map((t) => t.resourceType)];
       const missing = [...new Set(needed)].filter((type) => !offered.has(type));
       if (missing.length) return { ok: false, latencyMs: latency(), detail: `the server does not offer ${missing.join(', ')}` };
-      return { ok: true, latencyMs: latency(), detail: `${statement.data.software?.name ?? 'FHIR server'} (FHIR ${statement.data.fhirVersion})` };
+      // Our pushes work without JSON Patch until the system edits a resource we made: then our next
+      // change to it cannot keep their fields and dead-letters. Worth telling IT staff, not failing for.
+      const resources = statement.data.rest?.flatMap((r) => r.resource ?? []) ?? [];
+      const unpatchable = [...new Set(Object.values(definition.pushTargets).map((t) => t.resourceType))].filter((type) =>
+        resources.some((r) => r.type === type && r.interaction && !r.interaction.some((i) => i.code === 'patch')),
+      );
+      const note = unpatchable.length
+        ? `; it does not offer patch for ${unpatchable.join(', ')}: once the system edits a resource we made there, our next change to it cannot be written without losing their fields and is dead-lettered`
+        : '';
+      return { ok: true, latencyMs: latency(), detail: `${statement.data.software?.name ?? 'FHIR server'} (FHIR ${statement.data.fhirVersion})${note}` };
     } catch (error) {
       return { ok: false, latencyMs: latency(), detail: error instanceof Error ? error.message : String(error) };
     }

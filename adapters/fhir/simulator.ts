@@ -80,6 +80,11 @@ export interface FhirSimulatorOptions {
   writeTimestamps?: 'strictly-increasing' | 'clock';
   clock?: () => number;
   bodyLimitBytes?: number;
+  /**
+   * Whether the server offers FHIR's `patch` interaction (JSON Patch), as its CapabilityStatement says
+   * (default true); false stands in for a server that does not, and refuses PATCH.
+   */
+  patch?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -197,6 +202,7 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
   }
 
   async function patchRoute(req: FhirRequest): Promise<FhirResponse> {
+    if (options.patch === false) return [{ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server does not support the patch interaction' } }] }];
     if (!Array.isArray(req.body) || req.body.length === 0) return [badRequest('A patch body must be a non-empty JSON Patch array')];
     const ifMatch = /"([^"]+)"/.exec(String(req.headers?.['if-match'] ?? ''))?.[1];
     const patched = await repository.patchResource(req.params.resourceType as Resource['resourceType'], req.params.id!, req.body, ifMatch !== undefined ? { ifMatch } : undefined);
@@ -455,7 +461,7 @@ function capabilityStatement(options: FhirSimulatorOptions, baseUrl: string): Ca
           readHistory: true,
           updateCreate: true,
           conditionalCreate: true,
-          interaction: ['read', 'vread', 'update', 'create', 'search-type', 'history-instance'].map((code) => ({ code: code as 'read' })),
+          interaction: ['read', 'vread', 'update', ...(options.patch === false ? [] : ['patch']), 'create', 'search-type', 'history-instance'].map((code) => ({ code: code as 'read' })),
           searchParam,
         })),
         interaction: [{ code: 'search-system' }, { code: 'batch' }],

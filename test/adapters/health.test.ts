@@ -101,6 +101,21 @@ describe('health adapter', () => {
     const check = await adapter.check();
     expect(check.ok).toBe(true);
     expect(check.detail).toMatch(/DK-core/);
+    expect(check.detail).not.toMatch(/patch/);
+  });
+
+  it('tells IT staff, without failing the check, when the region cannot be patched: our changes after its own edits would be dead-lettered', async () => {
+    const unpatchable = await startHealthSimulator({ population: population.slice(0, 2), seed: SEED, patch: false });
+    try {
+      const check = await createHealthAdapter({ baseUrl: unpatchable.baseUrl, timeoutMs: 5_000 }).check();
+      expect(check.ok).toBe(true);
+      expect(check.detail).toMatch(/does not offer patch for Goal, ServiceRequest: once the system edits a resource we made there, our next change to it cannot be written/);
+      // As it says: a JSON Patch is refused.
+      const refused = await fetch(`${unpatchable.baseUrl}/Goal/any`, { method: 'PATCH', headers: { 'content-type': 'application/json-patch+json' }, body: JSON.stringify([{ op: 'replace', path: '/lifecycleStatus', value: 'active' }]) });
+      expect(refused.status).toBe(400);
+    } finally {
+      await unpatchable.close();
+    }
   });
 
   it('finds the DK-core Patient by its CPR identifier in a POST body', async () => {
