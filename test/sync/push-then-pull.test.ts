@@ -5,6 +5,7 @@
  * conflict against our own value, and a sync after that changes nothing. Against the real
  * simulators over HTTP, with the real adapters, relay, reverse and forward mappings.
  */
+import type { SourceAdapter } from '../../adapters/adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DfdgSimulator } from '../../adapters/dfdg';
 import { createEducationAdapter, type EducationSimulator } from '../../adapters/education';
@@ -399,18 +400,23 @@ describe('a pushed element the target cannot name by our id is read back as that
 
 /**
  * A change registered here of an element that is not ours, sent to a FHIR system: the system's own
- * record (read in by a sync) is not written into, and no second one is made there; another source's
- * element comes back from the server that got it as that element (decision 0005, "Later (2026-11-24,
- * session 18)").
+ * Goal (read in by a sync) is patched in place, field by field, keeping what we do not set, and no
+ * second one is made there; another source's element comes back from the server that got it as that
+ * element (decision 0005, "Later (2026-11-24, session 18)").
  */
 describe('a change here of an element a FHIR system did not get from us (R17, R18)', () => {
+  /** The citizen's Goals as the FHIR system holds them, and the one behind our element `elementId`. */
+  function goalsAt(adapter: Pick<SourceAdapter, 'pull'>, system: 'social' | 'health', cpr: string, elementId: string) {
+    const all = async () => (await adapter.pull({ citizenId: 'c', cpr })).records.filter((r) => r.recordType === 'Goal');
+    const theirs = async () => (await all()).find((r) => `${system}:goal:${r.recordId}` === elementId) as { version: string; payload: Record<string, any> } | undefined;
+    return { all, theirs };
+  }
+
   it('social: a change here of the social system’s own goal updates that Goal in place, keeping their other fields', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['social']);
     const theirs = (await planOf(c.planId)).goals.find((g) => g.id.startsWith('social:goal:') && g.sector === 'social');
     expect(theirs, 'the social system holds a social goal of the citizen').toBeDefined();
-    const atSocial = createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 });
-    const goalsAtSocial = async () => (await atSocial.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal');
-    const theirGoal = async () => (await goalsAtSocial()).find((r) => `social:goal:${r.recordId}` === theirs!.id) as { version: string; payload: Record<string, any> } | undefined;
+    const { all: goalsAtSocial, theirs: theirGoal } = goalsAt(createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 }), 'social', c.cpr, theirs!.id);
     const before = await theirGoal();
     const countBefore = (await goalsAtSocial()).length;
 
@@ -457,9 +463,7 @@ describe('a change here of an element a FHIR system did not get from us (R17, R1
     const c = await syncedCitizen(['health']);
     const theirs = (await planOf(c.planId)).goals.find((g) => g.id.startsWith('health:goal:'));
     expect(theirs, 'the region holds a goal of the citizen').toBeDefined();
-    const atRegion = createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 2000 });
-    const goalsAtRegion = async () => (await atRegion.pull({ citizenId: 'c', cpr: c.cpr })).records.filter((r) => r.recordType === 'Goal');
-    const theirGoal = async () => (await goalsAtRegion()).find((r) => `health:goal:${r.recordId}` === theirs!.id) as { version: string; payload: Record<string, any> } | undefined;
+    const { all: goalsAtRegion, theirs: theirGoal } = goalsAt(createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 2000 }), 'health', c.cpr, theirs!.id);
     const before = await theirGoal();
     const countBefore = (await goalsAtRegion()).length;
 
