@@ -5,7 +5,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ConsentGrant, LegalBasisRecord } from '../model';
-import { consentService, GrantConsentRequest, RecordLegalBasisRequest } from '../consent/service';
+import type { Context } from 'hono';
+import { consentService, GrantConsentRequest, RecordLegalBasisRequest, type AfterAnswer } from '../consent/service';
 import { FHIR_JSON, planConsentsToFhirBundle } from '../fhir';
 import { ProblemError } from './context';
 import { fhirBundleSchema, formatOf, formatQuery } from './fhir-format';
@@ -45,6 +46,19 @@ const RevocationResponse = z.object({
     }),
   ),
   deliveries: z.object({ cancelled: z.number().int(), kept: z.number().int() }),
+});
+/**
+ * Work a revocation starts for after its answer (reading the sources that stay again) is kept alive
+ * by the Workers runtime's `waitUntil`; on Node (no execution context) it simply runs on.
+ */
+const afterAnswer = (c: Context): AfterAnswer => ({
+  keepAlive: (work) => {
+    try {
+      c.executionCtx.waitUntil(work);
+    } catch {
+      // No execution context: a Node process outlives the request anyway.
+    }
+  },
 });
 const EndLegalBasisResponse = RevocationResponse.omit({ grant: true }).extend({ legalBasis: LegalBasisRecord });
 
@@ -108,7 +122,7 @@ export const consentRoutes = newRouter()
       responses: { 200: json(EndLegalBasisResponse, 'The ended record and what was removed (ending it again changes nothing)') },
     }),
     async (c) => {
-      const report = await consentService(c.get('deps')).endLegalBasis(c.get('principal'), c.req.valid('param').id, c.req.valid('json').reason);
+      const report = await consentService(c.get('deps')).endLegalBasis(c.get('principal'), c.req.valid('param').id, c.req.valid('json').reason, afterAnswer(c));
       if (!report) throw new ProblemError('not-found', 'no such legal-basis record in your municipality');
       return c.json(report, 200);
     },
@@ -136,7 +150,7 @@ export const consentRoutes = newRouter()
       responses: { 200: json(RevocationResponse, 'The revoked grant and what was removed') },
     }),
     async (c) => {
-      const report = await consentService(c.get('deps')).revoke(c.get('principal'), c.req.valid('param').id);
+      const report = await consentService(c.get('deps')).revoke(c.get('principal'), c.req.valid('param').id, afterAnswer(c));
       if (!report) throw new ProblemError('not-found', 'no such consent grant');
       return c.json(report, 200);
     },

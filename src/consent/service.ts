@@ -28,6 +28,7 @@ import { actorOf, type Principal } from '../security';
 import type { ConsentDocument, RegionalConsentEnd } from '../store';
 import { danishToday } from '../views/danish';
 import { isLostWriteAbort } from '../store/write-guard';
+import { readAgainSoon } from '../sync/on-demand';
 import { carriesGrant, removeRevokedData, removeWithdrawnSourceData } from './revocation';
 import { recipientProblem } from './policy';
 import { regionalConsentEndedReason } from './regional';
@@ -114,9 +115,10 @@ function readAgainStatements(store: AppDeps['store'], tenant: string, sources: r
  * Removes what flowed on a grant that no longer allows anything (revoked; also usable for an
  * expired grant) from every plan of its citizen. Idempotent: running it again changes nothing,
  * and running it after an interrupted revocation finishes the job. Each plan is updated
- * optimistically and re-read on a lost race. The sync engine may call this too.
+ * optimistically and re-read on a lost race. The sync engine may call this too. `readAgain`, if
+ * given, collects the sources marked to be read again for the citizen (for `readAgainSoon`).
  */
-export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: string, actor: string): Promise<PlanRevocationReport[]> {
+export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: string, actor: string, readAgain?: Set<SourceSystem>): Promise<PlanRevocationReport[]> {
   const { store, clock } = deps;
   // A grant, or a legal-basis record whose period ended: what rests on it alone leaves alike.
   const document = await store.consents.get(tenant, grantId);
@@ -154,6 +156,7 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
             provenanceDropped: outcome.dropped,
             detachedFollowUps: outcome.detachedFollowUps,
             droppedConflicts: outcome.droppedConflicts,
+            ...(outcome.readAgain.length > 0 ? { readAgainFrom: outcome.readAgain } : {}),
             version: next.version,
           },
         },
@@ -161,6 +164,7 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
       // An element that left with the words of what flowed on the grant is read again from the sources that stay.
       if (await store.plans.update(next, plan.version, readAgainStatements(store, tenant, outcome.readAgain, grant.citizenId), recorded)) {
         reports.push({ planId, removedElements: outcome.removed, repointed: outcome.repointed, dropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps });
+        for (const source of outcome.readAgain) readAgain?.add(source);
         break;
       }
       if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while the revoked data was removed; revoke again to finish`);
@@ -206,9 +210,10 @@ const today = (deps: AppDeps) => danishToday(deps.clock.now());
 export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise<{ grantsLapsed: number; legalBasesLapsed: number; plansChanged: number; failures: number }> {
   const { store, clock } = deps;
   let plansChanged = 0;
+  const readAgain = new Set<SourceSystem>();
   const { handled, failures } = await workThrough(deps, tenant, 'a lapsed consent grant', (limit) => store.consents.lapsedUnhandled(tenant, today(deps), limit), async (grantId) => {
     const grant = asGrant(await store.consents.get(tenant, grantId));
-    const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry');
+    const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry', readAgain);
     const at = clock.now().toISOString();
     // Marked handled with its audit entry: a run cut short between the two would log the lapse twice.
     await store.audit.appendMany(tenant, [{
@@ -221,7 +226,7 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
   // rests on it alone leaves the plans (R16: no basis, no keeping), logged the same way.
   const bases = await workThrough(deps, tenant, 'a lapsed legal-basis record', (limit) => store.consents.lapsedLegalBasesUnhandled(tenant, today(deps), limit), async (recordId) => {
     const record = asLegalBasis(await store.consents.get(tenant, recordId));
-    const reports = await removeDataOfGrant(deps, tenant, recordId, 'system:consent-expiry');
+    const reports = await removeDataOfGrant(deps, tenant, recordId, 'system:consent-expiry', readAgain);
     const at = clock.now().toISOString();
     await store.audit.appendMany(tenant, [{
       at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: recordId, citizenId: record?.citizenId ?? null,
@@ -229,6 +234,8 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
     }], [store.consents.lapseHandledStatement(tenant, recordId, at)]);
     plansChanged += reports.length;
   });
+  // Once for all the lapses of the run: one read of each source that stays brings back every element that left.
+  await readAgainSoon(deps, tenant, [...readAgain], 'read-again:consent-lapsed');
   return { grantsLapsed: handled, legalBasesLapsed: bases.handled, plansChanged, failures: failures + bases.failures };
 }
 
@@ -248,6 +255,7 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
   const { store, clock } = deps;
   let plansChanged = 0;
   let lapsed = 0;
+  const readAgain = new Set<SourceSystem>();
   const keyOf = (end: RegionalConsentEnd) => JSON.stringify([end.citizenId, end.source]);
   const { failures } = await workThrough(deps, tenant, 'an ended regional consent', async (limit) => (await store.regionalConsents.endedBefore(tenant, today(deps), limit)).map(keyOf), async (key) => {
     const [citizenId, source] = JSON.parse(key) as [string, SourceSystem];
@@ -285,13 +293,14 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
           at: at.toISOString(), actor: 'system:consent-expiry', action: 'plan.consent-data-removed', targetType: 'plan', targetId: planId, citizenId,
           detail: {
             source, regionalConsent, reason, removedElements: outcome.removed.map((r) => r.id), keptElements: outcome.kept.map((k) => k.id), provenanceRepointed: outcome.repointed,
-            provenanceDropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps, droppedConflicts: outcome.droppedConflicts, version: next.version,
+            provenanceDropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps, droppedConflicts: outcome.droppedConflicts, ...(outcome.readAgain.length > 0 ? { readAgainFrom: outcome.readAgain } : {}), version: next.version,
           },
         }]);
         // Written only while this end is still remembered: a renewal stored since the check above wins.
         if (await store.plans.update(next, plan.version, [...store.regionalConsents.stillEndsStatements(tenant, end), ...readAgainStatements(store, tenant, outcome.readAgain, citizenId)], recorded)) {
           changedPlans.push(planId);
           removedElements += outcome.removed.length;
+          for (const staying of outcome.readAgain) readAgain.add(staying);
           break;
         }
         if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while the data of an ended regional consent was removed`);
@@ -312,6 +321,7 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
     plansChanged += changedPlans.length;
     lapsed++;
   });
+  await readAgainSoon(deps, tenant, [...readAgain], 'read-again:regional-consent-lapsed');
   return { regionalConsentsLapsed: lapsed, plansChanged, failures };
 }
 
@@ -338,6 +348,11 @@ export async function handleStartedGrants(deps: AppDeps, tenant: string): Promis
   return { grantsStarted: handled, failures };
 }
 
+/** What an API call hands on to run after its answer: `keepAlive` holds the invocation open for it (Workers' `waitUntil`). */
+export interface AfterAnswer {
+  keepAlive?: (work: Promise<unknown>) => void;
+}
+
 export function consentService(deps: AppDeps) {
   const { store, clock } = deps;
   const nowIso = () => clock.now().toISOString();
@@ -348,6 +363,16 @@ export function consentService(deps: AppDeps) {
     const member = membersOf(plan).find((m) => m.memberId === memberId);
     if (!member) throw new ProblemError('validation-failed', 'memberId is not a member of the plan');
     return { plan, member };
+  }
+
+  /**
+   * An element that left with the words of the revoked flow is read again from the sources that
+   * stay, started now and not awaited: the revocation is done and answered whatever becomes of it.
+   */
+  function readAgainAfterAnswer(tenant: string, sources: ReadonlySet<SourceSystem>, trigger: string, options: AfterAnswer) {
+    if (sources.size === 0) return;
+    const reading = readAgainSoon(deps, tenant, [...sources], trigger);
+    options.keepAlive?.(reading);
   }
 
   function invalid(error: z.ZodError): never {
@@ -501,7 +526,7 @@ export function consentService(deps: AppDeps) {
      * plans — as a revocation does for a grant. Ending it again keeps the first end and finishes any
      * clean-up left undone. Telling the citizen of the flows it carried is still owed if it was not done.
      */
-    async endLegalBasis(principal: Principal, id: string, reason: string): Promise<{ legalBasis: LegalBasisRecord; plans: PlanRevocationReport[]; deliveries: { cancelled: number; kept: number } } | null> {
+    async endLegalBasis(principal: Principal, id: string, reason: string, options: AfterAnswer = {}): Promise<{ legalBasis: LegalBasisRecord; plans: PlanRevocationReport[]; deliveries: { cancelled: number; kept: number } } | null> {
       const record = asLegalBasis(await store.consents.get(principal.tenant, id));
       if (!record) return null;
       const actor = actorOf(principal);
@@ -516,7 +541,9 @@ export function consentService(deps: AppDeps) {
         );
       }
       const deliveries = await cancelDeliveriesForRevokedConsent(deps, principal.tenant, record.id, actor);
-      const plans = await removeDataOfGrant(deps, principal.tenant, record.id, actor);
+      const readAgain = new Set<SourceSystem>();
+      const plans = await removeDataOfGrant(deps, principal.tenant, record.id, actor, readAgain);
+      readAgainAfterAnswer(principal.tenant, readAgain, 'read-again:legal-basis-ended', options);
       return { legalBasis: ended, plans, deliveries };
     },
 
@@ -575,7 +602,7 @@ export function consentService(deps: AppDeps) {
      * grant about them or one they gave (as custody holder) — anything else is 404 to them.
      * Repeating a revocation keeps the first time and finishes any clean-up left undone.
      */
-    async revoke(principal: Principal, id: string): Promise<RevocationReport | null> {
+    async revoke(principal: Principal, id: string, options: AfterAnswer = {}): Promise<RevocationReport | null> {
       const grant = asGrant(await store.consents.get(principal.tenant, id));
       if (!grant) return null;
       const isCaseworker = principal.roles.includes('caseworker');
@@ -594,7 +621,9 @@ export function consentService(deps: AppDeps) {
       }
       // Queued and retrying deliveries first: nothing more may leave on this grant (S3).
       const deliveries = await cancelDeliveriesForRevokedConsent(deps, principal.tenant, grant.id, actor);
-      const plans = await removeDataOfGrant(deps, principal.tenant, grant.id, actor);
+      const readAgain = new Set<SourceSystem>();
+      const plans = await removeDataOfGrant(deps, principal.tenant, grant.id, actor, readAgain);
+      readAgainAfterAnswer(principal.tenant, readAgain, 'read-again:consent-revoked', options);
       return { grant: revoked, plans, deliveries };
     },
   };

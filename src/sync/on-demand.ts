@@ -5,8 +5,10 @@
  * short leaves the rest where the engine resumes it (the catch-up from the first citizen not yet
  * pulled, each feed from its kept cursor).
  */
-import type { AppDeps, OnDemandSync } from '../api/context';
+import { adaptersOf, type AppDeps, type OnDemandSync } from '../api/context';
+import type { SourceSystem } from '../model';
 import { askForJob } from '../runtime/job-queue';
+import { redactCpr } from '../security/redact';
 import { runSync, type SyncRunResult } from './engine';
 
 /**
@@ -43,4 +45,46 @@ export async function runSyncNowGoingOn(deps: AppDeps, options: OnDemandSync): P
   const result = await runSyncNow(deps, options);
   if (goesOnAtOnce(result)) await askForJob(deps, { kind: 'sync', tenant: options.tenant, adapters: [options.adapter], trigger: options.trigger.slice(0, 100) });
   return result;
+}
+
+/** Reads asked for by `readAgainSoon` and not yet settled, per deployment's deps (tests await them; Workers keep them alive). */
+const readsUnderWay = new WeakMap<AppDeps, Set<Promise<void>>>();
+
+/**
+ * An element left a plan with the words of a writer whose flow ended (a revocation, a lapse, the
+ * region's permit ending: decision 0026), and the sources that stay on it were marked to be read
+ * again for the citizen, in the same batch as the plan write. This has them read now rather than at
+ * their next scheduled run, so the element is back in their words within moments: a run of each
+ * source's sync, whose catch-up reads the citizen in full under the consent gate like any other.
+ * Where that run happens: the sync thread (Node's service); a sync job on the queue (Workers);
+ * else this thread (tests, Node's job threads, Workers without a queue). Never fails: a run that
+ * fails or does not reach the citizen leaves them marked unread, and the next scheduled run reads
+ * them, as before. Returns when the runs it started ended (or the job was asked for).
+ */
+export function readAgainSoon(deps: AppDeps, tenant: string, sources: readonly SourceSystem[], trigger: string): Promise<void> {
+  const adapters = [...new Set(sources)].filter((source) => adaptersOf(deps, tenant)[source]);
+  if (adapters.length === 0) return Promise.resolve();
+  const reading = (async () => {
+    // Node's service has a sync thread (its `jobs` only wake the relay); Workers have a queue.
+    if (!deps.runSyncOnThread && (await askForJob(deps, { kind: 'sync', tenant, adapters, trigger: trigger.slice(0, 100) }))) return;
+    for (const adapter of adapters) {
+      try {
+        const result = await runSyncNowGoingOn(deps, { tenant, adapter, trigger });
+        if (result.status !== 'succeeded' || result.stats.pullErrors > 0)
+          deps.logger.warn('a source read again for an element that left did not read everyone; its next scheduled run does', { tenant, adapter, runId: result.runId, status: result.status, pullErrors: result.stats.pullErrors });
+      } catch (error) {
+        deps.logger.warn('a source read again for an element that left could not run; its next scheduled run reads the citizen', { tenant, adapter, error: redactCpr(error instanceof Error ? error.message : String(error)) });
+      }
+    }
+  })();
+  const underWay = readsUnderWay.get(deps) ?? new Set();
+  readsUnderWay.set(deps, underWay);
+  underWay.add(reading);
+  void reading.catch(() => undefined).finally(() => underWay.delete(reading));
+  return reading;
+}
+
+/** Resolves once every read asked for with `readAgainSoon` on these deps has settled, those asked for meanwhile too. */
+export async function readsAgainSettled(deps: AppDeps): Promise<void> {
+  for (let underWay = readsUnderWay.get(deps); underWay && underWay.size > 0; ) await Promise.all([...underWay]);
 }

@@ -17,6 +17,7 @@ import { membersOf, type ConsentGrant, type Department, type Fragment, type Plan
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
+import { readsAgainSettled } from '../../src/sync/on-demand';
 import { viewOf } from '../../src/views';
 import { byRegistration, familyMember, intervention as interventionElement, planWith } from '../support/elements';
 import { startTestApp } from '../support/node-app';
@@ -206,6 +207,8 @@ describe('the writer of an element’s content leaves it, end to end', () => {
     const token = await app.harness.token({ tenant: '101', roles: ['caseworker'], department: 'social' });
     const revoke = await app.harness.request(`/v1/consents/${toSocial.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
     expect(revoke.status).toBe(200);
+    // The revocation has the region read again at once (test/consent/read-again-after-revocation.test.ts); its read ends first here.
+    await readsAgainSettled(app.deps);
     for (const department of ['employment', 'health', 'social'] as const) expect(await readAs(app, enrolled.id, department)).not.toContain(socialWords);
 
     // The region's record is read again: the team is back in its words, for every party as its flow allows.
