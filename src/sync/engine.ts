@@ -39,6 +39,7 @@ import { isLostWriteAbort } from '../store/write-guard';
 import { redactCpr } from '../security/redact';
 import { danishToday } from '../views/danish';
 import { heldKey, mergeFragments, type MergeInput, type MergeOutcome } from './merge';
+import { READ_AGAIN_TRIGGER, readAgainSoon } from './on-demand';
 import type { PulledRecord } from './pull-worker';
 import type { MappingRegistry } from './registry';
 import { supersededQuarantine, type MergedRecord } from './superseded';
@@ -248,6 +249,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
   const mayHaveOpenQuarantine = await store.sync.adaptersWithOpenQuarantine(tenant);
   for (const run of runs) await store.sync.startRun({ id: run.runId, tenant, adapter: run.id, trigger: options.trigger, startedAt: now(), stats: {}, owner: deps.runOwner ?? null });
 
+  /** Sources to read again once the round is done: an element left a plan with another writer's words (decision 0026). */
+  const readAgainAfterRound = new Set<SourceSystem>();
   const statsFor = (run: AdapterRun, mappingId: string, version: string) => (run.stats.mappings[mappingId] ??= emptyStats({ id: mappingId, version }));
   /**
    * A quarantine row; the payload is personal data (a CPR number, health details), so it is stored
@@ -705,6 +708,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const [source, citizenIds] of endsForgotten) statements.push(store.regionalConsents.forgetStatement(tenant, citizenIds, source));
     // After this batch's marks: what they mark merged is merged anew, the citizen read in full.
     for (const [source, citizenIds] of readAgainOf) {
+      readAgainAfterRound.add(source);
       statements.push(store.sync.forgetPulledFromStatement(tenant, source, [...citizenIds]));
       for (const citizenId of citizenIds) statements.push(store.sync.forgetAppliedStatement(tenant, source, citizenId));
     }
@@ -1037,5 +1041,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     if (run.error !== undefined) deps.logger.error('sync run failed', { tenant, adapter: run.id, runId: run.runId, error: run.error });
     results.push({ adapter: run.id, runId: run.runId, status, stats: run.stats, ...(run.error !== undefined ? { error: run.error } : {}) });
   }
+  // The sources that stay on an element that left are read now, not at their next run (their feeds
+  // show no change). Not after a round that was itself such a read: what that leaves waits its turn.
+  if (readAgainAfterRound.size > 0 && !options.trigger.includes(READ_AGAIN_TRIGGER)) await readAgainSoon(deps, tenant, [...readAgainAfterRound], `${READ_AGAIN_TRIGGER}source-withdrew`);
   return results;
 }

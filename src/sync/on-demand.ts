@@ -47,6 +47,9 @@ export async function runSyncNowGoingOn(deps: AppDeps, options: OnDemandSync): P
   return result;
 }
 
+/** How the runs `readAgainSoon` starts are triggered (`read-again:<why>`, `queue:read-again:<why>` on Workers): a round so triggered asks for no more of them. */
+export const READ_AGAIN_TRIGGER = 'read-again:';
+
 /** Reads asked for by `readAgainSoon` and not yet settled, per deployment's deps (tests await them; Workers keep them alive). */
 const readsUnderWay = new WeakMap<AppDeps, Set<Promise<void>>>();
 
