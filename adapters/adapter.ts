@@ -103,6 +103,14 @@ export interface PushOperation {
   previousPayload?: unknown;
   /** The target holds fields that are not ours (an earlier write was field-level): write only ours. */
   fieldLevel?: boolean;
+  /**
+   * For a field-level write: the version of the target's record the plan has read and holds no open
+   * conflict about. When the target still holds it, a field changed both there and here since our
+   * last delivery was changed here after theirs was seen: ours is written, not kept as theirs.
+   */
+  seenVersion?: string;
+  /** For a field-level write: a person settled the element's conflict in favour of our content, so ours is written wherever theirs differs. */
+  oursWins?: boolean;
 }
 
 export interface PushReceipt {
@@ -113,6 +121,11 @@ export interface PushReceipt {
   version?: string;
   /** Written field by field (FHIR PATCH) into a resource the target also edits: later updates must be too. */
   fieldLevel?: boolean;
+  /**
+   * Fields (JSON pointers into the native record) both sides changed since our last delivery, left as
+   * the target holds them: the write landed in part, and the conflict is a person's to settle.
+   */
+  keptTheirs?: string[];
 }
 
 /** Why a call failed, in words IT staff can act on; `permanent` failures go to the dead letters. */

@@ -29,7 +29,9 @@
  *   (the target edited the resource), or once a write to it was field-level, the update reads the
  *   resource and sends a JSON Patch of only the fields our mapping sets that changed since our last
  *   delivery, under `If-Match` of the version read (a replay when it already carries this operation);
- *   a second race gets one more read and patch, then is a permanent `VersionConflictError`.
+ *   a field they changed too is left as theirs and named in the receipt (`keptTheirs`), and array
+ *   entries of theirs are kept beside ours (`ownFieldPatch`); a second race gets one more read and
+ *   patch, then is a permanent `VersionConflictError`.
  */
 import { BoundedMap } from '../shared/bounded-map';
 import { z } from 'zod';
@@ -413,7 +415,7 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       // The target changed the resource since our last write (or holds fields of its own): a PUT would
       // wipe what its caseworker wrote, so only the fields our mapping sets are written, as a patch.
       const previous = operation.previousPayload && typeof operation.previousPayload === 'object' ? checkContract(target.contract, { ...operation.previousPayload, subject: resource.subject }) : undefined;
-      return patchOwnFields(target.resourceType, payload.id, previous?.success ? (previous.data as object) : undefined, checked.data as object, idempotencyKey);
+      return patchOwnFields(target, payload.id, previous?.success ? (previous.data as object) : undefined, checked.data as object, idempotencyKey, operation);
     }
     const withKey = {
       ...checked.data,
@@ -427,10 +429,12 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
 
   /**
    * Reads the resource and patches the fields of ours that changed since `previous` (every field of
-   * ours that differs, without it) under `If-Match` of the version read; a second edit racing the
-   * patch gets one more read and patch, then the conflict stands (permanent, as before).
+   * ours that differs, without it) under `If-Match` of the version read, leaving a field they changed
+   * too as they hold it (`ownFieldPatch`); a second edit racing the patch gets one more read and
+   * patch, then the conflict stands (permanent, as before).
    */
-  async function patchOwnFields(resourceType: string, id: string, previous: object | undefined, next: object, idempotencyKey: string): Promise<PushReceipt> {
+  async function patchOwnFields(target: FhirPushTarget, id: string, previous: object | undefined, next: object, idempotencyKey: string, operation: PushOperation): Promise<PushReceipt> {
+    const resourceType = target.resourceType;
     for (let attempt = 1; ; attempt++) {
       const current = writtenResource<FhirResourceBody>(await client.read(resourceType, id), resourceType, `read ${resourceType}`);
       const meta = current.meta ?? {};
@@ -441,11 +445,15 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       if (!meta.versionId) throw new MalformedResponseError(`the ${resourceType} read has no meta.versionId to patch against`, boundedJson(current, RAW_LIMIT));
       // The operation tag marks this version as ours, as on an update (replay detection above).
       const tags = [...(meta.tag ?? []).filter((t) => t.system !== ENPLAN_OPERATION_TAG_SYSTEM), { system: ENPLAN_OPERATION_TAG_SYSTEM, code: idempotencyKey }];
-      const patch = [...ownFieldPatch(previous, next, current), current.meta ? { op: 'add' as const, path: '/meta/tag', value: tags } : { op: 'add' as const, path: '/meta', value: { tag: tags } }];
+      const rules = { theirChangesSeen: operation.seenVersion === meta.versionId, oursWins: operation.oursWins === true };
+      let own = ownFieldPatch(previous, next, current, rules);
+      // Their entries beside ours must still make a resource of the contract; else such an array is one value, both sides' changes a conflict.
+      if (!checkContract(target.contract, withPatch(current, own.operations)).success) own = ownFieldPatch(previous, next, current, { ...rules, keepTheirArrayEntries: false });
+      const patch = [...own.operations, current.meta ? { op: 'add' as const, path: '/meta/tag', value: tags } : { op: 'add' as const, path: '/meta', value: { tag: tags } }];
       try {
         const result = await client.patchIfMatch(resourceType, id, patch, meta.versionId);
         writtenResource(result, resourceType, `patch ${resourceType}`);
-        return { targetId: id, duplicate: false, fieldLevel: true, ...versionOf(result) };
+        return { targetId: id, duplicate: false, fieldLevel: true, ...versionOf(result), ...(own.keptTheirs.length > 0 ? { keptTheirs: own.keptTheirs } : {}) };
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= 2) {
           if (error instanceof VersionConflictError) throw new VersionConflictError(`${error.message}; edited again while we patched it twice`, undefined);
@@ -492,32 +500,123 @@ type FhirResourceBody = { id?: string; meta?: { versionId?: string; tag?: { syst
 /** Set by the server, never by our mappings: not ours to patch. */
 const SERVER_FIELDS = new Set(['resourceType', 'id', 'meta']);
 
-/**
- * JSON Patch (RFC 6902) operations that make `current` carry our fields as in `next`, touching only
- * what our mapping sets: with `previous` (what we last sent), only fields we changed since, so an
- * edit of theirs in a field we left alone stands. Objects are compared member by member (their
- * members beside ours are kept); arrays and values are replaced whole.
- */
-export function ownFieldPatch(previous: object | undefined, next: object, current: object): JsonPatchOperation[] {
-  const operations: JsonPatchOperation[] = [];
-  diffInto(operations, '', previous as Record<string, unknown> | undefined, next as Record<string, unknown>, current as Record<string, unknown>);
-  return operations;
+export interface FieldPatchRules {
+  /**
+   * The plan has read the version the target holds now, and holds no open conflict about it: a field
+   * changed both there and here was changed here after theirs was seen, so ours is written.
+   */
+  theirChangesSeen?: boolean;
+  /** A person settled the element's conflict in favour of our content: ours is written wherever theirs differs. */
+  oursWins?: boolean;
+  /** Array entries of theirs that were not in what we last sent are kept beside ours (default true); false: an array is one value. */
+  keepTheirArrayEntries?: boolean;
 }
 
-function diffInto(operations: JsonPatchOperation[], path: string, previous: Record<string, unknown> | undefined, next: Record<string, unknown>, current: Record<string, unknown>): void {
+export interface FieldPatch {
+  operations: JsonPatchOperation[];
+  /** JSON pointers of the fields both sides changed since our last delivery, left as the target holds them. */
+  keptTheirs: string[];
+}
+
+/**
+ * JSON Patch (RFC 6902) operations that make `current` carry our fields as in `next`, touching only
+ * what our mapping sets. With `previous` (what we last sent) it is a three-way merge, field by field:
+ * a field we did not change since is left as they hold it; one only we changed takes ours; one both
+ * sides changed (they hold neither what we sent nor what we send now) is left as theirs and named in
+ * `keptTheirs` (R18: flagged, not overwritten; the pull reads it and the merge flags the conflict),
+ * unless `rules` say their change was seen or a person chose ours. Objects are merged member by
+ * member (their members beside ours are kept). An array we changed keeps their entries that were not
+ * in what we sent: item by item when we added or removed none, else our entries and then theirs, less
+ * those of ours they removed. Without `previous` every field of ours that differs is written whole.
+ */
+export function ownFieldPatch(previous: object | undefined, next: object, current: object, rules: FieldPatchRules = {}): FieldPatch {
+  const merge: Merge = {
+    hasBase: previous !== undefined,
+    keepTheirs: !rules.theirChangesSeen && !rules.oursWins,
+    oursWins: rules.oursWins === true,
+    keepTheirArrayEntries: rules.keepTheirArrayEntries !== false,
+    keptTheirs: [],
+  };
+  const operations: JsonPatchOperation[] = [];
+  diffInto(operations, merge, '', previous as Record<string, unknown> | undefined, next as Record<string, unknown>, current as Record<string, unknown>);
+  return { operations, keptTheirs: merge.keptTheirs };
+}
+
+interface Merge {
+  hasBase: boolean;
+  keepTheirs: boolean;
+  oursWins: boolean;
+  keepTheirArrayEntries: boolean;
+  keptTheirs: string[];
+}
+
+const pointer = (path: string, key: string | number) => `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+function diffInto(operations: JsonPatchOperation[], merge: Merge, path: string, previous: Record<string, unknown> | undefined, next: Record<string, unknown>, current: Record<string, unknown>): void {
   for (const key of new Set([...Object.keys(next), ...Object.keys(previous ?? {})])) {
     if (path === '' && SERVER_FIELDS.has(key)) continue;
     const [before, after, there] = [previous?.[key], next[key], current[key]];
-    if (previous && sameJson(before, after)) continue;
-    const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (after === undefined) {
+    if (merge.hasBase && !merge.oursWins && sameJson(before, after)) continue;
+    const at = pointer(path, key);
+    if (isPlainObject(after) && isPlainObject(there)) {
+      diffInto(operations, merge, at, isPlainObject(before) ? before : merge.hasBase ? {} : undefined, after, there);
+      continue;
+    }
+    const merged = mergedValue(merge, at, before, after, there);
+    if (merged === undefined) {
       if (there !== undefined) operations.push({ op: 'remove', path: at });
-    } else if (isPlainObject(after) && isPlainObject(there)) {
-      diffInto(operations, at, isPlainObject(before) ? before : undefined, after, there);
-    } else if (!sameJson(after, there)) {
-      operations.push({ op: 'add', path: at, value: after });
+    } else if (!sameJson(merged, there)) {
+      operations.push({ op: 'add', path: at, value: merged });
     }
   }
+}
+
+/** What a field holds after the merge (undefined: absent). */
+function mergedValue(merge: Merge, at: string, before: unknown, after: unknown, there: unknown): unknown {
+  if (sameJson(after, there) || !merge.hasBase) return after;
+  if (!merge.oursWins && sameJson(before, after)) return there;
+  if (isPlainObject(after) && isPlainObject(there)) {
+    const base = isPlainObject(before) ? before : {};
+    const merged: Record<string, unknown> = { ...there };
+    for (const key of new Set([...Object.keys(after), ...Object.keys(base)])) {
+      const value = mergedValue(merge, pointer(at, key), base[key], after[key], there[key]);
+      if (value === undefined) delete merged[key];
+      else merged[key] = value;
+    }
+    return merged;
+  }
+  if (Array.isArray(after) && Array.isArray(there) && merge.keepTheirArrayEntries) return mergedArray(merge, at, Array.isArray(before) ? before : [], after, there);
+  // A value both sides changed: theirs stands, and is named.
+  if (merge.keepTheirs && !sameJson(before, there)) {
+    merge.keptTheirs.push(at);
+    return there;
+  }
+  return after;
+}
+
+function mergedArray(merge: Merge, at: string, before: unknown[], after: unknown[], there: unknown[]): unknown[] {
+  const has = (list: unknown[], item: unknown) => list.some((other) => sameJson(other, item));
+  // We changed entries in place (added or removed none): entry by entry, their appended ones after.
+  if (before.length === after.length && there.length >= before.length) {
+    return [...after.map((item, i) => mergedValue(merge, pointer(at, i), before[i], item, there[i])), ...there.slice(before.length)].filter((item) => item !== undefined);
+  }
+  // Ours, less those we sent unchanged that they have removed since; then theirs we never sent.
+  const ours = after.filter((item) => !(has(before, item) && !has(there, item)));
+  return [...ours, ...there.filter((item) => !has(before, item) && !has(after, item))];
+}
+
+/** `resource` as the patch (of object members only, as `ownFieldPatch` makes them) leaves it. */
+function withPatch(resource: object, operations: readonly JsonPatchOperation[]): unknown {
+  const copy = structuredClone(resource) as Record<string, unknown>;
+  for (const operation of operations) {
+    const keys = operation.path.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = keys.pop()!;
+    let parent: Record<string, unknown> = copy;
+    for (const key of keys) parent = (isPlainObject(parent[key]) ? parent[key] : (parent[key] = {})) as Record<string, unknown>;
+    if (operation.op === 'remove') delete parent[last];
+    else parent[last] = operation.value;
+  }
+  return copy;
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -21,10 +21,17 @@
  *
  * A row a later delivered row of the same element superseded (it was dead, then replayed) is never
  * sent: its content is older than what the target has (decision 0005, "Later").
+ *
+ * A field-level write (FHIR) leaves a field both sides changed as the target holds it: still
+ * delivered, its receipt and audit entry name those fields (`keptTheirs`), and the next pull flags
+ * the conflict on the plan. The relay tells the adapter what the plan knows (`planKnowledge`), so a
+ * change made here after theirs was read, or a person's choice of ours, is written (0005, session 19).
  */
 import { AdapterError, type PushReceipt } from '../../adapters/adapter';
 import { adaptersOf, type AppDeps } from '../api/context';
-import type { SourceSystem } from '../model';
+import type { Plan, Provenance, SourceSystem } from '../model';
+import { settlementKey } from '../plans/conflicts';
+import { elementLists } from '../plans/references';
 import type { OutboundOperation } from '../registrations/apply';
 import { consentFor, updatesOnlyReason } from '../registrations/routing';
 import type { OutboxPayload } from '../registrations/service';
@@ -34,6 +41,7 @@ import type { AuditEntry, CitizenRow, OutboxRow } from '../store';
 import type { Statement } from '../store/db';
 import type { ClaimedOutboxRow } from '../store/outbox';
 import { isLostWriteAbort } from '../store/write-guard';
+import { closedBySync } from '../sync/merge';
 import { defaultBackoff, retryDelayMs, type BackoffPolicy } from './backoff';
 import { defaultReverseMappings } from './default-mappings';
 import { runReverse, type ReverseMappingRegistry } from './reverse-mappings';
@@ -146,6 +154,33 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     return null;
   }
 
+  /**
+   * What the plan knows of the target's record `recordId` behind the element, for a field-level
+   * write: the version of it the plan read, unless a conflict with it is open (`seenVersion`: a
+   * field changed there and here since was changed here after theirs was seen); and whether this
+   * row sends a person's settlement of a conflict on the element in favour of our content
+   * (`oursWins`: written even where they hold a value of their own). Their value chosen: nothing
+   * forces it, what we send is theirs already.
+   */
+  async function planKnowledge(row: OutboxRow, outbound: OutboxPayload['outbound'], target: SourceSystem, recordId: string): Promise<{ seenVersion?: string; oursWins?: boolean }> {
+    const plan = await store.plans.get(row.tenant, outbound.planId);
+    const elementId = outbound.elementId;
+    if (!plan || !elementId) return {};
+    const theirRecord = (p: Provenance) => p.kind === 'source' && p.system === target && p.recordId === recordId;
+    const onElement = plan.conflicts.filter((c) => c.elementId === elementId);
+    const disputed = onElement.some((c) => !c.resolvedAt && c.values.some((v) => v.provenance.some(theirRecord)));
+    const read = elementProvenance(plan, elementId).find(theirRecord);
+    const seenVersion = !disputed && read?.kind === 'source' ? read.recordVersion : undefined;
+    const settled = onElement.filter((c) => c.resolution && !closedBySync(c));
+    let oursWins = false;
+    if (settled.length > 0) {
+      const key = (await store.registrations.get(row.tenant, outbound.registrationId))?.idempotencyKey;
+      const settles = settled.find((c) => key === settlementKey(plan.id, c.id));
+      oursWins = !!settles && !settles.values[settles.resolution!.chosen]?.provenance.some(theirRecord);
+    }
+    return { ...(seenVersion ? { seenVersion } : {}), ...(oursWins ? { oursWins } : {}) };
+  }
+
   /** `statements`: the delivered mark, then its guard; `alongWith`: written with them (what the target now holds). */
   type Delivered = { row: OutboxRow; statements: Statement[]; entry: AuditEntry; alongWith: Statement[] };
   type RecordDelivery = (delivered: Delivered) => Promise<boolean>;
@@ -237,7 +272,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
 
     let pushPayload = mapped.payload;
     let expectedVersion: string | undefined;
-    let fieldLevel: { previousPayload?: unknown; fieldLevel?: boolean } = {};
+    let fieldLevel: { previousPayload?: unknown; fieldLevel?: boolean; seenVersion?: string; oursWins?: boolean } = {};
     // The target's own record (a Goal it made): only our non-array fields are written into it.
     const theirRecordId = reverse.addressBy === 'receipt' ? reverse.theirOwnRecord?.(outbound) : undefined;
     const ours = (payload: unknown) => (theirRecordId ? withoutArrays(payload) : payload);
@@ -249,11 +284,15 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
         // What we last sent, made again by the mapping that sent it (the rows keep the element, not the
         // payload); under another mapping version it is unknown, and a field-level write sends all our fields.
         const previous = earlier.mapping === `${reverse.mapping.id}@${reverse.mapping.version}` ? runReverse(reverse, earlier.outbound) : undefined;
-        fieldLevel = { ...(previous?.ok ? { previousPayload: ours(previous.payload) } : {}), ...(earlier.fieldLevel ? { fieldLevel: true } : {}) };
+        fieldLevel = {
+          ...(previous?.ok ? { previousPayload: ours(previous.payload) } : {}),
+          ...(earlier.fieldLevel ? { fieldLevel: true } : {}),
+          ...(await planKnowledge(row, outbound, target, earlier.targetId)),
+        };
       } else if (theirRecordId) {
         // Nothing sent before: compared with what their record holds now, under the version read then.
         pushPayload = { ...(ours(mapped.payload) as object), id: theirRecordId };
-        fieldLevel = { fieldLevel: true };
+        fieldLevel = { fieldLevel: true, ...(await planKnowledge(row, outbound, target, theirRecordId)) };
       } else {
         // Ending or cancelling what the target never got (its earlier delivery died or was cancelled):
         // nothing there to change, and a create would make a resource for it.
@@ -295,6 +334,8 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       ...(receipt.version !== undefined ? { version: receipt.version } : {}),
       // Sticky: once the target holds fields of its own, every later update of the element is field-level.
       ...(receipt.fieldLevel ? { fieldLevel: true } : {}),
+      // Delivered in part: these fields both sides changed stay theirs until a person settles the conflict.
+      ...(receipt.keptTheirs?.length ? { keptTheirs: receipt.keptTheirs } : {}),
       mapping: `${reverse.mapping.id}@${reverse.mapping.version}`,
     };
     // Recorded now, with its audit entry, and only if no one recorded the row before us (a relay that
@@ -317,8 +358,10 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
         ...(flow.basis === 'legal-basis' ? { legalBasis: flow.legalBasis } : {}),
         targetId: receipt.targetId,
         duplicate: receipt.duplicate,
+        ...(receipt.keptTheirs?.length ? { keptTheirs: receipt.keptTheirs } : {}),
       }),
     });
+    if (recorded && receipt.keptTheirs?.length) logger.info('delivered in part: fields both sides changed were left as the target holds them', { outboxId: row.id, target, fields: receipt.keptTheirs.length });
     return recorded ? 'delivered' : 'lost';
   }
 
@@ -375,6 +418,14 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       return (Object.keys(result) as (keyof typeof result)[]).find((k) => result[k] > 0) ?? 'lost';
     },
   };
+}
+
+function elementProvenance(plan: Plan, elementId: string): Provenance[] {
+  for (const list of elementLists) {
+    const element = (plan[list] as { id: string; provenance: Provenance[] }[]).find((e) => e.id === elementId);
+    if (element) return element.provenance;
+  }
+  return [];
 }
 
 /**

@@ -25,6 +25,7 @@
  * element no longer holds the content it recorded — changed by other means than the merge since,
  * and choosing blind could undo that change.
  */
+import { createHash } from 'node:crypto';
 import { ProblemError } from '../api/context';
 import { GoalChanges, InterventionChanges, type RegistrationRequest } from '../registrations/kinds';
 import type { Conflict, Plan, Provenance } from '../model';
@@ -127,6 +128,15 @@ export function rebasedConflicts(plan: Plan, conflictId: string, at: string): Pl
   const conflicts = [...plan.conflicts];
   if (!rebaseOpenConflicts(conflicts, conflict.elementId, element as unknown as Record<string, unknown>, element.provenance.at(-1)!, at)) return null;
   return PlanSchema.parse({ ...plan, conflicts, updatedAt: at, version: plan.version + 1 });
+}
+
+/**
+ * The idempotency key of the registration that sends a settled conflict back (once, however often
+ * it is settled again). The relay knows such a delivery by it: the person's choice is written even
+ * where the system holds a value of its own (decision 0005, "Later … session 19").
+ */
+export function settlementKey(planId: string, conflictId: string): string {
+  return `conflict-${createHash('sha256').update(`${planId}\u0000${conflictId}`).digest('hex').slice(0, 40)}`;
 }
 
 /**

@@ -25,10 +25,9 @@ import {
 import { completenessOf, replacementProblems, ruleSetVersion } from '../rules';
 import { danishToday } from '../views/danish';
 import { hiddenFromCaseworker } from '../views/plan-view';
-import { rebasedConflicts, resolveConflict, settledConflictRegistration, type ConflictChoice } from './conflicts';
+import { rebasedConflicts, resolveConflict, settledConflictRegistration, settlementKey, type ConflictChoice } from './conflicts';
 import type { RegistrationRequest } from '../registrations/kinds';
 import { registrationService } from '../registrations/service';
-import { createHash } from 'node:crypto';
 import { actorOf, type Principal } from '../security';
 import type { AuditEntry } from '../store';
 import type { CitizenRow } from '../store/citizens';
@@ -289,7 +288,7 @@ export function planService(deps: AppDeps) {
       }
       const { plan: next, conflict, changed } = result;
       // Its key is the conflict's: settling is registered once, however often the request comes.
-      const key = `conflict-${createHash('sha256').update(`${plan.id}\u0000${conflict.id}`).digest('hex').slice(0, 40)}`;
+      const key = settlementKey(plan.id, conflict.id);
       if (!changed) {
         // The same choice again: a push that did not go out (it failed, or the process stopped between
         // the choice and its registration) goes out now; one that did is not made twice.

@@ -1,0 +1,191 @@
+/**
+ * A field both sides changed is flagged, not overwritten (R18; decision 0005, "Later … session 19"):
+ * the region edits a Goal we made there, a caseworker here changes the same field, and the field-level
+ * write leaves the region's value, says so in the receipt and the audit, and the next pull flags the
+ * conflict on the plan; a person's choice then reaches the region. Against the real regional FHIR
+ * simulator over HTTP, with the real adapter, relay, reverse and forward mappings, and sync engine.
+ */
+import type { Goal as RegionGoal } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import type { SectorSimulator } from '../../adapters/social/simulator';
+import { createRelay, type RelayOptions } from '../../src/delivery';
+import { membersOf, type Plan } from '../../src/model';
+import { allMappings } from '../../src/sync/all-mappings';
+import { runSync } from '../../src/sync/engine';
+import { TestClock } from '../registrations/fixture';
+import { startFourTargets, type FourTargets } from '../support/four-targets';
+import type { startTestApp } from '../support/node-app';
+import { enrol, grantConsent, grantPushConsents } from '../support/seed';
+
+let health: SectorSimulator;
+let app: Awaited<ReturnType<typeof startTestApp>>;
+const clock = new TestClock();
+const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
+let population: SyntheticCitizen[];
+let targets: FourTargets | undefined;
+
+beforeAll(async () => {
+  population = generatePopulation(400, 2026);
+  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 2000 });
+  ({ health, app } = targets);
+}, 60_000);
+afterAll(() => targets?.close());
+
+const used = new Set<string>();
+/** An active plan for a citizen the region knows, with consent to push everywhere and to read the region, read once. */
+async function citizenAtRegion() {
+  const known = new Set(health.citizens.map((c) => c.cpr));
+  const citizen = population.find((c) => !used.has(c.cpr) && known.has(c.cpr));
+  if (!citizen) throw new Error('no unused citizen known to the region');
+  used.add(citizen.cpr);
+  const plan = await enrol(app.deps, citizen.cpr);
+  const { citizenId } = membersOf(plan)[0]!;
+  await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
+  await grantConsent(app.deps, { citizenId, source: 'health', categories: ['health'] });
+  await syncFromRegion();
+  return { planId: plan.id, citizenId };
+}
+
+async function syncFromRegion() {
+  clock.advance(60_000);
+  const run = await runSync(app.deps, { tenant: '101', adapter: 'health', trigger: 'test', mappings: allMappings });
+  expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+  return run;
+}
+
+async function call(method: string, path: string, body?: unknown, key?: string) {
+  clock.advance(60_000);
+  const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  if (key) headers['idempotency-key'] = key;
+  const response = await app.harness.request(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+async function register(body: Record<string, unknown>) {
+  const answer = await call('POST', '/v1/registrations', body, `both-${crypto.randomUUID()}`);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+  return answer.body as { id: string; elementId: string; deliveries: { target: string; outboxId: string }[] };
+}
+
+async function drain() {
+  for (let i = 0; i < 50; i++) {
+    await createRelay(app.deps, relayOptions).runOnce();
+    const counts = await app.deps.store.outbox.countByStatus('101');
+    if ((counts.pending ?? 0) + (counts.retrying ?? 0) === 0) {
+      expect(Object.keys(counts).filter((s) => s !== 'delivered')).toEqual([]);
+      return;
+    }
+    clock.advance(60 * 60_000);
+  }
+  throw new Error('the relay did not drain');
+}
+
+const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
+const openConflicts = (plan: Plan, elementId: string) => plan.conflicts.filter((c) => c.elementId === elementId && !c.resolvedAt);
+const receiptOf = async (outboxId: string) => {
+  const row = await app.deps.store.outbox.get('101', outboxId);
+  expect(row, JSON.stringify(row)).toMatchObject({ status: 'delivered' });
+  return JSON.parse(row!.receipt!) as { targetId: string; version: string; fieldLevel?: boolean; keptTheirs?: string[] };
+};
+
+/** Our goal, delivered to the region and read back from it; the Goal there and how to edit it as the region. */
+async function goalAtRegion(planId: string) {
+  const goal = await register({ planId, kind: 'goal.added', goal: { level: 'sub', title: 'Stabil medicinering', sector: 'health', status: 'proposed', description: 'Aftalt med borgeren' } });
+  await drain();
+  await syncFromRegion();
+  const goalId = (await receiptOf(goal.deliveries[0]!.outboxId)).targetId;
+  const read = () => health.repository.readResource<RegionGoal>('Goal', goalId);
+  const edit = async (change: (goal: RegionGoal) => RegionGoal) => health.repository.updateResource(change(await read()));
+  return { elementId: goal.elementId, read, edit };
+}
+
+const theirTitle = 'Stabil medicinering, som aftalt med egen læge';
+const theirNote = { text: 'Regionens note: medicingennemgang i februar' };
+
+describe('a field the region and a caseworker both changed (R18)', () => {
+  it('stays the region’s, is named in the receipt and the audit and flagged on the plan; the other field lands; settled for ours, ours reaches the region; their note survives', { timeout: 60_000 }, async () => {
+    const c = await citizenAtRegion();
+    const goal = await goalAtRegion(c.planId);
+    // The region's caseworker rewords the goal and adds a note of their own.
+    await goal.edit((g) => ({ ...g, description: { ...g.description, text: theirTitle }, note: [...(g.note ?? []), theirNote] }));
+
+    // Here, before the region's change is read: the title differently, and the status.
+    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering hjemme', status: 'active' } });
+    await drain();
+    const afterPush = await goal.read();
+    expect(afterPush, 'their title stays, our status lands').toMatchObject({ description: { text: theirTitle }, lifecycleStatus: 'active' });
+    expect(afterPush.note).toContainEqual(theirNote);
+    const receipt = await receiptOf(changed.deliveries[0]!.outboxId);
+    expect(receipt).toMatchObject({ fieldLevel: true, keptTheirs: ['/description/text'], version: afterPush.meta!.versionId });
+    const audited = (await app.deps.store.audit.list('101', { citizenId: c.citizenId })).filter((r) => r.action === 'delivery.delivered' && r.targetId === changed.deliveries[0]!.outboxId);
+    expect(audited.map((r) => r.detail.keptTheirs)).toEqual([['/description/text']]);
+
+    // The next pull reads their title: a conflict for a person, our value kept here meanwhile.
+    await syncFromRegion();
+    const flagged = await planOf(c.planId);
+    expect(flagged.goals.find((g) => g.id === goal.elementId)).toMatchObject({ title: 'Stabil medicinering hjemme', status: 'active' });
+    const [conflict, ...more] = openConflicts(flagged, goal.elementId);
+    expect(more).toEqual([]);
+    expect(conflict!.field.split(',')).toEqual(['title']);
+    expect(conflict!.values.map((v) => v.value)).toEqual([{ title: 'Stabil medicinering hjemme' }, { title: theirTitle }]);
+    expect(conflict!.values[1]!.provenance.at(-1)).toMatchObject({ kind: 'source', system: 'health' });
+    // A change of another field meanwhile does not overwrite their title either.
+    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2027-06-30' } });
+    await drain();
+    expect(await goal.read()).toMatchObject({ description: { text: theirTitle }, target: [{ dueDate: '2027-06-30' }] });
+
+    // A person chooses ours: it reaches the region, and the region's note is still there.
+    const settled = await call('POST', `/v1/plans/${c.planId}/conflicts/${encodeURIComponent(conflict!.id)}/resolve`, { chosen: 0, reason: 'aftalt med borgeren' });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(200);
+    await drain();
+    expect(await goal.read()).toMatchObject({ description: { text: 'Stabil medicinering hjemme' }, lifecycleStatus: 'active' });
+    expect((await goal.read()).note).toContainEqual(theirNote);
+
+    // Our next change to the note array keeps the entry the region added.
+    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Aftalt med borger og pårørende' } });
+    await drain();
+    expect((await goal.read()).note).toEqual([{ text: 'Aftalt med borger og pårørende' }, theirNote]);
+    await syncFromRegion();
+    expect(openConflicts(await planOf(c.planId), goal.elementId)).toEqual([]);
+  });
+
+  it('flagged by the pull before our write, it stays theirs; settled for theirs, nothing overwrites it', { timeout: 60_000 }, async () => {
+    const c = await citizenAtRegion();
+    const goal = await goalAtRegion(c.planId);
+    await goal.edit((g) => ({ ...g, description: { ...g.description, text: theirTitle } }));
+    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering hjemme' } });
+    await syncFromRegion();
+    const [conflict] = openConflicts(await planOf(c.planId), goal.elementId);
+    expect(conflict?.values.map((v) => v.value)).toEqual([{ title: 'Stabil medicinering hjemme' }, { title: theirTitle }]);
+
+    await drain();
+    expect(await goal.read()).toMatchObject({ description: { text: theirTitle } });
+    expect(await receiptOf(changed.deliveries[0]!.outboxId)).toMatchObject({ keptTheirs: ['/description/text'] });
+
+    const settled = await call('POST', `/v1/plans/${c.planId}/conflicts/${encodeURIComponent(conflict!.id)}/resolve`, { chosen: 1 });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(200);
+    await drain();
+    expect(await goal.read()).toMatchObject({ description: { text: theirTitle } });
+    await syncFromRegion();
+    const plan = await planOf(c.planId);
+    expect(plan.goals.find((g) => g.id === goal.elementId)).toMatchObject({ title: theirTitle });
+    expect(openConflicts(plan, goal.elementId)).toEqual([]);
+  });
+
+  it('a change here made after the region’s change was read is no conflict: ours is written', { timeout: 60_000 }, async () => {
+    const c = await citizenAtRegion();
+    const goal = await goalAtRegion(c.planId);
+    await goal.edit((g) => ({ ...g, description: { ...g.description, text: theirTitle } }));
+    await syncFromRegion();
+    expect((await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)).toMatchObject({ title: theirTitle });
+
+    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering, ny aftale' } });
+    await drain();
+    expect(await goal.read()).toMatchObject({ description: { text: 'Stabil medicinering, ny aftale' } });
+    expect(await receiptOf(changed.deliveries[0]!.outboxId)).not.toHaveProperty('keptTheirs');
+    await syncFromRegion();
+    expect((await planOf(c.planId)).conflicts).toEqual([]);
+  });
+});
