@@ -1,8 +1,10 @@
 /**
  * `/v1/subscriptions`: vendors (and IT staff) subscribe an https address to thin, signed plan and
- * delivery events (architecture "Events out"; S6: internal addresses refused unless allowed).
+ * delivery events (architecture "Events out"; S6: internal addresses refused unless allowed), for one
+ * sector system: only of plans whose consent lets data flow with it (R9, R16).
  */
 import { z } from '@hono/zod-openapi';
+import { SourceSystem } from '../model';
 import { EventType, NewSubscription, SecretRotation, subscriptionService } from '../subscriptions/service';
 import { nextOffsetOf, PageQuery } from './paging';
 import { problemResponses } from './problem';
@@ -21,6 +23,7 @@ const Subscription = z
     id: z.string(),
     url: z.string(),
     events: z.array(EventType),
+    system: SourceSystem.nullable().describe('The sector system it serves; null for one made before subscriptions named one, which gets no events (subscribe again naming it)'),
     description: z.string().nullable(),
     createdBy: z.string(),
     createdAt: z.string(),
@@ -49,8 +52,10 @@ export const subscriptionRoutes = newRouter()
     securedRoute(roles, {
       method: 'post',
       path: '/v1/subscriptions',
-      summary: 'Subscribe an https address to plan and delivery events (signed per Standard Webhooks with the secret in the answer, shown once)',
+      summary: 'Subscribe an https address to the plan and delivery events of one sector system (signed per Standard Webhooks with the secret in the answer, shown once)',
       description:
+        'A subscription serves one sector system (`system`): a vendor’s is the one its token names (claim `system`; a token naming none, or a body naming another, is refused with 403), IT staff name any. ' +
+        'It hears of a plan only while a member’s consent or recorded legal basis lets data flow between the plan and that system (into the plan from it, or to a department it receives registrations for), asked when the event is sent out — so a revoked grant stops them — and of `delivery.dead` only for deliveries to that system. ' +
         'Events are thin — `{"type":"plan.changed","timestamp":"…","data":{"tenant":"101","planId":"…","version":4,"status":"active","previousStatus":"active","changed":["goals"]}}` — never content or a CPR number: read the plan through the API. ' +
         'Addresses in loopback, private, link-local or other internal networks are refused (422) unless the deployment allows them (SUBSCRIPTION_ALLOWED_HOSTS). A receiver answering 410 ends the subscription. ' +
         'At most 10 active subscriptions per client (token subject) and 100 per municipality (409).',

@@ -1,6 +1,6 @@
 /** Who is calling: the verified claims of a bearer token. */
 import { z } from 'zod';
-import { Cpr, Department, MunicipalityCode } from '../model';
+import { Cpr, Department, MunicipalityCode, SourceSystem } from '../model';
 
 /** `dpo`: the municipality's data protection officer (databeskyttelsesrådgiver), who investigates who used a citizen's data. */
 export const Role = z.enum(['it-staff', 'caseworker', 'vendor', 'sync-job', 'citizen', 'provider', 'dpo']);
@@ -19,6 +19,11 @@ export const Principal = z
      * a caseworker whose token names none sees what consent gives the whole plan (R9).
      */
     department: Department.optional(),
+    /**
+     * For `vendor` tokens: the sector system (fagsystem) the vendor supplies. Its event subscriptions
+     * serve that system alone, and hear only of plans whose consent lets data flow with it (decision 0014).
+     */
+    system: SourceSystem.optional(),
     /** For `citizen` tokens: the citizen's pseudonymous id (never a CPR). */
     citizenId: z.string().min(1).optional(),
     /**

@@ -6,7 +6,7 @@
 import { decode, sign, verify } from 'hono/jwt';
 import { createJwksKeyStore, IdentityProviderUnavailableError, type JwksAlgorithm, type JwksOptions, type VerificationKey } from './jwks';
 import { insufficientAssurance, Principal, withCprClaim, type Role } from './principal';
-import type { Department } from '../model';
+import type { Department, SourceSystem } from '../model';
 
 export { IdentityProviderUnavailableError } from './jwks';
 
@@ -81,7 +81,7 @@ export function createTokenVerifier(config: TokenConfig, options: Omit<JwksOptio
 /** Signs a development token (HS256). Never used with a production key. */
 export async function signDevToken(
   secret: string,
-  claims: { sub?: string; tenant: string; roles: Role[]; providerId?: string; citizenId?: string; department?: Department },
+  claims: { sub?: string; tenant: string; roles: Role[]; providerId?: string; citizenId?: string; department?: Department; system?: SourceSystem },
   ttlSeconds = 8 * 3600,
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);

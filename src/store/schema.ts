@@ -417,6 +417,8 @@ export const subscriptions = sqliteTable(
     createdAt: text('created_at').notNull(),
     disabledAt: text('disabled_at'),
     disabledReason: text('disabled_reason'),
+    /** The sector system the subscription serves: plan events only of plans whose consent lets data flow with it (migration 0026; null: made before, gets no events). */
+    system: text('system'),
   },
   (t) => [index('subscriptions_tenant').on(t.tenant, t.disabledAt)],
 );

@@ -1,15 +1,26 @@
 /** Outbound subscriptions, the events the database records for them, and their deliveries. */
 import { and, asc, desc, eq, isNull, lte, sql } from 'drizzle-orm';
+import type { ConsentDocument } from './consents';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { events, subscriptionDeliveries, subscriptions } from './schema';
+import { citizens, consents, events, planMembers, subscriptionDeliveries, subscriptions } from './schema';
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type SubscriptionDeliveryRow = typeof subscriptionDeliveries.$inferSelect;
 export type NewSubscriptionDelivery = Pick<SubscriptionDeliveryRow, 'id' | 'tenant' | 'subscriptionId' | 'eventSeq' | 'type' | 'payload' | 'nextAttemptAt' | 'createdAt'>;
 
-export type NewSubscriptionRow = Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil'>;
+/** `system` may be left out: a row written before subscriptions named one (migration 0026). */
+export type NewSubscriptionRow = Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil' | 'system'> & { system?: string | null };
+
+/** An active member of a plan, with one consent document recorded for them (null: none). */
+export interface PlanMemberConsentRow {
+  tenant: string;
+  planId: string;
+  citizenId: string;
+  birthDate: string;
+  document: ConsentDocument | null;
+}
 
 /** Made by this token subject (`created_by` is `roles:sub`), under whatever roles. */
 const madeBy = (subject: string) => sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${subject}`;
@@ -19,7 +30,7 @@ export function subscriptionRepository({ db, batch }: Database) {
   const delivery = (tenant: string, id: string) => and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.id, id));
   return {
     createStatement(row: NewSubscriptionRow): Statement {
-      return db.insert(subscriptions).values(row);
+      return db.insert(subscriptions).values({ ...row, system: row.system ?? null });
     },
     /**
      * Inserts the subscription only while its token subject and its tenant hold fewer active ones
@@ -47,6 +58,7 @@ export function subscriptionRepository({ db, batch }: Database) {
               createdAt: sql<string>`${row.createdAt}`.as('created_at'),
               disabledAt: sql<null>`null`.as('disabled_at'),
               disabledReason: sql<null>`null`.as('disabled_reason'),
+              system: sql<string | null>`${row.system ?? null}`.as('system'),
             })
             .from(sql`(select 1) as one`)
             .where(sql`${activeOf(true)} < ${limits.perSubject} and ${activeOf(false)} < ${limits.perTenant}`),
@@ -108,6 +120,26 @@ export function subscriptionRepository({ db, batch }: Database) {
     async activeOf(tenants: readonly string[]): Promise<SubscriptionRow[]> {
       if (tenants.length === 0) return [];
       return db.select().from(subscriptions).where(and(inList(subscriptions.tenant, tenants), isNull(subscriptions.disabledAt)));
+    },
+    /**
+     * The active members of these plans, each with their birth date and every consent document recorded
+     * for them: what the fan-out asks the consent policy about, in one query for a page of events (a row
+     * per member and document; a member without any comes once, with none). Plan ids are unique across
+     * tenants; the tenant comes back so the caller matches it to each event's.
+     */
+    async membersWithConsents(planIds: readonly string[]): Promise<PlanMemberConsentRow[]> {
+      if (planIds.length === 0) return [];
+      const rows = await this.membersWithConsentsQuery(planIds);
+      return rows.map((row) => ({ ...row, document: row.document === null ? null : (JSON.parse(row.document) as ConsentDocument) }));
+    },
+    /** The query of `membersWithConsents`, unrun (its query plan is tested: each table by its key or index). */
+    membersWithConsentsQuery(planIds: readonly string[]) {
+      return db
+        .select({ tenant: planMembers.tenant, planId: planMembers.planId, citizenId: planMembers.citizenId, birthDate: citizens.birthDate, document: consents.document })
+        .from(planMembers)
+        .innerJoin(citizens, and(eq(citizens.id, planMembers.citizenId), eq(citizens.tenant, planMembers.tenant)))
+        .leftJoin(consents, and(eq(consents.tenant, planMembers.tenant), eq(consents.citizenId, planMembers.citizenId)))
+        .where(and(inList(planMembers.planId, planIds), eq(planMembers.active, true)));
     },
     /** Events not yet fanned out, oldest first (a system job across tenants). */
     async nextEvents(limit: number): Promise<EventRow[]> {

@@ -9,15 +9,21 @@
  * (migration 0010), so no path that changes a plan can forget one, and they are fanned out into one
  * delivery per subscription, delivered with retries (backoff with jitter) under the same webhook-id
  * each try, so the receiver can drop a repeat.
+ *
+ * A subscription serves one sector system, and hears only of plans whose consent lets data flow with
+ * that system, and of dead deliveries to it (./consent-gate.ts): a vendor learns nothing of citizens
+ * who never agreed to any flow to its system.
  */
 import { z } from '@hono/zod-openapi';
 import { ProblemError, type AppDeps } from '../api/context';
 import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/backoff';
 import { holdsCprNumber, redactCpr } from '../security/redact';
+import { SourceSystem } from '../model';
 import { actorOf, hasAnyRole, type Principal } from '../security';
-import type { AuditEntry, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
+import type { AuditEntry, EventRow, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
 import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
+import { systemHasPartIn, type MemberConsents } from './consent-gate';
 
 export const EventType = z.enum(['plan.created', 'plan.changed', 'delivery.dead']);
 export type EventType = z.infer<typeof EventType>;
@@ -27,6 +33,9 @@ export const NewSubscription = z
     url: z.string().max(2000).describe('https address the events are POSTed to'),
     events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out'),
     description: z.string().max(200).optional(),
+    system: SourceSystem.optional().describe(
+      'The sector system (fagsystem) the subscription serves: its plan events are of plans whose consent lets data flow with that system, its delivery.dead events of deliveries to it. A vendor’s is the system its token names (claim `system`), which it may leave out; IT staff name one.',
+    ),
   })
   .strict()
   .openapi('NewSubscription');
@@ -35,6 +44,8 @@ export interface SubscriptionView {
   id: string;
   url: string;
   events: EventType[];
+  /** The sector system it serves; null for one made before subscriptions named one (it gets no events). */
+  system: SourceSystem | null;
   description: string | null;
   createdBy: string;
   createdAt: string;
@@ -48,6 +59,7 @@ const viewOf = (row: SubscriptionRow): SubscriptionView => ({
   id: row.id,
   url: row.url,
   events: JSON.parse(row.events) as EventType[],
+  system: (row.system as SourceSystem | null) ?? null,
   description: row.description,
   createdBy: row.createdBy,
   createdAt: row.createdAt,
@@ -90,6 +102,22 @@ export const SecretRotation = z
   .strict()
   .openapi('SecretRotation');
 
+/**
+ * The system a new subscription serves. A vendor's is the one its token names (claim `system`, set by
+ * the identity provider): it may leave it out, and may not name another — a token naming none cannot
+ * subscribe. IT staff may subscribe for any system, and must name it.
+ */
+function systemFor(principal: Principal, asked: SourceSystem | undefined): SourceSystem {
+  if (hasAnyRole(principal, ['it-staff'])) {
+    const system = asked ?? principal.system;
+    if (!system) throw new ProblemError('validation-failed', `system: name the sector system the subscription serves (one of ${SourceSystem.options.join(', ')})`);
+    return system;
+  }
+  if (!principal.system) throw new ProblemError('forbidden', 'a vendor subscribes for the sector system its token names (claim `system`), and this token names none');
+  if (asked && asked !== principal.system) throw new ProblemError('forbidden', `your token is for the ${principal.system} system: a vendor subscribes for its own system only`);
+  return principal.system;
+}
+
 export function subscriptionService(deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) {
   const { store, clock } = deps;
   // IT staff see and manage every subscription of their municipality; a vendor only its own — by
@@ -105,6 +133,7 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
     async create(principal: Principal, input: z.infer<typeof NewSubscription>): Promise<SubscriptionView & { secret: string }> {
       // A CPR number has no place in an address or a description (both are shown and logged by receivers).
       if (holdsCprNumber(input.url) || holdsCprNumber(input.description ?? '')) throw new ProblemError('validation-failed', 'the address or description holds a CPR number; events carry ids only');
+      const system = systemFor(principal, input.system);
       const check = await checkSubscriptionUrl(input.url, deps.config.subscriptions.allowedHosts, deps.subscriptionTransport?.resolveHost);
       if (!check.ok) throw new ProblemError('subscription-address-refused', check.reason);
       const secret = newSecret();
@@ -118,12 +147,13 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
         description: input.description ?? null,
         createdBy: actorOf(principal),
         createdAt: clock.now().toISOString(),
+        system,
       };
       // Each active subscription turns every event into one more send (and one more row at fan-out).
       // The limits are checked by the insert itself: requests at the same moment cannot each pass a count.
       const created = await store.audit.appendIfOneRowChanged(
         principal.tenant,
-        [{ at: row.createdAt, actor: row.createdBy, action: 'subscription.created', targetType: 'subscription', targetId: row.id, detail: { host: new URL(input.url).host, events: JSON.parse(row.events) } }],
+        [{ at: row.createdAt, actor: row.createdBy, action: 'subscription.created', targetType: 'subscription', targetId: row.id, detail: { host: new URL(input.url).host, events: JSON.parse(row.events), system } }],
         store.subscriptions.createWithinLimitsStatement(row, { perSubject: MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, perTenant: MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT }),
       );
       if (!created) {
@@ -237,6 +267,8 @@ export interface SubscriptionRunResult {
   retried: number;
   dead: number;
   cancelled: number;
+  /** Event × subscription pairs not fanned out: no consent lets the plan's data flow with the subscription's system, the dead delivery was to another system, or it names no system. */
+  withheld: number;
 }
 
 /** Why a send failed, as kept for IT staff and the subscriber (a network error's cause included; no CPR number). */
@@ -266,6 +298,41 @@ async function sendSigned(deps: AppDeps, send: (url: string, init: RequestInit) 
 
 const senderOf = (deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) => deps.subscriptionTransport?.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
 
+const planEventTypes: readonly string[] = ['plan.created', 'plan.changed'];
+
+/**
+ * Who of the subscriptions may hear of an event, for a page of events: a plan's events go to a
+ * subscription while some active member's consent lets data flow with its system; a dead delivery's
+ * to the subscription of the system it was for; nothing to one that names no system (made before
+ * subscriptions named one). The plans' members and consents are read in one query for the page.
+ */
+async function audienceOf(store: AppDeps['store'], wanted: readonly { event: EventRow; to: readonly SubscriptionRow[] }[], at: Date) {
+  const planIds = new Set<string>();
+  for (const { event, to } of wanted) if (planEventTypes.includes(event.type) && to.some((s) => s.system)) planIds.add((JSON.parse(event.data) as { planId: string }).planId);
+  const membersOf = new Map<string, Map<string, MemberConsents>>();
+  for (const row of await store.subscriptions.membersWithConsents([...planIds])) {
+    const key = `${row.tenant}|${row.planId}`;
+    const members = membersOf.get(key) ?? new Map<string, MemberConsents>();
+    membersOf.set(key, members);
+    const member = members.get(row.citizenId) ?? { citizenId: row.citizenId, birthDate: row.birthDate, grants: [], legalBases: [] };
+    members.set(row.citizenId, member);
+    if (row.document?.kind === 'grant') member.grants.push(row.document);
+    else if (row.document?.kind === 'legal-basis') member.legalBases.push(row.document);
+  }
+  const decided = new Map<string, boolean>();
+  return (subscription: SubscriptionRow, event: EventRow): boolean => {
+    const system = subscription.system as SourceSystem | null;
+    if (!system) return false;
+    const data = JSON.parse(event.data) as { planId?: string; target?: string };
+    if (event.type === 'delivery.dead') return data.target === system;
+    if (!planEventTypes.includes(event.type) || !data.planId) return false;
+    const key = `${event.tenant}|${data.planId}`;
+    const decision = `${key}|${system}`;
+    if (!decided.has(decision)) decided.set(decision, systemHasPartIn(system, [...(membersOf.get(key)?.values() ?? [])], at));
+    return decided.get(decision)!;
+  };
+}
+
 const EVENT_PAGE = 500;
 const LEASE_MS = 60_000;
 const TIMEOUT_MS = 10_000;
@@ -285,29 +352,32 @@ export async function runSubscriptionDeliveries(
   options: { limit?: number; backoff?: BackoffPolicy; random?: () => number; concurrency?: number } = {},
 ): Promise<SubscriptionRunResult> {
   const { store, clock } = deps;
-  const result: SubscriptionRunResult = { fannedOut: 0, delivered: 0, retried: 0, dead: 0, cancelled: 0 };
+  const result: SubscriptionRunResult = { fannedOut: 0, delivered: 0, retried: 0, dead: 0, cancelled: 0, withheld: 0 };
   const iso = (ms: number) => new Date(ms).toISOString();
 
-  // Fan-out: each recorded event becomes one delivery per active subscription that wants its type.
+  // Fan-out: each recorded event becomes one delivery per active subscription that wants its type and
+  // may hear of it (consent now, for its system: ./consent-gate.ts).
   for (let page = 0; page < 100; page++) {
     const recorded = await store.subscriptions.nextEvents(EVENT_PAGE);
     if (recorded.length === 0) break;
     const active = await store.subscriptions.activeOf([...new Set(recorded.map((e) => e.tenant))]);
     const at = clock.now().toISOString();
-    const rows = recorded.flatMap((event) =>
-      active
-        .filter((s) => s.tenant === event.tenant && (JSON.parse(s.events) as string[]).includes(event.type))
-        .map((s) => ({
-          id: crypto.randomUUID(),
-          tenant: event.tenant,
-          subscriptionId: s.id,
-          eventSeq: event.seq,
-          type: event.type,
-          payload: JSON.stringify({ type: event.type, timestamp: event.at, data: { tenant: event.tenant, ...(JSON.parse(event.data) as object) } }),
-          nextAttemptAt: at,
-          createdAt: at,
-        })),
-    );
+    const wanted = recorded.map((event) => ({ event, to: active.filter((s) => s.tenant === event.tenant && (JSON.parse(s.events) as string[]).includes(event.type)) }));
+    const mayHear = await audienceOf(store, wanted, clock.now());
+    const rows = wanted.flatMap(({ event, to }) => {
+      const hearing = to.filter((s) => mayHear(s, event));
+      result.withheld += to.length - hearing.length;
+      return hearing.map((s) => ({
+        id: crypto.randomUUID(),
+        tenant: event.tenant,
+        subscriptionId: s.id,
+        eventSeq: event.seq,
+        type: event.type,
+        payload: JSON.stringify({ type: event.type, timestamp: event.at, data: { tenant: event.tenant, ...(JSON.parse(event.data) as object) } }),
+        nextAttemptAt: at,
+        createdAt: at,
+      }));
+    });
     await store.subscriptions.fanOut(rows, recorded.at(-1)!.seq);
     result.fannedOut += rows.length;
     if (recorded.length < EVENT_PAGE) break;

@@ -139,7 +139,7 @@ describe('a change whose audit row cannot be written is not made', () => {
     expect((await answer()).status).toBe(200);
     expect(await countOf(satisfactionAnswers)).toBe(1);
 
-    const vendor = { sub: 'vendor-1', tenant: '101', roles: ['vendor' as const] };
+    const vendor = { sub: 'vendor-1', tenant: '101', roles: ['vendor' as const], system: 'social' as const };
     await duringAuditOutage(() => subscriptionService(app.deps).create(vendor, { url: 'http://127.0.0.1:9/events' }));
     expect(await countOf(subscriptions)).toBe(0);
     // Ending it or rotating its secret: not done unlogged either.

@@ -19,7 +19,7 @@ import { TestClock } from '../registrations/fixture';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
 import { rivalWritesFirst } from '../support/rival-write';
-import { enrol } from '../support/seed';
+import { enrol, grantConsent } from '../support/seed';
 
 interface Received { headers: IncomingMessage['headers']; body: string }
 let receiver: Server;
@@ -56,13 +56,27 @@ beforeEach(() => {
   mostInFlight = 0;
 });
 
+/**
+ * The vendor tokens of this file are those of the social system's supplier unless a test says
+ * otherwise, and `enrolShared` makes plans whose citizen lets social data into the plan: events of
+ * other plans are not theirs to hear of.
+ */
+const VENDOR_SYSTEM = 'social';
+
+/** An active plan whose citizen consented to data from the social system flowing into it. */
+async function enrolShared(deps: Parameters<typeof enrol>[0], cpr: string) {
+  const plan = await enrol(deps, cpr);
+  await grantConsent(deps, { citizenId: plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '', source: VENDOR_SYSTEM, categories: ['plan-core'] });
+  return plan;
+}
+
 async function freshApp(allowed = '127.0.0.1') {
   const clock = new TestClock(Date.now());
   const app = await startTestApp({ clock, env: { SUBSCRIPTION_ALLOWED_HOSTS: allowed } });
   // The Node transport: the connect-time guard is in the path, as in the service.
   app.deps.subscriptionTransport = nodeSubscriptionTransport(app.deps.config.subscriptions.allowedHosts);
-  const call = async (method: string, path: string, roles: string[], body?: unknown, sub?: string, tenant = '101') => {
-    const token = await app.harness.token({ tenant, roles: roles as never, ...(sub ? { sub } : {}) });
+  const call = async (method: string, path: string, roles: string[], body?: unknown, sub?: string, tenant = '101', claims: { system?: string } = roles.includes('vendor') ? { system: VENDOR_SYSTEM } : {}) => {
+    const token = await app.harness.token({ tenant, roles: roles as never, ...(sub ? { sub } : {}), ...(claims as object) });
     const response = await app.harness.request(path, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
@@ -85,7 +99,7 @@ describe('outbound subscriptions', () => {
     expect(JSON.stringify((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body)).not.toContain(secret);
 
     const cpr = testCpr();
-    const plan = await enrol(app.deps, cpr); // created, accepted, active: three plan writes
+    const plan = await enrolShared(app.deps, cpr); // created, accepted, active: three plan writes
     const outcome = await app.run();
     expect(outcome).toMatchObject({ fannedOut: 3, delivered: 3, retried: 0, dead: 0 });
     expect(await app.events()).toEqual([]);
@@ -120,7 +134,7 @@ describe('outbound subscriptions', () => {
   it('a plan.changed event names the parts that changed, so a vendor reads only what it holds', async () => {
     const app = await freshApp();
     expect((await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.changed'] }, 'vendor-a')).status).toBe(201);
-    const plan = await enrol(app.deps, testCpr());
+    const plan = await enrolShared(app.deps, testCpr());
     const member = plan.subject.kind === 'citizen' ? plan.subject.member.memberId : '';
     const register = async (body: Record<string, unknown>) => {
       const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
@@ -160,7 +174,7 @@ describe('outbound subscriptions', () => {
     expect(JSON.stringify((await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a')).body)).not.toContain(newSecret);
 
     // During the overlap: two signatures; a receiver with either secret accepts the event.
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ delivered: 1 });
     expect((received[0]!.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
     expect(await verifies(received[0]!, newSecret)).toBe(true);
@@ -168,7 +182,7 @@ describe('outbound subscriptions', () => {
 
     // After it: the new secret only.
     app.clock.advance(25 * 3600_000);
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ delivered: 1 });
     expect(await verifies(received[1]!, newSecret)).toBe(true);
     expect(await verifies(received[1]!, oldSecret)).toBe(false);
@@ -177,7 +191,7 @@ describe('outbound subscriptions', () => {
     // A leak: no overlap, the old secret signs nothing more.
     const urgent = await app.call('POST', `/v1/subscriptions/${id}/rotate-secret`, ['it-staff'], { overlapHours: 0 });
     expect(urgent.body.previousSecretValidUntil).toBeNull();
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ delivered: 1 });
     expect((received[2]!.headers['webhook-signature'] as string).split(' ')).toHaveLength(1);
     expect(await verifies(received[2]!, urgent.body.secret)).toBe(true);
@@ -225,8 +239,8 @@ describe('outbound subscriptions', () => {
     const app = await freshApp();
     const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-a');
     expect(created.status).toBe(201);
-    await enrol(app.deps, testCpr());
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     answerDelayMs = 30;
     expect(await app.run()).toMatchObject({ fannedOut: 6, delivered: 6 });
     expect(mostInFlight).toBe(1);
@@ -249,7 +263,7 @@ describe('outbound subscriptions', () => {
     const app = await freshApp();
     const failing = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${base}/failing`, events: ['plan.created'] }, 'vendor-a')).body.id;
     await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${base}/healthy`, events: ['plan.created'] }, 'vendor-b');
-    for (let i = 0; i < 5; i++) await enrol(app.deps, testCpr());
+    for (let i = 0; i < 5; i++) await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 10, delivered: 5, retried: 1 });
     expect(tries).toEqual({ '/failing': 1, '/healthy': 5 });
     // The rest are tried in the next passes, none given up on or skipped for good.
@@ -278,7 +292,7 @@ describe('outbound subscriptions', () => {
       clock = app.clock;
       const url = `http://127.0.0.1:${(slow.address() as { port: number }).port}/events`;
       expect((await app.call('POST', '/v1/subscriptions', ['vendor'], { url }, 'vendor-a')).status).toBe(201);
-      for (let i = 0; i < 3; i++) await enrol(app.deps, testCpr());
+      for (let i = 0; i < 3; i++) await enrolShared(app.deps, testCpr());
       const run1 = app.run();
       while (seen.length < 7) await new Promise((resolve) => setTimeout(resolve, 5));
       const run2 = app.run();
@@ -321,7 +335,7 @@ describe('outbound subscriptions', () => {
     expect((await app.call('GET', `/v1/subscriptions/${body.id}`, ['it-staff'], undefined, undefined, '751')).status).toBe(404);
     for (const role of ['caseworker', 'sync-job']) expect((await app.call('GET', '/v1/subscriptions', [role])).status).toBe(403);
     // Only the event types asked for: plan writes send this subscriber nothing.
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 0 });
     expect(received).toEqual([]);
     await app.close();
@@ -352,7 +366,7 @@ describe('outbound subscriptions', () => {
     expect((await subscribe('vendor-b')).status).toBe(201);
     expect((await app.call('DELETE', `/v1/subscriptions/${made[0]}`, ['vendor'], undefined, 'vendor-a')).status).toBe(204);
     expect((await subscribe('vendor-a')).status).toBe(201);
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT + 1 });
     // The municipality as a whole has a bound too, whoever subscribes.
     let active = MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT + 1;
@@ -373,7 +387,7 @@ describe('outbound subscriptions', () => {
       return { racing, app: createApp({ ...app.deps, store: createStore(racing) }) };
     };
     const subscribeRacing = async (racedApp: ReturnType<typeof createApp>, sub: string) => {
-      const token = await app.harness.token({ tenant: '101', roles: ['vendor'], sub });
+      const token = await app.harness.token({ tenant: '101', roles: ['vendor'], sub, system: VENDOR_SYSTEM });
       const response = await racedApp.request('/v1/subscriptions', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiverUrl, events: ['plan.created'] }) });
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     };
@@ -409,7 +423,7 @@ describe('outbound subscriptions', () => {
     const last = await app.call('GET', '/v1/subscriptions?limit=2&offset=2', ['vendor'], undefined, 'vendor-a');
     expect(last.body.nextOffset).toBeNull();
     expect([...first.body.subscriptions, ...last.body.subscriptions].map((s: { id: string }) => s.id).sort()).toEqual([...made].sort());
-    for (let i = 0; i < 3; i++) await enrol(app.deps, testCpr());
+    for (let i = 0; i < 3; i++) await enrolShared(app.deps, testCpr());
     await app.run();
     const deliveries = (query: string) => app.call('GET', `/v1/subscriptions/${made[0]}/deliveries?${query}`, ['vendor'], undefined, 'vendor-a');
     expect((await deliveries('limit=2')).body).toMatchObject({ deliveries: [expect.any(Object), expect.any(Object)], nextOffset: 2 });
@@ -454,7 +468,7 @@ describe('outbound subscriptions', () => {
     }
     expect((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body.subscriptions).toEqual([]);
     // Without a subscription the triggers record no events: a plan write costs nothing more.
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.events()).toEqual([]);
     await app.close();
   });
@@ -463,7 +477,7 @@ describe('outbound subscriptions', () => {
     const app = await freshApp();
     const { body } = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
     answers = [500];
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 0, retried: 1 });
     const [pending] = (await app.call('GET', `/v1/subscriptions/${body.id}/deliveries`, ['vendor'], undefined, 'vendor-a')).body.deliveries;
     expect(pending).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, lastError: 'the receiver answered 500' });
@@ -472,7 +486,7 @@ describe('outbound subscriptions', () => {
     expect(received.map((r) => r.headers['webhook-id'])).toEqual([pending.id, pending.id]);
 
     answers = [410];
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ dead: 1 });
     const ended = (await app.call('GET', `/v1/subscriptions/${body.id}`, ['vendor'], undefined, 'vendor-a')).body;
     expect(ended).toMatchObject({ disabledAt: expect.any(String), disabledReason: 'the receiver answered 410 Gone' });
@@ -480,7 +494,7 @@ describe('outbound subscriptions', () => {
     expect((await app.deps.store.audit.list('101')).filter((a) => a.action === 'subscription.disabled')).toEqual([
       expect.objectContaining({ actor: 'system:subscriptions', targetId: body.id, detail: { reason: 'the receiver answered 410 Gone' } }),
     ]);
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 0 });
     expect(received).toHaveLength(3);
     await app.close();
@@ -488,9 +502,9 @@ describe('outbound subscriptions', () => {
 
   it('gives up after the last attempt, sends a dead one again on request, and a deleted subscription gets nothing more', async () => {
     const app = await freshApp();
-    const { body } = await app.call('POST', '/v1/subscriptions', ['it-staff'], { url: receiverUrl, events: ['plan.created'] });
+    const { body } = await app.call('POST', '/v1/subscriptions', ['it-staff'], { url: receiverUrl, events: ['plan.created'], system: VENDOR_SYSTEM });
     answers = Array(8).fill(503);
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     for (let i = 0; i < 8; i++) {
       await app.run();
       app.clock.advance(1000);
@@ -513,7 +527,7 @@ describe('outbound subscriptions', () => {
     expect((await retry(last.id)).body).toMatchObject({ status: 409, type: '/problems/delivery-not-replayable' });
 
     expect((await app.call('DELETE', `/v1/subscriptions/${body.id}`, ['it-staff'])).status).toBe(204);
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
     expect(received).toHaveLength(9);
     expect((await retry(last.id)).body).toMatchObject({ status: 409, type: '/problems/subscription-ended' });
@@ -523,7 +537,7 @@ describe('outbound subscriptions', () => {
   it('keeps trying a receiver that is down for an hour (a deploy, a restart), and delivers when it is back', async () => {
     const app = await freshApp();
     const { body } = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     const downUntil = app.clock.now().getTime() + 60 * 60_000;
     const delivery = async () => (await app.call('GET', `/v1/subscriptions/${body.id}/deliveries`, ['vendor'], undefined, 'vendor-a')).body.deliveries[0];
     // A middling draw of the jitter (not the lucky or unlucky end), the clock moved to each next try.
@@ -541,11 +555,125 @@ describe('outbound subscriptions', () => {
   it('a dead outbox delivery becomes a delivery.dead event', async () => {
     const app = await freshApp();
     await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['delivery.dead'] }, 'vendor-a');
-    await app.database.db.run(sql`insert into outbox (id, tenant, registration_id, citizen_id, target, operation, payload, status, attempts, next_attempt_at, consent_ref, created_at, updated_at, sequence) values ('o-1', '101', 'r-1', 'c-1', 'dfdg', 'goal.upsert', 'null', 'pending', 0, '2026-01-01T00:00:00Z', 'g', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1)`);
+    await app.database.db.run(sql`insert into outbox (id, tenant, registration_id, citizen_id, target, operation, payload, status, attempts, next_attempt_at, consent_ref, created_at, updated_at, sequence) values ('o-1', '101', 'r-1', 'c-1', 'social', 'goal.upsert', 'null', 'pending', 0, '2026-01-01T00:00:00Z', 'g', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1)`);
     await runRelayOnce(app.deps, { limit: 10 });
     expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 1 });
-    expect(JSON.parse(received[0]!.body)).toMatchObject({ type: 'delivery.dead', data: { tenant: '101', outboxId: 'o-1', registrationId: 'r-1', target: 'dfdg' } });
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ type: 'delivery.dead', data: { tenant: '101', outboxId: 'o-1', registrationId: 'r-1', target: 'social' } });
     expect(SubscriptionEventBody.safeParse(JSON.parse(received[0]!.body)).error).toBeUndefined();
+    await app.close();
+  });
+});
+
+describe('a subscription serves one sector system, and hears only of plans whose consent lets data flow with it (R9, R16)', () => {
+  const citizenOf = (plan: Awaited<ReturnType<typeof enrol>>) => (plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '');
+  const planIdsReceived = () => received.map((r) => (JSON.parse(r.body) as { data: { planId?: string } }).data.planId);
+
+  it('a vendor for the social system gets the events of a plan shared with social (either way), not of one without, nor of one shared with another system', async () => {
+    const app = await freshApp();
+    const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-social', '101', { system: 'social' });
+    expect(created.status).toBe(201);
+    expect(created.body.system).toBe('social');
+    expect((await app.call('GET', `/v1/subscriptions/${created.body.id}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).body.system).toBe('social');
+
+    const fromSocial = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(fromSocial), source: 'social', categories: ['goals'] });
+    // Registrations to the children's department go to the social system too (the routing table).
+    const toChildren = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(toChildren), source: 'enplan', recipient: 'children', categories: ['interventions'] });
+    const withoutConsent = await enrol(app.deps, testCpr());
+    const onlyEmployment = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(onlyEmployment), source: 'dfdg', categories: ['plan-core', 'employment'] });
+    await grantConsent(app.deps, { citizenId: citizenOf(onlyEmployment), source: 'enplan', recipient: 'employment', categories: ['goals'] });
+
+    // The plans' members and consents are read once for the page of events, not per event or subscription.
+    let reads = 0;
+    const read = app.deps.store.subscriptions.membersWithConsents.bind(app.deps.store.subscriptions);
+    app.deps.store.subscriptions.membersWithConsents = (planIds) => (reads++, read(planIds));
+    expect(await app.run()).toMatchObject({ fannedOut: 6, delivered: 6, withheld: 6 });
+    expect(reads).toBe(1);
+    expect(new Set(planIdsReceived())).toEqual(new Set([fromSocial.id, toChildren.id]));
+    expect(planIdsReceived().filter((id) => id === withoutConsent.id || id === onlyEmployment.id)).toEqual([]);
+    await app.close();
+  });
+
+  it('revoking the grant stops further events to it — also those recorded before the revocation and not yet sent out', async () => {
+    const app = await freshApp();
+    expect((await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.changed'] }, 'vendor-social', '101', { system: 'social' })).status).toBe(201);
+    const plan = await enrol(app.deps, testCpr());
+    const grant = await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core', 'goals'] });
+    expect(await app.run()).toMatchObject({ delivered: 2 });
+    const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const registered = await app.harness.request('/v1/registrations', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${caseworker}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+      body: JSON.stringify({ planId: plan.id, kind: 'goal.added', goal: { level: 'overall', title: 'Egen bolig', sector: 'social' } }),
+    });
+    expect(registered.status).toBe(202);
+    expect((await app.events()).map((e) => e.type)).toEqual(['plan.changed']);
+    // The citizen withdraws the consent before the job fans the recorded event out.
+    expect((await app.harness.request(`/v1/consents/${grant.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(200);
+    const after = await app.run();
+    expect(after).toMatchObject({ fannedOut: 0, delivered: 0 });
+    expect(after.withheld).toBeGreaterThanOrEqual(1);
+    expect(await app.events()).toEqual([]);
+    expect(received).toHaveLength(2);
+    await app.close();
+  });
+
+  it('a delivery.dead event goes only to the subscription of the system the delivery was for', async () => {
+    const app = await freshApp();
+    const subscribe = async (system: string) => (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${receiverUrl}/${system}`, events: ['delivery.dead'] }, `vendor-${system}`, '101', { system })).body.id as string;
+    const social = await subscribe('social');
+    const dfdg = await subscribe('dfdg');
+    await app.database.db.run(sql`insert into outbox (id, tenant, registration_id, citizen_id, target, operation, payload, status, attempts, next_attempt_at, consent_ref, created_at, updated_at, sequence) values ('o-dfdg', '101', 'r-1', 'c-1', 'dfdg', 'goal.upsert', 'null', 'pending', 0, '2026-01-01T00:00:00Z', 'g', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1)`);
+    await runRelayOnce(app.deps, { limit: 10 });
+    expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 1, withheld: 1 });
+    expect(received).toHaveLength(1);
+    expect(JSON.parse(received[0]!.body)).toMatchObject({ type: 'delivery.dead', data: { outboxId: 'o-dfdg', target: 'dfdg' } });
+    const deliveriesOf = async (id: string, system: string) => (await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, `vendor-${system}`, '101', { system })).body.deliveries as { id: string }[];
+    expect((await deliveriesOf(dfdg, 'dfdg')).map((d) => d.id)).toEqual([received[0]!.headers['webhook-id']]);
+    expect(await deliveriesOf(social, 'social')).toEqual([]);
+    await app.close();
+  });
+
+  it('a vendor subscribes only for the system its token names; IT staff for any, naming it (RFC 9457)', async () => {
+    const app = await freshApp();
+    const subscribe = (roles: string[], body: Record<string, unknown>, claims: { system?: string }) => app.call('POST', '/v1/subscriptions', roles, { url: receiverUrl, ...body }, 'vendor-social', '101', claims);
+    const another = await subscribe(['vendor'], { system: 'dfdg' }, { system: 'social' });
+    expect(another.status).toBe(403);
+    expect(another.body).toMatchObject({ type: '/problems/forbidden', status: 403, detail: expect.stringMatching(/social system/) });
+    const unnamed = await subscribe(['vendor'], { system: 'social' }, {});
+    expect(unnamed.status).toBe(403);
+    expect(unnamed.body).toMatchObject({ type: '/problems/forbidden', detail: expect.stringMatching(/claim `system`/) });
+    expect((await subscribe(['vendor'], { system: 'payroll' }, { system: 'social' })).body).toMatchObject({ status: 400, type: '/problems/validation-failed' });
+    const itStaffUnnamed = await subscribe(['it-staff'], {}, {});
+    expect(itStaffUnnamed.body).toMatchObject({ status: 400, type: '/problems/validation-failed', detail: expect.stringMatching(/^system:/) });
+    expect((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body.subscriptions).toEqual([]);
+    expect(await app.deps.store.audit.list('101', {})).toEqual([]);
+
+    expect((await subscribe(['vendor'], { system: 'social' }, { system: 'social' })).body.system).toBe('social');
+    expect((await subscribe(['it-staff'], { system: 'health' }, {})).body.system).toBe('health');
+    expect((await app.deps.store.audit.list('101', {})).map((row) => row.detail.system)).toEqual(['social', 'health']);
+    await app.close();
+  });
+
+  it('a subscription made before subscriptions named a system gets no events; its test event and deliveries still work', async () => {
+    const app = await freshApp();
+    const { deps } = app;
+    const id = crypto.randomUUID();
+    const secret = 'whsec_c2lnbmluZy1zZWNyZXQtb2YtdGhlLXZlbmRvcg==';
+    await deps.store.batch([
+      deps.store.subscriptions.createStatement({ id, tenant: '101', url: receiverUrl, secretSealed: await deps.vault.sealPayload(secret, { column: 'subscriptions.secret_sealed', tenant: '101', id }), events: JSON.stringify(['plan.created', 'plan.changed', 'delivery.dead']), description: null, createdBy: 'vendor:vendor-old', createdAt: app.clock.now().toISOString() }),
+    ]);
+    await enrolShared(app.deps, testCpr());
+    await app.database.db.run(sql`insert into outbox (id, tenant, registration_id, citizen_id, target, operation, payload, status, attempts, next_attempt_at, consent_ref, created_at, updated_at, sequence) values ('o-old', '101', 'r-1', 'c-1', 'social', 'goal.upsert', 'null', 'pending', 0, '2026-01-01T00:00:00Z', 'g', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 1)`);
+    await runRelayOnce(app.deps, { limit: 10 });
+    expect(await app.run()).toMatchObject({ fannedOut: 0, withheld: 4 });
+    expect(received).toEqual([]);
+    const old = await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-old', '101', {});
+    expect(old.body).toMatchObject({ system: null, disabledAt: null });
+    expect((await app.call('POST', `/v1/subscriptions/${id}/test`, ['vendor'], undefined, 'vendor-old', '101', {})).body).toMatchObject({ delivered: true });
+    expect((await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, 'vendor-old', '101', {})).body.deliveries).toEqual([]);
     await app.close();
   });
 });
@@ -555,7 +683,7 @@ describe('the address is checked again at every delivery', () => {
     const app = await freshApp();
     await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.created'] }, 'vendor-a');
     (app.deps.config.subscriptions as { allowedHosts: string[] }).allowedHosts = [];
-    await enrol(app.deps, testCpr());
+    await enrolShared(app.deps, testCpr());
     expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 0, dead: 1 });
     expect(received).toEqual([]);
     const [subscription] = (await app.call('GET', '/v1/subscriptions', ['it-staff'])).body.subscriptions;

@@ -4,11 +4,11 @@
  * the Workers harness (test/workers) runs the real worker in workerd on D1.
  */
 import type { Role } from '../../src/security';
-import type { Department } from '../../src/model';
+import type { Department, SourceSystem } from '../../src/model';
 
 export interface ApiHarness {
   request(path: string, init?: RequestInit): Promise<Response>;
-  token(claims: { tenant: string; roles: Role[]; sub?: string; providerId?: string; citizenId?: string; department?: Department }, ttlSeconds?: number): Promise<string>;
+  token(claims: { tenant: string; roles: Role[]; sub?: string; providerId?: string; citizenId?: string; department?: Department; system?: SourceSystem }, ttlSeconds?: number): Promise<string>;
 }
 
 export const TEST_JWT_SECRET = 'test-secret-for-the-enplan-suite';

@@ -1,7 +1,8 @@
 /**
  * Outbound subscriptions in workerd on D1: migration 0010's triggers record a plan's events on D1,
  * and the Cron Trigger round delivers them, signed, to a receiver on loopback (allowed explicitly);
- * a secret rotated on D1 signs a test event together with the one before it.
+ * a secret rotated on D1 signs a test event together with the one before it; a subscription hears
+ * only of plans whose consent lets data flow with its system (the members and consents read on D1).
  */
 import { env } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
@@ -16,9 +17,12 @@ import { TEST_JWT_SECRET } from '../support/harness';
 import { testCpr } from '../support/cpr';
 import { rivalWritesFirst } from '../support/rival-write';
 
+/** The vendor tokens here are the social system's supplier's. */
+const vendorClaims = (roles: string[]) => (roles.includes('vendor') ? { system: 'social' } : {});
+
 async function call(method: string, path: string, roles: string[], body?: unknown, sub = 'subscription-test') {
   const now = Math.floor(Date.now() / 1000);
-  const token = await sign({ sub, tenant: '101', roles, iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
+  const token = await sign({ sub, tenant: '101', roles, ...vendorClaims(roles), iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
   const response = await worker.fetch(
     new Request(`https://enplan.test${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined }),
     env as never,
@@ -27,17 +31,39 @@ async function call(method: string, path: string, roles: string[], body?: unknow
   return { status: response.status, body: (await response.json()) as any };
 }
 
+/** The citizen of the plan lets data from the social system into it. */
+async function shareWithSocial(plan: { id: string; subject: { member: { memberId: string } } }) {
+  const memberId = plan.subject.member.memberId;
+  const grant = await call('POST', '/v1/consents', ['caseworker'], {
+    planId: plan.id,
+    memberId,
+    source: 'social',
+    recipient: 'enplan',
+    categories: ['plan-core', 'social'],
+    purpose: 'Koordinering af indsatser i Én plan',
+    validFrom: '2026-01-01',
+    signed: { method: 'mitid', documentRef: 'subscriptions-doc', textVersion: 'samtykke-v1', language: 'da' },
+    grantedBy: { memberId, capacity: 'self' },
+  });
+  expect(grant.status).toBe(201);
+}
+
 describe('outbound subscriptions in workerd', () => {
-  it('records plan events on D1 and delivers them signed on the cron round', async () => {
+  it('records plan events on D1 and delivers them signed on the cron round — only of a plan shared with the subscription’s system', async () => {
     const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events`, events: ['plan.created'] });
     expect(created.status).toBe(201);
+    expect(created.body.system).toBe('social');
     const plan = await call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered' });
     expect(plan.status).toBe(201);
+    await shareWithSocial(plan.body);
+    const notShared = await call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered' });
+    expect(notShared.status).toBe(201);
     const round = await runScheduledRound(env as never, 'test');
-    expect(round.subscriptions).toMatchObject({ fannedOut: 1, delivered: 1 });
+    expect(round.subscriptions).toMatchObject({ fannedOut: 1, delivered: 1, withheld: 1 });
     const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { headers: Record<string, string>; body: string }[];
     const mine = received.filter((r) => JSON.parse(r.body).data.planId === plan.body.id);
     expect(mine).toHaveLength(1);
+    expect(received.filter((r) => JSON.parse(r.body).data.planId === notShared.body.id)).toEqual([]);
     const { headers, body } = mine[0]!;
     expect((await verifyWebhook({ id: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'] }, body, [created.body.secret], new Date())).ok).toBe(true);
     const deliveries = await call('GET', `/v1/subscriptions/${created.body.id}/deliveries`, ['vendor']);
@@ -48,6 +74,7 @@ describe('outbound subscriptions in workerd', () => {
     const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events`, events: ['plan.changed'] });
     expect(created.status).toBe(201);
     const plan = await call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered' });
+    await shareWithSocial(plan.body);
     expect((await call('POST', `/v1/plans/${plan.body.id}/status`, ['caseworker'], { status: 'accepted' })).status).toBe(200);
     await runScheduledRound(env as never, 'test');
     const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { body: string }[];
@@ -77,7 +104,7 @@ describe('outbound subscriptions in workerd', () => {
       deps.store.subscriptions.createStatement({ id: crypto.randomUUID(), tenant: '101', url: `${env.RECEIVER_URL}/events`, secretSealed: 'sealed elsewhere', events: '["plan.created"]', description: null, createdBy: `vendor:${client}`, createdAt: new Date().toISOString() }),
     ]);
     const now = Math.floor(Date.now() / 1000);
-    const token = await sign({ sub: client, tenant: '101', roles: ['vendor'], iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
+    const token = await sign({ sub: client, tenant: '101', roles: ['vendor'], system: 'social', iat: now, exp: now + 600 }, TEST_JWT_SECRET, 'HS256');
     const response = await createApp({ ...deps, store: createStore(racing) }).request('https://enplan.test/v1/subscriptions', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: `${env.RECEIVER_URL}/events` }) }, env);
     expect(racing.rivalWritten()).toBe(true);
     expect(response.status).toBe(409);

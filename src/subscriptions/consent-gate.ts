@@ -1,0 +1,48 @@
+/**
+ * Which events a subscription may hear of (R9 consent first, R16 purpose limitation). A subscription
+ * serves one sector system — its vendor's fagsystem — and a plan's events go to it only while some
+ * active member's consent (or recorded legal basis) lets data flow between the plan and that system:
+ * from the system into the plan, or from the plan to a department whose registrations the system
+ * receives. Asked through the one consent policy when the events are fanned out, not when they were
+ * recorded, so a grant revoked meanwhile stops them.
+ */
+import { decideFlow, decideFlowIntoPlan } from '../consent/policy';
+import { Department, type ConsentGrant, type DataCategory, type LegalBasisRecord, type SourceSystem } from '../model';
+import { routingRules } from '../rules';
+
+/** The departments whose registrations a system receives, as the routing table says (dfdg: employment and integration; social: social and children; …). */
+export function departmentsServedBy(system: SourceSystem): Department[] {
+  const named = new Set(routingRules.filter((rule) => !rule.exclude && rule.target === system).map((rule) => rule.recipient));
+  return Department.options.filter((department) => named.has(department));
+}
+
+/** One active member of a plan, with every consent document recorded for them. */
+export interface MemberConsents {
+  citizenId: string;
+  birthDate: string;
+  grants: ConsentGrant[];
+  legalBases: LegalBasisRecord[];
+}
+
+const categoriesNamed = (entries: readonly (ConsentGrant | LegalBasisRecord)[], matches: (entry: ConsentGrant | LegalBasisRecord) => boolean): DataCategory[] => [
+  ...new Set(entries.filter(matches).flatMap((entry) => entry.categories)),
+];
+
+/**
+ * Whether any data may flow now between the plan these members are in and the system: into the plan
+ * from it (for the whole plan or named departments), or out of the plan to one of its departments.
+ * Only the categories a member's own grants and legal bases name are asked about — no other could be allowed.
+ */
+export function systemHasPartIn(system: SourceSystem, members: readonly MemberConsents[], at: Date): boolean {
+  const departments: readonly string[] = departmentsServedBy(system);
+  return members.some(({ citizenId, birthDate, grants, legalBases }) => {
+    const entries = [...grants, ...legalBases];
+    const inflow = categoriesNamed(entries, (entry) => entry.source === system);
+    if (inflow.some((category) => decideFlowIntoPlan({ citizenId, birthDate, source: system, category, at }, grants, legalBases).allowed)) return true;
+    return departments.some((recipient) =>
+      categoriesNamed(entries, (entry) => entry.source === 'enplan' && entry.recipient === recipient).some(
+        (category) => decideFlow({ citizenId, birthDate, source: 'enplan', recipient, category, at }, grants, legalBases).allowed,
+      ),
+    );
+  });
+}
