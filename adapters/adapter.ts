@@ -111,6 +111,14 @@ export interface PushOperation {
   seenVersion?: string;
   /** For a field-level write: a person settled the element's conflict in favour of our content, so ours is written wherever theirs differs. */
   oursWins?: boolean;
+  /**
+   * For a field-level write into a record the target made itself (not one a delivery of ours made):
+   * `place` re-expresses a payload of ours against the record as the target holds it now (our array
+   * entries where our pull reads them, theirs kept; a value that reads back as ours left in their
+   * words); `asRead` is the payload our mapping makes of the record as our pull reads it, the base of
+   * a first write, which has no earlier payload to compare with.
+   */
+  theirRecord?: { place(payload: object, record: object): object; asRead(record: object): object | undefined };
 }
 
 export interface PushReceipt {

@@ -30,7 +30,8 @@
  *   resource and sends a JSON Patch of only the fields our mapping sets that changed since our last
  *   delivery, under `If-Match` of the version read (a replay when it already carries this operation);
  *   a field they changed too is left as theirs and named in the receipt (`keptTheirs`), and array
- *   entries of theirs are kept beside ours (`ownFieldPatch`); a second race gets one more read and
+ *   entries of theirs are kept beside ours (`ownFieldPatch`); into a record they made themselves our
+ *   payload is first placed among their entries (`theirRecord`); a second race gets one more read and
  *   patch, then is a permanent `VersionConflictError`.
  */
 import { BoundedMap } from '../shared/bounded-map';
@@ -428,10 +429,11 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
   }
 
   /**
-   * Reads the resource and patches the fields of ours that changed since `previous` (every field of
-   * ours that differs, without it) under `If-Match` of the version read, leaving a field they changed
-   * too as they hold it (`ownFieldPatch`); a second edit racing the patch gets one more read and
-   * patch, then the conflict stands (permanent, as before).
+   * Reads the resource and patches the fields of ours that changed since `previous` (without it: in a
+   * record they made, since what our mapping makes of it as read; else every field of ours that
+   * differs) under `If-Match` of the version read, leaving a field they changed too as they hold it
+   * (`ownFieldPatch`); a second edit racing the patch gets one more read and patch, then the conflict
+   * stands (permanent, as before).
    */
   async function patchOwnFields(target: FhirPushTarget, id: string, previous: object | undefined, next: object, idempotencyKey: string, operation: PushOperation): Promise<PushReceipt> {
     const resourceType = target.resourceType;
@@ -446,9 +448,13 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       // The operation tag marks this version as ours, as on an update (replay detection above).
       const tags = [...(meta.tag ?? []).filter((t) => t.system !== ENPLAN_OPERATION_TAG_SYSTEM), { system: ENPLAN_OPERATION_TAG_SYSTEM, code: idempotencyKey }];
       const rules = { theirChangesSeen: operation.seenVersion === meta.versionId, oursWins: operation.oursWins === true };
-      let own = ownFieldPatch(previous, next, current, rules);
+      // Their own record: ours placed among their entries and words, the first write compared with the record as we read it.
+      const their = operation.theirRecord;
+      const base = previous ?? their?.asRead(current);
+      const [before, after] = their ? [base && their.place(base, current), their.place(next, current)] : [base, next];
+      let own = ownFieldPatch(before, after, current, rules);
       // Their entries beside ours must still make a resource of the contract; else such an array is one value, both sides' changes a conflict.
-      if (!checkContract(target.contract, withPatch(current, own.operations)).success) own = ownFieldPatch(previous, next, current, { ...rules, keepTheirArrayEntries: false });
+      if (!checkContract(target.contract, withPatch(current, own.operations)).success) own = ownFieldPatch(before, after, current, { ...rules, keepTheirArrayEntries: false });
       const patch = [...own.operations, current.meta ? { op: 'add' as const, path: '/meta/tag', value: tags } : { op: 'add' as const, path: '/meta', value: { tag: tags } }];
       try {
         const result = await client.patchIfMatch(resourceType, id, patch, meta.versionId);

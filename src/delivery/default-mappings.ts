@@ -32,7 +32,11 @@ import { socialGoalReverse, socialInterventionReverse } from '../../mappings/soc
 import { careplanElementId, goalElementId } from '../../mappings/social/careplan';
 import type { Agreement, FollowUp, Goal, Intervention } from '../model';
 import type { Outbound } from '../registrations/apply';
-import { reverseMappingRegistry, type HeldAs, type ReverseEntry } from './reverse-mappings';
+import { mapRecord, type Mapping, type ReverseMapping } from '../../mappings/mapping';
+import { healthGoalMapping } from '../../mappings/health/goal';
+import { socialGoalMapping } from '../../mappings/social/goal';
+import { placeInTheirGoal } from '../../mappings/their-goal';
+import { reverseMappingRegistry, type HeldAs, type ReverseEntry, type TheirOwnRecord } from './reverse-mappings';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -67,11 +71,30 @@ const theSystemsOwnRecord = (system: 'social' | 'health') => (o: Outbound) =>
     ? `the element is the ${system} system’s own record, which only that system names; a change made here is not written into it (an update would replace the whole resource with the part the Én plan holds, and a create would make a second one)`
     : undefined;
 
+/** The goal fields a pull of a FHIR Goal reports; the rest of the element is ours alone. */
+type ReadGoalFields = 'level' | 'title' | 'description' | 'sector' | 'status' | 'targetDate' | 'topics';
+
 /**
- * The id of the system's own Goal the element was read from (`social:goal:<id>` → `<id>`): a change
- * of it is patched into that Goal, only the fields our mapping sets (decision 0005, session 18).
+ * The system's own Goal the element was read from (`social:goal:<id>` → `<id>`): a change of it is
+ * patched into that Goal, our content placed among theirs (`placeInTheirGoal`). A first write has no
+ * earlier payload: it is compared with what our mapping makes of the element as `pull` reads their
+ * Goal now, so only what differs here from their Goal is written (not their own target texts sent
+ * back as a note, nor their coded title as text); decision 0005, session 19.
  */
-const ownGoalIdIn = (prefix: string) => (o: Outbound) => (o.elementId?.startsWith(prefix) ? o.elementId.slice(prefix.length) || undefined : undefined);
+function theirOwnGoal(prefix: string, pull: Mapping<any>, reverse: ReverseMapping<Goal, unknown>): TheirOwnRecord {
+  return {
+    idOf: (o) => (o.elementId?.startsWith(prefix) ? o.elementId.slice(prefix.length) || undefined : undefined),
+    place: placeInTheirGoal,
+    asRead: (o, record) => {
+      const read = mapRecord(pull, record, { now: o.at, ruleVersion: '' });
+      const content = read.ok ? read.fragments[0]?.content : undefined;
+      if (!content) return undefined;
+      const { level: _l, title: _t, description: _d, sector: _s, status: _st, targetDate: _td, topics: _tp, ...ours } = elementOf(o, 'goal');
+      const mapped = reverse.map({ ...ours, ...(content as Pick<Goal, ReadGoalFields>) });
+      return mapped.ok ? (mapped.payload as object) : undefined;
+    },
+  };
+}
 
 /**
  * What a FHIR server's record made by this delivery reads back as, where its pull mapping cannot find
@@ -182,14 +205,14 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     },
   },
   // Social (KL FHIR): goals and interventions as Goal and CarePlan. A change of the system's own Goal
-  // is patched into it field by field; its own CarePlans are never written (their other activities).
+  // is patched into it, ours placed among theirs; its own CarePlans are never written (their other activities).
   {
     target: 'social',
     operations: ['goal.upsert'],
     mapping: socialGoalReverse,
     toInput: (o: Outbound) => elementOf(o, 'goal'),
     addressBy: 'receipt',
-    theirOwnRecord: ownGoalIdIn('social:goal:'),
+    theirOwnRecord: theirOwnGoal('social:goal:', socialGoalMapping, socialGoalReverse),
     heldAs: heldUnderServerId(goalElementId),
   },
   {
@@ -209,7 +232,7 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: healthGoalReverse,
     toInput: (o: Outbound) => elementOf(o, 'goal'),
     addressBy: 'receipt',
-    theirOwnRecord: ownGoalIdIn('health:goal:'),
+    theirOwnRecord: theirOwnGoal('health:goal:', healthGoalMapping, healthGoalReverse),
     heldAs: heldUnderServerId(healthGoalElementId),
   },
   // A cancelled or ended intervention updates the request the region holds (status revoked /

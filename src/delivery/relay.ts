@@ -27,7 +27,7 @@
  * the conflict on the plan. The relay tells the adapter what the plan knows (`planKnowledge`), so a
  * change made here after theirs was read, or a person's choice of ours, is written (0005, session 19).
  */
-import { AdapterError, type PushReceipt } from '../../adapters/adapter';
+import { AdapterError, type PushOperation, type PushReceipt } from '../../adapters/adapter';
 import { adaptersOf, type AppDeps } from '../api/context';
 import type { Plan, Provenance, SourceSystem } from '../model';
 import { settlementKey } from '../plans/conflicts';
@@ -272,27 +272,29 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
 
     let pushPayload = mapped.payload;
     let expectedVersion: string | undefined;
-    let fieldLevel: { previousPayload?: unknown; fieldLevel?: boolean; seenVersion?: string; oursWins?: boolean } = {};
-    // The target's own record (a Goal it made): only our non-array fields are written into it.
-    const theirRecordId = reverse.addressBy === 'receipt' ? reverse.theirOwnRecord?.(outbound) : undefined;
-    const ours = (payload: unknown) => (theirRecordId ? withoutArrays(payload) : payload);
+    let fieldLevel: { previousPayload?: unknown; fieldLevel?: boolean; seenVersion?: string; oursWins?: boolean; theirRecord?: PushOperation['theirRecord'] } = {};
+    // The target's own record (a Goal it made): our content is placed among theirs, field by field.
+    const own = reverse.addressBy === 'receipt' ? reverse.theirOwnRecord : undefined;
+    const theirRecordId = own?.idOf(outbound);
+    const theirRecord = own && theirRecordId ? { theirRecord: { place: own.place, asRead: (record: object) => own.asRead(outbound, record) } } : {};
     if (reverse.addressBy === 'receipt' && outbound.elementId) {
       const earlier = await earlierReceipt(row, outbound.elementId);
       if (earlier) {
-        pushPayload = { ...(ours(mapped.payload) as object), id: earlier.targetId };
+        pushPayload = { ...(mapped.payload as object), id: earlier.targetId };
         expectedVersion = earlier.version;
         // What we last sent, made again by the mapping that sent it (the rows keep the element, not the
         // payload); under another mapping version it is unknown, and a field-level write sends all our fields.
         const previous = earlier.mapping === `${reverse.mapping.id}@${reverse.mapping.version}` ? runReverse(reverse, earlier.outbound) : undefined;
         fieldLevel = {
-          ...(previous?.ok ? { previousPayload: ours(previous.payload) } : {}),
+          ...(previous?.ok ? { previousPayload: previous.payload } : {}),
           ...(earlier.fieldLevel ? { fieldLevel: true } : {}),
           ...(await planKnowledge(row, outbound, target, earlier.targetId)),
+          ...theirRecord,
         };
       } else if (theirRecordId) {
-        // Nothing sent before: compared with what their record holds now, under the version read then.
-        pushPayload = { ...(ours(mapped.payload) as object), id: theirRecordId };
-        fieldLevel = { fieldLevel: true, ...(await planKnowledge(row, outbound, target, theirRecordId)) };
+        // Nothing sent before: compared with what their record reads as now, under the version read then.
+        pushPayload = { ...(mapped.payload as object), id: theirRecordId };
+        fieldLevel = { fieldLevel: true, ...(await planKnowledge(row, outbound, target, theirRecordId)), ...theirRecord };
       } else {
         // Ending or cancelling what the target never got (its earlier delivery died or was cancelled):
         // nothing there to change, and a create would make a resource for it.
@@ -426,15 +428,6 @@ function elementProvenance(plan: Plan, elementId: string): Provenance[] {
     if (element) return element.provenance;
   }
   return [];
-}
-
-/**
- * A payload without its top-level arrays (identifier, category, target, note …): patched into a
- * record the target made, an array is replaced whole and would wipe the target's own entries.
- */
-function withoutArrays(payload: unknown): unknown {
-  if (typeof payload !== 'object' || payload === null) return payload;
-  return Object.fromEntries(Object.entries(payload).filter(([, value]) => !Array.isArray(value)));
 }
 
 /**

@@ -37,13 +37,21 @@ export interface ReverseRoute {
    */
   updatesOnly?: (outbound: Outbound) => string | undefined;
   /**
-   * With `addressBy: 'receipt'`: the target's id of its own record the element was read from (none for
-   * an element of ours or another source's). A change of it is written into that record field by field
-   * (read, then a JSON Patch under If-Match of the version read) of only the fields our mapping sets,
-   * its arrays left out (replaced whole they would wipe the target's own entries); decision 0005.
+   * With `addressBy: 'receipt'`: the target's own record the element was read from. A change of it is
+   * written into that record field by field (read, then a JSON Patch under If-Match of the version
+   * read), our content placed among theirs (decision 0005, session 19).
    */
-  theirOwnRecord?: (outbound: Outbound) => string | undefined;
+  theirOwnRecord?: TheirOwnRecord;
   heldAs?: HeldAs;
+}
+
+export interface TheirOwnRecord {
+  /** The target's id of its own record the element was read from; none for an element of ours or another source's. */
+  idOf(outbound: Outbound): string | undefined;
+  /** Our payload re-expressed against their record as held now (`PushOperation.theirRecord.place`). */
+  place(payload: object, record: object): object;
+  /** What the route's mapping makes of the element as our pull reads their record (the base of a first write). */
+  asRead(outbound: Outbound, record: object): object | undefined;
 }
 
 export interface ReverseMappingRegistry {
@@ -59,7 +67,7 @@ export interface ReverseEntry<I = never> {
   toInput?: (outbound: Outbound) => I;
   addressBy?: 'receipt';
   updatesOnly?: (outbound: Outbound) => string | undefined;
-  theirOwnRecord?: (outbound: Outbound) => string | undefined;
+  theirOwnRecord?: TheirOwnRecord;
   heldAs?: HeldAs;
 }
 
