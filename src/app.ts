@@ -37,7 +37,7 @@ import {
 import { createHttpMetrics } from './monitoring/http-metrics';
 import { IdentityProviderUnavailableError } from './security';
 import { SyncThreadStoppedError } from './sync/on-demand';
-import { DeliveryDeadEvent, EventHeaders, PlanChangedEvent, PlanCreatedEvent, SubscriptionTestEvent } from './subscriptions/events';
+import { EventHeaders, webhookEvents } from './subscriptions/events';
 
 export const apiInfo = {
   title: 'Én plan integration layer',
@@ -132,7 +132,7 @@ export function createApp(deps: AppDeps) {
     description: 'Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 with the source’s whsec_ secret)',
   });
   // The events a subscriber receives (POST to its address), as OpenAPI 3.1 webhooks.
-  for (const [name, schema] of [['plan.created', PlanCreatedEvent], ['plan.changed', PlanChangedEvent], ['delivery.dead', DeliveryDeadEvent], ['subscription.test', SubscriptionTestEvent]] as const)
+  for (const [name, schema] of webhookEvents)
     app.openAPIRegistry.registerWebhook({
       method: 'post',
       path: name,

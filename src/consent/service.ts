@@ -32,6 +32,7 @@ import { readAgainSoon } from '../sync/on-demand';
 import { carriesGrant, removeRevokedData, removeWithdrawnSourceData } from './revocation';
 import { recipientProblem } from './policy';
 import { regionalConsentEndedReason } from './regional';
+import { sharingEventStatements } from '../subscriptions/sharing-events';
 
 /** The citizen is named by plan and member, never by CPR; unknown fields (a `cpr`, say) are refused. */
 export const GrantConsentRequest = z.strictObject({
@@ -215,11 +216,12 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
     const grant = asGrant(await store.consents.get(tenant, grantId));
     const reports = await removeDataOfGrant(deps, tenant, grantId, 'system:consent-expiry', readAgain);
     const at = clock.now().toISOString();
+    const unshared = grant ? await sharingEventStatements(store, tenant, { citizenId: grant.citizenId, before: { kind: 'grant', ...grant, validTo: undefined }, after: { kind: 'grant', ...grant } }, clock.now()) : [];
     // Marked handled with its audit entry: a run cut short between the two would log the lapse twice.
     await store.audit.appendMany(tenant, [{
       at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
       detail: { validTo: grant?.validTo ?? null, source: grant?.source ?? null, recipient: grant?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
-    }], [store.consents.lapseHandledStatement(tenant, grantId, at)]);
+    }], [store.consents.lapseHandledStatement(tenant, grantId, at), ...unshared]);
     plansChanged += reports.length;
   });
   // A legal basis other than consent (R11) that was recorded for a period ends by itself too: what
@@ -228,10 +230,11 @@ export async function handleLapsedGrants(deps: AppDeps, tenant: string): Promise
     const record = asLegalBasis(await store.consents.get(tenant, recordId));
     const reports = await removeDataOfGrant(deps, tenant, recordId, 'system:consent-expiry', readAgain);
     const at = clock.now().toISOString();
+    const unshared = record ? await sharingEventStatements(store, tenant, { citizenId: record.citizenId, before: { kind: 'legal-basis', ...record, validTo: undefined }, after: { kind: 'legal-basis', ...record } }, clock.now()) : [];
     await store.audit.appendMany(tenant, [{
       at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'consent', targetId: recordId, citizenId: record?.citizenId ?? null,
       detail: { kind: 'legal-basis', basis: record?.basis ?? null, validTo: record?.validTo ?? null, source: record?.source ?? null, recipient: record?.recipient ?? null, plansChanged: reports.map((r) => r.planId), removedElements: reports.reduce((n, r) => n + r.removedElements.length, 0) },
-    }], [store.consents.lapseHandledStatement(tenant, recordId, at)]);
+    }], [store.consents.lapseHandledStatement(tenant, recordId, at), ...unshared]);
     plansChanged += reports.length;
   });
   // Once for all the lapses of the run: one read of each source that stays brings back every element that left.
@@ -338,7 +341,11 @@ export async function handleStartedGrants(deps: AppDeps, tenant: string): Promis
     const at = clock.now().toISOString();
     // The citizen is read in full again, the grant marked handled and the act logged, all or none.
     const written = grant
-      ? [store.sync.forgetPulledStatement(tenant, grant.citizenId), ...(grant.source !== 'enplan' ? [store.sync.forgetAppliedStatement(tenant, grant.source, grant.citizenId)] : [])]
+      ? [
+          store.sync.forgetPulledStatement(tenant, grant.citizenId),
+          ...(grant.source !== 'enplan' ? [store.sync.forgetAppliedStatement(tenant, grant.source, grant.citizenId)] : []),
+          ...(await sharingEventStatements(store, tenant, { citizenId: grant.citizenId, before: null, after: { kind: 'grant', ...grant } }, clock.now())),
+        ]
       : [];
     await store.audit.appendMany(tenant, [{
       at, actor: 'system:consent-start', action: 'consent.took-effect', targetType: 'consent', targetId: grantId, citizenId: grant?.citizenId ?? null,
@@ -431,6 +438,8 @@ export function consentService(deps: AppDeps) {
         store.consents.insertStatement({ kind: 'grant', ...grant }),
         store.sync.forgetPulledStatement(principal.tenant, grant.citizenId),
         ...(grant.source !== 'enplan' ? [store.sync.forgetAppliedStatement(principal.tenant, grant.source, grant.citizenId)] : []),
+        // The plans it lets data flow with a system for the first time: that system's subscriptions hear `plan.shared`.
+        ...(await sharingEventStatements(store, principal.tenant, { citizenId: grant.citizenId, before: null, after: { kind: 'grant', ...grant } }, clock.now())),
       ];
       await store.audit.appendMany(principal.tenant, [{
         at: grant.createdAt,
@@ -489,7 +498,11 @@ export function consentService(deps: AppDeps) {
             detail: { planId: plan.id, source: record.source, recipient: record.recipient, categories: record.categories, legalBasis: record.basis, validTo: record.validTo ?? null },
           },
         ],
-        [store.consents.insertStatement({ kind: 'legal-basis', ...record }), store.sync.forgetPulledStatement(principal.tenant, record.citizenId)],
+        [
+          store.consents.insertStatement({ kind: 'legal-basis', ...record }),
+          store.sync.forgetPulledStatement(principal.tenant, record.citizenId),
+          ...(await sharingEventStatements(store, principal.tenant, { citizenId: record.citizenId, before: null, after: { kind: 'legal-basis', ...record } }, clock.now())),
+        ],
       );
       return record;
     },
@@ -537,7 +550,10 @@ export function consentService(deps: AppDeps) {
         await store.audit.appendMany(
           principal.tenant,
           [{ at, actor, action: 'legal-basis.ended', targetType: 'consent', targetId: record.id, citizenId: record.citizenId, detail: { basis: record.basis, source: record.source, recipient: record.recipient, categories: record.categories } }],
-          [store.consents.replaceStatement({ kind: 'legal-basis', ...ended })],
+          [
+            store.consents.replaceStatement({ kind: 'legal-basis', ...ended }),
+            ...(await sharingEventStatements(store, principal.tenant, { citizenId: record.citizenId, before: { kind: 'legal-basis', ...record }, after: { kind: 'legal-basis', ...ended } }, new Date(at))),
+          ],
         );
       }
       const deliveries = await cancelDeliveriesForRevokedConsent(deps, principal.tenant, record.id, actor);
@@ -616,7 +632,11 @@ export function consentService(deps: AppDeps) {
         await store.audit.appendMany(
           principal.tenant,
           [{ at, actor, action: 'consent.revoked', targetType: 'consent', targetId: grant.id, citizenId: grant.citizenId, detail: { source: grant.source, recipient: grant.recipient, categories: grant.categories, byCitizen: !isCaseworker } }],
-          [store.consents.replaceStatement({ kind: 'grant', ...revoked })],
+          [
+            store.consents.replaceStatement({ kind: 'grant', ...revoked }),
+            // The plans whose last flow with a system it ends: that system's subscriptions hear `plan.unshared`.
+            ...(await sharingEventStatements(store, principal.tenant, { citizenId: grant.citizenId, before: { kind: 'grant', ...grant }, after: { kind: 'grant', ...revoked } }, new Date(at))),
+          ],
         );
       }
       // Queued and retrying deliveries first: nothing more may leave on this grant (S3).

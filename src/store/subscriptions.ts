@@ -1,5 +1,5 @@
 /** Outbound subscriptions, the events the database records for them, and their deliveries. */
-import { and, asc, desc, eq, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, isNull, lte, sql } from 'drizzle-orm';
 import type { ConsentDocument } from './consents';
 import type { Database, Statement } from './db';
 import { inList } from './query';
@@ -115,6 +115,34 @@ export function subscriptionRepository({ db, batch }: Database) {
         .update(subscriptionDeliveries)
         .set({ status: 'cancelled', lastError: reason })
         .where(and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.subscriptionId, id), eq(subscriptionDeliveries.status, 'pending')));
+    },
+    /** The systems the tenant's active subscriptions serve (none: no sharing event is worth recording). */
+    async activeSystemsOf(tenant: string): Promise<string[]> {
+      const rows = await db
+        .selectDistinct({ system: subscriptions.system })
+        .from(subscriptions)
+        .where(and(eq(subscriptions.tenant, tenant), isNull(subscriptions.disabledAt), isNotNull(subscriptions.system)));
+      return rows.map((row) => row.system!);
+    },
+    /**
+     * Records a `plan.shared` / `plan.unshared` event (ids only) for `system`, in the batch of the consent
+     * change that causes it — and, as the plan triggers do, only while the tenant has an active
+     * subscription for that system at the moment the batch commits.
+     */
+    recordSharingEventStatement(tenant: string, type: 'plan.shared' | 'plan.unshared', data: { planId: string; system: string }, at: string): Statement {
+      const serving = sql`exists (select 1 from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${subscriptions.disabledAt} is null and ${subscriptions.system} = ${data.system})`;
+      return db.insert(events).select(
+        db
+          .select({
+            seq: sql<null>`null`.as('seq'),
+            tenant: sql<string>`${tenant}`.as('tenant'),
+            type: sql<string>`${type}`.as('type'),
+            data: sql<string>`${JSON.stringify({ planId: data.planId, system: data.system })}`.as('data'),
+            at: sql<string>`${at}`.as('at'),
+          })
+          .from(sql`(select 1) as one`)
+          .where(serving),
+      );
     },
     /** The active subscriptions of these tenants (the fan-out's question). */
     async activeOf(tenants: readonly string[]): Promise<SubscriptionRow[]> {

@@ -9,6 +9,7 @@
 import { decideFlow, decideFlowIntoPlan } from '../consent/policy';
 import { Department, type ConsentGrant, type DataCategory, type LegalBasisRecord, type SourceSystem } from '../model';
 import { routingRules } from '../rules';
+import type { PlanMemberConsentRow } from '../store/subscriptions';
 
 /** The departments whose registrations a system receives, as the routing table says (dfdg: employment and integration; social: social and children; …). */
 export function departmentsServedBy(system: SourceSystem): Department[] {
@@ -45,4 +46,34 @@ export function systemHasPartIn(system: SourceSystem, members: readonly MemberCo
       ),
     );
   });
+}
+
+/** The rows of `membersWithConsents` as each plan's active members with their consent documents, keyed `tenant|planId`. */
+export function membersByPlan(rows: readonly PlanMemberConsentRow[]): Map<string, MemberConsents[]> {
+  const byPlan = new Map<string, Map<string, MemberConsents>>();
+  for (const row of rows) {
+    const key = `${row.tenant}|${row.planId}`;
+    const members = byPlan.get(key) ?? new Map<string, MemberConsents>();
+    byPlan.set(key, members);
+    const member = members.get(row.citizenId) ?? { citizenId: row.citizenId, birthDate: row.birthDate, grants: [], legalBases: [] };
+    members.set(row.citizenId, member);
+    if (row.document?.kind === 'grant') member.grants.push(row.document);
+    else if (row.document?.kind === 'legal-basis') member.legalBases.push(row.document);
+  }
+  return new Map([...byPlan].map(([key, members]) => [key, [...members.values()]]));
+}
+
+/**
+ * Whether a plan concerns a system now (`systemHasPartIn`), from one read of the plans' members and
+ * consents (`membersWithConsents`), each plan × system decided once.
+ */
+export function sharingOf(rows: readonly PlanMemberConsentRow[], at: Date): (tenant: string, planId: string, system: SourceSystem) => boolean {
+  const members = membersByPlan(rows);
+  const decided = new Map<string, boolean>();
+  return (tenant, planId, system) => {
+    const key = `${tenant}|${planId}`;
+    const decision = `${key}|${system}`;
+    if (!decided.has(decision)) decided.set(decision, systemHasPartIn(system, members.get(key) ?? [], at));
+    return decided.get(decision)!;
+  };
 }

@@ -4,7 +4,7 @@
  * generate a receiver from it; the subscription tests check real deliveries against them.
  */
 import { z } from '@hono/zod-openapi';
-import { PlanStatus } from '../model';
+import { PlanStatus, SourceSystem } from '../model';
 
 const Tenant = z.string().regex(/^\d{3}$/).openapi({ description: 'The municipality (kommunekode)' });
 const Timestamp = z.string().openapi({ description: 'When the change was recorded (ISO 8601, UTC)' });
@@ -39,6 +39,26 @@ export const PlanChangedEvent = z
   .strict()
   .openapi('PlanChangedEvent', { description: 'A plan changed (its content, its status or both). Only ids, statuses and the names of the parts that changed: never content or a CPR number.' });
 
+const sharingData = z
+  .object({ tenant: Tenant, planId: z.string(), system: z.enum(SourceSystem.options).openapi({ description: 'The sector system the subscription serves (the one the change concerns)' }) })
+  .strict();
+
+export const PlanSharedEvent = z
+  .object({ type: z.literal('plan.shared'), timestamp: Timestamp, data: sharingData })
+  .strict()
+  .openapi('PlanSharedEvent', {
+    description:
+      'A consent or legal basis was recorded (or took effect) that lets data flow between this plan and your system, where none did before: the plan now concerns you. Read it through `GET /v1/plans/{id}`. Ids only.',
+  });
+
+export const PlanUnsharedEvent = z
+  .object({ type: z.literal('plan.unshared'), timestamp: Timestamp, data: sharingData })
+  .strict()
+  .openapi('PlanUnsharedEvent', {
+    description:
+      'The last consent or legal basis that let data flow between this plan and your system was revoked, lapsed or ended: stop holding what you have of the plan (R10, R16). No further event of the plan comes until a `plan.shared`; order the two by `timestamp`. Ids only.',
+  });
+
 export const DeliveryDeadEvent = z
   .object({
     type: z.literal('delivery.dead'),
@@ -57,7 +77,17 @@ export const SubscriptionTestEvent = z
   .strict()
   .openapi('SubscriptionTestEvent', { description: 'Sent only when asked for (`POST /v1/subscriptions/{id}/test`), whatever event types the subscription wants: to check a receiver and its signature check. Nothing to read.' });
 
-export const SubscriptionEventBody = z.discriminatedUnion('type', [PlanCreatedEvent, PlanChangedEvent, DeliveryDeadEvent, SubscriptionTestEvent]);
+export const SubscriptionEventBody = z.discriminatedUnion('type', [PlanCreatedEvent, PlanChangedEvent, PlanSharedEvent, PlanUnsharedEvent, DeliveryDeadEvent, SubscriptionTestEvent]);
+
+/** Every event by its type, as the OpenAPI document lists them under `webhooks`. */
+export const webhookEvents = [
+  ['plan.created', PlanCreatedEvent],
+  ['plan.changed', PlanChangedEvent],
+  ['plan.shared', PlanSharedEvent],
+  ['plan.unshared', PlanUnsharedEvent],
+  ['delivery.dead', DeliveryDeadEvent],
+  ['subscription.test', SubscriptionTestEvent],
+] as const;
 
 /** The Standard Webhooks headers every event comes with. */
 export const EventHeaders = z.object({

@@ -12,7 +12,9 @@
  *
  * A subscription serves one sector system, and hears only of plans whose consent lets data flow with
  * that system, and of dead deliveries to it (./consent-gate.ts): a vendor learns nothing of citizens
- * who never agreed to any flow to its system.
+ * who never agreed to any flow to its system. Consent is asked at fan-out and again when a delivery's
+ * turn comes; `plan.shared` / `plan.unshared` tell it when consent begins or ends a plan's sharing with
+ * its system (./sharing-events.ts).
  */
 import { z } from '@hono/zod-openapi';
 import { ProblemError, type AppDeps } from '../api/context';
@@ -23,9 +25,9 @@ import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { AuditEntry, EventRow, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
 import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
-import { systemHasPartIn, type MemberConsents } from './consent-gate';
+import { sharingOf } from './consent-gate';
 
-export const EventType = z.enum(['plan.created', 'plan.changed', 'delivery.dead']);
+export const EventType = z.enum(['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'delivery.dead']);
 export type EventType = z.infer<typeof EventType>;
 
 export const NewSubscription = z
@@ -267,8 +269,14 @@ export interface SubscriptionRunResult {
   retried: number;
   dead: number;
   cancelled: number;
-  /** Event × subscription pairs not fanned out: no consent lets the plan's data flow with the subscription's system, the dead delivery was to another system, or it names no system. */
+  /** Event × subscription pairs not fanned out: no consent lets the plan's data flow with the subscription's system, the dead delivery or sharing change was for another system, or it names no system. */
   withheld: number;
+  /**
+   * Waiting deliveries cancelled when their turn came: a plan event whose plan no longer concerns the
+   * subscription's system (consent revoked, lapsed or ended since it was fanned out), or a
+   * `plan.unshared` made moot by a later `plan.shared`.
+   */
+  withdrawn: number;
 }
 
 /** Why a send failed, as kept for IT staff and the subscriber (a network error's cause included; no CPR number). */
@@ -298,39 +306,54 @@ async function sendSigned(deps: AppDeps, send: (url: string, init: RequestInit) 
 
 const senderOf = (deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) => deps.subscriptionTransport?.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
 
-const planEventTypes: readonly string[] = ['plan.created', 'plan.changed'];
+/** The events about one plan: all consent-gated, but for `plan.unshared` (see `audienceOf`). */
+const planEventTypes: readonly string[] = ['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared'];
+/** The plan an event row's data names, and the one a delivery's payload names. */
+const planIdOfEvent = (event: EventRow) => (JSON.parse(event.data) as { planId?: string }).planId;
+const planIdOfDelivery = (row: SubscriptionDeliveryRow) => (JSON.parse(row.payload) as { data?: { planId?: string } }).data?.planId;
 
 /**
  * Who of the subscriptions may hear of an event, for a page of events: a plan's events go to a
  * subscription while some active member's consent lets data flow with its system; a dead delivery's
  * to the subscription of the system it was for; nothing to one that names no system (made before
- * subscriptions named one). The plans' members and consents are read in one query for the page.
+ * subscriptions named one). A `plan.shared` or `plan.unshared` goes only to subscriptions of the system
+ * it names; `plan.unshared` bypasses the consent gate by design — it is the one event about a plan
+ * that no longer concerns the system, telling it to stop holding the plan (R10, R16) — but goes only
+ * to subscriptions made before it was recorded, which could have heard of the plan. The plans'
+ * members and consents are read in one query for the page.
  */
 async function audienceOf(store: AppDeps['store'], wanted: readonly { event: EventRow; to: readonly SubscriptionRow[] }[], at: Date) {
   const planIds = new Set<string>();
-  for (const { event, to } of wanted) if (planEventTypes.includes(event.type) && to.some((s) => s.system)) planIds.add((JSON.parse(event.data) as { planId: string }).planId);
-  const membersOf = new Map<string, Map<string, MemberConsents>>();
-  for (const row of await store.subscriptions.membersWithConsents([...planIds])) {
-    const key = `${row.tenant}|${row.planId}`;
-    const members = membersOf.get(key) ?? new Map<string, MemberConsents>();
-    membersOf.set(key, members);
-    const member = members.get(row.citizenId) ?? { citizenId: row.citizenId, birthDate: row.birthDate, grants: [], legalBases: [] };
-    members.set(row.citizenId, member);
-    if (row.document?.kind === 'grant') member.grants.push(row.document);
-    else if (row.document?.kind === 'legal-basis') member.legalBases.push(row.document);
+  for (const { event, to } of wanted) {
+    const planId = planEventTypes.includes(event.type) && event.type !== 'plan.unshared' && to.some((s) => s.system) ? planIdOfEvent(event) : undefined;
+    if (planId) planIds.add(planId);
   }
-  const decided = new Map<string, boolean>();
+  const concerns = sharingOf(await store.subscriptions.membersWithConsents([...planIds]), at);
   return (subscription: SubscriptionRow, event: EventRow): boolean => {
     const system = subscription.system as SourceSystem | null;
     if (!system) return false;
-    const data = JSON.parse(event.data) as { planId?: string; target?: string };
+    const data = JSON.parse(event.data) as { planId?: string; target?: string; system?: string };
     if (event.type === 'delivery.dead') return data.target === system;
     if (!planEventTypes.includes(event.type) || !data.planId) return false;
-    const key = `${event.tenant}|${data.planId}`;
-    const decision = `${key}|${system}`;
-    if (!decided.has(decision)) decided.set(decision, systemHasPartIn(system, [...(membersOf.get(key)?.values() ?? [])], at));
-    return decided.get(decision)!;
+    if ((event.type === 'plan.shared' || event.type === 'plan.unshared') && data.system !== system) return false;
+    if (event.type === 'plan.unshared') return subscription.createdAt <= event.at;
+    return concerns(event.tenant, data.planId, system);
   };
+}
+
+/**
+ * Why a waiting delivery is no longer to be sent, asked when its turn comes (a receiver down for hours
+ * holds its deliveries in retry across a revocation): a plan event whose plan no longer concerns the
+ * subscription's system, or a `plan.unshared` whose plan concerns it again (a `plan.shared` follows).
+ * The reason is generic: the subscriber sees it on a delivery it knew of, and learns nothing more.
+ */
+function withdrawalOf(concerns: ReturnType<typeof sharingOf>, subscription: SubscriptionRow, row: SubscriptionDeliveryRow): string | null {
+  if (!planEventTypes.includes(row.type)) return null;
+  const planId = planIdOfDelivery(row);
+  const system = subscription.system as SourceSystem | null;
+  const sharedNow = !!planId && !!system && concerns(row.tenant, planId, system);
+  if (row.type === 'plan.unshared') return sharedNow ? 'superseded by a later change' : null;
+  return sharedNow ? null : 'withdrawn: consent no longer covers this system';
 }
 
 const EVENT_PAGE = 500;
@@ -352,7 +375,7 @@ export async function runSubscriptionDeliveries(
   options: { limit?: number; backoff?: BackoffPolicy; random?: () => number; concurrency?: number } = {},
 ): Promise<SubscriptionRunResult> {
   const { store, clock } = deps;
-  const result: SubscriptionRunResult = { fannedOut: 0, delivered: 0, retried: 0, dead: 0, cancelled: 0, withheld: 0 };
+  const result: SubscriptionRunResult = { fannedOut: 0, delivered: 0, retried: 0, dead: 0, cancelled: 0, withheld: 0, withdrawn: 0 };
   const iso = (ms: number) => new Date(ms).toISOString();
 
   // Fan-out: each recorded event becomes one delivery per active subscription that wants its type and
@@ -387,6 +410,9 @@ export async function runSubscriptionDeliveries(
   const policy = options.backoff ?? subscriptionBackoff;
   const send = senderOf(deps);
   const due = await store.subscriptions.due(clock.now().toISOString(), options.limit ?? 200);
+  // Consent again, as it is now, for the plans of the due plan events: one read for the whole batch.
+  const duePlans = new Set(due.filter((d) => planEventTypes.includes(d.type)).map(planIdOfDelivery).filter((id): id is string => !!id));
+  const concernsNow = sharingOf(await store.subscriptions.membersWithConsents([...duePlans]), clock.now());
   const subscriptionsSeen = new Map<string, SubscriptionRow | null>();
   for (const tenant of new Set(due.map((d) => d.tenant))) {
     // One subscription's deliveries go one after another in event order, so a receiver that answers
@@ -413,6 +439,12 @@ export async function runSubscriptionDeliveries(
       if (!subscription || subscription.disabledAt) {
         await store.subscriptions.cancel(tenant, row.id, 'the subscription was disabled');
         result.cancelled++;
+        return true;
+      }
+      const withdrawal = withdrawalOf(concernsNow, subscription, row);
+      if (withdrawal) {
+        await store.subscriptions.cancel(tenant, row.id, withdrawal);
+        result.withdrawn++;
         return true;
       }
       // The address is checked again at every delivery: the allowlist may have changed since.

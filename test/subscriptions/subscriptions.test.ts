@@ -8,12 +8,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
+import { handleLapsedGrants, handleStartedGrants } from '../../src/consent/service';
 import { runRelayOnce } from '../../src/delivery';
 import { createStore } from '../../src/store';
 import { subscriptionDeliveries } from '../../src/store/schema';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
 import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT, runSubscriptionDeliveries } from '../../src/subscriptions/service';
+import { danishToday } from '../../src/views/danish';
 import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
 import { TestClock } from '../registrations/fixture';
 import { testCpr } from '../support/cpr';
@@ -93,7 +95,7 @@ describe('outbound subscriptions', () => {
     expect(created.status).toBe(201);
     const { id, secret } = created.body as { id: string; secret: string };
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
-    expect(created.body.events).toEqual(['plan.created', 'plan.changed', 'delivery.dead']);
+    expect(created.body.events).toEqual(['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'delivery.dead']);
     // Shown once: never in a read.
     expect(JSON.stringify((await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a')).body)).not.toContain(secret);
     expect(JSON.stringify((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body)).not.toContain(secret);
@@ -314,7 +316,8 @@ describe('outbound subscriptions', () => {
   it('describes the events in the OpenAPI document as webhooks, with their bodies and signature headers', async () => {
     const app = await freshApp();
     const doc = (await (await app.harness.request('/openapi.json')).json()) as { webhooks: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { $ref: string } } } }; parameters: { name: string; in: string }[] } }> };
-    expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created', 'subscription.test']);
+    expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created', 'plan.shared', 'plan.unshared', 'subscription.test']);
+    expect(doc.webhooks['plan.unshared']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanUnsharedEvent');
     expect(doc.webhooks['plan.changed']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanChangedEvent');
     expect(doc.webhooks['plan.created']!.post.parameters.filter((p) => p.in === 'header').map((p) => p.name).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
     // The example event in the subscribe route's description is one a receiver really gets.
@@ -585,12 +588,13 @@ describe('a subscription serves one sector system, and hears only of plans whose
     await grantConsent(app.deps, { citizenId: citizenOf(onlyEmployment), source: 'dfdg', categories: ['plan-core', 'employment'] });
     await grantConsent(app.deps, { citizenId: citizenOf(onlyEmployment), source: 'enplan', recipient: 'employment', categories: ['goals'] });
 
-    // The plans' members and consents are read once for the page of events, not per event or subscription.
+    // The plans' members and consents are read once for the page of events and once for the batch of
+    // due deliveries (asked again at sending), not per event, delivery or subscription.
     let reads = 0;
     const read = app.deps.store.subscriptions.membersWithConsents.bind(app.deps.store.subscriptions);
-    app.deps.store.subscriptions.membersWithConsents = (planIds) => (reads++, read(planIds));
+    app.deps.store.subscriptions.membersWithConsents = (planIds) => (planIds.length > 0 && reads++, read(planIds));
     expect(await app.run()).toMatchObject({ fannedOut: 6, delivered: 6, withheld: 6 });
-    expect(reads).toBe(1);
+    expect(reads).toBe(2);
     expect(new Set(planIdsReceived())).toEqual(new Set([fromSocial.id, toChildren.id]));
     expect(planIdsReceived().filter((id) => id === withoutConsent.id || id === onlyEmployment.id)).toEqual([]);
     await app.close();
@@ -674,6 +678,158 @@ describe('a subscription serves one sector system, and hears only of plans whose
     expect(old.body).toMatchObject({ system: null, disabledAt: null });
     expect((await app.call('POST', `/v1/subscriptions/${id}/test`, ['vendor'], undefined, 'vendor-old', '101', {})).body).toMatchObject({ delivered: true });
     expect((await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, 'vendor-old', '101', {})).body.deliveries).toEqual([]);
+    await app.close();
+  });
+});
+
+describe('consent checked again at sending, and told when it begins or ends (plan.shared, plan.unshared)', () => {
+  const memberOf = (plan: Awaited<ReturnType<typeof enrol>>) => (plan.subject.kind === 'citizen' ? plan.subject.member : { memberId: '', citizenId: '' });
+  const bodies = () => received.map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+  type App = Awaited<ReturnType<typeof freshApp>>;
+  const caseworker = (app: App) => app.harness.token({ tenant: '101', roles: ['caseworker'] });
+  /** A grant through the consents API (the way a caseworker records one), with the member consenting themself. */
+  async function grantThroughApi(app: App, plan: Awaited<ReturnType<typeof enrol>>, fields: { source: string; categories: string[]; validFrom?: string; validTo?: string }) {
+    const { memberId } = memberOf(plan);
+    const response = await app.harness.request('/v1/consents', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await caseworker(app)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ planId: plan.id, memberId, recipient: 'enplan', purpose: 'Koordinering af indsatser i Én plan', validFrom: '2026-01-01', signed: { method: 'mitid', documentRef: 'doc', textVersion: 'samtykke-v1', language: 'da' }, grantedBy: { memberId, capacity: 'self' }, ...fields }),
+    });
+    expect(response.status).toBe(201);
+    return ((await response.json()) as { id: string }).id;
+  }
+  const revokeThroughApi = async (app: App, grantId: string) =>
+    expect((await app.harness.request(`/v1/consents/${grantId}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${await caseworker(app)}` } })).status).toBe(200);
+  async function registerGoal(app: App, planId: string) {
+    const response = await app.harness.request('/v1/registrations', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await caseworker(app)}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+      body: JSON.stringify({ planId, kind: 'goal.added', goal: { level: 'overall', title: 'Egen bolig', sector: 'social' } }),
+    });
+    expect(response.status).toBe(202);
+  }
+  const deliveriesOf = async (app: App, id: string, sub: string, system = 'social') =>
+    (await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, sub, '101', { system })).body.deliveries as { id: string; type: string; status: string; lastError: string | null }[];
+
+  it('a delivery waiting in retry when the consent is revoked is cancelled at its turn, not sent: the receiver hears nothing more of the plan', async () => {
+    const app = await freshApp();
+    const { id } = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.changed'] }, 'vendor-social')).body as { id: string };
+    const plan = await enrol(app.deps, testCpr());
+    const grant = await grantConsent(app.deps, { citizenId: memberOf(plan).citizenId, source: 'social', categories: ['plan-core', 'goals'] });
+    expect(await app.run()).toMatchObject({ delivered: 2 });
+    // The receiver is down when the next change goes out: the delivery waits in retry.
+    await registerGoal(app, plan.id);
+    answers = [503];
+    expect(await app.run()).toMatchObject({ fannedOut: 1, retried: 1 });
+    const [waiting] = await deliveriesOf(app, id, 'vendor-social');
+    expect(waiting).toMatchObject({ status: 'pending', type: 'plan.changed' });
+    await revokeThroughApi(app, grant.id);
+    // The consent is read once for the claimed batch, not per delivery.
+    let reads = 0;
+    const read = app.deps.store.subscriptions.membersWithConsents.bind(app.deps.store.subscriptions);
+    app.deps.store.subscriptions.membersWithConsents = (planIds) => (planIds.length > 0 && reads++, read(planIds));
+    app.clock.advance(1000);
+    const after = await app.run();
+    expect(after).toMatchObject({ delivered: 0, withdrawn: 1, dead: 0 });
+    expect(reads).toBe(1); // for the due batch (the fan-out's page held no plan event to gate)
+    expect(received).toHaveLength(3); // two delivered and the one try that failed: nothing after the revocation
+    // The vendor sees a delivery it knew of withdrawn, for a reason that tells it nothing more.
+    expect((await deliveriesOf(app, id, 'vendor-social')).find((d) => d.id === waiting!.id)).toMatchObject({ status: 'cancelled', lastError: 'withdrawn: consent no longer covers this system' });
+    app.clock.advance(60 * 60_000);
+    expect(await app.run()).toMatchObject({ delivered: 0, retried: 0 });
+    expect(received).toHaveLength(3);
+    await app.close();
+  });
+
+  it('a grant tells the subscription of its system that the plan now concerns it (plan.shared), the last revocation that it no longer does (plan.unshared), then nothing more', async () => {
+    const app = await freshApp();
+    const social = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-social', '101', { system: 'social' })).body.id as string;
+    const dfdg = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-dfdg', '101', { system: 'dfdg' })).body.id as string;
+    const cpr = testCpr();
+    const plan = await enrol(app.deps, cpr);
+    expect(await app.run()).toMatchObject({ fannedOut: 0, withheld: 6 });
+
+    const first = await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core'] });
+    // A second grant to the same system shares nothing new.
+    const second = await grantThroughApi(app, plan, { source: 'social', categories: ['goals'] });
+    expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 1 });
+    expect(bodies()).toEqual([{ type: 'plan.shared', timestamp: expect.any(String), data: { tenant: '101', planId: plan.id, system: 'social' } }]);
+    expect(await deliveriesOf(app, dfdg, 'vendor-dfdg', 'dfdg')).toEqual([]);
+
+    // One of two grants revoked: the plan still concerns social.
+    await revokeThroughApi(app, first);
+    expect(await app.run()).toMatchObject({ fannedOut: 0 });
+    expect(received).toHaveLength(1);
+    // The last: told to stop holding the plan. A subscription made after that never heard of the plan, and is not told of it now.
+    await revokeThroughApi(app, second);
+    app.clock.advance(1000);
+    const later = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${receiverUrl}/later` }, 'vendor-social-later', '101', { system: 'social' })).body.id as string;
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect(bodies().map((b) => [b.type, b.data])).toEqual([
+      ['plan.shared', { tenant: '101', planId: plan.id, system: 'social' }],
+      ['plan.unshared', { tenant: '101', planId: plan.id, system: 'social' }],
+    ]);
+    expect(await deliveriesOf(app, later, 'vendor-social-later')).toEqual([]);
+    expect(await deliveriesOf(app, dfdg, 'vendor-dfdg', 'dfdg')).toEqual([]);
+    // Nothing after: the plan's next change concerns no subscription.
+    await registerGoal(app, plan.id);
+    expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
+    expect(received).toHaveLength(2);
+    expect((await deliveriesOf(app, social, 'vendor-social')).map((d) => d.type).sort()).toEqual(['plan.shared', 'plan.unshared']);
+    for (const { headers, body } of received) {
+      expect(SubscriptionEventBody.safeParse(JSON.parse(body)).error).toBeUndefined();
+      expect(EventHeaders.safeParse(headers).error).toBeUndefined();
+      expect(body).not.toContain(cpr);
+      expect(body).not.toContain(cpr.slice(0, 6));
+    }
+    await app.close();
+  });
+
+  it('a grant that lapses or a legal basis that ends tells its system plan.unshared; a legal basis recorded, or a grant on its first day, plan.shared', async () => {
+    const app = await freshApp();
+    await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.shared', 'plan.unshared'] }, 'vendor-social');
+    const lapsing = await enrol(app.deps, testCpr());
+    await grantThroughApi(app, lapsing, { source: 'social', categories: ['plan-core'], validTo: danishToday(app.clock.now()) });
+    const byBasis = await enrol(app.deps, testCpr());
+    const basis = await app.harness.request('/v1/consents/legal-basis', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await caseworker(app)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ planId: byBasis.id, memberId: memberOf(byBasis).memberId, source: 'enplan', recipient: 'social', categories: ['plan-core'], basis: 'SEL § 49 b' }),
+    });
+    expect(basis.status).toBe(201);
+    // A grant dated to start later shares nothing yet.
+    const starting = await enrol(app.deps, testCpr());
+    await grantThroughApi(app, starting, { source: 'social', categories: ['plan-core'], validFrom: danishToday(new Date(app.clock.now().getTime() + 24 * 60 * 60_000)) });
+    expect(await app.run()).toMatchObject({ delivered: 2 });
+    expect(bodies().map((b) => [b.type, b.data.planId])).toEqual([['plan.shared', lapsing.id], ['plan.shared', byBasis.id]]);
+    app.clock.advance(2 * 24 * 60 * 60_000);
+    expect(await handleLapsedGrants(app.deps, '101')).toMatchObject({ grantsLapsed: 1 });
+    expect(await handleStartedGrants(app.deps, '101')).toMatchObject({ grantsStarted: 1 });
+    const ended = await app.harness.request(`/v1/consents/legal-basis/${((await basis.json()) as { id: string }).id}/end`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await caseworker(app)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'Indsatsen er afsluttet' }),
+    });
+    expect(ended.status).toBe(200);
+    expect(await app.run()).toMatchObject({ delivered: 3 });
+    expect(bodies().slice(2).map((b) => [b.type, b.data.planId])).toEqual([['plan.unshared', lapsing.id], ['plan.shared', starting.id], ['plan.unshared', byBasis.id]]);
+    await app.close();
+  });
+
+  it('a plan.unshared still waiting when the plan is shared again is cancelled: the receiver is not told to drop a plan it may hold again', async () => {
+    const app = await freshApp();
+    const id = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, events: ['plan.shared', 'plan.unshared'] }, 'vendor-social')).body.id as string;
+    const plan = await enrol(app.deps, testCpr());
+    const grant = await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core'] });
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    await revokeThroughApi(app, grant);
+    answers = [503];
+    expect(await app.run()).toMatchObject({ retried: 1 });
+    await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core'] });
+    app.clock.advance(1000);
+    expect(await app.run()).toMatchObject({ delivered: 1, withdrawn: 1 });
+    expect(bodies().map((b) => b.type)).toEqual(['plan.shared', 'plan.unshared', 'plan.shared']); // the second, the failed try
+    expect((await deliveriesOf(app, id, 'vendor-social')).find((d) => d.type === 'plan.unshared')).toMatchObject({ status: 'cancelled', lastError: 'superseded by a later change' });
     await app.close();
   });
 });

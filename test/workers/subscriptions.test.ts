@@ -2,7 +2,9 @@
  * Outbound subscriptions in workerd on D1: migration 0010's triggers record a plan's events on D1,
  * and the Cron Trigger round delivers them, signed, to a receiver on loopback (allowed explicitly);
  * a secret rotated on D1 signs a test event together with the one before it; a subscription hears
- * only of plans whose consent lets data flow with its system (the members and consents read on D1).
+ * only of plans whose consent lets data flow with its system (the members and consents read on D1), is
+ * told when a grant shares a plan with it and when the revocation unshares it, and a delivery waiting in
+ * retry across the revocation is withdrawn, not sent.
  */
 import { env } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
@@ -10,8 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import worker, { buildFor, runScheduledRound, type WorkerEnv } from '../../src/runtime/worker';
 import { createStore } from '../../src/store';
+import { SubscriptionEventBody } from '../../src/subscriptions/events';
 import { openD1Database } from '../../src/store/d1';
-import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT } from '../../src/subscriptions/service';
+import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, runSubscriptionDeliveries } from '../../src/subscriptions/service';
 import { verifyWebhook } from '../../src/webhooks/standard-webhooks';
 import { TEST_JWT_SECRET } from '../support/harness';
 import { testCpr } from '../support/cpr';
@@ -31,8 +34,8 @@ async function call(method: string, path: string, roles: string[], body?: unknow
   return { status: response.status, body: (await response.json()) as any };
 }
 
-/** The citizen of the plan lets data from the social system into it. */
-async function shareWithSocial(plan: { id: string; subject: { member: { memberId: string } } }) {
+/** The citizen of the plan lets data from the social system into it; the grant's id. */
+async function shareWithSocial(plan: { id: string; subject: { member: { memberId: string } } }): Promise<string> {
   const memberId = plan.subject.member.memberId;
   const grant = await call('POST', '/v1/consents', ['caseworker'], {
     planId: plan.id,
@@ -46,6 +49,7 @@ async function shareWithSocial(plan: { id: string; subject: { member: { memberId
     grantedBy: { memberId, capacity: 'self' },
   });
   expect(grant.status).toBe(201);
+  return grant.body.id as string;
 }
 
 describe('outbound subscriptions in workerd', () => {
@@ -93,6 +97,37 @@ describe('outbound subscriptions in workerd', () => {
     expect(JSON.parse(test.body)).toMatchObject({ type: 'subscription.test', data: { subscriptionId: created.body.id } });
     for (const secret of [created.body.secret, rotated.body.secret])
       expect((await verifyWebhook({ id: test.headers['webhook-id']!, timestamp: test.headers['webhook-timestamp']!, signature: test.headers['webhook-signature']! }, test.body, [secret], new Date())).ok).toBe(true);
+  });
+
+  it('on D1: a grant sends plan.shared, a delivery waiting in retry across the revocation is withdrawn, and plan.unshared follows', async () => {
+    const sub = 'subscription-sharing';
+    const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events` }, sub);
+    expect(created.status).toBe(201);
+    const cpr = testCpr();
+    const plan = await call('POST', '/v1/plans', ['caseworker'], { cpr, origin: 'offered' });
+    const grantId = await shareWithSocial(plan.body);
+    await runScheduledRound(env as never, 'test');
+    // The receiver is down when the plan's next change goes out: it waits in retry.
+    expect((await call('POST', `/v1/plans/${plan.body.id}/status`, ['caseworker'], { status: 'accepted' })).status).toBe(200);
+    const { deps } = await buildFor(env as unknown as WorkerEnv);
+    const down = await runSubscriptionDeliveries({ ...deps, subscriptionTransport: { fetch: async () => new Response(null, { status: 503 }) } }, { random: () => 0 });
+    expect(down.retried).toBeGreaterThanOrEqual(1);
+    expect((await call('POST', `/v1/consents/${grantId}/revoke`, ['caseworker'])).status).toBe(200);
+    const round = await runScheduledRound(env as never, 'test');
+    // Another test's subscription for social (the file shares one database) has that change waiting too.
+    expect(round.subscriptions?.withdrawn).toBeGreaterThanOrEqual(1);
+
+    const deliveries = (await call('GET', `/v1/subscriptions/${created.body.id}/deliveries`, ['vendor'], undefined, sub)).body.deliveries as { id: string; type: string; status: string; lastError: string | null }[];
+    expect(deliveries.find((d) => d.type === 'plan.changed')).toMatchObject({ status: 'cancelled', lastError: 'withdrawn: consent no longer covers this system' });
+    const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { headers: Record<string, string>; body: string }[];
+    const mine = received.filter((r) => deliveries.some((d) => d.id === r.headers['webhook-id']));
+    expect(mine.map((r) => JSON.parse(r.body).type)).toEqual(['plan.created', 'plan.shared', 'plan.unshared']);
+    expect(JSON.parse(mine[2]!.body).data).toEqual({ tenant: '101', planId: plan.body.id, system: 'social' });
+    for (const { body } of mine) {
+      expect(SubscriptionEventBody.safeParse(JSON.parse(body)).error).toBeUndefined();
+      expect(body).not.toContain(cpr);
+      expect(body).not.toContain(cpr.slice(0, 6));
+    }
   });
 
   it('holds the per-client bound on D1 when another request’s subscription is written while this one is under way', async () => {
