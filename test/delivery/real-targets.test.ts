@@ -87,15 +87,7 @@ const register = async (body: Record<string, unknown>) => {
   return answer.body as { id: string; elementId: string; deliveries: { target: string; outboxId: string }[]; notRouted: { target: string; cause: string; reason: string }[] };
 };
 
-async function drain(rounds = 100) {
-  for (let i = 0; i < rounds; i++) {
-    await createRelay(app.deps, relayOptions).runOnce();
-    const counts = await app.deps.store.outbox.countByStatus('101');
-    if ((counts.pending ?? 0) + (counts.retrying ?? 0) === 0) return counts;
-    clock.advance(60 * 60_000);
-  }
-  return app.deps.store.outbox.countByStatus('101');
-}
+const drain = (rounds = 100) => targets!.drain(rounds);
 
 const employment = (memberId: string, extra: Record<string, unknown> = {}) => ({
   sector: 'employment',

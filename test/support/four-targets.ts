@@ -9,7 +9,7 @@ import { startHealthSimulator } from '../../adapters/health/simulator';
 import type { SyntheticCitizen } from '../../adapters/shared/population';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
-import type { DeliveryDeps, RelayOptions } from '../../src/delivery';
+import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
 import type { TestClock } from '../registrations/fixture';
 import { startTestApp } from './node-app';
 
@@ -19,6 +19,8 @@ export interface FourTargets {
   social: SectorSimulator;
   health: SectorSimulator;
   app: Awaited<ReturnType<typeof startTestApp>>;
+  /** Runs the relay (an hour on the clock between rounds, for retries) until nothing waits, or `rounds` ran out; the outbox's counts by status. */
+  drain(rounds?: number): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,15 @@ export async function startFourTargets(options: { population: SyntheticCitizen[]
     social,
     health,
     app,
+    async drain(rounds = 100) {
+      for (let i = 0; i < rounds; i++) {
+        await createRelay(app.deps, options.relay).runOnce();
+        const counts = await app.deps.store.outbox.countByStatus('101');
+        if ((counts.pending ?? 0) + (counts.retrying ?? 0) === 0) return counts;
+        options.clock.advance(60 * 60_000);
+      }
+      return app.deps.store.outbox.countByStatus('101');
+    },
     async close() {
       await app.close();
       await Promise.all([dfdg.close(), education.close(), social.close(), health.close()]);
