@@ -1,15 +1,17 @@
 /**
  * `plan.shared` and `plan.unshared` (decision 0014, session 19): granting or ending a consent changes
- * no plan, so no plan event tells a subscription that a plan now concerns its system, or no longer
- * does. The consent service asks here, before it stores a consent change, which of the citizen's plans
- * the change lets data flow with a system for the first time — or ends the last such flow for — and
- * the events go in the same batch as the change (as the plan triggers write theirs in the plan write's
- * transaction). Ids only: the plan and the system, never content, never a CPR number.
+ * no plan, and a member leaving a family plan changes its members but not its data, so no plan event
+ * tells a subscription that a plan now concerns its system, or no longer does. The consent service
+ * and the membership service ask here, before they store their change, which plans it lets data flow
+ * with a system for the first time — or ends the last such flow for — and the events go in the same
+ * batch as the change (as the plan triggers write theirs in the plan write's transaction). Ids only:
+ * the plan and the system, never content, never a CPR number.
  */
 import type { AppDeps } from '../api/context';
 import { SourceSystem } from '../model';
 import type { ConsentDocument } from '../store';
 import type { Statement } from '../store/db';
+import type { PlanMemberConsentRow } from '../store/subscriptions';
 import { membersByPlan, systemHasPartIn, type MemberConsents } from './consent-gate';
 
 /** One consent document of a citizen as it was before a change and as it is after (null: none). */
@@ -31,6 +33,33 @@ function withDocument(members: readonly MemberConsents[], citizenId: string, id:
   });
 }
 
+/** The systems the tenant's active subscriptions serve: only a flip of sharing with one of them is worth an event. */
+async function subscribedSystems(store: AppDeps['store'], tenant: string): Promise<SourceSystem[]> {
+  return (await store.subscriptions.activeSystemsOf(tenant)).filter((s): s is SourceSystem => SourceSystem.safeParse(s).success);
+}
+
+/** A plan's active members with their consent documents as they are before a change and as they will be after it. */
+type MembersChange = (members: readonly MemberConsents[]) => { before: readonly MemberConsents[]; after: readonly MemberConsents[] };
+
+/**
+ * The statements recording `plan.shared` / `plan.unshared` for each of the tenant's plans (in `rows`,
+ * from `membersWithConsents`) and each system whose sharing the change flips: no to yes, or yes to no.
+ */
+function flippedSharingStatements(store: AppDeps['store'], tenant: string, systems: readonly SourceSystem[], rows: readonly PlanMemberConsentRow[], change: MembersChange, at: Date): Statement[] {
+  const statements: Statement[] = [];
+  for (const [key, members] of membersByPlan(rows)) {
+    const [planTenant, planId] = key.split('|') as [string, string];
+    if (planTenant !== tenant) continue;
+    const { before, after } = change(members);
+    for (const system of systems) {
+      const had = systemHasPartIn(system, before, at);
+      const has = systemHasPartIn(system, after, at);
+      if (had !== has) statements.push(store.subscriptions.recordSharingEventStatement(tenant, has ? 'plan.shared' : 'plan.unshared', { planId, system }, at.toISOString()));
+    }
+  }
+  return statements;
+}
+
 /**
  * The statements recording `plan.shared` / `plan.unshared` for a consent change, to go in the batch
  * that stores it. Only for systems an active subscription of the tenant serves: a tenant without one
@@ -41,21 +70,28 @@ function withDocument(members: readonly MemberConsents[], citizenId: string, id:
 export async function sharingEventStatements(store: AppDeps['store'], tenant: string, change: ConsentChange, at: Date): Promise<Statement[]> {
   const id = change.after?.id ?? change.before?.id;
   if (!id) return [];
-  const systems = (await store.subscriptions.activeSystemsOf(tenant)).filter((s): s is SourceSystem => SourceSystem.safeParse(s).success);
+  const systems = await subscribedSystems(store, tenant);
   if (systems.length === 0) return [];
   const planIds = await store.plans.idsForCitizen(tenant, change.citizenId);
   if (planIds.length === 0) return [];
-  const statements: Statement[] = [];
-  for (const [key, members] of membersByPlan(await store.subscriptions.membersWithConsents(planIds))) {
-    const [planTenant, planId] = key.split('|') as [string, string];
-    if (planTenant !== tenant) continue;
-    const before = withDocument(members, change.citizenId, id, change.before);
-    const after = withDocument(members, change.citizenId, id, change.after);
-    for (const system of systems) {
-      const had = systemHasPartIn(system, before, at);
-      const has = systemHasPartIn(system, after, at);
-      if (had !== has) statements.push(store.subscriptions.recordSharingEventStatement(tenant, has ? 'plan.shared' : 'plan.unshared', { planId, system }, at.toISOString()));
-    }
-  }
-  return statements;
+  return flippedSharingStatements(store, tenant, systems, await store.subscriptions.membersWithConsents(planIds), (members) => ({
+    before: withDocument(members, change.citizenId, id, change.before),
+    after: withDocument(members, change.citizenId, id, change.after),
+  }), at);
+}
+
+/**
+ * The same for a member leaving a plan (R4), to go in the batch that stores the plan without them:
+ * their consent may have been the only one sharing the plan with a system, and the plan's own
+ * `plan.changed` is then withheld from it. Only the plan left is asked; the leaver's new plan is
+ * told by its `plan.created`, which passes the consent gate on the leaver's consent. Only for systems
+ * an active subscription serves (one probe for a tenant without); read before the batch, as above.
+ */
+export async function memberLeavingSharingEventStatements(store: AppDeps['store'], tenant: string, planId: string, leavingCitizenId: string, at: Date): Promise<Statement[]> {
+  const systems = await subscribedSystems(store, tenant);
+  if (systems.length === 0) return [];
+  return flippedSharingStatements(store, tenant, systems, await store.subscriptions.membersWithConsents([planId]), (members) => ({
+    before: members,
+    after: members.filter((member) => member.citizenId !== leavingCitizenId),
+  }), at);
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { handleLapsedGrants, handleStartedGrants } from '../../src/consent/service';
 import { runRelayOnce } from '../../src/delivery';
+import { membershipService } from '../../src/plans/membership';
 import { createStore } from '../../src/store';
 import { subscriptionDeliveries } from '../../src/store/schema';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
@@ -21,9 +22,9 @@ import { TestClock } from '../registrations/fixture';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
 import { rivalWritesFirst } from '../support/rival-write';
-import { enrol, grantConsent } from '../support/seed';
+import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
-interface Received { headers: IncomingMessage['headers']; body: string }
+interface Received { headers: IncomingMessage['headers']; body: string; path?: string }
 let receiver: Server;
 let receiverUrl: string;
 let received: Received[] = [];
@@ -39,7 +40,7 @@ beforeAll(async () => {
     mostInFlight = Math.max(mostInFlight, inFlight);
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
-      received.push({ headers: request.headers, body });
+      received.push({ headers: request.headers, body, path: request.url });
       response.statusCode = answers.shift() ?? 204;
       setTimeout(() => {
         inFlight--;
@@ -830,6 +831,115 @@ describe('consent checked again at sending, and told when it begins or ends (pla
     expect(await app.run()).toMatchObject({ delivered: 1, withdrawn: 1 });
     expect(bodies().map((b) => b.type)).toEqual(['plan.shared', 'plan.unshared', 'plan.shared']); // the second, the failed try
     expect((await deliveriesOf(app, id, 'vendor-social')).find((d) => d.type === 'plan.unshared')).toMatchObject({ status: 'cancelled', lastError: 'superseded by a later change' });
+    await app.close();
+  });
+});
+
+describe('a member leaving a family plan ends or keeps its sharing without any consent change (R4, R16)', () => {
+  type App = Awaited<ReturnType<typeof freshApp>>;
+  type FamilyMember = { memberId: string; citizenId: string };
+  const bodies = () => received.map((r) => JSON.parse(r.body) as { type: string; data: { planId?: string; system?: string } });
+  const subscribe = async (app: App, system: string) =>
+    (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${receiverUrl}/${system}` }, `vendor-${system}`, '101', { system })).body.id as string;
+  /** A subscription's deliveries, oldest first (the API lists the newest first). */
+  const deliveriesOf = async (app: App, id: string, system: string) =>
+    ((await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, `vendor-${system}`, '101', { system })).body.deliveries as { type: string }[]).reverse();
+  /** A family plan of two adults, made through the API as a caseworker makes one. */
+  async function familyPlan(app: App) {
+    const created = await app.call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered', role: 'parent', family: { name: 'Familien Test', members: [{ cpr: testCpr(), role: 'adult' }] } });
+    expect(created.status).toBe(201);
+    const [stays, leaving] = created.body.subject.members as [FamilyMember, FamilyMember];
+    return { id: created.body.id as string, stays, leaving };
+  }
+  const leave = async (app: App, planId: string, memberId: string) => {
+    const left = await app.call('POST', `/v1/plans/${planId}/members/${memberId}/leave`, ['caseworker']);
+    expect(left.status).toBe(201);
+    return left.body as { familyPlan: { id: string }; ownPlan: { id: string } };
+  };
+  async function registerGoal(app: App, planId: string) {
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const response = await app.harness.request('/v1/registrations', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() },
+      body: JSON.stringify({ planId, kind: 'goal.added', goal: { level: 'overall', title: 'Egen bolig', sector: 'social' } }),
+    });
+    expect(response.status).toBe(202);
+  }
+
+  it('the member whose consent alone shared the family plan with social leaves: social hears plan.unshared for the family plan and plan.created for the leaver’s own, then nothing more of the family plan', async () => {
+    const app = await freshApp();
+    const social = await subscribe(app, 'social');
+    const dfdg = await subscribe(app, 'dfdg');
+    const family = await familyPlan(app);
+    await grantConsent(app.deps, { citizenId: family.leaving.citizenId, source: 'social', categories: ['plan-core'] });
+    // The member who stays shares the family plan with dfdg: that sharing does not change.
+    await grantConsent(app.deps, { citizenId: family.stays.citizenId, source: 'dfdg', categories: ['plan-core', 'employment'] });
+    expect(await app.run()).toMatchObject({ delivered: 2 });
+    expect(bodies().map((b) => [b.type, b.data.planId])).toEqual([['plan.created', family.id], ['plan.created', family.id]]);
+    received = [];
+
+    const { ownPlan } = await leave(app, family.id, family.leaving.memberId);
+    expect(await app.run()).toMatchObject({ delivered: 3 });
+    const toSocial = received.filter((r) => r.path?.endsWith('/social')).map((r) => JSON.parse(r.body) as { type: string; data: unknown });
+    // Social: told to stop holding the family plan (its plan.changed withheld), and of the leaver's own plan as a new one.
+    expect((await deliveriesOf(app, social, 'social')).map((d) => d.type)).toEqual(['plan.created', 'plan.unshared', 'plan.created']);
+    expect(toSocial.map((b) => [b.type, b.data])).toEqual([
+      ['plan.unshared', { tenant: '101', planId: family.id, system: 'social' }],
+      ['plan.created', expect.objectContaining({ planId: ownPlan.id })],
+    ]);
+    // Dfdg: the family plan's change, as before; no sharing event, and nothing of the leaver's plan.
+    expect((await deliveriesOf(app, dfdg, 'dfdg')).map((d) => d.type)).toEqual(['plan.created', 'plan.changed']);
+
+    // The family's later changes no longer reach social.
+    received = [];
+    await registerGoal(app, family.id);
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect(bodies().map((b) => [b.type, b.data.planId])).toEqual([['plan.changed', family.id]]);
+    expect((await deliveriesOf(app, social, 'social')).map((d) => d.type)).toEqual(['plan.created', 'plan.unshared', 'plan.created']);
+    await app.close();
+  });
+
+  it('a member leaves a family plan another member’s consent also shares with social: no plan.unshared, and the family’s events still reach social', async () => {
+    const app = await freshApp();
+    const social = await subscribe(app, 'social');
+    const family = await familyPlan(app);
+    await grantConsent(app.deps, { citizenId: family.leaving.citizenId, source: 'social', categories: ['plan-core'] });
+    await grantConsent(app.deps, { citizenId: family.stays.citizenId, source: 'enplan', recipient: 'social', categories: ['goals'] });
+    await app.run();
+    const { ownPlan } = await leave(app, family.id, family.leaving.memberId);
+    await app.run();
+    expect(await app.events()).toEqual([]);
+    const heard = (await deliveriesOf(app, social, 'social')).map((d) => d.type);
+    expect(heard).toEqual(['plan.created', 'plan.changed', 'plan.created']);
+    expect(bodies().slice(1).map((b) => b.data.planId)).toEqual([family.id, ownPlan.id]);
+    await app.close();
+  });
+
+  it('a leave that loses to a rival write of the family plan records no plan.unshared: the event is in the leave’s own batch', async () => {
+    const app = await freshApp();
+    await subscribe(app, 'social');
+    const family = await familyPlan(app);
+    await grantConsent(app.deps, { citizenId: family.leaving.citizenId, source: 'social', categories: ['plan-core'] });
+    await app.run();
+    const plan = (await app.deps.store.plans.get('101', family.id))!;
+    const racing = rivalWritesFirst(app.database, () => app.deps.store.plans.updateStatements({ ...plan, purpose: 'Skrevet af en anden', version: plan.version + 1 }, plan.version));
+    const racedDeps = { ...app.deps, store: createStore(racing) };
+    await expect(membershipService(racedDeps).leave(caseworkerOf(), family.id, family.leaving.memberId)).rejects.toMatchObject({ problemType: 'version-conflict' });
+    expect(racing.rivalWritten()).toBe(true);
+    expect((await app.events()).map((e) => e.type)).toEqual(['plan.changed']);
+    await app.close();
+  });
+
+  it('a tenant without a subscription pays one probe when a member leaves: the members and their consents are not read', async () => {
+    const app = await freshApp();
+    const family = await familyPlan(app);
+    await grantConsent(app.deps, { citizenId: family.leaving.citizenId, source: 'social', categories: ['plan-core'] });
+    let reads = 0;
+    const read = app.deps.store.subscriptions.membersWithConsents.bind(app.deps.store.subscriptions);
+    app.deps.store.subscriptions.membersWithConsents = (planIds) => (reads++, read(planIds));
+    await leave(app, family.id, family.leaving.memberId);
+    expect(reads).toBe(0);
+    expect(await app.events()).toEqual([]);
     await app.close();
   });
 });

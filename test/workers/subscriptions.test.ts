@@ -3,8 +3,9 @@
  * and the Cron Trigger round delivers them, signed, to a receiver on loopback (allowed explicitly);
  * a secret rotated on D1 signs a test event together with the one before it; a subscription hears
  * only of plans whose consent lets data flow with its system (the members and consents read on D1), is
- * told when a grant shares a plan with it and when the revocation unshares it, and a delivery waiting in
- * retry across the revocation is withdrawn, not sent.
+ * told when a grant shares a plan with it and when the revocation unshares it, or when the member whose
+ * consent shared a family plan leaves it, and a delivery waiting in retry across the revocation is
+ * withdrawn, not sent.
  */
 import { env } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
@@ -128,6 +129,31 @@ describe('outbound subscriptions in workerd', () => {
       expect(body).not.toContain(cpr);
       expect(body).not.toContain(cpr.slice(0, 6));
     }
+  });
+
+  it('on D1: the member whose consent alone shared a family plan with social leaves it — plan.unshared for the family plan in the leave’s batch, plan.created for their own', async () => {
+    const sub = 'subscription-leaving';
+    const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events` }, sub);
+    expect(created.status).toBe(201);
+    const family = await call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered', role: 'parent', family: { name: 'Familien Test', members: [{ cpr: testCpr(), role: 'adult' }] } });
+    expect(family.status).toBe(201);
+    const leaving = family.body.subject.members[1] as { memberId: string };
+    await shareWithSocial({ id: family.body.id, subject: { member: leaving } });
+    await runScheduledRound(env as never, 'test');
+    const left = await call('POST', `/v1/plans/${family.body.id}/members/${leaving.memberId}/leave`, ['caseworker']);
+    expect(left.status).toBe(201);
+    await runScheduledRound(env as never, 'test');
+
+    const deliveries = (await call('GET', `/v1/subscriptions/${created.body.id}/deliveries`, ['vendor'], undefined, sub)).body.deliveries as { id: string }[];
+    const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { headers: Record<string, string>; body: string }[];
+    const mine = received.filter((r) => deliveries.some((d) => d.id === r.headers['webhook-id'])).map((r) => JSON.parse(r.body) as { type: string; data: { planId: string } });
+    // The family plan's own change after the leave is withheld: only the leaver's consent shared it.
+    expect(mine.map((b) => [b.type, b.data.planId])).toEqual([
+      ['plan.created', family.body.id],
+      ['plan.shared', family.body.id],
+      ['plan.unshared', family.body.id],
+      ['plan.created', left.body.ownPlan.id],
+    ]);
   });
 
   it('holds the per-client bound on D1 when another request’s subscription is written while this one is under way', async () => {
