@@ -76,8 +76,25 @@ export interface ChangeNotice {
   updatedAt: string;
 }
 
+/**
+ * A record the source deleted outright (FHIR `DELETE`), not a new version of it. The record is gone,
+ * so the notice cannot name the citizen: the engine knows whose it was from what it merged.
+ */
+export interface DeletedRecord {
+  recordType: string;
+  recordId: string;
+  /** The version the deletion wrote (a FHIR deletion is a version of its own): newer than any it deletes. */
+  version: string;
+  deletedAt: string;
+}
+
 export interface ChangesPage {
   changes: ChangeNotice[];
+  /**
+   * Records deleted outright, after `changes` in the feed's order and counted with them against the
+   * page's `limit`. Absent where the source reports none (or cannot).
+   */
+  deleted?: DeletedRecord[];
   /**
    * Notices the source sent that do not match the contract: kept with a readable reason and
    * skipped, so one bad item cannot stop the feed. The cursor moves past them.

@@ -109,6 +109,11 @@ export class FhirClient {
     return this.bundle('search across types', (options) => this.client.systemSearch({ searchParams: params, options }));
   }
 
+  /** GET [base]/_history?params — the whole system's history (FHIR R4 `history-system`), newest first. */
+  systemHistory(params: Record<string, string>): Promise<FhirResult<BundleType>> {
+    return this.bundle('read the history', (options) => this.client.request(`_history?${new URLSearchParams(params).toString()}`, { options }));
+  }
+
   /** The next page of a search, or undefined on the last page. */
   async nextPage(bundle: BundleType, what: string): Promise<FhirResult<BundleType> | undefined> {
     const next = bundle.link?.find((l) => l.relation === 'next')?.url;

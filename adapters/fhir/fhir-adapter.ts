@@ -24,6 +24,9 @@
  *   cursor holding (lastUpdated, "Type/id") of the last record consumed; records at the same instant
  *   are ordered and skipped by that key, so a page boundary inside a tie neither repeats nor skips.
  *   The citizen's CPR for each notice is looked up by Patient id (batched `POST _search`, cached).
+ *   At the search's end the feed reads the deletions since it last did from the whole-system history
+ *   (`GET _history?_type=…&_since=…&_elements=id`, newest first as R4 orders it, read back to there)
+ *   and reports them oldest first in `deleted`; the cursor keeps the history's position beside the search's.
  * - push: creates with `If-None-Exist: identifier=<operation system>|<idempotency key>` (replaying the
  *   key returns the first result, `duplicate: true`); updates with `If-Match`. On a stale version
  *   (the target edited the resource), or once a write to it was field-level, the update reads the
@@ -42,6 +45,7 @@ import {
   type ChangeNotice,
   type ChangesPage,
   type CheckResult,
+  type DeletedRecord,
   type PullManyOptions,
   type PullResult,
   type PullSubject,
@@ -95,23 +99,29 @@ export interface FhirAdapterOptions extends FhirConnection {
 
 const RAW_LIMIT = 4000;
 const DEFAULT_CHANGES_LIMIT = 500;
+/** `_count` of a history page: entries carry ids and versions only. */
+const HISTORY_PAGE = 1000;
 const PATIENT_BATCH = 100;
 const DEFAULT_PATIENT_CACHE = 100_000;
 /** Citizens per `pullMany` round: keeps request bodies and the server's OR-lists small. */
 export const PULL_MANY_BATCH = 100;
 
 // An empty key stands before every record of that instant (a cursor made by `cursorAt`).
-const ChangesCursor = z.object({ v: z.literal(1), t: z.iso.datetime({ offset: true }), k: z.string().regex(/^([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})?$/) });
+const CursorKey = z.string().regex(/^([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})?$/);
+/** `d`: where the deletions (read from the history) were followed to; absent, from where the search is. */
+const ChangesCursor = z.object({ v: z.literal(1), t: z.iso.datetime({ offset: true }), k: CursorKey, d: z.object({ t: z.iso.datetime({ offset: true }), k: CursorKey }).optional() });
 type Position = { ms: number; key: string };
+type CursorPosition = { lastUpdated: string; key: string };
 
-export function encodeChangesCursor(position: { lastUpdated: string; key: string }): string {
-  return Buffer.from(JSON.stringify({ v: 1, t: position.lastUpdated, k: position.key }), 'utf8').toString('base64url');
+export function encodeChangesCursor(position: CursorPosition & { deletions?: CursorPosition }): string {
+  const deletions = position.deletions ? { d: { t: position.deletions.lastUpdated, k: position.deletions.key } } : {};
+  return Buffer.from(JSON.stringify({ v: 1, t: position.lastUpdated, k: position.key, ...deletions }), 'utf8').toString('base64url');
 }
 
-export function decodeChangesCursor(cursor: string): { lastUpdated: string; key: string } {
+export function decodeChangesCursor(cursor: string): CursorPosition & { deletions?: CursorPosition } {
   try {
     const parsed = ChangesCursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    return { lastUpdated: parsed.t, key: parsed.k };
+    return { lastUpdated: parsed.t, key: parsed.k, ...(parsed.d ? { deletions: { lastUpdated: parsed.d.t, key: parsed.d.k } } : {}) };
   } catch {
     throw new AdapterError('the cursor is not one this adapter issued', true, 'invalid-cursor');
   }
@@ -293,6 +303,9 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
 
   async function changes(since: string | null, limit = DEFAULT_CHANGES_LIMIT): Promise<ChangesPage> {
     const position = positionOf(since);
+    const decoded = since ? decodeChangesCursor(since) : undefined;
+    // Deletions are followed from where they were last read to; a cursor from before (or from `cursorAt`) from where its search is.
+    const deletionsFrom: CursorPosition = decoded?.deletions ?? (decoded ? { lastUpdated: decoded.lastUpdated, key: decoded.key } : { lastUpdated: new Date(0).toISOString(), key: '' });
     const max = Math.max(1, Math.min(Math.floor(limit), 1000));
     const params: Record<string, string> = {
       _type: definition.recordTypes.map((rt) => rt.type).join(','),
@@ -348,6 +361,23 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
         break;
       }
     }
+    // At the search's end, the deletions since they were last read (the history, newest first, is
+    // read whole back to there): the oldest first, as many as the page has room for.
+    let deleted: DeletedRecord[] = [];
+    let deletionsAt = deletionsFrom;
+    if (!hasMore && consumed.length === max) hasMore = true; // no room left to read the deletions: the next page does
+    else if (!hasMore) {
+      const found = await deletionsSince(deletionsFrom, unreadable);
+      const room = max - consumed.length;
+      if (found.deleted.length > room) {
+        deleted = found.deleted.slice(0, room).map((d) => d.record);
+        deletionsAt = found.deleted[room - 1]!.position;
+        hasMore = true;
+      } else {
+        deleted = found.deleted.map((d) => d.record);
+        deletionsAt = found.newest ?? deletionsFrom;
+      }
+    }
 
     const cprOf = await cprsOf(consumed.map((c) => c.patientId).filter((id): id is string => !!id));
     const notices: ChangeNotice[] = [];
@@ -356,7 +386,73 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       // A record whose Patient has no CPR cannot belong to an enrolled citizen: skip it.
       if (cpr) notices.push({ cpr, ...item.notice });
     }
-    return { changes: notices, ...(unreadable.length > 0 ? { quarantined: unreadable } : {}), cursor: last ? encodeChangesCursor(last) : since, hasMore };
+    const searchAt = last ?? (decoded ? { lastUpdated: decoded.lastUpdated, key: decoded.key } : undefined);
+    const moved = last !== undefined || deletionsAt !== deletionsFrom;
+    const cursor = moved ? encodeChangesCursor({ ...(searchAt ?? { lastUpdated: new Date(0).toISOString(), key: '' }), deletions: deletionsAt }) : since;
+    return { changes: notices, ...(deleted.length > 0 ? { deleted } : {}), ...(unreadable.length > 0 ? { quarantined: unreadable } : {}), cursor, hasMore };
+  }
+
+  /**
+   * The record types' deletions after `from`, oldest first, from the whole-system history
+   * (`GET [base]/_history?_type=…&_since=…`; `_since` is inclusive, so entries at `from` itself are
+   * passed by the tie-breaker key as in the search), and the newest history entry seen: nothing
+   * older is unread once every deletion up to it is taken. Only ids and versions are asked for
+   * (`_elements`): the history covers citizens who are not enrolled (R12). A DELETE entry that
+   * cannot be placed is quarantined (F3) and the feed goes on.
+   */
+  async function deletionsSince(from: CursorPosition, unreadable: QuarantinedRecord[]): Promise<{ deleted: { record: DeletedRecord; position: CursorPosition }[]; newest?: CursorPosition }> {
+    const fromPosition = { ms: Date.parse(from.lastUpdated), key: from.key };
+    const ours = new Set(definition.recordTypes.map((rt) => rt.type));
+    const params = { _type: [...ours].join(','), _since: from.lastUpdated, _count: String(HISTORY_PAGE), _elements: 'id' };
+    const deleted: { record: DeletedRecord; position: CursorPosition; ms: number }[] = [];
+    let newest: (CursorPosition & { ms: number }) | undefined;
+    for await (const bundle of pages(() => client.systemHistory(params), 'deletions')) {
+      for (const entry of bundle.entry ?? []) {
+        const read = historyEntryOf(entry);
+        if (!read) continue;
+        if ('reason' in read) {
+          unreadable.push(read);
+          continue;
+        }
+        if (!isAfter(fromPosition, read.ms, read.key)) continue;
+        if (!newest || isAfter(newest, read.ms, read.key)) newest = { lastUpdated: read.at, key: read.key, ms: read.ms };
+        if (read.deleted && ours.has(read.recordType)) {
+          deleted.push({ record: { recordType: read.recordType, recordId: read.recordId, version: read.version, deletedAt: read.at }, position: { lastUpdated: read.at, key: read.key }, ms: read.ms });
+        }
+      }
+    }
+    // One record's deletion counts once (pages that shifted): the newest version of it.
+    const byKey = new Map<string, (typeof deleted)[number]>();
+    for (const d of deleted) {
+      const known = byKey.get(d.position.key);
+      if (!known || isAfter({ ms: known.ms, key: known.position.key }, d.ms, d.position.key) || Number(d.record.version) > Number(known.record.version)) byKey.set(d.position.key, d);
+    }
+    const ordered = [...byKey.values()].sort((a, b) => a.ms - b.ms || (a.position.key < b.position.key ? -1 : a.position.key > b.position.key ? 1 : 0));
+    return { deleted: ordered, ...(newest ? { newest: { lastUpdated: newest.lastUpdated, key: newest.key } } : {}) };
+  }
+
+  /** What a history entry says: its record, version, instant and whether it is a deletion; a DELETE entry without them is quarantined. */
+  function historyEntryOf(entry: Record<string, unknown>): { recordType: string; recordId: string; version: string; at: string; ms: number; key: string; deleted: boolean } | QuarantinedRecord | undefined {
+    const request = (entry.request ?? {}) as { method?: unknown; url?: unknown };
+    const response = (entry.response ?? {}) as { etag?: unknown; lastModified?: unknown };
+    const resource = entry.resource as { resourceType?: unknown; id?: unknown; meta?: { versionId?: unknown; lastUpdated?: unknown } } | undefined;
+    const deleted = request.method === 'DELETE';
+    // "Type/id" from the request URL (possibly absolute, possibly with /_history/<v>), the full URL, or the resource.
+    const path = /(?:^|\/)([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([^/?#]+))?\/?(?:[?#].*)?$/.exec(typeof request.url === 'string' && request.url.includes('/') ? request.url : typeof entry.fullUrl === 'string' ? entry.fullUrl : '');
+    const recordType = typeof resource?.resourceType === 'string' ? resource.resourceType : path?.[1];
+    const recordId = typeof resource?.id === 'string' ? resource.id : path?.[2];
+    const version = typeof resource?.meta?.versionId === 'string' ? resource.meta.versionId : (/^(?:W\/)?"([^"]+)"$/.exec(typeof response.etag === 'string' ? response.etag : '')?.[1] ?? path?.[3]);
+    const at = typeof response.lastModified === 'string' ? response.lastModified : typeof resource?.meta?.lastUpdated === 'string' ? resource.meta.lastUpdated : undefined;
+    const ms = Date.parse(at ?? '');
+    if (recordType && recordId && version && at && !Number.isNaN(ms)) return { recordType, recordId, version, at: new Date(ms).toISOString(), ms, key: `${recordType}/${recordId}`, deleted };
+    if (!deleted) return undefined;
+    const missing = [!recordType && 'the record type', !recordId && 'the record id', !version && 'the version', (!at || Number.isNaN(ms)) && 'a readable time'].filter(Boolean);
+    return {
+      recordType: recordType && definition.recordTypes.some((rt) => rt.type === recordType) ? recordType : 'unknown',
+      recordId: recordId ?? null,
+      reason: `a deletion in the history without ${missing.join(', ')}: it cannot be ordered or told apart, so the feed goes on without it`,
+      raw: boundedJson(entry, RAW_LIMIT),
+    };
   }
 
   /**

@@ -3,6 +3,7 @@
  * `SimulatorRepository` (a `MemoryRepository`), behind a small node:http wrapper that speaks FHIR
  * REST on a real port — `application/fhir+json`, `ETag: W/"<versionId>"`, `Location` on create,
  * `Last-Modified`, search Bundles with `self`/`next` links, `_count`, `_lastUpdated=gt|ge|lt|le…`,
+ * type and system history (`_history?_since=…`, deletions as DELETE entries, keyset `_cursor` pages),
  * `POST [type]/_search` with a form body, `If-Match` → 412, `If-None-Exist` conditional create →
  * 200 with the existing resource. Faults can be switched on at run time.
  *
@@ -184,6 +185,51 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     return { ...subset, meta: { ...resource.meta, tag } } as Resource;
   }
 
+  /**
+   * `GET [base]/[type]/_history` and `GET [base]/_history` (FHIR R4 http, history): a `history` Bundle,
+   * newest first, of every version and deletion since `_since` (inclusive); a deletion's entry has no
+   * resource, `request.method` DELETE and `request.url` "Type/id". The system level takes `_type`
+   * (as HAPI does) to keep to some types. Paged by keyset (`_cursor`), `_elements` as in a search.
+   */
+  async function history(resourceType: string | undefined, params: Record<string, string[]>): Promise<FhirResponse> {
+    const listed = new Set(options.resourceTypes);
+    const asked = resourceType ? [resourceType] : (params._type?.flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean) ?? [...listed]);
+    const unknown = asked.filter((type) => !listed.has(type));
+    if (unknown.length > 0) return [badRequest(`Unknown resource type ${unknown.join(', ')}`)];
+    const sinceText = params._since?.[0];
+    const since = sinceText === undefined ? undefined : Date.parse(sinceText);
+    if (sinceText !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(sinceText) || Number.isNaN(since))) return [badRequest('_since must be an instant, e.g. 2026-11-24T10:00:00Z')];
+    const count = Math.max(0, Math.min(Number(params._count?.[0] ?? 20) || 0, 1000));
+    const page = await repository.historyPage(new Set(asked), { count, ...(since !== undefined ? { since } : {}), ...(params._cursor ? { after: params._cursor[0]! } : {}) });
+    const query = { ...withoutPaging(params), _count: [String(count)] };
+    const linkTo = (paging: Record<string, string[]>) => `${baseUrl}${resourceType ? `/${resourceType}` : ''}/_history?${toQuery({ ...query, ...paging })}`;
+    const links = [{ relation: 'self', url: linkTo(pagingOf(params)) }];
+    if (page.hasMore && page.cursorAfterLast) links.push({ relation: 'next', url: linkTo({ _cursor: [page.cursorAfterLast] }) });
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      id: randomUUID(),
+      type: 'history',
+      link: links,
+      ...(page.entries.length
+        ? {
+            entry: page.entries.map((entry) => {
+              const created = entry.version === '1';
+              const response = { etag: `W/"${entry.version}"`, lastModified: entry.lastUpdated };
+              return entry.deleted || !entry.resource
+                ? { fullUrl: `${baseUrl}/${entry.resourceType}/${entry.id}`, request: { method: 'DELETE' as const, url: `${entry.resourceType}/${entry.id}` }, response: { status: '204', ...response } }
+                : {
+                    fullUrl: `${baseUrl}/${entry.resourceType}/${entry.id}`,
+                    resource: subsetted(entry.resource, params._elements),
+                    request: { method: created ? ('POST' as const) : ('PUT' as const), url: created ? entry.resourceType : `${entry.resourceType}/${entry.id}` },
+                    response: { status: created ? '201' : '200', ...response },
+                  };
+            }),
+          }
+        : {}),
+    };
+    return [allOk, bundle];
+  }
+
   function storeSearch(resourceType: string, params: Record<string, string[]>): string {
     if (storedSearches.size >= STORED_SEARCHES) storedSearches.delete(storedSearches.keys().next().value!);
     const token = randomUUID();
@@ -253,8 +299,15 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     if (ifMatch !== undefined && !/"[^"]+"/.test(String(ifMatch))) return reply(400, outcome('invalid', 'If-Match must be an ETag such as W/"3"'));
 
     let response: FhirResponse;
+    const historyOf = method === 'GET' ? /^\/(?:([A-Za-z]+)\/)?_history\/?$/.exec(path) : null;
     if (method === 'GET' && path === '/metadata') response = [allOk, capabilityStatement(options, baseUrl)];
-    else {
+    else if (historyOf) {
+      try {
+        response = await history(historyOf[1], paramsFromForm(url.search.slice(1)));
+      } catch (error) {
+        response = [normalizeOperationOutcome(error)];
+      }
+    } else {
       const fhirRequest: FhirRequest = { method: method as FhirRequest['method'], url: `${path}${url.search}`, pathname: '', body, params: {}, query: {}, headers: req.headers };
       try {
         response = await router.handleRequest(fhirRequest, repository);
@@ -461,10 +514,10 @@ function capabilityStatement(options: FhirSimulatorOptions, baseUrl: string): Ca
           readHistory: true,
           updateCreate: true,
           conditionalCreate: true,
-          interaction: ['read', 'vread', 'update', ...(options.patch === false ? [] : ['patch']), 'create', 'search-type', 'history-instance'].map((code) => ({ code: code as 'read' })),
+          interaction: ['read', 'vread', 'update', ...(options.patch === false ? [] : ['patch']), 'delete', 'create', 'search-type', 'history-instance', 'history-type'].map((code) => ({ code: code as 'read' })),
           searchParam,
         })),
-        interaction: [{ code: 'search-system' }, { code: 'batch' }],
+        interaction: [{ code: 'search-system' }, { code: 'history-system' }, { code: 'batch' }],
         searchParam: [{ name: '_type', type: 'token' }, { name: '_lastUpdated', type: 'date' }],
       },
     ],

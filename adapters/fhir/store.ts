@@ -88,6 +88,17 @@ export function decodeKeyset(token: string): { ms: number; key: string } | undef
   return { ms, key: text.slice(bar + 1) };
 }
 
+/** A history page's position (ms, "Type/id", version) as an opaque token. */
+function encodeHistoryPosition(ms: number, key: string, version: string): string {
+  return Buffer.from(`${ms}|${version}|${key}`, 'utf8').toString('base64url');
+}
+
+function decodeHistoryPosition(token: string): { ms: number; key: string; version: string } | undefined {
+  const [ms, version, ...key] = Buffer.from(token, 'base64url').toString('utf8').split('|');
+  const at = Number(ms);
+  return Number.isFinite(at) && version && key.join('|').includes('/') ? { ms: at, version, key: key.join('|') } : undefined;
+}
+
 /** (ms, key) order: by lastUpdated, then by "Type/id" as plain string comparison. */
 const before = (aMs: number, aKey: string, bMs: number, bKey: string) => aMs < bMs || (aMs === bMs && aKey < bKey);
 
@@ -101,6 +112,27 @@ interface LogEntry {
   ms: number;
   key: string;
   version: string;
+  /** A tombstone: the resource was deleted at this instant, as this version. */
+  deleted?: true;
+}
+
+/** One entry of a history Bundle, before the HTTP layer adds URLs: a version, or a deletion (no resource). */
+export interface HistoryEntry {
+  resourceType: string;
+  id: string;
+  version: string;
+  lastUpdated: string;
+  deleted: boolean;
+  /** The version's content; absent for a deletion. */
+  resource?: Resource;
+}
+
+/** One page of a history, newest first. */
+export interface HistoryPage {
+  entries: HistoryEntry[];
+  hasMore: boolean;
+  /** Keyset position of the last entry, for a next link: the page after holds only older entries. */
+  cursorAfterLast?: string;
 }
 
 export class SimulatorRepository extends MemoryRepository {
@@ -124,6 +156,8 @@ export class SimulatorRepository extends MemoryRepository {
 
   /** Current version of every resource written since start (created, updated or deleted). */
   private readonly written = new Map<string, string>();
+  /** The version a deletion wrote, per deleted resource: a re-creation goes on from it (as HAPI does). */
+  private readonly tombstones = new Map<string, string>();
   /** Writes in (lastUpdated, key) order; an entry is live while `written` still holds its version. */
   private readonly writeLog: LogEntry[] = [];
   /** Resources created since start, per type, in creation order. */
@@ -245,13 +279,22 @@ export class SimulatorRepository extends MemoryRepository {
     });
   }
 
+  /**
+   * A deletion is a version of its own (FHIR: the history keeps it, with no resource): a tombstone
+   * with the next version number and a write instant goes in the log. The earlier versions stay in
+   * medplum's store for the history; `current` answers "gone" for the resource.
+   */
   override deleteResource(resourceType: string, id: string): Promise<void> {
     return this.exclusive(async () => {
       const key = keyOf(resourceType, id);
-      if (!(await this.current(resourceType, id))) throw new OperationOutcomeError(notFound);
-      if (this.seeding === 'eager' || this.written.has(key)) await super.deleteResource(resourceType, id);
+      const current = await this.current(resourceType, id);
+      if (!current) throw new OperationOutcomeError(notFound);
+      const previous = Number(current.meta?.versionId ?? '0');
+      const version = String(Number.isFinite(previous) ? previous + 1 : 2);
       this.written.set(key, DELETED);
+      this.tombstones.set(key, version);
       this.markSeedWritten(resourceType, id);
+      this.appendToLog({ ms: Date.parse(this.nextWriteInstant()), key, version, deleted: true });
     });
   }
 
@@ -538,6 +581,75 @@ export class SimulatorRepository extends MemoryRepository {
     }
   }
 
+  /**
+   * The history of the given types (FHIR `_history` at type or system level), newest first, as R4
+   * orders it: every version written (seeded version 1s included) and every deletion, with `since`
+   * (ms, inclusive as `_since` is) as the oldest instant and `after` (a position this method issued)
+   * to go on strictly older than the last entry of the page before. Keyset paging, so versions
+   * written while a client pages come before its first page rather than shifting the pages.
+   */
+  async historyPage(types: ReadonlySet<string>, options: { since?: number; count: number; after?: string }): Promise<HistoryPage> {
+    const count = Math.max(0, Math.min(options.count, MAX_COUNT));
+    const from = options.after === undefined ? undefined : decodeHistoryPosition(options.after);
+    if (options.after !== undefined && !from) throw new OperationOutcomeError(badRequest('Invalid history paging position'));
+    const since = options.since ?? -Infinity;
+    const olderThanFrom = (ms: number, key: string, version: string) =>
+      !from || ms < from.ms || (ms === from.ms && (key < from.key || (key === from.key && Number(version) < Number(from.version))));
+    let s = (from ? this.firstSeedPositionFrom(from.ms + 1) : this.seedMs.length) - 1;
+    let l = (from ? this.firstLogPositionFrom(from.ms + 1) : this.writeLog.length) - 1;
+    const entries: HistoryEntry[] = [];
+    let hasMore = false;
+    while (s >= 0 || l >= 0) {
+      const seedMs = s >= 0 ? this.seedMs[s]! : -Infinity;
+      const logEntry = l >= 0 ? this.writeLog[l] : undefined;
+      const logMs = logEntry ? logEntry.ms : -Infinity;
+      if (Math.max(seedMs, logMs) < since) break;
+      // Newest first; at one instant by "Type/id" descending, a written version before the seeded one of the same record.
+      const takeSeed = seedMs !== -Infinity && (!logEntry || seedMs > logMs || (seedMs === logMs && this.seedKeyAtPosition(s) > logEntry.key));
+      let entry: Omit<HistoryEntry, 'resource'> & { content: () => Promise<Resource | undefined> };
+      if (takeSeed) {
+        const position = s--;
+        const type = this.typeNames[this.seedType[position]!]!;
+        if (!types.has(type)) continue;
+        const key = this.seedKeyAtPosition(position);
+        const record = this.citizenRecords(this.seedOrdinal[position]!)[this.seedSlot[position]!]!;
+        entry = { resourceType: type, id: key.slice(type.length + 1), version: '1', lastUpdated: new Date(seedMs).toISOString(), deleted: false, content: async () => record };
+      } else {
+        l--;
+        const { ms, key, version, deleted } = logEntry!;
+        const type = key.slice(0, key.indexOf('/'));
+        if (!types.has(type)) continue;
+        const id = key.slice(type.length + 1);
+        entry = {
+          resourceType: type, id, version, lastUpdated: new Date(ms).toISOString(), deleted: deleted === true,
+          content: async () => (deleted ? undefined : this.written.get(key) === version ? this.current(type, id) : this.storedVersion(type, id, version)),
+        };
+      }
+      if (!olderThanFrom(Date.parse(entry.lastUpdated), `${entry.resourceType}/${entry.id}`, entry.version)) continue;
+      if (entries.length === count) {
+        hasMore = true;
+        break;
+      }
+      const { content, ...rest } = entry;
+      const resource = await content();
+      entries.push(resource ? { ...rest, resource } : rest);
+    }
+    const last = entries.at(-1);
+    return { entries, hasMore, ...(last ? { cursorAfterLast: encodeHistoryPosition(Date.parse(last.lastUpdated), `${last.resourceType}/${last.id}`, last.version) } : {}) };
+  }
+
+  /**
+   * An earlier version of a resource as medplum stored it. Its public `readVersion` asks for the
+   * current resource first, which a deleted one no longer has; its version list (a private field,
+   * read in @medplum/fhir-router 4.5.2) still holds them all.
+   */
+  private storedVersion(resourceType: string, id: string, version: string): Resource {
+    const history = (this as unknown as { history?: Map<string, Map<string, Resource[]>> }).history;
+    const found = history?.get(resourceType)?.get(id)?.find((v) => v.meta?.versionId === version);
+    if (!found) throw new Error(`the simulator lost version ${version} of ${resourceType}/${id}`);
+    return structuredClone(found);
+  }
+
   private firstSeedPositionFrom(ms: number): number {
     let lo = 0;
     let hi = this.seedMs.length;
@@ -570,7 +682,7 @@ export class SimulatorRepository extends MemoryRepository {
 
   /** Stores `resource` as the version after `current` (or as version 1 of a new id). Call inside `exclusive`. */
   private async storeVersion<T extends Resource>(resource: T, current: Resource | undefined): Promise<WithId<T>> {
-    const previous = Number(current?.meta?.versionId ?? '0');
+    const previous = Number(current?.meta?.versionId ?? this.tombstones.get(keyOf(resource.resourceType, resource.id ?? '')) ?? '0');
     const versionId = String(Number.isFinite(previous) ? previous + 1 : 2);
     const stored = await super.createResource<T>({ ...resource, meta: { ...resource.meta, versionId, lastUpdated: this.nextWriteInstant() } });
     this.recordWrite(stored, current);
@@ -597,11 +709,7 @@ export class SimulatorRepository extends MemoryRepository {
     const version = stored.meta!.versionId!;
     this.written.set(key, version);
     this.markSeedWritten(stored.resourceType, stored.id!);
-    const entry: LogEntry = { ms: msOf(stored), key, version };
-    // Keep the log in (ms, key) order; with a strictly increasing clock this is always an append.
-    let at = this.writeLog.length;
-    while (at > 0 && before(entry.ms, entry.key, this.writeLog[at - 1]!.ms, this.writeLog[at - 1]!.key)) at--;
-    this.writeLog.splice(at, 0, entry);
+    this.appendToLog({ ms: msOf(stored), key, version });
     if (isNew) {
       const list = this.createdByType.get(stored.resourceType) ?? [];
       list.push(key);
@@ -627,6 +735,13 @@ export class SimulatorRepository extends MemoryRepository {
     for (const tag of stored.meta?.tag ?? []) {
       if (tag.system === ENPLAN_OPERATION_TAG_SYSTEM && tag.code && !previousTags.has(tag.code)) this.effectCounts.set(tag.code, this.effects(tag.code) + 1);
     }
+  }
+
+  /** Keeps the log in (ms, key) order; with a strictly increasing clock this is always an append. */
+  private appendToLog(entry: LogEntry): void {
+    let at = this.writeLog.length;
+    while (at > 0 && before(entry.ms, entry.key, this.writeLog[at - 1]!.ms, this.writeLog[at - 1]!.key)) at--;
+    this.writeLog.splice(at, 0, entry);
   }
 
   /** The live version of a resource: written (in the MemoryRepository) or seeded (stored or virtual). */

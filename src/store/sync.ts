@@ -339,6 +339,31 @@ export function syncRepository({ db }: Database) {
           .onConflictDoNothing(),
       (r) => [r.adapter, r.citizenId, null, null]);
     },
+    /**
+     * Whose records these are, by the marks of what was merged from this source: record id → citizen
+     * ids. For a record the source deleted, which names nobody any more. Not indexed by record id (the
+     * marks are keyed by citizen for the merge's sake): a scan of the tenant's marks, paid only by a
+     * feed page that reports deletions.
+     */
+    async citizensOfRecords(tenant: string, source: string, recordIds: readonly string[]): Promise<Map<string, string[]>> {
+      const owners = new Map<string, string[]>();
+      if (recordIds.length === 0) return owners;
+      const rows = await db
+        .selectDistinct({ recordId: appliedRecords.recordId, citizenId: appliedRecords.citizenId })
+        .from(appliedRecords)
+        .where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.source, source), inList(appliedRecords.recordId, [...recordIds])));
+      for (const row of rows) owners.set(row.recordId, [...(owners.get(row.recordId) ?? []), row.citizenId]);
+      return owners;
+    },
+    /**
+     * Forgets the marks of these records of one citizen (deleted at the source: a record re-created
+     * under the same id merges again), with the plan write they go with when there is one: a lost race
+     * leaves them, so the re-run still finds whose the records were.
+     */
+    forgetRecordsStatement(tenant: string, source: string, citizenId: string, recordIds: readonly string[], planWrite?: { planId: string; writeId: string }): Statement {
+      const won = planWrite ? [sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planWrite.planId} and ${plans.writeId} = ${planWrite.writeId})`] : [];
+      return db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source), inList(appliedRecords.recordId, [...recordIds]), ...won));
+    },
     /** After a new consent: the citizen's records from this source may be merged again (the merge itself is idempotent by version). */
     forgetAppliedStatement(tenant: string, source: string, citizenId: string): Statement {
       return db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source)));

@@ -7,7 +7,8 @@
  *  2. the change feed is followed from the stored cursor (a first run starts it where its catch-up
  *     started, not at the source's beginning), one page at a time: notices about
  *     citizens who are not enrolled are dropped unread, notices of record versions already merged
- *     are dropped, the rest of the citizens are pulled again;
+ *     are dropped, the rest of the citizens are pulled again; a record the source deleted outright is
+ *     found by the marks of what was merged and merged as a whole record that yields nothing;
  *  3. each record is mapped (or quarantined with a reason), each fragment passes the consent gate
  *     (or is refused and counted; a source's own refusal to share — the region's Consent — counts
  *     too, and takes out what flowed on it: src/consent/regional.ts), and the fragments of all the
@@ -144,7 +145,12 @@ interface ChunkItem {
   since?: string | null;
   /** The citizen's row and CPR where the caller has them already (a feed notice names the CPR), so the chunk need not read and decrypt them again. */
   known?: { row: CitizenRow; cpr: string };
+  /** For a change-feed pull: the citizen's records the feed reports deleted at the source, read as whole records that yield nothing. */
+  deleted?: { system: SourceSystem; recordId: string; version: string }[];
 }
+
+/** What a failed feed pull stands in for when the citizen has deletions to merge: nothing read, so nothing else is judged. */
+const NOTHING_READ: PullResult = Object.freeze({ records: [], quarantined: [] }) as PullResult;
 
 const actor = (adapter: string) => `sync-job:${adapter}`;
 /**
@@ -381,10 +387,17 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const item of present)
       for (const run of item.runs) {
         const pulled = pulls.get(pullKey(run.id, item.citizen.citizenId));
-        if (!pulled) continue;
+        if (!pulled) {
+          // A deletion needs no read of what is there: it is merged even when the feed pull failed
+          // (the catch-up that reads the citizen again next run cannot see what is gone).
+          if (item.deleted?.some((d) => d.system === run.id)) merging.push({ item, run, pulled: NOTHING_READ });
+          continue;
+        }
         if (pulled.unknownAtSource) {
           if (first) run.stats.citizensUnknownAtSource++;
           if (readInFull(item)) pulledPairs.push({ adapter: run.id, citizenId: item.citizen.citizenId, planId: null });
+          // The source no longer knows the citizen at all: what it deleted still comes out.
+          if (item.deleted?.some((d) => d.system === run.id)) merging.push({ item, run, pulled: NOTHING_READ });
           continue;
         }
         if (first) run.stats.citizensPulled++;
@@ -429,6 +442,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const ridesOn = new Map<AuditEntry, string>();
     /** `planId`: the plan the record was merged into (and the citizen's others), kept with the mark; `writtenWith`: the plan write it goes with, if any. */
     const marks: { planId: string | null; writtenWith?: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
+    /** Marks of records deleted at their source, forgotten with the plan write (if any) that took out what they said. */
+    const forgotten: { source: SourceSystem; citizenId: string; recordIds: string[]; writtenWith: string | null }[] = [];
     /** Records merged into a plan: their older open quarantine entries close with this batch (with that plan's write, if it changed). */
     const mergedRecords: (MergedRecord & { planId: string | null })[] = [];
     const flowedGrants = new Map<string, Set<string>>();
@@ -463,6 +478,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // plans now, as on a revocation (R10) — whatever becomes of the merge below.
       const sharingOf = new Map<AdapterRun, RegionalSay>();
       for (const { run, pulled } of parts) {
+        if (pulled === NOTHING_READ) continue;
         const sharing = regionalSharingOf(run.id, pulled.records, decidedAt, tenant, pulled.quarantined);
         if (sharing && 'unreadable' in sharing) {
           // A Consent of the region's we cannot read: new flows are refused below (health fails closed),
@@ -623,6 +639,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       // A record's new version that no longer yields an element it did takes its word back from that
       // element (a Condition entered in error, a team ended) — unless consent kept part of it out.
       const readWhole = mergeable.filter((m) => !m.refusedAny).map(({ run, record }) => ({ system: run.id, recordId: record.recordId, recordVersion: record.version }));
+      // A record deleted at its source is read whole and yields nothing: all it said comes off.
+      if (item.deleted) for (const d of item.deleted) readWhole.push({ system: d.system, recordId: d.recordId, recordVersion: d.version });
       // The citizen's records folded into each of their enrolled plans; all or nothing for the citizen.
       const merged: { planId: string; outcome: MergeOutcome }[] = [];
       let mergeError: string | undefined;
@@ -650,7 +668,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           quarantining.push(quarantineRow(run, record.recordType, record.recordId, mappingId, `merge: ${redactCpr(mergeError)}`, rawOf(record), at, citizen.citizenId));
           marks.push({ planId: null, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
         }
-        if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
+        if (readInFull(item)) for (const { run, pulled } of parts) if (pulled !== NOTHING_READ) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: null });
         continue;
       }
       let mergedInto: string | null = null;
@@ -685,7 +703,12 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           marks.push({ planId: mergedInto, writtenWith: mergedWith, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
           if (mergedInto) mergedRecords.push({ adapter: run.id, recordType: record.recordType, recordId: record.recordId, recordVersion: record.version, runId: run.runId, planId: mergedWith });
         }
-      if (readInFull(item)) for (const { run } of parts) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedWith });
+      if (readInFull(item)) for (const { run, pulled } of parts) if (pulled !== NOTHING_READ) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedWith });
+      // The deleted records' marks go with the write that took them out: a record re-created under its id merges again.
+      if (item.deleted) for (const { run } of parts) {
+        const recordIds = item.deleted.filter((d) => d.system === run.id).map((d) => d.recordId);
+        if (recordIds.length > 0) forgotten.push({ source: run.id, citizenId: citizen.citizenId, recordIds, writtenWith: mergedWith });
+      }
     }
 
     const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
@@ -704,6 +727,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const markStatements = [
       ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.writtenWith ?? null) }))),
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
+      ...forgotten.map((f) => {
+        const written = writtenPlan(f.writtenWith);
+        return store.sync.forgetRecordsStatement(tenant, f.source, f.citizenId, f.recordIds, written ? { planId: written.id, writeId: writeIds.get(written.id)! } : undefined);
+      }),
     ];
     for (const [source, citizenIds] of endsForgotten) statements.push(store.regionalConsents.forgetStatement(tenant, citizenIds, source));
     // After this batch's marks: what they mark merged is merged anew, the citizen read in full.
@@ -801,14 +828,18 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     }
     const rowOf = new Map(citizenRows.map((c) => [c.id, c]));
     const cprOf = new Map<string, string>();
+    // A deleted record names nobody: whose it was is known from the marks of what was merged.
+    const deletions = page.deleted ?? [];
+    const ownersOf = deletions.length > 0 ? await store.sync.citizensOfRecords(tenant, run.id, [...new Set(deletions.map((d) => d.recordId))]) : undefined;
     const enrolled = new Map<string, EnrolledCitizen>();
-    for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set(citizenOfCpr.values())])) {
+    const owners = ownersOf ? [...ownersOf.values()].flat() : [];
+    for (const row of await store.plans.enrolledPlansOf(tenant, [...new Set([...citizenOfCpr.values(), ...owners])])) {
       const entry = enrolled.get(row.citizenId) ?? { citizenId: row.citizenId, planIds: [] };
       entry.planIds.push(row.planId);
       enrolled.set(row.citizenId, entry);
     }
     let notEnrolled = 0;
-    const byCitizen = new Map<string, { index: number; recordId: string; version: string }[]>();
+    const byCitizen = new Map<string, { index: number; recordId: string; version: string; deleted?: true }[]>();
     page.changes.forEach((notice, index) => {
       const citizenId = citizenOfCpr.get(notice.cpr);
       if (!citizenId || !enrolled.has(citizenId)) {
@@ -820,14 +851,30 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       list.push({ index, recordId: notice.recordId, version: notice.version });
       byCitizen.set(citizenId, list);
     });
+    // Deletions follow the page's notices; one of a record merged for nobody enrolled (or taken out already: its marks went) is dropped.
+    deletions.forEach((deletion, i) => {
+      const citizenIds = (ownersOf?.get(deletion.recordId) ?? []).filter((id) => enrolled.has(id));
+      if (citizenIds.length === 0) notEnrolled++;
+      for (const citizenId of citizenIds) {
+        const list = byCitizen.get(citizenId) ?? [];
+        list.push({ index: page.changes.length + i, recordId: deletion.recordId, version: deletion.version, deleted: true });
+        byCitizen.set(citizenId, list);
+      }
+    });
     const toPull: { item: ChunkItem; firstUnseen: number }[] = [];
     let alreadyMerged = 0;
     const appliedOnPage = await store.sync.appliedVersions(tenant, run.id, [...byCitizen.keys()]);
     for (const [citizenId, notices] of byCitizen) {
-      const unseen = notices.filter((n) => !appliedOnPage.has(`${n.recordId}@${n.version}`));
+      const unseen = notices.filter((n) => n.deleted || !appliedOnPage.has(`${n.recordId}@${n.version}`));
       alreadyMerged += notices.length - unseen.length;
-      if (unseen.length > 0)
-        toPull.push({ item: { citizen: enrolled.get(citizenId)!, runs: [run], since: cursor, known: { row: rowOf.get(citizenId)!, cpr: cprOf.get(citizenId)! } }, firstUnseen: unseen[0]!.index });
+      if (unseen.length === 0) continue;
+      const row = rowOf.get(citizenId);
+      const cpr = cprOf.get(citizenId);
+      const deleted = deletions.length > 0 ? unseen.filter((n) => n.deleted).map((n) => ({ system: run.id, recordId: n.recordId, version: n.version })) : undefined;
+      toPull.push({
+        item: { citizen: enrolled.get(citizenId)!, runs: [run], since: cursor, ...(row && cpr ? { known: { row, cpr } } : {}), ...(deleted?.length ? { deleted } : {}) },
+        firstUnseen: unseen[0]!.index,
+      });
     }
     return { page, toPull, notEnrolled, alreadyMerged };
   }
@@ -856,7 +903,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         read = await readFeedPage(run, cursor, limit);
       }
       const { page, toPull } = read;
-      stats.changeNotices += page.changes.length;
+      stats.changeNotices += page.changes.length + (page.deleted?.length ?? 0);
       stats.noticesNotEnrolled += read.notEnrolled;
       stats.noticesAlreadyMerged += read.alreadyMerged;
       // Notices that broke the source's contract: kept for IT staff, skipped by the feed.
