@@ -1,9 +1,9 @@
 /** Outbound subscriptions, the events the database records for them, and their deliveries. */
-import { and, asc, desc, eq, isNotNull, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { ConsentDocument } from './consents';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { citizens, consents, events, planMembers, subscriptionDeliveries, subscriptions } from './schema';
+import { citizens, consents, events, planMembers, plans, subscriptionDeliveries, subscriptions } from './schema';
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
@@ -26,6 +26,22 @@ export interface PlanMemberConsentRow {
 const madeBy = (subject: string) => sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${subject}`;
 
 export function subscriptionRepository({ db, batch }: Database) {
+  /** An event about a plan and one system (ids only), recorded only while a subscription for the system is active (and `also` holds). */
+  const systemEventStatement = (tenant: string, type: 'plan.shared' | 'plan.unshared' | 'plan.purged', data: { planId: string; system: string }, at: string, also?: SQL): Statement => {
+    const serving = sql`exists (select 1 from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${subscriptions.disabledAt} is null and ${subscriptions.system} = ${data.system})`;
+    return db.insert(events).select(
+      db
+        .select({
+          seq: sql<null>`null`.as('seq'),
+          tenant: sql<string>`${tenant}`.as('tenant'),
+          type: sql<string>`${type}`.as('type'),
+          data: sql<string>`${JSON.stringify({ planId: data.planId, system: data.system })}`.as('data'),
+          at: sql<string>`${at}`.as('at'),
+        })
+        .from(sql`(select 1) as one`)
+        .where(also ? and(serving, also) : serving),
+    );
+  };
   const scoped = (tenant: string, id: string) => and(eq(subscriptions.tenant, tenant), eq(subscriptions.id, id));
   const delivery = (tenant: string, id: string) => and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.id, id));
   return {
@@ -130,19 +146,15 @@ export function subscriptionRepository({ db, batch }: Database) {
      * subscription for that system at the moment the batch commits.
      */
     recordSharingEventStatement(tenant: string, type: 'plan.shared' | 'plan.unshared', data: { planId: string; system: string }, at: string): Statement {
-      const serving = sql`exists (select 1 from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${subscriptions.disabledAt} is null and ${subscriptions.system} = ${data.system})`;
-      return db.insert(events).select(
-        db
-          .select({
-            seq: sql<null>`null`.as('seq'),
-            tenant: sql<string>`${tenant}`.as('tenant'),
-            type: sql<string>`${type}`.as('type'),
-            data: sql<string>`${JSON.stringify({ planId: data.planId, system: data.system })}`.as('data'),
-            at: sql<string>`${at}`.as('at'),
-          })
-          .from(sql`(select 1) as one`)
-          .where(serving),
-      );
+      return systemEventStatement(tenant, type, data, at);
+    },
+    /**
+     * Records a `plan.purged` event (ids only) for `system`, to go in the purge's batch before the plan's
+     * deletion: only while the plan is still there (a rival run that deleted it first told the system
+     * already) and a subscription for that system is active when the batch commits.
+     */
+    recordPurgeEventStatement(tenant: string, data: { planId: string; system: string }, at: string): Statement {
+      return systemEventStatement(tenant, 'plan.purged', data, at, sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${data.planId})`);
     },
     /** The active subscriptions of these tenants (the fan-out's question). */
     async activeOf(tenants: readonly string[]): Promise<SubscriptionRow[]> {

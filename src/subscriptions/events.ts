@@ -59,6 +59,14 @@ export const PlanUnsharedEvent = z
       'The last consent or legal basis that let data flow between this plan and your system was revoked, lapsed or ended: stop holding what you have of the plan (R10, R16). No further event of the plan comes until a `plan.shared`; order the two by `timestamp`. Ids only.',
   });
 
+export const PlanPurgedEvent = z
+  .object({ type: z.literal('plan.purged'), timestamp: Timestamp, data: sharingData })
+  .strict()
+  .openapi('PlanPurgedEvent', {
+    description:
+      'A plan shared with your system was deleted for good (R16: its retention period after it ended passed): delete everything you hold of it — what you read of it and its id — not only stop using it (GDPR art. 17, 19). No event of the plan follows; reading it answers 404. Sent to a subscription wanting any plan event type. Ids only.',
+  });
+
 export const DeliveryDeadEvent = z
   .object({
     type: z.literal('delivery.dead'),
@@ -77,7 +85,7 @@ export const SubscriptionTestEvent = z
   .strict()
   .openapi('SubscriptionTestEvent', { description: 'Sent only when asked for (`POST /v1/subscriptions/{id}/test`), whatever event types the subscription wants: to check a receiver and its signature check. Nothing to read.' });
 
-export const SubscriptionEventBody = z.discriminatedUnion('type', [PlanCreatedEvent, PlanChangedEvent, PlanSharedEvent, PlanUnsharedEvent, DeliveryDeadEvent, SubscriptionTestEvent]);
+export const SubscriptionEventBody = z.discriminatedUnion('type', [PlanCreatedEvent, PlanChangedEvent, PlanSharedEvent, PlanUnsharedEvent, PlanPurgedEvent, DeliveryDeadEvent, SubscriptionTestEvent]);
 
 /** Every event by its type, as the OpenAPI document lists them under `webhooks`. */
 export const webhookEvents = [
@@ -85,6 +93,7 @@ export const webhookEvents = [
   ['plan.changed', PlanChangedEvent],
   ['plan.shared', PlanSharedEvent],
   ['plan.unshared', PlanUnsharedEvent],
+  ['plan.purged', PlanPurgedEvent],
   ['delivery.dead', DeliveryDeadEvent],
   ['subscription.test', SubscriptionTestEvent],
 ] as const;

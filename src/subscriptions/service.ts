@@ -14,7 +14,7 @@
  * that system, and of dead deliveries to it (./consent-gate.ts): a vendor learns nothing of citizens
  * who never agreed to any flow to its system. Consent is asked at fan-out and again when a delivery's
  * turn comes; `plan.shared` / `plan.unshared` tell it when consent begins or ends a plan's sharing with
- * its system (./sharing-events.ts).
+ * its system, and `plan.purged` when retention deletes a plan it was shared with (./sharing-events.ts).
  */
 import { z } from '@hono/zod-openapi';
 import { ProblemError, type AppDeps } from '../api/context';
@@ -27,13 +27,13 @@ import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
 import { sharingOf } from './consent-gate';
 
-export const EventType = z.enum(['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'delivery.dead']);
+export const EventType = z.enum(['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'plan.purged', 'delivery.dead']);
 export type EventType = z.infer<typeof EventType>;
 
 export const NewSubscription = z
   .object({
     url: z.string().max(2000).describe('https address the events are POSTed to'),
-    events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out'),
+    events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out. `plan.purged` comes with any plan event type: a vendor that heard of a plan is told when it is deleted'),
     description: z.string().max(200).optional(),
     system: SourceSystem.optional().describe(
       'The sector system (fagsystem) the subscription serves: its plan events are of plans whose consent lets data flow with that system, its delivery.dead events of deliveries to it. A vendor’s is the system its token names (claim `system`), which it may leave out; IT staff name one.',
@@ -306,8 +306,20 @@ async function sendSigned(deps: AppDeps, send: (url: string, init: RequestInit) 
 
 const senderOf = (deps: AppDeps & { subscriptionTransport?: SubscriptionTransport }) => deps.subscriptionTransport?.fetch ?? ((url: string, init: RequestInit) => fetch(url, init));
 
-/** The events about one plan: all consent-gated, but for `plan.unshared` (see `audienceOf`). */
-const planEventTypes: readonly string[] = ['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared'];
+/** The events about one plan: all consent-gated, but for `plan.unshared` and `plan.purged` (see `audienceOf`). */
+const planEventTypes: readonly string[] = ['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'plan.purged'];
+/** Events naming the one system they are for, which they reach whatever the consent now says. */
+const ungatedTypes: readonly string[] = ['plan.unshared', 'plan.purged'];
+
+/**
+ * Whether a subscription wants an event of this type. `plan.purged` goes to one wanting any plan event:
+ * whichever it chose, it heard of the plan, and a recipient of personal data is told of its erasure
+ * (GDPR art. 19) — also one whose list of types was stored before `plan.purged` existed.
+ */
+const wants = (subscription: SubscriptionRow, type: string): boolean => {
+  const wanted = JSON.parse(subscription.events) as string[];
+  return wanted.includes(type) || (type === 'plan.purged' && wanted.some((w) => planEventTypes.includes(w)));
+};
 /** The plan an event row's data names, and the one a delivery's payload names. */
 const planIdOfEvent = (event: EventRow) => (JSON.parse(event.data) as { planId?: string }).planId;
 const planIdOfDelivery = (row: SubscriptionDeliveryRow) => (JSON.parse(row.payload) as { data?: { planId?: string } }).data?.planId;
@@ -316,16 +328,17 @@ const planIdOfDelivery = (row: SubscriptionDeliveryRow) => (JSON.parse(row.paylo
  * Who of the subscriptions may hear of an event, for a page of events: a plan's events go to a
  * subscription while some active member's consent lets data flow with its system; a dead delivery's
  * to the subscription of the system it was for; nothing to one that names no system (made before
- * subscriptions named one). A `plan.shared` or `plan.unshared` goes only to subscriptions of the system
- * it names; `plan.unshared` bypasses the consent gate by design — it is the one event about a plan
- * that no longer concerns the system, telling it to stop holding the plan (R10, R16) — but goes only
- * to subscriptions made before it was recorded, which could have heard of the plan. The plans'
- * members and consents are read in one query for the page.
+ * subscriptions named one). A `plan.shared`, `plan.unshared` or `plan.purged` goes only to subscriptions
+ * of the system it names; `plan.unshared` and `plan.purged` bypass the consent gate by design — they are
+ * the events about a plan that no longer concerns the system (or no longer exists), telling it to stop
+ * holding the plan or delete it (R10, R16) — but go only to subscriptions made before they were
+ * recorded, which could have heard of the plan. The plans' members and consents are read in one query
+ * for the page.
  */
 async function audienceOf(store: AppDeps['store'], wanted: readonly { event: EventRow; to: readonly SubscriptionRow[] }[], at: Date) {
   const planIds = new Set<string>();
   for (const { event, to } of wanted) {
-    const planId = planEventTypes.includes(event.type) && event.type !== 'plan.unshared' && to.some((s) => s.system) ? planIdOfEvent(event) : undefined;
+    const planId = planEventTypes.includes(event.type) && !ungatedTypes.includes(event.type) && to.some((s) => s.system) ? planIdOfEvent(event) : undefined;
     if (planId) planIds.add(planId);
   }
   const concerns = sharingOf(await store.subscriptions.membersWithConsents([...planIds]), at);
@@ -335,8 +348,8 @@ async function audienceOf(store: AppDeps['store'], wanted: readonly { event: Eve
     const data = JSON.parse(event.data) as { planId?: string; target?: string; system?: string };
     if (event.type === 'delivery.dead') return data.target === system;
     if (!planEventTypes.includes(event.type) || !data.planId) return false;
-    if ((event.type === 'plan.shared' || event.type === 'plan.unshared') && data.system !== system) return false;
-    if (event.type === 'plan.unshared') return subscription.createdAt <= event.at;
+    if ((event.type === 'plan.shared' || ungatedTypes.includes(event.type)) && data.system !== system) return false;
+    if (ungatedTypes.includes(event.type)) return subscription.createdAt <= event.at;
     return concerns(event.tenant, data.planId, system);
   };
 }
@@ -344,11 +357,12 @@ async function audienceOf(store: AppDeps['store'], wanted: readonly { event: Eve
 /**
  * Why a waiting delivery is no longer to be sent, asked when its turn comes (a receiver down for hours
  * holds its deliveries in retry across a revocation): a plan event whose plan no longer concerns the
- * subscription's system, or a `plan.unshared` whose plan concerns it again (a `plan.shared` follows).
- * The reason is generic: the subscriber sees it on a delivery it knew of, and learns nothing more.
+ * subscription's system (a purged plan has no members: none does), or a `plan.unshared` whose plan
+ * concerns it again (a `plan.shared` follows). A `plan.purged` is never withdrawn: its plan is gone for
+ * good. The reason is generic: the subscriber sees it on a delivery it knew of, and learns nothing more.
  */
 function withdrawalOf(concerns: ReturnType<typeof sharingOf>, subscription: SubscriptionRow, row: SubscriptionDeliveryRow): string | null {
-  if (!planEventTypes.includes(row.type)) return null;
+  if (!planEventTypes.includes(row.type) || row.type === 'plan.purged') return null;
   const planId = planIdOfDelivery(row);
   const system = subscription.system as SourceSystem | null;
   const sharedNow = !!planId && !!system && concerns(row.tenant, planId, system);
@@ -385,7 +399,7 @@ export async function runSubscriptionDeliveries(
     if (recorded.length === 0) break;
     const active = await store.subscriptions.activeOf([...new Set(recorded.map((e) => e.tenant))]);
     const at = clock.now().toISOString();
-    const wanted = recorded.map((event) => ({ event, to: active.filter((s) => s.tenant === event.tenant && (JSON.parse(s.events) as string[]).includes(event.type)) }));
+    const wanted = recorded.map((event) => ({ event, to: active.filter((s) => s.tenant === event.tenant && wants(s, event.type)) }));
     const mayHear = await audienceOf(store, wanted, clock.now());
     const rows = wanted.flatMap(({ event, to }) => {
       const hearing = to.filter((s) => mayHear(s, event));
@@ -411,7 +425,7 @@ export async function runSubscriptionDeliveries(
   const send = senderOf(deps);
   const due = await store.subscriptions.due(clock.now().toISOString(), options.limit ?? 200);
   // Consent again, as it is now, for the plans of the due plan events: one read for the whole batch.
-  const duePlans = new Set(due.filter((d) => planEventTypes.includes(d.type)).map(planIdOfDelivery).filter((id): id is string => !!id));
+  const duePlans = new Set(due.filter((d) => planEventTypes.includes(d.type) && d.type !== 'plan.purged').map(planIdOfDelivery).filter((id): id is string => !!id));
   const concernsNow = sharingOf(await store.subscriptions.membersWithConsents([...duePlans]), clock.now());
   const subscriptionsSeen = new Map<string, SubscriptionRow | null>();
   for (const tenant of new Set(due.map((d) => d.tenant))) {

@@ -4,8 +4,9 @@
  * tells a subscription that a plan now concerns its system, or no longer does. The consent service
  * and the membership service ask here, before they store their change, which plans it lets data flow
  * with a system for the first time — or ends the last such flow for — and the events go in the same
- * batch as the change (as the plan triggers write theirs in the plan write's transaction). Ids only:
- * the plan and the system, never content, never a CPR number.
+ * batch as the change (as the plan triggers write theirs in the plan write's transaction). Likewise
+ * `plan.purged` for a plan retention deletes, in the purge's batch. Ids only: the plan and the system,
+ * never content, never a CPR number.
  */
 import type { AppDeps } from '../api/context';
 import { SourceSystem } from '../model';
@@ -94,4 +95,22 @@ export async function memberLeavingSharingEventStatements(store: AppDeps['store'
     before: members,
     after: members.filter((member) => member.citizenId !== leavingCitizenId),
   }), at);
+}
+
+/**
+ * `plan.purged` for a page of plans about to be purged (retention, R16): for each plan, the statements
+ * recording it for every system an active subscription of the tenant serves and the plan concerned just
+ * before the purge, to go in the plan's purge batch. A vendor holding the plan must delete what it holds
+ * (GDPR art. 17, 19); the purge takes the members and, with the last plan, their consents, so they are
+ * read here, once for the page, before any of it is deleted. A tenant without a subscription pays one probe.
+ */
+export async function purgeEventStatements(store: AppDeps['store'], tenant: string, planIds: readonly string[], at: Date): Promise<(planId: string) => Statement[]> {
+  if (planIds.length === 0) return () => [];
+  const systems = await subscribedSystems(store, tenant);
+  if (systems.length === 0) return () => [];
+  const membersOf = membersByPlan(await store.subscriptions.membersWithConsents(planIds));
+  return (planId) => {
+    const members = membersOf.get(`${tenant}|${planId}`) ?? [];
+    return systems.filter((system) => systemHasPartIn(system, members, at)).map((system) => store.subscriptions.recordPurgeEventStatement(tenant, { planId, system }, at.toISOString()));
+  };
 }

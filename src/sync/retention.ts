@@ -2,7 +2,8 @@
  * Retention (R16): plans that ended (closed or declined) are purged after the configured period,
  * with their registrations and finished deliveries, and so is every member left without a plan
  * (CPR ciphertext, consents, sync marks) — and a citizen for whom no plan was ever made (a creation
- * that failed half-way) after a day; stored payload bodies of
+ * that failed half-way) after a day; each subscribed system a purged plan was shared with is told to
+ * delete it (`plan.purged`, in the purge's batch); stored payload bodies of
  * quarantined records (and, through the outbox repository, of finished deliveries) are pruned
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant or a legal-basis record whose
  * period has ended leaves the plans (`handleLapsedGrants`), and so does what flowed on a region's own permit
@@ -14,8 +15,12 @@
 import type { AppDeps } from '../api/context';
 import { handleLapsedGrants, handleLapsedRegionalConsents, handleStartedGrants } from '../consent/service';
 import { rekeyToCurrentKey } from '../security/rekey';
+import { purgeEventStatements } from '../subscriptions/sharing-events';
 import type { AuditEntry } from '../store';
 import { anchorText, groupedHash } from '../store/audit';
+
+/** Ended plans purged per page: the subscriptions' probe and the members' read are one each per page. */
+const PURGE_PAGE = 200;
 
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
@@ -24,19 +29,28 @@ export async function runRetention(deps: AppDeps) {
   const citizenPurged = (citizenId: string, reason: string): AuditEntry => ({ at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason } });
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
-    for (const planId of await deps.store.plans.endedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays))) {
-      // Nothing accepted is lost: a delivery still to be made keeps its plan until it is made or given up.
-      if (await deps.store.plans.hasOpenDeliveries(tenant, planId)) {
-        summary.plansKeptForDeliveries++;
-        continue;
+    const ended = await deps.store.plans.endedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays));
+    for (let page = 0; page < ended.length; page += PURGE_PAGE) {
+      const planIds = ended.slice(page, page + PURGE_PAGE);
+      // The systems whose subscriptions heard of a plan are told to delete it (`plan.purged`), decided on
+      // its members and consents as they are before the purge deletes them: one read for the page.
+      const purgeEvents = await purgeEventStatements(deps.store, tenant, planIds, now);
+      for (const planId of planIds) {
+        // Nothing accepted is lost: a delivery still to be made keeps its plan until it is made or given up.
+        if (await deps.store.plans.hasOpenDeliveries(tenant, planId)) {
+          summary.plansKeptForDeliveries++;
+          continue;
+        }
+        // Each deletion is committed with the audit rows that record it, and the events telling the
+        // subscribed systems (first: they hold only while the plan is still there).
+        const recorded = deps.store.audit.committing(tenant, [{ at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after the plan ended (closed or declined)' } }]);
+        const purged = await deps.store.plans.purge(tenant, planId, {
+          plan: (statements) => recorded([...purgeEvents(planId), ...statements]),
+          citizens: (ids) => deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'no plan left: CPR ciphertext, consents and sync marks deleted'))),
+        });
+        summary.citizensPurged += purged.length;
+        summary.plansPurged++;
       }
-      // Each deletion is committed with the audit rows that record it.
-      const purged = await deps.store.plans.purge(tenant, planId, {
-        plan: deps.store.audit.committing(tenant, [{ at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after the plan ended (closed or declined)' } }]),
-        citizens: (ids) => deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'no plan left: CPR ciphertext, consents and sync marks deleted'))),
-      });
-      summary.citizensPurged += purged.length;
-      summary.plansPurged++;
     }
     // A citizen row whose plan was never written (its creation failed after the row was) holds a CPR
     // ciphertext for nothing; a day's grace keeps creations under way.

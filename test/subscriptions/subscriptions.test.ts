@@ -5,14 +5,16 @@
  * same webhook-id, stopped by 410, never to an address that is not allowed (S6), never with content.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { handleLapsedGrants, handleStartedGrants } from '../../src/consent/service';
 import { runRelayOnce } from '../../src/delivery';
 import { membershipService } from '../../src/plans/membership';
+import { planService } from '../../src/plans/service';
 import { createStore } from '../../src/store';
-import { subscriptionDeliveries } from '../../src/store/schema';
+import { plans as plansTable, subscriptionDeliveries } from '../../src/store/schema';
+import { runRetention } from '../../src/sync/retention';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
 import { MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT, MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT, runSubscriptionDeliveries } from '../../src/subscriptions/service';
@@ -96,7 +98,7 @@ describe('outbound subscriptions', () => {
     expect(created.status).toBe(201);
     const { id, secret } = created.body as { id: string; secret: string };
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
-    expect(created.body.events).toEqual(['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'delivery.dead']);
+    expect(created.body.events).toEqual(['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'plan.purged', 'delivery.dead']);
     // Shown once: never in a read.
     expect(JSON.stringify((await app.call('GET', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-a')).body)).not.toContain(secret);
     expect(JSON.stringify((await app.call('GET', '/v1/subscriptions', ['it-staff'])).body)).not.toContain(secret);
@@ -317,8 +319,9 @@ describe('outbound subscriptions', () => {
   it('describes the events in the OpenAPI document as webhooks, with their bodies and signature headers', async () => {
     const app = await freshApp();
     const doc = (await (await app.harness.request('/openapi.json')).json()) as { webhooks: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { $ref: string } } } }; parameters: { name: string; in: string }[] } }> };
-    expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created', 'plan.shared', 'plan.unshared', 'subscription.test']);
+    expect(Object.keys(doc.webhooks).sort()).toEqual(['delivery.dead', 'plan.changed', 'plan.created', 'plan.purged', 'plan.shared', 'plan.unshared', 'subscription.test']);
     expect(doc.webhooks['plan.unshared']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanUnsharedEvent');
+    expect(doc.webhooks['plan.purged']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanPurgedEvent');
     expect(doc.webhooks['plan.changed']!.post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/PlanChangedEvent');
     expect(doc.webhooks['plan.created']!.post.parameters.filter((p) => p.in === 'header').map((p) => p.name).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
     // The example event in the subscribe route's description is one a receiver really gets.
@@ -938,6 +941,129 @@ describe('a member leaving a family plan ends or keeps its sharing without any c
     const read = app.deps.store.subscriptions.membersWithConsents.bind(app.deps.store.subscriptions);
     app.deps.store.subscriptions.membersWithConsents = (planIds) => (reads++, read(planIds));
     await leave(app, family.id, family.leaving.memberId);
+    expect(reads).toBe(0);
+    expect(await app.events()).toEqual([]);
+    await app.close();
+  });
+});
+
+describe('a plan purged by retention (R16) tells the systems it was shared with to delete what they hold of it (plan.purged)', () => {
+  type App = Awaited<ReturnType<typeof freshApp>>;
+  const citizenOf = (plan: Awaited<ReturnType<typeof enrol>>) => (plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '');
+  const subscribe = async (app: App, system: string, sub = `vendor-${system}`, events?: string[]) =>
+    (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${receiverUrl}/${system}`, ...(events ? { events } : {}) }, sub, '101', { system })).body.id as string;
+  /** A subscription's deliveries, oldest first (the API lists the newest first). */
+  const deliveriesOf = async (app: App, id: string, system: string, sub = `vendor-${system}`) =>
+    ((await app.call('GET', `/v1/subscriptions/${id}/deliveries`, ['vendor'], undefined, sub, '101', { system })).body.deliveries as { type: string; status: string; lastError: string | null }[]).reverse();
+  const close = (app: App, planId: string) => planService(app.deps).changeStatus(caseworkerOf(), planId, { status: 'closed' });
+  /** Past the retention period after the plans were closed. */
+  const pastRetention = (app: App) => app.clock.advance((app.deps.config.retention.closedPlanDays + 1) * 24 * 60 * 60_000);
+  const bodiesTo = (system: string) => received.filter((r) => r.path?.endsWith(`/${system}`)).map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+
+  it('each system a purged plan was shared with hears plan.purged (ids only) and nothing of the plan after; its waiting delivery is withdrawn; a system it was not shared with hears nothing', async () => {
+    const app = await freshApp();
+    const social = await subscribe(app, 'social');
+    const dfdg = await subscribe(app, 'dfdg');
+    // A vendor wanting only plan.changed has heard of the plan all the same: it is told to delete it too (GDPR art. 19).
+    const socialChangesOnly = await subscribe(app, 'social', 'vendor-social-changes', ['plan.changed']);
+    const socialCpr = testCpr();
+    const sharedWithSocial = await enrol(app.deps, socialCpr);
+    await grantConsent(app.deps, { citizenId: citizenOf(sharedWithSocial), source: 'social', categories: ['plan-core'] });
+    const sharedWithDfdg = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(sharedWithDfdg), source: 'dfdg', categories: ['plan-core', 'employment'] });
+    const sharedWithNone = await enrol(app.deps, testCpr());
+    expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    await close(app, sharedWithDfdg.id);
+    await close(app, sharedWithNone.id);
+    expect(await app.run()).toMatchObject({ fannedOut: 1, delivered: 1 });
+    // The social receiver is down when the last closing goes out: its plan.changed waits in retry.
+    await close(app, sharedWithSocial.id);
+    answers = [503, 503];
+    expect(await app.run()).toMatchObject({ fannedOut: 2, retried: 2 });
+    received = [];
+
+    pastRetention(app);
+    let reads = 0;
+    const read = app.deps.store.subscriptions.membersWithConsents.bind(app.deps.store.subscriptions);
+    app.deps.store.subscriptions.membersWithConsents = (planIds) => (planIds.length > 0 && reads++, read(planIds));
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 3 });
+    // The purged plans' members and consents are read once for the page, before the purge deletes them.
+    expect(reads).toBe(1);
+    app.deps.store.subscriptions.membersWithConsents = read;
+    expect((await app.events()).map((e) => e.type)).toEqual(['plan.purged', 'plan.purged']);
+    // One made after the purge was recorded never heard of the plan.
+    app.clock.advance(1000);
+    const later = await subscribe(app, 'social', 'vendor-social-later');
+
+    expect(await app.run()).toMatchObject({ delivered: 3, withdrawn: 2, dead: 0 });
+    const purged = (planId: string, system: string) => ({ type: 'plan.purged', timestamp: expect.any(String), data: { tenant: '101', planId, system } });
+    expect(bodiesTo('social')).toEqual([purged(sharedWithSocial.id, 'social'), purged(sharedWithSocial.id, 'social')]);
+    expect(bodiesTo('dfdg')).toEqual([purged(sharedWithDfdg.id, 'dfdg')]);
+    // The closing's change still waiting is withdrawn, not sent, now that the plan is gone.
+    expect((await deliveriesOf(app, social, 'social')).slice(-2)).toEqual([
+      expect.objectContaining({ type: 'plan.changed', status: 'cancelled', lastError: 'withdrawn: consent no longer covers this system' }),
+      expect.objectContaining({ type: 'plan.purged', status: 'delivered' }),
+    ]);
+    expect((await deliveriesOf(app, socialChangesOnly, 'social', 'vendor-social-changes')).slice(-2).map((d) => [d.type, d.status])).toEqual([
+      ['plan.changed', 'cancelled'],
+      ['plan.purged', 'delivered'],
+    ]);
+    expect(await deliveriesOf(app, later, 'social', 'vendor-social-later')).toEqual([]);
+    expect((await deliveriesOf(app, dfdg, 'dfdg')).filter((d) => d.type === 'plan.purged')).toEqual([expect.objectContaining({ status: 'delivered' })]);
+    for (const { body } of received) {
+      expect(SubscriptionEventBody.safeParse(JSON.parse(body)).error).toBeUndefined();
+      expect(body).not.toContain(socialCpr);
+      expect(body).not.toContain(socialCpr.slice(0, 6));
+    }
+    // Nothing more of the plans.
+    received = [];
+    app.clock.advance(24 * 60 * 60_000);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 0 });
+    expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
+    expect(received).toEqual([]);
+    await app.close();
+  });
+
+  it('the event is in the purge’s own batch: a deletion that fails records none, and a plan another run deleted first records none again', async () => {
+    const app = await freshApp();
+    await subscribe(app, 'social');
+    const [purgedByRival, purgedHere] = [await enrol(app.deps, testCpr()), await enrol(app.deps, testCpr())];
+    for (const plan of [purgedByRival, purgedHere]) {
+      await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
+      await close(app, plan.id);
+    }
+    await app.run();
+    pastRetention(app);
+    await app.database.db.run(sql`create trigger plan_kept before delete on plans begin select raise(abort, 'the plan cannot be deleted'); end`);
+    await expect(runRetention(app.deps)).rejects.toThrow();
+    await app.database.db.run(sql`drop trigger plan_kept`);
+    expect(await app.events()).toEqual([]);
+
+    // A rival run deletes one of the plans between this run's reads and its first batch.
+    const racing = rivalWritesFirst(app.database, () => [app.database.db.delete(plansTable).where(eq(plansTable.id, purgedByRival.id))]);
+    await runRetention({ ...app.deps, store: createStore(racing) });
+    expect(racing.rivalWritten()).toBe(true);
+    const recorded = (await app.database.db.all(sql`select type, data from events`)) as { type: string; data: string }[];
+    expect(recorded.map((e) => [e.type, JSON.parse(e.data)])).toEqual([['plan.purged', { planId: purgedHere.id, system: 'social' }]]);
+    await app.close();
+  });
+
+  it('a tenant without a subscription pays one probe per page of purged plans: their members and consents are not read', async () => {
+    const app = await freshApp();
+    for (let i = 0; i < 3; i++) {
+      const plan = await enrol(app.deps, testCpr());
+      await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
+      await close(app, plan.id);
+    }
+    pastRetention(app);
+    let reads = 0;
+    let probes = 0;
+    const read = app.deps.store.subscriptions.membersWithConsents.bind(app.deps.store.subscriptions);
+    app.deps.store.subscriptions.membersWithConsents = (planIds) => (reads++, read(planIds));
+    const probe = app.deps.store.subscriptions.activeSystemsOf.bind(app.deps.store.subscriptions);
+    app.deps.store.subscriptions.activeSystemsOf = (tenant) => (probes++, probe(tenant));
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 3 });
+    expect(probes).toBe(1);
     expect(reads).toBe(0);
     expect(await app.events()).toEqual([]);
     await app.close();

@@ -5,7 +5,7 @@
  * only of plans whose consent lets data flow with its system (the members and consents read on D1), is
  * told when a grant shares a plan with it and when the revocation unshares it, or when the member whose
  * consent shared a family plan leaves it, and a delivery waiting in retry across the revocation is
- * withdrawn, not sent.
+ * withdrawn, not sent; retention on its cron tells the system a purged plan was shared with to delete it.
  */
 import { env } from 'cloudflare:test';
 import { sign } from 'hono/jwt';
@@ -154,6 +154,38 @@ describe('outbound subscriptions in workerd', () => {
       ['plan.unshared', family.body.id],
       ['plan.created', left.body.ownPlan.id],
     ]);
+  });
+
+  it('on D1: retention on its cron purges a closed plan shared with social — plan.purged in the purge’s batch, delivered on the next round; dfdg, not shared, hears nothing', async () => {
+    const sub = 'subscription-purge';
+    const created = await call('POST', '/v1/subscriptions', ['vendor'], { url: `${env.RECEIVER_URL}/events` }, sub);
+    expect(created.status).toBe(201);
+    const dfdg = await call('POST', '/v1/subscriptions', ['it-staff'], { url: `${env.RECEIVER_URL}/events`, system: 'dfdg' }, 'it-staff-purge');
+    expect(dfdg.status).toBe(201);
+    const cpr = testCpr();
+    const plan = await call('POST', '/v1/plans', ['caseworker'], { cpr, origin: 'offered' });
+    await shareWithSocial(plan.body);
+    await runScheduledRound(env as never, 'test');
+    // Closed six years ago (the default period is five).
+    const db = (env as unknown as { DB: D1Database }).DB;
+    await db.prepare(`update plans set status = 'closed', updated_at = '2020-11-23T10:00:00.000Z' where id = ?`).bind(plan.body.id).run();
+    const purging = await runScheduledRound(env as never, 'test', '30 2 * * *');
+    expect(purging.retention?.plansPurged).toBeGreaterThanOrEqual(1);
+    expect((await call('GET', `/v1/plans/${plan.body.id}`, ['caseworker'])).status).toBe(404);
+    // The round ran the deliveries before retention: the next one sends the event.
+    await runScheduledRound(env as never, 'test');
+
+    const deliveries = (await call('GET', `/v1/subscriptions/${created.body.id}/deliveries`, ['vendor'], undefined, sub)).body.deliveries as { id: string }[];
+    const received = (await (await fetch(`${env.RECEIVER_URL}/received`)).json()) as { headers: Record<string, string>; body: string }[];
+    const mine = received.filter((r) => deliveries.some((d) => d.id === r.headers['webhook-id']));
+    expect(mine.map((r) => JSON.parse(r.body).type)).toEqual(['plan.created', 'plan.shared', 'plan.purged']);
+    expect(JSON.parse(mine[2]!.body).data).toEqual({ tenant: '101', planId: plan.body.id, system: 'social' });
+    for (const { body } of mine) {
+      expect(SubscriptionEventBody.safeParse(JSON.parse(body)).error).toBeUndefined();
+      expect(body).not.toContain(cpr);
+      expect(body).not.toContain(cpr.slice(0, 6));
+    }
+    expect((await call('GET', `/v1/subscriptions/${dfdg.body.id}/deliveries`, ['it-staff'], undefined, 'it-staff-purge')).body.deliveries).toEqual([]);
   });
 
   it('holds the per-client bound on D1 when another request’s subscription is written while this one is under way', async () => {
