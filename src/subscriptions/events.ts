@@ -56,7 +56,7 @@ export const PlanUnsharedEvent = z
   .strict()
   .openapi('PlanUnsharedEvent', {
     description:
-      'The last consent or legal basis that let data flow between this plan and your system was revoked, lapsed or ended: stop holding what you have of the plan (R10, R16). No further event of the plan comes until a `plan.shared`; order the two by `timestamp`. Ids only.',
+      'The last consent or legal basis that let data flow between this plan and your system was revoked, lapsed or ended: stop holding what you have of the plan (R10, R16). No further event of the plan comes until a `plan.shared`; order the two by `timestamp`. Sent to a subscription wanting any plan event type. Ids only.',
   });
 
 export const PlanPurgedEvent = z

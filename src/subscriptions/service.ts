@@ -33,7 +33,7 @@ export type EventType = z.infer<typeof EventType>;
 export const NewSubscription = z
   .object({
     url: z.string().max(2000).describe('https address the events are POSTed to'),
-    events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out. `plan.purged` comes with any plan event type: a vendor that heard of a plan is told when it is deleted'),
+    events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out. `plan.unshared` and `plan.purged` come with any plan event type: a vendor that heard of a plan is told when it must stop holding it or when it is deleted'),
     description: z.string().max(200).optional(),
     system: SourceSystem.optional().describe(
       'The sector system (fagsystem) the subscription serves: its plan events are of plans whose consent lets data flow with that system, its delivery.dead events of deliveries to it. A vendor’s is the system its token names (claim `system`), which it may leave out; IT staff name one.',
@@ -310,15 +310,18 @@ const senderOf = (deps: AppDeps & { subscriptionTransport?: SubscriptionTranspor
 const planEventTypes: readonly string[] = ['plan.created', 'plan.changed', 'plan.shared', 'plan.unshared', 'plan.purged'];
 /** Events naming the one system they are for, which they reach whatever the consent now says. */
 const ungatedTypes: readonly string[] = ['plan.unshared', 'plan.purged'];
+/** Events telling a system of a duty towards a plan it heard of (stop holding it, delete it): see `wants`. */
+const dutyTypes: readonly string[] = ['plan.unshared', 'plan.purged'];
 
 /**
- * Whether a subscription wants an event of this type. `plan.purged` goes to one wanting any plan event:
- * whichever it chose, it heard of the plan, and a recipient of personal data is told of its erasure
- * (GDPR art. 19) — also one whose list of types was stored before `plan.purged` existed.
+ * Whether a subscription wants an event of this type. `plan.unshared` and `plan.purged` go to one wanting
+ * any plan event: whichever it chose, it heard of the plan, and a recipient of personal data is told when
+ * it must stop holding it (R10, R16) or that it was erased (GDPR art. 19) — also one whose list of types
+ * was stored before these types existed. `plan.shared` stays opt-in: it tells of a plan, not of a duty.
  */
 const wants = (subscription: SubscriptionRow, type: string): boolean => {
   const wanted = JSON.parse(subscription.events) as string[];
-  return wanted.includes(type) || (type === 'plan.purged' && wanted.some((w) => planEventTypes.includes(w)));
+  return wanted.includes(type) || (dutyTypes.includes(type) && wanted.some((w) => planEventTypes.includes(w)));
 };
 /** The plan an event row's data names, and the one a delivery's payload names. */
 const planIdOfEvent = (event: EventRow) => (JSON.parse(event.data) as { planId?: string }).planId;

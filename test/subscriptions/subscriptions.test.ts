@@ -621,10 +621,11 @@ describe('a subscription serves one sector system, and hears only of plans whose
     // The citizen withdraws the consent before the job fans the recorded event out.
     expect((await app.harness.request(`/v1/consents/${grant.id}/revoke`, { method: 'POST', headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(200);
     const after = await app.run();
-    expect(after).toMatchObject({ fannedOut: 0, delivered: 0 });
+    // The change is withheld; the one thing sent is plan.unshared, which a plan.changed subscriber gets too: stop holding the plan.
+    expect(after).toMatchObject({ fannedOut: 1, delivered: 1 });
     expect(after.withheld).toBeGreaterThanOrEqual(1);
     expect(await app.events()).toEqual([]);
-    expect(received).toHaveLength(2);
+    expect(received.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(['plan.changed', 'plan.changed', 'plan.unshared']);
     await app.close();
   });
 
@@ -734,14 +735,15 @@ describe('consent checked again at sending, and told when it begins or ends (pla
     app.deps.store.subscriptions.membersWithConsents = (planIds) => (planIds.length > 0 && reads++, read(planIds));
     app.clock.advance(1000);
     const after = await app.run();
-    expect(after).toMatchObject({ delivered: 0, withdrawn: 1, dead: 0 });
-    expect(reads).toBe(1); // for the due batch (the fan-out's page held no plan event to gate)
-    expect(received).toHaveLength(3); // two delivered and the one try that failed: nothing after the revocation
+    expect(after).toMatchObject({ delivered: 1, withdrawn: 1, dead: 0 });
+    expect(reads).toBe(1); // for the due batch (the fan-out's page held no consent-gated plan event)
+    // Two delivered and the one try that failed; after the revocation only plan.unshared (sent to a plan.changed subscriber too).
+    expect(received.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(['plan.changed', 'plan.changed', 'plan.changed', 'plan.unshared']);
     // The vendor sees a delivery it knew of withdrawn, for a reason that tells it nothing more.
     expect((await deliveriesOf(app, id, 'vendor-social')).find((d) => d.id === waiting!.id)).toMatchObject({ status: 'cancelled', lastError: 'withdrawn: consent no longer covers this system' });
     app.clock.advance(60 * 60_000);
     expect(await app.run()).toMatchObject({ delivered: 0, retried: 0 });
-    expect(received).toHaveLength(3);
+    expect(received).toHaveLength(4);
     await app.close();
   });
 
@@ -834,6 +836,34 @@ describe('consent checked again at sending, and told when it begins or ends (pla
     expect(await app.run()).toMatchObject({ delivered: 1, withdrawn: 1 });
     expect(bodies().map((b) => b.type)).toEqual(['plan.shared', 'plan.unshared', 'plan.shared']); // the second, the failed try
     expect((await deliveriesOf(app, id, 'vendor-social')).find((d) => d.type === 'plan.unshared')).toMatchObject({ status: 'cancelled', lastError: 'superseded by a later change' });
+    await app.close();
+  });
+
+  it('plan.unshared reaches a subscription of its system wanting any plan event, not only one listing it (R10, R16; GDPR art. 19); one wanting only delivery.dead is not told', async () => {
+    const app = await freshApp();
+    // A list chosen before plan.unshared existed looks like this one: plan events, but not the new type.
+    const changesOnly = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${receiverUrl}/changes-only`, events: ['plan.changed'] }, 'vendor-changes-only')).body.id as string;
+    const deadOnly = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${receiverUrl}/dead-only`, events: ['delivery.dead'] }, 'vendor-dead-only')).body.id as string;
+    const plan = await enrol(app.deps, testCpr());
+    const grant = await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core', 'goals'] });
+    await app.run();
+    // It heard of the plan (the grant's changes): it holds something to stop holding.
+    const heard = (await deliveriesOf(app, changesOnly, 'vendor-changes-only')).map((d) => [d.type, d.status]);
+    expect(heard.length).toBeGreaterThan(0);
+    expect(heard.every(([type, status]) => type === 'plan.changed' && status === 'delivered')).toBe(true);
+    await revokeThroughApi(app, grant);
+    app.clock.advance(1000);
+    await app.run();
+    const unsharedTo = (path: string) => received.filter((r) => r.path === `/enplan-events${path}`).map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> }).filter((b) => b.type === 'plan.unshared');
+    expect(unsharedTo('/changes-only').map((b) => b.data)).toEqual([{ tenant: '101', planId: plan.id, system: 'social' }]);
+    expect((await deliveriesOf(app, changesOnly, 'vendor-changes-only')).map((d) => [d.type, d.status]).sort()).toEqual([...heard, ['plan.unshared', 'delivered']].sort());
+    expect(unsharedTo('/dead-only')).toEqual([]);
+    expect(await deliveriesOf(app, deadOnly, 'vendor-dead-only')).toEqual([]);
+    // plan.shared stays opt-in: it tells of a plan, not of a duty.
+    await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core'] });
+    app.clock.advance(1000);
+    await app.run();
+    expect((await deliveriesOf(app, changesOnly, 'vendor-changes-only')).map((d) => d.type)).not.toContain('plan.shared');
     await app.close();
   });
 });
