@@ -384,6 +384,8 @@ export const CapabilityStatement = z.looseObject({
       z.looseObject({
         mode: z.enum(['client', 'server']),
         resource: z.array(z.looseObject({ type: z.string(), interaction: z.array(z.looseObject({ code: z.string() })).optional() })).optional(),
+        /** Whole-system interactions (`history-system`, `search-system`, `batch` …). */
+        interaction: z.array(z.looseObject({ code: z.string() })).optional(),
       }),
     )
     .optional(),

@@ -99,6 +99,10 @@ export interface FhirAdapterOptions extends FhirConnection {
 
 const RAW_LIMIT = 4000;
 const DEFAULT_CHANGES_LIMIT = 500;
+/** How a server that does not offer history refuses a history read (400 not-supported, 404, 405, 501). */
+const HISTORY_REFUSED = new Set(['http-400', 'http-404', 'http-405', 'http-501']);
+/** After such a refusal, deletions are not asked for again for this long (the server may be upgraded). */
+const HISTORY_ASK_AGAIN_MS = 60 * 60_000;
 /** `_count` of a history page: entries carry ids and versions only. */
 const HISTORY_PAGE = 1000;
 const PATIENT_BATCH = 100;
@@ -301,6 +305,9 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     return { recordType: recordType.type, recordId: record.id, version: record.meta.versionId, updatedAt: record.meta.lastUpdated, payload: parsed.data };
   }
 
+  /** Until when (ms) the server is taken not to offer history: it refused a history read as unsupported. */
+  let historyRefusedUntil = 0;
+
   async function changes(since: string | null, limit = DEFAULT_CHANGES_LIMIT): Promise<ChangesPage> {
     const position = positionOf(since);
     const decoded = since ? decodeChangesCursor(since) : undefined;
@@ -366,14 +373,20 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     let deleted: DeletedRecord[] = [];
     let deletionsAt = deletionsFrom;
     if (!hasMore && consumed.length === max) hasMore = true; // no room left to read the deletions: the next page does
-    else if (!hasMore) {
-      const found = await deletionsSince(deletionsFrom, unreadable);
+    else if (!hasMore && Date.now() >= historyRefusedUntil) {
+      // A server that does not offer history: the feed goes on without deletions (check() tells IT staff), asking again in a while.
+      const found = await deletionsSince(deletionsFrom, unreadable).catch((error: unknown) => {
+        if (!(error instanceof AdapterError && HISTORY_REFUSED.has(error.code))) throw error;
+        historyRefusedUntil = Date.now() + HISTORY_ASK_AGAIN_MS;
+        return undefined;
+      });
       const room = max - consumed.length;
-      if (found.deleted.length > room) {
+      // Nothing read (refused): the deletions' position stays where it was.
+      if (found && found.deleted.length > room) {
         deleted = found.deleted.slice(0, room).map((d) => d.record);
         deletionsAt = found.deleted[room - 1]!.position;
         hasMore = true;
-      } else {
+      } else if (found) {
         deleted = found.deleted.map((d) => d.record);
         deletionsAt = found.newest ?? deletionsFrom;
       }
@@ -583,9 +596,14 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       const unpatchable = [...new Set(Object.values(definition.pushTargets).map((t) => t.resourceType))].filter((type) =>
         resources.some((r) => r.type === type && r.interaction && !r.interaction.some((i) => i.code === 'patch')),
       );
-      const note = unpatchable.length
-        ? `; it does not offer patch for ${unpatchable.join(', ')}: once the system edits a resource we made there, our next change to it cannot be written without losing their fields and is dead-lettered`
-        : '';
+      const notes = unpatchable.length
+        ? [`it does not offer patch for ${unpatchable.join(', ')}: once the system edits a resource we made there, our next change to it cannot be written without losing their fields and is dead-lettered`]
+        : [];
+      // Deletions are read from the whole-system history: without it, a record deleted there outright stays in the plans.
+      const systemInteractions = statement.data.rest?.flatMap((r) => r.interaction ?? []) ?? [];
+      if (definition.recordTypes.length > 0 && !systemInteractions.some((i) => i.code === 'history-system'))
+        notes.push('it does not declare history-system: a record deleted there outright is not seen here, and what it said stays in the plans until the record is read again');
+      const note = notes.map((n) => `; ${n}`).join('');
       return { ok: true, latencyMs: latency(), detail: `${statement.data.software?.name ?? 'FHIR server'} (FHIR ${statement.data.fhirVersion})${note}` };
     } catch (error) {
       return { ok: false, latencyMs: latency(), detail: error instanceof Error ? error.message : String(error) };

@@ -86,6 +86,11 @@ export interface FhirSimulatorOptions {
    * (default true); false stands in for a server that does not, and refuses PATCH.
    */
   patch?: boolean;
+  /**
+   * Whether the server offers history (`history-type`, `history-system`) — default true; false stands
+   * in for one that does not (its CapabilityStatement says so, `_history` is refused as not supported).
+   */
+  history?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -301,6 +306,7 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     let response: FhirResponse;
     const historyOf = method === 'GET' ? /^\/(?:([A-Za-z]+)\/)?_history\/?$/.exec(path) : null;
     if (method === 'GET' && path === '/metadata') response = [allOk, capabilityStatement(options, baseUrl)];
+    else if (historyOf && options.history === false) response = [{ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server does not support history' } }] }];
     else if (historyOf) {
       try {
         response = await history(historyOf[1], paramsFromForm(url.search.slice(1)));
@@ -514,10 +520,10 @@ function capabilityStatement(options: FhirSimulatorOptions, baseUrl: string): Ca
           readHistory: true,
           updateCreate: true,
           conditionalCreate: true,
-          interaction: ['read', 'vread', 'update', ...(options.patch === false ? [] : ['patch']), 'delete', 'create', 'search-type', 'history-instance', 'history-type'].map((code) => ({ code: code as 'read' })),
+          interaction: ['read', 'vread', 'update', ...(options.patch === false ? [] : ['patch']), 'delete', 'create', 'search-type', ...(options.history === false ? [] : ['history-instance', 'history-type'])].map((code) => ({ code: code as 'read' })),
           searchParam,
         })),
-        interaction: [{ code: 'search-system' }, { code: 'history-system' }, { code: 'batch' }],
+        interaction: [{ code: 'search-system' as const }, ...(options.history === false ? [] : [{ code: 'history-system' as const }]), { code: 'batch' as const }],
         searchParam: [{ name: '_type', type: 'token' }, { name: '_lastUpdated', type: 'date' }],
       },
     ],

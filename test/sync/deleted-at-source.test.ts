@@ -161,6 +161,46 @@ describe('the FHIR adapter’s change feed', () => {
   });
 });
 
+describe('a FHIR server that does not offer history', () => {
+  it('keeps the feed going without deletions, asks for the history no more for a while, and its connection check tells IT staff', async () => {
+    const plain = await startSocialSimulator({ population: population.slice(0, 4), seed: SEED, port: 0, history: false });
+    try {
+      const adapter: SourceAdapter = createSocialAdapter({ baseUrl: plain.baseUrl, timeoutMs: 5000 });
+      const check = await adapter.check();
+      expect(check.ok).toBe(true);
+      expect(check.detail).toMatch(/does not declare history-system: a record deleted there outright is not seen here/);
+      // As it declares: the history is refused.
+      expect((await getJson(`${plain.baseUrl}/_history?_type=Goal`)).status).toBe(400);
+
+      const goal = (await plain.repository.searchPage({ resourceType: 'Goal', count: 1 } as never)).resources[0]!;
+      const start = adapter.cursorAt!(new Date(Date.now() - 60_000));
+      await plain.repository.updateResource({ ...goal, lifecycleStatus: 'completed' } as Goal);
+      const historyCalls = () => plain.requests().filter((r) => r.url.includes('/_history?')).length;
+      const before = historyCalls();
+      const page = await adapter.changes(start, 50);
+      expect(page.changes.map((c) => c.recordId)).toContain(goal.id);
+      expect(page.deleted ?? []).toEqual([]);
+      const asked = historyCalls();
+      expect(asked).toBe(before + 1);
+      await adapter.changes(page.cursor, 50);
+      expect(historyCalls()).toBe(asked);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('the region’s simulator without history says so in the same words', async () => {
+    const plain = await startHealthSimulator({ population: population.slice(0, 2), seed: SEED, port: 0, history: false });
+    try {
+      const check = await createHealthAdapter({ baseUrl: plain.baseUrl, timeoutMs: 5000 }).check();
+      expect(check.detail).toMatch(/does not declare history-system/);
+      expect((await createHealthAdapter({ baseUrl: health.baseUrl, timeoutMs: 5000 }).check()).detail).not.toMatch(/history/);
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 describe('a record deleted at its source, end to end', () => {
   it('an incremental sync takes a Condition the social system deleted out of the plan, audited and counted, and only that', async () => {
     const app = await freshApp();
