@@ -11,14 +11,18 @@
  * fail a record with a readable reason (unknown status, end before start). So the comparison
  * favours JSONata. Known approximations (no effect on the generated data, which carries plain
  * dates): JSONata has no time zones, so a FHIR timestamp is read at a fixed +01:00 instead of
- * Europe/Copenhagen with daylight saving; "is a calendar date" is a shape check only.
+ * Europe/Copenhagen with daylight saving; "is a calendar date" is a shape check only. JSONata has
+ * no SHA-256, so the CarePlan mirrors name an activity through a bound function (`$activityKeys`,
+ * our mappings/careplan-activity.ts), as an integration would bind a hash; the rest of the id is theirs.
  */
 import jsonata from 'jsonata';
 import { activationTypes, activityStatuses } from '../mappings/dfdg/code-lists';
 import { educationProgrammes, planActivityStatuses, planActivityTypes } from '../mappings/education/code-lists';
 import { ffb, fsiii, careSocialCodes } from '../mappings/social/codes';
 import { regionalActivities, regionalPlanTypes } from '../mappings/health/codes';
-import { LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../adapters/fhir/systems';
+import { ENPLAN_ELEMENT_SYSTEM, LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../adapters/fhir/systems';
+import type { CarePlanActivity } from '../adapters/fhir/contract';
+import { activityKeys } from '../mappings/careplan-activity';
 
 export interface JsonataMapping {
   /** The record type it maps (the format's main record type). */
@@ -162,12 +166,19 @@ const fhirHelpers = `
 const socialCarePlan = `(
   ${fhirHelpers}
   $plan := $;
+  $keys := $activityKeys($plan);
+  $pushed := $exists(identifier[system = $enplanElementSystem]);
+  $oursText := (identifier[system = $enplanElementSystem].value)[0];
+  $ours := $oursText and $contains($oursText, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i) ? $lowercase($oursText);
   $coded := [$map(activity, function($a, $i) {
     $a.detail ? { "d": $a.detail, "i": $i, "c": ($a.detail.code.coding[system and code])[0] }
   })][$exists(c)];
-  [$map($coded, function($x, $order) {(
+  [$map($coded, function($x) {(
     $d := $x.d;
     $c := $x.c;
+    $position := "social:careplan:" & $plan.id & ":activity:" & $x.i;
+    $id := $pushed and $x.i = 0 ? ($ours ? $ours : $position) : "social:careplan:" & $plan.id & ":activity:" & $keys[$x.i];
+    $former := $x.i = 0 and $ours ? $ours : $position;
     $listed := $lookup($codes, $c.system & "|" & $c.code);
     $sector := $listed.sector ? $listed.sector : "social";
     $display := $listed ? $listed.display : ($c.display ? $c.display : ($d.code.text ? $d.code.text : $c.code));
@@ -184,7 +195,7 @@ const socialCarePlan = `(
     $title := $trimmed($d.description);
     {
       "kind": "intervention",
-      "elementId": "social:careplan:" & $plan.id & ":activity:" & $x.i,
+      "elementId": $id,
       "category": $sector = "health" ? "health" : "interventions",
       "content": {
         "sector": $sector,
@@ -194,14 +205,15 @@ const socialCarePlan = `(
         "responsibleUnit": $unit,
         "contact": { "name": $unit },
         "period": $isDate($end) and $end >= $start ? { "start": $start, "end": $end } : { "start": $start },
-        "order": $order,
+        "order": 0,
         "dependsOn": [],
         "status": $interventionStatus($d.status, $plan.status),
         "goalIds": [$refId($d.goal.reference, "Goal").("social:goal:" & $)],
         "providerId": $providerId and $contains($providerId, /^[A-Za-z0-9._-]+$/) ? $providerId,
         "confidentiality": $contains($legalBasis, /^SEL\\s*§\\s*101\\s*a\\b/i) ? "anonymous-treatment" : "normal",
         "topics": []
-      }
+      },
+      "formerElementId": $former != $id ? $former
     }
   )})]
 )`;
@@ -235,10 +247,11 @@ const healthCarePlan = `(
     }
   )};
   $goalIds := function($refs) { [$refId($refs.reference, "Goal").("health:goal:" & $)] };
+  $keys := $activityKeys($plan);
   $coded := [$map(activity, function($a, $i) {
     $a.detail ? { "d": $a.detail, "i": $i, "c": ($a.detail.code.coding[system and code])[0] }
   })][$exists(c)];
-  $fragments := [$map($coded, function($x, $order) {(
+  $fragments := [$map($coded, function($x) {(
     $d := $x.d;
     $c := $x.c;
     $listed := $c.system = $activitySystem ? $lookup($activities, $c.code);
@@ -249,18 +262,19 @@ const healthCarePlan = `(
     $stated := ($d.extension[url = $legalBasisExtension].valueString)[0];
     {
       "kind": "intervention",
-      "elementId": "health:careplan:" & $plan.id & ":activity:" & $x.i,
+      "elementId": "health:careplan:" & $plan.id & ":activity:" & $keys[$x.i],
       "category": "health",
       "content": $merge([
         $base($description ? $description : $display, $s ? $s : $planStart, $e ? $e : $planEnd, $d.performer[0].display),
         {
           "legalBasis": $trim($stated ? $stated : ($planType.legalBasis ? $planType.legalBasis : "Sundhedsloven")),
           "type": { "system": $c.system, "code": $c.code, "display": $display },
-          "order": $order,
+          "order": 0,
           "status": $interventionStatus($d.status, $plan.status),
           "goalIds": $goalIds($d.goal)
         }
-      ])
+      ]),
+      "formerElementId": "health:careplan:" & $plan.id & ":activity:" & $x.i
     }
   )})];
   $count($fragments) > 0 ? $fragments
@@ -285,6 +299,12 @@ const healthCarePlan = `(
     )
   : []
 )`;
+
+/**
+ * `$activityKeys($plan)`: the key of each of the CarePlan's activities, by index (null for one that
+ * makes no intervention). Given the plan, not `activity`: JSONata hands a one-item array on as the item.
+ */
+const activityKeysOf = (plan: { activity?: readonly CarePlanActivity[] } | undefined) => activityKeys(plan?.activity ?? []).map((key) => key ?? null);
 
 const socialCodes: Record<string, { display: string; sector?: string; legalBasis?: string }> = {};
 for (const list of [fsiii, ffb, careSocialCodes])
@@ -316,7 +336,7 @@ export const jsonataMappings: Record<'dfdg' | 'education' | 'social' | 'health',
     recordType: 'CarePlan',
     mirrors: 'social.careplan',
     expression: socialCarePlan,
-    bindings: { codes: socialCodes, legalBasisExtension: LEGAL_BASIS_EXTENSION },
+    bindings: { codes: socialCodes, legalBasisExtension: LEGAL_BASIS_EXTENSION, enplanElementSystem: ENPLAN_ELEMENT_SYSTEM, activityKeys: activityKeysOf },
   },
   health: {
     recordType: 'CarePlan',
@@ -328,6 +348,7 @@ export const jsonataMappings: Record<'dfdg' | 'education' | 'social' | 'health',
       activitySystem: regionalActivities.system,
       activities: byCode(regionalActivities.concepts, (c) => ({ display: c.display })),
       legalBasisExtension: LEGAL_BASIS_EXTENSION,
+      activityKeys: activityKeysOf,
     },
   },
 };

@@ -112,6 +112,14 @@ export function fragment(kind: FragmentKind, elementId: string, category: Fragme
   return { kind, elementId, category, content };
 }
 
+/**
+ * `fragment`, also naming the id an older version of the mapping gave the element
+ * (`Fragment.formerElementId`); none when that id is this one.
+ */
+export function renamedFragment(kind: FragmentKind, elementId: string, formerElementId: string, category: Fragment['category'], content: Record<string, unknown>) {
+  return formerElementId === elementId ? { kind, elementId, category, content } : { kind, elementId, category, content, formerElementId };
+}
+
 type ActivityStatus = NonNullable<CarePlanActivity['detail']>['status'];
 
 /** CarePlan activity status → intervention status; the plan's own status overrides when final. */

@@ -196,10 +196,16 @@ export function healthRecordsFor(citizen: SyntheticCitizen, ordinal: number, see
 
   const activityCount = 1 + Math.floor(random() * plan.activities.length);
   const activities: CarePlanActivity[] = [];
+  // Some regional systems give each activity an element id of their own, which it keeps for life;
+  // others send detail only. Every other citizen's plan has them, so both ways of naming an activity
+  // (mappings/careplan-activity.ts) meet ordinary data. Decided by the ordinal, not the random
+  // stream, so every other record stays as it was.
+  const activityIds = ordinal % 2 === 1;
   for (let i = 0; i < activityCount; i++) {
     const status = pick(random, ['in-progress', 'scheduled', 'completed'] as const);
     const start = daysAfter(Date.parse(`${planStart}T00:00:00Z`), i * 7);
     activities.push({
+      ...(activityIds ? { id: `aktivitet-${i + 1}` } : {}),
       detail: {
         kind: 'ServiceRequest',
         code: concept(activity(plan.activities[i]!)),

@@ -224,6 +224,11 @@ export function socialRecordsFor(citizen: SyntheticCitizen, ordinal: number, see
 
   const activityCount = 1 + Math.floor(random() * 3);
   const activities: CarePlanActivity[] = [];
+  // Some fagsystemer give each activity an element id of their own, which it keeps for life; others
+  // send detail only. Every other citizen's plan has them, so both ways of naming an activity
+  // (mappings/careplan-activity.ts) meet ordinary data. Decided by the ordinal, not the random
+  // stream, so every other record stays as it was.
+  const activityIds = ordinal % 2 === 0;
   for (let i = 0; i < activityCount; i++) {
     let code: Code;
     if (random() < 0.01) code = localIntervention;
@@ -232,6 +237,7 @@ export function socialRecordsFor(citizen: SyntheticCitizen, ordinal: number, see
     const start = daysAfter(Date.parse(`${planStart}T00:00:00Z`), i * 14);
     const status = pick(random, ['in-progress', 'in-progress', 'scheduled', 'completed'] as const);
     activities.push({
+      ...(activityIds ? { id: `indsats-${i + 1}` } : {}),
       detail: {
         kind: 'ServiceRequest',
         code: concept(code),

@@ -6,13 +6,18 @@
  */
 import { CarePlan, type CarePlanActivity } from '../../adapters/fhir/contract';
 import { codingIn, danishDate, extensionString, firstCoding, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
+import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, referencedElementIds, renamedFragment, usableLegalBasis } from '../../adapters/fhir/mapping-support';
 import { LEGAL_BASIS_EXTENSION, REGIONAL_PLAN_TYPE_SYSTEM } from '../../adapters/fhir/systems';
+import { activityKeys } from '../careplan-activity';
 import type { Mapping } from '../mapping';
 import { activityFor, healthCodeListRefs, planTypeFor } from './codes';
 
-export const healthCarePlanElementId = (carePlanId: string, activityIndex?: number) =>
-  activityIndex === undefined ? `health:careplan:${carePlanId}` : `health:careplan:${carePlanId}:activity:${activityIndex}`;
+/**
+ * `health:careplan:<id>` for a plan that is itself the intervention, `health:careplan:<id>:activity:<key>`
+ * for an activity, the key naming it whatever its place in the plan (mappings/careplan-activity.ts).
+ */
+export const healthCarePlanElementId = (carePlanId: string, activityKey?: string) =>
+  activityKey === undefined ? `health:careplan:${carePlanId}` : `health:careplan:${carePlanId}:activity:${activityKey}`;
 export const healthGoalElementId = (goalId: string) => `health:goal:${goalId}`;
 
 /**
@@ -30,7 +35,6 @@ function intervention(
   performer: string | undefined,
   legalBasis: string,
   type: { system: string; code: string; display: string },
-  order: number,
   status: string,
   goalIds: string[],
 ) {
@@ -48,24 +52,35 @@ function intervention(
     topics: topics ?? [],
     legalBasis,
     type,
-    order,
+    // Not the activity's place in the plan: that shifts when the region removes an earlier activity,
+    // and every later intervention would read as changed.
+    order: 0,
     status,
     goalIds,
   };
 }
+
+/**
+ * What health.careplan before 1.1.0 named an activity: its position among the plan's activities. A
+ * fragment carries it as `formerElementId`, so the merge can move a plan's element from it (see
+ * `Fragment.formerElementId`); it names the same activity only in the CarePlan version 1.0.0 read.
+ */
+const healthCarePlanPositionId = (carePlanId: string, activityIndex: number) => `health:careplan:${carePlanId}:activity:${activityIndex}`;
 
 const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['status', 'category', 'title', 'subject', 'period', 'created', 'author', 'activity']);
 const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
 
 export const healthCarePlanMapping: Mapping<CarePlan> = {
   id: 'health.careplan',
-  version: '1.0.0',
+  // 1.1.0: an activity is named by its own id, its reference or its lasting content, not its position;
+  // its place in the plan is no longer its `order` (that shifted too).
+  version: '1.1.0',
   adapter: 'health',
   recordType: 'CarePlan',
   description: 'A regional plan: its activities (or the plan itself) as health interventions, in data category health.',
   sourceSchema: CarePlan,
   rules: [
-    { id: 'careplan.id', source: 'CarePlan.id', target: 'intervention element id', description: 'health:careplan:<id>[:activity:<n>]; a CarePlan without id fails.' },
+    { id: 'careplan.id', source: 'CarePlan.id', target: 'intervention element id', description: 'health:careplan:<id>[:activity:<key>], the key a hash of the activity’s own element id, else its reference, else its kind, code and instantiates — never its position, status, period or progress; a second activity with the same key gets -2, -3 …; a CarePlan without id fails.' },
     { id: 'careplan.type', source: 'CarePlan.category (regional plan type)', target: 'legal basis, topics', description: 'The plan type gives the legal basis (PsykL §13 a/b, SUL §84 …) and topics (mental-health, discharge …).' },
     { id: 'activity.type', source: 'activity.detail.code (regional activity)', target: 'intervention.type, title', description: 'The activity code with the list’s display text; unlisted codes are reported and keep the source display.' },
     { id: 'activity.legalBasis', source: 'activity.detail.extension[legal-basis] | plan type', target: 'intervention.legalBasis', description: 'Stated by the source, else the plan type’s, else Sundhedsloven.' },
@@ -89,7 +104,7 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
 
     const fragments = [];
     const activities = plan.activity ?? NO_ACTIVITIES;
-    let order = 0;
+    const keys = activityKeys(activities);
     for (let index = 0; index < activities.length; index++) {
       const coded = codedActivity(activities[index]!, notes, activityFor);
       if (!coded) continue;
@@ -103,13 +118,11 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
         detail.performer?.[0]?.display,
         usableLegalBasis(extensionString(detail.extension, LEGAL_BASIS_EXTENSION)) ?? planType?.legalBasis ?? 'Sundhedsloven',
         { system: coding.system, code: coding.code, display },
-        order,
         interventionStatus(detail.status, plan.status),
         referencedElementIds(detail.goal, 'Goal', healthGoalElementId),
       );
       if (!content) return notes.fail('activity.period', `activity ${index} has no start date, and neither has the plan`);
-      order++;
-      fragments.push(fragment('intervention', healthCarePlanElementId(plan.id, index), 'health', content));
+      fragments.push(renamedFragment('intervention', healthCarePlanElementId(plan.id, keys[index]!), healthCarePlanPositionId(plan.id, index), 'health', content));
     }
 
     if (!fragments.length) {
@@ -126,7 +139,6 @@ export const healthCarePlanMapping: Mapping<CarePlan> = {
         undefined,
         planType?.legalBasis ?? 'Sundhedsloven',
         { system: typeCoding.system, code: typeCoding.code, display },
-        0,
         planStatus,
         referencedElementIds(plan.goal, 'Goal', healthGoalElementId),
       );

@@ -5,46 +5,81 @@
  */
 import { CarePlan, type CarePlanActivity } from '../../adapters/fhir/contract';
 import { danishDate, extensionString, referencedId, unreadFieldReporter } from '../../adapters/fhir/fhir-values';
-import { codedActivity, firstText, fragment, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, ourElementIdOf, referencedElementIds, usableLegalBasis } from '../../adapters/fhir/mapping-support';
-import { LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
+import { codedActivity, firstText, interventionStatus, isCalendarDate, MappingNotesCollector, NOT_STATED, ourElementIdOf, referencedElementIds, renamedFragment, usableLegalBasis } from '../../adapters/fhir/mapping-support';
+import { ENPLAN_ELEMENT_SYSTEM, LEGAL_BASIS_EXTENSION } from '../../adapters/fhir/systems';
 import { isAnonymousTreatmentBasis } from '../../src/model';
+import { activityKeys } from '../careplan-activity';
 import type { Mapping } from '../mapping';
 import { lookupCode, sectorOfCodings, socialCodeListRefs } from './codes';
 
 const PROVIDER_ID = /^[A-Za-z0-9._-]+$/;
+const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
+/**
+ * Not the activity's place in the CarePlan: that shifts when the source removes an earlier activity,
+ * and every later intervention would read as changed (as DFDG's activities, all 0).
+ */
+const ACTIVITY_ORDER = 0;
 
 /** Used when neither the activity nor the code list states a section: the act itself. */
 const FALLBACK_LEGAL_BASIS = { social: 'Serviceloven', health: 'Sundhedsloven' } as const;
 
-export const careplanElementId = (carePlanId: string, activityIndex: number) => `social:careplan:${carePlanId}:activity:${activityIndex}`;
+/**
+ * The element id of a social CarePlan's activity: `social:careplan:<id>:activity:<key>`, the key
+ * naming the activity whatever its place in the plan (mappings/careplan-activity.ts).
+ */
+export const socialCarePlanActivityElementId = (carePlanId: string, activityKey: string) => `social:careplan:${carePlanId}:activity:${activityKey}`;
 
 /**
- * The element id of a CarePlan's activity. A CarePlan we pushed (`social.intervention.reverse`: one
- * activity, our element's UUID under ENPLAN_ELEMENT_SYSTEM) comes back under the server's own id;
- * its first activity is our intervention, so it maps back onto that element's id instead of
- * becoming a second intervention (R18). Other activities, and every plan the social system made
- * itself, keep `social:careplan:<id>:activity:<n>`.
+ * What the one activity of a CarePlan we pushed reads back as when our element id is no UUID (an
+ * element another source named): the delivery records it as held under this id (`heldAs`), so it
+ * stays the form it has always had.
  */
-export function carePlanActivityElementId(plan: { id?: string | undefined; identifier?: readonly { system?: string | undefined; value?: string | undefined }[] | undefined }, activityIndex: number): string {
-  const ours = activityIndex === 0 ? ourElementIdOf(plan) : undefined;
-  return ours ?? careplanElementId(plan.id!, activityIndex);
+export const pushedCarePlanActivityElementId = (carePlanId: string) => `social:careplan:${carePlanId}:activity:0`;
+
+/**
+ * The element id of each activity of a CarePlan (by index; undefined for one that makes no
+ * intervention). A CarePlan we pushed (`social.intervention.reverse`: one activity, our element's
+ * id under ENPLAN_ELEMENT_SYSTEM) comes back under the server's own id; its first activity is our
+ * intervention, so it maps back onto that element's id (a UUID) or onto the id its delivery recorded
+ * as held (`pushedCarePlanActivityElementId`), instead of becoming a second intervention (R18).
+ * Every other activity is named by its key.
+ */
+export function carePlanActivityElementIds(plan: Pick<CarePlan, 'id' | 'identifier' | 'activity'>): (string | undefined)[] {
+  const keys = activityKeys(plan.activity ?? NO_ACTIVITIES);
+  const pushed = plan.identifier?.some((i) => i.system === ENPLAN_ELEMENT_SYSTEM) === true;
+  const ids = new Array<string | undefined>(keys.length);
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index];
+    if (key === undefined) continue;
+    ids[index] = pushed && index === 0 ? (ourElementIdOf(plan) ?? pushedCarePlanActivityElementId(plan.id!)) : socialCarePlanActivityElementId(plan.id!, key);
+  }
+  return ids;
 }
+/**
+ * What social.careplan before 1.3.0 named the activity at `activityIndex`: our element's id for the
+ * first activity of a CarePlan we pushed, else its position. A fragment carries it as
+ * `formerElementId`, so the merge can move a plan's element from it (see `Fragment.formerElementId`);
+ * it names the same activity only in the CarePlan version the older mapping read.
+ */
+export const carePlanActivityPositionId = (plan: Pick<CarePlan, 'id' | 'identifier'>, activityIndex: number) =>
+  (activityIndex === 0 ? ourElementIdOf(plan) : undefined) ?? `social:careplan:${plan.id}:activity:${activityIndex}`;
 /** A Goal's element id as a reference to it names it (`social:goal:<id>`). */
 export const goalElementId = (goalId: string) => `social:goal:${goalId}`;
 
 const reportUnreadPlanFields = unreadFieldReporter('CarePlan', ['identifier', 'status', 'subject', 'period', 'created', 'activity']);
-const NO_ACTIVITIES: readonly CarePlanActivity[] = [];
 
 export const socialCarePlanMapping: Mapping<CarePlan> = {
   id: 'social.careplan',
   // 1.2.0: a CarePlan we pushed maps its activity back onto our intervention's id.
-  version: '1.2.0',
+  // 1.3.0: an activity is named by its own id, its reference or its lasting content, not its position;
+  // its place in the plan is no longer its `order` (that shifted too).
+  version: '1.3.0',
   adapter: 'social',
   recordType: 'CarePlan',
   description: 'A care-social / FFB CarePlan: each coded activity becomes an intervention with its FFB or FSIII code, legal basis, period and status.',
   sourceSchema: CarePlan,
   rules: [
-    { id: 'careplan.id', source: 'CarePlan.id, CarePlan.identifier[enplan element]', target: 'intervention element id', description: 'social:careplan:<id>:activity:<n>; a CarePlan we pushed maps its first activity back onto our element (its UUID under the Én plan element system); a CarePlan without id cannot be merged in place, so it fails.' },
+    { id: 'careplan.id', source: 'CarePlan.id, CarePlan.identifier[enplan element]', target: 'intervention element id', description: 'social:careplan:<id>:activity:<key>, the key a hash of the activity’s own element id, else its reference, else its kind, code and instantiates — never its position, status, period or progress; a second activity with the same key gets -2, -3 …; a CarePlan we pushed maps its first activity back onto our element (its UUID under the Én plan element system, or :activity:0 as its delivery recorded); a CarePlan without id cannot be merged in place, so it fails.' },
     { id: 'activity.type', source: 'activity.detail.code', target: 'intervention.type', description: 'The FFB or FSIII coding, display text from KL’s code list; unlisted codes are reported and keep the source display.' },
     { id: 'activity.sector', source: 'activity.detail.code', target: 'intervention.sector', description: 'health for FSIII Sundhedsloven groups (nursing, rehabilitation after hospital, health promotion) and, failing closed (Sundhedsloven § 43), for any code no KL list holds (SKS, ICD-10, local codes); social only when KL’s lists place every code there; health goes in data category health.' },
     { id: 'activity.legalBasis', source: 'activity.detail.extension[legal-basis] | code list', target: 'intervention.legalBasis', description: 'Stated by the source, else the section the code sits under (FSIII) or the modelled FFB table, else the act (Serviceloven / Sundhedsloven; Serviceloven for a code no list holds).' },
@@ -63,7 +98,7 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
 
     const fragments = [];
     const activities = plan.activity ?? NO_ACTIVITIES;
-    let order = 0;
+    const elementIds = carePlanActivityElementIds(plan);
     for (let index = 0; index < activities.length; index++) {
       const coded = codedActivity(activities[index]!, notes, lookupCode);
       if (!coded) continue;
@@ -100,9 +135,9 @@ export const socialCarePlanMapping: Mapping<CarePlan> = {
       // The model check builds the fragment in the model's own field order anyway.
       // prettier-ignore
       const content = provider
-        ? { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: order++, dependsOn: [], status, goalIds, confidentiality, topics: [], providerId: provider }
-        : { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: order++, dependsOn: [], status, goalIds, confidentiality, topics: [] };
-      fragments.push(fragment('intervention', carePlanActivityElementId(plan, index), sector === 'health' ? 'health' : 'interventions', content));
+        ? { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: ACTIVITY_ORDER, dependsOn: [], status, goalIds, confidentiality, topics: [], providerId: provider }
+        : { sector, legalBasis, type, title, responsibleUnit: performerName, contact: { name: performerName }, period, order: ACTIVITY_ORDER, dependsOn: [], status, goalIds, confidentiality, topics: [] };
+      fragments.push(renamedFragment('intervention', elementIds[index]!, carePlanActivityPositionId(plan, index), sector === 'health' ? 'health' : 'interventions', content));
     }
     return notes.ok(fragments);
   },

@@ -10,7 +10,7 @@ import { danishDate, firstCoding, referencedId } from '../../adapters/fhir/fhir-
 import { fragment, isCalendarDate, MappingNotesCollector } from '../../adapters/fhir/mapping-support';
 import { CARE_SOCIAL_SYSTEM } from '../../adapters/fhir/systems';
 import type { Mapping, MappingContext, MappingResult } from '../mapping';
-import { carePlanActivityElementId, socialCarePlanMapping } from './careplan';
+import { carePlanActivityElementIds, socialCarePlanMapping } from './careplan';
 import { socialCareTeamMapping } from './careteam';
 import { conditionText, socialConditionMapping } from './condition';
 import { lookupCode, socialCodeListRefs } from './codes';
@@ -33,7 +33,9 @@ export const socialDeliveryReportMapping: Mapping<Bundle> = {
   // 1.1.0: its entries go through social.careplan, social.goal and social.condition 1.1.0.
   // 1.2.0: social.careplan 1.2.0 (a CarePlan we pushed maps back onto our intervention).
   // 1.3.0: social.goal 1.2.0 (a Goal we pushed maps back onto our goal).
-  version: '1.3.0',
+  // 1.4.0: social.careplan 1.3.0 (an activity named by what it is, not its position); a follow-up is
+  // about an intervention only where the activity treating its condition makes one.
+  version: '1.4.0',
   adapter: 'social',
   recordType: 'DeliveryReport',
   description: 'A KL Gateway delivery report bundle: conditions, goals, planned interventions and planned follow-ups.',
@@ -59,10 +61,14 @@ export const socialDeliveryReportMapping: Mapping<Bundle> = {
       }
       if (resource?.resourceType === 'CarePlan' && resource.id) {
         const parsed = CarePlan.safeParse(resource);
+        const elementIds = parsed.success ? carePlanActivityElementIds(parsed.data) : [];
         parsed.data?.activity?.forEach((activity, index) => {
+          // An activity that makes no intervention (no code) has nothing to follow up on.
+          const elementId = elementIds[index];
+          if (elementId === undefined) return;
           for (const reason of activity.detail?.reasonReference ?? []) {
             const conditionId = referencedId(reason, 'Condition');
-            if (conditionId && !treatedBy.has(conditionId)) treatedBy.set(conditionId, carePlanActivityElementId(parsed.data!, index));
+            if (conditionId && !treatedBy.has(conditionId)) treatedBy.set(conditionId, elementId);
           }
         });
       }

@@ -29,7 +29,7 @@ import { ENPLAN_ELEMENT_SYSTEM } from '../../adapters/fhir/systems';
 import { healthGoalReverse, healthServiceRequestReverse } from '../../mappings/health';
 import { healthGoalElementId } from '../../mappings/health/careplan';
 import { socialGoalReverse, socialInterventionReverse } from '../../mappings/social';
-import { careplanElementId, goalElementId } from '../../mappings/social/careplan';
+import { goalElementId, pushedCarePlanActivityElementId } from '../../mappings/social/careplan';
 import type { Agreement, FollowUp, Goal, Intervention } from '../model';
 import type { Outbound } from '../registrations/apply';
 import { mapRecord, type Mapping, type ReverseMapping } from '../../mappings/mapping';
@@ -61,7 +61,7 @@ const heldUnder = (prefix: string): HeldAs => (o) => {
 };
 
 /**
- * A FHIR system's own record, read in by a sync (`social:careplan:<id>:activity:<n>` …): no delivery
+ * A FHIR system's own record, read in by a sync (`social:careplan:<id>:activity:<key>` …): no delivery
  * of ours made it, so no receipt names it. A change of it is not written there: an update replaces
  * the whole resource with the part the Én plan holds (a CarePlan's other activities), and a create
  * makes a second one, read back as a second element (decision 0005, "Later (2026-11-24, session 18)").
@@ -223,7 +223,7 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     addressBy: 'receipt',
     updatesOnly: theSystemsOwnRecord('social'),
     // Its one activity is what reads back as the element.
-    heldAs: heldUnderServerId((id) => careplanElementId(id, 0)),
+    heldAs: heldUnderServerId(pushedCarePlanActivityElementId),
   },
   // Regional health (FHIR R4): proposed goals and service requests; the region keeps its own plan.
   {

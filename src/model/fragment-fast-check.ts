@@ -367,11 +367,15 @@ export function fastFragment(value: unknown): Json | undefined {
       return undefined;
   }
   if (!checked) return undefined;
-  if (!('sequence' in value)) return { kind, elementId, category, content: checked };
+  const hasSequence = 'sequence' in value;
+  const hasFormerId = 'formerElementId' in value;
+  if (!hasSequence && !hasFormerId) return { kind, elementId, category, content: checked };
   // 1–64 code points: counted only when it is longer than 64 UTF-16 units.
-  const { sequence } = value;
+  const { sequence, formerElementId } = value;
   if (sequence !== undefined && !(typeof sequence === 'string' && sequence.length >= 1 && (sequence.length <= 64 || [...sequence].length <= 64))) return undefined;
-  return { kind, elementId, category, content: checked, sequence };
+  if (formerElementId !== undefined && !(typeof formerElementId === 'string' && formerElementId.length >= 1)) return undefined;
+  if (!hasFormerId) return { kind, elementId, category, content: checked, sequence };
+  return hasSequence ? { kind, elementId, category, content: checked, sequence, formerElementId } : { kind, elementId, category, content: checked, formerElementId };
 }
 
 /** For the tests: the format checks alone, to hold against zod's patterns. */

@@ -31,6 +31,13 @@ const fragmentOf = <K extends keyof typeof elementContent>(kind: K) =>
      * zero-padded number). The merge keeps the content of the latest, whatever order they are read in.
      */
     sequence: z.string().min(1).max(64).optional(),
+    /**
+     * The id an older version of the same mapping gave this element, where a new version renamed it
+     * (a CarePlan activity's position id, before it was named by what it is): the merge moves the
+     * element it holds under that id to `elementId` — follow-ups, conflicts and all — instead of
+     * withdrawing it and adding a new one (decision 0003, session 19).
+     */
+    formerElementId: z.string().min(1).optional(),
   });
 
 /**

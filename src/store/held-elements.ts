@@ -7,7 +7,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { heldElements } from './schema';
+import { heldElements, plans } from './schema';
 
 export interface HeldElement {
   /** The element id the target's record reads back as, e.g. `education:education-goal:<plan id>`. */
@@ -34,6 +34,18 @@ export function heldElementRepository(database: Database) {
           target: [heldElements.tenant, heldElements.citizenId, heldElements.target, heldElements.targetElementId],
           set: { elementId: sql`excluded.element_id`, outboxId: sql`excluded.outbox_id`, recordedAt: sql`excluded.recorded_at` },
         });
+    },
+    /**
+     * Our element `from` renamed `to` by a sync (a newer mapping naming it anew): what the targets
+     * hold for it is held for `to`. Goes with the plan write that renamed it (`planWrite`): a lost
+     * race leaves the rows as they were, for the re-run to rename again.
+     */
+    renameStatement(tenant: string, citizenId: string, from: string, to: string, planWrite?: { planId: string; writeId: string }): Statement {
+      const won = planWrite ? [sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planWrite.planId} and ${plans.writeId} = ${planWrite.writeId})`] : [];
+      return db
+        .update(heldElements)
+        .set({ elementId: to })
+        .where(and(eq(heldElements.tenant, tenant), eq(heldElements.citizenId, citizenId), eq(heldElements.elementId, from), ...won));
     },
     /** The query of `forCitizens`: each citizen looked up through the primary key (test/store/query-plans.test.ts). */
     forCitizensQuery(tenant: string, citizenIds: readonly string[]) {

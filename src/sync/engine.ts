@@ -39,7 +39,7 @@ import type { QuarantineRow } from '../store/sync';
 import { isLostWriteAbort } from '../store/write-guard';
 import { redactCpr } from '../security/redact';
 import { danishToday } from '../views/danish';
-import { heldKey, mergeFragments, type MergeInput, type MergeOutcome } from './merge';
+import { heldKey, mergeFragments, type MergeInput, type MergeOutcome, type RecordReadWhole } from './merge';
 import { READ_AGAIN_TRIGGER, readAgainSoon } from './on-demand';
 import type { PulledRecord } from './pull-worker';
 import type { MappingRegistry } from './registry';
@@ -444,6 +444,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const marks: { planId: string | null; writtenWith?: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
     /** Marks of records deleted at their source, forgotten with the plan write (if any) that took out what they said. */
     const forgotten: { source: SourceSystem; citizenId: string; recordIds: string[]; writtenWith: string | null }[] = [];
+    /** Elements a merge renamed (`MergeOutcome.renamed`): what the targets hold for them follows, with that plan's write. */
+    const heldRenames: { citizenId: string; planId: string; from: string; to: string }[] = [];
     /** Records merged into a plan: their older open quarantine entries close with this batch (with that plan's write, if it changed). */
     const mergedRecords: (MergedRecord & { planId: string | null })[] = [];
     const flowedGrants = new Map<string, Set<string>>();
@@ -533,7 +535,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         }
       }
       const inputs: Omit<MergeInput, 'memberId'>[] = [];
-      const mergeable: { run: AdapterRun; record: SourceRecord; mappingId: string; refusedAny: boolean }[] = [];
+      const mergeable: { run: AdapterRun; record: SourceRecord; mappingId: string; mappingVersion: string; refusedAny: boolean }[] = [];
       // Where this citizen's audit entries start: a merge that fails takes back the flows it recorded.
       const auditStart = auditEntries.length;
 
@@ -612,7 +614,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category, ...(decision.audience ? { audience: decision.audience } : {}), ...(fragment.sequence ? { sequence: fragment.sequence } : {}) },
             });
           }
-          mergeable.push({ run, record, mappingId: mapping.id, refusedAny });
+          mergeable.push({ run, record, mappingId: mapping.id, mappingVersion: mapping.version, refusedAny });
         }
 
         // A flow to named departments alone is logged once per department: the citizen's log names who got it.
@@ -637,8 +639,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       }
 
       // A record's new version that no longer yields an element it did takes its word back from that
-      // element (a Condition entered in error, a team ended) — unless consent kept part of it out.
-      const readWhole = mergeable.filter((m) => !m.refusedAny).map(({ run, record }) => ({ system: run.id, recordId: record.recordId, recordVersion: record.version }));
+      // element (a Condition entered in error, a team ended) — unless consent kept part of it out. So
+      // does the same version read by a newer version of its mapping, of what that no longer yields.
+      const readWhole: RecordReadWhole[] = mergeable.filter((m) => !m.refusedAny).map(({ run, record, mappingId, mappingVersion }) => ({ system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId, mappingVersion }));
       // A record deleted at its source is read whole and yields nothing: all it said comes off.
       if (item.deleted) for (const d of item.deleted) readWhole.push({ system: d.system, recordId: d.recordId, recordVersion: d.version });
       // The citizen's records folded into each of their enrolled plans; all or nothing for the citizen.
@@ -689,7 +692,15 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               at, actor: actor(run.id), action: 'plan.source-withdrew', targetType: 'plan', targetId: planId, citizenId: citizen.citizenId,
               detail: { source: run.id, removedElements: [...new Set(gone.filter((w) => w.removed).map((w) => w.elementId))], keptElements: [...new Set(gone.filter((w) => !w.removed).map((w) => w.elementId))], records: [...new Set(gone.map((w) => w.recordId))], runId: run.runId },
             });
+          // An element a newer mapping named anew moved, with what hangs on it (ids only).
+          const moved = outcome.renamed.filter((r) => r.system === run.id);
+          if (moved.length > 0)
+            auditEntries.push({
+              at, actor: actor(run.id), action: 'plan.element-renamed', targetType: 'plan', targetId: planId, citizenId: citizen.citizenId,
+              detail: { source: run.id, renamedElements: moved.map((r) => ({ from: r.from, to: r.to })), records: [...new Set(moved.map((r) => r.recordId))], runId: run.runId },
+            });
         }
+        for (const { from, to } of outcome.renamed) heldRenames.push({ citizenId: citizen.citizenId, planId, from, to });
       }
       // The citizen's flows, refusals and marks go with the write of the first plan of theirs this
       // chunk changed; every plan it changed for them is written with it or held back with it (below).
@@ -733,6 +744,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       }),
     ];
     for (const [source, citizenIds] of endsForgotten) statements.push(store.regionalConsents.forgetStatement(tenant, citizenIds, source));
+    for (const { citizenId, planId, from, to } of heldRenames) {
+      const written = writtenPlan(planId);
+      if (written) statements.push(store.heldElements.renameStatement(tenant, citizenId, from, to, { planId, writeId: writeIds.get(planId)! }));
+    }
     // After this batch's marks: what they mark merged is merged anew, the citizen read in full.
     for (const [source, citizenIds] of readAgainOf) {
       readAgainAfterRound.add(source);

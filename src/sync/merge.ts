@@ -44,6 +44,9 @@
  *   do not conflict: the system's later statement supersedes its earlier one — later by the records'
  *   `sequence` where the mapping gives one (an earlier record read late only joins the provenance),
  *   else by arrival.
+ * - A record version read again by a newer version of its mapping: what that no longer yields is taken
+ *   back as for a newer record version, and an element it names anew (`Fragment.formerElementId`) moves
+ *   to the new id with what names it, where the older mapping read this very version (`movedToNewName`).
  */
 import { z } from 'zod';
 import type { Agreement, CareTeamContact, CitizenView, Conflict, DataCategory, Department, FollowUp, Fragment, Goal, Intervention, Plan, Provenance, SituationNote } from '../model';
@@ -107,6 +110,18 @@ export interface MergeOutcome {
    * bring it back in their own words.
    */
   readAgain: FragmentOrigin['system'][];
+  /**
+   * Elements moved to the id a newer version of their mapping gives them (`Fragment.formerElementId`),
+   * references, conflicts and all: what else names them (`held_elements`) is to follow.
+   */
+  renamed: RenamedElement[];
+}
+
+export interface RenamedElement {
+  system: FragmentOrigin['system'];
+  recordId: string;
+  from: string;
+  to: string;
 }
 
 export interface WithdrawnElement {
@@ -121,6 +136,13 @@ export interface RecordReadWhole {
   system: FragmentOrigin['system'];
   recordId: string;
   recordVersion: string;
+  /**
+   * The mapping that read it (absent for a record deleted at its source): an entry of the same
+   * version made by an older version of this mapping is outdated too — what the newer mapping no
+   * longer yields from it is withdrawn.
+   */
+  mappingId?: string;
+  mappingVersion?: string;
 }
 
 export interface UnresolvedReference {
@@ -169,6 +191,26 @@ export function compareVersions(a: string, b: string): number {
   if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b) || a.length - b.length;
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Whether mapping version `a` is older than `b` (semantic versions, compared number by number; text
+ * where a part is not a number). Only asked where the two differ: the common case costs one `!==`.
+ */
+export function isOlderMappingVersion(a: string, b: string): boolean {
+  const left = a.split('.');
+  const right = b.split('.');
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    const x = left[i] ?? '0';
+    const y = right[i] ?? '0';
+    if (x === y) continue;
+    return /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) < Number(y) : x < y;
+  }
+  return false;
+}
+
+/** Whether `entry` was made by an older version of the mapping `origin` was read by. */
+const byOlderMapping = (entry: SourceProvenance, origin: Pick<FragmentOrigin, 'mappingId' | 'mappingVersion'>) =>
+  entry.mappingVersion !== origin.mappingVersion && entry.mappingId === origin.mappingId && isOlderMappingVersion(entry.mappingVersion, origin.mappingVersion);
 
 const isSame = (p: Provenance, o: FragmentOrigin) => p.kind === 'source' && p.system === o.system && p.recordId === o.recordId;
 
@@ -368,6 +410,7 @@ interface Tally {
   conflicts: number;
   provenanceChanged: boolean;
   unresolved: UnresolvedReference[];
+  renamed: RenamedElement[];
 }
 
 /** The goals and interventions the plan will hold after this merge: what a reference may point at. */
@@ -376,6 +419,8 @@ interface Referable {
   interventions: ReadonlySet<string>;
   /** The goal a source's own name for it (`<system>:goal:<record id>`) stands for where the plan holds it under another id. */
   goalNamed(reference: string): string | undefined;
+  /** Whether a fragment of this merge is named `elementId` (asked only before a rename). */
+  yielded(elementId: string): boolean;
 }
 
 /**
@@ -447,6 +492,40 @@ function elementOf(fragment: Fragment, content: Record<string, unknown>, element
   } as unknown as Element;
 }
 
+/**
+ * Moves the element `next[key]` holds under `from` to `to`, where that is safe: the element's entry
+ * from `origin`'s record is of the very record version read now (so `from`, the id the older mapping
+ * gave the same part of that version, names the same thing) and was made by an older version of the
+ * same mapping; and no fragment of this merge is itself named `from`. What names it in the plan moves
+ * with it: follow-ups, `dependsOn` and `goalIds`, a goal's parent, conflicts. Returns the element's
+ * index, or -1 (nothing moved: it is withdrawn and the fragment added, as for any other new id).
+ */
+function movedToNewName(next: Plan, key: ListKey, from: string, to: string, origin: FragmentOrigin, referable: Referable, tally: Tally): number {
+  // Most such fragments are simply new (a first read): a set lookup, not a scan, tells them.
+  const known = key === 'interventions' ? referable.interventions : key === 'goals' ? referable.goals : undefined;
+  if (known && !known.has(from)) return -1;
+  const list = next[key] as Element[];
+  const index = list.findIndex((e) => e.id === from);
+  if (index < 0) return -1;
+  const element = list[index]!;
+  const entry = element.provenance.find((p) => isSame(p, origin)) as SourceProvenance | undefined;
+  if (!entry || entry.recordVersion !== origin.recordVersion || !byOlderMapping(entry, origin) || referable.yielded(from)) return -1;
+  list[index] = { ...element, id: to } as Element;
+  const renamed = (id: string) => (id === from ? to : id);
+  // In place: the lists are this merge's copies (the caller holds `list`); elements are replaced, never changed.
+  const { followUps, interventions, goals, conflicts } = next;
+  for (let i = 0; i < followUps.length; i++) if (followUps[i]!.elementId === from) followUps[i] = { ...followUps[i]!, elementId: to };
+  for (let i = 0; i < interventions.length; i++) {
+    const other = interventions[i]!;
+    if (other.dependsOn.includes(from) || other.goalIds.includes(from)) interventions[i] = { ...other, dependsOn: other.dependsOn.map(renamed), goalIds: other.goalIds.map(renamed) };
+  }
+  for (let i = 0; i < goals.length; i++) if (goals[i]!.parentGoalId === from) goals[i] = { ...goals[i]!, parentGoalId: to };
+  for (let i = 0; i < conflicts.length; i++) if (conflicts[i]!.elementId === from) conflicts[i] = { ...conflicts[i]!, elementId: to };
+  tally.renamed.push({ system: origin.system, recordId: origin.recordId, from, to });
+  tally.provenanceChanged = true;
+  return index;
+}
+
 /** Folds one fragment into `next` (whose lists are already copies), counting what it did in `tally`. */
 function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, context: { at: string; ruleVersion: string }, referable: Referable, tally: Tally): void {
   const provenance: SourceProvenance = {
@@ -472,6 +551,8 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
     const uuid = TRAILING_UUID.exec(fragment.elementId)?.[1]?.toLowerCase();
     if (uuid) index = list.findIndex((e) => e.id === uuid);
   }
+  // A newer mapping names the element anew: the plan's element under its former name moves to it.
+  if (index < 0 && fragment.formerElementId !== undefined) index = movedToNewName(next, key, fragment.formerElementId, fragment.elementId, origin, referable, tally);
   const elementId = index >= 0 ? list[index]!.id : fragment.elementId;
   const incoming = resolvableContent(fragment, origin, referable, tally);
 
@@ -507,10 +588,13 @@ function mergeOne(next: Plan, { fragment, origin, memberId }: MergeInput, contex
   // The same version read again: only this record's own content may move on (references that
   // resolve now, a newer mapping's wording); anything else is old news, not a change or a conflict.
   if (order === 0 && (allFields.length === 0 || !isSame(lastWriter, origin))) {
-    // Consent changed since (a grant to the whole plan added, say): who may see it moves on all the same.
-    if (previous && String(previous.audience ?? '') !== String(origin.audience ?? '')) {
+    // Consent changed since (a grant to the whole plan added, say): who may see it moves on all the
+    // same. So does the mapping that read it, when newer: the entry still says this, so a whole read
+    // must not take it as the older mapping's word (`withdrawUnsaid`).
+    const newerMapping = previous !== undefined && previous.mappingVersion !== origin.mappingVersion && byOlderMapping(previous, origin);
+    if (previous && (newerMapping || String(previous.audience ?? '') !== String(origin.audience ?? ''))) {
       const { audience: _was, ...rest } = previous;
-      const entry: SourceProvenance = { ...rest, ...(origin.audience ? { audience: origin.audience } : {}) };
+      const entry: SourceProvenance = { ...rest, ...(newerMapping ? { mappingVersion: origin.mappingVersion } : {}), ...(origin.audience ? { audience: origin.audience } : {}) };
       list[index] = checkedElement(key, { ...element, provenance: element.provenance.map((p) => (p === previous ? entry : p)) });
       tally.provenanceChanged = true;
     }
@@ -674,19 +758,23 @@ const elementListKeys = [...new Set(Object.values(listFor))];
  * nothing was withdrawn) and what left.
  */
 function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: string): { plan: Plan; withdrawn: WithdrawnElement[]; readAgain: FragmentOrigin['system'][] } {
-  // Per record id, the newest version read of each system's record of that id. Every merge of a sync
-  // passes here, so the scan below does no string building and mostly one lookup per entry.
-  const newest = new Map<string, Partial<Record<FragmentOrigin['system'], string>>>();
+  // Per record id, the newest read of each system's record of that id. Every merge of a sync passes
+  // here, so the scan below does no string building and mostly one lookup per entry.
+  const newest = new Map<string, Partial<Record<FragmentOrigin['system'], RecordReadWhole>>>();
   for (const r of records) {
     const bySystem = newest.get(r.recordId) ?? {};
     const known = bySystem[r.system];
-    if (known === undefined || compareVersions(r.recordVersion, known) > 0) bySystem[r.system] = r.recordVersion;
+    if (known === undefined || compareVersions(r.recordVersion, known.recordVersion) > 0) bySystem[r.system] = r;
     newest.set(r.recordId, bySystem);
   }
+  // An entry of an older version of the record; or of this very version, made by an older version of
+  // the mapping that read it now (re-read after a new mapping version: what it no longer yields goes).
   const outdated = (p: Provenance): p is SourceProvenance => {
     if (p.kind !== 'source') return false;
-    const version = newest.get(p.recordId)?.[p.system];
-    return version !== undefined && version !== p.recordVersion && compareVersions(version, p.recordVersion) > 0;
+    const read = newest.get(p.recordId)?.[p.system];
+    if (read === undefined) return false;
+    if (read.recordVersion === p.recordVersion) return read.mappingVersion !== undefined && read.mappingVersion !== p.mappingVersion && byOlderMapping(p, read as Required<RecordReadWhole>);
+    return compareVersions(read.recordVersion, p.recordVersion) > 0;
   };
   const withdrawn: WithdrawnElement[] = [];
   // The records that stayed on an element that left with its writer's words: read again, they bring it back in theirs.
@@ -757,12 +845,15 @@ export function mergeFragments(plan: Plan, given: readonly MergeInput[], context
     careTeams: [...plan.careTeams],
     conflicts: [...plan.conflicts],
   };
-  const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false, unresolved: [] };
+  const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false, unresolved: [], renamed: [] };
   const bySystem: MergeOutcome['bySystem'] = {};
   // Built only when a reference is not held by its own name (rare): the plan's goals and this merge's.
   let goalNames: Map<string, string | null> | undefined;
   const goalNamed = (reference: string) => (goalNames ??= goalsBySourceName(plan.goals, inputs)).get(reference) ?? undefined;
-  const referable = { goals: new Set(plan.goals.map((g) => g.id)), interventions: new Set(plan.interventions.map((i) => i.id)), goalNamed };
+  // Built only before a rename (rare): the element ids this merge's fragments carry.
+  let yieldedIds: Set<string> | undefined;
+  const yielded = (elementId: string) => (yieldedIds ??= new Set(inputs.map((i) => i.fragment.elementId))).has(elementId);
+  const referable = { goals: new Set(plan.goals.map((g) => g.id)), interventions: new Set(plan.interventions.map((i) => i.id)), goalNamed, yielded };
   for (const { fragment } of inputs) {
     if (fragment.kind === 'goal') referable.goals.add(fragment.elementId);
     if (fragment.kind === 'intervention') referable.interventions.add(fragment.elementId);
@@ -780,12 +871,12 @@ export function mergeFragments(plan: Plan, given: readonly MergeInput[], context
     }
   }
 
-  const { provenanceChanged, unresolved: unresolvedReferences, ...outcome } = tally;
+  const { provenanceChanged, unresolved: unresolvedReferences, renamed, ...outcome } = tally;
   const { plan: folded, withdrawn, readAgain } = context.readWhole?.length ? withdrawUnsaid(next, context.readWhole, context.at) : { plan: next, withdrawn: [], readAgain: [] };
   const changed = provenanceChanged || withdrawn.length > 0 || outcome.added + outcome.updated + outcome.conflicts > 0;
-  if (!changed) return { plan, ...outcome, bySystem, unresolvedReferences, withdrawn, readAgain };
+  if (!changed) return { plan, ...outcome, bySystem, unresolvedReferences, withdrawn, readAgain, renamed };
   const merged: Plan = { ...folded, updatedAt: context.at, version: plan.version + 1 };
   const problems = planIntegrityProblems(merged);
   if (problems.length > 0) throw new Error(`the merge would break the plan: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-  return { plan: merged, ...outcome, bySystem, unresolvedReferences, withdrawn, readAgain };
+  return { plan: merged, ...outcome, bySystem, unresolvedReferences, withdrawn, readAgain, renamed };
 }

@@ -87,11 +87,14 @@ describe('the real KL Gateway delivery report', () => {
   });
 
   it('turns the planned follow-up into a follow-up of the intervention that treats its condition', () => {
+    // CarePlan 0aff84ce's one activity ("Personlig hygiejne") treats the condition the follow-up is about.
+    const treating = fragments.find((f) => f.kind === 'intervention' && f.elementId.startsWith('social:careplan:0aff84ce-2b70-4677-bfa8-78c599d0eaf9:activity:'));
+    expect(treating?.content).toMatchObject({ title: 'Personlig hygiejne' });
     expect(fragments.at(-1)).toEqual({
       kind: 'followUp',
       elementId: 'social:encounter:c0f62d4d-91e5-4d28-a107-526e0a2fc20b',
       category: 'plan-core',
-      content: { due: '2021-02-15', text: 'Opfølgning: Personlig pleje (funktionsevneniveau 3)', elementId: 'social:careplan:0aff84ce-2b70-4677-bfa8-78c599d0eaf9:activity:0', done: false },
+      content: { due: '2021-02-15', text: 'Opfølgning: Personlig pleje (funktionsevneniveau 3)', elementId: treating!.elementId, done: false },
     });
   });
 
@@ -194,8 +197,9 @@ describe('social mapping registry and code lists', () => {
       // report, which maps its entries through them), where a code no KL list holds became health data
       // (Sundhedsloven § 43) and § 101 a is read however it is written; 1.2.0 for careplan and the
       // delivery report, where a CarePlan we pushed maps back onto our intervention (R18); 1.2.0 for goal
-      // and 1.3.0 for the delivery report, where a Goal we pushed maps back onto our goal (R18).
-      const expected: Record<string, string> = { 'social.careteam': '1.0.0', 'social.careplan': '1.2.0', 'social.goal': '1.2.0', 'social.delivery-report': '1.3.0' };
+      // and 1.3.0 for the delivery report, where a Goal we pushed maps back onto our goal (R18); 1.3.0 for
+      // careplan and 1.4.0 for the delivery report, where an activity is named by what it is, not its position.
+      const expected: Record<string, string> = { 'social.careteam': '1.0.0', 'social.careplan': '1.3.0', 'social.goal': '1.2.0', 'social.delivery-report': '1.4.0' };
       expect(mapping.version, mapping.id).toBe(expected[mapping.id] ?? '1.1.0');
       expect(mapping.adapter).toBe('social');
       expect(mapping.rules.length).toBeGreaterThan(0);

@@ -155,6 +155,7 @@ const fragment = fc
         category,
         content: contents[kind]!,
         sequence: absentOr(fc.oneof(fc.string({ maxLength: 70 }), fc.constantFrom('', 'a'.repeat(64), 'a'.repeat(65), '😀'.repeat(32), '😀'.repeat(33), '2026-06-20#000000048213', 7))),
+        formerElementId: absentOr(fc.oneof(id, fc.constantFrom('', 7))),
         extra: absentOr(fc.anything()),
       })
       .map(build),
