@@ -11,8 +11,6 @@ import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import type { RelayOptions } from '../../src/delivery';
 import { membersOf, type Plan } from '../../src/model';
-import { allMappings } from '../../src/sync/all-mappings';
-import { runSync } from '../../src/sync/engine';
 import { TestClock } from '../registrations/fixture';
 import { startFourTargets, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
@@ -43,16 +41,10 @@ async function citizenAtRegion() {
   const { citizenId } = membersOf(plan)[0]!;
   await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
   await grantConsent(app.deps, { citizenId, source: 'health', categories: ['health'] });
-  await syncFromRegion();
+  await targets!.sync('health');
   return { planId: plan.id, citizenId };
 }
 
-async function syncFromRegion() {
-  clock.advance(60_000);
-  const run = await runSync(app.deps, { tenant: '101', adapter: 'health', trigger: 'test', mappings: allMappings });
-  expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
-  return run;
-}
 
 async function call(method: string, path: string, body?: unknown, key?: string) {
   clock.advance(60_000);
@@ -69,10 +61,6 @@ async function register(body: Record<string, unknown>) {
   return answer.body as { id: string; elementId: string; deliveries: { target: string; outboxId: string }[] };
 }
 
-async function drain() {
-  const counts = await targets!.drain(50);
-  expect(Object.keys(counts).filter((s) => s !== 'delivered')).toEqual([]);
-}
 
 const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
 const openConflicts = (plan: Plan, elementId: string) => plan.conflicts.filter((c) => c.elementId === elementId && !c.resolvedAt);
@@ -85,8 +73,8 @@ const receiptOf = async (outboxId: string) => {
 /** Our goal, delivered to the region and read back from it; the Goal there and how to edit it as the region. */
 async function goalAtRegion(planId: string) {
   const goal = await register({ planId, kind: 'goal.added', goal: { level: 'sub', title: 'Stabil medicinering', sector: 'health', status: 'proposed', description: 'Aftalt med borgeren' } });
-  await drain();
-  await syncFromRegion();
+  await targets!.drainDelivered();
+  await targets!.sync('health');
   const goalId = (await receiptOf(goal.deliveries[0]!.outboxId)).targetId;
   const read = () => health.repository.readResource<RegionGoal>('Goal', goalId);
   const edit = async (change: (goal: RegionGoal) => RegionGoal) => health.repository.updateResource(change(await read()));
@@ -105,7 +93,7 @@ describe('a field the region and a caseworker both changed (R18)', () => {
 
     // Here, before the region's change is read: the title differently, and the status.
     const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering hjemme', status: 'active' } });
-    await drain();
+    await targets!.drainDelivered();
     const afterPush = await goal.read();
     expect(afterPush, 'their title stays, our status lands').toMatchObject({ description: { text: theirTitle }, lifecycleStatus: 'active' });
     expect(afterPush.note).toContainEqual(theirNote);
@@ -115,7 +103,7 @@ describe('a field the region and a caseworker both changed (R18)', () => {
     expect(audited.map((r) => r.detail.keptTheirs)).toEqual([['/description/text']]);
 
     // The next pull reads their title: a conflict for a person, our value kept here meanwhile.
-    await syncFromRegion();
+    await targets!.sync('health');
     const flagged = await planOf(c.planId);
     expect(flagged.goals.find((g) => g.id === goal.elementId)).toMatchObject({ title: 'Stabil medicinering hjemme', status: 'active' });
     const [conflict, ...more] = openConflicts(flagged, goal.elementId);
@@ -125,21 +113,21 @@ describe('a field the region and a caseworker both changed (R18)', () => {
     expect(conflict!.values[1]!.provenance.at(-1)).toMatchObject({ kind: 'source', system: 'health' });
     // A change of another field meanwhile does not overwrite their title either.
     await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2027-06-30' } });
-    await drain();
+    await targets!.drainDelivered();
     expect(await goal.read()).toMatchObject({ description: { text: theirTitle }, target: [{ dueDate: '2027-06-30' }] });
 
     // A person chooses ours: it reaches the region, and the region's note is still there.
     const settled = await call('POST', `/v1/plans/${c.planId}/conflicts/${encodeURIComponent(conflict!.id)}/resolve`, { chosen: 0, reason: 'aftalt med borgeren' });
     expect(settled.status, JSON.stringify(settled.body)).toBe(200);
-    await drain();
+    await targets!.drainDelivered();
     expect(await goal.read()).toMatchObject({ description: { text: 'Stabil medicinering hjemme' }, lifecycleStatus: 'active' });
     expect((await goal.read()).note).toContainEqual(theirNote);
 
     // Our next change to the note array keeps the entry the region added.
     await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Aftalt med borger og pårørende' } });
-    await drain();
+    await targets!.drainDelivered();
     expect((await goal.read()).note).toEqual([{ text: 'Aftalt med borger og pårørende' }, theirNote]);
-    await syncFromRegion();
+    await targets!.sync('health');
     expect(openConflicts(await planOf(c.planId), goal.elementId)).toEqual([]);
   });
 
@@ -148,19 +136,19 @@ describe('a field the region and a caseworker both changed (R18)', () => {
     const goal = await goalAtRegion(c.planId);
     await goal.edit((g) => ({ ...g, description: { ...g.description, text: theirTitle } }));
     const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering hjemme' } });
-    await syncFromRegion();
+    await targets!.sync('health');
     const [conflict] = openConflicts(await planOf(c.planId), goal.elementId);
     expect(conflict?.values.map((v) => v.value)).toEqual([{ title: 'Stabil medicinering hjemme' }, { title: theirTitle }]);
 
-    await drain();
+    await targets!.drainDelivered();
     expect(await goal.read()).toMatchObject({ description: { text: theirTitle } });
     expect(await receiptOf(changed.deliveries[0]!.outboxId)).toMatchObject({ keptTheirs: ['/description/text'] });
 
     const settled = await call('POST', `/v1/plans/${c.planId}/conflicts/${encodeURIComponent(conflict!.id)}/resolve`, { chosen: 1 });
     expect(settled.status, JSON.stringify(settled.body)).toBe(200);
-    await drain();
+    await targets!.drainDelivered();
     expect(await goal.read()).toMatchObject({ description: { text: theirTitle } });
-    await syncFromRegion();
+    await targets!.sync('health');
     const plan = await planOf(c.planId);
     expect(plan.goals.find((g) => g.id === goal.elementId)).toMatchObject({ title: theirTitle });
     expect(openConflicts(plan, goal.elementId)).toEqual([]);
@@ -170,14 +158,14 @@ describe('a field the region and a caseworker both changed (R18)', () => {
     const c = await citizenAtRegion();
     const goal = await goalAtRegion(c.planId);
     await goal.edit((g) => ({ ...g, description: { ...g.description, text: theirTitle } }));
-    await syncFromRegion();
+    await targets!.sync('health');
     expect((await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)).toMatchObject({ title: theirTitle });
 
     const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering, ny aftale' } });
-    await drain();
+    await targets!.drainDelivered();
     expect(await goal.read()).toMatchObject({ description: { text: 'Stabil medicinering, ny aftale' } });
     expect(await receiptOf(changed.deliveries[0]!.outboxId)).not.toHaveProperty('keptTheirs');
-    await syncFromRegion();
+    await targets!.sync('health');
     expect((await planOf(c.planId)).conflicts).toEqual([]);
   });
 });

@@ -14,10 +14,8 @@ import { createSocialAdapter } from '../../adapters/social/adapter';
 import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import { ENPLAN_NOTE_EXTENSION } from '../../mappings/their-goal';
-import { createRelay, type RelayOptions } from '../../src/delivery';
+import type { RelayOptions } from '../../src/delivery';
 import { membersOf, type DataCategory } from '../../src/model';
-import { allMappings } from '../../src/sync/all-mappings';
-import { runSync } from '../../src/sync/engine';
 import { TestClock } from '../registrations/fixture';
 import { startFourTargets, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
@@ -53,42 +51,12 @@ async function citizenAt(system: System) {
   const { citizenId } = membersOf(plan)[0]!;
   await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
   await grantConsent(app.deps, { citizenId, source: system, categories: readCategories[system] });
-  await syncFrom(system);
+  await targets!.sync(system);
   return { planId: plan.id, cpr: citizen.cpr };
 }
 
-async function syncFrom(system: System) {
-  clock.advance(60_000);
-  const run = await runSync(app.deps, { tenant: '101', adapter: system, trigger: 'test', mappings: allMappings });
-  expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
-  return run;
-}
 
-async function register(body: Record<string, unknown>) {
-  clock.advance(60_000);
-  const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
-  const response = await app.harness.request('/v1/registrations', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `own-${crypto.randomUUID()}` },
-    body: JSON.stringify(body),
-  });
-  const answer = (await response.json()) as { deliveries: { target: string }[]; notRouted: unknown[] };
-  expect(response.status, JSON.stringify(answer)).toBe(202);
-  return answer;
-}
 
-async function drain() {
-  for (let i = 0; i < 50; i++) {
-    await createRelay(app.deps, relayOptions).runOnce();
-    const counts = await app.deps.store.outbox.countByStatus('101');
-    if ((counts.pending ?? 0) + (counts.retrying ?? 0) === 0) {
-      expect(Object.keys(counts).filter((s) => s !== 'delivered')).toEqual([]);
-      return;
-    }
-    clock.advance(60 * 60_000);
-  }
-  throw new Error('the relay did not drain');
-}
 
 const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
 
@@ -108,7 +76,7 @@ async function theirGoal(system: System, { planId, cpr }: { planId: string; cpr:
 /** The next pull reads their Goal back as the same goal, holding what the plan holds, and flags nothing. */
 async function readBackUnchanged(system: System, planId: string, elementId: string, expected: Record<string, unknown>) {
   const goalsHere = (await planOf(planId)).goals.length;
-  const run = await syncFrom(system);
+  const run = await targets!.sync(system);
   expect(run.stats.conflicts).toBe(0);
   const plan = await planOf(planId);
   expect(plan.goals).toHaveLength(goalsHere);
@@ -127,13 +95,13 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     const goal = await theirGoal('social', c);
     // Their caseworker files the goal under their case and writes a note.
     await goal.edit((g) => ({ ...g, identifier: [...(g.identifier ?? []), theirIdentifier], note: [...(g.note ?? []), theirNote] }));
-    await syncFrom('social');
+    await targets!.sync('social');
     const before = await goal.read();
     const countBefore = await goal.goalsThere();
 
-    const moved = await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-02-29' } });
+    const moved = await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-02-29' } });
     expect(moved.deliveries.map((d) => d.target)).toEqual(['social']);
-    await drain();
+    await targets!.drainDelivered();
     const dated = await goal.read();
     expect(dated.target, 'the dated target moved, their goal-type target kept').toEqual(before.target!.map((t) => (t.dueDate ? { ...t, dueDate: '2028-02-29' } : t)));
     // Nothing else: their targets in words are the goal's description here, not a note to send back.
@@ -146,8 +114,8 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     await readBackUnchanged('social', c.planId, goal.elementId, { targetDate: '2028-02-29' });
 
     // A description here arrives as a note marked as ours, after theirs.
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster' } });
-    await drain();
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster' } });
+    await targets!.drainDelivered();
     const described = await goal.read();
     expect(described.note).toEqual([theirNote, ourNote('Borgeren vil bo tæt på sin søster')]);
     expect(described.target).toEqual(dated.target);
@@ -157,9 +125,9 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     // They add a note; our next description replaces our note in place, theirs stay, none twice.
     const laterNote = { text: 'Søsteren er kontaktet' };
     await goal.edit((g) => ({ ...g, note: [...(g.note ?? []), laterNote] }));
-    await syncFrom('social');
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster i Valby', targetDate: '2028-06-30' } });
-    await drain();
+    await targets!.sync('social');
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster i Valby', targetDate: '2028-06-30' } });
+    await targets!.drainDelivered();
     const again = await goal.read();
     expect(again.note).toEqual([theirNote, ourNote('Borgeren vil bo tæt på sin søster i Valby'), laterNote]);
     expect(again.target).toEqual(before.target!.map((t) => (t.dueDate ? { ...t, dueDate: '2028-06-30' } : t)));
@@ -173,12 +141,12 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     const c = await citizenAt('social');
     const goal = await theirGoal('social', c);
     await goal.edit((g) => ({ ...g, lifecycleStatus: 'completed', achievementStatus: { coding: [achievedCoding] } }));
-    await syncFrom('social');
+    await targets!.sync('social');
     expect((await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)).toMatchObject({ status: 'achieved' });
     const before = await goal.read();
 
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'active' } });
-    await drain();
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'active' } });
+    await targets!.drainDelivered();
     const reopened = await goal.read();
     expect(reopened.lifecycleStatus).toBe('active');
     expect(reopened.achievementStatus, 'an achievement status saying achieved contradicts an active goal').toBeUndefined();
@@ -189,9 +157,9 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
 
     // Their caseworker records progress; marked achieved here, it says achieved, not in progress.
     await goal.edit((g) => ({ ...g, achievementStatus: { coding: [{ system: achievedCoding.system, code: 'in-progress' }] } }));
-    await syncFrom('social');
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'achieved' } });
-    await drain();
+    await targets!.sync('social');
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'achieved' } });
+    await targets!.drainDelivered();
     const achieved = await goal.read();
     expect(achieved.lifecycleStatus).toBe('completed');
     expect(achieved.achievementStatus?.coding?.map((k) => k.code)).toEqual(['achieved']);
@@ -205,12 +173,12 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     const measured = { measure: { text: 'HbA1c' }, detailString: 'under 53 mmol/mol', dueDate: '2029-06-30' };
     const regionNote = { text: 'Aftalt ved udskrivelsen' };
     await goal.edit((g) => ({ ...g, lifecycleStatus: 'completed', achievementStatus: { coding: [achievedCoding] }, target: [...(g.target ?? []), measured], note: [regionNote] }));
-    await syncFrom('health');
+    await targets!.sync('health');
     const before = await goal.read();
     const countBefore = await goal.goalsThere();
 
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-03-31', status: 'active' } });
-    await drain();
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-03-31', status: 'active' } });
+    await targets!.drainDelivered();
     const after = await goal.read();
     expect(after.target).toEqual([...before.target!.slice(0, -1).map((t) => ({ ...t, dueDate: '2028-03-31' })), measured]);
     expect(after.note).toEqual([regionNote]);

@@ -9,9 +9,20 @@ import { startHealthSimulator } from '../../adapters/health/simulator';
 import type { SyntheticCitizen } from '../../adapters/shared/population';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import { expect } from 'vitest';
 import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
+import type { SourceSystem } from '../../src/model';
+import { allMappings } from '../../src/sync/all-mappings';
+import { runSync } from '../../src/sync/engine';
 import type { TestClock } from '../registrations/fixture';
 import { startTestApp } from './node-app';
+
+export interface RegistrationAnswer {
+  id: string;
+  elementId: string;
+  deliveries: { target: string; outboxId: string }[];
+  notRouted: { target: string; cause: string; reason: string }[];
+}
 
 export interface FourTargets {
   dfdg: DfdgSimulator;
@@ -21,6 +32,12 @@ export interface FourTargets {
   app: Awaited<ReturnType<typeof startTestApp>>;
   /** Runs the relay (an hour on the clock between rounds, for retries) until nothing waits, or `rounds` ran out; the outbox's counts by status. */
   drain(rounds?: number): Promise<Record<string, number>>;
+  /** `drain`, expecting every delivery to have reached its target. */
+  drainDelivered(): Promise<void>;
+  /** One source's sync a minute after the last step (as in life: a registration is newer than the read before it), expected to succeed. */
+  sync(system: SourceSystem): Promise<Awaited<ReturnType<typeof runSync>>>;
+  /** A caseworker's registration a minute after the last step, expected accepted (202), under a fresh idempotency key. */
+  register(body: Record<string, unknown>): Promise<RegistrationAnswer>;
   close(): Promise<void>;
 }
 
@@ -44,7 +61,7 @@ export async function startFourTargets(options: { population: SyntheticCitizen[]
     },
   });
   (app.deps as DeliveryDeps).delivery = options.relay;
-  return {
+  const targets: FourTargets = {
     dfdg,
     education,
     social,
@@ -59,9 +76,32 @@ export async function startFourTargets(options: { population: SyntheticCitizen[]
       }
       return app.deps.store.outbox.countByStatus('101');
     },
+    async drainDelivered() {
+      const counts = await targets.drain(50);
+      expect(Object.keys(counts).filter((status) => status !== 'delivered')).toEqual([]);
+    },
+    async sync(system) {
+      options.clock.advance(60_000);
+      const run = await runSync(app.deps, { tenant: '101', adapter: system, trigger: 'test', mappings: allMappings });
+      expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
+      return run;
+    },
+    async register(body) {
+      options.clock.advance(60_000);
+      const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+      const response = await app.harness.request('/v1/registrations', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `push-${crypto.randomUUID()}` },
+        body: JSON.stringify(body),
+      });
+      const answer = (await response.json()) as RegistrationAnswer;
+      expect(response.status, JSON.stringify(answer)).toBe(202);
+      return answer;
+    },
     async close() {
       await app.close();
       await Promise.all([dfdg.close(), education.close(), social.close(), health.close()]);
     },
   };
+  return targets;
 }

@@ -20,8 +20,6 @@ import { regionalActivities } from '../../mappings/health/codes';
 import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
 import type { RelayOptions } from '../../src/delivery';
 import { membersOf, type DataCategory, type Plan, type Provenance, type SourceSystem } from '../../src/model';
-import { allMappings } from '../../src/sync/all-mappings';
-import { runSync } from '../../src/sync/engine';
 import { startFourTargets, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
 import { enrol, grantConsent, grantPushConsents } from '../support/seed';
@@ -71,36 +69,12 @@ async function syncedCitizen(systems: SourceSystem[]) {
   const { citizenId, memberId } = membersOf(plan)[0]!;
   await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
   for (const system of systems) await grantConsent(app.deps, { citizenId, source: system, categories: sourceCategories[system] });
-  for (const system of systems) await syncFrom(system);
+  for (const system of systems) await targets!.sync(system);
   return { planId: plan.id, memberId, cpr: citizen.cpr };
 }
 
-async function syncFrom(system: SourceSystem) {
-  // Each step a minute after the last, as in life: a registration is newer than the read before it.
-  clock.advance(60_000);
-  const run = await runSync(app.deps, { tenant: '101', adapter: system, trigger: 'test', mappings: allMappings });
-  expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
-  return run;
-}
 
-async function register(body: Record<string, unknown>) {
-  clock.advance(60_000);
-  const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
-  const response = await app.harness.request('/v1/registrations', {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `pull-${crypto.randomUUID()}` },
-    body: JSON.stringify(body),
-  });
-  const answer = (await response.json()) as { id: string; elementId: string; deliveries: { target: string }[]; notRouted: unknown[] };
-  expect(response.status, JSON.stringify(answer)).toBe(202);
-  return answer;
-}
 
-/** Runs the relay until nothing waits, and expects every delivery to have reached its target. */
-async function drain() {
-  const counts = await targets!.drain(50);
-  expect(Object.keys(counts).filter((s) => s !== 'delivered')).toEqual([]);
-}
 
 const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
 const elementsOf = (plan: Plan) => [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.followUps] as unknown as { id: string; provenance: Provenance[] }[];
@@ -113,7 +87,7 @@ const writers = (element: { provenance: Provenance[] }) => element.provenance.ma
  * the same (the `same` predicate per element); no conflict; and another sync changes nothing.
  */
 async function expectReadBackOnce(planId: string, systems: SourceSystem[], expected: { elementId: string; writers: string[]; same: (element: Record<string, unknown>) => boolean }[]) {
-  for (const system of systems) await syncFrom(system);
+  for (const system of systems) await targets!.sync(system);
   const plan = await planOf(planId);
   for (const { elementId, writers: who, same } of expected) {
     const sameFact = elementsOf(plan).filter((e) => same(e as unknown as Record<string, unknown>));
@@ -122,7 +96,7 @@ async function expectReadBackOnce(planId: string, systems: SourceSystem[], expec
   }
   expect(plan.conflicts).toEqual([]);
   for (const system of systems) {
-    const again = await syncFrom(system);
+    const again = await targets!.sync(system);
     expect({ system, added: again.stats.elementsAdded, updated: again.stats.elementsUpdated, conflicts: again.stats.conflicts }).toEqual({ system, added: 0, updated: 0, conflicts: 0 });
   }
   const after = await planOf(planId);
@@ -151,8 +125,8 @@ const texted = (text: string) => (e: Record<string, unknown>) => e.text === text
 describe('a pushed element read back on the next sync is the same element (R17, R18)', () => {
   it('social: a goal and a CarePlan', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['social']);
-    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Bo i egen bolig', sector: 'social', status: 'active' } });
-    const care = await register({
+    const goal = await targets!.register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Bo i egen bolig', sector: 'social', status: 'active' } });
+    const care = await targets!.register({
       planId: c.planId,
       kind: 'intervention.added',
       intervention: {
@@ -161,15 +135,15 @@ describe('a pushed element read back on the next sync is the same element (R17, 
       },
     });
     expect([goal, care].map((r) => r.deliveries.map((d) => d.target))).toEqual([['social'], ['social']]);
-    await drain();
+    await targets!.drainDelivered();
     const pushed = await expectReadBackOnce(c.planId, ['social'], [
       { elementId: goal.elementId, writers: ['registration', 'social'], same: titled('Bo i egen bolig') },
       { elementId: care.elementId, writers: ['registration', 'social'], same: titled('Socialpædagogisk støtte i hjemmet') },
     ]);
     // Changed here, pushed as an update of the same resources, read back: still one each, our content.
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Bo i egen bolig med støtte' } });
-    await register({ planId: c.planId, kind: 'intervention.changed', interventionId: care.elementId, changes: { title: 'Socialpædagogisk støtte, 4 timer' } });
-    await drain();
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Bo i egen bolig med støtte' } });
+    await targets!.register({ planId: c.planId, kind: 'intervention.changed', interventionId: care.elementId, changes: { title: 'Socialpædagogisk støtte, 4 timer' } });
+    await targets!.drainDelivered();
     const changed = await expectReadBackOnce(c.planId, ['social'], [
       { elementId: goal.elementId, writers: ['registration', 'registration', 'social'], same: titled('Bo i egen bolig med støtte') },
       { elementId: care.elementId, writers: ['registration', 'registration', 'social'], same: titled('Socialpædagogisk støtte, 4 timer') },
@@ -179,8 +153,8 @@ describe('a pushed element read back on the next sync is the same element (R17, 
 
   it('social: a CarePlan the social system makes for a goal we pushed serves our goal', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['social']);
-    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Komme i beskæftigelse', sector: 'social', status: 'active' } });
-    await drain();
+    const goal = await targets!.register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Komme i beskæftigelse', sector: 'social', status: 'active' } });
+    await targets!.drainDelivered();
     const [row] = await app.deps.store.outbox.forRegistration('101', goal.id);
     const goalAtSocial = (JSON.parse(row!.receipt!) as { targetId: string }).targetId;
     // The social system's own caseworker plans an intervention for that goal (no Én plan identifier).
@@ -197,21 +171,21 @@ describe('a pushed element read back on the next sync is the same element (R17, 
       },
       `social-own-${crypto.randomUUID()}`,
     );
-    const run = await syncFrom('social');
+    const run = await targets!.sync('social');
     expect(run.stats.referencesUnresolved).toBe(0);
     const plan = await planOf(c.planId);
     expect(plan.goals.filter((g) => g.title === 'Komme i beskæftigelse').map((g) => g.id)).toEqual([goal.elementId]);
     expect(plan.interventions.filter((i) => i.title === 'Mentorstøtte').map((i) => i.goalIds)).toEqual([[goal.elementId]]);
-    const again = await syncFrom('social');
+    const again = await targets!.sync('social');
     expect([again.stats.elementsAdded, again.stats.elementsUpdated, again.stats.conflicts]).toEqual([0, 0, 0]);
     expect((await planOf(c.planId)).version).toBe(plan.version);
   });
 
   it('health: a proposed goal; a requested service is not read back (the region is not read for ServiceRequests)', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['health']);
-    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Stabil medicinering', sector: 'health', status: 'proposed' } });
+    const goal = await targets!.register({ planId: c.planId, kind: 'goal.added', goal: { level: 'sub', title: 'Stabil medicinering', sector: 'health', status: 'proposed' } });
     const activity = regionalActivities.concepts[0]!;
-    const request = await register({
+    const request = await targets!.register({
       planId: c.planId,
       kind: 'intervention.added',
       intervention: {
@@ -220,13 +194,13 @@ describe('a pushed element read back on the next sync is the same element (R17, 
       },
     });
     expect([goal, request].map((r) => r.deliveries.map((d) => d.target))).toEqual([['health'], ['health']]);
-    await drain();
+    await targets!.drainDelivered();
     const pushed = await expectReadBackOnce(c.planId, ['health'], [
       { elementId: goal.elementId, writers: ['registration', 'health'], same: titled('Stabil medicinering') },
       { elementId: request.elementId, writers: ['registration'], same: titled('Udskrivningskonference om medicinering') },
     ]);
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering hjemme', status: 'active' } });
-    await drain();
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Stabil medicinering hjemme', status: 'active' } });
+    await targets!.drainDelivered();
     const changed = await expectReadBackOnce(c.planId, ['health'], [{ elementId: goal.elementId, writers: ['registration', 'registration', 'health'], same: titled('Stabil medicinering hjemme') }]);
     expectReadAgain(pushed, changed, [goal.elementId], ['health']);
     expect((await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)).toMatchObject({ status: 'active' });
@@ -234,7 +208,7 @@ describe('a pushed element read back on the next sync is the same element (R17, 
 
   it('DFDG: an activity, a job goal, a job-search agreement and a follow-up', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['dfdg']);
-    const activity = await register({
+    const activity = await targets!.register({
       planId: c.planId,
       kind: 'intervention.added',
       intervention: {
@@ -242,21 +216,21 @@ describe('a pushed element read back on the next sync is the same element (R17, 
         responsibleUnit: 'Jobcenter', contact: { name: 'Karin Kontakt' }, period: { start: '2026-12-01', end: '2027-03-01' },
       },
     });
-    const goal = await register({ planId: c.planId, kind: 'goal.added', goal: { level: 'overall', title: 'Job som tømrer', sector: 'employment', topics: ['job-goal'] } });
-    const agreement = await register({ planId: c.planId, kind: 'agreement.added', agreement: { text: 'Søg 3 job om ugen', agreedAt: '2026-11-23', parties: ['borger', 'jobcenter'], sector: 'employment', topics: ['job-search'] } });
-    const followUp = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning på jobsøgning', elementId: goal.elementId } });
+    const goal = await targets!.register({ planId: c.planId, kind: 'goal.added', goal: { level: 'overall', title: 'Job som tømrer', sector: 'employment', topics: ['job-goal'] } });
+    const agreement = await targets!.register({ planId: c.planId, kind: 'agreement.added', agreement: { text: 'Søg 3 job om ugen', agreedAt: '2026-11-23', parties: ['borger', 'jobcenter'], sector: 'employment', topics: ['job-search'] } });
+    const followUp = await targets!.register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning på jobsøgning', elementId: goal.elementId } });
     expect([activity, goal, agreement, followUp].map((r) => r.deliveries.map((d) => d.target))).toEqual([['dfdg'], ['dfdg'], ['dfdg'], ['dfdg']]);
-    await drain();
+    await targets!.drainDelivered();
     const pushed = await expectReadBackOnce(c.planId, ['dfdg'], [
       { elementId: activity.elementId, writers: ['registration', 'dfdg'], same: titled('Virksomhedspraktik hos tømrer') },
       { elementId: goal.elementId, writers: ['registration', 'dfdg'], same: titled('Job som tømrer') },
       { elementId: agreement.elementId, writers: ['registration', 'dfdg'], same: texted('Søg 3 job om ugen') },
       { elementId: followUp.elementId, writers: ['registration', 'dfdg'], same: texted('Opfølgning på jobsøgning') },
     ]);
-    await register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Job som tømrer (fuld tid)' } });
-    await register({ planId: c.planId, kind: 'intervention.changed', interventionId: activity.elementId, changes: { hoursPerWeek: 20 } });
-    await register({ planId: c.planId, kind: 'followup.done', followUpId: followUp.elementId });
-    await drain();
+    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Job som tømrer (fuld tid)' } });
+    await targets!.register({ planId: c.planId, kind: 'intervention.changed', interventionId: activity.elementId, changes: { hoursPerWeek: 20 } });
+    await targets!.register({ planId: c.planId, kind: 'followup.done', followUpId: followUp.elementId });
+    await targets!.drainDelivered();
     const changed = await expectReadBackOnce(c.planId, ['dfdg'], [
       { elementId: activity.elementId, writers: ['registration', 'registration', 'dfdg'], same: titled('Virksomhedspraktik hos tømrer') },
       { elementId: goal.elementId, writers: ['registration', 'registration', 'dfdg'], same: titled('Job som tømrer (fuld tid)') },
@@ -270,7 +244,7 @@ describe('a pushed element read back on the next sync is the same element (R17, 
 
   it('Ungedatabasen: a planned activity, which DFDG holds too (R20)', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['education', 'dfdg']);
-    const activity = await register({
+    const activity = await targets!.register({
       planId: c.planId,
       kind: 'intervention.added',
       intervention: {
@@ -279,12 +253,12 @@ describe('a pushed element read back on the next sync is the same element (R17, 
       },
     });
     expect(activity.deliveries.map((d) => d.target).sort()).toEqual(['dfdg', 'education']);
-    await drain();
+    await targets!.drainDelivered();
     const pushed = await expectReadBackOnce(c.planId, ['education', 'dfdg'], [
       { elementId: activity.elementId, writers: ['registration', 'education', 'dfdg'], same: titled('Brobygning til tømreruddannelsen') },
     ]);
-    await register({ planId: c.planId, kind: 'intervention.changed', interventionId: activity.elementId, changes: { title: 'Brobygning, to uger' } });
-    await drain();
+    await targets!.register({ planId: c.planId, kind: 'intervention.changed', interventionId: activity.elementId, changes: { title: 'Brobygning, to uger' } });
+    await targets!.drainDelivered();
     const changed = await expectReadBackOnce(c.planId, ['education', 'dfdg'], [
       { elementId: activity.elementId, writers: ['registration', 'registration', 'education', 'dfdg'], same: titled('Brobygning, to uger') },
     ]);
@@ -309,13 +283,13 @@ describe('a pushed element the target cannot name by our id is read back as that
     const theirGoals = (await planOf(c.planId)).goals.filter((g) => g.provenance.every((p) => p.kind === 'source' && p.system === 'education')).map((g) => g.id);
     expect(theirGoals.length).toBeGreaterThan(0);
     const programme = educationProgrammes.codes[0]!.code;
-    const goal = await register({
+    const goal = await targets!.register({
       planId: c.planId,
       kind: 'goal.added',
       goal: { level: 'overall', title: 'Erhvervsuddannelse som tømrer', sector: 'education', topics: ['education-goal'], code: { system: educationProgrammes.system, code: programme }, memberId: c.memberId },
     });
     expect(goal.deliveries.map((d) => d.target)).toEqual(['education']);
-    await drain();
+    await targets!.drainDelivered();
     await expectReadBackOnce(c.planId, ['education'], [{ elementId: goal.elementId, writers: ['registration', 'education'], same: titled('Erhvervsuddannelse som tømrer') }]);
     // Ungedatabasen's planned activities serve the plan's goal, which is ours now; the goal ours replaced there is no longer said, so it left the plan.
     const plan = await planOf(c.planId);
@@ -329,10 +303,10 @@ describe('a pushed element the target cannot name by our id is read back as that
     const c = await syncedCitizen(['education']);
     const theirs = await educationFollowUpOf(c.planId);
     // Ours is scheduled; theirs (overdue) is held and marked done, so ours is the plan's next one at Ungedatabasen.
-    const ours = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning på valg af uddannelse', elementId: theirs.elementId } });
-    const done = await register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
+    const ours = await targets!.register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-01-10', text: 'Opfølgning på valg af uddannelse', elementId: theirs.elementId } });
+    const done = await targets!.register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
     expect(done.deliveries.map((d) => d.target).sort()).toEqual(['dfdg', 'education']);
-    await drain();
+    await targets!.drainDelivered();
     const plan = await expectReadBackOnce(c.planId, ['education'], [
       { elementId: ours.elementId, writers: ['registration', 'education'], same: (f) => f.due === '2027-01-10' },
       // Ungedatabasen holds one next follow-up, ours now: its plan record no longer says theirs, which stays ours (marked done) alone.
@@ -345,13 +319,13 @@ describe('a pushed element the target cannot name by our id is read back as that
   it('Ungedatabasen’s follow-up marked done reaches DFDG under a stable id and comes back as the same follow-up (R20)', { timeout: 60_000 }, async () => {
     const c = await syncedCitizen(['education', 'dfdg']);
     const theirs = await educationFollowUpOf(c.planId);
-    const done = await register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
+    const done = await targets!.register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
     expect(done.deliveries.map((d) => d.target)).toEqual(['dfdg']);
-    await drain();
+    await targets!.drainDelivered();
     await expectReadBackOnce(c.planId, ['education', 'dfdg'], [{ elementId: theirs.id, writers: ['education', 'registration', 'dfdg'], same: texted(theirs.text) }]);
     // Changed again here: DFDG updates the record it holds, it does not make another.
-    const again = await register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-02-01', text: 'Opfølgning efter brobygning', elementId: theirs.elementId } });
-    await drain();
+    const again = await targets!.register({ planId: c.planId, kind: 'followup.scheduled', followUp: { due: '2027-02-01', text: 'Opfølgning efter brobygning', elementId: theirs.elementId } });
+    await targets!.drainDelivered();
     await expectReadBackOnce(c.planId, ['education', 'dfdg'], [
       // Ungedatabasen's one next follow-up is the new one now: it no longer says the one marked done, which DFDG still holds.
       { elementId: theirs.id, writers: ['registration', 'dfdg'], same: texted(theirs.text) },
@@ -363,15 +337,15 @@ describe('a pushed element the target cannot name by our id is read back as that
     const c = await syncedCitizen(['education', 'dfdg']);
     const theirs = await educationFollowUpOf(c.planId);
     // No other follow-up is open, so Ungedatabasen is not told (its format cannot clear NaesteOpfoelgning).
-    const done = await register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
+    const done = await targets!.register({ planId: c.planId, kind: 'followup.done', followUpId: theirs.id });
     expect(done.deliveries.map((d) => d.target)).toEqual(['dfdg']);
-    await drain();
+    await targets!.drainDelivered();
     const before = await expectReadBackOnce(c.planId, ['education', 'dfdg'], [{ elementId: theirs.id, writers: ['education', 'registration', 'dfdg'], same: texted(theirs.text) }]);
     const atUngedatabasen = createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: 2000 });
 
     // A new guide there: the plan record changes, and its next follow-up is restated as it was ("open, due <date>").
     await atUngedatabasen.push({ operation: 'education-plan.update', cpr: c.cpr, payload: { Vejleder: { Navn: 'Ny Vejleder', Enhed: 'Ungeindsatsen' } } }, `guide-${crypto.randomUUID()}`);
-    const restated = await syncFrom('education');
+    const restated = await targets!.sync('education');
     expect(restated.stats.conflicts).toBe(0);
     const after = await planOf(c.planId);
     expect(readVersion(after, theirs.id, 'education'), 'the follow-up was read again').not.toBe(readVersion(before, theirs.id, 'education'));
@@ -380,7 +354,7 @@ describe('a pushed element the target cannot name by our id is read back as that
 
     // A new date there is a change of its own, made after ours: flagged for a person.
     await atUngedatabasen.push({ operation: 'education-plan.update', cpr: c.cpr, payload: { NaesteOpfoelgning: '2027-03-01' } }, `date-${crypto.randomUUID()}`);
-    const moved = await syncFrom('education');
+    const moved = await targets!.sync('education');
     expect(moved.stats.conflicts).toBe(1);
     const flagged = await planOf(c.planId);
     expect(flagged.followUps.find((f) => f.id === theirs.id)).toMatchObject({ done: true, due: theirs.due });
@@ -412,10 +386,10 @@ describe('a change here of an element a FHIR system did not get from us (R17, R1
     const before = await theirGoal();
     const countBefore = (await goalsAtSocial()).length;
 
-    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { title: 'Bo i egen bolig, ændret i Én plan' } });
+    const changed = await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { title: 'Bo i egen bolig, ændret i Én plan' } });
     expect(changed.notRouted).toEqual([]);
     expect(changed.deliveries.map((d) => d.target)).toEqual(['social']);
-    await drain();
+    await targets!.drainDelivered();
     const after = await theirGoal();
     expect(after?.payload.description.text, 'their own Goal carries our change').toBe('Bo i egen bolig, ændret i Én plan');
     expect(after?.version).not.toBe(before!.version);
@@ -425,7 +399,7 @@ describe('a change here of an element a FHIR system did not get from us (R17, R1
     expect((await goalsAtSocial()).length, 'no second Goal at the social system').toBe(countBefore);
 
     const goalsHere = (await planOf(c.planId)).goals.length;
-    await syncFrom('social');
+    await targets!.sync('social');
     const plan = await planOf(c.planId);
     expect(plan.goals).toHaveLength(goalsHere);
     expect(plan.goals.filter((g) => g.title === 'Bo i egen bolig, ændret i Én plan').map((g) => g.id)).toEqual([theirs!.id]);
@@ -441,13 +415,13 @@ describe('a change here of an element a FHIR system did not get from us (R17, R1
       { operation: 'goal.upsert', cpr: c.cpr, payload: { resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Færre indlæggelser' }, category: [{ coding: [{ system: 'urn:oid:1.2.208.176.2.4', code: 'DF20' }] }] } },
       `social-own-${crypto.randomUUID()}`,
     );
-    await syncFrom('social');
+    await targets!.sync('social');
     const theirs = (await planOf(c.planId)).goals.find((g) => g.title === 'Færre indlæggelser');
     expect(theirs).toMatchObject({ id: expect.stringMatching(/^social:goal:/), sector: 'health' });
 
-    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { title: 'Færre indlæggelser i 2027' } });
+    const changed = await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { title: 'Færre indlæggelser i 2027' } });
     expect(changed.deliveries.map((d) => d.target)).toEqual(['health']);
-    await drain();
+    await targets!.drainDelivered();
     await expectReadBackOnce(c.planId, ['social', 'health'], [{ elementId: theirs!.id, writers: ['social', 'registration', 'health'], same: titled('Færre indlæggelser i 2027') }]);
   });
 
@@ -459,10 +433,10 @@ describe('a change here of an element a FHIR system did not get from us (R17, R1
     const before = await theirGoal();
     const countBefore = (await goalsAtRegion()).length;
 
-    const changed = await register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { status: 'achieved' } });
+    const changed = await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: theirs!.id, changes: { status: 'achieved' } });
     expect(changed.notRouted).toEqual([]);
     expect(changed.deliveries.map((d) => d.target)).toEqual(['health']);
-    await drain();
+    await targets!.drainDelivered();
     const after = await theirGoal();
     expect(after?.payload.lifecycleStatus, 'their own Goal carries our change').toBe('completed');
     expect(after?.version).not.toBe(before!.version);
@@ -471,7 +445,7 @@ describe('a change here of an element a FHIR system did not get from us (R17, R1
     expect((await goalsAtRegion()).length, 'no second Goal at the region').toBe(countBefore);
 
     const goalsHere = (await planOf(c.planId)).goals.length;
-    await syncFrom('health');
+    await targets!.sync('health');
     const plan = await planOf(c.planId);
     expect(plan.goals).toHaveLength(goalsHere);
     expect(plan.goals.find((g) => g.id === theirs!.id)).toMatchObject({ status: 'achieved' });
