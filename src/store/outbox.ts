@@ -16,7 +16,7 @@
 import { and, asc, desc, eq, getTableColumns, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { sameTenant } from './query';
 import type { Database, Statement } from './db';
-import { outbox } from './schema';
+import { outbox, plans, registrations } from './schema';
 import { abortUnlessOneRowChanged } from './write-guard';
 
 export type OutboxStatus = 'pending' | 'retrying' | 'delivered' | 'dead' | 'cancelled';
@@ -228,6 +228,35 @@ export function outboxRepository({ db }: Database) {
       if (!later) return null;
       const [laterId, registrationId, status] = JSON.parse(later) as [string, string, OutboxStatus];
       return { id: laterId, registrationId, status };
+    },
+    /**
+     * Our element `from` renamed `to` by a sync (a newer mapping naming it anew, decision 0003): the
+     * plan's rows about it are about `to`, so a delivery's receipt is found under the new id and the
+     * next change of the element updates what the target holds (`earlierReceipt`), and a later row of
+     * it still supersedes an earlier one. A row that may still be sent (live, or dead and requeued by
+     * IT staff) also sends the element under its new id; a delivered or cancelled row keeps the content
+     * that was sent (a field-level write compares with it; a pruned row has none). The plan is found
+     * through the registration, as a pruned payload no longer names it. Goes with the plan write that
+     * renamed it (`planWrite`): a lost race leaves the rows as they were, for the re-run to rename again.
+     */
+    renameElementStatement(tenant: string, citizenId: string, planId: string, from: string, to: string, planWrite?: { writeId: string }): Statement {
+      const won = planWrite ? [sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planId} and ${plans.writeId} = ${planWrite.writeId})`] : [];
+      const ownIdPath = sql`'$.outbound.element.' || json_extract(${outbox.payload}, '$.outbound.element.type') || '.id'`;
+      const mayBeSent = sql`${outbox.status} in ('pending', 'retrying', 'dead') and json_extract(${outbox.payload}, ${ownIdPath}) = ${from}`;
+      return db
+        .update(outbox)
+        .set({
+          payload: sql`case when ${mayBeSent} then json_set(${outbox.payload}, '$.outbound.elementId', ${to}, ${ownIdPath}, ${to}) else json_set(${outbox.payload}, '$.outbound.elementId', ${to}) end`,
+        })
+        .where(
+          and(
+            eq(outbox.tenant, tenant),
+            eq(outbox.citizenId, citizenId),
+            sql`${elementOf('outbox')} = ${from}`,
+            sql`exists (select 1 from ${registrations} where ${registrations.tenant} = ${outbox.tenant} and ${registrations.id} = ${outbox.registrationId} and ${registrations.planId} = ${planId})`,
+            ...won,
+          ),
+        );
     },
     /** The citizen's rows to a target delivered before `sequence`, newest first (to address updates). */
     async deliveredBefore(tenant: string, citizenId: string, target: string, sequence: number, limit = 200): Promise<OutboxRow[]> {

@@ -444,7 +444,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const marks: { planId: string | null; writtenWith?: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
     /** Marks of records deleted at their source, forgotten with the plan write (if any) that took out what they said. */
     const forgotten: { source: SourceSystem; citizenId: string; recordIds: string[]; writtenWith: string | null }[] = [];
-    /** Elements a merge renamed (`MergeOutcome.renamed`): what the targets hold for them follows, with that plan's write. */
+    /** Elements a merge renamed (`MergeOutcome.renamed`): what the targets hold for them, and the deliveries of them, follow with that plan's write. */
     const heldRenames: { citizenId: string; planId: string; from: string; to: string }[] = [];
     /** Records merged into a plan: their older open quarantine entries close with this batch (with that plan's write, if it changed). */
     const mergedRecords: (MergedRecord & { planId: string | null })[] = [];
@@ -746,7 +746,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const [source, citizenIds] of endsForgotten) statements.push(store.regionalConsents.forgetStatement(tenant, citizenIds, source));
     for (const { citizenId, planId, from, to } of heldRenames) {
       const written = writtenPlan(planId);
-      if (written) statements.push(store.heldElements.renameStatement(tenant, citizenId, from, to, { planId, writeId: writeIds.get(planId)! }));
+      if (!written) continue;
+      const renamedBy = { planId, writeId: writeIds.get(planId)! };
+      // And the plan's deliveries of it: the next change updates the record a target holds for it.
+      statements.push(store.heldElements.renameStatement(tenant, citizenId, from, to, renamedBy), store.outbox.renameElementStatement(tenant, citizenId, planId, from, to, renamedBy));
     }
     // After this batch's marks: what they mark merged is merged anew, the citizen read in full.
     for (const [source, citizenIds] of readAgainOf) {
