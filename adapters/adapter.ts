@@ -130,12 +130,14 @@ export interface PushOperation {
   oursWins?: boolean;
   /**
    * For a field-level write into a record the target made itself (not one a delivery of ours made):
-   * `place` re-expresses a payload of ours against the record as the target holds it now (our array
-   * entries where our pull reads them, theirs kept; a value that reads back as ours left in their
-   * words); `asRead` is the payload our mapping makes of the record as our pull reads it, the base of
-   * a first write, which has no earlier payload to compare with.
+   * each payload re-expressed against `record`, their record as held now (our array entries where our
+   * pull reads them, theirs kept; a value that reads back as ours left in their words). `place`: what
+   * we send now; `placePrevious`: what our last delivery sent (`previousPayload`); `asRead`: without a
+   * previous payload, the payload our mapping makes of `read` — their record at the version the plan
+   * read (`seenVersion`, read by `vread`), or as held now when it read that or the server no longer has
+   * it — the base of the write. Each may throw when our content cannot be placed there (a permanent refusal).
    */
-  theirRecord?: { place(payload: object, record: object): object; asRead(record: object): object | undefined };
+  theirRecord?: { place(payload: object, record: object): object; placePrevious(payload: object, record: object): object; asRead(read: object, record: object): object | undefined };
 }
 
 export interface PushReceipt {
@@ -151,6 +153,12 @@ export interface PushReceipt {
    * the target holds them: the write landed in part, and the conflict is a person's to settle.
    */
   keptTheirs?: string[];
+  /**
+   * A first write into the target's own record was to be compared with the version the plan read
+   * (`seenVersion`, this one), which the server no longer serves (404/410): it was compared with the
+   * record as held now, so a field they changed since that read and we changed too took ours.
+   */
+  seenVersionUnavailable?: string;
 }
 
 /** Why a call failed, in words IT staff can act on; `permanent` failures go to the dead letters. */

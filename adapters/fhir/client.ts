@@ -128,6 +128,11 @@ export class FhirClient {
     return this.call(`read ${resourceType}`, (options) => this.client.read({ resourceType, id, options }));
   }
 
+  /** GET [base]/[type]/[id]/_history/[version] (FHIR `vread`): the resource as it was at that version. */
+  vread(resourceType: string, id: string, version: string): Promise<FhirResult<unknown>> {
+    return this.call(`read version ${version} of ${resourceType}`, (options) => this.client.vread({ resourceType, id, version, options }));
+  }
+
   /** POST [type] with `If-None-Exist`: 201 when created, 200 with the existing resource when not. */
   createIfNoneExist(resourceType: string, resource: object, ifNoneExist: string): Promise<FhirResult<unknown>> {
     return this.call(`create ${resourceType}`, (options) =>

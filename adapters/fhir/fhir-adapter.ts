@@ -34,8 +34,9 @@
  *   delivery, under `If-Match` of the version read (a replay when it already carries this operation);
  *   a field they changed too is left as theirs and named in the receipt (`keptTheirs`), and array
  *   entries of theirs are kept beside ours (`ownFieldPatch`); into a record they made themselves our
- *   payload is first placed among their entries (`theirRecord`); a second race gets one more read and
- *   patch, then is a permanent `VersionConflictError`.
+ *   payload is first placed among their entries (`theirRecord`), and a first write is compared with
+ *   that record at the version the plan read (`vread` of `seenVersion`); a second race gets one more
+ *   read and patch, then is a permanent `VersionConflictError`.
  */
 import { BoundedMap } from '../shared/bounded-map';
 import { z } from 'zod';
@@ -539,13 +540,23 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
 
   /**
    * Reads the resource and patches the fields of ours that changed since `previous` (without it: in a
-   * record they made, since what our mapping makes of it as read; else every field of ours that
-   * differs) under `If-Match` of the version read, leaving a field they changed too as they hold it
+   * record they made, since what our mapping makes of it as the plan read it — that version by `vread`,
+   * or as held now when the server no longer has it, which the receipt says; else every field of ours
+   * that differs) under `If-Match` of the version read, leaving a field they changed too as they hold it
    * (`ownFieldPatch`); a second edit racing the patch gets one more read and patch, then the conflict
    * stands (permanent, as before).
    */
   async function patchOwnFields(target: FhirPushTarget, id: string, previous: object | undefined, next: object, idempotencyKey: string, operation: PushOperation): Promise<PushReceipt> {
     const resourceType = target.resourceType;
+    const their = operation.theirRecord;
+    // Their record at the version the plan read: read once (a version never changes); null when the server no longer serves it.
+    let seen: FhirResourceBody | null | undefined;
+    const asThePlanRead = async (current: FhirResourceBody): Promise<FhirResourceBody> => {
+      const version = operation.seenVersion;
+      if (!version || version === current.meta?.versionId) return current;
+      if (seen === undefined) seen = await readVersion(resourceType, id, version);
+      return seen ?? current;
+    };
     for (let attempt = 1; ; attempt++) {
       const current = writtenResource<FhirResourceBody>(await client.read(resourceType, id), resourceType, `read ${resourceType}`);
       const meta = current.meta ?? {};
@@ -557,10 +568,10 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       // The operation tag marks this version as ours, as on an update (replay detection above).
       const tags = [...(meta.tag ?? []).filter((t) => t.system !== ENPLAN_OPERATION_TAG_SYSTEM), { system: ENPLAN_OPERATION_TAG_SYSTEM, code: idempotencyKey }];
       const rules = { theirChangesSeen: operation.seenVersion === meta.versionId, oursWins: operation.oursWins === true };
-      // Their own record: ours placed among their entries and words, the first write compared with the record as we read it.
-      const their = operation.theirRecord;
-      const base = previous ?? their?.asRead(current);
-      const [before, after] = their ? [base && their.place(base, current), their.place(next, current)] : [base, next];
+      // Their own record: ours placed among their entries and words; with no earlier payload, compared with the record as the plan read it.
+      const [before, after] = their
+        ? placedAmongTheirs(resourceType, their, previous, next, previous ? undefined : await asThePlanRead(current), current)
+        : [previous, next];
       let own = ownFieldPatch(before, after, current, rules);
       // Their entries beside ours must still make a resource of the contract; else such an array is one value, both sides' changes a conflict.
       if (!checkContract(target.contract, withPatch(current, own.operations)).success) own = ownFieldPatch(before, after, current, { ...rules, keepTheirArrayEntries: false });
@@ -568,13 +579,30 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
       try {
         const result = await client.patchIfMatch(resourceType, id, patch, meta.versionId);
         writtenResource(result, resourceType, `patch ${resourceType}`);
-        return { targetId: id, duplicate: false, fieldLevel: true, ...versionOf(result), ...(own.keptTheirs.length > 0 ? { keptTheirs: own.keptTheirs } : {}) };
+        return {
+          targetId: id,
+          duplicate: false,
+          fieldLevel: true,
+          ...versionOf(result),
+          ...(own.keptTheirs.length > 0 ? { keptTheirs: own.keptTheirs } : {}),
+          ...(seen === null && operation.seenVersion ? { seenVersionUnavailable: operation.seenVersion } : {}),
+        };
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= 2) {
           if (error instanceof VersionConflictError) throw new VersionConflictError(`${error.message}; edited again while we patched it twice`, undefined);
           throw error;
         }
       }
+    }
+  }
+
+  /** `vread`: the resource at `version`, or null when the server no longer serves it (404, 410). */
+  async function readVersion(resourceType: string, id: string, version: string): Promise<FhirResourceBody | null> {
+    try {
+      return writtenResource<FhirResourceBody>(await client.vread(resourceType, id, version), resourceType, `read version ${version} of ${resourceType}`);
+    } catch (error) {
+      if (error instanceof AdapterError && (error.code === 'http-404' || error.code === 'http-410')) return null;
+      throw error;
     }
   }
 
@@ -613,6 +641,28 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
   const cursorAt = (at: Date) => encodeChangesCursor({ lastUpdated: at.toISOString(), key: '' });
 
   return { describe: () => definition.description, check, pull, pullMany, changes, cursorAt, push };
+}
+
+/**
+ * Our payloads placed against their own record as held now (`PushOperation.theirRecord`): what we last
+ * sent, else what our mapping makes of `read` (their record as the plan read it), and what we send now.
+ * A placement that throws is our content having no place there: a permanent refusal, nothing written.
+ */
+function placedAmongTheirs(
+  resourceType: string,
+  their: NonNullable<PushOperation['theirRecord']>,
+  previous: object | undefined,
+  next: object,
+  read: object | undefined,
+  current: object,
+): [object | undefined, object] {
+  try {
+    const before = previous ? their.placePrevious(previous, current) : read ? their.asRead(read, current) : undefined;
+    return [before, their.place(next, current)];
+  } catch (error) {
+    if (error instanceof AdapterError) throw error;
+    throw new AdapterError(`our content has no place in their own ${resourceType}: ${error instanceof Error ? error.message : String(error)}`, true, 'cannot-place');
+  }
 }
 
 type FhirResourceBody = { id?: string; meta?: { versionId?: string; tag?: { system?: string; code?: string }[] } } & Record<string, unknown>;

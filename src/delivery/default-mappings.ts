@@ -35,7 +35,7 @@ import type { Outbound } from '../registrations/apply';
 import { mapRecord, type Mapping, type ReverseMapping } from '../../mappings/mapping';
 import { healthGoalMapping } from '../../mappings/health/goal';
 import { socialGoalMapping } from '../../mappings/social/goal';
-import { placeInTheirGoal } from '../../mappings/their-goal';
+import { healthGoalCategoryScheme, ourDescriptionIn, placeInTheirGoal, socialGoalCategoryScheme, type CategoryScheme } from '../../mappings/their-goal';
 import { reverseMappingRegistry, type HeldAs, type ReverseEntry, type TheirOwnRecord } from './reverse-mappings';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -76,22 +76,30 @@ type ReadGoalFields = 'level' | 'title' | 'description' | 'sector' | 'status' | 
 
 /**
  * The system's own Goal the element was read from (`social:goal:<id>` → `<id>`): a change of it is
- * patched into that Goal, our content placed among theirs (`placeInTheirGoal`). A first write has no
- * earlier payload: it is compared with what our mapping makes of the element as `pull` reads their
- * Goal now, so only what differs here from their Goal is written (not their own target texts sent
- * back as a note, nor their coded title as text); decision 0005, session 19.
+ * patched into that Goal, our content placed among theirs (`placeInTheirGoal`), our level and topics
+ * in their category where `scheme` says the pull reads them back. A write with no earlier payload is
+ * compared with what our mapping makes of the element as `pull` reads their Goal at the version the
+ * plan read, so only what differs here from that is written (not their own target texts sent back as
+ * a note, nor their coded title as text), and what they changed since stays theirs; decision 0005, session 19.
  */
-function theirOwnGoal(prefix: string, pull: Mapping<any>, reverse: ReverseMapping<Goal, unknown>): TheirOwnRecord {
+function theirOwnGoal(prefix: string, pull: Mapping<any>, reverse: ReverseMapping<Goal, unknown>, scheme: CategoryScheme): TheirOwnRecord {
+  const placeGoal = (goal: Goal, payload: object, record: object) => placeInTheirGoal(payload, record, { ours: goal, scheme });
   return {
     idOf: (o) => (o.elementId?.startsWith(prefix) ? o.elementId.slice(prefix.length) || undefined : undefined),
-    place: placeInTheirGoal,
-    asRead: (o, record) => {
-      const read = mapRecord(pull, record, { now: o.at, ruleVersion: '' });
-      const content = read.ok ? read.fragments[0]?.content : undefined;
+    place: (o, payload, record) => placeGoal(elementOf(o, 'goal'), payload, record),
+    asRead: (o, read, record) => {
+      const result = mapRecord(pull, read, { now: o.at, ruleVersion: '' });
+      const content = result.ok ? result.fragments[0]?.content : undefined;
       if (!content) return undefined;
-      const { level: _l, title: _t, description: _d, sector: _s, status: _st, targetDate: _td, topics: _tp, ...ours } = elementOf(o, 'goal');
-      const mapped = reverse.map({ ...ours, ...(content as Pick<Goal, ReadGoalFields>) });
-      return mapped.ok ? (mapped.payload as object) : undefined;
+      const goal = elementOf(o, 'goal');
+      const { level: _l, title: _t, description: _d, sector: _s, status: _st, targetDate: _td, topics: _tp, ...ours } = goal;
+      const { description: readDescription, ...readFields } = content as Pick<Goal, ReadGoalFields>;
+      // Our description lives in our note there, not where the pull reads one (a social goal's targets in
+      // words): changed here, it is compared with that note; unchanged, with itself (nothing to write).
+      const description = goal.description === readDescription ? readDescription : ourDescriptionIn(read);
+      const asRead = { ...ours, ...readFields, ...(description !== undefined ? { description } : {}) };
+      const mapped = reverse.map(asRead);
+      return mapped.ok ? placeGoal(asRead, mapped.payload as object, record) : undefined;
     },
   };
 }
@@ -212,7 +220,7 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: socialGoalReverse,
     toInput: (o: Outbound) => elementOf(o, 'goal'),
     addressBy: 'receipt',
-    theirOwnRecord: theirOwnGoal('social:goal:', socialGoalMapping, socialGoalReverse),
+    theirOwnRecord: theirOwnGoal('social:goal:', socialGoalMapping, socialGoalReverse, socialGoalCategoryScheme),
     heldAs: heldUnderServerId(goalElementId),
   },
   {
@@ -232,7 +240,7 @@ export const defaultReverseEntries: readonly ReverseEntry<any>[] = [
     mapping: healthGoalReverse,
     toInput: (o: Outbound) => elementOf(o, 'goal'),
     addressBy: 'receipt',
-    theirOwnRecord: theirOwnGoal('health:goal:', healthGoalMapping, healthGoalReverse),
+    theirOwnRecord: theirOwnGoal('health:goal:', healthGoalMapping, healthGoalReverse, healthGoalCategoryScheme),
     heldAs: heldUnderServerId(healthGoalElementId),
   },
   // A cancelled or ended intervention updates the request the region holds (status revoked /

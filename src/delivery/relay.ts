@@ -276,7 +276,17 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     // The target's own record (a Goal it made): our content is placed among theirs, field by field.
     const own = reverse.addressBy === 'receipt' ? reverse.theirOwnRecord : undefined;
     const theirRecordId = own?.idOf(outbound);
-    const theirRecord = own && theirRecordId ? { theirRecord: { place: own.place, asRead: (record: object) => own.asRead(outbound, record) } } : {};
+    // Each payload placed by the element it was made from: what we send now, what we last sent (`earlier`), their record as the plan read it.
+    const theirRecordFor = (earlier?: OutboxPayload['outbound']): Pick<PushOperation, 'theirRecord'> =>
+      own && theirRecordId
+        ? {
+            theirRecord: {
+              place: (payload, record) => own.place(outbound, payload, record),
+              placePrevious: (payload, record) => own.place(earlier ?? outbound, payload, record),
+              asRead: (read, record) => own.asRead(outbound, read, record),
+            },
+          }
+        : {};
     if (reverse.addressBy === 'receipt' && outbound.elementId) {
       const earlier = await earlierReceipt(row, outbound.elementId);
       if (earlier) {
@@ -289,12 +299,12 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
           ...(previous?.ok ? { previousPayload: previous.payload } : {}),
           ...(earlier.fieldLevel ? { fieldLevel: true } : {}),
           ...(await planKnowledge(row, outbound, target, earlier.targetId)),
-          ...theirRecord,
+          ...theirRecordFor(earlier.outbound),
         };
       } else if (theirRecordId) {
-        // Nothing sent before: compared with what their record reads as now, under the version read then.
+        // Nothing sent before: compared with what their record read as when the plan read it (that version, by vread).
         pushPayload = { ...(mapped.payload as object), id: theirRecordId };
-        fieldLevel = { fieldLevel: true, ...(await planKnowledge(row, outbound, target, theirRecordId)), ...theirRecord };
+        fieldLevel = { fieldLevel: true, ...(await planKnowledge(row, outbound, target, theirRecordId)), ...theirRecordFor() };
       } else {
         // Ending or cancelling what the target never got (its earlier delivery died or was cancelled):
         // nothing there to change, and a create would make a resource for it.
@@ -338,6 +348,8 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
       ...(receipt.fieldLevel ? { fieldLevel: true } : {}),
       // Delivered in part: these fields both sides changed stay theirs until a person settles the conflict.
       ...(receipt.keptTheirs?.length ? { keptTheirs: receipt.keptTheirs } : {}),
+      // Compared with their record as held now: the version the plan read was gone (a field both changed since took ours).
+      ...(receipt.seenVersionUnavailable ? { seenVersionUnavailable: receipt.seenVersionUnavailable } : {}),
       mapping: `${reverse.mapping.id}@${reverse.mapping.version}`,
     };
     // Recorded now, with its audit entry, and only if no one recorded the row before us (a relay that
@@ -363,6 +375,8 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
         ...(receipt.keptTheirs?.length ? { keptTheirs: receipt.keptTheirs } : {}),
       }),
     });
+    if (recorded && receipt.seenVersionUnavailable)
+      logger.warn('their record’s version the plan read is no longer served: compared with it as held now, so a field both sides changed since took ours', { outboxId: row.id, target });
     if (recorded && receipt.keptTheirs?.length) logger.info('delivered in part: fields both sides changed were left as the target holds them', { outboxId: row.id, target, fields: receipt.keptTheirs.length });
     return recorded ? 'delivered' : 'lost';
   }

@@ -48,10 +48,16 @@ export interface ReverseRoute {
 export interface TheirOwnRecord {
   /** The target's id of its own record the element was read from; none for an element of ours or another source's. */
   idOf(outbound: Outbound): string | undefined;
-  /** Our payload re-expressed against their record as held now (`PushOperation.theirRecord.place`). */
-  place(payload: object, record: object): object;
-  /** What the route's mapping makes of the element as our pull reads their record (the base of a first write). */
-  asRead(outbound: Outbound, record: object): object | undefined;
+  /**
+   * `payload`, which the route's mapping made of `outbound`'s element, re-expressed against their
+   * record as held now (`PushOperation.theirRecord`); throws where it has no place there.
+   */
+  place(outbound: Outbound, payload: object, record: object): object;
+  /**
+   * What the route's mapping makes of the element as our pull reads `read` (their record as the plan
+   * read it), placed against `record` (as held now): the base of a write with no earlier payload.
+   */
+  asRead(outbound: Outbound, read: object, record: object): object | undefined;
 }
 
 export interface ReverseMappingRegistry {
