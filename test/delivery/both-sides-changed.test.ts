@@ -10,11 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import type { RelayOptions } from '../../src/delivery';
-import { membersOf, type Plan } from '../../src/model';
+import type { Plan } from '../../src/model';
 import { TestClock } from '../registrations/fixture';
 import { startFourTargets, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
-import { enrol, grantConsent, grantPushConsents } from '../support/seed';
 
 let health: SectorSimulator;
 let app: Awaited<ReturnType<typeof startTestApp>>;
@@ -30,21 +29,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => targets?.close());
 
-const used = new Set<string>();
 /** An active plan for a citizen the region knows, with consent to push everywhere and to read the region, read once. */
-async function citizenAtRegion() {
-  const known = new Set(health.citizens.map((c) => c.cpr));
-  const citizen = population.find((c) => !used.has(c.cpr) && known.has(c.cpr));
-  if (!citizen) throw new Error('no unused citizen known to the region');
-  used.add(citizen.cpr);
-  const plan = await enrol(app.deps, citizen.cpr);
-  const { citizenId } = membersOf(plan)[0]!;
-  await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
-  await grantConsent(app.deps, { citizenId, source: 'health', categories: ['health'] });
-  await targets!.sync('health');
-  return { planId: plan.id, citizenId };
-}
-
+const citizenAtRegion = () => targets!.citizenReadFrom('health', ['health']);
 
 async function call(method: string, path: string, body?: unknown, key?: string) {
   clock.advance(60_000);
@@ -60,7 +46,6 @@ async function register(body: Record<string, unknown>) {
   expect(answer.status, JSON.stringify(answer.body)).toBe(202);
   return answer.body as { id: string; elementId: string; deliveries: { target: string; outboxId: string }[] };
 }
-
 
 const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
 const openConflicts = (plan: Plan, elementId: string) => plan.conflicts.filter((c) => c.elementId === elementId && !c.resolvedAt);

@@ -19,11 +19,10 @@ import { placeInTheirGoal } from '../../mappings/their-goal';
 import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import type { RelayOptions } from '../../src/delivery';
-import { membersOf, type DataCategory, type Plan } from '../../src/model';
+import type { DataCategory, Plan } from '../../src/model';
 import { TestClock } from '../registrations/fixture';
 import { startFourTargets, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
-import { enrol, grantConsent, grantPushConsents } from '../support/seed';
 
 let social: SectorSimulator;
 let health: SectorSimulator;
@@ -44,20 +43,8 @@ type System = 'social' | 'health';
 const simulatorOf = (system: System) => (system === 'social' ? social : health);
 const readCategories: Record<System, DataCategory[]> = { social: ['plan-core', 'social', 'goals', 'interventions'], health: ['health'] };
 
-const used = new Set<string>();
 /** An active plan for a citizen the system knows, with consent to push everywhere and to read that system, read once. */
-async function citizenAt(system: System) {
-  const known = new Set(simulatorOf(system).citizens.map((c) => c.cpr));
-  const citizen = population.find((c) => !used.has(c.cpr) && known.has(c.cpr));
-  if (!citizen) throw new Error(`no unused citizen known to ${system}`);
-  used.add(citizen.cpr);
-  const plan = await enrol(app.deps, citizen.cpr);
-  const { citizenId } = membersOf(plan)[0]!;
-  await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
-  await grantConsent(app.deps, { citizenId, source: system, categories: readCategories[system] });
-  await targets!.sync(system);
-  return { planId: plan.id, cpr: citizen.cpr };
-}
+const citizenAt = (system: System) => targets!.citizenReadFrom(system, readCategories[system]);
 
 const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
 const openConflicts = (plan: Plan, elementId: string) => plan.conflicts.filter((c) => c.elementId === elementId && !c.resolvedAt);

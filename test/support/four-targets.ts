@@ -11,11 +11,12 @@ import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { expect } from 'vitest';
 import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
-import type { SourceSystem } from '../../src/model';
+import { membersOf, type DataCategory, type SourceSystem } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import type { TestClock } from '../registrations/fixture';
 import { startTestApp } from './node-app';
+import { enrol, grantConsent, grantPushConsents } from './seed';
 
 export interface RegistrationAnswer {
   id: string;
@@ -38,6 +39,11 @@ export interface FourTargets {
   sync(system: SourceSystem): Promise<Awaited<ReturnType<typeof runSync>>>;
   /** A caseworker's registration a minute after the last step, expected accepted (202), under a fresh idempotency key. */
   register(body: Record<string, unknown>): Promise<RegistrationAnswer>;
+  /**
+   * An active plan for a citizen `system` knows whom no earlier call used, with consent to push
+   * everywhere and to read `system` (`categories`), read once from it.
+   */
+  citizenReadFrom(system: 'social' | 'health', categories: DataCategory[]): Promise<{ planId: string; citizenId: string; cpr: string }>;
   close(): Promise<void>;
 }
 
@@ -61,6 +67,7 @@ export async function startFourTargets(options: { population: SyntheticCitizen[]
     },
   });
   (app.deps as DeliveryDeps).delivery = options.relay;
+  const used = new Set<string>();
   const targets: FourTargets = {
     dfdg,
     education,
@@ -97,6 +104,18 @@ export async function startFourTargets(options: { population: SyntheticCitizen[]
       const answer = (await response.json()) as RegistrationAnswer;
       expect(response.status, JSON.stringify(answer)).toBe(202);
       return answer;
+    },
+    async citizenReadFrom(system, categories) {
+      const known = new Set((system === 'social' ? social : health).citizens.map((c) => c.cpr));
+      const citizen = population.find((c) => !used.has(c.cpr) && known.has(c.cpr));
+      if (!citizen) throw new Error(`no unused citizen known to ${system}`);
+      used.add(citizen.cpr);
+      const plan = await enrol(app.deps, citizen.cpr);
+      const { citizenId } = membersOf(plan)[0]!;
+      await grantPushConsents(app.deps, citizenId, ['goals', 'interventions', 'plan-core']);
+      await grantConsent(app.deps, { citizenId, source: system, categories });
+      await targets.sync(system);
+      return { planId: plan.id, citizenId, cpr: citizen.cpr };
     },
     async close() {
       await app.close();
