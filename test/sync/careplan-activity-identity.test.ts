@@ -16,13 +16,11 @@ import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { socialRecordsFor } from '../../adapters/social/records';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
-import type { Mapping } from '../../mappings/mapping';
-import { socialCarePlanMapping } from '../../mappings/social';
-import type { CarePlan as CarePlanRecord } from '../../adapters/fhir/contract';
 import { membersOf, type DataCategory, type Intervention, type Plan } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
-import { createMappingRegistry, type MappingRegistry } from '../../src/sync/registry';
+import type { MappingRegistry } from '../../src/sync/registry';
+import { mappingsBeforeActivityIdentity } from '../support/position-named-careplans';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
@@ -124,22 +122,11 @@ describe('a CarePlan’s activities changing at the source, synced', () => {
   });
 });
 
-/** social.careplan as it was (1.2.0): each activity named by its position, its position its order. */
-const byPosition: Mapping<CarePlanRecord> = {
-  ...socialCarePlanMapping,
-  version: '1.2.0',
-  map(plan, context) {
-    const result = socialCarePlanMapping.map(plan, context);
-    if (!result.ok) return result;
-    // Every seeded activity is coded, so the n-th intervention is the n-th activity.
-    return { ...result, fragments: result.fragments.map((f, n) => ({ ...f, elementId: `social:careplan:${plan.id}:activity:${n}`, content: { ...f.content, order: n } }) as typeof f) };
-  },
-};
 
 describe('a plan holding interventions under the old position ids', () => {
   it('keeps them until the CarePlan next changes at the source; then they leave, the new ids arrive, and a caseworker’s follow-up on one stays, kept for its member', { timeout: 60_000 }, async () => {
     const { citizen, carePlanId } = citizenWith('social', false);
-    const legacy = createMappingRegistry(allMappings.all().map((m) => (m.id === socialCarePlanMapping.id ? (byPosition as Mapping<unknown>) : m)));
+    const legacy = mappingsBeforeActivityIdentity('social');
     const app = await appFor('social', legacy);
     const sync = async (mappings: MappingRegistry) => {
       const run = await runSync(app.deps, { tenant: '101', adapter: 'social', trigger: 'test', mappings });

@@ -10,15 +10,11 @@
  */
 import type { ServiceRequest } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CarePlan as CarePlanRecord } from '../../adapters/fhir/contract';
 import { ENPLAN_ELEMENT_SYSTEM } from '../../adapters/fhir/systems';
 import { generatePopulation } from '../../adapters/shared/population';
-import type { Mapping } from '../../mappings/mapping';
-import { healthCarePlanMapping } from '../../mappings/health';
 import { membersOf, type Plan } from '../../src/model';
-import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
-import { createMappingRegistry } from '../../src/sync/registry';
+import { mappingsBeforeActivityIdentity } from '../support/position-named-careplans';
 import { startFourTargets, type FourTargets } from '../support/four-targets';
 import { enrol, grantConsent, grantPushConsents } from '../support/seed';
 import { TestClock } from '../registrations/fixture';
@@ -31,21 +27,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => targets?.close());
 
-/** health.careplan as it was (1.0.0): each activity named by its position, its position its order. */
-const byPosition: Mapping<CarePlanRecord> = {
-  ...healthCarePlanMapping,
-  version: '1.0.0',
-  map(plan, context) {
-    const result = healthCarePlanMapping.map(plan, context);
-    if (!result.ok) return result;
-    // The former id is the position the older version gave the activity.
-    const fragments = result.fragments.map(({ formerElementId, ...f }) =>
-      formerElementId ? ({ ...f, elementId: formerElementId, content: { ...f.content, order: Number(formerElementId.split(':').pop()) } } as typeof f) : f,
-    );
-    return { ...result, fragments };
-  },
-};
-const legacy = createMappingRegistry(allMappings.all().map((m) => (m.id === healthCarePlanMapping.id ? (byPosition as Mapping<unknown>) : m)));
+const legacy = mappingsBeforeActivityIdentity('health');
 
 const used = new Set<string>();
 /** The open interventions of the plan read from regional CarePlans, under position ids. */

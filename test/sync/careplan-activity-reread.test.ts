@@ -14,13 +14,13 @@ import { createSocialAdapter } from '../../adapters/social/adapter';
 import { generatePopulation } from '../../adapters/shared/population';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import type { CarePlan as CarePlanRecord } from '../../adapters/fhir/contract';
-import type { Mapping } from '../../mappings/mapping';
 import { socialCarePlanMapping } from '../../mappings/social';
 import { carePlanActivityElementIds } from '../../mappings/social/careplan';
 import { membersOf, type DataCategory, type Plan } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
-import { createMappingRegistry, type MappingRegistry } from '../../src/sync/registry';
+import type { MappingRegistry } from '../../src/sync/registry';
+import { mappingsBeforeActivityIdentity } from '../support/position-named-careplans';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
@@ -50,18 +50,7 @@ function citizenWithThreeActivities() {
   throw new Error('no citizen with three different activities without ids');
 }
 
-/** social.careplan as it was (1.2.0): each activity named by its position, its position its order. */
-const byPosition: Mapping<CarePlanRecord> = {
-  ...socialCarePlanMapping,
-  version: '1.2.0',
-  map(plan, context) {
-    const result = socialCarePlanMapping.map(plan, context);
-    if (!result.ok) return result;
-    // Every seeded activity is coded, so the n-th intervention is the n-th activity.
-    return { ...result, fragments: result.fragments.map(({ formerElementId: _f, ...f }, n) => ({ ...f, elementId: `social:careplan:${plan.id}:activity:${n}`, content: { ...f.content, order: n } }) as typeof f) };
-  },
-};
-const legacy = createMappingRegistry(allMappings.all().map((m) => (m.id === socialCarePlanMapping.id ? (byPosition as Mapping<unknown>) : m)));
+const legacy = mappingsBeforeActivityIdentity('social');
 
 /** The interventions read from that CarePlan, in the plan's order. */
 const fromCarePlan = (plan: Plan, carePlanId: string) => plan.interventions.filter((i) => i.provenance.some((p) => p.kind === 'source' && p.recordId === carePlanId));
