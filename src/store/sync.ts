@@ -292,6 +292,17 @@ export function syncRepository({ db }: Database) {
         .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source)));
       return new Set(rows.map((r) => `${r.recordId}@${r.recordVersion}`));
     },
+    /** The same, per citizen: a citizen with no record of the source marked merged is absent. */
+    async appliedVersionsByCitizen(tenant: string, source: string, citizenIds: string[]): Promise<Map<string, Set<string>>> {
+      const byCitizen = new Map<string, Set<string>>();
+      if (citizenIds.length === 0) return byCitizen;
+      const rows = await db
+        .select({ citizenId: appliedRecords.citizenId, recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion })
+        .from(appliedRecords)
+        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source)));
+      for (const r of rows) byCitizen.set(r.citizenId, (byCitizen.get(r.citizenId) ?? new Set()).add(`${r.recordId}@${r.recordVersion}`));
+      return byCitizen;
+    },
     /**
      * Merged-record marks for a whole chunk in at most two statements: the rows travel as one JSON
      * parameter unpacked with `json_each`, so the cost does not grow with the number of statements

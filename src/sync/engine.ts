@@ -415,9 +415,15 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       }
 
     const applied = new Set<string>();
+    /** `source|citizen` for each citizen with any record of that source marked merged (one query per source, not one per citizen). */
+    const withMarks = new Set<string>();
     for (const run of runs) {
       const citizens = merging.filter((m) => m.run === run && m.pulled.records.length > 0).map((m) => m.item.citizen.citizenId);
-      if (citizens.length > 0) for (const key of await store.sync.appliedVersions(tenant, run.id, citizens)) applied.add(`${run.id}|${key}`);
+      if (citizens.length === 0) continue;
+      for (const [citizenId, keys] of await store.sync.appliedVersionsByCitizen(tenant, run.id, citizens)) {
+        withMarks.add(`${run.id}|${citizenId}`);
+        for (const key of keys) applied.add(`${run.id}|${key}`);
+      }
     }
     const consentsByCitizen = new Map<string, { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] }>();
     for (const doc of await store.consents.forCitizens(tenant, mergingCitizens)) {
@@ -530,7 +536,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             const ids = [...consents, ...pulled.quarantined].flatMap((r) => (r.recordType === consentType && r.recordId ? [r.recordId] : []));
             return (await store.sync.openQuarantineOfRecords(tenant, run.id, ids)).some((entry) => entry.recordType === consentType && entry.citizenId === citizen.citizenId);
           };
-          if (consents.some((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`)) && ((await store.sync.appliedVersions(tenant, run.id, [citizen.citizenId])).size === 0 || (await heldBackByUnreadable())))
+          if (consents.some((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`)) && (!withMarks.has(`${run.id}|${citizen.citizenId}`) || (await heldBackByUnreadable())))
             statements.push(store.sync.forgetPulledFromStatement(tenant, run.id, [citizen.citizenId]));
         }
       }
