@@ -60,11 +60,14 @@ export function positionElement(fields: ChangeItemFields, cursor: string | null 
   return position ? { [fields.updatedAt]: new Date(position.updatedAtMs).toISOString(), [fields.recordId]: position.recordId } : undefined;
 }
 
+/** A change item's record id (built once: every item of every feed page is read with it). */
+const changeItemRecordId = xmlText(100);
+
 /** An item's position, when both its change time and its record id can be read. */
 export function changeItemPosition(fields: ChangeItemFields, item: unknown): FeedPosition | null {
   if (!isXmlObject(item)) return null;
   const time = xmlDateTime.safeParse(item[fields.updatedAt]);
-  const id = xmlText(100).safeParse(item[fields.recordId]);
+  const id = changeItemRecordId.safeParse(item[fields.recordId]);
   if (!time.success || !id.success) return null;
   const updatedAtMs = Date.parse(time.data);
   return Number.isSafeInteger(updatedAtMs) && updatedAtMs >= 0 ? { updatedAtMs, recordId: id.data } : null;
@@ -91,7 +94,7 @@ export function createChangeListReader(spec: ChangeListSpec): ChangeListReader {
 
   function quarantine(item: unknown, position: FeedPosition | null, reason: string): QuarantinedRecord {
     const type = isXmlObject(item) ? item[fields.recordType] : undefined;
-    const rawId = isXmlObject(item) ? xmlText(100).safeParse(item[fields.recordId]) : undefined;
+    const rawId = isXmlObject(item) ? changeItemRecordId.safeParse(item[fields.recordId]) : undefined;
     return {
       recordType: typeof type === 'string' && knownTypes.has(type) ? type : 'unknown',
       recordId: position?.recordId ?? (rawId?.success ? rawId.data : null),
