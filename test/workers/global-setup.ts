@@ -33,14 +33,16 @@ export default async function setup(project: TestProject) {
   const social = await startSocialSimulator({ size: 5, seed: CRON_POPULATION_SEED });
   project.provide('socialUrl', social.baseUrl);
   project.provide('socialCpr', social.citizens[0]!.cpr);
-  // A regional health server: its first citizen's Consent permits until today (the nightly job ends it
-  // once today has passed), its second's has no last day.
+  // A regional health server: its first citizen's Consent permits until tomorrow (the nightly job ends it
+  // once that day has passed; tomorrow, so a run that crosses midnight still finds it permitting), its
+  // second's has no last day.
   const health = await startHealthSimulator({ population: generatePopulation(2, HEALTH_POPULATION_SEED).map((c) => ({ ...c, sectors: { employment: false, education: false, social: false, health: true } })), seed: HEALTH_RECORDS_SEED, port: 0 });
   const consentIdOf = (ordinal: number) => healthRecordsFor(health.citizens[ordinal]!, ordinal, HEALTH_RECORDS_SEED).find((r) => r.resourceType === 'Consent')!.id!;
   const ending = await health.repository.readResource<Consent>('Consent', consentIdOf(0));
-  await health.repository.updateResource<Consent>({ ...ending, provision: { ...ending.provision, period: { start: '2025-01-01', end: danishToday(new Date()) } } });
+  const endingLastDay = danishToday(new Date(Date.now() + 86_400_000));
+  await health.repository.updateResource<Consent>({ ...ending, provision: { ...ending.provision, period: { start: '2025-01-01', end: endingLastDay } } });
   project.provide('healthUrl', health.baseUrl);
-  project.provide('healthCitizens', JSON.stringify(health.citizens.map((c, ordinal) => ({ cpr: c.cpr, consentId: consentIdOf(ordinal) }))));
+  project.provide('healthCitizens', JSON.stringify(health.citizens.map((c, ordinal) => ({ cpr: c.cpr, consentId: consentIdOf(ordinal), ...(ordinal === 0 ? { lastDay: endingLastDay } : {}) }))));
   // Ungedatabasen demanding WS-Security, trusting the test-only function certificate: the adapter signs in workerd.
   const certificatePem = readFileSync(new URL('../fixtures/tls/client.pem', import.meta.url), 'utf8');
   const education = await startEducationSimulator({ size: 40, seed: CRON_POPULATION_SEED, wsSecurity: { trustedCertificatesPem: [certificatePem] } });

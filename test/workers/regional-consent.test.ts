@@ -8,7 +8,6 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { membersOf, type Plan } from '../../src/model';
 import { buildFor, scheduledRound, type WorkerEnv } from '../../src/runtime/worker';
-import { danishToday } from '../../src/views/danish';
 import { enrol, grantConsent } from '../support/seed';
 
 const db = () => (env as unknown as { DB: D1Database }).DB;
@@ -19,7 +18,7 @@ describe('the region’s permit with a last day, in workerd on D1', () => {
     const built = await buildFor({ ...(env as unknown as WorkerEnv), HEALTH_FHIR_URL: env.HEALTH_SIMULATOR_URL, DFDG_URL: undefined, JOBS: undefined });
     let now = Date.now();
     built.deps.clock = { now: () => new Date(now) };
-    const [ending, open] = JSON.parse(env.HEALTH_SIMULATOR_CITIZENS) as { cpr: string; consentId: string }[];
+    const [ending, open] = JSON.parse(env.HEALTH_SIMULATOR_CITIZENS) as { cpr: string; consentId: string; lastDay?: string }[];
     const plans: Plan[] = [];
     for (const citizen of [ending!, open!]) {
       const plan = await enrol(built.deps, citizen.cpr);
@@ -34,7 +33,7 @@ describe('the region’s permit with a last day, in workerd on D1', () => {
 
     const round = await scheduledRound(built, 'cron:*/5 * * * *', '*/5 * * * *');
     expect(round.runs).toEqual([expect.objectContaining({ adapter: 'health', status: 'succeeded' })]);
-    expect(await ends()).toEqual([{ citizenId: endingCitizen, recordId: ending!.consentId, lastDay: danishToday(new Date(now)) }]);
+    expect(await ends()).toEqual([{ citizenId: endingCitizen, recordId: ending!.consentId, lastDay: ending!.lastDay }]);
     const flowed = await healthIdsOf(plans[0]!);
     expect(flowed.length).toBeGreaterThan(0);
 
@@ -43,8 +42,8 @@ describe('the region’s permit with a last day, in workerd on D1', () => {
     expect(await retention()).toMatchObject({ regionalConsentsLapsed: 0, lapseFailures: 0 });
     expect(await healthIdsOf(plans[0]!)).toEqual(flowed);
 
-    // Two days on, with nothing changed at the region.
-    now += 2 * 86_400_000;
+    // Three days on (its last day is tomorrow), with nothing changed at the region.
+    now += 3 * 86_400_000;
     expect(await retention()).toMatchObject({ regionalConsentsLapsed: 1, plansChangedByLapse: 1, lapseFailures: 0 });
     expect(await healthIdsOf(plans[0]!)).toEqual([]);
     expect(await healthIdsOf(plans[1]!)).not.toEqual([]);
