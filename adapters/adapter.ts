@@ -24,6 +24,11 @@ export interface CheckResult {
   ok: boolean;
   latencyMs: number;
   detail?: string;
+  /**
+   * What IT staff should know of a connection that works (`ok` stays true): something it will not do,
+   * e.g. deletions at the source go unseen. Each is in `detail` too, for whoever shows only that.
+   */
+  warnings?: string[];
 }
 
 /** Whom to pull for. The CPR is needed to ask the sector system and is held in memory only. */

@@ -114,6 +114,23 @@ export class FhirClient {
     return this.bundle('read the history', (options) => this.client.request(`_history?${new URLSearchParams(params).toString()}`, { options }));
   }
 
+  /**
+   * GET [base]/_history?params answered as is: a refusal comes back as its status and body (the
+   * OperationOutcome that says why) instead of an error, for a check that reads how a server without
+   * history says so. Network failures, timeouts and a 2xx that is no JSON object still throw.
+   */
+  async systemHistoryAnswer(params: Record<string, string>): Promise<{ status: number; body: unknown }> {
+    const what = 'read the history';
+    try {
+      const body: unknown = await this.client.request(`_history?${new URLSearchParams(params).toString()}`, { options: { signal: AbortSignal.timeout(this.timeoutMs), headers: {} } });
+      return { status: Client.httpFor(body as FhirResource).response?.status ?? 200, body };
+    } catch (error) {
+      const status = (error as KitError)?.response?.status;
+      if (status !== undefined && (status < 200 || status >= 300)) return { status, body: (error as KitError).response?.data };
+      throw classify(error, what, this.timeoutMs);
+    }
+  }
+
   /** The next page of a search, or undefined on the last page. */
   async nextPage(bundle: BundleType, what: string): Promise<FhirResult<BundleType> | undefined> {
     const next = bundle.link?.find((l) => l.relation === 'next')?.url;

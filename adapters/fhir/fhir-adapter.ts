@@ -57,7 +57,8 @@ import {
   type SourceRecord,
 } from '../adapter';
 import { FhirClient, MalformedResponseError, VersionConflictError, writtenResource, type FhirConnection, type FhirResult, type JsonPatchOperation } from './client';
-import { CapabilityStatement, Patient, withServerMeta, type Bundle } from './contract';
+import { CapabilityStatement, OperationOutcome, Patient, withServerMeta, type Bundle } from './contract';
+import { scrubCpr } from './fhir-values';
 import { boundedJson, MAX_RECORD_DEPTH, nestsDeeperThan } from './nesting';
 import { CPR_SYSTEM, ENPLAN_OPERATION_SYSTEM, ENPLAN_OPERATION_TAG_SYSTEM } from './systems';
 
@@ -102,6 +103,9 @@ const RAW_LIMIT = 4000;
 const DEFAULT_CHANGES_LIMIT = 500;
 /** How a server that does not offer history refuses a history read (400 not-supported, 404, 405, 501). */
 const HISTORY_REFUSED = new Set(['http-400', 'http-404', 'http-405', 'http-501']);
+/** How a server without history answers the connection check's probe (a 400 must say not-supported: it may be about the parameters). */
+const HISTORY_UNSUPPORTED_STATUSES = new Set([404, 405, 501]);
+const DELETIONS_UNSEEN = 'a record deleted there outright is not seen here, and what it said stays in the plans until the record is read again';
 /** After such a refusal, deletions are not asked for again for this long (the server may be upgraded). */
 const HISTORY_ASK_AGAIN_MS = 60 * 60_000;
 /** `_count` of a history page: entries carry ids and versions only. */
@@ -606,6 +610,34 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
     }
   }
 
+  /**
+   * Whether the server serves the whole-system history the feed reads deletions from: yes when its
+   * CapabilityStatement declares `history-system`, else as a probe of at most one entry from now
+   * answers (many servers leave system interactions out of their statement). Undefined when it does;
+   * else the warning for IT staff — a connection without history still works, it only misses deletions.
+   */
+  async function historyWarning(statement: CapabilityStatement): Promise<string | undefined> {
+    if (statement.rest?.some((r) => r.interaction?.some((i) => i.code === 'history-system'))) return undefined;
+    let answer: { status: number; body: unknown };
+    try {
+      answer = await client.systemHistoryAnswer({ _count: '1', _since: new Date().toISOString() });
+    } catch (error) {
+      return historyUnknown(error instanceof Error ? error.message : String(error));
+    }
+    const outcome = OperationOutcome.safeParse(answer.body);
+    const issueCodes = outcome.success ? [...new Set(outcome.data.issue.map((i) => i.code))] : [];
+    if (HISTORY_UNSUPPORTED_STATUSES.has(answer.status) || issueCodes.includes('not-supported')) {
+      return `it does not declare history-system: ${DELETIONS_UNSEEN} (a history read was refused: HTTP ${answer.status}${issueCodes.length ? `, ${issueCodes.join(', ')}` : ''})`;
+    }
+    const isBundle = (answer.body as { resourceType?: unknown } | null)?.resourceType === 'Bundle';
+    if (answer.status >= 200 && answer.status < 300 && isBundle) return undefined;
+    const said = outcome.success ? outcome.data.issue.map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ') : '';
+    return historyUnknown(`HTTP ${answer.status}${said ? `: ${scrubCpr(said).slice(0, 200)}` : ''}`);
+  }
+
+  const historyUnknown = (why: string) =>
+    `it does not declare history-system, and a history read to find out whether it offers history failed (${why}): until that is known, a record deleted there outright may not be seen here, and what it said may stay in the plans`;
+
   async function check(): Promise<CheckResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
@@ -628,11 +660,10 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
         ? [`it does not offer patch for ${unpatchable.join(', ')}: once the system edits a resource we made there, our next change to it cannot be written without losing their fields and is dead-lettered`]
         : [];
       // Deletions are read from the whole-system history: without it, a record deleted there outright stays in the plans.
-      const systemInteractions = statement.data.rest?.flatMap((r) => r.interaction ?? []) ?? [];
-      if (definition.recordTypes.length > 0 && !systemInteractions.some((i) => i.code === 'history-system'))
-        notes.push('it does not declare history-system: a record deleted there outright is not seen here, and what it said stays in the plans until the record is read again');
+      const history = definition.recordTypes.length > 0 ? await historyWarning(statement.data) : undefined;
+      if (history) notes.push(history);
       const note = notes.map((n) => `; ${n}`).join('');
-      return { ok: true, latencyMs: latency(), detail: `${statement.data.software?.name ?? 'FHIR server'} (FHIR ${statement.data.fhirVersion})${note}` };
+      return { ok: true, latencyMs: latency(), detail: `${statement.data.software?.name ?? 'FHIR server'} (FHIR ${statement.data.fhirVersion})${note}`, ...(notes.length ? { warnings: notes } : {}) };
     } catch (error) {
       return { ok: false, latencyMs: latency(), detail: error instanceof Error ? error.message : String(error) };
     }

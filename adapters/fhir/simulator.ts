@@ -306,7 +306,8 @@ export async function startFhirSimulator(options: FhirSimulatorOptions): Promise
     let response: FhirResponse;
     const historyOf = method === 'GET' ? /^\/(?:([A-Za-z]+)\/)?_history\/?$/.exec(path) : null;
     if (method === 'GET' && path === '/metadata') response = [allOk, capabilityStatement(options, baseUrl)];
-    else if (historyOf && options.history === false) response = [{ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server does not support history' } }] }];
+    // Without history, a resource's history (`[type]/[id]/_history`) is refused too, as the statement says; vread still works.
+    else if ((historyOf || (method === 'GET' && /^\/[A-Za-z]+\/[^/]+\/_history\/?$/.test(path))) && options.history === false) response = [{ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server does not support history' } }] }];
     else if (historyOf) {
       try {
         response = await history(historyOf[1], paramsFromForm(url.search.slice(1)));
