@@ -283,7 +283,7 @@ export const quarantine = sqliteTable(
   ],
 );
 
-/** Source record versions already merged: makes the merge idempotent across crashes (F1). */
+/** Source record versions already merged (or merged in part: `complete`): makes the merge idempotent across crashes (F1). */
 export const appliedRecords = sqliteTable(
   'applied_records',
   {
@@ -295,6 +295,12 @@ export const appliedRecords = sqliteTable(
     recordVersion: text('record_version').notNull(),
     planId: text('plan_id').notNull(),
     appliedAt: text('applied_at').notNull(),
+    /**
+     * 0: merged in part (consent refused some of it, or references of it were left out). The mark
+     * tells whose record it is, so a deletion at the source finds it, but not that it is merged: every
+     * read merges it again (migration 0027).
+     */
+    complete: integer('complete').notNull().default(1),
   },
   // Keyed by citizen first: a sync chunk's marks land in one place per citizen, not one random place
   // per record id (at 500,000 marks that made each chunk's insert rewrite ~1,000 scattered pages).

@@ -51,6 +51,8 @@ export interface SyncMarkRow {
   recordVersion: string;
   planId: string;
   planWrite?: { writeId: string };
+  /** False: merged in part (consent refused some of it, or references of it were left out): whose it is, not merged. */
+  complete?: boolean;
 }
 
 export interface PulledMarkRow {
@@ -282,14 +284,14 @@ export function syncRepository({ db }: Database) {
     },
     /**
      * Which record versions of these citizens were merged from this source already (the
-     * idempotent-merge check), as `recordId@version`.
+     * idempotent-merge check), as `recordId@version`. One merged in part is not: it is merged again.
      */
     async appliedVersions(tenant: string, source: string, citizenIds: string[]): Promise<Set<string>> {
       if (citizenIds.length === 0) return new Set();
       const rows = await db
         .select({ recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion })
         .from(appliedRecords)
-        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source)));
+        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source), eq(appliedRecords.complete, 1)));
       return new Set(rows.map((r) => `${r.recordId}@${r.recordVersion}`));
     },
     /** The same, per citizen: a citizen with no record of the source marked merged is absent. */
@@ -299,20 +301,21 @@ export function syncRepository({ db }: Database) {
       const rows = await db
         .select({ citizenId: appliedRecords.citizenId, recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion })
         .from(appliedRecords)
-        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source)));
+        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source), eq(appliedRecords.complete, 1)));
       for (const r of rows) byCitizen.set(r.citizenId, (byCitizen.get(r.citizenId) ?? new Set()).add(`${r.recordId}@${r.recordVersion}`));
       return byCitizen;
     },
     /**
-     * Merged-record marks for a whole chunk in at most two statements: the rows travel as one JSON
-     * parameter unpacked with `json_each`, so the cost does not grow with the number of statements
-     * (and D1's 100 bound parameters are never reached). A row with `planWrite` is written only if
-     * the plan now holds exactly that write (its write id): a lost race leaves no
-     * mark, so the record is merged again instead of being lost.
+     * Merged-record marks for a whole chunk in at most two statements (four with marks of records
+     * merged in part): the rows travel as one JSON parameter unpacked with `json_each`, so the cost
+     * does not grow with the number of statements (and D1's 100 bound parameters are never reached).
+     * A row with `planWrite` is written only if the plan now holds exactly that write (its write id):
+     * a lost race leaves no mark, so the record is merged again instead of being lost. A version
+     * merged whole makes its mark of a merge in part whole (the same row: the key holds the version).
      */
     appliedManyStatements(tenant: string, appliedAt: string, rows: readonly SyncMarkRow[]): Statement[] {
-      return guardedInserts(rows, (json, guarded) =>
-        db
+      const marksOf = (complete: boolean) => (json: string, guarded: boolean) => {
+        const insert = db
           .insert(appliedRecords)
           .select(
             db
@@ -324,12 +327,21 @@ export function syncRepository({ db }: Database) {
                 recordVersion: sql<string>`json_extract(j.value, '$[2]')`.as('record_version'),
                 planId: sql<string>`json_extract(j.value, '$[4]')`.as('plan_id'),
                 appliedAt: sql<string>`${appliedAt}`.as('applied_at'),
+                complete: sql<number>`${complete ? 1 : 0}`.as('complete'),
               })
               .from(sql`json_each(${json}) as j`)
               .where(guarded ? planWriteWon(tenant) : sql`1`), // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
-          )
-          .onConflictDoNothing(),
-      (r) => [r.source, r.recordId, r.recordVersion, r.citizenId]);
+          );
+        return complete
+          ? insert.onConflictDoUpdate({
+              target: [appliedRecords.tenant, appliedRecords.citizenId, appliedRecords.source, appliedRecords.recordId, appliedRecords.recordVersion],
+              set: { complete: 1, planId: sql`excluded.plan_id`, appliedAt: sql`excluded.applied_at` },
+              setWhere: sql`${appliedRecords.complete} = 0`,
+            })
+          : insert.onConflictDoNothing();
+      };
+      const fields = (r: SyncMarkRow): [unknown, unknown, unknown, unknown] => [r.source, r.recordId, r.recordVersion, r.citizenId];
+      return [...guardedInserts(rows.filter((r) => r.complete !== false), marksOf(true), fields), ...guardedInserts(rows.filter((r) => r.complete === false), marksOf(false), fields)];
     },
     /** First-pull marks of (adapter, citizen) pairs, guarded like `appliedManyStatements`. */
     pulledManyStatements(tenant: string, pulledAt: string, rows: readonly PulledMarkRow[]): Statement[] {
@@ -351,8 +363,8 @@ export function syncRepository({ db }: Database) {
       (r) => [r.adapter, r.citizenId, null, null]);
     },
     /**
-     * Whose records these are, by the marks of what was merged from this source: record id → citizen
-     * ids. For a record the source deleted, which names nobody any more. Not indexed by record id (the
+     * Whose records these are, by the marks of what was merged from this source (in part too): record
+     * id → citizen ids. For a record the source deleted, which names nobody any more. Not indexed by record id (the
      * marks are keyed by citizen for the merge's sake): a scan of the tenant's marks, paid only by a
      * feed page that reports deletions.
      */

@@ -8,7 +8,7 @@
  *     started, not at the source's beginning), one page at a time: notices about
  *     citizens who are not enrolled are dropped unread, notices of record versions already merged
  *     are dropped, the rest of the citizens are pulled again; a record the source deleted outright is
- *     found by the marks of what was merged and merged as a whole record that yields nothing;
+ *     found by the marks of what was merged (in part too) and merged as a whole record that yields nothing;
  *  3. each record is mapped (or quarantined with a reason), each fragment passes the consent gate
  *     (or is refused and counted; a source's own refusal to share — the region's Consent — counts
  *     too, and takes out what flowed on it: src/consent/regional.ts), and the fragments of all the
@@ -446,8 +446,11 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const auditEntries: AuditEntry[] = [];
     /** The plan whose write an entry records: written only if that write wins, so a lost race logs nothing and the retry logs it once. */
     const ridesOn = new Map<AuditEntry, string>();
-    /** `planId`: the plan the record was merged into (and the citizen's others), kept with the mark; `writtenWith`: the plan write it goes with, if any. */
-    const marks: { planId: string | null; writtenWith?: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string }[] = [];
+    /**
+     * `planId`: the plan the record was merged into (and the citizen's others), kept with the mark; `writtenWith`: the plan write it goes with, if any;
+     * `complete` false: merged in part, marked only as the citizen's.
+     */
+    const marks: { planId: string | null; writtenWith?: string | null; citizenId: string; source: SourceSystem; recordId: string; recordVersion: string; complete?: false }[] = [];
     /** Marks of records deleted at their source, forgotten with the plan write (if any) that took out what they said. */
     const forgotten: { source: SourceSystem; citizenId: string; recordIds: string[]; writtenWith: string | null }[] = [];
     /** Elements a merge renamed (`MergeOutcome.renamed`): what the targets hold for them, and the deliveries of them, follow with that plan's write. */
@@ -714,12 +717,14 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const mergedWith = citizen.planIds.find((planId) => citizensOfPlan.get(planId)?.includes(item)) ?? null;
       if (mergedWith) for (const entry of auditEntries.slice(auditStart)) ridesOn.set(entry, mergedWith);
       // A record refused (even in part) is not marked merged, so a later consent lets it flow; nor is
-      // one with references left out, so a later read merges it with them once they resolve.
+      // one with references left out, so a later read merges it with them once they resolve. Merged
+      // into a plan, it is marked as the citizen's all the same (not complete), with the same write:
+      // a deletion at its source then finds whose it was and takes out what did flow.
       for (const { run, record, refusedAny } of mergeable)
         if (!refusedAny && !unresolvedRecords.has(`${run.id}|${record.recordId}`)) {
           marks.push({ planId: mergedInto, writtenWith: mergedWith, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version });
           if (mergedInto) mergedRecords.push({ adapter: run.id, recordType: record.recordType, recordId: record.recordId, recordVersion: record.version, runId: run.runId, planId: mergedWith });
-        }
+        } else if (mergedInto) marks.push({ planId: mergedInto, writtenWith: mergedWith, citizenId: citizen.citizenId, source: run.id, recordId: record.recordId, recordVersion: record.version, complete: false });
       if (readInFull(item)) for (const { run, pulled } of parts) if (pulled !== NOTHING_READ) pulledPairs.push({ adapter: run.id, citizenId: citizen.citizenId, planId: mergedWith });
       // The deleted records' marks go with the write that took them out: a record re-created under its id merges again.
       if (item.deleted) for (const { run } of parts) {
@@ -742,7 +747,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       return written ? { planWrite: { writeId: writeIds.get(written.id)! } } : {};
     };
     const markStatements = [
-      ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.writtenWith ?? null) }))),
+      ...store.sync.appliedManyStatements(tenant, at, marks.map((m) => ({ citizenId: m.citizenId, source: m.source, recordId: m.recordId, recordVersion: m.recordVersion, planId: m.planId ?? '-', ...planWrite(m.writtenWith ?? null), ...(m.complete === false ? { complete: false } : {}) }))),
       ...store.sync.pulledManyStatements(tenant, at, pulledPairs.map((p) => ({ adapter: p.adapter, citizenId: p.citizenId, ...(p.planId ? { planId: p.planId } : {}), ...planWrite(p.planId) }))),
       ...forgotten.map((f) => {
         const written = writtenPlan(f.writtenWith);
@@ -806,7 +811,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const lost = changed.filter((plan) => stored.get(plan.id)?.writeId !== writeIds.get(plan.id));
     const lostIds = new Set(lost.map((p) => p.id));
     const retry = [...new Set(lost.flatMap((p) => citizensOfPlan.get(p.id) ?? []))];
-    for (const mark of marks) if (mark.planId && !(mark.writtenWith && lostIds.has(mark.writtenWith))) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
+    for (const mark of marks) if (mark.planId && mark.complete !== false && !(mark.writtenWith && lostIds.has(mark.writtenWith))) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
     // What a merge did to the plans counts once: here if it was written, else in the retry.
     for (const { item, parts, outcome } of mergeCounts) if (!retry.includes(item)) countMerge(parts, outcome);
     // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).

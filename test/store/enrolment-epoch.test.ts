@@ -51,7 +51,7 @@ describe('enrolment epoch', () => {
     const before = await epoch();
     await exec(`update plans set status = 'active', document = '{"v":2}', version = 2, updated_at = 'u' where id = 'plan-a'`);
     await exec(`insert into pulled_citizens values ('101', 'dfdg', 'citizen-a', 't')`);
-    await exec(`insert into applied_records values ('101', 'citizen-a', 'dfdg', 'rec-1', '1', 'plan-a', 't')`);
+    await exec(`insert into applied_records (tenant, citizen_id, source, record_id, record_version, plan_id, applied_at) values ('101', 'citizen-a', 'dfdg', 'rec-1', '1', 'plan-a', 't')`);
     await database!.batch([store.sync.setCursorStatement('101', 'dfdg', 'c1', 't'), store.sync.caughtUpStatement('101', 'dfdg', before, 't')]);
     expect(await epoch()).toBe(before);
     expect(await store.sync.caughtUpAt('101', before)).toEqual(new Set(['dfdg']));

@@ -1,0 +1,148 @@
+/**
+ * A record merged only in part — consent refused one of its data categories, or references it makes
+ * were left out — still leaves the plan when its FHIR source deletes it outright. Such a record is
+ * marked as the citizen's but not as merged (`applied_records.complete` 0, migration 0027): the
+ * deletion finds whose it was, while every read still merges it again, so a later consent lets the
+ * rest flow. Before, it had no mark at all: the deletion named nobody and what flowed stayed for ever.
+ * The real social simulator over HTTP, libSQL. Citizens are named by their place in the population, never by CPR.
+ */
+import type { CarePlan } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FFB_SYSTEM } from '../../adapters/fhir/systems';
+import { generatePopulation } from '../../adapters/shared/population';
+import { createSocialAdapter } from '../../adapters/social/adapter';
+import { socialRecordsFor } from '../../adapters/social/records';
+import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
+import { sectorOfCodings } from '../../mappings/social/codes';
+import { membersOf, type DataCategory, type Plan } from '../../src/model';
+import { allMappings } from '../../src/sync/all-mappings';
+import { runSync } from '../../src/sync/engine';
+import { startTestApp } from '../support/node-app';
+import { enrol, grantConsent } from '../support/seed';
+
+const SEED = 2026;
+const population = generatePopulation(40, 6262).map((c) => ({ ...c, sectors: { employment: false, education: false, social: true, health: false } }));
+let social: SectorSimulator;
+beforeAll(async () => {
+  social = await startSocialSimulator({ population, seed: SEED, port: 0 });
+});
+afterAll(async () => {
+  await social?.close();
+});
+
+type App = Awaited<ReturnType<typeof startTestApp>>;
+const allButHealth: DataCategory[] = ['plan-core', 'social', 'goals', 'interventions'];
+const freshApp = () => startTestApp({ adapters: { social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 5000 }) }, mappings: allMappings });
+const sync = (app: App) => runSync(app.deps, { tenant: '101', adapter: 'social', trigger: 'test', mappings: allMappings });
+const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
+const stored = async (app: App, plan: Plan) => (await app.deps.store.plans.get('101', plan.id)) as Plan;
+const auditOf = async (app: App, plan: Plan, action: string) => (await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) })).filter((a) => a.action === action);
+/** The interventions the plan holds from that CarePlan. */
+const fromCarePlan = (plan: Plan, carePlanId: string) => plan.interventions.filter((i) => i.provenance.some((p) => p.kind === 'source' && p.system === 'social' && p.recordId === carePlanId));
+
+const used = new Set<number>();
+/** A citizen no other test here has used whose seeded CarePlan's activities are all social, and (when asked) serve goals. */
+function citizenWithSocialCarePlan(servingGoals: boolean) {
+  for (const [ordinal, citizen] of population.entries()) {
+    const carePlan = socialRecordsFor(citizen, ordinal, SEED).find((r) => r.resourceType === 'CarePlan') as CarePlan;
+    const activities = carePlan.activity ?? [];
+    if (used.has(ordinal) || activities.length === 0 || activities.some((a) => sectorOfCodings(a.detail?.code?.coding) !== 'social')) continue;
+    if (servingGoals && !activities.some((a) => (a.detail?.goal?.length ?? 0) > 0)) continue;
+    used.add(ordinal);
+    return { ordinal, carePlanId: carePlan.id! };
+  }
+  throw new Error('no citizen with a social CarePlan left');
+}
+
+/** The social system's caseworker adds an activity under a local code no KL list holds: health data (fail closed, Sundhedsloven § 43). */
+async function addLocalActivity(carePlanId: string) {
+  const carePlan = await social.repository.readResource<CarePlan>('CarePlan', carePlanId);
+  const [first] = carePlan.activity!;
+  const local = { ...first!, ...(first!.id ? { id: 'indsats-lokal' } : {}), detail: { ...first!.detail!, code: { coding: [{ system: FFB_SYSTEM, code: 'lokal-sundhed-0815', display: 'Lokal indsats: sundhedsfaglig støtte' }] } } };
+  // No activity serves a goal here: only the refused category keeps the CarePlan from being merged whole.
+  const activity = [...carePlan.activity!, local].map((a) => ({ ...a, detail: { ...a.detail!, goal: [] } }));
+  return social.repository.updateResource<CarePlan>({ ...carePlan, activity });
+}
+
+async function deleteAt(type: string, id: string) {
+  const response = await fetch(`${social.baseUrl}/${type}/${id}`, { method: 'DELETE' });
+  expect(response.ok).toBe(true);
+}
+
+/** A plan whose citizen's CarePlan was merged in part: its social activities flowed, its health activity was refused. */
+async function mergedInPart(app: App) {
+  const { ordinal, carePlanId } = citizenWithSocialCarePlan(false);
+  const carePlan = await addLocalActivity(carePlanId);
+  const plan = await enrol(app.deps, population[ordinal]!.cpr);
+  await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'social', categories: allButHealth, explicitHealth: false });
+  expect((await sync(app)).status).toBe('succeeded');
+  const flowed = fromCarePlan(await stored(app, plan), carePlanId);
+  expect(flowed.length).toBe(carePlan.activity!.length - 1);
+  expect(flowed.every((i) => i.sector === 'social')).toBe(true);
+  expect((await auditOf(app, plan, 'data.refused')).some((a) => (a.detail.categories as string[]).includes('health'))).toBe(true);
+  return { plan, carePlan, flowed };
+}
+
+describe('a record merged in part, deleted at its source', () => {
+  it('takes what flowed from a CarePlan whose health activity consent refused out of the plan when the social system deletes it', async () => {
+    const app = await freshApp();
+    const { plan, carePlan, flowed } = await mergedInPart(app);
+    // Whose it is, is known; that it is merged, is not.
+    expect(await app.deps.store.sync.citizensOfRecords('101', 'social', [carePlan.id])).toEqual(new Map([[carePlan.id, [citizenIdOf(plan)]]]));
+    expect((await app.deps.store.sync.appliedVersions('101', 'social', [citizenIdOf(plan)])).has(`${carePlan.id}@${carePlan.meta!.versionId}`)).toBe(false);
+
+    await deleteAt('CarePlan', carePlan.id);
+    const incremental = await sync(app);
+    expect(incremental).toMatchObject({ status: 'succeeded', stats: { catchUpSearched: false, elementsWithdrawn: flowed.length } });
+    expect(fromCarePlan(await stored(app, plan), carePlan.id)).toEqual([]);
+    const traces = (await auditOf(app, plan, 'plan.source-withdrew')).filter((a) => a.detail.runId === incremental.runId);
+    expect(traces.map((a) => ({ target: a.targetId, detail: a.detail }))).toEqual([
+      { target: plan.id, detail: { source: 'social', removedElements: flowed.map((i) => i.id).sort(), keptElements: [], records: [carePlan.id], runId: incremental.runId } },
+    ]);
+    // Its mark went with it: the deletion is not taken twice.
+    expect(await app.deps.store.sync.citizensOfRecords('101', 'social', [carePlan.id])).toEqual(new Map());
+    expect((await sync(app)).stats.elementsWithdrawn).toBe(0);
+    await app.close();
+  });
+
+  it('still merges that CarePlan again on a later read, so the refused activity flows once consent is given, and then counts it merged', async () => {
+    const app = await freshApp();
+    const { plan, carePlan, flowed } = await mergedInPart(app);
+    const version = `${carePlan.id}@${carePlan.meta!.versionId}`;
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'social', categories: ['health'], explicitHealth: true });
+    // Read in full again, its marks kept: the part mark must not pass for merged.
+    await app.deps.store.sync.forgetPulled('101', citizenIdOf(plan));
+    expect((await sync(app)).status).toBe('succeeded');
+    const whole = fromCarePlan(await stored(app, plan), carePlan.id);
+    expect(whole.length).toBe(flowed.length + 1);
+    expect(whole.filter((i) => i.sector === 'health')).toHaveLength(1);
+    // Merged whole now: the mark says so (the part mark made whole, not a second one), and the next read skips it.
+    expect((await app.deps.store.sync.appliedVersions('101', 'social', [citizenIdOf(plan)])).has(version)).toBe(true);
+    await app.deps.store.sync.forgetPulled('101', citizenIdOf(plan));
+    const again = await sync(app);
+    expect(again.stats.recordsSkippedAsMerged).toBeGreaterThan(0);
+    expect(fromCarePlan(await stored(app, plan), carePlan.id)).toEqual(whole);
+    await app.close();
+  });
+
+  it('takes out a CarePlan merged with the goals it serves left out (consent refused them) when the social system deletes it', async () => {
+    const app = await freshApp();
+    const { ordinal, carePlanId } = citizenWithSocialCarePlan(true);
+    const plan = await enrol(app.deps, population[ordinal]!.cpr);
+    await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'social', categories: ['plan-core', 'social', 'interventions'] });
+    const first = await sync(app);
+    expect(first.status).toBe('succeeded');
+    expect(first.stats.referencesUnresolved).toBeGreaterThan(0);
+    const flowed = fromCarePlan(await stored(app, plan), carePlanId);
+    expect(flowed.length).toBeGreaterThan(0);
+    expect(flowed.every((i) => i.goalIds.length === 0)).toBe(true);
+
+    await deleteAt('CarePlan', carePlanId);
+    const incremental = await sync(app);
+    expect(incremental).toMatchObject({ status: 'succeeded', stats: { elementsWithdrawn: flowed.length } });
+    expect(fromCarePlan(await stored(app, plan), carePlanId)).toEqual([]);
+    const traces = (await auditOf(app, plan, 'plan.source-withdrew')).filter((a) => a.detail.runId === incremental.runId);
+    expect(traces.map((a) => a.detail.records)).toEqual([[carePlanId]]);
+    await app.close();
+  });
+});
