@@ -1,7 +1,8 @@
 /**
- * Monitoring for IT staff: `/v1/monitoring/overview` (JSON), `/metrics` (Prometheus, bearer
- * token) and `/dashboard` (HTML; the token is kept in an HttpOnly, SameSite=Strict cookie so a
- * browser can use it). Everything is scoped to the caller's tenant.
+ * Monitoring for IT staff: `/v1/monitoring/overview` (JSON), `/v1/monitoring/connections` (the
+ * sector connections' checks, run on request), `/metrics` (Prometheus, bearer token) and
+ * `/dashboard` (HTML; the token is kept in an HttpOnly, SameSite=Strict cookie so a browser can use
+ * it). Everything is scoped to the caller's tenant.
  */
 import { z } from '@hono/zod-openapi';
 import { Hono, type Context } from 'hono';
@@ -10,6 +11,8 @@ import { csrf } from 'hono/csrf';
 import { retryDelivery } from '../delivery';
 import { SourceSystem } from '../model';
 import { readProcessingRecord } from '../consent/processing-record';
+import { checkConnections } from '../monitoring/connections';
+import { ConnectionsPage } from '../monitoring/connections-page';
 import { Dashboard, localTime, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
 import { QuarantinedPayloadPage, QuarantinePreviewPage, QuarantineProblemPage } from '../monitoring/quarantine-payload-page';
@@ -23,6 +26,18 @@ import { problemResponse, problemTypes } from './problem';
 import { newRouter } from './router';
 import { securedRoute } from './security';
 
+const ConnectionCheckSchema = z
+  .object({
+    adapter: SourceSystem,
+    name: z.string(),
+    ok: z.boolean(),
+    latencyMs: z.number().int().nonnegative(),
+    detail: z.string().nullable().openapi({ description: 'What the check found, CPR-shaped numbers masked; for a failing connection, why' }),
+    warnings: z.array(z.string()).openapi({ description: 'What the working connection will not do; each is in `detail` too' }),
+  })
+  .openapi('ConnectionCheck');
+const ConnectionChecksSchema = z.object({ checkedAt: z.string(), connections: z.array(ConnectionCheckSchema) }).openapi('ConnectionChecks');
+
 const SESSION_COOKIE = 'enplan_session';
 /** What a dashboard action did, shown once on the page it redirects to. */
 const NOTICE_COOKIE = 'enplan_notice';
@@ -35,6 +50,16 @@ export const monitoringApiRoutes = newRouter().openapi(
     responses: { 200: { content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } }, description: 'The overview for your municipality' } },
   }),
   async (c) => c.json((await monitoringOverview(c.get('deps'), c.get('principal').tenant)) as unknown as Record<string, unknown>, 200),
+).openapi(
+  securedRoute(['it-staff'], {
+    method: 'get',
+    path: '/v1/monitoring/connections',
+    summary: 'Check every configured sector connection now',
+    description:
+      'Runs each configured adapter’s connection check in parallel, each bounded by ADAPTER_TIMEOUT_MS: every call probes the sector systems, so ask when you need to know, not on a timer. A source that is down or does not answer in time is `ok: false` with a readable `detail`; the answer is still 200. `warnings` are what a working connection will not do (e.g. a FHIR server without history: deletions there go unseen).',
+    responses: { 200: { content: { 'application/json': { schema: ConnectionChecksSchema } }, description: 'The connections as they speak for your municipality, checked now' } },
+  }),
+  async (c) => c.json(await checkConnections(c.get('deps'), c.get('principal').tenant), 200),
 );
 
 async function principalFrom(c: Context<AppEnv>, token: string | undefined): Promise<Principal | null> {
@@ -112,6 +137,14 @@ monitoringPageRoutes.get('/dashboard/processing-record', async (c) => {
   const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
   if (!principal) return c.html(SignIn({}) as never, 200);
   return c.html(ProcessingRecordPage({ record: await readProcessingRecord(c.get('deps'), principal) }) as never);
+});
+
+// A page of its own, never part of /dashboard: opening it probes every sector system.
+monitoringPageRoutes.get('/dashboard/connections', async (c) => {
+  const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
+  if (!principal) return c.html(SignIn({}) as never, 200);
+  if (!hasAnyRole(principal, ['it-staff'])) return c.redirect('/dashboard/processing-record', 303);
+  return c.html(ConnectionsPage({ tenant: principal.tenant, checks: await checkConnections(c.get('deps'), principal.tenant) }) as never);
 });
 
 monitoringPageRoutes.post('/dashboard/session', async (c) => {

@@ -71,7 +71,8 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
     <body>
       <header>
         <h1>Én plan integration — municipality {o.tenant}</h1>
-        <a id="processing-record" href="/dashboard/processing-record" style="color:#fff;margin-left:auto;margin-right:1rem">Record of processing</a>
+        <a id="connections" href="/dashboard/connections" style="color:#fff;margin-left:auto;margin-right:1rem" title="Checks every sector system now: opening it probes them">Check connections</a>
+        <a id="processing-record" href="/dashboard/processing-record" style="color:#fff;margin-right:1rem">Record of processing</a>
         <form method="post" action="/dashboard/logout">
           <button type="submit" style="color:#fff;border-color:#fff;background:transparent">Sign out</button>
         </form>
