@@ -310,7 +310,7 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
       }
     }
     const at = clock.now().toISOString();
-    // Nothing from the source stays merged on the citizen's grants: its marks go, so a renewed permit
+    // Nothing from the source stays merged on the citizen's grants: its marks stop counting as merged, so a renewed permit
     // is read in full and what left flows again. Forgotten with the audit entry: logged once.
     try {
       await store.audit.appendMany(tenant, [{

@@ -230,7 +230,7 @@ export function syncRepository({ db }: Database) {
     },
     /**
      * Statements that resolve an open quarantine entry; `retried` also forgets that the record was
-     * seen (its versions' marks) and that the citizen was pulled from the adapter, so the next run
+     * merged (its versions' marks, kept as the citizen's) and that the citizen was pulled from the adapter, so the next run
      * reads the citizen there again and the record goes through its mapping afresh. The first
      * statement is the resolution itself, changing one row or none (resolved already); the rest go with it.
      */
@@ -242,7 +242,8 @@ export function syncRepository({ db }: Database) {
       if (resolution.action !== 'retried' || !entry.citizenId) return [resolve];
       return [
         resolve,
-        ...(entry.recordId ? [db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, entry.tenant), eq(appliedRecords.citizenId, entry.citizenId), eq(appliedRecords.source, entry.adapter), eq(appliedRecords.recordId, entry.recordId)))] : []),
+        // Kept as the citizen's (`complete` 0), not deleted: a deletion at the source before the re-read still finds whose it was.
+        ...(entry.recordId ? [db.update(appliedRecords).set({ complete: 0 }).where(and(eq(appliedRecords.tenant, entry.tenant), eq(appliedRecords.citizenId, entry.citizenId), eq(appliedRecords.source, entry.adapter), eq(appliedRecords.recordId, entry.recordId), eq(appliedRecords.complete, 1)))] : []),
         db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, entry.tenant), eq(pulledCitizens.adapter, entry.adapter), eq(pulledCitizens.citizenId, entry.citizenId))),
       ];
     },
@@ -387,9 +388,14 @@ export function syncRepository({ db }: Database) {
       const won = planWrite ? [sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planWrite.planId} and ${plans.writeId} = ${planWrite.writeId})`] : [];
       return db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source), inList(appliedRecords.recordId, [...recordIds]), ...won));
     },
-    /** After a new consent: the citizen's records from this source may be merged again (the merge itself is idempotent by version). */
+    /**
+     * After a new consent (or whatever else wants them read again): the citizen's records from this
+     * source are merged again on the next read (the merge itself is idempotent by version). Their
+     * marks stay as marks of whose they are (`complete` 0), not deleted: a record the source deletes
+     * before that read still finds its owner, so what it said leaves the plan.
+     */
     forgetAppliedStatement(tenant: string, source: string, citizenId: string): Statement {
-      return db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source)));
+      return db.update(appliedRecords).set({ complete: 0 }).where(and(eq(appliedRecords.tenant, tenant), eq(appliedRecords.citizenId, citizenId), eq(appliedRecords.source, source), eq(appliedRecords.complete, 1)));
     },
     /** After a new consent: the citizen is pulled in full again on the next run. */
     async forgetPulled(tenant: string, citizenId: string): Promise<void> {

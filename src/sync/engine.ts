@@ -525,8 +525,9 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             auditEntries.push(removal);
             ridesOn.set(removal, planId);
           }
-          // Nothing from the source stays merged for the citizen, so its marks go (after this batch's
-          // own): a record is merged again once the region permits, and no marks tell that it refused.
+          // Nothing from the source stays merged for the citizen, so its marks stop counting as merged
+          // (after this batch's own; they stay as the citizen's, for deletions): a record is merged
+          // again once the region permits.
           statements.push(store.sync.forgetAppliedStatement(tenant, run.id, citizen.citizenId));
         } else if (fromFeed(item) && item.since != null) {
           // A permit after a refusal, or after a Consent we could not read held new flows back (its

@@ -48,7 +48,7 @@ describe('the region’s permit with a last day, in workerd on D1', () => {
     expect(await healthIdsOf(plans[0]!)).toEqual([]);
     expect(await healthIdsOf(plans[1]!)).not.toEqual([]);
     expect(await ends()).toEqual([]);
-    const marks = await db().prepare(`select count(*) as n from applied_records where tenant = '101' and source = 'health' and citizen_id = ?`).bind(endingCitizen).first<{ n: number }>();
+    const marks = await db().prepare(`select count(*) as n from applied_records where tenant = '101' and source = 'health' and citizen_id = ? and complete = 1`).bind(endingCitizen).first<{ n: number }>();
     expect(marks!.n).toBe(0);
     const lapsed = await db().prepare(`select count(*) as n from audit_log where action = 'consent.lapsed' and target_id = ?`).bind(ending!.consentId).first<{ n: number }>();
     expect(lapsed!.n).toBe(1);
