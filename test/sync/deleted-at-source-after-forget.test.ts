@@ -8,57 +8,14 @@
  * The real social simulator over HTTP, libSQL. Citizens are named by their place in the population, never by CPR.
  */
 import type { CarePlan } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatePopulation } from '../../adapters/shared/population';
-import { createSocialAdapter } from '../../adapters/social/adapter';
-import { socialRecordsFor } from '../../adapters/social/records';
-import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
-import { sectorOfCodings } from '../../mappings/social/codes';
+import { describe, expect, it } from 'vitest';
 import { consentService, handleStartedGrants } from '../../src/consent/service';
 import { ConsentGrant, membersOf, type DataCategory, type Plan } from '../../src/model';
-import { allMappings } from '../../src/sync/all-mappings';
-import { runSync } from '../../src/sync/engine';
 import { danishToday } from '../../src/views/danish';
-import { startTestApp } from '../support/node-app';
 import { caseworkerOf, enrol, grantConsent } from '../support/seed';
+import { allButHealth, citizenIdOf, socialDeletionSetUp, type App } from '../support/social-deletions';
 
-const SEED = 2026;
-const population = generatePopulation(40, 6363).map((c) => ({ ...c, sectors: { employment: false, education: false, social: true, health: false } }));
-let social: SectorSimulator;
-beforeAll(async () => {
-  social = await startSocialSimulator({ population, seed: SEED, port: 0 });
-});
-afterAll(async () => {
-  await social?.close();
-});
-
-type App = Awaited<ReturnType<typeof startTestApp>>;
-const allButHealth: DataCategory[] = ['plan-core', 'social', 'goals', 'interventions'];
-const freshApp = () => startTestApp({ adapters: { social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 5000 }) }, mappings: allMappings });
-const sync = (app: App) => runSync(app.deps, { tenant: '101', adapter: 'social', trigger: 'test', mappings: allMappings });
-const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
-const stored = async (app: App, plan: Plan) => (await app.deps.store.plans.get('101', plan.id)) as Plan;
-const auditOf = async (app: App, plan: Plan, action: string) => (await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) })).filter((a) => a.action === action);
-/** The interventions the plan holds from that CarePlan. */
-const fromCarePlan = (plan: Plan, carePlanId: string) => plan.interventions.filter((i) => i.provenance.some((p) => p.kind === 'source' && p.system === 'social' && p.recordId === carePlanId));
-
-const used = new Set<number>();
-/** A citizen no other test here has used whose seeded CarePlan's activities are all social. */
-function citizenWithSocialCarePlan() {
-  for (const [ordinal, citizen] of population.entries()) {
-    const carePlan = socialRecordsFor(citizen, ordinal, SEED).find((r) => r.resourceType === 'CarePlan') as CarePlan;
-    const activities = carePlan.activity ?? [];
-    if (used.has(ordinal) || activities.length === 0 || activities.some((a) => sectorOfCodings(a.detail?.code?.coding) !== 'social')) continue;
-    used.add(ordinal);
-    return { ordinal, carePlan };
-  }
-  throw new Error('no citizen with a social CarePlan left');
-}
-
-async function deleteAt(type: string, id: string) {
-  const response = await fetch(`${social.baseUrl}/${type}/${id}`, { method: 'DELETE' });
-  expect(response.ok).toBe(true);
-}
+const { population, social, freshApp, sync, stored, auditOf, fromCarePlan, citizenWithSocialCarePlan, deleteAt } = socialDeletionSetUp(6363);
 
 /** A plan whose citizen's CarePlan was merged whole from the social system. */
 async function mergedWhole(app: App) {

@@ -7,71 +7,28 @@
  * The real social simulator over HTTP, libSQL. Citizens are named by their place in the population, never by CPR.
  */
 import type { CarePlan } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
-import { generatePopulation } from '../../adapters/shared/population';
-import { createSocialAdapter } from '../../adapters/social/adapter';
-import { socialRecordsFor } from '../../adapters/social/records';
-import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
-import { sectorOfCodings } from '../../mappings/social/codes';
 import { membersOf, type DataCategory, type Plan } from '../../src/model';
-import { allMappings } from '../../src/sync/all-mappings';
-import { runSync } from '../../src/sync/engine';
-import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
+import { allButHealth, citizenIdOf, socialDeletionSetUp, type App } from '../support/social-deletions';
 
-const SEED = 2026;
-const population = generatePopulation(40, 6262).map((c) => ({ ...c, sectors: { employment: false, education: false, social: true, health: false } }));
-let social: SectorSimulator;
-beforeAll(async () => {
-  social = await startSocialSimulator({ population, seed: SEED, port: 0 });
-});
-afterAll(async () => {
-  await social?.close();
-});
-
-type App = Awaited<ReturnType<typeof startTestApp>>;
-const allButHealth: DataCategory[] = ['plan-core', 'social', 'goals', 'interventions'];
-const freshApp = () => startTestApp({ adapters: { social: createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 5000 }) }, mappings: allMappings });
-const sync = (app: App) => runSync(app.deps, { tenant: '101', adapter: 'social', trigger: 'test', mappings: allMappings });
-const citizenIdOf = (plan: Plan) => membersOf(plan)[0]!.citizenId;
-const stored = async (app: App, plan: Plan) => (await app.deps.store.plans.get('101', plan.id)) as Plan;
-const auditOf = async (app: App, plan: Plan, action: string) => (await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) })).filter((a) => a.action === action);
-/** The interventions the plan holds from that CarePlan. */
-const fromCarePlan = (plan: Plan, carePlanId: string) => plan.interventions.filter((i) => i.provenance.some((p) => p.kind === 'source' && p.system === 'social' && p.recordId === carePlanId));
-
-const used = new Set<number>();
-/** A citizen no other test here has used whose seeded CarePlan's activities are all social, and (when asked) serve goals. */
-function citizenWithSocialCarePlan(servingGoals: boolean) {
-  for (const [ordinal, citizen] of population.entries()) {
-    const carePlan = socialRecordsFor(citizen, ordinal, SEED).find((r) => r.resourceType === 'CarePlan') as CarePlan;
-    const activities = carePlan.activity ?? [];
-    if (used.has(ordinal) || activities.length === 0 || activities.some((a) => sectorOfCodings(a.detail?.code?.coding) !== 'social')) continue;
-    if (servingGoals && !activities.some((a) => (a.detail?.goal?.length ?? 0) > 0)) continue;
-    used.add(ordinal);
-    return { ordinal, carePlanId: carePlan.id! };
-  }
-  throw new Error('no citizen with a social CarePlan left');
-}
+const { population, social, freshApp, sync, stored, auditOf, fromCarePlan, citizenWithSocialCarePlan, deleteAt } = socialDeletionSetUp(6262);
 
 /** The social system's caseworker adds an activity under a local code no KL list holds: health data (fail closed, Sundhedsloven § 43). */
 async function addLocalActivity(carePlanId: string) {
-  const carePlan = await social.repository.readResource<CarePlan>('CarePlan', carePlanId);
+  const carePlan = await social().repository.readResource<CarePlan>('CarePlan', carePlanId);
   const [first] = carePlan.activity!;
   const local = { ...first!, ...(first!.id ? { id: 'indsats-lokal' } : {}), detail: { ...first!.detail!, code: { coding: [{ system: FFB_SYSTEM, code: 'lokal-sundhed-0815', display: 'Lokal indsats: sundhedsfaglig støtte' }] } } };
   // No activity serves a goal here: only the refused category keeps the CarePlan from being merged whole.
   const activity = [...carePlan.activity!, local].map((a) => ({ ...a, detail: { ...a.detail!, goal: [] } }));
-  return social.repository.updateResource<CarePlan>({ ...carePlan, activity });
-}
-
-async function deleteAt(type: string, id: string) {
-  const response = await fetch(`${social.baseUrl}/${type}/${id}`, { method: 'DELETE' });
-  expect(response.ok).toBe(true);
+  return social().repository.updateResource<CarePlan>({ ...carePlan, activity });
 }
 
 /** A plan whose citizen's CarePlan was merged in part: its social activities flowed, its health activity was refused. */
 async function mergedInPart(app: App) {
-  const { ordinal, carePlanId } = citizenWithSocialCarePlan(false);
+  const { ordinal, carePlan: seeded } = citizenWithSocialCarePlan(false);
+  const carePlanId = seeded.id!;
   const carePlan = await addLocalActivity(carePlanId);
   const plan = await enrol(app.deps, population[ordinal]!.cpr);
   await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'social', categories: allButHealth, explicitHealth: false });
@@ -127,7 +84,8 @@ describe('a record merged in part, deleted at its source', () => {
 
   it('takes out a CarePlan merged with the goals it serves left out (consent refused them) when the social system deletes it', async () => {
     const app = await freshApp();
-    const { ordinal, carePlanId } = citizenWithSocialCarePlan(true);
+    const { ordinal, carePlan: seeded } = citizenWithSocialCarePlan(true);
+    const carePlanId = seeded.id!;
     const plan = await enrol(app.deps, population[ordinal]!.cpr);
     await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'social', categories: ['plan-core', 'social', 'interventions'] });
     const first = await sync(app);
