@@ -63,6 +63,12 @@ export const Config = z
       .default('')
       .transform((value) => value.split(/\s+/).filter(Boolean))
       .pipe(z.array(z.string().min(16, 'each retired CPR key is at least 16 characters'))),
+    /**
+     * `open` (default): `v1:`/`v2:` ciphertexts (not bound to their row) still open, and the re-key job
+     * moves them to `v3:`. `refuse`: refused everywhere and left as they are, so one moved or restored
+     * into a row is not read as that row's. Set once the re-key job counts none left (decision 0022).
+     */
+    CPR_LEGACY_CIPHERTEXTS: z.enum(['open', 'refuse'], { message: 'must be "open" (v1/v2 ciphertexts still open) or "refuse" (refused everywhere)' }).default('open'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_000_000),
     /** Sector system endpoints; an adapter without a URL is not configured. */
@@ -147,6 +153,7 @@ export const Config = z
       auth: { secret: env.JWKS_URL ? undefined : (env.JWT_SECRET ?? DEV_SECRET), jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
       cprKey: env.CPR_KEY ?? DEV_CPR_KEY,
       cprKeysRetired: env.CPR_KEYS_RETIRED,
+      cprLegacyCiphertexts: env.CPR_LEGACY_CIPHERTEXTS,
       usesDevSecrets: !env.JWKS_URL && !env.JWT_SECRET,
       logLevel: env.LOG_LEVEL,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,

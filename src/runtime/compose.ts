@@ -48,7 +48,7 @@ export async function composeDeps(options: {
   mappings?: MappingRegistry;
 }): Promise<AppDeps> {
   const store = createStore(options.database);
-  const vault = await createCprVault(options.config.cprKey, options.config.cprKeysRetired);
+  const vault = await createCprVault(options.config.cprKey, options.config.cprKeysRetired, { legacyCiphertexts: options.config.cprLegacyCiphertexts });
   return {
     store,
     vault,

@@ -15,18 +15,24 @@ import { interruptRunsOfEndedProcesses, interruptRunsOfThread } from './run-owne
 import { relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
 
-async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[0], rotating: boolean): Promise<void> {
+/** Re-keys at start until nothing is left to move (or only values it leaves), then logs what it did. Exported for tests (`pages`: smaller runs). */
+export async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[0], rotating: boolean, pages?: Parameters<typeof rekeyToCurrentKey>[1]): Promise<void> {
   try {
-    const total = { citizens: 0, sealedValues: 0, failures: 0 };
+    const total = { citizens: 0, sealedValues: 0, failures: 0, refused: 0, legacyCiphertextsLeft: 0 };
     for (let more = true; more; ) {
-      const run = await rekeyToCurrentKey(deps);
+      const run = await rekeyToCurrentKey(deps, pages);
       total.citizens += run.citizens;
       total.sealedValues += run.sealedValues;
-      total.failures += run.failures;
-      more = run.more;
+      // Each run scans from the start, so what it left is counted by the last run alone.
+      total.failures = run.failures;
+      total.refused = run.refused;
+      total.legacyCiphertextsLeft = run.legacyCiphertextsLeft;
+      // A bounded run that moved nothing saw only values it leaves: running again would not end.
+      more = run.more && run.citizens + run.sealedValues > 0;
     }
-    // Logged during a key rotation (README: the old key goes when this says no failures), or when an earlier format was moved.
-    if (rotating || total.citizens + total.sealedValues + total.failures > 0) deps.logger.info('CPR key rotation: data under retired keys or an earlier format moved to the current key', total);
+    // Logged during a key rotation (README: the old key goes when this says no failures), or when an earlier format was moved or left.
+    if (rotating || total.citizens + total.sealedValues + total.failures + total.refused + total.legacyCiphertextsLeft > 0)
+      deps.logger.info('CPR key rotation: data under retired keys or an earlier format moved to the current key', total);
   } catch (error) {
     deps.logger.error('CPR key rotation stopped; retention will go on with it', { error: error instanceof Error ? error.message : String(error) });
   }

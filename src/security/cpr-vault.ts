@@ -46,13 +46,32 @@ export interface PayloadSeal {
  * or municipality), or altered. Names neither the value nor the rows: callers log those they have.
  */
 export class MisplacedCiphertextError extends Error {
-  constructor(what: 'cpr' | 'payload') {
+  constructor(what: 'cpr' | 'payload', message?: string) {
     super(
-      what === 'cpr'
-        ? 'refused a CPR ciphertext sealed for another citizen or municipality (copied into this row, or altered); it is not used'
-        : 'refused a sealed value sealed for another row, column or municipality (copied here, or altered); it is not used',
+      message ??
+        (what === 'cpr'
+          ? 'refused a CPR ciphertext sealed for another citizen or municipality (copied into this row, or altered); it is not used'
+          : 'refused a sealed value sealed for another row, column or municipality (copied here, or altered); it is not used'),
     );
     this.name = 'MisplacedCiphertextError';
+  }
+}
+
+/** Whether `v1:`/`v2:` ciphertexts (not bound to their row) still open (`open`) or are refused everywhere (`refuse`): CPR_LEGACY_CIPHERTEXTS. */
+export type LegacyCiphertexts = 'open' | 'refuse';
+
+/**
+ * A `v1:`/`v2:` ciphertext with CPR_LEGACY_CIPHERTEXTS=refuse. It cannot tell where it belongs, so it
+ * may have been moved or restored into this row: a misplaced ciphertext for every caller (the sync
+ * skips the citizen, the relay dead-letters, a subscriber's event fails), hence the subclass.
+ */
+export class LegacyCiphertextRefusedError extends MisplacedCiphertextError {
+  constructor(what: 'cpr' | 'payload') {
+    super(
+      what,
+      `refused a ${what === 'cpr' ? 'CPR ciphertext' : 'sealed value'} of an earlier format (v1/v2, not bound to its row, so possibly moved or restored here): CPR_LEGACY_CIPHERTEXTS is refuse; it is not used`,
+    );
+    this.name = 'LegacyCiphertextRefusedError';
   }
 }
 
@@ -64,7 +83,7 @@ export interface CprVault {
    * rotation is under way, rows not yet re-keyed carry a retired key's hash.
    */
   lookupHashes(tenant: string, cpr: string): Promise<string[]>;
-  /** Sealed for this citizen's row: it opens only with the same `citizen` (v1 and v2 ciphertexts, from before, open anywhere). */
+  /** Sealed for this citizen's row: it opens only with the same `citizen` (v1 and v2 ciphertexts, from before, open anywhere unless `legacyCiphertexts` is `refuse`). */
   encrypt(cpr: string, citizen: CitizenSeal): Promise<string>;
   decrypt(cipher: string, citizen: CitizenSeal): Promise<string>;
   /**
@@ -76,6 +95,8 @@ export interface CprVault {
   openPayload(sealed: string, place: PayloadSeal): Promise<string>;
   /** What every ciphertext under the current key and format starts with (`v3:<key id>:`); anything else is re-keyed. */
   currentPrefix: string;
+  /** `refuse`: `decrypt`/`openPayload` throw LegacyCiphertextRefusedError for any v1/v2 ciphertext, so the re-key job leaves them too. */
+  legacyCiphertexts: LegacyCiphertexts;
 }
 
 /** An AES-256-GCM key as WebCrypto holds it and, where node:crypto's AES-GCM is used, its bytes. */
@@ -168,9 +189,10 @@ async function openBytes(key: AesKey, bytes: Uint8Array<ArrayBuffer>, place: Uin
  * read while the re-key job (src/security/rekey.ts) moves what they hold to the current key.
  * Distinct sub-keys are derived from each for each purpose.
  */
-export async function createCprVault(secret: string, retired: readonly string[] = [], options: { nodeCrypto?: boolean } = {}): Promise<CprVault> {
+export async function createCprVault(secret: string, retired: readonly string[] = [], options: { nodeCrypto?: boolean; legacyCiphertexts?: LegacyCiphertexts } = {}): Promise<CprVault> {
   // `nodeCrypto: false` seals and opens with WebCrypto alone (tests prove both ways give the same bytes).
   const useNode = (options.nodeCrypto ?? true) && nodeGcmWorks;
+  const legacyCiphertexts = options.legacyCiphertexts ?? 'open';
   const current = await generationOf(secret);
   const generations = [current, ...(await Promise.all(retired.filter((r) => r !== secret).map(generationOf)))];
   const byId = new Map(generations.map((g) => [g.id, g]));
@@ -178,6 +200,8 @@ export async function createCprVault(secret: string, retired: readonly string[] 
 
   async function open(stored: string, keyOf: (g: KeyGeneration) => AesKey, place: Uint8Array<ArrayBuffer>, what: 'cpr' | 'payload'): Promise<string> {
     const version = stored.slice(0, 3);
+    // Checked before any key: refused whichever key it is under, configured or not.
+    if (legacyCiphertexts === 'refuse' && (version === 'v1:' || version === 'v2:')) throw new LegacyCiphertextRefusedError(what);
     if (version === 'v3:' || version === 'v2:') {
       const end = stored.indexOf(':', 3);
       const generation = end > 3 ? byId.get(stored.slice(3, end)) : undefined;
@@ -217,5 +241,6 @@ export async function createCprVault(secret: string, retired: readonly string[] 
     sealPayload: (text, place) => sealWith(current, current.payloadKey, text, placeOf(place.column, place.tenant, place.id), useNode),
     openPayload: (sealed, place) => open(sealed, (g) => g.payloadKey, placeOf(place.column, place.tenant, place.id), 'payload'),
     currentPrefix: `v3:${current.id}:`,
+    legacyCiphertexts,
   };
 }

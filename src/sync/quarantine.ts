@@ -8,7 +8,7 @@
 import type { AppDeps } from '../api/context';
 import { ProblemError } from '../api/context';
 import { isAnonymousTreatmentBasis } from '../model';
-import { MisplacedCiphertextError } from '../security/cpr-vault';
+import { LegacyCiphertextRefusedError, MisplacedCiphertextError } from '../security/cpr-vault';
 import { redactCpr } from '../security/redact';
 import { actorOf, type Principal } from '../security/principal';
 import { QUARANTINE_PAYLOAD_OPEN_REFUSED, QUARANTINE_PAYLOAD_READ } from '../views/data-flows';
@@ -139,7 +139,9 @@ export async function openQuarantinedPayload(deps: AppDeps, principal: Principal
     logger.warn('quarantined payload not opened', { quarantineId: entry.id, error: error instanceof Error ? error.message : String(error) });
     return refuse(
       'quarantine-payload-unreadable',
-      error instanceof MisplacedCiphertextError
+      error instanceof LegacyCiphertextRefusedError
+        ? 'the stored payload is of an earlier format (v1/v2, not bound to its row) and CPR_LEGACY_CIPHERTEXTS is refuse, so it is not shown; the reason and the record’s identity are still listed'
+        : error instanceof MisplacedCiphertextError
         ? 'the stored payload was sealed for another row or municipality, or altered, so it is not shown; the reason and the record’s identity are still listed'
         : `the stored payload cannot be opened: ${error instanceof Error ? error.message : 'unknown format'}`,
     );

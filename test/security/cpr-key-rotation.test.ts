@@ -114,8 +114,8 @@ describe('rotating the CPR key of a running deployment', () => {
 
     // Retention goes on with the rotation (as it does nightly, and on Workers).
     const retention = await runRetention(during.deps);
-    expect(retention.rekey).toEqual({ citizens: 1, sealedValues: 2, failures: 0, more: false });
-    expect(await rekeyToCurrentKey(during.deps)).toEqual({ citizens: 0, sealedValues: 0, failures: 0, more: false });
+    expect(retention.rekey).toEqual({ citizens: 1, sealedValues: 2, failures: 0, refused: 0, legacyCiphertextsLeft: 0, more: false });
+    expect(await rekeyToCurrentKey(during.deps)).toEqual({ citizens: 0, sealedValues: 0, failures: 0, refused: 0, legacyCiphertextsLeft: 0, more: false });
     expect(await rotationState()).toEqual({ retiredKeys: 1, valuesUnderRetiredKeys: 0 });
     const prefix = during.deps.vault.currentPrefix;
     const citizen = (await during.deps.store.citizens.findByAnyCprHash('101', [await during.deps.vault.hash('101', cpr)]))!;
@@ -138,8 +138,8 @@ describe('rotating the CPR key of a running deployment', () => {
     const app = await startTestApp({ env: { CPR_KEY: OLD_KEY } });
     for (let i = 0; i < 5; i++) await app.deps.store.citizens.upsert({ id: `c-${i}`, tenant: '101', cprHash: `h-${i}`, cprCipher: await app.deps.vault.encrypt(testCpr(), { tenant: '101', citizenId: `c-${i}` }), birthDate: '1980-01-01', createdAt: new Date().toISOString() });
     const rotated = { ...app.deps, vault: await createCprVault(NEW_KEY, [OLD_KEY]) };
-    expect(await rekeyToCurrentKey(rotated, { pageSize: 2, maxPages: 2 })).toEqual({ citizens: 4, sealedValues: 0, failures: 0, more: true });
-    expect(await rekeyToCurrentKey(rotated, { pageSize: 2 })).toEqual({ citizens: 1, sealedValues: 0, failures: 0, more: false });
+    expect(await rekeyToCurrentKey(rotated, { pageSize: 2, maxPages: 2 })).toEqual({ citizens: 4, sealedValues: 0, failures: 0, refused: 0, legacyCiphertextsLeft: 0, more: true });
+    expect(await rekeyToCurrentKey(rotated, { pageSize: 2 })).toEqual({ citizens: 1, sealedValues: 0, failures: 0, refused: 0, legacyCiphertextsLeft: 0, more: false });
     await app.close();
   });
 
@@ -165,8 +165,8 @@ describe('rotating the CPR key of a running deployment', () => {
     expect(await app.deps.vault.decrypt((await stored()).cpr, owner)).toBe(cpr);
 
     // Retention (nightly; on Workers its trigger) runs the re-key job, a key rotation or not.
-    expect((await runRetention(app.deps)).rekey).toEqual({ citizens: 1, sealedValues: 2, failures: 0, more: false });
-    expect(await rekeyToCurrentKey(app.deps)).toEqual({ citizens: 0, sealedValues: 0, failures: 0, more: false });
+    expect((await runRetention(app.deps)).rekey).toEqual({ citizens: 1, sealedValues: 2, failures: 0, refused: 0, legacyCiphertextsLeft: 0, more: false });
+    expect(await rekeyToCurrentKey(app.deps)).toEqual({ citizens: 0, sealedValues: 0, failures: 0, refused: 0, legacyCiphertextsLeft: 0, more: false });
     const rekeyed = await stored();
     for (const value of Object.values(rekeyed)) expect(value.startsWith(app.deps.vault.currentPrefix) && value.startsWith('v3:')).toBe(true);
     expect(await app.deps.vault.decrypt(rekeyed.cpr, owner)).toBe(cpr);
