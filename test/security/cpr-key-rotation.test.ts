@@ -15,23 +15,11 @@ import { rekeyToCurrentKey } from '../../src/security/rekey';
 import { runRetention } from '../../src/sync/retention';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
+import { legacyCipher } from '../support/legacy-cipher';
 
 const OLD_KEY = 'the-municipality-cpr-key-of-2025';
 const NEW_KEY = 'the-municipality-cpr-key-of-2026';
 
-/**
- * A ciphertext as the vault wrote it before ciphertexts were bound to their row: AES-GCM under the
- * derived key (`cpr-encryption` or `payload-encryption`), IV first, without additional data — `v1:`
- * before key ids, `v2:<key id>:` after.
- */
-async function legacyCipher(secret: string, text: string, version: 'v1' | 'v2' = 'v1', purpose: 'cpr-encryption' | 'payload-encryption' = 'cpr-encryption'): Promise<string> {
-  const digest = (input: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(input));
-  const key = await crypto.subtle.importKey('raw', await digest(`${purpose}:${secret}`), 'AES-GCM', false, ['encrypt']);
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, new TextEncoder().encode(text)));
-  const body = Buffer.concat([iv, cipher]).toString('base64');
-  return version === 'v1' ? `v1:${body}` : `v2:${Buffer.from(await digest(`key-id:${secret}`)).toString('hex').slice(0, 12)}:${body}`;
-}
 const citizenA = { tenant: '101', citizenId: 'citizen-a' };
 
 describe('the CPR vault across keys', () => {
@@ -49,7 +37,7 @@ describe('the CPR vault across keys', () => {
     const quarantined = { column: 'quarantine.raw', tenant: '101', id: 'q-1' } as const;
     expect(await rotated.openPayload(await old.sealPayload('{"raw":1}', quarantined), quarantined)).toBe('{"raw":1}');
     // Before key ids: any configured key that opens it.
-    const legacy = await legacyCipher(OLD_KEY, cpr);
+    const legacy = await legacyCipher(OLD_KEY, cpr, 'v1');
     expect(await old.decrypt(legacy, citizenA)).toBe(cpr);
     expect(await rotated.decrypt(legacy, citizenA)).toBe(cpr);
     await expect(onlyNew.decrypt(legacy, citizenA)).rejects.toThrow(/not configured/);

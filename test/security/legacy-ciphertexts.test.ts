@@ -26,16 +26,8 @@ import { startTestApp } from '../support/node-app';
 import { dfdgSimulator } from '../support/sector-simulators';
 import { enrol, grantConsent } from '../support/seed';
 import { employmentIntervention, startPushFixture, TARGETS, type PushFixture } from '../registrations/fixture';
+import { legacyCipher } from '../support/legacy-cipher';
 
-/** A ciphertext as the vault wrote it before v3: AES-GCM under the derived key, no additional data; `v1:` before key ids, `v2:<key id>:` after. */
-async function legacyCipher(secret: string, text: string, version: 'v1' | 'v2' = 'v2', purpose: 'cpr-encryption' | 'payload-encryption' = 'cpr-encryption'): Promise<string> {
-  const digest = (input: string) => crypto.subtle.digest('SHA-256', new TextEncoder().encode(input));
-  const key = await crypto.subtle.importKey('raw', await digest(`${purpose}:${secret}`), 'AES-GCM', false, ['encrypt']);
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const cipher = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, new TextEncoder().encode(text)));
-  const body = Buffer.concat([iv, cipher]).toString('base64');
-  return version === 'v1' ? `v1:${body}` : `v2:${Buffer.from(await digest(`key-id:${secret}`)).toString('hex').slice(0, 12)}:${body}`;
-}
 const KEY = 'the-municipality-cpr-key-of-2026';
 const RETIRED = 'the-municipality-cpr-key-of-2025';
 const citizenA = { tenant: '101', citizenId: 'citizen-a' };
@@ -74,7 +66,7 @@ describe('the CPR vault with `refuse`', () => {
       expect((refused as Error).message).not.toContain(citizenA.citizenId);
     }
     // Refused even under a key that is not configured (the check comes first).
-    await expect(refusing.decrypt(await legacyCipher('a-key-nobody-configured', cpr), citizenA)).rejects.toBeInstanceOf(LegacyCiphertextRefusedError);
+    await expect(refusing.decrypt(await legacyCipher('a-key-nobody-configured', cpr, 'v2'), citizenA)).rejects.toBeInstanceOf(LegacyCiphertextRefusedError);
     for (const version of ['v1', 'v2'] as const) {
       const sealed = await legacyCipher(KEY, '{"raw":1}', version, 'payload-encryption');
       expect(await opening.openPayload(sealed, quarantined)).toBe('{"raw":1}');
