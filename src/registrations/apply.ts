@@ -9,6 +9,7 @@ import {
   isAnonymousTreatmentBasis,
   membersOf,
   Plan,
+  planIntegrityProblems,
   type Agreement,
   type CitizenView,
   type Coordinator,
@@ -155,8 +156,12 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     }
     case 'goal.changed': {
       const current = plan.goals.find((g) => g.id === request.goalId) ?? invalid('goalId', `no goal ${request.goalId} in the plan`);
-      const goal = { ...current, ...stripUndefined(request.changes), provenance: [...withSoleWriterSeen(current), provenance] } as Goal;
+      const { parentGoalId, ...changes } = request.changes;
+      const { parentGoalId: currentParent, ...kept } = current;
+      const parent = parentGoalId === null ? undefined : (parentGoalId ?? currentParent);
+      const goal = { ...kept, ...stripUndefined(changes), ...(parent !== undefined ? { parentGoalId: parent } : {}), provenance: [...withSoleWriterSeen(current), provenance] } as Goal;
       next.goals = plan.goals.map((g) => (g.id === goal.id ? goal : g));
+      hierarchyProblems(plan, next.goals as Goal[], goal.id, request.changes);
       outbound = { ...common, ...about(memberById(goal.memberId, 'goalId')), elementId: goal.id, sector: goal.sector, element: { type: 'goal', goal } };
       break;
     }
@@ -267,6 +272,25 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
   if (outbound!.elementId && outbound!.confidentiality !== 'anonymous-treatment' && protectedElements(parsed.data).has(outbound!.elementId))
     outbound = { ...outbound!, confidentiality: 'anonymous-treatment' };
   return { plan: parsed.data, outbound: outbound! };
+}
+
+/**
+ * The goal hierarchy's rules (`planIntegrityProblems`) as they bear on the goal a `goal.changed`
+ * changed, named by the field of the change that broke them: an overall goal left with its parent is
+ * the level's doing unless the change also named a parent. Other goals' problems are left to `Plan`.
+ */
+function hierarchyProblems(plan: Plan, goals: readonly Goal[], goalId: string, changes: { level?: unknown; parentGoalId?: unknown }): void {
+  const index = goals.findIndex((g) => g.id === goalId);
+  const problems = planIntegrityProblems({ ...plan, goals }).filter((p) => p.path[0] === 'goals' && p.path[1] === index && p.path[2] === 'parentGoalId');
+  if (problems.length === 0) return;
+  const byLevel = changes.parentGoalId === undefined && changes.level !== undefined;
+  throw new RegistrationInvalid(
+    problems.map((p) =>
+      byLevel
+        ? { path: 'changes.level', message: `${p.message}: send parentGoalId: null with the level to take it out from under ${goals[index]!.parentGoalId}` }
+        : { path: changes.parentGoalId !== undefined ? 'changes.parentGoalId' : p.path.join('.'), message: p.message },
+    ),
+  );
 }
 
 function interventionOutbound(common: Omit<Outbound, 'memberId' | 'citizenId' | 'birthDate' | 'element'>, member: Pick<Outbound, 'memberId' | 'citizenId' | 'birthDate'>, intervention: Intervention): Outbound {

@@ -15,8 +15,13 @@ export const GoalInput = Goal.omit({ id: true, provenance: true, ruleVersion: tr
 
 // Fields with a default in the model are re-declared without it: zod applies a default even inside
 // `.partial()`, and a change must never reset a field it does not name.
-export const GoalChanges = Goal.pick({ title: true, description: true, status: true, targetDate: true, parentGoalId: true })
-  .extend({ topics: z.array(Topic) })
+// `level` and `parentGoalId` are held to the goal hierarchy's rules (`planIntegrityProblems`) when applied;
+// `parentGoalId: null` takes a goal out from under its parent (an overall goal has none).
+export const GoalChanges = Goal.pick({ title: true, description: true, status: true, targetDate: true, level: true })
+  .extend({
+    topics: z.array(Topic),
+    parentGoalId: Goal.shape.parentGoalId.unwrap().nullable().describe('The goal this one serves; null: none (an overall goal has none)'),
+  })
   .partial()
   .refine((c) => Object.keys(c).length > 0, { message: 'name at least one field to change' });
 
