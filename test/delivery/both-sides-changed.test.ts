@@ -6,28 +6,21 @@
  * simulator over HTTP, with the real adapter, relay, reverse and forward mappings, and sync engine.
  */
 import type { Goal as RegionGoal } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SectorSimulator } from '../../adapters/social/simulator';
-import type { RelayOptions } from '../../src/delivery';
 import type { Plan } from '../../src/model';
-import { TestClock } from '../registrations/fixture';
-import { startFourTargets, type FourTargets } from '../support/four-targets';
+import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
 
 let health: SectorSimulator;
 let app: Awaited<ReturnType<typeof startTestApp>>;
-const clock = new TestClock();
-const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
-let population: SyntheticCitizen[];
-let targets: FourTargets | undefined;
-
-beforeAll(async () => {
-  population = generatePopulation(400, 2026);
-  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 2000 });
+const setUp = fourTargetsForThisFile();
+const { clock } = setUp;
+let targets: FourTargets;
+beforeAll(() => {
+  targets = setUp.targets();
   ({ health, app } = targets);
-}, 60_000);
-afterAll(() => targets?.close());
+});
 
 /** An active plan for a citizen the region knows, with consent to push everywhere and to read the region, read once. */
 const citizenAtRegion = () => targets!.citizenReadFrom('health', ['health']);

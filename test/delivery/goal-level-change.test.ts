@@ -9,23 +9,17 @@
  * reverse and forward mappings, and sync engine.
  */
 import type { Coding, Goal as FhirGoal } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fhirValidationErrors } from '../../adapters/fhir/definitions';
 import { CARE_SOCIAL_SYSTEM } from '../../adapters/fhir/systems';
-import { generatePopulation } from '../../adapters/shared/population';
-import type { RelayOptions } from '../../src/delivery';
 import type { DataCategory, Plan } from '../../src/model';
-import { TestClock } from '../registrations/fixture';
-import { startFourTargets, type FourTargets } from '../support/four-targets';
+import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
 
-const clock = new TestClock();
-const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
+const setUp = fourTargetsForThisFile();
 let targets: FourTargets;
-
-beforeAll(async () => {
-  targets = await startFourTargets({ population: generatePopulation(400, 2026), clock, relay: relayOptions, timeoutMs: 2000 });
-}, 60_000);
-afterAll(() => targets?.close());
+beforeAll(() => {
+  targets = setUp.targets();
+});
 
 type System = 'social' | 'health';
 const readCategories: Record<System, DataCategory[]> = { social: ['plan-core', 'social', 'goals', 'interventions'], health: ['health'] };

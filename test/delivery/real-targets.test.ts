@@ -4,20 +4,18 @@
  * reverse mappings (`defaultReverseMappings`). Exactly-once is read from the simulators' own
  * effect counters: per record id for the SOAP ones, per idempotency key for the FHIR ones.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Goal as RegionGoal } from '@medplum/fhirtypes';
 import { createDfdgAdapter, type DfdgSimulator } from '../../adapters/dfdg';
 import { createEducationAdapter, type EducationSimulator } from '../../adapters/education';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
-import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import { activationTypes } from '../../mappings/dfdg';
 import { educationProgrammes, planActivityTypes } from '../../mappings/education';
-import { createRelay, type RelayOptions } from '../../src/delivery';
+import { createRelay } from '../../src/delivery';
 import type { DataCategory, Recipient } from '../../src/model';
-import { startFourTargets, type FourTargets } from '../support/four-targets';
+import { fourTargetsForThisFile, TEST_RELAY, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
-import { TestClock } from '../registrations/fixture';
 import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
 import { regionalActivities } from '../../mappings/health/codes';
 
@@ -26,17 +24,13 @@ let education: EducationSimulator;
 let social: SectorSimulator;
 let health: SectorSimulator;
 let app: Awaited<ReturnType<typeof startTestApp>>;
-const clock = new TestClock();
-const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
-let population: SyntheticCitizen[];
-
-let targets: FourTargets | undefined;
-beforeAll(async () => {
-  population = generatePopulation(400, 2026);
-  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 500, soapHangMs: 1_500 });
+const setUp = fourTargetsForThisFile({ timeoutMs: 500, soapHangMs: 1_500 });
+const { clock, population } = setUp;
+let targets: FourTargets;
+beforeAll(() => {
+  targets = setUp.targets();
   ({ dfdg, education, social, health, app } = targets);
-}, 60_000);
-afterAll(() => targets?.close());
+});
 
 async function call(method: string, path: string, body?: unknown, key?: string) {
   const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
@@ -287,7 +281,7 @@ describe('delivery to the real simulators', () => {
     const grants = await app.deps.store.consents.forCitizens('101', [c.citizenId]);
     const healthGrant = grants.find((g) => g.kind === 'grant' && g.recipient === 'health')!;
     await app.deps.store.consents.replace({ ...healthGrant, revokedAt: clock.now().toISOString(), revokedBy: 'citizen' } as never);
-    await createRelay(app.deps, relayOptions).runOnce();
+    await createRelay(app.deps, TEST_RELAY).runOnce();
     expect((await status(added.id)).targets[0]).toMatchObject({ status: 'cancelled' });
     clock.advance(60_000);
     await app.deps.store.consents.insert({ ...healthGrant, id: crypto.randomUUID(), createdAt: clock.now().toISOString() } as never);
@@ -306,14 +300,14 @@ describe('delivery to the real simulators', () => {
     // A create and an update, each refused behind a success status.
     social.setFaults({ errorOutcomeRate: 1, scope: { method: 'POST', resourceType: 'CarePlan' } });
     try {
-      await createRelay(app.deps, relayOptions).runOnce();
+      await createRelay(app.deps, TEST_RELAY).runOnce();
       expect(await status(care.id)).toMatchObject({ targets: [{ status: 'retrying', lastError: expect.stringContaining('Simulated refusal behind a success status') }] });
       social.setFaults({ errorOutcomeRate: 0 });
       await drain();
       expect(await status(care.id)).toMatchObject({ targets: [{ status: 'delivered' }] });
       update = await change('Socialpædagogisk støtte, 6 timer');
       social.setFaults({ errorOutcomeRate: 1, scope: { method: 'PUT' } });
-      await createRelay(app.deps, relayOptions).runOnce();
+      await createRelay(app.deps, TEST_RELAY).runOnce();
       expect(await app.deps.store.outbox.get('101', update)).toMatchObject({ status: 'retrying', lastError: expect.stringContaining('Simulated refusal behind a success status') });
     } finally {
       social.setFaults({ errorOutcomeRate: 0, scope: undefined });

@@ -11,33 +11,25 @@
  * reverse and forward mappings, and sync engine; every Goal written is checked with medplum.
  */
 import type { Coding, Goal as FhirGoal } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fhirValidationErrors } from '../../adapters/fhir/definitions';
 import { CARE_SOCIAL_SYSTEM, GOAL_CATEGORY_SYSTEM } from '../../adapters/fhir/systems';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { placeInTheirGoal } from '../../mappings/their-goal';
-import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import type { SectorSimulator } from '../../adapters/social/simulator';
-import type { RelayOptions } from '../../src/delivery';
 import type { DataCategory, Plan } from '../../src/model';
-import { TestClock } from '../registrations/fixture';
-import { startFourTargets, type FourTargets } from '../support/four-targets';
+import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
 
 let social: SectorSimulator;
 let health: SectorSimulator;
 let app: Awaited<ReturnType<typeof startTestApp>>;
-const clock = new TestClock();
-const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
-let population: SyntheticCitizen[];
-let targets: FourTargets | undefined;
-
-beforeAll(async () => {
-  population = generatePopulation(400, 2026);
-  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 2000 });
+const setUp = fourTargetsForThisFile();
+let targets: FourTargets;
+beforeAll(() => {
+  targets = setUp.targets();
   ({ social, health, app } = targets);
-}, 60_000);
-afterAll(() => targets?.close());
+});
 
 type System = 'social' | 'health';
 const simulatorOf = (system: System) => (system === 'social' ? social : health);

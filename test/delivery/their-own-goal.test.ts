@@ -7,33 +7,25 @@
  * and regional FHIR simulators over HTTP, with the real adapters, relay, reverse and forward mappings.
  */
 import type { Goal as FhirGoal, Identifier } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fhirValidationErrors } from '../../adapters/fhir/definitions';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { createSocialAdapter } from '../../adapters/social/adapter';
-import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import type { SectorSimulator } from '../../adapters/social/simulator';
 import { ENPLAN_NOTE_EXTENSION } from '../../mappings/their-goal';
-import type { RelayOptions } from '../../src/delivery';
 import type { DataCategory } from '../../src/model';
-import { TestClock } from '../registrations/fixture';
-import { startFourTargets, type FourTargets } from '../support/four-targets';
+import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
 
 let social: SectorSimulator;
 let health: SectorSimulator;
 let app: Awaited<ReturnType<typeof startTestApp>>;
-const clock = new TestClock();
-const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
-let population: SyntheticCitizen[];
-let targets: FourTargets | undefined;
-
-beforeAll(async () => {
-  population = generatePopulation(400, 2026);
-  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 2000 });
+const setUp = fourTargetsForThisFile();
+let targets: FourTargets;
+beforeAll(() => {
+  targets = setUp.targets();
   ({ social, health, app } = targets);
-}, 60_000);
-afterAll(() => targets?.close());
+});
 
 type System = 'social' | 'health';
 const simulatorOf = (system: System) => (system === 'social' ? social : health);

@@ -6,15 +6,15 @@ import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../..
 import { createEducationAdapter, startEducationSimulator, type EducationSimulator } from '../../adapters/education';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { startHealthSimulator } from '../../adapters/health/simulator';
-import type { SyntheticCitizen } from '../../adapters/shared/population';
+import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { createRelay, type DeliveryDeps, type RelayOptions } from '../../src/delivery';
 import { membersOf, type DataCategory, type SourceSystem } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
-import type { TestClock } from '../registrations/fixture';
+import { TestClock } from '../registrations/fixture';
 import { startTestApp } from './node-app';
 import { enrol, grantConsent, grantPushConsents } from './seed';
 
@@ -123,4 +123,22 @@ export async function startFourTargets(options: { population: SyntheticCitizen[]
     },
   };
   return targets;
+}
+
+/** The relay the push tests run: leases and timeouts short enough for a test, a steady jitter. */
+export const TEST_RELAY: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
+
+/**
+ * The four targets for one test file: started before its tests (on 400 citizens, seed 2026, unless
+ * given a population), closed after them. `targets()` is the running set, from the file's own hooks on.
+ */
+export function fourTargetsForThisFile(options: { population?: SyntheticCitizen[]; relay?: RelayOptions; timeoutMs?: number; soapHangMs?: number } = {}) {
+  const clock = new TestClock();
+  const population = options.population ?? generatePopulation(400, 2026);
+  let running: FourTargets | undefined;
+  beforeAll(async () => {
+    running = await startFourTargets({ population, clock, relay: options.relay ?? TEST_RELAY, timeoutMs: options.timeoutMs ?? 2000, ...(options.soapHangMs !== undefined ? { soapHangMs: options.soapHangMs } : {}) });
+  }, 60_000);
+  afterAll(() => running?.close());
+  return { clock, population, targets: () => running! };
 }

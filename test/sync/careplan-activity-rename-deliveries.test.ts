@@ -9,23 +9,21 @@
  * real adapters, engine, relay, store and API.
  */
 import type { ServiceRequest } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ENPLAN_ELEMENT_SYSTEM } from '../../adapters/fhir/systems';
 import { generatePopulation } from '../../adapters/shared/population';
 import { membersOf, type Plan } from '../../src/model';
 import { runSync } from '../../src/sync/engine';
 import { mappingsBeforeActivityIdentity } from '../support/position-named-careplans';
-import { startFourTargets, type FourTargets } from '../support/four-targets';
+import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
 import { enrol, grantConsent, grantPushConsents } from '../support/seed';
-import { TestClock } from '../registrations/fixture';
 
-const clock = new TestClock();
-const population = generatePopulation(120, 5151);
+const setUp = fourTargetsForThisFile({ population: generatePopulation(120, 5151), relay: { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5 } });
+const { clock, population } = setUp;
 let targets: FourTargets;
-beforeAll(async () => {
-  targets = await startFourTargets({ population, clock, relay: { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5 }, timeoutMs: 2_000 });
-}, 60_000);
-afterAll(() => targets?.close());
+beforeAll(() => {
+  targets = setUp.targets();
+});
 
 const legacy = mappingsBeforeActivityIdentity('health');
 

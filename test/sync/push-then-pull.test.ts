@@ -6,11 +6,10 @@
  * simulators over HTTP, with the real adapters, relay, reverse and forward mappings.
  */
 import type { SourceAdapter } from '../../adapters/adapter';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type DfdgSimulator } from '../../adapters/dfdg';
 import { createEducationAdapter, type EducationSimulator } from '../../adapters/education';
 import { FFB_SYSTEM } from '../../adapters/fhir/systems';
-import { generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import type { SectorSimulator } from '../../adapters/social/simulator';
@@ -18,29 +17,23 @@ import { activationTypes } from '../../mappings/dfdg';
 import { educationProgrammes, planActivityTypes } from '../../mappings/education';
 import { regionalActivities } from '../../mappings/health/codes';
 import ffb from '../../mappings/social/codes/ffb.json' with { type: 'json' };
-import type { RelayOptions } from '../../src/delivery';
 import { membersOf, type DataCategory, type Plan, type Provenance, type SourceSystem } from '../../src/model';
-import { startFourTargets, type FourTargets } from '../support/four-targets';
+import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
 import type { startTestApp } from '../support/node-app';
 import { enrol, grantConsent, grantPushConsents } from '../support/seed';
-import { TestClock } from '../registrations/fixture';
 
 let dfdg: DfdgSimulator;
 let education: EducationSimulator;
 let social: SectorSimulator;
 let health: SectorSimulator;
 let app: Awaited<ReturnType<typeof startTestApp>>;
-const clock = new TestClock();
-const relayOptions: RelayOptions = { leaseMs: 10_000, pushTimeoutMs: 3_000, random: () => 0.5, concurrency: 16 };
-let population: SyntheticCitizen[];
-
-let targets: FourTargets | undefined;
-beforeAll(async () => {
-  population = generatePopulation(400, 2026);
-  targets = await startFourTargets({ population, clock, relay: relayOptions, timeoutMs: 2000 });
+const setUp = fourTargetsForThisFile();
+const { population } = setUp;
+let targets: FourTargets;
+beforeAll(() => {
+  targets = setUp.targets();
   ({ dfdg, education, social, health, app } = targets);
-}, 60_000);
-afterAll(() => targets?.close());
+});
 
 /** What each source may bring into the plan. */
 const sourceCategories: Record<SourceSystem, DataCategory[]> = {
