@@ -1,8 +1,8 @@
 /** Plans as whole, validated documents with an optimistic version; members indexed for enrolment. */
-import { and, asc, desc, eq, exists, gt, gte, inArray, lt, notExists, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, exists, getTableName, gt, gte, inArray, lt, notExists, sql, type SQL } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
-import { inList, sameTenant } from './query';
+import { inList, sameTenant, writeStatement } from './query';
 import { abortUnless, isLostWriteAbort } from './write-guard';
 import type { Commit, Database, Statement } from './db';
 import { appliedRecords, citizens, consents, heldElements, outbox, planLinks, planMembers, plans, pulledCitizens, regionalConsentEnds, registrations, satisfactionAnswers } from './schema';
@@ -25,6 +25,9 @@ export const nextFollowUpOf = (plan: Pick<Plan, 'followUps'>): string | null =>
 
 /** The responsible coordinator's name (R5), or null while there is none. */
 export const coordinatorNameOf = (plan: Pick<Plan, 'coordinator'>): string | null => plan.coordinator?.name ?? null;
+
+/** The plans table's name as SQL text (for `writeStatement`). */
+const plansTable = `"${getTableName(plans)}"`;
 
 export function planRepository({ db, batch }: Database) {
   const memberRows = (plan: Plan) =>
@@ -102,22 +105,19 @@ export function planRepository({ db, batch }: Database) {
       const openConflicts = openConflictsOf(plan);
       const nextFollowUp = nextFollowUpOf(plan);
       const coordinatorName = coordinatorNameOf(plan);
-      const update = db
-        .update(plans)
-        .set({
-          document: JSON.stringify(plan),
-          version: plan.version,
-          updatedAt: plan.updatedAt,
-          writeId,
-          ...(previous?.status === plan.status ? {} : { status: plan.status }),
-          ...(previous && openConflictsOf(previous) === openConflicts ? {} : { openConflicts }),
-          ...(previous && nextFollowUpOf(previous) === nextFollowUp ? {} : { nextFollowUp }),
-          ...(previous && coordinatorNameOf(previous) === coordinatorName ? {} : { coordinatorName }),
-        })
-        .where(and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.version, expectedVersion)));
+      // SQL text, not drizzle's update builder: a sync builds one per citizen (writeStatement).
+      const assigned: [string, string | number | null][] = [[plans.document.name, JSON.stringify(plan)], [plans.version.name, plan.version], [plans.updatedAt.name, plan.updatedAt], [plans.writeId.name, writeId]];
+      if (previous?.status !== plan.status) assigned.push([plans.status.name, plan.status]);
+      if (!previous || openConflictsOf(previous) !== openConflicts) assigned.push([plans.openConflicts.name, openConflicts]);
+      if (!previous || nextFollowUpOf(previous) !== nextFollowUp) assigned.push([plans.nextFollowUp.name, nextFollowUp]);
+      if (!previous || coordinatorNameOf(previous) !== coordinatorName) assigned.push([plans.coordinatorName.name, coordinatorName]);
+      const update = writeStatement(
+        db,
+        `update ${plansTable} set ${assigned.map(([column]) => `"${column}" = ?`).join(', ')} where "${plans.tenant.name}" = ? and "${plans.id.name}" = ? and "${plans.version.name}" = ?`,
+        [...assigned.map(([, value]) => value), plan.tenant, plan.id, expectedVersion],
+      );
       if (previous && JSON.stringify(memberRows(previous)) === JSON.stringify(memberRows(plan))) return [update];
       // The member rows change only if the plan update itself won (the plan holds this write).
-      // Written with the query builder (not raw SQL) because D1's batch binds only built queries.
       const thisWrite = and(eq(plans.tenant, plan.tenant), eq(plans.id, plan.id), eq(plans.writeId, writeId));
       return [
         update,
