@@ -27,7 +27,11 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 
 /** One adapter's check; one that throws or outlasts `timeoutMs` is failing, never an error of ours. */
 async function checkOne(adapter: SourceSystem, source: SourceAdapter, timeoutMs: number): Promise<ConnectionCheck> {
-  const name = source.describe().name;
+  // A description that fails leaves the source under its id: its check is still run and shown.
+  let name: string = adapter;
+  try {
+    name = source.describe().name;
+  } catch {}
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<'timed-out'>((resolve) => {

@@ -106,7 +106,7 @@ describe('GET /v1/monitoring/connections', () => {
     await app.close();
   });
 
-  it('reports a check that throws or never answers as failing, within twice the adapter timeout (a FHIR check makes two calls), and masks CPR-shaped numbers', async () => {
+  it('reports a check that throws (or whose source cannot describe itself) or never answers as failing, within twice the adapter timeout (a FHIR check makes two calls), and masks CPR-shaped numbers', async () => {
     const description = (id: 'dfdg' | 'social', name: string) => ({ id, name, sector: 'employment' as const, format: 'test', recordTypes: [], pushOperations: [] });
     const throwing = { describe: () => description('dfdg', 'Throwing source'), check: () => Promise.reject(new Error(`the source refused ${CPR_LIKE}`)) } as unknown as SourceAdapter;
     const hanging = { describe: () => description('social', 'Hanging source'), check: () => new Promise(() => {}) } as unknown as SourceAdapter;
@@ -114,7 +114,16 @@ describe('GET /v1/monitoring/connections', () => {
       describe: () => ({ ...description('social', 'Chatty source'), id: 'health' }),
       check: async () => ({ ok: true, latencyMs: 3.7, detail: `serves ${CPR_LIKE}`, warnings: [`patient ${CPR_LIKE} is odd`] }),
     } as unknown as SourceAdapter;
-    const app = await startTestApp({ adapters: { dfdg: throwing, social: hanging, health: chatty }, env: { ADAPTER_TIMEOUT_MS: '200' } });
+    // Throws where it should answer at once: its description, and its check before any promise.
+    const broken = {
+      describe: () => {
+        throw new Error('no description');
+      },
+      check: () => {
+        throw new Error(`cannot check ${CPR_LIKE}`);
+      },
+    } as unknown as SourceAdapter;
+    const app = await startTestApp({ adapters: { dfdg: throwing, social: hanging, health: chatty, education: broken }, env: { ADAPTER_TIMEOUT_MS: '200' } });
     const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
     const answer = await app.harness.request('/v1/monitoring/connections', { headers: { authorization: `Bearer ${token}` } });
     expect(answer.status).toBe(200);
@@ -124,6 +133,7 @@ describe('GET /v1/monitoring/connections', () => {
     expect(bySystem.dfdg).toMatchObject({ ok: false, detail: 'the check failed: the source refused [cpr]', warnings: [] });
     expect(bySystem.social).toMatchObject({ ok: false, detail: 'no answer within 400 ms (twice ADAPTER_TIMEOUT_MS)', warnings: [] });
     expect(bySystem.health).toMatchObject({ ok: true, latencyMs: 4, detail: 'serves [cpr]', warnings: ['patient [cpr] is odd'] });
+    expect(bySystem.education).toMatchObject({ ok: false, name: 'education', detail: 'the check failed: cannot check [cpr]', warnings: [] });
     await app.close();
   });
 
