@@ -831,8 +831,38 @@ function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: str
  * adds or replaces with that element's schema, then the plan-wide rules (`planIntegrityProblems`).
  * That is what `Plan.parse` would check, at a fraction of the cost for a large plan.
  */
+/**
+ * Per record id and system, the newest version of that record the plan's elements hold (the
+ * records of `inputs` only; looked up by id first, so the scan builds no string per entry).
+ */
+function newestVersionsHeld(plan: Plan, inputs: readonly MergeInput[]): Map<string, Partial<Record<FragmentOrigin['system'], string>>> {
+  const newest = new Map<string, Partial<Record<FragmentOrigin['system'], string>>>();
+  const read = new Map<string, Set<FragmentOrigin['system']>>();
+  for (const { origin } of inputs) read.set(origin.recordId, (read.get(origin.recordId) ?? new Set()).add(origin.system));
+  for (const key of elementListKeys)
+    for (const element of plan[key] as Element[])
+      for (const p of element.provenance) {
+        if (p.kind !== 'source' || !read.get(p.recordId)?.has(p.system)) continue;
+        const bySystem = newest.get(p.recordId) ?? {};
+        const held = bySystem[p.system];
+        if (held === undefined || compareVersions(p.recordVersion, held) > 0) bySystem[p.system] = p.recordVersion;
+        newest.set(p.recordId, bySystem);
+      }
+  return newest;
+}
+
 export function mergeFragments(plan: Plan, given: readonly MergeInput[], context: MergeContext): MergeOutcome {
-  const inputs = context.held && context.held.size > 0 ? onOurElements(plan, given, context.held) : given;
+  const mapped = context.held && context.held.size > 0 ? onOurElements(plan, given, context.held) : given;
+  // A version older than one the plan holds of the same record is stale as a whole, every fragment
+  // of it: read late (a lagging replica, a replayed feed) it would otherwise bring back elements the
+  // newer version took back, which no provenance is left on to say it is old.
+  const newestHeld = newestVersionsHeld(plan, mapped);
+  const isOlder = ({ origin }: MergeInput) => {
+    const held = newestHeld.get(origin.recordId)?.[origin.system];
+    return held !== undefined && compareVersions(origin.recordVersion, held) < 0;
+  };
+  const inputs = newestHeld.size > 0 ? mapped.filter((input) => !isOlder(input)) : mapped;
+  const olderThanHeld = mapped.length - inputs.length;
   // Lists are copied and elements replaced, never changed in place, so a shallow copy suffices.
   const next: Plan = {
     ...plan,
@@ -845,7 +875,7 @@ export function mergeFragments(plan: Plan, given: readonly MergeInput[], context
     careTeams: [...plan.careTeams],
     conflicts: [...plan.conflicts],
   };
-  const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: 0, conflicts: 0, provenanceChanged: false, unresolved: [], renamed: [] };
+  const tally: Tally = { added: 0, updated: 0, unchanged: 0, stale: olderThanHeld, conflicts: 0, provenanceChanged: false, unresolved: [], renamed: [] };
   const bySystem: MergeOutcome['bySystem'] = {};
   // Built only when a reference is not held by its own name (rare): the plan's goals and this merge's.
   let goalNames: Map<string, string | null> | undefined;

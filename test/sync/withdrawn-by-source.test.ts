@@ -84,6 +84,21 @@ describe('a record whose newer version no longer yields an element', () => {
     expect(outcome.withdrawn).toEqual([{ system: 'social', recordId: 'cp1', elementId: 'social:goal:g1', removed: true }]);
   });
 
+  it('does not let an older version read late bring back what a newer one took back', () => {
+    const v1 = [
+      { fragment: goal('social:goal:g1', 'Egen bolig'), origin: origin('social', 'cp1', '1'), memberId: 'm-1' },
+      { fragment: intervention('social:intervention:i1', ['social:goal:g1']), origin: origin('social', 'cp1', '1'), memberId: 'm-1' },
+    ];
+    const first = mergeFragments(planWith([member]), v1, { at, ruleVersion: 'r1' }).plan;
+    const plan = mergeFragments(first, [{ fragment: intervention('social:intervention:i1', []), origin: origin('social', 'cp1', '2'), memberId: 'm-1' }], { at: later, ruleVersion: 'r1', readWhole: [read('social', 'cp1', '2')] }).plan;
+    expect(plan.goals).toEqual([]);
+    // Version 1 again (a lagging replica, a replayed feed): all of it is older than what the plan holds of cp1.
+    const late = mergeFragments(plan, v1, { at: later, ruleVersion: 'r1', readWhole: [read('social', 'cp1', '1')] });
+    expect(late.plan).toBe(plan);
+    expect(late.bySystem).toEqual({});
+    expect(late.stale).toBe(2);
+  });
+
   it('without `readWhole` (a record refused in part by consent) nothing is taken back', () => {
     const plan = withBarrier();
     expect(mergeFragments(plan, [], { at: later, ruleVersion: 'r1' }).plan).toBe(plan);
