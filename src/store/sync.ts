@@ -99,6 +99,13 @@ const quarantineColumns = {
   createdAt: quarantine.createdAt,
 };
 
+/** Whose record from which source a mark is of: the mark's key without its version. */
+export interface MarkedRecordKey {
+  citizenId: string;
+  source: string;
+  recordId: string;
+}
+
 export function syncRepository({ db }: Database) {
   return {
     async cursor(tenant: string, adapter: string): Promise<string | null> {
@@ -439,6 +446,34 @@ export function syncRepository({ db }: Database) {
         .onConflictDoUpdate({ target: [catchUpPositions.tenant, catchUpPositions.adapter], set: { resumeFrom, updatedAt: at } });
     },
     /** Retention (R16): drop stored payload bodies of quarantined records older than `before`, noting when (`at`). */
+    /**
+     * A page of the records (per citizen and source) that have marks of more than one version, after
+     * `after` in key order: each with all its marked versions. What retention reads to drop the marks
+     * of versions a newer one replaced (`deleteMarksStatement`); walks the marks' own key.
+     */
+    async recordsMarkedMoreThanOnce(tenant: string, after: MarkedRecordKey | null, limit: number): Promise<(MarkedRecordKey & { versions: string[] })[]> {
+      const rows = await db
+        .select({ citizenId: appliedRecords.citizenId, source: appliedRecords.source, recordId: appliedRecords.recordId, versions: sql<string>`json_group_array(${appliedRecords.recordVersion})` })
+        .from(appliedRecords)
+        .where(and(eq(appliedRecords.tenant, tenant), after ? sql`(${appliedRecords.citizenId}, ${appliedRecords.source}, ${appliedRecords.recordId}) > (${after.citizenId}, ${after.source}, ${after.recordId})` : undefined))
+        .groupBy(appliedRecords.citizenId, appliedRecords.source, appliedRecords.recordId)
+        .having(sql`count(*) > 1`)
+        .orderBy(appliedRecords.citizenId, appliedRecords.source, appliedRecords.recordId)
+        .limit(limit);
+      return rows.map((r) => ({ citizenId: r.citizenId, source: r.source, recordId: r.recordId, versions: JSON.parse(r.versions) as string[] }));
+    },
+    /** Deletes these marks, each by its whole key (the rows travel as one JSON parameter). */
+    deleteMarksStatement(tenant: string, marks: readonly (MarkedRecordKey & { recordVersion: string })[]): Statement {
+      const json = JSON.stringify(marks.map((m) => [m.citizenId, m.source, m.recordId, m.recordVersion]));
+      return db
+        .delete(appliedRecords)
+        .where(
+          and(
+            eq(appliedRecords.tenant, tenant),
+            sql`(${appliedRecords.citizenId}, ${appliedRecords.source}, ${appliedRecords.recordId}, ${appliedRecords.recordVersion}) in (select json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]') from json_each(${json}) as j)`,
+          ),
+        );
+    },
     async pruneQuarantinePayloads(tenant: string, before: string, at: string): Promise<number> {
       const result = await db
         .update(quarantine)

@@ -18,6 +18,8 @@ import { rekeyToCurrentKey } from '../security/rekey';
 import { purgeEventStatements } from '../subscriptions/sharing-events';
 import type { AuditEntry } from '../store';
 import { anchorText, groupedHash } from '../store/audit';
+import type { MarkedRecordKey } from '../store/sync';
+import { compareVersions } from './merge';
 
 /** Ended plans purged per page: the subscriptions' probe and the members' read are one each per page. */
 const PURGE_PAGE = 200;
@@ -25,7 +27,7 @@ const PURGE_PAGE = 200;
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, legalBasesLapsed: 0, regionalConsentsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, supersededMarksPruned: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, legalBasesLapsed: 0, regionalConsentsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
   const citizenPurged = (citizenId: string, reason: string): AuditEntry => ({ at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason } });
   const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
   for (const tenant of tenants) {
@@ -77,6 +79,7 @@ export async function runRetention(deps: AppDeps) {
     const start = await handleStartedGrants(deps, tenant);
     summary.grantsStarted += start.grantsStarted;
     summary.startFailures += start.failures;
+    summary.supersededMarksPruned += await pruneSupersededMarks(deps, tenant);
     summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays), now.toISOString());
     summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
     // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.
@@ -88,6 +91,35 @@ export async function runRetention(deps: AppDeps) {
   const rekey = await rekeyToCurrentKey(deps, { maxPages: 100 });
   await logAuditHeads(deps);
   return { ...summary, rekey };
+}
+
+/** Records read per page by `pruneSupersededMarks`, and pages per run (the rest waits for the next run). */
+const MARKS_PAGE = 500;
+const MARKS_PAGES_PER_RUN = 100;
+
+/**
+ * Drops the merged-record marks of versions a newer mark of the same record (citizen, source)
+ * replaced: the marks keep whose a record is and whether its current version is merged, which the
+ * newest one tells alone. Without this the marks grew by a row per change of every record for as
+ * long as the plan lived. An older version read again later merges as stale (decision 0003, "Later
+ * … session 21") and is marked again, to go on the next run. Versions compare as the merge compares them.
+ */
+async function pruneSupersededMarks(deps: AppDeps, tenant: string): Promise<number> {
+  let pruned = 0;
+  let after: MarkedRecordKey | null = null;
+  for (let page = 0; page < MARKS_PAGES_PER_RUN; page++) {
+    const records = await deps.store.sync.recordsMarkedMoreThanOnce(tenant, after, MARKS_PAGE);
+    const older = records.flatMap(({ versions, ...key }) => {
+      const newest = versions.reduce((a, b) => (compareVersions(b, a) > 0 ? b : a));
+      return versions.filter((v) => v !== newest).map((recordVersion) => ({ ...key, recordVersion }));
+    });
+    if (older.length > 0) await deps.store.batch([deps.store.sync.deleteMarksStatement(tenant, older)]);
+    pruned += older.length;
+    if (records.length < MARKS_PAGE) break;
+    const { citizenId, source, recordId } = records[records.length - 1]!;
+    after = { citizenId, source, recordId };
+  }
+  return pruned;
 }
 
 /**

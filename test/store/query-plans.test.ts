@@ -121,4 +121,18 @@ describe('query plan of purging a closed plan', () => {
     expect(await planOf({ toSQL: () => ({ sql: pulled!, params: [] }) })).toMatch(/SEARCH pulled_citizens USING (COVERING )?INDEX sqlite_autoindex_pulled_citizens_1 \(tenant=\? AND adapter=\? AND citizen_id=\?\)/);
     expect(await planOf({ toSQL: () => ({ sql: applied!, params: [] }) })).toMatch(/SEARCH applied_records USING (COVERING )?INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND citizen_id=\?\)/);
   });
+  it("retention's walk of the marks of replaced versions reads the marks' key alone, page after page, and deletes by whole key", async () => {
+    // What the repository runs: captured from drizzle's log and explained with the same parameters.
+    const ran: { sql: string; params: unknown[] }[] = [];
+    const logged = drizzle(client, { schema, logger: { logQuery: (sql, params) => void ran.push({ sql, params }) } });
+    const store = syncRepository({ db: logged as never, batch: async () => undefined, close: async () => undefined });
+    await store.recordsMarkedMoreThanOnce('101', null, 500);
+    await store.recordsMarkedMoreThanOnce('101', { citizenId: 'citizen-1', source: 'dfdg', recordId: 'r1' }, 500);
+    const [firstPage, nextPage] = await Promise.all(ran.map((query) => planOf({ toSQL: () => query })));
+    expect(firstPage).toMatch(/^SEARCH applied_records USING COVERING INDEX sqlite_autoindex_applied_records_1 \(tenant=\?\)$/);
+    expect(nextPage).toMatch(/^SEARCH applied_records USING COVERING INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND \(citizen_id,source,record_id\)>\(\?,\?,\?\)\)$/);
+    const deletion = await planOf(store.deleteMarksStatement('101', [{ citizenId: 'citizen-1', source: 'dfdg', recordId: 'r1', recordVersion: '1' }]) as never);
+    expect(deletion).toMatch(/SEARCH applied_records USING COVERING INDEX sqlite_autoindex_applied_records_1 \(tenant=\? AND citizen_id=\? AND source=\? AND record_id=\? AND record_version=\?\)/);
+    expect(deletion).not.toMatch(/SCAN applied_records/);
+  });
 });
