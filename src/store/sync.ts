@@ -302,16 +302,17 @@ export function syncRepository({ db }: Database) {
         .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source), eq(appliedRecords.complete, 1)));
       return new Set(rows.map((r) => `${r.recordId}@${r.recordVersion}`));
     },
-    /** The same, per citizen: a citizen with no record of the source marked merged is absent. */
-    async appliedVersionsByCitizen(tenant: string, source: string, citizenIds: string[]): Promise<Map<string, Set<string>>> {
-      const byCitizen = new Map<string, Set<string>>();
-      if (citizenIds.length === 0) return byCitizen;
+    /**
+     * The marks of these citizens' records from the source, merged whole (`complete`) or in part:
+     * one query for a sync chunk, which tells what is merged already and which versions are older than one marked.
+     */
+    async marksOfCitizens(tenant: string, source: string, citizenIds: string[]): Promise<{ citizenId: string; recordId: string; recordVersion: string; complete: boolean }[]> {
+      if (citizenIds.length === 0) return [];
       const rows = await db
-        .select({ citizenId: appliedRecords.citizenId, recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion })
+        .select({ citizenId: appliedRecords.citizenId, recordId: appliedRecords.recordId, recordVersion: appliedRecords.recordVersion, complete: appliedRecords.complete })
         .from(appliedRecords)
-        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source), eq(appliedRecords.complete, 1)));
-      for (const r of rows) byCitizen.set(r.citizenId, (byCitizen.get(r.citizenId) ?? new Set()).add(`${r.recordId}@${r.recordVersion}`));
-      return byCitizen;
+        .where(and(eq(appliedRecords.tenant, tenant), inList(appliedRecords.citizenId, citizenIds), eq(appliedRecords.source, source)));
+      return rows.map((r) => ({ ...r, complete: r.complete === 1 }));
     },
     /**
      * Merged-record marks for a whole chunk in at most two statements (four with marks of records

@@ -39,7 +39,7 @@ import type { QuarantineRow } from '../store/sync';
 import { isLostWriteAbort } from '../store/write-guard';
 import { redactCpr } from '../security/redact';
 import { danishToday } from '../views/danish';
-import { heldKey, mergeFragments, type MergeInput, type MergeOutcome, type RecordReadWhole } from './merge';
+import { compareVersions, heldKey, mergeFragments, type MergeInput, type MergeOutcome, type RecordReadWhole } from './merge';
 import { READ_AGAIN_TRIGGER, readAgainSoon } from './on-demand';
 import type { PulledRecord } from './pull-worker';
 import type { MappingRegistry } from './registry';
@@ -417,12 +417,18 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     const applied = new Set<string>();
     /** `source|citizen` for each citizen with any record of that source marked merged (one query per source, not one per citizen). */
     const withMarks = new Set<string>();
+    /** `source|citizen|record` → the newest version marked, merged whole or in part: an older one read late is stale. */
+    const newestMarked = new Map<string, string>();
     for (const run of runs) {
       const citizens = merging.filter((m) => m.run === run && m.pulled.records.length > 0).map((m) => m.item.citizen.citizenId);
       if (citizens.length === 0) continue;
-      for (const [citizenId, keys] of await store.sync.appliedVersionsByCitizen(tenant, run.id, citizens)) {
-        withMarks.add(`${run.id}|${citizenId}`);
-        for (const key of keys) applied.add(`${run.id}|${key}`);
+      for (const mark of await store.sync.marksOfCitizens(tenant, run.id, citizens)) {
+        const record = `${run.id}|${mark.citizenId}|${mark.recordId}`;
+        const newest = newestMarked.get(record);
+        if (newest === undefined || compareVersions(mark.recordVersion, newest) > 0) newestMarked.set(record, mark.recordVersion);
+        if (!mark.complete) continue;
+        withMarks.add(`${run.id}|${mark.citizenId}`);
+        applied.add(`${run.id}|${mark.recordId}@${mark.recordVersion}`);
       }
     }
     const consentsByCitizen = new Map<string, { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] }>();
@@ -559,7 +565,14 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
             quarantining.push(quarantineRow(run, bad.recordType, bad.recordId, null, bad.reason, bad.raw, at, citizen.citizenId));
           }
         }
-        const fresh = pulled.records.filter((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`));
+        // Not merged again: a version merged whole, and a version older than one marked (read late, from
+        // a lagging replica say: with what the newer one took back gone from the plan, and the older one's
+        // mark dropped by retention, nothing else would tell it is old; decision 0003, "Later … session 21").
+        const olderThanMarked = (r: SourceRecord) => {
+          const newest = newestMarked.get(`${run.id}|${citizen.citizenId}|${r.recordId}`);
+          return newest !== undefined && compareVersions(r.version, newest) < 0;
+        };
+        const fresh = pulled.records.filter((r) => !applied.has(`${run.id}|${r.recordId}@${r.version}`) && !olderThanMarked(r));
         if (first) stats.recordsSkippedAsMerged += pulled.records.length - fresh.length;
         // Flows of records that hold anonymous treatment (SEL § 101 a) are recorded apart and marked,
         // so a log shown to anyone but the citizen (a custody holder) can leave them out (R4).

@@ -7,6 +7,7 @@
  * over HTTP, libSQL, an incremental sync.
  */
 import type { CareTeam } from '@medplum/fhirtypes';
+import type { PullResult, SourceAdapter, SourceRecord } from '../../adapters/adapter';
 import { describe, expect, it } from 'vitest';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { healthRecordsFor } from '../../adapters/health/records';
@@ -14,6 +15,7 @@ import { generatePopulation } from '../../adapters/shared/population';
 import { membersOf, type Fragment, type Plan } from '../../src/model';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
+import { runRetention } from '../../src/sync/retention';
 import { mergeFragments, type FragmentOrigin } from '../../src/sync/merge';
 import { familyMember, goal as goalElement, intervention as interventionElement, planWith } from '../support/elements';
 import { startTestApp } from '../support/node-app';
@@ -174,6 +176,46 @@ describe('a source taking its word back, end to end', () => {
     // Read again, the ended team stays out: the version is merged.
     expect((await sync()).stats.elementsWithdrawn).toBe(0);
     expect((await stored()).careTeams).toEqual(after.careTeams);
+    await app.close();
+  });
+
+  it('the version before it, read late after retention dropped its mark, does not bring the ended care team back: the mark of the newer version says it is old', async () => {
+    // What the region answered first, kept by record id; on `lagging`, that older version is answered again.
+    const real = createHealthAdapter({ baseUrl: simulators.health.baseUrl, timeoutMs: 5000 });
+    const firstSeen = new Map<string, SourceRecord>();
+    let lagging = false;
+    const replay = (result: PullResult): PullResult => {
+      for (const record of result.records) if (!firstSeen.has(record.recordId)) firstSeen.set(record.recordId, record);
+      return lagging ? { ...result, records: result.records.map((record) => firstSeen.get(record.recordId) ?? record) } : result;
+    };
+    const health: SourceAdapter = {
+      ...real,
+      pull: async (subject, since) => replay(await real.pull(subject, since)),
+      pullMany: async (subjects, options) => new Map([...(await real.pullMany!(subjects, options))].map(([id, result]) => [id, replay(result)])),
+    };
+    const app = await startTestApp({ adapters: { health }, mappings: allMappings });
+    const sync = () => runSync(app.deps, { tenant: '101', adapter: 'health', trigger: 'test', mappings: allMappings });
+    const plan = await enrol(app.deps, population[1]!.cpr);
+    const citizenId = membersOf(plan)[0]!.citizenId;
+    await grantConsent(app.deps, { citizenId, source: 'health', categories: ['health'], explicitHealth: true });
+    expect((await sync()).status).toBe('succeeded');
+    const team = healthRecordsFor(simulators.health.citizens[1]!, 1, 2026).find((r) => r.resourceType === 'CareTeam')!;
+    const current = await simulators.health.repository.readResource<CareTeam>('CareTeam', team.id!);
+    await simulators.health.repository.updateResource<CareTeam>({ ...current, status: 'inactive' });
+    expect((await sync()).stats.elementsWithdrawn).toBe(1);
+    const stored = async () => (await app.deps.store.plans.get('101', plan.id)) as Plan;
+    const ended = await stored();
+    expect(ended.careTeams.some((t) => t.provenance.some((p) => p.kind === 'source' && p.recordId === team.id))).toBe(false);
+
+    // Retention drops the mark of the version before (a newer one replaced it): the newer one's must say it is old.
+    expect((await runRetention(app.deps)).supersededMarksPruned).toBeGreaterThanOrEqual(1);
+    // A full read that gets the region's older answers (a lagging replica): nothing of the team comes back.
+    lagging = true;
+    await app.deps.store.sync.forgetPulled('101', citizenId);
+    const late = await sync();
+    expect(late.status).toBe('succeeded');
+    expect(late.stats.elementsAdded).toBe(0);
+    expect((await stored()).careTeams).toEqual(ended.careTeams);
     await app.close();
   });
 });
