@@ -39,7 +39,7 @@ export function compareAsStored(a: string, b: string): number {
 /**
  * A write from SQL text with one `?` per value, for statements built once per citizen of a sync:
  * drizzle's update builder takes ~38 µs (and ~36 KB of garbage) to build a plan update, this ~4 µs
- * (bench/results/b2-sync.md). It runs in every driver's batch — D1's through `openD1Database`,
+ * (decision 0008, "Later … session 21"). It runs in every driver's batch — D1's through `openD1Database`,
  * which binds it from its text. Values are bound, never spliced into the text.
  */
 export function writeStatement(db: SqliteDb, text: string, values: readonly (string | number | null)[]): Statement {

@@ -101,8 +101,8 @@ const MARKS_PAGES_PER_RUN = 100;
  * Drops the merged-record marks of versions a newer mark of the same record (citizen, source)
  * replaced: the marks keep whose a record is and whether its current version is merged, which the
  * newest one tells alone. Without this the marks grew by a row per change of every record for as
- * long as the plan lived. An older version read again later merges as stale (decision 0003, "Later
- * … session 21") and is marked again, to go on the next run. Versions compare as the merge compares them.
+ * long as the plan lived. An older version read again later is not merged: the newest mark tells the
+ * sync it is older (decision 0003, "Later … session 21"). Versions compare as the merge compares them.
  */
 async function pruneSupersededMarks(deps: AppDeps, tenant: string): Promise<number> {
   let pruned = 0;
