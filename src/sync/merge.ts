@@ -826,12 +826,6 @@ function withdrawUnsaid(next: Plan, records: readonly RecordReadWhole[], at: str
 }
 
 /**
- * Folds `inputs` into `plan` and returns a new plan (the given one is not changed). Validity: the
- * stored plan was valid when written, so only what the merge builds is checked — each element it
- * adds or replaces with that element's schema, then the plan-wide rules (`planIntegrityProblems`).
- * That is what `Plan.parse` would check, at a fraction of the cost for a large plan.
- */
-/**
  * Per record id and system, the newest version of that record the plan's elements hold (the
  * records of `inputs` only; looked up by id first, so the scan builds no string per entry).
  */
@@ -851,6 +845,12 @@ function newestVersionsHeld(plan: Plan, inputs: readonly MergeInput[]): Map<stri
   return newest;
 }
 
+/**
+ * Folds `inputs` into `plan` and returns a new plan (the given one is not changed). Validity: the
+ * stored plan was valid when written, so only what the merge builds is checked — each element it
+ * adds or replaces with that element's schema, then the plan-wide rules (`planIntegrityProblems`).
+ * That is what `Plan.parse` would check, at a fraction of the cost for a large plan.
+ */
 export function mergeFragments(plan: Plan, given: readonly MergeInput[], context: MergeContext): MergeOutcome {
   const mapped = context.held && context.held.size > 0 ? onOurElements(plan, given, context.held) : given;
   // A version older than one the plan holds of the same record is stale as a whole, every fragment
