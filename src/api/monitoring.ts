@@ -56,8 +56,8 @@ export const monitoringApiRoutes = newRouter().openapi(
     path: '/v1/monitoring/connections',
     summary: 'Check every configured sector connection now',
     description:
-      'Runs each configured adapter’s connection check in parallel, each bounded by twice ADAPTER_TIMEOUT_MS (a FHIR check may make two calls): every call probes the sector systems, so ask when you need to know, not on a timer. A source that is down or does not answer in time is `ok: false` with a readable `detail`; the answer is still 200. `warnings` are what a working connection will not do (e.g. a FHIR server without history: deletions there go unseen).',
-    responses: { 200: { content: { 'application/json': { schema: ConnectionChecksSchema } }, description: 'The connections as they speak for your municipality, checked now' } },
+      'Runs each configured adapter’s connection check in parallel, each bounded by twice ADAPTER_TIMEOUT_MS (a FHIR check may make two calls): the sector systems are probed at most every ten seconds per municipality (calls in between share the last answer; `checkedAt` tells its age), so ask when you need to know, not on a timer. A source that is down or does not answer in time is `ok: false` with a readable `detail`; the answer is still 200. `warnings` are what a working connection will not do (e.g. a FHIR server without history: deletions there go unseen).',
+    responses: { 200: { content: { 'application/json': { schema: ConnectionChecksSchema } }, description: 'The connections as they speak for your municipality, checked now or less than ten seconds ago' } },
   }),
   async (c) => c.json(await checkConnections(c.get('deps'), c.get('principal').tenant), 200),
 );

@@ -1,7 +1,7 @@
 /**
  * The sector connections' checks as IT staff open them from the dashboard (the same as
- * `GET /v1/monitoring/connections`). A page of its own: opening it probes every source, which the
- * dashboard itself must not do on each refresh.
+ * `GET /v1/monitoring/connections`). A page of its own: opening it probes every source (at most every
+ * ten seconds per municipality), which the dashboard itself must not do on each refresh.
  */
 import type { FC } from 'hono/jsx';
 import type { ConnectionCheck, ConnectionChecks } from './connections';
@@ -29,7 +29,7 @@ export const ConnectionsPage: FC<{ tenant: string; checks: ConnectionChecks }> =
       <p><a href="/dashboard">← Dashboard</a></p>
       <h1>Sector connections — municipality {tenant}</h1>
       <p class="muted" id="checked-at">
-        Checked {localTime(checks.checkedAt)} (Danish time), when this page was opened: each load asks every sector system again.
+        Checked {localTime(checks.checkedAt)} (Danish time). Opening the page asks every sector system again, at most every ten seconds: within that, a reload shows the last answer.
       </p>
       {checks.connections.length === 0 ? <p class="muted">No sector system is configured.</p> : null}
       <table id="connections">

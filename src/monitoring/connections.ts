@@ -1,7 +1,8 @@
 /**
  * The sector connections' checks as IT staff see them (decision 0005): every configured adapter's
- * `check()`, in parallel, each bounded by twice the adapter timeout. Run on request only — each call
- * probes the sources — for `GET /v1/monitoring/connections` and the dashboard's connections page.
+ * `check()`, in parallel, each bounded by twice the adapter timeout. Run on request only, at most
+ * every ten seconds per municipality (calls in between share the answer), for
+ * `GET /v1/monitoring/connections` and the dashboard's connections page.
  */
 import type { SourceAdapter } from '../../adapters/adapter';
 import { adaptersOf, type AppDeps } from '../api/context';
@@ -49,8 +50,31 @@ async function checkOne(adapter: SourceSystem, source: SourceAdapter, timeoutMs:
   }
 }
 
-/** The connections as they speak for `tenant` (STAR's organisation is the tenant's), checked now. */
-export async function checkConnections(deps: Pick<AppDeps, 'adapters' | 'adaptersFor' | 'clock' | 'config'>, tenant: string): Promise<ConnectionChecks> {
+/**
+ * How long one municipality's answer is reused: a page refreshed over and over, or a poller, makes
+ * the layer probe the sector systems at most this often (the answer's `checkedAt` tells its age).
+ */
+export const CONNECTION_CHECKS_REUSED_MS = 10_000;
+
+/** Per service (its deps) and tenant, the last checks and when they began; checks under way are shared too. */
+const lastChecks = new WeakMap<object, Map<string, { startedAt: number; checks: Promise<ConnectionChecks> }>>();
+
+/**
+ * The connections as they speak for `tenant` (STAR's organisation is the tenant's): checked now,
+ * or the answer of checks begun less than `CONNECTION_CHECKS_REUSED_MS` ago.
+ */
+export function checkConnections(deps: Pick<AppDeps, 'adapters' | 'adaptersFor' | 'clock' | 'config'>, tenant: string): Promise<ConnectionChecks> {
+  const byTenant = lastChecks.get(deps) ?? new Map<string, { startedAt: number; checks: Promise<ConnectionChecks> }>();
+  lastChecks.set(deps, byTenant);
+  const now = deps.clock.now().getTime();
+  const last = byTenant.get(tenant);
+  if (last && now >= last.startedAt && now - last.startedAt < CONNECTION_CHECKS_REUSED_MS) return last.checks;
+  const checks = checkConnectionsNow(deps, tenant);
+  byTenant.set(tenant, { startedAt: now, checks });
+  return checks;
+}
+
+async function checkConnectionsNow(deps: Pick<AppDeps, 'adapters' | 'adaptersFor' | 'clock' | 'config'>, tenant: string): Promise<ConnectionChecks> {
   const adapters = adaptersOf(deps, tenant);
   const checkedAt = deps.clock.now().toISOString();
   const configured = SourceSystem.options.flatMap((id) => (adapters[id] ? [[id, adapters[id]] as const] : []));

@@ -16,6 +16,7 @@ import { generatePopulation } from '../../adapters/shared/population';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { startTestApp } from '../support/node-app';
+import { CONNECTION_CHECKS_REUSED_MS } from '../../src/monitoring/connections';
 
 const SEED = 2026;
 const population = generatePopulation(4, SEED);
@@ -55,8 +56,9 @@ afterAll(async () => {
 });
 
 /** An app whose adapters speak to the simulators; `healthUrl` replaces the health simulator's. */
-async function appWithSources(options: { healthUrl?: string } = {}) {
+async function appWithSources(options: { healthUrl?: string; clock?: { now(): Date } } = {}) {
   const app = await startTestApp({
+    ...(options.clock ? { clock: options.clock } : {}),
     adapters: {
       dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' }, timeoutMs: TIMEOUT_MS }),
       education: createEducationAdapter({ baseUrl: education.url, municipalityCode: '101', timeoutMs: TIMEOUT_MS }),
@@ -134,6 +136,27 @@ describe('GET /v1/monitoring/connections', () => {
     expect(bySystem.social).toMatchObject({ ok: false, detail: 'no answer within 400 ms (twice ADAPTER_TIMEOUT_MS)', warnings: [] });
     expect(bySystem.health).toMatchObject({ ok: true, latencyMs: 4, detail: 'serves [cpr]', warnings: ['patient [cpr] is odd'] });
     expect(bySystem.education).toMatchObject({ ok: false, name: 'education', detail: 'the check failed: cannot check [cpr]', warnings: [] });
+    await app.close();
+  });
+
+  it('probes the sources at most every ten seconds per municipality: calls in between, at once or soon after, share one answer', async () => {
+    let shift = 0;
+    const { app, get } = await appWithSources({ clock: { now: () => new Date(Date.now() + shift) } });
+    const before = probesSoFar();
+    const [first, second] = await Promise.all([get('/v1/monitoring/connections'), get('/v1/monitoring/connections')]);
+    const firstBody = (await first.json()) as ConnectionsAnswer;
+    expect((await second.json()) as ConnectionsAnswer).toEqual(firstBody);
+    const probedOnce = probesSoFar() - before;
+    expect(probedOnce).toBeGreaterThan(0);
+    shift = CONNECTION_CHECKS_REUSED_MS - 1_000;
+    const soon = (await (await get('/v1/monitoring/connections')).json()) as ConnectionsAnswer;
+    expect(soon.checkedAt).toBe(firstBody.checkedAt);
+    expect(probesSoFar() - before).toBe(probedOnce);
+    // Past the window the sources are asked again, and the answer says when.
+    shift = CONNECTION_CHECKS_REUSED_MS + 1_000;
+    const later = (await (await get('/v1/monitoring/connections')).json()) as ConnectionsAnswer;
+    expect(Date.parse(later.checkedAt)).toBeGreaterThan(Date.parse(firstBody.checkedAt));
+    expect(probesSoFar() - before).toBe(2 * probedOnce);
     await app.close();
   });
 
