@@ -11,37 +11,19 @@
  * reverse and forward mappings, and sync engine; every Goal written is checked with medplum.
  */
 import type { Coding, Goal as FhirGoal } from '@medplum/fhirtypes';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fhirValidationErrors } from '../../adapters/fhir/definitions';
 import { CARE_SOCIAL_SYSTEM, GOAL_CATEGORY_SYSTEM } from '../../adapters/fhir/systems';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { placeInTheirGoal } from '../../mappings/their-goal';
-import type { SectorSimulator } from '../../adapters/social/simulator';
-import type { DataCategory, Plan } from '../../src/model';
-import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
-import type { startTestApp } from '../support/node-app';
+import type { Plan } from '../../src/model';
+import { theirGoalsForThisFile, type TheirGoalSystem } from '../support/four-targets';
 
-let social: SectorSimulator;
-let health: SectorSimulator;
-let app: Awaited<ReturnType<typeof startTestApp>>;
-const setUp = fourTargetsForThisFile();
-let targets: FourTargets;
-beforeAll(() => {
-  targets = setUp.targets();
-  ({ social, health, app } = targets);
-});
-
-type System = 'social' | 'health';
-const simulatorOf = (system: System) => (system === 'social' ? social : health);
-const readCategories: Record<System, DataCategory[]> = { social: ['plan-core', 'social', 'goals', 'interventions'], health: ['health'] };
-
-/** An active plan for a citizen the system knows, with consent to push everywhere and to read that system, read once. */
-const citizenAt = (system: System) => targets!.citizenReadFrom(system, readCategories[system]);
-
-const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
+const { targets, simulatorOf, citizenAt, planOf } = theirGoalsForThisFile();
+type System = TheirGoalSystem;
 const openConflicts = (plan: Plan, elementId: string) => plan.conflicts.filter((c) => c.elementId === elementId && !c.resolvedAt);
 const receiptOf = async (outboxId: string) => {
-  const row = await app.deps.store.outbox.get('101', outboxId);
+  const row = await targets().app.deps.store.outbox.get('101', outboxId);
   expect(row, JSON.stringify(row)).toMatchObject({ status: 'delivered' });
   return JSON.parse(row!.receipt!) as Record<string, unknown>;
 };
@@ -59,7 +41,7 @@ async function theirGoal(system: System, { planId }: { planId: string }, which: 
 
 /** The next pull reads their Goal back holding what the plan holds, and flags nothing. */
 async function readBackUnchanged(system: System, planId: string, elementId: string, expected: Record<string, unknown>) {
-  const run = await targets!.sync(system);
+  const run = await targets().sync(system);
   expect(run.stats.conflicts).toBe(0);
   const plan = await planOf(planId);
   expect(plan.goals.find((g) => g.id === elementId)).toMatchObject(expected);
@@ -88,15 +70,15 @@ describe('the first write into their own Goal is compared with it as the plan re
     // Their caseworker moves the date after the plan read their Goal; the plan has not read it since.
     await goal.edit((g) => ({ ...g, target: g.target!.map((t, i) => (i === dated ? { ...t, dueDate: '2027-09-30' } : t)) }));
 
-    const changed = await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-01-31', description: 'Borgeren vil bo tæt på sin søster' } });
-    await targets!.drainDelivered();
+    const changed = await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-01-31', description: 'Borgeren vil bo tæt på sin søster' } });
+    await targets().drainDelivered();
     const after = await goal.read();
     expect(after.target![dated]!.dueDate, 'their date stays').toBe('2027-09-30');
     expect(after.note?.map((n) => n.text)).toContain('Borgeren vil bo tæt på sin søster');
     expect(fhirValidationErrors(after)).toEqual([]);
     expect(await receiptOf(changed.deliveries[0]!.outboxId)).toMatchObject({ fieldLevel: true, keptTheirs: [`/target/${dated}/dueDate`] });
 
-    await targets!.sync('social');
+    await targets().sync('social');
     const plan = await planOf(c.planId);
     expect(plan.goals.find((g) => g.id === goal.elementId)).toMatchObject({ targetDate: '2028-01-31', description: 'Borgeren vil bo tæt på sin søster' });
     const [conflict, ...more] = openConflicts(plan, goal.elementId);
@@ -109,15 +91,15 @@ describe('the first write into their own Goal is compared with it as the plan re
     const goal = await theirGoal('health', c);
     await goal.edit((g) => ({ ...g, description: { ...g.description, text: 'Regionens nye formulering' } }));
 
-    const changed = await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Vores nye formulering', targetDate: '2028-02-29' } });
-    await targets!.drainDelivered();
+    const changed = await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { title: 'Vores nye formulering', targetDate: '2028-02-29' } });
+    await targets().drainDelivered();
     const after = await goal.read();
     expect(after.description.text).toBe('Regionens nye formulering');
     expect(after.target!.map((t) => t.dueDate), 'the date, changed only here, lands').toContain('2028-02-29');
     expect(fhirValidationErrors(after)).toEqual([]);
     expect(await receiptOf(changed.deliveries[0]!.outboxId)).toMatchObject({ keptTheirs: ['/description/text'] });
 
-    await targets!.sync('health');
+    await targets().sync('health');
     const [conflict, ...more] = openConflicts(await planOf(c.planId), goal.elementId);
     expect(more).toEqual([]);
     expect(conflict!.values.map((v) => v.value)).toEqual([{ title: 'Vores nye formulering' }, { title: 'Regionens nye formulering' }]);
@@ -126,7 +108,7 @@ describe('the first write into their own Goal is compared with it as the plan re
   it('a version the server no longer serves: compared with their Goal as held now, and the receipt says so', { timeout: 60_000 }, async () => {
     const c = await citizenAt('social');
     const goal = await theirGoal('social', c);
-    const adapter = createSocialAdapter({ baseUrl: social.baseUrl, timeoutMs: 2000 });
+    const adapter = createSocialAdapter({ baseUrl: targets().social.baseUrl, timeoutMs: 2000 });
     const current = await goal.read();
     const ours = { resourceType: 'Goal', id: goal.id, lifecycleStatus: current.lifecycleStatus, description: current.description, target: [{ dueDate: '2028-03-31' }] };
     const comparedWith: string[] = [];
@@ -159,7 +141,7 @@ describe('a level or topics changed here reaches their category (R17)', () => {
     const c = await citizenAt('social');
     const goal = await theirGoal('social', c, (g) => !g.topics.includes('condition-goal') && !g.topics.includes('citizens-own-goal'));
     await goal.edit((g) => ({ ...g, category: [...(g.category ?? []), theirCategory] }));
-    await targets!.sync('social');
+    await targets().sync('social');
     const before = await goal.read();
     const topics = (await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)!.topics;
     // KL's category codings come before the goal types of their targets, as the pull reads them.
@@ -167,8 +149,8 @@ describe('a level or topics changed here reaches their category (R17)', () => {
     expect(fromCategory).toBe('intervention-goal');
 
     const added = [fromCategory!, 'condition-goal', ...fromGoalTypes];
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { topics: added } });
-    await targets!.drainDelivered();
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { topics: added } });
+    await targets().drainDelivered();
     const withTopic = await goal.read();
     expect(withTopic.category).toEqual([...before.category!, { coding: [FSIII_CONDITION_GOAL] }]);
     expect(withTopic.target).toEqual(before.target);
@@ -177,8 +159,8 @@ describe('a level or topics changed here reaches their category (R17)', () => {
 
     // The intervention-goal topic removed: its coding goes, their text category stays, and the goal is still a sub-goal to KL.
     const removed = ['condition-goal', ...fromGoalTypes];
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { topics: removed } });
-    await targets!.drainDelivered();
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { topics: removed } });
+    await targets().drainDelivered();
     const without = await goal.read();
     expect(codingsOf(without)).not.toContainEqual(expect.objectContaining({ code: FFB_INTERVENTION_GOAL.code }));
     expect(without.category).toContainEqual(theirCategory);
@@ -192,33 +174,33 @@ describe('a level or topics changed here reaches their category (R17)', () => {
     const goal = await theirGoal('social', c, (g) => g.level === 'sub' && !g.topics.includes('citizens-own-goal'));
     // Their Goal is the citizen's own (overall) goal, with a category of theirs beside it; read so here.
     await goal.edit((g) => ({ ...g, category: [{ coding: [FFB_OWN_GOAL] }, theirCategory] }));
-    await targets!.sync('social');
+    await targets().sync('social');
     const overall = (await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)!;
     expect(overall).toMatchObject({ level: 'overall' });
     expect(overall.topics[0]).toBe('citizens-own-goal');
     // We change its date; they then make it a sub-goal: the pull flags level and topics.
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-04-30' } });
-    await targets!.drainDelivered();
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-04-30' } });
+    await targets().drainDelivered();
     await goal.edit((g) => ({ ...g, category: [{ coding: [FFB_SUB_GOAL] }, theirCategory] }));
-    await targets!.sync('social');
+    await targets().sync('social');
     const [conflict, ...more] = openConflicts(await planOf(c.planId), goal.elementId);
     expect(more).toEqual([]);
     expect(conflict!.field.split(',')).toEqual(['level', 'topics']);
 
-    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
-    const settled = await app.harness.request(`/v1/plans/${c.planId}/conflicts/${encodeURIComponent(conflict!.id)}/resolve`, {
+    const token = await targets().app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const settled = await targets().app.harness.request(`/v1/plans/${c.planId}/conflicts/${encodeURIComponent(conflict!.id)}/resolve`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ chosen: 0, reason: 'borgerens eget mål' }),
     });
     expect(settled.status).toBe(200);
-    await targets!.drainDelivered();
+    await targets().drainDelivered();
     const after = await goal.read();
     expect(codingsOf(after)).toContainEqual(expect.objectContaining({ system: CARE_SOCIAL_SYSTEM, code: expect.stringMatching(/^(416fe27d|ffb9886b)/) }));
     expect(codingsOf(after)).not.toContainEqual(expect.objectContaining({ code: FFB_SUB_GOAL.code }));
     expect(after.category).toContainEqual(theirCategory);
     expect(fhirValidationErrors(after)).toEqual([]);
-    await targets!.sync('social');
+    await targets().sync('social');
     const plan = await planOf(c.planId);
     expect(plan.goals.find((g) => g.id === goal.elementId)).toMatchObject({ level: 'overall', topics: overall.topics, targetDate: '2028-04-30' });
     expect(openConflicts(plan, goal.elementId)).toEqual([]);
@@ -229,14 +211,14 @@ describe('a level or topics changed here reaches their category (R17)', () => {
     const goal = await theirGoal('health', c, (g) => !g.topics.includes('nutrition'));
     const regional = { coding: [{ system: 'http://regionh.dk/fhir/CodeSystem/maaltype', code: 'behandlingsmaal', display: 'Behandlingsmål' }] };
     await goal.edit((g) => ({ ...g, category: [...(g.category ?? []), regional] }));
-    await targets!.sync('health');
+    await targets().sync('health');
     const before = await goal.read();
     const topics = (await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)!.topics;
     expect(topics[0]).toBe('health');
 
     const added = [...topics, 'nutrition'];
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { topics: added } });
-    await targets!.drainDelivered();
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { topics: added } });
+    await targets().drainDelivered();
     const after = await goal.read();
     expect(after.category).toEqual([...before.category!, { coding: [{ system: GOAL_CATEGORY_SYSTEM, code: 'dietary', display: 'Dietary' }] }]);
     expect(fhirValidationErrors(after)).toEqual([]);

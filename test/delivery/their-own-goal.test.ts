@@ -7,34 +7,15 @@
  * and regional FHIR simulators over HTTP, with the real adapters, relay, reverse and forward mappings.
  */
 import type { Goal as FhirGoal, Identifier } from '@medplum/fhirtypes';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fhirValidationErrors } from '../../adapters/fhir/definitions';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { createSocialAdapter } from '../../adapters/social/adapter';
-import type { SectorSimulator } from '../../adapters/social/simulator';
 import { ENPLAN_NOTE_EXTENSION } from '../../mappings/their-goal';
-import type { DataCategory } from '../../src/model';
-import { fourTargetsForThisFile, type FourTargets } from '../support/four-targets';
-import type { startTestApp } from '../support/node-app';
+import { theirGoalsForThisFile, type TheirGoalSystem } from '../support/four-targets';
 
-let social: SectorSimulator;
-let health: SectorSimulator;
-let app: Awaited<ReturnType<typeof startTestApp>>;
-const setUp = fourTargetsForThisFile();
-let targets: FourTargets;
-beforeAll(() => {
-  targets = setUp.targets();
-  ({ social, health, app } = targets);
-});
-
-type System = 'social' | 'health';
-const simulatorOf = (system: System) => (system === 'social' ? social : health);
-const readCategories: Record<System, DataCategory[]> = { social: ['plan-core', 'social', 'goals', 'interventions'], health: ['health'] };
-
-/** An active plan for a citizen the system knows, with consent to push everywhere and to read that system, read once. */
-const citizenAt = (system: System) => targets!.citizenReadFrom(system, readCategories[system]);
-
-const planOf = async (planId: string) => (await app.deps.store.plans.get('101', planId))!;
+const { targets, simulatorOf, citizenAt, planOf } = theirGoalsForThisFile();
+type System = TheirGoalSystem;
 
 /** The system's own goal of the citizen (one with a target date), as the plan and the system hold it, and how their caseworker edits it. */
 async function theirGoal(system: System, { planId, cpr }: { planId: string; cpr: string }) {
@@ -52,7 +33,7 @@ async function theirGoal(system: System, { planId, cpr }: { planId: string; cpr:
 /** The next pull reads their Goal back as the same goal, holding what the plan holds, and flags nothing. */
 async function readBackUnchanged(system: System, planId: string, elementId: string, expected: Record<string, unknown>) {
   const goalsHere = (await planOf(planId)).goals.length;
-  const run = await targets!.sync(system);
+  const run = await targets().sync(system);
   expect(run.stats.conflicts).toBe(0);
   const plan = await planOf(planId);
   expect(plan.goals).toHaveLength(goalsHere);
@@ -71,13 +52,13 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     const goal = await theirGoal('social', c);
     // Their caseworker files the goal under their case and writes a note.
     await goal.edit((g) => ({ ...g, identifier: [...(g.identifier ?? []), theirIdentifier], note: [...(g.note ?? []), theirNote] }));
-    await targets!.sync('social');
+    await targets().sync('social');
     const before = await goal.read();
     const countBefore = await goal.goalsThere();
 
-    const moved = await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-02-29' } });
+    const moved = await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-02-29' } });
     expect(moved.deliveries.map((d) => d.target)).toEqual(['social']);
-    await targets!.drainDelivered();
+    await targets().drainDelivered();
     const dated = await goal.read();
     expect(dated.target, 'the dated target moved, their goal-type target kept').toEqual(before.target!.map((t) => (t.dueDate ? { ...t, dueDate: '2028-02-29' } : t)));
     // Nothing else: their targets in words are the goal's description here, not a note to send back.
@@ -90,8 +71,8 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     await readBackUnchanged('social', c.planId, goal.elementId, { targetDate: '2028-02-29' });
 
     // A description here arrives as a note marked as ours, after theirs.
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster' } });
-    await targets!.drainDelivered();
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster' } });
+    await targets().drainDelivered();
     const described = await goal.read();
     expect(described.note).toEqual([theirNote, ourNote('Borgeren vil bo tæt på sin søster')]);
     expect(described.target).toEqual(dated.target);
@@ -101,9 +82,9 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     // They add a note; our next description replaces our note in place, theirs stay, none twice.
     const laterNote = { text: 'Søsteren er kontaktet' };
     await goal.edit((g) => ({ ...g, note: [...(g.note ?? []), laterNote] }));
-    await targets!.sync('social');
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster i Valby', targetDate: '2028-06-30' } });
-    await targets!.drainDelivered();
+    await targets().sync('social');
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { description: 'Borgeren vil bo tæt på sin søster i Valby', targetDate: '2028-06-30' } });
+    await targets().drainDelivered();
     const again = await goal.read();
     expect(again.note).toEqual([theirNote, ourNote('Borgeren vil bo tæt på sin søster i Valby'), laterNote]);
     expect(again.target).toEqual(before.target!.map((t) => (t.dueDate ? { ...t, dueDate: '2028-06-30' } : t)));
@@ -117,12 +98,12 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     const c = await citizenAt('social');
     const goal = await theirGoal('social', c);
     await goal.edit((g) => ({ ...g, lifecycleStatus: 'completed', achievementStatus: { coding: [achievedCoding] } }));
-    await targets!.sync('social');
+    await targets().sync('social');
     expect((await planOf(c.planId)).goals.find((g) => g.id === goal.elementId)).toMatchObject({ status: 'achieved' });
     const before = await goal.read();
 
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'active' } });
-    await targets!.drainDelivered();
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'active' } });
+    await targets().drainDelivered();
     const reopened = await goal.read();
     expect(reopened.lifecycleStatus).toBe('active');
     expect(reopened.achievementStatus, 'an achievement status saying achieved contradicts an active goal').toBeUndefined();
@@ -133,9 +114,9 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
 
     // Their caseworker records progress; marked achieved here, it says achieved, not in progress.
     await goal.edit((g) => ({ ...g, achievementStatus: { coding: [{ system: achievedCoding.system, code: 'in-progress' }] } }));
-    await targets!.sync('social');
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'achieved' } });
-    await targets!.drainDelivered();
+    await targets().sync('social');
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { status: 'achieved' } });
+    await targets().drainDelivered();
     const achieved = await goal.read();
     expect(achieved.lifecycleStatus).toBe('completed');
     expect(achieved.achievementStatus?.coding?.map((k) => k.code)).toEqual(['achieved']);
@@ -149,12 +130,12 @@ describe('a change here of a FHIR system’s own Goal reaches it whole (R17, R18
     const measured = { measure: { text: 'HbA1c' }, detailString: 'under 53 mmol/mol', dueDate: '2029-06-30' };
     const regionNote = { text: 'Aftalt ved udskrivelsen' };
     await goal.edit((g) => ({ ...g, lifecycleStatus: 'completed', achievementStatus: { coding: [achievedCoding] }, target: [...(g.target ?? []), measured], note: [regionNote] }));
-    await targets!.sync('health');
+    await targets().sync('health');
     const before = await goal.read();
     const countBefore = await goal.goalsThere();
 
-    await targets!.register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-03-31', status: 'active' } });
-    await targets!.drainDelivered();
+    await targets().register({ planId: c.planId, kind: 'goal.changed', goalId: goal.elementId, changes: { targetDate: '2028-03-31', status: 'active' } });
+    await targets().drainDelivered();
     const after = await goal.read();
     expect(after.target).toEqual([...before.target!.slice(0, -1).map((t) => ({ ...t, dueDate: '2028-03-31' })), measured]);
     expect(after.note).toEqual([regionNote]);

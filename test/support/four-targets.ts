@@ -142,3 +142,22 @@ export function fourTargetsForThisFile(options: { population?: SyntheticCitizen[
   afterAll(() => running?.close());
   return { clock, population, targets: () => running! };
 }
+
+/** The two FHIR systems whose own Goals a registration writes into. */
+export type TheirGoalSystem = 'social' | 'health';
+
+/**
+ * The four targets for a test file about the systems' own Goals, with what those files share: a
+ * citizen each system knows, read once with consent to that system's goal data, and the plan as stored.
+ */
+export function theirGoalsForThisFile() {
+  const setUp = fourTargetsForThisFile();
+  const readCategories: Record<TheirGoalSystem, DataCategory[]> = { social: ['plan-core', 'social', 'goals', 'interventions'], health: ['health'] };
+  return {
+    targets: setUp.targets,
+    simulatorOf: (system: TheirGoalSystem) => setUp.targets()[system],
+    /** An active plan for a citizen the system knows, with consent to push everywhere and to read that system, read once. */
+    citizenAt: (system: TheirGoalSystem) => setUp.targets().citizenReadFrom(system, readCategories[system]),
+    planOf: async (planId: string) => (await setUp.targets().app.deps.store.plans.get('101', planId))!,
+  };
+}
