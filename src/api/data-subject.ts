@@ -1,6 +1,8 @@
 /** `/v1/data-subject/access-report`: what the layer holds about one citizen (GDPR art. 15), for the caseworker answering their access request. */
 import { z } from '@hono/zod-openapi';
 import { Cpr } from '../model';
+import { eraseCitizen, SharedPlanError } from '../plans/erasure';
+import { holdsCprNumber } from '../security/redact';
 import { citizenService, PlanView } from '../views';
 import { Consent, Flow, LegalBasis } from './citizen';
 import { ProblemError } from './context';
@@ -61,6 +63,33 @@ const AccessLog = z
   })
   .openapi('AccessLog', { description: 'Every audit row about the citizen in the chain, oldest first, with the users named; and apart, any row about them outside the chain.' });
 
+const ErasureRequest = z
+  .object({
+    cpr: Cpr,
+    reason: z
+      .string()
+      .trim()
+      .min(3)
+      .max(500)
+      .openapi({ description: 'Why the data goes now, in the DPO’s words (kept in the audit log): e.g. “enrolled under another person’s CPR number”. Must not hold a CPR number', example: 'Indskrevet under forkert CPR-nummer (art. 17, stk. 1, litra d)' }),
+  })
+  .strict()
+  .openapi('ErasureRequest');
+
+const Erasure = z
+  .object({
+    citizenId: z.string().openapi({ description: 'The pseudonymous id the citizen was known by: the audit rows that stay carry it, and nothing else names them' }),
+    erasedAt: z.string(),
+    plansErased: z.array(z.string()),
+    deliveriesCancelled: z.number().int().openapi({ description: 'Deliveries of the plans’ registrations to sector systems that were still to be made, deleted with them' }),
+    quarantinedRecordsDeleted: z.number().int(),
+    citizenErased: z.boolean().openapi({ description: 'False only if a plan was made for the citizen while the erasure ran: ask again' }),
+  })
+  .openapi('Erasure', {
+    description:
+      'What was erased: the plans (each the citizen’s alone) with their registrations and deliveries still to be made, the CPR ciphertext, consents and legal-basis records, sync marks, what the sector systems hold for them, and quarantined records. Each subscribed system that heard of a plan is told to delete it (`plan.purged`). The audit rows stay (references, no content).',
+  });
+
 export const dataSubjectRoutes = newRouter().openapi(
   // The caseworker who answers the citizen's access request (the citizen may have no digital
   // access); citizens read the same content themselves at /v1/citizen/plan and /v1/citizen/data-flows.
@@ -97,5 +126,29 @@ export const dataSubjectRoutes = newRouter().openapi(
       const log = await citizenService(c.get('deps')).accessLog(c.get('principal'), cpr, { afterSeq, limit });
       if (!log) throw new ProblemError('not-found', 'the layer holds nothing about this CPR number in your municipality');
       return c.json(log, 200);
+    },
+  )
+  .openapi(
+    // The DPO acting on a request to erase, or on data that should never have been here (a citizen
+    // enrolled under the wrong CPR number): now, not after the retention period.
+    securedRoute(['dpo'], {
+      method: 'post',
+      path: '/v1/data-subject/erasure',
+      summary:
+        'Erases what the layer holds about a citizen now (GDPR art. 17): their plans, registrations and deliveries still to be made, CPR ciphertext, consents, sync marks and quarantined records — by CPR number in the body; subscribed systems are told to delete the plans; the audit rows (no content) stay. A citizen in a family plan with others leaves it first',
+      request: { body: { content: { 'application/json': { schema: ErasureRequest } }, required: true } },
+      responses: { 200: { content: { 'application/json': { schema: Erasure } }, description: 'What was erased' }, ...problemResponses(400, 404, 409) },
+    }),
+    async (c) => {
+      const { cpr, reason } = c.req.valid('json');
+      if (holdsCprNumber(reason)) throw new ProblemError('validation-failed', 'the reason holds a CPR number; it is kept in the audit log, which holds none');
+      try {
+        const erasure = await eraseCitizen(c.get('deps'), c.get('principal'), cpr, reason);
+        if (!erasure) throw new ProblemError('not-found', 'the layer holds nothing about this CPR number in your municipality');
+        return c.json(erasure, 200);
+      } catch (error) {
+        if (error instanceof SharedPlanError) throw new ProblemError('erasure-shared-plan', error.message);
+        throw error;
+      }
     },
   );

@@ -20,6 +20,7 @@ export const problemTypes = {
   'outbox-not-retryable': { status: 409, title: 'Only a dead or retrying delivery can be retried' },
   'quarantine-resolved': { status: 409, title: 'The quarantined record was resolved already' },
   'consent-text-exists': { status: 409, title: 'That consent text version is registered already in that language, with other words: a new wording is a new version' },
+  'erasure-shared-plan': { status: 409, title: 'The citizen shares a plan with other members: they leave it before their data can be erased' },
   'conflict-resolved': { status: 409, title: 'The conflict was resolved already, with another choice' },
   'conflict-outdated': { status: 409, title: 'The element changed after the conflict was flagged' },
   'quarantine-not-retryable': { status: 409, title: 'The quarantined record cannot be read again' },

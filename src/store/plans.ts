@@ -240,6 +240,28 @@ export function planRepository({ db, batch }: Database) {
         .limit(1);
       return open.length > 0;
     },
+    /** How many deliveries of the plan's registrations are still to be made (pending or retrying). */
+    async openDeliveryCount(tenant: string, id: string): Promise<number> {
+      const registrationIds = db.select({ id: registrations.id }).from(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id)));
+      const [row] = await db
+        .select({ count: sql<number>`count(*)` })
+        .from(outbox)
+        .where(and(eq(outbox.tenant, tenant), inArray(outbox.registrationId, registrationIds), inArray(outbox.status, ['pending', 'retrying'])));
+      return Number(row?.count ?? 0);
+    },
+    /** Those of these plans with a member (now or earlier) other than this citizen: a family plan. */
+    async withOtherMembers(tenant: string, planIds: readonly string[], citizenId: string): Promise<string[]> {
+      if (planIds.length === 0) return [];
+      const rows = await db
+        .selectDistinct({ planId: planMembers.planId })
+        .from(planMembers)
+        .where(and(eq(planMembers.tenant, tenant), inList(planMembers.planId, planIds), sql`${planMembers.citizenId} <> ${citizenId}`));
+      return rows.map((r) => r.planId);
+    },
+    /** Aborts the batch if the plan has (or had) a member other than this citizen: checked in the batch that deletes it. */
+    aloneInPlanStatements(tenant: string, planId: string, citizenId: string): Statement[] {
+      return abortUnless(db, sql`not exists (select 1 from ${planMembers} where ${planMembers.tenant} = ${tenant} and ${planMembers.planId} = ${planId} and ${planMembers.citizenId} <> ${citizenId})`);
+    },
     /**
      * Deletes a plan and what hangs on it — its registrations (their documents hold the plan's
      * content) and their finished deliveries — and then every member who has no plan left: their CPR

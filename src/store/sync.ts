@@ -207,6 +207,16 @@ export function syncRepository({ db }: Database) {
       const rows = await db.select({ adapter: syncRuns.adapter, status: syncRuns.status, n: sql<number>`count(*)` }).from(syncRuns).where(eq(syncRuns.tenant, tenant)).groupBy(syncRuns.adapter, syncRuns.status);
       return rows.map((r) => ({ ...r, n: Number(r.n) }));
     },
+    /** How many quarantined records (open or resolved) are about these citizens. */
+    async quarantineCountOfCitizens(tenant: string, citizenIds: readonly string[]): Promise<number> {
+      if (citizenIds.length === 0) return 0;
+      const [row] = await db.select({ count: sql<number>`count(*)` }).from(quarantine).where(and(eq(quarantine.tenant, tenant), inList(quarantine.citizenId, citizenIds)));
+      return Number(row?.count ?? 0);
+    },
+    /** Deletes the quarantined records about these citizens, open or resolved: their payloads are the citizens' data. */
+    deleteQuarantineOfCitizensStatement(tenant: string, citizenIds: readonly string[]): Statement {
+      return db.delete(quarantine).where(and(eq(quarantine.tenant, tenant), inList(quarantine.citizenId, citizenIds)));
+    },
     quarantineStatement(row: QuarantineRow): Statement {
       return db.insert(quarantine).values(row);
     },
