@@ -38,7 +38,7 @@ const ProcessingRecordResponse = z
       neverSent: z.array(z.object({ id: z.string(), legalReference: z.string(), description: z.string() })),
     }),
     eventSubscribers: z.array(z.object({ host: z.string().nullable(), events: z.array(z.string()), content: z.string() })),
-    retention: z.object({ closedPlansDays: z.number().int(), payloadBodiesDays: z.number().int(), auditLog: z.string(), lapsedConsent: z.string(), endedPlans: z.string() }),
+    retention: z.object({ closedPlansDays: z.number().int(), payloadBodiesDays: z.number().int(), auditLog: z.string(), lapsedConsent: z.string(), endedPlans: z.string(), erasure: z.string() }),
     security: z.object({ cprAtRest: z.string(), cprElsewhere: z.string(), access: z.string(), quarantinedPayloads: z.string(), auditLog: z.string(), rulesVersion: z.string() }),
   })
   .openapi('ProcessingRecord', {

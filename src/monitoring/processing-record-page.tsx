@@ -129,6 +129,7 @@ export const ProcessingRecordPage: FC<{ record: ProcessingRecord }> = ({ record:
         <li>Closed and declined plans are deleted after {r.retention.closedPlansDays} days, with their registrations, and so is a citizen left with no plan; stored payload bodies after {r.retention.payloadBodiesDays} days.</li>
         <li>Audit log: {r.retention.auditLog}.</li>
         <li>Consent: {r.retention.lapsedConsent}.</li>
+        <li>Erasure before that: {r.retention.erasure}.</li>
       </ul>
 
       <h2>Protection</h2>

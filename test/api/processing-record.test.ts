@@ -82,6 +82,8 @@ describe('the record of processing', () => {
     expect(body.registrationsSentTo.rules.some((r: { target: string; legalReference: string }) => r.target === 'dfdg' && r.legalReference.length > 0)).toBe(true);
     expect(body.registrationsSentTo.neverSent.map((r: { id: string }) => r.id)).toContain('anonymous-treatment-not-routed');
     expect(body.retention).toMatchObject({ closedPlansDays: 1825, payloadBodiesDays: 30 });
+    // Erasure before the period is there too, for the DPO's record (GDPR art. 17, decision 0028).
+    expect(body.retention.erasure).toContain('POST /v1/data-subject/erasure');
     expect(body.security.access).toMatch(/^bearer tokens signed with the configured shared secret \(HS256\); roles on every route/);
     // Who else reads personal data: IT staff, a quarantined record's payload, masked and each look audited (R24).
     expect(body.security.quarantinedPayloads).toBe(

@@ -89,6 +89,8 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('tr[data-source=dfdg] td').nth(1).textContent()).toBe('yes');
     expect(await page.locator('tr[data-source=health] td').nth(1).textContent()).toBe('no');
     expect(await page.textContent('#registrations')).toContain('never');
+    // The DPO's erasure before the retention period is in the record too (decision 0028).
+    expect(await page.textContent('#retention')).toContain('POST /v1/data-subject/erasure');
     await page.screenshot({ path: 'test-results/processing-record.png', fullPage: true });
     await page.click('text=← Dashboard');
     await page.waitForSelector('#adapters');
