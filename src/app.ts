@@ -151,6 +151,12 @@ export function createApp(deps: AppDeps) {
     return entry ? c.json({ type: `/problems/${c.req.param('slug')}`, ...entry }) : problemResponse('not-found');
   });
 
+  // The address a newcomer opens first: a browser goes to the dashboard, a client gets where things are.
+  app.get('/', (c) =>
+    (c.req.header('accept') ?? '').includes('text/html')
+      ? c.redirect('/dashboard', 302)
+      : c.json({ name: apiInfo.title, version: apiInfo.version, links: { dashboard: '/dashboard', docs: '/docs', openapi: '/openapi.json', problems: '/problems', health: '/health', ready: '/ready', metrics: '/metrics' } }),
+  );
   app.notFound(() => problemResponse('not-found', 'no such route'));
   app.onError((error, c) => {
     if (error instanceof ProblemError) return problemResponse(error.problemType, error.detail);

@@ -226,5 +226,17 @@ export function definePlanApiSuite({ harness, cpr, countPlans }: PlanSuiteOption
       for (const event of ['plan.created', 'plan.changed', 'delivery.dead']) expect(page).toContain(`data-event="${event}"`);
       expect(page).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
     });
+
+    it('answers the root address: a browser is sent to the dashboard, a client is told where things are', async () => {
+      const browser = await h().request('/', { headers: { accept: 'text/html,application/xhtml+xml' }, redirect: 'manual' });
+      expect(browser.status).toBe(302);
+      expect(browser.headers.get('location')).toBe('/dashboard');
+      const client = await h().request('/', { headers: { accept: 'application/json' } });
+      expect(client.status).toBe(200);
+      const index = (await client.json()) as { links: Record<string, string> };
+      expect(index.links).toMatchObject({ dashboard: '/dashboard', docs: '/docs', openapi: '/openapi.json', ready: '/ready' });
+      // Every link it names is there.
+      for (const path of Object.values(index.links)) expect((await h().request(path)).status, path).not.toBe(404);
+    });
   });
 }
