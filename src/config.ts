@@ -118,6 +118,7 @@ export const Config = z
     RETENTION_CRON: cronExpression.default('30 2 * * *'),
     RETENTION_CLOSED_PLAN_DAYS: z.coerce.number().int().positive().default(5 * 365),
     RETENTION_PAYLOAD_DAYS: z.coerce.number().int().positive().default(30),
+    RETENTION_SYNC_RUN_DAYS: z.coerce.number().int().positive().default(90),
     /**
      * Inbound webhooks (Standard Webhooks): the secret(s) a source signs its change notices with,
      * `whsec_<base64>`, space-separated while one is being rotated. A source without one has no
@@ -189,7 +190,7 @@ export const Config = z
         health: env.WEBHOOK_SECRETS_HEALTH,
       } as Partial<Record<'dfdg' | 'education' | 'social' | 'health', string[]>>,
       subscriptions: { allowedHosts: env.SUBSCRIPTION_ALLOWED_HOSTS },
-      retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS },
+      retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS, syncRunDays: env.RETENTION_SYNC_RUN_DAYS },
     };
   });
 export type Config = z.output<typeof Config>;

@@ -252,6 +252,21 @@ export const syncRuns = sqliteTable(
   (t) => [index('sync_runs_tenant_started').on(t.tenant, t.startedAt)],
 );
 
+/**
+ * Finished sync runs retention pruned, counted per adapter and outcome: `enplan_sync_runs_total` adds
+ * them to the runs still kept, so the counter never goes down when old run records go (R16).
+ */
+export const syncRunTallies = sqliteTable(
+  'sync_run_tallies',
+  {
+    tenant: text('tenant').notNull(),
+    adapter: text('adapter').notNull(),
+    status: text('status').notNull(),
+    n: integer('n').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.adapter, t.status] })],
+);
+
 /** Records that failed their contract or mapping: kept with a readable reason for IT staff. */
 export const quarantine = sqliteTable(
   'quarantine',

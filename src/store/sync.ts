@@ -3,7 +3,7 @@ import { and, asc, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { SourceSystem } from '../model/common';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { appliedRecords, catchUpPositions, caughtUp, enrolmentEpochs, plans, pulledCitizens, quarantine, syncCursors, syncRuns } from './schema';
+import { appliedRecords, catchUpPositions, caughtUp, enrolmentEpochs, plans, pulledCitizens, quarantine, syncCursors, syncRunTallies, syncRuns } from './schema';
 
 export interface QuarantineRow {
   id: string;
@@ -106,7 +106,8 @@ export interface MarkedRecordKey {
   recordId: string;
 }
 
-export function syncRepository({ db }: Database) {
+export function syncRepository(database: Database) {
+  const { db } = database;
   return {
     async cursor(tenant: string, adapter: string): Promise<string | null> {
       const rows = await db.select({ cursor: syncCursors.cursor }).from(syncCursors).where(and(eq(syncCursors.tenant, tenant), eq(syncCursors.adapter, adapter))).limit(1);
@@ -203,9 +204,49 @@ export function syncRepository({ db }: Database) {
         );
       return rows.map((r) => ({ ...r, stats: JSON.parse(r.stats) as Record<string, unknown> }));
     },
+    /** The municipalities with sync runs recorded (retention visits each). */
+    async tenantsWithRuns(): Promise<string[]> {
+      return (await db.selectDistinct({ tenant: syncRuns.tenant }).from(syncRuns)).map((r) => r.tenant);
+    },
+    /** Runs by adapter and outcome since the first: those kept, and those retention pruned (`syncRunTallies`). */
     async runCounts(tenant: string): Promise<{ adapter: string; status: string; n: number }[]> {
-      const rows = await db.select({ adapter: syncRuns.adapter, status: syncRuns.status, n: sql<number>`count(*)` }).from(syncRuns).where(eq(syncRuns.tenant, tenant)).groupBy(syncRuns.adapter, syncRuns.status);
-      return rows.map((r) => ({ ...r, n: Number(r.n) }));
+      const [kept, pruned] = await Promise.all([
+        db.select({ adapter: syncRuns.adapter, status: syncRuns.status, n: sql<number>`count(*)` }).from(syncRuns).where(eq(syncRuns.tenant, tenant)).groupBy(syncRuns.adapter, syncRuns.status),
+        db.select({ adapter: syncRunTallies.adapter, status: syncRunTallies.status, n: syncRunTallies.n }).from(syncRunTallies).where(eq(syncRunTallies.tenant, tenant)),
+      ]);
+      const counts = new Map<string, { adapter: string; status: string; n: number }>();
+      for (const row of [...kept, ...pruned]) {
+        const key = `${row.adapter}|${row.status}`;
+        const entry = counts.get(key) ?? { adapter: row.adapter, status: row.status, n: 0 };
+        entry.n += Number(row.n);
+        counts.set(key, entry);
+      }
+      return [...counts.values()];
+    },
+    /**
+     * Deletes up to `limit` finished runs that started before `before`, oldest first, keeping each
+     * adapter's newest finished run whatever its age (the dashboard's and the mappings' last figures);
+     * each is counted in `syncRunTallies` in the same batch. Answers how many went.
+     */
+    async pruneFinishedRuns(tenant: string, before: string, limit: number): Promise<number> {
+      const newestOfAdapter = sql`(select max(r2.started_at) from ${syncRuns} r2 where r2.tenant = ${syncRuns.tenant} and r2.adapter = ${syncRuns.adapter} and r2.status <> 'running')`;
+      const page = await db
+        .select({ id: syncRuns.id })
+        .from(syncRuns)
+        .where(and(eq(syncRuns.tenant, tenant), ne(syncRuns.status, 'running'), lt(syncRuns.startedAt, before), sql`${syncRuns.startedAt} < ${newestOfAdapter}`))
+        .orderBy(asc(syncRuns.startedAt), asc(syncRuns.id))
+        .limit(limit);
+      if (page.length === 0) return 0;
+      const ids = page.map((r) => r.id);
+      const inPage = and(eq(syncRuns.tenant, tenant), inList(syncRuns.id, ids));
+      await database.batch([
+        db
+          .insert(syncRunTallies)
+          .select(db.select({ tenant: syncRuns.tenant, adapter: syncRuns.adapter, status: syncRuns.status, n: sql<number>`count(*)`.as('n') }).from(syncRuns).where(inPage).groupBy(syncRuns.adapter, syncRuns.status))
+          .onConflictDoUpdate({ target: [syncRunTallies.tenant, syncRunTallies.adapter, syncRunTallies.status], set: { n: sql`${syncRunTallies.n} + excluded.n` } }),
+        db.delete(syncRuns).where(inPage),
+      ]);
+      return ids.length;
     },
     /** How many quarantined records (open or resolved) are about these citizens. */
     async quarantineCountOfCitizens(tenant: string, citizenIds: readonly string[]): Promise<number> {

@@ -8,7 +8,8 @@
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant or a legal-basis record whose
  * period has ended leaves the plans (`handleLapsedGrants`), and so does what flowed on a region's own permit
  * whose last day has passed (`handleLapsedRegionalConsents`); processed inbound change notices are deleted after the same N days, and a grant dated to start later takes
- * effect on its first day (`handleStartedGrants`). Audit rows stay: they hold references, not content;
+ * effect on its first day (`handleStartedGrants`); finished sync runs go after RETENTION_SYNC_RUN_DAYS (each adapter's
+ * newest stays; the metrics' run counter keeps counting them, `syncRunTallies`). Audit rows stay: they hold references, not content;
  * each audit chain's head is logged at the end (`logAuditHeads`), as an anchor kept outside the database.
  * It also re-keys what retired CPR keys, or an earlier ciphertext format, still hold (src/security/rekey.ts).
  */
@@ -21,15 +22,18 @@ import { anchorText, groupedHash } from '../store/audit';
 import type { MarkedRecordKey } from '../store/sync';
 import { compareVersions } from './merge';
 
+/** Finished sync runs deleted per batch, and batches per municipality a night (a longer backlog waits for the next). */
+const SYNC_RUN_PAGE = 2000;
+const SYNC_RUN_PAGES = 50;
 /** Ended plans purged per page: the subscriptions' probe and the members' read are one each per page. */
 const PURGE_PAGE = 200;
 
 export async function runRetention(deps: AppDeps) {
   const now = deps.clock.now();
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
-  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, supersededMarksPruned: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, grantsLapsed: 0, legalBasesLapsed: 0, regionalConsentsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
+  const summary = { inboundNoticesDeleted: 0, subscriptionDeliveriesDeleted: 0, plansPurged: 0, plansKeptForDeliveries: 0, citizensPurged: 0, supersededMarksPruned: 0, quarantinePayloadsPruned: 0, deliveryPayloadsPruned: 0, syncRunsPruned: 0, grantsLapsed: 0, legalBasesLapsed: 0, regionalConsentsLapsed: 0, plansChangedByLapse: 0, lapseFailures: 0, grantsStarted: 0, startFailures: 0 };
   const citizenPurged = (citizenId: string, reason: string): AuditEntry => ({ at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason } });
-  const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants())]);
+  const tenants = new Set([...(await deps.store.plans.tenants()), ...(await deps.store.audit.tenants()), ...(await deps.store.inboundWebhooks.tenants()), ...(await deps.store.sync.tenantsWithRuns())]);
   for (const tenant of tenants) {
     const ended = await deps.store.plans.endedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays));
     for (let page = 0; page < ended.length; page += PURGE_PAGE) {
@@ -80,6 +84,12 @@ export async function runRetention(deps: AppDeps) {
     summary.grantsStarted += start.grantsStarted;
     summary.startFailures += start.failures;
     summary.supersededMarksPruned += await pruneSupersededMarks(deps, tenant);
+    // Run records are operational history, not content: kept for RETENTION_SYNC_RUN_DAYS, each adapter's newest whatever its age.
+    for (let page = 0; page < SYNC_RUN_PAGES; page++) {
+      const pruned = await deps.store.sync.pruneFinishedRuns(tenant, daysAgo(deps.config.retention.syncRunDays), SYNC_RUN_PAGE);
+      summary.syncRunsPruned += pruned;
+      if (pruned < SYNC_RUN_PAGE) break;
+    }
     summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays), now.toISOString());
     summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
     // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.
