@@ -214,6 +214,10 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
             ))}
           </table>
         </section>
+        <section id="retention-runs" title="Retention (R16): ended plans, citizens left without a plan, payloads, old run records; nightly (RETENTION_CRON)">
+          <h2>Retention</h2>
+          <RetentionSummary retention={o.retention} />
+        </section>
         <section id="requests" class="wide">
           <h2>API requests since the service started <span class="muted" style="font-weight:normal">(this municipality's; all of them on /metrics)</span></h2>
           {requests.length === 0 ? <p class="muted">None yet.</p> : null}
@@ -264,6 +268,55 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
     </body>
   </html>
 );
+
+/** Readable names of what retention counts (its summary's keys); a key not named here shows as it is. */
+const retentionItems: Record<string, string> = {
+  plansPurged: 'ended plans deleted',
+  plansKeptForDeliveries: 'ended plans kept for deliveries still due',
+  citizensPurged: 'citizens deleted (no plan left)',
+  remnantsOfDeletedCitizensDeleted: 'deleted citizens whose leftover rows went',
+  supersededMarksPruned: 'sync marks of replaced versions',
+  quarantinePayloadsPruned: 'quarantined payloads',
+  deliveryPayloadsPruned: 'delivery payloads',
+  syncRunsPruned: 'sync run records',
+  retentionRunsPruned: 'retention run records',
+  inboundNoticesDeleted: 'change notices',
+  subscriptionDeliveriesDeleted: 'subscriber event deliveries',
+  grantsLapsed: 'consent grants ended',
+  legalBasesLapsed: 'legal bases ended',
+  regionalConsentsLapsed: "regions' permits ended",
+  plansChangedByLapse: 'plans changed by an ended consent',
+  grantsStarted: 'consent grants started',
+  lapseFailures: 'plans an ended consent could not change yet',
+  startFailures: 'plans a started grant could not change yet',
+};
+const backlogNotes: Record<string, string> = {
+  'remnants-of-deleted-citizens': "leftover rows of deleted citizens",
+  'superseded-marks': 'sync marks of replaced versions',
+  'sync-runs': 'old sync run records',
+};
+
+const RetentionSummary: FC<{ retention: MonitoringOverview['retention'] }> = ({ retention: r }) => {
+  if (!r.lastRun) return <p class="muted">Not run yet: it runs nightly (RETENTION_CRON).</p>;
+  const done = Object.entries(r.lastRun.summary).filter(([, n]) => n > 0);
+  return (
+    <div>
+      {r.overdue ? <p id="retention-overdue" class="bad">No retention run has succeeded in 48 hours{r.lastSucceededAt ? ` (last: ${localTime(r.lastSucceededAt)})` : ''}: nothing is being deleted on time.</p> : null}
+      <p id="retention-last-run">
+        Last run {localTime(r.lastRun.startedAt)}, {duration(r.lastRun.startedAt, r.lastRun.endedAt)}:{' '}
+        <span class={r.lastRun.status === 'succeeded' ? 'ok' : r.lastRun.status === 'running' ? 'muted' : 'bad'}>{r.lastRun.status}</span>
+        {r.lastRun.error ? <span class="bad"> — {r.lastRun.error}</span> : null}
+      </p>
+      {r.lastRun.backlog.length > 0 ? <p id="retention-backlog" class="muted">Stopped at the nightly cap, the rest goes next night: {r.lastRun.backlog.map((step) => backlogNotes[step] ?? step).join(', ')}.</p> : null}
+      {done.length === 0 && r.lastRun.status !== 'running' ? <p class="muted">Nothing was due.</p> : null}
+      <table>
+        {done.map(([key, n]) => (
+          <tr data-retained={key}><td>{retentionItems[key] ?? key}</td><td class="num">{n}</td></tr>
+        ))}
+      </table>
+    </div>
+  );
+};
 
 export const SignIn: FC<{ error?: string }> = ({ error }) => (
   <html lang="en">

@@ -6,6 +6,7 @@
 import type { AppDeps } from '../api/context';
 import type { MappingStats } from '../../mappings/mapping';
 import { RECOMMENDED_CASELOAD } from '../model';
+import { RETENTION_CAPPED_STEPS } from '../sync/retention';
 import { danishToday } from '../views/danish';
 
 export interface MappingHealth {
@@ -23,6 +24,8 @@ export interface MappingHealth {
 }
 
 const RECENT_RUNS = 15;
+/** Retention runs nightly: no run that succeeded for this long means deletion has stopped (R16). */
+const RETENTION_OVERDUE_MS = 48 * 3_600_000;
 /** How many of the municipality's newest finished runs mapping health looks back over. */
 const MAPPING_HEALTH_RUNS = 200;
 
@@ -83,9 +86,26 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     cprKeyRotation:
       deps.config.cprKeysRetired.length > 0 ? { retiredKeys: deps.config.cprKeysRetired.length, valuesUnderRetiredKeys: await deps.store.sealed.countUnderOtherKey(tenant, deps.vault.currentPrefix) } : null,
     mappings,
+    retention: await retentionHealth(deps, tenant),
   };
 }
 export type MonitoringOverview = Awaited<ReturnType<typeof monitoringOverview>>;
+
+/**
+ * Whether retention (R16) runs: its newest run (what it deleted, which steps left work for the next
+ * night, why it failed) and the last one that succeeded. `overdue`: none succeeded in 48 hours though
+ * it has run, or the newest success is older than that.
+ */
+async function retentionHealth(deps: AppDeps, tenant: string) {
+  const [lastRun] = await deps.store.retention.runs(tenant, 1);
+  const lastSucceeded = lastRun?.status === 'succeeded' ? lastRun : await deps.store.retention.lastSucceeded(tenant);
+  const overdue = lastSucceeded ? deps.clock.now().getTime() - Date.parse(lastSucceeded.startedAt) > RETENTION_OVERDUE_MS : lastRun !== undefined;
+  return {
+    lastRun: lastRun ? { id: lastRun.id, status: lastRun.status, startedAt: lastRun.startedAt, endedAt: lastRun.endedAt, summary: lastRun.summary, backlog: lastRun.backlog, error: lastRun.error } : null,
+    lastSucceededAt: lastSucceeded?.startedAt ?? null,
+    overdue,
+  };
+}
 
 const label = (value: string) => value.replace(/["\\\n]/g, '_');
 
@@ -118,5 +138,13 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_mapping_records_in', 'Records into each mapping (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, m.lastRun!.recordsIn]));
   metric('enplan_mapping_failures', 'Mapping failures (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));
   metric('enplan_mapping_unknown_codes', 'Unknown codes met (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.unknownCodes).reduce((a, b) => a + b, 0)]));
+  const retention = o.retention;
+  if (retention.lastSucceededAt) metric('enplan_retention_last_success_timestamp_seconds', 'When the newest retention run that succeeded started (R16; nightly)', 'gauge', [[{}, Math.floor(Date.parse(retention.lastSucceededAt) / 1000)]]);
+  if (retention.lastRun && retention.lastRun.status !== 'running') {
+    const last = retention.lastRun;
+    metric('enplan_retention_last_run_failed', 'Whether the newest finished retention run failed or was cut off (1) or succeeded (0)', 'gauge', [[{}, last.status === 'succeeded' ? 0 : 1]]);
+    metric('enplan_retention_backlog', 'Whether the newest retention run stopped the step at its nightly cap with work left (1) or finished it (0)', 'gauge', RETENTION_CAPPED_STEPS.map((step) => [{ step }, last.backlog.includes(step) ? 1 : 0]));
+    metric('enplan_retention_last_run_items', 'What the newest retention run deleted or changed, by step (counts only)', 'gauge', Object.entries(last.summary).map(([step, n]) => [{ step }, n]));
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -16,6 +16,7 @@ import { planLinkRepository } from './plan-links';
 import { planRepository } from './plans';
 import { regionalConsentRepository } from './regional-consents';
 import { registrationRepository } from './registrations';
+import { retentionRepository } from './retention';
 import { sealedRepository } from './sealed';
 import { syncRepository } from './sync';
 
@@ -34,6 +35,7 @@ export function createStore(database: Database) {
     planLinks: planLinkRepository(database),
     audit: auditRepository(database),
     sync: syncRepository(database),
+    retention: retentionRepository(database),
     heldElements: heldElementRepository(database),
     regionalConsents: regionalConsentRepository(database),
     inboundWebhooks: inboundWebhookRepository(database),
@@ -57,3 +59,4 @@ export type { PlanLinkRow } from './plan-links';
 export type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox';
 export type { AcceptOutcome, RegistrationRow } from './registrations';
 export type { QuarantineRow, SyncRunRow } from './sync';
+export type { RetentionRunRow } from './retention';

@@ -267,6 +267,29 @@ export const syncRunTallies = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant, t.adapter, t.status] })],
 );
 
+/**
+ * Each municipality's part of a retention run (R16): when it ran, what it deleted (counts only, no
+ * content), which steps left work for the next night, and why it failed. Retention runs in a job of
+ * its own, so this is how the service tells IT staff and the DPO that deletion happens at all.
+ */
+export const retentionRuns = sqliteTable(
+  'retention_runs',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    /** `interrupted`: still `running` when the next run started (a crash, a Cron Trigger's time limit). */
+    status: text('status', { enum: ['running', 'succeeded', 'failed', 'interrupted'] }).notNull(),
+    startedAt: text('started_at').notNull(),
+    endedAt: text('ended_at'),
+    /** What each step deleted or changed, by name (JSON object of counts). */
+    summary: text('summary').notNull(),
+    /** The steps that stopped at their nightly cap with work left (JSON array of step names). */
+    backlog: text('backlog').notNull(),
+    error: text('error'),
+  },
+  (t) => [index('retention_runs_tenant_started').on(t.tenant, t.startedAt)],
+);
+
 /** Records that failed their contract or mapping: kept with a readable reason for IT staff. */
 export const quarantine = sqliteTable(
   'quarantine',

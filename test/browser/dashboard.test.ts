@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
 import { allMappings } from '../../src/sync/all-mappings';
+import { runRetention } from '../../src/sync/retention';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 
@@ -80,6 +81,12 @@ describe('dashboard in Chromium', () => {
     expect(latestRun.slice(1, 4)).toEqual(['dfdg', expect.stringMatching(/^dashboard:/), 'succeeded']);
     expect(latestRun[4]).toMatch(/^\d+(\.\d)? s$/);
     expect(Number(latestRun[7])).toBe(Number(cells[1])); // merged, as the adapter row says
+    // Last night's retention (R16): when it ran and how it ended, from its own record.
+    await runRetention(app.deps);
+    await page.reload();
+    await page.waitForSelector('#retention-last-run');
+    expect(await page.textContent('#retention-last-run')).toMatch(/^Last run \d{4}-\d\d-\d\d \d\d:\d\d, \d+\.\d s: succeeded$/);
+    expect(await page.textContent('#retention-runs')).toContain('Nothing was due.');
     await page.screenshot({ path: 'test-results/dashboard.png', fullPage: true });
     // The record of processing (R16), from the header: the three grants to DFDG in force, the system read.
     await page.click('#processing-record');
