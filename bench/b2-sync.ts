@@ -32,7 +32,9 @@ let peakParts = { heapTotal: 0, external: 0, arrayBuffers: 0 };
 const sampler = setInterval(() => { const m = process.memoryUsage(); if (m.rss > peakRss) { peakRss = m.rss; peakParts = { heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers }; } }, 250);
 
 console.log(`B2: starting the simulators for ${size} citizens in a child process…`);
-const simulators = spawn(process.execPath, ['--import', 'tsx', join(here, 'b2-simulators.ts'), String(size)], { stdio: ['pipe', 'pipe', 'inherit'] });
+// B2_PROFILE: the simulators write CPU profiles of their whole life there too (on `quit`; one per thread, CPU.*.cpuprofile).
+const simulatorProfile = process.env.B2_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.B2_PROFILE}`] : [];
+const simulators = spawn(process.execPath, [...simulatorProfile, '--import', 'tsx', join(here, 'b2-simulators.ts'), String(size)], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: simulators.stdout! })[Symbol.asyncIterator]();
 const urls = JSON.parse((await lines.next()).value as string) as Record<string, string>;
 
