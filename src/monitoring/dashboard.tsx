@@ -125,6 +125,13 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               CPR key rotation: {o.cprKeyRotation.valuesUnderRetiredKeys} values still under a retired key{o.cprKeyRotation.valuesUnderRetiredKeys === 0 ? ' — the retired key can be removed' : ''}
             </p>
           ) : null}
+          {o.legacyCiphertexts.count > 0 ? (
+            <p id="legacy-ciphertexts" class={o.legacyCiphertexts.policy === 'refuse' ? 'bad' : ''} title="Ciphertexts written before they were bound to their row (v1/v2; docs/decisions/0022)">
+              {o.legacyCiphertexts.policy === 'refuse'
+                ? `${o.legacyCiphertexts.count} ciphertexts of an earlier format are refused (CPR_LEGACY_CIPHERTEXTS=refuse): their citizens are not synced and their deliveries dead-letter`
+                : `${o.legacyCiphertexts.count} ciphertexts of an earlier format: the nightly re-key moves them; at 0, set CPR_LEGACY_CIPHERTEXTS=refuse`}
+            </p>
+          ) : null}
         </section>
         <section id="runs" class="wide">
           <h2>Recent sync runs <span class="muted" style="font-weight:normal">(times in Danish time)</span></h2>

@@ -85,6 +85,12 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     /** A CPR key rotation under way (CPR_KEYS_RETIRED): what is still under a retired key; at 0 the retired keys can go. */
     cprKeyRotation:
       deps.config.cprKeysRetired.length > 0 ? { retiredKeys: deps.config.cprKeysRetired.length, valuesUnderRetiredKeys: await deps.store.sealed.countUnderOtherKey(tenant, deps.vault.currentPrefix) } : null,
+    /**
+     * Ciphertexts of an earlier format (v1, v2: not bound to their row) still held, and what is done
+     * with them (CPR_LEGACY_CIPHERTEXTS): under `open` the nightly re-key moves them and at 0 `refuse`
+     * can be set; under `refuse` each is refused where it is read (its citizen is not synced).
+     */
+    legacyCiphertexts: { count: await deps.store.sealed.countLegacy(tenant), policy: deps.config.cprLegacyCiphertexts },
     mappings,
     retention: await retentionHealth(deps, tenant),
   };
@@ -125,6 +131,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_inbound_webhooks_dead', 'Change notices from the sector systems whose sync runs failed at every try', 'gauge', [[{}, o.inboundNoticesDead]]);
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
   if (o.cprKeyRotation) metric('enplan_values_under_retired_cpr_keys', 'CPR ciphertexts, quarantined payloads and subscriber secrets not yet re-keyed to the current CPR key', 'gauge', [[{}, o.cprKeyRotation.valuesUnderRetiredKeys]]);
+  metric('enplan_cpr_legacy_ciphertexts', 'CPR ciphertexts, quarantined payloads and subscriber secrets in an earlier format (v1/v2, not bound to their row); at 0 CPR_LEGACY_CIPHERTEXTS=refuse can be set', 'gauge', [[{}, o.legacyCiphertexts.count]]);
   metric('enplan_plans_with_overdue_follow_ups', 'Open plans with a follow-up past due and not done (R7)', 'gauge', [[{}, o.plansWithOverdueFollowUps]]);
   metric('enplan_coordinators_above_recommended_caseload', `Coordinators with more than ${RECOMMENDED_CASELOAD} open plans (R5)`, 'gauge', [[{}, o.coordinatorsAboveRecommendedCaseload]]);
   // Only runs with an outcome are counted: a counter that held runs under way would go down as they end.

@@ -2,7 +2,8 @@
  * Columns that hold ciphertext under the CPR key (apart from the citizens' own, see citizens.ts):
  * quarantined records' payloads and subscribers' signing secrets. For the re-key job.
  */
-import { and, asc, gt, isNotNull, sql } from 'drizzle-orm';
+import { and, asc, gt, isNotNull, sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Database } from './db';
 import { citizens, quarantine, subscriptions } from './schema';
 
@@ -15,19 +16,26 @@ export type SealedColumn = keyof typeof sealedColumns;
 export const sealedColumnNames = Object.keys(sealedColumns) as SealedColumn[];
 
 export function sealedRepository({ db }: Database) {
+  /** The tenant's ciphertexts of every kind (citizens' CPR numbers included) that `matches`. */
+  async function countWhere(tenant: string, matches: (column: SQLiteColumn) => SQL): Promise<number> {
+    const [row] = await db
+      .select({
+        n: sql<number>`(select count(*) from ${citizens} where ${citizens.tenant} = ${tenant} and ${matches(citizens.cprCipher)})
+          + (select count(*) from ${quarantine} where ${quarantine.tenant} = ${tenant} and ${quarantine.raw} is not null and ${matches(quarantine.raw)})
+          + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${matches(subscriptions.secretSealed)})
+          + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${subscriptions.previousSecretSealed} is not null and ${matches(subscriptions.previousSecretSealed)})`,
+      })
+      .from(sql`(select 1)`);
+    return Number(row?.n ?? 0);
+  }
   return {
     /** The tenant's ciphertexts of every kind (citizens' CPR numbers included) not under the current key: what a key rotation has left to do. */
     async countUnderOtherKey(tenant: string, prefix: string): Promise<number> {
-      const other = (column: typeof citizens.cprCipher | typeof quarantine.raw | typeof subscriptions.secretSealed | typeof subscriptions.previousSecretSealed) => sql`substr(${column}, 1, ${prefix.length}) <> ${prefix}`;
-      const [row] = await db
-        .select({
-          n: sql<number>`(select count(*) from ${citizens} where ${citizens.tenant} = ${tenant} and ${other(citizens.cprCipher)})
-            + (select count(*) from ${quarantine} where ${quarantine.tenant} = ${tenant} and ${quarantine.raw} is not null and ${other(quarantine.raw)})
-            + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${other(subscriptions.secretSealed)})
-            + (select count(*) from ${subscriptions} where ${subscriptions.tenant} = ${tenant} and ${subscriptions.previousSecretSealed} is not null and ${other(subscriptions.previousSecretSealed)})`,
-        })
-        .from(sql`(select 1)`);
-      return Number(row?.n ?? 0);
+      return countWhere(tenant, (column) => sql`substr(${column}, 1, ${prefix.length}) <> ${prefix}`);
+    },
+    /** Values in an earlier format (v1, v2: not bound to their row), whatever their key: what CPR_LEGACY_CIPHERTEXTS=refuse would refuse. */
+    async countLegacy(tenant: string): Promise<number> {
+      return countWhere(tenant, (column) => sql`substr(${column}, 1, 3) in ('v1:', 'v2:')`);
     },
     /** Values not sealed under the current key and format (not starting with `prefix`), in id order after `afterId`. */
     async underOtherKey(name: SealedColumn, prefix: string, afterId: string, limit: number): Promise<{ id: string; tenant: string; value: string }[]> {

@@ -121,8 +121,11 @@ describe('the re-key job and v1/v2 ciphertexts', () => {
     for (const cpr of db.cprs) expect(app.logger.lines.some((line) => line.includes(cpr))).toBe(false);
     // A second run finds the same: the count stays until someone deals with them.
     expect((await rekeyToCurrentKey(app.deps)).legacyCiphertextsLeft).toBe(4);
-    // IT staff asking for the quarantined payload are told why it is not shown (a problem, not a 500).
     const token = await app.harness.token({ tenant: '101', roles: ['it-staff'], sub: 'it-anna' });
+    // The dashboard says what refusing them costs.
+    const dashboard = await (await app.harness.request('/dashboard', { headers: { cookie: `enplan_session=${token}` } })).text();
+    expect(dashboard).toMatch(/id="legacy-ciphertexts" class="bad"[^>]*>\s*4 ciphertexts of an earlier format are refused \(CPR_LEGACY_CIPHERTEXTS=refuse\): their citizens are not synced/);
+    // IT staff asking for the quarantined payload are told why it is not shown (a problem, not a 500).
     const refusedRead = await app.harness.request('/v1/sync/quarantine/q-legacy/payload', { headers: { authorization: `Bearer ${token}` } });
     expect(refusedRead.status).toBe(409);
     expect(((await refusedRead.json()) as { detail: string }).detail).toContain('earlier format (v1/v2, not bound to its row) and CPR_LEGACY_CIPHERTEXTS is refuse');
@@ -145,7 +148,21 @@ describe('the re-key job and v1/v2 ciphertexts', () => {
   it('with `open` (the default), moves them to v3 as before and counts none left — after which `refuse` changes nothing', async () => {
     const db = await legacyDatabase();
     const app = await startTestApp({ url: db.url });
+    // IT staff see how many are left without reading the log: the overview, /metrics and the dashboard.
+    const token = await app.harness.token({ tenant: '101', roles: ['it-staff'], sub: 'it-anna' });
+    const shown = async () => {
+      const overview = (await (await app.harness.request('/v1/monitoring/overview', { headers: { authorization: `Bearer ${token}` } })).json()) as { legacyCiphertexts: unknown };
+      const metrics = (await (await app.harness.request('/metrics', { headers: { authorization: `Bearer ${token}` } })).text()).split('\n').find((line) => line.startsWith('enplan_cpr_legacy_ciphertexts{'));
+      const dashboard = await (await app.harness.request('/dashboard', { headers: { cookie: `enplan_session=${token}` } })).text();
+      return { overview: overview.legacyCiphertexts, metrics, dashboard: /id="legacy-ciphertexts"[^>]*>\s*([^<]*)/.exec(dashboard)?.[1]?.trim() ?? null };
+    };
+    expect(await shown()).toEqual({
+      overview: { count: 4, policy: 'open' },
+      metrics: 'enplan_cpr_legacy_ciphertexts{tenant="101"} 4',
+      dashboard: '4 ciphertexts of an earlier format: the nightly re-key moves them; at 0, set CPR_LEGACY_CIPHERTEXTS=refuse',
+    });
     expect(await rekeyToCurrentKey(app.deps)).toEqual({ citizens: 2, sealedValues: 2, failures: 0, refused: 0, legacyCiphertextsLeft: 0, more: false });
+    expect(await shown()).toEqual({ overview: { count: 0, policy: 'open' }, metrics: 'enplan_cpr_legacy_ciphertexts{tenant="101"} 0', dashboard: null });
     for (const value of await db.stored(app)) expect(value.startsWith(app.deps.vault.currentPrefix)).toBe(true);
     await app.close();
 
