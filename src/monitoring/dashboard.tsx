@@ -95,6 +95,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                   <td class={run?.status === 'failed' || run?.status === 'interrupted' ? 'bad' : run ? 'ok' : 'muted'} title={run?.error ?? undefined}>
                     {run ? `${run.status} ${localTime(run.startedAt)}` : '—'}
                     {underWay ? <span class="muted">{`; running since ${localTime(underWay.startedAt)}`}</span> : null}
+                    {run && run.status !== 'succeeded' ? <span class="muted">{o.lastSucceededAt[a.id] ? `; last succeeded ${localTime(o.lastSucceededAt[a.id]!)}` : '; never succeeded'}</span> : null}
                   </td>
                   <td class="num">{s.recordsRead ?? 0}</td>
                   <td class="num">{s.recordsMerged ?? 0}</td>

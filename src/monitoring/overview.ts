@@ -78,6 +78,8 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     /** The last runs of all adapters, newest first: what IT staff look at when a sync misbehaves. */
     recentRuns: (await deps.store.sync.runs(tenant, { limit: RECENT_RUNS })).map(({ tenant: _t, ...run }) => run),
     runCounts: await deps.store.sync.runCounts(tenant),
+    /** When each adapter's newest successful run ended: how fresh its data is, whatever failed since. */
+    lastSucceededAt: Object.fromEntries(await deps.store.sync.lastSucceededAt(tenant)) as Record<string, string>,
     quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
     outboxByStatus: await deps.store.outbox.countByStatus(tenant),
     /** Events to vendors' subscriptions: how many subscriptions are active, their deliveries by status. */
@@ -138,6 +140,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_sync_runs_total', 'Sync runs by adapter and outcome', 'counter', o.runCounts.filter((r) => r.status !== 'running').map((r) => [{ adapter: r.adapter, status: r.status }, r.n]));
   // From the newest run of each adapter: one a crash cut off is never marked ended, but a newer run passes it.
   metric('enplan_sync_run_under_way', 'Whether the newest sync run of the adapter has not ended yet (1) or has (0)', 'gauge', o.latestRuns.map((r) => [{ adapter: r.adapter }, r.status === 'running' ? 1 : 0]));
+  metric('enplan_sync_last_success_timestamp_seconds', 'When the newest successful sync run of the adapter ended (alert on its age: the data is as old as that)', 'gauge', Object.entries(o.lastSucceededAt).map(([adapter, at]) => [{ adapter }, Math.floor(Date.parse(at) / 1000)]));
   metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));
   metric('enplan_subscriptions_active', 'Active outbound subscriptions', 'gauge', [[{}, o.subscriptions.activeSubscriptions]]);
   metric('enplan_subscription_deliveries', 'Event deliveries to subscribers by status', 'gauge', Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => [{ status }, n]));

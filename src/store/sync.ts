@@ -191,18 +191,31 @@ export function syncRepository(database: Database) {
     },
     /** The newest run per adapter; `finished`: the newest that ended (a run under way has no figures yet). */
     async latestRuns(tenant: string, options: { finished?: boolean } = {}): Promise<SyncRunRow[]> {
-      const ended = options.finished ? sql` and r2.status <> 'running'` : sql``;
-      const rows = await db
+      const newest = await Promise.all(SourceSystem.options.map((adapter) => this.latestRunQuery(tenant, adapter, options)));
+      return newest.flat().map((r) => ({ ...r, stats: JSON.parse(r.stats) as Record<string, unknown> }));
+    },
+    /** One adapter's newest run, unrun (its query plan is tested: a walk back in the adapter's index). */
+    latestRunQuery(tenant: string, adapter: string, options: { finished?: boolean } = {}) {
+      return db
         .select()
         .from(syncRuns)
-        .where(
-          and(
-            eq(syncRuns.tenant, tenant),
-            options.finished ? ne(syncRuns.status, 'running') : undefined,
-            sql`${syncRuns.startedAt} = (select max(r2.started_at) from sync_runs r2 where r2.tenant = ${syncRuns.tenant} and r2.adapter = ${syncRuns.adapter}${ended})`,
-          ),
-        );
-      return rows.map((r) => ({ ...r, stats: JSON.parse(r.stats) as Record<string, unknown> }));
+        .where(and(eq(syncRuns.tenant, tenant), eq(syncRuns.adapter, adapter), options.finished ? ne(syncRuns.status, 'running') : undefined))
+        .orderBy(desc(syncRuns.startedAt), desc(syncRuns.id))
+        .limit(1);
+    },
+    /** When each adapter's newest run that succeeded ended (adapters with none are absent). */
+    async lastSucceededAt(tenant: string): Promise<Map<string, string>> {
+      const newest = await Promise.all(
+        SourceSystem.options.map((adapter) =>
+          db
+            .select({ adapter: syncRuns.adapter, endedAt: syncRuns.endedAt })
+            .from(syncRuns)
+            .where(and(eq(syncRuns.tenant, tenant), eq(syncRuns.adapter, adapter), eq(syncRuns.status, 'succeeded')))
+            .orderBy(desc(syncRuns.startedAt))
+            .limit(1),
+        ),
+      );
+      return new Map(newest.flat().flatMap((r) => (r.endedAt ? [[r.adapter, r.endedAt] as const] : [])));
     },
     /** The municipalities with sync runs recorded (retention visits each). */
     async tenantsWithRuns(): Promise<string[]> {
@@ -211,7 +224,7 @@ export function syncRepository(database: Database) {
     /** Runs by adapter and outcome since the first: those kept, and those retention pruned (`syncRunTallies`). */
     async runCounts(tenant: string): Promise<{ adapter: string; status: string; n: number }[]> {
       const [kept, pruned] = await Promise.all([
-        db.select({ adapter: syncRuns.adapter, status: syncRuns.status, n: sql<number>`count(*)` }).from(syncRuns).where(eq(syncRuns.tenant, tenant)).groupBy(syncRuns.adapter, syncRuns.status),
+        this.runCountsQuery(tenant),
         db.select({ adapter: syncRunTallies.adapter, status: syncRunTallies.status, n: syncRunTallies.n }).from(syncRunTallies).where(eq(syncRunTallies.tenant, tenant)),
       ]);
       const counts = new Map<string, { adapter: string; status: string; n: number }>();
@@ -223,13 +236,17 @@ export function syncRepository(database: Database) {
       }
       return [...counts.values()];
     },
+    /** The runs kept, counted by adapter and outcome, unrun (its query plan is tested: the covering index alone). */
+    runCountsQuery(tenant: string) {
+      return db.select({ adapter: syncRuns.adapter, status: syncRuns.status, n: sql<number>`count(*)` }).from(syncRuns).where(eq(syncRuns.tenant, tenant)).groupBy(syncRuns.adapter, syncRuns.status);
+    },
     /**
      * Deletes up to `limit` finished runs that started before `before`, oldest first, keeping each
      * adapter's newest finished run whatever its age (the dashboard's and the mappings' last figures);
      * each is counted in `syncRunTallies` in the same batch. Answers how many went.
      */
     async pruneFinishedRuns(tenant: string, before: string, limit: number): Promise<number> {
-      const newestOfAdapter = sql`(select max(r2.started_at) from ${syncRuns} r2 where r2.tenant = ${syncRuns.tenant} and r2.adapter = ${syncRuns.adapter} and r2.status <> 'running')`;
+      const newestOfAdapter = sql`(select r2.started_at from ${syncRuns} r2 where r2.tenant = ${syncRuns.tenant} and r2.adapter = ${syncRuns.adapter} and r2.status <> 'running' order by r2.started_at desc limit 1)`;
       const page = await db
         .select({ id: syncRuns.id })
         .from(syncRuns)

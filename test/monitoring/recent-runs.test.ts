@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SourceAdapter } from '../../adapters/adapter';
 import { Dashboard, duration, localTime } from '../../src/monitoring/dashboard';
-import { monitoringOverview } from '../../src/monitoring/overview';
+import { monitoringOverview, toPrometheus } from '../../src/monitoring/overview';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { testCpr } from '../support/cpr';
@@ -44,6 +44,32 @@ describe('recent sync runs', () => {
     expect(html).not.toContain(cpr);
     // An empty delivery queue says so rather than showing an empty table.
     expect(html).toContain('No registration has been delivered yet.');
+    await app.close();
+  });
+
+  it("say when each adapter last succeeded, whatever failed since (dashboard, /metrics: the data's age to alert on)", async () => {
+    const app = await startTestApp({ adapters: { dfdg: failingSource }, mappings: allMappings });
+    const run = (id: string, status: 'succeeded' | 'failed', startedAt: string) => ({ id, tenant: '101', adapter: 'dfdg', trigger: 'schedule', startedAt, stats: {} as Record<string, unknown>, status, endedAt: startedAt.replace(':00.000Z', ':05.000Z') });
+    const record = async (r: ReturnType<typeof run>) => {
+      await app.deps.store.sync.startRun(r);
+      await app.deps.store.sync.finishRun('101', r.id, r.status, r.stats, r.endedAt, r.status === 'failed' ? 'the source answered 503' : undefined);
+    };
+    const metric = async () => (await monitoringOverview(app.deps, '101')).lastSucceededAt;
+    const page = async () => /<tr data-adapter="dfdg">(.*?)<\/tr>/s.exec(String(Dashboard({ overview: await monitoringOverview(app.deps, '101'), deadLetters: [], quarantine: [], requests: [] })))![1]!;
+    await record(run('first-failed', 'failed', '2026-11-20T08:00:00.000Z'));
+    expect(await metric()).toEqual({});
+    expect(await page()).toContain('; never succeeded');
+    await record(run('ok-1', 'succeeded', '2026-11-21T08:00:00.000Z'));
+    await record(run('ok-2', 'succeeded', '2026-11-22T08:00:00.000Z'));
+    // The newest run succeeded: nothing more to say.
+    expect(await page()).not.toMatch(/last succeeded|never succeeded/);
+    await record(run('failed-since-1', 'failed', '2026-11-23T08:00:00.000Z'));
+    await record(run('failed-since-2', 'failed', '2026-11-24T08:00:00.000Z'));
+    expect(await metric()).toEqual({ dfdg: '2026-11-22T08:00:05.000Z' });
+    expect(await page()).toContain(`; last succeeded ${localTime('2026-11-22T08:00:05.000Z')}`);
+    const metrics = toPrometheus(await monitoringOverview(app.deps, '101'));
+    expect(metrics).toContain(`enplan_sync_last_success_timestamp_seconds{tenant="101",adapter="dfdg"} ${Date.parse('2026-11-22T08:00:05.000Z') / 1000}`);
+    expect(metrics).not.toMatch(/enplan_sync_last_success_timestamp_seconds\{[^}]*adapter="health"/);
     await app.close();
   });
 

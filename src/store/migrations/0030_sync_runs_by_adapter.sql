@@ -1,0 +1,2 @@
+CREATE INDEX `sync_runs_tenant_adapter_started` ON `sync_runs` (`tenant`,`adapter`,`started_at`);--> statement-breakpoint
+CREATE INDEX `sync_runs_tenant_adapter_status` ON `sync_runs` (`tenant`,`adapter`,`status`);
