@@ -155,3 +155,25 @@ describe('query plans of what IT staff read about sync runs (overview, /metrics:
     expect(plan).toMatch(/^SEARCH sync_runs USING COVERING INDEX sync_runs_tenant_adapter_status \(tenant=\?\)$/);
   });
 });
+
+describe('query plans of the overview’s counts over plans and citizens (every /metrics scrape)', () => {
+  /** The statements a repository call runs, explained with the same parameters. */
+  async function plansOf(call: (database: never) => Promise<unknown>): Promise<string[]> {
+    const ran: { sql: string; params: unknown[] }[] = [];
+    const logged = drizzle(client, { schema, logger: { logQuery: (sql, params) => void ran.push({ sql, params }) } });
+    await call({ db: logged, batch: async () => undefined, close: async () => undefined } as never);
+    return Promise.all(ran.map((query) => planOf({ toSQL: () => query })));
+  }
+
+  it('the caseload per coordinator reads the status index alone, never a plan row past its document', async () => {
+    const [plan] = await plansOf((database) => planRepository(database).caseload('101'));
+    expect(plan).toMatch(/^SEARCH plans USING COVERING INDEX plans_tenant_status_coordinator \(tenant=\? AND status=\?\)/);
+  });
+
+  it('the ciphertexts of the earlier formats are counted from an index that holds only them', async () => {
+    const { sealedRepository } = await import('../../src/store/sealed');
+    const [plan] = await plansOf((database) => sealedRepository(database).countLegacy('101'));
+    expect(plan).toMatch(/SEARCH citizens USING (COVERING )?INDEX citizens_legacy_cipher \(tenant=\?\)/);
+    expect(plan).not.toMatch(/SCAN citizens/);
+  });
+});
