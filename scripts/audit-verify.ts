@@ -3,7 +3,8 @@
  * Exit 1 names the first broken row. Every tenant with rows or a recorded head is checked (a tenant
  * whose rows were all deleted still has its head). An anchor is a head the nightly job logged
  * (`audit chain head`, {tenant, seq, hash}), kept outside the database: the chain must still hold
- * that row with that hash — what catches a rewrite with every hash recomputed (docs/decisions/0019).
+ * that row with that hash — what catches a rewrite with every hash recomputed (docs/decisions/0019). A chain
+ * retention pruned is checked from its base, which an `audit.pruned` row must record (docs/decisions/0030).
  * Exit 2: the arguments could not be read.
  */
 import { parseArgs } from 'node:util';
@@ -33,7 +34,10 @@ for (const tenant of tenants) {
   const result = await store.audit.verify(tenant, { anchors: tenantAnchors });
   if (result.ok) {
     const held = tenantAnchors.length > 0 ? `; ${result.anchorsHeld} anchor${result.anchorsHeld === 1 ? '' : 's'} held` : '';
-    process.stdout.write(`tenant ${tenant}: ${result.rows} audit rows, chain intact${held}\n`);
+    // A chain retention pruned (RETENTION_AUDIT_DAYS) is checked from its base; anchors before it are gone with their rows.
+    const pruned = result.prunedThrough ? `, rows 1 to ${result.prunedThrough} pruned by retention` : '';
+    const unchecked = result.anchorsPruned ? `; ${result.anchorsPruned} anchor${result.anchorsPruned === 1 ? '' : 's'} at pruned rows not checkable` : '';
+    process.stdout.write(`tenant ${tenant}: ${result.rows} audit rows, chain intact${pruned}${held}${unchecked}\n`);
   } else {
     broken = true;
     process.stdout.write(`tenant ${tenant}: chain broken at row ${result.brokenAtSeq}: ${result.reason} (${result.rows} rows before it are intact)\n`);

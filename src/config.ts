@@ -120,6 +120,12 @@ export const Config = z
     RETENTION_PAYLOAD_DAYS: z.coerce.number().int().positive().default(30),
     RETENTION_SYNC_RUN_DAYS: z.coerce.number().int().positive().default(90),
     /**
+     * The audit log's own retention: rows older than this many days are pruned nightly, oldest
+     * first, the chain kept verifiable (decision 0030). Unset: kept. At least 180, so the citizen's
+     * log of where their data went (R13) and the DPO's access log keep half a year.
+     */
+    RETENTION_AUDIT_DAYS: z.coerce.number().int().min(180, 'RETENTION_AUDIT_DAYS is at least 180 days (the citizen’s own log and the DPO’s access log are built on the audit log)').optional(),
+    /**
      * Inbound webhooks (Standard Webhooks): the secret(s) a source signs its change notices with,
      * `whsec_<base64>`, space-separated while one is being rotated. A source without one has no
      * webhook endpoint (404): the scheduled sync still reads its changes.
@@ -190,7 +196,7 @@ export const Config = z
         health: env.WEBHOOK_SECRETS_HEALTH,
       } as Partial<Record<'dfdg' | 'education' | 'social' | 'health', string[]>>,
       subscriptions: { allowedHosts: env.SUBSCRIPTION_ALLOWED_HOSTS },
-      retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS, syncRunDays: env.RETENTION_SYNC_RUN_DAYS },
+      retention: { closedPlanDays: env.RETENTION_CLOSED_PLAN_DAYS, payloadDays: env.RETENTION_PAYLOAD_DAYS, syncRunDays: env.RETENTION_SYNC_RUN_DAYS, auditDays: env.RETENTION_AUDIT_DAYS ?? null },
     };
   });
 export type Config = z.output<typeof Config>;

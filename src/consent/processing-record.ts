@@ -52,7 +52,10 @@ export function retentionOf(config: AppDeps['config']) {
   return {
     closedPlansDays: config.retention.closedPlanDays,
     payloadBodiesDays: config.retention.payloadDays,
-    auditLog: 'kept; it holds who did what to which record and when, never plan content or CPR numbers',
+    auditLog:
+      config.retention.auditDays === null
+        ? 'kept (no period is set: RETENTION_AUDIT_DAYS); it holds who did what to which record and when, never plan content or CPR numbers'
+        : `kept ${config.retention.auditDays} days, then its oldest rows are deleted nightly, the chain kept verifiable; it holds who did what to which record and when, never plan content or CPR numbers`,
     lapsedConsent: 'data that flowed only on a revoked or lapsed grant, or on a legal-basis record whose period ended, leaves the plans (R10, R11)',
     endedPlans: 'a closed or declined plan is deleted after closedPlansDays with its registrations and finished deliveries; a member left with no plan is deleted too (CPR ciphertext, consents, sync marks); a plan with a delivery still due waits for it',
     erasure: 'on request, or for data that should not be held (a citizen enrolled under another person’s CPR number), the DPO erases a citizen at once: their own plans with registrations and deliveries still due, CPR ciphertext, consents, sync marks and quarantined records; subscribed systems are told to delete the plans; a family plan shared with others is left until the member has left it (POST /v1/data-subject/erasure, decision 0028)',

@@ -288,6 +288,7 @@ const retentionItems: Record<string, string> = {
   deliveryPayloadsPruned: 'delivery payloads',
   syncRunsPruned: 'sync run records',
   retentionRunsPruned: 'retention run records',
+  auditRowsPruned: 'audit rows past RETENTION_AUDIT_DAYS',
   inboundNoticesDeleted: 'change notices',
   subscriptionDeliveriesDeleted: 'subscriber event deliveries',
   grantsLapsed: 'consent grants ended',
@@ -302,6 +303,7 @@ const backlogNotes: Record<string, string> = {
   'remnants-of-deleted-citizens': "leftover rows of deleted citizens",
   'superseded-marks': 'sync marks of replaced versions',
   'sync-runs': 'old sync run records',
+  'audit-log': 'audit rows past their period',
 };
 
 const RetentionSummary: FC<{ retention: MonitoringOverview['retention'] }> = ({ retention: r }) => {

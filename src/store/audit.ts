@@ -4,13 +4,14 @@
  * Rows hold references (ids, categories, legal basis) and never content or CPR numbers.
  * The chain's head (its last row's seq and hash) is kept in `audit_heads`, written with the rows,
  * so rows deleted at the end are missed too; the database refuses UPDATE and DELETE on the log
- * (migration 0019). What neither can catch — a rewrite with every hash recomputed by someone holding
+ * (migration 0019) — except, when RETENTION_AUDIT_DAYS is set, the chain's oldest rows up to its
+ * recorded base, which retention moves with an `audit.pruned` row that records it (migration 0032). What neither can catch — a rewrite with every hash recomputed by someone holding
  * the database file — an anchor can: a head logged earlier, kept outside (docs/decisions/0019, "Later").
  */
 import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, not, sql } from 'drizzle-orm';
 import type { Commit, Database, Statement } from './db';
-import { auditHeads, auditLog } from './schema';
+import { auditBases, auditHeads, auditLog } from './schema';
 import { abortUnlessOneRowChanged, isLostWriteAbort } from './write-guard';
 
 export interface AuditEntry {
@@ -83,7 +84,8 @@ export interface AuditAnchor {
 }
 
 export type AuditVerification =
-  | { ok: true; rows: number; anchorsHeld?: number }
+  /** `prunedThrough`: the last row retention pruned (the chain's base); `anchorsPruned`: anchors at rows before it, no longer checkable. */
+  | { ok: true; rows: number; anchorsHeld?: number; prunedThrough?: number; anchorsPruned?: number }
   | { ok: false; rows: number; brokenAtSeq: number; reason: string };
 
 /**
@@ -333,6 +335,41 @@ export function auditRepository({ db, batch }: Database) {
         .limit(options.limit ?? 1000);
       return rows.map((r) => ({ ...toRow(r), seq: shownSeq(r.seq) }));
     },
+    /** Where the tenant's chain begins: the last row retention pruned (seq 0 and the genesis hash when none was). */
+    async base(tenant: string): Promise<{ seq: number; hash: string }> {
+      const [row] = await db.select({ seq: auditBases.seq, hash: auditBases.hash }).from(auditBases).where(eq(auditBases.tenant, tenant));
+      return row ?? { seq: 0, hash: GENESIS_HASH };
+    },
+    /**
+     * Retention of the log itself (RETENTION_AUDIT_DAYS): deletes the chain's oldest rows written
+     * before `before`, at most `maxRows` (a prefix: it stops at the first row kept, whatever comes
+     * after). In one batch it moves the chain's base to the last row deleted — the first row kept
+     * links to its hash — and appends `audit.pruned`, which records the base, so verify can tell this
+     * from rows cut out. Answers how many rows went.
+     */
+    async pruneBefore(tenant: string, before: string, maxRows: number, recorded: Omit<AuditEntry, 'action' | 'targetType' | 'targetId' | 'detail'> & { detail?: Record<string, unknown> }): Promise<number> {
+      const base = await this.base(tenant);
+      const [firstKept] = await db
+        .select({ seq: auditLog.seq })
+        .from(auditLog)
+        .where(and(eq(auditLog.tenant, tenant), gt(auditLog.seq, base.seq), sql`${auditLog.at} >= ${before}`, inChain))
+        .orderBy(asc(auditLog.seq))
+        .limit(1);
+      const head = await readHead(tenant);
+      const through = Math.min((firstKept?.seq ?? (head?.seq ?? 0) + 1) - 1, base.seq + maxRows);
+      if (through <= base.seq) return 0;
+      const [last] = await db.select({ hash: auditLog.hash }).from(auditLog).where(and(eq(auditLog.tenant, tenant), eq(auditLog.seq, through)));
+      if (!last) throw new Error(`audit row ${through} of ${tenant} is missing: verify the chain (npm run audit:verify) before retention prunes it`);
+      await this.appendMany(
+        tenant,
+        [{ ...recorded, action: 'audit.pruned', targetType: 'audit-chain', targetId: tenant, detail: { ...recorded.detail, fromSeq: base.seq + 1, throughSeq: through, throughHash: last.hash, before } }],
+        [
+          db.insert(auditBases).values({ tenant, seq: through, hash: last.hash }).onConflictDoUpdate({ target: auditBases.tenant, set: { seq: through, hash: last.hash } }),
+          db.delete(auditLog).where(and(eq(auditLog.tenant, tenant), sql`${auditLog.seq} <= ${through}`)),
+        ],
+      );
+      return through - base.seq;
+    },
     /** Every tenant with an audit chain: with rows, or with a recorded head (whose rows may all have been deleted). */
     async tenants(): Promise<string[]> {
       const [logged, headed] = await Promise.all([db.selectDistinct({ tenant: auditLog.tenant }).from(auditLog), db.select({ tenant: auditHeads.tenant }).from(auditHeads)]);
@@ -350,14 +387,30 @@ export function auditRepository({ db, batch }: Database) {
      * rows of the chain with the same hash: what catches a rewrite with every hash recomputed.
      */
     async verify(tenant: string, options: { anchors?: readonly AuditAnchor[] } = {}): Promise<AuditVerification> {
-      const anchors = options.anchors ?? [];
+      // A chain retention pruned begins after its base: the last row deleted, whose hash the first row kept links to.
+      const base = await this.base(tenant);
+      const broken = (brokenAtSeq: number, reason: string, reached = checked) => ({ ok: false as const, rows: reached - base.seq, brokenAtSeq, reason });
+      let prevHash = base.hash;
+      let checked = base.seq;
+      let last: unknown = base.seq > 0 ? base.seq : undefined;
+      let anchorsHeld = 0;
+      let anchorsPruned = 0;
+      /** Whether an `audit.pruned` row of the chain records the base (what tells pruning from rows cut out). */
+      let baseRecorded = base.seq === 0;
+      if (base.seq > 0) {
+        const [below] = await db.select({ seq: auditLog.seq }).from(auditLog).where(and(eq(auditLog.tenant, tenant), sql`${auditLog.seq} <= ${base.seq}`)).limit(1);
+        if (below) return broken(typeof below.seq === 'number' ? below.seq : base.seq, `a row with seq ${shownSeq(below.seq)} is at or before row ${base.seq}, where retention pruned the chain: it was inserted afterwards`);
+      }
+      const anchors: AuditAnchor[] = [];
+      for (const anchor of options.anchors ?? []) {
+        if (anchor.seq === base.seq && base.seq > 0) {
+          if (anchor.hash !== base.hash) return broken(base.seq, `the chain's base (row ${base.seq}, where retention pruned it) is not the anchored one (${anchor.hash.slice(0, 12)}…): the chain was rewritten at or before this row`);
+          anchorsHeld++;
+        } else if (Number.isInteger(anchor.seq) && anchor.seq >= 1 && anchor.seq < base.seq) anchorsPruned++;
+        else anchors.push(anchor);
+      }
       const anchored = new Map<number, string[]>();
       for (const anchor of anchors) anchored.set(anchor.seq, [...(anchored.get(anchor.seq) ?? []), anchor.hash]);
-      let prevHash = GENESIS_HASH;
-      let checked = 0;
-      let last: unknown = undefined;
-      let anchorsHeld = 0;
-      const broken = (brokenAtSeq: number, reason: string, rows = checked) => ({ ok: false as const, rows, brokenAtSeq, reason });
       for (;;) {
         const page = await storedRowsAfter(tenant, last, VERIFY_PAGE);
         for (const row of page) {
@@ -370,6 +423,10 @@ export function auditRepository({ db, batch }: Database) {
           for (const hash of anchored.get(row.seq) ?? []) {
             if (hash !== row.hash) return broken(row.seq, `its hash is not the anchored one (${hash.slice(0, 12)}…): the chain was rewritten at or before this row`);
             anchorsHeld++;
+          }
+          if (!baseRecorded && row.action === 'audit.pruned' && isJson(row.detail)) {
+            const detail = JSON.parse(row.detail) as { throughSeq?: unknown; throughHash?: unknown };
+            baseRecorded = detail.throughSeq === base.seq && detail.throughHash === base.hash;
           }
           prevHash = row.hash;
           last = row.seq;
@@ -393,7 +450,14 @@ export function auditRepository({ db, batch }: Database) {
         // An anchor the walk did not meet: its row is gone (the chain now ends before it), or it named no row a chain can hold.
         const unmet = anchors.filter((anchor) => !(Number.isInteger(anchor.seq) && anchor.seq >= 1 && anchor.seq <= checked)).sort((a, b) => a.seq - b.seq)[0];
         if (unmet) return broken(unmet.seq, `row ${unmet.seq}, anchored with hash ${unmet.hash.slice(0, 12)}…, is not in the chain (it ends at row ${checked})`);
-        return anchors.length > 0 ? { ok: true, rows: checked, anchorsHeld } : { ok: true, rows: checked };
+        if (!baseRecorded) return broken(base.seq + 1, `the chain begins after row ${base.seq}, but no audit.pruned row records retention pruning it there: rows were cut out`);
+        return {
+          ok: true,
+          rows: checked - base.seq,
+          ...((options.anchors ?? []).length > 0 ? { anchorsHeld } : {}),
+          ...(base.seq > 0 ? { prunedThrough: base.seq } : {}),
+          ...(anchorsPruned > 0 ? { anchorsPruned } : {}),
+        };
       }
     },
   };

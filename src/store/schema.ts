@@ -128,6 +128,18 @@ export const auditLog = sqliteTable(
 );
 
 /**
+ * Where a tenant's audit chain begins once retention has pruned its oldest rows
+ * (RETENTION_AUDIT_DAYS): the last pruned row's seq and hash, which the first row kept links to.
+ * It only moves forward, in the batch that deletes the rows up to it and appends the `audit.pruned`
+ * row that records it; the database refuses deleting a log row above it (migration 0032).
+ */
+export const auditBases = sqliteTable('audit_bases', {
+  tenant: text('tenant').primaryKey(),
+  seq: integer('seq').notNull(),
+  hash: text('hash').notNull(),
+});
+
+/**
  * The head of each tenant's audit chain (its last row's seq and hash), written in the same batch as
  * the rows (once per commit, not per row): rows deleted at the end, or a tenant's whole chain, are
  * then missing from something that says they were there. Migration 0019 refuses deleting a head or

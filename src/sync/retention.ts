@@ -46,6 +46,7 @@ const emptySummary = {
   deliveryPayloadsPruned: 0,
   syncRunsPruned: 0,
   retentionRunsPruned: 0,
+  auditRowsPruned: 0,
   grantsLapsed: 0,
   legalBasesLapsed: 0,
   regionalConsentsLapsed: 0,
@@ -56,8 +57,12 @@ const emptySummary = {
 };
 
 /** The steps that stop at a nightly cap and may leave work for the next run (a run's `backlog`). */
-export const RETENTION_CAPPED_STEPS = ['remnants-of-deleted-citizens', 'superseded-marks', 'sync-runs'] as const;
+export const RETENTION_CAPPED_STEPS = ['remnants-of-deleted-citizens', 'superseded-marks', 'sync-runs', 'audit-log'] as const;
 type CappedStep = (typeof RETENTION_CAPPED_STEPS)[number];
+
+/** Audit rows pruned per batch (each one audited, the chain's base moved with it), and batches per municipality a night. */
+const AUDIT_PAGE = 20_000;
+const AUDIT_PAGES = 25;
 
 /** Citizens whose remnants are deleted per batch, and batches per municipality a night. */
 const REMNANT_PAGE = 200;
@@ -163,6 +168,20 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
     runsDone = pruned < SYNC_RUN_PAGE;
   }
   if (!runsDone) backlog.push('sync-runs');
+  // The audit log's own period, when one is set: its oldest rows go, the chain kept verifiable (decision 0030).
+  if (deps.config.retention.auditDays !== null) {
+    let auditDone = false;
+    for (let page = 0; page < AUDIT_PAGES && !auditDone; page++) {
+      const pruned = await deps.store.audit.pruneBefore(tenant, daysAgo(deps.config.retention.auditDays), AUDIT_PAGE, {
+        at: now.toISOString(),
+        actor: 'system:retention',
+        detail: { reason: `audit rows older than RETENTION_AUDIT_DAYS (${deps.config.retention.auditDays} days)` },
+      });
+      summary.auditRowsPruned += pruned;
+      auditDone = pruned < AUDIT_PAGE;
+    }
+    if (!auditDone) backlog.push('audit-log');
+  }
   // Retention's own records go by the same rule (one a night: no cap needed).
   summary.retentionRunsPruned += await deps.store.retention.pruneRuns(tenant, daysAgo(deps.config.retention.syncRunDays));
   summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays), now.toISOString());

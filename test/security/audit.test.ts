@@ -97,6 +97,20 @@ describe('audit log (S5)', () => {
     expect(broken.stdout).toContain('tenant 101: chain broken at row 2');
   });
 
+  it('`npm run audit:verify` checks a chain retention pruned from its base, and says which anchors went with the rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enplan-audit-'));
+    dirs.push(dir);
+    const { app, auth, planId } = await appWithPlan(`file:${join(dir, 'enplan.db')}`);
+    for (let i = 0; i < 3; i++) await app.harness.request(`/v1/plans/${planId}`, { headers: auth });
+    const second = (await app.deps.store.audit.list('101'))[1]!;
+    // Everything written so far is older than the cut-off: rows 1–4 go, row 5 records it.
+    expect(await app.deps.store.audit.pruneBefore('101', '2999-01-01T00:00:00.000Z', 100, { at: new Date().toISOString(), actor: 'system:retention' })).toBe(4);
+    await app.close();
+    const env = { ...process.env, DATA_DIR: dir };
+    const pruned = await run('npx', ['tsx', 'scripts/audit-verify.ts', '--anchor', `101:2:${second.hash}`], { env });
+    expect(pruned.stdout).toContain('tenant 101: 1 audit rows, chain intact, rows 1 to 4 pruned by retention; 0 anchors held; 1 anchor at pruned rows not checkable');
+  });
+
   it('`npm run audit:verify -- --anchor` says whether the chain still holds an anchored row, and checks a tenant whose rows all vanished', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'enplan-audit-'));
     dirs.push(dir);

@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 
-export const AUDIT_GUARD_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_heads_no_delete', 'audit_heads_forward_only'];
+export const AUDIT_GUARD_TRIGGERS = ['audit_log_no_update', 'audit_log_no_delete', 'audit_heads_no_delete', 'audit_heads_forward_only', 'audit_bases_no_delete', 'audit_bases_forward_only'];
 
 export async function dropAuditGuards(db: { run(query: ReturnType<typeof sql.raw>): Promise<unknown> }): Promise<void> {
   // `if exists`: so the same test also runs against a database from before the guards.
