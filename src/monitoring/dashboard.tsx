@@ -311,7 +311,7 @@ const RetentionSummary: FC<{ retention: MonitoringOverview['retention'] }> = ({ 
   const done = Object.entries(r.lastRun.summary).filter(([, n]) => n > 0);
   return (
     <div>
-      {r.overdue ? <p id="retention-overdue" class="bad">No retention run has succeeded in 48 hours{r.lastSucceededAt ? ` (last: ${localTime(r.lastSucceededAt)})` : ''}: nothing is being deleted on time.</p> : null}
+      {r.overdue ? <p id="retention-overdue" class="bad">No retention run has succeeded in {r.overdueAfterHours} hours{r.lastSucceededAt ? ` (last: ${localTime(r.lastSucceededAt)})` : ''}: nothing is being deleted on time.</p> : null}
       <p id="retention-last-run">
         Last run {localTime(r.lastRun.startedAt)}, {duration(r.lastRun.startedAt, r.lastRun.endedAt)}:{' '}
         <span class={r.lastRun.status === 'succeeded' ? 'ok' : r.lastRun.status === 'running' ? 'muted' : 'bad'}>{r.lastRun.status}</span>

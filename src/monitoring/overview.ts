@@ -24,8 +24,15 @@ export interface MappingHealth {
 }
 
 const RECENT_RUNS = 15;
-/** Retention runs nightly: no run that succeeded for this long means deletion has stopped (R16). */
-const RETENTION_OVERDUE_MS = 48 * 3_600_000;
+/**
+ * How long without a retention run that succeeded means deletion has stopped (R16): two of
+ * RETENTION_CRON's periods — nightly by default (48 hours), weekly or monthly if its day fields say so.
+ */
+export function retentionOverdueAfterMs(retentionCron: string): number {
+  const [, , dayOfMonth = '*', , dayOfWeek = '*'] = retentionCron.trim().split(/\s+/);
+  const days = dayOfMonth !== '*' ? 31 : dayOfWeek !== '*' ? 7 : 1;
+  return 2 * days * 86_400_000;
+}
 /** How many of the municipality's newest finished runs mapping health looks back over. */
 const MAPPING_HEALTH_RUNS = 200;
 
@@ -101,17 +108,20 @@ export type MonitoringOverview = Awaited<ReturnType<typeof monitoringOverview>>;
 
 /**
  * Whether retention (R16) runs: its newest run (what it deleted, which steps left work for the next
- * night, why it failed) and the last one that succeeded. `overdue`: none succeeded in 48 hours though
- * it has run, or the newest success is older than that.
+ * night, why it failed) and the last one that succeeded. `overdue`: none succeeded though it has run,
+ * or the newest success is older than two of RETENTION_CRON's periods.
  */
 async function retentionHealth(deps: AppDeps, tenant: string) {
   const [lastRun] = await deps.store.retention.runs(tenant, 1);
   const lastSucceeded = lastRun?.status === 'succeeded' ? lastRun : await deps.store.retention.lastSucceeded(tenant);
-  const overdue = lastSucceeded ? deps.clock.now().getTime() - Date.parse(lastSucceeded.startedAt) > RETENTION_OVERDUE_MS : lastRun !== undefined;
+  const overdueAfterMs = retentionOverdueAfterMs(deps.config.schedule.retentionCron);
+  const overdue = lastSucceeded ? deps.clock.now().getTime() - Date.parse(lastSucceeded.startedAt) > overdueAfterMs : lastRun !== undefined;
   return {
     lastRun: lastRun ? { id: lastRun.id, status: lastRun.status, startedAt: lastRun.startedAt, endedAt: lastRun.endedAt, summary: lastRun.summary, backlog: lastRun.backlog, error: lastRun.error } : null,
     lastSucceededAt: lastSucceeded?.startedAt ?? null,
     overdue,
+    /** After how long without a success it is overdue (hours): two periods of RETENTION_CRON. */
+    overdueAfterHours: overdueAfterMs / 3_600_000,
   };
 }
 
