@@ -287,6 +287,7 @@ const retentionItems: Record<string, string> = {
   quarantinePayloadsPruned: 'quarantined payloads',
   deliveryPayloadsPruned: 'delivery payloads',
   syncRunsPruned: 'sync run records',
+  resolvedQuarantineDeleted: 'resolved quarantine entries',
   retentionRunsPruned: 'retention run records',
   auditRowsPruned: 'audit rows past RETENTION_AUDIT_DAYS',
   inboundNoticesDeleted: 'change notices',
@@ -303,6 +304,7 @@ const backlogNotes: Record<string, string> = {
   'remnants-of-deleted-citizens': "leftover rows of deleted citizens",
   'superseded-marks': 'sync marks of replaced versions',
   'sync-runs': 'old sync run records',
+  'resolved-quarantine': 'old resolved quarantine entries',
   'audit-log': 'audit rows past their period',
 };
 

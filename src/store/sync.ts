@@ -1,5 +1,5 @@
 /** Sync bookkeeping: cursors, runs, quarantine, merged record versions and first-pull marks. */
-import { and, asc, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { SourceSystem } from '../model/common';
 import type { Database, Statement } from './db';
 import { inList } from './query';
@@ -542,6 +542,20 @@ export function syncRepository(database: Database) {
             sql`(${appliedRecords.citizenId}, ${appliedRecords.source}, ${appliedRecords.recordId}, ${appliedRecords.recordVersion}) in (select json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]') from json_each(${json}) as j)`,
           ),
         );
+    },
+    /**
+     * Deletes up to `limit` quarantine entries resolved (dismissed, retried or superseded) before
+     * `before`: operational history like a finished run (RETENTION_SYNC_RUN_DAYS). Open ones stay
+     * until someone resolves them. Answers how many went.
+     */
+    async deleteResolvedQuarantine(tenant: string, before: string, limit: number): Promise<number> {
+      const page = db
+        .select({ id: quarantine.id })
+        .from(quarantine)
+        .where(and(eq(quarantine.tenant, tenant), lt(quarantine.createdAt, before), lt(quarantine.resolvedAt, before)))
+        .limit(limit);
+      const gone = await db.delete(quarantine).where(and(eq(quarantine.tenant, tenant), inArray(quarantine.id, page))).returning({ id: quarantine.id });
+      return gone.length;
     },
     async pruneQuarantinePayloads(tenant: string, before: string, at: string): Promise<number> {
       const result = await db

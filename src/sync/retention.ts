@@ -45,6 +45,7 @@ const emptySummary = {
   quarantinePayloadsPruned: 0,
   deliveryPayloadsPruned: 0,
   syncRunsPruned: 0,
+  resolvedQuarantineDeleted: 0,
   retentionRunsPruned: 0,
   auditRowsPruned: 0,
   grantsLapsed: 0,
@@ -57,7 +58,7 @@ const emptySummary = {
 };
 
 /** The steps that stop at a nightly cap and may leave work for the next run (a run's `backlog`). */
-export const RETENTION_CAPPED_STEPS = ['remnants-of-deleted-citizens', 'superseded-marks', 'sync-runs', 'audit-log'] as const;
+export const RETENTION_CAPPED_STEPS = ['remnants-of-deleted-citizens', 'superseded-marks', 'sync-runs', 'resolved-quarantine', 'audit-log'] as const;
 type CappedStep = (typeof RETENTION_CAPPED_STEPS)[number];
 
 /** Audit rows pruned per batch (each one audited, the chain's base moved with it), and batches per municipality a night. */
@@ -168,6 +169,14 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
     runsDone = pruned < SYNC_RUN_PAGE;
   }
   if (!runsDone) backlog.push('sync-runs');
+  // So are quarantine entries someone (or a newer version merged) resolved: the open ones wait for a person.
+  let resolvedDone = false;
+  for (let page = 0; page < SYNC_RUN_PAGES && !resolvedDone; page++) {
+    const deleted = await deps.store.sync.deleteResolvedQuarantine(tenant, daysAgo(deps.config.retention.syncRunDays), SYNC_RUN_PAGE);
+    summary.resolvedQuarantineDeleted += deleted;
+    resolvedDone = deleted < SYNC_RUN_PAGE;
+  }
+  if (!resolvedDone) backlog.push('resolved-quarantine');
   // The audit log's own period, when one is set: its oldest rows go, the chain kept verifiable (decision 0030).
   if (deps.config.retention.auditDays !== null) {
     let auditDone = false;

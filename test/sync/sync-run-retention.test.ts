@@ -8,9 +8,11 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { monitoringOverview, toPrometheus } from '../../src/monitoring/overview';
-import { syncRuns } from '../../src/store/schema';
+import { quarantine, syncRuns } from '../../src/store/schema';
 import { runRetention } from '../../src/sync/retention';
+import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
+import { enrol } from '../support/seed';
 
 const day = 86_400_000;
 
@@ -56,6 +58,36 @@ describe('retention of sync run records', () => {
     expect(await counter()).toContain('enplan_sync_runs_total{tenant="101",adapter="dfdg",status="succeeded"} 3');
     expect((await runRetention(app.deps)).syncRunsPruned).toBe(0);
     expect(await app.database.db.select({ id: syncRuns.id }).from(syncRuns).where(eq(syncRuns.tenant, '751'))).toHaveLength(1);
+    await app.close();
+  });
+
+  it('drops quarantine entries resolved before the same period; open ones wait for a person whatever their age', async () => {
+    const now = new Date('2026-11-25T03:00:00Z');
+    const app = await startTestApp({ clock: { now: () => now }, env: { RETENTION_SYNC_RUN_DAYS: '30' } });
+    const ago = (days: number) => new Date(now.getTime() - days * day).toISOString();
+    const entry = (id: string, createdDaysAgo: number, resolvedDaysAgo: number | null, tenant = '101') => ({
+      id, tenant, adapter: 'dfdg', recordType: 'activity', recordId: `r-${id}`, reason: 'contract: StartDate is not a date', raw: null, createdAt: ago(createdDaysAgo),
+      ...(resolvedDaysAgo === null ? {} : { resolvedAt: ago(resolvedDaysAgo), resolution: 'dismissed' as const, resolvedBy: 'it-staff:anna' }),
+    });
+    // Both municipalities have plans, so retention visits both.
+    await enrol(app.deps, testCpr(), '101');
+    await enrol(app.deps, testCpr(), '751');
+    await app.database.db.insert(quarantine).values([
+      entry('open-old', 400, null),
+      entry('resolved-old', 200, 100),
+      // Quarantined long ago, resolved last week: kept until its resolution is a period old.
+      entry('resolved-lately', 200, 7),
+      entry('resolved-new', 5, 2),
+      entry('other-resolved-old', 200, 100, '751'),
+    ]);
+    const summary = await runRetention(app.deps);
+    expect(summary.resolvedQuarantineDeleted).toBe(2);
+    const kept = (await app.database.db.select({ id: quarantine.id }).from(quarantine).orderBy(quarantine.id)).map((r) => r.id);
+    expect(kept).toEqual(['open-old', 'resolved-lately', 'resolved-new']);
+    // Each municipality's run deleted its own.
+    expect((await app.deps.store.retention.runs('101'))[0]!.summary.resolvedQuarantineDeleted).toBe(1);
+    expect((await app.deps.store.retention.runs('751'))[0]!.summary.resolvedQuarantineDeleted).toBe(1);
+    expect((await runRetention(app.deps)).resolvedQuarantineDeleted).toBe(0);
     await app.close();
   });
 });
