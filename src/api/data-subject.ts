@@ -1,7 +1,7 @@
 /** `/v1/data-subject/access-report`: what the layer holds about one citizen (GDPR art. 15), for the caseworker answering their access request. */
 import { z } from '@hono/zod-openapi';
 import { Cpr } from '../model';
-import { eraseCitizen, SharedPlanError } from '../plans/erasure';
+import { eraseCitizen, ErasureRacedError, SharedPlanError } from '../plans/erasure';
 import { holdsCprNumber } from '../security/redact';
 import { citizenService, PlanView } from '../views';
 import { Consent, Flow, LegalBasis } from './citizen';
@@ -83,7 +83,7 @@ const Erasure = z
     plansErased: z.array(z.string()),
     deliveriesCancelled: z.number().int().openapi({ description: 'Deliveries of the plans’ registrations to sector systems that were still to be made, deleted with them' }),
     quarantinedRecordsDeleted: z.number().int(),
-    citizenErased: z.boolean().openapi({ description: 'False only if a plan was made for the citizen while the erasure ran: ask again' }),
+    citizenErased: z.boolean().openapi({ description: 'Always true: the erasure is all or nothing (a plan made for the citizen meanwhile is erased with the rest, or the call answers 409 and erases nothing)' }),
   })
   .openapi('Erasure', {
     description:
@@ -148,6 +148,7 @@ export const dataSubjectRoutes = newRouter().openapi(
         return c.json(erasure, 200);
       } catch (error) {
         if (error instanceof SharedPlanError) throw new ProblemError('erasure-shared-plan', error.message);
+        if (error instanceof ErasureRacedError) throw new ProblemError('version-conflict', error.message);
         throw error;
       }
     },

@@ -9,6 +9,7 @@
  */
 import type { AppDeps } from '../api/context';
 import { actorOf, type Principal } from '../security';
+import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
 import { isLostWriteAbort } from '../store/write-guard';
 import { purgeEventStatements } from '../subscriptions/sharing-events';
@@ -19,7 +20,7 @@ export interface ErasureOutcome {
   plansErased: string[];
   deliveriesCancelled: number;
   quarantinedRecordsDeleted: number;
-  /** False only when a plan was made for the citizen while the erasure ran: that plan and the citizen are left, to be erased again. */
+  /** Always true: an erasure that could not take the citizen erased nothing (kept in the answer for the clients that read it). */
   citizenErased: boolean;
 }
 
@@ -30,49 +31,64 @@ export class SharedPlanError extends Error {
   }
 }
 
-/** Null when the municipality holds nothing under this CPR number. */
+/** How often an erasure is tried again when a plan was made for the citizen while it ran. */
+const ATTEMPTS = 3;
+
+/** A plan was made for the citizen while each attempt ran: nothing was erased; ask again. */
+export class ErasureRacedError extends Error {
+  constructor() {
+    super(`a plan was made for the citizen while the erasure ran, ${ATTEMPTS} times: nothing was erased; ask again`);
+  }
+}
+
+/**
+ * Null when the municipality holds nothing under this CPR number. All or nothing: every plan of the
+ * citizen, the citizen and what is keyed by them go in one batch with the audit rows that record it,
+ * guarded there on each plan being theirs alone and on the citizen row being gone at the end. A guard
+ * that fails leaves everything as it was: a plan shared meanwhile answers SharedPlanError; a plan made
+ * for the citizen meanwhile makes the erasure start again with it included.
+ */
 export async function eraseCitizen(deps: AppDeps, principal: Principal, cpr: string, reason: string): Promise<ErasureOutcome | null> {
   const { store, vault, clock } = deps;
   const { tenant } = principal;
   const citizen = await store.citizens.findByAnyCprHash(tenant, await vault.lookupHashes(tenant, cpr));
   if (!citizen) return null;
-  const now = clock.now();
-  const at = now.toISOString();
-  const actor = actorOf(principal);
-  const planIds = await store.plans.idsForCitizen(tenant, citizen.id, false);
-  const shared = await store.plans.withOtherMembers(tenant, planIds, citizen.id);
-  if (shared.length > 0) throw new SharedPlanError(shared);
-
-  const quarantinedRecordsDeleted = await store.sync.quarantineCountOfCitizens(tenant, [citizen.id]);
   const why = `erasure at the DPO’s request (GDPR art. 17): ${reason}`;
-  // With the last plan (or at once, without one), the citizen row and all that is keyed by it go,
-  // their quarantined records with them, in one batch with the entries that record it.
-  const citizensCommit = (ids: string[]) => (statements: Statement[]) =>
-    store.audit.committing(
-      tenant,
-      ids.map((citizenId) => ({ at, actor, action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason: why, quarantinedRecordsDeleted } })),
-    )([...statements, store.sync.deleteQuarantineOfCitizensStatement(tenant, ids)]);
-
-  const purgeEvents = await purgeEventStatements(store, tenant, planIds, now);
-  const plansErased: string[] = [];
-  let deliveriesCancelled = 0;
-  let erased: string[] = [];
-  for (const planId of planIds) {
-    const cancelled = await store.plans.openDeliveryCount(tenant, planId);
-    const recorded = store.audit.committing(tenant, [{ at, actor, action: 'plan.purged', targetType: 'plan', targetId: planId, citizenId: citizen.id, detail: { reason: why, deliveriesCancelled: cancelled } }]);
-    try {
-      erased = await store.plans.purge(tenant, planId, {
-        // Checked in the batch: a member added since the look above keeps the plan whole.
-        plan: (statements) => recorded([...store.plans.aloneInPlanStatements(tenant, planId, citizen.id), ...purgeEvents(planId), ...statements]),
-        citizens: citizensCommit,
-      });
-    } catch (error) {
-      if (isLostWriteAbort(error)) throw new SharedPlanError([planId]);
-      throw error;
+  const actor = actorOf(principal);
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const now = clock.now();
+    const at = now.toISOString();
+    const planIds = await store.plans.idsForCitizen(tenant, citizen.id, false);
+    const shared = await store.plans.withOtherMembers(tenant, planIds, citizen.id);
+    if (shared.length > 0) throw new SharedPlanError(shared);
+    const quarantinedRecordsDeleted = await store.sync.quarantineCountOfCitizens(tenant, [citizen.id]);
+    const purgeEvents = await purgeEventStatements(store, tenant, planIds, now);
+    const entries: AuditEntry[] = [];
+    const statements: Statement[] = [];
+    let deliveriesCancelled = 0;
+    for (const planId of planIds) {
+      const cancelled = await store.plans.openDeliveryCount(tenant, planId);
+      deliveriesCancelled += cancelled;
+      entries.push({ at, actor, action: 'plan.purged', targetType: 'plan', targetId: planId, citizenId: citizen.id, detail: { reason: why, deliveriesCancelled: cancelled } });
+      // Checked in the batch: a member added since the look above keeps the plan whole. The events first: they hold only while the plan is there.
+      statements.push(...store.plans.aloneInPlanStatements(tenant, planId, citizen.id), ...purgeEvents(planId), ...store.plans.purgePlanStatements(tenant, planId));
     }
-    plansErased.push(planId);
-    deliveriesCancelled += cancelled;
+    entries.push({ at, actor, action: 'citizen.purged', targetType: 'citizen', targetId: citizen.id, citizenId: citizen.id, detail: { reason: why, quarantinedRecordsDeleted } });
+    statements.push(
+      ...store.plans.citizensWithoutPlanStatements(tenant, [citizen.id]),
+      store.sync.deleteQuarantineOfCitizensStatement(tenant, [citizen.id]),
+      // A plan made for the citizen meanwhile keeps their row: then nothing of this batch stays.
+      ...store.plans.citizenGoneStatements(tenant, citizen.id),
+    );
+    try {
+      await store.audit.committing(tenant, entries)(statements);
+      return { citizenId: citizen.id, erasedAt: at, plansErased: planIds, deliveriesCancelled, quarantinedRecordsDeleted, citizenErased: true };
+    } catch (error) {
+      if (!isLostWriteAbort(error)) throw error;
+      const sharedNow = await store.plans.withOtherMembers(tenant, planIds, citizen.id);
+      if (sharedNow.length > 0) throw new SharedPlanError(sharedNow);
+      // Otherwise a plan was made for them meanwhile: again, with it.
+    }
   }
-  if (planIds.length === 0) erased = await store.plans.purgeCitizensWithoutPlan(tenant, [citizen.id], citizensCommit);
-  return { citizenId: citizen.id, erasedAt: at, plansErased, deliveriesCancelled, quarantinedRecordsDeleted, citizenErased: erased.includes(citizen.id) };
+  throw new ErasureRacedError();
 }

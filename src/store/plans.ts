@@ -30,6 +30,12 @@ export const coordinatorNameOf = (plan: Pick<Plan, 'coordinator'>): string | nul
 const plansTable = `"${getTableName(plans)}"`;
 
 export function planRepository({ db, batch }: Database) {
+  /** A condition on a citizen column: one of `members`, and member of no plan when the statement runs. */
+  const unplannedAmong = (tenant: string, members: readonly string[]) => {
+    const memberList = JSON.stringify(members);
+    return (citizenColumn: SQL) =>
+      and(sql`${citizenColumn} in (select value from json_each(${memberList}))`, notExists(db.select({ one: sql`1` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), sql`${planMembers.citizenId} = ${citizenColumn}`))));
+  };
   const memberRows = (plan: Plan) =>
     membersOf(plan).map((m) => ({ tenant: plan.tenant, planId: plan.id, citizenId: m.citizenId, active: !m.leftAt }));
 
@@ -271,9 +277,14 @@ export function planRepository({ db, batch }: Database) {
      */
     async purge(tenant: string, id: string, commits: PurgeCommits = {}): Promise<string[]> {
       const members = (await db.select({ citizenId: planMembers.citizenId }).from(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id)))).map((r) => r.citizenId);
+      await (commits.plan ?? batch)(this.purgePlanStatements(tenant, id));
+      return this.purgeCitizensWithoutPlan(tenant, members, commits.citizens);
+    },
+    /** The statements that delete a plan and what hangs on it (as `purge` does), to be committed with others. */
+    purgePlanStatements(tenant: string, id: string): Statement[] {
       const registrationIds = db.select({ id: registrations.id }).from(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id)));
       // The marks first, while the member rows still say whose they are: marks are keyed by citizen.
-      await (commits.plan ?? batch)([
+      return [
         this.purgeMarksStatement(tenant, id),
         db.delete(outbox).where(and(eq(outbox.tenant, tenant), inArray(outbox.registrationId, registrationIds))),
         db.delete(registrations).where(and(eq(registrations.tenant, tenant), eq(registrations.planId, id))),
@@ -281,8 +292,7 @@ export function planRepository({ db, batch }: Database) {
         db.delete(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, id))),
         db.delete(planLinks).where(and(eq(planLinks.ownerTenant, tenant), eq(planLinks.planId, id))),
         db.delete(plans).where(and(eq(plans.tenant, tenant), eq(plans.id, id))),
-      ]);
-      return this.purgeCitizensWithoutPlan(tenant, members, commits.citizens);
+      ];
     },
     /**
      * Deletes those of these citizens who are member of no plan — their CPR ciphertext, consents and
@@ -291,20 +301,30 @@ export function planRepository({ db, batch }: Database) {
      */
     async purgeCitizensWithoutPlan(tenant: string, members: readonly string[], commitFor: (citizenIds: string[]) => Commit = () => batch): Promise<string[]> {
       if (members.length === 0) return [];
-      const memberList = JSON.stringify(members);
-      const unplanned = (citizenColumn: SQL) =>
-        and(sql`${citizenColumn} in (select value from json_each(${memberList}))`, notExists(db.select({ one: sql`1` }).from(planMembers).where(and(eq(planMembers.tenant, tenant), sql`${planMembers.citizenId} = ${citizenColumn}`))));
+      const unplanned = unplannedAmong(tenant, members);
       const gone = (await db.select({ id: citizens.id }).from(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`)))).map((r) => r.id);
       if (gone.length === 0) return [];
-      await commitFor(gone)([
+      await commitFor(gone)(this.citizensWithoutPlanStatements(tenant, members));
+      return gone;
+    },
+    /**
+     * The statements of `purgeCitizensWithoutPlan`, to be committed with others: each deletes only
+     * what belongs to those of these citizens who are member of no plan when it runs.
+     */
+    citizensWithoutPlanStatements(tenant: string, members: readonly string[]): Statement[] {
+      const unplanned = unplannedAmong(tenant, members);
+      return [
         db.delete(consents).where(and(eq(consents.tenant, tenant), unplanned(sql`${consents.citizenId}`))),
         db.delete(pulledCitizens).where(and(eq(pulledCitizens.tenant, tenant), unplanned(sql`${pulledCitizens.citizenId}`))),
         db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), unplanned(sql`${appliedRecords.citizenId}`))),
         db.delete(heldElements).where(and(eq(heldElements.tenant, tenant), unplanned(sql`${heldElements.citizenId}`))),
         db.delete(regionalConsentEnds).where(and(eq(regionalConsentEnds.tenant, tenant), unplanned(sql`${regionalConsentEnds.citizenId}`))),
         db.delete(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`))),
-      ]);
-      return gone;
+      ];
+    },
+    /** Statements that fail, rolling back their batch, unless the citizen's row is gone (a plan made for them meanwhile keeps it). */
+    citizenGoneStatements(tenant: string, citizenId: string): Statement[] {
+      return abortUnless(db, sql`not exists (select 1 from ${citizens} where ${citizens.tenant} = ${tenant} and ${citizens.id} = ${citizenId})`);
     },
     /**
      * Citizens recorded before `createdBefore` who are member of no plan: left by a plan creation that

@@ -7,10 +7,11 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { membersOf } from '../../src/model';
-import { appliedRecords, consents, events, outbox, quarantine, registrations } from '../../src/store/schema';
+import { planService } from '../../src/plans/service';
+import { appliedRecords, consents, events, outbox, planMembers, quarantine, registrations } from '../../src/store/schema';
 import { cprPattern, testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
-import { enrol, grantConsent } from '../support/seed';
+import { caseworkerOf, enrol, grantConsent } from '../support/seed';
 
 async function setUp() {
   const app = await startTestApp();
@@ -114,9 +115,11 @@ describe('erasure at the DPO’s request (GDPR art. 17)', () => {
     const { cpr, plan, citizenId } = await app.citizenWithData();
     // Another member arrives between the look and the deletion.
     const look = app.deps.store.plans.withOtherMembers.bind(app.deps.store.plans);
+    let arrived = false;
     app.deps.store.plans.withOtherMembers = async (tenant, planIds, citizen) => {
       const answer = await look(tenant, planIds, citizen);
-      await app.deps.store.batch([app.database.db.insert((await import('../../src/store/schema')).planMembers).values({ tenant: '101', planId: plan.id, citizenId: 'arrived-later', active: true })]);
+      if (!arrived) await app.deps.store.batch([app.database.db.insert(planMembers).values({ tenant: '101', planId: plan.id, citizenId: 'arrived-later', active: true })]);
+      arrived = true;
       return answer;
     };
     const answer = await app.erase({ cpr, reason: 'Borgeren har bedt om sletning' });
@@ -125,6 +128,54 @@ describe('erasure at the DPO’s request (GDPR art. 17)', () => {
     expect(await app.deps.store.citizens.get('101', citizenId)).not.toBeNull();
     expect(await app.rowsOf.outbox(citizenId)).toBe(1);
     expect((await app.deps.store.audit.list('101')).some((e) => e.action.endsWith('.purged'))).toBe(false);
+    await app.close();
+  });
+
+  it('is all or nothing for a citizen with several plans: a member joining the second after the look keeps the first too', async () => {
+    const app = await setUp();
+    const { cpr, plan: first, citizenId } = await app.citizenWithData();
+    await planService(app.deps).changeStatus(caseworkerOf(), first.id, { status: 'closed' });
+    const second = await enrol(app.deps, cpr);
+    const look = app.deps.store.plans.withOtherMembers.bind(app.deps.store.plans);
+    let arrived = false;
+    app.deps.store.plans.withOtherMembers = async (tenant, planIds, citizen) => {
+      const answer = await look(tenant, planIds, citizen);
+      if (!arrived) await app.deps.store.batch([app.database.db.insert(planMembers).values({ tenant: '101', planId: second.id, citizenId: 'arrived-later', active: true })]);
+      arrived = true;
+      return answer;
+    };
+    const answer = await app.erase({ cpr, reason: 'Borgeren har bedt om sletning' });
+    expect(answer.status, answer.text).toBe(409);
+    expect(answer.body.detail).toContain(second.id);
+    // Before, the first plan was erased in a batch of its own and the call still answered 409.
+    expect(await app.deps.store.plans.get('101', first.id)).not.toBeNull();
+    expect(await app.deps.store.plans.get('101', second.id)).not.toBeNull();
+    expect(await app.deps.store.citizens.get('101', citizenId)).not.toBeNull();
+    expect((await app.deps.store.audit.list('101')).some((e) => e.action.endsWith('.purged'))).toBe(false);
+    await app.close();
+  });
+
+  it('a plan made for the citizen while the erasure runs is erased with the rest, not left behind with the citizen', async () => {
+    const app = await setUp();
+    const { cpr, plan: first, citizenId } = await app.citizenWithData();
+    await planService(app.deps).changeStatus(caseworkerOf(), first.id, { status: 'closed' });
+    // A caseworker makes a new plan for them after the erasure has read which plans they have.
+    const count = app.deps.store.sync.quarantineCountOfCitizens.bind(app.deps.store.sync);
+    let made: string | undefined;
+    app.deps.store.sync.quarantineCountOfCitizens = async (tenant, ids) => {
+      made ??= (await enrol(app.deps, cpr)).id;
+      return count(tenant, ids);
+    };
+    const answer = await app.erase({ cpr, reason: 'Borgeren har bedt om sletning' });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.plansErased.sort()).toEqual([first.id, made!].sort());
+    expect(answer.body.citizenErased).toBe(true);
+    expect(await app.deps.store.plans.get('101', made!)).toBeNull();
+    expect(await app.deps.store.citizens.get('101', citizenId)).toBeNull();
+    // One citizen.purged, and one plan.purged per plan: the attempt that met the new plan left no row.
+    const purged = (await app.deps.store.audit.list('101')).filter((e) => e.action.endsWith('.purged')).map((e) => e.action);
+    expect(purged.sort()).toEqual(['citizen.purged', 'plan.purged', 'plan.purged']);
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
     await app.close();
   });
 
