@@ -161,38 +161,28 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
   const marks = await pruneSupersededMarks(deps, tenant);
   summary.supersededMarksPruned += marks.pruned;
   if (!marks.done) backlog.push('superseded-marks');
-  // Run records are operational history, not content: kept for RETENTION_SYNC_RUN_DAYS, each adapter's newest whatever its age.
-  let runsDone = false;
-  for (let page = 0; page < SYNC_RUN_PAGES && !runsDone; page++) {
-    const pruned = await deps.store.sync.pruneFinishedRuns(tenant, daysAgo(deps.config.retention.syncRunDays), SYNC_RUN_PAGE);
-    summary.syncRunsPruned += pruned;
-    runsDone = pruned < SYNC_RUN_PAGE;
-  }
-  if (!runsDone) backlog.push('sync-runs');
-  // So are quarantine entries someone (or a newer version merged) resolved: the open ones wait for a person.
-  let resolvedDone = false;
-  for (let page = 0; page < SYNC_RUN_PAGES && !resolvedDone; page++) {
-    const deleted = await deps.store.sync.deleteResolvedQuarantine(tenant, daysAgo(deps.config.retention.syncRunDays), SYNC_RUN_PAGE);
-    summary.resolvedQuarantineDeleted += deleted;
-    resolvedDone = deleted < SYNC_RUN_PAGE;
-  }
-  if (!resolvedDone) backlog.push('resolved-quarantine');
-  // The audit log's own period, when one is set: its oldest rows go, the chain kept verifiable (decision 0030).
-  if (deps.config.retention.auditDays !== null) {
-    let auditDone = false;
-    for (let page = 0; page < AUDIT_PAGES && !auditDone; page++) {
-      const pruned = await deps.store.audit.pruneBefore(tenant, daysAgo(deps.config.retention.auditDays), AUDIT_PAGE, {
-        at: now.toISOString(),
-        actor: 'system:retention',
-        detail: { reason: `audit rows older than RETENTION_AUDIT_DAYS (${deps.config.retention.auditDays} days)` },
-      });
-      summary.auditRowsPruned += pruned;
-      auditDone = pruned < AUDIT_PAGE;
+  /** Runs a capped step page by page until a page comes back short, or `pages` ran; counts into `key`, and notes a backlog under `step`. */
+  const paged = async (step: CappedStep, key: keyof RetentionSummary, pages: number, pageSize: number, page: () => Promise<number>) => {
+    for (let n = 0; n < pages; n++) {
+      const done = await page();
+      summary[key] += done;
+      if (done < pageSize) return;
     }
-    if (!auditDone) backlog.push('audit-log');
+    backlog.push(step);
+  };
+  const runsBefore = daysAgo(deps.config.retention.syncRunDays);
+  // Run records are operational history, not content: kept for RETENTION_SYNC_RUN_DAYS, each adapter's newest whatever its age.
+  await paged('sync-runs', 'syncRunsPruned', SYNC_RUN_PAGES, SYNC_RUN_PAGE, () => deps.store.sync.pruneFinishedRuns(tenant, runsBefore, SYNC_RUN_PAGE));
+  // So are quarantine entries someone (or a newer version merged) resolved: the open ones wait for a person.
+  await paged('resolved-quarantine', 'resolvedQuarantineDeleted', SYNC_RUN_PAGES, SYNC_RUN_PAGE, () => deps.store.sync.deleteResolvedQuarantine(tenant, runsBefore, SYNC_RUN_PAGE));
+  // The audit log's own period, when one is set: its oldest rows go, the chain kept verifiable (decision 0030).
+  const auditDays = deps.config.retention.auditDays;
+  if (auditDays !== null) {
+    const recorded = { at: now.toISOString(), actor: 'system:retention', detail: { reason: `audit rows older than RETENTION_AUDIT_DAYS (${auditDays} days)` } };
+    await paged('audit-log', 'auditRowsPruned', AUDIT_PAGES, AUDIT_PAGE, () => deps.store.audit.pruneBefore(tenant, daysAgo(auditDays), AUDIT_PAGE, recorded));
   }
   // Retention's own records go by the same rule (one a night: no cap needed).
-  summary.retentionRunsPruned += await deps.store.retention.pruneRuns(tenant, daysAgo(deps.config.retention.syncRunDays));
+  summary.retentionRunsPruned += await deps.store.retention.pruneRuns(tenant, runsBefore);
   summary.quarantinePayloadsPruned += await deps.store.sync.pruneQuarantinePayloads(tenant, daysAgo(deps.config.retention.payloadDays), now.toISOString());
   summary.deliveryPayloadsPruned += await deps.store.outbox.prunePayloads(tenant, daysAgo(deps.config.retention.payloadDays));
   // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.

@@ -48,7 +48,18 @@ async function setUp() {
     await db.insert(appliedRecords).values({ tenant: '101', citizenId, source: 'dfdg', recordId: `r-${citizenId}`, recordVersion: '1', planId: plan.id, appliedAt: at });
     return { cpr, plan, citizenId };
   };
-  return { ...app, call, erase, rowsOf, citizenWithData };
+  /** Another member joins `planId` just after the erasure has looked whether the citizen's plans are theirs alone (once). */
+  const memberArrivesAfterTheLook = (planId: string) => {
+    const look = app.deps.store.plans.withOtherMembers.bind(app.deps.store.plans);
+    let arrived = false;
+    app.deps.store.plans.withOtherMembers = async (tenant, planIds, citizen) => {
+      const answer = await look(tenant, planIds, citizen);
+      if (!arrived) await app.deps.store.batch([db.insert(planMembers).values({ tenant: '101', planId, citizenId: 'arrived-later', active: true })]);
+      arrived = true;
+      return answer;
+    };
+  };
+  return { ...app, call, erase, rowsOf, citizenWithData, memberArrivesAfterTheLook };
 }
 
 describe('erasure at the DPO’s request (GDPR art. 17)', () => {
@@ -114,14 +125,7 @@ describe('erasure at the DPO’s request (GDPR art. 17)', () => {
     const app = await setUp();
     const { cpr, plan, citizenId } = await app.citizenWithData();
     // Another member arrives between the look and the deletion.
-    const look = app.deps.store.plans.withOtherMembers.bind(app.deps.store.plans);
-    let arrived = false;
-    app.deps.store.plans.withOtherMembers = async (tenant, planIds, citizen) => {
-      const answer = await look(tenant, planIds, citizen);
-      if (!arrived) await app.deps.store.batch([app.database.db.insert(planMembers).values({ tenant: '101', planId: plan.id, citizenId: 'arrived-later', active: true })]);
-      arrived = true;
-      return answer;
-    };
+    app.memberArrivesAfterTheLook(plan.id);
     const answer = await app.erase({ cpr, reason: 'Borgeren har bedt om sletning' });
     expect(answer.status, answer.text).toBe(409);
     expect(await app.deps.store.plans.get('101', plan.id)).not.toBeNull();
@@ -136,14 +140,7 @@ describe('erasure at the DPO’s request (GDPR art. 17)', () => {
     const { cpr, plan: first, citizenId } = await app.citizenWithData();
     await planService(app.deps).changeStatus(caseworkerOf(), first.id, { status: 'closed' });
     const second = await enrol(app.deps, cpr);
-    const look = app.deps.store.plans.withOtherMembers.bind(app.deps.store.plans);
-    let arrived = false;
-    app.deps.store.plans.withOtherMembers = async (tenant, planIds, citizen) => {
-      const answer = await look(tenant, planIds, citizen);
-      if (!arrived) await app.deps.store.batch([app.database.db.insert(planMembers).values({ tenant: '101', planId: second.id, citizenId: 'arrived-later', active: true })]);
-      arrived = true;
-      return answer;
-    };
+    app.memberArrivesAfterTheLook(second.id);
     const answer = await app.erase({ cpr, reason: 'Borgeren har bedt om sletning' });
     expect(answer.status, answer.text).toBe(409);
     expect(answer.body.detail).toContain(second.id);
