@@ -128,7 +128,17 @@ export const citizenRoutes = newRouter()
       method: 'get',
       path: '/v1/citizen/data-flows',
       summary: 'Where your data went: from which system, to whom, when, which kinds of data, on which consent or legal basis (R13)',
-      responses: { 200: json(z.object({ flows: z.array(Flow), consents: z.array(Consent), legalBases: z.array(LegalBasis) }), 'Newest first, each with a sentence in Danish') },
+      responses: {
+        200: json(
+          z.object({
+            flows: z.array(Flow),
+            consents: z.array(Consent),
+            legalBases: z.array(LegalBasis),
+            logKept: z.string().openapi({ description: 'How far back this log goes, in Danish: the audit log it is built on may have a retention period (RETENTION_AUDIT_DAYS)' }),
+          }),
+          'Newest first, each with a sentence in Danish',
+        ),
+      },
     }),
     async (c) => c.json(await citizenService(c.get('deps')).dataFlows(c.get('principal')), 200),
   )

@@ -43,6 +43,13 @@ export function shownToCustodyHolder(row: AuditRow, grantsGiven: readonly Pick<C
   return refs.some((ref) => typeof ref === 'string' && grantsGiven.some((g) => g.id === ref));
 }
 
+/** How far back the citizen's log goes, in plain Danish (R13, R15): the audit log it is built on may have a period (RETENTION_AUDIT_DAYS). */
+export function logKeptSentence(auditDays: number | null): string {
+  return auditDays === null
+    ? 'Loggen gemmes uden tidsgrænse: den viser alt, hvad der er sket med dine oplysninger her.'
+    : `Loggen viser de seneste ${auditDays} dage. Kommunen sletter ældre linjer, når de er ${auditDays} dage gamle.`;
+}
+
 export function citizenService(deps: AppDeps) {
   const { store, clock } = deps;
 
@@ -150,9 +157,10 @@ export function citizenService(deps: AppDeps) {
       return { citizenId: citizen.id, entries, outsideChain, nextAfterSeq: rows.length > page.limit ? entries.at(-1)!.seq : null };
     },
 
-    async dataFlows(principal: Principal): Promise<CitizenDataFlows> {
+    async dataFlows(principal: Principal): Promise<CitizenDataFlows & { logKept: string }> {
       const citizenId = principal.citizenId;
-      if (!citizenId) return { flows: [], consents: [], legalBases: [] };
+      const logKept = logKeptSentence(deps.config.retention.auditDays);
+      if (!citizenId) return { flows: [], consents: [], legalBases: [], logKept };
       const { tenant } = principal;
       const today = danishToday(clock.now());
       const own = await consentsOf(tenant, citizenId);
@@ -189,7 +197,7 @@ export function citizenService(deps: AppDeps) {
         citizenId,
         detail: { flows: result.flows.length, childrenShown },
       });
-      return result;
+      return { ...result, logKept };
     },
   };
 }

@@ -74,11 +74,13 @@ describe('the citizen’s door', () => {
     expect(log.body.consents).toEqual([
       expect.objectContaining({ id: grant.body.id, grantedBy: 'self', textVersion: 'samtykke-v3', language: 'ar', textPath: '/v1/consent-texts/samtykke-v3/ar', validTo: '2027-10-31', revokedAt: null }),
     ]);
+    // How far back the log goes (no audit period set here).
+    expect(log.body.logKept).toBe('Loggen gemmes uden tidsgrænse: den viser alt, hvad der er sket med dine oplysninger her.');
     expect(log.body.consents[0].text).toMatch(/^Den 1\. november 2026 gav du samtykke til, at Jobcentret \(DFDG\) må sende oplysninger om beskæftigelse og indsatser til din Én plan\./);
 
     // Another citizen sees none of it.
     const other = await call('GET', '/v1/citizen/data-flows', { roles: ['citizen'], citizenId: 'someone-else' });
-    expect(other.body).toEqual({ flows: [], consents: [], legalBases: [] });
+    expect(other.body).toEqual({ flows: [], consents: [], legalBases: [], logKept: 'Loggen gemmes uden tidsgrænse: den viser alt, hvad der er sket med dine oplysninger her.' });
     // Nor does the same pseudonymous id in another municipality.
     const elsewhere = await call('GET', '/v1/citizen/data-flows', { roles: ['citizen'], citizenId: member.citizenId, tenant: '751' });
     expect(elsewhere.body.flows).toEqual([]);

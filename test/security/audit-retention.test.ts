@@ -13,6 +13,7 @@ import { createStore } from '../../src/store';
 import { openLibsqlDatabase } from '../../src/store/libsql';
 import { auditBases, auditLog } from '../../src/store/schema';
 import { runRetention } from '../../src/sync/retention';
+import { logKeptSentence } from '../../src/views/citizen';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
 import { enrol } from '../support/seed';
@@ -121,6 +122,11 @@ describe('RETENTION_AUDIT_DAYS', () => {
     expect(kept.some((r) => r.action === 'audit.pruned' && r.detail.throughSeq === old)).toBe(true);
     expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true, prunedThrough: old });
     expect(retentionOf(app.deps.config).auditLog).toContain('kept 365 days, then its oldest rows are deleted nightly');
+    // The citizen is told how far back their own log goes (R13, R15).
+    expect(logKeptSentence(app.deps.config.retention.auditDays)).toBe('Loggen viser de seneste 365 dage. Kommunen sletter ældre linjer, når de er 365 dage gamle.');
+    const citizenToken = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId: kept.find((r) => r.citizenId)!.citizenId! });
+    const flows = (await (await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${citizenToken}` } })).json()) as { logKept: string };
+    expect(flows.logKept).toContain('de seneste 365 dage');
     // The night's run says what it did.
     expect((await app.deps.store.retention.runs('101'))[0]!.summary.auditRowsPruned).toBe(old);
     await app.close();
