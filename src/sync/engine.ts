@@ -747,6 +747,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       }
     }
 
+    // A plan that only lost what the source no longer permits (no merge after it) still holds its read
+    // version: it is a new version all the same, so a concurrent writer of the version read loses, and
+    // the write is an event to the systems the plan concerns.
+    for (const [planId, plan] of working) {
+      const read = original.get(planId)!;
+      if (plan !== read && plan.version === read.version) working.set(planId, { ...plan, version: read.version + 1, updatedAt: at });
+    }
     const changed = [...working.values()].filter((plan) => plan !== original.get(plan.id));
     // Each plan write has an id of its own: two chunks racing on one plan version (two feeds of a
     // round, in the same millisecond even) are told apart by it, and so are the marks that depend on it.

@@ -125,9 +125,16 @@ describe('the region’s own consent to share with the municipality', () => {
     expect(flowed.length).toBeGreaterThan(0);
 
     await regionRecords(4, withdrawn);
+    const read = (await app.deps.store.plans.get('101', plan.id))!;
     const requestsBefore = simulators.health.requests().length;
     const incremental = await sync(app);
     expect(incremental).toMatchObject({ status: 'succeeded', stats: { catchUpSearched: false, citizensPulled: 1 } });
+    // Taking data out (with nothing merged after it) is a new version of the plan: a writer of the version
+    // read before it loses, so what left cannot come back with that write.
+    const afterRemoval = (await app.deps.store.plans.get('101', plan.id))!;
+    expect(afterRemoval.version).toBe(read.version + 1);
+    expect(afterRemoval.updatedAt > read.updatedAt).toBe(true);
+    expect(await app.deps.store.plans.update({ ...read, version: read.version + 1 }, read.version)).toBe(false);
     // The Consent came with the pull the feed notice asked for: one search of each record type, as ever.
     expect(simulators.health.requests().slice(requestsBefore).filter((r) => r.url.startsWith('/fhir/Consent')).length).toBe(1);
     expect(await healthIdsOf(app, plan)).toEqual([]);
