@@ -38,6 +38,8 @@ export interface RegionalSharing {
   lastDay?: string;
   /** Why it does not permit, in words for the audit log (`data.refused`, `plan.consent-data-removed`). */
   reason?: string;
+  /** A permit not started yet: its first day (Danish calendar day), from which it permits with no change at the source. */
+  permitsFrom?: string;
 }
 
 /**
@@ -148,13 +150,9 @@ function readableSharingOf(recordType: string, records: readonly SourceRecord[],
   const decides = (say: RegionalSharing) => ({ sharing: say, current, aboutUs: aboutUs.length > 0 });
   if (aboutUs.length === 0) return decides({ ...sharing, permits: false, reason: regionalConsentOtherRecipientsReason });
   if (read.inForce) return decides(read.validTo ? { ...sharing, lastDay: read.validTo } : sharing);
-  const reason =
-    consent.status === 'rejected' || (consent.status === 'active' && consent.provision?.type === 'deny')
-      ? 'the region records that the citizen refused to let it share health data with the municipality'
-      : consent.status === 'inactive'
-        ? 'the region records that the citizen withdrew its consent to share health data with the municipality'
-        : read.validTo && read.validTo < today
-          ? regionalConsentEndedReason(read.validTo)
-          : `the region's consent to share health data with the municipality starts on ${read.validFrom ?? 'a later day'}`;
-  return decides({ ...sharing, reason });
+  if (consent.status === 'rejected' || (consent.status === 'active' && consent.provision?.type === 'deny'))
+    return decides({ ...sharing, reason: 'the region records that the citizen refused to let it share health data with the municipality' });
+  if (consent.status === 'inactive') return decides({ ...sharing, reason: 'the region records that the citizen withdrew its consent to share health data with the municipality' });
+  if (read.validTo && read.validTo < today) return decides({ ...sharing, reason: regionalConsentEndedReason(read.validTo) });
+  return decides({ ...sharing, reason: `the region's consent to share health data with the municipality starts on ${read.validFrom ?? 'a later day'}`, ...(read.validFrom ? { permitsFrom: read.validFrom } : {}) });
 }

@@ -25,14 +25,14 @@ import {
   type SourceSystem,
 } from '../model';
 import { actorOf, type Principal } from '../security';
-import type { ConsentDocument, RegionalConsentEnd } from '../store';
+import type { ConsentDocument, RegionalConsentEnd, RegionalRefusal } from '../store';
 import { danishToday } from '../views/danish';
 import { isLostWriteAbort } from '../store/write-guard';
 import { readAgainSoon } from '../sync/on-demand';
 import { carriesGrant, removeRevokedData, removeWithdrawnSourceData } from './revocation';
 import { recipientProblem } from './policy';
 import { regionalConsentEndedReason } from './regional';
-import { sharingEventStatements } from '../subscriptions/sharing-events';
+import { sharingEventStatements, sourceSayChangeStatements, withSourceSay } from '../subscriptions/sharing-events';
 
 /** The citizen is named by plan and member, never by CPR; unknown fields (a `cpr`, say) are refused. */
 export const GrantConsentRequest = z.strictObject({
@@ -309,14 +309,24 @@ export async function handleLapsedRegionalConsents(deps: AppDeps, tenant: string
         if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while the data of an ended regional consent was removed`);
       }
     }
-    const at = clock.now().toISOString();
+    const now = clock.now();
+    const at = now.toISOString();
+    // The source's say is now a refusal (its permit ended), for what runs between syncs (the subscription
+    // gate); the systems it shared the plans with hear `plan.unshared` — "as it was" is the permit before its last day.
+    const refusal = { citizenId, source, recordId: end.recordId, recordVersion: end.recordVersion, reason, permitsFrom: null };
+    const told = await sourceSayChangeStatements(store, tenant, source, [{
+      citizenId,
+      planIds: await store.plans.idsForCitizen(tenant, citizenId, false),
+      before: (says) => withSourceSay(says, source, null, null),
+      after: (says) => withSourceSay(says, source, { permitsFrom: null }, null),
+    }], now);
     // Nothing from the source stays merged on the citizen's grants: its marks stop counting as merged, so a renewed permit
     // is read in full and what left flows again. Forgotten with the audit entry: logged once.
     try {
       await store.audit.appendMany(tenant, [{
         at, actor: 'system:consent-expiry', action: 'consent.lapsed', targetType: 'regional-consent', targetId: end.recordId, citizenId,
         detail: { kind: 'regional', source, recordVersion: end.recordVersion, validTo: end.lastDay, plansChanged: changedPlans, removedElements },
-      }], [...store.regionalConsents.stillEndsStatements(tenant, end), store.sync.forgetAppliedStatement(tenant, source, citizenId), store.regionalConsents.handledStatement(tenant, end)]);
+      }], [...store.regionalConsents.stillEndsStatements(tenant, end), ...told, store.sync.forgetAppliedStatement(tenant, source, citizenId), store.regionalConsents.handledStatement(tenant, end), store.regionalConsents.refuseStatement(tenant, refusal, at)]);
     } catch (error) {
       if (!isLostWriteAbort(error)) throw error;
       return readAgainInFull();
@@ -353,6 +363,41 @@ export async function handleStartedGrants(deps: AppDeps, tenant: string): Promis
     }], [...written, store.consents.startHandledStatement(tenant, grantId, at)]);
   });
   return { grantsStarted: handled, failures };
+}
+
+/**
+ * A source's permit dated to start later (the region's Consent with a period yet to begin) takes effect
+ * on its first day with no change at the source, so no sync would read it: the nightly job does what a
+ * permit read by the sync does — the citizen is read in full from the source again (so what was refused
+ * flows), the refusal goes, the systems the plans are now shared with hear `plan.shared`, and the start
+ * is audited once as `consent.took-effect`. A say the sync stored meanwhile wins (the batch is guarded
+ * on this very refusal).
+ */
+export async function handleStartedRegionalPermits(deps: AppDeps, tenant: string): Promise<{ regionalPermitsStarted: number; failures: number }> {
+  const { store, clock } = deps;
+  const keyOf = (refusal: RegionalRefusal) => JSON.stringify(refusal);
+  const { handled, failures } = await workThrough(deps, tenant, 'a regional permit that took effect', async (limit) => (await store.regionalConsents.permitsStartedBy(tenant, today(deps), limit)).map(keyOf), async (key) => {
+    const refusal = JSON.parse(key) as RegionalRefusal;
+    const source = refusal.source as SourceSystem;
+    const now = clock.now();
+    const told = await sourceSayChangeStatements(store, tenant, source, [{
+      citizenId: refusal.citizenId,
+      planIds: await store.plans.idsForCitizen(tenant, refusal.citizenId, false),
+      // As it was: refused until this day.
+      before: (says) => withSourceSay(says, source, { permitsFrom: null }),
+      after: (says) => withSourceSay(says, source, null),
+    }], now);
+    try {
+      await store.audit.appendMany(tenant, [{
+        at: now.toISOString(), actor: 'system:consent-start', action: 'consent.took-effect', targetType: 'regional-consent', targetId: refusal.recordId ?? source, citizenId: refusal.citizenId,
+        detail: { kind: 'regional', source, recordVersion: refusal.recordVersion, validFrom: refusal.permitsFrom },
+      }], [...store.regionalConsents.startedStatements(tenant, refusal), ...told, store.sync.forgetPulledFromStatement(tenant, source, [refusal.citizenId]), store.sync.forgetAppliedStatement(tenant, source, refusal.citizenId)]);
+    } catch (error) {
+      // The sync read the source's say meanwhile and stored what it says now: nothing left to do.
+      if (!isLostWriteAbort(error)) throw error;
+    }
+  });
+  return { regionalPermitsStarted: handled, failures };
 }
 
 /** What an API call hands on to run after its answer: `keepAlive` holds the invocation open for it (Workers' `waitUntil`). */

@@ -297,8 +297,9 @@ const retentionItems: Record<string, string> = {
   regionalConsentsLapsed: "regions' permits ended",
   plansChangedByLapse: 'plans changed by an ended consent',
   grantsStarted: 'consent grants started',
+  regionalPermitsStarted: "regions' permits started",
   lapseFailures: 'plans an ended consent could not change yet',
-  startFailures: 'plans a started grant could not change yet',
+  startFailures: 'started grants or permits not handled yet',
 };
 const backlogNotes: Record<string, string> = {
   'remnants-of-deleted-citizens': "leftover rows of deleted citizens",

@@ -50,7 +50,7 @@ export type { Commit, Database } from './db';
 export type { AuditEntry, AuditRow } from './audit';
 export type { CitizenRow } from './citizens';
 export type { HeldElement, HeldElementRow } from './held-elements';
-export type { RegionalConsentEnd } from './regional-consents';
+export type { RegionalConsentEnd, RegionalRefusal } from './regional-consents';
 export type { ConsentDocument } from './consents';
 export type { ConsentTextRow } from './consent-texts';
 export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';

@@ -5,7 +5,7 @@ import { enrolledStatuses, membersOf } from '../model';
 import { inList, sameTenant, writeStatement } from './query';
 import { abortUnless, isLostWriteAbort } from './write-guard';
 import type { Commit, Database, Statement } from './db';
-import { appliedRecords, citizens, consents, heldElements, outbox, planLinks, planMembers, plans, pulledCitizens, regionalConsentEnds, registrations, satisfactionAnswers } from './schema';
+import { appliedRecords, citizens, consents, heldElements, outbox, planLinks, planMembers, plans, pulledCitizens, regionalConsentEnds, regionalRefusals, registrations, satisfactionAnswers } from './schema';
 
 /** How a plan's purge is committed: the plan's deletion, and that of the members left without a plan (who are named). */
 export interface PurgeCommits {
@@ -319,6 +319,7 @@ export function planRepository({ db, batch }: Database) {
         db.delete(appliedRecords).where(and(eq(appliedRecords.tenant, tenant), unplanned(sql`${appliedRecords.citizenId}`))),
         db.delete(heldElements).where(and(eq(heldElements.tenant, tenant), unplanned(sql`${heldElements.citizenId}`))),
         db.delete(regionalConsentEnds).where(and(eq(regionalConsentEnds.tenant, tenant), unplanned(sql`${regionalConsentEnds.citizenId}`))),
+        db.delete(regionalRefusals).where(and(eq(regionalRefusals.tenant, tenant), unplanned(sql`${regionalRefusals.citizenId}`))),
         db.delete(citizens).where(and(eq(citizens.tenant, tenant), unplanned(sql`${citizens.id}`))),
       ];
     },

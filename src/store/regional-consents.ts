@@ -4,10 +4,10 @@
  * job finds those whose last day has passed through the (tenant, last_day) index and ends them
  * (src/consent/service.ts `handleLapsedRegionalConsents`, decision 0004).
  */
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, lt, lte, sql } from 'drizzle-orm';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { regionalConsentEnds } from './schema';
+import { regionalConsentEnds, regionalRefusals } from './schema';
 import { abortUnless } from './write-guard';
 
 export interface RegionalConsentEnd {
@@ -16,6 +16,17 @@ export interface RegionalConsentEnd {
   recordId: string;
   recordVersion: string;
   lastDay: string;
+}
+
+/** A source's say that does not permit sharing, as the sync last read it (or the nightly job ended a permit). */
+export interface RegionalRefusal {
+  citizenId: string;
+  source: string;
+  recordId: string | null;
+  recordVersion: string | null;
+  reason: string;
+  /** A permit not started yet: the day it starts (YYYY-MM-DD). */
+  permitsFrom?: string | null;
 }
 
 export function regionalConsentRepository(database: Database) {
@@ -51,6 +62,42 @@ export function regionalConsentRepository(database: Database) {
         db,
         sql`select count(*) from ${t} where ${t.tenant} = ${tenant} and ${t.citizenId} = ${end.citizenId} and ${t.source} = ${end.source} and ${t.recordId} = ${end.recordId} and ${t.recordVersion} = ${end.recordVersion} and ${t.lastDay} = ${end.lastDay}`,
       );
+    },
+    /** The citizen's say at the source does not permit sharing: remembered (replacing what was), for the subscription gate. */
+    refuseStatement(tenant: string, refusal: RegionalRefusal, at: string): Statement {
+      const { citizenId, source, recordId, recordVersion, reason } = refusal;
+      const permitsFrom = refusal.permitsFrom ?? null;
+      return db
+        .insert(regionalRefusals)
+        .values({ tenant, citizenId, source, recordId, recordVersion, reason, permitsFrom, recordedAt: at })
+        .onConflictDoUpdate({ target: [regionalRefusals.tenant, regionalRefusals.citizenId, regionalRefusals.source], set: { recordId, recordVersion, reason, permitsFrom, recordedAt: at } });
+    },
+    /** The source permits, or says nothing, for these citizens: no refusal stands. One statement for a sync chunk's citizens. */
+    liftRefusalsStatement(tenant: string, citizenIds: readonly string[], source: string): Statement {
+      return db.delete(regionalRefusals).where(and(eq(regionalRefusals.tenant, tenant), eq(regionalRefusals.source, source), inList(regionalRefusals.citizenId, citizenIds)));
+    },
+    /** The refusals recorded for these citizens at this source (a sync chunk's, before it writes: what its reads change). */
+    async refusalsOf(tenant: string, source: string, citizenIds: readonly string[]): Promise<RegionalRefusal[]> {
+      if (citizenIds.length === 0) return [];
+      return db
+        .select({ citizenId: regionalRefusals.citizenId, source: regionalRefusals.source, recordId: regionalRefusals.recordId, recordVersion: regionalRefusals.recordVersion, reason: regionalRefusals.reason, permitsFrom: regionalRefusals.permitsFrom })
+        .from(regionalRefusals)
+        .where(and(eq(regionalRefusals.tenant, tenant), eq(regionalRefusals.source, source), inList(regionalRefusals.citizenId, citizenIds)));
+    },
+    /** Refusals that were permits not started yet and whose first day has come (on or before `today`), earliest first. */
+    async permitsStartedBy(tenant: string, today: string, limit: number): Promise<RegionalRefusal[]> {
+      return db
+        .select({ citizenId: regionalRefusals.citizenId, source: regionalRefusals.source, recordId: regionalRefusals.recordId, recordVersion: regionalRefusals.recordVersion, reason: regionalRefusals.reason, permitsFrom: regionalRefusals.permitsFrom })
+        .from(regionalRefusals)
+        .where(and(eq(regionalRefusals.tenant, tenant), lte(regionalRefusals.permitsFrom, today)))
+        .orderBy(asc(regionalRefusals.permitsFrom))
+        .limit(limit);
+    },
+    /** Forgets this very refusal only (one the sync replaced meanwhile stays); aborts its batch when it is gone or replaced, so its work is not done twice. */
+    startedStatements(tenant: string, refusal: RegionalRefusal): Statement[] {
+      const t = regionalRefusals;
+      const same = sql`${t.tenant} = ${tenant} and ${t.citizenId} = ${refusal.citizenId} and ${t.source} = ${refusal.source} and ${t.recordId} is ${refusal.recordId} and ${t.recordVersion} is ${refusal.recordVersion} and ${t.permitsFrom} is ${refusal.permitsFrom ?? null}`;
+      return [...abortUnless(db, sql`select count(*) from ${t} where ${same}`), db.delete(t).where(same)];
     },
     async get(tenant: string, citizenId: string, source: string): Promise<RegionalConsentEnd | undefined> {
       const rows = await db

@@ -7,7 +7,7 @@ import { and, desc, eq, lt, ne, notExists, sql } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { appliedRecords, citizens, consents, heldElements, pulledCitizens, quarantine, regionalConsentEnds, retentionRuns } from './schema';
+import { appliedRecords, citizens, consents, heldElements, pulledCitizens, quarantine, regionalConsentEnds, regionalRefusals, retentionRuns } from './schema';
 
 export interface RetentionRunRow {
   id: string;
@@ -27,6 +27,7 @@ const citizenKeyedTables = [
   { table: heldElements, citizenId: heldElements.citizenId, tenant: heldElements.tenant },
   { table: pulledCitizens, citizenId: pulledCitizens.citizenId, tenant: pulledCitizens.tenant },
   { table: regionalConsentEnds, citizenId: regionalConsentEnds.citizenId, tenant: regionalConsentEnds.tenant },
+  { table: regionalRefusals, citizenId: regionalRefusals.citizenId, tenant: regionalRefusals.tenant },
   { table: consents, citizenId: consents.citizenId, tenant: consents.tenant },
   { table: quarantine, citizenId: quarantine.citizenId, tenant: quarantine.tenant },
 ] as const;

@@ -241,6 +241,30 @@ export const regionalConsentEnds = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.source] }), index('regional_consent_ends_tenant_last_day').on(t.tenant, t.lastDay)],
 );
 
+/**
+ * A source's own say that does not permit sharing with the municipality (the region's Consent refused,
+ * withdrawn, run out, about other recipients only, not started yet, or one we cannot read), per citizen
+ * and source, as the sync last read it (migration 0033). The sync gate acts on the say as it reads it;
+ * this row lets what runs between reads — the subscription fan-out and sending — weigh it too
+ * (decision 0014, session 24). No row: the source permits, or says nothing.
+ */
+export const regionalRefusals = sqliteTable(
+  'regional_refusals',
+  {
+    tenant: text('tenant').notNull(),
+    citizenId: text('citizen_id').notNull(),
+    source: text('source').notNull(),
+    /** The deciding record and its version; null for one we could not read that the quarantine could not name. */
+    recordId: text('record_id'),
+    recordVersion: text('record_version'),
+    reason: text('reason').notNull(),
+    /** A permit that has not started yet: its first day (YYYY-MM-DD), from which the refusal no longer holds (the nightly job then lets the data flow). */
+    permitsFrom: text('permits_from'),
+    recordedAt: text('recorded_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.citizenId, t.source] }), index('regional_refusals_tenant_permits_from').on(t.tenant, t.permitsFrom)],
+);
+
 export const syncCursors = sqliteTable(
   'sync_cursors',
   {

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizz
 import type { ConsentDocument } from './consents';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { citizens, consents, events, planMembers, plans, subscriptionDeliveries, subscriptions } from './schema';
+import { citizens, consents, events, planMembers, plans, regionalConsentEnds, regionalRefusals, subscriptionDeliveries, subscriptions } from './schema';
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
@@ -20,6 +20,18 @@ export interface PlanMemberConsentRow {
   citizenId: string;
   birthDate: string;
   document: ConsentDocument | null;
+  /** What the sources' own say holds against sharing for this member (the same on each of their rows). */
+  sourceSays: SourceSays;
+}
+
+/**
+ * A source's own say on sharing with the municipality (the region's Consent), as the sync last read it:
+ * the sources that refuse (until a permit's first day, where it has not started), and the last days of
+ * permits that end (whose end the nightly job may not have handled yet).
+ */
+export interface SourceSays {
+  refusals: { source: string; permitsFrom: string | null }[];
+  permitEnds: { source: string; lastDay: string }[];
 }
 
 /** Made by this token subject (`created_by` is `roles:sub`), under whatever roles. */
@@ -170,12 +182,27 @@ export function subscriptionRepository({ db, batch }: Database) {
     async membersWithConsents(planIds: readonly string[]): Promise<PlanMemberConsentRow[]> {
       if (planIds.length === 0) return [];
       const rows = await this.membersWithConsentsQuery(planIds);
-      return rows.map((row) => ({ ...row, document: row.document === null ? null : (JSON.parse(row.document) as ConsentDocument) }));
+      return rows.map(({ refusals, permitEnds, ...row }) => ({
+        ...row,
+        document: row.document === null ? null : (JSON.parse(row.document) as ConsentDocument),
+        sourceSays: {
+          refusals: (JSON.parse(refusals) as [string, string | null][]).map(([source, permitsFrom]) => ({ source, permitsFrom })),
+          permitEnds: (JSON.parse(permitEnds) as [string, string][]).map(([source, lastDay]) => ({ source, lastDay })),
+        },
+      }));
     },
     /** The query of `membersWithConsents`, unrun (its query plan is tested: each table by its key or index). */
     membersWithConsentsQuery(planIds: readonly string[]) {
       return db
-        .select({ tenant: planMembers.tenant, planId: planMembers.planId, citizenId: planMembers.citizenId, birthDate: citizens.birthDate, document: consents.document })
+        .select({
+          tenant: planMembers.tenant,
+          planId: planMembers.planId,
+          citizenId: planMembers.citizenId,
+          birthDate: citizens.birthDate,
+          document: consents.document,
+          refusals: sql<string>`(select json_group_array(json_array(${regionalRefusals.source}, ${regionalRefusals.permitsFrom})) from ${regionalRefusals} where ${regionalRefusals.tenant} = ${planMembers.tenant} and ${regionalRefusals.citizenId} = ${planMembers.citizenId})`,
+          permitEnds: sql<string>`(select json_group_array(json_array(${regionalConsentEnds.source}, ${regionalConsentEnds.lastDay})) from ${regionalConsentEnds} where ${regionalConsentEnds.tenant} = ${planMembers.tenant} and ${regionalConsentEnds.citizenId} = ${planMembers.citizenId})`,
+        })
         .from(planMembers)
         .innerJoin(citizens, and(eq(citizens.id, planMembers.citizenId), eq(citizens.tenant, planMembers.tenant)))
         .leftJoin(consents, and(eq(consents.tenant, planMembers.tenant), eq(consents.citizenId, planMembers.citizenId)))

@@ -9,7 +9,8 @@
 import { decideFlow, decideFlowIntoPlan } from '../consent/policy';
 import { Department, type ConsentGrant, type DataCategory, type LegalBasisRecord, type SourceSystem } from '../model';
 import { routingRules } from '../rules';
-import type { PlanMemberConsentRow } from '../store/subscriptions';
+import type { PlanMemberConsentRow, SourceSays } from '../store/subscriptions';
+import { danishToday } from '../views/danish';
 
 /** The departments whose registrations a system receives, as the routing table says (dfdg: employment and integration; social: social and children; …). */
 export function departmentsServedBy(system: SourceSystem): Department[] {
@@ -23,6 +24,23 @@ export interface MemberConsents {
   birthDate: string;
   grants: ConsentGrant[];
   legalBases: LegalBasisRecord[];
+  /** The sources' own say against sharing (the region's Consent, as the sync last read it); none when left out. */
+  sourceSays?: SourceSays;
+}
+
+/**
+ * Whether the source's own say stands against sharing the member's data with the municipality on
+ * `at`'s Danish day: a refusal (unless it was a permit not started yet, and its first day has come),
+ * or a permit whose last day has passed. The sync gate refuses such flows on the member's grants
+ * (a legal basis still carries them), so the plan does not concern the source through them either.
+ */
+export function sourceWithholds(says: SourceSays | undefined, source: SourceSystem, at: Date): boolean {
+  if (!says) return false;
+  const today = danishToday(at);
+  return (
+    says.refusals.some((r) => r.source === source && (r.permitsFrom === null || today < r.permitsFrom)) ||
+    says.permitEnds.some((e) => e.source === source && e.lastDay < today)
+  );
 }
 
 const categoriesNamed = (entries: readonly (ConsentGrant | LegalBasisRecord)[], matches: (entry: ConsentGrant | LegalBasisRecord) => boolean): DataCategory[] => [
@@ -36,10 +54,12 @@ const categoriesNamed = (entries: readonly (ConsentGrant | LegalBasisRecord)[], 
  */
 export function systemHasPartIn(system: SourceSystem, members: readonly MemberConsents[], at: Date): boolean {
   const departments: readonly string[] = departmentsServedBy(system);
-  return members.some(({ citizenId, birthDate, grants, legalBases }) => {
+  return members.some(({ citizenId, birthDate, grants, legalBases, sourceSays }) => {
     const entries = [...grants, ...legalBases];
     const inflow = categoriesNamed(entries, (entry) => entry.source === system);
-    if (inflow.some((category) => decideFlowIntoPlan({ citizenId, birthDate, source: system, category, at }, grants, legalBases).allowed)) return true;
+    // As the sync gate decides: where the source does not permit sharing, grants for it carry nothing in.
+    const inflowGrants = sourceWithholds(sourceSays, system, at) ? grants.filter((g) => g.source !== system) : grants;
+    if (inflow.some((category) => decideFlowIntoPlan({ citizenId, birthDate, source: system, category, at }, inflowGrants, legalBases).allowed)) return true;
     return departments.some((recipient) =>
       categoriesNamed(entries, (entry) => entry.source === 'enplan' && entry.recipient === recipient).some(
         (category) => decideFlow({ citizenId, birthDate, source: 'enplan', recipient, category, at }, grants, legalBases).allowed,
@@ -55,7 +75,7 @@ export function membersByPlan(rows: readonly PlanMemberConsentRow[]): Map<string
     const key = `${row.tenant}|${row.planId}`;
     const members = byPlan.get(key) ?? new Map<string, MemberConsents>();
     byPlan.set(key, members);
-    const member = members.get(row.citizenId) ?? { citizenId: row.citizenId, birthDate: row.birthDate, grants: [], legalBases: [] };
+    const member = members.get(row.citizenId) ?? { citizenId: row.citizenId, birthDate: row.birthDate, grants: [], legalBases: [], sourceSays: row.sourceSays };
     members.set(row.citizenId, member);
     if (row.document?.kind === 'grant') member.grants.push(row.document);
     else if (row.document?.kind === 'legal-basis') member.legalBases.push(row.document);

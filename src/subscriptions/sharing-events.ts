@@ -12,7 +12,7 @@ import type { AppDeps } from '../api/context';
 import { SourceSystem } from '../model';
 import type { ConsentDocument } from '../store';
 import type { Statement } from '../store/db';
-import type { PlanMemberConsentRow } from '../store/subscriptions';
+import type { PlanMemberConsentRow, SourceSays } from '../store/subscriptions';
 import { membersByPlan, systemHasPartIn, type MemberConsents } from './consent-gate';
 
 /** One consent document of a citizen as it was before a change and as it is after (null: none). */
@@ -112,5 +112,39 @@ export async function purgeEventStatements(store: AppDeps['store'], tenant: stri
   return (planId) => {
     const members = membersOf.get(`${tenant}|${planId}`) ?? [];
     return systems.filter((system) => systemHasPartIn(system, members, at)).map((system) => store.subscriptions.recordPurgeEventStatement(tenant, { planId, system }, at.toISOString()));
+  };
+}
+
+/** One citizen whose source's own say on sharing changes: their say as it was and as it will be. */
+export interface SourceSayChange {
+  citizenId: string;
+  planIds: readonly string[];
+  before: (says: SourceSays) => SourceSays;
+  after: (says: SourceSays) => SourceSays;
+}
+
+/**
+ * The same for a change in a source's own say on sharing (the region's Consent, decision 0014,
+ * session 24): a refusal read by the sync, a permit read again, a permit the nightly job ends. Only the
+ * source's own system can flip (the say concerns data flowing in from it), and only when an active
+ * subscription serves it: a tenant without one pays one probe, and only chunks where a say changes ask.
+ */
+export async function sourceSayChangeStatements(store: AppDeps['store'], tenant: string, source: SourceSystem, changes: readonly SourceSayChange[], at: Date): Promise<Statement[]> {
+  if (changes.length === 0) return [];
+  if (!(await subscribedSystems(store, tenant)).includes(source)) return [];
+  const byCitizen = new Map(changes.map((change) => [change.citizenId, change]));
+  const says = (member: MemberConsents) => member.sourceSays ?? { refusals: [], permitEnds: [] };
+  const planIds = [...new Set(changes.flatMap((change) => change.planIds))];
+  return flippedSharingStatements(store, tenant, [source], await store.subscriptions.membersWithConsents(planIds), (members) => ({
+    before: members.map((member) => (byCitizen.has(member.citizenId) ? { ...member, sourceSays: byCitizen.get(member.citizenId)!.before(says(member)) } : member)),
+    after: members.map((member) => (byCitizen.has(member.citizenId) ? { ...member, sourceSays: byCitizen.get(member.citizenId)!.after(says(member)) } : member)),
+  }), at);
+}
+
+/** `says` with the source's refusal and permit end replaced by these (null: none; a permit end left undefined stays as it is). */
+export function withSourceSay(says: SourceSays, source: string, refusal: { permitsFrom: string | null } | null, permitEnd?: { lastDay: string } | null): SourceSays {
+  return {
+    refusals: [...says.refusals.filter((r) => r.source !== source), ...(refusal ? [{ source, permitsFrom: refusal.permitsFrom }] : [])],
+    permitEnds: permitEnd === undefined ? says.permitEnds : [...says.permitEnds.filter((e) => e.source !== source), ...(permitEnd ? [{ source, lastDay: permitEnd.lastDay }] : [])],
   };
 }

@@ -35,6 +35,8 @@ import type { AuditEntry } from '../store';
 import type { Statement } from '../store/db';
 import { compareAsStored } from '../store/query';
 import type { CitizenRow } from '../store/citizens';
+import type { RegionalRefusal } from '../store/regional-consents';
+import { sourceSayChangeStatements, withSourceSay, type SourceSayChange } from '../subscriptions/sharing-events';
 import type { QuarantineRow } from '../store/sync';
 import { isLostWriteAbort } from '../store/write-guard';
 import { redactCpr } from '../security/redact';
@@ -431,6 +433,13 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
         applied.add(`${run.id}|${mark.recordId}@${mark.recordVersion}`);
       }
     }
+    /** `source|citizen` → the refusal of the source's own say recorded before this chunk, for sources that have a say: what this chunk's reads change. */
+    const refusedBefore = new Map<string, RegionalRefusal>();
+    for (const run of runs) {
+      if (!regionalConsentRecordTypes[run.id]) continue;
+      const citizens = merging.filter((m) => m.run === run && m.pulled !== NOTHING_READ).map((m) => m.item.citizen.citizenId);
+      for (const refusal of await store.regionalConsents.refusalsOf(tenant, run.id, citizens)) refusedBefore.set(`${run.id}|${refusal.citizenId}`, refusal);
+    }
     const consentsByCitizen = new Map<string, { grants: ConsentGrant[]; legalBases: LegalBasisRecord[] }>();
     for (const doc of await store.consents.forCitizens(tenant, mergingCitizens)) {
       const entry = consentsByCitizen.get(doc.citizenId) ?? { grants: [], legalBases: [] };
@@ -473,6 +482,29 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
 
     /** Per source, the citizens whose remembered last day of a regional permit goes (one statement for the chunk). */
     const endsForgotten = new Map<SourceSystem, string[]>();
+    /** Per source, the citizens whose recorded refusal goes (the source permits again, or says nothing): one statement for the chunk. */
+    const refusalsLifted = new Map<SourceSystem, string[]>();
+    /** Per source, the citizens whose say this chunk changes, for `plan.shared` / `plan.unshared` (decision 0014, session 24). */
+    const sayChanges = new Map<SourceSystem, SourceSayChange[]>();
+    /**
+     * The source's say for the citizen as this chunk read it, kept where what runs between reads (the
+     * subscription gate) can weigh it: a refusal recorded or lifted, only when it differs from what was.
+     * `permitEnd` undefined: the remembered last day stays as it is.
+     */
+    const noteSay = (source: SourceSystem, citizen: ChunkItem['citizen'], refusal: RegionalRefusal | null, permitEnd?: { lastDay: string } | null) => {
+      const before = refusedBefore.get(`${source}|${citizen.citizenId}`);
+      if (refusal && !(before && before.recordId === refusal.recordId && before.recordVersion === refusal.recordVersion && before.reason === refusal.reason && (before.permitsFrom ?? null) === (refusal.permitsFrom ?? null)))
+        statements.push(store.regionalConsents.refuseStatement(tenant, refusal, at));
+      if (!refusal && before) refusalsLifted.set(source, [...(refusalsLifted.get(source) ?? []), citizen.citizenId]);
+      if (!!refusal === !!before && (before?.permitsFrom ?? null) === (refusal?.permitsFrom ?? null)) return;
+      const change: SourceSayChange = {
+        citizenId: citizen.citizenId,
+        planIds: citizen.planIds,
+        before: (says) => says,
+        after: (says) => withSourceSay(says, source, refusal ? { permitsFrom: refusal.permitsFrom ?? null } : null, permitEnd),
+      };
+      sayChanges.set(source, [...(sayChanges.get(source) ?? []), change]);
+    };
     /** Per source, the citizens read in full again next run: an element of theirs left with another writer's words (`readAgain`). */
     const readAgainOf = new Map<SourceSystem, Set<string>>();
     const readAgain = (sources: readonly SourceSystem[], citizenId: string) => {
@@ -501,8 +533,16 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
           // A Consent of the region's we cannot read: new flows are refused below (health fails closed),
           // but it is not the citizen's withdrawal, so what flowed stays — marks and a remembered last day too.
           sharingOf.set(run, sharing);
+          noteSay(run.id, citizen, { citizenId: citizen.citizenId, source: run.id, recordId: sharing.recordId, recordVersion: null, reason: sharing.reason });
           continue;
         }
+        if (regionalConsentRecordTypes[run.id])
+          noteSay(
+            run.id,
+            citizen,
+            sharing && !sharing.permits ? { citizenId: citizen.citizenId, source: run.id, recordId: sharing.recordId, recordVersion: sharing.version, reason: sharing.reason ?? 'the region does not permit sharing', permitsFrom: sharing.permitsFrom ?? null } : null,
+            sharing?.permits && sharing.lastDay ? { lastDay: sharing.lastDay } : null,
+          );
         // A permit with a last day is remembered, so the nightly job ends it on time with no change at
         // the source; any other say forgets it. An unchanged (already merged) permit costs no write.
         const unchanged = !!sharing && applied.has(`${run.id}|${sharing.recordId}@${sharing.version}`);
@@ -776,6 +816,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       }),
     ];
     for (const [source, citizenIds] of endsForgotten) statements.push(store.regionalConsents.forgetStatement(tenant, citizenIds, source));
+    for (const [source, citizenIds] of refusalsLifted) statements.push(store.regionalConsents.liftRefusalsStatement(tenant, citizenIds, source));
+    // Told before the plan writes that follow from the same say (as a revocation's plan.unshared precedes its clean-up).
+    const sharingEvents: Statement[] = [];
+    for (const [source, changes] of sayChanges) sharingEvents.push(...(await sourceSayChangeStatements(store, tenant, source, changes, decidedAt)));
     for (const { citizenId, planId, from, to } of heldRenames) {
       const written = writtenPlan(planId);
       if (!written) continue;
@@ -812,7 +856,7 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const entries = auditEntries.filter((entry) => !heldBack.has(ridesOn.get(entry) ?? ''));
       const guard = writing.length > 0 ? store.plans.abortUnlessAllWonStatements(tenant, writing.map((plan) => ({ planId: plan.id, writeId: writeIds.get(plan.id)! }))) : [];
       try {
-        await store.audit.appendMany(tenant, entries, [...writing.flatMap((plan) => updates.get(plan.id)!), ...rest, ...guard]);
+        await store.audit.appendMany(tenant, entries, [...sharingEvents, ...writing.flatMap((plan) => updates.get(plan.id)!), ...rest, ...guard]);
         break;
       } catch (error) {
         if (guard.length === 0 || !isLostWriteAbort(error)) throw error;

@@ -8,7 +8,7 @@
  * after N days (dead letters keep theirs for replay); data that flowed only on a consent grant or a legal-basis record whose
  * period has ended leaves the plans (`handleLapsedGrants`), and so does what flowed on a region's own permit
  * whose last day has passed (`handleLapsedRegionalConsents`); processed inbound change notices are deleted after the same N days, and a grant dated to start later takes
- * effect on its first day (`handleStartedGrants`); finished sync runs go after RETENTION_SYNC_RUN_DAYS (each adapter's
+ * effect on its first day (`handleStartedGrants`), as does a region's permit (`handleStartedRegionalPermits`); finished sync runs go after RETENTION_SYNC_RUN_DAYS (each adapter's
  * newest stays; the metrics' run counter keeps counting them, `syncRunTallies`). Audit rows stay: they hold references, not content;
  * each audit chain's head is logged at the end (`logAuditHeads`), as an anchor kept outside the database.
  * It also re-keys what retired CPR keys, or an earlier ciphertext format, still hold (src/security/rekey.ts).
@@ -17,7 +17,7 @@
  * staff and the DPO see on the dashboard and in /metrics that deletion happens (`store.retention`).
  */
 import type { AppDeps } from '../api/context';
-import { handleLapsedGrants, handleLapsedRegionalConsents, handleStartedGrants } from '../consent/service';
+import { handleLapsedGrants, handleLapsedRegionalConsents, handleStartedGrants, handleStartedRegionalPermits } from '../consent/service';
 import { rekeyToCurrentKey } from '../security/rekey';
 import { purgeEventStatements } from '../subscriptions/sharing-events';
 import type { AuditEntry } from '../store';
@@ -54,6 +54,7 @@ const emptySummary = {
   plansChangedByLapse: 0,
   lapseFailures: 0,
   grantsStarted: 0,
+  regionalPermitsStarted: 0,
   startFailures: 0,
 };
 
@@ -158,6 +159,10 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
   const start = await handleStartedGrants(deps, tenant);
   summary.grantsStarted += start.grantsStarted;
   summary.startFailures += start.failures;
+  // And a region's permit dated to start later, on its first day (decision 0014, session 24).
+  const regionalStart = await handleStartedRegionalPermits(deps, tenant);
+  summary.regionalPermitsStarted += regionalStart.regionalPermitsStarted;
+  summary.startFailures += regionalStart.failures;
   const marks = await pruneSupersededMarks(deps, tenant);
   summary.supersededMarksPruned += marks.pruned;
   if (!marks.done) backlog.push('superseded-marks');

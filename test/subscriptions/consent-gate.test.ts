@@ -71,6 +71,33 @@ describe('the systems a plan is shared with', () => {
   });
 });
 
+describe('the source’s own say (the region’s Consent, as the sync last read it)', () => {
+  const healthGrant = () => grant(adult.citizenId, { source: 'health', categories: ['health'], explicitHealth: true });
+  const says = (refusals: { source: string; permitsFrom: string | null }[], permitEnds: { source: string; lastDay: string }[] = []) => ({ refusals, permitEnds });
+  const withSays = (grants: ConsentGrant[], sourceSays: ReturnType<typeof says>, legalBases: LegalBasisRecord[] = []): MemberConsents => ({ ...member(adult, grants, legalBases), sourceSays });
+
+  it('a refusal at the source leaves the member’s grants for it carrying nothing in, as the sync gate decides', () => {
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([]))], at)).toBe(true);
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([{ source: 'health', permitsFrom: null }]))], at)).toBe(false);
+    // Another source's refusal is not this one's.
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([{ source: 'social', permitsFrom: null }]))], at)).toBe(true);
+    // Nor does it touch the flow out of the plan to the department the system serves: that is not the region's to refuse.
+    const outflow = grant(adult.citizenId, { source: 'enplan', recipient: 'health', categories: ['goals'] });
+    expect(systemHasPartIn('health', [withSays([healthGrant(), outflow], says([{ source: 'health', permitsFrom: null }]))], at)).toBe(true);
+    // A legal basis other than consent does not rest on the region's say.
+    const basis = LegalBasisRecord.parse({ id: crypto.randomUUID(), tenant: '101', citizenId: adult.citizenId, source: 'health', recipient: 'enplan', categories: ['health'], basis: 'Sundhedsloven § 43', recordedBy: 'caseworker:cw-1', recordedAt: '2026-11-01T00:00:00Z', citizenInformed: true });
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([{ source: 'health', permitsFrom: null }]), [basis])], at)).toBe(true);
+  });
+
+  it('a permit not started yet refuses until its first day (Danish calendar); a permit’s last day past refuses before the nightly job has ended it', () => {
+    const notYet = says([{ source: 'health', permitsFrom: '2026-11-25' }]);
+    expect(systemHasPartIn('health', [withSays([healthGrant()], notYet)], at)).toBe(false);
+    expect(systemHasPartIn('health', [withSays([healthGrant()], notYet)], new Date('2026-11-24T23:00:00Z'))).toBe(true); // 00:00 in Denmark
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([], [{ source: 'health', lastDay: '2026-11-24' }]))], at)).toBe(true);
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([], [{ source: 'health', lastDay: '2026-11-23' }]))], at)).toBe(false);
+  });
+});
+
 describe('the fan-out’s read of a page’s plan members and consents', () => {
   const client = createClient({ url: ':memory:' });
   const db = drizzle(client, { schema });
@@ -83,6 +110,9 @@ describe('the fan-out’s read of a page’s plan members and consents', () => {
     expect(plan).toMatch(/SEARCH plan_members USING INDEX sqlite_autoindex_plan_members_1 \(plan_id=\?\)/);
     expect(plan).toMatch(/SEARCH citizens USING INDEX sqlite_autoindex_citizens_1 \(id=\?\)/);
     expect(plan).toMatch(/SEARCH consents USING INDEX consents_tenant_citizen \(tenant=\? AND citizen_id=\?\)/);
-    expect(plan).not.toMatch(/SCAN (plan_members|citizens|consents)/);
+    // The source's own say, per member: by its key.
+    expect(plan).toMatch(/SEARCH regional_refusals USING (COVERING )?INDEX sqlite_autoindex_regional_refusals_1 \(tenant=\? AND citizen_id=\?\)/);
+    expect(plan).toMatch(/SEARCH regional_consent_ends USING (COVERING )?INDEX sqlite_autoindex_regional_consent_ends_1 \(tenant=\? AND citizen_id=\?\)/);
+    expect(plan).not.toMatch(/SCAN (plan_members|citizens|consents|regional_refusals|regional_consent_ends)/);
   });
 });

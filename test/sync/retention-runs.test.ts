@@ -11,7 +11,7 @@ import { membersOf } from '../../src/model';
 import { monitoringOverview, retentionOverdueAfterMs, toPrometheus } from '../../src/monitoring/overview';
 import { eraseCitizen } from '../../src/plans/erasure';
 import { planService } from '../../src/plans/service';
-import { appliedRecords, consents, heldElements, pulledCitizens, quarantine, regionalConsentEnds, retentionRuns } from '../../src/store/schema';
+import { appliedRecords, consents, heldElements, pulledCitizens, quarantine, regionalConsentEnds, regionalRefusals, retentionRuns } from '../../src/store/schema';
 import { runRetention } from '../../src/sync/retention';
 import { cprPattern, testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
@@ -142,21 +142,22 @@ describe('rows left behind by a citizen just deleted', () => {
       app.database.db.insert(pulledCitizens).values({ tenant: '101', adapter: 'dfdg', citizenId, pulledAt: now }),
       app.database.db.insert(heldElements).values({ tenant: '101', citizenId, target: 'dfdg', targetElementId: `t-${citizenId}`, elementId: 'e-1', outboxId: 'o-1', recordedAt: now }),
       app.database.db.insert(regionalConsentEnds).values({ tenant: '101', citizenId, source: 'health', recordId: 'consent-1', recordVersion: '1', lastDay: '2027-01-01', recordedAt: now }),
+      app.database.db.insert(regionalRefusals).values({ tenant: '101', citizenId, source: 'health', recordId: 'consent-1', recordVersion: '2', reason: 'withdrawn', recordedAt: now }),
       app.database.db.insert(quarantine).values({ id: `q-${citizenId}`, tenant: '101', adapter: 'dfdg', recordType: 'activity', recordId: `r-${citizenId}`, reason: 'contract', raw: '<record/>', citizenId, createdAt: now }),
     ];
     for (const statement of [...lateRows(erasedId, erased.id), ...lateRows(livingId, living.id)]) await statement;
     const rowsOf = async (citizenId: string) => {
       const counts = await Promise.all(
-        [appliedRecords, pulledCitizens, heldElements, regionalConsentEnds, quarantine, consents].map(async (table) => (await app.database.db.select({ n: sql<number>`count(*)` }).from(table).where(eq(table.citizenId, citizenId)))[0]!.n),
+        [appliedRecords, pulledCitizens, heldElements, regionalConsentEnds, regionalRefusals, quarantine, consents].map(async (table) => (await app.database.db.select({ n: sql<number>`count(*)` }).from(table).where(eq(table.citizenId, citizenId)))[0]!.n),
       );
       return counts;
     };
-    expect(await rowsOf(erasedId)).toEqual([1, 1, 1, 1, 1, 0]);
+    expect(await rowsOf(erasedId)).toEqual([1, 1, 1, 1, 1, 1, 0]);
     const livingBefore = await rowsOf(livingId);
 
     const summary = await runRetention(app.deps);
     expect(summary.remnantsOfDeletedCitizensDeleted).toBe(1);
-    expect(await rowsOf(erasedId)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(await rowsOf(erasedId)).toEqual([0, 0, 0, 0, 0, 0, 0]);
     expect(await rowsOf(livingId)).toEqual(livingBefore);
     const audit = (await app.deps.store.audit.list('101')).filter((a) => a.action === 'citizen.remnants-deleted');
     expect(audit).toEqual([expect.objectContaining({ actor: 'system:retention', targetId: erasedId, citizenId: erasedId })]);

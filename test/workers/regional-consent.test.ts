@@ -2,7 +2,8 @@
  * The region's own permit to share, on D1 (migration 0025): a scheduled sync round against the
  * regional health simulator (a Node server on loopback) remembers a permit's last day and forgets
  * an end the region no longer gives; once the day has passed, retention on its cron takes out what
- * flowed on the permit and ends it (src/consent/service.ts `handleLapsedRegionalConsents`).
+ * flowed on the permit and ends it (src/consent/service.ts `handleLapsedRegionalConsents`), keeping the
+ * ended permit as a refusal the subscription gate weighs (migration 0033).
  */
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +53,12 @@ describe('the region’s permit with a last day, in workerd on D1', () => {
     expect(marks!.n).toBe(0);
     const lapsed = await db().prepare(`select count(*) as n from audit_log where action = 'consent.lapsed' and target_id = ?`).bind(ending!.consentId).first<{ n: number }>();
     expect(lapsed!.n).toBe(1);
+    // The ended permit is a refusal now, kept for the subscription gate (migration 0033), and the
+    // fan-out's read of members and their sources' say runs on D1.
+    const refusals = await db().prepare(`select citizen_id as citizenId, reason from regional_refusals where tenant = '101'`).all<{ citizenId: string; reason: string }>();
+    expect(refusals.results).toEqual([{ citizenId: endingCitizen, reason: `the region's consent to share health data with the municipality ended on ${ending!.lastDay}` }]);
+    const members = await built.deps.store.subscriptions.membersWithConsents([plans[0]!.id]);
+    expect(members[0]!.sourceSays).toEqual({ refusals: [{ source: 'health', permitsFrom: null }], permitEnds: [] });
     // Handled once.
     expect(await retention()).toMatchObject({ regionalConsentsLapsed: 0, plansChangedByLapse: 0 });
   });
