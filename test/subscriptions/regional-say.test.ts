@@ -25,12 +25,11 @@ import { danishToday } from '../../src/views/danish';
 import { TestClock } from '../registrations/fixture';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
+import { HEALTH_SEED, regionConsents, withdrawn } from '../support/region-consent';
 import { dfdgAndHealthSimulators } from '../support/sector-simulators';
 
 const population = generatePopulation(12, 7373).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 const simulators = dfdgAndHealthSimulators(population);
-/** The health simulator's seed (its default), which names each citizen's seeded Consent. */
-const HEALTH_SEED = 2026;
 const DAY = 86_400_000;
 
 let receiver: Server;
@@ -85,14 +84,7 @@ const healthElementsOf = async (app: App, plan: Plan) => {
   const stored = (await app.deps.store.plans.get('101', plan.id))!;
   return [...stored.goals, ...stored.interventions, ...stored.situationNotes, ...stored.careTeams].filter((e) => e.provenance.some((p) => p.kind === 'source' && p.system === 'health')).length;
 };
-const consentIdOf = (ordinal: number) => healthRecordsFor(simulators.health.citizens[ordinal]!, ordinal, HEALTH_SEED).find((r) => r.resourceType === 'Consent')!.id!;
-/** The region writes a new version of the citizen's Consent, from a permit in force. */
-async function regionRecords(ordinal: number, change: (consent: Consent) => Consent = (c) => c) {
-  const current = await simulators.health.repository.readResource<Consent>('Consent', consentIdOf(ordinal));
-  const permit: Consent = { ...current, status: 'active', provision: { ...current.provision, type: 'permit', period: { start: '2025-01-01', end: '2099-12-31' } } };
-  await simulators.health.repository.updateResource(change(permit));
-}
-const withdrawn = (c: Consent): Consent => ({ ...c, status: 'inactive' });
+const { consentIdOf, regionRecords } = regionConsents(simulators);
 const period = (start: string, end: string) => (c: Consent): Consent => ({ ...c, provision: { ...c.provision, period: { start, end } } });
 /** A caseworker's change to the plan: an event every system the plan concerns hears of. */
 async function caseworkerChanges(app: App, plan: Plan) {

@@ -27,12 +27,11 @@ import { danishToday } from '../../src/views/danish';
 import { TestClock } from '../registrations/fixture';
 import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
+import { HEALTH_SEED, regionConsents, withdrawn } from '../support/region-consent';
 import { dfdgAndHealthSimulators } from '../support/sector-simulators';
 
 const population = generatePopulation(18, 6262).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: true } }));
 const simulators = dfdgAndHealthSimulators(population);
-/** The health simulator's seed (its default), which names each citizen's seeded Consent. */
-const HEALTH_SEED = 2026;
 
 type App = Awaited<ReturnType<typeof startTestApp>>;
 const freshApp = (clock?: TestClock) => startTestApp({ clock, adapters: { health: createHealthAdapter({ baseUrl: simulators.health.baseUrl, timeoutMs: 5000 }) }, mappings: allMappings });
@@ -52,14 +51,7 @@ async function enrolWithHealthConsent(app: App, ordinal: number) {
   return plan;
 }
 
-const consentIdOf = (ordinal: number) => healthRecordsFor(simulators.health.citizens[ordinal]!, ordinal, HEALTH_SEED).find((r) => r.resourceType === 'Consent')!.id!;
-/** The region writes a new version of the citizen's Consent (as its EHR would), from a permit in force. */
-async function regionRecords(ordinal: number, change: (consent: Consent) => Consent = (c) => c) {
-  const current = await simulators.health.repository.readResource<Consent>('Consent', consentIdOf(ordinal));
-  const permit: Consent = { ...current, status: 'active', provision: { ...current.provision, type: 'permit', period: { start: '2025-01-01', end: '2099-12-31' } } };
-  await simulators.health.repository.updateResource(change(permit));
-}
-const withdrawn = (c: Consent): Consent => ({ ...c, status: 'inactive' });
+const { consentIdOf, regionRecords } = regionConsents(simulators);
 /** A withdrawal the region's system wrote without the Consent's category: it fails the contract. */
 const unreadableWithdrawal = (c: Consent): Consent => ({ ...c, status: 'inactive', category: [] });
 /** The region stores a Consent as given, contract or not (its next version, written now), as a faulty EHR export would. */
