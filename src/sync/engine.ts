@@ -500,7 +500,8 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       const change: SourceSayChange = {
         citizenId: citizen.citizenId,
         planIds: citizen.planIds,
-        before: (says) => says,
+        // As it was told: a refusal of a permit whose first day has come stands until the nightly job or this read ends it.
+        before: (says) => (before ? withSourceSay(says, source, { permitsFrom: null }) : says),
         after: (says) => withSourceSay(says, source, refusal ? { permitsFrom: refusal.permitsFrom ?? null } : null, permitEnd),
       };
       sayChanges.set(source, [...(sayChanges.get(source) ?? []), change]);

@@ -87,6 +87,11 @@ describe('the source’s own say (the region’s Consent, as the sync last read 
     // A legal basis other than consent does not rest on the region's say.
     const basis = LegalBasisRecord.parse({ id: crypto.randomUUID(), tenant: '101', citizenId: adult.citizenId, source: 'health', recipient: 'enplan', categories: ['health'], basis: 'Sundhedsloven § 43', recordedBy: 'caseworker:cw-1', recordedAt: '2026-11-01T00:00:00Z', citizenInformed: true });
     expect(systemHasPartIn('health', [withSays([healthGrant()], says([{ source: 'health', permitsFrom: null }]), [basis])], at)).toBe(true);
+    // In a family plan, each member's say is their own: another member whose region permits still shares it.
+    const partner = { citizenId: 'c-partner', birthDate: '1987-02-02' };
+    const partnersGrant = grant(partner.citizenId, { source: 'health', categories: ['health'], explicitHealth: true });
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([{ source: 'health', permitsFrom: null }])), { ...member(partner, [partnersGrant]), sourceSays: says([]) }], at)).toBe(true);
+    expect(systemHasPartIn('health', [withSays([healthGrant()], says([{ source: 'health', permitsFrom: null }])), { ...member(partner, [partnersGrant]), sourceSays: says([{ source: 'health', permitsFrom: null }]) }], at)).toBe(false);
   });
 
   it('a permit not started yet refuses until its first day (Danish calendar); a permit’s last day past refuses before the nightly job has ended it', () => {

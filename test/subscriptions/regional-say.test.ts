@@ -207,3 +207,41 @@ describe('the region’s own say, weighed for the health system’s subscription
     await app.close();
   });
 });
+
+describe('a regional permit’s first day, racing the region’s withdrawal of it', () => {
+  it('the nightly job does nothing once a sync stored the withdrawal between its look and its write: no plan.shared, no read-again, nothing audited', async () => {
+    const clock = new TestClock(Date.now());
+    const app = await freshApp(clock);
+    const plan = await enrolWithHealthConsent(app, 4);
+    await app.deliver(plan);
+    const firstDay = danishToday(new Date(clock.now().getTime() + DAY));
+    await regionRecords(4, period(firstDay, '2099-12-31'));
+    await app.sync();
+    expect(await app.deliver(plan)).toEqual(['plan.unshared']);
+    clock.advance(DAY);
+
+    // Just before the job's batch, the region withdraws the permit and a sync stores that.
+    const { audit } = app.deps.store;
+    const appendMany = audit.appendMany;
+    let withdrawnMeanwhile = false;
+    audit.appendMany = async (...args: Parameters<typeof appendMany>) => {
+      if (!withdrawnMeanwhile && args[1].some((entry) => entry.action === 'consent.took-effect')) {
+        withdrawnMeanwhile = true;
+        await regionRecords(4, withdrawn);
+        await app.sync();
+      }
+      return appendMany.apply(audit, args);
+    };
+    expect(await runRetention(app.deps)).toMatchObject({ startFailures: 0 });
+    audit.appendMany = appendMany;
+    expect(withdrawnMeanwhile).toBe(true);
+
+    expect(await app.refusals()).toEqual([{ citizenId: citizenIdOf(plan), recordId: consentIdOf(4), reason: 'the region records that the citizen withdrew its consent to share health data with the municipality', permitsFrom: null }]);
+    // Told nothing: the plan was not shared with the health system since the first refusal.
+    expect(await app.deliver(plan)).toEqual([]);
+    expect((await app.deps.store.audit.list('101', { citizenId: citizenIdOf(plan) })).filter((a) => a.action === 'consent.took-effect')).toEqual([]);
+    await app.sync();
+    expect(await healthElementsOf(app, plan)).toBe(0);
+    await app.close();
+  });
+});
