@@ -375,10 +375,11 @@ export async function handleStartedGrants(deps: AppDeps, tenant: string): Promis
  */
 export async function handleStartedRegionalPermits(deps: AppDeps, tenant: string): Promise<{ regionalPermitsStarted: number; failures: number }> {
   const { store, clock } = deps;
-  const keyOf = (refusal: RegionalRefusal) => JSON.stringify(refusal);
+  const keyOf = (refusal: RegionalRefusal) => JSON.stringify([refusal.citizenId, refusal.source]);
   const { handled, failures } = await workThrough(deps, tenant, 'a regional permit that took effect', async (limit) => (await store.regionalConsents.permitsStartedBy(tenant, today(deps), limit)).map(keyOf), async (key) => {
-    const refusal = JSON.parse(key) as RegionalRefusal;
-    const source = refusal.source as SourceSystem;
+    const [citizenId, source] = JSON.parse(key) as [string, SourceSystem];
+    const [refusal] = await store.regionalConsents.refusalsOf(tenant, source, [citizenId]);
+    if (!refusal?.permitsFrom || refusal.permitsFrom > today(deps)) return;
     const now = clock.now();
     const told = await sourceSayChangeStatements(store, tenant, source, [{
       citizenId: refusal.citizenId,
