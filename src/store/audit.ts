@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { and, asc, desc, eq, gt, not, sql } from 'drizzle-orm';
 import type { Commit, Database, Statement } from './db';
 import { auditBases, auditHeads, auditLog } from './schema';
+import { distinctLeading } from './query';
 import { abortUnlessOneRowChanged, isLostWriteAbort } from './write-guard';
 
 export interface AuditEntry {
@@ -372,8 +373,8 @@ export function auditRepository({ db, batch }: Database) {
     },
     /** Every tenant with an audit chain: with rows, or with a recorded head (whose rows may all have been deleted). */
     async tenants(): Promise<string[]> {
-      const [logged, headed] = await Promise.all([db.selectDistinct({ tenant: auditLog.tenant }).from(auditLog), db.select({ tenant: auditHeads.tenant }).from(auditHeads)]);
-      return [...new Set([...logged, ...headed].map((r) => r.tenant))];
+      const [logged, headed] = await Promise.all([distinctLeading(db, auditLog, auditLog.tenant), db.select({ tenant: auditHeads.tenant }).from(auditHeads)]);
+      return [...new Set([...logged, ...headed.map((r) => r.tenant)])];
     },
     /** Each tenant's recorded head: the anchors the nightly job logs. */
     async heads(): Promise<{ tenant: string; seq: number; hash: string }[]> {

@@ -1,6 +1,6 @@
 /** Inbound webhook notices: stored before the 2xx, deduplicated by the sender's id, processed under a lease. */
 import { and, asc, desc, eq, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import { inList } from './query';
+import { distinctLeading, inList } from './query';
 import type { Database, Statement } from './db';
 import { inboundWebhooks } from './schema';
 
@@ -148,7 +148,7 @@ export function inboundWebhookRepository({ db }: Database) {
       return countWith(tenant, 'dead');
     },
     async tenants(): Promise<string[]> {
-      return (await db.selectDistinct({ tenant: inboundWebhooks.tenant }).from(inboundWebhooks)).map((r) => r.tenant);
+      return distinctLeading(db, inboundWebhooks, inboundWebhooks.tenant);
     },
     /** Retention (R16): finished and dead notices older than `before` go (the source's replay window is minutes, not days). */
     async deleteFinishedBefore(tenant: string, before: string): Promise<number> {

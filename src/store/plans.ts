@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, exists, getTableName, gt, gte, inArray, lt, notExists, sql, type SQL } from 'drizzle-orm';
 import type { Plan } from '../model';
 import { enrolledStatuses, membersOf } from '../model';
-import { inList, sameTenant, writeStatement } from './query';
+import { distinctLeading, inList, sameTenant, writeStatement } from './query';
 import { abortUnless, isLostWriteAbort } from './write-guard';
 import type { Commit, Database, Statement } from './db';
 import { appliedRecords, citizens, consents, heldElements, outbox, planLinks, planMembers, plans, pulledCitizens, regionalConsentEnds, regionalRefusals, registrations, satisfactionAnswers } from './schema';
@@ -229,7 +229,7 @@ export function planRepository({ db, batch }: Database) {
       return rows.map((r) => r.tenant);
     },
     async tenants(): Promise<string[]> {
-      return (await db.selectDistinct({ tenant: plans.tenant }).from(plans)).map((r) => r.tenant);
+      return distinctLeading(db, plans, plans.tenant);
     },
     /** Plans that ended (closed, or declined by the citizen) and have not changed since `before`. */
     async endedBefore(tenant: string, before: string): Promise<string[]> {

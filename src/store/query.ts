@@ -1,6 +1,6 @@
 /** Small query pieces the repositories share. */
-import { sql, type SQL } from 'drizzle-orm';
-import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { gt, sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { SqliteDb, Statement } from './db';
 
 /**
@@ -19,6 +19,22 @@ export const sameTenant = (column: SQLiteColumn, tenant: string): SQL => sql`+${
  * the column's index (see test/store/query-plans.test.ts).
  */
 export const inList = (column: SQLiteColumn, values: readonly string[]): SQL => sql`${column} in (select value from json_each(${JSON.stringify(values)}))`;
+
+/**
+ * The distinct values of a column that leads an index (a table's tenants), found by stepping from one
+ * value to the next — `min(column) where column > previous`, one index search each — instead of
+ * `SELECT DISTINCT`, which walks every index entry: ~90 ms of the store thread for 3 million audit
+ * rows against well under 1 ms. One query per value, and a database holds few tenants.
+ */
+export async function distinctLeading(db: SqliteDb, table: SQLiteTable, column: SQLiteColumn): Promise<string[]> {
+  const found: string[] = [];
+  for (let after = ''; ; ) {
+    const [row] = await db.select({ value: sql<string | null>`min(${column})` }).from(table).where(gt(column, after));
+    if (row?.value == null) return found;
+    found.push(row.value);
+    after = row.value;
+  }
+}
 
 /**
  * Orders two strings as SQLite's BINARY collation orders text (UTF-8 bytes, which is code point

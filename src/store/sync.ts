@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import { SourceSystem } from '../model/common';
 import type { Database, Statement } from './db';
-import { inList } from './query';
+import { distinctLeading, inList } from './query';
 import { appliedRecords, catchUpPositions, caughtUp, enrolmentEpochs, plans, pulledCitizens, quarantine, syncCursors, syncRunTallies, syncRuns } from './schema';
 
 export interface QuarantineRow {
@@ -219,7 +219,7 @@ export function syncRepository(database: Database) {
     },
     /** The municipalities with sync runs recorded (retention visits each). */
     async tenantsWithRuns(): Promise<string[]> {
-      return (await db.selectDistinct({ tenant: syncRuns.tenant }).from(syncRuns)).map((r) => r.tenant);
+      return distinctLeading(db, syncRuns, syncRuns.tenant);
     },
     /** Runs by adapter and outcome since the first: those kept, and those retention pruned (`syncRunTallies`). */
     async runCounts(tenant: string): Promise<{ adapter: string; status: string; n: number }[]> {

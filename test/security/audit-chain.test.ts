@@ -51,6 +51,14 @@ describe('audit chain: what verify detects (S5)', () => {
     expect(await store.audit.verify('101')).toMatchObject({ ok: false, rows: 0, brokenAtSeq: 1 });
   });
 
+  it('A: every tenant with rows is listed, also one whose head was deleted, each once and in order', async () => {
+    const { store, db } = await tamperableChainOf(2);
+    for (const tenant of ['851', '147']) for (let i = 1; i <= 3; i++) await store.audit.append(tenant, entry(i));
+    await db.run(sql`delete from audit_heads where tenant = '851'`);
+    expect(await store.audit.tenants()).toEqual(['101', '147', '851']);
+    expect((await store.audit.verify('851')).ok).toBe(false);
+  });
+
   it('B: a forged row inserted at seq 0 is detected', async () => {
     const { store, db } = await chainOf(3);
     await db.insert(auditLog).values({ tenant: '101', seq: 0, at: '2026-11-23T09:00:00.000Z', actor: 'caseworker:mallory', action: 'plan.read', targetType: 'plan', targetId: 'p-1', citizenId: 'c-1', detail: '{}', prevHash: 'x', hash: 'y' });

@@ -5,7 +5,7 @@
  * tests read SQLite's own query plans for the statements the repositories build.
  */
 import { createClient } from '@libsql/client';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { consentRepository } from '../../src/store/consents';
 import { heldElementRepository } from '../../src/store/held-elements';
 import { planRepository } from '../../src/store/plans';
 import { syncRepository } from '../../src/store/sync';
-import { inList, sameTenant } from '../../src/store/query';
+import { distinctLeading, inList, sameTenant } from '../../src/store/query';
 import * as schema from '../../src/store/schema';
 
 const client = createClient({ url: ':memory:' });
@@ -175,5 +175,20 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     const [plan] = await plansOf((database) => sealedRepository(database).countLegacy('101'));
     expect(plan).toMatch(/SEARCH citizens USING (COVERING )?INDEX citizens_legacy_cipher \(tenant=\?\)/);
     expect(plan).not.toMatch(/SCAN citizens/);
+  });
+});
+
+describe('the distinct tenants of a table, by stepping from one to the next (distinctLeading)', () => {
+  it('each step is one search of the index the tenant leads, not a walk of every entry', async () => {
+    const step = db.select({ value: sql<string | null>`min(${schema.auditLog.tenant})` }).from(schema.auditLog).where(gt(schema.auditLog.tenant, '101'));
+    expect(await planOf(step)).toMatch(/SEARCH audit_log USING COVERING INDEX sqlite_autoindex_audit_log_1 \(tenant>\?\)/);
+    expect(await planOf(db.selectDistinct({ tenant: schema.auditLog.tenant }).from(schema.auditLog))).toMatch(/SCAN audit_log/);
+  });
+
+  it('finds every tenant once, in order, and none in an empty table', async () => {
+    expect(await distinctLeading(db, schema.syncRuns, schema.syncRuns.tenant)).toEqual([]);
+    const run = (tenant: string, id: string) => ({ id, tenant, adapter: 'dfdg', trigger: 'test', status: 'succeeded', startedAt: '2026-11-25T00:00:00.000Z', stats: '{}' });
+    await db.insert(schema.syncRuns).values([run('851', 'r-1'), run('101', 'r-2'), run('851', 'r-3'), run('147', 'r-4')] as never);
+    expect(await distinctLeading(db, schema.syncRuns, schema.syncRuns.tenant)).toEqual(['101', '147', '851']);
   });
 });
