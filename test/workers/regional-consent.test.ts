@@ -61,5 +61,19 @@ describe('the region’s permit with a last day, in workerd on D1', () => {
     expect(members[0]!.sourceSays).toEqual({ refusals: [{ source: 'health', permitsFrom: null }], permitEnds: [] });
     // Handled once.
     expect(await retention()).toMatchObject({ regionalConsentsLapsed: 0, plansChangedByLapse: 0 });
+
+    // A permit the region dated to start later, whose first day has come: the nightly round lets it take
+    // effect — the refusal goes, the citizen is read in full next time, the start is audited once.
+    const firstDay = new Date(now - 86_400_000).toISOString().slice(0, 10);
+    await db().prepare(`insert into regional_refusals (tenant, citizen_id, source, record_id, record_version, reason, permits_from, recorded_at) values ('101', ?, 'health', ?, '2', 'starts later', ?, ?)`).bind(openCitizen, open!.consentId, firstDay, new Date(now).toISOString()).run();
+    const pulledOf = async () => (await db().prepare(`select count(*) as n from pulled_citizens where tenant = '101' and adapter = 'health' and citizen_id = ?`).bind(openCitizen).first<{ n: number }>())!.n;
+    expect(await pulledOf()).toBe(1);
+    expect(await retention()).toMatchObject({ regionalPermitsStarted: 1, startFailures: 0 });
+    const left = await db().prepare(`select count(*) as n from regional_refusals where tenant = '101' and citizen_id = ?`).bind(openCitizen).first<{ n: number }>();
+    expect(left!.n).toBe(0);
+    expect(await pulledOf()).toBe(0);
+    const started = await db().prepare(`select count(*) as n from audit_log where action = 'consent.took-effect' and target_id = ?`).bind(open!.consentId).first<{ n: number }>();
+    expect(started!.n).toBe(1);
+    expect(await retention()).toMatchObject({ regionalPermitsStarted: 0 });
   });
 });
