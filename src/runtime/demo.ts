@@ -2,7 +2,7 @@
  * The embedded demo: starts the four sector simulators on loopback (real HTTP, real formats),
  * seeds a few hundred synthetic enrolled citizens with consents — some partial, some with health
  * consent, one family with a young person of 16 or 17, one revoked, some only offered (so never
- * pulled) — and runs a first sync, so the dashboard shows real data at once. Seeding happens once
+ * pulled), one whose region withdrew its own consent to share — and runs a first sync, so the dashboard shows real data at once. Seeding happens once
  * per database.
  */
 import { startDfdgSimulator } from '../../adapters/dfdg';
@@ -10,9 +10,11 @@ import { activityReverseMapping } from '../../mappings/dfdg';
 import { planActivityReverseMapping, planActivityTypes } from '../../mappings/education';
 import { startEducationSimulator } from '../../adapters/education/simulator';
 import { makeSelfSignedCertificate } from '../../adapters/soap/self-signed-certificate';
+import type { Consent } from '@medplum/fhirtypes';
+import { healthRecordsFor } from '../../adapters/health/records';
 import { startHealthSimulator } from '../../adapters/health/simulator';
 import { fictitiousCpr, generatePopulation, type SyntheticCitizen } from '../../adapters/shared/population';
-import { startSocialSimulator } from '../../adapters/social/simulator';
+import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { adaptersOf, type AppDeps } from '../api/context';
 import { runRelayOnce } from '../delivery/relay';
 import { ConsentGrant, membersOf, type DataCategory, type Intervention, type Plan, type Recipient, type SourceSystem } from '../model';
@@ -68,6 +70,7 @@ export async function startDemoSimulators(size: number, seed = 2026): Promise<De
     startSocialSimulator({ population, seed, port: 0 }),
     startHealthSimulator({ population, seed, port: 0 }),
   ]);
+  await regionRecordsWithdrawal(health, demoRegionWithdrawer(population), seed);
   return {
     urls: { DFDG_URL: dfdg.url, EDUCATION_URL: education.url, SOCIAL_FHIR_URL: social.baseUrl, HEALTH_FHIR_URL: health.baseUrl },
     educationWsSecurity: { EDUCATION_WSSE_CERT: functionCertificate.certificatePem, EDUCATION_WSSE_KEY: functionCertificate.privateKeyPem },
@@ -76,6 +79,27 @@ export async function startDemoSimulators(size: number, seed = 2026): Promise<De
       await Promise.all([dfdg.close(), education.close(), social.close(), health.close()]);
     },
   };
+}
+
+/**
+ * The demo citizen whose region records a withdrawal of its consent to share with the municipality,
+ * though they gave us explicit consent to their health data: the first adult (the family's parent
+ * aside) whom `seedDemo` enrols with a health grant and whose region holds health records. Their
+ * health data is refused with the region's reason, and the health system's subscriptions do not hear
+ * of their plan (decision 0014, session 24).
+ */
+export function demoRegionWithdrawer(population: readonly SyntheticCitizen[], today = new Date().toISOString().slice(0, 10)): SyntheticCitizen | undefined {
+  const adults = population.filter((c) => ageOn(c.birthDate, today) >= 18);
+  return adults.slice(1).find((citizen, index) => citizen.sectors.health && index % 2 === 0 && index % 10 !== 9);
+}
+
+/** The region's system writes a new version of the citizen's Consent: withdrawn (status inactive), as its EHR would. */
+async function regionRecordsWithdrawal(health: SectorSimulator, citizen: SyntheticCitizen | undefined, seed: number) {
+  const ordinal = citizen ? health.citizens.indexOf(citizen) : -1;
+  if (!citizen || ordinal < 0) return;
+  const id = healthRecordsFor(citizen, ordinal, seed).find((r) => r.resourceType === 'Consent')!.id!;
+  const current = await health.repository.readResource<Consent>('Consent', id);
+  await health.repository.updateResource<Consent>({ ...current, status: 'inactive' });
 }
 
 const demoCaseworker: Principal = { sub: 'demo-caseworker', tenant: DEMO_TENANT, roles: ['caseworker'] };

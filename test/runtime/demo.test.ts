@@ -1,7 +1,8 @@
 /**
  * The demo fills itself (issue 4, item 9): `npm start`'s embedded default starts the four
  * simulators, seeds synthetic enrolled citizens with consents — some partial, some with health
- * consent, one family with a young person over 15, one revoked — and runs a first sync. Tested on
+ * consent, one family with a young person over 15, one revoked, one whose region withdrew its own
+ * consent to share — and runs a first sync. Tested on
  * the real service entry point (a small population, an SQLite file, no scheduler), and again on
  * the same file: seeding happens once. And it holds one genuine conflict — an activity registered once,
  * pushed to DFDG and Ungedatabasen, then changed differently in both — that a caseworker can settle.
@@ -15,7 +16,7 @@ import { runRelayOnce } from '../../src/delivery';
 import { monitoringOverview } from '../../src/monitoring/overview';
 import { runSyncRound } from '../../src/sync/engine';
 import { startNodeService } from '../../src/runtime/node';
-import { DEMO_CONFLICT_KEY, demoPopulation } from '../../src/runtime/demo';
+import { DEMO_CONFLICT_KEY, demoPopulation, demoRegionWithdrawer } from '../../src/runtime/demo';
 import { signDevToken } from '../../src/security';
 import { createEducationAdapter } from '../../adapters/education/adapter';
 
@@ -80,6 +81,16 @@ describe('the embedded demo', () => {
       const token = await signDevToken(env.JWT_SECRET, { tenant: '101', roles: ['citizen'], citizenId: parent!.citizenId });
       const flows = (await (await fetch(`${service.url}/v1/citizen/data-flows`, { headers: { authorization: `Bearer ${token}` } })).json()) as { flows: { about: { relation: string } }[] };
       expect(flows.flows.some((f) => f.about.relation === 'child')).toBe(true);
+
+      // One citizen's region withdrew its own consent to share: their health data was refused with the
+      // region's reason though they consented with us, and the refusal is kept for the subscription gate.
+      const withdrawer = demoRegionWithdrawer(demoPopulation(40), today);
+      expect(withdrawer).toBeDefined();
+      const withdrawerId = (await store.citizens.findByAnyCprHash('101', await service.deps.vault.lookupHashes('101', withdrawer!.cpr)))!.id;
+      expect(grants.some((g) => g.citizenId === withdrawerId && g.source === 'health' && g.explicitHealth && !g.revokedAt)).toBe(true);
+      const refusedHealth = (await store.audit.list('101', { citizenId: withdrawerId })).filter((a) => a.action === 'data.refused' && a.detail.source === 'health');
+      expect(refusedHealth.map((a) => a.detail.reason)).toContain('the region records that the citizen withdrew its consent to share health data with the municipality');
+      expect(await store.regionalConsents.refusalsOf('101', 'health', [withdrawerId])).toEqual([expect.objectContaining({ citizenId: withdrawerId, permitsFrom: null })]);
 
       // The caseload view (R5) has something to show: the adults' plans are shared by several coordinators.
       const caseworkerToken = await signDevToken(env.JWT_SECRET, { tenant: '101', roles: ['caseworker'] });
