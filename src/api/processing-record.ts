@@ -37,7 +37,15 @@ const ProcessingRecordResponse = z
       rules: z.array(z.object({ id: z.string(), target: SourceSystem.nullable(), recipient: z.string().nullable(), category: z.string(), legalReference: z.string(), verification: z.string(), description: z.string() })),
       neverSent: z.array(z.object({ id: z.string(), legalReference: z.string(), description: z.string() })),
     }),
-    eventSubscribers: z.array(z.object({ host: z.string().nullable(), events: z.array(z.string()), content: z.string() })),
+    eventSubscribers: z.array(
+      z.object({
+        host: z.string().nullable(),
+        system: z.string().nullable().openapi({ description: 'the sector system the subscriber serves; null for one made before subscriptions named one (it hears no plan events)' }),
+        events: z.array(z.string()),
+        content: z.string(),
+        hears: z.string().openapi({ description: 'which plans it hears of: the consent gate, in words' }),
+      }),
+    ),
     retention: z.object({ closedPlansDays: z.number().int(), payloadBodiesDays: z.number().int(), auditLog: z.string(), lapsedConsent: z.string(), endedPlans: z.string(), erasure: z.string() }),
     security: z.object({ cprAtRest: z.string(), cprElsewhere: z.string(), access: z.string(), quarantinedPayloads: z.string(), auditLog: z.string(), rulesVersion: z.string() }),
   })

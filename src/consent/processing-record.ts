@@ -47,6 +47,12 @@ export const processingPurpose =
   'education and health efforts: plan data is read only for citizens with an accepted or active Én plan, only what ' +
   'they consented to or a recorded legal basis allows, and each fact registered once is reported to the systems that must hold it.';
 
+/** Which plans' events a subscriber of this sector system hears of (decision 0014): the consent gate, in words. */
+function subscriberHears(system: string): string {
+  const own = "data flows between the plan and that system on a member's consent or legal basis (into the plan from it, or from the plan to a department whose registrations it receives), checked when each event is fanned out and again when it is sent";
+  return system === 'health' ? `the plans whose ${own}; a flow from the region on consent counts only while the region's own Consent permits sharing with the municipality` : `the plans whose ${own}`;
+}
+
 /** How long what is kept, from this deployment's settings. */
 export function retentionOf(config: AppDeps['config']) {
   return {
@@ -111,7 +117,13 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
     },
     eventSubscribers: subscriptions
       .filter((subscription) => !subscription.disabledAt)
-      .map((subscription) => ({ host: hostOf(subscription.url).host, events: JSON.parse(subscription.events) as string[], content: 'ids and status only, never plan content' })),
+      .map((subscription) => ({
+        host: hostOf(subscription.url).host,
+        system: subscription.system,
+        events: JSON.parse(subscription.events) as string[],
+        content: 'ids and status only, never plan content',
+        hears: subscription.system === null ? 'no plan events (it names no sector system)' : subscriberHears(subscription.system),
+      })),
     retention: retentionOf(config),
     security: {
       cprAtRest: `AES-256-GCM under the key ${deps.vault.currentPrefix.split(':')[1]}; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search${config.cprKeysRetired.length > 0 ? `; a key rotation is under way (${config.cprKeysRetired.length} retired key${config.cprKeysRetired.length === 1 ? '' : 's'} still read while their data moves to the current key)` : ''}`,

@@ -120,7 +120,7 @@ export const ProcessingRecordPage: FC<{ record: ProcessingRecord }> = ({ record:
       <ul id="subscribers">
         {r.eventSubscribers.length === 0 ? <li class="muted">None.</li> : null}
         {r.eventSubscribers.map((s) => (
-          <li>{s.host ?? '—'}: {s.events.join(', ')} ({s.content})</li>
+          <li>{s.host ?? '—'}{s.system ? ` (for ${s.system})` : ''}: {s.events.join(', ')} ({s.content}) — hears of {s.hears}</li>
         ))}
       </ul>
 

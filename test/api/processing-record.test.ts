@@ -104,6 +104,21 @@ describe('the record of processing', () => {
     await app.close();
   });
 
+  it('names the sector system each event subscriber serves and which plans it hears of: for the health system, the region’s own Consent too', async () => {
+    const app = await setUp({ SUBSCRIPTION_ALLOWED_HOSTS: '127.0.0.1' });
+    for (const system of ['health', 'social'])
+      expect((await app.call('POST', '/v1/subscriptions', ['it-staff'], { url: `http://127.0.0.1:9/${system}-events`, system })).status).toBe(201);
+    const { body } = await app.call('GET', '/v1/processing-record', ['it-staff']);
+    const of = (system: string) => body.eventSubscribers.find((s: { system: string }) => s.system === system);
+    expect(of('health')).toMatchObject({ host: '127.0.0.1:9', content: 'ids and status only, never plan content', hears: expect.stringContaining("only while the region's own Consent permits sharing with the municipality") });
+    expect(of('social').hears).toMatch(/^the plans whose data flows between the plan and that system on a member's consent or legal basis/);
+    expect(of('social').hears).not.toContain('region');
+    const page = await app.harness.request('/dashboard/processing-record', { headers: { cookie: `enplan_session=${await app.harness.token({ tenant: '101', roles: ['it-staff'] })}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('127.0.0.1:9 (for health)');
+    await app.close();
+  });
+
   it('is for IT staff and the data-protection officer, who reads it but runs nothing on the dashboard', async () => {
     const app = await setUp();
     expect((await app.call('GET', '/v1/processing-record', ['dpo'])).status).toBe(200);
