@@ -116,6 +116,11 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
           <p id="inbound-waiting" class={o.inboundNoticesWaiting > 0 ? '' : 'muted'} title="Signed change notices a sector system sent (GET /v1/webhooks/inbound); a sync run reads the changes soon after">
             Change notices waiting for a sync run: {o.inboundNoticesWaiting}
           </p>
+          {o.regionalRefusals.health ? (
+            <p id="regional-refusals" title="The region's own Consent, as the last health sync read it: their health data is refused though they consented with us, and the health system's subscriptions do not hear of their plans (docs/decisions/0014)">
+              The region does not share health data with the municipality for {o.regionalRefusals.health} citizen{o.regionalRefusals.health === 1 ? '' : 's'}
+            </p>
+          ) : null}
           {o.inboundNoticesDead > 0 ? (
             <p id="inbound-dead" title="Their sync runs failed at every try: once the source is fixed, POST /v1/webhooks/inbound/{source}/{id}/retry (GET /v1/webhooks/inbound lists them)">
               Change notices given up on: {o.inboundNoticesDead}

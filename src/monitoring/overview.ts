@@ -100,6 +100,12 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
      * can be set; under `refuse` each is refused where it is read (its citizen is not synced).
      */
     legacyCiphertexts: { count: await deps.store.sealed.countLegacy(tenant), policy: deps.config.cprLegacyCiphertexts },
+    /**
+     * Citizens for whom a source's own say does not permit sharing with the municipality now (the
+     * region's Consent, as the sync last read it), per source: part of what the health runs count as
+     * refused, though the citizen consented with us (decision 0014, session 24).
+     */
+    regionalRefusals: await deps.store.regionalConsents.countRefusals(tenant),
     mappings,
     retention: await retentionHealth(deps, tenant),
   };
@@ -143,6 +149,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_inbound_webhooks_dead', 'Change notices from the sector systems whose sync runs failed at every try', 'gauge', [[{}, o.inboundNoticesDead]]);
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
   if (o.cprKeyRotation) metric('enplan_values_under_retired_cpr_keys', 'CPR ciphertexts, quarantined payloads and subscriber secrets not yet re-keyed to the current CPR key', 'gauge', [[{}, o.cprKeyRotation.valuesUnderRetiredKeys]]);
+  metric('enplan_regional_refusals', "Citizens whose source's own say (the region's Consent) does not permit sharing with the municipality now, by source", 'gauge', Object.entries(o.regionalRefusals).map(([source, n]) => [{ source }, n]));
   metric('enplan_cpr_legacy_ciphertexts', 'CPR ciphertexts, quarantined payloads and subscriber secrets in an earlier format (v1/v2, not bound to their row); at 0 CPR_LEGACY_CIPHERTEXTS=refuse can be set', 'gauge', [[{}, o.legacyCiphertexts.count]]);
   metric('enplan_plans_with_overdue_follow_ups', 'Open plans with a follow-up past due and not done (R7)', 'gauge', [[{}, o.plansWithOverdueFollowUps]]);
   metric('enplan_coordinators_above_recommended_caseload', `Coordinators with more than ${RECOMMENDED_CASELOAD} open plans (R5)`, 'gauge', [[{}, o.coordinatorsAboveRecommendedCaseload]]);

@@ -84,6 +84,11 @@ export function regionalConsentRepository(database: Database) {
         .from(regionalRefusals)
         .where(and(eq(regionalRefusals.tenant, tenant), eq(regionalRefusals.source, source), inList(regionalRefusals.citizenId, citizenIds)));
     },
+    /** How many citizens' sources do not permit sharing now, per source (a permit not started yet counts until its first day is handled). */
+    async countRefusals(tenant: string): Promise<Record<string, number>> {
+      const rows = await db.select({ source: regionalRefusals.source, n: sql<number>`count(*)` }).from(regionalRefusals).where(eq(regionalRefusals.tenant, tenant)).groupBy(regionalRefusals.source);
+      return Object.fromEntries(rows.map((row) => [row.source, Number(row.n)]));
+    },
     /** Refusals that were permits not started yet and whose first day has come (on or before `today`), earliest first. */
     async permitsStartedBy(tenant: string, today: string, limit: number): Promise<RegionalRefusal[]> {
       return db

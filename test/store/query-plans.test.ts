@@ -176,6 +176,13 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     expect(plan).toMatch(/SEARCH citizens USING (COVERING )?INDEX citizens_legacy_cipher \(tenant=\?\)/);
     expect(plan).not.toMatch(/SCAN citizens/);
   });
+
+  it('the citizens whose region does not share are counted from the municipality’s rows of the refusals’ key', async () => {
+    const { regionalConsentRepository } = await import('../../src/store/regional-consents');
+    const [plan] = await plansOf((database) => regionalConsentRepository(database).countRefusals('101'));
+    expect(plan).toMatch(/SEARCH regional_refusals USING (COVERING )?INDEX (sqlite_autoindex_regional_refusals_1|regional_refusals_tenant_permits_from) \(tenant=\?\)/);
+    expect(plan).not.toMatch(/SCAN regional_refusals/);
+  });
 });
 
 describe('the distinct tenants of a table, by stepping from one to the next (distinctLeading)', () => {

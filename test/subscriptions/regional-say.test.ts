@@ -16,6 +16,7 @@ import { createHealthAdapter } from '../../adapters/health/adapter';
 import { healthRecordsFor } from '../../adapters/health/records';
 import { generatePopulation } from '../../adapters/shared/population';
 import { membersOf, type Plan } from '../../src/model';
+import { monitoringOverview } from '../../src/monitoring/overview';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
@@ -112,6 +113,11 @@ describe('the region’s own say, weighed for the health system’s subscription
     expect(await app.refusals()).toEqual([{ citizenId: citizenIdOf(plan), recordId: consentIdOf(0), reason: 'the region records that the citizen withdrew its consent to share health data with the municipality', permitsFrom: null }]);
     // Told to stop holding the plan; the write that took the region's data out is not theirs to hear of.
     expect(await app.deliver(plan)).toEqual(['plan.unshared']);
+    // IT staff see how many citizens' region does not share: in the overview, on /metrics and the dashboard.
+    expect((await monitoringOverview(app.deps, '101')).regionalRefusals).toEqual({ health: 1 });
+    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    expect(await (await app.harness.request('/metrics', { headers: { authorization: `Bearer ${itStaff}` } })).text()).toMatch(/^enplan_regional_refusals\{[^}]*source="health"[^}]*\} 1$/m);
+    expect(await (await app.harness.request('/dashboard', { headers: { cookie: `enplan_session=${itStaff}` } })).text()).toContain('The region does not share health data with the municipality for 1 citizen');
 
     // The plan's next change concerns the health system no more, though the citizen's grant stands.
     await caseworkerChanges(app, plan);
@@ -129,6 +135,7 @@ describe('the region’s own say, weighed for the health system’s subscription
     await app.sync();
     expect(await healthElementsOf(app, plan)).toBeGreaterThan(0);
     expect(await app.refusals()).toEqual([]);
+    expect((await monitoringOverview(app.deps, '101')).regionalRefusals).toEqual({});
     const heard = await app.deliver(plan);
     expect(heard[0]).toBe('plan.shared');
     expect(heard.slice(1)).toContain('plan.changed');
