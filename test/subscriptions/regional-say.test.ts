@@ -10,7 +10,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { CarePlan, Consent } from '@medplum/fhirtypes';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHealthAdapter } from '../../adapters/health/adapter';
 import { healthRecordsFor } from '../../adapters/health/records';
@@ -18,6 +17,7 @@ import { generatePopulation } from '../../adapters/shared/population';
 import { membersOf, type Plan } from '../../src/model';
 import { monitoringOverview } from '../../src/monitoring/overview';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
+import { regionalRefusals } from '../../src/store/schema';
 import { allMappings } from '../../src/sync/all-mappings';
 import { runSync } from '../../src/sync/engine';
 import { runRetention } from '../../src/sync/retention';
@@ -69,7 +69,7 @@ async function freshApp(clock = new TestClock(Date.now())) {
     received = received.filter((r) => r.planId !== plan.id);
     return heard;
   };
-  const refusals = async () => (await app.database.db.all(sql`select citizen_id as citizenId, record_id as recordId, reason, permits_from as permitsFrom from regional_refusals`)) as { citizenId: string; recordId: string | null; reason: string; permitsFrom: string | null }[];
+  const refusals = () => app.database.db.select({ citizenId: regionalRefusals.citizenId, recordId: regionalRefusals.recordId, reason: regionalRefusals.reason, permitsFrom: regionalRefusals.permitsFrom }).from(regionalRefusals);
   return { ...app, clock, sync, deliver, refusals };
 }
 type App = Awaited<ReturnType<typeof freshApp>>;
