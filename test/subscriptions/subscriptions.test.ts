@@ -13,7 +13,7 @@ import { runRelayOnce } from '../../src/delivery';
 import { membershipService } from '../../src/plans/membership';
 import { planService } from '../../src/plans/service';
 import { createStore } from '../../src/store';
-import { plans as plansTable, subscriptionDeliveries } from '../../src/store/schema';
+import { events as eventsTable, plans as plansTable, subscriptionDeliveries } from '../../src/store/schema';
 import { runRetention } from '../../src/sync/retention';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
@@ -87,7 +87,8 @@ async function freshApp(allowed = '127.0.0.1') {
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
   const run = () => runSubscriptionDeliveries(app.deps, { random: () => 0 });
-  const events = async () => (await app.database.db.all(sql`select type from events`)) as { type: string }[];
+  // Through the query builder: a raw read answers arrays on the store-thread driver (TEST_STORE_THREAD=1).
+  const events = () => app.database.db.select({ type: eventsTable.type }).from(eventsTable).orderBy(eventsTable.seq);
   return { ...app, clock, call, run, events };
 }
 
@@ -1073,7 +1074,7 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
     const racing = rivalWritesFirst(app.database, () => [app.database.db.delete(plansTable).where(eq(plansTable.id, purgedByRival.id))]);
     await runRetention({ ...app.deps, store: createStore(racing) });
     expect(racing.rivalWritten()).toBe(true);
-    const recorded = (await app.database.db.all(sql`select type, data from events`)) as { type: string; data: string }[];
+    const recorded = await app.database.db.select({ type: eventsTable.type, data: eventsTable.data }).from(eventsTable).orderBy(eventsTable.seq);
     expect(recorded.map((e) => [e.type, JSON.parse(e.data)])).toEqual([['plan.purged', { planId: purgedHere.id, system: 'social' }]]);
     await app.close();
   });
