@@ -20,6 +20,16 @@ const AccessReport = z
     flows: z.array(Flow).openapi({ description: 'Where their data came from and went, when and on what basis, newest first, in Danish (their own log, R13)' }),
     consents: z.array(Consent),
     legalBases: z.array(LegalBasis),
+    sourceSays: z
+      .array(
+        z.object({
+          source: z.string(),
+          since: z.string().openapi({ description: 'When the sync (or the nightly job) last recorded it' }),
+          permitsFrom: z.string().nullable().openapi({ description: 'A permit dated to start later: its first day' }),
+          text: z.string().openapi({ description: 'In Danish, for the citizen' }),
+        }),
+      )
+      .openapi({ description: 'A source’s own say against sharing with the municipality that the layer keeps for the citizen (the region’s Consent, as the last sync read it): their health data is not fetched on their consent with us while it stands (decision 0014)' }),
     withheld: z
       .object({ elements: z.number().int(), flows: z.number().int(), consents: z.number().int(), legalBases: z.number().int() })
       .openapi({

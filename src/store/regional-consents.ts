@@ -84,6 +84,14 @@ export function regionalConsentRepository(database: Database) {
         .from(regionalRefusals)
         .where(and(eq(regionalRefusals.tenant, tenant), eq(regionalRefusals.source, source), inList(regionalRefusals.citizenId, citizenIds)));
     },
+    /** The citizen's recorded refusals at every source, with when each was recorded (the access report's, GDPR art. 15). */
+    async refusalsOfCitizen(tenant: string, citizenId: string): Promise<(RegionalRefusal & { recordedAt: string })[]> {
+      return db
+        .select({ citizenId: regionalRefusals.citizenId, source: regionalRefusals.source, recordId: regionalRefusals.recordId, recordVersion: regionalRefusals.recordVersion, reason: regionalRefusals.reason, permitsFrom: regionalRefusals.permitsFrom, recordedAt: regionalRefusals.recordedAt })
+        .from(regionalRefusals)
+        .where(and(eq(regionalRefusals.tenant, tenant), eq(regionalRefusals.citizenId, citizenId)))
+        .orderBy(asc(regionalRefusals.source));
+    },
     /** How many citizens' sources do not permit sharing now, per source (a permit not started yet counts until its first day is handled). */
     async countRefusals(tenant: string): Promise<Record<string, number>> {
       const rows = await db.select({ source: regionalRefusals.source, n: sql<number>`count(*)` }).from(regionalRefusals).where(eq(regionalRefusals.tenant, tenant)).groupBy(regionalRefusals.source);

@@ -16,7 +16,7 @@ import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { AuditRow } from '../store';
 import { processingPurpose, retentionOf } from '../consent/processing-record';
 import { ACCESS_LOG_READ, ACCESS_REPORT, CUSTODY_HOLDER_READ, describeDataFlows, QUARANTINE_PAYLOAD_READ, type CitizenDataFlows } from './data-flows';
-import { danishToday } from './danish';
+import { capitalise, danishToday, refusalInDanish, systemName } from './danish';
 import { explainView, planAsCaseworkerMaySee, type PlanView } from './plan-view';
 
 const PAGE = 1000;
@@ -133,6 +133,12 @@ export function citizenService(deps: AppDeps) {
         retention: retentionOf(deps.config),
         plans: plans.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '')),
         ...described,
+        sourceSays: (await store.regionalConsents.refusalsOfCitizen(tenant, citizen.id)).map((refusal) => ({
+          source: refusal.source,
+          since: refusal.recordedAt,
+          permitsFrom: refusal.permitsFrom ?? null,
+          text: `${capitalise(systemName(refusal.source))} deler ikke dine oplysninger med kommunen lige nu, fordi ${refusalInDanish(refusal.reason)}.`,
+        })),
         withheld,
       };
     },

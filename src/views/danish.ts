@@ -109,6 +109,9 @@ export function partyName(recipient: string): string {
   return partyNames[recipient] ?? recipient;
 }
 
+/** The sentence's first letter in upper case. */
+export const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 /** A refusal reason of the consent policy, said plainly. */
 export function refusalInDanish(reason: string): string {
   // The region's own consent to share (src/consent/regional.ts), before the phrases of ours.

@@ -25,7 +25,7 @@
  */
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import type { AuditRow } from '../store';
-import { categoriesInDanish, danishClock, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
+import { capitalise, categoriesInDanish, danishClock, danishDate, danishDateTime, danishList, partyName, refusalInDanish, systemName } from './danish';
 
 /** Audit action: a custody holder read where a child's data went (shown in the child's own log). */
 /** The audit action of an access report (GDPR art. 15) made for the citizen; shown in their own log. */
@@ -104,7 +104,6 @@ export interface CitizenDataFlows {
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
-const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** The actor the nightly job writes when a grant's period ended (src/consent/service.ts). */
 const LAPSE_ACTOR = 'system:consent-expiry';

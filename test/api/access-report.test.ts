@@ -110,6 +110,29 @@ describe('the access report (GDPR art. 15)', () => {
     await app.close();
   });
 
+  it('holds the region’s say the layer keeps for the citizen, in Danish: a withdrawal, a permit not started yet, and nothing for another citizen', async () => {
+    const app = await setUp();
+    const [withdrew, later, neither] = [testCpr(), testCpr(), testCpr()];
+    const citizenOf = async (cpr: string) => membersOf(await enrol(app.deps, cpr))[0]!.citizenId;
+    const [withdrewId, laterId] = [await citizenOf(withdrew), await citizenOf(later), await citizenOf(neither)];
+    const at = '2026-11-20T09:00:00.000Z';
+    await app.deps.store.batch([
+      app.deps.store.regionalConsents.refuseStatement('101', { citizenId: withdrewId!, source: 'health', recordId: 'consent-1', recordVersion: '3', reason: 'the region records that the citizen withdrew its consent to share health data with the municipality' }, at),
+      app.deps.store.regionalConsents.refuseStatement('101', { citizenId: laterId!, source: 'health', recordId: 'consent-2', recordVersion: '1', reason: "the region's consent to share health data with the municipality starts on 2026-12-01", permitsFrom: '2026-12-01' }, at),
+    ]);
+    const report = async (cpr: string) => (await app.call('POST', '/v1/data-subject/access-report', ['dpo'], { cpr })).body.sourceSays;
+    expect(await report(withdrew)).toEqual([
+      { source: 'health', since: at, permitsFrom: null, text: 'Regionens sundhedssystem deler ikke dine oplysninger med kommunen lige nu, fordi du har trukket dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, tilbage.' },
+    ]);
+    expect(await report(later)).toEqual([
+      { source: 'health', since: at, permitsFrom: '2026-12-01', text: 'Regionens sundhedssystem deler ikke dine oplysninger med kommunen lige nu, fordi dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, endnu ikke gælder.' },
+    ]);
+    expect(await report(neither)).toEqual([]);
+    // A caseworker's report holds it too: it is the citizen's own say at the region, not a department's data.
+    expect((await app.call('POST', '/v1/data-subject/access-report', ['caseworker'], { cpr: withdrew })).body.sourceSays).toHaveLength(1);
+    await app.close();
+  });
+
   it('answers 404 for a citizen it holds nothing about or of another municipality; caseworkers only; bad CPR is a 400', async () => {
     const app = await setUp();
     const cpr = testCpr();
