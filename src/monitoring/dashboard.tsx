@@ -82,12 +82,13 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
         <section id="adapters" class="wide">
           <h2>Sector systems</h2>
           <table>
-            <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th class="num" title="References to elements the plan does not hold (e.g. goals refused by consent), left out of the merged element">Unresolved refs</th><th></th></tr>
+            <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th class="num" title="References to elements the plan does not hold (e.g. goals refused by consent), left out of the merged element">Unresolved refs</th><th title="SYNC_CRON, or the adapter's own SYNC_CRON_<ADAPTER>; overdue when two scheduled starts have passed since its last success">Schedule</th><th></th></tr>
             {o.adapters.map((a) => {
               // The figures are those of the newest run that ended; one under way has none yet.
               const run = o.latestFinishedRuns.find((r) => r.adapter === a.id);
               const underWay = o.latestRuns.find((r) => r.adapter === a.id && r.status === 'running');
               const s = (run?.stats ?? {}) as Record<string, number>;
+              const schedule = o.syncSchedules.find((entry) => entry.adapter === a.id);
               return (
                 <tr data-adapter={a.id}>
                   <td>{a.description?.name ?? a.id}</td>
@@ -102,6 +103,11 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                   <td class="num">{s.quarantined ?? 0}</td>
                   <td class="num">{s.refusedByConsent ?? 0}</td>
                   <td class="num">{s.referencesUnresolved ?? 0}</td>
+                  <td class={schedule?.overdue ? 'bad' : 'muted'} data-schedule={schedule?.cron}>
+                    {schedule ? <code>{schedule.cron}</code> : '—'}
+                    {schedule?.overdue ? <span data-overdue="">{o.lastSucceededAt[a.id] ? ` overdue: two scheduled runs passed with no success since ${localTime(o.lastSucceededAt[a.id]!)}` : ' overdue: it has run, never with success'}</span> : null}
+                    {schedule?.nextStartAt ? <span class="muted">{`; next ${localTime(schedule.nextStartAt)}`}</span> : null}
+                  </td>
                   <td>
                     {a.configured ? (
                       <form method="post" action={`/dashboard/sync/${a.id}`}>
@@ -319,7 +325,11 @@ const RetentionSummary: FC<{ retention: MonitoringOverview['retention'] }> = ({ 
   const done = Object.entries(r.lastRun.summary).filter(([, n]) => n > 0);
   return (
     <div>
-      {r.overdue ? <p id="retention-overdue" class="bad">No retention run has succeeded in {r.overdueAfterHours} hours{r.lastSucceededAt ? ` (last: ${localTime(r.lastSucceededAt)})` : ''}: nothing is being deleted on time.</p> : null}
+      {r.overdue ? (
+        <p id="retention-overdue" class="bad">
+          {r.lastSucceededAt ? `No retention run has succeeded since ${localTime(r.lastSucceededAt)}, though RETENTION_CRON (${r.cron}) has started it twice since` : 'No retention run has succeeded yet'}: nothing is being deleted on time.
+        </p>
+      ) : null}
       <p id="retention-last-run">
         Last run {localTime(r.lastRun.startedAt)}, {duration(r.lastRun.startedAt, r.lastRun.endedAt)}:{' '}
         <span class={r.lastRun.status === 'succeeded' ? 'ok' : r.lastRun.status === 'running' ? 'muted' : 'bad'}>{r.lastRun.status}</span>

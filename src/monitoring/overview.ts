@@ -3,11 +3,12 @@
  * plan counts — for one tenant, with no personal data. Feeds the dashboard, the JSON API and
  * /metrics alike, so the three never disagree.
  */
-import type { AppDeps } from '../api/context';
+import { adaptersOf, type AppDeps } from '../api/context';
 import type { MappingStats } from '../../mappings/mapping';
-import { RECOMMENDED_CASELOAD } from '../model';
+import { RECOMMENDED_CASELOAD, SourceSystem } from '../model';
 import { RETENTION_CAPPED_STEPS } from '../sync/retention';
 import { danishToday } from '../views/danish';
+import { overdueFrom, scheduledStartsAfter } from './schedule';
 
 export interface MappingHealth {
   id: string;
@@ -24,20 +25,12 @@ export interface MappingHealth {
 }
 
 const RECENT_RUNS = 15;
-/**
- * How long without a retention run that succeeded means deletion has stopped (R16): two of
- * RETENTION_CRON's periods — nightly by default (48 hours), weekly or monthly if its day fields say so.
- */
-export function retentionOverdueAfterMs(retentionCron: string): number {
-  const [, , dayOfMonth = '*', , dayOfWeek = '*'] = retentionCron.trim().split(/\s+/);
-  const days = dayOfMonth !== '*' ? 31 : dayOfWeek !== '*' ? 7 : 1;
-  return 2 * days * 86_400_000;
-}
 /** How many of the municipality's newest finished runs mapping health looks back over. */
 const MAPPING_HEALTH_RUNS = 200;
 
 export async function monitoringOverview(deps: AppDeps, tenant: string) {
   const latest = await deps.store.sync.latestRuns(tenant);
+  const lastSucceededAt = Object.fromEntries(await deps.store.sync.lastSucceededAt(tenant)) as Record<string, string>;
   const finishedRuns = await deps.store.sync.runs(tenant, { finished: true, limit: MAPPING_HEALTH_RUNS });
   const mappings: MappingHealth[] = deps.mappings.all().map((m) => {
     const run = finishedRuns.find((r) => r.adapter === m.adapter && (r.stats.mappings as Record<string, MappingStats> | undefined)?.[m.id]);
@@ -86,7 +79,14 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     recentRuns: (await deps.store.sync.runs(tenant, { limit: RECENT_RUNS })).map(({ tenant: _t, ...run }) => run),
     runCounts: await deps.store.sync.runCounts(tenant),
     /** When each adapter's newest successful run ended: how fresh its data is, whatever failed since. */
-    lastSucceededAt: Object.fromEntries(await deps.store.sync.lastSucceededAt(tenant)) as Record<string, string>,
+    lastSucceededAt,
+    /**
+     * Each configured adapter's sync schedule: its cron, its next scheduled start, and whether it is
+     * overdue — two scheduled starts passed since its newest success ended (plus a grace), or it has
+     * run and never succeeded. A run asked for by the API, a change notice or the dashboard counts as
+     * a success like a scheduled one.
+     */
+    syncSchedules: await syncScheduleHealth(deps, tenant, lastSucceededAt),
     quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
     outboxByStatus: await deps.store.outbox.countByStatus(tenant),
     /** Events to vendors' subscriptions: how many subscriptions are active, their deliveries by status. */
@@ -112,22 +112,37 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
 }
 export type MonitoringOverview = Awaited<ReturnType<typeof monitoringOverview>>;
 
+/** Whether a job on `cron` whose newest success was at `lastSuccess` (null: none yet, though it `hasRun`) is overdue now. */
+function overdueState(deps: AppDeps, cron: string, lastSuccess: string | null, hasRun: boolean) {
+  const from = lastSuccess ? overdueFrom(cron, new Date(lastSuccess)) : null;
+  const now = deps.clock.now();
+  return { overdue: lastSuccess ? from !== null && now.getTime() >= from.getTime() : hasRun, overdueFrom: from?.toISOString() ?? null, nextStartAt: scheduledStartsAfter(cron, now, 1)[0]?.toISOString() ?? null };
+}
+
+async function syncScheduleHealth(deps: AppDeps, tenant: string, lastSucceededAt: Record<string, string>) {
+  const adapters = adaptersOf(deps, tenant);
+  const configured = SourceSystem.options.filter((id) => adapters[id]);
+  const finished = new Set((await deps.store.sync.latestRuns(tenant, { finished: true })).map((run) => run.adapter));
+  return configured.map((adapter) => {
+    const cron = deps.config.schedule.syncCronOf[adapter];
+    return { adapter, cron, ...overdueState(deps, cron, lastSucceededAt[adapter] ?? null, finished.has(adapter)) };
+  });
+}
+
 /**
  * Whether retention (R16) runs: its newest run (what it deleted, which steps left work for the next
  * night, why it failed) and the last one that succeeded. `overdue`: none succeeded though it has run,
- * or the newest success is older than two of RETENTION_CRON's periods.
+ * or two of RETENTION_CRON's starts have passed since the newest success began (plus a grace).
  */
 async function retentionHealth(deps: AppDeps, tenant: string) {
   const [lastRun] = await deps.store.retention.runs(tenant, 1);
   const lastSucceeded = lastRun?.status === 'succeeded' ? lastRun : await deps.store.retention.lastSucceeded(tenant);
-  const overdueAfterMs = retentionOverdueAfterMs(deps.config.schedule.retentionCron);
-  const overdue = lastSucceeded ? deps.clock.now().getTime() - Date.parse(lastSucceeded.startedAt) > overdueAfterMs : lastRun !== undefined;
+  const cron = deps.config.schedule.retentionCron;
   return {
     lastRun: lastRun ? { id: lastRun.id, status: lastRun.status, startedAt: lastRun.startedAt, endedAt: lastRun.endedAt, summary: lastRun.summary, backlog: lastRun.backlog, error: lastRun.error } : null,
     lastSucceededAt: lastSucceeded?.startedAt ?? null,
-    overdue,
-    /** After how long without a success it is overdue (hours): two periods of RETENTION_CRON. */
-    overdueAfterHours: overdueAfterMs / 3_600_000,
+    cron,
+    ...overdueState(deps, cron, lastSucceeded?.startedAt ?? null, lastRun !== undefined && lastRun.status !== 'running'),
   };
 }
 
@@ -158,6 +173,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   // From the newest run of each adapter: one a crash cut off is never marked ended, but a newer run passes it.
   metric('enplan_sync_run_under_way', 'Whether the newest sync run of the adapter has not ended yet (1) or has (0)', 'gauge', o.latestRuns.map((r) => [{ adapter: r.adapter }, r.status === 'running' ? 1 : 0]));
   metric('enplan_sync_last_success_timestamp_seconds', 'When the newest successful sync run of the adapter ended (alert on its age: the data is as old as that)', 'gauge', Object.entries(o.lastSucceededAt).map(([adapter, at]) => [{ adapter }, Math.floor(Date.parse(at) / 1000)]));
+  metric('enplan_sync_overdue', "Whether the adapter's sync is overdue (1): two of its scheduled starts passed since its newest success ended, or it has run and never succeeded", 'gauge', o.syncSchedules.map((entry) => [{ adapter: entry.adapter }, entry.overdue ? 1 : 0]));
   metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));
   metric('enplan_subscriptions_active', 'Active outbound subscriptions', 'gauge', [[{}, o.subscriptions.activeSubscriptions]]);
   metric('enplan_subscription_deliveries', 'Event deliveries to subscribers by status', 'gauge', Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => [{ status }, n]));
@@ -166,6 +182,7 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_mapping_failures', 'Mapping failures (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));
   metric('enplan_mapping_unknown_codes', 'Unknown codes met (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.unknownCodes).reduce((a, b) => a + b, 0)]));
   const retention = o.retention;
+  metric('enplan_retention_overdue', "Whether retention is overdue (1): two of RETENTION_CRON's starts passed since its newest success began, or it has run and never succeeded", 'gauge', [[{}, retention.overdue ? 1 : 0]]);
   if (retention.lastSucceededAt) metric('enplan_retention_last_success_timestamp_seconds', 'When the newest retention run that succeeded started (R16; nightly)', 'gauge', [[{}, Math.floor(Date.parse(retention.lastSucceededAt) / 1000)]]);
   if (retention.lastRun && retention.lastRun.status !== 'running') {
     const last = retention.lastRun;

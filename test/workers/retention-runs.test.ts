@@ -6,8 +6,13 @@
 import { env } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { createMemoryLogger } from '../../src/monitoring/log';
+import { monitoringOverview, toPrometheus } from '../../src/monitoring/overview';
+import { composeDeps } from '../../src/runtime/compose';
 import { openD1Database } from '../../src/store/d1';
 import { createStore } from '../../src/store';
+import { TEST_CPR_KEY, TEST_JWT_SECRET } from '../support/harness';
 import { appliedRecords, citizens, quarantine } from '../../src/store/schema';
 
 describe('retention runs in workerd on D1', () => {
@@ -41,5 +46,23 @@ describe('retention runs in workerd on D1', () => {
     expect(await store.retention.goneCitizensWithRows(tenant, 10)).toEqual([]);
     const left = await database.db.select({ citizenId: appliedRecords.citizenId }).from(appliedRecords).where(sql`${appliedRecords.tenant} = ${tenant}`);
     expect(left).toEqual([{ citizenId: 'd1-alive' }]);
+  });
+
+  it('is overdue by its own cron in workerd too (Cron Triggers run in UTC, which is local time there)', async () => {
+    const clock = { at: new Date('2026-03-02T00:00:00.000Z') };
+    const deps = await composeDeps({
+      database: openD1Database(env.DB as never),
+      config: loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, CPR_KEY: TEST_CPR_KEY, LOG_LEVEL: 'warn', RETENTION_CRON: '0 */12 * * *' }),
+      logger: createMemoryLogger('warn'),
+      clock: { now: () => clock.at },
+    });
+    const tenant = 'd1-overdue';
+    await deps.store.retention.start(tenant, 'o-1', '2026-03-01T00:00:00.000Z');
+    await deps.store.retention.finish(tenant, 'o-1', { status: 'succeeded', summary: {}, backlog: [], endedAt: '2026-03-01T00:00:05.000Z' });
+    expect((await monitoringOverview(deps, tenant)).retention).toMatchObject({ overdue: false, overdueFrom: '2026-03-02T00:10:00.000Z', nextStartAt: '2026-03-02T12:00:00.000Z' });
+    clock.at = new Date('2026-03-02T00:10:00.000Z');
+    const overview = await monitoringOverview(deps, tenant);
+    expect(overview.retention.overdue).toBe(true);
+    expect(toPrometheus(overview)).toContain(`enplan_retention_overdue{tenant="${tenant}"} 1`);
   });
 });
