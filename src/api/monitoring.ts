@@ -1,6 +1,7 @@
 /**
  * Monitoring for IT staff: `/v1/monitoring/overview` (JSON), `/v1/monitoring/connections` (the
- * sector connections' checks, run on request), `/metrics` (Prometheus, bearer token) and
+ * sector connections' checks, run on request), `/metrics` (Prometheus, bearer token; with each
+ * connection's newest check, probed at most once a minute) and
  * `/dashboard` (HTML; the token is kept in an HttpOnly, SameSite=Strict cookie so a browser can use
  * it). Everything is scoped to the caller's tenant.
  */
@@ -11,7 +12,7 @@ import { csrf } from 'hono/csrf';
 import { retryDelivery } from '../delivery';
 import { SourceSystem } from '../model';
 import { readProcessingRecord } from '../consent/processing-record';
-import { checkConnections } from '../monitoring/connections';
+import { checkConnections, connectionChecksForMetrics } from '../monitoring/connections';
 import { ConnectionsPage } from '../monitoring/connections-page';
 import { Dashboard, localTime, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
@@ -56,7 +57,7 @@ export const monitoringApiRoutes = newRouter().openapi(
     path: '/v1/monitoring/connections',
     summary: 'Check every configured sector connection now',
     description:
-      'Runs each configured adapter’s connection check in parallel, each bounded by twice ADAPTER_TIMEOUT_MS (a FHIR check may make two calls): the sector systems are probed at most every ten seconds per municipality (calls in between share the last answer; `checkedAt` tells its age), so ask when you need to know, not on a timer. A source that is down or does not answer in time is `ok: false` with a readable `detail`; the answer is still 200. `warnings` are what a working connection will not do (e.g. a FHIR server without history: deletions there go unseen).',
+      'Runs each configured adapter’s connection check in parallel, each bounded by twice ADAPTER_TIMEOUT_MS (a FHIR check may make two calls): the sector systems are probed at most every ten seconds per municipality (calls in between share the last answer; `checkedAt` tells its age), so ask when you need to know, not on a timer: `/metrics` reports each connection’s newest check for alerting (and probes at most once a minute itself). A source that is down or does not answer in time is `ok: false` with a readable `detail`; the answer is still 200. `warnings` are what a working connection will not do (e.g. a FHIR server without history: deletions there go unseen).',
     responses: { 200: { content: { 'application/json': { schema: ConnectionChecksSchema } }, description: 'The connections as they speak for your municipality, checked now or less than ten seconds ago' } },
   }),
   async (c) => c.json(await checkConnections(c.get('deps'), c.get('principal').tenant), 200),
@@ -78,7 +79,9 @@ monitoringPageRoutes.get('/metrics', async (c) => {
   const principal = await principalFrom(c, /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1]);
   if (!principal) return problemResponse('unauthenticated', 'send `Authorization: Bearer <token>` (role it-staff)');
   if (!hasAnyRole(principal, ['it-staff'])) return problemResponse('forbidden', 'this needs the role it-staff');
-  const state = toPrometheus(await monitoringOverview(c.get('deps'), principal.tenant));
+  const deps = c.get('deps');
+  const [overview, connections] = await Promise.all([monitoringOverview(deps, principal.tenant), connectionChecksForMetrics(deps, principal.tenant)]);
+  const state = toPrometheus(overview, connections);
   return c.text(state + c.get('httpMetrics').render(principal.tenant), 200, { 'content-type': 'text/plain; version=0.0.4' });
 });
 

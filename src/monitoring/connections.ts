@@ -2,7 +2,8 @@
  * The sector connections' checks as IT staff see them (decision 0005): every configured adapter's
  * `check()`, in parallel, each bounded by twice the adapter timeout. Run on request only, at most
  * every ten seconds per municipality (calls in between share the answer), for
- * `GET /v1/monitoring/connections` and the dashboard's connections page.
+ * `GET /v1/monitoring/connections` and the dashboard's connections page — and, at most once a
+ * minute, for a `/metrics` scrape, which reports each adapter's newest finished check.
  */
 import type { SourceAdapter } from '../../adapters/adapter';
 import { adaptersOf, type AppDeps } from '../api/context';
@@ -56,29 +57,77 @@ async function checkOne(adapter: SourceSystem, source: SourceAdapter, timeoutMs:
  */
 export const CONNECTION_CHECKS_REUSED_MS = 10_000;
 
+/**
+ * How often a `/metrics` scrape may make the layer probe the sector systems: Prometheus scrapes every
+ * 15–60 s, and national systems (DFDG) should not be asked by every municipality that often.
+ */
+export const CONNECTION_CHECKS_FOR_METRICS_MS = 60_000;
+/** How long a scrape waits for checks it started before it reports the newest finished ones instead. */
+export const METRICS_CONNECTION_WAIT_MS = 3_000;
+
+type CheckDeps = Pick<AppDeps, 'adapters' | 'adaptersFor' | 'clock' | 'config'>;
+interface TenantChecks {
+  startedAt: number;
+  checks: Promise<ConnectionChecks>;
+  /** Each adapter's newest check that has finished, with when its round began (for /metrics). */
+  finished: Map<SourceSystem, { check: ConnectionCheck; checkedAt: string }>;
+}
+
 /** Per service (its deps) and tenant, the last checks and when they began; checks under way are shared too. */
-const lastChecks = new WeakMap<object, Map<string, { startedAt: number; checks: Promise<ConnectionChecks> }>>();
+const lastChecks = new WeakMap<object, Map<string, TenantChecks>>();
+
+function tenantChecks(deps: CheckDeps, tenant: string): { byTenant: Map<string, TenantChecks>; last: TenantChecks | undefined } {
+  const byTenant = lastChecks.get(deps) ?? new Map<string, TenantChecks>();
+  lastChecks.set(deps, byTenant);
+  return { byTenant, last: byTenant.get(tenant) };
+}
 
 /**
  * The connections as they speak for `tenant` (STAR's organisation is the tenant's): checked now,
- * or the answer of checks begun less than `CONNECTION_CHECKS_REUSED_MS` ago.
+ * or the answer of checks begun less than `reuseMs` (`CONNECTION_CHECKS_REUSED_MS`) ago.
  */
-export function checkConnections(deps: Pick<AppDeps, 'adapters' | 'adaptersFor' | 'clock' | 'config'>, tenant: string): Promise<ConnectionChecks> {
-  const byTenant = lastChecks.get(deps) ?? new Map<string, { startedAt: number; checks: Promise<ConnectionChecks> }>();
-  lastChecks.set(deps, byTenant);
+export function checkConnections(deps: CheckDeps, tenant: string, reuseMs = CONNECTION_CHECKS_REUSED_MS): Promise<ConnectionChecks> {
+  const { byTenant, last } = tenantChecks(deps, tenant);
   const now = deps.clock.now().getTime();
-  const last = byTenant.get(tenant);
-  if (last && now >= last.startedAt && now - last.startedAt < CONNECTION_CHECKS_REUSED_MS) return last.checks;
-  const checks = checkConnectionsNow(deps, tenant);
-  byTenant.set(tenant, { startedAt: now, checks });
+  if (last && now >= last.startedAt && now - last.startedAt < reuseMs) return last.checks;
+  const finished = last?.finished ?? new Map();
+  const checks = checkConnectionsNow(deps, tenant, (check, checkedAt) => {
+    // A round that began later may have finished this adapter's check first: keep the newer.
+    const held = finished.get(check.adapter);
+    if (!held || held.checkedAt <= checkedAt) finished.set(check.adapter, { check, checkedAt });
+  });
+  byTenant.set(tenant, { startedAt: now, checks, finished });
   return checks;
 }
 
-async function checkConnectionsNow(deps: Pick<AppDeps, 'adapters' | 'adaptersFor' | 'clock' | 'config'>, tenant: string): Promise<ConnectionChecks> {
+/**
+ * For a `/metrics` scrape: each configured adapter's newest finished check. Starts a round when the
+ * last began `CONNECTION_CHECKS_FOR_METRICS_MS` ago or more and waits for it up to `waitMs`; a source
+ * that does not answer by then is reported from its previous check (or not at all before its first)
+ * until its own check ends, failed, at twice the adapter timeout. A scrape is never held longer.
+ */
+export async function connectionChecksForMetrics(deps: CheckDeps, tenant: string, waitMs = METRICS_CONNECTION_WAIT_MS): Promise<{ check: ConnectionCheck; checkedAt: string }[]> {
+  const checks = checkConnections(deps, tenant, CONNECTION_CHECKS_FOR_METRICS_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([checks, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+  clearTimeout(timer);
+  const finished = tenantChecks(deps, tenant).last?.finished ?? new Map();
+  const configured = adaptersOf(deps, tenant);
+  return SourceSystem.options.flatMap((id) => (configured[id] && finished.has(id) ? [finished.get(id)!] : []));
+}
+
+async function checkConnectionsNow(deps: CheckDeps, tenant: string, onFinished: (check: ConnectionCheck, checkedAt: string) => void): Promise<ConnectionChecks> {
   const adapters = adaptersOf(deps, tenant);
   const checkedAt = deps.clock.now().toISOString();
   const configured = SourceSystem.options.flatMap((id) => (adapters[id] ? [[id, adapters[id]] as const] : []));
   // A FHIR check may make two calls (metadata, then the history probe), each bounded by the timeout.
   const bound = 2 * deps.config.adapters.timeoutMs;
-  return { checkedAt, connections: await Promise.all(configured.map(([id, source]) => checkOne(id, source, bound))) };
+  const connections = await Promise.all(
+    configured.map(async ([id, source]) => {
+      const check = await checkOne(id, source, bound);
+      onFinished(check, checkedAt);
+      return check;
+    }),
+  );
+  return { checkedAt, connections };
 }

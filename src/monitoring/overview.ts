@@ -8,6 +8,7 @@ import type { MappingStats } from '../../mappings/mapping';
 import { RECOMMENDED_CASELOAD, SourceSystem } from '../model';
 import { RETENTION_CAPPED_STEPS } from '../sync/retention';
 import { danishToday } from '../views/danish';
+import type { ConnectionCheck } from './connections';
 import { overdueFrom, scheduledStartsAfter } from './schedule';
 
 export interface MappingHealth {
@@ -148,8 +149,11 @@ async function retentionHealth(deps: AppDeps, tenant: string) {
 
 const label = (value: string) => value.replace(/["\\\n]/g, '_');
 
-/** Prometheus text exposition. Labels are ids and statuses only — never personal data (S4). */
-export function toPrometheus(o: MonitoringOverview): string {
+/**
+ * Prometheus text exposition. Labels are ids and statuses only — never personal data (S4).
+ * `connections`: each adapter's newest finished connection check (`connectionChecksForMetrics`).
+ */
+export function toPrometheus(o: MonitoringOverview, connections: { check: ConnectionCheck; checkedAt: string }[] = []): string {
   const lines: string[] = [];
   const metric = (name: string, help: string, type: 'gauge' | 'counter', samples: [Record<string, string>, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -174,6 +178,11 @@ export function toPrometheus(o: MonitoringOverview): string {
   metric('enplan_sync_run_under_way', 'Whether the newest sync run of the adapter has not ended yet (1) or has (0)', 'gauge', o.latestRuns.map((r) => [{ adapter: r.adapter }, r.status === 'running' ? 1 : 0]));
   metric('enplan_sync_last_success_timestamp_seconds', 'When the newest successful sync run of the adapter ended (alert on its age: the data is as old as that)', 'gauge', Object.entries(o.lastSucceededAt).map(([adapter, at]) => [{ adapter }, Math.floor(Date.parse(at) / 1000)]));
   metric('enplan_sync_overdue', "Whether the adapter's sync is overdue (1): two of its scheduled starts passed since its newest success ended, or it has run and never succeeded", 'gauge', o.syncSchedules.map((entry) => [{ adapter: entry.adapter }, entry.overdue ? 1 : 0]));
+  if (connections.length > 0) {
+    metric('enplan_connection_up', "Whether the adapter's newest connection check passed (1) or failed (0): the sector system answered as it should, for this municipality", 'gauge', connections.map(({ check }) => [{ adapter: check.adapter }, check.ok ? 1 : 0]));
+    metric('enplan_connection_check_duration_seconds', "How long the adapter's newest connection check took", 'gauge', connections.map(({ check }) => [{ adapter: check.adapter }, check.latencyMs / 1000]));
+    metric('enplan_connection_checked_timestamp_seconds', "When the adapter's newest finished connection check began (scrapes probe at most once a minute)", 'gauge', connections.map(({ check, checkedAt }) => [{ adapter: check.adapter }, Math.floor(Date.parse(checkedAt) / 1000)]));
+  }
   metric('enplan_quarantine_open', 'Quarantined records not yet resolved', 'gauge', Object.entries(o.quarantineOpen).map(([adapter, n]) => [{ adapter }, n]));
   metric('enplan_subscriptions_active', 'Active outbound subscriptions', 'gauge', [[{}, o.subscriptions.activeSubscriptions]]);
   metric('enplan_subscription_deliveries', 'Event deliveries to subscribers by status', 'gauge', Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => [{ status }, n]));

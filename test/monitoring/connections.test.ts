@@ -16,7 +16,7 @@ import { generatePopulation } from '../../adapters/shared/population';
 import { createSocialAdapter } from '../../adapters/social/adapter';
 import { startSocialSimulator, type SectorSimulator } from '../../adapters/social/simulator';
 import { startTestApp } from '../support/node-app';
-import { CONNECTION_CHECKS_REUSED_MS } from '../../src/monitoring/connections';
+import { CONNECTION_CHECKS_FOR_METRICS_MS, CONNECTION_CHECKS_REUSED_MS, connectionChecksForMetrics } from '../../src/monitoring/connections';
 
 const SEED = 2026;
 const population = generatePopulation(4, SEED);
@@ -224,6 +224,70 @@ describe('the dashboard connections page', () => {
     expect(forDpo.status).toBe(303);
     expect(forDpo.headers.get('location')).toBe('/dashboard/processing-record');
     expect(probesSoFar()).toBe(before);
+    await app.close();
+  });
+});
+
+describe('connection checks in /metrics', () => {
+  const connectionLines = (text: string) => text.split('\n').filter((line) => line.startsWith('enplan_connection_'));
+
+  it('reports each source up or down with its check time; a scrape probes at most once a minute', async () => {
+    let shift = 0;
+    const { app, get } = await appWithSources({ healthUrl: nowhere, clock: { now: () => new Date(Date.now() + shift) } });
+    const before = probesSoFar();
+    const scrape = async () => {
+      const answer = await get('/metrics');
+      expect(answer.status).toBe(200);
+      return connectionLines(await answer.text());
+    };
+    const first = await scrape();
+    const probedOnce = probesSoFar() - before;
+    expect(probedOnce).toBeGreaterThan(0);
+    expect(first.filter((line) => line.startsWith('enplan_connection_up'))).toEqual([
+      'enplan_connection_up{tenant="101",adapter="dfdg"} 1',
+      'enplan_connection_up{tenant="101",adapter="education"} 1',
+      'enplan_connection_up{tenant="101",adapter="social"} 1',
+      'enplan_connection_up{tenant="101",adapter="health"} 0',
+    ]);
+    expect(first.filter((line) => line.startsWith('enplan_connection_check_duration_seconds'))).toHaveLength(4);
+    const checkedAt = first.filter((line) => line.startsWith('enplan_connection_checked_timestamp_seconds')).map((line) => Number(line.split(' ')[1]));
+    expect(checkedAt).toHaveLength(4);
+    expect(Math.abs(checkedAt[0]! - Date.now() / 1000)).toBeLessThan(60);
+
+    // Past the page's ten seconds but within the minute: the scrape reuses the checks, probing nothing.
+    shift = CONNECTION_CHECKS_REUSED_MS + 1_000;
+    expect(await scrape()).toEqual(first);
+    expect(probesSoFar() - before).toBe(probedOnce);
+    // A page's check in between is newer, and the next scrape reports it without probing again.
+    const page = (await (await get('/v1/monitoring/connections')).json()) as ConnectionsAnswer;
+    expect(probesSoFar() - before).toBe(2 * probedOnce);
+    const afterPage = await scrape();
+    expect(afterPage.filter((line) => line.startsWith('enplan_connection_checked_timestamp_seconds')).map((line) => Number(line.split(' ')[1]))).toEqual(Array(4).fill(Math.floor(Date.parse(page.checkedAt) / 1000)));
+    expect(probesSoFar() - before).toBe(2 * probedOnce);
+    // A minute after that check, a scrape asks the sources again.
+    shift += CONNECTION_CHECKS_FOR_METRICS_MS;
+    await scrape();
+    expect(probesSoFar() - before).toBe(3 * probedOnce);
+    await app.close();
+  });
+
+  it('does not hold a scrape for a source that does not answer: the others are reported, that one once its check ends', async () => {
+    let release: (() => void) | undefined;
+    const description = (id: 'dfdg' | 'social', name: string) => ({ id, name, sector: 'employment' as const, format: 'test', recordTypes: [], pushOperations: [] });
+    const quick = { describe: () => description('dfdg', 'Quick source'), check: async () => ({ ok: true, latencyMs: 2 }) } as unknown as SourceAdapter;
+    const slow = {
+      describe: () => description('social', 'Slow source'),
+      check: () => new Promise((resolve) => (release = () => resolve({ ok: false, latencyMs: 900, detail: `refused ${CPR_LIKE}` }))),
+    } as unknown as SourceAdapter;
+    const app = await startTestApp({ adapters: { dfdg: quick, social: slow }, env: { ADAPTER_TIMEOUT_MS: '60000' } });
+    const reported = await connectionChecksForMetrics(app.deps, '101', 50);
+    expect(reported.map(({ check }) => [check.adapter, check.ok])).toEqual([['dfdg', true]]);
+    release!();
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = await connectionChecksForMetrics(app.deps, '101', 50);
+    expect(later.map(({ check }) => [check.adapter, check.ok])).toEqual([['dfdg', true], ['social', false]]);
+    // What a source wrote reaches neither the answer nor the metrics with a CPR number in it; labels are ids.
+    expect(later[1]!.check.detail).toBe('refused [cpr]');
     await app.close();
   });
 });
