@@ -50,7 +50,9 @@ export const processingPurpose =
 /** Which plans' events a subscriber of this sector system hears of (decision 0014): the consent gate, in words. */
 function subscriberHears(system: string): string {
   const own = "data flows between the plan and that system on a member's consent or legal basis (into the plan from it, or from the plan to a department whose registrations it receives), checked when each event is fanned out and again when it is sent";
-  return system === 'health' ? `the plans whose ${own}; a flow from the region on consent counts only while the region's own Consent permits sharing with the municipality` : `the plans whose ${own}`;
+  // The duty events (plan.unshared, plan.purged) go only where a plan event went before (decision 0014, session 25).
+  const duties = 'and, of a plan it was told of, when that plan no longer concerns it or is deleted';
+  return system === 'health' ? `the plans whose ${own}; a flow from the region on consent counts only while the region's own Consent permits sharing with the municipality; ${duties}` : `the plans whose ${own}; ${duties}`;
 }
 
 /** How long what is kept, from this deployment's settings. */

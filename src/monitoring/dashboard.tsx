@@ -303,6 +303,7 @@ const retentionItems: Record<string, string> = {
   auditRowsPruned: 'audit rows past RETENTION_AUDIT_DAYS',
   inboundNoticesDeleted: 'change notices',
   subscriptionDeliveriesDeleted: 'subscriber event deliveries',
+  plansToldForgotten: "subscribers' records of being told of plans now gone",
   grantsLapsed: 'consent grants ended',
   legalBasesLapsed: 'legal bases ended',
   regionalConsentsLapsed: "regions' permits ended",

@@ -54,7 +54,7 @@ export type { RegionalConsentEnd, RegionalRefusal } from './regional-consents';
 export type { ConsentDocument } from './consents';
 export type { ConsentTextRow } from './consent-texts';
 export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';
-export type { EventRow, SubscriptionDeliveryRow, SubscriptionRow } from './subscriptions';
+export type { EventRow, PlanTold, SubscriptionDeliveryRow, SubscriptionRow } from './subscriptions';
 export type { PlanLinkRow } from './plan-links';
 export type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox';
 export type { AcceptOutcome, RegistrationRow } from './registrations';

@@ -513,8 +513,31 @@ export const subscriptions = sqliteTable(
     disabledReason: text('disabled_reason'),
     /** The sector system the subscription serves: plan events only of plans whose consent lets data flow with it (migration 0026; null: made before, gets no events). */
     system: text('system'),
+    /**
+     * Whether `plans_told` records the plans it was told of (migration 0034: every one made since). One made
+     * before is told `plan.unshared` and `plan.purged` of any plan whose event came after it was made.
+     */
+    tellsTracked: integer('tells_tracked', { mode: 'boolean' }).notNull().default(true),
   },
   (t) => [index('subscriptions_tenant').on(t.tenant, t.disabledAt)],
+);
+
+/**
+ * The plans each subscription was told of: a row is written when a consent-gated event of the plan
+ * (created, changed, shared) is fanned out to it. `plan.unshared` and `plan.purged` — the events that
+ * tell of a duty towards a plan — go only where such a row is: a system never told of a plan learns
+ * nothing of it, not even its id. Ids only; deleted once the plan is gone and its purge told (retention).
+ */
+export const plansTold = sqliteTable(
+  'plans_told',
+  {
+    tenant: text('tenant').notNull(),
+    subscriptionId: text('subscription_id').notNull(),
+    planId: text('plan_id').notNull(),
+    /** The event that first told it. */
+    firstEventSeq: integer('first_event_seq').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriptionId, t.planId] }), index('plans_told_plan').on(t.tenant, t.planId)],
 );
 
 /**

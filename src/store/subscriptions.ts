@@ -3,7 +3,7 @@ import { and, asc, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizz
 import type { ConsentDocument } from './consents';
 import type { Database, Statement } from './db';
 import { inList } from './query';
-import { citizens, consents, events, planMembers, plans, regionalConsentEnds, regionalRefusals, subscriptionDeliveries, subscriptions } from './schema';
+import { citizens, consents, events, planMembers, plans, plansTold, regionalConsentEnds, regionalRefusals, subscriptionDeliveries, subscriptions } from './schema';
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
@@ -11,7 +11,9 @@ export type SubscriptionDeliveryRow = typeof subscriptionDeliveries.$inferSelect
 export type NewSubscriptionDelivery = Pick<SubscriptionDeliveryRow, 'id' | 'tenant' | 'subscriptionId' | 'eventSeq' | 'type' | 'payload' | 'nextAttemptAt' | 'createdAt'>;
 
 /** `system` may be left out: a row written before subscriptions named one (migration 0026). */
-export type NewSubscriptionRow = Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil' | 'system'> & { system?: string | null };
+export type NewSubscriptionRow = Omit<SubscriptionRow, 'disabledAt' | 'disabledReason' | 'previousSecretSealed' | 'previousSecretUntil' | 'system' | 'tellsTracked'> & { system?: string | null };
+/** A subscription told of a plan by the event `firstEventSeq` (see `plansTold`). */
+export type PlanTold = { tenant: string; subscriptionId: string; planId: string; firstEventSeq: number };
 
 /** An active member of a plan, with one consent document recorded for them (null: none). */
 export interface PlanMemberConsentRow {
@@ -58,7 +60,7 @@ export function subscriptionRepository({ db, batch }: Database) {
   const delivery = (tenant: string, id: string) => and(eq(subscriptionDeliveries.tenant, tenant), eq(subscriptionDeliveries.id, id));
   return {
     createStatement(row: NewSubscriptionRow): Statement {
-      return db.insert(subscriptions).values({ ...row, system: row.system ?? null });
+      return db.insert(subscriptions).values({ ...row, system: row.system ?? null, tellsTracked: true });
     },
     /**
      * Inserts the subscription only while its token subject and its tenant hold fewer active ones
@@ -87,6 +89,7 @@ export function subscriptionRepository({ db, batch }: Database) {
               disabledAt: sql<null>`null`.as('disabled_at'),
               disabledReason: sql<null>`null`.as('disabled_reason'),
               system: sql<string | null>`${row.system ?? null}`.as('system'),
+              tellsTracked: sql<boolean>`1`.as('tells_tracked'),
             })
             .from(sql`(select 1) as one`)
             .where(sql`${activeOf(true)} < ${limits.perSubject} and ${activeOf(false)} < ${limits.perTenant}`),
@@ -212,9 +215,56 @@ export function subscriptionRepository({ db, batch }: Database) {
     async nextEvents(limit: number): Promise<EventRow[]> {
       return db.select().from(events).orderBy(asc(events.seq)).limit(limit);
     },
-    /** The deliveries of a page of events and the events' removal, in one atomic batch. */
-    async fanOut(rows: readonly NewSubscriptionDelivery[], upToSeq: number): Promise<void> {
+    /** Which subscriptions were told of these plans (`plansTold`), as `subscriptionId|planId`: one search per tenant of the page. */
+    async toldOf(plansOf: readonly { tenant: string; planId: string }[]): Promise<Set<string>> {
+      const byTenant = new Map<string, string[]>();
+      for (const { tenant, planId } of plansOf) byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), planId]);
+      const told = new Set<string>();
+      for (const [tenant, planIds] of byTenant) for (const row of await this.toldOfQuery(tenant, planIds)) told.add(`${row.subscriptionId}|${row.planId}`);
+      return told;
+    },
+    /** The query of `toldOf` for one tenant, unrun (its query plan is tested: the index, by tenant and plan). */
+    toldOfQuery(tenant: string, planIds: readonly string[]) {
+      return db.select({ subscriptionId: plansTold.subscriptionId, planId: plansTold.planId }).from(plansTold).where(and(eq(plansTold.tenant, tenant), inList(plansTold.planId, planIds)));
+    },
+    /**
+     * Retention: the told rows of plans that are gone and whose purge no event still waits to tell
+     * (a system whose subscription was disabled when its plan was purged was told nothing more).
+     */
+    async forgetToldOfGonePlans(tenant: string): Promise<number> {
+      const gone = and(
+        eq(plansTold.tenant, tenant),
+        sql`not exists (select 1 from ${plans} where ${plans.tenant} = ${plansTold.tenant} and ${plans.id} = ${plansTold.planId})`,
+        sql`not exists (select 1 from ${events} where ${events.tenant} = ${plansTold.tenant} and ${events.type} = 'plan.purged' and json_extract(${events.data}, '$.planId') = ${plansTold.planId})`,
+      );
+      return (await db.delete(plansTold).where(gone).returning({ planId: plansTold.planId })).length;
+    },
+    /**
+     * The deliveries of a page of events and the events' removal, in one atomic batch — with the plans
+     * the page told subscriptions of (`told`), and the told rows a page's `plan.purged` ends (`forget`).
+     */
+    async fanOut(rows: readonly NewSubscriptionDelivery[], upToSeq: number, told: { add: readonly PlanTold[]; forget: readonly PlanTold[] } = { add: [], forget: [] }): Promise<void> {
       const statements: Statement[] = [];
+      for (let i = 0; i < told.add.length; i += 200) {
+        const json = JSON.stringify(told.add.slice(i, i + 200).map((t) => [t.tenant, t.subscriptionId, t.planId, t.firstEventSeq]));
+        statements.push(
+          db
+            .insert(plansTold)
+            .select(
+              db
+                .select({
+                  tenant: sql<string>`json_extract(j.value, '$[0]')`.as('tenant'),
+                  subscriptionId: sql<string>`json_extract(j.value, '$[1]')`.as('subscription_id'),
+                  planId: sql<string>`json_extract(j.value, '$[2]')`.as('plan_id'),
+                  firstEventSeq: sql<number>`json_extract(j.value, '$[3]')`.as('first_event_seq'),
+                })
+                .from(sql`json_each(${json}) as j`)
+                .where(sql`1`),
+            )
+            .onConflictDoNothing(),
+        );
+      }
+      for (const t of told.forget) statements.push(db.delete(plansTold).where(and(eq(plansTold.tenant, t.tenant), eq(plansTold.subscriptionId, t.subscriptionId), eq(plansTold.planId, t.planId))));
       for (let i = 0; i < rows.length; i += 200) {
         const json = JSON.stringify(rows.slice(i, i + 200).map((r) => [r.id, r.tenant, r.subscriptionId, r.eventSeq, r.type, r.payload, r.nextAttemptAt, r.createdAt]));
         statements.push(

@@ -22,7 +22,7 @@ import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/ba
 import { holdsCprNumber, redactCpr } from '../security/redact';
 import { SourceSystem } from '../model';
 import { actorOf, hasAnyRole, type Principal } from '../security';
-import type { AuditEntry, EventRow, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
+import type { AuditEntry, EventRow, PlanTold, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
 import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
 import { sharingOf } from './consent-gate';
@@ -163,7 +163,7 @@ export function subscriptionService(deps: AppDeps & { subscriptionTransport?: Su
           throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_SUBJECT} active subscriptions per client: end one you no longer use`);
         throw new ProblemError('subscription-limit-reached', `at most ${MAX_ACTIVE_SUBSCRIPTIONS_PER_TENANT} active subscriptions per municipality`);
       }
-      return { ...viewOf({ ...row, disabledAt: null, disabledReason: null, previousSecretSealed: null, previousSecretUntil: null }), secret };
+      return { ...viewOf({ ...row, disabledAt: null, disabledReason: null, previousSecretSealed: null, previousSecretUntil: null, tellsTracked: true }), secret };
     },
     async list(principal: Principal, paging: { limit: number; offset: number }): Promise<SubscriptionView[]> {
       const createdBySubject = hasAnyRole(principal, ['it-staff']) ? undefined : principal.sub;
@@ -328,33 +328,56 @@ const planIdOfEvent = (event: EventRow) => (JSON.parse(event.data) as { planId?:
 const planIdOfDelivery = (row: SubscriptionDeliveryRow) => (JSON.parse(row.payload) as { data?: { planId?: string } }).data?.planId;
 
 /**
- * Who of the subscriptions may hear of an event, for a page of events: a plan's events go to a
- * subscription while some active member's consent lets data flow with its system; a dead delivery's
+ * Who of the subscriptions may hear of an event, for a page of events taken in order: a plan's events go
+ * to a subscription while some active member's consent lets data flow with its system; a dead delivery's
  * to the subscription of the system it was for; nothing to one that names no system (made before
  * subscriptions named one). A `plan.shared`, `plan.unshared` or `plan.purged` goes only to subscriptions
  * of the system it names; `plan.unshared` and `plan.purged` bypass the consent gate by design — they are
  * the events about a plan that no longer concerns the system (or no longer exists), telling it to stop
- * holding the plan or delete it (R10, R16) — but go only to subscriptions made before they were
- * recorded, which could have heard of the plan. The plans' members and consents are read in one query
- * for the page.
+ * holding the plan or delete it (R10, R16, GDPR art. 19) — but go only to a subscription that was told of
+ * the plan (`plansTold`: by this page's earlier events, or before), so a system never told of a plan
+ * does not learn of it from them. A subscription made before that was recorded (`tellsTracked` false)
+ * hears them as before: when it was made before they were recorded. The plans' members and consents,
+ * and who was told of them, are read in one query each for the page.
+ *
+ * Call it for a page's events in order: what it lets through is what `told` then holds to write.
  */
 async function audienceOf(store: AppDeps['store'], wanted: readonly { event: EventRow; to: readonly SubscriptionRow[] }[], at: Date) {
   const planIds = new Set<string>();
+  const dutyPlans: { tenant: string; planId: string }[] = [];
   for (const { event, to } of wanted) {
-    const planId = planEventTypes.includes(event.type) && !ungatedTypes.includes(event.type) && to.some((s) => s.system) ? planIdOfEvent(event) : undefined;
-    if (planId) planIds.add(planId);
+    if (!planEventTypes.includes(event.type) || !to.some((s) => s.system)) continue;
+    const planId = planIdOfEvent(event);
+    if (!planId) continue;
+    if (ungatedTypes.includes(event.type)) dutyPlans.push({ tenant: event.tenant, planId });
+    else planIds.add(planId);
   }
   const concerns = sharingOf(await store.subscriptions.membersWithConsents([...planIds]), at);
-  return (subscription: SubscriptionRow, event: EventRow): boolean => {
+  const toldBefore = await store.subscriptions.toldOf(dutyPlans);
+  const told: { add: PlanTold[]; forget: PlanTold[] } = { add: [], forget: [] };
+  const mayHear = (subscription: SubscriptionRow, event: EventRow): boolean => {
     const system = subscription.system as SourceSystem | null;
     if (!system) return false;
     const data = JSON.parse(event.data) as { planId?: string; target?: string; system?: string };
     if (event.type === 'delivery.dead') return data.target === system;
     if (!planEventTypes.includes(event.type) || !data.planId) return false;
     if ((event.type === 'plan.shared' || ungatedTypes.includes(event.type)) && data.system !== system) return false;
-    if (ungatedTypes.includes(event.type)) return subscription.createdAt <= event.at;
-    return concerns(event.tenant, data.planId, system);
+    const pair = { tenant: event.tenant, subscriptionId: subscription.id, planId: data.planId, firstEventSeq: event.seq };
+    const key = `${subscription.id}|${data.planId}`;
+    if (ungatedTypes.includes(event.type)) {
+      const hears = subscription.tellsTracked ? toldBefore.has(key) : subscription.createdAt <= event.at;
+      // Deleted: nothing more will be told of it, so who was told of it need not be kept.
+      if (event.type === 'plan.purged' && toldBefore.delete(key)) told.forget.push(pair);
+      return hears;
+    }
+    if (!concerns(event.tenant, data.planId, system)) return false;
+    if (!toldBefore.has(key)) {
+      toldBefore.add(key);
+      told.add.push(pair);
+    }
+    return true;
   };
+  return { mayHear, told };
 }
 
 /**
@@ -403,7 +426,7 @@ export async function runSubscriptionDeliveries(
     const active = await store.subscriptions.activeOf([...new Set(recorded.map((e) => e.tenant))]);
     const at = clock.now().toISOString();
     const wanted = recorded.map((event) => ({ event, to: active.filter((s) => s.tenant === event.tenant && wants(s, event.type)) }));
-    const mayHear = await audienceOf(store, wanted, clock.now());
+    const { mayHear, told } = await audienceOf(store, wanted, clock.now());
     const rows = wanted.flatMap(({ event, to }) => {
       const hearing = to.filter((s) => mayHear(s, event));
       result.withheld += to.length - hearing.length;
@@ -418,7 +441,7 @@ export async function runSubscriptionDeliveries(
         createdAt: at,
       }));
     });
-    await store.subscriptions.fanOut(rows, recorded.at(-1)!.seq);
+    await store.subscriptions.fanOut(rows, recorded.at(-1)!.seq, told);
     result.fannedOut += rows.length;
     if (recorded.length < EVENT_PAGE) break;
   }

@@ -37,6 +37,7 @@ type RetentionSummary = typeof emptySummary;
 const emptySummary = {
   inboundNoticesDeleted: 0,
   subscriptionDeliveriesDeleted: 0,
+  plansToldForgotten: 0,
   plansPurged: 0,
   plansKeptForDeliveries: 0,
   citizensPurged: 0,
@@ -193,6 +194,8 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
   // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.
   summary.inboundNoticesDeleted += await deps.store.inboundWebhooks.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
   summary.subscriptionDeliveriesDeleted += await deps.store.subscriptions.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
+  // Who was told of a plan is kept until its purge is told; of a plan gone with no purge left to tell, it is not needed.
+  summary.plansToldForgotten += await deps.store.subscriptions.forgetToldOfGonePlans(tenant);
 }
 
 /**

@@ -113,6 +113,7 @@ describe('the record of processing', () => {
     expect(of('health')).toMatchObject({ host: '127.0.0.1:9', content: 'ids and status only, never plan content', hears: expect.stringContaining("only while the region's own Consent permits sharing with the municipality") });
     expect(of('social').hears).toMatch(/^the plans whose data flows between the plan and that system on a member's consent or legal basis/);
     expect(of('social').hears).not.toContain('region');
+    expect(of('social').hears).toMatch(/; and, of a plan it was told of, when that plan no longer concerns it or is deleted$/);
     const page = await app.harness.request('/dashboard/processing-record', { headers: { cookie: `enplan_session=${await app.harness.token({ tenant: '101', roles: ['it-staff'] })}` } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('127.0.0.1:9 (for health)');

@@ -13,6 +13,7 @@ import { migrationsFolder } from '../../src/store/libsql';
 import { consentRepository } from '../../src/store/consents';
 import { heldElementRepository } from '../../src/store/held-elements';
 import { planRepository } from '../../src/store/plans';
+import { subscriptionRepository } from '../../src/store/subscriptions';
 import { syncRepository } from '../../src/store/sync';
 import { distinctLeading, inList, sameTenant } from '../../src/store/query';
 import * as schema from '../../src/store/schema';
@@ -53,6 +54,7 @@ describe('query plans of lookups by id', () => {
 
 describe('query plans of lookups by a JSON list (inList)', () => {
   const cases = [
+    ['who was told of a page’s plans (subscriptions)', () => subscriptionRepository({ db } as never).toldOfQuery('101', ids), /SEARCH plans_told USING (COVERING )?INDEX plans_told_plan \(tenant=\? AND plan_id=\?\)/],
     ['citizens by id', () => db.select().from(schema.citizens).where(and(sameTenant(schema.citizens.tenant, '101'), inList(schema.citizens.id, ids))), /SEARCH citizens USING INDEX sqlite_autoindex_citizens_1 \(id=\?\)/],
     ['citizens by CPR hash', () => db.select().from(schema.citizens).where(and(eq(schema.citizens.tenant, '101'), inList(schema.citizens.cprHash, ids))), /SEARCH citizens USING INDEX citizens_tenant_cpr_hash \(tenant=\? AND cpr_hash=\?\)/],
     ['plans by id', () => db.select({ d: schema.plans.document }).from(schema.plans).where(and(sameTenant(schema.plans.tenant, '101'), inList(schema.plans.id, ids))), /SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/],

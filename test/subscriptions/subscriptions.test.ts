@@ -13,7 +13,7 @@ import { runRelayOnce } from '../../src/delivery';
 import { membershipService } from '../../src/plans/membership';
 import { planService } from '../../src/plans/service';
 import { createStore } from '../../src/store';
-import { events as eventsTable, plans as plansTable, subscriptionDeliveries } from '../../src/store/schema';
+import { events as eventsTable, plans as plansTable, plansTold, subscriptionDeliveries, subscriptions as subscriptionsTable } from '../../src/store/schema';
 import { runRetention } from '../../src/sync/retention';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
@@ -867,6 +867,37 @@ describe('consent checked again at sending, and told when it begins or ends (pla
     expect((await deliveriesOf(app, changesOnly, 'vendor-changes-only')).map((d) => d.type)).not.toContain('plan.shared');
     await app.close();
   });
+
+  it('a system never told of a plan does not hear plan.unshared of it: a grant revoked before its plan.shared went out tells the vendor nothing', async () => {
+    const app = await freshApp();
+    const id = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-social')).body.id as string;
+    const plan = await enrol(app.deps, testCpr());
+    // Granted and revoked before any fan-out: the plan.shared is withheld (consent no longer covers social), and with it what would follow.
+    await revokeThroughApi(app, await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core'] }));
+    expect((await app.events()).map((e) => e.type).filter((type) => type.startsWith('plan.') && type !== 'plan.changed' && type !== 'plan.created')).toEqual(['plan.shared', 'plan.unshared']);
+    expect(await app.run()).toMatchObject({ fannedOut: 0, delivered: 0 });
+    expect(received).toEqual([]);
+    expect(await deliveriesOf(app, id, 'vendor-social')).toEqual([]);
+    // Once told of the plan, it hears its end as before.
+    const grant = await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core'] });
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    await revokeThroughApi(app, grant);
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect(bodies().map((b) => [b.type, b.data.planId])).toEqual([['plan.shared', plan.id], ['plan.unshared', plan.id]]);
+    await app.close();
+  });
+
+  it('a subscription made before who was told of a plan was recorded keeps the rule of before: plan.unshared of any plan whose event came after it was made', async () => {
+    const app = await freshApp();
+    const id = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-social')).body.id as string;
+    // As migration 0034 leaves a subscription made before it.
+    await app.database.db.update(subscriptionsTable).set({ tellsTracked: false }).where(eq(subscriptionsTable.id, id));
+    const plan = await enrol(app.deps, testCpr());
+    await revokeThroughApi(app, await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core'] }));
+    expect(await app.run()).toMatchObject({ delivered: 1 });
+    expect(bodies().map((b) => b.type)).toEqual(['plan.unshared']);
+    await app.close();
+  });
 });
 
 describe('a member leaving a family plan ends or keeps its sharing without any consent change (R4, R16)', () => {
@@ -1097,6 +1128,45 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
     expect(probes).toBe(1);
     expect(reads).toBe(0);
     expect(await app.events()).toEqual([]);
+    await app.close();
+  });
+
+  it('only a subscription told of the plan hears its plan.purged: one made after its last event was fanned out learns nothing of it, and who was told is forgotten once told', async () => {
+    const app = await freshApp();
+    const told = await subscribe(app, 'social');
+    const plan = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
+    await close(app, plan.id);
+    expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    const toldRows = () => app.database.db.select({ subscriptionId: plansTold.subscriptionId, planId: plansTold.planId }).from(plansTold).where(eq(plansTold.planId, plan.id));
+    expect(await toldRows()).toEqual([{ subscriptionId: told, planId: plan.id }]);
+    // Made after all the plan's events went out: it was never told of it.
+    app.clock.advance(1000);
+    const never = await subscribe(app, 'social', 'vendor-social-never');
+    received = [];
+
+    pastRetention(app);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 1, plansToldForgotten: 0 });
+    expect(await app.run()).toMatchObject({ delivered: 1, dead: 0 });
+    expect(bodiesTo('social').map((b) => [b.type, b.data.planId])).toEqual([['plan.purged', plan.id]]);
+    expect((await deliveriesOf(app, told, 'social')).at(-1)).toMatchObject({ type: 'plan.purged', status: 'delivered' });
+    expect(await deliveriesOf(app, never, 'social', 'vendor-social-never')).toEqual([]);
+    expect(await toldRows()).toEqual([]);
+    await app.close();
+  });
+
+  it('a plan purged while its system’s subscription was ended tells nothing, and the nightly job forgets who was told of it', async () => {
+    const app = await freshApp();
+    const told = await subscribe(app, 'social');
+    const plan = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
+    await close(app, plan.id);
+    await app.run();
+    expect((await app.call('DELETE', `/v1/subscriptions/${told}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
+    pastRetention(app);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 1, plansToldForgotten: 1 });
+    expect(await app.events()).toEqual([]);
+    expect(await app.database.db.select().from(plansTold).where(eq(plansTold.planId, plan.id))).toEqual([]);
     await app.close();
   });
 });
