@@ -210,11 +210,17 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               <tr><td>{status}</td><td class={`num ${status === 'dead' && n > 0 ? 'bad' : ''}`}>{n}</td></tr>
             ))}
           </table>
+          {Object.keys(o.outboxOldestWaiting).length > 0 ? (
+            <p id="outbox-oldest-waiting" class="muted" title="Registrations accepted but not yet delivered (pending, or retrying after a failure): the oldest per target system">
+              Oldest waiting: {Object.entries(o.outboxOldestWaiting).map(([target, at], i) => `${i > 0 ? '; ' : ''}${target} since ${localTime(at)}`).join('')}
+            </p>
+          ) : null}
           <p id="subscriptions" class="muted" title="Thin, signed events to vendors' addresses (GET /v1/subscriptions/{id}/deliveries)">
             Events to subscribers: {o.subscriptions.activeSubscriptions} active subscription{o.subscriptions.activeSubscriptions === 1 ? '' : 's'}
             {Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => (
               <span class={status === 'dead' && n > 0 ? 'bad' : ''}>; {n} {status}</span>
             ))}
+            {o.subscriptions.oldestWaitingAt ? <span>{`; the oldest waiting since ${localTime(o.subscriptions.oldestWaitingAt)}`}</span> : null}
           </p>
           <h2 style="margin-top:.8rem">Dead letters</h2>
           {deadLetters.length === 0 ? <p class="muted">None.</p> : null}

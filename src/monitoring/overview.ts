@@ -90,8 +90,10 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     syncSchedules: await syncScheduleHealth(deps, tenant, lastSucceededAt),
     quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
     outboxByStatus: await deps.store.outbox.countByStatus(tenant),
-    /** Events to vendors' subscriptions: how many subscriptions are active, their deliveries by status. */
-    subscriptions: await deps.store.subscriptions.health(tenant),
+    /** Per target system, when its oldest registration still waiting (pending or retrying) was accepted: how far behind it is. */
+    outboxOldestWaiting: await deps.store.outbox.oldestWaitingByTarget(tenant),
+    /** Events to vendors' subscriptions: how many subscriptions are active, their deliveries by status, and since when the oldest waits. */
+    subscriptions: { ...(await deps.store.subscriptions.health(tenant)), oldestWaitingAt: await deps.store.subscriptions.oldestWaiting(tenant) },
     /** A CPR key rotation under way (CPR_KEYS_RETIRED): what is still under a retired key; at 0 the retired keys can go. */
     cprKeyRotation:
       deps.config.cprKeysRetired.length > 0 ? { retiredKeys: deps.config.cprKeysRetired.length, valuesUnderRetiredKeys: await deps.store.sealed.countUnderOtherKey(tenant, deps.vault.currentPrefix) } : null,
@@ -187,6 +189,9 @@ export function toPrometheus(o: MonitoringOverview, connections: { check: Connec
   metric('enplan_subscriptions_active', 'Active outbound subscriptions', 'gauge', [[{}, o.subscriptions.activeSubscriptions]]);
   metric('enplan_subscription_deliveries', 'Event deliveries to subscribers by status', 'gauge', Object.entries(o.subscriptions.deliveriesByStatus).map(([status, n]) => [{ status }, n]));
   metric('enplan_outbox_rows', 'Outbox rows by status', 'gauge', Object.entries(o.outboxByStatus).map(([status, n]) => [{ status }, n]));
+  metric('enplan_outbox_oldest_waiting_timestamp_seconds', 'When the oldest registration still waiting for delivery to the target (pending or retrying) was accepted (alert on its age)', 'gauge', Object.entries(o.outboxOldestWaiting).map(([target, at]) => [{ target }, Math.floor(Date.parse(at) / 1000)]));
+  const subscriptionOldest = o.subscriptions.oldestWaitingAt;
+  metric('enplan_subscription_oldest_waiting_timestamp_seconds', 'When the oldest event still waiting for delivery to a subscriber was fanned out (alert on its age; no sample while none waits)', 'gauge', subscriptionOldest ? [[{}, Math.floor(Date.parse(subscriptionOldest) / 1000)]] : []);
   metric('enplan_mapping_records_in', 'Records into each mapping (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, m.lastRun!.recordsIn]));
   metric('enplan_mapping_failures', 'Mapping failures (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));
   metric('enplan_mapping_unknown_codes', 'Unknown codes met (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.unknownCodes).reduce((a, b) => a + b, 0)]));

@@ -104,6 +104,18 @@ export function outboxRepository({ db }: Database) {
       const rows = await db.select({ status: outbox.status, n: sql<number>`count(*)` }).from(outbox).where(eq(outbox.tenant, tenant)).groupBy(outbox.status);
       return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
     },
+    /**
+     * When each target's oldest registration still waiting to be delivered (pending or retrying) was
+     * accepted: how far behind a target is. Read through the live rows' index, which holds few rows
+     * whatever the history (its query plan is tested).
+     */
+    async oldestWaitingByTarget(tenant: string): Promise<Record<string, string>> {
+      const rows = await this.oldestWaitingQuery(tenant);
+      return Object.fromEntries(rows.map((row) => [row.target, row.oldest]));
+    },
+    oldestWaitingQuery(tenant: string) {
+      return db.select({ target: outbox.target, oldest: sql<string>`min(${outbox.createdAt})` }).from(outbox).where(and(live, sameTenant(outbox.tenant, tenant))).groupBy(outbox.target);
+    },
     /** Tenants that have rows due now: the one cross-tenant question, and it returns tenant codes only. */
     async tenantsWithDue(now: string): Promise<string[]> {
       const rows = await db.selectDistinct({ tenant: outbox.tenant }).from(outbox).where(and(live, lte(outbox.nextAttemptAt, now)));

@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { ConsentDocument } from './consents';
 import type { Database, Statement } from './db';
-import { inList } from './query';
+import { inList, sameTenant } from './query';
 import { citizens, consents, events, planMembers, plans, plansTold, regionalConsentEnds, regionalRefusals, subscriptionDeliveries, subscriptions } from './schema';
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
@@ -342,6 +342,17 @@ export function subscriptionRepository({ db, batch }: Database) {
           .where(and(eq(subscriptionDeliveries.tenant, tenant), sql`${subscriptionDeliveries.status} <> 'pending'`, lte(subscriptionDeliveries.createdAt, before)))
           .returning({ id: subscriptionDeliveries.id })
       ).length;
+    },
+    /** When the oldest event still waiting to be delivered to one of the tenant's subscriptions was fanned out (null: none waits). */
+    async oldestWaiting(tenant: string): Promise<string | null> {
+      const [row] = await this.oldestWaitingQuery(tenant);
+      return row?.oldest ?? null;
+    },
+    oldestWaitingQuery(tenant: string) {
+      return db
+        .select({ oldest: sql<string | null>`min(${subscriptionDeliveries.createdAt})` })
+        .from(subscriptionDeliveries)
+        .where(and(eq(subscriptionDeliveries.status, 'pending'), sameTenant(subscriptionDeliveries.tenant, tenant)));
     },
     /** Deliveries of the tenant's subscriptions by status, and how many subscriptions are active. */
     async health(tenant: string): Promise<{ activeSubscriptions: number; deliveriesByStatus: Record<string, number> }> {

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PushOperation } from '../../adapters/adapter';
 import { cancelDeliveriesForRevokedConsent, createRelay, reverseMappingRegistry } from '../../src/delivery';
 import type { Outbound } from '../../src/registrations';
+import { Dashboard, localTime } from '../../src/monitoring/dashboard';
+import { monitoringOverview, toPrometheus } from '../../src/monitoring/overview';
 import { citizens } from '../../src/store/schema';
 import { employmentIntervention, startPushFixture, TARGETS, type PushFixture } from '../registrations/fixture';
 
@@ -129,6 +131,28 @@ describe('delivery', () => {
     f.targets.dfdg.setFaults({ errorRate: 0 });
     await f.drain();
     expect((await f.call('GET', `/v1/registrations/${answer.body.id}`)).body.targets[0]).toMatchObject({ status: 'delivered', attempts: 3 });
+  });
+
+  it('shows IT staff since when the oldest registration waits per target (overview, /metrics, dashboard), and nothing once delivered', async () => {
+    const { plan } = await employmentCase();
+    f.targets.dfdg.setFaults({ errorRate: 1 });
+    const acceptedAt = f.clock.now().toISOString();
+    await addIntervention(plan.id, plan.memberId);
+    await f.relay();
+    f.clock.advance(60 * 60_000);
+    await addIntervention(plan.id, plan.memberId, 'Løntilskud');
+    const overview = await monitoringOverview(f.deps, '101');
+    expect(overview.outboxOldestWaiting).toEqual({ dfdg: acceptedAt });
+    expect(toPrometheus(overview)).toContain(`enplan_outbox_oldest_waiting_timestamp_seconds{tenant="101",target="dfdg"} ${Math.floor(Date.parse(acceptedAt) / 1000)}`);
+    expect(String(Dashboard({ overview, deadLetters: [], quarantine: [], requests: [] }))).toContain(`Oldest waiting: dfdg since ${localTime(acceptedAt)}`);
+    // Another municipality's figures hold none of it.
+    expect((await monitoringOverview(f.deps, '202')).outboxOldestWaiting).toEqual({});
+    f.targets.dfdg.setFaults({ errorRate: 0 });
+    await f.drain();
+    const after = await monitoringOverview(f.deps, '101');
+    expect(after.outboxOldestWaiting).toEqual({});
+    expect(toPrometheus(after)).not.toMatch(/enplan_outbox_oldest_waiting_timestamp_seconds\{/);
+    expect(String(Dashboard({ overview: after, deadLetters: [], quarantine: [], requests: [] }))).not.toContain('Oldest waiting');
   });
 
   it('honours Retry-After', async () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
 import { consentRepository } from '../../src/store/consents';
 import { heldElementRepository } from '../../src/store/held-elements';
+import { outboxRepository } from '../../src/store/outbox';
 import { planRepository } from '../../src/store/plans';
 import { subscriptionRepository } from '../../src/store/subscriptions';
 import { syncRepository } from '../../src/store/sync';
@@ -166,6 +167,11 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     await call({ db: logged, batch: async () => undefined, close: async () => undefined } as never);
     return Promise.all(ran.map((query) => planOf({ toSQL: () => query })));
   }
+
+  it('the oldest waiting deliveries are read from the index of live rows, not the whole history', async () => {
+    expect(await planOf(outboxRepository({ db } as never).oldestWaitingQuery('101'))).toMatch(/SEARCH outbox USING INDEX outbox_due \(status=\?\)/);
+    expect(await planOf(subscriptionRepository({ db } as never).oldestWaitingQuery('101'))).toMatch(/SEARCH subscription_deliveries USING INDEX subscription_deliveries_due \(status=\?\)/);
+  });
 
   it('the caseload per coordinator reads the status index alone, never a plan row past its document', async () => {
     const [plan] = await plansOf((database) => planRepository(database).caseload('101'));

@@ -14,6 +14,7 @@ import { membershipService } from '../../src/plans/membership';
 import { planService } from '../../src/plans/service';
 import { createStore } from '../../src/store';
 import { events as eventsTable, plans as plansTable, plansTold, subscriptionDeliveries, subscriptions as subscriptionsTable } from '../../src/store/schema';
+import { monitoringOverview, toPrometheus } from '../../src/monitoring/overview';
 import { runRetention } from '../../src/sync/retention';
 import { nodeSubscriptionTransport } from '../../src/runtime/subscription-transport';
 import { EventHeaders, PlanChangedEvent, SubscriptionEventBody } from '../../src/subscriptions/events';
@@ -93,6 +94,26 @@ async function freshApp(allowed = '127.0.0.1') {
 }
 
 describe('outbound subscriptions', () => {
+  it('shows IT staff since when the oldest event waits for a subscriber (overview, /metrics), and nothing once delivered', async () => {
+    const app = await freshApp();
+    await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-a');
+    const fannedOutAt = app.clock.now().toISOString();
+    await enrolShared(app.deps, testCpr());
+    answers = [503, 503, 503];
+    expect(await app.run()).toMatchObject({ fannedOut: 3, retried: 1 });
+    const overview = await monitoringOverview(app.deps, '101');
+    expect(overview.subscriptions.oldestWaitingAt).toBe(fannedOutAt);
+    expect(toPrometheus(overview)).toContain(`enplan_subscription_oldest_waiting_timestamp_seconds{tenant="101"} ${Math.floor(Date.parse(fannedOutAt) / 1000)}`);
+    expect((await monitoringOverview(app.deps, '751')).subscriptions.oldestWaitingAt).toBeNull();
+    answers = [];
+    app.clock.advance(24 * 60 * 60_000);
+    expect(await app.run()).toMatchObject({ delivered: 3 });
+    const after = await monitoringOverview(app.deps, '101');
+    expect(after.subscriptions.oldestWaitingAt).toBeNull();
+    expect(toPrometheus(after)).not.toMatch(/enplan_subscription_oldest_waiting_timestamp_seconds\{/);
+    await app.close();
+  });
+
   it('delivers thin, signed plan events to the subscriber, and shows each delivery', async () => {
     const app = await freshApp();
     const created = await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl, description: 'Fagsystem X' }, 'vendor-a');
