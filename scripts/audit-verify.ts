@@ -25,7 +25,8 @@ for (const text of values.anchor ?? []) {
 }
 const config = loadConfig(process.env);
 const database = await openLibsqlDatabase(values.database ?? databaseUrlFor(config.dataDir));
-const store = createStore(database);
+// The service's AUDIT_CHAIN_KEY: keyed rows are checked with it (without it they cannot be told from edited ones).
+const store = createStore(database, { auditChainKey: config.auditChainKey });
 // An anchored tenant is checked even if the database no longer knows it at all.
 const tenants = values.tenant ? [values.tenant] : [...new Set([...(await store.audit.tenants()), ...anchors.keys()])];
 let broken = false;
@@ -37,7 +38,8 @@ for (const tenant of tenants) {
     // A chain retention pruned (RETENTION_AUDIT_DAYS) is checked from its base; anchors before it are gone with their rows.
     const pruned = result.prunedThrough ? `, rows 1 to ${result.prunedThrough} pruned by retention` : '';
     const unchecked = result.anchorsPruned ? `; ${result.anchorsPruned} anchor${result.anchorsPruned === 1 ? '' : 's'} at pruned rows not checkable` : '';
-    process.stdout.write(`tenant ${tenant}: ${result.rows} audit rows, chain intact${pruned}${held}${unchecked}\n`);
+    const keyed = result.keyedFrom ? `, keyed from row ${result.keyedFrom}` : result.notKeyed ? '; no row is keyed yet (the service keys the chain at start and nightly): until then someone holding the database file could rewrite it' : '';
+    process.stdout.write(`tenant ${tenant}: ${result.rows} audit rows, chain intact${pruned}${keyed}${held}${unchecked}\n`);
   } else {
     broken = true;
     process.stdout.write(`tenant ${tenant}: chain broken at row ${result.brokenAtSeq}: ${result.reason} (${result.rows} rows before it are intact)\n`);

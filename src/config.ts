@@ -4,6 +4,8 @@ import { secretBytes } from './webhooks/standard-webhooks';
 
 const DEV_SECRET = 'enplan-dev-secret-change-me-in-production';
 const DEV_CPR_KEY = 'enplan-dev-cpr-key-change-me-in-production';
+/** Keys the audit chain of a development service (the demo), so what verify says of a keyed chain shows at once. */
+const DEV_AUDIT_CHAIN_KEY = 'enplan-dev-audit-chain-key-change-me-in-production';
 
 /** A cron with its fields separated by one space: how crons are compared (a setting, a Cron Trigger's `cron`). */
 export function normaliseCron(cron: string): string {
@@ -57,6 +59,13 @@ export const Config = z
     JWT_ISSUER: z.string().optional(),
     JWT_AUDIENCE: z.string().optional(),
     CPR_KEY: z.string().min(16).optional(),
+    /**
+     * Keys the audit log's hash chain (HMAC-SHA-256): someone holding the database file but not this key
+     * cannot change, insert or rewrite rows without verify naming them. Kept apart from the database,
+     * like CPR_KEY, and never changed while rows keyed with it are kept (verify needs it). Unset: the
+     * chain is plain SHA-256, tamper-evident only against edits that do not recompute every hash after.
+     */
+    AUDIT_CHAIN_KEY: z.string().min(32, 'AUDIT_CHAIN_KEY needs at least 32 characters').optional(),
     /** Earlier CPR keys, separated by spaces: still read while the re-key job moves their data to CPR_KEY (key rotation). */
     CPR_KEYS_RETIRED: z
       .string()
@@ -151,6 +160,7 @@ export const Config = z
     // An identity provider signs tokens for many services: without both checks a token it issued for another one would do here.
     if (production && env.JWKS_URL && (!env.JWT_ISSUER || !env.JWT_AUDIENCE)) throw new Error('production with JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE, so only tokens the identity provider issued for this service are accepted');
     if (production && !env.CPR_KEY) throw new Error('production needs CPR_KEY');
+    if (production && env.AUDIT_CHAIN_KEY === DEV_AUDIT_CHAIN_KEY) throw new Error('AUDIT_CHAIN_KEY is the development key, which is public: set a key of your own');
     if (!env.ADAPTER_TLS_CERT_FILE !== !env.ADAPTER_TLS_KEY_FILE) throw new Error('ADAPTER_TLS_CERT_FILE and ADAPTER_TLS_KEY_FILE go together');
     if (!env.EDUCATION_WSSE_CERT !== !env.EDUCATION_WSSE_KEY) throw new Error('EDUCATION_WSSE_CERT and EDUCATION_WSSE_KEY go together');
     return {
@@ -159,6 +169,7 @@ export const Config = z
       dataDir: env.DATA_DIR,
       auth: { secret: env.JWKS_URL ? undefined : (env.JWT_SECRET ?? DEV_SECRET), jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
       cprKey: env.CPR_KEY ?? DEV_CPR_KEY,
+      auditChainKey: env.AUDIT_CHAIN_KEY ?? (env.NODE_ENV === 'development' ? DEV_AUDIT_CHAIN_KEY : undefined),
       cprKeysRetired: env.CPR_KEYS_RETIRED,
       cprLegacyCiphertexts: env.CPR_LEGACY_CIPHERTEXTS,
       usesDevSecrets: !env.JWKS_URL && !env.JWT_SECRET,

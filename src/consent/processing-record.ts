@@ -133,7 +133,7 @@ export async function processingRecord(deps: AppDeps, tenant: string) {
       access: `${config.auth.jwksUrl ? 'bearer tokens from the identity provider (JWKS)' : config.usesDevSecrets ? 'development tokens signed with the built-in secret: not for production' : 'bearer tokens signed with the configured shared secret (HS256)'}; roles on every route, every query scoped to the municipality`,
       // Who else reads personal data, and how each read is accounted for (R24; src/sync/quarantine.ts).
       quarantinedPayloads: `IT staff of the municipality may read the stored payload of a record quarantined because it could not be mapped, to find the fault, until it is deleted after ${config.retention.payloadDays} days: every CPR-shaped number masked, each look audited and shown in the citizen’s own log of where their data went — for a child, also to a custody holder who consented for the child to that system’s data, never a look that may concern anonymous treatment (SEL § 101 a) — (the DPO’s access log names who); a refused attempt is audited too`,
-      auditLog: 'append-only, hash-chained per municipality; npm run audit:verify names the first broken row',
+      auditLog: `append-only, hash-chained per municipality${config.auditChainKey ? ' and keyed (AUDIT_CHAIN_KEY: HMAC-SHA-256, so a rewrite by someone holding the database file but not the key is found)' : ' (not keyed: set AUDIT_CHAIN_KEY)'}; npm run audit:verify names the first broken row`,
       rulesVersion: ruleSetVersion,
     },
   };

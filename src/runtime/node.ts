@@ -14,6 +14,7 @@ import { openNodeDeps } from './node-deps';
 import { interruptRunsOfEndedProcesses, interruptRunsOfThread } from './run-owner';
 import { relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
+import { keyAuditChainEnds } from '../sync/retention';
 
 /** Re-keys at start until nothing is left to move (or only values it leaves), then logs what it did. Exported for tests (`pages`: smaller runs). */
 export async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[0], rotating: boolean, pages?: Parameters<typeof rekeyToCurrentKey>[1]): Promise<void> {
@@ -51,6 +52,9 @@ export async function startNodeService(baseEnv: Record<string, string | undefine
   const { deps, config, close } = await openNodeDeps(env, { storeThread: 'service' });
   // Runs a crashed or stopped process left "running" end as interrupted, before this one runs any.
   await interruptRunsOfEndedProcesses(deps);
+  // AUDIT_CHAIN_KEY newly set: every chain's end is keyed before anything else is written.
+  if (config.auditChainKey) await keyAuditChainEnds(deps);
+  else if (config.environment === 'production') deps.logger.warn('AUDIT_CHAIN_KEY is not set: the audit chain is plain SHA-256, so someone holding the database file could rewrite it with every hash recomputed (only logged anchors would show it)');
   let demoSummary: Record<string, unknown> | undefined;
   if (demo) {
     const seeded = await seedDemo(deps, demo.population);

@@ -8,7 +8,7 @@
  * recorded base, which retention moves with an `audit.pruned` row that records it (migration 0032). What neither can catch — a rewrite with every hash recomputed by someone holding
  * the database file — an anchor can: a head logged earlier, kept outside (docs/decisions/0019, "Later").
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { and, asc, desc, eq, gt, not, sql } from 'drizzle-orm';
 import type { Commit, Database, Statement } from './db';
 import { auditBases, auditHeads, auditLog } from './schema';
@@ -61,11 +61,23 @@ export function chainHash(row: Omit<AuditRow, 'hash'>): Promise<string> {
   return sha256Hex(hashedText(row, JSON.stringify(row.detail) ?? 'null'));
 }
 
+/**
+ * A keyed row's hash (AUDIT_CHAIN_KEY): HMAC-SHA-256 of the same text. Without the key nobody can
+ * make one, so a row changed or inserted by someone holding only the database file — every hash
+ * after it recomputed — no longer verifies from the first keyed row on, nor does any row before it
+ * (the first keyed row's hash covers the hash it links to).
+ */
+export function keyedChainHash(row: Omit<AuditRow, 'hash'>, key: string): string {
+  return createHmac('sha256', key).update(hashedText(row, JSON.stringify(row.detail) ?? 'null')).digest('hex');
+}
+
 /** A row as stored, its detail the JSON text (or whatever else the column now holds). */
 type StoredRow = typeof auditLog.$inferSelect;
 
 /** The hash of a row as stored: its detail's text is hashed as it stands, so any edit of it — even one to the same JSON value — shows. */
 const storedHash = (row: StoredRow) => sha256Hex(hashedText(row, row.detail));
+/** The same, keyed. */
+const storedKeyedHash = (row: StoredRow, key: string) => createHmac('sha256', key).update(hashedText(row, row.detail)).digest('hex');
 
 const isJson = (text: string) => {
   try {
@@ -86,7 +98,12 @@ export interface AuditAnchor {
 
 export type AuditVerification =
   /** `prunedThrough`: the last row retention pruned (the chain's base); `anchorsPruned`: anchors at rows before it, no longer checkable. */
-  | { ok: true; rows: number; anchorsHeld?: number; prunedThrough?: number; anchorsPruned?: number }
+  /**
+   * `keyedFrom`: the first row whose hash is keyed (AUDIT_CHAIN_KEY), when the check was given the key;
+   * `notKeyed`: it was given the key and no row is keyed yet (the service keys each chain's end at start
+   * and nightly), so the rows can still be rewritten by someone holding the database file.
+   */
+  | { ok: true; rows: number; anchorsHeld?: number; prunedThrough?: number; anchorsPruned?: number; keyedFrom?: number; notKeyed?: true }
   | { ok: false; rows: number; brokenAtSeq: number; reason: string };
 
 /**
@@ -115,7 +132,10 @@ const VERIFY_PAGE = 1000;
 /** A lost race for the chain's head: another writer took this (tenant, seq). Nothing else is retried (a batch may carry other writes). */
 const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed: audit_log\./i.test(String((error as { message?: string })?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ''));
 
-export function auditRepository({ db, batch }: Database) {
+/** `chainKey`: AUDIT_CHAIN_KEY — rows appended are keyed (`keyedChainHash`), and verify checks keyed rows. */
+export function auditRepository({ db, batch }: Database, options: { chainKey?: string } = {}) {
+  const { chainKey } = options;
+  const hashOfNew = (row: Omit<AuditRow, 'hash'>) => (chainKey ? keyedChainHash(row, chainKey) : chainHash(row));
   // Appends within one process are serialised per tenant; across processes the (tenant, seq)
   // key makes a lost race fail, and we retry on the new head.
   const queues = new Map<string, Promise<unknown>>();
@@ -166,7 +186,7 @@ export function auditRepository({ db, batch }: Database) {
       const rows: AuditRow[] = [];
       for (const entry of entries) {
         const unhashed = { tenant, seq: ++seq, at: entry.at, actor: entry.actor, action: entry.action, targetType: entry.targetType, targetId: entry.targetId, citizenId: entry.citizenId ?? null, detail: entry.detail ?? {}, prevHash };
-        const row: AuditRow = { ...unhashed, hash: await chainHash(unhashed) };
+        const row: AuditRow = { ...unhashed, hash: await hashOfNew(unhashed) };
         rows.push(row);
         prevHash = row.hash;
       }
@@ -377,6 +397,20 @@ export function auditRepository({ db, batch }: Database) {
       return [...new Set([...logged, ...headed.map((r) => r.tenant)])];
     },
     /** Each tenant's recorded head: the anchors the nightly job logs. */
+    /**
+     * With AUDIT_CHAIN_KEY: keys the end of the tenant's chain if its last row is not keyed yet (a chain
+     * written before the key was set), by appending `audit.chain-keyed` — so every row so far is
+     * covered by a keyed hash without waiting for the tenant's next audited action. True if it did.
+     */
+    async keyChainEnd(tenant: string, at: string): Promise<boolean> {
+      if (!chainKey) return false;
+      const head = await readHead(tenant);
+      if (!head) return false;
+      const [row] = await db.select().from(auditLog).where(and(eq(auditLog.tenant, tenant), eq(auditLog.seq, head.seq)));
+      if (row && storedKeyedHash(row, chainKey) === row.hash) return false;
+      await this.append(tenant, { at, actor: 'system:audit', action: 'audit.chain-keyed', targetType: 'audit-chain', targetId: tenant, detail: { reason: 'AUDIT_CHAIN_KEY is set: from this row on the chain is keyed, and it covers every row before it' } });
+      return true;
+    },
     async heads(): Promise<{ tenant: string; seq: number; hash: string }[]> {
       return db.select({ tenant: auditHeads.tenant, seq: auditHeads.seq, hash: auditHeads.hash }).from(auditHeads).orderBy(asc(auditHeads.tenant));
     },
@@ -396,6 +430,8 @@ export function auditRepository({ db, batch }: Database) {
       let last: unknown = base.seq > 0 ? base.seq : undefined;
       let anchorsHeld = 0;
       let anchorsPruned = 0;
+      /** The first keyed row met: every row after it must be keyed too. */
+      let keyedFrom: number | undefined;
       /** Whether an `audit.pruned` row of the chain records the base (what tells pruning from rows cut out). */
       let baseRecorded = base.seq === 0;
       if (base.seq > 0) {
@@ -420,7 +456,15 @@ export function auditRepository({ db, batch }: Database) {
             return broken(typeof row.seq === 'number' ? row.seq : expectedSeq, `a row with seq ${shownSeq(row.seq)} was inserted ${checked === 0 ? 'before row 1' : `after row ${checked}`} (seqs are whole numbers from 1)`);
           if (row.seq !== expectedSeq) return broken(expectedSeq, `row ${expectedSeq} is missing`);
           if (row.prevHash !== prevHash) return broken(row.seq, 'it does not link to the row before it');
-          if ((await storedHash(row)) !== row.hash) return broken(row.seq, isJson(row.detail) ? 'its content does not match its hash' : 'its content does not match its hash (its detail is not JSON: it was edited)');
+          if (keyedFrom === undefined && (await storedHash(row)) === row.hash) {
+            // An unkeyed row: as every row was before AUDIT_CHAIN_KEY.
+          } else if (chainKey && storedKeyedHash(row, chainKey) === row.hash) {
+            keyedFrom ??= row.seq;
+          } else {
+            const edited = isJson(row.detail) ? '' : ' (its detail is not JSON: it was edited)';
+            if (keyedFrom !== undefined) return broken(row.seq, (await storedHash(row)) === row.hash ? `its hash is not keyed though the chain is keyed from row ${keyedFrom}: it was written without AUDIT_CHAIN_KEY, outside the service` : `its content does not match its keyed hash${edited}`);
+            return broken(row.seq, chainKey ? `its content does not match its hash${edited}` : `its content does not match its hash${edited}, or the row is keyed with AUDIT_CHAIN_KEY, which this check was not given`);
+          }
           for (const hash of anchored.get(row.seq) ?? []) {
             if (hash !== row.hash) return broken(row.seq, `its hash is not the anchored one (${hash.slice(0, 12)}…): the chain was rewritten at or before this row`);
             anchorsHeld++;
@@ -458,6 +502,7 @@ export function auditRepository({ db, batch }: Database) {
           ...((options.anchors ?? []).length > 0 ? { anchorsHeld } : {}),
           ...(base.seq > 0 ? { prunedThrough: base.seq } : {}),
           ...(anchorsPruned > 0 ? { anchorsPruned } : {}),
+          ...(keyedFrom !== undefined ? { keyedFrom } : chainKey && checked > base.seq ? { notKeyed: true as const } : {}),
         };
       }
     },

@@ -20,7 +20,8 @@ import { retentionRepository } from './retention';
 import { sealedRepository } from './sealed';
 import { syncRepository } from './sync';
 
-export function createStore(database: Database) {
+/** `auditChainKey`: AUDIT_CHAIN_KEY, which keys the audit chain (src/store/audit.ts). */
+export function createStore(database: Database, options: { auditChainKey?: string } = {}) {
   const plans = planRepository(database);
   const outbox = outboxRepository(database);
   return {
@@ -33,7 +34,7 @@ export function createStore(database: Database) {
     consentTexts: consentTextRepository(database),
     satisfaction: satisfactionRepository(database),
     planLinks: planLinkRepository(database),
-    audit: auditRepository(database),
+    audit: auditRepository(database, { chainKey: options.auditChainKey }),
     sync: syncRepository(database),
     retention: retentionRepository(database),
     heldElements: heldElementRepository(database),

@@ -103,6 +103,7 @@ export async function runRetention(deps: AppDeps) {
   // A CPR key rotation still under way (CPR_KEYS_RETIRED), or ciphertexts of an earlier format (not
   // bound to their row): on with moving them (on Workers, this is where it runs). Nothing left: one scan per column.
   const rekey = await rekeyToCurrentKey(deps, { maxPages: 100 });
+  await keyAuditChainEnds(deps);
   await logAuditHeads(deps);
   if (failed.length > 0) throw Object.assign(new AggregateError(failed.map((f) => f.error), `retention failed for ${failed.length} of ${tenants.size} municipalities (the others ran)`), { summary, tenants: failed.map((f) => f.tenant) });
   return { ...summary, backlog, rekey };
@@ -261,6 +262,24 @@ async function pruneSupersededMarks(deps: AppDeps, tenant: string): Promise<{ pr
  * the chain still holds — what catches a rewrite with every hash recomputed (docs/decisions/0019, "Later").
  * The hash goes in groups (`groupedHash`), so the logger's CPR mask cannot take digits out of it.
  */
+/**
+ * With AUDIT_CHAIN_KEY: keys the end of every tenant's audit chain not keyed yet (`audit.chain-keyed`),
+ * so the rows written before the key was set are covered at once — at start on Node, and nightly on
+ * both runtimes (before the heads are logged as anchors). One tenant's failure does not stop the others'.
+ */
+export async function keyAuditChainEnds(deps: Pick<AppDeps, 'store' | 'logger' | 'clock'>): Promise<number> {
+  let keyed = 0;
+  for (const tenant of await deps.store.audit.tenants()) {
+    try {
+      if (await deps.store.audit.keyChainEnd(tenant, deps.clock.now().toISOString())) keyed++;
+    } catch (error) {
+      deps.logger.error('the audit chain’s end could not be keyed; tried again at the next start or night', { tenant, error: redactCpr(error instanceof Error ? error.message : String(error)) });
+    }
+  }
+  if (keyed > 0) deps.logger.info('audit chains keyed (AUDIT_CHAIN_KEY)', { tenants: keyed });
+  return keyed;
+}
+
 export async function logAuditHeads(deps: Pick<AppDeps, 'store' | 'logger'>): Promise<void> {
   for (const head of await deps.store.audit.heads()) deps.logger.info('audit chain head', { tenant: head.tenant, seq: head.seq, hash: groupedHash(head.hash), anchor: anchorText(head) });
 }

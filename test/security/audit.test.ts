@@ -22,8 +22,8 @@ const run = promisify(execFile);
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-async function appWithPlan(url?: string) {
-  const app = await startTestApp({ url });
+async function appWithPlan(url?: string, env?: Record<string, string>) {
+  const app = await startTestApp({ url, env });
   const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
   const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const cpr = testCpr();
@@ -95,6 +95,21 @@ describe('audit log (S5)', () => {
     const broken = await run('npx', ['tsx', 'scripts/audit-verify.ts', '--tenant', '101'], { env }).catch((e) => e);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain('tenant 101: chain broken at row 2');
+  });
+
+  it('`npm run audit:verify` checks a keyed chain with the service’s AUDIT_CHAIN_KEY and says from which row it is keyed; without the key it does not pass it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enplan-audit-'));
+    dirs.push(dir);
+    const key = 'the-audit-chain-key-of-this-cli-test-0001';
+    const { app, auth, planId } = await appWithPlan(`file:${join(dir, 'enplan.db')}`, { AUDIT_CHAIN_KEY: key });
+    for (let i = 0; i < 2; i++) await app.harness.request(`/v1/plans/${planId}`, { headers: auth });
+    await app.close();
+    const keyed = await run('npx', ['tsx', 'scripts/audit-verify.ts'], { env: { ...process.env, DATA_DIR: dir, AUDIT_CHAIN_KEY: key } });
+    expect(keyed.stdout).toContain('tenant 101: 3 audit rows, chain intact, keyed from row 1');
+    const { AUDIT_CHAIN_KEY: _unset, ...withoutKey } = process.env;
+    const unchecked = await run('npx', ['tsx', 'scripts/audit-verify.ts'], { env: { ...withoutKey, DATA_DIR: dir } }).catch((e) => e);
+    expect(unchecked.code).toBe(1);
+    expect(unchecked.stdout).toContain('tenant 101: chain broken at row 1: its content does not match its hash, or the row is keyed with AUDIT_CHAIN_KEY, which this check was not given');
   });
 
   it('`npm run audit:verify` checks a chain retention pruned from its base, and says which anchors went with the rows', async () => {

@@ -25,10 +25,10 @@ const scratch = () => {
   return dir;
 };
 
-async function serviceOnFile() {
+async function serviceOnFile(env?: Record<string, string>) {
   const dir = scratch();
   const url = `file:${join(dir, 'enplan.db')}`;
-  const app = await startTestApp({ url });
+  const app = await startTestApp({ url, env });
   const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const cprs: string[] = [];
@@ -43,6 +43,17 @@ async function serviceOnFile() {
 }
 
 describe('online backup of the SQLite file', () => {
+  it('checks a keyed audit chain with the service’s AUDIT_CHAIN_KEY; without it the copy is not called whole', async () => {
+    const key = 'the-audit-chain-key-of-the-backup-test-01';
+    const service = await serviceOnFile({ AUDIT_CHAIN_KEY: key });
+    await service.createPlan();
+    const withKey = await backupDatabase(service.url, join(scratch(), 'keyed.db'), { auditChainKey: key });
+    expect(withKey).toMatchObject({ ok: true, tenants: [{ tenant: '101', chainIntact: true }] });
+    const withoutKey = await backupDatabase(service.url, join(scratch(), 'unkeyed.db'));
+    expect(withoutKey).toMatchObject({ ok: false, tenants: [{ tenant: '101', chainIntact: false, problem: expect.stringContaining('keyed with AUDIT_CHAIN_KEY, which this check was not given') }] });
+    await service.app.close();
+  });
+
   it('copies one consistent moment while the service goes on writing, and checks the copy', async () => {
     const service = await serviceOnFile();
     for (let i = 0; i < 5; i++) await service.createPlan();

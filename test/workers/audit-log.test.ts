@@ -32,4 +32,17 @@ describe('audit log on D1', () => {
     expect(await refusal(database.db.run(sql`delete from audit_heads where tenant = ${TENANT}`))).toContain('an audit chain head cannot be deleted');
     expect(await store.audit.verify(TENANT)).toEqual({ ok: true, rows: 6 });
   });
+
+  it('keys the chain with AUDIT_CHAIN_KEY on D1 too (HMAC through nodejs_compat): a chain written before is keyed at its end, and a check without the key does not pass it', async () => {
+    const tenant = '9031';
+    const key = 'a-workers-audit-chain-key-of-32-chars-or-more';
+    const database = openD1Database(env.DB as never);
+    await createStore(database).audit.appendMany(tenant, [entry(1), entry(2)]);
+    const keyed = createStore(database, { auditChainKey: key });
+    expect(await keyed.audit.verify(tenant)).toEqual({ ok: true, rows: 2, notKeyed: true });
+    expect(await keyed.audit.keyChainEnd(tenant, '2026-11-25T12:00:00.000Z')).toBe(true);
+    await Promise.all([4, 5].map((i) => keyed.audit.append(tenant, entry(i))));
+    expect(await keyed.audit.verify(tenant)).toEqual({ ok: true, rows: 5, keyedFrom: 3 });
+    expect(await createStore(database).audit.verify(tenant)).toMatchObject({ ok: false, brokenAtSeq: 3 });
+  });
 });
