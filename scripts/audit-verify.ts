@@ -26,7 +26,7 @@ for (const text of values.anchor ?? []) {
 const config = loadConfig(process.env);
 const database = await openLibsqlDatabase(values.database ?? databaseUrlFor(config.dataDir));
 // The service's AUDIT_CHAIN_KEY: keyed rows are checked with it (without it they cannot be told from edited ones).
-const store = createStore(database, { auditChainKey: config.auditChainKey });
+const store = createStore(database, { auditChainKey: config.auditChainKey, auditChainKeysRetired: config.auditChainKeysRetired });
 // An anchored tenant is checked even if the database no longer knows it at all.
 const tenants = values.tenant ? [values.tenant] : [...new Set([...(await store.audit.tenants()), ...anchors.keys()])];
 let broken = false;

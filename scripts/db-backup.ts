@@ -16,7 +16,7 @@ if (!values.to) {
 }
 try {
   const config = loadConfig(process.env);
-  const report = await backupDatabase(values.database ?? databaseUrlFor(config.dataDir), values.to, { auditChainKey: config.auditChainKey });
+  const report = await backupDatabase(values.database ?? databaseUrlFor(config.dataDir), values.to, { auditChainKey: config.auditChainKey, auditChainKeysRetired: config.auditChainKeysRetired });
   process.stdout.write(`backup ${report.path}: ${(report.bytes / 1e6).toFixed(1)} MB in ${report.tookMs} ms; integrity ${report.integrity}\n`);
   for (const t of report.tenants) process.stdout.write(`tenant ${t.tenant}: ${t.plans} plans, ${t.auditRows} audit rows, ${t.chainIntact ? 'chain intact' : t.problem}\n`);
   process.stdout.write(report.ok ? 'the copy is good\n' : 'the copy FAILED its checks: do not rely on it\n');

@@ -66,6 +66,15 @@ export const Config = z
      * chain is plain SHA-256, tamper-evident only against edits that do not recompute every hash after.
      */
     AUDIT_CHAIN_KEY: z.string().min(32, 'AUDIT_CHAIN_KEY needs at least 32 characters').optional(),
+    /**
+     * Earlier AUDIT_CHAIN_KEYs, separated by spaces, after a change of key: rows keyed with them still
+     * verify (new rows are keyed with AUDIT_CHAIN_KEY). Keep each as long as rows keyed with it are kept.
+     */
+    AUDIT_CHAIN_KEYS_RETIRED: z
+      .string()
+      .default('')
+      .transform((value) => value.split(/\s+/).filter(Boolean))
+      .pipe(z.array(z.string().min(32, 'each retired AUDIT_CHAIN_KEY is at least 32 characters'))),
     /** Earlier CPR keys, separated by spaces: still read while the re-key job moves their data to CPR_KEY (key rotation). */
     CPR_KEYS_RETIRED: z
       .string()
@@ -161,6 +170,7 @@ export const Config = z
     if (production && env.JWKS_URL && (!env.JWT_ISSUER || !env.JWT_AUDIENCE)) throw new Error('production with JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE, so only tokens the identity provider issued for this service are accepted');
     if (production && !env.CPR_KEY) throw new Error('production needs CPR_KEY');
     if (production && env.AUDIT_CHAIN_KEY === DEV_AUDIT_CHAIN_KEY) throw new Error('AUDIT_CHAIN_KEY is the development key, which is public: set a key of your own');
+    if (env.AUDIT_CHAIN_KEYS_RETIRED.length > 0 && !env.AUDIT_CHAIN_KEY) throw new Error('AUDIT_CHAIN_KEYS_RETIRED needs AUDIT_CHAIN_KEY: the key new rows are keyed with');
     if (!env.ADAPTER_TLS_CERT_FILE !== !env.ADAPTER_TLS_KEY_FILE) throw new Error('ADAPTER_TLS_CERT_FILE and ADAPTER_TLS_KEY_FILE go together');
     if (!env.EDUCATION_WSSE_CERT !== !env.EDUCATION_WSSE_KEY) throw new Error('EDUCATION_WSSE_CERT and EDUCATION_WSSE_KEY go together');
     return {
@@ -170,6 +180,7 @@ export const Config = z
       auth: { secret: env.JWKS_URL ? undefined : (env.JWT_SECRET ?? DEV_SECRET), jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
       cprKey: env.CPR_KEY ?? DEV_CPR_KEY,
       auditChainKey: env.AUDIT_CHAIN_KEY ?? (env.NODE_ENV === 'development' ? DEV_AUDIT_CHAIN_KEY : undefined),
+      auditChainKeysRetired: env.AUDIT_CHAIN_KEYS_RETIRED,
       cprKeysRetired: env.CPR_KEYS_RETIRED,
       cprLegacyCiphertexts: env.CPR_LEGACY_CIPHERTEXTS,
       usesDevSecrets: !env.JWKS_URL && !env.JWT_SECRET,

@@ -47,7 +47,7 @@ export async function composeDeps(options: {
   adaptersFor?: (tenant: string) => Partial<Record<SourceSystem, SourceAdapter>>;
   mappings?: MappingRegistry;
 }): Promise<AppDeps> {
-  const store = createStore(options.database, { auditChainKey: options.config.auditChainKey });
+  const store = createStore(options.database, { auditChainKey: options.config.auditChainKey, auditChainKeysRetired: options.config.auditChainKeysRetired });
   const vault = await createCprVault(options.config.cprKey, options.config.cprKeysRetired, { legacyCiphertexts: options.config.cprLegacyCiphertexts });
   return {
     store,

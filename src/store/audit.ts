@@ -132,9 +132,14 @@ const VERIFY_PAGE = 1000;
 /** A lost race for the chain's head: another writer took this (tenant, seq). Nothing else is retried (a batch may carry other writes). */
 const isUniqueViolation = (error: unknown) => /UNIQUE constraint failed: audit_log\./i.test(String((error as { message?: string })?.message ?? error) + String((error as { cause?: unknown })?.cause ?? ''));
 
-/** `chainKey`: AUDIT_CHAIN_KEY — rows appended are keyed (`keyedChainHash`), and verify checks keyed rows. */
-export function auditRepository({ db, batch }: Database, options: { chainKey?: string } = {}) {
+/**
+ * `chainKey`: AUDIT_CHAIN_KEY — rows appended are keyed (`keyedChainHash`), and verify checks keyed rows;
+ * `retiredChainKeys`: earlier keys, under which rows still verify (a change of key), none used to append.
+ */
+export function auditRepository({ db, batch }: Database, options: { chainKey?: string; retiredChainKeys?: readonly string[] } = {}) {
   const { chainKey } = options;
+  const retiredKeys = chainKey ? (options.retiredChainKeys ?? []) : [];
+  const keyedUnderRetired = (row: StoredRow) => retiredKeys.some((key) => storedKeyedHash(row, key) === row.hash);
   const hashOfNew = (row: Omit<AuditRow, 'hash'>) => (chainKey ? keyedChainHash(row, chainKey) : chainHash(row));
   // Appends within one process are serialised per tenant; across processes the (tenant, seq)
   // key makes a lost race fail, and we retry on the new head.
@@ -398,9 +403,10 @@ export function auditRepository({ db, batch }: Database, options: { chainKey?: s
     },
     /** Each tenant's recorded head: the anchors the nightly job logs. */
     /**
-     * With AUDIT_CHAIN_KEY: keys the end of the tenant's chain if its last row is not keyed yet (a chain
-     * written before the key was set), by appending `audit.chain-keyed` — so every row so far is
-     * covered by a keyed hash without waiting for the tenant's next audited action. True if it did.
+     * With AUDIT_CHAIN_KEY: keys the end of the tenant's chain if its last row is not keyed with it yet (a
+     * chain written before the key was set, or under a key since retired), by appending `audit.chain-keyed`
+     * — so every row so far is covered by the current key without waiting for the tenant's next audited
+     * action, and a retired key (which may have leaked) can no longer add a row verify accepts. True if it did.
      */
     async keyChainEnd(tenant: string, at: string): Promise<boolean> {
       if (!chainKey) return false;
@@ -432,6 +438,8 @@ export function auditRepository({ db, batch }: Database, options: { chainKey?: s
       let anchorsPruned = 0;
       /** The first keyed row met: every row after it must be keyed too. */
       let keyedFrom: number | undefined;
+      /** The first row keyed with the current key: every row after it must be keyed with it too. */
+      let currentKeyFrom: number | undefined;
       /** Whether an `audit.pruned` row of the chain records the base (what tells pruning from rows cut out). */
       let baseRecorded = base.seq === 0;
       if (base.seq > 0) {
@@ -459,6 +467,11 @@ export function auditRepository({ db, batch }: Database, options: { chainKey?: s
           if (keyedFrom === undefined && (await storedHash(row)) === row.hash) {
             // An unkeyed row: as every row was before AUDIT_CHAIN_KEY.
           } else if (chainKey && storedKeyedHash(row, chainKey) === row.hash) {
+            keyedFrom ??= row.seq;
+            currentKeyFrom ??= row.seq;
+          } else if (keyedUnderRetired(row)) {
+            // A retired key signs only rows from before the change: one after a row under the current key was made with a key that may have leaked.
+            if (currentKeyFrom !== undefined) return broken(row.seq, `it is keyed with a retired AUDIT_CHAIN_KEY, though the chain is keyed with the current one from row ${currentKeyFrom}: it was written outside the service`);
             keyedFrom ??= row.seq;
           } else {
             const edited = isJson(row.detail) ? '' : ' (its detail is not JSON: it was edited)';

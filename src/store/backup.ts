@@ -31,7 +31,7 @@ export class BackupRefused extends Error {}
 
 /** Copies the database at `sourceUrl` (a libSQL `file:` URL) to `targetPath`, then checks the copy. */
 /** `auditChainKey`: the service's AUDIT_CHAIN_KEY, so keyed audit rows are checked (without it they fail the check). */
-export async function backupDatabase(sourceUrl: string, targetPath: string, options: { auditChainKey?: string } = {}): Promise<BackupReport> {
+export async function backupDatabase(sourceUrl: string, targetPath: string, options: { auditChainKey?: string; auditChainKeysRetired?: readonly string[] } = {}): Promise<BackupReport> {
   if (!sourceUrl.startsWith('file:')) throw new BackupRefused(`only an SQLite file can be backed up this way, not ${sourceUrl}; on Workers, D1 keeps its own (wrangler d1 time-travel, wrangler d1 export)`);
   const sourcePath = resolve(sourceUrl.slice('file:'.length));
   if (!existsSync(sourcePath)) throw new BackupRefused(`there is no database at ${sourcePath}`);
@@ -60,7 +60,7 @@ export async function backupDatabase(sourceUrl: string, targetPath: string, opti
     const integrityRows = await copy.execute('PRAGMA integrity_check');
     const integrity = integrityRows.rows.map((row) => String(row[0])).slice(0, 10).join('; ');
     const db = drizzle(copy, { schema });
-    const store = createStore(databasePort(db, async () => undefined), { auditChainKey: options.auditChainKey });
+    const store = createStore(databasePort(db, async () => undefined), { auditChainKey: options.auditChainKey, auditChainKeysRetired: options.auditChainKeysRetired });
     const planCounts = new Map((await db.select({ tenant: schema.plans.tenant, n: sql<number>`count(*)` }).from(schema.plans).groupBy(schema.plans.tenant)).map((r) => [r.tenant, Number(r.n)]));
     const tenants: BackupReport['tenants'] = [];
     for (const tenant of [...new Set([...planCounts.keys(), ...(await store.audit.tenants())])].sort()) {

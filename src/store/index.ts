@@ -20,8 +20,8 @@ import { retentionRepository } from './retention';
 import { sealedRepository } from './sealed';
 import { syncRepository } from './sync';
 
-/** `auditChainKey`: AUDIT_CHAIN_KEY, which keys the audit chain (src/store/audit.ts). */
-export function createStore(database: Database, options: { auditChainKey?: string } = {}) {
+/** `auditChainKey`: AUDIT_CHAIN_KEY, which keys the audit chain; `auditChainKeysRetired`: earlier ones, still verified (src/store/audit.ts). */
+export function createStore(database: Database, options: { auditChainKey?: string; auditChainKeysRetired?: readonly string[] } = {}) {
   const plans = planRepository(database);
   const outbox = outboxRepository(database);
   return {
@@ -34,7 +34,7 @@ export function createStore(database: Database, options: { auditChainKey?: strin
     consentTexts: consentTextRepository(database),
     satisfaction: satisfactionRepository(database),
     planLinks: planLinkRepository(database),
-    audit: auditRepository(database, { chainKey: options.auditChainKey }),
+    audit: auditRepository(database, { chainKey: options.auditChainKey, retiredChainKeys: options.auditChainKeysRetired }),
     sync: syncRepository(database),
     retention: retentionRepository(database),
     heldElements: heldElementRepository(database),

@@ -109,6 +109,25 @@ describe('an audit chain keyed with AUDIT_CHAIN_KEY', () => {
     expect(await after.audit.verify('101')).toEqual({ ok: true, rows: 3, notKeyed: true });
   });
 
+  it('a change of key: rows under the retired key still verify, the chain moves to the new key at its end, and the retired key can add nothing after that', async () => {
+    const OLD = `${KEY}-the-old-one`;
+    const file = await database();
+    const before = createStore(file, { auditChainKey: OLD });
+    for (let i = 1; i <= 2; i++) await before.audit.append('101', entry(i));
+    // The new key alone cannot tell the old rows from edited ones; with the old one retired, they verify.
+    expect(await createStore(file, { auditChainKey: KEY }).audit.verify('101')).toMatchObject({ ok: false, brokenAtSeq: 1, reason: 'its content does not match its hash' });
+    const after = createStore(file, { auditChainKey: KEY, auditChainKeysRetired: [OLD] });
+    expect(await after.audit.verify('101')).toEqual({ ok: true, rows: 2, keyedFrom: 1 });
+    expect(await after.audit.keyChainEnd('101', '2026-11-25T11:00:00.000Z')).toBe(true);
+    await after.audit.append('101', entry(4));
+    expect(await after.audit.verify('101')).toEqual({ ok: true, rows: 4, keyedFrom: 1 });
+    // Someone with the old key (it may have leaked) and the database file appends a row under it.
+    await createStore(file, { auditChainKey: OLD }).audit.append('101', entry(5));
+    expect(await after.audit.verify('101')).toMatchObject({ ok: false, rows: 4, brokenAtSeq: 5, reason: 'it is keyed with a retired AUDIT_CHAIN_KEY, though the chain is keyed with the current one from row 3: it was written outside the service' });
+    expect(() => loadConfig({ NODE_ENV: 'test', AUDIT_CHAIN_KEYS_RETIRED: OLD })).toThrow(/AUDIT_CHAIN_KEYS_RETIRED needs AUDIT_CHAIN_KEY/);
+    expect(loadConfig({ NODE_ENV: 'test', AUDIT_CHAIN_KEY: KEY, AUDIT_CHAIN_KEYS_RETIRED: ` ${OLD}  ` }).auditChainKeysRetired).toEqual([OLD]);
+  });
+
   it('the nightly job keys every chain not keyed yet, before it logs the heads as anchors', async () => {
     const app = await startTestApp({ env: { AUDIT_CHAIN_KEY: KEY } });
     const unkeyed = createStore(app.database);
