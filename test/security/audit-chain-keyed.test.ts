@@ -109,6 +109,21 @@ describe('an audit chain keyed with AUDIT_CHAIN_KEY', () => {
     expect(await after.audit.verify('101')).toEqual({ ok: true, rows: 3, notKeyed: true });
   });
 
+  it('a prefix cut off by someone holding the file is named: the audit.pruned row that would excuse it cannot be keyed without the key (decision 0030)', async () => {
+    const file = await openLibsqlDatabase(':memory:');
+    const service = createStore(file, { auditChainKey: KEY });
+    for (let i = 1; i <= 8; i++) await service.audit.append('101', { ...entry(i), at: `2025-0${i}-01T10:00:00.000Z` });
+    // As the service's retention would, but without the key: rows 1–5 go, the base moves, audit.pruned is appended.
+    await createStore(file).audit.pruneBefore('101', '2025-06-01T00:00:00.000Z', 100, { at: '2026-11-25T02:30:00.000Z', actor: 'system:retention' });
+    expect(await service.audit.verify('101')).toMatchObject({ ok: false, brokenAtSeq: 9, reason: 'its hash is not keyed though the chain is keyed from row 6: it was written without AUDIT_CHAIN_KEY, outside the service' });
+    // The service's own pruning, with the key, verifies.
+    const genuine = await openLibsqlDatabase(':memory:');
+    const keyed = createStore(genuine, { auditChainKey: KEY });
+    for (let i = 1; i <= 8; i++) await keyed.audit.append('101', { ...entry(i), at: `2025-0${i}-01T10:00:00.000Z` });
+    expect(await keyed.audit.pruneBefore('101', '2025-06-01T00:00:00.000Z', 100, { at: '2026-11-25T02:30:00.000Z', actor: 'system:retention' })).toBe(5);
+    expect(await keyed.audit.verify('101')).toEqual({ ok: true, rows: 4, prunedThrough: 5, keyedFrom: 6 });
+  });
+
   it('a change of key: rows under the retired key still verify, the chain moves to the new key at its end, and the retired key can add nothing after that', async () => {
     const OLD = `${KEY}-the-old-one`;
     const file = await database();
