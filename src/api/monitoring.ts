@@ -12,7 +12,7 @@ import { csrf } from 'hono/csrf';
 import { retryDelivery } from '../delivery';
 import { SourceSystem } from '../model';
 import { readProcessingRecord } from '../consent/processing-record';
-import { checkConnections, connectionChecksForMetrics } from '../monitoring/connections';
+import { checkConnections, connectionChecksForMetrics, lastConnectionChecks } from '../monitoring/connections';
 import { ConnectionsPage } from '../monitoring/connections-page';
 import { Dashboard, localTime, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
@@ -101,6 +101,7 @@ async function renderDashboard(c: Context<AppEnv>, principal: Principal, notice?
       deadLetters: dead.map((d) => ({ id: d.id, target: d.target, operation: d.operation, lastError: d.lastError, attempts: d.attempts, updatedAt: d.updatedAt })),
       quarantine: quarantine.map((q) => ({ id: q.id, adapter: q.adapter, recordType: q.recordType, reason: q.reason, createdAt: q.createdAt })),
       requests: c.get('httpMetrics').summary(principal.tenant),
+      connections: lastConnectionChecks(deps, principal.tenant),
     }) as never,
   );
 }

@@ -106,14 +106,19 @@ export function checkConnections(deps: CheckDeps, tenant: string, reuseMs = CONN
  * that does not answer by then is reported from its previous check (or not at all before its first)
  * until its own check ends, failed, at twice the adapter timeout. A scrape is never held longer.
  */
+/** Each configured adapter's newest finished check, probing nothing (the dashboard's front page). */
+export function lastConnectionChecks(deps: CheckDeps, tenant: string): { check: ConnectionCheck; checkedAt: string }[] {
+  const finished = tenantChecks(deps, tenant).last?.finished ?? new Map();
+  const configured = adaptersOf(deps, tenant);
+  return SourceSystem.options.flatMap((id) => (configured[id] && finished.has(id) ? [finished.get(id)!] : []));
+}
+
 export async function connectionChecksForMetrics(deps: CheckDeps, tenant: string, waitMs = METRICS_CONNECTION_WAIT_MS): Promise<{ check: ConnectionCheck; checkedAt: string }[]> {
   const checks = checkConnections(deps, tenant, CONNECTION_CHECKS_FOR_METRICS_MS);
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([checks, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
   clearTimeout(timer);
-  const finished = tenantChecks(deps, tenant).last?.finished ?? new Map();
-  const configured = adaptersOf(deps, tenant);
-  return SourceSystem.options.flatMap((id) => (configured[id] && finished.has(id) ? [finished.get(id)!] : []));
+  return lastConnectionChecks(deps, tenant);
 }
 
 async function checkConnectionsNow(deps: CheckDeps, tenant: string, onFinished: (check: ConnectionCheck, checkedAt: string) => void): Promise<ConnectionChecks> {

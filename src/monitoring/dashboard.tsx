@@ -1,6 +1,7 @@
 /** The IT staff dashboard (hono/jsx): one server-rendered page, no scripts, no external assets. */
 import type { FC } from 'hono/jsx';
 import { copenhagenTime } from '../views/danish';
+import type { ConnectionCheck } from './connections';
 import type { RouteSummary } from './http-metrics';
 import type { MonitoringOverview } from './overview';
 
@@ -54,12 +55,13 @@ function latencyBound(seconds: number | null): string {
   return seconds < 1 ? `≤ ${Math.round(seconds * 1000)} ms` : `≤ ${seconds} s`;
 }
 
-export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLetter[]; quarantine: { id: string; adapter: string; recordType: string; reason: string; createdAt: string }[]; requests: RouteSummary[]; notice?: string }> = ({
+export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLetter[]; quarantine: { id: string; adapter: string; recordType: string; reason: string; createdAt: string }[]; requests: RouteSummary[]; notice?: string; connections?: { check: ConnectionCheck; checkedAt: string }[] }> = ({
   overview: o,
   deadLetters,
   quarantine,
   requests,
   notice,
+  connections = [],
 }) => (
   <html lang="en">
     <head>
@@ -119,6 +121,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               );
             })}
           </table>
+          {connections.length > 0 ? <ConnectionsLast connections={connections} /> : null}
           <p id="inbound-waiting" class={o.inboundNoticesWaiting > 0 ? '' : 'muted'} title="Signed change notices a sector system sent (GET /v1/webhooks/inbound); a sync run reads the changes soon after">
             Change notices waiting for a sync run: {o.inboundNoticesWaiting}
           </p>
@@ -325,6 +328,21 @@ const backlogNotes: Record<string, string> = {
   'sync-runs': 'old sync run records',
   'resolved-quarantine': 'old resolved quarantine entries',
   'audit-log': 'audit rows past their period',
+};
+
+/** The connections as last checked (a page, the API or a /metrics scrape): shown without probing again. */
+const ConnectionsLast: FC<{ connections: { check: ConnectionCheck; checkedAt: string }[] }> = ({ connections }) => {
+  const failing = connections.filter(({ check }) => !check.ok);
+  const newest = connections.map(({ checkedAt }) => checkedAt).sort().at(-1)!;
+  return failing.length === 0 ? (
+    <p id="connections-last" class="muted" title="The newest finished connection checks; Check connections probes them again">
+      Connections as last checked ({localTime(newest)}): all {connections.length} answered.
+    </p>
+  ) : (
+    <p id="connections-last" class="bad" title="The newest finished connection checks; Check connections probes them again">
+      {failing.map(({ check, checkedAt }) => `${check.name} did not answer as it should when checked ${localTime(checkedAt)}${check.detail ? `: ${check.detail}` : ''}`).join('; ')}.
+    </p>
+  );
 };
 
 const RetentionSummary: FC<{ retention: MonitoringOverview['retention'] }> = ({ retention: r }) => {

@@ -206,6 +206,21 @@ describe('the dashboard connections page', () => {
     expect(row('dfdg')).toContain('OK');
     const warning = /<li class="warning">([^<]*)<\/li>/.exec(row('social'))?.[1];
     expect(warning).toMatch(DELETIONS_UNSEEN);
+    // Before that check the front page said nothing of the connections; now it shows the failing one, probing nothing.
+    expect(dashboard).not.toContain('id="connections-last"');
+    const probed = probesSoFar();
+    const front = await (await get('/dashboard', cookie)).text();
+    expect(probesSoFar()).toBe(probed);
+    expect(front).toMatch(/<p id="connections-last" class="bad"[^>]*>regional health system \(DK-core\) did not answer as it should when checked \d{4}-\d\d-\d\d \d\d:\d\d: [^<]+\.<\/p>/);
+    expect(front).not.toMatch(/connections-last[^<]*STAR/);
+    await app.close();
+  });
+
+  it('shows on the front page that every connection answered, as last checked', async () => {
+    const { app, itStaff, get } = await appWithSources();
+    const cookie = { cookie: `enplan_session=${itStaff}` };
+    await get('/v1/monitoring/connections');
+    expect(await (await get('/dashboard', cookie)).text()).toMatch(/<p id="connections-last" class="muted"[^>]*>Connections as last checked \(\d{4}-\d\d-\d\d \d\d:\d\d\): all 4 answered\.<\/p>/);
     await app.close();
   });
 
