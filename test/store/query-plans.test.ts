@@ -168,6 +168,12 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     return Promise.all(ran.map((query) => planOf({ toSQL: () => query })));
   }
 
+  it('the nightly sweep of who was told of gone plans walks the municipality’s told rows by their index and looks each plan up by its id', async () => {
+    const plan = await planOf(subscriptionRepository({ db } as never).forgetToldOfGonePlansQuery('101'));
+    expect(plan).toMatch(/SEARCH plans_told USING (COVERING )?INDEX plans_told_plan \(tenant=\?\)/);
+    expect(plan).toMatch(/SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/);
+  });
+
   it('the oldest waiting deliveries are read from the index of live rows, not the whole history', async () => {
     expect(await planOf(outboxRepository({ db } as never).oldestWaitingQuery('101'))).toMatch(/SEARCH outbox USING INDEX outbox_due \(status=\?\)/);
     expect(await planOf(subscriptionRepository({ db } as never).oldestWaitingQuery('101'))).toMatch(/SEARCH subscription_deliveries USING INDEX subscription_deliveries_due \(status=\?\)/);
