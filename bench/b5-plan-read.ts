@@ -193,6 +193,16 @@ reaches the disk, and statements are prepared once (the thread keeps 256). Measu
 hour: capacity ~1,820–1,880 → ~4,900–5,500 reads/s, p99 at 1,000/s 24–26 → 15–21 ms. B3 pays ~8 % (its notices' bodies
 are copied to the thread). The goal's 10 ms is still missed: with the store thread, the service thread and autocannon
 on two cores, the tail is now the operating system's scheduling as much as the disk.
+
+Later (session 16): every audit append now also moves the chain's recorded head in the same commit
+(decision 0019, "Later"). Measured beside the previous session's code (6cca30e) in the same hour on
+this machine: p99 at 1,000/s 32.2 ms for both, capacity 3,340 (before) against 3,131 reads/s (now):
+the head costs ~6 % of capacity and nothing of the tail. The machine is slower today than in session
+13 (B2's simulators, unchanged code, used ~30 % more CPU), hence both runs' 32 ms against 15–21 ms then.
+
+Later (2026-11-25, session 25): the service runs in development, so its audit chain is keyed (AUDIT_CHAIN_KEY's
+development default): an HMAC-SHA-256 per row instead of a SHA-256 (decision 0030, "Later"). Measured the same as
+before it: p99 at 1,000/s 32.6 ms (32.2 committed), capacity 3,247 reads/s (3,131).
 `;
 writeFileSync(join(here, 'results', 'b5-plan-read.md'), md);
 console.log(md);
