@@ -6,13 +6,14 @@
 import { pathToFileURL } from 'node:url';
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
+import { loadConfig } from '../config';
 import { signDevToken } from '../security';
 import { rekeyToCurrentKey } from '../security/rekey';
 import { DEMO_TENANT, firstSync, seedDemo, seedDemoConflict, startDemoSimulators, type DemoConflictOutcome, type DemoSimulators } from './demo';
 import { inboundWebhookProcessor } from '../webhooks/inbound';
 import { openNodeDeps } from './node-deps';
 import { interruptRunsOfEndedProcesses, interruptRunsOfThread } from './run-owner';
-import { relayWaker, startScheduler } from './scheduler';
+import { refuseCronsBreeCannotSchedule, relayWaker, startScheduler } from './scheduler';
 import { startSyncThread } from './sync-thread';
 import { keyAuditChainEnds } from '../sync/retention';
 
@@ -41,6 +42,8 @@ export async function rekeyUntilDone(deps: Parameters<typeof rekeyToCurrentKey>[
 
 export async function startNodeService(baseEnv: Record<string, string | undefined> = process.env, options: { scheduler?: boolean } = {}) {
   const env = { ...baseEnv };
+  // Before anything starts (simulators, the database): a cron bree would refuse fails here, named.
+  refuseCronsBreeCannotSchedule(loadConfig(env));
   const configured = ['DFDG_URL', 'EDUCATION_URL', 'SOCIAL_FHIR_URL', 'HEALTH_FHIR_URL'].some((k) => env[k]);
   let demo: DemoSimulators | undefined;
   if (!configured && env.DEMO !== 'off') {

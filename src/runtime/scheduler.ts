@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import Bree from 'bree';
+import cronValidate from 'cron-validate';
 import { syncSchedules, type Config } from '../config';
 import type { Logger } from '../monitoring/log';
 import type { JobQueue } from './job-queue';
@@ -20,6 +21,23 @@ export const jobModule = (name: string) => new URL(fromSource ? `./jobs/${name}.
 
 /** bree's name of the outbox relay job (woken by `relayWaker`). */
 const RELAY_JOB = 'outbox-relay';
+
+// A CommonJS module with `exports.default`: Node's ESM loader hands over the whole module, bundlers its `default`.
+const validateCron = (cronValidate as unknown as { default?: typeof cronValidate }).default ?? cronValidate;
+
+/**
+ * Refuses, naming the setting, a cron bree would refuse when the scheduler starts: checked as bree
+ * checks its jobs (cron-validate with bree's options), at the very start of the service — before the
+ * demo is seeded and the first sync runs — instead of by bree later, with its job's name. The
+ * configuration's own check is only the shape (5 or 6 fields), which Workers shares.
+ */
+export function refuseCronsBreeCannotSchedule(config: Config): void {
+  const crons: [string, string][] = [['SYNC_CRON', config.schedule.syncCron], ...Object.entries(config.schedule.syncCronOf).filter(([, cron]) => cron !== config.schedule.syncCron).map(([adapter, cron]): [string, string] => [`SYNC_CRON_${adapter.toUpperCase()}`, cron]), ['RETENTION_CRON', config.schedule.retentionCron]];
+  for (const [name, cron] of crons) {
+    const checked = validateCron(cron, cron.split(' ').length === 6 ? { preset: 'default', override: { useSeconds: true } } : undefined);
+    if (!checked.isValid()) throw new Error(`${name} "${cron}" is not a cron bree can schedule: ${checked.getError().join('; ')} (write days and months as numbers, e.g. "0 8 * * 1-5")`);
+  }
+}
 
 /** The configuration accepts crons with a seconds field; bree reads one only when told so. */
 const withSeconds = (cron: string) => (cron.trim().split(/\s+/).length === 6 ? { hasSeconds: true } : {});
@@ -40,6 +58,7 @@ export function schedulerJobs(config: Config): Bree.JobOptions[] {
  * limit, terminated), with its thread id and how it ended, so the runs it left "running" are ended.
  */
 export async function startScheduler(config: Config, logger: Logger, options: { threadEnded?: (thread: number, how: string) => Promise<unknown> } = {}): Promise<Bree> {
+  refuseCronsBreeCannotSchedule(config);
   const bree = new Bree({
     root: false,
     doRootCheck: false,

@@ -12,7 +12,8 @@ import { startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
 import { generatePopulation } from '../../adapters/shared/population';
 import { loadConfig } from '../../src/config';
 import { planService } from '../../src/plans/service';
-import { schedulerJobs } from '../../src/runtime/scheduler';
+import { startNodeService } from '../../src/runtime/node';
+import { refuseCronsBreeCannotSchedule, schedulerJobs } from '../../src/runtime/scheduler';
 import { syncHeapFlags } from '../../src/runtime/memory';
 import { runRetention } from '../../src/sync/retention';
 import { databaseUrlFor } from '../../src/store/libsql';
@@ -128,6 +129,30 @@ describe('sync schedules from configuration', () => {
   it('refuses a malformed cron at start, naming the variable', () => {
     expect(() => loadConfig({ ...urls, SYNC_CRON_SOCIAL: 'every five minutes' })).toThrow(/SYNC_CRON_SOCIAL[\s\S]*cron expression/);
     expect(() => loadConfig({ ...urls, SYNC_CRON: '* * *' })).toThrow(/SYNC_CRON/);
+  });
+
+  it('the Node service refuses, naming the setting, exactly the crons bree would refuse when its scheduler starts', async () => {
+    const breeSchedules = async (cron: string) => {
+      const bree = new Bree({ root: false, doRootCheck: false, logger: false, jobs: [{ name: 'probe', path: () => undefined, cron, ...(cron.split(' ').length === 6 ? { hasSeconds: true } : {}) }] });
+      // bree checks its jobs' crons in init (which its types do not declare), as start calls it.
+      return (bree as unknown as { init(): Promise<void> }).init().then(() => true, () => false);
+    };
+    const nodeAccepts = (cron: string) => {
+      try {
+        refuseCronsBreeCannotSchedule(loadConfig({ ...urls, SYNC_CRON_HEALTH: cron }));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const crons = ['*/5 * * * *', '0 8 * * 1-5', '30 */5 * * * *', '0 0 1 1 *', '0 0 31 2 *', 'a b c d e', '0 8 * * MON-FRI', '0 0 L * *', '0 0 * * 1#2', '99 * * * *', '0 25 * * *', '? ? ? ? ?'];
+    const found = await Promise.all(crons.map(async (cron) => [cron, nodeAccepts(cron), await breeSchedules(cron)] as const));
+    for (const [cron, accepted, scheduled] of found) expect(accepted, cron).toBe(scheduled);
+    expect(found.filter(([, accepted]) => !accepted).map(([cron]) => cron)).toEqual(['a b c d e', '0 8 * * MON-FRI', '0 0 L * *', '0 0 * * 1#2', '99 * * * *', '0 25 * * *', '? ? ? ? ?']);
+    expect(() => refuseCronsBreeCannotSchedule(loadConfig({ ...urls, SYNC_CRON_HEALTH: '0 8 * * MON-FRI' }))).toThrow(/^SYNC_CRON_HEALTH "0 8 \* \* MON-FRI" is not a cron bree can schedule: Element 'MON' of daysOfWeek field is invalid.*write days and months as numbers/);
+    expect(() => refuseCronsBreeCannotSchedule(loadConfig({ ...urls, RETENTION_CRON: '0 3 * * SUN' }))).toThrow(/^RETENTION_CRON /);
+    // The service stops before it starts anything (no simulators, no database).
+    await expect(startNodeService({ ...urls, NODE_ENV: 'test', DEMO: 'off', SYNC_CRON: '0 0 L * *', DATA_DIR: join(tmpdir(), 'never-made') })).rejects.toThrow(/^SYNC_CRON "0 0 L \* \*" is not a cron bree can schedule/);
   });
 
   it('refuses a malformed RETENTION_CRON at load, naming it, and reads one with stray spaces as the cron it is', () => {
