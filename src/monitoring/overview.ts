@@ -32,6 +32,7 @@ const MAPPING_HEALTH_RUNS = 200;
 export async function monitoringOverview(deps: AppDeps, tenant: string) {
   const latest = await deps.store.sync.latestRuns(tenant);
   const lastSucceededAt = Object.fromEntries(await deps.store.sync.lastSucceededAt(tenant)) as Record<string, string>;
+  const latestFinished = await deps.store.sync.latestRuns(tenant, { finished: true });
   const finishedRuns = await deps.store.sync.runs(tenant, { finished: true, limit: MAPPING_HEALTH_RUNS });
   const mappings: MappingHealth[] = deps.mappings.all().map((m) => {
     const run = finishedRuns.find((r) => r.adapter === m.adapter && (r.stats.mappings as Record<string, MappingStats> | undefined)?.[m.id]);
@@ -75,7 +76,7 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
     inboundNoticesDead: await deps.store.inboundWebhooks.countDead(tenant),
     latestRuns: latest.map(({ tenant: _t, ...run }) => run),
     /** The newest run per adapter that ended: its figures are whole (a run under way has none yet). */
-    latestFinishedRuns: (await deps.store.sync.latestRuns(tenant, { finished: true })).map(({ tenant: _t, ...run }) => run),
+    latestFinishedRuns: latestFinished.map(({ tenant: _t, ...run }) => run),
     /** The last runs of all adapters, newest first: what IT staff look at when a sync misbehaves. */
     recentRuns: (await deps.store.sync.runs(tenant, { limit: RECENT_RUNS })).map(({ tenant: _t, ...run }) => run),
     runCounts: await deps.store.sync.runCounts(tenant),
@@ -87,7 +88,7 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
      * run and never succeeded. A run asked for by the API, a change notice or the dashboard counts as
      * a success like a scheduled one.
      */
-    syncSchedules: await syncScheduleHealth(deps, tenant, lastSucceededAt),
+    syncSchedules: syncScheduleHealth(deps, tenant, lastSucceededAt, new Set(latestFinished.map((run) => run.adapter))),
     quarantineOpen: await deps.store.sync.quarantineCounts(tenant),
     outboxByStatus: await deps.store.outbox.countByStatus(tenant),
     /** Per target system, when its oldest registration still waiting (pending or retrying) was accepted: how far behind it is. */
@@ -122,10 +123,10 @@ function overdueState(deps: AppDeps, cron: string, lastSuccess: string | null, h
   return { overdue: lastSuccess ? from !== null && now.getTime() >= from.getTime() : hasRun, overdueFrom: from?.toISOString() ?? null, nextStartAt: scheduledStartsAfter(cron, now, 1)[0]?.toISOString() ?? null };
 }
 
-async function syncScheduleHealth(deps: AppDeps, tenant: string, lastSucceededAt: Record<string, string>) {
+/** `finished`: the adapters with a run that ended (succeeded or not). */
+function syncScheduleHealth(deps: AppDeps, tenant: string, lastSucceededAt: Record<string, string>, finished: ReadonlySet<string>) {
   const adapters = adaptersOf(deps, tenant);
   const configured = SourceSystem.options.filter((id) => adapters[id]);
-  const finished = new Set((await deps.store.sync.latestRuns(tenant, { finished: true })).map((run) => run.adapter));
   return configured.map((adapter) => {
     const cron = deps.config.schedule.syncCronOf[adapter];
     return { adapter, cron, ...overdueState(deps, cron, lastSucceededAt[adapter] ?? null, finished.has(adapter)) };
