@@ -1152,13 +1152,19 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
     await app.close();
   });
 
-  it('only a subscription told of the plan hears its plan.purged: one made after its last event was fanned out learns nothing of it, and who was told is forgotten once told', async () => {
+  /** A social subscription told of a plan (its consent lets social data in), then the plan closed and its events sent. */
+  async function closedPlanToldToSocial() {
     const app = await freshApp();
     const told = await subscribe(app, 'social');
     const plan = await enrol(app.deps, testCpr());
     await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
     await close(app, plan.id);
     expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    return { app, told, plan };
+  }
+
+  it('only a subscription told of the plan hears its plan.purged: one made after its last event was fanned out learns nothing of it, and who was told is forgotten once told', async () => {
+    const { app, told, plan } = await closedPlanToldToSocial();
     const toldRows = () => app.database.db.select({ subscriptionId: plansTold.subscriptionId, planId: plansTold.planId }).from(plansTold).where(eq(plansTold.planId, plan.id));
     expect(await toldRows()).toEqual([{ subscriptionId: told, planId: plan.id }]);
     // Made after all the plan's events went out: it was never told of it.
@@ -1177,12 +1183,7 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
   });
 
   it('a plan purged while its system’s subscription was ended tells nothing, and the nightly job forgets who was told of it', async () => {
-    const app = await freshApp();
-    const told = await subscribe(app, 'social');
-    const plan = await enrol(app.deps, testCpr());
-    await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
-    await close(app, plan.id);
-    await app.run();
+    const { app, told, plan } = await closedPlanToldToSocial();
     expect((await app.call('DELETE', `/v1/subscriptions/${told}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
     pastRetention(app);
     expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 1, plansToldForgotten: 1 });
