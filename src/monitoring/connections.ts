@@ -100,12 +100,6 @@ export function checkConnections(deps: CheckDeps, tenant: string, reuseMs = CONN
   return checks;
 }
 
-/**
- * For a `/metrics` scrape: each configured adapter's newest finished check. Starts a round when the
- * last began `CONNECTION_CHECKS_FOR_METRICS_MS` ago or more and waits for it up to `waitMs`; a source
- * that does not answer by then is reported from its previous check (or not at all before its first)
- * until its own check ends, failed, at twice the adapter timeout. A scrape is never held longer.
- */
 /** Each configured adapter's newest finished check, probing nothing (the dashboard's front page). */
 export function lastConnectionChecks(deps: CheckDeps, tenant: string): { check: ConnectionCheck; checkedAt: string }[] {
   const finished = tenantChecks(deps, tenant).last?.finished ?? new Map();
@@ -113,6 +107,12 @@ export function lastConnectionChecks(deps: CheckDeps, tenant: string): { check: 
   return SourceSystem.options.flatMap((id) => (configured[id] && finished.has(id) ? [finished.get(id)!] : []));
 }
 
+/**
+ * For a `/metrics` scrape: each configured adapter's newest finished check. Starts a round when the
+ * last began `CONNECTION_CHECKS_FOR_METRICS_MS` ago or more and waits for it up to `waitMs`; a source
+ * that does not answer by then is reported from its previous check (or not at all before its first)
+ * until its own check ends, failed, at twice the adapter timeout. A scrape is never held longer.
+ */
 export async function connectionChecksForMetrics(deps: CheckDeps, tenant: string, waitMs = METRICS_CONNECTION_WAIT_MS): Promise<{ check: ConnectionCheck; checkedAt: string }[]> {
   const checks = checkConnections(deps, tenant, CONNECTION_CHECKS_FOR_METRICS_MS);
   let timer: ReturnType<typeof setTimeout> | undefined;
