@@ -6,7 +6,9 @@
  * so rows deleted at the end are missed too; the database refuses UPDATE and DELETE on the log
  * (migration 0019) — except, when RETENTION_AUDIT_DAYS is set, the chain's oldest rows up to its
  * recorded base, which retention moves with an `audit.pruned` row that records it (migration 0032). What neither can catch — a rewrite with every hash recomputed by someone holding
- * the database file — an anchor can: a head logged earlier, kept outside (docs/decisions/0019, "Later").
+ * the database file — an anchor can: a head logged earlier, kept outside (docs/decisions/0019, "Later");
+ * and with AUDIT_CHAIN_KEY each row's hash is an HMAC under a key the file does not hold, so such a
+ * rewrite no longer verifies at all (decision 0030, "Later").
  */
 import { createHash, createHmac } from 'node:crypto';
 import { and, asc, desc, eq, gt, not, sql } from 'drizzle-orm';
@@ -401,7 +403,6 @@ export function auditRepository({ db, batch }: Database, options: { chainKey?: s
       const [logged, headed] = await Promise.all([distinctLeading(db, auditLog, auditLog.tenant), db.select({ tenant: auditHeads.tenant }).from(auditHeads)]);
       return [...new Set([...logged, ...headed.map((r) => r.tenant)])];
     },
-    /** Each tenant's recorded head: the anchors the nightly job logs. */
     /**
      * With AUDIT_CHAIN_KEY: keys the end of the tenant's chain if its last row is not keyed with it yet (a
      * chain written before the key was set, or under a key since retired), by appending `audit.chain-keyed`
@@ -417,6 +418,7 @@ export function auditRepository({ db, batch }: Database, options: { chainKey?: s
       await this.append(tenant, { at, actor: 'system:audit', action: 'audit.chain-keyed', targetType: 'audit-chain', targetId: tenant, detail: { reason: 'AUDIT_CHAIN_KEY is set: from this row on the chain is keyed, and it covers every row before it' } });
       return true;
     },
+    /** Each tenant's recorded head: the anchors the nightly job logs. */
     async heads(): Promise<{ tenant: string; seq: number; hash: string }[]> {
       return db.select({ tenant: auditHeads.tenant, seq: auditHeads.seq, hash: auditHeads.hash }).from(auditHeads).orderBy(asc(auditHeads.tenant));
     },
