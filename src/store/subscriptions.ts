@@ -1,5 +1,5 @@
 /** Outbound subscriptions, the events the database records for them, and their deliveries. */
-import { and, asc, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { ConsentDocument } from './consents';
 import type { Database, Statement } from './db';
 import { inList, sameTenant } from './query';
@@ -228,20 +228,21 @@ export function subscriptionRepository({ db, batch }: Database) {
       return db.select({ subscriptionId: plansTold.subscriptionId, planId: plansTold.planId }).from(plansTold).where(and(eq(plansTold.tenant, tenant), inList(plansTold.planId, planIds)));
     },
     /**
-     * Retention: the told rows of plans that are gone and whose purge no event still waits to tell
-     * (a system whose subscription was disabled when its plan was purged was told nothing more).
+     * Retention: the told rows no one needs any more — of a subscription that has ended (it hears
+     * nothing again), and of a plan that is gone with no purge left to tell (a system whose subscription
+     * had ended when its plan was purged was told nothing more). Kept otherwise for as long as the plan.
      */
-    async forgetToldOfGonePlans(tenant: string): Promise<number> {
-      return (await this.forgetToldOfGonePlansQuery(tenant)).length;
+    async forgetUnneededTold(tenant: string): Promise<number> {
+      return (await this.forgetUnneededToldQuery(tenant)).length;
     },
-    /** The deletion of `forgetToldOfGonePlans`, unrun (its query plan is tested: each plan looked up by its id). */
-    forgetToldOfGonePlansQuery(tenant: string) {
-      const gone = and(
-        eq(plansTold.tenant, tenant),
+    /** The deletion of `forgetUnneededTold`, unrun (its query plan is tested: each plan and subscription looked up by its id). */
+    forgetUnneededToldQuery(tenant: string) {
+      const subscriptionEnded = sql`not exists (select 1 from ${subscriptions} where ${subscriptions.id} = ${plansTold.subscriptionId} and ${subscriptions.disabledAt} is null)`;
+      const planGone = and(
         sql`not exists (select 1 from ${plans} where ${plans.tenant} = ${plansTold.tenant} and ${plans.id} = ${plansTold.planId})`,
         sql`not exists (select 1 from ${events} where ${events.tenant} = ${plansTold.tenant} and ${events.type} = 'plan.purged' and json_extract(${events.data}, '$.planId') = ${plansTold.planId})`,
       );
-      return db.delete(plansTold).where(gone).returning({ planId: plansTold.planId });
+      return db.delete(plansTold).where(and(eq(plansTold.tenant, tenant), or(subscriptionEnded, planGone))).returning({ planId: plansTold.planId });
     },
     /**
      * The deliveries of a page of events and the events' removal, in one atomic batch — with the plans

@@ -195,8 +195,8 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
   // A processed change notice is spent: the source's replay window is minutes, so none is needed to spot a repeat.
   summary.inboundNoticesDeleted += await deps.store.inboundWebhooks.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
   summary.subscriptionDeliveriesDeleted += await deps.store.subscriptions.deleteFinishedBefore(tenant, daysAgo(deps.config.retention.payloadDays));
-  // Who was told of a plan is kept until its purge is told; of a plan gone with no purge left to tell, it is not needed.
-  summary.plansToldForgotten += await deps.store.subscriptions.forgetToldOfGonePlans(tenant);
+  // Who was told of a plan is kept until its purge is told: not for a subscription that has ended, nor a plan gone with no purge left to tell.
+  summary.plansToldForgotten += await deps.store.subscriptions.forgetUnneededTold(tenant);
 }
 
 /**

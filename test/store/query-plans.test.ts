@@ -168,9 +168,10 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     return Promise.all(ran.map((query) => planOf({ toSQL: () => query })));
   }
 
-  it('the nightly sweep of who was told of gone plans walks the municipality’s told rows by their index and looks each plan up by its id', async () => {
-    const plan = await planOf(subscriptionRepository({ db } as never).forgetToldOfGonePlansQuery('101'));
+  it('the nightly sweep of told rows no one needs walks the municipality’s told rows by their index and looks each subscription and plan up by its id', async () => {
+    const plan = await planOf(subscriptionRepository({ db } as never).forgetUnneededToldQuery('101'));
     expect(plan).toMatch(/SEARCH plans_told USING (COVERING )?INDEX plans_told_plan \(tenant=\?\)/);
+    expect(plan).toMatch(/SEARCH subscriptions USING INDEX sqlite_autoindex_subscriptions_1 \(id=\?\)/);
     expect(plan).toMatch(/SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/);
   });
 

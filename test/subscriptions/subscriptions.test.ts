@@ -1182,6 +1182,21 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
     await app.close();
   });
 
+  it('the nightly job forgets what an ended subscription was told of, while the plan stays and a live subscription’s rows stay', async () => {
+    const app = await freshApp();
+    const told = await subscribe(app, 'social');
+    const kept = await subscribe(app, 'social', 'vendor-social-kept');
+    const plan = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
+    expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    const toldOf = async () => (await app.database.db.select({ subscriptionId: plansTold.subscriptionId }).from(plansTold).where(eq(plansTold.planId, plan.id))).map((r) => r.subscriptionId).sort();
+    expect(await toldOf()).toEqual([told, kept].sort());
+    expect((await app.call('DELETE', `/v1/subscriptions/${told}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 0, plansToldForgotten: 1 });
+    expect(await toldOf()).toEqual([kept]);
+    await app.close();
+  });
+
   it('a plan purged while its system’s subscription was ended tells nothing, and the nightly job forgets who was told of it', async () => {
     const { app, told, plan } = await closedPlanToldToSocial();
     expect((await app.call('DELETE', `/v1/subscriptions/${told}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
