@@ -110,6 +110,8 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
      * refused, though the citizen consented with us (decision 0014, session 24).
      */
     regionalRefusals: await deps.store.regionalConsents.countRefusals(tenant),
+    /** Whether new audit rows are keyed (AUDIT_CHAIN_KEY): unkeyed, someone holding the database file could rewrite the log unseen but for logged anchors. */
+    auditChainKeyed: deps.config.auditChainKey !== undefined,
     mappings,
     retention: await retentionHealth(deps, tenant),
   };
@@ -197,6 +199,7 @@ export function toPrometheus(o: MonitoringOverview, connections: { check: Connec
   metric('enplan_mapping_failures', 'Mapping failures (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.failuresByRule).reduce((a, b) => a + b, 0)]));
   metric('enplan_mapping_unknown_codes', 'Unknown codes met (version: the one that ran) in the newest finished run that read its records', 'gauge', o.mappings.filter((m) => m.lastRun).map((m) => [{ mapping: m.id, version: m.lastRun!.mappingVersion }, Object.values(m.lastRun!.unknownCodes).reduce((a, b) => a + b, 0)]));
   const retention = o.retention;
+  metric('enplan_audit_chain_keyed', 'Whether new audit rows are keyed with AUDIT_CHAIN_KEY (1) or plain SHA-256 (0), so a rewrite by someone holding the database file would not verify', 'gauge', [[{}, o.auditChainKeyed ? 1 : 0]]);
   metric('enplan_retention_overdue', "Whether retention is overdue (1): two of RETENTION_CRON's starts passed since its newest success began, or it has run and never succeeded", 'gauge', [[{}, retention.overdue ? 1 : 0]]);
   if (retention.lastSucceededAt) metric('enplan_retention_last_success_timestamp_seconds', 'When the newest retention run that succeeded started (R16; nightly)', 'gauge', [[{}, Math.floor(Date.parse(retention.lastSucceededAt) / 1000)]]);
   if (retention.lastRun && retention.lastRun.status !== 'running') {

@@ -9,6 +9,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
+import { monitoringOverview, toPrometheus } from '../../src/monitoring/overview';
 import { createStore } from '../../src/store';
 import { chainHash, keyedChainHash, type AuditRow } from '../../src/store/audit';
 import { openLibsqlDatabase } from '../../src/store/libsql';
@@ -155,6 +156,16 @@ describe('an audit chain keyed with AUDIT_CHAIN_KEY', () => {
     // Nothing to do the next time.
     expect(await keyAuditChainEnds(app.deps)).toBe(0);
     await app.close();
+  });
+
+  it('tells IT staff whether the chain is keyed (overview, /metrics), so a deployment without the key can be alerted on', async () => {
+    for (const [env, keyed] of [[{ AUDIT_CHAIN_KEY: KEY }, 1], [{}, 0]] as const) {
+      const app = await startTestApp({ env });
+      const overview = await monitoringOverview(app.deps, '101');
+      expect(overview.auditChainKeyed).toBe(keyed === 1);
+      expect(toPrometheus(overview)).toContain(`enplan_audit_chain_keyed{tenant="101"} ${keyed}`);
+      await app.close();
+    }
   });
 
   it('is configured with a key of its own: at least 32 characters, never the public development key in production; unset in tests, set in development', () => {
