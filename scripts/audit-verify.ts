@@ -38,7 +38,7 @@ for (const tenant of tenants) {
     // A chain retention pruned (RETENTION_AUDIT_DAYS) is checked from its base; anchors before it are gone with their rows.
     const pruned = result.prunedThrough ? `, rows 1 to ${result.prunedThrough} pruned by retention` : '';
     const unchecked = result.anchorsPruned ? `; ${result.anchorsPruned} anchor${result.anchorsPruned === 1 ? '' : 's'} at pruned rows not checkable` : '';
-    const keyed = result.keyedFrom ? `, keyed from row ${result.keyedFrom}` : result.notKeyed ? '; no row is keyed yet (the service keys the chain at start and nightly): until then someone holding the database file could rewrite it' : '';
+    const keyed = result.keyedFrom ? `, keyed from row ${result.keyedFrom}` : result.notKeyed ? '; no row is keyed yet (the service keys the chain at start, at each Cron Trigger on Workers, and nightly): until then someone holding the database file could rewrite it' : '';
     process.stdout.write(`tenant ${tenant}: ${result.rows} audit rows, chain intact${pruned}${keyed}${held}${unchecked}\n`);
   } else {
     broken = true;

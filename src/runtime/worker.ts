@@ -16,7 +16,7 @@ import { openD1Database } from '../store/d1';
 import { allMappings } from '../sync/all-mappings';
 import { runSyncRound, type SyncRunResult } from '../sync/engine';
 import { goesOnAtOnce } from '../sync/on-demand';
-import { runRetention } from '../sync/retention';
+import { keyAuditChainEnds, runRetention } from '../sync/retention';
 import { processInboundWebhooks } from '../webhooks/inbound';
 import { runSubscriptionDeliveries } from '../subscriptions/service';
 import { adaptersFromConfig, tenantAdapters, type AdapterTransport } from './adapters';
@@ -159,6 +159,9 @@ export async function scheduledRound(built: Built, trigger: string, cron?: strin
       return undefined;
     }
   };
+  // AUDIT_CHAIN_KEY newly set: Workers has no start to key the chains' ends at (as Node does), so every
+  // trigger does it — a look at each chain's head, and a row only where it is not keyed yet.
+  const auditChainsKeyed = config.auditChainKey ? await step('audit-key', () => keyAuditChainEnds(deps)) : undefined;
   const runs: { tenant: string; adapter: string; status: string; merged: number }[] = [];
   const schedules = syncSchedules(config).filter((schedule) => at === undefined || normaliseCron(schedule.cron) === at);
   const adapters = schedules.flatMap((schedule) => schedule.adapters).filter((adapter) => deps.adapters[adapter]);
@@ -176,7 +179,7 @@ export async function scheduledRound(built: Built, trigger: string, cron?: strin
   // a run without a cron, since it deletes.
   const retention = at !== undefined && at === normaliseCron(config.schedule.retentionCron) ? await step('retention', () => runRetention(deps)) : undefined;
   if (retention) deps.logger.info('retention finished', retention);
-  const round = { runs, inbound, relay, subscriptions, retention };
+  const round = { auditChainsKeyed, runs, inbound, relay, subscriptions, retention };
   if (failures.length > 0) {
     const steps = [...new Set(failures.map((failure) => failure.step))];
     throw Object.assign(new AggregateError(failures.map((failure) => failure.error), `scheduled round ${trigger}: ${steps.join(', ')} failed (the other steps ran)`), { round, steps });

@@ -264,8 +264,9 @@ async function pruneSupersededMarks(deps: AppDeps, tenant: string): Promise<{ pr
  */
 /**
  * With AUDIT_CHAIN_KEY: keys the end of every tenant's audit chain not keyed yet (`audit.chain-keyed`),
- * so the rows written before the key was set are covered at once — at start on Node, and nightly on
- * both runtimes (before the heads are logged as anchors). One tenant's failure does not stop the others'.
+ * so the rows written before the key was set are covered at once — at start on Node, at every Cron
+ * Trigger on Workers, and nightly on both (before the heads are logged as anchors). One tenant's
+ * failure does not stop the others'.
  */
 export async function keyAuditChainEnds(deps: Pick<AppDeps, 'store' | 'logger' | 'clock'>): Promise<number> {
   let keyed = 0;

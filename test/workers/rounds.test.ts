@@ -10,6 +10,8 @@ import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { generatePopulation } from '../../adapters/shared/population';
 import type { JobMessage } from '../../src/runtime/job-queue';
+import { createStore } from '../../src/store';
+import { openD1Database } from '../../src/store/d1';
 import { buildFor, runJobBatch, scheduledRound, type JobQueueMessage, type WorkerEnv } from '../../src/runtime/worker';
 import { TEST_JWT_SECRET } from '../support/harness';
 import { CRON_POPULATION_SEED, CRON_POPULATION_SIZE } from './global-setup';
@@ -129,6 +131,23 @@ describe('a Worker invocation within its limits', () => {
     // The relay between them ran, and retention after them (what it did is on the error).
     expect(relayRan).toBe(true);
     expect((failed as { round?: { retention?: unknown } }).round?.retention).toBeDefined();
+  });
+
+  it('with AUDIT_CHAIN_KEY, every trigger keys the end of a chain written before the key (Workers has no start to do it at)', async () => {
+    const tenant = '9025';
+    const database = openD1Database(db() as never);
+    await createStore(database).audit.appendMany(tenant, [1, 2].map((i) => ({ at: `2026-11-25T10:00:0${i}.000Z`, actor: 'caseworker:a', action: 'plan.read', targetType: 'plan', targetId: `p-${i}`, detail: {} })));
+    const key = 'the-workers-trigger-audit-chain-key-0001';
+    const built = await buildFor({ ...(env as unknown as WorkerEnv), AUDIT_CHAIN_KEY: key, JOBS: undefined });
+    const round = await scheduledRound(built, 'cron:*/5 * * * *', '*/5 * * * *');
+    expect(round.auditChainsKeyed).toBeGreaterThanOrEqual(1);
+    expect(await createStore(database, { auditChainKey: key }).audit.verify(tenant)).toEqual({ ok: true, rows: 3, keyedFrom: 3 });
+    // Keyed already: the next trigger appends nothing to it.
+    await scheduledRound(built, 'cron:*/5 * * * *', '*/5 * * * *');
+    expect((await createStore(database).audit.list(tenant)).map((row) => row.action)).toEqual(['plan.read', 'plan.read', 'audit.chain-keyed']);
+    // Without the key, a trigger keys nothing.
+    const unkeyed = await buildFor({ ...(env as unknown as WorkerEnv), JOBS: undefined });
+    expect((await scheduledRound(unkeyed, 'cron:*/5 * * * *', '*/5 * * * *')).auditChainsKeyed).toBeUndefined();
   });
 
   it('RETENTION_CRON with a stray space still runs retention', async () => {
