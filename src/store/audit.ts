@@ -102,8 +102,9 @@ export type AuditVerification =
   /** `prunedThrough`: the last row retention pruned (the chain's base); `anchorsPruned`: anchors at rows before it, no longer checkable. */
   /**
    * `keyedFrom`: the first row whose hash is keyed (AUDIT_CHAIN_KEY), when the check was given the key;
-   * `notKeyed`: it was given the key and no row is keyed yet (the service keys each chain's end at start
-   * and nightly), so the rows can still be rewritten by someone holding the database file.
+   * `notKeyed`: it was given the key and no row is keyed yet (the service keys each chain's end at start,
+   * at each Cron Trigger on Workers, and nightly), so the rows can still be rewritten by someone holding
+   * the database file.
    */
   | { ok: true; rows: number; anchorsHeld?: number; prunedThrough?: number; anchorsPruned?: number; keyedFrom?: number; notKeyed?: true }
   | { ok: false; rows: number; brokenAtSeq: number; reason: string };
