@@ -56,6 +56,7 @@ export type { ConsentDocument } from './consents';
 export type { ConsentTextRow } from './consent-texts';
 export type { InboundWebhookRow, NewInboundWebhook } from './inbound-webhooks';
 export type { EventRow, PlanTold, SubscriptionDeliveryRow, SubscriptionRow } from './subscriptions';
+export { receiverKey } from './subscriptions';
 export type { PlanLinkRow } from './plan-links';
 export type { NewOutboxRow, OutboxRow, OutboxStatus } from './outbox';
 export type { AcceptOutcome, RegistrationRow } from './registrations';

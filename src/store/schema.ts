@@ -525,8 +525,9 @@ export const subscriptions = sqliteTable(
 /**
  * The plans each subscription was told of: a row is written when a consent-gated event of the plan
  * (created, changed, shared) is fanned out to it. `plan.unshared` and `plan.purged` — the events that
- * tell of a duty towards a plan — go only where such a row is: a system never told of a plan learns
- * nothing of it, not even its id. Ids only; deleted once the plan is gone and its purge told (retention).
+ * tell of a duty towards a plan — go only to subscriptions of a receiver (token subject and system) with
+ * such a row: a system never told of a plan learns nothing of it, not even its id. Ids only; deleted once
+ * the plan is gone and its purge told, or the receiver's last subscription has ended (retention).
  */
 export const plansTold = sqliteTable(
   'plans_told',

@@ -36,6 +36,14 @@ export interface SourceSays {
   permitEnds: { source: string; lastDay: string }[];
 }
 
+/**
+ * Who receives a plan's events, as the told rows count it: the token subject that made a subscription
+ * (`created_by` is `roles:sub`) and the system it serves — one vendor may split its events over several
+ * subscriptions (one endpoint for changes, another for what it must delete).
+ */
+export const receiverKey = (tenant: string, createdBy: string, system: string | null, planId: string) =>
+  `${tenant}|${createdBy.slice(createdBy.indexOf(':') + 1)}|${system ?? ''}|${planId}`;
+
 /** Made by this token subject (`created_by` is `roles:sub`), under whatever roles. */
 const madeBy = (subject: string) => sql`substr(${subscriptions.createdBy}, instr(${subscriptions.createdBy}, ':') + 1) = ${subject}`;
 
@@ -215,34 +223,49 @@ export function subscriptionRepository({ db, batch }: Database) {
     async nextEvents(limit: number): Promise<EventRow[]> {
       return db.select().from(events).orderBy(asc(events.seq)).limit(limit);
     },
-    /** Which subscriptions were told of these plans (`plansTold`), as `subscriptionId|planId`: one search per tenant of the page. */
-    async toldOf(plansOf: readonly { tenant: string; planId: string }[]): Promise<Set<string>> {
+    /**
+     * Who was told of these plans (`plansTold`), by receiver: `tenant|subject|system|planId` (the token
+     * subject that made the subscription, and the system it serves) → the subscriptions whose rows say
+     * so. One search per tenant of the page.
+     */
+    async toldOf(plansOf: readonly { tenant: string; planId: string }[]): Promise<Map<string, string[]>> {
       const byTenant = new Map<string, string[]>();
       for (const { tenant, planId } of plansOf) byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), planId]);
-      const told = new Set<string>();
-      for (const [tenant, planIds] of byTenant) for (const row of await this.toldOfQuery(tenant, planIds)) told.add(`${row.subscriptionId}|${row.planId}`);
+      const told = new Map<string, string[]>();
+      for (const [tenant, planIds] of byTenant)
+        for (const row of await this.toldOfQuery(tenant, planIds)) {
+          const key = receiverKey(tenant, row.createdBy, row.system, row.planId);
+          told.set(key, [...(told.get(key) ?? []), row.subscriptionId]);
+        }
       return told;
     },
-    /** The query of `toldOf` for one tenant, unrun (its query plan is tested: the index, by tenant and plan). */
+    /** The query of `toldOf` for one tenant, unrun (its query plan is tested: the index, by tenant and plan; each subscription by its id). */
     toldOfQuery(tenant: string, planIds: readonly string[]) {
-      return db.select({ subscriptionId: plansTold.subscriptionId, planId: plansTold.planId }).from(plansTold).where(and(eq(plansTold.tenant, tenant), inList(plansTold.planId, planIds)));
+      return db
+        .select({ subscriptionId: plansTold.subscriptionId, planId: plansTold.planId, createdBy: subscriptions.createdBy, system: subscriptions.system })
+        .from(plansTold)
+        .innerJoin(subscriptions, eq(subscriptions.id, plansTold.subscriptionId))
+        .where(and(eq(plansTold.tenant, tenant), inList(plansTold.planId, planIds)));
     },
     /**
-     * Retention: the told rows no one needs any more — of a subscription that has ended (it hears
-     * nothing again), and of a plan that is gone with no purge left to tell (a system whose subscription
-     * had ended when its plan was purged was told nothing more). Kept otherwise for as long as the plan.
+     * Retention: the told rows no one needs any more — of a receiver with no subscription left (its
+     * subscriptions, made by one token subject for one system, have all ended: it hears nothing again),
+     * and of a plan that is gone with no purge left to tell (a system whose subscriptions had ended when
+     * its plan was purged was told nothing more). Kept otherwise for as long as the plan: a receiver that
+     * ends one subscription and keeps another still hears the plan's end on the other.
      */
     async forgetUnneededTold(tenant: string): Promise<number> {
       return (await this.forgetUnneededToldQuery(tenant)).length;
     },
     /** The deletion of `forgetUnneededTold`, unrun (its query plan is tested: each plan and subscription looked up by its id). */
     forgetUnneededToldQuery(tenant: string) {
-      const subscriptionEnded = sql`not exists (select 1 from ${subscriptions} where ${subscriptions.id} = ${plansTold.subscriptionId} and ${subscriptions.disabledAt} is null)`;
+      const subject = (table: string) => sql.raw(`substr(${table}.created_by, instr(${table}.created_by, ':') + 1)`);
+      const receiverEnded = sql`not exists (select 1 from ${subscriptions} as told_by join ${subscriptions} as live on live.tenant = told_by.tenant and live.system = told_by.system and ${subject('live')} = ${subject('told_by')} where told_by.id = ${plansTold.subscriptionId} and live.disabled_at is null)`;
       const planGone = and(
         sql`not exists (select 1 from ${plans} where ${plans.tenant} = ${plansTold.tenant} and ${plans.id} = ${plansTold.planId})`,
         sql`not exists (select 1 from ${events} where ${events.tenant} = ${plansTold.tenant} and ${events.type} = 'plan.purged' and json_extract(${events.data}, '$.planId') = ${plansTold.planId})`,
       );
-      return db.delete(plansTold).where(and(eq(plansTold.tenant, tenant), or(subscriptionEnded, planGone))).returning({ planId: plansTold.planId });
+      return db.delete(plansTold).where(and(eq(plansTold.tenant, tenant), or(receiverEnded, planGone))).returning({ planId: plansTold.planId });
     },
     /**
      * The deliveries of a page of events and the events' removal, in one atomic batch — with the plans

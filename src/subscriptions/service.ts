@@ -22,7 +22,7 @@ import { defaultBackoff, retryDelayMs, type BackoffPolicy } from '../delivery/ba
 import { holdsCprNumber, redactCpr } from '../security/redact';
 import { SourceSystem } from '../model';
 import { actorOf, hasAnyRole, type Principal } from '../security';
-import type { AuditEntry, EventRow, PlanTold, SubscriptionDeliveryRow, SubscriptionRow } from '../store';
+import { receiverKey, type AuditEntry, type EventRow, type PlanTold, type SubscriptionDeliveryRow, type SubscriptionRow } from '../store';
 import { signWebhook } from '../webhooks/standard-webhooks';
 import { checkSubscriptionUrl } from './address-guard';
 import { sharingOf } from './consent-gate';
@@ -336,7 +336,9 @@ const planIdOfDelivery = (row: SubscriptionDeliveryRow) => (JSON.parse(row.paylo
  * the events about a plan that no longer concerns the system (or no longer exists), telling it to stop
  * holding the plan or delete it (R10, R16, GDPR art. 19) — but go only to a subscription that was told of
  * the plan (`plansTold`: by this page's earlier events, or before), so a system never told of a plan
- * does not learn of it from them. A subscription made before that was recorded (`tellsTracked` false)
+ * does not learn of it from them. Told is counted per receiver — the token subject that made the
+ * subscription and the system it serves (`receiverKey`) — so a vendor that keeps its duties on an
+ * endpoint of their own hears them there. A subscription made before that was recorded (`tellsTracked` false)
  * hears them as before: when it was made before they were recorded. The plans' members and consents,
  * and who was told of them, are read in one query each for the page.
  *
@@ -355,6 +357,7 @@ async function audienceOf(store: AppDeps['store'], wanted: readonly { event: Eve
   const concerns = sharingOf(await store.subscriptions.membersWithConsents([...planIds]), at);
   const toldBefore = await store.subscriptions.toldOf(dutyPlans);
   const told: { add: PlanTold[]; forget: PlanTold[] } = { add: [], forget: [] };
+  const purgeTold = new Set<string>();
   const mayHear = (subscription: SubscriptionRow, event: EventRow): boolean => {
     const system = subscription.system as SourceSystem | null;
     if (!system) return false;
@@ -363,16 +366,20 @@ async function audienceOf(store: AppDeps['store'], wanted: readonly { event: Eve
     if (!planEventTypes.includes(event.type) || !data.planId) return false;
     if ((event.type === 'plan.shared' || ungatedTypes.includes(event.type)) && data.system !== system) return false;
     const pair = { tenant: event.tenant, subscriptionId: subscription.id, planId: data.planId, firstEventSeq: event.seq };
-    const key = `${subscription.id}|${data.planId}`;
+    const key = receiverKey(event.tenant, subscription.createdBy, system, data.planId);
     if (ungatedTypes.includes(event.type)) {
       const hears = subscription.tellsTracked ? toldBefore.has(key) : subscription.createdAt <= event.at;
-      // Deleted: nothing more will be told of it, so who was told of it need not be kept.
-      if (event.type === 'plan.purged' && toldBefore.delete(key)) told.forget.push(pair);
+      // Deleted: nothing more will be told of it, so who was told of it need not be kept (once the
+      // receiver's other subscriptions have heard it too: the key stays for the rest of the page).
+      if (event.type === 'plan.purged' && !purgeTold.has(key)) {
+        purgeTold.add(key);
+        for (const subscriptionId of toldBefore.get(key) ?? []) told.forget.push({ ...pair, subscriptionId });
+      }
       return hears;
     }
     if (!concerns(event.tenant, data.planId, system)) return false;
     if (!toldBefore.has(key)) {
-      toldBefore.add(key);
+      toldBefore.set(key, [subscription.id]);
       told.add.push(pair);
     }
     return true;

@@ -55,7 +55,7 @@ describe('query plans of lookups by id', () => {
 
 describe('query plans of lookups by a JSON list (inList)', () => {
   const cases = [
-    ['who was told of a page’s plans (subscriptions)', () => subscriptionRepository({ db } as never).toldOfQuery('101', ids), /SEARCH plans_told USING (COVERING )?INDEX plans_told_plan \(tenant=\? AND plan_id=\?\)/],
+    ['who was told of a page’s plans (subscriptions), each subscription by its id', () => subscriptionRepository({ db } as never).toldOfQuery('101', ids), /SEARCH plans_told USING (COVERING )?INDEX plans_told_plan \(tenant=\? AND plan_id=\?\).*SEARCH subscriptions USING INDEX sqlite_autoindex_subscriptions_1 \(id=\?\)/],
     ['citizens by id', () => db.select().from(schema.citizens).where(and(sameTenant(schema.citizens.tenant, '101'), inList(schema.citizens.id, ids))), /SEARCH citizens USING INDEX sqlite_autoindex_citizens_1 \(id=\?\)/],
     ['citizens by CPR hash', () => db.select().from(schema.citizens).where(and(eq(schema.citizens.tenant, '101'), inList(schema.citizens.cprHash, ids))), /SEARCH citizens USING INDEX citizens_tenant_cpr_hash \(tenant=\? AND cpr_hash=\?\)/],
     ['plans by id', () => db.select({ d: schema.plans.document }).from(schema.plans).where(and(sameTenant(schema.plans.tenant, '101'), inList(schema.plans.id, ids))), /SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/],
@@ -168,10 +168,11 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     return Promise.all(ran.map((query) => planOf({ toSQL: () => query })));
   }
 
-  it('the nightly sweep of told rows no one needs walks the municipality’s told rows by their index and looks each subscription and plan up by its id', async () => {
+  it('the nightly sweep of told rows no one needs walks the municipality’s told rows by their index, looks each subscription and plan up by its id, and the receiver’s live subscriptions by the tenant’s index', async () => {
     const plan = await planOf(subscriptionRepository({ db } as never).forgetUnneededToldQuery('101'));
     expect(plan).toMatch(/SEARCH plans_told USING (COVERING )?INDEX plans_told_plan \(tenant=\?\)/);
-    expect(plan).toMatch(/SEARCH subscriptions USING INDEX sqlite_autoindex_subscriptions_1 \(id=\?\)/);
+    expect(plan).toMatch(/SEARCH told_by USING INDEX sqlite_autoindex_subscriptions_1 \(id=\?\)/);
+    expect(plan).toMatch(/SEARCH live USING INDEX subscriptions_tenant \(tenant=\? AND disabled_at=\?\)/);
     expect(plan).toMatch(/SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/);
   });
 

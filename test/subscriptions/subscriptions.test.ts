@@ -908,6 +908,30 @@ describe('consent checked again at sending, and told when it begins or ends (pla
     await app.close();
   });
 
+  it('a vendor that keeps its duties on a subscription of their own hears plan.unshared there: told is counted per vendor and system, not per subscription; another vendor of the system is not told', async () => {
+    const app = await freshApp();
+    const subscribe = async (sub: string, path: string, events: string[]) => (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: `${receiverUrl}/${path}`, events }, sub)).body.id as string;
+    // One vendor, two endpoints: one for the plan's changes, one for what it must stop holding.
+    const changes = await subscribe('vendor-social', 'changes', ['plan.changed']);
+    const duties = await subscribe('vendor-social', 'duties', ['plan.unshared', 'plan.purged']);
+    // Another supplier of the same system, never told of the plan.
+    const otherVendor = await subscribe('vendor-social-other', 'other', ['plan.unshared', 'plan.purged']);
+    const plan = await enrol(app.deps, testCpr());
+    const grant = await grantThroughApi(app, plan, { source: 'social', categories: ['plan-core', 'goals'] });
+    await app.run();
+    expect((await deliveriesOf(app, changes, 'vendor-social')).length).toBeGreaterThan(0);
+    expect(await deliveriesOf(app, duties, 'vendor-social')).toEqual([]);
+    await revokeThroughApi(app, grant);
+    app.clock.advance(1000);
+    await app.run();
+    const unsharedAt = (path: string) => received.filter((r) => r.path === `/enplan-events/${path}`).map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> }).filter((b) => b.type === 'plan.unshared').map((b) => b.data);
+    expect(unsharedAt('duties')).toEqual([{ tenant: '101', planId: plan.id, system: 'social' }]);
+    expect(unsharedAt('changes')).toEqual([{ tenant: '101', planId: plan.id, system: 'social' }]);
+    expect(unsharedAt('other')).toEqual([]);
+    expect(await deliveriesOf(app, otherVendor, 'vendor-social-other')).toEqual([]);
+    await app.close();
+  });
+
   it('a subscription made before who was told of a plan was recorded keeps the rule of before: plan.unshared of any plan whose event came after it was made', async () => {
     const app = await freshApp();
     const id = (await app.call('POST', '/v1/subscriptions', ['vendor'], { url: receiverUrl }, 'vendor-social')).body.id as string;
@@ -1194,6 +1218,45 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
     expect((await app.call('DELETE', `/v1/subscriptions/${told}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
     expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 0, plansToldForgotten: 1 });
     expect(await toldOf()).toEqual([kept]);
+    await app.close();
+  });
+
+  it('a vendor that ends the subscription that heard of a plan and keeps its duties subscription still hears plan.purged there: the nightly job keeps what it was told until its last subscription ends', async () => {
+    const app = await freshApp();
+    const changes = await subscribe(app, 'social', 'vendor-social', ['plan.changed']);
+    const duties = await subscribe(app, 'social', 'vendor-social', ['plan.purged']);
+    const plan = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
+    await close(app, plan.id);
+    expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    const toldRows = () => app.database.db.select({ subscriptionId: plansTold.subscriptionId }).from(plansTold).where(eq(plansTold.planId, plan.id));
+    expect(await toldRows()).toEqual([{ subscriptionId: changes }]);
+    expect((await app.call('DELETE', `/v1/subscriptions/${changes}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 0, plansToldForgotten: 0 });
+    received = [];
+    pastRetention(app);
+    expect(await runRetention(app.deps)).toMatchObject({ plansPurged: 1, plansToldForgotten: 0 });
+    expect(await app.run()).toMatchObject({ delivered: 1, dead: 0 });
+    expect(bodiesTo('social').map((b) => [b.type, b.data.planId])).toEqual([['plan.purged', plan.id]]);
+    expect((await deliveriesOf(app, duties, 'social')).map((d) => [d.type, d.status])).toEqual([['plan.purged', 'delivered']]);
+    // Told, so forgotten.
+    expect(await toldRows()).toEqual([]);
+    await app.close();
+  });
+
+  it('the nightly job forgets what a vendor was told of once its last subscription for the system has ended', async () => {
+    const app = await freshApp();
+    const first = await subscribe(app, 'social', 'vendor-social', ['plan.changed']);
+    const second = await subscribe(app, 'social', 'vendor-social', ['plan.purged']);
+    const plan = await enrol(app.deps, testCpr());
+    await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
+    expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    const end = async (id: string) => expect((await app.call('DELETE', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
+    await end(first);
+    expect(await runRetention(app.deps)).toMatchObject({ plansToldForgotten: 0 });
+    await end(second);
+    expect(await runRetention(app.deps)).toMatchObject({ plansToldForgotten: 1 });
+    expect(await app.database.db.select().from(plansTold).where(eq(plansTold.planId, plan.id))).toEqual([]);
     await app.close();
   });
 
