@@ -33,7 +33,7 @@ export type EventType = z.infer<typeof EventType>;
 export const NewSubscription = z
   .object({
     url: z.string().max(2000).describe('https address the events are POSTed to'),
-    events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out. `plan.unshared` and `plan.purged` come with any plan event type: a vendor that heard of a plan is told when it must stop holding it or when it is deleted'),
+    events: z.array(EventType).min(1).max(EventType.options.length).optional().describe('Event types wanted; all when left out. `plan.unshared` and `plan.purged` come with any plan event type: a vendor that heard of a plan is told when it must stop holding it or when it is deleted. A subscription wanting only those two hears them of the plans the vendor heard of on its other subscriptions for the system'),
     description: z.string().max(200).optional(),
     system: SourceSystem.optional().describe(
       'The sector system (fagsystem) the subscription serves: its plan events are of plans whose consent lets data flow with that system, its delivery.dead events of deliveries to it. A vendor’s is the system its token names (claim `system`), which it may leave out; IT staff name one.',
