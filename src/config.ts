@@ -29,6 +29,14 @@ const cronExpression = z
     const fields = value.split(/\s+/);
     return (fields.length === 5 || fields.length === 6) && fields.every((field) => /^[\d*,/?LW#A-Za-z-]+$/.test(field));
   }, 'must be a cron expression of 5 fields (6 with seconds), e.g. "*/5 * * * *"')
+  // Readers differ on a cron that restricts both day fields: classic cron (Vixie) runs on either day,
+  // bree (@breejs/later) only on a day that is both. Refused rather than run on days no one meant.
+  .refine((value) => {
+    const fields = value.split(/\s+/);
+    const [dayOfMonth, , dayOfWeek] = fields.slice(fields.length - 3);
+    const restricts = (field: string | undefined) => field !== undefined && field !== '*' && field !== '?';
+    return !(restricts(dayOfMonth) && restricts(dayOfWeek));
+  }, 'restricts both the day of month and the day of week, which cron readers take differently (classic cron runs on either day, bree only on a day that is both): restrict one and leave the other "*"')
   .transform(normaliseCron);
 
 /** Space-separated Standard Webhooks secrets; each is checked here so a bad one fails at start with its name. */

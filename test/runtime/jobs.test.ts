@@ -155,6 +155,19 @@ describe('sync schedules from configuration', () => {
     await expect(startNodeService({ ...urls, NODE_ENV: 'test', DEMO: 'off', SYNC_CRON: '0 0 L * *', DATA_DIR: join(tmpdir(), 'never-made') })).rejects.toThrow(/^SYNC_CRON "0 0 L \* \*" is not a cron bree can schedule/);
   });
 
+  it('refuses a cron that restricts both the day of month and the day of week, which bree and classic cron read differently; one day field is fine', () => {
+    // bree would run this only on a Monday that is the 1st; classic cron on every 1st and every Monday.
+    expect(() => loadConfig({ ...urls, SYNC_CRON_DFDG: '0 8 1 * 1' })).toThrow(/SYNC_CRON_DFDG[\s\S]*restricts both the day of month and the day of week/);
+    expect(() => loadConfig({ ...urls, RETENTION_CRON: '0 0 3 15 * 1-5' })).toThrow(/RETENTION_CRON[\s\S]*restricts both/);
+    expect(() => loadConfig({ ...urls, RETENTION_CRON: '0 3 1-7 * 0' })).toThrow(/RETENTION_CRON[\s\S]*restricts both/);
+    expect(loadConfig({ ...urls, SYNC_CRON_DFDG: '0 8 1 * *' }).schedule.syncCronOf.dfdg).toBe('0 8 1 * *');
+    expect(loadConfig({ ...urls, SYNC_CRON_DFDG: '0 8 * * 1-5' }).schedule.syncCronOf.dfdg).toBe('0 8 * * 1-5');
+    expect(loadConfig({ ...urls, SYNC_CRON_DFDG: '0 8 ? * 1' }).schedule.syncCronOf.dfdg).toBe('0 8 ? * 1');
+    // With seconds, the day fields are the fourth and the sixth.
+    expect(loadConfig({ ...urls, RETENTION_CRON: '0 30 2 1 * *' }).schedule.retentionCron).toBe('0 30 2 1 * *');
+    expect(() => loadConfig({ ...urls, RETENTION_CRON: '0 30 2 1 * 1' })).toThrow(/RETENTION_CRON[\s\S]*restricts both/);
+  });
+
   it('refuses a malformed RETENTION_CRON at load, naming it, and reads one with stray spaces as the cron it is', () => {
     expect(() => loadConfig({ ...urls, RETENTION_CRON: 'nightly' })).toThrow(/RETENTION_CRON[\s\S]*cron expression/);
     expect(() => loadConfig({ ...urls, RETENTION_CRON: '30 2 * *' })).toThrow(/RETENTION_CRON/);
