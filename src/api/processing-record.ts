@@ -47,7 +47,7 @@ const ProcessingRecordResponse = z
       }),
     ),
     retention: z.object({ closedPlansDays: z.number().int(), payloadBodiesDays: z.number().int(), auditLog: z.string(), lapsedConsent: z.string(), endedPlans: z.string(), erasure: z.string() }),
-    security: z.object({ cprAtRest: z.string(), cprElsewhere: z.string(), access: z.string(), quarantinedPayloads: z.string(), auditLog: z.string(), rulesVersion: z.string() }),
+    security: z.object({ cprAtRest: z.string(), cprElsewhere: z.string(), access: z.string(), quarantinedPayloads: z.string(), caseworkerReads: z.string(), auditLog: z.string(), rulesVersion: z.string() }),
   })
   .openapi('ProcessingRecord', {
     description:

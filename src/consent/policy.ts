@@ -29,7 +29,7 @@ export type FlowDecision =
  * Denmark, and a young person is 16 from 00:00 Danish time on their birthday (R4, R9). A revocation
  * or an end is an instant, compared as one.
  */
-function activeOn(validFrom: string | undefined, validTo: string | undefined, revokedAt: string | undefined, at: Date): boolean {
+export function activeOn(validFrom: string | undefined, validTo: string | undefined, revokedAt: string | undefined, at: Date): boolean {
   const day = danishToday(at);
   if (validFrom && day < validFrom) return false;
   if (validTo && day > validTo) return false;

@@ -137,6 +137,7 @@ export const ProcessingRecordPage: FC<{ record: ProcessingRecord }> = ({ record:
         <li>CPR numbers at rest: {r.security.cprAtRest}; {r.security.cprElsewhere}.</li>
         <li>Access: {r.security.access}.</li>
         <li>Quarantined payloads: {r.security.quarantinedPayloads}.</li>
+        <li>Caseworkers’ reads: {r.security.caseworkerReads}.</li>
         <li>Audit log: {r.security.auditLog}.</li>
         <li>Rules version: {r.security.rulesVersion}.</li>
       </ul>

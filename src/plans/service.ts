@@ -25,6 +25,7 @@ import {
 import { completenessOf, replacementProblems, ruleSetVersion } from '../rules';
 import { danishToday } from '../views/danish';
 import { hiddenFromCaseworker } from '../views/plan-view';
+import { departmentTakesPart } from '../views/involvement';
 import { rebasedConflicts, resolveConflict, settledConflictRegistration, settlementKey, type ConflictChoice } from './conflicts';
 import type { RegistrationRequest } from '../registrations/kinds';
 import { registrationService } from '../registrations/service';
@@ -199,7 +200,8 @@ export function planService(deps: AppDeps) {
       // The whole plan is shown: in a family plan every active member's data was looked at, so each member's log tells it.
       for (const plan of plans) {
         const active = membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId);
-        for (const citizenId of new Set([citizen.id, ...active])) await audit(principal, 'plan.looked-up', plan, citizenId, principal.department ? { department: principal.department } : {});
+        const department = principal.department ? { department: principal.department, departmentInPlan: await departmentTakesPart(store, plan, principal.department, clock.now()) } : {};
+        for (const citizenId of new Set([citizen.id, ...active])) await audit(principal, 'plan.looked-up', plan, citizenId, department);
       }
       return plans;
     },

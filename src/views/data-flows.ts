@@ -11,7 +11,9 @@
  *   (a single `category` / `consentRef`, as the relay writes them today, is read too)
  * - `plan.read` with `recipient: 'provider:<id>'` — a provider looked at its part of the plan.
  * - `plan.read` with `view: 'caseworker'`, and `plan.looked-up` (found by CPR number) — the
- *   municipality's caseworkers opened the plan; one line per day with the count.
+ *   municipality's caseworkers opened the plan; one line per day with the count. One with
+ *   `departmentInPlan: false` (a department that takes no part in the plan, src/views/involvement.ts)
+ *   gets a line of its own.
  * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
  * - `data-subject.access-log-read` — the DPO read who used this citizen's data.
  * - `quarantine.payload-read` { adapter, recordType, purpose, anonymousTreatment } — IT staff looked at a record of theirs
@@ -305,6 +307,21 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         consentRefs: [],
         legalBasis: null,
         text: `Den ${when} tog kommunen en udskrift af alt, hvad Én plan har om dig, til at besvare en anmodning om indsigt (databeskyttelsesforordningens artikel 15).`,
+      });
+    } else if (((row.action === 'plan.read' && d.view === 'caseworker') || row.action === 'plan.looked-up') && d.departmentInPlan === false && typeof d.department === 'string') {
+      // A department that takes no part in the plan opened it: told on its own, never folded into the day's reads.
+      const department = partyName(d.department);
+      flows.push({
+        at: row.at,
+        about,
+        kind: 'viewed',
+        source: 'enplan',
+        recipient: 'caseworker',
+        categories: [],
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text: `Den ${danishDate(row.at)} kl. ${danishClock(row.at)} åbnede en sagsbehandler fra ${department} ${child ? 'dit barns' : 'din'} Én plan${row.action === 'plan.looked-up' ? ' efter at have søgt på CPR-nummeret' : ''}, selv om ${department} ikke er part i planen. Det er registreret, hvem det var, og kommunens databeskyttelsesrådgiver kan se det.`,
       });
     } else if ((row.action === 'plan.read' && d.view === 'caseworker') || row.action === 'plan.looked-up') {
       const day = danishDate(row.at);

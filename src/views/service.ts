@@ -12,6 +12,7 @@ import { decideFlow } from '../consent/policy';
 import { Id, InvolvedMunicipality, MunicipalityCode, membersOf, Plan, type ConsentGrant } from '../model';
 import { actorOf, type Principal } from '../security';
 import type { ConsentDocument } from '../store';
+import { departmentTakesPart } from './involvement';
 import { caseworkerViewer, explainView, LinkPart, linkPartCategory, type Disclosure, type PlanView, type Viewer } from './plan-view';
 
 export const CreateLinkRequest = z.strictObject({
@@ -82,9 +83,11 @@ export function planViewService(deps: AppDeps) {
           // A caseworker's read is in the log of every member of the plan (each is told, R13); a
           // citizen's own read in theirs. Appended together, the rows share one commit.
           const whose = viewer.kind === 'citizen' ? [viewer.citizenId] : activeMemberIds(own);
+          // A caseworker's department, and whether it takes part in the plan: a read from outside is told apart (R13).
+          const department = viewer.kind === 'caseworker' && viewer.department ? { department: viewer.department, departmentInPlan: await departmentTakesPart(store, own, viewer.department, at) } : {};
           await Promise.all(
             whose.map((citizenId) =>
-              store.audit.append(principal.tenant, { at: at.toISOString(), actor: actorOf(principal), action: 'plan.read', targetType: 'plan', targetId: own.id, citizenId, detail: { view: viewer.kind, ...(viewer.kind === 'caseworker' && viewer.department ? { department: viewer.department } : {}) } }),
+              store.audit.append(principal.tenant, { at: at.toISOString(), actor: actorOf(principal), action: 'plan.read', targetType: 'plan', targetId: own.id, citizenId, detail: { view: viewer.kind, ...department } }),
             ),
           );
         }

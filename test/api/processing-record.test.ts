@@ -89,6 +89,8 @@ describe('the record of processing', () => {
     expect(body.security.quarantinedPayloads).toBe(
       'IT staff of the municipality may read the stored payload of a record quarantined because it could not be mapped, to find the fault, until it is deleted after 30 days: every CPR-shaped number masked, each look audited and shown in the citizen’s own log of where their data went — for a child, also to a custody holder who consented for the child to that system’s data, never a look that may concern anonymous treatment (SEL § 101 a) — (the DPO’s access log names who); a refused attempt is audited too',
     );
+    // A caseworker's read from outside the plan: possible, and told apart (src/views/involvement.ts).
+    expect(body.security.caseworkerReads).toMatch(/takes no part in the plan .* told to the citizen on a line of its own and marked in the log \(departmentInPlan false\) for the DPO’s follow-up/);
     // Which CPR key generation protects the data (art. 32 documentation); no rotation under way here.
     expect(body.security.cprAtRest).toBe(`AES-256-GCM under the key ${app.deps.vault.currentPrefix.split(':')[1]}; found through a keyed HMAC-SHA-256 per municipality, never decrypted to search`);
     // No citizen ids, CPR numbers or plan ids in it.

@@ -1,0 +1,59 @@
+/**
+ * Which of the municipality's departments take part in a plan: the rule a read by a caseworker of
+ * another department is weighed against. A department takes part when
+ * - it coordinates the plan (R5);
+ * - an element of the plan is in its sector (a goal, an intervention, an agreement, a care team);
+ * - data in the plan was given to it alone by consent (provenance `audience`, R9);
+ * - the plan replaces or frames one of its sector plans (R2);
+ * - a member's consent or a recorded legal basis, in force, names it as recipient (R9, R11).
+ * Read only from the plan and its members' consent documents, so it is the same wherever asked.
+ */
+import type { Plan, SectorPlanType } from '../model';
+import { Department, membersOf } from '../model';
+import { activeOn } from '../consent/policy';
+import type { ConsentDocument, Store } from '../store';
+
+/** The department that keeps each sector plan (sector-plans.md): whose plan an Én plan replaces or frames. */
+const keeperOf: Record<SectorPlanType, Department> = {
+  'employment-plan': 'employment',
+  'rehabilitation-action-part': 'employment',
+  'sickness-benefit-agreement': 'employment',
+  'sel-141-plan': 'social',
+  'children-plan': 'children',
+  'youth-plan': 'children',
+  'parents-plan': 'children',
+  'integration-contract': 'integration',
+  'education-plan': 'education',
+};
+
+export function departmentsInPlan(plan: Plan, documents: readonly ConsentDocument[], at: Date): Set<Department> {
+  const found = new Set<Department>();
+  if (plan.coordinator) found.add(plan.coordinator.sector);
+  const elements = [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.careTeams];
+  for (const element of elements) {
+    if (element.sector) found.add(element.sector);
+    for (const entry of element.provenance) if (entry.kind === 'source') for (const department of entry.audience ?? []) found.add(department);
+  }
+  for (const replaced of plan.replaces) found.add(keeperOf[replaced.planType]);
+  const members = new Set(membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId));
+  for (const document of documents) {
+    if (!members.has(document.citizenId)) continue;
+    const inForce = document.kind === 'grant' ? activeOn(document.validFrom, document.validTo, document.revokedAt, at) : activeOn(undefined, document.validTo, document.endedAt, at);
+    if (inForce && isDepartment(document.recipient)) found.add(document.recipient);
+  }
+  return found;
+}
+
+const isDepartment = (recipient: string): recipient is Department => (Department.options as readonly string[]).includes(recipient);
+
+/**
+ * Whether a caseworker of `department` reads a plan their department takes part in, for the audit
+ * row of the read (`departmentInPlan`): a read from outside stays possible — a caseworker may need
+ * to find whom to hand over to — but the citizen is told of it apart and the DPO sees it in the log.
+ */
+export async function departmentTakesPart(store: Pick<Store, 'consents'>, plan: Plan, department: Department, at: Date): Promise<boolean> {
+  const quick = departmentsInPlan(plan, [], at);
+  if (quick.has(department)) return true;
+  const members = membersOf(plan).map((m) => m.citizenId);
+  return departmentsInPlan(plan, await store.consents.forCitizens(plan.tenant, members), at).has(department);
+}

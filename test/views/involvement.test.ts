@@ -1,0 +1,138 @@
+/**
+ * Which departments take part in a plan, and a read by a caseworker of one that does not: recorded
+ * with the read, told to the citizen on a line of its own (R13), visible to the DPO in the log.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsentGrant, LegalBasisRecord, Provenance } from '../../src/model';
+import type { ConsentDocument } from '../../src/store';
+import { departmentsInPlan } from '../../src/views/involvement';
+import { TestClock } from '../registrations/fixture';
+import { testCpr } from '../support/cpr';
+import { startTestApp } from '../support/node-app';
+import { familyMember, fromSource, goal, intervention, planWith } from '../support/elements';
+import { enrol, grantConsent } from '../support/seed';
+
+const at = new Date('2026-11-25T12:00:00.000Z');
+const adult = familyMember('m1', 'adult', '1985-06-15');
+const leaver = { ...familyMember('m2', 'adult', '1987-02-01'), leftAt: '2026-11-01T10:00:00.000Z' };
+const forChildren: Provenance = { ...(fromSource('g-children', 'social', 'social', 'r-1') as Extract<Provenance, { kind: 'source' }>), audience: ['children'] };
+
+const grantTo = (recipient: string, citizenId: string, more: Partial<ConsentGrant> = {}): ConsentDocument => ({
+  kind: 'grant',
+  id: `g-${recipient}-${citizenId}`,
+  tenant: '101',
+  citizenId,
+  grantedBy: { citizenId, capacity: 'self' },
+  source: 'enplan',
+  recipient,
+  categories: ['plan-core'],
+  explicitHealth: false,
+  purpose: 'Koordinering',
+  validFrom: '2026-11-01',
+  signed: { method: 'mitid', documentRef: 'doc', textVersion: 'samtykke-v1', language: 'da' },
+  createdAt: '2026-11-01T09:00:00.000Z',
+  ...more,
+});
+const legalBasisTo = (recipient: string, citizenId: string, more: Partial<LegalBasisRecord> = {}): ConsentDocument => ({
+  kind: 'legal-basis',
+  id: `lb-${recipient}`,
+  tenant: '101',
+  citizenId,
+  source: 'enplan',
+  recipient,
+  categories: ['plan-core'],
+  basis: 'SEL § 49 b',
+  recordedBy: 'caseworker:anna',
+  recordedAt: '2026-11-05T13:00:00.000Z',
+  citizenInformed: true,
+  ...more,
+});
+
+describe('the departments that take part in a plan', () => {
+  const plan = planWith([adult, leaver], {
+    // The coordinator's (social, from planWith), a goal's sector (employment), data consent gave children alone.
+    goals: [goal('g-1', { sector: 'employment' })],
+    interventions: [intervention('i-1', 'm1', { sector: 'social', provenance: [forChildren] })],
+    replaces: [{ planType: 'integration-contract', relation: 'replaces' }],
+  });
+
+  it('are the coordinator’s, those of its elements, those consent gave data alone, and the keeper of a sector plan it replaces', () => {
+    expect([...departmentsInPlan(plan, [], at)].sort()).toEqual(['children', 'employment', 'integration', 'social']);
+  });
+
+  it('and a department an active member’s consent or legal basis names as recipient, while in force', () => {
+    expect(departmentsInPlan(plan, [grantTo('education', 'c-m1')], at).has('education')).toBe(true);
+    expect(departmentsInPlan(plan, [legalBasisTo('health', 'c-m1')], at).has('health')).toBe(true);
+    // Revoked, expired, not yet begun, ended, or given by a member who has left: not a part.
+    const notInForce = [
+      grantTo('education', 'c-m1', { revokedAt: '2026-11-20T10:00:00.000Z' }),
+      grantTo('education', 'c-m1', { id: 'g-2', validTo: '2026-11-24' }),
+      grantTo('education', 'c-m1', { id: 'g-3', validFrom: '2026-12-01' }),
+      legalBasisTo('health', 'c-m1', { endedAt: '2026-11-20T10:00:00.000Z' }),
+      grantTo('health', 'c-m2'),
+      // The plan itself, a provider or another municipality is not a department.
+      grantTo('enplan', 'c-m1', { id: 'g-4' }),
+      grantTo('provider:p-1', 'c-m1', { id: 'g-5' }),
+    ];
+    const found = departmentsInPlan(plan, notInForce, at);
+    expect(found.has('education')).toBe(false);
+    expect(found.has('health')).toBe(false);
+    expect(found.size).toBe(4);
+  });
+});
+
+describe('a caseworker of a department that takes no part in the plan reads it', () => {
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  const clock = new TestClock(at.getTime());
+  beforeAll(async () => {
+    app = await startTestApp({ clock });
+  });
+  afterAll(() => app.close());
+
+  const read = async (planId: string, department?: string) => {
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: `anna-${department ?? 'none'}`, ...(department ? { department: department as never } : {}) });
+    return app.harness.request(`/v1/plans/${planId}`, { headers: { authorization: `Bearer ${token}` } });
+  };
+  const lookUp = async (cpr: string, department: string) => {
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: `anna-${department}`, department: department as never });
+    return app.harness.request('/v1/plans/lookup', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ cpr }) });
+  };
+  const readsOf = async (citizenId: string) =>
+    (await app.deps.store.audit.list('101', { citizenId, limit: 1000 })).filter((r) => r.action === 'plan.read' || r.action === 'plan.looked-up').map((r) => [r.action, r.actor, r.detail]);
+  const citizenFlows = async (citizenId: string) => {
+    const token = await app.harness.token({ tenant: '101', roles: ['citizen'], citizenId });
+    const response = await app.harness.request('/v1/citizen/data-flows', { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { flows: { kind: string; text: string }[] }).flows.filter((f) => f.kind === 'viewed').map((f) => f.text);
+  };
+
+  it('may read it, and the read says so: in the audit row, on a line of its own to the citizen; a part’s read and one with no department named do not', async () => {
+    const cpr = testCpr();
+    const plan = await enrol(app.deps, cpr);
+    const citizenId = plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : '';
+    // The plan's coordination is not yet appointed and it holds nothing: no department takes part, until consent names education.
+    expect(plan.coordinator).toBeUndefined();
+    // A minute apart, so the citizen's lines come in a known order.
+    const minuteLater = () => clock.advance(60_000);
+    expect((await read(plan.id, 'employment')).status).toBe(200);
+    minuteLater();
+    await grantConsent(app.deps, { citizenId, source: 'enplan', recipient: 'education', categories: ['plan-core'] });
+    expect((await read(plan.id, 'education')).status).toBe(200);
+    minuteLater();
+    expect((await read(plan.id)).status).toBe(200);
+    minuteLater();
+    expect((await lookUp(cpr, 'health')).status).toBe(200);
+    expect(await readsOf(citizenId)).toEqual([
+      ['plan.read', 'caseworker:anna-employment', { view: 'caseworker', department: 'employment', departmentInPlan: false }],
+      ['plan.read', 'caseworker:anna-education', { view: 'caseworker', department: 'education', departmentInPlan: true }],
+      ['plan.read', 'caseworker:anna-none', { view: 'caseworker' }],
+      ['plan.looked-up', 'caseworker:anna-health', { department: 'health', departmentInPlan: false }],
+    ]);
+    expect(await citizenFlows(citizenId)).toEqual([
+      'Den 25. november 2026 kl. 13.03 åbnede en sagsbehandler fra sundhedsområdet din Én plan efter at have søgt på CPR-nummeret, selv om sundhedsområdet ikke er part i planen. Det er registreret, hvem det var, og kommunens databeskyttelsesrådgiver kan se det.',
+      // The part's read and the one naming no department are the day's line, as before.
+      'Den 25. november 2026 åbnede kommunens sagsbehandlere fra uddannelsesvejledningen din Én plan 2 gange, senest kl. 13.02.',
+      'Den 25. november 2026 kl. 13.00 åbnede en sagsbehandler fra Jobcentret din Én plan, selv om Jobcentret ikke er part i planen. Det er registreret, hvem det var, og kommunens databeskyttelsesrådgiver kan se det.',
+    ]);
+  });
+});
