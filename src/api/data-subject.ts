@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { Cpr } from '../model';
 import { eraseCitizen, ErasureRacedError, SharedPlanError } from '../plans/erasure';
+import { actorOf } from '../security';
 import { holdsCprNumber } from '../security/redact';
 import { citizenService, PlanView } from '../views';
 import { Consent, Flow, LegalBasis } from './citizen';
@@ -38,6 +39,25 @@ const AccessReport = z
       }),
   })
   .openapi('AccessReport', { description: 'Everything the layer holds about the citizen (GDPR art. 15). The CPR number is not repeated in it.' });
+
+const ReadsFromOutside = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    entries: z.array(
+      z.object({
+        seq: z.number().int(),
+        at: z.string(),
+        actor: z.string().openapi({ description: '`<roles>:<user id>` from the token' }),
+        action: z.string().openapi({ description: '`plan.read` (opened by id) or `plan.looked-up` (found by CPR number)' }),
+        planId: z.string(),
+        citizenId: z.string().nullable().openapi({ description: 'The member whose log tells it (pseudonymous id): the DPO’s access log by CPR number shows the rest' }),
+        department: z.string().nullable(),
+      }),
+    ),
+    nextAfterSeq: z.number().int().nullable(),
+  })
+  .openapi('ReadsFromOutside');
 
 const AccessLog = z
   .object({
@@ -136,6 +156,45 @@ export const dataSubjectRoutes = newRouter().openapi(
       const log = await citizenService(c.get('deps')).accessLog(c.get('principal'), cpr, { afterSeq, limit });
       if (!log) throw new ProblemError('not-found', 'the layer holds nothing about this CPR number in your municipality');
       return c.json(log, 200);
+    },
+  )
+  .openapi(
+    // The DPO's log follow-up (decision 0032): who opened a plan their department takes no part in.
+    securedRoute(['dpo'], {
+      method: 'get',
+      path: '/v1/data-subject/reads-from-outside',
+      summary:
+        'Openings of plans by caseworkers whose department takes no part in them (decision 0032), in a period, users named, in log order and paged: one entry per member told of it. The look is logged',
+      request: {
+        query: z.object({
+          from: z.iso.datetime().openapi({ description: 'Start of the period (inclusive); by default 30 days ago' }).optional(),
+          to: z.iso.datetime().openapi({ description: 'End of the period (exclusive); by default now' }).optional(),
+          afterSeq: z.coerce.number().int().nonnegative().optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(200),
+        }),
+      },
+      responses: { 200: { content: { 'application/json': { schema: ReadsFromOutside } }, description: 'A page of the reads' }, ...problemResponses(400) },
+    }),
+    async (c) => {
+      const { store, clock } = c.get('deps');
+      const principal = c.get('principal');
+      const query = c.req.valid('query');
+      const now = clock.now();
+      const from = query.from ? new Date(query.from).toISOString() : new Date(now.getTime() - 30 * 24 * 60 * 60_000).toISOString();
+      const to = query.to ? new Date(query.to).toISOString() : now.toISOString();
+      if (from >= to) throw new ProblemError('validation-failed', '`from` must come before `to`');
+      const rows = await store.audit.readsFromOutside(principal.tenant, { from, to, ...(query.afterSeq !== undefined ? { afterSeq: query.afterSeq } : {}), limit: query.limit + 1 });
+      const entries = rows.slice(0, query.limit).map((row) => ({
+        seq: row.seq,
+        at: row.at,
+        actor: row.actor,
+        action: row.action,
+        planId: row.targetId,
+        citizenId: row.citizenId,
+        department: typeof row.detail.department === 'string' ? row.detail.department : null,
+      }));
+      await store.audit.append(principal.tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'data-subject.reads-from-outside-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { from, to, entries: entries.length } });
+      return c.json({ from, to, entries, nextAfterSeq: rows.length > query.limit ? entries.at(-1)!.seq : null }, 200);
     },
   )
   .openapi(

@@ -11,11 +11,19 @@
  * rewrite no longer verifies at all (decision 0030, "Later").
  */
 import { createHash, createHmac } from 'node:crypto';
-import { and, asc, desc, eq, gt, not, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, not, sql } from 'drizzle-orm';
 import type { Commit, Database, Statement } from './db';
-import { auditBases, auditHeads, auditLog } from './schema';
+import { auditBases, auditHeads, auditLog, readFromOutside } from './schema';
 import { distinctLeading } from './query';
 import { abortUnlessOneRowChanged, isLostWriteAbort } from './write-guard';
+
+/** A period of the log (`from` inclusive, `to` exclusive, ISO instants) read a page at a time, after `afterSeq`. */
+export interface ReadsFromOutsidePeriod {
+  from: string;
+  to: string;
+  afterSeq?: number;
+  limit: number;
+}
 
 export interface AuditEntry {
   at: string;
@@ -353,6 +361,32 @@ export function auditRepository({ db, batch }: Database, options: { chainKey?: s
         .orderBy(asc(auditLog.seq))
         .limit(options.limit ?? 1000);
       return rows.map(toRow);
+    },
+    /**
+     * Reads of plans by caseworkers whose department takes no part in them (`departmentInPlan` false,
+     * decision 0032) in the period, in log order: the DPO's log follow-up.
+     */
+    async readsFromOutside(tenant: string, period: ReadsFromOutsidePeriod): Promise<AuditRow[]> {
+      return (await this.readsFromOutsideQuery(tenant, period)).map(toRow);
+    },
+    /** The query of `readsFromOutside`, unrun (its query plan is tested: the partial index, by tenant and time). */
+    readsFromOutsideQuery(tenant: string, period: ReadsFromOutsidePeriod) {
+      return db
+        .select()
+        .from(auditLog)
+        .where(
+          and(
+            eq(auditLog.tenant, tenant),
+            readFromOutside(auditLog.detail),
+            gte(auditLog.at, period.from),
+            lt(auditLog.at, period.to),
+            // `+seq`: neither the chain's bound nor a page's cursor may steer SQLite to the primary key's range (every row after it) over the partial index.
+            period.afterSeq !== undefined ? sql`+${auditLog.seq} > ${period.afterSeq}` : undefined,
+            sql`(typeof(${auditLog.seq}) = 'integer' and +${auditLog.seq} >= 1)`,
+          ),
+        )
+        .orderBy(asc(auditLog.seq))
+        .limit(period.limit);
     },
     /** Rows that are not part of the chain (a seq that is not a whole number from 1: inserted outside the service), their seq as found, in stored order. */
     async outsideChain(tenant: string, options: { citizenId?: string; limit?: number } = {}): Promise<(Omit<AuditRow, 'seq'> & { seq: string })[]> {

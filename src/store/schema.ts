@@ -4,8 +4,8 @@
  * Plans are stored as validated JSON documents: the plan is read and written whole, and
  * reads are the hot path (B5). CPR numbers exist only as ciphertext plus a keyed hash.
  */
-import { sql } from 'drizzle-orm';
-import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql, type SQL } from 'drizzle-orm';
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 
 export const citizens = sqliteTable(
   'citizens',
@@ -108,6 +108,13 @@ export const consents = sqliteTable(
   ],
 );
 
+/**
+ * An audit row of a read from outside the plan (`departmentInPlan: false`). The detail is read only when
+ * it is JSON: a row edited to other text (tampering, which verify names) must neither fail the write
+ * nor the index's creation.
+ */
+export const readFromOutside = (detail: AnySQLiteColumn | SQL) => sql`(case when json_valid(${detail}) then json_extract(${detail}, '$.departmentInPlan') end) = 0`;
+
 /** Append-only, hash-chained per tenant. Holds who/what/when and references — never content or CPR. */
 export const auditLog = sqliteTable(
   'audit_log',
@@ -124,7 +131,12 @@ export const auditLog = sqliteTable(
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.tenant, t.seq] }), index('audit_tenant_citizen').on(t.tenant, t.citizenId)],
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.seq] }),
+    index('audit_tenant_citizen').on(t.tenant, t.citizenId),
+    // Reads by a caseworker whose department takes no part in the plan (decision 0032), for the DPO's follow-up: few, so the index holds only them.
+    index('audit_reads_from_outside').on(t.tenant, t.at).where(readFromOutside(t.detail)),
+  ],
 );
 
 /**

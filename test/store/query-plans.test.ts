@@ -10,6 +10,7 @@ import { drizzle } from 'drizzle-orm/libsql';
 import { migrate } from 'drizzle-orm/libsql/migrator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/store/libsql';
+import { auditRepository } from '../../src/store/audit';
 import { consentRepository } from '../../src/store/consents';
 import { heldElementRepository } from '../../src/store/held-elements';
 import { outboxRepository } from '../../src/store/outbox';
@@ -174,6 +175,13 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     expect(plan).toMatch(/SEARCH told_by USING INDEX sqlite_autoindex_subscriptions_1 \(id=\?\)/);
     expect(plan).toMatch(/SEARCH live USING INDEX subscriptions_tenant \(tenant=\? AND disabled_at=\?\)/);
     expect(plan).toMatch(/SEARCH plans USING INDEX sqlite_autoindex_plans_1 \(id=\?\)/);
+  });
+
+  it('the DPO’s list of reads from outside a plan reads the partial index that holds only them, by tenant and time, never the whole log', async () => {
+    const audit = auditRepository({ db, batch: async () => undefined } as never);
+    const period = { from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', limit: 201 };
+    // The first page, and a later one: its cursor must not send SQLite along the primary key from the cursor on.
+    for (const page of [period, { ...period, afterSeq: 10 }]) expect(await planOf(audit.readsFromOutsideQuery('101', page))).toMatch(/^SEARCH audit_log USING INDEX audit_reads_from_outside \(tenant=\? AND at>\? AND at<\?\)/);
   });
 
   it('the oldest waiting deliveries are read from the index of live rows, not the whole history', async () => {

@@ -134,5 +134,35 @@ describe('a caseworker of a department that takes no part in the plan reads it',
       'Den 25. november 2026 åbnede kommunens sagsbehandlere fra uddannelsesvejledningen din Én plan 2 gange, senest kl. 13.02.',
       'Den 25. november 2026 kl. 13.00 åbnede en sagsbehandler fra Jobcentret din Én plan, selv om Jobcentret ikke er part i planen. Det er registreret, hvem det var, og kommunens databeskyttelsesrådgiver kan se det.',
     ]);
+
+    // The DPO's follow-up, a minute later: those two reads, users named, paged; the look itself is logged.
+    minuteLater();
+    const dpo = await app.harness.token({ tenant: '101', roles: ['dpo'], sub: 'dpo-1' });
+    const outside = async (query: string, tenant = '101') =>
+      app.harness.request(`/v1/data-subject/reads-from-outside${query}`, { headers: { authorization: `Bearer ${tenant === '101' ? dpo : await app.harness.token({ tenant, roles: ['dpo'], sub: 'dpo-2' })}` } });
+    const first = await outside('?limit=1');
+    expect(first.status).toBe(200);
+    const page = (await first.json()) as { entries: Record<string, unknown>[]; nextAfterSeq: number | null; from: string; to: string };
+    expect(page).toMatchObject({ from: '2026-10-26T12:04:00.000Z', to: '2026-11-25T12:04:00.000Z' });
+    expect(page.entries).toEqual([{ seq: expect.any(Number), at: '2026-11-25T12:00:00.000Z', actor: 'caseworker:anna-employment', action: 'plan.read', planId: plan.id, citizenId, department: 'employment' }]);
+    const rest = (await (await outside(`?afterSeq=${page.nextAfterSeq}`)).json()) as typeof page;
+    expect(rest.entries).toEqual([{ seq: expect.any(Number), at: '2026-11-25T12:03:00.000Z', actor: 'caseworker:anna-health', action: 'plan.looked-up', planId: plan.id, citizenId, department: 'health' }]);
+    expect(rest.nextAfterSeq).toBeNull();
+    // A period that ends before them holds neither; another municipality's DPO sees none of them.
+    const before = (await (await outside('?from=2026-11-01T00:00:00Z&to=2026-11-25T12:00:00Z')).json()) as typeof page;
+    expect(before.entries).toEqual([]);
+    expect(((await (await outside('', '751')).json()) as typeof page).entries).toEqual([]);
+    expect((await app.deps.store.audit.list('101', { limit: 10_000 })).filter((r) => r.action === 'data-subject.reads-from-outside-listed').map((r) => [r.actor, r.citizenId, r.detail.entries])).toEqual([
+      ['dpo:dpo-1', null, 1],
+      ['dpo:dpo-1', null, 1],
+      ['dpo:dpo-1', null, 0],
+    ]);
+    // A caseworker may not list them; a period turned around is a problem, not an empty answer.
+    const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: 'anna' });
+    expect((await app.harness.request('/v1/data-subject/reads-from-outside', { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
+    const turned = await outside('?from=2026-11-25T00:00:00Z&to=2026-11-24T00:00:00Z');
+    expect(turned.status).toBe(400);
+    expect(((await turned.json()) as { detail: string }).detail).toMatch(/`from` must come before `to`/);
+    expect((await outside('?from=yesterday')).status).toBe(400);
   });
 });
