@@ -24,7 +24,7 @@ const About = z.object({
 export const Flow = z.object({
   at: z.string(),
   about: About,
-  kind: z.enum(['flowed', 'refused', 'delivered', 'viewed', 'removed']),
+  kind: z.enum(['flowed', 'refused', 'delivered', 'viewed', 'removed', 'party']).openapi({ description: '`party`: a department was made a party to the plan, or stopped being one (decision 0032)' }),
   source: z.string(),
   recipient: z.string(),
   categories: z.array(z.string()),

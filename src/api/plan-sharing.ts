@@ -4,8 +4,9 @@
  * `GET /v1/plans/{id}` (see `views/`).
  */
 import { z } from '@hono/zod-openapi';
-import { InvolvedMunicipality, Plan } from '../model';
+import { Department, InvolvedMunicipality, Plan, PlanParty } from '../model';
 import { membershipService } from '../plans/membership';
+import { partyService } from '../plans/parties';
 import { caseworkerViewer, CreateLinkRequest, planViewService, PlanView, viewOf } from '../views';
 import { ProblemError } from './context';
 import { PageQuery } from './paging';
@@ -22,7 +23,50 @@ const MemberParams = z.object({
 const LinkParams = PlanIdParam.extend({ code: z.string().regex(/^\d{3}$/).openapi({ param: { name: 'code', in: 'path' }, description: 'The linked municipality’s kommunekode' }) });
 const notFound = () => new ProblemError('not-found', 'no such plan in your municipality');
 
+const PartyParams = PlanIdParam.extend({ department: z.enum(Department.options).openapi({ param: { name: 'department', in: 'path' } }) });
+const AddPartyRequest = z
+  .strictObject({
+    department: Department,
+    reason: z.string().trim().min(1).max(500).openapi({ description: 'Why the department is asked in; shown to the plan’s parties and the citizen' }),
+  })
+  .openapi('AddPartyRequest');
+
 export const planSharingRoutes = newRouter()
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'post',
+      path: '/v1/plans/{id}/parties',
+      summary:
+        'Make a department a party to the plan before it holds anything there (asked to assess, or to a meeting): its caseworkers’ reads then count as from within (decision 0032). Only a caseworker of a department taking part, or the coordinating staff, may; each member is told',
+      request: { params: PlanIdParam, body: { content: { 'application/json': { schema: AddPartyRequest } }, required: true } },
+      responses: {
+        201: json(z.object({ planId: z.string(), version: z.number().int(), party: PlanParty }), 'The department is a party, as recorded on the plan'),
+        200: json(z.object({ planId: z.string(), version: z.number().int(), party: PlanParty }), 'The department was a party already: nothing changed'),
+        ...problemResponses(400, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const added = await partyService(c.get('deps')).add(c.get('principal'), c.req.valid('param').id, c.req.valid('json'));
+      if (!added) throw notFound();
+      const { added: isNew, ...body } = added;
+      return c.json(body, isNew ? 201 : 200);
+    },
+  )
+  .openapi(
+    securedRoute(['caseworker'], {
+      method: 'delete',
+      path: '/v1/plans/{id}/parties/{department}',
+      summary: 'End a department’s part by record (it may still take part by what the plan holds); each member is told',
+      request: { params: PartyParams },
+      responses: { 200: json(z.object({ planId: z.string(), version: z.number().int() }), 'The department is no longer a party by record'), ...problemResponses(403, 404, 409) },
+    }),
+    async (c) => {
+      const { id, department } = c.req.valid('param');
+      const removed = await partyService(c.get('deps')).remove(c.get('principal'), id, department);
+      if (!removed) throw new ProblemError('not-found', 'no such plan in your municipality, or that department is not a party to it by record');
+      return c.json(removed, 200);
+    },
+  )
   .openapi(
     securedRoute(['caseworker'], {
       method: 'post',

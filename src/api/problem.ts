@@ -28,6 +28,7 @@ export const problemTypes = {
   'quarantine-payload-pruned': { status: 410, title: 'Retention removed this quarantined record’s payload' },
   'quarantine-payload-unreadable': { status: 409, title: 'The quarantined record’s stored payload cannot be opened' },
   'consent-required': { status: 403, title: 'The citizen has not consented to this flow' },
+  'not-a-party': { status: 403, title: 'Your department takes no part in this plan' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'subscription-ended': { status: 409, title: 'The subscription has ended' },
   'subscription-limit-reached': { status: 409, title: 'No more active subscriptions may be made: end one first' },

@@ -223,6 +223,19 @@ export const InvolvedMunicipality = z.object({
     .optional(),
 });
 
+/**
+ * A department a caseworker taking part made a party to the plan, before it has an element, the
+ * coordination or a consent of its own there (decision 0032): asked to assess, or to a meeting. Its
+ * caseworkers' reads then count as from within. The reason stays on the plan, not in the log.
+ */
+export const PlanParty = z.object({
+  department: Department,
+  since: IsoDateTime,
+  recordedBy: z.string().min(1),
+  reason: z.string().min(1).max(500),
+});
+export type PlanParty = z.infer<typeof PlanParty>;
+
 /** The sector plan types an Én plan can replace or frame (see `rules/`). */
 export const SectorPlanType = z.enum([
   'employment-plan',
@@ -278,6 +291,8 @@ export const Plan = z
     coordinatorHistory: z.array(CoordinatorHandOver).default([]),
     careTeams: z.array(CareTeamContact).default([]),
     municipalities: z.array(InvolvedMunicipality).default([]),
+    /** Departments made parties by a caseworker (see `PlanParty`); the others take part by what the plan holds. */
+    parties: z.array(PlanParty).default([]),
     replaces: z.array(ReplacedPlan).default([]),
     timeFrame: Period.optional(),
     conflicts: z.array(Conflict).default([]),

@@ -76,6 +76,8 @@ export function leaveFamilyPlan(plan: Plan, memberId: string, options: LeaveOpti
       ? [{ to: plan.coordinator.name, toSector: plan.coordinator.sector, at: options.at, recordedBy: options.actor, reason: 'member left a family plan' }]
       : [],
     municipalities: plan.municipalities.map(({ link: _link, ...m }) => m),
+    // Departments made parties to the family's plan were asked in for the family; they join the own plan by what moves with it.
+    parties: [],
     replaces: plan.replaces.filter((r) => r.memberId === memberId),
     timeFrame: plan.timeFrame,
     conflicts: plan.conflicts.filter((c) => movedIds.has(c.elementId)),

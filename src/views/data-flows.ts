@@ -14,6 +14,8 @@
  *   municipality's caseworkers opened the plan; one line per day with the count. One with
  *   `departmentInPlan: false` (a department that takes no part in the plan, src/views/involvement.ts)
  *   gets a line of its own.
+ * - `plan.party-added` / `plan.party-removed` { department } — a department was made a party to the
+ *   plan by record, or stopped being one (src/plans/parties.ts).
  * - `citizen.data-flows-read-by-custody-holder` { flows } — a custody holder looked at where this child's data went.
  * - `data-subject.access-log-read` — the DPO read who used this citizen's data.
  * - `quarantine.payload-read` { adapter, recordType, purpose, anonymousTreatment } — IT staff looked at a record of theirs
@@ -40,7 +42,7 @@ export const QUARANTINE_PAYLOAD_READ = 'quarantine.payload-read';
 /** The audit action of IT staff's attempt to open a quarantined payload that was refused (pruned, absent, unreadable): in the DPO's access log, not the citizen's. */
 export const QUARANTINE_PAYLOAD_OPEN_REFUSED = 'quarantine.payload-open-refused';
 
-export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed';
+export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed' | 'party';
 
 /** Whose data an entry is about: the reader's own, or (for a custody holder) a child's. */
 export interface About {
@@ -307,6 +309,24 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         consentRefs: [],
         legalBasis: null,
         text: `Den ${when} tog kommunen en udskrift af alt, hvad Én plan har om dig, til at besvare en anmodning om indsigt (databeskyttelsesforordningens artikel 15).`,
+      });
+    } else if ((row.action === 'plan.party-added' || row.action === 'plan.party-removed') && typeof d.department === 'string') {
+      const department = partyName(d.department);
+      const whose = child ? 'dit barns' : 'din';
+      flows.push({
+        at: row.at,
+        about,
+        kind: 'party',
+        source: 'enplan',
+        recipient: d.department,
+        categories: [],
+        basis: null,
+        consentRefs: [],
+        legalBasis: null,
+        text:
+          row.action === 'plan.party-added'
+            ? `Den ${danishDateTime(row.at)} gjorde kommunen ${department} til part i ${whose} Én plan. ${capitalise(department)} kan nu se det af planen, som ${child ? 'samtykket' : 'dit samtykke'} giver alle planens parter.`
+            : `Den ${danishDateTime(row.at)} holdt ${department} op med at være part i ${whose} Én plan.`,
       });
     } else if (((row.action === 'plan.read' && d.view === 'caseworker') || row.action === 'plan.looked-up') && d.departmentInPlan === false && typeof d.department === 'string') {
       // A department that takes no part in the plan opened it: told on its own, never folded into the day's reads.

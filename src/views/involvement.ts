@@ -1,7 +1,7 @@
 /**
  * Which of the municipality's departments take part in a plan: the rule a read by a caseworker of
  * another department is weighed against. A department takes part when
- * - it coordinates the plan (R5);
+ * - it coordinates the plan (R5), or a caseworker taking part made it a party (`plan.parties`);
  * - an element of the plan is in its sector (a goal, an intervention, an agreement, a care team);
  * - data in the plan was given to it alone by consent (provenance `audience`, R9);
  * - the plan replaces or frames one of its sector plans (R2);
@@ -29,6 +29,7 @@ const keeperOf: Record<SectorPlanType, Department> = {
 export function departmentsInPlan(plan: Plan, documents: readonly ConsentDocument[], at: Date): Set<Department> {
   const found = new Set<Department>();
   if (plan.coordinator) found.add(plan.coordinator.sector);
+  for (const party of plan.parties) found.add(party.department);
   const elements = [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.careTeams];
   for (const element of elements) {
     if (element.sector) found.add(element.sector);

@@ -341,6 +341,8 @@ export function definePartyApiSuite({ harness, cpr }: PartyApiSuiteOptions) {
         ['GET', `/v1/plans/${plan.id}/consents`, undefined],
         ['POST', `/v1/plans/${plan.id}/links`, { code: '147', consentRef: g.id, parts: ['goals'] }],
         ['POST', `/v1/plans/${plan.id}/members/${member.memberId}/leave`, undefined],
+        ['POST', `/v1/plans/${plan.id}/parties`, { department: 'health', reason: 'Netværksmøde' }],
+        ['DELETE', `/v1/plans/${plan.id}/parties/health`, undefined],
       ];
       for (const [method, path, body] of routes) {
         const response = await call(method, path, other, body);
