@@ -3,7 +3,8 @@
  * another department is weighed against. A department takes part when
  * - it coordinates the plan (R5), or a caseworker taking part made it a party (`plan.parties`);
  * - an element of the plan is in its sector (a goal, an intervention, an agreement, a care team);
- * - data in the plan was given to it alone by consent (provenance `audience`, R9);
+ * - data in the plan was given to it alone by consent (provenance `audience`, or an element kept for
+ *   it alone after its source left, R9);
  * - the plan replaces or frames one of its sector plans (R2);
  * - a member's consent or a recorded legal basis, in force, names it as recipient (R9, R11).
  * Read only from the plan and its members' consent documents, so it is the same wherever asked.
@@ -30,10 +31,18 @@ export function departmentsInPlan(plan: Plan, documents: readonly ConsentDocumen
   const found = new Set<Department>();
   if (plan.coordinator) found.add(plan.coordinator.sector);
   for (const party of plan.parties) found.add(party.department);
-  const elements = [...plan.goals, ...plan.interventions, ...plan.agreements, ...plan.careTeams];
+  const elements: { sector?: Department; provenance: Plan['goals'][number]['provenance']; keptVisibility?: { audience?: Department[] } }[] = [
+    ...plan.goals,
+    ...plan.interventions,
+    ...plan.agreements,
+    ...plan.careTeams,
+    ...plan.followUps,
+  ];
   for (const element of elements) {
     if (element.sector) found.add(element.sector);
     for (const entry of element.provenance) if (entry.kind === 'source') for (const department of entry.audience ?? []) found.add(department);
+    // Kept for named departments after what it was about left the plan (decision 0026): they still take part.
+    for (const department of element.keptVisibility?.audience ?? []) found.add(department);
   }
   for (const replaced of plan.replaces) found.add(keeperOf[replaced.planType]);
   const members = new Set(membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId));

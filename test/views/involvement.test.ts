@@ -9,7 +9,7 @@ import { departmentsInPlan } from '../../src/views/involvement';
 import { TestClock } from '../registrations/fixture';
 import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
-import { familyMember, fromSource, goal, intervention, planWith } from '../support/elements';
+import { familyMember, followUp, fromSource, goal, intervention, planWith } from '../support/elements';
 import { enrol, grantConsent } from '../support/seed';
 
 const at = new Date('2026-11-25T12:00:00.000Z');
@@ -58,6 +58,14 @@ describe('the departments that take part in a plan', () => {
 
   it('are the coordinator’s, those of its elements, those consent gave data alone, and the keeper of a sector plan it replaces', () => {
     expect([...departmentsInPlan(plan, [], at)].sort()).toEqual(['children', 'employment', 'integration', 'social']);
+  });
+
+  it('and those an element was kept for after its source left, or a follow-up’s data was given to alone', () => {
+    const kept = planWith([adult], {
+      goals: [goal('g-kept', { sector: 'social', keptVisibility: { audience: ['health'] } })],
+      followUps: [followUp('f-1', { provenance: [{ ...forChildren, audience: ['education'] }] })],
+    });
+    expect([...departmentsInPlan(kept, [], at)].sort()).toEqual(['education', 'health', 'social']);
   });
 
   it('and a department an active member’s consent or legal basis names as recipient, while in force', () => {
