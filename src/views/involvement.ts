@@ -28,6 +28,11 @@ const keeperOf: Record<SectorPlanType, Department> = {
 };
 
 export function departmentsInPlan(plan: Plan, documents: readonly ConsentDocument[], at: Date): Set<Department> {
+  return new Set([...departmentsByContent(plan), ...departmentsByConsent(plan, documents, at)]);
+}
+
+/** The departments the plan itself names: coordination, parties by record, elements, replaced sector plans. */
+function departmentsByContent(plan: Plan): Set<Department> {
   const found = new Set<Department>();
   if (plan.coordinator) found.add(plan.coordinator.sector);
   for (const party of plan.parties) found.add(party.department);
@@ -45,6 +50,12 @@ export function departmentsInPlan(plan: Plan, documents: readonly ConsentDocumen
     for (const department of element.keptVisibility?.audience ?? []) found.add(department);
   }
   for (const replaced of plan.replaces) found.add(keeperOf[replaced.planType]);
+  return found;
+}
+
+/** The departments an active member's consent or legal basis in force names as recipient. */
+function departmentsByConsent(plan: Plan, documents: readonly ConsentDocument[], at: Date): Set<Department> {
+  const found = new Set<Department>();
   const members = new Set(membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId));
   for (const document of documents) {
     if (!members.has(document.citizenId)) continue;
@@ -57,13 +68,12 @@ export function departmentsInPlan(plan: Plan, documents: readonly ConsentDocumen
 const isDepartment = (recipient: string): recipient is Department => (Department.options as readonly string[]).includes(recipient);
 
 /**
- * Whether a caseworker of `department` reads a plan their department takes part in, for the audit
- * row of the read (`departmentInPlan`): a read from outside stays possible — a caseworker may need
- * to find whom to hand over to — but the citizen is told of it apart and the DPO sees it in the log.
+ * Whether a department takes part in a plan: for the audit row of a caseworker's read
+ * (`departmentInPlan`), and for who may make another department a party. The consents are read only
+ * when the plan itself does not name the department.
  */
 export async function departmentTakesPart(store: Pick<Store, 'consents'>, plan: Plan, department: Department, at: Date): Promise<boolean> {
-  const quick = departmentsInPlan(plan, [], at);
-  if (quick.has(department)) return true;
+  if (departmentsByContent(plan).has(department)) return true;
   const members = membersOf(plan).map((m) => m.citizenId);
-  return departmentsInPlan(plan, await store.consents.forCitizens(plan.tenant, members), at).has(department);
+  return departmentsByConsent(plan, await store.consents.forCitizens(plan.tenant, members), at).has(department);
 }
