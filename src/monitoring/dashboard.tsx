@@ -130,6 +130,11 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               The region does not share health data with the municipality for {o.regionalRefusals.health} citizen{o.regionalRefusals.health === 1 ? '' : 's'}
             </p>
           ) : null}
+          {o.readsFromOutsideLastDay > 0 ? (
+            <p id="reads-from-outside" title="Caseworkers opened plans their department takes no part in (one per member told). Who and which plans: the DPO's GET /v1/data-subject/reads-from-outside (docs/decisions/0032). Many at once: an account misused, or the identity provider sending the wrong department">
+              Reads of plans by departments taking no part in them, last 24 hours: {o.readsFromOutsideLastDay}
+            </p>
+          ) : null}
           {o.inboundNoticesDead > 0 ? (
             <p id="inbound-dead" title="Their sync runs failed at every try: once the source is fixed, POST /v1/webhooks/inbound/{source}/{id}/retry (GET /v1/webhooks/inbound lists them)">
               Change notices given up on: {o.inboundNoticesDead}

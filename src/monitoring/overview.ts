@@ -110,6 +110,12 @@ export async function monitoringOverview(deps: AppDeps, tenant: string) {
      * refused, though the citizen consented with us (decision 0014, session 24).
      */
     regionalRefusals: await deps.store.regionalConsents.countRefusals(tenant),
+    /**
+     * Audit rows of caseworkers' reads of plans their department takes no part in, in the last 24 hours
+     * (decision 0032; one row per member told). A jump is worth a look: an account misused, or the
+     * identity provider sending the wrong department. Who read what is the DPO's, not shown here.
+     */
+    readsFromOutsideLastDay: await deps.store.audit.countReadsFromOutside(tenant, new Date(deps.clock.now().getTime() - 24 * 60 * 60_000).toISOString()),
     /** Whether new audit rows are keyed (AUDIT_CHAIN_KEY): unkeyed, someone holding the database file could rewrite the log unseen but for logged anchors. */
     auditChainKeyed: deps.config.auditChainKey !== undefined,
     mappings,
@@ -173,6 +179,7 @@ export function toPrometheus(o: MonitoringOverview, connections: { check: Connec
   metric('enplan_inbound_webhooks_dead', 'Change notices from the sector systems whose sync runs failed at every try', 'gauge', [[{}, o.inboundNoticesDead]]);
   metric('enplan_legal_bases_to_inform', 'Legal-basis records whose citizen has not been told yet (R11)', 'gauge', [[{}, o.legalBasesToInform]]);
   if (o.cprKeyRotation) metric('enplan_values_under_retired_cpr_keys', 'CPR ciphertexts, quarantined payloads and subscriber secrets not yet re-keyed to the current CPR key', 'gauge', [[{}, o.cprKeyRotation.valuesUnderRetiredKeys]]);
+  metric('enplan_plan_reads_from_outside_last_day', "Audit rows of caseworkers' reads of plans their department takes no part in, in the last 24 hours (decision 0032; the DPO's list names who)", 'gauge', [[{}, o.readsFromOutsideLastDay]]);
   metric('enplan_regional_refusals', "Citizens whose source's own say (the region's Consent) does not permit sharing with the municipality now, by source", 'gauge', Object.entries(o.regionalRefusals).map(([source, n]) => [{ source }, n]));
   metric('enplan_cpr_legacy_ciphertexts', 'CPR ciphertexts, quarantined payloads and subscriber secrets in an earlier format (v1/v2, not bound to their row); at 0 CPR_LEGACY_CIPHERTEXTS=refuse can be set', 'gauge', [[{}, o.legacyCiphertexts.count]]);
   metric('enplan_plans_with_overdue_follow_ups', 'Open plans with a follow-up past due and not done (R7)', 'gauge', [[{}, o.plansWithOverdueFollowUps]]);

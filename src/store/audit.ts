@@ -369,6 +369,18 @@ export function auditRepository({ db, batch }: Database, options: { chainKey?: s
     async readsFromOutside(tenant: string, period: ReadsFromOutsidePeriod): Promise<AuditRow[]> {
       return (await this.readsFromOutsideQuery(tenant, period)).map(toRow);
     },
+    /** How many reads from outside a plan (decision 0032) the log holds since `since`: from the partial index alone. */
+    async countReadsFromOutside(tenant: string, since: string): Promise<number> {
+      const [row] = await this.countReadsFromOutsideQuery(tenant, since);
+      return row?.n ?? 0;
+    },
+    /** The query of `countReadsFromOutside`, unrun (its query plan is tested). */
+    countReadsFromOutsideQuery(tenant: string, since: string) {
+      return db
+        .select({ n: sql<number>`count(*)` })
+        .from(auditLog)
+        .where(and(eq(auditLog.tenant, tenant), readFromOutside(auditLog.detail), gte(auditLog.at, since)));
+    },
     /** The query of `readsFromOutside`, unrun (its query plan is tested: the partial index, by tenant and time). */
     readsFromOutsideQuery(tenant: string, period: ReadsFromOutsidePeriod) {
       return db

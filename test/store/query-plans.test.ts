@@ -182,6 +182,8 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     const period = { from: '2026-11-01T00:00:00.000Z', to: '2026-12-01T00:00:00.000Z', limit: 201 };
     // The first page, and a later one: its cursor must not send SQLite along the primary key from the cursor on.
     for (const page of [period, { ...period, afterSeq: 10 }]) expect(await planOf(audit.readsFromOutsideQuery('101', page))).toMatch(/^SEARCH audit_log USING INDEX audit_reads_from_outside \(tenant=\? AND at>\? AND at<\?\)/);
+    // The count on every /metrics scrape: the same index.
+    expect(await planOf(audit.countReadsFromOutsideQuery('101', period.from))).toMatch(/^SEARCH audit_log USING (COVERING )?INDEX audit_reads_from_outside \(tenant=\? AND at>\?\)/);
   });
 
   it('the oldest waiting deliveries are read from the index of live rows, not the whole history', async () => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsentGrant, LegalBasisRecord, Provenance } from '../../src/model';
 import type { ConsentDocument } from '../../src/store';
+import { monitoringOverview, toPrometheus } from '../../src/monitoring/overview';
 import { departmentsInPlan } from '../../src/views/involvement';
 import { TestClock } from '../registrations/fixture';
 import { testCpr } from '../support/cpr';
@@ -165,6 +166,15 @@ describe('a caseworker of a department that takes no part in the plan reads it',
       ['dpo:dpo-1', null, 1],
       ['dpo:dpo-1', null, 0],
     ]);
+    // IT staff see how many, not who: in the overview, on /metrics and the dashboard; a day later, none.
+    expect((await monitoringOverview(app.deps, '101')).readsFromOutsideLastDay).toBe(2);
+    expect(toPrometheus(await monitoringOverview(app.deps, '101'))).toContain('enplan_plan_reads_from_outside_last_day{tenant="101"} 2');
+    const itStaff = await app.harness.token({ tenant: '101', roles: ['it-staff'], sub: 'it-1' });
+    const dashboard = await (await app.harness.request('/dashboard', { headers: { cookie: `enplan_session=${itStaff}` } })).text();
+    expect(dashboard).toContain('Reads of plans by departments taking no part in them, last 24 hours: 2');
+    expect(dashboard).not.toContain('anna-employment');
+    expect((await monitoringOverview(app.deps, '751')).readsFromOutsideLastDay).toBe(0);
+
     // A caseworker may not list them; a period turned around is a problem, not an empty answer.
     const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: 'anna' });
     expect((await app.harness.request('/v1/data-subject/reads-from-outside', { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
@@ -172,5 +182,7 @@ describe('a caseworker of a department that takes no part in the plan reads it',
     expect(turned.status).toBe(400);
     expect(((await turned.json()) as { detail: string }).detail).toMatch(/`from` must come before `to`/);
     expect((await outside('?from=yesterday')).status).toBe(400);
+    clock.advance(24 * 60 * 60_000);
+    expect((await monitoringOverview(app.deps, '101')).readsFromOutsideLastDay).toBe(0);
   });
 });
