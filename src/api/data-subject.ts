@@ -2,9 +2,9 @@
 import { z } from '@hono/zod-openapi';
 import { Cpr } from '../model';
 import { eraseCitizen, ErasureRacedError, SharedPlanError } from '../plans/erasure';
-import { actorOf } from '../security';
 import { holdsCprNumber } from '../security/redact';
 import { citizenService, PlanView } from '../views';
+import { listReadsFromOutside } from '../views/involvement';
 import { Consent, Flow, LegalBasis } from './citizen';
 import { ProblemError } from './context';
 import { problemResponses } from './problem';
@@ -176,25 +176,9 @@ export const dataSubjectRoutes = newRouter().openapi(
       responses: { 200: { content: { 'application/json': { schema: ReadsFromOutside } }, description: 'A page of the reads' }, ...problemResponses(400) },
     }),
     async (c) => {
-      const { store, clock } = c.get('deps');
-      const principal = c.get('principal');
-      const query = c.req.valid('query');
-      const now = clock.now();
-      const from = query.from ? new Date(query.from).toISOString() : new Date(now.getTime() - 30 * 24 * 60 * 60_000).toISOString();
-      const to = query.to ? new Date(query.to).toISOString() : now.toISOString();
-      if (from >= to) throw new ProblemError('validation-failed', '`from` must come before `to`');
-      const rows = await store.audit.readsFromOutside(principal.tenant, { from, to, ...(query.afterSeq !== undefined ? { afterSeq: query.afterSeq } : {}), limit: query.limit + 1 });
-      const entries = rows.slice(0, query.limit).map((row) => ({
-        seq: row.seq,
-        at: row.at,
-        actor: row.actor,
-        action: row.action,
-        planId: row.targetId,
-        citizenId: row.citizenId,
-        department: typeof row.detail.department === 'string' ? row.detail.department : null,
-      }));
-      await store.audit.append(principal.tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'data-subject.reads-from-outside-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { from, to, entries: entries.length } });
-      return c.json({ from, to, entries, nextAfterSeq: rows.length > query.limit ? entries.at(-1)!.seq : null }, 200);
+      const listed = await listReadsFromOutside(c.get('deps'), c.get('principal'), c.req.valid('query'));
+      if ('invalid' in listed) throw new ProblemError('validation-failed', listed.invalid);
+      return c.json(listed, 200);
     },
   )
   .openapi(

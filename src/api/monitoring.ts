@@ -16,11 +16,13 @@ import { checkConnections, connectionChecksForMetrics, lastConnectionChecks } fr
 import { ConnectionsPage } from '../monitoring/connections-page';
 import { Dashboard, localTime, SignIn } from '../monitoring/dashboard';
 import { ProcessingRecordPage } from '../monitoring/processing-record-page';
+import { ReadsFromOutsidePage } from '../monitoring/reads-from-outside-page';
 import { QuarantinedPayloadPage, QuarantinePreviewPage, QuarantineProblemPage } from '../monitoring/quarantine-payload-page';
 import { monitoringOverview, toPrometheus } from '../monitoring/overview';
 import { AuthenticationError, hasAnyRole, type Principal, type Role } from '../security';
 import { runSyncNowGoingOn } from '../sync/on-demand';
 import { readQuarantinedPayload, resolveQuarantined, type QuarantineAction } from '../sync/quarantine';
+import { listReadsFromOutside } from '../views/involvement';
 import { ProblemError, type AppEnv } from './context';
 import { previewQuarantined } from './mappings';
 import { problemResponse, problemTypes } from './problem';
@@ -106,6 +108,8 @@ async function renderDashboard(c: Context<AppEnv>, principal: Principal, notice?
   );
 }
 
+const ReadsFromOutsidePageQuery = z.object({ from: z.iso.datetime().optional(), to: z.iso.datetime().optional(), afterSeq: z.coerce.number().int().nonnegative().optional() });
+
 /** The signed-in principal if it holds one of `roles` (IT staff run the dashboard; the DPO reads the record of processing). */
 async function dashboardPrincipal(c: Context<AppEnv>, roles: Role[] = ['it-staff']) {
   const principal = await principalFrom(c, getCookie(c, SESSION_COOKIE));
@@ -140,7 +144,19 @@ monitoringPageRoutes.get('/dashboard', async (c) => {
 monitoringPageRoutes.get('/dashboard/processing-record', async (c) => {
   const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
   if (!principal) return c.html(SignIn({}) as never, 200);
-  return c.html(ProcessingRecordPage({ record: await readProcessingRecord(c.get('deps'), principal) }) as never);
+  return c.html(ProcessingRecordPage({ record: await readProcessingRecord(c.get('deps'), principal), dpo: hasAnyRole(principal, ['dpo']) }) as never);
+});
+
+// The DPO's log follow-up (decision 0032): who opened plans from outside them. The DPO's alone: IT staff see the count on the dashboard.
+monitoringPageRoutes.get('/dashboard/reads-from-outside', async (c) => {
+  const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
+  if (!principal) return c.html(SignIn({}) as never, 200);
+  if (!hasAnyRole(principal, ['dpo'])) return c.redirect('/dashboard', 303);
+  const query = ReadsFromOutsidePageQuery.safeParse(c.req.query());
+  if (!query.success) return problemResponse('validation-failed', query.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const listed = await listReadsFromOutside(c.get('deps'), principal, { ...query.data, limit: 200 });
+  if ('invalid' in listed) return problemResponse('validation-failed', listed.invalid);
+  return c.html(ReadsFromOutsidePage({ tenant: principal.tenant, ...listed }) as never);
 });
 
 // A page of its own, never part of /dashboard: opening it probes every sector system.

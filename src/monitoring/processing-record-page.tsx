@@ -14,7 +14,8 @@ const NoneYet: FC<{ columns: number; text: string }> = ({ columns, text }) => (
   </tr>
 );
 
-export const ProcessingRecordPage: FC<{ record: ProcessingRecord }> = ({ record: r }) => (
+/** `dpo`: the reader holds the DPO's role, so the page links the log follow-up (decision 0032). */
+export const ProcessingRecordPage: FC<{ record: ProcessingRecord; dpo?: boolean }> = ({ record: r, dpo }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -23,7 +24,15 @@ export const ProcessingRecordPage: FC<{ record: ProcessingRecord }> = ({ record:
       <style>{style}</style>
     </head>
     <body>
-      <p><a href="/dashboard">← Dashboard</a></p>
+      <p>
+        <a href="/dashboard">← Dashboard</a>
+        {dpo ? (
+          <>
+            {' · '}
+            <a id="reads-from-outside-link" href="/dashboard/reads-from-outside">Reads from outside a plan (log follow-up)</a>
+          </>
+        ) : null}
+      </p>
       <h1>Record of processing (GDPR art. 30) — municipality {r.tenant}</h1>
       <p class="muted">As this service carries it out, derived from its configuration, its dated rules and the consents in force. Drawn up {localTime(r.generatedAt)} (Danish time). Counts only: no citizen is named.</p>
 

@@ -9,9 +9,11 @@
  * - a member's consent or a recorded legal basis, in force, names it as recipient (R9, R11).
  * Read only from the plan and its members' consent documents, so it is the same wherever asked.
  */
+import type { AppDeps } from '../api/context';
 import type { Plan, SectorPlanType } from '../model';
 import { Department, membersOf } from '../model';
 import { activeOn } from '../consent/policy';
+import { actorOf, type Principal } from '../security';
 import type { ConsentDocument, Store } from '../store';
 
 /** The department that keeps each sector plan (sector-plans.md): whose plan an Én plan replaces or frames. */
@@ -76,4 +78,39 @@ export async function departmentTakesPart(store: Pick<Store, 'consents'>, plan: 
   if (departmentsByContent(plan).has(department)) return true;
   const members = membersOf(plan).map((m) => m.citizenId);
   return departmentsByConsent(plan, await store.consents.forCitizens(plan.tenant, members), at).has(department);
+}
+
+/** One read from outside a plan, as the DPO's follow-up lists it: one entry per member told of it. */
+export interface ReadFromOutside {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  planId: string;
+  citizenId: string | null;
+  department: string | null;
+}
+
+/**
+ * The DPO's log follow-up (the API and the DPO's page): the reads from outside a plan in a period (by
+ * default the last 30 days up to now), a page at a time. The look itself is logged.
+ */
+export async function listReadsFromOutside(deps: AppDeps, principal: Principal, query: { from?: string; to?: string; afterSeq?: number; limit: number }) {
+  const { store, clock } = deps;
+  const now = clock.now();
+  const from = query.from ? new Date(query.from).toISOString() : new Date(now.getTime() - 30 * 24 * 60 * 60_000).toISOString();
+  const to = query.to ? new Date(query.to).toISOString() : now.toISOString();
+  if (from >= to) return { invalid: '`from` must come before `to`' } as const;
+  const rows = await store.audit.readsFromOutside(principal.tenant, { from, to, ...(query.afterSeq !== undefined ? { afterSeq: query.afterSeq } : {}), limit: query.limit + 1 });
+  const entries: ReadFromOutside[] = rows.slice(0, query.limit).map((row) => ({
+    seq: row.seq,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    planId: row.targetId,
+    citizenId: row.citizenId,
+    department: typeof row.detail.department === 'string' ? row.detail.department : null,
+  }));
+  await store.audit.append(principal.tenant, { at: now.toISOString(), actor: actorOf(principal), action: 'data-subject.reads-from-outside-listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { from, to, entries: entries.length } });
+  return { from, to, entries, nextAfterSeq: rows.length > query.limit ? entries.at(-1)!.seq : null };
 }

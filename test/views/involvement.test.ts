@@ -175,6 +175,19 @@ describe('a caseworker of a department that takes no part in the plan reads it',
     expect(dashboard).not.toContain('anna-employment');
     expect((await monitoringOverview(app.deps, '751')).readsFromOutsideLastDay).toBe(0);
 
+    // The DPO's page lists the same, users named; IT staff are sent back to the dashboard.
+    const pageAs = async (token: string, query = '') => app.harness.request(`/dashboard/reads-from-outside${query}`, { headers: { cookie: `enplan_session=${token}` } });
+    const dpoPage = await (await pageAs(dpo)).text();
+    expect(dpoPage.match(/<tr data-seq=/g)).toHaveLength(2);
+    expect(dpoPage).toContain('anna-employment');
+    expect(dpoPage).toContain('found it by CPR number');
+    expect(await (await app.harness.request('/dashboard/processing-record', { headers: { cookie: `enplan_session=${dpo}` } })).text()).toContain('href="/dashboard/reads-from-outside"');
+    expect(await (await app.harness.request('/dashboard/processing-record', { headers: { cookie: `enplan_session=${itStaff}` } })).text()).not.toContain('href="/dashboard/reads-from-outside"');
+    const itPage = await pageAs(itStaff);
+    expect(itPage.status).toBe(303);
+    expect(itPage.headers.get('location')).toBe('/dashboard');
+    expect((await pageAs(dpo, '?from=yesterday')).status).toBe(400);
+
     // A caseworker may not list them; a period turned around is a problem, not an empty answer.
     const caseworker = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: 'anna' });
     expect((await app.harness.request('/v1/data-subject/reads-from-outside', { headers: { authorization: `Bearer ${caseworker}` } })).status).toBe(403);
