@@ -130,6 +130,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       `  caseworker:                          ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['caseworker'] })}`,
       // Some demo citizens gave their health data to the social department alone (decision 0026).
       `  caseworker, social department:       ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['caseworker'], department: 'social' })}`,
+      // The DPO signs in to the dashboard too: the record of processing and the log follow-up (decision 0032).
+      `  DPO (paste into the dashboard):      ${await signDevToken(secret, { tenant: DEMO_TENANT, roles: ['dpo'] })}`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
