@@ -44,6 +44,9 @@ export const QUARANTINE_PAYLOAD_OPEN_REFUSED = 'quarantine.payload-open-refused'
 
 export type FlowKind = 'flowed' | 'refused' | 'delivered' | 'viewed' | 'removed' | 'party';
 
+/** An entry that tells of a look or a change of parties, not of data flowing: no categories, no basis. */
+const notice = (at: string, about: About, kind: FlowKind, source: string, recipient: string, text: string): DataFlowEntry => ({ at, about, kind, source, recipient, categories: [], basis: null, consentRefs: [], legalBasis: null, text });
+
 /** Whose data an entry is about: the reader's own, or (for a custody holder) a child's. */
 export interface About {
   relation: 'self' | 'child';
@@ -257,96 +260,31 @@ export function describeDataFlows(citizenId: string, rows: readonly AuditRow[], 
         text: sentences.join(' '),
       });
     } else if (row.action === CUSTODY_HOLDER_READ && !child) {
-      flows.push({
-        at: row.at,
-        about,
-        kind: 'viewed',
-        source: 'enplan',
-        recipient: 'custody-holder',
-        categories: [],
-        basis: null,
-        consentRefs: [],
-        legalBasis: null,
-        text: `Den ${when} så din forældremyndighedsindehaver, hvor oplysninger om dig er sendt hen på de samtykker, vedkommende har givet for dig.`,
-      });
+      flows.push(notice(row.at, about, 'viewed', 'enplan', 'custody-holder', `Den ${when} så din forældremyndighedsindehaver, hvor oplysninger om dig er sendt hen på de samtykker, vedkommende har givet for dig.`));
     } else if (row.action === ACCESS_LOG_READ && !child) {
-      flows.push({
-        at: row.at,
-        about,
-        kind: 'viewed',
-        source: 'enplan',
-        recipient: 'dpo',
-        categories: [],
-        basis: null,
-        consentRefs: [],
-        legalBasis: null,
-        text: `Den ${when} gennemgik kommunens databeskyttelsesrådgiver loggen over, hvem der har set og brugt dine oplysninger i Én plan.`,
-      });
+      flows.push(notice(row.at, about, 'viewed', 'enplan', 'dpo', `Den ${when} gennemgik kommunens databeskyttelsesrådgiver loggen over, hvem der har set og brugt dine oplysninger i Én plan.`));
     } else if (row.action === QUARANTINE_PAYLOAD_READ) {
       // To a custody holder only as the caller chose (src/views/citizen.ts): never a look that may concern anonymous treatment.
       const source = text(d.adapter);
-      flows.push({
-        at: row.at,
-        about,
-        kind: 'viewed',
-        source,
-        recipient: 'it-staff',
-        categories: [],
-        basis: null,
-        consentRefs: [],
-        legalBasis: null,
-        text: `Den ${when} så en it-medarbejder i kommunen oplysninger om ${child ? `dit barn (født ${danishDate(child.birthDate)})` : 'dig'} fra ${source ? systemName(source) : 'et fagsystem'}, som Én plan ikke kunne læse ind i ${child ? 'barnets' : 'din'} plan, for at finde fejlen. CPR-numre var skjult.`,
-      });
+      flows.push(notice(row.at, about, 'viewed', source, 'it-staff', `Den ${when} så en it-medarbejder i kommunen oplysninger om ${child ? `dit barn (født ${danishDate(child.birthDate)})` : 'dig'} fra ${source ? systemName(source) : 'et fagsystem'}, som Én plan ikke kunne læse ind i ${child ? 'barnets' : 'din'} plan, for at finde fejlen. CPR-numre var skjult.`));
     } else if (row.action === ACCESS_REPORT && !child) {
-      flows.push({
-        at: row.at,
-        about,
-        kind: 'viewed',
-        source: 'enplan',
-        recipient: 'caseworker',
-        categories: [],
-        basis: null,
-        consentRefs: [],
-        legalBasis: null,
-        text: `Den ${when} tog kommunen en udskrift af alt, hvad Én plan har om dig, til at besvare en anmodning om indsigt (databeskyttelsesforordningens artikel 15).`,
-      });
+      flows.push(notice(row.at, about, 'viewed', 'enplan', 'caseworker', `Den ${when} tog kommunen en udskrift af alt, hvad Én plan har om dig, til at besvare en anmodning om indsigt (databeskyttelsesforordningens artikel 15).`));
     } else if ((row.action === 'plan.party-added' || row.action === 'plan.party-removed') && typeof d.department === 'string') {
       const department = partyName(d.department);
       const whose = child ? 'dit barns' : 'din';
-      flows.push({
-        at: row.at,
-        about,
-        kind: 'party',
-        source: 'enplan',
-        recipient: d.department,
-        categories: [],
-        basis: null,
-        consentRefs: [],
-        legalBasis: null,
-        text:
-          row.action === 'plan.party-added'
-            ? `Den ${danishDateTime(row.at)} gjorde kommunen ${department} til part i ${whose} Én plan. ${capitalise(department)} kan nu se det af planen, som ${child ? 'samtykket' : 'dit samtykke'} giver alle planens parter.`
-            : `Den ${danishDateTime(row.at)} holdt ${department} op med at være part i ${whose} Én plan.`,
-      });
+      const told =
+        row.action === 'plan.party-added'
+          ? `Den ${when} gjorde kommunen ${department} til part i ${whose} Én plan. ${capitalise(department)} kan nu se det af planen, som ${child ? 'samtykket' : 'dit samtykke'} giver alle planens parter.`
+          : `Den ${when} holdt ${department} op med at være part i ${whose} Én plan.`;
+      flows.push(notice(row.at, about, 'party', 'enplan', d.department, told));
     } else if (((row.action === 'plan.read' && d.view === 'caseworker') || row.action === 'plan.looked-up') && d.departmentInPlan === false && typeof d.department === 'string') {
       // A department that takes no part in the plan opened it: told on its own, never folded into the day's reads.
       const department = partyName(d.department);
-      flows.push({
-        at: row.at,
-        about,
-        kind: 'viewed',
-        source: 'enplan',
-        recipient: 'caseworker',
-        categories: [],
-        basis: null,
-        consentRefs: [],
-        legalBasis: null,
-        text: `Den ${danishDate(row.at)} kl. ${danishClock(row.at)} åbnede en sagsbehandler fra ${department} ${child ? 'dit barns' : 'din'} Én plan${row.action === 'plan.looked-up' ? ' efter at have søgt på CPR-nummeret' : ''}, selv om ${department} ikke er part i planen. Det er registreret, hvem det var, og kommunens databeskyttelsesrådgiver kan se det.`,
-      });
+      flows.push(notice(row.at, about, 'viewed', 'enplan', 'caseworker', `Den ${danishDate(row.at)} kl. ${danishClock(row.at)} åbnede en sagsbehandler fra ${department} ${child ? 'dit barns' : 'din'} Én plan${row.action === 'plan.looked-up' ? ' efter at have søgt på CPR-nummeret' : ''}, selv om ${department} ikke er part i planen. Det er registreret, hvem det var, og kommunens databeskyttelsesrådgiver kan se det.`));
     } else if ((row.action === 'plan.read' && d.view === 'caseworker') || row.action === 'plan.looked-up') {
       const day = danishDate(row.at);
       const seen = caseworkerReads.get(day);
-      const group = seen ?? { entry: { at: row.at, about, kind: 'viewed' as const, source: 'enplan', recipient: 'caseworker', categories: [], basis: null, consentRefs: [], legalBasis: null, text: '' }, openings: 0, lookedUp: false, departments: new Set<string>() };
+      const group = seen ?? { entry: notice(row.at, about, 'viewed', 'enplan', 'caseworker', ''), openings: 0, lookedUp: false, departments: new Set<string>() };
       group.openings++;
       group.lookedUp ||= row.action === 'plan.looked-up';
       // Which department read it, where the caseworker's token named one (R13: who saw what).
