@@ -1221,14 +1221,20 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
     await app.close();
   });
 
-  it('a vendor that ends the subscription that heard of a plan and keeps its duties subscription still hears plan.purged there: the nightly job keeps what it was told until its last subscription ends', async () => {
+  /** One vendor of the social system with two subscriptions — its plan changes, and its duty to delete — told of a plan shared with social. */
+  async function vendorWithDutiesApart(options: { closed: boolean }) {
     const app = await freshApp();
     const changes = await subscribe(app, 'social', 'vendor-social', ['plan.changed']);
     const duties = await subscribe(app, 'social', 'vendor-social', ['plan.purged']);
     const plan = await enrol(app.deps, testCpr());
     await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
-    await close(app, plan.id);
+    if (options.closed) await close(app, plan.id);
     expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    return { app, changes, duties, plan };
+  }
+
+  it('a vendor that ends the subscription that heard of a plan and keeps its duties subscription still hears plan.purged there: the nightly job keeps what it was told until its last subscription ends', async () => {
+    const { app, changes, duties, plan } = await vendorWithDutiesApart({ closed: true });
     const toldRows = () => app.database.db.select({ subscriptionId: plansTold.subscriptionId }).from(plansTold).where(eq(plansTold.planId, plan.id));
     expect(await toldRows()).toEqual([{ subscriptionId: changes }]);
     expect((await app.call('DELETE', `/v1/subscriptions/${changes}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
@@ -1245,12 +1251,7 @@ describe('a plan purged by retention (R16) tells the systems it was shared with 
   });
 
   it('the nightly job forgets what a vendor was told of once its last subscription for the system has ended', async () => {
-    const app = await freshApp();
-    const first = await subscribe(app, 'social', 'vendor-social', ['plan.changed']);
-    const second = await subscribe(app, 'social', 'vendor-social', ['plan.purged']);
-    const plan = await enrol(app.deps, testCpr());
-    await grantConsent(app.deps, { citizenId: citizenOf(plan), source: 'social', categories: ['plan-core'] });
-    expect(await app.run()).toMatchObject({ dead: 0, retried: 0 });
+    const { app, changes: first, duties: second, plan } = await vendorWithDutiesApart({ closed: false });
     const end = async (id: string) => expect((await app.call('DELETE', `/v1/subscriptions/${id}`, ['vendor'], undefined, 'vendor-social', '101', { system: 'social' })).status).toBe(204);
     await end(first);
     expect(await runRetention(app.deps)).toMatchObject({ plansToldForgotten: 0 });
