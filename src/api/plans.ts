@@ -93,8 +93,16 @@ export const planRoutes = newRouter()
       responses: { 200: json(z.object({ plans: z.array(PlanResponse) }), 'The citizen’s plans in your municipality (possibly none)') },
     }),
     async (c) => {
-      const plans = await planService(c.get('deps')).lookup(c.get('principal'), c.req.valid('json').cpr);
-      return c.json({ plans: plans.map((plan) => asCaseworker(plan, c.get('principal'))) }, 200);
+      const found = await planService(c.get('deps')).lookup(c.get('principal'), c.req.valid('json').cpr);
+      return c.json(
+        {
+          plans: found.map(({ plan, departmentInPlan }) => {
+            const view = asCaseworker(plan, c.get('principal'));
+            return departmentInPlan === undefined ? view : { ...view, view: { ...view.view, departmentInPlan } };
+          }),
+        },
+        200,
+      );
     },
   )
   .openapi(

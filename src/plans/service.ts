@@ -189,7 +189,8 @@ export function planService(deps: AppDeps) {
       return plan;
     },
 
-    async lookup(principal: Principal, cpr: string): Promise<Plan[]> {
+    /** The citizen's plans, each with whether the caseworker's department (if the token names one) takes part in it. */
+    async lookup(principal: Principal, cpr: string): Promise<{ plan: Plan; departmentInPlan?: boolean }[]> {
       const citizen = await store.citizens.findByAnyCprHash(principal.tenant, await vault.lookupHashes(principal.tenant, cpr));
       if (!citizen) return [];
       const plans: Plan[] = [];
@@ -198,12 +199,14 @@ export function planService(deps: AppDeps) {
         if (plan) plans.push(plan);
       }
       // The whole plan is shown: in a family plan every active member's data was looked at, so each member's log tells it.
+      const found: { plan: Plan; departmentInPlan?: boolean }[] = [];
       for (const plan of plans) {
         const active = membersOf(plan).filter((m) => !m.leftAt).map((m) => m.citizenId);
         const department = principal.department ? { department: principal.department, departmentInPlan: await departmentTakesPart(store, plan, principal.department, clock.now()) } : {};
         for (const citizenId of new Set([citizen.id, ...active])) await audit(principal, 'plan.looked-up', plan, citizenId, department);
+        found.push({ plan, ...('departmentInPlan' in department ? { departmentInPlan: department.departmentInPlan } : {}) });
       }
-      return plans;
+      return found;
     },
 
     /**

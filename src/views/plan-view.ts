@@ -99,6 +99,11 @@ export const ViewInfo = z.object({
   protectedElementIds: z.array(Id).optional(),
   /** Caseworker view only: the department the caseworker reads as (data consent gives named departments alone, R9). */
   department: Department.optional(),
+  /**
+   * Caseworker view with a department, when read or found (decision 0032): whether that department takes
+   * part in the plan. False: the reading is recorded as from outside the plan and told to the citizen apart.
+   */
+  departmentInPlan: z.boolean().optional(),
 });
 export type ViewInfo = z.infer<typeof ViewInfo>;
 

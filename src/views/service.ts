@@ -90,6 +90,8 @@ export function planViewService(deps: AppDeps) {
               store.audit.append(principal.tenant, { at: at.toISOString(), actor: actorOf(principal), action: 'plan.read', targetType: 'plan', targetId: own.id, citizenId, detail: { view: viewer.kind, ...department } }),
             ),
           );
+          // The caseworker is told too: their fagsystem can say that this reading counts as from outside.
+          if ('departmentInPlan' in department) return { ...view, view: { ...view.view, departmentInPlan: department.departmentInPlan } };
         }
         return view;
       }
