@@ -1,5 +1,5 @@
 /** Consent grants and legal-basis records per citizen (R9–R11). */
-import { and, asc, eq, isNotNull, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { ConsentGrant, LegalBasisRecord } from '../model';
 import { danishToday } from '../views/danish';
@@ -100,10 +100,14 @@ export function consentRepository({ db }: Database) {
       const rows = await db.select({ n: sql<number>`count(*)` }).from(consents).where(and(eq(consents.tenant, tenant), eq(consents.kind, 'legal-basis'), isNull(consents.informedAt)));
       return Number(rows[0]?.n ?? 0);
     },
-    /** Those of these grants that are revoked (by primary key: cheap enough to ask after every merge). */
-    async revokedAmong(tenant: string, ids: string[]): Promise<ConsentGrant[]> {
+    /**
+     * Those of these grants that no longer carry a flow on `today`: revoked, or past their last valid
+     * day (by primary key: cheap enough to ask after every merge). A grant that ran out while a chunk
+     * was merged on it may have had its lapse handled before the chunk's write landed.
+     */
+    async grantsEndedAmong(tenant: string, ids: string[], today: string): Promise<ConsentGrant[]> {
       if (ids.length === 0) return [];
-      const rows = await this.revokedAmongQuery(tenant, ids);
+      const rows = await this.grantsEndedAmongQuery(tenant, ids, today);
       return rows.map((r) => JSON.parse(r.document) as ConsentGrant);
     },
     /** Those of these legal-basis records that no longer carry a flow on `today`: ended, or past their last valid day. */
@@ -115,9 +119,12 @@ export function consentRepository({ db }: Database) {
         .where(and(sameTenant(consents.tenant, tenant), inList(consents.id, ids), eq(consents.kind, 'legal-basis'), sql`(${consents.revokedAt} is not null or ${consents.validTo} < ${today})`));
       return rows.map((r) => JSON.parse(r.document) as LegalBasisRecord);
     },
-    /** The query of `revokedAmong`, unrun (its query plan is tested). */
-    revokedAmongQuery(tenant: string, ids: string[]) {
-      return db.select({ document: consents.document }).from(consents).where(and(sameTenant(consents.tenant, tenant), inList(consents.id, ids), isNotNull(consents.revokedAt)));
+    /** The query of `grantsEndedAmong`, unrun (its query plan is tested). */
+    grantsEndedAmongQuery(tenant: string, ids: string[], today: string) {
+      return db
+        .select({ document: consents.document })
+        .from(consents)
+        .where(and(sameTenant(consents.tenant, tenant), inList(consents.id, ids), sql`(${consents.revokedAt} is not null or ${consents.validTo} < ${today})`));
     },
     /**
      * Grants whose last valid day is before `today`, not revoked, whose lapse has not been handled

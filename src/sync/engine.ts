@@ -880,9 +880,10 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
     for (const mark of marks) if (mark.planId && mark.complete !== false && !(mark.writtenWith && lostIds.has(mark.writtenWith))) runs.find((r) => r.id === mark.source)!.stats.recordsMerged++;
     // What a merge did to the plans counts once: here if it was written, else in the retry.
     for (const { item, parts, outcome } of mergeCounts) if (!retry.includes(item)) countMerge(parts, outcome);
-    // A grant revoked while these citizens were being merged: remove what flowed on it (R10, S3).
+    // A grant revoked, or run out (its last day a Danish calendar day), while these citizens were being merged: remove what flowed on it (R9, R10, S3).
     if (flowedGrants.size > 0) {
-      for (const grant of await store.consents.revokedAmong(tenant, [...new Set([...flowedGrants.values()].flatMap((ids) => [...ids]))]))
+      const ids = [...new Set([...flowedGrants.values()].flatMap((set) => [...set]))];
+      for (const grant of await store.consents.grantsEndedAmong(tenant, ids, danishToday(clock.now())))
         if (flowedGrants.get(grant.citizenId)?.has(grant.id)) await removeDataOfGrant(deps, tenant, grant.id, actor(grant.source));
     }
     // Likewise a legal basis ended (or past its last day: a Danish calendar day, as the policy counts) meanwhile: what rests on it alone leaves (R11, S3).

@@ -3,7 +3,8 @@
  * job removes from the plan what flowed only on it, as a revocation would (R10), audits it once,
  * and leaves alone what another live grant still covers and grants whose period has not ended.
  * A legal-basis record recorded for a period ends the same way. A grant dated to start later takes
- * effect on its first day: its citizen is read again in full.
+ * effect on its first day: its citizen is read again in full. A grant that runs out while a chunk
+ * merges on it leaves nothing behind, even when the nightly job handled its lapse first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDfdgAdapter, startDfdgSimulator, type DfdgSimulator } from '../../adapters/dfdg';
@@ -17,7 +18,7 @@ import { startTestApp } from '../support/node-app';
 import { enrol, grantConsent } from '../support/seed';
 import { danishToday } from '../../src/views/danish';
 
-const population = generatePopulation(6, 7331).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
+const population = generatePopulation(7, 7331).map((c) => ({ ...c, sectors: { employment: true, education: false, social: false, health: false } }));
 const employment = ['plan-core', 'employment', 'goals', 'interventions'] as const;
 let dfdg: DfdgSimulator;
 beforeAll(async () => {
@@ -170,6 +171,30 @@ describe('consent lapse', () => {
     expect(audit.filter((a) => a.action === 'consent.took-effect')).toEqual([expect.objectContaining({ targetId: grant.id, detail: expect.objectContaining({ validFrom: '2026-12-01' }) })]);
     // Once: the next night finds nothing more.
     expect(await runRetention(app.deps)).toMatchObject({ grantsStarted: 0 });
+    await app.close();
+  });
+
+  it('a grant that runs out while a chunk merges on it leaves nothing in the plan, though the nightly job handled its lapse before the write', async () => {
+    // 23:59 in Denmark (CET, UTC+1) on the grant's last day: the chunk's consent decision still lets it flow.
+    const clock = new TestClock(Date.parse('2026-11-24T22:59:00.000Z'));
+    const app = await startTestApp({ clock, adapters: { dfdg: createDfdgAdapter({ baseUrl: dfdg.url, organisation: { typeIdentifier: 'kommune', code: '101' } }) }, mappings: allMappings });
+    const plan = await enrol(app.deps, population[6]!.cpr);
+    const grant = await grantConsent(app.deps, { citizenId: citizenIdOf(plan), source: 'dfdg', categories: [...employment], validTo: '2026-11-24' });
+    let lapsesHandled = -1;
+    const result = await runSync(app.deps, {
+      tenant: '101', adapter: 'dfdg', trigger: 'test', mappings: allMappings,
+      beforeWrite: async () => {
+        // Danish midnight passes, and the nightly job finds the lapse before the chunk's write lands.
+        clock.advance(2 * 60_000);
+        lapsesHandled = (await runRetention(app.deps)).grantsLapsed;
+      },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(lapsesHandled).toBe(1);
+    expect(result.stats.recordsMerged).toBeGreaterThan(0);
+    // The lapse is marked handled: no later night would remove what the write brought.
+    expect((await runRetention(app.deps)).grantsLapsed).toBe(0);
+    expect(elementsOn((await app.deps.store.plans.get('101', plan.id))!, grant.id)).toEqual([]);
     await app.close();
   });
 });
