@@ -15,6 +15,8 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+const maskStrings = (_key: string, value: unknown) => (typeof value === 'string' ? redactCpr(value) : value);
+
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export function createLogger(options: { level?: LogLevel; sink?: LogSink; base?: Record<string, unknown> } = {}): Logger {
@@ -23,7 +25,9 @@ export function createLogger(options: { level?: LogLevel; sink?: LogSink; base?:
   const base = options.base ?? {};
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return;
-    sink(redactCpr(JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...fields })));
+    // Each value is masked before JSON escapes it: a tab or newline inside a number becomes `\t` or `\n`
+    // in the line, which the line's own pass would no longer read as a separator.
+    sink(redactCpr(JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...fields }, maskStrings)));
   };
   return {
     debug: (m, f) => write('debug', m, f),

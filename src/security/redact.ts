@@ -11,14 +11,38 @@ const CPR_LIKE = /(?<!\d)(\d{2})[-\s.\u2010-\u2015]?(\d{2})[-\s.\u2010-\u2015]?(
 // broke the ids and links in problems and log lines, and a real CPR number hidden in one is still masked.
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
-export function redactCpr(text: string): string {
+function mask(text: string): string {
   const ids = [...text.matchAll(UUID)].map((id) => [id.index, id.index + id[0].length] as const);
   return text.replace(CPR_LIKE, (match, dd: string, mm: string, yy: string, serial: string, at: number) =>
     ids.some(([start, end]) => at >= start && at + match.length <= end) && !isValidCpr(`${dd}${mm}${yy}${serial}`) ? match : '[cpr]',
   );
 }
 
-/** The text as a reader of it would see it: percent-decoded (a URL) and with JSON's \u escapes undone (a body). */
+// Invisible format characters (zero-width space, soft hyphen, word joiner …) a reader does not see,
+// and digits in other forms (full-width ０１, mathematical 𝟎𝟏) NFKC turns into 0–9.
+const INVISIBLE = /\p{Cf}/gu;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+/** The text as a reader sees it: no invisible characters, compatibility forms folded (NFKC). */
+function skeleton(text: string): string {
+  return text.replace(INVISIBLE, '').normalize('NFKC');
+}
+
+export function redactCpr(text: string): string {
+  const masked = mask(text);
+  if (ASCII_ONLY.test(masked)) return masked;
+  // A number hidden by invisible characters or odd digits is masked in the folded text, which then
+  // stands for the original: a masked line reads the same to a person, less one hidden character.
+  const bare = skeleton(masked);
+  if (bare === masked) return masked;
+  const bareMasked = mask(bare);
+  return bareMasked === bare ? masked : bareMasked;
+}
+
+/**
+ * The text as a reader of it would see it: percent-decoded (a URL), with JSON's \u escapes undone (a
+ * body), and without invisible characters or compatibility digits.
+ */
 function decodedForms(text: string): string[] {
   const forms = [text];
   if (/%[0-9a-f]{2}/i.test(text)) {
@@ -29,6 +53,7 @@ function decodedForms(text: string): string[] {
     }
   }
   if (/\\u[0-9a-f]{4}/i.test(text)) forms.push(text.replace(/\\u([0-9a-f]{4})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))));
+  for (const form of [...forms]) if (!ASCII_ONLY.test(form)) forms.push(skeleton(form));
   return forms;
 }
 

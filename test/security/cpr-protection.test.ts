@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCprVault, MisplacedCiphertextError } from '../../src/security';
-import { redactCpr } from '../../src/security/redact';
+import { holdsCprNumber, redactCpr } from '../../src/security/redact';
 import { citizens } from '../../src/store/schema';
 import { cprPattern, testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
@@ -188,3 +188,64 @@ describe('AES-GCM through node:crypto and through WebCrypto', () => {
     }
   });
 });
+
+describe('a CPR number hidden from the eye', () => {
+  const cpr = testCpr('1980-01-01');
+  const fullWidth = (digits: string) => [...digits].map((d) => String.fromCharCode(0xff10 + Number(d))).join('');
+  // Forms a person reads as the number though the characters differ: invisible characters between its
+  // digits (zero-width space, soft hyphen, word joiner), full-width digits, a tab or a newline.
+  const hidden = {
+    'zero-width space': `${cpr.slice(0, 6)}\u200b${cpr.slice(6)}`,
+    'soft hyphen': `${cpr.slice(0, 6)}\u00ad${cpr.slice(6)}`,
+    'a word joiner between every digit': [...cpr].join('\u2060'),
+    'full-width digits': fullWidth(cpr),
+    'a tab': `${cpr.slice(0, 6)}\t${cpr.slice(6)}`,
+    'a newline': `${cpr.slice(0, 6)}\n${cpr.slice(6)}`,
+  };
+
+  it('is found where it must be refused and masked where it is written out', () => {
+    for (const [name, text] of Object.entries(hidden)) {
+      expect(holdsCprNumber(`borger ${text}`), name).toBe(true);
+      const masked = redactCpr(`borger ${text} i Aarhus`);
+      expect(masked, name).toContain('[cpr]');
+      expect(masked, name).not.toContain(cpr.slice(6));
+      expect(masked, name).not.toContain(fullWidth(cpr.slice(6)));
+    }
+    // Ordinary Danish text is left as it was, and so is a number that is no CPR number.
+    expect(redactCpr('Æbler og øl på Ærø, sag 12\u00a0345')).toBe('Æbler og øl på Ærø, sag 12\u00a0345');
+    expect(holdsCprNumber(`sag ${fullWidth('3213991234')}`)).toBe(false);
+  });
+
+  it('is masked in a log line, also where JSON escapes its separator', async () => {
+    const app = await startTestApp();
+    for (const [name, text] of Object.entries(hidden)) {
+      app.deps.logger.warn('something mentioned a number', { note: `borger ${text}` });
+      const line = app.logger.lines.at(-1)!;
+      expect(line, name).toContain('[cpr]');
+      expect(line, name).not.toContain(cpr.slice(6));
+    }
+    await app.close();
+  });
+
+  it('in an erasure reason is refused, so it never reaches the audit log', async () => {
+    const app = await startTestApp();
+    const token = await app.harness.token({ tenant: '101', roles: ['dpo'] });
+    const erase = (reason: string) =>
+      app.harness.request('/v1/data-subject/erasure', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ cpr: testCpr('1975-06-15'), reason }),
+      });
+    // The same request with a plain reason gets past the check (nobody is held under that number).
+    expect((await erase('forkert cpr')).status).toBe(404);
+    for (const [name, text] of Object.entries(hidden)) {
+      const response = await erase(`forkert cpr ${text}`);
+      expect(response.status, name).toBe(400);
+      expect(await response.text(), name).not.toContain(cpr.slice(6));
+    }
+    const logged = await app.deps.store.audit.list('101', {});
+    expect(logged.filter((row) => JSON.stringify(row.detail).includes(cpr.slice(6)))).toEqual([]);
+    await app.close();
+  });
+});
+
