@@ -90,9 +90,15 @@ export function createApp(deps: AppDeps) {
   // The dashboard's forms carry a token or nothing, and nobody signed in is needed to send one: a few KB.
   app.use('/dashboard/*', limitBodies(16 * 1024, 'of a dashboard form'));
   app.use('/v1/*', async (c, next) => {
+    if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
+    // The media type itself, not a prefix: `application/json-seq` is no JSON document.
     const type = c.req.header('content-type');
-    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && type && !/^application\/([\w.+-]*\+)?json\b/i.test(type))
-      return problemResponse('unsupported-media-type', `got ${type.slice(0, 80)}`);
+    const mediaType = type?.split(';')[0]!.trim().toLowerCase();
+    if (mediaType) {
+      if (!/^application\/([\w.-]+\+)?json$/.test(mediaType)) return problemResponse('unsupported-media-type', `got ${type!.slice(0, 80)}`);
+    } else if (Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined) {
+      return problemResponse('unsupported-media-type', 'a body needs content-type: application/json');
+    }
     await next();
   });
   // A sector system's change notice is authenticated by its Standard Webhooks signature, not a bearer
@@ -157,7 +163,24 @@ export function createApp(deps: AppDeps) {
       ? c.redirect('/dashboard', 302)
       : c.json({ name: apiInfo.title, version: apiInfo.version, links: { dashboard: '/dashboard', docs: '/docs', openapi: '/openapi.json', problems: '/problems', health: '/health', ready: '/ready', metrics: '/metrics' } }),
   );
-  app.notFound(() => problemResponse('not-found', 'no such route'));
+  // A known address asked with another method is a 405 naming the methods it takes, so a client
+  // cannot read "no such route" as "no such plan".
+  let routeMethods: { pattern: RegExp; method: string }[] | undefined;
+  const allowedMethods = (path: string) => {
+    routeMethods ??= app.routes
+      .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
+      .map((r) => ({ pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`), method: r.method }));
+    const methods = new Set(routeMethods.filter((r) => r.pattern.test(path)).map((r) => r.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods];
+  };
+  app.notFound((c) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length === 0) return problemResponse('not-found', 'no such route');
+    const response = problemResponse('method-not-allowed', `${c.req.method.slice(0, 10)} is not one of ${allowed.join(', ')}`);
+    response.headers.set('allow', allowed.join(', '));
+    return response;
+  });
   app.onError((error, c) => {
     if (error instanceof ProblemError) return problemResponse(error.problemType, error.detail);
     // The token may be valid: the IdP's keys could not be read (a 503, worth retrying; not a 401).
@@ -167,6 +190,8 @@ export function createApp(deps: AppDeps) {
     if (error instanceof HTTPException) {
       if (error.status === 400) return problemResponse('malformed-json', error.message);
       if (error.status === 413) return problemResponse('payload-too-large');
+      // @hono/zod-openapi's validator refuses a body of a media type its route does not declare.
+      if (error.status === 415) return problemResponse('unsupported-media-type', 'the request body must be application/json');
       if (error.status === 401) return problemResponse('unauthenticated');
       // hono/csrf refuses a dashboard form posted from another origin.
       if (error.status === 403) return problemResponse('forbidden', 'the form was not sent from this site');

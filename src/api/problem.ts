@@ -36,6 +36,7 @@ export const problemTypes = {
   'inbound-notice-not-retryable': { status: 409, title: 'Only a dead change notice can be processed again' },
   'subscription-address-refused': { status: 422, title: 'Events are not delivered to that address' },
   'personal-data-in-webhook': { status: 422, title: 'A webhook must not carry a CPR number: send a notice, we read the data' },
+  'method-not-allowed': { status: 405, title: 'The address exists, but not with this method (see the Allow header)' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   'internal-error': { status: 500, title: 'Something went wrong on our side' },
   'identity-provider-unavailable': { status: 503, title: 'The identity provider’s signing keys cannot be read now; the token could not be checked' },

@@ -18,6 +18,7 @@ import {
   PlanOrigin,
   ReplacedPlan,
   Situation,
+  Text,
   type Member,
   type Provenance,
   type StatusChangeRequest,
@@ -40,11 +41,11 @@ export const CreatePlanRequest = z
     role: FamilyRole.default('adult'),
     family: z
       .object({
-        name: z.string().min(1).max(200).optional(),
+        name: Text.max(200).optional(),
         members: z.array(z.object({ cpr: Cpr, role: FamilyRole })).min(1).max(20),
       })
       .optional(),
-    purpose: z.string().min(1).max(4000).optional(),
+    purpose: Text.max(4000).optional(),
     situation: Situation.optional(),
     coordinator: Coordinator.omit({ since: true }).optional(),
     replaces: z.array(ReplacedPlan.omit({ memberId: true })).max(20).default([]),

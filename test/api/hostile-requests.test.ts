@@ -74,6 +74,9 @@ const bodies: { name: string; body: string; contentType?: string }[] = [
   { name: 'a CPR number in every field', body: JSON.stringify({ status: cpr, cpr: `${cpr}x`, reason: cpr, purpose: cpr, planId: cpr, memberId: cpr, source: cpr, recipient: cpr, categories: [cpr] }) },
   { name: 'text, not JSON', body: 'status=accepted', contentType: 'text/plain' },
   { name: 'a form', body: 'status=accepted', contentType: 'application/x-www-form-urlencoded' },
+  // A media type that only begins like JSON's, and a body with none: 415, not the validator's 500.
+  { name: 'a JSON text sequence', body: '{}', contentType: 'application/json-seq' },
+  { name: 'JSON without a content type', body: '{}', contentType: '' },
 ];
 const queryValues = ['-1', 'abc', '1e999', '%FF', '', 'x'.repeat(3000), cpr];
 
@@ -95,8 +98,10 @@ describe('hostile requests to every documented route', () => {
     async function probe(operation: Operation, url: string, token: string, body?: { body: string; contentType?: string }) {
       requests++;
       const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-      if (body) headers['content-type'] = body.contentType ?? 'application/json';
-      const response = await app.harness.request(url, { method: operation.method, headers, body: body && operation.method !== 'GET' ? body.body : undefined });
+      if (body && body.contentType !== '') headers['content-type'] = body.contentType ?? 'application/json';
+      // Bytes, not a string: a string body would be given `text/plain` by the Request itself.
+      const sent = body && operation.method !== 'GET' ? (body.contentType === '' ? new TextEncoder().encode(body.body) : body.body) : undefined;
+      const response = await app.harness.request(url, { method: operation.method, headers, body: sent });
       const text = await response.text();
       // The signed change-notice route answers 401 to everything here (nothing is signed); counted apart below.
       if (operation.path !== '/v1/webhooks/inbound/{source}') statusCounts[response.status] = (statusCounts[response.status] ?? 0) + 1;
@@ -176,6 +181,49 @@ describe('hostile requests to every documented route', () => {
   it('the problem type pages know only their own types, not an object’s inherited names', async () => {
     for (const slug of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect((await app.harness.request(`/problems/${slug}`)).status).toBe(404);
     expect((await app.harness.request('/problems/not-found')).status).toBe(200);
+  });
+
+  it('a documented address asked with a method it does not take answers 405 with the methods it does, never "no such route"', async () => {
+    const operations = await documentedOperations();
+    const token = await app.harness.token({ tenant: '101', roles: ['it-staff', 'caseworker', 'dpo'] });
+    const methodsOf = new Map<string, Set<string>>();
+    for (const { path, method } of operations) methodsOf.set(path, (methodsOf.get(path) ?? new Set()).add(method));
+    // `GET /v1/plans/lookup` is `GET /v1/plans/{id}` with the id "lookup": such an address belongs to that route.
+    const patternOf = (path: string) => new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    const takenByAnother = (url: string, method: string) => operations.some((o) => o.method === method && patternOf(o.path).test(url));
+    const failures: string[] = [];
+    let asked = 0;
+    for (const [path, documented] of methodsOf) {
+      const url = fill(path, planId);
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !documented.has(m) && !takenByAnother(url, m))) {
+        asked++;
+        const response = await app.harness.request(url, { method, headers: { authorization: `Bearer ${token}` } });
+        const allowed = new Set((response.headers.get('allow') ?? '').split(/,\s*/));
+        const problem = (await response.json()) as { type?: string };
+        if (response.status !== 405 || problem.type !== '/problems/method-not-allowed') failures.push(`${method} ${path}: ${response.status} ${problem.type}`);
+        else if ([...documented].some((m) => !allowed.has(m))) failures.push(`${method} ${path}: Allow ${response.headers.get('allow')} lacks one of ${[...documented].join(', ')}`);
+      }
+    }
+    expect(asked).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+    // An address that does not exist is still a 404.
+    expect((await app.harness.request('/v1/no-such-thing', { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+  });
+
+  it('a blank purpose or family name is refused with 400 and stores nothing', async () => {
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'] });
+    const create = (body: object) =>
+      app.harness.request('/v1/plans', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ origin: 'offered', ...body }) });
+    const listed = async () => ((await (await app.harness.request('/v1/plans?limit=200', { headers: { authorization: `Bearer ${token}` } })).json()) as { plans: unknown[] }).plans.length;
+    const before = await listed();
+    for (const body of [{ cpr: testCpr('1990-03-04'), purpose: '   ' }, { cpr: testCpr('1990-03-05'), family: { name: ' \t ', members: [{ cpr: testCpr('2012-05-06'), role: 'child' }] } }]) {
+      const response = await create(body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { type: string }).type).toBe('/problems/validation-failed');
+    }
+    expect(await listed()).toBe(before);
+    // The same with words in it is a plan.
+    expect((await create({ cpr: testCpr('1990-03-04'), purpose: 'Job og bolig' })).status).toBe(201);
   });
 
   it('every route but the public ones refuses a missing, forged, expired or malformed token with 401, as a problem document', async () => {
