@@ -231,7 +231,7 @@ export function planViewToFhirBundle(view: PlanView, options: PlanBundleOptions 
     const focus = followUp.elementId ? elementRefs.get(followUp.elementId) : undefined;
     const focusMember = followUp.elementId
       ? (view.goals?.find((g) => g.id === followUp.elementId)?.memberId ?? view.interventions?.find((i) => i.id === followUp.elementId)?.memberId)
-      : followUp.keptVisibility?.memberId;
+      : (followUp.memberId ?? followUp.keptVisibility?.memberId);
     const forRef = subjectOf(focusMember);
     const resource = compact<Task>({
       resourceType: 'Task',

@@ -12,7 +12,7 @@ const elementContent = {
   goal: Goal.omit({ id: true, provenance: true, memberId: true, ruleVersion: true, keptVisibility: true }),
   intervention: Intervention.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
   agreement: Agreement.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
-  followUp: FollowUp.omit({ id: true, provenance: true, ruleVersion: true, keptVisibility: true }),
+  followUp: FollowUp.omit({ id: true, provenance: true, memberId: true, ruleVersion: true, keptVisibility: true }),
   citizenView: CitizenView.omit({ id: true, provenance: true, memberId: true, ruleVersion: true }),
   situation: Situation,
   coordinator: Coordinator,

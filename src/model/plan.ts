@@ -167,6 +167,11 @@ export const FollowUp = z.object({
   text: Text,
   /** The goal or intervention followed up; absent for the plan as a whole. */
   elementId: Id.optional(),
+  /**
+   * The member it is about, for a follow-up of one member's plan as a whole (a sector system's own
+   * follow-up of that member's plan); absent: the family's, or its element's member.
+   */
+  memberId: Id.optional(),
   done: z.boolean().default(false),
   doneAt: IsoDateTime.optional(),
   /** The rule set in force when it was scheduled (R25); absent on elements recorded before it was kept. */
@@ -176,6 +181,19 @@ export const FollowUp = z.object({
   provenance: Provenances,
 });
 export type FollowUp = z.infer<typeof FollowUp>;
+
+/**
+ * The member a follow-up with no element is about: the one it names, or the one it was kept for when
+ * its element left; undefined for the family's own. `null` for one a sector system reported in a
+ * family plan before follow-ups named their member (all its provenance from sources): it is some
+ * member's, not the family's, so no member is shown it until the source reports it again.
+ */
+export function followUpMemberOf(plan: Pick<Plan, 'subject'>, followUp: FollowUp): string | undefined | null {
+  const named = followUp.memberId ?? followUp.keptVisibility?.memberId;
+  if (named !== undefined || followUp.elementId !== undefined || followUp.keptVisibility) return named;
+  if (!followUp.provenance.every((p) => p.kind === 'source')) return undefined;
+  return plan.subject.kind === 'citizen' ? plan.subject.member.memberId : null;
+}
 
 /** Open plans one coordinator should carry at most: DS recommends 20–30 cross-sector cases (R5). */
 export const RECOMMENDED_CASELOAD = 30;

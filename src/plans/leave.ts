@@ -12,7 +12,7 @@
  *   family's consent, and the new plan needs its own.
  */
 import type { Member, Plan } from '../model';
-import { membersOf } from '../model';
+import { followUpMemberOf, membersOf } from '../model';
 import { dropDanglingReferences, type ElementList } from './references';
 
 export interface LeaveOptions {
@@ -47,9 +47,9 @@ export function leaveFamilyPlan(plan: Plan, memberId: string, options: LeaveOpti
         movedIds.add(element.id);
         moved.push({ list, id: element.id });
       }
-  // A follow-up goes with its element, or, its element gone already, with the member it was kept for.
+  // A follow-up goes with its element, or, with none, with the member it is about (or was kept for).
   for (const followUp of plan.followUps)
-    if (followUp.elementId ? movedIds.has(followUp.elementId) : followUp.keptVisibility?.memberId === memberId) {
+    if (followUp.elementId ? movedIds.has(followUp.elementId) : followUpMemberOf(plan, followUp) === memberId) {
       movedIds.add(followUp.id);
       moved.push({ list: 'followUps', id: followUp.id });
     }

@@ -200,6 +200,11 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     }
     case 'followup.scheduled': {
       const { id, ...rest } = request.followUp;
+      if (rest.memberId !== undefined) {
+        memberById(rest.memberId, 'followUp.memberId');
+        const element = rest.elementId ? (plan.goals.find((g) => g.id === rest.elementId) ?? plan.interventions.find((i) => i.id === rest.elementId)) : undefined;
+        if (element?.memberId !== undefined && element.memberId !== rest.memberId) invalid('followUp.memberId', `${rest.elementId} is another member's; a follow-up of it is about that member`);
+      }
       const followUp = { ...rest, id: unique(id ?? ctx.newId(), plan.followUps, 'followUp.id'), done: false, ruleVersion: ctx.ruleVersion, provenance: [provenance] } as FollowUp;
       next.followUps = [...plan.followUps, followUp];
       outbound = followUpOutbound(plan, next.followUps as FollowUp[], common, followUp, memberById);
@@ -314,8 +319,8 @@ function followUpOutbound(
   memberById: (id: string | undefined, path: string) => Member,
 ): Outbound {
   if (!followUp.elementId) {
-    // One whose element left the plan is still about the member it was kept for, not the family's first.
-    const member = memberById(followUp.keptVisibility?.memberId, 'followUpId');
+    // One of a member's plan as a whole, or whose element left, is about that member, not the family's first.
+    const member = memberById(followUp.memberId ?? followUp.keptVisibility?.memberId, 'followUpId');
     const element = { type: 'followUp' as const, followUp, ...nextOpen(plan, followUps, undefined, member.memberId) };
     return { ...common, memberId: member.memberId, citizenId: member.citizenId, birthDate: member.birthDate, elementId: followUp.id, element };
   }
@@ -352,7 +357,7 @@ function nextOpen(plan: Plan, followUps: readonly FollowUp[], sector: Sector | u
     if (f.done || (next && next.due <= f.due)) continue;
     const element = f.elementId ? owner(f.elementId) : undefined;
     // A plan-level one kept after its element left counts only for that member, and never when it was about anonymous treatment or for named departments alone (R4, R9).
-    const plainPlanLevel = !f.elementId && (!f.keptVisibility || (!f.keptVisibility.anonymousTreatment && !f.keptVisibility.audience && (f.keptVisibility.memberId ?? memberId) === memberId));
+    const plainPlanLevel = !f.elementId && (!f.keptVisibility || (!f.keptVisibility.anonymousTreatment && !f.keptVisibility.audience)) && (f.memberId ?? f.keptVisibility?.memberId ?? memberId) === memberId;
     // So does one on a goal kept shielded after the § 101 a treatment it served left (its member's alone, and not to be told).
     const kept = element && 'keptVisibility' in element ? element.keptVisibility : undefined;
     const ownedHere = !!element && !kept?.anonymousTreatment && !kept?.audience && element.sector === sector && (kept?.memberId ?? element.memberId ?? primary) === memberId;

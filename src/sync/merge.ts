@@ -484,7 +484,8 @@ function elementOf(fragment: Fragment, content: Record<string, unknown>, element
   return {
     ...content,
     id: elementId,
-    ...(fragment.kind === 'followUp' ? {} : { memberId }),
+    // A follow-up too is one member's: a sector system reports the plan of one citizen (R4).
+    memberId,
     ruleVersion,
     // A source's newer report does not make visible what was kept from those who could not see it.
     ...(kept ? { keptVisibility: kept } : {}),

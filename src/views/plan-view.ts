@@ -41,6 +41,7 @@ import {
   Coordinator,
   CoordinatorHandOver,
   FollowUp,
+  followUpMemberOf,
   Goal,
   Id,
   InvolvedMunicipality,
@@ -280,8 +281,13 @@ function citizenView(plan: Plan, citizenId: string): PlanView | null {
   const goals = plan.goals.filter(visible);
   const interventions = plan.interventions.filter(visible);
   const shownIds = new Set([...goals, ...interventions].map((e) => e.id));
-  // A follow-up whose element left the plan goes to whoever could see that element (its kept member).
-  const followUps = plan.followUps.filter((f) => (shielded.has(f.id) ? shielded.get(f.id) === me.memberId : f.elementId ? shownIds.has(f.elementId) : sees(f.keptVisibility?.memberId)));
+  // A follow-up of one member's plan as a whole, or one whose element left (its kept member), goes to
+  // whoever may see that member's elements; one whose member is not known to no member.
+  const followUpSeen = (f: FollowUp) => {
+    const about = followUpMemberOf(plan, f);
+    return about !== null && sees(about);
+  };
+  const followUps = plan.followUps.filter((f) => (shielded.has(f.id) ? shielded.get(f.id) === me.memberId : f.elementId ? shownIds.has(f.elementId) : followUpSeen(f)));
   const memberView = (m: Member) => (m.memberId === me.memberId || (isParent && childRoles.has(m.role)) ? m : { memberId: m.memberId, role: m.role, ...(m.leftAt ? { leftAt: m.leftAt } : {}) });
 
   const view: PlanView = {
@@ -401,8 +407,13 @@ function municipalityView(plan: Plan, viewer: Extract<Viewer, { kind: 'municipal
   if (parts.includes('followUps')) {
     const shown = new Set([...(view.goals ?? []), ...(view.interventions ?? [])].map((e) => e.id));
     // One whose element left the plan stays in the municipality: what decided who may see it left with the element.
+    // One of a member's plan as a whole goes on that member's consent; one whose member is not known does not go.
     view.followUps = plan.followUps
-      .filter((f) => (f.elementId ? shown.has(f.elementId) : !f.keptVisibility) && mayShow('followUps', { id: f.id, provenance: f.provenance }))
+      .filter((f) => {
+        if (f.elementId) return shown.has(f.elementId) && mayShow('followUps', { id: f.id, provenance: f.provenance });
+        const about = followUpMemberOf(plan, f);
+        return !f.keptVisibility && about !== null && mayShow('followUps', { id: f.id, memberId: about, provenance: f.provenance });
+      })
       .map(stripProvenance);
   }
   if (parts.includes('coordinator')) {
