@@ -328,7 +328,9 @@ function providerView(plan: Plan, providerId: string): ExplainedView {
   const interventions = plan.interventions.filter((i) => i.providerId === providerId && i.confidentiality !== 'anonymous-treatment');
   if (interventions.length === 0) return { view: null, disclosures: [] };
   const goalIds = new Set(interventions.flatMap((i) => i.goalIds));
-  const goals = plan.goals.filter((g) => goalIds.has(g.id));
+  // A goal that would tell of anonymous treatment (SEL § 101 a) stays shielded though an ordinary intervention serves it (R4, decision 0004).
+  const shielded = protectedElements(plan);
+  const goals = plan.goals.filter((g) => goalIds.has(g.id) && !shielded.has(g.id));
   const view: PlanView = {
     id: plan.id,
     tenant: plan.tenant,

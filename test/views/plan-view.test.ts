@@ -155,6 +155,20 @@ describe('providers (R14)', () => {
     expect(viewOf(family, { kind: 'provider', providerId: 'prov-2' })).toBeNull();
   });
 
+  it('never see a goal kept shielded after the § 101 a treatment it served left, though their own intervention serves it', () => {
+    const young = family.subject.kind === 'family' ? family.subject.members.find((m) => m.role === 'young-person')! : undefined;
+    const plan: Plan = {
+      ...family,
+      goals: [...family.goals, goal('g-kept', { memberId: young!.memberId, title: 'Stoppe med hash', keptVisibility: { memberId: young!.memberId, anonymousTreatment: true } })],
+      interventions: [...family.interventions, intervention('i-ordinary', young!.memberId, { goalIds: ['g-kept'], providerId: 'prov-3' })],
+    };
+    expect(protectedElements(plan).has('g-kept')).toBe(true);
+    const view = viewOf(plan, { kind: 'provider', providerId: 'prov-3' })!;
+    expect(ids(view.interventions)).toEqual(['i-ordinary']);
+    expect(ids(view.goals)).toEqual([]);
+    expect(view.interventions![0]!.goalIds).toEqual([]);
+  });
+
   it('a provider performing nothing in the plan does not see it at all', () => {
     expect(viewOf(family, { kind: 'provider', providerId: 'prov-9' })).toBeNull();
   });
