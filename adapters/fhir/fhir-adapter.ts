@@ -354,7 +354,10 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
         }
         const key = `${resource.resourceType}/${resource.id}`;
         if (!isAfter(position, ms, key)) continue;
-        if (consumed.length === max) {
+        // A page is full only between two instants: `_sort=_lastUpdated` promises no order among the
+        // records of one instant (a transaction stamps all of its with one), so the instant the page
+        // ends at is read whole, and the cursor's key is the highest among them.
+        if (consumed.length >= max && ms !== consumed.at(-1)!.ms) {
           hasMore = true;
           break outer;
         }
@@ -366,18 +369,16 @@ export function createFhirSourceAdapter(definition: FhirAdapterDefinition, optio
           ms,
           key,
         });
-        last = { lastUpdated, key };
+        if (!last || ms !== Date.parse(last.lastUpdated) || key > last.key) last = { lastUpdated, key };
       }
-      if (consumed.length === max) {
-        hasMore = !!bundle.link?.some((l) => l.relation === 'next');
-        break;
-      }
+      // Full, and the page's instant may go on into the next page: that page says.
+      if (consumed.length >= max && !bundle.link?.some((l) => l.relation === 'next')) break;
     }
     // At the search's end, the deletions since they were last read (the history, newest first, is
     // read whole back to there): the oldest first, as many as the page has room for.
     let deleted: DeletedRecord[] = [];
     let deletionsAt = deletionsFrom;
-    if (!hasMore && consumed.length === max) hasMore = true; // no room left to read the deletions: the next page does
+    if (!hasMore && consumed.length >= max) hasMore = true; // no room left to read the deletions: the next page does
     else if (!hasMore && Date.now() >= historyRefusedUntil) {
       // A server that does not offer history: the feed goes on without deletions (check() tells IT staff), asking again in a while.
       const found = await deletionsSince(deletionsFrom, unreadable).catch((error: unknown) => {
