@@ -688,14 +688,20 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               at, actor: actor(run.id), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
               detail: { source: run.id, recipient, categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), anonymousTreatment: flow.anonymousTreatment, runId: run.runId },
             });
-        for (const anonymousTreatment of [false, true]) {
-          const group = [...refused.values()].filter((r) => r.anonymousTreatment === anonymousTreatment);
-          if (group.length > 0)
-            auditEntries.push({
-              at, actor: actor(run.id), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-              detail: { source: run.id, recipient: 'enplan', categories: [...new Set(group.map((r) => r.category))].sort(), reason: [...new Set(group.map((r) => r.reason))].join('; '), anonymousTreatment, runId: run.runId },
-            });
+        // One row per reason: the citizen is told why of each category (health refused for want of
+        // explicit consent is not "revoked" because another category's grant was).
+        const refusals = new Map<string, { categories: Set<DataCategory>; reason: string; anonymousTreatment: boolean }>();
+        for (const r of refused.values()) {
+          const key = `${r.anonymousTreatment}|${r.reason}`;
+          const group = refusals.get(key) ?? { categories: new Set(), reason: r.reason, anonymousTreatment: r.anonymousTreatment };
+          group.categories.add(r.category);
+          refusals.set(key, group);
         }
+        for (const { categories, reason, anonymousTreatment } of refusals.values())
+          auditEntries.push({
+            at, actor: actor(run.id), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
+            detail: { source: run.id, recipient: 'enplan', categories: [...categories].sort(), reason, anonymousTreatment, runId: run.runId },
+          });
         const grantRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : []));
         if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set([...(flowedGrants.get(citizen.citizenId) ?? []), ...grantRefs]));
         const legalBasisRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [] : [...f.refs]));

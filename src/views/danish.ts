@@ -112,8 +112,16 @@ export function partyName(recipient: string): string {
 /** The sentence's first letter in upper case. */
 export const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-/** A refusal reason of the consent policy, said plainly. */
+/**
+ * A refusal reason of the consent policy, said plainly. Rows logged before each reason had a row of
+ * its own hold a citizen's reasons joined with "; ": each is said, once.
+ */
 export function refusalInDanish(reason: string): string {
+  if (!/^the region/i.test(reason) && reason.includes('; ')) return [...new Set(reason.split('; ').map(oneRefusalInDanish))].join(', og ');
+  return oneRefusalInDanish(reason);
+}
+
+function oneRefusalInDanish(reason: string): string {
   // The region's own consent to share (src/consent/regional.ts), before the phrases of ours.
   if (/^the region records that the citizen withdrew/i.test(reason)) return 'du har trukket dit samtykke til, at regionen deler dine helbredsoplysninger med kommunen, tilbage';
   if (/^the region records that the citizen refused/i.test(reason)) return 'du har sagt nej til, at regionen deler dine helbredsoplysninger med kommunen';
