@@ -731,8 +731,11 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
       }
       if (mergeError !== undefined) {
         // What would break the plan is quarantined with the reason (marked, so it is not quarantined
-        // again; a corrected version is new); the chunk's other citizens are merged as usual.
+        // again; a corrected version is new); the chunk's other citizens are merged as usual. Nothing
+        // flowed, but what consent refused was refused all the same: those rows stay.
+        const refusals = auditEntries.slice(auditStart).filter((entry) => entry.action === 'data.refused');
         auditEntries.length = auditStart;
+        auditEntries.push(...refusals);
         flowedGrants.delete(citizen.citizenId);
         flowedLegalBases.delete(citizen.citizenId);
         for (const { run, record, mappingId } of mergeable) {

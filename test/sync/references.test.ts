@@ -82,7 +82,8 @@ describe('references the plan does not hold', () => {
     const [socialCitizen, employmentCitizen] = [population[20]!, population[21]!];
     const withSocial = await enrol(app.deps, socialCitizen.cpr);
     const withEmployment = await enrol(app.deps, employmentCitizen.cpr);
-    await grantConsent(app.deps, { citizenId: citizenIdOf(withSocial), source: 'social', categories: ['plan-core', 'social', 'goals', 'interventions'] });
+    // Not interventions: what consent refused is logged though the merge of the rest failed.
+    await grantConsent(app.deps, { citizenId: citizenIdOf(withSocial), source: 'social', categories: ['plan-core', 'social', 'goals'] });
     await grantConsent(app.deps, { citizenId: citizenIdOf(withEmployment), source: 'dfdg', categories: ['plan-core', 'employment', 'goals', 'interventions'] });
 
     const [dfdgRun, socialRun] = await runSyncRound(app.deps, { tenant: '101', adapters: ['dfdg', 'social'], trigger: 'test', mappings });
@@ -94,7 +95,12 @@ describe('references the plan does not hold', () => {
     expect((await app.deps.store.plans.get('101', withEmployment.id))!.interventions.length).toBeGreaterThan(0);
     const untouched = (await app.deps.store.plans.get('101', withSocial.id))!;
     expect(untouched.version).toBe(withSocial.version);
-    expect((await app.deps.store.audit.list('101', { citizenId: citizenIdOf(withSocial) })).filter((r) => r.action === 'data.flowed')).toEqual([]);
+    const logged = await app.deps.store.audit.list('101', { citizenId: citizenIdOf(withSocial) });
+    expect(logged.filter((r) => r.action === 'data.flowed')).toEqual([]);
+    // The consent gate's refusals were decisions all the same, and the citizen is told of them (issue 4: every decision audited).
+    const refused = logged.filter((r) => r.action === 'data.refused');
+    expect(refused.flatMap((r) => (r.detail as { categories: string[] }).categories)).toContain('interventions');
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
     const quarantined = await app.deps.store.sync.quarantined('101', { adapter: 'social' });
     expect(quarantined.length).toBe(socialRun!.stats.mergeFailures);
     for (const row of quarantined) expect(row.reason).toMatch(/^merge: the merge would break the plan: .*an overall goal has no parent goal/);
