@@ -688,19 +688,21 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               at, actor: actor(run.id), action: 'data.flowed', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
               detail: { source: run.id, recipient, categories: [...flow.categories].sort(), basis: flow.basis, consentRefs: [...flow.refs], ...(flow.legalBasis ? { legalBasis: flow.legalBasis, informCitizen: flow.inform } : {}), anonymousTreatment: flow.anonymousTreatment, runId: run.runId },
             });
-        // One row per reason: the citizen is told why of each category (health refused for want of
-        // explicit consent is not "revoked" because another category's grant was).
-        const refusals = new Map<string, { categories: Set<DataCategory>; reason: string; anonymousTreatment: boolean }>();
+        // One row per kind of reason (the reason less the category it names): the citizen is told why
+        // of each category — health refused for want of consent is not "revoked" because another
+        // category's grant was — and "no consent covers" four categories is still one row.
+        const refusals = new Map<string, { categories: Set<DataCategory>; reasons: Set<string>; anonymousTreatment: boolean }>();
         for (const r of refused.values()) {
-          const key = `${r.anonymousTreatment}|${r.reason}`;
-          const group = refusals.get(key) ?? { categories: new Set(), reason: r.reason, anonymousTreatment: r.anonymousTreatment };
+          const key = `${r.anonymousTreatment}|${r.reason.replace(r.category, '*')}`;
+          const group = refusals.get(key) ?? { categories: new Set(), reasons: new Set(), anonymousTreatment: r.anonymousTreatment };
           group.categories.add(r.category);
+          group.reasons.add(r.reason);
           refusals.set(key, group);
         }
-        for (const { categories, reason, anonymousTreatment } of refusals.values())
+        for (const { categories, reasons, anonymousTreatment } of refusals.values())
           auditEntries.push({
             at, actor: actor(run.id), action: 'data.refused', targetType: 'citizen', targetId: citizen.citizenId, citizenId: citizen.citizenId,
-            detail: { source: run.id, recipient: 'enplan', categories: [...categories].sort(), reason, anonymousTreatment, runId: run.runId },
+            detail: { source: run.id, recipient: 'enplan', categories: [...categories].sort(), reason: [...reasons].join('; '), anonymousTreatment, runId: run.runId },
           });
         const grantRefs = [...flowed.values()].flatMap((f) => (f.basis === 'consent' ? [...f.refs] : []));
         if (grantRefs.length > 0) flowedGrants.set(citizen.citizenId, new Set([...(flowedGrants.get(citizen.citizenId) ?? []), ...grantRefs]));
