@@ -164,7 +164,7 @@ export const citizenRoutes = newRouter()
       if (member !== firstNamed) throw new ProblemError('forbidden', `in a family plan its first-named member decides; you can leave the family plan and get your own (POST /v1/citizen/plans/${planId}/leave)`);
       const status: PlanStatus = decision === 'accept' ? 'accepted' : 'declined';
       const changed = await planService(deps).changeStatus(principal, planId, { status, reason: reason ?? (status === 'declined' ? 'Afslået af borgeren selv' : undefined) });
-      const view = changed ? viewOf(changed, { kind: 'citizen', citizenId: principal.citizenId! }) : null;
+      const view = changed ? viewOf(changed, { kind: 'citizen', citizenId: principal.citizenId!, at: deps.clock.now() }) : null;
       if (!view) throw new ProblemError('not-found', 'you have no such plan');
       return c.json(view, 200);
     },
@@ -187,7 +187,7 @@ export const citizenRoutes = newRouter()
       if (ageOn(member.birthDate, danishToday(deps.clock.now())) < 18)
         throw new ProblemError('forbidden', 'under 18 you leave a family plan with your caseworker, who involves your custody holders; ask them');
       const result = await membershipService(deps).leave(principal, planId, member.memberId);
-      const view = result ? viewOf(result.ownPlan, { kind: 'citizen', citizenId: principal.citizenId! }) : null;
+      const view = result ? viewOf(result.ownPlan, { kind: 'citizen', citizenId: principal.citizenId!, at: deps.clock.now() }) : null;
       if (!view) throw new ProblemError('not-found', 'you have no such plan');
       return c.json(view, 201, { location: `/v1/citizen/plan` });
     },

@@ -86,7 +86,7 @@ export const carePlanStatus: Readonly<Record<PlanStatus, CarePlan['status']>> = 
  * The plan's intent: a `proposal` until the citizen accepts it, a `plan` from then on. A declined
  * plan stays a proposal unless the status history shown says it had been accepted before.
  */
-export function carePlanIntent(status: PlanStatus, history: readonly StatusChange[] = []): CarePlan['intent'] {
+export function carePlanIntent(status: PlanStatus, history: readonly (Partial<StatusChange> & Pick<StatusChange, 'to'>)[] = []): CarePlan['intent'] {
   if (status === 'accepted' || status === 'active' || status === 'closed') return 'plan';
   if (status === 'declined' && history.some((change) => change.to === 'accepted' || change.to === 'active')) return 'plan';
   return 'proposal';

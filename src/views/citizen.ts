@@ -11,7 +11,7 @@
  * parents do not see each other's acts through the plan, R4).
  */
 import type { AppDeps } from '../api/context';
-import { Department, membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
+import { ageOn, Department, membersOf, type ConsentGrant, type LegalBasisRecord } from '../model';
 import { actorOf, hasAnyRole, type Principal } from '../security';
 import type { AuditRow } from '../store';
 import { processingPurpose, retentionOf } from '../consent/processing-record';
@@ -75,12 +75,14 @@ export function citizenService(deps: AppDeps) {
   }
 
   /** The children (active members, child or young person) of the plans where the citizen is an active parent or custody holder. */
+  /** The members in this citizen's custody: a child or young person of their family plan, under 18 today. */
   async function childrenOf(tenant: string, citizenId: string): Promise<{ citizenId: string; birthDate: string }[]> {
     const children = new Map<string, string>();
+    const today = danishToday(clock.now());
     for (const plan of await store.plans.getMany(tenant, await store.plans.idsForCitizen(tenant, citizenId))) {
       const members = membersOf(plan);
       if (!members.some((m) => m.citizenId === citizenId && !m.leftAt && parentRoles.has(m.role))) continue;
-      for (const m of members) if (!m.leftAt && childRoles.has(m.role) && m.citizenId !== citizenId) children.set(m.citizenId, m.birthDate);
+      for (const m of members) if (!m.leftAt && childRoles.has(m.role) && ageOn(m.birthDate, today) < 18 && m.citizenId !== citizenId) children.set(m.citizenId, m.birthDate);
     }
     return [...children].map(([id, birthDate]) => ({ citizenId: id, birthDate }));
   }
@@ -105,8 +107,8 @@ export function citizenService(deps: AppDeps) {
       const withheld = { elements: 0, flows: 0, consents: 0, legalBases: 0 };
       const plans = [];
       for (const plan of await store.plans.getMany(tenant, await store.plans.idsForCitizen(tenant, citizen.id))) {
-        const full = explainView(plan, { kind: 'citizen', citizenId: citizen.id }).view;
-        const view = whole ? full : explainView(planAsCaseworkerMaySee(plan, department), { kind: 'citizen', citizenId: citizen.id }).view;
+        const full = explainView(plan, { kind: 'citizen', citizenId: citizen.id, at: now }).view;
+        const view = whole ? full : explainView(planAsCaseworkerMaySee(plan, department), { kind: 'citizen', citizenId: citizen.id, at: now }).view;
         if (full && view) withheld.elements += elementCount(full) - elementCount(view);
         if (view) plans.push(view);
       }

@@ -33,7 +33,9 @@
 import { z } from 'zod';
 import { decideFlow } from '../consent/policy';
 import { elementLists } from '../plans/references';
+import { danishToday } from './danish';
 import {
+  ageOn,
   Agreement,
   CareTeamContact,
   CitizenView,
@@ -114,7 +116,8 @@ export const PlanView = z.object({
   tenant: MunicipalityCode,
   status: PlanStatus,
   origin: PlanOrigin.optional(),
-  statusHistory: z.array(StatusChange).optional(),
+  /** `recordedBy` is absent in the citizen's view: the authority is named, not its users. */
+  statusHistory: z.array(StatusChange.partial({ recordedBy: true })).optional(),
   subject: z
     .discriminatedUnion('kind', [
       z.object({ kind: z.literal('citizen'), member: MemberView }),
@@ -130,7 +133,7 @@ export const PlanView = z.object({
   agreements: z.array(Agreement.extend(optionalProvenance)).optional(),
   followUps: z.array(FollowUp.extend(optionalProvenance)).optional(),
   coordinator: Coordinator.optional(),
-  coordinatorHistory: z.array(CoordinatorHandOver).optional(),
+  coordinatorHistory: z.array(CoordinatorHandOver.partial({ recordedBy: true })).optional(),
   careTeams: z.array(CareTeamContact.extend(optionalProvenance)).optional(),
   municipalities: z.array(InvolvedMunicipality).optional(),
   parties: z.array(PlanParty.partial({ recordedBy: true })).optional(),
@@ -148,7 +151,8 @@ export type PlanView = z.infer<typeof PlanView>;
 export type Viewer =
   /** `department`: the caseworker's, from their token; without one, only what consent gives the whole plan. */
   | { kind: 'caseworker'; department?: Department }
-  | { kind: 'citizen'; citizenId: string }
+  /** `at`: when it is read; a custody holder sees a child's part only while the child is under 18. */
+  | { kind: 'citizen'; citizenId: string; at?: Date }
   | { kind: 'provider'; providerId: string }
   /** `grants`: the consent grants of the plan's members; `at`: when the flow happens. */
   | { kind: 'municipality'; code: string; grants: readonly ConsentGrant[]; at: Date };
@@ -264,14 +268,16 @@ export function hiddenFromCaseworker(plan: Plan, department: Department | undefi
   };
 }
 
-function citizenView(plan: Plan, citizenId: string): PlanView | null {
+function citizenView(plan: Plan, citizenId: string, at: Date): PlanView | null {
   const members = membersOf(plan);
   const me = members.find((m) => m.citizenId === citizenId && !m.leftAt);
   if (!me) return null;
-  const roleOf = new Map(members.map((m) => [m.memberId, m.role]));
   const isParent = parentRoles.has(me.role);
-  const sees = (memberId: string | undefined) =>
-    memberId === undefined || memberId === me.memberId || (isParent && childRoles.has(roleOf.get(memberId) ?? 'adult'));
+  // Custody ends at 18: a young person keeps the role to 23 (the ungeplan), not the parent's insight.
+  const today = danishToday(at);
+  const inMyCustody = (m: Member | undefined) => isParent && !!m && childRoles.has(m.role) && ageOn(m.birthDate, today) < 18;
+  const memberById = new Map(members.map((m) => [m.memberId, m]));
+  const sees = (memberId: string | undefined) => memberId === undefined || memberId === me.memberId || inMyCustody(memberById.get(memberId));
   const shielded = protectedElements(plan);
   const visible = (element: { id: string; memberId?: string }) => {
     if (shielded.has(element.id)) return shielded.get(element.id) === me.memberId;
@@ -288,14 +294,15 @@ function citizenView(plan: Plan, citizenId: string): PlanView | null {
     return about !== null && sees(about);
   };
   const followUps = plan.followUps.filter((f) => (shielded.has(f.id) ? shielded.get(f.id) === me.memberId : f.elementId ? shownIds.has(f.elementId) : followUpSeen(f)));
-  const memberView = (m: Member) => (m.memberId === me.memberId || (isParent && childRoles.has(m.role)) ? m : { memberId: m.memberId, role: m.role, ...(m.leftAt ? { leftAt: m.leftAt } : {}) });
+  const memberView = (m: Member) => (m.memberId === me.memberId || inMyCustody(m) ? m : { memberId: m.memberId, role: m.role, ...(m.leftAt ? { leftAt: m.leftAt } : {}) });
 
   const view: PlanView = {
     id: plan.id,
     tenant: plan.tenant,
     status: plan.status,
     origin: plan.origin,
-    statusHistory: plan.statusHistory,
+    // Who recorded a change is the authority, not its users (as with parties below).
+    statusHistory: plan.statusHistory.map(({ recordedBy: _by, ...change }) => change),
     subject: plan.subject.kind === 'citizen' ? { kind: 'citizen', member: memberView(plan.subject.member) } : { kind: 'family', name: plan.subject.name, members: plan.subject.members.map(memberView) },
     purpose: plan.purpose,
     situation: plan.situation,
@@ -307,7 +314,7 @@ function citizenView(plan: Plan, citizenId: string): PlanView | null {
     agreements: plan.agreements.filter((a) => sees(a.memberId)),
     followUps,
     coordinator: plan.coordinator,
-    coordinatorHistory: plan.coordinatorHistory,
+    coordinatorHistory: plan.coordinatorHistory.map(({ recordedBy: _by, ...handOver }) => handOver),
     careTeams: plan.careTeams.filter((t) => sees(t.memberId)),
     municipalities: plan.municipalities.map(({ link: _link, ...m }) => m),
     // Which departments were asked in, and why (decision 0032); not by whom: the citizen's log names the authority, not its users.
@@ -440,7 +447,7 @@ export function explainView(plan: Plan, viewer: Viewer): ExplainedView {
     case 'caseworker':
       return { view: caseworkerView(plan, viewer.department), disclosures: [] };
     case 'citizen':
-      return { view: citizenView(plan, viewer.citizenId), disclosures: [] };
+      return { view: citizenView(plan, viewer.citizenId, viewer.at ?? new Date()), disclosures: [] };
     case 'provider':
       return providerView(plan, viewer.providerId);
     case 'municipality':

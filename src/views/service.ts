@@ -64,7 +64,7 @@ export function planViewService(deps: AppDeps) {
   function localViewer(principal: Principal): Viewer | null {
     if (principal.roles.includes('caseworker')) return caseworkerViewer(principal);
     if (principal.roles.includes('provider') && principal.providerId) return { kind: 'provider', providerId: principal.providerId };
-    if (principal.roles.includes('citizen') && principal.citizenId) return { kind: 'citizen', citizenId: principal.citizenId };
+    if (principal.roles.includes('citizen') && principal.citizenId) return { kind: 'citizen', citizenId: principal.citizenId, at: clock.now() };
     return null;
   }
 
@@ -124,7 +124,7 @@ export function planViewService(deps: AppDeps) {
       const views: PlanView[] = [];
       for (const planId of await store.plans.idsForCitizen(principal.tenant, citizenId)) {
         const plan = await store.plans.get(principal.tenant, planId);
-        const view = plan ? explainView(plan, { kind: 'citizen', citizenId }).view : null;
+        const view = plan ? explainView(plan, { kind: 'citizen', citizenId, at: clock.now() }).view : null;
         if (!plan || !view) continue;
         views.push(view);
         await store.audit.append(principal.tenant, {

@@ -192,4 +192,20 @@ describe('a custody holder’s log of their child’s data', () => {
     // Nothing shown, so nothing is recorded in the child's log either.
     expect((await app.deps.store.audit.list('101', { citizenId: kid!.citizenId })).filter((a) => a.action === 'citizen.data-flows-read-by-custody-holder')).toEqual([]);
   });
+
+  it('shows nothing of a young person who has turned 18, though the parent gave consent for them once', async () => {
+    const service = planService(app.deps);
+    const caseworker = caseworkerOf();
+    // The role runs to 23 (the ungeplan); custody ends at 18.
+    const plan = await service.create(caseworker, { cpr: testCpr(), origin: 'requested', role: 'parent', family: { members: [{ cpr: testCpr('2006-05-05'), role: 'young-person' }] }, replaces: [], municipalities: [] });
+    const [me, grownUp] = membersOf(plan);
+    const given = await grantConsent(app.deps, { citizenId: grownUp!.citizenId, source: 'social', categories: [...categories], grantedBy: { citizenId: me!.citizenId, capacity: 'custody-holder' } });
+    await app.deps.store.audit.append('101', {
+      at: new Date().toISOString(), actor: 'sync-job:social', action: 'data.flowed', targetType: 'citizen', targetId: grownUp!.citizenId, citizenId: grownUp!.citizenId,
+      detail: { source: 'social', recipient: 'enplan', categories: ['social'], basis: 'consent', consentRefs: [given.id], anonymousTreatment: false },
+    });
+    const log = await flowsAs(me!.citizenId);
+    expect(log.flows.filter((f) => f.about.citizenId === grownUp!.citizenId)).toEqual([]);
+    expect(log.consents.filter((c) => c.about.citizenId === grownUp!.citizenId)).toEqual([]);
+  });
 });

@@ -125,6 +125,34 @@ describe('family members (R4)', () => {
     expect(ids(view.goals)).toEqual(['g-child', 'g-family']);
   });
 
+  it('a parent’s insight into a young person’s part ends when they turn 18, though the role runs to 23 (the ungeplan)', () => {
+    const asParentOn = (day: string) => viewOf(family, { kind: 'citizen', citizenId: parentA.citizenId, at: new Date(`${day}T12:00:00.000Z`) })!;
+    const youngOf = (view: PlanView) => (view.subject?.kind === 'family' ? view.subject.members.find((m) => m.memberId === young.memberId) : undefined);
+    // The young person was born 2010-03-01: 17 the day before their birthday in 2028, 18 on it.
+    const at17 = asParentOn('2028-02-29');
+    expect(ids(at17.interventions)).toContain('i-young');
+    expect(youngOf(at17)).toHaveProperty('birthDate', young.birthDate);
+    const at18 = asParentOn('2028-03-01');
+    expect(ids(at18.interventions)).not.toContain('i-young');
+    expect(youngOf(at18)).not.toHaveProperty('birthDate');
+    // A child stays in the parent's custody, and the young person sees their own part.
+    expect(ids(at18.interventions)).toContain('i-child');
+    expect(ids(viewOf(family, { kind: 'citizen', citizenId: young.citizenId, at: new Date('2028-03-01T12:00:00.000Z') })!.interventions)).toContain('i-young');
+  });
+
+  it('tells the citizen who changed the plan’s status or coordinator as the authority, not by user', () => {
+    const withHistory: Plan = {
+      ...family,
+      statusHistory: [{ from: 'offered', to: 'accepted', at: '2026-11-02T09:00:00.000Z', recordedBy: 'caseworker:anna' }],
+      coordinatorHistory: [{ to: 'Anna Koordinator', toSector: 'social', at: '2026-11-02T09:00:00.000Z', recordedBy: 'caseworker:anna' }],
+    };
+    const mine = viewOf(withHistory, { kind: 'citizen', citizenId: parentA.citizenId })!;
+    expect(mine.statusHistory).toEqual([{ from: 'offered', to: 'accepted', at: '2026-11-02T09:00:00.000Z' }]);
+    expect(mine.coordinatorHistory).toEqual([{ to: 'Anna Koordinator', toSector: 'social', at: '2026-11-02T09:00:00.000Z' }]);
+    // The caseworker's view keeps who did it.
+    expect(viewOf(withHistory, { kind: 'caseworker' })!.statusHistory![0]!.recordedBy).toBe('caseworker:anna');
+  });
+
   it('someone who is not a member, or has left, sees nothing', () => {
     expect(viewOf(family, { kind: 'citizen', citizenId: 'c-stranger' })).toBeNull();
     const left = planWith([parentA, { ...parentB, leftAt: '2026-11-20T10:00:00.000Z', ownPlanId: 'plan-2' }]);
