@@ -36,6 +36,7 @@ import {
 } from './api';
 import { createHttpMetrics } from './monitoring/http-metrics';
 import { IdentityProviderUnavailableError } from './security';
+import { redactCpr } from './security/redact';
 import { SyncThreadStoppedError } from './sync/on-demand';
 import { EventHeaders, webhookEvents } from './subscriptions/events';
 
@@ -46,6 +47,36 @@ export const apiInfo = {
 };
 
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+const HALF_PAIR = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const unstorable = (text: string) => text.includes('\0') || HALF_PAIR.test(text);
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // the route's own validation answers malformed JSON
+  }
+}
+
+/** The path (`a.b[2]`, `(body)`) of the first key or string that cannot be stored as sent, if any. */
+function unstorableStringIn(value: unknown, path = '(body)'): string | undefined {
+  if (typeof value === 'string') return unstorable(value) ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = unstorableStringIn(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) {
+      if (unstorable(key)) return `${path} (a key)`;
+      const found = unstorableStringIn(item, path === '(body)' ? key.slice(0, 60) : `${path}.${key.slice(0, 60)}`);
+      if (found) return found;
+    }
+  return undefined;
+}
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
@@ -104,6 +135,18 @@ export function createApp(deps: AppDeps) {
   // A sector system's change notice is authenticated by its Standard Webhooks signature, not a bearer
   // token: only that route (`/v1/webhooks/inbound/{source}`), not IT staff's routes under it.
   app.use('/v1/*', (c, next) => (c.req.method === 'POST' && /^\/v1\/webhooks\/inbound\/[^/]+$/.test(c.req.path) ? next() : authenticate(c, next)));
+  // A string holding NUL or half a surrogate pair cannot be stored as sent: SQLite's text ends at the
+  // NUL and UTF-8 has no half pair, so the stored words would differ from those acknowledged (a consent
+  // text must be kept word for word). Such bodies are refused; only JSON's \u escapes can carry them.
+  app.use('/v1/*', async (c, next) => {
+    if (!['POST', 'PUT', 'PATCH'].includes(c.req.method) || /^\/v1\/webhooks\/inbound\/[^/]+$/.test(c.req.path)) return next();
+    const text = await c.req.text();
+    if (/\\u(0000|d[89a-f][0-9a-f]{2})/i.test(text)) {
+      const unstorable = unstorableStringIn(safeJson(text));
+      if (unstorable) return problemResponse('validation-failed', `${redactCpr(unstorable)}: holds a NUL character or half a surrogate pair, which cannot be stored as sent`);
+    }
+    await next();
+  });
 
   app.route('/', healthRoutes);
   app.route('/', planRoutes);

@@ -42,6 +42,29 @@ describe('consent texts', () => {
     await app.close();
   });
 
+  it('are kept word for word: a NUL or half a surrogate pair, which cannot be stored as sent, is refused and nothing stored', async () => {
+    const app = await setUp();
+    // Sent as JSON text, so the escapes reach the service as written.
+    const post = (json: string) => app.harness.request('/v1/consent-texts', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: json });
+    const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+    const bodies = {
+      'v-nul': '{"version": "v-nul", "language": "da", "title": "Samtykke", "body": "te\\u0000kst"}',
+      'v-high': '{"version": "v-high", "language": "da", "title": "Samtykke \\ud800", "body": "Tekst"}',
+      'v-low': '{"version": "v-low", "language": "da", "title": "\\udc00 Samtykke", "body": "Tekst"}',
+    };
+    for (const [version, json] of Object.entries(bodies)) {
+      const refused = await post(json);
+      expect(refused.status, version).toBe(400);
+      expect(((await refused.json()) as { detail: string }).detail, version).toMatch(/^(body|title): holds a NUL character or half a surrogate pair/);
+      expect((await app.call('GET', `/v1/consent-texts/${version}/da`, ['caseworker'])).status, version).toBe(404);
+    }
+    // A whole pair (an emoji, escaped) is text like any other, read back as sent.
+    const whole = await post('{"version": "v-pair", "language": "da", "title": "Samtykke \\ud83d\\ude00", "body": "Tekst"}');
+    expect(whole.status).toBe(201);
+    expect((await app.call('GET', '/v1/consent-texts/v-pair/da', ['caseworker'])).body.title).toBe('Samtykke \u{1F600}');
+    await app.close();
+  });
+
   it('once a municipality keeps its texts, a consent must name one of them', async () => {
     const app = await setUp();
     const plan = (await app.call('POST', '/v1/plans', ['caseworker'], { cpr: testCpr(), origin: 'offered' })).body;
