@@ -144,7 +144,7 @@ monitoringPageRoutes.get('/dashboard', async (c) => {
 monitoringPageRoutes.get('/dashboard/processing-record', async (c) => {
   const principal = await dashboardPrincipal(c, ['it-staff', 'dpo']);
   if (!principal) return c.html(SignIn({}) as never, 200);
-  return c.html(ProcessingRecordPage({ record: await readProcessingRecord(c.get('deps'), principal), dpo: hasAnyRole(principal, ['dpo']) }) as never);
+  return c.html(ProcessingRecordPage({ record: await readProcessingRecord(c.get('deps'), principal), dpo: hasAnyRole(principal, ['dpo']), dashboard: hasAnyRole(principal, ['it-staff']) }) as never);
 });
 
 // The DPO's log follow-up (decision 0032): who opened plans from outside them. The DPO's alone: IT staff see the count on the dashboard.

@@ -18,6 +18,15 @@ button{font:inherit;padding:.15rem .6rem;border:1px solid #12355b;background:#ff
 const sum = (values: Record<string, number> | undefined) => Object.values(values ?? {}).reduce((a, b) => a + b, 0);
 
 /** "2026-11-23 20:15" in Danish time: the staff reading this work in it, and the service may run in UTC. */
+/** Ends the dashboard session (the cookie); on every page a signed-in reader can reach. */
+export const SignOut: FC<{ light?: boolean }> = ({ light }) => (
+  <form method="post" action="/dashboard/logout" class="sign-out" style="display:inline">
+    <button type="submit" style={light ? 'color:#fff;border-color:#fff;background:transparent' : undefined}>
+      Sign out
+    </button>
+  </form>
+);
+
 export function localTime(iso: string): string {
   return copenhagenTime(new Date(iso)).toISOString().slice(0, 16).replace('T', ' ');
 }
@@ -75,9 +84,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
         <h1>Én plan integration — municipality {o.tenant}</h1>
         <a id="connections" href="/dashboard/connections" style="color:#fff;margin-left:auto;margin-right:1rem" title="Checks every sector system now: opening it probes them">Check connections</a>
         <a id="processing-record" href="/dashboard/processing-record" style="color:#fff;margin-right:1rem">Record of processing</a>
-        <form method="post" action="/dashboard/logout">
-          <button type="submit" style="color:#fff;border-color:#fff;background:transparent">Sign out</button>
-        </form>
+        <SignOut light />
       </header>
       {notice ? <p style="margin:1rem 1.5rem 0" id="notice">{notice}</p> : null}
       <main>

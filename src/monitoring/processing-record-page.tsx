@@ -1,12 +1,12 @@
 /** The record of processing (R16) as a page a data-protection officer can read and print: the same record as `GET /v1/processing-record`. */
 import type { FC } from 'hono/jsx';
 import type { ProcessingRecord } from '../consent/processing-record';
-import { localTime } from './dashboard';
+import { localTime, SignOut } from './dashboard';
 
 const style = `body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:62rem;padding:1rem 1.5rem;color:#1d1d1f}
 h1{font-size:1.25rem}h2{font-size:1.05rem;margin-top:1.4rem;border-bottom:1px solid #dde1e6}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eef0f3;vertical-align:top}
-.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#6b7280}@media print{a{display:none}}`;
+.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#6b7280}nav.page-nav{display:flex;gap:.25rem;align-items:baseline}nav.page-nav form{margin-left:auto}@media print{a,nav form{display:none}}`;
 
 const NoneYet: FC<{ columns: number; text: string }> = ({ columns, text }) => (
   <tr>
@@ -15,7 +15,8 @@ const NoneYet: FC<{ columns: number; text: string }> = ({ columns, text }) => (
 );
 
 /** `dpo`: the reader holds the DPO's role, so the page links the log follow-up (decision 0032). */
-export const ProcessingRecordPage: FC<{ record: ProcessingRecord; dpo?: boolean }> = ({ record: r, dpo }) => (
+/** `dashboard`: the reader may open the dashboard (IT staff); a DPO alone starts here. */
+export const ProcessingRecordPage: FC<{ record: ProcessingRecord; dpo?: boolean; dashboard?: boolean }> = ({ record: r, dpo, dashboard }) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
@@ -24,15 +25,16 @@ export const ProcessingRecordPage: FC<{ record: ProcessingRecord; dpo?: boolean 
       <style>{style}</style>
     </head>
     <body>
-      <p>
-        <a href="/dashboard">← Dashboard</a>
+      <nav class="page-nav">
+        {dashboard ? <a href="/dashboard">← Dashboard</a> : null}
+        {dashboard && dpo ? ' · ' : null}
         {dpo ? (
-          <>
-            {' · '}
-            <a id="reads-from-outside-link" href="/dashboard/reads-from-outside">Reads from outside a plan (log follow-up)</a>
-          </>
+          <a id="reads-from-outside-link" href="/dashboard/reads-from-outside">
+            Reads from outside a plan (log follow-up)
+          </a>
         ) : null}
-      </p>
+        <SignOut />
+      </nav>
       <h1>Record of processing (GDPR art. 30) — municipality {r.tenant}</h1>
       <p class="muted">As this service carries it out, derived from its configuration, its dated rules and the consents in force. Drawn up {localTime(r.generatedAt)} (Danish time). Counts only: no citizen is named.</p>
 

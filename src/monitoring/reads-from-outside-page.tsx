@@ -5,11 +5,11 @@
  */
 import type { FC } from 'hono/jsx';
 import type { ReadFromOutside } from '../views/involvement';
-import { localTime } from './dashboard';
+import { localTime, SignOut } from './dashboard';
 
 const style = `body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:62rem;padding:1rem 1.5rem;color:#1d1d1f}
 h1{font-size:1.25rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #eef0f3;vertical-align:top}
-.muted{color:#6b7280}code{font-size:12px}@media print{a{display:none}}`;
+.muted{color:#6b7280}code{font-size:12px}nav.page-nav{display:flex;gap:.25rem;align-items:baseline}nav.page-nav form{margin-left:auto}@media print{a,nav form{display:none}}`;
 
 const how: Record<string, string> = { 'plan.read': 'opened the plan', 'plan.looked-up': 'found it by CPR number' };
 
@@ -22,7 +22,10 @@ export const ReadsFromOutsidePage: FC<{ tenant: string; from: string; to: string
       <style>{style}</style>
     </head>
     <body>
-      <p><a href="/dashboard/processing-record">← Record of processing</a></p>
+      <nav class="page-nav">
+        <a href="/dashboard/processing-record">← Record of processing</a>
+        <SignOut />
+      </nav>
       <h1>Reads from outside a plan — municipality {tenant}</h1>
       <p class="muted">
         Caseworkers who opened a plan, or found one by CPR number, while their department took no part in it (not coordinating it, not made a party, no element of

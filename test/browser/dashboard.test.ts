@@ -105,4 +105,34 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('#token');
     await page.close();
   });
+
+  it('a data protection officer lands on the record of processing, reaches the log follow-up, and signs out from either page', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    const signIn = async () => {
+      await page.goto(`${baseUrl}/dashboard`);
+      await page.fill('#token', await app.harness.token({ tenant: '101', roles: ['dpo'] }));
+      await page.click('button[type=submit]');
+      await page.waitForSelector('#flows-consent');
+    };
+    await signIn();
+    // The dashboard is IT staff's: no way back to a page that would only send the DPO here again.
+    expect(await page.locator('text=← Dashboard').count()).toBe(0);
+    await page.click('#reads-from-outside-link');
+    await page.waitForSelector('#reads-from-outside');
+    await page.click('text=← Record of processing');
+    await page.waitForSelector('#flows-consent');
+    await page.click('nav.page-nav button');
+    await page.waitForSelector('#token');
+    // Signed out: the record is not shown again without a token.
+    await page.goto(`${baseUrl}/dashboard/processing-record`);
+    await page.waitForSelector('#token');
+    await signIn();
+    await page.click('#reads-from-outside-link');
+    await page.waitForSelector('#reads-from-outside');
+    await page.click('nav.page-nav button');
+    await page.waitForSelector('#token');
+    await page.close();
+  });
 });
+
