@@ -1,5 +1,6 @@
 /** The IT staff dashboard (hono/jsx): one server-rendered page, no scripts, no external assets. */
 import type { FC } from 'hono/jsx';
+import { RECOMMENDED_CASELOAD } from '../model';
 import { copenhagenTime } from '../views/danish';
 import type { ConnectionCheck } from './connections';
 import type { RouteSummary } from './http-metrics';
@@ -18,6 +19,15 @@ button{font:inherit;padding:.15rem .6rem;border:1px solid #12355b;background:#ff
 const sum = (values: Record<string, number> | undefined) => Object.values(values ?? {}).reduce((a, b) => a + b, 0);
 
 /** "2026-11-23 20:15" in Danish time: the staff reading this work in it, and the service may run in UTC. */
+/** Routes shown in the requests table, busiest first; the rest are counted below it. */
+const REQUEST_ROWS = 12;
+
+/** A mapping's ignored fields: the first few, and how many more (all of them in the cell's title). */
+function ignoredFieldsText(fields: readonly string[]): string {
+  const shown = fields.slice(0, 4).join(', ');
+  return fields.length > 4 ? `${shown} and ${fields.length - 4} more` : shown;
+}
+
 /** Ends the dashboard session (the cookie); on every page a signed-in reader can reach. */
 export const SignOut: FC<{ light?: boolean }> = ({ light }) => (
   <form method="post" action="/dashboard/logout" class="sign-out" style="display:inline">
@@ -91,7 +101,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
         <section id="adapters" class="wide">
           <h2>Sector systems</h2>
           <table>
-            <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th class="num" title="References to elements the plan does not hold (e.g. goals refused by consent), left out of the merged element">Unresolved refs</th><th title="SYNC_CRON, or the adapter's own SYNC_CRON_<ADAPTER>; overdue when two scheduled starts have passed since its last success">Schedule</th><th></th></tr>
+            <tr><th>Adapter</th><th>Format</th><th>Last run</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num" title="Data categories the consent gate refused, counted per record and category: a record can be merged in part and refused in part, so this is not a number of records">Refused categories</th><th class="num" title="References to elements the plan does not hold (e.g. goals refused by consent), left out of the merged element">Unresolved refs</th><th title="SYNC_CRON, or the adapter's own SYNC_CRON_<ADAPTER>; overdue when two scheduled starts have passed since its last success">Schedule</th><th></th></tr>
             {o.adapters.map((a) => {
               // The figures are those of the newest run that ended; one under way has none yet.
               const run = o.latestFinishedRuns.find((r) => r.adapter === a.id);
@@ -165,7 +175,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
           {o.recentRuns.length === 0 ? <p class="muted">None yet.</p> : null}
           <table>
             {o.recentRuns.length > 0 ? (
-              <tr><th>Started</th><th>Adapter</th><th>Trigger</th><th>Status</th><th class="num">Took</th><th class="num">Citizens</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num">Refused</th><th>Notes</th></tr>
+              <tr><th>Started</th><th>Adapter</th><th>Trigger</th><th>Status</th><th class="num">Took</th><th class="num">Citizens</th><th class="num">Read</th><th class="num">Merged</th><th class="num">Quarantined</th><th class="num" title="Data categories the consent gate refused, counted per record and category: a record can be merged in part and refused in part, so this is not a number of records">Refused categories</th><th>Notes</th></tr>
             ) : null}
             {o.recentRuns.map((run) => {
               const s = run.stats as Record<string, unknown>;
@@ -202,7 +212,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
                 <td class="num">{m.lastRun?.recordsOut ?? '—'}</td>
                 <td class={`num ${sum(m.lastRun?.failuresByRule) > 0 ? 'bad' : ''}`} title={JSON.stringify(m.lastRun?.failuresByRule ?? {})}>{m.lastRun ? sum(m.lastRun.failuresByRule) : '—'}</td>
                 <td class="num" title={Object.keys(m.lastRun?.unknownCodes ?? {}).join(', ')}>{m.lastRun ? sum(m.lastRun.unknownCodes) : '—'}</td>
-                <td class="muted">{Object.keys(m.lastRun?.ignoredFields ?? {}).slice(0, 4).join(', ')}</td>
+                <td class="muted" title={Object.keys(m.lastRun?.ignoredFields ?? {}).join(', ')}>{ignoredFieldsText(Object.keys(m.lastRun?.ignoredFields ?? {}))}</td>
               </tr>
             ))}
           </table>
@@ -214,7 +224,9 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               <tr><td>{status}</td><td class="num">{n}</td></tr>
             ))}
             <tr id="open-conflicts" title="Conflicts between two writers wait for a caseworker (GET /v1/conflicts)"><td>with open conflicts</td><td class={`num ${o.plansWithOpenConflicts > 0 ? 'bad' : ''}`}>{o.plansWithOpenConflicts}</td></tr>
-            <tr id="to-inform" title="Data flows on a legal basis without consent; the citizen must be told (R11; GET /v1/consents/legal-basis/to-inform)"><td>citizens still to be told of a legal basis</td><td class={`num ${o.legalBasesToInform > 0 ? 'bad' : ''}`}>{o.legalBasesToInform}</td></tr>
+            <tr id="overdue-follow-ups" title="Open plans with a follow-up past its due date and not done (R7; GET /v1/follow-ups/overdue)"><td>with overdue follow-ups</td><td class={`num ${o.plansWithOverdueFollowUps > 0 ? 'bad' : ''}`}>{o.plansWithOverdueFollowUps}</td></tr>
+            <tr id="caseload" title={`Coordinators carrying more open plans than the ${RECOMMENDED_CASELOAD} recommended (R5; GET /v1/coordinators/caseload)`}><td>coordinators above the recommended caseload ({RECOMMENDED_CASELOAD})</td><td class={`num ${o.coordinatorsAboveRecommendedCaseload > 0 ? 'bad' : ''}`}>{o.coordinatorsAboveRecommendedCaseload}</td></tr>
+            <tr id="to-inform" title="Data flows on a legal basis without consent; the citizen must be told (R11; GET /v1/consents/legal-basis/to-inform)"><td>legal-basis records whose citizen is still to be told</td><td class={`num ${o.legalBasesToInform > 0 ? 'bad' : ''}`}>{o.legalBasesToInform}</td></tr>
           </table>
         </section>
         <section id="outbox">
@@ -265,7 +277,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
             {requests.length > 0 ? (
               <tr><th>route</th><th class="num">requests</th><th class="num">refused (4xx)</th><th class="num">failed (5xx)</th><th class="num">95 % within</th></tr>
             ) : null}
-            {requests.slice(0, 12).map((r) => (
+            {requests.slice(0, REQUEST_ROWS).map((r) => (
               <tr data-route={`${r.method} ${r.route}`}>
                 <td>{r.method} {r.route}</td>
                 <td class="num">{r.requests}</td>
@@ -275,6 +287,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
               </tr>
             ))}
           </table>
+          {requests.length > REQUEST_ROWS ? <p id="requests-more" class="muted">{`and ${requests.length - REQUEST_ROWS} more route${requests.length - REQUEST_ROWS === 1 ? '' : 's'}, on /metrics`}</p> : null}
         </section>
         <section id="quarantine">
           <h2>Quarantined records</h2>

@@ -31,6 +31,15 @@ async function setUp() {
   return { ...app, call, plan, register, followUp, coordinator };
 }
 
+/** The figure in the dashboard row with this id, as IT staff see it. */
+async function dashboardFigure(app: Awaited<ReturnType<typeof startTestApp>>, rowId: string): Promise<number> {
+  const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
+  const page = await (await app.harness.request('/dashboard', { headers: { cookie: `enplan_session=${token}` } })).text();
+  const row = new RegExp(`<tr id="${rowId}"[^>]*>.*?<td class="num[^"]*">(\\d+)</td>`).exec(page);
+  expect(row, rowId).not.toBeNull();
+  return Number(row![1]);
+}
+
 describe('caseworkers’ worklists', () => {
   it('lists the municipality’s plans by status and by coordinator, without content or citizen ids, a page at a time', async () => {
     const app = await setUp();
@@ -143,8 +152,9 @@ describe('caseworkers’ worklists', () => {
     expect(body.plans[0]).toMatchObject({ status: 'offered', coordinator: 'Karin Koordinator', followUps: [{ due: '2026-01-10', text: 'Opfølgning på praktik', elementId: null }] });
     expect(body.plans[0].followUps[0].daysOverdue).toBeGreaterThan(300);
     expect(body.nextOffset).toBeNull();
-    // Counted for IT staff's monitoring too.
+    // Counted for IT staff's monitoring too, on the dashboard as well.
     expect((await monitoringOverview(app.deps, '101')).plansWithOverdueFollowUps).toBe(2);
+    expect(await dashboardFigure(app, 'overdue-follow-ups')).toBe(2);
     // Paged.
     const first = await app.call('GET', '/v1/follow-ups/overdue?limit=1', ['caseworker']);
     expect(first.body.plans.map((p: { planId: string }) => p.planId)).toEqual([late]);
@@ -188,6 +198,7 @@ describe('caseworkers’ worklists', () => {
     const token = await app.harness.token({ tenant: '101', roles: ['it-staff'] });
     const metrics = await (await app.harness.request('/metrics', { headers: { authorization: `Bearer ${token}` } })).text();
     expect(metrics).toMatch(/^enplan_coordinators_above_recommended_caseload(\{[^}]*\})? 1$/m);
+    expect(await dashboardFigure(app, 'caseload')).toBe(1);
     await app.close();
   });
 });
