@@ -134,7 +134,7 @@ export function createRelay(deps: AppDeps, callOptions: RelayOptions = {}) {
     row: OutboxRow,
     elementId: string,
   ): Promise<{ targetId: string; version?: string; fieldLevel?: boolean; mapping?: string; outbound: OutboxPayload['outbound'] } | null> {
-    for (const earlier of await store.outbox.deliveredBefore(row.tenant, row.citizenId, row.target, row.sequence)) {
+    for (const earlier of await store.outbox.deliveredBefore(row.tenant, row.citizenId, row.target, row.sequence, elementId)) {
       try {
         const payload = JSON.parse(earlier.payload ?? 'null') as OutboxPayload | null;
         if (payload?.outbound.elementId !== elementId || !earlier.receipt) continue;

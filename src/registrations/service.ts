@@ -111,7 +111,7 @@ export function registrationService(deps: AppDeps) {
     const found = new Set<SourceSystem>();
     for (const row of await store.outbox.liveForCitizen(tenant, outbound.citizenId)) if (candidates.includes(row.target as SourceSystem) && ofElement(row)) found.add(row.target as SourceSystem);
     for (const target of candidates)
-      if (!found.has(target) && (await store.outbox.deliveredBefore(tenant, outbound.citizenId, target, Number.MAX_SAFE_INTEGER)).some(ofElement)) found.add(target);
+      if (!found.has(target) && (await store.outbox.deliveredBefore(tenant, outbound.citizenId, target, Number.MAX_SAFE_INTEGER, outbound.elementId)).some(ofElement)) found.add(target);
     return found;
   }
 

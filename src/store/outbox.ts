@@ -270,14 +270,21 @@ export function outboxRepository({ db }: Database) {
           ),
         );
     },
-    /** The citizen's rows to a target delivered before `sequence`, newest first (to address updates). */
-    async deliveredBefore(tenant: string, citizenId: string, target: string, sequence: number, limit = 200): Promise<OutboxRow[]> {
-      return (await db
+    /**
+     * The citizen's rows of one element to a target delivered before `sequence`, newest first (to
+     * address updates). Every one of them, however many other deliveries the citizen had since: a
+     * window over the citizen's rows lost the first delivery's receipt, and the target got a second resource.
+     */
+    async deliveredBefore(tenant: string, citizenId: string, target: string, sequence: number, elementId: string): Promise<OutboxRow[]> {
+      return (await this.deliveredBeforeQuery(tenant, citizenId, target, sequence, elementId)) as OutboxRow[];
+    },
+    /** The query of `deliveredBefore`, unrun (its query plan is tested). */
+    deliveredBeforeQuery(tenant: string, citizenId: string, target: string, sequence: number, elementId: string) {
+      return db
         .select()
         .from(outbox)
-        .where(and(eq(outbox.tenant, tenant), eq(outbox.citizenId, citizenId), eq(outbox.target, target), eq(outbox.status, 'delivered'), sql`${outbox.sequence} < ${sequence}`))
-        .orderBy(desc(outbox.sequence))
-        .limit(limit)) as OutboxRow[];
+        .where(and(eq(outbox.tenant, tenant), eq(outbox.citizenId, citizenId), sql`${outbox.sequence} < ${sequence}`, eq(outbox.target, target), eq(outbox.status, 'delivered'), sql`${elementOf('outbox')} = ${elementId}`))
+        .orderBy(desc(outbox.sequence));
     },
     async liveForCitizen(tenant: string, citizenId: string): Promise<OutboxRow[]> {
       return (await db

@@ -191,6 +191,12 @@ describe('query plans of the overview’s counts over plans and citizens (every 
     expect(await planOf(subscriptionRepository({ db } as never).oldestWaitingQuery('101'))).toMatch(/SEARCH subscription_deliveries USING INDEX subscription_deliveries_due \(status=\?\)/);
   });
 
+  it("an element's earlier deliveries to a target are read through the citizen's index, every one of them, not a window of the newest", async () => {
+    const query = outboxRepository({ db } as never).deliveredBeforeQuery('101', 'citizen-1', 'social', 500, 'goal-1');
+    expect(await planOf(query)).toMatch(/^SEARCH outbox USING INDEX outbox_tenant_citizen \(tenant=\? AND citizen_id=\? AND sequence<\?\)/);
+    expect(query.toSQL().sql).not.toMatch(/limit/i);
+  });
+
   it('the caseload per coordinator reads the status index alone, never a plan row past its document', async () => {
     const [plan] = await plansOf((database) => planRepository(database).caseload('101'));
     expect(plan).toMatch(/^SEARCH plans USING COVERING INDEX plans_tenant_status_coordinator \(tenant=\? AND status=\?\)/);
