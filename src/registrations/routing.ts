@@ -87,8 +87,21 @@ export function routeRegistration(
   // The rules in force on the Danish calendar day (R25): at 00:30 in Denmark it is the new day already.
   const route = routeFor(routingSubjectOf(outbound), danishToday(at), options.rules ?? routingRules);
   const decision: RoutingDecision = { deliveries: [], notRouted: [], excluded: route.excluded };
-  for (const target of route.targets) {
-    const flow = consentFor(outbound, target, consents, at);
+  for (const routed of route.targets) {
+    // Each rule's department is asked in table order; the first whose consent (or legal basis) allows
+    // the flow is the one it goes to — and the one the relay asks again before it sends.
+    const { byRule, ...first } = routed;
+    const asked = [...new Map(byRule.map((r) => [`${r.recipient}|${r.category}`, r])).values()];
+    let flow = consentFor(outbound, first, consents, at);
+    let target = first;
+    for (const rule of asked.slice(1)) {
+      if (flow.allowed) break;
+      const other = consentFor(outbound, rule, consents, at);
+      if (other.allowed) {
+        flow = other;
+        target = { ...first, recipient: rule.recipient, category: rule.category };
+      }
+    }
     if (!flow.allowed) {
       decision.notRouted.push({ ...target, cause: 'consent', reason: flow.reason });
       continue;

@@ -291,11 +291,18 @@ export interface RoutingSubject {
 
 export interface RouteTarget {
   target: SourceSystem;
+  /** The first rule's recipient and category; `byRule` holds every rule's own. */
   recipient: Recipient;
   category: DataCategory;
   /** Every in-force rule that sends the registration to this target. */
   ruleIds: string[];
   legalReferences: string[];
+  /**
+   * Each rule's recipient and data category, in table order. Rules of different departments may send
+   * to one target (an integration offer under LAB: the employment and the integration department):
+   * the consent question is asked of each until one allows the flow.
+   */
+  byRule: { ruleId: string; recipient: Recipient; category: DataCategory }[];
 }
 
 export type RoutingResult = { excluded: { ruleId: string; legalReference: string } | null; targets: RouteTarget[] };
@@ -341,11 +348,13 @@ export function routeFor(subject: RoutingSubject, onDate: string, rules: readonl
   for (const rule of active) {
     if (!rule.target || !rule.recipient) continue;
     const existing = byTarget.get(rule.target);
+    const own = { ruleId: rule.id, recipient: rule.recipient, category: categoryFor(rule, subject) };
     if (existing) {
       existing.ruleIds.push(rule.id);
+      existing.byRule.push(own);
       if (!existing.legalReferences.includes(rule.legalReference)) existing.legalReferences.push(rule.legalReference);
     } else {
-      byTarget.set(rule.target, { target: rule.target, recipient: rule.recipient, category: categoryFor(rule, subject), ruleIds: [rule.id], legalReferences: [rule.legalReference] });
+      byTarget.set(rule.target, { target: rule.target, recipient: rule.recipient, category: own.category, ruleIds: [rule.id], legalReferences: [rule.legalReference], byRule: [own] });
     }
   }
   return { excluded: null, targets: [...byTarget.values()] };

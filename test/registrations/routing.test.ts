@@ -102,6 +102,27 @@ describe('routing table', () => {
     expect(explicit.deliveries).toContainEqual(expect.objectContaining({ target: 'social', category: 'health', basis: 'consent' }));
   });
 
+  it('asks the consent of each department whose rule sends to a target, and sends on the first that allows it', () => {
+    // An integration-programme offer under LAB: the employment rule and the integration rule both name DFDG.
+    const subject = element('intervention.added', 'integration', { legalBasis: 'LAB § 32' });
+    const [dfdg] = routeFor(subject, on).targets.filter((t) => t.target === 'dfdg');
+    expect(dfdg!.byRule.map((r) => r.recipient).sort()).toEqual(['employment', 'integration']);
+
+    const grant = (recipient: string) => ({
+      kind: 'grant', id: `g-${recipient}`, tenant: '101', citizenId: 'c1', grantedBy: { citizenId: 'c1', capacity: 'self' }, source: 'enplan', recipient, categories: ['plan-core', 'goals', 'interventions'], explicitHealth: false,
+      purpose: 't', validFrom: '2020-01-01', signed: { method: 'digital', documentRef: 'd', textVersion: 'v1', language: 'da' }, createdAt: '2020-01-01T00:00:00Z',
+    });
+    const outbound = { citizenId: 'c1', birthDate: '1990-06-15', kind: 'intervention.added', operation: 'intervention.upsert', sector: 'integration', legalBasis: 'LAB § 32', confidentiality: 'normal', planTypes: [] } as never;
+    const at = new Date('2026-12-01T10:00:00Z');
+    // Consent to the integration department alone: it goes to DFDG as the integration department's, on that consent.
+    const onIntegration = routeRegistration(outbound, [grant('integration')] as never, at);
+    expect(onIntegration.deliveries).toEqual([expect.objectContaining({ target: 'dfdg', recipient: 'integration', basis: 'consent', consentRef: 'g-integration' })]);
+    // Consent to employment alone: the employment rule carries it, as the employment department's.
+    expect(routeRegistration(outbound, [grant('employment')] as never, at).deliveries).toEqual([expect.objectContaining({ target: 'dfdg', recipient: 'employment', consentRef: 'g-employment' })]);
+    // Neither: not routed, the first department's refusal told.
+    expect(routeRegistration(outbound, [] as never, at).notRouted).toEqual([expect.objectContaining({ target: 'dfdg', cause: 'consent', recipient: 'employment' })]);
+  });
+
   it('routes the end or cancellation of a regional service request only where the region holds the request (R18)', () => {
     const activity = regionalActivities.concepts[0]!;
     const intervention = (status: string) => ({
