@@ -113,6 +113,9 @@ const Erasure = z
     plansErased: z.array(z.string()),
     deliveriesCancelled: z.number().int().openapi({ description: 'Deliveries of the plans’ registrations to sector systems that were still to be made, deleted with them' }),
     quarantinedRecordsDeleted: z.number().int(),
+    familyPlansLeft: z.array(z.string()).openapi({
+      description: 'Family plans the citizen had left: they stay, the other members’ plans; the citizen’s membership of them is forgotten. Their entry in the plan’s history (role, birth date, when they left) stays, under an id that now names no one',
+    }),
     citizenErased: z.boolean().openapi({ description: 'Always true: the erasure is all or nothing (a plan made for the citizen meanwhile is erased with the rest, or the call answers 409 and erases nothing)' }),
   })
   .openapi('Erasure', {

@@ -20,6 +20,8 @@ export interface ErasureOutcome {
   plansErased: string[];
   deliveriesCancelled: number;
   quarantinedRecordsDeleted: number;
+  /** Family plans the citizen had left: kept (the others'), the citizen's past membership of them forgotten. */
+  familyPlansLeft: string[];
   /** Always true: an erasure that could not take the citizen erased nothing (kept in the answer for the clients that read it). */
   citizenErased: boolean;
 }
@@ -58,7 +60,12 @@ export async function eraseCitizen(deps: AppDeps, principal: Principal, cpr: str
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const now = clock.now();
     const at = now.toISOString();
-    const planIds = await store.plans.idsForCitizen(tenant, citizen.id, false);
+    // A family plan the citizen left (as a 409 asks them to) is the others' now: it stays, and only
+    // the citizen's past membership of it goes. Their own plans are erased whole.
+    const memberOf = await store.plans.idsForCitizen(tenant, citizen.id, false);
+    const stillIn = new Set(await store.plans.idsForCitizen(tenant, citizen.id));
+    const planIds = memberOf.filter((id) => stillIn.has(id));
+    const leftPlanIds = memberOf.filter((id) => !stillIn.has(id));
     const shared = await store.plans.withOtherMembers(tenant, planIds, citizen.id);
     if (shared.length > 0) throw new SharedPlanError(shared);
     const quarantinedRecordsDeleted = await store.sync.quarantineCountOfCitizens(tenant, [citizen.id]);
@@ -73,7 +80,11 @@ export async function eraseCitizen(deps: AppDeps, principal: Principal, cpr: str
       // Checked in the batch: a member added since the look above keeps the plan whole. The events first: they hold only while the plan is there.
       statements.push(...store.plans.aloneInPlanStatements(tenant, planId, citizen.id), ...purgeEvents(planId), ...store.plans.purgePlanStatements(tenant, planId));
     }
-    entries.push({ at, actor, action: 'citizen.purged', targetType: 'citizen', targetId: citizen.id, citizenId: citizen.id, detail: { reason: why, quarantinedRecordsDeleted } });
+    for (const planId of leftPlanIds) {
+      entries.push({ at, actor, action: 'plan.member-erased', targetType: 'plan', targetId: planId, citizenId: citizen.id, detail: { reason: why } });
+      statements.push(store.plans.forgetLeftMembershipStatement(tenant, planId, citizen.id));
+    }
+    entries.push({ at, actor, action: 'citizen.purged', targetType: 'citizen', targetId: citizen.id, citizenId: citizen.id, detail: { reason: why, quarantinedRecordsDeleted, familyPlansLeft: leftPlanIds } });
     statements.push(
       ...store.plans.citizensWithoutPlanStatements(tenant, [citizen.id]),
       store.sync.deleteQuarantineOfCitizensStatement(tenant, [citizen.id]),
@@ -82,7 +93,7 @@ export async function eraseCitizen(deps: AppDeps, principal: Principal, cpr: str
     );
     try {
       await store.audit.committing(tenant, entries)(statements);
-      return { citizenId: citizen.id, erasedAt: at, plansErased: planIds, deliveriesCancelled, quarantinedRecordsDeleted, citizenErased: true };
+      return { citizenId: citizen.id, erasedAt: at, plansErased: planIds, deliveriesCancelled, quarantinedRecordsDeleted, familyPlansLeft: leftPlanIds, citizenErased: true };
     } catch (error) {
       if (!isLostWriteAbort(error)) throw error;
       const sharedNow = await store.plans.withOtherMembers(tenant, planIds, citizen.id);

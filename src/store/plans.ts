@@ -264,6 +264,13 @@ export function planRepository({ db, batch }: Database) {
         .where(and(eq(planMembers.tenant, tenant), inList(planMembers.planId, planIds), sql`${planMembers.citizenId} <> ${citizenId}`));
       return rows.map((r) => r.planId);
     },
+    /**
+     * The membership a citizen who left this family plan keeps in it (the plan's history of who was
+     * in it), forgotten when the citizen is erased: the plan is the others', not theirs to erase.
+     */
+    forgetLeftMembershipStatement(tenant: string, planId: string, citizenId: string): Statement {
+      return db.delete(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, planId), eq(planMembers.citizenId, citizenId), eq(planMembers.active, false)));
+    },
     /** Aborts the batch if the plan has (or had) a member other than this citizen: checked in the batch that deletes it. */
     aloneInPlanStatements(tenant: string, planId: string, citizenId: string): Statement[] {
       return abortUnless(db, sql`not exists (select 1 from ${planMembers} where ${planMembers.tenant} = ${tenant} and ${planMembers.planId} = ${planId} and ${planMembers.citizenId} <> ${citizenId})`);

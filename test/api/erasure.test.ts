@@ -75,7 +75,7 @@ describe('erasure at the DPO’s request (GDPR art. 17)', () => {
 
     const answer = await app.erase({ cpr: gone.cpr, reason });
     expect(answer.status, answer.text).toBe(200);
-    expect(answer.body).toEqual({ citizenId: gone.citizenId, erasedAt: expect.any(String), plansErased: [gone.plan.id], deliveriesCancelled: 1, quarantinedRecordsDeleted: 1, citizenErased: true });
+    expect(answer.body).toEqual({ citizenId: gone.citizenId, erasedAt: expect.any(String), plansErased: [gone.plan.id], deliveriesCancelled: 1, quarantinedRecordsDeleted: 1, familyPlansLeft: [], citizenErased: true });
     expect(answer.text).not.toMatch(cprPattern(gone.cpr));
 
     expect(await app.deps.store.plans.get('101', gone.plan.id)).toBeNull();
@@ -118,6 +118,37 @@ describe('erasure at the DPO’s request (GDPR art. 17)', () => {
     expect(answer.body.detail).toContain(planId);
     expect(await app.deps.store.plans.get('101', planId)).not.toBeNull();
     expect((await app.deps.store.audit.list('101')).some((e) => e.action.endsWith('.purged'))).toBe(false);
+    await app.close();
+  });
+
+  it('erases a member who left the family plan, as the 409 asks: their own plan goes, the family plan stays the others’', async () => {
+    const app = await setUp();
+    const stayer = testCpr();
+    const leaverCpr = testCpr('1986-07-09');
+    const created = await app.call('POST', '/v1/plans', ['caseworker'], { cpr: stayer, origin: 'offered', family: { members: [{ cpr: leaverCpr, role: 'adult' }] } }, 'caseworker-1');
+    expect(created.status, created.text).toBe(201);
+    const familyPlanId = JSON.parse(created.text).id as string;
+    const leaver = membersOf((await app.deps.store.plans.get('101', familyPlanId))!)[1]!;
+    // Refused while in it.
+    expect((await app.erase({ cpr: leaverCpr, reason: 'Borgeren har bedt om sletning' })).status).toBe(409);
+    const left = await app.call('POST', `/v1/plans/${familyPlanId}/members/${leaver.memberId}/leave`, ['caseworker'], undefined, 'caseworker-1');
+    expect(left.status, left.text).toBe(201);
+    const ownPlanId = JSON.parse(left.text).ownPlan?.id ?? JSON.parse(left.text).id;
+
+    const answer = await app.erase({ cpr: leaverCpr, reason: 'Borgeren har bedt om sletning' });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body).toMatchObject({ citizenId: leaver.citizenId, plansErased: [ownPlanId], familyPlansLeft: [familyPlanId], citizenErased: true });
+    // The family plan stays the other member's; the leaver's membership of it is gone, so nothing finds them by it.
+    const family = (await app.deps.store.plans.get('101', familyPlanId))!;
+    expect(family.status).not.toBe('closed');
+    expect(await app.database.db.select().from(planMembers).where(eq(planMembers.citizenId, leaver.citizenId))).toEqual([]);
+    expect(await app.deps.store.citizens.get('101', leaver.citizenId)).toBeNull();
+    expect(await app.deps.store.plans.get('101', ownPlanId)).toBeNull();
+    const logged = (await app.deps.store.audit.list('101', { citizenId: leaver.citizenId })).map((e) => e.action);
+    expect(logged).toEqual(expect.arrayContaining(['plan.member-erased', 'citizen.purged']));
+    expect(await app.deps.store.audit.verify('101')).toMatchObject({ ok: true });
+    // With the leaver's membership forgotten, the one who stayed is alone in the family plan: it can be erased too.
+    expect((await app.erase({ cpr: stayer, reason: 'Borgeren har bedt om sletning' })).body).toMatchObject({ plansErased: [familyPlanId] });
     await app.close();
   });
 
