@@ -326,6 +326,7 @@ export const Dashboard: FC<{ overview: MonitoringOverview; deadLetters: DeadLett
 const retentionItems: Record<string, string> = {
   plansPurged: 'ended plans deleted',
   plansKeptForDeliveries: 'ended plans kept for deliveries still due',
+  plansReopened: 'ended plans kept: offered again as they were to be deleted',
   citizensPurged: 'citizens deleted (no plan left)',
   remnantsOfDeletedCitizensDeleted: 'deleted citizens whose leftover rows went',
   supersededMarksPruned: 'sync marks of replaced versions',

@@ -271,6 +271,14 @@ export function planRepository({ db, batch }: Database) {
     forgetLeftMembershipStatement(tenant: string, planId: string, citizenId: string): Statement {
       return db.delete(planMembers).where(and(eq(planMembers.tenant, tenant), eq(planMembers.planId, planId), eq(planMembers.citizenId, citizenId), eq(planMembers.active, false)));
     },
+    /**
+     * Aborts the batch unless the plan is still ended (closed or declined) and unchanged since before
+     * `before`: the retention job reads which plans are due, then deletes them page by page, and a
+     * declined plan offered again meanwhile is open.
+     */
+    stillEndedStatements(tenant: string, planId: string, before: string): Statement[] {
+      return abortUnless(db, sql`exists (select 1 from ${plans} where ${plans.tenant} = ${tenant} and ${plans.id} = ${planId} and ${plans.status} in ('closed', 'declined') and ${plans.updatedAt} < ${before})`);
+    },
     /** Aborts the batch if the plan has (or had) a member other than this citizen: checked in the batch that deletes it. */
     aloneInPlanStatements(tenant: string, planId: string, citizenId: string): Statement[] {
       return abortUnless(db, sql`not exists (select 1 from ${planMembers} where ${planMembers.tenant} = ${tenant} and ${planMembers.planId} = ${planId} and ${planMembers.citizenId} <> ${citizenId})`);

@@ -24,6 +24,7 @@ import type { AuditEntry } from '../store';
 import { anchorText, groupedHash } from '../store/audit';
 import type { MarkedRecordKey } from '../store/sync';
 import { redactCpr } from '../security/redact';
+import { isLostWriteAbort } from '../store/write-guard';
 import { compareVersions } from './merge';
 
 /** Finished sync runs deleted per batch, and batches per municipality a night (a longer backlog waits for the next). */
@@ -40,6 +41,8 @@ const emptySummary = {
   plansToldForgotten: 0,
   plansPurged: 0,
   plansKeptForDeliveries: 0,
+  /** Plans due for purge that were offered again before their deletion: open, so kept. */
+  plansReopened: 0,
   citizensPurged: 0,
   remnantsOfDeletedCitizensDeleted: 0,
   supersededMarksPruned: 0,
@@ -112,7 +115,8 @@ export async function runRetention(deps: AppDeps) {
 async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: RetentionSummary, backlog: CappedStep[]): Promise<void> {
   const daysAgo = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
   const citizenPurged = (citizenId: string, reason: string): AuditEntry => ({ at: now.toISOString(), actor: 'system:retention', action: 'citizen.purged', targetType: 'citizen', targetId: citizenId, citizenId, detail: { reason } });
-  const ended = await deps.store.plans.endedBefore(tenant, daysAgo(deps.config.retention.closedPlanDays));
+  const cutoff = daysAgo(deps.config.retention.closedPlanDays);
+  const ended = await deps.store.plans.endedBefore(tenant, cutoff);
   for (let page = 0; page < ended.length; page += PURGE_PAGE) {
     const planIds = ended.slice(page, page + PURGE_PAGE);
     // The systems whose subscriptions heard of a plan are told to delete it (`plan.purged`), decided on
@@ -127,10 +131,19 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
       // Each deletion is committed with the audit rows that record it, and the events telling the
       // subscribed systems (first: they hold only while the plan is still there).
       const recorded = deps.store.audit.committing(tenant, [{ at: now.toISOString(), actor: 'system:retention', action: 'plan.purged', targetType: 'plan', targetId: planId, detail: { reason: 'retention period after the plan ended (closed or declined)' } }]);
-      const purged = await deps.store.plans.purge(tenant, planId, {
-        plan: (statements) => recorded([...purgeEvents(planId), ...statements]),
-        citizens: (ids) => deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'no plan left: CPR ciphertext, consents and sync marks deleted'))),
-      });
+      // Checked again in the batch: a plan offered again since the list was read is open, and stays.
+      const stillEnded = deps.store.plans.stillEndedStatements(tenant, planId, cutoff);
+      let purged: string[];
+      try {
+        purged = await deps.store.plans.purge(tenant, planId, {
+          plan: (statements) => recorded([...stillEnded, ...purgeEvents(planId), ...statements]),
+          citizens: (ids) => deps.store.audit.committing(tenant, ids.map((citizenId) => citizenPurged(citizenId, 'no plan left: CPR ciphertext, consents and sync marks deleted'))),
+        });
+      } catch (error) {
+        if (!isLostWriteAbort(error)) throw error;
+        summary.plansReopened++;
+        continue;
+      }
       summary.citizensPurged += purged.length;
       summary.plansPurged++;
     }
