@@ -49,8 +49,9 @@ export function decideFlow(question: FlowQuestion, grants: readonly ConsentGrant
   const rule = capacityRuleFor(ageOn(question.birthDate, day), day);
   if (rule && matching.length > 0) {
     // Each capacity by itself: a custody holder's consent is a grant in capacity custody-holder, never a
-    // guardian's (a værge is appointed for an adult, værgemålsloven) nor any other member's (R4).
-    const missing = rule.requires.filter((capacity) => !matching.some((g) => g.grantedBy.capacity === capacity));
+    // guardian's (a værge is appointed for an adult, værgemålsloven) nor any other member's (R4); an
+    // adult's own consent, or their guardian's.
+    const missing = rule.requires.filter((either) => !matching.some((g) => either.includes(g.grantedBy.capacity)));
     if (missing.length === 0) return { allowed: true, basis: 'consent', grantIds: matching.map((g) => g.id) };
   }
   const basis = legalBases.find((b) => covers(b, question) && activeOn(undefined, b.validTo, b.endedAt, question.at));
@@ -58,7 +59,7 @@ export function decideFlow(question: FlowQuestion, grants: readonly ConsentGrant
   if (question.category === 'health' && grants.some((g) => covers(g, question) && !g.explicitHealth))
     return { allowed: false, reason: 'health data needs explicit consent (Sundhedsloven §43)' };
   if (matching.length > 0 && rule)
-    return { allowed: false, reason: `consent is also needed from: ${rule.requires.join(' and ')} (${rule.legalReference})` };
+    return { allowed: false, reason: `consent is also needed from: ${rule.requires.map((either) => either.join(' or ')).join(' and ')} (${rule.legalReference})` };
   const anyCovering = grants.filter((g) => covers(g, question));
   if (anyCovering.some((g) => g.revokedAt && new Date(g.revokedAt) <= question.at)) return { allowed: false, reason: 'the consent was revoked' };
   if (anyCovering.length > 0) return { allowed: false, reason: 'the consent is not valid at this time' };

@@ -252,6 +252,13 @@ describe('decideFlow: whose consent counts (Barnets lov § 110, R4)', () => {
     expect(decideFlow(question(), [own('c-1')]).allowed).toBe(true);
   });
 
+  it('an adult under guardianship consents through their guardian (værge, værgemålsloven § 5): the grant the API accepts lets data flow', () => {
+    const byGuardian = grant({ citizenId: 'c-1', grantedBy: { citizenId: 'c-vaerge', capacity: 'guardian' } });
+    expect(decideFlow(question(), [byGuardian])).toEqual({ allowed: true, basis: 'consent', grantIds: [byGuardian.id] });
+    // Revoked, it carries nothing, as any grant.
+    expect(decideFlow(question(), [{ ...byGuardian, revokedAt: '2026-11-22T12:00:00.000Z' }]).allowed).toBe(false);
+  });
+
   it('only a custody holder’s grant meets the custody-holder requirement: a "guardian" (værge) grant does not (R4, Barnets lov § 110)', () => {
     const guardian = (citizenId: string) => grant({ citizenId, grantedBy: { citizenId: 'c-sibling', capacity: 'guardian' } });
     expect(decideFlow(question(child), [guardian(child.citizenId)])).toEqual({ allowed: false, reason: expect.stringMatching(/also needed from: custody-holder/) });
