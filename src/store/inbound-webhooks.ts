@@ -1,4 +1,4 @@
-/** Inbound webhook notices: stored before the 2xx, deduplicated by the sender's id, processed under a lease. */
+/** Inbound webhook notices: stored before the 2xx, deduplicated by the sender's id per municipality, processed under a lease. */
 import { and, asc, desc, eq, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { distinctLeading, inList } from './query';
 import type { Database, Statement } from './db';
@@ -9,7 +9,7 @@ export type NewInboundWebhook = Pick<InboundWebhookRow, 'source' | 'webhookId' |
 
 /** Notices stored by one statement at most: a bounded JSON parameter (a notice is at most 16 KB). */
 const GROUP_LIMIT = 200;
-const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId}`;
+const keyOf = (tenant: string, source: string, webhookId: string) => `${tenant}\u0000${source}\u0000${webhookId}`;
 const later: (run: () => void) => void = (globalThis as { setImmediate?: (run: () => void) => void }).setImmediate ?? ((run) => setTimeout(run, 0));
 
 export function inboundWebhookRepository({ db }: Database) {
@@ -46,10 +46,10 @@ export function inboundWebhookRepository({ db }: Database) {
             .where(sql`1`), // SQLite needs a WHERE before an upsert clause on INSERT … SELECT.
         )
         .onConflictDoNothing()
-        .returning({ source: inboundWebhooks.source, webhookId: inboundWebhooks.webhookId });
-      const stored = new Set(inserted.map((r) => keyOf(r.source, r.webhookId)));
+        .returning({ tenant: inboundWebhooks.tenant, source: inboundWebhooks.source, webhookId: inboundWebhooks.webhookId });
+      const stored = new Set(inserted.map((r) => keyOf(r.tenant, r.source, r.webhookId)));
       // The same id twice in one group: the first is stored, the second is its duplicate.
-      for (const { row, resolve } of group) resolve(stored.delete(keyOf(row.source, row.webhookId)) ? 'stored' : 'duplicate');
+      for (const { row, resolve } of group) resolve(stored.delete(keyOf(row.tenant, row.source, row.webhookId)) ? 'stored' : 'duplicate');
     } catch (error) {
       for (const { reject } of group) reject(error);
     }

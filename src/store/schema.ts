@@ -499,7 +499,8 @@ export const inboundWebhooks = sqliteTable(
     lastError: text('last_error'),
   },
     // Waiting notices are found by status first: the table grows with every notice, the waiting ones do not.
-  (t) => [primaryKey({ columns: [t.source, t.webhookId] }), index('inbound_webhooks_waiting').on(t.status, t.tenant, t.source, t.receivedAt), index('inbound_webhooks_tenant_received').on(t.tenant, t.receivedAt)],
+  // Deduplicated per municipality: vendors of one source in different municipalities choose their ids apart.
+  (t) => [primaryKey({ columns: [t.tenant, t.source, t.webhookId] }), index('inbound_webhooks_waiting').on(t.status, t.tenant, t.source, t.receivedAt), index('inbound_webhooks_tenant_received').on(t.tenant, t.receivedAt)],
 );
 
 /**

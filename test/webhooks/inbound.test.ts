@@ -120,6 +120,20 @@ describe('inbound webhooks', () => {
     await app.close();
   });
 
+  it('a notice id another municipality used is no duplicate: vendors of one source choose their ids apart', async () => {
+    const app = await freshApp();
+    const forMunicipality = (municipality: string) => notice({ data: { municipality, changed: 1 } });
+    expect((await send(app, { body: forMunicipality('101'), id: 'evt-1' })).status).toBe(202);
+    const elsewhere = await send(app, { body: forMunicipality('751'), id: 'evt-1' });
+    expect(elsewhere.status).toBe(202);
+    expect(elsewhere.body).toMatchObject({ status: 'accepted' });
+    expect((await app.deps.store.inboundWebhooks.list('751', 10)).map((row) => row.webhookId)).toEqual(['evt-1']);
+    expect((await stored(app)).map((row) => row.webhookId)).toEqual(['evt-1']);
+    // Within one municipality the same id is still the same notice.
+    expect((await send(app, { body: forMunicipality('751'), id: 'evt-1' })).body).toMatchObject({ status: 'duplicate' });
+    await app.close();
+  });
+
   it('refuses forged, re-signed, expired and replayed notices with 401, storing nothing', async () => {
     const app = await freshApp();
     const refused = [
