@@ -72,6 +72,17 @@ export function removeRevokedData(plan: Plan, context: RevocationContext): Revoc
   return reconsiderEntries(plan, restingOn(context.grantId, context.grants, context.legalBases), { ...context, grants, legalBases });
 }
 
+/**
+ * Decides again every entry resting on one of the citizen's own grants, on their grants as they
+ * stand: whose consent counts changes with age (Barnets lov § 110: from 16 the young person's own as
+ * well as the custody holder's; from 18 their own alone), so what a custody holder's consent let flow
+ * for a child of 15 may rest on nothing the day they turn 16. Nothing is revoked; no grant is left out.
+ */
+export function reconsiderOnAge(plan: Plan, context: Omit<RevocationContext, 'grantId'>): RevocationOutcome {
+  const own = new Set(context.grants.filter((g) => g.citizenId === context.citizenId).map((g) => g.id));
+  return reconsiderEntries(plan, (entry) => entry.kind === 'source' && !!entry.consentRef && own.has(entry.consentRef), context);
+}
+
 export interface SourceWithdrawalContext {
   /** The source that no longer lets the citizen's data go to the municipality (the region, by its own Consent). */
   system: SourceSystem;

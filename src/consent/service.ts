@@ -29,7 +29,7 @@ import type { ConsentDocument, RegionalConsentEnd, RegionalRefusal } from '../st
 import { danishToday } from '../views/danish';
 import { isLostWriteAbort } from '../store/write-guard';
 import { readAgainSoon } from '../sync/on-demand';
-import { carriesGrant, removeRevokedData, removeWithdrawnSourceData } from './revocation';
+import { carriesGrant, reconsiderOnAge, removeRevokedData, removeWithdrawnSourceData, type RevocationOutcome } from './revocation';
 import { recipientProblem } from './policy';
 import { regionalConsentEndedReason } from './regional';
 import { sharingEventStatements, sourceSayChangeStatements, withSourceSay } from '../subscriptions/sharing-events';
@@ -120,37 +120,56 @@ function readAgainStatements(store: AppDeps['store'], tenant: string, sources: r
  * given, collects the sources marked to be read again for the citizen (for `readAgainSoon`).
  */
 export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: string, actor: string, readAgain?: Set<SourceSystem>): Promise<PlanRevocationReport[]> {
-  const { store, clock } = deps;
+  const { store } = deps;
   // A grant, or a legal-basis record whose period ended: what rests on it alone leaves alike.
   const document = await store.consents.get(tenant, grantId);
   const grant = asGrant(document) ?? asLegalBasis(document);
   if (!grant) return [];
-  const citizen = await store.citizens.get(tenant, grant.citizenId);
   const documents = await store.consents.forCitizens(tenant, [grant.citizenId]);
   const grants = documents.map(asGrant).filter((g): g is ConsentGrant => !!g);
   const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r);
-  const reports: PlanRevocationReport[] = [];
+  return reconsiderPlansOf(deps, tenant, grant.citizenId, {
+    actor,
+    detail: { grantId },
+    readAgain,
+    reconsider: (plan, birthDate, at) => (carriesGrant(plan, grantId, grants, legalBases) ? removeRevokedData(plan, { grantId, citizenId: grant.citizenId, birthDate, at, grants, legalBases }) : undefined),
+  });
+}
 
-  for (const planId of await store.plans.idsForCitizen(tenant, grant.citizenId, false)) {
+/**
+ * Writes what `reconsider` makes of each plan of the citizen (undefined or unchanged: nothing to do),
+ * each with its `plan.consent-data-removed` audit row. Idempotent; each plan is updated optimistically
+ * and re-read on a lost race. `readAgain` collects the sources marked to be read again for the citizen.
+ */
+async function reconsiderPlansOf(
+  deps: AppDeps,
+  tenant: string,
+  citizenId: string,
+  options: { actor: string; detail: Record<string, unknown>; readAgain?: Set<SourceSystem>; reconsider: (plan: Plan, birthDate: string, at: Date) => RevocationOutcome | undefined },
+): Promise<PlanRevocationReport[]> {
+  const { store, clock } = deps;
+  const citizen = await store.citizens.get(tenant, citizenId);
+  const reports: PlanRevocationReport[] = [];
+  for (const planId of await store.plans.idsForCitizen(tenant, citizenId, false)) {
     for (let attempt = 1; ; attempt++) {
       const plan = await store.plans.get(tenant, planId);
-      if (!plan || !carriesGrant(plan, grantId, grants, legalBases)) break;
-      const birthDate = citizen?.birthDate ?? membersOf(plan).find((m) => m.citizenId === grant.citizenId)?.birthDate;
-      if (!birthDate) throw new Error(`no birth date known for the citizen of grant ${grantId}`);
+      if (!plan) break;
+      const birthDate = citizen?.birthDate ?? membersOf(plan).find((m) => m.citizenId === citizenId)?.birthDate;
+      if (!birthDate) throw new Error(`no birth date known for the citizen of plan ${planId}`);
       const at = clock.now();
-      const outcome = removeRevokedData(plan, { grantId, citizenId: grant.citizenId, birthDate, at, grants, legalBases });
-      if (!outcome.changed) break;
+      const outcome = options.reconsider(plan, birthDate, at);
+      if (!outcome?.changed) break;
       const next = Plan.parse({ ...outcome.plan, updatedAt: at.toISOString(), version: plan.version + 1 });
       const recorded = store.audit.committing(tenant, [
         {
           at: at.toISOString(),
-          actor,
+          actor: options.actor,
           action: 'plan.consent-data-removed',
           targetType: 'plan',
           targetId: planId,
-          citizenId: grant.citizenId,
+          citizenId,
           detail: {
-            grantId,
+            ...options.detail,
             removedElements: outcome.removed.map((r) => r.id),
             keptElements: outcome.kept.map((k) => k.id),
             provenanceRepointed: outcome.repointed,
@@ -163,15 +182,66 @@ export async function removeDataOfGrant(deps: AppDeps, tenant: string, grantId: 
         },
       ]);
       // An element that left with the words of what flowed on the grant is read again from the sources that stay.
-      if (await store.plans.update(next, plan.version, readAgainStatements(store, tenant, outcome.readAgain, grant.citizenId), recorded)) {
+      if (await store.plans.update(next, plan.version, readAgainStatements(store, tenant, outcome.readAgain, citizenId), recorded)) {
         reports.push({ planId, removedElements: outcome.removed, repointed: outcome.repointed, dropped: outcome.dropped, detachedFollowUps: outcome.detachedFollowUps });
-        for (const source of outcome.readAgain) readAgain?.add(source);
+        for (const source of outcome.readAgain) options.readAgain?.add(source);
         break;
       }
-      if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while the revoked data was removed; revoke again to finish`);
+      if (attempt >= MAX_ATTEMPTS) throw new ProblemError('version-conflict', `plan ${planId} kept changing while data its consent no longer carries was removed; ask again to finish`);
     }
   }
   return reports;
+}
+
+/** The ages at which whose consent counts changes (Barnets lov § 110): 16 (the young person's own too) and 18 (theirs alone). */
+const CONSENT_AGES = [16, 18] as const;
+/** Birthdays looked back over: a night the job did not run is made up for (reconsidering twice changes nothing). */
+const BIRTHDAY_DAYS = 7;
+
+/** The same month and day `years` earlier; 29 February becomes the 28th in a year without it. */
+function yearsBefore(day: string, years: number): string {
+  const year = Number(day.slice(0, 4)) - years;
+  const monthDay = day.slice(5);
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return `${year}-${monthDay === '02-29' && !leap ? '02-28' : monthDay}`;
+}
+
+/**
+ * A citizen who turned 16 or 18 in the last days: what rests on their grants is decided again on
+ * the grants as they stand, and what no longer may flow leaves the plans (R4, R9), as on a lapse.
+ * The young person's own consent, given with the custody holder's, keeps everything. Nightly.
+ */
+export async function handleConsentAges(deps: AppDeps, tenant: string): Promise<{ citizensReconsidered: number; plansChanged: number; failures: number }> {
+  const { store, clock } = deps;
+  const today = danishToday(clock.now());
+  const since = new Date(Date.parse(`${today}T12:00:00Z`) - BIRTHDAY_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const readAgain = new Set<SourceSystem>();
+  let plansChanged = 0;
+  let citizensReconsidered = 0;
+  let failures = 0;
+  for (const age of CONSENT_AGES) {
+    for (const citizenId of await store.citizens.bornBetween(tenant, yearsBefore(since, age), yearsBefore(today, age))) {
+      try {
+        const documents = await store.consents.forCitizens(tenant, [citizenId]);
+        const grants = documents.map(asGrant).filter((g): g is ConsentGrant => !!g);
+        const legalBases = documents.map(asLegalBasis).filter((r): r is LegalBasisRecord => !!r);
+        if (grants.length === 0) continue;
+        citizensReconsidered++;
+        const reports = await reconsiderPlansOf(deps, tenant, citizenId, {
+          actor: 'system:consent-age',
+          detail: { reason: `turned ${age}: whose consent counts changed (Barnets lov § 110)`, age },
+          readAgain,
+          reconsider: (plan, birthDate, at) => reconsiderOnAge(plan, { citizenId, birthDate, at, grants, legalBases }),
+        });
+        plansChanged += reports.length;
+      } catch (error) {
+        failures++;
+        deps.logger.warn('the consent of a citizen who came of a consent age could not be reconsidered; it is tried again on the next run', { tenant, citizenId, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+  await readAgainSoon(deps, tenant, [...readAgain], 'read-again:consent-age');
+  return { citizensReconsidered, plansChanged, failures };
 }
 
 /**

@@ -327,6 +327,7 @@ const retentionItems: Record<string, string> = {
   plansPurged: 'ended plans deleted',
   plansKeptForDeliveries: 'ended plans kept for deliveries still due',
   plansReopened: 'ended plans kept: offered again as they were to be deleted',
+  plansChangedByAge: 'plans whose data a consent no longer carried once a young person turned 16 or 18',
   citizensPurged: 'citizens deleted (no plan left)',
   remnantsOfDeletedCitizensDeleted: 'deleted citizens whose leftover rows went',
   supersededMarksPruned: 'sync marks of replaced versions',

@@ -1,5 +1,5 @@
 /** Citizens: a pseudonymous id, the CPR as AES-GCM ciphertext, and a keyed hash to find it by. */
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lte, sql } from 'drizzle-orm';
 import { inList, sameTenant } from './query';
 import type { Database } from './db';
 import { citizens } from './schema';
@@ -50,6 +50,14 @@ export function citizenRepository({ db }: Database) {
     async get(tenant: string, id: string): Promise<CitizenRow | null> {
       const rows = await db.select().from(citizens).where(and(eq(citizens.tenant, tenant), eq(citizens.id, id))).limit(1);
       return rows[0] ?? null;
+    },
+    /**
+     * The citizens born after `after` and on or before `to` (dates): the nightly job's look for those
+     * who came of a consent age. Read once a night over the municipality's citizens, so no index.
+     */
+    async bornBetween(tenant: string, after: string, to: string): Promise<string[]> {
+      const rows = await db.select({ id: citizens.id }).from(citizens).where(and(eq(citizens.tenant, tenant), gt(citizens.birthDate, after), lte(citizens.birthDate, to)));
+      return rows.map((r) => r.id);
     },
     async getMany(tenant: string, ids: string[]): Promise<CitizenRow[]> {
       if (ids.length === 0) return [];

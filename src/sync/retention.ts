@@ -17,7 +17,7 @@
  * staff and the DPO see on the dashboard and in /metrics that deletion happens (`store.retention`).
  */
 import type { AppDeps } from '../api/context';
-import { handleLapsedGrants, handleLapsedRegionalConsents, handleStartedGrants, handleStartedRegionalPermits } from '../consent/service';
+import { handleConsentAges, handleLapsedGrants, handleLapsedRegionalConsents, handleStartedGrants, handleStartedRegionalPermits } from '../consent/service';
 import { rekeyToCurrentKey } from '../security/rekey';
 import { purgeEventStatements } from '../subscriptions/sharing-events';
 import type { AuditEntry } from '../store';
@@ -56,6 +56,8 @@ const emptySummary = {
   legalBasesLapsed: 0,
   regionalConsentsLapsed: 0,
   plansChangedByLapse: 0,
+  /** Plans that lost data resting on a custody holder's consent alone when its young person turned 16 (or 18). */
+  plansChangedByAge: 0,
   lapseFailures: 0,
   grantsStarted: 0,
   regionalPermitsStarted: 0,
@@ -171,6 +173,10 @@ async function retainTenant(deps: AppDeps, tenant: string, now: Date, summary: R
   summary.regionalConsentsLapsed += regionalLapse.regionalConsentsLapsed;
   summary.plansChangedByLapse += regionalLapse.plansChanged;
   summary.lapseFailures += regionalLapse.failures;
+  // A young person who turned 16 or 18: whose consent counts changed, and what rests on too little leaves.
+  const ages = await handleConsentAges(deps, tenant);
+  summary.plansChangedByAge += ages.plansChanged;
+  summary.lapseFailures += ages.failures;
   const start = await handleStartedGrants(deps, tenant);
   summary.grantsStarted += start.grantsStarted;
   summary.startFailures += start.failures;
