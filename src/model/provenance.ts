@@ -43,6 +43,19 @@ export const RegistrationProvenance = z.object({
 export const Provenance = z.discriminatedUnion('kind', [SourceProvenance, RegistrationProvenance]);
 export type Provenance = z.infer<typeof Provenance>;
 
+/**
+ * The departments alone an element's content may be shown to (R9, decision 0026): those of its latest
+ * entry from a source. A caseworker's registration after it (new hours, a status) does not lift it:
+ * the rest of the content is still what consent gave those departments alone.
+ */
+export function audienceOf(provenance: readonly Provenance[]): readonly string[] | undefined {
+  for (let i = provenance.length - 1; i >= 0; i--) {
+    const entry = provenance[i]!;
+    if (entry.kind === 'source') return entry.audience;
+  }
+  return undefined;
+}
+
 /** Every element carries at least one provenance; the same fact from two systems carries two. */
 export const Provenances = z.array(Provenance).min(1, 'every plan element needs its provenance');
 

@@ -4,7 +4,7 @@
  * still passes the model's checks (`goalIds`, `dependsOn`, `parentGoalId`), and what stays keeps
  * who could see what left (`keptVisibility`), so no one sees more than before (R4, R9). Pure.
  */
-import { protectedElements, type FollowUp, type Goal, type Intervention, type KeptVisibility, type Plan } from '../model';
+import { audienceOf, protectedElements, type FollowUp, type Goal, type Intervention, type KeptVisibility, type Plan } from '../model';
 
 export type ElementList = 'citizenViews' | 'goals' | 'interventions' | 'agreements' | 'followUps' | 'situationNotes' | 'careTeams';
 export const elementLists: readonly ElementList[] = ['citizenViews', 'goals', 'interventions', 'agreements', 'followUps', 'situationNotes', 'careTeams'];
@@ -28,8 +28,7 @@ export function elementIdsOf(plan: Pick<Plan, ElementList>): Set<string> {
 
 /** Who could see `element` before it left (its § 101 a shield, its member, the departments alone its writer reached), or nothing to keep. */
 function visibilityOf(element: Goal | Intervention, shielded: ReadonlyMap<string, string | undefined>): KeptVisibility | undefined {
-  const writer = element.provenance.at(-1);
-  const audience = writer?.kind === 'source' ? writer.audience : undefined;
+  const audience = audienceOf(element.provenance) as KeptVisibility['audience'];
   const memberId = shielded.has(element.id) ? shielded.get(element.id) : element.memberId;
   const kept: KeptVisibility = { ...(memberId ? { memberId } : {}), ...(shielded.has(element.id) ? { anonymousTreatment: true as const } : {}), ...(audience ? { audience } : {}) };
   return Object.keys(kept).length > 0 ? kept : undefined;

@@ -36,6 +36,7 @@ import { elementLists } from '../plans/references';
 import { danishToday } from './danish';
 import {
   ageOn,
+  audienceOf,
   Agreement,
   CareTeamContact,
   CitizenView,
@@ -214,10 +215,14 @@ function caseworkerView(plan: Plan, department?: Department): PlanView {
   if (!holdsDepartmentData(plan)) return { ...plan, view: { ...info, protectedElementIds: [...protectedElements(plan).keys()] } };
   const shown = entryShownTo(department);
   const keptShown = keptShownTo(department);
+  const audienceShown = (provenance: readonly Provenance[]) => {
+    const audience = audienceOf(provenance);
+    return !audience || (!!department && audience.includes(department));
+  };
   const hidden = new Set<string>();
   const keep = <T extends { id: string; provenance: Provenance[]; keptVisibility?: KeptVisibility }>(elements: readonly T[]): T[] =>
     elements.flatMap((element) => {
-      if (!shown(element.provenance.at(-1)!) || !keptShown(element)) {
+      if (!audienceShown(element.provenance) || !keptShown(element)) {
         hidden.add(element.id);
         return [];
       }
@@ -392,8 +397,7 @@ function municipalityView(plan: Plan, viewer: Extract<Viewer, { kind: 'municipal
   const mayShow = (part: LinkPart, element: { id: string; memberId?: string; sector?: string; provenance?: readonly Provenance[] }): boolean => {
     if (shielded.has(element.id)) return false;
     // What consent gives named departments alone never leaves the municipality (R9).
-    const writer = element.provenance?.at(-1);
-    if (writer?.kind === 'source' && writer.audience) return false;
+    if (element.provenance && audienceOf(element.provenance)) return false;
     const member = element.memberId ? memberById.get(element.memberId) : primary;
     if (!member || member.leftAt) return false;
     const categories: DataCategory[] = element.sector === 'health' ? [linkPartCategory[part], 'health'] : [linkPartCategory[part]];
