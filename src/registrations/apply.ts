@@ -23,6 +23,7 @@ import {
 } from '../model';
 import type { RegistrationKind } from '../rules';
 import { withSoleWriterSeen } from '../sync/merge';
+import { elementIdsOf } from '../plans/references';
 import { replacementProblems } from '../rules/completeness';
 import { danishToday } from '../views/danish';
 import { protectedElements } from '../views/plan-view';
@@ -139,8 +140,11 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
   const planTypes = [...new Set(plan.replaces.map((r) => r.planType))];
   const common = { operation: operationOf[request.kind], kind: request.kind, registrationId: ctx.registrationId, tenant: plan.tenant, planId: plan.id, at: ctx.at, actor: ctx.actor, planTypes };
   const about = (member: Member) => ({ memberId: member.memberId, citizenId: member.citizenId, birthDate: member.birthDate });
-  const unique = (id: string, taken: { id: string }[], path: string) => {
-    if (taken.some((e) => e.id === id)) invalid(path, `the plan already has an element with id ${id}`);
+  // Ids are the plan's, not a list's: the § 101 a shield, the views and the FHIR export look an element
+  // up by id alone, so a goal sharing an intervention's id took its visibility and its references.
+  const taken = elementIdsOf(plan);
+  const unique = (id: string, path: string) => {
+    if (taken.has(id)) invalid(path, `the plan already has an element with id ${id}`);
     return id;
   };
   let outbound: Outbound;
@@ -149,7 +153,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'goal.added': {
       const { id, ...rest } = request.goal;
       const member = memberById(rest.memberId, 'goal.memberId');
-      const goal = { ...rest, id: unique(id ?? ctx.newId(), plan.goals, 'goal.id'), ruleVersion: ctx.ruleVersion, provenance: [provenance] } as Goal;
+      const goal = { ...rest, id: unique(id ?? ctx.newId(), 'goal.id'), ruleVersion: ctx.ruleVersion, provenance: [provenance] } as Goal;
       next.goals = [...plan.goals, goal];
       outbound = { ...common, ...about(member), elementId: goal.id, sector: goal.sector, element: { type: 'goal', goal } };
       break;
@@ -170,7 +174,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
       const member = memberById(rest.memberId, 'intervention.memberId');
       const intervention = {
         ...rest,
-        id: unique(id ?? ctx.newId(), plan.interventions, 'intervention.id'),
+        id: unique(id ?? ctx.newId(), 'intervention.id'),
         order: rest.order ?? plan.interventions.length + 1,
         ruleVersion: ctx.ruleVersion,
         provenance: [provenance],
@@ -205,7 +209,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
         const element = rest.elementId ? (plan.goals.find((g) => g.id === rest.elementId) ?? plan.interventions.find((i) => i.id === rest.elementId)) : undefined;
         if (element?.memberId !== undefined && element.memberId !== rest.memberId) invalid('followUp.memberId', `${rest.elementId} is another member's; a follow-up of it is about that member`);
       }
-      const followUp = { ...rest, id: unique(id ?? ctx.newId(), plan.followUps, 'followUp.id'), done: false, ruleVersion: ctx.ruleVersion, provenance: [provenance] } as FollowUp;
+      const followUp = { ...rest, id: unique(id ?? ctx.newId(), 'followUp.id'), done: false, ruleVersion: ctx.ruleVersion, provenance: [provenance] } as FollowUp;
       next.followUps = [...plan.followUps, followUp];
       outbound = followUpOutbound(plan, next.followUps as FollowUp[], common, followUp, memberById);
       break;
@@ -221,7 +225,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'agreement.added': {
       const { id, ...rest } = request.agreement;
       const member = memberById(rest.memberId, 'agreement.memberId');
-      const agreement = { ...rest, id: unique(id ?? ctx.newId(), plan.agreements, 'agreement.id'), ruleVersion: ctx.ruleVersion, provenance: [provenance] } as Agreement;
+      const agreement = { ...rest, id: unique(id ?? ctx.newId(), 'agreement.id'), ruleVersion: ctx.ruleVersion, provenance: [provenance] } as Agreement;
       next.agreements = [...plan.agreements, agreement];
       outbound = agreement.sector
         ? { ...common, ...about(member), elementId: agreement.id, sector: agreement.sector, element: { type: 'agreement', agreement } }
@@ -255,7 +259,7 @@ export function applyRegistration(plan: Plan, request: RegistrationRequest, ctx:
     case 'view.recorded': {
       const { id, memberId, ...rest } = request.view;
       const member = memberById(memberId, 'view.memberId');
-      const citizenView: CitizenView = { ...rest, id: unique(id ?? ctx.newId(), plan.citizenViews, 'view.id'), memberId: member.memberId, recordedAt: ctx.at, recordedBy: ctx.actor, ruleVersion: ctx.ruleVersion, provenance: [provenance] };
+      const citizenView: CitizenView = { ...rest, id: unique(id ?? ctx.newId(), 'view.id'), memberId: member.memberId, recordedAt: ctx.at, recordedBy: ctx.actor, ruleVersion: ctx.ruleVersion, provenance: [provenance] };
       next.citizenViews = [...plan.citizenViews, citizenView];
       outbound = { ...common, ...about(member), elementId: citizenView.id, element: { type: 'citizenView', citizenView } };
       break;
