@@ -27,6 +27,7 @@ import { completenessOf, replacementProblems, ruleSetVersion } from '../rules';
 import { danishToday } from '../views/danish';
 import { hiddenFromCaseworker } from '../views/plan-view';
 import { departmentTakesPart } from '../views/involvement';
+import { finishedStatuses, openPlanOf as openPlanOfCitizen, refuseSecondOpenPlan as refuseSecondOpen } from './open-plans';
 import { rebasedConflicts, resolveConflict, settledConflictRegistration, settlementKey, type ConflictChoice } from './conflicts';
 import type { RegistrationRequest } from '../registrations/kinds';
 import { registrationService } from '../registrations/service';
@@ -59,7 +60,6 @@ export const CreatePlanRequest = z
 export type CreatePlanRequest = z.infer<typeof CreatePlanRequest>;
 
 /** Statuses after which a citizen may get a new plan. */
-const finishedStatuses = new Set(['closed', 'declined']);
 
 export function planService(deps: AppDeps) {
   const { store, vault, clock } = deps;
@@ -88,27 +88,8 @@ export function planService(deps: AppDeps) {
     });
   }
 
-  async function openPlanOf(tenant: string, citizenId: string): Promise<Plan | null> {
-    for (const planId of await store.plans.idsForCitizen(tenant, citizenId)) {
-      const plan = await store.plans.get(tenant, planId);
-      if (plan && !finishedStatuses.has(plan.status)) return plan;
-    }
-    return null;
-  }
-
-  /**
-   * A finished plan (declined) moving back to an open status (offered or requested again, R6) would
-   * give its citizens a second open plan if any active member has one since: refused as creating one
-   * is (R5, `duplicate-plan`).
-   */
-  async function refuseSecondOpenPlan(tenant: string, plan: Plan, to: StatusChangeRequest['status']) {
-    if (!finishedStatuses.has(plan.status) || finishedStatuses.has(to)) return;
-    for (const member of membersOf(plan)) {
-      if (member.leftAt) continue;
-      const open = await openPlanOf(tenant, member.citizenId);
-      if (open && open.id !== plan.id) throw new ProblemError('duplicate-plan', 'a member of this plan has another open Én plan since; finish that one first, or update it instead');
-    }
-  }
+  const openPlanOf = (tenant: string, citizenId: string) => openPlanOfCitizen(store, tenant, citizenId);
+  const refuseSecondOpenPlan = (tenant: string, plan: Plan, to: StatusChangeRequest['status']) => refuseSecondOpen(store, tenant, plan, to);
 
   const primaryCitizenId = (plan: Plan) => (plan.subject.kind === 'citizen' ? plan.subject.member.citizenId : plan.subject.members[0]!.citizenId);
 

@@ -18,6 +18,7 @@ import { hiddenFromCaseworker } from '../views/plan-view';
 import { applyRegistration, RegistrationConflict, type Outbound } from './apply';
 import type { RegistrationRequest } from './kinds';
 import { needsEarlierTargets, routeRegistration, type NotRouted, type PlannedDelivery } from './routing';
+import { refuseSecondOpenPlan } from '../plans/open-plans';
 
 /** What an outbox row carries: the element as registered and the consent question to re-ask. */
 export interface OutboxPayload {
@@ -143,6 +144,8 @@ export function registrationService(deps: AppDeps) {
           const named = [...hidden].find((id) => body.includes(JSON.stringify(id)));
           if (named) throw new ProblemError('validation-failed', `the registration refers to ${named}, which is not in the plan`);
         }
+        // A declined plan reopened by a registration is checked as on the status route: one open plan per citizen.
+        if (request.kind === 'plan.status-changed') await refuseSecondOpenPlan(store, tenant, plan, request.status);
         const now = clock.now();
         const at = now.toISOString();
         const registrationId = crypto.randomUUID();

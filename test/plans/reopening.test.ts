@@ -38,4 +38,32 @@ describe('offering a declined plan again (R5, R6)', () => {
     expect(await statuses()).toEqual(['offered', 'declined']);
     await app.close();
   });
+
+  it('is refused the same when it comes as a plan.status-changed registration', async () => {
+    const app = await startTestApp();
+    const cpr = testCpr();
+    const cw = caseworkerOf();
+    const service = planService(app.deps);
+    const first = await enrol(app.deps, cpr);
+    await service.changeStatus(cw, first.id, { status: 'declined', reason: 'Borgeren ønsker det ikke' });
+    const second = await service.create(cw, { cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] });
+    const token = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: 'cw' });
+    const register = (key: string) =>
+      app.harness.request('/v1/registrations', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ planId: first.id, kind: 'plan.status-changed', status: 'offered' }),
+      });
+    const refused = await register('reopen-0001');
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { type: string }).type).toBe('/problems/duplicate-plan');
+    const statuses = async () => [(await app.deps.store.plans.get('101', first.id))!.status, (await app.deps.store.plans.get('101', second.id))!.status];
+    expect(await statuses()).toEqual(['declined', 'offered']);
+    // Once the other plan is finished, the registration reopens it.
+    await service.changeStatus(cw, second.id, { status: 'declined', reason: 'Erstattes af den første' });
+    expect((await register('reopen-0002')).status).toBe(202);
+    expect(await statuses()).toEqual(['offered', 'declined']);
+    await app.close();
+  });
 });
+
