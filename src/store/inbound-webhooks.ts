@@ -1,13 +1,13 @@
 /** Inbound webhook notices: stored before the 2xx, deduplicated by the sender's id per municipality, processed under a lease. */
 import { and, asc, desc, eq, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import { distinctLeading, inList } from './query';
+import { distinctLeading, inList, MAX_PARAMETER_CHARS } from './query';
 import type { Database, Statement } from './db';
 import { inboundWebhooks } from './schema';
 
 export type InboundWebhookRow = typeof inboundWebhooks.$inferSelect;
 export type NewInboundWebhook = Pick<InboundWebhookRow, 'source' | 'webhookId' | 'tenant' | 'eventType' | 'body' | 'receivedAt'>;
 
-/** Notices stored by one statement at most: a bounded JSON parameter (a notice is at most 16 KB). */
+/** Notices stored by one statement at most (and bodies of MAX_PARAMETER_CHARS): a bounded JSON parameter (a notice is at most 16 KB). */
 const GROUP_LIMIT = 200;
 const keyOf = (tenant: string, source: string, webhookId: string) => `${tenant}\u0000${source}\u0000${webhookId}`;
 const later: (run: () => void) => void = (globalThis as { setImmediate?: (run: () => void) => void }).setImmediate ?? ((run) => setTimeout(run, 0));
@@ -19,7 +19,12 @@ export function inboundWebhookRepository({ db }: Database) {
 
   /** Stores the queued notices with one INSERT (one commit) and tells each caller what became of its own. */
   async function flush(): Promise<void> {
-    const group = queue.splice(0, GROUP_LIMIT);
+    // At most GROUP_LIMIT notices, and bodies of half MAX_PARAMETER_CHARS (JSON's escapes at most double
+    // them in the parameter): 200 notices of 16 KB would pass D1's 2 MB a value.
+    let size = 0;
+    let count = 0;
+    while (count < Math.min(GROUP_LIMIT, queue.length) && (count === 0 || size + (queue[count]!.row.body?.length ?? 0) <= MAX_PARAMETER_CHARS / 2)) size += queue[count++]!.row.body?.length ?? 0;
+    const group = queue.splice(0, count);
     if (queue.length > 0) later(() => void flush());
     else flushing = false;
     try {

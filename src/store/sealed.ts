@@ -5,6 +5,7 @@
 import { and, asc, gt, isNotNull, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Database } from './db';
+import { groupsBySize, MAX_PARAMETER_CHARS } from './query';
 import { citizens, quarantine, subscriptions } from './schema';
 
 const sealedColumns = {
@@ -48,8 +49,17 @@ export function sealedRepository({ db }: Database) {
         .limit(limit);
       return rows as { id: string; tenant: string; value: string }[];
     },
-    /** Replaces values, each only if it is still the one read (`was`); returns how many were. */
+    /**
+     * Replaces values, each only if it is still the one read (`was`); returns how many were. The rows go
+     * as one JSON parameter per group of at most MAX_PARAMETER_CHARS: D1 refuses a value over 2 MB
+     * (SQLITE_TOOBIG), and 500 quarantined payloads of 4,000 characters, new and old, pass that.
+     */
     async replace(name: SealedColumn, rows: { id: string; value: string; was: string }[]): Promise<number> {
+      let replaced = 0;
+      for (const group of groupsBySize(rows, (r) => r.id.length + r.value.length + r.was.length + 16, MAX_PARAMETER_CHARS)) replaced += await this.replaceGroup(name, group);
+      return replaced;
+    },
+    async replaceGroup(name: SealedColumn, rows: { id: string; value: string; was: string }[]): Promise<number> {
       if (rows.length === 0) return 0;
       const { table, id, column, field } = sealedColumns[name];
       const json = JSON.stringify(rows.map((r) => [r.id, r.value, r.was]));
