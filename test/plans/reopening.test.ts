@@ -9,15 +9,21 @@ import { testCpr } from '../support/cpr';
 import { startTestApp } from '../support/node-app';
 import { caseworkerOf, enrol } from '../support/seed';
 
+/** A citizen's declined plan, and the open plan made for them since. */
+async function declinedAndAnotherOpen() {
+  const app = await startTestApp();
+  const cpr = testCpr();
+  const cw = caseworkerOf();
+  const service = planService(app.deps);
+  const first = await enrol(app.deps, cpr);
+  await service.changeStatus(cw, first.id, { status: 'declined', reason: 'Borgeren ønsker det ikke' });
+  const second = await service.create(cw, { cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] });
+  return { app, cw, service, first, second };
+}
+
 describe('offering a declined plan again (R5, R6)', () => {
   it('is refused with duplicate-plan while the citizen has another open plan, and allowed once that one is finished', async () => {
-    const app = await startTestApp();
-    const cpr = testCpr();
-    const cw = caseworkerOf();
-    const service = planService(app.deps);
-    const first = await enrol(app.deps, cpr);
-    await service.changeStatus(cw, first.id, { status: 'declined', reason: 'Borgeren ønsker det ikke' });
-    const second = await service.create(cw, { cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] });
+    const { app, cw, service, first, second } = await declinedAndAnotherOpen();
     const outcomeOf = async (status: 'offered' | 'requested') => {
       try {
         await service.changeStatus(cw, first.id, { status });
@@ -40,13 +46,7 @@ describe('offering a declined plan again (R5, R6)', () => {
   });
 
   it('is refused the same when it comes as a plan.status-changed registration', async () => {
-    const app = await startTestApp();
-    const cpr = testCpr();
-    const cw = caseworkerOf();
-    const service = planService(app.deps);
-    const first = await enrol(app.deps, cpr);
-    await service.changeStatus(cw, first.id, { status: 'declined', reason: 'Borgeren ønsker det ikke' });
-    const second = await service.create(cw, { cpr, origin: 'offered', role: 'adult', replaces: [], municipalities: [] });
+    const { app, cw, service, first, second } = await declinedAndAnotherOpen();
     const token = await app.harness.token({ tenant: '101', roles: ['caseworker'], sub: 'cw' });
     const register = (key: string) =>
       app.harness.request('/v1/registrations', {
