@@ -52,9 +52,22 @@ const PlanSummaries = z
         updatedAt: z.string(),
       }),
     ),
-    nextOffset: z.number().int().nullable(),
+    nextOffset: z.number().int().nullable().openapi({ description: 'The next page by position; a plan written between two pages shifts the rest (one may be skipped or repeated): prefer `nextAfter`' }),
+    nextAfter: z.string().nullable().openapi({ description: 'Pass as `after` for the next page: it starts after the last plan of this one, so writes between pages neither skip nor repeat a plan. Null on the last page' }),
   })
   .openapi('PlanSummaries');
+
+/** The `after` cursor of a plan list: the last plan's `updatedAt` and id, as opaque text. */
+const PlanCursor = z.tuple([z.string().max(40), z.string().max(128)]);
+const encodePlanCursor = (row: { updatedAt: string; id: string }) => Buffer.from(JSON.stringify([row.updatedAt, row.id])).toString('base64url');
+function decodePlanCursor(text: string): { updatedAt: string; id: string } | undefined {
+  try {
+    const parsed = PlanCursor.safeParse(JSON.parse(Buffer.from(text, 'base64url').toString('utf8')));
+    return parsed.success ? { updatedAt: parsed.data[0], id: parsed.data[1] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const PlanListQuery = PageQuery.extend({
   status: z
@@ -64,6 +77,7 @@ const PlanListQuery = PageQuery.extend({
     .openapi({ description: 'Comma-separated statuses, e.g. `accepted,active`' }),
   coordinator: z.string().trim().min(1).max(200).optional().openapi({ description: 'The responsible coordinator’s name, exactly as on the plan' }),
   withoutCoordinator: z.enum(['true', 'false']).optional().openapi({ description: '`true`: only plans with no responsible coordinator named yet (R5)' }),
+  after: z.string().max(400).optional().openapi({ description: 'The `nextAfter` of the page before: the page starts after its last plan (not with `offset`)' }),
 });
 
 const dayMs = 86_400_000;
@@ -90,16 +104,20 @@ export const worklistRoutes = newRouter()
     async (c) => {
       const { store, clock } = c.get('deps');
       const principal = c.get('principal');
-      const { limit, offset, status, coordinator, withoutCoordinator } = c.req.valid('query');
+      const { limit, offset, status, coordinator, withoutCoordinator, after: afterText } = c.req.valid('query');
+      const after = afterText === undefined ? undefined : decodePlanCursor(afterText);
+      if (afterText !== undefined && !after) throw new ProblemError('validation-failed', 'after: not a cursor this list gave (nextAfter)');
+      if (after && offset > 0) throw new ProblemError('validation-failed', 'after and offset: give one of them');
       const statuses = status?.split(',');
       const unknown = statuses?.filter((s) => !PlanStatus.safeParse(s).success) ?? [];
       if (unknown.length > 0) throw new ProblemError('validation-failed', `unknown status ${unknown.join(', ')}; one of ${PlanStatus.options.join(', ')}`);
-      const rows = await store.plans.summaries(principal.tenant, { statuses, coordinator, withoutCoordinator: withoutCoordinator === 'true' }, limit, offset);
+      const rows = await store.plans.summaries(principal.tenant, { statuses, coordinator, withoutCoordinator: withoutCoordinator === 'true' }, limit, offset, after);
       await store.audit.append(principal.tenant, { at: clock.now().toISOString(), actor: actorOf(principal), action: 'plans.listed', targetType: 'tenant', targetId: principal.tenant, citizenId: null, detail: { plans: rows.length, status: status ?? null, byCoordinator: coordinator !== undefined, withoutCoordinator: withoutCoordinator === 'true' } });
       // Where consent gives named departments data alone, the figures are those the reader finds
       // opening the plan (IT staff, who open none, as a caseworker of no department: decision 0026).
       const asReaderSees = ({ restricted, ...row }: (typeof rows)[number]) => (restricted ? { ...row, ...summaryAsCaseworkerSees(restricted, principal.department) } : row);
-      return c.json({ plans: rows.map(asReaderSees).map(({ id, ...row }) => ({ planId: id, ...row, status: row.status as PlanStatus })), nextOffset: rows.length === limit ? offset + limit : null }, 200);
+      const full = rows.length === limit;
+      return c.json({ plans: rows.map(asReaderSees).map(({ id, ...row }) => ({ planId: id, ...row, status: row.status as PlanStatus })), nextOffset: full && !after ? offset + limit : null, nextAfter: full ? encodePlanCursor(rows.at(-1)!) : null }, 200);
     },
   )
   .openapi(

@@ -426,8 +426,13 @@ export function planRepository({ db, batch }: Database) {
      * gives named departments alone (decision 0026): only there does the count depend on the
      * reader, so only there is a document parsed.
      */
-    async summaries(tenant: string, filter: { statuses?: string[]; coordinator?: string; withoutCoordinator?: boolean }, limit: number, offset: number) {
+    /**
+     * `after`: the last plan of the page before (its `updatedAt` and id): the page starts after it in
+     * the list's order, so writes between pages neither skip nor repeat a plan (an offset shifts).
+     */
+    async summaries(tenant: string, filter: { statuses?: string[]; coordinator?: string; withoutCoordinator?: boolean }, limit: number, offset: number, after?: { updatedAt: string; id: string }) {
       const conditions = [eq(plans.tenant, tenant)];
+      if (after) conditions.push(sql`(${plans.updatedAt} < ${after.updatedAt} or (${plans.updatedAt} = ${after.updatedAt} and ${plans.id} > ${after.id}))`);
       if (filter.statuses?.length) conditions.push(inArray(plans.status, filter.statuses));
       if (filter.coordinator !== undefined) conditions.push(eq(plans.coordinatorName, filter.coordinator));
       if (filter.withoutCoordinator) conditions.push(sql`${plans.coordinatorName} is null`);

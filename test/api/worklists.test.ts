@@ -132,6 +132,31 @@ describe('caseworkers’ worklists', () => {
     await app.close();
   });
 
+  it('pages by cursor: a plan written between two pages neither skips nor repeats another', async () => {
+    const app = await setUp();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await app.plan());
+    const page = async (query: string) => (await app.call('GET', `/v1/plans?limit=2${query}`, ['caseworker'])).body as { plans: { planId: string }[]; nextAfter: string | null; nextOffset: number | null };
+    const first = await page('');
+    expect(first.plans).toHaveLength(2);
+    // The oldest plan is written between the pages: it moves to the top of the list.
+    await app.followUp(ids[0]!, '2027-01-01', 'Opfølgning');
+    const seen = [...first.plans.map((p) => p.planId)];
+    for (let after = first.nextAfter; after; ) {
+      const next = await page(`&after=${after}`);
+      expect(next.nextOffset).toBeNull();
+      seen.push(...next.plans.map((p) => p.planId));
+      after = next.nextAfter;
+    }
+    // Every plan not written meanwhile once; none twice (the one written shows at the top of the next reading).
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const id of ids.slice(1)) expect(seen).toContain(id);
+    // A cursor the list did not give, or with an offset too, is refused.
+    expect((await app.call('GET', '/v1/plans?after=bm90LWEtY3Vyc29y', ['caseworker'])).status).toBe(400);
+    expect((await app.call('GET', `/v1/plans?after=${first.nextAfter}&offset=2`, ['caseworker'])).status).toBe(400);
+    await app.close();
+  });
+
   it('lists the open plans with follow-ups past due and not done, longest overdue first', async () => {
     const app = await setUp();
     const [late, later, done, closed, future] = [await app.plan(), await app.plan(), await app.plan(), await app.plan(), await app.plan()];
