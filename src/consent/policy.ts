@@ -66,7 +66,14 @@ export function decideFlow(question: FlowQuestion, grants: readonly ConsentGrant
   return { allowed: false, reason: `no consent covers ${question.category} data from ${question.source} to ${question.recipient}` };
 }
 
-export type PlanFlowDecision = FlowDecision & { audience?: Department[] };
+export type PlanFlowDecision = FlowDecision & {
+  audience?: Department[];
+  /**
+   * Where the departments of `audience` got the data on different bases (one on consent, another on a
+   * legal basis, R11): each department's own decision, so each flow is logged on its own basis (R13).
+   */
+  byDepartment?: { department: Department; decision: Extract<FlowDecision, { allowed: true }> }[];
+};
 
 /**
  * May this category of data flow from a sector system into the citizen's plan, and for whom? To
@@ -81,11 +88,14 @@ export function decideFlowIntoPlan(question: Omit<FlowQuestion, 'recipient'>, gr
   const allowed = Department.options.filter((department) => named.has(department)).map((department) => ({ department, decision: decideFlow({ ...question, recipient: department }, grants, legalBases) }));
   const first = allowed.find((a) => a.decision.allowed)?.decision;
   if (!first?.allowed) return whole;
-  const audience = allowed.filter((a) => a.decision.allowed).map((a) => a.department);
-  if (first.basis !== 'consent') return { ...first, audience };
+  const granted = allowed.flatMap((a) => (a.decision.allowed ? [{ department: a.department, decision: a.decision }] : []));
+  const audience = granted.map((a) => a.department);
+  const bases = new Set(granted.map(({ decision }) => (decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`)));
+  const byDepartment = bases.size > 1 ? { byDepartment: granted } : {};
+  if (first.basis !== 'consent') return { ...first, audience, ...byDepartment };
   // Every grant the flow rests on, so revoking any of them reconsiders it.
-  const grantIds = [...new Set(allowed.flatMap((a) => (a.decision.allowed && a.decision.basis === 'consent' ? a.decision.grantIds : [])))];
-  return { allowed: true, basis: 'consent', grantIds, audience };
+  const grantIds = [...new Set(granted.flatMap(({ decision }) => (decision.basis === 'consent' ? decision.grantIds : [])))];
+  return { allowed: true, basis: 'consent', grantIds, audience, ...byDepartment };
 }
 
 /**

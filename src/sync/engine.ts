@@ -663,16 +663,20 @@ export async function runSyncRound(deps: AppDeps, options: SyncRoundOptions): Pr
               continue;
             }
             const consentRef = decision.basis === 'consent' ? decision.grantIds[0] : decision.recordId;
-            const key = `${anonymousTreatment}|${decision.basis === 'consent' ? 'consent' : `legal:${decision.recordId}`}|${decision.audience ?? ''}`;
-            const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: decision.basis, anonymousTreatment, ...(decision.audience ? { audience: decision.audience } : {}) };
-            flow.categories.add(fragment.category);
-            if (decision.basis === 'consent') decision.grantIds.forEach((g) => flow.refs.add(g));
-            else {
-              flow.refs.add(decision.recordId);
-              flow.legalBasis = decision.legalBasis;
-              flow.inform = decision.informCitizen;
+            // Departments that got it on different bases are logged each on its own (R11, R13).
+            const parts = decision.byDepartment?.map((part) => ({ audience: [part.department], decision: part.decision })) ?? [{ audience: decision.audience, decision }];
+            for (const { audience, decision: own } of parts) {
+              const key = `${anonymousTreatment}|${own.basis === 'consent' ? 'consent' : `legal:${own.recordId}`}|${audience ?? ''}`;
+              const flow = flowed.get(key) ?? { categories: new Set(), refs: new Set(), basis: own.basis, anonymousTreatment, ...(audience ? { audience } : {}) };
+              flow.categories.add(fragment.category);
+              if (own.basis === 'consent') own.grantIds.forEach((g) => flow.refs.add(g));
+              else {
+                flow.refs.add(own.recordId);
+                flow.legalBasis = own.legalBasis;
+                flow.inform = own.informCitizen;
+              }
+              flowed.set(key, flow);
             }
-            flowed.set(key, flow);
             inputs.push({
               fragment,
               origin: { system: run.id, recordId: record.recordId, recordVersion: record.version, mappingId: mapping.id, mappingVersion: mapping.version, consentRef, category: fragment.category, ...(decision.audience ? { audience: decision.audience } : {}), ...(fragment.sequence ? { sequence: fragment.sequence } : {}) },
